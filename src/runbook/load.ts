@@ -1,0 +1,511 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { core } from 'zod';
+import { parseDuration } from './duration.js';
+import { closest, RunbookError, type RunbookProblem } from './errors.js';
+import { interpolate, referencedVars } from './interpolate.js';
+import {
+  runbookSchema,
+  STEP_KINDS,
+  stepSchemas,
+  type RawHost,
+  type RawRunbook,
+  type RawStep,
+  type StepKind,
+} from './schema.js';
+import type { HostSpec, Phase, Runbook, Site, SourcePosition, Step, WaitCondition } from './types.js';
+
+export interface LoadOptions {
+  /** Values that override the runbook's `vars` (from --var name=value). */
+  vars?: Record<string, string>;
+  /** The upgrader's own time zone when the runbook names none. */
+  localTimeZone?: string;
+}
+
+type Path = readonly PropertyKey[];
+
+/** Reads and checks a runbook file; throws RunbookError listing every problem with its position. */
+export async function loadRunbook(file: string, options: LoadOptions = {}): Promise<Runbook> {
+  const absolute = path.resolve(file);
+  let source: string;
+  try {
+    source = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new RunbookError([{ file, line: 1, col: 1, message: `cannot read the runbook: ${reason}` }]);
+  }
+  return parseRunbook(source, file, { ...options, absoluteFile: absolute });
+}
+
+export function parseRunbook(
+  source: string,
+  file: string,
+  options: LoadOptions & { absoluteFile?: string } = {},
+): Runbook {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = locator(doc, lineCounter);
+  const problems: RunbookProblem[] = [];
+  const report = (at: SourcePosition, message: string) => problems.push({ file, ...at, message });
+
+  for (const error of doc.errors) {
+    const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+    report(position, `invalid YAML: ${firstSentence(error.message)}`);
+  }
+  if (problems.length > 0) throw new RunbookError(problems);
+
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) {
+    report({ line: 1, col: 1 }, 'the runbook is empty; it needs at least `name` and `phases`');
+    throw new RunbookError(problems);
+  }
+  const parsed = runbookSchema.safeParse(raw);
+  if (!parsed.success) {
+    describeIssues(parsed.error.issues, [], raw, locate, report);
+    throw new RunbookError(sortProblems(problems));
+  }
+
+  const runbook = normalize(parsed.data, source, { ...options, absoluteFile: options.absoluteFile ?? file }, locate, report);
+  if (problems.length > 0) throw new RunbookError(sortProblems(problems));
+  return runbook;
+}
+
+function sortProblems(problems: RunbookProblem[]): RunbookProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function firstSentence(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
+}
+
+type Locate = (path: Path, key?: string) => SourcePosition;
+
+/** Finds where a path of the parsed value sits in the file; falls back to the deepest node found. */
+function locator(doc: Document, lineCounter: LineCounter): Locate {
+  const positionOf = (offset: number | undefined): SourcePosition => {
+    if (offset === undefined) return { line: 1, col: 1 };
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col };
+  };
+  return (path, key) => {
+    let node: unknown = doc.contents;
+    let offset: number | undefined = (doc.contents as { range?: number[] } | null)?.range?.[0];
+    const steps = key === undefined ? path : [...path, key];
+    for (let i = 0; i < steps.length; i++) {
+      const segment = steps[i];
+      const isLast = i === steps.length - 1;
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (!pair) break;
+        // The last segment named as a key points at the key itself (unknown or misplaced keys).
+        if (isLast && key !== undefined) {
+          offset = (pair.key as { range?: number[] }).range?.[0] ?? offset;
+          break;
+        }
+        node = pair.value;
+        offset = (pair.value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        offset = (node as { range?: number[] } | undefined)?.range?.[0] ?? offset;
+      } else {
+        break;
+      }
+    }
+    return positionOf(offset);
+  };
+}
+
+type Report = (at: SourcePosition, message: string) => void;
+
+const ENTITY_KEYS: Record<string, readonly string[]> = Object.fromEntries([
+  ...STEP_KINDS.map((kind) => [kind, Object.keys(stepSchemas[kind].shape)]),
+]);
+
+/** Reports issues, leaving out a missing key that an unknown key nearby is a typo of. */
+function describeIssues(issues: readonly core.$ZodIssue[], prefix: Path, root: unknown, locate: Locate, report: Report) {
+  const typoTargets = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = knownKeysAt(root, [...prefix, ...issue.path]);
+    for (const key of issue.keys) {
+      const hint = closest(key, known);
+      if (hint) typoTargets.add(JSON.stringify([...issue.path, hint]));
+    }
+  }
+  for (const issue of issues) {
+    const explained =
+      issue.code === 'invalid_type' &&
+      valueAt(root, [...prefix, ...issue.path]) === undefined &&
+      typoTargets.has(JSON.stringify(issue.path));
+    if (!explained) describeIssue(issue, prefix, root, locate, report);
+  }
+}
+
+function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locate: Locate, report: Report): void {
+  const path = [...prefix, ...issue.path];
+  const where = describePath(path);
+  switch (issue.code) {
+    case 'invalid_union': {
+      const value = valueAt(root, path);
+      if (isStepPath(path) && isRecord(value)) return describeStepIssue(value, path, root, locate, report);
+      const first = issue.errors[0];
+      if (first && first.length > 0) describeIssues(first, path, root, locate, report);
+      else report(locate(path), `${where} has an unexpected form`);
+      return;
+    }
+    case 'unrecognized_keys': {
+      const known = knownKeysAt(root, path);
+      for (const key of issue.keys) {
+        const hint = closest(key, known);
+        report(
+          locate(path, key),
+          `unknown key '${key}' in ${where}${hint ? `; did you mean '${hint}'?` : `; allowed keys: ${known.join(', ')}`}`,
+        );
+      }
+      return;
+    }
+    case 'invalid_type': {
+      const value = valueAt(root, path);
+      if (value === undefined) {
+        const parent = path.slice(0, -1);
+        report(locate(parent), `${describePath(parent)} is missing the required key '${String(path.at(-1))}'`);
+      } else {
+        report(locate(path), `${where} must be ${article(issue.expected)}, not ${typeName(value)}`);
+      }
+      return;
+    }
+    case 'invalid_value':
+      report(
+        locate(path),
+        `${where} must be one of ${issue.values.map((v) => String(v)).join(', ')}, not '${String(valueAt(root, path))}'`,
+      );
+      return;
+    case 'invalid_key': {
+      const key = String(path.at(-1));
+      const reason = issue.issues[0]?.message ?? 'it is not allowed';
+      report(locate(path.slice(0, -1), key), `the name '${key}' in ${describePath(path.slice(0, -1))} is not valid: ${reason}`);
+      return;
+    }
+    default:
+      report(locate(path), `${where}: ${issue.message}`);
+  }
+}
+
+function describeStepIssue(value: Record<string, unknown>, path: Path, root: unknown, locate: Locate, report: Report) {
+  const kinds = STEP_KINDS.filter((kind) => kind in value);
+  if (kinds.length === 0) {
+    const hints = Object.keys(value)
+      .map((key) => [key, closest(key, STEP_KINDS)] as const)
+      .filter(([, hint]) => hint !== undefined);
+    const hint = hints.length > 0 ? `; did you mean '${hints[0]![1]}' instead of '${hints[0]![0]}'?` : '';
+    report(locate(path), `${describePath(path)} needs exactly one of ${STEP_KINDS.join(', ')}${hint}`);
+    return;
+  }
+  if (kinds.length > 1) {
+    report(locate(path, kinds[1]), `${describePath(path)} has both '${kinds[0]}' and '${kinds[1]}'; a step does one thing`);
+    return;
+  }
+  const kind = kinds[0] as StepKind;
+  const result = stepSchemas[kind].safeParse(value);
+  if (result.success) return;
+  describeIssues(result.error.issues, path, root, locate, report);
+}
+
+function isStepPath(path: Path): boolean {
+  const n = path.length;
+  return (
+    (n === 4 && path[0] === 'phases' && path[2] === 'steps' && typeof path[3] === 'number') ||
+    (n === 2 && path[0] === 'fallback' && typeof path[1] === 'number')
+  );
+}
+
+function knownKeysAt(root: unknown, path: Path): string[] {
+  if (isStepPath(path)) {
+    const value = valueAt(root, path);
+    const kind = STEP_KINDS.find((k) => isRecord(value) && k in value);
+    return [...(kind ? ENTITY_KEYS[kind]! : STEP_KINDS)];
+  }
+  const shape = shapeAt(path);
+  return shape ? Object.keys(shape) : [];
+}
+
+function shapeAt(path: Path): Record<string, unknown> | undefined {
+  const top = runbookSchema.shape;
+  if (path.length === 0) return top;
+  if (path.length === 1 && path[0] === 'sites') return { upgrader: 1, site: 1 };
+  if (path.length === 2 && path[0] === 'sites') return { name: 1, tz: 1 };
+  if (path.length === 2 && path[0] === 'hosts') return { alias: 1, address: 1, user: 1, port: 1, identity_file: 1 };
+  if (path.length === 2 && path[0] === 'phases') return { name: 1, title: 1, steps: 1 };
+  return undefined;
+}
+
+function describePath(path: Path): string {
+  if (path.length === 0) return 'the runbook';
+  if (path[0] === 'phases' && typeof path[1] === 'number') {
+    const phase = `phase ${path[1] + 1}`;
+    if (path.length === 2) return phase;
+    if (path[2] === 'steps' && typeof path[3] === 'number') {
+      const step = `step ${path[1] + 1}.${path[3] + 1}`;
+      return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
+    }
+    return `'${path.slice(2).join('.')}' of ${phase}`;
+  }
+  if (path[0] === 'fallback' && typeof path[1] === 'number') {
+    const step = `fallback step F${path[1] + 1}`;
+    return path.length === 2 ? step : `'${path.slice(2).join('.')}' of ${step}`;
+  }
+  if (path[0] === 'hosts' && path.length >= 2) {
+    return path.length === 2 ? `host '${String(path[1])}'` : `'${path.slice(2).join('.')}' of host '${String(path[1])}'`;
+  }
+  return `'${path.join('.')}'`;
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (!isRecord(value) && !Array.isArray(value)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${article(typeof value)} (${JSON.stringify(value)})`;
+}
+
+function article(expected: string): string {
+  const named: Record<string, string> = { object: 'a mapping', array: 'a list', int: 'a whole number' };
+  return named[expected] ?? `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// From the validated raw form to the typed runbook, checking what the schema cannot.
+
+function normalize(
+  raw: RawRunbook,
+  source: string,
+  options: LoadOptions & { absoluteFile: string },
+  locate: Locate,
+  report: Report,
+): Runbook {
+  const vars: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw.vars ?? {})) vars[name] = String(value);
+  Object.assign(vars, options.vars ?? {});
+
+  const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const site = (which: 'upgrader' | 'site'): Site => {
+    const given = raw.sites?.[which];
+    if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: localZone };
+    if (!isTimeZone(given.tz)) report(locate(['sites', which, 'tz']), `'${given.tz}' is not a known IANA time zone (e.g. Asia/Taipei)`);
+    return { name: given.name, tz: given.tz };
+  };
+  const sites = { upgrader: site('upgrader'), site: site('site') };
+
+  const hosts: Record<string, HostSpec> = {};
+  for (const [name, spec] of Object.entries(raw.hosts ?? {})) hosts[name] = hostSpec(name, spec ?? {});
+
+  const usedIds = new Map<string, Path>();
+  const checkText = (template: string, path: Path) => {
+    for (const name of referencedVars(template)) {
+      if (!(name in vars)) {
+        const hint = closest(name, Object.keys(vars));
+        report(locate(path), `unknown variable '${name}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : ''}`);
+      }
+    }
+  };
+  const toStep = (rawStep: RawStep, path: Path, number: string, phase: string | null, defaultId: string): Step => {
+    const id = rawStep.id ?? defaultId;
+    const earlier = usedIds.get(id);
+    if (earlier) report(locate(path, 'id'), `step id '${id}' is already used by ${describePath(earlier)}`);
+    usedIds.set(id, path);
+    const at = locate(path);
+    for (const [key, value] of Object.entries(rawStep)) if (typeof value === 'string') checkText(value, [...path, key]);
+    const checkHost = (host: string) => {
+      if (!(host in hosts)) {
+        const hint = closest(host, Object.keys(hosts));
+        report(
+          locate([...path, 'host']),
+          `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
+        );
+      }
+    };
+    const text = (value: string) => interpolate(value, vars, 'text');
+    const acting = () => ({
+      ...('timeout' in rawStep && rawStep.timeout ? { timeoutMs: parseDuration(rawStep.timeout) } : {}),
+      onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
+    });
+    const base = { id, number, phase, at };
+    if ('run' in rawStep) {
+      checkHost(rawStep.host);
+      const confirmText = destructiveText(rawStep.destructive, rawStep.host, text);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'run',
+        title: text(rawStep.title ?? firstLine(rawStep.run)),
+        host: rawStep.host,
+        command: interpolate(rawStep.run, vars, 'command'),
+        ...(confirmText !== undefined ? { confirmText } : {}),
+      };
+    }
+    if ('local' in rawStep) {
+      const confirmText = destructiveText(rawStep.destructive, 'local', text);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'local',
+        title: text(rawStep.title ?? firstLine(rawStep.local)),
+        command: interpolate(rawStep.local, vars, 'command'),
+        ...(confirmText !== undefined ? { confirmText } : {}),
+      };
+    }
+    if ('checkpoint' in rawStep) {
+      return {
+        ...base,
+        ...acting(),
+        kind: 'checkpoint',
+        title: text(rawStep.title ?? firstLine(rawStep.checkpoint)),
+        text: text(rawStep.checkpoint),
+        by: rawStep.by ?? 'upgrader',
+        ...(rawStep.confirm !== undefined ? { confirmText: text(rawStep.confirm) } : {}),
+      };
+    }
+    if ('wait' in rawStep) {
+      checkHost(rawStep.host);
+      const until = waitCondition(rawStep, path, locate, report, vars);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'wait',
+        title: text(rawStep.title ?? `wait until ${describeWait(until)} on ${rawStep.host}`),
+        host: rawStep.host,
+        until,
+        timeoutMs: rawStep.timeout ? parseDuration(rawStep.timeout) : 5 * 60_000,
+        everyMs: rawStep.every ? parseDuration(rawStep.every) : 2000,
+      };
+    }
+    return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
+  };
+
+  const phaseNames = new Map<string, number>();
+  const phases: Phase[] = raw.phases.map((rawPhase, p) => {
+    const earlier = phaseNames.get(rawPhase.name);
+    if (earlier !== undefined) {
+      report(locate(['phases', p, 'name']), `phase name '${rawPhase.name}' is already used by phase ${earlier + 1}`);
+    }
+    phaseNames.set(rawPhase.name, p);
+    return {
+      name: rawPhase.name,
+      title: rawPhase.title ?? rawPhase.name,
+      steps: rawPhase.steps.map((rawStep, s) =>
+        toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`),
+      ),
+    };
+  });
+  const fallback = (raw.fallback ?? []).map((rawStep, s) =>
+    toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`),
+  );
+  for (const [s, step] of fallback.entries()) {
+    if ('onFail' in step && step.onFail === 'fallback') {
+      report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);
+    }
+  }
+  const hasFallbackReference = [...phases.flatMap((p) => p.steps)].some((s) => 'onFail' in s && s.onFail === 'fallback');
+  if (hasFallbackReference && fallback.length === 0) {
+    report(locate([]), "a step says on_fail: fallback but the runbook has no 'fallback' steps");
+  }
+
+  return {
+    name: raw.name,
+    ...(raw.description !== undefined ? { description: raw.description } : {}),
+    file: options.absoluteFile,
+    hash: createHash('sha256').update(source).digest('hex'),
+    sites,
+    hosts,
+    vars,
+    phases,
+    fallback,
+  };
+}
+
+function hostSpec(name: string, spec: RawHost): HostSpec {
+  return {
+    name,
+    alias: spec.alias ?? name,
+    ...(spec.address !== undefined ? { address: spec.address } : {}),
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.port !== undefined ? { port: spec.port } : {}),
+    ...(spec.identity_file !== undefined ? { identityFile: spec.identity_file } : {}),
+  };
+}
+
+function destructiveText(
+  destructive: boolean | string | undefined,
+  fallbackText: string,
+  text: (value: string) => string,
+): string | undefined {
+  if (destructive === undefined || destructive === false) return undefined;
+  return destructive === true ? fallbackText : text(destructive);
+}
+
+function waitCondition(
+  rawStep: Extract<RawStep, { wait: unknown }>,
+  path: Path,
+  locate: Locate,
+  report: Report,
+  vars: Record<string, string>,
+) {
+  const misplaced = (key: 'port' | 'command') => {
+    if (rawStep[key] !== undefined && rawStep.wait !== key) {
+      report(locate(path, key), `'${key}' only applies to wait: ${key}, not wait: ${rawStep.wait}`);
+    }
+  };
+  misplaced('port');
+  misplaced('command');
+  switch (rawStep.wait) {
+    case 'ssh':
+      return { kind: 'ssh' as const };
+    case 'port':
+      if (rawStep.port === undefined) report(locate(path), `${describePath(path)} waits for a port but names none; add port: N`);
+      return { kind: 'port' as const, port: rawStep.port ?? 0 };
+    case 'command':
+      if (rawStep.command === undefined) {
+        report(locate(path), `${describePath(path)} waits for a command but names none; add command: ...`);
+      }
+      return { kind: 'command' as const, command: interpolate(rawStep.command ?? 'false', vars, 'command') };
+  }
+}
+
+export function describeWait(until: WaitCondition): string {
+  switch (until.kind) {
+    case 'ssh':
+      return 'SSH answers';
+    case 'port':
+      return `port ${until.port} is open`;
+    case 'command':
+      return `\`${firstLine(until.command)}\` succeeds`;
+  }
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0]!.trim();
+  return line.length > 72 ? `${line.slice(0, 71)}…` : line;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,111 @@
+// The typed runbook the rest of the program works with: validated, defaults applied,
+// variables substituted, every step numbered and positioned in its file.
+
+export type Role = 'upgrader' | 'sentinel';
+export type Confirmers = Role | 'both';
+export type OnFail = 'ask' | 'fallback' | 'continue';
+
+export interface SourcePosition {
+  line: number;
+  col: number;
+}
+
+export interface Site {
+  name: string;
+  tz: string;
+}
+
+export interface HostSpec {
+  name: string;
+  /** ~/.ssh/config alias the connection settings start from. */
+  alias: string;
+  address?: string;
+  user?: string;
+  port?: number;
+  identityFile?: string;
+}
+
+interface StepBase {
+  /** Stable id used by the journal and the machine. */
+  id: string;
+  /** "2.3" for phase 2 step 3, "F1" for the first fallback step. */
+  number: string;
+  /** Phase name, or null for fallback steps. */
+  phase: string | null;
+  title: string;
+  at: SourcePosition;
+}
+
+interface ActingStep extends StepBase {
+  timeoutMs?: number;
+  onFail: OnFail;
+}
+
+export interface RunStep extends ActingStep {
+  kind: 'run';
+  host: string;
+  command: string;
+  /** Text the upgrader must type before the step runs; absent when not destructive. */
+  confirmText?: string;
+}
+
+export interface LocalStep extends ActingStep {
+  kind: 'local';
+  command: string;
+  confirmText?: string;
+}
+
+export interface CheckpointStep extends ActingStep {
+  kind: 'checkpoint';
+  text: string;
+  by: Confirmers;
+  confirmText?: string;
+}
+
+export type WaitCondition =
+  | { kind: 'ssh' }
+  | { kind: 'port'; port: number }
+  | { kind: 'command'; command: string };
+
+export interface WaitStep extends ActingStep {
+  kind: 'wait';
+  host: string;
+  until: WaitCondition;
+  timeoutMs: number;
+  everyMs: number;
+}
+
+export interface NoteStep extends StepBase {
+  kind: 'note';
+  text: string;
+}
+
+export type Step = RunStep | LocalStep | CheckpointStep | WaitStep | NoteStep;
+
+export interface Phase {
+  name: string;
+  title: string;
+  steps: Step[];
+}
+
+export interface Runbook {
+  name: string;
+  description?: string;
+  /** Absolute path of the file it was loaded from. */
+  file: string;
+  /** sha256 of the file's bytes: a session refuses to continue on a different runbook. */
+  hash: string;
+  sites: { upgrader: Site; site: Site };
+  hosts: Record<string, HostSpec>;
+  vars: Record<string, string>;
+  phases: Phase[];
+  fallback: Step[];
+}
+
+export function rolesOf(by: Confirmers): Role[] {
+  return by === 'both' ? ['upgrader', 'sentinel'] : [by];
+}
+
+export function allSteps(runbook: Runbook): Step[] {
+  return [...runbook.phases.flatMap((phase) => phase.steps), ...runbook.fallback];
+}

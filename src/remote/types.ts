@@ -1,0 +1,70 @@
+// What the rest of nightshift sees of SSH. ssh2 stays inside src/remote/.
+
+/** A host key as seen or as recorded, for prompts and refusals. */
+export interface HostKeyInfo {
+  /** The runbook's name for the host (or the alias connected to). */
+  host: string;
+  /** The address and port actually connected to. */
+  address: string;
+  port: number;
+  /** e.g. ssh-ed25519 */
+  keyType: string;
+  /** OpenSSH style: SHA256:base64-without-padding */
+  fingerprint: string;
+}
+
+export interface RecordedHostKey extends HostKeyInfo {
+  /** Where the recorded key was found, e.g. /root/.ssh/known_hosts:12 */
+  source: string;
+}
+
+/** Questions the connection layer must ask a human; the front-end (TUI or plain) answers. */
+export interface RemoteInteraction {
+  /** An unknown host: show the fingerprint and ask. true records the key in known_hosts. */
+  confirmUnknownHostKey(key: HostKeyInfo): Promise<boolean>;
+  /** Passphrase for an encrypted private key; null skips that key. */
+  askPassphrase(keyFile: string): Promise<string | null>;
+}
+
+export type ConnectionState =
+  | { state: 'idle' }
+  | { state: 'connecting'; since: number }
+  | { state: 'connected'; since: number }
+  | { state: 'failed'; since: number; error: string }
+  | { state: 'closed'; since: number };
+
+export interface ConnectOptions {
+  /** ssh config file to read (default ~/.ssh/config; missing file is fine). */
+  sshConfigFile?: string;
+  /** known_hosts files to check, in order; new keys are recorded in the first (default ~/.ssh/known_hosts, then /etc/ssh/ssh_known_hosts). */
+  knownHostsFiles?: string[];
+  interaction: RemoteInteraction;
+  /** Milliseconds between keepalives (default 15 000); the link counts as dead after 2 unanswered. */
+  keepaliveIntervalMs?: number;
+  /** Bound on TCP connect + handshake + auth (default 20 000). */
+  readyTimeoutMs?: number;
+  /** Environment to read SSH_AUTH_SOCK and HOME from (default process.env); tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ExecHandlers {
+  onStdout(chunk: Buffer): void;
+  onStderr(chunk: Buffer): void;
+  /** Aborting sends TERM to the remote command, closes the channel and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** null when the command died of a signal */
+  exitCode: number | null;
+  signal?: string;
+}
+
+/** Where a host's connection settings ended up after ~/.ssh/config and the runbook were merged. */
+export interface ResolvedHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+}

@@ -1,0 +1,55 @@
+import type { Role } from '../runbook/types.js';
+
+/** Who did something: a role and a name ("upgrader", "alice"). `nightshift` for the program itself. */
+export interface Actor {
+  role: Role | 'nightshift';
+  name: string;
+}
+
+/** Events the humans (through a front-end) send to the engine. Each names its step, so a stale prompt cannot act on another one. */
+export type EngineEvent =
+  | { type: 'CONFIRM'; stepId: string; role: Role; by: Actor; value?: string }
+  | { type: 'APPROVE'; stepId: string; by: Actor; value: string }
+  | { type: 'RETRY'; stepId: string; by: Actor }
+  | { type: 'SKIP'; stepId: string; by: Actor; reason: string }
+  | { type: 'CANCEL'; stepId: string; by: Actor }
+  | { type: 'FALLBACK'; by: Actor; reason: string }
+  | { type: 'PAUSE'; by: Actor };
+
+export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface Confirmation {
+  role: Role;
+  by: Actor;
+  at: number;
+  /** Set when the upgrader recorded a confirmation the other role gave by other means (phone, chat). */
+  relayed: boolean;
+}
+
+export interface StepRecord {
+  status: StepStatus;
+  attempts: number;
+  startedAt?: number;
+  endedAt?: number;
+  exitCode?: number | null;
+  error?: string;
+  skipReason?: string;
+  confirmations: Confirmation[];
+}
+
+export type Outcome = 'completed' | 'fell-back' | 'paused';
+
+/** What the engine tells the world; the journal records these and plain mode prints them. */
+export type EngineEmitted =
+  | { type: 'step.started'; stepId: string; attempt: number; at: number }
+  | { type: 'step.waiting'; stepId: string; for: 'approval' | 'confirmation' | 'decision'; roles: Role[]; at: number }
+  | { type: 'step.approved'; stepId: string; by: Actor; at: number }
+  | { type: 'step.confirmed'; stepId: string; role: Role; by: Actor; relayed: boolean; at: number }
+  | { type: 'step.refused'; stepId: string; by: Actor; reason: string; at: number }
+  | { type: 'step.finished'; stepId: string; status: 'done' | 'failed'; exitCode?: number | null; error?: string; durationMs: number; at: number }
+  | { type: 'step.skipped'; stepId: string; by: Actor; reason: string; at: number }
+  | { type: 'decision'; stepId: string | null; action: 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel'; by: Actor; reason?: string; at: number }
+  | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; at: number }
+  | { type: 'run.finished'; outcome: Outcome; at: number };
+
+export const NIGHTSHIFT: Actor = { role: 'nightshift', name: 'nightshift' };

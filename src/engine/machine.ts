@@ -1,0 +1,420 @@
+// Compiles a runbook into an XState machine: one state per step, grouped in the main track
+// and the fallback track. The engine performs no effects itself: running commands and
+// waiting for hosts are actors the composition root provides.
+import { enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { formatDuration } from '../runbook/duration.js';
+import { rolesOf, type Role, type Runbook, type Step, type WaitStep } from '../runbook/types.js';
+import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal?: string;
+}
+
+export interface EngineContext {
+  steps: Record<string, StepRecord>;
+  track: 'main' | 'fallback';
+  /** The step in focus: running, waiting for someone, or failed. */
+  current: string | null;
+  fallback?: { by: Actor; reason: string; fromStepId: string | null };
+}
+
+export interface CompileOptions {
+  /**
+   * Whether the upgrader may record a confirmation on behalf of another role (told by
+   * phone or chat). Journaled as relayed either way.
+   */
+  relaysAllowed?: boolean;
+}
+
+export const MACHINE_ID = 'nightshift';
+const FINAL = 'DONE'; // upper case: cannot clash with a step id
+
+const notProvided = (name: string) =>
+  fromPromise<never, unknown>(async () => {
+    throw new Error(`the ${name} effect was not provided to the engine`);
+  });
+
+export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
+  const stepsById = new Map<string, Step>(
+    [...runbook.phases.flatMap((phase) => phase.steps), ...runbook.fallback].map((step) => [step.id, step]),
+  );
+  const stepOf = (stepId: string): Step => {
+    const step = stepsById.get(stepId);
+    if (!step) throw new Error(`unknown step ${stepId}`);
+    return step;
+  };
+  const relaysAllowed = options.relaysAllowed ?? true;
+
+  /** Why a confirmation cannot count, or null when it can. */
+  const confirmationProblem = (context: EngineContext, stepId: string, event: EngineEvent): string | null => {
+    if (event.type !== 'CONFIRM') return 'not a confirmation';
+    if (event.stepId !== stepId) return `that confirmation is for step ${event.stepId}, but ${stepId} is waiting`;
+    const step = stepOf(stepId);
+    if (step.kind !== 'checkpoint') return 'this step is not a checkpoint';
+    const roles = rolesOf(step.by);
+    if (!roles.includes(event.role)) return `this checkpoint is for the ${roles.join(' and the ')}, not the ${event.role}`;
+    if (event.by.role !== event.role && !(relaysAllowed && event.by.role === 'upgrader')) {
+      return `only the ${event.role} can confirm for the ${event.role}`;
+    }
+    if (context.steps[stepId]!.confirmations.some((c) => c.role === event.role)) {
+      return `the ${event.role} has already confirmed`;
+    }
+    if (step.confirmText !== undefined && (event.value ?? '').trim() !== step.confirmText) {
+      return `the typed text does not match "${step.confirmText}"`;
+    }
+    return null;
+  };
+
+  const pendingRoles = (context: EngineContext, stepId: string): Role[] => {
+    const step = stepOf(stepId);
+    if (step.kind !== 'checkpoint') return [];
+    const confirmed = new Set(context.steps[stepId]!.confirmations.map((c) => c.role));
+    return rolesOf(step.by).filter((role) => !confirmed.has(role));
+  };
+
+  const updateStep = (context: EngineContext, stepId: string, patch: Partial<StepRecord>) => ({
+    ...context.steps,
+    [stepId]: { ...context.steps[stepId]!, ...patch },
+  });
+
+  const machineSetup = setup({
+    types: {
+      context: {} as EngineContext,
+      events: {} as EngineEvent,
+      emitted: {} as EngineEmitted,
+    },
+    actors: {
+      runRemote: notProvided('remote command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
+      runLocal: notProvided('local command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
+      waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
+    },
+    guards: {
+      isStep: ({ event }, params: { stepId: string }) => 'stepId' in event && event.stepId === params.stepId,
+      exitedZero: ({ event }) => (event as unknown as { output: CommandResult }).output.exitCode === 0,
+      confirmationCounts: ({ context, event }, params: { stepId: string }) =>
+        confirmationProblem(context, params.stepId, event) === null,
+      confirmationCompletes: ({ context, event }, params: { stepId: string }) =>
+        confirmationProblem(context, params.stepId, event) === null &&
+        event.type === 'CONFIRM' &&
+        pendingRoles(context, params.stepId).every((role) => role === event.role),
+      approvalMatches: ({ event }, params: { stepId: string }) => {
+        const step = stepOf(params.stepId);
+        return (
+          event.type === 'APPROVE' &&
+          event.stepId === params.stepId &&
+          'confirmText' in step &&
+          event.value.trim() === step.confirmText
+        );
+      },
+      skipHasReason: ({ event }, params: { stepId: string }) =>
+        event.type === 'SKIP' && event.stepId === params.stepId && event.reason.trim().length > 0,
+      canFallBack: ({ context, event }) =>
+        context.track === 'main' && runbook.fallback.length > 0 && event.type === 'FALLBACK' && event.reason.trim() !== '',
+      canPause: ({ context }) => context.current === null || context.steps[context.current]?.status !== 'running',
+    },
+    actions: {
+      startStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        const attempt = context.steps[params.stepId]!.attempts + 1;
+        const at = Date.now();
+        enqueue.assign({
+          current: params.stepId,
+          steps: updateStep(context, params.stepId, {
+            status: 'running',
+            attempts: attempt,
+            startedAt: at,
+            exitCode: undefined,
+            error: undefined,
+          }),
+        });
+        enqueue.emit({ type: 'step.started', stepId: params.stepId, attempt, at });
+      }),
+      awaitHumans: enqueueActions(
+        ({ context, enqueue }, params: { stepId: string; for: 'approval' | 'confirmation' | 'decision' }) => {
+          const roles: Role[] = params.for === 'confirmation' ? pendingRoles(context, params.stepId) : ['upgrader'];
+          if (params.for !== 'decision') {
+            enqueue.assign({ current: params.stepId, steps: updateStep(context, params.stepId, { status: 'waiting' }) });
+          }
+          enqueue.emit({ type: 'step.waiting', stepId: params.stepId, for: params.for, roles, at: Date.now() });
+        },
+      ),
+      finishStep: enqueueActions(
+        ({ context, event, enqueue }, params: { stepId: string; outcome: 'done' | 'exit' | 'error' | 'timeout' | 'cancel' }) => {
+          const record = context.steps[params.stepId]!;
+          const at = Date.now();
+          const step = stepOf(params.stepId);
+          let exitCode: number | null | undefined;
+          let error: string | undefined;
+          if (params.outcome === 'done' || params.outcome === 'exit') {
+            const output = (event as unknown as { output?: CommandResult }).output;
+            exitCode = output?.exitCode;
+            if (params.outcome === 'exit') {
+              error = output?.exitCode === null ? `killed by signal ${output.signal ?? '?'}` : `exited with status ${output?.exitCode}`;
+            }
+          } else if (params.outcome === 'error') {
+            const cause = (event as unknown as { error?: unknown }).error;
+            error = cause instanceof Error ? cause.message : String(cause);
+          } else if (params.outcome === 'timeout') {
+            error = `did not finish within ${'timeoutMs' in step && step.timeoutMs !== undefined ? formatDuration(step.timeoutMs) : 'its time limit'}`;
+          } else {
+            error = `cancelled by ${(event as { by?: Actor }).by?.name ?? 'the upgrader'}`;
+          }
+          const status = params.outcome === 'done' ? 'done' : 'failed';
+          enqueue.assign({
+            current: status === 'done' ? null : params.stepId,
+            steps: updateStep(context, params.stepId, {
+              status,
+              endedAt: at,
+              ...(exitCode !== undefined ? { exitCode } : {}),
+              ...(error !== undefined ? { error } : {}),
+            }),
+          });
+          enqueue.emit({
+            type: 'step.finished',
+            stepId: params.stepId,
+            status,
+            ...(exitCode !== undefined ? { exitCode } : {}),
+            ...(error !== undefined ? { error } : {}),
+            durationMs: at - (record.startedAt ?? at),
+            at,
+          });
+          if (params.outcome === 'cancel') {
+            enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'cancel', by: actorOf(event), at });
+          }
+        },
+      ),
+      passNote: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        const at = Date.now();
+        enqueue.assign({ steps: updateStep(context, params.stepId, { status: 'done', attempts: 1, startedAt: at, endedAt: at }) });
+        enqueue.emit({ type: 'step.started', stepId: params.stepId, attempt: 1, at });
+        enqueue.emit({ type: 'step.finished', stepId: params.stepId, status: 'done', durationMs: 0, at });
+      }),
+      recordConfirmation: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        if (event.type !== 'CONFIRM') return;
+        const at = Date.now();
+        const relayed = event.by.role !== event.role;
+        const record = context.steps[params.stepId]!;
+        enqueue.assign({
+          steps: updateStep(context, params.stepId, {
+            confirmations: [...record.confirmations, { role: event.role, by: event.by, at, relayed }],
+          }),
+        });
+        enqueue.emit({ type: 'step.confirmed', stepId: params.stepId, role: event.role, by: event.by, relayed, at });
+      }),
+      completeCheckpoint: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        const at = Date.now();
+        const record = context.steps[params.stepId]!;
+        enqueue.assign({ current: null, steps: updateStep(context, params.stepId, { status: 'done', endedAt: at }) });
+        enqueue.emit({
+          type: 'step.finished',
+          stepId: params.stepId,
+          status: 'done',
+          durationMs: at - (record.startedAt ?? at),
+          at,
+        });
+      }),
+      refuse: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        let reason: string;
+        if (event.type === 'CONFIRM') reason = confirmationProblem(context, params.stepId, event) ?? 'not accepted';
+        else if (event.type === 'APPROVE') {
+          const step = stepOf(params.stepId);
+          reason =
+            event.stepId !== params.stepId
+              ? `that approval is for step ${event.stepId}, but ${params.stepId} is waiting`
+              : `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
+        } else if (event.type === 'SKIP') reason = 'skipping needs a reason';
+        else reason = `${event.type.toLowerCase()} is not possible now`;
+        enqueue.emit({ type: 'step.refused', stepId: params.stepId, by: actorOf(event), reason, at: Date.now() });
+      }),
+      approve: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
+        enqueue.emit({ type: 'step.approved', stepId: params.stepId, by: actorOf(event), at: Date.now() });
+      }),
+      decide: enqueueActions(
+        ({ context, event, enqueue }, params: { stepId: string; action: 'retry' | 'skip' | 'continue' }) => {
+          const at = Date.now();
+          const reason = event.type === 'SKIP' ? event.reason.trim() : undefined;
+          if (params.action === 'skip') {
+            enqueue.assign({
+              current: null,
+              steps: updateStep(context, params.stepId, { status: 'skipped', skipReason: reason ?? '' }),
+            });
+            enqueue.emit({ type: 'step.skipped', stepId: params.stepId, by: actorOf(event), reason: reason ?? '', at });
+          }
+          if (params.action === 'continue') enqueue.assign({ current: null });
+          enqueue.emit({
+            type: 'decision',
+            stepId: params.stepId,
+            action: params.action,
+            by: params.action === 'continue' ? NIGHTSHIFT : actorOf(event),
+            ...(params.action === 'continue' ? { reason: 'on_fail: continue' } : reason ? { reason } : {}),
+            at,
+          });
+        },
+      ),
+      requestFallback: enqueueActions(({ context, event, enqueue }, params: { stepId?: string } | undefined) => {
+        const automatic = params?.stepId !== undefined;
+        const by = automatic ? NIGHTSHIFT : actorOf(event);
+        const fromStepId = params?.stepId ?? context.current;
+        const reason = automatic
+          ? `step ${stepOf(params.stepId!).number} failed and says on_fail: fallback`
+          : event.type === 'FALLBACK'
+            ? event.reason.trim()
+            : 'fallback';
+        enqueue.assign({ fallback: { by, reason, fromStepId } });
+        enqueue.emit({ type: 'decision', stepId: fromStepId, action: 'fallback', by, reason, at: Date.now() });
+      }),
+      enterFallback: enqueueActions(({ context, enqueue }) => {
+        enqueue.assign({ track: 'fallback', current: null });
+        const request = context.fallback ?? { by: NIGHTSHIFT, reason: 'fallback', fromStepId: null };
+        enqueue.emit({ type: 'fallback.started', ...request, at: Date.now() });
+      }),
+      pause: enqueueActions(({ context, event, enqueue }) => {
+        enqueue.emit({ type: 'decision', stepId: context.current, action: 'pause', by: actorOf(event), at: Date.now() });
+      }),
+      finishRun: enqueueActions(({ enqueue }, params: { outcome: 'completed' | 'fell-back' | 'paused' }) => {
+        enqueue.emit({ type: 'run.finished', outcome: params.outcome, at: Date.now() });
+      }),
+    },
+  });
+
+  type StateConfig = Parameters<typeof machineSetup.createStateConfig>[0];
+
+  const trackStates = (track: 'main' | 'fallback', steps: Step[]) => {
+    const states: Record<string, StateConfig> = {};
+    steps.forEach((step, index) => {
+      const following = steps[index + 1];
+      const next = `#${MACHINE_ID}.${track}.${following ? following.id : FINAL}`;
+      states[step.id] = stepState(step, next, track);
+    });
+    states[FINAL] = { type: 'final' };
+    return { initial: steps[0]?.id ?? FINAL, states };
+  };
+
+  const stepState = (step: Step, next: string, track: 'main' | 'fallback'): StateConfig => {
+    const stepId = step.id;
+    const params = { stepId };
+    if (step.kind === 'note') {
+      return { entry: [{ type: 'passNote', params }], always: { target: next } };
+    }
+    const failTarget =
+      step.onFail === 'continue' ? next : step.onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
+    const failActions = (outcome: 'exit' | 'error' | 'timeout' | 'cancel') => [
+      { type: 'finishStep' as const, params: { stepId, outcome } },
+      ...(step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
+      ...(failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
+    ];
+    const failed: StateConfig = {
+      entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
+      on: {
+        RETRY: [
+          { guard: { type: 'isStep', params }, target: 'working', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
+        SKIP: [
+          { guard: { type: 'skipHasReason', params }, target: next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
+      },
+    };
+    const timeout = step.timeoutMs !== undefined ? { [step.timeoutMs]: { target: failTarget, actions: failActions('timeout') } } : {};
+
+    if (step.kind === 'checkpoint') {
+      return {
+        initial: 'working',
+        states: {
+          working: {
+            entry: [
+              { type: 'startStep', params },
+              { type: 'awaitHumans', params: { stepId, for: 'confirmation' } },
+            ],
+            after: timeout,
+            on: {
+              CONFIRM: [
+                {
+                  guard: { type: 'confirmationCompletes', params },
+                  target: next,
+                  actions: [{ type: 'recordConfirmation', params }, { type: 'completeCheckpoint', params }],
+                },
+                { guard: { type: 'confirmationCounts', params }, actions: [{ type: 'recordConfirmation', params }] },
+                { actions: [{ type: 'refuse', params }] },
+              ],
+            },
+          },
+          failed,
+        },
+      };
+    }
+
+    const src = step.kind === 'run' ? 'runRemote' : step.kind === 'local' ? 'runLocal' : 'waitUntil';
+    const working: StateConfig = {
+      entry: [{ type: 'startStep', params }],
+      invoke:
+        src === 'waitUntil'
+          ? {
+              src: 'waitUntil',
+              input: { step: step as WaitStep },
+              onDone: { target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] },
+              onError: { target: failTarget, actions: failActions('error') },
+            }
+          : {
+              src,
+              input: { step },
+              onDone: [
+                { guard: 'exitedZero', target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] },
+                { target: failTarget, actions: failActions('exit') },
+              ],
+              onError: { target: failTarget, actions: failActions('error') },
+            },
+      after: timeout,
+      on: {
+        CANCEL: { guard: { type: 'isStep', params }, target: failTarget, actions: failActions('cancel') },
+      },
+    };
+    const approval: StateConfig = {
+      entry: [{ type: 'awaitHumans', params: { stepId, for: 'approval' } }],
+      on: {
+        APPROVE: [
+          { guard: { type: 'approvalMatches', params }, target: 'working', actions: [{ type: 'approve', params }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
+      },
+    };
+    const needsApproval = 'confirmText' in step && step.confirmText !== undefined;
+    return {
+      initial: needsApproval ? 'approval' : 'working',
+      states: needsApproval ? { approval, working, failed } : { working, failed },
+    };
+  };
+
+  const initialSteps = (): Record<string, StepRecord> =>
+    Object.fromEntries([...stepsById.keys()].map((id) => [id, { status: 'pending', attempts: 0, confirmations: [] }]));
+
+  return machineSetup.createMachine({
+    id: MACHINE_ID,
+    context: { steps: initialSteps(), track: 'main', current: null },
+    initial: 'main',
+    states: {
+      main: { ...trackStates('main', runbook.phases.flatMap((phase) => phase.steps)), onDone: 'completed' },
+      fallback: {
+        entry: [{ type: 'enterFallback' }],
+        ...trackStates('fallback', runbook.fallback),
+        onDone: 'fellBack',
+      },
+      completed: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'completed' } }] },
+      fellBack: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'fell-back' } }] },
+      paused: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'paused' } }] },
+    },
+    on: {
+      FALLBACK: { guard: 'canFallBack', target: `.fallback`, actions: [{ type: 'requestFallback', params: undefined }] },
+      PAUSE: { guard: 'canPause', target: '.paused', actions: [{ type: 'pause' }] },
+    },
+  });
+}
+
+function actorOf(event: EngineEvent | { type: string }): Actor {
+  return 'by' in event && event.by ? (event.by as Actor) : NIGHTSHIFT;
+}
+
+export type RunbookMachine = ReturnType<typeof compileRunbook>;
+export type RunbookActor = ActorRefFrom<RunbookMachine>;
+export type RunbookSnapshot = SnapshotFrom<RunbookMachine>;

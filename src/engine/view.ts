@@ -1,0 +1,39 @@
+// Reads a machine snapshot into what front-ends need to show and ask: which step is in
+// focus and what it is waiting for. Derived from the state value, never stored twice.
+import { rolesOf, type Role, type Step } from '../runbook/types.js';
+import type { Outcome } from './events.js';
+import type { RunbookSnapshot } from './machine.js';
+
+export type Focus =
+  | { stepId: string; waitingFor: 'running' }
+  | { stepId: string; waitingFor: 'approval'; text: string }
+  | { stepId: string; waitingFor: 'confirmation'; roles: Role[] }
+  | { stepId: string; waitingFor: 'decision'; error: string };
+
+export interface EngineView {
+  track: 'main' | 'fallback';
+  outcome: Outcome | null;
+  focus: Focus | null;
+}
+
+const OUTCOMES: Record<string, Outcome> = { completed: 'completed', fellBack: 'fell-back', paused: 'paused' };
+
+export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step): EngineView {
+  const value = snapshot.value as string | Record<string, string | Record<string, string>>;
+  const { context } = snapshot;
+  if (typeof value === 'string') return { track: context.track, outcome: OUTCOMES[value] ?? null, focus: null };
+  const [trackValue] = Object.values(value);
+  if (trackValue === undefined || typeof trackValue === 'string') return { track: context.track, outcome: null, focus: null };
+  const [stepId, sub] = Object.entries(trackValue)[0] ?? [];
+  if (stepId === undefined) return { track: context.track, outcome: null, focus: null };
+  const step = stepOf(stepId);
+  const record = context.steps[stepId]!;
+  let focus: Focus;
+  if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed' };
+  else if (sub === 'approval') focus = { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
+  else if (step.kind === 'checkpoint') {
+    const confirmed = new Set(record.confirmations.map((c) => c.role));
+    focus = { stepId, waitingFor: 'confirmation', roles: rolesOf(step.by).filter((role) => !confirmed.has(role)) };
+  } else focus = { stepId, waitingFor: 'running' };
+  return { track: context.track, outcome: null, focus };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRunbook } from './load.js';
 import { RunbookError } from './errors.js';
+import { parseRunbook } from './load.js';
 
 function problemsOf(source: string): string[] {
   try {
@@ -22,15 +22,140 @@ phases:
         host: dragon
 `;
 
+/** The minimal runbook with `steps` replaced (indented as list items under phase one). */
+const withSteps = (steps: string, extra = '') => `${minimal.split('    steps:\n')[0]}    steps:\n${steps}${extra}`;
+
 describe('parseRunbook', () => {
-  it('loads a minimal runbook', () => {
+  it('loads a minimal runbook with defaults', () => {
     const runbook = parseRunbook(minimal, 'rb.yaml');
-    expect(runbook.phases[0]!.steps[0]).toMatchObject({ kind: 'run', id: 'one-1', number: '1.1', command: 'echo hi' });
+    expect(runbook.phases[0]!.steps[0]).toMatchObject({
+      kind: 'run',
+      id: 'one-1',
+      number: '1.1',
+      command: 'echo hi',
+      host: 'dragon',
+      onFail: 'ask',
+      title: 'echo hi',
+      at: { line: 7, col: 9 },
+    });
+    expect(runbook.hosts['dragon']).toEqual({ name: 'dragon', alias: 'dragon', address: '127.0.0.1' });
+    expect(runbook.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('names the position of an unknown key with a hint', () => {
+  it('names the position of an unknown key, with a hint, and not the missing key it replaced', () => {
     expect(problemsOf(minimal.replace('host: dragon', 'hots: dragon'))).toEqual([
       "8:9: unknown key 'hots' in step 1.1; did you mean 'host'?",
+    ]);
+  });
+
+  it('reports an unknown top-level key with the allowed ones when nothing is close', () => {
+    expect(problemsOf(`${minimal}zzz: 1\n`)).toEqual([
+      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, phases, fallback",
+    ]);
+  });
+
+  it('reports a missing required key at the object', () => {
+    expect(problemsOf(minimal.replace('        host: dragon\n', ''))).toEqual([
+      "7:9: step 1.1 is missing the required key 'host'",
+    ]);
+  });
+
+  it('asks for exactly one step kind, hinting at a typo', () => {
+    expect(problemsOf(withSteps('      - rnu: echo hi\n        host: dragon\n'))).toEqual([
+      "7:9: step 1.1 needs exactly one of run, local, checkpoint, wait, note; did you mean 'run' instead of 'rnu'?",
+    ]);
+    expect(problemsOf(withSteps('      - run: a\n        local: b\n        host: dragon\n'))).toEqual([
+      "8:9: step 1.1 has both 'run' and 'local'; a step does one thing",
+    ]);
+  });
+
+  it('reports wrong values and types where they are', () => {
+    expect(problemsOf(withSteps('      - checkpoint: move it\n        by: sentinal\n'))).toEqual([
+      "8:13: 'by' of step 1.1 must be one of upgrader, sentinel, both, not 'sentinal'",
+    ]);
+    expect(problemsOf(withSteps('      - run: x\n        host: dragon\n        timeout: 5 minutes\n'))).toEqual([
+      "9:18: 'timeout' of step 1.1: a duration is a number with a unit: 500ms, 30s, 5m, 2h or 1h30m",
+    ]);
+    expect(problemsOf(minimal.replace('{ address: 127.0.0.1 }', '{ port: "22" }'))).toEqual([
+      "3:19: 'port' of host 'dragon' must be a number, not a string (\"22\")",
+    ]);
+  });
+
+  it('reports invalid YAML with its position', () => {
+    expect(problemsOf('name: t\nphases: [\n')).toEqual([expect.stringMatching(/^3:1: invalid YAML: /)]);
+    expect(problemsOf('name: t\nname: u\nphases: []\n')).toEqual([expect.stringMatching(/^2:1: invalid YAML: Map keys must be unique/)]);
+  });
+
+  it('checks references: hosts, variables, duplicate ids, time zones', () => {
+    const source = `name: t
+sites:
+  site: { name: Taipei, tz: Asia/Taipie }
+vars:
+  disk: /dev/sdb
+hosts:
+  dragon: {}
+phases:
+  - name: one
+    steps:
+      - run: sfdisk {{ dsk }}
+        host: dargon
+        id: a
+      - note: hi
+        id: a
+`;
+    expect(problemsOf(source)).toEqual([
+      "3:29: 'Asia/Taipie' is not a known IANA time zone (e.g. Asia/Taipei)",
+      "11:14: unknown variable 'dsk' in 'run' of step 1.1; did you mean 'disk'?",
+      "12:15: unknown host 'dargon' in step 1.1; did you mean 'dragon'?",
+      "15:9: step id 'a' is already used by step 1.1",
+    ]);
+  });
+
+  it('wait steps need what they wait for, and only that', () => {
+    expect(problemsOf(withSteps('      - wait: port\n        host: dragon\n        command: uptime\n'))).toEqual([
+      "7:9: step 1.1 waits for a port but names none; add port: N",
+      "9:9: 'command' only applies to wait: command, not wait: port",
+    ]);
+  });
+
+  it('substitutes variables shell-quoted in commands and as is in text, with overrides', () => {
+    const source = withSteps(
+      `      - run: echo {{ who }} > {{path}}
+        host: dragon
+        destructive: "{{ path }}"
+      - checkpoint: Tell {{ who }}
+`,
+    ).replace('hosts:', 'vars:\n  who: "it\'s me"\n  path: /tmp/a b\nhosts:');
+    const runbook = parseRunbook(source, 'rb.yaml', { vars: { path: '/srv/x' } });
+    const [run, checkpoint] = runbook.phases[0]!.steps;
+    expect(run).toMatchObject({ command: `echo 'it'\\''s me' > /srv/x`, confirmText: '/srv/x' });
+    expect(checkpoint).toMatchObject({ text: "Tell it's me", by: 'upgrader' });
+  });
+
+  it('numbers fallback steps and refuses a fallback step that falls back', () => {
+    const source = `${minimal}fallback:\n  - run: undo\n    host: dragon\n    on_fail: fallback\n`;
+    expect(problemsOf(source)).toEqual(['12:14: fallback step F1 cannot fall back again; use ask or continue']);
+    const ok = parseRunbook(`${minimal}fallback:\n  - run: undo\n    host: dragon\n`, 'rb.yaml');
+    expect(ok.fallback[0]).toMatchObject({ number: 'F1', id: 'fallback-1', phase: null });
+  });
+
+  it('refuses on_fail: fallback when there is no fallback', () => {
+    expect(problemsOf(minimal.replace('host: dragon', 'host: dragon\n        on_fail: fallback'))).toEqual([
+      "1:1: a step says on_fail: fallback but the runbook has no 'fallback' steps",
+    ]);
+  });
+
+  it('collects several problems in file order', () => {
+    const problems = problemsOf(`name: t
+phases:
+  - name: Bad Name
+    steps:
+      - note: x
+        colour: red
+`);
+    expect(problems).toEqual([
+      "3:11: 'name' of phase 1: a phase name is lower-case letters, digits, '-' and '_', starting with a letter or digit",
+      "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title",
     ]);
   });
 });

@@ -51,8 +51,7 @@ export function parseRunbook(
   const report = (at: SourcePosition, message: string) => problems.push({ file, ...at, message });
 
   for (const error of doc.errors) {
-    const position = error.linePos?.[0] ?? { line: 1, col: 1 };
-    report(position, `invalid YAML: ${firstSentence(error.message)}`);
+    report(lineCounter.linePos(error.pos[0]), `invalid YAML: ${firstSentence(error.message)}`);
   }
   if (problems.length > 0) throw new RunbookError(problems);
 

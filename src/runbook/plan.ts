@@ -1,0 +1,112 @@
+// A runbook as a numbered checklist: who does what, in order, with what is destructive and
+// what must be typed. Text for people, JSON for tools.
+import { formatDuration } from './duration.js';
+import type { Runbook, Step } from './types.js';
+
+export interface PlanStep {
+  number: string;
+  id: string;
+  kind: Step['kind'];
+  /** The host that acts, the role that confirms, or "local". */
+  who: string;
+  title: string;
+  command?: string;
+  text?: string;
+  /** Text to type before it runs (destructive steps) or to confirm (checkpoints). */
+  typeToConfirm?: string;
+  destructive: boolean;
+  timeout?: string;
+  onFail?: string;
+}
+
+export interface Plan {
+  name: string;
+  description?: string;
+  file: string;
+  hash: string;
+  sites: Runbook['sites'];
+  hosts: string[];
+  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[] }>;
+  fallback: PlanStep[];
+}
+
+function planStep(step: Step): PlanStep {
+  const base = { number: step.number, id: step.id, kind: step.kind, title: step.title };
+  const acting = step.kind === 'note' ? {} : { ...(step.timeoutMs !== undefined ? { timeout: formatDuration(step.timeoutMs) } : {}), onFail: step.onFail };
+  switch (step.kind) {
+    case 'run':
+    case 'local':
+      return {
+        ...base,
+        ...acting,
+        who: step.kind === 'run' ? step.host : 'local',
+        command: step.command,
+        destructive: step.confirmText !== undefined,
+        ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
+      };
+    case 'checkpoint':
+      return {
+        ...base,
+        ...acting,
+        who: step.by,
+        text: step.text,
+        destructive: false,
+        ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
+      };
+    case 'wait':
+      return { ...base, ...acting, who: step.host, destructive: false, ...(step.until.kind === 'command' ? { command: step.until.command } : {}) };
+    case 'note':
+      return { ...base, who: 'everyone', text: step.text, destructive: false };
+  }
+}
+
+export function planOf(runbook: Runbook): Plan {
+  return {
+    name: runbook.name,
+    ...(runbook.description !== undefined ? { description: runbook.description } : {}),
+    file: runbook.file,
+    hash: runbook.hash,
+    sites: runbook.sites,
+    hosts: Object.keys(runbook.hosts),
+    phases: runbook.phases.map((phase, index) => ({
+      number: index + 1,
+      name: phase.name,
+      title: phase.title,
+      steps: phase.steps.map(planStep),
+    })),
+    fallback: runbook.fallback.map(planStep),
+  };
+}
+
+export function formatPlan(plan: Plan, displayFile = plan.file): string {
+  const lines: string[] = [];
+  const whoWidth = Math.max(8, ...[...plan.phases.flatMap((p) => p.steps), ...plan.fallback].map((s) => s.who.length));
+  const stepLines = (step: PlanStep) => {
+    const flags = [
+      step.destructive ? `DESTRUCTIVE, type "${step.typeToConfirm}" to run` : '',
+      !step.destructive && step.typeToConfirm !== undefined ? `type "${step.typeToConfirm}" to confirm` : '',
+      step.timeout ? `timeout ${step.timeout}` : '',
+      step.onFail && step.onFail !== 'ask' ? `on failure: ${step.onFail}` : '',
+    ].filter(Boolean);
+    lines.push(`  [ ] ${step.number.padEnd(5)} ${step.who.padEnd(whoWidth)}  ${step.title}${flags.length ? `  (${flags.join('; ')})` : ''}`);
+    const detail = step.command ? step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`) : [];
+    if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
+    for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
+  };
+  lines.push(plan.name);
+  if (plan.description) lines.push(...plan.description.trim().split('\n').map((line) => `  ${line}`));
+  lines.push(`  ${displayFile} (sha256 ${plan.hash.slice(0, 12)})`);
+  lines.push(
+    `  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`,
+  );
+  if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
+  for (const phase of plan.phases) {
+    lines.push('', `Phase ${phase.number}: ${phase.title}`);
+    phase.steps.forEach(stepLines);
+  }
+  if (plan.fallback.length > 0) {
+    lines.push('', 'Fallback (from any failure, or by hand)');
+    plan.fallback.forEach(stepLines);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LineRing } from './line-ring.js';
+import { neutralize } from './neutralize.js';
+import { StepOutput } from './step-output.js';
+
+describe('neutralize', () => {
+  it('leaves ordinary text alone', () => {
+    expect(neutralize('tar: ./usr/bin/ls')).toBe('tar: ./usr/bin/ls');
+  });
+  it('removes colour, cursor, title and clear-screen sequences', () => {
+    expect(neutralize('\x1b[31mred\x1b[0m \x1b[2J\x1b[H\x1b]0;owned\x07ok')).toBe('red ok');
+  });
+  it('removes 8-bit CSI and shows other controls in caret notation', () => {
+    expect(neutralize('a\x9b2Jb\x07c\x00d')).toBe('ab^Gc^@d');
+  });
+  it('keeps what a carriage return leaves visible and expands tabs', () => {
+    expect(neutralize('10%\r50%\r100%')).toBe('100%');
+    expect(neutralize('a\tb')).toBe('a       b');
+  });
+  it('removes an unterminated OSC instead of letting it swallow later output', () => {
+    expect(neutralize('x\x1b]52;c;ZXZpbA==')).toBe('x');
+  });
+});
+
+describe('LineRing', () => {
+  it('keeps only the last lines and counts all of them', () => {
+    const ring = new LineRing(3);
+    for (let i = 1; i <= 5; i++) ring.push(String(i), i === 5);
+    expect(ring.total).toBe(5);
+    expect(ring.tail(10)).toEqual([
+      { text: '3', stderr: false },
+      { text: '4', stderr: false },
+      { text: '5', stderr: true },
+    ]);
+    expect(ring.tail(2, 1).map((line) => line.text)).toEqual(['3', '4']);
+  });
+});
+
+describe('StepOutput', () => {
+  it('logs raw bytes, splits lines across chunks and multibyte characters, and batches per chunk', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const batches: Array<[string[], boolean]> = [];
+    const output = new StepOutput(path.join(dir, 'step.log'), { onLines: (lines, stderr) => batches.push([lines, stderr]) });
+    const euro = Buffer.from('€');
+    output.write(Buffer.concat([Buffer.from('one\ntw'), euro.subarray(0, 1)]));
+    output.write(Buffer.concat([euro.subarray(1), Buffer.from('o\n\x1b[1mthree')]));
+    output.write(Buffer.from('oops\n'), true);
+    await output.close();
+    expect(batches).toEqual([
+      [['one'], false],
+      [['tw€o'], false],
+      [['oops'], true],
+      [['three'], false],
+    ]);
+    expect(readFileSync(path.join(dir, 'step.log'), 'utf8')).toBe('one\ntw€o\n\x1b[1mthreeoops\n');
+    expect(output.bytes).toBe(Buffer.byteLength('one\ntw€o\n\x1b[1mthreeoops\n'));
+  });
+});

@@ -1,0 +1,87 @@
+// Where a step's output goes: the raw bytes to its log file, neutralized lines into a ring
+// for the screen, and whole batches (one per chunk, never one call per line) to a listener.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { LineRing } from './line-ring.js';
+import { neutralize } from './neutralize.js';
+
+/** A line longer than this is cut into pieces so one endless line cannot grow memory. */
+const MAX_LINE = 16 * 1024;
+
+export type LinesListener = (lines: string[], stderr: boolean) => void;
+
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+
+  constructor(private readonly emit: (lines: string[]) => void) {}
+
+  write(chunk: Buffer): void {
+    const text = this.partial + this.decoder.write(chunk);
+    const lines = text.split('\n');
+    this.partial = lines.pop()!;
+    while (this.partial.length > MAX_LINE) {
+      lines.push(this.partial.slice(0, MAX_LINE));
+      this.partial = this.partial.slice(MAX_LINE);
+    }
+    if (lines.length > 0) this.emit(lines);
+  }
+
+  end(): void {
+    const rest = this.partial + this.decoder.end();
+    this.partial = '';
+    if (rest.length > 0) this.emit([rest]);
+  }
+}
+
+export class StepOutput {
+  readonly ring: LineRing;
+  bytes = 0;
+  private readonly file: WriteStream;
+  private readonly stdout: LineSplitter;
+  private readonly stderr: LineSplitter;
+  private closed?: Promise<void>;
+
+  constructor(
+    readonly path: string,
+    private readonly options: { ringCapacity?: number; onLines?: LinesListener; onClosed?: (output: StepOutput) => void } = {},
+  ) {
+    this.ring = new LineRing(options.ringCapacity);
+    this.file = createWriteStream(path, { flags: 'a' });
+    const deliver = (stderr: boolean) => (lines: string[]) => {
+      const safe = lines.map(neutralize);
+      for (const line of safe) this.ring.push(line, stderr);
+      options.onLines?.(safe, stderr);
+    };
+    this.stdout = new LineSplitter(deliver(false));
+    this.stderr = new LineSplitter(deliver(true));
+  }
+
+  get lines(): number {
+    return this.ring.total;
+  }
+
+  write(chunk: Buffer, stderr = false): void {
+    this.bytes += chunk.length;
+    this.file.write(chunk);
+    (stderr ? this.stderr : this.stdout).write(chunk);
+  }
+
+  /** A line of nightshift's own about the step (shown, and logged so the file tells the whole story). */
+  note(text: string): void {
+    this.write(Buffer.from(`${text}\n`), true);
+  }
+
+  close(): Promise<void> {
+    this.closed ??= new Promise<void>((resolve, reject) => {
+      this.stdout.end();
+      this.stderr.end();
+      this.file.end((error?: Error | null) => {
+        if (error) return reject(error);
+        this.options.onClosed?.(this);
+        resolve();
+      });
+    });
+    return this.closed;
+  }
+}

@@ -41,7 +41,7 @@ export interface ConnectOptions {
   interaction: RemoteInteraction;
   /** Milliseconds between keepalives (default 15 000); the link counts as dead after 2 unanswered. */
   keepaliveIntervalMs?: number;
-  /** Bound on TCP connect + handshake + auth (default 20 000). */
+  /** Bound on TCP connect + handshake + auth (default 20 000); time spent waiting for a human's answer does not count. */
   readyTimeoutMs?: number;
   /** Environment to read SSH_AUTH_SOCK and HOME from (default process.env); tests pass their own. */
   env?: NodeJS.ProcessEnv;

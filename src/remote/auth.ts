@@ -1,0 +1,197 @@
+// Public key login, in OpenSSH's order: the agent, then each identity file. Encrypted keys
+// are unlocked by asking the human; unlocked keys are kept for the pool's life so a
+// reconnection at 3 AM does not ask again.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type AuthenticationType, type ParsedKey } from 'ssh2';
+import { AuthenticationError } from './errors.js';
+import type { ResolvedHost } from './types.js';
+
+export const DEFAULT_IDENTITY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+// ssh2 is CommonJS: Node's ESM loader only sees some of its exports as named ones.
+const { OpenSSHAgent, utils } = ssh2;
+const PASSPHRASE_ATTEMPTS = 3;
+/** ssh2 takes `false` for "no more methods"; its types do not say so. */
+const NO_MORE_METHODS = false as unknown as AuthenticationType;
+
+/** Unlocked private keys by file, shared by all connections of a pool. */
+export type KeyCache = Map<string, ParsedKey>;
+
+export interface AuthOptions {
+  host: ResolvedHost;
+  /** SSH_AUTH_SOCK, when set. */
+  agentSocket: string | undefined;
+  home: string;
+  keyCache: KeyCache;
+  askPassphrase(keyFile: string): Promise<string | null>;
+}
+
+type Candidate = { kind: 'agent'; socket: string } | { kind: 'file'; file: string; explicit: boolean };
+
+type Attempt = { method: AnyAuthMethod; label: string };
+
+/** One login's worth of attempts; `handler` goes to ssh2's authHandler. */
+export class PublicKeyLogin {
+  private readonly candidates: Candidate[];
+  private current: string | null = null;
+  private readonly refused: string[] = [];
+  private readonly notes: string[] = [];
+  private readonly offeredKeys: Buffer[] = [];
+  private serverMethods: string[] | null = null;
+  private readonly files: string[];
+  private foundAnyFile = false;
+
+  constructor(private readonly options: AuthOptions) {
+    const defaults = DEFAULT_IDENTITY_NAMES.map((name) => path.join(options.home, '.ssh', name));
+    const files = (this.files = [...new Set([...options.host.identityFiles, ...defaults])]);
+    this.candidates = [
+      ...(options.agentSocket ? [{ kind: 'agent' as const, socket: options.agentSocket }] : []),
+      ...files.map((file) => ({ kind: 'file' as const, file, explicit: options.host.identityFiles.includes(file) })),
+    ];
+  }
+
+  readonly handler: AuthHandlerMiddleware = (methodsLeft, _partialSuccess, next) => {
+    if (this.current !== null) this.refused.push(this.current);
+    this.current = null;
+    // ssh2 passes null before the first attempt, whatever its types say.
+    const left = methodsLeft as AuthenticationType[] | null;
+    if (left && !left.includes('publickey')) {
+      this.serverMethods = left;
+      next(NO_MORE_METHODS);
+      return;
+    }
+    void this.nextAttempt().then(
+      (attempt) => {
+        this.current = attempt?.label ?? null;
+        next(attempt ? attempt.method : NO_MORE_METHODS);
+      },
+      (error: unknown) => {
+        this.notes.push(`an error while preparing a key (${(error as Error).message})`);
+        next(NO_MORE_METHODS);
+      },
+    );
+  };
+
+  /** ssh2 reports agent trouble as an 'error' event and moves on to the next method. */
+  noteAgentError(error: Error): void {
+    if (this.current === 'the agent') this.current = null;
+    this.notes.push(`the agent could not be used (${error.message})`);
+  }
+
+  /** The error for a login that ran out of keys to try. */
+  failure(): AuthenticationError {
+    if (this.current !== null) this.refused.push(this.current);
+    this.current = null;
+    const { host } = this.options;
+    const who = `Could not log in to ${host.name} as ${host.user} at ${host.address}:${host.port}`;
+    if (this.serverMethods) {
+      return new AuthenticationError(
+        `${who}: the server does not accept public keys (it offers ${joinWords(this.serverMethods) || 'nothing'}). ` +
+          `Enable PubkeyAuthentication for ${host.user} on the server.`,
+        [],
+      );
+    }
+    if (this.refused.length === 0) {
+      const reasons = [
+        ...(this.options.agentSocket ? [] : ['SSH_AUTH_SOCK is not set']),
+        ...this.notes,
+        ...(this.foundAnyFile ? [] : [`none of ${joinWords(this.files, 'or')} exists`]),
+      ];
+      return new AuthenticationError(
+        `${who}: there was no key to offer (${reasons.join('; ')}). ` +
+          `Add a key to ssh-agent, or set identity_file for the host in the runbook.`,
+        [],
+      );
+    }
+    const notes = this.notes.length > 0 ? `; ${this.notes.join('; ')}` : '';
+    return new AuthenticationError(
+      `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. ` +
+        `Check that the public key is in the server's authorized_keys.`,
+      [...this.refused],
+    );
+  }
+
+  private async nextAttempt(): Promise<Attempt | null> {
+    const { host } = this.options;
+    for (let candidate = this.candidates.shift(); candidate; candidate = this.candidates.shift()) {
+      if (candidate.kind === 'agent') {
+        if (await this.agentHasKeys(candidate.socket)) {
+          return { method: { type: 'agent', username: host.user, agent: candidate.socket }, label: 'the agent' };
+        }
+        continue;
+      }
+      const key = await this.loadKey(candidate.file, candidate.explicit);
+      if (!key) continue;
+      const blob = key.getPublicSSH();
+      if (this.offeredKeys.some((offered) => offered.equals(blob))) continue;
+      this.offeredKeys.push(blob);
+      return { method: { type: 'publickey', username: host.user, key }, label: candidate.file };
+    }
+    return null;
+  }
+
+  private agentHasKeys(socket: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      new OpenSSHAgent(socket).getIdentities((error, keys) => {
+        if (error) this.notes.push(`the agent at ${socket} could not be reached (${error.message})`);
+        else if (!keys || keys.length === 0) this.notes.push('the agent holds no keys');
+        resolve(!error && !!keys && keys.length > 0);
+      });
+    });
+  }
+
+  /** The unlocked key, or null (with a note saying why) when the file cannot be used. */
+  private async loadKey(file: string, explicit: boolean): Promise<ParsedKey | null> {
+    const cached = this.options.keyCache.get(file);
+    if (cached) {
+      this.foundAnyFile = true;
+      return cached;
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        if (explicit) this.notes.push(`${file} does not exist`);
+      } else {
+        this.foundAnyFile = true;
+        this.notes.push(`${file} could not be read (${code ?? (error as Error).message})`);
+      }
+      return null;
+    }
+    this.foundAnyFile = true;
+    let parsed: ParsedKey | Error | null = utils.parseKey(data);
+    if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
+      parsed = await this.unlock(file, data);
+      if (parsed === null) return null;
+    }
+    const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+    if (!key || key instanceof Error || !key.isPrivateKey()) {
+      this.notes.push(`${file} is not a private key ssh2 can read${key instanceof Error ? ` (${key.message})` : ''}`);
+      return null;
+    }
+    this.options.keyCache.set(file, key);
+    return key;
+  }
+
+  private async unlock(file: string, data: Buffer): Promise<ParsedKey | Error | null> {
+    for (let attempt = 1; attempt <= PASSPHRASE_ATTEMPTS; attempt++) {
+      const passphrase = await this.options.askPassphrase(file);
+      if (passphrase === null) {
+        this.notes.push(`${file} was skipped (no passphrase given)`);
+        return null;
+      }
+      const parsed = utils.parseKey(data, passphrase);
+      if (!(parsed instanceof Error)) return parsed;
+    }
+    this.notes.push(`${file} was skipped (wrong passphrase ${PASSPHRASE_ATTEMPTS} times)`);
+    return null;
+  }
+}
+
+/** "a", "a and b", "a, b and c" */
+export function joinWords(words: string[], conjunction = 'and'): string {
+  if (words.length <= 1) return words[0] ?? '';
+  return `${words.slice(0, -1).join(', ')} ${conjunction} ${words[words.length - 1]}`;
+}

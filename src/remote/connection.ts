@@ -1,0 +1,97 @@
+// A logged-in SSH connection as the pool keeps it: alive or not, who to tell when it drops,
+// and work that must reach the server before it is closed.
+import type { Client as SshClient } from 'ssh2';
+import type { ResolvedHost } from './types.js';
+
+/** A live connection; `onDrop` hears when it ends without close() having been asked. */
+export class Connection {
+  private alive = true;
+  private closing = false;
+  private lastError: Error | undefined;
+  private readonly dropListeners = new Set<(reason: string) => void>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    readonly client: SshClient,
+    readonly host: ResolvedHost,
+  ) {
+    // ssh2 emits 'error' for a keepalive timeout or a reset; without a listener it would throw.
+    client.on('error', (error: Error) => {
+      this.lastError = error;
+    });
+    client.on('close', () => {
+      if (!this.alive) return;
+      this.alive = false;
+      if (this.closing) return;
+      const reason = this.lastError
+        ? `the connection dropped (${this.lastError.message})`
+        : 'the connection was closed by the server';
+      for (const listener of this.dropListeners) listener(reason);
+    });
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  onDrop(listener: (reason: string) => void): void {
+    this.dropListeners.add(listener);
+  }
+
+  /** Work that must reach the server before close() ends the connection (killing a cancelled command). */
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+  }
+
+  /** Runs a housekeeping command, output ignored; resolves when it ended, failed or took too long. */
+  runQuietly(command: string, timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.alive) return resolve();
+      const timer = setTimeout(resolve, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.exec(command, (error, channel) => {
+        if (error) return done();
+        channel.on('close', done);
+        channel.resume();
+        channel.stderr.resume();
+        channel.end();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.size > 0) await withTimeout(Promise.all(this.pending), 5000);
+    if (!this.alive) return;
+    this.closing = true;
+    return new Promise((resolve) => {
+      const fallback = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000);
+      this.client.once('close', () => {
+        clearTimeout(fallback);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+}
+
+function withTimeout(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
+}

@@ -1,0 +1,94 @@
+// The refusals and failures of the SSH layer, each with a one-sentence message that says
+// what happened and what to do. Callers tell them apart by `name` (it survives bundling).
+import type { HostKeyInfo, RecordedHostKey } from './types.js';
+import { knownHostsName } from './known-hosts.js';
+
+/** The server's key differs from the one recorded for it (or is of a type never recorded for it). */
+export class HostKeyMismatchError extends Error {
+  override readonly name = 'HostKeyMismatchError';
+  constructor(
+    readonly expected: RecordedHostKey,
+    readonly received: HostKeyInfo,
+    /** The command that removes the old key, e.g. ssh-keygen -R '[127.0.0.1]:2222' */
+    readonly removeCommand: string,
+  ) {
+    super(
+      `The host key of ${received.host} (${received.address}:${received.port}) does not match: ` +
+        `known_hosts has ${expected.fingerprint} (${expected.keyType}, ${expected.source}), ` +
+        `the server sent ${received.fingerprint} (${received.keyType}). Refusing to connect. ` +
+        `If the machine was really reinstalled, remove the old key with: ${removeCommand}`,
+    );
+  }
+}
+
+/** The server's key is marked @revoked in known_hosts. */
+export class HostKeyRevokedError extends Error {
+  override readonly name = 'HostKeyRevokedError';
+  constructor(
+    readonly revoked: RecordedHostKey,
+    readonly received: HostKeyInfo,
+  ) {
+    super(
+      `The host key of ${received.host} (${received.address}:${received.port}), ${received.fingerprint} ` +
+        `(${received.keyType}), is marked @revoked in ${revoked.source}. Refusing to connect; ` +
+        `the server needs a new host key.`,
+    );
+  }
+}
+
+/** An unknown host key the human declined. */
+export class UnknownHostKeyRejectedError extends Error {
+  override readonly name = 'UnknownHostKeyRejectedError';
+  constructor(readonly received: HostKeyInfo) {
+    super(
+      `The host key of ${received.host} (${received.address}:${received.port}), ${received.fingerprint} ` +
+        `(${received.keyType}), was not accepted, so nightshift did not connect; ` +
+        `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and try again.`,
+    );
+  }
+}
+
+/** The server refused every key nightshift offered, or there was none to offer. */
+export class AuthenticationError extends Error {
+  override readonly name = 'AuthenticationError';
+  constructor(
+    message: string,
+    /** What was offered, e.g. ["the agent", "/root/.ssh/id_ed25519"] */
+    readonly tried: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** TCP, handshake or timeout trouble before login completed. */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+  constructor(
+    message: string,
+    /** ssh2's or the socket's error, when there was one. */
+    override readonly cause?: Error,
+  ) {
+    super(message);
+  }
+}
+
+/** An established connection dropped while a command was running on it. */
+export class ConnectionLostError extends Error {
+  override readonly name = 'ConnectionLostError';
+}
+
+export function abortError(): Error {
+  const error = new Error('The command was cancelled.');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** What to type to forget a recorded key; names the file unless it is the default one. */
+export function removeKeyCommand(address: string, port: number, file: string, defaultFile: string): string {
+  const name = shellQuote(knownHostsName(address, port));
+  return file === defaultFile ? `ssh-keygen -R ${name}` : `ssh-keygen -R ${name} -f ${shellQuote(file)}`;
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,121 @@
+// One remote command on an open connection: no pty, stdin at end of file (like ssh -n),
+// output chunks handed over as they come.
+//
+// Why a launcher: cancelling must really stop the command. sshd refuses signal requests for
+// root logins ("session signalling requires privilege separation"), and even when it
+// honours one it signals only the shell, not what the shell started. So the command runs
+// under a tiny /bin/sh launcher that reports its pid (sshd makes it a process group leader)
+// as the first stderr line, then execs the login shell on the command, exactly as sshd
+// would have (same pid, same exit status or signal). Cancelling sends TERM the SSH way and
+// also kills that process group from a second channel.
+import type { ClientChannel } from 'ssh2';
+import type { Connection } from './connection.js';
+import { abortError, ConnectionLostError } from './errors.js';
+import { PidLineReader } from './pid-line.js';
+import type { ExecHandlers, ExecResult } from './types.js';
+
+/** Read by the login shell whatever it is (sh, bash, zsh, fish, csh): one exec, single quotes, no backslashes. */
+export const LAUNCHER = `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(cat); exec "\${SHELL:-/bin/sh}" -c "$c" </dev/null'`;
+
+/** How long a cancelled command's pid is awaited before giving up on the group kill. */
+const PID_WAIT_MS = 5000;
+
+export function execOnConnection(connection: Connection, command: string, handlers: ExecHandlers): Promise<ExecResult> {
+  const { host } = connection;
+  const where = `${host.name} (${host.address}:${host.port})`;
+  return new Promise<ExecResult>((resolve, reject) => {
+    const { signal } = handlers;
+    if (signal?.aborted) return reject(abortError());
+    let settled = false;
+    let channel: ClientChannel | undefined;
+    const pidReader = new PidLineReader();
+
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const onAbort = () => {
+      if (channel) stopRemote(connection, channel, pidReader);
+      finish(() => reject(abortError()));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    connection.client.exec(LAUNCHER, (error, opened) => {
+      if (error) {
+        return finish(() =>
+          reject(
+            connection.isAlive
+              ? new Error(`Could not start the command on ${where}: ${error.message}.`)
+              : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`),
+          ),
+        );
+      }
+      channel = opened;
+      let exit: ExecResult | undefined;
+      opened.on('data', (chunk: Buffer) => {
+        if (!settled) handlers.onStdout(chunk);
+      });
+      opened.stderr.on('data', (chunk: Buffer) => {
+        const rest = pidReader.feed(chunk);
+        if (!settled && rest.length > 0) handlers.onStderr(rest);
+      });
+      opened.on('exit', (code: number | null, signalName?: string) => {
+        exit = code === null ? { exitCode: null, signal: signalName ?? 'unknown' } : { exitCode: code };
+      });
+      opened.on('close', () => {
+        pidReader.end();
+        const conclude = () =>
+          finish(() => {
+            const held = pidReader.flush();
+            if (held.length > 0) handlers.onStderr(held);
+            if (exit) resolve(exit);
+            else if (!connection.isAlive)
+              reject(
+                new ConnectionLostError(
+                  `The connection to ${where} dropped while the command was running; it may or may not still be running there.`,
+                ),
+              );
+            else reject(new Error(`The command on ${where} ended without reporting an exit status.`));
+          });
+        // ssh2 emits 'close' once stdout has ended; stderr's last chunks may still be queued.
+        if (opened.stderr.readableEnded || opened.stderr.destroyed) conclude();
+        else opened.stderr.once('end', conclude).once('close', conclude);
+      });
+      opened.end(command);
+      // Cancelled while the channel was opening.
+      if (settled) stopRemote(connection, opened, pidReader);
+    });
+  });
+}
+
+/** TERM by SSH signal request and to the command's process group, then the channel is closed. */
+function stopRemote(connection: Connection, channel: ClientChannel, pidReader: PidLineReader): void {
+  sendSignal(channel, 'TERM');
+  const killing = pidReader
+    .waitForPid(PID_WAIT_MS)
+    .then((pid) => (pid === null ? undefined : connection.runQuietly(`/bin/sh -c 'kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}'`)))
+    .finally(() => channel.close());
+  connection.track(killing);
+}
+
+interface ChannelInternals {
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * ssh2's Channel.signal() does nothing once stdin has been ended, though the protocol allows
+ * a signal request after EOF (only CLOSE ends requests); so it is sent the way signal() would.
+ */
+function sendSignal(channel: ClientChannel, name: string): void {
+  const internals = channel as unknown as ChannelInternals;
+  const state = internals.outgoing?.state;
+  const protocol = internals._client?._protocol;
+  if (internals.outgoing && protocol && (state === 'open' || state === 'eof')) {
+    protocol.signal(internals.outgoing.id, name);
+  } else {
+    channel.signal(name);
+  }
+}

@@ -1,0 +1,193 @@
+// The runbook's hosts as the rest of nightshift sees them: one SSH connection per host,
+// opened on first use, replaced when it died, with its state published to subscribers.
+import path from 'node:path';
+import type { HostSpec } from '../runbook/types.js';
+import type { KeyCache } from './auth.js';
+import type { Connection } from './connection.js';
+import { openConnection } from './open-connection.js';
+import { abortError } from './errors.js';
+import { execOnConnection } from './exec.js';
+import { isTcpPortOpen } from './port-check.js';
+import { homeDir, resolveHost } from './ssh-config.js';
+import type { ConnectionState, ConnectOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
+
+const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
+const KEEPALIVE_COUNT_MAX = 2;
+const DEFAULT_READY_TIMEOUT_MS = 20_000;
+const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+interface HostSlot {
+  resolved?: Promise<ResolvedHost>;
+  connection?: Connection;
+  connecting?: Promise<Connection>;
+}
+
+export class HostPool {
+  private readonly slots = new Map<string, HostSlot>();
+  private readonly listeners = new Set<() => void>();
+  private readonly keyCache: KeyCache = new Map();
+  private snapshot: Record<string, ConnectionState>;
+  private closed = false;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly home: string;
+
+  constructor(
+    private readonly hosts: Record<string, HostSpec>,
+    private readonly options: ConnectOptions,
+  ) {
+    this.env = options.env ?? process.env;
+    this.home = homeDir(this.env);
+    this.snapshot = Object.fromEntries(Object.keys(hosts).map((name) => [name, { state: 'idle' } as ConnectionState]));
+  }
+
+  /** Connection settings after ~/.ssh/config and the runbook were merged. */
+  resolve(host: string): Promise<ResolvedHost> {
+    const spec = this.hosts[host];
+    if (!spec) return Promise.reject(this.unknownHost(host));
+    const slot = this.slot(host);
+    slot.resolved ??= resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }).catch((error: unknown) => {
+      slot.resolved = undefined;
+      throw error;
+    });
+    return slot.resolved;
+  }
+
+  state(host: string): ConnectionState {
+    return this.snapshot[host] ?? { state: 'idle' };
+  }
+
+  /** The same object until the next change, so it can be handed to React as is. */
+  states(): Record<string, ConnectionState> {
+    return this.snapshot;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Logs in now (or finds the host already logged in) and keeps the connection. */
+  async connect(host: string): Promise<void> {
+    await this.connection(host);
+  }
+
+  async exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult> {
+    if (handlers.signal?.aborted) throw abortError();
+    const connection = await abortable(this.connection(host), handlers.signal);
+    return execOnConnection(connection, command, handlers);
+  }
+
+  /** Whether a TCP connection to the host's resolved address and `port` succeeds within the time. */
+  async isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+    const resolved = await this.resolve(host);
+    return isTcpPortOpen(resolved.address, port, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const closing: Promise<void>[] = [];
+    for (const [host, slot] of this.slots) {
+      const { connection } = slot;
+      slot.connection = undefined;
+      if (connection) closing.push(connection.close());
+      if (this.state(host).state !== 'idle') this.setState(host, { state: 'closed', since: Date.now() });
+    }
+    await Promise.all(closing);
+  }
+
+  private connection(host: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error(`Cannot reach ${host}: the connections were already closed.`));
+    if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
+    const slot = this.slot(host);
+    if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
+    slot.connecting ??= this.open(host, slot).finally(() => {
+      slot.connecting = undefined;
+    });
+    return slot.connecting;
+  }
+
+  private async open(host: string, slot: HostSlot): Promise<Connection> {
+    this.setState(host, { state: 'connecting', since: Date.now() });
+    let connection: Connection;
+    try {
+      const resolved = await this.resolve(host);
+      connection = await openConnection({
+        host: resolved,
+        knownHostsFiles: this.knownHostsFiles(),
+        defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
+        interaction: this.options.interaction,
+        agentSocket: this.env['SSH_AUTH_SOCK'] || undefined,
+        home: this.home,
+        keyCache: this.keyCache,
+        keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      });
+    } catch (error) {
+      if (!this.closed) this.setState(host, { state: 'failed', since: Date.now(), error: (error as Error).message });
+      throw error;
+    }
+    if (this.closed) {
+      await connection.close();
+      throw new Error(`Cannot reach ${host}: the connections were closed while it was connecting.`);
+    }
+    slot.connection = connection;
+    connection.onDrop((reason) => {
+      if (slot.connection !== connection) return;
+      slot.connection = undefined;
+      this.setState(host, { state: 'failed', since: Date.now(), error: reason });
+    });
+    this.setState(host, { state: 'connected', since: Date.now() });
+    return connection;
+  }
+
+  private slot(host: string): HostSlot {
+    let slot = this.slots.get(host);
+    if (!slot) this.slots.set(host, (slot = {}));
+    return slot;
+  }
+
+  private setState(host: string, state: ConnectionState): void {
+    this.snapshot = { ...this.snapshot, [host]: state };
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        // A broken listener must not leave a connection half set up.
+        process.emitWarning(`nightshift: a host state listener failed: ${(error as Error).stack ?? String(error)}`);
+      }
+    }
+  }
+
+  private sshConfigFile(): string {
+    return this.options.sshConfigFile ?? path.join(this.home, '.ssh', 'config');
+  }
+
+  private knownHostsFiles(): string[] {
+    return this.options.knownHostsFiles ?? [path.join(this.home, '.ssh', 'known_hosts'), SYSTEM_KNOWN_HOSTS];
+  }
+
+  private unknownHost(host: string): Error {
+    const names = Object.keys(this.hosts);
+    return new Error(`Unknown host ${host}: the runbook defines ${names.length > 0 ? names.join(', ') : 'no hosts'}.`);
+  }
+}
+
+/** The promise, or an AbortError as soon as the signal fires (the work itself goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,260 @@
+// Login against the real sshd: ssh config aliases, identity files, encrypted keys, the
+// agent, and the errors when it does not work.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { AuthenticationError, ConnectError } from '../../src/remote/errors.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { SshAgent } from '../support/ssh-agent.js';
+import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
+import { makeHome, poolFor, removeHome, run, scriptedInteraction } from '../support/ssh-pool.js';
+
+describeWithSshd('login against OpenSSH sshd', () => {
+  let sshd: Sshd;
+  let encryptedKey: KeyPair;
+  let strangerKey: KeyPair;
+  let home: string;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    encryptedKey = await generateKeyPair(sshd.dir, 'encrypted_key', { passphrase: 'correct horse' });
+    strangerKey = await generateKeyPair(sshd.dir, 'stranger_key');
+    await sshd.authorize(encryptedKey.publicLine);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    home = makeHome();
+    // Known already, so these tests are about login only.
+    mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+  });
+  afterEach(() => removeHome(home));
+
+  test('an ssh config alias gives HostName, Port, User and IdentityFile', async () => {
+    mkdirSync(path.join(home, 'keys'));
+    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, 'keys', 'dragon_key'));
+    writeFileSync(
+      path.join(home, '.ssh', 'config'),
+      [
+        'Host dragon-old',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        `  User ${sshd.user}`,
+        '  IdentityFile %d/keys/%n_key',
+        '  IdentityFile ~/keys/spare_key',
+        'Host *',
+        '  User nobody-else',
+        '',
+      ].join('\n'),
+    );
+    const pool = poolFor(sshd, {
+      home,
+      spec: { alias: 'dragon-old', address: undefined, port: undefined, user: undefined, identityFile: undefined },
+    });
+    expect(await pool.resolve('dragon')).toEqual({
+      name: 'dragon',
+      address: '127.0.0.1',
+      port: sshd.port,
+      user: sshd.user,
+      identityFiles: [path.join(home, 'keys', 'dragon-old_key'), path.join(home, 'keys', 'spare_key')],
+    });
+    await pool.close();
+
+    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, 'keys', 'dragon-old_key'));
+    const again = poolFor(sshd, {
+      home,
+      spec: { alias: 'dragon-old', address: undefined, port: undefined, user: undefined, identityFile: undefined },
+    });
+    expect((await run(again, 'id -un')).stdout).toBe(`${sshd.user}\n`);
+    await again.close();
+    expect(sshd.log()).toContain(`Accepted publickey for ${sshd.user}`);
+  });
+
+  test('the default ~/.ssh/id_ed25519 is used when nothing else is given', async () => {
+    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, '.ssh', 'id_ed25519'));
+    const pool = poolFor(sshd, { home, spec: { identityFile: undefined } });
+    expect((await run(pool, 'echo default key')).stdout).toBe('default key\n');
+    await pool.close();
+  });
+
+  test('an encrypted key asks for its passphrase again after a wrong one, and only once per pool', async () => {
+    const interaction = scriptedInteraction({ passphrases: ['wrong', 'correct horse'] });
+    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    expect((await run(pool, 'echo unlocked')).stdout).toBe('unlocked\n');
+    expect(interaction.passphraseQuestions).toEqual([encryptedKey.privateKeyFile, encryptedKey.privateKeyFile]);
+
+    // A new connection (the old one dropped) reuses the unlocked key without asking.
+    sshd.dropConnections();
+    await waitForState(pool, 'failed');
+    expect((await run(pool, 'echo again')).stdout).toBe('again\n');
+    expect(interaction.passphraseQuestions).toHaveLength(2);
+    await pool.close();
+  });
+
+  test('a skipped passphrase skips that key and says so', async () => {
+    const interaction = scriptedInteraction({ passphrases: [null] });
+    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain(`${encryptedKey.privateKeyFile} was skipped (no passphrase given)`);
+    expect(interaction.passphraseQuestions).toHaveLength(1);
+  });
+
+  test('three wrong passphrases give up on the key', async () => {
+    const interaction = scriptedInteraction({ passphrases: ['a', 'b', 'c', 'correct horse'] });
+    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toContain('wrong passphrase 3 times');
+    expect(interaction.passphraseQuestions).toHaveLength(3);
+  });
+
+  test('a key the server refuses gives an AuthenticationError that names it', async () => {
+    const pool = poolFor(sshd, { home, spec: { identityFile: strangerKey.privateKeyFile } });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    expect(pool.state('dragon')).toMatchObject({ state: 'failed', error: (error as Error).message });
+    await pool.close();
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toBe(
+      `Could not log in to dragon as ${sshd.user} at 127.0.0.1:${sshd.port}: the server refused keys from ` +
+        `${strangerKey.privateKeyFile}. Check that the public key is in the server's authorized_keys.`,
+    );
+    expect((error as AuthenticationError).tried).toEqual([strangerKey.privateKeyFile]);
+  });
+
+  test('with no agent and no key file, the error says there was nothing to offer', async () => {
+    const pool = poolFor(sshd, { home, spec: { identityFile: undefined } });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as Error).message).toMatch(/there was no key to offer \(SSH_AUTH_SOCK is not set; none of .*id_ed25519, .*id_ecdsa or .*id_rsa exists\)/);
+  });
+
+  describe('with a real ssh-agent', () => {
+    let agentDir: string;
+    let agent: SshAgent;
+
+    beforeAll(async () => {
+      agentDir = mkdtempSync(path.join(tmpdir(), 'ns-agent-'));
+      agent = await SshAgent.start(agentDir);
+      await agent.add(sshd.clientKey.privateKeyFile);
+    });
+    afterAll(async () => {
+      await agent?.stop();
+      rmSync(agentDir, { recursive: true, force: true });
+    });
+
+    test('the agent logs in, before any identity file is tried', async () => {
+      const interaction = scriptedInteraction();
+      const pool = poolFor(sshd, {
+        home,
+        interaction,
+        env: { HOME: home, SSH_AUTH_SOCK: agent.socket },
+        // Would need a passphrase: never asked because the agent comes first.
+        spec: { identityFile: encryptedKey.privateKeyFile },
+      });
+      expect((await run(pool, 'echo via agent')).stdout).toBe('via agent\n');
+      await pool.close();
+      expect(interaction.passphraseQuestions).toEqual([]);
+    });
+
+    test('when the agent key is refused too, both are named', async () => {
+      const refusing = await Sshd.start({ authorizeClientKey: false });
+      try {
+        const refusingHome = makeHome();
+        const pool = poolFor(refusing, {
+          home: refusingHome,
+          env: { HOME: refusingHome, SSH_AUTH_SOCK: agent.socket },
+          spec: { identityFile: strangerKey.privateKeyFile },
+        });
+        const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+        await pool.close();
+        removeHome(refusingHome);
+        expect(error).toBeInstanceOf(AuthenticationError);
+        expect((error as Error).message).toContain(`the server refused keys from the agent and ${strangerKey.privateKeyFile}.`);
+      } finally {
+        await refusing.stop();
+      }
+    });
+  });
+
+  test('a server that takes no public keys says so', async () => {
+    const passwordOnly = await Sshd.start({ extraConfig: ['PubkeyAuthentication no', 'PasswordAuthentication yes'] });
+    try {
+      writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${passwordOnly.knownHostsLine()}\n`);
+      const pool = poolFor(passwordOnly, { home });
+      const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+      await pool.close();
+      expect(error).toBeInstanceOf(AuthenticationError);
+      expect((error as Error).message).toBe(
+        `Could not log in to dragon as ${passwordOnly.user} at 127.0.0.1:${passwordOnly.port}: the server does not accept ` +
+          `public keys (it offers password). Enable PubkeyAuthentication for ${passwordOnly.user} on the server.`,
+      );
+    } finally {
+      await passwordOnly.stop();
+    }
+  });
+
+  test('an unreachable agent is noted and the identity file still works', async () => {
+    const pool = poolFor(sshd, { home, env: { HOME: home, SSH_AUTH_SOCK: path.join(home, 'no-agent.sock') } });
+    expect((await run(pool, 'echo fine')).stdout).toBe('fine\n');
+    await pool.close();
+  });
+});
+
+describeWithSshd('connection failures', () => {
+  let home: string;
+  let silent: Server;
+
+  beforeAll(async () => {
+    home = makeHome();
+    // Accepts TCP and never speaks SSH.
+    silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    silent.close();
+    removeHome(home);
+  });
+
+  test('a closed port is a ConnectError that says the connection was refused', async () => {
+    const sshd = await Sshd.start();
+    const port = sshd.port;
+    await sshd.stop();
+    const pool = poolFor(sshd, { home });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toBe(
+      `Could not connect to dragon at 127.0.0.1:${port}: the connection was refused. ` +
+        `Check that the machine is up and that sshd listens on port ${port}.`,
+    );
+  });
+
+  test('a server that never answers runs into the ready timeout', async () => {
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const fake = { address: '127.0.0.1', port, user: 'nobody', clientKey: { privateKeyFile: '/nonexistent' } } as unknown as Sshd;
+    const pool = poolFor(fake, { home, readyTimeoutMs: 500 });
+    const started = Date.now();
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toContain('no SSH login within 0.5 s');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+async function waitForState(pool: { state(host: string): { state: string } }, state: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (pool.state('dragon').state !== state) {
+    if (Date.now() > deadline) throw new Error(`dragon never became ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,202 @@
+// Remote commands through HostPool against the real OpenSSH sshd.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { ConnectionLostError } from '../../src/remote/errors.js';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
+
+/** Alive and not a zombie (an orphan's zombie lingers until init gets round to reaping it). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describeWithSshd('remote exec against OpenSSH sshd', () => {
+  let sshd: Sshd;
+  let home: string;
+  let pool: HostPool;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    home = makeHome();
+    pool = poolFor(sshd, { home });
+  });
+  afterEach(async () => {
+    await pool.close();
+    removeHome(home);
+  });
+
+  test('streams stdout and stderr separately and returns the exit code', async () => {
+    const ok = await run(pool, 'echo out-1; echo err-1 >&2; echo out-2');
+    expect(ok).toEqual({ stdout: 'out-1\nout-2\n', stderr: 'err-1\n', exitCode: 0 });
+
+    const three = await run(pool, 'echo partial; exit 3');
+    expect(three.exitCode).toBe(3);
+    expect(three.stdout).toBe('partial\n');
+  });
+
+  test('a command killed by a signal reports the signal, not an exit code', async () => {
+    const killed = await run(pool, 'echo before; kill -KILL $$');
+    expect(killed.stdout).toBe('before\n');
+    expect(killed.exitCode).toBeNull();
+    expect(killed.signal).toBe('SIGKILL');
+  });
+
+  test('stdin is closed: a command reading it sees end of file instead of hanging', async () => {
+    const result = await run(pool, 'cat; echo done');
+    expect(result).toEqual({ stdout: 'done\n', stderr: '', exitCode: 0 });
+  });
+
+  test('large output arrives complete and in order', async () => {
+    const result = await run(pool, 'seq 1 200000');
+    const expected = Array.from({ length: 200000 }, (_, index) => `${index + 1}\n`).join('');
+    expect(result.stdout.length).toBe(expected.length);
+    expect(result.stdout === expected).toBe(true);
+    expect(result.exitCode).toBe(0);
+  });
+
+  test('commands reuse one connection per host', async () => {
+    const first = await run(pool, 'echo $SSH_CONNECTION');
+    const second = await run(pool, 'echo $SSH_CONNECTION');
+    expect(first.stdout.trim()).not.toBe('');
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  async function startAndAbort(command: (pidFile: string) => string): Promise<number> {
+    const pidFile = path.join(sshd.dir, `abort-${Date.now()}-${Math.random()}.pid`);
+    const controller = new AbortController();
+    const chunks: string[] = [];
+    const running = pool.exec('dragon', command(pidFile), {
+      onStdout: (chunk) => chunks.push(chunk.toString()),
+      onStderr: () => {},
+      signal: controller.signal,
+    });
+    await waitFor(() => chunks.join('').includes('started') && existsSync(pidFile), 'the command to start');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    expect(isRunning(pid)).toBe(true);
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    return pid;
+  }
+
+  test('aborting stops the remote command (sshd runs on this machine, so its pid can be checked)', async () => {
+    const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; exec sleep 300`);
+    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+    // The connection survives the abort.
+    expect((await run(pool, 'echo still here')).stdout).toBe('still here\n');
+  });
+
+  test('aborting also stops what the remote command started', async () => {
+    const pid = await startAndAbort((pidFile) => `sleep 300 & echo $! > ${pidFile}; echo started; wait`);
+    await waitFor(() => !isRunning(pid), `the remote background sleep ${pid} to end`);
+  });
+
+  test('closing the pool right after an abort still stops the remote command', async () => {
+    const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; sleep 300; echo never`);
+    await pool.close();
+    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+  });
+
+  test('an exec whose signal is already aborted does not run', async () => {
+    const marker = path.join(sshd.dir, `never-${Date.now()}`);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      pool.exec('dragon', `touch ${marker}`, { onStdout: () => {}, onStderr: () => {}, signal: controller.signal }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  test('connection states are published: idle, connecting, connected, closed', async () => {
+    const seen: string[] = [];
+    expect(pool.state('dragon')).toEqual({ state: 'idle' });
+    const unsubscribe = pool.subscribe(() => seen.push(pool.states()['dragon']?.state ?? 'missing'));
+    await pool.connect('dragon');
+    expect(pool.state('dragon').state).toBe('connected');
+    await pool.close();
+    unsubscribe();
+    expect(seen).toEqual(['connecting', 'connected', 'closed']);
+  });
+
+  test('a dropped link fails the running command, is published, and the next exec reconnects', async () => {
+    const seen: string[] = [];
+    pool.subscribe(() => {
+      const state = pool.state('dragon');
+      seen.push(state.state === 'failed' ? `failed: ${state.error}` : state.state);
+    });
+    const first = await run(pool, 'echo $SSH_CONNECTION');
+
+    const chunks: string[] = [];
+    const running = pool.exec('dragon', 'echo started; sleep 5', {
+      onStdout: (chunk) => chunks.push(chunk.toString()),
+      onStderr: () => {},
+    });
+    await waitFor(() => chunks.join('').includes('started'), 'the command to start');
+    sshd.dropConnections();
+    const error = await running.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect((error as Error).message).toMatch(/dragon \(127\.0\.0\.1:\d+\) dropped while the command was running/);
+    expect(pool.state('dragon').state).toBe('failed');
+
+    const second = await run(pool, 'echo $SSH_CONNECTION');
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).not.toBe(first.stdout);
+    expect(seen[0]).toBe('connecting');
+    expect(seen[1]).toBe('connected');
+    expect(seen[2]).toMatch(/^failed: /);
+    expect(seen.slice(3)).toEqual(['connecting', 'connected']);
+  });
+
+  test('a link that stops answering is noticed by the keepalive and published as failed', async () => {
+    const quick = poolFor(sshd, { home, keepaliveIntervalMs: 200 });
+    try {
+      await quick.connect('dragon');
+      sshd.freezeConnections();
+      const started = Date.now();
+      await waitFor(() => quick.state('dragon').state === 'failed', 'the keepalive to give up', 5000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(quick.state('dragon')).toMatchObject({ error: expect.stringMatching(/keepalive/i) });
+    } finally {
+      sshd.thawConnections();
+      await quick.close();
+    }
+  });
+
+  test('concurrent commands on a fresh pool share one login', async () => {
+    const results = await Promise.all([1, 2, 3].map(() => run(pool, 'echo $SSH_CONNECTION')));
+    expect(new Set(results.map((result) => result.stdout)).size).toBe(1);
+  });
+
+  test('isPortOpen answers for the sshd port and not for a closed one', async () => {
+    expect(await pool.isPortOpen('dragon', sshd.port, 2000)).toBe(true);
+    expect(await pool.isPortOpen('dragon', 1, 2000)).toBe(false);
+  });
+
+  test('an unknown host name is a plain error', async () => {
+    await expect(pool.connect('nosuch')).rejects.toThrow('Unknown host nosuch: the runbook defines dragon.');
+  });
+});

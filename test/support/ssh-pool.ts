@@ -1,0 +1,98 @@
+// A HostPool pointed at a test sshd, with a private HOME (no agent, no keys of the real user)
+// and a scripted human who answers the host key and passphrase questions.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { HostPool } from '../../src/remote/host-pool.js';
+import type { ConnectOptions, HostKeyInfo, RemoteInteraction } from '../../src/remote/types.js';
+import type { HostSpec } from '../../src/runbook/types.js';
+import type { Sshd } from './sshd.js';
+
+export interface ScriptedInteraction extends RemoteInteraction {
+  hostKeyQuestions: HostKeyInfo[];
+  passphraseQuestions: string[];
+}
+
+/** Accepts unknown host keys unless told otherwise; hands out the passphrases in order, then null. */
+export function scriptedInteraction(script: { acceptHostKey?: boolean; passphrases?: Array<string | null> } = {}): ScriptedInteraction {
+  const passphrases = [...(script.passphrases ?? [])];
+  const interaction: ScriptedInteraction = {
+    hostKeyQuestions: [],
+    passphraseQuestions: [],
+    async confirmUnknownHostKey(key) {
+      interaction.hostKeyQuestions.push(key);
+      return script.acceptHostKey ?? true;
+    },
+    async askPassphrase(keyFile) {
+      interaction.passphraseQuestions.push(keyFile);
+      return passphrases.length > 0 ? (passphrases.shift() ?? null) : null;
+    },
+  };
+  return interaction;
+}
+
+/** A temporary folder to serve as HOME; remove it with removeHome. */
+export function makeHome(): string {
+  return mkdtempSync(path.join(tmpdir(), 'ns-home-'));
+}
+
+export function removeHome(home: string): void {
+  rmSync(home, { recursive: true, force: true });
+}
+
+export interface TestPoolOptions extends Partial<Omit<ConnectOptions, 'interaction'>> {
+  home: string;
+  interaction?: RemoteInteraction;
+  /** Overrides of the host spec; by default the sshd's address, port, user and client key. */
+  spec?: Partial<HostSpec>;
+  /** The runbook name of the host (default 'dragon'). */
+  name?: string;
+}
+
+/**
+ * A pool with one host (default name 'dragon') aimed at `sshd`. known_hosts defaults to
+ * HOME/.ssh/known_hosts only, so the machine's /etc/ssh/ssh_known_hosts never leaks in.
+ */
+export function poolFor(sshd: Sshd, options: TestPoolOptions): HostPool {
+  const name = options.name ?? 'dragon';
+  const spec: HostSpec = {
+    name,
+    alias: name,
+    address: sshd.address,
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.clientKey.privateKeyFile,
+    ...options.spec,
+  };
+  const { home, interaction, spec: _spec, name: _name, ...connect } = options;
+  return new HostPool(
+    { [name]: spec },
+    {
+      sshConfigFile: path.join(home, '.ssh', 'config'),
+      knownHostsFiles: [path.join(home, '.ssh', 'known_hosts')],
+      env: { HOME: home },
+      readyTimeoutMs: 10_000,
+      ...connect,
+      interaction: interaction ?? scriptedInteraction(),
+    },
+  );
+}
+
+/** Runs a command and collects its output as text. */
+export async function run(
+  pool: HostPool,
+  command: string,
+  host = 'dragon',
+): Promise<{ stdout: string; stderr: string; exitCode: number | null; signal?: string }> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const result = await pool.exec(host, command, {
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+  });
+  return {
+    stdout: Buffer.concat(stdout).toString('utf8'),
+    stderr: Buffer.concat(stderr).toString('utf8'),
+    ...result,
+  };
+}

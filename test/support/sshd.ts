@@ -1,0 +1,281 @@
+// A real OpenSSH sshd for the integration tests: its own config, host keys and
+// authorized_keys in a temporary folder, listening on 127.0.0.1 and a free port, logging
+// in the current OS user (root or not) with public keys only.
+//
+//   const sshd = await Sshd.start();            // in beforeAll
+//   sshd.port, sshd.clientKey.privateKeyFile, sshd.knownHostsLine()
+//   await sshd.stop();                          // in afterAll
+//
+// Suites wrap themselves in describeWithSshd(...) so that a machine without sshd skips them
+// loudly instead of failing.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { describe } from 'vitest';
+import { generateKeyPair, type KeyPair, type SshKeyType } from './ssh-keys.js';
+
+export const SSHD_PATH = '/usr/sbin/sshd';
+const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
+
+export function sshdInstalled(): boolean {
+  return existsSync(SSHD_PATH);
+}
+
+let warned = false;
+
+/** describe() when sshd is installed; otherwise a skipped suite and a message nobody can miss. */
+export function describeWithSshd(name: string, body: () => void): void {
+  if (sshdInstalled()) {
+    describe(name, body);
+    return;
+  }
+  if (!warned) {
+    warned = true;
+    const bar = '!'.repeat(78);
+    console.warn(
+      `\n${bar}\n!! SKIPPING the SSH integration tests: ${SSHD_PATH} is not installed.\n` +
+        `!! Install the Debian package openssh-server (apt-get install openssh-server) to run them.\n${bar}\n`,
+    );
+  }
+  describe.skip(name, body);
+}
+
+export interface SshdOptions {
+  /** Host key types to generate (default ['ed25519']). */
+  hostKeyTypes?: SshKeyType[];
+  /** Extra sshd_config lines. They go first: sshd keeps the first value of a keyword, so they override the harness's (no Match blocks). */
+  extraConfig?: string[];
+  /** Put the generated client key in authorized_keys (default true). */
+  authorizeClientKey?: boolean;
+}
+
+export class Sshd {
+  readonly address = '127.0.0.1';
+  /** The OS user sshd logs in (the one running the tests). */
+  readonly user = userInfo().username;
+  private process: ChildProcess | undefined;
+  private output = '';
+  private readonly frozen = new Set<number>();
+
+  private constructor(
+    /** Temporary folder with the config, keys and authorized_keys; removed by stop(). */
+    readonly dir: string,
+    readonly port: number,
+    readonly hostKeys: KeyPair[],
+    /** A fresh pair; its public key is authorized unless authorizeClientKey was false. */
+    readonly clientKey: KeyPair,
+    readonly configFile: string,
+    readonly authorizedKeysFile: string,
+  ) {}
+
+  static async start(options: SshdOptions = {}): Promise<Sshd> {
+    if (!sshdInstalled()) throw new Error(`${SSHD_PATH} is not installed (Debian package openssh-server).`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-sshd-'));
+    const hostKeys: KeyPair[] = [];
+    for (const type of options.hostKeyTypes ?? ['ed25519']) {
+      hostKeys.push(await generateKeyPair(dir, `ssh_host_${type}_key`, { type, comment: `host-${type}` }));
+    }
+    const clientKey = await generateKeyPair(dir, 'client_key', { comment: 'nightshift-test-client' });
+    const authorizedKeysFile = path.join(dir, 'authorized_keys');
+    await writeFile(authorizedKeysFile, options.authorizeClientKey === false ? '' : `${clientKey.publicLine}\n`);
+    const port = await freePort();
+    const configFile = path.join(dir, 'sshd_config');
+    await writeFile(
+      configFile,
+      [
+        ...(options.extraConfig ?? []),
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        ...hostKeys.map((key) => `HostKey ${key.privateKeyFile}`),
+        `AuthorizedKeysFile ${authorizedKeysFile}`,
+        'PubkeyAuthentication yes',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'PermitRootLogin prohibit-password',
+        'UsePAM no',
+        'StrictModes no',
+        'PidFile none',
+        'UseDNS no',
+        'PrintMotd no',
+        'PrintLastLog no',
+        'LogLevel VERBOSE',
+        ...(existsSync(SFTP_SERVER) ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
+        '',
+      ].join('\n'),
+    );
+    // As root, sshd insists on its privilege separation folder.
+    if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile);
+    await sshd.launch();
+    return sshd;
+  }
+
+  /** sshd's own log (-e: to stderr), for debugging a failing test. */
+  log(): string {
+    return this.output;
+  }
+
+  /** `[127.0.0.1]:port type base64` for the first host key of `type` (default: the first one). */
+  knownHostsLine(type?: SshKeyType): string {
+    const key = type ? this.hostKeys.find((candidate) => candidate.type === type) : this.hostKeys[0];
+    if (!key) throw new Error(`This sshd has no ${type} host key.`);
+    return `[${this.address}]:${this.port} ${key.publicKey}`;
+  }
+
+  hostKey(type: SshKeyType = 'ed25519'): KeyPair {
+    const key = this.hostKeys.find((candidate) => candidate.type === type);
+    if (!key) throw new Error(`This sshd has no ${type} host key.`);
+    return key;
+  }
+
+  async authorize(publicLine: string): Promise<void> {
+    await appendFile(this.authorizedKeysFile, `${publicLine}\n`);
+  }
+
+  async setAuthorizedKeys(publicLines: string[]): Promise<void> {
+    await writeFile(this.authorizedKeysFile, publicLines.map((line) => `${line}\n`).join(''));
+  }
+
+  /** Stops the listener only (open sessions live on, as with `systemctl restart ssh`), then starts it again. */
+  async restart(): Promise<void> {
+    await this.stopListener();
+    await this.launch();
+  }
+
+  /**
+   * Kills the per-connection sshd processes (the privileged monitor and the user's child,
+   * both hold the socket): every client sees its connection end. The commands they ran are
+   * left alone, as when a link drops.
+   */
+  dropConnections(): void {
+    const pid = this.process?.pid;
+    if (pid === undefined) return;
+    for (const entry of descendantsOf(pid)) {
+      if (entry.command === 'sshd') killQuietly(entry.pid, 'SIGKILL');
+    }
+  }
+
+  /** Stops (SIGSTOP) the per-connection sshd processes: the links stay up but nothing answers, as on a dead route. */
+  freezeConnections(): void {
+    const pid = this.process?.pid;
+    if (pid === undefined) return;
+    for (const entry of descendantsOf(pid)) {
+      if (entry.command !== 'sshd') continue;
+      killQuietly(entry.pid, 'SIGSTOP');
+      this.frozen.add(entry.pid);
+    }
+  }
+
+  /** Lets frozen connections go on (SIGCONT). */
+  thawConnections(): void {
+    for (const pid of this.frozen) killQuietly(pid, 'SIGCONT');
+    this.frozen.clear();
+  }
+
+  /** Stops sshd and everything it started, and removes the temporary folder. */
+  async stop(): Promise<void> {
+    const pid = this.process?.pid;
+    if (pid !== undefined) {
+      for (const descendant of descendantsOf(pid)) killQuietly(descendant.pid, 'SIGKILL');
+    }
+    this.thawConnections();
+    await this.stopListener();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = child;
+    const collect = (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await answers(this.address, this.port))) {
+      if (exited) throw new Error(`sshd exited at start-up (config ${this.configFile}):\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`sshd did not listen on ${this.address}:${this.port} within 10 s:\n${this.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async stopListener(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  command: string;
+}
+
+function processTable(): ProcessEntry[] {
+  const result = spawnSync('ps', ['-e', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' });
+  const entries: ProcessEntry[] = [];
+  for (const line of result.stdout.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (match) entries.push({ pid: Number(match[1]), ppid: Number(match[2]), command: (match[3] ?? '').trim() });
+  }
+  return entries;
+}
+
+function descendantsOf(pid: number): ProcessEntry[] {
+  const table = processTable();
+  const found: ProcessEntry[] = [];
+  const queue = [pid];
+  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
+    for (const entry of table) {
+      if (entry.ppid === parent) {
+        found.push(entry);
+        queue.push(entry.pid);
+      }
+    }
+  }
+  return found;
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,30 @@
+// Answers read line by line from a stream (stdin in plain mode). Lines that arrive before
+// they are asked for wait in order, so a script can pipe all its answers at once.
+import { createInterface } from 'node:readline';
+
+export class LineReader {
+  private readonly queued: string[] = [];
+  private readonly waiting: Array<(line: string | null) => void> = [];
+  private ended = false;
+
+  constructor(input: NodeJS.ReadableStream) {
+    const lines = createInterface({ input, crlfDelay: Infinity, terminal: false });
+    lines.on('line', (line) => {
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(line);
+      else this.queued.push(line);
+    });
+    lines.on('close', () => {
+      this.ended = true;
+      for (const waiter of this.waiting.splice(0)) waiter(null);
+    });
+  }
+
+  /** The next line, or null once the stream has ended. */
+  next(): Promise<string | null> {
+    const line = this.queued.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+}

@@ -1,0 +1,222 @@
+// Plain mode: one line per event, output lines prefixed with their host, answers read line
+// by line from stdin. `json` prints the same as JSON objects, one per line.
+import type { EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
+import type { Focus } from '../engine/view.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { Step } from '../runbook/types.js';
+import { clockIn } from '../text/clock.js';
+import { commandSummary, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
+import type { LineReader } from './line-reader.js';
+import type { Run } from './run.js';
+
+export interface PlainIO {
+  reader: LineReader;
+  write(text: string): void;
+  json: boolean;
+  /** The upgrader's time zone for the time stamps. */
+  tz: string;
+}
+
+export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
+  return (step: Step, lines: string[], stderr: boolean) => {
+    const host = step.kind === 'run' || step.kind === 'wait' ? step.host : 'local';
+    if (io.json) {
+      const stream = stderr ? 'stderr' : 'stdout';
+      io.write(lines.map((line) => JSON.stringify({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');
+    } else {
+      io.write(lines.map((line) => `${host}| ${line}`).join('\n') + '\n');
+    }
+  };
+}
+
+/** Host key and passphrase questions asked on the same line stream as everything else. */
+export function plainInteraction(io: PlainIO): RemoteInteraction {
+  return {
+    async confirmUnknownHostKey(key: HostKeyInfo) {
+      const answer = await ask(
+        io,
+        { type: 'prompt', for: 'host-key', host: key.host, fingerprint: key.fingerprint, keyType: key.keyType },
+        `The authenticity of host ${key.host} (${key.address}:${key.port}) cannot be established.\n` +
+          `  Its ${key.keyType} key fingerprint is ${key.fingerprint}.\n` +
+          '  Compare it with the fingerprint known for that machine. Type yes to trust and record it, anything else refuses:',
+      );
+      return answer?.trim() === 'yes';
+    },
+    async askPassphrase(keyFile: string) {
+      const answer = await ask(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+      return answer ? answer : null;
+    },
+  };
+}
+
+async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
+  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `? ${text}\n`);
+  return io.reader.next();
+}
+
+export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
+  const stamp = () => `[${clockIn(io.tz, Date.now(), true)}]`;
+  const say = (text: string) => io.write(`${stamp()} ${text}\n`);
+
+  const unsubscribe = run.onEvent((event) => {
+    if (io.json) io.write(`${JSON.stringify(withStep(run, event))}\n`);
+    else describe(run, event, say);
+  });
+  if (!io.json) {
+    say(`${run.runbook.name}: session ${run.session.id}`);
+    say(`journal: ${run.session.journal.path}`);
+  }
+
+  try {
+    for (;;) {
+      const view = run.view();
+      if (view.outcome) return view.outcome;
+      const focus = view.focus;
+      if (!focus || focus.waitingFor === 'running') {
+        await Promise.race([nextSnapshot(run), run.finished]);
+        continue;
+      }
+      const step = run.stepOf(focus.stepId);
+      const answer = await ask(io, promptObject(focus), promptText(step, focus));
+      if (answer === null) {
+        say('input ended while a step was waiting for an answer: pausing the run');
+        run.send({ type: 'PAUSE', by: run.upgrader });
+        return await run.finished;
+      }
+      const event = eventFor(run, focus, answer.trim());
+      if (typeof event === 'string') say(`! ${event}`);
+      else run.send(event);
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+function nextSnapshot(run: Run): Promise<void> {
+  return new Promise((resolve) => {
+    const subscription = run.actor.subscribe(() => {
+      subscription.unsubscribe();
+      resolve();
+    });
+  });
+}
+
+function promptObject(focus: Focus): Record<string, unknown> {
+  return { type: 'prompt', ...focus, for: focus.waitingFor };
+}
+
+function promptText(step: Step, focus: Focus): string {
+  const label = stepLabel(step);
+  switch (focus.waitingFor) {
+    case 'approval':
+      return (
+        `${label} is destructive (${stepPlace(step)}): ${'command' in step ? commandSummary(step.command) : ''}\n` +
+        `  Type ${JSON.stringify(focus.text)} to run it, or pause:`
+      );
+    case 'confirmation': {
+      const role = focus.roles[0]!;
+      const how = 'confirmText' in step && step.confirmText !== undefined ? `Type ${JSON.stringify(step.confirmText)}` : 'Type yes';
+      const relay = role === 'upgrader' ? '' : ` (you record it for ${roleList([role])})`;
+      return `${label}: ${'text' in step ? step.text : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
+    }
+    case 'decision':
+      return `${label} failed: ${focus.error}\n  Answer retry | skip REASON | fallback REASON | pause:`;
+    case 'running':
+      return label;
+  }
+}
+
+function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string {
+  const by = run.upgrader;
+  const { stepId } = focus;
+  const step = run.stepOf(stepId);
+  const [word = '', ...rest] = answer.split(/\s+/);
+  const reason = rest.join(' ');
+  if (focus.waitingFor === 'approval') {
+    if (answer === 'pause' && focus.text !== 'pause') return { type: 'PAUSE', by };
+    return { type: 'APPROVE', stepId, by, value: answer };
+  }
+  if (focus.waitingFor === 'confirmation') {
+    const expected = 'confirmText' in step ? step.confirmText : undefined;
+    if (answer === 'pause' && expected !== 'pause') return { type: 'PAUSE', by };
+    if (expected === undefined && !/^(y|yes)$/i.test(answer)) return 'type yes to confirm, or pause';
+    return { type: 'CONFIRM', stepId, role: focus.roles[0]!, by, value: answer };
+  }
+  switch (word.toLowerCase()) {
+    case 'r':
+    case 'retry':
+      return { type: 'RETRY', stepId, by };
+    case 's':
+    case 'skip':
+      return reason ? { type: 'SKIP', stepId, by, reason } : 'skip needs a reason, e.g. "skip partitions already there"';
+    case 'f':
+    case 'fallback':
+      if (run.runbook.fallback.length === 0) return 'this runbook has no fallback steps';
+      if (run.view().track === 'fallback') return 'the fallback is already running';
+      return reason ? { type: 'FALLBACK', by, reason } : 'fallback needs a reason, e.g. "fallback routing table wrong"';
+    case 'p':
+    case 'pause':
+      return { type: 'PAUSE', by };
+    default:
+      return `did not understand "${answer}": answer retry, skip REASON, fallback REASON or pause`;
+  }
+}
+
+function withStep(run: Run, event: EngineEmitted): Record<string, unknown> {
+  const stepId = 'stepId' in event ? event.stepId : null;
+  if (!stepId) return event;
+  const step = run.stepOf(stepId);
+  return { ...event, number: step.number, title: step.title };
+}
+
+function describe(run: Run, event: EngineEmitted, say: (text: string) => void): void {
+  const step = 'stepId' in event && event.stepId ? run.stepOf(event.stepId) : null;
+  const label = step ? stepLabel(step) : '';
+  switch (event.type) {
+    case 'step.started':
+      if (!step) return;
+      if (step.kind === 'note') say(`i ${label}: ${step.text}`);
+      else {
+        const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
+        say(`> ${label} [${step.phase ?? 'fallback'}] ${stepPlace(step)}${attempt}`);
+        if (step.kind === 'run' || step.kind === 'local') say(`  $ ${commandSummary(step.command)}`);
+      }
+      return;
+    case 'step.finished':
+      if (step?.kind === 'note') return;
+      if (event.status === 'done') say(`ok ${label} done in ${formatDuration(event.durationMs)}`);
+      else say(`FAILED ${label} after ${formatDuration(event.durationMs)}: ${event.error ?? 'failed'}`);
+      return;
+    case 'step.skipped':
+      say(`skipped ${label} by ${event.by.name}: ${event.reason}`);
+      return;
+    case 'step.approved':
+      say(`approved ${label} by ${event.by.name}`);
+      return;
+    case 'step.confirmed':
+      say(`confirmed ${label} for the ${event.role} by ${event.by.name}${event.relayed ? ' (relayed)' : ''}`);
+      return;
+    case 'step.refused':
+      say(`! not accepted for ${label}: ${event.reason}`);
+      return;
+    case 'decision':
+      if (event.action === 'skip' || event.action === 'fallback') return;
+      say(`decision${step ? ` on ${label}` : ''} by ${event.by.name}: ${event.action}${event.reason ? ` (${event.reason})` : ''}`);
+      return;
+    case 'fallback.started':
+      say(`<< FALLBACK started by ${event.by.name}: ${event.reason}`);
+      return;
+    case 'run.finished':
+      say(
+        event.outcome === 'completed'
+          ? 'run completed'
+          : event.outcome === 'fell-back'
+            ? 'run ended after the fallback: the old system should be serving again'
+            : `run paused; the journal is in ${run.session.dir}`,
+      );
+      return;
+    case 'step.waiting':
+      return;
+  }
+}

@@ -1,0 +1,11 @@
+import type { ConnectionState, ExecHandlers, ExecResult } from '../remote/types.js';
+
+/** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
+export interface RemoteHosts {
+  exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
+  connect(host: string): Promise<void>;
+  isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;
+  states(): Record<string, ConnectionState>;
+  subscribe(listener: () => void): () => void;
+  close(): Promise<void>;
+}

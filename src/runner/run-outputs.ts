@@ -1,0 +1,58 @@
+// The output of every step attempt of a run: opened when a step starts, closed when it
+// ends, and journaled by reference (file, bytes, lines) rather than line by line.
+import type { Step } from '../runbook/types.js';
+import { StepOutput } from '../output/step-output.js';
+
+export interface ClosedOutput {
+  stepId: string;
+  attempt: number;
+  file: string;
+  bytes: number;
+  lines: number;
+}
+
+export class RunOutputs {
+  private readonly attempts = new Map<string, number>();
+  private readonly latest = new Map<string, StepOutput>();
+  private readonly open = new Set<StepOutput>();
+  /** Bumped when a step's output is opened, so the screen knows to switch to it. */
+  version = 0;
+  lastStepId: string | null = null;
+
+  constructor(
+    private readonly pathFor: (stepId: string, attempt: number) => string,
+    private readonly onClosed: (closed: ClosedOutput) => void,
+    private readonly onLines?: (step: Step, lines: string[], stderr: boolean) => void,
+    private readonly keepRings = 8,
+  ) {}
+
+  start(step: Step): StepOutput {
+    const attempt = (this.attempts.get(step.id) ?? 0) + 1;
+    this.attempts.set(step.id, attempt);
+    const onLines = this.onLines;
+    const output = new StepOutput(this.pathFor(step.id, attempt), {
+      ...(onLines ? { onLines: (lines: string[], stderr: boolean) => onLines(step, lines, stderr) } : {}),
+      onClosed: (closed) => {
+        this.open.delete(closed);
+        this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
+      },
+    });
+    this.open.add(output);
+    this.latest.delete(step.id);
+    this.latest.set(step.id, output);
+    // Only recent steps keep their lines in memory; the files keep everything.
+    while (this.latest.size > this.keepRings) this.latest.delete(this.latest.keys().next().value!);
+    this.lastStepId = step.id;
+    this.version++;
+    return output;
+  }
+
+  /** Ends outputs still open (a step aborted by shutdown), so their files are complete and journaled. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.open].map((output) => output.close()));
+  }
+
+  of(stepId: string): StepOutput | undefined {
+    return this.latest.get(stepId);
+  }
+}

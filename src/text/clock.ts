@@ -1,0 +1,27 @@
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string, withSeconds: boolean): Intl.DateTimeFormat {
+  const key = `${tz}|${withSeconds}`;
+  let format = formatters.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: tz,
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(withSeconds ? { second: '2-digit' } : {}),
+      hourCycle: 'h23',
+    });
+    formatters.set(key, format);
+  }
+  return format;
+}
+
+/** 03:15 or 03:15:02 in the given zone. */
+export function clockIn(tz: string, at: number | Date = Date.now(), withSeconds = false): string {
+  return formatter(tz, withSeconds).format(at);
+}
+
+/** Short weekday in the given zone, to show that the site may be on another day. */
+export function weekdayIn(tz: string, at: number | Date = Date.now()): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short' }).format(at);
+}

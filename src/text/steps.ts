@@ -1,0 +1,32 @@
+import type { Role, Step } from '../runbook/types.js';
+
+/** Where a step runs, for headings: "on dolphin", "locally", or who confirms. */
+export function stepPlace(step: Step): string {
+  switch (step.kind) {
+    case 'run':
+    case 'wait':
+      return `on ${step.host}`;
+    case 'local':
+      return 'locally';
+    case 'checkpoint':
+      return step.by === 'both' ? 'upgrader and sentinel' : step.by;
+    case 'note':
+      return 'note';
+  }
+}
+
+export function roleList(roles: Role[]): string {
+  return roles.map((role) => `the ${role}`).join(' and ');
+}
+
+export function stepLabel(step: Step): string {
+  return `${step.number} ${step.title}`;
+}
+
+/** The line of a command that says what it does: not blank, not a comment, not `set -e`; "…" when more follows. */
+export function commandSummary(command: string): string {
+  const lines = command.split('\n').map((line) => line.trim());
+  const meaningful = lines.filter((line) => line !== '' && !line.startsWith('#') && !/^set\s+-[a-z]+$/.test(line));
+  const first = meaningful[0] ?? lines[0] ?? '';
+  return meaningful.length > 1 ? `${first} …` : first;
+}

@@ -1,0 +1,83 @@
+import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
+import { useRef } from 'react';
+import { viewOf } from '../engine/view.js';
+import type { Run } from '../runner/run.js';
+import { HelpOverlay } from './help-overlay.js';
+import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
+import { OutputPanel } from './output-panel.js';
+import { activePrompt } from './prompt.js';
+import { PromptPanel } from './prompt-panel.js';
+import type { Questions } from './questions.js';
+import { RunbookPanel } from './runbook-panel.js';
+import { StatusBar } from './status-bar.js';
+import { theme } from './theme.js';
+import { useUpgraderKeys } from './use-upgrader-keys.js';
+
+export interface AppProps {
+  run: Run;
+  questions: Questions;
+  banner?: string;
+  /** The upgrader leaves (after the end) or stops nightshift (Ctrl-C twice). */
+  onLeave(how: 'finished' | 'interrupted'): void;
+}
+
+export function App({ run, questions, banner, onLeave }: AppProps) {
+  const { columns, rows } = useWindowSize();
+  const snapshot = useRunSnapshot(run);
+  const hostStates = useHostStates(run);
+  const question = useQuestion(questions);
+  const now = useNow();
+  const screen = useUpgraderKeys(run, questions, onLeave);
+  const mainRef = useRef(null);
+  const { height: mainHeight } = useBoxMetrics(mainRef);
+
+  const view = viewOf(snapshot, run.stepOf);
+  const prompt = activePrompt({
+    mode: screen.mode.kind === 'help' ? { kind: 'normal' } : screen.mode,
+    question,
+    focus: view.focus,
+    outcome: view.outcome,
+    stepOf: run.stepOf,
+  });
+  const shownStepId = view.focus?.stepId ?? run.outputs.lastStepId;
+  const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
+  const panelHeight = Math.max(3, mainHeight - 2);
+  const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll);
+
+  const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
+  const rightWidth = Math.max(20, columns - leftWidth);
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <Box width={columns} gap={2}>
+        <Box flexShrink={0}>
+          <Text bold>
+            nightshift · {run.runbook.name}
+            {view.track === 'fallback' ? <Text color={theme.danger}> · FALLBACK</Text> : null}
+          </Text>
+        </Box>
+        {banner ? (
+          <Text color={theme.muted} wrap="truncate-end">
+            {banner}
+          </Text>
+        ) : null}
+      </Box>
+      <Box ref={mainRef} flexGrow={1} flexShrink={1} overflow="hidden">
+        <RunbookPanel
+          runbook={run.runbook}
+          steps={snapshot.context.steps}
+          focusId={shownStepId}
+          width={leftWidth}
+          height={panelHeight}
+          now={now}
+        />
+        {screen.mode.kind === 'help' ? (
+          <HelpOverlay width={rightWidth} />
+        ) : (
+          <OutputPanel step={shownStep} tail={tail} width={rightWidth} height={panelHeight} scroll={screen.scroll} />
+        )}
+      </Box>
+      <PromptPanel prompt={prompt} text={screen.text} message={screen.message} width={columns} />
+      <StatusBar sessionId={run.session.id} runbook={run.runbook} hosts={hostStates} now={now} width={columns} />
+    </Box>
+  );
+}

@@ -1,0 +1,37 @@
+import { Box, Text } from 'ink';
+import { theme } from './theme.js';
+
+const KEYS: Array<[string, string]> = [
+  ['?', 'show or hide this list (in a text field: before typing)'],
+  ['Esc', 'hide this list'],
+  ['r', 'retry the failed step'],
+  ['s', 'skip the failed step (asks for a reason, journaled)'],
+  ['f', 'fall back from a failed step (asks for a reason)'],
+  ['F', 'fall back now, from anywhere (asks for a reason)'],
+  ['p', 'pause the run (not while a step is running)'],
+  ['y', 'confirm a checkpoint that asks for no text'],
+  ['Enter', 'submit typed text (destructive steps, checkpoints, reasons)'],
+  ['Esc', 'clear typed text, or go back from a reason'],
+  ['Ctrl-P', 'pause while typing'],
+  ['c', 'stop the running step (then decide)'],
+  ['PgUp PgDn ↑ ↓', 'scroll the output back and forth'],
+  ['End', 'follow the output again'],
+  ['q', 'leave when the run has ended'],
+  ['Ctrl-C twice', 'stop nightshift now'],
+];
+
+export function HelpOverlay(props: { width: number }) {
+  return (
+    <Box flexDirection="column" width={props.width} borderStyle="round" borderColor={theme.accent} paddingX={1}>
+      <Text bold color={theme.accent}>
+        Keys
+      </Text>
+      {KEYS.map(([key, what]) => (
+        <Text key={key}>
+          <Text bold>{key.padEnd(16)}</Text>
+          {what}
+        </Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,155 @@
+import { Box, Text } from 'ink';
+import { commandSummary, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import type { Prompt } from './prompt.js';
+import { theme } from './theme.js';
+
+function Field(props: { value: string; masked?: boolean }) {
+  return (
+    <Text>
+      <Text color={theme.accent}>{'> '}</Text>
+      {props.masked ? '*'.repeat(props.value.length) : props.value}
+      <Text inverse> </Text>
+    </Text>
+  );
+}
+
+function Keys(props: { children: string }) {
+  return <Text color={theme.muted}>{props.children}</Text>;
+}
+
+export function PromptPanel(props: { prompt: Prompt; text: string; message: string | null; width: number }) {
+  const { prompt, text } = props;
+  let color: string = theme.border;
+  let body: React.ReactNode;
+  switch (prompt.kind) {
+    case 'question':
+      color = theme.warning;
+      body =
+        prompt.question.kind === 'host-key' ? (
+          <>
+            <Text bold>Unknown host {prompt.question.key.host} ({prompt.question.key.address}:{prompt.question.key.port})</Text>
+            <Text>
+              Its {prompt.question.key.keyType} key fingerprint is <Text bold>{prompt.question.key.fingerprint}</Text>.
+            </Text>
+            <Text>Compare it with the fingerprint known for that machine before trusting it.</Text>
+            <Keys>y trust it and record it in known_hosts · n refuse</Keys>
+          </>
+        ) : (
+          <>
+            <Text bold>Passphrase for {prompt.question.keyFile}</Text>
+            <Field value={text} masked />
+            <Keys>Enter submits · Enter on an empty line skips this key</Keys>
+          </>
+        );
+      break;
+    case 'approval':
+      color = theme.danger;
+      body = (
+        <>
+          <Text bold color={theme.danger}>
+            DESTRUCTIVE · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
+          </Text>
+          {'command' in prompt.step ? <Text wrap="truncate-end">$ {commandSummary(prompt.step.command)}</Text> : null}
+          <Text>
+            Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
+          </Text>
+          <Field value={text} />
+          <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+        </>
+      );
+      break;
+    case 'confirmation': {
+      color = theme.warning;
+      const relayed = prompt.role !== 'upgrader';
+      body = (
+        <>
+          <Text bold color={theme.warning}>
+            CHECKPOINT · {stepLabel(prompt.step)} · waiting for {roleList(prompt.pending)}
+          </Text>
+          <Text bold>{'text' in prompt.step ? prompt.step.text : ''}</Text>
+          {relayed ? (
+            <Text>Record the {prompt.role}'s confirmation for them once they have told you it is done.</Text>
+          ) : null}
+          {prompt.confirmText !== undefined ? (
+            <>
+              <Text>
+                Type <Text bold>"{prompt.confirmText}"</Text> and press Enter to confirm{relayed ? ` for the ${prompt.role}` : ''}.
+              </Text>
+              <Field value={text} />
+              <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+            </>
+          ) : (
+            <Keys>{`y confirm${relayed ? ` for the ${prompt.role}` : ''} · p pause`}</Keys>
+          )}
+        </>
+      );
+      break;
+    }
+    case 'decision':
+      color = theme.danger;
+      body = (
+        <>
+          <Text bold color={theme.danger}>
+            FAILED · {stepLabel(prompt.step)}: {prompt.error}
+          </Text>
+          <Keys>r retry · s skip (with a reason) · f fall back (with a reason) · p pause</Keys>
+        </>
+      );
+      break;
+    case 'reason':
+      color = theme.warning;
+      body = (
+        <>
+          <Text bold>{prompt.action === 'skip' ? 'Why skip this step? (journaled)' : 'Why fall back? (journaled)'}</Text>
+          <Field value={text} />
+          <Keys>Enter submits · Esc goes back</Keys>
+        </>
+      );
+      break;
+    case 'confirm-cancel':
+      color = theme.warning;
+      body = (
+        <>
+          <Text bold>Stop {stepLabel(prompt.step)} now? The command is sent TERM; then you decide what next.</Text>
+          <Keys>y stop it · n keep it running</Keys>
+        </>
+      );
+      break;
+    case 'confirm-stop':
+      color = theme.danger;
+      body = (
+        <>
+          <Text bold>Press Ctrl-C again to stop nightshift now.</Text>
+          <Text>A running step is aborted; the journal records where things stood. Any other key goes back.</Text>
+        </>
+      );
+      break;
+    case 'running':
+      body = <Keys>{`${stepLabel(prompt.step)} is running · c stop it · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>;
+      break;
+    case 'finished':
+      color = prompt.outcome === 'completed' ? theme.success : theme.warning;
+      body = (
+        <>
+          <Text bold color={color}>
+            {prompt.outcome === 'completed'
+              ? 'The run completed.'
+              : prompt.outcome === 'fell-back'
+                ? 'The run ended after the fallback: the old system should be serving again.'
+                : 'The run is paused.'}
+          </Text>
+          <Keys>q leave · PgUp/PgDn scroll the output</Keys>
+        </>
+      );
+      break;
+    case 'idle':
+      body = <Keys>? keys</Keys>;
+      break;
+  }
+  return (
+    <Box flexDirection="column" width={props.width} borderStyle="round" borderColor={color} paddingX={1}>
+      {body}
+      {props.message ? <Text color={theme.warning}>{props.message}</Text> : null}
+    </Box>
+  );
+}

@@ -1,0 +1,63 @@
+// What the upgrader is being asked right now, derived from the engine's focus, a pending
+// SSH question and the screen's own mode. One place decides which keys mean what.
+import type { Outcome } from '../engine/events.js';
+import type { Focus } from '../engine/view.js';
+import type { Role, Step } from '../runbook/types.js';
+import type { Question } from './questions.js';
+
+export type Mode =
+  | { kind: 'normal' }
+  | { kind: 'help' }
+  | { kind: 'reason'; action: 'skip' | 'fallback'; stepId: string | null }
+  | { kind: 'confirm-cancel'; stepId: string }
+  | { kind: 'confirm-stop' };
+
+export type Prompt =
+  | { kind: 'question'; question: Question; typing: boolean }
+  | { kind: 'reason'; action: 'skip' | 'fallback'; stepId: string | null; typing: true }
+  | { kind: 'confirm-cancel'; step: Step; typing: false }
+  | { kind: 'confirm-stop'; typing: false }
+  | { kind: 'approval'; step: Step; text: string; typing: true }
+  | { kind: 'confirmation'; step: Step; role: Role; pending: Role[]; confirmText?: string; typing: boolean }
+  | { kind: 'decision'; step: Step; error: string; typing: false }
+  | { kind: 'running'; step: Step; typing: false }
+  | { kind: 'finished'; outcome: Outcome; typing: false }
+  | { kind: 'idle'; typing: false };
+
+export function activePrompt(args: {
+  mode: Mode;
+  question: Question | undefined;
+  focus: Focus | null;
+  outcome: Outcome | null;
+  stepOf: (id: string) => Step;
+}): Prompt {
+  const { mode, question, focus, outcome, stepOf } = args;
+  if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
+  if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' };
+  if (outcome) return { kind: 'finished', outcome, typing: false };
+  if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
+  if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {
+    return { kind: 'confirm-cancel', step: stepOf(mode.stepId), typing: false };
+  }
+  if (!focus) return { kind: 'idle', typing: false };
+  const step = stepOf(focus.stepId);
+  switch (focus.waitingFor) {
+    case 'approval':
+      return { kind: 'approval', step, text: focus.text, typing: true };
+    case 'confirmation': {
+      const confirmText = 'confirmText' in step ? step.confirmText : undefined;
+      return {
+        kind: 'confirmation',
+        step,
+        role: focus.roles[0] ?? 'upgrader',
+        pending: focus.roles,
+        ...(confirmText !== undefined ? { confirmText } : {}),
+        typing: confirmText !== undefined,
+      };
+    }
+    case 'decision':
+      return { kind: 'decision', step, error: focus.error, typing: false };
+    case 'running':
+      return { kind: 'running', step, typing: false };
+  }
+}

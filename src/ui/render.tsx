@@ -1,0 +1,22 @@
+import { render } from 'ink';
+import type { Outcome } from '../engine/events.js';
+import type { Run } from '../runner/run.js';
+import { App } from './app.js';
+import type { Questions } from './questions.js';
+
+/** Shows the run full-screen until the upgrader leaves after the end, or stops it. */
+export async function renderTui(run: Run, questions: Questions, options: { banner?: string } = {}): Promise<Outcome | 'interrupted'> {
+  let leave!: (how: 'finished' | 'interrupted') => void;
+  const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
+  const instance = render(<App run={run} questions={questions} {...options} onLeave={leave} />, {
+    alternateScreen: true,
+    exitOnCtrlC: false,
+    maxFps: 20,
+    incrementalRendering: true,
+  });
+  const how = await left;
+  instance.unmount();
+  await instance.waitUntilExit();
+  if (how === 'interrupted') return 'interrupted';
+  return run.view().outcome ?? 'interrupted';
+}

@@ -1,0 +1,72 @@
+import { Box, Text } from 'ink';
+import type { StepRecord } from '../engine/events.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { Runbook, Step } from '../runbook/types.js';
+import { STEP_MARK, theme } from './theme.js';
+
+type Row = { kind: 'phase'; title: string } | { kind: 'step'; step: Step };
+
+function rowsOf(runbook: Runbook): Row[] {
+  const rows: Row[] = [];
+  runbook.phases.forEach((phase, index) => {
+    rows.push({ kind: 'phase', title: `${index + 1} ${phase.title}` });
+    for (const step of phase.steps) rows.push({ kind: 'step', step });
+  });
+  if (runbook.fallback.length > 0) {
+    rows.push({ kind: 'phase', title: 'Fallback' });
+    for (const step of runbook.fallback) rows.push({ kind: 'step', step });
+  }
+  return rows;
+}
+
+function elapsed(record: StepRecord, now: number): string {
+  if (record.startedAt === undefined) return '';
+  if (record.status === 'running' || record.status === 'waiting') return formatDuration(now - record.startedAt);
+  if (record.endedAt === undefined) return '';
+  return formatDuration(record.endedAt - record.startedAt);
+}
+
+export function RunbookPanel(props: {
+  runbook: Runbook;
+  steps: Record<string, StepRecord>;
+  focusId: string | null;
+  width: number;
+  height: number;
+  now: number;
+}) {
+  const rows = rowsOf(props.runbook);
+  const focusIndex = rows.findIndex((row) => row.kind === 'step' && row.step.id === props.focusId);
+  const visible = Math.max(1, props.height);
+  const start = Math.max(0, Math.min(rows.length - visible, focusIndex - Math.floor(visible / 3)));
+  const inner = props.width - 2;
+  return (
+    <Box flexDirection="column" width={props.width} height={props.height + 2} borderStyle="round" borderColor={theme.border}>
+      {rows.slice(start, start + visible).map((row, index) => {
+        if (row.kind === 'phase') {
+          return (
+            <Text key={`p${start + index}`} bold color={theme.accent} wrap="truncate-end">
+              {row.title}
+            </Text>
+          );
+        }
+        const record = props.steps[row.step.id]!;
+        const { mark, color } = STEP_MARK[record.status];
+        const time = elapsed(record, props.now);
+        const label = `${row.step.number} ${row.step.title}`;
+        const width = Math.max(4, inner - 3 - time.length - 1);
+        const focused = row.step.id === props.focusId;
+        return (
+          <Box key={row.step.id}>
+            <Text color={color}>{` ${mark} `}</Text>
+            <Box width={width}>
+              <Text wrap="truncate-end" bold={focused} inverse={focused}>
+                {label}
+              </Text>
+            </Box>
+            <Text color={theme.muted}>{time ? ` ${time}` : ''}</Text>
+          </Box>
+        );
+      })}
+    </Box>
+  );
+}

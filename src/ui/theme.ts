@@ -1,0 +1,30 @@
+// Colours and marks in one place. Marks differ in shape too, not only in colour.
+import type { StepStatus } from '../engine/events.js';
+import type { ConnectionState } from '../remote/types.js';
+
+export const theme = {
+  accent: 'cyan',
+  muted: 'gray',
+  danger: 'red',
+  warning: 'yellow',
+  success: 'green',
+  stderr: 'yellow',
+  border: 'gray',
+} as const;
+
+export const STEP_MARK: Record<StepStatus, { mark: string; color: string }> = {
+  pending: { mark: '·', color: theme.muted },
+  waiting: { mark: '?', color: theme.warning },
+  running: { mark: '▶', color: theme.accent },
+  done: { mark: '✓', color: theme.success },
+  failed: { mark: '✗', color: theme.danger },
+  skipped: { mark: '↷', color: theme.warning },
+};
+
+export const HOST_MARK: Record<ConnectionState['state'], { mark: string; color: string }> = {
+  idle: { mark: '○', color: theme.muted },
+  connecting: { mark: '◌', color: theme.warning },
+  connected: { mark: '●', color: theme.success },
+  failed: { mark: '✗', color: theme.danger },
+  closed: { mark: '○', color: theme.muted },
+};

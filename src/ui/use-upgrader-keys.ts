@@ -1,0 +1,156 @@
+// The upgrader's keys. Keys can arrive faster than React renders (a pasted "disk0\r" is
+// one chunk), so the screen's own state lives in a ref and every key is read against the
+// live engine state, never against the last rendered frame.
+import { useInput, type Key } from 'ink';
+import { useEffect, useReducer, useRef } from 'react';
+import type { Run } from '../runner/run.js';
+import { activePrompt, type Mode, type Prompt } from './prompt.js';
+import type { Questions } from './questions.js';
+
+const SCROLL_PAGE = 10;
+
+export interface ScreenState {
+  mode: Mode;
+  text: string;
+  /** Lines scrolled back from the end of the output; 0 follows it. */
+  scroll: number;
+  message: string | null;
+}
+
+export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void): ScreenState {
+  const state = useRef<ScreenState>({ mode: { kind: 'normal' }, text: '', scroll: 0, message: null });
+  const [, rerender] = useReducer((count: number) => count + 1, 0);
+  const update = (patch: Partial<ScreenState>) => {
+    state.current = { ...state.current, ...patch };
+    rerender();
+  };
+
+  useEffect(
+    () =>
+      run.onEvent((event) => {
+        if (event.type === 'step.refused') update({ message: `not accepted: ${event.reason}` });
+      }),
+    [run],
+  );
+
+  const by = run.upgrader;
+  const livePrompt = (): Prompt => {
+    const { mode } = state.current;
+    const view = run.view();
+    return activePrompt({
+      mode: mode.kind === 'help' ? { kind: 'normal' } : mode,
+      question: questions.current(),
+      focus: view.focus,
+      outcome: view.outcome,
+      stepOf: run.stepOf,
+    });
+  };
+  const backToNormal = (mode: Mode = { kind: 'normal' }) => update({ mode, text: '' });
+  const say = (message: string) => update({ message });
+
+  const pause = () => {
+    if (run.view().focus?.waitingFor === 'running') say('a step is running: stop it first (c) or wait for it');
+    else run.send({ type: 'PAUSE', by });
+  };
+
+  const startFallback = (stepId: string | null) => {
+    if (run.runbook.fallback.length === 0) say('this runbook has no fallback steps');
+    else if (run.view().track === 'fallback') say('the fallback is already running');
+    else backToNormal({ kind: 'reason', action: 'fallback', stepId });
+  };
+
+  const submit = (prompt: Prompt) => {
+    const value = state.current.text;
+    switch (prompt.kind) {
+      case 'question':
+        if (prompt.question.kind === 'passphrase') prompt.question.answer(value === '' ? null : value);
+        break;
+      case 'approval':
+        run.send({ type: 'APPROVE', stepId: prompt.step.id, by, value });
+        break;
+      case 'confirmation':
+        run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by, value });
+        break;
+      case 'reason':
+        if (value.trim() === '') return say('a reason is needed: it goes into the journal');
+        if (prompt.action === 'skip' && prompt.stepId) run.send({ type: 'SKIP', stepId: prompt.stepId, by, reason: value });
+        if (prompt.action === 'fallback') run.send({ type: 'FALLBACK', by, reason: value });
+        break;
+    }
+    backToNormal();
+  };
+
+  const typeText = (input: string) => {
+    for (const char of input) {
+      if (char === '\r' || char === '\n') {
+        const prompt = livePrompt();
+        if (prompt.typing) submit(prompt);
+      } else if (livePrompt().typing) update({ text: state.current.text + char });
+    }
+  };
+
+  const onKey = (input: string, key: Key) => {
+    const { mode, text } = state.current;
+    if (key.ctrl && input === 'c') {
+      if (mode.kind === 'confirm-stop') onLeave('interrupted');
+      else update({ mode: { kind: 'confirm-stop' } });
+      return;
+    }
+    if (mode.kind === 'confirm-stop') return update({ mode: { kind: 'normal' } });
+    if (key.pageUp || key.upArrow) return update({ scroll: state.current.scroll + (key.pageUp ? SCROLL_PAGE : 1) });
+    if (key.pageDown || key.downArrow) {
+      return update({ scroll: Math.max(0, state.current.scroll - (key.pageDown ? SCROLL_PAGE : 1)) });
+    }
+    if (key.end) return update({ scroll: 0 });
+    update({ message: null });
+
+    const prompt = livePrompt();
+    if (input === '?' && (!prompt.typing || text === '')) {
+      return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' } });
+    }
+    if (mode.kind === 'help' && key.escape) return update({ mode: { kind: 'normal' } });
+
+    if (prompt.typing) {
+      if (key.ctrl && input === 'p') return pause();
+      if (key.return) return submit(prompt);
+      if (key.escape) return prompt.kind === 'reason' ? backToNormal() : update({ text: '' });
+      if (key.backspace || key.delete) return update({ text: text.slice(0, -1) });
+      if (!key.ctrl && !key.meta && input) typeText(input);
+      return;
+    }
+
+    switch (prompt.kind) {
+      case 'question':
+        if (prompt.question.kind === 'host-key' && (input === 'y' || input === 'n')) prompt.question.answer(input === 'y');
+        return;
+      case 'confirm-cancel':
+        if (input === 'y') run.send({ type: 'CANCEL', stepId: prompt.step.id, by });
+        if (input === 'y' || input === 'n' || key.escape) backToNormal();
+        return;
+      case 'finished':
+        if (input === 'q' || key.return) onLeave('finished');
+        return;
+      case 'decision':
+        if (input === 'r') run.send({ type: 'RETRY', stepId: prompt.step.id, by });
+        else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
+        else if (input === 'f' || input === 'F') startFallback(prompt.step.id);
+        else if (input === 'p') pause();
+        return;
+      case 'confirmation':
+        if (input === 'y') run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by });
+        else if (input === 'p') pause();
+        else if (input === 'F') startFallback(prompt.step.id);
+        return;
+      case 'running':
+        if (input === 'c') update({ mode: { kind: 'confirm-cancel', stepId: prompt.step.id } });
+        else if (input === 'F') startFallback(prompt.step.id);
+        else if (input === 'p') pause();
+        return;
+      default:
+        if (input === 'p') pause();
+        if (input === 'q') say('the run has not ended: pause it first (p)');
+    }
+  };
+  useInput(onKey);
+  return state.current;
+}

@@ -1,5 +1,18 @@
 // Bundles the CLI into one ESM file so start-up reads one module instead of hundreds.
+import path from 'node:path';
 import { build } from 'esbuild';
+
+// Ink loads its React DevTools bridge only when DEV=true; the bundle leaves it out rather
+// than turning its optional import into a hard one.
+const withoutInkDevtools = {
+  name: 'without-ink-devtools',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/devtools\.js$/ }, (args) =>
+      args.importer.includes(`${path.sep}ink${path.sep}`) ? { path: 'ink-devtools', namespace: 'left-out' } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: '', loader: 'js' }));
+  },
+};
 
 await build({
   entryPoints: ['src/cli.tsx'],
@@ -12,7 +25,8 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   // ssh2 loads optional native bindings by relative path; keep it as a package.
-  external: ['ssh2', 'cpu-features', 'react-devtools-core'],
+  external: ['ssh2', 'cpu-features'],
+  plugins: [withoutInkDevtools],
   define: { 'process.env.NODE_ENV': '"production"' },
   banner: {
     js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",

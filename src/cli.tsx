@@ -1,1 +1,133 @@
-process.stdout.write('nightshift\n');
+// The composition root: parse arguments, then lint, plan, or open a session and run it.
+import { parseArgs } from 'node:util';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { demoCommand } from './cli/demo-command.js';
+import { runCommand } from './cli/run-command.js';
+import { lintCommand, planCommand, schemaCommand, type Out } from './cli/runbook-commands.js';
+import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
+import { formatProblem, RunbookError } from './runbook/errors.js';
+
+const out: Out = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+class UsageError extends Error {}
+
+function parseVars(values: string[] | undefined): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const item of values ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--var takes NAME=VALUE, not "${item}"`);
+    vars[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return vars;
+}
+
+function expandHome(file: string): string {
+  return file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    const text = topic ? commandHelp(topic) : MAIN_HELP;
+    if (!text) throw new UsageError(`no command "${topic}"`);
+    out.stdout(`${text}\n`);
+    return EXIT.completed;
+  }
+  if (command === '--version' || command === '-V') {
+    out.stdout(`${VERSION}\n`);
+    return EXIT.completed;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const text = commandHelp(command);
+    if (!text) throw new UsageError(`no command "${command}"`);
+    out.stdout(`${text}\n`);
+    return EXIT.completed;
+  }
+
+  const common = {
+    plain: { type: 'boolean' },
+    json: { type: 'boolean' },
+  } as const;
+
+  switch (command) {
+    case 'lint': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      if (positionals.length === 0) throw new UsageError('lint needs at least one runbook file');
+      return lintCommand(positionals, out);
+    }
+    case 'plan': {
+      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { json: common.json } });
+      if (positionals.length !== 1) throw new UsageError('plan needs exactly one runbook file');
+      return planCommand(positionals[0]!, values.json ?? false, out);
+    }
+    case 'schema':
+      return schemaCommand(out);
+    case 'run': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          ...common,
+          var: { type: 'string', multiple: true },
+          'ssh-config': { type: 'string' },
+          'known-hosts': { type: 'string', multiple: true },
+        },
+      });
+      if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
+      return runCommand({
+        runbookFile: positionals[0]!,
+        vars: parseVars(values.var),
+        plain: values.plain ?? false,
+        json: values.json ?? false,
+        connect: {
+          ...(values['ssh-config'] ? { sshConfigFile: expandHome(values['ssh-config']) } : {}),
+          ...(values['known-hosts'] ? { knownHostsFiles: values['known-hosts'].map(expandHome) } : {}),
+        },
+      });
+    }
+    case 'demo': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { ...common, scenario: { type: 'string' }, 'lab-dir': { type: 'string' } },
+      });
+      if (positionals.length > 0) throw new UsageError('demo takes no runbook: it runs the shipped demo');
+      const scenario = values.scenario ?? 'success';
+      if (scenario !== 'success' && scenario !== 'wrong-route') {
+        throw new UsageError(`--scenario is success or wrong-route, not "${scenario}"`);
+      }
+      return demoCommand({
+        plain: values.plain ?? false,
+        json: values.json ?? false,
+        scenario,
+        ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
+      });
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  // Exit explicitly: stdin readers and connections must not keep a finished run alive.
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      out.stderr(`nightshift: ${error.message}\nRun nightshift --help for usage.\n`);
+      process.exitCode = EXIT.usage;
+    } else if (error instanceof RunbookError) {
+      for (const problem of error.problems) out.stderr(`${formatProblem(problem)}\n`);
+      process.exitCode = EXIT.error;
+    } else {
+      out.stderr(`nightshift: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (process.env['NIGHTSHIFT_DEBUG'] && error instanceof Error) out.stderr(`${error.stack}\n`);
+      process.exitCode = EXIT.error;
+    }
+    process.exit();
+  },
+);

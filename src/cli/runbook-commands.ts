@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { formatProblem, RunbookError } from '../runbook/errors.js';
+import { loadRunbook } from '../runbook/load.js';
+import { formatPlan, planOf } from '../runbook/plan.js';
+import { runbookJsonSchema } from '../runbook/schema.js';
+import { allSteps } from '../runbook/types.js';
+import { EXIT } from './usage.js';
+
+export interface Out {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export async function lintCommand(files: string[], out: Out): Promise<number> {
+  let failed = false;
+  for (const file of files) {
+    try {
+      const runbook = await loadRunbook(file);
+      const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
+      out.stdout(
+        `${file}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
+      );
+    } catch (error) {
+      if (!(error instanceof RunbookError)) throw error;
+      failed = true;
+      for (const problem of error.problems) out.stdout(`${formatProblem(problem)}\n`);
+    }
+  }
+  return failed ? EXIT.error : EXIT.completed;
+}
+
+export async function planCommand(file: string, json: boolean, out: Out): Promise<number> {
+  const runbook = await loadRunbook(file);
+  const plan = planOf(runbook);
+  if (json) out.stdout(`${JSON.stringify(plan, null, 2)}\n`);
+  else out.stdout(formatPlan(plan, path.relative(process.cwd(), runbook.file) || file));
+  return allSteps(runbook).length > 0 ? EXIT.completed : EXIT.error;
+}
+
+export function schemaCommand(out: Out): number {
+  out.stdout(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
+  return EXIT.completed;
+}

@@ -1,0 +1,74 @@
+export const VERSION = '0.1.0';
+
+export const EXIT = {
+  completed: 0,
+  error: 1,
+  usage: 2,
+  fellBack: 3,
+  paused: 4,
+  interrupted: 130,
+} as const;
+
+const COMMANDS: Record<string, string> = {
+  run: `nightshift run RUNBOOK [options]
+
+Runs a runbook: its steps over SSH with live output, checkpoints that wait for the right
+person, and a decision (retry, skip with a reason, fall back, pause) when a step fails.
+Every event is journaled under the state folder ($XDG_STATE_HOME/nightshift/sessions).
+
+Options:
+  --plain                one line per event, answers read from stdin (the default when
+                         stdout is not a terminal)
+  --json                 like --plain, with events and output lines as JSON objects
+  --var NAME=VALUE       override a runbook variable (repeatable)
+  --ssh-config FILE      ssh config to read host aliases from (default ~/.ssh/config)
+  --known-hosts FILE     known_hosts file to verify host keys with; new keys are recorded
+                         in the first one (repeatable; default ~/.ssh/known_hosts, then
+                         /etc/ssh/ssh_known_hosts)
+
+Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,
+130 interrupted.
+
+Plain-mode answers, one per line: the text a destructive step or checkpoint asks for
+(or yes), "retry", "skip REASON", "fallback REASON", "pause".`,
+  demo: `nightshift demo [options]
+
+Starts the embedded demo lab (three SSH hosts in sandbox folders on 127.0.0.1: the old
+gateway dragon, the new machine dolphin, the mail and DNS server elephant) and runs the
+miniature gateway swap in it. Host keys are generated per run and pinned in the lab's own
+known_hosts: verification stays on.
+
+Options:
+  --plain, --json        as for run
+  --scenario NAME        success (default) or wrong-route (verification fails after the
+                         swap, as in the story: practise the fallback)
+  --lab-dir DIR          keep the lab in DIR instead of a temporary folder`,
+  lint: `nightshift lint RUNBOOK...
+
+Checks runbooks. Problems are printed as FILE:LINE:COL: what is wrong. Exit status 0
+when every file is clean, 1 otherwise.`,
+  plan: `nightshift plan RUNBOOK [--json]
+
+Prints the runbook as a numbered checklist: who does what, in order, what is destructive
+and what must be typed to confirm. --json prints the same as one JSON document.`,
+  schema: `nightshift schema
+
+Prints the runbook JSON Schema (for editors: yaml-language-server and others).`,
+};
+
+export const MAIN_HELP = `nightshift ${VERSION}: attended remote upgrades
+
+Usage:
+  nightshift run RUNBOOK        run a runbook (full-screen; --plain for scripts)
+  nightshift demo               run the miniature gateway swap in the embedded demo lab
+  nightshift lint RUNBOOK...    check runbooks; errors name file:line:col
+  nightshift plan RUNBOOK       print the runbook as a numbered checklist (--json)
+  nightshift schema             print the runbook JSON Schema
+  nightshift help COMMAND       details of one command
+
+Keys in the full-screen view: ? lists them.
+State: $NIGHTSHIFT_STATE_DIR, else $XDG_STATE_HOME/nightshift, else ~/.local/state/nightshift.`;
+
+export function commandHelp(command: string): string | undefined {
+  return COMMANDS[command];
+}

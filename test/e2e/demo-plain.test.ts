@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/store/journal.js';
+import { converse, freshStateDir, typedAnswer } from '../support/cli.js';
+
+function journalOf(stateDir: string) {
+  const sessions = path.join(stateDir, 'sessions');
+  const [id] = readdirSync(sessions);
+  return { dir: path.join(sessions, id!), entries: readJournal(path.join(sessions, id!, 'journal.jsonl')) };
+}
+
+describe('nightshift demo --plain, answered through stdin', () => {
+  it('runs the miniature gateway swap to the end, refusing a wrongly typed confirmation first', async () => {
+    const stateDir = freshStateDir();
+    let refusedOnce = false;
+    const run = converse(
+      ['demo', '--plain'],
+      (line) => {
+        const typed = typedAnswer(line);
+        if (typed === undefined) return undefined;
+        if (!refusedOnce && line.includes('to run it')) {
+          refusedOnce = true;
+          return `${typed}-not-this`;
+        }
+        return typed;
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir },
+    );
+    const code = await run.exited;
+    expect(code, run.lines.join('\n') + run.stderr()).toBe(0);
+
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/! not accepted for .*: the typed text does not match/);
+    expect(text).toMatch(/^dolphin\| /m); // remote output, prefixed with its host
+    expect(text).toMatch(/run completed$/m);
+
+    const { dir, entries } = journalOf(stateDir);
+    const types = entries.map((entry) => entry.type);
+    expect(types[0]).toBe('run.started');
+    expect(types).toContain('step.approved');
+    expect(types.filter((type) => type === 'step.refused')).toHaveLength(1);
+    expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'completed' });
+    expect(types.at(-1)).toBe('session.closed');
+    // Every step that ran has its output referenced, and the file holds what was counted.
+    const outputs = entries.filter((entry) => entry.type === 'output.closed');
+    expect(outputs.length).toBeGreaterThan(3);
+    for (const output of outputs) {
+      expect(readFileSync(path.join(dir, String(output['file']))).length).toBe(output['bytes']);
+    }
+    // The sentinel's checkpoint was recorded by the upgrader for them, and says so.
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'step.confirmed', role: 'sentinel', relayed: true }));
+    const seqs = entries.map((entry) => entry.seq);
+    expect(seqs).toEqual(seqs.map((_, index) => index + 1));
+  });
+
+  it('falls back when verification fails after the swap, and says so in the exit status and the journal', async () => {
+    const stateDir = freshStateDir();
+    const run = converse(
+      ['demo', '--plain', '--scenario', 'wrong-route'],
+      (line) => {
+        if (/Answer retry \| skip REASON \| fallback REASON \| pause/.test(line)) return 'fallback the routing table is wrong';
+        return typedAnswer(line);
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir },
+    );
+    const code = await run.exited;
+    expect(code, run.lines.join('\n') + run.stderr()).toBe(3);
+    const { entries } = journalOf(stateDir);
+    const failed = entries.find((entry) => entry.type === 'step.finished' && entry['status'] === 'failed');
+    expect(failed).toBeDefined();
+    expect(entries).toContainEqual(
+      expect.objectContaining({ type: 'fallback.started', reason: 'the routing table is wrong', fromStepId: failed!['stepId'] }),
+    );
+    expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'fell-back' });
+  });
+
+  it('pauses when its input ends while a step waits for an answer', async () => {
+    const stateDir = freshStateDir();
+    const run = converse(['demo', '--plain'], () => undefined, { NIGHTSHIFT_STATE_DIR: stateDir });
+    run.child.stdin.end();
+    const code = await run.exited;
+    expect(code, run.lines.join('\n')).toBe(4);
+    expect(run.lines.join('\n')).toMatch(/input ended while a step was waiting for an answer: pausing the run/);
+    const { entries } = journalOf(stateDir);
+    expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'paused' });
+  });
+
+  it('--json prints events, prompts and output lines as JSON objects', async () => {
+    const stateDir = freshStateDir();
+    const run = converse(
+      ['demo', '--json'],
+      (line) => {
+        const event = JSON.parse(line) as { type: string; for?: string; text?: string; roles?: string[] };
+        if (event.type !== 'prompt') return undefined;
+        return typedAnswer(event.text ?? '');
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir },
+    );
+    expect(await run.exited, run.stderr()).toBe(0);
+    const events = run.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.some((event) => event['type'] === 'output' && event['host'] === 'dolphin')).toBe(true);
+    expect(events.some((event) => event['type'] === 'prompt' && event['for'] === 'approval')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+  });
+});

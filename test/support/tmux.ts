@@ -1,0 +1,112 @@
+// Drives a real program in a real terminal: a private tmux server per session, keys sent
+// with send-keys, the screen read with capture-pane.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const EXIT_MARK = 'exit-status-of-the-program:';
+
+export function tmuxAvailable(): boolean {
+  return spawnSync('tmux', ['-V']).status === 0;
+}
+
+export interface TmuxOptions {
+  cols?: number;
+  rows?: number;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+}
+
+export class TmuxSession {
+  private constructor(
+    private readonly dir: string,
+    private readonly socket: string,
+  ) {}
+
+  /** Starts `command` in a fresh tmux server; the pane stays after the program exits so its status can be read. */
+  static start(command: string[], options: TmuxOptions = {}): TmuxSession {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-tmux-'));
+    const socket = path.join(dir, 'socket');
+    const conf = path.join(dir, 'tmux.conf');
+    writeFileSync(conf, 'set -g remain-on-exit on\nset -g history-limit 5000\nset -g status off\n');
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+      // Ink draws nothing until exit when it believes it runs in CI.
+      if (value !== undefined && key !== 'CI' && !key.startsWith('TMUX')) env[key] = value;
+    }
+    env['TERM'] = 'xterm-256color';
+    execFileSync(
+      'tmux',
+      [
+        '-S', socket, '-f', conf, 'new-session', '-d', '-s', 'main',
+        '-x', String(options.cols ?? 120), '-y', String(options.rows ?? 40),
+        ...(options.cwd ? ['-c', options.cwd] : []),
+        // The exit status is printed by a shell that waits for the program: tmux's own
+        // pane_dead_status is sometimes never filled in on this kind of machine.
+        '--', 'env', '-u', 'CI', 'sh', '-c', `"$@"; echo "${EXIT_MARK}$?"`, 'sh', ...command,
+      ],
+      { env },
+    );
+    return new TmuxSession(dir, socket);
+  }
+
+  private tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-S', this.socket, ...args], { encoding: 'utf8' });
+  }
+
+  /** Key names as tmux knows them: Enter, Escape, PPage, NPage, End, C-c, or single characters. */
+  keys(...keys: string[]): void {
+    this.tmux('send-keys', '-t', 'main', ...keys);
+  }
+
+  /** Literal text, typed. */
+  type(text: string): void {
+    this.tmux('send-keys', '-t', 'main', '-l', text);
+  }
+
+  screen(): string {
+    return this.tmux('capture-pane', '-p', '-t', 'main');
+  }
+
+  resize(cols: number, rows: number): void {
+    this.tmux('resize-window', '-t', 'main', '-x', String(cols), '-y', String(rows));
+  }
+
+  /** The program's exit status once it has exited (128 + n for signal n), else null. */
+  exitStatus(): number | null {
+    const match = new RegExp(`${EXIT_MARK}(\\d+)`).exec(this.screen());
+    return match ? Number(match[1]) : null;
+  }
+
+  /** Polls the screen until `test` passes; fails with the last screen when it does not in time. */
+  async waitFor(test: RegExp | ((screen: string) => boolean), timeoutMs = 15_000, what = String(test)): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let screen = '';
+    while (Date.now() < deadline) {
+      screen = this.screen();
+      if (typeof test === 'function' ? test(screen) : test.test(screen)) return screen;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen was:\n${screen}`);
+  }
+
+  async waitForExit(timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const status = this.exitStatus();
+      if (status !== null) return status;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the program did not exit within ${timeoutMs} ms; the screen was:\n${this.screen()}`);
+  }
+
+  kill(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

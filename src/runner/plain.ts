@@ -93,6 +93,11 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
   }
 }
 
+/** Multi-line text under a heading: the lines after the first indented like the rest of a block. */
+function indentFollowing(text: string): string {
+  return text.replaceAll('\n', '\n  ');
+}
+
 function nextSnapshot(run: Run): Promise<void> {
   return new Promise((resolve) => {
     const subscription = run.actor.subscribe(() => {
@@ -118,7 +123,7 @@ function promptText(step: Step, focus: Focus): string {
       const role = focus.roles[0]!;
       const how = 'confirmText' in step && step.confirmText !== undefined ? `Type ${JSON.stringify(step.confirmText)}` : 'Type yes';
       const relay = role === 'upgrader' ? '' : ` (you record it for ${roleList([role])})`;
-      return `${label}: ${'text' in step ? step.text : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
+      return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
     }
     case 'decision':
       return `${label} failed: ${focus.error}\n  Answer retry | skip REASON | fallback REASON | pause:`;
@@ -176,7 +181,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
   switch (event.type) {
     case 'step.started':
       if (!step) return;
-      if (step.kind === 'note') say(`i ${label}: ${step.text}`);
+      if (step.kind === 'note') say(`i ${step.number} ${indentFollowing(step.text.trim())}`);
       else {
         const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
         say(`> ${label} [${step.phase ?? 'fallback'}] ${stepPlace(step)}${attempt}`);

@@ -7,6 +7,54 @@ import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 if (!tmuxAvailable()) console.warn('\n*** tmux is not installed: the end-to-end tests cannot run (apt-get install tmux) ***\n');
 
+
+function journalOf(stateDir: string) {
+  const sessions = path.join(stateDir, 'sessions');
+  return readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
+}
+
+async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms: ${String(test)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A prompt is read only when its heading and what it asks are both on screen. */
+const PROMPT = /(?:DESTRUCTIVE|CHECKPOINT) · [^\n]*[\s\S]*?(?:Type "([^"]+)" and press Enter|y confirm)/;
+
+/** Answers destructive steps and checkpoints as asked until `end` shows; a failure is an error unless `onFailure` handles it. */
+async function answerPrompts(
+  term: TmuxSession,
+  end: RegExp,
+  onFailure?: (screen: string) => Promise<void>,
+): Promise<{ screen: string; answered: number }> {
+  const deadline = Date.now() + 60_000;
+  let answered = 0;
+  for (;;) {
+    const screen = await term.waitFor(
+      (s) => PROMPT.test(s) || end.test(s) || /FAILED ·/.test(s),
+      Math.max(1000, deadline - Date.now()),
+      'a prompt or the end',
+    );
+    if (end.test(screen)) return { screen, answered };
+    if (/FAILED ·/.test(screen)) {
+      if (!onFailure) throw new Error(`a demo step failed:\n${screen}`);
+      await onFailure(screen);
+      continue;
+    }
+    const match = PROMPT.exec(screen)!;
+    const asked = match[0].split('\n')[0]!;
+    if (match[1] !== undefined) {
+      term.type(match[1]);
+      term.keys('Enter');
+    } else term.keys('y');
+    answered++;
+    await term.waitFor((s) => !s.includes(asked), 10_000, `the prompt "${asked}" to be answered`);
+  }
+}
+
 describe.skipIf(!tmuxAvailable())('nightshift demo in a real terminal, driven by keys', () => {
   let tmux: TmuxSession | undefined;
   afterEach(() => tmux?.kill());
@@ -40,35 +88,52 @@ describe.skipIf(!tmuxAvailable())('nightshift demo in a real terminal, driven by
     term.keys('Enter');
 
     // From here on: answer whatever is asked, the way a person reads the screen.
-    const deadline = Date.now() + 60_000;
-    let answered = 0;
-    // A prompt is read only when its heading and what it asks are both on screen.
-    const PROMPT = /(?:DESTRUCTIVE|CHECKPOINT) · [^\n]*[\s\S]*?(?:Type "([^"]+)" and press Enter|y confirm)/;
-    for (;;) {
-      screen = await term.waitFor(
-        (s) => PROMPT.test(s) || /The run completed|FAILED ·/.test(s),
-        Math.max(1000, deadline - Date.now()),
-        'a prompt or the end',
-      );
-      if (/FAILED ·/.test(screen)) throw new Error(`a demo step failed:\n${screen}`);
-      if (/The run completed/.test(screen)) break;
-      const match = PROMPT.exec(screen)!;
-      const asked = match[0].split('\n')[0]!;
-      if (match[1] !== undefined) {
-        term.type(match[1]);
-        term.keys('Enter');
-      } else term.keys('y');
-      answered++;
-      await term.waitFor((s) => !s.includes(asked), 10_000, `the prompt "${asked}" to be answered`);
-    }
+    const { screen: end, answered } = await answerPrompts(term, /The run completed/);
+    screen = end;
     expect(answered).toBeGreaterThan(0);
     expect(screen).toMatch(/✓/);
     term.keys('q');
     expect(await term.waitForExit(10_000)).toBe(0);
 
-    const sessions = path.join(stateDir, 'sessions');
-    const journal = readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
+    const journal = journalOf(stateDir);
     expect(journal.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'completed' });
     expect(journal.filter((entry) => entry.type === 'step.refused')).toHaveLength(1);
+  }, 120_000);
+
+  it('wrong route: the failure prompt retries, then falls back with a reason, and the run ends on the old system', async () => {
+    const stateDir = freshStateDir();
+    tmux = TmuxSession.start([process.execPath, BIN, 'demo', '--scenario', 'wrong-route'], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir },
+    });
+    const term = tmux;
+    let failures = 0;
+    const { screen } = await answerPrompts(term, /The run ended after the fallback/, async (failed) => {
+      failures++;
+      expect(failed).toMatch(/FAILED · 9\.3 .*: exited with status 1/);
+      expect(failed).toMatch(/r retry · s skip \(with a reason\) · f fall back \(with a reason\) · p pause/);
+      if (failures === 1) {
+        term.keys('r');
+        // The retry fails the same way at once: wait for the journal to have it, not the screen.
+        await until(() => journalOf(stateDir).filter((e) => e.type === 'step.finished' && e['status'] === 'failed').length === 2);
+        return;
+      }
+      term.keys('f');
+      await term.waitFor(/Why fall back\? \(journaled\)/, 5000, 'the reason prompt');
+      term.type('the default route goes to Massachusetts');
+      term.keys('Enter');
+      await term.waitFor(/FALLBACK/, 5000, 'the fallback to start');
+    });
+    expect(failures).toBe(2);
+    expect(screen).toMatch(/nightshift · .* · FALLBACK/);
+    term.keys('q');
+    expect(await term.waitForExit(10_000)).toBe(3);
+
+    const journal = journalOf(stateDir);
+    expect(journal.filter((entry) => entry.type === 'decision').map((entry) => entry['action'])).toEqual(['retry', 'fallback']);
+    expect(journal).toContainEqual(
+      expect.objectContaining({ type: 'fallback.started', reason: 'the default route goes to Massachusetts' }),
+    );
+    expect(journal.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'fell-back' });
   }, 120_000);
 });

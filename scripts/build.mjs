@@ -1,4 +1,4 @@
-// Bundles the CLI into one ESM file so start-up reads one module instead of hundreds.
+// Bundles the CLI into a few ESM files so start-up reads a handful of modules instead of hundreds.
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -16,7 +16,11 @@ const withoutInkDevtools = {
 
 await build({
   entryPoints: ['src/cli.tsx'],
-  outfile: 'dist/nightshift.js',
+  outdir: 'dist',
+  entryNames: 'nightshift',
+  chunkNames: 'chunks/[name]-[hash]',
+  // Commands load their own chunks: --help and lint start without Ink or ssh2.
+  splitting: true,
   bundle: true,
   platform: 'node',
   target: 'node22',

@@ -2,11 +2,12 @@
 import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { demoCommand } from './cli/demo-command.js';
-import { runCommand } from './cli/run-command.js';
-import { lintCommand, planCommand, schemaCommand, type Out } from './cli/runbook-commands.js';
+import type { Out } from './cli/runbook-commands.js';
 import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
 import { formatProblem, RunbookError } from './runbook/errors.js';
+
+// Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
+const runbookCommands = () => import('./cli/runbook-commands.js');
 
 const out: Out = {
   stdout: (text) => void process.stdout.write(text),
@@ -58,15 +59,15 @@ async function main(argv: string[]): Promise<number> {
     case 'lint': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       if (positionals.length === 0) throw new UsageError('lint needs at least one runbook file');
-      return lintCommand(positionals, out);
+      return (await runbookCommands()).lintCommand(positionals, out);
     }
     case 'plan': {
       const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { json: common.json } });
       if (positionals.length !== 1) throw new UsageError('plan needs exactly one runbook file');
-      return planCommand(positionals[0]!, values.json ?? false, out);
+      return (await runbookCommands()).planCommand(positionals[0]!, values.json ?? false, out);
     }
     case 'schema':
-      return schemaCommand(out);
+      return (await runbookCommands()).schemaCommand(out);
     case 'run': {
       const { positionals, values } = parseArgs({
         args: rest,
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
+      const { runCommand } = await import('./cli/run-command.js');
       return runCommand({
         runbookFile: positionals[0]!,
         vars: parseVars(values.var),
@@ -101,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
       if (scenario !== 'success' && scenario !== 'wrong-route') {
         throw new UsageError(`--scenario is success or wrong-route, not "${scenario}"`);
       }
+      const { demoCommand } = await import('./cli/demo-command.js');
       return demoCommand({
         plain: values.plain ?? false,
         json: values.json ?? false,

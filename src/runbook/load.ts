@@ -7,7 +7,10 @@ import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { interpolate, referencedVars } from './interpolate.js';
 import {
+  hostSchema,
+  phaseSchema,
   runbookSchema,
+  siteSchema,
   STEP_KINDS,
   stepSchemas,
   type RawHost,
@@ -231,12 +234,11 @@ function knownKeysAt(root: unknown, path: Path): string[] {
 }
 
 function shapeAt(path: Path): Record<string, unknown> | undefined {
-  const top = runbookSchema.shape;
-  if (path.length === 0) return top;
-  if (path.length === 1 && path[0] === 'sites') return { upgrader: 1, site: 1 };
-  if (path.length === 2 && path[0] === 'sites') return { name: 1, tz: 1 };
-  if (path.length === 2 && path[0] === 'hosts') return { alias: 1, address: 1, user: 1, port: 1, identity_file: 1 };
-  if (path.length === 2 && path[0] === 'phases') return { name: 1, title: 1, steps: 1 };
+  if (path.length === 0) return runbookSchema.shape;
+  if (path.length === 1 && path[0] === 'sites') return { upgrader: siteSchema, site: siteSchema };
+  if (path.length === 2 && path[0] === 'sites') return siteSchema.shape;
+  if (path.length === 2 && path[0] === 'hosts') return hostSchema.shape;
+  if (path.length === 2 && path[0] === 'phases') return phaseSchema.shape;
   return undefined;
 }
 

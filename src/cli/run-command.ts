@@ -8,7 +8,7 @@ import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
-import { startRun, type Run } from '../runner/run.js';
+import { createRun, type Run } from '../runner/run.js';
 import { createSession } from '../store/session.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
@@ -46,7 +46,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
 
   const hosts = new HostPool(runbook.hosts, { ...options.connect, interaction });
   const session = createSession(runbook);
-  const run = startRun({ runbook, hosts, session, ...(io ? { onLines: plainLinesPrinter(io) } : {}) });
+  const run = createRun({ runbook, hosts, session, ...(io ? { onLines: plainLinesPrinter(io) } : {}) });
 
   if (options.banner && io && !io.json) write(`${options.banner}\n`);
   const stopOnSignal = installSignalHandlers(run);

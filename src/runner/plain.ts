@@ -1,5 +1,6 @@
 // Plain mode: one line per event, output lines prefixed with their host, answers read line
 // by line from stdin. `json` prints the same as JSON objects, one per line.
+import chalk from 'chalk';
 import type { EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
 import type { Focus } from '../engine/view.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -25,7 +26,10 @@ export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
       const stream = stderr ? 'stderr' : 'stdout';
       io.write(lines.map((line) => JSON.stringify({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');
     } else {
-      io.write(lines.map((line) => `${host}| ${line}`).join('\n') + '\n');
+      // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
+      const prefix = chalk.dim(`${host}|`);
+      const paint = stderr ? chalk.yellow : (line: string) => line;
+      io.write(lines.map((line) => `${prefix} ${paint(line)}`).join('\n') + '\n');
     }
   };
 }
@@ -51,13 +55,13 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
 }
 
 async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
-  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `? ${text}\n`);
+  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(text)}\n`);
   return io.reader.next();
 }
 
 export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
   const stamp = () => `[${clockIn(io.tz, Date.now(), true)}]`;
-  const say = (text: string) => io.write(`${stamp()} ${text}\n`);
+  const say = (text: string) => io.write(`${chalk.dim(stamp())} ${text}\n`);
 
   const unsubscribe = run.onEvent((event) => {
     if (io.json) io.write(`${JSON.stringify(withStep(run, event))}\n`);
@@ -67,6 +71,7 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
     say(`${run.runbook.name}: session ${run.session.id}`);
     say(`journal: ${run.session.journal.path}`);
   }
+  run.start();
 
   try {
     for (;;) {
@@ -85,7 +90,7 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
         return await run.finished;
       }
       const event = eventFor(run, focus, answer.trim());
-      if (typeof event === 'string') say(`! ${event}`);
+      if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
       else run.send(event);
     }
   } finally {
@@ -184,14 +189,14 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
       if (step.kind === 'note') say(`i ${step.number} ${indentFollowing(step.text.trim())}`);
       else {
         const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
-        say(`> ${label} [${step.phase ?? 'fallback'}] ${stepPlace(step)}${attempt}`);
-        if (step.kind === 'run' || step.kind === 'local') say(`  $ ${commandSummary(step.command)}`);
+        say(`${chalk.cyan('>')} ${chalk.bold(label)} [${step.phase ?? 'fallback'}] ${stepPlace(step)}${attempt}`);
+        if (step.kind === 'run' || step.kind === 'local') say(chalk.dim(`  $ ${commandSummary(step.command)}`));
       }
       return;
     case 'step.finished':
       if (step?.kind === 'note') return;
-      if (event.status === 'done') say(`ok ${label} done in ${formatDuration(event.durationMs)}`);
-      else say(`FAILED ${label} after ${formatDuration(event.durationMs)}: ${event.error ?? 'failed'}`);
+      if (event.status === 'done') say(`${chalk.green('ok')} ${label} done in ${formatDuration(event.durationMs)}`);
+      else say(chalk.red(`${chalk.bold('FAILED')} ${label} after ${formatDuration(event.durationMs)}: ${event.error ?? 'failed'}`));
       return;
     case 'step.skipped':
       say(`skipped ${label} by ${event.by.name}: ${event.reason}`);
@@ -203,14 +208,14 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
       say(`confirmed ${label} for the ${event.role} by ${event.by.name}${event.relayed ? ' (relayed)' : ''}`);
       return;
     case 'step.refused':
-      say(`! not accepted for ${label}: ${event.reason}`);
+      say(chalk.yellow(`! not accepted for ${label}: ${event.reason}`));
       return;
     case 'decision':
       if (event.action === 'skip' || event.action === 'fallback') return;
       say(`decision${step ? ` on ${label}` : ''} by ${event.by.name}: ${event.action}${event.reason ? ` (${event.reason})` : ''}`);
       return;
     case 'fallback.started':
-      say(`<< FALLBACK started by ${event.by.name}: ${event.reason}`);
+      say(chalk.red.bold(`<< FALLBACK started by ${event.by.name}: ${event.reason}`));
       return;
     case 'run.finished':
       say(

@@ -35,6 +35,8 @@ export interface Run {
   send(event: EngineEvent): void;
   /** Every event the engine emits, after it is journaled. */
   onEvent(listener: (event: EngineEmitted) => void): () => void;
+  /** Starts the machine; front-ends subscribe first so that they see the first events too. */
+  start(): void;
   finished: Promise<Outcome>;
   /** Stops the machine (a running step is aborted), closes connections and the journal. */
   stop(): Promise<void>;
@@ -44,7 +46,7 @@ export function defaultUpgrader(): Actor {
   return { role: 'upgrader', name: os.userInfo().username };
 }
 
-export function startRun(options: RunOptions): Run {
+export function createRun(options: RunOptions): Run {
   const { runbook, session, hosts } = options;
   const upgrader = options.upgrader ?? defaultUpgrader();
   const journal = session.journal;
@@ -55,7 +57,7 @@ export function startRun(options: RunOptions): Run {
     return step;
   };
 
-  journal.append('run.started', {
+  const journalStart = () => journal.append('run.started', {
     session: session.id,
     runbook: { name: runbook.name, file: runbook.file, hash: runbook.hash },
     sites: runbook.sites,
@@ -101,8 +103,6 @@ export function startRun(options: RunOptions): Run {
     });
   });
 
-  actor.start();
-
   let stopped: Promise<void> | undefined;
   return {
     runbook,
@@ -117,6 +117,10 @@ export function startRun(options: RunOptions): Run {
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    start: () => {
+      journalStart();
+      actor.start();
     },
     finished,
     stop: () =>

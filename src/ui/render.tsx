@@ -14,6 +14,7 @@ export async function renderTui(run: Run, questions: Questions, options: { banne
     maxFps: 20,
     incrementalRendering: true,
   });
+  run.start();
   const how = await left;
   instance.unmount();
   await instance.waitUntilExit();

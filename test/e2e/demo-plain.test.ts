@@ -38,6 +38,10 @@ describe('nightshift demo --plain, answered through stdin', () => {
     const { dir, entries } = journalOf(stateDir);
     const types = entries.map((entry) => entry.type);
     expect(types[0]).toBe('run.started');
+    // Every step start is printed, the very first ones included.
+    const startedLines = run.lines.filter((line) => /^\[\d\d:\d\d:\d\d\] (>|i) \d+\.\d+ /.test(line));
+    expect(startedLines).toHaveLength(types.filter((type) => type === 'step.started').length);
+    expect(startedLines[0]).toMatch(/ i 1\.1 /);
     expect(types).toContain('step.approved');
     expect(types.filter((type) => type === 'step.refused')).toHaveLength(1);
     expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'completed' });

@@ -23,7 +23,7 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
         </Box>
       </Box>
       {tail.lines.length === 0 ? (
-        <Text color={theme.muted}>{step?.kind === 'checkpoint' || step?.kind === 'note' ? '' : 'no output yet'}</Text>
+        <NoOutputYet step={step} height={props.height - 1} />
       ) : (
         tail.lines.slice(-(props.height - 1)).map((line, index) => (
           <Text key={index} wrap="truncate-end" {...(line.stderr ? { color: theme.stderr } : {})}>
@@ -32,5 +32,22 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
         ))
       )}
     </Box>
+  );
+}
+
+/** Before a command has printed anything (or while it waits for approval): what it will run. */
+function NoOutputYet(props: { step: Step | null; height: number }) {
+  const { step } = props;
+  if (!step || !('command' in step)) return null;
+  const lines = step.command.trimEnd().split('\n');
+  return (
+    <>
+      <Text color={theme.muted}>no output yet; the command:</Text>
+      {lines.slice(0, Math.max(1, props.height - 1)).map((line, index) => (
+        <Text key={index} color={theme.muted} wrap="truncate-end">
+          {`${index === 0 ? '$' : ' '} ${line}`}
+        </Text>
+      ))}
+    </>
   );
 }

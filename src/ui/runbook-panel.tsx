@@ -21,7 +21,10 @@ function rowsOf(runbook: Runbook): Row[] {
 
 function elapsed(record: StepRecord, now: number): string {
   if (record.startedAt === undefined) return '';
-  if (record.status === 'running' || record.status === 'waiting') return formatDuration(now - record.startedAt);
+  // Live durations tick once a second: whole seconds, never negative between ticks.
+  if (record.status === 'running' || record.status === 'waiting') {
+    return formatDuration(Math.floor(Math.max(0, now - record.startedAt) / 1000) * 1000);
+  }
   if (record.endedAt === undefined) return '';
   return formatDuration(record.endedAt - record.startedAt);
 }

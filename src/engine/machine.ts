@@ -3,7 +3,7 @@
 // waiting for hosts are actors the composition root provides.
 import { enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
-import { rolesOf, type Role, type Runbook, type Step, type WaitStep } from '../runbook/types.js';
+import { rolesOf, type RebootStep, type Role, type Runbook, type Step, type UploadStep, type WaitStep } from '../runbook/types.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
 
 export interface CommandResult {
@@ -88,6 +88,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       runRemote: notProvided('remote command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
       runLocal: notProvided('local command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
       waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
+      upload: notProvided('upload') as ReturnType<typeof fromPromise<void, { step: UploadStep }>>,
+      reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep }>>,
     },
     guards: {
       isStep: ({ event }, params: { stepId: string }) => 'stepId' in event && event.stepId === params.stepId,
@@ -345,26 +347,30 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       };
     }
 
-    const src = step.kind === 'run' ? 'runRemote' : step.kind === 'local' ? 'runLocal' : 'waitUntil';
+    // Commands finish with an exit status; the other effects either succeed or throw.
+    const finishesWhenDone = (src: 'waitUntil' | 'upload' | 'reboot', input: { step: Step }) =>
+      ({
+        src,
+        input,
+        onDone: { target: next, actions: [{ type: 'finishStep' as const, params: { stepId, outcome: 'done' as const } }] },
+        onError: { target: failTarget, actions: failActions('error') },
+      }) as NonNullable<StateConfig['invoke']>;
     const working: StateConfig = {
       entry: [{ type: 'startStep', params }],
       invoke:
-        src === 'waitUntil'
+        step.kind === 'run' || step.kind === 'local'
           ? {
-              src: 'waitUntil',
-              input: { step: step as WaitStep },
-              onDone: { target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] },
-              onError: { target: failTarget, actions: failActions('error') },
-            }
-          : {
-              src,
+              src: step.kind === 'run' ? 'runRemote' : 'runLocal',
               input: { step },
               onDone: [
                 { guard: 'exitedZero', target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] },
                 { target: failTarget, actions: failActions('exit') },
               ],
               onError: { target: failTarget, actions: failActions('error') },
-            },
+            }
+          : step.kind === 'wait'
+            ? finishesWhenDone('waitUntil', { step })
+            : finishesWhenDone(step.kind, { step }),
       after: timeout,
       on: {
         CANCEL: { guard: { type: 'isStep', params }, target: failTarget, actions: failActions('cancel') },

@@ -62,7 +62,7 @@ describe('parseRunbook', () => {
 
   it('asks for exactly one step kind, hinting at a typo', () => {
     expect(problemsOf(withSteps('      - rnu: echo hi\n        host: dragon\n'))).toEqual([
-      "7:9: step 1.1 needs exactly one of run, local, checkpoint, wait, note; did you mean 'run' instead of 'rnu'?",
+      "7:9: step 1.1 needs exactly one of run, local, upload, reboot, checkpoint, wait, note; did you mean 'run' instead of 'rnu'?",
     ]);
     expect(problemsOf(withSteps('      - run: a\n        local: b\n        host: dragon\n'))).toEqual([
       "8:9: step 1.1 has both 'run' and 'local'; a step does one thing",
@@ -157,5 +157,62 @@ phases:
       "3:11: 'name' of phase 1: a phase name is lower-case letters, digits, '-' and '_', starting with a letter or digit",
       "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title",
     ]);
+  });
+});
+
+describe('parseRunbook: remote steps that survive', () => {
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG1QGhQ5ja9kPVW4OxVIc+pIzRrU7a2PzD6A1auynv5V';
+  const FINGERPRINT = 'SHA256:DbXpzbHeeJoTcmcQL2SCVS+y9FS8LpnU8cJmQ1EYWwk';
+  const base = (hostExtra: string, steps: string) => `name: t
+hosts:
+  dolphin:
+    address: 10.0.0.2
+${hostExtra}phases:
+  - name: partition
+    steps:
+${steps}  - name: restore
+    steps:
+      - note: restored
+`;
+
+  it('computes a declared key\'s fingerprint and keeps its window of phases', () => {
+    const runbook = parseRunbook(
+      base(`    proxy_jump: root@bastion:2222\n    host_keys:\n      - key: ${KEY} old\n        until: partition\n      - fingerprint: ${FINGERPRINT}\n        from: restore\n`, '      - note: x\n'),
+      'rb.yaml',
+    );
+    expect(runbook.phaseOrder).toEqual(['partition', 'restore']);
+    expect(runbook.hosts['dolphin']).toMatchObject({
+      proxyJump: 'root@bastion:2222',
+      hostKeys: [
+        { key: KEY, fingerprint: FINGERPRINT, until: 'partition' },
+        { fingerprint: FINGERPRINT, from: 'restore' },
+      ],
+    });
+  });
+
+  it('refuses unknown phases, a key that is not one, and a fingerprint that is not the key\'s', () => {
+    const wrong = 'SHA256:' + 'A'.repeat(43);
+    expect(
+      problemsOf(base(`    host_keys:\n      - key: ssh-ed25519 AAAA\n        from: restroe\n      - key: ${KEY}\n        fingerprint: ${wrong}\n`, '      - note: x\n')),
+    ).toEqual([
+      "6:14: 'host_keys.0' of host 'dolphin': the key is not \"type base64\" as in a .pub file",
+      "7:15: unknown phase 'restroe' in 'host_keys.0' of host 'dolphin'; did you mean 'restore'?",
+      `9:22: 'host_keys.1' of host 'dolphin': the fingerprint does not belong to the key (its fingerprint is ${FINGERPRINT})`,
+    ]);
+  });
+
+  it('reads upload, reboot and foreground run steps with their defaults', () => {
+    const runbook = parseRunbook(
+      base(
+        '',
+        '      - upload: tarballs/root.tar.zst\n        to: /srv/\n        host: dolphin\n        mode: "600"\n      - reboot: dolphin\n        hostname: dragon\n      - run: passwd\n        host: dolphin\n        attach: false\n      - run: tar x\n        host: dolphin\n',
+      ),
+      '/work/rb/gateway.yaml',
+    );
+    const [upload, reboot, foreground, detached] = runbook.phases[0]!.steps;
+    expect(upload).toMatchObject({ kind: 'upload', localPath: '/work/rb/tarballs/root.tar.zst', remotePath: '/srv/root.tar.zst', mode: 0o600 });
+    expect(reboot).toMatchObject({ kind: 'reboot', host: 'dolphin', command: 'systemctl reboot || reboot', expectHostname: 'dragon', timeoutMs: 300_000 });
+    expect(foreground).toMatchObject({ kind: 'run', detached: false });
+    expect(detached).toMatchObject({ kind: 'run', detached: true });
   });
 });

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { interpolate, referencedVars } from './interpolate.js';
 import {
+  hostKeySchema,
   hostSchema,
   phaseSchema,
   runbookSchema,
@@ -18,7 +19,7 @@ import {
   type RawStep,
   type StepKind,
 } from './schema.js';
-import type { HostSpec, Phase, Runbook, Site, SourcePosition, Step, WaitCondition } from './types.js';
+import type { HostKeyExpectation, HostSpec, Phase, Runbook, Site, SourcePosition, Step, WaitCondition } from './types.js';
 
 export interface LoadOptions {
   /** Values that override the runbook's `vars` (from --var name=value). */
@@ -31,7 +32,7 @@ type Path = readonly PropertyKey[];
 
 /** Reads and checks a runbook file; throws RunbookError listing every problem with its position. */
 export async function loadRunbook(file: string, options: LoadOptions = {}): Promise<Runbook> {
-  const absolute = path.resolve(file);
+  const absolute = resolve(file);
   let source: string;
   try {
     source = await readFile(absolute, 'utf8');
@@ -238,6 +239,7 @@ function shapeAt(path: Path): Record<string, unknown> | undefined {
   if (path.length === 1 && path[0] === 'sites') return { upgrader: siteSchema, site: siteSchema };
   if (path.length === 2 && path[0] === 'sites') return siteSchema.shape;
   if (path.length === 2 && path[0] === 'hosts') return hostSchema.shape;
+  if (path.length === 4 && path[0] === 'hosts' && path[2] === 'host_keys') return hostKeySchema.shape;
   if (path.length === 2 && path[0] === 'phases') return phaseSchema.shape;
   return undefined;
 }
@@ -311,8 +313,11 @@ function normalize(
   };
   const sites = { upgrader: site('upgrader'), site: site('site') };
 
+  const phaseOrder = raw.phases.map((phase) => phase.name);
   const hosts: Record<string, HostSpec> = {};
-  for (const [name, spec] of Object.entries(raw.hosts ?? {})) hosts[name] = hostSpec(name, spec ?? {});
+  for (const [name, spec] of Object.entries(raw.hosts ?? {})) {
+    hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report);
+  }
 
   const usedIds = new Map<string, Path>();
   const checkText = (template: string, path: Path) => {
@@ -355,7 +360,42 @@ function normalize(
         title: text(rawStep.title ?? firstLine(rawStep.run)),
         host: rawStep.host,
         command: interpolate(rawStep.run, vars, 'command'),
+        detached: rawStep.attach !== false,
         ...(confirmText !== undefined ? { confirmText } : {}),
+      };
+    }
+    if ('upload' in rawStep) {
+      checkHost(rawStep.host);
+      const localPath = resolve(dirname(options.absoluteFile), text(rawStep.upload));
+      const to = text(rawStep.to);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'upload',
+        title: text(rawStep.title ?? `upload ${basename(localPath)} to ${rawStep.host}`),
+        host: rawStep.host,
+        localPath,
+        remotePath: to.endsWith('/') ? `${to}${basename(localPath)}` : to,
+        ...(rawStep.mode !== undefined ? { mode: parseInt(rawStep.mode, 8) } : {}),
+      };
+    }
+    if ('reboot' in rawStep) {
+      if (!(rawStep.reboot in hosts)) {
+        const hint = closest(rawStep.reboot, Object.keys(hosts));
+        report(
+          locate([...path, 'reboot']),
+          `unknown host '${rawStep.reboot}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
+        );
+      }
+      return {
+        ...base,
+        ...acting(),
+        kind: 'reboot',
+        title: text(rawStep.title ?? `reboot ${rawStep.reboot}`),
+        host: rawStep.reboot,
+        command: rawStep.command !== undefined ? interpolate(rawStep.command, vars, 'command') : DEFAULT_REBOOT_COMMAND,
+        ...(rawStep.hostname !== undefined ? { expectHostname: text(rawStep.hostname) } : {}),
+        timeoutMs: rawStep.timeout ? parseDuration(rawStep.timeout) : 5 * 60_000,
       };
     }
     if ('local' in rawStep) {
@@ -394,7 +434,10 @@ function normalize(
         everyMs: rawStep.every ? parseDuration(rawStep.every) : 2000,
       };
     }
-    return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
+    if ('note' in rawStep) {
+      return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
+    }
+    throw new Error('a step kind the loader does not know');
   };
 
   const phaseNames = new Map<string, number>();
@@ -431,6 +474,7 @@ function normalize(
     file: options.absoluteFile,
     hash: createHash('sha256').update(source).digest('hex'),
     sites,
+    phaseOrder,
     hosts,
     vars,
     phases,
@@ -438,7 +482,46 @@ function normalize(
   };
 }
 
-function hostSpec(name: string, spec: RawHost): HostSpec {
+const DEFAULT_REBOOT_COMMAND = 'systemctl reboot || reboot';
+
+function hostSpec(
+  name: string,
+  spec: RawHost,
+  path: Path,
+  phaseOrder: string[],
+  locate: Locate,
+  report: Report,
+): HostSpec {
+  const hostKeys = spec.host_keys?.map((given, index): HostKeyExpectation => {
+    const at = [...path, 'host_keys', index];
+    for (const bound of ['from', 'until'] as const) {
+      const phase = given[bound];
+      if (phase !== undefined && !phaseOrder.includes(phase)) {
+        const hint = closest(phase, phaseOrder);
+        report(locate([...at, bound]), `unknown phase '${phase}' in ${describePath(at)}${hint ? `; did you mean '${hint}'?` : ''}`);
+      }
+    }
+    if (given.from && given.until && phaseOrder.indexOf(given.from) > phaseOrder.indexOf(given.until)) {
+      report(locate(at), `${describePath(at)} is accepted from '${given.from}' until '${given.until}', which comes earlier`);
+    }
+    let fingerprint = given.fingerprint;
+    if (given.key !== undefined) {
+      const computed = keyFingerprint(given.key);
+      if (computed === null) report(locate([...at, 'key']), `${describePath(at)}: the key is not "type base64" as in a .pub file`);
+      else if (fingerprint !== undefined && fingerprint !== computed) {
+        report(locate([...at, 'fingerprint']), `${describePath(at)}: the fingerprint does not belong to the key (its fingerprint is ${computed})`);
+      } else fingerprint = computed;
+    }
+    if (given.key === undefined && fingerprint === undefined) {
+      report(locate(at), `${describePath(at)} needs the key or its fingerprint`);
+    }
+    return {
+      fingerprint: fingerprint ?? '',
+      ...(given.key !== undefined ? { key: given.key.trim().split(/\s+/).slice(0, 2).join(' ') } : {}),
+      ...(given.from !== undefined ? { from: given.from } : {}),
+      ...(given.until !== undefined ? { until: given.until } : {}),
+    };
+  });
   return {
     name,
     alias: spec.alias ?? name,
@@ -446,7 +529,19 @@ function hostSpec(name: string, spec: RawHost): HostSpec {
     ...(spec.user !== undefined ? { user: spec.user } : {}),
     ...(spec.port !== undefined ? { port: spec.port } : {}),
     ...(spec.identity_file !== undefined ? { identityFile: spec.identity_file } : {}),
+    ...(spec.proxy_jump !== undefined ? { proxyJump: spec.proxy_jump } : {}),
+    ...(hostKeys !== undefined ? { hostKeys } : {}),
   };
+}
+
+/** SHA256 fingerprint of "type base64 [comment]", or null when it is not a public key line. */
+function keyFingerprint(line: string): string | null {
+  const [type, base64] = line.trim().split(/\s+/);
+  if (!type || !base64 || !/^[A-Za-z0-9+/]+=*$/.test(base64)) return null;
+  const blob = Buffer.from(base64, 'base64');
+  const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+  if (length !== type.length || blob.subarray(4, 4 + length).toString('latin1') !== type) return null;
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 function destructiveText(

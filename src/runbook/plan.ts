@@ -55,6 +55,17 @@ function planStep(step: Step): PlanStep {
       };
     case 'wait':
       return { ...base, ...acting, who: step.host, destructive: false, ...(step.until.kind === 'command' ? { command: step.until.command } : {}) };
+    case 'upload':
+      return { ...base, ...acting, who: step.host, destructive: false, text: `${step.localPath} → ${step.remotePath}` };
+    case 'reboot':
+      return {
+        ...base,
+        ...acting,
+        who: step.host,
+        command: step.command,
+        destructive: false,
+        ...(step.expectHostname !== undefined ? { text: `comes back as ${step.expectHostname}` } : {}),
+      };
     case 'note':
       return { ...base, who: 'everyone', text: step.text, destructive: false };
   }

@@ -24,6 +24,19 @@ export const siteSchema = z
   })
   .describe('A place and its clock.');
 
+export const hostKeySchema = z
+  .strictObject({
+    key: text.optional().describe('The public key as "type base64" (as in known_hosts or a .pub file).'),
+    fingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a fingerprint is SHA256: and 43 base64 characters, as ssh-keygen -l prints it')
+      .optional()
+      .describe('The key\'s SHA256 fingerprint, as ssh-keygen -l prints it.'),
+    from: name('phase name').optional().describe('First phase in which this key is accepted (default: from the start).'),
+    until: name('phase name').optional().describe('Last phase in which this key is accepted (default: to the end).'),
+  })
+  .describe('A host key the machine may present, and in which phases.');
+
 export const hostSchema = z
   .strictObject({
     alias: text.optional().describe('Host alias in ~/.ssh/config to start from (default: the host name itself).'),
@@ -31,6 +44,16 @@ export const hostSchema = z
     user: text.optional().describe('Login user (overrides User).'),
     port: z.number().int().min(1).max(65535).optional().describe('SSH port (overrides Port).'),
     identity_file: text.optional().describe('Private key file to offer (in addition to the agent).'),
+    proxy_jump: text
+      .optional()
+      .describe('Jump through these hosts first, as ssh -J: a runbook host or [user@]host[:port], comma-separated.'),
+    host_keys: z
+      .array(hostKeySchema)
+      .min(1, 'host_keys needs at least one key')
+      .optional()
+      .describe(
+        'The keys this machine may present and when, e.g. the old key until the restore phase and the new one after it. When given, only these are accepted.',
+      ),
   })
   .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config.');
 
@@ -56,6 +79,12 @@ export const runStepSchema = z
     run: text.describe('Shell command run on the host; {{var}} is substituted shell-quoted.'),
     host: name('host name').describe('The host from `hosts` to run on.'),
     destructive: destructive.optional(),
+    attach: z
+      .boolean()
+      .optional()
+      .describe(
+        'false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.',
+      ),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');
@@ -90,6 +119,29 @@ export const waitStepSchema = z
   })
   .describe('Wait, bounded by timeout (default 5m), until a host answers.');
 
+export const uploadStepSchema = z
+  .strictObject({
+    upload: text.describe("File on the upgrader's machine (relative to the runbook's folder)."),
+    to: text.describe('Path on the host; a path ending in / keeps the file name.'),
+    host: name('host name').describe('The host to upload to.'),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'a mode is three octal digits, e.g. 644')
+      .optional()
+      .describe('File mode on the host, e.g. 644.'),
+    ...common,
+  })
+  .describe('Copy a file to a host over SFTP: progress shown, sha256 checked, a cut transfer resumed.');
+
+export const rebootStepSchema = z
+  .strictObject({
+    reboot: name('host name').describe('The host to reboot.'),
+    command: text.optional().describe('How to reboot it (default: systemctl reboot, else reboot).'),
+    hostname: text.optional().describe('The hostname the machine must have when it is back.'),
+    ...common,
+  })
+  .describe('Reboot a host, wait for it to come back within timeout (default 5m), and check what came back.');
+
 export const noteStepSchema = z
   .strictObject({
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
@@ -99,12 +151,14 @@ export const noteStepSchema = z
   .describe('A note for the humans.');
 
 /** The key whose presence decides a step's kind, in the order the union lists them. */
-export const STEP_KINDS = ['run', 'local', 'checkpoint', 'wait', 'note'] as const;
+export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'checkpoint', 'wait', 'note'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const stepSchemas = {
   run: runStepSchema,
   local: localStepSchema,
+  upload: uploadStepSchema,
+  reboot: rebootStepSchema,
   checkpoint: checkpointStepSchema,
   wait: waitStepSchema,
   note: noteStepSchema,
@@ -113,6 +167,8 @@ export const stepSchemas = {
 export const stepSchema = z.union(STEP_KINDS.map((kind) => stepSchemas[kind]) as unknown as [
   typeof runStepSchema,
   typeof localStepSchema,
+  typeof uploadStepSchema,
+  typeof rebootStepSchema,
   typeof checkpointStepSchema,
   typeof waitStepSchema,
   typeof noteStepSchema,

@@ -15,6 +15,17 @@ export interface Site {
   tz: string;
 }
 
+/** A host key a machine may present, and the phases in which it is accepted. */
+export interface HostKeyExpectation {
+  /** "type base64", when the key itself was given. */
+  key?: string;
+  /** SHA256:... of the key (computed when only the key was given). */
+  fingerprint: string;
+  /** First and last phase (inclusive) of the window; absent means open-ended. */
+  from?: string;
+  until?: string;
+}
+
 export interface HostSpec {
   name: string;
   /** ~/.ssh/config alias the connection settings start from. */
@@ -23,6 +34,10 @@ export interface HostSpec {
   user?: string;
   port?: number;
   identityFile?: string;
+  /** As ssh -J: runbook host names or [user@]host[:port], comma-separated. */
+  proxyJump?: string;
+  /** When given, the only keys accepted, each in its window of phases. */
+  hostKeys?: HostKeyExpectation[];
 }
 
 interface StepBase {
@@ -45,6 +60,8 @@ export interface RunStep extends ActingStep {
   kind: 'run';
   host: string;
   command: string;
+  /** Detached on the host (survives a dropped link), unless the runbook says attach: false. */
+  detached: boolean;
   /** Text the upgrader must type before the step runs; absent when not destructive. */
   confirmText?: string;
 }
@@ -53,6 +70,26 @@ export interface LocalStep extends ActingStep {
   kind: 'local';
   command: string;
   confirmText?: string;
+}
+
+export interface UploadStep extends ActingStep {
+  kind: 'upload';
+  host: string;
+  /** Absolute path on the upgrader's machine. */
+  localPath: string;
+  /** Path on the host; a trailing / keeps the file name. */
+  remotePath: string;
+  /** e.g. 0o644 */
+  mode?: number;
+}
+
+export interface RebootStep extends ActingStep {
+  kind: 'reboot';
+  host: string;
+  command: string;
+  expectHostname?: string;
+  /** Bound on going down and coming back. */
+  timeoutMs: number;
 }
 
 export interface CheckpointStep extends ActingStep {
@@ -80,7 +117,7 @@ export interface NoteStep extends StepBase {
   text: string;
 }
 
-export type Step = RunStep | LocalStep | CheckpointStep | WaitStep | NoteStep;
+export type Step = RunStep | LocalStep | UploadStep | RebootStep | CheckpointStep | WaitStep | NoteStep;
 
 export interface Phase {
   name: string;
@@ -96,6 +133,8 @@ export interface Runbook {
   /** sha256 of the file's bytes: a session refuses to continue on a different runbook. */
   hash: string;
   sites: { upgrader: Site; site: Site };
+  /** Phase names in order, for windows of accepted host keys. */
+  phaseOrder: string[];
   hosts: Record<string, HostSpec>;
   vars: Record<string, string>;
   phases: Phase[];

@@ -21,7 +21,7 @@ export interface PlainIO {
 
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
   return (step: Step, lines: string[], stderr: boolean) => {
-    const host = step.kind === 'run' || step.kind === 'wait' ? step.host : 'local';
+    const host = 'host' in step ? step.host : 'local';
     if (io.json) {
       const stream = stderr ? 'stderr' : 'stdout';
       io.write(lines.map((line) => JSON.stringify({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');

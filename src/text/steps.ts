@@ -5,6 +5,8 @@ export function stepPlace(step: Step): string {
   switch (step.kind) {
     case 'run':
     case 'wait':
+    case 'upload':
+    case 'reboot':
       return `on ${step.host}`;
     case 'local':
       return 'locally';

@@ -67,9 +67,11 @@ export class StepOutput {
     (stderr ? this.stderr : this.stdout).write(chunk);
   }
 
-  /** A line of nightshift's own about the step (shown, and logged so the file tells the whole story). */
+  /** A line of nightshift's own about the step: shown with the output, but not written to the log, which holds only what the command printed. */
   note(text: string): void {
-    this.write(Buffer.from(`${text}\n`), true);
+    const line = neutralize(text);
+    this.ring.push(line, true);
+    this.options.onLines?.([line], true);
   }
 
   close(): Promise<void> {

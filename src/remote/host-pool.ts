@@ -5,13 +5,25 @@ import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
 import { openConnection } from './open-connection.js';
-import { abortError } from './errors.js';
+import { runDetached } from './detached-run.js';
+import { abortError, ConnectionLostError } from './errors.js';
 import { execOnConnection } from './exec.js';
 import { isTcpPortOpen } from './port-check.js';
 import { homeDir, resolveHost } from './ssh-config.js';
-import type { ConnectionState, ConnectOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
+import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
 
-const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
+const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
+const DEFAULT_RECONNECT_FOR_MS = 10 * 60_000;
+/** Pauses between reconnect attempts: quick at first, then every 30 s. */
+const RECONNECT_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
+/** Refusals that trying again cannot cure. */
+const FINAL_LOGIN_ERRORS = new Set([
+  'HostKeyMismatchError',
+  'HostKeyRevokedError',
+  'UnknownHostKeyRejectedError',
+  'AuthenticationError',
+  'SshConfigError',
+]);
 const KEEPALIVE_COUNT_MAX = 2;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
@@ -20,6 +32,7 @@ interface HostSlot {
   resolved?: Promise<ResolvedHost>;
   connection?: Connection;
   connecting?: Promise<Connection>;
+  regaining?: Promise<Connection>;
 }
 
 export class HostPool {
@@ -77,6 +90,55 @@ export class HostPool {
     return execOnConnection(connection, command, handlers);
   }
 
+  /** Runs the command detached on the host: a dropped link is won back and the output followed on from where it stopped. */
+  async runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult> {
+    if (options.signal?.aborted) throw abortError();
+    return runDetached(
+      {
+        current: (signal) => abortable(this.connection(host), signal),
+        regain: (signal) => abortable(this.regain(host), signal),
+      },
+      command,
+      options,
+    );
+  }
+
+  /**
+   * Logs in again after a drop, with growing pauses, publishing each attempt; rejects when
+   * the host is lost (the reconnect window passed, or a refusal that will not change).
+   */
+  regain(host: string): Promise<Connection> {
+    const slot = this.slot(host);
+    if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
+    slot.regaining ??= this.regainLoop(host, slot).finally(() => {
+      slot.regaining = undefined;
+    });
+    return slot.regaining;
+  }
+
+  private async regainLoop(host: string, slot: HostSlot): Promise<Connection> {
+    const since = Date.now();
+    const window = this.options.reconnectForMs ?? DEFAULT_RECONNECT_FOR_MS;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new ConnectionLostError(`Cannot reach ${host}: the connections were closed.`);
+      try {
+        return await this.open(host, slot, false);
+      } catch (error) {
+        const message = (error as Error).message;
+        const pause = RECONNECT_PAUSES_MS[Math.min(attempt - 1, RECONNECT_PAUSES_MS.length - 1)]!;
+        if (FINAL_LOGIN_ERRORS.has((error as Error).name) || Date.now() + pause - since > window) {
+          this.setState(host, { state: 'lost', since: Date.now(), error: message });
+          if (FINAL_LOGIN_ERRORS.has((error as Error).name)) throw error;
+          throw new ConnectionLostError(
+            `Lost ${host}: no login within ${Math.round(window / 1000)} s after the link dropped (last: ${message})`,
+          );
+        }
+        this.setState(host, { state: 'reconnecting', since, attempt, nextTryAt: Date.now() + pause, error: message });
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
   /** Whether a TCP connection to the host's resolved address and `port` succeeds within the time. */
   async isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
     const resolved = await this.resolve(host);
@@ -106,8 +168,8 @@ export class HostPool {
     return slot.connecting;
   }
 
-  private async open(host: string, slot: HostSlot): Promise<Connection> {
-    this.setState(host, { state: 'connecting', since: Date.now() });
+  private async open(host: string, slot: HostSlot, announce = true): Promise<Connection> {
+    if (announce) this.setState(host, { state: 'connecting', since: Date.now() });
     let connection: Connection;
     try {
       const resolved = await this.resolve(host);
@@ -124,7 +186,7 @@ export class HostPool {
         readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
       });
     } catch (error) {
-      if (!this.closed) this.setState(host, { state: 'failed', since: Date.now(), error: (error as Error).message });
+      if (!this.closed && announce) this.setState(host, { state: 'failed', since: Date.now(), error: (error as Error).message });
       throw error;
     }
     if (this.closed) {

@@ -31,6 +31,10 @@ export type ConnectionState =
   | { state: 'connecting'; since: number }
   | { state: 'connected'; since: number }
   | { state: 'failed'; since: number; error: string }
+  /** A dropped link being won back: `attempt` logins have failed so far, the next at `nextTryAt`. */
+  | { state: 'reconnecting'; since: number; attempt: number; nextTryAt: number; error: string }
+  /** Given up: no login within the reconnect window, or one that can never succeed (host key, login refused). */
+  | { state: 'lost'; since: number; error: string }
   | { state: 'closed'; since: number };
 
 export interface ConnectOptions {
@@ -39,8 +43,10 @@ export interface ConnectOptions {
   /** known_hosts files to check, in order; new keys are recorded in the first (default ~/.ssh/known_hosts, then /etc/ssh/ssh_known_hosts). */
   knownHostsFiles?: string[];
   interaction: RemoteInteraction;
-  /** Milliseconds between keepalives (default 15 000); the link counts as dead after 2 unanswered. */
+  /** Milliseconds between keepalives (default 10 000); the link counts as dead after 2 unanswered, so a dead link is noticed within about 30 s. */
   keepaliveIntervalMs?: number;
+  /** How long a dropped link is tried again, with growing pauses, before the host counts as lost (default 10 minutes). */
+  reconnectForMs?: number;
   /** Bound on TCP connect + handshake + auth (default 20 000); time spent waiting for a human's answer does not count. */
   readyTimeoutMs?: number;
   /** Environment to read SSH_AUTH_SOCK and HOME from (default process.env); tests pass their own. */
@@ -52,6 +58,13 @@ export interface ExecHandlers {
   onStderr(chunk: Buffer): void;
   /** Aborting sends TERM to the remote command, closes the channel and rejects with an AbortError. */
   signal?: AbortSignal;
+}
+
+export interface DetachedRunOptions extends ExecHandlers {
+  /** Unique per step attempt on that host, e.g. <session>/<step>.<attempt>; names the run's folder there. */
+  runId: string;
+  /** Something nightshift itself has to say about the run (a dropped link, a reconnect): shown, not logged as output. */
+  onNotice?(text: string): void;
 }
 
 export interface ExecResult {

@@ -21,6 +21,8 @@ const FINAL_ERRORS = new Set([
 
 export interface EffectsOptions {
   hosts: RemoteHosts;
+  /** Names this session's run folders on the hosts. */
+  sessionId: string;
   outputs: RunOutputs;
   /** Folder local steps run in (the runbook's folder). */
   localCwd: string;
@@ -45,13 +47,12 @@ export function createEffects(options: EffectsOptions) {
 
   const runRemote = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as RunStep;
-    return withOutput(step, (output) =>
-      hosts.exec(step.host, step.command, {
-        onStdout: (chunk) => output.write(chunk),
-        onStderr: (chunk) => output.write(chunk, true),
-        signal,
-      }),
-    );
+    return withOutput(step, (output) => {
+      const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
+      if (!step.detached) return hosts.exec(step.host, step.command, handlers);
+      const runId = `${options.sessionId}/${step.id}.${outputs.attemptOf(step.id)}`;
+      return hosts.runDetached(step.host, step.command, { ...handlers, runId, onNotice: (text) => output.note(text) });
+    });
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {

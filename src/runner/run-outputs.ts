@@ -52,6 +52,11 @@ export class RunOutputs {
     await Promise.all([...this.open].map((output) => output.close()));
   }
 
+  /** The attempt number of the step's latest output (0 before it first ran). */
+  attemptOf(stepId: string): number {
+    return this.attempts.get(stepId) ?? 0;
+  }
+
   of(stepId: string): StepOutput | undefined {
     return this.latest.get(stepId);
   }

@@ -72,7 +72,7 @@ export function createRun(options: RunOptions): Run {
     options.onLines,
   );
   const machine = compileRunbook(runbook).provide({
-    actors: createEffects({ hosts, outputs, localCwd: path.dirname(runbook.file) }),
+    actors: createEffects({ hosts, outputs, sessionId: session.id, localCwd: path.dirname(runbook.file) }),
   });
   const actor = createActor(machine);
 

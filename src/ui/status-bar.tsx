@@ -23,7 +23,12 @@ export function StatusBar(props: {
           {Object.entries(props.hosts).map(([host, state], index) => {
             const { mark, color } = HOST_MARK[state.state];
             // Connected and idle hosts say so by their mark; anything else is spelled out.
-            const word = state.state === 'connected' || state.state === 'idle' ? '' : ` ${state.state}`;
+            const word =
+              state.state === 'connected' || state.state === 'idle'
+                ? ''
+                : state.state === 'reconnecting'
+                  ? ` reconnecting (attempt ${state.attempt + 1} in ${Math.max(0, Math.ceil((state.nextTryAt - props.now) / 1000))}s)`
+                  : ` ${state.state}`;
             return (
               <Text key={host}>
                 {index > 0 ? '  ' : ''}

@@ -26,5 +26,7 @@ export const HOST_MARK: Record<ConnectionState['state'], { mark: string; color: 
   connecting: { mark: '◌', color: theme.warning },
   connected: { mark: '●', color: theme.success },
   failed: { mark: '✗', color: theme.danger },
+  reconnecting: { mark: '↻', color: theme.warning },
+  lost: { mark: '✗', color: theme.danger },
   closed: { mark: '○', color: theme.muted },
 };

@@ -206,7 +206,8 @@ export class Sshd {
     }
   }
 
-  private async stopListener(): Promise<void> {
+  /** Stops only the listening sshd: open connections live on, new logins are refused. */
+  async stopListener(): Promise<void> {
     const child = this.process;
     this.process = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

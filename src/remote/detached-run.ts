@@ -1,0 +1,70 @@
+// A step that outlives its SSH channel: started detached on the host, its output followed
+// from byte offsets counted here, so that after a dropped link exactly the missing bytes
+// are asked for again, and its exit status collected at the end.
+import type { Connection } from './connection.js';
+import { ATTACH_FAILURES, attachScript, collectScript, stopScript } from './detached-scripts.js';
+import { abortError } from './errors.js';
+import { execOnConnection } from './exec.js';
+import type { DetachedRunOptions, ExecResult } from './types.js';
+
+export interface ConnectionAccess {
+  /** The host's live connection, logging in if there is none. */
+  current(signal?: AbortSignal): Promise<Connection>;
+  /** After a drop: logs in again with growing pauses; rejects once the host counts as lost. */
+  regain(signal?: AbortSignal): Promise<Connection>;
+}
+
+export async function runDetached(access: ConnectionAccess, command: string, options: DetachedRunOptions): Promise<ExecResult> {
+  const { runId, signal } = options;
+  const offsets = { out: 0, err: 0 };
+  let connection = await access.current(signal);
+  for (;;) {
+    try {
+      const attached = await execOnConnection(connection, attachScript(runId, command, offsets), {
+        onStdout: (chunk) => {
+          offsets.out += chunk.length;
+          options.onStdout(chunk);
+        },
+        onStderr: (chunk) => {
+          offsets.err += chunk.length;
+          options.onStderr(chunk);
+        },
+        ...(signal ? { signal } : {}),
+      });
+      if (attached.exitCode !== 0) {
+        const why = ATTACH_FAILURES[attached.exitCode ?? -1] ?? `the follower ended with ${attached.exitCode ?? attached.signal}`;
+        throw new Error(`Could not run the step detached on ${connection.host.name}: ${why}.`);
+      }
+      const status = await collectStatus(connection, runId, signal);
+      return status === null ? { exitCode: null, signal: 'unknown' } : { exitCode: status };
+    } catch (error) {
+      if ((error as Error).name === 'AbortError' || signal?.aborted) {
+        if (connection.isAlive) connection.track(connection.runQuietly(stopScript(runId)));
+        else options.onNotice?.(`nightshift: the link to ${connection.host.name} is down: the command could not be stopped there`);
+        throw abortError();
+      }
+      if ((error as Error).name !== 'ConnectionLostError' && connection.isAlive) throw error;
+      options.onNotice?.(
+        `nightshift: the link to ${connection.host.name} dropped; the command goes on there. Reconnecting to follow it on from byte ${offsets.out} of stdout and ${offsets.err} of stderr`,
+      );
+      connection = await access.regain(signal);
+      options.onNotice?.(`nightshift: reconnected to ${connection.host.name}`);
+    }
+  }
+}
+
+/** The exit status, or null when the command ended without one (killed with its wrapper, or the host rebooted). */
+async function collectStatus(connection: Connection, runId: string, signal: AbortSignal | undefined): Promise<number | null> {
+  let stdout = '';
+  let stderr = '';
+  const result = await execOnConnection(connection, collectScript(runId), {
+    onStdout: (chunk) => (stdout += chunk.toString('utf8')),
+    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
+    ...(signal ? { signal } : {}),
+  });
+  if (result.exitCode !== 0) {
+    throw new Error(`Could not read the exit status on ${connection.host.name}: ${stderr.trim() || `exit ${result.exitCode ?? result.signal}`}.`);
+  }
+  const status = stdout.trim();
+  return /^\d+$/.test(status) ? Number(status) : null;
+}

@@ -1,0 +1,81 @@
+// The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
+// that a detached command survives, is followed from any offset, and reports its status.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { attachScript, collectScript, stopScript } from './detached-scripts.js';
+
+function shellEnv(extraPath?: string) {
+  const home = mkdtempSync(path.join(tmpdir(), 'ns-detached-'));
+  return { ...process.env, HOME: home, XDG_STATE_HOME: '', PATH: extraPath ? `${extraPath}:${process.env['PATH']}` : process.env['PATH'] };
+}
+
+function sh(script: string, env: NodeJS.ProcessEnv): string {
+  return execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' });
+}
+
+/** Runs a script to its end: its stdout, its stderr and its exit status. */
+function attach(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', script], { env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ out, err, code }));
+  });
+}
+
+const withoutGnuTail = () => {
+  const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
+  writeFileSync(path.join(bin, 'tail'), '#!/bin/sh\n[ "$1" = --version ] && exit 1\nexec /usr/bin/tail "$@"\n');
+  chmodSync(path.join(bin, 'tail'), 0o755);
+  return bin;
+};
+
+describe.each([
+  ['GNU tail', undefined],
+  ['polling', withoutGnuTail()],
+])('detached run scripts (%s)', (_, extraPath) => {
+  const command = `for i in 1 2 3 4 5; do echo "line $i"; sleep 0.1; done; echo "it's done" >&2; exit 7`;
+
+  it('starts once and follows both streams to the end; attaching again goes on from the offsets', async () => {
+    const env = shellEnv(extraPath);
+    const first = await attach(attachScript('s1/step.1', command, { out: 0, err: 0 }), env);
+    expect(first).toEqual({ out: 'line 1\nline 2\nline 3\nline 4\nline 5\n', err: "it's done\n", code: 0 });
+    // As after a drop: the same run, asked again from where the bytes stopped. Nothing runs twice.
+    const again = await attach(attachScript('s1/step.1', command, { out: 7, err: 5 }), env);
+    expect(again).toEqual({ out: 'line 2\nline 3\nline 4\nline 5\n', err: 'done\n', code: 0 });
+    expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
+
+    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
+    expect(existsSync(path.join(env.HOME, '.local/state/nightshift/runs/s1/step.1'))).toBe(false);
+    expect(sh(collectScript('s1/step.1'), env)).toBe('');
+  });
+
+  it('survives the death of whoever started it', async () => {
+    const env = shellEnv(extraPath);
+    const script = attachScript('s3/step.1', 'sleep 1; echo survived', { out: 0, err: 0 });
+    const starter = spawn('/bin/sh', ['-c', script], { env });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    starter.kill('SIGKILL');
+    const later = await attach(attachScript('s3/step.1', 'never started twice', { out: 0, err: 0 }), env);
+    expect(later.out).toBe('survived\n');
+    expect(sh(collectScript('s3/step.1'), env)).toBe('0\n');
+  });
+
+  it('stop sends TERM to the whole group and the status says so', async () => {
+    const env = shellEnv(extraPath);
+    const following = attach(attachScript('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }), env);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sh(stopScript('s2/step.1'), env);
+    expect((await following).out).toBe('');
+    expect(sh(collectScript('s2/step.1'), env)).toBe('143\n');
+    // Still running (zombies left to an init that does not reap do not count).
+    const running = sh(`for p in $(pgrep -f 'sleep 3[0]'); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, env);
+    expect(running.trim()).toBe('');
+  });
+});

@@ -1,0 +1,187 @@
+// Detached steps against the real sshd, with the link cut at several points: the output
+// arrives complete, in order and exactly once, and the exit status is still collected.
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import type { ConnectionState } from '../../src/remote/types.js';
+import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+/** Prints `count` numbered lines, `pause` seconds apart in blocks of `block`, then exits with `status`. */
+const numbered = (count: number, block: number, pause: number, status = 0) =>
+  `i=1; while [ $i -le ${count} ]; do echo "line $i"; [ $((i % ${block})) -eq 0 ] && sleep ${pause}; i=$((i+1)); done; echo "err done" >&2; exit ${status}`;
+
+const expectedLines = (count: number) => Array.from({ length: count }, (_, i) => `line ${i + 1}\n`).join('');
+
+describeWithSshd('detached remote steps over a link that drops', () => {
+  let sshd: Sshd;
+  let home: string;
+  let pool: HostPool;
+  let states: Array<ConnectionState['state']>;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+  });
+  afterAll(() => sshd?.stop());
+  afterEach(async () => {
+    sshd.thawConnections();
+    await pool?.close();
+    removeHome(home);
+  });
+
+  function freshPool(options: { keepaliveIntervalMs?: number; reconnectForMs?: number } = {}) {
+    home = makeHome();
+    pool = poolFor(sshd, { home, ...options });
+    states = [];
+    pool.subscribe(() => {
+      const state = pool.state('dragon').state;
+      if (states.at(-1) !== state) states.push(state);
+    });
+    return pool;
+  }
+
+  /** Runs `command` detached; `onBytes` sees the running byte count and may cut the link. */
+  async function runDetached(command: string, onBytes: (bytes: number) => void = () => {}) {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const notices: string[] = [];
+    let bytes = 0;
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    const result = await pool.runDetached('dragon', command, {
+      runId,
+      onStdout: (chunk) => {
+        stdout.push(chunk);
+        bytes += chunk.length;
+        onBytes(bytes);
+      },
+      onStderr: (chunk) => stderr.push(chunk),
+      onNotice: (text) => notices.push(text),
+    });
+    return { ...result, runId, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), notices };
+  }
+
+  it('without trouble: output, stderr and the exit status, and the run folder is removed', async () => {
+    freshPool();
+    const run = await runDetached(numbered(50, 10, 0.05, 3));
+    expect(run.stdout).toBe(expectedLines(50));
+    expect(run.stderr).toBe('err done\n');
+    expect(run.exitCode).toBe(3);
+    expect(run.notices).toEqual([]);
+    expect(existsSync(path.join(homedir(), '.local/state/nightshift/runs', run.runId))).toBe(false);
+  });
+
+  it.each([
+    ['before any output', 0],
+    ['in the middle of the output', 30_000],
+    ['near the end of the output', 110_000],
+  ])('the server drops the link %s: every byte exactly once, in order', async (_, cutAt) => {
+    freshPool();
+    let cut = false;
+    const count = 12_000;
+    const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 0)}`;
+    if (cutAt === 0) setTimeout(() => ((cut = true), sshd.dropConnections()), 250);
+    const run = await runDetached(command, (bytes) => {
+      if (!cut && cutAt > 0 && bytes >= cutAt) {
+        cut = true;
+        sshd.dropConnections();
+      }
+    });
+    expect(cut).toBe(true);
+    expect(run.stdout).toBe(expectedLines(count));
+    expect(run.stderr).toBe('err done\n');
+    expect(run.exitCode).toBe(0);
+    expect(run.notices[0]).toMatch(/the link to dragon dropped; the command goes on there/);
+    expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+    expect(states).toContain('connected');
+    expect(states.indexOf('failed')).toBeGreaterThan(0);
+  });
+
+  it('the link drops after the command ended but before its status was read', async () => {
+    freshPool();
+    let cut = false;
+    const run = await runDetached(`echo only-line; exit 4`, () => {
+      if (!cut) {
+        cut = true;
+        sshd.dropConnections();
+      }
+    });
+    expect(run.stdout).toBe('only-line\n');
+    expect(run.exitCode).toBe(4);
+  });
+
+  it('sshd restarted mid-step: reconnect attempts are published until it listens again', async () => {
+    freshPool();
+    let restarted: Promise<void> | undefined;
+    const run = await runDetached(numbered(3000, 500, 0.3, 0), (bytes) => {
+      if (!restarted && bytes > 5000) {
+        // Sessions are children of the listener: drop them first, then stop it.
+        sshd.dropConnections();
+        restarted = sshd.stopListener().then(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 2500));
+          await sshd.restart();
+        });
+      }
+    });
+    await restarted;
+    expect(run.stdout).toBe(expectedLines(3000));
+    expect(run.exitCode).toBe(0);
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('connected');
+  });
+
+  it('a link that stops answering is noticed by the keepalive, and the step goes on over a new one', async () => {
+    freshPool({ keepaliveIntervalMs: 500 });
+    let frozen = false;
+    const run = await runDetached(numbered(2000, 400, 0.3, 0), (bytes) => {
+      if (!frozen && bytes > 3000) {
+        frozen = true;
+        sshd.freezeConnections();
+      }
+    });
+    expect(frozen).toBe(true);
+    expect(run.stdout).toBe(expectedLines(2000));
+    expect(run.exitCode).toBe(0);
+  });
+
+  it('a host that does not come back is lost, with a plain error', async () => {
+    freshPool({ reconnectForMs: 3000 });
+    let cut = false;
+    const running = runDetached(numbered(100, 10, 0.3, 0), (bytes) => {
+      if (!cut && bytes > 50) {
+        cut = true;
+        sshd.dropConnections();
+        void sshd.stopListener();
+      }
+    });
+    await expect(running).rejects.toThrow(/^Lost dragon: no login within 3 s after the link dropped/);
+    expect(states.at(-1)).toBe('lost');
+    await sshd.restart();
+  });
+
+  it('aborting stops the detached command on the host', async () => {
+    freshPool();
+    const controller = new AbortController();
+    const marker = `nightshift-abort-${randomBytes(3).toString('hex')}`;
+    const running = pool.runDetached('dragon', `echo started; exec sleep 30 # ${marker}`, {
+      runId: `test-${marker}/step.1`,
+      onStdout: () => controller.abort(),
+      onStderr: () => {},
+      signal: controller.signal,
+    });
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await pool.close();
+    const deadline = Date.now() + 5000;
+    // The pattern [-] keeps pgrep from finding the shell that runs it.
+    const pattern = marker.replace('-abort-', '-abort[-]');
+    const alive = () =>
+      execSync(`for p in $(pgrep -f '${pattern}' || true); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, {
+        encoding: 'utf8',
+      }).trim();
+    while (alive() !== '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive()).toBe('');
+  });
+});

@@ -40,6 +40,8 @@ export class HostPool {
   private readonly listeners = new Set<() => void>();
   private readonly keyCache: KeyCache = new Map();
   private snapshot: Record<string, ConnectionState>;
+  /** The phase of the step being run, for declared host keys that change with the phases. */
+  private phase: string | null = null;
   private closed = false;
   private readonly env: NodeJS.ProcessEnv;
   private readonly home: string;
@@ -63,6 +65,28 @@ export class HostPool {
       throw error;
     });
     return slot.resolved;
+  }
+
+  /** The phase the run is in (null in the fallback): new logins check the keys declared for it. */
+  setPhase(phase: string | null): void {
+    this.phase = phase;
+  }
+
+  /** Resolves when the host's current connection has dropped (at once when there is none). */
+  whenDropped(host: string): Promise<void> {
+    const connection = this.slots.get(host)?.connection;
+    if (!connection?.isAlive) return Promise.resolve();
+    return new Promise((resolve) => connection.onDrop(() => resolve()));
+  }
+
+  /** Drops the host's connection on purpose (its state becomes closed); the next use logs in again. */
+  async disconnect(host: string): Promise<void> {
+    const slot = this.slots.get(host);
+    const connection = slot?.connection;
+    if (!slot || !connection) return;
+    slot.connection = undefined;
+    await connection.close();
+    this.setState(host, { state: 'closed', since: Date.now() });
   }
 
   state(host: string): ConnectionState {

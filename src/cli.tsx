@@ -100,8 +100,8 @@ async function main(argv: string[]): Promise<number> {
       });
       if (positionals.length > 0) throw new UsageError('demo takes no runbook: it runs the shipped demo');
       const scenario = values.scenario ?? 'success';
-      if (scenario !== 'success' && scenario !== 'wrong-route') {
-        throw new UsageError(`--scenario is success or wrong-route, not "${scenario}"`);
+      if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
+        throw new UsageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
       }
       const { demoCommand } = await import('./cli/demo-command.js');
       return demoCommand({

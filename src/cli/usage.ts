@@ -40,8 +40,10 @@ known_hosts: verification stays on.
 
 Options:
   --plain, --json        as for run
-  --scenario NAME        success (default) or wrong-route (verification fails after the
-                         swap, as in the story: practise the fallback)
+  --scenario NAME        success (default); wrong-route: verification fails after the
+                         swap, as in the story (practise the fallback); link-drop: the
+                         link to dolphin drops in the middle of the restore (watch the
+                         step go on and nothing get lost)
   --lab-dir DIR          keep the lab in DIR instead of a temporary folder`,
   lint: `nightshift lint RUNBOOK...
 

@@ -36,7 +36,9 @@ export interface DemoLab {
   close(): Promise<void>;
 }
 
-const SCENARIOS: readonly DemoScenario[] = ['success', 'wrong-route'];
+const SCENARIOS: readonly DemoScenario[] = ['success', 'wrong-route', 'link-drop'];
+/** Enough to come in the middle of the restore's flood of tar lines. */
+const LINK_DROP_AFTER_BYTES = 60_000;
 const LAB_USER = 'nightshift';
 const MARKER = '.nightshift-demo-lab';
 const RUNBOOK = path.join('runbooks', 'demo-gateway-swap.yaml');
@@ -46,7 +48,7 @@ const LAB_PARTS = ['hosts', 'ssh', 'build'];
 export async function startDemoLab(options: { dir?: string; scenario?: DemoScenario } = {}): Promise<DemoLab> {
   const scenario = options.scenario ?? 'success';
   if (!SCENARIOS.includes(scenario)) {
-    throw new DemoLabError(`There is no demo scenario '${String(scenario)}'; choose ${SCENARIOS.join(' or ')}.`);
+    throw new DemoLabError(`There is no demo scenario '${String(scenario)}'; choose ${SCENARIOS.join(', ')}.`);
   }
   checkDemoTools();
   const runbookFile = findShippedRunbook();
@@ -65,6 +67,7 @@ export async function startDemoLab(options: { dir?: string; scenario?: DemoScena
   await writeKnownHosts(knownHostsFile, endpoints);
 
   const all = HOST_NAMES.map((name) => servers[name].host);
+  if (scenario === 'link-drop') servers.dolphin.host.dropOnceAfter(LINK_DROP_AFTER_BYTES);
   let closing: Promise<void> | undefined;
   return {
     dir,

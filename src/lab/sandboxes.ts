@@ -6,7 +6,8 @@ import { lines, writeFileTree, type FileTree } from './file-tree.js';
 import { buildRestoreTarballs } from './restore-tarballs.js';
 import { DISK_IMAGE, DISK_IMAGE_BYTES, SITE, type HostName } from './site-plan.js';
 
-export type DemoScenario = 'success' | 'wrong-route';
+/** success; wrong-route: verification fails after the swap; link-drop: dolphin's link drops once mid-restore. */
+export type DemoScenario = 'success' | 'wrong-route' | 'link-drop';
 
 const { domain } = SITE;
 

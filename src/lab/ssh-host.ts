@@ -60,6 +60,28 @@ export class LabSshHost {
     for (const socket of this.#sockets) socket.destroy();
   }
 
+  /** Cuts every connection once, when this many bytes have gone out to the clients from now on. */
+  dropOnceAfter(bytes: number): void {
+    const baseline = new Map<net.Socket, number>();
+    let gone = 0;
+    const sent = () => {
+      let total = gone;
+      for (const socket of this.#sockets) total += socket.bytesWritten - (baseline.get(socket) ?? 0);
+      return total;
+    };
+    for (const socket of this.#sockets) baseline.set(socket, socket.bytesWritten);
+    const remember = (socket: net.Socket) => socket.once('close', () => (gone += socket.bytesWritten - (baseline.get(socket) ?? 0)));
+    this.#sockets.forEach(remember);
+    this.#tcp.on('connection', remember);
+    const watch = setInterval(() => {
+      if (sent() < bytes) return;
+      clearInterval(watch);
+      this.#tcp.off('connection', remember);
+      this.dropConnections();
+    }, 20);
+    watch.unref();
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));

@@ -1,12 +1,14 @@
 // The engine's effects, as XState actors: remote commands over the host pool, local
 // commands in a child process, and bounded waits. Output goes to the step's StepOutput,
 // never through the machine.
-import { spawn } from 'node:child_process';
 import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { LocalStep, RunStep, Step, WaitStep } from '../runbook/types.js';
+import type { LocalStep, RebootStep, RunStep, Step, WaitStep } from '../runbook/types.js';
+import { isAbort, sleep } from './abortable.js';
+import { runLocalCommand } from './local-command.js';
+import { rebootHost, type RebootsInFlight } from './reboot.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
 
@@ -35,6 +37,7 @@ export function createEffects(options: EffectsOptions) {
 
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
+    hosts.setPhase(step.phase);
     try {
       return await work(output);
     } catch (error) {
@@ -102,64 +105,11 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
-  return { runRemote, runLocal, waitUntil };
+  const reboots: RebootsInFlight = new Map();
+  const reboot = fromPromise<void, { step: RebootStep }>(({ input, signal }) =>
+    withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
+  );
+
+  return { runRemote, runLocal, waitUntil, reboot };
 }
 
-function runLocalCommand(
-  command: string,
-  options: { cwd: string; output: StepOutput; signal: AbortSignal; killGraceMs: number },
-): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    // Its own process group, so that cancelling reaches the command's children too.
-    const child = spawn('/bin/sh', ['-c', command], { cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => options.output.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => options.output.write(chunk, true));
-    let killTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      signalGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), options.killGraceMs);
-      killTimer.unref();
-    };
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      options.signal.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      if (options.signal.aborted) reject(abortError());
-      else resolve(code === null ? { exitCode: null, signal: signal ?? 'unknown' } : { exitCode: code });
-    });
-  });
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortError(): Error {
-  const error = new Error('aborted');
-  error.name = 'AbortError';
-  return error;
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError';
-}

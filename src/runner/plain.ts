@@ -131,7 +131,7 @@ function promptText(step: Step, focus: Focus): string {
       return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
     }
     case 'decision':
-      return `${label} failed: ${focus.error}\n  Answer retry | skip REASON | fallback REASON | pause:`;
+      return `${label} failed: ${focus.error}\n  Answer retry${step.kind === 'reboot' ? ' (keep waiting)' : ''} | skip REASON | fallback REASON | pause:`;
     case 'running':
       return label;
   }

@@ -5,6 +5,12 @@ export interface RemoteHosts {
   exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
   connect(host: string): Promise<void>;
+  /** Logs in again after a drop, with growing pauses; rejects when the host is lost. */
+  regain(host: string): Promise<unknown>;
+  /** Resolves when the host's current link drops. */
+  whenDropped(host: string): Promise<void>;
+  /** The phase being run (null in the fallback): logins check the host keys declared for it. */
+  setPhase(phase: string | null): void;
   isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;
   states(): Record<string, ConnectionState>;
   subscribe(listener: () => void): () => void;

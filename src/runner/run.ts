@@ -83,13 +83,14 @@ export function createRun(options: RunOptions): Run {
     for (const listener of listeners) listener(event);
   });
 
-  let lastStates: Record<string, ConnectionState['state']> = {};
+  const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
+  let lastStates: Record<string, ConnectionState['state']> = stateNames();
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
       if (lastStates[host] === state.state) continue;
       journal.append('host.state', { host, state: state.state, ...('error' in state ? { error: state.error } : {}) });
     }
-    lastStates = Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
+    lastStates = stateNames();
   });
 
   const finished = new Promise<Outcome>((resolve, reject) => {

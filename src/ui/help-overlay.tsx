@@ -4,7 +4,7 @@ import { theme } from './theme.js';
 const KEYS: Array<[string, string]> = [
   ['?', 'show or hide this list (in a text field: before typing)'],
   ['Esc', 'hide this list'],
-  ['r', 'retry the failed step'],
+  ['r', 'retry the failed step (a reboot: keep waiting for the host)'],
   ['s', 'skip the failed step (asks for a reason, journaled)'],
   ['f', 'fall back from a failed step (asks for a reason)'],
   ['F', 'fall back now, from anywhere (asks for a reason)'],

@@ -92,7 +92,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
           <Text bold color={theme.danger}>
             FAILED · {stepLabel(prompt.step)}: {prompt.error}
           </Text>
-          <Keys>r retry · s skip (with a reason) · f fall back (with a reason) · p pause</Keys>
+          <Keys>{`r ${prompt.step.kind === 'reboot' ? 'keep waiting' : 'retry'} · s skip (with a reason) · f fall back (with a reason) · p pause`}</Keys>
         </>
       );
       break;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -106,5 +107,29 @@ describe('nightshift demo --plain, answered through stdin', () => {
     expect(events.some((event) => event['type'] === 'output' && event['host'] === 'dolphin')).toBe(true);
     expect(events.some((event) => event['type'] === 'prompt' && event['for'] === 'approval')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+  });
+
+  it('link-drop: the link to dolphin drops mid-restore, the step goes on, and every line arrives exactly once', async () => {
+    const stateDir = freshStateDir();
+    const labDir = path.join(freshStateDir(), 'lab');
+    const run = converse(['demo', '--plain', '--scenario', 'link-drop', '--lab-dir', labDir], (line) => typedAnswer(line), {
+      NIGHTSHIFT_STATE_DIR: stateDir,
+    });
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/^dolphin\| nightshift: the link to dolphin dropped; the command goes on there/m);
+    expect(text).toMatch(/^dolphin\| nightshift: reconnected to dolphin$/m);
+
+    const { dir, entries } = journalOf(stateDir);
+    const dolphinStates = entries.filter((entry) => entry.type === 'host.state' && entry['host'] === 'dolphin').map((entry) => entry['state']);
+    expect(dolphinStates).toEqual(['connecting', 'connected', 'failed', 'connected', 'closed']);
+    // The step during which the link dropped printed exactly what tar lists, once each, in order.
+    const dropped = entries.findIndex((entry) => entry.type === 'host.state' && entry['state'] === 'failed');
+    const during = entries.slice(0, dropped).filter((entry) => entry.type === 'step.started').at(-1)!;
+    const step = String(during['stepId']);
+    expect(step).toMatch(/^restore-/);
+    const archive = { 'restore-1': 'root', 'restore-2': 'usr', 'restore-3': 'var' }[step] ?? 'root';
+    const listing = execFileSync('tar', ['-tzf', path.join(labDir, 'hosts/dolphin/restore', `${archive}.tar.gz`)], { encoding: 'utf8' });
+    expect(readFileSync(path.join(dir, 'output', `${step}.1.log`), 'utf8')).toBe(listing);
   });
 });

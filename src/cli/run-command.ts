@@ -44,7 +44,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
 
-  const hosts = new HostPool(runbook.hosts, { ...options.connect, interaction });
+  const hosts = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction });
   const session = createSession(runbook);
   const run = createRun({ runbook, hosts, session, ...(io ? { onLines: plainLinesPrinter(io) } : {}) });
 

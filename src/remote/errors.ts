@@ -36,6 +36,54 @@ export class HostKeyRevokedError extends Error {
   }
 }
 
+/**
+ * A host with `host_keys` in the runbook sent a key not declared for the run's phase (in
+ * the fallback: not declared at all). known_hosts plays no part for such a host.
+ */
+export class HostKeyNotDeclaredError extends Error {
+  override readonly name = 'HostKeyNotDeclaredError';
+  constructor(
+    readonly received: HostKeyInfo,
+    /** The run's phase; null in the fallback, where every declared key is accepted. */
+    readonly phase: string | null,
+    /** Fingerprints declared for that phase. */
+    readonly acceptedNow: string[],
+    /** When the key sent is declared for other phases, when: e.g. "from phase bootloader on". */
+    readonly declaredFor: string | undefined,
+    /** Some keys accepted now were declared by fingerprint only, so their type could not be asked for. */
+    readonly fingerprintOnly: boolean,
+  ) {
+    const where = `${received.host} (${received.address}:${received.port})`;
+    const sent = `the server sent ${received.fingerprint} (${received.keyType})`;
+    const accepted = acceptedNow.length > 0 ? acceptedNow.join(', ') : 'none';
+    const sentences =
+      phase === null
+        ? [`The host key of ${where} is not one the runbook declares for it: ${sent}; in the fallback any declared key is accepted: ${accepted}.`]
+        : [
+            `The host key of ${where} is not one the runbook declares for phase ${phase}: ${sent}; declared for phase ${phase}: ${accepted}.`,
+            declaredFor === undefined
+              ? 'This key is declared for no phase.'
+              : `This key is declared ${declaredFor}; the run is in phase ${phase}.`,
+          ];
+    sentences.push('Refusing to connect.');
+    if (declaredFor !== undefined) {
+      sentences.push(`Check which system the machine is running, or the phases given in host_keys for ${received.host} in the runbook.`);
+    } else {
+      sentences.push(
+        `If the machine really has this key now, check its fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) ` +
+          `and add it to host_keys for ${received.host} in the runbook.`,
+      );
+      if (fingerprintOnly) {
+        sentences.push(
+          'Some of the keys accepted now are declared by fingerprint only, so the server could not be asked for their type: ' +
+            'if the machine has several host keys, give the key itself in host_keys.',
+        );
+      }
+    }
+    super(sentences.join(' '));
+  }
+}
+
 /** An unknown host key the human declined. */
 export class UnknownHostKeyRejectedError extends Error {
   override readonly name = 'UnknownHostKeyRejectedError';

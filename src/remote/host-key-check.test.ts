@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
-import { checkHostKey, hostKeyAlgorithms, type HostKeyCheckTarget } from './host-key-check.js';
+import { checkHostKey, hostKeyAlgorithms, knownHostsPolicy, type HostKeyCheckTarget } from './host-key-check.js';
 import { lookupHostKeys, parseKnownHosts } from './known-hosts.js';
 
 const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMMwQvAXBm81mHh0T0nVgNg8QfoAmhnAnFgBHnyuGBfo';
@@ -77,5 +77,15 @@ describe('hostKeyAlgorithms', () => {
   test('types ssh2 cannot verify are left out; ssh-dss is added when recorded', () => {
     expect(hostKeyAlgorithms(['sk-ssh-ed25519@openssh.com', 'ssh-ed25519-cert-v01@openssh.com'])).toEqual(hostKeyAlgorithms([]));
     expect(hostKeyAlgorithms(['ssh-dss'])[0]).toBe('ssh-dss');
+  });
+});
+
+describe('knownHostsPolicy', () => {
+  test('asks for the recorded types first and judges keys as checkHostKey does', () => {
+    const policy = knownHostsPolicy(records(`[127.0.0.1]:2222 ${ECDSA}\n`), target);
+    expect(policy.algorithms[0]).toBe('ecdsa-sha2-nistp256');
+    expect(policy.check(blob(ECDSA))).toEqual({ kind: 'known' });
+    expect(policy.check(blob(ED25519)).kind).toBe('refused');
+    expect(knownHostsPolicy(records(''), target).check(blob(ED25519))).toEqual({ kind: 'unknown' });
   });
 });

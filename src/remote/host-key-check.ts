@@ -6,6 +6,14 @@ import type { HostKeyInfo, RecordedHostKey } from './types.js';
 
 export type HostKeyVerdict = { kind: 'known' } | { kind: 'unknown' } | { kind: 'refused'; error: Error };
 
+/** How one machine's key is judged: against known_hosts, or against the keys the runbook declares. */
+export interface HostKeyPolicy {
+  /** Signature algorithms to offer the server, the types of the keys expected now first. */
+  algorithms: ServerHostKeyAlgorithm[];
+  /** 'unknown' means: ask the human, and record the key in known_hosts when accepted. */
+  check(key: Buffer): HostKeyVerdict;
+}
+
 export interface HostKeyCheckTarget {
   host: string;
   address: string;
@@ -33,6 +41,13 @@ export function checkHostKey(records: HostKeyRecords, target: HostKeyCheckTarget
   return {
     kind: 'refused',
     error: new HostKeyMismatchError(recorded(target, expected), received, target.removeCommand(expected.source)),
+  };
+}
+
+export function knownHostsPolicy(records: HostKeyRecords, target: HostKeyCheckTarget): HostKeyPolicy {
+  return {
+    algorithms: hostKeyAlgorithms([...new Set(records.keys.map((known) => known.keyType))]),
+    check: (key) => checkHostKey(records, target, key),
   };
 }
 

@@ -20,6 +20,7 @@ const RECONNECT_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
 const FINAL_LOGIN_ERRORS = new Set([
   'HostKeyMismatchError',
   'HostKeyRevokedError',
+  'HostKeyNotDeclaredError',
   'UnknownHostKeyRejectedError',
   'AuthenticationError',
   'SshConfigError',
@@ -199,6 +200,10 @@ export class HostPool {
       const resolved = await this.resolve(host);
       connection = await openConnection({
         host: resolved,
+        declaredKeys: this.hosts[host]?.hostKeys,
+        phase: this.phase,
+        phaseOrder: this.options.phaseOrder,
+        jumps: { hosts: this.hosts, resolve: (spec) => resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }) },
         knownHostsFiles: this.knownHostsFiles(),
         defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
         interaction: this.options.interaction,

@@ -1,16 +1,32 @@
-// Logging in: TCP, handshake with the host key checked against known_hosts, public key
-// login. Failures come out as the errors of errors.ts.
-import ssh2, { type ClientErrorExtensions } from 'ssh2';
+// Logging in: TCP (or a channel through jump hosts), handshake with the host key checked
+// against known_hosts or the runbook's declared keys, public key login. Failures come out
+// as the errors of errors.ts.
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import ssh2, { type Client as SshClient, type ClientErrorExtensions } from 'ssh2';
+import type { HostKeyExpectation } from '../runbook/types.js';
 import { PublicKeyLogin, type KeyCache } from './auth.js';
 import { Connection } from './connection.js';
-import { Deadline } from './deadline.js';
+import { declaredKeysPolicy } from './declared-keys.js';
 import { ConnectError, removeKeyCommand, UnknownHostKeyRejectedError } from './errors.js';
-import { checkHostKey, describeHostKey, hostKeyAlgorithms, type HostKeyCheckTarget } from './host-key-check.js';
+import { describeHostKey, knownHostsPolicy, type HostKeyCheckTarget, type HostKeyPolicy } from './host-key-check.js';
+import { JumpLinks } from './jump-links.js';
 import { appendKnownHost, loadKnownHosts, lookupHostKeys } from './known-hosts.js';
+import { resolveJumpHosts, type JumpContext, type RouteHost } from './proxy-jump.js';
+import { LoginClock } from './login-clock.js';
+import { resolveHost } from './ssh-config.js';
 import type { RemoteInteraction, ResolvedHost } from './types.js';
 
 export interface ConnectionSettings {
   host: ResolvedHost;
+  /** The runbook's host_keys for the host: when given, the only keys accepted, and known_hosts is left alone. */
+  declaredKeys?: HostKeyExpectation[];
+  /** The run's phase, for declared keys; null (the default) is the fallback, where every declared key is accepted. */
+  phase?: string | null;
+  /** The runbook's phase names in order. */
+  phaseOrder?: string[];
+  /** Where the hops of host.proxyJump are looked up (default: no runbook hosts, and HOME/.ssh/config). */
+  jumps?: JumpContext;
   /** In order; new keys are recorded in the first. */
   knownHostsFiles: string[];
   /** The file `ssh-keygen -R` edits without -f. */
@@ -29,92 +45,133 @@ const { Client } = ssh2;
 
 type SshError = Error & ClientErrorExtensions & { code?: string | number };
 
+/** One machine to log in to on the route, and how messages name it. */
+interface RouteStop extends RouteHost {
+  /** e.g. "bastion at 127.0.0.1:2222 (jump host for dragon)" */
+  where: string;
+}
+
 /**
- * Logs in. When the link was lost while a human was answering (sshd's LoginGraceTime is
- * two minutes), one more attempt is made: the answers (recorded key, unlocked key) are kept.
+ * Logs in, through the jump hosts first when there are any. When the link was lost while a
+ * human was answering (sshd's LoginGraceTime is two minutes), one more attempt is made: the
+ * answers (recorded key, unlocked key) are kept.
  */
 export async function openConnection(settings: ConnectionSettings): Promise<Connection> {
-  const first = await attempt(settings);
+  const route = await routeTo(settings);
+  const first = await attempt(settings, route);
   if (first.connection) return first.connection;
   if (first.error instanceof ConnectError && first.askedHuman) {
-    const second = await attempt(settings);
+    const second = await attempt(settings, route);
     if (second.connection) return second.connection;
     throw second.error;
   }
   throw first.error;
 }
 
+async function routeTo(settings: ConnectionSettings): Promise<RouteStop[]> {
+  const { host } = settings;
+  const jumps: JumpContext = settings.jumps ?? {
+    hosts: {},
+    resolve: (spec) => resolveHost(spec, { configFile: path.join(settings.home, '.ssh', 'config'), env: { HOME: settings.home } }),
+  };
+  const hops = await resolveJumpHosts(host, jumps);
+  const at = (stop: ResolvedHost) => `${stop.name} at ${stop.address}:${stop.port}`;
+  return [
+    ...hops.map((hop) => ({ ...hop, where: `${at(hop.host)} (jump host for ${host.name})` })),
+    {
+      host,
+      ...(settings.declaredKeys !== undefined ? { declaredKeys: settings.declaredKeys } : {}),
+      where: hops.length > 0 ? `${at(host)} through ${hops.map((hop) => hop.host.name).join(', ')}` : at(host),
+    },
+  ];
+}
+
 type AttemptResult = { connection: Connection; error?: undefined; askedHuman: boolean } | { connection?: undefined; error: Error; askedHuman: boolean };
 
-async function attempt(settings: ConnectionSettings): Promise<AttemptResult> {
-  const { host } = settings;
-  const records = lookupHostKeys(await loadKnownHosts(settings.knownHostsFiles), host.address, host.port);
-  const recordedTypes = [...new Set(records.keys.map((known) => known.keyType))];
-  const target: HostKeyCheckTarget = {
-    host: host.name,
-    address: host.address,
-    port: host.port,
-    removeCommand: (source) => removeCommandFor(settings, source),
-  };
+async function attempt(settings: ConnectionSettings, route: RouteStop[]): Promise<AttemptResult> {
+  const clock = new LoginClock(settings.readyTimeoutMs);
+  const links = new JumpLinks();
+  const destination = route[route.length - 1]!;
+  try {
+    let via: Duplex | undefined;
+    for (const [index, hop] of route.slice(0, -1).entries()) {
+      const client = await logIn(settings, hop, via, clock, route.length > 1, (fresh) => {
+        links.add(fresh, hop.host);
+        return fresh;
+      });
+      via = await forwardTo(client, hop, route[index + 1]!, clock);
+    }
+    const connection = await logIn(settings, destination, via, clock, route.length > 1, (client) => {
+      links.carry(client);
+      return new Connection(client, destination.host);
+    });
+    return { connection, askedHuman: clock.askedHuman };
+  } catch (error) {
+    links.destroy();
+    return { error: error as Error, askedHuman: clock.askedHuman };
+  } finally {
+    clock.stop();
+  }
+}
 
-  return new Promise<AttemptResult>((resolve) => {
+/**
+ * Logs in to one machine of the route, over `via` (a channel through the previous hop) or
+ * TCP. `keep` wraps the client before it connects, so that its listeners come after the
+ * login's own: login errors are classified here first.
+ */
+async function logIn<T>(
+  settings: ConnectionSettings,
+  stop: RouteStop,
+  via: Duplex | undefined,
+  clock: LoginClock,
+  jumping: boolean,
+  keep: (client: SshClient) => T,
+): Promise<T> {
+  const { host } = stop;
+  const policy = await hostKeyPolicy(settings, stop);
+
+  return new Promise<T>((resolve, reject) => {
     const client = new Client();
-    let askedHuman = false;
     let settled = false;
     // A refusal decided by us (host key) wins over ssh2's generic "Host denied".
     let refusal: Error | undefined;
     let authenticating = false;
 
-    const deadline = new Deadline(settings.readyTimeoutMs, () =>
+    clock.whenExpired(() =>
       fail(
         new ConnectError(
-          `Could not connect to ${host.name} at ${host.address}:${host.port}: no SSH login within ${seconds(settings.readyTimeoutMs)} ` +
-            `(TCP connect, handshake and login). Check that the machine is up and reachable.`,
+          `Could not connect to ${stop.where}: no SSH login within ${seconds(settings.readyTimeoutMs)} ` +
+            `(TCP connect, handshake and login${jumping ? ', jump hosts included' : ''}). Check that the machine is up and reachable.`,
         ),
       ),
     );
-    const questions = new Set<Promise<unknown>>();
-    const askHuman = async <T>(question: () => Promise<T>): Promise<T> => {
-      askedHuman = true;
-      deadline.pause();
-      const asking = question();
-      questions.add(asking);
-      try {
-        return await asking;
-      } finally {
-        questions.delete(asking);
-        deadline.resume();
-      }
-    };
 
     const login = new PublicKeyLogin({
       host,
       agentSocket: settings.agentSocket,
       home: settings.home,
       keyCache: settings.keyCache,
-      askPassphrase: (file) => askHuman(() => settings.interaction.askPassphrase(file)),
+      askPassphrase: (file) => clock.ask(() => settings.interaction.askPassphrase(file)),
     });
 
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
-      deadline.stop();
+      clock.stop();
       client.removeListener('ready', onReady);
       client.destroy();
       // The link may drop while a human is still answering: let them finish, so that an
       // accepted key is recorded (or a declined one reported) before any new attempt.
-      const answered = Promise.allSettled([...questions]);
-      void answered.then(() => resolve({ error: refusal ?? error, askedHuman }));
+      void clock.answered().then(() => reject(refusal ?? error));
     };
     const onReady = () => {
       if (settled) return;
       settled = true;
       // Commands are small request/reply exchanges; Nagle would hold each back for an ACK.
       client.setNoDelay(true);
-      deadline.stop();
       client.removeListener('error', onError);
       client.removeListener('close', onClose);
-      resolve({ connection, askedHuman });
+      resolve(kept);
     };
     const onError = (error: SshError) => {
       if (error.level === 'agent') return login.noteAgentError(error);
@@ -125,83 +182,142 @@ async function attempt(settings: ConnectionSettings): Promise<AttemptResult> {
       }
       if (refusal) return fail(refusal);
       if (authenticating && /authentication/i.test(error.message)) return fail(login.failure());
-      fail(connectError(host, error));
+      fail(connectError(stop.where, host, error));
     };
     const onClose = () =>
       fail(
         refusal ??
           new ConnectError(
-            `Could not connect to ${host.name} at ${host.address}:${host.port}: the server closed the connection during ` +
-              `${authenticating ? 'login' : 'the handshake'}${askedHuman ? ' while nightshift waited for an answer' : ''}. ` +
+            `Could not connect to ${stop.where}: the server closed the connection during ` +
+              `${authenticating ? 'login' : 'the handshake'}${clock.askedHuman ? ' while nightshift waited for an answer' : ''}. ` +
               `Try again; if it keeps happening, read the server's sshd log.`,
           ),
       );
 
-    // Registered before Connection's own listeners so that login errors are classified here first.
     client.on('error', onError);
     client.on('close', onClose);
     client.once('handshake', () => {
       authenticating = true;
     });
     client.once('ready', onReady);
-    const connection = new Connection(client, host);
+    const kept = keep(client);
 
     const hostVerifier = (key: Buffer, verify: (valid: boolean) => void): void => {
-      const verdict = checkHostKey(records, target, key);
+      const verdict = policy.check(key);
       if (verdict.kind === 'known') return verify(true);
       if (verdict.kind === 'refused') {
         refusal = verdict.error;
         return verify(false);
       }
-      const info = describeHostKey(target, key);
+      const info = describeHostKey(keyCheckTarget(settings, host), key);
       // The answer and its recording are one piece of work: a retry must not start in between.
-      void askHuman(async () => {
-        if (!(await settings.interaction.confirmUnknownHostKey(info))) {
-          refusal = new UnknownHostKeyRejectedError(info);
-          return false;
-        }
-        // Recorded even if the link dropped meanwhile: the human accepted this key.
-        const file = settings.knownHostsFiles[0];
-        try {
-          if (file) await appendKnownHost(file, host.address, host.port, key);
-          return true;
-        } catch (error) {
-          // Not a ConnectError: trying again would only ask the same question again.
-          refusal = new Error(`Could not record the host key of ${host.name} in ${file}: ${(error as Error).message}.`, { cause: error });
-          return false;
-        }
-      }).then(
-        (accepted) => {
-          if (!settled) verify(accepted);
-        },
-        (error: unknown) => {
-          refusal = error as Error;
-          if (!settled) verify(false);
-        },
-      );
+      void clock
+        .ask(async () => {
+          if (!(await settings.interaction.confirmUnknownHostKey(info))) {
+            refusal = new UnknownHostKeyRejectedError(info);
+            return false;
+          }
+          // Recorded even if the link dropped meanwhile: the human accepted this key.
+          const file = settings.knownHostsFiles[0];
+          try {
+            if (file) await appendKnownHost(file, host.address, host.port, key);
+            return true;
+          } catch (error) {
+            // Not a ConnectError: trying again would only ask the same question again.
+            refusal = new Error(`Could not record the host key of ${host.name} in ${file}: ${(error as Error).message}.`, { cause: error });
+            return false;
+          }
+        })
+        .then(
+          (accepted) => {
+            if (!settled) verify(accepted);
+          },
+          (error: unknown) => {
+            refusal = error as Error;
+            if (!settled) verify(false);
+          },
+        );
     };
 
     try {
       client.connect({
-        host: host.address,
-        port: host.port,
+        ...(via ? { sock: via } : { host: host.address, port: host.port }),
         username: host.user,
         hostVerifier,
         authHandler: login.handler,
-        algorithms: { serverHostKey: hostKeyAlgorithms(recordedTypes) },
+        algorithms: { serverHostKey: policy.algorithms },
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
-        // Our own Deadline replaces readyTimeout: it pauses while a human answers.
+        // Our own LoginClock replaces readyTimeout: it pauses while a human answers.
         readyTimeout: 0,
       });
     } catch (error) {
-      fail(connectError(host, error as SshError));
+      fail(connectError(stop.where, host, error as SshError));
     }
   });
 }
 
-function connectError(host: ResolvedHost, error: SshError): ConnectError {
-  const where = `${host.name} at ${host.address}:${host.port}`;
+/** A channel from `hop` to the next machine's address and port, for the next login to run over. */
+function forwardTo(hop: SshClient, from: RouteStop, next: RouteStop, clock: LoginClock): Promise<Duplex> {
+  const { address, port, name } = next.host;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    clock.whenExpired(() =>
+      settle(() =>
+        reject(
+          new ConnectError(
+            `Could not connect to ${next.where}: the jump host ${from.host.name} did not open a connection to it in time. ` +
+              `Check that the machine is up and that ${from.host.name} can reach it.`,
+          ),
+        ),
+      ),
+    );
+    const opened = (error: Error | undefined, channel: Duplex) => {
+      if (!error) return settle(() => resolve(channel));
+      const reason = error.message.replace(/^(\(SSH\) )?(Channel open failure: )?/, '').replace(/\.$/, '');
+      settle(() =>
+        reject(
+          new ConnectError(
+            `Could not connect to ${name} at ${address}:${port}: the jump host ${from.host.name} could not open a connection to it (${reason}). ` +
+              `Check that the machine is up and that ${from.host.name} can reach ${address}:${port}.`,
+            error,
+          ),
+        ),
+      );
+    };
+    try {
+      // The originator address is only informative for the server; ssh -W sends the same.
+      hop.forwardOut('127.0.0.1', 0, address, port, opened);
+    } catch (error) {
+      opened(error as Error, undefined as unknown as Duplex);
+    }
+  });
+}
+
+async function hostKeyPolicy(settings: ConnectionSettings, stop: RouteStop): Promise<HostKeyPolicy> {
+  const target = keyCheckTarget(settings, stop.host);
+  if (stop.declaredKeys !== undefined) {
+    return declaredKeysPolicy(target, stop.declaredKeys, { phase: settings.phase ?? null, order: settings.phaseOrder ?? [] });
+  }
+  const records = lookupHostKeys(await loadKnownHosts(settings.knownHostsFiles), stop.host.address, stop.host.port);
+  return knownHostsPolicy(records, target);
+}
+
+function keyCheckTarget(settings: ConnectionSettings, host: ResolvedHost): HostKeyCheckTarget {
+  return {
+    host: host.name,
+    address: host.address,
+    port: host.port,
+    removeCommand: (source) => removeKeyCommand(host.address, host.port, source.replace(/:\d+$/, ''), settings.defaultKnownHostsFile),
+  };
+}
+
+function connectError(where: string, host: ResolvedHost, error: SshError): ConnectError {
   const because = (text: string, advice: string) => new ConnectError(`Could not connect to ${where}: ${text}. ${advice}`, error);
   switch (error.code) {
     case 'ECONNREFUSED':
@@ -221,11 +337,6 @@ function connectError(host: ResolvedHost, error: SshError): ConnectError {
     return because(`the SSH handshake failed (${error.message})`, 'Check that the machine runs an SSH server on that port.');
   }
   return because(error.message.replace(/\.$/, ''), 'Check the machine and the network, then try again.');
-}
-
-function removeCommandFor(settings: ConnectionSettings, source: string): string {
-  const file = source.replace(/:\d+$/, '');
-  return removeKeyCommand(settings.host.address, settings.host.port, file, settings.defaultKnownHostsFile);
 }
 
 function seconds(ms: number): string {

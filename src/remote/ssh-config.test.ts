@@ -96,20 +96,33 @@ describe('resolveHost', () => {
     expect((await resolve()).identityFiles).toEqual([]);
   });
 
-  test('ProxyJump and ProxyCommand are refused with a plain error instead of being ignored', async () => {
-    config('Host dragon', '  ProxyJump bastion', 'Host dragon2', '  ProxyCommand ssh -W %h:%p bastion');
-    const error = await resolve().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(SshConfigError);
-    expect((error as Error).message).toBe(
-      `${configFile} sets ProxyJump bastion for dragon (host dragon), which nightshift does not support yet; ` +
-        'rather than silently connecting directly, it stops here: remove ProxyJump for that host or give the host a different alias in the runbook.',
-    );
-    await expect(resolve({ alias: 'dragon2' })).rejects.toThrow(/sets ProxyCommand ssh -W %h:%p bastion for dragon2/);
+  test('ProxyJump from the config comes through as the jump hosts', async () => {
+    config('Host dragon', '  ProxyJump root@bastion:2222,gate', '  HostName 192.0.2.10');
+    expect(await resolve()).toMatchObject({ address: '192.0.2.10', proxyJump: 'root@bastion:2222,gate' });
+  });
+
+  test("the runbook's proxy_jump wins over the config's ProxyJump, as ssh -J does", async () => {
+    config('Host dragon', '  ProxyJump bastion');
+    expect((await resolve({ proxyJump: 'gate:2022' })).proxyJump).toBe('gate:2022');
+    expect(await resolve({ proxyJump: 'none' })).not.toHaveProperty('proxyJump');
   });
 
   test('ProxyJump none is no proxy', async () => {
     config('Host dragon', '  ProxyJump none', '  HostName 192.0.2.10');
-    expect((await resolve()).address).toBe('192.0.2.10');
+    const resolved = await resolve();
+    expect(resolved.address).toBe('192.0.2.10');
+    expect(resolved).not.toHaveProperty('proxyJump');
+  });
+
+  test('ProxyCommand is refused with a plain error instead of being ignored', async () => {
+    config('Host dragon', '  ProxyCommand ssh -W %h:%p bastion');
+    const error = await resolve().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SshConfigError);
+    expect((error as Error).message).toBe(
+      `${configFile} sets ProxyCommand ssh -W %h:%p bastion for dragon (host dragon), which nightshift does not support ` +
+        '(it goes through jump hosts with ProxyJump only); rather than silently connecting directly, it stops here: ' +
+        'use ProxyJump (or proxy_jump in the runbook) instead, or give the host a different alias in the runbook.',
+    );
   });
 
   test('Include is followed, relative to ~/.ssh, with wildcards', async () => {

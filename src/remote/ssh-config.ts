@@ -42,16 +42,17 @@ export async function resolveHost(spec: HostSpec, options: ResolveOptions): Prom
     return Array.isArray(value) ? value[0] : value;
   };
 
-  for (const key of ['proxyjump', 'proxycommand']) {
-    const value = setting(key);
-    if (value !== undefined && value.toLowerCase() !== 'none') {
-      const directive = key === 'proxyjump' ? 'ProxyJump' : 'ProxyCommand';
-      throw new SshConfigError(
-        `${options.configFile} sets ${directive} ${value} for ${spec.alias} (host ${spec.name}), which nightshift does not support yet; ` +
-          `rather than silently connecting directly, it stops here: remove ${directive} for that host or give the host a different alias in the runbook.`,
-      );
-    }
+  const proxyCommand = setting('proxycommand');
+  if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none') {
+    throw new SshConfigError(
+      `${options.configFile} sets ProxyCommand ${proxyCommand} for ${spec.alias} (host ${spec.name}), which nightshift does not support ` +
+        `(it goes through jump hosts with ProxyJump only); rather than silently connecting directly, it stops here: ` +
+        `use ProxyJump (or proxy_jump in the runbook) instead, or give the host a different alias in the runbook.`,
+    );
   }
+  // The runbook's proxy_jump wins over the config's, as ssh -J does; "none" means a direct connection.
+  const jump = spec.proxyJump ?? setting('proxyjump');
+  const proxyJump = jump !== undefined && jump.toLowerCase() !== 'none' ? jump : undefined;
 
   const address = spec.address ?? expandTokens(setting('hostname') ?? spec.alias, { h: spec.alias }, 'HostName');
   const user = spec.user ?? setting('user') ?? localUser();
@@ -75,7 +76,14 @@ export async function resolveHost(spec: HostSpec, options: ResolveOptions): Prom
     expandPath(expandTokens(file, tokens, 'IdentityFile'), home),
   );
 
-  return { name: spec.name, address, port, user, identityFiles: [...new Set(identityFiles)] };
+  return {
+    name: spec.name,
+    address,
+    port,
+    user,
+    identityFiles: [...new Set(identityFiles)],
+    ...(proxyJump !== undefined ? { proxyJump } : {}),
+  };
 }
 
 function parsePort(value: string | undefined, file: string, alias: string): number | undefined {

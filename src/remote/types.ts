@@ -49,6 +49,8 @@ export interface ConnectOptions {
   reconnectForMs?: number;
   /** Bound on TCP connect + handshake + auth (default 20 000); time spent waiting for a human's answer does not count. */
   readyTimeoutMs?: number;
+  /** The runbook's phase names in order, to tell whether the run's phase lies in a declared host key's window. */
+  phaseOrder?: string[];
   /** Environment to read SSH_AUTH_SOCK and HOME from (default process.env); tests pass their own. */
   env?: NodeJS.ProcessEnv;
 }
@@ -80,4 +82,6 @@ export interface ResolvedHost {
   port: number;
   user: string;
   identityFiles: string[];
+  /** Jump hosts to go through first, as ssh -J takes them (the runbook's proxy_jump, else ProxyJump); absent when direct. */
+  proxyJump?: string;
 }

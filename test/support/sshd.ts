@@ -9,7 +9,7 @@
 // Suites wrap themselves in describeWithSshd(...) so that a machine without sshd skips them
 // loudly instead of failing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -137,6 +137,33 @@ export class Sshd {
 
   async setAuthorizedKeys(publicLines: string[]): Promise<void> {
     await writeFile(this.authorizedKeysFile, publicLines.map((line) => `${line}\n`).join(''));
+  }
+
+  /**
+   * The machine gets a new host key (as after a reinstall): `next` (made beforehand, so a
+   * test can declare it), else a fresh ed25519 key, replaces the key of its type, and the
+   * listener restarts. Open sessions live on; new logins see the new key.
+   */
+  async replaceHostKey(next?: KeyPair): Promise<KeyPair> {
+    const type = next?.type ?? 'ed25519';
+    const index = this.hostKeys.findIndex((candidate) => candidate.type === type);
+    const old = this.hostKeys[index];
+    if (!old) throw new Error(`This sshd has no ${type} host key.`);
+    // Read first: `next` may be the very files being replaced.
+    const nextFiles = next && { privateKey: readFileSync(next.privateKeyFile), publicKey: readFileSync(next.publicKeyFile) };
+    rmSync(old.privateKeyFile, { force: true });
+    rmSync(old.publicKeyFile, { force: true });
+    let fresh: KeyPair;
+    if (next && nextFiles) {
+      writeFileSync(old.privateKeyFile, nextFiles.privateKey, { mode: 0o600 });
+      writeFileSync(old.publicKeyFile, nextFiles.publicKey);
+      fresh = { ...next, privateKeyFile: old.privateKeyFile, publicKeyFile: old.publicKeyFile };
+    } else {
+      fresh = await generateKeyPair(this.dir, path.basename(old.privateKeyFile), { type, comment: `host-${type}` });
+    }
+    this.hostKeys[index] = fresh;
+    await this.restart();
+    return fresh;
   }
 
   /** Stops the listener only (open sessions live on, as with `systemctl restart ssh`), then starts it again. */

@@ -10,6 +10,12 @@ const MAX_LINE = 16 * 1024;
 
 export type LinesListener = (lines: string[], stderr: boolean) => void;
 
+/** How far a long piece of work is, for a progress bar: `fraction` null when it cannot tell. */
+export interface StepProgress {
+  fraction: number | null;
+  text: string;
+}
+
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
@@ -37,6 +43,8 @@ class LineSplitter {
 export class StepOutput {
   readonly ring: LineRing;
   bytes = 0;
+  /** Set by effects that know how far they are (uploads); read by the screen when it redraws. */
+  progress: StepProgress | null = null;
   private readonly file: WriteStream;
   private readonly stdout: LineSplitter;
   private readonly stderr: LineSplitter;

@@ -140,3 +140,8 @@ export function removeKeyCommand(address: string, port: number, file: string, de
 function shellQuote(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
+
+/** ssh2 throws this at once when asked for a channel after the socket closed, before the connection heard of it. */
+export function isNotConnected(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Not connected';
+}

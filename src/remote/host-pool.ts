@@ -9,6 +9,7 @@ import { runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError } from './errors.js';
 import { execOnConnection } from './exec.js';
 import { isTcpPortOpen } from './port-check.js';
+import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
 import { homeDir, resolveHost } from './ssh-config.js';
 import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
 
@@ -126,6 +127,30 @@ export class HostPool {
       command,
       options,
     );
+  }
+
+  /**
+   * Uploads a file over SFTP, sha256 checked on the host. A dropped link is won back and
+   * the upload resumed from the bytes already there.
+   */
+  async upload(
+    host: string,
+    localPath: string,
+    remotePath: string,
+    options: UploadOptions & { onNotice?(text: string): void } = {},
+  ): Promise<UploadResult> {
+    const { signal } = options;
+    let connection = await abortable(this.connection(host), signal);
+    for (;;) {
+      try {
+        return await uploadFile(connection, localPath, remotePath, options);
+      } catch (error) {
+        if ((error as Error).name !== 'ConnectionLostError') throw error;
+        options.onNotice?.(`nightshift: the link to ${host} dropped during the upload; reconnecting to resume it`);
+        connection = await abortable(this.regain(host), signal);
+        options.onNotice?.(`nightshift: reconnected to ${host}; resuming the upload`);
+      }
+    }
   }
 
   /**

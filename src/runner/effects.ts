@@ -5,10 +5,11 @@ import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { LocalStep, RebootStep, RunStep, Step, WaitStep } from '../runbook/types.js';
+import type { LocalStep, RebootStep, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
 import { rebootHost, type RebootsInFlight } from './reboot.js';
+import { uploadStep } from './upload.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
 
@@ -110,6 +111,10 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot };
+  const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
+    withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
+  );
+
+  return { runRemote, runLocal, waitUntil, reboot, upload };
 }
 

@@ -1,9 +1,11 @@
+import type { UploadOptions, UploadResult } from '../remote/transfer.js';
 import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult } from '../remote/types.js';
 
 /** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
 export interface RemoteHosts {
   exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
+  upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
   connect(host: string): Promise<void>;
   /** Logs in again after a drop, with growing pauses; rejects when the host is lost. */
   regain(host: string): Promise<unknown>;

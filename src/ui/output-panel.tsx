@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import type { Step } from '../runbook/types.js';
 import { stepPlace } from '../text/steps.js';
+import type { StepProgress } from '../output/step-output.js';
 import type { OutputTail } from './hooks.js';
 import { theme } from './theme.js';
 
@@ -22,10 +23,11 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
           </Text>
         </Box>
       </Box>
+      {tail.progress ? <ProgressBar progress={tail.progress} width={props.width - 2} /> : null}
       {tail.lines.length === 0 ? (
         <NoOutputYet step={step} height={props.height - 1} />
       ) : (
-        tail.lines.slice(-(props.height - 1)).map((line, index) => (
+        tail.lines.slice(-(props.height - (tail.progress ? 2 : 1))).map((line, index) => (
           <Text key={index} wrap="truncate-end" {...(line.stderr ? { color: theme.stderr } : {})}>
             {line.text === '' ? ' ' : line.text}
           </Text>
@@ -49,5 +51,17 @@ function NoOutputYet(props: { step: Step | null; height: number }) {
         </Text>
       ))}
     </>
+  );
+}
+
+function ProgressBar(props: { progress: StepProgress; width: number }) {
+  const barWidth = Math.max(10, Math.min(40, Math.floor(props.width / 3)));
+  const fraction = Math.min(1, Math.max(0, props.progress.fraction ?? 0));
+  const filled = Math.round(fraction * barWidth);
+  return (
+    <Text wrap="truncate-end">
+      <Text color={theme.accent}>{'█'.repeat(filled)}</Text>
+      <Text color={theme.muted}>{'░'.repeat(barWidth - filled)}</Text> {props.progress.text}
+    </Text>
   );
 }

@@ -1,9 +1,11 @@
 // A HostPool pointed at a test sshd, with a private HOME (no agent, no keys of the real user)
 // and a scripted human who answers the host key and passphrase questions.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Connection } from '../../src/remote/connection.js';
 import { HostPool } from '../../src/remote/host-pool.js';
+import { openConnection } from '../../src/remote/open-connection.js';
 import type { ConnectOptions, HostKeyInfo, RemoteInteraction } from '../../src/remote/types.js';
 import type { HostSpec } from '../../src/runbook/types.js';
 import type { Sshd } from './sshd.js';
@@ -95,4 +97,27 @@ export async function run(
     stderr: Buffer.concat(stderr).toString('utf8'),
     ...result,
   };
+}
+
+/**
+ * One connection to `sshd` (or to a relay in front of it on `port`), without a pool: the
+ * host key is pinned in HOME/.ssh/known_hosts for both ports, and nothing is ever asked.
+ */
+export function openTestConnection(sshd: Sshd, home: string, port = sshd.port): Promise<Connection> {
+  const knownHosts = path.join(home, '.ssh', 'known_hosts');
+  mkdirSync(path.dirname(knownHosts), { recursive: true });
+  const hostKey = sshd.hostKey().publicKey;
+  writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${hostKey}\n[127.0.0.1]:${port} ${hostKey}\n`);
+  return openConnection({
+    host: { name: 'dragon', address: sshd.address, port, user: sshd.user, identityFiles: [sshd.clientKey.privateKeyFile] },
+    knownHostsFiles: [knownHosts],
+    defaultKnownHostsFile: knownHosts,
+    interaction: scriptedInteraction({ acceptHostKey: false }),
+    agentSocket: undefined,
+    home,
+    keyCache: new Map(),
+    keepaliveIntervalMs: 15_000,
+    keepaliveCountMax: 2,
+    readyTimeoutMs: 10_000,
+  });
 }

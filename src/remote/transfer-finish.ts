@@ -1,0 +1,68 @@
+// The last step of an upload: the partial file is hashed on the target, compared with the
+// local digest, and only then moved into place, so a damaged copy never takes the name.
+import { shellQuote } from '../runbook/shell-quote.js';
+import type { Connection } from './connection.js';
+import { execOnConnection } from './exec.js';
+import { hashRemoteFile } from './transfer-remote-hash.js';
+import type { SftpSession } from './transfer-sftp.js';
+
+/** The target's copy does not hash to what was sent. */
+export class UploadVerificationError extends Error {
+  override readonly name = 'UploadVerificationError';
+  constructor(
+    message: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PlaceOptions {
+  partPath: string;
+  finalPath: string;
+  expectedSha256: string;
+  mode?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Verifies the partial file on the target and renames it to its final name (replacing what
+ * was there), with `mode` applied first. On a mismatch the partial file is removed and an
+ * UploadVerificationError names both digests; the final name is left untouched.
+ */
+export async function verifyAndPlace(connection: Connection, session: SftpSession, options: PlaceOptions): Promise<void> {
+  await verifyRemoteCopy(connection, session, options);
+  await placeRemoteCopy(connection, session, options);
+}
+
+/** Hashes the partial file on the target; on a mismatch removes it and throws an UploadVerificationError. */
+export async function verifyRemoteCopy(connection: Connection, session: SftpSession, options: PlaceOptions): Promise<void> {
+  const actual = await hashRemoteFile(connection, options.partPath, options.signal ? { signal: options.signal } : {});
+  if (actual === options.expectedSha256) return;
+  await session.unlink(options.partPath).catch(() => undefined);
+  throw new UploadVerificationError(
+    `The copy of ${options.finalPath} on ${connection.host.name} is damaged: its sha256 is ${actual}, the local file's is ` +
+      `${options.expectedSha256}; it was not put in place (the partial copy was removed), so upload it again.`,
+    options.expectedSha256,
+    actual,
+  );
+}
+
+/** Applies the mode and renames the verified partial file to its final name, replacing what was there. */
+export async function placeRemoteCopy(connection: Connection, session: SftpSession, options: PlaceOptions): Promise<void> {
+  const { host } = connection;
+  if (options.mode !== undefined) await session.chmod(options.partPath, options.mode);
+  if (await session.posixRename(options.partPath, options.finalPath)) return;
+  // Plain SFTP rename refuses to replace a file; mv does rename(2), which replaces atomically.
+  const stderr: Buffer[] = [];
+  const moved = await execOnConnection(
+    connection,
+    `/bin/sh -c ${shellQuote('mv -f -- "$1" "$2"')} sh ${shellQuote(options.partPath)} ${shellQuote(options.finalPath)}`,
+    { onStdout: () => {}, onStderr: (chunk) => stderr.push(chunk), ...(options.signal ? { signal: options.signal } : {}) },
+  );
+  if (moved.exitCode !== 0) {
+    const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] || `exit status ${moved.exitCode}`;
+    throw new Error(`Could not move ${options.partPath} to ${options.finalPath} on ${host.name}: ${said}.`);
+  }
+}

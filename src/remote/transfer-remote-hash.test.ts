@@ -1,0 +1,89 @@
+// The target's hashing command, run here by the real /bin/sh with each of the tools it may
+// find (sha256sum, shasum, openssl) and with none.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NO_HASH_TOOL_STATUS, parseSha256, remoteHashCommand } from './transfer-remote-hash.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'ns-remote-hash-'));
+const data = randomBytes(300_000);
+// Quotes, a dollar and spaces: the path must reach the tool as one word, unexpanded.
+const file = path.join(work, `it's a $HOME file.bin`);
+writeFileSync(file, data);
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A PATH holding only head and the given tools. */
+function pathWith(...tools: string[]): string {
+  const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
+  for (const tool of ['head', ...tools]) {
+    const found = spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (!found) throw new Error(`${tool} is not installed here`);
+    symlinkSync(found, path.join(bin, tool));
+  }
+  return bin;
+}
+
+function run(command: string, searchPath: string) {
+  const result = spawnSync('/bin/sh', ['-c', command], { env: { PATH: searchPath }, encoding: 'utf8' });
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+}
+
+describe.each([
+  ['sha256sum', ['sha256sum']],
+  ['shasum', ['shasum', 'perl']],
+  ['openssl', ['openssl']],
+])('the hashing command with only %s', (_, tools) => {
+  const searchPath = pathWith(...tools);
+
+  it('prints the digest of the whole file', () => {
+    const result = run(remoteHashCommand(file), searchPath);
+    expect(result.status).toBe(0);
+    expect(parseSha256(result.stdout)).toBe(sha256(data));
+  });
+
+  it('prints the digest of a prefix', () => {
+    for (const length of [0, 1, 65_536, data.length]) {
+      const result = run(remoteHashCommand(file, length), searchPath);
+      expect(parseSha256(result.stdout)).toBe(sha256(data.subarray(0, length)));
+    }
+  });
+
+  it('only checks for a tool when no file is given', () => {
+    expect(run(remoteHashCommand(''), searchPath)).toMatchObject({ status: 0, stdout: '' });
+  });
+});
+
+describe('the hashing command without any tool, or without the file', () => {
+  it('says which tools it looked for', () => {
+    const result = run(remoteHashCommand(file), pathWith());
+    expect(result.status).toBe(NO_HASH_TOOL_STATUS);
+    expect(result.stderr).toContain('none of sha256sum, shasum or openssl is installed');
+  });
+
+  it('fails on a missing file instead of hashing nothing', () => {
+    const result = run(remoteHashCommand(path.join(work, 'missing')), pathWith('sha256sum'));
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('parseSha256', () => {
+  const digest = 'a'.repeat(32) + '0123456789ABCDEF'.repeat(2);
+  it('reads the formats of sha256sum, shasum and openssl 1.1 and 3', () => {
+    expect(parseSha256(`${digest}  -\n`)).toBe(digest.toLowerCase());
+    expect(parseSha256(`${digest} *-\n`)).toBe(digest.toLowerCase());
+    expect(parseSha256(`(stdin)= ${digest}\n`)).toBe(digest.toLowerCase());
+    expect(parseSha256(`SHA2-256(stdin)= ${digest}\n`)).toBe(digest.toLowerCase());
+  });
+  it('finds nothing in other text', () => {
+    expect(parseSha256('')).toBeNull();
+    expect(parseSha256(`${digest}ff  -`)).toBeNull();
+    expect(parseSha256('sha256sum: -: No such file or directory')).toBeNull();
+  });
+});

@@ -1,0 +1,245 @@
+// Uploading a file over SFTP so that it can be trusted at 3 AM: the bytes go to
+// <name>.nightshift-part, are hashed on the target and compared with the local file, and
+// only then take the final name (atomically). A partial file left by a dropped link or an
+// abort is reused when the target's copy of its bytes matches the local file's start.
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Connection } from './connection.js';
+import { abortError, ConnectionLostError } from './errors.js';
+import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
+import { hashLocalFile } from './transfer-local-hash.js';
+import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
+import { checkRemoteHashTool, hashRemoteFile } from './transfer-remote-hash.js';
+import { sendRange } from './transfer-send.js';
+import { isSftpCode, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, SftpSession } from './transfer-sftp.js';
+
+export type { UploadPhase, UploadProgress } from './transfer-progress.js';
+export { UploadVerificationError, verifyAndPlace } from './transfer-finish.js';
+
+export interface UploadOptions {
+  /** Called at most ~10 times a second, plus once at the end of each phase. */
+  onProgress?(progress: UploadProgress): void;
+  /** Aborting stops sending at once and keeps the partial file for a later resume. */
+  signal?: AbortSignal;
+  /** Permissions of the final file, e.g. 0o644 (default: the server's default for new files). */
+  mode?: number;
+  /** Bytes per SFTP write; capped at the largest write the server takes in one request. */
+  chunkSize?: number;
+  /** Default: 16 with OpenSSH's 255 KiB writes, more for servers that take smaller ones (at most 64). */
+  requestsInFlight?: number;
+}
+
+export interface UploadResult {
+  bytes: number;
+  sha256: string;
+  /** Bytes of an earlier attempt that were kept (0 when it started from scratch). */
+  resumedFrom: number;
+}
+
+export const PART_SUFFIX = '.nightshift-part';
+/** Capped at the server's largest write (OpenSSH: 255 KiB, by limits@openssh.com): ssh2 would split a bigger one into round trips one after the other. */
+export const DEFAULT_CHUNK_SIZE = 256 * 1024;
+/** About this much is kept in flight (4 MiB: twice the window OpenSSH's sshd gives a session channel). */
+const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
+const MIN_REQUESTS_IN_FLIGHT = 16;
+const MAX_REQUESTS_IN_FLIGHT = 64;
+const MIN_CHUNK_SIZE = 4 * 1024;
+const PRIVATE_PART_MODE = 0o600;
+
+/**
+ * Uploads `localPath` to `remotePath` on the connection's host (a trailing / keeps the
+ * local file name). Rejects with a ConnectionLostError when the link drops (calling again
+ * on a new connection resumes), an AbortError when aborted, an UploadVerificationError when
+ * the target's copy does not match.
+ */
+export function uploadFile(connection: Connection, localPath: string, remotePath: string, options: UploadOptions = {}): Promise<UploadResult> {
+  const finalPath = remotePath.endsWith('/') ? `${remotePath}${path.basename(localPath)}` : remotePath;
+  const upload = new Upload(connection, localPath, finalPath, options);
+  return untilAborted(upload.run(), options.signal);
+}
+
+class Upload {
+  private readonly partPath: string;
+  private readonly where: string;
+  private session: SftpSession | undefined;
+  private localFile: FileHandle | undefined;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly localPath: string,
+    private readonly finalPath: string,
+    private readonly options: UploadOptions,
+  ) {
+    this.partPath = `${finalPath}${PART_SUFFIX}`;
+    this.where = connection.host.name;
+  }
+
+  async run(): Promise<UploadResult> {
+    const { signal } = this.options;
+    if (signal?.aborted) throw abortError();
+    try {
+      const size = await this.openLocalFile();
+      const session = (this.session = await SftpSession.open(this.connection));
+      await this.checkRemoteFolder(session);
+      const progress = new ProgressReporter(size, this.options.onProgress);
+      const { from, sha256, handle } = await this.prepare(session, size, progress);
+
+      progress.setResumedFrom(from);
+      progress.start('sending', from);
+      const ticker = setInterval(() => progress.tick(), 1000);
+      try {
+        const chunkSize = Math.max(MIN_CHUNK_SIZE, Math.min(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.maxWriteLength));
+        await sendRange({
+          session,
+          remoteHandle: handle,
+          localFile: this.localFile as FileHandle,
+          localPath: this.localPath,
+          from,
+          to: size,
+          chunkSize,
+          requestsInFlight: this.options.requestsInFlight ?? defaultRequestsInFlight(chunkSize),
+          ...(signal ? { signal } : {}),
+          onBytes: (bytes) => progress.advance(bytes),
+        });
+      } finally {
+        clearInterval(ticker);
+      }
+      progress.flush();
+
+      progress.start('verifying', size);
+      const place: PlaceOptions = {
+        partPath: this.partPath,
+        finalPath: this.finalPath,
+        expectedSha256: sha256,
+        ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
+        ...(signal ? { signal } : {}),
+      };
+      // The target hashes from its page cache while the disk catches up: both must be done before the rename.
+      await Promise.all([session.fsync(handle).then(() => session.close(handle)), verifyRemoteCopy(this.connection, session, place)]);
+      await placeRemoteCopy(this.connection, session, place);
+      return { bytes: size, sha256, resumedFrom: from };
+    } catch (error) {
+      throw this.describe(error);
+    } finally {
+      // Ending the channel drops writes still queued: the abort is prompt, the partial file stays.
+      this.session?.end();
+      await this.localFile?.close().catch(() => undefined);
+    }
+  }
+
+  private async openLocalFile(): Promise<number> {
+    try {
+      this.localFile = await open(this.localPath, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new Error(`The local file ${this.localPath} does not exist.`);
+      if (code === 'EACCES') throw new Error(`The local file ${this.localPath} cannot be read: permission denied.`);
+      throw new Error(`Cannot read the local file ${this.localPath}: ${(error as Error).message}.`);
+    }
+    const stats = await this.localFile.stat();
+    if (!stats.isFile()) throw new Error(`${this.localPath} is not a regular file, so it cannot be uploaded.`);
+    return stats.size;
+  }
+
+  private async checkRemoteFolder(session: SftpSession): Promise<void> {
+    const folder = path.posix.dirname(this.finalPath);
+    const folderStats = await session.stat(folder);
+    if (!folderStats) throw new Error(`The remote folder ${folder} does not exist on ${this.where}; create it first or correct the path.`);
+    if (!folderStats.isDirectory()) throw new Error(`${folder} on ${this.where} is not a folder, so ${this.finalPath} cannot be written.`);
+    const target = await session.stat(this.finalPath);
+    if (target?.isDirectory()) {
+      throw new Error(`${this.finalPath} on ${this.where} is a folder; give the file's full path (or end it with / to keep the local name).`);
+    }
+  }
+
+  /**
+   * Opens the partial file (creating it, which also proves the folder is writable) and
+   * decides where sending starts, hashing the local file meanwhile.
+   */
+  private async prepare(session: SftpSession, size: number, progress: ProgressReporter): Promise<{ from: number; sha256: string; handle: Buffer }> {
+    const { signal } = this.options;
+    const existing = await session.stat(this.partPath);
+    const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
+    let handle = await this.openPart(session, existing ? 'r+' : 'w');
+
+    progress.start('hashing');
+    // Either side failing stops the other.
+    const both = new AbortController();
+    const stopBoth = () => both.abort();
+    signal?.addEventListener('abort', stopBoth, { once: true });
+    const hashing = hashLocalFile(this.localPath, {
+      prefixLengths: candidate > 0 ? [candidate] : [],
+      signal: both.signal,
+      onBytes: (bytes) => progress.advance(bytes),
+    });
+    const asking =
+      candidate > 0
+        ? hashRemoteFile(this.connection, this.partPath, { prefixLength: candidate, signal: both.signal })
+        : checkRemoteHashTool(this.connection, both.signal).then(() => null);
+    hashing.catch(stopBoth);
+    asking.catch(stopBoth);
+    const [local, remotePrefix] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
+    progress.flush();
+
+    const from = candidate > 0 && remotePrefix === local.prefixes.get(candidate) ? candidate : 0;
+    if (from === 0 && existing) {
+      // Not trusted (or not usable): start over from an empty file.
+      await session.close(handle);
+      handle = await this.openPart(session, 'w');
+    }
+    return { from, sha256: local.sha256, handle };
+  }
+
+  private async openPart(session: SftpSession, flags: 'r+' | 'w'): Promise<Buffer> {
+    try {
+      // With a mode asked for, the partial file stays private (and writable for a resume) until verified.
+      return await session.open(this.partPath, flags, this.options.mode === undefined ? undefined : PRIVATE_PART_MODE);
+    } catch (error) {
+      const folder = path.posix.dirname(this.finalPath);
+      if (isSftpCode(error, SFTP_PERMISSION_DENIED)) {
+        throw new Error(`Cannot write into the remote folder ${folder} on ${this.where}: permission denied for ${this.partPath}.`);
+      }
+      if (isSftpCode(error, SFTP_NO_SUCH_FILE)) throw new Error(`The remote folder ${folder} does not exist on ${this.where}.`);
+      throw error;
+    }
+  }
+
+  private describe(error: unknown): unknown {
+    if (error instanceof Error && error.name === 'AbortError') return error;
+    if (!this.connection.isAlive) {
+      const { host } = this.connection;
+      return new ConnectionLostError(
+        `The connection to ${host.name} (${host.address}:${host.port}) dropped while uploading ${this.localPath}; ` +
+          `what arrived is kept in ${this.partPath}, and uploading again resumes from there.`,
+      );
+    }
+    if (error instanceof Error && typeof (error as Error & { code?: unknown }).code === 'number') {
+      return new Error(`Uploading ${this.localPath} to ${this.finalPath} on ${this.where} failed: ${error.message}.`, { cause: error });
+    }
+    return error;
+  }
+}
+
+function defaultRequestsInFlight(chunkSize: number): number {
+  return Math.min(MAX_REQUESTS_IN_FLIGHT, Math.max(MIN_REQUESTS_IN_FLIGHT, Math.ceil(BYTES_IN_FLIGHT / chunkSize)));
+}
+
+/** The work's outcome, or an AbortError as soon as the signal fires (the work then winds down on its own). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,129 @@
+// A TCP relay on 127.0.0.1 that the tests control, placed between a client and a server
+// (usually sshd) to break links on purpose:
+//
+//   const relay = await TcpRelay.start(sshd.port);   // connect the client to relay.port
+//   relay.cutAfterBytes(1_000_000, 'toServer');      // the link dies mid-transfer
+//   relay.cut();                                     // or right now
+//   await relay.close();
+//
+// A cut destroys both sockets of every pair at once, so each end sees its connection end
+// (not a silent, frozen route). New connections are relayed as before.
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export type RelayDirection = 'toServer' | 'toClient';
+
+interface RelayPair {
+  client: Socket;
+  server: Socket;
+}
+
+interface PendingCut {
+  direction: RelayDirection;
+  /** Bytes still allowed through in that direction before the cut. */
+  remaining: number;
+}
+
+export class TcpRelay {
+  private readonly pairs = new Set<RelayPair>();
+  private readonly counted: Record<RelayDirection, number> = { toServer: 0, toClient: 0 };
+  private pendingCut: PendingCut | undefined;
+  /** Between the last allowed byte and the cut: nothing more goes through. */
+  private cutting = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {
+    server.on('connection', (client) => this.relay(client));
+  }
+
+  static start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpRelay> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.removeListener('error', reject);
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : 0;
+        resolve(new TcpRelay(server, port, targetHost, targetPort));
+      });
+    });
+  }
+
+  /** Destroys every current connection, both ways. */
+  cut(): void {
+    this.pendingCut = undefined;
+    for (const pair of [...this.pairs]) this.destroyPair(pair);
+  }
+
+  /** Cuts every connection once exactly `bytes` more bytes have passed in `direction` (over all connections). */
+  cutAfterBytes(bytes: number, direction: RelayDirection = 'toServer'): void {
+    if (bytes <= 0) return this.cut();
+    this.pendingCut = { direction, remaining: bytes };
+  }
+
+  /** Connections open right now. */
+  connections(): number {
+    return this.pairs.size;
+  }
+
+  /** Bytes relayed since start, per direction. */
+  bytes(): { toServer: number; toClient: number } {
+    return { ...this.counted };
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private relay(client: Socket): void {
+    const server = connect({ host: this.targetHost, port: this.targetPort });
+    const pair: RelayPair = { client, server };
+    this.pairs.add(pair);
+    client.setNoDelay(true);
+    server.setNoDelay(true);
+    const end = () => this.destroyPair(pair);
+    client.on('error', end).on('close', end);
+    server.on('error', end).on('close', end);
+    this.pipe(pair, client, server, 'toServer');
+    this.pipe(pair, server, client, 'toClient');
+  }
+
+  private pipe(pair: RelayPair, from: Socket, to: Socket, direction: RelayDirection): void {
+    from.on('data', (chunk: Buffer) => {
+      if (this.cutting) return;
+      const cut = this.pendingCut;
+      if (cut?.direction === direction && chunk.length >= cut.remaining) {
+        const allowed = chunk.subarray(0, cut.remaining);
+        this.counted[direction] += allowed.length;
+        this.pendingCut = undefined;
+        this.cutting = true;
+        // What is allowed still goes out before the sockets are destroyed.
+        to.write(allowed, () => {
+          this.cutting = false;
+          this.cut();
+        });
+        return;
+      }
+      if (cut?.direction === direction) cut.remaining -= chunk.length;
+      this.counted[direction] += chunk.length;
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    // Half-close passes through: the other side may still answer.
+    from.on('end', () => {
+      if (this.pairs.has(pair)) to.end();
+    });
+  }
+
+  private destroyPair(pair: RelayPair): void {
+    if (!this.pairs.delete(pair)) return;
+    pair.client.destroy();
+    pair.server.destroy();
+  }
+}

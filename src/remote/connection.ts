@@ -19,15 +19,25 @@ export class Connection {
     client.on('error', (error: Error) => {
       this.lastError = error;
     });
-    client.on('close', () => {
-      if (!this.alive) return;
-      this.alive = false;
-      if (this.closing) return;
-      const reason = this.lastError
-        ? `the connection dropped (${this.lastError.message})`
-        : 'the connection was closed by the server';
-      for (const listener of this.dropListeners) listener(reason);
-    });
+    client.on('close', () =>
+      this.drop(this.lastError ? `the connection dropped (${this.lastError.message})` : 'the connection was closed by the server'),
+    );
+  }
+
+  /**
+   * ssh2 found the socket gone ("Not connected") before its 'close' came: the connection is
+   * dead from now on, so that nobody is handed it again while the close is on its way.
+   */
+  markLost(): void {
+    this.drop('the connection dropped (the socket closed)');
+    this.client.destroy();
+  }
+
+  private drop(reason: string): void {
+    if (!this.alive) return;
+    this.alive = false;
+    if (this.closing) return;
+    for (const listener of this.dropListeners) listener(reason);
   }
 
   get isAlive(): boolean {
@@ -57,13 +67,19 @@ export class Connection {
         clearTimeout(timer);
         resolve();
       };
-      this.client.exec(command, (error, channel) => {
-        if (error) return done();
-        channel.on('close', done);
-        channel.resume();
-        channel.stderr.resume();
-        channel.end();
-      });
+      try {
+        this.client.exec(command, (error, channel) => {
+          if (error) return done();
+          channel.on('close', done);
+          channel.resume();
+          channel.stderr.resume();
+          channel.end();
+        });
+      } catch {
+        // "Not connected": the socket closed before the connection heard of it.
+        this.markLost();
+        done();
+      }
     });
   }
 

@@ -10,7 +10,7 @@
 // also kills that process group from a second channel.
 import type { ClientChannel } from 'ssh2';
 import type { Connection } from './connection.js';
-import { abortError, ConnectionLostError } from './errors.js';
+import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
 import { PidLineReader } from './pid-line.js';
 import type { ExecHandlers, ExecResult } from './types.js';
 
@@ -42,7 +42,7 @@ export function execOnConnection(connection: Connection, command: string, handle
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    connection.client.exec(LAUNCHER, (error, opened) => {
+    const opening = (error: Error | undefined, opened: ClientChannel) => {
       if (error) {
         return finish(() =>
           reject(
@@ -86,7 +86,15 @@ export function execOnConnection(connection: Connection, command: string, handle
       opened.end(command);
       // Cancelled while the channel was opening.
       if (settled) stopRemote(connection, opened, pidReader);
-    });
+    };
+    try {
+      connection.client.exec(LAUNCHER, opening);
+    } catch (error) {
+      if (isNotConnected(error)) connection.markLost();
+      finish(() =>
+        reject(connection.isAlive ? error : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`)),
+      );
+    }
   });
 }
 

@@ -2,10 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import type { Socket } from 'node:net';
 import { ConnectionLostError } from '../../src/remote/errors.js';
+import { execOnConnection } from '../../src/remote/exec.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { makeHome, openTestConnection, poolFor, removeHome, run } from '../support/ssh-pool.js';
 
 /** Alive and not a zombie (an orphan's zombie lingers until init gets round to reaping it). */
 function isRunning(pid: number): boolean {
@@ -169,6 +171,14 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
     expect(seen[1]).toBe('connected');
     expect(seen[2]).toMatch(/^failed: /);
     expect(seen.slice(3)).toEqual(['connecting', 'connected']);
+  });
+
+  test('a socket gone before the connection heard of it: a lost link at once, and the connection is dead from then on', async () => {
+    const connection = await openTestConnection(sshd, home);
+    (connection.client as unknown as { _sock: Socket })._sock.destroy();
+    const error = await execOnConnection(connection, 'true', { onStdout: () => {}, onStderr: () => {} }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect(connection.isAlive).toBe(false);
   });
 
   test('a link that stops answering is noticed by the keepalive and published as failed', async () => {

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
 import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
+import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { formatProblem, RunbookError } from './runbook/errors.js';
 
 // Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
@@ -24,6 +25,14 @@ function parseVars(values: string[] | undefined): Record<string, string> {
     vars[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return vars;
+}
+
+function keepaliveOption(value: string | undefined): { keepaliveIntervalMs?: number } {
+  if (value === undefined) return {};
+  if (!DURATION_PATTERN.test(value)) throw new UsageError(`--keepalive takes a duration such as 10s or 1m, not "${value}"`);
+  const ms = parseDuration(value);
+  if (ms < 1000) throw new UsageError('--keepalive must be at least 1s');
+  return { keepaliveIntervalMs: ms };
 }
 
 function expandHome(file: string): string {
@@ -77,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
           var: { type: 'string', multiple: true },
           'ssh-config': { type: 'string' },
           'known-hosts': { type: 'string', multiple: true },
+          keepalive: { type: 'string' },
         },
       });
       if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
@@ -89,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
         connect: {
           ...(values['ssh-config'] ? { sshConfigFile: expandHome(values['ssh-config']) } : {}),
           ...(values['known-hosts'] ? { knownHostsFiles: values['known-hosts'].map(expandHome) } : {}),
+          ...keepaliveOption(values.keepalive),
         },
       });
     }

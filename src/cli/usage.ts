@@ -25,6 +25,8 @@ Options:
   --known-hosts FILE     known_hosts file to verify host keys with; new keys are recorded
                          in the first one (repeatable; default ~/.ssh/known_hosts, then
                          /etc/ssh/ssh_known_hosts)
+  --keepalive DURATION   time between keepalives (default 10s); a link that misses two
+                         in a row counts as dropped and is reconnected
 
 Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,
 130 interrupted.

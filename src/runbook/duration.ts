@@ -1,3 +1,4 @@
+export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 

@@ -1,9 +1,9 @@
 // The runbook file format. One zod schema is the truth for the loader, the error messages
 // and the JSON Schema that editors use (`nightshift schema`).
 import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 
 const name = (what: string) =>
   z

@@ -1,0 +1,174 @@
+// The reboot step, run by the built binary against a machine that reboots for real as far
+// as SSH can tell: the link drops, sshd is away for a while, a new boot id comes back.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { converse, freshStateDir } from '../support/cli.js';
+import { canFakeReboots, RebootableMachine } from '../support/rebootable-machine.js';
+import { generateKeyPair } from '../support/ssh-keys.js';
+import { sshdInstalled } from '../support/sshd.js';
+
+const runnable = sshdInstalled() && canFakeReboots();
+if (!runnable) console.warn('\n*** the reboot tests need root, unshare and openssh-server: skipped ***\n');
+
+describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
+  let machine: RebootableMachine | undefined;
+  afterEach(() => machine?.stop());
+
+  function runbookFor(target: RebootableMachine, step: string) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-'));
+    const { sshd } = target;
+    writeFileSync(
+      path.join(dir, 'ssh_config'),
+      `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+    );
+    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    writeFileSync(
+      path.join(dir, 'reboot.yaml'),
+      `name: reboot\nhosts:\n  dolphin: {}\nphases:\n  - name: boot\n    steps:\n      - run: hostname\n        host: dolphin\n${step}      - run: echo back on $(hostname)\n        host: dolphin\n`,
+    );
+    return ['run', '--plain', path.join(dir, 'reboot.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+  }
+
+  const env = () => ({ NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' });
+
+  it('goes down, comes back with a new boot id and the expected hostname, and the run goes on', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    machine.rebootOnRequest({ downForMs: 2500, nextHostname: 'dragon' });
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`);
+    const run = converse(args, (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env());
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/dolphin\| nightshift: dolphin boot id before the reboot: [0-9a-f-]{36}/);
+    expect(text).toMatch(/dolphin\| nightshift: dolphin went down; waiting for it to come back/);
+    expect(text).toMatch(/dolphin\| nightshift: dolphin is back: boot id [0-9a-f-]{36}, hostname dragon/);
+    expect(text).toMatch(/dolphin\| back on dragon/);
+    expect(machine.reboots).toBe(1);
+  });
+
+  it('refuses what came back when it is another system, and says which', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    machine.rebootOnRequest({ downForMs: 500, nextHostname: 'rescue' });
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`);
+    const run = converse(args, (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env());
+    expect(await run.exited).toBe(4);
+    expect(run.lines.join('\n')).toMatch(/FAILED 1\.2 .*: dolphin came back as "rescue", not "dragon": another system booted\./);
+  });
+
+  it('past its bound it asks; keeping on waiting does not reboot again', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    // The machine stays down until the first bound has passed, then comes back: the retry
+    // must find it without rebooting it again.
+    machine.rebootOnRequest({ downForMs: 'until told' });
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`);
+    let asked = 0;
+    const run = converse(
+      args,
+      (line) => {
+        if (!/Answer retry \(keep waiting\)/.test(line)) return undefined;
+        asked++;
+        machine!.bringBack();
+        return asked === 1 ? 'retry' : 'pause';
+      },
+      env(),
+    );
+    const code = await run.exited;
+    const text = run.lines.join('\n');
+    expect(code, text).toBe(0);
+    expect(text).toMatch(/FAILED 1\.2 reboot dolphin after 5\.0s: did not finish within 5\.0s/);
+    expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot/);
+    expect(asked).toBe(1);
+    expect(machine.reboots).toBe(1);
+  });
+
+  it('a machine that ignores the reboot is noticed: the same boot id is not taken for a reboot', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: "true"\n        timeout: 2s\n`);
+    let asked = 0;
+    const run = converse(
+      args,
+      (line) => {
+        if (!/Answer retry/.test(line)) return undefined;
+        asked++;
+        return asked === 1 ? 'retry' : 'pause';
+      },
+      env(),
+    );
+    expect(await run.exited).toBe(4);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/did not finish within 2\.0s/);
+    expect(text).toMatch(/dolphin answers again but with the same boot id [0-9a-f-]{36}: it did not reboot/);
+  });
+
+  describe('a machine that comes back as the restored system, with its own host key', () => {
+    /** The old key until phase prepare, the restored system's from phase boot: the runbook declares the transition. */
+    async function declaredRunbook(target: RebootableMachine) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-keys-'));
+      const restoredKey = await generateKeyPair(dir, 'restored_host_key', { comment: 'restored' });
+      const { sshd } = target;
+      writeFileSync(
+        path.join(dir, 'ssh_config'),
+        `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      );
+      const knownHosts = path.join(dir, 'known_hosts');
+      writeFileSync(knownHosts, '');
+      writeFileSync(
+        path.join(dir, 'reboot.yaml'),
+        [
+          'name: reboot into the restored system',
+          'hosts:',
+          '  dolphin:',
+          '    host_keys:',
+          `      - key: ${JSON.stringify(sshd.hostKey().publicKey)}`,
+          '        until: prepare',
+          `      - key: ${JSON.stringify(restoredKey.publicKey)}`,
+          '        from: boot',
+          'phases:',
+          '  - name: prepare',
+          '    steps:',
+          '      - run: echo old system on $(hostname)',
+          '        host: dolphin',
+          '  - name: boot',
+          '    steps:',
+          '      - reboot: dolphin',
+          `        command: touch ${target.rebootRequest}`,
+          '        timeout: 1m',
+          '      - run: echo restored system on $(hostname)',
+          '        host: dolphin',
+          '',
+        ].join('\n'),
+      );
+      const args = ['run', '--plain', path.join(dir, 'reboot.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts];
+      return { args, restoredKey, knownHosts };
+    }
+
+    it('is accepted in the phase that declares that key, without asking and without touching known_hosts', async () => {
+      machine = await RebootableMachine.start('dolphin');
+      const { args, restoredKey, knownHosts } = await declaredRunbook(machine);
+      machine.rebootOnRequest({ downForMs: 1000, nextHostKey: restoredKey });
+      const run = converse(args, (line) => (/Answer retry|\[y\/N\]/.test(line) ? 'pause' : undefined), env());
+      const text = () => run.lines.join('\n') + run.stderr();
+      expect(await run.exited, text()).toBe(0);
+      expect(text()).toMatch(/dolphin\| old system on dolphin/);
+      expect(text()).toMatch(/dolphin\| nightshift: dolphin is back: boot id [0-9a-f-]{36}/);
+      expect(text()).toMatch(/dolphin\| restored system on dolphin/);
+      expect(text()).not.toMatch(/fingerprint/i);
+      expect(readFileSync(knownHosts, 'utf8')).toBe('');
+    });
+
+    it('is refused when another key comes back, naming both fingerprints and the phase', async () => {
+      machine = await RebootableMachine.start('dolphin');
+      const { args, restoredKey } = await declaredRunbook(machine);
+      const stranger = await generateKeyPair(machine.dir, 'stranger_host_key', { comment: 'stranger' });
+      machine.rebootOnRequest({ downForMs: 500, nextHostKey: stranger });
+      const run = converse(args, (line) => (/Answer retry|\[y\/N\]/.test(line) ? 'pause' : undefined), env());
+      expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(4);
+      const text = run.lines.join('\n');
+      expect(text).toContain(`the server sent ${stranger.fingerprint}`);
+      expect(text).toMatch(/not one the runbook declares for phase boot/);
+      expect(text).toContain(`declared for phase boot: ${restoredKey.fingerprint}`);
+      expect(text).not.toMatch(/restored system on/);
+    });
+  });
+});

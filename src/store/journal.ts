@@ -13,10 +13,17 @@ export interface JournalEntry {
 
 export class Journal {
   private fd: number | null;
-  private seq = 0;
 
-  constructor(readonly path: string) {
+  /** `seq`: the last entry's number when appending to an existing journal. */
+  constructor(
+    readonly path: string,
+    private seq = 0,
+  ) {
     this.fd = openSync(path, 'a', 0o600);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
   }
 
   append(type: string, fields: Record<string, unknown> = {}, at = Date.now()): JournalEntry {
@@ -34,9 +41,33 @@ export class Journal {
   }
 }
 
+export interface JournalReading {
+  entries: JournalEntry[];
+  /** A last line that was being written when the program died: left out, and reported. */
+  torn?: { line: number; text: string };
+}
+
+/**
+ * Reads a journal. Only the last line may be torn (a crash while it was written); a
+ * broken line anywhere else means the file was damaged, and that is an error.
+ */
+export function readJournalChecked(file: string): JournalReading {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const entries: JournalEntry[] = [];
+  let torn: JournalReading['torn'];
+  lines.forEach((text, index) => {
+    if (text.trim() === '') return;
+    try {
+      entries.push(JSON.parse(text) as JournalEntry);
+    } catch {
+      const isLast = lines.slice(index + 1).every((rest) => rest.trim() === '');
+      if (!isLast) throw new Error(`${file}:${index + 1}: the journal is damaged: this line is not a journal entry.`);
+      torn = { line: index + 1, text };
+    }
+  });
+  return torn ? { entries, torn } : { entries };
+}
+
 export function readJournal(file: string): JournalEntry[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as JournalEntry);
+  return readJournalChecked(file).entries;
 }

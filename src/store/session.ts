@@ -1,27 +1,83 @@
-// A session's folder: the journal, a copy of the runbook as it was run, and step outputs.
-import { copyFileSync, mkdirSync } from 'node:fs';
+// A session's folder: the journal, a copy of the runbook as it was run, how it was started
+// (session.json), the machine's snapshot, step outputs, and the lock.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Runbook } from '../runbook/types.js';
-import { Journal } from './journal.js';
+import { Journal, readJournalChecked, type JournalReading } from './journal.js';
+import { acquireLock, type SessionLock } from './lock.js';
 import { newSessionId, sessionsDir } from './paths.js';
+
+/** How the session was started, so that resume can start it the same way. */
+export interface SessionMeta {
+  runbookFile: string;
+  vars: Record<string, string>;
+  connect: { sshConfigFile?: string; knownHostsFiles?: string[]; keepaliveIntervalMs?: number };
+  /** Set for `nightshift demo` sessions: resume starts the lab again in the same folder. */
+  demo?: { scenario: string; labDir: string };
+}
 
 export interface Session {
   id: string;
   dir: string;
   journal: Journal;
+  meta: SessionMeta;
+  lock: SessionLock;
   outputPath(stepId: string, attempt: number): string;
 }
 
-export function createSession(runbook: Runbook, env: NodeJS.ProcessEnv = process.env): Session {
+export const META_FILE = 'session.json';
+export const RUNBOOK_COPY = 'runbook.yaml';
+
+export function createSession(runbook: Runbook, meta: SessionMeta, env: NodeJS.ProcessEnv = process.env): Session {
   const id = newSessionId();
   const dir = path.join(sessionsDir(env), id);
   mkdirSync(path.join(dir, 'output'), { recursive: true, mode: 0o700 });
-  copyFileSync(runbook.file, path.join(dir, 'runbook.yaml'));
-  const journal = new Journal(path.join(dir, 'journal.jsonl'));
+  const lock = acquireLock(dir);
+  copyFileSync(runbook.file, path.join(dir, RUNBOOK_COPY));
+  writeFileSync(path.join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
+  return sessionIn(dir, meta, lock, new Journal(path.join(dir, 'journal.jsonl')));
+}
+
+export interface ReopenedSession {
+  session: Session;
+  reading: JournalReading;
+}
+
+/**
+ * Opens an existing session to go on with it: takes its lock, reads its journal (a torn
+ * last line is cut off so that new entries follow whole ones) and appends after it.
+ */
+export function reopenSession(dir: string): ReopenedSession {
+  const lock = acquireLock(dir);
+  try {
+    const journalFile = path.join(dir, 'journal.jsonl');
+    const reading = readJournalChecked(journalFile);
+    if (reading.torn) {
+      const text = readFileSync(journalFile, 'utf8');
+      truncateSync(journalFile, Buffer.byteLength(text.slice(0, text.lastIndexOf(reading.torn.text))));
+    }
+    const meta = readMeta(dir);
+    const lastSeq = reading.entries.at(-1)?.seq ?? 0;
+    return { session: sessionIn(dir, meta, lock, new Journal(journalFile, lastSeq)), reading };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+export function readMeta(dir: string): SessionMeta {
+  const file = path.join(dir, META_FILE);
+  if (!existsSync(file)) throw new Error(`${dir} has no ${META_FILE}: it was not written by this version of nightshift.`);
+  return JSON.parse(readFileSync(file, 'utf8')) as SessionMeta;
+}
+
+function sessionIn(dir: string, meta: SessionMeta, lock: SessionLock, journal: Journal): Session {
   return {
-    id,
+    id: path.basename(dir),
     dir,
     journal,
+    meta,
+    lock,
     outputPath: (stepId, attempt) => path.join(dir, 'output', `${stepId}.${attempt}.log`),
   };
 }

@@ -1,0 +1,34 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Journal, readJournalChecked } from './journal.js';
+
+describe('reading a journal', () => {
+  const file = () => path.join(mkdtempSync(path.join(tmpdir(), 'ns-journal-')), 'journal.jsonl');
+
+  it('tolerates a torn last line and reports it', () => {
+    const at = file();
+    const journal = new Journal(at);
+    journal.append('run.started');
+    journal.append('step.started', { stepId: 'a' });
+    journal.close();
+    writeFileSync(at, '{"seq":3,"at":"2026-11', { flag: 'a' });
+    const reading = readJournalChecked(at);
+    expect(reading.entries.map((entry) => entry.seq)).toEqual([1, 2]);
+    expect(reading.torn).toEqual({ line: 3, text: '{"seq":3,"at":"2026-11' });
+  });
+
+  it('refuses a broken line that is not the last: the file was damaged', () => {
+    const at = file();
+    writeFileSync(at, '{"seq":1,"at":"x","type":"a"}\nnot json\n{"seq":2,"at":"x","type":"b"}\n');
+    expect(() => readJournalChecked(at)).toThrow(/journal.jsonl:2: the journal is damaged/);
+  });
+
+  it('numbers on from the last entry when appending to an existing journal', () => {
+    const at = file();
+    new Journal(at).append('run.started');
+    const again = new Journal(at, 1);
+    expect(again.append('session.resumed').seq).toBe(2);
+  });
+});

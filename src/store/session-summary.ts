@@ -1,0 +1,71 @@
+// One line's worth about a session, read from its folder: for `nightshift sessions` and
+// for choosing what `resume` picks by default.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { readJournalChecked, type JournalEntry } from './journal.js';
+import { holderIsAlive, LOCK_FILE, readHolder, type LockHolder } from './lock.js';
+
+export type SessionState = 'running' | 'paused' | 'interrupted' | 'completed' | 'fell-back';
+
+export interface SessionSummary {
+  id: string;
+  dir: string;
+  runbook: string;
+  state: SessionState;
+  /** The step in focus when it stopped (or now, when running). */
+  stepId: string | null;
+  stepLabel: string | null;
+  /** When it stopped (paused or interrupted), or when it ended. */
+  since: Date | null;
+  sites: { upgrader: { name: string; tz: string }; site: { name: string; tz: string } } | null;
+  holder: LockHolder | null;
+  tornJournal: boolean;
+}
+
+const ENDED: Record<string, SessionState> = { completed: 'completed', 'fell-back': 'fell-back', paused: 'paused', interrupted: 'interrupted' };
+
+export function summarizeSession(dir: string): SessionSummary {
+  const { entries, torn } = readJournalChecked(path.join(dir, 'journal.jsonl'));
+  const started = entries.find((entry) => entry.type === 'run.started');
+  const steps = new Map(
+    ((started?.['steps'] as { id: string; number: string; title: string }[] | undefined) ?? []).map((step) => [step.id, `${step.number} ${step.title}`]),
+  );
+  const last = entries.at(-1);
+  const lockFile = path.join(dir, LOCK_FILE);
+  const holder = existsSync(lockFile) ? readHolder(lockFile) : null;
+
+  let stepId: string | null = null;
+  for (const entry of entries) {
+    if (entry.type === 'step.started' || entry.type === 'step.waiting') stepId = String(entry['stepId']);
+    if (entry.type === 'step.finished' && entry['status'] === 'done' && entry['stepId'] === stepId) stepId = null;
+    if ((entry.type === 'session.paused' || entry.type === 'session.resumed') && typeof entry['stepId'] === 'string') stepId = entry['stepId'];
+  }
+  const closed = [...entries].reverse().find((entry) => entry.type === 'session.closed' || entry.type === 'session.resumed' || entry.type === 'run.started');
+  let state: SessionState;
+  if (closed?.type === 'session.closed') state = ENDED[String(closed['outcome'])] ?? 'interrupted';
+  else state = holder && holderIsAlive(holder) ? 'running' : 'interrupted';
+  if (state === 'completed' || state === 'fell-back') stepId = null;
+
+  return {
+    id: path.basename(dir),
+    dir,
+    runbook: String((started?.['runbook'] as { name?: string } | undefined)?.name ?? '?'),
+    state,
+    stepId,
+    stepLabel: stepId ? (steps.get(stepId) ?? stepId) : null,
+    since: sinceOf(state, closed, last),
+    sites: (started?.['sites'] as SessionSummary['sites']) ?? null,
+    holder,
+    tornJournal: torn !== undefined,
+  };
+}
+
+export function isResumable(summary: SessionSummary): boolean {
+  return summary.state === 'paused' || summary.state === 'interrupted';
+}
+
+function sinceOf(state: SessionState, closed: JournalEntry | undefined, last: JournalEntry | undefined): Date | null {
+  const entry = state === 'running' ? undefined : closed?.type === 'session.closed' ? closed : last;
+  return entry ? new Date(entry.at) : null;
+}
+

@@ -14,7 +14,11 @@ export type EngineEvent =
   | { type: 'SKIP'; stepId: string; by: Actor; reason: string }
   | { type: 'CANCEL'; stepId: string; by: Actor }
   | { type: 'FALLBACK'; by: Actor; reason: string }
-  | { type: 'PAUSE'; by: Actor };
+  | { type: 'PAUSE'; by: Actor }
+  /** After a resume: a step that was in flight when nightshift stopped is checked or put to the upgrader. */
+  | { type: 'RESUME'; by: Actor }
+  /** For an interrupted step: it did finish (the upgrader looked), so it is not run again. */
+  | { type: 'MARK_DONE'; stepId: string; by: Actor; reason: string };
 
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -35,7 +39,11 @@ export interface StepRecord {
   error?: string;
   skipReason?: string;
   confirmations: Confirmation[];
+  /** The attempt was in flight when nightshift stopped: it may or may not have finished. */
+  interrupted?: boolean;
 }
+
+export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done';
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 
@@ -48,7 +56,8 @@ export type EngineEmitted =
   | { type: 'step.refused'; stepId: string; by: Actor; reason: string; at: number }
   | { type: 'step.finished'; stepId: string; status: 'done' | 'failed'; exitCode?: number | null; error?: string; durationMs: number; at: number }
   | { type: 'step.skipped'; stepId: string; by: Actor; reason: string; at: number }
-  | { type: 'decision'; stepId: string | null; action: 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel'; by: Actor; reason?: string; at: number }
+  | { type: 'step.checked'; stepId: string; exitCode: number | null; error?: string; at: number }
+  | { type: 'decision'; stepId: string | null; action: DecisionAction; by: Actor; reason?: string; at: number }
   | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; at: number }
   | { type: 'run.finished'; outcome: Outcome; at: number };
 

@@ -3,7 +3,17 @@
 // waiting for hosts are actors the composition root provides.
 import { enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
-import { rolesOf, type RebootStep, type Role, type Runbook, type Step, type UploadStep, type WaitStep } from '../runbook/types.js';
+import {
+  rolesOf,
+  type LocalStep,
+  type RebootStep,
+  type Role,
+  type Runbook,
+  type RunStep,
+  type Step,
+  type UploadStep,
+  type WaitStep,
+} from '../runbook/types.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
 
 export interface CommandResult {
@@ -90,6 +100,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
       upload: notProvided('upload') as ReturnType<typeof fromPromise<void, { step: UploadStep }>>,
       reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep }>>,
+      runCheck: notProvided('check') as ReturnType<typeof fromPromise<CommandResult, { step: RunStep | LocalStep }>>,
     },
     guards: {
       isStep: ({ event }, params: { stepId: string }) => 'stepId' in event && event.stepId === params.stepId,
@@ -111,6 +122,11 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       },
       skipHasReason: ({ event }, params: { stepId: string }) =>
         event.type === 'SKIP' && event.stepId === params.stepId && event.reason.trim().length > 0,
+      canMarkDone: ({ context, event }, params: { stepId: string }) =>
+        event.type === 'MARK_DONE' &&
+        event.stepId === params.stepId &&
+        event.reason.trim().length > 0 &&
+        context.steps[params.stepId]?.interrupted === true,
       canFallBack: ({ context, event }) =>
         context.track === 'main' && runbook.fallback.length > 0 && event.type === 'FALLBACK' && event.reason.trim() !== '',
       canPause: ({ context }) => context.current === null || context.steps[context.current]?.status !== 'running',
@@ -185,6 +201,35 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           }
         },
       ),
+      interruptStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        const record = context.steps[params.stepId]!;
+        const at = Date.now();
+        const error =
+          `interrupted: nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
+          'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
+        enqueue.assign({
+          current: params.stepId,
+          steps: updateStep(context, params.stepId, { status: 'failed', endedAt: at, error, interrupted: true }),
+        });
+        enqueue.emit({ type: 'step.finished', stepId: params.stepId, status: 'failed', error, durationMs: at - (record.startedAt ?? at), at });
+      }),
+      recordCheck: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
+        const output = (event as unknown as { output?: CommandResult }).output;
+        const cause = (event as unknown as { error?: unknown }).error;
+        enqueue.emit({
+          type: 'step.checked',
+          stepId: params.stepId,
+          exitCode: output?.exitCode ?? null,
+          ...(cause !== undefined ? { error: cause instanceof Error ? cause.message : String(cause) } : {}),
+          at: Date.now(),
+        });
+      }),
+      markDone: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const at = Date.now();
+        const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
+        enqueue.assign({ current: null, steps: updateStep(context, params.stepId, { status: 'done', error: undefined, endedAt: at }) });
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at });
+      }),
       passNote: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
         const at = Date.now();
         enqueue.assign({ steps: updateStep(context, params.stepId, { status: 'done', attempts: 1, startedAt: at, endedAt: at }) });
@@ -316,8 +361,36 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           { guard: { type: 'skipHasReason', params }, target: next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
           { actions: [{ type: 'refuse', params }] },
         ],
+        MARK_DONE: [
+          { guard: { type: 'canMarkDone', params }, target: next, actions: [{ type: 'markDone', params }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
       },
     };
+    // A step in flight when nightshift stopped is restored here (never straight into
+    // 'working': that would run it again blindly), then RESUME checks it or asks.
+    const check = (step.kind === 'run' || step.kind === 'local') && step.check !== undefined ? step : undefined;
+    const interrupted: StateConfig = {
+      on: {
+        RESUME: check ? { target: 'checking' } : { target: 'failed', actions: [{ type: 'interruptStep', params }] },
+      },
+    };
+    const checking: StateConfig | undefined = check && {
+      invoke: {
+        src: 'runCheck',
+        input: { step: check },
+        onDone: [
+          {
+            guard: 'exitedZero',
+            target: next,
+            actions: [{ type: 'recordCheck', params }, { type: 'finishStep', params: { stepId, outcome: 'done' } }],
+          },
+          { target: 'failed', actions: [{ type: 'recordCheck', params }, { type: 'interruptStep', params }] },
+        ],
+        onError: { target: 'failed', actions: [{ type: 'recordCheck', params }, { type: 'interruptStep', params }] },
+      },
+    };
+    const resumeStates = { interrupted, ...(checking ? { checking } : {}) };
     const timeout = step.timeoutMs !== undefined ? { [step.timeoutMs]: { target: failTarget, actions: failActions('timeout') } } : {};
 
     if (step.kind === 'checkpoint') {
@@ -388,7 +461,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     const needsApproval = 'confirmText' in step && step.confirmText !== undefined;
     return {
       initial: needsApproval ? 'approval' : 'working',
-      states: needsApproval ? { approval, working, failed } : { working, failed },
+      states: needsApproval ? { approval, working, failed, ...resumeStates } : { working, failed, ...resumeStates },
     };
   };
 

@@ -8,7 +8,8 @@ export type Focus =
   | { stepId: string; waitingFor: 'running' }
   | { stepId: string; waitingFor: 'approval'; text: string }
   | { stepId: string; waitingFor: 'confirmation'; roles: Role[] }
-  | { stepId: string; waitingFor: 'decision'; error: string };
+  /** `interrupted`: the step was in flight when nightshift stopped, so it may also be marked done. */
+  | { stepId: string; waitingFor: 'decision'; error: string; interrupted: boolean };
 
 export interface EngineView {
   track: 'main' | 'fallback';
@@ -29,7 +30,7 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
   const step = stepOf(stepId);
   const record = context.steps[stepId]!;
   let focus: Focus;
-  if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed' };
+  if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed', interrupted: record.interrupted === true };
   else if (sub === 'approval') focus = { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
   else if (step.kind === 'checkpoint') {
     const confirmed = new Set(record.confirmations.map((c) => c.role));

@@ -361,6 +361,7 @@ function normalize(
         host: rawStep.host,
         command: interpolate(rawStep.run, vars, 'command'),
         detached: rawStep.attach !== false,
+        ...(rawStep.check !== undefined ? { check: interpolate(rawStep.check, vars, 'command') } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
       };
     }
@@ -406,6 +407,7 @@ function normalize(
         kind: 'local',
         title: text(rawStep.title ?? firstLine(rawStep.local)),
         command: interpolate(rawStep.local, vars, 'command'),
+        ...(rawStep.check !== undefined ? { check: interpolate(rawStep.check, vars, 'command') } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
       };
     }

@@ -68,6 +68,10 @@ const common = {
   on_fail: onFail.optional(),
 };
 
+const check = text.describe(
+  'An "already done?" probe: when nightshift stopped while the step ran, this command runs first (where the step runs); exit 0 marks the step done instead of running it again.',
+);
+
 const destructive = z
   .union([z.boolean(), text])
   .describe(
@@ -85,6 +89,7 @@ export const runStepSchema = z
       .describe(
         'false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.',
       ),
+    check: check.optional(),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');
@@ -93,6 +98,7 @@ export const localStepSchema = z
   .strictObject({
     local: text.describe("Shell command run on the upgrader's machine, in the runbook's folder."),
     destructive: destructive.optional(),
+    check: check.optional(),
     ...common,
   })
   .describe("Run a command on the upgrader's machine.");

@@ -62,6 +62,8 @@ export interface RunStep extends ActingStep {
   command: string;
   /** Detached on the host (survives a dropped link), unless the runbook says attach: false. */
   detached: boolean;
+  /** "Already done?" probe run before anything else when the step was in flight at a crash. */
+  check?: string;
   /** Text the upgrader must type before the step runs; absent when not destructive. */
   confirmText?: string;
 }
@@ -69,6 +71,7 @@ export interface RunStep extends ActingStep {
 export interface LocalStep extends ActingStep {
   kind: 'local';
   command: string;
+  check?: string;
   confirmText?: string;
 }
 

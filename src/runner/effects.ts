@@ -27,6 +27,8 @@ export interface EffectsOptions {
   /** Names this session's run folders on the hosts. */
   sessionId: string;
   outputs: RunOutputs;
+  /** True while the run is being paused: detached commands are left running then. */
+  leaveRunning?: () => boolean;
   /** Folder local steps run in (the runbook's folder). */
   localCwd: string;
   /** Grace between TERM and KILL for a cancelled local command. */
@@ -55,8 +57,22 @@ export function createEffects(options: EffectsOptions) {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       if (!step.detached) return hosts.exec(step.host, step.command, handlers);
       const runId = `${options.sessionId}/${step.id}.${outputs.attemptOf(step.id)}`;
-      return hosts.runDetached(step.host, step.command, { ...handlers, runId, onNotice: (text) => output.note(text) });
+      return hosts.runDetached(step.host, step.command, {
+        ...handlers,
+        runId,
+        onNotice: (text) => output.note(text),
+        ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
+      });
     });
+  });
+
+  // An "already done?" probe, without an output of its own: only its exit status counts.
+  const runCheck = fromPromise<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+    const { step } = input;
+    const check = step.check ?? 'false';
+    const ignore = () => {};
+    if (step.kind === 'run') return hosts.exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
+    return runLocalCommand(check, { cwd: options.localCwd, signal, output: { write: ignore }, killGraceMs: options.killGraceMs ?? 5000 });
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
@@ -115,6 +131,6 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, upload };
+  return { runRemote, runLocal, waitUntil, reboot, upload, runCheck };
 }
 

@@ -7,7 +7,7 @@ import { abortError } from './abortable.js';
 
 export function runLocalCommand(
   command: string,
-  options: { cwd: string; output: StepOutput; signal: AbortSignal; killGraceMs: number },
+  options: { cwd: string; output: Pick<StepOutput, 'write'>; signal: AbortSignal; killGraceMs: number },
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', command], { cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

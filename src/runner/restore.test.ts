@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, waitFor } from 'xstate';
+import type { CommandResult } from '../engine/machine.js';
+import { compileRunbook } from '../engine/machine.js';
+import type { EngineEmitted } from '../engine/events.js';
+import { parseRunbook } from '../runbook/load.js';
+import type { Step } from '../runbook/types.js';
+import { restoreMachine, RestoreError } from './restore.js';
+
+const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
+
+const source = `name: restore test
+hosts:
+  dolphin: {}
+phases:
+  - name: prepare
+    steps:
+      - run: restore-root
+        host: dolphin
+        id: detached
+      - run: grub-install
+        host: dolphin
+        id: foreground
+        attach: false
+      - local: mark
+        id: checked
+        check: test -f mark
+      - run: verify
+        host: dolphin
+        id: last
+`;
+
+/** A machine whose commands hang until told, with a record of what ran. */
+function machineFor(checkResult: CommandResult = { exitCode: 0 }) {
+  const runbook = parseRunbook(source, 'rb.yaml');
+  const ran: string[] = [];
+  const checked: string[] = [];
+  const release = new Map<string, (result: CommandResult) => void>();
+  const perform = (step: Step) =>
+    new Promise<CommandResult>((resolve) => {
+      ran.push(step.id);
+      release.set(step.id, resolve);
+    });
+  const machine = compileRunbook(runbook).provide({
+    actors: {
+      runRemote: fromPromise(async ({ input }) => perform(input.step)),
+      runLocal: fromPromise(async ({ input }) => perform(input.step)),
+      runCheck: fromPromise(async ({ input }) => {
+        checked.push(input.step.id);
+        return checkResult;
+      }),
+    },
+  });
+  return { runbook, machine, ran, checked, release };
+}
+
+/** Runs until `stepId` is in flight and returns the machine as it would be saved then. */
+async function savedWhileRunning(stepId: string) {
+  const { machine, release } = machineFor();
+  const actor = createActor(machine);
+  actor.start();
+  for (const id of ['detached', 'foreground', 'checked']) {
+    await waitFor(actor, (snapshot) => snapshot.context.current === id);
+    if (id === stepId) break;
+    release.get(id)!({ exitCode: 0 });
+  }
+  const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as unknown;
+  actor.stop();
+  return saved;
+}
+
+describe('restoring a saved machine', () => {
+  it('a detached step in flight is followed again under the same attempt', async () => {
+    const saved = await savedWhileRunning('detached');
+    const fresh = machineFor();
+    const restored = restoreMachine(saved, fresh.runbook);
+    expect(restored).toMatchObject({ inFlight: 'detached', interrupted: false, reattach: ['detached'], attempts: { detached: 1 } });
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    actor.start();
+    await waitFor(actor, () => fresh.ran.includes('detached'));
+    fresh.release.get('detached')!({ exitCode: 0 });
+    await waitFor(actor, (snapshot) => snapshot.context.current === 'foreground');
+    expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
+  it('a foreground step in flight is not run again: RESUME puts it to the upgrader, who may mark it done', async () => {
+    const saved = await savedWhileRunning('foreground');
+    const fresh = machineFor();
+    const restored = restoreMachine(saved, fresh.runbook);
+    expect(restored).toMatchObject({ inFlight: 'foreground', interrupted: true, reattach: [] });
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    actor.send({ type: 'RESUME', by: UPGRADER });
+    expect(actor.getSnapshot().value).toEqual({ main: { foreground: 'failed' } });
+    expect(actor.getSnapshot().context.steps['foreground']).toMatchObject({ status: 'failed', interrupted: true });
+    expect(fresh.ran).toEqual([]);
+    // A reason is required.
+    actor.send({ type: 'MARK_DONE', stepId: 'foreground', by: UPGRADER, reason: ' ' });
+    expect(emitted.at(-1)).toMatchObject({ type: 'step.refused' });
+    actor.send({ type: 'MARK_DONE', stepId: 'foreground', by: UPGRADER, reason: 'grub.cfg is there' });
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'decision', action: 'mark-done', reason: 'grub.cfg is there' }));
+    expect(actor.getSnapshot().context.steps['foreground']).toMatchObject({ status: 'done' });
+    await waitFor(actor, () => fresh.ran.includes('checked'));
+    expect(fresh.ran).toEqual(['checked']);
+  });
+
+  it('a step with a check that says done is finished without running it again', async () => {
+    const saved = await savedWhileRunning('checked');
+    const fresh = machineFor({ exitCode: 0 });
+    const restored = restoreMachine(saved, fresh.runbook);
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    actor.send({ type: 'RESUME', by: UPGRADER });
+    await waitFor(actor, () => fresh.ran.includes('last'));
+    expect(fresh.checked).toEqual(['checked']);
+    expect(fresh.ran).toEqual(['last']);
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.checked', stepId: 'checked', exitCode: 0 }));
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'checked', status: 'done' }));
+  });
+
+  it('a check that says not done leaves the decision to the upgrader; retry runs a new attempt', async () => {
+    const saved = await savedWhileRunning('checked');
+    const fresh = machineFor({ exitCode: 1 });
+    const restored = restoreMachine(saved, fresh.runbook);
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    actor.start();
+    actor.send({ type: 'RESUME', by: UPGRADER });
+    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('failed'));
+    expect(fresh.ran).toEqual([]);
+    actor.send({ type: 'RETRY', stepId: 'checked', by: UPGRADER });
+    await waitFor(actor, () => fresh.ran.includes('checked'));
+    expect(actor.getSnapshot().context.steps['checked']).toMatchObject({ status: 'running', attempts: 2 });
+  });
+
+  it('refuses a session stopped at a step the runbook no longer has', async () => {
+    const saved = await savedWhileRunning('foreground');
+    const changed = parseRunbook(source.replace('id: foreground', 'id: grub'), 'rb.yaml');
+    expect(() => restoreMachine(saved, changed)).toThrow(RestoreError);
+    expect(() => restoreMachine(saved, changed)).toThrow(/step foreground, which the runbook no longer has/);
+  });
+});

@@ -1,0 +1,76 @@
+// Going on with a saved session: the machine's persisted snapshot, prepared so that no
+// step that was in flight runs again blindly. A detached command is followed again (it
+// kept running on its host, or left its status there); an upload resumes and verifies, a
+// wait probes again. Anything else in flight is restored as interrupted: its check runs
+// first, or the upgrader decides (re-run, mark done, fall back).
+import type { Runbook, Step } from '../runbook/types.js';
+import { allSteps } from '../runbook/types.js';
+import type { StepRecord } from '../engine/events.js';
+
+export interface RestoredMachine {
+  /** XState's persisted snapshot, rewritten where a step was in flight. */
+  machine: unknown;
+  /** Attempts so far per step, so that new attempts number on. */
+  attempts: Record<string, number>;
+  /** Steps whose running attempt is followed again under the same attempt number. */
+  reattach: string[];
+  /** The step that was in flight, if any. */
+  inFlight: string | null;
+  /** Whether that step was restored as interrupted (RESUME decides what next). */
+  interrupted: boolean;
+}
+
+interface PersistedMachine {
+  status: string;
+  value: unknown;
+  context: { steps: Record<string, StepRecord>; current: string | null };
+  children: Record<string, { src?: unknown }>;
+  [key: string]: unknown;
+}
+
+export class RestoreError extends Error {
+  override readonly name = 'RestoreError';
+}
+
+const RUNNING_SUBSTATES = new Set(['working', 'checking']);
+
+export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachine {
+  const machine = structuredClone(saved) as PersistedMachine;
+  if (machine.status !== 'active') throw new RestoreError(`the saved machine is ${machine.status}, not active: there is nothing to resume.`);
+  const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
+  // Steps added to the runbook since (accepted by the upgrader) start as pending.
+  for (const id of steps.keys()) machine.context.steps[id] ??= { status: 'pending', attempts: 0, confirmations: [] };
+  const attempts = Object.fromEntries(Object.entries(machine.context.steps).map(([id, record]) => [id, record.attempts]));
+
+  const position = stepPosition(machine.value);
+  if (!position) return { machine, attempts, reattach: [], inFlight: null, interrupted: false };
+  const step = steps.get(position.stepId);
+  if (!step) {
+    throw new RestoreError(
+      `the session stopped at step ${position.stepId}, which the runbook no longer has; put the step back to resume, or start a new session.`,
+    );
+  }
+  if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') {
+    return { machine, attempts, reattach: [], inFlight: null, interrupted: false };
+  }
+  if (position.sub === 'working' && followsAgain(step)) {
+    return { machine, attempts, reattach: [step.id], inFlight: step.id, interrupted: false };
+  }
+  position.track[position.stepId] = 'interrupted';
+  machine.children = {};
+  return { machine, attempts, reattach: [], inFlight: step.id, interrupted: true };
+}
+
+/** Steps that can simply go on: nothing is done twice by starting them again. */
+function followsAgain(step: Step): boolean {
+  return (step.kind === 'run' && step.detached) || step.kind === 'upload' || step.kind === 'wait';
+}
+
+function stepPosition(value: unknown): { track: Record<string, string>; stepId: string; sub: string } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const [track] = Object.values(value as Record<string, unknown>);
+  if (typeof track !== 'object' || track === null) return null;
+  const [entry] = Object.entries(track as Record<string, unknown>);
+  if (!entry || typeof entry[1] !== 'string') return null;
+  return { track: track as Record<string, string>, stepId: entry[0], sub: entry[1] };
+}

@@ -55,7 +55,8 @@ export class StepOutput {
     private readonly options: { ringCapacity?: number; onLines?: LinesListener; onClosed?: (output: StepOutput) => void } = {},
   ) {
     this.ring = new LineRing(options.ringCapacity);
-    this.file = createWriteStream(path, { flags: 'a' });
+    // One file per attempt; an attempt followed again after a resume rewrites it from the start.
+    this.file = createWriteStream(path, { flags: 'w' });
     const deliver = (stderr: boolean) => (lines: string[]) => {
       const safe = lines.map(neutralize);
       for (const line of safe) this.ring.push(line, stderr);

@@ -39,6 +39,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
       return status === null ? { exitCode: null, signal: 'unknown' } : { exitCode: status };
     } catch (error) {
       if ((error as Error).name === 'AbortError' || signal?.aborted) {
+        if (options.leaveRunning?.()) throw abortError();
         if (connection.isAlive) connection.track(connection.runQuietly(stopScript(runId)));
         else options.onNotice?.(`nightshift: the link to ${connection.host.name} is down: the command could not be stopped there`);
         throw abortError();

@@ -67,6 +67,8 @@ export interface DetachedRunOptions extends ExecHandlers {
   runId: string;
   /** Something nightshift itself has to say about the run (a dropped link, a reconnect): shown, not logged as output. */
   onNotice?(text: string): void;
+  /** Asked when the run is aborted: true leaves the command running on the host (nightshift is pausing, to follow it again on resume). */
+  leaveRunning?(): boolean;
 }
 
 export interface ExecResult {

@@ -77,6 +77,7 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
     for (;;) {
       const view = run.view();
       if (view.outcome) return view.outcome;
+      if (run.isSuspended()) return 'paused';
       const focus = view.focus;
       if (!focus || focus.waitingFor === 'running') {
         await Promise.race([nextSnapshot(run), run.finished]);
@@ -131,7 +132,9 @@ function promptText(step: Step, focus: Focus): string {
       return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
     }
     case 'decision':
-      return `${label} failed: ${focus.error}\n  Answer retry${step.kind === 'reboot' ? ' (keep waiting)' : ''} | skip REASON | fallback REASON | pause:`;
+      return focus.interrupted
+        ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
+        : `${label} failed: ${focus.error}\n  Answer retry${step.kind === 'reboot' ? ' (keep waiting)' : ''} | skip REASON | fallback REASON | pause:`;
     case 'running':
       return label;
   }
@@ -165,11 +168,15 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
       if (run.runbook.fallback.length === 0) return 'this runbook has no fallback steps';
       if (run.view().track === 'fallback') return 'the fallback is already running';
       return reason ? { type: 'FALLBACK', by, reason } : 'fallback needs a reason, e.g. "fallback routing table wrong"';
+    case 'd':
+    case 'done':
+      if (focus.waitingFor !== 'decision' || !focus.interrupted) return 'only a step that was interrupted can be marked done';
+      return reason ? { type: 'MARK_DONE', stepId, by, reason } : 'done needs a reason, e.g. "done the restore finished, checked the files"';
     case 'p':
     case 'pause':
       return { type: 'PAUSE', by };
     default:
-      return `did not understand "${answer}": answer retry, skip REASON, fallback REASON or pause`;
+      return `did not understand "${answer}": answer retry, ${focus.waitingFor === 'decision' && focus.interrupted ? 'done REASON, ' : ''}skip REASON, fallback REASON or pause`;
   }
 }
 
@@ -224,6 +231,13 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
           : event.outcome === 'fell-back'
             ? 'run ended after the fallback: the old system should be serving again'
             : `run paused; the journal is in ${run.session.dir}`,
+      );
+      return;
+    case 'step.checked':
+      say(
+        event.exitCode === 0
+          ? `checked ${label}: its check says it is already done`
+          : `checked ${label}: its check says it is not done (${event.error ?? `exit ${event.exitCode ?? 'unknown'}`})`,
       );
       return;
     case 'step.waiting':

@@ -13,6 +13,8 @@ export interface ClosedOutput {
 
 export class RunOutputs {
   private readonly attempts = new Map<string, number>();
+  /** Steps whose next start goes on with their last attempt (a detached command followed again after a resume). */
+  private readonly continuing = new Set<string>();
   private readonly latest = new Map<string, StepOutput>();
   private readonly open = new Set<StepOutput>();
   /** Bumped when a step's output is opened, so the screen knows to switch to it. */
@@ -26,8 +28,15 @@ export class RunOutputs {
     private readonly keepRings = 8,
   ) {}
 
+  /** After a resume: the attempts so far, and the steps whose running attempt goes on. */
+  seed(attempts: Record<string, number>, continuing: string[]): void {
+    for (const [stepId, count] of Object.entries(attempts)) this.attempts.set(stepId, count);
+    for (const stepId of continuing) this.continuing.add(stepId);
+  }
+
   start(step: Step): StepOutput {
-    const attempt = (this.attempts.get(step.id) ?? 0) + 1;
+    // A continued attempt rewrites its log from the start: the host still has all of it.
+    const attempt = (this.attempts.get(step.id) ?? 0) + (this.continuing.delete(step.id) ? 0 : 1);
     this.attempts.set(step.id, attempt);
     const onLines = this.onLines;
     const output = new StepOutput(this.pathFor(step.id, attempt), {

@@ -13,6 +13,9 @@ import type { ConnectionState } from '../remote/types.js';
 import { createEffects } from './effects.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
+import type { RestoredMachine } from './restore.js';
+import { summarizeRunbook } from './step-summary.js';
+import { writeSnapshot } from '../store/snapshot.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -21,6 +24,8 @@ export interface RunOptions {
   upgrader?: Actor;
   /** Plain mode prints output lines; the TUI reads rings instead and passes nothing. */
   onLines?: (step: Step, lines: string[], stderr: boolean) => void;
+  /** Going on with a session: the machine as it was saved (see runner/restore.ts). */
+  restore?: RestoredMachine;
 }
 
 export interface Run {
@@ -38,6 +43,13 @@ export interface Run {
   /** Starts the machine; front-ends subscribe first so that they see the first events too. */
   start(): void;
   finished: Promise<Outcome>;
+  /**
+   * Saves and ends the run at any moment (the pause key while a step runs, SIGTERM, SIGHUP):
+   * a detached step goes on on its host and is followed again on resume. `finished`
+   * resolves as paused.
+   */
+  suspend(by: Actor, reason: string): void;
+  isSuspended(): boolean;
   /** Stops the machine (a running step is aborted), closes connections and the journal. */
   stop(): Promise<void>;
 }
@@ -57,13 +69,14 @@ export function createRun(options: RunOptions): Run {
     return step;
   };
 
-  const journalStart = () => journal.append('run.started', {
+  const journalStart = () => journal.append(options.restore ? 'session.resumed' : 'run.started', {
     session: session.id,
     runbook: { name: runbook.name, file: runbook.file, hash: runbook.hash },
     sites: runbook.sites,
     by: upgrader,
     host: os.hostname(),
     pid: process.pid,
+    ...(options.restore ? { stepId: options.restore.inFlight, interrupted: options.restore.interrupted } : summarizeRunbook(runbook)),
   });
 
   const outputs = new RunOutputs(
@@ -71,10 +84,33 @@ export function createRun(options: RunOptions): Run {
     (closed) => journal.append('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
     options.onLines,
   );
+  let suspended: ((outcome: Outcome) => void) | undefined;
+  let suspending = false;
   const machine = compileRunbook(runbook).provide({
-    actors: createEffects({ hosts, outputs, sessionId: session.id, localCwd: path.dirname(runbook.file) }),
+    actors: createEffects({
+      hosts,
+      outputs,
+      sessionId: session.id,
+      localCwd: path.dirname(runbook.file),
+      leaveRunning: () => suspending,
+    }),
   });
-  const actor = createActor(machine);
+  if (options.restore) outputs.seed(options.restore.attempts, options.restore.reattach);
+  const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
+
+  // Saved at every change while the run goes on; the pause that ends it is not saved, so
+  // a resume finds the state it was paused in.
+  const save = () => {
+    if (actor.getSnapshot().status !== 'active' || suspending) return;
+    writeSnapshot(session.dir, {
+      version: 1,
+      runbookHash: runbook.hash,
+      journalSeq: journal.lastSeq,
+      savedAt: new Date().toISOString(),
+      machine: actor.getPersistedSnapshot(),
+    });
+  };
+  actor.subscribe(save);
 
   const listeners = new Set<(event: EngineEmitted) => void>();
   actor.on('*', (event) => {
@@ -94,6 +130,7 @@ export function createRun(options: RunOptions): Run {
   });
 
   const finished = new Promise<Outcome>((resolve, reject) => {
+    suspended = resolve;
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== 'done') return;
@@ -122,15 +159,27 @@ export function createRun(options: RunOptions): Run {
     start: () => {
       journalStart();
       actor.start();
+      // The first state too: a step's effect only reaches a host after this was written.
+      save();
+      if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
     },
     finished,
+    isSuspended: () => suspending,
+    suspend: (by, reason) => {
+      if (suspending || actor.getSnapshot().status !== 'active') return;
+      suspending = true;
+      const current = actor.getSnapshot().context.current;
+      journal.append('session.paused', { by, reason, stepId: current });
+      suspended?.('paused');
+    },
     stop: () =>
       (stopped ??= (async () => {
         actor.stop();
         await outputs.closeAll();
         await hosts.close();
         unsubscribeHosts();
-        journal.append('session.closed', { outcome: viewOf(actor.getSnapshot(), stepOf).outcome ?? 'interrupted' });
+        journal.append('session.closed', { outcome: suspending ? 'paused' : (viewOf(actor.getSnapshot(), stepOf).outcome ?? 'interrupted') });
+        session.lock.release();
         journal.close();
       })()),
   };

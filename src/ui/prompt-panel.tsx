@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { commandSummary, roleList, stepLabel, stepPlace } from '../text/steps.js';
-import type { Prompt } from './prompt.js';
+import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
 
 function Field(props: { value: string; masked?: boolean }) {
@@ -90,9 +90,13 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold color={theme.danger}>
-            FAILED · {stepLabel(prompt.step)}: {prompt.error}
+            {prompt.interrupted ? 'INTERRUPTED' : 'FAILED'} · {stepLabel(prompt.step)}: {prompt.error}
           </Text>
-          <Keys>{`r ${prompt.step.kind === 'reboot' ? 'keep waiting' : 'retry'} · s skip (with a reason) · f fall back (with a reason) · p pause`}</Keys>
+          <Keys>
+            {prompt.interrupted
+              ? 'r run it again · d it is done (with a reason) · s skip (with a reason) · f fall back (with a reason) · p pause'
+              : `r ${prompt.step.kind === 'reboot' ? 'keep waiting' : 'retry'} · s skip (with a reason) · f fall back (with a reason) · p pause`}
+          </Keys>
         </>
       );
       break;
@@ -100,7 +104,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       color = theme.warning;
       body = (
         <>
-          <Text bold>{prompt.action === 'skip' ? 'Why skip this step? (journaled)' : 'Why fall back? (journaled)'}</Text>
+          <Text bold>{REASON_QUESTIONS[prompt.action]}</Text>
           <Field value={text} />
           <Keys>Enter submits · Esc goes back</Keys>
         </>
@@ -153,3 +157,9 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
     </Box>
   );
 }
+
+const REASON_QUESTIONS: Record<ReasonAction, string> = {
+  skip: 'Why skip this step? (journaled)',
+  fallback: 'Why fall back? (journaled)',
+  'mark-done': 'How do you know it is done? (journaled)',
+};

@@ -5,21 +5,23 @@ import type { Focus } from '../engine/view.js';
 import type { Role, Step } from '../runbook/types.js';
 import type { Question } from './questions.js';
 
+export type ReasonAction = 'skip' | 'fallback' | 'mark-done';
+
 export type Mode =
   | { kind: 'normal' }
   | { kind: 'help' }
-  | { kind: 'reason'; action: 'skip' | 'fallback'; stepId: string | null }
+  | { kind: 'reason'; action: ReasonAction; stepId: string | null }
   | { kind: 'confirm-cancel'; stepId: string }
   | { kind: 'confirm-stop' };
 
 export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
-  | { kind: 'reason'; action: 'skip' | 'fallback'; stepId: string | null; typing: true }
+  | { kind: 'reason'; action: ReasonAction; stepId: string | null; typing: true }
   | { kind: 'confirm-cancel'; step: Step; typing: false }
   | { kind: 'confirm-stop'; typing: false }
   | { kind: 'approval'; step: Step; text: string; typing: true }
   | { kind: 'confirmation'; step: Step; role: Role; pending: Role[]; confirmText?: string; typing: boolean }
-  | { kind: 'decision'; step: Step; error: string; typing: false }
+  | { kind: 'decision'; step: Step; error: string; interrupted: boolean; typing: false }
   | { kind: 'running'; step: Step; typing: false }
   | { kind: 'finished'; outcome: Outcome; typing: false }
   | { kind: 'idle'; typing: false };
@@ -56,7 +58,7 @@ export function activePrompt(args: {
       };
     }
     case 'decision':
-      return { kind: 'decision', step, error: focus.error, typing: false };
+      return { kind: 'decision', step, error: focus.error, interrupted: focus.interrupted, typing: false };
     case 'running':
       return { kind: 'running', step, typing: false };
   }

@@ -48,9 +48,12 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
   const backToNormal = (mode: Mode = { kind: 'normal' }) => update({ mode, text: '' });
   const say = (message: string) => update({ message });
 
+  // Saves and leaves at once; a running detached step goes on on its host.
   const pause = () => {
-    if (run.view().focus?.waitingFor === 'running') say('a step is running: stop it first (c) or wait for it');
+    const focus = run.view().focus;
+    if (focus?.waitingFor === 'running') run.suspend(by, `paused by ${by.name} while ${run.stepOf(focus.stepId).number} ran`);
     else run.send({ type: 'PAUSE', by });
+    onLeave('finished');
   };
 
   const startFallback = (stepId: string | null) => {
@@ -74,6 +77,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       case 'reason':
         if (value.trim() === '') return say('a reason is needed: it goes into the journal');
         if (prompt.action === 'skip' && prompt.stepId) run.send({ type: 'SKIP', stepId: prompt.stepId, by, reason: value });
+        if (prompt.action === 'mark-done' && prompt.stepId) run.send({ type: 'MARK_DONE', stepId: prompt.stepId, by, reason: value });
         if (prompt.action === 'fallback') run.send({ type: 'FALLBACK', by, reason: value });
         break;
     }
@@ -133,6 +137,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       case 'decision':
         if (input === 'r') run.send({ type: 'RETRY', stepId: prompt.step.id, by });
         else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
+        else if (input === 'd' && prompt.interrupted) backToNormal({ kind: 'reason', action: 'mark-done', stepId: prompt.step.id });
         else if (input === 'f' || input === 'F') startFallback(prompt.step.id);
         else if (input === 'p') pause();
         return;

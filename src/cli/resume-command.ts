@@ -1,0 +1,116 @@
+// `nightshift resume [ID]`: goes on with a paused or interrupted session at the exact step:
+// same runbook (or a changed one, when the upgrader accepts the changes), same variables
+// and connection settings; detached steps are followed again, other steps in flight are
+// checked or put to the upgrader.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ConnectOptions } from '../remote/types.js';
+import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
+import { restoreMachine, RestoreError } from '../runner/restore.js';
+import { SessionLockedError } from '../store/lock.js';
+import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
+import { reopenSession, RUNBOOK_COPY } from '../store/session.js';
+import { isResumable, summarizeSession } from '../store/session-summary.js';
+import { readSnapshot } from '../store/snapshot.js';
+import { driveRun, loadOrReport, type FrontEndOptions } from './run-command.js';
+import { EXIT } from './usage.js';
+
+export interface ResumeOptions extends FrontEndOptions {
+  sessionId?: string;
+  acceptRunbookChange: boolean;
+  /** Given again on the command line: replace what the session was started with. */
+  connect: Omit<ConnectOptions, 'interaction'>;
+}
+
+export async function resumeCommand(options: ResumeOptions): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`nightshift resume: ${message}\n`);
+    return EXIT.error;
+  };
+  let dir: string;
+  try {
+    dir = findSessionDir(options.sessionId, process.env, (candidate) => isResumable(summarizeSession(candidate)), 'paused or interrupted session');
+  } catch (error) {
+    if (error instanceof SessionNotFoundError) return fail(error.message);
+    throw error;
+  }
+  const before = summarizeSession(dir);
+  if (!isResumable(before)) {
+    return fail(`the session ${before.id} ${before.state === 'running' ? 'is running' : `has ended (${before.state})`}: there is nothing to resume.`);
+  }
+
+  let reopened;
+  try {
+    reopened = reopenSession(dir);
+  } catch (error) {
+    if (error instanceof SessionLockedError) return fail(error.message);
+    throw error;
+  }
+  const { session, reading } = reopened;
+  const release = () => {
+    session.journal.close();
+    session.lock.release();
+  };
+  if (reading.torn) {
+    process.stderr.write(
+      `nightshift resume: the journal's last line (line ${reading.torn.line}) was cut off when nightshift stopped; it is left out: ${JSON.stringify(reading.torn.text.slice(0, 120))}\n`,
+    );
+    session.journal.append('journal.torn', { line: reading.torn.line, text: reading.torn.text });
+  }
+  if (session.lock.tookOverFrom) {
+    process.stderr.write(`nightshift resume: the lock of pid ${session.lock.tookOverFrom.pid}, which is gone, was taken over\n`);
+  }
+
+  const saved = readSnapshot(dir);
+
+  const { meta } = session;
+  const runbookFile = existsSync(meta.runbookFile) ? meta.runbookFile : path.join(dir, RUNBOOK_COPY);
+  if (runbookFile !== meta.runbookFile) process.stderr.write(`nightshift resume: ${meta.runbookFile} is gone; using the session's copy\n`);
+  const runbook = await loadOrReport(runbookFile, meta.vars);
+  if (!runbook) {
+    release();
+    return EXIT.error;
+  }
+  if (!saved) {
+    // Stopped before the machine was first saved: no step had reached a host yet.
+    process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
+    return driveRun({ runbook, session, connect: { ...meta.connect, ...definedOnly(options.connect) }, frontEnd: options });
+  }
+  if (runbook.hash !== saved.runbookHash) {
+    const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars);
+    const changes = original ? formatRunbookDiff(diffRunbooks(original, runbook)) : '  (the session\'s copy does not load)';
+    if (!options.acceptRunbookChange) {
+      release();
+      return fail(
+        `${runbook.file} changed since the session started:\n${changes}\n` +
+          'Resume with --accept-runbook-change to go on with the changed runbook, or restore the file.',
+      );
+    }
+    process.stderr.write(`nightshift resume: going on with the changed runbook:\n${changes}\n`);
+    session.journal.append('runbook.changed', { hash: runbook.hash, previous: saved.runbookHash, changes: diffRunbooks(original ?? runbook, runbook) });
+  }
+
+  let restore;
+  try {
+    restore = restoreMachine(saved.machine, runbook);
+  } catch (error) {
+    if (!(error instanceof RestoreError)) throw error;
+    release();
+    return fail(error.message);
+  }
+  if (!options.json) {
+    const where = before.stepLabel ? ` at ${before.stepLabel}` : '';
+    process.stderr.write(`nightshift: resuming session ${session.id} (${runbook.name})${where}\n`);
+  }
+  return driveRun({
+    runbook,
+    session,
+    connect: { ...meta.connect, ...definedOnly(options.connect) },
+    frontEnd: options,
+    restore,
+  });
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,278 @@
+// Pause, crash and resume with the built binary against OpenSSH's sshd: a session stopped
+// at any moment goes on at the exact step, and nothing runs twice blindly.
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+interface Entry {
+  seq: number;
+  type: string;
+  stepId?: string;
+  status?: string;
+  exitCode?: number | null;
+  action?: string;
+  reason?: string;
+  [field: string]: unknown;
+}
+
+/** A runbook with a slow detached step, a local step with a check, a local one without, a checkpoint. */
+function writeRunbook(dir: string, options: { slowLines?: number } = {}): string {
+  const lines = options.slowLines ?? 30;
+  const file = path.join(dir, 'resume.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: resume rehearsal',
+      'hosts:',
+      '  dolphin: {}',
+      'phases:',
+      '  - name: restore',
+      '    steps:',
+      '      - run: echo first on $(hostname)',
+      '        host: dolphin',
+      '        id: first',
+      `      - run: for i in $(seq 1 ${lines}); do echo line $i; sleep 0.1; done; echo stderr-end >&2`,
+      '        host: dolphin',
+      '        id: slow',
+      '      - local: echo marked >> marks; touch checked-marker; sleep 2',
+      '        check: test -f checked-marker',
+      '        id: with-check',
+      '      - local: sleep 1; echo once >> unchecked-marks',
+      '        id: without-check',
+      '      - checkpoint: the restore looks right',
+      '        id: look',
+      '      - run: echo last',
+      '        host: dolphin',
+      '        id: last',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
+  let sshd: Sshd;
+  let sshConfig: string;
+  let knownHosts: string;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-ssh-'));
+    sshConfig = path.join(dir, 'ssh_config');
+    knownHosts = path.join(dir, 'known_hosts');
+    writeFileSync(sshConfig, `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`);
+    writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  function fixture(options: { slowLines?: number } = {}) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-'));
+    return { dir, runbook: writeRunbook(dir, options), env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } };
+  }
+
+  const sshArgs = () => ['--ssh-config', sshConfig, '--known-hosts', knownHosts];
+
+  /** Answers checkpoints and marks an interrupted step without a check as done. */
+  const answers = (line: string) => {
+    if (/was interrupted/.test(line)) return undefined;
+    if (/Answer retry \(run it again\) \| done REASON/.test(line)) return 'done looked at the marks file: it ran';
+    if (/Answer retry/.test(line)) return 'pause';
+    return typedAnswer(line);
+  };
+
+  function start(fx: ReturnType<typeof fixture>, answer: (line: string) => string | undefined = answers): Conversation {
+    return converse(['run', '--plain', fx.runbook, ...sshArgs()], answer, fx.env);
+  }
+
+  function resume(fx: ReturnType<typeof fixture>, extra: string[] = [], answer: (line: string) => string | undefined = answers): Conversation {
+    return converse(['resume', '--plain', ...extra], answer, fx.env);
+  }
+
+  function sessionDir(fx: ReturnType<typeof fixture>): string {
+    const root = path.join(fx.env.NIGHTSHIFT_STATE_DIR, 'sessions');
+    const [id] = readdirSync(root);
+    return path.join(root, id!);
+  }
+
+  function journal(fx: ReturnType<typeof fixture>): Entry[] {
+    return readFileSync(path.join(sessionDir(fx), 'journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Entry);
+  }
+
+  /** What a run amounts to: each step's final status and exit code, and the output of its last attempt. */
+  function outcomeOf(fx: ReturnType<typeof fixture>) {
+    const entries = journal(fx);
+    const steps: Record<string, { status: string; exitCode?: number | null; output?: string }> = {};
+    for (const entry of entries) {
+      if (entry.type === 'step.finished') steps[entry.stepId!] = { status: entry.status!, ...(entry.exitCode !== undefined ? { exitCode: entry.exitCode } : {}) };
+      if (entry.type === 'decision' && entry.action === 'mark-done') steps[entry.stepId!] = { status: 'done' };
+    }
+    for (const entry of entries) {
+      if (entry.type !== 'output.closed') continue;
+      const text = readFileSync(path.join(sessionDir(fx), String(entry['file'])), 'utf8');
+      steps[entry.stepId!] = { ...steps[entry.stepId!]!, output: text.split('\n').sort().join('\n') };
+    }
+    const finished = entries.filter((entry) => entry.type === 'run.finished').at(-1);
+    return { steps, outcome: finished?.['outcome'] };
+  }
+
+  async function waitForLine(run: Conversation, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!run.lines.some((line) => pattern.test(line))) {
+      if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${run.lines.join('\n')}\n${run.stderr()}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  it('SIGTERM in the middle of a detached step saves the session; resume follows the step on and finishes the run', async () => {
+    const fx = fixture();
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 5$/);
+    first.child.kill('SIGTERM');
+    expect(await first.exited, first.stderr()).toBe(4);
+    const id = path.basename(sessionDir(fx));
+    expect(first.stderr()).toContain(`nightshift resume ${id}`);
+
+    const listing = converse(['sessions'], () => undefined, fx.env);
+    expect(await listing.exited).toBe(0);
+    expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+resume rehearsal\\s+paused\\s+1\\.2 for i in`));
+
+    const second = resume(fx);
+    const code = await second.exited;
+    const text = second.lines.join('\n');
+    expect(code, text + second.stderr()).toBe(0);
+    expect(second.stderr()).toContain(`resuming session ${id}`);
+    // Followed on, not started again: the same attempt, every line once, in order.
+    expect(text).not.toMatch(/1\.2 .*\(attempt 2\)/);
+    const log = readFileSync(path.join(sessionDir(fx), 'output', 'slow.1.log'), 'utf8');
+    const numbered = log.split('\n').filter((line) => line.startsWith('line '));
+    expect(numbered).toEqual(Array.from({ length: 30 }, (_, index) => `line ${index + 1}`));
+    expect(log).toContain('stderr-end');
+    const entries = journal(fx);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+    expect(entries.filter((entry) => entry.type === 'session.paused')).toHaveLength(1);
+    expect(entries.filter((entry) => entry.type === 'session.resumed')).toHaveLength(1);
+    expect(entries.filter((entry) => entry.type === 'step.finished' && entry.stepId === 'slow')).toEqual([
+      expect.objectContaining({ status: 'done', exitCode: 0 }),
+    ]);
+    expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
+  });
+
+  it('kill -9 at random moments, resumed each time, ends as an uninterrupted run does', async () => {
+    const reference = fixture({ slowLines: 15 });
+    const whole = start(reference);
+    expect(await whole.exited, whole.lines.join('\n') + whole.stderr()).toBe(0);
+    const expected = outcomeOf(reference);
+
+    const fx = fixture({ slowLines: 15 });
+    let run = start(fx);
+    await waitForLine(run, /journal: /);
+    const kills: number[] = [];
+    for (let round = 0; round < 8; round++) {
+      const delay = 150 + Math.floor(Math.random() * 1200);
+      const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
+      if (ended) break;
+      run.child.kill('SIGKILL');
+      await run.exited;
+      kills.push(delay);
+      run = resume(fx);
+    }
+    const code = await run.exited;
+    expect(code, `kills after ${kills.join(', ')} ms\n${run.lines.join('\n')}\n${run.stderr()}`).toBe(0);
+    const actual = outcomeOf(fx);
+    expect(actual.outcome).toBe('completed');
+    // A local step without a check that was in flight may have been marked done instead of run.
+    for (const [stepId, step] of Object.entries(expected.steps)) {
+      const got = actual.steps[stepId]!;
+      expect(got.status, `${stepId} after kills at ${kills.join(', ')} ms`).toBe(step.status);
+      if (stepId === 'slow' || stepId === 'first' || stepId === 'last') expect(got.output, stepId).toBe(step.output);
+    }
+    // The step with a check never ran twice: its check saw it done.
+    expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8').trim().split('\n').length).toBeLessThanOrEqual(1 + kills.length);
+    const entries = journal(fx);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+  }, 120_000);
+
+  it('a local step in flight at a crash: its check runs first and it is not run again', async () => {
+    const fx = fixture({ slowLines: 1 });
+    const first = start(fx);
+    await waitForLine(first, /> 1\.3 .*locally/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(path.join(fx.dir, 'checked-marker'))).toBe(true);
+
+    const second = resume(fx);
+    expect(await second.exited, second.lines.join('\n')).toBe(0);
+    expect(second.lines.join('\n')).toMatch(/checked 1\.3 .*: its check says it is already done/);
+    expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
+  });
+
+  it('a step without a check in flight at a crash is put to the upgrader: marked done with a reason, not re-run', async () => {
+    const fx = fixture({ slowLines: 1 });
+    const first = start(fx);
+    await waitForLine(first, /> 1\.4 .*locally/);
+    // The line is printed as the step starts; the saved state follows a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    const second = resume(fx);
+    expect(await second.exited, second.lines.join('\n')).toBe(0);
+    const text = second.lines.join('\n');
+    expect(text).toMatch(/1\.4 .* was interrupted: interrupted: nightshift stopped while attempt 1 ran/);
+    expect(text).toMatch(/decision on 1\.4 .* mark-done \(looked at the marks file: it ran\)/);
+    expect(text).not.toMatch(/> 1\.4 .*\(attempt 2\)/);
+    const entries = journal(fx);
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'without-check', action: 'mark-done', reason: 'looked at the marks file: it ran' }));
+  });
+
+  it('a second nightshift on a session in use is refused, naming the holder', async () => {
+    const fx = fixture();
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 2$/);
+    const id = path.basename(sessionDir(fx));
+    // The session is running, so resume finds nothing to resume by default, and refuses it by id.
+    const byDefault = resume(fx);
+    expect(await byDefault.exited).toBe(1);
+    expect(byDefault.stderr()).toMatch(/no paused or interrupted session/);
+    const byId = converse(['resume', '--plain', id], () => undefined, fx.env);
+    expect(await byId.exited).toBe(1);
+    expect(byId.stderr()).toMatch(new RegExp(`session ${id} is running`));
+    first.child.kill('SIGKILL');
+    await first.exited;
+  });
+
+  it('a torn last journal line is reported and left out; a changed runbook is refused unless accepted', async () => {
+    const fx = fixture({ slowLines: 40 });
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 3$/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    appendFileSync(path.join(sessionDir(fx), 'journal.jsonl'), '{"seq":999,"at":"2026-');
+    writeFileSync(fx.runbook, readFileSync(fx.runbook, 'utf8').replace('echo last', 'echo the very last'));
+
+    const refused = resume(fx);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(/cut off when nightshift stopped; it is left out/);
+    expect(refused.stderr()).toMatch(/changed since the session started:\n\s+~ 1\.6 echo the very last \(last\): (title, command|command, title) changed/);
+    expect(refused.stderr()).toMatch(/--accept-runbook-change/);
+
+    const accepted = resume(fx, ['--accept-runbook-change']);
+    expect(await accepted.exited, accepted.lines.join('\n') + accepted.stderr()).toBe(0);
+    expect(accepted.lines.join('\n')).toMatch(/dolphin\| the very last/);
+    const entries = journal(fx);
+    expect(entries.some((entry) => entry.seq === 999)).toBe(false);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'journal.torn' }));
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'runbook.changed' }));
+  });
+});

@@ -35,6 +35,14 @@ function keepaliveOption(value: string | undefined): { keepaliveIntervalMs?: num
   return { keepaliveIntervalMs: ms };
 }
 
+function connectOptions(values: { 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string }) {
+  return {
+    ...(values['ssh-config'] ? { sshConfigFile: path.resolve(expandHome(values['ssh-config'])) } : {}),
+    ...(values['known-hosts'] ? { knownHostsFiles: values['known-hosts'].map((file) => path.resolve(expandHome(file))) } : {}),
+    ...keepaliveOption(values.keepalive),
+  };
+}
+
 function expandHome(file: string): string {
   return file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file;
 }
@@ -96,11 +104,7 @@ async function main(argv: string[]): Promise<number> {
         vars: parseVars(values.var),
         plain: values.plain ?? false,
         json: values.json ?? false,
-        connect: {
-          ...(values['ssh-config'] ? { sshConfigFile: expandHome(values['ssh-config']) } : {}),
-          ...(values['known-hosts'] ? { knownHostsFiles: values['known-hosts'].map(expandHome) } : {}),
-          ...keepaliveOption(values.keepalive),
-        },
+        connect: connectOptions(values),
       });
     }
     case 'demo': {
@@ -121,6 +125,55 @@ async function main(argv: string[]): Promise<number> {
         scenario,
         ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
       });
+    }
+    case 'sessions': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { json: common.json, all: { type: 'boolean' } },
+      });
+      if (positionals.length > 0) throw new UsageError('sessions takes no arguments');
+      const { sessionsCommand } = await import('./cli/sessions-command.js');
+      return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
+    }
+    case 'resume': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          ...common,
+          'accept-runbook-change': { type: 'boolean' },
+          'ssh-config': { type: 'string' },
+          'known-hosts': { type: 'string', multiple: true },
+          keepalive: { type: 'string' },
+        },
+      });
+      if (positionals.length > 1) throw new UsageError('resume takes at most one session ID');
+      const { resumeCommand } = await import('./cli/resume-command.js');
+      return resumeCommand({
+        ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+        plain: values.plain ?? false,
+        json: values.json ?? false,
+        acceptRunbookChange: values['accept-runbook-change'] ?? false,
+        connect: connectOptions(values),
+      });
+    }
+    case 'report': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { output: { type: 'string' }, cast: { type: 'string' } },
+      });
+      if (positionals.length > 1) throw new UsageError('report takes at most one session ID');
+      const { reportCommand } = await import('./cli/report-command.js');
+      return reportCommand(
+        {
+          ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+          ...(values.output ? { output: path.resolve(expandHome(values.output)) } : {}),
+          ...(values.cast ? { cast: path.resolve(expandHome(values.cast)) } : {}),
+        },
+        out,
+      );
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

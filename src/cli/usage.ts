@@ -32,7 +32,12 @@ Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused
 130 interrupted.
 
 Plain-mode answers, one per line: the text a destructive step or checkpoint asks for
-(or yes), "retry", "skip REASON", "fallback REASON", "pause".`,
+(or yes), "retry", "skip REASON", "fallback REASON", "pause"; after a resume, a step that
+was interrupted also takes "done REASON".
+
+Pausing: p in the full-screen view, "pause" in plain mode, or SIGTERM/SIGHUP, at any
+moment: the session is saved, a detached step goes on on its host, and
+nightshift resume picks it up.`,
   demo: `nightshift demo [options]
 
 Starts the embedded demo lab (three SSH hosts in sandbox folders on 127.0.0.1: the old
@@ -55,6 +60,39 @@ when every file is clean, 1 otherwise.`,
 
 Prints the runbook as a numbered checklist: who does what, in order, what is destructive
 and what must be typed to confirm. --json prints the same as one JSON document.`,
+  sessions: `nightshift sessions [--all] [--json]
+
+Lists the sessions that are paused, interrupted (nightshift was killed or the machine
+went down) or running: runbook, state, the step they stopped at, and since when, in both
+sites' clocks. --all lists ended ones too.`,
+  resume: `nightshift resume [ID] [options]
+
+Goes on with a paused or interrupted session (the latest one when no ID is given; a
+unique beginning of the ID is enough) at the exact step, with the runbook, variables and
+connection settings it was started with. A detached step that was running is followed
+again (or its result collected when it ended meanwhile). Any other step that was in
+flight is never simply run again: its check runs first when it has one, otherwise you
+choose: retry (run it again), done REASON (it did finish), or fall back.
+
+Options:
+  --plain, --json            as for run
+  --accept-runbook-change    go on although the runbook file changed since the session
+                             started (the changed steps are listed either way)
+  --ssh-config FILE, --known-hosts FILE, --keepalive DURATION
+                             as for run; given here, they replace the session's
+
+Exit status: as for run; 1 when there is nothing to resume or the session is in use.`,
+  report: `nightshift report [ID] [options]
+
+Writes the record of a session (the latest one when no ID is given) as a self-contained
+HTML page and as Markdown, beside its journal: a timeline of phases and steps in both
+sites' clocks, every checkpoint with who confirmed it and when, decisions with their
+reasons, the chat, and each step's command, exit status and output.
+
+Options:
+  --output FILE          write the HTML page to FILE (default: report.html in the
+                         session's folder); the Markdown goes beside it as .md
+  --cast FILE            also export the output as an asciicast v2 file (asciinema play)`,
   schema: `nightshift schema
 
 Prints the runbook JSON Schema (for editors: yaml-language-server and others).`,
@@ -67,6 +105,9 @@ Usage:
   nightshift demo               run the miniature gateway swap in the embedded demo lab
   nightshift lint RUNBOOK...    check runbooks; errors name file:line:col
   nightshift plan RUNBOOK       print the runbook as a numbered checklist (--json)
+  nightshift sessions           list paused, interrupted and running sessions (--all)
+  nightshift resume [ID]        go on with a paused or interrupted session
+  nightshift report [ID]        write a session's record as HTML and Markdown (--cast)
   nightshift schema             print the runbook JSON Schema
   nightshift help COMMAND       details of one command
 

@@ -1,0 +1,116 @@
+// nightshift report: a session's journal and logs in, an HTML page and Markdown (and an
+// asciicast when asked) out.
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { asciicastOf } from '../report/asciicast.js';
+import { attemptKey, logExcerptOf, missingLog, REPORT_LOG_LINES, type LogExcerpt } from '../report/log-excerpt.js';
+import { reportHtml } from '../report/report-html.js';
+import { reportMarkdown } from '../report/report-markdown.js';
+import { sessionRecordOf, type SessionRecord } from '../report/session-record.js';
+import { readJournalChecked } from '../store/journal.js';
+import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
+import type { Out } from './runbook-commands.js';
+import { EXIT } from './usage.js';
+
+export interface ReportOptions {
+  sessionId?: string;
+  /** Absolute path of the HTML page; the Markdown goes beside it. */
+  output?: string;
+  /** Absolute path of an asciicast to write as well. */
+  cast?: string;
+}
+
+export async function reportCommand(options: ReportOptions, out: Out): Promise<number> {
+  let sessionDir: string;
+  try {
+    sessionDir = findSessionDir(options.sessionId, process.env);
+  } catch (error) {
+    if (!(error instanceof SessionNotFoundError)) throw error;
+    out.stderr(`nightshift: ${error.message}\n`);
+    return EXIT.error;
+  }
+  const record = sessionRecordOf(readJournalChecked(path.join(sessionDir, 'journal.jsonl')));
+  record.session ||= path.basename(sessionDir);
+  const logs = readLogs(sessionDir, record);
+  const htmlFile = options.output ?? path.join(sessionDir, 'report.html');
+  const markdownFile = `${htmlFile.slice(0, htmlFile.length - path.extname(htmlFile).length)}.md`;
+  const paths = { sessionDir };
+
+  writeFileSync(htmlFile, reportHtml(record, logs, paths));
+  out.stdout(`${htmlFile}\n`);
+  writeFileSync(markdownFile, reportMarkdown(record, logs, paths));
+  out.stdout(`${markdownFile}\n`);
+  if (options.cast) {
+    writeFileSync(options.cast, asciicastOf(record, logs));
+    out.stdout(`${options.cast}\n`);
+  }
+  for (const warning of record.warnings) out.stderr(`nightshift: ${warning}\n`);
+  return EXIT.completed;
+}
+
+function readLogs(sessionDir: string, record: SessionRecord): Map<string, LogExcerpt> {
+  const logs = new Map<string, LogExcerpt>();
+  for (const attempt of record.attempts) {
+    if (!attempt.output) continue;
+    const file = attempt.output.file;
+    const absolute = path.resolve(sessionDir, file);
+    if (path.relative(sessionDir, absolute).startsWith('..')) {
+      logs.set(attemptKey(attempt), missingLog(file, 'the journal names a file outside the session folder; it was not read'));
+      continue;
+    }
+    try {
+      const tail = readLogTail(absolute, REPORT_LOG_LINES);
+      logs.set(attemptKey(attempt), logExcerptOf(file, tail.text, tail.linesBefore));
+    } catch (error) {
+      logs.set(attemptKey(attempt), missingLog(file, `could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`));
+    }
+  }
+  return logs;
+}
+
+const CHUNK = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * The end of a log holding at least its last `maxLines` lines, read backwards so that a
+ * huge log is never held whole; the lines in front of it are only counted.
+ */
+function readLogTail(file: string, maxLines: number): { text: string; linesBefore: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let start = fstatSync(fd).size;
+    let newlines = 0;
+    while (start > 0 && newlines <= maxLines) {
+      const length = Math.min(CHUNK, start);
+      start -= length;
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, start);
+      chunks.unshift(buffer);
+      newlines += countNewlinesIn(buffer);
+    }
+    const tail = Buffer.concat(chunks);
+    if (start === 0) return { text: tail.toString('utf8'), linesBefore: 0 };
+    // The tail begins inside a line: that line counts as one of those left out.
+    const firstBreak = tail.indexOf(NEWLINE);
+    return { text: tail.subarray(firstBreak + 1).toString('utf8'), linesBefore: countNewlines(fd, 0, start) + 1 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function countNewlinesIn(buffer: Buffer): number {
+  let count = 0;
+  for (let index = buffer.indexOf(NEWLINE); index !== -1; index = buffer.indexOf(NEWLINE, index + 1)) count++;
+  return count;
+}
+
+function countNewlines(fd: number, from: number, to: number): number {
+  let count = 0;
+  const buffer = Buffer.alloc(CHUNK);
+  for (let position = from; position < to; position += CHUNK) {
+    const length = readSync(fd, buffer, 0, Math.min(CHUNK, to - position), position);
+    count += countNewlinesIn(buffer.subarray(0, length));
+  }
+  return count;
+}

@@ -1,0 +1,250 @@
+// The report as one self-contained HTML page: inline style and picture, no scripts, no
+// requests; long parts fold with <details>.
+import { bothClocks, dateAt, formatDuration, timeAt, type Sites } from './clocks.js';
+import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
+import { html, Markup } from './markup.js';
+import {
+  actorText,
+  attemptStatusText,
+  attemptsOf,
+  confirmationText,
+  exitText,
+  outcomeText,
+  stepName,
+  stepsInOrder,
+} from './report-text.js';
+import type { Attempt, SessionRecord, StepInfo } from './session-record.js';
+import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
+
+const STYLE = `
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232b; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { border-bottom: 2px solid #d6dde5; padding-bottom: 0.2em; margin-top: 2em; }
+h3 { margin-bottom: 0.3em; }
+table { border-collapse: collapse; width: 100%; margin: 0.5em 0; }
+th, td { text-align: left; vertical-align: top; padding: 0.3em 0.6em; border-bottom: 1px solid #e3e8ee; }
+th { background: #f3f6f9; font-weight: 600; }
+pre { background: #14181d; color: #e6e6e6; padding: 0.7em 1em; overflow-x: auto; border-radius: 4px; font: 13px/1.35 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre; }
+pre.command { background: #f3f6f9; color: #1d232b; border: 1px solid #d6dde5; }
+.outcome { display: inline-block; padding: 0.15em 0.6em; border-radius: 3px; font-weight: 600; color: #fff; background: #555; }
+.outcome-completed { background: #2e7d32; }
+.outcome-fell-back { background: #c62828; }
+.outcome-paused, .outcome-interrupted, .outcome-unfinished { background: #b26a00; }
+.warning { background: #fff4e0; border-left: 4px solid #ef9f1f; padding: 0.5em 1em; }
+.muted { color: #5d6873; }
+.note { color: #5d6873; font-style: italic; }
+.status-failed { color: #c62828; font-weight: 600; }
+.status-interrupted, .status-running { color: #b26a00; font-weight: 600; }
+.status-skipped { color: #6d6d6d; }
+.fallback-step h3::before { content: "↩ "; color: #e07b00; }
+article.step { border-left: 3px solid #d6dde5; padding-left: 1em; margin: 1.5em 0; }
+article.step.fallback-step { border-left-color: #e07b00; }
+article.step.failed-step { border-left-color: #c62828; }
+.legend span { display: inline-block; margin-right: 1.2em; }
+.legend i { display: inline-block; width: 1.6em; height: 0.8em; margin-right: 0.3em; vertical-align: middle; border-radius: 2px; }
+.chat .from { font-weight: 600; }
+.chat .text { white-space: pre-wrap; }
+details summary { cursor: pointer; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+`;
+
+// Our own stylesheet, not foreign text: it goes in as it is.
+const STYLE_MARKUP = new Markup(STYLE);
+
+export interface ReportPaths {
+  /** Where the full logs are, as the reader should find them: the session folder. */
+  sessionDir: string;
+}
+
+export function reportHtml(record: SessionRecord, logs: LogExcerpts, paths: ReportPaths): string {
+  const name = record.runbook.name || 'Session';
+  const page = html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${name}: session ${record.session} (${outcomeText(record.outcome)})</title>
+<style>${STYLE_MARKUP}</style>
+</head>
+<body>
+<header>
+<h1>${name}</h1>
+<p>Session <code>${record.session}</code> <span class="outcome outcome-${record.outcome}">${outcomeText(record.outcome)}</span></p>
+${facts(record, paths)}
+${sitesTable(record)}
+</header>
+${record.warnings.map((warning) => html`<p class="warning">${warning}</p>`)}
+<section id="timeline">
+<h2>Timeline</h2>
+${timelineSvg(record)}
+${legend()}
+</section>
+<section id="confirmations">
+<h2>Checkpoints and approvals</h2>
+${confirmationsTable(record)}
+</section>
+<section id="decisions">
+<h2>Decisions</h2>
+${decisionsTable(record)}
+</section>
+<section id="skips">
+<h2>Skipped steps</h2>
+${skipsTable(record)}
+</section>
+<section id="chat">
+<h2>Chat</h2>
+${chat(record)}
+</section>
+<section id="events">
+<h2>Session and connections</h2>
+${eventsTable(record)}
+</section>
+<section id="steps">
+<h2>Steps</h2>
+${stepSections(record, logs, paths)}
+</section>
+</body>
+</html>
+`;
+  return page.text;
+}
+
+function facts(record: SessionRecord, paths: ReportPaths): Markup {
+  const { sites } = record;
+  return html`<dl class="facts">
+<dt>Runbook</dt><dd><code>${record.runbook.file}</code></dd>
+<dt>Runbook sha256</dt><dd><code>${record.runbook.hash}</code></dd>
+${record.by ? html`<dt>Upgrader</dt><dd>${actorText(record.by)}</dd>` : ''}
+<dt>Started</dt><dd>${dateAt(sites.upgrader, record.startedAt)} ${bothClocks(sites, record.startedAt)}</dd>
+<dt>Last entry</dt><dd>${dateAt(sites.upgrader, record.endedAt)} ${bothClocks(sites, record.endedAt)}</dd>
+<dt>Duration</dt><dd>${formatDuration(record.endedAt - record.startedAt)}</dd>
+<dt>Session folder</dt><dd><code>${paths.sessionDir}</code></dd>
+</dl>`;
+}
+
+function sitesTable(record: SessionRecord): Markup {
+  const { upgrader, site } = record.sites;
+  return html`<table class="sites">
+<tr><th></th><th>Name</th><th>Time zone</th><th>Clock at the start</th></tr>
+<tr><th>Upgrader</th><td>${upgrader.name}</td><td>${upgrader.tz}</td><td>${dateAt(upgrader, record.startedAt)} ${timeAt(upgrader, record.startedAt)}</td></tr>
+<tr><th>Site</th><td>${site.name}</td><td>${site.tz}</td><td>${dateAt(site, record.startedAt)} ${timeAt(site, record.startedAt)}</td></tr>
+</table>`;
+}
+
+function legend(): Markup {
+  const item = (colour: string, label: string) => html`<span><i style="background: ${colour}"></i>${label}</span>`;
+  return html`<p class="legend muted">
+${item(STATUS_COLOURS.done, 'done')}
+${item('repeating-linear-gradient(45deg, #e07b00 0 3px, #fff 3px 5px)', 'fallback step, done')}
+${item(STATUS_COLOURS.failed, 'failed ✗')}
+${item(STATUS_COLOURS.skipped, 'skipped')}
+${item(STATUS_COLOURS.interrupted, 'interrupted')}
+${item(STATUS_COLOURS.running, 'no end recorded')}
+<span>Axis: the upgrader's clock above, the site's below.</span>
+</p>`;
+}
+
+function clockCells(sites: Sites, at: number): Markup {
+  return html`<td>${timeAt(sites.upgrader, at)}</td><td>${timeAt(sites.site, at)}</td>`;
+}
+
+function clockHeads(sites: Sites): Markup {
+  return html`<th>${sites.upgrader.name}</th><th>${sites.site.name}</th>`;
+}
+
+function confirmationsTable(record: SessionRecord): Markup {
+  if (record.confirmations.length === 0) return html`<p class="muted">No checkpoint was confirmed and no step approved.</p>`;
+  return html`<table class="confirmations">
+<tr><th>Step</th><th>What</th><th>Role</th><th>Who</th><th>Relayed</th>${clockHeads(record.sites)}</tr>
+${record.confirmations.map(
+  (confirmation) => html`<tr class="confirmation ${confirmation.kind}"><td>${stepName(record, confirmation.stepId)}</td><td>${confirmationText(confirmation)}</td><td>${confirmation.role}</td><td>${confirmation.by.name}</td><td>${confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : ''}</td>${clockCells(record.sites, confirmation.at)}</tr>
+`,
+)}</table>`;
+}
+
+function decisionsTable(record: SessionRecord): Markup {
+  if (record.decisions.length === 0) return html`<p class="muted">No decisions were needed.</p>`;
+  return html`<table class="decisions">
+<tr><th>Step</th><th>Action</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
+${record.decisions.map(
+  (decision) => html`<tr class="decision"><td>${stepName(record, decision.stepId)}</td><td>${decision.action}</td><td>${actorText(decision.by)}</td><td>${decision.reason ?? ''}</td>${clockCells(record.sites, decision.at)}</tr>
+`,
+)}</table>`;
+}
+
+function skipsTable(record: SessionRecord): Markup {
+  if (record.skips.length === 0) return html`<p class="muted">No step was skipped.</p>`;
+  return html`<table class="skips">
+<tr><th>Step</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
+${record.skips.map(
+  (skip) => html`<tr class="skip"><td>${stepName(record, skip.stepId)}</td><td>${actorText(skip.by)}</td><td>${skip.reason}</td>${clockCells(record.sites, skip.at)}</tr>
+`,
+)}</table>`;
+}
+
+function chat(record: SessionRecord): Markup {
+  if (record.chat.length === 0) return html`<p class="muted">No chat.</p>`;
+  return html`<table class="chat">
+<tr>${clockHeads(record.sites)}<th>From</th><th>Message</th></tr>
+${record.chat.map(
+  (message) => html`<tr class="chat-message">${clockCells(record.sites, message.at)}<td class="from">${actorText(message.from)}</td><td class="text">${message.text}</td></tr>
+`,
+)}</table>`;
+}
+
+function eventsTable(record: SessionRecord): Markup {
+  if (record.events.length === 0) return html`<p class="muted">Nothing recorded.</p>`;
+  return html`<details><summary>${record.events.length} entries: starts, resumptions, pauses, the fallback and connection changes</summary>
+<table class="events">
+<tr>${clockHeads(record.sites)}<th>What</th></tr>
+${record.events.map((event) => html`<tr>${clockCells(record.sites, event.at)}<td>${event.text}</td></tr>
+`)}</table></details>`;
+}
+
+function stepSections(record: SessionRecord, logs: LogExcerpts, paths: ReportPaths): Markup {
+  const { main, fallback } = stepsInOrder(record);
+  return html`${main.map((step) => stepSection(record, step, logs, paths))}
+${fallback.length > 0 ? html`<h2 id="fallback">Fallback</h2>
+${fallback.map((step) => stepSection(record, step, logs, paths))}` : ''}`;
+}
+
+function stepSection(record: SessionRecord, step: StepInfo, logs: LogExcerpts, paths: ReportPaths): Markup {
+  const attempts = attemptsOf(record, step.id);
+  const failed = attempts.at(-1)?.status === 'failed';
+  const classes = ['step', step.phase === null ? 'fallback-step' : '', failed ? 'failed-step' : ''].filter(Boolean).join(' ');
+  const skip = record.skips.filter((candidate) => candidate.stepId === step.id);
+  return html`<article class="${classes}" id="step-${step.id}" data-step="${step.id}">
+<h3>${step.number} ${step.title}</h3>
+<p class="muted">${step.kind}${step.place && step.place !== step.kind ? html` · ${step.place}` : ''}${step.phase ? html` · phase ${step.phase}` : ''}</p>
+${step.command !== undefined ? html`<pre class="command">${step.command}</pre>` : ''}
+${step.text !== undefined ? html`<blockquote>${step.text}</blockquote>` : ''}
+${attempts.length === 0 ? html`<p class="muted">Not run.</p>` : ''}
+${skip.map((entry) => html`<p class="status-skipped">Skipped by ${actorText(entry.by)}: ${entry.reason}</p>`)}
+${attempts.map((attempt) => attemptSection(record.sites, attempt, logs.get(attemptKey(attempt)), paths))}
+</article>
+`;
+}
+
+function attemptSection(sites: Sites, attempt: Attempt, log: LogExcerpt | undefined, paths: ReportPaths): Markup {
+  const exit = exitText(attempt);
+  return html`<div class="attempt" data-attempt="${attempt.attempt}">
+<p><strong>Attempt ${attempt.attempt}</strong>: <span class="status-${attempt.status}">${attemptStatusText(attempt)}</span>${exit ? html`, ${exit}` : ''}, ${formatDuration(attempt.durationMs)}
+<span class="muted">(started ${bothClocks(sites, attempt.startedAt)})</span></p>
+${attempt.error ? html`<p class="status-failed">${attempt.error}</p>` : ''}
+${log ? outputDetails(log, paths) : ''}
+</div>`;
+}
+
+function outputDetails(log: LogExcerpt, paths: ReportPaths): Markup {
+  const full = `${paths.sessionDir}/${log.file}`;
+  if (log.missing) return html`<p class="note">Output: ${log.missing} (${full})</p>`;
+  if (log.lines.length === 0) return html`<p class="muted">No output.</p>`;
+  const shown = log.lines.length;
+  return html`<details class="output"><summary>Output: ${shown + log.omittedLines} lines</summary>
+${log.omittedLines > 0 ? html`<p class="note">The first ${log.omittedLines} lines are left out; the full log is ${full}.</p>` : ''}
+<pre>${log.lines.join('\n')}</pre>
+</details>`;
+}

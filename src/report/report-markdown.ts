@@ -1,0 +1,183 @@
+// The report as Markdown, for a ticket or a wiki: the same record as the HTML page, the
+// timeline as a table.
+import { bothClocks, dateAt, formatDuration, timeAt, type Sites } from './clocks.js';
+import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
+import type { ReportPaths } from './report-html.js';
+import {
+  actorText,
+  attemptStatusText,
+  attemptsOf,
+  confirmationText,
+  exitText,
+  outcomeText,
+  stepName,
+  stepsInOrder,
+} from './report-text.js';
+import type { SessionRecord, StepInfo } from './session-record.js';
+
+const MD_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
+
+/**
+ * Text that cannot turn into Markdown or HTML, on one line: emphasis, links, code, table
+ * pipes escaped, tags as entities. Always used after something else on its line, so
+ * markers that count only at a line's start (#, -, 1.) need nothing.
+ */
+export function mdText(text: string): string {
+  return text.replace(/\n/g, ' ').replace(/[\\`*_[\]|~<>&]/g, (char) => MD_ENTITIES[char] ?? `\\${char}`);
+}
+
+/** A fenced block that the text inside cannot close: the fence is longer than any run of backticks in it. */
+export function mdCode(text: string, info = ''): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}${info}\n${text}\n${fence}`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+function clockHeads(sites: Sites): string[] {
+  return [mdText(sites.upgrader.name), mdText(sites.site.name)];
+}
+
+function clocks(sites: Sites, at: number): string[] {
+  return [timeAt(sites.upgrader, at), timeAt(sites.site, at)];
+}
+
+export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: ReportPaths): string {
+  const { sites } = record;
+  const parts: string[] = [];
+  parts.push(`# ${mdText(record.runbook.name || 'Session')}`);
+  parts.push(
+    [
+      `- Session: \`${record.session}\`, **${mdText(outcomeText(record.outcome))}**`,
+      `- Runbook: ${mdText(record.runbook.file)} (sha256 ${mdText(record.runbook.hash)})`,
+      ...(record.by ? [`- Upgrader: ${mdText(actorText(record.by))}`] : []),
+      `- Started: ${mdText(`${dateAt(sites.upgrader, record.startedAt)} ${bothClocks(sites, record.startedAt)}`)}`,
+      `- Last entry: ${mdText(`${dateAt(sites.upgrader, record.endedAt)} ${bothClocks(sites, record.endedAt)}`)}`,
+      `- Duration: ${formatDuration(record.endedAt - record.startedAt)}`,
+      `- Session folder: ${mdText(paths.sessionDir)}`,
+    ].join('\n'),
+  );
+  parts.push(
+    table(
+      ['', 'Name', 'Time zone'],
+      [
+        ['Upgrader', mdText(sites.upgrader.name), mdText(sites.upgrader.tz)],
+        ['Site', mdText(sites.site.name), mdText(sites.site.tz)],
+      ],
+    ),
+  );
+  for (const warning of record.warnings) parts.push(`> **Warning:** ${mdText(warning)}`);
+
+  parts.push('## Timeline');
+  parts.push(
+    record.attempts.length === 0
+      ? 'No step ran.'
+      : table(
+          ['Step', 'Attempt', 'Result', ...clockHeads(sites), 'Duration'],
+          record.attempts.map((attempt) => [
+            mdText(`${attempt.fallback ? '↩ ' : ''}${stepName(record, attempt.stepId)}`),
+            String(attempt.attempt),
+            mdText([attemptStatusText(attempt), exitText(attempt)].filter(Boolean).join(', ')),
+            ...clocks(sites, attempt.startedAt),
+            formatDuration(attempt.durationMs),
+          ]),
+        ),
+  );
+  const milestones = record.events.filter((event) => event.type !== 'host.state');
+  if (milestones.length > 0) {
+    parts.push(table([...clockHeads(sites), 'Session'], milestones.map((event) => [...clocks(sites, event.at), mdText(event.text)])));
+  }
+
+  parts.push('## Checkpoints and approvals');
+  parts.push(
+    record.confirmations.length === 0
+      ? 'No checkpoint was confirmed and no step approved.'
+      : table(
+          ['Step', 'What', 'Role', 'Who', 'Relayed', ...clockHeads(sites)],
+          record.confirmations.map((confirmation) => [
+            mdText(stepName(record, confirmation.stepId)),
+            mdText(confirmationText(confirmation)),
+            mdText(confirmation.role),
+            mdText(confirmation.by.name),
+            confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : '',
+            ...clocks(sites, confirmation.at),
+          ]),
+        ),
+  );
+
+  parts.push('## Decisions');
+  parts.push(
+    record.decisions.length === 0
+      ? 'No decisions were needed.'
+      : table(
+          ['Step', 'Action', 'Who', 'Reason', ...clockHeads(sites)],
+          record.decisions.map((decision) => [
+            mdText(stepName(record, decision.stepId)),
+            mdText(decision.action),
+            mdText(actorText(decision.by)),
+            mdText(decision.reason ?? ''),
+            ...clocks(sites, decision.at),
+          ]),
+        ),
+  );
+
+  parts.push('## Skipped steps');
+  parts.push(
+    record.skips.length === 0
+      ? 'No step was skipped.'
+      : table(
+          ['Step', 'Who', 'Reason', ...clockHeads(sites)],
+          record.skips.map((skip) => [mdText(stepName(record, skip.stepId)), mdText(actorText(skip.by)), mdText(skip.reason), ...clocks(sites, skip.at)]),
+        ),
+  );
+
+  parts.push('## Chat');
+  parts.push(
+    record.chat.length === 0
+      ? 'No chat.'
+      : table(
+          [...clockHeads(sites), 'From', 'Message'],
+          record.chat.map((message) => [...clocks(sites, message.at), mdText(actorText(message.from)), mdText(message.text)]),
+        ),
+  );
+
+  parts.push('## Steps');
+  const { main, fallback } = stepsInOrder(record);
+  for (const step of main) parts.push(stepMarkdown(record, step, logs, paths));
+  if (fallback.length > 0) {
+    parts.push('## Fallback');
+    for (const step of fallback) parts.push(stepMarkdown(record, step, logs, paths));
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+function stepMarkdown(record: SessionRecord, step: StepInfo, logs: LogExcerpts, paths: ReportPaths): string {
+  const parts: string[] = [`### ${mdText(`${step.number} ${step.title}`.trim())}`];
+  parts.push(mdText([step.kind, step.place === step.kind ? '' : step.place, step.phase ? `phase ${step.phase}` : ''].filter(Boolean).join(' · ')));
+  if (step.command !== undefined) parts.push(mdCode(step.command.replace(/\n$/, ''), 'sh'));
+  if (step.text !== undefined) parts.push(step.text.trim().split('\n').map((line) => `> ${mdText(line)}`).join('\n'));
+  const attempts = attemptsOf(record, step.id);
+  if (attempts.length === 0) parts.push('Not run.');
+  for (const skip of record.skips.filter((candidate) => candidate.stepId === step.id)) {
+    parts.push(`Skipped by ${mdText(actorText(skip.by))}: ${mdText(skip.reason)}`);
+  }
+  for (const attempt of attempts) {
+    const result = [attemptStatusText(attempt), exitText(attempt), formatDuration(attempt.durationMs)].filter(Boolean).join(', ');
+    parts.push(`**Attempt ${attempt.attempt}**: ${mdText(result)} (started ${mdText(bothClocks(record.sites, attempt.startedAt))})`);
+    if (attempt.error) parts.push(`Error: ${mdText(attempt.error)}`);
+    const log = logs.get(attemptKey(attempt));
+    if (log) parts.push(outputMarkdown(log, paths));
+  }
+  return parts.join('\n\n');
+}
+
+function outputMarkdown(log: LogExcerpt, paths: ReportPaths): string {
+  const full = `${paths.sessionDir}/${log.file}`;
+  if (log.missing) return `Output: ${mdText(`${log.missing} (${full})`)}`;
+  if (log.lines.length === 0) return 'No output.';
+  const note = log.omittedLines > 0 ? `\n\n*The first ${log.omittedLines} lines are left out; the full log is ${mdText(full)}.*` : '';
+  return `<details><summary>Output: ${log.lines.length + log.omittedLines} lines</summary>${note}\n\n${mdCode(log.lines.join('\n'))}\n\n</details>`;
+}

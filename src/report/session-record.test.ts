@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { sessionRecordOf } from './session-record.js';
+import { TEST_START, TestJournal } from './test-journal.js';
+
+const actor = { role: 'upgrader', name: 'ana' };
+
+describe('sessionRecordOf', () => {
+  it('turns starts and ends into attempts with their results, durations and outputs', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'restore-1', attempt: 1 })
+      .add(4, 'output.closed', { stepId: 'restore-1', attempt: 1, file: 'output/restore-1.1.log', bytes: 10, lines: 2 })
+      .add(4, 'step.finished', { stepId: 'restore-1', status: 'failed', exitCode: 2, error: 'exited with status 2', durationMs: 3000 })
+      .add(5, 'decision', { stepId: 'restore-1', action: 'retry', by: actor })
+      .add(5, 'step.started', { stepId: 'restore-1', attempt: 2 })
+      .add(9, 'output.closed', { stepId: 'restore-1', attempt: 2, file: 'output/restore-1.2.log', bytes: 10, lines: 2 })
+      .add(9, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 4000 })
+      .add(10, 'run.finished', { outcome: 'completed' })
+      .add(10, 'session.closed', { outcome: 'completed' });
+    const record = sessionRecordOf({ entries: journal.entries });
+    expect(record.session).toBe('20261129-080000-abcd');
+    expect(record.sites.site).toEqual({ name: 'Taipei office', tz: 'Asia/Taipei' });
+    expect(record.outcome).toBe('completed');
+    expect(record.startedAt).toBe(TEST_START);
+    expect(record.endedAt).toBe(TEST_START + 10_000);
+    expect(record.attempts).toEqual([
+      expect.objectContaining({ stepId: 'restore-1', attempt: 1, status: 'failed', exitCode: 2, error: 'exited with status 2', durationMs: 3000, fallback: false }),
+      expect.objectContaining({ stepId: 'restore-1', attempt: 2, status: 'done', exitCode: 0, durationMs: 4000 }),
+    ]);
+    expect(record.attempts[1]!.output).toEqual({ file: 'output/restore-1.2.log', bytes: 10, lines: 2 });
+    expect(record.decisions).toEqual([{ stepId: 'restore-1', action: 'retry', by: actor, at: TEST_START + 5000 }]);
+    expect(record.warnings).toEqual([]);
+  });
+
+  it('records skips with their reasons, confirmations with who and whether relayed, and the fallback', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'restore-2', attempt: 1 })
+      .add(2, 'step.finished', { stepId: 'restore-2', status: 'failed', exitCode: 1, durationMs: 1000 })
+      .add(3, 'step.skipped', { stepId: 'restore-2', by: actor, reason: 'checked by hand' })
+      .add(3, 'decision', { stepId: 'restore-2', action: 'skip', by: actor, reason: 'checked by hand' })
+      .add(4, 'step.started', { stepId: 'cutover-1', attempt: 1 })
+      .add(4, 'step.waiting', { stepId: 'cutover-1', for: 'confirmation', roles: ['sentinel'] })
+      .add(6, 'step.confirmed', { stepId: 'cutover-1', role: 'sentinel', by: actor, relayed: true })
+      .add(6, 'step.finished', { stepId: 'cutover-1', status: 'done', durationMs: 2000 })
+      .add(7, 'decision', { stepId: null, action: 'fallback', by: actor, reason: 'no route' })
+      .add(7, 'fallback.started', { by: actor, reason: 'no route', fromStepId: 'cutover-1' })
+      .add(7, 'step.started', { stepId: 'fallback-1', attempt: 1 })
+      .add(8, 'step.finished', { stepId: 'fallback-1', status: 'done', exitCode: 0, durationMs: 1000 })
+      .add(8, 'run.finished', { outcome: 'fell-back' });
+    const record = sessionRecordOf({ entries: journal.entries });
+    expect(record.skips).toEqual([{ stepId: 'restore-2', by: actor, reason: 'checked by hand', at: TEST_START + 3000 }]);
+    expect(record.attempts[0]).toMatchObject({ stepId: 'restore-2', status: 'failed' });
+    expect(record.confirmations).toEqual([
+      { stepId: 'cutover-1', kind: 'confirmed', role: 'sentinel', by: actor, relayed: true, at: TEST_START + 6000 },
+    ]);
+    expect(record.decisions.map((decision) => decision.action)).toEqual(['skip', 'fallback']);
+    expect(record.attempts.map((attempt) => attempt.fallback)).toEqual([false, false, true]);
+    expect(record.events).toContainEqual(expect.objectContaining({ type: 'fallback.started', text: expect.stringContaining('from step 2.1') }));
+    expect(record.outcome).toBe('fell-back');
+  });
+
+  it('ends an attempt that was waiting when it was skipped', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'cutover-1', attempt: 1 })
+      .add(5, 'step.skipped', { stepId: 'cutover-1', by: actor, reason: 'cable was already moved' });
+    const [attempt] = sessionRecordOf({ entries: journal.entries }).attempts;
+    expect(attempt).toMatchObject({ status: 'skipped', startedAt: TEST_START + 1000, endedAt: TEST_START + 5000, durationMs: 4000 });
+  });
+
+  it('marks what ran when the run paused as interrupted, and keeps attempts apart across a resume', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'restore-1', attempt: 1 })
+      .add(2, 'session.paused', { by: actor, reason: 'lunch', stepId: 'restore-1' })
+      .add(3, 'session.closed', { outcome: 'paused' })
+      .add(3600, 'session.resumed', { by: actor, host: 'laptop', pid: 42, stepId: 'restore-1', interrupted: true })
+      .add(3600, 'journal.torn', { line: 7, text: '{"seq":7,' })
+      .add(3600, 'step.started', { stepId: 'restore-1', attempt: 2 })
+      .add(3605, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 5000 })
+      .add(3606, 'chat.message', { from: { role: 'sentinel', name: 'mei' }, text: 'back from lunch' })
+      .add(3607, 'something.new', { detail: 1 });
+    const record = sessionRecordOf({ entries: journal.entries });
+    expect(record.attempts).toEqual([
+      expect.objectContaining({ attempt: 1, status: 'interrupted', endedAt: TEST_START + 2000, durationMs: 1000 }),
+      expect.objectContaining({ attempt: 2, status: 'done', durationMs: 5000 }),
+    ]);
+    expect(record.chat).toEqual([{ from: { role: 'sentinel', name: 'mei' }, text: 'back from lunch', at: TEST_START + 3_606_000 }]);
+    expect(record.events.map((event) => event.type)).toEqual([
+      'run.started',
+      'session.paused',
+      'session.closed',
+      'session.resumed',
+      'journal.torn',
+      'something.new',
+    ]);
+    expect(record.events[1]!.text).toBe('session paused by ana: lunch');
+    expect(record.events[3]!.text).toBe('session resumed by ana on laptop');
+    expect(record.events.at(-1)!.text).toBe('something.new {"detail":1}');
+    expect(record.warnings).toEqual([expect.stringContaining('line 7 of the journal')]);
+    // Paused once, but resumed: the session has not ended yet.
+    expect(record.outcome).toBe('unfinished');
+  });
+
+  it('tolerates a torn last line and says so', () => {
+    const journal = new TestJournal().started().add(1, 'step.started', { stepId: 'restore-1', attempt: 1 });
+    const record = sessionRecordOf({ entries: journal.entries, torn: { line: 3, text: '{"seq":3,"at":"2026-' } });
+    expect(record.warnings).toEqual([expect.stringContaining('last line (line 3) is incomplete')]);
+    // Nothing says the step ended: it ran as far as the journal knows.
+    expect(record.attempts[0]).toMatchObject({ status: 'running' });
+  });
+
+  it('neutralizes escape sequences in anything it takes from the journal', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'chat.message', { from: { role: 'sentinel', name: 'm\x1b[2Jei' }, text: 'hi\x1b]0;owned\x07 there\nsecond\x07 line' });
+    const [message] = sessionRecordOf({ entries: journal.entries }).chat;
+    expect(message).toEqual({ from: { role: 'sentinel', name: 'mei' }, text: 'hi there\nsecond^G line', at: TEST_START + 1000 });
+  });
+});

@@ -74,7 +74,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   if (!saved) {
     // Stopped before the machine was first saved: no step had reached a host yet.
     process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
-    return driveRun({ runbook, session, connect: { ...meta.connect, ...definedOnly(options.connect) }, frontEnd: options });
+    return driveRun({ runbook, session, connect: { ...meta.connect, ...options.connect }, frontEnd: options });
   }
   if (runbook.hash !== saved.runbookHash) {
     const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars);
@@ -105,12 +105,8 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   return driveRun({
     runbook,
     session,
-    connect: { ...meta.connect, ...definedOnly(options.connect) },
+    connect: { ...meta.connect, ...options.connect },
     frontEnd: options,
     restore,
   });
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
 }

@@ -131,6 +131,26 @@ export function abortError(): Error {
   return error;
 }
 
+/** The work's outcome, or an AbortError as soon as the signal fires (the work then winds down on its own). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, aborted: () => Error = abortError): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(aborted());
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** What to type to forget a recorded key; names the file unless it is the default one. */
 export function removeKeyCommand(address: string, port: number, file: string, defaultFile: string): string {
   const name = shellQuote(knownHostsName(address, port));

@@ -6,7 +6,7 @@ import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
 import { openConnection } from './open-connection.js';
 import { runDetached } from './detached-run.js';
-import { abortError, ConnectionLostError } from './errors.js';
+import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
@@ -112,7 +112,7 @@ export class HostPool {
 
   async exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult> {
     if (handlers.signal?.aborted) throw abortError();
-    const connection = await abortable(this.connection(host), handlers.signal);
+    const connection = await untilAborted(this.connection(host), handlers.signal);
     return execOnConnection(connection, command, handlers);
   }
 
@@ -121,8 +121,8 @@ export class HostPool {
     if (options.signal?.aborted) throw abortError();
     return runDetached(
       {
-        current: (signal) => abortable(this.connection(host), signal),
-        regain: (signal) => abortable(this.regain(host), signal),
+        current: (signal) => untilAborted(this.connection(host), signal),
+        regain: (signal) => untilAborted(this.regain(host), signal),
       },
       command,
       options,
@@ -140,14 +140,14 @@ export class HostPool {
     options: UploadOptions & { onNotice?(text: string): void } = {},
   ): Promise<UploadResult> {
     const { signal } = options;
-    let connection = await abortable(this.connection(host), signal);
+    let connection = await untilAborted(this.connection(host), signal);
     for (;;) {
       try {
         return await uploadFile(connection, localPath, remotePath, options);
       } catch (error) {
         if ((error as Error).name !== 'ConnectionLostError') throw error;
         options.onNotice?.(`nightshift: the link to ${host} dropped during the upload; reconnecting to resume it`);
-        connection = await abortable(this.regain(host), signal);
+        connection = await untilAborted(this.regain(host), signal);
         options.onNotice?.(`nightshift: reconnected to ${host}; resuming the upload`);
       }
     }
@@ -289,21 +289,3 @@ export class HostPool {
   }
 }
 
-/** The promise, or an AbortError as soon as the signal fires (the work itself goes on). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

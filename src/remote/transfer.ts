@@ -5,7 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from './connection.js';
-import { abortError, ConnectionLostError } from './errors.js';
+import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
 import { hashLocalFile } from './transfer-local-hash.js';
 import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
@@ -224,22 +224,3 @@ function defaultRequestsInFlight(chunkSize: number): number {
   return Math.min(MAX_REQUESTS_IN_FLIGHT, Math.max(MIN_REQUESTS_IN_FLIGHT, Math.ceil(BYTES_IN_FLIGHT / chunkSize)));
 }
 
-/** The work's outcome, or an AbortError as soon as the signal fires (the work then winds down on its own). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError());
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}

@@ -1,7 +1,7 @@
 // The session's output as an asciicast v2 recording (asciinema play): each attempt's
 // heading, then its output. Logs have no time per chunk, so an attempt's lines are spread
 // evenly over its run; long quiet stretches are cut short so the recording stays watchable.
-import { formatDuration } from './clocks.js';
+import { formatDuration } from '../runbook/duration.js';
 import { attemptKey, type LogExcerpts } from './log-excerpt.js';
 import { attemptStatusText, exitText, outcomeText, stepName } from './report-text.js';
 import type { SessionRecord } from './session-record.js';

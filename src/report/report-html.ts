@@ -1,6 +1,7 @@
 // The report as one self-contained HTML page: inline style and picture, no scripts, no
 // requests; long parts fold with <details>.
-import { bothClocks, dateAt, formatDuration, timeAt, type Sites } from './clocks.js';
+import { formatDuration } from '../runbook/duration.js';
+import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
 import {

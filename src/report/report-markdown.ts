@@ -1,6 +1,7 @@
 // The report as Markdown, for a ticket or a wiki: the same record as the HTML page, the
 // timeline as a table.
-import { bothClocks, dateAt, formatDuration, timeAt, type Sites } from './clocks.js';
+import { formatDuration } from '../runbook/duration.js';
+import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import type { ReportPaths } from './report-html.js';
 import {

@@ -1,7 +1,8 @@
 // The timeline picture: phases as bands, one bar per step attempt, and a time axis labelled
 // in both sites' clocks. Inline SVG with its own colours, so it needs nothing around it.
 import { clockIn, weekdayIn } from '../text/clock.js';
-import { formatDuration, timeAt } from './clocks.js';
+import { formatDuration } from '../runbook/duration.js';
+import { timeAt } from './clocks.js';
 import { html, type Markup } from './markup.js';
 import type { Attempt, SessionRecord, StepInfo } from './session-record.js';
 import { timeScaleOf } from './time-scale.js';

@@ -1,4 +1,5 @@
 // Small helpers for effects that must stop promptly when their step is left.
+import { untilAborted } from '../remote/errors.js';
 
 export function abortError(): Error {
   const error = new Error('aborted');
@@ -28,19 +29,5 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** The promise's value, or an AbortError as soon as the signal fires (the work itself goes on). */
 export function orAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
-    const onAbort = () => reject(abortError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return untilAborted(promise, signal, abortError);
 }

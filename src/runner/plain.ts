@@ -75,9 +75,9 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
 
   try {
     for (;;) {
+      const outcome = run.outcome();
+      if (outcome) return outcome;
       const view = run.view();
-      if (view.outcome) return view.outcome;
-      if (run.isSuspended()) return 'paused';
       const focus = view.focus;
       if (!focus || focus.waitingFor === 'running') {
         await Promise.race([nextSnapshot(run), run.finished]);

@@ -49,7 +49,8 @@ export interface Run {
    * resolves as paused.
    */
   suspend(by: Actor, reason: string): void;
-  isSuspended(): boolean;
+  /** How the run ended (paused when suspended), or null while it goes on. */
+  outcome(): Outcome | null;
   /** Stops the machine (a running step is aborted), closes connections and the journal. */
   stop(): Promise<void>;
 }
@@ -105,7 +106,6 @@ export function createRun(options: RunOptions): Run {
     writeSnapshot(session.dir, {
       version: 1,
       runbookHash: runbook.hash,
-      journalSeq: journal.lastSeq,
       savedAt: new Date().toISOString(),
       machine: actor.getPersistedSnapshot(),
     });
@@ -164,7 +164,7 @@ export function createRun(options: RunOptions): Run {
       if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
     },
     finished,
-    isSuspended: () => suspending,
+    outcome: () => viewOf(actor.getSnapshot(), stepOf).outcome ?? (suspending ? 'paused' : null),
     suspend: (by, reason) => {
       if (suspending || actor.getSnapshot().status !== 'active') return;
       suspending = true;

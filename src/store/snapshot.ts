@@ -7,8 +7,6 @@ export interface SessionSnapshot {
   version: 1;
   /** sha256 of the runbook the machine was compiled from. */
   runbookHash: string;
-  /** The journal entry this snapshot follows (entries after it happened later). */
-  journalSeq: number;
   savedAt: string;
   /** XState's persisted snapshot of the runbook machine. */
   machine: unknown;

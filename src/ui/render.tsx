@@ -19,5 +19,5 @@ export async function renderTui(run: Run, questions: Questions, options: { banne
   instance.unmount();
   await instance.waitUntilExit();
   if (how === 'interrupted') return 'interrupted';
-  return run.view().outcome ?? (run.isSuspended() ? 'paused' : 'interrupted');
+  return run.outcome() ?? 'interrupted';
 }

@@ -1,6 +1,7 @@
 // `nightshift demo`: the embedded lab on loopback, and the shipped miniature gateway swap run in it.
 import { rm } from 'node:fs/promises';
-import { DemoLabError, startDemoLab, type DemoScenario } from '../lab/demo-lab.js';
+import { DemoLabError, startDemoLab, type DemoLab, type DemoLabOptions, type DemoScenario } from '../lab/demo-lab.js';
+import type { ConnectOptions } from '../remote/types.js';
 import { runCommand } from './run-command.js';
 import { EXIT } from './usage.js';
 
@@ -12,9 +13,35 @@ export interface DemoOptions {
 }
 
 export async function demoCommand(options: DemoOptions): Promise<number> {
-  let lab;
+  const temporary = options.labDir === undefined;
+  return withDemoLab(
+    { scenario: options.scenario, ...(options.labDir ? { dir: options.labDir } : {}) },
+    temporary,
+    (lab, connect, banner) =>
+      runCommand({
+        runbookFile: lab.runbookFile,
+        vars: {},
+        plain: options.plain,
+        json: options.json,
+        banner,
+        connect,
+        demo: { scenario: options.scenario, labDir: lab.dir, temporary },
+      }),
+  );
+}
+
+/**
+ * Starts the lab, runs `work` against it, and closes it. A temporary lab is removed
+ * afterwards unless the run was paused or interrupted: `nightshift resume` goes on in it.
+ */
+export async function withDemoLab(
+  options: DemoLabOptions,
+  temporary: boolean,
+  work: (lab: DemoLab, connect: Omit<ConnectOptions, 'interaction'>, banner: string) => Promise<number>,
+): Promise<number> {
+  let lab: DemoLab;
   try {
-    lab = await startDemoLab({ scenario: options.scenario, ...(options.labDir ? { dir: options.labDir } : {}) });
+    lab = await startDemoLab(options);
   } catch (error) {
     if (!(error instanceof DemoLabError)) throw error;
     process.stderr.write(`nightshift demo: ${error.message}\n`);
@@ -23,23 +50,22 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const ports = Object.entries(lab.hosts)
     .map(([name, host]) => `${name}=127.0.0.1:${host.port}`)
     .join(' ');
+  let code: number = EXIT.error;
   try {
-    return await runCommand({
-      runbookFile: lab.runbookFile,
-      vars: {},
-      plain: options.plain,
-      json: options.json,
-      banner: `demo lab (${options.scenario}): ${ports} · ${lab.dir}`,
-      connect: {
+    code = await work(
+      lab,
+      {
         sshConfigFile: lab.sshConfigFile,
         knownHostsFiles: [lab.knownHostsFile],
         // The lab accepts only its own key: the upgrader's agent has nothing to offer here.
         env: { ...process.env, SSH_AUTH_SOCK: '' },
       },
-    });
+      `demo lab (${options.scenario ?? 'success'}): ${ports} · ${lab.dir}`,
+    );
+    return code;
   } finally {
     await lab.close();
-    // A lab in a temporary folder is throwaway; one in --lab-dir stays for a look afterwards.
-    if (!options.labDir) await rm(lab.dir, { recursive: true, force: true });
+    // A temporary lab is throwaway once its run has ended; one in --lab-dir stays for a look afterwards.
+    if (temporary && code !== EXIT.paused && code !== EXIT.interrupted) await rm(lab.dir, { recursive: true, force: true });
   }
 }

@@ -6,12 +6,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
-import { restoreMachine, RestoreError } from '../runner/restore.js';
+import type { DemoScenario } from '../lab/demo-lab.js';
+import { restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
 import { SessionLockedError } from '../store/lock.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
 import { reopenSession, RUNBOOK_COPY } from '../store/session.js';
 import { isResumable, summarizeSession } from '../store/session-summary.js';
 import { readSnapshot } from '../store/snapshot.js';
+import { withDemoLab } from './demo-command.js';
 import { driveRun, loadOrReport, type FrontEndOptions } from './run-command.js';
 import { EXIT } from './usage.js';
 
@@ -71,10 +73,28 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     release();
     return EXIT.error;
   }
+  if (meta.demo && !existsSync(meta.demo.labDir)) {
+    release();
+    return fail(`the demo lab of session ${session.id} (${meta.demo.labDir}) is gone: its machines cannot be resumed.`);
+  }
+  /** Runs the session on, in the demo lab it ran in when it is a demo session. */
+  const goOn = (restore?: RestoredMachine): Promise<number> => {
+    const drive = (connect: Omit<ConnectOptions, 'interaction'>, banner?: string) =>
+      driveRun({
+        runbook,
+        session,
+        connect: { ...connect, ...options.connect },
+        frontEnd: banner !== undefined ? { ...options, banner } : options,
+        ...(restore ? { restore } : {}),
+      });
+    if (!meta.demo) return drive(meta.connect);
+    const lab = { dir: meta.demo.labDir, scenario: meta.demo.scenario as DemoScenario, reuse: true };
+    return withDemoLab(lab, meta.demo.temporary, (_lab, connect, banner) => drive(connect, banner));
+  };
   if (!saved) {
     // Stopped before the machine was first saved: no step had reached a host yet.
     process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
-    return driveRun({ runbook, session, connect: { ...meta.connect, ...options.connect }, frontEnd: options });
+    return goOn();
   }
   if (runbook.hash !== saved.runbookHash) {
     const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars);
@@ -102,11 +122,5 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     const where = before.stepLabel ? ` at ${before.stepLabel}` : '';
     process.stderr.write(`nightshift: resuming session ${session.id} (${runbook.name})${where}\n`);
   }
-  return driveRun({
-    runbook,
-    session,
-    connect: { ...meta.connect, ...options.connect },
-    frontEnd: options,
-    restore,
-  });
+  return goOn(restore);
 }

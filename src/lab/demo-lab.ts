@@ -7,9 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ParsedKey } from 'ssh2';
 import { DemoLabError } from './demo-lab-error.js';
+import { buildRestoreTarballs } from './restore-tarballs.js';
 import { generateLabKeyPair, parsePublicKey } from './keys.js';
 import { checkDemoTools } from './preflight.js';
-import { seedSandboxes, type DemoScenario } from './sandboxes.js';
+import { seedSandboxes, type DemoScenario, type SeededSandboxes } from './sandboxes.js';
 import { HOST_NAMES, type HostName } from './site-plan.js';
 import { writeKnownHosts, writeSshConfig } from './ssh-files.js';
 import { LabSshHost } from './ssh-host.js';
@@ -45,20 +46,33 @@ const RUNBOOK = path.join('runbooks', 'demo-gateway-swap.yaml');
 /** The folders of a lab folder that a new lab start replaces. */
 const LAB_PARTS = ['hosts', 'ssh', 'build'];
 
-export async function startDemoLab(options: { dir?: string; scenario?: DemoScenario } = {}): Promise<DemoLab> {
+export interface DemoLabOptions {
+  dir?: string;
+  scenario?: DemoScenario;
+  /**
+   * Start again on the machines of an earlier lab in `dir` as they were left (to resume a
+   * session): new host keys and ports, but the hosts' folders kept.
+   */
+  reuse?: boolean;
+}
+
+export async function startDemoLab(options: DemoLabOptions = {}): Promise<DemoLab> {
   const scenario = options.scenario ?? 'success';
   if (!SCENARIOS.includes(scenario)) {
     throw new DemoLabError(`There is no demo scenario '${String(scenario)}'; choose ${SCENARIOS.join(', ')}.`);
   }
   checkDemoTools();
   const runbookFile = findShippedRunbook();
-  const dir = await prepareLabFolder(options.dir);
+  if (options.reuse && options.dir === undefined) throw new DemoLabError('Reusing a demo lab needs its folder.');
+  const dir = await prepareLabFolder(options.dir, options.reuse ? ['ssh'] : LAB_PARTS);
   const sshDir = path.join(dir, 'ssh');
   await mkdir(sshDir, { mode: 0o700 });
   const identityFile = path.join(sshDir, 'id_ed25519');
   const clientKey = await writeClientKey(identityFile);
 
-  const { roots, tarballs } = await seedSandboxes(path.join(dir, 'hosts'), path.join(dir, 'build'), scenario);
+  const { roots, tarballs } = options.reuse
+    ? existingSandboxes(path.join(dir, 'hosts'), path.join(dir, 'build'))
+    : await seedSandboxes(path.join(dir, 'hosts'), path.join(dir, 'build'), scenario);
   const servers = await startHosts(roots, tarballs, clientKey);
   const endpoints = HOST_NAMES.map((name) => ({ name, port: servers[name].host.port, hostPublicKey: servers[name].publicKey }));
   const sshConfigFile = path.join(sshDir, 'config');
@@ -67,7 +81,7 @@ export async function startDemoLab(options: { dir?: string; scenario?: DemoScena
   await writeKnownHosts(knownHostsFile, endpoints);
 
   const all = HOST_NAMES.map((name) => servers[name].host);
-  if (scenario === 'link-drop') servers.dolphin.host.dropOnceAfter(LINK_DROP_AFTER_BYTES);
+  if (scenario === 'link-drop' && !options.reuse) servers.dolphin.host.dropOnceAfter(LINK_DROP_AFTER_BYTES);
   let closing: Promise<void> | undefined;
   return {
     dir,
@@ -139,7 +153,24 @@ function isHostName(name: string): name is HostName {
 }
 
 /** A fresh temporary folder, or the given one if it is new, empty or an earlier demo lab. */
-async function prepareLabFolder(given: string | undefined): Promise<string> {
+/** The hosts' folders an earlier lab left in hostsDir; tarballs it was stopped packing are packed again. */
+function existingSandboxes(hostsDir: string, workDir: string): SeededSandboxes {
+  const roots = Object.fromEntries(HOST_NAMES.map((name) => [name, path.join(hostsDir, name)])) as Record<HostName, string>;
+  const missing = HOST_NAMES.filter((name) => !existsSync(roots[name]));
+  if (missing.length > 0) {
+    throw new DemoLabError(`The demo lab in ${path.dirname(hostsDir)} has no folder for ${missing.join(', ')}: there is no earlier lab to go on with.`);
+  }
+  // SHA256SUMS is written once every tarball is complete.
+  const restoreDir = path.join(roots.dolphin, 'restore');
+  const tarballs = existsSync(path.join(restoreDir, 'SHA256SUMS'))
+    ? Promise.resolve()
+    : rm(workDir, { recursive: true, force: true }).then(() => buildRestoreTarballs(restoreDir, workDir));
+  tarballs.catch(() => {}); // awaited later, by the commands and by close()
+  return { roots, tarballs };
+}
+
+/** `parts`: the folders of an earlier lab that this start replaces. */
+async function prepareLabFolder(given: string | undefined, parts: readonly string[]): Promise<string> {
   let dir: string;
   if (given === undefined) {
     dir = await mkdtemp(path.join(os.tmpdir(), 'nightshift-demo-'));
@@ -150,7 +181,7 @@ async function prepareLabFolder(given: string | undefined): Promise<string> {
     if (entries.length > 0 && !entries.includes(MARKER)) {
       throw new DemoLabError(`The folder ${dir} is not empty and holds no earlier demo lab; give a new or empty folder.`);
     }
-    await Promise.all(LAB_PARTS.map((part) => rm(path.join(dir, part), { recursive: true, force: true })));
+    await Promise.all(parts.map((part) => rm(path.join(dir, part), { recursive: true, force: true })));
   }
   await chmod(dir, 0o700);
   await writeFile(

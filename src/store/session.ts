@@ -12,8 +12,8 @@ export interface SessionMeta {
   runbookFile: string;
   vars: Record<string, string>;
   connect: { sshConfigFile?: string; knownHostsFiles?: string[]; keepaliveIntervalMs?: number };
-  /** Set for `nightshift demo` sessions: resume starts the lab again in the same folder. */
-  demo?: { scenario: string; labDir: string };
+  /** Set for `nightshift demo` sessions: resume starts the lab again on the machines in the same folder. */
+  demo?: { scenario: string; labDir: string; temporary: boolean };
 }
 
 export interface Session {

@@ -1,0 +1,76 @@
+// kill -9 at random moments of a demo-lab run, resumed each time: the lab comes back on
+// the machines it left, and the session ends as an uninterrupted one does.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJournal, type JournalEntry } from '../../src/store/journal.js';
+import { converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
+
+function sessionDirOf(stateDir: string): string {
+  const sessions = path.join(stateDir, 'sessions');
+  const [id] = readdirSync(sessions);
+  return path.join(sessions, id!);
+}
+
+/** What a run amounts to: each step's final status, and how the run ended. */
+function outcomeOf(entries: JournalEntry[]) {
+  const steps: Record<string, string> = {};
+  for (const entry of entries) {
+    if (entry.type === 'step.finished') steps[String(entry['stepId'])] = String(entry['status']);
+    if (entry.type === 'step.skipped') steps[String(entry['stepId'])] = 'skipped';
+  }
+  return { steps, outcome: entries.filter((entry) => entry.type === 'run.finished').at(-1)?.['outcome'] };
+}
+
+/** Types what is asked; a step interrupted by the kill is run again; a failure pauses (and fails the test). */
+const answers = (line: string) => {
+  if (/Answer retry \(run it again\)/.test(line)) return 'retry';
+  if (/Answer retry/.test(line)) return 'pause';
+  return typedAnswer(line);
+};
+
+async function startedWithin(run: Conversation, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!run.lines.some((line) => pattern.test(line))) {
+    if (Date.now() > deadline) throw new Error(`no line matching ${pattern}:\n${run.lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('nightshift demo killed and resumed', () => {
+  it('kill -9 at random moments, resumed each time, ends as an uninterrupted demo does', async () => {
+    const referenceState = freshStateDir();
+    const whole = converse(['demo', '--plain'], answers, { NIGHTSHIFT_STATE_DIR: referenceState });
+    expect(await whole.exited, whole.lines.join('\n') + whole.stderr()).toBe(0);
+    const expected = outcomeOf(readJournal(path.join(sessionDirOf(referenceState), 'journal.jsonl')));
+
+    const stateDir = freshStateDir();
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir };
+    let run = converse(['demo', '--plain'], answers, env);
+    await startedWithin(run, /journal: /, 20_000);
+    const kills: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const delay = 200 + Math.floor(Math.random() * 1500);
+      const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
+      if (ended) break;
+      run.child.kill('SIGKILL');
+      await run.exited;
+      kills.push(delay);
+      run = converse(['resume', '--plain'], answers, env);
+    }
+    const code = await run.exited;
+    const story = `kills after ${kills.join(', ')} ms\n${run.lines.join('\n')}\n${run.stderr()}`;
+    expect(code, story).toBe(0);
+    expect(kills.length, 'the demo ended before any kill: nothing was tested').toBeGreaterThan(0);
+
+    const dir = sessionDirOf(stateDir);
+    const entries = readJournal(path.join(dir, 'journal.jsonl'));
+    expect(outcomeOf(entries), story).toEqual(expected);
+    expect(entries.filter((entry) => entry.type === 'session.resumed').length).toBeGreaterThanOrEqual(1);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+    // One session all along, and its temporary lab went with it once it finished.
+    expect(entries.filter((entry) => entry.type === 'run.started')).toHaveLength(1);
+    const meta = JSON.parse(readFileSync(path.join(dir, 'session.json'), 'utf8')) as { demo: { labDir: string } };
+    expect(existsSync(meta.demo.labDir)).toBe(false);
+  }, 180_000);
+});

@@ -18,7 +18,9 @@ export type EngineEvent =
   /** After a resume: a step that was in flight when nightshift stopped is checked or put to the upgrader. */
   | { type: 'RESUME'; by: Actor }
   /** For an interrupted step: it did finish (the upgrader looked), so it is not run again. */
-  | { type: 'MARK_DONE'; stepId: string; by: Actor; reason: string };
+  | { type: 'MARK_DONE'; stepId: string; by: Actor; reason: string }
+  /** A step's time limit, re-armed by the runner for an attempt restored while running (XState does not keep delays). */
+  | { type: 'TIMEOUT'; stepId: string; attempt: number };
 
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 

@@ -122,6 +122,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       },
       skipHasReason: ({ event }, params: { stepId: string }) =>
         event.type === 'SKIP' && event.stepId === params.stepId && event.reason.trim().length > 0,
+      isAttempt: ({ context, event }, params: { stepId: string }) =>
+        event.type === 'TIMEOUT' && event.stepId === params.stepId && context.steps[params.stepId]?.attempts === event.attempt,
       canMarkDone: ({ context, event }, params: { stepId: string }) =>
         event.type === 'MARK_DONE' &&
         event.stepId === params.stepId &&
@@ -447,6 +449,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       after: timeout,
       on: {
         CANCEL: { guard: { type: 'isStep', params }, target: failTarget, actions: failActions('cancel') },
+        TIMEOUT: { guard: { type: 'isAttempt', params }, target: failTarget, actions: failActions('timeout') },
       },
     };
     const approval: StateConfig = {

@@ -5,7 +5,7 @@ import { compileRunbook } from '../engine/machine.js';
 import type { EngineEmitted } from '../engine/events.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
-import { restoreMachine, RestoreError } from './restore.js';
+import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
 
 const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
 
@@ -18,6 +18,7 @@ phases:
       - run: restore-root
         host: dolphin
         id: detached
+        timeout: 5s
       - run: grub-install
         host: dolphin
         id: foreground
@@ -141,5 +142,25 @@ describe('restoring a saved machine', () => {
     const changed = parseRunbook(source.replace('id: foreground', 'id: grub'), 'rb.yaml');
     expect(() => restoreMachine(saved, changed)).toThrow(RestoreError);
     expect(() => restoreMachine(saved, changed)).toThrow(/step foreground, which the runbook no longer has/);
+  });
+
+  it("a step followed again keeps its time limit, counted from when the attempt started", async () => {
+    const saved = await savedWhileRunning('detached');
+    const fresh = machineFor();
+    const restored = restoreMachine(saved, fresh.runbook);
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    const startedAt = actor.getSnapshot().context.steps['detached']!.startedAt!;
+    // As if nightshift had been away for 4.9 of the step's 5 seconds.
+    const disarm = rearmTimeLimit(actor, restored, fresh.runbook, startedAt + 4900);
+    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('failed'), { timeout: 1000 });
+    disarm();
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'detached', status: 'failed', error: 'did not finish within 5.0s' }));
+    // A stale limit of an earlier attempt does not touch the next one.
+    actor.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
+    actor.send({ type: 'TIMEOUT', stepId: 'detached', attempt: 1 });
+    expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'running', attempts: 2 });
   });
 });

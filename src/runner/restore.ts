@@ -5,7 +5,7 @@
 // first, or the upgrader decides (re-run, mark done, fall back).
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
-import type { StepRecord } from '../engine/events.js';
+import type { EngineEvent, StepRecord } from '../engine/events.js';
 
 export interface RestoredMachine {
   /** XState's persisted snapshot, rewritten where a step was in flight. */
@@ -64,6 +64,28 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
 /** Steps that can simply go on: nothing is done twice by starting them again. */
 function followsAgain(step: Step): boolean {
   return (step.kind === 'run' && step.detached) || step.kind === 'upload' || step.kind === 'wait';
+}
+
+/**
+ * XState keeps no delayed transitions in a saved machine, so a step that goes on after a
+ * resume would have no time limit: its limit is armed again, counted from when the
+ * attempt started (it ran on meanwhile). Returns a function that disarms it.
+ */
+export function rearmTimeLimit(
+  actor: { send(event: EngineEvent): void; getSnapshot(): { context: { steps: Record<string, StepRecord> } } },
+  restored: RestoredMachine,
+  runbook: Runbook,
+  now = Date.now(),
+): () => void {
+  const timers = restored.reattach.flatMap((stepId) => {
+    const step = allSteps(runbook).find((candidate) => candidate.id === stepId);
+    const record = actor.getSnapshot().context.steps[stepId];
+    if (!step || !('timeoutMs' in step) || step.timeoutMs === undefined || record?.startedAt === undefined) return [];
+    const attempt = record.attempts;
+    const left = Math.max(0, record.startedAt + step.timeoutMs - now);
+    return [setTimeout(() => actor.send({ type: 'TIMEOUT', stepId, attempt }), left)];
+  });
+  return () => timers.forEach(clearTimeout);
 }
 
 function stepPosition(value: unknown): { track: Record<string, string>; stepId: string; sub: string } | null {

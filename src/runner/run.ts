@@ -13,7 +13,7 @@ import type { ConnectionState } from '../remote/types.js';
 import { createEffects } from './effects.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
-import type { RestoredMachine } from './restore.js';
+import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
 import { writeSnapshot } from '../store/snapshot.js';
 
@@ -142,6 +142,7 @@ export function createRun(options: RunOptions): Run {
   });
 
   let stopped: Promise<void> | undefined;
+  let disarmTimeLimit = () => {};
   return {
     runbook,
     session,
@@ -161,6 +162,7 @@ export function createRun(options: RunOptions): Run {
       actor.start();
       // The first state too: a step's effect only reaches a host after this was written.
       save();
+      if (options.restore) disarmTimeLimit = rearmTimeLimit(actor, options.restore, runbook);
       if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
     },
     finished,
@@ -174,6 +176,7 @@ export function createRun(options: RunOptions): Run {
     },
     stop: () =>
       (stopped ??= (async () => {
+        disarmTimeLimit();
         actor.stop();
         await outputs.closeAll();
         await hosts.close();

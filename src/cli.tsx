@@ -6,6 +6,7 @@ import type { Out } from './cli/runbook-commands.js';
 import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { formatProblem, RunbookError } from './runbook/errors.js';
+import { readPreferences } from './store/preferences.js';
 
 // Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
 const runbookCommands = () => import('./cli/runbook-commands.js');
@@ -33,6 +34,15 @@ function keepaliveOption(value: string | undefined): { keepaliveIntervalMs?: num
   const ms = parseDuration(value);
   if (ms < 1000) throw new UsageError('--keepalive must be at least 1s');
   return { keepaliveIntervalMs: ms };
+}
+
+/** Preferences that shape a run: colours now (before chalk and Ink load), the site's zone for the runbook. */
+function applyPreferences(): { siteTimeZone?: string } {
+  const prefs = readPreferences();
+  if (prefs.theme === 'monochrome' && process.env['FORCE_COLOR'] === undefined && process.env['NO_COLOR'] === undefined) {
+    process.env['FORCE_COLOR'] = '0';
+  }
+  return prefs.siteTimeZone !== undefined ? { siteTimeZone: prefs.siteTimeZone } : {};
 }
 
 function connectOptions(values: { 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string }) {
@@ -98,8 +108,10 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
+      const preferred = applyPreferences();
       const { runCommand } = await import('./cli/run-command.js');
       return runCommand({
+        ...preferred,
         runbookFile: positionals[0]!,
         vars: parseVars(values.var),
         plain: values.plain ?? false,
@@ -118,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
       if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
         throw new UsageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
       }
+      applyPreferences();
       const { demoCommand } = await import('./cli/demo-command.js');
       return demoCommand({
         plain: values.plain ?? false,
@@ -125,6 +138,10 @@ async function main(argv: string[]): Promise<number> {
         scenario,
         ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
       });
+    }
+    case 'prefs': {
+      const { prefsCommand } = await import('./cli/prefs-command.js');
+      return prefsCommand(rest, out);
     }
     case 'sessions': {
       const { positionals, values } = parseArgs({
@@ -149,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length > 1) throw new UsageError('resume takes at most one session ID');
+      applyPreferences();
       const { resumeCommand } = await import('./cli/resume-command.js');
       return resumeCommand({
         ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),

@@ -68,7 +68,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   const { meta } = session;
   const runbookFile = existsSync(meta.runbookFile) ? meta.runbookFile : path.join(dir, RUNBOOK_COPY);
   if (runbookFile !== meta.runbookFile) process.stderr.write(`nightshift resume: ${meta.runbookFile} is gone; using the session's copy\n`);
-  const runbook = await loadOrReport(runbookFile, meta.vars);
+  const runbook = await loadOrReport(runbookFile, meta.vars, meta.siteTimeZone);
   if (!runbook) {
     release();
     return EXIT.error;
@@ -97,7 +97,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     return goOn();
   }
   if (runbook.hash !== saved.runbookHash) {
-    const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars);
+    const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars, meta.siteTimeZone);
     const changes = original ? formatRunbookDiff(diffRunbooks(original, runbook)) : '  (the session\'s copy does not load)';
     if (!options.acceptRunbookChange) {
       release();

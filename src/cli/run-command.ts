@@ -11,6 +11,7 @@ import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../
 import type { RestoredMachine } from '../runner/restore.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
+import { rememberSession } from '../store/preferences.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
@@ -27,6 +28,8 @@ export interface RunCommandOptions extends FrontEndOptions {
   runbookFile: string;
   vars: Record<string, string>;
   connect: Omit<ConnectOptions, 'interaction'>;
+  /** The site's time zone for a runbook that names no sites (preferences). */
+  siteTimeZone?: string;
   /** For demo sessions: how to start the lab again on resume. */
   demo?: SessionMeta['demo'];
 }
@@ -34,7 +37,7 @@ export interface RunCommandOptions extends FrontEndOptions {
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
-  const runbook = await loadOrReport(options.runbookFile, options.vars);
+  const runbook = await loadOrReport(options.runbookFile, options.vars, options.siteTimeZone);
   if (!runbook) return EXIT.error;
   const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
   let session: Session;
@@ -42,6 +45,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     session = createSession(runbook, {
       runbookFile: runbook.file,
       vars: options.vars,
+      ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
       connect: {
         ...(sshConfigFile !== undefined ? { sshConfigFile } : {}),
         ...(knownHostsFiles !== undefined ? { knownHostsFiles } : {}),
@@ -57,9 +61,9 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
   return driveRun({ runbook, session, connect: options.connect, frontEnd: options });
 }
 
-export async function loadOrReport(file: string, vars: Record<string, string>): Promise<Runbook | null> {
+export async function loadOrReport(file: string, vars: Record<string, string>, siteTimeZone?: string): Promise<Runbook | null> {
   try {
-    return await loadRunbook(file, { vars });
+    return await loadRunbook(file, { vars, ...(siteTimeZone !== undefined ? { siteTimeZone } : {}) });
   } catch (error) {
     if (!(error instanceof RunbookError)) throw error;
     for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
@@ -109,6 +113,9 @@ export async function driveRun(args: {
     return EXIT.interrupted;
   }
   if (!io?.json) process.stderr.write(summary(outcome, session));
+  await rememberSession(session.id).catch((error: unknown) =>
+    process.stderr.write(`nightshift: could not note the session among the recent ones: ${(error as Error).message}\n`),
+  );
   return OUTCOME_EXIT[outcome];
 }
 

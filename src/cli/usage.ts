@@ -82,6 +82,13 @@ Options:
                              as for run; given here, they replace the session's
 
 Exit status: as for run; 1 when there is nothing to resume or the session is in use.`,
+  prefs: `nightshift prefs [set KEY VALUE | unset KEY]
+
+Shows the upgrader's preferences, or changes one:
+  theme     color (default) or monochrome: no colours (marks differ in shape anyway)
+  site-tz   the site's time zone for runbooks that name no sites (default: the local one)
+The sessions used last are remembered too. The file is in $NIGHTSHIFT_CONFIG_DIR, else
+$XDG_CONFIG_HOME/nightshift, else ~/.config/nightshift.`,
   report: `nightshift report [ID] [options]
 
 Writes the record of a session (the latest one when no ID is given) as a self-contained
@@ -109,6 +116,7 @@ Usage:
   nightshift resume [ID]        go on with a paused or interrupted session
   nightshift report [ID]        write a session's record as HTML and Markdown (--cast)
   nightshift schema             print the runbook JSON Schema
+  nightshift prefs              show or change preferences (theme, site time zone)
   nightshift help COMMAND       details of one command
 
 Keys in the full-screen view: ? lists them.

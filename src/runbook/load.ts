@@ -26,6 +26,8 @@ export interface LoadOptions {
   vars?: Record<string, string>;
   /** The upgrader's own time zone when the runbook names none. */
   localTimeZone?: string;
+  /** The site's time zone when the runbook names no sites (the upgrader's preference); else the local one. */
+  siteTimeZone?: string;
 }
 
 type Path = readonly PropertyKey[];
@@ -307,7 +309,7 @@ function normalize(
   const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const site = (which: 'upgrader' | 'site'): Site => {
     const given = raw.sites?.[which];
-    if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: localZone };
+    if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: which === 'site' ? (options.siteTimeZone ?? localZone) : localZone };
     if (!isTimeZone(given.tz)) report(locate(['sites', which, 'tz']), `'${given.tz}' is not a known IANA time zone (e.g. Asia/Taipei)`);
     return { name: given.name, tz: given.tz };
   };
@@ -599,7 +601,7 @@ function firstLine(text: string): string {
   return line.length > 72 ? `${line.slice(0, 71)}…` : line;
 }
 
-function isTimeZone(tz: string): boolean {
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;

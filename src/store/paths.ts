@@ -10,6 +10,14 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'nightshift');
 }
 
+/** $NIGHTSHIFT_CONFIG_DIR, else $XDG_CONFIG_HOME/nightshift, else ~/.config/nightshift. */
+export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env['NIGHTSHIFT_CONFIG_DIR']) return path.resolve(env['NIGHTSHIFT_CONFIG_DIR']);
+  const xdg = env['XDG_CONFIG_HOME'];
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env['HOME'] ?? homedir(), '.config');
+  return path.join(base, 'nightshift');
+}
+
 export function sessionsDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(stateDir(env), 'sessions');
 }

@@ -11,6 +11,8 @@ import { newSessionId, sessionsDir } from './paths.js';
 export interface SessionMeta {
   runbookFile: string;
   vars: Record<string, string>;
+  /** The site's time zone the runbook was loaded with when it names no sites. */
+  siteTimeZone?: string;
   connect: { sshConfigFile?: string; knownHostsFiles?: string[]; keepaliveIntervalMs?: number };
   /** Set for `nightshift demo` sessions: resume starts the lab again on the machines in the same folder. */
   demo?: { scenario: string; labDir: string; temporary: boolean };

@@ -1,4 +1,5 @@
 // Bundles the CLI into a few ESM files so start-up reads a handful of modules instead of hundreds.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -13,6 +14,9 @@ const withoutInkDevtools = {
     builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: '', loader: 'js' }));
   },
 };
+
+// Chunk names carry content hashes: without a clean folder, old ones pile up.
+await rm('dist', { recursive: true, force: true });
 
 await build({
   entryPoints: ['src/cli.tsx'],

@@ -1,6 +1,6 @@
 // nightshift report: a session's journal and logs in, an HTML page and Markdown (and an
 // asciicast when asked) out.
-import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { asciicastOf } from '../report/asciicast.js';
 import { attemptKey, logExcerptOf, missingLog, REPORT_LOG_LINES, type LogExcerpt } from '../report/log-excerpt.js';
@@ -8,6 +8,7 @@ import { reportHtml } from '../report/report-html.js';
 import { reportMarkdown } from '../report/report-markdown.js';
 import { sessionRecordOf, type SessionRecord } from '../report/session-record.js';
 import { readJournalChecked } from '../store/journal.js';
+import { readLogTail } from '../store/log-tail.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './usage.js';
@@ -59,58 +60,11 @@ function readLogs(sessionDir: string, record: SessionRecord): Map<string, LogExc
       continue;
     }
     try {
-      const tail = readLogTail(absolute, REPORT_LOG_LINES);
+      const tail = readLogTail(absolute, REPORT_LOG_LINES, { countBefore: true });
       logs.set(attemptKey(attempt), logExcerptOf(file, tail.text, tail.linesBefore));
     } catch (error) {
       logs.set(attemptKey(attempt), missingLog(file, `could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`));
     }
   }
   return logs;
-}
-
-const CHUNK = 1024 * 1024;
-const NEWLINE = 0x0a;
-
-/**
- * The end of a log holding at least its last `maxLines` lines, read backwards so that a
- * huge log is never held whole; the lines in front of it are only counted.
- */
-function readLogTail(file: string, maxLines: number): { text: string; linesBefore: number } {
-  const fd = openSync(file, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let start = fstatSync(fd).size;
-    let newlines = 0;
-    while (start > 0 && newlines <= maxLines) {
-      const length = Math.min(CHUNK, start);
-      start -= length;
-      const buffer = Buffer.alloc(length);
-      readSync(fd, buffer, 0, length, start);
-      chunks.unshift(buffer);
-      newlines += countNewlinesIn(buffer);
-    }
-    const tail = Buffer.concat(chunks);
-    if (start === 0) return { text: tail.toString('utf8'), linesBefore: 0 };
-    // The tail begins inside a line: that line counts as one of those left out.
-    const firstBreak = tail.indexOf(NEWLINE);
-    return { text: tail.subarray(firstBreak + 1).toString('utf8'), linesBefore: countNewlines(fd, 0, start) + 1 };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function countNewlinesIn(buffer: Buffer): number {
-  let count = 0;
-  for (let index = buffer.indexOf(NEWLINE); index !== -1; index = buffer.indexOf(NEWLINE, index + 1)) count++;
-  return count;
-}
-
-function countNewlines(fd: number, from: number, to: number): number {
-  let count = 0;
-  const buffer = Buffer.alloc(CHUNK);
-  for (let position = from; position < to; position += CHUNK) {
-    const length = readSync(fd, buffer, 0, Math.min(CHUNK, to - position), position);
-    count += countNewlinesIn(buffer.subarray(0, length));
-  }
-  return count;
 }

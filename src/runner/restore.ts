@@ -10,6 +10,8 @@ import type { EngineEvent, StepRecord } from '../engine/events.js';
 export interface RestoredMachine {
   /** XState's persisted snapshot, rewritten where a step was in flight. */
   machine: unknown;
+  /** The step in focus when the machine was saved. */
+  current: string | null;
   /** Attempts so far per step, so that new attempts number on. */
   attempts: Record<string, number>;
   /** Steps whose running attempt is followed again under the same attempt number. */
@@ -40,10 +42,11 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
   const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
   // Steps added to the runbook since (accepted by the upgrader) start as pending.
   for (const id of steps.keys()) machine.context.steps[id] ??= { status: 'pending', attempts: 0, confirmations: [] };
+  const current = machine.context.current;
   const attempts = Object.fromEntries(Object.entries(machine.context.steps).map(([id, record]) => [id, record.attempts]));
 
   const position = stepPosition(machine.value);
-  if (!position) return { machine, attempts, reattach: [], inFlight: null, interrupted: false };
+  if (!position) return { machine, current, attempts, reattach: [], inFlight: null, interrupted: false };
   const step = steps.get(position.stepId);
   if (!step) {
     throw new RestoreError(
@@ -51,14 +54,14 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     );
   }
   if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') {
-    return { machine, attempts, reattach: [], inFlight: null, interrupted: false };
+    return { machine, current, attempts, reattach: [], inFlight: null, interrupted: false };
   }
   if (position.sub === 'working' && followsAgain(step)) {
-    return { machine, attempts, reattach: [step.id], inFlight: step.id, interrupted: false };
+    return { machine, current, attempts, reattach: [step.id], inFlight: step.id, interrupted: false };
   }
   position.track[position.stepId] = 'interrupted';
   machine.children = {};
-  return { machine, attempts, reattach: [], inFlight: step.id, interrupted: true };
+  return { machine, current, attempts, reattach: [], inFlight: step.id, interrupted: true };
 }
 
 /** Steps that can simply go on: nothing is done twice by starting them again. */

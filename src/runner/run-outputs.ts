@@ -1,7 +1,19 @@
 // The output of every step attempt of a run: opened when a step starts, closed when it
 // ends, and journaled by reference (file, bytes, lines) rather than line by line.
+import { existsSync } from 'node:fs';
+import { LineRing } from '../output/line-ring.js';
+import { neutralize } from '../output/neutralize.js';
+import { StepOutput, type StepProgress } from '../output/step-output.js';
 import type { Step } from '../runbook/types.js';
-import { StepOutput } from '../output/step-output.js';
+import { readLogTail } from '../store/log-tail.js';
+
+/** What the screen reads of a step's output: a live one, or one recalled from its log after a resume. */
+export interface ShownOutput {
+  readonly ring: LineRing;
+  readonly bytes: number;
+  readonly progress: StepProgress | null;
+  readonly path: string;
+}
 
 export interface ClosedOutput {
   stepId: string;
@@ -15,7 +27,7 @@ export class RunOutputs {
   private readonly attempts = new Map<string, number>();
   /** Steps whose next start goes on with their last attempt (a detached command followed again after a resume). */
   private readonly continuing = new Set<string>();
-  private readonly latest = new Map<string, StepOutput>();
+  private readonly latest = new Map<string, ShownOutput>();
   private readonly open = new Set<StepOutput>();
   /** Bumped when a step's output is opened, so the screen knows to switch to it. */
   version = 0;
@@ -47,13 +59,33 @@ export class RunOutputs {
       },
     });
     this.open.add(output);
-    this.latest.delete(step.id);
-    this.latest.set(step.id, output);
+    this.show(step.id, output);
+    return output;
+  }
+
+  /**
+   * After a resume: the end of the step's last attempt's log, so the screen shows what the
+   * step printed before nightshift stopped (stdout and stderr are one file there).
+   */
+  recall(stepId: string): void {
+    const attempt = this.attempts.get(stepId) ?? 0;
+    const file = this.pathFor(stepId, attempt);
+    if (attempt === 0 || !existsSync(file)) return;
+    const ring = new LineRing();
+    const { text } = readLogTail(file, ring.capacity, { countBefore: false });
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) ring.push(neutralize(line), false);
+    this.show(stepId, { ring, bytes: Buffer.byteLength(text), progress: null, path: file });
+  }
+
+  private show(stepId: string, output: ShownOutput): void {
+    this.latest.delete(stepId);
+    this.latest.set(stepId, output);
     // Only recent steps keep their lines in memory; the files keep everything.
     while (this.latest.size > this.keepRings) this.latest.delete(this.latest.keys().next().value!);
-    this.lastStepId = step.id;
+    this.lastStepId = stepId;
     this.version++;
-    return output;
   }
 
   /** Ends outputs still open (a step aborted by shutdown), so their files are complete and journaled. */
@@ -66,7 +98,7 @@ export class RunOutputs {
     return this.attempts.get(stepId) ?? 0;
   }
 
-  of(stepId: string): StepOutput | undefined {
+  of(stepId: string): ShownOutput | undefined {
     return this.latest.get(stepId);
   }
 }

@@ -96,7 +96,12 @@ export function createRun(options: RunOptions): Run {
       leaveRunning: () => suspending,
     }),
   });
-  if (options.restore) outputs.seed(options.restore.attempts, options.restore.reattach);
+  if (options.restore) {
+    outputs.seed(options.restore.attempts, options.restore.reattach);
+    // The step in focus shows what it printed before nightshift stopped (one followed again rewrites it).
+    const { current, reattach } = options.restore;
+    if (current && !reattach.includes(current)) outputs.recall(current);
+  }
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 
   // Saved at every change while the run goes on; the pause that ends it is not saved, so

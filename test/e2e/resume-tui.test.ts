@@ -1,0 +1,36 @@
+// Resuming in the full-screen view, in a real terminal: the step in focus shows what it
+// printed before the pause, and p saves and leaves again.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+describe.skipIf(!tmuxAvailable())('nightshift resume in a real terminal', () => {
+  let tmux: TmuxSession | undefined;
+  afterEach(() => tmux?.kill());
+
+  it('shows the failed step with its output from before the pause, and pauses again with p', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-tui-'));
+    const runbook = path.join(dir, 'failing.yaml');
+    writeFileSync(
+      runbook,
+      'name: failing restore\nphases:\n  - name: restore\n    steps:\n      - local: \'for part in usr var; do echo "restoring /$part"; done; echo "tar: no space left" | tr a-z A-Z >&2; exit 2\'\n        id: restore\n',
+    );
+    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const first = converse(['run', '--plain', runbook], (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env);
+    expect(await first.exited).toBe(4);
+
+    tmux = TmuxSession.start([process.execPath, BIN, 'resume'], { cwd: ROOT, env });
+    await tmux.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
+    const screen = await tmux.waitFor(/TAR: NO SPACE LEFT/, 5000, 'the output from before the pause');
+    // What it printed, not only the command (which names neither /usr nor the upper-case error).
+    expect(screen).toMatch(/restoring \/usr/);
+    expect(screen).toMatch(/restoring \/var/);
+    expect(screen).toMatch(/TAR: NO SPACE LEFT/);
+    tmux.keys('p');
+    expect(await tmux.waitForExit(10_000)).toBe(4);
+    expect(tmux.screen()).toMatch(/nightshift resume \d{8}-\d{6}-[0-9a-f]{4}/);
+  });
+});

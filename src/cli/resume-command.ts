@@ -38,7 +38,11 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   }
   const before = summarizeSession(dir);
   if (!isResumable(before)) {
-    return fail(`the session ${before.id} ${before.state === 'running' ? 'is running' : `has ended (${before.state})`}: there is nothing to resume.`);
+    if (before.state === 'running') {
+      const holder = before.holder ? ` in another nightshift (pid ${before.holder.pid} on ${before.holder.host}, since ${before.holder.since})` : '';
+      return fail(`the session ${before.id} is running${holder}: use that one, or stop it first.`);
+    }
+    return fail(`the session ${before.id} has ended (${before.state}): there is nothing to resume.`);
   }
 
   let reopened;

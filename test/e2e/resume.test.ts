@@ -1,7 +1,7 @@
 // Pause, crash and resume with the built binary against OpenSSH's sshd: a session stopped
 // at any moment goes on at the exact step, and nothing runs twice blindly.
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
@@ -246,7 +246,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     expect(byDefault.stderr()).toMatch(/no paused or interrupted session/);
     const byId = converse(['resume', '--plain', id], () => undefined, fx.env);
     expect(await byId.exited).toBe(1);
-    expect(byId.stderr()).toMatch(new RegExp(`session ${id} is running`));
+    expect(byId.stderr()).toMatch(new RegExp(`session ${id} is running in another nightshift \\(pid ${first.child.pid} on ${hostname()}, since `));
     first.child.kill('SIGKILL');
     await first.exited;
   });

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJournal, type JournalEntry } from '../../src/store/journal.js';
-import { converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
+import { converse, freshStateDir, killAndResume, typedAnswer, waitForLine } from '../support/cli.js';
 
 function sessionDirOf(stateDir: string): string {
   const sessions = path.join(stateDir, 'sessions');
@@ -29,14 +29,6 @@ const answers = (line: string) => {
   return typedAnswer(line);
 };
 
-async function startedWithin(run: Conversation, pattern: RegExp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!run.lines.some((line) => pattern.test(line))) {
-    if (Date.now() > deadline) throw new Error(`no line matching ${pattern}:\n${run.lines.join('\n')}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('nightshift demo killed and resumed', () => {
   it('kill -9 at random moments, resumed each time, ends as an uninterrupted demo does', async () => {
     const referenceState = freshStateDir();
@@ -46,18 +38,13 @@ describe('nightshift demo killed and resumed', () => {
 
     const stateDir = freshStateDir();
     const env = { NIGHTSHIFT_STATE_DIR: stateDir };
-    let run = converse(['demo', '--plain'], answers, env);
-    await startedWithin(run, /journal: /, 20_000);
-    const kills: number[] = [];
-    for (let round = 0; round < 6; round++) {
-      const delay = 200 + Math.floor(Math.random() * 1500);
-      const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
-      if (ended) break;
-      run.child.kill('SIGKILL');
-      await run.exited;
-      kills.push(delay);
-      run = converse(['resume', '--plain'], answers, env);
-    }
+    const first = converse(['demo', '--plain'], answers, env);
+    await waitForLine(first, /journal: /);
+    const { last: run, kills } = await killAndResume(first, () => converse(['resume', '--plain'], answers, env), {
+      rounds: 6,
+      minMs: 200,
+      maxMs: 1700,
+    });
     const code = await run.exited;
     const story = `kills after ${kills.join(', ')} ms\n${run.lines.join('\n')}\n${run.stderr()}`;
     expect(code, story).toBe(0);

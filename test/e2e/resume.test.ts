@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, wri
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
+import { converse, freshStateDir, killAndResume, typedAnswer, waitForLine, type Conversation } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 interface Entry {
@@ -123,14 +123,6 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     return { steps, outcome: finished?.['outcome'] };
   }
 
-  async function waitForLine(run: Conversation, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!run.lines.some((line) => pattern.test(line))) {
-      if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${run.lines.join('\n')}\n${run.stderr()}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-
   it('SIGTERM in the middle of a detached step saves the session; resume follows the step on and finishes the run', async () => {
     const fx = fixture();
     const first = start(fx);
@@ -172,18 +164,9 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const expected = outcomeOf(reference);
 
     const fx = fixture({ slowLines: 15 });
-    let run = start(fx);
-    await waitForLine(run, /journal: /);
-    const kills: number[] = [];
-    for (let round = 0; round < 8; round++) {
-      const delay = 150 + Math.floor(Math.random() * 1200);
-      const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
-      if (ended) break;
-      run.child.kill('SIGKILL');
-      await run.exited;
-      kills.push(delay);
-      run = resume(fx);
-    }
+    const first = start(fx);
+    await waitForLine(first, /journal: /);
+    const { last: run, kills } = await killAndResume(first, () => resume(fx), { rounds: 8, minMs: 150, maxMs: 1350 });
     const code = await run.exited;
     expect(code, `kills after ${kills.join(', ')} ms\n${run.lines.join('\n')}\n${run.stderr()}`).toBe(0);
     const actual = outcomeOf(fx);

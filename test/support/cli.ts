@@ -54,3 +54,35 @@ export function typedAnswer(line: string): string | undefined {
   if (/Type yes to confirm/.test(line)) return 'yes';
   return undefined;
 }
+
+/** Resolves once a line matches `pattern`; fails with what was printed when none does in time. */
+export async function waitForLine(run: Conversation, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!run.lines.some((line) => pattern.test(line))) {
+    if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${run.lines.join('\n')}\n${run.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * kill -9 at a random moment (between `minMs` and `maxMs`), then `resume()`, up to `rounds`
+ * times or until the run ends by itself. Returns the last run and the moments of the kills.
+ */
+export async function killAndResume(
+  first: Conversation,
+  resume: () => Conversation,
+  options: { rounds: number; minMs: number; maxMs: number },
+): Promise<{ last: Conversation; kills: number[] }> {
+  let run = first;
+  const kills: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const delay = options.minMs + Math.floor(Math.random() * (options.maxMs - options.minMs));
+    const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
+    if (ended) break;
+    run.child.kill('SIGKILL');
+    await run.exited;
+    kills.push(delay);
+    run = resume();
+  }
+  return { last: run, kills };
+}

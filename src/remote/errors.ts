@@ -135,7 +135,11 @@ export function abortError(): Error {
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, aborted: () => Error = abortError): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(aborted());
+    if (signal.aborted) {
+      // The work may still fail later; nobody waits for it any more.
+      work.catch(() => {});
+      return reject(aborted());
+    }
     const onAbort = () => reject(aborted());
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(

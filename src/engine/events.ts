@@ -1,8 +1,11 @@
 import type { Role } from '../runbook/types.js';
 
-/** Who did something: a role and a name ("upgrader", "alice"). `nightshift` for the program itself. */
+/**
+ * Who did something: a role and a name ("upgrader", "alice"). `nightshift` for the program
+ * itself; `observer` for a read-only helper, who may watch but never confirm or decide.
+ */
 export interface Actor {
-  role: Role | 'nightshift';
+  role: Role | 'observer' | 'nightshift';
   name: string;
 }
 
@@ -20,7 +23,11 @@ export type EngineEvent =
   /** For an interrupted step: it did finish (the upgrader looked), so it is not run again. */
   | { type: 'MARK_DONE'; stepId: string; by: Actor; reason: string }
   /** A step's time limit, re-armed by the runner for an attempt restored while running (XState does not keep delays). */
-  | { type: 'TIMEOUT'; stepId: string; attempt: number };
+  | { type: 'TIMEOUT'; stepId: string; attempt: number }
+  /** Whether a sentinel is on site and not away; sent by the runner whenever presence changes. */
+  | { type: 'HANDS'; available: boolean; why: string }
+  /** For a step held for hands on site: go on without them. The reason is journaled. */
+  | { type: 'OVERRIDE_HOLD'; stepId: string; by: Actor; reason: string };
 
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -45,7 +52,7 @@ export interface StepRecord {
   interrupted?: boolean;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done';
+export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override';
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 
@@ -56,6 +63,10 @@ export type EngineEmitted =
   | { type: 'step.approved'; stepId: string; by: Actor; at: number }
   | { type: 'step.confirmed'; stepId: string; role: Role; by: Actor; relayed: boolean; at: number }
   | { type: 'step.refused'; stepId: string; by: Actor; reason: string; at: number }
+  /** A `needs: hands` step is held: no sentinel is on site, or the sentinel is away (`why`). */
+  | { type: 'step.held'; stepId: string; why: string; at: number }
+  /** Hands came back on site; the held step goes on. (An override is a `decision` instead.) */
+  | { type: 'step.released'; stepId: string; at: number }
   | { type: 'step.finished'; stepId: string; status: 'done' | 'failed'; exitCode?: number | null; error?: string; durationMs: number; at: number }
   | { type: 'step.skipped'; stepId: string; by: Actor; reason: string; at: number }
   | { type: 'step.checked'; stepId: string; exitCode: number | null; error?: string; at: number }

@@ -242,3 +242,177 @@ describe('compiled runbook machine', () => {
     await run.settle(() => run.view().outcome === 'fell-back');
   });
 });
+
+describe('steps that need hands on site', () => {
+  const handsSource = `name: hands test
+hosts:
+  dragon: {}
+  dolphin: {}
+phases:
+  - name: cutover
+    steps:
+      - run: prepare
+        host: dolphin
+        id: prepare
+      - run: plug-modem
+        host: dragon
+        id: plug
+        needs: hands
+      - run: wipe
+        host: dragon
+        id: wipe
+        destructive: dragon
+        needs: hands
+      - checkpoint: the lights are green
+        id: lights
+        by: sentinel
+        needs: hands
+fallback:
+  - run: swap back
+    host: dragon
+    id: back
+`;
+  const MIA = { role: 'sentinel' as const, name: 'mia' };
+
+  it('holds the step while no sentinel is present, and releases it when hands become available', async () => {
+    const run = start({}, handsSource);
+    await run.focusIs('plug', 'hands');
+    expect(run.view().focus).toEqual({ stepId: 'plug', waitingFor: 'hands', why: 'no sentinel has joined' });
+    expect(run.executed).toEqual(['prepare']);
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'step.held', stepId: 'plug', why: 'no sentinel has joined' }));
+    expect(run.actor.getSnapshot().context.steps['plug']).toMatchObject({ status: 'waiting', attempts: 0 });
+    // A change of reason keeps it held and shows the new reason.
+    run.send({ type: 'HANDS', available: false, why: 'the sentinel is away' });
+    expect(run.view().focus).toEqual({ stepId: 'plug', waitingFor: 'hands', why: 'the sentinel is away' });
+    run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    await run.settle(() => run.executed.includes('plug'));
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'step.released', stepId: 'plug' }));
+    // A held destructive step still asks for its typed text once released (hands are still there).
+    await run.focusIs('wipe', 'approval');
+    expect(run.emitted.filter((event) => event.type === 'step.held')).toHaveLength(1);
+  });
+
+  it('does not hold a step when hands are available at entry', async () => {
+    const run = start({ prepare: ['hang'] }, handsSource);
+    await run.focusIs('prepare', 'running');
+    run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    run.send({ type: 'CANCEL', stepId: 'prepare', by: UPGRADER });
+    await run.focusIs('prepare', 'decision');
+    run.send({ type: 'SKIP', stepId: 'prepare', by: UPGRADER, reason: 'prepared by hand' });
+    await run.focusIs('wipe', 'approval');
+    expect(run.executed).toContain('plug');
+    expect(run.emitted.some((event) => event.type === 'step.held')).toBe(false);
+  });
+
+  it('a held destructive step goes to approval after release', async () => {
+    const run = start({}, handsSource);
+    await run.focusIs('plug', 'hands');
+    run.send({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: UPGRADER, reason: 'the modem is already plugged in' });
+    await run.focusIs('wipe', 'hands');
+    expect(run.executed).toEqual(['prepare', 'plug']);
+    run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    await run.focusIs('wipe', 'approval');
+    expect(run.executed).toEqual(['prepare', 'plug']);
+    run.send({ type: 'APPROVE', stepId: 'wipe', by: UPGRADER, value: 'dragon' });
+    await run.focusIs('lights', 'confirmation');
+    expect(run.executed).toEqual(['prepare', 'plug', 'wipe']);
+  });
+
+  it('the upgrader may go on without hands, with a reason, which is journaled as a decision', async () => {
+    const run = start({}, handsSource);
+    await run.focusIs('plug', 'hands');
+    run.send({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: UPGRADER, reason: '   ' });
+    expect(run.view().focus).toMatchObject({ stepId: 'plug', waitingFor: 'hands' });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'going on without hands on site needs a reason' });
+    run.send({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: { role: 'observer', name: 'olaf' }, reason: 'why not' });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'only the upgrader can go on without hands on site' });
+    run.send({ type: 'OVERRIDE_HOLD', stepId: 'wipe', by: UPGRADER, reason: 'later' });
+    expect(run.view().focus).toMatchObject({ stepId: 'plug', waitingFor: 'hands' });
+    expect(run.executed).toEqual(['prepare']);
+    run.send({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: UPGRADER, reason: 'the modem is already plugged in' });
+    await run.focusIs('wipe', 'hands');
+    expect(run.executed).toEqual(['prepare', 'plug']);
+    expect(run.emitted).toContainEqual(
+      expect.objectContaining({ type: 'decision', stepId: 'plug', action: 'override', by: UPGRADER, reason: 'the modem is already plugged in' }),
+    );
+    expect(run.emitted.some((event) => event.type === 'step.released')).toBe(false);
+  });
+
+  it('while held, fall back and pause still work', async () => {
+    const run = start({}, handsSource);
+    await run.focusIs('plug', 'hands');
+    run.send({ type: 'FALLBACK', by: UPGRADER, reason: 'nobody can get to the site tonight' });
+    await run.settle(() => run.view().outcome === 'fell-back');
+    expect(run.executed).toEqual(['prepare', 'back']);
+
+    const paused = start({}, handsSource);
+    await paused.focusIs('plug', 'hands');
+    paused.send({ type: 'PAUSE', by: UPGRADER });
+    expect(paused.view().outcome).toBe('paused');
+  });
+
+  it('holds a checkpoint that needs hands; a sentinel confirms it, an observer cannot', async () => {
+    const run = start({}, handsSource);
+    await run.focusIs('plug', 'hands');
+    run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    await run.focusIs('wipe', 'approval');
+    run.send({ type: 'HANDS', available: false, why: 'the sentinel is away' });
+    run.send({ type: 'APPROVE', stepId: 'wipe', by: UPGRADER, value: 'dragon' });
+    await run.focusIs('lights', 'hands');
+    expect(run.view().focus).toMatchObject({ why: 'the sentinel is away' });
+    run.send({ type: 'HANDS', available: true, why: 'mia is back' });
+    await run.focusIs('lights', 'confirmation');
+    run.send({ type: 'CONFIRM', stepId: 'lights', role: 'sentinel', by: { role: 'observer', name: 'olaf' } });
+    expect(run.emitted.at(-1)).toMatchObject({
+      type: 'step.refused',
+      by: { role: 'observer', name: 'olaf' },
+      reason: 'an observer only watches: only the sentinel can confirm for the sentinel',
+    });
+    expect(run.view().focus).toMatchObject({ stepId: 'lights', waitingFor: 'confirmation' });
+    run.send({ type: 'CONFIRM', stepId: 'lights', role: 'sentinel', by: MIA });
+    await run.settle(() => run.view().outcome === 'completed');
+  });
+});
+
+describe('who may confirm a checkpoint', () => {
+  const bySentinel = `name: roles test
+phases:
+  - name: site
+    steps:
+      - checkpoint: the modem is in the new dragon
+        id: modem
+        by: sentinel
+`;
+  const MIA = { role: 'sentinel' as const, name: 'mia' };
+
+  function checkpoint(relaysAllowed: boolean) {
+    const actor = createActor(compileRunbook(parseRunbook(bySentinel, 'rb.yaml'), { relaysAllowed })).start();
+    const refusals: string[] = [];
+    actor.on('step.refused', (event) => refusals.push(event.reason));
+    return { actor, refusals };
+  }
+
+  it('the sentinel confirms for the sentinel', () => {
+    const { actor, refusals } = checkpoint(true);
+    actor.send({ type: 'CONFIRM', stepId: 'modem', role: 'sentinel', by: MIA });
+    expect(refusals).toEqual([]);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(actor.getSnapshot().context.steps['modem']!.confirmations).toEqual([
+      expect.objectContaining({ role: 'sentinel', by: MIA, relayed: false }),
+    ]);
+  });
+
+  it('an observer is refused, even naming the sentinel role', () => {
+    const { actor, refusals } = checkpoint(true);
+    actor.send({ type: 'CONFIRM', stepId: 'modem', role: 'sentinel', by: { role: 'observer', name: 'mia' } });
+    expect(refusals).toEqual(['an observer only watches: only the sentinel can confirm for the sentinel']);
+    expect(actor.getSnapshot().context.steps['modem']).toMatchObject({ status: 'waiting', confirmations: [] });
+  });
+
+  it('with relays off, the upgrader cannot confirm for the sentinel', () => {
+    const { actor, refusals } = checkpoint(false);
+    actor.send({ type: 'CONFIRM', stepId: 'modem', role: 'sentinel', by: UPGRADER });
+    expect(refusals).toEqual(['only the sentinel can confirm for the sentinel']);
+    expect(actor.getSnapshot().status).toBe('active');
+  });
+});

@@ -27,6 +27,24 @@ export interface EngineContext {
   /** The step in focus: running, waiting for someone, or failed. */
   current: string | null;
   fallback?: { by: Actor; reason: string; fromStepId: string | null };
+  /**
+   * Whether someone is on site for `needs: hands` steps (told by the runner with HANDS).
+   * A context saved before this existed has none: read it with `handsOf`.
+   */
+  hands: Hands;
+}
+
+export interface Hands {
+  available: boolean;
+  /** Why not, when not available: "no sentinel has joined", "the sentinel is away". */
+  why: string;
+}
+
+export const NO_HANDS: Hands = { available: false, why: 'no sentinel has joined' };
+
+/** The context's hands; missing (an old saved context) counts as unavailable. */
+export function handsOf(context: { hands?: Hands }): Hands {
+  return context.hands ?? NO_HANDS;
 }
 
 export interface CompileOptions {
@@ -64,6 +82,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     if (step.kind !== 'checkpoint') return 'this step is not a checkpoint';
     const roles = rolesOf(step.by);
     if (!roles.includes(event.role)) return `this checkpoint is for the ${roles.join(' and the ')}, not the ${event.role}`;
+    if (event.by.role === 'observer') return `an observer only watches: only the ${event.role} can confirm for the ${event.role}`;
     if (event.by.role !== event.role && !(relaysAllowed && event.by.role === 'upgrader')) {
       return `only the ${event.role} can confirm for the ${event.role}`;
     }
@@ -131,6 +150,12 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         context.steps[params.stepId]?.interrupted === true,
       canFallBack: ({ context, event }) =>
         context.track === 'main' && runbook.fallback.length > 0 && event.type === 'FALLBACK' && event.reason.trim() !== '',
+      handsAvailable: ({ context }) => handsOf(context).available,
+      canOverrideHold: ({ event }, params: { stepId: string }) =>
+        event.type === 'OVERRIDE_HOLD' &&
+        event.stepId === params.stepId &&
+        event.by.role === 'upgrader' &&
+        event.reason.trim().length > 0,
       canPause: ({ context }) => context.current === null || context.steps[context.current]?.status !== 'running',
     },
     actions: {
@@ -215,6 +240,17 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         });
         enqueue.emit({ type: 'step.finished', stepId: params.stepId, status: 'failed', error, durationMs: at - (record.startedAt ?? at), at });
       }),
+      holdStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        enqueue.assign({ current: params.stepId, steps: updateStep(context, params.stepId, { status: 'waiting' }) });
+        enqueue.emit({ type: 'step.held', stepId: params.stepId, why: handsOf(context).why, at: Date.now() });
+      }),
+      releaseStep: enqueueActions(({ enqueue }, params: { stepId: string }) => {
+        enqueue.emit({ type: 'step.released', stepId: params.stepId, at: Date.now() });
+      }),
+      overrideHold: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
+        const reason = event.type === 'OVERRIDE_HOLD' ? event.reason.trim() : '';
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'override', by: actorOf(event), reason, at: Date.now() });
+      }),
       recordCheck: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
         const output = (event as unknown as { output?: CommandResult }).output;
         const cause = (event as unknown as { error?: unknown }).error;
@@ -272,7 +308,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
               ? `that approval is for step ${event.stepId}, but ${params.stepId} is waiting`
               : `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
         } else if (event.type === 'SKIP') reason = 'skipping needs a reason';
-        else reason = `${event.type.toLowerCase()} is not possible now`;
+        else if (event.type === 'OVERRIDE_HOLD') {
+          reason =
+            event.stepId !== params.stepId
+              ? `that override is for step ${event.stepId}, but ${params.stepId} is held`
+              : event.by.role !== 'upgrader'
+                ? 'only the upgrader can go on without hands on site'
+                : 'going on without hands on site needs a reason';
+        } else reason = `${event.type.toLowerCase()} is not possible now`;
         enqueue.emit({ type: 'step.refused', stepId: params.stepId, by: actorOf(event), reason, at: Date.now() });
       }),
       approve: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
@@ -317,6 +360,9 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         const request = context.fallback ?? { by: NIGHTSHIFT, reason: 'fallback', fromStepId: null };
         enqueue.emit({ type: 'fallback.started', ...request, at: Date.now() });
       }),
+      setHands: enqueueActions(({ event, enqueue }) => {
+        if (event.type === 'HANDS') enqueue.assign({ hands: { available: event.available, why: event.why } });
+      }),
       pause: enqueueActions(({ context, event, enqueue }) => {
         enqueue.emit({ type: 'decision', stepId: context.current, action: 'pause', by: actorOf(event), at: Date.now() });
       }),
@@ -339,12 +385,37 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     return { initial: steps[0]?.id ?? FINAL, states };
   };
 
+  /**
+   * A `needs: hands` step starts at a transient gate: on to `target` (what the step does)
+   * when someone is on site, else `held` until they are (HANDS) or the upgrader goes on
+   * without them (OVERRIDE_HOLD, with a reason). FALLBACK and PAUSE work as anywhere.
+   */
+  const handsGate = (stepId: string, target: string): Record<string, StateConfig> => {
+    const params = { stepId };
+    return {
+      gate: { always: [{ guard: 'handsAvailable', target }, { target: 'held' }] },
+      held: {
+        entry: [{ type: 'holdStep', params }],
+        always: { guard: 'handsAvailable', target, actions: [{ type: 'releaseStep', params }] },
+        on: {
+          OVERRIDE_HOLD: [
+            { guard: { type: 'canOverrideHold', params }, target, actions: [{ type: 'overrideHold', params }] },
+            { actions: [{ type: 'refuse', params }] },
+          ],
+        },
+      },
+    };
+  };
+
   const stepState = (step: Step, next: string, track: 'main' | 'fallback'): StateConfig => {
     const stepId = step.id;
     const params = { stepId };
     if (step.kind === 'note') {
-      return { entry: [{ type: 'passNote', params }], always: { target: next } };
+      const pass: StateConfig = { entry: [{ type: 'passNote', params }], always: { target: next } };
+      return step.needsHands ? { initial: 'gate', states: { ...handsGate(stepId, 'pass'), pass } } : pass;
     }
+    const needsApproval = step.kind !== 'checkpoint' && 'confirmText' in step && step.confirmText !== undefined;
+    const gate = step.needsHands ? handsGate(stepId, needsApproval ? 'approval' : 'working') : {};
     const failTarget =
       step.onFail === 'continue' ? next : step.onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
     const failActions = (outcome: 'exit' | 'error' | 'timeout' | 'cancel') => [
@@ -397,8 +468,9 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
 
     if (step.kind === 'checkpoint') {
       return {
-        initial: 'working',
+        initial: step.needsHands ? 'gate' : 'working',
         states: {
+          ...gate,
           working: {
             entry: [
               { type: 'startStep', params },
@@ -461,10 +533,9 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         ],
       },
     };
-    const needsApproval = 'confirmText' in step && step.confirmText !== undefined;
     return {
-      initial: needsApproval ? 'approval' : 'working',
-      states: needsApproval ? { approval, working, failed, ...resumeStates } : { working, failed, ...resumeStates },
+      initial: step.needsHands ? 'gate' : needsApproval ? 'approval' : 'working',
+      states: needsApproval ? { ...gate, approval, working, failed, ...resumeStates } : { ...gate, working, failed, ...resumeStates },
     };
   };
 
@@ -473,7 +544,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
 
   return machineSetup.createMachine({
     id: MACHINE_ID,
-    context: { steps: initialSteps(), track: 'main', current: null },
+    context: { steps: initialSteps(), track: 'main', current: null, hands: NO_HANDS },
     initial: 'main',
     states: {
       main: { ...trackStates('main', runbook.phases.flatMap((phase) => phase.steps)), onDone: 'completed' },
@@ -489,6 +560,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     on: {
       FALLBACK: { guard: 'canFallBack', target: `.fallback`, actions: [{ type: 'requestFallback', params: undefined }] },
       PAUSE: { guard: 'canPause', target: '.paused', actions: [{ type: 'pause' }] },
+      HANDS: { actions: [{ type: 'setHands' }] },
     },
   });
 }

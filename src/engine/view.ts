@@ -2,12 +2,14 @@
 // focus and what it is waiting for. Derived from the state value, never stored twice.
 import { rolesOf, type Role, type Step } from '../runbook/types.js';
 import type { Outcome } from './events.js';
-import type { RunbookSnapshot } from './machine.js';
+import { handsOf, type RunbookSnapshot } from './machine.js';
 
 export type Focus =
   | { stepId: string; waitingFor: 'running' }
   | { stepId: string; waitingFor: 'approval'; text: string }
   | { stepId: string; waitingFor: 'confirmation'; roles: Role[] }
+  /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
+  | { stepId: string; waitingFor: 'hands'; why: string }
   /** `interrupted`: the step was in flight when nightshift stopped, so it may also be marked done. */
   | { stepId: string; waitingFor: 'decision'; error: string; interrupted: boolean };
 
@@ -30,7 +32,8 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
   const step = stepOf(stepId);
   const record = context.steps[stepId]!;
   let focus: Focus;
-  if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed', interrupted: record.interrupted === true };
+  if (sub === 'held') focus = { stepId, waitingFor: 'hands', why: handsOf(context).why };
+  else if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed', interrupted: record.interrupted === true };
   else if (sub === 'approval') focus = { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
   else if (step.kind === 'checkpoint') {
     const confirmed = new Set(record.confirmations.map((c) => c.role));

@@ -118,4 +118,24 @@ describe('sessionRecordOf', () => {
     const [message] = sessionRecordOf({ entries: journal.entries }).chat;
     expect(message).toEqual({ from: { role: 'sentinel', name: 'mei' }, text: 'hi there\nsecond^G line', at: TEST_START + 1000 });
   });
+
+  it('tells of steps held for hands on site, released, or gone on with by an override', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.held', { stepId: 'cutover-1', why: 'no sentinel has joined' })
+      .add(3, 'step.released', { stepId: 'cutover-1' })
+      .add(4, 'step.held', { stepId: 'restore-2', why: 'the sentinel is away' })
+      .add(5, 'decision', { stepId: 'restore-2', action: 'override', by: actor, reason: 'nothing to touch on site' })
+      .add(5, 'decision', { stepId: 'restore-2', action: 'something-newer', by: actor });
+    const record = sessionRecordOf({ entries: journal.entries });
+    expect(record.events.filter((event) => event.type.startsWith('step.')).map((event) => event.text)).toEqual([
+      'step 2.1 held: it needs hands on site (no sentinel has joined)',
+      'step 2.1 released: hands on site',
+      'step 1.2 held: it needs hands on site (the sentinel is away)',
+    ]);
+    expect(record.decisions).toEqual([
+      { stepId: 'restore-2', action: 'override', by: actor, reason: 'nothing to touch on site', at: TEST_START + 5000 },
+      { stepId: 'restore-2', action: 'something-newer', by: actor, at: TEST_START + 5000 },
+    ]);
+  });
 });

@@ -269,6 +269,14 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
         record.events.push({ at, type: entry.type, text: `step ${stepsById.get(str(entry, 'stepId'))?.number ?? str(entry, 'stepId')}: "already done?" check: ${exit}${error}` });
         break;
       }
+      case 'step.held':
+      case 'step.released': {
+        const number = stepsById.get(str(entry, 'stepId'))?.number ?? str(entry, 'stepId');
+        const why = entry['why'] ? ` (${str(entry, 'why')})` : '';
+        const text = entry.type === 'step.held' ? `step ${number} held: it needs hands on site${why}` : `step ${number} released: hands on site`;
+        record.events.push({ at, type: entry.type, text });
+        break;
+      }
       case 'run.finished':
         record.outcome = str(entry, 'outcome') || record.outcome;
         record.events.push({ at, type: entry.type, text: `run finished: ${outcomeText(record.outcome)}` });

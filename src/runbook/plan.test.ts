@@ -23,6 +23,7 @@ phases:
       - checkpoint: Move the modem to the new dragon.
         by: sentinel
         confirm: dragon
+        needs: hands
       - local: ping -c1 dragon
         on_fail: fallback
 fallback:
@@ -40,14 +41,15 @@ describe('plan', () => {
         ['2.2', 'local'],
       ],
     ]);
-    expect(plan.fallback).toEqual([expect.objectContaining({ number: 'F1', who: 'everyone', kind: 'note' })]);
+    expect(plan.fallback).toEqual([expect.objectContaining({ number: 'F1', who: 'everyone', kind: 'note', needsHands: false })]);
+    expect(plan.phases[1]!.steps.map((step) => step.needsHands)).toEqual([true, false]);
   });
 
   it('prints a checklist with what is destructive and what must be typed', () => {
     const text = formatPlan(plan, 'swap.yaml');
     expect(text).toContain('Phase 2: Cut over');
     expect(text).toMatch(/\[ \] 1\.1 +dolphin +sfdisk \/dev\/sdb +\(DESTRUCTIVE, type "\/dev\/sdb" to run; timeout 5m\)/);
-    expect(text).toMatch(/\[ \] 2\.1 +sentinel +Move the modem to the new dragon\. +\(type "dragon" to confirm\)/);
+    expect(text).toMatch(/\[ \] 2\.1 +sentinel +Move the modem to the new dragon\. +\(type "dragon" to confirm; needs hands on site\)/);
     expect(text).toMatch(/\[ \] 2\.2 +local .*\(on failure: fallback\)/);
     expect(text).toMatch(/\$ ping -c1 dragon/);
     expect(text).toContain('upgrader: Boston (America/New_York); site: Taipei (Asia/Taipei)');

@@ -17,6 +17,8 @@ export interface PlanStep {
   destructive: boolean;
   timeout?: string;
   onFail?: string;
+  /** `needs: hands`: held while no sentinel is on site. */
+  needsHands: boolean;
 }
 
 export interface Plan {
@@ -31,7 +33,7 @@ export interface Plan {
 }
 
 function planStep(step: Step): PlanStep {
-  const base = { number: step.number, id: step.id, kind: step.kind, title: step.title };
+  const base = { number: step.number, id: step.id, kind: step.kind, title: step.title, needsHands: step.needsHands };
   const acting = step.kind === 'note' ? {} : { ...(step.timeoutMs !== undefined ? { timeout: formatDuration(step.timeoutMs) } : {}), onFail: step.onFail };
   switch (step.kind) {
     case 'run':
@@ -96,6 +98,7 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     const flags = [
       step.destructive ? `DESTRUCTIVE, type "${step.typeToConfirm}" to run` : '',
       !step.destructive && step.typeToConfirm !== undefined ? `type "${step.typeToConfirm}" to confirm` : '',
+      step.needsHands ? 'needs hands on site' : '',
       step.timeout ? `timeout ${step.timeout}` : '',
       step.onFail && step.onFail !== 'ask' ? `on failure: ${step.onFail}` : '',
     ].filter(Boolean);

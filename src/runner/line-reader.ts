@@ -27,4 +27,28 @@ export class LineReader {
     if (this.ended) return Promise.resolve(null);
     return new Promise((resolve) => this.waiting.push(resolve));
   }
+
+  /**
+   * As `next`, but gives up with undefined when `signal` aborts first (the question went
+   * away by itself); a line that arrives later is kept for the next caller.
+   */
+  nextUnless(signal: AbortSignal): Promise<string | null | undefined> {
+    if (signal.aborted) return Promise.resolve(undefined);
+    const line = this.queued.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const waiter = (value: string | null) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onAbort = () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index >= 0) this.waiting.splice(index, 1);
+        resolve(undefined);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
 }

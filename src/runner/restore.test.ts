@@ -164,3 +164,86 @@ describe('restoring a saved machine', () => {
     expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'running', attempts: 2 });
   });
 });
+
+describe('restoring a step held for hands on site', () => {
+  const handsSource = `name: hands restore test
+hosts:
+  dragon: {}
+phases:
+  - name: cutover
+    steps:
+      - run: prepare
+        host: dragon
+        id: prepare
+      - run: plug-modem
+        host: dragon
+        id: plug
+        needs: hands
+`;
+
+  function handsMachine() {
+    const runbook = parseRunbook(handsSource, 'rb.yaml');
+    const ran: string[] = [];
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async ({ input }): Promise<CommandResult> => {
+          ran.push(input.step.id);
+          return { exitCode: 0 };
+        }),
+      },
+    });
+    return { runbook, machine, ran };
+  }
+
+  it('a session saved while a step was held restores held, with nobody on site, and goes on when hands come', async () => {
+    const first = handsMachine();
+    const actor = createActor(first.machine);
+    actor.start();
+    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('held'));
+    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as { context: Record<string, unknown> };
+    actor.stop();
+    // As saved by a nightshift that knew nothing about hands.
+    delete saved.context['hands'];
+
+    const fresh = handsMachine();
+    const restored = restoreMachine(saved, fresh.runbook);
+    expect(restored).toMatchObject({ current: 'plug', inFlight: null, interrupted: false, reattach: [] });
+    expect(restored.machine).toMatchObject({
+      value: { main: { plug: 'held' } },
+      context: { hands: { available: false, why: 'no sentinel has joined' } },
+    });
+    const resumed = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    resumed.on('*', (event) => emitted.push(event));
+    resumed.start();
+    expect(resumed.getSnapshot().value).toEqual({ main: { plug: 'held' } });
+    expect(fresh.ran).toEqual([]);
+    resumed.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    await waitFor(resumed, (snapshot) => snapshot.status === 'done');
+    expect(fresh.ran).toEqual(['plug']);
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.released', stepId: 'plug' }));
+  });
+
+  it('who was on site is not carried over into the resumed session', async () => {
+    const first = handsMachine();
+    const actor = createActor(first.machine);
+    actor.start();
+    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('held'));
+    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as { context: Record<string, unknown> };
+    actor.stop();
+    saved.context['hands'] = { available: true, why: 'mia was on site' };
+    const restored = restoreMachine(saved, handsMachine().runbook);
+    expect(restored.machine).toMatchObject({ context: { hands: { available: false, why: 'no sentinel has joined' } } });
+  });
+
+  it('refuses a session held at a step that no longer needs hands', async () => {
+    const first = handsMachine();
+    const actor = createActor(first.machine);
+    actor.start();
+    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('held'));
+    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as unknown;
+    actor.stop();
+    const changed = parseRunbook(handsSource.replace('        needs: hands\n', ''), 'rb.yaml');
+    expect(() => restoreMachine(saved, changed)).toThrow(/held for hands on site, but the runbook no longer says needs: hands/);
+  });
+});

@@ -2,10 +2,12 @@
 // step that was in flight runs again blindly. A detached command is followed again (it
 // kept running on its host, or left its status there); an upload resumes and verifies, a
 // wait probes again. Anything else in flight is restored as interrupted: its check runs
-// first, or the upgrader decides (re-run, mark done, fall back).
+// first, or the upgrader decides (re-run, mark done, fall back). A step held for hands
+// on site had nothing in flight and is restored held.
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
+import { NO_HANDS, type Hands } from '../engine/machine.js';
 
 export interface RestoredMachine {
   /** XState's persisted snapshot, rewritten where a step was in flight. */
@@ -25,7 +27,7 @@ export interface RestoredMachine {
 interface PersistedMachine {
   status: string;
   value: unknown;
-  context: { steps: Record<string, StepRecord>; current: string | null };
+  context: { steps: Record<string, StepRecord>; current: string | null; hands?: Hands };
   children: Record<string, { src?: unknown }>;
   [key: string]: unknown;
 }
@@ -42,6 +44,9 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
   const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
   // Steps added to the runbook since (accepted by the upgrader) start as pending.
   for (const id of steps.keys()) machine.context.steps[id] ??= { status: 'pending', attempts: 0, confirmations: [] };
+  // Who was on site is not carried over (an old context has no hands at all): the runner
+  // tells the machine again (HANDS) once a sentinel is there for this run.
+  machine.context.hands = { ...NO_HANDS };
   const current = machine.context.current;
   const attempts = Object.fromEntries(Object.entries(machine.context.steps).map(([id, record]) => [id, record.attempts]));
 
@@ -53,6 +58,12 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
       `the session stopped at step ${position.stepId}, which the runbook no longer has; put the step back to resume, or start a new session.`,
     );
   }
+  if (position.sub === 'held' && !step.needsHands) {
+    throw new RestoreError(
+      `the session stopped at step ${position.stepId}, held for hands on site, but the runbook no longer says needs: hands there; put it back to resume, or start a new session.`,
+    );
+  }
+  // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
   if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') {
     return { machine, current, attempts, reattach: [], inFlight: null, interrupted: false };
   }

@@ -36,7 +36,7 @@ export function summarizeSession(dir: string): SessionSummary {
 
   let stepId: string | null = null;
   for (const entry of entries) {
-    if (entry.type === 'step.started' || entry.type === 'step.waiting') stepId = String(entry['stepId']);
+    if (entry.type === 'step.started' || entry.type === 'step.waiting' || entry.type === 'step.held') stepId = String(entry['stepId']);
     if (entry.type === 'step.finished' && entry['status'] === 'done' && entry['stepId'] === stepId) stepId = null;
     if ((entry.type === 'session.paused' || entry.type === 'session.resumed') && typeof entry['stepId'] === 'string') stepId = entry['stepId'];
   }

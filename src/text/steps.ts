@@ -17,6 +17,9 @@ export function stepPlace(step: Step): string {
   }
 }
 
+/** What `needs: hands` means, for prompts (runbook/plan.ts says the same in the plan). */
+export const HANDS_TEXT = 'needs hands on site';
+
 export function roleList(roles: Role[]): string {
   return roles.map((role) => `the ${role}`).join(' and ');
 }

@@ -1,0 +1,128 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise } from 'xstate';
+import type { EngineEmitted, EngineEvent } from '../engine/events.js';
+import { compileRunbook, type CommandResult } from '../engine/machine.js';
+import { viewOf } from '../engine/view.js';
+import { parseRunbook } from '../runbook/load.js';
+import { allSteps, type Step } from '../runbook/types.js';
+import { LineReader } from './line-reader.js';
+import { runPlain } from './plain.js';
+import type { Run } from './run.js';
+
+const source = `name: plain hands
+hosts:
+  dragon: {}
+phases:
+  - name: cutover
+    steps:
+      - run: plug-modem
+        host: dragon
+        id: plug
+        title: Plug the modem into the new dragon
+        needs: hands
+      - run: wipe
+        host: dragon
+        id: wipe
+        needs: hands
+`;
+
+/** A Run around the real engine, with commands that succeed and no session on disk. */
+function fakeRun() {
+  const runbook = parseRunbook(source, 'rb.yaml');
+  const ran: string[] = [];
+  const machine = compileRunbook(runbook).provide({
+    actors: {
+      runRemote: fromPromise(async ({ input }): Promise<CommandResult> => {
+        ran.push(input.step.id);
+        return { exitCode: 0 };
+      }),
+    },
+  });
+  const actor = createActor(machine);
+  const stepOf = (id: string): Step => allSteps(runbook).find((step) => step.id === id)!;
+  const listeners = new Set<(event: EngineEmitted) => void>();
+  actor.on('*', (event) => listeners.forEach((listener) => listener(event)));
+  const finished = new Promise<NonNullable<ReturnType<Run['outcome']>>>((resolve) => {
+    actor.subscribe((snapshot) => {
+      const outcome = viewOf(snapshot, stepOf).outcome;
+      if (outcome) resolve(outcome);
+    });
+  });
+  const run = {
+    runbook,
+    actor,
+    upgrader: { role: 'upgrader', name: 'ana' },
+    session: { id: 'test', dir: '/tmp/test', journal: { path: '/tmp/test/journal.jsonl' } },
+    stepOf,
+    view: () => viewOf(actor.getSnapshot(), stepOf),
+    send: (event: EngineEvent) => actor.send(event),
+    onEvent: (listener: (event: EngineEmitted) => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    start: () => actor.start(),
+    finished,
+    outcome: () => viewOf(actor.getSnapshot(), stepOf).outcome,
+  } as unknown as Run;
+  return { run, ran };
+}
+
+function plain(run: Run) {
+  const input = new PassThrough();
+  let written = '';
+  const outcome = runPlain(run, { reader: new LineReader(input), write: (text) => void (written += text), json: false, tz: 'UTC' });
+  return { input, outcome, written: () => written };
+}
+
+const until = async (predicate: () => boolean) => {
+  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(predicate()).toBe(true);
+};
+
+describe('plain mode and steps held for hands on site', () => {
+  it('says a step is held, takes override REASON, and refuses other answers', async () => {
+    const { run, ran } = fakeRun();
+    const io = plain(run);
+    await until(() => io.written().includes('is held'));
+    expect(io.written()).toContain('HELD 1.1 Plug the modem into the new dragon: it needs hands on site (no sentinel has joined)');
+    expect(io.written()).toContain('Answer override REASON (go on without them) | fallback REASON | pause:');
+    io.input.write('retry\n');
+    await until(() => io.written().includes('did not understand "retry"'));
+    io.input.write('override\n');
+    await until(() => io.written().includes('override needs a reason'));
+    io.input.write('override the modem is already in\n');
+    await until(() => io.written().includes('HELD 1.2'));
+    expect(io.written()).toContain('going on with 1.1 Plug the modem into the new dragon without hands on site, by ana: the modem is already in');
+    expect(ran).toEqual(['plug']);
+    io.input.write('pause\n');
+    expect(await io.outcome).toBe('paused');
+  });
+
+  it('goes on by itself when hands come, without waiting for an answer', async () => {
+    const { run, ran } = fakeRun();
+    const io = plain(run);
+    await until(() => io.written().includes('HELD 1.1'));
+    run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
+    await until(() => io.written().includes('released 1.1'));
+    await until(() => ran.includes('wipe'));
+    expect(await io.outcome).toBe('completed');
+    expect(io.written()).not.toContain('HELD 1.2');
+  });
+});
+
+describe('LineReader.nextUnless', () => {
+  it('gives up when aborted and keeps a later line for the next question', async () => {
+    const input = new PassThrough();
+    const reader = new LineReader(input);
+    const released = new AbortController();
+    const pending = reader.nextUnless(released.signal);
+    released.abort();
+    expect(await pending).toBeUndefined();
+    input.write('yes\n');
+    expect(await reader.next()).toBe('yes');
+    input.write('early\n');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await reader.nextUnless(new AbortController().signal)).toBe('early');
+  });
+});

@@ -11,6 +11,14 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 // eslint-disable-next-line no-control-regex
 const ANY_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
+/** Foreign text for one line of chat: escape sequences and control characters removed, line breaks and tabs made spaces. */
+export function stripControls(text: string): string {
+  return text
+    .replace(SEQUENCE, '')
+    .replace(/[\t\r\n]+/g, ' ')
+    .replace(CONTROL, '');
+}
+
 function caret(char: string): string {
   const code = char.charCodeAt(0);
   if (code < 0x20) return `^${String.fromCharCode(code + 64)}`;

@@ -8,6 +8,7 @@ import { openConnection } from './open-connection.js';
 import { runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
+import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
 import { homeDir, resolveHost } from './ssh-config.js';
@@ -114,6 +115,11 @@ export class HostPool {
     if (handlers.signal?.aborted) throw abortError();
     const connection = await untilAborted(this.connection(host), handlers.signal);
     return execOnConnection(connection, command, handlers);
+  }
+
+  /** Exposes a local port on the host (ssh -R) over its current connection; it ends when that link drops. */
+  async forward(host: string, options: RemoteForwardOptions): Promise<RemoteForward> {
+    return forwardRemotePort(await this.connection(host), options);
   }
 
   /** Runs the command detached on the host: a dropped link is won back and the output followed on from where it stopped. */

@@ -1,4 +1,5 @@
 import type { UploadOptions, UploadResult } from '../remote/transfer.js';
+import type { RemoteForward, RemoteForwardOptions } from '../remote/forward.js';
 import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult } from '../remote/types.js';
 
 /** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
@@ -7,6 +8,8 @@ export interface RemoteHosts {
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
   upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
   connect(host: string): Promise<void>;
+  /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */
+  forward(host: string, options: RemoteForwardOptions): Promise<RemoteForward>;
   /** Logs in again after a drop, with growing pauses; rejects when the host is lost. */
   regain(host: string): Promise<unknown>;
   /** Resolves when the host's current link drops. */

@@ -1,0 +1,28 @@
+// What the upgrader's screen shows about the helper channel: the join code to read out,
+// the endpoint's key fingerprint, and the one command a helper on site types.
+import type { TunnelState } from './site-tunnel.js';
+
+export interface HelperAccessState {
+  code: string;
+  /** Too many wrong codes: nobody gets in until this time or a new code. */
+  lockedUntil: number | null;
+  fingerprint: string;
+  local: { address: string; port: number };
+  /** The site host's end of the reverse tunnel, when there is one. */
+  site: { host: string; port: number; tunnel: TunnelState } | null;
+  /** The command a helper runs to join (where: on the site host, or here). */
+  joinCommand: string;
+}
+
+export interface HelperAccess {
+  state(): HelperAccessState;
+  subscribe(listener: () => void): () => void;
+  /** Draws a new join code (the old one stops working; a lockout ends). */
+  newCode(): void;
+}
+
+export function joinCommandFor(local: { address: string; port: number }, site: { host: string; port: number } | null): string {
+  if (site) return `ssh -p ${site.port} sentinel@localhost   (on ${site.host})`;
+  const address = local.address === '0.0.0.0' || local.address === '::' ? '<this machine>' : local.address;
+  return `ssh -p ${local.port} sentinel@${address}`;
+}

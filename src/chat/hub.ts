@@ -1,0 +1,215 @@
+// The chat between the upgrader and the helpers on site, and who is present: messages in
+// order, who is typing, who is away and until when. Every change is journaled; front-ends
+// (the upgrader's screen, each helper's screen) read from here and never from each other.
+import { cleanChatText, MAX_NAME_CHARS } from './chat-text.js';
+
+export type ChatRole = 'upgrader' | 'sentinel' | 'observer';
+
+export interface ChatAuthor {
+  role: ChatRole;
+  name: string;
+}
+
+export interface Away {
+  since: number;
+  /** When they said they would be back; null when they did not say. */
+  until: number | null;
+  reason: string;
+}
+
+export interface Participant extends ChatAuthor {
+  id: string;
+  /** Their time zone: messages they write are stamped with their clock. */
+  tz: string;
+  joinedAt: number;
+  away: Away | null;
+  typingAt: number | null;
+}
+
+export interface ChatMessage {
+  seq: number;
+  /** null for what nightshift itself says (joined, away, back). */
+  from: ChatAuthor | null;
+  /** The writer's time zone at the time. */
+  tz: string;
+  text: string;
+  at: number;
+}
+
+/** Whether a sentinel is here to lend a hand, and if not, why (shown to the upgrader). */
+export interface Hands {
+  available: boolean;
+  why: string;
+}
+
+export type JournalWriter = (type: string, fields: Record<string, unknown>, at: number) => void;
+
+/** Typing shows for this long after the last key. */
+export const TYPING_SHOWN_MS = 3000;
+const KEPT_MESSAGES = 1000;
+
+export class ChatHub {
+  private readonly people = new Map<string, Participant>();
+  private readonly log: ChatMessage[] = [];
+  private readonly listeners = new Set<() => void>();
+  private seq = 0;
+  private changes = 0;
+
+  constructor(
+    private readonly journal: JournalWriter,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Counts every change, so a screen can tell whether to draw again. */
+  get version(): number {
+    return this.changes;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Messages from an earlier stretch of the session (resume), oldest first; not journaled again. */
+  restore(messages: Array<{ from: ChatAuthor | null; text: string; at: number; tz?: string }>, defaultTz: string): void {
+    for (const message of messages) {
+      this.push({ from: message.from, text: cleanChatText(message.text), at: message.at, tz: message.tz ?? defaultTz });
+    }
+    this.changed();
+  }
+
+  join(who: { role: ChatRole; name: string; tz: string; id?: string }): Participant {
+    const at = this.now();
+    const name = cleanChatText(who.name, MAX_NAME_CHARS) || who.role;
+    const participant: Participant = { id: this.freeId(who.id ?? name), role: who.role, name, tz: who.tz, joinedAt: at, away: null, typingAt: null };
+    this.people.set(participant.id, participant);
+    // The upgrader is there from the start: run.started and session.resumed say who.
+    if (who.role === 'upgrader') return participant;
+    this.journal('chat.joined', { id: participant.id, name, role: who.role }, at);
+    this.notice(`${name} (${who.role}) joined`, at);
+    return participant;
+  }
+
+  leave(id: string): void {
+    const participant = this.people.get(id);
+    if (!participant) return;
+    const at = this.now();
+    this.people.delete(id);
+    this.journal('chat.left', { id, name: participant.name, role: participant.role }, at);
+    this.notice(`${participant.name} (${participant.role}) left`, at);
+  }
+
+  /** A message from a participant; empty text (after cleaning) is dropped. */
+  say(id: string, raw: string): ChatMessage | null {
+    const participant = this.people.get(id);
+    const text = cleanChatText(raw);
+    if (!participant || text === '') return null;
+    const at = this.now();
+    participant.typingAt = null;
+    const from = { role: participant.role, name: participant.name };
+    const message = this.push({ from, text, at, tz: participant.tz });
+    this.journal('chat.message', { from, text, tz: participant.tz }, at);
+    this.changed();
+    return message;
+  }
+
+  typing(id: string): void {
+    const participant = this.people.get(id);
+    if (!participant) return;
+    const at = this.now();
+    // Once a second is enough to keep "is typing" alive on the other screens.
+    const shown = participant.typingAt !== null && at - participant.typingAt < 1000;
+    participant.typingAt = at;
+    if (!shown) this.changed();
+  }
+
+  away(id: string, minutes: number | null, reason: string): void {
+    const participant = this.people.get(id);
+    if (!participant) return;
+    const at = this.now();
+    const why = cleanChatText(reason, 80);
+    participant.away = { since: at, until: minutes === null ? null : at + minutes * 60_000, reason: why };
+    this.journal('chat.away', { id, name: participant.name, role: participant.role, minutes, reason: why }, at);
+    this.notice(`${participant.name} is away${minutes === null ? '' : ` for ${minutes} min`}${why ? `: ${why}` : ''}`, at);
+  }
+
+  back(id: string): void {
+    const participant = this.people.get(id);
+    if (!participant?.away) return;
+    const at = this.now();
+    participant.away = null;
+    this.journal('chat.back', { id, name: participant.name, role: participant.role }, at);
+    this.notice(`${participant.name} is back`, at);
+  }
+
+  rename(id: string, name: string): void {
+    const participant = this.people.get(id);
+    const clean = cleanChatText(name, MAX_NAME_CHARS);
+    if (!participant || clean === '' || clean === participant.name) return;
+    const at = this.now();
+    const before = participant.name;
+    participant.name = clean;
+    this.journal('chat.renamed', { id, from: before, to: clean, role: participant.role }, at);
+    this.notice(`${before} is now called ${clean}`, at);
+  }
+
+  participant(id: string): Participant | undefined {
+    return this.people.get(id);
+  }
+
+  participants(): Participant[] {
+    return [...this.people.values()];
+  }
+
+  /** Helpers present (sentinels and observers). */
+  helpers(): Participant[] {
+    return this.participants().filter((p) => p.role !== 'upgrader');
+  }
+
+  messages(): readonly ChatMessage[] {
+    return this.log;
+  }
+
+  /** Who other than `id` typed in the last few seconds. */
+  typists(id: string | null): Participant[] {
+    const now = this.now();
+    return this.participants().filter((p) => p.id !== id && p.typingAt !== null && now - p.typingAt < TYPING_SHOWN_MS);
+  }
+
+  hands(): Hands {
+    const sentinels = this.participants().filter((p) => p.role === 'sentinel');
+    if (sentinels.length === 0) return { available: false, why: 'no sentinel has joined' };
+    if (sentinels.some((p) => p.away === null)) return { available: true, why: '' };
+    const [first] = sentinels;
+    const away = first!.away!;
+    return { available: false, why: `${first!.name} is away${away.reason ? ` (${away.reason})` : ''}` };
+  }
+
+  /** Something nightshift says in the chat (a broadcast sent, a tunnel down); not journaled here. */
+  note(text: string): void {
+    this.notice(cleanChatText(text), this.now());
+  }
+
+  private notice(text: string, at: number): void {
+    this.push({ from: null, text, at, tz: 'UTC' });
+    this.changed();
+  }
+
+  private push(message: Omit<ChatMessage, 'seq'>): ChatMessage {
+    const full = { ...message, seq: ++this.seq };
+    this.log.push(full);
+    if (this.log.length > KEPT_MESSAGES) this.log.splice(0, this.log.length - KEPT_MESSAGES);
+    return full;
+  }
+
+  private freeId(base: string): string {
+    const clean = base.replace(/[^\w.-]/g, '') || 'helper';
+    if (!this.people.has(clean)) return clean;
+    for (let n = 2; ; n++) if (!this.people.has(`${clean}-${n}`)) return `${clean}-${n}`;
+  }
+
+  private changed(): void {
+    this.changes++;
+    for (const listener of [...this.listeners]) listener();
+  }
+}

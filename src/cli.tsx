@@ -7,6 +7,8 @@ import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { formatProblem, RunbookError } from './runbook/errors.js';
 import { readPreferences } from './store/preferences.js';
+import { HELPER_FLAGS, HelperFlagError, helperSettings, type HelperFlagValues } from './cli/helper-options.js';
+import { DEFAULT_HELPER_SETTINGS } from './store/helper-settings.js';
 
 // Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
 const runbookCommands = () => import('./cli/runbook-commands.js');
@@ -51,6 +53,15 @@ function connectOptions(values: { 'ssh-config'?: string; 'known-hosts'?: string[
     ...(values['known-hosts'] ? { knownHostsFiles: values['known-hosts'].map((file) => path.resolve(expandHome(file))) } : {}),
     ...keepaliveOption(values.keepalive),
   };
+}
+
+function helpersFrom(values: HelperFlagValues, base = DEFAULT_HELPER_SETTINGS) {
+  try {
+    return helperSettings(values, base);
+  } catch (error) {
+    if (error instanceof HelperFlagError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function expandHome(file: string): string {
@@ -105,9 +116,11 @@ async function main(argv: string[]): Promise<number> {
           'ssh-config': { type: 'string' },
           'known-hosts': { type: 'string', multiple: true },
           keepalive: { type: 'string' },
+          ...HELPER_FLAGS,
         },
       });
       if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
+      const helpers = helpersFrom(values);
       const preferred = applyPreferences();
       const { runCommand } = await import('./cli/run-command.js');
       return runCommand({
@@ -117,14 +130,17 @@ async function main(argv: string[]): Promise<number> {
         plain: values.plain ?? false,
         json: values.json ?? false,
         connect: connectOptions(values),
+        helpers,
       });
     }
     case 'demo': {
       const { positionals, values } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { ...common, scenario: { type: 'string' }, 'lab-dir': { type: 'string' } },
+        options: { ...common, scenario: { type: 'string' }, 'lab-dir': { type: 'string' }, ...HELPER_FLAGS },
       });
+      // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
+      const helpers = helpersFrom(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
       if (positionals.length > 0) throw new UsageError('demo takes no runbook: it runs the shipped demo');
       const scenario = values.scenario ?? 'success';
       if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
@@ -137,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
         json: values.json ?? false,
         scenario,
         ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
+        helpers,
       });
     }
     case 'prefs': {
@@ -163,8 +180,10 @@ async function main(argv: string[]): Promise<number> {
           'ssh-config': { type: 'string' },
           'known-hosts': { type: 'string', multiple: true },
           keepalive: { type: 'string' },
+          ...HELPER_FLAGS,
         },
       });
+      helpersFrom(values);
       if (positionals.length > 1) throw new UsageError('resume takes at most one session ID');
       applyPreferences();
       const { resumeCommand } = await import('./cli/resume-command.js');
@@ -174,7 +193,21 @@ async function main(argv: string[]): Promise<number> {
         json: values.json ?? false,
         acceptRunbookChange: values['accept-runbook-change'] ?? false,
         connect: connectOptions(values),
+        helpers: (saved) => helperSettings(values, saved),
       });
+    }
+    case 'join': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { observer: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+      });
+      if (positionals.length > 1) throw new UsageError('join takes at most one PORT or HOST:PORT');
+      const { joinCommand } = await import('./cli/join-command.js');
+      return joinCommand(
+        { ...(positionals[0] !== undefined ? { target: positionals[0] } : {}), observer: values.observer ?? false, dryRun: values['dry-run'] ?? false },
+        out,
+      );
     }
     case 'report': {
       const { positionals, values } = parseArgs({

@@ -2,6 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { DemoLabError, startDemoLab, type DemoLab, type DemoLabOptions, type DemoScenario } from '../lab/demo-lab.js';
 import type { ConnectOptions } from '../remote/types.js';
+import type { HelperSettings } from '../store/helper-settings.js';
 import { runCommand } from './run-command.js';
 import { EXIT } from './usage.js';
 
@@ -10,6 +11,7 @@ export interface DemoOptions {
   json: boolean;
   scenario: DemoScenario;
   labDir?: string;
+  helpers: HelperSettings;
 }
 
 export async function demoCommand(options: DemoOptions): Promise<number> {
@@ -26,6 +28,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
         banner,
         connect,
         demo: { scenario: options.scenario, labDir: lab.dir, temporary },
+        helpers: options.helpers,
       }),
   );
 }

@@ -14,6 +14,7 @@ import { reopenSession, RUNBOOK_COPY } from '../store/session.js';
 import { isResumable, summarizeSession } from '../store/session-summary.js';
 import { readSnapshot } from '../store/snapshot.js';
 import { withDemoLab } from './demo-command.js';
+import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { driveRun, loadOrReport, type FrontEndOptions } from './run-command.js';
 import { EXIT } from './usage.js';
 
@@ -22,6 +23,8 @@ export interface ResumeOptions extends FrontEndOptions {
   acceptRunbookChange: boolean;
   /** Given again on the command line: replace what the session was started with. */
   connect: Omit<ConnectOptions, 'interaction'>;
+  /** Helper flags given again: applied over the session's own. */
+  helpers?: (saved: HelperSettings) => HelperSettings;
 }
 
 export async function resumeCommand(options: ResumeOptions): Promise<number> {
@@ -53,6 +56,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     throw error;
   }
   const { session, reading } = reopened;
+  if (options.helpers) session.meta.helpers = options.helpers(session.meta.helpers ?? DEFAULT_HELPER_SETTINGS);
   const release = () => {
     session.journal.close();
     session.lock.release();

@@ -1,5 +1,8 @@
 // Composition of a run: runbook, SSH hosts, session, engine, and one front-end (full-screen
 // Ink or plain lines). `nightshift run`, `demo` and `resume` all come through here.
+import path from 'node:path';
+import { ChatHub } from '../chat/hub.js';
+import type { HelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
@@ -12,7 +15,11 @@ import type { RestoredMachine } from '../runner/restore.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
 import { rememberSession } from '../store/preferences.js';
+import { readJournal } from '../store/journal.js';
+import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
+import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
+import { openHelperChannel, type HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
 import { EXIT } from './usage.js';
@@ -32,6 +39,7 @@ export interface RunCommandOptions extends FrontEndOptions {
   siteTimeZone?: string;
   /** For demo sessions: how to start the lab again on resume. */
   demo?: SessionMeta['demo'];
+  helpers?: HelperSettings;
 }
 
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
@@ -52,6 +60,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
         ...(keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs } : {}),
       },
       ...(options.demo ? { demo: options.demo } : {}),
+      ...(options.helpers ? { helpers: options.helpers } : {}),
     });
   } catch (error) {
     if (!(error instanceof SessionLockedError)) throw error;
@@ -59,6 +68,36 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     return EXIT.error;
   }
   return driveRun({ runbook, session, connect: options.connect, frontEnd: options });
+}
+
+/** Where helpers reach the run on site: the runbook's sentinel section, or --site-host. */
+function siteAccess(runbook: Runbook, settings: HelperSettings): SentinelAccess | null {
+  const given = settings.siteHost;
+  if (!given) return runbook.sentinel ?? null;
+  if (!(given.host in runbook.hosts)) {
+    throw new SiteHostError(`--site-host ${given.host} is not one of the runbook's hosts (${Object.keys(runbook.hosts).join(', ') || 'none'})`);
+  }
+  return {
+    notify: 'wall',
+    everyMs: 5 * 60_000,
+    ...runbook.sentinel,
+    host: given.host,
+    port: given.port ?? runbook.sentinel?.port ?? DEFAULT_SENTINEL_PORT,
+  };
+}
+
+class SiteHostError extends Error {}
+
+/** The chat so far (resume shows it) and the upgrader present in it. */
+function openChat(session: Session, runbook: Runbook, upgraderName: string) {
+  const hub = new ChatHub((type, fields, at) => session.journal.append(type, fields, at));
+  const earlier = readJournal(path.join(session.dir, 'journal.jsonl'))
+    .filter((entry) => entry.type === 'chat.message')
+    .map((entry) => entry as unknown as { from: { role: 'upgrader' | 'sentinel' | 'observer'; name: string }; text: string; at: string; tz?: string })
+    .map((entry) => ({ from: entry.from, text: entry.text, at: Date.parse(entry.at), ...(entry.tz ? { tz: entry.tz } : {}) }));
+  hub.restore(earlier, runbook.sites.site.tz);
+  const me = hub.join({ role: 'upgrader', name: upgraderName, tz: runbook.sites.upgrader.tz });
+  return { hub, me };
 }
 
 export async function loadOrReport(file: string, vars: Record<string, string>, siteTimeZone?: string): Promise<Runbook | null> {
@@ -89,23 +128,49 @@ export async function driveRun(args: {
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
 
   const hosts = new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
+  const helpers = session.meta.helpers ?? DEFAULT_HELPER_SETTINGS;
+  let site: SentinelAccess | null;
+  try {
+    site = siteAccess(runbook, helpers);
+  } catch (error) {
+    if (!(error instanceof SiteHostError)) throw error;
+    process.stderr.write(`nightshift: ${error.message}\n`);
+    return EXIT.error;
+  }
   const run = createRun({
     runbook,
     hosts,
     session,
+    relaysAllowed: helpers.relay,
     ...(io ? { onLines: plainLinesPrinter(io) } : {}),
     ...(args.restore ? { restore: args.restore } : {}),
   });
+  const chat = openChat(session, runbook, run.upgrader.name);
+  let channel: HelperChannel | null = null;
+  if (helpers.enabled) {
+    try {
+      channel = await openHelperChannel({ run, hub: chat.hub, listen: helpers.listen, site });
+    } catch (error) {
+      await run.stop();
+      process.stderr.write(`nightshift: cannot open the helper channel: ${(error as Error).message}\n`);
+      return EXIT.error;
+    }
+  }
 
   if (frontEnd.banner && io && !io.json) write(`${frontEnd.banner}\n`);
+  if (channel && io && !io.json) write(`${helperLine(channel)}\n`);
   const stopOnSignal = installSignalHandlers(run);
   let outcome: Outcome | 'interrupted';
   try {
     outcome = io
-      ? await runPlain(run, io)
-      : await renderTui(run, questions, frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {});
+      ? await runPlain(run, io, chat)
+      : await renderTui(run, questions, {
+          ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
+          chat: { hub: chat.hub, me: chat.me, access: channel },
+        });
   } finally {
     stopOnSignal();
+    await channel?.close();
     await run.stop();
   }
   if (outcome === 'interrupted') {
@@ -117,6 +182,12 @@ export async function driveRun(args: {
     process.stderr.write(`nightshift: could not note the session among the recent ones: ${(error as Error).message}\n`),
   );
   return OUTCOME_EXIT[outcome];
+}
+
+/** The line that tells a helper how to join, with the code and the key to compare. */
+export function helperLine(access: HelperAccess): string {
+  const state = access.state();
+  return `helpers join with: ${state.joinCommand} · code ${state.code} · key ${state.fingerprint}`;
 }
 
 function resumeHint(session: Session): string {

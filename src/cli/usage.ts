@@ -27,13 +27,31 @@ Options:
                          /etc/ssh/ssh_known_hosts)
   --keepalive DURATION   time between keepalives (default 10s); a link that misses two
                          in a row counts as dropped and is reconnected
+  --listen ADDR[:PORT]    where the helper channel listens (default 127.0.0.1, any free
+                         port); helpers join with ssh -p PORT sentinel@ADDR and the join
+                         code shown in the status bar
+  --listen-anywhere      needed to listen on anything but loopback
+  --site-host HOST[:PORT]
+                         expose the helper channel on that runbook host's 127.0.0.1
+                         (default port 2222) through a reverse tunnel, as the runbook's
+                         sentinel section does; wall there calls for help while nobody
+                         has joined
+  --relay                let the upgrader confirm the sentinel's checkpoints for them
+                         (told by phone; journaled as relayed)
+  --no-helpers           no helper channel
+
+Helpers on site join the chat with any SSH client (nightshift join does it for them):
+a sentinel confirms their checkpoints with /ok; an observer (ssh observer@...) only
+watches. Steps with needs: hands wait while no sentinel is there or the sentinel is away.
 
 Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,
 130 interrupted.
 
 Plain-mode answers, one per line: the text a destructive step or checkpoint asks for
 (or yes), "retry", "skip REASON", "fallback REASON", "pause"; after a resume, a step that
-was interrupted also takes "done REASON".
+was interrupted also takes "done REASON"; a step held for hands on site (needs: hands, no
+sentinel there) takes "override REASON" to go on without them. "say TEXT" writes to the
+site's chat at any question; chat messages are printed as they come.
 
 Pausing: p in the full-screen view, "pause" in plain mode, or SIGTERM/SIGHUP, at any
 moment: the session is saved, a detached step goes on on its host, and
@@ -51,7 +69,22 @@ Options:
                          swap, as in the story (practise the fallback); link-drop: the
                          link to dolphin drops in the middle of the restore (watch the
                          step go on and nothing get lost)
-  --lab-dir DIR          keep the lab in DIR instead of a temporary folder`,
+  --lab-dir DIR          keep the lab in DIR instead of a temporary folder
+  --listen, --listen-anywhere, --no-helpers
+                         as for run; the demo prints how a helper in a second terminal
+                         joins (nightshift join). --relay is on: with nobody joined, the
+                         upgrader confirms the sentinel's checkpoints for them`,
+  join: `nightshift join [PORT | HOST:PORT] [--observer] [--dry-run]
+
+Joins an upgrader's session as the helper on site: runs ssh to the helper channel and
+asks for the join code the upgrader reads out. Without an argument it joins a session
+running on this machine (its key is pinned, no question asked), else localhost:2222, the
+port of the tunnel on a site host. In the chat: /ok confirms what is asked of you,
+/away 60 lunch and /back say where you are, Tab shows the output, /quit leaves.
+
+Options:
+  --observer             join read-only (ssh observer@...): see and chat, not confirm
+  --dry-run              print the ssh command instead of running it`,
   lint: `nightshift lint RUNBOOK...
 
 Checks runbooks. Problems are printed as FILE:LINE:COL: what is wrong. Exit status 0
@@ -78,7 +111,8 @@ Options:
   --plain, --json            as for run
   --accept-runbook-change    go on although the runbook file changed since the session
                              started (the changed steps are listed either way)
-  --ssh-config FILE, --known-hosts FILE, --keepalive DURATION
+  --ssh-config FILE, --known-hosts FILE, --keepalive DURATION, --listen,
+  --listen-anywhere, --site-host, --relay, --no-helpers
                              as for run; given here, they replace the session's
 
 Exit status: as for run; 1 when there is nothing to resume or the session is in use.`,
@@ -115,6 +149,7 @@ Usage:
   nightshift sessions           list paused, interrupted and running sessions (--all)
   nightshift resume [ID]        go on with a paused or interrupted session
   nightshift report [ID]        write a session's record as HTML and Markdown (--cast)
+  nightshift join [PORT]        join an upgrader's session as the helper on site
   nightshift schema             print the runbook JSON Schema
   nightshift prefs              show or change preferences (theme, site time zone)
   nightshift help COMMAND       details of one command

@@ -50,7 +50,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown top-level key with the allowed ones when nothing is close', () => {
     expect(problemsOf(`${minimal}zzz: 1\n`)).toEqual([
-      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, phases, fallback",
+      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, phases, fallback, sentinel",
     ]);
   });
 
@@ -155,7 +155,7 @@ phases:
 `);
     expect(problems).toEqual([
       "3:11: 'name' of phase 1: a phase name is lower-case letters, digits, '-' and '_', starting with a letter or digit",
-      "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title",
+      "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title, needs",
     ]);
   });
 });
@@ -214,5 +214,26 @@ ${steps}  - name: restore
     expect(reboot).toMatchObject({ kind: 'reboot', host: 'dolphin', command: 'systemctl reboot || reboot', expectHostname: 'dragon', timeoutMs: 300_000 });
     expect(foreground).toMatchObject({ kind: 'run', detached: false });
     expect(detached).toMatchObject({ kind: 'run', detached: true });
+  });
+
+  it('reads needs: hands on any step kind, false by default, and names a wrong value where it is', () => {
+    const runbook = parseRunbook(
+      withSteps(
+        '      - run: plug\n        host: dragon\n        needs: hands\n      - checkpoint: lights green\n        by: sentinel\n        needs: hands\n      - note: cables\n        needs: hands\n      - run: echo\n        host: dragon\n',
+      ),
+      'rb.yaml',
+    );
+    expect(runbook.phases[0]!.steps.map((step) => [step.kind, step.needsHands])).toEqual([
+      ['run', true],
+      ['checkpoint', true],
+      ['note', true],
+      ['run', false],
+    ]);
+    expect(problemsOf(withSteps('      - run: plug\n        host: dragon\n        needs: feet\n'))).toEqual([
+      "9:16: 'needs' of step 1.1 must be one of hands, not 'feet'",
+    ]);
+    expect(problemsOf(withSteps('      - wait: ssh\n        host: dragon\n        need: hands\n'))).toEqual([
+      "9:9: unknown key 'need' in step 1.1; did you mean 'needs'?",
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import {
   hostSchema,
   phaseSchema,
   runbookSchema,
+  sentinelSchema,
   siteSchema,
   STEP_KINDS,
   stepSchemas,
@@ -19,7 +20,18 @@ import {
   type RawStep,
   type StepKind,
 } from './schema.js';
-import type { HostKeyExpectation, HostSpec, Phase, Runbook, Site, SourcePosition, Step, WaitCondition } from './types.js';
+import {
+  DEFAULT_SENTINEL_PORT,
+  type HostKeyExpectation,
+  type HostSpec,
+  type Phase,
+  type Runbook,
+  type SentinelAccess,
+  type Site,
+  type SourcePosition,
+  type Step,
+  type WaitCondition,
+} from './types.js';
 
 export interface LoadOptions {
   /** Values that override the runbook's `vars` (from --var name=value). */
@@ -243,6 +255,7 @@ function shapeAt(path: Path): Record<string, unknown> | undefined {
   if (path.length === 2 && path[0] === 'hosts') return hostSchema.shape;
   if (path.length === 4 && path[0] === 'hosts' && path[2] === 'host_keys') return hostKeySchema.shape;
   if (path.length === 2 && path[0] === 'phases') return phaseSchema.shape;
+  if (path.length === 1 && path[0] === 'sentinel') return sentinelSchema.shape;
   return undefined;
 }
 
@@ -351,7 +364,7 @@ function normalize(
       ...('timeout' in rawStep && rawStep.timeout ? { timeoutMs: parseDuration(rawStep.timeout) } : {}),
       onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
     });
-    const base = { id, number, phase, at };
+    const base = { id, number, phase, at, needsHands: rawStep.needs === 'hands' };
     if ('run' in rawStep) {
       checkHost(rawStep.host);
       const confirmText = destructiveText(rawStep.destructive, rawStep.host, text);
@@ -472,6 +485,25 @@ function normalize(
     report(locate([]), "a step says on_fail: fallback but the runbook has no 'fallback' steps");
   }
 
+  let sentinel: SentinelAccess | undefined;
+  if (raw.sentinel) {
+    const given = raw.sentinel;
+    if (!(given.host in hosts)) {
+      const hint = closest(given.host, Object.keys(hosts));
+      report(locate(['sentinel', 'host']), `unknown host '${given.host}' in 'sentinel'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
+    }
+    if (given.notify === 'write' && given.user === undefined) {
+      report(locate(['sentinel', 'notify']), "notify: write needs 'user', the user whose terminal gets the message");
+    }
+    sentinel = {
+      host: given.host,
+      port: given.port ?? DEFAULT_SENTINEL_PORT,
+      notify: given.notify ?? 'wall',
+      ...(given.user !== undefined ? { user: given.user } : {}),
+      everyMs: given.every ? parseDuration(given.every) : 5 * 60_000,
+    };
+  }
+
   return {
     name: raw.name,
     ...(raw.description !== undefined ? { description: raw.description } : {}),
@@ -483,6 +515,7 @@ function normalize(
     vars,
     phases,
     fallback,
+    ...(sentinel ? { sentinel } : {}),
   };
 }
 

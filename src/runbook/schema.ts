@@ -66,6 +66,12 @@ const common = {
   title: text.optional().describe('Short title shown in the runbook panel.'),
   timeout: duration.optional().describe('The step fails when it runs longer than this.'),
   on_fail: onFail.optional(),
+  needs: z
+    .enum(['hands'])
+    .optional()
+    .describe(
+      'hands: the step needs someone on site; it is held while no sentinel is present or the sentinel is away, unless the upgrader goes on with a reason.',
+    ),
 };
 
 const check = text.describe(
@@ -153,6 +159,7 @@ export const noteStepSchema = z
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
     id: common.id,
     title: common.title,
+    needs: common.needs,
   })
   .describe('A note for the humans.');
 
@@ -188,6 +195,19 @@ export const phaseSchema = z
   })
   .describe('An ordered group of steps.');
 
+export const sentinelSchema = z
+  .strictObject({
+    host: name('host name').describe("The site host where helpers reach nightshift: its 127.0.0.1 gets a reverse tunnel to nightshift's helper endpoint."),
+    port: z.number().int().min(1).max(65535).optional().describe("The port on the host's 127.0.0.1 (default 2222): the helper types ssh -p PORT sentinel@localhost there."),
+    notify: z
+      .enum(['wall', 'write', 'none'])
+      .optional()
+      .describe('While no helper has joined, what the site must know is sent to its consoles: wall (default), write to `user`, or none.'),
+    user: name('user name').optional().describe('For notify: write, the user whose terminal gets the message.'),
+    every: duration.optional().describe('How often an unanswered call for the site is sent again (default 5m).'),
+  })
+  .describe('How the on-site helper (sentinel) reaches nightshift and is called when nobody has joined.');
+
 export const runbookSchema = z
   .strictObject({
     name: text.describe('What this runbook does, in a few words.'),
@@ -200,6 +220,7 @@ export const runbookSchema = z
     vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _'), z.union([z.string(), z.number()])).optional(),
     phases: z.array(phaseSchema).min(1, 'a runbook needs at least one phase'),
     fallback: z.array(stepSchema).optional().describe('Steps that swing everything back; run from any failure or by hand.'),
+    sentinel: sentinelSchema.optional(),
   })
   .describe('A nightshift runbook.');
 

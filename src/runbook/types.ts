@@ -49,6 +49,8 @@ interface StepBase {
   phase: string | null;
   title: string;
   at: SourcePosition;
+  /** `needs: hands`: held while no sentinel is on site (or the sentinel is away), unless overridden. */
+  needsHands: boolean;
 }
 
 interface ActingStep extends StepBase {
@@ -128,6 +130,18 @@ export interface Phase {
   steps: Step[];
 }
 
+/** Where and how the on-site helper is reached (the runbook's `sentinel` section). */
+export interface SentinelAccess {
+  /** The site host whose 127.0.0.1 gets the reverse tunnel. */
+  host: string;
+  port: number;
+  notify: 'wall' | 'write' | 'none';
+  user?: string;
+  everyMs: number;
+}
+
+export const DEFAULT_SENTINEL_PORT = 2222;
+
 export interface Runbook {
   name: string;
   description?: string;
@@ -142,6 +156,7 @@ export interface Runbook {
   vars: Record<string, string>;
   phases: Phase[];
   fallback: Step[];
+  sentinel?: SentinelAccess;
 }
 
 export function rolesOf(by: Confirmers): Role[] {

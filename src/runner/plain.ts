@@ -5,8 +5,10 @@ import type { EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
 import type { Focus } from '../engine/view.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Step } from '../runbook/types.js';
+import type { ChatHub, Participant } from '../chat/hub.js';
+import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
-import { commandSummary, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { commandSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
 import type { LineReader } from './line-reader.js';
 import type { Run } from './run.js';
@@ -55,11 +57,66 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
 }
 
 async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
-  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(text)}\n`);
+  writePrompt(io, prompt, text);
   return io.reader.next();
 }
 
-export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
+function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string): void {
+  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(text)}\n`);
+}
+
+/**
+ * Asks about the step in focus. The question may go away without an answer (a sentinel
+ * arrives, or confirms from the helper channel): then undefined, and a line typed later
+ * answers the next question.
+ */
+async function askWhileFocused(run: Run, io: PlainIO, focus: Focus): Promise<string | null | undefined> {
+  writePrompt(io, promptObject(focus), promptText(run.stepOf(focus.stepId), focus, run.relaysAllowed));
+  const asked = focusKey(focus);
+  const gone = new AbortController();
+  const stillAsked = () => {
+    const now = run.view().focus;
+    return now !== null && focusKey(now) === asked && run.outcome() === null;
+  };
+  const subscription = run.actor.subscribe(() => {
+    if (!stillAsked()) gone.abort();
+  });
+  void run.finished.then(
+    () => gone.abort(),
+    () => gone.abort(),
+  );
+  if (!stillAsked()) gone.abort();
+  try {
+    return await io.reader.nextUnless(gone.signal);
+  } finally {
+    subscription.unsubscribe();
+  }
+}
+
+function focusKey(focus: Focus): string {
+  return `${focus.stepId}:${focus.waitingFor}:${focus.waitingFor === 'confirmation' ? focus.roles.join(',') : ''}`;
+}
+
+/** Chat lines as they come, each stamped; `say TEXT` writes to the site. */
+export interface PlainChat {
+  hub: ChatHub;
+  me: Participant;
+}
+
+function printChat(chat: PlainChat, io: PlainIO): () => void {
+  let shown = chat.hub.messages().at(-1)?.seq ?? 0;
+  return chat.hub.subscribe(() => {
+    for (const message of chat.hub.messages()) {
+      if (message.seq <= shown) continue;
+      shown = message.seq;
+      const stamp = messageStamp(message, io.tz);
+      if (io.json) io.write(`${JSON.stringify({ type: 'chat', from: message.from, text: message.text, at: message.at })}\n`);
+      else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${message.from.name} (${message.from.role})`)}: ${message.text}` : chalk.dim(`chat: ${message.text}`)}\n`);
+    }
+  });
+}
+
+export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise<Outcome> {
   const stamp = () => `[${clockIn(io.tz, Date.now(), true)}]`;
   const say = (text: string) => io.write(`${chalk.dim(stamp())} ${text}\n`);
 
@@ -67,6 +124,7 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
     if (io.json) io.write(`${JSON.stringify(withStep(run, event))}\n`);
     else describe(run, event, say);
   });
+  const stopChat = chat ? printChat(chat, io) : () => {};
   if (!io.json) {
     say(`${run.runbook.name}: session ${run.session.id}`);
     say(`journal: ${run.session.journal.path}`);
@@ -83,12 +141,17 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
         await Promise.race([nextSnapshot(run), run.finished]);
         continue;
       }
-      const step = run.stepOf(focus.stepId);
-      const answer = await ask(io, promptObject(focus), promptText(step, focus));
+      const answer = await askWhileFocused(run, io, focus);
+      if (answer === undefined) continue; // the question went away: hands came on site, a helper confirmed
       if (answer === null) {
         say('input ended while a step was waiting for an answer: pausing the run');
         run.send({ type: 'PAUSE', by: run.upgrader });
         return await run.finished;
+      }
+      if (/^say\s/i.test(answer.trim())) {
+        if (chat) chat.hub.say(chat.me.id, answer.trim().slice(4));
+        else say(chalk.yellow('! there is no chat in this run (--no-helpers)'));
+        continue;
       }
       const event = eventFor(run, focus, answer.trim());
       if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
@@ -96,6 +159,7 @@ export async function runPlain(run: Run, io: PlainIO): Promise<Outcome> {
     }
   } finally {
     unsubscribe();
+    stopChat();
   }
 }
 
@@ -117,7 +181,7 @@ function promptObject(focus: Focus): Record<string, unknown> {
   return { type: 'prompt', ...focus, for: focus.waitingFor };
 }
 
-function promptText(step: Step, focus: Focus): string {
+function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
   const label = stepLabel(step);
   switch (focus.waitingFor) {
     case 'approval':
@@ -127,6 +191,9 @@ function promptText(step: Step, focus: Focus): string {
       );
     case 'confirmation': {
       const role = focus.roles[0]!;
+      if (role !== 'upgrader' && !relaysAllowed) {
+        return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}: they confirm with /ok in the helper channel. Answer say TEXT (to the site) | pause:`;
+      }
       const how = 'confirmText' in step && step.confirmText !== undefined ? `Type ${JSON.stringify(step.confirmText)}` : 'Type yes';
       const relay = role === 'upgrader' ? '' : ` (you record it for ${roleList([role])})`;
       return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
@@ -135,6 +202,11 @@ function promptText(step: Step, focus: Focus): string {
       return focus.interrupted
         ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
         : `${label} failed: ${focus.error}\n  Answer retry${step.kind === 'reboot' ? ' (keep waiting)' : ''} | skip REASON | fallback REASON | pause:`;
+    case 'hands':
+      return (
+        `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` +
+        '  Answer override REASON (go on without them) | fallback REASON | pause:'
+      );
     case 'running':
       return label;
   }
@@ -156,7 +228,16 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
     if (expected === undefined && !/^(y|yes)$/i.test(answer)) return 'type yes to confirm, or pause';
     return { type: 'CONFIRM', stepId, role: focus.roles[0]!, by, value: answer };
   }
+  if (focus.waitingFor === 'hands' && !['o', 'override', 'f', 'fallback', 'p', 'pause'].includes(word.toLowerCase())) {
+    return `did not understand "${answer}": the step is held for hands on site; answer override REASON, fallback REASON or pause`;
+  }
   switch (word.toLowerCase()) {
+    case 'o':
+    case 'override':
+      if (focus.waitingFor !== 'hands') return 'only a step held for hands on site can be overridden';
+      return reason
+        ? { type: 'OVERRIDE_HOLD', stepId, by, reason }
+        : 'override needs a reason, e.g. "override the modem is already in the new dragon"';
     case 'r':
     case 'retry':
       return { type: 'RETRY', stepId, by };
@@ -217,8 +298,18 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
     case 'step.refused':
       say(chalk.yellow(`! not accepted for ${label}: ${event.reason}`));
       return;
+    case 'step.held':
+      say(chalk.yellow(`${chalk.bold('HELD')} ${label}: it ${HANDS_TEXT} (${event.why})`));
+      return;
+    case 'step.released':
+      say(`released ${label}: hands on site`);
+      return;
     case 'decision':
       if (event.action === 'skip' || event.action === 'fallback') return;
+      if (event.action === 'override') {
+        say(`going on with ${label} without hands on site, by ${event.by.name}: ${event.reason ?? ''}`);
+        return;
+      }
       say(`decision${step ? ` on ${label}` : ''} by ${event.by.name}: ${event.action}${event.reason ? ` (${event.reason})` : ''}`);
       return;
     case 'fallback.started':

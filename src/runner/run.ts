@@ -26,6 +26,8 @@ export interface RunOptions {
   onLines?: (step: Step, lines: string[], stderr: boolean) => void;
   /** Going on with a session: the machine as it was saved (see runner/restore.ts). */
   restore?: RestoredMachine;
+  /** Whether the upgrader may record a sentinel's confirmation told by phone (journaled as relayed). Default false. */
+  relaysAllowed?: boolean;
 }
 
 export interface Run {
@@ -35,6 +37,8 @@ export interface Run {
   actor: RunbookActor;
   outputs: RunOutputs;
   upgrader: Actor;
+  /** Whether the upgrader may record a sentinel's confirmation for them. */
+  relaysAllowed: boolean;
   stepOf(stepId: string): Step;
   view(): EngineView;
   send(event: EngineEvent): void;
@@ -87,7 +91,7 @@ export function createRun(options: RunOptions): Run {
   );
   let suspended: ((outcome: Outcome) => void) | undefined;
   let suspending = false;
-  const machine = compileRunbook(runbook).provide({
+  const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false }).provide({
     actors: createEffects({
       hosts,
       outputs,
@@ -155,6 +159,7 @@ export function createRun(options: RunOptions): Run {
     actor,
     outputs,
     upgrader,
+    relaysAllowed: options.relaysAllowed ?? false,
     stepOf,
     view: () => viewOf(actor.getSnapshot(), stepOf),
     send: (event) => actor.send(event),

@@ -2,6 +2,7 @@
 // (session.json), the machine's snapshot, step outputs, and the lock.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { HelperSettings } from './helper-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { Journal, readJournalChecked, type JournalReading } from './journal.js';
 import { acquireLock, type SessionLock } from './lock.js';
@@ -16,7 +17,10 @@ export interface SessionMeta {
   connect: { sshConfigFile?: string; knownHostsFiles?: string[]; keepaliveIntervalMs?: number };
   /** Set for `nightshift demo` sessions: resume starts the lab again on the machines in the same folder. */
   demo?: { scenario: string; labDir: string; temporary: boolean };
+  /** The helper channel's settings from the command line (absent: the defaults). */
+  helpers?: HelperSettings;
 }
+
 
 export interface Session {
   id: string;

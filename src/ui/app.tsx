@@ -1,10 +1,13 @@
 import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
-import { useRef } from 'react';
+import { useRef, useSyncExternalStore } from 'react';
+import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
+import type { ChatHub, Participant } from '../chat/hub.js';
 import { viewOf } from '../engine/view.js';
 import type { Run } from '../runner/run.js';
 import { HelpOverlay } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
 import { OutputPanel } from './output-panel.js';
+import { ChatPanel, helperStatus } from './chat-panel.js';
 import { activePrompt } from './prompt.js';
 import { PromptPanel } from './prompt-panel.js';
 import type { Questions } from './questions.js';
@@ -13,21 +16,40 @@ import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
 import { useUpgraderKeys } from './use-upgrader-keys.js';
 
+/** The upgrader's chat with the site, and how helpers get in (null without a helper channel). */
+export interface UpgraderChat {
+  hub: ChatHub;
+  me: Participant;
+  access: HelperAccess | null;
+}
+
+const NO_ACCESS = { subscribe: () => () => {}, state: () => null };
+
+function useHelperAccess(access: HelperAccess | null | undefined): HelperAccessState | null {
+  const source = access ?? NO_ACCESS;
+  return useSyncExternalStore(
+    (onChange) => source.subscribe(onChange),
+    () => source.state(),
+  );
+}
+
 export interface AppProps {
   run: Run;
   questions: Questions;
   banner?: string;
+  chat?: UpgraderChat;
   /** The upgrader leaves (after the end) or stops nightshift (Ctrl-C twice). */
   onLeave(how: 'finished' | 'interrupted'): void;
 }
 
-export function App({ run, questions, banner, onLeave }: AppProps) {
+export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
   const now = useNow();
-  const screen = useUpgraderKeys(run, questions, onLeave);
+  const screen = useUpgraderKeys(run, questions, onLeave, chat);
+  const access = useHelperAccess(chat?.access);
   const mainRef = useRef(null);
   const { height: mainHeight } = useBoxMetrics(mainRef);
 
@@ -38,10 +60,12 @@ export function App({ run, questions, banner, onLeave }: AppProps) {
     focus: view.focus,
     outcome: view.outcome,
     stepOf: run.stepOf,
+    relaysAllowed: run.relaysAllowed,
   });
   const shownStepId = view.focus?.stepId ?? run.outputs.lastStepId;
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
-  const panelHeight = Math.max(3, mainHeight - 2);
+  const chatHeight = chat ? (rows >= 30 ? 9 : rows >= 20 ? 7 : 5) : 0;
+  const panelHeight = Math.max(3, mainHeight - 2 - chatHeight);
   const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll);
 
   const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
@@ -67,17 +91,36 @@ export function App({ run, questions, banner, onLeave }: AppProps) {
           steps={snapshot.context.steps}
           focusId={shownStepId}
           width={leftWidth}
-          height={panelHeight}
+          height={Math.max(3, mainHeight - 2)}
           now={now}
         />
-        {screen.mode.kind === 'help' ? (
-          <HelpOverlay width={rightWidth} />
-        ) : (
-          <OutputPanel step={shownStep} tail={tail} width={rightWidth} height={panelHeight} scroll={screen.scroll} />
-        )}
+        <Box flexDirection="column" width={rightWidth}>
+          {screen.mode.kind === 'help' ? (
+            <HelpOverlay width={rightWidth} />
+          ) : (
+            <OutputPanel step={shownStep} tail={tail} width={rightWidth} height={panelHeight} scroll={screen.scroll} />
+          )}
+          {chat ? (
+            <ChatPanel
+              hub={chat.hub}
+              me={chat.me}
+              access={access}
+              width={rightWidth}
+              height={chatHeight}
+              now={now}
+            />
+          ) : null}
+        </Box>
       </Box>
       <PromptPanel prompt={prompt} text={screen.text} message={screen.message} width={columns} />
-      <StatusBar sessionId={run.session.id} runbook={run.runbook} hosts={hostStates} now={now} width={columns} />
+      <StatusBar
+        sessionId={run.session.id}
+        runbook={run.runbook}
+        hosts={hostStates}
+        now={now}
+        width={columns}
+        helpers={helperStatus(access, now, run.runbook.sites.upgrader.tz)}
+      />
     </Box>
   );
 }

@@ -11,10 +11,12 @@ const KEYS: Array<[string, string]> = [
   ['p', 'pause: save and leave (a running detached step goes on); nightshift resume goes on'],
   ['d', 'after a resume: the interrupted step did finish (asks for a reason)'],
   ['y', 'confirm a checkpoint that asks for no text'],
+  ['o', 'a step held for hands on site: go on without them (asks for a reason, journaled)'],
   ['Enter', 'submit typed text (destructive steps, checkpoints, reasons)'],
   ['Esc', 'clear typed text, or go back from a reason'],
   ['Ctrl-P', 'pause while typing'],
   ['c', 'stop the running step (then decide)'],
+  ['t  Tab', 'write to the site (chat; /away, /back, /code for a new join code; Esc goes back)'],
   ['PgUp PgDn ↑ ↓', 'scroll the output back and forth'],
   ['End', 'follow the output again'],
   ['q', 'leave when the run has ended'],
@@ -28,7 +30,7 @@ export function HelpOverlay(props: { width: number }) {
         Keys
       </Text>
       {KEYS.map(([key, what]) => (
-        <Text key={key}>
+        <Text key={`${key} ${what}`}>
           <Text bold>{key.padEnd(16)}</Text>
           {what}
         </Text>

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { commandSummary, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { commandSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
 
@@ -54,7 +54,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
           </Text>
           <Field value={text} />
-          <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+          <Keys>Esc clears · Tab chat · Ctrl-P pauses the run</Keys>
         </>
       );
       break;
@@ -67,24 +67,41 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             CHECKPOINT · {stepLabel(prompt.step)} · waiting for {roleList(prompt.pending)}
           </Text>
           <Text bold>{'text' in prompt.step ? prompt.step.text : ''}</Text>
-          {relayed ? (
-            <Text>Record the {prompt.role}'s confirmation for them once they have told you it is done.</Text>
-          ) : null}
-          {prompt.confirmText !== undefined ? (
+          {!prompt.relayable ? (
             <>
-              <Text>
-                Type <Text bold>"{prompt.confirmText}"</Text> and press Enter to confirm{relayed ? ` for the ${prompt.role}` : ''}.
-              </Text>
-              <Field value={text} />
-              <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+              <Text>The {prompt.role} confirms this on their screen (/ok). Tell them what to do in the chat.</Text>
+              <Keys>t write to the site · p pause · F fall back</Keys>
             </>
           ) : (
-            <Keys>{`y confirm${relayed ? ` for the ${prompt.role}` : ''} · p pause`}</Keys>
+            <>
+              {relayed ? <Text>Record the {prompt.role}'s confirmation for them once they have told you it is done.</Text> : null}
+              {prompt.confirmText !== undefined ? (
+                <>
+                  <Text>
+                    Type <Text bold>"{prompt.confirmText}"</Text> and press Enter to confirm{relayed ? ` for the ${prompt.role}` : ''}.
+                  </Text>
+                  <Field value={text} />
+                  <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+                </>
+              ) : (
+                <Keys>{`y confirm${relayed ? ` for the ${prompt.role}` : ''} · t write to the site · p pause`}</Keys>
+              )}
+            </>
           )}
         </>
       );
       break;
     }
+    case 'chat':
+      color = theme.accent;
+      body = (
+        <>
+          <Text bold>Message to the site</Text>
+          <Field value={text} />
+          <Keys>Enter sends · Esc or Tab goes back · /away 60 REASON · /back · /code new join code</Keys>
+        </>
+      );
+      break;
     case 'decision':
       color = theme.danger;
       body = (
@@ -97,6 +114,17 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
               ? 'r run it again · d it is done (with a reason) · s skip (with a reason) · f fall back (with a reason) · p pause'
               : `r ${prompt.step.kind === 'reboot' ? 'keep waiting' : 'retry'} · s skip (with a reason) · f fall back (with a reason) · p pause`}
           </Keys>
+        </>
+      );
+      break;
+    case 'held':
+      color = theme.warning;
+      body = (
+        <>
+          <Text bold color={theme.warning}>
+            HELD · {stepLabel(prompt.step)} · {HANDS_TEXT}: {prompt.why}
+          </Text>
+          <Keys>o go on without them (with a reason) · F fall back · p pause</Keys>
         </>
       );
       break;
@@ -129,7 +157,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       );
       break;
     case 'running':
-      body = <Keys>{`${stepLabel(prompt.step)} is running · c stop it · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>;
+      body = <Keys>{`${stepLabel(prompt.step)} is running · c stop it · t chat · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>;
       break;
     case 'finished':
       color = prompt.outcome === 'completed' ? theme.success : theme.warning;
@@ -162,4 +190,5 @@ const REASON_QUESTIONS: Record<ReasonAction, string> = {
   skip: 'Why skip this step? (journaled)',
   fallback: 'Why fall back? (journaled)',
   'mark-done': 'How do you know it is done? (journaled)',
+  override: 'Why go on without hands on site? (journaled)',
 };

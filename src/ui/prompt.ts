@@ -5,23 +5,29 @@ import type { Focus } from '../engine/view.js';
 import type { Role, Step } from '../runbook/types.js';
 import type { Question } from './questions.js';
 
-export type ReasonAction = 'skip' | 'fallback' | 'mark-done';
+export type ReasonAction = 'skip' | 'fallback' | 'mark-done' | 'override';
 
 export type Mode =
   | { kind: 'normal' }
   | { kind: 'help' }
   | { kind: 'reason'; action: ReasonAction; stepId: string | null }
   | { kind: 'confirm-cancel'; stepId: string }
-  | { kind: 'confirm-stop' };
+  | { kind: 'confirm-stop' }
+  /** Writing to the site (t): Enter sends, Esc or Enter on an empty line goes back. */
+  | { kind: 'chat' };
 
 export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
   | { kind: 'reason'; action: ReasonAction; stepId: string | null; typing: true }
   | { kind: 'confirm-cancel'; step: Step; typing: false }
   | { kind: 'confirm-stop'; typing: false }
+  | { kind: 'chat'; typing: true }
   | { kind: 'approval'; step: Step; text: string; typing: true }
-  | { kind: 'confirmation'; step: Step; role: Role; pending: Role[]; confirmText?: string; typing: boolean }
+  /** `relayable`: the upgrader may confirm for this role (their own, or a relayed one when allowed). */
+  | { kind: 'confirmation'; step: Step; role: Role; pending: Role[]; confirmText?: string; relayable: boolean; typing: boolean }
   | { kind: 'decision'; step: Step; error: string; interrupted: boolean; typing: false }
+  /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
+  | { kind: 'held'; step: Step; why: string; typing: false }
   | { kind: 'running'; step: Step; typing: false }
   | { kind: 'finished'; outcome: Outcome; typing: false }
   | { kind: 'idle'; typing: false };
@@ -32,10 +38,13 @@ export function activePrompt(args: {
   focus: Focus | null;
   outcome: Outcome | null;
   stepOf: (id: string) => Step;
+  /** Whether the upgrader may record a sentinel's confirmation for them. */
+  relaysAllowed: boolean;
 }): Prompt {
   const { mode, question, focus, outcome, stepOf } = args;
   if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
   if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' };
+  if (mode.kind === 'chat') return { kind: 'chat', typing: true };
   if (outcome) return { kind: 'finished', outcome, typing: false };
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
   if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {
@@ -48,18 +57,23 @@ export function activePrompt(args: {
       return { kind: 'approval', step, text: focus.text, typing: true };
     case 'confirmation': {
       const confirmText = 'confirmText' in step ? step.confirmText : undefined;
+      const role = focus.roles[0] ?? 'upgrader';
+      const relayable = role === 'upgrader' || args.relaysAllowed;
       return {
         kind: 'confirmation',
         step,
-        role: focus.roles[0] ?? 'upgrader',
+        role,
+        relayable,
         pending: focus.roles,
         ...(confirmText !== undefined ? { confirmText } : {}),
-        typing: confirmText !== undefined,
+        typing: confirmText !== undefined && relayable,
       };
     }
     case 'decision':
       return { kind: 'decision', step, error: focus.error, interrupted: focus.interrupted, typing: false };
     case 'running':
       return { kind: 'running', step, typing: false };
+    case 'hands':
+      return { kind: 'held', step, why: focus.why, typing: false };
   }
 }

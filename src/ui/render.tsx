@@ -3,9 +3,14 @@ import type { Outcome } from '../engine/events.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
 import type { Questions } from './questions.js';
+import type { UpgraderChat } from './app.js';
 
 /** Shows the run full-screen until the upgrader leaves after the end, or stops it. */
-export async function renderTui(run: Run, questions: Questions, options: { banner?: string } = {}): Promise<Outcome | 'interrupted'> {
+export async function renderTui(
+  run: Run,
+  questions: Questions,
+  options: { banner?: string; chat?: UpgraderChat } = {},
+): Promise<Outcome | 'interrupted'> {
   let leave!: (how: 'finished' | 'interrupted') => void;
   const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
   const instance = render(<App run={run} questions={questions} {...options} onLeave={leave} />, {

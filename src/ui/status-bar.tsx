@@ -10,6 +10,8 @@ export function StatusBar(props: {
   hosts: Record<string, ConnectionState>;
   now: number;
   width: number;
+  /** The helper channel's code and place, or null. */
+  helpers?: string | null;
 }) {
   const { upgrader, site } = props.runbook.sites;
   const clock = (where: { name: string; tz: string }) => `${where.name} ${weekdayIn(where.tz, props.now)} ${clockIn(where.tz, props.now)}`;
@@ -19,6 +21,11 @@ export function StatusBar(props: {
         <Box flexShrink={0}>
           <Text color={theme.muted}>{props.sessionId}</Text>
         </Box>
+        {props.helpers ? (
+          <Box flexShrink={0}>
+            <Text color={props.helpers.includes('LOCKED') ? theme.danger : theme.warning}>{props.helpers}</Text>
+          </Box>
+        ) : null}
         <Text wrap="truncate-end">
           {Object.entries(props.hosts).map(([host, state], index) => {
             const { mark, color } = HOST_MARK[state.state];

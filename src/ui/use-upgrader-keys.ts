@@ -3,7 +3,9 @@
 // live engine state, never against the last rendered frame.
 import { useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
+import { MAX_MESSAGE_CHARS, parseChatLine } from '../chat/chat-text.js';
 import type { Run } from '../runner/run.js';
+import type { UpgraderChat } from './app.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
 import type { Questions } from './questions.js';
 
@@ -17,7 +19,12 @@ export interface ScreenState {
   message: string | null;
 }
 
-export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void): ScreenState {
+export function useUpgraderKeys(
+  run: Run,
+  questions: Questions,
+  onLeave: (how: 'finished' | 'interrupted') => void,
+  chat?: UpgraderChat,
+): ScreenState {
   const state = useRef<ScreenState>({ mode: { kind: 'normal' }, text: '', scroll: 0, message: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<ScreenState>) => {
@@ -43,6 +50,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       focus: view.focus,
       outcome: view.outcome,
       stepOf: run.stepOf,
+      relaysAllowed: run.relaysAllowed,
     });
   };
   const backToNormal = (mode: Mode = { kind: 'normal' }) => update({ mode, text: '' });
@@ -62,9 +70,39 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     else backToNormal({ kind: 'reason', action: 'fallback', stepId });
   };
 
+  /** A line written to the site; stays in chat mode for the next one, like talk. */
+  const sendChat = (value: string) => {
+    if (!chat) return backToNormal();
+    const line = parseChatLine(value);
+    if (line === null) return backToNormal();
+    update({ text: '' });
+    switch (line.kind) {
+      case 'message':
+        chat.hub.say(chat.me.id, line.text);
+        return;
+      case 'away':
+        chat.hub.away(chat.me.id, line.minutes, line.reason);
+        return;
+      case 'back':
+        chat.hub.back(chat.me.id);
+        return;
+      case 'name':
+        chat.hub.rename(chat.me.id, line.name);
+        return;
+      case 'code':
+        if (!chat.access) return say('there is no helper channel (--no-helpers)');
+        chat.access.newCode();
+        return say(`new join code ${chat.access.state().code}; the old one no longer works`);
+      default:
+        return say('in the chat: /away MINUTES REASON · /back · /code (a new join code) · /name NAME · Esc goes back');
+    }
+  };
+
   const submit = (prompt: Prompt) => {
     const value = state.current.text;
     switch (prompt.kind) {
+      case 'chat':
+        return sendChat(value);
       case 'question':
         if (prompt.question.kind === 'passphrase') prompt.question.answer(value === '' ? null : value);
         break;
@@ -79,6 +117,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
         if (prompt.action === 'skip' && prompt.stepId) run.send({ type: 'SKIP', stepId: prompt.stepId, by, reason: value });
         if (prompt.action === 'mark-done' && prompt.stepId) run.send({ type: 'MARK_DONE', stepId: prompt.stepId, by, reason: value });
         if (prompt.action === 'fallback') run.send({ type: 'FALLBACK', by, reason: value });
+        if (prompt.action === 'override' && prompt.stepId) run.send({ type: 'OVERRIDE_HOLD', stepId: prompt.stepId, by, reason: value });
         break;
     }
     backToNormal();
@@ -89,7 +128,13 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       if (char === '\r' || char === '\n') {
         const prompt = livePrompt();
         if (prompt.typing) submit(prompt);
-      } else if (livePrompt().typing) update({ text: state.current.text + char });
+      } else if (livePrompt().typing) {
+        if (state.current.mode.kind === 'chat') {
+          if (state.current.text.length >= MAX_MESSAGE_CHARS) continue;
+          chat?.hub.typing(chat.me.id);
+        }
+        update({ text: state.current.text + char });
+      }
     }
   };
 
@@ -109,6 +154,10 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     update({ message: null });
 
     const prompt = livePrompt();
+    // Tab reaches the chat from anywhere, text fields included; t where no text is typed.
+    if (key.tab && chat && prompt.kind !== 'question') {
+      return prompt.kind === 'chat' ? backToNormal() : backToNormal({ kind: 'chat' });
+    }
     if (input === '?' && (!prompt.typing || text === '')) {
       return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' } });
     }
@@ -117,12 +166,13 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     if (prompt.typing) {
       if (key.ctrl && input === 'p') return pause();
       if (key.return) return submit(prompt);
-      if (key.escape) return prompt.kind === 'reason' ? backToNormal() : update({ text: '' });
+      if (key.escape) return prompt.kind === 'reason' || prompt.kind === 'chat' ? backToNormal() : update({ text: '' });
       if (key.backspace || key.delete) return update({ text: text.slice(0, -1) });
       if (!key.ctrl && !key.meta && input) typeText(input);
       return;
     }
 
+    if (input === 't' && chat && prompt.kind !== 'question' && prompt.kind !== 'confirm-cancel') return backToNormal({ kind: 'chat' });
     switch (prompt.kind) {
       case 'question':
         if (prompt.question.kind === 'host-key' && (input === 'y' || input === 'n')) prompt.question.answer(input === 'y');
@@ -145,6 +195,11 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
         if (input === 'y') run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by });
         else if (input === 'p') pause();
         else if (input === 'F') startFallback(prompt.step.id);
+        return;
+      case 'held':
+        if (input === 'o') backToNormal({ kind: 'reason', action: 'override', stepId: prompt.step.id });
+        else if (input === 'F') startFallback(prompt.step.id);
+        else if (input === 'p') pause();
         return;
       case 'running':
         if (input === 'c') update({ mode: { kind: 'confirm-cancel', stepId: prompt.step.id } });

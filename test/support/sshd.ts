@@ -50,6 +50,12 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** Put the generated client key in authorized_keys (default true). */
   authorizeClientKey?: boolean;
+  /**
+   * Run sshd in a mount namespace with its own /run: its own login records (utmp), so wall
+   * and write run through it reach only the terminals logged in through it, not every
+   * terminal of this machine. Needs root and unshare.
+   */
+  privateRun?: boolean;
 }
 
 export class Sshd {
@@ -69,6 +75,7 @@ export class Sshd {
     readonly clientKey: KeyPair,
     readonly configFile: string,
     readonly authorizedKeysFile: string,
+    private readonly privateRun = false,
   ) {}
 
   static async start(options: SshdOptions = {}): Promise<Sshd> {
@@ -108,7 +115,7 @@ export class Sshd {
     );
     // As root, sshd insists on its privilege separation folder.
     if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile);
+    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, options.privateRun ?? false);
     await sshd.launch();
     return sshd;
   }
@@ -214,7 +221,14 @@ export class Sshd {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(SSHD_PATH, ['-D', '-e', '-f', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['-D', '-e', '-f', this.configFile];
+    const child = this.privateRun
+      ? spawn(
+          'unshare',
+          ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/sshd && install -m 664 /dev/null /run/utmp && exec "$0" "$@"', SSHD_PATH, ...args],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+      : spawn(SSHD_PATH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString('utf8');

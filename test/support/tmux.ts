@@ -69,6 +69,11 @@ export class TmuxSession {
     return this.tmux('capture-pane', '-p', '-t', 'main');
   }
 
+  /** The pane's title, as a program may set it with an escape sequence. */
+  title(): string {
+    return this.tmux('display-message', '-p', '-t', 'main', '#{pane_title}').trim();
+  }
+
   resize(cols: number, rows: number): void {
     this.tmux('resize-window', '-t', 'main', '-x', String(cols), '-y', String(rows));
   }

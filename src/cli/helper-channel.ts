@@ -1,0 +1,206 @@
+// The helper channel of one run: the SSH endpoint on this machine, a reverse tunnel to it
+// on the site host, each helper's screen, presence told to the engine (steps needing hands),
+// and wall/write on the site while nobody has joined.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { joinCommandFor, type HelperAccess, type HelperAccessState } from '../chat/helper-access.js';
+import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '../chat/helper-endpoint.js';
+import type { ChatHub, Hands } from '../chat/hub.js';
+import { SiteNotices } from '../chat/site-notices.js';
+import { keepSiteTunnel, type SiteTunnel } from '../chat/site-tunnel.js';
+import { generateEd25519KeyPair, parseKey } from '../remote/keys.js';
+import { shellQuote } from '../runbook/shell-quote.js';
+import type { SentinelAccess } from '../runbook/types.js';
+import type { Run } from '../runner/run.js';
+import { viewOf } from '../engine/view.js';
+import { renderHelperView } from '../ui/helper/render-helper.js';
+
+export interface HelperListen {
+  address: string;
+  port: number;
+  /** Needed to listen on anything but loopback. */
+  allowNonLoopback: boolean;
+}
+
+export interface HelperChannel extends HelperAccess {
+  close(): Promise<void>;
+}
+
+/** Written beside the journal while the channel is open, so that `nightshift join` on this machine finds it. */
+export const HELPER_FILE = 'helper.json';
+
+export interface HelperFile {
+  address: string;
+  port: number;
+  fingerprint: string;
+  /** "ssh-ed25519 AAAA...", for a known_hosts line. */
+  publicKey: string;
+  pid: number;
+}
+const HOST_KEY_FILE = 'helper-host-key';
+
+export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: HelperListen; site: SentinelAccess | null }): Promise<HelperChannel> {
+  const { run, hub, listen, site } = args;
+  const journal = run.session.journal;
+  const siteTz = run.runbook.sites.site.tz;
+  const screens = new Set<() => void>();
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    cached = undefined;
+    for (const listener of [...listeners]) listener();
+  };
+
+  const onHelper = (terminal: HelperTerminal) => {
+    const me = hub.join({ role: terminal.role, name: terminal.id, tz: siteTz, id: terminal.id });
+    let stop = () => {};
+    const leave = () => {
+      screens.delete(leave);
+      stop();
+      hub.leave(me.id);
+    };
+    screens.add(leave);
+    terminal.onClose(leave);
+    stop = renderHelperView(terminal, { run, hub, me, onQuit: () => terminal.close('nightshift: you left the chat; the upgrade goes on.') });
+  };
+
+  const hostKey = sessionHostKey(run.session.dir);
+  const parsedKey = parseKey(hostKey);
+  const endpoint: HelperEndpoint = await startHelperEndpoint({
+    hostKey,
+    address: listen.address,
+    port: listen.port,
+    allowNonLoopback: listen.allowNonLoopback,
+    onHelper,
+    onEvent: (event) => {
+      const { type, ...fields } = event as { type: string } & Record<string, unknown>;
+      journal.append(`helper.${type}`, fields);
+    },
+  });
+  const unsubscribeEndpoint = endpoint.subscribe(changed);
+  const helperFile = path.join(run.session.dir, HELPER_FILE);
+  writeFileSync(helperFile, `${JSON.stringify({
+      address: endpoint.address,
+      port: endpoint.port,
+      fingerprint: endpoint.fingerprint,
+      publicKey: `${parsedKey.type} ${parsedKey.getPublicSSH().toString('base64')}`,
+      pid: process.pid,
+    } satisfies HelperFile)}\n`);
+
+  const tunnel: SiteTunnel | null = site
+    ? keepSiteTunnel(run.hosts, {
+        host: site.host,
+        remotePort: site.port,
+        localPort: endpoint.port,
+        localHost: listen.address === '0.0.0.0' ? '127.0.0.1' : listen.address,
+        onChange: (state) => {
+          changed();
+          if (state.state === 'open') hub.note(`helpers on ${site.host} join with: ssh -p ${state.port} sentinel@localhost`);
+          if (state.state === 'down') hub.note(`the tunnel on ${site.host} is down (${state.error}); trying again`);
+        },
+      })
+    : null;
+
+  const joinHint = site
+    ? `Join the upgrader's chat from ${site.host}: ssh -p ${site.port} sentinel@localhost  (the upgrader gives you the code)`
+    : 'Ask the upgrader how to join the chat.';
+  const notices =
+    site && site.notify !== 'none'
+      ? new SiteNotices({
+          hub,
+          where: site.notify === 'write' ? `write to ${site.user} on ${site.host}` : `wall on ${site.host}`,
+          everyMs: site.everyMs,
+          joinHint,
+          journal: (type, fields, at) => journal.append(type, fields, at),
+          broadcast: (text) => broadcast(run, site, text),
+        })
+      : null;
+
+  // The engine holds steps needing hands on what the hub says about sentinels.
+  let lastHands: Hands | null = null;
+  let lastSeq = hub.messages().at(-1)?.seq ?? 0;
+  const onHub = () => {
+    const hands = hub.hands();
+    if (!lastHands || hands.available !== lastHands.available || hands.why !== lastHands.why) {
+      lastHands = hands;
+      run.send({ type: 'HANDS', available: hands.available, why: hands.why });
+    }
+    for (const message of hub.messages()) {
+      if (message.seq <= lastSeq) continue;
+      lastSeq = message.seq;
+      if (message.from?.role === 'upgrader') notices?.message(message.from.name, message.text);
+    }
+  };
+  const unsubscribeHub = hub.subscribe(onHub);
+  onHub();
+
+  const needOf = (): string | null => {
+    const { focus } = viewOf(run.actor.getSnapshot(), run.stepOf);
+    if (!focus) return null;
+    const step = run.stepOf(focus.stepId);
+    if (focus.waitingFor === 'confirmation' && focus.roles.includes('sentinel')) return step.kind === 'checkpoint' ? step.text : step.title;
+    if (focus.waitingFor === 'hands') return `step ${step.number} ${step.title} needs someone at the machines`;
+    return null;
+  };
+  const snapshots = notices ? run.actor.subscribe(() => notices.need(needOf())) : null;
+
+  let cached: HelperAccessState | undefined;
+  const state = (): HelperAccessState => {
+    if (cached) return cached;
+    const local = { address: endpoint.address, port: endpoint.port };
+    const tunnelState = tunnel?.state();
+    const sitePart = site && tunnelState ? { host: site.host, port: tunnelState.state === 'open' ? tunnelState.port : site.port, tunnel: tunnelState } : null;
+    cached = {
+      code: endpoint.code(),
+      lockedUntil: endpoint.lockedUntil(),
+      fingerprint: endpoint.fingerprint,
+      local,
+      site: sitePart,
+      joinCommand: joinCommandFor(local, sitePart),
+    };
+    return cached;
+  };
+
+  return {
+    state,
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    newCode: () => {
+      endpoint.newCode();
+      changed();
+    },
+    async close() {
+      snapshots?.unsubscribe();
+      notices?.close();
+      unsubscribeHub();
+      unsubscribeEndpoint();
+      for (const leave of [...screens]) leave();
+      await tunnel?.close();
+      await endpoint.close();
+      rmSync(helperFile, { force: true });
+    },
+  };
+}
+
+/** The endpoint keeps its key for the whole session, so a helper's known_hosts still fits after a resume. */
+function sessionHostKey(dir: string): string {
+  const file = path.join(dir, HOST_KEY_FILE);
+  if (existsSync(file)) return readFileSync(file, 'utf8');
+  const pair = generateEd25519KeyPair('nightshift helper endpoint');
+  writeFileSync(file, pair.privateKey, { mode: 0o600 });
+  return pair.privateKey;
+}
+
+async function broadcast(run: Run, site: SentinelAccess, text: string): Promise<void> {
+  const tool = site.notify === 'write' ? `write ${shellQuote(site.user ?? 'root')}` : 'wall';
+  const errors: Buffer[] = [];
+  const result = await run.hosts.exec(site.host, `printf '%s\\n' ${shellQuote(text)} | ${tool}`, {
+    onStdout: () => {},
+    onStderr: (chunk) => errors.push(chunk),
+  });
+  if (result.exitCode !== 0) {
+    const said = Buffer.concat(errors).toString('utf8').trim().split('\n').at(-1);
+    throw new Error(`${tool} exited with status ${result.exitCode ?? result.signal}${said ? `: ${said}` : ''}`);
+  }
+}

@@ -1,0 +1,87 @@
+// `nightshift join`: what a helper runs to join an upgrader's session. On the machine that
+// runs the session it finds the helper channel itself and pins its key; elsewhere (the site
+// host at the end of the tunnel) it joins the given or the usual port.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_SENTINEL_PORT } from '../runbook/types.js';
+import { sessionsDir } from '../store/paths.js';
+import { listSessionIds } from '../store/session-lookup.js';
+import { HELPER_FILE, type HelperFile } from './helper-channel.js';
+import { EXIT } from './usage.js';
+
+export interface JoinOptions {
+  /** PORT or HOST:PORT; absent: a session on this machine, else localhost:2222. */
+  target?: string;
+  observer: boolean;
+  /** Print the ssh command instead of running it. */
+  dryRun: boolean;
+}
+
+interface Target {
+  host: string;
+  port: number;
+  /** Known for a session on this machine: the key is pinned, no question asked. */
+  publicKey?: string;
+  session?: string;
+}
+
+export async function joinCommand(options: JoinOptions, out: { stdout(text: string): void; stderr(text: string): void }): Promise<number> {
+  const target = options.target !== undefined ? parseTarget(options.target) : (localSession() ?? { host: 'localhost', port: DEFAULT_SENTINEL_PORT });
+  if (!target) {
+    out.stderr(`nightshift join: "${options.target}" is not PORT or HOST:PORT\n`);
+    return EXIT.usage;
+  }
+  const user = options.observer ? 'observer' : 'sentinel';
+  const args = ['-p', String(target.port), '-o', 'PubkeyAuthentication=no', '-o', 'ServerAliveInterval=15'];
+  let scratch: string | undefined;
+  if (target.publicKey) {
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'nightshift-join-'));
+    const knownHosts = path.join(scratch, 'known_hosts');
+    writeFileSync(knownHosts, `[${target.host}]:${target.port} ${target.publicKey}\n`);
+    args.push('-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes');
+  }
+  args.push(`${user}@${target.host}`);
+  const shown = `ssh ${args.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg}'`)).join(' ')}`;
+  if (options.dryRun) {
+    out.stdout(`${shown}\n`);
+    return EXIT.completed;
+  }
+  out.stderr(`nightshift join: ${target.session ? `session ${target.session}: ` : ''}${shown}\n`);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const child = spawn('ssh', args, { stdio: 'inherit' });
+      child.on('error', (error) =>
+        reject(new Error((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no ssh client found: install OpenSSH (openssh-client)' : error.message)),
+      );
+      child.on('exit', (code) => resolve(code ?? EXIT.error));
+    });
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function parseTarget(text: string): Target | null {
+  const match = /^(?:(.+):)?(\d{1,5})$/.exec(text);
+  if (!match) return null;
+  return { host: match[1] ?? 'localhost', port: Number(match[2]) };
+}
+
+/** The newest session on this machine whose helper channel is open. */
+function localSession(): Target | null {
+  const dir = sessionsDir();
+  for (const id of listSessionIds().reverse()) {
+    const file = path.join(dir, id, HELPER_FILE);
+    if (!existsSync(file)) continue;
+    try {
+      const helper = JSON.parse(readFileSync(file, 'utf8')) as HelperFile;
+      process.kill(helper.pid, 0);
+      const host = helper.address === '0.0.0.0' ? '127.0.0.1' : helper.address;
+      return { host, port: helper.port, publicKey: helper.publicKey, session: id };
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}

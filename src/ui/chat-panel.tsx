@@ -1,0 +1,66 @@
+// The upgrader's side of the chat: who is on site, the last messages, who is typing, and
+// how helpers join (the command, the code to read out, the key to compare).
+import { Box, Text } from 'ink';
+import type { HelperAccessState } from '../chat/helper-access.js';
+import type { ChatHub, Participant } from '../chat/hub.js';
+import { clockIn } from '../text/clock.js';
+import { ChatLines, presenceText, typingText, useHubVersion } from './chat-lines.js';
+import { theme } from './theme.js';
+
+export interface ChatPanelProps {
+  hub: ChatHub;
+  me: Participant;
+  access: HelperAccessState | null;
+  width: number;
+  height: number;
+  now: number;
+}
+
+export function ChatPanel({ hub, me, access, width, height, now }: ChatPanelProps) {
+  useHubVersion(hub);
+  const helpers = hub.helpers();
+  const typists = typingText(hub.typists(me.id));
+  const inner = Math.max(10, width - 4);
+  const lonely = helpers.length === 0 && access !== null;
+  const messageRows = Math.max(1, height - 3 - (typists ? 1 : 0) - (lonely ? 1 : 0));
+  return (
+    <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={theme.border} paddingX={1} overflow="hidden">
+      {lonely ? (
+        <>
+          <Text wrap="truncate-end">
+            nobody on site has joined · helpers join with <Text bold>{access.joinCommand}</Text>
+          </Text>
+          <Text wrap="truncate-end" color={theme.muted}>
+            read out: code <Text bold>{access.code}</Text> · key {access.fingerprint}
+          </Text>
+        </>
+      ) : (
+        <Text wrap="truncate-end" color={theme.muted}>
+          {access === null && helpers.length === 0 ? 'chat: no helper channel (--no-helpers)' : `on site: ${presenceText(helpers, now, me.tz)}`}
+        </Text>
+      )}
+      <ChatLines messages={hub.messages()} readerTz={me.tz} width={inner} height={messageRows} empty="No messages yet · t to write to the site" />
+      {typists ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          {typists}
+        </Text>
+      ) : null}
+    </Box>
+  );
+}
+
+/** The status bar's part: the join code to read out, or the lockout. */
+export function helperStatus(access: HelperAccessState | null, now: number, tz: string): string | null {
+  if (!access) return null;
+  if (access.lockedUntil !== null && access.lockedUntil > now) {
+    return `helpers LOCKED OUT until ${clockIn(tz, access.lockedUntil)} (too many wrong codes) · /code in the chat makes a new one`;
+  }
+  const site = access.site;
+  const where =
+    site === null
+      ? `port ${access.local.port}`
+      : site.tunnel.state === 'open'
+        ? `${site.host}:${site.port}`
+        : `${site.host} tunnel ${site.tunnel.state}`;
+  return `code ${access.code} · ${where}`;
+}

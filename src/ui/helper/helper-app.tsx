@@ -1,0 +1,201 @@
+// What an on-site helper sees over SSH: where the upgrade stands, what is asked of them in
+// large clear text, the chat, and on request the current step's output. Keys are a chat
+// line, as in talk: slash commands for the rest.
+import { Box, Text, useInput, useWindowSize } from 'ink';
+import { useEffect, useRef, useState } from 'react';
+import { MAX_MESSAGE_CHARS, parseChatLine } from '../../chat/chat-text.js';
+import type { ChatHub, Participant } from '../../chat/hub.js';
+import { viewOf } from '../../engine/view.js';
+import type { Run } from '../../runner/run.js';
+import { clockIn } from '../../text/clock.js';
+import { stepLabel } from '../../text/steps.js';
+import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-lines.js';
+import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
+import { theme } from '../theme.js';
+import { helperTask, type HelperTask } from './helper-task.js';
+
+export interface HelperAppProps {
+  run: Run;
+  hub: ChatHub;
+  me: Participant;
+  onQuit(): void;
+}
+
+const HELP =
+  'Type and press Enter to chat. /ok confirms what is asked of you (/ok TEXT when it asks for text) · /away 60 lunch · /back · /name YOUR NAME · Tab or /output shows the output · /quit leaves';
+
+export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
+  const { columns, rows } = useWindowSize();
+  const snapshot = useRunSnapshot(run);
+  useHubVersion(hub);
+  const now = useNow();
+  const [line, setLine] = useState('');
+  const [showOutput, setShowOutput] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const lineRef = useRef('');
+  const tz = me.tz;
+  const self = hub.participant(me.id) ?? me;
+
+  useEffect(
+    () =>
+      run.onEvent((event) => {
+        if (event.type === 'step.refused' && event.by.name === self.name) setMessage(`not accepted: ${event.reason}`);
+        if (event.type === 'step.confirmed' && event.by.name === self.name) setMessage('confirmed, thank you');
+      }),
+    [run, self.name],
+  );
+
+  const view = viewOf(snapshot, run.stepOf);
+  const task = helperTask(view, run.stepOf, self);
+  const focusStep = view.focus ? run.stepOf(view.focus.stepId) : null;
+  const phaseIndex = focusStep?.phase ? run.runbook.phaseOrder.indexOf(focusStep.phase) : -1;
+  const phase = phaseIndex >= 0 ? run.runbook.phases[phaseIndex]! : null;
+
+  const submit = (text: string) => {
+    const parsed = parseChatLine(text);
+    if (!parsed) return;
+    setMessage(null);
+    switch (parsed.kind) {
+      case 'message':
+        hub.say(me.id, parsed.text);
+        return;
+      case 'ok':
+        if (!view.focus || view.focus.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
+        // An observer's attempt goes to the engine too: it refuses it, and the refusal is journaled.
+        run.send({
+          type: 'CONFIRM',
+          stepId: view.focus.stepId,
+          role: 'sentinel',
+          by: { role: self.role, name: self.name },
+          ...(parsed.value ? { value: parsed.value } : {}),
+        });
+        return;
+      case 'away':
+        hub.away(me.id, parsed.minutes, parsed.reason);
+        return;
+      case 'back':
+        hub.back(me.id);
+        return;
+      case 'name':
+        hub.rename(me.id, parsed.name);
+        return;
+      case 'output':
+        setShowOutput((shown) => !shown);
+        return;
+      case 'help':
+        setMessage(HELP);
+        return;
+      case 'quit':
+        onQuit();
+        return;
+      case 'code':
+      case 'unknown':
+        setMessage(`unknown command /${parsed.kind === 'code' ? 'code' : parsed.command}; /help lists them`);
+        return;
+    }
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && (input === 'c' || input === 'd')) return onQuit();
+    if (key.tab) return setShowOutput((shown) => !shown);
+    if (key.return) {
+      const text = lineRef.current;
+      lineRef.current = '';
+      setLine('');
+      return submit(text);
+    }
+    if (key.escape) {
+      lineRef.current = '';
+      return setLine('');
+    }
+    if (key.backspace || key.delete) {
+      lineRef.current = lineRef.current.slice(0, -1);
+      return setLine(lineRef.current);
+    }
+    if (key.ctrl || key.meta || !input) return;
+    // Pasted text may carry line breaks: each ends a message, as Enter would.
+    for (const char of input) {
+      if (char === '\r' || char === '\n') {
+        const text = lineRef.current;
+        lineRef.current = '';
+        submit(text);
+      } else if (lineRef.current.length < MAX_MESSAGE_CHARS && char >= ' ') lineRef.current += char;
+    }
+    setLine(lineRef.current);
+    hub.typing(me.id);
+  });
+
+  const site = run.runbook.sites.site;
+  const upgraderSite = run.runbook.sites.upgrader;
+  const taskRows = task ? (task.kind === 'confirm' ? 6 : 4) : 0;
+  const bodyHeight = Math.max(2, rows - 7 - taskRows - (message ? 1 : 0));
+  const tail = useOutputTail(run, showOutput ? (view.focus?.stepId ?? run.outputs.lastStepId) : null, bodyHeight, 0);
+  const typing = typingText(hub.typists(me.id));
+
+  return (
+    <Box flexDirection="column" width={columns} height={rows}>
+      <Box justifyContent="space-between" width={columns}>
+        <Text bold wrap="truncate-end">
+          nightshift · {run.runbook.name} · you are {self.name} ({self.role})
+        </Text>
+        <Text>
+          {site.name} {clockIn(site.tz, now)} · {upgraderSite.name} {clockIn(upgraderSite.tz, now)}
+        </Text>
+      </Box>
+      <Text wrap="truncate-end" color={view.track === 'fallback' ? theme.danger : theme.muted}>
+        {view.outcome
+          ? `the upgrade ${view.outcome === 'completed' ? 'completed' : view.outcome === 'fell-back' ? 'ended on the old system (fallback)' : 'is paused'}`
+          : `${view.track === 'fallback' ? 'FALLBACK · ' : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
+      </Text>
+      {task ? <TaskBox task={task} width={columns} /> : null}
+      <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+        {showOutput ? (
+          <>
+            <Text color={theme.muted} wrap="truncate-end">
+              output of {tail.stepId ? stepLabel(run.stepOf(tail.stepId)) : 'no step yet'} (read-only; Tab goes back to the chat)
+            </Text>
+            {tail.lines.map((entry, index) => (
+              <Text key={index} wrap="truncate-end" {...(entry.stderr ? { color: theme.stderr } : {})}>
+                {entry.text}
+              </Text>
+            ))}
+          </>
+        ) : (
+          <ChatLines messages={hub.messages()} readerTz={tz} width={columns} height={bodyHeight} empty="No messages yet. Type to talk to the upgrader." />
+        )}
+      </Box>
+      <Text color={theme.muted} wrap="truncate-end">
+        here: {presenceText(hub.participants(), now, tz)}
+        {typing ? ` · ${typing}` : ''}
+      </Text>
+      {message ? (
+        <Text color={theme.warning} wrap="truncate-end">
+          {message}
+        </Text>
+      ) : null}
+      <Text wrap="truncate-start">
+        <Text color={theme.accent}>{'> '}</Text>
+        {line}
+        <Text inverse> </Text>
+      </Text>
+      <Text color={theme.muted} wrap="truncate-end">
+        /ok confirm · /away 60 lunch · /back · Tab output · /help · /quit
+      </Text>
+    </Box>
+  );
+}
+
+function TaskBox({ task, width }: { task: HelperTask; width: number }) {
+  const color = task.kind === 'confirm' ? theme.warning : theme.muted;
+  return (
+    <Box flexDirection="column" width={width} borderStyle="double" borderColor={color} paddingX={1}>
+      <Text bold inverse color={color}>
+        {` ${task.heading} `}
+      </Text>
+      <Text bold wrap="truncate-end">
+        {task.text}
+      </Text>
+      {task.how ? <Text wrap="truncate-end">{task.how}</Text> : null}
+    </Box>
+  );
+}

@@ -103,9 +103,10 @@ export interface PlainChat {
   me: Participant;
 }
 
+/** Prints the chat so far (a resumed session's), then every message as it comes. */
 function printChat(chat: PlainChat, io: PlainIO): () => void {
-  let shown = chat.hub.messages().at(-1)?.seq ?? 0;
-  return chat.hub.subscribe(() => {
+  let shown = 0;
+  const printNew = () => {
     for (const message of chat.hub.messages()) {
       if (message.seq <= shown) continue;
       shown = message.seq;
@@ -113,7 +114,9 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
       if (io.json) io.write(`${JSON.stringify({ type: 'chat', from: message.from, text: message.text, at: message.at })}\n`);
       else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${message.from.name} (${message.from.role})`)}: ${message.text}` : chalk.dim(`chat: ${message.text}`)}\n`);
     }
-  });
+  };
+  printNew();
+  return chat.hub.subscribe(printNew);
 }
 
 export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise<Outcome> {

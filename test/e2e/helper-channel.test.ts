@@ -145,12 +145,19 @@ phases:
 
       // An intruder guesses codes as an observer: locked out after five, even with the right one.
       const intruder = terminal(['bash', '--norc', '--noprofile'], 120, 32);
-      const observerLogin = () => {
-        intruder.type(`clear; ssh -p ${tunnelPort} -o UserKnownHostsFile=${helperKnownHosts} -o PubkeyAuthentication=no observer@127.0.0.1`);
+      // A clean screen first, so that prompts are counted for this login only.
+      const clearIntruder = async () => {
+        intruder.type('clear');
+        intruder.keys('Enter');
+        await intruder.waitFor((screen) => !screen.includes('Join code') && !screen.includes('Permission denied'), 5000, 'a clear screen');
+      };
+      const observerLogin = async () => {
+        await clearIntruder();
+        intruder.type(`ssh -p ${tunnelPort} -o UserKnownHostsFile=${helperKnownHosts} -o PubkeyAuthentication=no observer@127.0.0.1`);
         intruder.keys('Enter');
       };
       for (const tries of [3, 2]) {
-        observerLogin();
+        await observerLogin();
         for (let attempt = 0; attempt < tries; attempt++) {
           await intruder.waitFor((s) => (s.match(/Join code/g) ?? []).length > attempt, 10_000, `code prompt ${attempt + 1}`);
           intruder.type(`${tries}${attempt}0-000-000`);
@@ -165,7 +172,7 @@ phases:
       // While locked nobody is even asked for a code: a new login is turned away at once.
       await intruder.waitFor(/Too many wrong join codes/, 10_000, 'the intruder told of the lockout');
       await intruder.waitFor(/[#$]\s*$/m, 10_000, 'the shell back after the refusal');
-      observerLogin();
+      await observerLogin();
       const turnedAway = await intruder.waitFor(/Permission denied/, 10_000, 'a login during the lockout refused');
       expect(turnedAway).toContain('Too many wrong join codes');
       expect(turnedAway).not.toContain('Join code');
@@ -176,14 +183,23 @@ phases:
       upgrader.keys('Enter', 'Escape');
       const fresh = await upgrader.waitFor(/code \d{3}-\d{3}-\d{3} · site:/, 5000, 'a new code in the status bar');
       await intruder.waitFor(/[#$]\s*$/m, 10_000, 'the shell back after the refusal');
-      observerLogin();
+      // On the upgrader's machine, nightshift join finds the session and pins its key.
+      await clearIntruder();
+      intruder.type(`NIGHTSHIFT_STATE_DIR=${stateDir} ${process.execPath} ${BIN} join --observer`);
+      intruder.keys('Enter');
       await intruder.waitFor(/Join code/, 10_000);
+      expect(intruder.screen()).not.toContain('authenticity');
       intruder.type(currentCode(fresh));
       intruder.keys('Enter');
       await intruder.waitFor(/WAITING FOR THE SENTINEL · 1\.1/, 10_000, "the observer's view");
       intruder.type('/ok');
       intruder.keys('Enter');
       await intruder.waitFor(/not accepted: an observer only watches/, 5000);
+
+      // The helper's view follows their terminal's size.
+      helper.resize(90, 24);
+      await helper.waitFor((screen) => screen.split('\n')[23]?.includes('/ok confirm · /away 60 lunch') === true, 5000, 'the view laid out again for 90x24');
+      helper.resize(120, 32);
 
       // The sentinel goes to lunch and confirms: the next step needs hands, so it is held.
       helper.type('/away 60 lunch');
@@ -198,6 +214,11 @@ phases:
       helper.keys('Enter');
       // Back: the step runs by itself, then both confirm the last checkpoint.
       await upgrader.waitFor(/waiting for the upgrader and the sentinel/, 15_000, 'the checkpoint for both');
+      // On request, the helper sees the output, read-only.
+      helper.keys('Tab');
+      const output = await helper.waitFor(/output of 1\.2 Swap the cable/, 5000);
+      expect(output).toContain('the cable is swapped');
+      helper.keys('Tab');
       upgrader.keys('y');
       await helper.waitFor(/YOUR TURN · 1\.3/, 5000);
       helper.type('/ok');

@@ -127,9 +127,12 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
 
   const site = run.runbook.sites.site;
   const upgraderSite = run.runbook.sites.upgrader;
-  const taskRows = task ? (task.kind === 'confirm' ? 6 : 4) : 0;
-  const bodyHeight = Math.max(2, rows - 7 - taskRows - (message ? 1 : 0));
-  const tail = useOutputTail(run, showOutput ? (view.focus?.stepId ?? run.outputs.lastStepId) : null, bodyHeight, 0);
+  // Header 2, presence, input and keys 3, the task's box (borders, heading, text, how).
+  const taskRows = task ? 4 + (task.how ? 1 : 0) : 0;
+  const bodyHeight = Math.max(2, rows - 5 - taskRows - (message ? 1 : 0));
+  // The step in focus when it prints anything (a checkpoint does not), else the last one that did.
+  const outputStepId = view.focus && run.outputs.of(view.focus.stepId) ? view.focus.stepId : run.outputs.lastStepId;
+  const tail = useOutputTail(run, showOutput ? outputStepId : null, bodyHeight - 1, 0);
   const typing = typingText(hub.typists(me.id));
 
   return (
@@ -148,7 +151,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
           : `${view.track === 'fallback' ? 'FALLBACK · ' : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
       </Text>
       {task ? <TaskBox task={task} width={columns} /> : null}
-      <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+      <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden">
         {showOutput ? (
           <>
             <Text color={theme.muted} wrap="truncate-end">

@@ -237,3 +237,20 @@ ${steps}  - name: restore
     ]);
   });
 });
+
+describe('the sentinel section', () => {
+  it('names the site host, with defaults for the port, the call and its interval', () => {
+    const runbook = parseRunbook(`${minimal}sentinel:\n  host: dragon\n`, 'rb.yaml');
+    expect(runbook.sentinel).toEqual({ host: 'dragon', port: 2222, notify: 'wall', everyMs: 300_000 });
+    const written = parseRunbook(`${minimal}sentinel:\n  host: dragon\n  port: 4022\n  notify: write\n  user: mike\n  every: 10m\n`, 'rb.yaml');
+    expect(written.sentinel).toEqual({ host: 'dragon', port: 4022, notify: 'write', user: 'mike', everyMs: 600_000 });
+  });
+
+  it('refuses an unknown host, write without a user, and unknown keys', () => {
+    expect(problemsOf(`${minimal}sentinel:\n  host: dragno\n`)).toEqual(["10:9: unknown host 'dragno' in 'sentinel'; did you mean 'dragon'?"]);
+    expect(problemsOf(`${minimal}sentinel:\n  host: dragon\n  notify: write\n`)).toEqual([
+      "11:11: notify: write needs 'user', the user whose terminal gets the message",
+    ]);
+    expect(problemsOf(`${minimal}sentinel:\n  host: dragon\n  prot: 22\n`)[0]).toMatch(/^11:3: unknown key 'prot' in 'sentinel'.*did you mean 'port'/);
+  });
+});

@@ -28,6 +28,8 @@ export interface Plan {
   hash: string;
   sites: Runbook['sites'];
   hosts: string[];
+  /** How the helper on site joins: the command to type on the site host. */
+  helpers?: { host: string; port: number; command: string; notify: string };
   phases: Array<{ number: number; name: string; title: string; steps: PlanStep[] }>;
   fallback: PlanStep[];
 }
@@ -81,6 +83,16 @@ export function planOf(runbook: Runbook): Plan {
     hash: runbook.hash,
     sites: runbook.sites,
     hosts: Object.keys(runbook.hosts),
+    ...(runbook.sentinel
+      ? {
+          helpers: {
+            host: runbook.sentinel.host,
+            port: runbook.sentinel.port,
+            command: `ssh -p ${runbook.sentinel.port} sentinel@localhost`,
+            notify: runbook.sentinel.notify === 'write' ? `write ${runbook.sentinel.user ?? ''}`.trim() : runbook.sentinel.notify,
+          },
+        }
+      : {}),
     phases: runbook.phases.map((phase, index) => ({
       number: index + 1,
       name: phase.name,
@@ -114,6 +126,9 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     `  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`,
   );
   if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
+  if (plan.helpers) {
+    lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);
+  }
   for (const phase of plan.phases) {
     lines.push('', `Phase ${phase.number}: ${phase.title}`);
     phase.steps.forEach(stepLines);

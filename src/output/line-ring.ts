@@ -24,6 +24,13 @@ export class LineRing {
     this.total++;
   }
 
+  /** Many lines at once: only the last `capacity` of them are kept (and transformed), all are counted. */
+  pushAll(texts: string[], isStderr: boolean, transform: (text: string) => string = (text) => text): void {
+    const skipped = Math.max(0, texts.length - this.capacity);
+    this.total += skipped;
+    for (let index = skipped; index < texts.length; index++) this.push(transform(texts[index]!), isStderr);
+  }
+
   /** The last `count` lines (fewer if not that many were pushed), oldest first. */
   tail(count: number, skipFromEnd = 0): TailLine[] {
     const end = Math.max(0, this.total - skipFromEnd);

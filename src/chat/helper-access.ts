@@ -15,7 +15,8 @@ export interface HelperAccessState {
 }
 
 export interface HelperAccess {
-  state(): HelperAccessState;
+  /** null until the channel is open (it opens after the first frame), or when it could not open. */
+  state(): HelperAccessState | null;
   subscribe(listener: () => void): () => void;
   /** Draws a new join code (the old one stops working; a lockout ends). */
   newCode(): void;
@@ -25,4 +26,33 @@ export function joinCommandFor(local: { address: string; port: number }, site: {
   if (site) return `ssh -p ${site.port} sentinel@localhost   (on ${site.host})`;
   const address = local.address === '0.0.0.0' || local.address === '::' ? '<this machine>' : local.address;
   return `ssh -p ${local.port} sentinel@${address}`;
+}
+
+/** The channel as the screen sees it before it is open: nothing yet, then the channel's state. */
+export class PendingHelperAccess implements HelperAccess {
+  private channel: HelperAccess | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  attach(channel: HelperAccess): void {
+    this.channel = channel;
+    channel.subscribe(() => this.notify());
+    this.notify();
+  }
+
+  state(): HelperAccessState | null {
+    return this.channel?.state() ?? null;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  newCode(): void {
+    this.channel?.newCode();
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
 }

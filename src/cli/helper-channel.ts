@@ -23,6 +23,7 @@ export interface HelperListen {
 }
 
 export interface HelperChannel extends HelperAccess {
+  state(): HelperAccessState;
   close(): Promise<void>;
 }
 
@@ -142,6 +143,8 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     return null;
   };
   const snapshots = notices ? run.actor.subscribe(() => notices.need(needOf())) : null;
+  // The run may already wait for the site (the channel opens after the first frame).
+  notices?.need(needOf());
 
   let cached: HelperAccessState | undefined;
   const state = (): HelperAccessState => {

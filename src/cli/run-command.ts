@@ -2,7 +2,7 @@
 // Ink or plain lines). `nightshift run`, `demo` and `resume` all come through here.
 import path from 'node:path';
 import { ChatHub } from '../chat/hub.js';
-import type { HelperAccess } from '../chat/helper-access.js';
+import { PendingHelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
@@ -19,7 +19,7 @@ import { readJournal } from '../store/journal.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
-import { openHelperChannel, type HelperChannel } from './helper-channel.js';
+import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
 import { EXIT } from './usage.js';
@@ -146,19 +146,35 @@ export async function driveRun(args: {
     ...(args.restore ? { restore: args.restore } : {}),
   });
   const chat = openChat(session, runbook, run.upgrader.name);
+  // The helper channel (ssh2 and all) loads after the first frame in the full-screen view.
+  const access = new PendingHelperAccess();
   let channel: HelperChannel | null = null;
-  if (helpers.enabled) {
+  const openChannel = async (): Promise<HelperChannel> => {
+    const { openHelperChannel } = await import('./helper-channel.js');
+    channel = await openHelperChannel({ run, hub: chat.hub, listen: helpers.listen, site });
+    access.attach(channel);
+    return channel;
+  };
+  if (helpers.enabled && io) {
     try {
-      channel = await openHelperChannel({ run, hub: chat.hub, listen: helpers.listen, site });
+      const opened = await openChannel();
+      if (!io.json) write(`${helperLine(opened)}\n`);
     } catch (error) {
       await run.stop();
       process.stderr.write(`nightshift: cannot open the helper channel: ${(error as Error).message}\n`);
       return EXIT.error;
     }
   }
+  let opening: Promise<unknown> | undefined;
+  const openAfterFirstFrame = () => {
+    opening = openChannel().catch((error: unknown) => {
+      const message = (error as Error).message;
+      session.journal.append('helper.failed', { error: message });
+      chat.hub.note(`the helper channel could not open: ${message}`);
+    });
+  };
 
   if (frontEnd.banner && io && !io.json) write(`${frontEnd.banner}\n`);
-  if (channel && io && !io.json) write(`${helperLine(channel)}\n`);
   const stopOnSignal = installSignalHandlers(run);
   let outcome: Outcome | 'interrupted';
   try {
@@ -166,11 +182,13 @@ export async function driveRun(args: {
       ? await runPlain(run, io, chat)
       : await renderTui(run, questions, {
           ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
-          chat: { hub: chat.hub, me: chat.me, access: channel },
+          chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? access : null },
+          ...(helpers.enabled ? { onFirstFrame: openAfterFirstFrame } : {}),
         });
   } finally {
     stopOnSignal();
-    await channel?.close();
+    await opening;
+    await (channel as HelperChannel | null)?.close();
     await run.stop();
   }
   if (outcome === 'interrupted') {
@@ -185,7 +203,7 @@ export async function driveRun(args: {
 }
 
 /** The line that tells a helper how to join, with the code and the key to compare. */
-export function helperLine(access: HelperAccess): string {
+export function helperLine(access: HelperChannel): string {
   const state = access.state();
   return `helpers join with: ${state.joinCommand} · code ${state.code} · key ${state.fingerprint}`;
 }

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
-import { openConnection } from './open-connection.js';
 import { runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
@@ -229,6 +228,8 @@ export class HostPool {
     let connection: Connection;
     try {
       const resolved = await this.resolve(host);
+      // ssh2 loads with the first login, not at start-up: the screen is drawn before it.
+      const { openConnection } = await import('./open-connection.js');
       connection = await openConnection({
         host: resolved,
         declaredKeys: this.hosts[host]?.hostKeys,

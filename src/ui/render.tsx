@@ -9,17 +9,18 @@ import type { UpgraderChat } from './app.js';
 export async function renderTui(
   run: Run,
   questions: Questions,
-  options: { banner?: string; chat?: UpgraderChat } = {},
+  options: { banner?: string; chat?: UpgraderChat; onFirstFrame?: () => void } = {},
 ): Promise<Outcome | 'interrupted'> {
   let leave!: (how: 'finished' | 'interrupted') => void;
   const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
-  const instance = render(<App run={run} questions={questions} {...options} onLeave={leave} />, {
+  const instance = render(<App run={run} questions={questions} {...(options.banner !== undefined ? { banner: options.banner } : {})} {...(options.chat ? { chat: options.chat } : {})} onLeave={leave} />, {
     alternateScreen: true,
     exitOnCtrlC: false,
     maxFps: 20,
     incrementalRendering: true,
   });
   run.start();
+  options.onFirstFrame?.();
   const how = await left;
   instance.unmount();
   await instance.waitUntilExit();

@@ -90,9 +90,9 @@ export function useUpgraderKeys(
         chat.hub.rename(chat.me.id, line.name);
         return;
       case 'code':
-        if (!chat.access) return say('there is no helper channel (--no-helpers)');
+        if (!chat.access?.state()) return say('there is no helper channel (--no-helpers, or it could not open)');
         chat.access.newCode();
-        return say(`new join code ${chat.access.state().code}; the old one no longer works`);
+        return say(`new join code ${chat.access.state()?.code ?? '?'}; the old one no longer works`);
       default:
         return say('in the chat: /away MINUTES REASON · /back · /code (a new join code) · /name NAME · Esc goes back');
     }

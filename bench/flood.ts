@@ -1,0 +1,193 @@
+// A flood of output through the full-screen view, against OpenSSH's client printing the
+// same into the same kind of terminal; the memory of the view while it lasts; keys answered
+// during it.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
+import { memoryOf, PtyProgram } from './pty.js';
+
+const FLOOD_GOAL = 1.5;
+const MEMORY_GOAL_MIB = 120;
+const KEY_GOAL_MS = 50;
+
+function floodRunbook(context: BenchContext, lines: number): string {
+  const file = path.join(context.work, `flood-${lines}.yaml`);
+  writeFileSync(
+    file,
+    `name: Flood
+hosts:
+  flood: {}
+phases:
+  - name: print
+    steps:
+      - run: seq 1 ${lines}
+        host: flood
+        title: Print ${lines} lines
+`,
+  );
+  return file;
+}
+
+function nightshiftRun(context: BenchContext, runbook: string, stateDir = mkdtempSync(path.join(context.work, 'state-'))): PtyProgram {
+  return new PtyProgram(`${context.bin} run ${runbook} --ssh-config ${context.sshConfig} --known-hosts ${context.knownHosts}`, {
+    cwd: context.root,
+    env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+  });
+}
+
+/** The lines the session recorded for its one step: a fast run that lost lines would be no result. */
+function linesRecorded(stateDir: string): number {
+  const sessions = path.join(stateDir, 'sessions');
+  const [id] = readdirSync(sessions);
+  const journal = readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; lines?: number });
+  return journal.filter((entry) => entry.type === 'output.closed').at(-1)?.lines ?? 0;
+}
+
+async function sshFlood(context: BenchContext, lines: number): Promise<number> {
+  const program = new PtyProgram(`ssh -F ${context.sshConfig} -o UserKnownHostsFile=${context.knownHosts} flood 'seq 1 ${lines}'`, {
+    env: { SSH_AUTH_SOCK: '' },
+  });
+  const code = await program.exited;
+  if (code !== 0) throw new Error(`ssh seq exited with ${code}`);
+  return (performance.now() - program.startedAt) / 1000;
+}
+
+interface FloodRun {
+  seconds: number;
+  peakMiB: number;
+  /** RSS samples (MiB) over the run, one every 250 ms. */
+  samples: number[];
+}
+
+async function nightshiftFlood(context: BenchContext, lines: number): Promise<FloodRun> {
+  const stateDir = mkdtempSync(path.join(context.work, 'state-'));
+  const program = nightshiftRun(context, floodRunbook(context, lines), stateDir);
+  const completed = program.next('The run completed', 30 * 60_000);
+  const samples: number[] = [];
+  let peakMiB = 0;
+  let done = false;
+  const sampling = (async () => {
+    let pid: number | null = null;
+    while (!done) {
+      pid ??= program.programPid();
+      const memory = pid !== null ? memoryOf(pid) : null;
+      if (memory) {
+        samples.push(memory.rssMiB);
+        peakMiB = Math.max(peakMiB, memory.peakMiB);
+      }
+      await sleep(250);
+    }
+    const last = pid !== null ? memoryOf(pid) : null;
+    if (last) peakMiB = Math.max(peakMiB, last.peakMiB);
+  })();
+  const at = await completed;
+  done = true;
+  await sampling;
+  program.type('q');
+  const code = await program.exited;
+  if (code !== 0) throw new Error(`nightshift exited with ${code} after the flood`);
+  const recorded = linesRecorded(stateDir);
+  if (recorded !== lines) throw new Error(`the session recorded ${recorded} lines, not ${lines}`);
+  return { seconds: (at - program.startedAt) / 1000, peakMiB, samples };
+}
+
+/** Growth of memory over the run: the mean of the last quarter of the samples minus the mean of the second quarter. */
+function growthMiB(samples: number[]): number {
+  const quarter = Math.floor(samples.length / 4);
+  if (quarter === 0) return 0;
+  const mean = (part: number[]) => part.reduce((sum, value) => sum + value, 0) / part.length;
+  return mean(samples.slice(-quarter)) - mean(samples.slice(quarter, 2 * quarter));
+}
+
+export async function benchFlood(context: BenchContext, lines: number, bigLines: number | null): Promise<Figure[]> {
+  context.log(`flood: ssh 'seq 1 ${lines}' on a pty`);
+  const reference = await sshFlood(context, lines);
+  context.log(`flood: the same through nightshift's full-screen view`);
+  const run = await nightshiftFlood(context, lines);
+  const ratio = run.seconds / reference;
+  const figures: Figure[] = [
+    {
+      name: `flood ${(lines / 1e6).toFixed(1)} M lines, wall time`,
+      value: run.seconds,
+      unit: 's',
+      reference: { what: 'ssh', value: reference },
+      ratio,
+      goal: `<= ${FLOOD_GOAL}x`,
+      met: ratio <= FLOOD_GOAL,
+    },
+    {
+      name: `flood ${(lines / 1e6).toFixed(1)} M lines, peak memory`,
+      value: run.peakMiB,
+      unit: 'MiB',
+      goal: `<= ${MEMORY_GOAL_MIB} MiB, flat`,
+      met: run.peakMiB <= MEMORY_GOAL_MIB,
+      notes: `grew ${growthMiB(run.samples).toFixed(1)} MiB from the second to the last quarter of the run`,
+    },
+  ];
+  if (bigLines !== null) {
+    context.log(`flood: ${bigLines} lines, for the memory`);
+    const big = await nightshiftFlood(context, bigLines);
+    const growth = growthMiB(big.samples);
+    figures.push({
+      name: `flood ${(bigLines / 1e6).toFixed(0)} M lines, peak memory`,
+      value: big.peakMiB,
+      unit: 'MiB',
+      reference: { what: `${(lines / 1e6).toFixed(1)} M lines`, value: run.peakMiB },
+      ratio: big.peakMiB / run.peakMiB,
+      goal: `<= ${MEMORY_GOAL_MIB} MiB, flat`,
+      met: big.peakMiB <= MEMORY_GOAL_MIB && growth < 10,
+      notes: `grew ${growth.toFixed(1)} MiB from the second to the last quarter; ${big.seconds.toFixed(1)} s`,
+    });
+  }
+  return figures;
+}
+
+/** Up scrolls back one line and the panel says "scrolled back 1": the time from the key to that text on the terminal. */
+async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count: number): Promise<number[]> {
+  let over = false;
+  void until.then(() => (over = true));
+  const samples: number[] = [];
+  while (!over && samples.length < count) {
+    const drawn = program.next('scrolled back 1', 10_000);
+    const sent = performance.now();
+    program.type('\x1b[A');
+    const at = await drawn;
+    samples.push(at - sent);
+    program.type('\x1b[F');
+    await sleep(60 + Math.random() * 60);
+  }
+  return samples;
+}
+
+export async function benchKeys(context: BenchContext, lines: number): Promise<Figure[]> {
+  context.log('keys: idle, at a checkpoint');
+  const idleRunbook = path.join(context.work, 'idle.yaml');
+  writeFileSync(idleRunbook, 'name: Idle\nphases:\n  - name: wait\n    steps:\n      - local: seq 1 100\n      - checkpoint: Nothing happens here.\n');
+  const idle = nightshiftRun(context, idleRunbook);
+  await idle.next('CHECKPOINT', 30_000);
+  const idleSamples = await keyLatencies(idle, new Promise(() => {}), 40);
+  idle.kill();
+
+  context.log(`keys: during a flood of ${lines} lines`);
+  const program = nightshiftRun(context, floodRunbook(context, lines));
+  const completed = program.next('The run completed', 30 * 60_000);
+  await program.next(' lines', 60_000);
+  const samples = await keyLatencies(program, completed, 200);
+  await completed;
+  program.type('q');
+  await program.exited;
+  const p99 = percentile(samples, 99);
+  const idleP99 = percentile(idleSamples, 99);
+  return [
+    {
+      name: 'key latency during the flood, p99',
+      value: p99,
+      unit: 'ms',
+      reference: { what: 'idle', value: idleP99 },
+      ratio: p99 / idleP99,
+      goal: `<= ${KEY_GOAL_MS} ms`,
+      met: p99 <= KEY_GOAL_MS,
+      notes: `p50 ${percentile(samples, 50).toFixed(1)} ms over ${samples.length} keys; idle p50 ${percentile(idleSamples, 50).toFixed(1)} ms`,
+    },
+  ];
+}

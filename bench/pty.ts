@@ -1,0 +1,89 @@
+// A program on a pseudo-terminal of its own, as a user's terminal would run it: util-linux
+// `script` allocates the pty, our end reads everything the program draws and types keys.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+interface Watcher {
+  marker: Buffer;
+  resolve(at: number): void;
+}
+
+export class PtyProgram {
+  /** Bytes the program wrote to its terminal so far. */
+  bytes = 0;
+  readonly startedAt: number;
+  readonly exited: Promise<number>;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly watchers = new Set<Watcher>();
+  private tail = Buffer.alloc(0);
+
+  constructor(command: string, options: { env?: NodeJS.ProcessEnv; cols?: number; rows?: number; cwd?: string } = {}) {
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...options.env };
+    // Ink draws nothing until exit when it believes it runs in CI.
+    delete env['CI'];
+    const sized = `stty cols ${options.cols ?? 120} rows ${options.rows ?? 40}; exec ${command}`;
+    this.startedAt = performance.now();
+    this.child = spawn('script', ['-qfec', sized, '/dev/null'], { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (chunk: Buffer) => this.take(chunk));
+    this.child.stderr.on('data', () => {});
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code ?? 128)));
+  }
+
+  private take(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.watchers.size === 0) return;
+    const now = performance.now();
+    const window = Buffer.concat([this.tail, chunk]);
+    for (const watcher of [...this.watchers]) {
+      if (window.includes(watcher.marker)) {
+        this.watchers.delete(watcher);
+        watcher.resolve(now);
+      }
+    }
+    this.tail = window.subarray(Math.max(0, window.length - 256));
+  }
+
+  /** Resolves with the time (performance.now) the marker is next drawn, counting only output from now on. */
+  next(marker: string, timeoutMs = 120_000): Promise<number> {
+    this.tail = Buffer.alloc(0);
+    return new Promise((resolve, reject) => {
+      const watcher: Watcher = {
+        marker: Buffer.from(marker),
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.watchers.delete(watcher);
+        reject(new Error(`"${marker}" was not drawn within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.watchers.add(watcher);
+    });
+  }
+
+  type(keys: string): void {
+    this.child.stdin.write(keys);
+  }
+
+  /** The program itself (script runs it under sh, which execs it). */
+  programPid(): number | null {
+    const children = spawnSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    return children.length > 0 ? Number(children[0]) : null;
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+/** Resident memory of a process in MiB, now and at its peak; null once it is gone. */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024;
+    return { rssMiB: field('VmRSS'), peakMiB: field('VmHWM') };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,103 @@
+// `npm run bench`: nightshift's budgets measured against references run in the same
+// minutes on the same machine, printed as ratios and written to bench/results/.
+//   flood     N lines through the full-screen view on a pty vs `ssh host 'seq 1 N'` on a pty
+//   keys      a key's effect on screen during that flood (p50/p99) vs the same key when idle
+//   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
+//   start     first frame of the full-screen view vs `node -e 0`
+//   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
+// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Sshd } from '../test/support/sshd.js';
+import { benchFlood, benchKeys } from './flood.js';
+import { benchResume, benchStart } from './start.js';
+import { benchUpload } from './upload.js';
+import type { BenchContext, Figure } from './figures.js';
+import { formatFigure } from './figures.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CIPHER = 'aes128-gcm@openssh.com';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, lines: { type: 'string' } },
+});
+const quick = values.quick ?? false;
+const only = values.only ? new Set(values.only.split(',')) : null;
+const wanted = (name: string) => only === null || only.has(name);
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'ns-bench-'));
+  const sshd = await Sshd.start({ extraConfig: [`Ciphers ${CIPHER}`] });
+  const sshConfig = path.join(work, 'ssh_config');
+  const knownHosts = path.join(work, 'known_hosts');
+  writeFileSync(
+    sshConfig,
+    `Host flood\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n  Ciphers ${CIPHER}\n  IdentitiesOnly yes\n`,
+  );
+  writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+  const context: BenchContext = {
+    root: ROOT,
+    bin: path.join(ROOT, 'bin/nightshift.js'),
+    node: process.execPath,
+    work,
+    sshConfig,
+    knownHosts,
+    cipher: CIPHER,
+    log: (text) => process.stderr.write(`  ${text}\n`),
+  };
+
+  const lines = Number(values.lines ?? (quick ? 300_000 : 3_000_000));
+  const figures: Figure[] = [];
+  const record = (figure: Figure) => {
+    figures.push(figure);
+    process.stdout.write(`${formatFigure(figure)}\n`);
+  };
+  try {
+    process.stdout.write(`nightshift bench on ${hostname()} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), node ${process.version}\n`);
+    if (wanted('flood')) for (const figure of await benchFlood(context, lines, quick ? null : 10_000_000)) record(figure);
+    if (wanted('keys')) for (const figure of await benchKeys(context, lines)) record(figure);
+    if (wanted('upload')) for (const figure of await benchUpload(context, quick ? 256 * 2 ** 20 : 2 ** 30)) record(figure);
+    if (wanted('start')) for (const figure of await benchStart(context)) record(figure);
+    if (wanted('resume')) for (const figure of await benchResume(context, quick ? 200_000 : 1_000_000)) record(figure);
+  } finally {
+    await sshd.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const results = path.join(ROOT, 'bench/results');
+  mkdirSync(results, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const report = {
+    at: new Date().toISOString(),
+    host: hostname(),
+    cores: cpus().length,
+    node: process.version,
+    commit: gitCommit(),
+    quick,
+    figures,
+  };
+  writeFileSync(path.join(results, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(results, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const missed = figures.filter((figure) => figure.met === false);
+  process.stdout.write(`\n${figures.length - missed.length} of ${figures.length} goals met; results in bench/results/${stamp}.json\n`);
+  process.stdout.write(`(${readdirSync(results).length - 1} result files kept)\n`);
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

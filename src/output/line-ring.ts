@@ -24,6 +24,11 @@ export class LineRing {
     this.total++;
   }
 
+  /** Lines that were printed but never kept (a flood's chunk beyond what the ring holds). */
+  skip(count: number): void {
+    this.total += count;
+  }
+
   /** Many lines at once: only the last `capacity` of them are kept (and transformed), all are counted. */
   pushAll(texts: string[], isStderr: boolean, transform: (text: string) => string = (text) => text): void {
     const skipped = Math.max(0, texts.length - this.capacity);

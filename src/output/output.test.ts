@@ -59,3 +59,31 @@ describe('StepOutput', () => {
     expect(output.bytes).toBe(Buffer.byteLength('one\ntw€o\n\x1b[1mthreeoops\n'));
   });
 });
+
+describe('StepOutput for the screen (no line listener)', () => {
+  it('decodes only the lines the ring keeps of a flood, counts every line, and logs every byte', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const file = path.join(dir, 'flood.log');
+    const output = new StepOutput(file, { ringCapacity: 5 });
+    const numbers = Array.from({ length: 100 }, (_, i) => `${i + 1}é\x1b[31m`).join('\n');
+    // A chunk of 100 lines ending inside line 101, then one that ends it and adds 3 more.
+    output.write(Buffer.from(`${numbers}\n10`));
+    output.write(Buffer.from('1é\n102\n103\n104'));
+    await output.close();
+    expect(output.ring.total).toBe(104);
+    expect(output.ring.tail(10).map((line) => line.text)).toEqual(['100é', '101é', '102', '103', '104']);
+    expect(readFileSync(file, 'utf8')).toBe(`${numbers}\n101é\n102\n103\n104`);
+  });
+
+  it('a multibyte character split across chunks after a skipped head is decoded whole', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const output = new StepOutput(path.join(dir, 'split.log'), { ringCapacity: 2 });
+    const bytes = Buffer.from('a\nb\nc\nd\nsnö\n');
+    const cut = bytes.indexOf(Buffer.from('ö')) + 1; // inside the two bytes of ö
+    output.write(bytes.subarray(0, cut));
+    output.write(bytes.subarray(cut));
+    await output.close();
+    expect(output.ring.total).toBe(5);
+    expect(output.ring.tail(2).map((line) => line.text)).toEqual(['d', 'snö']);
+  });
+});

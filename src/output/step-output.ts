@@ -7,6 +7,7 @@ import { neutralize } from './neutralize.js';
 
 /** A line longer than this is cut into pieces so one endless line cannot grow memory. */
 const MAX_LINE = 16 * 1024;
+const NEWLINE = 0x0a;
 
 export type LinesListener = (lines: string[], stderr: boolean) => void;
 
@@ -17,12 +18,20 @@ export interface StepProgress {
 }
 
 class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
+  private decoder = new StringDecoder('utf8');
   private partial = '';
 
-  constructor(private readonly emit: (lines: string[]) => void) {}
+  /**
+   * `keep`: when set, a chunk's lines before its last `keep` are only counted (`skipped`),
+   * never decoded: a flood's chunk holds thousands of lines that the ring would drop at once.
+   */
+  constructor(
+    private readonly emit: (lines: string[]) => void,
+    private readonly keep?: { lines: number; skipped(count: number): void },
+  ) {}
 
   write(chunk: Buffer): void {
+    if (this.keep) chunk = this.skipHead(chunk, this.keep);
     const text = this.partial + this.decoder.write(chunk);
     const lines = text.split('\n');
     this.partial = lines.pop()!;
@@ -31,6 +40,22 @@ class LineSplitter {
       this.partial = this.partial.slice(MAX_LINE);
     }
     if (lines.length > 0) this.emit(lines);
+  }
+
+  private skipHead(chunk: Buffer, keep: { lines: number; skipped(count: number): void }): Buffer {
+    // The newline that ends the last line to skip: keep.lines + 1 newlines from the end.
+    let cut = chunk.length;
+    for (let found = 0; found <= keep.lines; found++) {
+      cut = cut > 0 ? chunk.lastIndexOf(NEWLINE, cut - 1) : -1;
+      if (cut === -1) return chunk;
+    }
+    let skipped = 0;
+    for (let at = chunk.indexOf(NEWLINE); at !== -1 && at <= cut; at = chunk.indexOf(NEWLINE, at + 1)) skipped++;
+    keep.skipped(skipped);
+    // The skipped part ended a line: what follows starts afresh (a newline is never inside a UTF-8 sequence).
+    this.partial = '';
+    this.decoder = new StringDecoder('utf8');
+    return chunk.subarray(cut + 1);
   }
 
   end(): void {
@@ -68,8 +93,10 @@ export class StepOutput {
         this.ring.pushAll(lines, stderr, neutralize);
       }
     };
-    this.stdout = new LineSplitter(deliver(false));
-    this.stderr = new LineSplitter(deliver(true));
+    // Plain mode prints every line; the screen needs only what the ring keeps.
+    const keep = options.onLines ? undefined : { lines: this.ring.capacity, skipped: (count: number) => this.ring.skip(count) };
+    this.stdout = new LineSplitter(deliver(false), keep);
+    this.stderr = new LineSplitter(deliver(true), keep);
   }
 
   get lines(): number {

@@ -1,6 +1,7 @@
 // The upgrader's side of the chat: who is on site, the last messages, who is typing, and
 // how helpers join (the command, the code to read out, the key to compare).
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { HelperAccessState } from '../chat/helper-access.js';
 import type { ChatHub, Participant } from '../chat/hub.js';
 import { clockIn } from '../text/clock.js';
@@ -16,7 +17,7 @@ export interface ChatPanelProps {
   now: number;
 }
 
-export function ChatPanel({ hub, me, access, width, height, now }: ChatPanelProps) {
+function ChatPanelView({ hub, me, access, width, height, now }: ChatPanelProps) {
   useHubVersion(hub);
   const helpers = hub.helpers();
   const typists = typingText(hub.typists(me.id));
@@ -64,3 +65,6 @@ export function helperStatus(access: HelperAccessState | null, now: number, tz: 
         : `${site.host} tunnel ${site.tunnel.state}`;
   return `code ${access.code} · ${where}`;
 }
+
+/** Drawn again only when its own props change: a key press must not redraw the whole screen. */
+export const ChatPanel = memo(ChatPanelView);

@@ -8,7 +8,7 @@ import type { ConnectionState } from '../remote/types.js';
 import type { Run } from '../runner/run.js';
 import type { Question, Questions } from './questions.js';
 
-export const OUTPUT_REFRESH_MS = 50;
+export const OUTPUT_REFRESH_MS = 100;
 
 export function useRunSnapshot(run: Run): RunbookSnapshot {
   return useSyncExternalStore(

@@ -16,7 +16,7 @@ export async function renderTui(
   const instance = render(<App run={run} questions={questions} {...(options.banner !== undefined ? { banner: options.banner } : {})} {...(options.chat ? { chat: options.chat } : {})} onLeave={leave} />, {
     alternateScreen: true,
     exitOnCtrlC: false,
-    maxFps: 20,
+    maxFps: 60,
     incrementalRendering: true,
   });
   run.start();

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { StepRecord } from '../engine/events.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Runbook, Step } from '../runbook/types.js';
@@ -29,7 +30,7 @@ function elapsed(record: StepRecord, now: number): string {
   return formatDuration(record.endedAt - record.startedAt);
 }
 
-export function RunbookPanel(props: {
+function RunbookPanelView(props: {
   runbook: Runbook;
   steps: Record<string, StepRecord>;
   focusId: string | null;
@@ -73,3 +74,6 @@ export function RunbookPanel(props: {
     </Box>
   );
 }
+
+/** Drawn again only when its own props change: a key press must not redraw the whole screen. */
+export const RunbookPanel = memo(RunbookPanelView);

@@ -1,10 +1,11 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { ConnectionState } from '../remote/types.js';
 import type { Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
 import { HOST_MARK, theme } from './theme.js';
 
-export function StatusBar(props: {
+function StatusBarView(props: {
   sessionId: string;
   runbook: Runbook;
   hosts: Record<string, ConnectionState>;
@@ -54,3 +55,6 @@ export function StatusBar(props: {
     </Box>
   );
 }
+
+/** Drawn again only when its own props change: a key press must not redraw the whole screen. */
+export const StatusBar = memo(StatusBarView);

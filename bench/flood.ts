@@ -22,7 +22,7 @@ phases:
     steps:
       - run: seq 1 ${lines}
         host: flood
-        title: Print ${lines} lines
+        title: Print the numbers
 `,
   );
   return file;
@@ -153,6 +153,7 @@ async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count:
     program.type('\x1b[A');
     const at = await drawn;
     samples.push(at - sent);
+    if (process.env['BENCH_TRACE_KEYS']) process.stderr.write(`key ${(sent - program.startedAt).toFixed(0)} ${(at - sent).toFixed(1)}\n`);
     program.type('\x1b[F');
     await sleep(60 + Math.random() * 60);
   }
@@ -160,22 +161,26 @@ async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count:
 }
 
 export async function benchKeys(context: BenchContext, lines: number): Promise<Figure[]> {
-  context.log('keys: idle, at a checkpoint');
+  context.log('keys: idle, a step that printed 100 lines and waits');
   const idleRunbook = path.join(context.work, 'idle.yaml');
-  writeFileSync(idleRunbook, 'name: Idle\nphases:\n  - name: wait\n    steps:\n      - local: seq 1 100\n      - checkpoint: Nothing happens here.\n');
+  writeFileSync(idleRunbook, 'name: Idle\nphases:\n  - name: wait\n    steps:\n      - local: seq 1 100; sleep 600\n');
   const idle = nightshiftRun(context, idleRunbook);
-  await idle.next('CHECKPOINT', 30_000);
+  await idle.next('100 lines', 30_000);
   const idleSamples = await keyLatencies(idle, new Promise(() => {}), 40);
   idle.kill();
 
-  context.log(`keys: during a flood of ${lines} lines`);
-  const program = nightshiftRun(context, floodRunbook(context, lines));
-  const completed = program.next('The run completed', 30 * 60_000);
-  await program.next(' lines', 60_000);
-  const samples = await keyLatencies(program, completed, 200);
-  await completed;
-  program.type('q');
-  await program.exited;
+  // One flood lasts a few seconds: as many as it takes for enough keys.
+  const samples: number[] = [];
+  for (let flood = 1; flood <= 15 && samples.length < 100; flood++) {
+    context.log(`keys: during flood ${flood} of ${lines} lines (${samples.length} keys so far)`);
+    const program = nightshiftRun(context, floodRunbook(context, lines));
+    const completed = program.next('The run completed', 30 * 60_000);
+    await program.next(' lines', 60_000);
+    samples.push(...(await keyLatencies(program, completed, 200)));
+    await completed;
+    program.type('q');
+    await program.exited;
+  }
   const p99 = percentile(samples, 99);
   const idleP99 = percentile(idleSamples, 99);
   return [

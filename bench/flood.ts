@@ -165,7 +165,7 @@ async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count:
 export async function benchKeys(context: BenchContext, lines: number): Promise<Figure[]> {
   context.log('keys: idle, a step that printed 100 lines and waits');
   const idleRunbook = path.join(context.work, 'idle.yaml');
-  writeFileSync(idleRunbook, 'name: Idle\nphases:\n  - name: wait\n    steps:\n      - local: seq 1 100; sleep 600\n');
+  writeFileSync(idleRunbook, 'name: Idle\nphases:\n  - name: wait\n    steps:\n      - local: seq 1 100; sleep 120\n');
   const idle = nightshiftRun(context, idleRunbook);
   await idle.next('100 lines', 30_000);
   const idleSamples = await keyLatencies(idle, new Promise(() => {}), 40);

@@ -72,7 +72,16 @@ export class PtyProgram {
     return children.length > 0 ? Number(children[0]) : null;
   }
 
+  /** Kills the program (it would outlive script, holding its terminal) and script. */
   kill(): void {
+    const pid = this.programPid();
+    if (pid !== null) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     this.child.kill('SIGKILL');
   }
 }

@@ -65,7 +65,8 @@ export async function openInChromium(url: string, timeoutMs = 30_000): Promise<B
       browser.kill('SIGTERM');
       await exited;
     }
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still write into the profile for a moment after it exits.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const port = await devToolsPort(browser, timeoutMs);

@@ -1,14 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import type { EngineEmitted, EngineEvent } from '../engine/events.js';
-import { compileRunbook, type CommandResult } from '../engine/machine.js';
 import { viewOf } from '../engine/view.js';
-import { parseRunbook } from '../runbook/load.js';
 import { allSteps, type Step } from '../runbook/types.js';
 import { LineReader } from './line-reader.js';
 import { runPlain } from './plain.js';
 import type { Run } from './run.js';
+import { recordingMachine } from './test-machine.js';
 
 const source = `name: plain hands
 hosts:
@@ -29,16 +28,7 @@ phases:
 
 /** A Run around the real engine, with commands that succeed and no session on disk. */
 function fakeRun() {
-  const runbook = parseRunbook(source, 'rb.yaml');
-  const ran: string[] = [];
-  const machine = compileRunbook(runbook).provide({
-    actors: {
-      runRemote: fromPromise(async ({ input }): Promise<CommandResult> => {
-        ran.push(input.step.id);
-        return { exitCode: 0 };
-      }),
-    },
-  });
+  const { runbook, machine, ran } = recordingMachine(source);
   const actor = createActor(machine);
   const stepOf = (id: string): Step => allSteps(runbook).find((step) => step.id === id)!;
   const listeners = new Set<(event: EngineEmitted) => void>();

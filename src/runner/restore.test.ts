@@ -6,6 +6,7 @@ import type { EngineEmitted } from '../engine/events.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
 import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
+import { recordingMachine } from './test-machine.js';
 
 const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
 
@@ -181,27 +182,20 @@ phases:
         needs: hands
 `;
 
-  function handsMachine() {
-    const runbook = parseRunbook(handsSource, 'rb.yaml');
-    const ran: string[] = [];
-    const machine = compileRunbook(runbook).provide({
-      actors: {
-        runRemote: fromPromise(async ({ input }): Promise<CommandResult> => {
-          ran.push(input.step.id);
-          return { exitCode: 0 };
-        }),
-      },
-    });
-    return { runbook, machine, ran };
-  }
+  const handsMachine = () => recordingMachine(handsSource);
 
-  it('a session saved while a step was held restores held, with nobody on site, and goes on when hands come', async () => {
-    const first = handsMachine();
-    const actor = createActor(first.machine);
+  /** The machine's persisted snapshot once its first step needing hands is held. */
+  async function savedWhileHeld(): Promise<{ context: Record<string, unknown> }> {
+    const actor = createActor(handsMachine().machine);
     actor.start();
     await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('held'));
     const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as { context: Record<string, unknown> };
     actor.stop();
+    return saved;
+  }
+
+  it('a session saved while a step was held restores held, with nobody on site, and goes on when hands come', async () => {
+    const saved = await savedWhileHeld();
     // As saved by a nightshift that knew nothing about hands.
     delete saved.context['hands'];
 
@@ -225,12 +219,7 @@ phases:
   });
 
   it('who was on site is not carried over into the resumed session', async () => {
-    const first = handsMachine();
-    const actor = createActor(first.machine);
-    actor.start();
-    await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('held'));
-    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) as { context: Record<string, unknown> };
-    actor.stop();
+    const saved = await savedWhileHeld();
     saved.context['hands'] = { available: true, why: 'mia was on site' };
     const restored = restoreMachine(saved, handsMachine().runbook);
     expect(restored.machine).toMatchObject({ context: { hands: { available: false, why: 'no sentinel has joined' } } });

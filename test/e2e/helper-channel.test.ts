@@ -3,14 +3,13 @@
 // the reverse tunnel on the site host (a real sshd), and a console logged in on that host
 // where wall calls for help while nobody has joined.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parseKey } from '../../src/remote/keys.js';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
@@ -254,14 +253,3 @@ phases:
     180_000,
   );
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -5,7 +5,9 @@
 //   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
 //   start     first frame of the full-screen view vs `node -e 0`
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
-// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N.
+// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N. For experiments:
+// BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
+// BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';

@@ -32,7 +32,11 @@ async function nightshiftUpload(pool: HostPool, local: string, remote: string): 
   let sendingFrom = 0;
   let sendingTo = 0;
   const started = performance.now();
+  const inFlight = Number(process.env['BENCH_UPLOAD_IN_FLIGHT'] ?? 0);
+  const chunk = Number(process.env['BENCH_UPLOAD_CHUNK'] ?? 0);
   await pool.upload('flood', local, remote, {
+    ...(inFlight ? { requestsInFlight: inFlight } : {}),
+    ...(chunk ? { chunkSize: chunk } : {}),
     onProgress: (progress) => {
       if (progress.phase === 'sending' && sendingFrom === 0) sendingFrom = performance.now();
       if (progress.phase === 'verifying' && sendingTo === 0) sendingTo = performance.now();

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
 import type { DemoScenario } from '../lab/demo-lab.js';
-import { restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
+import { outputLinesOf, restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
 import { SessionLockedError } from '../store/lock.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
 import { reopenSession, RUNBOOK_COPY } from '../store/session.js';
@@ -120,7 +120,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
 
   let restore;
   try {
-    restore = restoreMachine(saved.machine, runbook);
+    restore = { ...restoreMachine(saved.machine, runbook), outputLines: outputLinesOf(reading.entries) };
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;
     release();

@@ -22,6 +22,19 @@ export interface RestoredMachine {
   inFlight: string | null;
   /** Whether that step was restored as interrupted (RESUME decides what next). */
   interrupted: boolean;
+  /** Lines each step's last closed attempt printed (from the journal), so the screen counts them all. */
+  outputLines?: Record<string, number>;
+}
+
+/** The line count of each step's last closed output, from the journal's `output.closed` entries. */
+export function outputLinesOf(entries: Array<{ type: string; [field: string]: unknown }>): Record<string, number> {
+  const lines: Record<string, number> = {};
+  for (const entry of entries) {
+    if (entry.type === 'output.closed' && typeof entry['stepId'] === 'string' && typeof entry['lines'] === 'number') {
+      lines[entry['stepId']] = entry['lines'];
+    }
+  }
+  return lines;
 }
 
 interface PersistedMachine {

@@ -67,7 +67,7 @@ export class RunOutputs {
    * After a resume: the end of the step's last attempt's log, so the screen shows what the
    * step printed before nightshift stopped (stdout and stderr are one file there).
    */
-  recall(stepId: string): void {
+  recall(stepId: string, linesPrinted?: number): void {
     const attempt = this.attempts.get(stepId) ?? 0;
     const file = this.pathFor(stepId, attempt);
     if (attempt === 0 || !existsSync(file)) return;
@@ -75,6 +75,8 @@ export class RunOutputs {
     const { text } = readLogTail(file, ring.capacity, { countBefore: false });
     const lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop();
+    // Only the end is read back; the lines before it are counted as the journal says.
+    if (linesPrinted !== undefined) ring.skip(Math.max(0, linesPrinted - lines.length));
     for (const line of lines) ring.push(neutralize(line), false);
     this.show(stepId, { ring, bytes: Buffer.byteLength(text), progress: null, path: file });
   }

@@ -104,7 +104,7 @@ export function createRun(options: RunOptions): Run {
     outputs.seed(options.restore.attempts, options.restore.reattach);
     // The step in focus shows what it printed before nightshift stopped (one followed again rewrites it).
     const { current, reattach } = options.restore;
-    if (current && !reattach.includes(current)) outputs.recall(current);
+    if (current && !reattach.includes(current)) outputs.recall(current, options.restore.outputLines?.[current]);
   }
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 

@@ -33,4 +33,19 @@ describe.skipIf(!tmuxAvailable())('nightshift resume in a real terminal', () => 
     expect(await tmux.waitForExit(10_000)).toBe(4);
     expect(tmux.screen()).toMatch(/nightshift resume \d{8}-\d{6}-[0-9a-f]{4}/);
   });
+
+  it('counts every line a long output printed, though only its end is read back', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-tui-'));
+    const runbook = path.join(dir, 'long.yaml');
+    writeFileSync(runbook, "name: long output\nphases:\n  - name: print\n    steps:\n      - local: 'seq 1 250000; exit 2'\n        id: print\n");
+    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const first = converse(['run', '--plain', runbook], (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env);
+    expect(await first.exited).toBe(4);
+
+    tmux = TmuxSession.start([process.execPath, BIN, 'resume'], { cwd: ROOT, env });
+    const screen = await tmux.waitFor(/│250000\s/, 20_000, 'the last line from before the pause');
+    expect(screen).toContain('250,000 lines');
+    tmux.keys('p');
+    expect(await tmux.waitForExit(10_000)).toBe(4);
+  });
 });

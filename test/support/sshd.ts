@@ -56,6 +56,12 @@ export interface SshdOptions {
    * terminal of this machine. Needs root and unshare.
    */
   privateRun?: boolean;
+  /**
+   * Run the SFTP server without root's power to ignore file permissions (setpriv drops
+   * CAP_DAC_OVERRIDE from what it may use): as root, a folder without write permission is
+   * refused as it would be for anyone else.
+   */
+  sftpHonoursPermissions?: boolean;
 }
 
 export class Sshd {
@@ -109,7 +115,9 @@ export class Sshd {
         'PrintMotd no',
         'PrintLastLog no',
         'LogLevel VERBOSE',
-        ...(existsSync(SFTP_SERVER) ? [`Subsystem sftp ${SFTP_SERVER}`] : []),
+        ...(existsSync(SFTP_SERVER)
+          ? [`Subsystem sftp ${options.sftpHonoursPermissions ? 'setpriv --bounding-set=-dac_override,-dac_read_search ' : ''}${SFTP_SERVER}`]
+          : []),
         '',
       ].join('\n'),
     );

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 
 interface Watcher {
   marker: Buffer;
+  /** The end of what was drawn since the watcher came, for a marker split across chunks. */
+  seen: Buffer;
   resolve(at: number): void;
 }
 
@@ -15,7 +17,6 @@ export class PtyProgram {
   readonly exited: Promise<number>;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly watchers = new Set<Watcher>();
-  private tail = Buffer.alloc(0);
 
   constructor(command: string, options: { env?: NodeJS.ProcessEnv; cols?: number; rows?: number; cwd?: string } = {}) {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...options.env };
@@ -33,22 +34,21 @@ export class PtyProgram {
     this.bytes += chunk.length;
     if (this.watchers.size === 0) return;
     const now = performance.now();
-    const window = Buffer.concat([this.tail, chunk]);
     for (const watcher of [...this.watchers]) {
+      const window = Buffer.concat([watcher.seen, chunk]);
       if (window.includes(watcher.marker)) {
         this.watchers.delete(watcher);
         watcher.resolve(now);
-      }
+      } else watcher.seen = window.subarray(Math.max(0, window.length - watcher.marker.length + 1));
     }
-    this.tail = window.subarray(Math.max(0, window.length - 256));
   }
 
   /** Resolves with the time (performance.now) the marker is next drawn, counting only output from now on. */
   next(marker: string, timeoutMs = 120_000): Promise<number> {
-    this.tail = Buffer.alloc(0);
     return new Promise((resolve, reject) => {
       const watcher: Watcher = {
         marker: Buffer.from(marker),
+        seen: Buffer.alloc(0),
         resolve: (at) => {
           clearTimeout(timer);
           resolve(at);

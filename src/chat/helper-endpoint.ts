@@ -13,6 +13,7 @@ import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { neutralize } from '../output/neutralize.js';
+import { isLoopbackAddress } from './loopback.js';
 import { fingerprintOf } from '../remote/keys.js';
 import { HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 import { JoinGate, type JoinGateChange } from './join-code.js';
@@ -20,6 +21,7 @@ import { JoinGate, type JoinGateChange } from './join-code.js';
 export { fingerprintOf } from '../remote/keys.js';
 export { HelperInput, HelperOutput, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 export { normalizeJoinCode } from './join-code.js';
+export { isLoopbackAddress } from './loopback.js';
 
 export type HelperRefusal =
   /** a user name other than sentinel and observer */
@@ -99,18 +101,6 @@ export const JOIN_PROMPT = 'Join code (ask the upgrader): ';
 export const NEEDS_TERMINAL = "nightshift's helper channel needs a terminal: ssh -t ..., without -T and without a command.";
 const WRONG_CODE = 'That was not the join code. Ask the upgrader to read it out again.';
 const CLOSED_BY_ENDPOINT = 'nightshift closed the helper channel.';
-
-/** 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and the name localhost. */
-export function isLoopbackAddress(address: string): boolean {
-  if (address.toLowerCase() === 'localhost') return true;
-  const family = net.isIP(address);
-  if (family === 0) return false;
-  const loopback = new net.BlockList();
-  loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-  loopback.addAddress('::1', 'ipv6');
-  loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
-  return loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
 
 export async function startHelperEndpoint(options: HelperEndpointOptions): Promise<HelperEndpoint> {
   const address = options.address ?? '127.0.0.1';

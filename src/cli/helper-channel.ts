@@ -68,6 +68,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
   const parsedKey = parseKey(hostKey);
   const endpoint: HelperEndpoint = await startHelperEndpoint({
     hostKey,
+    label: run.runbook.name,
     address: listen.address,
     port: listen.port,
     allowNonLoopback: listen.allowNonLoopback,
@@ -125,8 +126,11 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       lastHands = hands;
       run.send({ type: 'HANDS', available: hands.available, why: hands.why });
     }
-    for (const message of hub.messages()) {
-      if (message.seq <= lastSeq) continue;
+    // Most changes are typing or presence: look only at what came since the last time.
+    const messages = hub.messages();
+    let first = messages.length;
+    while (first > 0 && messages[first - 1]!.seq > lastSeq) first--;
+    for (const message of messages.slice(first)) {
       lastSeq = message.seq;
       if (message.from?.role === 'upgrader') notices?.message(message.from.name, message.text);
     }

@@ -1,4 +1,5 @@
 // The helper channel's command-line flags, shared by run, demo and resume.
+import { isLoopbackAddress } from '../chat/loopback.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 
 export const HELPER_FLAGS = {
@@ -33,7 +34,7 @@ export function helperSettings(values: HelperFlagValues, base: HelperSettings = 
   const listen = { ...base.listen };
   if (values.listen !== undefined) Object.assign(listen, addressAndPort(values.listen, '--listen'));
   if (values['listen-anywhere']) listen.allowNonLoopback = true;
-  if (!listen.allowNonLoopback && !isLoopback(listen.address)) {
+  if (!listen.allowNonLoopback && !isLoopbackAddress(listen.address)) {
     throw new HelperFlagError(
       `--listen ${listen.address} would let anyone who reaches this machine try join codes; add --listen-anywhere if that is meant`,
     );
@@ -50,8 +51,4 @@ export function helperSettings(values: HelperFlagValues, base: HelperSettings = 
     ...(siteHost ? { siteHost } : {}),
     relay: values.relay ?? base.relay,
   };
-}
-
-export function isLoopback(address: string): boolean {
-  return /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';
 }

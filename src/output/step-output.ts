@@ -65,11 +65,21 @@ class LineSplitter {
   }
 }
 
+/** A revert armed around the step (`revert_after`), for the screen's countdown. */
+export interface RevertShown {
+  host: string;
+  /** When it fires unless disarmed (local clock, ms). */
+  deadline: number;
+  state: 'armed' | 'confirming' | 'disarmed' | 'reverting' | 'reverted';
+}
+
 export class StepOutput {
   readonly ring: LineRing;
   bytes = 0;
   /** Set by effects that know how far they are (uploads); read by the screen when it redraws. */
   progress: StepProgress | null = null;
+  /** Set by a step with revert_after; read by the screen when it redraws. */
+  revert: RevertShown | null = null;
   /** Written synchronously: a stream would buffer without bound when a flood outruns the disk. */
   private file: number | null;
   private readonly stdout: LineSplitter;

@@ -223,29 +223,57 @@ export class HostPool {
     return slot.connecting;
   }
 
+  /**
+   * Runs one command over a login of its own, beside the pooled connection, then closes it:
+   * proof that the host takes new logins now, which a link that survived a change is not.
+   * `readyTimeoutMs` bounds the login.
+   */
+  async execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult> {
+    if (this.closed) throw new Error(`Cannot reach ${host}: the connections were already closed.`);
+    if (!this.hosts[host]) throw this.unknownHost(host);
+    const login = this.login(host, handlers.readyTimeoutMs);
+    let connection: Connection;
+    try {
+      connection = await untilAborted(login, handlers.signal);
+    } catch (error) {
+      // Aborted while logging in: the login may still succeed and must not stay open.
+      login.then((late) => late.close(), () => {});
+      throw error;
+    }
+    try {
+      return await execOnConnection(connection, command, handlers);
+    } finally {
+      await connection.close();
+    }
+  }
+
+  private async login(host: string, readyTimeoutMs?: number): Promise<Connection> {
+    const resolved = await this.resolve(host);
+    // ssh2 loads with the first login, not at start-up: the screen is drawn before it.
+    const { openConnection } = await import('./open-connection.js');
+    return openConnection({
+      host: resolved,
+      declaredKeys: this.hosts[host]?.hostKeys,
+      phase: this.phase,
+      phaseOrder: this.options.phaseOrder,
+      jumps: { hosts: this.hosts, resolve: (spec) => resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }) },
+      knownHostsFiles: this.knownHostsFiles(),
+      defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
+      interaction: this.options.interaction,
+      agentSocket: this.env['SSH_AUTH_SOCK'] || undefined,
+      home: this.home,
+      keyCache: this.keyCache,
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      readyTimeoutMs: Math.min(readyTimeoutMs ?? Infinity, this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS),
+    });
+  }
+
   private async open(host: string, slot: HostSlot, announce = true): Promise<Connection> {
     if (announce) this.setState(host, { state: 'connecting', since: Date.now() });
     let connection: Connection;
     try {
-      const resolved = await this.resolve(host);
-      // ssh2 loads with the first login, not at start-up: the screen is drawn before it.
-      const { openConnection } = await import('./open-connection.js');
-      connection = await openConnection({
-        host: resolved,
-        declaredKeys: this.hosts[host]?.hostKeys,
-        phase: this.phase,
-        phaseOrder: this.options.phaseOrder,
-        jumps: { hosts: this.hosts, resolve: (spec) => resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }) },
-        knownHostsFiles: this.knownHostsFiles(),
-        defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
-        interaction: this.options.interaction,
-        agentSocket: this.env['SSH_AUTH_SOCK'] || undefined,
-        home: this.home,
-        keyCache: this.keyCache,
-        keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS,
-        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-        readyTimeoutMs: this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
-      });
+      connection = await this.login(host);
     } catch (error) {
       if (!this.closed && announce) this.setState(host, { state: 'failed', since: Date.now(), error: (error as Error).message });
       throw error;

@@ -235,6 +235,7 @@ function attemptSection(sites: Sites, attempt: Attempt, log: LogExcerpt | undefi
 <p><strong>Attempt ${attempt.attempt}</strong>: <span class="status-${attempt.status}">${attemptStatusText(attempt)}</span>${exit ? html`, ${exit}` : ''}, ${formatDuration(attempt.durationMs)}
 <span class="muted">(started ${bothClocks(sites, attempt.startedAt)})</span></p>
 ${attempt.error ? html`<p class="status-failed">${attempt.error}</p>` : ''}
+${(attempt.reverts ?? []).map((note) => html`<p class="revert">Revert: ${note.text} <span class="muted">(${bothClocks(sites, note.at)})</span></p>`)}
 ${log ? outputDetails(log, paths) : ''}
 </div>`;
 }

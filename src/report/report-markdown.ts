@@ -169,6 +169,7 @@ function stepMarkdown(record: SessionRecord, step: StepInfo, logs: LogExcerpts, 
     const result = [attemptStatusText(attempt), exitText(attempt), formatDuration(attempt.durationMs)].filter(Boolean).join(', ');
     parts.push(`**Attempt ${attempt.attempt}**: ${mdText(result)} (started ${mdText(bothClocks(record.sites, attempt.startedAt))})`);
     if (attempt.error) parts.push(`Error: ${mdText(attempt.error)}`);
+    for (const note of attempt.reverts ?? []) parts.push(`Revert: ${mdText(note.text)} (${mdText(bothClocks(record.sites, note.at))})`);
     const log = logs.get(attemptKey(attempt));
     if (log) parts.push(outputMarkdown(log, paths));
   }

@@ -49,6 +49,13 @@ export interface Attempt {
   error?: string;
   durationMs: number;
   output?: OutputRef;
+  /** What became of a revert armed around it (revert_after), in order. */
+  reverts?: RevertNote[];
+}
+
+export interface RevertNote {
+  at: number;
+  text: string;
 }
 
 export interface Confirmation {
@@ -407,6 +414,20 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
         break;
       case 'step.waiting':
         break;
+      case 'revert.armed':
+      case 'revert.disarmed':
+      case 'revert.kept':
+      case 'revert.unconfirmed':
+      case 'revert.fired':
+      case 'revert.unseen': {
+        const stepId = str(entry, 'stepId');
+        const number = typeof entry['attempt'] === 'number' ? entry['attempt'] : undefined;
+        const attempt = record.attempts.findLast((candidate) => candidate.stepId === stepId && (number === undefined || candidate.attempt === number));
+        const text = revertNoteText(entry);
+        if (attempt) (attempt.reverts ??= []).push({ at, text });
+        if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') record.events.push({ at, type: entry.type, text: `step ${stepsById.get(stepId)?.number ?? stepId}: ${text}` });
+        break;
+      }
       default:
         if (!RUN_ENDS.has(entry.type)) record.events.push({ at, type: cleanLine(entry.type), text: describeOther(entry) });
     }
@@ -429,6 +450,28 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
     }
   }
   return record;
+}
+
+function revertNoteText(entry: JournalEntry): string {
+  const host = str(entry, 'host');
+  switch (entry.type) {
+    case 'revert.armed': {
+      const after = typeof entry['afterMs'] === 'number' ? ` to fire after ${Math.round(entry['afterMs'] / 1000)} s` : '';
+      return `revert armed on ${host} (${str(entry, 'how')})${after} unless confirmed from a new connection`;
+    }
+    case 'revert.disarmed':
+      return `revert disarmed: ${host} answered a new connection, the change stays`;
+    case 'revert.kept':
+      return `revert left armed on ${host}: ${str(entry, 'why')}; it undoes the change when it fires`;
+    case 'revert.unconfirmed':
+      return `not confirmed in time: no new connection reached ${host} (${str(entry, 'error')})`;
+    case 'revert.fired': {
+      const exit = typeof entry['exitCode'] === 'number' ? `exited ${entry['exitCode']}` : 'ended without a status';
+      return `the revert ran on ${host} and ${exit}`;
+    }
+    default:
+      return `${host} did not answer again after the deadline: whether the revert ran is not known`;
+  }
 }
 
 function describeOther(entry: JournalEntry): string {

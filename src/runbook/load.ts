@@ -25,6 +25,7 @@ import {
   type HostKeyExpectation,
   type HostSpec,
   type Phase,
+  type RevertPlan,
   type Runbook,
   type SentinelAccess,
   type Site,
@@ -175,6 +176,11 @@ function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locat
     case 'unrecognized_keys': {
       const known = knownKeysAt(root, path);
       for (const key of issue.keys) {
+        const misplaced = isStepPath(path) ? misplacedStepKey(key, valueAt(root, path)) : undefined;
+        if (misplaced) {
+          report(locate(path, key), `${misplaced} (${where})`);
+          continue;
+        }
         const hint = closest(key, known);
         report(
           locate(path, key),
@@ -378,6 +384,7 @@ function normalize(
         detached: rawStep.attach !== false,
         ...(rawStep.check !== undefined ? { check: interpolate(rawStep.check, vars, 'command') } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
+        ...revertPlan(rawStep, path, locate, report, vars),
       };
     }
     if ('upload' in rawStep) {
@@ -588,6 +595,42 @@ function destructiveText(
 ): string | undefined {
   if (destructive === undefined || destructive === false) return undefined;
   return destructive === true ? fallbackText : text(destructive);
+}
+
+/** `revert_after` with its `revert`, each useless without the other. */
+function revertPlan(
+  rawStep: Extract<RawStep, { run: unknown }>,
+  path: Path,
+  locate: Locate,
+  report: Report,
+  vars: Record<string, string>,
+): { revert?: RevertPlan } {
+  const { revert_after: after, revert } = rawStep;
+  if (after === undefined && revert === undefined) return {};
+  if (after === undefined) {
+    report(locate(path, 'revert'), `'revert' runs only when armed: add revert_after: DURATION to ${describePath(path)}`);
+    return {};
+  }
+  if (revert === undefined) {
+    report(
+      locate(path, 'revert_after'),
+      `${describePath(path)} has revert_after but no 'revert': the command that undoes the change on ${rawStep.host}`,
+    );
+    return {};
+  }
+  const afterMs = parseDuration(after);
+  if (afterMs < 1000) report(locate(path, 'revert_after'), `revert_after of ${describePath(path)} must be at least 1s`);
+  return { revert: { afterMs, command: interpolate(revert, vars, 'command') } };
+}
+
+/** Why a key that belongs to another kind of step does not apply to this one, when it is such a key. */
+function misplacedStepKey(key: string, step: unknown): string | undefined {
+  if (key !== 'revert_after' && key !== 'revert') return undefined;
+  const kind = STEP_KINDS.find((k) => isRecord(step) && k in step);
+  if (kind === 'local') {
+    return `'${key}' arms a revert on the host the change is made on, and a local step has none: make the change in a run step`;
+  }
+  return `'${key}' applies to run steps only`;
 }
 
 function waitCondition(

@@ -19,6 +19,8 @@ export interface PlanStep {
   onFail?: string;
   /** `needs: hands`: held while no sentinel is on site. */
   needsHands: boolean;
+  /** `revert_after`: how long the revert armed before the change waits, and what it runs. */
+  revert?: { after: string; command: string };
 }
 
 export interface Plan {
@@ -47,6 +49,7 @@ function planStep(step: Step): PlanStep {
         command: step.command,
         destructive: step.confirmText !== undefined,
         ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
+        ...(step.kind === 'run' && step.revert ? { revert: { after: formatDuration(step.revert.afterMs), command: step.revert.command } } : {}),
       };
     case 'checkpoint':
       return {
@@ -117,6 +120,7 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     lines.push(`  [ ] ${step.number.padEnd(5)} ${step.who.padEnd(whoWidth)}  ${step.title}${flags.length ? `  (${flags.join('; ')})` : ''}`);
     const detail = step.command ? step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`) : [];
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
+    if (step.revert) detail.push(...revertText(step.revert).split('\n'));
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);
@@ -138,4 +142,9 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     plan.fallback.forEach(stepLines);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** How a plan (and the helper's printout) states a step's dead-man timer. */
+export function revertText(revert: { after: string; command: string }): string {
+  return `revert after ${revert.after} unless confirmed from a new connection: ${revert.command}`;
 }

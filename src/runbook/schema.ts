@@ -96,6 +96,14 @@ export const runStepSchema = z
         'false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.',
       ),
     check: check.optional(),
+    revert_after: duration
+      .optional()
+      .describe(
+        'A dead-man timer, like netplan try: before the command runs, `revert` is armed on the host to run after this long; it is disarmed only when, after the command succeeded, a new SSH connection reaches the host in time. Needs `revert`.',
+      ),
+    revert: text
+      .optional()
+      .describe('With revert_after: the shell command that undoes the change on the host; {{var}} is substituted shell-quoted.'),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');

@@ -68,6 +68,14 @@ export interface RunStep extends ActingStep {
   check?: string;
   /** Text the upgrader must type before the step runs; absent when not destructive. */
   confirmText?: string;
+  /** `revert_after`: armed on the host before the command; undoes it unless disarmed from a new connection in time. */
+  revert?: RevertPlan;
+}
+
+export interface RevertPlan {
+  afterMs: number;
+  /** Shell command run on the host when the timer fires. */
+  command: string;
 }
 
 export interface LocalStep extends ActingStep {

@@ -5,10 +5,11 @@ import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { LocalStep, RebootStep, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
+import type { LocalStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
 import { rebootHost, type RebootsInFlight } from './reboot.js';
+import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
@@ -33,6 +34,10 @@ export interface EffectsOptions {
   localCwd: string;
   /** Grace between TERM and KILL for a cancelled local command. */
   killGraceMs?: number;
+  /** Both sites' clocks, for the deadlines of reverts. */
+  sites: Runbook['sites'];
+  /** A revert was armed, disarmed, kept or fired (journaled by the run). */
+  onRevert?(event: RevertEvent): void;
 }
 
 export function createEffects(options: EffectsOptions) {
@@ -55,14 +60,19 @@ export function createEffects(options: EffectsOptions) {
     const step = input.step as RunStep;
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
-      if (!step.detached) return hosts.exec(step.host, step.command, handlers);
-      const runId = `${options.sessionId}/${step.id}.${outputs.attemptOf(step.id)}`;
-      return hosts.runDetached(step.host, step.command, {
-        ...handlers,
-        runId,
-        onNotice: (text) => output.note(text),
-        ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
-      });
+      const attempt = outputs.attemptOf(step.id);
+      const change = () => {
+        if (!step.detached) return hosts.exec(step.host, step.command, handlers);
+        return hosts.runDetached(step.host, step.command, {
+          ...handlers,
+          runId: `${options.sessionId}/${step.id}.${attempt}`,
+          onNotice: (text) => output.note(text),
+          ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
+        });
+      };
+      if (!step.revert) return change();
+      const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };
+      return runWithRevert({ ...step, revert: step.revert }, context, change);
     });
   });
 

@@ -5,6 +5,8 @@ import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult } fr
 /** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
 export interface RemoteHosts {
   exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
+  /** One command over a login of its own (not the pooled connection), closed after it; `readyTimeoutMs` bounds the login. */
+  execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
   upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
   connect(host: string): Promise<void>;

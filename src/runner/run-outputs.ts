@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { LineRing } from '../output/line-ring.js';
 import { neutralize } from '../output/neutralize.js';
-import { StepOutput, type StepProgress } from '../output/step-output.js';
+import { StepOutput, type RevertShown, type StepProgress } from '../output/step-output.js';
 import type { Step } from '../runbook/types.js';
 import { readLogTail } from '../store/log-tail.js';
 
@@ -13,6 +13,7 @@ export interface ShownOutput {
   readonly bytes: number;
   readonly progress: StepProgress | null;
   readonly path: string;
+  readonly revert?: RevertShown | null;
 }
 
 export interface ClosedOutput {

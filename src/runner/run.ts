@@ -98,6 +98,8 @@ export function createRun(options: RunOptions): Run {
       sessionId: session.id,
       localCwd: path.dirname(runbook.file),
       leaveRunning: () => suspending,
+      sites: runbook.sites,
+      onRevert: ({ type, ...fields }) => journal.append(type, fields),
     }),
   });
   if (options.restore) {

@@ -3,7 +3,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { RunbookSnapshot } from '../engine/machine.js';
 import type { TailLine } from '../output/line-ring.js';
-import type { StepProgress } from '../output/step-output.js';
+import type { RevertShown, StepProgress } from '../output/step-output.js';
 import type { ConnectionState } from '../remote/types.js';
 import type { Run } from '../runner/run.js';
 import type { Question, Questions } from './questions.js';
@@ -46,12 +46,14 @@ export interface OutputTail {
   stepId: string | null;
   lines: TailLine[];
   progress: StepProgress | null;
+  /** A revert armed around the step: the panel counts down to it. */
+  revert: RevertShown | null;
   total: number;
   bytes: number;
   path: string | null;
 }
 
-const EMPTY: OutputTail = { stepId: null, lines: [], progress: null, total: 0, bytes: 0, path: null };
+const EMPTY: OutputTail = { stepId: null, lines: [], progress: null, revert: null, total: 0, bytes: 0, path: null };
 
 /** The last `height` lines of a step's output (scrolled back by `scroll`), refreshed at most every OUTPUT_REFRESH_MS. */
 export function useOutputTail(run: Run, stepId: string | null, height: number, scroll: number): OutputTail {
@@ -65,13 +67,14 @@ export function useOutputTail(run: Run, stepId: string | null, height: number, s
         shownKey = 'none';
         return;
       }
-      const key = `${run.outputs.version}:${output.ring.total}:${height}:${scroll}:${output.progress?.text ?? ''}`;
+      const key = `${run.outputs.version}:${output.ring.total}:${height}:${scroll}:${output.progress?.text ?? ''}:${output.revert?.state ?? ''}`;
       if (key === shownKey) return;
       shownKey = key;
       setTail({
         stepId,
         lines: output.ring.tail(height, Math.min(scroll, Math.max(0, output.ring.retained - height))),
         progress: output.progress,
+        revert: output.revert ? { ...output.revert } : null,
         total: output.ring.total,
         bytes: output.bytes,
         path: output.path,

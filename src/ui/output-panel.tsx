@@ -1,8 +1,9 @@
 import { Box, Text } from 'ink';
 import type { Step } from '../runbook/types.js';
 import { stepPlace } from '../text/steps.js';
-import type { StepProgress } from '../output/step-output.js';
-import type { OutputTail } from './hooks.js';
+import type { RevertShown, StepProgress } from '../output/step-output.js';
+import { revertText } from '../text/revert.js';
+import { useNow, type OutputTail } from './hooks.js';
 import { theme } from './theme.js';
 
 export function OutputPanel(props: { step: Step | null; tail: OutputTail; width: number; height: number; scroll: number }) {
@@ -24,10 +25,11 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
         </Box>
       </Box>
       {tail.progress ? <ProgressBar progress={tail.progress} width={props.width - 2} /> : null}
+      {tail.revert ? <RevertLine revert={tail.revert} /> : null}
       {tail.lines.length === 0 ? (
-        <NoOutputYet step={step} height={props.height - 1} />
+        <NoOutputYet step={step} height={props.height - 1 - (tail.revert ? 1 : 0)} />
       ) : (
-        tail.lines.slice(-(props.height - (tail.progress ? 2 : 1))).map((line, index) => (
+        tail.lines.slice(-(props.height - (tail.progress ? 2 : 1) - (tail.revert ? 1 : 0))).map((line, index) => (
           <Text key={index} wrap="truncate-end" {...(line.stderr ? { color: theme.stderr } : {})}>
             {line.text === '' ? ' ' : line.text}
           </Text>
@@ -51,6 +53,22 @@ function NoOutputYet(props: { step: Step | null; height: number }) {
         </Text>
       ))}
     </>
+  );
+}
+
+/** While a revert is armed it counts down, redrawn once a second on its own; after, what became of it. */
+function RevertLine(props: { revert: RevertShown }) {
+  const { revert } = props;
+  const live = revert.state === 'armed' || revert.state === 'confirming';
+  return live ? <RevertCountdown revert={revert} /> : <Text color={revert.state === 'disarmed' ? theme.muted : theme.danger}>{revertText(revert, Date.now())}</Text>;
+}
+
+function RevertCountdown(props: { revert: RevertShown }) {
+  const now = useNow();
+  return (
+    <Text color={theme.warning} bold wrap="truncate-end">
+      {revertText(props.revert, now)}
+    </Text>
   );
 }
 

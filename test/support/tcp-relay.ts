@@ -4,6 +4,7 @@
 //   const relay = await TcpRelay.start(sshd.port);   // connect the client to relay.port
 //   relay.cutAfterBytes(1_000_000, 'toServer');      // the link dies mid-transfer
 //   relay.cut();                                     // or right now
+//   relay.refuseNewWhile(() => existsSync(flag));    // new logins fail while a flag is up
 //   await relay.close();
 //
 // A cut destroys both sockets of every pair at once, so each end sees its connection end
@@ -79,7 +80,21 @@ export class TcpRelay {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /**
+   * While `refused()` holds, new connections are closed at once (as a host whose change
+   * broke new logins); connections already relayed go on.
+   */
+  refuseNewWhile(refused: () => boolean): void {
+    this.refused = refused;
+  }
+
+  private refused: () => boolean = () => false;
+
   private relay(client: Socket): void {
+    if (this.refused()) {
+      client.destroy();
+      return;
+    }
     const server = connect({ host: this.targetHost, port: this.targetPort });
     const pair: RelayPair = { client, server };
     this.pairs.add(pair);

@@ -17,17 +17,18 @@ function setup() {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the revert scripts', () => {
-  it('arm a sleeper once, and a disarm stops it for good', async () => {
+  it('arm a sleeper once, and a disarm stops it for good', { timeout: 10_000 }, async () => {
     const { sh, marker } = setup();
-    const arm = { runId: 's1/net-1.1.revert', unit: 'u', seconds: 1, revert: `echo undone; touch '${marker}'` };
+    const arm = { runId: 's1/net-1.1.revert', unit: 'u', seconds: 3, revert: `echo undone; touch '${marker}'` };
     const armed = sh(armScript(arm));
-    expect(armed).toMatchObject({ state: 'armed', secondsLeft: 1 });
+    expect(armed.state).toBe('armed');
+    expect(armed.secondsLeft).toBeGreaterThanOrEqual(2);
     expect(armed.how).toMatch(/^sleeper \d+$/);
     // Armed again (a resumed step): the same sleeper, not a second one.
     expect(sh(armScript(arm)).how).toBe(armed.how);
     const disarmed = sh(disarmScript(arm.runId));
     expect(disarmed).toMatchObject({ state: 'disarmed', gone: true });
-    await sleep(1800);
+    await sleep(3500);
     expect(existsSync(marker)).toBe(false);
     // Disarming again finds it disarmed.
     expect(sh(disarmScript(arm.runId)).state).toBe('disarmed');

@@ -6,6 +6,7 @@ import { formatDuration } from '../runbook/duration.js';
 import {
   rolesOf,
   type LocalStep,
+  type PreflightStep,
   type RebootStep,
   type Role,
   type Runbook,
@@ -119,6 +120,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
       upload: notProvided('upload') as ReturnType<typeof fromPromise<void, { step: UploadStep }>>,
       reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep }>>,
+      preflight: notProvided('preflight') as ReturnType<typeof fromPromise<void, { step: PreflightStep }>>,
       runCheck: notProvided('check') as ReturnType<typeof fromPromise<CommandResult, { step: RunStep | LocalStep }>>,
     },
     guards: {
@@ -495,7 +497,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     }
 
     // Commands finish with an exit status; the other effects either succeed or throw.
-    const finishesWhenDone = (src: 'waitUntil' | 'upload' | 'reboot', input: { step: Step }) =>
+    const finishesWhenDone = (src: 'waitUntil' | 'upload' | 'reboot' | 'preflight', input: { step: Step }) =>
       ({
         src,
         input,

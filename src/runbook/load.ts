@@ -7,6 +7,9 @@ import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { interpolate, referencedVars } from './interpolate.js';
 import {
+  CHECK_KINDS,
+  checkSchemas,
+  type CheckKind,
   hostKeySchema,
   hostSchema,
   phaseSchema,
@@ -15,6 +18,7 @@ import {
   siteSchema,
   STEP_KINDS,
   stepSchemas,
+  type RawCheck,
   type RawHost,
   type RawRunbook,
   type RawStep,
@@ -25,6 +29,7 @@ import {
   type HostKeyExpectation,
   type HostSpec,
   type Phase,
+  type PreflightCheck,
   type RevertPlan,
   type Runbook,
   type SentinelAccess,
@@ -168,6 +173,7 @@ function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locat
     case 'invalid_union': {
       const value = valueAt(root, path);
       if (isStepPath(path) && isRecord(value)) return describeStepIssue(value, path, root, locate, report);
+      if (isCheckPath(path) && isRecord(value)) return describeCheckIssue(value, path, root, locate, report);
       const first = issue.errors[0];
       if (first && first.length > 0) describeIssues(first, path, root, locate, report);
       else report(locate(path), `${where} has an unexpected form`);
@@ -236,6 +242,28 @@ function describeStepIssue(value: Record<string, unknown>, path: Path, root: unk
   describeIssues(result.error.issues, path, root, locate, report);
 }
 
+/** A check of a preflight step names itself by its one key, as a step does. */
+function describeCheckIssue(value: Record<string, unknown>, path: Path, root: unknown, locate: Locate, report: Report) {
+  const kinds = CHECK_KINDS.filter((kind) => kind in value);
+  const keys = Object.keys(value);
+  if (kinds.length === 0) {
+    const hint = keys.map((key) => closest(key, CHECK_KINDS)).find((found) => found !== undefined);
+    const named = keys.length > 0 ? `'${keys[0]}' is no check` : 'a check names none';
+    report(locate(path, keys[0]), `${named} in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : `; the checks are ${CHECK_KINDS.join(', ')}`}`);
+    return;
+  }
+  if (kinds.length > 1) {
+    report(locate(path, kinds[1]), `${describePath(path)} has both '${kinds[0]}' and '${kinds[1]}'; write each check as its own list item`);
+    return;
+  }
+  const result = checkSchemas[kinds[0]!].safeParse(value);
+  if (!result.success) describeIssues(result.error.issues, path, root, locate, report);
+}
+
+function isCheckPath(path: Path): boolean {
+  return path.length >= 2 && path.at(-2) === 'checks' && typeof path.at(-1) === 'number' && isStepPath(path.slice(0, -2));
+}
+
 function isStepPath(path: Path): boolean {
   const n = path.length;
   return (
@@ -249,6 +277,15 @@ function knownKeysAt(root: unknown, path: Path): string[] {
     const value = valueAt(root, path);
     const kind = STEP_KINDS.find((k) => isRecord(value) && k in value);
     return [...(kind ? ENTITY_KEYS[kind]! : STEP_KINDS)];
+  }
+  if (isCheckPath(path)) {
+    const value = valueAt(root, path);
+    const kind = CHECK_KINDS.find((k) => isRecord(value) && k in value);
+    return kind ? [kind] : [...CHECK_KINDS];
+  }
+  if (path.length > 0 && isCheckPath(path.slice(0, -1))) {
+    const inner = checkSchemas[path.at(-1) as CheckKind]?.shape[path.at(-1) as never] as unknown as { shape?: Record<string, unknown> } | undefined;
+    if (inner?.shape) return Object.keys(inner.shape);
   }
   const shape = shapeAt(path);
   return shape ? Object.keys(shape) : [];
@@ -419,6 +456,26 @@ function normalize(
         command: rawStep.command !== undefined ? interpolate(rawStep.command, vars, 'command') : DEFAULT_REBOOT_COMMAND,
         ...(rawStep.hostname !== undefined ? { expectHostname: text(rawStep.hostname) } : {}),
         timeoutMs: rawStep.timeout ? parseDuration(rawStep.timeout) : 5 * 60_000,
+      };
+    }
+    if ('preflight' in rawStep) {
+      if (!(rawStep.preflight in hosts)) {
+        const hint = closest(rawStep.preflight, Object.keys(hosts));
+        report(
+          locate([...path, 'preflight']),
+          `unknown host '${rawStep.preflight}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
+        );
+      }
+      const checks = rawStep.checks.map((check, index) => preflightCheck(check, [...path, 'checks', index], locate, report, text));
+      const identifiers = checks.flatMap((check) => (check.kind === 'disk' ? [check.serial ?? check.ptuuid ?? ''] : []));
+      return {
+        ...base,
+        ...acting(),
+        kind: 'preflight',
+        title: text(rawStep.title ?? `preflight ${rawStep.preflight}: ${checks.map((check) => check.kind).join(', ')}`),
+        host: rawStep.preflight,
+        checks,
+        ...(identifiers.length > 0 ? { confirmText: identifiers.join(' ') } : {}),
       };
     }
     if ('local' in rawStep) {
@@ -621,6 +678,36 @@ function revertPlan(
   const afterMs = parseDuration(after);
   if (afterMs < 1000) report(locate(path, 'revert_after'), `revert_after of ${describePath(path)} must be at least 1s`);
   return { revert: { afterMs, command: interpolate(revert, vars, 'command') } };
+}
+
+const SIZE_UNITS = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as const;
+
+function preflightCheck(
+  raw: RawCheck,
+  path: Path,
+  locate: Locate,
+  report: Report,
+  text: (value: string) => string,
+): PreflightCheck {
+  if ('fstab' in raw) return { kind: 'fstab', path: raw.fstab === true ? '/etc/fstab' : text(raw.fstab) };
+  if ('mem_available' in raw) {
+    const size = raw.mem_available;
+    return { kind: 'mem_available', size, bytes: Math.round(parseFloat(size) * SIZE_UNITS[size.slice(-1) as keyof typeof SIZE_UNITS]) };
+  }
+  if ('disk' in raw) {
+    const { device, serial, ptuuid } = raw.disk;
+    if ((serial === undefined) === (ptuuid === undefined)) {
+      report(locate([...path, 'disk']), `${describePath([...path, 'disk'])} needs exactly one of serial and ptuuid: the id the upgrader types to go on`);
+    }
+    return {
+      kind: 'disk',
+      device: text(device),
+      ...(serial !== undefined ? { serial: text(serial) } : {}),
+      ...(ptuuid !== undefined ? { ptuuid: text(ptuuid) } : {}),
+    };
+  }
+  if ('address_free' in raw) return { kind: 'address_free', address: text(raw.address_free.address), interface: text(raw.address_free.interface) };
+  return { kind: 'grubenv' };
 }
 
 /** Why a key that belongs to another kind of step does not apply to this one, when it is such a key. */

@@ -1,7 +1,7 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
 import { formatDuration } from './duration.js';
-import type { Runbook, Step } from './types.js';
+import type { PreflightCheck, Runbook, Step } from './types.js';
 
 export interface PlanStep {
   number: string;
@@ -72,6 +72,15 @@ function planStep(step: Step): PlanStep {
         command: step.command,
         destructive: false,
         ...(step.expectHostname !== undefined ? { text: `comes back as ${step.expectHostname}` } : {}),
+      };
+    case 'preflight':
+      return {
+        ...base,
+        ...acting,
+        who: step.host,
+        text: step.checks.map((check) => `check ${describeCheck(check)}`).join('\n'),
+        destructive: false,
+        ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
       };
     case 'note':
       return { ...base, who: 'everyone', text: step.text, destructive: false };
@@ -147,4 +156,20 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
 /** How a plan (and the helper's printout) states a step's dead-man timer. */
 export function revertText(revert: { after: string; command: string }): string {
   return `revert after ${revert.after} unless confirmed from a new connection: ${revert.command}`;
+}
+
+/** What a preflight check makes sure of, in a few words. */
+export function describeCheck(check: PreflightCheck): string {
+  switch (check.kind) {
+    case 'fstab':
+      return `fstab ${check.path}: its filesystems and the boot entry's root= exist`;
+    case 'mem_available':
+      return `mem_available: at least ${check.size} available`;
+    case 'disk':
+      return `disk ${check.device}: ${check.serial !== undefined ? `serial ${check.serial}` : `ptuuid ${check.ptuuid ?? ''}`}`;
+    case 'address_free':
+      return `address_free: nobody answers for ${check.address} on ${check.interface}`;
+    case 'grubenv':
+      return 'grubenv: GRUB can write its environment block';
+  }
 }

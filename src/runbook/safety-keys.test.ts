@@ -68,3 +68,61 @@ describe('revert_after', () => {
     ]);
   });
 });
+
+describe('preflight steps', () => {
+  const source = withSteps(`      - preflight: dragon
+        checks:
+          - fstab: true
+          - mem_available: 256M
+          - disk: { device: /dev/vdb, ptuuid: 0a1b2c3d }
+          - address_free: { address: 192.168.10.1, interface: eth1 }
+          - grubenv: true
+`);
+
+  it('reads the checks, and asks to type the disk id', () => {
+    const step = parseRunbook(source, 'rb.yaml').phases[0]!.steps[0]!;
+    expect(step).toMatchObject({
+      kind: 'preflight',
+      host: 'dragon',
+      confirmText: '0a1b2c3d',
+      checks: [
+        { kind: 'fstab', path: '/etc/fstab' },
+        { kind: 'mem_available', bytes: 256 * 1024 ** 2, size: '256M' },
+        { kind: 'disk', device: '/dev/vdb', ptuuid: '0a1b2c3d' },
+        { kind: 'address_free', address: '192.168.10.1', interface: 'eth1' },
+        { kind: 'grubenv' },
+      ],
+    });
+  });
+
+  it('is a checklist in the plan', () => {
+    const text = formatPlan(planOf(parseRunbook(source, 'rb.yaml')));
+    expect(text).toMatch(/1\.1 +dragon +preflight dragon: fstab, mem_available, disk, address_free, grubenv +\(type "0a1b2c3d" to confirm\)/);
+    expect(text).toContain('check disk /dev/vdb: ptuuid 0a1b2c3d');
+    expect(text).toContain('check address_free: nobody answers for 192.168.10.1 on eth1');
+  });
+
+  it('names an unknown check where it is, with a hint', () => {
+    expect(problemsOf(withSteps('      - preflight: dragon\n        checks:\n          - memavailable: 1G\n'))).toEqual([
+      "rb.yaml:11:13: 'memavailable' is no check in 'checks.0' of step 1.1; did you mean 'mem_available'?",
+    ]);
+    expect(problemsOf(withSteps('      - preflight: dragon\n        checks:\n          - smart: true\n'))).toEqual([
+      "rb.yaml:11:13: 'smart' is no check in 'checks.0' of step 1.1; the checks are fstab, mem_available, disk, address_free, grubenv",
+    ]);
+  });
+
+  it('names a wrong size, a disk without its id, an unknown key in a check and an unknown host', () => {
+    expect(problemsOf(withSteps('      - preflight: dragon\n        checks:\n          - mem_available: lots\n'))[0]).toMatch(
+      /^rb\.yaml:11:28: 'checks\.0\.mem_available' of step 1\.1: a size is a number with K, M or G/,
+    );
+    expect(problemsOf(withSteps('      - preflight: dragon\n        checks:\n          - disk: { device: /dev/vdb }\n'))).toEqual([
+      "rb.yaml:11:19: 'checks.0.disk' of step 1.1 needs exactly one of serial and ptuuid: the id the upgrader types to go on",
+    ]);
+    expect(problemsOf(withSteps('      - preflight: dragon\n        checks:\n          - disk: { device: /dev/vdb, serail: X }\n'))[0]).toMatch(
+      /^rb\.yaml:11:39: unknown key 'serail' in 'checks\.0\.disk' of step 1\.1; did you mean 'serial'\?/,
+    );
+    expect(problemsOf(withSteps('      - preflight: dragno\n        checks:\n          - grubenv: true\n'))).toEqual([
+      "rb.yaml:9:20: unknown host 'dragno' in step 1.1; did you mean 'dragon'?",
+    ]);
+  });
+});

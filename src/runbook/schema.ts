@@ -162,6 +162,79 @@ export const rebootStepSchema = z
   })
   .describe('Reboot a host, wait for it to come back within timeout (default 5m), and check what came back.');
 
+export const SIZE_PATTERN = /^\d+(\.\d+)?[KMG]$/;
+
+/** The checks a preflight step can make, each named by its one key. */
+export const checkSchemas = {
+  fstab: z
+    .strictObject({
+      fstab: z
+        .union([z.literal(true), text])
+        .describe(
+          'Every UUID=, PARTUUID= and LABEL= in this fstab (true: /etc/fstab) is a filesystem on the machine (blkid), and so is the root= of the running kernel and of GRUB\'s default entry.',
+        ),
+    })
+    .describe('Filesystems named in fstab and by the boot entry exist.'),
+  mem_available: z
+    .strictObject({
+      mem_available: z
+        .string()
+        .regex(SIZE_PATTERN, 'a size is a number with K, M or G, e.g. 256M')
+        .describe('At least this much MemAvailable in /proc/meminfo, e.g. 256M.'),
+    })
+    .describe('Enough memory is available.'),
+  disk: z
+    .strictObject({
+      disk: z
+        .strictObject({
+          device: text.describe('The device, e.g. /dev/vdb.'),
+          serial: text.optional().describe('Its serial number (lsblk -dno SERIAL).'),
+          ptuuid: text.optional().describe('Its partition table id (blkid -po value -s PTUUID, sfdisk --disk-id).'),
+        })
+        .describe('The device and the serial or partition table id it must have; the upgrader types that id to go on.'),
+    })
+    .describe('The target disk is the one meant.'),
+  address_free: z
+    .strictObject({
+      address_free: z
+        .strictObject({
+          address: text.describe('The IPv4 address about to be claimed.'),
+          interface: text.describe('The interface it will be on, e.g. eth1.'),
+        })
+        .describe('Nobody answers for the address on that link (arping -D; ping and ip neigh when arping is missing).'),
+    })
+    .describe('An address is free before it is claimed.'),
+  grubenv: z
+    .strictObject({
+      grubenv: z
+        .literal(true)
+        .describe('GRUB can write its environment block: /boot/grub/grubenv exists on a plain partition (not LVM, RAID, ZFS or Btrfs).'),
+    })
+    .describe('GRUB can write grubenv (for a one-shot boot entry).'),
+} as const;
+
+export const CHECK_KINDS = ['fstab', 'mem_available', 'disk', 'address_free', 'grubenv'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+
+export const preflightStepSchema = z
+  .strictObject({
+    preflight: name('host name').describe('The host to check, read-only.'),
+    checks: z
+      .array(
+        z.union(CHECK_KINDS.map((kind) => checkSchemas[kind]) as unknown as [
+          typeof checkSchemas.fstab,
+          typeof checkSchemas.mem_available,
+          typeof checkSchemas.disk,
+          typeof checkSchemas.address_free,
+          typeof checkSchemas.grubenv,
+        ]),
+      )
+      .min(1, 'a preflight step needs at least one check')
+      .describe('The checks, each reported ok or FAILED with why; the step fails when any fails.'),
+    ...common,
+  })
+  .describe('Read-only checks on a host before a dangerous change.');
+
 export const noteStepSchema = z
   .strictObject({
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
@@ -172,7 +245,7 @@ export const noteStepSchema = z
   .describe('A note for the humans.');
 
 /** The key whose presence decides a step's kind, in the order the union lists them. */
-export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'checkpoint', 'wait', 'note'] as const;
+export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'preflight', 'checkpoint', 'wait', 'note'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const stepSchemas = {
@@ -180,6 +253,7 @@ export const stepSchemas = {
   local: localStepSchema,
   upload: uploadStepSchema,
   reboot: rebootStepSchema,
+  preflight: preflightStepSchema,
   checkpoint: checkpointStepSchema,
   wait: waitStepSchema,
   note: noteStepSchema,
@@ -190,6 +264,7 @@ export const stepSchema = z.union(STEP_KINDS.map((kind) => stepSchemas[kind]) as
   typeof localStepSchema,
   typeof uploadStepSchema,
   typeof rebootStepSchema,
+  typeof preflightStepSchema,
   typeof checkpointStepSchema,
   typeof waitStepSchema,
   typeof noteStepSchema,
@@ -235,6 +310,7 @@ export const runbookSchema = z
 export type RawRunbook = z.infer<typeof runbookSchema>;
 export type RawStep = z.infer<typeof stepSchema>;
 export type RawHost = z.infer<typeof hostSchema>;
+export type RawCheck = z.infer<(typeof checkSchemas)[CheckKind]>;
 
 export function runbookJsonSchema(): Record<string, unknown> {
   return {

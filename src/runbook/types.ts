@@ -105,6 +105,22 @@ export interface RebootStep extends ActingStep {
   timeoutMs: number;
 }
 
+/** A read-only check of a preflight step. */
+export type PreflightCheck =
+  | { kind: 'fstab'; path: string }
+  | { kind: 'mem_available'; bytes: number; size: string }
+  | { kind: 'disk'; device: string; serial?: string; ptuuid?: string }
+  | { kind: 'address_free'; address: string; interface: string }
+  | { kind: 'grubenv' };
+
+export interface PreflightStep extends ActingStep {
+  kind: 'preflight';
+  host: string;
+  checks: PreflightCheck[];
+  /** A disk check's serial or ptuuid, typed by the upgrader before the checks run. */
+  confirmText?: string;
+}
+
 export interface CheckpointStep extends ActingStep {
   kind: 'checkpoint';
   text: string;
@@ -130,7 +146,7 @@ export interface NoteStep extends StepBase {
   text: string;
 }
 
-export type Step = RunStep | LocalStep | UploadStep | RebootStep | CheckpointStep | WaitStep | NoteStep;
+export type Step = RunStep | LocalStep | UploadStep | RebootStep | PreflightStep | CheckpointStep | WaitStep | NoteStep;
 
 export interface Phase {
   name: string;

@@ -5,9 +5,10 @@ import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { LocalStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
+import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
+import { runPreflight } from './preflight.js';
 import { rebootHost, type RebootsInFlight } from './reboot.js';
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
@@ -137,10 +138,14 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
   );
 
+  const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
+    withOutput(input.step, (output) => runPreflight(input.step, hosts, output, signal)),
+  );
+
   const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, upload, runCheck };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck };
 }
 

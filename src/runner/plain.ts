@@ -188,6 +188,9 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
   const label = stepLabel(step);
   switch (focus.waitingFor) {
     case 'approval':
+      if (step.kind === 'preflight') {
+        return `${label} (${stepPlace(step)}) is about the disk meant: its checks compare it with this id.\n  Type ${JSON.stringify(focus.text)} to run it, or pause:`;
+      }
       return (
         `${label} is destructive (${stepPlace(step)}): ${'command' in step ? commandSummary(step.command) : ''}\n` +
         `  Type ${JSON.stringify(focus.text)} to run it, or pause:`

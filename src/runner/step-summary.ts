@@ -2,6 +2,7 @@
 // (nightshift report, nightshift sessions) needs nothing but the session's folder.
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
+import { describeCheck } from '../runbook/plan.js';
 import { stepPlace } from '../text/steps.js';
 
 export interface StepSummary {
@@ -26,6 +27,8 @@ export function summarizeStep(step: Step): StepSummary {
     case 'local':
     case 'reboot':
       return { ...base, command: step.command };
+    case 'preflight':
+      return { ...base, text: step.checks.map(describeCheck).join('\n') };
     case 'upload':
       return { ...base, command: `upload ${step.localPath} to ${step.host}:${step.remotePath}` };
     case 'wait': {

@@ -7,6 +7,7 @@ export function stepPlace(step: Step): string {
     case 'wait':
     case 'upload':
     case 'reboot':
+    case 'preflight':
       return `on ${step.host}`;
     case 'local':
       return 'locally';

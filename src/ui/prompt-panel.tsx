@@ -47,7 +47,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold color={theme.danger}>
-            DESTRUCTIVE · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
+            {prompt.step.kind === 'preflight' ? 'THE DISK MEANT' : 'DESTRUCTIVE'} · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
           </Text>
           {'command' in prompt.step ? <Text wrap="truncate-end">$ {commandSummary(prompt.step.command)}</Text> : null}
           <Text>

@@ -1,0 +1,87 @@
+// Preflight checks run on OpenSSH's sshd over the host pool: each check's verdict is a line
+// of the step's output and a failed one fails the step. The "disk" is an image file that
+// sfdisk gave a partition table (sfdisk and blkid read files as they read devices).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { StepOutput } from '../../src/output/step-output.js';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import { parseRunbook } from '../../src/runbook/load.js';
+import type { PreflightStep } from '../../src/runbook/types.js';
+import { runPreflight } from '../../src/runner/preflight.js';
+import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+describeWithSshd('preflight checks on a host', () => {
+  let sshd: Sshd;
+  let home: string;
+  let pool: HostPool;
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-preflight-'));
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    home = makeHome();
+    pool = poolFor(sshd, { home });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await sshd?.stop();
+    removeHome(home);
+  });
+
+  /** Runs the checks (YAML list items) and returns the verdict lines and the error, if the step failed. */
+  async function check(checks: string): Promise<{ lines: string[]; error?: string }> {
+    const source = `name: t\nhosts:\n  dragon: {}\nphases:\n  - name: one\n    steps:\n      - preflight: dragon\n        checks:\n${checks}`;
+    const step = parseRunbook(source, 'rb.yaml').phases[0]!.steps[0] as PreflightStep;
+    const output = new StepOutput(path.join(dir, `out-${Math.random()}.log`));
+    let error: string | undefined;
+    await runPreflight(step, pool, output, new AbortController().signal).catch((e: Error) => (error = e.message));
+    await output.close();
+    return { lines: output.ring.tail(100).map((line) => line.text), ...(error !== undefined ? { error } : {}) };
+  }
+
+  it('mem_available passes with enough, fails with too little, and the step fails naming the check', async () => {
+    const passed = await check('          - mem_available: 1M\n');
+    expect(passed.error).toBeUndefined();
+    expect(passed.lines[0]).toMatch(/^ok: mem_available: at least 1M available: [\d.]+[KMG] available, at least 1M needed$/);
+    const failed = await check('          - mem_available: 1M\n          - mem_available: 99999G\n');
+    expect(failed.lines[1]).toMatch(/^FAILED: mem_available: at least 99999G available: only [\d.]+[KMG] available, 99999G needed$/);
+    expect(failed.error).toBe('1 of 2 preflight checks failed on dragon: mem_available');
+  });
+
+  it('fstab names the UUID that no filesystem has', async () => {
+    const fstab = path.join(dir, 'fstab');
+    writeFileSync(fstab, 'UUID=0ddba11-no-such-fs / ext4 defaults 0 1\nproc /proc proc defaults 0 0\n');
+    const { lines, error } = await check(`          - fstab: ${fstab}\n`);
+    expect(lines[0]).toBe(`FAILED: fstab ${fstab}: its filesystems and the boot entry's root= exist: no filesystem here has UUID=0ddba11-no-such-fs (in ${fstab})`);
+    expect(error).toMatch(/1 of 1 preflight checks failed on dragon: fstab/);
+    writeFileSync(fstab, 'proc /proc proc defaults 0 0\n');
+    expect((await check(`          - fstab: ${fstab}\n`)).lines[0]).toMatch(/^ok: fstab .*: 0 filesystems named, all found/);
+  });
+
+  it('disk matches the partition table id, refuses another, and says an empty disk has none', async () => {
+    const image = path.join(dir, 'disk.img');
+    execFileSync('truncate', ['-s', '8M', image]);
+    execFileSync('sfdisk', ['--quiet', image], { input: 'label: dos\nlabel-id: 0x0a1b2c3d\n,,L\n' });
+    expect((await check(`          - disk: { device: ${image}, ptuuid: 0a1b2c3d }\n`)).lines[0]).toBe(
+      `ok: disk ${image}: ptuuid 0a1b2c3d: ${image} has partition table id 0a1b2c3d`,
+    );
+    expect((await check(`          - disk: { device: ${image}, ptuuid: '99999999' }\n`)).lines[0]).toBe(
+      `FAILED: disk ${image}: ptuuid 99999999: ${image} has partition table id 0a1b2c3d, not 99999999: another disk`,
+    );
+    const empty = path.join(dir, 'empty.img');
+    execFileSync('truncate', ['-s', '8M', empty]);
+    expect((await check(`          - disk: { device: ${empty}, ptuuid: 0a1b2c3d }\n`)).lines[0]).toMatch(/has no partition table, so no ptuuid/);
+    expect((await check(`          - disk: { device: ${dir}/nosuch, ptuuid: 0a1b2c3d }\n`)).lines[0]).toMatch(/nosuch does not exist$/);
+  });
+
+  it('address_free: an address that answers is in use, one nobody has is free, and the method is named', async () => {
+    const taken = await check('          - address_free: { address: 127.0.0.1, interface: lo }\n');
+    const free = await check('          - address_free: { address: 192.0.2.77, interface: lo }\n');
+    const arping = free.lines[0]!.includes('arping -D');
+    expect(taken.lines[0]).toMatch(arping ? /FAILED: .*answered arping -D/ : /FAILED: .*127\.0\.0\.1 is in use on lo: it answers ping \(arping is missing/);
+    expect(free.lines[0]).toMatch(arping ? /^ok: .*nobody answered arping -D/ : /^ok: .*nobody answered ping for 192\.0\.2\.77 on lo .*arping is missing/);
+    expect((await check('          - address_free: { address: 192.0.2.77, interface: nosuch0 }\n')).lines[0]).toMatch(/there is no interface nosuch0$/);
+  });
+});

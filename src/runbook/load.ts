@@ -455,6 +455,18 @@ function normalize(
         host: rawStep.reboot,
         command: rawStep.command !== undefined ? interpolate(rawStep.command, vars, 'command') : DEFAULT_REBOOT_COMMAND,
         ...(rawStep.hostname !== undefined ? { expectHostname: text(rawStep.hostname) } : {}),
+        ...(rawStep.root !== undefined || rawStep.into !== undefined ? { expectRoot: text(rawStep.root ?? rawStep.into!.root) } : {}),
+        ...(rawStep.into !== undefined
+          ? {
+              into: {
+                root: text(rawStep.into.root),
+                kernel: text(rawStep.into.kernel ?? '/vmlinuz'),
+                initrd: text(rawStep.into.initrd ?? '/initrd.img'),
+                ...(rawStep.into.args !== undefined ? { args: text(rawStep.into.args) } : {}),
+                panicSeconds: Math.max(1, Math.round(parseDuration(rawStep.into.panic ?? '10s') / 1000)),
+              },
+            }
+          : {}),
         timeoutMs: rawStep.timeout ? parseDuration(rawStep.timeout) : 5 * 60_000,
       };
     }

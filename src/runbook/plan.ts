@@ -1,7 +1,7 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
 import { formatDuration } from './duration.js';
-import type { PreflightCheck, Runbook, Step } from './types.js';
+import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
 export interface PlanStep {
   number: string;
@@ -71,7 +71,7 @@ function planStep(step: Step): PlanStep {
         who: step.host,
         command: step.command,
         destructive: false,
-        ...(step.expectHostname !== undefined ? { text: `comes back as ${step.expectHostname}` } : {}),
+        ...(rebootPromise(step) !== '' ? { text: rebootPromise(step) } : {}),
       };
     case 'preflight':
       return {
@@ -172,4 +172,17 @@ export function describeCheck(check: PreflightCheck): string {
     case 'grubenv':
       return 'grubenv: GRUB can write its environment block';
   }
+}
+
+function rebootPromise(step: RebootStep): string {
+  const parts: string[] = [];
+  if (step.into) {
+    parts.push(
+      `boots ${step.into.root} once (GRUB one-shot entry; a panic reboots after ${step.into.panicSeconds}s and a power-cycle brings the old root back), made the default once verified`,
+    );
+  } else if (step.expectRoot !== undefined) {
+    parts.push(`comes back on ${step.expectRoot}`);
+  }
+  if (step.expectHostname !== undefined) parts.push(`comes back as ${step.expectHostname}`);
+  return parts.join('; ');
 }

@@ -158,6 +158,25 @@ export const rebootStepSchema = z
     reboot: name('host name').describe('The host to reboot.'),
     command: text.optional().describe('How to reboot it (default: systemctl reboot, else reboot).'),
     hostname: text.optional().describe('The hostname the machine must have when it is back.'),
+    root: text
+      .optional()
+      .describe('The root filesystem the machine must come back on: a device (/dev/vda1) or UUID=... (with into: the new root).'),
+    into: z
+      .strictObject({
+        root: text.describe("The new root filesystem: a device (/dev/vdb1) or UUID=..."),
+        kernel: text.optional().describe('The kernel, as a path on the new root (default /vmlinuz).'),
+        initrd: text.optional().describe('The initial ramdisk, as a path on the new root (default /initrd.img).'),
+        args: text
+          .optional()
+          .describe("Kernel arguments besides root= and panic= (default: the running kernel's, e.g. its console=)."),
+        panic: duration
+          .optional()
+          .describe('A kernel panic reboots after this long (default 10s), and GRUB then starts the old root again.'),
+      })
+      .optional()
+      .describe(
+        'Boot a new root once: a GRUB entry for it in custom.cfg and grub-reboot, so that a panic or a power-cycle brings the old root back; when the new root is verified, its entry becomes the default.',
+      ),
     ...common,
   })
   .describe('Reboot a host, wait for it to come back within timeout (default 5m), and check what came back.');

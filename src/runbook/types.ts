@@ -96,11 +96,25 @@ export interface UploadStep extends ActingStep {
   mode?: number;
 }
 
+/** A new root booted once through GRUB (grub-reboot), made the default only once it is verified. */
+export interface OneShotBoot {
+  /** Device or UUID=... of the new root filesystem. */
+  root: string;
+  kernel: string;
+  initrd: string;
+  /** Kernel arguments besides root= and panic=; absent: the running kernel's. */
+  args?: string;
+  panicSeconds: number;
+}
+
 export interface RebootStep extends ActingStep {
   kind: 'reboot';
   host: string;
   command: string;
   expectHostname?: string;
+  /** Device or UUID=... the machine must come back on. */
+  expectRoot?: string;
+  into?: OneShotBoot;
   /** Bound on going down and coming back. */
   timeoutMs: number;
 }

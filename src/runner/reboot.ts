@@ -4,7 +4,19 @@
 // twice.
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { RebootStep } from '../runbook/types.js';
+import type { OneShotBoot, RebootStep } from '../runbook/types.js';
+import {
+  armScript,
+  entryIdOf,
+  inspectScript,
+  makeDefaultScript,
+  menuEntry,
+  readInspection,
+  readValues,
+  ROOT_SCRIPT,
+  type Inspection,
+} from './one-shot-scripts.js';
+import { judgeGrubenv } from './preflight-checks.js';
 import { orAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 
@@ -12,8 +24,8 @@ const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id';
 /** How long a host may take to go down once told to, before we say it did not. */
 const DOWN_WITHIN_MS = 120_000;
 
-/** Boot ids before the reboot, of reboots issued but not yet seen through (a retry keeps waiting for them). */
-export type RebootsInFlight = Map<string, string>;
+/** Reboots issued but not yet seen through (a retry keeps waiting for them): the boot id before, the one-shot entry. */
+export type RebootsInFlight = Map<string, { bootId: string; oneShot?: Inspection }>;
 
 export async function rebootHost(
   step: RebootStep,
@@ -25,8 +37,9 @@ export async function rebootHost(
   const { host } = step;
   let before = inFlight.get(step.id);
   if (before === undefined) {
-    before = await readOne(hosts, host, BOOT_ID, output, signal);
-    output.note(`nightshift: ${host} boot id before the reboot: ${before}`);
+    before = { bootId: await readOne(hosts, host, BOOT_ID, output, signal) };
+    output.note(`nightshift: ${host} boot id before the reboot: ${before.bootId}`);
+    if (step.into) before.oneShot = await armOneShot(step, step.into, hosts, output, signal);
     inFlight.set(step.id, before);
     const dropped = hosts.whenDropped(host);
     output.note(`nightshift: rebooting ${host}: ${step.command}`);
@@ -56,7 +69,7 @@ export async function rebootHost(
 
   await orAbort(hosts.regain(host), signal);
   const after = await readOne(hosts, host, BOOT_ID, output, signal);
-  if (after === before) {
+  if (after === before.bootId) {
     throw new Error(`${host} answers again but with the same boot id ${after}: it did not reboot (a dropped link only?).`);
   }
   inFlight.delete(step.id);
@@ -65,6 +78,59 @@ export async function rebootHost(
   if (step.expectHostname !== undefined && hostname !== step.expectHostname) {
     throw new Error(`${host} came back as "${hostname}", not "${step.expectHostname}": another system booted.`);
   }
+  if (before.oneShot) {
+    await verifyOneShot(step, before.oneShot, hosts, output, signal);
+  } else if (step.expectRoot !== undefined) {
+    await verifyRoot(step, step.expectRoot, hosts, output, signal);
+  }
+}
+
+async function armOneShot(step: RebootStep, into: OneShotBoot, hosts: RemoteHosts, output: StepOutput, signal: AbortSignal): Promise<Inspection> {
+  const { host } = step;
+  const inspection = readInspection(await readAll(hosts, host, inspectScript(into), output, signal), into, judgeGrubenv);
+  output.note(
+    `nightshift: ${host} runs on root ${inspection.runningRootUuid}; the new root is ${inspection.device} (UUID ${inspection.uuid}); GRUB can write its environment block`,
+  );
+  const entry = entryIdOf(step.id);
+  const text = menuEntry(entry, into, inspection);
+  await readAll(hosts, host, armScript(entry, text), output, signal);
+  output.note(`nightshift: the next boot only starts ${entry} (grub-reboot); a panic reboots after ${into.panicSeconds}s and a power-cycle brings the old root back:`);
+  for (const line of text.split('\n')) output.note(`  ${line}`);
+  return inspection;
+}
+
+async function verifyOneShot(step: RebootStep, inspection: Inspection, hosts: RemoteHosts, output: StepOutput, signal: AbortSignal): Promise<void> {
+  const { host } = step;
+  const root = readValues(await readAll(hosts, host, ROOT_SCRIPT, output, signal));
+  if (root.get('uuid') === inspection.runningRootUuid) {
+    throw new Error(
+      `${host} came back on its old root (${root.get('device')}), not on ${inspection.device}: the new root did not boot (it panicked, or the machine was power-cycled). The old root stays the default.`,
+    );
+  }
+  if (root.get('uuid') !== inspection.uuid) {
+    throw new Error(`${host} came back on ${root.get('device')} (UUID ${root.get('uuid')}), neither the new root nor the old one.`);
+  }
+  output.note(`nightshift: ${host} runs on the new root ${root.get('device')} (UUID ${inspection.uuid})`);
+  await readAll(hosts, host, makeDefaultScript(entryIdOf(step.id), inspection), output, signal);
+  output.note(`nightshift: ${entryIdOf(step.id)} is now ${host}'s default boot entry`);
+}
+
+async function verifyRoot(step: RebootStep, expected: string, hosts: RemoteHosts, output: StepOutput, signal: AbortSignal): Promise<void> {
+  const root = readValues(await readAll(hosts, step.host, ROOT_SCRIPT, output, signal));
+  const matches = expected.startsWith('UUID=') ? root.get('uuid') === expected.slice(5) : root.get('device') === expected;
+  if (!matches) throw new Error(`${step.host} came back on ${root.get('device')} (UUID ${root.get('uuid')}), not on ${expected}.`);
+  output.note(`nightshift: ${step.host} runs on ${root.get('device')} as expected`);
+}
+
+async function readAll(hosts: RemoteHosts, host: string, command: string, output: StepOutput, signal: AbortSignal): Promise<string> {
+  let text = '';
+  const result = await hosts.exec(host, command, {
+    onStdout: (chunk) => (text += chunk.toString('utf8')),
+    onStderr: (chunk) => output.write(chunk, true),
+    signal,
+  });
+  if (result.exitCode !== 0) throw new Error(`a script on ${host} failed (exit ${result.exitCode ?? result.signal}); its errors are above.`);
+  return text;
 }
 
 async function readOne(hosts: RemoteHosts, host: string, command: string, output: StepOutput, signal: AbortSignal): Promise<string> {

@@ -116,22 +116,33 @@ async function main(argv: string[]): Promise<number> {
           'ssh-config': { type: 'string' },
           'known-hosts': { type: 'string', multiple: true },
           keepalive: { type: 'string' },
+          lab: { type: 'boolean' },
           ...HELPER_FLAGS,
         },
       });
       if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
       const helpers = helpersFrom(values);
       const preferred = applyPreferences();
+      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
       const { runCommand } = await import('./cli/run-command.js');
       return runCommand({
         ...preferred,
         runbookFile: positionals[0]!,
-        vars: parseVars(values.var),
+        vars: { ...lab?.vars, ...parseVars(values.var) },
         plain: values.plain ?? false,
         json: values.json ?? false,
-        connect: connectOptions(values),
+        connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
         helpers,
       });
+    }
+    case 'lab': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      const [action, runbook, machine] = positionals;
+      if (!action || !runbook || positionals.length > (action === 'power-cycle' ? 3 : 2)) {
+        throw new UsageError('lab takes up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
+      }
+      const { labCommand } = await import('./cli/lab-command.js');
+      return labCommand({ action, runbook, ...(machine ? { machine } : {}) }, out);
     }
     case 'demo': {
       const { positionals, values } = parseArgs({

@@ -27,6 +27,8 @@ Options:
                          /etc/ssh/ssh_known_hosts)
   --keepalive DURATION   time between keepalives (default 10s); a link that misses two
                          in a row counts as dropped and is reconnected
+  --lab                  run against the runbook's rehearsal lab (nightshift lab up): its
+                         ssh config, known hosts and variables
   --listen ADDR[:PORT]    where the helper channel listens (default 127.0.0.1, any free
                          port); helpers join with ssh -p PORT sentinel@ADDR and the join
                          code shown in the status bar
@@ -56,6 +58,26 @@ site's chat at any question; chat messages are printed as they come.
 Pausing: p in the full-screen view, "pause" in plain mode, or SIGTERM/SIGHUP, at any
 moment: the session is saved, a detached step goes on on its host, and
 nightshift resume picks it up.`,
+  lab: `nightshift lab up|down|status RUNBOOK
+nightshift lab power-cycle RUNBOOK MACHINE
+
+A rehearsal lab of throwaway virtual machines for a runbook, described next to it in
+NAME.lab.yaml: Debian guests booted with QEMU (software emulation, one CPU and 512 MB
+each, at most two), each on its own overlay of a cached image, with a blank second disk
+where the lab file asks for one. SSH is forwarded from 127.0.0.1 only; the guests reach
+nothing else, but for each other on a private network (a bridge with no uplink) and an
+observer namespace there that checks things "from outside". Needs root and Debian's
+qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
+
+  up           build the guest image when it is not cached (debootstrap, about two
+               minutes), boot the machines, and wait until each takes an SSH login
+  status       each machine's power, SSH and last console line
+  power-cycle  what the person on site does for a hung machine: QEMU's reset
+  down         power everything off and remove the lab's network and overlays
+
+Then: nightshift run RUNBOOK --lab. Each machine's console is in its serial.log in the
+lab's folder. The image cache: $NIGHTSHIFT_LAB_CACHE, else $XDG_CACHE_HOME/nightshift/lab;
+the Debian mirror: $NIGHTSHIFT_LAB_MIRROR (default http://deb.debian.org/debian).`,
   demo: `nightshift demo [options]
 
 Starts the embedded demo lab (three SSH hosts in sandbox folders on 127.0.0.1: the old
@@ -144,6 +166,7 @@ export const MAIN_HELP = `nightshift ${VERSION}: attended remote upgrades
 Usage:
   nightshift run RUNBOOK        run a runbook (full-screen; --plain for scripts)
   nightshift demo               run the miniature gateway swap in the embedded demo lab
+  nightshift lab up RUNBOOK     start the runbook's rehearsal lab of virtual machines
   nightshift lint RUNBOOK...    check runbooks; errors name file:line:col
   nightshift plan RUNBOOK       print the runbook as a numbered checklist (--json)
   nightshift sessions           list paused, interrupted and running sessions (--all)

@@ -10,7 +10,13 @@ export interface LabEndpoint {
   hostPublicKey: string;
 }
 
-export async function writeSshConfig(file: string, endpoints: LabEndpoint[], user: string, identityFile: string) {
+export async function writeSshConfig(
+  file: string,
+  endpoints: LabEndpoint[],
+  user: string,
+  identityFile: string,
+  heading = 'nightshift demo lab: these hosts live in this process on 127.0.0.1.',
+) {
   const blocks = endpoints.map((endpoint) =>
     [
       `Host ${endpoint.name}`,
@@ -22,7 +28,7 @@ export async function writeSshConfig(file: string, endpoints: LabEndpoint[], use
       '  IdentitiesOnly yes',
     ].join('\n'),
   );
-  await writeFile(file, `# nightshift demo lab: these hosts live in this process on 127.0.0.1.\n\n${blocks.join('\n\n')}\n`, {
+  await writeFile(file, `# ${heading}\n\n${blocks.join('\n\n')}\n`, {
     mode: 0o600,
   });
 }

@@ -1,0 +1,88 @@
+// The rehearsal lab as the tests use it: through the same `nightshift lab` commands a
+// newcomer types, and plain OpenSSH into its machines to look at them from the side.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { BIN, ROOT } from './cli.js';
+import { labStateDir } from '../../src/lab/vm/paths.js';
+import type { LabState } from '../../src/lab/vm/lab.js';
+
+const run = promisify(execFile);
+
+export class Lab {
+  private constructor(
+    readonly runbook: string,
+    readonly state: LabState,
+  ) {}
+
+  static async up(runbookName: string): Promise<Lab> {
+    const runbook = path.join(ROOT, 'runbooks', runbookName);
+    const { stdout } = await run(process.execPath, [BIN, 'lab', 'up', runbook], { cwd: ROOT, timeout: 900_000 }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`lab up failed: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    });
+    if (!/is up\./.test(stdout)) throw new Error(`lab up said:\n${stdout}`);
+    const state = JSON.parse(readFileSync(path.join(labStateDir(runbookName.replace(/\.yaml$/, '')), 'lab.json'), 'utf8')) as LabState;
+    return new Lab(runbook, state);
+  }
+
+  async down(): Promise<void> {
+    await run(process.execPath, [BIN, 'lab', 'down', this.runbook], { cwd: ROOT, timeout: 120_000 });
+  }
+
+  /** A command on a machine over OpenSSH with the lab's files; resolves with stdout (throws on failure). */
+  async ssh(machine: string, command: string, timeoutMs = 60_000): Promise<string> {
+    const { stdout } = await run(
+      'ssh',
+      ['-F', this.state.sshConfig, '-o', `UserKnownHostsFile=${this.state.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', machine, command],
+      { timeout: timeoutMs },
+    );
+    return stdout.trim();
+  }
+
+  /** A command run as the observer, on the lab's private network. */
+  async fromOutside(...args: string[]): Promise<string> {
+    const { stdout } = await run(path.join(this.state.dir, this.state.observer!.name), args, { timeout: 60_000 });
+    return stdout.trim();
+  }
+
+  async powerCycle(machine: string): Promise<void> {
+    await run(process.execPath, [BIN, 'lab', 'power-cycle', this.runbook, machine], { cwd: ROOT, timeout: 30_000 });
+  }
+
+  /** Plain-mode run arguments against this lab (the sentinel's checkpoints relayed by the upgrader). */
+  runArgs(...extra: string[]): string[] {
+    return ['run', this.runbook, '--lab', '--plain', '--relay', '--no-helpers', ...extra];
+  }
+
+  serialLog(machine: string): string {
+    return readFileSync(path.join(this.state.dir, machine, 'serial.log'), 'utf8');
+  }
+}
+
+/**
+ * Answers every plain-mode question of a rehearsal: typed confirmations, holds overridden,
+ * failures paused. `extra` sees each line first: a string is typed, null means "handled,
+ * type nothing now" (the test answers later itself).
+ */
+export function rehearsalAnswer(line: string, extra?: (line: string) => string | null | undefined): string | undefined {
+  const special = extra?.(line);
+  if (special === null) return undefined;
+  if (special !== undefined) return special;
+  const quoted = /Type ("(?:[^"\\]|\\.)*") to (run it|confirm)/.exec(line);
+  if (quoted) return JSON.parse(quoted[1]!) as string;
+  if (/Type yes to confirm/.test(line)) return 'yes';
+  if (/Answer override REASON/.test(line)) return 'override rehearsal: the test plays the person on site';
+  if (/Answer retry/.test(line)) return 'pause';
+  return undefined;
+}
+
+/** The types of the journal's events, of the one session in a state folder. */
+export function journalTypes(stateDir: string): string[] {
+  const sessions = path.join(stateDir, 'sessions');
+  const [session] = readdirSync(sessions);
+  return readFileSync(path.join(sessions, session!, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { type: string }).type);
+}

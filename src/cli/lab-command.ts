@@ -22,6 +22,7 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         say('');
         say(`The lab for ${path.basename(runbook)} is up. Rehearse with:`);
         say(`  nightshift run ${runbook} --lab`);
+        say('Play the person on site from a second terminal with nightshift join, or add --relay to confirm for them.');
         say(`Reach a machine: ssh -F ${state.sshConfig} -o UserKnownHostsFile=${state.knownHosts} ${state.machines[0]?.name ?? 'NAME'}`);
         say(`Power-cycle one (the hands on site): nightshift lab power-cycle ${runbook} NAME`);
         say(`Take it down: nightshift lab down ${runbook}`);

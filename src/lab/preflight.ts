@@ -6,7 +6,7 @@ import { DemoLabError } from './demo-lab-error.js';
 export const LAB_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Tools the lab itself or the demo runbook's commands call, with the Debian package that brings each. */
-const REQUIRED_TOOLS: ReadonlyArray<{ tool: string; debianPackage: string }> = [
+const REQUIRED_TOOLS: ReadonlyArray<ToolPackage> = [
   { tool: 'sh', debianPackage: 'dash' },
   { tool: 'tar', debianPackage: 'tar' },
   { tool: 'gzip', debianPackage: 'gzip' },
@@ -38,11 +38,19 @@ export function checkDemoTools(searchPath = LAB_PATH): void {
   } catch {
     throw new DemoLabError('The demo lab runs commands with /bin/sh, which is missing; install it with `apt-get install dash`.');
   }
-  for (const { tool, debianPackage } of REQUIRED_TOOLS) {
-    if (findTool(tool, searchPath) === undefined) {
-      throw new DemoLabError(
-        `The demo lab needs \`${tool}\`, which is not installed; install it with \`apt-get install ${debianPackage}\`.`,
-      );
-    }
+  const [missing] = missingTools(REQUIRED_TOOLS, searchPath);
+  if (missing) {
+    throw new DemoLabError(
+      `The demo lab needs \`${missing.tool}\`, which is not installed; install it with \`apt-get install ${missing.debianPackage}\`.`,
+    );
   }
+}
+
+export interface ToolPackage {
+  tool: string;
+  debianPackage: string;
+}
+
+export function missingTools(tools: ReadonlyArray<ToolPackage>, searchPath = LAB_PATH): ToolPackage[] {
+  return tools.filter(({ tool }) => findTool(tool, searchPath) === undefined);
 }

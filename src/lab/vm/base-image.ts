@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findTool } from '../preflight.js';
+import { missingTools, type ToolPackage } from '../preflight.js';
 import { guestFiles, IMAGE_ROOT_UUID, KERNEL_ARGS } from './guest-files.js';
 import { LabError } from './lab-error.js';
 import { imagePaths, type ImagePaths } from './paths.js';
@@ -22,7 +22,7 @@ const ROOT_PARTITION_MIB = 2600;
 const SWAP_PARTITION_MIB = 1400;
 
 /** Debian packages the host needs to build and boot the lab, by the tool that shows each is there. */
-export const HOST_TOOLS: ReadonlyArray<{ tool: string; debianPackage: string }> = [
+export const HOST_TOOLS: ReadonlyArray<ToolPackage> = [
   { tool: 'debootstrap', debianPackage: 'debootstrap' },
   { tool: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86' },
   { tool: 'qemu-img', debianPackage: 'qemu-utils' },
@@ -34,7 +34,7 @@ export const HOST_TOOLS: ReadonlyArray<{ tool: string; debianPackage: string }> 
 ];
 
 export function checkHostTools(): void {
-  const missing = HOST_TOOLS.filter(({ tool: name }) => !findTool(name));
+  const missing = missingTools(HOST_TOOLS);
   if (missing.length > 0) {
     const packages = [...new Set(missing.map((item) => item.debianPackage))].join(' ');
     throw new LabError(`The lab needs ${missing.map((item) => item.tool).join(', ')}: install them with apt-get install ${packages}.`);

@@ -122,6 +122,7 @@ async function verifyRoot(step: RebootStep, expected: string, hosts: RemoteHosts
   output.note(`nightshift: ${step.host} runs on ${root.get('device')} as expected`);
 }
 
+/** What a command prints on the host; its errors go to the step's output, a failure throws. */
 async function readAll(hosts: RemoteHosts, host: string, command: string, output: StepOutput, signal: AbortSignal): Promise<string> {
   let text = '';
   const result = await hosts.exec(host, command, {
@@ -129,17 +130,13 @@ async function readAll(hosts: RemoteHosts, host: string, command: string, output
     onStderr: (chunk) => output.write(chunk, true),
     signal,
   });
-  if (result.exitCode !== 0) throw new Error(`a script on ${host} failed (exit ${result.exitCode ?? result.signal}); its errors are above.`);
+  if (result.exitCode !== 0) {
+    const what = command.includes('\n') ? 'a script' : `\`${command}\``;
+    throw new Error(`${what} failed on ${host} (exit ${result.exitCode ?? result.signal}); its errors are above.`);
+  }
   return text;
 }
 
 async function readOne(hosts: RemoteHosts, host: string, command: string, output: StepOutput, signal: AbortSignal): Promise<string> {
-  let text = '';
-  const result = await hosts.exec(host, command, {
-    onStdout: (chunk) => (text += chunk.toString('utf8')),
-    onStderr: (chunk) => output.write(chunk, true),
-    signal,
-  });
-  if (result.exitCode !== 0) throw new Error(`could not read \`${command}\` on ${host} (exit ${result.exitCode ?? result.signal}).`);
-  return text.trim();
+  return (await readAll(hosts, host, command, output, signal)).trim();
 }

@@ -1,10 +1,11 @@
 // The gateway swap rehearsed on virtual machines: once to success, once with a new root that
-// hangs (the person on site power-cycles it and the old system serves again).
+// hangs (the person on site power-cycles it), once with a wrong route after the swap. Each
+// failure ends with the old dragon serving.
 import { afterEach, describe, expect, it } from 'vitest';
-import { converse, freshStateDir } from '../support/cli.js';
-import { journalTypes, Lab, rehearsalAnswer } from '../support/lab.js';
+import { journalTypes, Lab, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
+const HANGING_INIT = "rm /mnt/new/sbin/init && printf '#!/bin/sh\\nwhile :; do sleep 3600; done\\n' > /mnt/new/sbin/init && chmod 755 /mnt/new/sbin/init && sync";
 
 describe('gateway-swap.yaml on lab machines', () => {
   let lab: Lab | undefined;
@@ -15,11 +16,8 @@ describe('gateway-swap.yaml on lab machines', () => {
 
   it('dolphin boots its new system, becomes dragon, and answers as dragon from outside', async () => {
     lab = await Lab.up('gateway-swap.yaml');
-    const stateDir = freshStateDir();
-    const run = converse(lab.runArgs(), (line) => rehearsalAnswer(line), { NIGHTSHIFT_STATE_DIR: stateDir });
-    const code = await run.exited;
-    const text = run.lines.join('\n');
-    expect(code, text + run.stderr()).toBe(0);
+    const { code, text, stateDir } = await rehearse(lab);
+    expect(code, text).toBe(0);
     expect(text).toMatch(/dolphin\| nightshift: dolphin runs on the new root \/dev\/vdb1/);
     expect(text).toMatch(/nightshift-first-boot-2 is now dolphin's default boot entry/);
     expect(text).toMatch(/revert in|disarmed/i);
@@ -41,41 +39,18 @@ describe('gateway-swap.yaml on lab machines', () => {
   }, 20 * MINUTES);
 
   it('a new root that hangs is power-cycled by the person on site; the old dragon serves again', async () => {
-    lab = await Lab.up('gateway-swap.yaml');
-    const current = lab;
-    const stateDir = freshStateDir();
-    let question = '';
-    let hung = false;
-    let cycled = false;
-    const run = converse(
-      current.runArgs(),
-      (line) =>
-        rehearsalAnswer(line, (text) => {
-          if (text.startsWith('? ')) question = text;
-          if (!/Type yes to confirm/.test(text)) return undefined;
-          // The fault: just before the reboot, the new system's init becomes a process that never starts anything.
-          if (!hung && /Ready to reboot dolphin/.test(question)) {
-            hung = true;
-            void current
-              .ssh('dolphin', "rm /mnt/new/sbin/init && printf '#!/bin/sh\\nwhile :; do sleep 3600; done\\n' > /mnt/new/sbin/init && chmod 755 /mnt/new/sbin/init && sync")
-              .then(() => run.child.stdin.write('yes\n'));
-            return null;
-          }
-          // The person on site holds the power button.
-          if (!cycled && /Power-cycle dolphin if it hangs/.test(question)) {
-            cycled = true;
-            void current.powerCycle('dolphin').then(() => run.child.stdin.write('yes\n'));
-            return null;
-          }
-          return undefined;
-        }),
-      { NIGHTSHIFT_STATE_DIR: stateDir },
-    );
-    const code = await run.exited;
-    const text = run.lines.join('\n');
-    expect(code, text + run.stderr()).toBe(3);
-    expect(hung && cycled).toBe(true);
-    expect(text).toMatch(/FAILED 5\.2 .*did not come back|FAILED 5\.2 .*within/);
+    const current = (lab = await Lab.up('gateway-swap.yaml'));
+    const { code, text, stateDir, done } = await rehearse(current, {
+      interventions: [
+        // The fault: just before the reboot, the new system's init becomes a process that never starts anything.
+        { question: /Ready to reboot dolphin/, act: () => current.ssh('dolphin', HANGING_INIT) },
+        // The person on site holds the power button.
+        { question: /Power-cycle dolphin if it hangs/, act: () => current.powerCycle('dolphin') },
+      ],
+    });
+    expect(code, text).toBe(3);
+    expect(done).toEqual([true, true]);
+    expect(text).toMatch(/FAILED 5\.2 .*did not finish within 3m/);
     expect(text).toMatch(/FALLBACK started/);
     expect(await current.ssh('dolphin', 'hostname; findmnt -no SOURCE /')).toBe('dolphin\n/dev/vda1');
     expect(await current.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
@@ -84,14 +59,11 @@ describe('gateway-swap.yaml on lab machines', () => {
     expect(current.serialLog('dolphin')).toMatch(/power on/);
   }, 25 * MINUTES);
 
-  it('a wrong route after the swap is found from outside; the fallback gives the old dragon its identity back', async () => {
+  it('a wrong route after the swap is found; the fallback gives the old dragon its identity back', async () => {
     lab = await Lab.up('gateway-swap.yaml');
-    const stateDir = freshStateDir();
     // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.
-    const run = converse(lab.runArgs('--var', 'route_via=203.0.113.254'), (line) => rehearsalAnswer(line), { NIGHTSHIFT_STATE_DIR: stateDir });
-    const code = await run.exited;
-    const text = run.lines.join('\n');
-    expect(code, text + run.stderr()).toBe(3);
+    const { code, text, stateDir } = await rehearse(lab, { args: ['--var', 'route_via=203.0.113.254'] });
+    expect(code, text).toBe(3);
     expect(text).toMatch(/the provider's network should go via 203\.0\.113\.1 on wan0/);
     expect(text).toMatch(/FALLBACK started/);
     expect(await lab.ssh('dragon', 'hostname')).toBe('dragon');

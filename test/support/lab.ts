@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, ROOT } from './cli.js';
+import { BIN, converse, freshStateDir, ROOT } from './cli.js';
 import { labStateDir } from '../../src/lab/vm/paths.js';
 import type { LabState } from '../../src/lab/vm/lab.js';
 
@@ -85,4 +85,49 @@ export function journalTypes(stateDir: string): string[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => (JSON.parse(line) as { type: string }).type);
+}
+
+/** Something done from the side when a question comes, before it is answered yes: a fault, the hands on site. */
+export interface Intervention {
+  question: RegExp;
+  act: () => Promise<unknown>;
+}
+
+export interface Rehearsal {
+  code: number;
+  /** Everything the run printed, and what it said on stderr. */
+  text: string;
+  stateDir: string;
+  /** The interventions that happened, by index. */
+  done: boolean[];
+}
+
+/** Runs the lab's runbook in plain mode to its end, answering as rehearsalAnswer does, with interventions. */
+export async function rehearse(lab: Lab, options: { args?: string[]; interventions?: Intervention[] } = {}): Promise<Rehearsal> {
+  const stateDir = freshStateDir();
+  const interventions = options.interventions ?? [];
+  const done = interventions.map(() => false);
+  let question = '';
+  const run = converse(
+    lab.runArgs(...(options.args ?? [])),
+    (line) =>
+      rehearsalAnswer(line, (text) => {
+        if (text.startsWith('? ')) question = text;
+        if (!/Type yes to confirm/.test(text)) return undefined;
+        const index = interventions.findIndex((item, i) => !done[i] && item.question.test(question));
+        if (index < 0) return undefined;
+        done[index] = true;
+        void interventions[index]!.act().then(
+          () => run.child.stdin.write('yes\n'),
+          (error: Error) => {
+            run.child.stdin.write('pause\n');
+            console.error(`the intervention before "${question}" failed: ${error.message}`);
+          },
+        );
+        return null;
+      }),
+    { NIGHTSHIFT_STATE_DIR: stateDir },
+  );
+  const code = await run.exited;
+  return { code, text: `${run.lines.join('\n')}\n${run.stderr()}`, stateDir, done };
 }

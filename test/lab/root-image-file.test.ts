@@ -1,8 +1,7 @@
 // The root filesystem in an image file rehearsed on a virtual machine: prepared, upgraded
 // and reverted in one run, each by a reboot through the initramfs's renames.
 import { afterEach, describe, expect, it } from 'vitest';
-import { converse, freshStateDir } from '../support/cli.js';
-import { journalTypes, Lab, rehearsalAnswer } from '../support/lab.js';
+import { journalTypes, Lab, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
 
@@ -16,11 +15,8 @@ describe('root-image-file.yaml on a lab machine', () => {
   it('boots root.img from the images partition, upgrades to root-new.img, and reverts to the previous image', async () => {
     lab = await Lab.up('root-image-file.yaml');
     const hostKey = await lab.ssh('node3', 'cat /etc/ssh/ssh_host_ed25519_key.pub');
-    const stateDir = freshStateDir();
-    const run = converse(lab.runArgs(), (line) => rehearsalAnswer(line), { NIGHTSHIFT_STATE_DIR: stateDir });
-    const code = await run.exited;
-    const text = run.lines.join('\n');
-    expect(code, text + run.stderr()).toBe(0);
+    const { code, text, stateDir } = await rehearse(lab);
+    expect(code, text).toBe(0);
     // Three reboots, each back on a loop-mounted image.
     expect(text.match(/node3\| nightshift: node3 runs on \/dev\/loop0 as expected/g)).toHaveLength(3);
     expect(journalTypes(stateDir)).not.toContain('fallback.started');

@@ -138,11 +138,12 @@ async function main(argv: string[]): Promise<number> {
     case 'lab': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       const [action, runbook, machine] = positionals;
-      if (!action || !runbook || positionals.length > (action === 'power-cycle' ? 3 : 2)) {
-        throw new UsageError('lab takes up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
+      const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
+      if (!action || positionals.length !== arity) {
+        throw new UsageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
       }
       const { labCommand } = await import('./cli/lab-command.js');
-      return labCommand({ action, runbook, ...(machine ? { machine } : {}) }, out);
+      return labCommand({ action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}) }, out);
     }
     case 'demo': {
       const { positionals, values } = parseArgs({

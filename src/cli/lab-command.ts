@@ -4,19 +4,26 @@ import path from 'node:path';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './usage.js';
 import { LabError } from '../lab/vm/lab-error.js';
+import { ensureBaseImage } from '../lab/vm/base-image.js';
 import { labDown, labStatus, labUp, powerCycle, readLabState, type LabState } from '../lab/vm/lab.js';
 
 export interface LabCommandOptions {
   action: string;
-  runbook: string;
+  /** Absent only for `lab image`. */
+  runbook?: string;
   machine?: string;
 }
 
 export async function labCommand(options: LabCommandOptions, out: Out): Promise<number> {
   const say = (line: string) => out.stdout(`${line}\n`);
-  const { runbook } = options;
+  const runbook = options.runbook ?? '';
   try {
     switch (options.action) {
+      case 'image': {
+        const image = await ensureBaseImage(say);
+        say(`${image.built ? 'Built' : 'Cached'}: ${image.disk}; tarballs in ${image.tarballs}`);
+        return EXIT.completed;
+      }
       case 'up': {
         const state = await labUp(runbook, { say });
         say('');
@@ -50,7 +57,7 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         return EXIT.completed;
       }
       default:
-        throw new LabError(`lab takes up, down, status or power-cycle, not "${options.action}".`);
+        throw new LabError(`lab takes image, up, down, status or power-cycle, not "${options.action}".`);
     }
   } catch (error) {
     if (!(error instanceof LabError)) throw error;

@@ -60,6 +60,7 @@ moment: the session is saved, a detached step goes on on its host, and
 nightshift resume picks it up.`,
   lab: `nightshift lab up|down|status RUNBOOK
 nightshift lab power-cycle RUNBOOK MACHINE
+nightshift lab image
 
 A rehearsal lab of throwaway virtual machines for a runbook, described next to it in
 NAME.lab.yaml: Debian guests booted with QEMU (software emulation, one CPU and 512 MB
@@ -69,8 +70,10 @@ nothing else, but for each other on a private network (a bridge with no uplink) 
 observer namespace there that checks things "from outside". Needs root and Debian's
 qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
 
-  up           build the guest image when it is not cached (debootstrap, about two
-               minutes), boot the machines, and wait until each takes an SSH login
+  image        build the guest image when it is not cached (debootstrap, about two
+               minutes), and say where it is
+  up           build the image when need be, boot the machines, and wait until each
+               takes an SSH login
   status       each machine's power, SSH and last console line
   power-cycle  what the person on site does for a hung machine: QEMU's reset
   down         power everything off and remove the lab's network and overlays

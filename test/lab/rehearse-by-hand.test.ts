@@ -1,0 +1,33 @@
+// A newcomer's rehearsal: nightshift lab up, then nightshift run --lab in a real terminal,
+// driven by keys as far as the first destructive step, where they pause.
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { Lab } from '../support/lab.js';
+import { TmuxSession } from '../support/tmux.js';
+
+describe('rehearsing by hand on the lab', () => {
+  let lab: Lab | undefined;
+  let tmux: TmuxSession | undefined;
+  afterEach(async () => {
+    tmux?.kill();
+    await lab?.down();
+    lab = undefined;
+  });
+
+  it('runs the jump runbook full-screen against the lab machine until the first destructive step, and pauses there', async () => {
+    lab = await Lab.up('jump-via-swap.yaml');
+    const env: Record<string, string> = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', lab.runbook, '--lab', '--no-helpers'], { cwd: ROOT, env, cols: 140, rows: 45 });
+    const screen = await tmux.waitFor(/DESTRUCTIVE/, 120_000, 'the first destructive step');
+    // What ran on the lab machine, and what is asked now.
+    expect(screen).toMatch(/✓.*The tarballs are whole/);
+    expect(screen).toMatch(/✓.*node7 can do without its swap/);
+    expect(screen).toMatch(/✓ 1\.3 Remember the swap partition/);
+    expect(screen).toMatch(/Type "\/dev\/vda2" and press Enter to run it/);
+    expect(screen).toMatch(/node7/);
+    tmux.keys('C-p');
+    expect(await tmux.waitForExit(30_000)).toBe(4);
+    // The swap really went offline on the machine, and the machine is still there.
+    expect(await lab.ssh('node7', 'swapon --show --noheadings | wc -l; hostname')).toBe('0\nnode7');
+  }, 10 * 60_000);
+});

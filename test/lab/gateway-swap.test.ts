@@ -1,21 +1,17 @@
 // The gateway swap rehearsed on virtual machines: once to success, once with a new root that
 // hangs (the person on site power-cycles it), once with a wrong route after the swap. Each
 // failure ends with the old dragon serving.
-import { afterEach, describe, expect, it } from 'vitest';
-import { journalTypes, Lab, rehearse } from '../support/lab.js';
+import { describe, expect, it } from 'vitest';
+import { journalTypes, labPerTest, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
 const HANGING_INIT = "rm /mnt/new/sbin/init && printf '#!/bin/sh\\nwhile :; do sleep 3600; done\\n' > /mnt/new/sbin/init && chmod 755 /mnt/new/sbin/init && sync";
 
 describe('gateway-swap.yaml on lab machines', () => {
-  let lab: Lab | undefined;
-  afterEach(async () => {
-    await lab?.down();
-    lab = undefined;
-  });
+  const startLab = labPerTest();
 
   it('dolphin boots its new system, becomes dragon, and answers as dragon from outside', async () => {
-    lab = await Lab.up('gateway-swap.yaml');
+    const lab = await startLab('gateway-swap.yaml');
     const { code, text, stateDir } = await rehearse(lab);
     expect(code, text).toBe(0);
     expect(text).toMatch(/dolphin\| nightshift: dolphin runs on the new root \/dev\/vdb1/);
@@ -39,7 +35,7 @@ describe('gateway-swap.yaml on lab machines', () => {
   }, 20 * MINUTES);
 
   it('a new root that hangs is power-cycled by the person on site; the old dragon serves again', async () => {
-    const current = (lab = await Lab.up('gateway-swap.yaml'));
+    const current = await startLab('gateway-swap.yaml');
     const { code, text, stateDir, done } = await rehearse(current, {
       interventions: [
         // The fault: just before the reboot, the new system's init becomes a process that never starts anything.
@@ -60,7 +56,7 @@ describe('gateway-swap.yaml on lab machines', () => {
   }, 25 * MINUTES);
 
   it('a wrong route after the swap is found; the fallback gives the old dragon its identity back', async () => {
-    lab = await Lab.up('gateway-swap.yaml');
+    const lab = await startLab('gateway-swap.yaml');
     // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.
     const { code, text, stateDir } = await rehearse(lab, { args: ['--var', 'route_via=203.0.113.254'] });
     expect(code, text).toBe(3);

@@ -1,20 +1,16 @@
 // The jump through the swap partition rehearsed on a virtual machine: once to success, once
 // with a jump system that panics (the machine comes back on its old system by itself).
-import { afterEach, describe, expect, it } from 'vitest';
-import { journalTypes, Lab, rehearse } from '../support/lab.js';
+import { describe, expect, it } from 'vitest';
+import { journalTypes, labPerTest, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
 const EXITING_INIT = "rm /mnt/jump/sbin/init && printf '#!/bin/sh\\nexit 1\\n' > /mnt/jump/sbin/init && chmod 755 /mnt/jump/sbin/init && sync";
 
 describe('jump-via-swap.yaml on a lab machine', () => {
-  let lab: Lab | undefined;
-  afterEach(async () => {
-    await lab?.down();
-    lab = undefined;
-  });
+  const startLab = labPerTest();
 
   it('boots the jump system from the swap partition, rebuilds the root, and ends with swap back', async () => {
-    lab = await Lab.up('jump-via-swap.yaml');
+    const lab = await startLab('jump-via-swap.yaml');
     const hostKey = await lab.ssh('node7', 'cat /etc/ssh/ssh_host_ed25519_key.pub');
     const { code, text, stateDir } = await rehearse(lab);
     expect(code, text).toBe(0);
@@ -27,7 +23,7 @@ describe('jump-via-swap.yaml on a lab machine', () => {
   }, 25 * MINUTES);
 
   it('a jump system that panics brings the old system back by itself; the fallback gives the swap back', async () => {
-    const current = (lab = await Lab.up('jump-via-swap.yaml'));
+    const current = await startLab('jump-via-swap.yaml');
     const { code, text, stateDir, done } = await rehearse(current, {
       // The fault: the jump system's init exits at once, and the kernel panics.
       interventions: [{ question: /Ready to boot the jump system/, act: () => current.ssh('node7', EXITING_INIT) }],

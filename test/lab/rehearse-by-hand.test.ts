@@ -2,20 +2,17 @@
 // driven by keys as far as the first destructive step, where they pause.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { Lab } from '../support/lab.js';
+import { labPerTest } from '../support/lab.js';
 import { TmuxSession } from '../support/tmux.js';
 
 describe('rehearsing by hand on the lab', () => {
-  let lab: Lab | undefined;
+  const startLab = labPerTest();
   let tmux: TmuxSession | undefined;
-  afterEach(async () => {
-    tmux?.kill();
-    await lab?.down();
-    lab = undefined;
-  });
+  // After-hooks run last-registered first: the terminal goes before the lab.
+  afterEach(() => tmux?.kill());
 
   it('runs the jump runbook full-screen against the lab machine until the first destructive step, and pauses there', async () => {
-    lab = await Lab.up('jump-via-swap.yaml');
+    const lab = await startLab('jump-via-swap.yaml');
     const env: Record<string, string> = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
     tmux = TmuxSession.start([process.execPath, BIN, 'run', lab.runbook, '--lab', '--no-helpers'], { cwd: ROOT, env, cols: 140, rows: 45 });
     const screen = await tmux.waitFor(/DESTRUCTIVE/, 120_000, 'the first destructive step');

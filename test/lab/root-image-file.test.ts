@@ -1,19 +1,15 @@
 // The root filesystem in an image file rehearsed on a virtual machine: prepared, upgraded
 // and reverted in one run, each by a reboot through the initramfs's renames.
-import { afterEach, describe, expect, it } from 'vitest';
-import { journalTypes, Lab, rehearse } from '../support/lab.js';
+import { describe, expect, it } from 'vitest';
+import { journalTypes, labPerTest, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
 
 describe('root-image-file.yaml on a lab machine', () => {
-  let lab: Lab | undefined;
-  afterEach(async () => {
-    await lab?.down();
-    lab = undefined;
-  });
+  const startLab = labPerTest();
 
   it('boots root.img from the images partition, upgrades to root-new.img, and reverts to the previous image', async () => {
-    lab = await Lab.up('root-image-file.yaml');
+    const lab = await startLab('root-image-file.yaml');
     const hostKey = await lab.ssh('node3', 'cat /etc/ssh/ssh_host_ed25519_key.pub');
     const { code, text, stateDir } = await rehearse(lab);
     expect(code, text).toBe(0);

@@ -1,16 +1,12 @@
 // The package update rehearsed across two lab guests, each with a mirror of its own.
-import { afterEach, describe, expect, it } from 'vitest';
-import { Lab, rehearse } from '../support/lab.js';
+import { describe, expect, it } from 'vitest';
+import { labPerTest, rehearse } from '../support/lab.js';
 
 describe('vm-package-update.yaml on lab machines', () => {
-  let lab: Lab | undefined;
-  afterEach(async () => {
-    await lab?.down();
-    lab = undefined;
-  });
+  const startLab = labPerTest();
 
   it('updates both guests from the mirror, keeps the kernel and the local configuration, turns off smartd', async () => {
-    lab = await Lab.up('vm-package-update.yaml');
+    const lab = await startLab('vm-package-update.yaml');
     const { code, text } = await rehearse(lab);
     expect(code, text).toBe(0);
     expect(text).toMatch(/vm1\| -setting=changed-here/);

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach } from 'vitest';
 import { BIN, converse, freshStateDir, ROOT } from './cli.js';
 import { labStateDir } from '../../src/lab/vm/paths.js';
 import type { LabState } from '../../src/lab/vm/lab.js';
@@ -130,4 +131,14 @@ export async function rehearse(lab: Lab, options: { args?: string[]; interventio
   );
   const code = await run.exited;
   return { code, text: `${run.lines.join('\n')}\n${run.stderr()}`, stateDir, done };
+}
+
+/** Starts a lab per test and takes it down after the test, whatever happened: `const startLab = labPerTest()`. */
+export function labPerTest(): (runbookName: string) => Promise<Lab> {
+  let started: Lab | undefined;
+  afterEach(async () => {
+    await started?.down();
+    started = undefined;
+  });
+  return async (runbookName) => (started = await Lab.up(runbookName));
 }

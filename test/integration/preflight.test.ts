@@ -14,6 +14,15 @@ import { runPreflight } from '../../src/runner/preflight.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
+const hasArping = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v arping'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 describeWithSshd('preflight checks on a host', () => {
   let sshd: Sshd;
   let home: string;
@@ -76,12 +85,35 @@ describeWithSshd('preflight checks on a host', () => {
     expect((await check(`          - disk: { device: ${dir}/nosuch, ptuuid: 0a1b2c3d }\n`)).lines[0]).toMatch(/nosuch does not exist$/);
   });
 
-  it('address_free: an address that answers is in use, one nobody has is free, and the method is named', async () => {
-    const taken = await check('          - address_free: { address: 127.0.0.1, interface: lo }\n');
-    const free = await check('          - address_free: { address: 192.0.2.77, interface: lo }\n');
-    const arping = free.lines[0]!.includes('arping -D');
-    expect(taken.lines[0]).toMatch(arping ? /FAILED: .*answered arping -D/ : /FAILED: .*127\.0\.0\.1 is in use on lo: it answers ping \(arping is missing/);
-    expect(free.lines[0]).toMatch(arping ? /^ok: .*nobody answered arping -D/ : /^ok: .*nobody answered ping for 192\.0\.2\.77 on lo .*arping is missing/);
+  it('address_free: an address a neighbour holds is in use, one nobody has is free, and the method is named', async () => {
+    if (!hasArping) {
+      // Without arping the check falls back to ping, and says so.
+      const taken = await check('          - address_free: { address: 127.0.0.1, interface: lo }\n');
+      const free = await check('          - address_free: { address: 192.0.2.77, interface: lo }\n');
+      expect(taken.lines[0]).toMatch(/FAILED: .*127\.0\.0\.1 is in use on lo: it answers ping \(arping is missing/);
+      expect(free.lines[0]).toMatch(/^ok: .*nobody answered ping for 192\.0\.2\.77 on lo .*arping is missing/);
+      return;
+    }
+    // arping does not work on loopback: the neighbour is on a veth pair, its end in a network
+    // namespace holding 10.77.0.2.
+    const namespace = `nspf-${process.pid}`;
+    const link = `nspf${process.pid % 100000}`;
+    execFileSync('ip', ['netns', 'add', namespace]);
+    try {
+      execFileSync('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace]);
+      execFileSync('ip', ['link', 'set', link, 'up']);
+      execFileSync('ip', ['-n', namespace, 'address', 'add', '10.77.0.2/24', 'dev', 'eth0']);
+      execFileSync('ip', ['-n', namespace, 'link', 'set', 'eth0', 'up']);
+      const taken = await check(`          - address_free: { address: 10.77.0.2, interface: ${link} }\n`);
+      expect(taken.lines[0]).toMatch(/^FAILED: .*answered arping -D/);
+      const free = await check(`          - address_free: { address: 10.77.0.9, interface: ${link} }\n`);
+      expect(free.lines[0]).toMatch(/^ok: .*nobody answered arping -D for 10\.77\.0\.9/);
+    } finally {
+      execFileSync('ip', ['netns', 'delete', namespace]);
+    }
+  });
+
+  it('address_free on an interface the host does not have says so', async () => {
     expect((await check('          - address_free: { address: 192.0.2.77, interface: nosuch0 }\n')).lines[0]).toMatch(/there is no interface nosuch0$/);
   });
 });

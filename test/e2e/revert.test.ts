@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { TmuxSession } from '../support/tmux.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,7 +30,9 @@ describeWithSshd('nightshift run with revert_after', () => {
     sshd = await Sshd.start();
     relay = await TcpRelay.start(sshd.port);
   });
+  let tmux: TmuxSession | undefined;
   afterAll(async () => {
+    tmux?.kill();
     await relay?.close();
     await sshd?.stop();
   });
@@ -128,5 +131,27 @@ describeWithSshd('nightshift run with revert_after', () => {
     expect(markdown).toMatch(/Revert: revert armed on dolphin \(sleeper \d+\) to fire after 3 s unless confirmed from a new connection/);
     expect(markdown).toContain('Revert: the revert ran on dolphin and exited 0');
     expect(readFileSync(out, 'utf8')).toContain('Revert: the revert ran on dolphin and exited 0');
+  }, 60_000);
+
+  it('shows the countdown full-screen while the change runs; once confirmed, nothing is reverted', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+    const args = runbook(dir, 'sleep 6; echo changed', `touch ${dir}/reverted`, '1m').filter((arg) => arg !== '--plain');
+    tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-helpers'], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' },
+    });
+    const counting = await tmux.waitFor(/revert in \d+s unless confirmed from a new connection to dolphin/, 20_000, 'the countdown');
+    const first = Number(/revert in (\d+)s/.exec(counting)![1]);
+    expect(first).toBeLessThanOrEqual(60);
+    // It ticks by itself, with no output to redraw for.
+    const later = await tmux.waitFor((screen) => {
+      const match = /revert in (\d+)s/.exec(screen);
+      return match !== null && Number(match[1]) <= first - 2;
+    }, 10_000, 'the countdown to go down');
+    expect(later).toMatch(/revert in \d+s/);
+    await tmux.waitFor(/The run completed/, 30_000, 'the end of the run');
+    tmux.keys('q');
+    expect(await tmux.waitForExit(10_000)).toBe(0);
+    expect(existsSync(path.join(dir, 'reverted'))).toBe(false);
   }, 60_000);
 });

@@ -80,7 +80,9 @@ qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
 
 Then: nightshift run RUNBOOK --lab. Each machine's console is in its serial.log in the
 lab's folder. The image cache: $NIGHTSHIFT_LAB_CACHE, else $XDG_CACHE_HOME/nightshift/lab;
-the Debian mirror: $NIGHTSHIFT_LAB_MIRROR (default http://deb.debian.org/debian).`,
+the Debian mirror: $NIGHTSHIFT_LAB_MIRROR (default http://deb.debian.org/debian);
+NIGHTSHIFT_LAB_ACCEL=kvm uses KVM where it can run a stock kernel (the default is
+QEMU's software emulation, which works everywhere).`,
   demo: `nightshift demo [options]
 
 Starts the embedded demo lab (three SSH hosts in sandbox folders on 127.0.0.1: the old

@@ -8,7 +8,15 @@ import { readFile, writeFile, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { LabError } from './lab-error.js';
 
-const EMULATION = ['-accel', 'tcg,tb-size=64', '-smp', '1', '-m', '512', '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot'];
+/**
+ * Software emulation by default: where /dev/kvm is a nested hypervisor that cannot run a stock
+ * kernel, trying KVM first hangs or dies. NIGHTSHIFT_LAB_ACCEL=kvm uses it where it works.
+ */
+function accelerator(env: NodeJS.ProcessEnv = process.env): string {
+  return env['NIGHTSHIFT_LAB_ACCEL'] === 'kvm' ? 'kvm' : 'tcg,tb-size=64';
+}
+
+const EMULATION = ['-accel', accelerator(), '-smp', '1', '-m', '512', '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot'];
 
 export interface BootOnceOptions {
   disk: string;

@@ -4,7 +4,7 @@
 // Each script prints key=value lines that the functions here read; nothing is judged remotely.
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { OneShotBoot } from '../runbook/types.js';
-import { GRUBENV_SCRIPT } from './preflight-checks.js';
+import { GRUBENV_SCRIPT, judgeGrubenv, readValues } from './preflight-checks.js';
 
 export function entryIdOf(stepId: string): string {
   return `nightshift-${stepId}`;
@@ -47,7 +47,7 @@ export interface Inspection {
   runningArgs: string;
 }
 
-export function readInspection(stdout: string, into: OneShotBoot, judgeGrubenv: (stdout: string) => { ok: boolean; text: string }): Inspection {
+export function readInspection(stdout: string, into: OneShotBoot): Inspection {
   const values = readValues(stdout);
   const get = (key: string) => values.get(key) ?? '';
   const grubenv = judgeGrubenv(stdout);
@@ -68,16 +68,6 @@ export function readInspection(stdout: string, into: OneShotBoot, judgeGrubenv: 
     grubDirInFs: mount === '/' ? 'boot/grub' : path(mount, '/boot/grub'),
     runningArgs: get('running_args'),
   };
-}
-
-/** key=value lines, as every script here prints them. */
-export function readValues(stdout: string): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) values.set(line.slice(0, eq), line.slice(eq + 1).trim());
-  }
-  return values;
 }
 
 function path(mount: string, full: string): string {

@@ -52,9 +52,10 @@ function sections(stdout: string): Map<string, string[]> {
   return found;
 }
 
-function fields(lines: string[]): Map<string, string> {
+/** key=value lines, as the scripts run on hosts print them. */
+export function readValues(stdout: string): Map<string, string> {
   const map = new Map<string, string>();
-  for (const line of lines) {
+  for (const line of stdout.split('\n')) {
     const at = line.indexOf('=');
     if (at > 0) map.set(line.slice(0, at), line.slice(at + 1).trim());
   }
@@ -196,7 +197,7 @@ function normalizeId(id: string): string {
 }
 
 export function judgeDisk(check: Extract<PreflightCheck, { kind: 'disk' }>, stdout: string): Verdict {
-  const found = fields(stdout.split('\n'));
+  const found = readValues(stdout);
   if (found.get('missing') === 'yes') return { ok: false, text: `${check.device} does not exist` };
   if (check.serial !== undefined) {
     const serials = ['serial', 'sysserial', 'ID_SERIAL_SHORT', 'ID_SERIAL'].map((key) => found.get(key) ?? '').filter(Boolean);
@@ -231,7 +232,7 @@ export function addressFreeScript(address: string, iface: string): string {
 }
 
 export function judgeAddressFree(address: string, iface: string, stdout: string): Verdict {
-  const found = fields(stdout.split('\n'));
+  const found = readValues(stdout);
   if (found.get('nolink') === 'yes') return { ok: false, text: `there is no interface ${iface}` };
   if (found.get('how') === 'arping') {
     const code = found.get('arping');
@@ -265,7 +266,7 @@ export const GRUBENV_SCRIPT = [
 ].join('\n');
 
 export function judgeGrubenv(stdout: string): Verdict {
-  const found = fields(stdout.split('\n'));
+  const found = readValues(stdout);
   if (found.get('env') !== 'yes') return { ok: false, text: '/boot/grub/grubenv does not exist (grub-editenv /boot/grub/grubenv create makes one)' };
   const [source = '', fstype = ''] = (found.get('mount') ?? '').split(/\s+/);
   if (source === '') return { ok: false, text: 'findmnt could not tell which filesystem holds /boot/grub' };

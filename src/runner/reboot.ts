@@ -12,11 +12,10 @@ import {
   makeDefaultScript,
   menuEntry,
   readInspection,
-  readValues,
   ROOT_SCRIPT,
   type Inspection,
 } from './one-shot-scripts.js';
-import { judgeGrubenv } from './preflight-checks.js';
+import { readValues } from './preflight-checks.js';
 import { orAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 
@@ -87,7 +86,7 @@ export async function rebootHost(
 
 async function armOneShot(step: RebootStep, into: OneShotBoot, hosts: RemoteHosts, output: StepOutput, signal: AbortSignal): Promise<Inspection> {
   const { host } = step;
-  const inspection = readInspection(await readAll(hosts, host, inspectScript(into), output, signal), into, judgeGrubenv);
+  const inspection = readInspection(await readAll(hosts, host, inspectScript(into), output, signal), into);
   output.note(
     `nightshift: ${host} runs on root ${inspection.runningRootUuid}; the new root is ${inspection.device} (UUID ${inspection.uuid}); GRUB can write its environment block`,
   );

@@ -73,7 +73,7 @@ export function holderIsAlive(holder: LockHolder): boolean {
 }
 
 /** Alive and not a zombie. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {

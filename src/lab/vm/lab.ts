@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { isAlive } from '../../store/lock.js';
 import { writeKnownHosts, writeSshConfig, type LabEndpoint } from '../ssh-files.js';
 import { ensureBaseImage } from './base-image.js';
 import { SEED_SERIAL } from './guest-files.js';
@@ -301,15 +302,6 @@ async function waitForExit(dir: string, pidFile: string, timeoutMs: number): Pro
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

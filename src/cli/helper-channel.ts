@@ -14,6 +14,7 @@ import type { SentinelAccess } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
 import { viewOf } from '../engine/view.js';
 import { renderHelperView } from '../ui/helper/render-helper.js';
+import { confirmationText } from '../text/steps.js';
 
 export interface HelperListen {
   address: string;
@@ -142,7 +143,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     const { focus } = viewOf(run.actor.getSnapshot(), run.stepOf);
     if (!focus) return null;
     const step = run.stepOf(focus.stepId);
-    if (focus.waitingFor === 'confirmation' && focus.roles.includes('sentinel')) return step.kind === 'checkpoint' ? step.text : step.title;
+    if (focus.waitingFor === 'confirmation' && focus.roles.includes('sentinel')) return confirmationText(step, focus.request);
     if (focus.waitingFor === 'hands') return `step ${step.number} ${step.title} needs someone at the machines`;
     return null;
   };

@@ -27,7 +27,12 @@ export type EngineEvent =
   /** Whether a sentinel is on site and not away; sent by the runner whenever presence changes. */
   | { type: 'HANDS'; available: boolean; why: string }
   /** For a step held for hands on site: go on without them. The reason is journaled. */
-  | { type: 'OVERRIDE_HOLD'; stepId: string; by: Actor; reason: string };
+  | { type: 'OVERRIDE_HOLD'; stepId: string; by: Actor; reason: string }
+  /**
+   * For a reboot step past its bound: ask the sentinel to look at the machine (`request`
+   * says what). Their /ok (or the upgrader relaying it) goes back to waiting for the host.
+   */
+  | { type: 'ASK_SITE'; stepId: string; by: Actor; request: string };
 
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 
@@ -50,9 +55,11 @@ export interface StepRecord {
   confirmations: Confirmation[];
   /** The attempt was in flight when nightshift stopped: it may or may not have finished. */
   interrupted?: boolean;
+  /** What the sentinel was asked to do for this failed step, while their answer is awaited. */
+  asked?: string;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override';
+export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site';
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 

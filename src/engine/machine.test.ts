@@ -243,6 +243,96 @@ describe('compiled runbook machine', () => {
   });
 });
 
+describe('a reboot past its bound, put to the sentinel', () => {
+  const rebootSource = `name: reboot test
+hosts:
+  dolphin: {}
+phases:
+  - name: boot
+    steps:
+      - reboot: dolphin
+        id: boot
+      - run: verify
+        host: dolphin
+        id: verify
+`;
+  const OBSERVER = { role: 'observer' as const, name: 'kim' };
+  const REQUEST = 'dolphin did not come back: power-cycle it';
+
+  function startReboot() {
+    const runbook = parseRunbook(rebootSource, 'rb.yaml');
+    const stepOf = (id: string): Step => runbook.phases.flatMap((p) => p.steps).find((s) => s.id === id)!;
+    let reboots = 0;
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async (): Promise<CommandResult> => ({ exitCode: 0 })),
+        reboot: fromPromise(async () => {
+          reboots++;
+          if (reboots === 1) throw new Error('dolphin did not come back');
+        }),
+      },
+    });
+    const actor = createActor(machine);
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    const view = () => viewOf(actor.getSnapshot(), stepOf);
+    const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
+    return { actor, emitted, view, settle, reboots: () => reboots };
+  }
+
+  it('asks the sentinel, whose /ok goes back to waiting for the host; an observer cannot answer', async () => {
+    const run = startReboot();
+    await run.settle(() => run.view().focus?.waitingFor === 'decision');
+    run.actor.send({ type: 'ASK_SITE', stepId: 'boot', by: UPGRADER, request: REQUEST });
+    expect(run.view().focus).toEqual({ stepId: 'boot', waitingFor: 'confirmation', roles: ['sentinel'], request: REQUEST });
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'boot', action: 'ask-site', reason: REQUEST }));
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'step.waiting', stepId: 'boot', for: 'confirmation', roles: ['sentinel'] }));
+
+    run.actor.send({ type: 'CONFIRM', stepId: 'boot', role: 'sentinel', by: OBSERVER });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: expect.stringMatching(/observer only watches/) });
+    run.actor.send({ type: 'CONFIRM', stepId: 'boot', role: 'upgrader', by: UPGRADER });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'this request is for the sentinel, not the upgrader' });
+
+    run.actor.send({ type: 'CONFIRM', stepId: 'boot', role: 'sentinel', by: SENTINEL });
+    await run.settle(() => run.view().outcome === 'completed');
+    expect(run.reboots()).toBe(2);
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'step.confirmed', stepId: 'boot', role: 'sentinel', relayed: false }));
+    expect(run.actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'done', attempts: 2, asked: undefined });
+  });
+
+  it('the upgrader may relay the answer, or stop waiting for it and keep waiting for the host', async () => {
+    const relayed = startReboot();
+    await relayed.settle(() => relayed.view().focus?.waitingFor === 'decision');
+    relayed.actor.send({ type: 'ASK_SITE', stepId: 'boot', by: UPGRADER, request: REQUEST });
+    relayed.actor.send({ type: 'CONFIRM', stepId: 'boot', role: 'sentinel', by: UPGRADER });
+    await relayed.settle(() => relayed.view().outcome === 'completed');
+    expect(relayed.emitted).toContainEqual(expect.objectContaining({ type: 'step.confirmed', role: 'sentinel', relayed: true }));
+
+    const retried = startReboot();
+    await retried.settle(() => retried.view().focus?.waitingFor === 'decision');
+    retried.actor.send({ type: 'ASK_SITE', stepId: 'boot', by: UPGRADER, request: REQUEST });
+    retried.actor.send({ type: 'RETRY', stepId: 'boot', by: UPGRADER });
+    await retried.settle(() => retried.view().outcome === 'completed');
+    expect(retried.reboots()).toBe(2);
+  });
+
+  it('is refused without a request, and for a step that is not a reboot', async () => {
+    const run = startReboot();
+    await run.settle(() => run.view().focus?.waitingFor === 'decision');
+    run.actor.send({ type: 'ASK_SITE', stepId: 'boot', by: UPGRADER, request: '  ' });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'say what the sentinel should do' });
+    expect(run.view().focus?.waitingFor).toBe('decision');
+
+    const other = start({ restore: [{ exitCode: 2 }] });
+    await other.focusIs('part', 'approval');
+    other.send({ type: 'APPROVE', stepId: 'part', by: UPGRADER, value: '/dev/sdb' });
+    await other.focusIs('restore', 'decision');
+    other.send({ type: 'ASK_SITE', stepId: 'restore', by: UPGRADER, request: REQUEST });
+    expect(other.emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'only a reboot that did not come back can be put to the site' });
+  });
+});
+
 describe('steps that need hands on site', () => {
   const handsSource = `name: hands test
 hosts:

@@ -80,27 +80,36 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     if (event.type !== 'CONFIRM') return 'not a confirmation';
     if (event.stepId !== stepId) return `that confirmation is for step ${event.stepId}, but ${stepId} is waiting`;
     const step = stepOf(stepId);
-    if (step.kind !== 'checkpoint') return 'this step is not a checkpoint';
-    const roles = rolesOf(step.by);
-    if (!roles.includes(event.role)) return `this checkpoint is for the ${roles.join(' and the ')}, not the ${event.role}`;
+    const record = context.steps[stepId]!;
+    const asked = step.kind !== 'checkpoint' && record.asked !== undefined;
+    if (step.kind !== 'checkpoint' && !asked) return 'this step is not a checkpoint';
+    const roles = confirmingRoles(context, stepId);
+    if (!roles.includes(event.role)) return `this ${asked ? 'request' : 'checkpoint'} is for the ${roles.join(' and the ')}, not the ${event.role}`;
     if (event.by.role === 'observer') return `an observer only watches: only the ${event.role} can confirm for the ${event.role}`;
     if (event.by.role !== event.role && !(relaysAllowed && event.by.role === 'upgrader')) {
       return `only the ${event.role} can confirm for the ${event.role}`;
     }
-    if (context.steps[stepId]!.confirmations.some((c) => c.role === event.role)) {
+    if (asked) return null;
+    if (record.confirmations.some((c) => c.role === event.role)) {
       return `the ${event.role} has already confirmed`;
     }
-    if (step.confirmText !== undefined && (event.value ?? '').trim() !== step.confirmText) {
+    if (step.kind === 'checkpoint' && step.confirmText !== undefined && (event.value ?? '').trim() !== step.confirmText) {
       return `the typed text does not match "${step.confirmText}"`;
     }
     return null;
   };
 
-  const pendingRoles = (context: EngineContext, stepId: string): Role[] => {
+  /** Who confirms a step: a checkpoint's roles, or the sentinel for a step they were asked about. */
+  const confirmingRoles = (context: EngineContext, stepId: string): Role[] => {
     const step = stepOf(stepId);
-    if (step.kind !== 'checkpoint') return [];
+    if (step.kind === 'checkpoint') return rolesOf(step.by);
+    return context.steps[stepId]!.asked !== undefined ? ['sentinel'] : [];
+  };
+
+  const pendingRoles = (context: EngineContext, stepId: string): Role[] => {
+    if (stepOf(stepId).kind !== 'checkpoint') return confirmingRoles(context, stepId);
     const confirmed = new Set(context.steps[stepId]!.confirmations.map((c) => c.role));
-    return rolesOf(step.by).filter((role) => !confirmed.has(role));
+    return confirmingRoles(context, stepId).filter((role) => !confirmed.has(role));
   };
 
   const updateStep = (context: EngineContext, stepId: string, patch: Partial<StepRecord>) => ({
@@ -158,6 +167,11 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         event.stepId === params.stepId &&
         event.by.role === 'upgrader' &&
         event.reason.trim().length > 0,
+      canAskSite: ({ event }, params: { stepId: string }) =>
+        event.type === 'ASK_SITE' &&
+        event.stepId === params.stepId &&
+        event.by.role === 'upgrader' &&
+        event.request.trim() !== '',
       canPause: ({ context }) => context.current === null || context.steps[context.current]?.status !== 'running',
     },
     actions: {
@@ -264,6 +278,15 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           at: Date.now(),
         });
       }),
+      askSite: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        if (event.type !== 'ASK_SITE') return;
+        const request = event.request.trim();
+        enqueue.assign({ current: params.stepId, steps: updateStep(context, params.stepId, { status: 'waiting', asked: request }) });
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'ask-site', by: actorOf(event), reason: request, at: Date.now() });
+      }),
+      settleAsk: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        enqueue.assign({ steps: updateStep(context, params.stepId, { asked: undefined }) });
+      }),
       markDone: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
         const at = Date.now();
         const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
@@ -310,6 +333,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
               ? `that approval is for step ${event.stepId}, but ${params.stepId} is waiting`
               : `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
         } else if (event.type === 'SKIP') reason = 'skipping needs a reason';
+        else if (event.type === 'ASK_SITE') {
+          reason =
+            stepOf(params.stepId).kind !== 'reboot'
+              ? 'only a reboot that did not come back can be put to the site'
+              : event.by.role !== 'upgrader'
+                ? 'only the upgrader asks the site'
+                : 'say what the sentinel should do';
+        }
         else if (event.type === 'OVERRIDE_HOLD') {
           reason =
             event.stepId !== params.stepId
@@ -440,6 +471,30 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           { guard: { type: 'canMarkDone', params }, target: next, actions: [{ type: 'markDone', params }] },
           { actions: [{ type: 'refuse', params }] },
         ],
+        ASK_SITE: [
+          ...(step.kind === 'reboot' ? [{ guard: { type: 'canAskSite' as const, params }, target: 'asking', actions: [{ type: 'askSite' as const, params }] }] : []),
+          { actions: [{ type: 'refuse', params }] },
+        ],
+      },
+    };
+    // A reboot that did not come back, put to the sentinel: their answer (or the upgrader's
+    // relay of it) goes back to waiting for the host; the upgrader may stop waiting for them.
+    const asking: StateConfig = {
+      entry: [{ type: 'awaitHumans', params: { stepId, for: 'confirmation' } }],
+      exit: [{ type: 'settleAsk', params }],
+      on: {
+        CONFIRM: [
+          { guard: { type: 'confirmationCounts', params }, target: 'working', actions: [{ type: 'recordConfirmation', params }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
+        RETRY: [
+          { guard: { type: 'isStep', params }, target: 'working', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
+        SKIP: [
+          { guard: { type: 'skipHasReason', params }, target: next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
+          { actions: [{ type: 'refuse', params }] },
+        ],
       },
     };
     // A step in flight when nightshift stopped is restored here (never straight into
@@ -537,7 +592,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     };
     return {
       initial: step.needsHands ? 'gate' : needsApproval ? 'approval' : 'working',
-      states: needsApproval ? { ...gate, approval, working, failed, ...resumeStates } : { ...gate, working, failed, ...resumeStates },
+      states: {
+        ...gate,
+        ...(needsApproval ? { approval } : {}),
+        working,
+        failed,
+        ...(step.kind === 'reboot' ? { asking } : {}),
+        ...resumeStates,
+      },
     };
   };
 

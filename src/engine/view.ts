@@ -7,7 +7,8 @@ import { handsOf, type RunbookSnapshot } from './machine.js';
 export type Focus =
   | { stepId: string; waitingFor: 'running' }
   | { stepId: string; waitingFor: 'approval'; text: string }
-  | { stepId: string; waitingFor: 'confirmation'; roles: Role[] }
+  /** `request`: what the sentinel was asked to do about a failed step (none for a checkpoint). */
+  | { stepId: string; waitingFor: 'confirmation'; roles: Role[]; request?: string }
   /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
   | { stepId: string; waitingFor: 'hands'; why: string }
   /** `interrupted`: the step was in flight when nightshift stopped, so it may also be marked done. */
@@ -34,6 +35,7 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
   let focus: Focus;
   if (sub === 'held') focus = { stepId, waitingFor: 'hands', why: handsOf(context).why };
   else if (sub === 'failed') focus = { stepId, waitingFor: 'decision', error: record.error ?? 'failed', interrupted: record.interrupted === true };
+  else if (sub === 'asking') focus = { stepId, waitingFor: 'confirmation', roles: ['sentinel'], request: record.asked ?? '' };
   else if (sub === 'approval') focus = { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
   else if (step.kind === 'checkpoint') {
     const confirmed = new Set(record.confirmations.map((c) => c.role));

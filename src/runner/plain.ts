@@ -8,7 +8,7 @@ import type { Step } from '../runbook/types.js';
 import type { ChatHub, Participant } from '../chat/hub.js';
 import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
-import { commandSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
 import type { LineReader } from './line-reader.js';
 import type { Run } from './run.js';
@@ -197,17 +197,24 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
       );
     case 'confirmation': {
       const role = focus.roles[0]!;
+      const asked = indentFollowing(confirmationText(step, focus.request).trim());
+      if (focus.request !== undefined) {
+        const relay = relaysAllowed ? 'yes (you record their answer) | ' : '';
+        return `${label}: asked of the sentinel: ${asked}\n  Waiting for their /ok in the helper channel. Answer ${relay}retry (keep waiting without them) | skip REASON | fallback REASON | say TEXT | pause:`;
+      }
       if (role !== 'upgrader' && !relaysAllowed) {
-        return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}: they confirm with /ok in the helper channel. Answer say TEXT (to the site) | pause:`;
+        return `${label}: ${asked}\n  Waiting for ${roleList(focus.roles)}: they confirm with /ok in the helper channel. Answer say TEXT (to the site) | pause:`;
       }
       const how = 'confirmText' in step && step.confirmText !== undefined ? `Type ${JSON.stringify(step.confirmText)}` : 'Type yes';
       const relay = role === 'upgrader' ? '' : ` (you record it for ${roleList([role])})`;
-      return `${label}: ${'text' in step ? indentFollowing(step.text.trim()) : ''}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
+      return `${label}: ${asked}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
     }
     case 'decision':
       return focus.interrupted
         ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
-        : `${label} failed: ${focus.error}\n  Answer retry${step.kind === 'reboot' ? ' (keep waiting)' : ''} | skip REASON | fallback REASON | pause:`;
+        : step.kind === 'reboot'
+          ? `${label} failed: ${focus.error}\n  Answer retry (keep waiting) | ask [TEXT] (the sentinel looks at it; their /ok keeps waiting) | skip REASON | fallback REASON | pause:`
+          : `${label} failed: ${focus.error}\n  Answer retry | skip REASON | fallback REASON | pause:`;
     case 'hands':
       return (
         `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` +
@@ -228,7 +235,8 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
     if (answer === 'pause' && focus.text !== 'pause') return { type: 'PAUSE', by };
     return { type: 'APPROVE', stepId, by, value: answer };
   }
-  if (focus.waitingFor === 'confirmation') {
+  const decidesInstead = focus.waitingFor === 'confirmation' && focus.request !== undefined && /^(r|retry|s|skip|f|fallback)$/i.test(word);
+  if (focus.waitingFor === 'confirmation' && !decidesInstead) {
     const expected = 'confirmText' in step ? step.confirmText : undefined;
     if (answer === 'pause' && expected !== 'pause') return { type: 'PAUSE', by };
     if (expected === undefined && !/^(y|yes)$/i.test(answer)) return 'type yes to confirm, or pause';
@@ -255,6 +263,10 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
       if (run.runbook.fallback.length === 0) return 'this runbook has no fallback steps';
       if (run.view().track === 'fallback') return 'the fallback is already running';
       return reason ? { type: 'FALLBACK', by, reason } : 'fallback needs a reason, e.g. "fallback routing table wrong"';
+    case 'a':
+    case 'ask':
+      if (focus.waitingFor !== 'decision' || step.kind !== 'reboot') return 'only a reboot that did not come back can be put to the site';
+      return { type: 'ASK_SITE', stepId, by, request: reason || rebootSiteRequest(step) };
     case 'd':
     case 'done':
       if (focus.waitingFor !== 'decision' || !focus.interrupted) return 'only a step that was interrupted can be marked done';

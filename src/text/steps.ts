@@ -36,3 +36,15 @@ export function commandSummary(command: string): string {
   const first = meaningful[0] ?? lines[0] ?? '';
   return meaningful.length > 1 ? `${first} …` : first;
 }
+
+/** What a confirmation asks for: the sentinel's request about a failed step, else the checkpoint's text. */
+export function confirmationText(step: Step, request: string | undefined): string {
+  if (request !== undefined) return request;
+  return step.kind === 'checkpoint' ? step.text : step.title;
+}
+
+/** What the sentinel is asked by default when a reboot did not come back within its bound. */
+export function rebootSiteRequest(step: Step): string {
+  const host = 'host' in step ? step.host : 'the machine';
+  return `${host} did not come back from its reboot (step ${step.number}). Look at its screen: if it hangs or shows an error, power-cycle it. Type /ok once it is starting again.`;
+}

@@ -5,6 +5,7 @@ const KEYS: Array<[string, string]> = [
   ['?', 'show or hide this list (in a text field: before typing)'],
   ['Esc', 'hide this list'],
   ['r', 'retry the failed step (a reboot: keep waiting for the host)'],
+  ['a', 'a reboot that did not come back: ask the sentinel to look at it (their /ok keeps waiting)'],
   ['s', 'skip the failed step (asks for a reason, journaled)'],
   ['f', 'fall back from a failed step (asks for a reason)'],
   ['F', 'fall back now, from anywhere (asks for a reason)'],

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { commandSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
 
@@ -64,9 +64,10 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold color={theme.warning}>
-            CHECKPOINT · {stepLabel(prompt.step)} · waiting for {roleList(prompt.pending)}
+            {prompt.request !== undefined ? 'ASKED OF THE SITE' : 'CHECKPOINT'} · {stepLabel(prompt.step)} · waiting for {roleList(prompt.pending)}
           </Text>
-          <Text bold>{'text' in prompt.step ? prompt.step.text : ''}</Text>
+          <Text bold>{confirmationText(prompt.step, prompt.request)}</Text>
+          {prompt.request !== undefined ? <Keys>r keep waiting without them · s skip (with a reason)</Keys> : null}
           {!prompt.relayable ? (
             <>
               <Text>The {prompt.role} confirms this on their screen (/ok). Tell them what to do in the chat.</Text>
@@ -112,7 +113,9 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
           <Keys>
             {prompt.interrupted
               ? 'r run it again · d it is done (with a reason) · s skip (with a reason) · f fall back (with a reason) · p pause'
-              : `r ${prompt.step.kind === 'reboot' ? 'keep waiting' : 'retry'} · s skip (with a reason) · f fall back (with a reason) · p pause`}
+              : prompt.step.kind === 'reboot'
+                ? 'r keep waiting · a ask the sentinel to look at it · s skip (with a reason) · f fall back (with a reason) · p pause'
+                : 'r retry · s skip (with a reason) · f fall back (with a reason) · p pause'}
           </Keys>
         </>
       );

@@ -24,7 +24,17 @@ export type Prompt =
   | { kind: 'chat'; typing: true }
   | { kind: 'approval'; step: Step; text: string; typing: true }
   /** `relayable`: the upgrader may confirm for this role (their own, or a relayed one when allowed). */
-  | { kind: 'confirmation'; step: Step; role: Role; pending: Role[]; confirmText?: string; relayable: boolean; typing: boolean }
+  | {
+      kind: 'confirmation';
+      step: Step;
+      role: Role;
+      pending: Role[];
+      confirmText?: string;
+      relayable: boolean;
+      /** What the sentinel was asked about a failed step (not a checkpoint). */
+      request?: string;
+      typing: boolean;
+    }
   | { kind: 'decision'; step: Step; error: string; interrupted: boolean; typing: false }
   /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
   | { kind: 'held'; step: Step; why: string; typing: false }
@@ -66,6 +76,7 @@ export function activePrompt(args: {
         relayable,
         pending: focus.roles,
         ...(confirmText !== undefined ? { confirmText } : {}),
+        ...(focus.request !== undefined ? { request: focus.request } : {}),
         typing: confirmText !== undefined && relayable,
       };
     }

@@ -5,6 +5,7 @@ import { useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine } from '../chat/chat-text.js';
 import type { Run } from '../runner/run.js';
+import { rebootSiteRequest } from '../text/steps.js';
 import type { UpgraderChat } from './app.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
 import type { Questions } from './questions.js';
@@ -186,13 +187,17 @@ export function useUpgraderKeys(
         return;
       case 'decision':
         if (input === 'r') run.send({ type: 'RETRY', stepId: prompt.step.id, by });
-        else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
+        else if (input === 'a' && prompt.step.kind === 'reboot') {
+          run.send({ type: 'ASK_SITE', stepId: prompt.step.id, by, request: rebootSiteRequest(prompt.step) });
+        } else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
         else if (input === 'd' && prompt.interrupted) backToNormal({ kind: 'reason', action: 'mark-done', stepId: prompt.step.id });
         else if (input === 'f' || input === 'F') startFallback(prompt.step.id);
         else if (input === 'p') pause();
         return;
       case 'confirmation':
         if (input === 'y') run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by });
+        else if (input === 'r' && prompt.request !== undefined) run.send({ type: 'RETRY', stepId: prompt.step.id, by });
+        else if (input === 's' && prompt.request !== undefined) backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
         else if (input === 'p') pause();
         else if (input === 'F') startFallback(prompt.step.id);
         return;

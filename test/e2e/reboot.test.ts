@@ -1,19 +1,22 @@
 // The reboot step, run by the built binary against a machine that reboots for real as far
 // as SSH can tell: the link drops, sshd is away for a while, a new boot id comes back.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { converse, freshStateDir } from '../support/cli.js';
+import { readJournal } from '../../src/store/journal.js';
+import { converse, freshStateDir, waitForLine } from '../support/cli.js';
 import { canFakeReboots, RebootableMachine } from '../support/rebootable-machine.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 const runnable = sshdInstalled() && canFakeReboots();
 if (!runnable) console.warn('\n*** the reboot tests need root, unshare and openssh-server: skipped ***\n');
 
 describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   let machine: RebootableMachine | undefined;
+  let helper: TmuxSession | undefined;
   afterEach(() => machine?.stop());
 
   function runbookFor(target: RebootableMachine, step: string) {
@@ -80,6 +83,59 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
     expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot/);
     expect(asked).toBe(1);
     expect(machine.reboots).toBe(1);
+  });
+
+  it.skipIf(!tmuxAvailable())('past its bound the sentinel can be asked to look; their /ok goes back to waiting, without a second reboot', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    machine.rebootOnRequest({ downForMs: 'until told' });
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`);
+    const environment = env();
+    let decisions = 0;
+    const run = converse(args, (line) => {
+      if (!/Answer retry \(keep waiting\) \| ask/.test(line)) return undefined;
+      decisions++;
+      return decisions === 1 ? 'ask' : 'pause';
+    }, environment);
+    helper = undefined;
+    try {
+      await waitForLine(run, /asked of the sentinel: dolphin did not come back from its reboot \(step 1\.2\)/, 60_000);
+      expect(run.lines.join('\n')).toMatch(/Waiting for their \/ok in the helper channel/);
+      const join = run.lines.map((line) => /helpers join with: ssh -p (\d+) sentinel@127\.0\.0\.1 · code (\d{3}-\d{3}-\d{3})/.exec(line)).find(Boolean)!;
+      const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
+      helper = TmuxSession.start(
+        ['ssh', '-p', join[1]!, '-o', `UserKnownHostsFile=${path.join(helperDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'PubkeyAuthentication=no', 'sentinel@127.0.0.1'],
+        { cols: 120, rows: 32, env: { SSH_AUTH_SOCK: '' } },
+      );
+      await helper.waitFor(/Join code/, 15_000);
+      helper.type(join[2]!);
+      helper.keys('Enter');
+      const view = await helper.waitFor(/YOUR TURN · 1\.2/, 15_000, "the request in the sentinel's view");
+      // The whole request, wrapped inside the task's box.
+      const unwrapped = view.replace(/[║\s]+/g, ' ');
+      expect(unwrapped).toContain('dolphin did not come back from its reboot (step 1.2).');
+      expect(unwrapped).toContain('power-cycle it. Type /ok once it is starting again.');
+
+      // The sentinel power-cycles the machine and says so: nightshift goes back to waiting and finds it.
+      machine.bringBack();
+      helper.type('/ok');
+      helper.keys('Enter');
+      const code = await run.exited;
+      const text = run.lines.join('\n');
+      expect(code, text + run.stderr()).toBe(0);
+      expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot/);
+      expect(text).toMatch(/dolphin\| back on dolphin/);
+      expect(decisions).toBe(1);
+      expect(machine.reboots).toBe(1);
+
+      const sessions = path.join(environment.NIGHTSHIFT_STATE_DIR, 'sessions');
+      const journal = readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl')) as unknown as Array<Record<string, unknown>>;
+      expect(journal).toContainEqual(expect.objectContaining({ type: 'decision', action: 'ask-site', reason: expect.stringContaining('power-cycle it') }));
+      expect(journal).toContainEqual(
+        expect.objectContaining({ type: 'step.confirmed', role: 'sentinel', relayed: false, by: expect.objectContaining({ role: 'sentinel' }) }),
+      );
+    } finally {
+      helper?.kill();
+    }
   });
 
   it('a machine that ignores the reboot is noticed: the same boot id is not taken for a reboot', async () => {

@@ -127,8 +127,8 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
 
   const site = run.runbook.sites.site;
   const upgraderSite = run.runbook.sites.upgrader;
-  // Header 2, presence, input and keys 3, the task's box (borders, heading, text, how).
-  const taskRows = task ? 4 + (task.how ? 1 : 0) : 0;
+  // Header 2, presence, input and keys 3, the task's box (borders, heading, text wrapped inside border and padding, how).
+  const taskRows = task ? 3 + Math.max(1, Math.ceil(task.text.length / Math.max(1, columns - 4))) + (task.how ? 1 : 0) : 0;
   const bodyHeight = Math.max(2, rows - 5 - taskRows - (message ? 1 : 0));
   // The step in focus when it prints anything (a checkpoint does not), else the last one that did.
   const outputStepId = view.focus && run.outputs.of(view.focus.stepId) ? view.focus.stepId : run.outputs.lastStepId;
@@ -195,7 +195,7 @@ function TaskBox({ task, width }: { task: HelperTask; width: number }) {
       <Text bold inverse color={color}>
         {` ${task.heading} `}
       </Text>
-      <Text bold wrap="truncate-end">
+      <Text bold wrap="wrap">
         {task.text}
       </Text>
       {task.how ? <Text wrap="truncate-end">{task.how}</Text> : null}

@@ -3,7 +3,7 @@
 import type { Participant } from '../../chat/hub.js';
 import type { EngineView } from '../../engine/view.js';
 import type { Step } from '../../runbook/types.js';
-import { stepLabel } from '../../text/steps.js';
+import { confirmationText, stepLabel } from '../../text/steps.js';
 
 export interface HelperTask {
   kind: 'confirm' | 'watch' | 'hands';
@@ -17,7 +17,7 @@ export function helperTask(view: EngineView, stepOf: (id: string) => Step, me: P
   if (!focus || view.outcome) return null;
   const step = stepOf(focus.stepId);
   if (focus.waitingFor === 'confirmation') {
-    const text = step.kind === 'checkpoint' ? step.text : step.title;
+    const text = confirmationText(step, focus.request);
     if (!focus.roles.includes('sentinel')) return { kind: 'watch', heading: `WAITING FOR THE UPGRADER · ${step.number}`, text, how: null };
     if (me.role === 'observer') {
       return { kind: 'watch', heading: `WAITING FOR THE SENTINEL · ${step.number}`, text, how: 'You are watching: a sentinel confirms this.' };

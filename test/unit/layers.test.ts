@@ -1,0 +1,96 @@
+// The layers of docs/architecture.md, read from the source: the runbook and the engine stay
+// pure (no terminal, no SSH, nothing outside themselves), and nothing the screen loads at
+// start brings ssh2 in with it (it is loaded with the first login).
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = path.resolve(import.meta.dirname, '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(full);
+    return /\.tsx?$/.test(entry.name) && !/\.test\.tsx?$/.test(entry.name) ? [full] : [];
+  });
+}
+
+/** What a module loads when it is loaded: static imports and re-exports, not `import type` nor `import()`. */
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers: string[] = [];
+  for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
+    if (!match[1]) specifiers.push(match[2]!);
+  }
+  return specifiers;
+}
+
+function resolveLocal(from: string, specifier: string): string {
+  const base = path.resolve(path.dirname(from), specifier.replace(/\.js$/, ''));
+  for (const candidate of [`${base}.ts`, `${base}.tsx`, path.join(base, 'index.ts')]) {
+    try {
+      readFileSync(candidate);
+      return candidate;
+    } catch {
+      // try the next form
+    }
+  }
+  throw new Error(`${path.relative(SRC, from)} imports ${specifier}, which does not resolve`);
+}
+
+/** Every module loaded with `file`, and which package each brings in (by the first file that does). */
+function closure(file: string): { files: Set<string>; packages: Map<string, string> } {
+  const files = new Set<string>();
+  const packages = new Map<string, string>();
+  const visit = (current: string) => {
+    if (files.has(current)) return;
+    files.add(current);
+    for (const specifier of runtimeImports(current)) {
+      if (specifier.startsWith('.')) visit(resolveLocal(current, specifier));
+      else if (!packages.has(specifier)) packages.set(specifier, path.relative(SRC, current));
+    }
+  };
+  visit(file);
+  return { files, packages };
+}
+
+describe('the layers', () => {
+  it('reads imports the way the checks below rely on', () => {
+    const imports = runtimeImports(path.join(SRC, 'engine/machine.ts'));
+    expect(imports).toContain('xstate');
+    expect(imports).toContain('./events.js');
+    // Type-only imports are not loads.
+    expect(runtimeImports(path.join(SRC, 'engine/view.ts'))).not.toContain('./events.js');
+  });
+
+  it('the runbook and the engine import only each other, xstate, the parsers and node built-ins', () => {
+    const allowed = new Set(['xstate', 'yaml', 'zod']);
+    for (const layer of ['runbook', 'engine']) {
+      for (const file of sourceFiles(path.join(SRC, layer))) {
+        for (const specifier of runtimeImports(file)) {
+          const where = `${path.relative(SRC, file)} imports ${specifier}`;
+          if (specifier.startsWith('.')) {
+            const target = path.relative(SRC, resolveLocal(file, specifier));
+            expect(target.startsWith('runbook/') || target.startsWith('engine/'), where).toBe(true);
+          } else {
+            expect(allowed.has(specifier) || specifier.startsWith('node:'), where).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('nothing the screens load brings in ssh2', () => {
+    const screens = sourceFiles(path.join(SRC, 'ui'));
+    expect(screens.length).toBeGreaterThan(5);
+    for (const file of screens) {
+      const { packages } = closure(file);
+      expect(packages.get('ssh2'), `${path.relative(SRC, file)} loads ssh2 through ${packages.get('ssh2')}`).toBeUndefined();
+    }
+  });
+
+  it('the check would see ssh2 where it is loaded', () => {
+    const { packages } = closure(path.join(SRC, 'remote/open-connection.ts'));
+    expect(packages.has('ssh2')).toBe(true);
+  });
+});

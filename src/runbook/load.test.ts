@@ -141,7 +141,7 @@ phases:
 
   it('refuses on_fail: fallback when there is no fallback', () => {
     expect(problemsOf(minimal.replace('host: dragon', 'host: dragon\n        on_fail: fallback'))).toEqual([
-      "1:1: a step says on_fail: fallback but the runbook has no 'fallback' steps",
+      "9:18: step 1.1 says on_fail: fallback but the runbook has no 'fallback' steps",
     ]);
   });
 

@@ -556,9 +556,14 @@ function normalize(
       report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);
     }
   }
-  const hasFallbackReference = [...phases.flatMap((p) => p.steps)].some((s) => 'onFail' in s && s.onFail === 'fallback');
-  if (hasFallbackReference && fallback.length === 0) {
-    report(locate([]), "a step says on_fail: fallback but the runbook has no 'fallback' steps");
+  if (fallback.length === 0) {
+    for (const [p, phase] of phases.entries()) {
+      for (const [s, step] of phase.steps.entries()) {
+        if ('onFail' in step && step.onFail === 'fallback') {
+          report(locate(['phases', p, 'steps', s, 'on_fail']), `step ${step.number} says on_fail: fallback but the runbook has no 'fallback' steps`);
+        }
+      }
+    }
   }
 
   let sentinel: SentinelAccess | undefined;

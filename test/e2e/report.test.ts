@@ -20,14 +20,25 @@ interface Session {
   entries: JournalEntry[];
 }
 
-/** The wrong-route demo: a verification fails after the swap and the upgrader falls back. */
+/** The wrong-route demo: a word to the site at the first question, a verification fails after the swap and the upgrader falls back. */
 async function wrongRouteSession(): Promise<Session> {
   const stateDir = freshStateDir();
+  let heldAnswer: string | undefined;
+  let said = false;
   const run = converse(
     ['demo', '--plain', '--scenario', 'wrong-route'],
     (line) => {
       if (/Answer retry \| skip REASON \| fallback REASON \| pause/.test(line)) return 'fallback the routing table is <wrong>';
-      return typedAnswer(line);
+      if (heldAnswer !== undefined && /\): the cable is <labelled>$/.test(line)) {
+        const answer = heldAnswer;
+        heldAnswer = undefined;
+        return answer;
+      }
+      const answer = typedAnswer(line);
+      if (answer === undefined || said) return answer;
+      said = true;
+      heldAnswer = answer;
+      return 'say the cable is <labelled>';
     },
     { NIGHTSHIFT_STATE_DIR: stateDir },
   );
@@ -58,7 +69,7 @@ describe('nightshift report', () => {
     expect(text).toMatch(/^# Demo gateway swap/);
     expect(text).toContain('ended after the fallback');
     expect(text).toContain('the routing table is &lt;wrong&gt;');
-    expect(text).toContain('No chat.');
+    expect(text).toMatch(/\| root \(upgrader\) \| the cable is &lt;labelled&gt; \|/);
   });
 
   it('exports the output as asciicast v2 with times that only go forward', () => {
@@ -151,10 +162,18 @@ describeWithChromium('the report page in headless Chromium', () => {
       const decisions = await page.evaluate<string>('document.querySelector("table.decisions").innerText');
       expect(decisions).toContain('fallback');
       expect(decisions).toContain('the routing table is <wrong>');
-      // Both sites' clocks label the axis.
-      const ticks = await page.evaluate<number>('document.querySelectorAll("svg.timeline .tick text").length');
-      expect(ticks).toBeGreaterThanOrEqual(4);
-      expect(await page.evaluate<string>('document.querySelector("#chat").innerText')).toContain('No chat.');
+      // Both sites' clocks label the axis: each tick in New York time and in Taipei time (12 or 13 hours on).
+      const ticks = await page.evaluate<string[][]>('Array.from(document.querySelectorAll("svg.timeline .tick"), (tick) => Array.from(tick.querySelectorAll("text"), (text) => text.textContent))');
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      for (const labels of ticks) {
+        expect(labels).toHaveLength(2);
+        const [upgraderHour, siteHour] = labels.map((label) => Number(/(\d\d):\d\d/.exec(label!)![1]));
+        expect([12, 13]).toContain((siteHour! - upgraderHour! + 24) % 24);
+      }
+      // The chat, each message with both sites' clocks and who wrote it.
+      const chatRows = await page.evaluate<string[]>('Array.from(document.querySelectorAll("#chat tr.chat-message"), (row) => row.innerText)');
+      expect(chatRows).toHaveLength(1);
+      expect(chatRows[0]).toMatch(/^\w{3} \d\d:\d\d:\d\d\t\w{3} \d\d:\d\d:\d\d\troot \(upgrader\)\tthe cable is <labelled>$/);
 
       // Outputs fold away; a long one shows its end and says where the rest is.
       const outputs = session.entries.filter((entry) => entry.type === 'output.closed' && Number(entry['bytes']) > 0).length;

@@ -8,6 +8,9 @@ import { readJournal, type JournalEntry } from '../../src/store/journal.js';
 import { describeWithChromium, openInChromium } from '../support/chromium.js';
 import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 
+const asciinemaInstalled = spawnSync('asciinema', ['--version']).status === 0;
+if (!asciinemaInstalled) console.warn('\n*** asciinema is not installed: the cast is not played by it ***\n');
+
 function nightshift(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -85,6 +88,15 @@ describe('nightshift report', () => {
     const started = session.entries.filter((entry) => entry.type === 'step.started').length;
     expect(text.match(/, attempt \d+\x1b\[0m\r\n/g)).toHaveLength(started);
     expect(text).toContain('Outcome: ended after the fallback');
+  });
+
+  it.skipIf(!asciinemaInstalled)('asciinema itself reads the cast and prints the whole session', () => {
+    // asciinema wants a terminal: util-linux script gives it one.
+    const played = spawnSync('script', ['-q', '-e', '-c', `asciinema cat ${castFile}`, '/dev/null'], { encoding: 'utf8' });
+    expect(played.status, played.stdout + played.stderr).toBe(0);
+    const started = session.entries.filter((entry) => entry.type === 'step.started').length;
+    expect(played.stdout.match(/, attempt \d+\x1b\[0m\r\n/g)).toHaveLength(started);
+    expect(played.stdout).toContain('Outcome: ended after the fallback');
   });
 
   it('--output writes the page where it is told, the Markdown beside it; a session is found by a prefix of its ID', () => {

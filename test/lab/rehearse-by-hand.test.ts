@@ -26,5 +26,9 @@ describe('rehearsing by hand on the lab', () => {
     expect(await tmux.waitForExit(30_000)).toBe(4);
     // The swap really went offline on the machine, and the machine is still there.
     expect(await lab.ssh('node7', 'swapon --show --noheadings | wc -l; hostname')).toBe('0\nnode7');
+    // As root on a systemd machine, the run step went into a transient unit of its own
+    // (systemd-run), not a setsid child of the login.
+    const units = await lab.ssh('node7', "journalctl -b --no-pager -q -o cat | grep -o 'nightshift-[^ ]*-prepare-3\\.1\\.service' | sort -u");
+    expect(units).toMatch(/^nightshift-[0-9]{8}-[0-9]{6}-[a-z0-9]+-prepare-3\.1\.service$/);
   }, 10 * 60_000);
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir, waitForLine } from '../support/cli.js';
+import { BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
 import { canFakeReboots, RebootableMachine } from '../support/rebootable-machine.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
@@ -16,8 +16,12 @@ if (!runnable) console.warn('\n*** the reboot tests need root, unshare and opens
 
 describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   let machine: RebootableMachine | undefined;
-  let helper: TmuxSession | undefined;
-  afterEach(() => machine?.stop());
+  let terminal: TmuxSession | undefined;
+  afterEach(() => {
+    terminal?.kill();
+    terminal = undefined;
+    machine?.stop();
+  });
 
   function runbookFor(target: RebootableMachine, step: string) {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-'));
@@ -96,46 +100,58 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
       decisions++;
       return decisions === 1 ? 'ask' : 'pause';
     }, environment);
-    helper = undefined;
-    try {
-      await waitForLine(run, /asked of the sentinel: dolphin did not come back from its reboot \(step 1\.2\)/, 60_000);
-      expect(run.lines.join('\n')).toMatch(/Waiting for their \/ok in the helper channel/);
-      const join = run.lines.map((line) => /helpers join with: ssh -p (\d+) sentinel@127\.0\.0\.1 · code (\d{3}-\d{3}-\d{3})/.exec(line)).find(Boolean)!;
-      const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
-      helper = TmuxSession.start(
-        ['ssh', '-p', join[1]!, '-o', `UserKnownHostsFile=${path.join(helperDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'PubkeyAuthentication=no', 'sentinel@127.0.0.1'],
-        { cols: 120, rows: 32, env: { SSH_AUTH_SOCK: '' } },
-      );
-      await helper.waitFor(/Join code/, 15_000);
-      helper.type(join[2]!);
-      helper.keys('Enter');
-      const view = await helper.waitFor(/YOUR TURN · 1\.2/, 15_000, "the request in the sentinel's view");
-      // The whole request, wrapped inside the task's box.
-      const unwrapped = view.replace(/[║\s]+/g, ' ');
-      expect(unwrapped).toContain('dolphin did not come back from its reboot (step 1.2).');
-      expect(unwrapped).toContain('power-cycle it. Type /ok once it is starting again.');
+    await waitForLine(run, /asked of the sentinel: dolphin did not come back from its reboot \(step 1\.2\)/, 60_000);
+    expect(run.lines.join('\n')).toMatch(/Waiting for their \/ok in the helper channel/);
+    const join = run.lines.map((line) => /helpers join with: ssh -p (\d+) sentinel@127\.0\.0\.1 · code (\d{3}-\d{3}-\d{3})/.exec(line)).find(Boolean)!;
+    const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
+    terminal = TmuxSession.start(
+      ['ssh', '-p', join[1]!, '-o', `UserKnownHostsFile=${path.join(helperDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'PubkeyAuthentication=no', 'sentinel@127.0.0.1'],
+      { cols: 120, rows: 32, env: { SSH_AUTH_SOCK: '' } },
+    );
+    await terminal.waitFor(/Join code/, 15_000);
+    terminal.type(join[2]!);
+    terminal.keys('Enter');
+    const view = await terminal.waitFor(/YOUR TURN · 1\.2/, 15_000, "the request in the sentinel's view");
+    // The whole request, wrapped inside the task's box.
+    const unwrapped = view.replace(/[║\s]+/g, ' ');
+    expect(unwrapped).toContain('dolphin did not come back from its reboot (step 1.2).');
+    expect(unwrapped).toContain('power-cycle it. Type /ok once it is starting again.');
 
-      // The sentinel power-cycles the machine and says so: nightshift goes back to waiting and finds it.
-      machine.bringBack();
-      helper.type('/ok');
-      helper.keys('Enter');
-      const code = await run.exited;
-      const text = run.lines.join('\n');
-      expect(code, text + run.stderr()).toBe(0);
-      expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot/);
-      expect(text).toMatch(/dolphin\| back on dolphin/);
-      expect(decisions).toBe(1);
-      expect(machine.reboots).toBe(1);
+    // The sentinel power-cycles the machine and says so: nightshift goes back to waiting and finds it.
+    machine.bringBack();
+    terminal.type('/ok');
+    terminal.keys('Enter');
+    const code = await run.exited;
+    const text = run.lines.join('\n');
+    expect(code, text + run.stderr()).toBe(0);
+    expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot/);
+    expect(text).toMatch(/dolphin\| back on dolphin/);
+    expect(decisions).toBe(1);
+    expect(machine.reboots).toBe(1);
 
-      const sessions = path.join(environment.NIGHTSHIFT_STATE_DIR, 'sessions');
-      const journal = readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl')) as unknown as Array<Record<string, unknown>>;
-      expect(journal).toContainEqual(expect.objectContaining({ type: 'decision', action: 'ask-site', reason: expect.stringContaining('power-cycle it') }));
-      expect(journal).toContainEqual(
-        expect.objectContaining({ type: 'step.confirmed', role: 'sentinel', relayed: false, by: expect.objectContaining({ role: 'sentinel' }) }),
-      );
-    } finally {
-      helper?.kill();
-    }
+    const sessions = path.join(environment.NIGHTSHIFT_STATE_DIR, 'sessions');
+    const journal = readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl')) as unknown as Array<Record<string, unknown>>;
+    expect(journal).toContainEqual(expect.objectContaining({ type: 'decision', action: 'ask-site', reason: expect.stringContaining('power-cycle it') }));
+    expect(journal).toContainEqual(
+      expect.objectContaining({ type: 'step.confirmed', role: 'sentinel', relayed: false, by: expect.objectContaining({ role: 'sentinel' }) }),
+    );
+  });
+
+  it.skipIf(!tmuxAvailable())('full screen: a asks the site, the request is shown, r stops waiting for them and waits for the host', async () => {
+    machine = await RebootableMachine.start('dolphin');
+    machine.rebootOnRequest({ downForMs: 'until told' });
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`).filter((arg) => arg !== '--plain');
+    terminal = TmuxSession.start([process.execPath, BIN, ...args], { cwd: ROOT, cols: 160, rows: 40, env: env() });
+    const failed = await terminal.waitFor(/FAILED · 1\.2 reboot dolphin/, 60_000, 'the reboot past its bound');
+    expect(failed).toContain('r keep waiting · a ask the sentinel to look at it');
+    terminal.keys('a');
+    const asked = await terminal.waitFor(/ASKED OF THE SITE · 1\.2 reboot dolphin · waiting for the sentinel/, 10_000, 'the request on screen');
+    expect(asked.replace(/[│\s]+/g, ' ')).toContain('dolphin did not come back from its reboot (step 1.2).');
+    expect(asked).toContain('r keep waiting without them');
+    machine.bringBack();
+    terminal.keys('r');
+    await terminal.waitFor(/The run completed\./, 60_000, 'the run completed after waiting for the host');
+    expect(machine.reboots).toBe(1);
   });
 
   it('a machine that ignores the reboot is noticed: the same boot id is not taken for a reboot', async () => {

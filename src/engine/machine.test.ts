@@ -211,7 +211,7 @@ describe('compiled runbook machine', () => {
     expect(run.view().focus).toMatchObject({ stepId: 'up', waitingFor: 'running' });
     clock.increment(1_000);
     await run.focusIs('up', 'decision');
-    expect(run.view().focus).toMatchObject({ error: 'did not finish within 30s' });
+    expect(run.view().focus).toMatchObject({ error: 'SSH on dolphin did not answer within 30s' });
     await run.settle(() => run.aborted.includes('up'));
   });
 

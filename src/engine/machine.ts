@@ -15,6 +15,7 @@ import {
   type UploadStep,
   type WaitStep,
 } from '../runbook/types.js';
+import { waitMissed } from '../runbook/wait-text.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
 
 export interface CommandResult {
@@ -215,6 +216,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           } else if (params.outcome === 'error') {
             const cause = (event as unknown as { error?: unknown }).error;
             error = cause instanceof Error ? cause.message : String(cause);
+          } else if (params.outcome === 'timeout' && step.kind === 'wait') {
+            error = waitMissed(step);
           } else if (params.outcome === 'timeout') {
             error = `did not finish within ${'timeoutMs' in step && step.timeoutMs !== undefined ? formatDuration(step.timeoutMs) : 'its time limit'}`;
           } else {

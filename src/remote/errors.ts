@@ -120,6 +120,20 @@ export class ConnectError extends Error {
   }
 }
 
+/** Refusals that logging in again cannot cure: a wrong, revoked or undeclared host key, a refused login, a broken ssh config. */
+const FINAL_LOGIN_ERRORS = new Set([
+  'HostKeyMismatchError',
+  'HostKeyRevokedError',
+  'HostKeyNotDeclaredError',
+  'UnknownHostKeyRejectedError',
+  'AuthenticationError',
+  'SshConfigError',
+]);
+
+export function isFinalLoginError(error: unknown): boolean {
+  return error instanceof Error && FINAL_LOGIN_ERRORS.has(error.name);
+}
+
 /** An established connection dropped while a command was running on it. */
 export class ConnectionLostError extends Error {
   override readonly name = 'ConnectionLostError';

@@ -5,7 +5,7 @@ import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
 import { runDetached } from './detached-run.js';
-import { abortError, ConnectionLostError, untilAborted } from './errors.js';
+import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
@@ -17,15 +17,6 @@ const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
 const DEFAULT_RECONNECT_FOR_MS = 10 * 60_000;
 /** Pauses between reconnect attempts: quick at first, then every 30 s. */
 const RECONNECT_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
-/** Refusals that trying again cannot cure. */
-const FINAL_LOGIN_ERRORS = new Set([
-  'HostKeyMismatchError',
-  'HostKeyRevokedError',
-  'HostKeyNotDeclaredError',
-  'UnknownHostKeyRejectedError',
-  'AuthenticationError',
-  'SshConfigError',
-]);
 const KEEPALIVE_COUNT_MAX = 2;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
@@ -181,9 +172,9 @@ export class HostPool {
       } catch (error) {
         const message = (error as Error).message;
         const pause = RECONNECT_PAUSES_MS[Math.min(attempt - 1, RECONNECT_PAUSES_MS.length - 1)]!;
-        if (FINAL_LOGIN_ERRORS.has((error as Error).name) || Date.now() + pause - since > window) {
+        if (isFinalLoginError(error) || Date.now() + pause - since > window) {
           this.setState(host, { state: 'lost', since: Date.now(), error: message });
-          if (FINAL_LOGIN_ERRORS.has((error as Error).name)) throw error;
+          if (isFinalLoginError(error)) throw error;
           throw new ConnectionLostError(
             `Lost ${host}: no login within ${Math.round(window / 1000)} s after the link dropped (last: ${message})`,
           );

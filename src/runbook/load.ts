@@ -5,7 +5,9 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
+import { firstLine } from './first-line.js';
 import { interpolate, referencedVars } from './interpolate.js';
+import { describeWait } from './wait-text.js';
 import {
   CHECK_KINDS,
   checkSchemas,
@@ -36,7 +38,6 @@ import {
   type Site,
   type SourcePosition,
   type Step,
-  type WaitCondition,
 } from './types.js';
 
 export interface LoadOptions {
@@ -763,22 +764,6 @@ function waitCondition(
       }
       return { kind: 'command' as const, command: interpolate(rawStep.command ?? 'false', vars, 'command') };
   }
-}
-
-export function describeWait(until: WaitCondition): string {
-  switch (until.kind) {
-    case 'ssh':
-      return 'SSH answers';
-    case 'port':
-      return `port ${until.port} is open`;
-    case 'command':
-      return `\`${firstLine(until.command)}\` succeeds`;
-  }
-}
-
-function firstLine(text: string): string {
-  const line = text.trim().split('\n')[0]!.trim();
-  return line.length > 72 ? `${line.slice(0, 71)}…` : line;
 }
 
 export function isTimeZone(tz: string): boolean {

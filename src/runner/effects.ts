@@ -6,6 +6,7 @@ import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
+import { isFinalLoginError } from '../remote/errors.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
 import { runPreflight } from './preflight.js';
@@ -14,15 +15,6 @@ import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
-
-/** Errors that waiting longer cannot cure: a wrong host key or refused login. */
-const FINAL_ERRORS = new Set([
-  'HostKeyMismatchError',
-  'HostKeyRevokedError',
-  'UnknownHostKeyRejectedError',
-  'AuthenticationError',
-  'SshConfigError',
-]);
 
 export interface EffectsOptions {
   hosts: RemoteHosts;
@@ -106,8 +98,8 @@ export function createEffects(options: EffectsOptions) {
           }
           reason = 'not yet';
         } catch (error) {
-          if (isAbort(error) || FINAL_ERRORS.has((error as Error).name)) throw error;
-          reason = (error as Error).message;
+          if (isAbort(error) || isFinalLoginError(error)) throw error;
+          reason = (error as Error).message.replace(/\.$/, '');
         }
         output.note(`nightshift: attempt ${attempt}: ${reason}; next try in ${formatDuration(step.everyMs)}`);
         await sleep(step.everyMs, signal);
@@ -117,9 +109,12 @@ export function createEffects(options: EffectsOptions) {
 
   const conditionHolds = async (step: WaitStep, output: StepOutput, signal: AbortSignal): Promise<boolean> => {
     switch (step.until.kind) {
-      case 'ssh':
-        await hosts.connect(step.host);
+      case 'ssh': {
+        // A login of its own: the pooled link may have outlived the sshd it was made to.
+        const ignore = () => {};
+        await hosts.execOnNewConnection(step.host, 'true', { onStdout: ignore, onStderr: ignore, signal });
         return true;
+      }
       case 'port':
         return hosts.isPortOpen(step.host, step.until.port, Math.min(step.everyMs * 2, 10_000));
       case 'command': {

@@ -37,7 +37,8 @@ export function describeProgress(progress: UploadProgress): string {
   const percent = progress.total > 0 ? `${Math.floor((progress.bytes / progress.total) * 100)}% ` : '';
   const amount = `${formatBytes(progress.bytes)} of ${formatBytes(progress.total)}`;
   const rate = progress.bytesPerSecond > 0 ? `, ${formatBytes(progress.bytesPerSecond)}/s` : '';
-  const eta = progress.etaMs !== null ? `, ${formatDuration(progress.etaMs)} left` : '';
+  // Nothing left is said by 100%: "0ms left" would only be noise.
+  const eta = progress.etaMs !== null && progress.etaMs > 0 ? `, ${formatDuration(progress.etaMs)} left` : '';
   const resumed = progress.resumedFrom > 0 ? `, resumed after ${formatBytes(progress.resumedFrom)}` : '';
   return `${progress.phase} ${percent}(${amount}${rate}${eta}${resumed})`;
 }

@@ -5,6 +5,7 @@
 //   relay.cutAfterBytes(1_000_000, 'toServer');      // the link dies mid-transfer
 //   relay.cut();                                     // or right now
 //   relay.refuseNewWhile(() => existsSync(flag));    // new logins fail while a flag is up
+//   relay.limitRate(2_000_000, 'toServer');          // a slow link: about 2 MB/s
 //   await relay.close();
 //
 // A cut destroys both sockets of every pair at once, so each end sees its connection end
@@ -28,6 +29,7 @@ export class TcpRelay {
   private readonly pairs = new Set<RelayPair>();
   private readonly counted: Record<RelayDirection, number> = { toServer: 0, toClient: 0 };
   private pendingCut: PendingCut | undefined;
+  private rateLimit: { bytesPerSecond: number; direction: RelayDirection } | undefined;
   /** Between the last allowed byte and the cut: nothing more goes through. */
   private cutting = false;
 
@@ -63,6 +65,11 @@ export class TcpRelay {
   cutAfterBytes(bytes: number, direction: RelayDirection = 'toServer'): void {
     if (bytes <= 0) return this.cut();
     this.pendingCut = { direction, remaining: bytes };
+  }
+
+  /** Lets at most about `bytesPerSecond` through in `direction` (each connection on its own), as a slow link. */
+  limitRate(bytesPerSecond: number, direction: RelayDirection = 'toServer'): void {
+    this.rateLimit = { bytesPerSecond, direction };
   }
 
   /** Connections open right now. */
@@ -125,10 +132,14 @@ export class TcpRelay {
       }
       if (cut?.direction === direction) cut.remaining -= chunk.length;
       this.counted[direction] += chunk.length;
-      if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
+      const drained = to.write(chunk);
+      const limit = this.rateLimit?.direction === direction ? this.rateLimit : undefined;
+      if (drained && !limit) return;
+      from.pause();
+      const resume = () => (to.writableNeedDrain ? to.once('drain', () => from.resume()) : from.resume());
+      // A chunk of n bytes holds the next one back for as long as n bytes take at the rate.
+      if (limit) setTimeout(resume, (chunk.length / limit.bytesPerSecond) * 1000);
+      else to.once('drain', () => from.resume());
     });
     // Half-close passes through: the other side may still answer.
     from.on('end', () => {

@@ -1,0 +1,116 @@
+// A key file with a passphrase, named by IdentityFile in the ssh config, against the real
+// sshd: the built binary asks for the passphrase (again after a wrong one), logs in with it,
+// and never shows or records what was typed.
+import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+const WRONG = 'wrong-Horse-4417';
+const RIGHT = 'Correct-Staple-9921';
+
+/** Every file under `dir`, read as text. */
+function allText(dir: string): string {
+  let text = '';
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    text += statSync(file).isDirectory() ? allText(file) : readFileSync(file, 'utf8');
+  }
+  return text;
+}
+
+describeWithSshd('nightshift run with a key file that has a passphrase', () => {
+  let sshd: Sshd;
+  let key: KeyPair;
+  let dir: string;
+  let args: string[];
+  let tmux: TmuxSession | undefined;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start({ authorizeClientKey: false });
+    dir = mkdtempSync(path.join(tmpdir(), 'ns-passphrase-'));
+    key = await generateKeyPair(dir, 'locked_key', { passphrase: RIGHT });
+    await sshd.authorize(key.publicLine);
+    writeFileSync(path.join(dir, 'ssh_config'), `Host target\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${key.privateKeyFile}\n`);
+    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    writeFileSync(
+      path.join(dir, 'locked.yaml'),
+      [
+        'name: locked key',
+        'hosts:',
+        '  target: {}',
+        'phases:',
+        '  - name: login',
+        '    steps:',
+        '      - run: echo logged in as $(id -un)',
+        '        host: target',
+        '      - run: echo still logged in',
+        '        host: target',
+        '',
+      ].join('\n'),
+    );
+    args = ['run', path.join(dir, 'locked.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+  });
+  afterEach(() => tmux?.kill());
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  it('plain mode: asks again after a wrong passphrase, logs in with the right one, and neither is echoed or journaled', async () => {
+    const stateDir = freshStateDir();
+    let asked = 0;
+    const run = converse(
+      ['run', '--plain', ...args.slice(1)],
+      (line) => {
+        if (/Answer retry/.test(line)) return 'pause';
+        if (!line.includes(`Passphrase for ${key.privateKeyFile}`)) return undefined;
+        asked++;
+        return asked === 1 ? WRONG : RIGHT;
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    const code = await run.exited;
+    const printed = run.lines.join('\n') + run.stderr();
+    expect(code, printed).toBe(0);
+    expect(asked).toBe(2);
+    expect(printed).toMatch(/Passphrase for .*locked_key \(empty line skips this key\):/);
+    expect(printed).toContain(`target| logged in as ${sshd.user}`);
+    expect(printed).toContain('target| still logged in');
+    expect(printed).not.toContain(WRONG);
+    expect(printed).not.toContain(RIGHT);
+    const recorded = allText(stateDir);
+    expect(recorded).toContain('logged in as');
+    expect(recorded).not.toContain(WRONG);
+    expect(recorded).not.toContain(RIGHT);
+  }, 60_000);
+
+  it.skipIf(!tmuxAvailable())('full screen: what is typed shows as stars, and the run goes on after the right passphrase', async () => {
+    const stateDir = freshStateDir();
+    tmux = TmuxSession.start([process.execPath, BIN, ...args], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
+    const term = tmux;
+    await term.waitFor(/Passphrase for .*locked_key/, 20_000, 'the passphrase prompt');
+    term.type(WRONG);
+    let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed passphrase as stars');
+    expect(screen).not.toContain(WRONG);
+    term.keys('Enter');
+    // Asked again, with an empty field.
+    await term.waitFor((s) => /Passphrase for .*locked_key/.test(s) && !/\*{4,}/.test(s), 10_000, 'the prompt again, empty');
+    term.type(RIGHT);
+    screen = await term.waitFor(new RegExp(`\\*{${RIGHT.length}}`), 5000, 'the second passphrase as stars');
+    expect(screen).not.toContain(RIGHT);
+    term.keys('Enter');
+    screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
+    expect(screen).not.toContain(WRONG);
+    expect(screen).not.toContain(RIGHT);
+    term.keys('q');
+    expect(await term.waitForExit(10_000)).toBe(0);
+    const recorded = allText(stateDir);
+    expect(recorded).toContain('still logged in');
+    expect(recorded).not.toContain(WRONG);
+    expect(recorded).not.toContain(RIGHT);
+  }, 90_000);
+});

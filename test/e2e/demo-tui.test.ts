@@ -21,6 +21,27 @@ async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/**
+ * The frame fills a `cols` x `rows` terminal exactly: the side-by-side panels' top borders
+ * and the prompt's box span the width, and the status bar is the last row, its last
+ * element ending at the last column.
+ */
+function frameFits(screen: string, cols: number, rows: number): boolean {
+  const lines = screen.replace(/\n$/, '').split('\n').map((line) => line.trimEnd());
+  const width = (line: string) => [...line].length;
+  const panelsTop = lines[1] ?? '';
+  const statusBar = lines[rows - 1] ?? '';
+  return (
+    lines.length === rows &&
+    /^╭─+╮╭─+╮$/.test(panelsTop) &&
+    width(panelsTop) === cols &&
+    lines[rows - 2] === `╰${'─'.repeat(cols - 2)}╯` &&
+    lines.includes(`╭${'─'.repeat(cols - 2)}╮`) &&
+    statusBar.endsWith('? keys') &&
+    width(statusBar) === cols
+  );
+}
+
 /** A prompt is read only when its heading and what it asks are both on screen. */
 const PROMPT = /(?:DESTRUCTIVE|CHECKPOINT) · [^\n]*[\s\S]*?(?:Type "([^"]+)" and press Enter|y confirm)/;
 
@@ -81,8 +102,14 @@ describe.skipIf(!tmuxAvailable())('nightshift demo in a real terminal, driven by
     term.keys('?');
     await term.waitFor((s) => !/Ctrl-C twice/.test(s), 5000, 'the key list to close');
 
+    // Resizing lays the whole frame out again: narrower and shorter, then wider and taller
+    // than at the start. A frame left as it was would be cut at the edge or not reach it.
+    // (The first frame after a resize may still be laid out with the old panel height.)
+    const promptIntact = (s: string) => /│ DESTRUCTIVE · 2\.1 /.test(s) && s.includes(`│ Type "${expected}" and press Enter to run it.`);
     term.resize(100, 30);
-    await term.waitFor((s) => s.split('\n').length <= 31 && /DESTRUCTIVE/.test(s), 5000, 'a redraw at 100x30');
+    await term.waitFor((s) => frameFits(s, 100, 30) && promptIntact(s), 5000, 'the frame laid out at 100x30');
+    term.resize(140, 40);
+    await term.waitFor((s) => frameFits(s, 140, 40) && promptIntact(s), 5000, 'the frame laid out at 140x40');
 
     term.type(expected);
     term.keys('Enter');

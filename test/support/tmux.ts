@@ -69,6 +69,11 @@ export class TmuxSession {
     return this.tmux('capture-pane', '-p', '-t', 'main');
   }
 
+  /** The screen with its colours and attributes as escape sequences (capture-pane -e). */
+  styledScreen(): string {
+    return this.tmux('capture-pane', '-p', '-e', '-t', 'main');
+  }
+
   /** The pane's title, as a program may set it with an escape sequence. */
   title(): string {
     return this.tmux('display-message', '-p', '-t', 'main', '#{pane_title}').trim();

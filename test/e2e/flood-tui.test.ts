@@ -24,7 +24,8 @@ describeWithSshd('a flood of output in the full-screen view', () => {
       `Host flood\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
     );
     writeFileSync(path.join(dir, 'known_hosts'), '');
-    // Twenty bursts of 5 000 lines with short pauses: the flood lasts a few seconds, then the
+    // One continuous flood, never pausing: xargs starts a printf for every 20 numbers, which
+    // makes it last several seconds (about 5 on an idle machine, longer under load). Then the
     // step stays running for a while so the screen can be checked before it ends.
     writeFileSync(
       path.join(dir, 'flood.yaml'),
@@ -34,7 +35,7 @@ hosts:
 phases:
   - name: print
     steps:
-      - run: for i in $(seq 0 19); do seq $((i*5000+1)) $((i*5000+5000)); sleep 0.3; done; sleep 4
+      - run: seq 1 ${LINES} | xargs -n 20 printf '%s\\n'; sleep 4
         host: flood
         title: Print a hundred thousand lines
       - checkpoint: The flood is over.
@@ -57,12 +58,19 @@ phases:
     expect(prompt).toContain(sshd.hostKey('ed25519').fingerprint);
     term.keys('y');
 
-    // Mid-flood: a key is answered while lines are still arriving.
+    // Mid-flood: keys are answered while lines are still arriving. The help opens and
+    // closes, and the count shown after it closed is still short of the end; PgUp scrolls.
+    const countOf = (screen: string) => Number(/([\d,]+) lines/.exec(screen)![1]!.replaceAll(',', ''));
     await term.waitFor(/[\d,]+ lines/, 20_000, 'the first lines');
+    term.keys('?');
+    await term.waitFor(/Ctrl-C twice/, 5000, 'the key list to open mid-flood');
+    term.keys('?');
+    const afterHelp = await term.waitFor((s) => !/Ctrl-C twice/.test(s) && /[\d,]+ lines/.test(s), 5000, 'the key list to close');
+    expect(countOf(afterHelp)).toBeLessThan(LINES);
     term.keys('PPage');
     const midFlood = await term.waitFor(/scrolled back 10/, 5000, 'PgUp to scroll back');
-    const shownCount = Number(/([\d,]+) lines/.exec(midFlood)![1]!.replaceAll(',', ''));
-    expect(shownCount).toBeGreaterThan(0);
+    const shownCount = countOf(midFlood);
+    expect(shownCount).toBeGreaterThan(countOf(afterHelp) - 1);
     expect(shownCount).toBeLessThan(LINES);
     term.keys('End');
     await term.waitFor((s) => !/scrolled back/.test(s), 5000, 'End to follow again');

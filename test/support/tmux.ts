@@ -1,7 +1,8 @@
 // Drives a real program in a real terminal: a private tmux server per session, keys sent
 // with send-keys, the screen read with capture-pane.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -18,7 +19,16 @@ export interface TmuxOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** What a program wrote to its terminal, each chunk with the time (Date.now) it arrived. */
+export interface OutputRecording {
+  chunks: { at: number; data: Buffer }[];
+  /** Ends the recording; resolves once every chunk is in. */
+  stop(): Promise<void>;
+}
+
 export class TmuxSession {
+  private recordings = 0;
+
   private constructor(
     private readonly dir: string,
     private readonly socket: string,
@@ -69,9 +79,33 @@ export class TmuxSession {
     return this.tmux('capture-pane', '-p', '-t', 'main');
   }
 
+  /** The screen with its colours and attributes as escape sequences (capture-pane -e). */
+  styledScreen(): string {
+    return this.tmux('capture-pane', '-p', '-e', '-t', 'main');
+  }
+
   /** The pane's title, as a program may set it with an escape sequence. */
   title(): string {
     return this.tmux('display-message', '-p', '-t', 'main', '#{pane_title}').trim();
+  }
+
+  /** Records the bytes the program writes to its terminal from now on (pipe-pane through a FIFO read here). */
+  async recordOutput(): Promise<OutputRecording> {
+    const fifo = path.join(this.dir, `output-${++this.recordings}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    const chunks: OutputRecording['chunks'] = [];
+    const stream = createReadStream(fifo);
+    stream.on('data', (data) => chunks.push({ at: Date.now(), data: data as Buffer }));
+    const closed = once(stream, 'close');
+    this.tmux('pipe-pane', '-t', 'main', `exec cat > '${fifo}'`);
+    await once(stream, 'open');
+    return {
+      chunks,
+      stop: async () => {
+        this.tmux('pipe-pane', '-t', 'main');
+        await closed;
+      },
+    };
   }
 
   resize(cols: number, rows: number): void {

@@ -21,6 +21,23 @@ const expectedLines = (count: number) => Array.from({ length: count }, (_, i) =>
 /** Where a run's files are on the host (the test's own machine and user). */
 const runFolderOf = (runId: string) => path.join(homedir(), '.local/state/nightshift/runs', runId);
 
+/** Blocks this process (the client and the relay with it) until `done()` or the time is up: the host goes on meanwhile. */
+function blockUntil(done: () => boolean, ms: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+}
+
+/**
+ * The command's stderr was followed exactly: `expected`, once, at the end. Anything before
+ * it came from the login shell starting the follower (start-up files that print on stderr,
+ * such as a busy pyenv rehash on a shared machine), once per channel, not from the command.
+ */
+function expectCommandStderr(stderr: string, expected: string): void {
+  expect(stderr.endsWith(expected), stderr).toBe(true);
+  expect(stderr.split(expected)).toHaveLength(2);
+}
+
 async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!done()) {
@@ -262,6 +279,52 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
     return pool;
   }
 
+  it.each([
+    ['before any output', 0],
+    ['in the middle of the output', 30_000],
+    ['near the end of the output', 110_000],
+  ])('the relay cuts the link %s: every byte exactly once, in order, and the exit status', async (_, cutAt) => {
+    freshPool();
+    let cut = false;
+    const count = 12_000;
+    const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 5)}`;
+    if (cutAt === 0) setTimeout(() => ((cut = true), relay.cut()), 250);
+    const run = await detachedRun(pool, command, {
+      onBytes: (bytes) => {
+        if (!cut && cutAt > 0 && bytes >= cutAt) {
+          cut = true;
+          relay.cut();
+        }
+      },
+    });
+    expect(cut).toBe(true);
+    expect(run.stdout).toBe(expectedLines(count));
+    expectCommandStderr(run.stderr, 'err done\n');
+    expect(run.exitCode).toBe(5);
+    expect(run.notices[0]).toMatch(/the link to dragon dropped; the command goes on there/);
+    expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+  });
+
+  it('the relay cuts the link after the command ended, before nightshift heard of it', async () => {
+    freshPool();
+    let cut = false;
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    const run = await detachedRun(pool, `echo first; sleep 0.5; echo last; exit 4`, {
+      runId,
+      onBytes: () => {
+        if (cut) return;
+        cut = true;
+        // Nothing of the rest reaches this process until the cut: the command ends unheard.
+        blockUntil(() => existsSync(path.join(runFolderOf(runId), 'exit')), 20_000);
+        relay.cut();
+      },
+    });
+    expect(readFileSync(path.join(runFolderOf(runId), 'exit'), 'utf8')).toBe('4\n');
+    expect(run.stdout).toBe('first\nlast\n');
+    expect(run.exitCode).toBe(4);
+    expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+  });
+
   it('the answer to the status collect is lost with the link: the command ran once, and the status still arrives', async () => {
     freshPool();
     const marker = path.join(flags, `ran-${randomBytes(3).toString('hex')}`);
@@ -275,13 +338,14 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
       const run = await running;
       expect(run.exitCode).toBe(6);
       expect(run.stdout).toBe(expectedLines(500));
-      expect(run.stderr).toBe('err done\n');
+      expectCommandStderr(run.stderr, 'err done\n');
       expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
       expect(readFileSync(marker, 'utf8')).toBe('x\n');
 
       // Asked once more (a resume before the result was recorded): the same, still once.
       const again = await detachedRun(pool, `echo x >> '${marker}'; echo never`, { runId: run.runId });
-      expect({ exitCode: again.exitCode, stdout: again.stdout, stderr: again.stderr }).toEqual({ exitCode: 6, stdout: run.stdout, stderr: run.stderr });
+      expect({ exitCode: again.exitCode, stdout: again.stdout }).toEqual({ exitCode: 6, stdout: run.stdout });
+      expectCommandStderr(again.stderr, 'err done\n');
       expect(readFileSync(marker, 'utf8')).toBe('x\n');
     } finally {
       const held = path.join(flags, 'held.pid');

@@ -25,8 +25,9 @@ Options:
   --known-hosts FILE     known_hosts file to verify host keys with; new keys are recorded
                          in the first one (repeatable; default ~/.ssh/known_hosts, then
                          /etc/ssh/ssh_known_hosts)
-  --keepalive DURATION   time between keepalives (default 10s); a link that misses two
-                         in a row counts as dropped and is reconnected
+  --keepalive DURATION   time between keepalives (default 10s); a link silent for three
+                         of them counts as dropped and is reconnected: a dead link is
+                         noticed within about 30 s by default, 3 x DURATION in general
   --lab                  run against the runbook's rehearsal lab (nightshift lab up): its
                          ssh config, known hosts and variables
   --listen ADDR[:PORT]    where the helper channel listens (default 127.0.0.1, any free

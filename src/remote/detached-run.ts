@@ -1,8 +1,10 @@
 // A step that outlives its SSH channel: started detached on the host, its output followed
 // from byte offsets counted here, so that after a dropped link exactly the missing bytes
-// are asked for again, and its exit status collected at the end.
+// are asked for again, and its exit status collected at the end. The run's folder stays
+// on the host until releaseDetachedRun, once the caller has recorded the result: until
+// then, attaching again (after a drop, or a resume) gives the same result, never a second run.
 import type { Connection } from './connection.js';
-import { ATTACH_FAILURES, attachScript, collectScript, stopScript } from './detached-scripts.js';
+import { ATTACH_FAILURES, attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
 import { abortError } from './errors.js';
 import { execOnConnection } from './exec.js';
 import type { DetachedRunOptions, ExecResult } from './types.js';
@@ -68,4 +70,9 @@ async function collectStatus(connection: Connection, runId: string, signal: Abor
   }
   const status = stdout.trim();
   return /^\d+$/.test(status) ? Number(status) : null;
+}
+
+/** Once the run's result is recorded: frees its output on the host. Best effort, over a live link only. */
+export function releaseDetachedRun(connection: Connection | undefined, runId: string): void {
+  if (connection?.isAlive) connection.track(connection.runQuietly(releaseScript(runId)));
 }

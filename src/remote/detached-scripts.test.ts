@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attachScript, collectScript, stopScript } from './detached-scripts.js';
+import { attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
 
 function shellEnv(extraPath?: string) {
   const home = mkdtempSync(path.join(tmpdir(), 'ns-detached-'));
@@ -52,8 +52,27 @@ describe.each([
     expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
 
     expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
-    expect(existsSync(path.join(env.HOME, '.local/state/nightshift/runs/s1/step.1'))).toBe(false);
-    expect(sh(collectScript('s1/step.1'), env)).toBe('');
+    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
+  });
+
+  it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
+    const env = shellEnv(extraPath);
+    const marker = path.join(env.HOME, 'ran');
+    const once = `echo x >> '${marker}'; echo out; exit 5`;
+    const first = await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env);
+    expect(first).toEqual({ out: 'out\n', err: '', code: 0 });
+    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    // The answer to the collect was lost: the whole run is asked for again.
+    expect(await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).toEqual(first);
+    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    expect(sh(`cat '${marker}'`, env)).toBe('x\n');
+
+    // Released once the result is recorded: the output goes, and an attach that comes anyway fails.
+    sh(releaseScript('s4/step.1'), env);
+    const folder = path.join(env.HOME, '.local/state/nightshift/runs/s4/step.1');
+    expect(existsSync(path.join(folder, 'out'))).toBe(false);
+    expect((await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).code).toBe(94);
+    expect(sh(`cat '${marker}'`, env)).toBe('x\n');
   });
 
   it('survives the death of whoever started it', async () => {

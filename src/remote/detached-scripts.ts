@@ -5,14 +5,20 @@
 //   command   the step's command          out, err  what it printed, appended
 //   pid       the wrapper's pid (a process group and session leader)
 //   exit      its exit status, written last (atomically)
+//   started   made once, before the command starts: whoever finds it never starts it again
 //
 // One channel starts the command (once: starting again finds it started) and follows out
 // and err from byte offsets nightshift counts itself, so after a dropped link exactly the
-// missing bytes are asked for. A second one collects the status. Everything is POSIX sh.
+// missing bytes are asked for. A second one collects the status, reading only: its answer
+// may be lost with the link, so it must be possible to ask again (and to attach again).
+// Only once the result is recorded on nightshift's side is the output released; `started`
+// and `exit` stay behind, so even then the command is never started a second time.
+// Everything is POSIX sh.
 import { shellQuote } from '../runbook/shell-quote.js';
 
 /** Exit statuses of the attach script, beyond the 0 of a complete follow. */
 export const ATTACH_FAILURES: Record<number, string> = {
+  94: 'the command already ended and its output was released after its result had been recorded; it is not started again',
   95: 'the run folder could not be created',
   96: 'the run folder is gone',
   97: 'this host has neither systemd-run nor setsid, so a detached step cannot run there (use attach: false)',
@@ -54,13 +60,19 @@ export function attachScript(runId: string, command: string, offsets: { out: num
     '  fi',
     'fi',
     '[ -d "$d/started" ] || exit 95',
+    // Ended and released (its result was recorded): never run again, whoever asks.
+    '[ -e "$d/exit" ] && [ ! -e "$d/out" ] && exit 94',
     'i=0',
     'while [ ! -s "$d/pid" ]; do',
     '  i=$((i+1)); [ $i -gt 100 ] && exit 98',
     '  sleep 0.1',
     'done',
     'pid=$(cat "$d/pid")',
-    'if tail --version 2>/dev/null | grep -q GNU; then',
+    // Ended already (as when attaching again after a lost answer): its pid may belong to
+    // another process by now, so the files are read to their end without following.
+    'if [ -e "$d/exit" ]; then',
+    '  follow() { tail -c +$(($2+1)) "$d/$1"; }',
+    'elif tail --version 2>/dev/null | grep -q GNU; then',
     '  follow() { tail -c +$(($2+1)) --pid="$pid" --sleep-interval=0.1 -f "$d/$1"; }',
     'else',
     '  follow() {',
@@ -81,14 +93,25 @@ export function attachScript(runId: string, command: string, offsets: { out: num
   ].join('\n');
 }
 
-/** Prints the exit status and removes the run folder; prints nothing when the command never finished (killed with its wrapper, or the host rebooted). */
+/**
+ * Prints the exit status; prints nothing when the command never finished (killed with its
+ * wrapper, or the host rebooted). Changes nothing, so it can be asked again after a drop.
+ */
 export function collectScript(runId: string): string {
-  return `d=${runFolder(runId)}; if s=$(cat "$d/exit" 2>/dev/null); then echo "$s"; rm -rf "$d"; fi; true`;
+  return `d=${runFolder(runId)}; cat "$d/exit" 2>/dev/null; true`;
 }
 
-/** TERM to the run's process group (the wrapper records the command's status). */
+/**
+ * Once the run's result is recorded: removes its output and scripts, keeping `started` and
+ * `exit` (a few bytes) so that an attach that comes anyway fails instead of running it again.
+ */
+export function releaseScript(runId: string): string {
+  return `d=${runFolder(runId)}; rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid"; true`;
+}
+
+/** TERM to the run's process group (the wrapper records the command's status); nothing once it ended. */
 export function stopScript(runId: string): string {
-  return `d=${runFolder(runId)}; pid=$(cat "$d/pid" 2>/dev/null) && kill -TERM -"$pid" 2>/dev/null; true`;
+  return `d=${runFolder(runId)}; [ -e "$d/exit" ] || { pid=$(cat "$d/pid" 2>/dev/null) && kill -TERM -"$pid" 2>/dev/null; }; true`;
 }
 
 function unitName(runId: string): string {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
-import { runDetached } from './detached-run.js';
+import { releaseDetachedRun, runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
@@ -123,6 +123,14 @@ export class HostPool {
       command,
       options,
     );
+  }
+
+  /**
+   * A detached run's result is recorded: its output on the host can go. Over the current
+   * link only; without one it stays there (it is never started again either way).
+   */
+  releaseRun(host: string, runId: string): void {
+    releaseDetachedRun(this.slots.get(host)?.connection, runId);
   }
 
   /**

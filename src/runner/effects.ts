@@ -31,6 +31,15 @@ export interface EffectsOptions {
   sites: Runbook['sites'];
   /** A revert was armed, disarmed, kept or fired (journaled by the run). */
   onRevert?(event: RevertEvent): void;
+  /** A detached run handed back its result; its output stays on the host until the run releases it. */
+  onDetachedResult?(run: DetachedResult): void;
+}
+
+export interface DetachedResult {
+  host: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
 }
 
 export function createEffects(options: EffectsOptions) {
@@ -56,12 +65,18 @@ export function createEffects(options: EffectsOptions) {
       const attempt = outputs.attemptOf(step.id);
       const change = () => {
         if (!step.detached) return hosts.exec(step.host, step.command, handlers);
-        return hosts.runDetached(step.host, step.command, {
-          ...handlers,
-          runId: `${options.sessionId}/${step.id}.${attempt}`,
-          onNotice: (text) => output.note(text),
-          ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
-        });
+        const runId = `${options.sessionId}/${step.id}.${attempt}`;
+        return hosts
+          .runDetached(step.host, step.command, {
+            ...handlers,
+            runId,
+            onNotice: (text) => output.note(text),
+            ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
+          })
+          .then((result) => {
+            options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
+            return result;
+          });
       };
       if (!step.revert) return change();
       const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };

@@ -8,6 +8,8 @@ export interface RemoteHosts {
   /** One command over a login of its own (not the pooled connection), closed after it; `readyTimeoutMs` bounds the login. */
   execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
+  /** Frees a detached run's output on the host; only once its result is recorded (until then attaching again gives it back). */
+  releaseRun(host: string, runId: string): void;
   upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
   connect(host: string): Promise<void>;
   /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */

@@ -10,7 +10,7 @@ import { viewOf, type EngineView } from '../engine/view.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
-import { createEffects } from './effects.js';
+import { createEffects, type DetachedResult } from './effects.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
@@ -91,6 +91,19 @@ export function createRun(options: RunOptions): Run {
   );
   let suspended: ((outcome: Outcome) => void) | undefined;
   let suspending = false;
+  // Detached runs whose result came back: their output stays on the host until a saved
+  // state no longer has that attempt running, since a resume from an older one attaches
+  // again and must get the same result rather than a second run.
+  const unreleased: DetachedResult[] = [];
+  const releaseRecorded = () => {
+    const steps = actor.getSnapshot().context.steps;
+    for (const run of [...unreleased]) {
+      const record = steps[run.stepId];
+      if (record?.status === 'running' && record.attempts === run.attempt) continue;
+      unreleased.splice(unreleased.indexOf(run), 1);
+      hosts.releaseRun(run.host, run.runId);
+    }
+  };
   const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false }).provide({
     actors: createEffects({
       hosts,
@@ -100,6 +113,7 @@ export function createRun(options: RunOptions): Run {
       leaveRunning: () => suspending,
       sites: runbook.sites,
       onRevert: ({ type, ...fields }) => journal.append(type, fields),
+      onDetachedResult: (run) => unreleased.push(run),
     }),
   });
   if (options.restore) {
@@ -120,6 +134,7 @@ export function createRun(options: RunOptions): Run {
       savedAt: new Date().toISOString(),
       machine: actor.getPersistedSnapshot(),
     });
+    releaseRecorded();
   };
   actor.subscribe(save);
 
@@ -189,6 +204,8 @@ export function createRun(options: RunOptions): Run {
     stop: () =>
       (stopped ??= (async () => {
         disarmTimeLimit();
+        // An ended machine is not saved (nothing is left to resume), so its last results are released here.
+        if (actor.getSnapshot().status === 'done') releaseRecorded();
         actor.stop();
         await outputs.closeAll();
         await hosts.close();

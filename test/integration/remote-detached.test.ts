@@ -2,20 +2,73 @@
 // arrives complete, in order and exactly once, and the exit status is still collected.
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import type { ConnectionState } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TcpRelay } from '../support/tcp-relay.js';
 
 /** Prints `count` numbered lines, `pause` seconds apart in blocks of `block`, then exits with `status`. */
 const numbered = (count: number, block: number, pause: number, status = 0) =>
   `i=1; while [ $i -le ${count} ]; do echo "line $i"; [ $((i % ${block})) -eq 0 ] && sleep ${pause}; i=$((i+1)); done; echo "err done" >&2; exit ${status}`;
 
 const expectedLines = (count: number) => Array.from({ length: count }, (_, i) => `line ${i + 1}\n`).join('');
+
+/** Where a run's files are on the host (the test's own machine and user). */
+const runFolderOf = (runId: string) => path.join(homedir(), '.local/state/nightshift/runs', runId);
+
+/** Blocks this process (the client and the relay with it) until `done()` or the time is up: the host goes on meanwhile. */
+function blockUntil(done: () => boolean, ms: number): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
+}
+
+/**
+ * The command's stderr was followed exactly: `expected`, once, at the end. Anything before
+ * it came from the login shell starting the follower (start-up files that print on stderr,
+ * such as a busy pyenv rehash on a shared machine), once per channel, not from the command.
+ */
+function expectCommandStderr(stderr: string, expected: string): void {
+  expect(stderr.endsWith(expected), stderr).toBe(true);
+  expect(stderr.split(expected)).toHaveLength(2);
+}
+
+async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs `command` detached on dragon; `onBytes` sees the running byte count of stdout and may cut the link. */
+async function detachedRun(
+  pool: HostPool,
+  command: string,
+  options: { onBytes?: (bytes: number) => void; runId?: string } = {},
+) {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const notices: string[] = [];
+  let bytes = 0;
+  const runId = options.runId ?? `test-${randomBytes(4).toString('hex')}/step.1`;
+  const result = await pool.runDetached('dragon', command, {
+    runId,
+    onStdout: (chunk) => {
+      stdout.push(chunk);
+      bytes += chunk.length;
+      options.onBytes?.(bytes);
+    },
+    onStderr: (chunk) => stderr.push(chunk),
+    onNotice: (text) => notices.push(text),
+  });
+  return { ...result, runId, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), notices };
+}
 
 describeWithSshd('detached remote steps over a link that drops', () => {
   let sshd: Sshd;
@@ -44,34 +97,21 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     return pool;
   }
 
-  /** Runs `command` detached; `onBytes` sees the running byte count and may cut the link. */
-  async function runDetached(command: string, onBytes: (bytes: number) => void = () => {}) {
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const notices: string[] = [];
-    let bytes = 0;
-    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
-    const result = await pool.runDetached('dragon', command, {
-      runId,
-      onStdout: (chunk) => {
-        stdout.push(chunk);
-        bytes += chunk.length;
-        onBytes(bytes);
-      },
-      onStderr: (chunk) => stderr.push(chunk),
-      onNotice: (text) => notices.push(text),
-    });
-    return { ...result, runId, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), notices };
-  }
+  const runDetached = (command: string, onBytes?: (bytes: number) => void) => detachedRun(pool, command, { onBytes });
 
-  it('without trouble: output, stderr and the exit status, and the run folder is removed', async () => {
+  it('without trouble: output, stderr and the exit status; the output stays on the host until released', async () => {
     freshPool();
     const run = await runDetached(numbered(50, 10, 0.05, 3));
     expect(run.stdout).toBe(expectedLines(50));
     expect(run.stderr).toBe('err done\n');
     expect(run.exitCode).toBe(3);
     expect(run.notices).toEqual([]);
-    expect(existsSync(path.join(homedir(), '.local/state/nightshift/runs', run.runId))).toBe(false);
+    const folder = runFolderOf(run.runId);
+    expect(readFileSync(path.join(folder, 'out'), 'utf8')).toBe(expectedLines(50));
+    pool.releaseRun('dragon', run.runId);
+    await pool.close();
+    expect(existsSync(path.join(folder, 'out'))).toBe(false);
+    expect(readFileSync(path.join(folder, 'exit'), 'utf8')).toBe('3\n');
   });
 
   it.each([
@@ -183,5 +223,139 @@ describeWithSshd('detached remote steps over a link that drops', () => {
       }).trim();
     while (alive() !== '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(alive()).toBe('');
+  });
+});
+
+// Here the link is cut between client and server by a relay the test controls: the sshd
+// processes live on, as when a route fails. Commands reach the host through a wrapper
+// (ForceCommand) that can hold back the answer to one status collect after running it.
+describeWithSshd('detached remote steps over a relay that cuts the link', () => {
+  let sshd: Sshd;
+  let relay: TcpRelay;
+  let flags: string;
+  let home: string;
+  let pool: HostPool;
+
+  beforeAll(async () => {
+    flags = mkdtempSync(path.join(tmpdir(), 'ns-collect-'));
+    const wrapper = path.join(flags, 'wrapper.sh');
+    writeFileSync(
+      wrapper,
+      [
+        // nightshift's commands come on stdin, read by a launcher (src/remote/exec.ts).
+        `case "$SSH_ORIGINAL_COMMAND" in *'c=$(cat)'*) ;; *) exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;; esac`,
+        'c=$(cat)',
+        `case "$c" in *'cat "$d/exit"'*)`,
+        // Armed by the test, once: the collect runs on the host, its answer never leaves.
+        `  if rm '${flags}/hold-collect' 2>/dev/null; then`,
+        `    /bin/sh -c "$c" </dev/null > '${flags}/answer.tmp'`,
+        `    echo $$ > '${flags}/held.pid'`,
+        `    mv '${flags}/answer.tmp' '${flags}/answer'`,
+        '    exec sleep 60',
+        '  fi;;',
+        'esac',
+        'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" <<END_OF_COMMAND',
+        '$c',
+        'END_OF_COMMAND',
+        '',
+      ].join('\n'),
+    );
+    sshd = await Sshd.start({ extraConfig: [`ForceCommand /bin/sh ${wrapper}`] });
+    relay = await TcpRelay.start(sshd.port);
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await sshd?.stop();
+    rmSync(flags, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await pool?.close();
+    removeHome(home);
+  });
+
+  function freshPool() {
+    home = makeHome();
+    pool = poolFor(sshd, { home, spec: { port: relay.port } });
+    return pool;
+  }
+
+  it.each([
+    ['before any output', 0],
+    ['in the middle of the output', 30_000],
+    ['near the end of the output', 110_000],
+  ])('the relay cuts the link %s: every byte exactly once, in order, and the exit status', async (_, cutAt) => {
+    freshPool();
+    let cut = false;
+    const count = 12_000;
+    const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 5)}`;
+    if (cutAt === 0) setTimeout(() => ((cut = true), relay.cut()), 250);
+    const run = await detachedRun(pool, command, {
+      onBytes: (bytes) => {
+        if (!cut && cutAt > 0 && bytes >= cutAt) {
+          cut = true;
+          relay.cut();
+        }
+      },
+    });
+    expect(cut).toBe(true);
+    expect(run.stdout).toBe(expectedLines(count));
+    expectCommandStderr(run.stderr, 'err done\n');
+    expect(run.exitCode).toBe(5);
+    expect(run.notices[0]).toMatch(/the link to dragon dropped; the command goes on there/);
+    expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+  });
+
+  it('the relay cuts the link after the command ended, before nightshift heard of it', async () => {
+    freshPool();
+    let cut = false;
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    const run = await detachedRun(pool, `echo first; sleep 0.5; echo last; exit 4`, {
+      runId,
+      onBytes: () => {
+        if (cut) return;
+        cut = true;
+        // Nothing of the rest reaches this process until the cut: the command ends unheard.
+        blockUntil(() => existsSync(path.join(runFolderOf(runId), 'exit')), 20_000);
+        relay.cut();
+      },
+    });
+    expect(readFileSync(path.join(runFolderOf(runId), 'exit'), 'utf8')).toBe('4\n');
+    expect(run.stdout).toBe('first\nlast\n');
+    expect(run.exitCode).toBe(4);
+    expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+  });
+
+  it('the answer to the status collect is lost with the link: the command ran once, and the status still arrives', async () => {
+    freshPool();
+    const marker = path.join(flags, `ran-${randomBytes(3).toString('hex')}`);
+    writeFileSync(path.join(flags, 'hold-collect'), '');
+    const running = detachedRun(pool, `echo x >> '${marker}'; ${numbered(500, 100, 0.05, 6)}`);
+    try {
+      await waitFor(() => existsSync(path.join(flags, 'answer')), 30_000, 'the held collect');
+      // The collect ran on the host and found the status; only the link is gone.
+      expect(readFileSync(path.join(flags, 'answer'), 'utf8')).toBe('6\n');
+      relay.cut();
+      const run = await running;
+      expect(run.exitCode).toBe(6);
+      expect(run.stdout).toBe(expectedLines(500));
+      expectCommandStderr(run.stderr, 'err done\n');
+      expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
+      expect(readFileSync(marker, 'utf8')).toBe('x\n');
+
+      // Asked once more (a resume before the result was recorded): the same, still once.
+      const again = await detachedRun(pool, `echo x >> '${marker}'; echo never`, { runId: run.runId });
+      expect({ exitCode: again.exitCode, stdout: again.stdout }).toEqual({ exitCode: 6, stdout: run.stdout });
+      expectCommandStderr(again.stderr, 'err done\n');
+      expect(readFileSync(marker, 'utf8')).toBe('x\n');
+    } finally {
+      const held = path.join(flags, 'held.pid');
+      try {
+        if (existsSync(held)) process.kill(Number(readFileSync(held, 'utf8')), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(held, { force: true });
+      rmSync(path.join(flags, 'answer'), { force: true });
+    }
   });
 });

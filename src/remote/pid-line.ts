@@ -1,15 +1,20 @@
 /**
- * Takes the launcher's first stderr line (`nightshift-pid 1234`) off the stream and keeps
- * the pid; everything else passes through untouched. If the first line is something else
- * (the launcher could not run), it is passed on as it came.
+ * Takes the launcher's stderr line (`nightshift-pid 1234`) off the stream and keeps the
+ * pid; everything else passes through untouched. Lines before it are what the login shell
+ * printed while starting (a noisy .bashrc): they pass through as they come. If no pid line
+ * comes within the first few KB (the launcher could not run), the search stops there.
  */
 export class PidLineReader {
   static readonly tag = 'nightshift-pid';
   private static readonly maxLineBytes = 64;
+  private static readonly maxNoiseBytes = 8192;
 
   private held = Buffer.alloc(0);
-  /** The first line has been dealt with. */
+  /** The pid line has been found, or the search given up. */
   private done = false;
+  /** Inside a line already known not to be the pid line (too long), until its newline. */
+  private skippingLine = false;
+  private passedBytes = 0;
   private ended = false;
   private pid: number | null = null;
   private readonly waiters = new Set<(pid: number | null) => void>();
@@ -17,17 +22,43 @@ export class PidLineReader {
   /** What of `chunk` belongs to the command's stderr. */
   feed(chunk: Buffer): Buffer {
     if (this.done) return chunk;
-    this.held = Buffer.concat([this.held, chunk]);
-    const newline = this.held.indexOf(0x0a);
-    if (newline < 0) return this.held.length > PidLineReader.maxLineBytes ? this.flush() : Buffer.alloc(0);
-    const match = new RegExp(`^${PidLineReader.tag} (\\d+)$`).exec(this.held.subarray(0, newline).toString('latin1'));
-    if (!match) return this.flush();
-    const rest = this.held.subarray(newline + 1);
-    this.held = Buffer.alloc(0);
-    this.pid = Number(match[1]);
-    this.done = true;
-    this.wakeWaiters();
-    return rest;
+    const out: Buffer[] = [];
+    let data = chunk;
+    if (this.skippingLine) {
+      const newline = data.indexOf(0x0a);
+      const end = newline < 0 ? data.length : newline + 1;
+      out.push(data.subarray(0, end));
+      this.passedBytes += end;
+      data = data.subarray(end);
+      this.skippingLine = newline < 0;
+    }
+    this.held = Buffer.concat([this.held, data]);
+    for (;;) {
+      const newline = this.held.indexOf(0x0a);
+      if (newline < 0) {
+        if (this.held.length > PidLineReader.maxLineBytes) {
+          out.push(this.held);
+          this.passedBytes += this.held.length;
+          this.held = Buffer.alloc(0);
+          this.skippingLine = true;
+        }
+        break;
+      }
+      const match = new RegExp(`^${PidLineReader.tag} (\\d+)$`).exec(this.held.subarray(0, newline).toString('latin1'));
+      if (match) {
+        out.push(this.held.subarray(newline + 1));
+        this.held = Buffer.alloc(0);
+        this.pid = Number(match[1]);
+        this.done = true;
+        this.wakeWaiters();
+        return Buffer.concat(out);
+      }
+      out.push(this.held.subarray(0, newline + 1));
+      this.passedBytes += newline + 1;
+      this.held = this.held.subarray(newline + 1);
+    }
+    if (this.passedBytes > PidLineReader.maxNoiseBytes) out.push(this.flush());
+    return Buffer.concat(out);
   }
 
   /** Whatever is held back, now; no pid is read after this. */

@@ -210,3 +210,47 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
     await expect(pool.connect('nosuch')).rejects.toThrow('Unknown host nosuch: the runbook defines dragon.');
   });
 });
+
+describeWithSshd('remote exec behind a login shell that prints first', () => {
+  let sshd: Sshd;
+  let home: string;
+  let pool: HostPool;
+
+  beforeAll(async () => {
+    // As a noisy .bashrc or a message of the day on stderr would: before nightshift's launcher runs.
+    sshd = await Sshd.start({
+      extraConfig: [`ForceCommand printf 'welcome: the login shell speaks first\\n' >&2; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`],
+    });
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+  beforeEach(() => {
+    home = makeHome();
+    pool = poolFor(sshd, { home });
+  });
+  afterEach(async () => {
+    await pool.close();
+    removeHome(home);
+  });
+
+  test("the shell's words pass through, the launcher's pid line does not, and an abort still finds the command", async () => {
+    const result = await run(pool, 'echo out; echo err >&2');
+    expect(result).toEqual({ stdout: 'out\n', stderr: 'welcome: the login shell speaks first\nerr\n', exitCode: 0 });
+
+    const pidFile = path.join(sshd.dir, `noisy-${Date.now()}.pid`);
+    const controller = new AbortController();
+    let stderr = '';
+    const running = pool.exec('dragon', `echo $$ > ${pidFile}; exec sleep 300`, {
+      onStdout: () => {},
+      onStderr: (chunk) => (stderr += chunk.toString()),
+      signal: controller.signal,
+    });
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the command to start');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+    expect(stderr).not.toContain('nightshift-pid');
+  });
+});

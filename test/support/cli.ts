@@ -64,19 +64,44 @@ export async function waitForLine(run: Conversation, pattern: RegExp, timeoutMs 
   }
 }
 
+/** A seed for the random moments of a test: $NIGHTSHIFT_TEST_SEED to replay a failure, else a fresh one. */
+export function testSeed(): number {
+  const given = process.env['NIGHTSHIFT_TEST_SEED'];
+  return given ? Number(given) : Math.floor(Math.random() * 2 ** 32);
+}
+
+/** mulberry32: a small seeded generator, so the same seed gives the same kill moments. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 /**
- * kill -9 at a random moment (between `minMs` and `maxMs`), then `resume()`, up to `rounds`
- * times or until the run ends by itself. Returns the last run and the moments of the kills.
+ * kill -9 at a random moment, then `resume()`, up to `rounds` times or until the run ends by
+ * itself. Each moment is counted from when the run is under way (a stdout line matching
+ * `ready`, printed once the program has started and opened its session), so the kills land
+ * in the run rather than in Node's start-up. The moments come from `seed` (logged, and
+ * replayed with NIGHTSHIFT_TEST_SEED). Returns the last run and the moments of the kills.
  */
 export async function killAndResume(
   first: Conversation,
   resume: () => Conversation,
-  options: { rounds: number; minMs: number; maxMs: number },
+  options: { rounds: number; minMs: number; maxMs: number; seed: number; ready?: RegExp },
 ): Promise<{ last: Conversation; kills: number[] }> {
+  const ready = options.ready ?? /journal: /;
+  const random = seededRandom(options.seed);
+  console.log(`killAndResume: seed ${options.seed} (NIGHTSHIFT_TEST_SEED=${options.seed} replays these moments)`);
   let run = first;
   const kills: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const delay = options.minMs + Math.floor(Math.random() * (options.maxMs - options.minMs));
+    const delay = options.minMs + Math.floor(random() * (options.maxMs - options.minMs));
+    if (!(await lineOrExit(run, ready))) break;
     const ended = await Promise.race([run.exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), delay))]);
     if (ended) break;
     run.child.kill('SIGKILL');
@@ -85,4 +110,15 @@ export async function killAndResume(
     run = resume();
   }
   return { last: run, kills };
+}
+
+/** True once a line matches `pattern`; false when the program exits first. */
+async function lineOrExit(run: Conversation, pattern: RegExp): Promise<boolean> {
+  let exited = false;
+  void run.exited.then(() => (exited = true));
+  for (;;) {
+    if (run.lines.some((line) => pattern.test(line))) return true;
+    if (exited) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -1,0 +1,137 @@
+// What a session's journal says happened, stripped of what differs between two runs of the
+// same runbook (times, sequence numbers, pids, session ids) and of what only a crash and a
+// resume add (pauses, resumes, torn lines, connection changes, the interrupted attempt and
+// the decision to run it again): two runs that did the same things tell the same story.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readJournal, type JournalEntry } from '../../src/store/journal.js';
+
+export interface JournalStory {
+  /** The meaningful events in order, one line each: "step.finished slow done exit=0". */
+  events: string[];
+  /** Each step's output (the file of its last attempt), its lines sorted: stdout and stderr are followed apart, so their interleaving may differ. */
+  outputs: Record<string, string>;
+  /** Every attempt number each step started with, crash artefacts included. */
+  attempts: Record<string, number[]>;
+}
+
+/** Entries only a crash or a resume writes, or that differ from run to run by nature. */
+const NOT_EVENTS = new Set([
+  'run.started',
+  'session.resumed',
+  'session.paused',
+  'session.closed',
+  'journal.torn',
+  'runbook.changed',
+  'host.state',
+  'output.closed',
+  // A check runs only when a resume finds its step interrupted.
+  'step.checked',
+]);
+
+/** What changes from run to run in what a command prints: generated ids and the clock. */
+const VOLATILE: Array<[RegExp, string]> = [
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
+  [/\b\d{1,2}:\d{2}(:\d{2})?\b/g, '<time>'],
+  [/\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/g, '<date>'],
+];
+
+export function journalStory(sessionDir: string): JournalStory {
+  const entries = readJournal(path.join(sessionDir, 'journal.jsonl'));
+  const attempts: Record<string, number[]> = {};
+  const events: Array<{ stepId: string | null; text: string; type: string }> = [];
+  /** Steps whose interruption is being decided: the prompt and a retry are crash artefacts. */
+  const interrupted = new Set<string>();
+  const stepOf = (entry: JournalEntry) => (typeof entry['stepId'] === 'string' ? entry['stepId'] : null);
+  /** The last kept step.started of the step, when no step.finished followed it. */
+  const openStart = (stepId: string) => {
+    for (let index = events.length - 1; index >= 0; index--) {
+      const event = events[index]!;
+      if (event.stepId !== stepId) continue;
+      return event.type === 'step.started' ? index : -1;
+    }
+    return -1;
+  };
+
+  for (const entry of entries) {
+    if (NOT_EVENTS.has(entry.type) || entry.type.startsWith('helper.')) continue;
+    const stepId = stepOf(entry);
+    if (entry.type === 'step.started' && stepId) {
+      (attempts[stepId] ??= []).push(Number(entry['attempt']));
+      // A start journaled again (the crash came before the saved state caught up, or the
+      // interrupted attempt is run again) replaces the start that never finished.
+      const open = openStart(stepId);
+      if (open !== -1) events.splice(open, 1);
+    }
+    if (entry.type === 'step.finished' && stepId && String(entry['error'] ?? '').startsWith('interrupted:')) {
+      const open = openStart(stepId);
+      if (open !== -1) events.splice(open, 1);
+      interrupted.add(stepId);
+      continue;
+    }
+    if (stepId && interrupted.has(stepId)) {
+      if (entry.type === 'step.waiting' && entry['for'] === 'decision') continue;
+      if (entry.type === 'decision' && entry['action'] === 'retry') {
+        interrupted.delete(stepId);
+        continue;
+      }
+      interrupted.delete(stepId);
+    }
+    events.push({ stepId, type: entry.type, text: describe(entry) });
+  }
+
+  // From the files rather than the journal's output.closed: an attempt cut short by a kill has none.
+  const outputs: Record<string, string> = {};
+  const latest: Record<string, number> = {};
+  for (const name of readdirSync(path.join(sessionDir, 'output'))) {
+    const match = /^(.+)\.(\d+)\.log$/.exec(name);
+    if (!match) continue;
+    const [, stepId, attempt] = match as unknown as [string, string, string];
+    if ((latest[stepId] ?? 0) > Number(attempt)) continue;
+    latest[stepId] = Number(attempt);
+    outputs[stepId] = maskVolatile(readFileSync(path.join(sessionDir, 'output', name), 'utf8')).split('\n').sort().join('\n');
+  }
+  return { events: events.map((event) => event.text), outputs, attempts };
+}
+
+export function maskVolatile(text: string): string {
+  return VOLATILE.reduce((masked, [pattern, replacement]) => masked.replace(pattern, replacement), text);
+}
+
+function describe(entry: JournalEntry): string {
+  const field = (name: string) => entry[name];
+  const parts = [entry.type];
+  if (typeof field('stepId') === 'string') parts.push(String(field('stepId')));
+  switch (entry.type) {
+    case 'step.finished':
+      parts.push(String(field('status')));
+      if (field('exitCode') !== undefined) parts.push(`exit=${String(field('exitCode'))}`);
+      if (field('error') !== undefined) parts.push(`error=${String(field('error'))}`);
+      break;
+    case 'step.waiting':
+      parts.push(`for=${String(field('for'))}`, `roles=${String(field('roles'))}`);
+      break;
+    case 'step.confirmed':
+      parts.push(`role=${String(field('role'))}`, `by=${roleOf(field('by'))}`, ...(field('relayed') ? ['relayed'] : []));
+      break;
+    case 'step.approved':
+    case 'step.skipped':
+    case 'step.refused':
+      parts.push(`by=${roleOf(field('by'))}`);
+      if (field('reason') !== undefined) parts.push(`reason=${String(field('reason'))}`);
+      break;
+    case 'decision':
+    case 'fallback.started':
+      if (field('action') !== undefined) parts.push(String(field('action')));
+      if (field('reason') !== undefined) parts.push(`reason=${String(field('reason'))}`);
+      break;
+    case 'run.finished':
+      parts.push(String(field('outcome')));
+      break;
+  }
+  return parts.join(' ');
+}
+
+function roleOf(actor: unknown): string {
+  return typeof actor === 'object' && actor !== null && 'role' in actor ? String((actor as { role: unknown }).role) : '?';
+}

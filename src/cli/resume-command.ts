@@ -120,7 +120,9 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
 
   let restore;
   try {
-    restore = { ...restoreMachine(saved.machine, runbook), outputLines: outputLinesOf(reading.entries) };
+    const restored = restoreMachine(saved.machine, runbook);
+    const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => restored.reattach.includes(stepId)));
+    restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets };
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;
     release();

@@ -87,3 +87,25 @@ describe('StepOutput for the screen (no line listener)', () => {
     expect(output.ring.tail(2).map((line) => line.text)).toEqual(['d', 'snö']);
   });
 });
+
+describe('StepOutput continued at saved offsets', () => {
+  it('cuts what came after the offsets (the host sends it again), counts the earlier lines and joins a cut line', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ns-continue-')), 'slow.1.log');
+    const first = new StepOutput(file);
+    first.write(Buffer.from('warn\n'), true);
+    first.write(Buffer.from('line 1\nli'));
+    const saved = { stdout: first.stdoutBytes, stderr: first.stderrBytes };
+    first.write(Buffer.from('ne 2\n'));
+    await first.close();
+
+    const again = new StepOutput(file, { continueAt: saved });
+    expect(again.bytes).toBe(saved.stdout + saved.stderr);
+    expect(again.lines).toBe(2);
+    again.write(Buffer.from('ne 2\nline 3\n'));
+    await again.close();
+    expect(readFileSync(file, 'utf8')).toBe('warn\nline 1\nline 2\nline 3\n');
+    expect(again.lines).toBe(4);
+    expect(again.ring.tail(10).map((line) => line.text)).toEqual(['warn', 'line 1', 'line 2', 'line 3']);
+    expect([again.stdoutBytes, again.stderrBytes]).toEqual([saved.stdout + 12, saved.stderr]);
+  });
+});

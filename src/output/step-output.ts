@@ -1,7 +1,8 @@
 // Where a step's output goes: the raw bytes to its log file, neutralized lines into a ring
 // for the screen, and whole batches (one per chunk, never one call per line) to a listener.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { readLogTail } from '../store/log-tail.js';
 import { LineRing } from './line-ring.js';
 import { neutralize } from './neutralize.js';
 
@@ -58,11 +59,27 @@ class LineSplitter {
     return chunk.subarray(cut + 1);
   }
 
+  /** Text the next chunk continues (the unfinished last line of a continued log). */
+  prime(text: string): void {
+    this.partial = text;
+  }
+
   end(): void {
     const rest = this.partial + this.decoder.end();
     this.partial = '';
     if (rest.length > 0) this.emit([rest]);
   }
+}
+
+/**
+ * How much of a step attempt's output its log already holds: the bytes each stream
+ * delivered (the log is the two interleaved, so it holds stdout + stderr bytes). A
+ * detached command is followed on from these offsets after a resume.
+ */
+export interface OutputOffsets {
+  attempt: number;
+  stdout: number;
+  stderr: number;
 }
 
 /** A revert armed around the step (`revert_after`), for the screen's countdown. */
@@ -76,6 +93,9 @@ export interface RevertShown {
 export class StepOutput {
   readonly ring: LineRing;
   bytes = 0;
+  /** Bytes each stream delivered to the log (with those of the log's earlier part when it was continued). */
+  stdoutBytes = 0;
+  stderrBytes = 0;
   /** Set by effects that know how far they are (uploads); read by the screen when it redraws. */
   progress: StepProgress | null = null;
   /** Set by a step with revert_after; read by the screen when it redraws. */
@@ -88,11 +108,24 @@ export class StepOutput {
 
   constructor(
     readonly path: string,
-    private readonly options: { ringCapacity?: number; onLines?: LinesListener; onClosed?: (output: StepOutput) => void } = {},
+    private readonly options: {
+      ringCapacity?: number;
+      onLines?: LinesListener;
+      onClosed?: (output: StepOutput) => void;
+      /** Goes on with a log that holds this much (anything after it is cut off: it comes again). */
+      continueAt?: { stdout: number; stderr: number };
+    } = {},
   ) {
     this.ring = new LineRing(options.ringCapacity);
-    // One file per attempt; an attempt followed again after a resume rewrites it from the start.
-    this.file = openSync(path, 'w');
+    // One file per attempt; an attempt followed again after a resume goes on where its log was saved.
+    const from = options.continueAt;
+    if (from) {
+      truncateSync(path, from.stdout + from.stderr);
+      this.file = openSync(path, 'a');
+      this.stdoutBytes = from.stdout;
+      this.stderrBytes = from.stderr;
+      this.bytes = from.stdout + from.stderr;
+    } else this.file = openSync(path, 'w');
     const deliver = (stderr: boolean) => (lines: string[]) => {
       if (options.onLines) {
         const safe = lines.map(neutralize);
@@ -107,6 +140,18 @@ export class StepOutput {
     const keep = options.onLines ? undefined : { lines: this.ring.capacity, skipped: (count: number) => this.ring.skip(count) };
     this.stdout = new LineSplitter(deliver(false), keep);
     this.stderr = new LineSplitter(deliver(true), keep);
+    if (from && this.bytes > 0) this.showEarlier();
+  }
+
+  /** A continued log's end goes to the screen, and its lines are counted, as if they had just been printed. */
+  private showEarlier(): void {
+    const { text, linesBefore } = readLogTail(this.path, this.ring.capacity, { countBefore: true });
+    const lines = text.split('\n');
+    // A last line without its newline is continued by what comes next (most likely on stdout).
+    const partial = lines.pop()!;
+    this.ring.skip(linesBefore);
+    this.ring.pushAll(lines, false, neutralize);
+    if (partial !== '') this.stdout.prime(partial);
   }
 
   get lines(): number {
@@ -115,6 +160,8 @@ export class StepOutput {
 
   write(chunk: Buffer, stderr = false): void {
     this.bytes += chunk.length;
+    if (stderr) this.stderrBytes += chunk.length;
+    else this.stdoutBytes += chunk.length;
     if (this.file !== null) writeSync(this.file, chunk);
     (stderr ? this.stderr : this.stdout).write(chunk);
   }

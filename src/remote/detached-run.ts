@@ -18,7 +18,7 @@ export interface ConnectionAccess {
 
 export async function runDetached(access: ConnectionAccess, command: string, options: DetachedRunOptions): Promise<ExecResult> {
   const { runId, signal } = options;
-  const offsets = { out: 0, err: 0 };
+  const offsets = { out: options.from?.out ?? 0, err: options.from?.err ?? 0 };
   let connection = await access.current(signal);
   for (;;) {
     try {

@@ -69,6 +69,8 @@ export interface DetachedRunOptions extends ExecHandlers {
   onNotice?(text: string): void;
   /** Asked when the run is aborted: true leaves the command running on the host (nightshift is pausing, to follow it again on resume). */
   leaveRunning?(): boolean;
+  /** Bytes of stdout and stderr already received (a run followed again after a resume): only what follows is sent. */
+  from?: { out: number; err: number };
 }
 
 export interface ExecResult {

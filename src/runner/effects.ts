@@ -70,6 +70,8 @@ export function createEffects(options: EffectsOptions) {
           .runDetached(step.host, step.command, {
             ...handlers,
             runId,
+            // A run followed again after a resume goes on where its log was saved.
+            from: { out: output.stdoutBytes, err: output.stderrBytes },
             onNotice: (text) => output.note(text),
             ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
           })

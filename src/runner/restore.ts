@@ -22,6 +22,8 @@ export interface RestoredMachine {
   inFlight: string | null;
   /** Whether that step was restored as interrupted (RESUME decides what next). */
   interrupted: boolean;
+  /** How far the logs of the steps followed again were saved (from the snapshot): they go on from there. */
+  outputOffsets?: Record<string, { attempt: number; stdout: number; stderr: number }>;
   /** Lines each step's last closed attempt printed (from the journal), so the screen counts them all. */
   outputLines?: Record<string, number>;
 }

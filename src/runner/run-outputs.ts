@@ -1,9 +1,9 @@
 // The output of every step attempt of a run: opened when a step starts, closed when it
 // ends, and journaled by reference (file, bytes, lines) rather than line by line.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { LineRing } from '../output/line-ring.js';
 import { neutralize } from '../output/neutralize.js';
-import { StepOutput, type RevertShown, type StepProgress } from '../output/step-output.js';
+import { StepOutput, type OutputOffsets, type RevertShown, type StepProgress } from '../output/step-output.js';
 import type { Step } from '../runbook/types.js';
 import { readLogTail } from '../store/log-tail.js';
 
@@ -28,6 +28,10 @@ export class RunOutputs {
   private readonly attempts = new Map<string, number>();
   /** Steps whose next start goes on with their last attempt (a detached command followed again after a resume). */
   private readonly continuing = new Set<string>();
+  /** How far the logs of continuing steps were saved: they go on from there. */
+  private readonly savedOffsets = new Map<string, OutputOffsets>();
+  /** Open outputs that can be continued from their offsets (detached commands), by step. */
+  private readonly followed = new Map<string, { attempt: number; output: StepOutput }>();
   private readonly latest = new Map<string, ShownOutput>();
   private readonly open = new Set<StepOutput>();
   /** Bumped when a step's output is opened, so the screen knows to switch to it. */
@@ -41,27 +45,53 @@ export class RunOutputs {
     private readonly keepRings = 8,
   ) {}
 
-  /** After a resume: the attempts so far, and the steps whose running attempt goes on. */
-  seed(attempts: Record<string, number>, continuing: string[]): void {
+  /** After a resume: the attempts so far, the steps whose running attempt goes on, and how far their logs were saved. */
+  seed(attempts: Record<string, number>, continuing: string[], offsets: Record<string, OutputOffsets> = {}): void {
     for (const [stepId, count] of Object.entries(attempts)) this.attempts.set(stepId, count);
     for (const stepId of continuing) this.continuing.add(stepId);
+    for (const [stepId, saved] of Object.entries(offsets)) this.savedOffsets.set(stepId, saved);
   }
 
   start(step: Step): StepOutput {
-    // A continued attempt rewrites its log from the start: the host still has all of it.
-    const attempt = (this.attempts.get(step.id) ?? 0) + (this.continuing.delete(step.id) ? 0 : 1);
+    const continued = this.continuing.delete(step.id);
+    const attempt = (this.attempts.get(step.id) ?? 0) + (continued ? 0 : 1);
     this.attempts.set(step.id, attempt);
+    const file = this.pathFor(step.id, attempt);
     const onLines = this.onLines;
-    const output = new StepOutput(this.pathFor(step.id, attempt), {
+    const continueAt = continued ? this.continueAt(step.id, attempt, file) : undefined;
+    const output = new StepOutput(file, {
       ...(onLines ? { onLines: (lines: string[], stderr: boolean) => onLines(step, lines, stderr) } : {}),
+      ...(continueAt ? { continueAt } : {}),
       onClosed: (closed) => {
         this.open.delete(closed);
+        if (this.followed.get(step.id)?.output === closed) this.followed.delete(step.id);
         this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
       },
     });
     this.open.add(output);
+    if (step.kind === 'run' && step.detached) this.followed.set(step.id, { attempt, output });
     this.show(step.id, output);
     return output;
+  }
+
+  /**
+   * Where a continued attempt's log goes on: at its saved offsets, the host sending what
+   * came after them. Without them (a snapshot from before they were kept), or when the log
+   * is shorter than they say, it is rewritten from the start: the host still has all of it.
+   */
+  private continueAt(stepId: string, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
+    const saved = this.savedOffsets.get(stepId);
+    this.savedOffsets.delete(stepId);
+    if (!saved || saved.attempt !== attempt || !existsSync(file)) return undefined;
+    if (statSync(file).size < saved.stdout + saved.stderr) return undefined;
+    return { stdout: saved.stdout, stderr: saved.stderr };
+  }
+
+  /** How far the log of each detached command running now is written, for the snapshot. */
+  offsets(): Record<string, OutputOffsets> {
+    return Object.fromEntries(
+      [...this.followed].map(([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }]),
+    );
   }
 
   /**

@@ -59,6 +59,9 @@ export interface Run {
   stop(): Promise<void>;
 }
 
+/** How often the offsets of a growing detached output are saved (a crash re-follows at most this much of it). */
+const OFFSETS_SAVED_EVERY_MS = 1000;
+
 export function defaultUpgrader(): Actor {
   return { role: 'upgrader', name: os.userInfo().username };
 }
@@ -117,26 +120,35 @@ export function createRun(options: RunOptions): Run {
     }),
   });
   if (options.restore) {
-    outputs.seed(options.restore.attempts, options.restore.reattach);
-    // The step in focus shows what it printed before nightshift stopped (one followed again rewrites it).
+    outputs.seed(options.restore.attempts, options.restore.reattach, options.restore.outputOffsets);
+    // The step in focus shows what it printed before nightshift stopped (one followed again reads its log as it goes on).
     const { current, reattach } = options.restore;
     if (current && !reattach.includes(current)) outputs.recall(current, options.restore.outputLines?.[current]);
   }
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 
-  // Saved at every change while the run goes on; the pause that ends it is not saved, so
-  // a resume finds the state it was paused in.
+  // Saved at every change while the run goes on, and every second while a detached
+  // command's output grows (its offsets); nothing after the pause that ends it, so a
+  // resume finds the state it was paused in.
+  let savedOffsets = '';
   const save = () => {
     if (actor.getSnapshot().status !== 'active' || suspending) return;
+    const offsets = outputs.offsets();
+    savedOffsets = JSON.stringify(offsets);
     writeSnapshot(session.dir, {
       version: 1,
       runbookHash: runbook.hash,
       savedAt: new Date().toISOString(),
       machine: actor.getPersistedSnapshot(),
+      ...(Object.keys(offsets).length > 0 ? { outputs: offsets } : {}),
     });
     releaseRecorded();
   };
   actor.subscribe(save);
+  const saveOffsets = setInterval(() => {
+    if (JSON.stringify(outputs.offsets()) !== savedOffsets) save();
+  }, OFFSETS_SAVED_EVERY_MS);
+  saveOffsets.unref();
 
   const listeners = new Set<(event: EngineEmitted) => void>();
   actor.on('*', (event) => {
@@ -196,6 +208,8 @@ export function createRun(options: RunOptions): Run {
     outcome: () => viewOf(actor.getSnapshot(), stepOf).outcome ?? (suspending ? 'paused' : null),
     suspend: (by, reason) => {
       if (suspending || actor.getSnapshot().status !== 'active') return;
+      // The last save holds the offsets the output has reached by now.
+      save();
       suspending = true;
       const current = actor.getSnapshot().context.current;
       journal.append('session.paused', { by, reason, stepId: current });
@@ -204,6 +218,7 @@ export function createRun(options: RunOptions): Run {
     stop: () =>
       (stopped ??= (async () => {
         disarmTimeLimit();
+        clearInterval(saveOffsets);
         // An ended machine is not saved (nothing is left to resume), so its last results are released here.
         if (actor.getSnapshot().status === 'done') releaseRecorded();
         actor.stop();

@@ -1,5 +1,6 @@
 // The machine's persisted snapshot, written atomically (temporary file, fsync, rename) at
-// every change, so that a crash leaves either the previous snapshot or the new one.
+// every change, so that a crash leaves either the previous snapshot or the new one (a
+// temporary file left by a crash is never read).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
@@ -10,6 +11,17 @@ export interface SessionSnapshot {
   savedAt: string;
   /** XState's persisted snapshot of the runbook machine. */
   machine: unknown;
+  /**
+   * Per detached command running at the time, how much of its output its log held (the
+   * bytes of stdout and stderr followed from the host): a resume follows it on from there.
+   */
+  outputs?: Record<string, SavedOutputOffsets>;
+}
+
+export interface SavedOutputOffsets {
+  attempt: number;
+  stdout: number;
+  stderr: number;
 }
 
 export const SNAPSHOT_FILE = 'snapshot.json';

@@ -1,7 +1,7 @@
 // Pause, crash and resume with the built binary against OpenSSH's sshd: a session stopped
 // at any moment goes on at the exact step, and nothing runs twice blindly.
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { converse, freshStateDir, killAndResume, testSeed, typedAnswer, waitForLine, type Conversation } from '../support/cli.js';
@@ -149,6 +149,62 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
       expect.objectContaining({ status: 'done', exitCode: 0 }),
     ]);
     expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
+  });
+
+  it('paused during a detached step that ends on its host meanwhile: resume collects its result, without running it again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-'));
+    const runbook = path.join(dir, 'ends-meanwhile.yaml');
+    writeFileSync(
+      runbook,
+      [
+        'name: ends while paused',
+        'hosts:',
+        '  dolphin: {}',
+        'phases:',
+        '  - name: sync',
+        '    steps:',
+        '      - run: for i in $(seq 1 20); do echo line $i; sleep 0.1; done; echo the disk is full >&2; exit 3',
+        '        host: dolphin',
+        '        id: sync',
+        '        on_fail: continue',
+        '      - run: echo after',
+        '        host: dolphin',
+        '        id: after',
+        '',
+      ].join('\n'),
+    );
+    const fx = { dir, runbook, env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } };
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 3$/);
+    first.child.kill('SIGTERM');
+    expect(await first.exited, first.stderr()).toBe(4);
+    const id = path.basename(sessionDir(fx));
+    // The command goes on on the host while nightshift is away, to its end.
+    const exitFile = path.join(homedir(), '.local/state/nightshift/runs', id, 'sync.1', 'exit');
+    for (const deadline = Date.now() + 20_000; !existsSync(exitFile); ) {
+      if (Date.now() > deadline) throw new Error(`${exitFile} never appeared: the command did not end on its host`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(readFileSync(exitFile, 'utf8').trim()).toBe('3');
+    expect(journal(fx).filter((entry) => entry.type === 'step.finished' && entry.stepId === 'sync')).toEqual([]);
+
+    const second = resume(fx);
+    const code = await second.exited;
+    const text = second.lines.join('\n');
+    expect(code, text + second.stderr()).toBe(0);
+    expect(text).not.toMatch(/\(attempt 2\)/);
+    expect(readdirSync(path.join(sessionDir(fx), 'output')).filter((name) => name.startsWith('sync.'))).toEqual(['sync.1.log']);
+    const log = readFileSync(path.join(sessionDir(fx), 'output', 'sync.1.log'), 'utf8');
+    expect(log.split('\n').filter((line) => line.startsWith('line '))).toEqual(Array.from({ length: 20 }, (_, index) => `line ${index + 1}`));
+    expect(log.match(/the disk is full/g)).toHaveLength(1);
+    const entries = journal(fx);
+    expect(entries.filter((entry) => entry.type === 'step.started' && entry.stepId === 'sync')).toEqual([expect.objectContaining({ attempt: 1 })]);
+    expect(entries.filter((entry) => entry.type === 'step.finished' && entry.stepId === 'sync')).toEqual([
+      expect.objectContaining({ status: 'failed', exitCode: 3 }),
+    ]);
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'after', status: 'done', exitCode: 0 }));
+    // Collected: the run folder on the host went with its status.
+    expect(existsSync(path.dirname(exitFile))).toBe(false);
   });
 
   it('kill -9 at random moments, resumed each time, ends with the journal of an uninterrupted run', async () => {

@@ -27,6 +27,9 @@ function writeRunbook(dir: string, options: { slowLines?: number } = {}): string
     file,
     [
       'name: resume rehearsal',
+      'sites:',
+      '  upgrader: { name: Massachusetts office, tz: America/New_York }',
+      '  site: { name: Taipei office, tz: Asia/Taipei }',
       'hosts:',
       '  dolphin: {}',
       'phases:',
@@ -107,14 +110,20 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
       .map((line) => JSON.parse(line) as Entry);
   }
 
-  it('SIGTERM in the middle of a detached step saves the session; resume follows the step on and finishes the run', async () => {
+  /** A clock as the upgrader reads it in a zone: Sun 03:15. */
+  const clockIn = (tz: string, at: Date) =>
+    `${at.toLocaleDateString('en-US', { timeZone: tz, weekday: 'short' })} ${at.toLocaleTimeString('en-US', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}`;
+
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s in the middle of a detached step saves the session; resume follows the step on and finishes the run', async (signal) => {
     const fx = fixture();
     const first = start(fx);
     await waitForLine(first, /dolphin\| line 5$/);
-    first.child.kill('SIGTERM');
+    first.child.kill(signal);
     expect(await first.exited, first.stderr()).toBe(4);
     const id = path.basename(sessionDir(fx));
+    expect(first.stderr()).toContain(`nightshift: ${signal}: saving the session and stopping`);
     expect(first.stderr()).toContain(`nightshift resume ${id}`);
+    expect(journal(fx)).toContainEqual(expect.objectContaining({ type: 'session.paused', reason: `received ${signal}`, stepId: 'slow' }));
 
     // The pause saved how far the step's log was written; resume goes on from there. The
     // saved part is marked here: a log rebuilt from the start would lose the mark.
@@ -129,6 +138,10 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const listing = converse(['sessions'], () => undefined, fx.env);
     expect(await listing.exited).toBe(0);
     expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+resume rehearsal\\s+paused\\s+1\\.2 for i in`));
+    // Paused since, in both sites' clocks.
+    const pausedAt = new Date(journal(fx).filter((entry) => entry.type === 'session.closed').at(-1)!['at'] as string);
+    const row = listing.lines.find((line) => line.startsWith(id))!;
+    expect(row).toContain(`${clockIn('America/New_York', pausedAt)} Massachusetts office / ${clockIn('Asia/Taipei', pausedAt)} Taipei office`);
 
     const second = resume(fx);
     const code = await second.exited;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,5 +30,30 @@ describe('reading a journal', () => {
     new Journal(at).append('run.started');
     const again = new Journal(at, 1);
     expect(again.append('session.resumed').seq).toBe(2);
+  });
+
+  it('ends a whole last entry that lacks its newline before appending, so the next entry does not join it', () => {
+    const at = file();
+    writeFileSync(at, '{"seq":1,"at":"2026-11-22T03:15:00.000Z","type":"run.started"}\n{"seq":2,"at":"2026-11-22T03:15:01.000Z","type":"step.started","stepId":"a"}');
+    const again = new Journal(at, 2);
+    again.append('session.resumed');
+    again.close();
+    const reading = readJournalChecked(at);
+    expect(reading.torn).toBeUndefined();
+    expect(reading.entries.map((entry) => [entry.seq, entry.type])).toEqual([
+      [1, 'run.started'],
+      [2, 'step.started'],
+      [3, 'session.resumed'],
+    ]);
+  });
+
+  it('leaves a journal that ends with its newline as it is', () => {
+    const at = file();
+    const journal = new Journal(at);
+    journal.append('run.started');
+    journal.close();
+    const before = readFileSync(at, 'utf8');
+    new Journal(at, 1).close();
+    expect(readFileSync(at, 'utf8')).toBe(before);
   });
 });

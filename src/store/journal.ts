@@ -1,7 +1,7 @@
 // The append-only record of a session, one JSON object per line. Every entry is written
 // and fsynced before the call returns: entries are few (steps, decisions, confirmations),
 // output goes to per-step files and the journal only references them.
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 export interface JournalEntry {
   seq: number;
@@ -19,7 +19,23 @@ export class Journal {
     readonly path: string,
     private seq = 0,
   ) {
-    this.fd = openSync(path, 'a', 0o600);
+    this.fd = openSync(path, 'a+', 0o600);
+    this.endLastLine(this.fd);
+  }
+
+  /**
+   * A last entry that is whole but lacks its newline (cut off right before it) would join
+   * the next one into a line no one can read: it gets its newline first. A torn last line
+   * is the opener's to cut off before (see reopenSession).
+   */
+  private endLastLine(fd: number): void {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    writeSync(fd, '\n');
+    fsyncSync(fd);
   }
 
   get lastSeq(): number {

@@ -3,6 +3,8 @@
 // and connection settings; detached steps are followed again, other steps in flight are
 // checked or put to the upgrader.
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Outcome } from '../engine/events.js';
 import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
@@ -72,6 +74,15 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   }
 
   const saved = readSnapshot(dir);
+  /** The run had finished when nightshift stopped, before it closed the session: it is closed now. */
+  const closeFinished = async (): Promise<number> => {
+    const outcome = [...reading.entries].reverse().find((entry) => entry.type === 'run.finished')?.['outcome'] as Outcome | undefined;
+    session.journal.append('session.closed', { outcome: outcome ?? 'interrupted' });
+    release();
+    if (session.meta.demo?.temporary) await rm(session.meta.demo.labDir, { recursive: true, force: true });
+    process.stderr.write(`nightshift: session ${session.id} had ${outcome === 'fell-back' ? 'ended after the fallback' : 'completed'} when nightshift stopped; it is closed now\n`);
+    return outcome === 'fell-back' ? EXIT.fellBack : EXIT.completed;
+  };
 
   const { meta } = session;
   const runbookFile = existsSync(meta.runbookFile) ? meta.runbookFile : path.join(dir, RUNBOOK_COPY);
@@ -104,6 +115,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
     return goOn();
   }
+  if ((saved.machine as { status?: string }).status === 'done') return closeFinished();
   if (runbook.hash !== saved.runbookHash) {
     const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars, meta.siteTimeZone);
     const changes = original ? formatRunbookDiff(diffRunbooks(original, runbook)) : '  (the session\'s copy does not load)';

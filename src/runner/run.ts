@@ -77,7 +77,23 @@ export function createRun(options: RunOptions): Run {
     return step;
   };
 
-  const journalStart = () => journal.append(options.restore ? 'session.resumed' : 'run.started', {
+  // The machine's entries are held until the snapshot of the change they belong to is
+  // written (see save), then written and told to the listeners; anything else journaled
+  // writes them first, so the journal stays in order.
+  const listeners = new Set<(event: EngineEmitted) => void>();
+  let heard: EngineEmitted[] = [];
+  const flush = () => {
+    journal.release();
+    const events = heard;
+    heard = [];
+    for (const event of events) for (const listener of listeners) listener(event);
+  };
+  const record = (type: string, fields: Record<string, unknown>) => {
+    flush();
+    return journal.append(type, fields);
+  };
+
+  const journalStart = () => record(options.restore ? 'session.resumed' : 'run.started', {
     session: session.id,
     runbook: { name: runbook.name, file: runbook.file, hash: runbook.hash },
     sites: runbook.sites,
@@ -89,7 +105,7 @@ export function createRun(options: RunOptions): Run {
 
   const outputs = new RunOutputs(
     session.outputPath,
-    (closed) => journal.append('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
+    (closed) => record('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
     options.onLines,
   );
   let suspended: ((outcome: Outcome) => void) | undefined;
@@ -115,7 +131,7 @@ export function createRun(options: RunOptions): Run {
       localCwd: path.dirname(runbook.file),
       leaveRunning: () => suspending,
       sites: runbook.sites,
-      onRevert: ({ type, ...fields }) => journal.append(type, fields),
+      onRevert: ({ type, ...fields }) => record(type, fields),
       onDetachedResult: (run) => unreleased.push(run),
     }),
   });
@@ -127,22 +143,35 @@ export function createRun(options: RunOptions): Run {
   }
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 
-  // Saved at every change while the run goes on, and every second while a detached
+  // Saved at every change until the run ends, and every second while a detached
   // command's output grows (its offsets); nothing after the pause that ends it, so a
-  // resume finds the state it was paused in.
+  // resume finds the state it was paused in. The change's journal entries go into the
+  // snapshot and then into the journal: a crash between leaves them in the snapshot, and
+  // reopening the session writes them (never in the journal alone, which a resume would
+  // repeat).
   let savedOffsets = '';
   const save = () => {
-    if (actor.getSnapshot().status !== 'active' || suspending) return;
-    const offsets = outputs.offsets();
-    savedOffsets = JSON.stringify(offsets);
-    writeSnapshot(session.dir, {
-      version: 1,
-      runbookHash: runbook.hash,
-      savedAt: new Date().toISOString(),
-      machine: actor.getPersistedSnapshot(),
-      ...(Object.keys(offsets).length > 0 ? { outputs: offsets } : {}),
-    });
-    releaseRecorded();
+    const status = actor.getSnapshot().status;
+    // The end too, unless it is a pause (a resume goes on from the state paused in): a
+    // crash before the session is closed then leaves a finished machine, which resume
+    // closes instead of running its last step again.
+    const finishedRun = status === 'done' && viewOf(actor.getSnapshot(), stepOf).outcome !== 'paused';
+    const saving = (status === 'active' || finishedRun) && !suspending;
+    if (saving) {
+      const offsets = outputs.offsets();
+      savedOffsets = JSON.stringify(offsets);
+      const held = journal.heldEntries;
+      writeSnapshot(session.dir, {
+        version: 1,
+        runbookHash: runbook.hash,
+        savedAt: new Date().toISOString(),
+        machine: actor.getPersistedSnapshot(),
+        ...(Object.keys(offsets).length > 0 ? { outputs: offsets } : {}),
+        ...(held.length > 0 ? { journalEntries: [...held] } : {}),
+      });
+    }
+    flush();
+    if (saving) releaseRecorded();
   };
   actor.subscribe(save);
   const saveOffsets = setInterval(() => {
@@ -150,11 +179,10 @@ export function createRun(options: RunOptions): Run {
   }, OFFSETS_SAVED_EVERY_MS);
   saveOffsets.unref();
 
-  const listeners = new Set<(event: EngineEmitted) => void>();
   actor.on('*', (event) => {
     const { type, at, ...fields } = event;
-    journal.append(type, fields, at);
-    for (const listener of listeners) listener(event);
+    journal.hold(type, fields, at);
+    heard.push(event);
   });
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
@@ -162,7 +190,7 @@ export function createRun(options: RunOptions): Run {
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
       if (lastStates[host] === state.state) continue;
-      journal.append('host.state', { host, state: state.state, ...('error' in state ? { error: state.error } : {}) });
+      record('host.state', { host, state: state.state, ...('error' in state ? { error: state.error } : {}) });
     }
     lastStates = stateNames();
   });
@@ -212,20 +240,19 @@ export function createRun(options: RunOptions): Run {
       save();
       suspending = true;
       const current = actor.getSnapshot().context.current;
-      journal.append('session.paused', { by, reason, stepId: current });
+      record('session.paused', { by, reason, stepId: current });
       suspended?.('paused');
     },
     stop: () =>
       (stopped ??= (async () => {
         disarmTimeLimit();
         clearInterval(saveOffsets);
-        // An ended machine is not saved (nothing is left to resume), so its last results are released here.
-        if (actor.getSnapshot().status === 'done') releaseRecorded();
         actor.stop();
+        flush();
         await outputs.closeAll();
         await hosts.close();
         unsubscribeHosts();
-        journal.append('session.closed', { outcome: suspending ? 'paused' : (viewOf(actor.getSnapshot(), stepOf).outcome ?? 'interrupted') });
+        record('session.closed', { outcome: suspending ? 'paused' : (viewOf(actor.getSnapshot(), stepOf).outcome ?? 'interrupted') });
         session.lock.release();
         journal.close();
       })()),

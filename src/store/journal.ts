@@ -1,6 +1,7 @@
 // The append-only record of a session, one JSON object per line. Every entry is written
-// and fsynced before the call returns: entries are few (steps, decisions, confirmations),
-// output goes to per-step files and the journal only references them.
+// and fsynced before the call returns (a held one: when released): entries are few
+// (steps, decisions, confirmations), output goes to per-step files and the journal only
+// references them.
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 
 export interface JournalEntry {
@@ -13,6 +14,7 @@ export interface JournalEntry {
 
 export class Journal {
   private fd: number | null;
+  private readonly held: JournalEntry[] = [];
 
   /** `seq`: the last entry's number when appending to an existing journal. */
   constructor(
@@ -43,17 +45,55 @@ export class Journal {
   }
 
   append(type: string, fields: Record<string, unknown> = {}, at = Date.now()): JournalEntry {
-    if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
-    const entry: JournalEntry = { seq: ++this.seq, at: new Date(at).toISOString(), type, ...fields };
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
-    fsyncSync(this.fd);
+    const entry = this.entry(type, fields, at);
+    this.write([...this.held.splice(0), entry]);
     return entry;
+  }
+
+  /**
+   * Numbers an entry but holds it back until `release` (or the next append, which keeps
+   * the numbers in order): the machine's entries wait for the snapshot that holds them
+   * too, so a crash between the two leaves them in the snapshot, never in the journal alone.
+   */
+  hold(type: string, fields: Record<string, unknown> = {}, at = Date.now()): JournalEntry {
+    const entry = this.entry(type, fields, at);
+    this.held.push(entry);
+    return entry;
+  }
+
+  get heldEntries(): readonly JournalEntry[] {
+    return this.held;
+  }
+
+  /** Writes the held entries. */
+  release(): void {
+    if (this.held.length > 0) this.write(this.held.splice(0));
+  }
+
+  /** Writes entries numbered elsewhere (a snapshot's, after a crash): they must follow the last one. */
+  appendNumbered(entries: readonly JournalEntry[]): void {
+    if (entries.length === 0) return;
+    if (entries[0]!.seq !== this.seq + 1) throw new Error(`${this.path}: entry ${entries[0]!.seq} cannot follow entry ${this.seq}`);
+    this.write([...entries]);
+    this.seq = entries.at(-1)!.seq;
   }
 
   close(): void {
     if (this.fd === null) return;
+    this.release();
     closeSync(this.fd);
     this.fd = null;
+  }
+
+  private entry(type: string, fields: Record<string, unknown>, at: number): JournalEntry {
+    if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
+    return { seq: ++this.seq, at: new Date(at).toISOString(), type, ...fields };
+  }
+
+  private write(entries: JournalEntry[]): void {
+    if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
+    writeSync(this.fd, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    fsyncSync(this.fd);
   }
 }
 

@@ -6,6 +6,7 @@ import type { HelperSettings } from './helper-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { Journal, readJournalChecked, type JournalReading } from './journal.js';
 import { acquireLock, type SessionLock } from './lock.js';
+import { readSnapshot } from './snapshot.js';
 import { newSessionId, sessionsDir } from './paths.js';
 
 /** How the session was started, so that resume can start it the same way. */
@@ -51,7 +52,8 @@ export interface ReopenedSession {
 
 /**
  * Opens an existing session to go on with it: takes its lock, reads its journal (a torn
- * last line is cut off so that new entries follow whole ones) and appends after it.
+ * last line is cut off so that new entries follow whole ones), writes the entries the
+ * snapshot holds that the journal lacks (a crash came between the two), and appends after it.
  */
 export function reopenSession(dir: string): ReopenedSession {
   const lock = acquireLock(dir);
@@ -63,8 +65,12 @@ export function reopenSession(dir: string): ReopenedSession {
       truncateSync(journalFile, Buffer.byteLength(text.slice(0, text.lastIndexOf(reading.torn.text))));
     }
     const meta = readMeta(dir);
-    const lastSeq = reading.entries.at(-1)?.seq ?? 0;
-    return { session: sessionIn(dir, meta, lock, new Journal(journalFile, lastSeq)), reading };
+    const journal = new Journal(journalFile, reading.entries.at(-1)?.seq ?? 0);
+    // The entries of the last saved change that a crash kept from the journal.
+    const missing = (readSnapshot(dir)?.journalEntries ?? []).filter((entry) => entry.seq > journal.lastSeq);
+    journal.appendNumbered(missing);
+    reading.entries.push(...missing);
+    return { session: sessionIn(dir, meta, lock, journal), reading };
   } catch (error) {
     lock.release();
     throw error;

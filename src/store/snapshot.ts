@@ -3,6 +3,7 @@
 // temporary file left by a crash is never read).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { JournalEntry } from './journal.js';
 
 export interface SessionSnapshot {
   version: 1;
@@ -16,6 +17,11 @@ export interface SessionSnapshot {
    * bytes of stdout and stderr followed from the host): a resume follows it on from there.
    */
   outputs?: Record<string, SavedOutputOffsets>;
+  /**
+   * The journal entries of the change this snapshot saves, written to the journal right
+   * after it: a crash in between leaves them here, and reopening the session writes them.
+   */
+  journalEntries?: JournalEntry[];
 }
 
 export interface SavedOutputOffsets {

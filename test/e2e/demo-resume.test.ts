@@ -61,9 +61,10 @@ describe('nightshift demo killed and resumed', () => {
     for (const stepId of remote) expect(actual.attempts[stepId], `${stepId}: ${story}`).toEqual([1]);
     expect(entries.filter((entry) => entry.type === 'session.resumed').length).toBeGreaterThanOrEqual(1);
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
-    // One session all along, and its temporary lab went with it once it finished.
+    // One session all along, and its temporary lab went with it once it finished (unless
+    // the last kill came while the lab was being taken down, after the session closed).
     expect(entries.filter((entry) => entry.type === 'run.started')).toHaveLength(1);
     const meta = JSON.parse(readFileSync(path.join(dir, 'session.json'), 'utf8')) as { demo: { labDir: string } };
-    expect(existsSync(meta.demo.labDir)).toBe(false);
+    if (!finishedBeforeTheKill) expect(existsSync(meta.demo.labDir), story).toBe(false);
   }, 180_000);
 });

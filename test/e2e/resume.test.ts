@@ -220,6 +220,34 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     expect(existsSync(path.dirname(exitFile))).toBe(false);
   });
 
+  it('killed after the run finished but before the session was closed: resume closes it, running nothing again', async () => {
+    const fx = fixture({ slowLines: 1 });
+    const whole = start(fx);
+    expect(await whole.exited, whole.lines.join('\n') + whole.stderr()).toBe(0);
+    // As if the kill came right after the last change was saved: its entries are in the
+    // snapshot, not yet in the journal, and the session was never closed.
+    const dir = sessionDir(fx);
+    const snapshot = JSON.parse(readFileSync(path.join(dir, 'snapshot.json'), 'utf8')) as { machine: { status: string }; journalEntries: Entry[] };
+    expect(snapshot.machine.status).toBe('done');
+    expect(snapshot.journalEntries.map((entry) => entry.type)).toContain('run.finished');
+    const firstHeld = snapshot.journalEntries[0]!.seq;
+    const kept = journal(fx).filter((entry) => entry.seq < firstHeld);
+    writeFileSync(path.join(dir, 'journal.jsonl'), kept.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+
+    const listing = converse(['sessions'], () => undefined, fx.env);
+    expect(await listing.exited).toBe(0);
+    expect(listing.lines.join('\n')).toMatch(/resume rehearsal\s+interrupted/);
+    const second = resume(fx);
+    expect(await second.exited, second.lines.join('\n') + second.stderr()).toBe(0);
+    expect(second.stderr()).toMatch(/had completed when nightshift stopped; it is closed now/);
+    const entries = journal(fx);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+    expect(entries.filter((entry) => entry.stepId === 'last' && entry.type.startsWith('step.')).map((entry) => entry.type)).toEqual(['step.started', 'step.finished']);
+    expect(entries.filter((entry) => entry.type === 'run.finished')).toEqual([expect.objectContaining({ outcome: 'completed' })]);
+    expect(entries.at(-1)).toMatchObject({ type: 'session.closed', outcome: 'completed' });
+    expect(entries.some((entry) => entry.type === 'session.resumed')).toBe(false);
+  });
+
   it('kill -9 at random moments, resumed each time, ends with the journal of an uninterrupted run', async () => {
     // An interrupted step is run again, so that the journal can match an uninterrupted run's.
     const rerun = (line: string) => (/Answer retry \(run it again\)/.test(line) ? 'retry' : answers(line));

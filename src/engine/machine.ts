@@ -251,7 +251,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         const record = context.steps[params.stepId]!;
         const at = Date.now();
         const error =
-          `interrupted: nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
+          `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
           'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
         enqueue.assign({
           current: params.stepId,

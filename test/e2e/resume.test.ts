@@ -307,7 +307,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const second = resume(fx);
     expect(await second.exited, second.lines.join('\n')).toBe(0);
     const text = second.lines.join('\n');
-    expect(text).toMatch(/1\.4 .* was interrupted: interrupted: nightshift stopped while attempt 1 ran/);
+    expect(text).toMatch(/1\.4 .* was interrupted: nightshift stopped while attempt 1 ran/);
     expect(text).toMatch(/decision on 1\.4 .* mark-done \(looked at the marks file: it ran\)/);
     expect(text).not.toMatch(/> 1\.4 .*\(attempt 2\)/);
     const entries = journal(fx);

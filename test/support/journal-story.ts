@@ -63,7 +63,7 @@ export function journalStory(sessionDir: string): JournalStory {
       const open = openStart(stepId);
       if (open !== -1) events.splice(open, 1);
     }
-    if (entry.type === 'step.finished' && stepId && String(entry['error'] ?? '').startsWith('interrupted:')) {
+    if (entry.type === 'step.finished' && stepId && /^nightshift stopped while attempt \d+ ran/.test(String(entry['error'] ?? ''))) {
       const open = openStart(stepId);
       if (open !== -1) events.splice(open, 1);
       interrupted.add(stepId);

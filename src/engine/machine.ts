@@ -459,17 +459,21 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       ...(step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
       ...(failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
     ];
+    // What the upgrader decides about a failed step, also while the site is asked about it.
+    const retryOrSkip = {
+      RETRY: [
+        { guard: { type: 'isStep' as const, params }, target: 'working', actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }] },
+        { actions: [{ type: 'refuse' as const, params }] },
+      ],
+      SKIP: [
+        { guard: { type: 'skipHasReason' as const, params }, target: next, actions: [{ type: 'decide' as const, params: { stepId, action: 'skip' as const } }] },
+        { actions: [{ type: 'refuse' as const, params }] },
+      ],
+    };
     const failed: StateConfig = {
       entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
       on: {
-        RETRY: [
-          { guard: { type: 'isStep', params }, target: 'working', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
-          { actions: [{ type: 'refuse', params }] },
-        ],
-        SKIP: [
-          { guard: { type: 'skipHasReason', params }, target: next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
-          { actions: [{ type: 'refuse', params }] },
-        ],
+        ...retryOrSkip,
         MARK_DONE: [
           { guard: { type: 'canMarkDone', params }, target: next, actions: [{ type: 'markDone', params }] },
           { actions: [{ type: 'refuse', params }] },
@@ -490,14 +494,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           { guard: { type: 'confirmationCounts', params }, target: 'working', actions: [{ type: 'recordConfirmation', params }] },
           { actions: [{ type: 'refuse', params }] },
         ],
-        RETRY: [
-          { guard: { type: 'isStep', params }, target: 'working', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
-          { actions: [{ type: 'refuse', params }] },
-        ],
-        SKIP: [
-          { guard: { type: 'skipHasReason', params }, target: next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
-          { actions: [{ type: 'refuse', params }] },
-        ],
+        ...retryOrSkip,
       },
     };
     // A step in flight when nightshift stopped is restored here (never straight into

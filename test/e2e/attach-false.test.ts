@@ -19,7 +19,7 @@ describeWithSshd('nightshift run --plain with an attach: false step', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ns-attach-false-'));
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host target\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('target'),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
     const tell = (status: number) => JSON.stringify(`echo "parent $(cat /proc/$PPID/comm)"; echo out-line; echo err-line >&2; exit ${status}`);

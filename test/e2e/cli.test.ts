@@ -99,7 +99,7 @@ describeWithSshd('nightshift run against a real sshd', () => {
     sshd = await Sshd.start();
     config = write(
       'ssh_config',
-      `Host target\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('target'),
     );
     runbook = write(
       'remote.yaml',

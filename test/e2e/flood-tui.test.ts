@@ -80,7 +80,7 @@ phases:
     dir = mkdtempSync(path.join(tmpdir(), 'ns-flood-'));
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host flood\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('flood'),
     );
   });
   afterAll(async () => {

@@ -26,7 +26,7 @@ describeWithSshd('the helper channel', () => {
     tunnelPort = await freePort();
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host site\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('site'),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
     writeFileSync(

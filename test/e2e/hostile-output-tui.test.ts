@@ -28,7 +28,7 @@ describeWithSshd('hostile output in the full-screen view', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ns-hostile-'));
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host target\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('target'),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
     writeFileSync(

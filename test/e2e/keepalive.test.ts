@@ -21,7 +21,7 @@ describeWithSshd('nightshift run --keepalive', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ns-keepalive-'));
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host target\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('target'),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
     // A line every 0.1 s, frozen at line 20: the rest is followed over a new login once the dead link is noticed.

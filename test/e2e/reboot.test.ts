@@ -28,7 +28,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
     const { sshd } = target;
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('dolphin'),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
     writeFileSync(
@@ -181,7 +181,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
       const { sshd } = target;
       writeFileSync(
         path.join(dir, 'ssh_config'),
-        `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+        sshd.clientConfig('dolphin'),
       );
       const knownHosts = path.join(dir, 'known_hosts');
       writeFileSync(knownHosts, '');

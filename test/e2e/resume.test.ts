@@ -67,7 +67,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-ssh-'));
     sshConfig = path.join(dir, 'ssh_config');
     knownHosts = path.join(dir, 'known_hosts');
-    writeFileSync(sshConfig, `Host dolphin\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`);
+    writeFileSync(sshConfig, sshd.clientConfig('dolphin'));
     writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
   });
   afterAll(async () => {

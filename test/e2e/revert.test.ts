@@ -41,7 +41,7 @@ describeWithSshd('nightshift run with revert_after', () => {
   function runbook(dir: string, change: string, revert: string, after: string) {
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host dolphin\n  HostName 127.0.0.1\n  Port ${relay.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('dolphin', { port: relay.port }),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${relay.port} ${sshd.hostKey().publicKey}\n`);
     writeFileSync(

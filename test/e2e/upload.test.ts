@@ -38,7 +38,7 @@ describeWithSshd('nightshift run with an upload step over a link that is cut', (
     writeFileSync(path.join(dir, 'root.tar'), randomBytes(SIZE));
     writeFileSync(
       path.join(dir, 'ssh_config'),
-      `Host target\n  HostName 127.0.0.1\n  Port ${relay.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.clientKey.privateKeyFile}\n`,
+      sshd.clientConfig('target', { port: relay.port }),
     );
     writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${relay.port} ${sshd.hostKey('ed25519').publicKey}\n`);
     writeFileSync(

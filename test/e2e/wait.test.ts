@@ -30,7 +30,7 @@ describeWithSshd('nightshift run with wait steps', () => {
   /** Runs a runbook of `steps` (YAML lines of its one phase) on host target, served by `server`. */
   function runSteps(name: string, steps: string[], server = sshd, answer: (line: string) => string | undefined = () => undefined): Conversation {
     const config = path.join(dir, `${name}.ssh_config`);
-    writeFileSync(config, `Host target\n  HostName 127.0.0.1\n  Port ${server.port}\n  User ${server.user}\n  IdentityFile ${server.clientKey.privateKeyFile}\n`);
+    writeFileSync(config, server.clientConfig('target'));
     const knownHosts = path.join(dir, `${name}.known_hosts`);
     writeFileSync(knownHosts, `${server.knownHostsLine()}\n`);
     const file = path.join(dir, `${name}.yaml`);

@@ -133,6 +133,14 @@ export class Sshd {
     return this.output;
   }
 
+  /**
+   * An ssh config block naming this sshd `alias` with the harness's client key; `port` to
+   * go through a relay in front of it, `identityFile` for another key.
+   */
+  clientConfig(alias: string, options: { port?: number; identityFile?: string } = {}): string {
+    return `Host ${alias}\n  HostName ${this.address}\n  Port ${options.port ?? this.port}\n  User ${this.user}\n  IdentityFile ${options.identityFile ?? this.clientKey.privateKeyFile}\n`;
+  }
+
   /** `[127.0.0.1]:port type base64` for the first host key of `type` (default: the first one). */
   knownHostsLine(type?: SshKeyType): string {
     const key = type ? this.hostKeys.find((candidate) => candidate.type === type) : this.hostKeys[0];

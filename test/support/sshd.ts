@@ -114,6 +114,10 @@ export class Sshd {
         'UseDNS no',
         'PrintMotd no',
         'PrintLastLog no',
+        // bash sources ~/.bashrc for commands sshd runs unless it is a nested shell: the
+        // tests log in as this machine's own user, whose dotfiles must not take part (a
+        // pyenv rehash lock left by a login killed mid-way stalls every later login 60 s).
+        'SetEnv SHLVL=2',
         'LogLevel VERBOSE',
         ...(existsSync(SFTP_SERVER)
           ? [`Subsystem sftp ${options.sftpHonoursPermissions ? 'setpriv --bounding-set=-dac_override,-dac_read_search ' : ''}${SFTP_SERVER}`]

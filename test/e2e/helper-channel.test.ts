@@ -80,7 +80,8 @@ phases:
     async () => {
       const stateDir = freshStateDir();
       // The site's console: someone logged in on the site host, where wall writes.
-      const console = terminal(['ssh', '-tt', '-F', path.join(dir, 'ssh_config'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, 'site']);
+      // A plain sh, not the user's login shell: this machine's own dotfiles stay out of it.
+      const console = terminal(['ssh', '-tt', '-F', path.join(dir, 'ssh_config'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, 'site', 'exec /bin/sh -i']);
       await console.waitFor(/[#$]\s*$/m, 10_000, 'a shell prompt on the site host');
 
       const upgrader = TmuxSession.start(

@@ -17,11 +17,7 @@ describeWithSshd('nightshift run --plain with an attach: false step', () => {
   beforeAll(async () => {
     sshd = await Sshd.start();
     dir = mkdtempSync(path.join(tmpdir(), 'ns-attach-false-'));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('target'),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'target');
     const tell = (status: number) => JSON.stringify(`echo "parent $(cat /proc/$PPID/comm)"; echo out-line; echo err-line >&2; exit ${status}`);
     writeFileSync(
       path.join(dir, 'foreground.yaml'),

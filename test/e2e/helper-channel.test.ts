@@ -24,11 +24,7 @@ describeWithSshd('the helper channel', () => {
     sshd = await Sshd.start({ privateRun: true });
     dir = mkdtempSync(path.join(tmpdir(), 'ns-helpers-'));
     tunnelPort = await freePort();
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('site'),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'site');
     writeFileSync(
       path.join(dir, 'drill.yaml'),
       `name: Helper drill

@@ -26,11 +26,7 @@ describeWithSshd('hostile output in the full-screen view', () => {
   beforeAll(async () => {
     sshd = await Sshd.start();
     dir = mkdtempSync(path.join(tmpdir(), 'ns-hostile-'));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('target'),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'target');
     writeFileSync(
       path.join(dir, 'hostile.yaml'),
       `name: Hostile output

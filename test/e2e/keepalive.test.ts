@@ -19,11 +19,7 @@ describeWithSshd('nightshift run --keepalive', () => {
   beforeAll(async () => {
     sshd = await Sshd.start();
     dir = mkdtempSync(path.join(tmpdir(), 'ns-keepalive-'));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('target'),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'target');
     // A line every 0.1 s, frozen at line 20: the rest is followed over a new login once the dead link is noticed.
     const count = `i=1; while [ $i -le ${COUNT} ]; do echo "line $i"; sleep 0.1; i=$((i+1)); done`;
     writeFileSync(

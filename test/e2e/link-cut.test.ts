@@ -23,11 +23,7 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     sshd = await Sshd.start();
     relay = await TcpRelay.start(sshd.port);
     dir = mkdtempSync(path.join(tmpdir(), 'ns-link-cut-'));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('target', { port: relay.port }),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${relay.port} ${sshd.hostKey('ed25519').publicKey}\n`);
+    sshd.writeClientFiles(dir, 'target', { port: relay.port });
     const count = `i=1; while [ $i -le ${COUNT} ]; do echo "line $i"; [ $((i % 2000)) -eq 0 ] && sleep 0.3; i=$((i+1)); done; exit 0`;
     writeFileSync(
       path.join(dir, 'link-cut.yaml'),

@@ -35,8 +35,7 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ns-passphrase-'));
     key = await generateKeyPair(dir, 'locked_key', { passphrase: RIGHT });
     await sshd.authorize(key.publicLine);
-    writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('target', { identityFile: key.privateKeyFile }));
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'target', { identityFile: key.privateKeyFile });
     writeFileSync(
       path.join(dir, 'locked.yaml'),
       [

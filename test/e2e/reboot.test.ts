@@ -26,11 +26,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   function runbookFor(target: RebootableMachine, step: string) {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-'));
     const { sshd } = target;
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('dolphin'),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    sshd.writeClientFiles(dir, 'dolphin');
     writeFileSync(
       path.join(dir, 'reboot.yaml'),
       `name: reboot\nhosts:\n  dolphin: {}\nphases:\n  - name: boot\n    steps:\n      - run: hostname\n        host: dolphin\n${step}      - run: echo back on $(hostname)\n        host: dolphin\n`,

@@ -39,11 +39,7 @@ describeWithSshd('nightshift run with revert_after', () => {
 
   /** A runbook whose first step makes `change` with the revert `revert`; the host reached through the relay. */
   function runbook(dir: string, change: string, revert: string, after: string) {
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('dolphin', { port: relay.port }),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${relay.port} ${sshd.hostKey().publicKey}\n`);
+    sshd.writeClientFiles(dir, 'dolphin', { port: relay.port });
     writeFileSync(
       path.join(dir, 'revert.yaml'),
       [

@@ -36,11 +36,7 @@ describeWithSshd('nightshift run with an upload step over a link that is cut', (
     relay.limitRate(RATE, 'toServer');
     dir = mkdtempSync(path.join(tmpdir(), 'ns-upload-'));
     writeFileSync(path.join(dir, 'root.tar'), randomBytes(SIZE));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('target', { port: relay.port }),
-    );
-    writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${relay.port} ${sshd.hostKey('ed25519').publicKey}\n`);
+    sshd.writeClientFiles(dir, 'target', { port: relay.port });
     writeFileSync(
       path.join(dir, 'upload.yaml'),
       `name: upload\nhosts:\n  target: {}\nvars:\n  dest: ${path.join(dir, 'remote')}/\nphases:\n  - name: copy\n    steps:\n      - run: mkdir -p {{ dest }}\n        host: target\n      - upload: root.tar\n        to: "{{ dest }}"\n        host: target\n        mode: "640"\n`,

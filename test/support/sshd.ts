@@ -145,11 +145,17 @@ export class Sshd {
     return `Host ${alias}\n  HostName ${this.address}\n  Port ${options.port ?? this.port}\n  User ${this.user}\n  IdentityFile ${options.identityFile ?? this.clientKey.privateKeyFile}\n`;
   }
 
-  /** `[127.0.0.1]:port type base64` for the first host key of `type` (default: the first one). */
-  knownHostsLine(type?: SshKeyType): string {
+  /** `[127.0.0.1]:port type base64` for the first host key of `type` (default: the first one); `port` for a relay in front. */
+  knownHostsLine(type?: SshKeyType, port = this.port): string {
     const key = type ? this.hostKeys.find((candidate) => candidate.type === type) : this.hostKeys[0];
     if (!key) throw new Error(`This sshd has no ${type} host key.`);
-    return `[${this.address}]:${this.port} ${key.publicKey}`;
+    return `[${this.address}]:${port} ${key.publicKey}`;
+  }
+
+  /** Writes `ssh_config` (see clientConfig) and `known_hosts` for this sshd into `dir`, as a run's --ssh-config and --known-hosts. */
+  writeClientFiles(dir: string, alias: string, options: { port?: number; identityFile?: string } = {}): void {
+    writeFileSync(path.join(dir, 'ssh_config'), this.clientConfig(alias, options));
+    writeFileSync(path.join(dir, 'known_hosts'), `${this.knownHostsLine(undefined, options.port)}\n`);
   }
 
   hostKey(type: SshKeyType = 'ed25519'): KeyPair {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoLabError, startDemoLab, type DemoLab } from '../../src/lab/demo-lab.js';
 import { checkDemoTools, findTool, LAB_PATH } from '../../src/lab/preflight.js';
 import { SITE } from '../../src/lab/site-plan.js';
+import { generateEd25519KeyPair, parseKey } from '../../src/remote/keys.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 import type { Runbook, Step } from '../../src/runbook/types.js';
 
@@ -181,9 +182,9 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
   });
 
   it('refuses a client key that is not the lab key', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519KeyPair('other');
     const otherKey = path.join(lab.dir, 'other_key');
-    writeFileSync(otherKey, other.private, { mode: 0o600 });
+    writeFileSync(otherKey, other.privateKey, { mode: 0o600 });
     const config = path.join(lab.dir, 'other_config');
     writeFileSync(
       config,
@@ -198,7 +199,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
 
   it("refuses the lab key's public half when the signature is not made with it", async () => {
     const labPublic = ssh2.utils.parseKey(readFileSync(`${lab.identityFile}.pub`)) as ssh2.ParsedKey;
-    const impostor = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync('ed25519').private) as ssh2.ParsedKey;
+    const impostor = parseKey(generateEd25519KeyPair('impostor').privateKey);
     // An agent that offers the lab's public key but signs with another key.
     class LyingAgent extends ssh2.BaseAgent<ssh2.ParsedKey> {
       getIdentities(cb: (error: Error | undefined, keys?: ssh2.ParsedKey[]) => void) {

@@ -136,14 +136,20 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'lab': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { tether: { type: 'string' } } });
       const [action, runbook, machine] = positionals;
       const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
       if (!action || positionals.length !== arity) {
         throw new UsageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
       }
+      if (values.tether !== undefined && (action !== 'up' || !/^\d+$/.test(values.tether))) {
+        throw new UsageError('--tether PID goes with lab up, and takes a process id');
+      }
       const { labCommand } = await import('./cli/lab-command.js');
-      return labCommand({ action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}) }, out);
+      return labCommand(
+        { action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}), ...(values.tether ? { tether: Number(values.tether) } : {}) },
+        out,
+      );
     }
     case 'demo': {
       const { positionals, values } = parseArgs({

@@ -6,12 +6,15 @@ import { EXIT } from './usage.js';
 import { LabError } from '../lab/vm/lab-error.js';
 import { ensureBaseImage } from '../lab/vm/base-image.js';
 import { labDown, labStatus, labUp, powerCycle, readLabState, type LabState } from '../lab/vm/lab.js';
+import { tetherTo } from '../lab/vm/tether.js';
 
 export interface LabCommandOptions {
   action: string;
   /** Absent only for `lab image`. */
   runbook?: string;
   machine?: string;
+  /** lab up: the process the lab is tied to. */
+  tether?: number;
 }
 
 export async function labCommand(options: LabCommandOptions, out: Out): Promise<number> {
@@ -25,7 +28,11 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         return EXIT.completed;
       }
       case 'up': {
-        const state = await labUp(runbook, { say });
+        const tether =
+          options.tether === undefined
+            ? undefined
+            : { to: tetherTo(options.tether), downCommand: [process.execPath, path.resolve(process.argv[1]!), 'lab', 'down', path.resolve(runbook)] };
+        const state = await labUp(runbook, { say, ...(tether ? { tether } : {}) });
         say('');
         say(`The lab for ${path.basename(runbook)} is up. Rehearse with:`);
         say(`  nightshift run ${runbook} --lab`);
@@ -33,6 +40,7 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         say(`Reach a machine: ssh -F ${state.sshConfig} -o UserKnownHostsFile=${state.knownHosts} ${state.machines[0]?.name ?? 'NAME'}`);
         say(`Power-cycle one (the hands on site): nightshift lab power-cycle ${runbook} NAME`);
         say(`Take it down: nightshift lab down ${runbook}`);
+        if (tether) say(`It goes down by itself once process ${tether.to.pid} has ended.`);
         return EXIT.completed;
       }
       case 'down': {

@@ -59,7 +59,8 @@ site's chat at any question; chat messages are printed as they come.
 Pausing: p in the full-screen view, "pause" in plain mode, or SIGTERM/SIGHUP, at any
 moment: the session is saved, a detached step goes on on its host, and
 nightshift resume picks it up.`,
-  lab: `nightshift lab up|down|status RUNBOOK
+  lab: `nightshift lab up RUNBOOK [--tether PID]
+nightshift lab down|status RUNBOOK
 nightshift lab power-cycle RUNBOOK MACHINE
 nightshift lab image
 
@@ -78,6 +79,10 @@ qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
   status       each machine's power, SSH and last console line
   power-cycle  what the person on site does for a hung machine: QEMU's reset
   down         power everything off and remove the lab's network and overlays
+
+  --tether PID   (up) tie the lab to a process: once it has ended, the lab takes itself
+                 down (for test runs and scripts that may be killed half way); a lab
+                 whose process has ended is taken down by the next lab up
 
 Then: nightshift run RUNBOOK --lab. Each machine's console is in its serial.log in the
 lab's folder. The image cache: $NIGHTSHIFT_LAB_CACHE, else $XDG_CACHE_HOME/nightshift/lab;

@@ -16,6 +16,7 @@ import { readLabFile, type LabFile, type LabMachineSpec } from './lab-file.js';
 import { labStateDir } from './paths.js';
 import { monitorCommand, sshAnswers, startMachine, type MachineLaunch } from './qemu.js';
 import { script, tool } from './shell.js';
+import { tetherHolds, watchTether, type Tether } from './tether.js';
 
 export interface LabMachineState {
   name: string;
@@ -36,6 +37,8 @@ export interface LabState {
   knownHosts: string;
   vars: Record<string, string>;
   startedAt: string;
+  /** The process the lab is tied to: once it has ended, the lab takes itself down. */
+  tether?: Tether;
 }
 
 export function labNameOf(runbookPath: string): string {
@@ -54,13 +57,21 @@ export interface UpOptions {
   say: (line: string) => void;
   /** Bound on every machine answering SSH logins. */
   bootTimeoutMs?: number;
+  /** Ties the lab to a process: `downCommand` takes it down once that process has ended. */
+  tether?: { to: Tether; downCommand: string[] };
 }
 
 export async function labUp(runbookPath: string, options: UpOptions): Promise<LabState> {
   const { say } = options;
   const { lab } = await readLabFile(runbookPath);
   const existing = await readLabState(runbookPath);
-  if (existing) throw new LabError(`The lab for ${path.basename(runbookPath)} is up already (nightshift lab status / down).`);
+  if (existing) {
+    if (!existing.tether || tetherHolds(existing.tether)) {
+      throw new LabError(`The lab for ${path.basename(runbookPath)} is up already (nightshift lab status / down).`);
+    }
+    say(`lab: the lab tied to process ${existing.tether.pid} is still up though that process has ended: taking it down first`);
+    await labDown(runbookPath, say);
+  }
   const image = await ensureBaseImage(say);
   const name = labNameOf(runbookPath);
   const dir = labStateDir(name);
@@ -79,10 +90,12 @@ export async function labUp(runbookPath: string, options: UpOptions): Promise<La
     vars: {},
     startedAt: new Date().toISOString(),
     ...(bridge ? { bridge } : {}),
+    ...(options.tether ? { tether: options.tether.to } : {}),
   };
   // Saved before anything starts, so that `down` can clear a lab that failed half way.
   const save = () => writeFile(path.join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   await save();
+  if (options.tether) await watchTether(dir, options.tether.to, options.tether.downCommand);
   try {
     if (bridge) await createNetwork(state, bridge, lab, id);
     let index = 0;

@@ -104,3 +104,48 @@ phases:
     ]);
   });
 });
+
+describe('variables in host fields', () => {
+  const hosts = (fields: string) => `name: hosts
+vars:
+  target: 192.0.2.7
+  who: admin
+hosts:
+  dragon: { ${fields} }
+phases:
+  - name: one
+    steps:
+      - run: uptime
+        host: dragon
+`;
+
+  it('are substituted in address, user, alias, identity_file and proxy_jump', () => {
+    const runbook = parseRunbook(
+      hosts("address: '{{target}}', user: '{{ who }}', alias: 'gw-{{who}}', identity_file: '/keys/{{who}} key', proxy_jump: '{{who}}@bastion'"),
+      'rb.yaml',
+    );
+    expect(runbook.hosts['dragon']).toEqual({
+      name: 'dragon',
+      alias: 'gw-admin',
+      address: '192.0.2.7',
+      user: 'admin',
+      identityFile: '/keys/admin key',
+      proxyJump: 'admin@bastion',
+    });
+    expect(parseRunbook(hosts("address: '{{target}}'"), 'rb.yaml', { vars: { target: '10.0.0.9' } }).hosts['dragon']!.address).toBe('10.0.0.9');
+  });
+
+  it('name an unknown variable where it stands', () => {
+    expect(problemsOf(hosts("address: '{{ targt }}'"))).toEqual(["6:23: unknown variable 'targt' in 'address' of host 'dragon'; did you mean 'target'?"]);
+  });
+
+  it.each([
+    ['x"; touch p; echo "', 'holds a space'],
+    ['a\nb', 'holds a control character'],
+    ['-oProxyCommand=touch', 'starts with -'],
+  ])('refuse a value that is not one word: %j', (value, flaw) => {
+    expect(problemsOf(hosts("address: '{{target}}'"), { target: value })).toEqual([
+      `6:22: 'address' of host 'dragon' is ${JSON.stringify(value)} (from {{target}}), which ${flaw}; it must be one word`,
+    ]);
+  });
+});

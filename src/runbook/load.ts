@@ -410,7 +410,8 @@ function normalize(
   const phaseOrder = raw.phases.map((phase) => phase.name);
   const hosts: Record<string, HostSpec> = {};
   for (const [name, spec] of Object.entries(raw.hosts ?? {})) {
-    hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report);
+    forEachString(spec, ['hosts', name], checkText);
+    hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report, vars);
   }
 
   const usedIds = new Map<string, Path>();
@@ -630,6 +631,9 @@ function normalize(
 
 type CommandOf = (template: string, path: Path) => string;
 
+function referencesUnknown(template: string, vars: Record<string, string>): boolean {
+  return [...template.matchAll(REFERENCE)].some((match) => !(match[1]! in vars));
+}
 
 /** Calls `visit` with every string inside `value` (a step, a host) and its path. */
 function forEachString(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
@@ -647,6 +651,7 @@ function hostSpec(
   phaseOrder: string[],
   locate: Locate,
   report: Report,
+  vars: Record<string, string>,
 ): HostSpec {
   const hostKeys = spec.host_keys?.map((given, index): HostKeyExpectation => {
     const at = [...path, 'host_keys', index];
@@ -678,14 +683,34 @@ function hostSpec(
       ...(given.until !== undefined ? { until: given.until } : {}),
     };
   });
+  // Host fields are no shell text, but they end up in ssh settings and on screens: one word each.
+  const field = (key: 'alias' | 'address' | 'user' | 'identity_file' | 'proxy_jump'): string | undefined => {
+    const given = spec[key];
+    if (given === undefined) return undefined;
+    const value = interpolateText(given, vars);
+    if (referencesUnknown(given, vars)) return value;
+    const flaw = /^-/.test(value)
+      ? 'starts with -'
+      : /\p{Cc}/u.test(value)
+        ? 'holds a control character'
+        : key !== 'identity_file' && /\s/.test(value)
+          ? 'holds a space'
+          : null;
+    if (flaw !== null) {
+      const from = value === given ? '' : ` (from ${given})`;
+      report(locate([...path, key]), `'${key}' of host '${name}' is ${JSON.stringify(value)}${from}, which ${flaw}; it must be one word`);
+    }
+    return value;
+  };
+  const [alias, address, user, identityFile, proxyJump] = (['alias', 'address', 'user', 'identity_file', 'proxy_jump'] as const).map(field);
   return {
     name,
-    alias: spec.alias ?? name,
-    ...(spec.address !== undefined ? { address: spec.address } : {}),
-    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    alias: alias ?? name,
+    ...(address !== undefined ? { address } : {}),
+    ...(user !== undefined ? { user } : {}),
     ...(spec.port !== undefined ? { port: spec.port } : {}),
-    ...(spec.identity_file !== undefined ? { identityFile: spec.identity_file } : {}),
-    ...(spec.proxy_jump !== undefined ? { proxyJump: spec.proxy_jump } : {}),
+    ...(identityFile !== undefined ? { identityFile } : {}),
+    ...(proxyJump !== undefined ? { proxyJump } : {}),
     ...(hostKeys !== undefined ? { hostKeys } : {}),
   };
 }

@@ -55,7 +55,7 @@ export const hostSchema = z
         'The keys this machine may present and when, e.g. the old key until the restore phase and the new one after it. When given, only these are accepted.',
       ),
   })
-  .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config.');
+  .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config; {{var}} is substituted, and each must stay one word.');
 
 const onFail = z
   .enum(['ask', 'fallback', 'continue'])

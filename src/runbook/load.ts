@@ -437,6 +437,18 @@ function normalize(
       onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
     });
     const base = { id, number, phase, at, needsHands: rawStep.needs === 'hands' };
+    /** Text that goes into a GRUB menu entry, where quotes, $, ; and line breaks would be GRUB script. */
+    const grubWord = (template: string, at: Path, spaces = false): string => {
+      const value = text(template);
+      const allowed = spaces ? GRUB_ARGS : GRUB_WORD;
+      if (!referencesUnknown(template, vars) && !allowed.test(value)) {
+        report(
+          locate(at),
+          `${describePath(at)} is ${JSON.stringify(value)}, but it goes into a GRUB menu entry, where only letters, digits${spaces ? ', spaces' : ''} and . , : = / + @ % ~ - _ are safe`,
+        );
+      }
+      return value;
+    };
     if ('run' in rawStep) {
       checkHost(rawStep.host);
       const confirmText = destructiveText(rawStep.destructive, rawStep.host, text);
@@ -489,9 +501,9 @@ function normalize(
           ? {
               into: {
                 root: text(rawStep.into.root),
-                kernel: text(rawStep.into.kernel ?? '/vmlinuz'),
-                initrd: text(rawStep.into.initrd ?? '/initrd.img'),
-                ...(rawStep.into.args !== undefined ? { args: text(rawStep.into.args) } : {}),
+                kernel: grubWord(rawStep.into.kernel ?? '/vmlinuz', [...path, 'into', 'kernel']),
+                initrd: grubWord(rawStep.into.initrd ?? '/initrd.img', [...path, 'into', 'initrd']),
+                ...(rawStep.into.args !== undefined ? { args: grubWord(rawStep.into.args, [...path, 'into', 'args'], true) } : {}),
                 panicSeconds: Math.max(1, Math.round(parseDuration(rawStep.into.panic ?? '10s') / 1000)),
               },
             }
@@ -641,6 +653,9 @@ function forEachString(value: unknown, path: Path, visit: (text: string, path: P
   else if (Array.isArray(value)) value.forEach((item, index) => forEachString(item, [...path, index], visit));
   else if (isRecord(value)) for (const [key, item] of Object.entries(value)) forEachString(item, [...path, key], visit);
 }
+
+const GRUB_WORD = /^[A-Za-z0-9_.,:=/+@%~-]+$/;
+const GRUB_ARGS = /^[A-Za-z0-9_.,:=/+@%~ -]*$/;
 
 const DEFAULT_REBOOT_COMMAND = 'systemctl reboot || reboot';
 

@@ -6,7 +6,7 @@ import { PendingHelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
-import { formatProblem, RunbookError } from '../runbook/errors.js';
+import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { LineReader } from '../runner/line-reader.js';
@@ -22,6 +22,7 @@ import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js'
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
+import { problemLine } from '../text/problem-line.js';
 import { EXIT } from './usage.js';
 
 export interface FrontEndOptions {
@@ -105,7 +106,7 @@ export async function loadOrReport(file: string, vars: Record<string, string>, s
     return await loadRunbook(file, { vars, ...(siteTimeZone !== undefined ? { siteTimeZone } : {}) });
   } catch (error) {
     if (!(error instanceof RunbookError)) throw error;
-    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    for (const problem of error.problems) process.stderr.write(problemLine(problem));
     return null;
   }
 }

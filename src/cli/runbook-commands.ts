@@ -1,9 +1,12 @@
 import path from 'node:path';
-import { formatProblem, RunbookError } from '../runbook/errors.js';
+import { safeJson, visibleLine } from '../output/neutralize.js';
+import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import { formatPlan, planOf } from '../runbook/plan.js';
 import { runbookJsonSchema } from '../runbook/schema.js';
 import { allSteps } from '../runbook/types.js';
+import { problemLine } from '../text/problem-line.js';
+import { shown } from '../text/shown-runbook.js';
 import { EXIT } from './usage.js';
 
 export interface Out {
@@ -18,12 +21,12 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
       const runbook = await loadRunbook(file);
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
       out.stdout(
-        `${file}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
+        `${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
       );
     } catch (error) {
       if (!(error instanceof RunbookError)) throw error;
       failed = true;
-      for (const problem of error.problems) out.stdout(`${formatProblem(problem)}\n`);
+      for (const problem of error.problems) out.stdout(problemLine(problem));
     }
   }
   return failed ? EXIT.error : EXIT.completed;
@@ -32,8 +35,9 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
 export async function planCommand(file: string, json: boolean, out: Out): Promise<number> {
   const runbook = await loadRunbook(file);
   const plan = planOf(runbook);
-  if (json) out.stdout(`${JSON.stringify(plan, null, 2)}\n`);
-  else out.stdout(formatPlan(plan, path.relative(process.cwd(), runbook.file) || file));
+  // JSON keeps the text as written (escaped by JSON); the checklist shows it safely.
+  if (json) out.stdout(`${safeJson(plan, 2)}\n`);
+  else out.stdout(formatPlan(shown(plan), visibleLine(path.relative(process.cwd(), runbook.file) || file)));
   return allSteps(runbook).length > 0 ? EXIT.completed : EXIT.error;
 }
 

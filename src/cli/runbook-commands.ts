@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { safeJson, visibleLine } from '../output/neutralize.js';
 import { RunbookError } from '../runbook/errors.js';
+import { hiddenCharacterWarnings } from '../runbook/lint-warnings.js';
 import { loadRunbook } from '../runbook/load.js';
 import { formatPlan, planOf } from '../runbook/plan.js';
 import { runbookJsonSchema } from '../runbook/schema.js';
@@ -17,8 +19,11 @@ export interface Out {
 export async function lintCommand(files: string[], out: Out): Promise<number> {
   let failed = false;
   for (const file of files) {
+    const source = await readFile(file, 'utf8').catch(() => null);
+    const warnings = source === null ? [] : hiddenCharacterWarnings(source, file);
     try {
       const runbook = await loadRunbook(file);
+      for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
       out.stdout(
         `${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
@@ -26,7 +31,8 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
     } catch (error) {
       if (!(error instanceof RunbookError)) throw error;
       failed = true;
-      for (const problem of error.problems) out.stdout(problemLine(problem));
+      const problems = [...error.problems, ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+      for (const problem of problems) out.stdout(problemLine(problem));
     }
   }
   return failed ? EXIT.error : EXIT.completed;

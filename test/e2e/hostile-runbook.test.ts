@@ -74,7 +74,22 @@ describe('a runbook whose text tries to drive the terminal', () => {
     return made;
   }
 
-  it('lint quotes text in its messages as visible text', () => {
+  it('lint warns at each text with such characters, and quotes text in its messages as visible text', () => {
+    const linted = nightshift(['lint', runbook], {});
+    expect(linted.status, linted.stderr).toBe(0);
+    expect(actingSequences(linted.stdout)).toEqual([]);
+    const warnings = linted.stdout.split('\n').filter((line) => line.includes('warning:'));
+    expect(warnings.map((line) => line.split(': warning:')[0])).toEqual([
+      `${runbook}:1:7`,
+      `${runbook}:4:12`,
+      `${runbook}:6:15`,
+      `${runbook}:7:16`,
+      `${runbook}:8:16`,
+      `${runbook}:10:21`,
+    ]);
+    expect(warnings[2]).toContain('RIGHT-TO-LEFT OVERRIDE, U+202C, CSI, NEL');
+    expect(warnings[4]).toContain('ESC, CR');
+
     const broken = path.join(dir, 'broken.yaml');
     writeFileSync(broken, `${RUNBOOK}"bad\\e]0;owned-title\\akey": 1\n`);
     const refused = nightshift(['lint', broken], {});

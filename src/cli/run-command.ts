@@ -9,6 +9,7 @@ import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
 import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
+import { terminalHideTyping } from '../runner/hidden-typing.js';
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
 import type { RestoredMachine } from '../runner/restore.js';
@@ -123,7 +124,13 @@ export async function driveRun(args: {
   const plain = frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
   const write = (text: string) => void process.stdout.write(text);
   const io: PlainIO | null = plain
-    ? { reader: new LineReader(process.stdin), write, json: frontEnd.json, tz: runbook.sites.upgrader.tz }
+    ? {
+        reader: new LineReader(process.stdin),
+        write,
+        json: frontEnd.json,
+        tz: runbook.sites.upgrader.tz,
+        ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+      }
     : null;
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();

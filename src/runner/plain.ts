@@ -12,6 +12,7 @@ import { clockIn } from '../text/clock.js';
 import { shownSteps } from '../text/shown-runbook.js';
 import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
+import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import type { Run } from './run.js';
 
@@ -21,6 +22,8 @@ export interface PlainIO {
   json: boolean;
   /** The upgrader's time zone for the time stamps. */
   tz: string;
+  /** When input comes from a terminal: turns its echo off while a secret is typed (see hidden-typing.ts). */
+  hideTyping?: HideTyping;
 }
 
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
@@ -52,8 +55,20 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       return answer?.trim() === 'yes';
     },
     async askPassphrase(keyFile: string) {
-      const answer = await ask(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
-      return answer ? answer : null;
+      writePrompt(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+      // Never shown: echo is off on a terminal, and nothing here prints what was read.
+      let show = () => {};
+      try {
+        show = io.hideTyping?.() ?? show;
+      } catch (error) {
+        io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
+      }
+      try {
+        const answer = await io.reader.next();
+        return answer ? answer : null;
+      } finally {
+        show();
+      }
     },
   };
 }

@@ -183,7 +183,7 @@ export async function driveRun(args: {
   };
 
   if (frontEnd.banner && io && !io.json) write(`${frontEnd.banner}\n`);
-  const stopOnSignal = installSignalHandlers(run);
+  const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
   try {
     outcome = io
@@ -227,21 +227,46 @@ function summary(outcome: Outcome, session: Session): string {
 }
 
 /**
- * SIGTERM and SIGHUP (a closed terminal) pause the run: it is saved, a detached step goes
- * on on its host, and `resume` picks it up. SIGINT stops it the same way but says so.
+ * SIGTERM and SIGHUP pause the run: it is saved, a detached step goes on on its host, and
+ * `resume` picks it up. SIGINT stops it the same way but says so. A closed terminal (a
+ * killed tmux window, a dropped ssh to the jump box) pauses it too, whichever it shows
+ * first: SIGHUP, sometimes twice, writes failing with EIO or EPIPE, or the full-screen
+ * view's input ending. The first of them is acted on, once; nothing is written to a
+ * terminal that is gone.
  */
-function installSignalHandlers(run: Run): () => void {
-  const handler = (signal: NodeJS.Signals) => {
-    process.stderr.write(`nightshift: ${signal}: saving the session and stopping\n`);
-    run.suspend({ role: 'nightshift', name: 'nightshift' }, `received ${signal}`);
+function installStopHandlers(run: Run, options: { fullScreen: boolean }): () => void {
+  let stopping = false;
+  let terminalGone = false;
+  let running = true;
+  const tell = (text: string) => {
+    if (!terminalGone) process.stderr.write(text);
+  };
+  const stop = (why: string, reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    tell(`nightshift: ${why}: saving the session and stopping\n`);
+    run.suspend({ role: 'nightshift', name: 'nightshift' }, reason);
     void run.stop().finally(() => {
-      process.stderr.write(`nightshift: session record: ${run.session.dir}\n${resumeHint(run.session)}`);
-      process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.paused);
+      tell(`nightshift: session record: ${run.session.dir}\n${resumeHint(run.session)}`);
+      process.exit(exitCode);
     });
   };
+  const onSignal = (signal: NodeJS.Signals) => stop(signal, `received ${signal}`, signal === 'SIGINT' ? EXIT.interrupted : EXIT.paused);
+  const onTerminalGone = () => {
+    terminalGone = true;
+    if (running) stop('the terminal closed', 'the terminal closed', EXIT.paused);
+  };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
-  for (const signal of signals) process.on(signal, handler);
+  for (const signal of signals) process.on(signal, onSignal);
+  process.stdout.on('error', onTerminalGone);
+  process.stderr.on('error', onTerminalGone);
+  // In plain mode input may end on purpose (answers piped in); a terminal's fails.
+  const inputEvents = options.fullScreen ? ['end', 'error'] : process.stdin.isTTY ? ['error'] : [];
+  for (const event of inputEvents) process.stdin.on(event, onTerminalGone);
   return () => {
-    for (const signal of signals) process.off(signal, handler);
+    running = false;
+    for (const signal of signals) process.off(signal, onSignal);
+    for (const event of inputEvents) process.stdin.off(event, onTerminalGone);
+    // The output listeners stay: a terminal that goes while the run closes must not crash it.
   };
 }

@@ -155,6 +155,11 @@ export class TmuxSession {
     throw new Error(`the program did not exit within ${timeoutMs} ms; the screen was:\n${this.screen()}`);
   }
 
+  /** Closes the program's window, as closing a terminal does: its pty goes away under it. */
+  killWindow(): void {
+    this.tmux('kill-window', '-t', 'main');
+  }
+
   kill(): void {
     try {
       this.tmux('kill-server');

@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
 import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
-import { formatProblem, RunbookError } from './runbook/errors.js';
+import { RunbookError } from './runbook/errors.js';
+import { problemLine } from './text/problem-line.js';
 import { readPreferences } from './store/preferences.js';
 import { HELPER_FLAGS, HelperFlagError, helperSettings, type HelperFlagValues } from './cli/helper-options.js';
 import { DEFAULT_HELPER_SETTINGS } from './store/helper-settings.js';
@@ -257,7 +258,7 @@ main(process.argv.slice(2)).then(
       out.stderr(`nightshift: ${error.message}\nRun nightshift --help for usage.\n`);
       process.exitCode = EXIT.usage;
     } else if (error instanceof RunbookError) {
-      for (const problem of error.problems) out.stderr(`${formatProblem(problem)}\n`);
+      for (const problem of error.problems) out.stderr(problemLine(problem));
       process.exitCode = EXIT.error;
     } else {
       out.stderr(`nightshift: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -8,6 +8,7 @@ import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '.
 import type { ChatHub, Hands } from '../chat/hub.js';
 import { SiteNotices } from '../chat/site-notices.js';
 import { keepSiteTunnel, type SiteTunnel } from '../chat/site-tunnel.js';
+import { visibleText } from '../output/neutralize.js';
 import { generateEd25519KeyPair, parseKey } from '../remote/keys.js';
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { SentinelAccess } from '../runbook/types.js';
@@ -203,7 +204,8 @@ function sessionHostKey(dir: string): string {
 async function broadcast(run: Run, site: SentinelAccess, text: string): Promise<void> {
   const tool = site.notify === 'write' ? `write ${shellQuote(site.user ?? 'root')}` : 'wall';
   const errors: Buffer[] = [];
-  const result = await run.hosts.exec(site.host, `printf '%s\\n' ${shellQuote(text)} | ${tool}`, {
+  // The site's consoles are terminals too: the runbook's text reaches them with its controls shown.
+  const result = await run.hosts.exec(site.host, `printf '%s\\n' ${shellQuote(visibleText(text))} | ${tool}`, {
     onStdout: () => {},
     onStderr: (chunk) => errors.push(chunk),
   });

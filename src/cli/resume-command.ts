@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { Outcome } from '../engine/events.js';
 import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
+import { visibleLine, visibleText } from '../output/neutralize.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
 import type { DemoScenario } from '../lab/demo-lab.js';
 import { outputLinesOf, restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
@@ -118,7 +119,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   if ((saved.machine as { status?: string }).status === 'done') return closeFinished();
   if (runbook.hash !== saved.runbookHash) {
     const original = await loadOrReport(path.join(dir, RUNBOOK_COPY), meta.vars, meta.siteTimeZone);
-    const changes = original ? formatRunbookDiff(diffRunbooks(original, runbook)) : '  (the session\'s copy does not load)';
+    const changes = original ? visibleText(formatRunbookDiff(diffRunbooks(original, runbook))) : '  (the session\'s copy does not load)';
     if (!options.acceptRunbookChange) {
       release();
       return fail(
@@ -141,8 +142,8 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     return fail(error.message);
   }
   if (!options.json) {
-    const where = before.stepLabel ? ` at ${before.stepLabel}` : '';
-    process.stderr.write(`nightshift: resuming session ${session.id} (${runbook.name})${where}\n`);
+    const where = before.stepLabel ? ` at ${visibleLine(before.stepLabel)}` : '';
+    process.stderr.write(`nightshift: resuming session ${session.id} (${visibleLine(runbook.name)})${where}\n`);
   }
   return goOn(restore);
 }

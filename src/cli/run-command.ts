@@ -6,9 +6,10 @@ import { PendingHelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
-import { formatProblem, RunbookError } from '../runbook/errors.js';
+import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
+import { terminalHideTyping } from '../runner/hidden-typing.js';
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
 import type { RestoredMachine } from '../runner/restore.js';
@@ -22,6 +23,7 @@ import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js'
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
+import { problemLine } from '../text/problem-line.js';
 import { EXIT } from './usage.js';
 
 export interface FrontEndOptions {
@@ -105,7 +107,7 @@ export async function loadOrReport(file: string, vars: Record<string, string>, s
     return await loadRunbook(file, { vars, ...(siteTimeZone !== undefined ? { siteTimeZone } : {}) });
   } catch (error) {
     if (!(error instanceof RunbookError)) throw error;
-    for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+    for (const problem of error.problems) process.stderr.write(problemLine(problem));
     return null;
   }
 }
@@ -122,7 +124,13 @@ export async function driveRun(args: {
   const plain = frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
   const write = (text: string) => void process.stdout.write(text);
   const io: PlainIO | null = plain
-    ? { reader: new LineReader(process.stdin), write, json: frontEnd.json, tz: runbook.sites.upgrader.tz }
+    ? {
+        reader: new LineReader(process.stdin),
+        write,
+        json: frontEnd.json,
+        tz: runbook.sites.upgrader.tz,
+        ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+      }
     : null;
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
@@ -175,7 +183,7 @@ export async function driveRun(args: {
   };
 
   if (frontEnd.banner && io && !io.json) write(`${frontEnd.banner}\n`);
-  const stopOnSignal = installSignalHandlers(run);
+  const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
   try {
     outcome = io
@@ -219,21 +227,46 @@ function summary(outcome: Outcome, session: Session): string {
 }
 
 /**
- * SIGTERM and SIGHUP (a closed terminal) pause the run: it is saved, a detached step goes
- * on on its host, and `resume` picks it up. SIGINT stops it the same way but says so.
+ * SIGTERM and SIGHUP pause the run: it is saved, a detached step goes on on its host, and
+ * `resume` picks it up. SIGINT stops it the same way but says so. A closed terminal (a
+ * killed tmux window, a dropped ssh to the jump box) pauses it too, whichever it shows
+ * first: SIGHUP, sometimes twice, writes failing with EIO or EPIPE, or the full-screen
+ * view's input ending. The first of them is acted on, once; nothing is written to a
+ * terminal that is gone.
  */
-function installSignalHandlers(run: Run): () => void {
-  const handler = (signal: NodeJS.Signals) => {
-    process.stderr.write(`nightshift: ${signal}: saving the session and stopping\n`);
-    run.suspend({ role: 'nightshift', name: 'nightshift' }, `received ${signal}`);
+function installStopHandlers(run: Run, options: { fullScreen: boolean }): () => void {
+  let stopping = false;
+  let terminalGone = false;
+  let running = true;
+  const tell = (text: string) => {
+    if (!terminalGone) process.stderr.write(text);
+  };
+  const stop = (why: string, reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    tell(`nightshift: ${why}: saving the session and stopping\n`);
+    run.suspend({ role: 'nightshift', name: 'nightshift' }, reason);
     void run.stop().finally(() => {
-      process.stderr.write(`nightshift: session record: ${run.session.dir}\n${resumeHint(run.session)}`);
-      process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.paused);
+      tell(`nightshift: session record: ${run.session.dir}\n${resumeHint(run.session)}`);
+      process.exit(exitCode);
     });
   };
+  const onSignal = (signal: NodeJS.Signals) => stop(signal, `received ${signal}`, signal === 'SIGINT' ? EXIT.interrupted : EXIT.paused);
+  const onTerminalGone = () => {
+    terminalGone = true;
+    if (running) stop('the terminal closed', 'the terminal closed', EXIT.paused);
+  };
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
-  for (const signal of signals) process.on(signal, handler);
+  for (const signal of signals) process.on(signal, onSignal);
+  process.stdout.on('error', onTerminalGone);
+  process.stderr.on('error', onTerminalGone);
+  // In plain mode input may end on purpose (answers piped in); a terminal's fails.
+  const inputEvents = options.fullScreen ? ['end', 'error'] : process.stdin.isTTY ? ['error'] : [];
+  for (const event of inputEvents) process.stdin.on(event, onTerminalGone);
   return () => {
-    for (const signal of signals) process.off(signal, handler);
+    running = false;
+    for (const signal of signals) process.off(signal, onSignal);
+    for (const event of inputEvents) process.stdin.off(event, onTerminalGone);
+    // The output listeners stay: a terminal that goes while the run closes must not crash it.
   };
 }

@@ -1,9 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatProblem, RunbookError } from '../runbook/errors.js';
+import { safeJson, visibleLine } from '../output/neutralize.js';
+import { RunbookError } from '../runbook/errors.js';
+import { hiddenCharacterWarnings } from '../runbook/lint-warnings.js';
 import { loadRunbook } from '../runbook/load.js';
 import { formatPlan, planOf } from '../runbook/plan.js';
 import { runbookJsonSchema } from '../runbook/schema.js';
 import { allSteps } from '../runbook/types.js';
+import { problemLine } from '../text/problem-line.js';
+import { shown } from '../text/shown-runbook.js';
 import { EXIT } from './usage.js';
 
 export interface Out {
@@ -14,16 +19,20 @@ export interface Out {
 export async function lintCommand(files: string[], out: Out): Promise<number> {
   let failed = false;
   for (const file of files) {
+    const source = await readFile(file, 'utf8').catch(() => null);
+    const warnings = source === null ? [] : hiddenCharacterWarnings(source, file);
     try {
       const runbook = await loadRunbook(file);
+      for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
       out.stdout(
-        `${file}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
+        `${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
       );
     } catch (error) {
       if (!(error instanceof RunbookError)) throw error;
       failed = true;
-      for (const problem of error.problems) out.stdout(`${formatProblem(problem)}\n`);
+      const problems = [...error.problems, ...warnings].sort((a, b) => a.line - b.line || a.col - b.col);
+      for (const problem of problems) out.stdout(problemLine(problem));
     }
   }
   return failed ? EXIT.error : EXIT.completed;
@@ -32,8 +41,9 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
 export async function planCommand(file: string, json: boolean, out: Out): Promise<number> {
   const runbook = await loadRunbook(file);
   const plan = planOf(runbook);
-  if (json) out.stdout(`${JSON.stringify(plan, null, 2)}\n`);
-  else out.stdout(formatPlan(plan, path.relative(process.cwd(), runbook.file) || file));
+  // JSON keeps the text as written (escaped by JSON); the checklist shows it safely.
+  if (json) out.stdout(`${safeJson(plan, 2)}\n`);
+  else out.stdout(formatPlan(shown(plan), visibleLine(path.relative(process.cwd(), runbook.file) || file)));
   return allSteps(runbook).length > 0 ? EXIT.completed : EXIT.error;
 }
 

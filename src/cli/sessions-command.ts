@@ -1,5 +1,6 @@
 // `nightshift sessions`: every session with its runbook, state, current step and since
 // when it stopped, in both sites' clocks.
+import { safeJson, visibleLine } from '../output/neutralize.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
 import { listSessionIds } from '../store/session-lookup.js';
 import { summarizeSession, type SessionSummary } from '../store/session-summary.js';
@@ -13,7 +14,7 @@ export function sessionsCommand(options: { json: boolean; all: boolean }, out: O
   const summaries = listSessionIds(process.env).map((id) => summarizeSession(path.join(dir, id)));
   const shown = options.all ? summaries : summaries.filter((summary) => summary.state !== 'completed' && summary.state !== 'fell-back');
   if (options.json) {
-    out.stdout(`${JSON.stringify(shown, null, 2)}\n`);
+    out.stdout(`${safeJson(shown, 2)}\n`);
     return EXIT.completed;
   }
   if (shown.length === 0) {
@@ -24,7 +25,8 @@ export function sessionsCommand(options: { json: boolean; all: boolean }, out: O
     );
     return EXIT.completed;
   }
-  const rows = shown.reverse().map(row);
+  // Every cell comes from a journal, and so from a runbook or a remote: shown as visible text.
+  const rows = shown.reverse().map((summary) => row(summary).map(visibleLine));
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length), HEADINGS[column]!.length));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
   out.stdout(`${line(HEADINGS)}\n${rows.map(line).join('\n')}\n`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LineRing } from './line-ring.js';
-import { neutralize } from './neutralize.js';
+import { neutralize, safeJson, stripControls, visibleLine, visibleText } from './neutralize.js';
 import { StepOutput } from './step-output.js';
 
 describe('neutralize', () => {
@@ -22,6 +22,36 @@ describe('neutralize', () => {
   });
   it('removes an unterminated OSC instead of letting it swallow later output', () => {
     expect(neutralize('x\x1b]52;c;ZXZpbA==')).toBe('x');
+  });
+  it('shows C1 controls, bidi overrides and zero-width characters as code points', () => {
+    expect(neutralize('a\x85b\x9dc\x90d')).toBe('a<U+0085>b<U+009D>c<U+0090>d');
+    expect(neutralize('rm -rf \u202e/ emoh~\u202c')).toBe('rm -rf <U+202E>/ emoh~<U+202C>');
+    expect(neutralize('ro\u200bot\ufeff\u2066x\u2069\u00ad\u2028')).toBe('ro<U+200B>ot<U+FEFF><U+2066>x<U+2069><U+00AD><U+2028>');
+    expect(stripControls('hi\u202e \x1b[2Jthere\x85')).toBe('hi<U+202E> there');
+  });
+});
+
+describe('visibleText (runbook text)', () => {
+  it('shows every control, sequences included, so that a command reads as what runs', () => {
+    expect(visibleText('touch x # \x1b[2K\r\x1b[1Gdate')).toBe('touch x # ^[[2K^M^[[1Gdate');
+    expect(visibleText('title \x1b]0;owned\x07 \x1b]52;c;cHduZWQ=\x07')).toBe('title ^[]0;owned^G ^[]52;c;cHduZWQ=^G');
+    expect(visibleText('\x9b2J \x85 \u202eabc\u200d')).toBe('<U+009B>2J <U+0085> <U+202E>abc<U+200D>');
+  });
+  it('keeps line breaks and tabs, which visibleLine shows', () => {
+    expect(visibleText('one\n\ttwo\r\n')).toBe('one\n\ttwo^M\n');
+    expect(visibleLine('one\n\ttwo')).toBe('one^J\ttwo');
+  });
+  it('leaves ordinary text, accents and emoji alone', () => {
+    expect(visibleText('Taipei 台北 ✓ café')).toBe('Taipei 台北 ✓ café');
+  });
+});
+
+describe('safeJson', () => {
+  it('escapes what JSON leaves raw but a terminal acts on, and keeps the value', () => {
+    const value = { text: 'a\x9b2J\x85\u202e\x7f\u2028b\x1b' };
+    const json = safeJson(value);
+    expect(json).toBe('{"text":"a\\u009b2J\\u0085\\u202e\\u007f\\u2028b\\u001b"}');
+    expect(JSON.parse(json)).toEqual(value);
   });
 });
 

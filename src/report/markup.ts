@@ -1,5 +1,7 @@
 // HTML and SVG built from template literals: every interpolated value is escaped unless it
-// is itself markup, so nothing read from a journal or a log can open a tag.
+// is itself markup, so nothing read from a journal or a log can open a tag, and its control
+// and invisible characters are shown, so that none can reorder or hide text.
+import { visibleText } from '../output/neutralize.js';
 
 export class Markup {
   constructor(readonly text: string) {}
@@ -13,7 +15,7 @@ type Value = Markup | string | number | boolean | null | undefined | readonly Va
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ENTITIES[char]!);
+  return visibleText(text).replace(/[&<>"']/g, (char) => ENTITIES[char]!);
 }
 
 function render(value: Value): string {

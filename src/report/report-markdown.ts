@@ -1,5 +1,6 @@
 // The report as Markdown, for a ticket or a wiki: the same record as the HTML page, the
 // timeline as a table.
+import { visibleLine, visibleText } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
@@ -19,16 +20,17 @@ import type { SessionRecord, StepInfo } from './session-record.js';
 const MD_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
 
 /**
- * Text that cannot turn into Markdown or HTML, on one line: emphasis, links, code, table
+ * Text that cannot turn into Markdown or HTML nor drive a terminal, on one line: emphasis, links, code, table
  * pipes escaped, tags as entities. Always used after something else on its line, so
  * markers that count only at a line's start (#, -, 1.) need nothing.
  */
 export function mdText(text: string): string {
-  return text.replace(/\n/g, ' ').replace(/[\\`*_[\]|~<>&]/g, (char) => MD_ENTITIES[char] ?? `\\${char}`);
+  return visibleLine(text.replace(/\n/g, ' ')).replace(/[\\`*_[\]|~<>&]/g, (char) => MD_ENTITIES[char] ?? `\\${char}`);
 }
 
-/** A fenced block that the text inside cannot close: the fence is longer than any run of backticks in it. */
-export function mdCode(text: string, info = ''): string {
+/** A fenced block that the text inside cannot close (the fence is longer than any run of backticks in it), its controls shown. */
+export function mdCode(raw: string, info = ''): string {
+  const text = visibleText(raw);
   const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((match) => match[0].length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}${info}\n${text}\n${fence}`;

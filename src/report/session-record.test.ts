@@ -111,12 +111,12 @@ describe('sessionRecordOf', () => {
     expect(record.attempts[0]).toMatchObject({ status: 'running' });
   });
 
-  it('neutralizes escape sequences in anything it takes from the journal', () => {
+  it('shows escape sequences and control characters in anything it takes from the journal', () => {
     const journal = new TestJournal()
       .started()
       .add(1, 'chat.message', { from: { role: 'sentinel', name: 'm\x1b[2Jei' }, text: 'hi\x1b]0;owned\x07 there\nsecond\x07 line' });
     const [message] = sessionRecordOf({ entries: journal.entries }).chat;
-    expect(message).toEqual({ from: { role: 'sentinel', name: 'mei' }, text: 'hi there\nsecond^G line', at: TEST_START + 1000 });
+    expect(message).toEqual({ from: { role: 'sentinel', name: 'm^[[2Jei' }, text: 'hi^[]0;owned^G there\nsecond^G line', at: TEST_START + 1000 });
   });
 
   it('tells of steps held for hands on site, released, or gone on with by an override', () => {

@@ -1,7 +1,7 @@
 // What happened in a session, read from its journal: the model every report format is
 // rendered from. Pure: the journal's entries in, a SessionRecord out.
 import type { JournalEntry, JournalReading } from '../store/journal.js';
-import { neutralize } from '../output/neutralize.js';
+import { visibleText } from '../output/neutralize.js';
 import type { Site, Sites } from './clocks.js';
 import { outcomeText } from './report-text.js';
 
@@ -120,10 +120,14 @@ export interface SessionRecord {
 
 const UTC: Site = { name: 'UTC', tz: 'UTC' };
 
-/** Text from the journal as it may be shown: escape sequences removed, controls in caret notation, lines kept. */
+/**
+ * Text from the journal as it may be shown: every control character visible (an escape
+ * sequence as ^[[...), nothing removed, lines kept. A command that hides a part of itself
+ * behind a carriage return reads as what it is.
+ */
 export function cleanText(value: unknown): string {
   if (value === undefined || value === null) return '';
-  return String(value).split('\n').map(neutralize).join('\n');
+  return visibleText(String(value));
 }
 
 function cleanLine(value: unknown): string {

@@ -105,7 +105,7 @@ phases:
 `;
     expect(problemsOf(source)).toEqual([
       "3:29: 'Asia/Taipie' is not a known IANA time zone (e.g. Asia/Taipei)",
-      "11:14: unknown variable 'dsk' in 'run' of step 1.1; did you mean 'disk'?",
+      "11:21: unknown variable 'dsk' in 'run' of step 1.1; did you mean 'disk'?",
       "12:15: unknown host 'dargon' in step 1.1; did you mean 'dragon'?",
       "15:9: step id 'a' is already used by step 1.1",
     ]);

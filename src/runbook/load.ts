@@ -6,7 +6,8 @@ import type { core } from 'zod';
 import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { firstLine } from './first-line.js';
-import { interpolate, referencedVars } from './interpolate.js';
+import { interpolateCommand, interpolateText } from './interpolate.js';
+import { REFERENCE } from './shell-context.js';
 import { describeWait } from './wait-text.js';
 import {
   CHECK_KINDS,
@@ -72,6 +73,7 @@ export function parseRunbook(
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = locator(doc, lineCounter);
+  const locateReference = referenceLocator(doc, lineCounter, source, locate);
   const problems: RunbookProblem[] = [];
   const report = (at: SourcePosition, message: string) => problems.push({ file, ...at, message });
 
@@ -91,7 +93,7 @@ export function parseRunbook(
     throw new RunbookError(sortProblems(problems));
   }
 
-  const runbook = normalize(parsed.data, source, { ...options, absoluteFile: options.absoluteFile ?? file }, locate, report);
+  const runbook = normalize(parsed.data, source, { ...options, absoluteFile: options.absoluteFile ?? file }, { locate, locateReference }, report);
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
 }
@@ -138,6 +140,23 @@ function locator(doc: Document, lineCounter: LineCounter): Locate {
       }
     }
     return positionOf(offset);
+  };
+}
+
+/** Where the reference at `index` of a string value stands in the file (the value's start when it cannot tell). */
+type LocateReference = (path: Path, template: string, index: number) => SourcePosition;
+
+function referenceLocator(doc: Document, lineCounter: LineCounter, source: string, locate: Locate): LocateReference {
+  return (path, template, index) => {
+    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    const range = isScalar(node) ? node.range : undefined;
+    if (!range) return locate(path);
+    const inValue = [...template.matchAll(REFERENCE)];
+    const inSource = [...source.slice(range[0], range[1]).matchAll(REFERENCE)];
+    const nth = inValue.findIndex((match) => match.index === index);
+    if (nth === -1 || inSource.length !== inValue.length) return locate(path);
+    const { line, col } = lineCounter.linePos(range[0] + inSource[nth]!.index);
+    return { line, col };
   };
 }
 
@@ -356,7 +375,7 @@ function normalize(
   raw: RawRunbook,
   source: string,
   options: LoadOptions & { absoluteFile: string },
-  locate: Locate,
+  { locate, locateReference }: { locate: Locate; locateReference: LocateReference },
   report: Report,
 ): Runbook {
   const vars: Record<string, string> = {};
@@ -372,28 +391,37 @@ function normalize(
   };
   const sites = { upgrader: site('upgrader'), site: site('site') };
 
-  const phaseOrder = raw.phases.map((phase) => phase.name);
-  const hosts: Record<string, HostSpec> = {};
-  for (const [name, spec] of Object.entries(raw.hosts ?? {})) {
-    hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report);
-  }
-
-  const usedIds = new Map<string, Path>();
   const checkText = (template: string, path: Path) => {
-    for (const name of referencedVars(template)) {
+    for (const match of template.matchAll(REFERENCE)) {
+      const name = match[1]!;
       if (!(name in vars)) {
         const hint = closest(name, Object.keys(vars));
-        report(locate(path), `unknown variable '${name}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : ''}`);
+        report(locateReference(path, template, match.index), `unknown variable '${name}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : ''}`);
       }
     }
   };
+  /** A shell command with its variables quoted for where they stand; what cannot be quoted is reported. */
+  const command = (template: string, path: Path): string => {
+    const { command: text, problems } = interpolateCommand(template, vars);
+    for (const problem of problems) report(locateReference(path, template, problem.index), `${describePath(path)}: ${problem.message}`);
+    return text;
+  };
+
+  const phaseOrder = raw.phases.map((phase) => phase.name);
+  const hosts: Record<string, HostSpec> = {};
+  for (const [name, spec] of Object.entries(raw.hosts ?? {})) {
+    forEachString(spec, ['hosts', name], checkText);
+    hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report, vars);
+  }
+
+  const usedIds = new Map<string, Path>();
   const toStep = (rawStep: RawStep, path: Path, number: string, phase: string | null, defaultId: string): Step => {
     const id = rawStep.id ?? defaultId;
     const earlier = usedIds.get(id);
     if (earlier) report(locate(path, 'id'), `step id '${id}' is already used by ${describePath(earlier)}`);
     usedIds.set(id, path);
     const at = locate(path);
-    for (const [key, value] of Object.entries(rawStep)) if (typeof value === 'string') checkText(value, [...path, key]);
+    forEachString(rawStep, path, checkText);
     const checkHost = (host: string) => {
       if (!(host in hosts)) {
         const hint = closest(host, Object.keys(hosts));
@@ -403,12 +431,24 @@ function normalize(
         );
       }
     };
-    const text = (value: string) => interpolate(value, vars, 'text');
+    const text = (value: string) => interpolateText(value, vars);
     const acting = () => ({
       ...('timeout' in rawStep && rawStep.timeout ? { timeoutMs: parseDuration(rawStep.timeout) } : {}),
       onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
     });
     const base = { id, number, phase, at, needsHands: rawStep.needs === 'hands' };
+    /** Text that goes into a GRUB menu entry, where quotes, $, ; and line breaks would be GRUB script. */
+    const grubWord = (template: string, at: Path, spaces = false): string => {
+      const value = text(template);
+      const allowed = spaces ? GRUB_ARGS : GRUB_WORD;
+      if (!referencesUnknown(template, vars) && !allowed.test(value)) {
+        report(
+          locate(at),
+          `${describePath(at)} is ${JSON.stringify(value)}, but it goes into a GRUB menu entry, where only letters, digits${spaces ? ', spaces' : ''} and . , : = / + @ % ~ - _ are safe`,
+        );
+      }
+      return value;
+    };
     if ('run' in rawStep) {
       checkHost(rawStep.host);
       const confirmText = destructiveText(rawStep.destructive, rawStep.host, text);
@@ -418,11 +458,11 @@ function normalize(
         kind: 'run',
         title: text(rawStep.title ?? firstLine(rawStep.run)),
         host: rawStep.host,
-        command: interpolate(rawStep.run, vars, 'command'),
+        command: command(rawStep.run, [...path, 'run']),
         detached: rawStep.attach !== false,
-        ...(rawStep.check !== undefined ? { check: interpolate(rawStep.check, vars, 'command') } : {}),
+        ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
-        ...revertPlan(rawStep, path, locate, report, vars),
+        ...revertPlan(rawStep, path, locate, report, command),
       };
     }
     if ('upload' in rawStep) {
@@ -454,16 +494,16 @@ function normalize(
         kind: 'reboot',
         title: text(rawStep.title ?? `reboot ${rawStep.reboot}`),
         host: rawStep.reboot,
-        command: rawStep.command !== undefined ? interpolate(rawStep.command, vars, 'command') : DEFAULT_REBOOT_COMMAND,
+        command: rawStep.command !== undefined ? command(rawStep.command, [...path, 'command']) : DEFAULT_REBOOT_COMMAND,
         ...(rawStep.hostname !== undefined ? { expectHostname: text(rawStep.hostname) } : {}),
         ...(rawStep.root !== undefined || rawStep.into !== undefined ? { expectRoot: text(rawStep.root ?? rawStep.into!.root) } : {}),
         ...(rawStep.into !== undefined
           ? {
               into: {
                 root: text(rawStep.into.root),
-                kernel: text(rawStep.into.kernel ?? '/vmlinuz'),
-                initrd: text(rawStep.into.initrd ?? '/initrd.img'),
-                ...(rawStep.into.args !== undefined ? { args: text(rawStep.into.args) } : {}),
+                kernel: grubWord(rawStep.into.kernel ?? '/vmlinuz', [...path, 'into', 'kernel']),
+                initrd: grubWord(rawStep.into.initrd ?? '/initrd.img', [...path, 'into', 'initrd']),
+                ...(rawStep.into.args !== undefined ? { args: grubWord(rawStep.into.args, [...path, 'into', 'args'], true) } : {}),
                 panicSeconds: Math.max(1, Math.round(parseDuration(rawStep.into.panic ?? '10s') / 1000)),
               },
             }
@@ -498,8 +538,8 @@ function normalize(
         ...acting(),
         kind: 'local',
         title: text(rawStep.title ?? firstLine(rawStep.local)),
-        command: interpolate(rawStep.local, vars, 'command'),
-        ...(rawStep.check !== undefined ? { check: interpolate(rawStep.check, vars, 'command') } : {}),
+        command: command(rawStep.local, [...path, 'local']),
+        ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
       };
     }
@@ -516,7 +556,7 @@ function normalize(
     }
     if ('wait' in rawStep) {
       checkHost(rawStep.host);
-      const until = waitCondition(rawStep, path, locate, report, vars);
+      const until = waitCondition(rawStep, path, locate, report, command);
       return {
         ...base,
         ...acting(),
@@ -601,6 +641,22 @@ function normalize(
   };
 }
 
+type CommandOf = (template: string, path: Path) => string;
+
+function referencesUnknown(template: string, vars: Record<string, string>): boolean {
+  return [...template.matchAll(REFERENCE)].some((match) => !(match[1]! in vars));
+}
+
+/** Calls `visit` with every string inside `value` (a step, a host) and its path. */
+function forEachString(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((item, index) => forEachString(item, [...path, index], visit));
+  else if (isRecord(value)) for (const [key, item] of Object.entries(value)) forEachString(item, [...path, key], visit);
+}
+
+const GRUB_WORD = /^[A-Za-z0-9_.,:=/+@%~-]+$/;
+const GRUB_ARGS = /^[A-Za-z0-9_.,:=/+@%~ -]*$/;
+
 const DEFAULT_REBOOT_COMMAND = 'systemctl reboot || reboot';
 
 function hostSpec(
@@ -610,6 +666,7 @@ function hostSpec(
   phaseOrder: string[],
   locate: Locate,
   report: Report,
+  vars: Record<string, string>,
 ): HostSpec {
   const hostKeys = spec.host_keys?.map((given, index): HostKeyExpectation => {
     const at = [...path, 'host_keys', index];
@@ -641,14 +698,34 @@ function hostSpec(
       ...(given.until !== undefined ? { until: given.until } : {}),
     };
   });
+  // Host fields are no shell text, but they end up in ssh settings and on screens: one word each.
+  const field = (key: 'alias' | 'address' | 'user' | 'identity_file' | 'proxy_jump'): string | undefined => {
+    const given = spec[key];
+    if (given === undefined) return undefined;
+    const value = interpolateText(given, vars);
+    if (referencesUnknown(given, vars)) return value;
+    const flaw = /^-/.test(value)
+      ? 'starts with -'
+      : /\p{Cc}/u.test(value)
+        ? 'holds a control character'
+        : key !== 'identity_file' && /\s/.test(value)
+          ? 'holds a space'
+          : null;
+    if (flaw !== null) {
+      const from = value === given ? '' : ` (from ${given})`;
+      report(locate([...path, key]), `'${key}' of host '${name}' is ${JSON.stringify(value)}${from}, which ${flaw}; it must be one word`);
+    }
+    return value;
+  };
+  const [alias, address, user, identityFile, proxyJump] = (['alias', 'address', 'user', 'identity_file', 'proxy_jump'] as const).map(field);
   return {
     name,
-    alias: spec.alias ?? name,
-    ...(spec.address !== undefined ? { address: spec.address } : {}),
-    ...(spec.user !== undefined ? { user: spec.user } : {}),
+    alias: alias ?? name,
+    ...(address !== undefined ? { address } : {}),
+    ...(user !== undefined ? { user } : {}),
     ...(spec.port !== undefined ? { port: spec.port } : {}),
-    ...(spec.identity_file !== undefined ? { identityFile: spec.identity_file } : {}),
-    ...(spec.proxy_jump !== undefined ? { proxyJump: spec.proxy_jump } : {}),
+    ...(identityFile !== undefined ? { identityFile } : {}),
+    ...(proxyJump !== undefined ? { proxyJump } : {}),
     ...(hostKeys !== undefined ? { hostKeys } : {}),
   };
 }
@@ -678,7 +755,7 @@ function revertPlan(
   path: Path,
   locate: Locate,
   report: Report,
-  vars: Record<string, string>,
+  command: CommandOf,
 ): { revert?: RevertPlan } {
   const { revert_after: after, revert } = rawStep;
   if (after === undefined && revert === undefined) return {};
@@ -695,7 +772,7 @@ function revertPlan(
   }
   const afterMs = parseDuration(after);
   if (afterMs < 1000) report(locate(path, 'revert_after'), `revert_after of ${describePath(path)} must be at least 1s`);
-  return { revert: { afterMs, command: interpolate(revert, vars, 'command') } };
+  return { revert: { afterMs, command: command(revert, [...path, 'revert']) } };
 }
 
 const SIZE_UNITS = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as const;
@@ -743,7 +820,7 @@ function waitCondition(
   path: Path,
   locate: Locate,
   report: Report,
-  vars: Record<string, string>,
+  command: CommandOf,
 ) {
   const misplaced = (key: 'port' | 'command') => {
     if (rawStep[key] !== undefined && rawStep.wait !== key) {
@@ -762,7 +839,7 @@ function waitCondition(
       if (rawStep.command === undefined) {
         report(locate(path), `${describePath(path)} waits for a command but names none; add command: ...`);
       }
-      return { kind: 'command' as const, command: interpolate(rawStep.command ?? 'false', vars, 'command') };
+      return { kind: 'command' as const, command: rawStep.command !== undefined ? command(rawStep.command, [...path, 'command']) : 'false' };
   }
 }
 

@@ -55,7 +55,7 @@ export const hostSchema = z
         'The keys this machine may present and when, e.g. the old key until the restore phase and the new one after it. When given, only these are accepted.',
       ),
   })
-  .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config.');
+  .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config; {{var}} is substituted, and each must stay one word.');
 
 const onFail = z
   .enum(['ask', 'fallback', 'continue'])
@@ -86,7 +86,7 @@ const destructive = z
 
 export const runStepSchema = z
   .strictObject({
-    run: text.describe('Shell command run on the host; {{var}} is substituted shell-quoted.'),
+    run: text.describe('Shell command run on the host; each {{var}} is quoted for where it stands (a word, inside "..." or \'...\').'),
     host: name('host name').describe('The host from `hosts` to run on.'),
     destructive: destructive.optional(),
     attach: z
@@ -103,7 +103,7 @@ export const runStepSchema = z
       ),
     revert: text
       .optional()
-      .describe('With revert_after: the shell command that undoes the change on the host; {{var}} is substituted shell-quoted.'),
+      .describe('With revert_after: the shell command that undoes the change on the host; {{var}} is quoted as in run.'),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');

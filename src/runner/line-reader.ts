@@ -14,6 +14,8 @@ export class LineReader {
       if (waiter) waiter(line);
       else this.queued.push(line);
     });
+    // A terminal that is gone fails the read (EIO): the input has ended all the same.
+    lines.on('error', () => lines.close());
     lines.on('close', () => {
       this.ended = true;
       for (const waiter of this.waiting.splice(0)) waiter(null);

@@ -6,10 +6,13 @@ import type { Focus } from '../engine/view.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Step } from '../runbook/types.js';
 import type { ChatHub, Participant } from '../chat/hub.js';
+import { safeJson, visibleLine, visibleText } from '../output/neutralize.js';
 import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
+import { shownSteps } from '../text/shown-runbook.js';
 import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
+import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import type { Run } from './run.js';
 
@@ -19,6 +22,8 @@ export interface PlainIO {
   json: boolean;
   /** The upgrader's time zone for the time stamps. */
   tz: string;
+  /** When input comes from a terminal: turns its echo off while a secret is typed (see hidden-typing.ts). */
+  hideTyping?: HideTyping;
 }
 
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
@@ -26,7 +31,7 @@ export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
     const host = 'host' in step ? step.host : 'local';
     if (io.json) {
       const stream = stderr ? 'stderr' : 'stdout';
-      io.write(lines.map((line) => JSON.stringify({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');
+      io.write(lines.map((line) => safeJson({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');
     } else {
       // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
       const prefix = chalk.dim(`${host}|`);
@@ -50,8 +55,20 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       return answer?.trim() === 'yes';
     },
     async askPassphrase(keyFile: string) {
-      const answer = await ask(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
-      return answer ? answer : null;
+      writePrompt(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+      // Never shown: echo is off on a terminal, and nothing here prints what was read.
+      let show = () => {};
+      try {
+        show = io.hideTyping?.() ?? show;
+      } catch (error) {
+        io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
+      }
+      try {
+        const answer = await io.reader.next();
+        return answer ? answer : null;
+      } finally {
+        show();
+      }
     },
   };
 }
@@ -62,7 +79,7 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
 }
 
 function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string): void {
-  io.write(io.json ? `${JSON.stringify({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(text)}\n`);
+  io.write(io.json ? `${safeJson({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
 }
 
 /**
@@ -70,8 +87,8 @@ function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string)
  * arrives, or confirms from the helper channel): then undefined, and a line typed later
  * answers the next question.
  */
-async function askWhileFocused(run: Run, io: PlainIO, focus: Focus): Promise<string | null | undefined> {
-  writePrompt(io, promptObject(focus), promptText(run.stepOf(focus.stepId), focus, run.relaysAllowed));
+async function askWhileFocused(run: Run, io: PlainIO, focus: Focus, shownStep: (stepId: string) => Step): Promise<string | null | undefined> {
+  writePrompt(io, promptObject(focus), promptText(shownStep(focus.stepId), focus, run.relaysAllowed));
   const asked = focusKey(focus);
   const gone = new AbortController();
   const stillAsked = () => {
@@ -111,8 +128,9 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
       if (message.seq <= shown) continue;
       shown = message.seq;
       const stamp = messageStamp(message, io.tz);
-      if (io.json) io.write(`${JSON.stringify({ type: 'chat', from: message.from, text: message.text, at: message.at })}\n`);
-      else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${message.from.name} (${message.from.role})`)}: ${message.text}` : chalk.dim(`chat: ${message.text}`)}\n`);
+      const text = visibleLine(message.text);
+      if (io.json) io.write(`${safeJson({ type: 'chat', from: message.from, text: message.text, at: message.at })}\n`);
+      else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${visibleLine(message.from.name)} (${message.from.role})`)}: ${text}` : chalk.dim(`chat: ${text}`)}\n`);
     }
   };
   printNew();
@@ -122,14 +140,16 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
 export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise<Outcome> {
   const stamp = () => `[${clockIn(io.tz, Date.now(), true)}]`;
   const say = (text: string) => io.write(`${chalk.dim(stamp())} ${text}\n`);
+  const shownStepOf = shownSteps(run.runbook);
+  const shownStep = (stepId: string) => shownStepOf(stepId) ?? run.stepOf(stepId);
 
   const unsubscribe = run.onEvent((event) => {
-    if (io.json) io.write(`${JSON.stringify(withStep(run, event))}\n`);
-    else describe(run, event, say);
+    if (io.json) io.write(`${safeJson(withStep(run, event))}\n`);
+    else describe(run, event, say, shownStep);
   });
   const stopChat = chat ? printChat(chat, io) : () => {};
   if (!io.json) {
-    say(`${run.runbook.name}: session ${run.session.id}`);
+    say(`${visibleLine(run.runbook.name)}: session ${run.session.id}`);
     say(`journal: ${run.session.journal.path}`);
   }
   run.start();
@@ -144,7 +164,7 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         await Promise.race([nextSnapshot(run), run.finished]);
         continue;
       }
-      const answer = await askWhileFocused(run, io, focus);
+      const answer = await askWhileFocused(run, io, focus, shownStep);
       if (answer === undefined) continue; // the question went away: hands came on site, a helper confirmed
       if (answer === null) {
         say('input ended while a step was waiting for an answer: pausing the run');
@@ -286,8 +306,10 @@ function withStep(run: Run, event: EngineEmitted): Record<string, unknown> {
   return { ...event, number: step.number, title: step.title };
 }
 
-function describe(run: Run, event: EngineEmitted, say: (text: string) => void): void {
-  const step = 'stepId' in event && event.stepId ? run.stepOf(event.stepId) : null;
+/** One line per engine event; runbook text comes from the shown steps, the event's own text (reasons, errors, names) is made visible here. */
+function describe(run: Run, event: EngineEmitted, say: (text: string) => void, shownStep: (stepId: string) => Step): void {
+  const step = 'stepId' in event && event.stepId ? shownStep(event.stepId) : null;
+  const t = visibleLine;
   const label = step ? stepLabel(step) : '';
   switch (event.type) {
     case 'step.started':
@@ -302,22 +324,22 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
     case 'step.finished':
       if (step?.kind === 'note') return;
       if (event.status === 'done') say(`${chalk.green('ok')} ${label} done in ${formatDuration(event.durationMs)}`);
-      else say(chalk.red(`${chalk.bold('FAILED')} ${label} after ${formatDuration(event.durationMs)}: ${event.error ?? 'failed'}`));
+      else say(chalk.red(`${chalk.bold('FAILED')} ${label} after ${formatDuration(event.durationMs)}: ${t(event.error ?? 'failed')}`));
       return;
     case 'step.skipped':
-      say(`skipped ${label} by ${event.by.name}: ${event.reason}`);
+      say(`skipped ${label} by ${t(event.by.name)}: ${t(event.reason)}`);
       return;
     case 'step.approved':
-      say(`approved ${label} by ${event.by.name}`);
+      say(`approved ${label} by ${t(event.by.name)}`);
       return;
     case 'step.confirmed':
-      say(`confirmed ${label} for the ${event.role} by ${event.by.name}${event.relayed ? ' (relayed)' : ''}`);
+      say(`confirmed ${label} for the ${event.role} by ${t(event.by.name)}${event.relayed ? ' (relayed)' : ''}`);
       return;
     case 'step.refused':
-      say(chalk.yellow(`! not accepted for ${label}: ${event.reason}`));
+      say(chalk.yellow(`! not accepted for ${label}: ${t(event.reason)}`));
       return;
     case 'step.held':
-      say(chalk.yellow(`${chalk.bold('HELD')} ${label}: it ${HANDS_TEXT} (${event.why})`));
+      say(chalk.yellow(`${chalk.bold('HELD')} ${label}: it ${HANDS_TEXT} (${t(event.why)})`));
       return;
     case 'step.released':
       say(`released ${label}: hands on site`);
@@ -325,13 +347,13 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
     case 'decision':
       if (event.action === 'skip' || event.action === 'fallback') return;
       if (event.action === 'override') {
-        say(`going on with ${label} without hands on site, by ${event.by.name}: ${event.reason ?? ''}`);
+        say(`going on with ${label} without hands on site, by ${t(event.by.name)}: ${t(event.reason ?? '')}`);
         return;
       }
-      say(`decision${step ? ` on ${label}` : ''} by ${event.by.name}: ${event.action}${event.reason ? ` (${event.reason})` : ''}`);
+      say(`decision${step ? ` on ${label}` : ''} by ${t(event.by.name)}: ${event.action}${event.reason ? ` (${t(event.reason)})` : ''}`);
       return;
     case 'fallback.started':
-      say(chalk.red.bold(`<< FALLBACK started by ${event.by.name}: ${event.reason}`));
+      say(chalk.red.bold(`<< FALLBACK started by ${t(event.by.name)}: ${t(event.reason)}`));
       return;
     case 'run.finished':
       say(
@@ -346,7 +368,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void): 
       say(
         event.exitCode === 0
           ? `checked ${label}: its check says it is already done`
-          : `checked ${label}: its check says it is not done (${event.error ?? `exit ${event.exitCode ?? 'unknown'}`})`,
+          : `checked ${label}: its check says it is not done (${t(event.error ?? `exit ${event.exitCode ?? 'unknown'}`)})`,
       );
       return;
     case 'step.waiting':

@@ -2,6 +2,7 @@
 // SSH question and the screen's own mode. One place decides which keys mean what.
 import type { Outcome } from '../engine/events.js';
 import type { Focus } from '../engine/view.js';
+import { visibleLine, visibleText } from '../output/neutralize.js';
 import type { Role, Step } from '../runbook/types.js';
 import type { Question } from './questions.js';
 
@@ -64,7 +65,7 @@ export function activePrompt(args: {
   const step = stepOf(focus.stepId);
   switch (focus.waitingFor) {
     case 'approval':
-      return { kind: 'approval', step, text: focus.text, typing: true };
+      return { kind: 'approval', step, text: visibleLine(focus.text), typing: true };
     case 'confirmation': {
       const confirmText = 'confirmText' in step ? step.confirmText : undefined;
       const role = focus.roles[0] ?? 'upgrader';
@@ -76,15 +77,15 @@ export function activePrompt(args: {
         relayable,
         pending: focus.roles,
         ...(confirmText !== undefined ? { confirmText } : {}),
-        ...(focus.request !== undefined ? { request: focus.request } : {}),
+        ...(focus.request !== undefined ? { request: visibleText(focus.request) } : {}),
         typing: confirmText !== undefined && relayable,
       };
     }
     case 'decision':
-      return { kind: 'decision', step, error: focus.error, interrupted: focus.interrupted, typing: false };
+      return { kind: 'decision', step, error: visibleText(focus.error), interrupted: focus.interrupted, typing: false };
     case 'running':
       return { kind: 'running', step, typing: false };
     case 'hands':
-      return { kind: 'held', step, why: focus.why, typing: false };
+      return { kind: 'held', step, why: visibleLine(focus.why), typing: false };
   }
 }

@@ -3,6 +3,7 @@ import type { Outcome } from '../engine/events.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
 import type { Questions } from './questions.js';
+import { shownRun } from './shown-run.js';
 import type { UpgraderChat } from './app.js';
 
 /** Shows the run full-screen until the upgrader leaves after the end, or stops it. */
@@ -13,7 +14,7 @@ export async function renderTui(
 ): Promise<Outcome | 'interrupted'> {
   let leave!: (how: 'finished' | 'interrupted') => void;
   const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
-  const instance = render(<App run={run} questions={questions} {...(options.banner !== undefined ? { banner: options.banner } : {})} {...(options.chat ? { chat: options.chat } : {})} onLeave={leave} />, {
+  const instance = render(<App run={shownRun(run)} questions={questions} {...(options.banner !== undefined ? { banner: options.banner } : {})} {...(options.chat ? { chat: options.chat } : {})} onLeave={leave} />, {
     alternateScreen: true,
     exitOnCtrlC: false,
     maxFps: 60,

@@ -1,7 +1,7 @@
 // Drives a real program in a real terminal: a private tmux server per session, keys sent
 // with send-keys, the screen read with capture-pane.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,20 +89,35 @@ export class TmuxSession {
     return this.tmux('display-message', '-p', '-t', 'main', '#{pane_title}').trim();
   }
 
-  /** Records the bytes the program writes to its terminal from now on (pipe-pane through a FIFO read here). */
+  /**
+   * Records the bytes the program writes to its terminal from now on (pipe-pane through a
+   * FIFO read here). Stopping works after the program has exited too.
+   */
   async recordOutput(): Promise<OutputRecording> {
     const fifo = path.join(this.dir, `output-${++this.recordings}.fifo`);
+    const pidFile = `${fifo}.pid`;
     execFileSync('mkfifo', [fifo]);
     const chunks: OutputRecording['chunks'] = [];
     const stream = createReadStream(fifo);
     stream.on('data', (data) => chunks.push({ at: Date.now(), data: data as Buffer }));
     const closed = once(stream, 'close');
-    this.tmux('pipe-pane', '-t', 'main', `exec cat > '${fifo}'`);
+    this.tmux('pipe-pane', '-t', 'main', `echo $$ > '${pidFile}'; exec cat > '${fifo}'`);
     await once(stream, 'open');
     return {
       chunks,
       stop: async () => {
-        this.tmux('pipe-pane', '-t', 'main');
+        try {
+          this.tmux('pipe-pane', '-t', 'main');
+        } catch (error) {
+          if (!String((error as Error).message).includes('pane has exited')) throw error;
+          // tmux keeps the pipe of a dead pane open: once what is on its way has come, end it.
+          let count = -1;
+          while (count !== chunks.length) {
+            count = chunks.length;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGTERM');
+        }
         await closed;
       },
     };
@@ -138,6 +153,11 @@ export class TmuxSession {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`the program did not exit within ${timeoutMs} ms; the screen was:\n${this.screen()}`);
+  }
+
+  /** Closes the program's window, as closing a terminal does: its pty goes away under it. */
+  killWindow(): void {
+    this.tmux('kill-window', '-t', 'main');
   }
 
   kill(): void {

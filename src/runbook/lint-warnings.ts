@@ -1,0 +1,36 @@
+// lint's warnings about characters that can disguise runbook text on a terminal.
+import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import type { RunbookProblem } from './errors.js';
+import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from './hidden-characters.js';
+
+const HIDDEN = new RegExp(`[${CONTROL_CHARACTERS}${INVISIBLE_CHARACTERS}]`, 'g');
+
+const NAMES: Record<number, string> = { 0x1b: 'ESC', 0x0d: 'CR', 0x07: 'BEL', 0x08: 'BS', 0x7f: 'DEL', 0x9b: 'CSI', 0x85: 'NEL', 0x202e: 'RIGHT-TO-LEFT OVERRIDE' };
+
+function nameOf(char: string): string {
+  const code = char.codePointAt(0)!;
+  return NAMES[code] ?? `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** A warning for every text of the runbook that holds such characters, at the first one (or at the text when written as an escape). */
+export function hiddenCharacterWarnings(source: string, file: string): RunbookProblem[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  const warnings: RunbookProblem[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return;
+      const found = [...new Set([...node.value.matchAll(HIDDEN)].map((match) => nameOf(match[0])))];
+      if (found.length === 0) return;
+      const raw = source.slice(node.range[0], node.range[1]).search(new RegExp(HIDDEN.source));
+      const { line, col } = lineCounter.linePos(node.range[0] + Math.max(0, raw));
+      warnings.push({
+        file,
+        line,
+        col,
+        message: `warning: this text holds ${found.join(', ')}, which a terminal acts on or which hide text; nightshift shows them as ^X or <U+XXXX>, but a command is safer without them (printf '\\033' writes an ESC)`,
+      });
+    },
+  });
+  return warnings;
+}

@@ -37,7 +37,7 @@ export type HelperEndpointEvent =
   | { type: 'left'; role: HelperRole; id: string }
   /** onHelper threw: the helper was told and their session ended. */
   | { type: 'failed'; id: string; message: string }
-  /** `username` is as the client sent it (cut to 64 characters): foreign text. */
+  /** `username` is the client's, neutralized (no escape sequences or control characters) and cut to 64 characters. */
   | { type: 'refused'; username: string; reason: HelperRefusal; from: string }
   | { type: 'locked'; until: number; failures: number }
   | { type: 'unlocked'; reason: 'expired' | 'new-code' }
@@ -378,7 +378,8 @@ class Endpoint implements HelperEndpoint {
   }
 
   #refused(visitor: Visitor, username: string, reason: HelperRefusal): void {
-    this.#emit({ type: 'refused', username: username.slice(0, 64), reason, from: visitor.from });
+    // Foreign text on its way to the journal and the upgrader's screen.
+    this.#emit({ type: 'refused', username: neutralize(username).slice(0, 64), reason, from: visitor.from });
   }
 
   #later(action: () => void): void {

@@ -26,6 +26,8 @@ import { generateEd25519KeyPair, type SshKeyPair } from '../../src/remote/keys.j
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
+// eslint-disable-next-line no-control-regex
+const ANY_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const BANNER = 'nightshift helper channel for dragon upgrade: type the join code the upgrader reads out.';
 
 let hostKey: SshKeyPair;
@@ -129,13 +131,13 @@ interface Attempt {
 }
 
 /** OpenSSH with no terminal at all (setsid), the code typed by SSH_ASKPASS. */
-function attempt(lab: Lab, user: string, code: string, extra: string[] = [], args: string[] = [], program: 'ssh' | 'sftp' = 'ssh'): Attempt {
+function attempt(lab: Lab, user: string, code: string, extra: string[] = [], args: string[] = [], program: 'ssh' | 'sftp' = 'ssh', host = `${user}@127.0.0.1`): Attempt {
   const asked = path.join(dir, `asked-${Math.random().toString(36).slice(2)}`);
   const started = Date.now();
   let ended = 0;
   // sftp spells ssh's -p as -P.
   const options = sshOptions(lab.endpoint.port).map((option) => (program === 'sftp' && option === '-p' ? '-P' : option));
-  const child = spawn(program, [...options, '-o', 'BatchMode=no', ...extra, `${user}@127.0.0.1`, ...args], {
+  const child = spawn(program, [...options, '-o', 'BatchMode=no', ...extra, host, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', NS_CODE: code, NS_ASKED: asked },
@@ -329,6 +331,29 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     expect(root.stderr()).toMatch(/Permission denied/);
     expect(root.asked()).toEqual([]);
     expect(lab.events).toEqual([{ type: 'refused', username: 'root', reason: 'unknown-user', from: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }]);
+  });
+
+  test('a user name with escape sequences and C0/C1 controls is reported neutralized, to the journal and to the client', async () => {
+    const lab = await startLab();
+    // OpenSSH refuses such names on its command line, not in a config file.
+    const config = path.join(dir, 'hostile_config');
+    writeFileSync(config, 'Host hostile\n  HostName 127.0.0.1\n  User "\x1b]0;pwned\x07\x1b[2Jevil\u009b31m\u0085x"\n');
+    const osc = attempt(lab, '', lab.endpoint.code(), ['-F', config], [], 'ssh', 'hostile');
+    expect(await osc.done).toBe(255);
+    // C1 controls alone pass its check on -l.
+    const c1 = attempt(lab, 'c1\u009b2J\u0085\u0090q', lab.endpoint.code());
+    expect(await c1.done).toBe(255);
+    const names = lab.events.flatMap((event) => (event.type === 'refused' ? [event.username] : []));
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(name).not.toMatch(ANY_CONTROL);
+    expect(names[0]).toContain('evil');
+    expect(names[1]).toMatch(/^c1/);
+    // What the client prints of it is neutralized too.
+    for (const stderr of [osc.stderr(), c1.stderr()]) {
+      expect(stderr).toContain('has no user');
+      const said = /has no user "([^"]*)"/.exec(stderr)![1]!;
+      expect(said).not.toMatch(ANY_CONTROL);
+    }
   });
 
   test('without a terminal, with a command, sftp or a remote forward: no helper session', async () => {

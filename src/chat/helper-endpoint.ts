@@ -15,11 +15,11 @@ import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTty
 import { neutralize } from '../output/neutralize.js';
 import { isLoopbackAddress } from './loopback.js';
 import { fingerprintOf } from '../remote/keys.js';
-import { HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
+import { clampTerminalSize, HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 import { JoinGate, type JoinGateChange } from './join-code.js';
 
 export { fingerprintOf } from '../remote/keys.js';
-export { HelperInput, HelperOutput, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
+export { HelperInput, HelperOutput, MAX_COLUMNS, MAX_ROWS, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 export { normalizeJoinCode } from './join-code.js';
 export { isLoopbackAddress } from './loopback.js';
 
@@ -403,7 +403,10 @@ class Endpoint implements HelperEndpoint {
     session.on('window-change', (accept, _reject, info) => {
       accept?.();
       if (visitor.terminal) visitor.terminal.output.setSize(info.cols, info.rows);
-      else if (pty) pty = { ...pty, cols: info.cols, rows: info.rows };
+      else if (pty) {
+        const size = clampTerminalSize(info.cols, info.rows, { columns: pty.cols, rows: pty.rows });
+        pty = { ...pty, cols: size.columns, rows: size.rows };
+      }
     });
     session.on('shell', (accept) => {
       started = true;
@@ -446,8 +449,8 @@ class Endpoint implements HelperEndpoint {
       id,
       term: pty.term,
       from: visitor.from,
-      columns: pty.cols > 0 ? pty.cols : 80,
-      rows: pty.rows > 0 ? pty.rows : 24,
+      columns: pty.cols,
+      rows: pty.rows,
       channel,
       endConnection: () => endQuietly(visitor.client),
     });

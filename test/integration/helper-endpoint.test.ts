@@ -8,12 +8,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { render, Text, useInput, useWindowSize } from 'ink';
+import ssh2 from 'ssh2';
 import { createElement as h, useState } from 'react';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
   fingerprintOf,
   isLoopbackAddress,
   JOIN_PROMPT,
+  MAX_COLUMNS,
+  MAX_ROWS,
   NEEDS_TERMINAL,
   startHelperEndpoint,
   type HelperEndpoint,
@@ -354,6 +357,59 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
       const said = /has no user "([^"]*)"/.exec(stderr)![1]!;
       expect(said).not.toMatch(ANY_CONTROL);
     }
+  });
+
+  test(`a helper's terminal size is clamped to ${MAX_COLUMNS}x${MAX_ROWS} and at least 1x1, from the pty request and from window changes`, async () => {
+    const lab = await startLab();
+    // OpenSSH with the size of its terminal set to 6000x6000: its pty request says so.
+    const ttyFile = path.join(dir, 'tty');
+    const ssh = ['ssh', ...sshOptions(lab.endpoint.port), 'sentinel@127.0.0.1'].map((arg) => `'${arg}'`).join(' ');
+    const tmux = TmuxSession.start(['sh', '-c', `tty > '${ttyFile}'; stty rows 6000 cols 6000; exec ${ssh}`], { cols: 80, rows: 24 });
+    cleanups.push(() => tmux.kill());
+    await tmux.waitFor((screen) => screen.includes(JOIN_PROMPT.trim()), 10_000, 'the join code prompt');
+    tmux.type(lab.endpoint.code());
+    tmux.keys('Enter');
+    await until(() => lab.helpers.length === 1, 'the helper');
+    const helper = lab.helpers[0]!;
+    expect([helper.output.columns, helper.output.rows]).toEqual([MAX_COLUMNS, MAX_ROWS]);
+    await tmux.waitFor(/hello sentinel 500x200 typed:/, 5000);
+
+    // Window changes: the kernel tells ssh (SIGWINCH) when the size of its terminal is set.
+    const tty = readFileSync(ttyFile, 'utf8').trim();
+    const resize = async (cols: number, rows: number, expected: [number, number]) => {
+      execFileSync('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]);
+      await until(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], `${expected.join('x')} after stty ${cols}x${rows}`, 5000);
+    };
+    await resize(100, 30, [100, 30]);
+    await resize(9000, 9000, [MAX_COLUMNS, MAX_ROWS]);
+    await resize(120, 9000, [120, MAX_ROWS]);
+    // Zero (unknown) changes nothing; the next real size still gets through.
+    execFileSync('stty', ['-F', tty, 'rows', '0', 'cols', '0']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([helper.output.columns, helper.output.rows]).toEqual([120, MAX_ROWS]);
+    await resize(30, 10, [30, 10]);
+    await tmux.waitFor(/hello sentinel 30x10 typed:/, 5000);
+
+    // Sizes no terminal has, as 32-bit numbers straight from a client.
+    const client = new ssh2.Client();
+    cleanups.push(() => client.end());
+    const code = lab.endpoint.code();
+    await new Promise<void>((resolve, reject) => {
+      client.on('ready', () => resolve()).on('error', reject);
+      client.on('keyboard-interactive', (_name, _instructions, _lang, _prompts, finish) => finish([code]));
+      client.connect({ host: '127.0.0.1', port: lab.endpoint.port, username: 'observer', tryKeyboard: true, hostVerifier: () => true });
+    });
+    const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
+      client.shell({ term: 'xterm', cols: 0, rows: 0xffffffff, width: 0, height: 0 }, (error, stream) => (error ? reject(error) : resolve(stream))),
+    );
+    await until(() => lab.helpers.length === 2, 'the raw client');
+    const raw = lab.helpers[1]!;
+    expect([raw.output.columns, raw.output.rows]).toEqual([80, MAX_ROWS]);
+    channel.setWindow(7, 0xffffffff, 0, 0);
+    await until(() => raw.output.columns === MAX_COLUMNS && raw.output.rows === 7, 'the absurd window change clamped', 5000);
+    channel.setWindow(0, 0, 0, 0);
+    channel.setWindow(1, 1, 0, 0);
+    await until(() => raw.output.columns === 1 && raw.output.rows === 1, '1x1', 5000);
   });
 
   test('without a terminal, with a command, sftp or a remote forward: no helper session', async () => {

@@ -1,0 +1,89 @@
+// A snapshot that cannot be written (here: a folder where snapshot.json goes, so the
+// rename fails; out of file descriptors it is the open) must not end the run: it says so
+// once, the journal keeps every event, and the next change after the cause is gone saves
+// again.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readJournal } from '../../src/store/journal.js';
+import { converse, freshStateDir, waitForLine } from '../support/cli.js';
+
+describe('a snapshot that cannot be written', () => {
+  it('leaves the run going, is said once, and the journal complete', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
+    const runbook = path.join(dir, 'steps.yaml');
+    writeFileSync(
+      runbook,
+      `name: Snapshot trouble
+phases:
+  - name: only
+    steps:
+      - checkpoint: The folder is in the way now
+        id: first
+      - local: echo ran after the failure
+        id: after
+      - checkpoint: The folder is gone again
+        id: second
+      - local: echo ran after the recovery
+        id: last
+`,
+    );
+    const stateDir = freshStateDir();
+    const sessions = path.join(stateDir, 'sessions');
+    const snapshotFile = () => path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
+    let asked = 0;
+    const run = converse(
+      ['run', runbook, '--plain', '--no-helpers'],
+      (line) => {
+        if (!/Type yes to confirm/.test(line)) return undefined;
+        asked++;
+        if (asked === 1) {
+          // A folder with something in it where the snapshot is renamed to.
+          rmSync(snapshotFile());
+          mkdirSync(path.join(snapshotFile(), 'in-the-way'), { recursive: true });
+        } else {
+          rmSync(snapshotFile(), { recursive: true });
+        }
+        return 'yes';
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir },
+    );
+    await waitForLine(run, /ran after the recovery/);
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+
+    const said = run.stderr().split('\n').filter((line) => line.includes("could not save the run's state"));
+    console.log(said[0]);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^nightshift: could not save the run's state in .*snapshot\.json \(EISDIR[^)]*\): the run goes on and the journal keeps every event, but a resume now would start from the state saved at \d\d:\d\d:\d\d;/);
+    expect(run.stderr().split('\n').filter((line) => line.includes("the run's state is saved again"))).toHaveLength(1);
+
+    const sessionDir = path.dirname(snapshotFile());
+    const journal = readJournal(path.join(sessionDir, 'journal.jsonl'));
+    const steps = journal
+      .filter((entry) => ['step.started', 'step.confirmed', 'step.finished'].includes(entry.type))
+      .map((entry) => `${entry.type} ${String(entry['stepId'])}`);
+    expect(steps).toEqual([
+      'step.started first',
+      'step.confirmed first',
+      'step.finished first',
+      'step.started after',
+      'step.finished after',
+      'step.started second',
+      'step.confirmed second',
+      'step.finished second',
+      'step.started last',
+      'step.finished last',
+    ]);
+    expect(journal.filter((entry) => entry.type.startsWith('snapshot.')).map((entry) => entry.type)).toEqual(['snapshot.failed', 'snapshot.recovered']);
+    // Every entry once, in order.
+    expect(journal.map((entry) => entry.seq)).toEqual(journal.map((_, index) => index + 1));
+    expect(journal.at(-1)?.type).toBe('session.closed');
+    // Saved again at the end, and no temporary file left behind.
+    expect(JSON.parse(readFileSync(snapshotFile(), 'utf8')).version).toBe(1);
+    expect(readdirSync(sessionDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(snapshotFile())).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
+});

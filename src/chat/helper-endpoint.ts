@@ -8,7 +8,7 @@
 // wrong codes are counted for the endpoint as a whole: each is answered late, and too many
 // in a row lock everybody out until the lockout runs out or the upgrader draws a new code.
 // A session needs a pty and a shell; commands, subsystems (sftp), forwarding, agent and X11
-// are refused.
+// are refused. Connections that have not logged in are bounded (login-guard.ts).
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
@@ -17,6 +17,7 @@ import { isLoopbackAddress } from './loopback.js';
 import { fingerprintOf } from '../remote/keys.js';
 import { clampTerminalSize, HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 import { JoinGate, type JoinGateChange } from './join-code.js';
+import { LoginGuard } from './login-guard.js';
 
 export { fingerprintOf } from '../remote/keys.js';
 export { HelperInput, HelperOutput, MAX_COLUMNS, MAX_ROWS, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
@@ -40,6 +41,8 @@ export type HelperEndpointEvent =
   /** `username` is the client's, neutralized (no escape sequences or control characters) and cut to 64 characters. */
   | { type: 'refused'; username: string; reason: HelperRefusal; from: string }
   | { type: 'locked'; until: number; failures: number }
+  /** `refused` connections were closed at once: `limit` others had not logged in yet. */
+  | { type: 'crowded'; limit: number; refused: number }
   | { type: 'unlocked'; reason: 'expired' | 'new-code' }
   /** `drawn`: newCode(); `used`: a helper got in with the code, which lets in only one. */
   | { type: 'code-changed'; reason: 'drawn' | 'used' };
@@ -66,6 +69,12 @@ export interface HelperEndpointOptions {
   failureDelayMs?: number;
   /** Default true: a code lets one helper in, then a new one is drawn (code-changed, reason 'used'). */
   oneTimeCodes?: boolean;
+  /** From accept to the end of the key exchange (the SSH ident line and keys). Default 20 s. */
+  handshakeTimeoutMs?: number;
+  /** From accept to logged in. Default 3 minutes. */
+  loginGraceMs?: number;
+  /** Connections not logged in at one time (as sshd's MaxStartups); more are closed at once. Default 10. */
+  maxPendingLogins?: number;
 }
 
 export interface HelperEndpoint {
@@ -88,8 +97,10 @@ export interface HelperEndpoint {
 const DEFAULT_MAX_FAILURES = 5;
 const DEFAULT_LOCKOUT_MS = 5 * 60_000;
 const DEFAULT_FAILURE_DELAY_MS = 1000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
 /** As sshd's LoginGraceTime, a little longer: the code may be read out slowly on a phone. */
-const LOGIN_GRACE_MS = 3 * 60_000;
+const DEFAULT_LOGIN_GRACE_MS = 3 * 60_000;
+const DEFAULT_MAX_PENDING_LOGINS = 10;
 /** When close() stops waiting for clients to hang up and cuts their connections. */
 const CLOSE_PATIENCE_MS = 1000;
 const ROLES: ReadonlyMap<string, HelperRole> = new Map([
@@ -127,7 +138,6 @@ interface Visitor {
   turnedAway: boolean;
   sessionOpened: boolean;
   terminal: HelperSession | undefined;
-  loginTimer: NodeJS.Timeout | undefined;
 }
 
 class Endpoint implements HelperEndpoint {
@@ -136,6 +146,7 @@ class Endpoint implements HelperEndpoint {
   readonly fingerprint: string;
   readonly #options: HelperEndpointOptions;
   readonly #gate: JoinGate;
+  readonly #guard: LoginGuard;
   readonly #tcp: net.Server;
   readonly #visitors = new Set<Visitor>();
   readonly #sockets = new Set<net.Socket>();
@@ -152,6 +163,13 @@ class Endpoint implements HelperEndpoint {
       lockoutMs: options.lockoutMs ?? DEFAULT_LOCKOUT_MS,
       oneTime: options.oneTimeCodes ?? true,
       onChange: (change) => this.#gateChanged(change),
+    });
+    const maxPending = options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS;
+    this.#guard = new LoginGuard({
+      handshakeMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      loginMs: options.loginGraceMs ?? DEFAULT_LOGIN_GRACE_MS,
+      maxPending,
+      onCrowded: (refused) => this.#emit({ type: 'crowded', limit: maxPending, refused }),
     });
     const label = neutralize(options.label ?? 'this upgrade').slice(0, 80);
     const ssh = new ssh2.Server(
@@ -170,9 +188,10 @@ class Endpoint implements HelperEndpoint {
         socket.destroy();
         return;
       }
+      socket.on('error', () => {});
+      if (!this.#guard.admit(socket)) return;
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      socket.on('error', () => {});
       socket.setNoDelay(true);
       ssh.injectSocket(socket);
     });
@@ -215,11 +234,11 @@ class Endpoint implements HelperEndpoint {
 
   async #shutDown(): Promise<void> {
     this.#gate.dispose();
+    this.#guard.clear();
     for (const timer of this.#delays) clearTimeout(timer);
     this.#delays.clear();
     const stopped = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     for (const visitor of this.#visitors) {
-      clearTimeout(visitor.loginTimer);
       if (visitor.terminal && !visitor.terminal.closed) visitor.terminal.close(CLOSED_BY_ENDPOINT);
       else endQuietly(visitor.client);
     }
@@ -250,15 +269,14 @@ class Endpoint implements HelperEndpoint {
       turnedAway: false,
       sessionOpened: false,
       terminal: undefined,
-      loginTimer: undefined,
     };
     this.#visitors.add(visitor);
-    visitor.loginTimer = setTimeout(() => endQuietly(client), LOGIN_GRACE_MS);
-    visitor.loginTimer.unref();
+    const pending = this.#guard.find(info.ip, info.port);
     client.on('error', () => {});
+    client.on('handshake', () => pending?.handshaken());
     client.on('authentication', (ctx) => this.#authenticate(visitor, ctx));
     client.on('ready', () => {
-      clearTimeout(visitor.loginTimer);
+      pending?.loggedIn();
       client.on('session', (accept, reject) => {
         // One terminal per connection; a multiplexing client opens another connection.
         if (visitor.sessionOpened || this.#closing) {
@@ -270,7 +288,6 @@ class Endpoint implements HelperEndpoint {
       });
     });
     client.on('close', () => {
-      clearTimeout(visitor.loginTimer);
       this.#visitors.delete(visitor);
       visitor.terminal?.ended();
     });

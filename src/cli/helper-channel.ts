@@ -77,6 +77,12 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     onEvent: (event) => {
       const { type, ...fields } = event as { type: string } & Record<string, unknown>;
       journal.append(`helper.${type}`, fields);
+      if (event.type === 'crowded') {
+        hub.note(
+          `the helper channel turned away ${event.refused === 1 ? 'a connection' : `${event.refused} connections`}: ` +
+            `${event.limit} others had not logged in yet; if nobody on site is joining, someone is knocking`,
+        );
+      }
     },
   });
   const unsubscribeEndpoint = endpoint.subscribe(changed);

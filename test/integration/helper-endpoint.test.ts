@@ -181,6 +181,41 @@ async function until(test: () => boolean, what: string, timeoutMs = 10_000): Pro
   }
 }
 
+interface SilentSocket {
+  /** Resolves with how long the socket lived, from connected to closed. */
+  closed: Promise<number>;
+  isClosed(): boolean;
+  /** Bytes the server sent. */
+  received(): number;
+  destroy(): void;
+}
+
+/** What `promise` resolves with, or Infinity when it has not within `ms`. */
+function atMost(promise: Promise<number>, ms: number): Promise<number> {
+  return Promise.race([promise, new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), ms))]);
+}
+
+/** A TCP connection that says nothing at all; it resolves once connected. */
+function openSilent(port: number): Promise<SilentSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    cleanups.push(() => socket.destroy());
+    let received = 0;
+    let ended = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.once('error', () => {});
+    socket.once('connect', () => {
+      const connectedAt = Date.now();
+      const closed = new Promise<number>((done) => socket.once('close', () => {
+        ended = true;
+        done(Date.now() - connectedAt);
+      }));
+      resolve({ closed, isClosed: () => ended, received: () => received, destroy: () => socket.destroy() });
+    });
+    socket.once('close', () => reject(new Error('closed before it connected')));
+  });
+}
+
 function refusals(lab: Lab) {
   return lab.events.flatMap((event) => (event.type === 'refused' ? [event.reason] : []));
 }
@@ -432,6 +467,54 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
 
     expect(lab.helpers).toEqual([]);
     expect(refusals(lab)).toEqual(['no-terminal', 'no-terminal']);
+  });
+
+  test('connections that never log in are closed after the handshake time; past the cap new ones are closed at once', async () => {
+    const lab = await startLab({ handshakeTimeoutMs: 1500, maxPendingLogins: 3 });
+    // Sockets that never send the SSH ident line, as a script opening them would.
+    const silent = await Promise.all([0, 1, 2].map(() => openSilent(lab.endpoint.port)));
+    // Over the cap: closed at once, and nothing but the close.
+    const extra = await openSilent(lab.endpoint.port);
+    expect(await atMost(extra.closed, 3000)).toBeLessThan(1000);
+    expect(extra.received()).toBe(0);
+    // A real helper is turned away while the cap is reached...
+    const turnedAway = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    expect(await turnedAway.done).toBe(255);
+    expect(turnedAway.stderr()).toMatch(/Connection closed|Connection reset/);
+    expect(lab.events.filter((event) => event.type === 'crowded')).toEqual([{ type: 'crowded', limit: 3, refused: 1 }]);
+    // ...the silent ones are closed after the handshake time (they only got the server's ident)...
+    const lasted = await Promise.all(silent.map((socket) => atMost(socket.closed, 8000)));
+    console.log(`silent connections closed after ${lasted.join(', ')} ms (handshake time 1500 ms)`);
+    for (const ms of lasted) {
+      expect(ms).toBeGreaterThanOrEqual(1400);
+      expect(ms).toBeLessThan(6000);
+    }
+    // ...and then a real helper joins.
+    const joined = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    await until(() => lab.helpers.length === 1, 'the helper once the silent connections are gone');
+    await until(() => joined.stdout().includes('hello sentinel'), 'the Ink app');
+    // Logged in, a helper no longer counts against the cap: three more silent ones are taken.
+    const more = await Promise.all([0, 1, 2].map(() => openSilent(lab.endpoint.port)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(more.map((socket) => socket.isClosed())).toEqual([false, false, false]);
+    for (const socket of more) socket.destroy();
+  });
+
+  test('a client that shakes hands but never answers the code prompt is closed after the login grace', async () => {
+    const lab = await startLab({ loginGraceMs: 1500 });
+    const client = new ssh2.Client();
+    cleanups.push(() => client.end());
+    let prompted = false;
+    const started = Date.now();
+    const ended = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now() - started)));
+    client.on('error', () => {});
+    // Asked for the code, it never answers.
+    client.on('keyboard-interactive', () => (prompted = true));
+    client.connect({ host: '127.0.0.1', port: lab.endpoint.port, username: 'sentinel', tryKeyboard: true, hostVerifier: () => true });
+    const lasted = await ended;
+    expect(prompted).toBe(true);
+    expect(lasted).toBeGreaterThanOrEqual(1400);
+    expect(lasted).toBeLessThan(6000);
   });
 
   test('it listens on loopback only unless told otherwise', async () => {

@@ -8,7 +8,8 @@
 // wrong codes are counted for the endpoint as a whole: each is answered late, and too many
 // in a row lock everybody out until the lockout runs out or the upgrader draws a new code.
 // A session needs a pty and a shell; commands, subsystems (sftp), forwarding, agent and X11
-// are refused. Connections that have not logged in are bounded (login-guard.ts).
+// are refused, and a connection that has not opened its terminal soon after logging in
+// (`ssh -N`) is closed. Connections that have not logged in are bounded (login-guard.ts).
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
@@ -31,7 +32,9 @@ export type HelperRefusal =
   /** any attempt while locked out, the right code included */
   | 'locked-out'
   /** logged in, but asked for no pty (`ssh -T`) or ran a command */
-  | 'no-terminal';
+  | 'no-terminal'
+  /** logged in, but opened no terminal session in time (`ssh -N`): the connection was closed */
+  | 'no-session';
 
 export type HelperEndpointEvent =
   | { type: 'joined'; role: HelperRole; id: string; from: string }
@@ -75,6 +78,8 @@ export interface HelperEndpointOptions {
   loginGraceMs?: number;
   /** Connections not logged in at one time (as sshd's MaxStartups); more are closed at once. Default 10. */
   maxPendingLogins?: number;
+  /** From logged in to a terminal session (session channel, pty, shell). Default 10 s. */
+  terminalWithinMs?: number;
 }
 
 export interface HelperEndpoint {
@@ -101,6 +106,8 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
 /** As sshd's LoginGraceTime, a little longer: the code may be read out slowly on a phone. */
 const DEFAULT_LOGIN_GRACE_MS = 3 * 60_000;
 const DEFAULT_MAX_PENDING_LOGINS = 10;
+/** OpenSSH asks for its session, pty and shell the moment it is in. */
+const DEFAULT_TERMINAL_WITHIN_MS = 10_000;
 /** When close() stops waiting for clients to hang up and cuts their connections. */
 const CLOSE_PATIENCE_MS = 1000;
 const ROLES: ReadonlyMap<string, HelperRole> = new Map([
@@ -137,7 +144,11 @@ interface Visitor {
   /** Refused for good (locked out, unknown user): later attempts are refused at once, without a word. */
   turnedAway: boolean;
   sessionOpened: boolean;
+  /** Told why it gets no terminal (ssh -T, a command): its client ends the connection. */
+  explained: boolean;
   terminal: HelperSession | undefined;
+  /** Runs from login until the terminal is open. */
+  terminalTimer: NodeJS.Timeout | undefined;
 }
 
 class Endpoint implements HelperEndpoint {
@@ -239,6 +250,7 @@ class Endpoint implements HelperEndpoint {
     this.#delays.clear();
     const stopped = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     for (const visitor of this.#visitors) {
+      clearTimeout(visitor.terminalTimer);
       if (visitor.terminal && !visitor.terminal.closed) visitor.terminal.close(CLOSED_BY_ENDPOINT);
       else endQuietly(visitor.client);
     }
@@ -268,7 +280,9 @@ class Endpoint implements HelperEndpoint {
       wrongBefore: false,
       turnedAway: false,
       sessionOpened: false,
+      explained: false,
       terminal: undefined,
+      terminalTimer: undefined,
     };
     this.#visitors.add(visitor);
     const pending = this.#guard.find(info.ip, info.port);
@@ -277,6 +291,8 @@ class Endpoint implements HelperEndpoint {
     client.on('authentication', (ctx) => this.#authenticate(visitor, ctx));
     client.on('ready', () => {
       pending?.loggedIn();
+      visitor.terminalTimer = setTimeout(() => this.#noTerminalInTime(visitor), this.#options.terminalWithinMs ?? DEFAULT_TERMINAL_WITHIN_MS);
+      visitor.terminalTimer.unref();
       client.on('session', (accept, reject) => {
         // One terminal per connection; a multiplexing client opens another connection.
         if (visitor.sessionOpened || this.#closing) {
@@ -288,6 +304,7 @@ class Endpoint implements HelperEndpoint {
       });
     });
     client.on('close', () => {
+      clearTimeout(visitor.terminalTimer);
       this.#visitors.delete(visitor);
       visitor.terminal?.ended();
     });
@@ -440,7 +457,15 @@ class Endpoint implements HelperEndpoint {
     // env, subsystem (sftp), x11, auth-agent and signal have no listener: ssh2 refuses them.
   }
 
+  /** Logged in but no terminal came (ssh -N): it would hold a connection nobody sees. */
+  #noTerminalInTime(visitor: Visitor): void {
+    if (visitor.terminal || this.#closing) return;
+    if (!visitor.explained) this.#refused(visitor, visitor.role ?? '', 'no-session');
+    endQuietly(visitor.client);
+  }
+
   #explainNoTerminal(visitor: Visitor, channel: ServerChannel, raw: boolean): void {
+    visitor.explained = true;
     this.#refused(visitor, visitor.role ?? '', 'no-terminal');
     channel.on('error', () => {});
     try {
@@ -458,6 +483,7 @@ class Endpoint implements HelperEndpoint {
       channel.end();
       return;
     }
+    clearTimeout(visitor.terminalTimer);
     const count = (this.#counters.get(role) ?? 0) + 1;
     this.#counters.set(role, count);
     const id = count === 1 ? role : `${role}-${count}`;

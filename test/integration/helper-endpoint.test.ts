@@ -517,6 +517,25 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     expect(lasted).toBeLessThan(6000);
   });
 
+  test('a connection that logged in but opens no terminal (ssh -N) is closed, and the refusal says so', async () => {
+    const lab = await startLab({ terminalWithinMs: 1500 });
+    const code = lab.endpoint.code();
+    const quiet = attempt(lab, 'sentinel', code, ['-N', ...ONE_TRY]);
+    await until(() => lab.events.some((event) => event.type === 'code-changed' && event.reason === 'used'), 'the code used');
+    expect(await quiet.done).toBe(255);
+    console.log(`ssh -N with a valid code ended after ${quiet.ms()} ms (bound 1500 ms)`);
+    expect(quiet.ms()).toBeGreaterThanOrEqual(1400);
+    expect(quiet.ms()).toBeLessThan(6000);
+    expect(lab.events).toContainEqual({ type: 'refused', username: 'sentinel', reason: 'no-session', from: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(lab.helpers).toEqual([]);
+    // A helper who opens their terminal at once is not affected, however long they stay.
+    const helper = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    await until(() => helper.stdout().includes('hello sentinel'), 'the Ink app');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(lab.helpers[0]!.closed).toBe(false);
+    expect(refusals(lab)).toEqual(['no-session']);
+  });
+
   test('it listens on loopback only unless told otherwise', async () => {
     await expect(startHelperEndpoint({ hostKey: hostKey.privateKey, address: '0.0.0.0', onHelper: () => {} })).rejects.toThrow(
       /0\.0\.0\.0, which is not a loopback address/,

@@ -105,6 +105,10 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
           changed();
           if (state.state === 'open') hub.note(`helpers on ${site.host} join with: ssh -p ${state.port} sentinel@localhost`);
           if (state.state === 'down') hub.note(`the tunnel on ${site.host} is down (${state.error}); trying again`);
+          if (state.state === 'refused') {
+            journal.append('helper.tunnel-refused', { host: site.host, addresses: state.addresses, error: state.error });
+            hub.note(state.error);
+          }
         },
       })
     : null;
@@ -169,7 +173,8 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       fingerprint: endpoint.fingerprint,
       local,
       site: sitePart,
-      joinCommand: joinCommandFor(local, sitePart),
+      // A tunnel closed for listening too widely is no way in.
+      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart),
     };
     return cached;
   };

@@ -62,7 +62,9 @@ export function helperStatus(access: HelperAccessState | null, now: number, tz: 
       ? `port ${access.local.port}`
       : site.tunnel.state === 'open'
         ? `${site.host}:${site.port}`
-        : `${site.host} tunnel ${site.tunnel.state}`;
+        : site.tunnel.state === 'refused'
+          ? `${site.host} tunnel closed (not loopback only)`
+          : `${site.host} tunnel ${site.tunnel.state}`;
   return `code ${access.code} · ${where}`;
 }
 

@@ -4,6 +4,7 @@
 // anyway (keys pass through as typed), and output gets the pty's ONLCR ("\n" → "\r\n").
 import { PassThrough, Writable } from 'node:stream';
 import type { ServerChannel } from 'ssh2';
+import { PasteLimiter } from './paste-limit.js';
 
 export type HelperRole = 'sentinel' | 'observer';
 
@@ -168,6 +169,7 @@ export class HelperSession implements HelperTerminal {
   readonly #channel: ServerChannel;
   readonly #endConnection: () => void;
   readonly #listeners: Array<() => void> = [];
+  readonly #pastes = new PasteLimiter();
   #closed = false;
   /** Nothing more goes out: close() has said its last word. */
   #sealed = false;
@@ -180,8 +182,9 @@ export class HelperSession implements HelperTerminal {
     this.#channel = options.channel;
     this.#endConnection = options.endConnection;
     this.output = new HelperOutput((bytes) => this.#send(bytes), options.columns, options.rows);
-    this.#channel.on('data', (data: Buffer) => {
-      if (this.#closed || this.input.write(data)) return;
+    this.#channel.on('data', (raw: Buffer) => {
+      const data = this.#pastes.filter(raw);
+      if (this.#closed || data.length === 0 || this.input.write(data)) return;
       // Nobody reads the keys just now: the SSH window fills up and the helper's client waits.
       this.#channel.pause();
       this.input.once('drain', () => this.#channel.resume());

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine } from './chat-text.js';
+import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine, pastedMessage } from './chat-text.js';
 import { ChatHub } from './hub.js';
 
 function hubAt(start = Date.UTC(2026, 10, 29, 3, 0)) {
@@ -96,5 +96,15 @@ describe('ChatHub', () => {
     expect(helper.name).toBe('mia');
     hub.rename(helper.id, '\x1b[2JMia Wong');
     expect(hub.participant(helper.id)?.name).toBe('Mia Wong');
+  });
+
+  test('a paste is one message, cut at the limit with a note', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `line ${i + 1} of the paste`).join('\r');
+    const message = pastedMessage(text.slice(0, 2000), true);
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(message.length).toBeGreaterThan(MAX_MESSAGE_CHARS - 10);
+    expect(message).toMatch(/^line 1 of the paste line 2 of the paste .*… \[pasted text cut at the 500-character limit\]$/);
+    expect(pastedMessage('one\rtwo\r')).toBe('one two');
+    expect(pastedMessage('x'.repeat(600))).toMatch(/^x{4}.*cut at the 500-character limit\]$/);
   });
 });

@@ -59,7 +59,8 @@ export function parseChatLine(raw: string): ChatLine | null {
       return { kind: 'output' };
     case 'name':
     case 'nick':
-      return { kind: 'name', name: cleanChatText(argument, MAX_NAME_CHARS) };
+      // Not cut here: a name too long is refused with a reason, not shortened without one.
+      return { kind: 'name', name: argument };
     case 'code':
       return { kind: 'code' };
     case 'help':

@@ -169,5 +169,84 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     expect(peakMb!).toBeLessThan(MEMORY_BOUND_MB);
     await upgrader.tmux.waitFor(/on site: observer \(observer\)/, 5000, 'the observer present');
   }, 120_000);
-});
 
+  it("a helper pasting 20,000 lines sends one message and the upgrader's keys keep answering; too fast is refused and told; names that pass for others are refused", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-hostile-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const upgrader = await startUpgrader(dir);
+    const sentinel = helperClient(dir, upgrader, 'sentinel').tmux;
+    await join(sentinel, upgrader);
+    await sentinel.waitFor(/you are sentinel \(sentinel\)/, 10_000, "the helper's view");
+    await upgrader.tmux.waitFor(/on site: sentinel \(sentinel\)/, 10_000, 'the sentinel present');
+    const messages = () => journaled(upgrader, 'chat.message').filter((entry) => (entry['from'] as { role: string }).role === 'sentinel');
+
+    // The upgrader's keys, probed while a paste of 20,000 lines goes in.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i + 1} of the paste`).join('\n');
+    const flood = async (bracketed: boolean): Promise<{ latencies: number[]; ms: number }> => {
+      const before = messages().length;
+      const started = Date.now();
+      sentinel.paste(`${lines}\n`, { bracketed });
+      const latencies: number[] = [];
+      // Until the paste is in, and a little after: typed words must show within the bound.
+      while (Date.now() - started < 60_000) {
+        latencies.push(await keyLatency(upgrader));
+        if (latencies.at(-1)! >= KEY_BOUND_MS) break;
+        if (messages().length > before && Date.now() - started > 2000) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { latencies, ms: Date.now() - started };
+    };
+
+    const bracketed = await flood(true);
+    console.log(`bracketed paste of 20,000 lines: upgrader keys ${bracketed.latencies.join(', ')} ms (max ${Math.max(...bracketed.latencies)} ms)`);
+    expect(Math.max(...bracketed.latencies)).toBeLessThan(KEY_BOUND_MS);
+    await until(() => messages().length === 1, 'the paste as one message');
+    const pasted = String(messages()[0]!['text']);
+    expect(pasted.length).toBeLessThanOrEqual(500);
+    expect(pasted).toMatch(/^line 1 of the paste line 2 of the paste .*… \[pasted text cut at the 500-character limit\]$/);
+    await upgrader.tmux.waitFor(/sentinel \(sentinel\): line 1 of the paste line 2/, 5000, 'the paste on the upgrader screen, with the role');
+
+    // Not marked as a paste by the terminal: it comes in bursts, gathered into as few messages.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const raw = await flood(false);
+    console.log(`unmarked paste of 20,000 lines: upgrader keys ${raw.latencies.join(', ')} ms (max ${Math.max(...raw.latencies)} ms); ${messages().length - 1} messages`);
+    expect(Math.max(...raw.latencies)).toBeLessThan(KEY_BOUND_MS);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(messages().length - 1).toBeGreaterThanOrEqual(1);
+    expect(messages().length - 1).toBeLessThanOrEqual(5);
+
+    // Short messages faster than allowed: the first few go, the rest are refused, and the helper is told.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const sentBefore = messages().length;
+    for (let i = 1; i <= 9; i++) {
+      sentinel.type(`quick ${i}`);
+      sentinel.keys('Enter');
+    }
+    await sentinel.waitFor(/too fast: that was not sent/, 5000, 'the helper told they go too fast');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const quick = messages().slice(sentBefore).map((entry) => String(entry['text']));
+    expect(quick.length).toBeGreaterThanOrEqual(5);
+    expect(quick.length).toBeLessThan(9);
+    expect(journaled(upgrader, 'chat.refused').some((entry) => entry['reason'] === 'too-fast')).toBe(true);
+    expect(upgrader.tmux.screen()).not.toContain('too fast');
+
+    // Names that would pass for someone else: refused, told to the helper alone.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    for (const name of ['root', 'nightshift', 'Upgrader', `r\u200boot`]) {
+      sentinel.type(`/name ${name}`);
+      sentinel.keys('Enter');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    await sentinel.waitFor(/not renamed: "root" reads as a role or as nightshift itself/, 5000, 'the refusal told to the helper');
+    expect(journaled(upgrader, 'chat.renamed')).toEqual([]);
+    expect(journaled(upgrader, 'chat.refused').filter((entry) => entry['reason'] === 'name')).toHaveLength(4);
+    expect(upgrader.tmux.screen()).not.toContain('not renamed');
+    sentinel.type('/name Mia');
+    sentinel.keys('Enter');
+    await upgrader.tmux.waitFor(/sentinel \(sentinel\) is now called Mia/, 5000);
+    await sentinel.waitFor(/you are Mia \(sentinel\)/, 5000);
+    sentinel.type('hello from Mia');
+    sentinel.keys('Enter');
+    await upgrader.tmux.waitFor(/Mia \(sentinel\): hello from Mia/, 5000, 'the role beside the new name');
+  }, 180_000);
+});

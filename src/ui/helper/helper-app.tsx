@@ -67,6 +67,8 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
         return;
       case 'ok':
         if (!view.focus || view.focus.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
+        // Each attempt is journaled (an observer's refusal too): paced like messages.
+        if (!hub.take(me.id)) return;
         // An observer's attempt goes to the engine too: it refuses it, and the refusal is journaled.
         run.send({
           type: 'CONFIRM',
@@ -213,7 +215,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
             ))}
           </>
         ) : (
-          <ChatLines messages={hub.messages()} readerTz={tz} width={columns} height={bodyHeight} empty="No messages yet. Type to talk to the upgrader." />
+          <ChatLines messages={hub.messages(me.id)} readerTz={tz} width={columns} height={bodyHeight} empty="No messages yet. Type to talk to the upgrader." />
         )}
       </Box>
       <Text color={theme.muted} wrap="truncate-end">

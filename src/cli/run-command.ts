@@ -152,7 +152,7 @@ export async function driveRun(args: {
   const stopTellingSnapshots = session.snapshots.onTrouble((trouble) => {
     const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));
     if (io) process.stderr.write(`nightshift: ${text}\n`);
-    else chat.hub.note(text);
+    else chat.hub.tell(chat.me.id, text);
   });
   // The helper channel (ssh2 and all) loads after the first frame in the full-screen view.
   const access = new PendingHelperAccess();

@@ -7,15 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir, waitForLine } from '../support/cli.js';
+import { BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
-describe('a snapshot that cannot be written', () => {
-  it('leaves the run going, is said once, and the journal complete', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
-    const runbook = path.join(dir, 'steps.yaml');
-    writeFileSync(
-      runbook,
-      `name: Snapshot trouble
+function writeRunbook(dir: string): string {
+  const runbook = path.join(dir, 'steps.yaml');
+  writeFileSync(
+    runbook,
+    `name: Snapshot trouble
 phases:
   - name: only
     steps:
@@ -28,7 +27,20 @@ phases:
       - local: echo ran after the recovery
         id: last
 `,
-    );
+  );
+  return runbook;
+}
+
+/** A folder with something in it where the snapshot is renamed to. */
+function blockSnapshot(file: string): void {
+  rmSync(file);
+  mkdirSync(path.join(file, 'in-the-way'), { recursive: true });
+}
+
+describe('a snapshot that cannot be written', () => {
+  it('leaves the run going, is said once, and the journal complete', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
+    const runbook = writeRunbook(dir);
     const stateDir = freshStateDir();
     const sessions = path.join(stateDir, 'sessions');
     const snapshotFile = () => path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
@@ -39,9 +51,7 @@ phases:
         if (!/Type yes to confirm/.test(line)) return undefined;
         asked++;
         if (asked === 1) {
-          // A folder with something in it where the snapshot is renamed to.
-          rmSync(snapshotFile());
-          mkdirSync(path.join(snapshotFile(), 'in-the-way'), { recursive: true });
+          blockSnapshot(snapshotFile());
         } else {
           rmSync(snapshotFile(), { recursive: true });
         }
@@ -85,5 +95,38 @@ phases:
     expect(existsSync(snapshotFile())).toBe(true);
     rmSync(dir, { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it.skipIf(!tmuxAvailable())('full screen: the upgrader alone is told in the chat, once, and the run goes on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
+    const stateDir = freshStateDir();
+    const tmux = TmuxSession.start([process.execPath, BIN, 'run', writeRunbook(dir), '--no-helpers'], {
+      cwd: ROOT,
+      cols: 160,
+      rows: 45,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir },
+    });
+    try {
+      await tmux.waitFor(/The folder is in the way now/, 15_000);
+      const sessions = path.join(stateDir, 'sessions');
+      const snapshotFile = path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
+      blockSnapshot(snapshotFile);
+      tmux.keys('y');
+      const screen = await tmux.waitFor(/The folder is gone again/, 15_000, 'the run gone on to the next checkpoint');
+      const warned = await tmux.waitFor(/could not save the run's state/, 5000, 'the warning in the chat');
+      expect(warned.replace(/\s+/g, ' ')).toMatch(/could not save the run's state in .* the run goes on/);
+      expect(screen.match(/could not save the run's state/g) ?? []).toHaveLength(1);
+      rmSync(snapshotFile, { recursive: true });
+      tmux.keys('y');
+      await tmux.waitFor(/The run completed/, 15_000);
+      await tmux.waitFor(/saved again/, 5000, 'the recovery in the chat');
+      expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
+      tmux.keys('q');
+      expect(await tmux.waitForExit()).toBe(0);
+    } finally {
+      tmux.kill();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

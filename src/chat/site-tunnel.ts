@@ -40,6 +40,7 @@ export interface SiteTunnel {
 
 const DEFAULT_RETRY_MS = 30_000;
 const DEFAULT_CHECK_TIMEOUT_MS = 20_000;
+const MAX_TABLE_BYTES = 16 * 1024 * 1024;
 
 export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): SiteTunnel {
   let current: TunnelState = { state: 'opening', since: Date.now() };
@@ -79,6 +80,7 @@ export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): 
           set({ state: 'open', port: forward.remotePort, since: Date.now() });
         } else {
           await forward.close();
+          forward = undefined;
           set({ state: 'refused', error: refusal(options.host, verdict), addresses: verdict.addresses, since: Date.now() });
         }
         await Promise.race([hosts.whenDropped(options.host), new Promise<void>((resolve) => (wake = resolve))]);
@@ -112,13 +114,22 @@ export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): 
 /** The host's own socket table for the forwarded port; a look that fails or takes too long throws. */
 async function bindingOf(hosts: TunnelHosts, host: string, port: number, timeoutMs: number): Promise<BindingVerdict> {
   const output: Buffer[] = [];
+  let size = 0;
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    await hosts.exec(host, LISTENING_SOCKETS_SCRIPT, { onStdout: (chunk) => output.push(chunk), onStderr: () => {}, signal });
+    await hosts.exec(host, LISTENING_SOCKETS_SCRIPT, {
+      // A socket table bigger than this is not read further, and not trusted.
+      onStdout: (chunk) => {
+        if ((size += chunk.length) <= MAX_TABLE_BYTES) output.push(chunk);
+      },
+      onStderr: () => {},
+      signal,
+    });
   } catch (error) {
     if (signal.aborted) throw new Error(`could not tell within ${Math.round(timeoutMs / 1000)} s what the tunnel listens on; it was closed`);
     throw error;
   }
+  if (size > MAX_TABLE_BYTES) return { loopback: false, addresses: [], why: `its socket table is over ${MAX_TABLE_BYTES >> 20} MB, too big to read` };
   return judgeBinding(listeningSockets(Buffer.concat(output).toString('utf8')), port);
 }
 

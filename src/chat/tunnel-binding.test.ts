@@ -61,6 +61,9 @@ describe('what a forwarded port listens on', () => {
     expect(judgeBinding(listeningSockets(''), 2222)).toMatchObject({ loopback: false, why: expect.stringContaining('nothing there shows') });
     const hostile = '\x1b]0;owned\x07 0: 0100007F:08AE\ntcp 0 0 127.0.0.1:2222 LISTEN\n   0: 0100007F:08AE 00000000:0000 0A';
     expect(judgeBinding(listeningSockets(hostile), 2222).loopback).toBe(false);
+    // What a host prints never reaches the message as it is.
+    const disguised = judgeBinding(listeningSockets('tcp 0 0 \x1b]0;owned\x07127.0.0.1:2222 0.0.0.0:* LISTEN\n'), 2222);
+    expect(disguised).toMatchObject({ loopback: false, addresses: ['(unreadable):2222'] });
   });
 
   describe('on this machine, through /bin/sh', () => {

@@ -2,6 +2,7 @@
 // 127.0.0.1, but an sshd with `GatewayPorts yes` listens on every address instead, and says
 // nothing: the helper channel would be open to the site's whole network. The host's own
 // socket table is the truth; what cannot be read from it counts as not loopback.
+import { isIP } from 'node:net';
 import { isLoopbackAddress } from './loopback.js';
 
 /**
@@ -68,9 +69,11 @@ function procAddress(hex: string): string {
   return compressIpv6(groups);
 }
 
+/** An address as netstat prints it; anything that is not one is shown as such (and is not loopback). */
 function netstatAddress(text: string): string {
   if (text === '*' || text === '') return '0.0.0.0';
-  return text.replace(/%.*$/, '');
+  const address = text.replace(/%.*$/, '');
+  return isIP(address) ? address : '(unreadable)';
 }
 
 /** "0:0:0:0:0:0:0:1" → "::1", as isLoopbackAddress reads it. */

@@ -52,6 +52,7 @@ phases:
     rows: 40,
     env: { NIGHTSHIFT_STATE_DIR: stateDir, NODE_OPTIONS: '--max-old-space-size=1024' },
   });
+  cleanups.push(() => tmux.kill());
   const sessions = path.join(stateDir, 'sessions');
   const deadline = Date.now() + 20_000;
   let helperFile = '';
@@ -64,7 +65,6 @@ phases:
   }
   const helper = JSON.parse(readFileSync(helperFile, 'utf8')) as HelperFile;
   cleanups.push(() => {
-    tmux.kill();
     // A frozen process does not hear tmux hang up.
     try {
       process.kill(helper.pid, 'SIGKILL');

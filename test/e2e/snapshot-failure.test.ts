@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
@@ -59,6 +59,11 @@ describe('a snapshot that cannot be written', () => {
       },
       { NIGHTSHIFT_STATE_DIR: stateDir },
     );
+    onTestFinished(() => {
+      run.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    });
     await waitForLine(run, /ran after the recovery/);
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
 
@@ -93,8 +98,6 @@ describe('a snapshot that cannot be written', () => {
     expect(JSON.parse(readFileSync(snapshotFile(), 'utf8')).version).toBe(1);
     expect(readdirSync(sessionDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(snapshotFile())).toBe(true);
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
 
   it.skipIf(!tmuxAvailable())('full screen: the upgrader alone is told in the chat, once, and the run goes on', async () => {

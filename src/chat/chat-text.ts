@@ -11,6 +11,17 @@ export function cleanChatText(raw: string, limit = MAX_MESSAGE_CHARS): string {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }
 
+/**
+ * Pasted text (or text that came in one burst) as one message: its lines joined, and when
+ * it does not fit, cut at the limit with a note saying so. `more`: only its start was kept.
+ */
+export function pastedMessage(kept: string, more = false): string {
+  const text = cleanChatText(kept, Number.POSITIVE_INFINITY);
+  if (text.length <= MAX_MESSAGE_CHARS && !more) return text;
+  const note = ` … [pasted text cut at the ${MAX_MESSAGE_CHARS}-character limit]`;
+  return `${text.slice(0, MAX_MESSAGE_CHARS - note.length).trimEnd()}${note}`;
+}
+
 export type ChatLine =
   | { kind: 'message'; text: string }
   | { kind: 'away'; minutes: number | null; reason: string }
@@ -48,7 +59,8 @@ export function parseChatLine(raw: string): ChatLine | null {
       return { kind: 'output' };
     case 'name':
     case 'nick':
-      return { kind: 'name', name: cleanChatText(argument, MAX_NAME_CHARS) };
+      // Not cut here: a name too long is refused with a reason, not shortened without one.
+      return { kind: 'name', name: argument };
     case 'code':
       return { kind: 'code' };
     case 'help':

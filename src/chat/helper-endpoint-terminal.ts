@@ -4,6 +4,7 @@
 // anyway (keys pass through as typed), and output gets the pty's ONLCR ("\n" → "\r\n").
 import { PassThrough, Writable } from 'node:stream';
 import type { ServerChannel } from 'ssh2';
+import { PasteLimiter } from './paste-limit.js';
 
 export type HelperRole = 'sentinel' | 'observer';
 
@@ -27,7 +28,30 @@ export class HelperInput extends PassThrough {
   }
 }
 
-/** The helper's screen. `columns`/`rows` follow the pty size; 'resize' is emitted when they change. */
+/**
+ * The largest screen a helper's view is drawn for. The size is the client's word: drawn as
+ * told, 6000x6000 took 3.9 GB and froze the upgrader's keys for minutes.
+ */
+export const MAX_COLUMNS = 500;
+export const MAX_ROWS = 200;
+const DEFAULT_COLUMNS = 80;
+const DEFAULT_ROWS = 24;
+
+/**
+ * A size a helper's client reported (pty-req or window-change), brought within 1x1 and
+ * MAX_COLUMNS x MAX_ROWS; a 0 (the client does not know) becomes `fallback`'s.
+ */
+export function clampTerminalSize(
+  columns: number,
+  rows: number,
+  fallback: { columns: number; rows: number } = { columns: DEFAULT_COLUMNS, rows: DEFAULT_ROWS },
+): { columns: number; rows: number } {
+  const within = (value: number, max: number, otherwise: number) =>
+    Number.isInteger(value) && value > 0 ? Math.min(value, max) : Math.min(Math.max(1, otherwise), max);
+  return { columns: within(columns, MAX_COLUMNS, fallback.columns), rows: within(rows, MAX_ROWS, fallback.rows) };
+}
+
+/** The helper's screen. `columns`/`rows` follow the pty size, clamped; 'resize' is emitted when they change. */
 export class HelperOutput extends Writable {
   readonly isTTY = true as const;
   columns: number;
@@ -39,15 +63,15 @@ export class HelperOutput extends Writable {
   constructor(sink: (bytes: Buffer) => void, columns: number, rows: number) {
     super({ decodeStrings: true });
     this.#sink = sink;
-    this.columns = columns;
-    this.rows = rows;
+    ({ columns: this.columns, rows: this.rows } = clampTerminalSize(columns, rows));
   }
 
-  /** The size the client reported; emits 'resize' when it changed. */
+  /** The size the client reported, clamped (a 0 keeps the current one); emits 'resize' when it changed. */
   setSize(columns: number, rows: number): void {
-    if (columns <= 0 || rows <= 0 || (columns === this.columns && rows === this.rows)) return;
-    this.columns = columns;
-    this.rows = rows;
+    const size = clampTerminalSize(columns, rows, this);
+    if (size.columns === this.columns && size.rows === this.rows) return;
+    this.columns = size.columns;
+    this.rows = size.rows;
     this.emit('resize');
   }
 
@@ -145,6 +169,7 @@ export class HelperSession implements HelperTerminal {
   readonly #channel: ServerChannel;
   readonly #endConnection: () => void;
   readonly #listeners: Array<() => void> = [];
+  readonly #pastes = new PasteLimiter();
   #closed = false;
   /** Nothing more goes out: close() has said its last word. */
   #sealed = false;
@@ -157,8 +182,9 @@ export class HelperSession implements HelperTerminal {
     this.#channel = options.channel;
     this.#endConnection = options.endConnection;
     this.output = new HelperOutput((bytes) => this.#send(bytes), options.columns, options.rows);
-    this.#channel.on('data', (data: Buffer) => {
-      if (this.#closed || this.input.write(data)) return;
+    this.#channel.on('data', (raw: Buffer) => {
+      const data = this.#pastes.filter(raw);
+      if (this.#closed || data.length === 0 || this.input.write(data)) return;
       // Nobody reads the keys just now: the SSH window fills up and the helper's client waits.
       this.#channel.pause();
       this.input.once('drain', () => this.#channel.resume());

@@ -8,18 +8,20 @@
 // wrong codes are counted for the endpoint as a whole: each is answered late, and too many
 // in a row lock everybody out until the lockout runs out or the upgrader draws a new code.
 // A session needs a pty and a shell; commands, subsystems (sftp), forwarding, agent and X11
-// are refused.
+// are refused, and a connection that has not opened its terminal soon after logging in
+// (`ssh -N`) is closed. Connections that have not logged in are bounded (login-guard.ts).
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { neutralize } from '../output/neutralize.js';
 import { isLoopbackAddress } from './loopback.js';
 import { fingerprintOf } from '../remote/keys.js';
-import { HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
+import { clampTerminalSize, HelperSession, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 import { JoinGate, type JoinGateChange } from './join-code.js';
+import { LoginGuard } from './login-guard.js';
 
 export { fingerprintOf } from '../remote/keys.js';
-export { HelperInput, HelperOutput, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
+export { HelperInput, HelperOutput, MAX_COLUMNS, MAX_ROWS, type HelperRole, type HelperTerminal } from './helper-endpoint-terminal.js';
 export { normalizeJoinCode } from './join-code.js';
 export { isLoopbackAddress } from './loopback.js';
 
@@ -30,16 +32,20 @@ export type HelperRefusal =
   /** any attempt while locked out, the right code included */
   | 'locked-out'
   /** logged in, but asked for no pty (`ssh -T`) or ran a command */
-  | 'no-terminal';
+  | 'no-terminal'
+  /** logged in, but opened no terminal session in time (`ssh -N`): the connection was closed */
+  | 'no-session';
 
 export type HelperEndpointEvent =
   | { type: 'joined'; role: HelperRole; id: string; from: string }
   | { type: 'left'; role: HelperRole; id: string }
   /** onHelper threw: the helper was told and their session ended. */
   | { type: 'failed'; id: string; message: string }
-  /** `username` is as the client sent it (cut to 64 characters): foreign text. */
+  /** `username` is the client's, neutralized (no escape sequences or control characters) and cut to 64 characters. */
   | { type: 'refused'; username: string; reason: HelperRefusal; from: string }
   | { type: 'locked'; until: number; failures: number }
+  /** `refused` connections were closed at once: `limit` others had not logged in yet. */
+  | { type: 'crowded'; limit: number; refused: number }
   | { type: 'unlocked'; reason: 'expired' | 'new-code' }
   /** `drawn`: newCode(); `used`: a helper got in with the code, which lets in only one. */
   | { type: 'code-changed'; reason: 'drawn' | 'used' };
@@ -66,6 +72,14 @@ export interface HelperEndpointOptions {
   failureDelayMs?: number;
   /** Default true: a code lets one helper in, then a new one is drawn (code-changed, reason 'used'). */
   oneTimeCodes?: boolean;
+  /** From accept to the end of the key exchange (the SSH ident line and keys). Default 20 s. */
+  handshakeTimeoutMs?: number;
+  /** From accept to logged in. Default 3 minutes. */
+  loginGraceMs?: number;
+  /** Connections not logged in at one time (as sshd's MaxStartups); more are closed at once. Default 10. */
+  maxPendingLogins?: number;
+  /** From logged in to a terminal session (session channel, pty, shell). Default 10 s. */
+  terminalWithinMs?: number;
 }
 
 export interface HelperEndpoint {
@@ -88,8 +102,12 @@ export interface HelperEndpoint {
 const DEFAULT_MAX_FAILURES = 5;
 const DEFAULT_LOCKOUT_MS = 5 * 60_000;
 const DEFAULT_FAILURE_DELAY_MS = 1000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
 /** As sshd's LoginGraceTime, a little longer: the code may be read out slowly on a phone. */
-const LOGIN_GRACE_MS = 3 * 60_000;
+const DEFAULT_LOGIN_GRACE_MS = 3 * 60_000;
+const DEFAULT_MAX_PENDING_LOGINS = 10;
+/** OpenSSH asks for its session, pty and shell the moment it is in. */
+const DEFAULT_TERMINAL_WITHIN_MS = 10_000;
 /** When close() stops waiting for clients to hang up and cuts their connections. */
 const CLOSE_PATIENCE_MS = 1000;
 const ROLES: ReadonlyMap<string, HelperRole> = new Map([
@@ -126,8 +144,11 @@ interface Visitor {
   /** Refused for good (locked out, unknown user): later attempts are refused at once, without a word. */
   turnedAway: boolean;
   sessionOpened: boolean;
+  /** Told why it gets no terminal (ssh -T, a command): its client ends the connection. */
+  explained: boolean;
   terminal: HelperSession | undefined;
-  loginTimer: NodeJS.Timeout | undefined;
+  /** Runs from login until the terminal is open. */
+  terminalTimer: NodeJS.Timeout | undefined;
 }
 
 class Endpoint implements HelperEndpoint {
@@ -136,6 +157,7 @@ class Endpoint implements HelperEndpoint {
   readonly fingerprint: string;
   readonly #options: HelperEndpointOptions;
   readonly #gate: JoinGate;
+  readonly #guard: LoginGuard;
   readonly #tcp: net.Server;
   readonly #visitors = new Set<Visitor>();
   readonly #sockets = new Set<net.Socket>();
@@ -152,6 +174,13 @@ class Endpoint implements HelperEndpoint {
       lockoutMs: options.lockoutMs ?? DEFAULT_LOCKOUT_MS,
       oneTime: options.oneTimeCodes ?? true,
       onChange: (change) => this.#gateChanged(change),
+    });
+    const maxPending = options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS;
+    this.#guard = new LoginGuard({
+      handshakeMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      loginMs: options.loginGraceMs ?? DEFAULT_LOGIN_GRACE_MS,
+      maxPending,
+      onCrowded: (refused) => this.#emit({ type: 'crowded', limit: maxPending, refused }),
     });
     const label = neutralize(options.label ?? 'this upgrade').slice(0, 80);
     const ssh = new ssh2.Server(
@@ -170,9 +199,10 @@ class Endpoint implements HelperEndpoint {
         socket.destroy();
         return;
       }
+      socket.on('error', () => {});
+      if (!this.#guard.admit(socket)) return;
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      socket.on('error', () => {});
       socket.setNoDelay(true);
       ssh.injectSocket(socket);
     });
@@ -215,11 +245,12 @@ class Endpoint implements HelperEndpoint {
 
   async #shutDown(): Promise<void> {
     this.#gate.dispose();
+    this.#guard.clear();
     for (const timer of this.#delays) clearTimeout(timer);
     this.#delays.clear();
     const stopped = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     for (const visitor of this.#visitors) {
-      clearTimeout(visitor.loginTimer);
+      clearTimeout(visitor.terminalTimer);
       if (visitor.terminal && !visitor.terminal.closed) visitor.terminal.close(CLOSED_BY_ENDPOINT);
       else endQuietly(visitor.client);
     }
@@ -249,16 +280,19 @@ class Endpoint implements HelperEndpoint {
       wrongBefore: false,
       turnedAway: false,
       sessionOpened: false,
+      explained: false,
       terminal: undefined,
-      loginTimer: undefined,
+      terminalTimer: undefined,
     };
     this.#visitors.add(visitor);
-    visitor.loginTimer = setTimeout(() => endQuietly(client), LOGIN_GRACE_MS);
-    visitor.loginTimer.unref();
+    const pending = this.#guard.find(info.ip, info.port);
     client.on('error', () => {});
+    client.on('handshake', () => pending?.handshaken());
     client.on('authentication', (ctx) => this.#authenticate(visitor, ctx));
     client.on('ready', () => {
-      clearTimeout(visitor.loginTimer);
+      pending?.loggedIn();
+      visitor.terminalTimer = setTimeout(() => this.#noTerminalInTime(visitor), this.#options.terminalWithinMs ?? DEFAULT_TERMINAL_WITHIN_MS);
+      visitor.terminalTimer.unref();
       client.on('session', (accept, reject) => {
         // One terminal per connection; a multiplexing client opens another connection.
         if (visitor.sessionOpened || this.#closing) {
@@ -270,7 +304,7 @@ class Endpoint implements HelperEndpoint {
       });
     });
     client.on('close', () => {
-      clearTimeout(visitor.loginTimer);
+      clearTimeout(visitor.terminalTimer);
       this.#visitors.delete(visitor);
       visitor.terminal?.ended();
     });
@@ -378,7 +412,8 @@ class Endpoint implements HelperEndpoint {
   }
 
   #refused(visitor: Visitor, username: string, reason: HelperRefusal): void {
-    this.#emit({ type: 'refused', username: username.slice(0, 64), reason, from: visitor.from });
+    // Foreign text on its way to the journal and the upgrader's screen.
+    this.#emit({ type: 'refused', username: neutralize(username).slice(0, 64), reason, from: visitor.from });
   }
 
   #later(action: () => void): void {
@@ -402,7 +437,10 @@ class Endpoint implements HelperEndpoint {
     session.on('window-change', (accept, _reject, info) => {
       accept?.();
       if (visitor.terminal) visitor.terminal.output.setSize(info.cols, info.rows);
-      else if (pty) pty = { ...pty, cols: info.cols, rows: info.rows };
+      else if (pty) {
+        const size = clampTerminalSize(info.cols, info.rows, { columns: pty.cols, rows: pty.rows });
+        pty = { ...pty, cols: size.columns, rows: size.rows };
+      }
     });
     session.on('shell', (accept) => {
       started = true;
@@ -419,7 +457,15 @@ class Endpoint implements HelperEndpoint {
     // env, subsystem (sftp), x11, auth-agent and signal have no listener: ssh2 refuses them.
   }
 
+  /** Logged in but no terminal came (ssh -N): it would hold a connection nobody sees. */
+  #noTerminalInTime(visitor: Visitor): void {
+    if (visitor.terminal || this.#closing) return;
+    if (!visitor.explained) this.#refused(visitor, visitor.role ?? '', 'no-session');
+    endQuietly(visitor.client);
+  }
+
   #explainNoTerminal(visitor: Visitor, channel: ServerChannel, raw: boolean): void {
+    visitor.explained = true;
     this.#refused(visitor, visitor.role ?? '', 'no-terminal');
     channel.on('error', () => {});
     try {
@@ -437,6 +483,7 @@ class Endpoint implements HelperEndpoint {
       channel.end();
       return;
     }
+    clearTimeout(visitor.terminalTimer);
     const count = (this.#counters.get(role) ?? 0) + 1;
     this.#counters.set(role, count);
     const id = count === 1 ? role : `${role}-${count}`;
@@ -445,8 +492,8 @@ class Endpoint implements HelperEndpoint {
       id,
       term: pty.term,
       from: visitor.from,
-      columns: pty.cols > 0 ? pty.cols : 80,
-      rows: pty.rows > 0 ? pty.rows : 24,
+      columns: pty.cols,
+      rows: pty.rows,
       channel,
       endConnection: () => endQuietly(visitor.client),
     });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine } from './chat-text.js';
-import { ChatHub } from './hub.js';
+import { nameProblem } from './chat-names.js';
+import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine, pastedMessage } from './chat-text.js';
+import { ChatHub, HELPER_BURST, HELPER_EVERY_MS } from './hub.js';
 
 function hubAt(start = Date.UTC(2026, 10, 29, 3, 0)) {
   let now = start;
@@ -72,8 +73,8 @@ describe('ChatHub', () => {
     expect(hub.messages().map((m) => m.text)).toEqual([
       'olaf (observer) joined',
       'mia (sentinel) joined',
-      'mia is away for 60 min: lunch',
-      'mia is back',
+      'mia (sentinel) is away for 60 min: lunch',
+      'mia (sentinel) is back',
       'mia (sentinel) left',
     ]);
   });
@@ -96,5 +97,85 @@ describe('ChatHub', () => {
     expect(helper.name).toBe('mia');
     hub.rename(helper.id, '\x1b[2JMia Wong');
     expect(hub.participant(helper.id)?.name).toBe('Mia Wong');
+  });
+
+  test('nobody takes a role, nightshift, root or another participant for a name, however it is spelled; only they are told', () => {
+    const { hub, journal, advance } = hubAt();
+    const kim = hub.join({ role: 'upgrader', name: 'kim', tz: 'UTC' });
+    const mia = hub.join({ role: 'sentinel', name: 'mia', tz: 'UTC' });
+    const olaf = hub.join({ role: 'observer', name: 'observer', tz: 'UTC' });
+    // Slowly enough that no try is refused for its pace.
+    const rename = (name: string) => {
+      advance(HELPER_EVERY_MS);
+      hub.rename(olaf.id, name);
+    };
+    const tries = [
+      'root', 'ROOT', '  Root  ', 'r o o t', 'r.o.o.t', 'r\u200boot', 'ro\u00adot', '\u202eroot', 'r00t', 'rооt' /* Cyrillic о */, 'ｒｏｏｔ', 'rööt',
+      'nightshift', 'Night Shift', 'n1ghtsh1ft', 'upgrader', 'the upgrader', 'upgrader2', 'sentinel', 'Sentinel-2', 'system', 'admin', 'sysadmin', 'Administrator',
+      'kim', 'KIM', 'k i m', 'k\u200dim', 'mia', 'm1a', 'Mia\u2060',
+      'kim (upgrader)', 'mia: hello', '\u{1F600}', '', '   ', 'x'.repeat(30),
+    ];
+    for (const name of tries) rename(name);
+    expect(hub.participant(olaf.id)?.name).toBe('observer');
+    expect(journal.filter((e) => e.type === 'chat.renamed')).toEqual([]);
+    // Refusals were told to the observer alone, each with its reason, and journaled.
+    const toOlaf = hub.messages(olaf.id).filter((m) => m.to === olaf.id).map((m) => m.text);
+    expect(toOlaf).toHaveLength(tries.length);
+    expect(toOlaf[0]).toBe('not renamed: "root" reads as a role or as nightshift itself: pick a name of your own');
+    expect(hub.messages(mia.id).some((m) => m.to !== undefined)).toBe(false);
+    expect(hub.messages().some((m) => m.to !== undefined)).toBe(false);
+    expect(journal.filter((e) => e.type === 'chat.refused' && e.fields['reason'] === 'name')).toHaveLength(toOlaf.length);
+    // Each reason on its own.
+    expect(nameProblem('kim', ['kim'])).toMatch(/is taken/);
+    expect(nameProblem('k\u200bim', ['kim'])).toMatch(/is taken/);
+    expect(nameProblem('kim (upgrader)', [])).toMatch(/letters, digits, spaces/);
+    expect(nameProblem('x'.repeat(30), [])).toMatch(/at most 24 characters/);
+    expect(nameProblem('\u200b', [])).toMatch(/at least one letter/);
+    // Names of one's own are fine, and shown with the role.
+    for (const name of ['Olaf', 'Mia Wong', 'Kimberly', "O'Brien", 'José', 'Ali', 'Ro Ot-Ander']) expect(nameProblem(name, ['kim', 'mia'])).toBeNull();
+    rename('Olaf\u200b  Berg');
+    expect(hub.participant(olaf.id)?.name).toBe('Olaf Berg');
+    expect(hub.messages().at(-1)?.text).toBe('observer (observer) is now called Olaf Berg');
+    // The upgrader cannot take a helper's name either.
+    hub.rename(kim.id, 'Mia');
+    expect(hub.participant(kim.id)?.name).toBe('kim');
+    expect(hub.messages(kim.id).at(-1)).toMatchObject({ to: kim.id, text: expect.stringMatching(/^not renamed: "Mia" is taken/) });
+  });
+
+  test('a helper says at most a burst in a row, then one every interval; the rest is refused and they are told once', () => {
+    const { hub, journal, advance } = hubAt();
+    const kim = hub.join({ role: 'upgrader', name: 'kim', tz: 'UTC' });
+    const mia = hub.join({ role: 'sentinel', name: 'mia', tz: 'UTC' });
+    const said = Array.from({ length: 50 }, (_, i) => hub.say(mia.id, `line ${i}`));
+    expect(said.filter(Boolean)).toHaveLength(HELPER_BURST);
+    expect(journal.filter((e) => e.type === 'chat.message')).toHaveLength(HELPER_BURST);
+    const told = hub.messages(mia.id).filter((m) => m.to === mia.id);
+    expect(told.map((m) => m.text)).toEqual([`too fast: that was not sent. At most ${HELPER_BURST} in a row, then one every 0.5 s`]);
+    expect(journal.filter((e) => e.type === 'chat.refused')).toEqual([
+      { type: 'chat.refused', fields: { id: mia.id, name: 'mia', role: 'sentinel', reason: 'too-fast', refused: 1 } },
+    ]);
+    // The upgrader is not held back, and sees none of it.
+    expect(Array.from({ length: 20 }, (_, i) => hub.say(kim.id, `reply ${i}`)).every(Boolean)).toBe(true);
+    expect(hub.messages(kim.id).some((m) => m.to !== undefined)).toBe(false);
+    // Away, back and names are paced alike.
+    hub.away(mia.id, 5, 'coffee');
+    expect(hub.participant(mia.id)?.away).toBeNull();
+    // One more after the interval; told again only after a while of going on too fast.
+    advance(HELPER_EVERY_MS);
+    expect(hub.say(mia.id, 'after a breath')).not.toBeNull();
+    expect(hub.say(mia.id, 'too soon')).toBeNull();
+    expect(hub.messages(mia.id).filter((m) => m.to === mia.id)).toHaveLength(2);
+    advance(10 * HELPER_EVERY_MS);
+    expect([1, 2, 3, 4, 5, 6].map((i) => hub.say(mia.id, `again ${i}`) !== null)).toEqual([true, true, true, true, true, false]);
+  });
+
+  test('a paste is one message, cut at the limit with a note', () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `line ${i + 1} of the paste`).join('\r');
+    const message = pastedMessage(text.slice(0, 2000), true);
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(message.length).toBeGreaterThan(MAX_MESSAGE_CHARS - 10);
+    expect(message).toMatch(/^line 1 of the paste line 2 of the paste .*… \[pasted text cut at the 500-character limit\]$/);
+    expect(pastedMessage('one\rtwo\r')).toBe('one two');
+    expect(pastedMessage('x'.repeat(600))).toMatch(/^x{4}.*cut at the 500-character limit\]$/);
   });
 });

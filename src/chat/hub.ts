@@ -1,6 +1,9 @@
 // The chat between the upgrader and the helpers on site, and who is present: messages in
 // order, who is typing, who is away and until when. Every change is journaled; front-ends
 // (the upgrader's screen, each helper's screen) read from here and never from each other.
+// Helpers are rate-limited (what each of them says or changes), and nobody takes a name that
+// passes for someone else's; what is refused is told to the one refused only.
+import { nameProblem, plainName } from './chat-names.js';
 import { cleanChatText, MAX_NAME_CHARS } from './chat-text.js';
 
 export type ChatRole = 'upgrader' | 'sentinel' | 'observer';
@@ -30,6 +33,8 @@ export interface ChatMessage {
   seq: number;
   /** null for what nightshift itself says (joined, away, back). */
   from: ChatAuthor | null;
+  /** For one participant's eyes only (what nightshift tells them it refused), by id. */
+  to?: string;
   /** The writer's time zone at the time. */
   tz: string;
   text: string;
@@ -47,13 +52,31 @@ export type JournalWriter = (type: string, fields: Record<string, unknown>, at: 
 /** Typing shows for this long after the last key. */
 export const TYPING_SHOWN_MS = 3000;
 const KEPT_MESSAGES = 1000;
+/** A helper may say or change this many things in a row... */
+export const HELPER_BURST = 5;
+/** ...and then one more every this long. */
+export const HELPER_EVERY_MS = 500;
+/** While a helper keeps going too fast, they are told again at most this often. */
+const TOO_FAST_TOLD_EVERY_MS = 5000;
+
+/** How fast one helper may go: a bucket of HELPER_BURST, one more every HELPER_EVERY_MS. */
+interface Pace {
+  tokens: number;
+  at: number;
+  /** When they were last told they go too fast (null: since their last accepted action). */
+  toldAt: number | null;
+  refused: number;
+}
 
 export class ChatHub {
   private readonly people = new Map<string, Participant>();
+  private readonly paces = new Map<string, Pace>();
   private readonly log: ChatMessage[] = [];
   private readonly listeners = new Set<() => void>();
   private seq = 0;
   private changes = 0;
+  /** Whether the log holds a message for one participant only. */
+  private anyPrivate = false;
 
   constructor(
     private readonly journal: JournalWriter,
@@ -95,15 +118,16 @@ export class ChatHub {
     if (!participant) return;
     const at = this.now();
     this.people.delete(id);
+    this.paces.delete(id);
     this.journal('chat.left', { id, name: participant.name, role: participant.role }, at);
     this.notice(`${participant.name} (${participant.role}) left`, at);
   }
 
-  /** A message from a participant; empty text (after cleaning) is dropped. */
+  /** A message from a participant; empty text (after cleaning) is dropped, one too fast refused. */
   say(id: string, raw: string): ChatMessage | null {
     const participant = this.people.get(id);
     const text = cleanChatText(raw);
-    if (!participant || text === '') return null;
+    if (!participant || text === '' || !this.take(id)) return null;
     const at = this.now();
     participant.typingAt = null;
     const from = { role: participant.role, name: participant.name };
@@ -125,32 +149,80 @@ export class ChatHub {
 
   away(id: string, minutes: number | null, reason: string): void {
     const participant = this.people.get(id);
-    if (!participant) return;
+    if (!participant || !this.take(id)) return;
     const at = this.now();
     const why = cleanChatText(reason, 80);
     participant.away = { since: at, until: minutes === null ? null : at + minutes * 60_000, reason: why };
     this.journal('chat.away', { id, name: participant.name, role: participant.role, minutes, reason: why }, at);
-    this.notice(`${participant.name} is away${minutes === null ? '' : ` for ${minutes} min`}${why ? `: ${why}` : ''}`, at);
+    this.notice(`${participant.name} (${participant.role}) is away${minutes === null ? '' : ` for ${minutes} min`}${why ? `: ${why}` : ''}`, at);
   }
 
   back(id: string): void {
     const participant = this.people.get(id);
-    if (!participant?.away) return;
+    if (!participant?.away || !this.take(id)) return;
     const at = this.now();
     participant.away = null;
     this.journal('chat.back', { id, name: participant.name, role: participant.role }, at);
-    this.notice(`${participant.name} is back`, at);
+    this.notice(`${participant.name} (${participant.role}) is back`, at);
   }
 
+  /** A new name, unless it passes for someone else's (see chat-names.ts): then only they are told why. */
   rename(id: string, name: string): void {
     const participant = this.people.get(id);
-    const clean = cleanChatText(name, MAX_NAME_CHARS);
-    if (!participant || clean === '' || clean === participant.name) return;
+    const clean = plainName(name);
+    if (!participant || clean === participant.name || !this.take(id)) return;
+    const others = this.participants().filter((p) => p.id !== id).map((p) => p.name);
+    const problem = nameProblem(clean, others);
     const at = this.now();
+    if (problem !== null) {
+      const tried = cleanChatText(clean, MAX_NAME_CHARS * 2);
+      this.journal('chat.refused', { id, name: participant.name, role: participant.role, reason: 'name', tried }, at);
+      this.tell(id, `not renamed: ${problem}`);
+      return;
+    }
     const before = participant.name;
     participant.name = clean;
     this.journal('chat.renamed', { id, from: before, to: clean, role: participant.role }, at);
-    this.notice(`${before} is now called ${clean}`, at);
+    this.notice(`${before} (${participant.role}) is now called ${clean}`, at);
+  }
+
+  /**
+   * Whether a participant may say or change something now. Helpers go at most HELPER_BURST
+   * in a row, then one every HELPER_EVERY_MS; past that they are refused and told, once
+   * while they keep going (and the journal says so). The upgrader is never held back.
+   */
+  take(id: string): boolean {
+    const participant = this.people.get(id);
+    if (!participant) return false;
+    if (participant.role === 'upgrader') return true;
+    const now = this.now();
+    let pace = this.paces.get(id);
+    if (!pace) {
+      pace = { tokens: HELPER_BURST, at: now, toldAt: null, refused: 0 };
+      this.paces.set(id, pace);
+    }
+    pace.tokens = Math.min(HELPER_BURST, pace.tokens + (now - pace.at) / HELPER_EVERY_MS);
+    pace.at = now;
+    if (pace.tokens >= 1) {
+      pace.tokens -= 1;
+      pace.toldAt = null;
+      return true;
+    }
+    pace.refused++;
+    if (pace.toldAt === null || now - pace.toldAt >= TOO_FAST_TOLD_EVERY_MS) {
+      pace.toldAt = now;
+      this.journal('chat.refused', { id, name: participant.name, role: participant.role, reason: 'too-fast', refused: pace.refused }, now);
+      pace.refused = 0;
+      this.tell(id, `too fast: that was not sent. At most ${HELPER_BURST} in a row, then one every ${HELPER_EVERY_MS / 1000} s`);
+    }
+    return false;
+  }
+
+  /** Something nightshift says to one participant only (a refusal); not journaled here. */
+  tell(id: string, text: string): void {
+    if (!this.people.has(id)) return;
+    this.push({ from: null, to: id, text: cleanChatText(text), at: this.now(), tz: 'UTC' });
+    this.changed();
   }
 
   participant(id: string): Participant | undefined {
@@ -166,8 +238,10 @@ export class ChatHub {
     return this.participants().filter((p) => p.role !== 'upgrader');
   }
 
-  messages(): readonly ChatMessage[] {
-    return this.log;
+  /** What everybody sees, and with `readerId` what was told to that participant alone too. */
+  messages(readerId?: string): readonly ChatMessage[] {
+    if (!this.anyPrivate) return this.log;
+    return this.log.filter((message) => message.to === undefined || message.to === readerId);
   }
 
   /** Who other than `id` typed in the last few seconds. */
@@ -197,6 +271,7 @@ export class ChatHub {
 
   private push(message: Omit<ChatMessage, 'seq'>): ChatMessage {
     const full = { ...message, seq: ++this.seq };
+    if (full.to !== undefined) this.anyPrivate = true;
     this.log.push(full);
     if (this.log.length > KEPT_MESSAGES) this.log.splice(0, this.log.length - KEPT_MESSAGES);
     return full;

@@ -1,13 +1,20 @@
 // Keeps the helper endpoint reachable on a site host: a reverse forward on that host's
-// 127.0.0.1, opened again whenever its link comes back (a reboot, a dropped line).
+// 127.0.0.1, opened again whenever its link comes back (a reboot, a dropped line). Once
+// open, the host's socket table must show it on loopback only, else it is closed again
+// (tunnel-binding.ts) and left closed until the link is new.
+import type { ExecHandlers, ExecResult } from '../remote/types.js';
+import { judgeBinding, LISTENING_SOCKETS_SCRIPT, listeningSockets, type BindingVerdict } from './tunnel-binding.js';
 
 export type TunnelState =
   | { state: 'opening'; since: number }
   | { state: 'open'; port: number; since: number }
-  | { state: 'down'; error: string; since: number; nextTryAt: number };
+  | { state: 'down'; error: string; since: number; nextTryAt: number }
+  /** Closed because it was not loopback only; tried again when the host's link is new. */
+  | { state: 'refused'; error: string; addresses: string[]; since: number };
 
 export interface TunnelHosts {
   forward(host: string, options: { localHost: string; localPort: number; remotePort: number }): Promise<{ remotePort: number; close(): Promise<void> }>;
+  exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
   whenDropped(host: string): Promise<void>;
   regain(host: string): Promise<unknown>;
 }
@@ -20,6 +27,8 @@ export interface SiteTunnelOptions {
   localHost?: string;
   /** Between attempts when the host cannot be reached or refuses the forward. */
   retryMs?: number;
+  /** How long the look at the host's sockets may take before it counts as not loopback. Default 20 s. */
+  checkTimeoutMs?: number;
   onChange?(state: TunnelState): void;
 }
 
@@ -30,6 +39,8 @@ export interface SiteTunnel {
 }
 
 const DEFAULT_RETRY_MS = 30_000;
+const DEFAULT_CHECK_TIMEOUT_MS = 20_000;
+const MAX_TABLE_BYTES = 16 * 1024 * 1024;
 
 export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): SiteTunnel {
   let current: TunnelState = { state: 'opening', since: Date.now() };
@@ -63,12 +74,23 @@ export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): 
           remotePort: options.remotePort,
         });
         if (closed) return void (await forward.close());
-        set({ state: 'open', port: forward.remotePort, since: Date.now() });
+        const verdict = await bindingOf(hosts, options.host, forward.remotePort, options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS);
+        if (closed) return void (await forward.close());
+        if (verdict.loopback) {
+          set({ state: 'open', port: forward.remotePort, since: Date.now() });
+        } else {
+          await forward.close();
+          forward = undefined;
+          set({ state: 'refused', error: refusal(options.host, verdict), addresses: verdict.addresses, since: Date.now() });
+        }
         await Promise.race([hosts.whenDropped(options.host), new Promise<void>((resolve) => (wake = resolve))]);
         forward = undefined;
         if (closed) return;
         set({ state: 'opening', since: Date.now() });
       } catch (error) {
+        // Whatever failed, a forward must not stay open unchecked.
+        await forward?.close().catch(() => {});
+        forward = undefined;
         if (closed) return;
         set({ state: 'down', error: (error as Error).message, since: Date.now(), nextTryAt: Date.now() + retryMs });
         await pause(retryMs);
@@ -87,4 +109,34 @@ export function keepSiteTunnel(hosts: TunnelHosts, options: SiteTunnelOptions): 
       await forward?.close().catch(() => {});
     },
   };
+}
+
+/** The host's own socket table for the forwarded port; a look that fails or takes too long throws. */
+async function bindingOf(hosts: TunnelHosts, host: string, port: number, timeoutMs: number): Promise<BindingVerdict> {
+  const output: Buffer[] = [];
+  let size = 0;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    await hosts.exec(host, LISTENING_SOCKETS_SCRIPT, {
+      // A socket table bigger than this is not read further, and not trusted.
+      onStdout: (chunk) => {
+        if ((size += chunk.length) <= MAX_TABLE_BYTES) output.push(chunk);
+      },
+      onStderr: () => {},
+      signal,
+    });
+  } catch (error) {
+    if (signal.aborted) throw new Error(`could not tell within ${Math.round(timeoutMs / 1000)} s what the tunnel listens on; it was closed`);
+    throw error;
+  }
+  if (size > MAX_TABLE_BYTES) return { loopback: false, addresses: [], why: `its socket table is over ${MAX_TABLE_BYTES >> 20} MB, too big to read` };
+  return judgeBinding(listeningSockets(Buffer.concat(output).toString('utf8')), port);
+}
+
+function refusal(host: string, verdict: BindingVerdict & { loopback: false }): string {
+  const cause = verdict.addresses.length > 0 ? ` (GatewayPorts yes in its sshd_config?); set GatewayPorts no or clientspecified there and reload sshd` : '';
+  return (
+    `the tunnel on ${host} was closed: ${verdict.why}, so the site's network might reach the helper channel${cause}; ` +
+    `it is tried again when nightshift next connects to ${host}`
+  );
 }

@@ -78,6 +78,12 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     onEvent: (event) => {
       const { type, ...fields } = event as { type: string } & Record<string, unknown>;
       journal.append(`helper.${type}`, fields);
+      if (event.type === 'crowded') {
+        hub.note(
+          `the helper channel turned away ${event.refused === 1 ? 'a connection' : `${event.refused} connections`}: ` +
+            `${event.limit} others had not logged in yet; if nobody on site is joining, someone is knocking`,
+        );
+      }
     },
   });
   const unsubscribeEndpoint = endpoint.subscribe(changed);
@@ -100,6 +106,10 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
           changed();
           if (state.state === 'open') hub.note(`helpers on ${site.host} join with: ssh -p ${state.port} sentinel@localhost`);
           if (state.state === 'down') hub.note(`the tunnel on ${site.host} is down (${state.error}); trying again`);
+          if (state.state === 'refused') {
+            journal.append('helper.tunnel-refused', { host: site.host, addresses: state.addresses, error: state.error });
+            hub.note(state.error);
+          }
         },
       })
     : null;
@@ -164,7 +174,8 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       fingerprint: endpoint.fingerprint,
       local,
       site: sitePart,
-      joinCommand: joinCommandFor(local, sitePart),
+      // A tunnel closed for listening too widely is no way in.
+      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart),
     };
     return cached;
   };

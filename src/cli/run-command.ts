@@ -19,6 +19,8 @@ import { rememberSession } from '../store/preferences.js';
 import { readJournal } from '../store/journal.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
+import { snapshotTroubleText } from '../store/snapshot.js';
+import { clockIn } from '../text/clock.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
@@ -154,6 +156,12 @@ export async function driveRun(args: {
     ...(args.restore ? { restore: args.restore } : {}),
   });
   const chat = openChat(session, runbook, run.upgrader.name);
+  // A snapshot that cannot be written does not stop the run; the upgrader is told once.
+  const stopTellingSnapshots = session.snapshots.onTrouble((trouble) => {
+    const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));
+    if (io) process.stderr.write(`nightshift: ${text}\n`);
+    else chat.hub.tell(chat.me.id, text);
+  });
   // The helper channel (ssh2 and all) loads after the first frame in the full-screen view.
   const access = new PendingHelperAccess();
   let channel: HelperChannel | null = null;
@@ -198,6 +206,7 @@ export async function driveRun(args: {
     await opening;
     await (channel as HelperChannel | null)?.close();
     await run.stop();
+    stopTellingSnapshots();
   }
   if (outcome === 'interrupted') {
     process.stderr.write(`nightshift: stopped; the journal is in ${session.dir}\n${resumeHint(session)}`);

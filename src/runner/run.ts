@@ -15,7 +15,6 @@ import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
-import { writeSnapshot } from '../store/snapshot.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -157,11 +156,12 @@ export function createRun(options: RunOptions): Run {
     // closes instead of running its last step again.
     const finishedRun = status === 'done' && viewOf(actor.getSnapshot(), stepOf).outcome !== 'paused';
     const saving = (status === 'active' || finishedRun) && !suspending;
+    let saved = false;
     if (saving) {
       const offsets = outputs.offsets();
       savedOffsets = JSON.stringify(offsets);
       const held = journal.heldEntries;
-      writeSnapshot(session.dir, {
+      saved = session.snapshots.write({
         version: 1,
         runbookHash: runbook.hash,
         savedAt: new Date().toISOString(),
@@ -171,7 +171,7 @@ export function createRun(options: RunOptions): Run {
       });
     }
     flush();
-    if (saving) releaseRecorded();
+    if (saved) releaseRecorded();
   };
   actor.subscribe(save);
   const saveOffsets = setInterval(() => {

@@ -6,7 +6,7 @@ import type { HelperSettings } from './helper-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { Journal, readJournalChecked, type JournalReading } from './journal.js';
 import { acquireLock, type SessionLock } from './lock.js';
-import { readSnapshot } from './snapshot.js';
+import { readSnapshot, SnapshotWriter } from './snapshot.js';
 import { newSessionId, sessionsDir } from './paths.js';
 
 /** How the session was started, so that resume can start it the same way. */
@@ -29,6 +29,8 @@ export interface Session {
   journal: Journal;
   meta: SessionMeta;
   lock: SessionLock;
+  /** Writes snapshot.json; a failure is journaled and told, never thrown. */
+  snapshots: SnapshotWriter;
   outputPath(stepId: string, attempt: number): string;
 }
 
@@ -90,6 +92,7 @@ function sessionIn(dir: string, meta: SessionMeta, lock: SessionLock, journal: J
     journal,
     meta,
     lock,
+    snapshots: new SnapshotWriter(dir, journal),
     outputPath: (stepId, attempt) => path.join(dir, 'output', `${stepId}.${attempt}.log`),
   };
 }

@@ -1,7 +1,7 @@
 // The machine's persisted snapshot, written atomically (temporary file, fsync, rename) at
 // every change, so that a crash leaves either the previous snapshot or the new one (a
 // temporary file left by a crash is never read).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { JournalEntry } from './journal.js';
 
@@ -35,14 +35,23 @@ export const SNAPSHOT_FILE = 'snapshot.json';
 export function writeSnapshot(dir: string, snapshot: SessionSnapshot): void {
   const file = path.join(dir, SNAPSHOT_FILE);
   const temporary = `${file}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify(snapshot));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(temporary, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(snapshot));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, file);
+  } catch (error) {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // what made the write fail may forbid this too; a temporary file is never read
+    }
+    throw error;
   }
-  renameSync(temporary, file);
 }
 
 export function readSnapshot(dir: string): SessionSnapshot | null {
@@ -51,4 +60,78 @@ export function readSnapshot(dir: string): SessionSnapshot | null {
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as SessionSnapshot;
   if (parsed.version !== 1) throw new Error(`${file} is of an unknown version (${String(parsed.version)}).`);
   return parsed;
+}
+
+/** The session's journal as far as the snapshot writer needs it. */
+interface JournalAppender {
+  append(type: string, fields: Record<string, unknown>): unknown;
+}
+
+/** What the upgrader must be told about the snapshot: it could not be written, or it could again. */
+export type SnapshotTrouble =
+  | { kind: 'failed'; file: string; error: string; /** ms since the epoch, null before the first */ lastSavedAt: number | null }
+  | { kind: 'recovered'; file: string; failures: number };
+
+/**
+ * A run's snapshots, for a run that must go on when one cannot be written (no file
+ * descriptors left, a full disk, a folder made read-only): the journal still gets every
+ * entry, and a resume would start from the last snapshot written. The first failure of a
+ * stretch is journaled (`snapshot.failed`) and told to the listeners, once; so is the
+ * first success after it (`snapshot.recovered`). Every change tries again.
+ */
+export class SnapshotWriter {
+  readonly #listeners = new Set<(trouble: SnapshotTrouble) => void>();
+  readonly #file: string;
+  #lastSavedAt: number | null = null;
+  #failures = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly journal: JournalAppender,
+  ) {
+    this.#file = path.join(dir, SNAPSHOT_FILE);
+  }
+
+  /** Whether it was written; a failure is reported, never thrown. */
+  write(snapshot: SessionSnapshot): boolean {
+    try {
+      writeSnapshot(this.dir, snapshot);
+    } catch (error) {
+      if (this.#failures++ === 0) {
+        // "EISDIR: illegal operation on a directory", without the syscall and the paths after it.
+        const message = error instanceof Error ? error.message.replace(/, \w+ '.*$/s, '') : String(error);
+        const lastSavedAt = this.#lastSavedAt;
+        this.journal.append('snapshot.failed', { file: this.#file, error: message, lastSavedAt: lastSavedAt === null ? null : new Date(lastSavedAt).toISOString() });
+        this.#tell({ kind: 'failed', file: this.#file, error: message, lastSavedAt });
+      }
+      return false;
+    }
+    if (this.#failures > 0) {
+      this.journal.append('snapshot.recovered', { file: this.#file, failures: this.#failures });
+      this.#tell({ kind: 'recovered', file: this.#file, failures: this.#failures });
+      this.#failures = 0;
+    }
+    this.#lastSavedAt = Date.now();
+    return true;
+  }
+
+  /** Hears the first failure of each stretch and the recovery after it; returns the unsubscribe function. */
+  onTrouble(listener: (trouble: SnapshotTrouble) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #tell(trouble: SnapshotTrouble): void {
+    for (const listener of [...this.#listeners]) listener(trouble);
+  }
+}
+
+/** The sentence for the upgrader; `clock` shows a time in their zone. */
+export function snapshotTroubleText(trouble: SnapshotTrouble, clock: (at: number) => string): string {
+  if (trouble.kind === 'recovered') return `the run's state is saved again in ${trouble.file}.`;
+  const since = trouble.lastSavedAt === null ? 'no saved state at all' : `the state saved at ${clock(trouble.lastSavedAt)}`;
+  return (
+    `could not save the run's state in ${trouble.file} (${trouble.error}): the run goes on and the journal keeps every event, ` +
+    `but a resume now would start from ${since}; free that folder (space, permissions, open files) and the next change saves it again.`
+  );
 }

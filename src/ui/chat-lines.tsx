@@ -1,5 +1,7 @@
 // The chat as both sides see it: each message stamped with the reader's clock, and with
-// the writer's too when they live in another zone; nightshift's own notes dimmed.
+// the writer's too when they live in another zone, and its writer's role after their name
+// (a name is chosen, the role is not); nightshift's own notes dimmed, those for the reader
+// alone (a refusal) in the warning colour.
 import { Box, Text } from 'ink';
 import { useSyncExternalStore } from 'react';
 import type { ChatHub, ChatMessage, Participant } from '../chat/hub.js';
@@ -27,7 +29,7 @@ export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: s
   for (let index = messages.length - 1; index >= 0 && used < height; index--) {
     const message = messages[index]!;
     const stamp = messageStamp(message, readerTz);
-    const rows = rowsOf(`${stamp} ${message.from?.name ?? ''}: ${message.text}`, width);
+    const rows = rowsOf(`${stamp} ${message.from ? `${message.from.name} (${message.from.role})` : ''}: ${message.text}`, width);
     if (used + rows > height && shown.length > 0) break;
     used += rows;
     shown.unshift({ message, stamp });
@@ -37,7 +39,7 @@ export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: s
     <Box flexDirection="column" width={width}>
       {shown.map(({ message, stamp }) =>
         message.from === null ? (
-          <Text key={message.seq} color={theme.muted} wrap="wrap">
+          <Text key={message.seq} color={message.to === undefined ? theme.muted : theme.warning} wrap="wrap">
             {stamp} · {message.text}
           </Text>
         ) : (
@@ -46,7 +48,7 @@ export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: s
             <Text bold color={message.from.role === 'upgrader' ? theme.accent : theme.warning}>
               {message.from.name}
             </Text>
-            : {message.text}
+            <Text color={theme.muted}> ({message.from.role})</Text>: {message.text}
           </Text>
         ),
       )}

@@ -40,7 +40,7 @@ function ChatPanelView({ hub, me, access, width, height, now }: ChatPanelProps) 
           {access === null && helpers.length === 0 ? 'chat: no helper channel (--no-helpers)' : `on site: ${presenceText(helpers, now, me.tz)}`}
         </Text>
       )}
-      <ChatLines messages={hub.messages()} readerTz={me.tz} width={inner} height={messageRows} empty="No messages yet · t to write to the site" />
+      <ChatLines messages={hub.messages(me.id)} readerTz={me.tz} width={inner} height={messageRows} empty="No messages yet · t to write to the site" />
       {typists ? (
         <Text color={theme.muted} wrap="truncate-end">
           {typists}
@@ -62,7 +62,9 @@ export function helperStatus(access: HelperAccessState | null, now: number, tz: 
       ? `port ${access.local.port}`
       : site.tunnel.state === 'open'
         ? `${site.host}:${site.port}`
-        : `${site.host} tunnel ${site.tunnel.state}`;
+        : site.tunnel.state === 'refused'
+          ? `${site.host} tunnel closed (not loopback only)`
+          : `${site.host} tunnel ${site.tunnel.state}`;
   return `code ${access.code} · ${where}`;
 }
 

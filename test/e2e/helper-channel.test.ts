@@ -116,22 +116,22 @@ phases:
       // Chat both ways, each message stamped with the writer's and the reader's clocks.
       helper.type('modem is in my hands');
       helper.keys('Enter');
-      const heard = await upgrader.waitFor(/sentinel: modem is in my hands/, 5000);
-      expect(heard).toMatch(/\d\d:\d\d \(\d\d:\d\d sentinel's time\) sentinel: modem is in my hands/);
+      const heard = await upgrader.waitFor(/sentinel \(sentinel\): modem is in my hands/, 5000);
+      expect(heard).toMatch(/\d\d:\d\d \(\d\d:\d\d sentinel's time\) sentinel \(sentinel\): modem is in my hands/);
       upgrader.keys('Tab');
       await upgrader.waitFor(/Message to the site/, 5000);
       upgrader.type('thanks, plug it in please');
       upgrader.keys('Enter');
       upgrader.keys('Escape');
-      await helper.waitFor(/\(\d\d:\d\d \w+'s time\) \w+: thanks, plug it in please/, 5000, 'the upgrader message on the helper screen');
+      await helper.waitFor(/\(\d\d:\d\d \w+'s time\) \w+ \(upgrader\): thanks, plug it in please/, 5000, 'the upgrader message on the helper screen');
 
       // A hostile message: escape sequences that would clear the screen and retitle it.
       helper.type('look\x1b[2J\x1b]0;owned\x07 here\x1b[31m');
       helper.keys('Enter');
-      const calm = await upgrader.waitFor(/sentinel: look.* here/, 5000);
+      const calm = await upgrader.waitFor(/sentinel \(sentinel\): look.* here/, 5000);
       // Shown as plain text: the screen was not cleared, the title not changed, no colour leaked.
       expect(calm).toContain('nightshift · Helper drill');
-      expect(calm).toContain('sentinel: modem is in my hands');
+      expect(calm).toContain('sentinel (sentinel): modem is in my hands');
       expect(calm).not.toMatch(/\[2J|\[31m/);
       expect(upgrader.title()).not.toContain('owned');
 

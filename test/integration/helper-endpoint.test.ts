@@ -8,12 +8,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { render, Text, useInput, useWindowSize } from 'ink';
+import ssh2 from 'ssh2';
 import { createElement as h, useState } from 'react';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import {
   fingerprintOf,
   isLoopbackAddress,
   JOIN_PROMPT,
+  MAX_COLUMNS,
+  MAX_ROWS,
   NEEDS_TERMINAL,
   startHelperEndpoint,
   type HelperEndpoint,
@@ -26,6 +29,8 @@ import { generateEd25519KeyPair, type SshKeyPair } from '../../src/remote/keys.j
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
+// eslint-disable-next-line no-control-regex
+const ANY_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const BANNER = 'nightshift helper channel for dragon upgrade: type the join code the upgrader reads out.';
 
 let hostKey: SshKeyPair;
@@ -129,13 +134,13 @@ interface Attempt {
 }
 
 /** OpenSSH with no terminal at all (setsid), the code typed by SSH_ASKPASS. */
-function attempt(lab: Lab, user: string, code: string, extra: string[] = [], args: string[] = [], program: 'ssh' | 'sftp' = 'ssh'): Attempt {
+function attempt(lab: Lab, user: string, code: string, extra: string[] = [], args: string[] = [], program: 'ssh' | 'sftp' = 'ssh', host = `${user}@127.0.0.1`): Attempt {
   const asked = path.join(dir, `asked-${Math.random().toString(36).slice(2)}`);
   const started = Date.now();
   let ended = 0;
   // sftp spells ssh's -p as -P.
   const options = sshOptions(lab.endpoint.port).map((option) => (program === 'sftp' && option === '-p' ? '-P' : option));
-  const child = spawn(program, [...options, '-o', 'BatchMode=no', ...extra, `${user}@127.0.0.1`, ...args], {
+  const child = spawn(program, [...options, '-o', 'BatchMode=no', ...extra, host, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', NS_CODE: code, NS_ASKED: asked },
@@ -174,6 +179,41 @@ async function until(test: () => boolean, what: string, timeoutMs = 10_000): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+interface SilentSocket {
+  /** Resolves with how long the socket lived, from connected to closed. */
+  closed: Promise<number>;
+  isClosed(): boolean;
+  /** Bytes the server sent. */
+  received(): number;
+  destroy(): void;
+}
+
+/** What `promise` resolves with, or Infinity when it has not within `ms`. */
+function atMost(promise: Promise<number>, ms: number): Promise<number> {
+  return Promise.race([promise, new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), ms))]);
+}
+
+/** A TCP connection that says nothing at all; it resolves once connected. */
+function openSilent(port: number): Promise<SilentSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    cleanups.push(() => socket.destroy());
+    let received = 0;
+    let ended = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.once('error', () => {});
+    socket.once('connect', () => {
+      const connectedAt = Date.now();
+      const closed = new Promise<number>((done) => socket.once('close', () => {
+        ended = true;
+        done(Date.now() - connectedAt);
+      }));
+      resolve({ closed, isClosed: () => ended, received: () => received, destroy: () => socket.destroy() });
+    });
+    socket.once('close', () => reject(new Error('closed before it connected')));
+  });
 }
 
 function refusals(lab: Lab) {
@@ -331,6 +371,82 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     expect(lab.events).toEqual([{ type: 'refused', username: 'root', reason: 'unknown-user', from: expect.stringMatching(/^127\.0\.0\.1:\d+$/) }]);
   });
 
+  test('a user name with escape sequences and C0/C1 controls is reported neutralized, to the journal and to the client', async () => {
+    const lab = await startLab();
+    // OpenSSH refuses such names on its command line, not in a config file.
+    const config = path.join(dir, 'hostile_config');
+    writeFileSync(config, 'Host hostile\n  HostName 127.0.0.1\n  User "\x1b]0;pwned\x07\x1b[2Jevil\u009b31m\u0085x"\n');
+    const osc = attempt(lab, '', lab.endpoint.code(), ['-F', config], [], 'ssh', 'hostile');
+    expect(await osc.done).toBe(255);
+    // C1 controls alone pass its check on -l.
+    const c1 = attempt(lab, 'c1\u009b2J\u0085\u0090q', lab.endpoint.code());
+    expect(await c1.done).toBe(255);
+    const names = lab.events.flatMap((event) => (event.type === 'refused' ? [event.username] : []));
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(name).not.toMatch(ANY_CONTROL);
+    expect(names[0]).toContain('evil');
+    expect(names[1]).toMatch(/^c1/);
+    // What the client prints of it is neutralized too.
+    for (const stderr of [osc.stderr(), c1.stderr()]) {
+      expect(stderr).toContain('has no user');
+      const said = /has no user "([^"]*)"/.exec(stderr)![1]!;
+      expect(said).not.toMatch(ANY_CONTROL);
+    }
+  });
+
+  test(`a helper's terminal size is clamped to ${MAX_COLUMNS}x${MAX_ROWS} and at least 1x1, from the pty request and from window changes`, async () => {
+    const lab = await startLab();
+    // OpenSSH with the size of its terminal set to 6000x6000: its pty request says so.
+    const ttyFile = path.join(dir, 'tty');
+    const ssh = ['ssh', ...sshOptions(lab.endpoint.port), 'sentinel@127.0.0.1'].map((arg) => `'${arg}'`).join(' ');
+    const tmux = TmuxSession.start(['sh', '-c', `tty > '${ttyFile}'; stty rows 6000 cols 6000; exec ${ssh}`], { cols: 80, rows: 24 });
+    cleanups.push(() => tmux.kill());
+    await tmux.waitFor((screen) => screen.includes(JOIN_PROMPT.trim()), 10_000, 'the join code prompt');
+    tmux.type(lab.endpoint.code());
+    tmux.keys('Enter');
+    await until(() => lab.helpers.length === 1, 'the helper');
+    const helper = lab.helpers[0]!;
+    expect([helper.output.columns, helper.output.rows]).toEqual([MAX_COLUMNS, MAX_ROWS]);
+    await tmux.waitFor(/hello sentinel 500x200 typed:/, 5000);
+
+    // Window changes: the kernel tells ssh (SIGWINCH) when the size of its terminal is set.
+    const tty = readFileSync(ttyFile, 'utf8').trim();
+    const resize = async (cols: number, rows: number, expected: [number, number]) => {
+      execFileSync('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]);
+      await until(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], `${expected.join('x')} after stty ${cols}x${rows}`, 5000);
+    };
+    await resize(100, 30, [100, 30]);
+    await resize(9000, 9000, [MAX_COLUMNS, MAX_ROWS]);
+    await resize(120, 9000, [120, MAX_ROWS]);
+    // Zero (unknown) changes nothing; the next real size still gets through.
+    execFileSync('stty', ['-F', tty, 'rows', '0', 'cols', '0']);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([helper.output.columns, helper.output.rows]).toEqual([120, MAX_ROWS]);
+    await resize(30, 10, [30, 10]);
+    await tmux.waitFor(/hello sentinel 30x10 typed:/, 5000);
+
+    // Sizes no terminal has, as 32-bit numbers straight from a client.
+    const client = new ssh2.Client();
+    cleanups.push(() => client.end());
+    const code = lab.endpoint.code();
+    await new Promise<void>((resolve, reject) => {
+      client.on('ready', () => resolve()).on('error', reject);
+      client.on('keyboard-interactive', (_name, _instructions, _lang, _prompts, finish) => finish([code]));
+      client.connect({ host: '127.0.0.1', port: lab.endpoint.port, username: 'observer', tryKeyboard: true, hostVerifier: () => true });
+    });
+    const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
+      client.shell({ term: 'xterm', cols: 0, rows: 0xffffffff, width: 0, height: 0 }, (error, stream) => (error ? reject(error) : resolve(stream))),
+    );
+    await until(() => lab.helpers.length === 2, 'the raw client');
+    const raw = lab.helpers[1]!;
+    expect([raw.output.columns, raw.output.rows]).toEqual([80, MAX_ROWS]);
+    channel.setWindow(7, 0xffffffff, 0, 0);
+    await until(() => raw.output.columns === MAX_COLUMNS && raw.output.rows === 7, 'the absurd window change clamped', 5000);
+    channel.setWindow(0, 0, 0, 0);
+    channel.setWindow(1, 1, 0, 0);
+    await until(() => raw.output.columns === 1 && raw.output.rows === 1, '1x1', 5000);
+  });
+
   test('without a terminal, with a command, sftp or a remote forward: no helper session', async () => {
     const lab = await startLab();
     const noPty = attempt(lab, 'sentinel', lab.endpoint.code(), ['-T']);
@@ -351,6 +467,73 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
 
     expect(lab.helpers).toEqual([]);
     expect(refusals(lab)).toEqual(['no-terminal', 'no-terminal']);
+  });
+
+  test('connections that never log in are closed after the handshake time; past the cap new ones are closed at once', async () => {
+    const lab = await startLab({ handshakeTimeoutMs: 1500, maxPendingLogins: 3 });
+    // Sockets that never send the SSH ident line, as a script opening them would.
+    const silent = await Promise.all([0, 1, 2].map(() => openSilent(lab.endpoint.port)));
+    // Over the cap: closed at once, and nothing but the close.
+    const extra = await openSilent(lab.endpoint.port);
+    expect(await atMost(extra.closed, 3000)).toBeLessThan(1000);
+    expect(extra.received()).toBe(0);
+    // A real helper is turned away while the cap is reached...
+    const turnedAway = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    expect(await turnedAway.done).toBe(255);
+    expect(turnedAway.stderr()).toMatch(/Connection closed|Connection reset/);
+    expect(lab.events.filter((event) => event.type === 'crowded')).toEqual([{ type: 'crowded', limit: 3, refused: 1 }]);
+    // ...the silent ones are closed after the handshake time (they only got the server's ident)...
+    const lasted = await Promise.all(silent.map((socket) => atMost(socket.closed, 8000)));
+    console.log(`silent connections closed after ${lasted.join(', ')} ms (handshake time 1500 ms)`);
+    for (const ms of lasted) {
+      expect(ms).toBeGreaterThanOrEqual(1400);
+      expect(ms).toBeLessThan(6000);
+    }
+    // ...and then a real helper joins.
+    const joined = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    await until(() => lab.helpers.length === 1, 'the helper once the silent connections are gone');
+    await until(() => joined.stdout().includes('hello sentinel'), 'the Ink app');
+    // Logged in, a helper no longer counts against the cap: three more silent ones are taken.
+    const more = await Promise.all([0, 1, 2].map(() => openSilent(lab.endpoint.port)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(more.map((socket) => socket.isClosed())).toEqual([false, false, false]);
+    for (const socket of more) socket.destroy();
+  });
+
+  test('a client that shakes hands but never answers the code prompt is closed after the login grace', async () => {
+    const lab = await startLab({ loginGraceMs: 1500 });
+    const client = new ssh2.Client();
+    cleanups.push(() => client.end());
+    let prompted = false;
+    const started = Date.now();
+    const ended = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now() - started)));
+    client.on('error', () => {});
+    // Asked for the code, it never answers.
+    client.on('keyboard-interactive', () => (prompted = true));
+    client.connect({ host: '127.0.0.1', port: lab.endpoint.port, username: 'sentinel', tryKeyboard: true, hostVerifier: () => true });
+    const lasted = await ended;
+    expect(prompted).toBe(true);
+    expect(lasted).toBeGreaterThanOrEqual(1400);
+    expect(lasted).toBeLessThan(6000);
+  });
+
+  test('a connection that logged in but opens no terminal (ssh -N) is closed, and the refusal says so', async () => {
+    const lab = await startLab({ terminalWithinMs: 1500 });
+    const code = lab.endpoint.code();
+    const quiet = attempt(lab, 'sentinel', code, ['-N', ...ONE_TRY]);
+    await until(() => lab.events.some((event) => event.type === 'code-changed' && event.reason === 'used'), 'the code used');
+    expect(await quiet.done).toBe(255);
+    console.log(`ssh -N with a valid code ended after ${quiet.ms()} ms (bound 1500 ms)`);
+    expect(quiet.ms()).toBeGreaterThanOrEqual(1400);
+    expect(quiet.ms()).toBeLessThan(6000);
+    expect(lab.events).toContainEqual({ type: 'refused', username: 'sentinel', reason: 'no-session', from: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(lab.helpers).toEqual([]);
+    // A helper who opens their terminal at once is not affected, however long they stay.
+    const helper = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
+    await until(() => helper.stdout().includes('hello sentinel'), 'the Ink app');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(lab.helpers[0]!.closed).toBe(false);
+    expect(refusals(lab)).toEqual(['no-session']);
   });
 
   test('it listens on loopback only unless told otherwise', async () => {

@@ -28,6 +28,7 @@ export interface OutputRecording {
 
 export class TmuxSession {
   private recordings = 0;
+  private pastes = 0;
 
   private constructor(
     private readonly dir: string,
@@ -121,6 +122,17 @@ export class TmuxSession {
         await closed;
       },
     };
+  }
+
+  /**
+   * Pastes `text` as a terminal does: line breaks as Enter, and, when `bracketed` and the
+   * program asked for it, between the bracketed-paste marks (ESC[200~ ... ESC[201~).
+   */
+  paste(text: string, options: { bracketed: boolean }): void {
+    const file = path.join(this.dir, `paste-${++this.pastes}`);
+    writeFileSync(file, text);
+    this.tmux('load-buffer', '-b', 'paste', file);
+    this.tmux('paste-buffer', '-b', 'paste', '-d', ...(options.bracketed ? ['-p'] : []), '-t', 'main');
   }
 
   resize(cols: number, rows: number): void {

@@ -1,7 +1,8 @@
 // What an on-site helper sees over SSH: where the upgrade stands, what is asked of them in
 // large clear text, the chat, and on request the current step's output. Keys are a chat
-// line, as in talk: slash commands for the rest.
-import { Box, Text, useInput, useWindowSize } from 'ink';
+// line, as in talk: slash commands for the rest. A paste, or a burst of lines arriving at
+// once, is one message.
+import { Box, Text, useInput, usePaste, useWindowSize } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine } from '../../chat/chat-text.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
@@ -13,6 +14,7 @@ import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-line
 import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
 import { theme } from '../theme.js';
 import { helperTask, type HelperTask } from './helper-task.js';
+import { isBurst, PasteBurst } from './paste-burst.js';
 
 export interface HelperAppProps {
   run: Run;
@@ -20,6 +22,9 @@ export interface HelperAppProps {
   me: Participant;
   onQuit(): void;
 }
+
+/** A burst of input is over once nothing more came for this long. */
+const BURST_QUIET_MS = 50;
 
 const HELP =
   'Type and press Enter to chat. /ok confirms what is asked of you (/ok TEXT when it asks for text) · /away 60 lunch · /back · /name YOUR NAME · Tab or /output shows the output · /quit leaves';
@@ -33,6 +38,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const [showOutput, setShowOutput] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const lineRef = useRef('');
+  const burst = useRef<{ text: PasteBurst; timer: NodeJS.Timeout } | null>(null);
   const tz = me.tz;
   const self = hub.participant(me.id) ?? me;
 
@@ -61,6 +67,8 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
         return;
       case 'ok':
         if (!view.focus || view.focus.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
+        // Each attempt is journaled (an observer's refusal too): paced like messages.
+        if (!hub.take(me.id)) return;
         // An observer's attempt goes to the engine too: it refuses it, and the refusal is journaled.
         run.send({
           type: 'CONFIRM',
@@ -95,7 +103,50 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
     }
   };
 
+  const sendBurst = () => {
+    const pending = burst.current;
+    if (!pending) return;
+    burst.current = null;
+    clearTimeout(pending.timer);
+    const text = pending.text.message();
+    if (text !== '') hub.say(me.id, text);
+  };
+  useEffect(() => () => clearTimeout(burst.current?.timer), []);
+
+  // Bracketed paste: one message when it has line breaks, else part of the line.
+  usePaste((text) => {
+    sendBurst();
+    if (!/[\r\n]/.test(text)) {
+      // eslint-disable-next-line no-control-regex
+      lineRef.current = (lineRef.current + text.replace(/[\x00-\x1f\x7f-\x9f]/g, '')).slice(0, MAX_MESSAGE_CHARS);
+      setLine(lineRef.current);
+      return;
+    }
+    const pasted = new PasteBurst(lineRef.current);
+    pasted.add(text);
+    lineRef.current = '';
+    setLine('');
+    setMessage(null);
+    const message = pasted.message();
+    if (message !== '') hub.say(me.id, message);
+  });
+
   useInput((input, key) => {
+    // Lines arriving at once (a paste the terminal did not mark): gathered until they stop.
+    if (burst.current && input.length > 1) {
+      burst.current.text.add(input);
+      burst.current.timer.refresh();
+      return;
+    }
+    if (isBurst(input)) {
+      const text = new PasteBurst(lineRef.current);
+      text.add(input);
+      burst.current = { text, timer: setTimeout(sendBurst, BURST_QUIET_MS) };
+      lineRef.current = '';
+      setLine('');
+      return;
+    }
+    sendBurst();
     if (key.ctrl && (input === 'c' || input === 'd')) return onQuit();
     if (key.tab) return setShowOutput((shown) => !shown);
     if (key.return) {
@@ -164,7 +215,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
             ))}
           </>
         ) : (
-          <ChatLines messages={hub.messages()} readerTz={tz} width={columns} height={bodyHeight} empty="No messages yet. Type to talk to the upgrader." />
+          <ChatLines messages={hub.messages(me.id)} readerTz={tz} width={columns} height={bodyHeight} empty="No messages yet. Type to talk to the upgrader." />
         )}
       </Box>
       <Text color={theme.muted} wrap="truncate-end">

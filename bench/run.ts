@@ -8,7 +8,7 @@
 // Options: --quick (smaller sizes), --only NAME[,NAME], --lines N. For experiments:
 // BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
 // BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,7 @@ const wanted = (name: string) => only === null || only.has(name);
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), 'ns-bench-'));
   const sshd = await Sshd.start({ extraConfig: [`Ciphers ${CIPHER}`] });
+  cleanUpWhenStopped(sshd, work);
   const sshConfig = path.join(work, 'ssh_config');
   const knownHosts = path.join(work, 'known_hosts');
   writeFileSync(
@@ -86,6 +87,34 @@ async function main(): Promise<void> {
   const missed = figures.filter((figure) => figure.met === false);
   process.stdout.write(`\n${figures.length - missed.length} of ${figures.length} goals met; results in bench/results/${stamp}.json\n`);
   process.stdout.write(`(${readdirSync(results).length - 1} result files kept)\n`);
+}
+
+/**
+ * Stopped half way (Ctrl-C, a closed terminal, kill): sshd, every program the bench started
+ * and its files (a 1 GiB upload among them) go too, instead of being left running and lying about.
+ */
+function cleanUpWhenStopped(sshd: Sshd, work: string): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`bench: ${signal}: stopping sshd and the programs under test, removing ${work}\n`);
+      for (const pid of descendantsOf(process.pid)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      void sshd.stop().finally(() => {
+        rmSync(work, { recursive: true, force: true });
+        process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+      });
+    });
+  }
+}
+
+function descendantsOf(pid: number): number[] {
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
 
 function gitCommit(): string | null {

@@ -7,6 +7,7 @@ import type { Connection } from './connection.js';
 import { ATTACH_FAILURES, attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
 import { abortError } from './errors.js';
 import { execOnConnection } from './exec.js';
+import { HostReport } from './host-shell.js';
 import type { DetachedRunOptions, ExecResult } from './types.js';
 
 export interface ConnectionAccess {
@@ -37,8 +38,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
         const why = ATTACH_FAILURES[attached.exitCode ?? -1] ?? `the follower ended with ${attached.exitCode ?? attached.signal}`;
         throw new Error(`Could not run the step detached on ${connection.host.name}: ${why}.`);
       }
-      const status = await collectStatus(connection, runId, signal);
-      return status === null ? { exitCode: null, signal: 'unknown' } : { exitCode: status };
+      return { exitCode: await collectStatus(connection, runId, signal) };
     } catch (error) {
       if ((error as Error).name === 'AbortError' || signal?.aborted) {
         if (options.leaveRunning?.()) throw abortError();
@@ -56,8 +56,8 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
   }
 }
 
-/** The exit status, or null when the command ended without one (killed with its wrapper, or the host rebooted). */
-async function collectStatus(connection: Connection, runId: string, signal: AbortSignal | undefined): Promise<number | null> {
+/** The exit status; a command that left none fails the step saying so, as does an answer that did not come to its end. */
+async function collectStatus(connection: Connection, runId: string, signal: AbortSignal | undefined): Promise<number> {
   let stdout = '';
   let stderr = '';
   const result = await execOnConnection(connection, collectScript(runId), {
@@ -65,11 +65,18 @@ async function collectStatus(connection: Connection, runId: string, signal: Abor
     onStderr: (chunk) => (stderr += chunk.toString('utf8')),
     ...(signal ? { signal } : {}),
   });
-  if (result.exitCode !== 0) {
-    throw new Error(`Could not read the exit status on ${connection.host.name}: ${stderr.trim() || `exit ${result.exitCode ?? result.signal}`}.`);
+  const host = connection.host.name;
+  const report = HostReport.read(stdout);
+  if (result.exitCode !== 0 || !report) {
+    const why = stderr.trim() || (result.exitCode === 0 ? 'the status script printed no end mark' : `exit ${result.exitCode ?? result.signal}`);
+    throw new Error(`Could not read the exit status on ${host}: ${why}.`);
   }
-  const status = stdout.trim();
-  return /^\d+$/.test(status) ? Number(status) : null;
+  if (report.get('state') === 'gone') throw new Error(`Could not read the exit status on ${host}: the run folder is gone, so what became of the command cannot be told.`);
+  const exit = report.get('exit');
+  if (exit !== undefined && /^\d+$/.test(exit)) return Number(exit);
+  throw new Error(
+    `The command on ${host} ended without recording an exit status (its wrapper was killed, by kill -9 or the out-of-memory killer, or the host restarted): whether it did its work is unknown; look on the host.`,
+  );
 }
 
 /** Once the run's result is recorded: frees its output on the host. Best effort, over a live link only. */

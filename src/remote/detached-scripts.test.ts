@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
+import { HostReport } from './host-shell.js';
 
 function shellEnv(extraPath?: string) {
   const home = mkdtempSync(path.join(tmpdir(), 'ns-detached-'));
@@ -14,6 +15,13 @@ function shellEnv(extraPath?: string) {
 
 function sh(script: string, env: NodeJS.ProcessEnv): string {
   return execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' });
+}
+
+/** The exit status the collect script reports (its report must come to its end). */
+function exitOf(runId: string, env: NodeJS.ProcessEnv): string | undefined {
+  const report = HostReport.read(sh(collectScript(runId), env));
+  if (!report) throw new Error('the collect script printed no end mark');
+  return report.get('exit');
 }
 
 /** Runs a script to its end: its stdout, its stderr and its exit status. */
@@ -51,8 +59,8 @@ describe.each([
     expect(again).toEqual({ out: 'line 2\nline 3\nline 4\nline 5\n', err: 'done\n', code: 0 });
     expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
 
-    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
-    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
+    expect(exitOf('s1/step.1', env)).toBe('7');
+    expect(exitOf('s1/step.1', env)).toBe('7');
   });
 
   it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
@@ -61,10 +69,10 @@ describe.each([
     const once = `echo x >> '${marker}'; echo out; exit 5`;
     const first = await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env);
     expect(first).toEqual({ out: 'out\n', err: '', code: 0 });
-    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    expect(exitOf('s4/step.1', env)).toBe('5');
     // The answer to the collect was lost: the whole run is asked for again.
     expect(await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).toEqual(first);
-    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    expect(exitOf('s4/step.1', env)).toBe('5');
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
 
     // Released once the result is recorded: the output goes, and an attach that comes anyway fails.
@@ -83,7 +91,7 @@ describe.each([
     starter.kill('SIGKILL');
     const later = await attach(attachScript('s3/step.1', 'never started twice', { out: 0, err: 0 }), env);
     expect(later.out).toBe('survived\n');
-    expect(sh(collectScript('s3/step.1'), env)).toBe('0\n');
+    expect(exitOf('s3/step.1', env)).toBe('0');
   });
 
   it('stop sends TERM to the whole group and the status says so', async () => {
@@ -92,9 +100,19 @@ describe.each([
     await new Promise((resolve) => setTimeout(resolve, 300));
     sh(stopScript('s2/step.1'), env);
     expect((await following).out).toBe('');
-    expect(sh(collectScript('s2/step.1'), env)).toBe('143\n');
+    expect(exitOf('s2/step.1', env)).toBe('143');
     // Still running (zombies left to an init that does not reap do not count).
     const running = sh(`for p in $(pgrep -f 'sleep 3[0]'); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, env);
     expect(running.trim()).toBe('');
+  });
+
+  it('the collect says when there is no run, and leaves the exit status out while it runs', async () => {
+    const env = shellEnv(extraPath);
+    expect(sh(collectScript('s5/step.1'), env)).toBe('state=gone\nend=ok\n');
+    const following = attach(attachScript('s5/step.1', 'sleep 1', { out: 0, err: 0 }), env);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sh(collectScript('s5/step.1'), env)).toBe('state=found\nend=ok\n');
+    await following;
+    expect(exitOf('s5/step.1', env)).toBe('0');
   });
 });

@@ -13,7 +13,7 @@
 // may be lost with the link, so it must be possible to ask again (and to attach again).
 // Only once the result is recorded on nightshift's side is the output released; `started`
 // and `exit` stay behind, so even then the command is never started a second time.
-// Everything is POSIX sh.
+// Everything is POSIX sh, run by /bin/sh, the command too, whatever the login shell.
 import { shellQuote } from '../runbook/shell-quote.js';
 
 /** Exit statuses of the attach script, beyond the 0 of a complete follow. */
@@ -36,7 +36,7 @@ const WRAPPER = [
   // A handler (not an ignore, which the command would inherit): the wrapper outlives a
   // TERM sent to the group long enough to record the command's status.
   "trap 'true' TERM HUP INT",
-  '"${SHELL:-/bin/sh}" -c "$(cat "$d/command")" </dev/null >>"$d/out" 2>>"$d/err"',
+  '/bin/sh -c "$(cat "$d/command")" </dev/null >>"$d/out" 2>>"$d/err"',
   'echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"',
 ].join('\n');
 
@@ -94,11 +94,17 @@ export function attachScript(runId: string, command: string, offsets: { out: num
 }
 
 /**
- * Prints the exit status; prints nothing when the command never finished (killed with its
- * wrapper, or the host rebooted). Changes nothing, so it can be asked again after a drop.
+ * Reports the run: `state=found` (or `gone`), `exit=` once the command ended, then `end=ok`.
+ * Changes nothing, so it can be asked again after a drop.
  */
 export function collectScript(runId: string): string {
-  return `d=${runFolder(runId)}; cat "$d/exit" 2>/dev/null; true`;
+  return [
+    `d=${runFolder(runId)}`,
+    '[ -d "$d/started" ] || { echo state=gone; echo end=ok; exit 0; }',
+    'echo state=found',
+    '[ -e "$d/exit" ] && echo "exit=$(cat "$d/exit")"',
+    'echo end=ok',
+  ].join('\n');
 }
 
 /**

@@ -63,7 +63,10 @@ describe('the revert scripts', () => {
     expect(disarmScript('x')).toContain('systemctl stop "$u.timer"');
   });
 
-  it('refuse an answer that is not theirs', () => {
+  it('refuse an answer that is not theirs, or that did not come to its end', () => {
     expect(() => parseRevertStatus('Welcome to the machine\n')).toThrow(/unexpected/);
+    expect(() => parseRevertStatus('')).toThrow('the host printed nothing about the revert, so the script did not run there');
+    expect(() => parseRevertStatus('state=disarmed\ngone=yes\n')).toThrow(/unexpected/);
+    expect(parseRevertStatus('state=disarmed\ngone=yes\nend=ok\n')).toMatchObject({ state: 'disarmed', gone: true });
   });
 });

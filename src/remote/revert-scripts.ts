@@ -11,9 +11,10 @@
 // The claim (one mkdir, atomic) settles the race between a disarm and a timer firing at
 // the same moment: the loser does nothing, so a revert is never cut off halfway.
 // A transient systemd timer when systemd manages the host and we are root, else a sleeper
-// in a session of its own. Everything is POSIX sh.
+// in a session of its own. Everything is POSIX sh, run by /bin/sh, the revert too.
 import { shellQuote } from '../runbook/shell-quote.js';
 import { runFolder } from './detached-scripts.js';
+import { HostReport } from './host-shell.js';
 
 /** Exit statuses of the arm script. */
 export const ARM_FAILURES: Record<number, string> = {
@@ -35,7 +36,7 @@ const FIRE = [
   'd=$(dirname "$0")',
   'mkdir "$d/claimed" 2>/dev/null || exit 0',
   'date +%s > "$d/fired"',
-  '"${SHELL:-/bin/sh}" -c "$(cat "$d/command")" </dev/null >"$d/out" 2>&1',
+  '/bin/sh -c "$(cat "$d/command")" </dev/null >"$d/out" 2>&1',
   'echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"',
 ].join('\n');
 
@@ -47,7 +48,7 @@ export function systemdArmCommand(unit: string, seconds: number, fireScript: str
   return `systemd-run --quiet --collect --on-active=${seconds} --unit=${shellQuote(unit)} /bin/sh ${fireScript}`;
 }
 
-/** Prints what `statusLines` reads: state, how, deadline, now, and after a firing fired_at and exit. */
+/** Prints what `parseRevertStatus` reads: state, how, deadline, now, after a firing fired_at and exit, and end=ok. */
 const REPORT = [
   'if [ -d "$d/claimed" ]; then',
   // Whoever claimed writes its mark right after: wait out that moment.
@@ -62,6 +63,7 @@ const REPORT = [
   'echo "how=$(cat "$d/how" 2>/dev/null)"',
   'echo "deadline=$(cat "$d/deadline" 2>/dev/null)"',
   'echo "now=$(date +%s)"',
+  'echo end=ok',
 ].join('\n');
 
 /**
@@ -101,7 +103,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
 export function disarmScript(runId: string): string {
   return [
     `d=${runFolder(runId)}`,
-    '[ -d "$d/armed" ] || { echo state=missing; exit 0; }',
+    '[ -d "$d/armed" ] || { echo state=missing; echo end=ok; exit 0; }',
     'alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status"; }',
     'if mkdir "$d/claimed" 2>/dev/null; then',
     '  date +%s > "$d/disarmed"',
@@ -126,7 +128,7 @@ export function disarmScript(runId: string): string {
 export function revertStatusScript(runId: string, withOutput = false): string {
   return [
     `d=${runFolder(runId)}`,
-    '[ -d "$d/armed" ] || { echo state=missing; exit 0; }',
+    '[ -d "$d/armed" ] || { echo state=missing; echo end=ok; exit 0; }',
     REPORT,
     ...(withOutput ? ['if [ -e "$d/out" ]; then echo "--- output"; tail -c 16384 "$d/out"; fi'] : []),
   ].join('\n');
@@ -150,30 +152,30 @@ export interface RevertStatus {
   output?: string;
 }
 
-/** Reads what the arm, disarm and status scripts print. */
+/** Reads what the arm, disarm and status scripts print; an answer without its end mark is no answer. */
 export function parseRevertStatus(text: string): RevertStatus {
   const [head, output] = splitOnce(text, '\n--- output\n');
-  const fields = new Map<string, string>();
-  for (const line of head.split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) fields.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
-  }
-  const state = fields.get('state');
-  if (state !== 'armed' && state !== 'disarmed' && state !== 'fired' && state !== 'missing') {
-    throw new Error(`the host answered about the revert with something unexpected: ${JSON.stringify(text.slice(0, 200))}`);
+  const report = HostReport.read(head);
+  const state = report?.get('state');
+  if (!report || (state !== 'armed' && state !== 'disarmed' && state !== 'fired' && state !== 'missing')) {
+    throw new Error(
+      head.trim() === ''
+        ? 'the host printed nothing about the revert, so the script did not run there'
+        : `the host answered about the revert with something unexpected: ${JSON.stringify(text.slice(0, 200))}`,
+    );
   }
   const number = (key: string) => {
-    const value = fields.get(key);
+    const value = report.get(key)?.trim();
     return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : undefined;
   };
   const deadline = number('deadline');
   const now = number('now');
   const firedAt = number('fired_at');
   const exitCode = number('exit');
-  const gone = fields.get('gone');
+  const gone = report.get('gone');
   return {
     state,
-    how: fields.get('how') ?? '',
+    how: report.get('how')?.trim() ?? '',
     secondsLeft: deadline !== undefined && now !== undefined ? deadline - now : null,
     ...(firedAt !== undefined ? { firedAt } : {}),
     ...(exitCode !== undefined ? { exitCode } : {}),

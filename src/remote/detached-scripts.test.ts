@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
+import { collectScript, followScript, releaseScript, startScript, stopScript } from './detached-scripts.js';
 import { HostReport } from './host-shell.js';
 
 function shellEnv(extraPath?: string) {
@@ -17,15 +17,8 @@ function sh(script: string, env: NodeJS.ProcessEnv): string {
   return execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' });
 }
 
-/** The exit status the collect script reports (its report must come to its end). */
-function exitOf(runId: string, env: NodeJS.ProcessEnv): string | undefined {
-  const report = HostReport.read(sh(collectScript(runId), env));
-  if (!report) throw new Error('the collect script printed no end mark');
-  return report.get('exit');
-}
-
 /** Runs a script to its end: its stdout, its stderr and its exit status. */
-function attach(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
+function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', script], { env });
     let out = '';
@@ -37,12 +30,27 @@ function attach(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; 
   });
 }
 
+/** What runDetached does: start (or find started), then follow from the offsets. */
+async function attach(runId: string, command: string, offsets: { out: number; err: number }, env: NodeJS.ProcessEnv) {
+  const started = HostReport.read(sh(startScript(runId, command), env));
+  expect(started?.get('state')).toMatch(/^(new|started)$/);
+  return runScript(followScript(runId, offsets), env);
+}
+
+function collect(runId: string, env: NodeJS.ProcessEnv) {
+  const report = HostReport.read(sh(collectScript(runId), env));
+  if (!report) throw new Error('the collect script printed no end mark');
+  return report;
+}
+
 const withoutGnuTail = () => {
   const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
   writeFileSync(path.join(bin, 'tail'), '#!/bin/sh\n[ "$1" = --version ] && exit 1\nexec /usr/bin/tail "$@"\n');
   chmodSync(path.join(bin, 'tail'), 0o755);
   return bin;
 };
+
+const folderOf = (env: NodeJS.ProcessEnv, runId: string) => path.join(env['HOME']!, '.local/state/nightshift/runs', runId);
 
 describe.each([
   ['GNU tail', undefined],
@@ -52,67 +60,99 @@ describe.each([
 
   it('starts once and follows both streams to the end; attaching again goes on from the offsets', async () => {
     const env = shellEnv(extraPath);
-    const first = await attach(attachScript('s1/step.1', command, { out: 0, err: 0 }), env);
+    const first = await attach('s1/step.1', command, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'line 1\nline 2\nline 3\nline 4\nline 5\n', err: "it's done\n", code: 0 });
     // As after a drop: the same run, asked again from where the bytes stopped. Nothing runs twice.
-    const again = await attach(attachScript('s1/step.1', command, { out: 7, err: 5 }), env);
+    const again = await attach('s1/step.1', command, { out: 7, err: 5 }, env);
     expect(again).toEqual({ out: 'line 2\nline 3\nline 4\nline 5\n', err: 'done\n', code: 0 });
     expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
 
-    expect(exitOf('s1/step.1', env)).toBe('7');
-    expect(exitOf('s1/step.1', env)).toBe('7');
+    expect(collect('s1/step.1', env).get('exit')).toBe('7');
+    expect(collect('s1/step.1', env).get('exit')).toBe('7');
   });
 
   it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
     const env = shellEnv(extraPath);
     const marker = path.join(env.HOME, 'ran');
     const once = `echo x >> '${marker}'; echo out; exit 5`;
-    const first = await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env);
+    const first = await attach('s4/step.1', once, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'out\n', err: '', code: 0 });
-    expect(exitOf('s4/step.1', env)).toBe('5');
+    expect(collect('s4/step.1', env).get('exit')).toBe('5');
     // The answer to the collect was lost: the whole run is asked for again.
-    expect(await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).toEqual(first);
-    expect(exitOf('s4/step.1', env)).toBe('5');
+    expect(await attach('s4/step.1', once, { out: 0, err: 0 }, env)).toEqual(first);
+    expect(collect('s4/step.1', env).get('exit')).toBe('5');
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
 
-    // Released once the result is recorded: the output goes, and an attach that comes anyway fails.
+    // Released once the result is recorded: the output goes, and a follow that comes anyway fails.
     sh(releaseScript('s4/step.1'), env);
-    const folder = path.join(env.HOME, '.local/state/nightshift/runs/s4/step.1');
-    expect(existsSync(path.join(folder, 'out'))).toBe(false);
-    expect((await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).code).toBe(94);
+    expect(existsSync(path.join(folderOf(env, 's4/step.1'), 'out'))).toBe(false);
+    expect((await attach('s4/step.1', once, { out: 0, err: 0 }, env)).code).toBe(94);
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
   });
 
   it('survives the death of whoever started it', async () => {
     const env = shellEnv(extraPath);
-    const script = attachScript('s3/step.1', 'sleep 1; echo survived', { out: 0, err: 0 });
-    const starter = spawn('/bin/sh', ['-c', script], { env });
+    sh(startScript('s3/step.1', 'sleep 1; echo survived'), env);
+    const follower = spawn('/bin/sh', ['-c', followScript('s3/step.1', { out: 0, err: 0 })], { env });
     await new Promise((resolve) => setTimeout(resolve, 400));
-    starter.kill('SIGKILL');
-    const later = await attach(attachScript('s3/step.1', 'never started twice', { out: 0, err: 0 }), env);
+    follower.kill('SIGKILL');
+    const later = await attach('s3/step.1', 'never started twice', { out: 0, err: 0 }, env);
     expect(later.out).toBe('survived\n');
-    expect(exitOf('s3/step.1', env)).toBe('0');
+    expect(collect('s3/step.1', env).get('exit')).toBe('0');
   });
 
   it('stop sends TERM to the whole group and the status says so', async () => {
     const env = shellEnv(extraPath);
-    const following = attach(attachScript('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }), env);
+    const following = attach('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }, env);
     await new Promise((resolve) => setTimeout(resolve, 300));
     sh(stopScript('s2/step.1'), env);
     expect((await following).out).toBe('');
-    expect(exitOf('s2/step.1', env)).toBe('143');
+    expect(collect('s2/step.1', env).get('exit')).toBe('143');
     // Still running (zombies left to an init that does not reap do not count).
     const running = sh(`for p in $(pgrep -f 'sleep 3[0]'); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, env);
     expect(running.trim()).toBe('');
   });
 
-  it('the collect says when there is no run, and leaves the exit status out while it runs', async () => {
+  it('a follow never starts the command: without a start there is nothing to follow', async () => {
     const env = shellEnv(extraPath);
-    expect(sh(collectScript('s5/step.1'), env)).toBe('state=gone\nend=ok\n');
-    const following = attach(attachScript('s5/step.1', 'sleep 1', { out: 0, err: 0 }), env);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(sh(collectScript('s5/step.1'), env)).toBe('state=found\nend=ok\n');
-    await following;
-    expect(exitOf('s5/step.1', env)).toBe('0');
+    expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);
+    expect(existsSync(folderOf(env, 's5/step.1'))).toBe(false);
+    expect(collect('s5/step.1', env).get('state')).toBe('gone');
+  });
+});
+
+describe('where the run folder goes', () => {
+  it('the runbook run_dir comes first, taken literally however hostile its name', () => {
+    const env = shellEnv();
+    const runDir = path.join(env.HOME, `it's $(touch pwned) "here"`);
+    const report = HostReport.read(sh(startScript('s7/step.1', 'echo hi', runDir), env));
+    expect(report?.get('dir')).toBe(path.join(runDir, 'runs/s7/step.1'));
+    expect(existsSync(path.join(env.HOME, 'pwned'))).toBe(false);
+    expect(existsSync(path.join(env.HOME, '.local'))).toBe(false);
+  });
+
+  it('passes over a folder it cannot write, saying why, and every later script finds the run', async () => {
+    const env = shellEnv();
+    const blocker = path.join(env.HOME, 'a-file');
+    writeFileSync(blocker, '');
+    const runDir = path.join(blocker, 'below');
+    const start = sh(startScript('s8/step.1', 'echo fell back; exit 3', runDir), env);
+    const report = HostReport.read(start);
+    expect(report?.get('state')).toBe('new');
+    expect(report?.get('dir')).toBe(folderOf(env, 's8/step.1'));
+    expect(report?.all('skipped')).toEqual([expect.stringMatching(new RegExp(`^${runDir}: mkdir: .*Not a directory\\s*$`))]);
+    expect(await runScript(followScript('s8/step.1', { out: 0, err: 0 }, runDir), env)).toEqual({ out: 'fell back\n', err: '', code: 0 });
+    expect(HostReport.read(sh(collectScript('s8/step.1', runDir), env))?.get('exit')).toBe('3');
+  });
+
+  it('trusts no shared folder of another owner or a symbolic link', () => {
+    const env = shellEnv();
+    const shared = mkdtempSync(path.join(tmpdir(), 'ns-shared-'));
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'ns-elsewhere-'));
+    const link = path.join(shared, 'link');
+    execFileSync('ln', ['-s', elsewhere, link]);
+    const report = HostReport.read(sh(startScript('s9/step.1', 'echo hi', link), env));
+    expect(report?.all('skipped')).toEqual([`${link}: it belongs to another user or is a symbolic link`]);
+    expect(report?.get('dir')).toBe(folderOf(env, 's9/step.1'));
   });
 });

@@ -649,6 +649,7 @@ function hostSpec(
     ...(spec.port !== undefined ? { port: spec.port } : {}),
     ...(spec.identity_file !== undefined ? { identityFile: spec.identity_file } : {}),
     ...(spec.proxy_jump !== undefined ? { proxyJump: spec.proxy_jump } : {}),
+    ...(spec.run_dir !== undefined ? { runDir: spec.run_dir } : {}),
     ...(hostKeys !== undefined ? { hostKeys } : {}),
   };
 }

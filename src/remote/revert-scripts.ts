@@ -12,8 +12,9 @@
 // The claim (one mkdir, atomic) settles the race between a disarm and a timer firing at
 // the same moment: the loser does nothing, so a revert is never cut off halfway.
 // A transient systemd timer when systemd manages the host and we are root, else a sleeper
-// in a session of its own. Small values survive a full disk (host-shell.ts). Everything is
-// POSIX sh, run by /bin/sh, the revert too.
+// in a session of its own (setsid; no nohup, which BusyBox lacks: a session leader has no
+// terminal to hang up, and it ignores HUP all the same). Small values survive a full disk
+// (host-shell.ts). Everything is POSIX sh, run by /bin/sh, the revert too.
 import { shellQuote } from '../runbook/shell-quote.js';
 import { HostReport, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
 import { runFolderFunctions } from './run-folders.js';
@@ -57,7 +58,7 @@ const FIRE = [
 ].join('\n');
 
 // The sleeper leads its own session and process group, so killing the group ends the sleep too.
-const SLEEPER = ['d=$(dirname "$0")', VALUE_FUNCTIONS, 'put pid $$', 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
+const SLEEPER = ['d=$(dirname "$0")', VALUE_FUNCTIONS, 'put pid $$', "trap '' HUP", 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
 
 /** The systemd-run command that arms the timer (the systemd path of the arm script). */
 export function systemdArmCommand(unit: string, seconds: number, fireScript: string): string {
@@ -109,7 +110,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
     `    e=$(${systemdArmCommand(unit, seconds, '"$d/fire"')} 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_TIMER_FAILED}; }`,
     `    put how ${shellQuote(`systemd ${unit}`)}`,
     '  else',
-    `    setsid nohup /bin/sh "$d/sleeper" ${seconds} </dev/null >/dev/null 2>&1 &`,
+    `    setsid /bin/sh "$d/sleeper" ${seconds} </dev/null >/dev/null 2>&1 &`,
     '    i=0',
     '    while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
     '    put how "sleeper $(get pid)"',

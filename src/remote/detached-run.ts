@@ -8,6 +8,7 @@ import {
   collectScript,
   FOLLOW_FAILURES,
   followScript,
+  HOST_RESTARTED,
   NO_RUN_FOLDER,
   releaseScript,
   START_FAILURES,
@@ -52,7 +53,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
         },
         ...(signal ? { signal } : {}),
       });
-      if (followed.exitCode !== 0) {
+      if (followed.exitCode !== 0 && followed.exitCode !== HOST_RESTARTED) {
         const why = FOLLOW_FAILURES[followed.exitCode ?? -1] ?? `the follower ended with ${followed.exitCode ?? followed.signal}`;
         throw new Error(`Could not follow the detached step on ${connection.host.name}: ${why}.`);
       }
@@ -66,7 +67,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
       }
       if ((error as Error).name !== 'ConnectionLostError' && connection.isAlive) throw error;
       options.onNotice?.(
-        `nightshift: the link to ${connection.host.name} dropped; the command goes on there. Reconnecting to follow it on from byte ${offsets.out} of stdout and ${offsets.err} of stderr`,
+        `nightshift: the link to ${connection.host.name} dropped; reconnecting to follow the command on from byte ${offsets.out} of stdout and ${offsets.err} of stderr`,
       );
       connection = await access.regain(signal);
       options.onNotice?.(`nightshift: reconnected to ${connection.host.name}`);
@@ -126,8 +127,15 @@ async function collectResult(
   }
   const exit = report.get('exit');
   if (exit !== undefined && /^\d+$/.test(exit)) return { exitCode: Number(exit) };
+  const before = report.get('boot') ?? '';
+  const now = report.get('boot_now') ?? '';
+  if (before !== '' && before !== now) {
+    throw new Error(
+      `${host} restarted while the command ran (boot id ${shownBootId(before)} then, ${shownBootId(now)} now): the command died with it and is not started again; see what it did before going on.`,
+    );
+  }
   throw new Error(
-    `The command on ${host} ended without recording an exit status (its wrapper was killed, by kill -9 or the out-of-memory killer, or the host restarted): whether it did its work is unknown; look on the host.`,
+    `The command on ${host} ended without recording an exit status (its wrapper was killed, by kill -9 or the out-of-memory killer, or could not write): whether it did its work is unknown; look on the host.`,
   );
 }
 
@@ -148,6 +156,9 @@ function lastLine(text: string): string[] {
   return line ? [line] : [];
 }
 
+function shownBootId(id: string): string {
+  return /^[0-9a-f-]{1,64}$/i.test(id) ? id : 'an unreadable one';
+}
 
 /** Once the run's result is recorded: frees its output on the host. Best effort, over a live link only. */
 export function releaseDetachedRun(connection: Connection | undefined, runId: string, runDir?: string): void {

@@ -1,11 +1,11 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectScript, followScript, releaseScript, startScript, stopScript } from './detached-scripts.js';
+import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
 import { HostReport } from './host-shell.js';
 
 function shellEnv(extraPath?: string) {
@@ -118,6 +118,37 @@ describe.each([
     expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);
     expect(existsSync(folderOf(env, 's5/step.1'))).toBe(false);
     expect(collect('s5/step.1', env).get('state')).toBe('gone');
+  });
+
+  it('after a restart of the host the command is not followed: what it wrote is given, and the earlier boot is named', async () => {
+    const env = shellEnv(extraPath);
+    const runId = 's6/step.1';
+    const marker = path.join(env.HOME, 'starts');
+    sh(startScript(runId, `echo start >> '${marker}'; echo before; sleep 30; echo after`), env);
+    const folder = folderOf(env, runId);
+    expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    // What a fresh boot looks like to the scripts: another boot id recorded, the command gone.
+    // The wrapper's pid is left alive here, as a pid reused after the boot would be.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFileSync(path.join(folder, 'boot'), '00000000-0000-0000-0000-000000000000\n');
+    const pid = Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim());
+    try {
+      const started = Date.now();
+      const followed = await runScript(followScript(runId, { out: 0, err: 0 }), env);
+      expect(followed).toEqual({ out: 'before\n', err: '', code: HOST_RESTARTED });
+      expect(Date.now() - started).toBeLessThan(5000);
+      const report = collect(runId, env);
+      expect(report.get('exit')).toBeUndefined();
+      expect(report.get('boot')).toBe('00000000-0000-0000-0000-000000000000');
+      // The old pid is not signalled either.
+      sh(stopScript(runId), env);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      // And starting again finds it started: never a second run.
+      expect(HostReport.read(sh(startScript(runId, 'echo second'), env))?.get('state')).toBe('started');
+      expect(readFileSync(marker, 'utf8')).toBe('start\n');
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
   });
 });
 

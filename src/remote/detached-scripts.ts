@@ -4,6 +4,7 @@
 //
 //   command   the step's command          out, err  what it printed, appended
 //   pid       the wrapper's pid (a process group and session leader)
+//   boot      the host's boot id when the command started
 //   exit      its exit status, written last
 //   out.cut, err.cut   why the host could not write more of that stream (ENOSPC, EROFS, ...)
 //   started   made once, before the command starts: whoever finds it never starts it again
@@ -12,8 +13,10 @@
 // channel follows out and err from byte offsets nightshift counts itself, so after a dropped
 // link exactly the missing bytes are asked for; a follow never starts anything. A third
 // script collects the status, reading only: its answer may be lost with the link, so it must
-// be possible to ask again (and to follow again). Only once the result is recorded on
-// nightshift's side is the output released; `started` and `exit` stay behind, so even then the command is
+// be possible to ask again (and to follow again). A boot id other than the one recorded
+// means the host restarted under the command: it died with it, and a pid from that earlier
+// boot is never followed or signalled. Only once the result is recorded on nightshift's side
+// is the output released; `started` and `exit` stay behind, so even then the command is
 // never started a second time. Everything is POSIX sh, run by /bin/sh.
 import { shellQuote } from '../runbook/shell-quote.js';
 import { SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
@@ -35,6 +38,10 @@ export const FOLLOW_FAILURES: Record<number, string> = {
   96: 'its run folder is gone from the host (removed, or a restart emptied /tmp), so what became of the command cannot be told; it is not started again',
   98: 'the detached command did not start within 10 s',
 };
+/** The follow script found the host restarted since the command started (and no exit status). */
+export const HOST_RESTARTED = 93;
+
+const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
 
 const WRAPPER = [
   'd=$(dirname "$0")',
@@ -77,6 +84,7 @@ export function startScript(runId: string, command: string, runDir?: string): st
     '}',
     `make_run "$@" || exit ${NO_RUN_FOLDER}`,
     `mkdir "$d/started" || exit ${NO_RUN_FOLDER}`,
+    `b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
     'if [ $how = systemd ]; then',
     `  e=$(systemd-run --quiet --collect --unit=${shellQuote(unitName(runId))} /bin/sh "$d/run" 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_RUN_FAILED}; }`,
     'else',
@@ -90,7 +98,8 @@ export function startScript(runId: string, command: string, runDir?: string): st
 
 /**
  * Prints the command's stdout on stdout and its stderr on stderr from the given offsets until
- * it has ended, and nothing else. Never starts it.
+ * it has ended, and nothing else. Never starts it. Exits HOST_RESTARTED, after what the files
+ * hold, when the host restarted under the command.
  */
 export function followScript(runId: string, offsets: { out: number; err: number }, runDir?: string): string {
   return [
@@ -99,12 +108,16 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     'find_run started "$@" || exit 96',
     // Ended and released (its result was recorded): never run again, whoever asks.
     'has exit && [ ! -e "$d/out" ] && exit 94',
-    'i=0',
-    'while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
-    'pid=$(get pid)',
-    // Ended already (as when following again after a lost answer): its pid may belong to
-    // another process by now, so the files are read to their end without following.
-    'if has exit; then',
+    `restarted=; b=$(get boot); n=$(${BOOT_ID})`,
+    'if ! has exit && [ -n "$b" ] && [ "$b" != "$n" ]; then restarted=yes; fi',
+    'if [ -z "$restarted" ]; then',
+    '  i=0',
+    '  while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
+    '  pid=$(get pid)',
+    'fi',
+    // Ended already (as when following again after a lost answer), or died with an earlier
+    // boot: its pid may belong to another process by now, so the files are read to their end.
+    'if has exit || [ -n "$restarted" ]; then',
     '  follow() { tail -c +$(($2+1)) "$d/$1"; }',
     'elif tail --version 2>/dev/null | grep -q GNU; then',
     '  follow() { tail -c +$(($2+1)) --pid="$pid" --sleep-interval=0.1 -f "$d/$1"; }',
@@ -124,6 +137,7 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     `follow out ${Math.max(0, Math.floor(offsets.out))} &`,
     `follow err ${Math.max(0, Math.floor(offsets.err))} >&2`,
     'wait',
+    `[ -z "$restarted" ] || exit ${HOST_RESTARTED}`,
     'exit 0',
   ].join('\n');
 }
@@ -131,7 +145,7 @@ export function followScript(runId: string, offsets: { out: number; err: number 
 /**
  * Reports the run without changing anything (so it can be asked again after a drop):
  * `state=found` (or `gone`), `exit=` once it ended, `out_cut=`/`err_cut=` when the host could
- * not write that stream, `dir=`, and `end=ok`.
+ * not write that stream, the boot ids then and now, `dir=`, and `end=ok`.
  */
 export function collectScript(runId: string, runDir?: string): string {
   return [
@@ -142,6 +156,7 @@ export function collectScript(runId: string, runDir?: string): string {
     'has exit && echo "exit=$(get exit)"',
     'has out.cut && echo "out_cut=$(get out.cut)"',
     'has err.cut && echo "err_cut=$(get err.cut)"',
+    `echo "boot=$(get boot)"; echo "boot_now=$(${BOOT_ID})"`,
     'echo "dir=$d"',
     'echo end=ok',
   ].join('\n');
@@ -155,17 +170,18 @@ export function releaseScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     'find_run started "$@" || exit 0',
-    'rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid" "$d/out.cut" "$d/err.cut" "$d/out.pipe" "$d/err.pipe"',
+    'rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid" "$d/boot" "$d/out.cut" "$d/err.cut" "$d/out.pipe" "$d/err.pipe"',
   ].join('\n');
 }
 
-/** TERM to the run's process group (the wrapper records the command's status); nothing once it ended. */
+/** TERM to the run's process group (the wrapper records the command's status); nothing once it ended, or for a pid of an earlier boot. */
 export function stopScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
     'find_run started "$@" || exit 0',
     'has exit && exit 0',
+    `b=$(get boot); [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || exit 0`,
     'pid=$(get pid); [ -n "$pid" ] && kill -TERM -"$pid" 2>/dev/null',
     'true',
   ].join('\n');

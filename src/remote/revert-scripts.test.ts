@@ -1,7 +1,7 @@
 // The revert scripts run here by the real /bin/sh with a temporary HOME (the sleeper path:
 // no systemd here); the systemd path is checked by its command text.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,23 @@ describe('the revert scripts', () => {
     const status = sh(revertStatusScript(runId, true));
     expect(status).toMatchObject({ state: 'fired', exitCode: 0, output: 'undone\n' });
     expect(status.secondsLeft).toBeLessThanOrEqual(0);
+  });
+
+  it('a disarm after a restart of the host signals no pid of the earlier boot', () => {
+    const { home, sh, marker } = setup();
+    const runId = 's1/net-1.3.revert';
+    const armed = sh(armScript({ runId, unit: 'u', seconds: 30, revert: `touch '${marker}'` }));
+    const pid = Number(armed.how.replace('sleeper ', ''));
+    const folder = path.join(home, '.local/state/nightshift/runs', runId);
+    // What the folder looks like after a restart: armed in another boot.
+    writeFileSync(path.join(folder, 'boot'), '00000000-0000-0000-0000-000000000000\n');
+    try {
+      expect(sh(disarmScript(runId))).toMatchObject({ state: 'disarmed', gone: true });
+      expect(() => process.kill(pid, 0)).not.toThrow();
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('say when nothing was armed', () => {

@@ -5,6 +5,7 @@
 //     command    the revert            fire      claims, then runs the revert
 //     deadline   when it fires (epoch seconds, host clock)
 //     how        "systemd UNIT" or "sleeper PID"
+//     boot       the host's boot id when it was armed
 //     armed/     made once, when the files are in place: a second arm finds it
 //     claimed/   taken by whoever acts first: the timer firing or nightshift disarming,
 //                which then marks it: disarmed, or fired (then exit and out of the revert)
@@ -37,6 +38,8 @@ export function revertRunId(sessionId: string, stepId: string, attempt: number):
 export function revertUnitName(sessionId: string, stepId: string, attempt: number): string {
   return `nightshift-revert-${sessionId}-${stepId}-${attempt}`.replace(/[^A-Za-z0-9:_-]/g, '-');
 }
+
+const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
 
 const FIRE = [
   'd=$(dirname "$0")',
@@ -105,6 +108,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
     '  }',
     `  make_run "$@" || exit ${NO_REVERT_FOLDER}`,
     `  mkdir "$d/armed" || exit ${NO_REVERT_FOLDER}`,
+    `  b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
     `  put deadline $(( $(date +%s) + ${seconds} ))`,
     '  if [ $how = systemd ]; then',
     `    e=$(${systemdArmCommand(unit, seconds, '"$d/fire"')} 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_TIMER_FAILED}; }`,
@@ -124,7 +128,8 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
 
 /**
  * Disarms the revert unless it fired already: claims it, stops the timer or kills the
- * sleeper, and checks that it is gone (`gone=yes`). Reports the state it found.
+ * sleeper, and checks that it is gone (`gone=yes`). Reports the state it found. A sleeper
+ * of an earlier boot died with it: its pid, someone else's by now, is left alone.
  */
 export function disarmScript(runId: string, runDir?: string): string {
   return [
@@ -134,7 +139,8 @@ export function disarmScript(runId: string, runDir?: string): string {
     'alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status"; }',
     'if mkdir "$d/claimed" 2>/dev/null; then',
     '  put disarmed "$(date +%s)"',
-    '  how=$(get how); gone=no; i=0',
+    `  how=$(get how); gone=no; i=0; b=$(get boot)`,
+    `  [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || how=rebooted`,
     '  case "$how" in',
     '    systemd\\ *)',
     '      u=${how#systemd }',
@@ -144,6 +150,7 @@ export function disarmScript(runId: string, runDir?: string): string {
     '      p=${how#sleeper }',
     '      kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null',
     '      while [ $i -lt 50 ]; do alive "$p" || { gone=yes; break; }; i=$((i+1)); sleep 0.1; done ;;',
+    '    rebooted) gone=yes ;;',
     '  esac',
     '  echo "gone=$gone"',
     'fi',

@@ -134,7 +134,7 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     expect(run.stdout).toBe(expectedLines(count));
     expect(run.stderr).toBe('err done\n');
     expect(run.exitCode).toBe(0);
-    expect(run.notices[0]).toMatch(/the link to dragon dropped; the command goes on there/);
+    expect(run.notices[0]).toMatch(/the link to dragon dropped; reconnecting to follow the command on/);
     expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
     expect(states).toContain('connected');
     expect(states.indexOf('failed')).toBeGreaterThan(0);
@@ -301,7 +301,7 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
     expect(run.stdout).toBe(expectedLines(count));
     expectCommandStderr(run.stderr, 'err done\n');
     expect(run.exitCode).toBe(5);
-    expect(run.notices[0]).toMatch(/the link to dragon dropped; the command goes on there/);
+    expect(run.notices[0]).toMatch(/the link to dragon dropped; reconnecting to follow the command on/);
     expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
   });
 

@@ -1,15 +1,26 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
 import { HostReport } from './host-shell.js';
 
+/** A temporary folder, removed after the tests (with what the scripts left in it). */
+const scratch: string[] = [];
+function scratchFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(folder);
+  return folder;
+}
+afterAll(() => {
+  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
+});
+
 function shellEnv(extraPath?: string) {
-  const home = mkdtempSync(path.join(tmpdir(), 'ns-detached-'));
+  const home = scratchFolder('ns-detached-');
   return { ...process.env, HOME: home, XDG_STATE_HOME: '', PATH: extraPath ? `${extraPath}:${process.env['PATH']}` : process.env['PATH'] };
 }
 
@@ -44,7 +55,7 @@ function collect(runId: string, env: NodeJS.ProcessEnv) {
 }
 
 const withoutGnuTail = () => {
-  const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
+  const bin = scratchFolder('ns-bin-');
   writeFileSync(path.join(bin, 'tail'), '#!/bin/sh\n[ "$1" = --version ] && exit 1\nexec /usr/bin/tail "$@"\n');
   chmodSync(path.join(bin, 'tail'), 0o755);
   return bin;
@@ -178,8 +189,8 @@ describe('where the run folder goes', () => {
 
   it('trusts no shared folder of another owner or a symbolic link', () => {
     const env = shellEnv();
-    const shared = mkdtempSync(path.join(tmpdir(), 'ns-shared-'));
-    const elsewhere = mkdtempSync(path.join(tmpdir(), 'ns-elsewhere-'));
+    const shared = scratchFolder('ns-shared-');
+    const elsewhere = scratchFolder('ns-elsewhere-');
     const link = path.join(shared, 'link');
     execFileSync('ln', ['-s', elsewhere, link]);
     const report = HostReport.read(sh(startScript('s9/step.1', 'echo hi', link), env));

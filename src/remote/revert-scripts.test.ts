@@ -1,14 +1,25 @@
 // The revert scripts run here by the real /bin/sh with a temporary HOME (the sleeper path:
 // no systemd here); the systemd path is checked by its command text.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { armScript, disarmScript, parseRevertStatus, revertStatusScript, revertUnitName, systemdArmCommand } from './revert-scripts.js';
 
+/** A temporary folder, removed after the tests (with what the scripts left in it). */
+const scratch: string[] = [];
+function scratchFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(folder);
+  return folder;
+}
+afterAll(() => {
+  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
+});
+
 function setup() {
-  const home = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+  const home = scratchFolder('ns-revert-');
   const env = { ...process.env, HOME: home, XDG_STATE_HOME: '' };
   const sh = (script: string) => parseRevertStatus(execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' }));
   return { home, sh, marker: path.join(home, 'reverted') };

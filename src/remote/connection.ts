@@ -1,6 +1,7 @@
 // A logged-in SSH connection as the pool keeps it: alive or not, who to tell when it drops,
 // and work that must reach the server before it is closed.
 import type { Client as SshClient } from 'ssh2';
+import { LAUNCHER } from './launcher.js';
 import type { ResolvedHost } from './types.js';
 
 /** A live connection; `onDrop` hears when it ends without close() having been asked. */
@@ -58,7 +59,7 @@ export class Connection {
     void settled.finally(() => this.pending.delete(settled));
   }
 
-  /** Runs a housekeeping command, output ignored; resolves when it ended, failed or took too long. */
+  /** Runs a housekeeping script under /bin/sh (the launcher), output ignored; resolves when it ended, failed or took too long. */
   runQuietly(command: string, timeoutMs = 5000): Promise<void> {
     return new Promise((resolve) => {
       if (!this.alive) return resolve();
@@ -68,12 +69,12 @@ export class Connection {
         resolve();
       };
       try {
-        this.client.exec(command, (error, channel) => {
+        this.client.exec(LAUNCHER, (error, channel) => {
           if (error) return done();
           channel.on('close', done);
           channel.resume();
           channel.stderr.resume();
-          channel.end();
+          channel.end(command);
         });
       } catch {
         // "Not connected": the socket closed before the connection heard of it.

@@ -1,14 +1,26 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { attachScript, collectScript, releaseScript, stopScript } from './detached-scripts.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
+import { HostReport } from './host-shell.js';
+
+/** A temporary folder, removed after the tests (with what the scripts left in it). */
+const scratch: string[] = [];
+function scratchFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(folder);
+  return folder;
+}
+afterAll(() => {
+  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
+});
 
 function shellEnv(extraPath?: string) {
-  const home = mkdtempSync(path.join(tmpdir(), 'ns-detached-'));
+  const home = scratchFolder('ns-detached-');
   return { ...process.env, HOME: home, XDG_STATE_HOME: '', PATH: extraPath ? `${extraPath}:${process.env['PATH']}` : process.env['PATH'] };
 }
 
@@ -17,7 +29,7 @@ function sh(script: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** Runs a script to its end: its stdout, its stderr and its exit status. */
-function attach(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
+function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', script], { env });
     let out = '';
@@ -29,12 +41,27 @@ function attach(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; 
   });
 }
 
+/** What runDetached does: start (or find started), then follow from the offsets. */
+async function attach(runId: string, command: string, offsets: { out: number; err: number }, env: NodeJS.ProcessEnv) {
+  const started = HostReport.read(sh(startScript(runId, command), env));
+  expect(started?.get('state')).toMatch(/^(new|started)$/);
+  return runScript(followScript(runId, offsets), env);
+}
+
+function collect(runId: string, env: NodeJS.ProcessEnv) {
+  const report = HostReport.read(sh(collectScript(runId), env));
+  if (!report) throw new Error('the collect script printed no end mark');
+  return report;
+}
+
 const withoutGnuTail = () => {
-  const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
+  const bin = scratchFolder('ns-bin-');
   writeFileSync(path.join(bin, 'tail'), '#!/bin/sh\n[ "$1" = --version ] && exit 1\nexec /usr/bin/tail "$@"\n');
   chmodSync(path.join(bin, 'tail'), 0o755);
   return bin;
 };
+
+const folderOf = (env: NodeJS.ProcessEnv, runId: string) => path.join(env['HOME']!, '.local/state/nightshift/runs', runId);
 
 describe.each([
   ['GNU tail', undefined],
@@ -44,57 +71,130 @@ describe.each([
 
   it('starts once and follows both streams to the end; attaching again goes on from the offsets', async () => {
     const env = shellEnv(extraPath);
-    const first = await attach(attachScript('s1/step.1', command, { out: 0, err: 0 }), env);
+    const first = await attach('s1/step.1', command, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'line 1\nline 2\nline 3\nline 4\nline 5\n', err: "it's done\n", code: 0 });
     // As after a drop: the same run, asked again from where the bytes stopped. Nothing runs twice.
-    const again = await attach(attachScript('s1/step.1', command, { out: 7, err: 5 }), env);
+    const again = await attach('s1/step.1', command, { out: 7, err: 5 }, env);
     expect(again).toEqual({ out: 'line 2\nline 3\nline 4\nline 5\n', err: 'done\n', code: 0 });
     expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
 
-    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
-    expect(sh(collectScript('s1/step.1'), env)).toBe('7\n');
+    expect(collect('s1/step.1', env).get('exit')).toBe('7');
+    expect(collect('s1/step.1', env).get('exit')).toBe('7');
   });
 
   it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
     const env = shellEnv(extraPath);
     const marker = path.join(env.HOME, 'ran');
     const once = `echo x >> '${marker}'; echo out; exit 5`;
-    const first = await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env);
+    const first = await attach('s4/step.1', once, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'out\n', err: '', code: 0 });
-    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    expect(collect('s4/step.1', env).get('exit')).toBe('5');
     // The answer to the collect was lost: the whole run is asked for again.
-    expect(await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).toEqual(first);
-    expect(sh(collectScript('s4/step.1'), env)).toBe('5\n');
+    expect(await attach('s4/step.1', once, { out: 0, err: 0 }, env)).toEqual(first);
+    expect(collect('s4/step.1', env).get('exit')).toBe('5');
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
 
-    // Released once the result is recorded: the output goes, and an attach that comes anyway fails.
+    // Released once the result is recorded: the output goes, and a follow that comes anyway fails.
     sh(releaseScript('s4/step.1'), env);
-    const folder = path.join(env.HOME, '.local/state/nightshift/runs/s4/step.1');
-    expect(existsSync(path.join(folder, 'out'))).toBe(false);
-    expect((await attach(attachScript('s4/step.1', once, { out: 0, err: 0 }), env)).code).toBe(94);
+    expect(existsSync(path.join(folderOf(env, 's4/step.1'), 'out'))).toBe(false);
+    expect((await attach('s4/step.1', once, { out: 0, err: 0 }, env)).code).toBe(94);
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
   });
 
   it('survives the death of whoever started it', async () => {
     const env = shellEnv(extraPath);
-    const script = attachScript('s3/step.1', 'sleep 1; echo survived', { out: 0, err: 0 });
-    const starter = spawn('/bin/sh', ['-c', script], { env });
+    sh(startScript('s3/step.1', 'sleep 1; echo survived'), env);
+    const follower = spawn('/bin/sh', ['-c', followScript('s3/step.1', { out: 0, err: 0 })], { env });
     await new Promise((resolve) => setTimeout(resolve, 400));
-    starter.kill('SIGKILL');
-    const later = await attach(attachScript('s3/step.1', 'never started twice', { out: 0, err: 0 }), env);
+    follower.kill('SIGKILL');
+    const later = await attach('s3/step.1', 'never started twice', { out: 0, err: 0 }, env);
     expect(later.out).toBe('survived\n');
-    expect(sh(collectScript('s3/step.1'), env)).toBe('0\n');
+    expect(collect('s3/step.1', env).get('exit')).toBe('0');
   });
 
   it('stop sends TERM to the whole group and the status says so', async () => {
     const env = shellEnv(extraPath);
-    const following = attach(attachScript('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }), env);
+    const following = attach('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }, env);
     await new Promise((resolve) => setTimeout(resolve, 300));
     sh(stopScript('s2/step.1'), env);
     expect((await following).out).toBe('');
-    expect(sh(collectScript('s2/step.1'), env)).toBe('143\n');
+    expect(collect('s2/step.1', env).get('exit')).toBe('143');
     // Still running (zombies left to an init that does not reap do not count).
     const running = sh(`for p in $(pgrep -f 'sleep 3[0]'); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, env);
     expect(running.trim()).toBe('');
+  });
+
+  it('a follow never starts the command: without a start there is nothing to follow', async () => {
+    const env = shellEnv(extraPath);
+    expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);
+    expect(existsSync(folderOf(env, 's5/step.1'))).toBe(false);
+    expect(collect('s5/step.1', env).get('state')).toBe('gone');
+  });
+
+  it('after a restart of the host the command is not followed: what it wrote is given, and the earlier boot is named', async () => {
+    const env = shellEnv(extraPath);
+    const runId = 's6/step.1';
+    const marker = path.join(env.HOME, 'starts');
+    sh(startScript(runId, `echo start >> '${marker}'; echo before; sleep 30; echo after`), env);
+    const folder = folderOf(env, runId);
+    expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    // What a fresh boot looks like to the scripts: another boot id recorded, the command gone.
+    // The wrapper's pid is left alive here, as a pid reused after the boot would be.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    writeFileSync(path.join(folder, 'boot'), '00000000-0000-0000-0000-000000000000\n');
+    const pid = Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim());
+    try {
+      const started = Date.now();
+      const followed = await runScript(followScript(runId, { out: 0, err: 0 }), env);
+      expect(followed).toEqual({ out: 'before\n', err: '', code: HOST_RESTARTED });
+      expect(Date.now() - started).toBeLessThan(5000);
+      const report = collect(runId, env);
+      expect(report.get('exit')).toBeUndefined();
+      expect(report.get('boot')).toBe('00000000-0000-0000-0000-000000000000');
+      // The old pid is not signalled either.
+      sh(stopScript(runId), env);
+      expect(() => process.kill(pid, 0)).not.toThrow();
+      // And starting again finds it started: never a second run.
+      expect(HostReport.read(sh(startScript(runId, 'echo second'), env))?.get('state')).toBe('started');
+      expect(readFileSync(marker, 'utf8')).toBe('start\n');
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+  });
+});
+
+describe('where the run folder goes', () => {
+  it('the runbook run_dir comes first, taken literally however hostile its name', () => {
+    const env = shellEnv();
+    const runDir = path.join(env.HOME, `it's $(touch pwned) "here"`);
+    const report = HostReport.read(sh(startScript('s7/step.1', 'echo hi', runDir), env));
+    expect(report?.get('dir')).toBe(path.join(runDir, 'runs/s7/step.1'));
+    expect(existsSync(path.join(env.HOME, 'pwned'))).toBe(false);
+    expect(existsSync(path.join(env.HOME, '.local'))).toBe(false);
+  });
+
+  it('passes over a folder it cannot write, saying why, and every later script finds the run', async () => {
+    const env = shellEnv();
+    const blocker = path.join(env.HOME, 'a-file');
+    writeFileSync(blocker, '');
+    const runDir = path.join(blocker, 'below');
+    const start = sh(startScript('s8/step.1', 'echo fell back; exit 3', runDir), env);
+    const report = HostReport.read(start);
+    expect(report?.get('state')).toBe('new');
+    expect(report?.get('dir')).toBe(folderOf(env, 's8/step.1'));
+    expect(report?.all('skipped')).toEqual([expect.stringMatching(new RegExp(`^${runDir}: mkdir: .*Not a directory\\s*$`))]);
+    expect(await runScript(followScript('s8/step.1', { out: 0, err: 0 }, runDir), env)).toEqual({ out: 'fell back\n', err: '', code: 0 });
+    expect(HostReport.read(sh(collectScript('s8/step.1', runDir), env))?.get('exit')).toBe('3');
+  });
+
+  it('trusts no shared folder of another owner or a symbolic link', () => {
+    const env = shellEnv();
+    const shared = scratchFolder('ns-shared-');
+    const elsewhere = scratchFolder('ns-elsewhere-');
+    const link = path.join(shared, 'link');
+    execFileSync('ln', ['-s', elsewhere, link]);
+    const report = HostReport.read(sh(startScript('s9/step.1', 'echo hi', link), env));
+    expect(report?.all('skipped')).toEqual([`${link}: it belongs to another user or is a symbolic link`]);
+    expect(report?.get('dir')).toBe(folderOf(env, 's9/step.1'));
   });
 });

@@ -1,76 +1,123 @@
 // Shell scripts for commands that outlive their SSH channel. A step runs under a small
 // wrapper started with systemd-run (when systemd manages the host and we are root) or
-// setsid, in a folder of its own on the target:
+// setsid, in a run folder of its own on the target (run-folders.ts says where):
 //
 //   command   the step's command          out, err  what it printed, appended
 //   pid       the wrapper's pid (a process group and session leader)
-//   exit      its exit status, written last (atomically)
+//   boot      the host's boot id when the command started
+//   exit      its exit status, written last
+//   out.cut, err.cut   why the host could not write more of that stream (ENOSPC, EROFS, ...)
 //   started   made once, before the command starts: whoever finds it never starts it again
 //
-// One channel starts the command (once: starting again finds it started) and follows out
-// and err from byte offsets nightshift counts itself, so after a dropped link exactly the
-// missing bytes are asked for. A second one collects the status, reading only: its answer
-// may be lost with the link, so it must be possible to ask again (and to attach again).
-// Only once the result is recorded on nightshift's side is the output released; `started`
-// and `exit` stay behind, so even then the command is never started a second time.
-// Everything is POSIX sh.
+// The start script claims the folder and starts the command, or finds it started. Then one
+// channel follows out and err from byte offsets nightshift counts itself, so after a dropped
+// link exactly the missing bytes are asked for; a follow never starts anything. A third
+// script collects the status, reading only: its answer may be lost with the link, so it must
+// be possible to ask again (and to follow again). A boot id other than the one recorded
+// means the host restarted under the command: it died with it, and a pid from that earlier
+// boot is never followed or signalled. Only once the result is recorded on nightshift's side
+// is the output released; `started` and `exit` stay behind, so even then the command is
+// never started a second time. Everything is POSIX sh, run by /bin/sh.
 import { shellQuote } from '../runbook/shell-quote.js';
+import { SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
+import { runFolderFunctions } from './run-folders.js';
 
-/** Exit statuses of the attach script, beyond the 0 of a complete follow. */
-export const ATTACH_FAILURES: Record<number, string> = {
-  94: 'the command already ended and its output was released after its result had been recorded; it is not started again',
-  95: 'the run folder could not be created',
-  96: 'the run folder is gone',
+/** Exit statuses of the start script. */
+export const START_FAILURES: Record<number, string> = {
   97: 'this host has neither systemd-run nor setsid, so a detached step cannot run there (use attach: false)',
   98: 'the detached command did not start within 10 s',
 };
+/** The start script found no base it could write a run folder in; its skipped= lines say why. */
+export const NO_RUN_FOLDER = 95;
+/** systemd-run refused the unit; its words are on stderr. */
+export const SYSTEMD_RUN_FAILED = 99;
 
-/** The run folder, under the login's XDG state folder. */
-export function runFolder(runId: string): string {
-  return `"\${XDG_STATE_HOME:-$HOME/.local/state}/nightshift/runs/"${shellQuote(runId)}`;
-}
+/** Exit statuses of the follow script, beyond the 0 of a complete follow. */
+export const FOLLOW_FAILURES: Record<number, string> = {
+  94: 'the command already ended and its output was released after its result had been recorded; it is not started again',
+  96: 'its run folder is gone from the host (removed, or a restart emptied /tmp), so what became of the command cannot be told; it is not started again',
+  98: 'the detached command did not start within 10 s',
+};
+/** The follow script found the host restarted since the command started (and no exit status). */
+export const HOST_RESTARTED = 93;
+
+const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
 
 const WRAPPER = [
   'd=$(dirname "$0")',
-  'echo $$ > "$d/pid.tmp" && mv "$d/pid.tmp" "$d/pid"',
+  VALUE_FUNCTIONS,
+  SINK_FUNCTIONS,
+  'put pid $$',
   // A handler (not an ignore, which the command would inherit): the wrapper outlives a
   // TERM sent to the group long enough to record the command's status.
   "trap 'true' TERM HUP INT",
-  '"${SHELL:-/bin/sh}" -c "$(cat "$d/command")" </dev/null >>"$d/out" 2>>"$d/err"',
-  'echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"',
+  'if mkfifo "$d/out.pipe" "$d/err.pipe" 2>/dev/null; then',
+  '  sink out < "$d/out.pipe" & po=$!',
+  '  sink err < "$d/err.pipe" & pe=$!',
+  '  /bin/sh -c "$(cat "$d/command")" </dev/null >"$d/out.pipe" 2>"$d/err.pipe"',
+  '  s=$?',
+  '  settle $po $pe',
+  '  rm -f "$d/out.pipe" "$d/err.pipe"',
+  'else',
+  '  /bin/sh -c "$(cat "$d/command")" </dev/null >>"$d/out" 2>>"$d/err"',
+  '  s=$?',
+  'fi',
+  'put exit $s',
 ].join('\n');
 
 /**
- * Starts the command detached unless it already was, then prints its stdout on stdout and
- * its stderr on stderr from the given offsets until it has ended. Prints nothing else.
+ * Starts the command detached unless it already was. Prints `dir=`, `state=new` or
+ * `state=started`, a `skipped=` line per run folder base it could not use, then `end=ok`.
  */
-export function attachScript(runId: string, command: string, offsets: { out: number; err: number }): string {
+export function startScript(runId: string, command: string, runDir?: string): string {
   return [
-    `d=${runFolder(runId)}`,
-    'if mkdir -p "$d" 2>/dev/null && mkdir "$d/started" 2>/dev/null; then',
-    `  printf '%s' ${shellQuote(command)} > "$d/command" || exit 95`,
-    `  printf '%s\\n' ${shellQuote(WRAPPER)} > "$d/run" || exit 95`,
-    '  : > "$d/out"; : > "$d/err"',
-    '  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
-    `    systemd-run --quiet --collect --unit=${shellQuote(unitName(runId))} /bin/sh "$d/run" >/dev/null 2>&1 || exit 97`,
-    '  elif command -v setsid >/dev/null 2>&1; then',
-    '    setsid /bin/sh "$d/run" </dev/null >/dev/null 2>&1 &',
-    '  else',
-    '    exit 97',
-    '  fi',
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'if find_run started "$@"; then echo "dir=$d"; echo state=started; echo end=ok; exit 0; fi',
+    'if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
+    'elif command -v setsid >/dev/null 2>&1; then how=setsid',
+    'else exit 97; fi',
+    'write_files() {',
+    `  printf '%s' ${shellQuote(command)} | cat > "$1/command" &&`,
+    `  printf '%s\\n' ${shellQuote(WRAPPER)} | cat > "$1/run" &&`,
+    '  : > "$1/out" && : > "$1/err"',
+    '}',
+    `make_run "$@" || exit ${NO_RUN_FOLDER}`,
+    `mkdir "$d/started" || exit ${NO_RUN_FOLDER}`,
+    `b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
+    'if [ $how = systemd ]; then',
+    `  e=$(systemd-run --quiet --collect --unit=${shellQuote(unitName(runId))} /bin/sh "$d/run" 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_RUN_FAILED}; }`,
+    'else',
+    '  setsid /bin/sh "$d/run" </dev/null >/dev/null 2>&1 &',
     'fi',
-    '[ -d "$d/started" ] || exit 95',
-    // Ended and released (its result was recorded): never run again, whoever asks.
-    '[ -e "$d/exit" ] && [ ! -e "$d/out" ] && exit 94',
     'i=0',
-    'while [ ! -s "$d/pid" ]; do',
-    '  i=$((i+1)); [ $i -gt 100 ] && exit 98',
-    '  sleep 0.1',
-    'done',
-    'pid=$(cat "$d/pid")',
-    // Ended already (as when attaching again after a lost answer): its pid may belong to
-    // another process by now, so the files are read to their end without following.
-    'if [ -e "$d/exit" ]; then',
+    'while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
+    'echo "dir=$d"; echo state=new; echo end=ok',
+  ].join('\n');
+}
+
+/**
+ * Prints the command's stdout on stdout and its stderr on stderr from the given offsets until
+ * it has ended, and nothing else. Never starts it. Exits HOST_RESTARTED, after what the files
+ * hold, when the host restarted under the command.
+ */
+export function followScript(runId: string, offsets: { out: number; err: number }, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run started "$@" || exit 96',
+    // Ended and released (its result was recorded): never run again, whoever asks.
+    'has exit && [ ! -e "$d/out" ] && exit 94',
+    `restarted=; b=$(get boot); n=$(${BOOT_ID})`,
+    'if ! has exit && [ -n "$b" ] && [ "$b" != "$n" ]; then restarted=yes; fi',
+    'if [ -z "$restarted" ]; then',
+    '  i=0',
+    '  while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
+    '  pid=$(get pid)',
+    'fi',
+    // Ended already (as when following again after a lost answer), or died with an earlier
+    // boot: its pid may belong to another process by now, so the files are read to their end.
+    'if has exit || [ -n "$restarted" ]; then',
     '  follow() { tail -c +$(($2+1)) "$d/$1"; }',
     'elif tail --version 2>/dev/null | grep -q GNU; then',
     '  follow() { tail -c +$(($2+1)) --pid="$pid" --sleep-interval=0.1 -f "$d/$1"; }',
@@ -90,28 +137,54 @@ export function attachScript(runId: string, command: string, offsets: { out: num
     `follow out ${Math.max(0, Math.floor(offsets.out))} &`,
     `follow err ${Math.max(0, Math.floor(offsets.err))} >&2`,
     'wait',
+    `[ -z "$restarted" ] || exit ${HOST_RESTARTED}`,
+    'exit 0',
   ].join('\n');
 }
 
 /**
- * Prints the exit status; prints nothing when the command never finished (killed with its
- * wrapper, or the host rebooted). Changes nothing, so it can be asked again after a drop.
+ * Reports the run without changing anything (so it can be asked again after a drop):
+ * `state=found` (or `gone`), `exit=` once it ended, `out_cut=`/`err_cut=` when the host could
+ * not write that stream, the boot ids then and now, `dir=`, and `end=ok`.
  */
-export function collectScript(runId: string): string {
-  return `d=${runFolder(runId)}; cat "$d/exit" 2>/dev/null; true`;
+export function collectScript(runId: string, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run started "$@" || { echo state=gone; echo end=ok; exit 0; }',
+    'echo state=found',
+    'has exit && echo "exit=$(get exit)"',
+    'has out.cut && echo "out_cut=$(get out.cut)"',
+    'has err.cut && echo "err_cut=$(get err.cut)"',
+    `echo "boot=$(get boot)"; echo "boot_now=$(${BOOT_ID})"`,
+    'echo "dir=$d"',
+    'echo end=ok',
+  ].join('\n');
 }
 
 /**
  * Once the run's result is recorded: removes its output and scripts, keeping `started` and
- * `exit` (a few bytes) so that an attach that comes anyway fails instead of running it again.
+ * `exit` (a few bytes) so that a follow that comes anyway fails instead of running it again.
  */
-export function releaseScript(runId: string): string {
-  return `d=${runFolder(runId)}; rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid"; true`;
+export function releaseScript(runId: string, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    'find_run started "$@" || exit 0',
+    'rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid" "$d/boot" "$d/out.cut" "$d/err.cut" "$d/out.pipe" "$d/err.pipe"',
+  ].join('\n');
 }
 
-/** TERM to the run's process group (the wrapper records the command's status); nothing once it ended. */
-export function stopScript(runId: string): string {
-  return `d=${runFolder(runId)}; [ -e "$d/exit" ] || { pid=$(cat "$d/pid" 2>/dev/null) && kill -TERM -"$pid" 2>/dev/null; }; true`;
+/** TERM to the run's process group (the wrapper records the command's status); nothing once it ended, or for a pid of an earlier boot. */
+export function stopScript(runId: string, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run started "$@" || exit 0',
+    'has exit && exit 0',
+    `b=$(get boot); [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || exit 0`,
+    'pid=$(get pid); [ -n "$pid" ] && kill -TERM -"$pid" 2>/dev/null',
+    'true',
+  ].join('\n');
 }
 
 function unitName(runId: string): string {

@@ -1,21 +1,25 @@
 // One remote command on an open connection: no pty, stdin at end of file (like ssh -n),
 // output chunks handed over as they come.
 //
-// Why a launcher: cancelling must really stop the command. sshd refuses signal requests for
-// root logins ("session signalling requires privilege separation"), and even when it
-// honours one it signals only the shell, not what the shell started. So the command runs
-// under a tiny /bin/sh launcher that reports its pid (sshd makes it a process group leader)
-// as the first stderr line, then execs the login shell on the command, exactly as sshd
-// would have (same pid, same exit status or signal). Cancelling sends TERM the SSH way and
-// also kills that process group from a second channel.
+// Why a launcher (launcher.ts): the command must run under /bin/sh whatever the login shell
+// is, and cancelling must really stop it. sshd refuses signal requests for root logins
+// ("session signalling requires privilege separation"), and even when it honours one it
+// signals only the shell, not what the shell started. So the command runs under a tiny
+// /bin/sh launcher that reports its pid (sshd makes it a process group leader) as the first
+// stderr line, then execs /bin/sh on the command (same pid, same exit status or signal).
+// Cancelling sends TERM the SSH way and also kills that process group from a second channel.
+// Fail closed: a channel that ends without the pid line never ran the launcher (a login
+// shell that ignores its command, nologin), so its exit status says nothing of the command.
 import type { ClientChannel } from 'ssh2';
+import { stripControls } from '../output/neutralize.js';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
+import { LAUNCHER } from './launcher.js';
 import { PidLineReader } from './pid-line.js';
 import type { ExecHandlers, ExecResult } from './types.js';
 
-/** Read by the login shell whatever it is (sh, bash, zsh, fish, csh): one exec, single quotes, no backslashes. */
-export const LAUNCHER = `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(cat); exec "\${SHELL:-/bin/sh}" -c "$c" </dev/null'`;
+/** What the login shell printed before giving up is quoted in the error, this much of it. */
+const QUOTED_BYTES = 200;
 
 /** How long a cancelled command's pid is awaited before giving up on the group kill. */
 const PID_WAIT_MS = 5000;
@@ -54,11 +58,18 @@ export function execOnConnection(connection: Connection, command: string, handle
       }
       channel = opened;
       let exit: ExecResult | undefined;
+      // What came before the pid line: all the login shell said, if the launcher never ran.
+      let said = '';
+      const remember = (chunk: Buffer) => {
+        if (pidReader.foundPid === null && said.length < QUOTED_BYTES) said += chunk.toString('utf8');
+      };
       opened.on('data', (chunk: Buffer) => {
+        remember(chunk);
         if (!settled) handlers.onStdout(chunk);
       });
       opened.stderr.on('data', (chunk: Buffer) => {
         const rest = pidReader.feed(chunk);
+        remember(rest);
         if (!settled && rest.length > 0) handlers.onStderr(rest);
       });
       opened.on('exit', (code: number | null, signalName?: string) => {
@@ -70,7 +81,9 @@ export function execOnConnection(connection: Connection, command: string, handle
           finish(() => {
             const held = pidReader.flush();
             if (held.length > 0) handlers.onStderr(held);
-            if (exit) resolve(exit);
+            remember(held);
+            if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
+            else if (exit) resolve(exit);
             else if (!connection.isAlive)
               reject(
                 new ConnectionLostError(
@@ -98,12 +111,23 @@ export function execOnConnection(connection: Connection, command: string, handle
   });
 }
 
+function launcherNeverRan(where: string, exit: ExecResult, said: string): Error {
+  const ended = exit.exitCode === null ? `was killed by signal ${exit.signal ?? 'unknown'}` : `ended with exit status ${exit.exitCode}`;
+  const words = stripControls(said.trim().split('\n')[0] ?? '')
+    .trim()
+    .slice(0, QUOTED_BYTES);
+  return new Error(
+    `The command did not run on ${where}: the login shell there did not start nightshift's /bin/sh launcher ` +
+      `(it ${ended} and ${words ? `said: ${words}` : 'printed nothing'}); give the user a usual login shell (sh, bash, csh, fish) and try again.`,
+  );
+}
+
 /** TERM by SSH signal request and to the command's process group, then the channel is closed. */
 function stopRemote(connection: Connection, channel: ClientChannel, pidReader: PidLineReader): void {
   sendSignal(channel, 'TERM');
   const killing = pidReader
     .waitForPid(PID_WAIT_MS)
-    .then((pid) => (pid === null ? undefined : connection.runQuietly(`/bin/sh -c 'kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}'`)))
+    .then((pid) => (pid === null ? undefined : connection.runQuietly(`kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}`)))
     .finally(() => channel.close());
   connection.track(killing);
 }

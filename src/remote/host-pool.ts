@@ -115,14 +115,19 @@ export class HostPool {
   /** Runs the command detached on the host: a dropped link is won back and the output followed on from where it stopped. */
   async runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortError();
+    const runDir = this.hosts[host]?.runDir;
     return runDetached(
       {
         current: (signal) => untilAborted(this.connection(host), signal),
         regain: (signal) => untilAborted(this.regain(host), signal),
       },
       command,
-      options,
+      runDir !== undefined ? { ...options, runDir } : options,
     );
+  }
+
+  runDirOf(host: string): string | undefined {
+    return this.hosts[host]?.runDir;
   }
 
   /**
@@ -130,7 +135,7 @@ export class HostPool {
    * link only; without one it stays there (it is never started again either way).
    */
   releaseRun(host: string, runId: string): void {
-    releaseDetachedRun(this.slots.get(host)?.connection, runId);
+    releaseDetachedRun(this.slots.get(host)?.connection, runId, this.hosts[host]?.runDir);
   }
 
   /**

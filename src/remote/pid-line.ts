@@ -19,6 +19,11 @@ export class PidLineReader {
   private pid: number | null = null;
   private readonly waiters = new Set<(pid: number | null) => void>();
 
+  /** The launcher's pid, once its line was read; null until then (and for good if it never came). */
+  get foundPid(): number | null {
+    return this.pid;
+  }
+
   /** What of `chunk` belongs to the command's stderr. */
   feed(chunk: Buffer): Buffer {
     if (this.done) return chunk;

@@ -1,14 +1,25 @@
 // The revert scripts run here by the real /bin/sh with a temporary HOME (the sleeper path:
 // no systemd here); the systemd path is checked by its command text.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { armScript, disarmScript, parseRevertStatus, revertStatusScript, revertUnitName, systemdArmCommand } from './revert-scripts.js';
 
+/** A temporary folder, removed after the tests (with what the scripts left in it). */
+const scratch: string[] = [];
+function scratchFolder(prefix: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(folder);
+  return folder;
+}
+afterAll(() => {
+  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
+});
+
 function setup() {
-  const home = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+  const home = scratchFolder('ns-revert-');
   const env = { ...process.env, HOME: home, XDG_STATE_HOME: '' };
   const sh = (script: string) => parseRevertStatus(execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' }));
   return { home, sh, marker: path.join(home, 'reverted') };
@@ -46,6 +57,23 @@ describe('the revert scripts', () => {
     expect(status.secondsLeft).toBeLessThanOrEqual(0);
   });
 
+  it('a disarm after a restart of the host signals no pid of the earlier boot', () => {
+    const { home, sh, marker } = setup();
+    const runId = 's1/net-1.3.revert';
+    const armed = sh(armScript({ runId, unit: 'u', seconds: 30, revert: `touch '${marker}'` }));
+    const pid = Number(armed.how.replace('sleeper ', ''));
+    const folder = path.join(home, '.local/state/nightshift/runs', runId);
+    // What the folder looks like after a restart: armed in another boot.
+    writeFileSync(path.join(folder, 'boot'), '00000000-0000-0000-0000-000000000000\n');
+    try {
+      expect(sh(disarmScript(runId))).toMatchObject({ state: 'disarmed', gone: true });
+      expect(() => process.kill(pid, 0)).not.toThrow();
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('say when nothing was armed', () => {
     const { sh } = setup();
     expect(sh(disarmScript('s1/none.1.revert')).state).toBe('missing');
@@ -57,13 +85,16 @@ describe('the revert scripts', () => {
     expect(systemdArmCommand(unit, 120, '"$d/fire"')).toBe(
       `systemd-run --quiet --collect --on-active=120 --unit=${unit} /bin/sh "$d/fire"`,
     );
-    expect(armScript({ runId: 'x', unit, seconds: 120, revert: 'true' })).toContain(
-      `if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then\n    systemd-run --quiet --collect --on-active=120 --unit=${unit}`,
-    );
+    const arm = armScript({ runId: 'x', unit, seconds: 120, revert: 'true' });
+    expect(arm).toContain('  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd\n');
+    expect(arm).toContain(`    e=$(systemd-run --quiet --collect --on-active=120 --unit=${unit} /bin/sh "$d/fire" 2>&1 </dev/null)`);
     expect(disarmScript('x')).toContain('systemctl stop "$u.timer"');
   });
 
-  it('refuse an answer that is not theirs', () => {
+  it('refuse an answer that is not theirs, or that did not come to its end', () => {
     expect(() => parseRevertStatus('Welcome to the machine\n')).toThrow(/unexpected/);
+    expect(() => parseRevertStatus('')).toThrow('the host printed nothing about the revert, so the script did not run there');
+    expect(() => parseRevertStatus('state=disarmed\ngone=yes\n')).toThrow(/unexpected/);
+    expect(parseRevertStatus('state=disarmed\ngone=yes\nend=ok\n')).toMatchObject({ state: 'disarmed', gone: true });
   });
 });

@@ -1,26 +1,34 @@
 // Shell scripts for `revert_after`: a dead-man timer armed on the host before a change,
-// like netplan try. The revert waits in a folder beside the step's run folder:
+// like netplan try. The revert waits in a run folder of its own (run-folders.ts says where,
+// after the step's run id `<session>/<step>.<attempt>.revert`):
 //
-//   runs/<session>/<step>.<attempt>.revert/
 //     command    the revert            fire      claims, then runs the revert
 //     deadline   when it fires (epoch seconds, host clock)
 //     how        "systemd UNIT" or "sleeper PID"
+//     boot       the host's boot id when it was armed
+//     armed/     made once, when the files are in place: a second arm finds it
 //     claimed/   taken by whoever acts first: the timer firing or nightshift disarming,
 //                which then marks it: disarmed, or fired (then exit and out of the revert)
 //
 // The claim (one mkdir, atomic) settles the race between a disarm and a timer firing at
 // the same moment: the loser does nothing, so a revert is never cut off halfway.
 // A transient systemd timer when systemd manages the host and we are root, else a sleeper
-// in a session of its own. Everything is POSIX sh.
+// in a session of its own (setsid; no nohup, which BusyBox lacks: a session leader has no
+// terminal to hang up, and it ignores HUP all the same). Small values survive a full disk
+// (host-shell.ts). Everything is POSIX sh, run by /bin/sh, the revert too.
 import { shellQuote } from '../runbook/shell-quote.js';
-import { runFolder } from './detached-scripts.js';
+import { HostReport, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
+import { runFolderFunctions } from './run-folders.js';
 
 /** Exit statuses of the arm script. */
 export const ARM_FAILURES: Record<number, string> = {
-  95: 'its folder could not be created',
   97: 'the host has neither systemd-run (as root) nor setsid to keep a timer',
   98: 'the timer did not start within 10 s',
 };
+/** The arm script found no base it could write the revert's folder in; its skipped= lines say why. */
+export const NO_REVERT_FOLDER = 95;
+/** systemd-run refused the timer; its words are on stderr. */
+export const SYSTEMD_TIMER_FAILED = 99;
 
 export function revertRunId(sessionId: string, stepId: string, attempt: number): string {
   return `${sessionId}/${stepId}.${attempt}.revert`;
@@ -31,81 +39,108 @@ export function revertUnitName(sessionId: string, stepId: string, attempt: numbe
   return `nightshift-revert-${sessionId}-${stepId}-${attempt}`.replace(/[^A-Za-z0-9:_-]/g, '-');
 }
 
+const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
+
 const FIRE = [
   'd=$(dirname "$0")',
+  VALUE_FUNCTIONS,
+  SINK_FUNCTIONS,
   'mkdir "$d/claimed" 2>/dev/null || exit 0',
-  'date +%s > "$d/fired"',
-  '"${SHELL:-/bin/sh}" -c "$(cat "$d/command")" </dev/null >"$d/out" 2>&1',
-  'echo $? > "$d/exit.tmp" && mv "$d/exit.tmp" "$d/exit"',
+  'put fired "$(date +%s)"',
+  'if mkfifo "$d/out.pipe" 2>/dev/null; then',
+  '  sink out < "$d/out.pipe" & po=$!',
+  '  /bin/sh -c "$(cat "$d/command")" </dev/null >"$d/out.pipe" 2>&1',
+  '  s=$?',
+  '  settle $po',
+  '  rm -f "$d/out.pipe"',
+  'else',
+  '  /bin/sh -c "$(cat "$d/command")" </dev/null >"$d/out" 2>&1',
+  '  s=$?',
+  'fi',
+  'put exit $s',
 ].join('\n');
 
 // The sleeper leads its own session and process group, so killing the group ends the sleep too.
-const SLEEPER = ['d=$(dirname "$0")', 'echo $$ > "$d/pid.tmp" && mv "$d/pid.tmp" "$d/pid"', 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
+const SLEEPER = ['d=$(dirname "$0")', VALUE_FUNCTIONS, 'put pid $$', "trap '' HUP", 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
 
 /** The systemd-run command that arms the timer (the systemd path of the arm script). */
 export function systemdArmCommand(unit: string, seconds: number, fireScript: string): string {
   return `systemd-run --quiet --collect --on-active=${seconds} --unit=${shellQuote(unit)} /bin/sh ${fireScript}`;
 }
 
-/** Prints what `statusLines` reads: state, how, deadline, now, and after a firing fired_at and exit. */
+/** Prints what `parseRevertStatus` reads: state, how, deadline, now, after a firing fired_at and exit, and end=ok. */
 const REPORT = [
   'if [ -d "$d/claimed" ]; then',
   // Whoever claimed writes its mark right after: wait out that moment.
-  '  i=0; while [ ! -e "$d/fired" ] && [ ! -e "$d/disarmed" ] && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done',
-  '  if [ -e "$d/disarmed" ]; then echo state=disarmed',
+  '  i=0; while ! has fired && ! has disarmed && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done',
+  '  if has disarmed; then echo state=disarmed',
   '  else',
   '    echo state=fired',
-  '    [ -e "$d/fired" ] && echo "fired_at=$(cat "$d/fired")"',
-  '    [ -e "$d/exit" ] && echo "exit=$(cat "$d/exit")"',
+  '    has fired && echo "fired_at=$(get fired)"',
+  '    has exit && echo "exit=$(get exit)"',
+  '    has out.cut && echo "out_cut=$(get out.cut)"',
   '  fi',
   'else echo state=armed; fi',
-  'echo "how=$(cat "$d/how" 2>/dev/null)"',
-  'echo "deadline=$(cat "$d/deadline" 2>/dev/null)"',
+  'echo "how=$(get how)"',
+  'echo "deadline=$(get deadline)"',
   'echo "now=$(date +%s)"',
+  'echo "dir=$d"',
 ].join('\n');
 
 /**
  * Arms the revert to run in `seconds` unless it already was (a resumed step runs this
- * again: it must find the timer it armed, not arm a second one), then reports it.
+ * again: it must find the timer it armed, not arm a second one), then reports it, with a
+ * `skipped=` line for each run folder base it could not use.
  */
-export function armScript(options: { runId: string; unit: string; seconds: number; revert: string }): string {
+export function armScript(options: { runId: string; unit: string; seconds: number; revert: string; runDir?: string }): string {
   const { runId, unit, seconds, revert } = options;
   return [
-    `d=${runFolder(runId)}`,
-    'if mkdir -p "$d" 2>/dev/null && mkdir "$d/armed" 2>/dev/null; then',
-    `  printf '%s' ${shellQuote(revert)} > "$d/command" || exit 95`,
-    `  printf '%s\\n' ${shellQuote(FIRE)} > "$d/fire" || exit 95`,
-    `  printf '%s\\n' ${shellQuote(SLEEPER)} > "$d/sleeper" || exit 95`,
-    `  echo $(( $(date +%s) + ${seconds} )) > "$d/deadline"`,
-    '  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
-    `    ${systemdArmCommand(unit, seconds, '"$d/fire"')} >/dev/null 2>&1 || exit 97`,
-    `    echo ${shellQuote(`systemd ${unit}`)} > "$d/how"`,
-    '  elif command -v setsid >/dev/null 2>&1; then',
-    `    setsid nohup /bin/sh "$d/sleeper" ${seconds} </dev/null >/dev/null 2>&1 &`,
-    '    i=0',
-    '    while [ ! -s "$d/pid" ]; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
-    '    echo "sleeper $(cat "$d/pid")" > "$d/how"',
+    runFolderFunctions(runId, options.runDir),
+    VALUE_FUNCTIONS,
+    'if ! find_run armed "$@"; then',
+    '  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
+    '  elif command -v setsid >/dev/null 2>&1; then how=setsid',
+    '  else exit 97; fi',
+    '  write_files() {',
+    `    printf '%s' ${shellQuote(revert)} | cat > "$1/command" &&`,
+    `    printf '%s\\n' ${shellQuote(FIRE)} | cat > "$1/fire" &&`,
+    `    printf '%s\\n' ${shellQuote(SLEEPER)} | cat > "$1/sleeper"`,
+    '  }',
+    `  make_run "$@" || exit ${NO_REVERT_FOLDER}`,
+    `  mkdir "$d/armed" || exit ${NO_REVERT_FOLDER}`,
+    `  b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
+    `  put deadline $(( $(date +%s) + ${seconds} ))`,
+    '  if [ $how = systemd ]; then',
+    `    e=$(${systemdArmCommand(unit, seconds, '"$d/fire"')} 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_TIMER_FAILED}; }`,
+    `    put how ${shellQuote(`systemd ${unit}`)}`,
     '  else',
-    '    exit 97',
+    `    setsid /bin/sh "$d/sleeper" ${seconds} </dev/null >/dev/null 2>&1 &`,
+    '    i=0',
+    '    while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
+    '    put how "sleeper $(get pid)"',
     '  fi',
     'fi',
-    '[ -s "$d/how" ] || exit 98',
+    'has how || exit 98',
     REPORT,
+    'echo end=ok',
   ].join('\n');
 }
 
 /**
  * Disarms the revert unless it fired already: claims it, stops the timer or kills the
- * sleeper, and checks that it is gone (`gone=yes`). Reports the state it found.
+ * sleeper, and checks that it is gone (`gone=yes`). Reports the state it found. A sleeper
+ * of an earlier boot died with it: its pid, someone else's by now, is left alone.
  */
-export function disarmScript(runId: string): string {
+export function disarmScript(runId: string, runDir?: string): string {
   return [
-    `d=${runFolder(runId)}`,
-    '[ -d "$d/armed" ] || { echo state=missing; exit 0; }',
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run armed "$@" || { echo state=missing; echo end=ok; exit 0; }',
     'alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status"; }',
     'if mkdir "$d/claimed" 2>/dev/null; then',
-    '  date +%s > "$d/disarmed"',
-    '  how=$(cat "$d/how"); gone=no; i=0',
+    '  put disarmed "$(date +%s)"',
+    `  how=$(get how); gone=no; i=0; b=$(get boot)`,
+    `  [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || how=rebooted`,
     '  case "$how" in',
     '    systemd\\ *)',
     '      u=${how#systemd }',
@@ -115,19 +150,23 @@ export function disarmScript(runId: string): string {
     '      p=${how#sleeper }',
     '      kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null',
     '      while [ $i -lt 50 ]; do alive "$p" || { gone=yes; break; }; i=$((i+1)); sleep 0.1; done ;;',
+    '    rebooted) gone=yes ;;',
     '  esac',
     '  echo "gone=$gone"',
     'fi',
     REPORT,
+    'echo end=ok',
   ].join('\n');
 }
 
-/** Reports the revert's state without touching it; `output=1` adds what the revert printed after a line `--- output`. */
-export function revertStatusScript(runId: string, withOutput = false): string {
+/** Reports the revert's state without touching it; `withOutput` adds what the revert printed after a line `--- output`. */
+export function revertStatusScript(runId: string, withOutput = false, runDir?: string): string {
   return [
-    `d=${runFolder(runId)}`,
-    '[ -d "$d/armed" ] || { echo state=missing; exit 0; }',
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run armed "$@" || { echo state=missing; echo end=ok; exit 0; }',
     REPORT,
+    'echo end=ok',
     ...(withOutput ? ['if [ -e "$d/out" ]; then echo "--- output"; tail -c 16384 "$d/out"; fi'] : []),
   ].join('\n');
 }
@@ -148,37 +187,49 @@ export interface RevertStatus {
   gone?: boolean;
   /** What the revert printed (only when asked for). */
   output?: string;
+  /** Why the host could not write all the revert printed (ENOSPC, EROFS, ...). */
+  outputCut?: string;
+  /** The revert's folder on the host. */
+  dir?: string;
+  /** Run folder bases the arm could not use, each with what the host said. */
+  skipped?: string[];
 }
 
-/** Reads what the arm, disarm and status scripts print. */
+/** Reads what the arm, disarm and status scripts print; an answer without its end mark is no answer. */
 export function parseRevertStatus(text: string): RevertStatus {
   const [head, output] = splitOnce(text, '\n--- output\n');
-  const fields = new Map<string, string>();
-  for (const line of head.split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) fields.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
-  }
-  const state = fields.get('state');
-  if (state !== 'armed' && state !== 'disarmed' && state !== 'fired' && state !== 'missing') {
-    throw new Error(`the host answered about the revert with something unexpected: ${JSON.stringify(text.slice(0, 200))}`);
+  const report = HostReport.read(head);
+  const state = report?.get('state');
+  if (!report || (state !== 'armed' && state !== 'disarmed' && state !== 'fired' && state !== 'missing')) {
+    throw new Error(
+      head.trim() === ''
+        ? 'the host printed nothing about the revert, so the script did not run there'
+        : `the host answered about the revert with something unexpected: ${JSON.stringify(text.slice(0, 200))}`,
+    );
   }
   const number = (key: string) => {
-    const value = fields.get(key);
+    const value = report.get(key)?.trim();
     return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : undefined;
   };
   const deadline = number('deadline');
   const now = number('now');
   const firedAt = number('fired_at');
   const exitCode = number('exit');
-  const gone = fields.get('gone');
+  const gone = report.get('gone');
+  const outputCut = report.get('out_cut');
+  const dir = report.get('dir');
+  const skipped = report.all('skipped');
   return {
     state,
-    how: fields.get('how') ?? '',
+    how: report.get('how')?.trim() ?? '',
     secondsLeft: deadline !== undefined && now !== undefined ? deadline - now : null,
     ...(firedAt !== undefined ? { firedAt } : {}),
     ...(exitCode !== undefined ? { exitCode } : {}),
     ...(gone !== undefined ? { gone: gone === 'yes' } : {}),
     ...(output !== undefined ? { output } : {}),
+    ...(outputCut !== undefined ? { outputCut } : {}),
+    ...(dir !== undefined ? { dir } : {}),
+    ...(skipped.length > 0 ? { skipped } : {}),
   };
 }
 

@@ -55,14 +55,15 @@ export async function placeRemoteCopy(connection: Connection, session: SftpSessi
   if (options.mode !== undefined) await session.chmod(options.partPath, options.mode);
   if (await session.posixRename(options.partPath, options.finalPath)) return;
   // Plain SFTP rename refuses to replace a file; mv does rename(2), which replaces atomically.
+  const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const moved = await execOnConnection(
     connection,
-    `/bin/sh -c ${shellQuote('mv -f -- "$1" "$2"')} sh ${shellQuote(options.partPath)} ${shellQuote(options.finalPath)}`,
-    { onStdout: () => {}, onStderr: (chunk) => stderr.push(chunk), ...(options.signal ? { signal: options.signal } : {}) },
+    `mv -f -- ${shellQuote(options.partPath)} ${shellQuote(options.finalPath)} && echo moved`,
+    { onStdout: (chunk) => stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk), ...(options.signal ? { signal: options.signal } : {}) },
   );
-  if (moved.exitCode !== 0) {
-    const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] || `exit status ${moved.exitCode}`;
+  if (moved.exitCode !== 0 || Buffer.concat(stdout).toString('utf8').trim() !== 'moved') {
+    const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] || `exit status ${moved.exitCode ?? moved.signal}`;
     throw new Error(`Could not move ${options.partPath} to ${options.finalPath} on ${host.name}: ${said}.`);
   }
 }

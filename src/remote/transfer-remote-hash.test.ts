@@ -54,8 +54,8 @@ describe.each([
     }
   });
 
-  it('only checks for a tool when no file is given', () => {
-    expect(run(remoteHashCommand(''), searchPath)).toMatchObject({ status: 0, stdout: '' });
+  it('only checks for a tool when no file is given, and names it', () => {
+    expect(run(remoteHashCommand(''), searchPath)).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^tool=${tools[0]}`)) });
   });
 });
 

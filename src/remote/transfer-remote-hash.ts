@@ -8,9 +8,8 @@ import { execOnConnection } from './exec.js';
 export const NO_HASH_TOOL_STATUS = 127;
 const UNREADABLE_STATUS = 66;
 
-// POSIX sh, on one line, without backslashes or "!": it is handed to /bin/sh through the
-// login shell, which may be csh or fish. $1 is the file (empty: only check that a tool is
-// there), $2 the prefix length (empty: the whole file).
+// POSIX sh, run by /bin/sh (exec.ts's launcher). $1 is the file (empty: only check that a
+// tool is there, and name it: `tool=...`), $2 the prefix length (empty: the whole file).
 // openssl first: it uses the CPU's SHA instructions and was about 5x faster than
 // coreutils' sha256sum on a 256 MiB file here.
 const HASH_SCRIPT = [
@@ -18,7 +17,7 @@ const HASH_SCRIPT = [
   'elif command -v sha256sum >/dev/null 2>&1; then h=sha256sum',
   'elif command -v shasum >/dev/null 2>&1; then h="shasum -a 256"',
   `else echo "none of sha256sum, shasum or openssl is installed" >&2; exit ${NO_HASH_TOOL_STATUS}; fi`,
-  '[ -n "$1" ] || exit 0',
+  '[ -n "$1" ] || { echo "tool=$h"; exit 0; }',
   `[ -f "$1" ] && [ -r "$1" ] || { echo "cannot read $1" >&2; exit ${UNREADABLE_STATUS}; }`,
   'if [ -n "$2" ]; then head -c "$2" < "$1" | $h; else $h < "$1"; fi',
 ].join('; ');
@@ -37,7 +36,10 @@ export function parseSha256(output: string): string | null {
 
 /** Fails (as hashRemoteFile would) when the host has no tool to verify an upload with: better known before sending. */
 export async function checkRemoteHashTool(connection: Connection, signal?: AbortSignal): Promise<void> {
-  await runHashScript(connection, '', undefined, signal);
+  const output = await runHashScript(connection, '', undefined, signal);
+  if (!/^tool=\S/m.test(output)) {
+    throw new Error(`Could not tell whether ${connection.host.name} can verify an upload: the check for a sha256 tool printed no answer.`);
+  }
 }
 
 export async function hashRemoteFile(

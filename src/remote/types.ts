@@ -71,6 +71,8 @@ export interface DetachedRunOptions extends ExecHandlers {
   leaveRunning?(): boolean;
   /** Bytes of stdout and stderr already received (a run followed again after a resume): only what follows is sent. */
   from?: { out: number; err: number };
+  /** The host's run_dir: where run folders go before the usual places. */
+  runDir?: string;
 }
 
 export interface ExecResult {

@@ -699,7 +699,7 @@ function hostSpec(
     };
   });
   // Host fields are no shell text, but they end up in ssh settings and on screens: one word each.
-  const field = (key: 'alias' | 'address' | 'user' | 'identity_file' | 'proxy_jump'): string | undefined => {
+  const field = (key: 'alias' | 'address' | 'user' | 'identity_file' | 'proxy_jump' | 'run_dir'): string | undefined => {
     const given = spec[key];
     if (given === undefined) return undefined;
     const value = interpolateText(given, vars);
@@ -708,7 +708,7 @@ function hostSpec(
       ? 'starts with -'
       : /\p{Cc}/u.test(value)
         ? 'holds a control character'
-        : key !== 'identity_file' && /\s/.test(value)
+        : key !== 'identity_file' && key !== 'run_dir' && /\s/.test(value)
           ? 'holds a space'
           : null;
     if (flaw !== null) {
@@ -717,7 +717,7 @@ function hostSpec(
     }
     return value;
   };
-  const [alias, address, user, identityFile, proxyJump] = (['alias', 'address', 'user', 'identity_file', 'proxy_jump'] as const).map(field);
+  const [alias, address, user, identityFile, proxyJump, runDir] = (['alias', 'address', 'user', 'identity_file', 'proxy_jump', 'run_dir'] as const).map(field);
   return {
     name,
     alias: alias ?? name,
@@ -726,6 +726,7 @@ function hostSpec(
     ...(spec.port !== undefined ? { port: spec.port } : {}),
     ...(identityFile !== undefined ? { identityFile } : {}),
     ...(proxyJump !== undefined ? { proxyJump } : {}),
+    ...(runDir !== undefined ? { runDir } : {}),
     ...(hostKeys !== undefined ? { hostKeys } : {}),
   };
 }

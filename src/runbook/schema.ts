@@ -47,6 +47,13 @@ export const hostSchema = z
     proxy_jump: text
       .optional()
       .describe('Jump through these hosts first, as ssh -J: a runbook host or [user@]host[:port], comma-separated.'),
+    run_dir: z
+      .string()
+      .regex(/^\/[^\n\r]*$/, 'it must be an absolute path on the host, such as /srv/nightshift')
+      .optional()
+      .describe(
+        "Folder on the host for nightshift's run folders (detached steps, reverts), tried first; then ~/.local/state/nightshift, /var/tmp/nightshift-UID and /tmp/nightshift-UID.",
+      ),
     host_keys: z
       .array(hostKeySchema)
       .min(1, 'host_keys needs at least one key')

@@ -36,6 +36,8 @@ export interface HostSpec {
   identityFile?: string;
   /** As ssh -J: runbook host names or [user@]host[:port], comma-separated. */
   proxyJump?: string;
+  /** `run_dir`: where run folders go on the host, before the usual places. */
+  runDir?: string;
   /** When given, the only keys accepted, each in its window of phases. */
   hostKeys?: HostKeyExpectation[];
 }

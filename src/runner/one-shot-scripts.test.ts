@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { OneShotBoot } from '../runbook/types.js';
-import { armScript, entryIdOf, makeDefaultScript, menuEntry, readInspection, type Inspection } from './one-shot-scripts.js';
+import { armScript, entryIdOf, inspectScript, makeDefaultScript, menuEntry, readInspection, type Inspection } from './one-shot-scripts.js';
 
 const into: OneShotBoot = { root: '/dev/vdb1', kernel: '/vmlinuz', initrd: '/initrd.img', panicSeconds: 10 };
 
@@ -21,7 +21,7 @@ const healthy = [
   'running_args=console=ttyS0,115200 net.ifnames=0',
 ].join('\n');
 
-const inspect = (stdout: string) => readInspection(stdout, into);
+const inspect = (stdout: string) => readInspection(`${stdout}\nend=ok\n`, into);
 
 describe('one-shot boot: what the host said', () => {
   it('reads a host that can boot the new root once', () => {
@@ -48,6 +48,16 @@ describe('one-shot boot: what the host said', () => {
     const key = line.slice(0, line.indexOf('='));
     const stdout = healthy.split('\n').map((existing) => (existing.startsWith(`${key}=`) ? line : existing)).join('\n');
     expect(() => inspect(stdout)).toThrow(message);
+  });
+
+  it('counts nothing from an inspection that did not run to its end', () => {
+    expect(() => readInspection('', into)).toThrow('The inspection of the host did not run to its end (its end mark is missing), so nothing it found counts.');
+    expect(() => readInspection(healthy, into)).toThrow(/did not run to its end/);
+  });
+
+  it('prints its end mark after an early way out, and only when it ended well', () => {
+    const script = inspectScript({ ...into, root: '/nonexistent-device' });
+    expect(execFileSync('sh', ['-c', script], { encoding: 'utf8' })).toMatch(/\nuuid=\nend=ok\n$/);
   });
 });
 

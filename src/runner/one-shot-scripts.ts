@@ -4,15 +4,15 @@
 // Each script prints key=value lines that the functions here read; nothing is judged remotely.
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { OneShotBoot } from '../runbook/types.js';
-import { GRUBENV_SCRIPT, judgeGrubenv, readValues } from './preflight-checks.js';
+import { beforeEndMark, GRUBENV_SCRIPT, judgeGrubenv, readValues, withEndMark } from './preflight-checks.js';
 
 export function entryIdOf(stepId: string): string {
   return `nightshift-${stepId}`;
 }
 
-/** Finds the new root and its kernel, the running root, where GRUB keeps its files; changes nothing. */
+/** Finds the new root and its kernel, the running root, where GRUB keeps its files; changes nothing. Ends with the end mark. */
 export function inspectScript(into: OneShotBoot): string {
-  return `ROOT=${shellQuote(into.root)}; KERNEL=${shellQuote(into.kernel)}; INITRD=${shellQuote(into.initrd)}
+  return withEndMark(`ROOT=${shellQuote(into.root)}; KERNEL=${shellQuote(into.kernel)}; INITRD=${shellQuote(into.initrd)}
 ${GRUBENV_SCRIPT}
 command -v grub-reboot >/dev/null 2>&1 && echo grub_reboot=yes || echo grub_reboot=no
 grep -qs custom.cfg /boot/grub/grub.cfg && echo custom_cfg=yes || echo custom_cfg=no
@@ -33,8 +33,7 @@ args=
 for word in $(cat /proc/cmdline); do
   case "$word" in BOOT_IMAGE=*|root=*|ro|rw|panic=*|init=*) ;; *) args="$args $word" ;; esac
 done
-echo running_args=\${args# }
-`;
+echo running_args=\${args# }`);
 }
 
 export interface Inspection {
@@ -47,7 +46,9 @@ export interface Inspection {
   runningArgs: string;
 }
 
-export function readInspection(stdout: string, into: OneShotBoot): Inspection {
+export function readInspection(printed: string, into: OneShotBoot): Inspection {
+  const stdout = beforeEndMark(printed);
+  if (stdout === null) throw new Error('The inspection of the host did not run to its end (its end mark is missing), so nothing it found counts.');
   const values = readValues(stdout);
   const get = (key: string) => values.get(key) ?? '';
   const grubenv = judgeGrubenv(stdout);

@@ -1,6 +1,17 @@
 // The preflight judges on what the scripts print, and the GRUB default entry parser.
 import { describe, expect, it } from 'vitest';
-import { grubDefaultRoot, judgeAddressFree, judgeDisk, judgeFstab, judgeGrubenv, judgeMemAvailable } from './preflight-checks.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  checkScript,
+  grubDefaultRoot,
+  judgeAddressFree,
+  judgeCheck,
+  judgeDisk,
+  judgeFstab,
+  judgeGrubenv,
+  judgeMemAvailable,
+  withEndMark,
+} from './preflight-checks.js';
 
 const blkid = 'DEVNAME=/dev/vda1\nUUID=1111-aaaa\nTYPE=ext4\nPARTUUID=p-1\n\nDEVNAME=/dev/vda2\nLABEL=data\nUUID=2222\n';
 
@@ -56,6 +67,22 @@ describe('preflight judges', () => {
     expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=1\nneigh=10.0.0.1 FAILED\n').ok).toBe(true);
     expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=127\nneigh=\n').text).toMatch(/^neither arping nor ping is installed/);
     expect(judgeAddressFree('10.0.0.1', 'eth9', 'nolink=yes\n')).toEqual({ ok: false, text: 'there is no interface eth9' });
+  });
+
+  it('a script that did not print its end mark is a failed check, whatever else it printed', () => {
+    const fstab = { kind: 'fstab' as const, path: '/etc/fstab' };
+    expect(judgeCheck(fstab, '')).toEqual({ ok: false, text: 'its script did not run to its end on the host (it printed nothing), so nothing it printed counts' });
+    expect(judgeCheck(fstab, '== fstab\n== blkid\n')).toEqual({
+      ok: false,
+      text: 'its script did not run to its end on the host (its end mark is missing), so nothing it printed counts',
+    });
+    expect(judgeCheck(fstab, `== fstab\n== blkid\n${blkid}== cmdline\nroot=UUID=2222\nend=ok\n`)).toEqual({ ok: true, text: '1 filesystem named, all found' });
+  });
+
+  it('every check script prints its end mark after an early way out, and not after a failure', () => {
+    expect(execFileSync('sh', ['-c', checkScript({ kind: 'disk', device: '/nonexistent-disk', ptuuid: 'x' })], { encoding: 'utf8' })).toBe('missing=yes\nend=ok\n');
+    expect(() => execFileSync('sh', ['-c', withEndMark('echo half-way; exit 3')], { encoding: 'utf8', stdio: 'pipe' })).toThrow();
+    expect(spawnSync('sh', ['-c', withEndMark('echo half-way; exit 3')], { encoding: 'utf8' }).stdout).toBe('half-way\n');
   });
 
   it('grubenv: a plain partition passes; LVM, RAID, ZFS and Btrfs do not', () => {

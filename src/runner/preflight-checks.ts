@@ -1,6 +1,8 @@
 // The checks of a preflight step: for each, a read-only POSIX sh script that gathers facts
 // on the host, and a judge that reads what it printed. Pure: no SSH here, so the judges are
-// tested on text and the scripts through a real shell.
+// tested on text and the scripts through a real shell. Fail closed: a script's output counts
+// only when it ends with the end mark, so a script that never ran or stopped half-way (and
+// printed nothing, or too little) is a failed check, never "nothing to check".
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { PreflightCheck } from '../runbook/types.js';
 
@@ -10,7 +12,25 @@ export interface Verdict {
   text: string;
 }
 
+const END_MARK = 'end=ok';
+
+/** `script` in a subshell, then the end mark once it ended well (an early `exit 0` included). */
+export function withEndMark(script: string): string {
+  return `(\n${script}\n) && echo ${END_MARK}`;
+}
+
+/** What the script printed before its end mark; null when the mark is not its last line. */
+export function beforeEndMark(stdout: string): string | null {
+  const trimmed = stdout.replace(/\n+$/, '');
+  if (trimmed !== END_MARK && !trimmed.endsWith(`\n${END_MARK}`)) return null;
+  return trimmed.slice(0, trimmed.length - END_MARK.length);
+}
+
 export function checkScript(check: PreflightCheck): string {
+  return withEndMark(checkBody(check));
+}
+
+function checkBody(check: PreflightCheck): string {
   switch (check.kind) {
     case 'fstab':
       return fstabScript(check.path);
@@ -25,7 +45,14 @@ export function checkScript(check: PreflightCheck): string {
   }
 }
 
-export function judgeCheck(check: PreflightCheck, stdout: string): Verdict {
+export function judgeCheck(check: PreflightCheck, printed: string): Verdict {
+  const stdout = beforeEndMark(printed);
+  if (stdout === null) {
+    return {
+      ok: false,
+      text: `its script did not run to its end on the host (${printed.trim() === '' ? 'it printed nothing' : 'its end mark is missing'}), so nothing it printed counts`,
+    };
+  }
   switch (check.kind) {
     case 'fstab':
       return judgeFstab(check.path, stdout);

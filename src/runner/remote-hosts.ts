@@ -10,6 +10,8 @@ export interface RemoteHosts {
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
   /** Frees a detached run's output on the host; only once its result is recorded (until then attaching again gives it back). */
   releaseRun(host: string, runId: string): void;
+  /** The host's run_dir from the runbook, where its run folders go before the usual places. */
+  runDirOf?(host: string): string | undefined;
   upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
   connect(host: string): Promise<void>;
   /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */

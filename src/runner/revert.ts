@@ -4,15 +4,19 @@
 // nightshift waits a little past the deadline to see that it did.
 import type { CommandResult } from '../engine/machine.js';
 import type { StepOutput } from '../output/step-output.js';
+import { stripControls } from '../output/neutralize.js';
+import { describeWriteFailure } from '../remote/host-shell.js';
 import {
   ARM_FAILURES,
   armScript,
   describeTimer,
   disarmScript,
+  NO_REVERT_FOLDER,
   parseRevertStatus,
   revertRunId,
   revertStatusScript,
   revertUnitName,
+  SYSTEMD_TIMER_FAILED,
   type RevertStatus,
 } from '../remote/revert-scripts.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -66,16 +70,24 @@ export async function runWithRevert(
   const base = { stepId: step.id, attempt: context.attempt, host };
   const runId = revertRunId(context.sessionId, step.id, context.attempt);
   const seconds = Math.ceil(step.revert.afterMs / 1000);
+  const runDir = hosts.runDirOf?.(host);
   const clocks = (at: number) =>
     `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
 
   // Counted from before the arm was sent: never later than the host's own deadline.
   const sentAt = Date.now();
-  const arm = armScript({ runId, unit: revertUnitName(context.sessionId, step.id, context.attempt), seconds, revert: step.revert.command });
-  const armed = await statusOf((handlers) => hosts.exec(host, arm, { ...handlers, signal }), ARM_FAILURES).catch((error: unknown) => {
+  const arm = armScript({
+    runId,
+    unit: revertUnitName(context.sessionId, step.id, context.attempt),
+    seconds,
+    revert: step.revert.command,
+    ...(runDir !== undefined ? { runDir } : {}),
+  });
+  const armed = await statusOf((handlers) => hosts.exec(host, arm, { ...handlers, signal }), armFailure).catch((error: unknown) => {
     if (isAbort(error)) throw error;
     throw new Error(`Could not arm the revert on ${host}, so the change was not made: ${(error as Error).message}`);
   });
+  if (armed.skipped) output.note(`nightshift: the revert waits in ${armed.dir ?? '?'} on ${host}, since ${armed.skipped.map((why) => why.trim()).join('; ')}`);
   const deadline = sentAt + Math.min(seconds, armed.secondsLeft ?? seconds) * 1000;
   output.revert = { host, deadline, state: 'armed' };
   context.onEvent({ ...base, type: 'revert.armed', how: armed.how, deadline, afterMs: step.revert.afterMs });
@@ -108,7 +120,7 @@ export async function runWithRevert(
   let lastError = 'no attempt was made';
   for (let attempt = 1; Date.now() < deadline; attempt++) {
     try {
-      const status = await onNewConnection(context, host, disarmScript(runId), deadline);
+      const status = await onNewConnection(context, host, disarmScript(runId, runDir), deadline);
       if (status.state === 'disarmed') {
         output.revert = { host, deadline, state: 'disarmed' };
         context.onEvent({ ...base, type: 'revert.disarmed' });
@@ -144,7 +156,7 @@ export async function runWithRevert(
     const until = deadline + graceMs;
     while (Date.now() < until) {
       try {
-        const status = await onNewConnection(context, host, revertStatusScript(runId, true), until);
+        const status = await onNewConnection(context, host, revertStatusScript(runId, true, runDir), until);
         if (status.state === 'disarmed') {
           // A disarm that reached the host though its answer did not come back.
           output.revert = { host, deadline, state: 'disarmed' };
@@ -156,6 +168,9 @@ export async function runWithRevert(
           output.revert = { host, deadline, state: 'reverted' };
           context.onEvent({ ...base, type: 'revert.fired', ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}), exitCode: status.exitCode });
           for (const line of (status.output ?? '').trimEnd().split('\n').filter(Boolean)) output.note(`revert| ${line}`);
+          if (status.outputCut !== undefined) {
+            output.note(`nightshift: ${host} could not write all the revert printed (${describeWriteFailure(status.outputCut)}): the rest of its output is lost`);
+          }
           const when = status.firedAt !== undefined ? ` at ${clocks(status.firedAt * 1000)}` : '';
           throw new RevertedError(
             `the change on ${host} was reverted by the timer armed before it: no new connection reached ${host} before the deadline ` +
@@ -194,20 +209,40 @@ async function onNewConnection(context: RevertContext, host: string, script: str
 }
 
 type Handlers = { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void };
+type ScriptEnd = { exitCode: number | null; signal?: string; stdout: string; stderr: string };
 
-/** Runs a revert script and reads its report; a failing script says why (`failures`: what its exit statuses mean). */
+/** Runs a revert script and reads its report; a failing script says why (`failure`: what its exit statuses mean). */
 async function statusOf(
   run: (handlers: Handlers) => Promise<{ exitCode: number | null; signal?: string }>,
-  failures: Record<number, string> = {},
+  failure: (end: ScriptEnd) => string | undefined = () => undefined,
 ): Promise<RevertStatus> {
-  let out = '';
-  let err = '';
+  let stdout = '';
+  let stderr = '';
   const result = await run({
-    onStdout: (chunk) => (out += chunk.toString('utf8')),
-    onStderr: (chunk) => (err += chunk.toString('utf8')),
+    onStdout: (chunk) => (stdout += chunk.toString('utf8')),
+    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
   });
   if (result.exitCode !== 0) {
-    throw new Error(failures[result.exitCode ?? -1] ?? (err.trim() || `the script ended with ${result.exitCode ?? result.signal}`));
+    const end = { ...result, stdout, stderr };
+    throw new Error(failure(end) ?? (lastLine(stderr) || `the script ended with ${result.exitCode ?? result.signal}`));
   }
-  return parseRevertStatus(out);
+  return parseRevertStatus(stdout);
+}
+
+/** Why the arm script failed, from its exit status and what it printed. */
+function armFailure(end: ScriptEnd): string | undefined {
+  if (end.exitCode === NO_REVERT_FOLDER) {
+    const skipped = end.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('skipped='))
+      .map((line) => line.slice('skipped='.length));
+    const said = stripControls([...skipped, lastLine(end.stderr)].filter(Boolean).join('; '));
+    return `no folder for it could be written there (${said || 'no reason given'}); free some space, or give the host a run_dir in the runbook`;
+  }
+  if (end.exitCode === SYSTEMD_TIMER_FAILED) return `systemd-run refused the timer (${lastLine(end.stderr) || 'no reason given'})`;
+  return ARM_FAILURES[end.exitCode ?? -1];
+}
+
+function lastLine(text: string): string {
+  return stripControls(text.trim().split('\n').at(-1) ?? '').trim();
 }

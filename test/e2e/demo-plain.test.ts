@@ -119,7 +119,7 @@ describe('nightshift demo --plain, answered through stdin', () => {
     });
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
     const text = run.lines.join('\n');
-    expect(text).toMatch(/^dolphin\| nightshift: the link to dolphin dropped; the command goes on there/m);
+    expect(text).toMatch(/^dolphin\| nightshift: the link to dolphin dropped; reconnecting to follow the command on/m);
     expect(text).toMatch(/^dolphin\| nightshift: reconnected to dolphin$/m);
 
     const { dir, entries } = journalOf(stateDir);

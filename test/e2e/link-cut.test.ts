@@ -53,7 +53,7 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
     expect(cut).toBe(true);
     const text = run.lines.join('\n');
-    expect(text).toMatch(/^target\| nightshift: the link to target dropped; the command goes on there/m);
+    expect(text).toMatch(/^target\| nightshift: the link to target dropped; reconnecting to follow the command on/m);
     expect(text).toMatch(/^target\| nightshift: reconnected to target$/m);
     // What plain mode printed: the same lines, once each, in order.
     const printed = run.lines.filter((line) => /^target\| line \d+$/.test(line)).map((line) => `${line.slice('target| '.length)}\n`);

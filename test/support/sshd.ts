@@ -9,7 +9,8 @@
 // Suites wrap themselves in describeWithSshd(...) so that a machine without sshd skips them
 // loudly instead of failing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -62,6 +63,36 @@ export interface SshdOptions {
    * refused as it would be for anyone else.
    */
   sftpHonoursPermissions?: boolean;
+  /**
+   * The test user's login shell, e.g. /bin/tcsh: sshd runs in a mount namespace where a copy
+   * of /etc/passwd giving that shell is bind-mounted over the real one, so the machine's own
+   * users never change. Needs root and unshare.
+   */
+  loginShell?: string;
+  /**
+   * A home of its own for the test user (`homeDir`, set in the same passwd copy): `tmpfs` a
+   * tmpfs of that size (e.g. '1m', fill it with inNamespace), `readOnly` mounted read-only.
+   * Mounted inside sshd's namespace only.
+   */
+  home?: { tmpfs?: string; readOnly?: boolean };
+  /** Environment every session gets (sshd's SetEnv), e.g. a PATH of BusyBox applets only. */
+  env?: Record<string, string>;
+  /** /proc/sys/kernel/random/boot_id inside sshd's namespace is a file that setBootId() changes. */
+  fakeBootId?: boolean;
+  /** An empty tmpfs on /var/tmp inside sshd's namespace. */
+  privateVarTmp?: boolean;
+  /** Another program as /bin/sh inside sshd's namespace (bind-mounted over it), e.g. /bin/busybox. */
+  binSh?: string;
+}
+
+/** What the namespace sshd runs in is made of (none: sshd runs as it is). */
+interface NamespaceSetup {
+  privateRun: boolean;
+  passwd: boolean;
+  home?: { tmpfs?: string; readOnly?: boolean };
+  fakeBootId: boolean;
+  privateVarTmp: boolean;
+  binSh?: string;
 }
 
 export class Sshd {
@@ -81,7 +112,9 @@ export class Sshd {
     readonly clientKey: KeyPair,
     readonly configFile: string,
     readonly authorizedKeysFile: string,
-    private readonly privateRun = false,
+    private readonly namespace: NamespaceSetup | undefined,
+    /** The test user's home as sessions see it. */
+    readonly homeDir: string,
   ) {}
 
   static async start(options: SshdOptions = {}): Promise<Sshd> {
@@ -117,7 +150,10 @@ export class Sshd {
         // bash sources ~/.bashrc for commands sshd runs unless it is a nested shell: the
         // tests log in as this machine's own user, whose dotfiles must not take part (a
         // pyenv rehash lock left by a login killed mid-way stalls every later login 60 s).
-        'SetEnv SHLVL=2',
+        // sshd takes only the first SetEnv line, so every variable goes on this one.
+        `SetEnv ${Object.entries({ SHLVL: '2', ...options.env })
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`,
         'LogLevel VERBOSE',
         ...(existsSync(SFTP_SERVER)
           ? [`Subsystem sftp ${options.sftpHonoursPermissions ? 'setpriv --bounding-set=-dac_override,-dac_read_search ' : ''}${SFTP_SERVER}`]
@@ -127,9 +163,45 @@ export class Sshd {
     );
     // As root, sshd insists on its privilege separation folder.
     if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, options.privateRun ?? false);
+    const homeDir = options.home ? path.join(dir, 'home') : userInfo().homedir;
+    if (options.home) mkdirSync(homeDir, { mode: 0o755 });
+    const passwd = options.loginShell !== undefined || options.home !== undefined;
+    if (passwd) writeFileSync(path.join(dir, 'passwd'), passwdCopy(userInfo().username, { shell: options.loginShell, home: options.home && homeDir }));
+    if (options.fakeBootId) writeFileSync(path.join(dir, 'boot_id'), `${randomUUID()}\n`);
+    const namespace: NamespaceSetup | undefined =
+      options.privateRun || passwd || options.fakeBootId || options.privateVarTmp || options.binSh
+        ? {
+            privateRun: options.privateRun ?? false,
+            passwd,
+            ...(options.home ? { home: options.home } : {}),
+            fakeBootId: options.fakeBootId ?? false,
+            privateVarTmp: options.privateVarTmp ?? false,
+            ...(options.binSh ? { binSh: options.binSh } : {}),
+          }
+        : undefined;
+    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, namespace, homeDir);
     await sshd.launch();
     return sshd;
+  }
+
+  /** The boot id sessions read (fakeBootId). */
+  bootId(): string {
+    return readFileSync(path.join(this.dir, 'boot_id'), 'utf8').trim();
+  }
+
+  /** Gives the machine another boot id (fakeBootId), as a reboot would. */
+  setBootId(id: string): void {
+    if (!this.namespace?.fakeBootId) throw new Error('This sshd was started without fakeBootId.');
+    writeFileSync(path.join(this.dir, 'boot_id'), `${id}\n`);
+  }
+
+  /** Runs a sh script inside sshd's mount namespace (where its tmpfs home and private folders are) and returns its stdout. */
+  inNamespace(script: string): string {
+    const pid = this.process?.pid;
+    if (!this.namespace || pid === undefined) throw new Error('This sshd runs in no namespace of its own.');
+    const result = spawnSync('nsenter', ['-t', String(pid), '-m', '/bin/sh', '-c', script], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`In sshd's namespace, the script failed (${result.status ?? result.signal}): ${result.stderr}`);
+    return result.stdout;
   }
 
   /** sshd's own log (-e: to stderr), for debugging a failing test. */
@@ -239,7 +311,10 @@ export class Sshd {
   async stop(): Promise<void> {
     const pid = this.process?.pid;
     if (pid !== undefined) {
+      // Detached commands left their sessions' process tree but not the namespace.
+      const inNamespace = this.namespace ? processesInMountNamespaceOf(pid) : [];
       for (const descendant of descendantsOf(pid)) killQuietly(descendant.pid, 'SIGKILL');
+      for (const other of inNamespace) if (other !== pid) killQuietly(other, 'SIGKILL');
     }
     this.thawConnections();
     await this.stopListener();
@@ -248,12 +323,10 @@ export class Sshd {
 
   private async launch(): Promise<void> {
     const args = ['-D', '-e', '-f', this.configFile];
-    const child = this.privateRun
-      ? spawn(
-          'unshare',
-          ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/sshd && install -m 664 /dev/null /run/utmp && exec "$0" "$@"', SSHD_PATH, ...args],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        )
+    const child = this.namespace
+      ? spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
       : spawn(SSHD_PATH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     const collect = (chunk: Buffer) => {
@@ -284,6 +357,56 @@ export class Sshd {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** Mounts what `setup` asks for in the new namespace, then execs sshd ("$0" "$@"). */
+function namespaceScript(setup: NamespaceSetup, dir: string, homeDir: string): string {
+  const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const steps = ['set -e'];
+  if (setup.privateRun) steps.push('mount -t tmpfs -o mode=755 tmpfs /run', 'mkdir -p /run/sshd', 'install -m 664 /dev/null /run/utmp');
+  if (setup.passwd) steps.push(`mount --bind ${q(path.join(dir, 'passwd'))} /etc/passwd`);
+  if (setup.home?.tmpfs) steps.push(`mount -t tmpfs -o size=${q(setup.home.tmpfs)},mode=755 tmpfs ${q(homeDir)}`);
+  if (setup.home?.readOnly) steps.push(`mount --bind ${q(homeDir)} ${q(homeDir)}`, `mount -o remount,bind,ro ${q(homeDir)}`);
+  if (setup.fakeBootId) steps.push(`mount --bind ${q(path.join(dir, 'boot_id'))} /proc/sys/kernel/random/boot_id`);
+  if (setup.privateVarTmp) steps.push('mount -t tmpfs -o mode=1777 tmpfs /var/tmp');
+  // Last: the mounts above still ran under the machine's own /bin/sh.
+  if (setup.binSh) steps.push(`mount --bind ${q(setup.binSh)} /bin/sh`);
+  steps.push('exec "$0" "$@"');
+  return steps.join('\n');
+}
+
+/** /etc/passwd with `user`'s shell and home replaced where given. */
+function passwdCopy(user: string, change: { shell?: string | undefined; home?: string | undefined }): string {
+  return readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => {
+      const fields = line.split(':');
+      if (fields[0] !== user || fields.length < 7) return line;
+      if (change.home !== undefined) fields[5] = change.home;
+      if (change.shell !== undefined) fields[6] = change.shell;
+      return fields.join(':');
+    })
+    .join('\n');
+}
+
+/** Every process in the mount namespace of `pid`. */
+function processesInMountNamespaceOf(pid: number): number[] {
+  let namespace: string;
+  try {
+    namespace = readlinkSync(`/proc/${pid}/ns/mnt`);
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/mnt`) === namespace) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 export function freePort(): Promise<number> {

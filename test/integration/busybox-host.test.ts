@@ -1,0 +1,119 @@
+// A BusyBox host as Debian's busybox package makes one: /bin/sh and the login shell are
+// BusyBox ash, and the PATH holds BusyBox applets only, so there is no nohup, no GNU tail and
+// no util-linux. All in the real sshd's own mount namespace; this machine is not changed.
+// revert_after must arm, be confirmed, and fire there; a detached step must run there.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { StepOutput } from '../../src/output/step-output.js';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import { parseRunbook } from '../../src/runbook/load.js';
+import type { RunStep } from '../../src/runbook/types.js';
+import { runWithRevert } from '../../src/runner/revert.js';
+import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TcpRelay } from '../support/tcp-relay.js';
+
+const BUSYBOX = '/bin/busybox';
+const scratch = mkdtempSync(path.join(tmpdir(), 'ns-busybox-'));
+const applets = path.join(scratch, 'bin');
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const id = () => randomBytes(4).toString('hex');
+
+describeWithSshd('a BusyBox host without nohup', () => {
+  let sshd: Sshd;
+  let relay: TcpRelay;
+  let home: string;
+  let pool: HostPool;
+  let breakLogins = false;
+
+  beforeAll(async () => {
+    mkdirSync(applets);
+    for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      symlinkSync(BUSYBOX, path.join(applets, applet));
+    }
+    sshd = await Sshd.start({ loginShell: path.join(applets, 'ash'), binSh: BUSYBOX, env: { PATH: applets }, home: {} });
+    relay = await TcpRelay.start(sshd.port);
+    relay.refuseNewWhile(() => breakLogins);
+    home = makeHome();
+    pool = poolFor(sshd, { home, spec: { port: relay.port } });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await relay?.close();
+    await sshd?.stop();
+    removeHome(home);
+  });
+
+  it('is that host: BusyBox ash everywhere, and no nohup, setsid from BusyBox', async () => {
+    const probe = await run(pool, 'echo "$PATH"; /bin/sh --help 2>&1 | head -n 1; command -v nohup || echo no-nohup; readlink -f "$(command -v setsid)"');
+    expect(probe.stdout.split('\n')).toEqual([applets, expect.stringMatching(/^BusyBox v/), 'no-nohup', realpathSync(BUSYBOX), '']);
+  });
+
+  async function withRevert(change: string, revert: string, after: string, onChanged?: () => void) {
+    const runbook = parseRunbook(
+      `name: t\nhosts:\n  dragon: {}\nphases:\n  - name: one\n    steps:\n      - run: ${JSON.stringify(change)}\n        host: dragon\n        revert_after: ${after}\n        revert: ${JSON.stringify(revert)}\n`,
+      'rb.yaml',
+    );
+    const step = runbook.phases[0]!.steps[0] as RunStep;
+    const output = new StepOutput(path.join(scratch, `out-${id()}.log`));
+    const events: string[] = [];
+    const sessionId = `bb-${id()}`;
+    const outcome = await runWithRevert(
+      { ...step, revert: step.revert! },
+      { hosts: pool, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: runbook.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },
+      async () => {
+        const result = await pool.runDetached('dragon', step.command, {
+          runId: `${sessionId}/${step.id}.1`,
+          onStdout: (chunk) => output.write(chunk),
+          onStderr: (chunk) => output.write(chunk, true),
+        });
+        onChanged?.();
+        return result;
+      },
+    ).then(
+      (result) => ({ result }),
+      (error: Error) => ({ error: error.message }),
+    );
+    await output.close();
+    return { ...outcome, events, text: output.ring.tail(100).map((line) => line.text).join('\n') };
+  }
+
+  it('arms a revert, and a confirmation from a new connection keeps it from ever running', async () => {
+    const marker = path.join(sshd.homeDir, `reverted-${id()}`);
+    const outcome = await withRevert('echo changed', `touch ${marker}`, '3s');
+    expect(outcome, outcome.text).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
+    expect(outcome.text).toMatch(/revert armed on dragon with a sleeper \(pid \d+\)/);
+    await sleep(4000);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('fires the revert when no new connection gets through, and reads what it did', async () => {
+    const marker = path.join(sshd.homeDir, `reverted-${id()}`);
+    breakLogins = false;
+    const outcome = await withRevert('echo changed', `echo undone; touch ${marker}`, '3s', () => {
+      breakLogins = true;
+      setTimeout(() => (breakLogins = false), 4500);
+    });
+    breakLogins = false;
+    expect(outcome.events).toEqual(['revert.armed', 'revert.unconfirmed', 'revert.fired']);
+    expect(outcome).toMatchObject({ error: expect.stringMatching(/^the change on dragon was reverted by the timer armed before it: .* The revert ran at .* and exited 0; dragon answers again$/) });
+    expect(outcome.text).toMatch(/revert\| undone/);
+    expect(existsSync(marker)).toBe(true);
+  }, 40_000);
+
+  it('runs a detached step, followed without GNU tail', async () => {
+    const stdout: Buffer[] = [];
+    const result = await pool.runDetached('dragon', 'for i in 1 2 3; do echo "line $i"; sleep 0.2; done; exit 5', {
+      runId: `bb-${id()}/step.1`,
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: () => {},
+    });
+    expect({ result, stdout: Buffer.concat(stdout).toString() }).toEqual({ result: { exitCode: 5 }, stdout: 'line 1\nline 2\nline 3\n' });
+  });
+});

@@ -1,0 +1,73 @@
+// A host that restarts under a detached step: the real sshd reads its boot id from a file
+// bind-mounted over /proc/sys/kernel/random/boot_id in its own mount namespace. A "restart" is
+// what the scripts see of a real one: every link gone, a new boot id, and the command's
+// processes dead. The step must say that the host restarted and the command died with it,
+// not that the link dropped and the command went on, and must not start it again.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describeWithSshd('a host that restarts under a detached step', () => {
+  let sshd: Sshd;
+  let home: string;
+  let pool: HostPool;
+  beforeAll(async () => {
+    sshd = await Sshd.start({ fakeBootId: true, home: {} });
+    home = makeHome();
+    pool = poolFor(sshd, { home });
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await sshd?.stop();
+    removeHome(home);
+  });
+
+  it('fails the step saying the host restarted and the command died with it; it is not started again', async () => {
+    const runId = `restart-${randomBytes(4).toString('hex')}/restore.1`;
+    const folder = path.join(sshd.homeDir, '.local/state/nightshift/runs', runId);
+    const starts = path.join(sshd.homeDir, `starts-${runId.replace('/', '-')}`);
+    let stdout = '';
+    const notices: string[] = [];
+    const bootBefore = sshd.bootId();
+    const running = pool.runDetached('dragon', `echo started >> ${starts}; echo before; sleep 60; echo after`, {
+      runId,
+      onStdout: (chunk) => (stdout += chunk.toString()),
+      onStderr: () => {},
+      onNotice: (text) => notices.push(text),
+    });
+    const outcome = running.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await waitFor(() => stdout === 'before\n', 10_000, 'the first line');
+    expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(bootBefore);
+
+    // The restart: a new boot id, the command gone with the old boot, every link dropped.
+    const bootAfter = randomUUID();
+    sshd.setBootId(bootAfter);
+    process.kill(-Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim()), 'SIGKILL');
+    sshd.dropConnections();
+
+    expect(await outcome).toBe(
+      `dragon restarted while the command ran (boot id ${bootBefore} then, ${bootAfter} now): the command died with it and is not started again; see what it did before going on.`,
+    );
+    expect(notices).toEqual([
+      expect.stringMatching(/^nightshift: the link to dragon dropped; reconnecting to follow the command on from byte 7 of stdout/),
+      'nightshift: reconnected to dragon',
+    ]);
+    expect(stdout).toBe('before\n');
+    expect(readFileSync(starts, 'utf8')).toBe('started\n');
+  });
+});

@@ -25,7 +25,8 @@ const ALLOWED = /^[\p{L}\p{N} ._'-]+$/u;
 
 /** A name as typed made plain: no controls, no invisible characters, compatibility forms folded, one space between words. */
 export function plainName(raw: string): string {
-  return stripControls(raw).normalize('NFKC').replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
+  // Invisible characters go first: stripControls would show them as <U+...>, which a name may not hold.
+  return stripControls(raw.normalize('NFKC').replace(INVISIBLE, '')).replace(/\s+/g, ' ').trim();
 }
 
 /** How a name reads, for comparing: lower case, look-alikes made Latin, only letters and digits. */

@@ -17,11 +17,15 @@ import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
  */
 const EXIT_RECORDER = `
 const { spawn } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
+const { renameSync, writeFileSync } = require('node:fs');
 const [statusFile, command, ...args] = process.argv.slice(1);
 const child = spawn(command, args, { stdio: 'inherit' });
 process.on('SIGHUP', () => child.kill('SIGHUP'));
-child.on('exit', (code, signal) => writeFileSync(statusFile, code !== null ? String(code) : 'signal ' + signal));
+// Written whole, then renamed: the test waits for the file and must never read it half written.
+child.on('exit', (code, signal) => {
+  writeFileSync(statusFile + '.tmp', code !== null ? String(code) : 'signal ' + signal);
+  renameSync(statusFile + '.tmp', statusFile);
+});
 `;
 
 interface Entry {

@@ -323,11 +323,13 @@ export class Sshd {
 
   private async launch(): Promise<void> {
     const args = ['-D', '-e', '-f', this.configFile];
-    const child = this.namespace
-      ? spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-      : spawn(SSHD_PATH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Killed with the test process, however it ends (a run cut off, kill -9): setpriv's
+    // parent-death signal lasts through the execs down to sshd, which keeps this pid.
+    const diesWithTests = ['setpriv', '--pdeathsig', 'KILL'];
+    const command = this.namespace
+      ? [...diesWithTests, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args]
+      : [...diesWithTests, SSHD_PATH, ...args];
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString('utf8');

@@ -1,0 +1,104 @@
+// Looking at a detached run from the outside, and stopping it: for an attempt whose link
+// was lost, so that a new one starts only once it is known to have ended. The run folder
+// (see detached-scripts.ts) says: `exit` once it ended, `pid` of its wrapper while it runs.
+//
+// A pid alone proves little after a while (the host may have restarted and given it to
+// another process), so the wrapper is recognised by its command line (`/bin/sh <folder>/run`)
+// where /proc shows it. A process group outlives its leader only as long as a member does,
+// and its id is not handed out again meanwhile, so a live group whose leader is gone is
+// still the run's. Without /proc, a live pid counts as the run's: it fails closed.
+//
+// The scripts are one line of POSIX sh without `!`, run by /bin/sh whatever the login
+// shell is (csh would take a newline or `!` inside quotes for something else).
+import { shellQuote } from '../runbook/shell-quote.js';
+import type { Connection } from './connection.js';
+import { runFolder } from './detached-scripts.js';
+import { execOnConnection } from './exec.js';
+
+export type DetachedRunState =
+  | { state: 'running'; pid: number }
+  /** exitCode null: ended without recording its status (killed with its wrapper, or the host restarted). */
+  | { state: 'ended'; exitCode: number | null }
+  | { state: 'never-started' }
+  | { state: 'unknown'; why: string };
+
+/** How long a stopped run is given to end after TERM before the stop reports it still running. */
+const STOP_WAIT_MS = 10_000;
+const STOP_POLL_MS = 250;
+
+/** Prints state=..., then pid= or status= or why=; `whenRunning` is run (with $pid set) when the run is alive. */
+function stateScript(runId: string, whenRunning: string): string {
+  const running = `echo state=running; echo pid=$pid; ${whenRunning} exit 0`;
+  return [
+    `d=${runFolder(runId)}`,
+    'if [ -d "$d/started" ]; then :; else echo state=never-started; exit 0; fi',
+    'if [ -e "$d/exit" ]; then echo state=ended; echo "status=$(cat "$d/exit" 2>/dev/null)"; exit 0; fi',
+    'pid=$(cat "$d/pid" 2>/dev/null)',
+    'if [ "$pid" -gt 0 ] 2>/dev/null; then :; else echo state=unknown; echo "why=its run folder has no pid"; exit 0; fi',
+    `if [ -r "/proc/$pid/cmdline" ]; then if tr "\\0" "\\n" < "/proc/$pid/cmdline" | grep -qxF "$d/run"; then ${running}; fi`,
+    `elif [ -d /proc/self ]; then if kill -0 -"$pid" 2>/dev/null; then ${running}; fi`,
+    `elif kill -0 "$pid" 2>/dev/null; then ${running}; fi`,
+    'echo state=ended; echo status=',
+  ].join('; ');
+}
+
+export function runStateScript(runId: string): string {
+  return stateScript(runId, '');
+}
+
+/** TERM to the run's process group, only when the run is recognised as alive (as runStateScript does). */
+export function stopRunScript(runId: string): string {
+  return stateScript(runId, 'kill -TERM -"$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null;');
+}
+
+export function readRunState(stdout: string): DetachedRunState {
+  const values = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) values.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+  }
+  switch (values.get('state')) {
+    case 'running':
+      return { state: 'running', pid: Number(values.get('pid')) };
+    case 'ended': {
+      const status = values.get('status') ?? '';
+      return { state: 'ended', exitCode: /^\d+$/.test(status) ? Number(status) : null };
+    }
+    case 'never-started':
+      return { state: 'never-started' };
+    case 'unknown':
+      return { state: 'unknown', why: values.get('why') ?? 'the run folder says neither' };
+    default:
+      return { state: 'unknown', why: `the host answered ${JSON.stringify(stdout.trim().slice(0, 200))}` };
+  }
+}
+
+async function runScript(connection: Connection, script: string, signal?: AbortSignal): Promise<string> {
+  let stdout = '';
+  let stderr = '';
+  const result = await execOnConnection(connection, `/bin/sh -c ${shellQuote(script)}`, {
+    onStdout: (chunk) => (stdout += chunk.toString('utf8')),
+    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
+    ...(signal ? { signal } : {}),
+  });
+  if (result.exitCode !== 0) {
+    throw new Error(`Could not read the run folder on ${connection.host.name}: ${stderr.trim() || `exit ${result.exitCode ?? result.signal}`}.`);
+  }
+  return stdout;
+}
+
+export async function readRunStateOn(connection: Connection, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+  return readRunState(await runScript(connection, runStateScript(runId), signal));
+}
+
+/** TERMs the run if it is alive, then waits a while for it to end; returns the state it was left in. */
+export async function stopRunOn(connection: Connection, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+  let state = readRunState(await runScript(connection, stopRunScript(runId), signal));
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (state.state === 'running' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    signal?.throwIfAborted();
+    state = await readRunStateOn(connection, runId, signal);
+  }
+  return state;
+}

@@ -133,7 +133,9 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   let restore;
   try {
     const restored = restoreMachine(saved.machine, runbook);
-    const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => restored.reattach.includes(stepId)));
+    // Followed again now, or perhaps later (an attempt that may still run): their logs go on from there.
+    const followed = new Set([...restored.reattach, ...restored.unsettled]);
+    const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => followed.has(stepId)));
     restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets };
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
+import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-control.js';
 import { releaseDetachedRun, runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
@@ -137,6 +138,25 @@ export class HostPool {
     );
   }
 
+  /** Logs in, within the reconnect window, unless the host is logged in already. */
+  async ensureConnected(host: string, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw abortError();
+    await untilAborted(this.connection(host), signal);
+  }
+
+  /**
+   * What a detached run's folder says: running (its pid), ended (its exit status), never
+   * started. Over the current link or one login tried now: someone is waiting for the answer.
+   */
+  async detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+    return readRunStateOn(await untilAborted(this.connectionNow(host), signal), runId, signal);
+  }
+
+  /** TERMs a detached run that is still alive and waits a while for it to end; the state it was left in. */
+  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+    return stopRunOn(await untilAborted(this.connectionNow(host), signal), runId, signal);
+  }
+
   /**
    * A detached run's result is recorded: its output on the host can go. Over the current
    * link only; without one it stays there (it is never started again either way).
@@ -260,6 +280,22 @@ export class HostPool {
     const slot = this.slot(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
     return this.logInWithinWindow(host, slot, false);
+  }
+
+  /**
+   * The live connection, or one login tried now, for a human waiting at a prompt: a login
+   * already going on (within the reconnect window) is not waited for.
+   */
+  private connectionNow(host: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error(`Cannot reach ${host}: the connections were already closed.`));
+    if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
+    const slot = this.slot(host);
+    if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
+    if (slot.loggingIn) return Promise.reject(new ConnectionLostError(`${host} is not connected yet: nightshift is still trying to log in (see the status bar)`));
+    slot.loggingIn = this.open(host, slot).finally(() => {
+      slot.loggingIn = undefined;
+    });
+    return slot.loggingIn;
   }
 
   /**

@@ -3,6 +3,7 @@
 // never through the machine.
 import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
+import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
@@ -58,27 +59,36 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
-  const runRemote = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
+  const runIdOf = (stepId: string, attempt: number) => `${options.sessionId}/${stepId}.${attempt}`;
+
+  const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
+    if (input.follow) outputs.continueLast(step.id);
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
-      const change = () => {
+      const change = async () => {
         if (!step.detached) return hosts.exec(step.host, step.command, handlers);
-        const runId = `${options.sessionId}/${step.id}.${attempt}`;
-        return hosts
-          .runDetached(step.host, step.command, {
+        const runId = runIdOf(step.id, attempt);
+        // A new attempt that never reaches its host leaves nothing behind there.
+        if (!input.follow) await hosts.ensureConnected(step.host, signal);
+        let result;
+        try {
+          result = await hosts.runDetached(step.host, step.command, {
             ...handlers,
             runId,
-            // A run followed again after a resume goes on where its log was saved.
+            // A run followed again (after a resume, or reattached) goes on where its log stopped.
             from: { out: output.stdoutBytes, err: output.stderrBytes },
             onNotice: (text) => output.note(text),
             ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
-          })
-          .then((result) => {
-            options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
-            return result;
           });
+        } catch (error) {
+          if (isAbort(error)) throw error;
+          // Started, then the link was lost (or the status could not be read): it may go on there.
+          throw new AttemptMayStillRunError((error as Error).message, { cause: error });
+        }
+        options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
+        return result;
       };
       if (!step.revert) return change();
       const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };
@@ -145,6 +155,20 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
+  // A detached attempt that may still run: what its run folder says, and stopping it.
+  const attemptOn =
+    (look: (host: string, runId: string, signal: AbortSignal) => Promise<AttemptState>) =>
+    ({ input, signal }: { input: { step: RunStep; attempt: number }; signal: AbortSignal }) => {
+      hosts.setPhase(input.step.phase);
+      return look(input.step.host, runIdOf(input.step.id, input.attempt), signal);
+    };
+  const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+    attemptOn((host, runId, signal) => hosts.detachedRunState(host, runId, signal)),
+  );
+  const stopAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+    attemptOn((host, runId, signal) => hosts.stopDetachedRun(host, runId, signal)),
+  );
+
   const reboots: RebootsInFlight = new Map();
   const reboot = fromPromise<void, { step: RebootStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
@@ -158,6 +182,6 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };
 }
 

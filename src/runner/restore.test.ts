@@ -3,6 +3,7 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import { compileRunbook } from '../engine/machine.js';
 import type { EngineEmitted } from '../engine/events.js';
+import type { AttemptState } from '../engine/unsettled-attempt.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
 import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
@@ -51,6 +52,8 @@ function machineFor(checkResult: CommandResult = { exitCode: 0 }) {
         checked.push(input.step.id);
         return checkResult;
       }),
+      // An attempt that may still run turns out to have been stopped by its TERM.
+      checkAttempt: fromPromise(async (): Promise<AttemptState> => ({ state: 'ended', exitCode: 143 })),
     },
   });
   return { runbook, machine, ran, checked, release };
@@ -159,10 +162,13 @@ describe('restoring a saved machine', () => {
     await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('failed'), { timeout: 1000 });
     disarm();
     expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'detached', status: 'failed', error: 'did not finish within 5.0s' }));
-    // A stale limit of an earlier attempt does not touch the next one.
+    // A stale limit of an earlier attempt does not touch the next one (which starts once
+    // the first is known to have ended: its limit may have left it running on its host).
     actor.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['detached']!.attempts === 2, { timeout: 1000 });
     actor.send({ type: 'TIMEOUT', stepId: 'detached', attempt: 1 });
     expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'running', attempts: 2 });
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'attempt.checked', stepId: 'detached', attempt: 1, state: 'ended', exitCode: 143 }));
   });
 });
 

@@ -26,9 +26,12 @@ export interface ClosedOutput {
 
 export class RunOutputs {
   private readonly attempts = new Map<string, number>();
-  /** Steps whose next start goes on with their last attempt (a detached command followed again after a resume). */
+  /** Steps whose next start goes on with their last attempt (a detached command followed again: after a resume, or reattached). */
   private readonly continuing = new Set<string>();
-  /** How far the logs of continuing steps were saved: they go on from there. */
+  /**
+   * How far the logs of continuing steps were saved: they go on from there. Also where
+   * each detached command's log stood when its output closed, for a reattach.
+   */
   private readonly savedOffsets = new Map<string, OutputOffsets>();
   /** Open outputs that can be continued from their offsets (detached commands), by step. */
   private readonly followed = new Map<string, { attempt: number; output: StepOutput }>();
@@ -52,6 +55,11 @@ export class RunOutputs {
     for (const [stepId, saved] of Object.entries(offsets)) this.savedOffsets.set(stepId, saved);
   }
 
+  /** The step's next start follows its last attempt again (reattached), its log going on from where it stopped. */
+  continueLast(stepId: string): void {
+    this.continuing.add(stepId);
+  }
+
   start(step: Step): StepOutput {
     const continued = this.continuing.delete(step.id);
     const attempt = (this.attempts.get(step.id) ?? 0) + (continued ? 0 : 1);
@@ -64,7 +72,10 @@ export class RunOutputs {
       ...(continueAt ? { continueAt } : {}),
       onClosed: (closed) => {
         this.open.delete(closed);
-        if (this.followed.get(step.id)?.output === closed) this.followed.delete(step.id);
+        if (this.followed.get(step.id)?.output === closed) {
+          this.followed.delete(step.id);
+          this.savedOffsets.set(step.id, { attempt, stdout: closed.stdoutBytes, stderr: closed.stderrBytes });
+        }
         this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
       },
     });
@@ -87,11 +98,20 @@ export class RunOutputs {
     return { stdout: saved.stdout, stderr: saved.stderr };
   }
 
-  /** How far the log of each detached command running now is written, for the snapshot. */
-  offsets(): Record<string, OutputOffsets> {
-    return Object.fromEntries(
-      [...this.followed].map(([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }]),
+  /**
+   * How far the log of each detached command running now is written, for the snapshot;
+   * and of the `unsettled` steps' last attempts, which may still run on their hosts and be
+   * followed again.
+   */
+  offsets(unsettled: string[] = []): Record<string, OutputOffsets> {
+    const stopped = unsettled.flatMap((stepId) => {
+      const saved = this.savedOffsets.get(stepId);
+      return saved ? [[stepId, saved] as const] : [];
+    });
+    const running = [...this.followed].map(
+      ([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }] as const,
     );
+    return Object.fromEntries([...stopped, ...running]);
   }
 
   /**

@@ -150,6 +150,11 @@ export function createRun(options: RunOptions): Run {
   // reopening the session writes them (never in the journal alone, which a resume would
   // repeat).
   let savedOffsets = '';
+  /** Steps whose last detached attempt may still run on its host: its log's offsets are kept for a reattach. */
+  const unsettledSteps = () =>
+    Object.entries(actor.getSnapshot().context.steps)
+      .filter(([, record]) => record.mayStillRun !== undefined)
+      .map(([stepId]) => stepId);
   const save = () => {
     const status = actor.getSnapshot().status;
     // The end too, unless it is a pause (a resume goes on from the state paused in): a
@@ -158,7 +163,7 @@ export function createRun(options: RunOptions): Run {
     const finishedRun = status === 'done' && viewOf(actor.getSnapshot(), stepOf).outcome !== 'paused';
     const saving = (status === 'active' || finishedRun) && !suspending;
     if (saving) {
-      const offsets = outputs.offsets();
+      const offsets = outputs.offsets(unsettledSteps());
       savedOffsets = JSON.stringify(offsets);
       const held = journal.heldEntries;
       writeSnapshot(session.dir, {
@@ -175,7 +180,7 @@ export function createRun(options: RunOptions): Run {
   };
   actor.subscribe(save);
   const saveOffsets = setInterval(() => {
-    if (JSON.stringify(outputs.offsets()) !== savedOffsets) save();
+    if (JSON.stringify(outputs.offsets(unsettledSteps())) !== savedOffsets) save();
   }, OFFSETS_SAVED_EVERY_MS);
   saveOffsets.unref();
 

@@ -4,8 +4,10 @@ import { theme } from './theme.js';
 const KEYS: Array<[string, string]> = [
   ['?', 'show or hide this list (in a text field: before typing)'],
   ['Esc', 'hide this list'],
-  ['r', 'retry the failed step (a reboot: keep waiting for the host)'],
+  ['r', 'retry the failed step (a reboot: keep waiting; an attempt that may still run: once it has ended)'],
+  ['a', 'an attempt that may still run on its host: attach to it again (same attempt, output goes on)'],
   ['a', 'a reboot that did not come back: ask the sentinel to look at it (their /ok keeps waiting)'],
+  ['k', 'an attempt that may still run on its host: stop it (TERM to its process group; asks first)'],
   ['s', 'skip the failed step (asks for a reason, journaled)'],
   ['f', 'fall back from a failed step (asks for a reason)'],
   ['F', 'fall back now, from anywhere (asks for a reason)'],

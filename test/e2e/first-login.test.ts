@@ -1,8 +1,8 @@
 // A step that starts while the link is down, run by the built binary in plain mode: the
 // first login gets the same reconnect window as a drop in the middle of a step, so one
 // reset does not swing a whole upgrade back; a refusal that will not change still does.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
@@ -41,13 +41,23 @@ describeWithSshd('nightshift run: a step whose first login meets a link that is 
       ].join('\n'),
     );
   });
+  const stateDirs: string[] = [];
   afterAll(async () => {
     await relay?.close();
     await sshd?.stop();
+    for (const stateDir of stateDirs) {
+      const sessions = path.join(stateDir, 'sessions');
+      // The runs of its sessions on the host (this machine).
+      for (const id of existsSync(sessions) ? readdirSync(sessions) : []) {
+        rmSync(path.join(homedir(), '.local/state/nightshift/runs', id), { recursive: true, force: true });
+      }
+    }
+    for (const folder of [dir, ...stateDirs]) rmSync(folder, { recursive: true, force: true });
   });
 
   function start(knownHosts = path.join(dir, 'known_hosts')) {
     const stateDir = freshStateDir();
+    stateDirs.push(stateDir);
     const run = converse(
       ['run', '--plain', path.join(dir, 'first-login.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts],
       (line) => (/Answer retry/.test(line) ? 'pause' : undefined),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
 import type { DemoScenario } from '../lab/demo-lab.js';
+import { rebootsInFlightOf } from '../runner/reboot.js';
 import { outputLinesOf, restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
 import { SessionLockedError } from '../store/lock.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
@@ -136,7 +137,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     // Followed again now, or perhaps later (an attempt that may still run): their logs go on from there.
     const followed = new Set([...restored.reattach, ...restored.unsettled]);
     const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => followed.has(stepId)));
-    restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets };
+    restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets, reboots: rebootsInFlightOf(reading.entries) };
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;
     release();

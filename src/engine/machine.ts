@@ -139,7 +139,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       runLocal: notProvided('local command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
       waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
       upload: notProvided('upload') as ReturnType<typeof fromPromise<void, { step: UploadStep }>>,
-      reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep }>>,
+      /** `follow`: a reboot already issued is waited for and verified; it is never issued (again). */
+      reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep; follow?: boolean }>>,
       preflight: notProvided('preflight') as ReturnType<typeof fromPromise<void, { step: PreflightStep }>>,
       runCheck: notProvided('check') as ReturnType<typeof fromPromise<CommandResult, { step: RunStep | LocalStep }>>,
       /** Reads what the run folder of a detached attempt says; throws when its host cannot be reached. */
@@ -277,9 +278,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       interruptStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
         const record = context.steps[params.stepId]!;
         const at = Date.now();
+        const step = stepOf(params.stepId);
         const error =
-          `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
-          'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
+          step.kind === 'reboot'
+            ? `nightshift stopped while attempt ${record.attempts} rebooted ${step.host}. ` +
+              'Retry waits for it to come back and verifies it; done (with a reason) verifies it now; ' +
+              'a reboot that was issued is not issued again'
+            : `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
+              'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
         enqueue.assign({
           current: params.stepId,
           steps: updateStep(context, params.stepId, { status: 'failed', endedAt: at, error, interrupted: true }),
@@ -322,6 +328,12 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
         enqueue.assign({ current: null, steps: updateStep(context, params.stepId, { status: 'done', error: undefined, endedAt: at }) });
         enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at });
+      }),
+      /** A reboot said to be done is verified before it counts: the decision now, the verdict when its check ends. */
+      decideMarkDone: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
+        enqueue.assign({ steps: updateStep(context, params.stepId, { followsDecision: true }) });
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at: Date.now() });
       }),
       passNote: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
         const at = Date.now();
@@ -579,7 +591,9 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       on: {
         ...retryOrSkip,
         MARK_DONE: [
-          { guard: { type: 'canMarkDone', params }, target: next, actions: [{ type: 'markDone', params }] },
+          step.kind === 'reboot'
+            ? { guard: { type: 'canMarkDone' as const, params }, target: 'following', actions: [{ type: 'decideMarkDone' as const, params }] }
+            : { guard: { type: 'canMarkDone' as const, params }, target: next, actions: [{ type: 'markDone' as const, params }] },
           { actions: [{ type: 'refuse', params }] },
         ],
         ASK_SITE: [
@@ -727,8 +741,13 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
             : finishesWhenDone(step.kind, { step }),
       ...bounded,
     };
-    // The same attempt followed again (reattached): nothing is started on the host.
-    const following: StateConfig = { entry: [{ type: 'followAttempt', params }], invoke: command(true), ...bounded };
+    // The same attempt followed again: a command reattached, or a reboot said to be done
+    // (waited for and verified). Nothing is started or issued on the host.
+    const following: StateConfig = {
+      entry: [{ type: 'followAttempt', params }],
+      invoke: step.kind === 'reboot' ? finishesWhenDone('reboot', { step, follow: true } as { step: Step }) : command(true),
+      ...bounded,
+    };
     const approval: StateConfig = {
       entry: [{ type: 'awaitHumans', params: { stepId, for: 'approval' } }],
       on: {
@@ -747,6 +766,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         failed,
         ...(step.kind === 'reboot' ? { asking } : {}),
         ...(detached ? { following, checkingAttempt, stoppingAttempt } : {}),
+        ...(step.kind === 'reboot' ? { following } : {}),
         ...resumeStates,
       },
     };

@@ -11,7 +11,7 @@ import { isFinalLoginError } from '../remote/errors.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
 import { runPreflight } from './preflight.js';
-import { rebootHost, type RebootsInFlight } from './reboot.js';
+import { rebootHost, type RebootJournal, type RebootsInFlight } from './reboot.js';
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import type { RemoteHosts } from './remote-hosts.js';
@@ -34,6 +34,10 @@ export interface EffectsOptions {
   onRevert?(event: RevertEvent): void;
   /** A detached run handed back its result; its output stays on the host until the run releases it. */
   onDetachedResult?(run: DetachedResult): void;
+  /** A reboot's facts before it is issued, and what became of it (journaled by the run before the call returns). */
+  onReboot?: RebootJournal;
+  /** Reboots issued and not seen through (after a resume: from the journal). */
+  reboots?: RebootsInFlight;
 }
 
 export interface DetachedResult {
@@ -169,10 +173,20 @@ export function createEffects(options: EffectsOptions) {
     attemptOn((host, runId, signal) => hosts.stopDetachedRun(host, runId, signal)),
   );
 
-  const reboots: RebootsInFlight = new Map();
-  const reboot = fromPromise<void, { step: RebootStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
-  );
+  const reboots: RebootsInFlight = options.reboots ?? new Map();
+  const reboot = fromPromise<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
+    // Waiting for a reboot said to be done goes on with its attempt's output.
+    if (input.follow) outputs.continueLast(input.step.id);
+    return withOutput(input.step, (output) =>
+      rebootHost(input.step, hosts, output, {
+        inFlight: reboots,
+        journal: options.onReboot ?? (() => {}),
+        attempt: outputs.attemptOf(input.step.id),
+        ...(input.follow ? { follow: true } : {}),
+        signal,
+      }),
+    );
+  });
 
   const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => runPreflight(input.step, hosts, output, signal)),

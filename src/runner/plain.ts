@@ -220,6 +220,9 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
           '  Answer reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause:'
         );
       }
+      if (focus.interrupted && step.kind === 'reboot') {
+        return `${label} was interrupted: ${focus.error}\n  Answer retry (wait for it and verify it) | done REASON (verify it now) | skip REASON | fallback REASON | pause:`;
+      }
       return focus.interrupted
         ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
         : step.kind === 'reboot'

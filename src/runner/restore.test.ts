@@ -242,3 +242,91 @@ phases:
     expect(() => restoreMachine(saved, changed)).toThrow(/held for hands on site, but the runbook no longer says needs: hands/);
   });
 });
+
+describe('restoring a reboot that was in flight', () => {
+  const rebootSource = `name: reboot restore test
+hosts:
+  dolphin: {}
+phases:
+  - name: boot
+    steps:
+      - reboot: dolphin
+        id: boot
+        on_fail: fallback
+      - run: verify
+        host: dolphin
+        id: verify
+fallback:
+  - run: swap back
+    host: dolphin
+    id: back
+`;
+
+  /** A machine whose reboot does what `outcomes` say, in order (a pending promise until told when 'hang'). */
+  function rebootMachine(outcomes: Array<'hang' | 'ok' | Error>) {
+    const runbook = parseRunbook(rebootSource, 'rb.yaml');
+    const reboots: Array<{ follow: boolean }> = [];
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async (): Promise<CommandResult> => ({ exitCode: 0 })),
+        reboot: fromPromise(async ({ input }) => {
+          reboots.push({ follow: input.follow === true });
+          const next = outcomes.shift() ?? 'ok';
+          if (next === 'hang') await new Promise(() => {});
+          if (next instanceof Error) throw next;
+        }),
+      },
+    });
+    return { runbook, machine, reboots };
+  }
+
+  /** The machine saved while its reboot was in flight, restored and resumed: at the upgrader's question. */
+  async function resumedAtTheQuestion(outcomes: Array<'ok' | Error>) {
+    const first = rebootMachine(['hang']);
+    const running = createActor(first.machine);
+    running.start();
+    await waitFor(running, (snapshot) => snapshot.context.steps['boot']!.status === 'running');
+    const saved = JSON.parse(JSON.stringify(running.getPersistedSnapshot())) as unknown;
+    running.stop();
+
+    const fresh = rebootMachine(outcomes);
+    const restored = restoreMachine(saved, fresh.runbook);
+    expect(restored).toMatchObject({ inFlight: 'boot', interrupted: true });
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    actor.send({ type: 'RESUME', by: UPGRADER });
+    return { actor, emitted, reboots: fresh.reboots };
+  }
+
+  it('done is not taken on trust: the reboot is waited for and verified (never issued), then the run goes on', async () => {
+    const { actor, emitted, reboots } = await resumedAtTheQuestion(['ok']);
+    expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'failed', interrupted: true });
+    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^nightshift stopped while attempt 1 rebooted dolphin\. Retry waits for it to come back and verifies it; done \(with a reason\) verifies it now/);
+    actor.send({ type: 'MARK_DONE', stepId: 'boot', by: UPGRADER, reason: 'its console shows the new system' });
+    await waitFor(actor, (snapshot) => snapshot.status === 'done');
+    expect(reboots).toEqual([{ follow: true }]);
+    expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'done', attempts: 1 });
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'boot', action: 'mark-done', reason: 'its console shows the new system' }));
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'boot', status: 'done' }));
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'run.finished', outcome: 'completed' }));
+  });
+
+  it('a verification that fails after done comes back to the upgrader, not to on_fail: fallback', async () => {
+    const { actor, emitted } = await resumedAtTheQuestion([new Error('dolphin came back on its old root')]);
+    actor.send({ type: 'MARK_DONE', stepId: 'boot', by: UPGRADER, reason: 'looked' });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['boot']!.error === 'dolphin came back on its old root');
+    expect(JSON.stringify(actor.getSnapshot().value)).toContain('failed');
+    expect(emitted.map((event) => event.type)).not.toContain('fallback.started');
+  });
+
+  it('a connection failure inside a retry does not fire on_fail: fallback: the upgrader is asked', async () => {
+    const { actor, emitted, reboots } = await resumedAtTheQuestion([new Error('Lost dolphin: no login within 600 s after the link dropped')]);
+    actor.send({ type: 'RETRY', stepId: 'boot', by: UPGRADER });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['boot']!.attempts === 2 && snapshot.context.steps['boot']!.status === 'failed');
+    expect(reboots).toEqual([{ follow: false }]);
+    expect(emitted.map((event) => event.type)).not.toContain('fallback.started');
+    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^Lost dolphin/);
+  });
+});

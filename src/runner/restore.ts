@@ -8,6 +8,7 @@ import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
 import { NO_HANDS, type Hands } from '../engine/machine.js';
+import type { RebootsInFlight } from './reboot.js';
 
 export interface RestoredMachine {
   /** XState's persisted snapshot, rewritten where a step was in flight. */
@@ -28,6 +29,8 @@ export interface RestoredMachine {
   outputOffsets?: Record<string, { attempt: number; stdout: number; stderr: number }>;
   /** Lines each step's last closed attempt printed (from the journal), so the screen counts them all. */
   outputLines?: Record<string, number>;
+  /** Reboots issued and not seen through (from the journal): waited for and verified, never issued again. */
+  reboots?: RebootsInFlight;
 }
 
 /** The line count of each step's last closed output, from the journal's `output.closed` entries. */

@@ -66,7 +66,7 @@ export class RunOutputs {
     this.attempts.set(step.id, attempt);
     const file = this.pathFor(step.id, attempt);
     const onLines = this.onLines;
-    const continueAt = continued ? this.continueAt(step.id, attempt, file) : undefined;
+    const continueAt = continued ? this.continueAt(step, attempt, file) : undefined;
     const output = new StepOutput(file, {
       ...(onLines ? { onLines: (lines: string[], stderr: boolean) => onLines(step, lines, stderr) } : {}),
       ...(continueAt ? { continueAt } : {}),
@@ -86,13 +86,15 @@ export class RunOutputs {
   }
 
   /**
-   * Where a continued attempt's log goes on: at its saved offsets, the host sending what
+   * Where a continued detached attempt's log goes on: at its saved offsets, the host sending what
    * came after them. Without them (a snapshot from before they were kept), or when the log
    * is shorter than they say, it is rewritten from the start: the host still has all of it.
    */
-  private continueAt(stepId: string, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
-    const saved = this.savedOffsets.get(stepId);
-    this.savedOffsets.delete(stepId);
+  private continueAt(step: Step, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
+    // Anything else followed again (a reboot said to be done) only adds to its log.
+    if (!(step.kind === 'run' && step.detached)) return existsSync(file) ? { stdout: statSync(file).size, stderr: 0 } : undefined;
+    const saved = this.savedOffsets.get(step.id);
+    this.savedOffsets.delete(step.id);
     if (!saved || saved.attempt !== attempt || !existsSync(file)) return undefined;
     if (statSync(file).size < saved.stdout + saved.stderr) return undefined;
     return { stdout: saved.stdout, stderr: saved.stderr };
@@ -130,6 +132,13 @@ export class RunOutputs {
     if (linesPrinted !== undefined) ring.skip(Math.max(0, linesPrinted - lines.length));
     for (const line of lines) ring.push(neutralize(line), false);
     this.show(stepId, { ring, bytes: Buffer.byteLength(text), progress: null, path: file });
+  }
+
+  /** A line of nightshift's own about a step shown from its log (after a resume): on screen and in plain mode, not in the log. */
+  noteRecalled(step: Step, text: string): void {
+    const line = neutralize(text);
+    this.latest.get(step.id)?.ring.push(line, true);
+    this.onLines?.(step, [line], true);
   }
 
   private show(stepId: string, output: ShownOutput): void {

@@ -11,6 +11,7 @@ import { allSteps, type Runbook, type Step } from '../runbook/types.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
 import { createEffects, type DetachedResult } from './effects.js';
+import { describeRebootInFlight } from './reboot.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
@@ -133,6 +134,8 @@ export function createRun(options: RunOptions): Run {
       sites: runbook.sites,
       onRevert: ({ type, ...fields }) => record(type, fields),
       onDetachedResult: (run) => unreleased.push(run),
+      onReboot: (type, fields) => record(type, fields),
+      ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
     }),
   });
   if (options.restore) {
@@ -141,6 +144,8 @@ export function createRun(options: RunOptions): Run {
     const { current, reattach } = options.restore;
     if (current && !reattach.includes(current)) outputs.recall(current, options.restore.outputLines?.[current]);
   }
+  // A reboot issued and not seen through: its facts are put to the upgrader with the question.
+  const rebootInFlight = options.restore?.current ? options.restore.reboots?.get(options.restore.current) : undefined;
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 
   // Saved at every change until the run ends, and every second while a detached
@@ -235,6 +240,7 @@ export function createRun(options: RunOptions): Run {
       // The first state too: a step's effect only reaches a host after this was written.
       save();
       if (options.restore) disarmTimeLimit = rearmTimeLimit(actor, options.restore, runbook);
+      if (rebootInFlight) outputs.noteRecalled(stepOf(rebootInFlight.stepId), describeRebootInFlight(rebootInFlight));
       if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
     },
     finished,

@@ -12,7 +12,7 @@ const KEYS: Array<[string, string]> = [
   ['f', 'fall back from a failed step (asks for a reason)'],
   ['F', 'fall back now, from anywhere (asks for a reason)'],
   ['p', 'pause: save and leave (a running detached step goes on); nightshift resume goes on'],
-  ['d', 'after a resume: the interrupted step did finish (asks for a reason)'],
+  ['d', 'after a resume: the interrupted step did finish (asks for a reason; a reboot is verified first)'],
   ['y', 'confirm a checkpoint that asks for no text'],
   ['o', 'a step held for hands on site: go on without them (asks for a reason, journaled)'],
   ['Enter', 'submit typed text (destructive steps, checkpoints, reasons)'],

@@ -208,6 +208,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
 
 function decisionKeys(prompt: Extract<Prompt, { kind: 'decision' }>): string {
   const rest = 's skip (with a reason) · f fall back (with a reason) · p pause';
+  if (prompt.interrupted && prompt.step.kind === 'reboot') return `r wait for it and verify it · d it is done: verify it now (with a reason) · ${rest}`;
   if (prompt.interrupted) return `r run it again · d it is done (with a reason) · ${rest}`;
   if (prompt.attemptMayRun !== undefined) return `a attach to it again · k stop it (asks first) · r retry once it has ended · ${rest}`;
   if (prompt.step.kind === 'reboot') return `r keep waiting · a ask the sentinel to look at it · ${rest}`;

@@ -633,6 +633,24 @@ fallback:
     expect(run.view().focus).not.toHaveProperty('attemptMayRun');
   });
 
+  it('a step with revert_after is not followed again: its revert timer decides', async () => {
+    const runbook = parseRunbook(
+      `name: revert test\nhosts:\n  dolphin: {}\nphases:\n  - name: net\n    steps:\n      - run: ip addr add\n        host: dolphin\n        id: net\n        revert_after: 2m\n        revert: ip addr del\n`,
+      'rb.yaml',
+    );
+    const machine = compileRunbook(runbook).provide({
+      actors: { runRemote: fromPromise(async (): Promise<CommandResult> => Promise.reject(lost())) },
+    });
+    const actor = createActor(machine);
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    await waitFor(actor, (snapshot) => snapshot.context.steps['net']!.mayStillRun === 1);
+    actor.send({ type: 'REATTACH', stepId: 'net', by: UPGRADER });
+    expect(emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: expect.stringMatching(/^a step with revert_after is not followed again/) });
+    expect(actor.getSnapshot().context.steps['net']).toMatchObject({ status: 'failed', mayStillRun: 1 });
+  });
+
   it('a plain failure of the first attempt still follows on_fail: fallback', async () => {
     const run = startUnsettled([new Error('Cannot reach dolphin: no login within 600 s of trying')], []);
     await run.settle(() => run.view().track === 'fallback');

@@ -376,9 +376,12 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
               : `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
         } else if (event.type === 'SKIP') reason = 'skipping needs a reason';
         else if (event.type === 'REATTACH' || event.type === 'STOP_ATTEMPT') {
-          reason = runsDetached(stepOf(params.stepId))
-            ? 'no attempt of this step may still be running: it ended with its exit status read'
-            : 'only a detached run step can have an attempt that may still be running';
+          const step = stepOf(params.stepId);
+          reason = !runsDetached(step)
+            ? 'only a detached run step can have an attempt that may still be running'
+            : context.steps[params.stepId]?.mayStillRun === undefined
+              ? 'no attempt of this step may still be running: it ended with its exit status read'
+              : 'a step with revert_after is not followed again (its revert timer decides): stop it, or retry once it has ended';
         }
         else if (event.type === 'ASK_SITE') {
           reason =
@@ -573,6 +576,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       ];
     };
     const detached = runsDetached(step);
+    // A step with revert_after is not followed again: its revert timer, armed for that attempt, decides.
+    const followsAgain = detached && step.revert === undefined;
     // What the upgrader decides about a failed step, also while the site is asked about it.
     // A detached attempt that may still run is asked about on its host before a new one starts.
     const retryOrSkip = {
@@ -601,7 +606,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           { actions: [{ type: 'refuse', params }] },
         ],
         REATTACH: [
-          ...(detached ? [{ guard: { type: 'attemptMayRun' as const, params }, target: 'following', actions: [{ type: 'reattach' as const, params }] }] : []),
+          ...(followsAgain ? [{ guard: { type: 'attemptMayRun' as const, params }, target: 'following', actions: [{ type: 'reattach' as const, params }] }] : []),
           { actions: [{ type: 'refuse', params }] },
         ],
         STOP_ATTEMPT: [

@@ -68,6 +68,8 @@ export function createEffects(options: EffectsOptions) {
   const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
     if (input.follow) outputs.continueLast(step.id);
+    // Followed again (reattached, or after a resume): the attempt is on its host already.
+    const followed = outputs.continuesLast(step.id);
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
@@ -75,7 +77,7 @@ export function createEffects(options: EffectsOptions) {
         if (!step.detached) return hosts.exec(step.host, step.command, handlers);
         const runId = runIdOf(step.id, attempt);
         // A new attempt that never reaches its host leaves nothing behind there.
-        if (!input.follow) await hosts.ensureConnected(step.host, signal);
+        if (!followed) await hosts.ensureConnected(step.host, signal);
         let result;
         try {
           result = await hosts.runDetached(step.host, step.command, {

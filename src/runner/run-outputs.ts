@@ -55,6 +55,11 @@ export class RunOutputs {
     for (const [stepId, saved] of Object.entries(offsets)) this.savedOffsets.set(stepId, saved);
   }
 
+  /** Whether the step's next start follows its last attempt again (after a resume, or reattached). */
+  continuesLast(stepId: string): boolean {
+    return this.continuing.has(stepId);
+  }
+
   /** The step's next start follows its last attempt again (reattached), its log going on from where it stopped. */
   continueLast(stepId: string): void {
     this.continuing.add(stepId);

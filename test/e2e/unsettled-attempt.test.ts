@@ -244,6 +244,36 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     expect(text).not.toMatch(/\(attempt 2\)/);
   }, 90_000);
 
+  it('paused while the command runs, resumed to a host whose key changed: the upgrader is asked, not the fallback', async () => {
+    const fx = fixture();
+    const first = fx.run(() => undefined);
+    await waitForLine(first, /^target\| line 5$/, 30_000);
+    first.child.kill('SIGTERM');
+    expect(await first.exited, first.lines.join('\n') + first.stderr()).toBe(4);
+    await sshd.replaceHostKey();
+    let prompts = 0;
+    const second = fx.resume((line) => {
+      if (!PROMPT.test(line)) return undefined;
+      prompts++;
+      if (prompts > 1) return undefined;
+      // The host takes its old key again; then the same attempt is followed to its end.
+      void sshd.replaceHostKey(originalKey).then(() => {
+        fx.letGo();
+        second.child.stdin.write('reattach\n');
+      });
+      return undefined;
+    });
+    const code = await second.exited;
+    const text = second.lines.join('\n');
+    expect(code, text + second.stderr()).toBe(0);
+    expect(prompts).toBe(1);
+    expect(text).toMatch(/FAILED 1\.1 .*The host key of target .* does not match/);
+    expect(text).not.toMatch(/FALLBACK|\(attempt 2\)/);
+    expect(fx.starts()).toBe(1);
+    expect([...printed(first), ...printed(second)]).toEqual(all);
+    expect(logLines(fx.session(), 'copy.1.log')).toEqual(all);
+  }, 90_000);
+
   it.skipIf(!tmuxAvailable())('full screen: the keys say what may be done; r is refused with the reason, k asks first and stops it', async () => {
     const fx = fixture();
     terminal = TmuxSession.start(fx.fullScreen(), { cwd: ROOT, cols: 200, rows: 40, env: fx.env });

@@ -3,7 +3,7 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import { compileRunbook } from '../engine/machine.js';
 import type { EngineEmitted } from '../engine/events.js';
-import type { AttemptState } from '../engine/unsettled-attempt.js';
+import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
 import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
@@ -240,6 +240,34 @@ phases:
     actor.stop();
     const changed = parseRunbook(handsSource.replace('        needs: hands\n', ''), 'rb.yaml');
     expect(() => restoreMachine(saved, changed)).toThrow(/held for hands on site, but the runbook no longer says needs: hands/);
+  });
+});
+
+describe('restoring a step whose attempt may still run', () => {
+  it('saved while its host was asked about the attempt (before a retry): restored failed, asked again, nothing started', async () => {
+    const runbook = parseRunbook(source, 'rb.yaml');
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async (): Promise<CommandResult> => {
+          throw new AttemptMayStillRunError('Lost dolphin');
+        }),
+        checkAttempt: fromPromise(() => new Promise<AttemptState>(() => {})),
+      },
+    });
+    const running = createActor(machine);
+    running.start();
+    await waitFor(running, (snapshot) => snapshot.context.steps['detached']!.mayStillRun === 1);
+    running.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
+    expect(JSON.stringify(running.getSnapshot().value)).toContain('checkingAttempt');
+    const saved = JSON.parse(JSON.stringify(running.getPersistedSnapshot())) as unknown;
+    running.stop();
+
+    const restored = restoreMachine(saved, runbook);
+    expect(restored).toMatchObject({ inFlight: null, interrupted: false, reattach: [], unsettled: ['detached'] });
+    const actor = createActor(machine, { snapshot: restored.machine as never });
+    actor.start();
+    expect(actor.getSnapshot().value).toEqual({ main: { detached: 'failed' } });
+    expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'failed', attempts: 1, mayStillRun: 1 });
   });
 });
 

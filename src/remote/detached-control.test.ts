@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readRunState, runStateScript, stopRunScript } from './detached-control.js';
+import { folderUnreadable, readRunState, runStateScript, stopRunScript } from './detached-control.js';
 import { attachScript } from './detached-scripts.js';
 
 function shellEnv() {
@@ -91,6 +91,12 @@ describe('looking at a detached run, and stopping it', () => {
     const env = shellEnv();
     mkdirSync(path.join(folderOf(env, 's/step.4'), 'started'), { recursive: true });
     expect(readRunState(sh(runStateScript('s/step.4'), env))).toEqual({ state: 'unknown', why: 'its run folder has no pid' });
+  });
+
+  it('a hostile error from the host is reported quoted, its control characters escaped', () => {
+    const text = folderUnreadable('dolphin', '\u001b[2J\u001b]0;owned\u0007sh: cannot open\n', 2);
+    expect(text).toBe('Could not read the run folder on dolphin: it said "\\u001b[2J\\u001b]0;owned\\u0007sh: cannot open".');
+    expect(text).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it('a hostile answer is reported quoted, its control characters escaped', () => {

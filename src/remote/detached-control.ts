@@ -81,10 +81,14 @@ async function runScript(connection: Connection, script: string, signal?: AbortS
     onStderr: (chunk) => (stderr += chunk.toString('utf8')),
     ...(signal ? { signal } : {}),
   });
-  if (result.exitCode !== 0) {
-    throw new Error(`Could not read the run folder on ${connection.host.name}: ${stderr.trim() || `exit ${result.exitCode ?? result.signal}`}.`);
-  }
+  if (result.exitCode !== 0) throw new Error(folderUnreadable(connection.host.name, stderr, result.exitCode ?? result.signal ?? '?'));
   return stdout;
+}
+
+/** The host's own words are quoted (control characters escaped): they reach the screen. */
+export function folderUnreadable(host: string, stderr: string, status: number | string): string {
+  const said = stderr.trim();
+  return `Could not read the run folder on ${host}: ${said ? `it said ${JSON.stringify(said.slice(0, 300))}` : `exit ${status}`}.`;
 }
 
 export async function readRunStateOn(connection: Connection, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {

@@ -62,7 +62,8 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     const go = path.join(dir, 'go');
     const command =
       `echo started >> ${starts}; i=1; while [ $i -le ${LINES} ]; do echo "line $i"; ` +
-      `if [ $i -eq 5 ]; then while [ ! -e ${go} ]; do sleep 0.1; done; fi; i=$((i+1)); sleep 0.05; done`;
+      // It stops waiting once the test's folder is gone too: a failed test leaves nothing running.
+      `if [ $i -eq 5 ]; then while [ ! -e ${go} ] && [ -d ${dir} ]; do sleep 0.1; done; fi; i=$((i+1)); sleep 0.05; done`;
     writeFileSync(
       path.join(dir, 'unsettled.yaml'),
       [

@@ -10,6 +10,7 @@ import type { ConnectOptions } from '../remote/types.js';
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
 import type { DemoScenario } from '../lab/demo-lab.js';
+import { rebootsInFlightOf } from '../runner/reboot.js';
 import { outputLinesOf, restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
 import { SessionLockedError } from '../store/lock.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
@@ -134,8 +135,10 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   let restore;
   try {
     const restored = restoreMachine(saved.machine, runbook);
-    const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => restored.reattach.includes(stepId)));
-    restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets };
+    // Followed again now, or perhaps later (an attempt that may still run): their logs go on from there.
+    const followed = new Set([...restored.reattach, ...restored.unsettled]);
+    const outputOffsets = Object.fromEntries(Object.entries(saved.outputs ?? {}).filter(([stepId]) => followed.has(stepId)));
+    restore = { ...restored, outputLines: outputLinesOf(reading.entries), outputOffsets, reboots: rebootsInFlightOf(reading.entries) };
   } catch (error) {
     if (!(error instanceof RestoreError)) throw error;
     release();

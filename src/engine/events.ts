@@ -1,4 +1,5 @@
 import type { Role } from '../runbook/types.js';
+import type { AttemptState } from './unsettled-attempt.js';
 
 /**
  * Who did something: a role and a name ("upgrader", "alice"). `nightshift` for the program
@@ -14,6 +15,10 @@ export type EngineEvent =
   | { type: 'CONFIRM'; stepId: string; role: Role; by: Actor; value?: string }
   | { type: 'APPROVE'; stepId: string; by: Actor; value: string }
   | { type: 'RETRY'; stepId: string; by: Actor }
+  /** For a detached attempt that may still run on its host: follow it again, the same attempt, its output going on. */
+  | { type: 'REATTACH'; stepId: string; by: Actor }
+  /** For a detached attempt that may still run on its host: TERM its process group, then read how it ended. */
+  | { type: 'STOP_ATTEMPT'; stepId: string; by: Actor }
   | { type: 'SKIP'; stepId: string; by: Actor; reason: string }
   | { type: 'CANCEL'; stepId: string; by: Actor }
   | { type: 'FALLBACK'; by: Actor; reason: string }
@@ -57,9 +62,27 @@ export interface StepRecord {
   interrupted?: boolean;
   /** What the sentinel was asked to do for this failed step, while their answer is awaited. */
   asked?: string;
+  /**
+   * A detached attempt that failed without its exit status (its link lost, or stopped by a
+   * time limit while the link was down): it may still run on its host. Its number.
+   */
+  mayStillRun?: number;
+  /** The running attempt follows a decision of the upgrader (a retry, a reattach): if it fails, they are asked again, whatever on_fail says. */
+  followsDecision?: boolean;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site';
+export type DecisionAction =
+  | 'retry'
+  | 'skip'
+  | 'fallback'
+  | 'pause'
+  | 'continue'
+  | 'cancel'
+  | 'mark-done'
+  | 'override'
+  | 'ask-site'
+  | 'reattach'
+  | 'stop';
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 
@@ -77,7 +100,22 @@ export type EngineEmitted =
   | { type: 'step.finished'; stepId: string; status: 'done' | 'failed'; exitCode?: number | null; error?: string; durationMs: number; at: number }
   | { type: 'step.skipped'; stepId: string; by: Actor; reason: string; at: number }
   | { type: 'step.checked'; stepId: string; exitCode: number | null; error?: string; at: number }
-  | { type: 'decision'; stepId: string | null; action: DecisionAction; by: Actor; reason?: string; at: number }
+  /** `attempt`: the attempt a reattach follows or a stop ends. */
+  | { type: 'decision'; stepId: string | null; action: DecisionAction; by: Actor; reason?: string; attempt?: number; at: number }
+  /**
+   * What the run folder of an attempt that may still run said (before a retry, after a
+   * stop), or `unreachable` with the error when its host could not be asked.
+   */
+  | {
+      type: 'attempt.checked';
+      stepId: string;
+      attempt: number;
+      state: AttemptState['state'] | 'unreachable';
+      pid?: number;
+      exitCode?: number | null;
+      error?: string;
+      at: number;
+    }
   | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; at: number }
   | { type: 'run.finished'; outcome: Outcome; at: number };
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, waitFor } from 'xstate';
 import { parseRunbook } from '../runbook/load.js';
-import type { Step } from '../runbook/types.js';
+import type { RunStep, Step } from '../runbook/types.js';
 import type { EngineEmitted, EngineEvent } from './events.js';
 import { compileRunbook, type CommandResult } from './machine.js';
+import { AttemptMayStillRunError, type AttemptState } from './unsettled-attempt.js';
 import { viewOf } from './view.js';
 
 const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
@@ -504,5 +505,155 @@ phases:
     actor.send({ type: 'CONFIRM', stepId: 'modem', role: 'sentinel', by: UPGRADER });
     expect(refusals).toEqual(['only the sentinel can confirm for the sentinel']);
     expect(actor.getSnapshot().status).toBe('active');
+  });
+});
+
+describe('a detached attempt that may still run on its host', () => {
+  const detachedSource = `name: unsettled test
+hosts:
+  dolphin: {}
+phases:
+  - name: restore
+    steps:
+      - run: restore-root
+        host: dolphin
+        id: restore
+        on_fail: fallback
+      - run: verify
+        host: dolphin
+        id: verify
+fallback:
+  - run: swap back
+    host: dolphin
+    id: back
+`;
+
+  /** `results`: what each run of restore does (a follow included); `found`: what each look at the host says, in order. */
+  function startUnsettled(results: Array<CommandResult | Error>, found: Array<AttemptState | Error>) {
+    const runbook = parseRunbook(detachedSource, 'rb.yaml');
+    const stepOf = (id: string): Step => [...runbook.phases.flatMap((p) => p.steps), ...runbook.fallback].find((s) => s.id === id)!;
+    const runs: Array<{ stepId: string; follow: boolean }> = [];
+    const looks: Array<{ kind: 'check' | 'stop'; attempt: number }> = [];
+    const look = (kind: 'check' | 'stop') =>
+      fromPromise(async ({ input }: { input: { step: RunStep; attempt: number } }): Promise<AttemptState> => {
+        looks.push({ kind, attempt: input.attempt });
+        const next = found.shift() ?? new Error('no answer scripted');
+        if (next instanceof Error) throw next;
+        return next;
+      });
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async ({ input }): Promise<CommandResult> => {
+          runs.push({ stepId: input.step.id, follow: input.follow === true });
+          if (input.step.id !== 'restore') return { exitCode: 0 };
+          const next = results.shift() ?? { exitCode: 0 };
+          if (next instanceof Error) throw next;
+          return next;
+        }),
+        checkAttempt: look('check'),
+        stopAttempt: look('stop'),
+      },
+    });
+    const actor = createActor(machine);
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    const view = () => viewOf(actor.getSnapshot(), stepOf);
+    const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
+    const decisionAsked = () => settle(() => view().focus?.waitingFor === 'decision');
+    const refusals = () => emitted.filter((event) => event.type === 'step.refused').map((event) => (event as { reason: string }).reason);
+    return { actor, emitted, view, settle, decisionAsked, refusals, runs, looks };
+  }
+
+  const lost = () => new AttemptMayStillRunError('Lost dolphin: no login within 600 s after the link dropped (last: refused)');
+
+  it('a lost link asks the upgrader whatever on_fail says, knowing the attempt may still run', async () => {
+    const run = startUnsettled([lost()], []);
+    await run.decisionAsked();
+    expect(run.view().focus).toMatchObject({ stepId: 'restore', waitingFor: 'decision', attemptMayRun: 1, error: expect.stringMatching(/^Lost dolphin/) });
+    expect(run.emitted.map((event) => event.type)).not.toContain('fallback.started');
+    expect(run.actor.getSnapshot().context.steps['restore']).toMatchObject({ status: 'failed', attempts: 1, mayStillRun: 1 });
+  });
+
+  it('retry asks the host first: refused while the attempt runs or cannot be asked, a new attempt once it has ended', async () => {
+    const run = startUnsettled([lost(), { exitCode: 0 }], [new Error('Could not connect to dolphin: refused'), { state: 'running', pid: 4242 }, { state: 'ended', exitCode: 0 }]);
+    await run.decisionAsked();
+    run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.refusals().length === 1);
+    expect(run.refusals()[0]).toMatch(/^attempt 1 may still be running on dolphin, which cannot be reached to tell \(Could not connect to dolphin: refused\)/);
+    expect(run.view().focus).toMatchObject({ waitingFor: 'decision', attemptMayRun: 1 });
+
+    run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.refusals().length === 2);
+    expect(run.refusals()[1]).toBe('attempt 1 is still running on dolphin (pid 4242): reattach to follow it, or stop it first');
+    expect(run.runs.filter((entry) => entry.stepId === 'restore')).toHaveLength(1);
+
+    run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.view().outcome === 'completed');
+    expect(run.looks).toEqual([
+      { kind: 'check', attempt: 1 },
+      { kind: 'check', attempt: 1 },
+      { kind: 'check', attempt: 1 },
+    ]);
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'attempt.checked', stepId: 'restore', attempt: 1, state: 'unreachable' }));
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'attempt.checked', stepId: 'restore', attempt: 1, state: 'running', pid: 4242 }));
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'step.started', stepId: 'restore', attempt: 2 }));
+    expect(run.emitted.filter((event) => event.type === 'decision' && event.action === 'retry')).toHaveLength(1);
+  });
+
+  it('reattach follows the same attempt again; stop ends it, after which a retry starts attempt 2 without asking the host', async () => {
+    const run = startUnsettled([lost(), lost(), { exitCode: 0 }], [{ state: 'ended', exitCode: 143 }]);
+    await run.decisionAsked();
+    run.actor.send({ type: 'REATTACH', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.runs.length === 2 && run.view().focus?.waitingFor === 'decision');
+    expect(run.runs[1]).toEqual({ stepId: 'restore', follow: true });
+    expect(run.actor.getSnapshot().context.steps['restore']).toMatchObject({ attempts: 1, mayStillRun: 1 });
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'decision', action: 'reattach', attempt: 1 }));
+
+    run.actor.send({ type: 'STOP_ATTEMPT', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.view().focus?.waitingFor === 'decision' && run.actor.getSnapshot().context.steps['restore']!.mayStillRun === undefined);
+    expect(run.view().focus).toMatchObject({ error: expect.stringMatching(/; then attempt 1 was stopped: it ended with exit status 143$/) });
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'decision', action: 'stop', attempt: 1 }));
+    run.actor.send({ type: 'REATTACH', stepId: 'restore', by: UPGRADER });
+    expect(run.refusals().at(-1)).toMatch(/no attempt of this step may still be running/);
+
+    run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.view().outcome === 'completed');
+    expect(run.looks).toEqual([{ kind: 'stop', attempt: 1 }]);
+    expect(run.actor.getSnapshot().context.steps['restore']).toMatchObject({ status: 'done', attempts: 2 });
+  });
+
+  it('a failure of an attempt the upgrader asked for comes back to them, not to on_fail: fallback', async () => {
+    const run = startUnsettled([lost(), new Error('Could not connect to dolphin: refused')], [{ state: 'never-started' }]);
+    await run.decisionAsked();
+    run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
+    await run.settle(() => run.actor.getSnapshot().context.steps['restore']!.attempts === 2 && run.view().focus?.waitingFor === 'decision');
+    expect(run.emitted.map((event) => event.type)).not.toContain('fallback.started');
+    expect(run.view().focus).toMatchObject({ error: 'Could not connect to dolphin: refused' });
+    expect(run.view().focus).not.toHaveProperty('attemptMayRun');
+  });
+
+  it('a step with revert_after is not followed again: its revert timer decides', async () => {
+    const runbook = parseRunbook(
+      `name: revert test\nhosts:\n  dolphin: {}\nphases:\n  - name: net\n    steps:\n      - run: ip addr add\n        host: dolphin\n        id: net\n        revert_after: 2m\n        revert: ip addr del\n`,
+      'rb.yaml',
+    );
+    const machine = compileRunbook(runbook).provide({
+      actors: { runRemote: fromPromise(async (): Promise<CommandResult> => Promise.reject(lost())) },
+    });
+    const actor = createActor(machine);
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    await waitFor(actor, (snapshot) => snapshot.context.steps['net']!.mayStillRun === 1);
+    actor.send({ type: 'REATTACH', stepId: 'net', by: UPGRADER });
+    expect(emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: expect.stringMatching(/^a step with revert_after is not followed again/) });
+    expect(actor.getSnapshot().context.steps['net']).toMatchObject({ status: 'failed', mayStillRun: 1 });
+  });
+
+  it('a plain failure of the first attempt still follows on_fail: fallback', async () => {
+    const run = startUnsettled([new Error('Cannot reach dolphin: no login within 600 s of trying')], []);
+    await run.settle(() => run.view().track === 'fallback');
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'fallback.started', fromStepId: 'restore' }));
   });
 });

@@ -1,7 +1,7 @@
 // Compiles a runbook into an XState machine: one state per step, grouped in the main track
 // and the fallback track. The engine performs no effects itself: running commands and
 // waiting for hosts are actors the composition root provides.
-import { enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { and, enqueueActions, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
 import {
   rolesOf,
@@ -17,6 +17,15 @@ import {
 } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
+import {
+  describeAttemptState,
+  hasEnded,
+  leavesAttemptRunning,
+  retryRefusal,
+  runsDetached,
+  stopRefusal,
+  type AttemptState,
+} from './unsettled-attempt.js';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -125,13 +134,19 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       emitted: {} as EngineEmitted,
     },
     actors: {
-      runRemote: notProvided('remote command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
+      /** `follow`: the step's last attempt is followed again (reattached), nothing is started. */
+      runRemote: notProvided('remote command') as ReturnType<typeof fromPromise<CommandResult, { step: Step; follow?: boolean }>>,
       runLocal: notProvided('local command') as ReturnType<typeof fromPromise<CommandResult, { step: Step }>>,
       waitUntil: notProvided('wait') as ReturnType<typeof fromPromise<void, { step: WaitStep }>>,
       upload: notProvided('upload') as ReturnType<typeof fromPromise<void, { step: UploadStep }>>,
-      reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep }>>,
+      /** `follow`: a reboot already issued is waited for and verified; it is never issued (again). */
+      reboot: notProvided('reboot') as ReturnType<typeof fromPromise<void, { step: RebootStep; follow?: boolean }>>,
       preflight: notProvided('preflight') as ReturnType<typeof fromPromise<void, { step: PreflightStep }>>,
       runCheck: notProvided('check') as ReturnType<typeof fromPromise<CommandResult, { step: RunStep | LocalStep }>>,
+      /** Reads what the run folder of a detached attempt says; throws when its host cannot be reached. */
+      checkAttempt: notProvided('attempt check') as ReturnType<typeof fromPromise<AttemptState, { step: RunStep; attempt: number }>>,
+      /** TERMs a detached attempt's process group and reads how it ended; throws when its host cannot be reached. */
+      stopAttempt: notProvided('attempt stop') as ReturnType<typeof fromPromise<AttemptState, { step: RunStep; attempt: number }>>,
     },
     guards: {
       isStep: ({ event }, params: { stepId: string }) => 'stepId' in event && event.stepId === params.stepId,
@@ -174,6 +189,12 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         event.by.role === 'upgrader' &&
         event.request.trim() !== '',
       canPause: ({ context }) => context.current === null || context.steps[context.current]?.status !== 'running',
+      attemptMayRun: ({ context, event }, params: { stepId: string }) =>
+        'stepId' in event && event.stepId === params.stepId && context.steps[params.stepId]?.mayStillRun !== undefined,
+      attemptEnded: ({ event }) => hasEnded((event as unknown as { output: AttemptState }).output),
+      /** A failure that comes back to the upgrader whatever on_fail says: its attempt may still run, or they asked for it. */
+      failureAsksUpgrader: ({ context, event }, params: { stepId: string }) =>
+        context.steps[params.stepId]?.followsDecision === true || leavesAttemptRunning((event as { error?: unknown }).error),
     },
     actions: {
       startStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
@@ -224,11 +245,18 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
             error = `cancelled by ${(event as { by?: Actor }).by?.name ?? 'the upgrader'}`;
           }
           const status = params.outcome === 'done' ? 'done' : 'failed';
+          // Stopped without its exit status: a detached command may go on on its host.
+          const unsettled =
+            runsDetached(step) &&
+            (params.outcome === 'timeout' ||
+              params.outcome === 'cancel' ||
+              (params.outcome === 'error' && leavesAttemptRunning((event as unknown as { error?: unknown }).error)));
           enqueue.assign({
             current: status === 'done' ? null : params.stepId,
             steps: updateStep(context, params.stepId, {
               status,
               endedAt: at,
+              mayStillRun: unsettled ? record.attempts : undefined,
               ...(exitCode !== undefined ? { exitCode } : {}),
               ...(error !== undefined ? { error } : {}),
             }),
@@ -250,9 +278,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       interruptStep: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
         const record = context.steps[params.stepId]!;
         const at = Date.now();
+        const step = stepOf(params.stepId);
         const error =
-          `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
-          'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
+          step.kind === 'reboot'
+            ? `nightshift stopped while attempt ${record.attempts} rebooted ${step.host}. ` +
+              'Retry waits for it to come back and verifies it; done (with a reason) verifies it now; ' +
+              'a reboot that was issued is not issued again'
+            : `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
+              'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
         enqueue.assign({
           current: params.stepId,
           steps: updateStep(context, params.stepId, { status: 'failed', endedAt: at, error, interrupted: true }),
@@ -296,6 +329,12 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         enqueue.assign({ current: null, steps: updateStep(context, params.stepId, { status: 'done', error: undefined, endedAt: at }) });
         enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at });
       }),
+      /** A reboot said to be done is verified before it counts: the decision now, the verdict when its check ends. */
+      decideMarkDone: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
+        enqueue.assign({ steps: updateStep(context, params.stepId, { followsDecision: true }) });
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at: Date.now() });
+      }),
       passNote: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
         const at = Date.now();
         enqueue.assign({ steps: updateStep(context, params.stepId, { status: 'done', attempts: 1, startedAt: at, endedAt: at }) });
@@ -336,6 +375,14 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
               ? `that approval is for step ${event.stepId}, but ${params.stepId} is waiting`
               : `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
         } else if (event.type === 'SKIP') reason = 'skipping needs a reason';
+        else if (event.type === 'REATTACH' || event.type === 'STOP_ATTEMPT') {
+          const step = stepOf(params.stepId);
+          reason = !runsDetached(step)
+            ? 'only a detached run step can have an attempt that may still be running'
+            : context.steps[params.stepId]?.mayStillRun === undefined
+              ? 'no attempt of this step may still be running: it ended with its exit status read'
+              : 'a step with revert_after is not followed again (its revert timer decides): stop it, or retry once it has ended';
+        }
         else if (event.type === 'ASK_SITE') {
           reason =
             stepOf(params.stepId).kind !== 'reboot'
@@ -369,6 +416,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
             enqueue.emit({ type: 'step.skipped', stepId: params.stepId, by: actorOf(event), reason: reason ?? '', at });
           }
           if (params.action === 'continue') enqueue.assign({ current: null });
+          if (params.action === 'retry') enqueue.assign({ steps: updateStep(context, params.stepId, { followsDecision: true, mayStillRun: undefined }) });
           enqueue.emit({
             type: 'decision',
             stepId: params.stepId,
@@ -379,6 +427,58 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
           });
         },
       ),
+      reattach: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const attempt = context.steps[params.stepId]!.mayStillRun;
+        enqueue.assign({ steps: updateStep(context, params.stepId, { followsDecision: true }) });
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'reattach', by: actorOf(event), ...(attempt ? { attempt } : {}), at: Date.now() });
+      }),
+      followAttempt: enqueueActions(({ context, enqueue }, params: { stepId: string }) => {
+        enqueue.assign({
+          current: params.stepId,
+          steps: updateStep(context, params.stepId, { status: 'running', mayStillRun: undefined, exitCode: undefined, error: undefined }),
+        });
+      }),
+      decideStop: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const attempt = context.steps[params.stepId]!.mayStillRun;
+        enqueue.emit({ type: 'decision', stepId: params.stepId, action: 'stop', by: actorOf(event), ...(attempt ? { attempt } : {}), at: Date.now() });
+      }),
+      recordAttemptState: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const record = context.steps[params.stepId]!;
+        const attempt = record.mayStillRun ?? record.attempts;
+        const output = (event as unknown as { output?: AttemptState }).output;
+        const cause = (event as unknown as { error?: unknown }).error;
+        const at = Date.now();
+        if (output === undefined) {
+          const error = cause instanceof Error ? cause.message : String(cause);
+          enqueue.emit({ type: 'attempt.checked', stepId: params.stepId, attempt, state: 'unreachable', error, at });
+          return;
+        }
+        enqueue.emit({
+          type: 'attempt.checked',
+          stepId: params.stepId,
+          attempt,
+          state: output.state,
+          ...(output.state === 'running' ? { pid: output.pid } : {}),
+          ...(output.state === 'ended' ? { exitCode: output.exitCode } : {}),
+          ...(output.state === 'unknown' ? { error: output.why } : {}),
+          at,
+        });
+      }),
+      refuseAttempt: enqueueActions(({ context, event, enqueue }, params: { stepId: string; action: 'retry' | 'stop' }) => {
+        const step = stepOf(params.stepId) as RunStep;
+        const attempt = context.steps[params.stepId]!.mayStillRun ?? context.steps[params.stepId]!.attempts;
+        const output = (event as unknown as { output?: AttemptState }).output;
+        const cause = (event as unknown as { error?: unknown }).error;
+        const found = output ?? { unreachable: cause instanceof Error ? cause.message : String(cause) };
+        const reason = params.action === 'retry' ? retryRefusal(step, attempt, found) : stopRefusal(step, attempt, found);
+        enqueue.emit({ type: 'step.refused', stepId: params.stepId, by: NIGHTSHIFT, reason, at: Date.now() });
+      }),
+      settleStoppedAttempt: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
+        const record = context.steps[params.stepId]!;
+        const output = (event as unknown as { output: AttemptState }).output;
+        const error = `${record.error ?? 'failed'}; then attempt ${record.mayStillRun ?? record.attempts} was stopped: it ${describeAttemptState(output)}`;
+        enqueue.assign({ steps: updateStep(context, params.stepId, { mayStillRun: undefined, error }) });
+      }),
       requestFallback: enqueueActions(({ context, event, enqueue }, params: { stepId?: string } | undefined) => {
         const automatic = params?.stepId !== undefined;
         const by = automatic ? NIGHTSHIFT : actorOf(event);
@@ -454,14 +554,35 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     const gate = step.needsHands ? handsGate(stepId, needsApproval ? 'approval' : 'working') : {};
     const failTarget =
       step.onFail === 'continue' ? next : step.onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
-    const failActions = (outcome: 'exit' | 'error' | 'timeout' | 'cancel') => [
+    type Outcome = 'exit' | 'error' | 'timeout' | 'cancel';
+    const failActions = (outcome: Outcome) => [
       { type: 'finishStep' as const, params: { stepId, outcome } },
       ...(step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
       ...(failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
     ];
+    /**
+     * Where a failure goes: on_fail's way, unless the attempt may still run on its host or
+     * the upgrader asked for it (a retry, a reattach): then it comes back to them.
+     * `guard` is the transition's own condition, if any.
+     */
+    const failing = (outcome: Outcome, guard?: { type: 'isStep' | 'isAttempt'; params: { stepId: string } }) => {
+      const own = guard ? [guard] : [];
+      const otherwise = { ...(guard ? { guard } : {}), target: failTarget, actions: failActions(outcome) };
+      if (failTarget === 'failed') return [otherwise];
+      const asks = { type: 'failureAsksUpgrader' as const, params };
+      return [
+        { guard: and([...own, asks]), target: 'failed', actions: [{ type: 'finishStep' as const, params: { stepId, outcome } }] },
+        otherwise,
+      ];
+    };
+    const detached = runsDetached(step);
+    // A step with revert_after is not followed again: its revert timer, armed for that attempt, decides.
+    const followsAgain = detached && step.revert === undefined;
     // What the upgrader decides about a failed step, also while the site is asked about it.
+    // A detached attempt that may still run is asked about on its host before a new one starts.
     const retryOrSkip = {
       RETRY: [
+        ...(detached ? [{ guard: { type: 'attemptMayRun' as const, params }, target: 'checkingAttempt' }] : []),
         { guard: { type: 'isStep' as const, params }, target: 'working', actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }] },
         { actions: [{ type: 'refuse' as const, params }] },
       ],
@@ -475,13 +596,55 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       on: {
         ...retryOrSkip,
         MARK_DONE: [
-          { guard: { type: 'canMarkDone', params }, target: next, actions: [{ type: 'markDone', params }] },
+          step.kind === 'reboot'
+            ? { guard: { type: 'canMarkDone' as const, params }, target: 'following', actions: [{ type: 'decideMarkDone' as const, params }] }
+            : { guard: { type: 'canMarkDone' as const, params }, target: next, actions: [{ type: 'markDone' as const, params }] },
           { actions: [{ type: 'refuse', params }] },
         ],
         ASK_SITE: [
           ...(step.kind === 'reboot' ? [{ guard: { type: 'canAskSite' as const, params }, target: 'asking', actions: [{ type: 'askSite' as const, params }] }] : []),
           { actions: [{ type: 'refuse', params }] },
         ],
+        REATTACH: [
+          ...(followsAgain ? [{ guard: { type: 'attemptMayRun' as const, params }, target: 'following', actions: [{ type: 'reattach' as const, params }] }] : []),
+          { actions: [{ type: 'refuse', params }] },
+        ],
+        STOP_ATTEMPT: [
+          ...(detached ? [{ guard: { type: 'attemptMayRun' as const, params }, target: 'stoppingAttempt', actions: [{ type: 'decideStop' as const, params }] }] : []),
+          { actions: [{ type: 'refuse', params }] },
+        ],
+      },
+    };
+    // The attempt that may still run, looked at on its host: a retry goes on once it has
+    // ended (or never started), else the upgrader is told why not; a stop ends it.
+    const attemptInput = ({ context }: { context: EngineContext }) => ({
+      step: step as RunStep,
+      attempt: context.steps[stepId]!.mayStillRun ?? context.steps[stepId]!.attempts,
+    });
+    const checkingAttempt: StateConfig = {
+      invoke: {
+        src: 'checkAttempt',
+        input: attemptInput,
+        onDone: [
+          {
+            guard: 'attemptEnded',
+            target: 'working',
+            actions: [{ type: 'recordAttemptState', params }, { type: 'decide', params: { stepId, action: 'retry' } }],
+          },
+          { target: 'failed', actions: [{ type: 'recordAttemptState', params }, { type: 'refuseAttempt', params: { stepId, action: 'retry' } }] },
+        ],
+        onError: { target: 'failed', actions: [{ type: 'recordAttemptState', params }, { type: 'refuseAttempt', params: { stepId, action: 'retry' } }] },
+      },
+    };
+    const stoppingAttempt: StateConfig = {
+      invoke: {
+        src: 'stopAttempt',
+        input: attemptInput,
+        onDone: [
+          { guard: 'attemptEnded', target: 'failed', actions: [{ type: 'recordAttemptState', params }, { type: 'settleStoppedAttempt', params }] },
+          { target: 'failed', actions: [{ type: 'recordAttemptState', params }, { type: 'refuseAttempt', params: { stepId, action: 'stop' } }] },
+        ],
+        onError: { target: 'failed', actions: [{ type: 'recordAttemptState', params }, { type: 'refuseAttempt', params: { stepId, action: 'stop' } }] },
       },
     };
     // A reboot that did not come back, put to the sentinel: their answer (or the upgrader's
@@ -521,7 +684,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       },
     };
     const resumeStates = { interrupted, ...(checking ? { checking } : {}) };
-    const timeout = step.timeoutMs !== undefined ? { [step.timeoutMs]: { target: failTarget, actions: failActions('timeout') } } : {};
+    const timeout = step.timeoutMs !== undefined ? { [step.timeoutMs]: failing('timeout') } : {};
 
     if (step.kind === 'checkpoint') {
       return {
@@ -557,29 +720,38 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         src,
         input,
         onDone: { target: next, actions: [{ type: 'finishStep' as const, params: { stepId, outcome: 'done' as const } }] },
-        onError: { target: failTarget, actions: failActions('error') },
+        onError: failing('error'),
       }) as NonNullable<StateConfig['invoke']>;
+    const command = (follow: boolean) =>
+      ({
+        src: step.kind === 'run' ? 'runRemote' : 'runLocal',
+        input: follow ? { step, follow } : { step },
+        onDone: [{ guard: 'exitedZero', target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] }, ...failing('exit')],
+        onError: failing('error'),
+      }) as NonNullable<StateConfig['invoke']>;
+    const bounded = {
+      after: timeout,
+      on: {
+        CANCEL: failing('cancel', { type: 'isStep', params }),
+        TIMEOUT: failing('timeout', { type: 'isAttempt', params }),
+      },
+    };
     const working: StateConfig = {
       entry: [{ type: 'startStep', params }],
       invoke:
         step.kind === 'run' || step.kind === 'local'
-          ? {
-              src: step.kind === 'run' ? 'runRemote' : 'runLocal',
-              input: { step },
-              onDone: [
-                { guard: 'exitedZero', target: next, actions: [{ type: 'finishStep', params: { stepId, outcome: 'done' } }] },
-                { target: failTarget, actions: failActions('exit') },
-              ],
-              onError: { target: failTarget, actions: failActions('error') },
-            }
+          ? command(false)
           : step.kind === 'wait'
             ? finishesWhenDone('waitUntil', { step })
             : finishesWhenDone(step.kind, { step }),
-      after: timeout,
-      on: {
-        CANCEL: { guard: { type: 'isStep', params }, target: failTarget, actions: failActions('cancel') },
-        TIMEOUT: { guard: { type: 'isAttempt', params }, target: failTarget, actions: failActions('timeout') },
-      },
+      ...bounded,
+    };
+    // The same attempt followed again: a command reattached, or a reboot said to be done
+    // (waited for and verified). Nothing is started or issued on the host.
+    const following: StateConfig = {
+      entry: [{ type: 'followAttempt', params }],
+      invoke: step.kind === 'reboot' ? finishesWhenDone('reboot', { step, follow: true } as { step: Step }) : command(true),
+      ...bounded,
     };
     const approval: StateConfig = {
       entry: [{ type: 'awaitHumans', params: { stepId, for: 'approval' } }],
@@ -598,6 +770,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         working,
         failed,
         ...(step.kind === 'reboot' ? { asking } : {}),
+        ...(detached ? { following, checkingAttempt, stoppingAttempt } : {}),
+        ...(step.kind === 'reboot' ? { following } : {}),
         ...resumeStates,
       },
     };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
 import type { Connection } from './connection.js';
+import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-control.js';
 import { releaseDetachedRun, runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
@@ -24,8 +25,8 @@ const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
 interface HostSlot {
   resolved?: Promise<ResolvedHost>;
   connection?: Connection;
-  connecting?: Promise<Connection>;
-  regaining?: Promise<Connection>;
+  /** A login going on (the first, or after a drop), tried again within the reconnect window: every caller waits for the same one. */
+  loggingIn?: Promise<Connection>;
 }
 
 export class HostPool {
@@ -36,6 +37,7 @@ export class HostPool {
   /** The phase of the step being run, for declared host keys that change with the phases. */
   private phase: string | null = null;
   private closed = false;
+  private readonly wakeOnClose = new Set<() => void>();
   private readonly env: NodeJS.ProcessEnv;
   private readonly home: string;
 
@@ -96,9 +98,20 @@ export class HostPool {
     return () => this.listeners.delete(listener);
   }
 
-  /** Logs in now (or finds the host already logged in) and keeps the connection. */
+  /**
+   * Logs in now, once (or finds the host already logged in), and keeps the connection: for
+   * a caller that reports a failure at once instead of waiting out the reconnect window.
+   */
   async connect(host: string): Promise<void> {
-    await this.connection(host);
+    if (this.closed) throw new Error(`Cannot reach ${host}: the connections were already closed.`);
+    if (!this.hosts[host]) throw this.unknownHost(host);
+    const slot = this.slot(host);
+    if (slot.connection?.isAlive) return;
+    if (slot.loggingIn) {
+      await slot.loggingIn;
+      return;
+    }
+    await this.open(host, slot);
   }
 
   async exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult> {
@@ -128,6 +141,25 @@ export class HostPool {
 
   runDirOf(host: string): string | undefined {
     return this.hosts[host]?.runDir;
+  }
+
+  /** Logs in, within the reconnect window, unless the host is logged in already. */
+  async ensureConnected(host: string, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw abortError();
+    await untilAborted(this.connection(host), signal);
+  }
+
+  /**
+   * What a detached run's folder says: running (its pid), ended (its exit status), never
+   * started. Over the current link or one login tried now: someone is waiting for the answer.
+   */
+  async detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+    return readRunStateOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
+  }
+
+  /** TERMs a detached run that is still alive and waits a while for it to end; the state it was left in. */
+  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
+    return stopRunOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
   }
 
   /**
@@ -169,15 +201,26 @@ export class HostPool {
   regain(host: string): Promise<Connection> {
     const slot = this.slot(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
-    slot.regaining ??= this.regainLoop(host, slot).finally(() => {
-      slot.regaining = undefined;
-    });
-    return slot.regaining;
+    return this.logInWithinWindow(host, slot, true);
   }
 
-  private async regainLoop(host: string, slot: HostSlot): Promise<Connection> {
+  /**
+   * One login at a time per host, shared by every caller. Transient failures (reset,
+   * refused, timed out, dropped in the handshake) are tried again with growing pauses
+   * within the reconnect window, whether the link dropped or was never up; refusals that
+   * will not change (host key, authentication) end it at once.
+   */
+  private logInWithinWindow(host: string, slot: HostSlot, afterDrop: boolean): Promise<Connection> {
+    slot.loggingIn ??= this.loginLoop(host, slot, afterDrop).finally(() => {
+      slot.loggingIn = undefined;
+    });
+    return slot.loggingIn;
+  }
+
+  private async loginLoop(host: string, slot: HostSlot, afterDrop: boolean): Promise<Connection> {
     const since = Date.now();
     const window = this.options.reconnectForMs ?? DEFAULT_RECONNECT_FOR_MS;
+    if (!afterDrop) this.setState(host, { state: 'connecting', since });
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new ConnectionLostError(`Cannot reach ${host}: the connections were closed.`);
       try {
@@ -185,17 +228,36 @@ export class HostPool {
       } catch (error) {
         const message = (error as Error).message;
         const pause = RECONNECT_PAUSES_MS[Math.min(attempt - 1, RECONNECT_PAUSES_MS.length - 1)]!;
-        if (isFinalLoginError(error) || Date.now() + pause - since > window) {
-          this.setState(host, { state: 'lost', since: Date.now(), error: message });
-          if (isFinalLoginError(error)) throw error;
+        const final = isFinalLoginError(error);
+        if (this.closed) throw error;
+        if (final || Date.now() + pause - since > window) {
+          // A refusal when a step logs in is a failure to connect; anything else means the host is lost.
+          this.setState(host, { state: final && !afterDrop ? 'failed' : 'lost', since: Date.now(), error: message });
+          if (final) throw error;
+          const seconds = Math.round(window / 1000);
           throw new ConnectionLostError(
-            `Lost ${host}: no login within ${Math.round(window / 1000)} s after the link dropped (last: ${message})`,
+            afterDrop
+              ? `Lost ${host}: no login within ${seconds} s after the link dropped (last: ${message})`
+              : `Cannot reach ${host}: no login within ${seconds} s of trying (last: ${message})`,
           );
         }
         this.setState(host, { state: 'reconnecting', since, attempt, nextTryAt: Date.now() + pause, error: message });
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        await this.pause(pause);
       }
     }
+  }
+
+  /** Waits between login attempts; cut short when the pool is closed. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakeOnClose.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakeOnClose.add(wake);
+    });
   }
 
   /** Whether a TCP connection to the host's resolved address and `port` succeeds within the time. */
@@ -206,6 +268,7 @@ export class HostPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const wake of [...this.wakeOnClose]) wake();
     const closing: Promise<void>[] = [];
     for (const [host, slot] of this.slots) {
       const { connection } = slot;
@@ -221,10 +284,23 @@ export class HostPool {
     if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
     const slot = this.slot(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
-    slot.connecting ??= this.open(host, slot).finally(() => {
-      slot.connecting = undefined;
+    return this.logInWithinWindow(host, slot, false);
+  }
+
+  /**
+   * The live connection, or one login tried now, for a human waiting at a prompt: a login
+   * already going on (within the reconnect window) is not waited for.
+   */
+  private connectionNow(host: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error(`Cannot reach ${host}: the connections were already closed.`));
+    if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
+    const slot = this.slot(host);
+    if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
+    if (slot.loggingIn) return Promise.reject(new ConnectionLostError(`${host} is not connected yet: nightshift is still trying to log in (see the status bar)`));
+    slot.loggingIn = this.open(host, slot).finally(() => {
+      slot.loggingIn = undefined;
     });
-    return slot.connecting;
+    return slot.loggingIn;
   }
 
   /**

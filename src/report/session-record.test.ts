@@ -60,6 +60,19 @@ describe('sessionRecordOf', () => {
     expect(record.outcome).toBe('fell-back');
   });
 
+  it('an attempt followed again after a lost link (reattach) is one attempt, ending once', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'restore-1', attempt: 1 })
+      .add(3, 'step.finished', { stepId: 'restore-1', status: 'failed', error: 'Lost dolphin', durationMs: 2000 })
+      .add(4, 'attempt.checked', { stepId: 'restore-1', attempt: 1, state: 'running', pid: 4242 })
+      .add(5, 'decision', { stepId: 'restore-1', action: 'reattach', attempt: 1, by: actor })
+      .add(9, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 8000 });
+    const record = sessionRecordOf({ entries: journal.entries });
+    expect(record.attempts).toEqual([expect.objectContaining({ stepId: 'restore-1', attempt: 1, status: 'done', exitCode: 0, endedAt: TEST_START + 9000 })]);
+    expect(record.decisions.map((decision) => decision.action)).toEqual(['reattach']);
+  });
+
   it('ends an attempt that was waiting when it was skipped', () => {
     const journal = new TestJournal()
       .started()

@@ -386,6 +386,14 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
         break;
       }
       case 'decision':
+        // A reattach follows the failed attempt again: its end comes later, as the same attempt.
+        if (entry['action'] === 'reattach' && typeof entry['stepId'] === 'string') {
+          const followed = lastAttemptOf(entry['stepId']);
+          if (followed) {
+            followed.status = 'running';
+            open.set(entry['stepId'], followed);
+          }
+        }
         record.decisions.push({
           stepId: typeof entry['stepId'] === 'string' ? str(entry, 'stepId') : null,
           action: str(entry, 'action'),

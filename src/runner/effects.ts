@@ -3,6 +3,7 @@
 // never through the machine.
 import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
+import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
@@ -10,7 +11,7 @@ import { isFinalLoginError } from '../remote/errors.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
 import { runPreflight } from './preflight.js';
-import { rebootHost, type RebootsInFlight } from './reboot.js';
+import { rebootHost, type RebootJournal, type RebootsInFlight } from './reboot.js';
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import type { RemoteHosts } from './remote-hosts.js';
@@ -33,6 +34,10 @@ export interface EffectsOptions {
   onRevert?(event: RevertEvent): void;
   /** A detached run handed back its result; its output stays on the host until the run releases it. */
   onDetachedResult?(run: DetachedResult): void;
+  /** A reboot's facts before it is issued, and what became of it (journaled by the run before the call returns). */
+  onReboot?: RebootJournal;
+  /** Reboots issued and not seen through (after a resume: from the journal). */
+  reboots?: RebootsInFlight;
 }
 
 export interface DetachedResult {
@@ -58,27 +63,38 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
-  const runRemote = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
+  const runIdOf = (stepId: string, attempt: number) => `${options.sessionId}/${stepId}.${attempt}`;
+
+  const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
+    if (input.follow) outputs.continueLast(step.id);
+    // Followed again (reattached, or after a resume): the attempt is on its host already.
+    const followed = outputs.continuesLast(step.id);
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
-      const change = () => {
+      const change = async () => {
         if (!step.detached) return hosts.exec(step.host, step.command, handlers);
-        const runId = `${options.sessionId}/${step.id}.${attempt}`;
-        return hosts
-          .runDetached(step.host, step.command, {
+        const runId = runIdOf(step.id, attempt);
+        // A new attempt that never reaches its host leaves nothing behind there.
+        if (!followed) await hosts.ensureConnected(step.host, signal);
+        let result;
+        try {
+          result = await hosts.runDetached(step.host, step.command, {
             ...handlers,
             runId,
-            // A run followed again after a resume goes on where its log was saved.
+            // A run followed again (after a resume, or reattached) goes on where its log stopped.
             from: { out: output.stdoutBytes, err: output.stderrBytes },
             onNotice: (text) => output.note(text),
             ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
-          })
-          .then((result) => {
-            options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
-            return result;
           });
+        } catch (error) {
+          if (isAbort(error)) throw error;
+          // Started, then the link was lost (or the status could not be read): it may go on there.
+          throw new AttemptMayStillRunError((error as Error).message, { cause: error });
+        }
+        options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
+        return result;
       };
       if (!step.revert) return change();
       const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };
@@ -145,10 +161,34 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
-  const reboots: RebootsInFlight = new Map();
-  const reboot = fromPromise<void, { step: RebootStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => rebootHost(input.step, hosts, output, reboots, signal)),
+  // A detached attempt that may still run: what its run folder says, and stopping it.
+  const attemptOn =
+    (look: (host: string, runId: string, signal: AbortSignal) => Promise<AttemptState>) =>
+    ({ input, signal }: { input: { step: RunStep; attempt: number }; signal: AbortSignal }) => {
+      hosts.setPhase(input.step.phase);
+      return look(input.step.host, runIdOf(input.step.id, input.attempt), signal);
+    };
+  const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+    attemptOn((host, runId, signal) => hosts.detachedRunState(host, runId, signal)),
   );
+  const stopAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+    attemptOn((host, runId, signal) => hosts.stopDetachedRun(host, runId, signal)),
+  );
+
+  const reboots: RebootsInFlight = options.reboots ?? new Map();
+  const reboot = fromPromise<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
+    // Waiting for a reboot said to be done goes on with its attempt's output.
+    if (input.follow) outputs.continueLast(input.step.id);
+    return withOutput(input.step, (output) =>
+      rebootHost(input.step, hosts, output, {
+        inFlight: reboots,
+        journal: options.onReboot ?? (() => {}),
+        attempt: outputs.attemptOf(input.step.id),
+        ...(input.follow ? { follow: true } : {}),
+        signal,
+      }),
+    );
+  });
 
   const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => runPreflight(input.step, hosts, output, signal)),
@@ -158,6 +198,6 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };
 }
 

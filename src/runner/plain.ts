@@ -178,7 +178,11 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
       }
       const event = eventFor(run, focus, answer.trim());
       if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
-      else run.send(event);
+      else if ('confirm' in event) {
+        const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: focus.stepId, action: event.event.type }, event.confirm);
+        if (confirmed?.trim() === 'yes') run.send(event.event);
+        else say('not stopped');
+      } else run.send(event);
     }
   } finally {
     unsubscribe();
@@ -230,6 +234,15 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
       return `${label}: ${asked}\n  Waiting for ${roleList(focus.roles)}. ${how} to confirm${relay}, or pause:`;
     }
     case 'decision':
+      if (focus.attemptMayRun !== undefined) {
+        return (
+          `${label} failed: ${focus.error}\n  Attempt ${focus.attemptMayRun} may still be running ${stepPlace(step)}: a new attempt starts only once it is known to have ended.\n` +
+          '  Answer reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause:'
+        );
+      }
+      if (focus.interrupted && step.kind === 'reboot') {
+        return `${label} was interrupted: ${focus.error}\n  Answer retry (wait for it and verify it) | done REASON (verify it now) | skip REASON | fallback REASON | pause:`;
+      }
       return focus.interrupted
         ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
         : step.kind === 'reboot'
@@ -245,7 +258,13 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
   }
 }
 
-function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string {
+/** An answer that needs a yes first (stopping a command on its host). */
+interface NeedsConfirmation {
+  confirm: string;
+  event: EngineEvent;
+}
+
+function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | NeedsConfirmation | string {
   const by = run.upgrader;
   const { stepId } = focus;
   const step = run.stepOf(stepId);
@@ -275,6 +294,12 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
     case 'r':
     case 'retry':
       return { type: 'RETRY', stepId, by };
+    case 'reattach':
+      if (focus.waitingFor !== 'decision' || focus.attemptMayRun === undefined) return 'only an attempt that may still be running on its host can be reattached';
+      return { type: 'REATTACH', stepId, by };
+    case 'stop':
+      if (focus.waitingFor !== 'decision' || focus.attemptMayRun === undefined) return 'only an attempt that may still be running on its host can be stopped';
+      return { confirm: `Stop attempt ${focus.attemptMayRun} of ${stepLabel(step)} ${stepPlace(step)}? TERM goes to its process group (the pid in its run folder). Type yes to stop it:`, event: { type: 'STOP_ATTEMPT', stepId, by } };
     case 's':
     case 'skip':
       return reason ? { type: 'SKIP', stepId, by, reason } : 'skip needs a reason, e.g. "skip partitions already there"';
@@ -294,8 +319,11 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | string 
     case 'p':
     case 'pause':
       return { type: 'PAUSE', by };
-    default:
-      return `did not understand "${answer}": answer retry, ${focus.waitingFor === 'decision' && focus.interrupted ? 'done REASON, ' : ''}skip REASON, fallback REASON or pause`;
+    default: {
+      const decision = focus.waitingFor === 'decision' ? focus : undefined;
+      const extra = decision?.interrupted ? 'done REASON, ' : decision?.attemptMayRun !== undefined ? 'reattach, stop, ' : '';
+      return `did not understand "${answer}": answer retry, ${extra}skip REASON, fallback REASON or pause`;
+    }
   }
 }
 
@@ -350,7 +378,9 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
         say(`going on with ${label} without hands on site, by ${t(event.by.name)}: ${t(event.reason ?? '')}`);
         return;
       }
-      say(`decision${step ? ` on ${label}` : ''} by ${t(event.by.name)}: ${event.action}${event.reason ? ` (${t(event.reason)})` : ''}`);
+      say(
+        `decision${step ? ` on ${label}` : ''} by ${t(event.by.name)}: ${event.action}${event.attempt ? ` attempt ${event.attempt}` : ''}${event.reason ? ` (${t(event.reason)})` : ''}`,
+      );
       return;
     case 'fallback.started':
       say(chalk.red.bold(`<< FALLBACK started by ${t(event.by.name)}: ${t(event.reason)}`));
@@ -371,6 +401,23 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
           : `checked ${label}: its check says it is not done (${t(event.error ?? `exit ${event.exitCode ?? 'unknown'}`)})`,
       );
       return;
+    case 'attempt.checked': {
+      const where = step ? stepPlace(step) : '';
+      const found =
+        event.state === 'unreachable'
+          ? `could not be asked: ${t(event.error ?? 'the host cannot be reached')}`
+          : event.state === 'unknown'
+            ? `is in an unknown state (${t(event.error ?? '?')})`
+            : event.state === 'running'
+              ? `is still running (pid ${event.pid ?? '?'})`
+              : event.state === 'never-started'
+                ? 'never started'
+                : event.exitCode === null || event.exitCode === undefined
+                  ? 'ended without an exit status'
+                  : `ended with exit status ${event.exitCode}`;
+      say(`attempt ${event.attempt} of ${label} ${where} ${found}`);
+      return;
+    }
     case 'step.waiting':
       return;
   }

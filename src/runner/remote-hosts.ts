@@ -1,5 +1,6 @@
 import type { UploadOptions, UploadResult } from '../remote/transfer.js';
 import type { RemoteForward, RemoteForwardOptions } from '../remote/forward.js';
+import type { DetachedRunState } from '../remote/detached-control.js';
 import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult } from '../remote/types.js';
 
 /** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
@@ -8,6 +9,12 @@ export interface RemoteHosts {
   /** One command over a login of its own (not the pooled connection), closed after it; `readyTimeoutMs` bounds the login. */
   execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
+  /** Logs in (within the reconnect window) unless logged in already. */
+  ensureConnected(host: string, signal?: AbortSignal): Promise<void>;
+  /** What a detached run's folder says; throws when the host cannot be reached now. */
+  detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState>;
+  /** TERMs a detached run still alive, waits a while for it to end, and says how it was left. */
+  stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState>;
   /** Frees a detached run's output on the host; only once its result is recorded (until then attaching again gives it back). */
   releaseRun(host: string, runId: string): void;
   /** The host's run_dir from the runbook, where its run folders go before the usual places. */

@@ -3,6 +3,7 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
 import { compileRunbook } from '../engine/machine.js';
 import type { EngineEmitted } from '../engine/events.js';
+import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
 import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
@@ -51,6 +52,8 @@ function machineFor(checkResult: CommandResult = { exitCode: 0 }) {
         checked.push(input.step.id);
         return checkResult;
       }),
+      // An attempt that may still run turns out to have been stopped by its TERM.
+      checkAttempt: fromPromise(async (): Promise<AttemptState> => ({ state: 'ended', exitCode: 143 })),
     },
   });
   return { runbook, machine, ran, checked, release };
@@ -159,10 +162,13 @@ describe('restoring a saved machine', () => {
     await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('failed'), { timeout: 1000 });
     disarm();
     expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'detached', status: 'failed', error: 'did not finish within 5.0s' }));
-    // A stale limit of an earlier attempt does not touch the next one.
+    // A stale limit of an earlier attempt does not touch the next one (which starts once
+    // the first is known to have ended: its limit may have left it running on its host).
     actor.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['detached']!.attempts === 2, { timeout: 1000 });
     actor.send({ type: 'TIMEOUT', stepId: 'detached', attempt: 1 });
     expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'running', attempts: 2 });
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'attempt.checked', stepId: 'detached', attempt: 1, state: 'ended', exitCode: 143 }));
   });
 });
 
@@ -234,5 +240,121 @@ phases:
     actor.stop();
     const changed = parseRunbook(handsSource.replace('        needs: hands\n', ''), 'rb.yaml');
     expect(() => restoreMachine(saved, changed)).toThrow(/held for hands on site, but the runbook no longer says needs: hands/);
+  });
+});
+
+describe('restoring a step whose attempt may still run', () => {
+  it('saved while its host was asked about the attempt (before a retry): restored failed, asked again, nothing started', async () => {
+    const runbook = parseRunbook(source, 'rb.yaml');
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async (): Promise<CommandResult> => {
+          throw new AttemptMayStillRunError('Lost dolphin');
+        }),
+        checkAttempt: fromPromise(() => new Promise<AttemptState>(() => {})),
+      },
+    });
+    const running = createActor(machine);
+    running.start();
+    await waitFor(running, (snapshot) => snapshot.context.steps['detached']!.mayStillRun === 1);
+    running.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
+    expect(JSON.stringify(running.getSnapshot().value)).toContain('checkingAttempt');
+    const saved = JSON.parse(JSON.stringify(running.getPersistedSnapshot())) as unknown;
+    running.stop();
+
+    const restored = restoreMachine(saved, runbook);
+    expect(restored).toMatchObject({ inFlight: null, interrupted: false, reattach: [], unsettled: ['detached'] });
+    const actor = createActor(machine, { snapshot: restored.machine as never });
+    actor.start();
+    expect(actor.getSnapshot().value).toEqual({ main: { detached: 'failed' } });
+    expect(actor.getSnapshot().context.steps['detached']).toMatchObject({ status: 'failed', attempts: 1, mayStillRun: 1 });
+  });
+});
+
+describe('restoring a reboot that was in flight', () => {
+  const rebootSource = `name: reboot restore test
+hosts:
+  dolphin: {}
+phases:
+  - name: boot
+    steps:
+      - reboot: dolphin
+        id: boot
+        on_fail: fallback
+      - run: verify
+        host: dolphin
+        id: verify
+fallback:
+  - run: swap back
+    host: dolphin
+    id: back
+`;
+
+  /** A machine whose reboot does what `outcomes` say, in order (a pending promise until told when 'hang'). */
+  function rebootMachine(outcomes: Array<'hang' | 'ok' | Error>) {
+    const runbook = parseRunbook(rebootSource, 'rb.yaml');
+    const reboots: Array<{ follow: boolean }> = [];
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        runRemote: fromPromise(async (): Promise<CommandResult> => ({ exitCode: 0 })),
+        reboot: fromPromise(async ({ input }) => {
+          reboots.push({ follow: input.follow === true });
+          const next = outcomes.shift() ?? 'ok';
+          if (next === 'hang') await new Promise(() => {});
+          if (next instanceof Error) throw next;
+        }),
+      },
+    });
+    return { runbook, machine, reboots };
+  }
+
+  /** The machine saved while its reboot was in flight, restored and resumed: at the upgrader's question. */
+  async function resumedAtTheQuestion(outcomes: Array<'ok' | Error>) {
+    const first = rebootMachine(['hang']);
+    const running = createActor(first.machine);
+    running.start();
+    await waitFor(running, (snapshot) => snapshot.context.steps['boot']!.status === 'running');
+    const saved = JSON.parse(JSON.stringify(running.getPersistedSnapshot())) as unknown;
+    running.stop();
+
+    const fresh = rebootMachine(outcomes);
+    const restored = restoreMachine(saved, fresh.runbook);
+    expect(restored).toMatchObject({ inFlight: 'boot', interrupted: true });
+    const actor = createActor(fresh.machine, { snapshot: restored.machine as never });
+    const emitted: EngineEmitted[] = [];
+    actor.on('*', (event) => emitted.push(event));
+    actor.start();
+    actor.send({ type: 'RESUME', by: UPGRADER });
+    return { actor, emitted, reboots: fresh.reboots };
+  }
+
+  it('done is not taken on trust: the reboot is waited for and verified (never issued), then the run goes on', async () => {
+    const { actor, emitted, reboots } = await resumedAtTheQuestion(['ok']);
+    expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'failed', interrupted: true });
+    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^nightshift stopped while attempt 1 rebooted dolphin\. Retry waits for it to come back and verifies it; done \(with a reason\) verifies it now/);
+    actor.send({ type: 'MARK_DONE', stepId: 'boot', by: UPGRADER, reason: 'its console shows the new system' });
+    await waitFor(actor, (snapshot) => snapshot.status === 'done');
+    expect(reboots).toEqual([{ follow: true }]);
+    expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'done', attempts: 1 });
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'boot', action: 'mark-done', reason: 'its console shows the new system' }));
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'boot', status: 'done' }));
+    expect(emitted).toContainEqual(expect.objectContaining({ type: 'run.finished', outcome: 'completed' }));
+  });
+
+  it('a verification that fails after done comes back to the upgrader, not to on_fail: fallback', async () => {
+    const { actor, emitted } = await resumedAtTheQuestion([new Error('dolphin came back on its old root')]);
+    actor.send({ type: 'MARK_DONE', stepId: 'boot', by: UPGRADER, reason: 'looked' });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['boot']!.error === 'dolphin came back on its old root');
+    expect(JSON.stringify(actor.getSnapshot().value)).toContain('failed');
+    expect(emitted.map((event) => event.type)).not.toContain('fallback.started');
+  });
+
+  it('a connection failure inside a retry does not fire on_fail: fallback: the upgrader is asked', async () => {
+    const { actor, emitted, reboots } = await resumedAtTheQuestion([new Error('Lost dolphin: no login within 600 s after the link dropped')]);
+    actor.send({ type: 'RETRY', stepId: 'boot', by: UPGRADER });
+    await waitFor(actor, (snapshot) => snapshot.context.steps['boot']!.attempts === 2 && snapshot.context.steps['boot']!.status === 'failed');
+    expect(reboots).toEqual([{ follow: false }]);
+    expect(emitted.map((event) => event.type)).not.toContain('fallback.started');
+    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^Lost dolphin/);
   });
 });

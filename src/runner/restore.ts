@@ -8,6 +8,7 @@ import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
 import { NO_HANDS, type Hands } from '../engine/machine.js';
+import type { RebootsInFlight } from './reboot.js';
 
 export interface RestoredMachine {
   /** XState's persisted snapshot, rewritten where a step was in flight. */
@@ -18,6 +19,8 @@ export interface RestoredMachine {
   attempts: Record<string, number>;
   /** Steps whose running attempt is followed again under the same attempt number. */
   reattach: string[];
+  /** Steps whose last detached attempt may still run on its host (the upgrader may follow it again). */
+  unsettled: string[];
   /** The step that was in flight, if any. */
   inFlight: string | null;
   /** Whether that step was restored as interrupted (RESUME decides what next). */
@@ -26,6 +29,8 @@ export interface RestoredMachine {
   outputOffsets?: Record<string, { attempt: number; stdout: number; stderr: number }>;
   /** Lines each step's last closed attempt printed (from the journal), so the screen counts them all. */
   outputLines?: Record<string, number>;
+  /** Reboots issued and not seen through (from the journal): waited for and verified, never issued again. */
+  reboots?: RebootsInFlight;
 }
 
 /** The line count of each step's last closed output, from the journal's `output.closed` entries. */
@@ -51,7 +56,9 @@ export class RestoreError extends Error {
   override readonly name = 'RestoreError';
 }
 
-const RUNNING_SUBSTATES = new Set(['working', 'checking']);
+const RUNNING_SUBSTATES = new Set(['working', 'following', 'checking']);
+/** Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again. */
+const ASKING_THE_HOST = new Set(['checkingAttempt', 'stoppingAttempt']);
 
 export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachine {
   const machine = structuredClone(saved) as PersistedMachine;
@@ -64,9 +71,13 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
   machine.context.hands = { ...NO_HANDS };
   const current = machine.context.current;
   const attempts = Object.fromEntries(Object.entries(machine.context.steps).map(([id, record]) => [id, record.attempts]));
+  const unsettled = Object.entries(machine.context.steps)
+    .filter(([, record]) => record.mayStillRun !== undefined)
+    .map(([id]) => id);
+  const resting = { machine, current, attempts, reattach: [], unsettled, inFlight: null, interrupted: false };
 
   const position = stepPosition(machine.value);
-  if (!position) return { machine, current, attempts, reattach: [], inFlight: null, interrupted: false };
+  if (!position) return resting;
   const step = steps.get(position.stepId);
   if (!step) {
     throw new RestoreError(
@@ -78,16 +89,19 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
       `the session stopped at step ${position.stepId}, held for hands on site, but the runbook no longer says needs: hands there; put it back to resume, or start a new session.`,
     );
   }
-  // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
-  if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') {
-    return { machine, current, attempts, reattach: [], inFlight: null, interrupted: false };
+  if (ASKING_THE_HOST.has(position.sub)) {
+    position.track[position.stepId] = 'failed';
+    machine.children = {};
+    return resting;
   }
-  if (position.sub === 'working' && followsAgain(step)) {
-    return { machine, current, attempts, reattach: [step.id], inFlight: step.id, interrupted: false };
+  // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
+  if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') return resting;
+  if ((position.sub === 'working' || position.sub === 'following') && followsAgain(step)) {
+    return { ...resting, reattach: [step.id], inFlight: step.id };
   }
   position.track[position.stepId] = 'interrupted';
   machine.children = {};
-  return { machine, current, attempts, reattach: [], inFlight: step.id, interrupted: true };
+  return { ...resting, inFlight: step.id, interrupted: true };
 }
 
 /** Steps that can simply go on: nothing is done twice by starting them again. */

@@ -26,9 +26,12 @@ export interface ClosedOutput {
 
 export class RunOutputs {
   private readonly attempts = new Map<string, number>();
-  /** Steps whose next start goes on with their last attempt (a detached command followed again after a resume). */
+  /** Steps whose next start goes on with their last attempt (a detached command followed again: after a resume, or reattached). */
   private readonly continuing = new Set<string>();
-  /** How far the logs of continuing steps were saved: they go on from there. */
+  /**
+   * How far the logs of continuing steps were saved: they go on from there. Also where
+   * each detached command's log stood when its output closed, for a reattach.
+   */
   private readonly savedOffsets = new Map<string, OutputOffsets>();
   /** Open outputs that can be continued from their offsets (detached commands), by step. */
   private readonly followed = new Map<string, { attempt: number; output: StepOutput }>();
@@ -52,19 +55,32 @@ export class RunOutputs {
     for (const [stepId, saved] of Object.entries(offsets)) this.savedOffsets.set(stepId, saved);
   }
 
+  /** Whether the step's next start follows its last attempt again (after a resume, or reattached). */
+  continuesLast(stepId: string): boolean {
+    return this.continuing.has(stepId);
+  }
+
+  /** The step's next start follows its last attempt again (reattached), its log going on from where it stopped. */
+  continueLast(stepId: string): void {
+    this.continuing.add(stepId);
+  }
+
   start(step: Step): StepOutput {
     const continued = this.continuing.delete(step.id);
     const attempt = (this.attempts.get(step.id) ?? 0) + (continued ? 0 : 1);
     this.attempts.set(step.id, attempt);
     const file = this.pathFor(step.id, attempt);
     const onLines = this.onLines;
-    const continueAt = continued ? this.continueAt(step.id, attempt, file) : undefined;
+    const continueAt = continued ? this.continueAt(step, attempt, file) : undefined;
     const output = new StepOutput(file, {
       ...(onLines ? { onLines: (lines: string[], stderr: boolean) => onLines(step, lines, stderr) } : {}),
       ...(continueAt ? { continueAt } : {}),
       onClosed: (closed) => {
         this.open.delete(closed);
-        if (this.followed.get(step.id)?.output === closed) this.followed.delete(step.id);
+        if (this.followed.get(step.id)?.output === closed) {
+          this.followed.delete(step.id);
+          this.savedOffsets.set(step.id, { attempt, stdout: closed.stdoutBytes, stderr: closed.stderrBytes });
+        }
         this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
       },
     });
@@ -75,23 +91,34 @@ export class RunOutputs {
   }
 
   /**
-   * Where a continued attempt's log goes on: at its saved offsets, the host sending what
+   * Where a continued detached attempt's log goes on: at its saved offsets, the host sending what
    * came after them. Without them (a snapshot from before they were kept), or when the log
    * is shorter than they say, it is rewritten from the start: the host still has all of it.
    */
-  private continueAt(stepId: string, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
-    const saved = this.savedOffsets.get(stepId);
-    this.savedOffsets.delete(stepId);
+  private continueAt(step: Step, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
+    // Anything else followed again (a reboot said to be done) only adds to its log.
+    if (!(step.kind === 'run' && step.detached)) return existsSync(file) ? { stdout: statSync(file).size, stderr: 0 } : undefined;
+    const saved = this.savedOffsets.get(step.id);
+    this.savedOffsets.delete(step.id);
     if (!saved || saved.attempt !== attempt || !existsSync(file)) return undefined;
     if (statSync(file).size < saved.stdout + saved.stderr) return undefined;
     return { stdout: saved.stdout, stderr: saved.stderr };
   }
 
-  /** How far the log of each detached command running now is written, for the snapshot. */
-  offsets(): Record<string, OutputOffsets> {
-    return Object.fromEntries(
-      [...this.followed].map(([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }]),
+  /**
+   * How far the log of each detached command running now is written, for the snapshot;
+   * and of the `unsettled` steps' last attempts, which may still run on their hosts and be
+   * followed again.
+   */
+  offsets(unsettled: string[] = []): Record<string, OutputOffsets> {
+    const stopped = unsettled.flatMap((stepId) => {
+      const saved = this.savedOffsets.get(stepId);
+      return saved ? [[stepId, saved] as const] : [];
+    });
+    const running = [...this.followed].map(
+      ([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }] as const,
     );
+    return Object.fromEntries([...stopped, ...running]);
   }
 
   /**
@@ -110,6 +137,13 @@ export class RunOutputs {
     if (linesPrinted !== undefined) ring.skip(Math.max(0, linesPrinted - lines.length));
     for (const line of lines) ring.push(neutralize(line), false);
     this.show(stepId, { ring, bytes: Buffer.byteLength(text), progress: null, path: file });
+  }
+
+  /** A line of nightshift's own about a step shown from its log (after a resume): on screen and in plain mode, not in the log. */
+  noteRecalled(step: Step, text: string): void {
+    const line = neutralize(text);
+    this.latest.get(step.id)?.ring.push(line, true);
+    this.onLines?.(step, [line], true);
   }
 
   private show(stepId: string, output: ShownOutput): void {

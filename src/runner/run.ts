@@ -11,6 +11,7 @@ import { allSteps, type Runbook, type Step } from '../runbook/types.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
 import { createEffects, type DetachedResult } from './effects.js';
+import { describeRebootInFlight } from './reboot.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
@@ -132,6 +133,8 @@ export function createRun(options: RunOptions): Run {
       sites: runbook.sites,
       onRevert: ({ type, ...fields }) => record(type, fields),
       onDetachedResult: (run) => unreleased.push(run),
+      onReboot: (type, fields) => record(type, fields),
+      ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
     }),
   });
   if (options.restore) {
@@ -140,6 +143,8 @@ export function createRun(options: RunOptions): Run {
     const { current, reattach } = options.restore;
     if (current && !reattach.includes(current)) outputs.recall(current, options.restore.outputLines?.[current]);
   }
+  // A reboot issued and not seen through: its facts are put to the upgrader with the question.
+  const rebootInFlight = options.restore?.current ? options.restore.reboots?.get(options.restore.current) : undefined;
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
 
   // Saved at every change until the run ends, and every second while a detached
@@ -149,6 +154,11 @@ export function createRun(options: RunOptions): Run {
   // reopening the session writes them (never in the journal alone, which a resume would
   // repeat).
   let savedOffsets = '';
+  /** Steps whose last detached attempt may still run on its host: its log's offsets are kept for a reattach. */
+  const unsettledSteps = () =>
+    Object.entries(actor.getSnapshot().context.steps)
+      .filter(([, record]) => record.mayStillRun !== undefined)
+      .map(([stepId]) => stepId);
   const save = () => {
     const status = actor.getSnapshot().status;
     // The end too, unless it is a pause (a resume goes on from the state paused in): a
@@ -158,7 +168,7 @@ export function createRun(options: RunOptions): Run {
     const saving = (status === 'active' || finishedRun) && !suspending;
     let saved = false;
     if (saving) {
-      const offsets = outputs.offsets();
+      const offsets = outputs.offsets(unsettledSteps());
       savedOffsets = JSON.stringify(offsets);
       const held = journal.heldEntries;
       saved = session.snapshots.write({
@@ -175,7 +185,7 @@ export function createRun(options: RunOptions): Run {
   };
   actor.subscribe(save);
   const saveOffsets = setInterval(() => {
-    if (JSON.stringify(outputs.offsets()) !== savedOffsets) save();
+    if (JSON.stringify(outputs.offsets(unsettledSteps())) !== savedOffsets) save();
   }, OFFSETS_SAVED_EVERY_MS);
   saveOffsets.unref();
 
@@ -230,6 +240,7 @@ export function createRun(options: RunOptions): Run {
       // The first state too: a step's effect only reaches a host after this was written.
       save();
       if (options.restore) disarmTimeLimit = rearmTimeLimit(actor, options.restore, runbook);
+      if (rebootInFlight) outputs.noteRecalled(stepOf(rebootInFlight.stepId), describeRebootInFlight(rebootInFlight));
       if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
     },
     finished,

@@ -110,13 +110,13 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
           <Text bold color={theme.danger}>
             {prompt.interrupted ? 'INTERRUPTED' : 'FAILED'} · {stepLabel(prompt.step)}: {prompt.error}
           </Text>
-          <Keys>
-            {prompt.interrupted
-              ? 'r run it again · d it is done (with a reason) · s skip (with a reason) · f fall back (with a reason) · p pause'
-              : prompt.step.kind === 'reboot'
-                ? 'r keep waiting · a ask the sentinel to look at it · s skip (with a reason) · f fall back (with a reason) · p pause'
-                : 'r retry · s skip (with a reason) · f fall back (with a reason) · p pause'}
-          </Keys>
+          {prompt.attemptMayRun !== undefined ? (
+            <Text>
+              Attempt {prompt.attemptMayRun} may still be running {stepPlace(prompt.step)}: a new attempt starts only once it is known to have
+              ended.
+            </Text>
+          ) : null}
+          <Keys>{decisionKeys(prompt)}</Keys>
         </>
       );
       break;
@@ -150,6 +150,18 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
         </>
       );
       break;
+    case 'confirm-stop-attempt':
+      color = theme.danger;
+      body = (
+        <>
+          <Text bold>
+            Stop attempt {prompt.attempt} of {stepLabel(prompt.step)} {stepPlace(prompt.step)}? TERM goes to its process group (the pid in its run
+            folder); then its exit status is read.
+          </Text>
+          <Keys>y stop it · n keep it running</Keys>
+        </>
+      );
+      break;
     case 'confirm-stop':
       color = theme.danger;
       body = (
@@ -160,7 +172,12 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       );
       break;
     case 'running':
-      body = <Keys>{`${stepLabel(prompt.step)} is running · c stop it · t chat · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>;
+      body =
+        prompt.doing !== undefined ? (
+          <Keys>{`${stepLabel(prompt.step)}: ${prompt.doing} · t chat · PgUp/PgDn scroll · ? keys`}</Keys>
+        ) : (
+          <Keys>{`${stepLabel(prompt.step)} is running · c stop it · t chat · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>
+        );
       break;
     case 'finished':
       color = prompt.outcome === 'completed' ? theme.success : theme.warning;
@@ -187,6 +204,15 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       {props.message ? <Text color={theme.warning}>{props.message}</Text> : null}
     </Box>
   );
+}
+
+function decisionKeys(prompt: Extract<Prompt, { kind: 'decision' }>): string {
+  const rest = 's skip (with a reason) · f fall back (with a reason) · p pause';
+  if (prompt.interrupted && prompt.step.kind === 'reboot') return `r wait for it and verify it · d it is done: verify it now (with a reason) · ${rest}`;
+  if (prompt.interrupted) return `r run it again · d it is done (with a reason) · ${rest}`;
+  if (prompt.attemptMayRun !== undefined) return `a attach to it again · k stop it (asks first) · r retry once it has ended · ${rest}`;
+  if (prompt.step.kind === 'reboot') return `r keep waiting · a ask the sentinel to look at it · ${rest}`;
+  return `r retry · ${rest}`;
 }
 
 const REASON_QUESTIONS: Record<ReasonAction, string> = {

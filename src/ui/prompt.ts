@@ -13,6 +13,8 @@ export type Mode =
   | { kind: 'help' }
   | { kind: 'reason'; action: ReasonAction; stepId: string | null }
   | { kind: 'confirm-cancel'; stepId: string }
+  /** Stopping an attempt that may still run on its host: asked before the TERM goes. */
+  | { kind: 'confirm-stop-attempt'; stepId: string }
   | { kind: 'confirm-stop' }
   /** Writing to the site (t): Enter sends, Esc or Enter on an empty line goes back. */
   | { kind: 'chat' };
@@ -21,6 +23,7 @@ export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
   | { kind: 'reason'; action: ReasonAction; stepId: string | null; typing: true }
   | { kind: 'confirm-cancel'; step: Step; typing: false }
+  | { kind: 'confirm-stop-attempt'; step: Step; attempt: number; typing: false }
   | { kind: 'confirm-stop'; typing: false }
   | { kind: 'chat'; typing: true }
   | { kind: 'approval'; step: Step; text: string; typing: true }
@@ -36,10 +39,12 @@ export type Prompt =
       request?: string;
       typing: boolean;
     }
-  | { kind: 'decision'; step: Step; error: string; interrupted: boolean; typing: false }
+  /** `attemptMayRun`: that attempt may still run on its host (reattach or stop it; a retry waits until it has ended). */
+  | { kind: 'decision'; step: Step; error: string; interrupted: boolean; attemptMayRun?: number; typing: false }
   /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
   | { kind: 'held'; step: Step; why: string; typing: false }
-  | { kind: 'running'; step: Step; typing: false }
+  /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). */
+  | { kind: 'running'; step: Step; doing?: string; typing: false }
   | { kind: 'finished'; outcome: Outcome; typing: false }
   | { kind: 'idle'; typing: false };
 
@@ -60,6 +65,9 @@ export function activePrompt(args: {
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
   if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {
     return { kind: 'confirm-cancel', step: stepOf(mode.stepId), typing: false };
+  }
+  if (mode.kind === 'confirm-stop-attempt' && focus?.stepId === mode.stepId && focus.waitingFor === 'decision' && focus.attemptMayRun !== undefined) {
+    return { kind: 'confirm-stop-attempt', step: stepOf(mode.stepId), attempt: focus.attemptMayRun, typing: false };
   }
   if (!focus) return { kind: 'idle', typing: false };
   const step = stepOf(focus.stepId);
@@ -82,9 +90,16 @@ export function activePrompt(args: {
       };
     }
     case 'decision':
-      return { kind: 'decision', step, error: visibleText(focus.error), interrupted: focus.interrupted, typing: false };
+      return {
+        kind: 'decision',
+        step,
+        error: visibleText(focus.error),
+        interrupted: focus.interrupted,
+        ...(focus.attemptMayRun !== undefined ? { attemptMayRun: focus.attemptMayRun } : {}),
+        typing: false,
+      };
     case 'running':
-      return { kind: 'running', step, typing: false };
+      return { kind: 'running', step, ...(focus.doing !== undefined ? { doing: focus.doing } : {}), typing: false };
     case 'hands':
       return { kind: 'held', step, why: visibleLine(focus.why), typing: false };
   }

@@ -173,7 +173,9 @@ export function useUpgraderKeys(
       return;
     }
 
-    if (input === 't' && chat && prompt.kind !== 'question' && prompt.kind !== 'confirm-cancel') return backToNormal({ kind: 'chat' });
+    if (input === 't' && chat && prompt.kind !== 'question' && prompt.kind !== 'confirm-cancel' && prompt.kind !== 'confirm-stop-attempt') {
+      return backToNormal({ kind: 'chat' });
+    }
     switch (prompt.kind) {
       case 'question':
         if (prompt.question.kind === 'host-key' && (input === 'y' || input === 'n')) prompt.question.answer(input === 'y');
@@ -182,11 +184,17 @@ export function useUpgraderKeys(
         if (input === 'y') run.send({ type: 'CANCEL', stepId: prompt.step.id, by });
         if (input === 'y' || input === 'n' || key.escape) backToNormal();
         return;
+      case 'confirm-stop-attempt':
+        if (input === 'y') run.send({ type: 'STOP_ATTEMPT', stepId: prompt.step.id, by });
+        if (input === 'y' || input === 'n' || key.escape) backToNormal();
+        return;
       case 'finished':
         if (input === 'q' || key.return) onLeave('finished');
         return;
       case 'decision':
         if (input === 'r') run.send({ type: 'RETRY', stepId: prompt.step.id, by });
+        else if (input === 'a' && prompt.attemptMayRun !== undefined) run.send({ type: 'REATTACH', stepId: prompt.step.id, by });
+        else if (input === 'k' && prompt.attemptMayRun !== undefined) backToNormal({ kind: 'confirm-stop-attempt', stepId: prompt.step.id });
         else if (input === 'a' && prompt.step.kind === 'reboot') {
           run.send({ type: 'ASK_SITE', stepId: prompt.step.id, by, request: rebootSiteRequest(prompt.step) });
         } else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
@@ -207,7 +215,7 @@ export function useUpgraderKeys(
         else if (input === 'p') pause();
         return;
       case 'running':
-        if (input === 'c') update({ mode: { kind: 'confirm-cancel', stepId: prompt.step.id } });
+        if (input === 'c' && prompt.doing === undefined) update({ mode: { kind: 'confirm-cancel', stepId: prompt.step.id } });
         else if (input === 'F') startFallback(prompt.step.id);
         else if (input === 'p') pause();
         return;

@@ -5,6 +5,8 @@
 //   relay.cutAfterBytes(1_000_000, 'toServer');      // the link dies mid-transfer
 //   relay.cut();                                     // or right now
 //   relay.refuseNewWhile(() => existsSync(flag));    // new logins fail while a flag is up
+//   relay.resetNext(3);                              // the next 3 connections are reset (RST)
+//   relay.resetNewWhile(() => Date.now() < until);   // every new connection is reset for a while
 //   relay.limitRate(2_000_000, 'toServer');          // a slow link: about 2 MB/s
 //   await relay.close();
 //
@@ -97,7 +99,28 @@ export class TcpRelay {
 
   private refused: () => boolean = () => false;
 
+  /** The next `count` new connections are reset (RST) as they arrive, as on a link that is down; later ones are relayed. */
+  resetNext(count: number): void {
+    let left = count;
+    this.resetting = () => left-- > 0;
+  }
+
+  /** While `resetting()` holds, new connections are reset (RST) as they arrive; connections already relayed go on. */
+  resetNewWhile(resetting: () => boolean): void {
+    this.resetting = resetting;
+  }
+
+  private resetting: () => boolean = () => false;
+
+  /** Connections reset so far (by resetNext or resetNewWhile). */
+  resets = 0;
+
   private relay(client: Socket): void {
+    if (this.resetting()) {
+      this.resets++;
+      client.resetAndDestroy();
+      return;
+    }
     if (this.refused()) {
       client.destroy();
       return;

@@ -80,6 +80,8 @@ export interface OutputOffsets {
   attempt: number;
   stdout: number;
   stderr: number;
+  /** The host said the detached command was started: following it again must never start it. */
+  started?: true;
 }
 
 /** A revert armed around the step (`revert_after`), for the screen's countdown. */
@@ -100,6 +102,8 @@ export class StepOutput {
   progress: StepProgress | null = null;
   /** Set by a step with revert_after; read by the screen when it redraws. */
   revert: RevertShown | null = null;
+  /** Set once the host said the detached command of this attempt was started. */
+  startedOnHost = false;
   /** Written synchronously: a stream would buffer without bound when a flood outruns the disk. */
   private file: number | null;
   private readonly stdout: LineSplitter;

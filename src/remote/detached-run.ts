@@ -33,14 +33,16 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
   const { runId, signal, runDir } = options;
   const offsets = { out: options.from?.out ?? 0, err: options.from?.err ?? 0 };
   let connection = await access.current(signal);
-  // Once the host said the command is started, only following it is asked for: a folder
-  // gone by then is reported, never made again.
-  let started = false;
+  // Once the command is known to be started, only following it is asked for: a folder gone
+  // by then is reported, never made again.
+  let started = options.followOnly ?? false;
+  if (started) options.onStarted?.();
   for (;;) {
     try {
       if (!started) {
         await startCommand(connection, runId, command, options);
         started = true;
+        options.onStarted?.();
       }
       const followed = await execOnConnection(connection, followScript(runId, offsets, runDir), {
         onStdout: (chunk) => {

@@ -73,6 +73,13 @@ export interface DetachedRunOptions extends ExecHandlers {
   from?: { out: number; err: number };
   /** The host's run_dir: where run folders go before the usual places. */
   runDir?: string;
+  /**
+   * The attempt was started on the host before (a resume, a reattach): it is only followed.
+   * A run folder that is gone by now (a restart emptied /tmp) fails the run; nothing is started.
+   */
+  followOnly?: boolean;
+  /** The host said the command is started (or it was already): from now on it is only followed. */
+  onStarted?(): void;
 }
 
 export interface ExecResult {

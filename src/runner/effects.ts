@@ -70,6 +70,8 @@ export function createEffects(options: EffectsOptions) {
     if (input.follow) outputs.continueLast(step.id);
     // Followed again (reattached, or after a resume): the attempt is on its host already.
     const followed = outputs.continuesLast(step.id);
+    // The host said this attempt was started: it is only followed, even if its folder is gone.
+    const startedOnHost = outputs.startedOnHost(step.id);
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
@@ -85,6 +87,8 @@ export function createEffects(options: EffectsOptions) {
             runId,
             // A run followed again (after a resume, or reattached) goes on where its log stopped.
             from: { out: output.stdoutBytes, err: output.stderrBytes },
+            followOnly: startedOnHost,
+            onStarted: () => (output.startedOnHost = true),
             onNotice: (text) => output.note(text),
             ...(options.leaveRunning ? { leaveRunning: options.leaveRunning } : {}),
           });

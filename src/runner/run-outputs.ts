@@ -60,6 +60,11 @@ export class RunOutputs {
     return this.continuing.has(stepId);
   }
 
+  /** Whether the host said the step's last attempt (followed again next) was started there. */
+  startedOnHost(stepId: string): boolean {
+    return this.continuing.has(stepId) && this.savedOffsets.get(stepId)?.started === true;
+  }
+
   /** The step's next start follows its last attempt again (reattached), its log going on from where it stopped. */
   continueLast(stepId: string): void {
     this.continuing.add(stepId);
@@ -79,7 +84,7 @@ export class RunOutputs {
         this.open.delete(closed);
         if (this.followed.get(step.id)?.output === closed) {
           this.followed.delete(step.id);
-          this.savedOffsets.set(step.id, { attempt, stdout: closed.stdoutBytes, stderr: closed.stderrBytes });
+          this.savedOffsets.set(step.id, { attempt, ...offsetsOf(closed) });
         }
         this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
       },
@@ -115,9 +120,7 @@ export class RunOutputs {
       const saved = this.savedOffsets.get(stepId);
       return saved ? [[stepId, saved] as const] : [];
     });
-    const running = [...this.followed].map(
-      ([stepId, { attempt, output }]) => [stepId, { attempt, stdout: output.stdoutBytes, stderr: output.stderrBytes }] as const,
-    );
+    const running = [...this.followed].map(([stepId, { attempt, output }]) => [stepId, { attempt, ...offsetsOf(output) }] as const);
     return Object.fromEntries([...stopped, ...running]);
   }
 
@@ -168,4 +171,8 @@ export class RunOutputs {
   of(stepId: string): ShownOutput | undefined {
     return this.latest.get(stepId);
   }
+}
+
+function offsetsOf(output: StepOutput): Omit<OutputOffsets, 'attempt'> {
+  return { stdout: output.stdoutBytes, stderr: output.stderrBytes, ...(output.startedOnHost ? { started: true as const } : {}) };
 }

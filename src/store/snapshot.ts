@@ -28,6 +28,8 @@ export interface SavedOutputOffsets {
   attempt: number;
   stdout: number;
   stderr: number;
+  /** The host said the command was started: a resume only follows it, never starts it. */
+  started?: true;
 }
 
 export const SNAPSHOT_FILE = 'snapshot.json';

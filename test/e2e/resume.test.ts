@@ -1,6 +1,6 @@
 // Pause, crash and resume with the built binary against OpenSSH's sshd: a session stopped
 // at any moment goes on at the exact step, and nothing runs twice blindly.
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -162,6 +162,53 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
       expect.objectContaining({ status: 'done', exitCode: 0 }),
     ]);
     expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
+  });
+
+  it('killed during a detached step whose run folder is then gone (a restart emptied /tmp): resume does not start it again, it asks', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-gone-'));
+    const runbook = path.join(dir, 'gone.yaml');
+    writeFileSync(
+      runbook,
+      [
+        'name: folder gone',
+        'hosts:',
+        '  dolphin: {}',
+        'phases:',
+        '  - name: restore',
+        '    steps:',
+        `      - run: echo started >> ${dir}/starts; for i in $(seq 1 100); do echo line $i; sleep 0.1; done`,
+        '        host: dolphin',
+        '        id: slow',
+        '',
+      ].join('\n'),
+    );
+    const fx = { dir, runbook, env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } };
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 5$/);
+    // The snapshot knows the host started it (saved within a second of the host saying so).
+    const snapshotFile = path.join(sessionDir(fx), 'snapshot.json');
+    const deadline = Date.now() + 5000;
+    const savedStarted = () =>
+      (JSON.parse(readFileSync(snapshotFile, 'utf8')) as { outputs?: Record<string, { started?: boolean }> }).outputs?.['slow']?.started === true;
+    while (!savedStarted() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(savedStarted()).toBe(true);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // What a restart does to a run folder in /tmp: the command dies, the folder is gone.
+    const folder = path.join(homedir(), '.local/state/nightshift/runs', path.basename(sessionDir(fx)), 'slow.1');
+    const pid = Number(readFileSync(path.join(folder, 'pid'), 'utf8'));
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // ended already
+    }
+    rmSync(folder, { recursive: true, force: true });
+
+    const second = resume(fx, [], (line) => (/Answer reattach \(follow it again\) \| stop/.test(line) ? 'pause' : undefined));
+    expect(await second.exited, second.lines.join('\n') + second.stderr()).toBe(4);
+    expect(second.lines.join('\n')).toMatch(/its run folder is gone from the host .* it is not started again/);
+    expect(readFileSync(path.join(dir, 'starts'), 'utf8')).toBe('started\n');
+    expect(existsSync(folder)).toBe(false);
   });
 
   it('paused during a detached step that ends on its host meanwhile: resume collects its result, without running it again', async () => {

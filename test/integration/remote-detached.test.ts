@@ -202,6 +202,16 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     await sshd.restart();
   });
 
+  it('an attempt followed again whose run folder is gone is not started anew', async () => {
+    freshPool();
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    const marker = path.join(home, 'ran');
+    const followed = pool.runDetached('dragon', `touch ${marker}`, { runId, followOnly: true, onStdout: () => {}, onStderr: () => {} });
+    await expect(followed).rejects.toThrow(/its run folder is gone from the host .* it is not started again/);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(runFolderOf(runId))).toBe(false);
+  });
+
   it('aborting stops the detached command on the host', async () => {
     freshPool();
     const controller = new AbortController();

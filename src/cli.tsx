@@ -196,6 +196,7 @@ async function main(argv: string[]): Promise<number> {
         options: {
           ...common,
           'accept-runbook-change': { type: 'boolean' },
+          'accept-stale-state': { type: 'boolean' },
           'ssh-config': { type: 'string' },
           'known-hosts': { type: 'string', multiple: true },
           keepalive: { type: 'string' },
@@ -211,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
         plain: values.plain ?? false,
         json: values.json ?? false,
         acceptRunbookChange: values['accept-runbook-change'] ?? false,
+        acceptStaleState: values['accept-stale-state'] ?? false,
         connect: connectOptions(values),
         helpers: (saved) => helperSettings(values, saved),
       });

@@ -17,6 +17,9 @@ import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js
 import { reopenSession, RUNBOOK_COPY } from '../store/session.js';
 import { isResumable, summarizeSession } from '../store/session-summary.js';
 import { readSnapshot } from '../store/snapshot.js';
+import { staleSnapshotOf, stepsWithoutSnapshot, type StaleSnapshot } from '../store/stale-snapshot.js';
+import type { Runbook } from '../runbook/types.js';
+import { clockIn, weekdayIn } from '../text/clock.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { driveRun, loadOrReport, type FrontEndOptions } from './run-command.js';
@@ -25,6 +28,8 @@ import { EXIT } from './usage.js';
 export interface ResumeOptions extends FrontEndOptions {
   sessionId?: string;
   acceptRunbookChange: boolean;
+  /** Go on from a saved state older than the journal (the steps since are listed either way). */
+  acceptStaleState?: boolean;
   /** Given again on the command line: replace what the session was started with. */
   connect: Omit<ConnectOptions, 'interaction'>;
   /** Helper flags given again: applied over the session's own. */
@@ -112,9 +117,22 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     const lab = { dir: meta.demo.labDir, scenario: meta.demo.scenario as DemoScenario, reuse: true };
     return withDemoLab(lab, meta.demo.temporary, (_lab, connect, banner) => drive(connect, banner));
   };
+  // A saved state that fell behind the journal (or none, though steps were journaled) would
+  // take the run back to before steps that ran: the upgrader looks at them first.
+  const stale = staleSnapshotOf(reading.entries) ?? (saved ? undefined : stepsWithoutSnapshot(reading.entries));
+  if (stale) {
+    const facts = describeStaleState(stale, runbook);
+    if (!options.acceptStaleState) {
+      release();
+      return fail(
+        `${facts}\nLook at what those steps did on their hosts; then resume with --accept-stale-state to go on from the saved state (the steps above are taken up again: a detached one is followed if its host still has it, any other is checked or put to you, or run again when it had not started by then).`,
+      );
+    }
+    process.stderr.write(`nightshift resume: going on from a saved state older than the journal:\n${facts}\n`);
+    session.journal.append('snapshot.stale-accepted', { savedAt: stale.savedAt, steps: stale.steps.map((step) => step.stepId) });
+  }
   if (!saved) {
-    // Stopped before the machine was first saved: no step had reached a host yet.
-    process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
+    if (!stale) process.stderr.write(`nightshift: session ${session.id} stopped before its first step; starting it from the beginning\n`);
     return goOn();
   }
   if ((saved.machine as { status?: string }).status === 'done') return closeFinished();
@@ -149,4 +167,26 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     process.stderr.write(`nightshift: resuming session ${session.id} (${visibleLine(runbook.name)})${where}\n`);
   }
   return goOn(restore);
+}
+
+/** What the journal recorded after the saved state fell behind, step by step, for the upgrader to look at. */
+function describeStaleState(stale: StaleSnapshot, runbook: Runbook): string {
+  const zone = runbook.sites.upgrader.tz;
+  const when = (iso: string) => `${weekdayIn(zone, new Date(iso))} ${clockIn(zone, new Date(iso), true)}`;
+  const steps = stale.steps.map((entry) => {
+    const step = runbook.phases.flatMap((phase) => phase.steps).concat(runbook.fallback).find((candidate) => candidate.id === entry.stepId);
+    const label = step ? `${step.number} ${visibleLine(step.title)}` : visibleLine(entry.stepId);
+    const started = entry.startedAt === null ? 'started before the saved state' : `attempt ${entry.attempt} started ${when(entry.startedAt)}`;
+    const ended = entry.ended ? `${entry.ended.status} ${when(entry.ended.at)}` : 'no end recorded';
+    return `  ${label}: ${started}, ${ended}`;
+  });
+  const why =
+    stale.failedAt === null
+      ? 'the saved state (snapshot.json) is missing, though the journal records steps: a resume would start the run from the beginning.'
+      : `the saved state (snapshot.json) is older than the journal: it could not be written from ${when(stale.failedAt)} on (${visibleLine(stale.error)}) and was not written again before nightshift stopped; it holds the state of ${stale.savedAt === null ? 'the start' : when(stale.savedAt)}.`;
+  return [
+    why,
+    steps.length > 0 ? 'Since then the journal records:' : 'The journal records no step since.',
+    ...steps,
+  ].join('\n');
 }

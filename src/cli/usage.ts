@@ -144,6 +144,10 @@ Options:
   --plain, --json            as for run
   --accept-runbook-change    go on although the runbook file changed since the session
                              started (the changed steps are listed either way)
+  --accept-stale-state       go on from a saved state that fell behind the journal (it
+                             could not be written, a full disk say, before nightshift
+                             stopped): resume lists the steps recorded since and refuses
+                             until you have looked at them; they are then taken up again
   --ssh-config FILE, --known-hosts FILE, --keepalive DURATION, --listen,
   --listen-anywhere, --site-host, --relay, --no-helpers
                              as for run; given here, they replace the session's

@@ -103,7 +103,15 @@ export class SnapshotWriter {
         // "EISDIR: illegal operation on a directory", without the syscall and the paths after it.
         const message = error instanceof Error ? error.message.replace(/, \w+ '.*$/s, '') : String(error);
         const lastSavedAt = this.#lastSavedAt;
-        this.journal.append('snapshot.failed', { file: this.#file, error: message, lastSavedAt: lastSavedAt === null ? null : new Date(lastSavedAt).toISOString() });
+        // The change this snapshot was to save: its journal entries, written just before this
+        // one, are the first the saved state does not hold.
+        const fromSeq = snapshot.journalEntries?.[0]?.seq;
+        this.journal.append('snapshot.failed', {
+          file: this.#file,
+          error: message,
+          lastSavedAt: lastSavedAt === null ? null : new Date(lastSavedAt).toISOString(),
+          ...(fromSeq !== undefined ? { fromSeq } : {}),
+        });
         this.#tell({ kind: 'failed', file: this.#file, error: message, lastSavedAt });
       }
       return false;

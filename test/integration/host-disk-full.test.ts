@@ -7,14 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { StepOutput } from '../../src/output/step-output.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
 import { runWithRevert } from '../../src/runner/revert.js';
-import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { poolFor, sshdWithPool } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-disk-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -66,46 +66,34 @@ async function withRevert(pool: HostPool, change: string, revert: string) {
 }
 
 describeWithSshd('a host whose home is a full disk', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-  beforeAll(async () => {
-    sshd = await Sshd.start({ home: { tmpfs: '1m' }, privateVarTmp: true });
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
+  const host = sshdWithPool({ home: { tmpfs: '1m' }, privateVarTmp: true });
 
   /** Fills the home so that `free` bytes are left (0: full). */
   function fillHome(free: number) {
-    sshd.inNamespace(
-      `rm -f "${sshd.homeDir}/fill"; size=$(df -B1 --output=avail "${sshd.homeDir}" | tail -n 1); ` +
-        `head -c $((size - ${free})) /dev/zero > "${sshd.homeDir}/fill" 2>/dev/null; true`,
+    host.sshd.inNamespace(
+      `rm -f "${host.sshd.homeDir}/fill"; size=$(df -B1 --output=avail "${host.sshd.homeDir}" | tail -n 1); ` +
+        `head -c $((size - ${free})) /dev/zero > "${host.sshd.homeDir}/fill" 2>/dev/null; true`,
     );
   }
 
   it('runs a detached step in /var/tmp instead, saying that the home had no space left', async () => {
     fillHome(0);
-    const run = await detached(pool, 'echo "all of it"; echo "and this" >&2; exit 4');
+    const run = await detached(host.pool, 'echo "all of it"; echo "and this" >&2; exit 4');
     expect({ result: run.result, stdout: run.stdout, stderr: run.stderr }).toEqual({ result: { exitCode: 4 }, stdout: 'all of it\n', stderr: 'and this\n' });
     expect(run.notices).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${sshd.homeDir}/\\.local/state/nightshift: .*No space left on device`,
+          `^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${host.sshd.homeDir}/\\.local/state/nightshift: .*No space left on device`,
         ),
       ),
     ]);
-    expect(sshd.inNamespace(`cat /var/tmp/nightshift-${uid}/runs/${run.runId}/out`)).toBe('all of it\n');
+    expect(host.sshd.inNamespace(`cat /var/tmp/nightshift-${uid}/runs/${run.runId}/out`)).toBe('all of it\n');
   });
 
   it('arms a revert in /var/tmp instead, the change is made and the revert disarmed', async () => {
     fillHome(0);
     const marker = `/var/tmp/reverted-${id()}`;
-    const outcome = await withRevert(pool, 'echo changed', `touch ${marker}`);
+    const outcome = await withRevert(host.pool, 'echo changed', `touch ${marker}`);
     expect(outcome).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
     const text = outcome.lines.join('\n');
     expect(text).toMatch(new RegExp(`nightshift: the revert waits in /var/tmp/nightshift-${uid}/runs/disk-\\w+/[\\w.-]+\\.1\\.revert on dragon, since .*No space left on device`));
@@ -115,7 +103,7 @@ describeWithSshd('a host whose home is a full disk', () => {
 
   it('says that output the home could no longer hold was cut, and why; the exit status still arrives', async () => {
     fillHome(64 * 1024);
-    const run = await detached(pool, 'seq 1 200000; echo "on stderr"; exit 4');
+    const run = await detached(host.pool, 'seq 1 200000; echo "on stderr"; exit 4');
     expect(run.result).toEqual({ exitCode: 4 });
     const lines = run.stdout.split('\n');
     // What was written is whole and in order, up to where the disk filled.
@@ -123,38 +111,26 @@ describeWithSshd('a host whose home is a full disk', () => {
     expect(run.stdout.length).toBeLessThan(64 * 1024);
     expect(lines.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => String(i + 1)));
     expect(run.notices).toContainEqual(
-      `nightshift: dragon could not write the command's stdout after ${run.stdout.length} bytes (no space left on the device in ${sshd.homeDir}/.local/state/nightshift/runs/${run.runId}): what it printed after that is lost`,
+      `nightshift: dragon could not write the command's stdout after ${run.stdout.length} bytes (no space left on the device in ${host.sshd.homeDir}/.local/state/nightshift/runs/${run.runId}): what it printed after that is lost`,
     );
   });
 });
 
 describeWithSshd('a host whose home is read-only', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-  beforeAll(async () => {
-    sshd = await Sshd.start({ home: { readOnly: true }, privateVarTmp: true });
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
+  const host = sshdWithPool({ home: { readOnly: true }, privateVarTmp: true });
 
   it('runs a detached step in /var/tmp instead, saying that the home is read-only', async () => {
-    const run = await detached(pool, 'echo out; echo err >&2; exit 2');
+    const run = await detached(host.pool, 'echo out; echo err >&2; exit 2');
     expect({ result: run.result, stdout: run.stdout, stderr: run.stderr }).toEqual({ result: { exitCode: 2 }, stdout: 'out\n', stderr: 'err\n' });
     expect(run.notices).toEqual([
       expect.stringMatching(
-        new RegExp(`^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${sshd.homeDir}/\\.local/state/nightshift: mkdir: .*Read-only file system`),
+        new RegExp(`^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${host.sshd.homeDir}/\\.local/state/nightshift: mkdir: .*Read-only file system`),
       ),
     ]);
   });
 
   it('arms a revert in /var/tmp instead, at once, and disarms it', async () => {
-    const outcome = await withRevert(pool, 'echo changed', 'echo undone');
+    const outcome = await withRevert(host.pool, 'echo changed', 'echo undone');
     expect(outcome).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
     expect(outcome.lines.join('\n')).toMatch(/the revert waits in \/var\/tmp\/nightshift-\d+\/runs\/.* on dragon, since .*Read-only file system/);
   });
@@ -162,7 +138,7 @@ describeWithSshd('a host whose home is read-only', () => {
   it('a hostile run_dir that cannot be used is passed over: named without its escape sequences, never run as shell', async () => {
     const marker = `/var/tmp/pwned-${id()}`;
     const runDir = `/proc/\u001b]0;owned\u0007\u001b[2J'$(touch ${marker})'`;
-    const own = poolFor(sshd, { home, spec: { runDir } });
+    const own = poolFor(host.sshd, { home: host.home, spec: { runDir } });
     try {
       const notices: string[] = [];
       const runId = `disk-${id()}/step.1`;
@@ -173,7 +149,7 @@ describeWithSshd('a host whose home is read-only', () => {
       expect(notices[0]).toMatch(/Read-only file system$/);
       // eslint-disable-next-line no-control-regex
       expect(notices[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
-      expect(sshd.inNamespace(`[ -e ${marker} ] && echo made || echo absent`)).toBe('absent\n');
+      expect(host.sshd.inNamespace(`[ -e ${marker} ] && echo made || echo absent`)).toBe('absent\n');
     } finally {
       await own.close();
     }
@@ -181,7 +157,7 @@ describeWithSshd('a host whose home is read-only', () => {
 
   it('a run_dir in the runbook comes first, and the home is not tried when it works', async () => {
     const runDir = `/var/tmp/run dir's-${id()}`;
-    const own = poolFor(sshd, { home, spec: { runDir } });
+    const own = poolFor(host.sshd, { home: host.home, spec: { runDir } });
     try {
       const stdout: Buffer[] = [];
       const notices: string[] = [];
@@ -193,7 +169,7 @@ describeWithSshd('a host whose home is read-only', () => {
         onNotice: (text) => notices.push(text),
       });
       expect({ result, stdout: Buffer.concat(stdout).toString(), notices }).toEqual({ result: { exitCode: 0 }, stdout: 'here\n', notices: [] });
-      expect(sshd.inNamespace(`cat "${runDir}/runs/${runId}/out"`)).toBe('here\n');
+      expect(host.sshd.inNamespace(`cat "${runDir}/runs/${runId}/out"`)).toBe('here\n');
     } finally {
       await own.close();
     }

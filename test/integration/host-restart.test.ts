@@ -6,10 +6,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { HostPool } from '../../src/remote/host-pool.js';
-import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { expect, it } from 'vitest';
+import { sshdWithPool } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
 
 async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -20,28 +19,16 @@ async function waitFor(done: () => boolean, ms: number, what: string): Promise<v
 }
 
 describeWithSshd('a host that restarts under a detached step', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-  beforeAll(async () => {
-    sshd = await Sshd.start({ fakeBootId: true, home: {} });
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
+  const host = sshdWithPool({ fakeBootId: true, home: {} });
 
   it('fails the step saying the host restarted and the command died with it; it is not started again', async () => {
     const runId = `restart-${randomBytes(4).toString('hex')}/restore.1`;
-    const folder = path.join(sshd.homeDir, '.local/state/nightshift/runs', runId);
-    const starts = path.join(sshd.homeDir, `starts-${runId.replace('/', '-')}`);
+    const folder = path.join(host.sshd.homeDir, '.local/state/nightshift/runs', runId);
+    const starts = path.join(host.sshd.homeDir, `starts-${runId.replace('/', '-')}`);
     let stdout = '';
     const notices: string[] = [];
-    const bootBefore = sshd.bootId();
-    const running = pool.runDetached('dragon', `echo started >> ${starts}; echo before; sleep 60; echo after`, {
+    const bootBefore = host.sshd.bootId();
+    const running = host.pool.runDetached('dragon', `echo started >> ${starts}; echo before; sleep 60; echo after`, {
       runId,
       onStdout: (chunk) => (stdout += chunk.toString()),
       onStderr: () => {},
@@ -56,9 +43,9 @@ describeWithSshd('a host that restarts under a detached step', () => {
 
     // The restart: a new boot id, the command gone with the old boot, every link dropped.
     const bootAfter = randomUUID();
-    sshd.setBootId(bootAfter);
+    host.sshd.setBootId(bootAfter);
     process.kill(-Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim()), 'SIGKILL');
-    sshd.dropConnections();
+    host.sshd.dropConnections();
 
     expect(await outcome).toBe(
       `dragon restarted while the command ran (boot id ${bootBefore} then, ${bootAfter} now): the command died with it and is not started again; see what it did before going on.`,

@@ -8,15 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { StepOutput } from '../../src/output/step-output.js';
-import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { PreflightStep, RunStep } from '../../src/runbook/types.js';
 import { runPreflight } from '../../src/runner/preflight.js';
 import { runWithRevert } from '../../src/runner/revert.js';
-import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { run, sshdWithPool } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-shells-'));
 const machinePasswd = readFileSync('/etc/passwd', 'utf8');
@@ -54,38 +53,26 @@ describe.each([
   ['BusyBox ash', busyboxAsh],
 ])('steps on a host whose login shell is %s', (_, loginShell) => {
   describeWithSshd('against the real sshd', () => {
-    let sshd: Sshd;
-    let home: string;
-    let pool: HostPool;
-    beforeAll(async () => {
-      sshd = await Sshd.start({ loginShell, home: {} });
-      home = makeHome();
-      pool = poolFor(sshd, { home });
-    });
-    afterAll(async () => {
-      await pool?.close();
-      await sshd?.stop();
-      removeHome(home);
-    });
+    const host = sshdWithPool({ loginShell, home: {} });
 
     it('logs the user in with that shell, on that sshd only', async () => {
-      expect((await run(pool, 'getent passwd "$(id -un)" | cut -d: -f7')).stdout).toBe(`${loginShell}\n`);
+      expect((await run(host.pool, 'getent passwd "$(id -un)" | cut -d: -f7')).stdout).toBe(`${loginShell}\n`);
       expect(readFileSync('/etc/passwd', 'utf8')).toBe(machinePasswd);
     });
 
     it('runs a command and a check command under /bin/sh', async () => {
-      expect(await run(pool, POSIX_COMMAND)).toEqual({ stdout: 'posix default\n', stderr: 'to stderr\n', exitCode: 3 });
+      expect(await run(host.pool, POSIX_COMMAND)).toEqual({ stdout: 'posix default\n', stderr: 'to stderr\n', exitCode: 3 });
       // What the runner does with a step's check: only the exit status counts.
-      expect((await run(pool, '[ "$(echo done)" = done ]')).exitCode).toBe(0);
-      expect((await run(pool, '[ "$(echo done)" = not-done ]')).exitCode).toBe(1);
+      expect((await run(host.pool, '[ "$(echo done)" = done ]')).exitCode).toBe(0);
+      expect((await run(host.pool, '[ "$(echo done)" = not-done ]')).exitCode).toBe(1);
       // History expansion and newlines reach /bin/sh untouched.
-      expect((await run(pool, "echo 'a!b'\necho \"c!d\"")).stdout).toBe('a!b\nc!d\n');
+      expect((await run(host.pool, "echo 'a!b'\necho \"c!d\"")).stdout).toBe('a!b\nc!d\n');
     });
 
     it('runs a detached step under /bin/sh: its output, stderr and exit status', async () => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
-      const result = await pool.runDetached('dragon', POSIX_COMMAND, {
+      const result = await host.pool.runDetached('dragon', POSIX_COMMAND, {
         runId: `shells-${randomBytes(4).toString('hex')}/step.1`,
         onStdout: (chunk) => stdout.push(chunk),
         onStderr: (chunk) => stderr.push(chunk),
@@ -102,7 +89,7 @@ describe.each([
       writeFileSync(fstab, 'UUID=0ddba11-no-such-fs / ext4 defaults 0 1\n');
       const step = stepOf<PreflightStep>(`      - preflight: dragon\n        checks:\n          - fstab: ${fstab}\n`);
       const output = freshOutput();
-      const error = await runPreflight(step, pool, output, new AbortController().signal).then(
+      const error = await runPreflight(step, host.pool, output, new AbortController().signal).then(
         () => undefined,
         (failure: Error) => failure.message,
       );
@@ -114,7 +101,7 @@ describe.each([
     });
 
     it('arms a revert, makes the change and disarms it from a new connection', async () => {
-      const state = path.join(sshd.homeDir, `changed-${randomBytes(4).toString('hex')}`);
+      const state = path.join(host.sshd.homeDir, `changed-${randomBytes(4).toString('hex')}`);
       const step = stepOf<RunStep>(
         `      - run: x=$(echo changed); echo "$x" > ${state}\n        host: dragon\n        revert_after: 30s\n        revert: rm -f ${state}\n`,
       );
@@ -124,7 +111,7 @@ describe.each([
       const result = await runWithRevert(
         { ...step, revert: step.revert! },
         {
-          hosts: pool,
+          hosts: host.pool,
           output,
           sessionId: `shells-${randomBytes(4).toString('hex')}`,
           attempt: 1,
@@ -133,7 +120,7 @@ describe.each([
           onEvent: (event) => events.push(event.type),
         },
         () =>
-          pool.runDetached('dragon', step.command, {
+          host.pool.runDetached('dragon', step.command, {
             runId: `shells-${randomBytes(4).toString('hex')}/${step.id}.1`,
             onStdout: (chunk) => output.write(chunk),
             onStderr: (chunk) => output.write(chunk, true),
@@ -150,8 +137,8 @@ describe.each([
     it('uploads a file and verifies its sha256 on the host', async () => {
       const local = path.join(scratch, `upload-${randomBytes(4).toString('hex')}`);
       writeFileSync(local, randomBytes(300_000));
-      const remote = path.join(sshd.homeDir, path.basename(local));
-      const result = await pool.upload('dragon', local, remote);
+      const remote = path.join(host.sshd.homeDir, path.basename(local));
+      const result = await host.pool.upload('dragon', local, remote);
       expect(result.bytes).toBe(300_000);
       expect(execFileSync('cmp', [local, remote]).toString()).toBe('');
     });
@@ -159,22 +146,10 @@ describe.each([
 });
 
 describeWithSshd('a login shell that only prints, with escape sequences, and exits 0', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-  beforeAll(async () => {
-    sshd = await Sshd.start({ extraConfig: ["ForceCommand printf '\\033]0;owned\\007\\033[2Jnot a shell at all\\n'"] });
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
+  const host = sshdWithPool({ extraConfig: ["ForceCommand printf '\\033]0;owned\\007\\033[2Jnot a shell at all\\n'"] });
 
   it('fails the command quoting what it said, with nothing left to drive a terminal', async () => {
-    const failure = await run(pool, 'true').then(
+    const failure = await run(host.pool, 'true').then(
       () => 'ran',
       (error: Error) => error.message,
     );
@@ -185,22 +160,10 @@ describeWithSshd('a login shell that only prints, with escape sequences, and exi
 });
 
 describeWithSshd('a login shell that ignores its command and exits 0', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-  beforeAll(async () => {
-    sshd = await Sshd.start({ loginShell: '/bin/true', home: {} });
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
+  const host = sshdWithPool({ loginShell: '/bin/true', home: {} });
 
   it('fails a command and a check command: they never ran', async () => {
-    await expect(run(pool, 'true')).rejects.toThrow(
+    await expect(run(host.pool, 'true')).rejects.toThrow(
       /^The command did not run on dragon \(127\.0\.0\.1:\d+\): the login shell there did not start nightshift's \/bin\/sh launcher \(it ended with exit status 0 and printed nothing\)/,
     );
   });
@@ -210,7 +173,7 @@ describeWithSshd('a login shell that ignores its command and exits 0', () => {
     writeFileSync(fstab, 'UUID=0ddba11-no-such-fs / ext4 defaults 0 1\n');
     const step = stepOf<PreflightStep>(`      - preflight: dragon\n        checks:\n          - fstab: ${fstab}\n          - mem_available: 1M\n`);
     const output = freshOutput();
-    const error = await runPreflight(step, pool, output, new AbortController().signal).then(
+    const error = await runPreflight(step, host.pool, output, new AbortController().signal).then(
       () => undefined,
       (failure: Error) => failure.message,
     );
@@ -222,7 +185,7 @@ describeWithSshd('a login shell that ignores its command and exits 0', () => {
 
   it('fails a detached step instead of reporting an exit status', async () => {
     await expect(
-      pool.runDetached('dragon', 'echo hi', { runId: 'true-shell/step.1', onStdout: () => {}, onStderr: () => {} }),
+      host.pool.runDetached('dragon', 'echo hi', { runId: 'true-shell/step.1', onStdout: () => {}, onStderr: () => {} }),
     ).rejects.toThrow(/The command did not run on dragon/);
   });
 });

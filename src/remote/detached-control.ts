@@ -10,7 +10,7 @@
 // Without /proc, a live pid counts as the run's: it fails closed, as does an answer that
 // does not end with `end=ok`.
 import type { Connection } from './connection.js';
-import { execOnConnection } from './exec.js';
+import { execCaptured } from './exec.js';
 import { VALUE_FUNCTIONS } from './host-shell.js';
 import { runFolderFunctions } from './run-folders.js';
 
@@ -80,13 +80,7 @@ export function readRunState(stdout: string): DetachedRunState {
 }
 
 async function runScript(connection: Connection, script: string, signal?: AbortSignal): Promise<string> {
-  let stdout = '';
-  let stderr = '';
-  const result = await execOnConnection(connection, script, {
-    onStdout: (chunk) => (stdout += chunk.toString('utf8')),
-    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
-    ...(signal ? { signal } : {}),
-  });
+  const { stdout, stderr, result } = await execCaptured(connection, script, signal);
   if (result.exitCode !== 0) throw new Error(folderUnreadable(connection.host.name, stderr, result.exitCode ?? result.signal ?? '?'));
   return stdout;
 }

@@ -17,7 +17,7 @@ import {
   SYSTEMD_RUN_FAILED,
 } from './detached-scripts.js';
 import { abortError } from './errors.js';
-import { execOnConnection } from './exec.js';
+import { execCaptured, execOnConnection } from './exec.js';
 import { stripControls } from '../output/neutralize.js';
 import { describeWriteFailure, HostReport } from './host-shell.js';
 import type { DetachedRunOptions, ExecResult } from './types.js';
@@ -80,7 +80,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
 /** Claims the run folder and starts the command there, or finds it started; says where when the usual folder could not be used. */
 async function startCommand(connection: Connection, runId: string, command: string, options: DetachedRunOptions): Promise<void> {
   const host = connection.host.name;
-  const { stdout, stderr, result } = await capture(connection, startScript(runId, command, options.runDir), options.signal);
+  const { stdout, stderr, result } = await execCaptured(connection, startScript(runId, command, options.runDir), options.signal);
   const report = HostReport.read(stdout);
   const skipped = stdout
     .split('\n')
@@ -113,7 +113,7 @@ async function collectResult(
   options: DetachedRunOptions,
 ): Promise<ExecResult> {
   const host = connection.host.name;
-  const { stdout, stderr, result } = await capture(connection, collectScript(runId, options.runDir), options.signal);
+  const { stdout, stderr, result } = await execCaptured(connection, collectScript(runId, options.runDir), options.signal);
   const report = HostReport.read(stdout);
   if (result.exitCode !== 0 || !report) {
     const why = stderr.trim() ? lastLine(stderr)[0] : `it ${result.exitCode === 0 ? 'printed no end mark' : `ended with ${result.exitCode ?? result.signal}`}`;
@@ -139,17 +139,6 @@ async function collectResult(
   throw new Error(
     `The command on ${host} ended without recording an exit status (its wrapper was killed, by kill -9 or the out-of-memory killer, or could not write): whether it did its work is unknown; look on the host.`,
   );
-}
-
-async function capture(connection: Connection, script: string, signal: AbortSignal | undefined) {
-  let stdout = '';
-  let stderr = '';
-  const result = await execOnConnection(connection, script, {
-    onStdout: (chunk) => (stdout += chunk.toString('utf8')),
-    onStderr: (chunk) => (stderr += chunk.toString('utf8')),
-    ...(signal ? { signal } : {}),
-  });
-  return { stdout, stderr, result };
 }
 
 /** The last line the host printed, without what could drive a terminal. */

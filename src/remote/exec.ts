@@ -151,3 +151,19 @@ function sendSignal(channel: ClientChannel, name: string): void {
     channel.signal(name);
   }
 }
+
+/** Runs a script whose whole answer is read at the end: stdout and stderr as text, and how it ended. */
+export async function execCaptured(
+  connection: Connection,
+  script: string,
+  signal?: AbortSignal,
+): Promise<{ stdout: string; stderr: string; result: ExecResult }> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const result = await execOnConnection(connection, script, {
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+    ...(signal ? { signal } : {}),
+  });
+  return { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), result };
+}

@@ -2,7 +2,7 @@
 // tool it has: sha256sum (GNU, busybox), shasum (BSD, macOS) or openssl.
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { Connection } from './connection.js';
-import { execOnConnection } from './exec.js';
+import { execCaptured } from './exec.js';
 
 /** Exit status of the script when the host has no sha256 tool at all. */
 export const NO_HASH_TOOL_STATUS = 127;
@@ -55,14 +55,8 @@ export async function hashRemoteFile(
 
 async function runHashScript(connection: Connection, path: string, prefixLength: number | undefined, signal: AbortSignal | undefined): Promise<string> {
   const { host } = connection;
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  const result = await execOnConnection(connection, remoteHashCommand(path, prefixLength), {
-    onStdout: (chunk) => stdout.push(chunk),
-    onStderr: (chunk) => stderr.push(chunk),
-    ...(signal ? { signal } : {}),
-  });
-  const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] ?? '';
+  const { stdout, stderr, result } = await execCaptured(connection, remoteHashCommand(path, prefixLength), signal);
+  const said = stderr.trim().split('\n')[0] ?? '';
   if (result.exitCode === NO_HASH_TOOL_STATUS && /none of sha256sum/.test(said)) {
     throw new Error(`${host.name} has none of sha256sum, shasum or openssl, so the upload cannot be verified there; install coreutils or openssl.`);
   }
@@ -70,5 +64,5 @@ async function runHashScript(connection: Connection, path: string, prefixLength:
     const why = said || (result.exitCode === null ? `killed by ${result.signal}` : `exit status ${result.exitCode}`);
     throw new Error(`Could not compute the sha256 of ${path} on ${host.name}: ${why}.`);
   }
-  return Buffer.concat(stdout).toString('utf8');
+  return stdout;
 }

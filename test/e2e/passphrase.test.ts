@@ -1,7 +1,8 @@
 // A key file with a passphrase, named by IdentityFile in the ssh config, against the real
 // sshd: the built binary asks for the passphrase (again after a wrong one), logs in with it,
-// and never shows or records what was typed.
-import { readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+// and never shows or records what was typed: not in plain mode, not on a real terminal
+// (no echo, checked on the raw bytes), not in full screen (stars).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -52,11 +53,29 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
         '',
       ].join('\n'),
     );
+    // A foreground login, then a checkpoint: an answer typed after the passphrase, which must echo.
+    writeFileSync(
+      path.join(dir, 'locked-checkpoint.yaml'),
+      [
+        'name: locked key',
+        'hosts:',
+        '  target: {}',
+        'phases:',
+        '  - name: login',
+        '    steps:',
+        '      - run: echo logged in as $(id -un)',
+        '        host: target',
+        '        attach: false',
+        '      - checkpoint: The login worked.',
+        '',
+      ].join('\n'),
+    );
     args = ['run', path.join(dir, 'locked.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
   });
   afterEach(() => tmux?.kill());
   afterAll(async () => {
     await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('plain mode: asks again after a wrong passphrase, logs in with the right one, and neither is echoed or journaled', async () => {
@@ -111,5 +130,47 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
     expect(recorded).toContain('still logged in');
     expect(recorded).not.toContain(WRONG);
     expect(recorded).not.toContain(RIGHT);
+  }, 90_000);
+
+  // On a real terminal the echo is checked on the raw bytes written to it, not only on the screen.
+  it.skipIf(!tmuxAvailable())('plain mode on a terminal: what is typed is not echoed, and the terminal echoes again afterwards', async () => {
+    const stateDir = freshStateDir();
+    tmux = TmuxSession.start(
+      [process.execPath, BIN, 'run', '--plain', '--no-helpers', path.join(dir, 'locked-checkpoint.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
+    );
+    const term = tmux;
+    const recording = await term.recordOutput();
+    const prompts = (screen: string) => screen.split('\n').filter((line) => line.includes('Passphrase for')).length;
+
+    await term.waitFor(/Passphrase for .*locked_key \(empty line skips this key\):/, 20_000, 'the passphrase prompt');
+    term.type(WRONG);
+    // Give the terminal time to echo, were echo on.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(term.screen()).not.toContain(WRONG);
+    term.keys('Enter');
+    await term.waitFor((screen) => prompts(screen) === 2, 10_000, 'the prompt again after the wrong passphrase');
+    term.type(RIGHT);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(term.screen()).not.toContain(RIGHT);
+    term.keys('Enter');
+
+    await term.waitFor(/Type yes to confirm/, 30_000, 'the checkpoint after logging in');
+    // Echo is back for what is not secret.
+    term.type('yes');
+    await term.waitFor(/^yes$/m, 5000, 'the answer echoed');
+    term.keys('Enter');
+    expect(await term.waitForExit(20_000)).toBe(0);
+    await recording.stop();
+
+    const screen = term.screen();
+    expect(screen).toContain(`target| logged in as ${sshd.user}`);
+    const written = Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8');
+    expect(written).toContain('logged in as');
+    for (const secret of [WRONG, RIGHT]) {
+      expect(screen).not.toContain(secret);
+      expect(written).not.toContain(secret);
+      expect(allText(stateDir)).not.toContain(secret);
+    }
   }, 90_000);
 });

@@ -97,4 +97,34 @@ export interface ResolvedHost {
   identityFiles: string[];
   /** Jump hosts to go through first, as ssh -J takes them (the runbook's proxy_jump, else ProxyJump); absent when direct. */
   proxyJump?: string;
+  /** Who worked the settings out: OpenSSH itself (`ssh -G`), or nightshift's own reading of the config where there is no ssh. */
+  resolvedBy?: 'ssh -G' | 'own parser';
+  /** IdentitiesOnly: only the identity files (and their agent copies) are offered, not every key of the agent. */
+  identitiesOnly?: boolean;
+  /** IdentityAgent: the agent socket to use instead of SSH_AUTH_SOCK; 'none' means no agent. Absent: SSH_AUTH_SOCK. */
+  identityAgent?: string;
+  /** ForwardAgent: the agent is offered to commands on the host (for an scp between two hosts). */
+  forwardAgent?: boolean;
+  /** HostKeyAlias: the name the host key is looked up and recorded under in known_hosts, instead of the address. */
+  hostKeyAlias?: string;
+  /** ProxyCommand, tokens expanded: its stdin/stdout is the transport. Exclusive with proxyJump. */
+  proxyCommand?: string;
+  /** CertificateFile entries, tokens expanded. */
+  certificateFiles?: string[];
+  /** The algorithms ssh would offer, in its order (ssh -G's lists, or `+`/`-`/`^` applied to OpenSSH's defaults). Absent: ssh2's defaults. */
+  algorithms?: AlgorithmLists;
+  /** UserKnownHostsFile and GlobalKnownHostsFile, expanded; absent: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. */
+  userKnownHostsFiles?: string[];
+  globalKnownHostsFiles?: string[];
+  /** HashKnownHosts: a key recorded for this host is written hashed. */
+  hashKnownHosts?: boolean;
+}
+
+/** OpenSSH's names for what the client offers: KexAlgorithms, HostKeyAlgorithms, Ciphers, MACs, PubkeyAcceptedAlgorithms. */
+export interface AlgorithmLists {
+  kex?: string[];
+  hostKey?: string[];
+  cipher?: string[];
+  mac?: string[];
+  pubkey?: string[];
 }

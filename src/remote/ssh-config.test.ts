@@ -248,6 +248,17 @@ describe('resolveHost with and without ssh', () => {
     expect((error as Error).message).toContain('install the OpenSSH client (ssh)');
   });
 
+  test('the own parser evaluates Match host and user, and refuses criteria it cannot evaluate', async () => {
+    config('Match host dragon user root', '  Port 2001', 'Match originalhost dragon', '  User ops');
+    expect(await resolve({ sshBinary: null })).toMatchObject({ port: localUser() === 'root' ? 2001 : 22, user: 'ops' });
+    config('Host gate', 'Match localnetwork 10.0.0.0/8', '  Port 2002');
+    await expect(resolve({ sshBinary: null })).rejects.toThrow(
+      `${configFile} line 2: Match localnetwork 10.0.0.0/8: nightshift's own reading of the config does not evaluate Match localnetwork`,
+    );
+    config('Match !host dragon', '  Port 2003');
+    await expect(resolve({ sshBinary: null })).rejects.toThrow('does not evaluate Match !host');
+  });
+
   test('the own parser refuses an Include inside a Match block rather than applying it to every host', async () => {
     config('Match user root', `  Include ${path.join(home, 'x.conf')}`);
     await expect(resolve({ sshBinary: null })).rejects.toThrow(`${configFile} line 2: an Include inside a Match block`);

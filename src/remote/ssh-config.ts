@@ -153,6 +153,20 @@ function hostLineMatches(patterns: string[], alias: string): boolean {
   return matched;
 }
 
+/** Match criteria the ssh-config package evaluates; it counts any other (canonical, localnetwork, tagged, a negated one…) as false. */
+const READABLE_MATCH = new Set(['all', 'final', 'host', 'originalhost', 'user', 'localuser']);
+const MATCH_WITHOUT_ARGUMENT = new Set(['all', 'canonical', 'final']);
+
+/** The first criterion of a Match line's words that the own parser cannot evaluate, if any. */
+function unreadableMatchCriterion(words: string[]): string | undefined {
+  for (let index = 0; index < words.length; index += 1) {
+    const keyword = words[index]!.toLowerCase();
+    if (!READABLE_MATCH.has(keyword)) return words[index];
+    if (!MATCH_WITHOUT_ARGUMENT.has(keyword)) index += 1;
+  }
+  return undefined;
+}
+
 const OWN_PARSER_HINT = 'nightshift reads the ssh config itself only because no ssh binary was found; install the OpenSSH client (ssh) so that ssh -G answers';
 
 /**
@@ -184,6 +198,13 @@ async function readConfigText(file: string, home: string, alias: string, depth =
       if (kind === 'match' && words.some((word) => /^!?exec$/i.test(word))) {
         throw new SshConfigError(
           `${at}: ${line.trim()}: nightshift cannot tell whether Match exec matches without running the command, ` +
+            `and will not guess (it might reach another server). ${OWN_PARSER_HINT}.`,
+        );
+      }
+      const unknown = kind === 'match' ? unreadableMatchCriterion(words) : undefined;
+      if (unknown !== undefined) {
+        throw new SshConfigError(
+          `${at}: ${line.trim()}: nightshift's own reading of the config does not evaluate Match ${unknown}, ` +
             `and will not guess (it might reach another server). ${OWN_PARSER_HINT}.`,
         );
       }

@@ -52,3 +52,28 @@ export const ssh2Algorithms = {
     mac: constants.DEFAULT_MAC,
   },
 } as const;
+
+type ExtInfoHandler = (packet: unknown, extensions: Array<{ name: string; algs?: string[] }>) => void;
+
+/**
+ * PubkeyAcceptedAlgorithms for RSA keys: ssh2 signs with the first of rsa-sha2-256,
+ * rsa-sha2-512, ssh-rsa that the server's server-sig-algs names, and takes no list of its
+ * own. Removing the names the config does not accept from what the server said makes it
+ * choose as OpenSSH does (a server that names rsa-sha2-256 but accepts only ssh-rsa is
+ * reached with `PubkeyAcceptedAlgorithms ssh-rsa`). Reaches into ssh2's protocol object;
+ * when that is not where it was (another ssh2 version), nothing changes.
+ */
+export function acceptOnlySignatureAlgorithms(client: Ssh2.Client, accepted: readonly string[]): void {
+  const handlers = (client as unknown as { _protocol?: { _handlers?: { EXT_INFO?: ExtInfoHandler } } })._protocol?._handlers;
+  const original = handlers?.EXT_INFO;
+  if (!handlers || typeof original !== 'function') return;
+  handlers.EXT_INFO = (packet, extensions) =>
+    original(
+      packet,
+      extensions.map((extension) =>
+        extension.name === 'server-sig-algs' && Array.isArray(extension.algs)
+          ? { ...extension, algs: extension.algs.filter((name) => !/^(rsa-sha2-|ssh-rsa$)/.test(name) || accepted.includes(name)) }
+          : extension,
+      ),
+    );
+}

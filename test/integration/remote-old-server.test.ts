@@ -7,7 +7,7 @@ import { isFinalLoginError } from '../../src/remote/errors.js';
 import type { AlgorithmLists } from '../../src/remote/types.js';
 import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
-import { makeHome, removeHome } from '../support/ssh-pool.js';
+import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 /** What `ssh -G` gives on OpenSSH 9.2 without any algorithm options. */
@@ -100,6 +100,26 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
     expect(error.message).not.toContain('sntrup761');
     expect(error.message).not.toMatch(/runs an SSH server/);
     expect(isFinalLoginError(error)).toBe(true);
+  });
+
+  test("through the pool: a command fails at once with the refusal (not after 10 minutes of retries), and so does wait: ssh's login", async () => {
+    // No algorithm options resolved: ssh2's defaults, which lack diffie-hellman-group14-sha1.
+    const pool = poolFor(sshd, { home, spec: { identityFile: rsaKey.privateKeyFile } });
+    try {
+      const started = Date.now();
+      const error = await rejectionOf(run(pool, 'true'));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(error).toBeInstanceOf(NoCommonAlgorithmError);
+      expect(error.message).toContain('KexAlgorithms +diffie-hellman-group14-sha1');
+      expect(pool.state('dragon')).toMatchObject({ state: 'failed' });
+      // What `wait: ssh` calls each time: the same final refusal, which its loop rethrows.
+      const ignore = () => {};
+      const waited = await rejectionOf(pool.execOnNewConnection('dragon', 'true', { onStdout: ignore, onStderr: ignore }));
+      expect(waited).toBeInstanceOf(NoCommonAlgorithmError);
+      expect(isFinalLoginError(waited)).toBe(true);
+    } finally {
+      await pool.close();
+    }
   });
 
   test('with the key exchange allowed but not the host key: HostKeyAlgorithms +ssh-rsa', async () => {

@@ -1,6 +1,7 @@
 // IdentitiesOnly, IdentityAgent, ForwardAgent and CertificateFile against a real sshd and real
 // ssh-agents: the agent the config names is used, only the keys it allows are offered, and a
 // login cut off by MaxAuthTries says so.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -101,5 +102,49 @@ describeWithSshd('ssh_config agent options against OpenSSH sshd (MaxAuthTries 6)
     const error = await rejectionOf(connectTo(hostFor(sshd, { certificateFiles: [certificate] }), home));
     expect(error).toBeInstanceOf(CertificateUnsupportedError);
     expect(error.message).toContain(`CertificateFile ${certificate}`);
+  });
+});
+
+describeWithSshd('user certificates against an sshd trusting a user CA (TrustedUserCAKeys)', () => {
+  let sshd: Sshd;
+  let home: string;
+  let keyFile: string;
+
+  beforeAll(async () => {
+    home = makeHome();
+    const ca = await generateKeyPair(home, 'user_ca');
+    const key = await generateKeyPair(home, 'id_certified');
+    keyFile = key.privateKeyFile;
+    sshd = await Sshd.start({ authorizeClientKey: false, extraConfig: [`TrustedUserCAKeys ${ca.publicKeyFile}`] });
+    execFileSync('ssh-keygen', ['-q', '-s', ca.privateKeyFile, '-I', 'nightshift-test', '-n', sshd.user, key.publicKeyFile]);
+    pinHostKey(sshd, home);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (home) removeHome(home);
+  });
+
+  test('the real ssh logs in with the certificate (the setup is sound)', () => {
+    const output = execFileSync(
+      'ssh',
+      ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${home}/.ssh/known_hosts`, '-i', keyFile, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, 'echo cert-ok'],
+      { encoding: 'utf8' },
+    );
+    expect(output).toBe('cert-ok\n');
+  });
+
+  test('CertificateFile: refused before connecting, naming the option', async () => {
+    const connections = () => (sshd.log().match(/Connection from/g) ?? []).length;
+    const before = connections();
+    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [keyFile], certificateFiles: [`${keyFile}-cert.pub`] }), home));
+    expect(error).toBeInstanceOf(CertificateUnsupportedError);
+    expect(error.message).toContain(`CertificateFile ${keyFile}-cert.pub`);
+    expect(connections()).toBe(before);
+  });
+
+  test('a -cert.pub beside the identity file: the plain key is refused, and the error says the certificate was not offered', async () => {
+    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [keyFile] }), home));
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error.message).toContain(`${keyFile}-cert.pub was not offered (nightshift cannot log in with certificates)`);
   });
 });

@@ -2,6 +2,7 @@
 // HostKeyAlgorithms, Ciphers, MACs; `+`/`-`/`^` already applied when resolving) kept to the
 // names ssh2 can speak, and, when nothing matches the server, an error that shows both
 // sides' lists and the ssh_config line that would allow the server's.
+import { stripControls } from '../output/neutralize.js';
 import type { AlgorithmLists } from './types.js';
 
 export type AlgorithmKind = 'kex' | 'hostKey' | 'cipher' | 'mac';
@@ -126,7 +127,8 @@ export function noCommonAlgorithm(
 ): NoCommonAlgorithmError {
   const offeredByUs = { kex: offer.kex, hostKey: offer.serverHostKey, cipher: offer.cipher, mac: offer.hmac }[kind];
   const ours = (log.local[kind] ?? offeredByUs).filter((name) => !isMarker(name));
-  const theirs = log.remote[kind]?.filter((name) => !isMarker(name));
+  // The server's names are foreign text: shown without control characters.
+  const theirs = log.remote[kind]?.filter((name) => !isMarker(name)).map(stripControls);
   const option = OPTION_NAMES[kind];
   const serverSide = theirs ? `the server offers ${theirs.join(',')}` : 'the server did not say what it offers';
   const usable = theirs?.filter((name) => supported[kind].includes(name)) ?? [];

@@ -66,7 +66,7 @@ describe('the fast group-exchange Diffie-Hellman', () => {
     expect(dh.getPrime().length).toBe(64);
   });
 
-  it('is what ssh2 got while loading, and Node keeps its own', async () => {
+  it("puts Node's own back once ssh2 is loaded", async () => {
     const before = crypto.createDiffieHellman;
     await import('./ssh2.js');
     expect(crypto.createDiffieHellman).toBe(before);

@@ -3,6 +3,7 @@
 // the connection ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
+import { stripControls } from '../output/neutralize.js';
 import type { ResolvedHost } from './types.js';
 
 const STDERR_KEPT = 2000;
@@ -66,7 +67,8 @@ export class ProxyCommandTransport {
     if (this.spawnError) return `could not be started (${this.spawnError.message})`;
     if (!this.exit || this.killed) return undefined;
     const how = this.exit.code !== null ? `exited with code ${this.exit.code}` : `was killed by ${this.exit.signal}`;
-    const said = this.stderr.trim();
+    // It may relay what a jump host said: one line, without control characters.
+    const said = stripControls(this.stderr).trim();
     return said ? `${how}, saying: ${said}` : how;
   }
 

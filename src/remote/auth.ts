@@ -71,7 +71,10 @@ export class PublicKeyLogin {
 
   constructor(private readonly options: AuthOptions) {
     const defaults = DEFAULT_IDENTITY_NAMES.map((name) => path.join(options.home, '.ssh', name));
-    const files = (this.files = [...new Set([...options.host.identityFiles, ...defaults])]);
+    // IdentitiesOnly with IdentityFile given: those files alone, as ssh offers them (ssh -G
+    // lists the default names only when none is given).
+    const only = options.host.identitiesOnly === true && options.host.identityFiles.length > 0;
+    const files = (this.files = [...new Set([...options.host.identityFiles, ...(only ? [] : defaults)])]);
     this.candidates = [
       ...(options.agentSocket ? [{ kind: 'agent' as const, socket: options.agentSocket }] : []),
       ...files.map((file) => ({ kind: 'file' as const, file, explicit: options.host.identityFiles.includes(file) })),

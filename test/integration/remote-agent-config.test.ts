@@ -56,6 +56,22 @@ describeWithSshd('ssh_config agent options against OpenSSH sshd (MaxAuthTries 6)
     await connection.close();
   });
 
+  test("IdentitiesOnly with an IdentityFile: the default names (~/.ssh/id_ed25519) are not offered, nor their agent copies", async () => {
+    const own = makeHome();
+    try {
+      pinHostKey(sshd, own);
+      copyFileSync(sshd.clientKey.privateKeyFile, path.join(own, '.ssh', 'id_ed25519'));
+      copyFileSync(sshd.clientKey.publicKeyFile, path.join(own, '.ssh', 'id_ed25519.pub'));
+      const host = hostFor(sshd, { identitiesOnly: true, identityFiles: [path.join(home, 'stranger_0')] });
+      const error = await rejectionOf(connectTo(host, own, { agentSocket: crowded.socket }));
+      expect(error).toBeInstanceOf(AuthenticationError);
+      // Without IdentitiesOnly the default file is tried, and it is the right key.
+      await (await connectTo({ ...host, identitiesOnly: false }, own)).close();
+    } finally {
+      removeHome(own);
+    }
+  });
+
   test('without IdentitiesOnly, the cut-off after MaxAuthTries is named, with IdentitiesOnly as the way out', async () => {
     const error = await rejectionOf(connectTo(hostFor(sshd), home, { agentSocket: crowded.socket }));
     expect(error).toBeInstanceOf(AuthenticationError);

@@ -57,15 +57,16 @@ export class ProxyCommandTransport {
 
   /** Ends the command (TERM); the connection over it is gone. */
   kill(): void {
-    if (this.killed) return;
+    if (this.killed || this.exit !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.killed = true;
-    if (this.exit === undefined && this.child.exitCode === null) this.child.kill('SIGTERM');
+    this.child.kill('SIGTERM');
   }
 
   /** What became of the command, for an error message, when it ended by itself (not killed by us): undefined while it runs. */
   outcome(): string | undefined {
     if (this.spawnError) return `could not be started (${this.spawnError.message})`;
-    if (!this.exit || this.killed) return undefined;
+    // Ended by our TERM: the connection was closed, not lost to the command.
+    if (!this.exit || (this.killed && this.exit.signal === 'SIGTERM')) return undefined;
     const how = this.exit.code !== null ? `exited with code ${this.exit.code}` : `was killed by ${this.exit.signal}`;
     // It may relay what a jump host said: one line, without control characters.
     const said = stripControls(this.stderr).trim();

@@ -352,7 +352,12 @@ function knownHostsFilesFor(settings: ConnectionSettings, host: ResolvedHost): s
   }
   const user = host.userKnownHostsFiles ?? [settings.defaultKnownHostsFile];
   const global = host.globalKnownHostsFiles ?? [GLOBAL_KNOWN_HOSTS];
-  return [...user, ...global].filter((file) => file.toLowerCase() !== 'none');
+  return [...user, ...global].filter((file) => file.toLowerCase() !== 'none').map((file) => expandTilde(file, settings.home));
+}
+
+/** `~/` as HOME (ssh -G gives the files expanded; the own parser may not). */
+function expandTilde(file: string, home: string): string {
+  return file.startsWith('~/') ? path.join(home, file.slice(2)) : file;
 }
 
 /** IdentityAgent: a socket path, none, or SSH_AUTH_SOCK (the environment's). Absent: SSH_AUTH_SOCK. */
@@ -360,7 +365,7 @@ function agentSocketFor(settings: ConnectionSettings, host: ResolvedHost): strin
   const configured = host.identityAgent?.trim();
   if (configured === undefined || configured === '' || /^\$?\{?SSH_AUTH_SOCK\}?$/.test(configured)) return settings.agentSocket;
   if (configured.toLowerCase() === 'none') return undefined;
-  return configured.startsWith('~/') ? path.join(settings.home, configured.slice(2)) : configured;
+  return expandTilde(configured, settings.home);
 }
 
 /** A login over a ProxyCommand that failed: when the command ended by itself, that is the news. */

@@ -26,7 +26,7 @@ describe('offerFor', () => {
     });
   });
 
-  test("the config's lists, in their order, without the names ssh2 cannot speak", () => {
+  test("what the config allows, in ssh2's order of preference and the config's others after, without the names ssh2 cannot speak", () => {
     const offer = offerFor(
       {
         kex: ['sntrup761x25519-sha512@openssh.com', 'diffie-hellman-group14-sha1', 'curve25519-sha256'],
@@ -37,7 +37,7 @@ describe('offerFor', () => {
       ssh2,
       'dragon',
     );
-    expect(offer.kex).toEqual(['diffie-hellman-group14-sha1', 'curve25519-sha256']);
+    expect(offer.kex).toEqual(['curve25519-sha256', 'diffie-hellman-group14-sha1']);
     expect(offer.cipher).toEqual(['aes128-ctr']);
     expect(offer.hmac).toEqual(['hmac-sha1']);
   });

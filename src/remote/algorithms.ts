@@ -52,7 +52,11 @@ export function offerFor(
           `(it can use ${ssh2.supported[kind].join(',')}). Add one of them to ${OPTION_NAMES[kind]} for the host in the ssh config.`,
       );
     }
-    return usable;
+    // The config says what may be used; among that, ssh2's own order comes first. OpenSSH's
+    // order starts with chacha20-poly1305, which ssh2 without its native binding runs in
+    // JavaScript: slow, and over a jump host's channel it stalled the login.
+    const preferred = ssh2.defaults[kind].filter((name) => usable.includes(name));
+    return [...preferred, ...usable.filter((name) => !preferred.includes(name))];
   };
   const hostKeyAllowed = pick('hostKey');
   const serverHostKey =

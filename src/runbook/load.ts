@@ -382,7 +382,7 @@ function normalize(
   const vars: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw.vars ?? {})) vars[name] = String(value);
   const secrets = normalizeSecrets(raw.secrets, vars, (path, message, key) => report(locate(path, key), message));
-  for (const refusal of secretVarRefusals(options.vars ?? {}, secrets)) report({ line: 1, col: 1 }, refusal);
+  for (const refusal of secretVarRefusals(options.vars ?? {}, secrets)) report(locate(['secrets', refusal.name]), refusal.message);
   for (const [name, value] of Object.entries(options.vars ?? {})) if (!(name in secrets)) vars[name] = value;
 
   const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;

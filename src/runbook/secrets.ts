@@ -68,13 +68,13 @@ export function normalizeSecrets(
 }
 
 /** Why a --var cannot give secrets their values: one message per such --var. */
-export function secretVarRefusals(cliVars: Record<string, string>, secrets: Record<string, SecretSpec>): string[] {
+export function secretVarRefusals(cliVars: Record<string, string>, secrets: Record<string, SecretSpec>): Array<{ name: string; message: string }> {
   return Object.keys(cliVars)
     .filter((name) => name in secrets)
-    .map(
-      (name) =>
-        `--var ${name}=... is refused: '${name}' is a secret of the runbook, and a value on the command line stays in the shell's history and shows in ps to every user of this machine; ${howGiven(secrets[name]!)}`,
-    );
+    .map((name) => ({
+      name,
+      message: `--var ${name}=... is refused: '${name}' is a secret of the runbook, and a value on the command line stays in the shell's history and shows in ps to every user of this machine; ${howGiven(secrets[name]!)}`,
+    }));
 }
 
 function howGiven(secret: SecretSpec): string {

@@ -93,3 +93,14 @@ describe('SecretMasker', () => {
     expect(none.maskText('anything')).toBe('anything');
   });
 });
+
+describe('SecretMasker.maskDeep', () => {
+  it('returns what holds no value as the same object', () => {
+    const masker = new SecretMasker([{ name: 'k', value: 'valuable' }]);
+    const event = { type: 'SKIP', by: { role: 'upgrader', name: 'ann' }, reason: 'fine', when: new Date(0) };
+    expect(masker.maskDeep(event)).toBe(event);
+    const leaky = { ...event, reason: 'it was valuable' };
+    expect(masker.maskDeep(leaky)).toEqual({ ...event, reason: 'it was «secret k»' });
+    expect((masker.maskDeep(leaky) as typeof leaky).when).toBe(event.when);
+  });
+});

@@ -56,11 +56,17 @@ export class SecretMasker {
   }
 }
 
+/** `value` with its strings masked; what holds no value is returned as it is (the same object). */
 function maskValue(value: unknown, mask: (text: string) => string): unknown {
   if (typeof value === 'string') return mask(value);
-  if (Array.isArray(value)) return value.map((item) => maskValue(item, mask));
+  if (Array.isArray(value)) {
+    const items = value.map((item) => maskValue(item, mask));
+    return items.some((item, index) => item !== value[index]) ? items : value;
+  }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskValue(item, mask)]));
+    const entries = Object.entries(value);
+    const masked = entries.map(([key, item]) => [key, maskValue(item, mask)] as const);
+    return masked.some(([, item], index) => item !== entries[index]![1]) ? Object.fromEntries(masked) : value;
   }
   return value;
 }

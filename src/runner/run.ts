@@ -235,7 +235,9 @@ export function createRun(options: RunOptions): Run {
     relaysAllowed: options.relaysAllowed ?? false,
     stepOf,
     view: () => viewOf(actor.getSnapshot(), stepOf),
-    send: (event) => actor.send(event),
+    // What people type (a skip reason, a fallback's why) may hold a secret: the machine, the
+    // screens and the journal get it masked.
+    send: (event) => actor.send(options.secrets ? options.secrets.masker.maskDeep(event) : event),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -28,6 +28,8 @@ export interface SavedOutputOffsets {
   attempt: number;
   stdout: number;
   stderr: number;
+  /** What the log holds, when masked secrets make it differ from stdout + stderr. */
+  log?: number;
   /** The host said the command was started: a resume only follows it, never starts it. */
   started?: true;
 }

@@ -11,7 +11,7 @@ import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../runner/hidden-typing.js';
 import { LineReader } from '../runner/line-reader.js';
-import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
+import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type PlainIO, type QuestionIO } from '../runner/plain.js';
 import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
 import { visibleLine } from '../output/neutralize.js';
 import type { RestoredMachine } from '../runner/restore.js';
@@ -96,14 +96,11 @@ function stdinReader(): LineReader {
  */
 export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): Promise<SecretValues | null> {
   if (Object.keys(runbook.secrets).length === 0) return SecretValues.none();
-  const plain = isPlain(frontEnd);
   // The full-screen view takes the terminal later: the questions come before it, on a reader of their own.
-  const reader = plain ? stdinReader() : new LineReader(process.stdin);
-  const io: PlainIO = {
-    reader,
+  const io: QuestionIO = {
+    reader: isPlain(frontEnd) ? stdinReader() : { next: () => terminalLine(process.stdin) },
     write: (text) => void process.stdout.write(text),
     json: frontEnd.json,
-    tz: runbook.sites.upgrader.tz,
     ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
   };
   try {
@@ -112,9 +109,30 @@ export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): 
     if (!(error instanceof SecretError)) throw error;
     process.stderr.write(`nightshift: ${visibleLine(error.message)}\n`);
     return null;
-  } finally {
-    if (!plain) reader.close();
   }
+}
+
+/**
+ * One line from the terminal, read without readline: a closed readline interface leaves
+ * stdin so that the full-screen view that comes next never gets a key. What follows the
+ * line in the same read is dropped (typed ahead of the full-screen view).
+ */
+function terminalLine(input: NodeJS.ReadStream): Promise<string | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (line: string | null) => {
+      input.off('data', onData).off('end', onEnd);
+      input.pause();
+      resolve(line);
+    };
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      const end = text.indexOf('\n');
+      if (end !== -1) done(text.slice(0, end).replace(/\r$/, ''));
+    };
+    const onEnd = () => done(null);
+    input.on('data', onData).once('end', onEnd);
+  });
 }
 
 /** Where helpers reach the run on site: the runbook's sentinel section, or --site-host. */

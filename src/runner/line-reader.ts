@@ -34,11 +34,6 @@ export class LineReader {
     });
   }
 
-  /** Stops reading (the input is left to someone else, such as the full-screen view); waiting callers get null. */
-  close(): void {
-    this.lines.close();
-  }
-
   /** Waiting lines, for tests: bounded however much the input holds. */
   get queuedLines(): number {
     return this.queued.length;

@@ -62,12 +62,15 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
 }
 
 /** A secret's value, typed hidden on the same line stream as every answer; null when the input ended. */
-export function askSecretPlain(io: PlainIO, name: string, prompt: string): Promise<string | null> {
+export function askSecretPlain(io: QuestionIO, name: string, prompt: string): Promise<string | null> {
   const question = prompt === name ? `Value of the secret ${name} (not shown, not stored):` : `${prompt} (secret ${name}; not shown, not stored):`;
   return askHidden(io, { type: 'prompt', for: 'secret', name }, question);
 }
 
-async function askHidden(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
+/** What asking one hidden question needs: a source of lines (the plain mode's reader, or one of its own before the full-screen view). */
+export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping'> & { reader: { next(): Promise<string | null> } };
+
+async function askHidden(io: QuestionIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
   writePrompt(io, prompt, text);
   // Never shown: echo is off on a terminal, and nothing here prints what was read.
   let show = () => {};
@@ -88,7 +91,7 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
   return io.reader.next();
 }
 
-function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string): void {
+function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string, unknown>, text: string): void {
   io.write(io.json ? `${safeJson({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
 }
 

@@ -9,9 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, converse, freshStateDir, ROOT, type Conversation } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -164,6 +165,52 @@ describeWithSshd('secret variables against OpenSSH sshd', () => {
       expect(text.includes(asked) || text.includes(fromEnv), `${file} on the host holds a value`).toBe(false);
     }
   }, 180_000);
+});
+
+describe('a secret asked before the full-screen view', () => {
+  let tmux: TmuxSession | undefined;
+  const dirs: string[] = [];
+  afterEach(() => {
+    tmux?.kill();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!tmuxAvailable())('is typed unseen, and the full-screen view then takes every key', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-secrets-tui-'));
+    const stateDir = freshStateDir();
+    dirs.push(dir, stateDir);
+    const value = `Tui-${randomBytes(6).toString('hex')}`;
+    writeFileSync(
+      path.join(dir, 'tui.yaml'),
+      [
+        'name: tui secret',
+        'secrets:',
+        '  pw: { from: ask, prompt: Local password }',
+        'phases:',
+        '  - name: one',
+        '    steps:',
+        `      - local: 'echo "got {{pw}}"; printf %s {{pw}} | sha256sum | cut -c1-64 > received.sha256'`,
+        '      - checkpoint: look at the output',
+        '',
+      ].join('\n'),
+    );
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', '--no-helpers', path.join(dir, 'tui.yaml')], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir } });
+    const term = tmux;
+    await term.waitFor(/Local password \(secret pw; not shown, not stored\):/, 20_000, 'the secret prompt');
+    term.type(value);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(term.screen()).not.toContain(value);
+    term.keys('Enter');
+    let screen = await term.waitFor(/y confirm/, 20_000, 'the checkpoint in the full-screen view');
+    expect(screen).toContain('got «secret pw»');
+    term.keys('y');
+    screen = await term.waitFor(/The run completed/, 20_000, 'the run to complete after the key');
+    expect(screen).not.toContain(value);
+    term.keys('q');
+    expect(await term.waitForExit(10_000)).toBe(0);
+    expect(readFileSync(path.join(dir, 'received.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(value).digest('hex'));
+    for (const file of filesUnder(stateDir)) expect(readFileSync(file, 'utf8').includes(value), file).toBe(false);
+  }, 60_000);
 });
 
 function transcript(run: Conversation): string {

@@ -116,13 +116,20 @@ export function createEffects(options: EffectsOptions) {
     const check = reveal(step.check ?? 'false');
     const ignore = () => {};
     if (step.kind === 'run') return hosts.exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
-    return runLocalCommand(check, { cwd: options.localCwd, signal, output: { write: ignore }, killGraceMs: options.killGraceMs ?? 5000 });
+    return runLocalCommand(check, {
+      cwd: options.localCwd,
+      signal,
+      output: { write: ignore },
+      killGraceMs: options.killGraceMs ?? 5000,
+      holdsSecret: check !== (step.check ?? 'false'),
+    });
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as LocalStep;
+    const command = reveal(step.command);
     return withOutput(step, (output) =>
-      runLocalCommand(reveal(step.command), { cwd: options.localCwd, output, signal, killGraceMs: options.killGraceMs ?? 5000 }),
+      runLocalCommand(command, { cwd: options.localCwd, output, signal, killGraceMs: options.killGraceMs ?? 5000, holdsSecret: command !== step.command }),
     );
   });
 

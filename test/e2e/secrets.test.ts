@@ -189,7 +189,8 @@ describe('a secret asked before the full-screen view', () => {
         'phases:',
         '  - name: one',
         '    steps:',
-        `      - local: 'echo "got {{pw}}"; printf %s {{pw}} | sha256sum | cut -c1-64 > received.sha256'`,
+        // ps lists every process's command line at that moment, the step's own shell's included.
+        `      - local: 'ps -eo args > ps.txt; echo "got {{pw}}"; printf %s {{pw}} | sha256sum | cut -c1-64 > received.sha256'`,
         '      - checkpoint: look at the output',
         '',
       ].join('\n'),
@@ -202,7 +203,7 @@ describe('a secret asked before the full-screen view', () => {
     expect(term.screen()).not.toContain(value);
     term.keys('Enter');
     let screen = await term.waitFor(/y confirm/, 20_000, 'the checkpoint in the full-screen view');
-    expect(screen).toContain('got «secret pw»');
+    expect(screen).not.toContain(value);
     term.keys('y');
     screen = await term.waitFor(/The run completed/, 20_000, 'the run to complete after the key');
     expect(screen).not.toContain(value);
@@ -210,6 +211,12 @@ describe('a secret asked before the full-screen view', () => {
     expect(await term.waitForExit(10_000)).toBe(0);
     expect(readFileSync(path.join(dir, 'received.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(value).digest('hex'));
     for (const file of filesUnder(stateDir)) expect(readFileSync(file, 'utf8').includes(value), file).toBe(false);
+    const logs = filesUnder(stateDir).filter((file) => file.endsWith('.log'));
+    expect(logs.map((file) => readFileSync(file, 'utf8'))).toContain('got «secret pw»\n');
+    // The value reached the local shell through its environment, not its command line.
+    const processes = readFileSync(path.join(dir, 'ps.txt'), 'utf8');
+    expect(processes).toContain('unset NIGHTSHIFT_COMMAND');
+    expect(processes).not.toContain(value);
   }, 60_000);
 });
 

@@ -14,6 +14,11 @@ interface SftpInternals {
   _maxWriteLen?: number;
 }
 
+/** The host has no SFTP server: uploads there go over shell commands instead (transfer-exec.ts). */
+export class NoSftpServerError extends Error {
+  override readonly name = 'NoSftpServerError';
+}
+
 export class SftpSession {
   private ended = false;
   private failure: Error | undefined;
@@ -41,13 +46,10 @@ export class SftpSession {
         connection.client.sftp((error, sftp) => {
           if (!error) return resolve(new SftpSession(sftp, where));
           if (!connection.isAlive) return reject(lost());
-          if (/subsystem/i.test(error.message)) {
-            return reject(
-              new Error(
-                `The SSH server on ${where} offers no SFTP subsystem, so nightshift cannot upload there; ` +
-                  `enable one in its sshd_config (Subsystem sftp internal-sftp).`,
-              ),
-            );
+          // Refused (OpenSSH without a Subsystem line), or the server's program was not found
+          // or could not run (dropbear runs its compiled-in path through the login shell).
+          if (/subsystem/i.test(error.message) || /exit code 12[67]\b/.test(error.message)) {
+            return reject(new NoSftpServerError(`The SSH server on ${where} has no SFTP server (${error.message}).`));
           }
           reject(new Error(`Could not start an SFTP session on ${where}: ${error.message}.`));
         });

@@ -20,6 +20,10 @@
 // gives the same file, and the file never holds more than what was acknowledged plus the
 // chunk on its way. A resume starts at a block boundary, from the bytes the host already
 // has, once their sha256 matches the local file's start (transfer.ts).
+//
+// One command at a time: dropbear 2022.83 (Debian 12) now and then closes a session channel
+// opened while another one's command exits ("Unable to exec"; OpenSSH's client multiplexing
+// sees it too), so chunks in flight on parallel channels would fail at random there.
 import type { FileHandle } from 'node:fs/promises';
 import { stripControls } from '../output/neutralize.js';
 import { shellQuote } from '../runbook/shell-quote.js';
@@ -31,9 +35,15 @@ import { HostReport } from './host-shell.js';
 /** Chunks start at multiples of this; a resume too. */
 export const SHELL_BLOCK_SIZE = 4096;
 /** Well under Linux's 128 KiB limit on one argument (MAX_ARG_STRLEN), with room for the command around the bytes. */
-const SCRIPT_BUDGET = 120 * 1024;
-const MAX_CHUNK_BYTES = Math.floor(SCRIPT_BUDGET / SHELL_BLOCK_SIZE) * SHELL_BLOCK_SIZE;
+export const SCRIPT_BUDGET = 120 * 1024;
+export const MAX_CHUNK_BYTES = Math.floor(SCRIPT_BUDGET / SHELL_BLOCK_SIZE) * SHELL_BLOCK_SIZE;
 const DONE = 'written';
+
+/** Where a resume may start, from the size of the partial file: its last block boundary (none below one block). */
+export function resumeCandidates(partSize: number): number[] {
+  const end = partSize - (partSize % SHELL_BLOCK_SIZE);
+  return end > 0 ? [end] : [];
+}
 
 /** Each byte as it goes into a single-quoted printf format. */
 const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, byte) => {
@@ -123,7 +133,7 @@ export class ShellPart {
       if (bytesRead !== wanted) {
         throw new Error(`The local file ${range.localPath} became shorter during the upload; upload it again once it stopped changing.`);
       }
-      const length = fittingLength(buffer.subarray(0, wanted));
+      const length = chunkLength(buffer.subarray(0, wanted));
       const script = chunkScript(this.partPath, position / SHELL_BLOCK_SIZE, buffer.subarray(0, length));
       const { stdout, stderr, result } = await execCaptured(this.connection, script, signal);
       if (result.exitCode !== 0 || stdout.trim() !== DONE) {
@@ -163,7 +173,7 @@ export class ShellPart {
 }
 
 /** The longest run of whole blocks from the start of `bytes` (all of them when they fit) whose printf format stays within the budget; at least one block. */
-function fittingLength(bytes: Uint8Array): number {
+export function chunkLength(bytes: Uint8Array): number {
   let scriptBytes = 0;
   for (let start = 0; start < bytes.length; start += SHELL_BLOCK_SIZE) {
     const end = Math.min(bytes.length, start + SHELL_BLOCK_SIZE);

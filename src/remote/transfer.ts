@@ -7,7 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
-import { ShellPart, SHELL_BLOCK_SIZE } from './transfer-exec.js';
+import { resumeCandidates, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
 import { hashLocalFile } from './transfer-local-hash.js';
 import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
@@ -172,7 +172,7 @@ class Upload {
     const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
     let handle = await this.openPart(session, existing ? 'r+' : 'w');
 
-    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    const { from, sha256 } = await this.hashBothSides([candidate], progress);
     if (from === 0 && existing) {
       // Not trusted (or not usable): start over from an empty file.
       await session.close(handle);
@@ -182,31 +182,32 @@ class Upload {
   }
 
   /**
-   * Hashes the local file and, when there is a `candidate` prefix on the target, the
-   * target's copy of it: `from` is that prefix's length when both match, else 0. Without a
+   * Hashes the local file and, for each `candidates` prefix of the partial file, the
+   * target's copy of it: `from` is the longest prefix whose hashes match, else 0. Without a
    * candidate, checks that the target can hash at all (better known before sending).
    */
-  private async hashBothSides(candidate: number, progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
+  private async hashBothSides(candidates: number[], progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
     const { signal } = this.options;
+    const lengths = [...new Set(candidates.filter((length) => length > 0))].sort((a, b) => b - a);
     progress.start('hashing');
     // Either side failing stops the other.
     const both = new AbortController();
     const stopBoth = () => both.abort();
     signal?.addEventListener('abort', stopBoth, { once: true });
     const hashing = hashLocalFile(this.localPath, {
-      prefixLengths: candidate > 0 ? [candidate] : [],
+      prefixLengths: lengths,
       signal: both.signal,
       onBytes: (bytes) => progress.advance(bytes),
     });
     const asking =
-      candidate > 0
-        ? hashRemoteFile(this.connection, this.partPath, { prefixLength: candidate, signal: both.signal })
-        : checkRemoteHashTool(this.connection, both.signal).then(() => null);
+      lengths.length > 0
+        ? Promise.all(lengths.map((prefixLength) => hashRemoteFile(this.connection, this.partPath, { prefixLength, signal: both.signal })))
+        : checkRemoteHashTool(this.connection, both.signal).then(() => []);
     hashing.catch(stopBoth);
     asking.catch(stopBoth);
-    const [local, remotePrefix] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
+    const [local, remotePrefixes] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
     progress.flush();
-    const from = candidate > 0 && remotePrefix === local.prefixes.get(candidate) ? candidate : 0;
+    const from = lengths.find((length, index) => remotePrefixes[index] === local.prefixes.get(length)) ?? 0;
     return { from, sha256: local.sha256 };
   }
 
@@ -230,13 +231,13 @@ class Upload {
     const part = new ShellPart(this.connection, this.partPath, this.finalPath);
     const { partSize } = await part.inspect(path.posix.dirname(this.finalPath), signal);
     // A resume starts at a block boundary: the chunks are written at block offsets.
-    const candidate = partSize !== null && partSize <= size ? partSize - (partSize % SHELL_BLOCK_SIZE) : 0;
+    const candidates = partSize !== null && partSize <= size ? resumeCandidates(partSize) : [];
     const privatePart = this.options.mode !== undefined;
     // Created first when it will not be reused: that also proves the folder is writable before the hashing.
-    if (candidate === 0) await part.startEmpty(privatePart, signal);
+    if (candidates.length === 0) await part.startEmpty(privatePart, signal);
     const progress = new ProgressReporter(size, this.options.onProgress);
-    const { from, sha256 } = await this.hashBothSides(candidate, progress);
-    if (from === 0 && candidate > 0) await part.startEmpty(privatePart, signal);
+    const { from, sha256 } = await this.hashBothSides(candidates, progress);
+    if (from === 0 && candidates.length > 0) await part.startEmpty(privatePart, signal);
 
     progress.setResumedFrom(from);
     progress.start('sending', from);
@@ -265,7 +266,9 @@ class Upload {
     };
     // transfer-finish.ts asks an SFTP session for chmod, unlink and rename; these do them with shell commands.
     const finishing = part.finishing as unknown as SftpSession;
-    await Promise.all([part.sync(signal), verifyRemoteCopy(this.connection, finishing, place)]);
+    // One after the other: dropbear may refuse a command started while another one ends (transfer-exec.ts).
+    await part.sync(signal);
+    await verifyRemoteCopy(this.connection, finishing, place);
     await placeRemoteCopy(this.connection, finishing, place);
     return { bytes: size, sha256, resumedFrom: from };
   }

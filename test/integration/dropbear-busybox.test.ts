@@ -163,6 +163,43 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     expect(notices).toContain('nightshift: the link to dragon dropped during the upload; reconnecting to resume it');
   });
 
+  it('an abort stops the stream and keeps what arrived; the next upload resumes from it', async () => {
+    const { file, data } = localFile(1536 * 1024);
+    const target = path.join(dropbear.homeDir, `abort-${id()}.bin`);
+    const abort = new AbortController();
+    await expect(
+      pool.upload('dragon', file, target, {
+        signal: abort.signal,
+        onProgress: (update) => {
+          if (update.phase === 'sending' && update.bytes >= 400 * 1024) abort.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect((await remoteDigest(pool, `${target}.nightshift-part`)).size).toBeGreaterThan(0);
+    const result = await pool.upload('dragon', file, target);
+    expect(result.resumedFrom % 4096).toBe(0);
+    expect(result.resumedFrom).toBeGreaterThan(0);
+    expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
+  });
+
+  it('a copy that does not match is removed and never takes the name', async () => {
+    const { file, data } = localFile(200 * 1024);
+    const target = path.join(dropbear.homeDir, `changed-${id()}.bin`);
+    let changed = false;
+    const upload = pool.upload('dragon', file, target, {
+      onProgress: (update) => {
+        // Hashed already: what is sent from now on is not what was hashed.
+        if (update.phase === 'sending' && !changed) {
+          changed = true;
+          writeFileSync(file, Buffer.alloc(data.length, 7));
+        }
+      },
+    });
+    await expect(upload).rejects.toMatchObject({ name: 'UploadVerificationError', expectedSha256: sha256(data) });
+    const left = await run(pool, `ls '${target}' '${target}.nightshift-part' 2>&1 | grep -c 'No such'`);
+    expect(left.stdout.trim()).toBe('2');
+  });
+
   it('does not trust a partial file that differs from the local start: it starts over and the copy still verifies', async () => {
     const { file, data } = localFile(100 * 1024);
     const target = path.join(dropbear.homeDir, `bad-${id()}.bin`);
@@ -178,9 +215,10 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     const folder = path.join(dropbear.homeDir, `it's a "folder" $HOME`);
     dropbear.inNamespace(`mkdir -p '${folder.replace(/'/g, `'\\''`)}'`);
     const target = `${folder}/-odd 'file' "name" \`x\`.bin`;
-    const result = await pool.upload('dragon', file, target);
+    const result = await pool.upload('dragon', file, target, { mode: 0o640 });
     expect(result.sha256).toBe(sha256(data));
     expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
+    expect((await run(pool, `stat -c %a '${target.replace(/'/g, `'\\''`)}'`)).stdout.trim()).toBe('640');
   });
 
   it('an empty file arrives as an empty file', async () => {

@@ -298,4 +298,22 @@ describeWithSshd('uploads to a server without SFTP', () => {
       await connection.close();
     }
   });
+
+  test('refused SFTP sessions do not use up the connection: sshd allows 10 sessions (MaxSessions), 12 uploads in a row all arrive', async () => {
+    const connection = await openTestConnection(sshd, home);
+    const folder = mkdtempSync(path.join(tmpdir(), 'ns-nosftp-'));
+    try {
+      const local = path.join(home, 'many.bin');
+      const data = randomBytes(5000);
+      writeFileSync(local, data);
+      for (let index = 0; index < 12; index++) {
+        const target = path.join(folder, `arrived-${index}.bin`);
+        await uploadFile(connection, local, target);
+        expect(sha256(readFileSync(target))).toBe(sha256(data));
+      }
+    } finally {
+      await connection.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });

@@ -21,9 +21,12 @@
 // chunk on its way. A resume starts at a block boundary, from the bytes the host already
 // has, once their sha256 matches the local file's start (transfer.ts).
 //
-// One command at a time: dropbear 2022.83 (Debian 12) now and then closes a session channel
-// opened while another one's command exits ("Unable to exec"; OpenSSH's client multiplexing
-// sees it too), so chunks in flight on parallel channels would fail at random there.
+// One command at a time: dropbear 2022.82 to 2022.83 (Debian 12, OpenWrt 22.03) closes a
+// session channel opened while another command of the same connection exits, before its
+// command starts (mkj/dropbear#173; ssh2 says "Unable to exec", OpenSSH's multiplexing
+// client exits 255), so chunks in flight on parallel channels would fail at random there.
+// Other commands nightshift runs on that host meanwhile can still hit it: a command that
+// did not start is tried again (START_ATTEMPTS), which is safe as each one here can run twice.
 import type { FileHandle } from 'node:fs/promises';
 import { stripControls } from '../output/neutralize.js';
 import { shellQuote } from '../runbook/shell-quote.js';
@@ -38,6 +41,8 @@ export const SHELL_BLOCK_SIZE = 4096;
 export const SCRIPT_BUDGET = 120 * 1024;
 export const MAX_CHUNK_BYTES = Math.floor(SCRIPT_BUDGET / SHELL_BLOCK_SIZE) * SHELL_BLOCK_SIZE;
 const DONE = 'written';
+const START_ATTEMPTS = 8;
+const START_RETRY_PAUSE_MS = 50;
 
 /** Where a resume may start, from the size of the partial file: its last block boundary (none below one block). */
 export function resumeCandidates(partSize: number): number[] {
@@ -135,7 +140,7 @@ export class ShellPart {
       }
       const length = chunkLength(buffer.subarray(0, wanted));
       const script = chunkScript(this.partPath, position / SHELL_BLOCK_SIZE, buffer.subarray(0, length));
-      const { stdout, stderr, result } = await execCaptured(this.connection, script, signal);
+      const { stdout, stderr, result } = await this.exec(script, signal);
       if (result.exitCode !== 0 || stdout.trim() !== DONE) {
         throw new Error(`Could not write to ${this.partPath} on ${this.where}: ${firstLine(stderr) || describeEnd(result)}.`);
       }
@@ -159,16 +164,37 @@ export class ShellPart {
     },
     /** mv does rename(2): atomic, and it replaces the target. */
     posixRename: async (from: string, to: string): Promise<boolean> => {
-      await this.run(withArgs('mv -f -- "$1" "$2" && echo end=ok', from, to), `Could not move ${from} to ${to}`);
+      // Tried again after a refused start only when the partial file is still there: a lost answer may hide a move that was done.
+      await this.run(withArgs('[ -e "$1" ] || [ ! -e "$2" ] || { echo end=ok; exit 0; }; mv -f -- "$1" "$2" && echo end=ok', from, to), `Could not move ${from} to ${to}`);
       return true;
     },
   };
 
+  private exec(script: string, signal?: AbortSignal): ReturnType<typeof execCaptured> {
+    return execRetryingStart(this.connection, script, signal);
+  }
+
   private async run(script: string, failure: string, signal?: AbortSignal): Promise<HostReport> {
-    const { stdout, stderr, result } = await execCaptured(this.connection, script, signal);
+    const { stdout, stderr, result } = await this.exec(script, signal);
     const report = HostReport.read(stdout);
     if (result.exitCode !== 0 || !report) throw new Error(`${failure} on ${this.where}: ${firstLine(stderr) || describeEnd(result)}.`);
     return report;
+  }
+}
+
+/**
+ * execCaptured, tried again while the command was refused before it could start (the link
+ * still up, not aborted): see "One command at a time" above. Every script here can run twice.
+ */
+export async function execRetryingStart(connection: Connection, script: string, signal?: AbortSignal): ReturnType<typeof execCaptured> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await execCaptured(connection, script, signal);
+    } catch (error) {
+      const name = (error as Error).name;
+      if (attempt >= START_ATTEMPTS || name === 'AbortError' || name === 'ConnectionLostError' || !connection.isAlive || signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, START_RETRY_PAUSE_MS * attempt));
+    }
   }
 }
 

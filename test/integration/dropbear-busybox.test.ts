@@ -103,6 +103,23 @@ describe('dropbear in a BusyBox-only environment, with an SFTP server', () => {
     expect((await run(pool, `stat -c %a '${target}'`)).stdout.trim()).toBe('640');
     expect(notices).toEqual([]);
   });
+  it('uploads over SFTP while other commands start and end on the host (dropbear refuses some channels then), without falling back', async () => {
+    const { file, data } = localFile(2 * 1024 * 1024);
+    const target = path.join(dropbear.homeDir, `busy-${id()}.bin`);
+    const notices: string[] = [];
+    let uploading = true;
+    const refused: string[] = [];
+    const noise = async () => {
+      while (uploading) await run(pool, 'true').catch((error: Error) => refused.push(error.message));
+    };
+    const noisy = [noise(), noise(), noise()];
+    const upload = pool.upload('dragon', file, target, { onNotice: (text) => notices.push(text) }).finally(() => (uploading = false));
+    await Promise.all(noisy);
+    expect((await upload).sha256).toBe(sha256(data));
+    // Dropbear may even end the whole connection under such churn (mkj/dropbear#321): then the upload resumes on a new one.
+    expect(notices.filter((text) => !/link to dragon dropped|reconnected to dragon/.test(text))).toEqual([]);
+    expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
+  });
 });
 
 describe('dropbear in a BusyBox-only environment, without an SFTP server', () => {
@@ -198,6 +215,25 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     await expect(upload).rejects.toMatchObject({ name: 'UploadVerificationError', expectedSha256: sha256(data) });
     const left = await run(pool, `ls '${target}' '${target}.nightshift-part' 2>&1 | grep -c 'No such'`);
     expect(left.stdout.trim()).toBe('2');
+  });
+
+  it('an upload goes through while other commands start and end on the host (dropbear refuses some channels then)', async () => {
+    const { file, data } = localFile(1024 * 1024 + 9);
+    const target = path.join(dropbear.homeDir, `busy-${id()}.bin`);
+    let uploading = true;
+    const refused: string[] = [];
+    const noise = async () => {
+      while (uploading) {
+        await run(pool, 'true').catch((error: Error) => refused.push(error.message));
+      }
+    };
+    const noisy = [noise(), noise(), noise()];
+    const upload = pool.upload('dragon', file, target).finally(() => (uploading = false));
+    await Promise.all(noisy);
+    expect((await upload).sha256).toBe(sha256(data));
+    expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
+    // The host did refuse channels meanwhile: the upload was tried against what it guards against.
+    expect(refused.filter((message) => /Unable to exec/.test(message)).length).toBeGreaterThan(0);
   });
 
   it('does not trust a partial file that differs from the local start: it starts over and the copy still verifies', async () => {

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chunkLength, chunkScript, MAX_CHUNK_BYTES, printfFormat, resumeCandidates, SCRIPT_BUDGET, SHELL_BLOCK_SIZE } from './transfer-exec.js';
+import { chunkLength, chunkScript, MAX_CHUNK_BYTES, printfFormat, resumePoint, SCRIPT_BUDGET, SHELL_BLOCK_SIZE } from './transfer-exec.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'ns-transfer-exec-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -93,11 +93,10 @@ describe('chunk length', () => {
   });
 });
 
-describe('resume candidates', () => {
-  it('are the partial file\'s last block boundary, none below one block', () => {
-    expect(resumeCandidates(3 * SHELL_BLOCK_SIZE + 10)).toEqual([3 * SHELL_BLOCK_SIZE]);
-    expect(resumeCandidates(2 * SHELL_BLOCK_SIZE)).toEqual([2 * SHELL_BLOCK_SIZE]);
-    expect(resumeCandidates(SHELL_BLOCK_SIZE - 1)).toEqual([]);
-    expect(resumeCandidates(0)).toEqual([]);
+describe('resume point', () => {
+  it('is the partial file\'s last block boundary', () => {
+    expect(resumePoint(3 * SHELL_BLOCK_SIZE + 10)).toBe(3 * SHELL_BLOCK_SIZE);
+    expect(resumePoint(2 * SHELL_BLOCK_SIZE)).toBe(2 * SHELL_BLOCK_SIZE);
+    expect(resumePoint(SHELL_BLOCK_SIZE - 1)).toBe(0);
   });
 });

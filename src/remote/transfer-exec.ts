@@ -44,10 +44,9 @@ const DONE = 'written';
 const START_ATTEMPTS = 8;
 const START_RETRY_PAUSE_MS = 50;
 
-/** Where a resume may start, from the size of the partial file: its last block boundary (none below one block). */
-export function resumeCandidates(partSize: number): number[] {
-  const end = partSize - (partSize % SHELL_BLOCK_SIZE);
-  return end > 0 ? [end] : [];
+/** Where a resume may start, from the size of the partial file: its last block boundary, as chunks are written at block offsets. */
+export function resumePoint(partSize: number): number {
+  return partSize - (partSize % SHELL_BLOCK_SIZE);
 }
 
 /** Each byte as it goes into a single-quoted printf format. */

@@ -50,13 +50,18 @@ const SUBSYSTEM_RETRY_PAUSE_MS = 20;
 export class SftpSession {
   private ended = false;
   private failure: Error | undefined;
+  /** Settles when both sides closed the channel. */
+  private readonly closed: Promise<void>;
 
   private constructor(
     private readonly sftp: SFTPWrapper,
     private readonly where: string,
   ) {
-    sftp.on('close', () => {
-      this.ended = true;
+    this.closed = new Promise((resolve) => {
+      sftp.on('close', () => {
+        this.ended = true;
+        resolve();
+      });
     });
     // A fatal protocol error; ssh2 closes the session after it.
     sftp.on('error', (error: Error) => {
@@ -174,6 +179,18 @@ export class SftpSession {
   end(): void {
     this.ended = true;
     this.sftp.end();
+  }
+
+  /**
+   * end(), then waits (at most `waitMs`) for the server to close its side, which it does
+   * once its sftp-server has ended: dropbear 2022.82-83 closes a channel opened while one of
+   * its children ends (mkj/dropbear#173), so the command after an upload must not race it.
+   */
+  async endAndWait(waitMs: number): Promise<void> {
+    this.end();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   private call<T>(request: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {

@@ -7,7 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
-import { resumeCandidates, ShellPart } from './transfer-exec.js';
+import { resumePoint, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
 import { hashLocalFile } from './transfer-local-hash.js';
 import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
@@ -52,6 +52,8 @@ const MIN_REQUESTS_IN_FLIGHT = 16;
 const MAX_REQUESTS_IN_FLIGHT = 64;
 const MIN_CHUNK_SIZE = 4 * 1024;
 const PRIVATE_PART_MODE = 0o600;
+/** How long an upload waits for the server to close the SFTP channel (see SftpSession.endAndWait). */
+const SFTP_CLOSE_WAIT_MS = 2000;
 
 /** The uploads (by their options, the same object through HostPool's resumes) that already said they go over a shell stream. */
 const toldShellStream = new WeakSet<UploadOptions>();
@@ -133,7 +135,8 @@ class Upload {
       throw this.describe(error);
     } finally {
       // Ending the channel drops writes still queued: the abort is prompt, the partial file stays.
-      this.session?.end();
+      if (this.connection.isAlive && !this.options.signal?.aborted) await this.session?.endAndWait(SFTP_CLOSE_WAIT_MS);
+      else this.session?.end();
       await this.localFile?.close().catch(() => undefined);
     }
   }
@@ -172,7 +175,7 @@ class Upload {
     const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
     let handle = await this.openPart(session, existing ? 'r+' : 'w');
 
-    const { from, sha256 } = await this.hashBothSides([candidate], progress);
+    const { from, sha256 } = await this.hashBothSides(candidate, progress);
     if (from === 0 && existing) {
       // Not trusted (or not usable): start over from an empty file.
       await session.close(handle);
@@ -182,32 +185,31 @@ class Upload {
   }
 
   /**
-   * Hashes the local file and, for each `candidates` prefix of the partial file, the
-   * target's copy of it: `from` is the longest prefix whose hashes match, else 0. Without a
+   * Hashes the local file and, when there is a `candidate` prefix on the target, the
+   * target's copy of it: `from` is that prefix's length when both match, else 0. Without a
    * candidate, checks that the target can hash at all (better known before sending).
    */
-  private async hashBothSides(candidates: number[], progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
+  private async hashBothSides(candidate: number, progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
     const { signal } = this.options;
-    const lengths = [...new Set(candidates.filter((length) => length > 0))].sort((a, b) => b - a);
     progress.start('hashing');
     // Either side failing stops the other.
     const both = new AbortController();
     const stopBoth = () => both.abort();
     signal?.addEventListener('abort', stopBoth, { once: true });
     const hashing = hashLocalFile(this.localPath, {
-      prefixLengths: lengths,
+      prefixLengths: candidate > 0 ? [candidate] : [],
       signal: both.signal,
       onBytes: (bytes) => progress.advance(bytes),
     });
     const asking =
-      lengths.length > 0
-        ? Promise.all(lengths.map((prefixLength) => hashRemoteFile(this.connection, this.partPath, { prefixLength, signal: both.signal })))
-        : checkRemoteHashTool(this.connection, both.signal).then(() => []);
+      candidate > 0
+        ? hashRemoteFile(this.connection, this.partPath, { prefixLength: candidate, signal: both.signal })
+        : checkRemoteHashTool(this.connection, both.signal).then(() => null);
     hashing.catch(stopBoth);
     asking.catch(stopBoth);
-    const [local, remotePrefixes] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
+    const [local, remotePrefix] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
     progress.flush();
-    const from = lengths.find((length, index) => remotePrefixes[index] === local.prefixes.get(length)) ?? 0;
+    const from = candidate > 0 && remotePrefix === local.prefixes.get(candidate) ? candidate : 0;
     return { from, sha256: local.sha256 };
   }
 
@@ -230,14 +232,13 @@ class Upload {
     const { signal } = this.options;
     const part = new ShellPart(this.connection, this.partPath, this.finalPath);
     const { partSize } = await part.inspect(path.posix.dirname(this.finalPath), signal);
-    // A resume starts at a block boundary: the chunks are written at block offsets.
-    const candidates = partSize !== null && partSize <= size ? resumeCandidates(partSize) : [];
+    const candidate = partSize !== null && partSize <= size ? resumePoint(partSize) : 0;
     const privatePart = this.options.mode !== undefined;
     // Created first when it will not be reused: that also proves the folder is writable before the hashing.
-    if (candidates.length === 0) await part.startEmpty(privatePart, signal);
+    if (candidate === 0) await part.startEmpty(privatePart, signal);
     const progress = new ProgressReporter(size, this.options.onProgress);
-    const { from, sha256 } = await this.hashBothSides(candidates, progress);
-    if (from === 0 && candidates.length > 0) await part.startEmpty(privatePart, signal);
+    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    if (from === 0 && candidate > 0) await part.startEmpty(privatePart, signal);
 
     progress.setResumedFrom(from);
     progress.start('sending', from);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import type { UploadProgress } from '../../src/remote/transfer.js';
+import type { PreflightCheck } from '../../src/runbook/types.js';
 import { checkScript, judgeCheck } from '../../src/runner/preflight-checks.js';
 import { Dropbear, dropbearInstalled } from '../support/dropbear.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
@@ -87,10 +88,10 @@ describe('dropbear in a BusyBox-only environment, with an SFTP server', () => {
   });
 
   it('runs a check to its end mark and judges it', async () => {
-    const check = { kind: 'mem_available', bytes: 1024, size: '1K' } as const;
-    const result = await run(pool, checkScript(check as never));
+    const check: PreflightCheck = { kind: 'mem_available', bytes: 1024, size: '1K' };
+    const result = await run(pool, checkScript(check));
     expect(result.stdout).toMatch(/end=ok\n$/);
-    expect(judgeCheck(check as never, result.stdout)).toMatchObject({ ok: true });
+    expect(judgeCheck(check, result.stdout)).toMatchObject({ ok: true });
   });
 
   it('uploads over SFTP, sha256 checked, with no notice about a fallback', async () => {
@@ -239,7 +240,6 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
   it('does not trust a partial file that differs from the local start: it starts over and the copy still verifies', async () => {
     const { file, data } = localFile(100 * 1024);
     const target = path.join(dropbear.homeDir, `bad-${id()}.bin`);
-    writeFileSync(path.join(scratch, 'junk'), randomBytes(50 * 1024));
     dropbear.inNamespace(`head -c 51200 /dev/urandom > '${target}.nightshift-part'`);
     const result = await pool.upload('dragon', file, target);
     expect(result.resumedFrom).toBe(0);

@@ -12,6 +12,19 @@
 // shell that ignores its command, nologin), so its exit status says nothing of the command.
 import type { ClientChannel } from 'ssh2';
 import { stripControls } from '../output/neutralize.js';
+import {
+  newPromptTag,
+  passwordFlaw,
+  RAW_PTY_MODES,
+  SUDO_PASSWORD_TRIES,
+  SudoNeedsTtyError,
+  SudoPasswordRefusedError,
+  SudoPromptReader,
+  SudoRefusedError,
+  sudoFailure,
+  sudoLauncher,
+  type SudoAccess,
+} from './become.js';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
 import { LAUNCHER } from './launcher.js';
@@ -24,7 +37,38 @@ const QUOTED_BYTES = 200;
 /** How long a cancelled command's pid is awaited before giving up on the group kill. */
 const PID_WAIT_MS = 5000;
 
-export function execOnConnection(connection: Connection, command: string, handlers: ExecHandlers): Promise<ExecResult> {
+/**
+ * Runs `command` under /bin/sh on the host; with `sudo`, as root through sudo (become.ts):
+ * a refused password is asked again (nothing ran), up to SUDO_PASSWORD_TRIES times, and a
+ * host whose sudo wants a terminal gets the command again in a pty.
+ */
+export async function execOnConnection(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
+  if (!sudo) return execOnce(connection, command, handlers);
+  for (let tries = 1; ; ) {
+    try {
+      return await execOnce(connection, command, handlers, sudo);
+    } catch (error) {
+      if (error instanceof SudoNeedsTtyError && !sudo.needsPty) {
+        sudo.markNeedsPty();
+        sudo.notice?.(
+          `nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): its commands run in a pty from now on, where their stderr arrives mixed into their stdout`,
+        );
+        continue;
+      }
+      if (!(error instanceof SudoPasswordRefusedError)) throw error;
+      sudo.forget();
+      if (tries >= SUDO_PASSWORD_TRIES) {
+        throw new SudoPasswordRefusedError(
+          `sudo on ${sudo.host} refused the password for ${sudo.user} ${tries} times; nothing ran. It wants the password of ${sudo.user} on ${sudo.host}; check it, or give ${sudo.user} a NOPASSWD rule there.`,
+        );
+      }
+      tries++;
+      sudo.notice?.(`nightshift: sudo on ${sudo.host} refused the password for ${sudo.user}; asking again`);
+    }
+  }
+}
+
+function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
   const { host } = connection;
   const where = `${host.name} (${host.address}:${host.port})`;
   return new Promise<ExecResult>((resolve, reject) => {
@@ -33,6 +77,11 @@ export function execOnConnection(connection: Connection, command: string, handle
     let settled = false;
     let channel: ClientChannel | undefined;
     const pidReader = new PidLineReader();
+    // In a pty (a requiretty host) there is one stream: the pid line and sudo's prompt come on stdout.
+    const pty = sudo?.needsPty ?? false;
+    const tag = sudo ? newPromptTag() : '';
+    const promptReader = sudo ? new SudoPromptReader(tag, pty) : undefined;
+    const script = Buffer.from(command, 'utf8');
 
     const finish = (outcome: () => void) => {
       if (settled) return;
@@ -41,7 +90,7 @@ export function execOnConnection(connection: Connection, command: string, handle
       outcome();
     };
     const onAbort = () => {
-      if (channel) stopRemote(connection, channel, pidReader);
+      if (channel) stopRemote(connection, channel, pidReader, sudo);
       finish(() => reject(abortError()));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -63,12 +112,70 @@ export function execOnConnection(connection: Connection, command: string, handle
       const remember = (chunk: Buffer) => {
         if (pidReader.foundPid === null && said.length < QUOTED_BYTES) said += chunk.toString('utf8');
       };
+      let prompts = 0;
+      let scriptSent = false;
+      // Without sudo the script goes at once; through sudo only after the pid line, so that
+      // nothing but the password ever reaches sudo's prompt, and nothing of it the command.
+      const sendScript = () => {
+        if (scriptSent) return;
+        scriptSent = true;
+        if (pty) opened.write(script);
+        else opened.end(script);
+      };
+      const onPrompts = (count: number) => {
+        if (count === 0 || !sudo) return;
+        prompts += count;
+        if (prompts > 1) {
+          opened.close();
+          return finish(() => reject(new SudoPasswordRefusedError(`sudo on ${sudo.host} refused the password for ${sudo.user}.`)));
+        }
+        void sudo.password().then(
+          (password) => {
+            if (settled) return;
+            const flaw = password === null ? null : passwordFlaw(password);
+            if (password === null || flaw !== null) {
+              opened.close();
+              return finish(() =>
+                reject(
+                  new SudoRefusedError(
+                    password === null
+                      ? `No sudo password for ${sudo.user} on ${sudo.host} was given, so the command did not run; give it, or a NOPASSWD rule there.`
+                      : `The sudo password for ${sudo.user} on ${sudo.host} cannot be used: ${flaw}.`,
+                  ),
+                ),
+              );
+            }
+            opened.write(`${password}\n`);
+          },
+          (error: unknown) => {
+            opened.close();
+            finish(() => reject(error));
+          },
+        );
+      };
+      // Before the pid line: sudo's prompts are taken off, then the pid line itself.
+      const beforeCommand = (chunk: Buffer): Buffer => {
+        let data = chunk;
+        if (promptReader && pidReader.foundPid === null) {
+          const { rest, prompts: seen } = promptReader.feed(chunk);
+          data = rest;
+          onPrompts(seen);
+        }
+        const rest = pidReader.feed(data);
+        if (pidReader.foundPid !== null && sudo) {
+          const held = promptReader?.stop();
+          sendScript();
+          if (held && held.length > 0) return Buffer.concat([rest, held]);
+        }
+        return rest;
+      };
       opened.on('data', (chunk: Buffer) => {
-        remember(chunk);
-        if (!settled) handlers.onStdout(chunk);
+        const rest = pty ? beforeCommand(chunk) : chunk;
+        remember(rest);
+        if (!settled && rest.length > 0) handlers.onStdout(rest);
       });
       opened.stderr.on('data', (chunk: Buffer) => {
-        const rest = pidReader.feed(chunk);
+        const rest = pty ? chunk : beforeCommand(chunk);
         remember(rest);
         if (!settled && rest.length > 0) handlers.onStderr(rest);
       });
@@ -82,7 +189,8 @@ export function execOnConnection(connection: Connection, command: string, handle
             const held = pidReader.flush();
             if (held.length > 0) handlers.onStderr(held);
             remember(held);
-            if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
+            if (exit && pidReader.foundPid === null && sudo) reject(sudoFailure(sudo, promptReader?.said ?? said, exit.exitCode));
+            else if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
             else if (exit) resolve(exit);
             else if (!connection.isAlive)
               reject(
@@ -96,12 +204,14 @@ export function execOnConnection(connection: Connection, command: string, handle
         if (opened.stderr.readableEnded || opened.stderr.destroyed) conclude();
         else opened.stderr.once('end', conclude).once('close', conclude);
       });
-      opened.end(command);
+      if (!sudo) sendScript();
       // Cancelled while the channel was opening.
-      if (settled) stopRemote(connection, opened, pidReader);
+      if (settled) stopRemote(connection, opened, pidReader, sudo);
     };
     try {
-      connection.client.exec(LAUNCHER, opening);
+      if (!sudo) connection.client.exec(LAUNCHER, opening);
+      else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
+      else connection.client.exec(sudoLauncher(tag, { bytes: script.length }), { pty: { term: 'dumb', rows: 24, cols: 200, modes: RAW_PTY_MODES } }, opening);
     } catch (error) {
       if (isNotConnected(error)) connection.markLost();
       finish(() =>
@@ -122,12 +232,25 @@ function launcherNeverRan(where: string, exit: ExecResult, said: string): Error 
   );
 }
 
-/** TERM by SSH signal request and to the command's process group, then the channel is closed. */
-function stopRemote(connection: Connection, channel: ClientChannel, pidReader: PidLineReader): void {
+/**
+ * TERM by SSH signal request and to the command's process group, then the channel is closed.
+ * A command run through sudo is root's: the kill goes through sudo too (sudo also passes the
+ * signal request's TERM on to it).
+ */
+function stopRemote(connection: Connection, channel: ClientChannel, pidReader: PidLineReader, sudo?: SudoAccess): void {
   sendSignal(channel, 'TERM');
+  const ignore = () => {};
   const killing = pidReader
     .waitForPid(PID_WAIT_MS)
-    .then((pid) => (pid === null ? undefined : connection.runQuietly(`kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}`)))
+    .then((pid) => {
+      if (pid === null) return undefined;
+      const kill = `kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}`;
+      if (!sudo) return connection.runQuietly(kill);
+      return execOnConnection(connection, kill, { onStdout: ignore, onStderr: ignore, signal: AbortSignal.timeout(PID_WAIT_MS * 2) }, sudo).then(
+        () => undefined,
+        () => undefined,
+      );
+    })
     .finally(() => channel.close());
   connection.track(killing);
 }
@@ -157,6 +280,7 @@ export async function execCaptured(
   connection: Connection,
   script: string,
   signal?: AbortSignal,
+  sudo?: SudoAccess,
 ): Promise<{ stdout: string; stderr: string; result: ExecResult }> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
@@ -164,6 +288,6 @@ export async function execCaptured(
     onStdout: (chunk) => stdout.push(chunk),
     onStderr: (chunk) => stderr.push(chunk),
     ...(signal ? { signal } : {}),
-  });
+  }, sudo);
   return { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), result };
 }

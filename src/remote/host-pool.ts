@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
+import type { SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
 import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-control.js';
 import { releaseDetachedRun, runDetached } from './detached-run.js';
@@ -11,6 +12,9 @@ import { execOnConnection } from './exec.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
+import { placeAsRoot } from './transfer-finish.js';
+import { execCaptured } from './exec.js';
+import { createHash } from 'node:crypto';
 import { homeDir, resolveHost } from './ssh-config.js';
 import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
 
@@ -21,6 +25,16 @@ const RECONNECT_PAUSES_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
 const KEEPALIVE_COUNT_MAX = 2;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+/** What sudo needs on a host, kept for the whole run (across reconnects), in memory only. */
+interface SudoState {
+  password?: string;
+  /** The question being asked: parallel commands wait for the same answer. */
+  asking?: Promise<string | null>;
+  /** The last password was refused: the next question says so. */
+  refused: boolean;
+  needsPty: boolean;
+}
 
 interface HostSlot {
   resolved?: Promise<ResolvedHost>;
@@ -33,6 +47,7 @@ export class HostPool {
   private readonly slots = new Map<string, HostSlot>();
   private readonly listeners = new Set<() => void>();
   private readonly keyCache: KeyCache = new Map();
+  private readonly sudoStates = new Map<string, SudoState>();
   private snapshot: Record<string, ConnectionState>;
   /** The phase of the step being run, for declared host keys that change with the phases. */
   private phase: string | null = null;
@@ -117,7 +132,48 @@ export class HostPool {
   async exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult> {
     if (handlers.signal?.aborted) throw abortError();
     const connection = await untilAborted(this.connection(host), handlers.signal);
-    return execOnConnection(connection, command, handlers);
+    return execOnConnection(connection, command, handlers, this.sudoFor(host, connection, handlers));
+  }
+
+  /**
+   * For `become: sudo`: the host's sudo password, asked once (hidden) and then reused, after
+   * a reconnect too; forgotten when sudo refuses it. Never written anywhere.
+   */
+  private sudoFor(host: string, connection: Connection, handlers: Pick<ExecHandlers, 'become' | 'onNotice'>): SudoAccess | undefined {
+    if (handlers.become !== 'sudo') return undefined;
+    let state = this.sudoStates.get(host);
+    if (!state) this.sudoStates.set(host, (state = { refused: false, needsPty: this.hosts[host]?.becomePty ?? false }));
+    const known = state;
+    const user = connection.host.user;
+    const interaction = this.options.interaction;
+    return {
+      host,
+      user,
+      get needsPty() {
+        return known.needsPty;
+      },
+      markNeedsPty: () => {
+        known.needsPty = true;
+      },
+      password: () => {
+        if (known.password !== undefined) return Promise.resolve(known.password);
+        if (!interaction.askSudoPassword) return Promise.resolve(null);
+        known.asking ??= interaction.askSudoPassword(host, user, known.refused).then((answer) => {
+          known.asking = undefined;
+          if (answer !== null) {
+            known.password = answer;
+            known.refused = false;
+          }
+          return answer;
+        });
+        return known.asking;
+      },
+      forget: () => {
+        known.password = undefined;
+        known.refused = true;
+      },
+      ...(handlers.onNotice ? { notice: handlers.onNotice } : {}),
+    };
   }
 
   /** Exposes a local port on the host (ssh -R) over its current connection; it ends when that link drops. */
@@ -133,6 +189,7 @@ export class HostPool {
       {
         current: (signal) => untilAborted(this.connection(host), signal),
         regain: (signal) => untilAborted(this.regain(host), signal),
+        sudo: (connection) => this.sudoFor(host, connection, options),
       },
       command,
       runDir !== undefined ? { ...options, runDir } : options,
@@ -153,21 +210,24 @@ export class HostPool {
    * What a detached run's folder says: running (its pid), ended (its exit status), never
    * started. Over the current link or one login tried now: someone is waiting for the answer.
    */
-  async detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
-    return readRunStateOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
+  async detachedRunState(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
+    const connection = await untilAborted(this.connectionNow(host), signal);
+    return readRunStateOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /** TERMs a detached run that is still alive and waits a while for it to end; the state it was left in. */
-  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
-    return stopRunOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
+  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
+    const connection = await untilAborted(this.connectionNow(host), signal);
+    return stopRunOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /**
    * A detached run's result is recorded: its output on the host can go. Over the current
    * link only; without one it stays there (it is never started again either way).
    */
-  releaseRun(host: string, runId: string): void {
-    releaseDetachedRun(this.slots.get(host)?.connection, runId, this.hosts[host]?.runDir);
+  releaseRun(host: string, runId: string, become?: 'sudo'): void {
+    const connection = this.slots.get(host)?.connection;
+    releaseDetachedRun(connection, runId, this.hosts[host]?.runDir, connection && this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /**
@@ -178,12 +238,14 @@ export class HostPool {
     host: string,
     localPath: string,
     remotePath: string,
-    options: UploadOptions & { onNotice?(text: string): void } = {},
+    options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' } = {},
   ): Promise<UploadResult> {
     const { signal } = options;
     let connection = await untilAborted(this.connection(host), signal);
     for (;;) {
       try {
+        const sudo = this.sudoFor(host, connection, options);
+        if (sudo) return await uploadAsRoot(connection, localPath, remotePath, options, sudo);
         return await uploadFile(connection, localPath, remotePath, options);
       } catch (error) {
         if ((error as Error).name !== 'ConnectionLostError') throw error;
@@ -321,7 +383,7 @@ export class HostPool {
       throw error;
     }
     try {
-      return await execOnConnection(connection, command, handlers);
+      return await execOnConnection(connection, command, handlers, this.sudoFor(host, connection, handlers));
     } finally {
       await connection.close();
     }
@@ -404,3 +466,39 @@ export class HostPool {
   }
 }
 
+
+/**
+ * `become: sudo`: SFTP runs as the login user, who may not write the target folder. The
+ * file goes (resumable, sha256-checked) to a folder of the user's own,
+ * ~/.cache/nightshift/uploads (0700), under a name fixed by the target path, so a cut
+ * upload resumes; then root puts it in place (placeAsRoot).
+ */
+async function uploadAsRoot(
+  connection: Connection,
+  localPath: string,
+  remotePath: string,
+  options: UploadOptions,
+  sudo: SudoAccess,
+): Promise<UploadResult> {
+  const finalPath = remotePath.endsWith('/') ? `${remotePath}${path.basename(localPath)}` : remotePath;
+  const { stdout, stderr, result } = await execCaptured(
+    connection,
+    'd="${XDG_CACHE_HOME:-$HOME/.cache}/nightshift/uploads" && mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd',
+    options.signal,
+  );
+  const folder = stdout.trim();
+  if (result.exitCode !== 0 || !folder.startsWith('/')) {
+    throw new Error(
+      `Could not make a folder for the upload on ${connection.host.name} as ${sudo.user} (~/.cache/nightshift/uploads): ${stderr.trim().split('\n').at(-1) || `exit status ${result.exitCode ?? result.signal}`}.`,
+    );
+  }
+  const staged = `${folder}/${createHash('sha256').update(finalPath).digest('hex').slice(0, 16)}-${path.basename(finalPath)}`;
+  const { mode: _mode, ...sendOptions } = options;
+  const sent = await uploadFile(connection, localPath, staged, sendOptions);
+  await placeAsRoot(
+    connection,
+    { stagedPath: staged, finalPath, expectedSha256: sent.sha256, ...(options.mode !== undefined ? { mode: options.mode } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    sudo,
+  );
+  return sent;
+}

@@ -1,9 +1,11 @@
 // The last step of an upload: the partial file is hashed on the target, compared with the
 // local digest, and only then moved into place, so a damaged copy never takes the name.
+import { stripControls } from '../output/neutralize.js';
 import { shellQuote } from '../runbook/shell-quote.js';
+import type { SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
-import { execOnConnection } from './exec.js';
-import { hashRemoteFile } from './transfer-remote-hash.js';
+import { execCaptured, execOnConnection } from './exec.js';
+import { hashRemoteFile, remoteHashCommand } from './transfer-remote-hash.js';
 import type { SftpSession } from './transfer-sftp.js';
 
 /** The target's copy does not hash to what was sent. */
@@ -65,5 +67,39 @@ export async function placeRemoteCopy(connection: Connection, session: SftpSessi
   if (moved.exitCode !== 0 || Buffer.concat(stdout).toString('utf8').trim() !== 'moved') {
     const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] || `exit status ${moved.exitCode ?? moved.signal}`;
     throw new Error(`Could not move ${options.partPath} to ${options.finalPath} on ${host.name}: ${said}.`);
+  }
+}
+
+/**
+ * `become: sudo`: the file was uploaded (and sha256-checked) as the login user to `stagedPath`
+ * in a folder of theirs; as root it is copied beside its final name, hashed again there,
+ * given `mode` and root's ownership, and renamed into place (rename(2): atomic, on the same
+ * file system), then the staged copy is removed. A copy that does not hash to
+ * `expectedSha256` never takes the name.
+ */
+export async function placeAsRoot(
+  connection: Connection,
+  options: { stagedPath: string; finalPath: string; expectedSha256: string; mode?: number; signal?: AbortSignal },
+  sudo: SudoAccess,
+): Promise<void> {
+  const { host } = connection;
+  const staged = shellQuote(options.stagedPath);
+  const final = shellQuote(options.finalPath);
+  const part = shellQuote(`${options.finalPath}.nightshift-part`);
+  const script = [
+    'set -e',
+    `cp -- ${staged} ${part}`,
+    `sum=$(${remoteHashCommand(options.finalPath + '.nightshift-part')})`,
+    `case $sum in *${options.expectedSha256}*) ;; *) rm -f -- ${part}; echo "the copy made as root hashes to $sum" >&2; exit 3 ;; esac`,
+    `chown 0:0 ${part}`,
+    ...(options.mode !== undefined ? [`chmod ${options.mode.toString(8).padStart(4, '0')} ${part}`] : []),
+    `mv -f -- ${part} ${final}`,
+    `rm -f -- ${staged}`,
+    'echo moved',
+  ].join('\n');
+  const { stdout, stderr, result } = await execCaptured(connection, script, options.signal, sudo);
+  if (result.exitCode !== 0 || stdout.trim() !== 'moved') {
+    const said = stripControls(stderr.trim().split('\n').at(-1) ?? '').trim() || `exit status ${result.exitCode ?? result.signal}`;
+    throw new Error(`Could not put ${options.finalPath} in place as root on ${host.name}: ${said}; the checked copy stays in ${options.stagedPath}.`);
   }
 }

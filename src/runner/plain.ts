@@ -54,23 +54,34 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       );
       return answer?.trim() === 'yes';
     },
-    async askPassphrase(keyFile: string) {
-      writePrompt(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
-      // Never shown: echo is off on a terminal, and nothing here prints what was read.
-      let show = () => {};
-      try {
-        show = io.hideTyping?.() ?? show;
-      } catch (error) {
-        io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
-      }
-      try {
-        const answer = await io.reader.next();
-        return answer ? answer : null;
-      } finally {
-        show();
-      }
+    askPassphrase(keyFile: string) {
+      return askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+    },
+    askSudoPassword(host: string, user: string, retry: boolean) {
+      return askHidden(
+        io,
+        { type: 'prompt', for: 'sudo-password', host, user, retry },
+        `${retry ? `sudo on ${host} refused that password. ` : ''}sudo password for ${user} on ${host} (kept in memory only; empty line gives none):`,
+      );
     },
   };
+}
+
+/** A question whose answer is never shown: echo is off on a terminal, and nothing here prints what was read. */
+async function askHidden(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
+  writePrompt(io, prompt, text);
+  let show = () => {};
+  try {
+    show = io.hideTyping?.() ?? show;
+  } catch (error) {
+    io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
+  }
+  try {
+    const answer = await io.reader.next();
+    return answer ? answer : null;
+  } finally {
+    show();
+  }
 }
 
 async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {

@@ -1,0 +1,231 @@
+// `become: sudo` against a real sshd and the real sudo: non-root users that exist only in
+// sshd's mount namespace, with NOPASSWD, with a password, with `Defaults requiretty`, and
+// without a rule. Commands, checks and detached runs must run as root; a refused password
+// is asked again; and the password must be found nowhere: not in what nightshift printed,
+// not under its HOME, not on the host.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import type { RemoteInteraction } from '../../src/remote/types.js';
+import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+// Quotes, $, ;, a backslash, a space, a glob and non-ASCII: each must reach sudo as it is.
+const PASSWORD = `p'a"s$HOME;s \\w*rd-ünï-${process.pid}`;
+const WRONG = `wrong-${process.pid}-guess`;
+
+interface Asked {
+  host: string;
+  user: string;
+  retry: boolean;
+}
+
+/** Hands out `answers` in order (then null), recording each question. */
+function sudoHuman(answers: Array<string | null>): RemoteInteraction & { asked: Asked[] } {
+  const queue = [...answers];
+  const asked: Asked[] = [];
+  return {
+    ...scriptedInteraction(),
+    asked,
+    async askSudoPassword(host, user, retry) {
+      asked.push({ host, user, retry });
+      return queue.length > 0 ? (queue.shift() ?? null) : null;
+    },
+  };
+}
+
+interface Captured {
+  stdout: string;
+  stderr: string;
+  notices: string[];
+  exitCode: number | null;
+}
+
+async function runAsRoot(pool: HostPool, command: string, all: string[]): Promise<Captured> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const notices: string[] = [];
+  const result = await pool.exec('dragon', command, {
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+    onNotice: (text) => notices.push(text),
+    become: 'sudo',
+  });
+  const captured = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), notices, exitCode: result.exitCode };
+  all.push(captured.stdout, captured.stderr, ...notices);
+  return captured;
+}
+
+async function runDetachedAsRoot(pool: HostPool, command: string, runId: string, all: string[]): Promise<Captured> {
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const notices: string[] = [];
+  const result = await pool.runDetached('dragon', command, {
+    runId,
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+    onNotice: (text) => notices.push(text),
+    become: 'sudo',
+  });
+  const captured = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), notices, exitCode: result.exitCode };
+  all.push(captured.stdout, captured.stderr, ...notices);
+  return captured;
+}
+
+describeWithSshd('become: sudo on a host that forbids root logins', () => {
+  let sshd: Sshd;
+  const homes: string[] = [];
+  const pools: HostPool[] = [];
+  /** Everything nightshift handed the test: output, stderr, notices, error messages. */
+  const seen: string[] = [];
+  const scratch = mkdtempSync(path.join(tmpdir(), 'ns-become-'));
+
+  beforeAll(async () => {
+    sshd = await Sshd.start({
+      privateVarTmp: true,
+      sudoUsers: [
+        { name: 'nsnopw', nopasswd: true },
+        { name: 'nspw', password: PASSWORD },
+        { name: 'nstty', password: PASSWORD, requiretty: true },
+        { name: 'nsnorule', password: PASSWORD, noRule: true },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.close()));
+    await sshd?.stop();
+    for (const home of homes) removeHome(home);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  function poolAs(user: string, interaction: RemoteInteraction, becomePty?: boolean): HostPool {
+    const home = makeHome();
+    homes.push(home);
+    const pool = poolFor(sshd, { home, interaction, spec: { user, ...(becomePty ? { becomePty } : {}) } });
+    pools.push(pool);
+    return pool;
+  }
+
+  it('NOPASSWD: a command, a check and a detached run as root, and nothing is asked', async () => {
+    const human = sudoHuman([]);
+    const pool = poolAs('nsnopw', human);
+    const plain = await runAsRoot(pool, 'id -u; echo to-stderr >&2', seen);
+    expect(plain).toMatchObject({ stdout: '0\n', stderr: 'to-stderr\n', exitCode: 0 });
+    // Without become the same login is the user's.
+    const stdout: Buffer[] = [];
+    await pool.exec('dragon', 'id -u', { onStdout: (chunk) => stdout.push(chunk), onStderr: () => {} });
+    expect(Buffer.concat(stdout).toString()).toBe('46100\n');
+    const check = await runAsRoot(pool, 'test -w /etc/shadow', seen);
+    expect(check.exitCode).toBe(0);
+    const failing = await runAsRoot(pool, 'exit 7', seen);
+    expect(failing.exitCode).toBe(7);
+    const detached = await runDetachedAsRoot(pool, 'id -u; id -un >&2; exit 3', 'become-nopw/step.1', seen);
+    expect(detached).toMatchObject({ stdout: '0\n', stderr: 'root\n', exitCode: 3 });
+    expect(human.asked).toEqual([]);
+  });
+
+  it('a password: asked once for the host, then reused for every command, detached runs and after a reconnect', async () => {
+    const human = sudoHuman([PASSWORD]);
+    const pool = poolAs('nspw', human);
+    expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
+    expect((await runAsRoot(pool, 'cat /etc/shadow >/dev/null && echo read', seen)).stdout).toBe('read\n');
+    const detached = await runDetachedAsRoot(pool, 'printf "%s\\n" "$(id -u)"; sleep 1', 'become-pw/step.1', seen);
+    expect(detached).toMatchObject({ stdout: '0\n', exitCode: 0 });
+    // The script reaches the command whole: the password line was sudo's alone.
+    const script = 'read -r line || echo "stdin is at its end"\necho "$((6 * 7))"';
+    expect((await runAsRoot(pool, script, seen)).stdout).toBe('stdin is at its end\n42\n');
+    await pool.disconnect('dragon');
+    expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
+    expect(human.asked).toEqual([{ host: 'dragon', user: 'nspw', retry: false }]);
+  });
+
+  it('a wrong password: sudo refuses it, nothing runs, and the upgrader is asked again', async () => {
+    const human = sudoHuman([WRONG, PASSWORD]);
+    const pool = poolAs('nspw', human);
+    const marker = `/tmp/ns-become-ran-${process.pid}`;
+    const result = await runAsRoot(pool, `echo once >> ${marker}; id -u`, seen);
+    expect(result.stdout).toBe('0\n');
+    expect(result.notices.join('\n')).toContain('sudo on dragon refused the password for nspw; asking again');
+    expect(human.asked).toEqual([
+      { host: 'dragon', user: 'nspw', retry: false },
+      { host: 'dragon', user: 'nspw', retry: true },
+    ]);
+    expect(sshd.inNamespace(`cat ${marker}; rm -f ${marker}`)).toBe('once\n');
+  });
+
+  it('three wrong passwords fail the command, naming the host and the user; none given fails it too', async () => {
+    const pool = poolAs('nspw', sudoHuman([WRONG, WRONG, WRONG]));
+    const error = await runAsRoot(pool, 'id -u', seen).catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/sudo on dragon refused the password for nspw 3 times; nothing ran/);
+    seen.push((error as Error).message);
+    const none = await runAsRoot(poolAs('nspw', sudoHuman([null])), 'id -u', seen).catch((caught: Error) => caught);
+    expect((none as Error).message).toMatch(/No sudo password for nspw on dragon was given/);
+  });
+
+  it('requiretty: the refusal is noticed and the command goes again in a pty, as root, with a password', async () => {
+    const human = sudoHuman([PASSWORD]);
+    const pool = poolAs('nstty', human);
+    const first = await runAsRoot(pool, 'id -u', seen);
+    expect(first.stdout).toBe('0\n');
+    expect(first.notices.join('\n')).toMatch(/requires a terminal \(Defaults requiretty\)/);
+    // A long script with bytes a terminal would take as keys: ^C, ^D, ^S, CR, and a line over 4096 bytes.
+    const long = 'x'.repeat(6000);
+    const script = `a='${long}'\nprintf '%s\\n' "\${#a}"\nprintf 'ctl:\x03\x04\x13\r:end\\n' | od -An -c | tr -s ' '\nid -u`;
+    const tricky = await runAsRoot(pool, script, seen);
+    expect(tricky.stdout).toBe('6000\n c t l : 003 004 023 \\r : e n d \\n\n0\n');
+    const detached = await runDetachedAsRoot(pool, 'id -u; exit 4', 'become-tty/step.1', seen);
+    expect(detached).toMatchObject({ stdout: '0\n', exitCode: 4 });
+    expect(human.asked).toHaveLength(1);
+  });
+
+  it('become_pty: true goes to a pty from the start, with a wrong password first', async () => {
+    const human = sudoHuman([WRONG, PASSWORD]);
+    const pool = poolAs('nstty', human, true);
+    const result = await runAsRoot(pool, 'id -u', seen);
+    expect(result.stdout).toBe('0\n');
+    expect(result.notices.join('\n')).not.toMatch(/requiretty/);
+    expect(human.asked.map((question) => question.retry)).toEqual([false, true]);
+  });
+
+  it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {
+    const pool = poolAs('nsnorule', sudoHuman([PASSWORD]));
+    const error = await runAsRoot(pool, 'id -u', seen).catch((caught: Error) => caught);
+    expect((error as Error).message).toMatch(/sudo on dragon does not let nsnorule run commands as root .*\/etc\/sudoers\.d\//);
+    seen.push((error as Error).message);
+  });
+
+  it('an upload to a root-owned folder is put in place by root', async () => {
+    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
+    const local = path.join(scratch, 'motd.txt');
+    writeFileSync(local, 'hello from nightshift\n');
+    const target = `/root/ns-become-upload-${process.pid}.txt`;
+    const sent = await pool.upload('dragon', local, target, { mode: 0o640, become: 'sudo' });
+    expect(sent.bytes).toBe(22);
+    expect(sshd.inNamespace(`stat -c '%U %a' ${target}; cat ${target}; rm -f ${target}`)).toBe('root 640\nhello from nightshift\n');
+  });
+
+  it('the password is nowhere: not in what nightshift said, not under its HOME, not on the host', () => {
+    const all = seen.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    expect(all).not.toContain(PASSWORD);
+    for (const home of homes) {
+      const found = spawnSync('grep', ['-rlF', '--', PASSWORD, home], { encoding: 'utf8' });
+      expect(found.stdout).toBe('');
+    }
+    // On the host: its temporary folders, the users' homes, root's (run folders), the harness's folder.
+    const onHost = sshd.inNamespace(
+      `grep -rlF -- ${shellWord(PASSWORD)} /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${sshd.dir}/homes 2>/dev/null; echo searched`,
+    );
+    expect(onHost).toBe('searched\n');
+    for (const name of ['nspw', 'nstty']) expect(statSync(sshd.sudoUserHome(name)).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(sshd.dir, 'shadow'), 'utf8')).not.toContain(PASSWORD);
+  });
+});
+
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

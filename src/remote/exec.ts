@@ -234,24 +234,30 @@ function launcherNeverRan(where: string, exit: ExecResult, said: string): Error 
 
 /**
  * TERM by SSH signal request and to the command's process group, then the channel is closed.
- * A command run through sudo is root's: the kill goes through sudo too (sudo also passes the
- * signal request's TERM on to it).
+ * A command run through sudo is root's: the kill goes through sudo too, and comes first: sudo
+ * would pass the signal request's TERM on to the launcher alone, whose children would then
+ * be left running without a way to find their group.
  */
 function stopRemote(connection: Connection, channel: ClientChannel, pidReader: PidLineReader, sudo?: SudoAccess): void {
-  sendSignal(channel, 'TERM');
+  if (!sudo) sendSignal(channel, 'TERM');
   const ignore = () => {};
   const killing = pidReader
     .waitForPid(PID_WAIT_MS)
     .then((pid) => {
       if (pid === null) return undefined;
-      const kill = `kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}`;
-      if (!sudo) return connection.runQuietly(kill);
+      if (!sudo) return connection.runQuietly(`kill -TERM -${pid} 2>/dev/null || kill -TERM ${pid}`);
+      // Under sudo the launcher is sudo's child, in sudo's process group (sshd made sudo its
+      // leader): that group is what the command and its children are in (/proc's 5th field).
+      const kill = `g=$(sed 's/^.*) //' /proc/${pid}/stat 2>/dev/null | cut -d' ' -f3); { [ -n "$g" ] && kill -TERM -"$g"; } 2>/dev/null || kill -TERM ${pid}`;
       return execOnConnection(connection, kill, { onStdout: ignore, onStderr: ignore, signal: AbortSignal.timeout(PID_WAIT_MS * 2) }, sudo).then(
         () => undefined,
         () => undefined,
       );
     })
-    .finally(() => channel.close());
+    .finally(() => {
+      if (sudo) sendSignal(channel, 'TERM');
+      channel.close();
+    });
   connection.track(killing);
 }
 

@@ -142,6 +142,25 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(human.asked).toEqual([{ host: 'dragon', user: 'nspw', retry: false }]);
   });
 
+  it("cancelling a command of root's stops it on the host, through sudo", async () => {
+    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
+    const marker = 3000 + (process.pid % 997);
+    const controller = new AbortController();
+    const running = pool.exec('dragon', `sleep ${marker}; echo not-stopped`, {
+      onStdout: (chunk) => seen.push(chunk.toString()),
+      onStderr: (chunk) => seen.push(chunk.toString()),
+      become: 'sudo',
+      signal: controller.signal,
+    });
+    const alive = () => spawnSync('pgrep', ['-u', '0', '-x', '-f', `sleep ${marker}`], { encoding: 'utf8' }).stdout.trim();
+    for (let waited = 0; alive() === '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive()).not.toBe('');
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    for (let waited = 0; alive() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive()).toBe('');
+  });
+
   it('a wrong password: sudo refuses it, nothing runs, and the upgrader is asked again', async () => {
     const human = sudoHuman([WRONG, PASSWORD]);
     const pool = poolAs('nspw', human);

@@ -8,10 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { StepOutput } from '../../src/output/step-output.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
+import { parseRunbook } from '../../src/runbook/load.js';
+import type { RunStep } from '../../src/runbook/types.js';
+import { hostsBecoming } from '../../src/runner/become-hosts.js';
+import { runWithRevert } from '../../src/runner/revert.js';
 import type { RemoteInteraction } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TcpRelay } from '../support/tcp-relay.js';
 
 // Quotes, $, ;, a backslash, a space, a glob and non-ASCII: each must reach sudo as it is.
 const PASSWORD = `p'a"s$HOME;s \\w*rd-ünï-${process.pid}`;
@@ -77,6 +83,8 @@ async function runDetachedAsRoot(pool: HostPool, command: string, runId: string,
 
 describeWithSshd('become: sudo on a host that forbids root logins', () => {
   let sshd: Sshd;
+  let relay: TcpRelay;
+  let breakLogins = false;
   const homes: string[] = [];
   const pools: HostPool[] = [];
   /** Everything nightshift handed the test: output, stderr, notices, error messages. */
@@ -93,9 +101,12 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
         { name: 'nsnorule', password: PASSWORD, noRule: true },
       ],
     });
+    relay = await TcpRelay.start(sshd.port);
+    relay.refuseNewWhile(() => breakLogins);
   });
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.close()));
+    await relay?.close();
     await sshd?.stop();
     for (const home of homes) removeHome(home);
     rmSync(scratch, { recursive: true, force: true });
@@ -104,7 +115,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
   function poolAs(user: string, interaction: RemoteInteraction, becomePty?: boolean): HostPool {
     const home = makeHome();
     homes.push(home);
-    const pool = poolFor(sshd, { home, interaction, spec: { user, ...(becomePty ? { becomePty } : {}) } });
+    const pool = poolFor(sshd, { home, interaction, spec: { user, port: relay.port, ...(becomePty ? { becomePty } : {}) } });
     pools.push(pool);
     return pool;
   }
@@ -226,6 +237,78 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(sent.bytes).toBe(22);
     expect(sshd.inNamespace(`stat -c '%U %a' ${target}; cat ${target}; rm -f ${target}`)).toBe('root 640\nhello from nightshift\n');
   });
+
+  it("a detached run of root's: its state is read and it is stopped through sudo", async () => {
+    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
+    const runId = `become-state-${process.pid}/step.1`;
+    const controller = new AbortController();
+    const running = pool
+      .runDetached('dragon', 'echo started; sleep 60', {
+        runId,
+        onStdout: (chunk) => {
+          if (chunk.toString().includes('started')) controller.abort();
+        },
+        onStderr: () => {},
+        become: 'sudo',
+        signal: controller.signal,
+        leaveRunning: () => true,
+      })
+      .catch((error: Error) => error);
+    expect(await running).toMatchObject({ name: 'AbortError' });
+    expect(await pool.detachedRunState('dragon', runId, undefined, 'sudo')).toMatchObject({ state: 'running' });
+    const stopped = await pool.stopDetachedRun('dragon', runId, undefined, 'sudo');
+    expect(stopped.state).toBe('ended');
+  });
+
+  async function withRevert(pool: HostPool, change: string, revert: string, onChanged?: () => void) {
+    const loaded = parseRunbook(
+      `name: t\nhosts:\n  dragon: { become: sudo }\nphases:\n  - name: one\n    steps:\n      - run: ${JSON.stringify(change)}\n        host: dragon\n        revert_after: 3s\n        revert: ${JSON.stringify(revert)}\n`,
+      'rb.yaml',
+    );
+    const step = loaded.phases[0]!.steps[0] as RunStep;
+    expect(step.become).toBe('sudo');
+    const hosts = hostsBecoming(pool, step.become);
+    const output = new StepOutput(path.join(scratch, `revert-${Math.random().toString(16).slice(2)}.log`));
+    const events: string[] = [];
+    const sessionId = `become-${process.pid}-${events.length}${Math.random().toString(16).slice(2, 6)}`;
+    const outcome = await runWithRevert(
+      { ...step, revert: step.revert! },
+      { hosts, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: loaded.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },
+      async () => {
+        const result = await hosts.runDetached('dragon', step.command, {
+          runId: `${sessionId}/${step.id}.1`,
+          onStdout: (chunk) => output.write(chunk),
+          onStderr: (chunk) => output.write(chunk, true),
+        });
+        onChanged?.();
+        return result;
+      },
+    ).then(
+      (result) => ({ result }),
+      (error: Error) => ({ error: error.message }),
+    );
+    await output.close();
+    const text = output.ring.tail(100).map((line) => line.text).join('\n');
+    seen.push(text);
+    return { ...outcome, events, text };
+  }
+
+  it('revert_after as root: armed and disarmed through sudo, or fired as root when no new login gets through', async () => {
+    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
+    const kept = `/root/ns-become-kept-${process.pid}`;
+    const disarmed = await withRevert(pool, 'id -u', `touch ${kept}`);
+    expect(disarmed, disarmed.text).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
+    const fired = `/root/ns-become-fired-${process.pid}`;
+    const firing = await withRevert(pool, 'echo changed', `echo "undone by $(id -un)"; touch ${fired}`, () => {
+      breakLogins = true;
+      setTimeout(() => (breakLogins = false), 4500);
+    });
+    breakLogins = false;
+    expect(firing.events, firing.text).toEqual(['revert.armed', 'revert.unconfirmed', 'revert.fired']);
+    expect(firing.text).toMatch(/undone by root/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(sshd.inNamespace(`ls ${kept} ${fired} 2>/dev/null; rm -f ${kept} ${fired}`)).toBe(`${fired}\n`);
+  }, 60_000);
 
   it('the password is nowhere: not in what nightshift said, not under its HOME, not on the host', () => {
     const all = seen.join('\n');

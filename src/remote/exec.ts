@@ -38,6 +38,13 @@ const QUOTED_BYTES = 200;
 const PID_WAIT_MS = 5000;
 
 /**
+ * How long sudo may take to start the launcher, from the channel's opening or the password's
+ * sending, before it counts as stuck at a question nightshift cannot answer (a second
+ * factor, a prompt that is not the one asked for). Time a human takes to type is not counted.
+ */
+const SUDO_START_MS = 30_000;
+
+/**
  * Runs `command` under /bin/sh on the host; with `sudo`, as root through sudo (become.ts):
  * a refused password is asked again (nothing ran), up to SUDO_PASSWORD_TRIES times, and a
  * host whose sudo wants a terminal gets the command again in a pty.
@@ -83,9 +90,11 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     const promptReader = sudo ? new SudoPromptReader(tag, pty) : undefined;
     const script = Buffer.from(command, 'utf8');
 
+    let stuck: NodeJS.Timeout | undefined;
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
+      clearTimeout(stuck);
       signal?.removeEventListener('abort', onAbort);
       outcome();
     };
@@ -106,6 +115,26 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         );
       }
       channel = opened;
+      // Armed while sudo works, off while a human is asked: see SUDO_START_MS.
+      const watchSudo = (on: boolean) => {
+        clearTimeout(stuck);
+        if (!sudo || !on || settled) return;
+        stuck = setTimeout(() => {
+          if (pidReader.foundPid !== null) return;
+          opened.close();
+          const said = stripControls(promptReader?.said ?? '').trim().split('\n').at(-1)?.slice(0, QUOTED_BYTES) ?? '';
+          finish(() =>
+            reject(
+              new SudoRefusedError(
+                `sudo on ${sudo.host} did not start the command for ${sudo.user} within ${SUDO_START_MS / 1000} s (${said ? `it said: ${said}` : 'it printed nothing'}); ` +
+                  'nothing ran. nightshift answers only the password prompt it asks sudo for; a second factor or another prompt in its PAM setup needs a NOPASSWD rule for this user.',
+              ),
+            ),
+          );
+        }, SUDO_START_MS);
+        stuck.unref?.();
+      };
+      watchSudo(true);
       let exit: ExecResult | undefined;
       // What came before the pid line: all the login shell said, if the launcher never ran.
       let said = '';
@@ -129,9 +158,11 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
           opened.close();
           return finish(() => reject(new SudoPasswordRefusedError(`sudo on ${sudo.host} refused the password for ${sudo.user}.`)));
         }
+        watchSudo(false);
         void sudo.password().then(
           (password) => {
             if (settled) return;
+            watchSudo(true);
             const flaw = password === null ? null : passwordFlaw(password);
             if (password === null || flaw !== null) {
               opened.close();
@@ -163,6 +194,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         }
         const rest = pidReader.feed(data);
         if (pidReader.foundPid !== null && sudo) {
+          watchSudo(false);
           const held = promptReader?.stop();
           sendScript();
           if (held && held.length > 0) return Buffer.concat([rest, held]);

@@ -185,21 +185,21 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         );
       };
       // Before the pid line: sudo's prompts are taken off, then the pid line itself.
+      // Through sudo, what came before the pid line is held back: an attempt sudo refused
+      // gives none of its words to the command's output (they go into the error instead).
+      const preamble: Buffer[] = [];
       const beforeCommand = (chunk: Buffer): Buffer => {
-        let data = chunk;
-        if (promptReader && pidReader.foundPid === null) {
-          const { rest, prompts: seen } = promptReader.feed(chunk);
-          data = rest;
-          onPrompts(seen);
-        }
-        const rest = pidReader.feed(data);
-        if (pidReader.foundPid !== null && sudo) {
-          watchSudo(false);
-          const held = promptReader?.stop();
-          sendScript();
-          if (held && held.length > 0) return Buffer.concat([rest, held]);
-        }
-        return rest;
+        if (!promptReader) return pidReader.feed(chunk);
+        if (pidReader.foundPid !== null) return chunk;
+        const { rest, prompts: seen } = promptReader.feed(chunk);
+        onPrompts(seen);
+        preamble.push(pidReader.feed(rest));
+        if (pidReader.foundPid === null) return Buffer.alloc(0);
+        watchSudo(false);
+        // The script goes only now, so nothing after the pid line is the command's yet.
+        preamble.push(promptReader.stop());
+        sendScript();
+        return withoutSudoWords(Buffer.concat(preamble));
       };
       opened.on('data', (chunk: Buffer) => {
         const rest = pty ? beforeCommand(chunk) : chunk;
@@ -219,7 +219,8 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         const conclude = () =>
           finish(() => {
             const held = pidReader.flush();
-            if (held.length > 0) handlers.onStderr(held);
+            // A sudo that never started the launcher said it to the error, not to the output.
+            if (held.length > 0 && !(sudo && pidReader.foundPid === null)) handlers.onStderr(held);
             remember(held);
             if (exit && pidReader.foundPid === null && sudo) reject(sudoFailure(sudo, promptReader?.said ?? said, exit.exitCode));
             else if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
@@ -251,6 +252,11 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
       );
     }
   });
+}
+
+/** The login shell's words before sudo's launcher, without sudo's own ("Sorry, try again."). */
+function withoutSudoWords(preamble: Buffer): Buffer {
+  return Buffer.from(preamble.toString('latin1').replace(/^Sorry, try again\.\r?\n/gm, ''), 'latin1');
 }
 
 function launcherNeverRan(where: string, exit: ExecResult, said: string): Error {

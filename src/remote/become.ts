@@ -16,9 +16,11 @@
 // The pty is asked for with ECHO, ICANON, ISIG, IXON, ICRNL and OPOST off, so the password is
 // not echoed back, ^C/^D/^S are plain bytes, lines have no 4096-byte limit and output keeps
 // its LF. A pty has no end of file to give, so the launcher reads exactly the script's byte
-// count (dd), which the launcher line carries. A pty has one stream: in that mode the
-// command's stderr arrives with its stdout (said in the host's notices), and the pid line is
-// read from stdout.
+// count (dd), which the launcher line carries. A pty has one stream, so the command's stdout
+// and stderr go to two fifos that a relay on a second channel (no pty, no sudo) passes on
+// as stdout and stderr (exec.ts, execInPty): every command, detached runs' followers
+// included, keeps its two streams. The pty itself carries only the prompt, the password
+// and the pid line.
 import { randomBytes } from 'node:crypto';
 import { stripControls } from '../output/neutralize.js';
 import { LAUNCHER_SCRIPT, launcherReadingBytes } from './launcher.js';
@@ -52,8 +54,8 @@ export function newPromptTag(): string {
 }
 
 /** The line sent to sshd to run the launcher as root: no pipe: stdin to end of file; pty: `bytes` of script. */
-export function sudoLauncher(tag: string, pty?: { bytes: number }): string {
-  const script = pty ? launcherReadingBytes(pty.bytes, true) : LAUNCHER_SCRIPT;
+export function sudoLauncher(tag: string, pty?: { bytes: number; fifos?: string }): string {
+  const script = pty ? launcherReadingBytes(pty.bytes, true, pty.fifos) : LAUNCHER_SCRIPT;
   return `exec sudo -S -k -p '${tag}' /bin/sh -c '${script}'`;
 }
 

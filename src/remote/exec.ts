@@ -53,12 +53,13 @@ export async function execOnConnection(connection: Connection, command: string, 
   if (!sudo) return execOnce(connection, command, handlers);
   for (let tries = 1; ; ) {
     try {
+      if (sudo.needsPty) return await execInPty(connection, command, handlers, sudo);
       return await execOnce(connection, command, handlers, sudo);
     } catch (error) {
       if (error instanceof SudoNeedsTtyError && !sudo.needsPty) {
         sudo.markNeedsPty();
         sudo.notice?.(
-          `nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): its commands run in a pty from now on, where their stderr arrives mixed into their stdout`,
+          `nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): sudo is called in a pty there from now on`,
         );
         continue;
       }
@@ -75,7 +76,78 @@ export async function execOnConnection(connection: Connection, command: string, 
   }
 }
 
-function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
+/**
+ * A requiretty host: sudo gets a pty, but a pty has one stream. So the command's stdout and
+ * stderr go to two fifos in a private folder of the login user's, made and read by a relay
+ * on a channel of its own (no pty, no sudo), whose stdout and stderr are the command's. The
+ * pty carries only sudo's prompt, the password and the launcher's pid line; the exit status
+ * is the pty channel's, once the relay has passed on everything.
+ */
+async function execInPty(connection: Connection, command: string, handlers: ExecHandlers, sudo: SudoAccess): Promise<ExecResult> {
+  const stopRelay = new AbortController();
+  const relaySignal = handlers.signal ? AbortSignal.any([handlers.signal, stopRelay.signal]) : stopRelay.signal;
+  let head = '';
+  let folder: string | undefined;
+  let found!: (dir: string) => void;
+  let failed!: (error: unknown) => void;
+  const known = new Promise<string>((resolve, reject) => {
+    found = resolve;
+    failed = reject;
+  });
+  const relay = execOnce(connection, PTY_RELAY_SCRIPT, {
+    onStdout: (chunk) => handlers.onStdout(chunk),
+    onStderr: (chunk) => {
+      if (folder !== undefined) return handlers.onStderr(chunk);
+      head += chunk.toString('latin1');
+      const newline = head.indexOf('\n');
+      if (newline < 0) return;
+      const match = /^nightshift-fifos (\/[A-Za-z0-9_./-]+)$/.exec(head.slice(0, newline));
+      folder = match?.[1] ?? '';
+      if (match) found(folder);
+      else failed(new Error(`Could not run the command through sudo on ${sudo.host}: the relay for its output said ${JSON.stringify(stripControls(head.slice(0, newline)).slice(0, QUOTED_BYTES))}.`));
+      const rest = head.slice(newline + 1);
+      if (rest.length > 0) handlers.onStderr(Buffer.from(rest, 'latin1'));
+    },
+    signal: relaySignal,
+  });
+  relay.then(
+    (result) => failed(new Error(`Could not run the command through sudo on ${sudo.host}: no fifos for its output could be made in /tmp as ${sudo.user} (exit status ${result.exitCode ?? result.signal}).`)),
+    failed,
+  );
+  let fifos: string;
+  try {
+    fifos = await known;
+  } catch (error) {
+    stopRelay.abort();
+    await relay.catch(() => undefined);
+    throw error;
+  }
+  let result: ExecResult;
+  try {
+    result = await execOnce(connection, command, { ...handlers, onStdout: (chunk) => handlers.onStdout(chunk) }, sudo, fifos);
+  } catch (error) {
+    stopRelay.abort();
+    await relay.catch(() => undefined);
+    throw error;
+  }
+  // The relay ends once the command and whatever it left running closed the fifos.
+  await relay;
+  return result;
+}
+
+/** Makes the fifos (reported on stderr first), passes them on, and removes them at the end or on TERM. */
+const PTY_RELAY_SCRIPT = [
+  'd=$(mktemp -d "/tmp/nightshift-pty.XXXXXXXX") || exit 70',
+  'trap \'rm -rf "$d"; exit 143\' TERM HUP',
+  'mkfifo "$d/o" "$d/e" || { rm -rf "$d"; exit 70; }',
+  'printf \'nightshift-fifos %s\\n\' "$d" >&2',
+  'cat "$d/o" & o=$!',
+  'cat "$d/e" >&2 & e=$!',
+  'wait $o; wait $e',
+  'rm -rf "$d"',
+].join('\n');
+
+function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess, fifos?: string): Promise<ExecResult> {
   const { host } = connection;
   const where = `${host.name} (${host.address}:${host.port})`;
   return new Promise<ExecResult>((resolve, reject) => {
@@ -244,7 +316,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     try {
       if (!sudo) connection.client.exec(LAUNCHER, opening);
       else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
-      else connection.client.exec(sudoLauncher(tag, { bytes: script.length }), { pty: { term: 'dumb', rows: 24, cols: 200, modes: RAW_PTY_MODES } }, opening);
+      else connection.client.exec(sudoLauncher(tag, { bytes: script.length, ...(fifos ? { fifos } : {}) }), { pty: { term: 'dumb', rows: 24, cols: 200, modes: RAW_PTY_MODES } }, opening);
     } catch (error) {
       if (isNotConnected(error)) connection.markLost();
       finish(() =>

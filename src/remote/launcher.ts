@@ -14,9 +14,12 @@ export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
 
 /**
  * The launcher for a pty, where stdin never ends: it reads exactly `bytes` bytes of script,
- * and its pid line goes to the one stream a pty has.
+ * and its pid line goes to the one stream a pty has. `fifos`: a folder whose fifos o and e
+ * take the command's stdout and stderr (see exec.ts's execInPty).
  */
-export function launcherReadingBytes(bytes: number, pidOnStdout: boolean): string {
+export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?: string): string {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`Not a script length: ${bytes}`);
-  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); exec /bin/sh -c "$c" </dev/null`;
+  if (fifos !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(fifos)) throw new Error(`Not a fifo folder for the launcher: ${JSON.stringify(fifos)}`);
+  const output = fifos === undefined ? '' : ` >${fifos}/o 2>${fifos}/e`;
+  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); exec /bin/sh -c "$c" </dev/null${output}`;
 }

@@ -66,7 +66,7 @@ export const hostSchema = z
       .boolean()
       .optional()
       .describe(
-        "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. In a pty a command's stderr arrives mixed into its stdout.",
+        "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. The command's output still comes back as stdout and stderr, through two fifos in /tmp.",
       ),
     host_keys: z
       .array(hostKeySchema)

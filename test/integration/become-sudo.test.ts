@@ -22,6 +22,8 @@ import { TcpRelay } from '../support/tcp-relay.js';
 // Quotes, $, ;, a backslash, a space, a glob and non-ASCII: each must reach sudo as it is.
 const PASSWORD = `p'a"s$HOME;s \\w*rd-ünï-${process.pid}`;
 const WRONG = `wrong-${process.pid}-guess`;
+/** Run folders are found again by their id: each test run has ids of its own. */
+const RUN = `${process.pid}-${Date.now()}`;
 
 interface Asked {
   host: string;
@@ -107,6 +109,8 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.close()));
     await relay?.close();
+    // Root's run folders of this test run (they were never released: nothing recorded them).
+    spawnSync('sh', ['-c', `rm -rf /root/.local/state/nightshift/runs/*-${RUN}*`]);
     await sshd?.stop();
     for (const home of homes) removeHome(home);
     rmSync(scratch, { recursive: true, force: true });
@@ -133,7 +137,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(check.exitCode).toBe(0);
     const failing = await runAsRoot(pool, 'exit 7', seen);
     expect(failing.exitCode).toBe(7);
-    const detached = await runDetachedAsRoot(pool, 'id -u; id -un >&2; exit 3', 'become-nopw/step.1', seen);
+    const detached = await runDetachedAsRoot(pool, 'id -u; id -un >&2; exit 3', `become-nopw-${RUN}/step.1`, seen);
     expect(detached).toMatchObject({ stdout: '0\n', stderr: 'root\n', exitCode: 3 });
     expect(human.asked).toEqual([]);
   });
@@ -143,7 +147,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     const pool = poolAs('nspw', human);
     expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
     expect((await runAsRoot(pool, 'cat /etc/shadow >/dev/null && echo read', seen)).stdout).toBe('read\n');
-    const detached = await runDetachedAsRoot(pool, 'printf "%s\\n" "$(id -u)"; sleep 1', 'become-pw/step.1', seen);
+    const detached = await runDetachedAsRoot(pool, 'printf "%s\\n" "$(id -u)"; sleep 1', `become-pw-${RUN}/step.1`, seen);
     expect(detached).toMatchObject({ stdout: '0\n', exitCode: 0 });
     // The script reaches the command whole: the password line was sudo's alone.
     const script = 'read -r line || echo "stdin is at its end"\necho "$((6 * 7))"';
@@ -200,16 +204,18 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
   it('requiretty: the refusal is noticed and the command goes again in a pty, as root, with a password', async () => {
     const human = sudoHuman([PASSWORD]);
     const pool = poolAs('nstty', human);
-    const first = await runAsRoot(pool, 'id -u', seen);
-    expect(first.stdout).toBe('0\n');
+    const first = await runAsRoot(pool, 'id -u; id -un >&2', seen);
+    expect(first).toMatchObject({ stdout: '0\n', stderr: 'root\n' });
     expect(first.notices.join('\n')).toMatch(/requires a terminal \(Defaults requiretty\)/);
     // A long script with bytes a terminal would take as keys: ^C, ^D, ^S, CR, and a line over 4096 bytes.
     const long = 'x'.repeat(6000);
     const script = `a='${long}'\nprintf '%s\\n' "\${#a}"\nprintf 'ctl:\x03\x04\x13\r:end\\n' | od -An -c | tr -s ' '\nid -u`;
     const tricky = await runAsRoot(pool, script, seen);
     expect(tricky.stdout).toBe('6000\n c t l : 003 004 023 \\r : e n d \\n\n0\n');
-    const detached = await runDetachedAsRoot(pool, 'id -u; exit 4', 'become-tty/step.1', seen);
-    expect(detached).toMatchObject({ stdout: '0\n', exitCode: 4 });
+    const detached = await runDetachedAsRoot(pool, 'id -u; echo err >&2; exit 4', `become-tty-${RUN}/step.1`, seen);
+    expect(detached).toMatchObject({ stdout: '0\n', stderr: 'err\n', exitCode: 4 });
+    // The relay's fifos are gone once each command ended.
+    expect(sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; echo listed')).toBe('listed\n');
     expect(human.asked).toHaveLength(1);
   });
 
@@ -241,7 +247,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
 
   it("a detached run of root's: its state is read and it is stopped through sudo", async () => {
     const pool = poolAs('nspw', sudoHuman([PASSWORD]));
-    const runId = `become-state-${process.pid}/step.1`;
+    const runId = `become-state-${RUN}/step.1`;
     const controller = new AbortController();
     const running = pool
       .runDetached('dragon', 'echo started; sleep 60', {
@@ -271,7 +277,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     const hosts = hostsBecoming(pool, step.become);
     const output = new StepOutput(path.join(scratch, `revert-${Math.random().toString(16).slice(2)}.log`));
     const events: string[] = [];
-    const sessionId = `become-${process.pid}-${events.length}${Math.random().toString(16).slice(2, 6)}`;
+    const sessionId = `become-revert-${RUN}-${Math.random().toString(16).slice(2, 6)}`;
     const outcome = await runWithRevert(
       { ...step, revert: step.revert! },
       { hosts, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: loaded.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },

@@ -157,9 +157,12 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(human.asked).toEqual([{ host: 'dragon', user: 'nspw', retry: false }]);
   });
 
-  it("cancelling a command of root's stops it on the host, through sudo", async () => {
-    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
-    const marker = 3000 + (process.pid % 997);
+  it.each([
+    ['nspw', 0],
+    ['nstty', 1],
+  ])("cancelling a command of root's stops it on the host, through sudo (%s)", async (user, offset) => {
+    const pool = poolAs(user, sudoHuman([PASSWORD]));
+    const marker = 3000 + (process.pid % 997) * 2 + offset;
     const controller = new AbortController();
     const running = pool.exec('dragon', `sleep ${marker}; echo not-stopped`, {
       onStdout: (chunk) => seen.push(chunk.toString()),
@@ -174,6 +177,10 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     for (let waited = 0; alive() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(alive()).toBe('');
+    // A pty's relay is stopped too, and takes its fifos with it.
+    const fifos = () => sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; true');
+    for (let waited = 0; fifos() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fifos()).toBe('');
   });
 
   it('a wrong password: sudo refuses it, nothing runs, and the upgrader is asked again', async () => {

@@ -124,7 +124,7 @@ async function execInPty(connection: Connection, command: string, handlers: Exec
   }
   let result: ExecResult;
   try {
-    result = await execOnce(connection, command, { ...handlers, onStdout: (chunk) => handlers.onStdout(chunk) }, sudo, fifos);
+    result = await execOnce(connection, command, handlers, sudo, fifos);
   } catch (error) {
     stopRelay.abort();
     await relay.catch(() => undefined);

@@ -101,6 +101,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
         { name: 'nspw', password: PASSWORD },
         { name: 'nstty', password: PASSWORD, requiretty: true },
         { name: 'nsnorule', password: PASSWORD, noRule: true },
+        { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
       ],
     });
     relay = await TcpRelay.start(sshd.port);
@@ -226,11 +227,11 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(human.asked).toHaveLength(1);
   });
 
-  it('become_pty: true goes to a pty from the start, with a wrong password first', async () => {
+  it.each(['nstty', 'nsttypty'])('become_pty: true goes to a pty from the start, with a wrong password first (%s)', async (user) => {
     const human = sudoHuman([WRONG, PASSWORD]);
-    const pool = poolAs('nstty', human, true);
-    const result = await runAsRoot(pool, 'id -u', seen);
-    expect(result.stdout).toBe('0\n');
+    const pool = poolAs(user, human, true);
+    const result = await runAsRoot(pool, 'id -u; id -un >&2', seen);
+    expect(result).toMatchObject({ stdout: '0\n', stderr: 'root\n', exitCode: 0 });
     expect(result.notices.join('\n')).not.toMatch(/requiretty/);
     expect(human.asked.map((question) => question.retry)).toEqual([false, true]);
   });

@@ -115,6 +115,8 @@ export interface SudoUser {
   requiretty?: boolean;
   /** No sudo rule at all ("not in the sudoers file"). */
   noRule?: boolean;
+  /** Defaults:USER use_pty: sudo runs the command in a pty of its own when called from a terminal (the default from sudo 1.9.14). */
+  usePty?: boolean;
 }
 
 /** What the namespace sshd runs in is made of (none: sshd runs as it is). */
@@ -461,6 +463,7 @@ function setUpSudoUsers(dir: string, users: SudoUser[]): void {
     if (hash.status !== 0 || !hash.stdout.startsWith('$6$')) throw new Error(`openssl passwd failed: ${hash.stderr}`);
     shadowLines.push(`${user.name}:${hash.stdout.trim()}:19000:0:99999:7:::`);
     if (user.requiretty) sudoers.push(`Defaults:${user.name} requiretty`);
+    if (user.usePty) sudoers.push(`Defaults:${user.name} use_pty`);
     if (!user.noRule) sudoers.push(`${user.name} ALL=(ALL:ALL) ${user.nopasswd ? 'NOPASSWD: ' : ''}ALL`);
   });
   appendFileSync(path.join(dir, 'passwd'), `${passwdLines.join('\n')}\n`);

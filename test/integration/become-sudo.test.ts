@@ -236,6 +236,30 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(human.asked.map((question) => question.retry)).toEqual([false, true]);
   });
 
+  it('commands started together on a fresh host ask for the password once', async () => {
+    const human = sudoHuman([PASSWORD]);
+    const pool = poolAs('nspw', human);
+    const results = await Promise.all([1, 2, 3].map((n) => runAsRoot(pool, `echo ${n} $(id -u)`, seen)));
+    expect(results.map((result) => result.stdout)).toEqual(['1 0\n', '2 0\n', '3 0\n']);
+    expect(human.asked).toHaveLength(1);
+  });
+
+  it('a host without sudo: a clear refusal naming the host and the user', async () => {
+    const bare = await Sshd.start({ sudoUsers: [{ name: 'nsnosudo', nopasswd: true }], env: { PATH: '/nonexistent' } });
+    try {
+      const home = makeHome();
+      homes.push(home);
+      const pool = poolFor(bare, { home, interaction: sudoHuman([]), spec: { user: 'nsnosudo' } });
+      pools.push(pool);
+      const error = await runAsRoot(pool, 'id -u', seen).catch((caught: Error) => caught);
+      expect((error as Error).message).toMatch(/^sudo is not installed on dragon, or not on the PATH of nsnosudo there .*apt-get install sudo/);
+      seen.push((error as Error).message);
+      await pool.close();
+    } finally {
+      await bare.stop();
+    }
+  });
+
   it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {
     const pool = poolAs('nsnorule', sudoHuman([PASSWORD]));
     const error = await runAsRoot(pool, 'id -u', seen).catch((caught: Error) => caught);

@@ -1,4 +1,4 @@
-// become: sudo through the built binary in plain mode, against a real sshd and the real
+// become: sudo through the built binary, in plain mode and full screen, against a real sshd and the real
 // sudo, logged in as a user that exists only in sshd's mount namespace. The password is
 // typed once (a wrong one first), and afterwards is found nowhere: not in what nightshift
 // printed, not in its state folder (session, journal, output logs, reports), not on the host.
@@ -6,16 +6,18 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { converse, freshStateDir, typedAnswer } from '../support/cli.js';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 const PASSWORD = `o'ne "two" $three; four\\ ü-${process.pid}`;
 
-describeWithSshd('nightshift run --plain with become: sudo', () => {
+describeWithSshd('nightshift run with become: sudo', () => {
   let sshd: Sshd;
   let dir: string;
   let stateDir: string;
+  let tmux: TmuxSession | undefined;
 
   beforeAll(async () => {
     sshd = await Sshd.start({ privateVarTmp: true, sudoUsers: [{ name: 'nspw', password: PASSWORD }] });
@@ -54,7 +56,12 @@ describeWithSshd('nightshift run --plain with become: sudo', () => {
         '',
       ].join('\n'),
     );
+    writeFileSync(
+      path.join(dir, 'one.yaml'),
+      ['name: one', 'hosts:', '  target: { become: sudo }', 'phases:', '  - name: all', '    steps:', '      - run: echo "full screen uid $(id -u)"', '        host: target', ''].join('\n'),
+    );
   });
+  afterEach(() => tmux?.kill());
   afterAll(async () => {
     await sshd?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -94,4 +101,35 @@ describeWithSshd('nightshift run --plain with become: sudo', () => {
     const onHost = sshd.inNamespace(`grep -rlF -- '${PASSWORD.replace(/'/g, `'\\''`)}' /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${sshd.dir}/homes 2>/dev/null; echo searched`);
     expect(onHost).toBe('searched\n');
   }, 120_000);
+
+  it.skipIf(!tmuxAvailable())('full screen: the password shows as stars, a refused one is said so, and the run goes on', async () => {
+    const tuiState = freshStateDir();
+    const WRONG = 'not-it-either';
+    tmux = TmuxSession.start(
+      [process.execPath, BIN, 'run', path.join(dir, 'one.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: tuiState, SSH_AUTH_SOCK: '' } },
+    );
+    const term = tmux;
+    try {
+      await term.waitFor(/sudo password for nspw on target/, 20_000, 'the sudo password prompt');
+      term.type(WRONG);
+      let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed password as stars');
+      expect(screen).not.toContain(WRONG);
+      term.keys('Enter');
+      await term.waitFor((text) => /refused that password/.test(text) && !/\*{4,}/.test(text), 15_000, 'the prompt again, saying why');
+      term.type(PASSWORD);
+      screen = await term.waitFor(/\*{8,}/, 5000, 'the second password as stars');
+      expect(screen).not.toContain(PASSWORD);
+      term.keys('Enter');
+      screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
+      expect(screen).not.toContain(PASSWORD);
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+      const files = spawnSync('grep', ['-rlF', '--', PASSWORD, tuiState], { encoding: 'utf8' });
+      expect(files.stdout).toBe('');
+      expect(spawnSync('grep', ['-rl', 'full screen uid 0', tuiState], { encoding: 'utf8' }).stdout).not.toBe('');
+    } finally {
+      rmSync(tuiState, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -83,7 +83,12 @@ export class SudoNeedsTtyError extends Error {
 
 /** sudo could not or would not run the command; nothing ran. */
 export class SudoRefusedError extends Error {
-  override readonly name = 'SudoRefusedError';
+  override readonly name: string = 'SudoRefusedError';
+}
+
+/** sudo stopped waiting for the password (its passwd_timeout) while the upgrader was still typing it: nothing ran, and it may go again. */
+export class SudoPromptTimedOutError extends SudoRefusedError {
+  override readonly name = 'SudoPromptTimedOutError';
 }
 
 /**
@@ -167,7 +172,7 @@ export function sudoFailure(access: Pick<SudoAccess, 'host' | 'user'>, said: str
     return new SudoPasswordRefusedError(`sudo on ${host} refused the password for ${user}.`);
   }
   if (/timed out reading password/i.test(words)) {
-    return new SudoRefusedError(`sudo on ${host} gave up waiting for the password of ${user}${quote}; run the step again.`);
+    return new SudoPromptTimedOutError(`sudo on ${host} gave up waiting for the password of ${user}${quote} (its passwd_timeout); run the step again.`);
   }
   if (exitCode === 127 || /sudo: (command )?not found|sudo: No such file|not found.*sudo/i.test(words)) {
     return new SudoRefusedError(

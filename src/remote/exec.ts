@@ -20,6 +20,7 @@ import {
   SudoNeedsTtyError,
   SudoPasswordRefusedError,
   SudoPromptReader,
+  SudoPromptTimedOutError,
   SudoRefusedError,
   sudoFailure,
   sudoLauncher,
@@ -61,6 +62,11 @@ export async function execOnConnection(connection: Connection, command: string, 
         sudo.notice?.(
           `nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): sudo is called in a pty there from now on`,
         );
+        continue;
+      }
+      // sudo's own wait for the password ran out while the upgrader typed: once more, with what they typed.
+      if (error instanceof SudoPromptTimedOutError && tries < SUDO_PASSWORD_TRIES) {
+        tries++;
         continue;
       }
       if (!(error instanceof SudoPasswordRefusedError)) throw error;
@@ -237,6 +243,8 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
             watchSudo(true);
             const flaw = password === null ? null : passwordFlaw(password);
             if (password === null || flaw !== null) {
+              // Not kept: the next command asks again instead of failing the same way.
+              if (flaw !== null) sudo.forget();
               opened.close();
               return finish(() =>
                 reject(

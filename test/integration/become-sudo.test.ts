@@ -31,8 +31,8 @@ interface Asked {
   retry: boolean;
 }
 
-/** Hands out `answers` in order (then null), recording each question. */
-function sudoHuman(answers: Array<string | null>): RemoteInteraction & { asked: Asked[] } {
+/** Hands out `answers` in order (then null), recording each question; `typingMs`: how long each answer takes. */
+function sudoHuman(answers: Array<string | null>, typingMs = 0): RemoteInteraction & { asked: Asked[] } {
   const queue = [...answers];
   const asked: Asked[] = [];
   return {
@@ -40,6 +40,7 @@ function sudoHuman(answers: Array<string | null>): RemoteInteraction & { asked: 
     asked,
     async askSudoPassword(host, user, retry) {
       asked.push({ host, user, retry });
+      if (typingMs > 0) await new Promise((resolve) => setTimeout(resolve, typingMs));
       return queue.length > 0 ? (queue.shift() ?? null) : null;
     },
   };
@@ -102,6 +103,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
         { name: 'nstty', password: PASSWORD, requiretty: true },
         { name: 'nsnorule', password: PASSWORD, noRule: true },
         { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
+        { name: 'nsslow', password: PASSWORD, passwordTimeoutMinutes: 0.05 },
       ],
     });
     relay = await TcpRelay.start(sshd.port);
@@ -258,6 +260,24 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     } finally {
       await bare.stop();
     }
+  });
+
+  it("an answer slower than sudo's passwd_timeout: the command goes again with it, asked once", async () => {
+    const human = sudoHuman([PASSWORD], 4500);
+    const pool = poolAs('nsslow', human);
+    const result = await runAsRoot(pool, 'id -u', seen);
+    expect(result).toMatchObject({ stdout: '0\n', stderr: '', exitCode: 0 });
+    expect(human.asked).toHaveLength(1);
+  }, 20_000);
+
+  it('a password with a line break is refused before sudo sees it, and not kept', async () => {
+    const human = sudoHuman(['first\nsecond', PASSWORD]);
+    const pool = poolAs('nspw', human);
+    const error = await runAsRoot(pool, 'id -u', seen).catch((caught: Error) => caught);
+    expect((error as Error).message).toMatch(/The sudo password for nspw on dragon cannot be used: it holds a line break/);
+    seen.push((error as Error).message);
+    expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
+    expect(human.asked).toHaveLength(2);
   });
 
   it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {

@@ -115,6 +115,8 @@ export interface SudoUser {
   requiretty?: boolean;
   /** No sudo rule at all ("not in the sudoers file"). */
   noRule?: boolean;
+  /** Defaults:USER passwd_timeout: how long sudo waits for the password, in minutes (e.g. 0.05: 3 s). */
+  passwordTimeoutMinutes?: number;
   /** Defaults:USER use_pty: sudo runs the command in a pty of its own when called from a terminal (the default from sudo 1.9.14). */
   usePty?: boolean;
 }
@@ -464,6 +466,7 @@ function setUpSudoUsers(dir: string, users: SudoUser[]): void {
     shadowLines.push(`${user.name}:${hash.stdout.trim()}:19000:0:99999:7:::`);
     if (user.requiretty) sudoers.push(`Defaults:${user.name} requiretty`);
     if (user.usePty) sudoers.push(`Defaults:${user.name} use_pty`);
+    if (user.passwordTimeoutMinutes !== undefined) sudoers.push(`Defaults:${user.name} passwd_timeout=${user.passwordTimeoutMinutes}`);
     if (!user.noRule) sudoers.push(`${user.name} ALL=(ALL:ALL) ${user.nopasswd ? 'NOPASSWD: ' : ''}ALL`);
   });
   appendFileSync(path.join(dir, 'passwd'), `${passwdLines.join('\n')}\n`);

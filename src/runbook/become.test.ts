@@ -15,7 +15,7 @@ ${steps}`;
 const becomeOf = (step: Step | undefined) => (step && 'become' in step ? step.become : undefined);
 
 describe('become in the runbook', () => {
-  it("a host's become: sudo reaches its run, upload, wait and reboot steps; other hosts' steps stay the user's", () => {
+  it("a host's become: sudo reaches its run, upload, wait, reboot and preflight steps; other hosts' steps stay the user's", () => {
     const loaded = parseRunbook(
       runbook(
         ', become: sudo',
@@ -28,6 +28,9 @@ describe('become in the runbook', () => {
         command: systemctl is-active ssh
         host: dragon
       - reboot: dragon
+      - preflight: dragon
+        checks:
+          - mem_available: 100M
       - run: id -u
         host: dolphin
 `,
@@ -36,7 +39,7 @@ describe('become in the runbook', () => {
     );
     expect(loaded.hosts['dragon']).toMatchObject({ become: 'sudo' });
     expect(loaded.hosts['dolphin']?.become).toBeUndefined();
-    expect(loaded.phases[0]!.steps.map(becomeOf)).toEqual(['sudo', 'sudo', 'sudo', 'sudo', undefined]);
+    expect(loaded.phases[0]!.steps.map(becomeOf)).toEqual(['sudo', 'sudo', 'sudo', 'sudo', 'sudo', undefined]);
   });
 
   it("a step's become overrides its host's: sudo on a plain host, none or false on a sudo host", () => {

@@ -536,6 +536,7 @@ function normalize(
         kind: 'preflight',
         title: text(rawStep.title ?? `preflight ${rawStep.preflight}: ${checks.map((check) => check.kind).join(', ')}`),
         host: rawStep.preflight,
+        ...becomeOn(rawStep.preflight),
         checks,
         ...(identifiers.length > 0 ? { confirmText: identifiers.join(' ') } : {}),
       };

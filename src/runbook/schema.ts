@@ -277,6 +277,7 @@ export const preflightStepSchema = z
       )
       .min(1, 'a preflight step needs at least one check')
       .describe('The checks, each reported ok or FAILED with why; the step fails when any fails.'),
+    become: become.optional().describe('sudo: the checks run as root through sudo (blkid, GRUB files); none/false: as the login user.'),
     ...common,
   })
   .describe('Read-only checks on a host before a dangerous change.');

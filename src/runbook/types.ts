@@ -142,6 +142,8 @@ export type PreflightCheck =
 export interface PreflightStep extends ActingStep {
   kind: 'preflight';
   host: string;
+  /** `become: sudo` (the step's, else its host's): the checks run as root through sudo. */
+  become?: 'sudo';
   checks: PreflightCheck[];
   /** A disk check's serial or ptuuid, typed by the upgrader before the checks run. */
   confirmText?: string;

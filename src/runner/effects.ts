@@ -200,7 +200,7 @@ export function createEffects(options: EffectsOptions) {
   });
 
   const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => runPreflight(input.step, hosts, output, signal)),
+    withOutput(input.step, (output) => runPreflight(input.step, hostsBecoming(hosts, input.step.become, (text) => output.note(text)), output, signal)),
   );
 
   const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>

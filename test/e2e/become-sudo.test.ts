@@ -53,6 +53,9 @@ describeWithSshd('nightshift run with become: sudo', () => {
         '      - wait: command',
         '        command: test -w /etc/shadow',
         '        host: target',
+        '      - preflight: target',
+        '        checks:',
+        '          - mem_available: 1M',
         '',
       ].join('\n'),
     );

@@ -12,9 +12,7 @@ import { execOnConnection } from './exec.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
-import { placeAsRoot } from './transfer-finish.js';
-import { execCaptured } from './exec.js';
-import { createHash } from 'node:crypto';
+import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost } from './ssh-config.js';
 import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
 
@@ -245,7 +243,7 @@ export class HostPool {
     for (;;) {
       try {
         const sudo = this.sudoFor(host, connection, options);
-        if (sudo) return await uploadAsRoot(connection, localPath, remotePath, options, sudo);
+        if (sudo) return await uploadAsRoot(connection, localPath, remotePath, options, sudo, uploadFile);
         return await uploadFile(connection, localPath, remotePath, options);
       } catch (error) {
         if ((error as Error).name !== 'ConnectionLostError') throw error;
@@ -464,41 +462,4 @@ export class HostPool {
     const names = Object.keys(this.hosts);
     return new Error(`Unknown host ${host}: the runbook defines ${names.length > 0 ? names.join(', ') : 'no hosts'}.`);
   }
-}
-
-
-/**
- * `become: sudo`: SFTP runs as the login user, who may not write the target folder. The
- * file goes (resumable, sha256-checked) to a folder of the user's own,
- * ~/.cache/nightshift/uploads (0700), under a name fixed by the target path, so a cut
- * upload resumes; then root puts it in place (placeAsRoot).
- */
-async function uploadAsRoot(
-  connection: Connection,
-  localPath: string,
-  remotePath: string,
-  options: UploadOptions,
-  sudo: SudoAccess,
-): Promise<UploadResult> {
-  const finalPath = remotePath.endsWith('/') ? `${remotePath}${path.basename(localPath)}` : remotePath;
-  const { stdout, stderr, result } = await execCaptured(
-    connection,
-    'd="${XDG_CACHE_HOME:-$HOME/.cache}/nightshift/uploads" && mkdir -p "$d" && chmod 700 "$d" && cd "$d" && pwd',
-    options.signal,
-  );
-  const folder = stdout.trim();
-  if (result.exitCode !== 0 || !folder.startsWith('/')) {
-    throw new Error(
-      `Could not make a folder for the upload on ${connection.host.name} as ${sudo.user} (~/.cache/nightshift/uploads): ${stderr.trim().split('\n').at(-1) || `exit status ${result.exitCode ?? result.signal}`}.`,
-    );
-  }
-  const staged = `${folder}/${createHash('sha256').update(finalPath).digest('hex').slice(0, 16)}-${path.basename(finalPath)}`;
-  const { mode: _mode, ...sendOptions } = options;
-  const sent = await uploadFile(connection, localPath, staged, sendOptions);
-  await placeAsRoot(
-    connection,
-    { stagedPath: staged, finalPath, expectedSha256: sent.sha256, ...(options.mode !== undefined ? { mode: options.mode } : {}), ...(options.signal ? { signal: options.signal } : {}) },
-    sudo,
-  );
-  return sent;
 }

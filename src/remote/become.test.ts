@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newPromptTag, passwordFlaw, SudoNeedsTtyError, SudoPasswordRefusedError, SudoPromptReader, SudoRefusedError, sudoFailure, sudoLauncher } from './become.js';
+import { newPromptTag, passwordFlaw, SudoCredentials, SudoNeedsTtyError, SudoPasswordRefusedError, SudoPromptReader, SudoRefusedError, sudoFailure, sudoLauncher } from './become.js';
 import { LAUNCHER } from './launcher.js';
 
 const access = { host: 'dragon', user: 'ops' };
@@ -67,5 +67,44 @@ describe('sudoFailure', () => {
 
   it('quotes what the host said without what could drive a terminal', () => {
     expect(sudoFailure(access, 'sudo: \x1b[2Jweird failure\n', 1).message).not.toContain('\x1b');
+  });
+});
+
+describe('SudoCredentials', () => {
+  it('asks once per host, shares the question between commands, and asks again (saying so) after a refusal', async () => {
+    const questions: Array<[string, string, boolean]> = [];
+    const answers = ['first', 'second'];
+    const credentials = new SudoCredentials(
+      {
+        askSudoPassword: async (host, user, retry) => {
+          questions.push([host, user, retry]);
+          return answers.shift() ?? null;
+        },
+      },
+      (host) => host === 'tty-host',
+    );
+    const one = credentials.accessFor('dragon', 'ops');
+    const two = credentials.accessFor('dragon', 'ops');
+    expect(await Promise.all([one.password(), two.password()])).toEqual(['first', 'first']);
+    expect(await credentials.accessFor('dragon', 'ops').password()).toBe('first');
+    expect(questions).toEqual([['dragon', 'ops', false]]);
+    one.forget();
+    expect(await two.password()).toBe('second');
+    expect(questions).toEqual([
+      ['dragon', 'ops', false],
+      ['dragon', 'ops', true],
+    ]);
+    expect(credentials.accessFor('tty-host', 'ops').needsPty).toBe(true);
+    expect(one.needsPty).toBe(false);
+    one.markNeedsPty();
+    expect(credentials.accessFor('dragon', 'ops').needsPty).toBe(true);
+  });
+
+  it('gives null when the front-end cannot ask, and keeps nothing for a host whose question was declined', async () => {
+    expect(await new SudoCredentials({}, () => false).accessFor('dragon', 'ops').password()).toBeNull();
+    let asked = 0;
+    const credentials = new SudoCredentials({ askSudoPassword: async () => (++asked === 1 ? null : 'later') }, () => false);
+    expect(await credentials.accessFor('dragon', 'ops').password()).toBeNull();
+    expect(await credentials.accessFor('dragon', 'ops').password()).toBe('later');
   });
 });

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { stripControls } from '../output/neutralize.js';
 import { LAUNCHER_SCRIPT, launcherReadingBytes } from './launcher.js';
+import type { RemoteInteraction } from './types.js';
 
 export type Become = 'sudo';
 
@@ -43,6 +44,62 @@ export interface SudoAccess {
   markNeedsPty(): void;
   /** Something to tell the upgrader once (e.g. the switch to a pty). */
   notice?(text: string): void;
+}
+
+/**
+ * The sudo passwords of a run's hosts, in memory only (never written, never logged), and
+ * which hosts need a pty. One per host pool: a password is asked once per host, then
+ * reused, after a reconnect too; forgotten when sudo refuses it. Commands that need it at
+ * the same time wait for the same question.
+ */
+export class SudoCredentials {
+  private readonly hosts = new Map<string, { password?: string; asking?: Promise<string | null>; refused: boolean; needsPty: boolean }>();
+
+  constructor(
+    private readonly interaction: Pick<RemoteInteraction, 'askSudoPassword'>,
+    private readonly ptyFromStart: (host: string) => boolean,
+  ) {}
+
+  accessFor(host: string, user: string, notice?: (text: string) => void): SudoAccess {
+    let known = this.hosts.get(host);
+    if (!known) this.hosts.set(host, (known = { refused: false, needsPty: this.ptyFromStart(host) }));
+    const state = known;
+    const { interaction } = this;
+    return {
+      host,
+      user,
+      get needsPty() {
+        return state.needsPty;
+      },
+      markNeedsPty: () => {
+        state.needsPty = true;
+      },
+      password: () => {
+        if (state.password !== undefined) return Promise.resolve(state.password);
+        if (!interaction.askSudoPassword) return Promise.resolve(null);
+        state.asking ??= interaction.askSudoPassword(host, user, state.refused).then(
+          (answer) => {
+            state.asking = undefined;
+            if (answer !== null) {
+              state.password = answer;
+              state.refused = false;
+            }
+            return answer;
+          },
+          (error: unknown) => {
+            state.asking = undefined;
+            throw error;
+          },
+        );
+        return state.asking;
+      },
+      forget: () => {
+        state.password = undefined;
+        state.refused = true;
+      },
+      ...(notice ? { notice } : {}),
+    };
+  }
 }
 
 /** How often a refused password is asked again before the command fails. */

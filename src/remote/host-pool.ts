@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
-import type { SudoAccess } from './become.js';
+import { SudoCredentials, type SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
 import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-control.js';
 import { releaseDetachedRun, runDetached } from './detached-run.js';
@@ -24,16 +24,6 @@ const KEEPALIVE_COUNT_MAX = 2;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const SYSTEM_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
 
-/** What sudo needs on a host, kept for the whole run (across reconnects), in memory only. */
-interface SudoState {
-  password?: string;
-  /** The question being asked: parallel commands wait for the same answer. */
-  asking?: Promise<string | null>;
-  /** The last password was refused: the next question says so. */
-  refused: boolean;
-  needsPty: boolean;
-}
-
 interface HostSlot {
   resolved?: Promise<ResolvedHost>;
   connection?: Connection;
@@ -45,7 +35,7 @@ export class HostPool {
   private readonly slots = new Map<string, HostSlot>();
   private readonly listeners = new Set<() => void>();
   private readonly keyCache: KeyCache = new Map();
-  private readonly sudoStates = new Map<string, SudoState>();
+  private readonly sudo: SudoCredentials;
   private snapshot: Record<string, ConnectionState>;
   /** The phase of the step being run, for declared host keys that change with the phases. */
   private phase: string | null = null;
@@ -59,6 +49,7 @@ export class HostPool {
     private readonly options: ConnectOptions,
   ) {
     this.env = options.env ?? process.env;
+    this.sudo = new SudoCredentials(options.interaction, (host) => hosts[host]?.becomePty ?? false);
     this.home = homeDir(this.env);
     this.snapshot = Object.fromEntries(Object.keys(hosts).map((name) => [name, { state: 'idle' } as ConnectionState]));
   }
@@ -133,45 +124,10 @@ export class HostPool {
     return execOnConnection(connection, command, handlers, this.sudoFor(host, connection, handlers));
   }
 
-  /**
-   * For `become: sudo`: the host's sudo password, asked once (hidden) and then reused, after
-   * a reconnect too; forgotten when sudo refuses it. Never written anywhere.
-   */
+  /** For `become: sudo`: how sudo is used on the host (its password asked once, kept in memory only). */
   private sudoFor(host: string, connection: Connection, handlers: Pick<ExecHandlers, 'become' | 'onNotice'>): SudoAccess | undefined {
     if (handlers.become !== 'sudo') return undefined;
-    let state = this.sudoStates.get(host);
-    if (!state) this.sudoStates.set(host, (state = { refused: false, needsPty: this.hosts[host]?.becomePty ?? false }));
-    const known = state;
-    const user = connection.host.user;
-    const interaction = this.options.interaction;
-    return {
-      host,
-      user,
-      get needsPty() {
-        return known.needsPty;
-      },
-      markNeedsPty: () => {
-        known.needsPty = true;
-      },
-      password: () => {
-        if (known.password !== undefined) return Promise.resolve(known.password);
-        if (!interaction.askSudoPassword) return Promise.resolve(null);
-        known.asking ??= interaction.askSudoPassword(host, user, known.refused).then((answer) => {
-          known.asking = undefined;
-          if (answer !== null) {
-            known.password = answer;
-            known.refused = false;
-          }
-          return answer;
-        });
-        return known.asking;
-      },
-      forget: () => {
-        known.password = undefined;
-        known.refused = true;
-      },
-      ...(handlers.onNotice ? { notice: handlers.onNotice } : {}),
-    };
+    return this.sudo.accessFor(host, connection.host.user, handlers.onNotice);
   }
 
   /** Exposes a local port on the host (ssh -R) over its current connection; it ends when that link drops. */

@@ -104,6 +104,8 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
         { name: 'nsnorule', password: PASSWORD, noRule: true },
         { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
         { name: 'nsslow', password: PASSWORD, passwordTimeoutMinutes: 0.05 },
+        { name: 'nstcsh', password: PASSWORD, shell: '/bin/tcsh' },
+        { name: 'nstcshtty', password: PASSWORD, shell: '/bin/tcsh', requiretty: true },
       ],
     });
     relay = await TcpRelay.start(sshd.port);
@@ -278,6 +280,12 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     seen.push((error as Error).message);
     expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
     expect(human.asked).toHaveLength(2);
+  });
+
+  it.each(['nstcsh', 'nstcshtty'])('a tcsh login shell passes the sudo launcher on as it is (%s)', async (user) => {
+    const pool = poolAs(user, sudoHuman([PASSWORD]));
+    const result = await runAsRoot(pool, 'echo "$0 $(id -u)"; echo "!x \\$HOME" >&2', seen);
+    expect(result).toMatchObject({ stdout: '/bin/sh 0\n', stderr: '!x $HOME\n', exitCode: 0 });
   });
 
   it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {

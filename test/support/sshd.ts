@@ -115,6 +115,8 @@ export interface SudoUser {
   requiretty?: boolean;
   /** No sudo rule at all ("not in the sudoers file"). */
   noRule?: boolean;
+  /** The login shell (default /bin/sh), e.g. /bin/tcsh. */
+  shell?: string;
   /** Defaults:USER passwd_timeout: how long sudo waits for the password, in minutes (e.g. 0.05: 3 s). */
   passwordTimeoutMinutes?: number;
   /** Defaults:USER use_pty: sudo runs the command in a pty of its own when called from a terminal (the default from sudo 1.9.14). */
@@ -458,7 +460,7 @@ function setUpSudoUsers(dir: string, users: SudoUser[]): void {
     const home = path.join(homes, user.name);
     mkdirSync(home, { mode: 0o755 });
     chownSync(home, uid, 65_534);
-    passwdLines.push(`${user.name}:x:${uid}:65534:nightshift test:${home}:/bin/sh`);
+    passwdLines.push(`${user.name}:x:${uid}:65534:nightshift test:${home}:${user.shell ?? '/bin/sh'}`);
     const password = user.password ?? randomBytes(18).toString('base64');
     // The password goes to openssl on stdin: it is in no file and on no command line.
     const hash = spawnSync('openssl', ['passwd', '-6', '-stdin'], { input: `${password}\n`, encoding: 'utf8' });

@@ -9,10 +9,10 @@ describe('the sudo launcher line', () => {
     const tag = newPromptTag();
     for (const line of [sudoLauncher(tag), sudoLauncher(tag, { bytes: 1234 })]) {
       expect(line).not.toMatch(/[\n!\\]/);
-      expect(line.startsWith(`exec sudo -S -k -p '${tag}' /bin/sh -c '`)).toBe(true);
+      expect(line.startsWith(`exec sudo -S -k -H -p '${tag}' /bin/sh -c '`)).toBe(true);
       expect(line.split("'")).toHaveLength(5);
     }
-    expect(sudoLauncher(tag)).toBe(LAUNCHER.replace('exec /bin/sh -c', `exec sudo -S -k -p '${tag}' /bin/sh -c`));
+    expect(sudoLauncher(tag)).toBe(LAUNCHER.replace('exec /bin/sh -c', `exec sudo -S -k -H -p '${tag}' /bin/sh -c`));
     expect(sudoLauncher(tag, { bytes: 1234 })).toContain('dd bs=1 count=1234');
   });
 

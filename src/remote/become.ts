@@ -1,9 +1,11 @@
 // `become: sudo`: a command runs as root through sudo, on a login as an ordinary user.
 //
-// The launcher line (launcher.ts) becomes `exec sudo -S -k -p TAG /bin/sh -c '<launcher>'`:
+// The launcher line (launcher.ts) becomes `exec sudo -S -k -H -p TAG /bin/sh -c '<launcher>'`:
 // sudo reads the password from stdin (-S), never from its cache (-k: every command proves
-// it again, so a cached ticket cannot hide a wrong password until the worst moment), and
-// prompts with TAG, a random word per command, on stderr. nightshift writes the password and
+// it again, so a cached ticket cannot hide a wrong password until the worst moment), sets
+// HOME to root's (-H: run folders under ~ must be root's own, not root-owned folders in the
+// login user's home, where sudo keeps HOME), and prompts with TAG, a random word per
+// command, on stderr. nightshift writes the password and
 // a newline only once it saw TAG, and the script only once the launcher's pid line came: the
 // password never goes to the command, and a NOPASSWD rule (no prompt) gets nothing but the
 // script. A second TAG means the password was refused: the channel is closed (nothing ran)
@@ -113,7 +115,7 @@ export function newPromptTag(): string {
 /** The line sent to sshd to run the launcher as root: no pipe: stdin to end of file; pty: `bytes` of script. */
 export function sudoLauncher(tag: string, pty?: { bytes: number; fifos?: string }): string {
   const script = pty ? launcherReadingBytes(pty.bytes, true, pty.fifos) : LAUNCHER_SCRIPT;
-  return `exec sudo -S -k -p '${tag}' /bin/sh -c '${script}'`;
+  return `exec sudo -S -k -H -p '${tag}' /bin/sh -c '${script}'`;
 }
 
 /**

@@ -105,6 +105,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
         { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
         { name: 'nsslow', password: PASSWORD, passwordTimeoutMinutes: 0.05 },
         { name: 'nstcsh', password: PASSWORD, shell: '/bin/tcsh' },
+        { name: 'nskeephome', nopasswd: true, keepHome: true },
         { name: 'nstcshtty', password: PASSWORD, shell: '/bin/tcsh', requiretty: true },
       ],
     });
@@ -286,6 +287,14 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     const pool = poolAs(user, sudoHuman([PASSWORD]));
     const result = await runAsRoot(pool, 'echo "$0 $(id -u)"; echo "!x \\$HOME" >&2', seen);
     expect(result).toMatchObject({ stdout: '/bin/sh 0\n', stderr: '!x $HOME\n', exitCode: 0 });
+  });
+
+  it("a sudo that would keep the user's HOME: root's commands get root's, so no root-owned run folder lands in the user's home", async () => {
+    const pool = poolAs('nskeephome', sudoHuman([]));
+    expect((await runAsRoot(pool, 'echo "$HOME"', seen)).stdout).toBe('/root\n');
+    const ended = await runDetachedAsRoot(pool, 'true', `become-keephome-${RUN}/step.1`, seen);
+    expect(ended.exitCode).toBe(0);
+    expect(sshd.inNamespace(`find ${sshd.sudoUserHome('nskeephome')} -user 0 | head -n 3; echo listed`)).toBe('listed\n');
   });
 
   it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {

@@ -115,6 +115,8 @@ export interface SudoUser {
   requiretty?: boolean;
   /** No sudo rule at all ("not in the sudoers file"). */
   noRule?: boolean;
+  /** Defaults:USER env_keep += HOME: sudo keeps the user's HOME, as Ubuntu's did before 19.10. */
+  keepHome?: boolean;
   /** The login shell (default /bin/sh), e.g. /bin/tcsh. */
   shell?: string;
   /** Defaults:USER passwd_timeout: how long sudo waits for the password, in minutes (e.g. 0.05: 3 s). */
@@ -468,6 +470,7 @@ function setUpSudoUsers(dir: string, users: SudoUser[]): void {
     shadowLines.push(`${user.name}:${hash.stdout.trim()}:19000:0:99999:7:::`);
     if (user.requiretty) sudoers.push(`Defaults:${user.name} requiretty`);
     if (user.usePty) sudoers.push(`Defaults:${user.name} use_pty`);
+    if (user.keepHome) sudoers.push(`Defaults:${user.name} env_keep += "HOME"`);
     if (user.passwordTimeoutMinutes !== undefined) sudoers.push(`Defaults:${user.name} passwd_timeout=${user.passwordTimeoutMinutes}`);
     if (!user.noRule) sudoers.push(`${user.name} ALL=(ALL:ALL) ${user.nopasswd ? 'NOPASSWD: ' : ''}ALL`);
   });

@@ -2,15 +2,14 @@
 //
 // The launcher line (launcher.ts) becomes `exec sudo -S -k -H -p TAG /bin/sh -c '<launcher>'`:
 // sudo reads the password from stdin (-S), never from its cache (-k: every command proves
-// it again, so a cached ticket cannot hide a wrong password until the worst moment), sets
-// HOME to root's (-H: run folders under ~ must be root's own, not root-owned folders in the
-// login user's home, where sudo keeps HOME), and prompts with TAG, a random word per
-// command, on stderr. nightshift writes the password and
-// a newline only once it saw TAG, and the script only once the launcher's pid line came: the
-// password never goes to the command, and a NOPASSWD rule (no prompt) gets nothing but the
-// script. A second TAG means the password was refused: the channel is closed (nothing ran)
-// and the upgrader asked again. The password is never on a command line, in a file, or in
-// anything logged: only on the channel's stdin, encrypted.
+// it again, so a cached ticket cannot hide a wrong password until the worst moment), gives
+// root's HOME (-H: where sudo would keep the user's, root's run folders would land in the
+// user's home), and prompts with TAG, a random word per command, on stderr. nightshift
+// writes the password and a newline only once it saw TAG, and the script only once the
+// launcher's pid line came: the password never goes to the command, and a NOPASSWD rule
+// (no prompt) gets nothing but the script. A second TAG means the password was refused: the
+// channel is closed (nothing ran) and the upgrader asked again. The password is never on a
+// command line, in a file, or in anything logged: only on the channel's stdin, encrypted.
 //
 // `Defaults requiretty`: sudo refuses without a terminal ("you must have a tty"). That
 // refusal comes before anything ran, so the command is started again, at once, in a pty, and

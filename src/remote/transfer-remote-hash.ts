@@ -2,7 +2,7 @@
 // tool it has: sha256sum (GNU, busybox), shasum (BSD, macOS) or openssl.
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { Connection } from './connection.js';
-import { execCaptured } from './exec.js';
+import { execRetryingStart } from './transfer-exec.js';
 
 /** Exit status of the script when the host has no sha256 tool at all. */
 export const NO_HASH_TOOL_STATUS = 127;
@@ -55,7 +55,8 @@ export async function hashRemoteFile(
 
 async function runHashScript(connection: Connection, path: string, prefixLength: number | undefined, signal: AbortSignal | undefined): Promise<string> {
   const { host } = connection;
-  const { stdout, stderr, result } = await execCaptured(connection, remoteHashCommand(path, prefixLength), signal);
+  // Read-only: tried again when the host refused to start it (see transfer-exec.ts).
+  const { stdout, stderr, result } = await execRetryingStart(connection, remoteHashCommand(path, prefixLength), signal);
   const said = stderr.trim().split('\n')[0] ?? '';
   if (result.exitCode === NO_HASH_TOOL_STATUS && /none of sha256sum/.test(said)) {
     throw new Error(`${host.name} has none of sha256sum, shasum or openssl, so the upload cannot be verified there; install coreutils or openssl.`);

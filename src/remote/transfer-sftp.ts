@@ -14,16 +14,54 @@ interface SftpInternals {
   _maxWriteLen?: number;
 }
 
+/** ssh2's channel table, to close the channel of a refused subsystem request, which ssh2 leaves open. */
+interface ClientInternals {
+  _chanMgr?: { _channels?: Record<string, unknown> };
+}
+
+function channelIds(connection: Connection): Set<string> {
+  return new Set(Object.keys((connection.client as unknown as ClientInternals)._chanMgr?._channels ?? {}));
+}
+
+/**
+ * Closes the channels opened since `before` that are still open: ssh2 leaves a channel whose
+ * subsystem request was refused open, and sshd counts it against MaxSessions (10) until the
+ * connection ends, after which no command can start.
+ */
+function closeChannelsSince(connection: Connection, before: Set<string>, opened: Set<string>): void {
+  const channels = (connection.client as unknown as ClientInternals)._chanMgr?._channels ?? {};
+  for (const id of opened) {
+    if (before.has(id)) continue;
+    const channel = channels[id] as { outgoing?: { state?: string }; destroy?(): void } | undefined;
+    if (channel?.outgoing?.state === 'open' && typeof channel.destroy === 'function') channel.destroy();
+  }
+}
+
+/** The host has no SFTP server: uploads there go over shell commands instead (transfer-exec.ts). */
+export class NoSftpServerError extends Error {
+  override readonly name = 'NoSftpServerError';
+}
+
+class SubsystemRefusedError extends Error {}
+
+const SUBSYSTEM_ATTEMPTS = 5;
+const SUBSYSTEM_RETRY_PAUSE_MS = 20;
+
 export class SftpSession {
   private ended = false;
   private failure: Error | undefined;
+  /** Settles when both sides closed the channel. */
+  private readonly closed: Promise<void>;
 
   private constructor(
     private readonly sftp: SFTPWrapper,
     private readonly where: string,
   ) {
-    sftp.on('close', () => {
-      this.ended = true;
+    this.closed = new Promise((resolve) => {
+      sftp.on('close', () => {
+        this.ended = true;
+        resolve();
+      });
     });
     // A fatal protocol error; ssh2 closes the session after it.
     sftp.on('error', (error: Error) => {
@@ -31,26 +69,48 @@ export class SftpSession {
     });
   }
 
-  static open(connection: Connection): Promise<SftpSession> {
+  /**
+   * A refused subsystem request is asked again a few times before it counts as "no SFTP
+   * server": ssh2 reports a channel the server closed before answering (dropbear 2022.82-83
+   * does that to a channel opened while another command ends, mkj/dropbear#173) with the
+   * same words as a refusal.
+   */
+  static async open(connection: Connection): Promise<SftpSession> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await SftpSession.openOnce(connection);
+      } catch (error) {
+        if (!(error instanceof SubsystemRefusedError)) throw error;
+        if (attempt >= SUBSYSTEM_ATTEMPTS) throw new NoSftpServerError(error.message);
+        await new Promise((resolve) => setTimeout(resolve, SUBSYSTEM_RETRY_PAUSE_MS * attempt));
+      }
+    }
+  }
+
+  private static openOnce(connection: Connection): Promise<SftpSession> {
     const { host } = connection;
     const where = `${host.name} (${host.address}:${host.port})`;
     return new Promise((resolve, reject) => {
       const lost = () => new ConnectionLostError(`The connection to ${where} dropped before the SFTP session could start.`);
       if (!connection.isAlive) return reject(lost());
       try {
+        const before = channelIds(connection);
+        // ssh2 adds the channel to its table within this call: the ids new right after it are this session's.
+        let opened = new Set<string>();
         connection.client.sftp((error, sftp) => {
           if (!error) return resolve(new SftpSession(sftp, where));
           if (!connection.isAlive) return reject(lost());
+          const noServer = `The SSH server on ${where} has no SFTP server (${error.message}).`;
+          // Refused (OpenSSH without a Subsystem line), or closed before an answer.
           if (/subsystem/i.test(error.message)) {
-            return reject(
-              new Error(
-                `The SSH server on ${where} offers no SFTP subsystem, so nightshift cannot upload there; ` +
-                  `enable one in its sshd_config (Subsystem sftp internal-sftp).`,
-              ),
-            );
+            closeChannelsSince(connection, before, opened);
+            return reject(new SubsystemRefusedError(noServer));
           }
+          // The server's program was not found or could not run (dropbear runs its compiled-in path through the login shell).
+          if (/exit code 12[67]\b/.test(error.message)) return reject(new NoSftpServerError(noServer));
           reject(new Error(`Could not start an SFTP session on ${where}: ${error.message}.`));
         });
+        opened = channelIds(connection);
       } catch (error) {
         // ssh2 throws "Not connected" when the socket is already gone.
         if (isNotConnected(error)) connection.markLost();
@@ -119,6 +179,18 @@ export class SftpSession {
   end(): void {
     this.ended = true;
     this.sftp.end();
+  }
+
+  /**
+   * end(), then waits (at most `waitMs`) for the server to close its side, which it does
+   * once its sftp-server has ended: dropbear 2022.82-83 closes a channel opened while one of
+   * its children ends (mkj/dropbear#173), so the command after an upload must not race it.
+   */
+  async endAndWait(waitMs: number): Promise<void> {
+    this.end();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   private call<T>(request: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {

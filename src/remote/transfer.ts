@@ -1,17 +1,19 @@
-// Uploading a file over SFTP so that it can be trusted at 3 AM: the bytes go to
-// <name>.nightshift-part, are hashed on the target and compared with the local file, and
-// only then take the final name (atomically). A partial file left by a dropped link or an
-// abort is reused when the target's copy of its bytes matches the local file's start.
+// Uploading a file so that it can be trusted at 3 AM: the bytes go to <name>.nightshift-part,
+// are hashed on the target and compared with the local file, and only then take the final
+// name (atomically). A partial file left by a dropped link or an abort is reused when the
+// target's copy of its bytes matches the local file's start. Over SFTP when the host has a
+// server, else over shell commands (transfer-exec.ts), with the same checks.
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
+import { resumePoint, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
 import { hashLocalFile } from './transfer-local-hash.js';
 import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
 import { checkRemoteHashTool, hashRemoteFile } from './transfer-remote-hash.js';
 import { sendRange } from './transfer-send.js';
-import { isSftpCode, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, SftpSession } from './transfer-sftp.js';
+import { isSftpCode, NoSftpServerError, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, SftpSession } from './transfer-sftp.js';
 
 export type { UploadPhase, UploadProgress } from './transfer-progress.js';
 export { UploadVerificationError, verifyAndPlace } from './transfer-finish.js';
@@ -19,6 +21,11 @@ export { UploadVerificationError, verifyAndPlace } from './transfer-finish.js';
 export interface UploadOptions {
   /** Called at most ~10 times a second, plus once at the end of each phase. */
   onProgress?(progress: UploadProgress): void;
+  /**
+   * What nightshift has to say about the upload, e.g. that the host has no SFTP server. Said
+   * once per upload: calling again with the same options object (a resume) stays quiet.
+   */
+  onNotice?(text: string): void;
   /** Aborting stops sending at once and keeps the partial file for a later resume. */
   signal?: AbortSignal;
   /** Permissions of the final file, e.g. 0o644 (default: the server's default for new files). */
@@ -45,6 +52,11 @@ const MIN_REQUESTS_IN_FLIGHT = 16;
 const MAX_REQUESTS_IN_FLIGHT = 64;
 const MIN_CHUNK_SIZE = 4 * 1024;
 const PRIVATE_PART_MODE = 0o600;
+/** How long an upload waits for the server to close the SFTP channel (see SftpSession.endAndWait). */
+const SFTP_CLOSE_WAIT_MS = 2000;
+
+/** The uploads (by their options, the same object through HostPool's resumes) that already said they go over a shell stream. */
+const toldShellStream = new WeakSet<UploadOptions>();
 
 /**
  * Uploads `localPath` to `remotePath` on the connection's host (a trailing / keeps the
@@ -79,7 +91,8 @@ class Upload {
     if (signal?.aborted) throw abortError();
     try {
       const size = await this.openLocalFile();
-      const session = (this.session = await SftpSession.open(this.connection));
+      const session = await this.openSftp();
+      if (!session) return await this.runOverShell(size);
       await this.checkRemoteFolder(session);
       const progress = new ProgressReporter(size, this.options.onProgress);
       const { from, sha256, handle } = await this.prepare(session, size, progress);
@@ -122,7 +135,8 @@ class Upload {
       throw this.describe(error);
     } finally {
       // Ending the channel drops writes still queued: the abort is prompt, the partial file stays.
-      this.session?.end();
+      if (this.connection.isAlive && !this.options.signal?.aborted) await this.session?.endAndWait(SFTP_CLOSE_WAIT_MS);
+      else this.session?.end();
       await this.localFile?.close().catch(() => undefined);
     }
   }
@@ -157,11 +171,26 @@ class Upload {
    * decides where sending starts, hashing the local file meanwhile.
    */
   private async prepare(session: SftpSession, size: number, progress: ProgressReporter): Promise<{ from: number; sha256: string; handle: Buffer }> {
-    const { signal } = this.options;
     const existing = await session.stat(this.partPath);
     const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
     let handle = await this.openPart(session, existing ? 'r+' : 'w');
 
+    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    if (from === 0 && existing) {
+      // Not trusted (or not usable): start over from an empty file.
+      await session.close(handle);
+      handle = await this.openPart(session, 'w');
+    }
+    return { from, sha256, handle };
+  }
+
+  /**
+   * Hashes the local file and, when there is a `candidate` prefix on the target, the
+   * target's copy of it: `from` is that prefix's length when both match, else 0. Without a
+   * candidate, checks that the target can hash at all (better known before sending).
+   */
+  private async hashBothSides(candidate: number, progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
+    const { signal } = this.options;
     progress.start('hashing');
     // Either side failing stops the other.
     const both = new AbortController();
@@ -180,14 +209,69 @@ class Upload {
     asking.catch(stopBoth);
     const [local, remotePrefix] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
     progress.flush();
-
     const from = candidate > 0 && remotePrefix === local.prefixes.get(candidate) ? candidate : 0;
-    if (from === 0 && existing) {
-      // Not trusted (or not usable): start over from an empty file.
-      await session.close(handle);
-      handle = await this.openPart(session, 'w');
+    return { from, sha256: local.sha256 };
+  }
+
+  /** An SFTP session, or null (said once per upload) when the host has no SFTP server. */
+  private async openSftp(): Promise<SftpSession | null> {
+    try {
+      return (this.session = await SftpSession.open(this.connection));
+    } catch (error) {
+      if (!(error instanceof NoSftpServerError)) throw error;
+      if (!toldShellStream.has(this.options)) {
+        toldShellStream.add(this.options);
+        this.options.onNotice?.(`nightshift: no SFTP server on ${this.where}: uploading over a shell stream instead`);
+      }
+      return null;
     }
-    return { from, sha256: local.sha256, handle };
+  }
+
+  /** The upload without SFTP: the same steps, the partial file written by shell commands (transfer-exec.ts). */
+  private async runOverShell(size: number): Promise<UploadResult> {
+    const { signal } = this.options;
+    const part = new ShellPart(this.connection, this.partPath, this.finalPath);
+    const { partSize } = await part.inspect(path.posix.dirname(this.finalPath), signal);
+    const candidate = partSize !== null && partSize <= size ? resumePoint(partSize) : 0;
+    const privatePart = this.options.mode !== undefined;
+    // Created first when it will not be reused: that also proves the folder is writable before the hashing.
+    if (candidate === 0) await part.startEmpty(privatePart, signal);
+    const progress = new ProgressReporter(size, this.options.onProgress);
+    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    if (from === 0 && candidate > 0) await part.startEmpty(privatePart, signal);
+
+    progress.setResumedFrom(from);
+    progress.start('sending', from);
+    const ticker = setInterval(() => progress.tick(), 1000);
+    try {
+      await part.send({
+        localFile: this.localFile as FileHandle,
+        localPath: this.localPath,
+        from,
+        to: size,
+        ...(signal ? { signal } : {}),
+        onBytes: (bytes) => progress.advance(bytes),
+      });
+    } finally {
+      clearInterval(ticker);
+    }
+    progress.flush();
+
+    progress.start('verifying', size);
+    const place: PlaceOptions = {
+      partPath: this.partPath,
+      finalPath: this.finalPath,
+      expectedSha256: sha256,
+      ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
+      ...(signal ? { signal } : {}),
+    };
+    // transfer-finish.ts asks an SFTP session for chmod, unlink and rename; these do them with shell commands.
+    const finishing = part.finishing as unknown as SftpSession;
+    // One after the other: dropbear may refuse a command started while another one ends (transfer-exec.ts).
+    await part.sync(signal);
+    await verifyRemoteCopy(this.connection, finishing, place);
+    await placeRemoteCopy(this.connection, finishing, place);
+    return { bytes: size, sha256, resumedFrom: from };
   }
 
   private async openPart(session: SftpSession, flags: 'r+' | 'w'): Promise<Buffer> {

@@ -54,22 +54,33 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       );
       return answer?.trim() === 'yes';
     },
-    askPassphrase(keyFile: string) {
-      return askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+    async askPassphrase(keyFile: string) {
+      const answer = await askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+      return answer ? answer : null;
     },
-    askSudoPassword(host: string, user: string, retry: boolean) {
-      return askHidden(
+    async askSudoPassword(host: string, user: string, retry: boolean) {
+      const answer = await askHidden(
         io,
         { type: 'prompt', for: 'sudo-password', host, user, retry },
         `${retry ? `sudo on ${host} refused that password. ` : ''}sudo password for ${user} on ${host} (kept in memory only; empty line gives none):`,
       );
+      return answer ? answer : null;
     },
   };
 }
 
-/** A question whose answer is never shown: echo is off on a terminal, and nothing here prints what was read. */
-async function askHidden(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
+/** A secret's value, typed hidden on the same line stream as every answer; null when the input ended. */
+export function askSecretPlain(io: QuestionIO, name: string, prompt: string): Promise<string | null> {
+  const question = prompt === name ? `Value of the secret ${name} (not shown, not stored):` : `${prompt} (secret ${name}; not shown, not stored):`;
+  return askHidden(io, { type: 'prompt', for: 'secret', name }, question);
+}
+
+/** What asking one hidden question needs: a source of lines (the plain mode's reader, or one of its own before the full-screen view). */
+export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping'> & { reader: { next(): Promise<string | null> } };
+
+async function askHidden(io: QuestionIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
   writePrompt(io, prompt, text);
+  // Never shown: echo is off on a terminal, and nothing here prints what was read.
   let show = () => {};
   try {
     show = io.hideTyping?.() ?? show;
@@ -77,8 +88,7 @@ async function askHidden(io: PlainIO, prompt: Record<string, unknown>, text: str
     io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
   }
   try {
-    const answer = await io.reader.next();
-    return answer ? answer : null;
+    return await io.reader.next();
   } finally {
     show();
   }
@@ -89,7 +99,7 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
   return io.reader.next();
 }
 
-function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string): void {
+function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string, unknown>, text: string): void {
   io.write(io.json ? `${safeJson({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { Connection } from '../../src/remote/connection.js';
 import { ConnectionLostError } from '../../src/remote/errors.js';
-import { SftpSession } from '../../src/remote/transfer-sftp.js';
+import { NoSftpServerError, SftpSession } from '../../src/remote/transfer-sftp.js';
 import { PART_SUFFIX, uploadFile, UploadVerificationError, verifyAndPlace, type UploadProgress } from '../../src/remote/transfer.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { makeHome, openTestConnection, removeHome } from '../support/ssh-pool.js';
@@ -280,14 +280,40 @@ describeWithSshd('uploads to a server without SFTP', () => {
     if (home) removeHome(home);
   });
 
-  test('says there is no SFTP subsystem', async () => {
+  test('the SFTP session is refused as "no SFTP server", and the upload goes over a shell stream instead, said once', async () => {
     const connection = await openTestConnection(sshd, home);
     try {
+      await expect(SftpSession.open(connection)).rejects.toBeInstanceOf(NoSftpServerError);
       const local = path.join(home, 'small.bin');
-      writeFileSync(local, 'data');
-      await expect(uploadFile(connection, local, '/tmp/never-written')).rejects.toThrow(/offers no SFTP subsystem/);
+      const data = randomBytes(20_000);
+      writeFileSync(local, data);
+      const target = path.join(mkdtempSync(path.join(tmpdir(), 'ns-nosftp-')), 'arrived.bin');
+      const notices: string[] = [];
+      const result = await uploadFile(connection, local, target, { onNotice: (text) => notices.push(text) });
+      expect(result).toEqual({ bytes: data.length, sha256: sha256(data), resumedFrom: 0 });
+      expect(sha256(readFileSync(target))).toBe(sha256(data));
+      expect(notices).toEqual(['nightshift: no SFTP server on dragon: uploading over a shell stream instead']);
+      rmSync(path.dirname(target), { recursive: true, force: true });
     } finally {
       await connection.close();
+    }
+  });
+
+  test('refused SFTP sessions do not use up the connection: sshd allows 10 sessions (MaxSessions), 12 uploads in a row all arrive', async () => {
+    const connection = await openTestConnection(sshd, home);
+    const folder = mkdtempSync(path.join(tmpdir(), 'ns-nosftp-'));
+    try {
+      const local = path.join(home, 'many.bin');
+      const data = randomBytes(5000);
+      writeFileSync(local, data);
+      for (let index = 0; index < 12; index++) {
+        const target = path.join(folder, `arrived-${index}.bin`);
+        await uploadFile(connection, local, target);
+        expect(sha256(readFileSync(target))).toBe(sha256(data));
+      }
+    } finally {
+      await connection.close();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });

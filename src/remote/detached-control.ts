@@ -10,6 +10,7 @@
 // Without /proc, a live pid counts as the run's: it fails closed, as does an answer that
 // does not end with `end=ok`.
 import type { Connection } from './connection.js';
+import type { SudoAccess } from './become.js';
 import { execCaptured } from './exec.js';
 import { VALUE_FUNCTIONS } from './host-shell.js';
 import { runFolderFunctions } from './run-folders.js';
@@ -79,8 +80,8 @@ export function readRunState(stdout: string): DetachedRunState {
   }
 }
 
-async function runScript(connection: Connection, script: string, signal?: AbortSignal): Promise<string> {
-  const { stdout, stderr, result } = await execCaptured(connection, script, signal);
+async function runScript(connection: Connection, script: string, signal?: AbortSignal, sudo?: SudoAccess): Promise<string> {
+  const { stdout, stderr, result } = await execCaptured(connection, script, signal, sudo);
   if (result.exitCode !== 0) throw new Error(folderUnreadable(connection.host.name, stderr, result.exitCode ?? result.signal ?? '?'));
   return stdout;
 }
@@ -91,18 +92,30 @@ export function folderUnreadable(host: string, stderr: string, status: number | 
   return `Could not read the run folder on ${host}: ${said ? `it said ${JSON.stringify(said.slice(0, 300))}` : `exit ${status}`}.`;
 }
 
-export async function readRunStateOn(connection: Connection, runId: string, runDir: string | undefined, signal?: AbortSignal): Promise<DetachedRunState> {
-  return readRunState(await runScript(connection, runStateScript(runId, runDir), signal));
+export async function readRunStateOn(
+  connection: Connection,
+  runId: string,
+  runDir: string | undefined,
+  signal?: AbortSignal,
+  sudo?: SudoAccess,
+): Promise<DetachedRunState> {
+  return readRunState(await runScript(connection, runStateScript(runId, runDir), signal, sudo));
 }
 
 /** TERMs the run if it is alive, then waits a while for it to end; returns the state it was left in. */
-export async function stopRunOn(connection: Connection, runId: string, runDir: string | undefined, signal?: AbortSignal): Promise<DetachedRunState> {
-  let state = readRunState(await runScript(connection, stopRunScript(runId, runDir), signal));
+export async function stopRunOn(
+  connection: Connection,
+  runId: string,
+  runDir: string | undefined,
+  signal?: AbortSignal,
+  sudo?: SudoAccess,
+): Promise<DetachedRunState> {
+  let state = readRunState(await runScript(connection, stopRunScript(runId, runDir), signal, sudo));
   const deadline = Date.now() + STOP_WAIT_MS;
   while (state.state === 'running' && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
     signal?.throwIfAborted();
-    state = await readRunStateOn(connection, runId, runDir, signal);
+    state = await readRunStateOn(connection, runId, runDir, signal, sudo);
   }
   return state;
 }

@@ -3,6 +3,7 @@
 // are asked for again, and its exit status collected at the end. The run's folder stays
 // on the host until releaseDetachedRun, once the caller has recorded the result: until
 // then, following again (after a drop, or a resume) gives the same result, never a second run.
+import type { SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
 import {
   collectScript,
@@ -27,6 +28,12 @@ export interface ConnectionAccess {
   current(signal?: AbortSignal): Promise<Connection>;
   /** After a drop: logs in again with growing pauses; rejects once the host counts as lost. */
   regain(signal?: AbortSignal): Promise<Connection>;
+  /**
+   * `become: sudo`: how sudo is used on that connection. Every script of the run (start,
+   * follow, collect, stop, release) then runs as root, so they all find the same run folder
+   * (root's) and may stop a command of root's.
+   */
+  sudo?(connection: Connection): SudoAccess | undefined;
 }
 
 export async function runDetached(access: ConnectionAccess, command: string, options: DetachedRunOptions): Promise<ExecResult> {
@@ -39,8 +46,9 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
   if (started) options.onStarted?.();
   for (;;) {
     try {
+      const sudo = access.sudo?.(connection);
       if (!started) {
-        await startCommand(connection, runId, command, options);
+        await startCommand(connection, runId, command, options, sudo);
         started = true;
         options.onStarted?.();
       }
@@ -54,16 +62,16 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
           options.onStderr(chunk);
         },
         ...(signal ? { signal } : {}),
-      });
+      }, sudo);
       if (followed.exitCode !== 0 && followed.exitCode !== HOST_RESTARTED) {
         const why = FOLLOW_FAILURES[followed.exitCode ?? -1] ?? `the follower ended with ${followed.exitCode ?? followed.signal}`;
         throw new Error(`Could not follow the detached step on ${connection.host.name}: ${why}.`);
       }
-      return await collectResult(connection, runId, offsets, options);
+      return await collectResult(connection, runId, offsets, options, sudo);
     } catch (error) {
       if ((error as Error).name === 'AbortError' || signal?.aborted) {
         if (options.leaveRunning?.()) throw abortError();
-        if (connection.isAlive) connection.track(connection.runQuietly(stopScript(runId, runDir)));
+        if (connection.isAlive) connection.track(runQuietlyAs(connection, stopScript(runId, runDir), access.sudo?.(connection)));
         else options.onNotice?.(`nightshift: the link to ${connection.host.name} is down: the command could not be stopped there`);
         throw abortError();
       }
@@ -78,9 +86,9 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
 }
 
 /** Claims the run folder and starts the command there, or finds it started; says where when the usual folder could not be used. */
-async function startCommand(connection: Connection, runId: string, command: string, options: DetachedRunOptions): Promise<void> {
+async function startCommand(connection: Connection, runId: string, command: string, options: DetachedRunOptions, sudo?: SudoAccess): Promise<void> {
   const host = connection.host.name;
-  const { stdout, stderr, result } = await execCaptured(connection, startScript(runId, command, options.runDir), options.signal);
+  const { stdout, stderr, result } = await execCaptured(connection, startScript(runId, command, options.runDir), options.signal, sudo);
   const report = HostReport.read(stdout);
   const skipped = stdout
     .split('\n')
@@ -111,9 +119,10 @@ async function collectResult(
   runId: string,
   offsets: { out: number; err: number },
   options: DetachedRunOptions,
+  sudo?: SudoAccess,
 ): Promise<ExecResult> {
   const host = connection.host.name;
-  const { stdout, stderr, result } = await execCaptured(connection, collectScript(runId, options.runDir), options.signal);
+  const { stdout, stderr, result } = await execCaptured(connection, collectScript(runId, options.runDir), options.signal, sudo);
   const report = HostReport.read(stdout);
   if (result.exitCode !== 0 || !report) {
     const why = stderr.trim() ? lastLine(stderr)[0] : `it ${result.exitCode === 0 ? 'printed no end mark' : `ended with ${result.exitCode ?? result.signal}`}`;
@@ -152,6 +161,16 @@ function shownBootId(id: string): string {
 }
 
 /** Once the run's result is recorded: frees its output on the host. Best effort, over a live link only. */
-export function releaseDetachedRun(connection: Connection | undefined, runId: string, runDir?: string): void {
-  if (connection?.isAlive) connection.track(connection.runQuietly(releaseScript(runId, runDir)));
+export function releaseDetachedRun(connection: Connection | undefined, runId: string, runDir?: string, sudo?: SudoAccess): void {
+  if (connection?.isAlive) connection.track(runQuietlyAs(connection, releaseScript(runId, runDir), sudo));
+}
+
+/** A housekeeping script, output ignored, bounded in time; through sudo for a run of root's. */
+function runQuietlyAs(connection: Connection, script: string, sudo: SudoAccess | undefined): Promise<void> {
+  if (!sudo) return connection.runQuietly(script);
+  const ignore = () => {};
+  return execOnConnection(connection, script, { onStdout: ignore, onStderr: ignore, signal: AbortSignal.timeout(10_000) }, sudo).then(
+    () => undefined,
+    () => undefined,
+  );
 }

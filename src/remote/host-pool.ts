@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import type { KeyCache } from './auth.js';
+import { SudoCredentials, type SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
 import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-control.js';
 import { releaseDetachedRun, runDetached } from './detached-run.js';
@@ -11,6 +12,7 @@ import { execOnConnection } from './exec.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
+import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost } from './ssh-config.js';
 import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
 
@@ -33,6 +35,7 @@ export class HostPool {
   private readonly slots = new Map<string, HostSlot>();
   private readonly listeners = new Set<() => void>();
   private readonly keyCache: KeyCache = new Map();
+  private readonly sudo: SudoCredentials;
   private snapshot: Record<string, ConnectionState>;
   /** The phase of the step being run, for declared host keys that change with the phases. */
   private phase: string | null = null;
@@ -46,6 +49,7 @@ export class HostPool {
     private readonly options: ConnectOptions,
   ) {
     this.env = options.env ?? process.env;
+    this.sudo = new SudoCredentials(options.interaction, (host) => hosts[host]?.becomePty ?? false);
     this.home = homeDir(this.env);
     this.snapshot = Object.fromEntries(Object.keys(hosts).map((name) => [name, { state: 'idle' } as ConnectionState]));
   }
@@ -117,7 +121,13 @@ export class HostPool {
   async exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult> {
     if (handlers.signal?.aborted) throw abortError();
     const connection = await untilAborted(this.connection(host), handlers.signal);
-    return execOnConnection(connection, command, handlers);
+    return execOnConnection(connection, command, handlers, this.sudoFor(host, connection, handlers));
+  }
+
+  /** For `become: sudo`: how sudo is used on the host (its password asked once, kept in memory only). */
+  private sudoFor(host: string, connection: Connection, handlers: Pick<ExecHandlers, 'become' | 'onNotice'>): SudoAccess | undefined {
+    if (handlers.become !== 'sudo') return undefined;
+    return this.sudo.accessFor(host, connection.host.user, handlers.onNotice);
   }
 
   /** Exposes a local port on the host (ssh -R) over its current connection; it ends when that link drops. */
@@ -133,6 +143,7 @@ export class HostPool {
       {
         current: (signal) => untilAborted(this.connection(host), signal),
         regain: (signal) => untilAborted(this.regain(host), signal),
+        sudo: (connection) => this.sudoFor(host, connection, options),
       },
       command,
       runDir !== undefined ? { ...options, runDir } : options,
@@ -153,21 +164,24 @@ export class HostPool {
    * What a detached run's folder says: running (its pid), ended (its exit status), never
    * started. Over the current link or one login tried now: someone is waiting for the answer.
    */
-  async detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
-    return readRunStateOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
+  async detachedRunState(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
+    const connection = await untilAborted(this.connectionNow(host), signal);
+    return readRunStateOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /** TERMs a detached run that is still alive and waits a while for it to end; the state it was left in. */
-  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState> {
-    return stopRunOn(await untilAborted(this.connectionNow(host), signal), runId, this.runDirOf(host), signal);
+  async stopDetachedRun(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
+    const connection = await untilAborted(this.connectionNow(host), signal);
+    return stopRunOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /**
    * A detached run's result is recorded: its output on the host can go. Over the current
    * link only; without one it stays there (it is never started again either way).
    */
-  releaseRun(host: string, runId: string): void {
-    releaseDetachedRun(this.slots.get(host)?.connection, runId, this.hosts[host]?.runDir);
+  releaseRun(host: string, runId: string, become?: 'sudo'): void {
+    const connection = this.slots.get(host)?.connection;
+    releaseDetachedRun(connection, runId, this.hosts[host]?.runDir, connection && this.sudoFor(host, connection, become ? { become } : {}));
   }
 
   /**
@@ -178,12 +192,14 @@ export class HostPool {
     host: string,
     localPath: string,
     remotePath: string,
-    options: UploadOptions & { onNotice?(text: string): void } = {},
+    options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' } = {},
   ): Promise<UploadResult> {
     const { signal } = options;
     let connection = await untilAborted(this.connection(host), signal);
     for (;;) {
       try {
+        const sudo = this.sudoFor(host, connection, options);
+        if (sudo) return await uploadAsRoot(connection, localPath, remotePath, options, sudo, uploadFile);
         return await uploadFile(connection, localPath, remotePath, options);
       } catch (error) {
         if ((error as Error).name !== 'ConnectionLostError') throw error;
@@ -321,7 +337,7 @@ export class HostPool {
       throw error;
     }
     try {
-      return await execOnConnection(connection, command, handlers);
+      return await execOnConnection(connection, command, handlers, this.sudoFor(host, connection, handlers));
     } finally {
       await connection.close();
     }
@@ -404,4 +420,3 @@ export class HostPool {
     return new Error(`Unknown host ${host}: the runbook defines ${names.length > 0 ? names.join(', ') : 'no hosts'}.`);
   }
 }
-

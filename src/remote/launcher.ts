@@ -4,7 +4,22 @@
 // single-quoted script, no backslashes and no "!". The real script comes on stdin and runs
 // under /bin/sh as well, never under the login shell: every command and check means the
 // same on every host. The launcher reports its pid first (see exec.ts): a command whose pid
-// line never came never ran.
+// line never came never ran. become.ts puts sudo in front of the same script.
 import { PidLineReader } from './pid-line.js';
 
-export const LAUNCHER = `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(cat); exec /bin/sh -c "$c" </dev/null'`;
+/** The launcher's /bin/sh script: no single quote in it, so that it can be single-quoted once more. */
+export const LAUNCHER_SCRIPT = `echo "${PidLineReader.tag} $$" >&2; c=$(cat); exec /bin/sh -c "$c" </dev/null`;
+
+export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
+
+/**
+ * The launcher for a pty, where stdin never ends: it reads exactly `bytes` bytes of script,
+ * and its pid line goes to the one stream a pty has. `fifos`: a folder whose fifos o and e
+ * take the command's stdout and stderr (see exec.ts's execInPty).
+ */
+export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?: string): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`Not a script length: ${bytes}`);
+  if (fifos !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(fifos)) throw new Error(`Not a fifo folder for the launcher: ${JSON.stringify(fifos)}`);
+  const output = fifos === undefined ? '' : ` >${fifos}/o 2>${fifos}/e`;
+  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); exec /bin/sh -c "$c" </dev/null${output}`;
+}

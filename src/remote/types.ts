@@ -24,6 +24,12 @@ export interface RemoteInteraction {
   confirmUnknownHostKey(key: HostKeyInfo): Promise<boolean>;
   /** Passphrase for an encrypted private key; null skips that key. */
   askPassphrase(keyFile: string): Promise<string | null>;
+  /**
+   * The sudo password of `user` on `host` (`become: sudo`), asked hidden, once per host;
+   * `retry` when sudo refused the last one. null: none given (the command does not run).
+   * Absent: such a front-end cannot ask, and a sudo that wants a password fails the command.
+   */
+  askSudoPassword?(host: string, user: string, retry: boolean): Promise<string | null>;
 }
 
 export type ConnectionState =
@@ -60,6 +66,10 @@ export interface ExecHandlers {
   onStderr(chunk: Buffer): void;
   /** Aborting sends TERM to the remote command, closes the channel and rejects with an AbortError. */
   signal?: AbortSignal;
+  /** `become: sudo`: the command runs as root through sudo (become.ts). */
+  become?: 'sudo';
+  /** Something nightshift itself has to say (sudo asked again, a switch to a pty): shown, not logged as output. */
+  onNotice?(text: string): void;
 }
 
 export interface DetachedRunOptions extends ExecHandlers {

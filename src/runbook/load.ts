@@ -449,6 +449,12 @@ function normalize(
       onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
     });
     const base = { id, number, phase, at, needsHands: rawStep.needs === 'hands' };
+    /** The step's `become`, else its host's: sudo, or nothing. */
+    const becomeOn = (host: string): { become?: 'sudo' } => {
+      const given = 'become' in rawStep ? rawStep.become : undefined;
+      const effective = given === undefined ? hosts[host]?.become : given === 'sudo' ? 'sudo' : undefined;
+      return effective === 'sudo' ? { become: 'sudo' } : {};
+    };
     /** Text that goes into a GRUB menu entry, where quotes, $, ; and line breaks would be GRUB script. */
     const grubWord = (template: string, at: Path, spaces = false): string => {
       const value = text(template);
@@ -472,6 +478,7 @@ function normalize(
         host: rawStep.host,
         command: command(rawStep.run, [...path, 'run']),
         detached: rawStep.attach !== false,
+        ...becomeOn(rawStep.host),
         ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
         ...revertPlan(rawStep, path, locate, report, command),
@@ -490,6 +497,7 @@ function normalize(
         localPath,
         remotePath: to.endsWith('/') ? `${to}${basename(localPath)}` : to,
         ...(rawStep.mode !== undefined ? { mode: parseInt(rawStep.mode, 8) } : {}),
+        ...becomeOn(rawStep.host),
       };
     }
     if ('reboot' in rawStep) {
@@ -506,6 +514,7 @@ function normalize(
         kind: 'reboot',
         title: text(rawStep.title ?? `reboot ${rawStep.reboot}`),
         host: rawStep.reboot,
+        ...becomeOn(rawStep.reboot),
         command: rawStep.command !== undefined ? command(rawStep.command, [...path, 'command']) : DEFAULT_REBOOT_COMMAND,
         ...(rawStep.hostname !== undefined ? { expectHostname: text(rawStep.hostname) } : {}),
         ...(rawStep.root !== undefined || rawStep.into !== undefined ? { expectRoot: text(rawStep.root ?? rawStep.into!.root) } : {}),
@@ -539,6 +548,7 @@ function normalize(
         kind: 'preflight',
         title: text(rawStep.title ?? `preflight ${rawStep.preflight}: ${checks.map((check) => check.kind).join(', ')}`),
         host: rawStep.preflight,
+        ...becomeOn(rawStep.preflight),
         checks,
         ...(identifiers.length > 0 ? { confirmText: identifiers.join(' ') } : {}),
       };
@@ -578,6 +588,7 @@ function normalize(
         until,
         timeoutMs: rawStep.timeout ? parseDuration(rawStep.timeout) : 5 * 60_000,
         everyMs: rawStep.every ? parseDuration(rawStep.every) : 2000,
+        ...becomeOn(rawStep.host),
       };
     }
     if ('note' in rawStep) {
@@ -741,6 +752,8 @@ function hostSpec(
     ...(proxyJump !== undefined ? { proxyJump } : {}),
     ...(runDir !== undefined ? { runDir } : {}),
     ...(hostKeys !== undefined ? { hostKeys } : {}),
+    ...(spec.become === 'sudo' ? { become: 'sudo' as const } : {}),
+    ...(spec.become_pty === true ? { becomePty: true } : {}),
   };
 }
 

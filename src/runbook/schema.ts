@@ -17,6 +17,13 @@ const duration = z
 
 const text = z.string().min(1, 'this text must not be empty');
 
+/** `become`: sudo runs the step's commands as root; none (or false) opts a step out of its host's. */
+const become = z
+  .union([z.enum(['sudo', 'none']), z.literal(false)])
+  .describe(
+    "sudo: run as root through sudo (its password, if any, is asked once per host, hidden, and kept in memory only); none or false: as the login user. A step's value overrides its host's.",
+  );
+
 export const siteSchema = z
   .strictObject({
     name: text.describe('A name the humans recognise, e.g. "Taipei office".'),
@@ -53,6 +60,13 @@ export const hostSchema = z
       .optional()
       .describe(
         "Folder on the host for nightshift's run folders (detached steps, reverts), tried first; then ~/.local/state/nightshift, /var/tmp/nightshift-UID and /tmp/nightshift-UID.",
+      ),
+    become: become.optional(),
+    become_pty: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. The command's output still comes back as stdout and stderr, through two fifos in /tmp.",
       ),
     host_keys: z
       .array(hostKeySchema)
@@ -103,6 +117,7 @@ export const runStepSchema = z
         'false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.',
       ),
     check: check.optional(),
+    become: become.optional(),
     revert_after: duration
       .optional()
       .describe(
@@ -142,6 +157,7 @@ export const waitStepSchema = z
     port: z.number().int().min(1).max(65535).optional().describe('For wait: port, the TCP port.'),
     command: text.optional().describe('For wait: command, the command to repeat until it exits 0.'),
     every: duration.optional().describe('Pause between attempts (default 2s).'),
+    become: become.optional().describe('For wait: command: run the command as root through sudo (none/false: as the login user).'),
     ...common,
   })
   .describe('Wait, bounded by timeout (default 5m), until a host answers.');
@@ -156,6 +172,9 @@ export const uploadStepSchema = z
       .regex(/^0?[0-7]{3}$/, 'a mode is three octal digits, e.g. 644')
       .optional()
       .describe('File mode on the host, e.g. 644.'),
+    become: become
+      .optional()
+      .describe('sudo: the file is uploaded as the login user to ~/.cache/nightshift/uploads, checked, then put in place by root (owned by root); none/false: as the login user.'),
     ...common,
   })
   .describe('Copy a file to a host over SFTP: progress shown, sha256 checked, a cut transfer resumed.');
@@ -164,6 +183,7 @@ export const rebootStepSchema = z
   .strictObject({
     reboot: name('host name').describe('The host to reboot.'),
     command: text.optional().describe('How to reboot it (default: systemctl reboot, else reboot).'),
+    become: become.optional(),
     hostname: text.optional().describe('The hostname the machine must have when it is back.'),
     root: text
       .optional()
@@ -257,6 +277,7 @@ export const preflightStepSchema = z
       )
       .min(1, 'a preflight step needs at least one check')
       .describe('The checks, each reported ok or FAILED with why; the step fails when any fails.'),
+    become: become.optional().describe('sudo: the checks run as root through sudo (blkid, GRUB files); none/false: as the login user.'),
     ...common,
   })
   .describe('Read-only checks on a host before a dangerous change.');

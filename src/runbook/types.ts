@@ -40,6 +40,10 @@ export interface HostSpec {
   runDir?: string;
   /** When given, the only keys accepted, each in its window of phases. */
   hostKeys?: HostKeyExpectation[];
+  /** `become: sudo`: the host's remote steps run as root through sudo, unless a step opts out. */
+  become?: 'sudo';
+  /** `become_pty`: sudo there is always called in a pty (Defaults requiretty). */
+  becomePty?: boolean;
 }
 
 interface StepBase {
@@ -63,6 +67,8 @@ interface ActingStep extends StepBase {
 export interface RunStep extends ActingStep {
   kind: 'run';
   host: string;
+  /** `become: sudo` (the step's, else its host's): its commands run as root through sudo. */
+  become?: 'sudo';
   command: string;
   /** Detached on the host (survives a dropped link), unless the runbook says attach: false. */
   detached: boolean;
@@ -90,6 +96,8 @@ export interface LocalStep extends ActingStep {
 export interface UploadStep extends ActingStep {
   kind: 'upload';
   host: string;
+  /** `become: sudo` (the step's, else its host's): its commands run as root through sudo. */
+  become?: 'sudo';
   /** Absolute path on the upgrader's machine. */
   localPath: string;
   /** Path on the host; a trailing / keeps the file name. */
@@ -112,6 +120,8 @@ export interface OneShotBoot {
 export interface RebootStep extends ActingStep {
   kind: 'reboot';
   host: string;
+  /** `become: sudo` (the step's, else its host's): its commands run as root through sudo. */
+  become?: 'sudo';
   command: string;
   expectHostname?: string;
   /** Device or UUID=... the machine must come back on. */
@@ -132,6 +142,8 @@ export type PreflightCheck =
 export interface PreflightStep extends ActingStep {
   kind: 'preflight';
   host: string;
+  /** `become: sudo` (the step's, else its host's): the checks run as root through sudo. */
+  become?: 'sudo';
   checks: PreflightCheck[];
   /** A disk check's serial or ptuuid, typed by the upgrader before the checks run. */
   confirmText?: string;
@@ -152,6 +164,8 @@ export type WaitCondition =
 export interface WaitStep extends ActingStep {
   kind: 'wait';
   host: string;
+  /** `become: sudo` (the step's, else its host's): its commands run as root through sudo. */
+  become?: 'sudo';
   until: WaitCondition;
   timeoutMs: number;
   everyMs: number;

@@ -14,6 +14,7 @@ import { runPreflight } from './preflight.js';
 import { rebootHost, type RebootJournal, type RebootsInFlight } from './reboot.js';
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
+import { hostsBecoming } from './become-hosts.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
 
@@ -44,6 +45,8 @@ export interface EffectsOptions {
 
 export interface DetachedResult {
   host: string;
+  /** The run was made through sudo: so is its release. */
+  become?: 'sudo';
   runId: string;
   stepId: string;
   attempt: number;
@@ -71,6 +74,7 @@ export function createEffects(options: EffectsOptions) {
 
   const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
+    const stepHosts = (output: StepOutput) => hostsBecoming(hosts, step.become, (text) => output.note(text));
     if (input.follow) outputs.continueLast(step.id);
     // Followed again (reattached, or after a resume): the attempt is on its host already.
     const followed = outputs.continuesLast(step.id);
@@ -79,6 +83,7 @@ export function createEffects(options: EffectsOptions) {
     return withOutput(step, (output) => {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
+      const hosts = stepHosts(output);
       const change = async () => {
         if (!step.detached) return hosts.exec(step.host, reveal(step.command), handlers);
         const runId = runIdOf(step.id, attempt);
@@ -101,7 +106,7 @@ export function createEffects(options: EffectsOptions) {
           // Started, then the link was lost (or the status could not be read): it may go on there.
           throw new AttemptMayStillRunError((error as Error).message, { cause: error });
         }
-        options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt });
+        options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt, ...(step.become ? { become: step.become } : {}) });
         return result;
       };
       if (!step.revert) return change();
@@ -115,7 +120,7 @@ export function createEffects(options: EffectsOptions) {
     const { step } = input;
     const check = reveal(step.check ?? 'false');
     const ignore = () => {};
-    if (step.kind === 'run') return hosts.exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
+    if (step.kind === 'run') return hostsBecoming(hosts, step.become).exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
     return runLocalCommand(check, {
       cwd: options.localCwd,
       signal,
@@ -166,7 +171,7 @@ export function createEffects(options: EffectsOptions) {
       case 'port':
         return hosts.isPortOpen(step.host, step.until.port, Math.min(step.everyMs * 2, 10_000));
       case 'command': {
-        const result = await hosts.exec(step.host, reveal(step.until.command), {
+        const result = await hostsBecoming(hosts, step.become, (text) => output.note(text)).exec(step.host, reveal(step.until.command), {
           onStdout: (chunk) => output.write(chunk),
           onStderr: (chunk) => output.write(chunk, true),
           signal,
@@ -178,16 +183,16 @@ export function createEffects(options: EffectsOptions) {
 
   // A detached attempt that may still run: what its run folder says, and stopping it.
   const attemptOn =
-    (look: (host: string, runId: string, signal: AbortSignal) => Promise<AttemptState>) =>
+    (look: (host: string, runId: string, signal: AbortSignal, become: 'sudo' | undefined) => Promise<AttemptState>) =>
     ({ input, signal }: { input: { step: RunStep; attempt: number }; signal: AbortSignal }) => {
       hosts.setPhase(input.step.phase);
-      return look(input.step.host, runIdOf(input.step.id, input.attempt), signal);
+      return look(input.step.host, runIdOf(input.step.id, input.attempt), signal, input.step.become);
     };
   const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
-    attemptOn((host, runId, signal) => hosts.detachedRunState(host, runId, signal)),
+    attemptOn((host, runId, signal, become) => hosts.detachedRunState(host, runId, signal, become)),
   );
   const stopAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
-    attemptOn((host, runId, signal) => hosts.stopDetachedRun(host, runId, signal)),
+    attemptOn((host, runId, signal, become) => hosts.stopDetachedRun(host, runId, signal, become)),
   );
 
   const reboots: RebootsInFlight = options.reboots ?? new Map();
@@ -195,7 +200,7 @@ export function createEffects(options: EffectsOptions) {
     // Waiting for a reboot said to be done goes on with its attempt's output.
     if (input.follow) outputs.continueLast(input.step.id);
     return withOutput(input.step, (output) =>
-      rebootHost(input.step, hosts, output, {
+      rebootHost(input.step, hostsBecoming(hosts, input.step.become, (text) => output.note(text)), output, {
         inFlight: reboots,
         journal: options.onReboot ?? (() => {}),
         attempt: outputs.attemptOf(input.step.id),
@@ -206,11 +211,11 @@ export function createEffects(options: EffectsOptions) {
   });
 
   const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => runPreflight(input.step, hosts, output, signal)),
+    withOutput(input.step, (output) => runPreflight(input.step, hostsBecoming(hosts, input.step.become, (text) => output.note(text)), output, signal)),
   );
 
   const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => uploadStep(input.step, hosts, output, signal)),
+    withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 
   return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };

@@ -58,6 +58,14 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       const answer = await askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
       return answer ? answer : null;
     },
+    async askSudoPassword(host: string, user: string, retry: boolean) {
+      const answer = await askHidden(
+        io,
+        { type: 'prompt', for: 'sudo-password', host, user, retry },
+        `${retry ? `sudo on ${host} refused that password. ` : ''}sudo password for ${user} on ${host} (kept in memory only; empty line gives none):`,
+      );
+      return answer ? answer : null;
+    },
   };
 }
 

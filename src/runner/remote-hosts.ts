@@ -12,14 +12,15 @@ export interface RemoteHosts {
   /** Logs in (within the reconnect window) unless logged in already. */
   ensureConnected(host: string, signal?: AbortSignal): Promise<void>;
   /** What a detached run's folder says; throws when the host cannot be reached now. */
-  detachedRunState(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState>;
+  detachedRunState(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState>;
   /** TERMs a detached run still alive, waits a while for it to end, and says how it was left. */
-  stopDetachedRun(host: string, runId: string, signal?: AbortSignal): Promise<DetachedRunState>;
+  stopDetachedRun(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState>;
   /** Frees a detached run's output on the host; only once its result is recorded (until then attaching again gives it back). */
-  releaseRun(host: string, runId: string): void;
+  releaseRun(host: string, runId: string, become?: 'sudo'): void;
   /** The host's run_dir from the runbook, where its run folders go before the usual places. */
   runDirOf?(host: string): string | undefined;
-  upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void }): Promise<UploadResult>;
+  /** `become: sudo`: uploaded as the login user, then put in place by root. */
+  upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' }): Promise<UploadResult>;
   connect(host: string): Promise<void>;
   /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */
   forward(host: string, options: RemoteForwardOptions): Promise<RemoteForward>;

@@ -125,7 +125,7 @@ export function createRun(options: RunOptions): Run {
       const record = steps[run.stepId];
       if (record?.status === 'running' && record.attempts === run.attempt) continue;
       unreleased.splice(unreleased.indexOf(run), 1);
-      hosts.releaseRun(run.host, run.runId);
+      hosts.releaseRun(run.host, run.runId, run.become);
     }
   };
   const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false }).provide({

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { visibleText } from '../output/neutralize.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
@@ -33,6 +34,15 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             </Text>
             <Text>Compare it with the fingerprint known for that machine before trusting it.</Text>
             <Keys>y trust it and record it in known_hosts · n refuse</Keys>
+          </>
+        ) : prompt.question.kind === 'sudo-password' ? (
+          <>
+            {prompt.question.retry ? <Text color={theme.danger}>sudo on {visibleText(prompt.question.host)} refused that password.</Text> : null}
+            <Text bold>
+              sudo password for {visibleText(prompt.question.user)} on {visibleText(prompt.question.host)}
+            </Text>
+            <Field value={text} masked />
+            <Keys>Enter submits · kept in memory only, asked once per host · Enter on an empty line gives none</Keys>
           </>
         ) : (
           <>

@@ -59,7 +59,7 @@ export function activePrompt(args: {
 }): Prompt {
   const { mode, question, focus, outcome, stepOf } = args;
   if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
-  if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' };
+  if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' || question.kind === 'sudo-password' };
   if (mode.kind === 'chat') return { kind: 'chat', typing: true };
   if (outcome) return { kind: 'finished', outcome, typing: false };
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };

@@ -4,7 +4,9 @@ import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
 
 export type Question =
   | { kind: 'host-key'; key: HostKeyInfo; answer(accept: boolean): void }
-  | { kind: 'passphrase'; keyFile: string; answer(passphrase: string | null): void };
+  | { kind: 'passphrase'; keyFile: string; answer(passphrase: string | null): void }
+  /** `become: sudo`: the password of `user` on `host`; `retry` after sudo refused the last one. */
+  | { kind: 'sudo-password'; host: string; user: string; retry: boolean; answer(password: string | null): void };
 
 export class Questions {
   private queue: Question[] = [];
@@ -23,6 +25,7 @@ export class Questions {
     return {
       confirmUnknownHostKey: (key) => this.ask<boolean>((answer) => ({ kind: 'host-key', key, answer })),
       askPassphrase: (keyFile) => this.ask<string | null>((answer) => ({ kind: 'passphrase', keyFile, answer })),
+      askSudoPassword: (host, user, retry) => this.ask<string | null>((answer) => ({ kind: 'sudo-password', host, user, retry, answer })),
     };
   }
 

@@ -105,7 +105,7 @@ export function useUpgraderKeys(
       case 'chat':
         return sendChat(value);
       case 'question':
-        if (prompt.question.kind === 'passphrase') prompt.question.answer(value === '' ? null : value);
+        if (prompt.question.kind === 'passphrase' || prompt.question.kind === 'sudo-password') prompt.question.answer(value === '' ? null : value);
         break;
       case 'approval':
         run.send({ type: 'APPROVE', stepId: prompt.step.id, by, value });

@@ -9,8 +9,20 @@
 // Suites wrap themselves in describeWithSshd(...) so that a machine without sshd skips them
 // loudly instead of failing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -83,6 +95,34 @@ export interface SshdOptions {
   privateVarTmp?: boolean;
   /** Another program as /bin/sh inside sshd's namespace (bind-mounted over it), e.g. /bin/busybox. */
   binSh?: string;
+  /**
+   * Non-root users that log in with the harness's client key and have sudo rules. They
+   * exist only in sshd's mount namespace: private copies of /etc/passwd, /etc/shadow and
+   * /etc/sudoers are bind-mounted over the real ones (sudo's own state goes to the
+   * harness's folder), so this machine's users and sudoers never change. Needs root.
+   */
+  sudoUsers?: SudoUser[];
+}
+
+export interface SudoUser {
+  /** Login name, e.g. nsnopw; must not exist on this machine. */
+  name: string;
+  /** The user's password (sudo asks for it unless nopasswd); default: a random one nobody knows. */
+  password?: string;
+  /** NOPASSWD: sudo runs anything without asking. */
+  nopasswd?: boolean;
+  /** Defaults:USER requiretty: sudo refuses without a terminal. */
+  requiretty?: boolean;
+  /** No sudo rule at all ("not in the sudoers file"). */
+  noRule?: boolean;
+  /** Defaults:USER env_keep += HOME: sudo keeps the user's HOME, as Ubuntu's did before 19.10. */
+  keepHome?: boolean;
+  /** The login shell (default /bin/sh), e.g. /bin/tcsh. */
+  shell?: string;
+  /** Defaults:USER passwd_timeout: how long sudo waits for the password, in minutes (e.g. 0.05: 3 s). */
+  passwordTimeoutMinutes?: number;
+  /** Defaults:USER use_pty: sudo runs the command in a pty of its own when called from a terminal (the default from sudo 1.9.14). */
+  usePty?: boolean;
 }
 
 /** What the namespace sshd runs in is made of (none: sshd runs as it is). */
@@ -93,6 +133,8 @@ interface NamespaceSetup {
   fakeBootId: boolean;
   privateVarTmp: boolean;
   binSh?: string;
+  /** Private /etc/shadow and /etc/sudoers copies in the harness's folder (sudoUsers). */
+  sudo: boolean;
 }
 
 export class Sshd {
@@ -165,11 +207,13 @@ export class Sshd {
     if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     const homeDir = options.home ? path.join(dir, 'home') : userInfo().homedir;
     if (options.home) mkdirSync(homeDir, { mode: 0o755 });
-    const passwd = options.loginShell !== undefined || options.home !== undefined;
+    const sudo = (options.sudoUsers?.length ?? 0) > 0;
+    const passwd = options.loginShell !== undefined || options.home !== undefined || sudo;
     if (passwd) writeFileSync(path.join(dir, 'passwd'), passwdCopy(userInfo().username, { shell: options.loginShell, home: options.home && homeDir }));
+    if (sudo) setUpSudoUsers(dir, options.sudoUsers ?? []);
     if (options.fakeBootId) writeFileSync(path.join(dir, 'boot_id'), `${randomUUID()}\n`);
     const namespace: NamespaceSetup | undefined =
-      options.privateRun || passwd || options.fakeBootId || options.privateVarTmp || options.binSh
+      options.privateRun || passwd || options.fakeBootId || options.privateVarTmp || options.binSh || sudo
         ? {
             privateRun: options.privateRun ?? false,
             passwd,
@@ -177,6 +221,7 @@ export class Sshd {
             fakeBootId: options.fakeBootId ?? false,
             privateVarTmp: options.privateVarTmp ?? false,
             ...(options.binSh ? { binSh: options.binSh } : {}),
+            sudo,
           }
         : undefined;
     const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, namespace, homeDir);
@@ -213,8 +258,13 @@ export class Sshd {
    * An ssh config block naming this sshd `alias` with the harness's client key; `port` to
    * go through a relay in front of it, `identityFile` for another key.
    */
-  clientConfig(alias: string, options: { port?: number; identityFile?: string } = {}): string {
-    return `Host ${alias}\n  HostName ${this.address}\n  Port ${options.port ?? this.port}\n  User ${this.user}\n  IdentityFile ${options.identityFile ?? this.clientKey.privateKeyFile}\n`;
+  clientConfig(alias: string, options: { port?: number; identityFile?: string; user?: string } = {}): string {
+    return `Host ${alias}\n  HostName ${this.address}\n  Port ${options.port ?? this.port}\n  User ${options.user ?? this.user}\n  IdentityFile ${options.identityFile ?? this.clientKey.privateKeyFile}\n`;
+  }
+
+  /** The home of a sudoUsers user, as seen on this side too (it is in no private mount). */
+  sudoUserHome(name: string): string {
+    return path.join(this.dir, 'homes', name);
   }
 
   /** `[127.0.0.1]:port type base64` for the first host key of `type` (default: the first one); `port` for a relay in front. */
@@ -225,7 +275,7 @@ export class Sshd {
   }
 
   /** Writes `ssh_config` (see clientConfig) and `known_hosts` for this sshd into `dir`, as a run's --ssh-config and --known-hosts. */
-  writeClientFiles(dir: string, alias: string, options: { port?: number; identityFile?: string } = {}): void {
+  writeClientFiles(dir: string, alias: string, options: { port?: number; identityFile?: string; user?: string } = {}): void {
     writeFileSync(path.join(dir, 'ssh_config'), this.clientConfig(alias, options));
     writeFileSync(path.join(dir, 'known_hosts'), `${this.knownHostsLine(undefined, options.port)}\n`);
   }
@@ -367,6 +417,9 @@ function namespaceScript(setup: NamespaceSetup, dir: string, homeDir: string): s
   const steps = ['set -e'];
   if (setup.privateRun) steps.push('mount -t tmpfs -o mode=755 tmpfs /run', 'mkdir -p /run/sshd', 'install -m 664 /dev/null /run/utmp');
   if (setup.passwd) steps.push(`mount --bind ${q(path.join(dir, 'passwd'))} /etc/passwd`);
+  if (setup.sudo) {
+    steps.push(`mount --bind ${q(path.join(dir, 'shadow'))} /etc/shadow`, `mount --bind ${q(path.join(dir, 'sudoers'))} /etc/sudoers`);
+  }
   if (setup.home?.tmpfs) steps.push(`mount -t tmpfs -o size=${q(setup.home.tmpfs)},mode=755 tmpfs ${q(homeDir)}`);
   if (setup.home?.readOnly) steps.push(`mount --bind ${q(homeDir)} ${q(homeDir)}`, `mount -o remount,bind,ro ${q(homeDir)}`);
   if (setup.fakeBootId) steps.push(`mount --bind ${q(path.join(dir, 'boot_id'))} /proc/sys/kernel/random/boot_id`);
@@ -375,6 +428,58 @@ function namespaceScript(setup: NamespaceSetup, dir: string, homeDir: string): s
   if (setup.binSh) steps.push(`mount --bind ${q(setup.binSh)} /bin/sh`);
   steps.push('exec "$0" "$@"');
   return steps.join('\n');
+}
+
+/** The first uid given to a sudoUsers user; the rest follow. Checked to be free on this machine. */
+const FIRST_SUDO_UID = 46_100;
+
+/**
+ * passwd, shadow and sudoers copies for `users` in `dir` (passwd already written there).
+ * The folder becomes traversable (0711) and authorized_keys readable: sshd reads it as the
+ * user who logs in. The users' homes are in DIR/homes, owned by them.
+ */
+function setUpSudoUsers(dir: string, users: SudoUser[]): void {
+  if (process.getuid?.() !== 0) throw new Error('sudoUsers need root: the users live in a mount namespace of their own.');
+  const realPasswd = readFileSync('/etc/passwd', 'utf8');
+  const homes = path.join(dir, 'homes');
+  mkdirSync(homes, { mode: 0o755 });
+  chmodSync(dir, 0o711);
+  chmodSync(path.join(dir, 'authorized_keys'), 0o644);
+  const passwdLines: string[] = [];
+  const shadowLines: string[] = [];
+  const sudoers = [
+    'Defaults env_reset',
+    'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
+    `Defaults timestampdir=${path.join(dir, 'sudo-ts')}`,
+    `Defaults lecture_status_dir=${path.join(dir, 'sudo-lectured')}`,
+    'root ALL=(ALL:ALL) ALL',
+  ];
+  users.forEach((user, index) => {
+    if (!/^[a-z][a-z0-9_-]{0,30}$/.test(user.name)) throw new Error(`Not a user name for the test: ${user.name}`);
+    if (new RegExp(`^${user.name}:`, 'm').test(realPasswd)) throw new Error(`The user ${user.name} exists on this machine already.`);
+    const uid = FIRST_SUDO_UID + index;
+    if (new RegExp(`^[^:]*:[^:]*:${uid}:`, 'm').test(realPasswd)) throw new Error(`The uid ${uid} is taken on this machine.`);
+    const home = path.join(homes, user.name);
+    mkdirSync(home, { mode: 0o755 });
+    chownSync(home, uid, 65_534);
+    passwdLines.push(`${user.name}:x:${uid}:65534:nightshift test:${home}:${user.shell ?? '/bin/sh'}`);
+    const password = user.password ?? randomBytes(18).toString('base64');
+    // The password goes to openssl on stdin: it is in no file and on no command line.
+    const hash = spawnSync('openssl', ['passwd', '-6', '-stdin'], { input: `${password}\n`, encoding: 'utf8' });
+    if (hash.status !== 0 || !hash.stdout.startsWith('$6$')) throw new Error(`openssl passwd failed: ${hash.stderr}`);
+    shadowLines.push(`${user.name}:${hash.stdout.trim()}:19000:0:99999:7:::`);
+    if (user.requiretty) sudoers.push(`Defaults:${user.name} requiretty`);
+    if (user.usePty) sudoers.push(`Defaults:${user.name} use_pty`);
+    if (user.keepHome) sudoers.push(`Defaults:${user.name} env_keep += "HOME"`);
+    if (user.passwordTimeoutMinutes !== undefined) sudoers.push(`Defaults:${user.name} passwd_timeout=${user.passwordTimeoutMinutes}`);
+    if (!user.noRule) sudoers.push(`${user.name} ALL=(ALL:ALL) ${user.nopasswd ? 'NOPASSWD: ' : ''}ALL`);
+  });
+  appendFileSync(path.join(dir, 'passwd'), `${passwdLines.join('\n')}\n`);
+  const realShadow = readFileSync('/etc/shadow', 'utf8');
+  writeFileSync(path.join(dir, 'shadow'), `${realShadow.replace(/\n?$/, '\n')}${shadowLines.join('\n')}\n`, { mode: 0o640 });
+  writeFileSync(path.join(dir, 'sudoers'), `${sudoers.join('\n')}\n`, { mode: 0o440 });
+  mkdirSync(path.join(dir, 'sudo-ts'), { mode: 0o700 });
+  mkdirSync(path.join(dir, 'sudo-lectured'), { mode: 0o700 });
 }
 
 /** /etc/passwd with `user`'s shell and home replaced where given. */

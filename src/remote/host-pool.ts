@@ -8,6 +8,7 @@ import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-con
 import { releaseDetachedRun, runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
+import { probeSftpOn, type SftpFact } from './host-probes.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
@@ -137,6 +138,11 @@ export class HostPool {
       command,
       runDir !== undefined ? { ...options, runDir } : options,
     );
+  }
+
+  /** Whether the host's SSH server opens an SFTP session, over the current login or one tried now (nightshift check). */
+  async probeSftp(host: string, signal?: AbortSignal): Promise<SftpFact> {
+    return probeSftpOn(await untilAborted(this.connectionNow(host), signal));
   }
 
   runDirOf(host: string): string | undefined {

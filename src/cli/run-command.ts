@@ -44,6 +44,8 @@ export interface RunCommandOptions extends FrontEndOptions {
   /** For demo sessions: how to start the lab again on resume. */
   demo?: SessionMeta['demo'];
   helpers?: HelperSettings;
+  /** Check every host before the first step (default true; --no-check). */
+  check?: boolean;
 }
 
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
@@ -51,6 +53,11 @@ const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   const runbook = await loadOrReport(options.runbookFile, options.vars, options.siteTimeZone);
   if (!runbook) return EXIT.error;
+  if (options.check !== false) {
+    // Before any session exists: a run refused here leaves nothing to resume.
+    const { checkBeforeRun } = await import('./check-command.js');
+    if (!(await checkBeforeRun(runbook, options.connect, { io: plainIO(options, runbook) }))) return EXIT.error;
+  }
   const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
   let session: Session;
   try {
@@ -114,6 +121,25 @@ export async function loadOrReport(file: string, vars: Record<string, string>, s
   }
 }
 
+let stdinLines: LineReader | undefined;
+
+/**
+ * Plain or JSON lines when asked for or when there is no terminal; null for the full-screen
+ * view. One reader of stdin for the whole process: the check before the run and the run
+ * take their answers from the same lines.
+ */
+function plainIO(frontEnd: FrontEndOptions, runbook: Runbook): PlainIO | null {
+  const plain = frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
+  if (!plain) return null;
+  return {
+    reader: (stdinLines ??= new LineReader(process.stdin)),
+    write: (text: string) => void process.stdout.write(text),
+    json: frontEnd.json,
+    tz: runbook.sites.upgrader.tz,
+    ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+  };
+}
+
 /** Runs (or goes on with) a session's run in the chosen front-end; the exit status says how it ended. */
 export async function driveRun(args: {
   runbook: Runbook;
@@ -123,17 +149,8 @@ export async function driveRun(args: {
   restore?: RestoredMachine;
 }): Promise<number> {
   const { runbook, session, frontEnd } = args;
-  const plain = frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
   const write = (text: string) => void process.stdout.write(text);
-  const io: PlainIO | null = plain
-    ? {
-        reader: new LineReader(process.stdin),
-        write,
-        json: frontEnd.json,
-        tz: runbook.sites.upgrader.tz,
-        ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
-      }
-    : null;
+  const io = plainIO(frontEnd, runbook);
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
 

@@ -9,7 +9,7 @@ import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../runner/hidden-typing.js';
-import { checkHosts, oneQuestionAtATime, type CheckReport, type Mark } from '../runner/host-check.js';
+import { checkHosts, oneQuestionAtATime, type CheckReport, type HandOverInteraction, type Mark } from '../runner/host-check.js';
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, type PlainIO } from '../runner/plain.js';
 import { checkReportJson, formatCheckReport } from '../text/host-check-table.js';
@@ -65,17 +65,25 @@ export async function runCheck(runbook: Runbook, connect: Omit<ConnectOptions, '
     phaseOrder: runbook.phaseOrder,
     interaction: oneQuestionAtATime(plainInteraction(io)),
   });
-  // The keys declared for the phase a run starts in.
-  pool.setPhase(runbook.phaseOrder[0] ?? null);
   try {
-    return await checkHosts(runbook, pool);
+    return await checkPool(runbook, pool);
   } finally {
     await pool.close();
   }
 }
 
+function checkPool(runbook: Runbook, pool: HostPool): Promise<CheckReport> {
+  // The keys declared for the phase a run starts in.
+  pool.setPhase(runbook.phaseOrder[0] ?? null);
+  return checkHosts(runbook, pool);
+}
+
 export interface PreRunCheckOptions {
-  /** Plain or JSON lines: the questions go to the run's own line reader. */
+  /** The run's pool: the keys unlocked for its logins (passphrases typed once) serve the run afterwards. */
+  pool: HostPool;
+  /** The pool's questions, asked here in plain lines until the run's front-end takes over. */
+  questions: HandOverInteraction;
+  /** Plain or JSON lines: the questions go to the run's own line reader. null: the full-screen view comes next. */
   io: PlainIO | null;
 }
 
@@ -84,7 +92,7 @@ export interface PreRunCheckOptions {
  * terminal is asked whether to go on anyway; without a terminal the run is refused. True
  * when the run may start.
  */
-export async function checkBeforeRun(runbook: Runbook, connect: Omit<ConnectOptions, 'interaction'>, options: PreRunCheckOptions): Promise<boolean> {
+export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptions): Promise<boolean> {
   const write = (text: string) => void process.stdout.write(text);
   const borrowed = options.io ? null : borrowTerminalInput();
   const io: PlainIO = options.io ?? {
@@ -94,20 +102,28 @@ export async function checkBeforeRun(runbook: Runbook, connect: Omit<ConnectOpti
     tz: runbook.sites.upgrader.tz,
     hideTyping: terminalHideTyping,
   };
+  options.questions.to = oneQuestionAtATime(plainInteraction(io));
   try {
     if (!io.json) write('nightshift: checking the hosts before the first step (--no-check skips this)\n');
-    const report = await runCheck(runbook, connect, io);
+    const report = await checkPool(runbook, options.pool);
+    // The run logs in again when a step needs the host, so that its journal has every login;
+    // the pool keeps what was unlocked and recorded meanwhile (passphrases, host keys).
+    await Promise.all(Object.keys(runbook.hosts).map((host) => options.pool.disconnect(host)));
     if (io.json) write(`${safeJson(checkReportJson(report, runbook.file))}\n`);
     else write(formatCheckReport(report, { mark: paintMark }));
     if (report.ok) return true;
     if (!process.stdin.isTTY) {
       process.stderr.write(
-        `nightshift: the check before the first step failed, so nothing was run on ${visibleLine(runbook.name)}'s hosts; ` +
+        `nightshift: the check before the first step failed, so nothing was run on the hosts of ${visibleLine(runbook.name)}; ` +
           'provide what is missing (✗ above), or start with --no-check to run anyway.\n',
       );
       return false;
     }
-    write(io.json ? `${safeJson({ type: 'prompt', for: 'check-failed', text: 'continue anyway? [y/N]' })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold('Something the runbook needs is missing. Continue anyway? [y/N]')}\n`);
+    write(
+      io.json
+        ? `${safeJson({ type: 'prompt', for: 'check-failed', text: 'continue anyway? [y/N]' })}\n`
+        : `${chalk.bold.yellow('?')} ${chalk.bold('Something the runbook needs is missing. Continue anyway? [y/N]')}\n`,
+    );
     const answer = await io.reader.next();
     const go = /^y(es)?$/i.test(answer?.trim() ?? '');
     if (!go) process.stderr.write('nightshift: not started; nothing was run.\n');

@@ -13,6 +13,7 @@ import { terminalHideTyping } from '../runner/hidden-typing.js';
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
 import type { RestoredMachine } from '../runner/restore.js';
+import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
 import { rememberSession } from '../store/preferences.js';
@@ -53,10 +54,18 @@ const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   const runbook = await loadOrReport(options.runbookFile, options.vars, options.siteTimeZone);
   if (!runbook) return EXIT.error;
+  let checked: CheckedPool | undefined;
   if (options.check !== false) {
-    // Before any session exists: a run refused here leaves nothing to resume.
+    // Before any session exists: a run refused here leaves nothing to resume. The pool the
+    // check logged in with is the run's: no passphrase is asked twice.
     const { checkBeforeRun } = await import('./check-command.js');
-    if (!(await checkBeforeRun(runbook, options.connect, { io: plainIO(options, runbook) }))) return EXIT.error;
+    const questions = new HandOverInteraction(REFUSE_QUESTIONS);
+    const pool = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction: questions });
+    checked = { pool, questions };
+    if (!(await checkBeforeRun(runbook, { pool, questions, io: plainIO(options, runbook) }))) {
+      await pool.close();
+      return EXIT.error;
+    }
   }
   const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
   let session: Session;
@@ -74,11 +83,12 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       ...(options.helpers ? { helpers: options.helpers } : {}),
     });
   } catch (error) {
+    await checked?.pool.close();
     if (!(error instanceof SessionLockedError)) throw error;
     process.stderr.write(`nightshift: ${error.message}\n`);
     return EXIT.error;
   }
-  return driveRun({ runbook, session, connect: options.connect, frontEnd: options });
+  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, ...(checked ? { checked } : {}) });
 }
 
 /** Where helpers reach the run on site: the runbook's sentinel section, or --site-host. */
@@ -121,6 +131,18 @@ export async function loadOrReport(file: string, vars: Record<string, string>, s
   }
 }
 
+/** A host pool the check before a run logged in with, and the hand-over of its questions. */
+interface CheckedPool {
+  pool: HostPool;
+  questions: HandOverInteraction;
+}
+
+/** Until the check sets who answers: nobody is asked anything before. */
+const REFUSE_QUESTIONS: RemoteInteraction = {
+  confirmUnknownHostKey: async () => false,
+  askPassphrase: async () => null,
+};
+
 let stdinLines: LineReader | undefined;
 
 /**
@@ -147,6 +169,8 @@ export async function driveRun(args: {
   connect: Omit<ConnectOptions, 'interaction'>;
   frontEnd: FrontEndOptions;
   restore?: RestoredMachine;
+  /** The pool the check before the run logged in with: the run goes on with it, asking its own questions from now on. */
+  checked?: CheckedPool;
 }): Promise<number> {
   const { runbook, session, frontEnd } = args;
   const write = (text: string) => void process.stdout.write(text);
@@ -154,7 +178,8 @@ export async function driveRun(args: {
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
 
-  const hosts = new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
+  if (args.checked) args.checked.questions.to = interaction;
+  const hosts = args.checked?.pool ?? new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
   const helpers = session.meta.helpers ?? DEFAULT_HELPER_SETTINGS;
   let site: SentinelAccess | null;
   try {

@@ -258,6 +258,22 @@ async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Pro
   return results;
 }
 
+/**
+ * The questions of a pool that outlives its first front-end: the check before a run asks in
+ * plain lines, then the run's own front-end (the full-screen view) takes over.
+ */
+export class HandOverInteraction implements RemoteInteraction {
+  constructor(public to: RemoteInteraction) {}
+
+  confirmUnknownHostKey(key: HostKeyInfo): Promise<boolean> {
+    return this.to.confirmUnknownHostKey(key);
+  }
+
+  askPassphrase(keyFile: string): Promise<string | null> {
+    return this.to.askPassphrase(keyFile);
+  }
+}
+
 /** The interaction with its questions one after the other: logins in parallel must not ask over each other. */
 export function oneQuestionAtATime(interaction: RemoteInteraction): RemoteInteraction {
   let queue: Promise<unknown> = Promise.resolve();

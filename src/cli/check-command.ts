@@ -108,7 +108,7 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
     const report = await checkPool(runbook, options.pool);
     // The run logs in again when a step needs the host, so that its journal has every login;
     // the pool keeps what was unlocked and recorded meanwhile (passphrases, host keys).
-    await Promise.all(Object.keys(runbook.hosts).map((host) => options.pool.disconnect(host)));
+    await options.pool.logOutAll();
     if (io.json) write(`${safeJson(checkReportJson(report, runbook.file))}\n`);
     else write(formatCheckReport(report, { mark: paintMark }));
     if (report.ok) return true;
@@ -139,12 +139,17 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
  */
 function borrowTerminalInput(): { reader: LineReader; release(): void } {
   const lines = new PassThrough();
-  process.stdin.pipe(lines);
+  // Read as the full-screen view reads ('readable', never flowing): a stdin that once flowed
+  // (pipe, 'data') and was paused again no longer tells a later 'readable' listener anything.
+  const onReadable = () => {
+    let chunk: Buffer | string | null;
+    while ((chunk = process.stdin.read() as Buffer | string | null) !== null) lines.write(chunk);
+  };
+  process.stdin.on('readable', onReadable);
   return {
     reader: new LineReader(lines),
     release() {
-      process.stdin.unpipe(lines);
-      process.stdin.pause();
+      process.stdin.off('readable', onReadable);
       lines.end();
     },
   };

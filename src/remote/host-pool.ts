@@ -85,6 +85,21 @@ export class HostPool {
     this.setState(host, { state: 'closed', since: Date.now() });
   }
 
+  /**
+   * Logs out of every host and shows each idle again, as before any login; the pool stays
+   * usable, with the keys it unlocked: the check before a run hands it over to the run so.
+   */
+  async logOutAll(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [host, slot] of this.slots) {
+      const { connection } = slot;
+      slot.connection = undefined;
+      if (connection) closing.push(connection.close());
+      if (this.state(host).state !== 'idle') this.setState(host, { state: 'idle' });
+    }
+    await Promise.all(closing);
+  }
+
   state(host: string): ConnectionState {
     return this.snapshot[host] ?? { state: 'idle' };
   }

@@ -63,7 +63,10 @@ export function probeScript(request: ProbeRequest): string {
           'else echo sudo=refused; fi',
         ]
       : []),
-    ...tools.map((tool) => `if command -v ${shellQuote(tool)} >/dev/null 2>&1; then echo tool=${shellQuote(tool)}; else echo notool=${shellQuote(tool)}; fi`),
+    ...tools.map((tool) => {
+      const quoted = shellQuote(tool);
+      return `if command -v ${quoted} >/dev/null 2>&1; then echo tool=${quoted}; else echo notool=${quoted}; fi`;
+    }),
     runFolderProbe(request.runDir),
     'echo end=ok',
   ].join('\n');

@@ -66,7 +66,8 @@ export interface CheckOptions {
 export async function checkHosts(runbook: Runbook, pool: CheckedPool, options: CheckOptions = {}): Promise<CheckReport> {
   const needs = hostNeeds(runbook);
   const names = Object.keys(runbook.hosts);
-  const results = await inBatches(names, options.parallel ?? 8, (host) => checkHost(host, needs[host]!, pool, options.probeTimeoutMs ?? 30_000));
+  const timeoutMs = options.probeTimeoutMs ?? 30_000;
+  const results = await inBatches(names, options.parallel ?? 8, (host) => checkHost(host, needs[host]!, pool, timeoutMs));
   return { ok: results.every((result) => PROBES.every((probe) => result.verdicts[probe].mark !== 'fail')), hosts: results };
 }
 
@@ -84,13 +85,19 @@ async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, time
   }
   const request: ProbeRequest = { tools: needs.tools, sudo: needs.sudo, ...runDirOf(pool, host) };
   const probe = await runProbe(pool, host, request, timeoutMs);
-  const sftp = needs.uploads ? await pool.probeSftp(host, AbortSignal.timeout(timeoutMs)).catch((error: unknown) => ({ available: false as const, error: (error as Error).message })) : undefined;
+  const sftp = needs.uploads ? await probeSftp(pool, host, timeoutMs) : undefined;
   return {
     host,
     resolved,
     facts: probe.facts,
     verdicts: judgeHost(needs, probe, sftp, resolved),
   };
+}
+
+function probeSftp(pool: CheckedPool, host: string, timeoutMs: number): Promise<SftpFact> {
+  return pool
+    .probeSftp(host, AbortSignal.timeout(timeoutMs))
+    .catch((error: unknown) => ({ available: false as const, error: (error as Error).message }));
 }
 
 function runDirOf(pool: CheckedPool, host: string): { runDir?: string } {
@@ -134,7 +141,12 @@ function unreached(host: string, resolved: ResolvedHost | null, why: string): Ho
 }
 
 /** The verdicts for a host that was logged in to, from what it needs and what it said. Pure. */
-export function judgeHost(needs: HostNeeds, probe: ProbeOutcome, sftp: SftpFact | undefined, resolved: ResolvedHost): Record<ProbeName, ProbeVerdict> {
+export function judgeHost(
+  needs: HostNeeds,
+  probe: ProbeOutcome,
+  sftp: SftpFact | undefined,
+  resolved: ResolvedHost,
+): Record<ProbeName, ProbeVerdict> {
   const login: ProbeVerdict = { mark: 'ok', text: `${resolved.user}@${resolved.address}:${resolved.port}` };
   const facts = probe.facts;
   const sftpVerdict = judgeSftp(needs, sftp);
@@ -223,7 +235,9 @@ function judgeRunFolder(needs: HostNeeds, facts: HostFacts): ProbeVerdict {
       : { mark: 'none', text: `no run folder can be made (${why}; not needed: no detached steps)` };
   }
   if (found.freeKib === null) {
-    return needs.detached ? { mark: 'fail', text: `${found.base} is writable, but df did not say how much space is free` } : { mark: 'none', text: `${found.base} (free space unknown)` };
+    return needs.detached
+      ? { mark: 'fail', text: `${found.base} is writable, but df did not say how much space is free` }
+      : { mark: 'none', text: `${found.base} (free space unknown)` };
   }
   const free = `${found.base}, ${kibText(found.freeKib)} free`;
   if (found.freeKib < MIN_RUN_FOLDER_FREE_KIB && needs.detached) {

@@ -72,7 +72,9 @@ export function formatCheckReport(report: CheckReport, style: TableStyle = {}): 
 
   const failures = report.hosts.flatMap((host) => reasons(host, 'fail', paint));
   const notes = report.hosts.flatMap((host) => reasons(host, 'note', paint));
-  const folders = report.hosts.flatMap((host) => (host.verdicts.runFolder.mark === 'ok' ? [`  ${shownName(host.host)}: ${shownText(host.verdicts.runFolder.text)}`] : []));
+  const folders = report.hosts.flatMap((host) =>
+    host.verdicts.runFolder.mark === 'ok' ? [`  ${shownName(host.host)}: ${shownText(host.verdicts.runFolder.text)}`] : [],
+  );
   if (failures.length > 0) lines.push('', ...failures);
   if (notes.length > 0) lines.push('', ...notes);
   if (folders.length > 0) lines.push('', 'Run folders:', ...folders);

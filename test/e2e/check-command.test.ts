@@ -32,6 +32,8 @@ describeWithSshd('nightshift check', () => {
         healthy.clientConfig('healthy'),
         noSftp.clientConfig('nosftp'),
         `Host gone\n  HostName 127.0.0.1\n  Port ${refusedPort}\n  User ${healthy.user}\n  IdentityFile ${healthy.clientKey.privateKeyFile}\n`,
+        // Reached only through the healthy host (sshd forwards to its own loopback).
+        `Host behind\n  HostName 127.0.0.1\n  Port ${noSftp.port}\n  User ${noSftp.user}\n  IdentityFile ${noSftp.clientKey.privateKeyFile}\n  ProxyJump healthy\n`,
       ].join('\n'),
     );
     knownHosts = path.join(dir, 'known_hosts');
@@ -115,11 +117,13 @@ describeWithSshd('nightshift check', () => {
     expect(result.stdout).toMatch(new RegExp(`gone\\s+${healthy.user}@127\\.0\\.0\\.1:${refusedPort}`));
   }, 60_000);
 
-  it('every needed thing there: exit status 0, and --json prints one document that says so', async () => {
-    const file = runbook('two-hosts', ['healthy', 'nosftp'], uploadSteps);
+  it('every needed thing there, a host behind a jump host included: exit status 0, and --json prints one document that says so', async () => {
+    const file = runbook('two-hosts', ['healthy', 'nosftp', 'behind'], uploadSteps);
     const text = await nightshift(['check', file, '--ssh-config', config, '--known-hosts', knownHosts]);
     expect(text.code, `${text.stdout}\n${text.stderr}`).toBe(0);
     expect(text.stdout).toMatch(/Every host has what the runbook needs/);
+    expect(text.stdout).toMatch(new RegExp(`behind\\s+${noSftp.user}@127\\.0\\.0\\.1:${noSftp.port} · via healthy`));
+    expect(row(text.stdout, 'behind').slice(0, 2)).toEqual(['✓', '✓']);
     const json = await nightshift(['check', '--json', file, '--ssh-config', config, '--known-hosts', knownHosts]);
     expect(json.code, json.stderr).toBe(0);
     const document = JSON.parse(json.stdout) as {
@@ -133,6 +137,29 @@ describeWithSshd('nightshift check', () => {
     expect(nosftp.facts?.sha256Tool).toBeTruthy();
     const good = document.hosts.find((host) => host.host === 'healthy')!;
     expect(good.verdicts['tools']!.text).toBe('grep');
+  }, 60_000);
+
+  it('an unknown host key is asked about as in a run: recorded when confirmed, a failed login when not', async () => {
+    const file = runbook('unknown-key', ['healthy'], ['- run: hostname', '  host: healthy']);
+    const refusedKnown = path.join(dir, 'known_hosts.refused');
+    writeFileSync(refusedKnown, '');
+    const refused = converse(['check', file, '--ssh-config', config, '--known-hosts', refusedKnown], (line) => (/Type yes to trust/.test(line) ? 'no' : undefined), env());
+    expect(await refused.exited, refused.lines.join('\n')).toBe(1);
+    expect(refused.lines.join('\n')).toMatch(/✗ healthy login: The host key of healthy .* was not accepted/);
+    expect(readFileSync(refusedKnown, 'utf8')).toBe('');
+
+    const trustedKnown = path.join(dir, 'known_hosts.trusted');
+    writeFileSync(trustedKnown, '');
+    const asked: string[] = [];
+    const trusted = converse(['check', file, '--ssh-config', config, '--known-hosts', trustedKnown], (line) => {
+      if (!/Type yes to trust/.test(line)) return undefined;
+      asked.push(line);
+      return 'yes';
+    }, env());
+    expect(await trusted.exited, trusted.lines.join('\n')).toBe(0);
+    expect(asked).toHaveLength(1);
+    expect(trusted.lines.join('\n')).toContain(healthy.hostKey('ed25519').fingerprint);
+    expect(readFileSync(trustedKnown, 'utf8')).toContain(healthy.hostKey('ed25519').publicKey.split(' ')[1]!);
   }, 60_000);
 
   it('a check calling a tool the host lacks: ✗ tools, named', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostFacts } from '../remote/host-probes.js';
 import type { ExecHandlers, ResolvedHost } from '../remote/types.js';
 import { parseRunbook } from '../runbook/load.js';
-import { checkHosts, judgeHost, oneQuestionAtATime, PROBES, type CheckedPool } from './host-check.js';
+import { checkHosts, judgeHost, loginVerdict, oneQuestionAtATime, PROBES, type CheckedPool } from './host-check.js';
 import { commandWords, hostNeeds, type HostNeeds } from './host-needs.js';
 
 const resolved: ResolvedHost = { name: 'web', address: '10.0.0.5', port: 22, user: 'root', identityFiles: [] };
@@ -22,8 +22,8 @@ const healthy: HostFacts = {
   foundTools: ['grep'],
 };
 
-const needsAll: HostNeeds = { uploads: true, detached: true, sudo: false, tools: ['grep'] };
-const needsNothing: HostNeeds = { uploads: false, detached: false, sudo: false, tools: [] };
+const needsAll: HostNeeds = { login: 'now', uploads: true, detached: true, sudo: false, tools: ['grep'] };
+const needsNothing: HostNeeds = { login: 'now', uploads: false, detached: false, sudo: false, tools: [] };
 
 describe('the first words of the simple commands a check calls', () => {
   it('finds the programs, skips builtins, keywords, assignments, redirections and what it cannot be sure of', () => {
@@ -72,9 +72,52 @@ describe('what a runbook needs of each host', () => {
       'needs.yaml',
     );
     const needs = hostNeeds(runbook);
-    expect(needs['web']).toEqual({ uploads: true, detached: true, sudo: false, tools: ['curl', 'grep'] });
-    expect(needs['db']).toEqual({ uploads: false, detached: false, sudo: false, tools: ['pg_isready', 'grep'] });
+    expect(needs['web']).toEqual({ login: 'now', uploads: true, detached: true, sudo: false, tools: ['curl', 'grep'] });
+    expect(needs['db']).toEqual({ login: 'now', uploads: false, detached: false, sudo: false, tools: ['pg_isready', 'grep'] });
     expect(needs['idle']).toEqual(needsNothing);
+  });
+
+  it('a host first waited for may be down now; one only port-waited for needs no login, unless others go through it', () => {
+    const runbook = parseRunbook(
+      [
+        'name: waits',
+        'hosts:',
+        '  booting: {}',
+        '  switch: {}',
+        '  modem: {}',
+        '  inner: { proxy_jump: modem }',
+        'phases:',
+        '  - name: one',
+        '    steps:',
+        '      - wait: ssh',
+        '        host: booting',
+        '      - run: uptime',
+        '        host: booting',
+        '      - wait: port',
+        '        port: 443',
+        '        host: switch',
+        '      - wait: port',
+        '        port: 80',
+        '        host: modem',
+        '      - run: uptime',
+        '        host: inner',
+        '',
+      ].join('\n'),
+      'waits.yaml',
+    );
+    const needs = hostNeeds(runbook);
+    expect(needs['booting']).toMatchObject({ login: 'after-wait', waitStep: '1.1' });
+    expect(needs['switch']!.login).toBe('none');
+    expect(needs['modem']!.login).toBe('now');
+    expect(needs['inner']!.login).toBe('now');
+    const refused = 'Could not connect: the connection was refused.';
+    expect(loginVerdict(needs['booting']!, refused)).toEqual({
+      mark: 'none',
+      note: true,
+      text: 'no login now, and none needed yet: step 1.1 waits for its SSH first (Could not connect: the connection was refused.)',
+    });
+    expect(loginVerdict(needs['switch']!, refused)).toMatchObject({ mark: 'none', note: true });
+    expect(loginVerdict(needs['inner']!, refused)).toEqual({ mark: 'fail', text: refused });
   });
 
   it('become: sudo on the host or a step asks for sudo (the field is read once the runbook has it)', () => {

@@ -76,12 +76,12 @@ async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, time
   try {
     resolved = await pool.resolve(host);
   } catch (error) {
-    return unreached(host, null, `its connection settings could not be worked out: ${(error as Error).message}`);
+    return unreached(host, null, { mark: 'fail', text: `its connection settings could not be worked out: ${(error as Error).message}` });
   }
   try {
     await pool.connect(host);
   } catch (error) {
-    return unreached(host, resolved, (error as Error).message);
+    return unreached(host, resolved, loginVerdict(needs, (error as Error).message));
   }
   const request: ProbeRequest = { tools: needs.tools, sudo: needs.sudo, ...runDirOf(pool, host) };
   const probe = await runProbe(pool, host, request, timeoutMs);
@@ -131,12 +131,24 @@ async function runProbe(pool: CheckedPool, host: string, request: ProbeRequest, 
   }
 }
 
-function unreached(host: string, resolved: ResolvedHost | null, why: string): HostCheck {
+/** A failed login: a failure unless the runbook waits for the host before it logs in, or never logs in there. */
+export function loginVerdict(needs: HostNeeds, error: string): ProbeVerdict {
+  switch (needs.login) {
+    case 'now':
+      return { mark: 'fail', text: error };
+    case 'after-wait':
+      return { mark: 'none', note: true, text: `no login now, and none needed yet: step ${needs.waitStep ?? '?'} waits for its SSH first (${error})` };
+    case 'none':
+      return { mark: 'none', note: true, text: `no login, and none needed: the runbook only waits for ports there (${error})` };
+  }
+}
+
+function unreached(host: string, resolved: ResolvedHost | null, login: ProbeVerdict): HostCheck {
   const verdicts = Object.fromEntries(PROBES.map((probe) => [probe, { mark: 'none', text: 'not asked: no login' } satisfies ProbeVerdict])) as Record<
     ProbeName,
     ProbeVerdict
   >;
-  verdicts.login = { mark: 'fail', text: why };
+  verdicts.login = login;
   return { host, resolved, verdicts, facts: null };
 }
 

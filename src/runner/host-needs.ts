@@ -4,6 +4,14 @@
 import { allSteps, type PreflightCheck, type Runbook } from '../runbook/types.js';
 
 export interface HostNeeds {
+  /**
+   * now: a login must work before the run starts; after-wait: the runbook's first step on
+   * the host waits for its SSH to answer (it may well be down now); none: nothing logs in
+   * there (only port waits).
+   */
+  login: 'now' | 'after-wait' | 'none';
+  /** The step that waits for the host first (after-wait): "2.1". */
+  waitStep?: string;
   uploads: boolean;
   /** Steps that run detached or arm a revert: they need setsid (or systemd-run as root) and a run folder. */
   detached: boolean;
@@ -17,12 +25,20 @@ export interface HostNeeds {
 export function hostNeeds(runbook: Runbook): Record<string, HostNeeds> {
   const needs: Record<string, HostNeeds> = {};
   for (const name of Object.keys(runbook.hosts)) {
-    needs[name] = { uploads: false, detached: false, sudo: becomesSudo(runbook.hosts[name]), tools: [] };
+    needs[name] = { login: 'now', uploads: false, detached: false, sudo: becomesSudo(runbook.hosts[name]), tools: [] };
   }
+  const seen = new Set<string>();
+  const logsIn = new Set<string>();
   for (const step of allSteps(runbook)) {
     if (!('host' in step)) continue;
     const host = needs[step.host];
     if (!host) continue;
+    if (!seen.has(step.host) && step.kind === 'wait' && step.until.kind === 'ssh') {
+      host.login = 'after-wait';
+      host.waitStep = step.number;
+    }
+    seen.add(step.host);
+    if (!(step.kind === 'wait' && step.until.kind === 'port')) logsIn.add(step.host);
     if (becomesSudo(step)) host.sudo = true;
     const add = (tools: string[]) => {
       for (const tool of tools) if (!host.tools.includes(tool)) host.tools.push(tool);
@@ -44,6 +60,12 @@ export function hostNeeds(runbook: Runbook): Record<string, HostNeeds> {
       default:
         break;
     }
+  }
+  // Only port waits reach it: no login, unless it carries the helpers' tunnel or others go through it.
+  const through = Object.values(runbook.hosts).map((spec) => spec.proxyJump ?? '').join(',');
+  for (const name of seen) {
+    if (logsIn.has(name) || runbook.sentinel?.host === name || through.split(',').some((jump) => jump.trim() === name)) continue;
+    needs[name]!.login = 'none';
   }
   return needs;
 }

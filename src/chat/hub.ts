@@ -77,6 +77,8 @@ export class ChatHub {
   private changes = 0;
   /** Whether the log holds a message for one participant only. */
   private anyPrivate = false;
+  /** The run's secrets: masked in every message, whoever wrote it (the journal masks its copy itself). */
+  secrets?: { maskText(text: string): string };
 
   constructor(
     private readonly journal: JournalWriter,
@@ -270,7 +272,7 @@ export class ChatHub {
   }
 
   private push(message: Omit<ChatMessage, 'seq'>): ChatMessage {
-    const full = { ...message, seq: ++this.seq };
+    const full = { ...message, text: this.secrets?.maskText(message.text) ?? message.text, seq: ++this.seq };
     if (full.to !== undefined) this.anyPrivate = true;
     this.log.push(full);
     if (this.log.length > KEPT_MESSAGES) this.log.splice(0, this.log.length - KEPT_MESSAGES);

@@ -22,7 +22,7 @@ import type { Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
-import { driveRun, loadOrReport, type FrontEndOptions } from './run-command.js';
+import { driveRun, loadOrReport, readSecrets, type FrontEndOptions } from './run-command.js';
 import { EXIT } from './usage.js';
 
 export interface ResumeOptions extends FrontEndOptions {
@@ -104,7 +104,13 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     return fail(`the demo lab of session ${session.id} (${meta.demo.labDir}) is gone: its machines cannot be resumed.`);
   }
   /** Runs the session on, in the demo lab it ran in when it is a demo session. */
-  const goOn = (restore?: RestoredMachine): Promise<number> => {
+  const goOn = async (restore?: RestoredMachine): Promise<number> => {
+    // Never stored: read or asked again at every resume.
+    const secrets = await readSecrets(runbook, options);
+    if (!secrets) {
+      release();
+      return EXIT.error;
+    }
     const drive = (connect: Omit<ConnectOptions, 'interaction'>, banner?: string) =>
       driveRun({
         runbook,
@@ -112,6 +118,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
         connect: { ...connect, ...options.connect },
         frontEnd: banner !== undefined ? { ...options, banner } : options,
         ...(restore ? { restore } : {}),
+        secrets,
       });
     if (!meta.demo) return drive(meta.connect);
     const lab = { dir: meta.demo.labDir, scenario: meta.demo.scenario as DemoScenario, reuse: true };

@@ -11,7 +11,9 @@ import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../runner/hidden-typing.js';
 import { LineReader } from '../runner/line-reader.js';
-import { plainInteraction, plainLinesPrinter, runPlain, type PlainIO } from '../runner/plain.js';
+import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type PlainIO, type QuestionIO } from '../runner/plain.js';
+import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
+import { visibleLine } from '../output/neutralize.js';
 import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
@@ -67,6 +69,9 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       return EXIT.error;
     }
   }
+  // Before the session exists: a secret that cannot be had leaves nothing behind.
+  const secrets = await readSecrets(runbook, options);
+  if (!secrets) return EXIT.error;
   const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
   let session: Session;
   try {
@@ -88,7 +93,63 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     process.stderr.write(`nightshift: ${error.message}\n`);
     return EXIT.error;
   }
-  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, ...(checked ? { checked } : {}) });
+  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}) });
+}
+
+/** Plain lines rather than the full-screen view: asked for, JSON, or no terminal on either end. */
+function isPlain(frontEnd: FrontEndOptions): boolean {
+  return frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
+}
+
+let stdinLines: LineReader | null = null;
+/** The plain mode's answers: one reader of stdin for the secrets asked first and every question after. */
+function stdinReader(): LineReader {
+  return (stdinLines ??= new LineReader(process.stdin));
+}
+
+/**
+ * The runbook's secrets, read or asked (hidden) now, at every run and resume, before step
+ * 1; null when one cannot be had (said on stderr). Kept in memory only.
+ */
+export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): Promise<SecretValues | null> {
+  if (Object.keys(runbook.secrets).length === 0) return SecretValues.none();
+  // The full-screen view takes the terminal later: the questions come before it, on a reader of their own.
+  const io: QuestionIO = {
+    reader: isPlain(frontEnd) ? stdinReader() : { next: () => terminalLine(process.stdin) },
+    write: (text) => void process.stdout.write(text),
+    json: frontEnd.json,
+    ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+  };
+  try {
+    return await resolveSecrets(runbook, { ask: (secret) => askSecretPlain(io, secret.name, secret.prompt) });
+  } catch (error) {
+    if (!(error instanceof SecretError)) throw error;
+    process.stderr.write(`nightshift: ${visibleLine(error.message)}\n`);
+    return null;
+  }
+}
+
+/**
+ * One line from the terminal, read without readline: a closed readline interface leaves
+ * stdin so that the full-screen view that comes next never gets a key. What follows the
+ * line in the same read is dropped (typed ahead of the full-screen view).
+ */
+function terminalLine(input: NodeJS.ReadStream): Promise<string | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (line: string | null) => {
+      input.off('data', onData).off('end', onEnd);
+      input.pause();
+      resolve(line);
+    };
+    const onData = (chunk: Buffer | string) => {
+      text += chunk.toString();
+      const end = text.indexOf('\n');
+      if (end !== -1) done(text.slice(0, end).replace(/\r$/, ''));
+    };
+    const onEnd = () => done(null);
+    input.on('data', onData).once('end', onEnd);
+  });
 }
 
 /** Where helpers reach the run on site: the runbook's sentinel section, or --site-host. */
@@ -143,18 +204,15 @@ const REFUSE_QUESTIONS: RemoteInteraction = {
   askPassphrase: async () => null,
 };
 
-let stdinLines: LineReader | undefined;
-
 /**
  * Plain or JSON lines when asked for or when there is no terminal; null for the full-screen
- * view. One reader of stdin for the whole process: the check before the run and the run
- * take their answers from the same lines.
+ * view. On the one reader of stdin: the check before the run, the secrets and the run take
+ * their answers from the same lines.
  */
 function plainIO(frontEnd: FrontEndOptions, runbook: Runbook): PlainIO | null {
-  const plain = frontEnd.plain || frontEnd.json || !process.stdout.isTTY || !process.stdin.isTTY;
-  if (!plain) return null;
+  if (!isPlain(frontEnd)) return null;
   return {
-    reader: (stdinLines ??= new LineReader(process.stdin)),
+    reader: stdinReader(),
     write: (text: string) => void process.stdout.write(text),
     json: frontEnd.json,
     tz: runbook.sites.upgrader.tz,
@@ -169,10 +227,15 @@ export async function driveRun(args: {
   connect: Omit<ConnectOptions, 'interaction'>;
   frontEnd: FrontEndOptions;
   restore?: RestoredMachine;
+  /** The runbook's secrets (readSecrets): put into commands as they are sent, masked in everything shown or written. */
+  secrets: SecretValues;
   /** The pool the check before the run logged in with: the run goes on with it, asking its own questions from now on. */
   checked?: CheckedPool;
 }): Promise<number> {
-  const { runbook, session, frontEnd } = args;
+  const { runbook, session, frontEnd, secrets } = args;
+  // From here on nothing of the session is written with a secret in it.
+  session.journal.secrets = secrets.masker;
+  session.snapshots.secrets = secrets.masker;
   const write = (text: string) => void process.stdout.write(text);
   const io = plainIO(frontEnd, runbook);
   const questions = new Questions();
@@ -194,10 +257,12 @@ export async function driveRun(args: {
     hosts,
     session,
     relaysAllowed: helpers.relay,
+    secrets,
     ...(io ? { onLines: plainLinesPrinter(io) } : {}),
     ...(args.restore ? { restore: args.restore } : {}),
   });
   const chat = openChat(session, runbook, run.upgrader.name);
+  chat.hub.secrets = secrets.masker;
   // A snapshot that cannot be written does not stop the run; the upgrader is told once.
   const stopTellingSnapshots = session.snapshots.onTrouble((trouble) => {
     const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));

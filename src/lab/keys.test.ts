@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateLabKeyPair, parsePublicKey } from './keys.js';
-import ssh2 from 'ssh2';
+import ssh2 from '../remote/ssh2.js';
 
 describe('generateLabKeyPair', () => {
   it('only hands out keys that parse back (ssh2 spoils about 1 in 256)', () => {

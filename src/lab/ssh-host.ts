@@ -2,7 +2,7 @@
 // that it can drop connections at will. Only the lab's client key gets in; only `exec` runs.
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import ssh2 from 'ssh2';
+import ssh2 from '../remote/ssh2.js';
 import type { AuthContext, Connection, ParsedKey, Session } from 'ssh2';
 import { RunningCommand, type Sandbox } from './exec.js';
 

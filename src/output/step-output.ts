@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { readLogTail } from '../store/log-tail.js';
 import { LineRing } from './line-ring.js';
 import { neutralize } from './neutralize.js';
+import type { SecretMasker, StreamMasker } from './secret-mask.js';
 
 /** A line longer than this is cut into pieces so one endless line cannot grow memory. */
 const MAX_LINE = 16 * 1024;
@@ -80,6 +81,8 @@ export interface OutputOffsets {
   attempt: number;
   stdout: number;
   stderr: number;
+  /** What the log holds, when secrets masked in it make that differ from stdout + stderr. */
+  log?: number;
   /** The host said the detached command was started: following it again must never start it. */
   started?: true;
 }
@@ -94,8 +97,12 @@ export interface RevertShown {
 
 export class StepOutput {
   readonly ring: LineRing;
+  /** What the log holds (secrets masked). */
   bytes = 0;
-  /** Bytes each stream delivered to the log (with those of the log's earlier part when it was continued). */
+  /**
+   * Bytes each stream delivered to the log (with those of the log's earlier part when it was
+   * continued); bytes a secret masker holds back are counted once it passes them on.
+   */
   stdoutBytes = 0;
   stderrBytes = 0;
   /** Set by effects that know how far they are (uploads); read by the screen when it redraws. */
@@ -108,6 +115,7 @@ export class StepOutput {
   private file: number | null;
   private readonly stdout: LineSplitter;
   private readonly stderr: LineSplitter;
+  private readonly masks: { stdout: StreamMasker; stderr: StreamMasker } | null;
   private closed?: Promise<void>;
 
   constructor(
@@ -117,19 +125,24 @@ export class StepOutput {
       onLines?: LinesListener;
       onClosed?: (output: StepOutput) => void;
       /** Goes on with a log that holds this much (anything after it is cut off: it comes again). */
-      continueAt?: { stdout: number; stderr: number };
+      continueAt?: { stdout: number; stderr: number; log?: number };
+      /** The run's secrets: masked before anything is written, shown or passed on. */
+      secrets?: SecretMasker;
     } = {},
   ) {
     this.ring = new LineRing(options.ringCapacity);
     // One file per attempt; an attempt followed again after a resume goes on where its log was saved.
     const from = options.continueAt;
     if (from) {
-      truncateSync(path, from.stdout + from.stderr);
+      const log = from.log ?? from.stdout + from.stderr;
+      truncateSync(path, log);
       this.file = openSync(path, 'a');
       this.stdoutBytes = from.stdout;
       this.stderrBytes = from.stderr;
-      this.bytes = from.stdout + from.stderr;
+      this.bytes = log;
     } else this.file = openSync(path, 'w');
+    const secrets = options.secrets && !options.secrets.empty ? options.secrets : null;
+    this.masks = secrets ? { stdout: secrets.stream(), stderr: secrets.stream() } : null;
     const deliver = (stderr: boolean) => (lines: string[]) => {
       if (options.onLines) {
         const safe = lines.map(neutralize);
@@ -163,22 +176,43 @@ export class StepOutput {
   }
 
   write(chunk: Buffer, stderr = false): void {
+    let passed = chunk;
+    let counted = chunk.length;
+    const mask = this.masks?.[stderr ? 'stderr' : 'stdout'];
+    if (mask) {
+      const heldBefore = mask.heldBytes;
+      passed = mask.write(chunk);
+      counted += heldBefore - mask.heldBytes;
+    }
+    if (stderr) this.stderrBytes += counted;
+    else this.stdoutBytes += counted;
+    this.pass(passed, stderr);
+  }
+
+  private pass(chunk: Buffer, stderr: boolean): void {
+    if (chunk.length === 0) return;
     this.bytes += chunk.length;
-    if (stderr) this.stderrBytes += chunk.length;
-    else this.stdoutBytes += chunk.length;
     if (this.file !== null) writeSync(this.file, chunk);
     (stderr ? this.stderr : this.stdout).write(chunk);
   }
 
   /** A line of nightshift's own about the step: shown with the output, but not written to the log, which holds only what the command printed. */
   note(text: string): void {
-    const line = neutralize(text);
+    const line = neutralize(this.options.secrets?.maskText(text) ?? text);
     this.ring.push(line, true);
     this.options.onLines?.([line], true);
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      if (this.masks) {
+        for (const stream of ['stdout', 'stderr'] as const) {
+          const held = this.masks[stream].heldBytes;
+          this.pass(this.masks[stream].end(), stream === 'stderr');
+          if (stream === 'stderr') this.stderrBytes += held;
+          else this.stdoutBytes += held;
+        }
+      }
       this.stdout.end();
       this.stderr.end();
       const file = this.file;

@@ -1,15 +1,37 @@
 // Public key login, in OpenSSH's order: the agent, then each identity file. Encrypted keys
 // are unlocked by asking the human; unlocked keys are kept for the pool's life so a
 // reconnection at 3 AM does not ask again.
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type AuthenticationType, type ParsedKey } from 'ssh2';
-import { AuthenticationError } from './errors.js';
+import ssh2 from './ssh2.js';
+import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, ParsedKey } from 'ssh2';
+import { AuthenticationError, CertificateUnsupportedError } from './errors.js';
 import type { ResolvedHost } from './types.js';
 
 export const DEFAULT_IDENTITY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 // ssh2 is CommonJS: Node's ESM loader only sees some of its exports as named ones.
 const { OpenSSHAgent, utils } = ssh2;
+
+/** The agent as ssh2 asks it, showing only the keys IdentitiesOnly allows (all when `allowed` is null), and counting them. */
+class ChosenKeysAgent extends OpenSSHAgent {
+  offered = 0;
+  constructor(
+    readonly socket: string,
+    private readonly allowed: Buffer[] | null,
+  ) {
+    super(socket);
+  }
+
+  override getIdentities(callback: (error?: Error | null, keys?: ParsedKey[]) => void): void {
+    super.getIdentities((error, found) => {
+      const keys = found as ParsedKey[] | undefined;
+      if (error || !keys) return callback(error, keys);
+      const chosen = this.allowed === null ? keys : keys.filter((key) => this.allowed!.some((blob) => blob.equals(key.getPublicSSH())));
+      this.offered = chosen.length;
+      callback(undefined, chosen);
+    });
+  }
+}
 const PASSPHRASE_ATTEMPTS = 3;
 /** ssh2 takes `false` for "no more methods"; its types do not say so. */
 const NO_MORE_METHODS = false as unknown as AuthenticationType;
@@ -28,6 +50,9 @@ export interface AuthOptions {
 
 type Candidate = { kind: 'agent'; socket: string } | { kind: 'file'; file: string; explicit: boolean };
 
+/** Key algorithms a key of a type can sign with, as PubkeyAcceptedAlgorithms names them. */
+const SIGNATURE_ALGORITHMS: Record<string, string[]> = { 'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] };
+
 type Attempt = { method: AnyAuthMethod; label: string };
 
 /** One login's worth of attempts; `handler` goes to ssh2's authHandler. */
@@ -40,10 +65,16 @@ export class PublicKeyLogin {
   private serverMethods: string[] | null = null;
   private readonly files: string[];
   private foundAnyFile = false;
+  private agent: ChosenKeysAgent | undefined;
+  /** IdentitiesOnly: the public keys of the identity files, the only agent keys offered. */
+  private allowedBlobs: Buffer[] | null = null;
 
   constructor(private readonly options: AuthOptions) {
     const defaults = DEFAULT_IDENTITY_NAMES.map((name) => path.join(options.home, '.ssh', name));
-    const files = (this.files = [...new Set([...options.host.identityFiles, ...defaults])]);
+    // IdentitiesOnly with IdentityFile given: those files alone, as ssh offers them (ssh -G
+    // lists the default names only when none is given).
+    const only = options.host.identitiesOnly === true && options.host.identityFiles.length > 0;
+    const files = (this.files = [...new Set([...options.host.identityFiles, ...(only ? [] : defaults)])]);
     this.candidates = [
       ...(options.agentSocket ? [{ kind: 'agent' as const, socket: options.agentSocket }] : []),
       ...files.map((file) => ({ kind: 'file' as const, file, explicit: options.host.identityFiles.includes(file) })),
@@ -78,6 +109,29 @@ export class PublicKeyLogin {
     this.notes.push(`the agent could not be used (${error.message})`);
   }
 
+  /**
+   * The server cut the login off after too many attempts (sshd's MaxAuthTries): say so, and
+   * how many keys the agent put forward, instead of blaming authorized_keys.
+   */
+  tooManyAttempts(serverMessage: string): AuthenticationError {
+    if (this.current !== null) this.refused.push(this.current);
+    this.current = null;
+    const { host } = this.options;
+    const agentKeys = this.agent?.offered ?? 0;
+    const offered = [
+      ...(agentKeys > 0 ? [`the agent's ${agentKeys} key${agentKeys === 1 ? '' : 's'}`] : []),
+      ...this.refused.filter((label) => label !== 'the agent'),
+    ];
+    return new AuthenticationError(
+      `Could not log in to ${host.name} as ${host.user} at ${host.address}:${host.port}: the server ended the login after too many attempts ` +
+        `("${serverMessage}": sshd's MaxAuthTries, 6 by default) while nightshift offered ${joinWords(offered) || 'keys'}. ` +
+        (host.identitiesOnly
+          ? `Check that the identity files given for the host are the ones the server accepts.`
+          : `Set IdentitiesOnly yes for the host in the ssh config (or the runbook's identity_file with it), so that only its IdentityFile keys are offered.`),
+      [...this.refused],
+    );
+  }
+
   /** The error for a login that ran out of keys to try. */
   failure(): AuthenticationError {
     if (this.current !== null) this.refused.push(this.current);
@@ -93,7 +147,7 @@ export class PublicKeyLogin {
     }
     if (this.refused.length === 0) {
       const reasons = [
-        ...(this.options.agentSocket ? [] : ['SSH_AUTH_SOCK is not set']),
+        ...(this.options.agentSocket ? [] : [host.identityAgent?.toLowerCase() === 'none' ? 'IdentityAgent is none' : 'SSH_AUTH_SOCK is not set']),
         ...this.notes,
         ...(this.foundAnyFile ? [] : [`none of ${joinWords(this.files, 'or')} exists`]),
       ];
@@ -104,6 +158,7 @@ export class PublicKeyLogin {
       );
     }
     const notes = this.notes.length > 0 ? `; ${this.notes.join('; ')}` : '';
+    if (this.agent && this.agent.offered > 1) this.refused.splice(this.refused.indexOf('the agent'), 1, `the agent (${this.agent.offered} keys)`);
     return new AuthenticationError(
       `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. ` +
         `Check that the public key is in the server's authorized_keys.`,
@@ -115,8 +170,14 @@ export class PublicKeyLogin {
     const { host } = this.options;
     for (let candidate = this.candidates.shift(); candidate; candidate = this.candidates.shift()) {
       if (candidate.kind === 'agent') {
-        if (await this.agentHasKeys(candidate.socket)) {
-          return { method: { type: 'agent', username: host.user, agent: candidate.socket }, label: 'the agent' };
+        if (host.identitiesOnly) this.allowedBlobs = await this.identityBlobs();
+        const agent = new ChosenKeysAgent(candidate.socket, this.allowedBlobs);
+        const keys = await this.agentKeys(agent);
+        if (keys.length > 0) {
+          this.agent = agent;
+          // A key the agent offered is not offered again from its file.
+          this.offeredKeys.push(...keys.map((key) => key.getPublicSSH()));
+          return { method: { type: 'agent', username: host.user, agent }, label: 'the agent' };
         }
         continue;
       }
@@ -125,19 +186,47 @@ export class PublicKeyLogin {
       const blob = key.getPublicSSH();
       if (this.offeredKeys.some((offered) => offered.equals(blob))) continue;
       this.offeredKeys.push(blob);
+      const accepted = host.algorithms?.pubkey;
+      const algorithms = SIGNATURE_ALGORITHMS[key.type] ?? [key.type];
+      if (accepted && !algorithms.some((algorithm) => accepted.includes(algorithm))) {
+        this.notes.push(`${candidate.file} was not offered (its type ${key.type} is not in PubkeyAcceptedAlgorithms)`);
+        continue;
+      }
+      if (await exists(`${candidate.file}-cert.pub`)) {
+        this.notes.push(`${candidate.file}-cert.pub was not offered (nightshift cannot log in with certificates), only the plain key`);
+      }
       return { method: { type: 'publickey', username: host.user, key }, label: candidate.file };
     }
     return null;
   }
 
-  private agentHasKeys(socket: string): Promise<boolean> {
+  private agentKeys(agent: ChosenKeysAgent): Promise<ParsedKey[]> {
     return new Promise((resolve) => {
-      new OpenSSHAgent(socket).getIdentities((error, keys) => {
-        if (error) this.notes.push(`the agent at ${socket} could not be reached (${error.message})`);
-        else if (!keys || keys.length === 0) this.notes.push('the agent holds no keys');
-        resolve(!error && !!keys && keys.length > 0);
+      agent.getIdentities((error, keys) => {
+        if (error) this.notes.push(`the agent at ${agent.socket} could not be reached (${error.message})`);
+        else if (!keys || keys.length === 0) {
+          this.notes.push(this.allowedBlobs ? 'the agent holds none of the identity files\' keys (IdentitiesOnly)' : 'the agent holds no keys');
+        }
+        resolve(!error && keys ? keys : []);
       });
     });
+  }
+
+  /** The public keys of the identity files: from the .pub beside each, else from the private key when it is not encrypted. */
+  private async identityBlobs(): Promise<Buffer[]> {
+    const blobs: Buffer[] = [];
+    for (const file of this.files) {
+      for (const source of [`${file}.pub`, file]) {
+        const cached = source === file ? this.options.keyCache.get(file) : undefined;
+        const data = cached ? null : await readFile(source).catch(() => null);
+        const parsed = cached ?? (data ? utils.parseKey(data) : null);
+        const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+        if (!key || key instanceof Error) continue;
+        blobs.push(key.getPublicSSH());
+        break;
+      }
+    }
+    return blobs;
   }
 
   /** The unlocked key, or null (with a note saying why) when the file cannot be used. */
@@ -187,6 +276,24 @@ export class PublicKeyLogin {
     }
     this.notes.push(`${file} was skipped (wrong passphrase ${PASSPHRASE_ATTEMPTS} times)`);
     return null;
+  }
+}
+
+/** CertificateFile is refused before connecting: ssh2 cannot present a user certificate. */
+export function certificatesRefused(host: ResolvedHost): CertificateUnsupportedError {
+  return new CertificateUnsupportedError(
+    `Cannot log in to ${host.name}: the ssh config gives it CertificateFile ${host.certificateFiles!.join(', ')}, and nightshift cannot log in ` +
+      `with a certificate (its SSH library, ssh2, signs a certificate login in a form sshd rejects). ` +
+      `Authorize a plain key for ${host.user} on the host and remove CertificateFile for it, or reach it with ssh itself.`,
+  );
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -36,6 +36,24 @@ export class HostKeyRevokedError extends Error {
   }
 }
 
+/** known_hosts trusts the host only through a @cert-authority line: nightshift cannot check host certificates. */
+export class HostCertificateUnsupportedError extends Error {
+  override readonly name = 'HostCertificateUnsupportedError';
+  constructor(
+    readonly received: HostKeyInfo,
+    /** file:line of the @cert-authority line */
+    readonly authoritySource: string,
+  ) {
+    super(
+      `The host key of ${received.host} (${received.address}:${received.port}) is to be trusted through its certificate: ` +
+        `known_hosts has only a @cert-authority line for it (${authoritySource}), and nightshift cannot check host certificates ` +
+        `(its SSH library does not negotiate them). Refusing to connect rather than asking to trust ${received.fingerprint} (${received.keyType}) ` +
+        `on first sight. Record the host's own key beside the CA line (after checking it: ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the machine), ` +
+        `or declare it in host_keys for ${received.host} in the runbook.`,
+    );
+  }
+}
+
 /**
  * A host with `host_keys` in the runbook sent a key not declared for the run's phase (in
  * the fallback: not declared at all). known_hosts plays no part for such a host.
@@ -108,6 +126,11 @@ export class AuthenticationError extends Error {
   }
 }
 
+/** A login that needs a user certificate (CertificateFile), which nightshift cannot present. */
+export class CertificateUnsupportedError extends Error {
+  override readonly name = 'CertificateUnsupportedError';
+}
+
 /** TCP, handshake or timeout trouble before login completed. */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';
@@ -120,10 +143,17 @@ export class ConnectError extends Error {
   }
 }
 
-/** Refusals that logging in again cannot cure: a wrong, revoked or undeclared host key, a refused login, a broken ssh config. */
+/**
+ * Refusals that logging in again cannot cure: a wrong, revoked or undeclared host key, a host
+ * known only by a CA, no algorithm in common, a refused login, a broken ssh config.
+ */
 const FINAL_LOGIN_ERRORS = new Set([
   'HostKeyMismatchError',
   'HostKeyRevokedError',
+  'HostCertificateUnsupportedError',
+  'NoCommonAlgorithmError',
+  'UnsupportedAlgorithmsError',
+  'CertificateUnsupportedError',
   'HostKeyNotDeclaredError',
   'UnknownHostKeyRejectedError',
   'AuthenticationError',
@@ -170,8 +200,8 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefine
 }
 
 /** What to type to forget a recorded key; names the file unless it is the default one. */
-export function removeKeyCommand(address: string, port: number, file: string, defaultFile: string): string {
-  const name = shellQuote(knownHostsName(address, port));
+export function removeKeyCommand(address: string, port: number, file: string, defaultFile: string, alias?: string): string {
+  const name = shellQuote(alias ?? knownHostsName(address, port));
   return file === defaultFile ? `ssh-keygen -R ${name}` : `ssh-keygen -R ${name} -f ${shellQuote(file)}`;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
+import { HostCertificateUnsupportedError, HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
 import { checkHostKey, hostKeyAlgorithms, knownHostsPolicy, type HostKeyCheckTarget } from './host-key-check.js';
 import { lookupHostKeys, parseKnownHosts } from './known-hosts.js';
 
@@ -42,6 +42,20 @@ describe('checkHostKey', () => {
     const verdict = checkHostKey(records(`[127.0.0.1]:2222 ${ECDSA}\n`), target, blob(ED25519));
     expect(verdict.kind).toBe('refused');
     expect((verdict as { error: Error }).error.message).toContain('known_hosts has SHA256:QK8mUtifCe5A8idSLUHBF9bJ/C5SkJWZtjjHXvwS+qI (ecdsa-sha2-nistp256, /kh:1)');
+  });
+
+  test('a host known only through @cert-authority is refused, not unknown (no certificate support)', () => {
+    const verdict = checkHostKey(records(`@cert-authority [127.0.0.1]:* ${ECDSA}\n`), target, blob(ED25519));
+    expect(verdict.kind).toBe('refused');
+    const error = (verdict as { error: Error }).error;
+    expect(error).toBeInstanceOf(HostCertificateUnsupportedError);
+    expect(error.message).toContain('@cert-authority line for it (/kh:1)');
+  });
+
+  test('a @cert-authority line beside a recorded key changes nothing', () => {
+    const text = `@cert-authority * ${ECDSA}\n[127.0.0.1]:2222 ${ED25519}\n`;
+    expect(checkHostKey(records(text), target, blob(ED25519))).toEqual({ kind: 'known' });
+    expect(checkHostKey(records(text), target, blob(OTHER_ED25519)).kind).toBe('refused');
   });
 
   test('a revoked key is refused even when also recorded', () => {

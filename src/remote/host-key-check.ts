@@ -1,5 +1,5 @@
 // The host key decision, kept apart from ssh2 so it can be read (and tested) on its own.
-import { HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
+import { HostCertificateUnsupportedError, HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
 import { fingerprint, keyTypeOf, type HostKeyRecords, type KnownKey } from './known-hosts.js';
 import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { HostKeyInfo, RecordedHostKey } from './types.js';
@@ -30,6 +30,8 @@ export function describeHostKey(target: HostKeyCheckTarget, key: Buffer): HostKe
  * Known when a recorded key of the same type is this key; refused when it is revoked, or
  * when keys are recorded for the host but none is this one (even of another type: the
  * server was asked for the recorded types first, so offering another one is a change).
+ * A host known only through a @cert-authority line is refused: ssh2 does not negotiate host
+ * certificates.
  */
 export function checkHostKey(records: HostKeyRecords, target: HostKeyCheckTarget, key: Buffer): HostKeyVerdict {
   const received = describeHostKey(target, key);
@@ -37,7 +39,13 @@ export function checkHostKey(records: HostKeyRecords, target: HostKeyCheckTarget
   if (revoked) return { kind: 'refused', error: new HostKeyRevokedError(recorded(target, revoked), received) };
   if (records.keys.some((known) => known.key.equals(key))) return { kind: 'known' };
   const expected = records.keys.find((known) => known.keyType === received.keyType) ?? records.keys[0];
-  if (!expected) return { kind: 'unknown' };
+  if (!expected) {
+    // The host is meant to be trusted through a CA; nightshift cannot check certificates and
+    // must not turn that into "trust on first use".
+    const authority = records.certAuthorities[0];
+    if (authority) return { kind: 'refused', error: new HostCertificateUnsupportedError(received, authority.source) };
+    return { kind: 'unknown' };
+  }
   return {
     kind: 'refused',
     error: new HostKeyMismatchError(recorded(target, expected), received, target.removeCommand(expected.source)),

@@ -359,6 +359,7 @@ export class HostPool {
       phaseOrder: this.options.phaseOrder,
       jumps: { hosts: this.hosts, resolve: (spec) => resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }) },
       knownHostsFiles: this.knownHostsFiles(),
+      pinKnownHostsFiles: this.options.knownHostsFiles !== undefined,
       defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
       interaction: this.options.interaction,
       agentSocket: this.env['SSH_AUTH_SOCK'] || undefined,

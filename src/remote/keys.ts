@@ -1,7 +1,7 @@
 // SSH keys made in-process with ssh2 (the demo lab's keys, the helper channel's host key)
 // and fingerprints as OpenSSH prints them.
 import { createHash } from 'node:crypto';
-import ssh2 from 'ssh2';
+import ssh2 from './ssh2.js';
 import type { ParsedKey } from 'ssh2';
 
 export interface SshKeyPair {

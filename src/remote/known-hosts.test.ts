@@ -10,6 +10,9 @@ import {
   knownHostsName,
   loadKnownHosts,
   lookupHostKeys,
+  lookupHostKeysByName,
+  hashHostName,
+  recordKnownHost,
   parseKnownHosts,
   wildcardMatch,
   type HostField,
@@ -111,7 +114,7 @@ describe('matching a host', () => {
 });
 
 describe('lookupHostKeys', () => {
-  test('collects keys and revoked keys with their sources; ignores @cert-authority', () => {
+  test('collects keys, revoked keys and @cert-authority keys with their sources', () => {
     const entries = [
       ...parseKnownHosts(`other ${ECDSA}\n[127.0.0.1]:2222 ${ED25519}\n@cert-authority * ${ECDSA}\n`, '/a'),
       ...parseKnownHosts(`@revoked [127.0.0.1]:* ${ECDSA}\n${HASHED_LOCAL_2222} ${ECDSA}\n`, '/b'),
@@ -122,7 +125,42 @@ describe('lookupHostKeys', () => {
       ['ecdsa-sha2-nistp256', ECDSA_FINGERPRINT, '/b:2'],
     ]);
     expect(records.revoked.map((key) => key.source)).toEqual(['/b:1']);
-    expect(lookupHostKeys(entries, 'nowhere', 22)).toEqual({ keys: [], revoked: [] });
+    expect(records.certAuthorities.map((key) => key.source)).toEqual(['/a:3']);
+    // The @cert-authority line's * matches any host.
+    expect(lookupHostKeys(entries, 'nowhere', 22)).toMatchObject({ keys: [], revoked: [], certAuthorities: [{ source: '/a:3' }] });
+    expect(lookupHostKeys(parseKnownHosts(`other ${ECDSA}\n`, '/a'), 'nowhere', 22)).toEqual({ keys: [], revoked: [], certAuthorities: [] });
+  });
+
+  test('a HostKeyAlias is looked up as it is, without the port', () => {
+    const entries = parseKnownHosts(`dragon-alias ${ED25519}
+[dragon-alias]:2222 ${ECDSA}
+`, '/a');
+    expect(lookupHostKeysByName(entries, 'dragon-alias').keys.map((key) => key.source)).toEqual(['/a:1']);
+  });
+});
+
+describe('hashed names (HashKnownHosts)', () => {
+  test("hashHostName gives ssh-keygen -H's form, matched by the name alone", () => {
+    const hashed = hashHostName('[127.0.0.1]:2222', Buffer.alloc(20, 7));
+    expect(hashed).toMatch(/^\|1\|[A-Za-z0-9+/]{27}=\|[A-Za-z0-9+/]{27}=$/);
+    const [entry] = parseKnownHosts(`${hashed} ${ED25519}\n`, '/h');
+    expect(entry && entryMatches(entry.hosts, '[127.0.0.1]:2222')).toBe(true);
+    expect(entry && entryMatches(entry.hosts, '[127.0.0.1]:2223')).toBe(false);
+    // A fresh salt each time.
+    expect(hashHostName('dragon')).not.toBe(hashHostName('dragon'));
+  });
+
+  test('recordKnownHost writes the hashed name when asked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-kh-'));
+    try {
+      const file = path.join(dir, 'known_hosts');
+      await recordKnownHost(file, 'dragon-alias', blob(ED25519), { hashed: true });
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('dragon-alias');
+      expect(lookupHostKeysByName(await loadKnownHosts([file]), 'dragon-alias').keys).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

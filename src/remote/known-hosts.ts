@@ -1,6 +1,6 @@
 // OpenSSH known_hosts files: parsing, matching a host, and recording a new key.
 // Format: sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT".
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -29,6 +29,8 @@ export interface KnownKey {
 export interface HostKeyRecords {
   keys: KnownKey[];
   revoked: KnownKey[];
+  /** @cert-authority lines for the host: CA keys its host certificate would be signed by. */
+  certAuthorities: KnownKey[];
 }
 
 /** How known_hosts names a host: `addr` on port 22, `[addr]:port` otherwise. */
@@ -113,19 +115,24 @@ export function wildcardMatch(pattern: string, text: string): boolean {
   return new RegExp(`^${source}$`, 's').test(text.toLowerCase());
 }
 
-/** Keys recorded for (address, port); @cert-authority lines are ignored (no certificate support). */
+/** Keys recorded for (address, port). */
 export function lookupHostKeys(entries: KnownHostsEntry[], address: string, port: number): HostKeyRecords {
-  const name = knownHostsName(address, port);
-  const records: HostKeyRecords = { keys: [], revoked: [] };
+  return lookupHostKeysByName(entries, knownHostsName(address, port));
+}
+
+/** Keys recorded under a known_hosts name: `[addr]:port`, or a HostKeyAlias as it is. */
+export function lookupHostKeysByName(entries: KnownHostsEntry[], name: string): HostKeyRecords {
+  const records: HostKeyRecords = { keys: [], revoked: [], certAuthorities: [] };
   for (const entry of entries) {
-    if (entry.marker === 'cert-authority' || !entryMatches(entry.hosts, name)) continue;
+    if (!entryMatches(entry.hosts, name)) continue;
     const known: KnownKey = {
       keyType: entry.keyType,
       key: entry.key,
       fingerprint: fingerprint(entry.key),
       source: `${entry.file}:${entry.line}`,
     };
-    (entry.marker === 'revoked' ? records.revoked : records.keys).push(known);
+    const list = entry.marker === 'revoked' ? records.revoked : entry.marker === 'cert-authority' ? records.certAuthorities : records.keys;
+    list.push(known);
   }
   return records;
 }
@@ -149,6 +156,20 @@ export async function loadKnownHosts(files: string[]): Promise<KnownHostsEntry[]
 
 /** Appends `name type base64`, creating the file (0600) and its folder (0700) when missing. */
 export async function appendKnownHost(file: string, address: string, port: number, key: Buffer): Promise<void> {
+  await recordKnownHost(file, knownHostsName(address, port), key);
+}
+
+/** `|1|salt|hash`: HMAC-SHA1 of the name keyed by a random 20-byte salt, as ssh-keygen -H writes it. */
+export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
+  const hash = createHmac('sha1', salt).update(name.toLowerCase()).digest();
+  return `|1|${salt.toString('base64')}|${hash.toString('base64')}`;
+}
+
+/**
+ * Appends `name type base64` (the name hashed when `hashed`: HashKnownHosts), creating the
+ * file (0600) and its folder (0700) when missing.
+ */
+export async function recordKnownHost(file: string, name: string, key: Buffer, options: { hashed?: boolean } = {}): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   let created = false;
@@ -162,7 +183,7 @@ export async function appendKnownHost(file: string, address: string, port: numbe
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     created = true;
   }
-  const line = `${knownHostsName(address, port)} ${keyTypeOf(key)} ${key.toString('base64')}\n`;
+  const line = `${options.hashed ? hashHostName(name) : name} ${keyTypeOf(key)} ${key.toString('base64')}\n`;
   await appendFile(file, prefix + line, { mode: 0o600 });
   // appendFile's mode is filtered by the umask; a new known_hosts is private whatever the umask.
   if (created) await chmod(file, 0o600);

@@ -3,15 +3,18 @@
 // as the errors of errors.ts.
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2, { type Client as SshClient, type ClientErrorExtensions } from 'ssh2';
+import ssh2, { acceptOnlySignatureAlgorithms, ssh2Algorithms } from './ssh2.js';
+import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import type { HostKeyExpectation } from '../runbook/types.js';
-import { PublicKeyLogin, type KeyCache } from './auth.js';
+import { HandshakeLog, mismatchKind, noCommonAlgorithm, offerFor, type Offer } from './algorithms.js';
+import { certificatesRefused, PublicKeyLogin, type KeyCache } from './auth.js';
 import { Connection } from './connection.js';
 import { declaredKeysPolicy } from './declared-keys.js';
 import { ConnectError, removeKeyCommand, UnknownHostKeyRejectedError } from './errors.js';
 import { describeHostKey, knownHostsPolicy, type HostKeyCheckTarget, type HostKeyPolicy } from './host-key-check.js';
 import { JumpLinks } from './jump-links.js';
-import { appendKnownHost, loadKnownHosts, lookupHostKeys } from './known-hosts.js';
+import { knownHostsName, loadKnownHosts, lookupHostKeysByName, recordKnownHost } from './known-hosts.js';
+import { proxyCommandOf, ProxyCommandTransport } from './proxy-command.js';
 import { resolveJumpHosts, type JumpContext, type RouteHost } from './proxy-jump.js';
 import { LoginClock } from './login-clock.js';
 import { resolveHost } from './ssh-config.js';
@@ -27,11 +30,17 @@ export interface ConnectionSettings {
   phaseOrder?: string[];
   /** Where the hops of host.proxyJump are looked up (default: no runbook hosts, and HOME/.ssh/config). */
   jumps?: JumpContext;
-  /** In order; new keys are recorded in the first. */
+  /**
+   * In order; new keys are recorded in the first. A host's own UserKnownHostsFile and
+   * GlobalKnownHostsFile take their place unless `pinKnownHostsFiles`.
+   */
   knownHostsFiles: string[];
+  /** The caller chose the known_hosts files: the ssh config's are not used. */
+  pinKnownHostsFiles?: boolean;
   /** The file `ssh-keygen -R` edits without -f. */
   defaultKnownHostsFile: string;
   interaction: RemoteInteraction;
+  /** SSH_AUTH_SOCK, when set: the agent unless a host's IdentityAgent says otherwise. */
   agentSocket: string | undefined;
   home: string;
   keyCache: KeyCache;
@@ -93,7 +102,9 @@ async function attempt(settings: ConnectionSettings, route: RouteStop[]): Promis
   const links = new JumpLinks();
   const destination = route[route.length - 1]!;
   try {
-    let via: Duplex | undefined;
+    let via: Duplex | ProxyCommandTransport | undefined;
+    const proxyCommand = proxyCommandOf(route[0]!.host);
+    if (proxyCommand !== undefined) via = new ProxyCommandTransport(proxyCommand);
     for (const [index, hop] of route.slice(0, -1).entries()) {
       const client = await logIn(settings, hop, via, clock, route.length > 1, (fresh) => {
         links.add(fresh, hop.host);
@@ -122,13 +133,18 @@ async function attempt(settings: ConnectionSettings, route: RouteStop[]): Promis
 async function logIn<T>(
   settings: ConnectionSettings,
   stop: RouteStop,
-  via: Duplex | undefined,
+  via: Duplex | ProxyCommandTransport | undefined,
   clock: LoginClock,
   jumping: boolean,
   keep: (client: SshClient) => T,
 ): Promise<T> {
   const { host } = stop;
+  if (host.certificateFiles && host.certificateFiles.length > 0) throw certificatesRefused(host);
   const policy = await hostKeyPolicy(settings, stop);
+  const offer: Offer = offerFor(host.algorithms, policy.algorithms, ssh2Algorithms, host.name);
+  const handshakeLog = new HandshakeLog();
+  const proxy = via instanceof ProxyCommandTransport ? via : undefined;
+  const agentSocket = agentSocketFor(settings, host);
 
   return new Promise<T>((resolve, reject) => {
     const client = new Client();
@@ -148,7 +164,7 @@ async function logIn<T>(
 
     const login = new PublicKeyLogin({
       host,
-      agentSocket: settings.agentSocket,
+      agentSocket,
       home: settings.home,
       keyCache: settings.keyCache,
       askPassphrase: (file) => clock.ask(() => settings.interaction.askPassphrase(file)),
@@ -162,7 +178,10 @@ async function logIn<T>(
       client.destroy();
       // The link may drop while a human is still answering: let them finish, so that an
       // accepted key is recorded (or a declined one reported) before any new attempt.
-      void clock.answered().then(() => reject(refusal ?? error));
+      void clock
+        .answered()
+        .then(() => (proxy && !refusal ? proxyFailure(proxy, stop.where, error) : error))
+        .then((reason) => reject(refusal ?? reason));
     };
     const onReady = () => {
       if (settled) return;
@@ -175,6 +194,10 @@ async function logIn<T>(
     };
     const onError = (error: SshError) => {
       if (error.level === 'agent') return login.noteAgentError(error);
+      const mismatch = error.level === 'handshake' ? mismatchKind(error.message) : null;
+      if (mismatch && !refusal) return fail(noCommonAlgorithm(stop.where, mismatch, offer, handshakeLog, ssh2Algorithms.supported));
+      // sshd's MaxAuthTries: it disconnects with this reason, not a failed method.
+      if (authenticating && /too many authentication failures/i.test(error.message)) return fail(login.tooManyAttempts(error.message));
       if (error.level === 'client-authentication') {
         // Signing trouble with one key: ssh2 goes on with the next.
         if (error.message !== 'All configured authentication methods failed') return;
@@ -198,7 +221,9 @@ async function logIn<T>(
     client.on('close', onClose);
     client.once('handshake', () => {
       authenticating = true;
+      handshakeLog.stop();
     });
+    if (proxy) client.once('close', () => proxy.kill());
     client.once('ready', onReady);
     const kept = keep(client);
 
@@ -218,9 +243,9 @@ async function logIn<T>(
             return false;
           }
           // Recorded even if the link dropped meanwhile: the human accepted this key.
-          const file = settings.knownHostsFiles[0];
+          const file = knownHostsFilesFor(settings, host)[0];
           try {
-            if (file) await appendKnownHost(file, host.address, host.port, key);
+            if (file) await recordKnownHost(file, knownHostsNameOf(host), key, { hashed: host.hashKnownHosts === true });
             return true;
           } catch (error) {
             // Not a ConnectError: trying again would only ask the same question again.
@@ -241,16 +266,21 @@ async function logIn<T>(
 
     try {
       client.connect({
-        ...(via ? { sock: via } : { host: host.address, port: host.port }),
+        ...(via ? { sock: via instanceof ProxyCommandTransport ? via.stream : via } : { host: host.address, port: host.port }),
         username: host.user,
         hostVerifier,
         authHandler: login.handler,
-        algorithms: { serverHostKey: policy.algorithms },
+        // ssh2's types list the names it knows; offerFor kept only those.
+        algorithms: offer as never,
+        debug: handshakeLog.debug,
+        // ForwardAgent: ssh2 asks for agent forwarding on every command's channel.
+        ...(host.forwardAgent && agentSocket ? { agent: agentSocket, agentForward: true } : {}),
         keepaliveInterval: settings.keepaliveIntervalMs,
         keepaliveCountMax: settings.keepaliveCountMax,
         // Our own LoginClock replaces readyTimeout: it pauses while a human answers.
         readyTimeout: 0,
       });
+      if (host.algorithms?.pubkey) acceptOnlySignatureAlgorithms(client, host.algorithms.pubkey);
     } catch (error) {
       fail(connectError(stop.where, host, error as SshError));
     }
@@ -304,8 +334,49 @@ async function hostKeyPolicy(settings: ConnectionSettings, stop: RouteStop): Pro
   if (stop.declaredKeys !== undefined) {
     return declaredKeysPolicy(target, stop.declaredKeys, { phase: settings.phase ?? null, order: settings.phaseOrder ?? [] });
   }
-  const records = lookupHostKeys(await loadKnownHosts(settings.knownHostsFiles), stop.host.address, stop.host.port);
+  const records = lookupHostKeysByName(await loadKnownHosts(knownHostsFilesFor(settings, stop.host)), knownHostsNameOf(stop.host));
   return knownHostsPolicy(records, target);
+}
+
+/** The name the host's key is looked up and recorded under: its HostKeyAlias as it is, else [address]:port. */
+function knownHostsNameOf(host: ResolvedHost): string {
+  return host.hostKeyAlias ?? knownHostsName(host.address, host.port);
+}
+
+const GLOBAL_KNOWN_HOSTS = '/etc/ssh/ssh_known_hosts';
+
+/** UserKnownHostsFile then GlobalKnownHostsFile when the ssh config gave them (and the caller did not pin the files). */
+function knownHostsFilesFor(settings: ConnectionSettings, host: ResolvedHost): string[] {
+  if (settings.pinKnownHostsFiles || (host.userKnownHostsFiles === undefined && host.globalKnownHostsFiles === undefined)) {
+    return settings.knownHostsFiles;
+  }
+  const user = host.userKnownHostsFiles ?? [settings.defaultKnownHostsFile];
+  const global = host.globalKnownHostsFiles ?? [GLOBAL_KNOWN_HOSTS];
+  return [...user, ...global].filter((file) => file.toLowerCase() !== 'none').map((file) => expandTilde(file, settings.home));
+}
+
+/** `~/` as HOME (ssh -G gives the files expanded; the own parser may not). */
+function expandTilde(file: string, home: string): string {
+  return file.startsWith('~/') ? path.join(home, file.slice(2)) : file;
+}
+
+/** IdentityAgent: a socket path, none, or SSH_AUTH_SOCK (the environment's). Absent: SSH_AUTH_SOCK. */
+function agentSocketFor(settings: ConnectionSettings, host: ResolvedHost): string | undefined {
+  const configured = host.identityAgent?.trim();
+  if (configured === undefined || configured === '' || /^\$?\{?SSH_AUTH_SOCK\}?$/.test(configured)) return settings.agentSocket;
+  if (configured.toLowerCase() === 'none') return undefined;
+  return expandTilde(configured, settings.home);
+}
+
+/** A login over a ProxyCommand that failed: when the command ended by itself, that is the news. */
+async function proxyFailure(proxy: ProxyCommandTransport, where: string, error: Error): Promise<Error> {
+  await Promise.race([proxy.exited(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+  const outcome = proxy.outcome();
+  if (outcome === undefined) return error;
+  return new ConnectError(
+    `Could not connect to ${where}: its ProxyCommand (${proxy.command}) ${outcome}. Check the ProxyCommand for the host in the ssh config.`,
+    error,
+  );
 }
 
 function keyCheckTarget(settings: ConnectionSettings, host: ResolvedHost): HostKeyCheckTarget {
@@ -313,7 +384,8 @@ function keyCheckTarget(settings: ConnectionSettings, host: ResolvedHost): HostK
     host: host.name,
     address: host.address,
     port: host.port,
-    removeCommand: (source) => removeKeyCommand(host.address, host.port, source.replace(/:\d+$/, ''), settings.defaultKnownHostsFile),
+    removeCommand: (source) =>
+      removeKeyCommand(host.address, host.port, source.replace(/:\d+$/, ''), settings.defaultKnownHostsFile, host.hostKeyAlias),
   };
 }
 

@@ -63,13 +63,37 @@ describe('resolveJumpHosts', () => {
     );
     expect(route).toEqual([
       { host: { name: 'bastion', address: '198.51.100.1', port: 2200, user: 'ops', identityFiles: [] }, declaredKeys: keys },
-      { host: { name: 'gate', address: 'gate', port: 22, user: 'me', identityFiles: [] } },
+      { host: { name: 'gate', address: 'gate', port: 22, user: 'me', identityFiles: [], proxyJump: 'ops@bastion:2200' } },
     ]);
   });
 
-  test("a hop's own jump hosts are not followed", async () => {
-    const route = await resolveJumpHosts(dragon('bastion'), context({ bastion: { proxyJump: 'outer' } }));
-    expect(route.map((stop) => stop.host.name)).toEqual(['bastion']);
+  test("the first hop's own jump hosts are followed, as ssh reaches it with its own config", async () => {
+    const route = await resolveJumpHosts(dragon('bastion'), context({ bastion: { proxyJump: 'outer' } }, { outer: 'root@edge:2222' }));
+    expect(route.map((stop) => `${stop.host.user}@${stop.host.name}:${stop.host.port}`)).toEqual(['root@edge:2222', 'me@outer:22', 'me@bastion:22']);
+  });
+
+  test("for ProxyJump a,b, b is reached through a (its own jump hosts replaced, as ssh -J a does) and a through its own", async () => {
+    const route = await resolveJumpHosts(
+      dragon('a,b'),
+      context({ a: {}, b: { proxyJump: 'never' } }, { a: 'c', b: 'never-either', c: 'ops@d' }),
+    );
+    expect(route.map((stop) => stop.host.name)).toEqual(['d', 'c', 'a', 'b']);
+    expect(route.map((stop) => stop.host.proxyJump)).toEqual([undefined, 'ops@d', 'c', 'a']);
+  });
+
+  test('three hops: each is reached through the ones before it', async () => {
+    const route = await resolveJumpHosts(dragon('a,ops@b:2200,c'), context({}, { b: 'x', c: 'y' }));
+    expect(route.map((stop) => [stop.host.name, stop.host.user, stop.host.port, stop.host.proxyJump])).toEqual([
+      ['a', 'me', 22, undefined],
+      ['b', 'ops', 2200, 'a'],
+      ['c', 'me', 22, 'a,ops@b:2200'],
+    ]);
+  });
+
+  test('jump hosts that lead round in a circle through their own ProxyJump are refused', async () => {
+    await expect(resolveJumpHosts(dragon('a'), context({}, { a: 'b', b: 'c', c: 'a' }))).rejects.toThrow(
+      'The jump hosts go round in a circle: a jumps through b jumps through c jumps through a. ',
+    );
   });
 
   test('a chain through the destination itself is a cycle', async () => {

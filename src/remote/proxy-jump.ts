@@ -1,6 +1,5 @@
 // ProxyJump as ssh -J takes it: comma-separated hops, each a host of the runbook (its own
 // settings and declared keys apply) or [user@]host[:port] resolved through ~/.ssh/config.
-// A hop's own jump hosts are not followed: the chain is exactly what the destination names.
 import type { HostKeyExpectation, HostSpec } from '../runbook/types.js';
 import { SshConfigError } from './ssh-config.js';
 import type { ResolvedHost } from './types.js';
@@ -50,42 +49,79 @@ export function parseProxyJump(value: string, owner: string): JumpHop[] {
   });
 }
 
-/** The machines to log in to before `destination`, in order; refuses chains that go round in a circle. */
+/** How deep jump hosts may lead to jump hosts of their own before nightshift stops following them. */
+const MAX_JUMP_DEPTH = 16;
+
+/**
+ * The machines to log in to before `destination`, in order, as ssh goes: for `ProxyJump a,b`
+ * ssh reaches b with `-J a` (b's own ProxyJump does not count), and a with a's own settings,
+ * so a's own ProxyJump (or ProxyCommand) is followed, and so on. Refuses chains that go round
+ * in a circle. Only the first machine of the route can have a proxyCommand: every later one
+ * is reached through the one before it.
+ */
 export async function resolveJumpHosts(destination: ResolvedHost, context: JumpContext): Promise<RouteHost[]> {
-  if (destination.proxyJump === undefined) return [];
-  const chain = destination.proxyJump;
-  const hops = parseProxyJump(chain, destination.name);
+  return routeTo(destination, context, [destination.name]);
+}
+
+/** The route to `target`; `reaching` names the machines this route leads to, `target` last. */
+async function routeTo(target: ResolvedHost, context: JumpContext, reaching: string[]): Promise<RouteHost[]> {
+  if (target.proxyJump === undefined) return [];
+  const chain = target.proxyJump;
+  const hops = parseProxyJump(chain, target.name);
   const seen = new Set<string>();
-  const route: RouteHost[] = [];
   for (const hop of hops) {
-    if (hop.host === destination.name) {
+    if (hop.host === target.name) {
       throw new SshConfigError(
-        `The jump hosts of ${destination.name} (${chain}) lead back to ${destination.name} itself: a cycle. ` +
+        `The jump hosts of ${target.name} (${chain}) lead back to ${target.name} itself: a cycle. ` +
           `Remove ${hop.text} from its proxy_jump (or ProxyJump in the ssh config).`,
       );
     }
     if (seen.has(hop.host)) {
-      throw new SshConfigError(`The jump hosts of ${destination.name} (${chain}) name ${hop.host} twice: a cycle. Name each jump host once.`);
+      throw new SshConfigError(`The jump hosts of ${target.name} (${chain}) name ${hop.host} twice: a cycle. Name each jump host once.`);
     }
     seen.add(hop.host);
-    const spec = context.hosts[hop.host];
-    const resolved = await context.resolve({
-      ...(spec ?? { name: hop.host, alias: hop.host }),
-      ...(hop.user !== undefined ? { user: hop.user } : {}),
-      ...(hop.port !== undefined ? { port: hop.port } : {}),
-    });
-    if (resolved.proxyJump !== undefined && jumpsThrough(resolved.proxyJump, destination.name)) {
-      throw new SshConfigError(
-        `${destination.name} jumps through ${hop.host}, and ${hop.host} jumps through ${destination.name}: a cycle. ` +
-          `One of them must be reachable without the other; remove the proxy_jump (or ProxyJump) of one.`,
-      );
-    }
-    route.push({ host: resolved, ...(spec?.hostKeys !== undefined ? { declaredKeys: spec.hostKeys } : {}) });
   }
-  return route;
+  if (reaching.length > MAX_JUMP_DEPTH) {
+    throw new SshConfigError(
+      `Reaching ${reaching[0]} goes through more than ${MAX_JUMP_DEPTH} jump hosts (${reaching.join(' <- ')}); ` +
+        `is there a loop among the ProxyJump settings?`,
+    );
+  }
+  const last = hops[hops.length - 1]!;
+  const before = hops.slice(0, -1);
+  const circle = reaching.indexOf(last.host);
+  if (circle !== -1) throw cycleError(reaching.slice(circle), last.host);
+  const spec = context.hosts[last.host];
+  const resolved = await context.resolve({
+    ...(spec ?? { name: last.host, alias: last.host }),
+    ...(last.user !== undefined ? { user: last.user } : {}),
+    ...(last.port !== undefined ? { port: last.port } : {}),
+    // As ssh -J: the hops before it replace the machine's own ProxyJump (and ProxyCommand).
+    ...(before.length > 0 ? { proxyJump: before.map((hop) => hop.text).join(',') } : {}),
+  });
+  if (before.length === 0 && resolved.proxyJump !== undefined) {
+    const named = reaching.find((name) => jumpsThrough(resolved.proxyJump!, name));
+    if (named !== undefined) throw cycleError([...reaching.slice(reaching.indexOf(named)), last.host], named);
+  }
+  const route = await routeTo(resolved, context, [...reaching, last.host]);
+  return [...route, { host: resolved, ...(spec?.hostKeys !== undefined ? { declaredKeys: spec.hostKeys } : {}) }];
 }
 
-/** Whether a (not followed) jump list names `name`; a list that does not parse names nothing. */
+/** `circle`: each machine jumps through the next, and the last one through `back`. */
+function cycleError(circle: string[], back: string): SshConfigError {
+  if (circle.length === 2) {
+    return new SshConfigError(
+      `${circle[0]} jumps through ${circle[1]}, and ${circle[1]} jumps through ${back}: a cycle. ` +
+        `One of them must be reachable without the other; remove the proxy_jump (or ProxyJump) of one.`,
+    );
+  }
+  return new SshConfigError(
+    `The jump hosts go round in a circle: ${[...circle, back].join(' jumps through ')}. ` +
+      `One of them must be reachable without the others; remove the proxy_jump (or ProxyJump) of one.`,
+  );
+}
+
+/** Whether a jump list names `name`; a list that does not parse names nothing. */
 function jumpsThrough(value: string, name: string): boolean {
   try {
     return parseProxyJump(value, name).some((hop) => hop.host === name);

@@ -1,80 +1,113 @@
 // Where a runbook host ends up: ~/.ssh/config's settings for its alias, overridden by the
-// runbook's own values, like options given on ssh's command line.
+// runbook's own values, like options given on ssh's command line. OpenSSH answers when an
+// ssh binary is there (ssh -G, see ssh-resolve.ts); nightshift's own reading of the config is
+// the fallback without one, and it refuses what it cannot read the way ssh would.
 import { readdir, readFile } from 'node:fs/promises';
-import { homedir, hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import SSHConfig from 'ssh-config';
 import type { HostSpec } from '../runbook/types.js';
-import type { ResolvedHost } from './types.js';
+import type { AlgorithmLists, ResolvedHost } from './types.js';
 import { wildcardMatch } from './known-hosts.js';
+import { assembleAlgorithms, OPENSSH_ALGORITHMS, type AlgorithmCategory } from './openssh-defaults.js';
+import {
+  commandTokens,
+  expandPath,
+  expandTokens,
+  homeDir,
+  isYes,
+  localUser,
+  pathTokens,
+  SshConfigError,
+  type TokenSource,
+} from './ssh-config-common.js';
+import { absentIfNone, agentSocket, findSsh, forwardAgent, resolveWithSsh } from './ssh-resolve.js';
+
+export { expandPath, expandTokens, homeDir, localUser, SshConfigError } from './ssh-config-common.js';
 
 export interface ResolveOptions {
   /** ssh config file (a missing one is an empty one). */
   configFile: string;
-  /** Where HOME comes from (default process.env). */
+  /** Where HOME (and PATH, to find ssh) come from (default process.env). */
   env?: NodeJS.ProcessEnv;
-}
-
-export class SshConfigError extends Error {
-  override readonly name = 'SshConfigError';
-}
-
-export function homeDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['HOME'] || homedir();
-}
-
-export function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env['USER'] ?? process.env['LOGNAME'] ?? 'root';
-  }
+  /** The ssh binary to ask (ssh -G); null: none, nightshift reads the config itself. Default: `ssh` on PATH. */
+  sshBinary?: string | null;
 }
 
 export async function resolveHost(spec: HostSpec, options: ResolveOptions): Promise<ResolvedHost> {
   const env = options.env ?? process.env;
-  const home = homeDir(env);
-  const text = await readConfigText(options.configFile, home);
-  // Match exec is not run: resolving a host must not start commands (and ssh-config runs them with a bash-only wrapper).
-  const computed = SSHConfig.parse(text).compute(spec.alias, { ignoreCase: true, matchExec: false });
-  const setting = (key: string): string | undefined => {
-    const value = computed[key];
-    return Array.isArray(value) ? value[0] : value;
-  };
+  const sshBinary = options.sshBinary === undefined ? await findSsh(env) : options.sshBinary;
+  if (sshBinary !== null) return resolveWithSsh(spec, { configFile: options.configFile, env, sshBinary });
+  return resolveWithOwnParser(spec, options.configFile, env);
+}
 
-  const proxyCommand = setting('proxycommand');
-  if (proxyCommand !== undefined && proxyCommand.toLowerCase() !== 'none') {
-    throw new SshConfigError(
-      `${options.configFile} sets ProxyCommand ${proxyCommand} for ${spec.alias} (host ${spec.name}), which nightshift does not support ` +
-        `(it goes through jump hosts with ProxyJump only); rather than silently connecting directly, it stops here: ` +
-        `use ProxyJump (or proxy_jump in the runbook) instead, or give the host a different alias in the runbook.`,
-    );
+const ALGORITHM_KEYS: Record<AlgorithmCategory, string> = {
+  kex: 'kexalgorithms',
+  hostKey: 'hostkeyalgorithms',
+  cipher: 'ciphers',
+  mac: 'macs',
+  pubkey: 'pubkeyacceptedalgorithms',
+};
+
+/** The fallback without ssh: the config read by nightshift, ~/.ssh/config only (not /etc/ssh/ssh_config). */
+export async function resolveWithOwnParser(spec: HostSpec, configFile: string, env: NodeJS.ProcessEnv): Promise<ResolvedHost> {
+  const home = homeDir(env);
+  const text = await readConfigText(configFile, home, spec.alias);
+  // Match exec never gets here (readConfigText refuses it): no command is run.
+  const computed = SSHConfig.parse(text).compute(spec.alias, { ignoreCase: true, matchExec: false });
+  const values = (key: string): string[] => {
+    const value = computed[key];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+  const setting = (key: string): string | undefined => values(key)[0];
+  const where = `${configFile} for ${spec.alias} (host ${spec.name})`;
+
+  const configJump = absentIfNone(setting('proxyjump'));
+  const configCommand = absentIfNone(setting('proxycommand'));
+  // The runbook's proxy_jump wins over the config's, as ssh -J does (a ProxyCommand too); "none" means a direct connection.
+  const proxyJump = spec.proxyJump !== undefined ? absentIfNone(spec.proxyJump) : configJump;
+  if (spec.proxyJump === undefined && configJump !== undefined && configCommand !== undefined) {
+    throw new SshConfigError(`${where} sets both ProxyJump ${configJump} and ProxyCommand ${configCommand}; keep one of them.`);
   }
-  // The runbook's proxy_jump wins over the config's, as ssh -J does; "none" means a direct connection.
-  const jump = spec.proxyJump ?? setting('proxyjump');
-  const proxyJump = jump !== undefined && jump.toLowerCase() !== 'none' ? jump : undefined;
 
   const address = spec.address ?? expandTokens(setting('hostname') ?? spec.alias, { h: spec.alias }, 'HostName');
   const user = spec.user ?? setting('user') ?? localUser();
-  const port = spec.port ?? parsePort(setting('port'), options.configFile, spec.alias) ?? 22;
-
-  const tokens: Record<string, string> = {
-    d: home,
-    u: localUser(),
-    h: address,
-    r: user,
-    p: String(port),
-    n: spec.alias,
-    l: hostname().split('.')[0] ?? '',
-    i: String(process.getuid?.() ?? ''),
+  const port = spec.port ?? parsePort(setting('port'), configFile, spec.alias) ?? 22;
+  const hostKeyAlias = setting('hostkeyalias');
+  const source: TokenSource = {
+    alias: spec.alias,
+    address,
+    port,
+    user,
+    home,
+    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
+    ...(proxyJump !== undefined ? { proxyJump } : {}),
   };
-  const configured = computed['identityfile'];
-  const fromConfig = (Array.isArray(configured) ? configured : configured ? [configured] : []).filter(
-    (file) => file.toLowerCase() !== 'none',
+  const tokens = pathTokens(source);
+  const files = (list: string[], directive: string): string[] =>
+    list.filter((file) => file.toLowerCase() !== 'none').map((file) => expandPath(expandTokens(file, tokens, directive), home));
+
+  const identityFiles = files([...(spec.identityFile ? [spec.identityFile] : []), ...values('identityfile')], 'IdentityFile');
+  const certificateFiles = files(values('certificatefile'), 'CertificateFile');
+  const proxyCommand = spec.proxyJump === undefined && configCommand !== undefined ? expandTokens(configCommand, commandTokens(source), 'ProxyCommand') : undefined;
+  const agent = setting('identityagent');
+  const identityAgent = agentSocket(
+    agent === undefined || agent.startsWith('$') || /^(none|SSH_AUTH_SOCK)$/i.test(agent) ? agent : expandPath(expandTokens(agent, tokens, 'IdentityAgent'), home),
+    env,
+    where,
+    (file) => file,
   );
-  const identityFiles = [...(spec.identityFile ? [spec.identityFile] : []), ...fromConfig].map((file) =>
-    expandPath(expandTokens(file, tokens, 'IdentityFile'), home),
-  );
+  const knownHosts = (key: string, directive: string): string[] | undefined => {
+    const listed = values(key).flatMap((value) => value.split(/\s+/)).filter((file) => file !== '');
+    return listed.length === 0 ? undefined : files(listed, directive);
+  };
+  const userKnownHostsFiles = knownHosts('userknownhostsfile', 'UserKnownHostsFile');
+  const globalKnownHostsFiles = knownHosts('globalknownhostsfile', 'GlobalKnownHostsFile');
+  // Only what the config sets: the other lists stay ssh2's defaults.
+  const algorithms: AlgorithmLists = {};
+  for (const category of Object.keys(ALGORITHM_KEYS) as AlgorithmCategory[]) {
+    const value = setting(ALGORITHM_KEYS[category]);
+    if (value !== undefined) algorithms[category] = assembleAlgorithms(category, value, `${where}: ${OPENSSH_ALGORITHMS[category].directive}`);
+  }
 
   return {
     name: spec.name,
@@ -83,6 +116,17 @@ export async function resolveHost(spec: HostSpec, options: ResolveOptions): Prom
     user,
     identityFiles: [...new Set(identityFiles)],
     ...(proxyJump !== undefined ? { proxyJump } : {}),
+    resolvedBy: 'own parser',
+    identitiesOnly: isYes(setting('identitiesonly')),
+    ...(identityAgent !== undefined ? { identityAgent } : {}),
+    forwardAgent: forwardAgent(setting('forwardagent'), where),
+    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
+    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
+    ...(certificateFiles.length > 0 ? { certificateFiles } : {}),
+    ...(Object.keys(algorithms).length > 0 ? { algorithms } : {}),
+    ...(userKnownHostsFiles !== undefined ? { userKnownHostsFiles } : {}),
+    ...(globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles } : {}),
+    hashKnownHosts: isYes(setting('hashknownhosts')),
   };
 }
 
@@ -95,28 +139,44 @@ function parsePort(value: string | undefined, file: string, alias: string): numb
   return port;
 }
 
-/** ssh_config(5) TOKENS: %% and the letters given; an unknown letter is an error, as in ssh. */
-export function expandTokens(text: string, tokens: Record<string, string>, directive: string): string {
-  return text.replace(/%(.)/gs, (whole, letter: string) => {
-    if (letter === '%') return '%';
-    const value = tokens[letter];
-    if (value === undefined) throw new SshConfigError(`${directive} ${text} uses %${letter}, which nightshift does not expand.`);
-    return value;
-  });
+/** Whether a Host line's patterns (negations first, as ssh) select `alias`. */
+function hostLineMatches(patterns: string[], alias: string): boolean {
+  let matched = false;
+  for (const raw of patterns) {
+    const pattern = raw.replace(/^"(.*)"$/, '$1');
+    if (pattern.startsWith('!')) {
+      if (wildcardMatch(pattern.slice(1), alias)) return false;
+    } else if (wildcardMatch(pattern, alias)) {
+      matched = true;
+    }
+  }
+  return matched;
 }
 
-/** `~` and `~/…` become the home folder; relative paths are taken from the current folder, as ssh -i does. */
-export function expandPath(file: string, home: string): string {
-  if (file === '~') return home;
-  if (file.startsWith('~/')) return path.join(home, file.slice(2));
-  return path.resolve(file);
+/** Match criteria the ssh-config package evaluates; it counts any other (canonical, localnetwork, tagged, a negated one…) as false. */
+const READABLE_MATCH = new Set(['all', 'final', 'host', 'originalhost', 'user', 'localuser']);
+const MATCH_WITHOUT_ARGUMENT = new Set(['all', 'canonical', 'final']);
+
+/** The first criterion of a Match line's words that the own parser cannot evaluate, if any. */
+function unreadableMatchCriterion(words: string[]): string | undefined {
+  for (let index = 0; index < words.length; index += 1) {
+    const keyword = words[index]!.toLowerCase();
+    if (!READABLE_MATCH.has(keyword)) return words[index];
+    if (!MATCH_WITHOUT_ARGUMENT.has(keyword)) index += 1;
+  }
+  return undefined;
 }
+
+const OWN_PARSER_HINT = 'nightshift reads the ssh config itself only because no ssh binary was found; install the OpenSSH client (ssh) so that ssh -G answers';
 
 /**
  * The config's text with Include directives replaced by the files they name (ssh-config
  * does not follow them). Relative includes are taken from ~/.ssh, as ssh does for the user config.
+ * An Include inside a Host block counts only for the hosts of that block, as in ssh: it is left
+ * out for other aliases, and the block's Host line is repeated after it, so that what follows
+ * still belongs to the block. Match exec is refused (running commands is ssh's business).
  */
-async function readConfigText(file: string, home: string, depth = 0): Promise<string> {
+async function readConfigText(file: string, home: string, alias: string, depth = 0): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -127,17 +187,46 @@ async function readConfigText(file: string, home: string, depth = 0): Promise<st
   }
   if (depth >= 16) throw new SshConfigError(`${file}: Include nested too deeply (16 levels); is there an Include loop?`);
   const lines: string[] = [];
-  for (const line of text.split('\n')) {
-    const include = /^\s*include\s*[\s=]\s*(.+?)\s*$/i.exec(line);
+  /** The Host or Match line the next lines belong to (none: the top, for every host). */
+  let block: { line: string; kind: 'host' | 'match'; active: boolean } | undefined;
+  for (const [index, line] of text.split('\n').entries()) {
+    const at = `${file} line ${index + 1}`;
+    const section = /^\s*(host|match)(?:\s*=\s*|\s+)(.*?)\s*$/i.exec(line);
+    if (section) {
+      const kind = section[1]!.toLowerCase() as 'host' | 'match';
+      const words = section[2]!.split(/\s+/).filter((word) => word !== '');
+      if (kind === 'match' && words.some((word) => /^!?exec$/i.test(word))) {
+        throw new SshConfigError(
+          `${at}: ${line.trim()}: nightshift cannot tell whether Match exec matches without running the command, ` +
+            `and will not guess (it might reach another server). ${OWN_PARSER_HINT}.`,
+        );
+      }
+      const unknown = kind === 'match' ? unreadableMatchCriterion(words) : undefined;
+      if (unknown !== undefined) {
+        throw new SshConfigError(
+          `${at}: ${line.trim()}: nightshift's own reading of the config does not evaluate Match ${unknown}, ` +
+            `and will not guess (it might reach another server). ${OWN_PARSER_HINT}.`,
+        );
+      }
+      block = { line, kind, active: kind === 'match' || hostLineMatches(words, alias) };
+      lines.push(line);
+      continue;
+    }
+    const include = /^\s*include(?:\s*=\s*|\s+)(.+?)\s*$/i.exec(line);
     if (!include?.[1]) {
       lines.push(line);
       continue;
     }
+    if (block?.kind === 'match') {
+      throw new SshConfigError(`${at}: an Include inside a Match block, which nightshift's own reading cannot scope as ssh does. ${OWN_PARSER_HINT}.`);
+    }
+    if (block && !block.active) continue;
     for (const word of include[1].split(/\s+/)) {
       const pattern = word.replace(/^"(.*)"$/, '$1');
       const absolute = pattern.startsWith('~') ? expandPath(pattern, home) : path.resolve(path.join(home, '.ssh'), pattern);
-      for (const included of await globFiles(absolute)) lines.push(await readConfigText(included, home, depth + 1));
+      for (const included of await globFiles(absolute)) lines.push(await readConfigText(included, home, alias, depth + 1));
     }
+    if (block) lines.push(block.line);
   }
   return lines.join('\n');
 }

@@ -50,7 +50,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown top-level key with the allowed ones when nothing is close', () => {
     expect(problemsOf(`${minimal}zzz: 1\n`)).toEqual([
-      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, phases, fallback, sentinel",
+      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, secrets, phases, fallback, sentinel",
     ]);
   });
 

@@ -8,6 +8,7 @@ import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { firstLine } from './first-line.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
+import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
 import { describeWait } from './wait-text.js';
 import {
   CHECK_KINDS,
@@ -380,7 +381,9 @@ function normalize(
 ): Runbook {
   const vars: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw.vars ?? {})) vars[name] = String(value);
-  Object.assign(vars, options.vars ?? {});
+  const secrets = normalizeSecrets(raw.secrets, vars, (path, message, key) => report(locate(path, key), message));
+  for (const refusal of secretVarRefusals(options.vars ?? {}, secrets)) report(locate(['secrets', refusal.name]), refusal.message);
+  for (const [name, value] of Object.entries(options.vars ?? {})) if (!(name in secrets)) vars[name] = value;
 
   const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const site = (which: 'upgrader' | 'site'): Site => {
@@ -394,7 +397,10 @@ function normalize(
   const checkText = (template: string, path: Path) => {
     for (const match of template.matchAll(REFERENCE)) {
       const name = match[1]!;
-      if (!(name in vars)) {
+      if (name in secrets) {
+        const problem = secretPlaceProblem(name, path, valueAt(raw, path.slice(0, -1)));
+        if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
+      } else if (!(name in vars)) {
         const hint = closest(name, Object.keys(vars));
         report(locateReference(path, template, match.index), `unknown variable '${name}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : ''}`);
       }
@@ -404,6 +410,12 @@ function normalize(
   const command = (template: string, path: Path): string => {
     const { command: text, problems } = interpolateCommand(template, vars);
     for (const problem of problems) report(locateReference(path, template, problem.index), `${describePath(path)}: ${problem.message}`);
+    if (problems.length === 0 && secretReferencesMoved(template, text, secrets)) {
+      report(
+        locate(path),
+        `${describePath(path)}: once the variables are put in, nightshift cannot tell for sure where its secrets stand (a variable's value holds {{...}} or changes how the shell reads the rest); write that part more simply`,
+      );
+    }
     return text;
   };
 
@@ -635,6 +647,7 @@ function normalize(
     phaseOrder,
     hosts,
     vars,
+    secrets,
     phases,
     fallback,
     ...(sentinel ? { sentinel } : {}),

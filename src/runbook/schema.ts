@@ -317,6 +317,24 @@ export const sentinelSchema = z
   })
   .describe('How the on-site helper (sentinel) reaches nightshift and is called when nobody has joined.');
 
+export const SECRET_SOURCES = ['ask', 'env', 'file', 'command'] as const;
+
+export const secretSchema = z
+  .strictObject({
+    from: z
+      .enum(SECRET_SOURCES)
+      .describe('Where the value comes from: ask (typed hidden at the start of each run and resume), env (an environment variable), file (a file\'s content), command (what a local command prints, e.g. pass show db).'),
+    prompt: text.optional().describe('For from: ask, the question shown (default: the secret\'s name).'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _')
+      .optional()
+      .describe('For from: env, the environment variable that holds the value.'),
+    path: text.optional().describe("For from: file, the file that holds the value (~ is the upgrader's home; relative to the runbook's folder); one trailing newline is dropped."),
+    run: text.optional().describe("For from: command, the command run on the upgrader's machine (in the runbook's folder) that prints the value; one trailing newline is dropped."),
+  })
+  .describe('A secret variable: used as {{name}} in shell commands only, read or asked at the start of every run and resume, never stored, and masked in every output, journal, report and chat.');
+
 export const runbookSchema = z
   .strictObject({
     name: text.describe('What this runbook does, in a few words.'),
@@ -327,6 +345,10 @@ export const runbookSchema = z
       .describe("The upgrader's place and the site's place, for the clocks."),
     hosts: z.record(name('host name'), z.union([hostSchema, z.null()])).optional(),
     vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _'), z.union([z.string(), z.number()])).optional(),
+    secrets: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a secret\'s name is letters, digits and _'), secretSchema)
+      .optional()
+      .describe('Secret variables, e.g. db_pw: { from: ask } or api: { from: env, name: API_TOKEN }.'),
     phases: z.array(phaseSchema).min(1, 'a runbook needs at least one phase'),
     fallback: z.array(stepSchema).optional().describe('Steps that swing everything back; run from any failure or by hand.'),
     sentinel: sentinelSchema.optional(),
@@ -336,6 +358,7 @@ export const runbookSchema = z
 export type RawRunbook = z.infer<typeof runbookSchema>;
 export type RawStep = z.infer<typeof stepSchema>;
 export type RawHost = z.infer<typeof hostSchema>;
+export type RawSecret = z.infer<typeof secretSchema>;
 export type RawCheck = z.infer<(typeof checkSchemas)[CheckKind]>;
 
 export function runbookJsonSchema(): Record<string, unknown> {

@@ -182,6 +182,15 @@ export interface SentinelAccess {
 
 export const DEFAULT_SENTINEL_PORT = 2222;
 
+/** Where a secret variable's value comes from; the value itself is never part of the runbook. */
+export type SecretSource =
+  | { from: 'ask'; prompt: string }
+  | { from: 'env'; variable: string }
+  | { from: 'file'; path: string }
+  | { from: 'command'; command: string };
+
+export type SecretSpec = SecretSource & { name: string };
+
 export interface Runbook {
   name: string;
   description?: string;
@@ -194,6 +203,11 @@ export interface Runbook {
   phaseOrder: string[];
   hosts: Record<string, HostSpec>;
   vars: Record<string, string>;
+  /**
+   * Secret variables by name. Commands keep their {{name}} as it was written: the value is
+   * put in (see secrets.ts revealCommand) only when the command is sent.
+   */
+  secrets: Record<string, SecretSpec>;
   phases: Phase[];
   fallback: Step[];
   sentinel?: SentinelAccess;

@@ -38,6 +38,8 @@ export interface EffectsOptions {
   onReboot?: RebootJournal;
   /** Reboots issued and not seen through (after a resume: from the journal). */
   reboots?: RebootsInFlight;
+  /** A command as sent: the runbook's secrets put in (see secret-values.ts). Default: as written. */
+  reveal?: (command: string) => string;
 }
 
 export interface DetachedResult {
@@ -49,6 +51,8 @@ export interface DetachedResult {
 
 export function createEffects(options: EffectsOptions) {
   const { hosts, outputs } = options;
+  // Commands keep their {{secret}} everywhere else; the values go in only here, as they are sent.
+  const reveal = options.reveal ?? ((command: string) => command);
 
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
@@ -76,13 +80,13 @@ export function createEffects(options: EffectsOptions) {
       const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
       const change = async () => {
-        if (!step.detached) return hosts.exec(step.host, step.command, handlers);
+        if (!step.detached) return hosts.exec(step.host, reveal(step.command), handlers);
         const runId = runIdOf(step.id, attempt);
         // A new attempt that never reaches its host leaves nothing behind there.
         if (!followed) await hosts.ensureConnected(step.host, signal);
         let result;
         try {
-          result = await hosts.runDetached(step.host, step.command, {
+          result = await hosts.runDetached(step.host, reveal(step.command), {
             ...handlers,
             runId,
             // A run followed again (after a resume, or reattached) goes on where its log stopped.
@@ -109,16 +113,23 @@ export function createEffects(options: EffectsOptions) {
   // An "already done?" probe, without an output of its own: only its exit status counts.
   const runCheck = fromPromise<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
-    const check = step.check ?? 'false';
+    const check = reveal(step.check ?? 'false');
     const ignore = () => {};
     if (step.kind === 'run') return hosts.exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
-    return runLocalCommand(check, { cwd: options.localCwd, signal, output: { write: ignore }, killGraceMs: options.killGraceMs ?? 5000 });
+    return runLocalCommand(check, {
+      cwd: options.localCwd,
+      signal,
+      output: { write: ignore },
+      killGraceMs: options.killGraceMs ?? 5000,
+      holdsSecret: check !== (step.check ?? 'false'),
+    });
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as LocalStep;
+    const command = reveal(step.command);
     return withOutput(step, (output) =>
-      runLocalCommand(step.command, { cwd: options.localCwd, output, signal, killGraceMs: options.killGraceMs ?? 5000 }),
+      runLocalCommand(command, { cwd: options.localCwd, output, signal, killGraceMs: options.killGraceMs ?? 5000, holdsSecret: command !== step.command }),
     );
   });
 
@@ -155,7 +166,7 @@ export function createEffects(options: EffectsOptions) {
       case 'port':
         return hosts.isPortOpen(step.host, step.until.port, Math.min(step.everyMs * 2, 10_000));
       case 'command': {
-        const result = await hosts.exec(step.host, step.until.command, {
+        const result = await hosts.exec(step.host, reveal(step.until.command), {
           onStdout: (chunk) => output.write(chunk),
           onStderr: (chunk) => output.write(chunk, true),
           signal,

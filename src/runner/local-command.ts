@@ -7,10 +7,23 @@ import { abortError } from './abortable.js';
 
 export function runLocalCommand(
   command: string,
-  options: { cwd: string; output: Pick<StepOutput, 'write'>; signal: AbortSignal; killGraceMs: number },
+  options: {
+    cwd: string;
+    output: Pick<StepOutput, 'write'>;
+    signal: AbortSignal;
+    killGraceMs: number;
+    /**
+     * The command holds a secret's value: it goes to the shell in its environment, which
+     * only its user can read, rather than on its command line, which ps shows to everyone.
+     */
+    holdsSecret?: boolean;
+  },
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: options.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [args, env] = options.holdsSecret
+      ? [['-c', 'c=$NIGHTSHIFT_COMMAND; unset NIGHTSHIFT_COMMAND; eval "$c"'], { ...process.env, NIGHTSHIFT_COMMAND: command }]
+      : [['-c', command], process.env];
+    const child = spawn('/bin/sh', args, { cwd: options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => options.output.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => options.output.write(chunk, true));
     let killTimer: NodeJS.Timeout | undefined;

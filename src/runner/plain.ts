@@ -55,22 +55,35 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       return answer?.trim() === 'yes';
     },
     async askPassphrase(keyFile: string) {
-      writePrompt(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
-      // Never shown: echo is off on a terminal, and nothing here prints what was read.
-      let show = () => {};
-      try {
-        show = io.hideTyping?.() ?? show;
-      } catch (error) {
-        io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
-      }
-      try {
-        const answer = await io.reader.next();
-        return answer ? answer : null;
-      } finally {
-        show();
-      }
+      const answer = await askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+      return answer ? answer : null;
     },
   };
+}
+
+/** A secret's value, typed hidden on the same line stream as every answer; null when the input ended. */
+export function askSecretPlain(io: QuestionIO, name: string, prompt: string): Promise<string | null> {
+  const question = prompt === name ? `Value of the secret ${name} (not shown, not stored):` : `${prompt} (secret ${name}; not shown, not stored):`;
+  return askHidden(io, { type: 'prompt', for: 'secret', name }, question);
+}
+
+/** What asking one hidden question needs: a source of lines (the plain mode's reader, or one of its own before the full-screen view). */
+export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping'> & { reader: { next(): Promise<string | null> } };
+
+async function askHidden(io: QuestionIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
+  writePrompt(io, prompt, text);
+  // Never shown: echo is off on a terminal, and nothing here prints what was read.
+  let show = () => {};
+  try {
+    show = io.hideTyping?.() ?? show;
+  } catch (error) {
+    io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
+  }
+  try {
+    return await io.reader.next();
+  } finally {
+    show();
+  }
 }
 
 async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
@@ -78,7 +91,7 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
   return io.reader.next();
 }
 
-function writePrompt(io: PlainIO, prompt: Record<string, unknown>, text: string): void {
+function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string, unknown>, text: string): void {
   io.write(io.json ? `${safeJson({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
 }
 

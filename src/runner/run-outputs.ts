@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { LineRing } from '../output/line-ring.js';
 import { neutralize } from '../output/neutralize.js';
 import { StepOutput, type OutputOffsets, type RevertShown, type StepProgress } from '../output/step-output.js';
+import type { SecretMasker } from '../output/secret-mask.js';
 import type { Step } from '../runbook/types.js';
 import { readLogTail } from '../store/log-tail.js';
 
@@ -46,6 +47,8 @@ export class RunOutputs {
     private readonly onClosed: (closed: ClosedOutput) => void,
     private readonly onLines?: (step: Step, lines: string[], stderr: boolean) => void,
     private readonly keepRings = 8,
+    /** The run's secrets, masked in every output. */
+    private readonly secrets?: SecretMasker,
   ) {}
 
   /** After a resume: the attempts so far, the steps whose running attempt goes on, and how far their logs were saved. */
@@ -80,6 +83,7 @@ export class RunOutputs {
     const output = new StepOutput(file, {
       ...(onLines ? { onLines: (lines: string[], stderr: boolean) => onLines(step, lines, stderr) } : {}),
       ...(continueAt ? { continueAt } : {}),
+      ...(this.secrets ? { secrets: this.secrets } : {}),
       onClosed: (closed) => {
         this.open.delete(closed);
         if (this.followed.get(step.id)?.output === closed) {
@@ -100,14 +104,14 @@ export class RunOutputs {
    * came after them. Without them (a snapshot from before they were kept), or when the log
    * is shorter than they say, it is rewritten from the start: the host still has all of it.
    */
-  private continueAt(step: Step, attempt: number, file: string): { stdout: number; stderr: number } | undefined {
+  private continueAt(step: Step, attempt: number, file: string): { stdout: number; stderr: number; log?: number } | undefined {
     // Anything else followed again (a reboot said to be done) only adds to its log.
     if (!(step.kind === 'run' && step.detached)) return existsSync(file) ? { stdout: statSync(file).size, stderr: 0 } : undefined;
     const saved = this.savedOffsets.get(step.id);
     this.savedOffsets.delete(step.id);
     if (!saved || saved.attempt !== attempt || !existsSync(file)) return undefined;
-    if (statSync(file).size < saved.stdout + saved.stderr) return undefined;
-    return { stdout: saved.stdout, stderr: saved.stderr };
+    if (statSync(file).size < (saved.log ?? saved.stdout + saved.stderr)) return undefined;
+    return { stdout: saved.stdout, stderr: saved.stderr, ...(saved.log !== undefined ? { log: saved.log } : {}) };
   }
 
   /**
@@ -174,5 +178,6 @@ export class RunOutputs {
 }
 
 function offsetsOf(output: StepOutput): Omit<OutputOffsets, 'attempt'> {
-  return { stdout: output.stdoutBytes, stderr: output.stderrBytes, ...(output.startedOnHost ? { started: true as const } : {}) };
+  const log = output.bytes !== output.stdoutBytes + output.stderrBytes ? { log: output.bytes } : {};
+  return { stdout: output.stdoutBytes, stderr: output.stderrBytes, ...log, ...(output.startedOnHost ? { started: true as const } : {}) };
 }

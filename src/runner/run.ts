@@ -14,6 +14,7 @@ import { createEffects, type DetachedResult } from './effects.js';
 import { describeRebootInFlight } from './reboot.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
+import type { SecretValues } from './secret-values.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
 
@@ -28,6 +29,8 @@ export interface RunOptions {
   restore?: RestoredMachine;
   /** Whether the upgrader may record a sentinel's confirmation told by phone (journaled as relayed). Default false. */
   relaysAllowed?: boolean;
+  /** The runbook's secrets, read or asked before the run: put into commands as they are sent, masked in all output. */
+  secrets?: SecretValues;
 }
 
 export interface Run {
@@ -107,6 +110,8 @@ export function createRun(options: RunOptions): Run {
     session.outputPath,
     (closed) => record('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
     options.onLines,
+    undefined,
+    options.secrets?.masker,
   );
   let suspended: ((outcome: Outcome) => void) | undefined;
   let suspending = false;
@@ -135,6 +140,7 @@ export function createRun(options: RunOptions): Run {
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
+      ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command) } : {}),
     }),
   });
   if (options.restore) {
@@ -229,7 +235,9 @@ export function createRun(options: RunOptions): Run {
     relaysAllowed: options.relaysAllowed ?? false,
     stepOf,
     view: () => viewOf(actor.getSnapshot(), stepOf),
-    send: (event) => actor.send(event),
+    // What people type (a skip reason, a fallback's why) may hold a secret: the machine, the
+    // screens and the journal get it masked.
+    send: (event) => actor.send(options.secrets ? options.secrets.masker.maskDeep(event) : event),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -12,9 +12,23 @@ export interface JournalEntry {
   [field: string]: unknown;
 }
 
+/** Masks secret values in what is written (see output/secret-mask.ts). */
+export interface TextMasker {
+  readonly empty: boolean;
+  maskDeep<T>(value: T): T;
+}
+
+/** `value` as JSON would hold it (dates as text, no undefined), with secrets masked in every string. */
+export function maskedAsJson<T>(value: T, secrets: TextMasker | undefined): T {
+  if (!secrets || secrets.empty || value === undefined) return value;
+  return secrets.maskDeep(JSON.parse(JSON.stringify(value)) as T);
+}
+
 export class Journal {
   private fd: number | null;
   private readonly held: JournalEntry[] = [];
+  /** The run's secrets: masked in every entry before it is numbered, held or written. */
+  secrets?: TextMasker;
 
   /** `seq`: the last entry's number when appending to an existing journal. */
   constructor(
@@ -87,7 +101,7 @@ export class Journal {
 
   private entry(type: string, fields: Record<string, unknown>, at: number): JournalEntry {
     if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
-    return { seq: ++this.seq, at: new Date(at).toISOString(), type, ...fields };
+    return { seq: ++this.seq, at: new Date(at).toISOString(), type, ...maskedAsJson(fields, this.secrets) };
   }
 
   private write(entries: JournalEntry[]): void {

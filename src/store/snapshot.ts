@@ -3,7 +3,7 @@
 // temporary file left by a crash is never read).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { JournalEntry } from './journal.js';
+import { maskedAsJson, type JournalEntry, type TextMasker } from './journal.js';
 
 export interface SessionSnapshot {
   version: 1;
@@ -28,6 +28,8 @@ export interface SavedOutputOffsets {
   attempt: number;
   stdout: number;
   stderr: number;
+  /** What the log holds, when masked secrets make it differ from stdout + stderr. */
+  log?: number;
   /** The host said the command was started: a resume only follows it, never starts it. */
   started?: true;
 }
@@ -86,6 +88,8 @@ export class SnapshotWriter {
   readonly #file: string;
   #lastSavedAt: number | null = null;
   #failures = 0;
+  /** The run's secrets: masked in the saved state (error texts the machine keeps). */
+  secrets?: TextMasker;
 
   constructor(
     private readonly dir: string,
@@ -97,7 +101,7 @@ export class SnapshotWriter {
   /** Whether it was written; a failure is reported, never thrown. */
   write(snapshot: SessionSnapshot): boolean {
     try {
-      writeSnapshot(this.dir, snapshot);
+      writeSnapshot(this.dir, maskedAsJson(snapshot, this.secrets));
     } catch (error) {
       if (this.#failures++ === 0) {
         // "EISDIR: illegal operation on a directory", without the syscall and the paths after it.

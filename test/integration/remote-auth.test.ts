@@ -55,12 +55,13 @@ describeWithSshd('login against OpenSSH sshd', () => {
       home,
       spec: { alias: 'dragon-old', address: undefined, port: undefined, user: undefined, identityFile: undefined },
     });
-    expect(await pool.resolve('dragon')).toEqual({
+    expect(await pool.resolve('dragon')).toMatchObject({
       name: 'dragon',
       address: '127.0.0.1',
       port: sshd.port,
       user: sshd.user,
       identityFiles: [path.join(home, 'keys', 'dragon-old_key'), path.join(home, 'keys', 'spare_key')],
+      resolvedBy: 'ssh -G',
     });
     await pool.close();
 

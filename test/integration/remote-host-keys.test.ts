@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
-import { HostKeyMismatchError, HostKeyRevokedError, UnknownHostKeyRejectedError } from '../../src/remote/errors.js';
+import { HostCertificateUnsupportedError, HostKeyMismatchError, HostKeyRevokedError, UnknownHostKeyRejectedError } from '../../src/remote/errors.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { makeHome, poolFor, removeHome, run, scriptedInteraction } from '../support/ssh-pool.js';
@@ -177,13 +177,13 @@ describeWithSshd('host key verification against OpenSSH sshd', () => {
     expect((error as Error).message).toContain(`${knownHosts}:1`);
   });
 
-  test('@cert-authority lines are ignored: the host is still unknown', async () => {
+  test('a host known only through a @cert-authority line is refused, not asked about (no host certificates)', async () => {
     writeKnownHosts(`@cert-authority [127.0.0.1]:${sshd.port} ${sshd.hostKey().publicKey}`);
-    const asked = scriptedInteraction({ acceptHostKey: false });
+    const asked = scriptedInteraction({ acceptHostKey: true });
     const pool = poolFor(sshd, { home, interaction: asked });
-    await expect(pool.connect('dragon')).rejects.toBeInstanceOf(UnknownHostKeyRejectedError);
+    await expect(pool.connect('dragon')).rejects.toBeInstanceOf(HostCertificateUnsupportedError);
     await pool.close();
-    expect(asked.hostKeyQuestions).toHaveLength(1);
+    expect(asked.hostKeyQuestions).toHaveLength(0);
   });
 });
 

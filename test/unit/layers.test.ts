@@ -15,12 +15,18 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** What a module loads when it is loaded: static imports and re-exports, not `import type` nor `import()`. */
+/**
+ * What a module loads when it is loaded: static imports and re-exports, not `import type` nor
+ * `import()`; and a package loaded with require() (src/remote/ssh2.ts loads ssh2 so).
+ */
 function runtimeImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const specifiers: string[] = [];
   for (const match of text.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm)) {
     if (!match[1]) specifiers.push(match[2]!);
+  }
+  for (const match of text.matchAll(/\brequire\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)) {
+    specifiers.push(match[1]!.startsWith('@') ? match[1]!.split('/').slice(0, 2).join('/') : match[1]!.split('/')[0]!);
   }
   return specifiers;
 }

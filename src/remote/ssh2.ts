@@ -1,0 +1,79 @@
+// The one place ssh2 is loaded: every src import of 'ssh2' (other than types) goes through
+// here, so the library is set up once before anything uses it.
+//
+// ssh2's key exchange takes crypto.createDiffieHellman at load time; while it loads, that
+// function is the fast one of fast-dh.ts (no primality test of the server's group, which
+// made a group-exchange login take seconds), then Node's own is put back for everyone else.
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as Ssh2 from 'ssh2';
+import { createFastDiffieHellman } from './fast-dh.js';
+
+const require = createRequire(import.meta.url);
+
+function loadSsh2(): typeof Ssh2 {
+  const original = crypto.createDiffieHellman;
+  crypto.createDiffieHellman = createFastDiffieHellman(original);
+  try {
+    return require('ssh2') as typeof Ssh2;
+  } finally {
+    crypto.createDiffieHellman = original;
+  }
+}
+
+const ssh2 = loadSsh2();
+export default ssh2;
+
+interface Ssh2Constants {
+  SUPPORTED_KEX: string[];
+  SUPPORTED_SERVER_HOST_KEY: string[];
+  SUPPORTED_CIPHER: string[];
+  SUPPORTED_MAC: string[];
+  DEFAULT_KEX: string[];
+  DEFAULT_SERVER_HOST_KEY: string[];
+  DEFAULT_CIPHER: string[];
+  DEFAULT_MAC: string[];
+}
+
+const constants = require('ssh2/lib/protocol/constants.js') as Ssh2Constants;
+
+/** The algorithm names ssh2 can speak (with this Node and OpenSSL), and those it offers by default, in its order. */
+export const ssh2Algorithms = {
+  supported: {
+    kex: constants.SUPPORTED_KEX,
+    hostKey: constants.SUPPORTED_SERVER_HOST_KEY,
+    cipher: constants.SUPPORTED_CIPHER,
+    mac: constants.SUPPORTED_MAC,
+  },
+  defaults: {
+    kex: constants.DEFAULT_KEX,
+    hostKey: constants.DEFAULT_SERVER_HOST_KEY,
+    cipher: constants.DEFAULT_CIPHER,
+    mac: constants.DEFAULT_MAC,
+  },
+} as const;
+
+type ExtInfoHandler = (packet: unknown, extensions: Array<{ name: string; algs?: string[] }>) => void;
+
+/**
+ * PubkeyAcceptedAlgorithms for RSA keys: ssh2 signs with the first of rsa-sha2-256,
+ * rsa-sha2-512, ssh-rsa that the server's server-sig-algs names, and takes no list of its
+ * own. Removing the names the config does not accept from what the server said makes it
+ * choose as OpenSSH does (a server that names rsa-sha2-256 but accepts only ssh-rsa is
+ * reached with `PubkeyAcceptedAlgorithms ssh-rsa`). Reaches into ssh2's protocol object;
+ * when that is not where it was (another ssh2 version), nothing changes.
+ */
+export function acceptOnlySignatureAlgorithms(client: Ssh2.Client, accepted: readonly string[]): void {
+  const handlers = (client as unknown as { _protocol?: { _handlers?: { EXT_INFO?: ExtInfoHandler } } })._protocol?._handlers;
+  const original = handlers?.EXT_INFO;
+  if (!handlers || typeof original !== 'function') return;
+  handlers.EXT_INFO = (packet, extensions) =>
+    original(
+      packet,
+      extensions.map((extension) =>
+        extension.name === 'server-sig-algs' && Array.isArray(extension.algs)
+          ? { ...extension, algs: extension.algs.filter((name) => !/^(rsa-sha2-|ssh-rsa$)/.test(name) || accepted.includes(name)) }
+          : extension,
+      ),
+    );
+}

@@ -1,0 +1,179 @@
+// A 2010-era sshd (ssh-rsa host key, diffie-hellman-group14-sha1, aes128-ctr, hmac-sha1,
+// ssh-rsa user keys): reached when the ssh config allows those algorithms, refused with both
+// sides' lists and the config line otherwise. And the group-exchange login's speed.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NoCommonAlgorithmError } from '../../src/remote/algorithms.js';
+import { isFinalLoginError } from '../../src/remote/errors.js';
+import type { AlgorithmLists } from '../../src/remote/types.js';
+import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
+import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
+import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+/** What `ssh -G` gives on OpenSSH 9.2 without any algorithm options. */
+const OPENSSH_DEFAULTS: Required<AlgorithmLists> = {
+  kex: [
+    'sntrup761x25519-sha512@openssh.com',
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'ecdh-sha2-nistp256',
+    'ecdh-sha2-nistp384',
+    'ecdh-sha2-nistp521',
+    'diffie-hellman-group-exchange-sha256',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group18-sha512',
+    'diffie-hellman-group14-sha256',
+  ],
+  hostKey: [
+    'ssh-ed25519-cert-v01@openssh.com',
+    'rsa-sha2-512-cert-v01@openssh.com',
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'sk-ssh-ed25519@openssh.com',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+  ],
+  cipher: ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
+  mac: [
+    'umac-64-etm@openssh.com',
+    'hmac-sha2-256-etm@openssh.com',
+    'hmac-sha2-512-etm@openssh.com',
+    'hmac-sha1-etm@openssh.com',
+    'hmac-sha2-256',
+    'hmac-sha2-512',
+    'hmac-sha1',
+  ],
+  pubkey: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'],
+};
+
+describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, aes128-ctr and hmac-sha1', () => {
+  let sshd: Sshd;
+  let home: string;
+  let rsaKey: KeyPair;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start({
+      hostKeyTypes: ['rsa'],
+      authorizeClientKey: false,
+      extraConfig: [
+        'HostKeyAlgorithms ssh-rsa',
+        'KexAlgorithms diffie-hellman-group14-sha1',
+        'Ciphers aes128-ctr',
+        'MACs hmac-sha1',
+        'PubkeyAcceptedAlgorithms ssh-rsa',
+      ],
+    });
+    home = makeHome();
+    rsaKey = await generateKeyPair(home, 'id_rsa', { type: 'rsa' });
+    await sshd.authorize(rsaKey.publicLine);
+    pinHostKey(sshd, home);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (home) removeHome(home);
+  });
+
+  test('connects when the config allows them (KexAlgorithms +…, HostKeyAlgorithms +…, PubkeyAcceptedAlgorithms ssh-rsa)', async () => {
+    // This sshd names rsa-sha2-256 in server-sig-algs yet accepts only ssh-rsa: as with
+    // OpenSSH's ssh, `PubkeyAcceptedAlgorithms ssh-rsa` is what reaches it.
+    const algorithms: AlgorithmLists = {
+      ...OPENSSH_DEFAULTS,
+      kex: [...OPENSSH_DEFAULTS.kex, 'diffie-hellman-group14-sha1'],
+      hostKey: [...OPENSSH_DEFAULTS.hostKey, 'ssh-rsa'],
+      pubkey: ['ssh-rsa'],
+    };
+    const connection = await connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home);
+    expect((await runOn(connection, 'echo old')).stdout).toBe('old\n');
+    await connection.close();
+    expect(sshd.log()).toMatch(/Accepted publickey .* RSA/);
+  });
+
+  test("with OpenSSH's defaults: refused, naming both sides' key exchange lists and the line that allows it; final", async () => {
+    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms: OPENSSH_DEFAULTS }), home));
+    expect(error).toBeInstanceOf(NoCommonAlgorithmError);
+    expect(error.message).toContain('no key exchange algorithm in common');
+    expect(error.message).toContain('curve25519-sha256@libssh.org,curve25519-sha256');
+    expect(error.message).toContain('the server offers diffie-hellman-group14-sha1');
+    expect(error.message).toContain('KexAlgorithms +diffie-hellman-group14-sha1');
+    expect(error.message).not.toContain('sntrup761');
+    expect(error.message).not.toMatch(/runs an SSH server/);
+    expect(isFinalLoginError(error)).toBe(true);
+  });
+
+  test("through the pool: a command fails at once with the refusal (not after 10 minutes of retries), and so does wait: ssh's login", async () => {
+    // No algorithm options resolved: ssh2's defaults, which lack diffie-hellman-group14-sha1.
+    const pool = poolFor(sshd, { home, spec: { identityFile: rsaKey.privateKeyFile } });
+    try {
+      const started = Date.now();
+      const error = await rejectionOf(run(pool, 'true'));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(error).toBeInstanceOf(NoCommonAlgorithmError);
+      expect(error.message).toContain('KexAlgorithms +diffie-hellman-group14-sha1');
+      expect(pool.state('dragon')).toMatchObject({ state: 'failed' });
+      // What `wait: ssh` calls each time: the same final refusal, which its loop rethrows.
+      const ignore = () => {};
+      const waited = await rejectionOf(pool.execOnNewConnection('dragon', 'true', { onStdout: ignore, onStderr: ignore }));
+      expect(waited).toBeInstanceOf(NoCommonAlgorithmError);
+      expect(isFinalLoginError(waited)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('with the key exchange allowed but not the host key: HostKeyAlgorithms +ssh-rsa', async () => {
+    const algorithms: AlgorithmLists = { ...OPENSSH_DEFAULTS, kex: [...OPENSSH_DEFAULTS.kex, 'diffie-hellman-group14-sha1'] };
+    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home));
+    expect(error).toBeInstanceOf(NoCommonAlgorithmError);
+    expect(error.message).toContain('the server offers ssh-rsa');
+    expect(error.message).toContain('HostKeyAlgorithms +ssh-rsa');
+  });
+
+  test('with host key and key exchange allowed but no common cipher: Ciphers +aes128-ctr', async () => {
+    const algorithms: AlgorithmLists = {
+      ...OPENSSH_DEFAULTS,
+      kex: [...OPENSSH_DEFAULTS.kex, 'diffie-hellman-group14-sha1'],
+      hostKey: [...OPENSSH_DEFAULTS.hostKey, 'ssh-rsa'],
+      cipher: ['aes256-gcm@openssh.com'],
+    };
+    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home));
+    expect(error).toBeInstanceOf(NoCommonAlgorithmError);
+    expect(error.message).toContain('Ciphers +aes128-ctr');
+  });
+});
+
+describeWithSshd('an sshd offering only diffie-hellman-group-exchange-sha256', () => {
+  let sshd: Sshd;
+  let home: string;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start({ extraConfig: ['KexAlgorithms diffie-hellman-group-exchange-sha256'] });
+    home = makeHome();
+    pinHostKey(sshd, home);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (home) removeHome(home);
+  });
+
+  test('logs in, without seconds spent testing the primality of the server group', async () => {
+    const times: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const started = performance.now();
+      const connection = await connectTo(hostFor(sshd), home);
+      times.push(performance.now() - started);
+      expect((await runOn(connection, 'echo gex')).stdout).toBe('gex\n');
+      await connection.close();
+    }
+    // With Node's createDiffieHellman the prime test alone took 1.5 s (3072 bits) per login.
+    console.log(`group-exchange logins: ${times.map((ms) => `${Math.round(ms)} ms`).join(', ')}`);
+    expect(Math.min(...times)).toBeLessThan(1000);
+  });
+});
+
+describe('NoCommonAlgorithmError', () => {
+  test('is one of the refusals the reconnect loop gives up on at once', () => {
+    expect(isFinalLoginError(new NoCommonAlgorithmError('x', 'kex', [], []))).toBe(true);
+  });
+});

@@ -1,0 +1,76 @@
+// ProxyCommand against the real sshd: nc, and the real ssh client's -W through a jump login;
+// the command's stderr in the error when it fails, and the command ended with the connection.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { ConnectError } from '../../src/remote/errors.js';
+import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
+import { makeHome, removeHome } from '../support/ssh-pool.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+
+/** Process ids whose command line contains `text` (pgrep -f). */
+function processesWith(text: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', '--', text], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+async function gone(text: string): Promise<boolean> {
+  for (let waited = 0; waited < 3000; waited += 50) {
+    if (processesWith(text).length === 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
+  let sshd: Sshd;
+  let home: string;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    home = makeHome();
+    pinHostKey(sshd, home);
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (home) removeHome(home);
+  });
+
+  test('nc %h %p is the transport (tokens expanded), and it is ended when the connection closes', async () => {
+    const connection = await connectTo(hostFor(sshd, { proxyCommand: 'exec nc %h %p' }), home);
+    expect((await runOn(connection, 'echo "$SSH_CONNECTION"')).stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+\n$/);
+    const marker = `nc 127.0.0.1 ${sshd.port}`;
+    expect(processesWith(marker)).toHaveLength(1);
+    await connection.close();
+    expect(await gone(marker)).toBe(true);
+  });
+
+  test("the real ssh client's -W through a jump login to the same sshd", async () => {
+    const jump = [
+      'ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes',
+      `-o UserKnownHostsFile=${home}/.ssh/known_hosts -i ${sshd.clientKey.privateKeyFile}`,
+      `-p ${sshd.port} ${sshd.user}@127.0.0.1 -W %h:%p`,
+    ].join(' ');
+    const before = (sshd.log().match(/Accepted publickey/g) ?? []).length;
+    const connection = await connectTo(hostFor(sshd, { proxyCommand: jump }), home);
+    expect((await runOn(connection, 'echo through-jump')).stdout).toBe('through-jump\n');
+    await connection.close();
+    // Two logins: ssh's to the jump, then nightshift's through it.
+    expect((sshd.log().match(/Accepted publickey/g) ?? []).length - before).toBe(2);
+    expect(await gone(`-W 127.0.0.1:${sshd.port}`)).toBe(true);
+  });
+
+  test("a ProxyCommand that fails: its exit code and what it said are the error", async () => {
+    const error = await rejectionOf(connectTo(hostFor(sshd, { proxyCommand: 'echo "no route to dragon" >&2; exit 3' }), home));
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error.message).toContain('its ProxyCommand (echo "no route to dragon" >&2; exit 3) exited with code 3, saying: no route to dragon');
+    expect(error.message).toContain('Check the ProxyCommand');
+  });
+
+  test('ProxyCommand none connects directly', async () => {
+    const connection = await connectTo(hostFor(sshd, { proxyCommand: 'none' }), home);
+    await connection.close();
+  });
+});

@@ -107,6 +107,33 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'schema':
       return (await runbookCommands()).schemaCommand(out);
+    case 'check': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          json: common.json,
+          var: { type: 'string', multiple: true },
+          'ssh-config': { type: 'string' },
+          'known-hosts': { type: 'string', multiple: true },
+          lab: { type: 'boolean' },
+        },
+      });
+      if (positionals.length !== 1) throw new UsageError('check needs exactly one runbook file');
+      const preferred = applyPreferences();
+      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
+      const { checkCommand } = await import('./cli/check-command.js');
+      return checkCommand(
+        {
+          ...preferred,
+          runbookFile: positionals[0]!,
+          vars: { ...lab?.vars, ...parseVars(values.var) },
+          json: values.json ?? false,
+          connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
+        },
+        out,
+      );
+    }
     case 'run': {
       const { positionals, values } = parseArgs({
         args: rest,
@@ -118,6 +145,7 @@ async function main(argv: string[]): Promise<number> {
           'known-hosts': { type: 'string', multiple: true },
           keepalive: { type: 'string' },
           lab: { type: 'boolean' },
+          'no-check': { type: 'boolean' },
           ...HELPER_FLAGS,
         },
       });
@@ -134,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         json: values.json ?? false,
         connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
         helpers,
+        check: !(values['no-check'] ?? false),
       });
     }
     case 'lab': {

@@ -15,6 +15,7 @@ import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type Pla
 import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
 import { visibleLine } from '../output/neutralize.js';
 import type { RestoredMachine } from '../runner/restore.js';
+import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
 import { rememberSession } from '../store/preferences.js';
@@ -46,6 +47,8 @@ export interface RunCommandOptions extends FrontEndOptions {
   /** For demo sessions: how to start the lab again on resume. */
   demo?: SessionMeta['demo'];
   helpers?: HelperSettings;
+  /** Check every host before the first step (default true; --no-check). */
+  check?: boolean;
 }
 
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
@@ -53,6 +56,19 @@ const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell
 export async function runCommand(options: RunCommandOptions): Promise<number> {
   const runbook = await loadOrReport(options.runbookFile, options.vars, options.siteTimeZone);
   if (!runbook) return EXIT.error;
+  let checked: CheckedPool | undefined;
+  if (options.check !== false) {
+    // Before any session exists: a run refused here leaves nothing to resume. The pool the
+    // check logged in with is the run's: no passphrase is asked twice.
+    const { checkBeforeRun } = await import('./check-command.js');
+    const questions = new HandOverInteraction(REFUSE_QUESTIONS);
+    const pool = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction: questions });
+    checked = { pool, questions };
+    if (!(await checkBeforeRun(runbook, { pool, questions, io: plainIO(options, runbook) }))) {
+      await pool.close();
+      return EXIT.error;
+    }
+  }
   // Before the session exists: a secret that cannot be had leaves nothing behind.
   const secrets = await readSecrets(runbook, options);
   if (!secrets) return EXIT.error;
@@ -72,11 +88,12 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       ...(options.helpers ? { helpers: options.helpers } : {}),
     });
   } catch (error) {
+    await checked?.pool.close();
     if (!(error instanceof SessionLockedError)) throw error;
     process.stderr.write(`nightshift: ${error.message}\n`);
     return EXIT.error;
   }
-  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets });
+  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}) });
 }
 
 /** Plain lines rather than the full-screen view: asked for, JSON, or no terminal on either end. */
@@ -175,6 +192,34 @@ export async function loadOrReport(file: string, vars: Record<string, string>, s
   }
 }
 
+/** A host pool the check before a run logged in with, and the hand-over of its questions. */
+interface CheckedPool {
+  pool: HostPool;
+  questions: HandOverInteraction;
+}
+
+/** Until the check sets who answers: nobody is asked anything before. */
+const REFUSE_QUESTIONS: RemoteInteraction = {
+  confirmUnknownHostKey: async () => false,
+  askPassphrase: async () => null,
+};
+
+/**
+ * Plain or JSON lines when asked for or when there is no terminal; null for the full-screen
+ * view. On the one reader of stdin: the check before the run, the secrets and the run take
+ * their answers from the same lines.
+ */
+function plainIO(frontEnd: FrontEndOptions, runbook: Runbook): PlainIO | null {
+  if (!isPlain(frontEnd)) return null;
+  return {
+    reader: stdinReader(),
+    write: (text: string) => void process.stdout.write(text),
+    json: frontEnd.json,
+    tz: runbook.sites.upgrader.tz,
+    ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+  };
+}
+
 /** Runs (or goes on with) a session's run in the chosen front-end; the exit status says how it ended. */
 export async function driveRun(args: {
   runbook: Runbook;
@@ -184,26 +229,20 @@ export async function driveRun(args: {
   restore?: RestoredMachine;
   /** The runbook's secrets (readSecrets): put into commands as they are sent, masked in everything shown or written. */
   secrets: SecretValues;
+  /** The pool the check before the run logged in with: the run goes on with it, asking its own questions from now on. */
+  checked?: CheckedPool;
 }): Promise<number> {
   const { runbook, session, frontEnd, secrets } = args;
   // From here on nothing of the session is written with a secret in it.
   session.journal.secrets = secrets.masker;
   session.snapshots.secrets = secrets.masker;
-  const plain = isPlain(frontEnd);
   const write = (text: string) => void process.stdout.write(text);
-  const io: PlainIO | null = plain
-    ? {
-        reader: stdinReader(),
-        write,
-        json: frontEnd.json,
-        tz: runbook.sites.upgrader.tz,
-        ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
-      }
-    : null;
+  const io = plainIO(frontEnd, runbook);
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
 
-  const hosts = new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
+  if (args.checked) args.checked.questions.to = interaction;
+  const hosts = args.checked?.pool ?? new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
   const helpers = session.meta.helpers ?? DEFAULT_HELPER_SETTINGS;
   let site: SentinelAccess | null;
   try {

@@ -30,6 +30,9 @@ Options:
                          noticed within about 30 s by default, 3 x DURATION in general
   --lab                  run against the runbook's rehearsal lab (nightshift lab up): its
                          ssh config, known hosts and variables
+  --no-check             start without checking the hosts first (see nightshift check;
+                         by default a failed check stops the run before its first step,
+                         or asks whether to go on anyway at a terminal)
   --listen ADDR[:PORT]    where the helper channel listens (default 127.0.0.1, any free
                          port); helpers join with ssh -p PORT sentinel@ADDR and the join
                          code shown in the status bar
@@ -122,6 +125,37 @@ Options:
 
 Checks runbooks. Problems are printed as FILE:LINE:COL: what is wrong. Exit status 0
 when every file is clean, 1 otherwise.`,
+  check: `nightshift check RUNBOOK [options]
+
+Checks, before anything changes, that every host of the runbook is there and has what the
+runbook will need: each host's connection settings are worked out (shown as ssh -G or
+nightshift's own reading of the ssh config gave them), every host is logged in to, in
+parallel, through its jump hosts or ProxyCommand, with host keys verified as in a run
+(an unknown key is asked about), and probed for:
+
+  login        the login works
+  sh           /bin/sh runs nightshift's scripts
+  sftp         an SFTP server (only where the runbook uploads)
+  sha256       sha256sum, shasum or openssl (needed where the runbook uploads)
+  setsid       setsid, or systemd-run as root (needed for detached steps and reverts)
+  systemd      systemd runs and systemctl is there (shown, never required)
+  sudo         sudo -n works or asks for a password (where become: sudo is used)
+  run folder   the first usable run folder (run_dir, ~/.local/state/nightshift,
+               /var/tmp, /tmp): writable, and its free space
+  tools        the commands the runbook's checks, wait commands and preflight checks call
+
+The table marks each ✓ (there), ✗ (needed and missing: the reason follows the table) or
+– (not needed). nightshift run does the same check before its first step.
+
+Options:
+  --json                 print the result as one JSON document
+  --var NAME=VALUE       override a runbook variable (repeatable)
+  --ssh-config FILE, --known-hosts FILE
+                         as for run
+  --lab                  check the runbook's rehearsal lab
+
+Exit status: 0 every host has what it needs, 1 something needed is missing, 2 usage or
+a runbook that does not load.`,
   plan: `nightshift plan RUNBOOK [--json]
 
 Prints the runbook as a numbered checklist: who does what, in order, what is destructive
@@ -184,6 +218,7 @@ Usage:
   nightshift lab up RUNBOOK     start the runbook's rehearsal lab of virtual machines
   nightshift lint RUNBOOK...    check runbooks; errors name file:line:col
   nightshift plan RUNBOOK       print the runbook as a numbered checklist (--json)
+  nightshift check RUNBOOK      log in to every host and check it has what the runbook needs
   nightshift sessions           list paused, interrupted and running sessions (--all)
   nightshift resume [ID]        go on with a paused or interrupted session
   nightshift report [ID]        write a session's record as HTML and Markdown (--cast)

@@ -9,6 +9,7 @@ import { readRunStateOn, stopRunOn, type DetachedRunState } from './detached-con
 import { releaseDetachedRun, runDetached } from './detached-run.js';
 import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from './errors.js';
 import { execOnConnection } from './exec.js';
+import { probeSftpOn, type SftpFact } from './host-probes.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
@@ -88,6 +89,21 @@ export class HostPool {
     this.setState(host, { state: 'closed', since: Date.now() });
   }
 
+  /**
+   * Logs out of every host and shows each idle again, as before any login; the pool stays
+   * usable, with the keys it unlocked: the check before a run hands it over to the run so.
+   */
+  async logOutAll(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [host, slot] of this.slots) {
+      const { connection } = slot;
+      slot.connection = undefined;
+      if (connection) closing.push(connection.close());
+      if (this.state(host).state !== 'idle') this.setState(host, { state: 'idle' });
+    }
+    await Promise.all(closing);
+  }
+
   state(host: string): ConnectionState {
     return this.snapshot[host] ?? { state: 'idle' };
   }
@@ -148,6 +164,11 @@ export class HostPool {
       command,
       runDir !== undefined ? { ...options, runDir } : options,
     );
+  }
+
+  /** Whether the host's SSH server opens an SFTP session, over the current login or one tried now (nightshift check). */
+  async probeSftp(host: string, signal?: AbortSignal): Promise<SftpFact> {
+    return probeSftpOn(await untilAborted(this.connectionNow(host), signal));
   }
 
   runDirOf(host: string): string | undefined {

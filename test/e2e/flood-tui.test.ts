@@ -69,8 +69,9 @@ phases:
   }
 
   function startRun(runbook: string, knownHosts: string): TmuxSession {
+    // --no-check: the unknown host is asked about in the full-screen view, not by the check before it.
     return TmuxSession.start(
-      [process.execPath, BIN, 'run', runbook, '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts],
+      [process.execPath, BIN, 'run', '--no-check', runbook, '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts],
       { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } },
     );
   }

@@ -108,7 +108,8 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
 
   it.skipIf(!tmuxAvailable())('full screen: what is typed shows as stars, and the run goes on after the right passphrase', async () => {
     const stateDir = freshStateDir();
-    tmux = TmuxSession.start([process.execPath, BIN, ...args], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
+    // --no-check: the check before the run would ask in plain lines, before the full-screen view.
+    tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-check'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
     const term = tmux;
     await term.waitFor(/Passphrase for .*locked_key/, 20_000, 'the passphrase prompt');
     term.type(WRONG);

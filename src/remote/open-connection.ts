@@ -350,9 +350,14 @@ function knownHostsFilesFor(settings: ConnectionSettings, host: ResolvedHost): s
   if (settings.pinKnownHostsFiles || (host.userKnownHostsFiles === undefined && host.globalKnownHostsFiles === undefined)) {
     return settings.knownHostsFiles;
   }
-  const user = host.userKnownHostsFiles ?? [settings.defaultKnownHostsFile];
-  const global = host.globalKnownHostsFiles ?? [GLOBAL_KNOWN_HOSTS];
-  return [...user, ...global].filter((file) => file.toLowerCase() !== 'none').map((file) => expandTilde(file, settings.home));
+  // /dev/null (or none) is how a config switches host key checking off for ssh: here it does
+  // not, the usual files stand in for it, and an unknown key is asked about and recorded there.
+  const real = (files: string[] | undefined) => (files ?? []).filter((file) => !/^(none|\/dev\/null)$/i.test(file));
+  const user = real(host.userKnownHostsFiles);
+  const global = real(host.globalKnownHostsFiles);
+  return [...(user.length > 0 ? user : [settings.defaultKnownHostsFile]), ...(global.length > 0 ? global : [GLOBAL_KNOWN_HOSTS])].map((file) =>
+    expandTilde(file, settings.home),
+  );
 }
 
 /** `~/` as HOME (ssh -G gives the files expanded; the own parser may not). */

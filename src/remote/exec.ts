@@ -51,11 +51,11 @@ const SUDO_START_MS = 30_000;
  * host whose sudo wants a terminal gets the command again in a pty.
  */
 export async function execOnConnection(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
-  if (!sudo) return execOnce(connection, command, handlers);
+  if (!sudo) return execStarting(connection, command, handlers);
   for (let tries = 1; ; ) {
     try {
       if (sudo.needsPty) return await execInPty(connection, command, handlers, sudo);
-      return await execOnce(connection, command, handlers, sudo);
+      return await execStarting(connection, command, handlers, sudo);
     } catch (error) {
       if (error instanceof SudoNeedsTtyError && !sudo.needsPty) {
         sudo.markNeedsPty();
@@ -153,6 +153,31 @@ const PTY_RELAY_SCRIPT = [
   'rm -rf "$d"',
 ].join('\n');
 
+/** How often a command whose exec request the server refused is asked for again, and the pause before each. */
+const START_ATTEMPTS = 5;
+const START_PAUSE_MS = 100;
+
+/**
+ * The server refused the exec request itself: sshd never handed the launcher to a shell, so
+ * nothing ran and asking again is safe. dropbear 2022.82-83 does this to a channel opened
+ * while another command of the same connection ends (mkj/dropbear#173), and OpenSSH at
+ * MaxSessions.
+ */
+class CommandNotStartedError extends Error {
+  override readonly name = 'CommandNotStartedError';
+}
+
+async function execStarting(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await execOnce(connection, command, handlers, sudo);
+    } catch (error) {
+      if (!(error instanceof CommandNotStartedError) || attempt >= START_ATTEMPTS || handlers.signal?.aborted || !connection.isAlive) throw error;
+      await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS * attempt));
+    }
+  }
+}
+
 function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess, fifos?: string): Promise<ExecResult> {
   const { host } = connection;
   const where = `${host.name} (${host.address}:${host.port})`;
@@ -187,7 +212,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         return finish(() =>
           reject(
             connection.isAlive
-              ? new Error(`Could not start the command on ${where}: ${error.message}.`)
+              ? new CommandNotStartedError(`Could not start the command on ${where}: ${error.message}.`)
               : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`),
           ),
         );

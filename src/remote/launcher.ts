@@ -5,10 +5,12 @@
 // under /bin/sh as well, never under the login shell: every command and check means the
 // same on every host. The launcher reports its pid first (see exec.ts): a command whose pid
 // line never came never ran. become.ts puts sudo in front of the same script.
+// The script is run with eval, not as an argument of a new /bin/sh: an argument is on the
+// command line, which every user of the host reads with ps, and a script holds secrets.
 import { PidLineReader } from './pid-line.js';
 
 /** The launcher's /bin/sh script: no single quote in it, so that it can be single-quoted once more. */
-export const LAUNCHER_SCRIPT = `echo "${PidLineReader.tag} $$" >&2; c=$(cat); exec /bin/sh -c "$c" </dev/null`;
+export const LAUNCHER_SCRIPT = `echo "${PidLineReader.tag} $$" >&2; c=$(cat); eval "$c" </dev/null`;
 
 export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
 
@@ -21,5 +23,5 @@ export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`Not a script length: ${bytes}`);
   if (fifos !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(fifos)) throw new Error(`Not a fifo folder for the launcher: ${JSON.stringify(fifos)}`);
   const output = fifos === undefined ? '' : ` >${fifos}/o 2>${fifos}/e`;
-  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); exec /bin/sh -c "$c" </dev/null${output}`;
+  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" </dev/null${output}`;
 }

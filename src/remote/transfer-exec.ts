@@ -13,8 +13,8 @@
 // three-digit octal escape (POSIX printf, built into dash, BusyBox ash and bash, and NUL-safe,
 // unlike a shell variable or a here-document), piped into dd, which POSIX and BusyBox have.
 //
-// A chunk's script is one argument of the launcher's exec /bin/sh -c "$c": Linux takes at
-// most 128 KiB in one argument, so a chunk is as many 4 KiB blocks as fit in SCRIPT_BUDGET
+// A chunk's script stays well below what a shell holds comfortably in one word (and below
+// Linux's 128 KiB for one argument, should it ever become one): a chunk is as many 4 KiB blocks as fit in SCRIPT_BUDGET
 // once escaped (random bytes grow about 3x, text hardly). dd writes it at its block offset
 // and cuts the file there first (no conv=notrunc): sending a chunk again after a lost answer
 // gives the same file, and the file never holds more than what was acknowledged plus the

@@ -9,18 +9,8 @@ import type { HostSpec } from '../runbook/types.js';
 import type { AlgorithmLists, ResolvedHost } from './types.js';
 import { wildcardMatch } from './known-hosts.js';
 import { assembleAlgorithms, OPENSSH_ALGORITHMS, type AlgorithmCategory } from './openssh-defaults.js';
-import {
-  commandTokens,
-  expandPath,
-  expandTokens,
-  homeDir,
-  isYes,
-  localUser,
-  pathTokens,
-  SshConfigError,
-  type TokenSource,
-} from './ssh-config-common.js';
-import { absentIfNone, agentSocket, findSsh, forwardAgent, resolveWithSsh } from './ssh-resolve.js';
+import { assembleResolvedHost, expandPath, expandTokens, homeDir, localUser, SshConfigError } from './ssh-config-common.js';
+import { findSsh, resolveWithSsh } from './ssh-resolve.js';
 
 export { expandPath, expandTokens, homeDir, localUser, SshConfigError } from './ssh-config-common.js';
 
@@ -61,47 +51,6 @@ export async function resolveWithOwnParser(spec: HostSpec, configFile: string, e
   const setting = (key: string): string | undefined => values(key)[0];
   const where = `${configFile} for ${spec.alias} (host ${spec.name})`;
 
-  const configJump = absentIfNone(setting('proxyjump'));
-  const configCommand = absentIfNone(setting('proxycommand'));
-  // The runbook's proxy_jump wins over the config's, as ssh -J does (a ProxyCommand too); "none" means a direct connection.
-  const proxyJump = spec.proxyJump !== undefined ? absentIfNone(spec.proxyJump) : configJump;
-  if (spec.proxyJump === undefined && configJump !== undefined && configCommand !== undefined) {
-    throw new SshConfigError(`${where} sets both ProxyJump ${configJump} and ProxyCommand ${configCommand}; keep one of them.`);
-  }
-
-  const address = spec.address ?? expandTokens(setting('hostname') ?? spec.alias, { h: spec.alias }, 'HostName');
-  const user = spec.user ?? setting('user') ?? localUser();
-  const port = spec.port ?? parsePort(setting('port'), configFile, spec.alias) ?? 22;
-  const hostKeyAlias = setting('hostkeyalias');
-  const source: TokenSource = {
-    alias: spec.alias,
-    address,
-    port,
-    user,
-    home,
-    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
-    ...(proxyJump !== undefined ? { proxyJump } : {}),
-  };
-  const tokens = pathTokens(source);
-  const files = (list: string[], directive: string): string[] =>
-    list.filter((file) => file.toLowerCase() !== 'none').map((file) => expandPath(expandTokens(file, tokens, directive), home));
-
-  const identityFiles = files([...(spec.identityFile ? [spec.identityFile] : []), ...values('identityfile')], 'IdentityFile');
-  const certificateFiles = files(values('certificatefile'), 'CertificateFile');
-  const proxyCommand = spec.proxyJump === undefined && configCommand !== undefined ? expandTokens(configCommand, commandTokens(source), 'ProxyCommand') : undefined;
-  const agent = setting('identityagent');
-  const identityAgent = agentSocket(
-    agent === undefined || agent.startsWith('$') || /^(none|SSH_AUTH_SOCK)$/i.test(agent) ? agent : expandPath(expandTokens(agent, tokens, 'IdentityAgent'), home),
-    env,
-    where,
-    (file) => file,
-  );
-  const knownHosts = (key: string, directive: string): string[] | undefined => {
-    const listed = values(key).flatMap((value) => value.split(/\s+/)).filter((file) => file !== '');
-    return listed.length === 0 ? undefined : files(listed, directive);
-  };
-  const userKnownHostsFiles = knownHosts('userknownhostsfile', 'UserKnownHostsFile');
-  const globalKnownHostsFiles = knownHosts('globalknownhostsfile', 'GlobalKnownHostsFile');
   // Only what the config sets: the other lists stay ssh2's defaults.
   const algorithms: AlgorithmLists = {};
   for (const category of Object.keys(ALGORITHM_KEYS) as AlgorithmCategory[]) {
@@ -109,25 +58,26 @@ export async function resolveWithOwnParser(spec: HostSpec, configFile: string, e
     if (value !== undefined) algorithms[category] = assembleAlgorithms(category, value, `${where}: ${OPENSSH_ALGORITHMS[category].directive}`);
   }
 
-  return {
-    name: spec.name,
-    address,
-    port,
-    user,
-    identityFiles: [...new Set(identityFiles)],
-    ...(proxyJump !== undefined ? { proxyJump } : {}),
+  return assembleResolvedHost({
+    spec,
     resolvedBy: 'own parser',
-    identitiesOnly: isYes(setting('identitiesonly')),
-    ...(identityAgent !== undefined ? { identityAgent } : {}),
-    forwardAgent: forwardAgent(setting('forwardagent'), where),
-    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
-    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
-    ...(certificateFiles.length > 0 ? { certificateFiles } : {}),
+    where,
+    home,
+    env,
+    values,
+    address: spec.address ?? expandTokens(setting('hostname') ?? spec.alias, { h: spec.alias }, 'HostName'),
+    port: spec.port ?? parsePort(setting('port'), configFile, spec.alias) ?? 22,
+    user: spec.user ?? setting('user') ?? localUser(),
+    // The runbook's identity_file first, as ssh -i's.
+    identityFiles: [...(spec.identityFile ? [spec.identityFile] : []), ...values('identityfile')],
+    knownHostsFiles: (key) => {
+      const listed = values(key)
+        .flatMap((value) => value.split(/\s+/))
+        .filter((file) => file !== '');
+      return listed.length === 0 ? undefined : listed;
+    },
     ...(Object.keys(algorithms).length > 0 ? { algorithms } : {}),
-    ...(userKnownHostsFiles !== undefined ? { userKnownHostsFiles } : {}),
-    ...(globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles } : {}),
-    hashKnownHosts: isYes(setting('hashknownhosts')),
-  };
+  });
 }
 
 function parsePort(value: string | undefined, file: string, alias: string): number | undefined {

@@ -6,17 +6,7 @@ import { existsSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
-import {
-  commandTokens,
-  expandPath,
-  expandTokens,
-  homeDir,
-  isYes,
-  passwdHome,
-  pathTokens,
-  SshConfigError,
-  type TokenSource,
-} from './ssh-config-common.js';
+import { assembleResolvedHost, homeDir, passwdHome, SshConfigError } from './ssh-config-common.js';
 import type { AlgorithmLists, ResolvedHost } from './types.js';
 
 const SSH_G_TIMEOUT_MS = 10_000;
@@ -115,58 +105,25 @@ export function settingsFromSshG(spec: HostSpec, settings: Map<string, string[]>
   const sshHome = passwdHome();
   const rehome = (file: string): string =>
     sshHome !== home && (file === sshHome || file.startsWith(`${sshHome}/`)) ? path.join(home, file.slice(sshHome.length)) : file;
-
-  const configJump = absentIfNone(first('proxyjump'));
-  const configCommand = absentIfNone(first('proxycommand'));
-  if (spec.proxyJump === undefined && configJump !== undefined && configCommand !== undefined) {
-    throw new SshConfigError(`${where} sets both ProxyJump ${configJump} and ProxyCommand ${configCommand}; keep one of them.`);
-  }
-  // The runbook's proxy_jump is nightshift's (it may name runbook hosts ssh does not know), and like ssh -J it replaces a ProxyCommand.
-  const proxyJump = spec.proxyJump !== undefined ? absentIfNone(spec.proxyJump) : configJump;
-  const hostKeyAlias = first('hostkeyalias');
-  const source: TokenSource = {
-    alias: spec.alias,
-    address,
-    port,
-    user,
-    home,
-    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
-    ...(proxyJump !== undefined ? { proxyJump } : {}),
-  };
-  const tokens = pathTokens(source);
-  const files = (key: string, directive: string): string[] =>
-    (settings.get(key) ?? [])
-      .filter((file) => file.toLowerCase() !== 'none')
-      .map((file) => expandPath(expandTokens(file, tokens, directive), home));
-
   const identities = settings.get('identityfile') ?? [];
-  const identityFiles = sameList(identities, SSH_DEFAULT_IDENTITIES) ? [] : files('identityfile', 'IdentityFile');
-  const certificateFiles = files('certificatefile', 'CertificateFile');
-  const proxyCommand = spec.proxyJump === undefined && configCommand !== undefined ? expandTokens(configCommand, commandTokens(source), 'ProxyCommand') : undefined;
-  const identityAgent = agentSocket(first('identityagent'), env, where, rehome);
-  const knownHosts = (key: string) => first(key)?.split(' ').filter((file) => file !== '' && file.toLowerCase() !== 'none').map(rehome);
-  const userKnownHostsFiles = knownHosts('userknownhostsfile');
-  const globalKnownHostsFiles = knownHosts('globalknownhostsfile');
 
-  return {
-    name: spec.name,
+  return assembleResolvedHost({
+    spec,
+    resolvedBy: 'ssh -G',
+    where,
+    home,
+    env,
+    values: (key) => settings.get(key) ?? [],
     address,
     port,
     user,
-    identityFiles: [...new Set(identityFiles)],
-    ...(proxyJump !== undefined ? { proxyJump } : {}),
-    resolvedBy: 'ssh -G',
-    identitiesOnly: isYes(first('identitiesonly')),
-    ...(identityAgent !== undefined ? { identityAgent } : {}),
-    forwardAgent: forwardAgent(first('forwardagent'), where),
-    ...(hostKeyAlias !== undefined ? { hostKeyAlias } : {}),
-    ...(proxyCommand !== undefined ? { proxyCommand } : {}),
-    ...(certificateFiles.length > 0 ? { certificateFiles } : {}),
+    identityFiles: sameList(identities, SSH_DEFAULT_IDENTITIES) ? [] : identities,
+    // One line, the files separated by single spaces.
+    knownHostsFiles: (key) => first(key)?.split(' ').filter((file) => file !== ''),
+    // ssh prints IdentityAgent and the known hosts files with ~ and % tokens expanded (IdentityFile and CertificateFile as written).
+    expandedBySsh: rehome,
     algorithms: algorithmLists(settings),
-    ...(userKnownHostsFiles !== undefined ? { userKnownHostsFiles } : {}),
-    ...(globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles } : {}),
-    hashKnownHosts: isYes(first('hashknownhosts')),
-  };
+  });
 }
 
 function algorithmLists(settings: Map<string, string[]>): AlgorithmLists {
@@ -183,36 +140,6 @@ function algorithmLists(settings: Map<string, string[]>): AlgorithmLists {
   if (mac) lists.mac = mac;
   if (pubkey) lists.pubkey = pubkey;
   return lists;
-}
-
-export function absentIfNone(value: string | undefined): string | undefined {
-  return value === undefined || value.toLowerCase() === 'none' ? undefined : value;
-}
-
-/**
- * IdentityAgent as nightshift takes it: SSH_AUTH_SOCK (the default) is absent, `none` stays,
- * `$NAME` is that variable's value (unset is an error, as for ssh), anything else is a path.
- */
-export function agentSocket(value: string | undefined, env: NodeJS.ProcessEnv, where: string, rehome: (file: string) => string): string | undefined {
-  if (value === undefined || value === 'SSH_AUTH_SOCK') return undefined;
-  if (value.toLowerCase() === 'none') return 'none';
-  if (value.startsWith('$')) {
-    const name = value.slice(1);
-    const socket = env[name];
-    if (!socket) throw new SshConfigError(`${where}: IdentityAgent ${value} names the environment variable ${name}, which is not set. Set it, or change IdentityAgent.`);
-    return socket;
-  }
-  return rehome(value);
-}
-
-/** ForwardAgent yes/no; a socket path or variable (forwarding another agent) is refused rather than half-honoured. */
-export function forwardAgent(value: string | undefined, where: string): boolean {
-  if (value === undefined || /^(no|false)$/i.test(value)) return false;
-  if (/^(yes|true)$/i.test(value)) return true;
-  throw new SshConfigError(
-    `${where}: ForwardAgent ${value} forwards another agent than the one nightshift uses, which nightshift does not do. ` +
-      `Set ForwardAgent yes (the agent of SSH_AUTH_SOCK or IdentityAgent) or no.`,
-  );
 }
 
 function sameList(a: string[], b: string[]): boolean {

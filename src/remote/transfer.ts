@@ -97,12 +97,9 @@ class Upload {
       const progress = new ProgressReporter(size, this.options.onProgress);
       const { from, sha256, handle } = await this.prepare(session, size, progress);
 
-      progress.setResumedFrom(from);
-      progress.start('sending', from);
-      const ticker = setInterval(() => progress.tick(), 1000);
-      try {
-        const chunkSize = Math.max(MIN_CHUNK_SIZE, Math.min(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.maxWriteLength));
-        await sendRange({
+      const chunkSize = Math.max(MIN_CHUNK_SIZE, Math.min(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.maxWriteLength));
+      const place = await this.sendWithProgress(progress, { from, size, sha256 }, (onBytes) =>
+        sendRange({
           session,
           remoteHandle: handle,
           localFile: this.localFile as FileHandle,
@@ -112,21 +109,9 @@ class Upload {
           chunkSize,
           requestsInFlight: this.options.requestsInFlight ?? defaultRequestsInFlight(chunkSize),
           ...(signal ? { signal } : {}),
-          onBytes: (bytes) => progress.advance(bytes),
-        });
-      } finally {
-        clearInterval(ticker);
-      }
-      progress.flush();
-
-      progress.start('verifying', size);
-      const place: PlaceOptions = {
-        partPath: this.partPath,
-        finalPath: this.finalPath,
-        expectedSha256: sha256,
-        ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
-        ...(signal ? { signal } : {}),
-      };
+          onBytes,
+        }),
+      );
       // The target hashes from its page cache while the disk catches up: both must be done before the rename.
       await Promise.all([session.fsync(handle).then(() => session.close(handle)), verifyRemoteCopy(this.connection, session, place)]);
       await placeRemoteCopy(this.connection, session, place);
@@ -227,6 +212,36 @@ class Upload {
     }
   }
 
+  /**
+   * The sending, the progress ticking each second, and the start of the verifying; returns
+   * what verifying and placing the copy take.
+   */
+  private async sendWithProgress(
+    progress: ProgressReporter,
+    range: { from: number; size: number; sha256: string },
+    sendBytes: (onBytes: (bytes: number) => void) => Promise<void>,
+  ): Promise<PlaceOptions> {
+    const { signal } = this.options;
+    progress.setResumedFrom(range.from);
+    progress.start('sending', range.from);
+    const ticker = setInterval(() => progress.tick(), 1000);
+    try {
+      await sendBytes((bytes) => progress.advance(bytes));
+    } finally {
+      clearInterval(ticker);
+    }
+    progress.flush();
+
+    progress.start('verifying', range.size);
+    return {
+      partPath: this.partPath,
+      finalPath: this.finalPath,
+      expectedSha256: range.sha256,
+      ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
+      ...(signal ? { signal } : {}),
+    };
+  }
+
   /** The upload without SFTP: the same steps, the partial file written by shell commands (transfer-exec.ts). */
   private async runOverShell(size: number): Promise<UploadResult> {
     const { signal } = this.options;
@@ -240,31 +255,16 @@ class Upload {
     const { from, sha256 } = await this.hashBothSides(candidate, progress);
     if (from === 0 && candidate > 0) await part.startEmpty(privatePart, signal);
 
-    progress.setResumedFrom(from);
-    progress.start('sending', from);
-    const ticker = setInterval(() => progress.tick(), 1000);
-    try {
-      await part.send({
+    const place = await this.sendWithProgress(progress, { from, size, sha256 }, (onBytes) =>
+      part.send({
         localFile: this.localFile as FileHandle,
         localPath: this.localPath,
         from,
         to: size,
         ...(signal ? { signal } : {}),
-        onBytes: (bytes) => progress.advance(bytes),
-      });
-    } finally {
-      clearInterval(ticker);
-    }
-    progress.flush();
-
-    progress.start('verifying', size);
-    const place: PlaceOptions = {
-      partPath: this.partPath,
-      finalPath: this.finalPath,
-      expectedSha256: sha256,
-      ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
-      ...(signal ? { signal } : {}),
-    };
+        onBytes,
+      }),
+    );
     // transfer-finish.ts asks an SFTP session for chmod, unlink and rename; these do them with shell commands.
     const finishing = part.finishing as unknown as SftpSession;
     // One after the other: dropbear may refuse a command started while another one ends (transfer-exec.ts).

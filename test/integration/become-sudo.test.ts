@@ -14,7 +14,7 @@ import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
 import { hostsBecoming } from '../../src/runner/become-hosts.js';
 import { runWithRevert } from '../../src/runner/revert.js';
-import type { RemoteInteraction } from '../../src/remote/types.js';
+import type { ExecHandlers, ExecResult, RemoteInteraction } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
@@ -53,11 +53,12 @@ interface Captured {
   exitCode: number | null;
 }
 
-async function runAsRoot(pool: HostPool, command: string, all: string[]): Promise<Captured> {
+/** What `start` runs as root through sudo, captured; its output and notices also go to `all`. */
+async function capturedAsRoot(all: string[], start: (handlers: ExecHandlers) => Promise<ExecResult>): Promise<Captured> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const notices: string[] = [];
-  const result = await pool.exec('dragon', command, {
+  const result = await start({
     onStdout: (chunk) => stdout.push(chunk),
     onStderr: (chunk) => stderr.push(chunk),
     onNotice: (text) => notices.push(text),
@@ -68,20 +69,12 @@ async function runAsRoot(pool: HostPool, command: string, all: string[]): Promis
   return captured;
 }
 
-async function runDetachedAsRoot(pool: HostPool, command: string, runId: string, all: string[]): Promise<Captured> {
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  const notices: string[] = [];
-  const result = await pool.runDetached('dragon', command, {
-    runId,
-    onStdout: (chunk) => stdout.push(chunk),
-    onStderr: (chunk) => stderr.push(chunk),
-    onNotice: (text) => notices.push(text),
-    become: 'sudo',
-  });
-  const captured = { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), notices, exitCode: result.exitCode };
-  all.push(captured.stdout, captured.stderr, ...notices);
-  return captured;
+function runAsRoot(pool: HostPool, command: string, all: string[]): Promise<Captured> {
+  return capturedAsRoot(all, (handlers) => pool.exec('dragon', command, handlers));
+}
+
+function runDetachedAsRoot(pool: HostPool, command: string, runId: string, all: string[]): Promise<Captured> {
+  return capturedAsRoot(all, (handlers) => pool.runDetached('dragon', command, { runId, ...handlers }));
 }
 
 describeWithSshd('become: sudo on a host that forbids root logins', () => {

@@ -4,10 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Connection } from '../../src/remote/connection.js';
 import { execOnConnection } from '../../src/remote/exec.js';
-import { openConnection, type ConnectionSettings } from '../../src/remote/open-connection.js';
 import type { ResolvedHost } from '../../src/remote/types.js';
-import { scriptedInteraction } from './ssh-pool.js';
 import type { Sshd } from './sshd.js';
+
+export { connectTo } from './ssh-pool.js';
 
 /** The sshd as a ResolvedHost named dragon, with the harness's client key, and `overrides`. */
 export function hostFor(sshd: Sshd, overrides: Partial<ResolvedHost> = {}): ResolvedHost {
@@ -28,24 +28,6 @@ export function pinHostKey(sshd: Sshd, home: string, lines: string[] = [sshd.kno
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, lines.map((line) => `${line}\n`).join(''));
   return file;
-}
-
-/** Logs in to `host` with HOME `home`; known_hosts is HOME/.ssh/known_hosts unless the host names its own files. */
-export function connectTo(host: ResolvedHost, home: string, settings: Partial<ConnectionSettings> = {}): Promise<Connection> {
-  const knownHosts = path.join(home, '.ssh', 'known_hosts');
-  return openConnection({
-    host,
-    knownHostsFiles: [knownHosts],
-    defaultKnownHostsFile: knownHosts,
-    interaction: scriptedInteraction({ acceptHostKey: false }),
-    agentSocket: undefined,
-    home,
-    keyCache: new Map(),
-    keepaliveIntervalMs: 15_000,
-    keepaliveCountMax: 2,
-    readyTimeoutMs: 10_000,
-    ...settings,
-  });
 }
 
 /** Runs a command on the connection and returns its stdout (stderr appended after a marker when there is any). */

@@ -14,13 +14,21 @@
 // `<login shell> -c /usr/lib/sftp-server` (the path is compiled in); without an SFTP server
 // an empty folder hides /usr/lib/openssh, where that link points, so the shell answers 127
 // as on a host that has none.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { generateKeyPair, type KeyPair } from './ssh-keys.js';
+import {
+  killQuietly,
+  passwdCopy,
+  processesInMountNamespaceOf,
+  runInMountNamespace,
+  shellQuote as q,
+  spawnDyingWithTests,
+  waitUntilListening,
+} from './server-process.js';
 import { scriptedInteraction } from './ssh-pool.js';
 import { freePort } from './sshd.js';
 
@@ -87,7 +95,7 @@ export class Dropbear {
       mkdirSync(path.join(homeDir, '.ssh'), { recursive: true, mode: 0o755 });
       writeFileSync(path.join(homeDir, '.ssh', 'authorized_keys'), `${clientKey.publicLine}\n`, { mode: 0o600 });
       const shell = path.join(applets, 'ash');
-      writeFileSync(path.join(dir, 'passwd'), passwdCopy(userInfo().username, shell, homeDir));
+      writeFileSync(path.join(dir, 'passwd'), passwdCopy(userInfo().username, { shell, home: homeDir }));
       writeFileSync(path.join(dir, 'shells'), `${readFileSync('/etc/shells', 'utf8').trimEnd()}\n${shell}\n`);
       mkdirSync(path.join(dir, 'empty'), { mode: 0o755 });
 
@@ -142,9 +150,7 @@ export class Dropbear {
   inNamespace(script: string): string {
     const pid = this.process?.pid;
     if (pid === undefined) throw new Error('This dropbear is not running.');
-    const result = spawnSync('nsenter', ['-t', String(pid), '-m', path.join(this.dir, 'busybox'), 'sh', '-c', script], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`In dropbear's namespace, the script failed (${result.status ?? result.signal}): ${result.stderr}`);
-    return result.stdout;
+    return runInMountNamespace(pid, [path.join(this.dir, 'busybox'), 'sh'], script, 'dropbear');
   }
 
   /** Stops dropbear, every session and what they left running in its namespace, and removes the temporary folder. */
@@ -161,7 +167,6 @@ export class Dropbear {
   }
 
   private async launch(hostKeyFile: string): Promise<void> {
-    const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
     const steps = [
       'set -e',
       `mount --bind ${q(path.join(this.dir, 'passwd'))} /etc/passwd`,
@@ -176,77 +181,9 @@ export class Dropbear {
       // -F foreground, -E log to stderr, -s no passwords, -P a pid file of its own (not /var/run's).
       `exec ${q(path.join(this.dir, 'dropbear'))} -F -E -s -r ${q(hostKeyFile)} -p ${this.address}:${this.port} -P ${q(path.join(this.dir, 'dropbear.pid'))}`,
     ];
-    // Killed with the test process, however it ends: setpriv's parent-death signal lasts
-    // through unshare's and sh's execs down to dropbear, which keeps this pid.
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', 'unshare', '-m', '--propagation', 'private', 'sh', '-c', steps.join('\n')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    this.process = spawnDyingWithTests(['unshare', '-m', '--propagation', 'private', 'sh', '-c', steps.join('\n')], (text) => {
+      this.output += text;
     });
-    this.process = child;
-    const collect = (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-    });
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(this.address, this.port))) {
-      if (exited) throw new Error(`dropbear exited at start-up:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`dropbear did not listen on ${this.address}:${this.port} within 10 s:\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-function passwdCopy(user: string, shell: string, home: string): string {
-  return readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .map((line) => {
-      const fields = line.split(':');
-      if (fields[0] !== user || fields.length < 7) return line;
-      fields[5] = home;
-      fields[6] = shell;
-      return fields.join(':');
-    })
-    .join('\n');
-}
-
-function processesInMountNamespaceOf(pid: number): number[] {
-  let namespace: string;
-  try {
-    namespace = readlinkSync(`/proc/${pid}/ns/mnt`);
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/ns/mnt`) === namespace) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-function answers(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: address, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
+    await waitUntilListening(this.process, { name: 'dropbear', address: this.address, port: this.port, log: () => this.output });
   }
 }

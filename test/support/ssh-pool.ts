@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Connection } from '../../src/remote/connection.js';
 import { HostPool } from '../../src/remote/host-pool.js';
-import { openConnection } from '../../src/remote/open-connection.js';
-import type { ConnectOptions, HostKeyInfo, RemoteInteraction } from '../../src/remote/types.js';
+import { openConnection, type ConnectionSettings } from '../../src/remote/open-connection.js';
+import type { ConnectOptions, HostKeyInfo, RemoteInteraction, ResolvedHost } from '../../src/remote/types.js';
 import type { HostSpec } from '../../src/runbook/types.js';
 import { afterAll, beforeAll } from 'vitest';
 import { Sshd, type SshdOptions } from './sshd.js';
@@ -109,8 +109,14 @@ export function openTestConnection(sshd: Sshd, home: string, port = sshd.port): 
   mkdirSync(path.dirname(knownHosts), { recursive: true });
   const hostKey = sshd.hostKey().publicKey;
   writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${hostKey}\n[127.0.0.1]:${port} ${hostKey}\n`);
+  return connectTo({ name: 'dragon', address: sshd.address, port, user: sshd.user, identityFiles: [sshd.clientKey.privateKeyFile] }, home);
+}
+
+/** Logs in to `host` with HOME `home`, without a pool; known_hosts is HOME/.ssh/known_hosts unless the host names its own files. */
+export function connectTo(host: ResolvedHost, home: string, settings: Partial<ConnectionSettings> = {}): Promise<Connection> {
+  const knownHosts = path.join(home, '.ssh', 'known_hosts');
   return openConnection({
-    host: { name: 'dragon', address: sshd.address, port, user: sshd.user, identityFiles: [sshd.clientKey.privateKeyFile] },
+    host,
     knownHostsFiles: [knownHosts],
     defaultKnownHostsFile: knownHosts,
     interaction: scriptedInteraction({ acceptHostKey: false }),
@@ -120,6 +126,7 @@ export function openTestConnection(sshd: Sshd, home: string, port = sshd.port): 
     keepaliveIntervalMs: 15_000,
     keepaliveCountMax: 2,
     readyTimeoutMs: 10_000,
+    ...settings,
   });
 }
 

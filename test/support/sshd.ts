@@ -8,7 +8,7 @@
 //
 // Suites wrap themselves in describeWithSshd(...) so that a machine without sshd skips them
 // loudly instead of failing.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   appendFileSync,
@@ -17,17 +17,24 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { describe } from 'vitest';
+import {
+  killQuietly,
+  passwdCopy,
+  processesInMountNamespaceOf,
+  runInMountNamespace,
+  shellQuote as q,
+  spawnDyingWithTests,
+  waitUntilListening,
+} from './server-process.js';
 import { generateKeyPair, type KeyPair, type SshKeyType } from './ssh-keys.js';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
@@ -244,9 +251,7 @@ export class Sshd {
   inNamespace(script: string): string {
     const pid = this.process?.pid;
     if (!this.namespace || pid === undefined) throw new Error('This sshd runs in no namespace of its own.');
-    const result = spawnSync('nsenter', ['-t', String(pid), '-m', '/bin/sh', '-c', script], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`In sshd's namespace, the script failed (${result.status ?? result.signal}): ${result.stderr}`);
-    return result.stdout;
+    return runInMountNamespace(pid, ['/bin/sh'], script, 'sshd');
   }
 
   /** sshd's own log (-e: to stderr), for debugging a failing test. */
@@ -373,29 +378,13 @@ export class Sshd {
 
   private async launch(): Promise<void> {
     const args = ['-D', '-e', '-f', this.configFile];
-    // Killed with the test process, however it ends (a run cut off, kill -9): setpriv's
-    // parent-death signal lasts through the execs down to sshd, which keeps this pid.
-    const diesWithTests = ['setpriv', '--pdeathsig', 'KILL'];
     const command = this.namespace
-      ? [...diesWithTests, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args]
-      : [...diesWithTests, SSHD_PATH, ...args];
-    const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.process = child;
-    const collect = (chunk: Buffer) => {
-      this.output += chunk.toString('utf8');
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
+      ? ['unshare', '-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args]
+      : [SSHD_PATH, ...args];
+    this.process = spawnDyingWithTests(command, (text) => {
+      this.output += text;
     });
-    const deadline = Date.now() + 10_000;
-    while (!(await answers(this.address, this.port))) {
-      if (exited) throw new Error(`sshd exited at start-up (config ${this.configFile}):\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`sshd did not listen on ${this.address}:${this.port} within 10 s:\n${this.output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntilListening(this.process, { name: `sshd (config ${this.configFile})`, address: this.address, port: this.port, log: () => this.output });
   }
 
   /** Stops only the listening sshd: open connections live on, new logins are refused. */
@@ -413,7 +402,6 @@ export class Sshd {
 
 /** Mounts what `setup` asks for in the new namespace, then execs sshd ("$0" "$@"). */
 function namespaceScript(setup: NamespaceSetup, dir: string, homeDir: string): string {
-  const q = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
   const steps = ['set -e'];
   if (setup.privateRun) steps.push('mount -t tmpfs -o mode=755 tmpfs /run', 'mkdir -p /run/sshd', 'install -m 664 /dev/null /run/utmp');
   if (setup.passwd) steps.push(`mount --bind ${q(path.join(dir, 'passwd'))} /etc/passwd`);
@@ -482,40 +470,6 @@ function setUpSudoUsers(dir: string, users: SudoUser[]): void {
   mkdirSync(path.join(dir, 'sudo-lectured'), { mode: 0o700 });
 }
 
-/** /etc/passwd with `user`'s shell and home replaced where given. */
-function passwdCopy(user: string, change: { shell?: string | undefined; home?: string | undefined }): string {
-  return readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .map((line) => {
-      const fields = line.split(':');
-      if (fields[0] !== user || fields.length < 7) return line;
-      if (change.home !== undefined) fields[5] = change.home;
-      if (change.shell !== undefined) fields[6] = change.shell;
-      return fields.join(':');
-    })
-    .join('\n');
-}
-
-/** Every process in the mount namespace of `pid`. */
-function processesInMountNamespaceOf(pid: number): number[] {
-  let namespace: string;
-  try {
-    namespace = readlinkSync(`/proc/${pid}/ns/mnt`);
-  } catch {
-    return [];
-  }
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readlinkSync(`/proc/${entry}/ns/mnt`) === namespace) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -525,17 +479,6 @@ export function freePort(): Promise<number> {
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
-  });
-}
-
-function answers(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: address, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
   });
 }
 
@@ -568,12 +511,4 @@ function descendantsOf(pid: number): ProcessEntry[] {
     }
   }
   return found;
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
 }

@@ -218,7 +218,7 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     expect(left.stdout.trim()).toBe('2');
   });
 
-  it('an upload goes through while other commands start and end on the host (dropbear refuses some channels then)', async () => {
+  it('an upload and other commands go through while commands start and end on the host (dropbear refuses some channels then)', async () => {
     const { file, data } = localFile(1024 * 1024 + 9);
     const target = path.join(dropbear.homeDir, `busy-${id()}.bin`);
     let uploading = true;
@@ -233,8 +233,8 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     await Promise.all(noisy);
     expect((await upload).sha256).toBe(sha256(data));
     expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
-    // The host did refuse channels meanwhile: the upload was tried against what it guards against.
-    expect(refused.filter((message) => /Unable to exec/.test(message)).length).toBeGreaterThan(0);
+    // dropbear refuses some of these channels (mkj/dropbear#173): each refused exec request is asked for again, so every command ran.
+    expect(refused).toEqual([]);
   });
 
   it('does not trust a partial file that differs from the local start: it starts over and the copy still verifies', async () => {

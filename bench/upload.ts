@@ -56,7 +56,7 @@ export async function benchUpload(context: BenchContext, bytes: number): Promise
       sshConfigFile: context.sshConfig,
       knownHostsFiles: [context.knownHosts],
       env: { ...process.env, SSH_AUTH_SOCK: '' },
-      interaction: { confirmUnknownHostKey: async () => false, askPassphrase: async () => null },
+      interaction: { confirmUnknownHostKey: async () => false, askPassphrase: async () => null, askSudoPassword: async () => null },
     },
   );
   const sftp: number[] = [];

@@ -202,6 +202,7 @@ interface CheckedPool {
 const REFUSE_QUESTIONS: RemoteInteraction = {
   confirmUnknownHostKey: async () => false,
   askPassphrase: async () => null,
+  askSudoPassword: async () => null,
 };
 
 /**

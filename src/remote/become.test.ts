@@ -100,8 +100,8 @@ describe('SudoCredentials', () => {
     expect(credentials.accessFor('dragon', 'ops').needsPty).toBe(true);
   });
 
-  it('gives null when the front-end cannot ask, and keeps nothing for a host whose question was declined', async () => {
-    expect(await new SudoCredentials({}, () => false).accessFor('dragon', 'ops').password()).toBeNull();
+  it('gives null when no password is given, and keeps nothing for a host whose question was declined', async () => {
+    expect(await new SudoCredentials({ askSudoPassword: async () => null }, () => false).accessFor('dragon', 'ops').password()).toBeNull();
     let asked = 0;
     const credentials = new SudoCredentials({ askSudoPassword: async () => (++asked === 1 ? null : 'later') }, () => false);
     expect(await credentials.accessFor('dragon', 'ops').password()).toBeNull();

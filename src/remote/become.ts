@@ -77,7 +77,6 @@ export class SudoCredentials {
       },
       password: () => {
         if (state.password !== undefined) return Promise.resolve(state.password);
-        if (!interaction.askSudoPassword) return Promise.resolve(null);
         state.asking ??= interaction.askSudoPassword(host, user, state.refused).then(
           (answer) => {
             state.asking = undefined;

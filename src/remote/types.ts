@@ -27,9 +27,9 @@ export interface RemoteInteraction {
   /**
    * The sudo password of `user` on `host` (`become: sudo`), asked hidden, once per host;
    * `retry` when sudo refused the last one. null: none given (the command does not run).
-   * Absent: such a front-end cannot ask, and a sudo that wants a password fails the command.
+   * Required, so that no wrapper of an interaction can drop the question on the way.
    */
-  askSudoPassword?(host: string, user: string, retry: boolean): Promise<string | null>;
+  askSudoPassword(host: string, user: string, retry: boolean): Promise<string | null>;
 }
 
 export type ConnectionState =

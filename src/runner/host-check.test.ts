@@ -233,6 +233,7 @@ describe('the check over a pool', () => {
         return true;
       },
       askPassphrase: async () => null,
+      askSudoPassword: async () => null,
     });
     const key = (host: string) => ({ host, address: '127.0.0.1', port: 22, keyType: 'ssh-ed25519', fingerprint: 'SHA256:x' });
     const a = asked.confirmUnknownHostKey(key('a'));

@@ -298,6 +298,10 @@ export class HandOverInteraction implements RemoteInteraction {
   askPassphrase(keyFile: string): Promise<string | null> {
     return this.to.askPassphrase(keyFile);
   }
+
+  askSudoPassword(host: string, user: string, retry: boolean): Promise<string | null> {
+    return this.to.askSudoPassword(host, user, retry);
+  }
 }
 
 /** The interaction with its questions one after the other: logins in parallel must not ask over each other. */
@@ -311,5 +315,6 @@ export function oneQuestionAtATime(interaction: RemoteInteraction): RemoteIntera
   return {
     confirmUnknownHostKey: (key: HostKeyInfo) => inTurn(() => interaction.confirmUnknownHostKey(key)),
     askPassphrase: (keyFile: string) => inTurn(() => interaction.askPassphrase(keyFile)),
+    askSudoPassword: (host: string, user: string, retry: boolean) => inTurn(() => interaction.askSudoPassword(host, user, retry)),
   };
 }

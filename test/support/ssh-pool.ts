@@ -30,6 +30,9 @@ export function scriptedInteraction(script: { acceptHostKey?: boolean; passphras
       interaction.passphraseQuestions.push(keyFile);
       return passphrases.length > 0 ? (passphrases.shift() ?? null) : null;
     },
+    async askSudoPassword() {
+      return null;
+    },
   };
   return interaction;
 }

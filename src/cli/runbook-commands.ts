@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { safeJson, visibleLine } from '../output/neutralize.js';
 import { RunbookError } from '../runbook/errors.js';
-import { hiddenCharacterWarnings } from '../runbook/lint-warnings.js';
+import { lintWarnings } from '../runbook/lint-warnings.js';
 import { loadRunbook } from '../runbook/load.js';
 import { formatPlan, planOf } from '../runbook/plan.js';
 import { runbookJsonSchema } from '../runbook/schema.js';
@@ -20,7 +20,7 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
   let failed = false;
   for (const file of files) {
     const source = await readFile(file, 'utf8').catch(() => null);
-    const warnings = source === null ? [] : hiddenCharacterWarnings(source, file);
+    const warnings = source === null ? [] : lintWarnings(source, file);
     try {
       const runbook = await loadRunbook(file);
       for (const warning of warnings) out.stdout(problemLine(warning));

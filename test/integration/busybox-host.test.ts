@@ -8,12 +8,11 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { StepOutput } from '../../src/output/step-output.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
-import { runWithRevert } from '../../src/runner/revert.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { runStepWithRevert } from '../support/revert-step.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 
@@ -61,27 +60,12 @@ describeWithSshd('a BusyBox host without nohup', () => {
       'rb.yaml',
     );
     const step = runbook.phases[0]!.steps[0] as RunStep;
-    const output = new StepOutput(path.join(scratch, `out-${id()}.log`));
-    const events: string[] = [];
-    const sessionId = `bb-${id()}`;
-    const outcome = await runWithRevert(
-      { ...step, revert: step.revert! },
-      { hosts: pool, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: runbook.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },
-      async () => {
-        const result = await pool.runDetached('dragon', step.command, {
-          runId: `${sessionId}/${step.id}.1`,
-          onStdout: (chunk) => output.write(chunk),
-          onStderr: (chunk) => output.write(chunk, true),
-        });
-        onChanged?.();
-        return result;
-      },
-    ).then(
-      (result) => ({ result }),
-      (error: Error) => ({ error: error.message }),
-    );
-    await output.close();
-    return { ...outcome, events, text: output.ring.tail(100).map((line) => line.text).join('\n') };
+    return runStepWithRevert(pool, step, {
+      logFile: path.join(scratch, `out-${id()}.log`),
+      sessionId: `bb-${id()}`,
+      sites: runbook.sites,
+      ...(onChanged ? { onChanged } : {}),
+    });
   }
 
   it('arms a revert, and a confirmation from a new connection keeps it from ever running', async () => {

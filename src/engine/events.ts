@@ -39,6 +39,16 @@ export type EngineEvent =
    */
   | { type: 'ASK_SITE'; stepId: string; by: Actor; request: string };
 
+/** The events a person sends through a front-end; the engine answers each one it does not take with `step.refused`. */
+export type HumanEvent = Exclude<EngineEvent, { type: 'TIMEOUT' | 'HANDS' }>;
+export type HumanAction = HumanEvent['type'];
+
+/**
+ * An action asked about before it is sent (to offer a key, or before its reason is typed):
+ * a reason may be left out, and then only whether the action itself is open is answered.
+ */
+export type ActionQuery = HumanEvent extends infer E ? (E extends { reason: string } ? Omit<E, 'reason'> & { reason?: string } : E) : never;
+
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface Confirmation {
@@ -92,7 +102,8 @@ export type EngineEmitted =
   | { type: 'step.waiting'; stepId: string; for: 'approval' | 'confirmation' | 'decision'; roles: Role[]; at: number }
   | { type: 'step.approved'; stepId: string; by: Actor; at: number }
   | { type: 'step.confirmed'; stepId: string; role: Role; by: Actor; relayed: boolean; at: number }
-  | { type: 'step.refused'; stepId: string; by: Actor; reason: string; at: number }
+  /** A person's action the engine did not take, and why; `stepId` null for an action on the whole run (fallback, pause). */
+  | { type: 'step.refused'; stepId: string | null; action: HumanAction; by: Actor; reason: string; at: number }
   /** A `needs: hands` step is held: no sentinel is on site, or the sentinel is away (`why`). */
   | { type: 'step.held'; stepId: string; why: string; at: number }
   /** Hands came back on site; the held step goes on. (An override is a `decision` instead.) */

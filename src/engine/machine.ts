@@ -16,7 +16,7 @@ import {
   type WaitStep,
 } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
-import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type StepRecord } from './events.js';
+import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type HumanAction, type StepRecord } from './events.js';
 import {
   describeAttemptState,
   hasEnded,
@@ -399,7 +399,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
                 ? 'only the upgrader can go on without hands on site'
                 : 'going on without hands on site needs a reason';
         } else reason = `${event.type.toLowerCase()} is not possible now`;
-        enqueue.emit({ type: 'step.refused', stepId: params.stepId, by: actorOf(event), reason, at: Date.now() });
+        enqueue.emit({ type: 'step.refused', stepId: params.stepId, action: event.type as HumanAction, by: actorOf(event), reason, at: Date.now() });
       }),
       approve: enqueueActions(({ event, enqueue }, params: { stepId: string }) => {
         enqueue.emit({ type: 'step.approved', stepId: params.stepId, by: actorOf(event), at: Date.now() });
@@ -471,7 +471,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         const cause = (event as unknown as { error?: unknown }).error;
         const found = output ?? { unreachable: cause instanceof Error ? cause.message : String(cause) };
         const reason = params.action === 'retry' ? retryRefusal(step, attempt, found) : stopRefusal(step, attempt, found);
-        enqueue.emit({ type: 'step.refused', stepId: params.stepId, by: NIGHTSHIFT, reason, at: Date.now() });
+        enqueue.emit({ type: 'step.refused', stepId: params.stepId, action: params.action === 'retry' ? 'RETRY' : 'STOP_ATTEMPT', by: NIGHTSHIFT, reason, at: Date.now() });
       }),
       settleStoppedAttempt: enqueueActions(({ context, event, enqueue }, params: { stepId: string }) => {
         const record = context.steps[params.stepId]!;

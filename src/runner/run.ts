@@ -4,9 +4,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createActor } from 'xstate';
-import type { Actor, EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
+import type { ActionQuery, Actor, EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
 import { compileRunbook, type RunbookActor } from '../engine/machine.js';
 import { viewOf, type EngineView } from '../engine/view.js';
+import { whyNot } from '../engine/rules.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
@@ -45,6 +46,8 @@ export interface Run {
   stepOf(stepId: string): Step;
   view(): EngineView;
   send(event: EngineEvent): void;
+  /** Why the engine would refuse this action now, or null: what front-ends offer and say (see engine/rules.ts). */
+  whyNot(query: ActionQuery): string | null;
   /** Every event the engine emits, after it is journaled. */
   onEvent(listener: (event: EngineEmitted) => void): () => void;
   /** Starts the machine; front-ends subscribe first so that they see the first events too. */
@@ -237,6 +240,7 @@ export function createRun(options: RunOptions): Run {
     view: () => viewOf(actor.getSnapshot(), stepOf),
     // What people type (a skip reason, a fallback's why) may hold a secret: the machine, the
     // screens and the journal get it masked.
+    whyNot: (query) => whyNot(actor.getSnapshot(), runbook, query),
     send: (event) => actor.send(options.secrets ? options.secrets.masker.maskDeep(event) : event),
     onEvent: (listener) => {
       listeners.add(listener);

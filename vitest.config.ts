@@ -12,7 +12,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     // Runs remember their sessions in the preferences: never in the real user's.
-    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')) },
+    // Every journal a test writes is checked against its schema, strictly (subprocesses inherit it).
+    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')), NIGHTSHIFT_JOURNAL_STRICT: '1' },
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
   },

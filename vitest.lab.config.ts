@@ -11,7 +11,8 @@ export default defineConfig({
     hookTimeout: 15 * 60_000,
     pool: 'forks',
     fileParallelism: false,
-    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')) },
+    // Every journal a test writes is checked against its schema, strictly (subprocesses inherit it).
+    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')), NIGHTSHIFT_JOURNAL_STRICT: '1' },
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-lab-report.json' }]],
   },
 });

@@ -5,6 +5,7 @@
 // passes for someone else's; what is refused is told to the one refused only.
 import { nameProblem, plainName } from './chat-names.js';
 import { cleanChatText, MAX_NAME_CHARS } from './chat-text.js';
+import type { EntryFields, EntryType } from '../store/journal.js';
 
 export type ChatRole = 'upgrader' | 'sentinel' | 'observer';
 
@@ -47,7 +48,8 @@ export interface Hands {
   why: string;
 }
 
-export type JournalWriter = (type: string, fields: Record<string, unknown>, at: number) => void;
+/** Writes a chat entry to the session's journal (see store/journal-entries.ts for each one's fields). */
+export type JournalWriter = <T extends EntryType & `chat.${string}`>(type: T, fields: EntryFields<T>, at: number) => void;
 
 /** Typing shows for this long after the last key. */
 export const TYPING_SHOWN_MS = 3000;

@@ -13,6 +13,7 @@ import { generateEd25519KeyPair, parseKey } from '../remote/keys.js';
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { SentinelAccess } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
+import type { EntryFields } from '../store/journal.js';
 import { viewOf } from '../engine/view.js';
 import { renderHelperView } from '../ui/helper/render-helper.js';
 import { confirmationText } from '../text/steps.js';
@@ -76,8 +77,9 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     allowNonLoopback: listen.allowNonLoopback,
     onHelper,
     onEvent: (event) => {
-      const { type, ...fields } = event as { type: string } & Record<string, unknown>;
-      journal.append(`helper.${type}`, fields);
+      const { type, ...fields } = event;
+      // Each endpoint event fits its helper.* entry: checked by HELPER_EVENTS_FIT (store/journal-entries.ts).
+      journal.append(`helper.${type}`, fields as EntryFields<`helper.${typeof type}`>);
       if (event.type === 'crowded') {
         hub.note(
           `the helper channel turned away ${event.refused === 1 ? 'a connection' : `${event.refused} connections`}: ` +

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sessionRecordOf } from './session-record.js';
-import { TEST_START, TestJournal } from './test-journal.js';
+import { TEST_SESSION, TEST_START, TestJournal } from './test-journal.js';
 
 const actor = { role: 'upgrader', name: 'ana' };
 
@@ -17,7 +17,7 @@ describe('sessionRecordOf', () => {
       .add(9, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 4000 })
       .add(10, 'run.finished', { outcome: 'completed' })
       .add(10, 'session.closed', { outcome: 'completed' });
-    const record = sessionRecordOf({ entries: journal.entries });
+    const record = sessionRecordOf(journal.reading());
     expect(record.session).toBe('20261129-080000-abcd');
     expect(record.sites.site).toEqual({ name: 'Taipei office', tz: 'Asia/Taipei' });
     expect(record.outcome).toBe('completed');
@@ -48,7 +48,7 @@ describe('sessionRecordOf', () => {
       .add(7, 'step.started', { stepId: 'fallback-1', attempt: 1 })
       .add(8, 'step.finished', { stepId: 'fallback-1', status: 'done', exitCode: 0, durationMs: 1000 })
       .add(8, 'run.finished', { outcome: 'fell-back' });
-    const record = sessionRecordOf({ entries: journal.entries });
+    const record = sessionRecordOf(journal.reading());
     expect(record.skips).toEqual([{ stepId: 'restore-2', by: actor, reason: 'checked by hand', at: TEST_START + 3000 }]);
     expect(record.attempts[0]).toMatchObject({ stepId: 'restore-2', status: 'failed' });
     expect(record.confirmations).toEqual([
@@ -68,7 +68,7 @@ describe('sessionRecordOf', () => {
       .add(4, 'attempt.checked', { stepId: 'restore-1', attempt: 1, state: 'running', pid: 4242 })
       .add(5, 'decision', { stepId: 'restore-1', action: 'reattach', attempt: 1, by: actor })
       .add(9, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 8000 });
-    const record = sessionRecordOf({ entries: journal.entries });
+    const record = sessionRecordOf(journal.reading());
     expect(record.attempts).toEqual([expect.objectContaining({ stepId: 'restore-1', attempt: 1, status: 'done', exitCode: 0, endedAt: TEST_START + 9000 })]);
     expect(record.decisions.map((decision) => decision.action)).toEqual(['reattach']);
   });
@@ -78,7 +78,7 @@ describe('sessionRecordOf', () => {
       .started()
       .add(1, 'step.started', { stepId: 'cutover-1', attempt: 1 })
       .add(5, 'step.skipped', { stepId: 'cutover-1', by: actor, reason: 'cable was already moved' });
-    const [attempt] = sessionRecordOf({ entries: journal.entries }).attempts;
+    const [attempt] = sessionRecordOf(journal.reading()).attempts;
     expect(attempt).toMatchObject({ status: 'skipped', startedAt: TEST_START + 1000, endedAt: TEST_START + 5000, durationMs: 4000 });
   });
 
@@ -88,13 +88,13 @@ describe('sessionRecordOf', () => {
       .add(1, 'step.started', { stepId: 'restore-1', attempt: 1 })
       .add(2, 'session.paused', { by: actor, reason: 'lunch', stepId: 'restore-1' })
       .add(3, 'session.closed', { outcome: 'paused' })
-      .add(3600, 'session.resumed', { by: actor, host: 'laptop', pid: 42, stepId: 'restore-1', interrupted: true })
+      .add(3600, 'session.resumed', { ...TEST_SESSION, by: actor, host: 'laptop', pid: 42, stepId: 'restore-1', interrupted: true })
       .add(3600, 'journal.torn', { line: 7, text: '{"seq":7,' })
       .add(3600, 'step.started', { stepId: 'restore-1', attempt: 2 })
       .add(3605, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 5000 })
       .add(3606, 'chat.message', { from: { role: 'sentinel', name: 'mei' }, text: 'back from lunch' })
-      .add(3607, 'something.new', { detail: 1 });
-    const record = sessionRecordOf({ entries: journal.entries });
+      .addRaw(3607, 'something.new', { detail: 1 });
+    const record = sessionRecordOf(journal.reading());
     expect(record.attempts).toEqual([
       expect.objectContaining({ attempt: 1, status: 'interrupted', endedAt: TEST_START + 2000, durationMs: 1000 }),
       expect.objectContaining({ attempt: 2, status: 'done', durationMs: 5000 }),
@@ -118,7 +118,7 @@ describe('sessionRecordOf', () => {
 
   it('tolerates a torn last line and says so', () => {
     const journal = new TestJournal().started().add(1, 'step.started', { stepId: 'restore-1', attempt: 1 });
-    const record = sessionRecordOf({ entries: journal.entries, torn: { line: 3, text: '{"seq":3,"at":"2026-' } });
+    const record = sessionRecordOf({ ...journal.reading(), torn: { line: 3, text: '{"seq":3,"at":"2026-' } });
     expect(record.warnings).toEqual([expect.stringContaining('last line (line 3) is incomplete')]);
     // Nothing says the step ended: it ran as far as the journal knows.
     expect(record.attempts[0]).toMatchObject({ status: 'running' });
@@ -128,7 +128,7 @@ describe('sessionRecordOf', () => {
     const journal = new TestJournal()
       .started()
       .add(1, 'chat.message', { from: { role: 'sentinel', name: 'm\x1b[2Jei' }, text: 'hi\x1b]0;owned\x07 there\nsecond\x07 line' });
-    const [message] = sessionRecordOf({ entries: journal.entries }).chat;
+    const [message] = sessionRecordOf(journal.reading()).chat;
     expect(message).toEqual({ from: { role: 'sentinel', name: 'm^[[2Jei' }, text: 'hi^[]0;owned^G there\nsecond^G line', at: TEST_START + 1000 });
   });
 
@@ -140,7 +140,7 @@ describe('sessionRecordOf', () => {
       .add(4, 'step.held', { stepId: 'restore-2', why: 'the sentinel is away' })
       .add(5, 'decision', { stepId: 'restore-2', action: 'override', by: actor, reason: 'nothing to touch on site' })
       .add(5, 'decision', { stepId: 'restore-2', action: 'something-newer', by: actor });
-    const record = sessionRecordOf({ entries: journal.entries });
+    const record = sessionRecordOf(journal.reading());
     expect(record.events.filter((event) => event.type.startsWith('step.')).map((event) => event.text)).toEqual([
       'step 2.1 held: it needs hands on site (no sentinel has joined)',
       'step 2.1 released: hands on site',

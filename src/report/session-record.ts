@@ -1,9 +1,10 @@
 // What happened in a session, read from its journal: the model every report format is
-// rendered from. Pure: the journal's entries in, a SessionRecord out.
-import type { JournalEntry, JournalReading } from '../store/journal.js';
+// rendered from. Pure: the journal's entries in (parsed, see store/journal-entries.ts), a
+// SessionRecord out; one small handler per entry type.
+import type { EntryType, JournalEntryOf, JournalReading } from '../store/journal.js';
 import { visibleText } from '../output/neutralize.js';
 import type { Site, Sites } from './clocks.js';
-import { outcomeText } from './report-text.js';
+import { outcomeText } from './outcome-text.js';
 
 export interface Actor {
   role: string;
@@ -134,9 +135,8 @@ function cleanLine(value: unknown): string {
   return cleanText(value).replace(/\n/g, ' ');
 }
 
-function actorOf(value: unknown): Actor {
-  const actor = (value ?? {}) as Partial<Actor>;
-  return { role: cleanLine(actor.role ?? 'unknown'), name: cleanLine(actor.name ?? 'unknown') };
+function actorOf(actor: { role: string; name: string }): Actor {
+  return { role: cleanLine(actor.role), name: cleanLine(actor.name) };
 }
 
 function validZone(tz: string): boolean {
@@ -148,43 +148,231 @@ function validZone(tz: string): boolean {
   }
 }
 
-function siteOf(value: unknown): Site {
-  const site = (value ?? {}) as Partial<Site>;
-  const tz = typeof site.tz === 'string' && validZone(site.tz) ? site.tz : 'UTC';
-  return { name: typeof site.name === 'string' ? cleanLine(site.name) : tz, tz };
+function siteOf(site: { name: string; tz: string }): Site {
+  return { name: cleanLine(site.name), tz: validZone(site.tz) ? site.tz : 'UTC' };
 }
 
-function timeOf(entry: JournalEntry): number {
+function timeOf(entry: { at: string }): number {
   const at = Date.parse(entry.at);
   return Number.isNaN(at) ? 0 : at;
 }
 
-function str(entry: JournalEntry, field: string): string {
-  return cleanLine(entry[field]);
+function optionalReason(reason: string | undefined): { reason?: string } {
+  return reason !== undefined && reason.trim() !== '' ? { reason: cleanLine(reason) } : {};
 }
 
-function optionalReason(entry: JournalEntry): { reason?: string } {
-  const reason = entry['reason'];
-  return typeof reason === 'string' && reason.trim() !== '' ? { reason: cleanLine(reason) } : {};
-}
-
-function stepOf(value: unknown): StepInfo | null {
-  const step = value as Partial<StepInfo> | null;
-  if (!step || typeof step.id !== 'string') return null;
+function stepOf(step: JournalEntryOf<'run.started'>['steps'][number]): StepInfo {
   return {
     id: cleanLine(step.id),
-    number: cleanLine(step.number ?? ''),
-    phase: typeof step.phase === 'string' ? cleanLine(step.phase) : null,
-    title: cleanLine(step.title ?? step.id),
-    kind: cleanLine(step.kind ?? ''),
-    place: cleanLine(step.place ?? ''),
-    ...(typeof step.command === 'string' ? { command: cleanText(step.command) } : {}),
-    ...(typeof step.text === 'string' ? { text: cleanText(step.text) } : {}),
+    number: cleanLine(step.number),
+    phase: step.phase === null ? null : cleanLine(step.phase),
+    title: cleanLine(step.title),
+    kind: cleanLine(step.kind),
+    place: cleanLine(step.place),
+    ...(step.command !== undefined ? { command: cleanText(step.command) } : {}),
+    ...(step.text !== undefined ? { text: cleanText(step.text) } : {}),
   };
 }
 
 /** Entries that end whatever was running: the run stopped there (a resume starts new attempts). */
-const RUN_ENDS = new Set(['run.finished', 'session.paused', 'session.closed', 'run.started', 'session.resumed']);
+const RUN_ENDS = new Set<string>(['run.finished', 'session.paused', 'session.closed', 'run.started', 'session.resumed']);
+
+/** What the handlers build the record with, as the entries are read in order. */
+class Reading {
+  readonly stepsById = new Map<string, StepInfo>();
+  readonly phaseNames = new Set<string>();
+  readonly open = new Map<string, Attempt>();
+  inFallback = false;
+
+  constructor(readonly record: SessionRecord) {}
+
+  isFallbackStep(stepId: string): boolean {
+    const step = this.stepsById.get(stepId);
+    return step ? step.phase === null : this.inFallback;
+  }
+
+  lastAttemptOf(stepId: string, number?: number): Attempt | undefined {
+    return this.record.attempts.findLast((attempt) => attempt.stepId === stepId && (number === undefined || attempt.attempt === number));
+  }
+
+  stepNumber(stepId: string): string {
+    return this.stepsById.get(stepId)?.number ?? cleanLine(stepId);
+  }
+
+  endOpen(at: number, status: AttemptStatus): void {
+    for (const attempt of this.open.values()) end(attempt, at, status);
+    this.open.clear();
+  }
+
+  event(at: number, type: string, text: string): void {
+    this.record.events.push({ at, type, text });
+  }
+}
+
+function end(attempt: Attempt, at: number, status: AttemptStatus, durationMs = Math.max(0, at - attempt.startedAt)): void {
+  Object.assign(attempt, { endedAt: at, durationMs, status });
+}
+
+type Handler<T extends EntryType> = (entry: JournalEntryOf<T>, at: number, reading: Reading) => void;
+type Handlers = { [T in EntryType]?: Handler<T> };
+
+function started(entry: JournalEntryOf<'run.started' | 'session.resumed'>, at: number, reading: Reading): void {
+  const { record } = reading;
+  const first = record.session === '';
+  record.session = cleanLine(entry.session) || record.session;
+  record.runbook = { name: cleanLine(entry.runbook.name), file: cleanLine(entry.runbook.file), hash: cleanLine(entry.runbook.hash) };
+  record.sites = { upgrader: siteOf(entry.sites.upgrader), site: siteOf(entry.sites.site) };
+  if (entry.type === 'run.started') {
+    record.by = actorOf(entry.by);
+    for (const phase of entry.phases) {
+      if (reading.phaseNames.has(phase.name)) continue;
+      reading.phaseNames.add(phase.name);
+      record.phases.push({ name: cleanLine(phase.name), title: cleanLine(phase.title) });
+    }
+    for (const step of entry.steps) if (!reading.stepsById.has(step.id)) reading.stepsById.set(step.id, stepOf(step));
+  }
+  // Until this run ends, the session has no outcome: the one of an earlier run was only a pause.
+  record.outcome = 'unfinished';
+  const what = entry.type === 'session.resumed' ? 'session resumed' : first ? 'run started' : 'run started again';
+  reading.event(at, entry.type, `${what} by ${actorOf(entry.by).name} on ${cleanLine(entry.host)}`);
+}
+
+function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: number, reading: Reading): void {
+  const text = revertNoteText(entry);
+  const attempt = reading.lastAttemptOf(entry.stepId, entry.attempt);
+  if (attempt) (attempt.reverts ??= []).push({ at, text });
+  if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)}: ${text}`);
+}
+
+const HANDLERS: Handlers = {
+  'run.started': started,
+  'session.resumed': started,
+  'session.paused': (entry, at, reading) => reading.event(at, entry.type, `session paused by ${actorOf(entry.by).name}${entry.reason ? `: ${cleanLine(entry.reason)}` : ''}`),
+  'journal.torn': (entry, at, reading) => {
+    reading.record.warnings.push(`nightshift once stopped while writing line ${entry.line} of the journal; that line was left out when the session resumed.`);
+    reading.event(at, entry.type, `line ${entry.line} of the journal was cut off and left out`);
+  },
+  'journal.invalid': (entry, at, reading) => {
+    const text = `entry ${entry.entrySeq} (${cleanLine(entry.entryType)}) was written although it does not match its schema: ${cleanLine(entry.problem)}`;
+    reading.record.warnings.push(`The journal's ${text}.`);
+    reading.event(at, entry.type, text);
+  },
+  'runbook.changed': (entry, at, reading) =>
+    reading.event(at, entry.type, `the runbook changed (sha256 ${cleanLine(entry.previous)} → ${cleanLine(entry.hash)}); the session went on with the changed one`),
+  'step.checked': (entry, at, reading) => {
+    const exit = entry.exitCode !== null ? `exit status ${entry.exitCode}` : 'no exit status';
+    const error = entry.error ? `, ${cleanLine(entry.error)}` : '';
+    reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)}: "already done?" check: ${exit}${error}`);
+  },
+  'step.held': (entry, at, reading) =>
+    reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)} held: it needs hands on site${entry.why ? ` (${cleanLine(entry.why)})` : ''}`),
+  'step.released': (entry, at, reading) => reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)} released: hands on site`),
+  'run.finished': (entry, at, reading) => {
+    reading.record.outcome = entry.outcome;
+    reading.event(at, entry.type, `run finished: ${outcomeText(entry.outcome)}`);
+  },
+  'session.closed': (entry, at, reading) => {
+    reading.record.outcome = entry.outcome;
+    reading.event(at, entry.type, `session closed: ${outcomeText(entry.outcome)}`);
+  },
+  'host.state': (entry, at, reading) =>
+    reading.event(at, entry.type, `${cleanLine(entry.host)} ${entry.state}${entry.error ? `: ${cleanLine(entry.error)}` : ''}`),
+  'step.started': (entry, at, reading) => {
+    const previous = reading.open.get(entry.stepId);
+    if (previous) end(previous, at, 'interrupted');
+    const attempt: Attempt = {
+      stepId: entry.stepId,
+      attempt: entry.attempt,
+      fallback: reading.isFallbackStep(entry.stepId),
+      startedAt: at,
+      endedAt: at,
+      status: 'running',
+      durationMs: 0,
+    };
+    reading.record.attempts.push(attempt);
+    reading.open.set(entry.stepId, attempt);
+  },
+  'step.finished': (entry, at, reading) => {
+    const { stepId } = entry;
+    let attempt = reading.open.get(stepId);
+    if (!attempt) {
+      // Finished after a resume without a new start (re-attached), or its start is missing.
+      const last = reading.lastAttemptOf(stepId);
+      if (last && last.status === 'interrupted') attempt = last;
+      else {
+        attempt = { stepId, attempt: (last?.attempt ?? 0) + 1, fallback: reading.isFallbackStep(stepId), startedAt: at - entry.durationMs, endedAt: at, status: 'running', durationMs: 0 };
+        reading.record.attempts.push(attempt);
+      }
+    }
+    reading.open.delete(stepId);
+    end(attempt, at, entry.status, entry.durationMs);
+    if ('exitCode' in entry) attempt.exitCode = entry.exitCode ?? null;
+    if (entry.error !== undefined) attempt.error = cleanLine(entry.error);
+  },
+  'step.skipped': (entry, at, reading) => {
+    reading.record.skips.push({ stepId: cleanLine(entry.stepId), by: actorOf(entry.by), reason: cleanLine(entry.reason), at });
+    const attempt = reading.open.get(entry.stepId);
+    if (attempt) {
+      reading.open.delete(entry.stepId);
+      end(attempt, at, 'skipped');
+    }
+  },
+  'step.confirmed': (entry, at, reading) =>
+    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'confirmed', role: cleanLine(entry.role), by: actorOf(entry.by), relayed: entry.relayed, at }),
+  'step.approved': (entry, at, reading) => {
+    const by = actorOf(entry.by);
+    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'approved', role: by.role, by, relayed: false, at });
+  },
+  'step.refused': (entry, at, reading) => {
+    const by = actorOf(entry.by);
+    // A refusal of an action on the whole run (a fallback, a pause) concerns no step: it is told with the run's events.
+    if (entry.stepId === null) {
+      reading.event(at, entry.type, `${entry.action ?? 'an action'} by ${by.name} not accepted: ${cleanLine(entry.reason)}`);
+      return;
+    }
+    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'refused', role: by.role, by, relayed: false, ...optionalReason(entry.reason), at });
+  },
+  decision: (entry, at, reading) => {
+    // A reattach follows the failed attempt again: its end comes later, as the same attempt.
+    if (entry.action === 'reattach' && entry.stepId !== null) {
+      const followed = reading.lastAttemptOf(entry.stepId);
+      if (followed) {
+        followed.status = 'running';
+        reading.open.set(entry.stepId, followed);
+      }
+    }
+    reading.record.decisions.push({
+      stepId: entry.stepId === null ? null : cleanLine(entry.stepId),
+      action: cleanLine(entry.action),
+      by: actorOf(entry.by),
+      ...optionalReason(entry.reason),
+      at,
+    });
+  },
+  'fallback.started': (entry, at, reading) => {
+    reading.inFallback = true;
+    const from = entry.fromStepId !== null ? ` from step ${reading.stepNumber(entry.fromStepId)}` : '';
+    reading.event(at, entry.type, `fallback started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`);
+  },
+  'output.closed': (entry, _at, reading) => {
+    const attempt = reading.lastAttemptOf(entry.stepId, entry.attempt);
+    if (attempt) attempt.output = { file: entry.file, bytes: entry.bytes, lines: entry.lines };
+  },
+  'chat.message': (entry, at, reading) => reading.record.chat.push({ from: actorOf(entry.from), text: cleanText(entry.text), at }),
+  'step.waiting': () => {},
+  'revert.armed': revertNote,
+  'revert.disarmed': revertNote,
+  'revert.kept': revertNote,
+  'revert.unconfirmed': revertNote,
+  'revert.fired': revertNote,
+  'revert.unseen': revertNote,
+};
+
+function handle<T extends EntryType>(entry: JournalEntryOf<T>, at: number, reading: Reading): void {
+  const handler = HANDLERS[entry.type as T] as Handler<T> | undefined;
+  if (handler) handler(entry, at, reading);
+  else reading.event(at, cleanLine(entry.type), describeOther(entry));
+}
 
 export function sessionRecordOf(reading: JournalReading): SessionRecord {
   const record: SessionRecord = {
@@ -206,287 +394,64 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
     warnings: [],
   };
   const entries = [...reading.entries].sort((a, b) => a.seq - b.seq);
-  if (entries.length === 0) record.warnings.push('The journal has no entries.');
+  if (entries.length === 0 && !reading.problems?.length) record.warnings.push('The journal has no entries.');
   const times = entries.map(timeOf).filter((at) => at > 0);
   record.startedAt = times.length > 0 ? Math.min(...times) : 0;
   record.endedAt = times.length > 0 ? Math.max(...times) : 0;
 
-  const stepsById = new Map<string, StepInfo>();
-  const phaseNames = new Set<string>();
-  const open = new Map<string, Attempt>();
-  let inFallback = false;
-  const isFallbackStep = (stepId: string) => {
-    const step = stepsById.get(stepId);
-    return step ? step.phase === null : inFallback;
-  };
-  const lastAttemptOf = (stepId: string) => record.attempts.findLast((attempt) => attempt.stepId === stepId);
-  const endOpen = (at: number, status: AttemptStatus) => {
-    for (const attempt of open.values()) {
-      attempt.endedAt = at;
-      attempt.durationMs = Math.max(0, at - attempt.startedAt);
-      attempt.status = status;
+  const state = new Reading(record);
+  // An entry of a type this nightshift does not know (a newer one wrote it) is shown as it is, in its place.
+  const unknown = (reading.problems ?? []).flatMap((problem) => (problem.unknownType && problem.entry ? [problem.entry] : []));
+  const inOrder = [...entries.map((entry) => ({ entry, known: true as const })), ...unknown.map((entry) => ({ entry, known: false as const }))];
+  for (const item of inOrder.sort((a, b) => a.entry.seq - b.entry.seq)) {
+    const at = timeOf(item.entry);
+    if (!item.known) {
+      state.event(at, cleanLine(item.entry.type), describeOther(item.entry));
+      continue;
     }
-    open.clear();
-  };
-
-  for (const entry of entries) {
-    const at = timeOf(entry);
-    if (RUN_ENDS.has(entry.type)) endOpen(at, 'interrupted');
-    switch (entry.type) {
-      case 'run.started':
-      case 'session.resumed': {
-        const first = record.session === '';
-        record.session = str(entry, 'session') || record.session;
-        const runbook = entry['runbook'] as Record<string, unknown> | undefined;
-        if (runbook) record.runbook = { name: cleanLine(runbook['name']), file: cleanLine(runbook['file']), hash: cleanLine(runbook['hash']) };
-        const sites = (entry['sites'] ?? {}) as Record<string, unknown>;
-        if (sites['upgrader'] || sites['site']) record.sites = { upgrader: siteOf(sites['upgrader']), site: siteOf(sites['site']) };
-        if (entry['by'] && entry.type === 'run.started') record.by = actorOf(entry['by']);
-        for (const phase of (entry['phases'] ?? []) as Partial<PhaseInfo>[]) {
-          if (typeof phase.name !== 'string' || phaseNames.has(phase.name)) continue;
-          phaseNames.add(phase.name);
-          record.phases.push({ name: cleanLine(phase.name), title: cleanLine(phase.title ?? phase.name) });
-        }
-        for (const value of (entry['steps'] ?? []) as unknown[]) {
-          const step = stepOf(value);
-          if (step && !stepsById.has(step.id)) stepsById.set(step.id, step);
-        }
-        // Until this run ends, the session has no outcome: the one of an earlier run was only a pause.
-        record.outcome = 'unfinished';
-        const by = entry['by'] ? ` by ${actorOf(entry['by']).name}` : '';
-        const host = entry['host'] ? ` on ${str(entry, 'host')}` : '';
-        const what = entry.type === 'session.resumed' ? 'session resumed' : first ? 'run started' : 'run started again';
-        record.events.push({ at, type: entry.type, text: `${what}${by}${host}` });
-        break;
-      }
-      case 'session.paused': {
-        const by = entry['by'] ? ` by ${actorOf(entry['by']).name}` : '';
-        const reason = entry['reason'] ? `: ${str(entry, 'reason')}` : '';
-        record.events.push({ at, type: entry.type, text: `session paused${by}${reason}` });
-        break;
-      }
-      case 'journal.torn':
-        record.warnings.push(
-          `nightshift once stopped while writing line ${str(entry, 'line')} of the journal; that line was left out when the session resumed.`,
-        );
-        record.events.push({ at, type: entry.type, text: `line ${str(entry, 'line')} of the journal was cut off and left out` });
-        break;
-      case 'runbook.changed':
-        record.events.push({ at, type: entry.type, text: `the runbook changed (sha256 ${str(entry, 'previous')} → ${str(entry, 'hash')}); the session went on with the changed one` });
-        break;
-      case 'step.checked': {
-        const exit = typeof entry['exitCode'] === 'number' ? `exit status ${entry['exitCode']}` : 'no exit status';
-        const error = entry['error'] ? `, ${str(entry, 'error')}` : '';
-        record.events.push({ at, type: entry.type, text: `step ${stepsById.get(str(entry, 'stepId'))?.number ?? str(entry, 'stepId')}: "already done?" check: ${exit}${error}` });
-        break;
-      }
-      case 'step.held':
-      case 'step.released': {
-        const number = stepsById.get(str(entry, 'stepId'))?.number ?? str(entry, 'stepId');
-        const why = entry['why'] ? ` (${str(entry, 'why')})` : '';
-        const text = entry.type === 'step.held' ? `step ${number} held: it needs hands on site${why}` : `step ${number} released: hands on site`;
-        record.events.push({ at, type: entry.type, text });
-        break;
-      }
-      case 'run.finished':
-        record.outcome = str(entry, 'outcome') || record.outcome;
-        record.events.push({ at, type: entry.type, text: `run finished: ${outcomeText(record.outcome)}` });
-        break;
-      case 'session.closed':
-        record.outcome = str(entry, 'outcome') || record.outcome;
-        record.events.push({ at, type: entry.type, text: `session closed: ${outcomeText(record.outcome)}` });
-        break;
-      case 'host.state': {
-        const error = entry['error'] ? `: ${str(entry, 'error')}` : '';
-        record.events.push({ at, type: entry.type, text: `${str(entry, 'host')} ${str(entry, 'state')}${error}` });
-        break;
-      }
-      case 'step.started': {
-        const stepId = str(entry, 'stepId');
-        const attemptNumber = typeof entry['attempt'] === 'number' ? entry['attempt'] : (lastAttemptOf(stepId)?.attempt ?? 0) + 1;
-        const attempt: Attempt = {
-          stepId,
-          attempt: attemptNumber,
-          fallback: isFallbackStep(stepId),
-          startedAt: at,
-          endedAt: at,
-          status: 'running',
-          durationMs: 0,
-        };
-        const previous = open.get(stepId);
-        if (previous) Object.assign(previous, { endedAt: at, durationMs: Math.max(0, at - previous.startedAt), status: 'interrupted' });
-        record.attempts.push(attempt);
-        open.set(stepId, attempt);
-        break;
-      }
-      case 'step.finished': {
-        const stepId = str(entry, 'stepId');
-        const durationMs = typeof entry['durationMs'] === 'number' ? entry['durationMs'] : undefined;
-        let attempt = open.get(stepId);
-        if (!attempt) {
-          // Finished after a resume without a new start (re-attached), or its start is missing.
-          const last = lastAttemptOf(stepId);
-          if (last && last.status === 'interrupted') attempt = last;
-          else {
-            attempt = {
-              stepId,
-              attempt: (last?.attempt ?? 0) + 1,
-              fallback: isFallbackStep(stepId),
-              startedAt: at - (durationMs ?? 0),
-              endedAt: at,
-              status: 'running',
-              durationMs: 0,
-            };
-            record.attempts.push(attempt);
-          }
-        }
-        open.delete(stepId);
-        attempt.endedAt = at;
-        attempt.durationMs = durationMs ?? Math.max(0, at - attempt.startedAt);
-        attempt.status = entry['status'] === 'done' ? 'done' : 'failed';
-        if ('exitCode' in entry) attempt.exitCode = typeof entry['exitCode'] === 'number' ? entry['exitCode'] : null;
-        if (entry['error'] !== undefined) attempt.error = str(entry, 'error');
-        break;
-      }
-      case 'step.skipped': {
-        const stepId = str(entry, 'stepId');
-        const skip: Skip = { stepId, by: actorOf(entry['by']), reason: str(entry, 'reason'), at };
-        record.skips.push(skip);
-        const attempt = open.get(stepId);
-        if (attempt) {
-          open.delete(stepId);
-          attempt.endedAt = at;
-          attempt.durationMs = Math.max(0, at - attempt.startedAt);
-          attempt.status = 'skipped';
-        }
-        break;
-      }
-      case 'step.confirmed':
-        record.confirmations.push({
-          stepId: str(entry, 'stepId'),
-          kind: 'confirmed',
-          role: str(entry, 'role'),
-          by: actorOf(entry['by']),
-          relayed: entry['relayed'] === true,
-          at,
-        });
-        break;
-      case 'step.approved':
-      case 'step.refused': {
-        const by = actorOf(entry['by']);
-        record.confirmations.push({
-          stepId: str(entry, 'stepId'),
-          kind: entry.type === 'step.approved' ? 'approved' : 'refused',
-          role: by.role,
-          by,
-          relayed: false,
-          ...optionalReason(entry),
-          at,
-        });
-        break;
-      }
-      case 'decision':
-        // A reattach follows the failed attempt again: its end comes later, as the same attempt.
-        if (entry['action'] === 'reattach' && typeof entry['stepId'] === 'string') {
-          const followed = lastAttemptOf(entry['stepId']);
-          if (followed) {
-            followed.status = 'running';
-            open.set(entry['stepId'], followed);
-          }
-        }
-        record.decisions.push({
-          stepId: typeof entry['stepId'] === 'string' ? str(entry, 'stepId') : null,
-          action: str(entry, 'action'),
-          by: actorOf(entry['by']),
-          ...optionalReason(entry),
-          at,
-        });
-        break;
-      case 'fallback.started': {
-        inFallback = true;
-        const from = typeof entry['fromStepId'] === 'string' ? ` from step ${stepsById.get(str(entry, 'fromStepId'))?.number ?? str(entry, 'fromStepId')}` : '';
-        record.events.push({ at, type: entry.type, text: `fallback started${from} by ${actorOf(entry['by']).name}: ${str(entry, 'reason')}` });
-        break;
-      }
-      case 'output.closed': {
-        const stepId = str(entry, 'stepId');
-        const number = typeof entry['attempt'] === 'number' ? entry['attempt'] : undefined;
-        const attempt = record.attempts.findLast((candidate) => candidate.stepId === stepId && (number === undefined || candidate.attempt === number));
-        if (attempt && typeof entry['file'] === 'string') {
-          attempt.output = {
-            file: entry['file'],
-            bytes: typeof entry['bytes'] === 'number' ? entry['bytes'] : 0,
-            lines: typeof entry['lines'] === 'number' ? entry['lines'] : 0,
-          };
-        }
-        break;
-      }
-      case 'chat.message':
-        record.chat.push({ from: actorOf(entry['from']), text: cleanText(entry['text']), at });
-        break;
-      case 'step.waiting':
-        break;
-      case 'revert.armed':
-      case 'revert.disarmed':
-      case 'revert.kept':
-      case 'revert.unconfirmed':
-      case 'revert.fired':
-      case 'revert.unseen': {
-        const stepId = str(entry, 'stepId');
-        const number = typeof entry['attempt'] === 'number' ? entry['attempt'] : undefined;
-        const attempt = record.attempts.findLast((candidate) => candidate.stepId === stepId && (number === undefined || candidate.attempt === number));
-        const text = revertNoteText(entry);
-        if (attempt) (attempt.reverts ??= []).push({ at, text });
-        if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') record.events.push({ at, type: entry.type, text: `step ${stepsById.get(stepId)?.number ?? stepId}: ${text}` });
-        break;
-      }
-      default:
-        if (!RUN_ENDS.has(entry.type)) record.events.push({ at, type: cleanLine(entry.type), text: describeOther(entry) });
-    }
+    if (RUN_ENDS.has(item.entry.type)) state.endOpen(at, 'interrupted');
+    handle(item.entry, at, state);
   }
   // The journal stops here: whatever still ran did not finish as far as it knows.
-  endOpen(record.endedAt, record.outcome === 'unfinished' ? 'running' : 'interrupted');
+  state.endOpen(record.endedAt, record.outcome === 'unfinished' ? 'running' : 'interrupted');
 
+  for (const problem of reading.problems ?? []) if (!problem.unknownType) record.warnings.push(`${problem.message} It is left out of this report.`);
   if (reading.torn) {
     record.warnings.push(
       `The journal's last line (line ${reading.torn.line}) is incomplete: nightshift stopped while writing it. It is left out of this report.`,
     );
   }
-  record.steps = [...stepsById.values()];
+  record.steps = [...state.stepsById.values()];
   // Steps the journal does not describe (an older journal) still get a row.
   for (const attempt of record.attempts) {
-    if (!stepsById.has(attempt.stepId)) {
+    if (!state.stepsById.has(attempt.stepId)) {
       const step: StepInfo = { id: attempt.stepId, number: '', phase: attempt.fallback ? null : '', title: attempt.stepId, kind: '', place: '' };
-      stepsById.set(step.id, step);
+      state.stepsById.set(step.id, step);
       record.steps.push(step);
     }
   }
   return record;
 }
 
-function revertNoteText(entry: JournalEntry): string {
-  const host = str(entry, 'host');
+function revertNoteText(entry: JournalEntryOf<`revert.${string}` & EntryType>): string {
+  const host = cleanLine(entry.host);
   switch (entry.type) {
-    case 'revert.armed': {
-      const after = typeof entry['afterMs'] === 'number' ? ` to fire after ${Math.round(entry['afterMs'] / 1000)} s` : '';
-      return `revert armed on ${host} (${str(entry, 'how')})${after} unless confirmed from a new connection`;
-    }
+    case 'revert.armed':
+      return `revert armed on ${host} (${cleanLine(entry.how)}) to fire after ${Math.round(entry.afterMs / 1000)} s unless confirmed from a new connection`;
     case 'revert.disarmed':
       return `revert disarmed: ${host} answered a new connection, the change stays`;
     case 'revert.kept':
-      return `revert left armed on ${host}: ${str(entry, 'why')}; it undoes the change when it fires`;
+      return `revert left armed on ${host}: ${cleanLine(entry.why)}; it undoes the change when it fires`;
     case 'revert.unconfirmed':
-      return `not confirmed in time: no new connection reached ${host} (${str(entry, 'error')})`;
-    case 'revert.fired': {
-      const exit = typeof entry['exitCode'] === 'number' ? `exited ${entry['exitCode']}` : 'ended without a status';
-      return `the revert ran on ${host} and ${exit}`;
-    }
-    default:
+      return `not confirmed in time: no new connection reached ${host} (${cleanLine(entry.error)})`;
+    case 'revert.fired':
+      return `the revert ran on ${host} and ${entry.exitCode !== null ? `exited ${entry.exitCode}` : 'ended without a status'}`;
+    case 'revert.unseen':
       return `${host} did not answer again after the deadline: whether the revert ran is not known`;
   }
 }
 
-function describeOther(entry: JournalEntry): string {
+function describeOther(entry: { type: string; seq: unknown; at: unknown }): string {
   const { seq: _seq, at: _at, type, ...fields } = entry;
   const text = JSON.stringify(fields);
   return cleanLine(`${type} ${text === '{}' ? '' : text}`.trim());

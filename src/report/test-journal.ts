@@ -1,23 +1,56 @@
-// A small journal for the report's tests, written the way the runner writes one.
-import type { JournalEntry } from '../store/journal.js';
+// A small journal for the report's tests, written the way the runner writes one and read
+// the way the report reads one (each entry parsed with its schema).
+import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from '../store/journal-entries.js';
+import type { JournalProblem, JournalReading } from '../store/journal.js';
 
 const START = Date.parse('2026-11-29T08:00:00.000Z');
 
+/** What run.started and session.resumed say of the session. */
+export const TEST_SESSION = {
+  session: '20261129-080000-abcd',
+  runbook: { name: 'Gateway swap', file: '/runbooks/gateway-swap.yaml', hash: 'f00d' },
+  sites: { upgrader: { name: 'Massachusetts office', tz: 'America/New_York' }, site: { name: 'Taipei office', tz: 'Asia/Taipei' } },
+};
+
 export class TestJournal {
-  readonly entries: JournalEntry[] = [];
+  private readonly lines: Array<Record<string, unknown>> = [];
 
   /** Appends an entry `seconds` after the start. */
-  add(seconds: number, type: string, fields: Record<string, unknown> = {}): this {
-    this.entries.push({ seq: this.entries.length + 1, at: new Date(START + seconds * 1000).toISOString(), type, ...fields });
+  add<T extends EntryType>(seconds: number, type: T, fields: EntryFields<T>): this {
+    return this.addRaw(seconds, type, fields);
+  }
+
+  /** Appends an entry of any type and fields: one a newer nightshift could have written, or a damaged one. */
+  addRaw(seconds: number, type: string, fields: object = {}): this {
+    this.lines.push({ seq: this.lines.length + 1, at: new Date(START + seconds * 1000).toISOString(), type, ...fields });
     return this;
+  }
+
+  /** The journal as readJournalChecked gives it: the entries its schemas accept, the problems of the others. */
+  reading(): JournalReading {
+    const entries: JournalEntry[] = [];
+    const problems: JournalProblem[] = [];
+    this.lines.forEach((line, index) => {
+      const check = checkEntry(line);
+      if (check.ok) entries.push(check.entry);
+      else {
+        const entry = { ...line, seq: line['seq'] as number, at: line['at'] as string, type: check.type };
+        problems.push({ line: index + 1, type: check.type, unknownType: check.unknownType, message: `journal.jsonl:${index + 1}: ${check.problem}`, entry });
+      }
+    });
+    return problems.length > 0 ? { entries, problems } : { entries };
+  }
+
+  get entries(): JournalEntry[] {
+    return this.reading().entries;
   }
 
   started(seconds = 0): this {
     return this.add(seconds, 'run.started', {
-      session: '20261129-080000-abcd',
-      runbook: { name: 'Gateway swap', file: '/runbooks/gateway-swap.yaml', hash: 'f00d' },
-      sites: { upgrader: { name: 'Massachusetts office', tz: 'America/New_York' }, site: { name: 'Taipei office', tz: 'Asia/Taipei' } },
+      ...TEST_SESSION,
       by: { role: 'upgrader', name: 'ana' },
+      host: 'laptop',
+      pid: 4242,
       phases: [
         { name: 'restore', title: 'Restore root' },
         { name: 'cutover', title: 'Move the modem' },

@@ -9,6 +9,7 @@ import { compileRunbook, type RunbookActor } from '../engine/machine.js';
 import { viewOf, type EngineView } from '../engine/view.js';
 import { whyNot } from '../engine/rules.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
+import type { EntryFields, EntryType } from '../store/journal.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
 import { createEffects, type DetachedResult } from './effects.js';
@@ -94,7 +95,7 @@ export function createRun(options: RunOptions): Run {
     heard = [];
     for (const event of events) for (const listener of listeners) listener(event);
   };
-  const record = (type: string, fields: Record<string, unknown>) => {
+  const record = <T extends EntryType>(type: T, fields: EntryFields<T>) => {
     flush();
     return journal.append(type, fields);
   };
@@ -141,7 +142,7 @@ export function createRun(options: RunOptions): Run {
       sites: runbook.sites,
       onRevert: ({ type, ...fields }) => record(type, fields),
       onDetachedResult: (run) => unreleased.push(run),
-      onReboot: (type, fields) => record(type, fields),
+      onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
       ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command) } : {}),
     }),

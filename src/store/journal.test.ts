@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sample } from '../../test/support/journal-samples.js';
 import { Journal, readJournalChecked } from './journal.js';
 
 describe('reading a journal', () => {
@@ -10,8 +11,8 @@ describe('reading a journal', () => {
   it('tolerates a torn last line and reports it', () => {
     const at = file();
     const journal = new Journal(at);
-    journal.append('run.started');
-    journal.append('step.started', { stepId: 'a' });
+    journal.append('run.started', sample('run.started'));
+    journal.append('step.started', { stepId: 'a', attempt: 1 });
     journal.close();
     writeFileSync(at, '{"seq":3,"at":"2026-11', { flag: 'a' });
     const reading = readJournalChecked(at);
@@ -27,16 +28,17 @@ describe('reading a journal', () => {
 
   it('numbers on from the last entry when appending to an existing journal', () => {
     const at = file();
-    new Journal(at).append('run.started');
+    new Journal(at).append('run.started', sample('run.started'));
     const again = new Journal(at, 1);
-    expect(again.append('session.resumed').seq).toBe(2);
+    expect(again.append('session.resumed', sample('session.resumed')).seq).toBe(2);
   });
 
   it('ends a whole last entry that lacks its newline before appending, so the next entry does not join it', () => {
     const at = file();
-    writeFileSync(at, '{"seq":1,"at":"2026-11-22T03:15:00.000Z","type":"run.started"}\n{"seq":2,"at":"2026-11-22T03:15:01.000Z","type":"step.started","stepId":"a"}');
+    const first = JSON.stringify({ seq: 1, at: '2026-11-22T03:15:00.000Z', type: 'run.started', ...sample('run.started') });
+    writeFileSync(at, `${first}\n{"seq":2,"at":"2026-11-22T03:15:01.000Z","type":"step.started","stepId":"a","attempt":1}`);
     const again = new Journal(at, 2);
-    again.append('session.resumed');
+    again.append('session.resumed', sample('session.resumed'));
     again.close();
     const reading = readJournalChecked(at);
     expect(reading.torn).toBeUndefined();
@@ -50,7 +52,7 @@ describe('reading a journal', () => {
   it('leaves a journal that ends with its newline as it is', () => {
     const at = file();
     const journal = new Journal(at);
-    journal.append('run.started');
+    journal.append('run.started', sample('run.started'));
     journal.close();
     const before = readFileSync(at, 'utf8');
     new Journal(at, 1).close();

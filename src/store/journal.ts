@@ -2,15 +2,19 @@
 // and fsynced before the call returns (a held one: when released): entries are few
 // (steps, decisions, confirmations), output goes to per-step files and the journal only
 // references them.
+//
+// Every entry is of a type declared in journal-entries.ts and is checked against its schema
+// as it is written. With NIGHTSHIFT_JOURNAL_STRICT=1 (every test run) an entry that does not
+// match throws; otherwise it is written all the same (the record of a night is never lost
+// to a schema) and followed by a `journal.invalid` entry saying what was wrong, which the
+// report shows.
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from './journal-entries.js';
 
-export interface JournalEntry {
-  seq: number;
-  /** ISO time with zone offset Z */
-  at: string;
-  type: string;
-  [field: string]: unknown;
-}
+export type { EntryFields, EntryType, JournalEntry, JournalEntryOf } from './journal-entries.js';
+
+/** Set to 1: an entry that does not match its schema is an error rather than a `journal.invalid` entry. */
+export const JOURNAL_STRICT_ENV = 'NIGHTSHIFT_JOURNAL_STRICT';
 
 /** Masks secret values in what is written (see output/secret-mask.ts). */
 export interface TextMasker {
@@ -27,6 +31,7 @@ export function maskedAsJson<T>(value: T, secrets: TextMasker | undefined): T {
 export class Journal {
   private fd: number | null;
   private readonly held: JournalEntry[] = [];
+  private readonly listeners = new Set<(entry: JournalEntry) => void>();
   /** The run's secrets: masked in every entry before it is numbered, held or written. */
   secrets?: TextMasker;
 
@@ -58,7 +63,7 @@ export class Journal {
     return this.seq;
   }
 
-  append(type: string, fields: Record<string, unknown> = {}, at = Date.now()): JournalEntry {
+  append<T extends EntryType>(type: T, fields: EntryFields<T>, at = Date.now()): JournalEntry {
     const entry = this.entry(type, fields, at);
     this.write([...this.held.splice(0), entry]);
     return entry;
@@ -69,7 +74,7 @@ export class Journal {
    * the numbers in order): the machine's entries wait for the snapshot that holds them
    * too, so a crash between the two leaves them in the snapshot, never in the journal alone.
    */
-  hold(type: string, fields: Record<string, unknown> = {}, at = Date.now()): JournalEntry {
+  hold<T extends EntryType>(type: T, fields: EntryFields<T>, at = Date.now()): JournalEntry {
     const entry = this.entry(type, fields, at);
     this.held.push(entry);
     return entry;
@@ -92,6 +97,12 @@ export class Journal {
     this.seq = entries.at(-1)!.seq;
   }
 
+  /** Every entry once it is on disk, in order (the --json stream). */
+  onWritten(listener: (entry: JournalEntry) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   close(): void {
     if (this.fd === null) return;
     this.release();
@@ -99,15 +110,35 @@ export class Journal {
     this.fd = null;
   }
 
-  private entry(type: string, fields: Record<string, unknown>, at: number): JournalEntry {
+  private entry<T extends EntryType>(type: T, fields: EntryFields<T>, at: number): JournalEntry {
     if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
-    return { seq: ++this.seq, at: new Date(at).toISOString(), type, ...maskedAsJson(fields, this.secrets) };
+    const entry = { seq: ++this.seq, at: new Date(at).toISOString(), type, ...maskedAsJson(fields, this.secrets) } as unknown as JournalEntry;
+    const check = checkEntry(JSON.parse(JSON.stringify(entry)), true);
+    if (check.ok) return entry;
+    const problem = `${this.path}: entry ${entry.seq} (${type}) does not match its schema in src/store/journal-entries.ts: ${check.problem}`;
+    if (process.env[JOURNAL_STRICT_ENV] === '1') {
+      --this.seq;
+      throw new Error(problem);
+    }
+    this.invalid.push({ seq: entry.seq, type, problem: check.problem });
+    return entry;
   }
+
+  /** Entries that did not match their schema, to be followed by a `journal.invalid` entry each once written. */
+  private readonly invalid: Array<{ seq: number; type: string; problem: string }> = [];
 
   private write(entries: JournalEntry[]): void {
     if (this.fd === null) throw new Error(`the journal ${this.path} is closed`);
-    writeSync(this.fd, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    const written = [...entries];
+    const lastSeq = entries.at(-1)?.seq ?? 0;
+    // An invalid entry held back is told about once it is written; the note must follow the batch and be numbered after it.
+    for (const bad of this.invalid.filter((candidate) => candidate.seq <= lastSeq && lastSeq === this.seq)) {
+      this.invalid.splice(this.invalid.indexOf(bad), 1);
+      written.push({ seq: ++this.seq, at: new Date().toISOString(), type: 'journal.invalid', entrySeq: bad.seq, entryType: bad.type, problem: bad.problem });
+    }
+    writeSync(this.fd, written.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     fsyncSync(this.fd);
+    for (const entry of written) for (const listener of this.listeners) listener(entry);
   }
 }
 
@@ -115,29 +146,60 @@ export interface JournalReading {
   entries: JournalEntry[];
   /** A last line that was being written when the program died: left out, and reported. */
   torn?: { line: number; text: string };
+  /** Whole lines that are no entry this nightshift knows: left out of `entries`, each said in `message`. */
+  problems?: JournalProblem[];
+}
+
+export interface JournalProblem {
+  line: number;
+  type: string;
+  /** The entry type is unknown (a newer nightshift wrote it), rather than known with fields not as declared. */
+  unknownType: boolean;
+  /** "FILE:LINE: ...": what the line is, what is wrong, and what it means for the reader. */
+  message: string;
+  /** The line as it was read, when it has a number and a time (a report shows an unknown entry as it is). */
+  entry?: { seq: number; at: string; type: string; [field: string]: unknown };
 }
 
 /**
  * Reads a journal. Only the last line may be torn (a crash while it was written); a
- * broken line anywhere else means the file was damaged, and that is an error.
+ * broken line anywhere else means the file was damaged, and that is an error. A whole line
+ * that is no entry this nightshift knows is left out and listed in `problems`: each reader
+ * decides what it means (the report and `sessions` go on and say so, resume refuses an
+ * unknown entry type).
  */
 export function readJournalChecked(file: string): JournalReading {
   const lines = readFileSync(file, 'utf8').split('\n');
   const entries: JournalEntry[] = [];
+  const problems: JournalProblem[] = [];
   let torn: JournalReading['torn'];
   lines.forEach((text, index) => {
     if (text.trim() === '') return;
+    let value: unknown;
     try {
-      entries.push(JSON.parse(text) as JournalEntry);
+      value = JSON.parse(text);
     } catch {
       const isLast = lines.slice(index + 1).every((rest) => rest.trim() === '');
       if (!isLast) throw new Error(`${file}:${index + 1}: the journal is damaged: this line is not a journal entry.`);
       torn = { line: index + 1, text };
+      return;
     }
+    const check = checkEntry(value);
+    if (check.ok) {
+      entries.push(check.entry);
+      return;
+    }
+    const what = check.unknownType
+      ? `an entry of type "${check.type}", which this version of nightshift does not know (a newer one wrote it?): read this session with the nightshift that wrote it`
+      : `an entry of type "${check.type}" that is not as that type is written (${check.problem}): it was written by another version of nightshift, or the file was edited`;
+    const raw = value as Record<string, unknown>;
+    const entry = typeof raw['seq'] === 'number' && typeof raw['at'] === 'string' ? { ...raw, seq: raw['seq'], at: raw['at'], type: check.type } : undefined;
+    problems.push({ line: index + 1, type: check.type, unknownType: check.unknownType, message: `${file}:${index + 1}: ${what}.`, ...(entry ? { entry } : {}) });
   });
-  return torn ? { entries, torn } : { entries };
+  return { entries, ...(torn ? { torn } : {}), ...(problems.length > 0 ? { problems } : {}) };
 }
 
+/** The entries of a journal that this nightshift knows (see readJournalChecked for what is left out). */
 export function readJournal(file: string): JournalEntry[] {
   return readJournalChecked(file).entries;
 }

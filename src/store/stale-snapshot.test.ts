@@ -3,7 +3,7 @@ import type { JournalEntry } from './journal.js';
 import { staleSnapshotOf, stepsWithoutSnapshot } from './stale-snapshot.js';
 
 let seq = 0;
-const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({ seq: ++seq, at: `2026-12-03T03:00:${String(seq).padStart(2, '0')}Z`, type, ...fields });
+const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({ seq: ++seq, at: `2026-12-03T03:00:${String(seq).padStart(2, '0')}Z`, type, ...fields }) as JournalEntry;
 
 describe('a saved state older than the journal', () => {
   it('is stale from the last failed write that no success followed, with the steps the journal records since', () => {

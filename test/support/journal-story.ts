@@ -100,7 +100,7 @@ export function maskVolatile(text: string): string {
 
 function describe(entry: JournalEntry): string {
   const field = (name: string) => entry[name];
-  const parts = [entry.type];
+  const parts: string[] = [entry.type];
   if (typeof field('stepId') === 'string') parts.push(String(field('stepId')));
   switch (entry.type) {
     case 'step.finished':

@@ -1,0 +1,90 @@
+// One entry of every journal entry type, as the program writes it: for the schema's tests
+// and for tests that need a journal without running a runbook. The engine's entries are
+// typed by engine/events.ts, so a field the engine adds shows up here first.
+import type { EngineEmitted } from '../../src/engine/events.js';
+import type { EntryFields, EntryType } from '../../src/store/journal.js';
+
+const ana = { role: 'upgrader', name: 'ana' };
+const mei = { role: 'sentinel' as const, name: 'mei' };
+const started = {
+  session: '20261203-030000-abcd',
+  runbook: { name: 'Gateway swap', file: '/runbooks/gateway-swap.yaml', hash: 'f00d' },
+  sites: { upgrader: { name: 'Massachusetts office', tz: 'America/New_York' }, site: { name: 'Taipei office', tz: 'Asia/Taipei' } },
+  by: ana,
+  host: 'laptop',
+  pid: 4242,
+};
+
+type EngineFields = { [T in EngineEmitted['type']]: Omit<Extract<EngineEmitted, { type: T }>, 'type' | 'at'> };
+
+/** Every variant of EngineEmitted, as the engine emits it (less `at`). */
+export const ENGINE_SAMPLES: EngineFields = {
+  'step.started': { stepId: 'a', attempt: 1 },
+  'step.waiting': { stepId: 'a', for: 'confirmation', roles: ['sentinel'] },
+  'step.approved': { stepId: 'a', by: { role: 'upgrader', name: 'ana' } },
+  'step.confirmed': { stepId: 'a', role: 'sentinel', by: mei, relayed: false },
+  'step.refused': { stepId: null, action: 'FALLBACK', by: { role: 'observer', name: 'obs' }, reason: 'an observer may not decide' },
+  'step.held': { stepId: 'a', why: 'no sentinel has joined' },
+  'step.released': { stepId: 'a' },
+  'step.finished': { stepId: 'a', status: 'failed', exitCode: null, error: 'Lost dolphin', durationMs: 1200 },
+  'step.skipped': { stepId: 'a', by: { role: 'upgrader', name: 'ana' }, reason: 'done by hand' },
+  'step.checked': { stepId: 'a', exitCode: 0 },
+  decision: { stepId: 'a', action: 'reattach', by: { role: 'upgrader', name: 'ana' }, attempt: 1 },
+  'attempt.checked': { stepId: 'a', attempt: 1, state: 'ended', exitCode: 0 },
+  'fallback.started': { by: { role: 'upgrader', name: 'ana' }, reason: 'no route', fromStepId: 'a' },
+  'run.finished': { outcome: 'completed' },
+};
+
+/** One entry of every type the journal knows. */
+export const ENTRY_SAMPLES: { [T in EntryType]: EntryFields<T> } = {
+  ...ENGINE_SAMPLES,
+  'run.started': {
+    ...started,
+    phases: [{ name: 'restore', title: 'Restore root' }],
+    steps: [{ id: 'a', number: '1.1', phase: 'restore', title: 'Restore root', kind: 'run', place: 'on dolphin', command: 'tar -xzf root.tar.gz' }],
+  },
+  'session.resumed': { ...started, stepId: 'a', interrupted: true },
+  'session.paused': { by: ana, reason: 'lunch', stepId: null },
+  'session.closed': { outcome: 'interrupted' },
+  'host.state': { host: 'dolphin', state: 'reconnecting', error: 'read ECONNRESET' },
+  'output.closed': { stepId: 'a', attempt: 1, file: 'output/a.1.log', bytes: 10, lines: 2 },
+  'journal.torn': { line: 7, text: '{"seq":7,' },
+  'journal.invalid': { entrySeq: 3, entryType: 'step.started', problem: 'attempt: expected number' },
+  'snapshot.failed': { file: '/s/snapshot.json', error: 'ENOSPC: no space left on device', lastSavedAt: null, fromSeq: 3 },
+  'snapshot.recovered': { file: '/s/snapshot.json', failures: 2 },
+  'snapshot.stale-accepted': { savedAt: '2026-12-03T02:59:00.000Z', steps: ['a'] },
+  'runbook.changed': { hash: 'beef', previous: 'f00d', changes: [{ kind: 'changed', stepId: 'a' }] },
+  'revert.armed': { stepId: 'a', attempt: 1, host: 'dolphin', how: 'systemd-run', deadline: 1, afterMs: 60_000 },
+  'revert.disarmed': { stepId: 'a', attempt: 1, host: 'dolphin' },
+  'revert.kept': { stepId: 'a', attempt: 1, host: 'dolphin', deadline: 1, why: 'the step failed' },
+  'revert.unconfirmed': { stepId: 'a', attempt: 1, host: 'dolphin', deadline: 1, error: 'timed out' },
+  'revert.fired': { stepId: 'a', attempt: 1, host: 'dolphin', firedAt: 2, exitCode: 0 },
+  'revert.unseen': { stepId: 'a', attempt: 1, host: 'dolphin', deadline: 1 },
+  'reboot.prepared': { stepId: 'a', attempt: 1, host: 'dolphin', bootId: 'b1' },
+  'reboot.down': { stepId: 'a', host: 'dolphin' },
+  'reboot.back': { stepId: 'a', host: 'dolphin', bootId: 'b2', hostname: 'dolphin' },
+  'reboot.verified': { stepId: 'a', host: 'dolphin', bootId: 'b2', hostname: 'dolphin', root: '/dev/vda2', uuid: 'u' },
+  'reboot.abandoned': { stepId: 'a', host: 'dolphin', reason: 'another system booted' },
+  'helper.joined': { role: 'sentinel', id: 'mei', from: '127.0.0.1' },
+  'helper.left': { role: 'sentinel', id: 'mei' },
+  'helper.failed': { id: 'mei', message: 'boom' },
+  'helper.refused': { username: 'root', reason: 'unknown-user', from: '127.0.0.1' },
+  'helper.locked': { until: 1, failures: 5 },
+  'helper.crowded': { limit: 8, refused: 3 },
+  'helper.unlocked': { reason: 'expired' },
+  'helper.code-changed': { reason: 'used' },
+  'helper.tunnel-refused': { host: 'dragon', addresses: ['0.0.0.0'], error: 'refused' },
+  'chat.joined': { id: 'mei', name: 'mei', role: 'sentinel' },
+  'chat.left': { id: 'mei', name: 'mei', role: 'sentinel' },
+  'chat.message': { from: mei, text: 'cable moved', tz: 'Asia/Taipei' },
+  'chat.away': { id: 'mei', name: 'mei', role: 'sentinel', minutes: 10, reason: 'lunch' },
+  'chat.back': { id: 'mei', name: 'mei', role: 'sentinel' },
+  'chat.refused': { id: 'mei', name: 'mei', role: 'sentinel', reason: 'too-fast', refused: 2 },
+  'chat.renamed': { id: 'mei', from: 'mei', to: 'mei2', role: 'sentinel' },
+  'chat.broadcast': { where: 'wall on dragon', text: 'nightshift: waiting' },
+};
+
+/** The fields of a sample entry of `type`. */
+export function sample<T extends EntryType>(type: T): EntryFields<T> {
+  return structuredClone(ENTRY_SAMPLES[type]);
+}

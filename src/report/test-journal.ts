@@ -13,26 +13,35 @@ export const TEST_SESSION = {
 };
 
 export class TestJournal {
-  private readonly lines: Array<Record<string, unknown>> = [];
+  private readonly lines: Array<{ line: Record<string, unknown>; raw: boolean }> = [];
 
   /** Appends an entry `seconds` after the start. */
   add<T extends EntryType>(seconds: number, type: T, fields: EntryFields<T>): this {
-    return this.addRaw(seconds, type, fields);
+    this.lines.push({ line: this.line(seconds, type, fields), raw: false });
+    return this;
   }
 
   /** Appends an entry of any type and fields: one a newer nightshift could have written, or a damaged one. */
   addRaw(seconds: number, type: string, fields: object = {}): this {
-    this.lines.push({ seq: this.lines.length + 1, at: new Date(START + seconds * 1000).toISOString(), type, ...fields });
+    this.lines.push({ line: this.line(seconds, type, fields), raw: true });
     return this;
   }
 
-  /** The journal as readJournalChecked gives it: the entries its schemas accept, the problems of the others. */
+  private line(seconds: number, type: string, fields: object): Record<string, unknown> {
+    return { seq: this.lines.length + 1, at: new Date(START + seconds * 1000).toISOString(), type, ...fields };
+  }
+
+  /**
+   * The journal as readJournalChecked gives it: the entries its schemas accept, the problems
+   * of the others. An entry added with `add` must match its schema, as the runner's must.
+   */
   reading(): JournalReading {
     const entries: JournalEntry[] = [];
     const problems: JournalProblem[] = [];
-    this.lines.forEach((line, index) => {
-      const check = checkEntry(line);
+    this.lines.forEach(({ line, raw }, index) => {
+      const check = checkEntry(line, !raw);
       if (check.ok) entries.push(check.entry);
+      else if (!raw) throw new Error(`entry ${index + 1} (${check.type}) of the test journal does not match its schema: ${check.problem}`);
       else {
         const entry = { ...line, seq: line['seq'] as number, at: line['at'] as string, type: check.type };
         problems.push({ line: index + 1, type: check.type, unknownType: check.unknownType, message: `journal.jsonl:${index + 1}: ${check.problem}`, entry });

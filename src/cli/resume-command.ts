@@ -4,7 +4,6 @@
 // checked or put to the upgrader.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { Outcome } from '../engine/events.js';
 import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { visibleLine, visibleText } from '../output/neutralize.js';
@@ -70,6 +69,19 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     session.journal.close();
     session.lock.release();
   };
+  // An entry of a type this nightshift does not know was written by a newer one: what it
+  // meant for the run cannot be judged here, so the resume is refused. A known entry not as
+  // its type is written (a bug, an edit) is left out and said: the saved state goes on.
+  const unknown = (reading.problems ?? []).filter((problem) => problem.unknownType);
+  if (unknown.length > 0) {
+    release();
+    return fail(
+      `the journal holds entries this version of nightshift does not know, so it cannot tell what they meant for the run:\n` +
+        unknown.map((problem) => `  ${visibleLine(problem.message)}\n`).join('') +
+        `Resume the session with the version of nightshift that wrote them (nightshift report ${session.id} reads it with them left out).`,
+    );
+  }
+  for (const problem of reading.problems ?? []) process.stderr.write(`nightshift resume: ${visibleLine(problem.message)} It is left out.\n`);
   if (reading.torn) {
     process.stderr.write(
       `nightshift resume: the journal's last line (line ${reading.torn.line}) was cut off when nightshift stopped; it is left out: ${JSON.stringify(reading.torn.text.slice(0, 120))}\n`,
@@ -83,7 +95,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
   const saved = readSnapshot(dir);
   /** The run had finished when nightshift stopped, before it closed the session: it is closed now. */
   const closeFinished = async (): Promise<number> => {
-    const outcome = [...reading.entries].reverse().find((entry) => entry.type === 'run.finished')?.['outcome'] as Outcome | undefined;
+    const outcome = reading.entries.findLast((entry) => entry.type === 'run.finished')?.outcome;
     session.journal.append('session.closed', { outcome: outcome ?? 'interrupted' });
     release();
     if (session.meta.demo?.temporary) await rm(session.meta.demo.labDir, { recursive: true, force: true });

@@ -25,36 +25,35 @@ export interface SessionSummary {
 const ENDED: Record<string, SessionState> = { completed: 'completed', 'fell-back': 'fell-back', paused: 'paused', interrupted: 'interrupted' };
 
 export function summarizeSession(dir: string): SessionSummary {
+  // Lines this nightshift cannot read (a newer one wrote them) are left out: a summary goes on without them.
   const { entries, torn } = readJournalChecked(path.join(dir, 'journal.jsonl'));
   const started = entries.find((entry) => entry.type === 'run.started');
-  const steps = new Map(
-    ((started?.['steps'] as { id: string; number: string; title: string }[] | undefined) ?? []).map((step) => [step.id, `${step.number} ${step.title}`]),
-  );
+  const steps = new Map((started?.steps ?? []).map((step) => [step.id, `${step.number} ${step.title}`]));
   const last = entries.at(-1);
   const lockFile = path.join(dir, LOCK_FILE);
   const holder = existsSync(lockFile) ? readHolder(lockFile) : null;
 
   let stepId: string | null = null;
   for (const entry of entries) {
-    if (entry.type === 'step.started' || entry.type === 'step.waiting' || entry.type === 'step.held') stepId = String(entry['stepId']);
-    if (entry.type === 'step.finished' && entry['status'] === 'done' && entry['stepId'] === stepId) stepId = null;
-    if ((entry.type === 'session.paused' || entry.type === 'session.resumed') && typeof entry['stepId'] === 'string') stepId = entry['stepId'];
+    if (entry.type === 'step.started' || entry.type === 'step.waiting' || entry.type === 'step.held') stepId = entry.stepId;
+    if (entry.type === 'step.finished' && entry.status === 'done' && entry.stepId === stepId) stepId = null;
+    if ((entry.type === 'session.paused' || entry.type === 'session.resumed') && entry.stepId !== null) stepId = entry.stepId;
   }
   const closed = [...entries].reverse().find((entry) => entry.type === 'session.closed' || entry.type === 'session.resumed' || entry.type === 'run.started');
   let state: SessionState;
-  if (closed?.type === 'session.closed') state = ENDED[String(closed['outcome'])] ?? 'interrupted';
+  if (closed?.type === 'session.closed') state = ENDED[closed.outcome] ?? 'interrupted';
   else state = holder && holderIsAlive(holder) ? 'running' : 'interrupted';
   if (state === 'completed' || state === 'fell-back') stepId = null;
 
   return {
     id: path.basename(dir),
     dir,
-    runbook: String((started?.['runbook'] as { name?: string } | undefined)?.name ?? '?'),
+    runbook: started?.runbook.name ?? '?',
     state,
     stepId,
     stepLabel: stepId ? (steps.get(stepId) ?? stepId) : null,
     since: sinceOf(state, closed, last),
-    sites: (started?.['sites'] as SessionSummary['sites']) ?? null,
+    sites: started?.sites ?? null,
     holder,
     tornJournal: torn !== undefined,
   };

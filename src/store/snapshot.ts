@@ -3,7 +3,7 @@
 // temporary file left by a crash is never read).
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { maskedAsJson, type JournalEntry, type TextMasker } from './journal.js';
+import { maskedAsJson, type EntryFields, type EntryType, type JournalEntry, type TextMasker } from './journal.js';
 
 export interface SessionSnapshot {
   version: 1;
@@ -68,7 +68,7 @@ export function readSnapshot(dir: string): SessionSnapshot | null {
 
 /** The session's journal as far as the snapshot writer needs it. */
 interface JournalAppender {
-  append(type: string, fields: Record<string, unknown>): unknown;
+  append<T extends EntryType>(type: T, fields: EntryFields<T>): unknown;
 }
 
 /** What the upgrader must be told about the snapshot: it could not be written, or it could again. */

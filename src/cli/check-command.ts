@@ -16,6 +16,7 @@ import { checkReportJson, formatCheckReport } from '../text/host-check-table.js'
 import { problemLine } from '../text/problem-line.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './usage.js';
+import { jsonLine } from '../runner/json-stream.js';
 
 export interface CheckCommandOptions {
   runbookFile: string;
@@ -109,7 +110,7 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
     // The run logs in again when a step needs the host, so that its journal has every login;
     // the pool keeps what was unlocked and recorded meanwhile (passphrases, host keys).
     await options.pool.logOutAll();
-    if (io.json) write(`${safeJson(checkReportJson(report, runbook.file))}\n`);
+    if (io.json) write(jsonLine(checkReportJson(report, runbook.file) as { type: string }));
     else write(formatCheckReport(report, { mark: paintMark }));
     if (report.ok) return true;
     if (!process.stdin.isTTY) {
@@ -121,7 +122,7 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
     }
     write(
       io.json
-        ? `${safeJson({ type: 'prompt', for: 'check-failed', text: 'continue anyway? [y/N]' })}\n`
+        ? jsonLine({ type: 'prompt', for: 'check-failed', text: 'continue anyway? [y/N]' })
         : `${chalk.bold.yellow('?')} ${chalk.bold('Something the runbook needs is missing. Continue anyway? [y/N]')}\n`,
     );
     const answer = await io.reader.next();

@@ -1,12 +1,13 @@
 // Plain mode: one line per event, output lines prefixed with their host, answers read line
-// by line from stdin. `json` prints the same as JSON objects, one per line.
+// by line from stdin. `json` prints the journal's entries, output lines, questions and notices
+// as JSON objects, one per line (see json-stream.ts).
 import chalk from 'chalk';
 import type { EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
 import type { Focus } from '../engine/view.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Step } from '../runbook/types.js';
 import type { ChatHub, Participant } from '../chat/hub.js';
-import { safeJson, visibleLine, visibleText } from '../output/neutralize.js';
+import { visibleLine, visibleText } from '../output/neutralize.js';
 import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
 import { shownSteps } from '../text/shown-runbook.js';
@@ -14,6 +15,7 @@ import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleLi
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
 import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
+import { jsonLine, noticeLine, streamJournal } from './json-stream.js';
 import type { Run } from './run.js';
 
 export interface PlainIO {
@@ -31,7 +33,7 @@ export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
     const host = 'host' in step ? step.host : 'local';
     if (io.json) {
       const stream = stderr ? 'stderr' : 'stdout';
-      io.write(lines.map((line) => safeJson({ type: 'output', stepId: step.id, host, stream, line })).join('\n') + '\n');
+      io.write(lines.map((line) => jsonLine({ type: 'output', stepId: step.id, host, stream, line })).join(''));
     } else {
       // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
       const prefix = chalk.dim(`${host}|`);
@@ -101,7 +103,7 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
 }
 
 function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string, unknown>, text: string): void {
-  io.write(io.json ? `${safeJson({ ...prompt, text })}\n` : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
+  io.write(io.json ? jsonLine({ type: 'prompt', ...prompt, text }) : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
 }
 
 /**
@@ -151,8 +153,10 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
       shown = message.seq;
       const stamp = messageStamp(message, io.tz);
       const text = visibleLine(message.text);
-      if (io.json) io.write(`${safeJson({ type: 'chat', from: message.from, text: message.text, at: message.at })}\n`);
-      else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${visibleLine(message.from.name)} (${message.from.role})`)}: ${text}` : chalk.dim(`chat: ${text}`)}\n`);
+      // What people say is in the journal's chat.message entries; nightshift's own chat notes are not.
+      if (io.json) {
+        if (message.from === null) io.write(jsonLine({ type: 'chat.note', text: message.text, at: new Date(message.at).toISOString() }));
+      } else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${visibleLine(message.from.name)} (${message.from.role})`)}: ${text}` : chalk.dim(`chat: ${text}`)}\n`);
     }
   };
   printNew();
@@ -161,14 +165,13 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
 
 export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise<Outcome> {
   const stamp = () => `[${clockIn(io.tz, Date.now(), true)}]`;
-  const say = (text: string) => io.write(`${chalk.dim(stamp())} ${text}\n`);
+  const say = (text: string) => io.write(io.json ? noticeLine(text, run.session.id) : `${chalk.dim(stamp())} ${text}\n`);
   const shownStepOf = shownSteps(run.runbook);
   const shownStep = (stepId: string) => shownStepOf(stepId) ?? run.stepOf(stepId);
 
-  const unsubscribe = run.onEvent((event) => {
-    if (io.json) io.write(`${safeJson(withStep(run, event))}\n`);
-    else describe(run, event, say, shownStep);
-  });
+  const unsubscribe = io.json
+    ? streamJournal(run.session.journal, run.session.id, io.write)
+    : run.onEvent((event) => describe(run, event, say, shownStep));
   const stopChat = chat ? printChat(chat, io) : () => {};
   if (!io.json) {
     say(`${visibleLine(run.runbook.name)}: session ${run.session.id}`);
@@ -347,13 +350,6 @@ function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | NeedsCo
       return `did not understand "${answer}": answer retry, ${extra}skip REASON, fallback REASON or pause`;
     }
   }
-}
-
-function withStep(run: Run, event: EngineEmitted): Record<string, unknown> {
-  const stepId = 'stepId' in event ? event.stepId : null;
-  if (!stepId) return event;
-  const step = run.stepOf(stepId);
-  return { ...event, number: step.number, title: step.title };
 }
 
 /** One line per engine event; runbook text comes from the shown steps, the event's own text (reasons, errors, names) is made visible here. */

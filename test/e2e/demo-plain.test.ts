@@ -109,6 +109,13 @@ describe('nightshift demo --plain, answered through stdin', () => {
     expect(events.some((event) => event['type'] === 'output' && event['host'] === 'dolphin')).toBe(true);
     expect(events.some((event) => event['type'] === 'prompt' && event['for'] === 'approval')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
+    // The stream's lines: each versioned; the journal's entries, in order, with the session id and ISO times.
+    expect(events.every((event) => event['v'] === 1)).toBe(true);
+    const { id, entries } = { id: readdirSync(path.join(stateDir, 'sessions'))[0]!, ...journalOf(stateDir) };
+    const streamed = events.filter((event) => 'seq' in event);
+    expect(streamed[0]).toMatchObject({ type: 'run.started', session: id, seq: 1 });
+    expect(streamed.every((event) => event['session'] === id && !Number.isNaN(Date.parse(String(event['at']))))).toBe(true);
+    expect(streamed.map(({ v: _v, ...entry }) => entry)).toEqual(entries.slice(0, streamed.length).map((entry) => ({ ...entry, session: id })));
   });
 
   it('link-drop: the link to dolphin drops mid-restore, the step goes on, and every line arrives exactly once', async () => {

@@ -175,7 +175,6 @@ function openChat(session: Session, runbook: Runbook, upgraderName: string) {
   const hub = new ChatHub((type, fields, at) => session.journal.append(type, fields, at));
   const earlier = readJournal(path.join(session.dir, 'journal.jsonl'))
     .filter((entry) => entry.type === 'chat.message')
-    .map((entry) => entry as unknown as { from: { role: 'upgrader' | 'sentinel' | 'observer'; name: string }; text: string; at: string; tz?: string })
     .map((entry) => ({ from: entry.from, text: entry.text, at: Date.parse(entry.at), ...(entry.tz ? { tz: entry.tz } : {}) }));
   hub.restore(earlier, runbook.sites.site.tz);
   const me = hub.join({ role: 'upgrader', name: upgraderName, tz: runbook.sites.upgrader.tz });

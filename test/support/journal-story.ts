@@ -56,22 +56,22 @@ export function journalStory(sessionDir: string): JournalStory {
   for (const entry of entries) {
     if (NOT_EVENTS.has(entry.type) || entry.type.startsWith('helper.')) continue;
     const stepId = stepOf(entry);
-    if (entry.type === 'step.started' && stepId) {
-      (attempts[stepId] ??= []).push(Number(entry['attempt']));
+    if (entry.type === 'step.started') {
+      (attempts[entry.stepId] ??= []).push(entry.attempt);
       // A start journaled again (the crash came before the saved state caught up, or the
       // interrupted attempt is run again) replaces the start that never finished.
-      const open = openStart(stepId);
+      const open = openStart(entry.stepId);
       if (open !== -1) events.splice(open, 1);
     }
-    if (entry.type === 'step.finished' && stepId && /^nightshift stopped while attempt \d+ ran/.test(String(entry['error'] ?? ''))) {
+    if (entry.type === 'step.finished' && stepId && /^nightshift stopped while attempt \d+ ran/.test(entry.error ?? '')) {
       const open = openStart(stepId);
       if (open !== -1) events.splice(open, 1);
       interrupted.add(stepId);
       continue;
     }
     if (stepId && interrupted.has(stepId)) {
-      if (entry.type === 'step.waiting' && entry['for'] === 'decision') continue;
-      if (entry.type === 'decision' && entry['action'] === 'retry') {
+      if (entry.type === 'step.waiting' && entry.for === 'decision') continue;
+      if (entry.type === 'decision' && entry.action === 'retry') {
         interrupted.delete(stepId);
         continue;
       }
@@ -99,39 +99,37 @@ export function maskVolatile(text: string): string {
 }
 
 function describe(entry: JournalEntry): string {
-  const field = (name: string) => entry[name];
   const parts: string[] = [entry.type];
-  if (typeof field('stepId') === 'string') parts.push(String(field('stepId')));
+  if (typeof entry['stepId'] === 'string') parts.push(entry['stepId']);
   switch (entry.type) {
     case 'step.finished':
-      parts.push(String(field('status')));
-      if (field('exitCode') !== undefined) parts.push(`exit=${String(field('exitCode'))}`);
-      if (field('error') !== undefined) parts.push(`error=${String(field('error'))}`);
+      parts.push(entry.status);
+      if (entry.exitCode !== undefined) parts.push(`exit=${String(entry.exitCode)}`);
+      if (entry.error !== undefined) parts.push(`error=${entry.error}`);
       break;
     case 'step.waiting':
-      parts.push(`for=${String(field('for'))}`, `roles=${String(field('roles'))}`);
+      parts.push(`for=${entry.for}`, `roles=${String(entry.roles)}`);
       break;
     case 'step.confirmed':
-      parts.push(`role=${String(field('role'))}`, `by=${roleOf(field('by'))}`, ...(field('relayed') ? ['relayed'] : []));
+      parts.push(`role=${entry.role}`, `by=${entry.by.role}`, ...(entry.relayed ? ['relayed'] : []));
       break;
     case 'step.approved':
+      parts.push(`by=${entry.by.role}`);
+      break;
     case 'step.skipped':
     case 'step.refused':
-      parts.push(`by=${roleOf(field('by'))}`);
-      if (field('reason') !== undefined) parts.push(`reason=${String(field('reason'))}`);
+      parts.push(`by=${entry.by.role}`, `reason=${entry.reason}`);
       break;
     case 'decision':
+      parts.push(entry.action);
+      if (entry.reason !== undefined) parts.push(`reason=${entry.reason}`);
+      break;
     case 'fallback.started':
-      if (field('action') !== undefined) parts.push(String(field('action')));
-      if (field('reason') !== undefined) parts.push(`reason=${String(field('reason'))}`);
+      parts.push(`reason=${entry.reason}`);
       break;
     case 'run.finished':
-      parts.push(String(field('outcome')));
+      parts.push(entry.outcome);
       break;
   }
   return parts.join(' ');
-}
-
-function roleOf(actor: unknown): string {
-  return typeof actor === 'object' && actor !== null && 'role' in actor ? String((actor as { role: unknown }).role) : '?';
 }

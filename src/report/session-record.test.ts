@@ -116,6 +116,16 @@ describe('sessionRecordOf', () => {
     expect(record.outcome).toBe('unfinished');
   });
 
+  it('leaves out an entry whose fields are not as its type is written, and says so', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'step.started', { stepId: 'restore-1', attempt: 1 })
+      .addRaw(2, 'step.finished', { stepId: 'restore-1', status: 'maybe', durationMs: 1000 });
+    const record = sessionRecordOf(journal.reading());
+    expect(record.warnings).toEqual([expect.stringMatching(/^journal\.jsonl:3: .*status.* It is left out of this report\.$/)]);
+    expect(record.attempts[0]).toMatchObject({ status: 'running' });
+  });
+
   it('tolerates a torn last line and says so', () => {
     const journal = new TestJournal().started().add(1, 'step.started', { stepId: 'restore-1', attempt: 1 });
     const record = sessionRecordOf({ ...journal.reading(), torn: { line: 3, text: '{"seq":3,"at":"2026-' } });

@@ -401,4 +401,28 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     expect(entries).toContainEqual(expect.objectContaining({ type: 'journal.torn' }));
     expect(entries).toContainEqual(expect.objectContaining({ type: 'runbook.changed' }));
   });
+
+  it('an entry of a type this nightshift does not know stops the resume, naming the file, line and type; without it the resume goes on', async () => {
+    const fx = fixture({ slowLines: 40 });
+    const first = start(fx);
+    await waitForLine(first, /dolphin\| line 3$/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const file = path.join(sessionDir(fx), 'journal.jsonl');
+    const before = readFileSync(file, 'utf8');
+    const line = before.trim().split('\n').length + 1;
+    appendFileSync(file, `${JSON.stringify({ seq: line, at: new Date().toISOString(), type: 'step.teleported', stepId: 'slow' })}\n`);
+    const withUnknown = readFileSync(file, 'utf8');
+
+    const refused = resume(fx);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toContain(`${file}:${line}: an entry of type "step.teleported", which this version of nightshift does not know`);
+    expect(refused.stderr()).toMatch(/Resume the session with the version of nightshift that wrote them/);
+    // Nothing was written, and the lock is free again.
+    expect(readFileSync(file, 'utf8')).toBe(withUnknown);
+
+    writeFileSync(file, before);
+    const resumed = resume(fx);
+    expect(await resumed.exited, resumed.lines.join('\n') + resumed.stderr()).toBe(0);
+  });
 });

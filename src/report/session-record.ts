@@ -178,7 +178,7 @@ function stepOf(step: JournalEntryOf<'run.started'>['steps'][number]): StepInfo 
 const RUN_ENDS = new Set<string>(['run.finished', 'session.paused', 'session.closed', 'run.started', 'session.resumed']);
 
 /** What the handlers build the record with, as the entries are read in order. */
-class Reading {
+class RecordBuilder {
   readonly stepsById = new Map<string, StepInfo>();
   readonly phaseNames = new Set<string>();
   readonly open = new Map<string, Attempt>();
@@ -213,11 +213,11 @@ function end(attempt: Attempt, at: number, status: AttemptStatus, durationMs = M
   Object.assign(attempt, { endedAt: at, durationMs, status });
 }
 
-type Handler<T extends EntryType> = (entry: JournalEntryOf<T>, at: number, reading: Reading) => void;
+type Handler<T extends EntryType> = (entry: JournalEntryOf<T>, at: number, builder: RecordBuilder) => void;
 type Handlers = { [T in EntryType]?: Handler<T> };
 
-function started(entry: JournalEntryOf<'run.started' | 'session.resumed'>, at: number, reading: Reading): void {
-  const { record } = reading;
+function started(entry: JournalEntryOf<'run.started' | 'session.resumed'>, at: number, builder: RecordBuilder): void {
+  const { record } = builder;
   const first = record.session === '';
   record.session = cleanLine(entry.session) || record.session;
   record.runbook = { name: cleanLine(entry.runbook.name), file: cleanLine(entry.runbook.file), hash: cleanLine(entry.runbook.hash) };
@@ -225,123 +225,123 @@ function started(entry: JournalEntryOf<'run.started' | 'session.resumed'>, at: n
   if (entry.type === 'run.started') {
     record.by = actorOf(entry.by);
     for (const phase of entry.phases) {
-      if (reading.phaseNames.has(phase.name)) continue;
-      reading.phaseNames.add(phase.name);
+      if (builder.phaseNames.has(phase.name)) continue;
+      builder.phaseNames.add(phase.name);
       record.phases.push({ name: cleanLine(phase.name), title: cleanLine(phase.title) });
     }
-    for (const step of entry.steps) if (!reading.stepsById.has(step.id)) reading.stepsById.set(step.id, stepOf(step));
+    for (const step of entry.steps) if (!builder.stepsById.has(step.id)) builder.stepsById.set(step.id, stepOf(step));
   }
   // Until this run ends, the session has no outcome: the one of an earlier run was only a pause.
   record.outcome = 'unfinished';
   const what = entry.type === 'session.resumed' ? 'session resumed' : first ? 'run started' : 'run started again';
-  reading.event(at, entry.type, `${what} by ${actorOf(entry.by).name} on ${cleanLine(entry.host)}`);
+  builder.event(at, entry.type, `${what} by ${actorOf(entry.by).name} on ${cleanLine(entry.host)}`);
 }
 
-function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: number, reading: Reading): void {
+function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: number, builder: RecordBuilder): void {
   const text = revertNoteText(entry);
-  const attempt = reading.lastAttemptOf(entry.stepId, entry.attempt);
+  const attempt = builder.lastAttemptOf(entry.stepId, entry.attempt);
   if (attempt) (attempt.reverts ??= []).push({ at, text });
-  if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)}: ${text}`);
+  if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)}: ${text}`);
 }
 
 const HANDLERS: Handlers = {
   'run.started': started,
   'session.resumed': started,
-  'session.paused': (entry, at, reading) => reading.event(at, entry.type, `session paused by ${actorOf(entry.by).name}${entry.reason ? `: ${cleanLine(entry.reason)}` : ''}`),
-  'journal.torn': (entry, at, reading) => {
-    reading.record.warnings.push(`nightshift once stopped while writing line ${entry.line} of the journal; that line was left out when the session resumed.`);
-    reading.event(at, entry.type, `line ${entry.line} of the journal was cut off and left out`);
+  'session.paused': (entry, at, builder) => builder.event(at, entry.type, `session paused by ${actorOf(entry.by).name}${entry.reason ? `: ${cleanLine(entry.reason)}` : ''}`),
+  'journal.torn': (entry, at, builder) => {
+    builder.record.warnings.push(`nightshift once stopped while writing line ${entry.line} of the journal; that line was left out when the session resumed.`);
+    builder.event(at, entry.type, `line ${entry.line} of the journal was cut off and left out`);
   },
-  'journal.invalid': (entry, at, reading) => {
+  'journal.invalid': (entry, at, builder) => {
     const text = `entry ${entry.entrySeq} (${cleanLine(entry.entryType)}) was written although it does not match its schema: ${cleanLine(entry.problem)}`;
-    reading.record.warnings.push(`The journal's ${text}.`);
-    reading.event(at, entry.type, text);
+    builder.record.warnings.push(`The journal's ${text}.`);
+    builder.event(at, entry.type, text);
   },
-  'runbook.changed': (entry, at, reading) =>
-    reading.event(at, entry.type, `the runbook changed (sha256 ${cleanLine(entry.previous)} → ${cleanLine(entry.hash)}); the session went on with the changed one`),
-  'step.checked': (entry, at, reading) => {
+  'runbook.changed': (entry, at, builder) =>
+    builder.event(at, entry.type, `the runbook changed (sha256 ${cleanLine(entry.previous)} → ${cleanLine(entry.hash)}); the session went on with the changed one`),
+  'step.checked': (entry, at, builder) => {
     const exit = entry.exitCode !== null ? `exit status ${entry.exitCode}` : 'no exit status';
     const error = entry.error ? `, ${cleanLine(entry.error)}` : '';
-    reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)}: "already done?" check: ${exit}${error}`);
+    builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)}: "already done?" check: ${exit}${error}`);
   },
-  'step.held': (entry, at, reading) =>
-    reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)} held: it needs hands on site${entry.why ? ` (${cleanLine(entry.why)})` : ''}`),
-  'step.released': (entry, at, reading) => reading.event(at, entry.type, `step ${reading.stepNumber(entry.stepId)} released: hands on site`),
-  'run.finished': (entry, at, reading) => {
-    reading.record.outcome = entry.outcome;
-    reading.event(at, entry.type, `run finished: ${outcomeText(entry.outcome)}`);
+  'step.held': (entry, at, builder) =>
+    builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)} held: it needs hands on site${entry.why ? ` (${cleanLine(entry.why)})` : ''}`),
+  'step.released': (entry, at, builder) => builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)} released: hands on site`),
+  'run.finished': (entry, at, builder) => {
+    builder.record.outcome = entry.outcome;
+    builder.event(at, entry.type, `run finished: ${outcomeText(entry.outcome)}`);
   },
-  'session.closed': (entry, at, reading) => {
-    reading.record.outcome = entry.outcome;
-    reading.event(at, entry.type, `session closed: ${outcomeText(entry.outcome)}`);
+  'session.closed': (entry, at, builder) => {
+    builder.record.outcome = entry.outcome;
+    builder.event(at, entry.type, `session closed: ${outcomeText(entry.outcome)}`);
   },
-  'host.state': (entry, at, reading) =>
-    reading.event(at, entry.type, `${cleanLine(entry.host)} ${entry.state}${entry.error ? `: ${cleanLine(entry.error)}` : ''}`),
-  'step.started': (entry, at, reading) => {
-    const previous = reading.open.get(entry.stepId);
+  'host.state': (entry, at, builder) =>
+    builder.event(at, entry.type, `${cleanLine(entry.host)} ${entry.state}${entry.error ? `: ${cleanLine(entry.error)}` : ''}`),
+  'step.started': (entry, at, builder) => {
+    const previous = builder.open.get(entry.stepId);
     if (previous) end(previous, at, 'interrupted');
     const attempt: Attempt = {
       stepId: entry.stepId,
       attempt: entry.attempt,
-      fallback: reading.isFallbackStep(entry.stepId),
+      fallback: builder.isFallbackStep(entry.stepId),
       startedAt: at,
       endedAt: at,
       status: 'running',
       durationMs: 0,
     };
-    reading.record.attempts.push(attempt);
-    reading.open.set(entry.stepId, attempt);
+    builder.record.attempts.push(attempt);
+    builder.open.set(entry.stepId, attempt);
   },
-  'step.finished': (entry, at, reading) => {
+  'step.finished': (entry, at, builder) => {
     const { stepId } = entry;
-    let attempt = reading.open.get(stepId);
+    let attempt = builder.open.get(stepId);
     if (!attempt) {
       // Finished after a resume without a new start (re-attached), or its start is missing.
-      const last = reading.lastAttemptOf(stepId);
+      const last = builder.lastAttemptOf(stepId);
       if (last && last.status === 'interrupted') attempt = last;
       else {
-        attempt = { stepId, attempt: (last?.attempt ?? 0) + 1, fallback: reading.isFallbackStep(stepId), startedAt: at - entry.durationMs, endedAt: at, status: 'running', durationMs: 0 };
-        reading.record.attempts.push(attempt);
+        attempt = { stepId, attempt: (last?.attempt ?? 0) + 1, fallback: builder.isFallbackStep(stepId), startedAt: at - entry.durationMs, endedAt: at, status: 'running', durationMs: 0 };
+        builder.record.attempts.push(attempt);
       }
     }
-    reading.open.delete(stepId);
+    builder.open.delete(stepId);
     end(attempt, at, entry.status, entry.durationMs);
     if ('exitCode' in entry) attempt.exitCode = entry.exitCode ?? null;
     if (entry.error !== undefined) attempt.error = cleanLine(entry.error);
   },
-  'step.skipped': (entry, at, reading) => {
-    reading.record.skips.push({ stepId: cleanLine(entry.stepId), by: actorOf(entry.by), reason: cleanLine(entry.reason), at });
-    const attempt = reading.open.get(entry.stepId);
+  'step.skipped': (entry, at, builder) => {
+    builder.record.skips.push({ stepId: cleanLine(entry.stepId), by: actorOf(entry.by), reason: cleanLine(entry.reason), at });
+    const attempt = builder.open.get(entry.stepId);
     if (attempt) {
-      reading.open.delete(entry.stepId);
+      builder.open.delete(entry.stepId);
       end(attempt, at, 'skipped');
     }
   },
-  'step.confirmed': (entry, at, reading) =>
-    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'confirmed', role: cleanLine(entry.role), by: actorOf(entry.by), relayed: entry.relayed, at }),
-  'step.approved': (entry, at, reading) => {
+  'step.confirmed': (entry, at, builder) =>
+    builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'confirmed', role: cleanLine(entry.role), by: actorOf(entry.by), relayed: entry.relayed, at }),
+  'step.approved': (entry, at, builder) => {
     const by = actorOf(entry.by);
-    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'approved', role: by.role, by, relayed: false, at });
+    builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'approved', role: by.role, by, relayed: false, at });
   },
-  'step.refused': (entry, at, reading) => {
+  'step.refused': (entry, at, builder) => {
     const by = actorOf(entry.by);
     // A refusal of an action on the whole run (a fallback, a pause) concerns no step: it is told with the run's events.
     if (entry.stepId === null) {
-      reading.event(at, entry.type, `${entry.action ?? 'an action'} by ${by.name} not accepted: ${cleanLine(entry.reason)}`);
+      builder.event(at, entry.type, `${entry.action ?? 'an action'} by ${by.name} not accepted: ${cleanLine(entry.reason)}`);
       return;
     }
-    reading.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'refused', role: by.role, by, relayed: false, ...optionalReason(entry.reason), at });
+    builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'refused', role: by.role, by, relayed: false, ...optionalReason(entry.reason), at });
   },
-  decision: (entry, at, reading) => {
+  decision: (entry, at, builder) => {
     // A reattach follows the failed attempt again: its end comes later, as the same attempt.
     if (entry.action === 'reattach' && entry.stepId !== null) {
-      const followed = reading.lastAttemptOf(entry.stepId);
+      const followed = builder.lastAttemptOf(entry.stepId);
       if (followed) {
         followed.status = 'running';
-        reading.open.set(entry.stepId, followed);
+        builder.open.set(entry.stepId, followed);
       }
     }
-    reading.record.decisions.push({
+    builder.record.decisions.push({
       stepId: entry.stepId === null ? null : cleanLine(entry.stepId),
       action: cleanLine(entry.action),
       by: actorOf(entry.by),
@@ -349,16 +349,16 @@ const HANDLERS: Handlers = {
       at,
     });
   },
-  'fallback.started': (entry, at, reading) => {
-    reading.inFallback = true;
-    const from = entry.fromStepId !== null ? ` from step ${reading.stepNumber(entry.fromStepId)}` : '';
-    reading.event(at, entry.type, `fallback started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`);
+  'fallback.started': (entry, at, builder) => {
+    builder.inFallback = true;
+    const from = entry.fromStepId !== null ? ` from step ${builder.stepNumber(entry.fromStepId)}` : '';
+    builder.event(at, entry.type, `fallback started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`);
   },
-  'output.closed': (entry, _at, reading) => {
-    const attempt = reading.lastAttemptOf(entry.stepId, entry.attempt);
+  'output.closed': (entry, _at, builder) => {
+    const attempt = builder.lastAttemptOf(entry.stepId, entry.attempt);
     if (attempt) attempt.output = { file: entry.file, bytes: entry.bytes, lines: entry.lines };
   },
-  'chat.message': (entry, at, reading) => reading.record.chat.push({ from: actorOf(entry.from), text: cleanText(entry.text), at }),
+  'chat.message': (entry, at, builder) => builder.record.chat.push({ from: actorOf(entry.from), text: cleanText(entry.text), at }),
   'step.waiting': () => {},
   'revert.armed': revertNote,
   'revert.disarmed': revertNote,
@@ -368,10 +368,10 @@ const HANDLERS: Handlers = {
   'revert.unseen': revertNote,
 };
 
-function handle<T extends EntryType>(entry: JournalEntryOf<T>, at: number, reading: Reading): void {
+function handle<T extends EntryType>(entry: JournalEntryOf<T>, at: number, builder: RecordBuilder): void {
   const handler = HANDLERS[entry.type as T] as Handler<T> | undefined;
-  if (handler) handler(entry, at, reading);
-  else reading.event(at, cleanLine(entry.type), describeOther(entry));
+  if (handler) handler(entry, at, builder);
+  else builder.event(at, cleanLine(entry.type), describeOther(entry));
 }
 
 export function sessionRecordOf(reading: JournalReading): SessionRecord {
@@ -399,7 +399,7 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
   record.startedAt = times.length > 0 ? Math.min(...times) : 0;
   record.endedAt = times.length > 0 ? Math.max(...times) : 0;
 
-  const state = new Reading(record);
+  const state = new RecordBuilder(record);
   // An entry of a type this nightshift does not know (a newer one wrote it) is shown as it is, in its place.
   const unknown = (reading.problems ?? []).flatMap((problem) => (problem.unknownType && problem.entry ? [problem.entry] : []));
   const inOrder = [...entries.map((entry) => ({ entry, known: true as const })), ...unknown.map((entry) => ({ entry, known: false as const }))];

@@ -3,7 +3,7 @@
 // params, typed where the transition reads it from its done or error event.
 import { enqueueActions, type ParameterizedObject } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
-import type { Role, RunStep } from '../runbook/types.js';
+import type { Role } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
 import { handsOf, updateStep, type EngineContext } from './context.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome } from './events.js';
@@ -254,7 +254,8 @@ export function engineActions(book: RuleBook) {
     /** A retry or stop nightshift could not carry out, from what the host said (or why it could not be asked). */
     refuseAttempt: act<{ stepId: string; action: 'retry' | 'stop'; found: Settled<AttemptState> }>(({ context, enqueue }, params) => {
       const { stepId, found } = params;
-      const step = stepOf(stepId) as RunStep;
+      const step = stepOf(stepId);
+      if (!runsDetached(step)) return;
       const attempt = context.steps[stepId]!.mayStillRun ?? context.steps[stepId]!.attempts;
       const told = 'output' in found ? found.output : { unreachable: messageOf(found.error) };
       const reason = params.action === 'retry' ? retryRefusal(step, attempt, told) : stopRefusal(step, attempt, told);

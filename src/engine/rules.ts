@@ -125,7 +125,7 @@ export function needsReason(doing: string): string {
   return `${doing} needs a reason`;
 }
 
-/** Whether a reason was given; a query that leaves it out asks only whether the action is open. */
+/** Whether what is typed (a reason, a request) was left blank; a query that leaves it out asks only whether the action is open. */
 const lacks = (text: string | undefined): boolean => text !== undefined && text.trim() === '';
 
 /**
@@ -144,7 +144,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       return running ? `step ${context.current} is running: cancel it first, or leave it running (suspend the run)` : null;
     }
   }
-  const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'the run has ended'}`;
+  const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'no step waits for it'}`;
   if (at === null) return notNow;
   const { stepId, place } = at;
   if ('stepId' in query && query.stepId !== stepId) {
@@ -158,6 +158,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       return confirmationProblem(facts(book, context), stepId, query);
     case 'APPROVE':
       if (place !== 'approval') return notNow;
+      if (query.value === undefined) return null;
       if (!('confirmText' in step) || query.value.trim() !== step.confirmText) {
         return `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
       }
@@ -192,7 +193,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       if (place !== 'failed') return notNow;
       if (step.kind !== 'reboot') return 'only a reboot that did not come back can be put to the site';
       if (query.by.role !== 'upgrader') return 'only the upgrader asks the site';
-      return query.request.trim() === '' ? 'say what the sentinel should do' : null;
+      return lacks(query.request) ? 'say what the sentinel should do' : null;
   }
 }
 

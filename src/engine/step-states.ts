@@ -89,7 +89,7 @@ function stepState(step: Step, next: string, track: 'main' | 'fallback'): StateC
       working: working(plan),
       failed: failed(plan),
       ...(step.kind === 'reboot' ? { asking: asking(plan), following: following(plan) } : {}),
-      ...(plan.detached ? { following: following(plan), checkingAttempt: checkingAttempt(plan), stoppingAttempt: stoppingAttempt(plan) } : {}),
+      ...(runsDetached(step) ? { following: following(plan), checkingAttempt: checkingAttempt(plan, step), stoppingAttempt: stoppingAttempt(plan, step) } : {}),
       interrupted: interrupted(plan),
       ...(check ? { checking: checking(plan, check) } : {}),
     },
@@ -321,7 +321,7 @@ function asking(plan: StepPlan): StateConfig {
 type Told = { event: { output: AttemptState } };
 
 /** The attempt that may still run, as its host's run folder tells: looked at before a retry, and after a stop. */
-function attemptEffect(plan: StepPlan, src: 'checkAttempt' | 'stopAttempt') {
+function attemptEffect(plan: StepPlan, step: RunStep, src: 'checkAttempt' | 'stopAttempt') {
   const { stepId } = plan;
   const action = src === 'checkAttempt' ? ('retry' as const) : ('stop' as const);
   const recordOutput = { type: 'recordAttemptState' as const, params: ({ event }: Told) => ({ stepId, found: { output: event.output } }) };
@@ -340,18 +340,18 @@ function attemptEffect(plan: StepPlan, src: 'checkAttempt' | 'stopAttempt') {
         };
   return {
     src,
-    input: ({ context }: { context: EngineContext }) => attemptOf(context, plan.step as RunStep),
+    input: ({ context }: { context: EngineContext }) => attemptOf(context, step),
     onDone: [onEnded, { target: 'failed', actions: [recordOutput, refuseOutput] }],
     onError: { target: 'failed', actions: [recordError, refuseError] },
   };
 }
 
-function checkingAttempt(plan: StepPlan): StateConfig {
-  return resting(plan, 'checkingAttempt', { invoke: attemptEffect(plan, 'checkAttempt') });
+function checkingAttempt(plan: StepPlan, step: RunStep): StateConfig {
+  return resting(plan, 'checkingAttempt', { invoke: attemptEffect(plan, step, 'checkAttempt') });
 }
 
-function stoppingAttempt(plan: StepPlan): StateConfig {
-  return resting(plan, 'stoppingAttempt', { invoke: attemptEffect(plan, 'stopAttempt') });
+function stoppingAttempt(plan: StepPlan, step: RunStep): StateConfig {
+  return resting(plan, 'stoppingAttempt', { invoke: attemptEffect(plan, step, 'stopAttempt') });
 }
 
 /** A command step with a check: what an interrupted attempt is checked with. */

@@ -353,7 +353,7 @@ describe('the refusals the front-ends used to work out for themselves', () => {
   it('fall back, pause, retry and approve are refused out loud where they do not apply', async () => {
     const running = scene('a command running');
     expect((await answerTo(running, { type: 'PAUSE', by: UPGRADER })).refusals).toEqual([
-      expect.objectContaining({ action: 'PAUSE', stepId: null, reason: 'step detached is running: cancel it first, or leave it running (suspend the run)' }),
+      expect.objectContaining({ action: 'PAUSE', stepId: null, reason: 'step detached is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended' }),
     ]);
     expect((await answerTo(running, { type: 'RETRY', stepId: 'detached', by: UPGRADER })).refusals).toEqual([
       expect.objectContaining({ action: 'RETRY', stepId: 'detached', reason: 'retry is not possible now: step detached is running' }),

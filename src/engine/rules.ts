@@ -1,12 +1,11 @@
 // Why the engine would not take a person's action now. One place for these rules: the
 // machine's guards and its refusals call the same function, and front-ends ask it (through
 // `whyNot`) before offering a key or a reason prompt, so no front-end keeps a copy.
-import { rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
-import { allSteps } from '../runbook/types.js';
+import { allSteps, rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
 import type { EngineContext } from './context.js';
 import type { ActionQuery, HumanAction } from './events.js';
-import { runsDetached } from './unsettled-attempt.js';
 import type { RunbookSnapshot } from './machine.js';
+import { runsDetached } from './unsettled-attempt.js';
 
 /**
  * Where a step rests, as a state tag of the machine: what it waits for or does. Every state
@@ -103,7 +102,7 @@ const NOUNS: Record<HumanAction, string> = {
   RESUME: 'resume',
   MARK_DONE: 'mark done',
   OVERRIDE_HOLD: 'override',
-  ASK_SITE: 'request',
+  ASK_SITE: 'request to the site',
 };
 
 /** How a step at `place` is described after "step X". */
@@ -135,13 +134,13 @@ const lacks = (text: string | undefined): boolean => text !== undefined && text.
 export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery): string | null {
   switch (query.type) {
     case 'FALLBACK':
-      if (context.track === 'fallback') return 'the fallback is already running';
       if (!book.hasFallback) return 'this runbook has no fallback steps';
+      if (context.track === 'fallback') return 'the fallback is already running';
       if (lacks(query.reason)) return needsReason('falling back');
       return null;
     case 'PAUSE': {
       const running = context.current !== null && context.steps[context.current]?.status === 'running';
-      return running ? `step ${context.current} is running: cancel it first, or leave it running (suspend the run)` : null;
+      return running ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended` : null;
     }
   }
   const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'no step waits for it'}`;
@@ -155,7 +154,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
   switch (query.type) {
     case 'CONFIRM':
       if (place !== 'confirming' && place !== 'asking') return notNow;
-      return confirmationProblem(facts(book, context), stepId, query);
+      return confirmationProblem(book, context, stepId, query);
     case 'APPROVE':
       if (place !== 'approval') return notNow;
       if (query.value === undefined) return null;
@@ -197,15 +196,10 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
   }
 }
 
-interface ConfirmationFacts {
-  book: RuleBook;
-  context: EngineContext;
-}
-const facts = (book: RuleBook, context: EngineContext): ConfirmationFacts => ({ book, context });
-
 /** Why a confirmation for `stepId` cannot count, or null when it can. */
 export function confirmationProblem(
-  { book, context }: ConfirmationFacts,
+  book: RuleBook,
+  context: EngineContext,
   stepId: string,
   event: Extract<ActionQuery, { type: 'CONFIRM' }>,
 ): string | null {

@@ -20,6 +20,7 @@ import { readSnapshot } from '../store/snapshot.js';
 import { staleSnapshotOf, stepsWithoutSnapshot, type StaleSnapshot } from '../store/stale-snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
+import { outcomeWords } from '../text/outcome.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { driveRun, loadOrReport, readSecrets, type FrontEndOptions } from './run-command.js';
@@ -87,7 +88,7 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     session.journal.append('session.closed', { outcome: outcome ?? 'interrupted' });
     release();
     if (session.meta.demo?.temporary) await rm(session.meta.demo.labDir, { recursive: true, force: true });
-    process.stderr.write(`nightshift: session ${session.id} had ${outcome === 'fell-back' ? 'ended after the fallback' : 'completed'} when nightshift stopped; it is closed now\n`);
+    process.stderr.write(`nightshift: session ${session.id} had ${outcomeWords(outcome === 'fell-back' ? outcome : 'completed')} when nightshift stopped; it is closed now\n`);
     return outcome === 'fell-back' ? EXIT.fellBack : EXIT.completed;
   };
 

@@ -24,6 +24,7 @@ import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-se
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { snapshotTroubleText } from '../store/snapshot.js';
 import { clockIn } from '../text/clock.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
@@ -338,9 +339,7 @@ function resumeHint(session: Session): string {
 }
 
 function summary(outcome: Outcome, session: Session): string {
-  const what =
-    outcome === 'completed' ? 'the run completed' : outcome === 'fell-back' ? 'the run ended after the fallback' : 'the run is paused';
-  return `nightshift: ${what}; session record: ${session.dir}\n${outcome === 'paused' ? resumeHint(session) : ''}`;
+  return `nightshift: ${outcomeSentence(outcome)}; session record: ${session.dir}\n${outcome === 'paused' ? resumeHint(session) : ''}`;
 }
 
 /**

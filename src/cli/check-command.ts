@@ -15,7 +15,7 @@ import { plainInteraction, type PlainIO } from '../runner/plain.js';
 import { checkReportJson, formatCheckReport } from '../text/host-check-table.js';
 import { problemLine } from '../text/problem-line.js';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface CheckCommandOptions {
   runbookFile: string;

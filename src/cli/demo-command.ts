@@ -4,7 +4,7 @@ import { DemoLabError, startDemoLab, type DemoLab, type DemoLabOptions, type Dem
 import type { ConnectOptions } from '../remote/types.js';
 import type { HelperSettings } from '../store/helper-settings.js';
 import { runCommand } from './run-command.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface DemoOptions {
   plain: boolean;

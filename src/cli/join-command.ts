@@ -9,7 +9,7 @@ import { DEFAULT_SENTINEL_PORT } from '../runbook/types.js';
 import { sessionsDir } from '../store/paths.js';
 import { listSessionIds } from '../store/session-lookup.js';
 import { readLiveHelperFile } from '../store/helper-file.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface JoinOptions {
   /** PORT or HOST:PORT; absent: a session on this machine, else localhost:2222. */

@@ -2,7 +2,7 @@
 // machines a runbook describes in NAME.lab.yaml, and the power button the person on site has.
 import path from 'node:path';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 import { LabError } from '../lab/vm/lab-error.js';
 import { ensureBaseImage } from '../lab/vm/base-image.js';
 import { labDown, labStatus, labUp, powerCycle, readLabState, type LabState } from '../lab/vm/lab.js';

@@ -2,7 +2,7 @@
 import { isTimeZone } from '../runbook/load.js';
 import { openPreferenceStore, preferencesFile, readPreferences } from '../store/preferences.js';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 const KEYS = {
   theme: { field: 'theme', values: 'color or monochrome' },

@@ -11,7 +11,7 @@ import { readJournalChecked } from '../store/journal.js';
 import { readLogTail } from '../store/log-tail.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface ReportOptions {
   sessionId?: string;

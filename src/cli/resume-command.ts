@@ -24,7 +24,7 @@ import { outcomeWords } from '../text/outcome.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { driveRun, loadOrReport, readSecrets, type FrontEndOptions } from './run-command.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface ResumeOptions extends FrontEndOptions {
   sessionId?: string;

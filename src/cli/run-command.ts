@@ -30,7 +30,7 @@ import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
 import { problemLine } from '../text/problem-line.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface FrontEndOptions {
   plain: boolean;

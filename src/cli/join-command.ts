@@ -10,6 +10,7 @@ import { sessionsDir } from '../store/paths.js';
 import { listSessionIds } from '../store/session-lookup.js';
 import { readLiveHelperFile } from '../store/helper-file.js';
 import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 
 export interface JoinOptions {
   /** PORT or HOST:PORT; absent: a session on this machine, else localhost:2222. */
@@ -29,10 +30,7 @@ interface Target {
 
 export async function joinCommand(options: JoinOptions, out: { stdout(text: string): void; stderr(text: string): void }): Promise<number> {
   const target = options.target !== undefined ? parseTarget(options.target) : (localSession() ?? { host: 'localhost', port: DEFAULT_SENTINEL_PORT });
-  if (!target) {
-    out.stderr(`nightshift join: "${options.target}" is not PORT or HOST:PORT\n`);
-    return EXIT.usage;
-  }
+  if (!target) throw new UserError(`"${options.target}" is not PORT or HOST:PORT`, { who: 'nightshift join', exit: EXIT.usage });
   const user = options.observer ? 'observer' : 'sentinel';
   const args = ['-p', String(target.port), '-o', 'PubkeyAuthentication=no', '-o', 'ServerAliveInterval=15'];
   let scratch: string | undefined;

@@ -3,8 +3,6 @@
 import { commandHelpText, type CommandSpec, type Flag, type Flags } from './flags.js';
 import { HELPER_FLAGS } from './helper-options.js';
 
-export { EXIT } from './exit.js';
-
 export const VERSION = '0.1.0';
 
 const PLAIN = { type: 'boolean', help: 'one line per event, answers read from stdin (the default when stdout is not a terminal)' } as const satisfies Flag;

@@ -22,7 +22,7 @@ import { readSnapshot, type SavedOutputOffsets, type SessionSnapshot } from '../
 import { staleSnapshotOf, stepsWithoutSnapshot, type StaleSnapshot } from '../store/stale-snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
-import { outcomeWords } from '../text/outcome.js';
+import { outcomeText } from '../text/outcome.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { driveRun, readSecrets, type FrontEndOptions } from './run-command.js';
@@ -200,7 +200,7 @@ async function closeFinished({ session, reading }: Locked): Promise<number> {
   const outcome = [...reading.entries].reverse().find((entry) => entry.type === 'run.finished')?.['outcome'] as Outcome | undefined;
   session.journal.append('session.closed', { outcome: outcome ?? 'interrupted' });
   if (session.meta.demo?.temporary) await rm(session.meta.demo.labDir, { recursive: true, force: true });
-  process.stderr.write(`nightshift: session ${session.id} had ${outcomeWords(outcome === 'fell-back' ? outcome : 'completed')} when nightshift stopped; it is closed now\n`);
+  process.stderr.write(`nightshift: session ${session.id} had ${outcomeText(outcome === 'fell-back' ? outcome : 'completed')} when nightshift stopped; it is closed now\n`);
   return outcome === 'fell-back' ? EXIT.fellBack : EXIT.completed;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { outcomeSentence, outcomeWords } from './outcome.js';
+import { outcomeSentence, outcomeText } from './outcome.js';
 
 describe('outcome texts', () => {
   it('says how a run ended, with what a fallback means where asked', () => {
@@ -11,8 +11,8 @@ describe('outcome texts', () => {
   });
 
   it("names the report's outcomes, and shows an unknown one as written", () => {
-    expect(outcomeWords('fell-back')).toBe('ended after the fallback');
-    expect(outcomeWords('unfinished')).toBe('no end recorded');
-    expect(outcomeWords('exploded')).toBe('exploded');
+    expect(outcomeText('fell-back')).toBe('ended after the fallback');
+    expect(outcomeText('unfinished')).toBe('no end recorded');
+    expect(outcomeText('exploded')).toBe('exploded');
   });
 });

@@ -6,7 +6,7 @@ import type { Outcome } from '../engine/events.js';
  * "paused"; the report's "interrupted" (nightshift stopped) and "no end recorded" too.
  * Unknown outcomes (a newer journal) are shown as written.
  */
-export function outcomeWords(outcome: string): string {
+export function outcomeText(outcome: string): string {
   switch (outcome) {
     case 'completed':
       return 'completed';
@@ -32,6 +32,6 @@ const FALLBACK_MEANS = 'the old system should be serving again';
  */
 export function outcomeSentence(outcome: Outcome, options: { subject?: string; meaning?: boolean } = {}): string {
   const subject = options.subject ?? 'the run';
-  const predicate = outcome === 'paused' ? 'is paused' : outcomeWords(outcome);
+  const predicate = outcome === 'paused' ? 'is paused' : outcomeText(outcome);
   return `${subject} ${predicate}${options.meaning && outcome === 'fell-back' ? `: ${FALLBACK_MEANS}` : ''}`;
 }

@@ -1,14 +1,14 @@
-// The composition root: parse arguments, then lint, plan, or open a session and run it.
+// The composition root: read the command line by the command's declaration, hand it to the
+// command, and say what it refused (a UserError) with its exit status.
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
 import { EXIT } from './cli/exit.js';
 import { parseCommand } from './cli/flags.js';
 import { CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
-import { usageError, UserError } from './cli/user-error.js';
+import { RunbookRefusal, usageError, UserError } from './cli/user-error.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { RunbookError } from './runbook/errors.js';
-import { problemLine } from './text/problem-line.js';
 import { readPreferences } from './store/preferences.js';
 import { helperSettings } from './cli/helper-options.js';
 import { DEFAULT_HELPER_SETTINGS } from './store/helper-settings.js';
@@ -60,6 +60,149 @@ function expandHome(file: string): string {
   return file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file;
 }
 
+/**
+ * A runbook's variables and connection settings from the command line, over those of its
+ * rehearsal lab with --lab (the lab's module is loaded only then).
+ */
+async function runbookTarget(
+  runbookFile: string,
+  values: { lab?: boolean; var?: string[]; 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string },
+) {
+  const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(runbookFile) : undefined;
+  return {
+    vars: { ...lab?.vars, ...parseVars(values.var) },
+    connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
+  };
+}
+
+/** Each command: its line read by its declaration (cli/usage.ts), then handed to its module, loaded when chosen. */
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  async lint(args) {
+    const { positionals } = parseCommand(LINT, args);
+    return (await runbookCommands()).lintCommand(positionals, out);
+  },
+
+  async plan(args) {
+    const { positionals, values } = parseCommand(PLAN, args);
+    return (await runbookCommands()).planCommand(positionals[0]!, values.json ?? false, out);
+  },
+
+  async schema() {
+    return (await runbookCommands()).schemaCommand(out);
+  },
+
+  async check(args) {
+    const { positionals, values } = parseCommand(CHECK, args);
+    const preferred = applyPreferences();
+    const target = await runbookTarget(positionals[0]!, values);
+    const { checkCommand } = await import('./cli/check-command.js');
+    return checkCommand({ ...preferred, runbookFile: positionals[0]!, ...target, json: values.json ?? false }, out);
+  },
+
+  async run(args) {
+    const { positionals, values } = parseCommand(RUN, args);
+    const helpers = helperSettings(values);
+    const preferred = applyPreferences();
+    const target = await runbookTarget(positionals[0]!, values);
+    const { runCommand } = await import('./cli/run-command.js');
+    return runCommand({
+      ...preferred,
+      runbookFile: positionals[0]!,
+      ...target,
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      helpers,
+      check: !(values['no-check'] ?? false),
+    });
+  },
+
+  async lab(args) {
+    const { positionals, values } = parseCommand(LAB, args);
+    const [action, runbook, machine] = positionals;
+    const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
+    if (!action || positionals.length !== arity) {
+      throw usageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
+    }
+    if (values.tether !== undefined && (action !== 'up' || !/^\d+$/.test(values.tether))) {
+      throw usageError('--tether PID goes with lab up, and takes a process id');
+    }
+    const { labCommand } = await import('./cli/lab-command.js');
+    return labCommand(
+      { action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}), ...(values.tether ? { tether: Number(values.tether) } : {}) },
+      out,
+    );
+  },
+
+  async demo(args) {
+    const { values } = parseCommand(DEMO, args);
+    // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
+    const helpers = helperSettings(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
+    const scenario = values.scenario;
+    if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
+      throw usageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
+    }
+    applyPreferences();
+    const { demoCommand } = await import('./cli/demo-command.js');
+    return demoCommand({
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      scenario,
+      ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
+      helpers,
+    });
+  },
+
+  async prefs(args) {
+    const { prefsCommand } = await import('./cli/prefs-command.js');
+    return prefsCommand(args, out);
+  },
+
+  async sessions(args) {
+    const { values } = parseCommand(SESSIONS, args);
+    const { sessionsCommand } = await import('./cli/sessions-command.js');
+    return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
+  },
+
+  async resume(args) {
+    const { positionals, values } = parseCommand(RESUME, args);
+    // Checked now, over the defaults; applied over the session's own settings once it is open.
+    helperSettings(values);
+    applyPreferences();
+    const { resumeCommand } = await import('./cli/resume-command.js');
+    return resumeCommand({
+      ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      acceptRunbookChange: values['accept-runbook-change'] ?? false,
+      acceptStaleState: values['accept-stale-state'] ?? false,
+      connect: connectOptions(values),
+      helpers: (saved) => helperSettings(values, saved),
+    });
+  },
+
+  async join(args) {
+    const { positionals, values } = parseCommand(JOIN, args);
+    const { joinCommand } = await import('./cli/join-command.js');
+    return joinCommand(
+      { ...(positionals[0] !== undefined ? { target: positionals[0] } : {}), observer: values.observer ?? false, dryRun: values['dry-run'] ?? false },
+      out,
+    );
+  },
+
+  async report(args) {
+    const { positionals, values } = parseCommand(REPORT, args);
+    const { reportCommand } = await import('./cli/report-command.js');
+    return reportCommand(
+      {
+        ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+        ...(values.output ? { output: path.resolve(expandHome(values.output)) } : {}),
+        ...(values.cast ? { cast: path.resolve(expandHome(values.cast)) } : {}),
+      },
+      out,
+    );
+  },
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
@@ -79,145 +222,17 @@ async function main(argv: string[]): Promise<number> {
     out.stdout(`${text}\n`);
     return EXIT.completed;
   }
-
-  switch (command) {
-    case 'lint': {
-      const { positionals } = parseCommand(LINT, rest);
-      return (await runbookCommands()).lintCommand(positionals, out);
-    }
-    case 'plan': {
-      const { positionals, values } = parseCommand(PLAN, rest);
-      return (await runbookCommands()).planCommand(positionals[0]!, values.json ?? false, out);
-    }
-    case 'schema':
-      return (await runbookCommands()).schemaCommand(out);
-    case 'check': {
-      const { positionals, values } = parseCommand(CHECK, rest);
-      const preferred = applyPreferences();
-      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
-      const { checkCommand } = await import('./cli/check-command.js');
-      return checkCommand(
-        {
-          ...preferred,
-          runbookFile: positionals[0]!,
-          vars: { ...lab?.vars, ...parseVars(values.var) },
-          json: values.json ?? false,
-          connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
-        },
-        out,
-      );
-    }
-    case 'run': {
-      const { positionals, values } = parseCommand(RUN, rest);
-      const helpers = helperSettings(values);
-      const preferred = applyPreferences();
-      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
-      const { runCommand } = await import('./cli/run-command.js');
-      return runCommand({
-        ...preferred,
-        runbookFile: positionals[0]!,
-        vars: { ...lab?.vars, ...parseVars(values.var) },
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
-        helpers,
-        check: !(values['no-check'] ?? false),
-      });
-    }
-    case 'lab': {
-      const { positionals, values } = parseCommand(LAB, rest);
-      const [action, runbook, machine] = positionals;
-      const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
-      if (!action || positionals.length !== arity) {
-        throw usageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
-      }
-      if (values.tether !== undefined && (action !== 'up' || !/^\d+$/.test(values.tether))) {
-        throw usageError('--tether PID goes with lab up, and takes a process id');
-      }
-      const { labCommand } = await import('./cli/lab-command.js');
-      return labCommand(
-        { action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}), ...(values.tether ? { tether: Number(values.tether) } : {}) },
-        out,
-      );
-    }
-    case 'demo': {
-      const { values } = parseCommand(DEMO, rest);
-      // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
-      const helpers = helperSettings(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
-      const scenario = values.scenario;
-      if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
-        throw usageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
-      }
-      applyPreferences();
-      const { demoCommand } = await import('./cli/demo-command.js');
-      return demoCommand({
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        scenario,
-        ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
-        helpers,
-      });
-    }
-    case 'prefs': {
-      const { prefsCommand } = await import('./cli/prefs-command.js');
-      return prefsCommand(rest, out);
-    }
-    case 'sessions': {
-      const { values } = parseCommand(SESSIONS, rest);
-      const { sessionsCommand } = await import('./cli/sessions-command.js');
-      return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
-    }
-    case 'resume': {
-      const { positionals, values } = parseCommand(RESUME, rest);
-      helperSettings(values);
-      applyPreferences();
-      const { resumeCommand } = await import('./cli/resume-command.js');
-      return resumeCommand({
-        ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        acceptRunbookChange: values['accept-runbook-change'] ?? false,
-        acceptStaleState: values['accept-stale-state'] ?? false,
-        connect: connectOptions(values),
-        helpers: (saved) => helperSettings(values, saved),
-      });
-    }
-    case 'join': {
-      const { positionals, values } = parseCommand(JOIN, rest);
-      const { joinCommand } = await import('./cli/join-command.js');
-      return joinCommand(
-        { ...(positionals[0] !== undefined ? { target: positionals[0] } : {}), observer: values.observer ?? false, dryRun: values['dry-run'] ?? false },
-        out,
-      );
-    }
-    case 'report': {
-      const { positionals, values } = parseCommand(REPORT, rest);
-      const { reportCommand } = await import('./cli/report-command.js');
-      return reportCommand(
-        {
-          ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
-          ...(values.output ? { output: path.resolve(expandHome(values.output)) } : {}),
-          ...(values.cast ? { cast: path.resolve(expandHome(values.cast)) } : {}),
-        },
-        out,
-      );
-    }
-    default:
-      throw usageError(`unknown command "${command}"`);
-  }
+  if (!Object.hasOwn(COMMANDS, command)) throw usageError(`unknown command "${command}"`);
+  return COMMANDS[command]!(rest);
 }
 
 /** Where every refusal is said: the message once, and the exit status it means. */
 function exitOnError(error: unknown): never {
-  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-    error = usageError(error.message);
-  }
+  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) error = usageError(error.message);
+  if (error instanceof RunbookError) error = new RunbookRefusal(error);
   if (error instanceof UserError) {
     out.stderr(error.text());
     process.exitCode = error.exit;
-  } else if (error instanceof RunbookError) {
-    for (const problem of error.problems) out.stderr(problemLine(problem));
-    process.exitCode = EXIT.error;
   } else {
     out.stderr(`nightshift: ${error instanceof Error ? error.message : String(error)}\n`);
     if (process.env['NIGHTSHIFT_DEBUG'] && error instanceof Error) out.stderr(`${error.stack}\n`);

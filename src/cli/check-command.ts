@@ -13,10 +13,9 @@ import { checkHosts, oneQuestionAtATime, type CheckReport, type HandOverInteract
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, type PlainIO } from '../runner/plain.js';
 import { checkReportJson, formatCheckReport } from '../text/host-check-table.js';
-import { problemLine } from '../text/problem-line.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './exit.js';
-import { UserError } from './user-error.js';
+import { RunbookRefusal, UserError } from './user-error.js';
 
 export interface CheckCommandOptions {
   runbookFile: string;
@@ -41,9 +40,9 @@ export async function checkCommand(options: CheckCommandOptions, out: Out): Prom
       ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
     });
   } catch (error) {
-    if (!(error instanceof RunbookError)) throw error;
-    for (const problem of error.problems) out.stderr(problemLine(problem));
-    return EXIT.usage;
+    // A runbook that does not load is a usage mistake here: exit status 2, as --help says.
+    if (error instanceof RunbookError) throw new RunbookRefusal(error, EXIT.usage);
+    throw error;
   }
   // With --json, stdout is one JSON document: the questions (an unknown host key) go to stderr.
   const io: PlainIO = {

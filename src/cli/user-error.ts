@@ -1,5 +1,7 @@
 // What a command refuses to do and why, said to the user once at the command line's
 // boundary (src/cli.tsx): `nightshift: MESSAGE`, a hint when there is one, and the exit status.
+import type { RunbookError } from '../runbook/errors.js';
+import { problemLine } from '../text/problem-line.js';
 import { EXIT, type ExitStatus } from './exit.js';
 
 export class UserError extends Error {
@@ -31,4 +33,18 @@ export function usageError(message: string, options: { who?: string; help?: stri
     ...(options.who !== undefined ? { who: options.who } : {}),
     hint: `Run nightshift ${options.help !== undefined ? `${options.help} ` : ''}--help for usage.`,
   });
+}
+
+/** A runbook that does not load: its problems, one `file:line:col: sentence` line each. */
+export class RunbookRefusal extends UserError {
+  constructor(
+    readonly error: RunbookError,
+    exit: ExitStatus = EXIT.error,
+  ) {
+    super(error.message, { exit });
+  }
+
+  override text(): string {
+    return this.error.problems.map(problemLine).join('');
+  }
 }

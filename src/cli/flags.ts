@@ -23,12 +23,10 @@ export interface Arguments {
 }
 
 export interface CommandSpec<F extends Flags = Flags> {
-  readonly name: string;
-  /** How the command is typed, as the top of its --help shows it (one or more lines). */
+  /** How the command is typed, as the top of its --help shows it (one or more lines, each `nightshift NAME ...`). */
   readonly usage: string;
-  /** The line in `nightshift --help`: how it is typed there, and what it does. */
-  readonly synopsis: string;
-  readonly summary: string;
+  /** The command's line in `nightshift --help`: how it is typed there, and what it does. */
+  readonly line: readonly [synopsis: string, summary: string];
   /** What the command does, before its options. */
   readonly about: string;
   readonly flags: F;
@@ -79,6 +77,11 @@ export function optionsHelp(flags: Flags): string {
         : `${label}\n${' '.repeat(HELP_COLUMN)}${lines.join('\n')}`;
     })
     .join('\n');
+}
+
+/** The command's name: the word after `nightshift` in its usage. */
+export function commandName(spec: CommandSpec): string {
+  return spec.usage.split(' ')[1]!;
 }
 
 /** A command's whole --help text. */

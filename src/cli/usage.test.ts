@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from './flags.js';
+import { commandName, parseCommand } from './flags.js';
 import { commandHelp, DEMO, JOIN, LAB, MAIN_HELP, RESUME, RUN } from './usage.js';
 import { UserError } from './user-error.js';
 
 describe('the commands as declared', () => {
   it('lists every flag a command parses in its --help, with its value name', () => {
     for (const spec of [RUN, DEMO, RESUME, JOIN, LAB]) {
-      const help = commandHelp(spec.name)!;
+      const help = commandHelp(commandName(spec))!;
       for (const [name, flag] of Object.entries(spec.flags)) {
-        expect(help, `${spec.name} --${name}`).toContain(`--${name}${flag.value !== undefined ? ` ${flag.value}` : ''}`);
+        expect(help, `${commandName(spec)} --${name}`).toContain(`--${name}${flag.value !== undefined ? ` ${flag.value}` : ''}`);
       }
     }
     expect(commandHelp('run')).toContain('--known-hosts FILE     known_hosts file to verify host keys with');

@@ -1,6 +1,6 @@
 // Every command as it is typed: its flags, the words it takes, and its --help, declared once.
 // src/cli.tsx parses each command line by these declarations; the help texts are built from them.
-import { commandHelpText, type CommandSpec, type Flag, type Flags } from './flags.js';
+import { commandHelpText, commandName, type CommandSpec, type Flag, type Flags } from './flags.js';
 import { HELPER_FLAGS } from './helper-options.js';
 
 export const VERSION = '0.1.0';
@@ -28,10 +28,8 @@ function command<F extends Flags>(spec: CommandSpec<F>): CommandSpec<F> {
 }
 
 export const RUN = command({
-  name: 'run',
   usage: 'nightshift run RUNBOOK [options]',
-  synopsis: 'nightshift run RUNBOOK',
-  summary: 'run a runbook (full-screen; --plain for scripts)',
+  line: ['nightshift run RUNBOOK', 'run a runbook (full-screen; --plain for scripts)'],
   about: `Runs a runbook: its steps over SSH with live output, checkpoints that wait for the right
 person, and a decision (retry, skip with a reason, fall back, pause) when a step fails.
 Every event is journaled under the state folder ($XDG_STATE_HOME/nightshift/sessions).`,
@@ -68,10 +66,8 @@ nightshift resume picks it up.`,
 });
 
 export const DEMO = command({
-  name: 'demo',
   usage: 'nightshift demo [options]',
-  synopsis: 'nightshift demo',
-  summary: 'run the miniature gateway swap in the embedded demo lab',
+  line: ['nightshift demo', 'run the miniature gateway swap in the embedded demo lab'],
   about: `Starts the embedded demo lab (three SSH hosts in sandbox folders on 127.0.0.1: the old
 gateway dragon, the new machine dolphin, the mail and DNS server elephant) and runs the
 miniature gateway swap in it. Host keys are generated per run and pinned in the lab's own
@@ -96,13 +92,11 @@ sentinel's checkpoints for them.`,
 });
 
 export const LAB = command({
-  name: 'lab',
   usage: `nightshift lab up RUNBOOK [--tether PID]
 nightshift lab down|status RUNBOOK
 nightshift lab power-cycle RUNBOOK MACHINE
 nightshift lab image`,
-  synopsis: 'nightshift lab up RUNBOOK',
-  summary: "start the runbook's rehearsal lab of virtual machines",
+  line: ['nightshift lab up RUNBOOK', "start the runbook's rehearsal lab of virtual machines"],
   about: `A rehearsal lab of throwaway virtual machines for a runbook, described next to it in
 NAME.lab.yaml: Debian guests booted with QEMU (software emulation, one CPU and 512 MB
 each, at most two), each on its own overlay of a cached image, with a blank second disk
@@ -133,10 +127,8 @@ QEMU's software emulation, which works everywhere).`,
 });
 
 export const LINT = command({
-  name: 'lint',
   usage: 'nightshift lint RUNBOOK...',
-  synopsis: 'nightshift lint RUNBOOK...',
-  summary: 'check runbooks; errors name file:line:col',
+  line: ['nightshift lint RUNBOOK...', 'check runbooks; errors name file:line:col'],
   about: `Checks runbooks. Problems are printed as FILE:LINE:COL: what is wrong. Exit status 0
 when every file is clean, 1 otherwise.`,
   flags: {},
@@ -144,10 +136,8 @@ when every file is clean, 1 otherwise.`,
 });
 
 export const PLAN = command({
-  name: 'plan',
   usage: 'nightshift plan RUNBOOK [--json]',
-  synopsis: 'nightshift plan RUNBOOK',
-  summary: 'print the runbook as a numbered checklist (--json)',
+  line: ['nightshift plan RUNBOOK', 'print the runbook as a numbered checklist (--json)'],
   about: `Prints the runbook as a numbered checklist: who does what, in order, what is destructive
 and what must be typed to confirm.`,
   flags: { json: { type: 'boolean', help: 'print the same as one JSON document' } },
@@ -155,10 +145,8 @@ and what must be typed to confirm.`,
 });
 
 export const CHECK = command({
-  name: 'check',
   usage: 'nightshift check RUNBOOK [options]',
-  synopsis: 'nightshift check RUNBOOK',
-  summary: 'log in to every host and check it has what the runbook needs',
+  line: ['nightshift check RUNBOOK', 'log in to every host and check it has what the runbook needs'],
   about: `Checks, before anything changes, that every host of the runbook is there and has what the
 runbook will need: each host's connection settings are worked out (shown as ssh -G or
 nightshift's own reading of the ssh config gave them), every host is logged in to, in
@@ -191,10 +179,8 @@ a runbook that does not load.`,
 });
 
 export const SESSIONS = command({
-  name: 'sessions',
   usage: 'nightshift sessions [--all] [--json]',
-  synopsis: 'nightshift sessions',
-  summary: 'list paused, interrupted and running sessions (--all)',
+  line: ['nightshift sessions', 'list paused, interrupted and running sessions (--all)'],
   about: `Lists the sessions that are paused, interrupted (nightshift was killed or the machine
 went down) or running: runbook, state, the step they stopped at, and since when, in both
 sites' clocks.`,
@@ -206,10 +192,8 @@ sites' clocks.`,
 });
 
 export const RESUME = command({
-  name: 'resume',
   usage: 'nightshift resume [ID] [options]',
-  synopsis: 'nightshift resume [ID]',
-  summary: 'go on with a paused or interrupted session',
+  line: ['nightshift resume [ID]', 'go on with a paused or interrupted session'],
   about: `Goes on with a paused or interrupted session (the latest one when no ID is given; a
 unique beginning of the ID is enough) at the exact step, with the runbook, variables and
 connection settings it was started with. A detached step that was running is followed
@@ -239,10 +223,8 @@ The connection and helper options are as for run; given here, they replace the s
 });
 
 export const REPORT = command({
-  name: 'report',
   usage: 'nightshift report [ID] [options]',
-  synopsis: 'nightshift report [ID]',
-  summary: "write a session's record as HTML and Markdown (--cast)",
+  line: ['nightshift report [ID]', "write a session's record as HTML and Markdown (--cast)"],
   about: `Writes the record of a session (the latest one when no ID is given) as a self-contained
 HTML page and as Markdown, beside its journal: a timeline of phases and steps in both
 sites' clocks, every checkpoint with who confirmed it and when, decisions with their
@@ -259,10 +241,8 @@ reasons, the chat, and each step's command, exit status and output.`,
 });
 
 export const JOIN = command({
-  name: 'join',
   usage: 'nightshift join [PORT | HOST:PORT] [--observer] [--dry-run]',
-  synopsis: 'nightshift join [PORT]',
-  summary: "join an upgrader's session as the helper on site",
+  line: ['nightshift join [PORT]', "join an upgrader's session as the helper on site"],
   about: `Joins an upgrader's session as the helper on site: runs ssh to the helper channel and
 asks for the join code the upgrader reads out. Without an argument it joins a session
 running on this machine (its key is pinned, no question asked), else localhost:2222, the
@@ -276,19 +256,15 @@ port of the tunnel on a site host. In the chat: /ok confirms what is asked of yo
 });
 
 export const SCHEMA = command({
-  name: 'schema',
   usage: 'nightshift schema',
-  synopsis: 'nightshift schema',
-  summary: 'print the runbook JSON Schema',
+  line: ['nightshift schema', 'print the runbook JSON Schema'],
   about: 'Prints the runbook JSON Schema (for editors: yaml-language-server and others).',
   flags: {},
 });
 
 export const PREFS = command({
-  name: 'prefs',
   usage: 'nightshift prefs [set KEY VALUE | unset KEY]',
-  synopsis: 'nightshift prefs',
-  summary: 'show or change preferences (theme, site time zone)',
+  line: ['nightshift prefs', 'show or change preferences (theme, site time zone)'],
   about: `Shows the upgrader's preferences, or changes one:
   theme     color (default) or monochrome: no colours (marks differ in shape anyway)
   site-tz   the site's time zone for runbooks that name no sites (default: the local one)
@@ -303,7 +279,7 @@ const COMMANDS: readonly CommandSpec[] = [RUN, DEMO, LAB, LINT, PLAN, CHECK, SES
 export const MAIN_HELP = `nightshift ${VERSION}: attended remote upgrades
 
 Usage:
-${[...COMMANDS.map((spec) => [spec.synopsis, spec.summary] as const), ['nightshift help COMMAND', 'details of one command'] as const]
+${[...COMMANDS.map((spec) => spec.line), ['nightshift help COMMAND', 'details of one command'] as const]
   .map(([synopsis, summary]) => `  ${synopsis.padEnd(30)}${summary}`)
   .join('\n')}
 
@@ -311,6 +287,6 @@ Keys in the full-screen view: ? lists them.
 State: $NIGHTSHIFT_STATE_DIR, else $XDG_STATE_HOME/nightshift, else ~/.local/state/nightshift.`;
 
 export function commandHelp(command: string): string | undefined {
-  const spec = COMMANDS.find((candidate) => candidate.name === command);
+  const spec = COMMANDS.find((candidate) => commandName(candidate) === command);
   return spec ? commandHelpText(spec) : undefined;
 }

@@ -14,5 +14,6 @@ describe('outcome texts', () => {
     expect(outcomeText('fell-back')).toBe('ended after the fallback');
     expect(outcomeText('unfinished')).toBe('no end recorded');
     expect(outcomeText('exploded')).toBe('exploded');
+    expect(outcomeText('constructor')).toBe('constructor');
   });
 });

@@ -1,26 +1,21 @@
 // How a run ended, in the words every front-end, the report and the command line use.
 import type { Outcome } from '../engine/events.js';
 
+const OUTCOME_WORDS: Readonly<Record<string, string>> = {
+  completed: 'completed',
+  'fell-back': 'ended after the fallback',
+  paused: 'paused',
+  interrupted: 'interrupted',
+  unfinished: 'no end recorded',
+};
+
 /**
  * How a run or session ended, as a participle: "completed", "ended after the fallback",
  * "paused"; the report's "interrupted" (nightshift stopped) and "no end recorded" too.
  * Unknown outcomes (a newer journal) are shown as written.
  */
 export function outcomeText(outcome: string): string {
-  switch (outcome) {
-    case 'completed':
-      return 'completed';
-    case 'fell-back':
-      return 'ended after the fallback';
-    case 'paused':
-      return 'paused';
-    case 'interrupted':
-      return 'interrupted';
-    case 'unfinished':
-      return 'no end recorded';
-    default:
-      return outcome;
-  }
+  return Object.hasOwn(OUTCOME_WORDS, outcome) ? OUTCOME_WORDS[outcome]! : outcome;
 }
 
 /** What a fallback means for the site, said where the run's end is shown to the people doing it. */

@@ -1,22 +1,7 @@
 // Sentences shared by the report's formats.
 import type { Actor, Attempt, Confirmation, SessionRecord, StepInfo } from './session-record.js';
 
-export function outcomeText(outcome: string): string {
-  switch (outcome) {
-    case 'completed':
-      return 'completed';
-    case 'fell-back':
-      return 'ended after the fallback';
-    case 'paused':
-      return 'paused';
-    case 'interrupted':
-      return 'interrupted';
-    case 'unfinished':
-      return 'no end recorded';
-    default:
-      return outcome;
-  }
-}
+export { outcomeText } from '../text/outcome.js';
 
 export function actorText(actor: Actor): string {
   return actor.role === 'nightshift' ? 'nightshift' : `${actor.name} (${actor.role})`;

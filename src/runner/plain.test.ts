@@ -7,7 +7,7 @@ import { allSteps, type Step } from '../runbook/types.js';
 import { LineReader } from './line-reader.js';
 import { runPlain } from './plain.js';
 import type { Run } from './run.js';
-import { recordingMachine } from './test-machine.js';
+import { recordingMachine } from '../../test/support/test-machine.js';
 
 const source = `name: plain hands
 hosts:

@@ -9,6 +9,7 @@ import type { ChatHub, Participant } from '../chat/hub.js';
 import { safeJson, visibleLine, visibleText } from '../output/neutralize.js';
 import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { shownSteps } from '../text/shown-runbook.js';
 import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
@@ -408,13 +409,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       say(chalk.red.bold(`<< FALLBACK started by ${t(event.by.name)}: ${t(event.reason)}`));
       return;
     case 'run.finished':
-      say(
-        event.outcome === 'completed'
-          ? 'run completed'
-          : event.outcome === 'fell-back'
-            ? 'run ended after the fallback: the old system should be serving again'
-            : `run paused; the journal is in ${run.session.dir}`,
-      );
+      say(`${outcomeSentence(event.outcome, { meaning: true })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);
       return;
     case 'step.checked':
       say(

@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { visibleText } from '../output/neutralize.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
@@ -194,11 +195,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold color={color}>
-            {prompt.outcome === 'completed'
-              ? 'The run completed.'
-              : prompt.outcome === 'fell-back'
-                ? 'The run ended after the fallback: the old system should be serving again.'
-                : 'The run is paused.'}
+            {`${outcomeSentence(prompt.outcome, { subject: 'The run', meaning: true })}.`}
           </Text>
           <Keys>q leave · PgUp/PgDn scroll the output</Keys>
         </>

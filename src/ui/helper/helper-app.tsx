@@ -9,6 +9,7 @@ import type { ChatHub, Participant } from '../../chat/hub.js';
 import { viewOf } from '../../engine/view.js';
 import type { Run } from '../../runner/run.js';
 import { clockIn } from '../../text/clock.js';
+import { outcomeSentence } from '../../text/outcome.js';
 import { stepLabel } from '../../text/steps.js';
 import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-lines.js';
 import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
@@ -198,7 +199,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       </Box>
       <Text wrap="truncate-end" color={view.track === 'fallback' ? theme.danger : theme.muted}>
         {view.outcome
-          ? `the upgrade ${view.outcome === 'completed' ? 'completed' : view.outcome === 'fell-back' ? 'ended on the old system (fallback)' : 'is paused'}`
+          ? outcomeSentence(view.outcome, { subject: 'the upgrade', meaning: true })
           : `${view.track === 'fallback' ? 'FALLBACK · ' : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
       </Text>
       {task ? <TaskBox task={task} width={columns} /> : null}

@@ -1,5 +1,5 @@
 // A small journal for the report's tests, written the way the runner writes one.
-import type { JournalEntry } from '../store/journal.js';
+import type { JournalEntry } from '../../src/store/journal.js';
 
 const START = Date.parse('2026-11-29T08:00:00.000Z');
 

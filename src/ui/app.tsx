@@ -1,7 +1,6 @@
 import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
 import { useRef, useSyncExternalStore } from 'react';
 import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
-import type { ChatHub, Participant } from '../chat/hub.js';
 import { viewOf } from '../engine/view.js';
 import type { Run } from '../runner/run.js';
 import { HelpOverlay } from './help-overlay.js';
@@ -14,14 +13,10 @@ import type { Questions } from './questions.js';
 import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
+import type { UpgraderChat } from './upgrader-chat.js';
 import { useUpgraderKeys } from './use-upgrader-keys.js';
 
-/** The upgrader's chat with the site, and how helpers get in (null without a helper channel). */
-export interface UpgraderChat {
-  hub: ChatHub;
-  me: Participant;
-  access: HelperAccess | null;
-}
+export type { UpgraderChat } from './upgrader-chat.js';
 
 const NO_ACCESS = { subscribe: () => () => {}, state: () => null };
 

@@ -6,7 +6,7 @@ import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine } from '../chat/chat-text.js';
 import type { Run } from '../runner/run.js';
 import { rebootSiteRequest } from '../text/steps.js';
-import type { UpgraderChat } from './app.js';
+import type { UpgraderChat } from './upgrader-chat.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
 import type { Questions } from './questions.js';
 

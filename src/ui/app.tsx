@@ -7,6 +7,7 @@ import { HelpOverlay } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
 import { OutputPanel } from './output-panel.js';
 import { ChatPanel, helperStatus } from './chat-panel.js';
+import { hintLines, keysFor } from './key-map.js';
 import { activePrompt } from './prompt.js';
 import { PromptPanel } from './prompt-panel.js';
 import type { Questions } from './questions.js';
@@ -57,6 +58,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
     stepOf: run.stepOf,
     relaysAllowed: run.relaysAllowed,
   });
+  const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
   const shownStepId = view.focus?.stepId ?? run.outputs.lastStepId;
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   const chatHeight = chat ? (rows >= 30 ? 9 : rows >= 20 ? 7 : 5) : 0;
@@ -107,7 +109,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
           ) : null}
         </Box>
       </Box>
-      <PromptPanel prompt={prompt} text={screen.text} message={screen.message} width={columns} />
+      <PromptPanel prompt={prompt} hints={hints} text={screen.text} message={screen.message} width={columns} />
       <StatusBar
         sessionId={run.session.id}
         runbook={run.runbook}

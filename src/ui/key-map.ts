@@ -88,7 +88,10 @@ export interface KeyEntry {
   note?: string;
   /** Shown as in the hint, when not the first key (PgUp/PgDn). */
   shownKeys?: string;
-  /** The engine action it leads to: open only when Run.whyNot(query) is null. */
+  /**
+   * The engine action it leads to: open only when Run.whyNot(query) is null. A reason is
+   * left undefined (is the action open at all); a typed text is not asked about, it is sent.
+   */
   query?: ActionQuery;
   /**
    * Whether the upgrader is offered it at all: a checkpoint only the site may confirm is
@@ -141,7 +144,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       keys,
       keys.includes('f') ? 'fall back (with a reason)' : 'fall back',
       { kind: 'reason', action: 'fallback', stepId, event: (reason) => ({ type: 'FALLBACK', by, reason }) },
-      { query: { type: 'FALLBACK', by } },
+      { query: { type: 'FALLBACK', by, reason: undefined } },
     );
   const skip = (stepId: string): KeyEntry =>
     entry(
@@ -149,7 +152,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       ['s'],
       'skip (with a reason)',
       { kind: 'reason', action: 'skip', stepId, event: (reason) => ({ type: 'SKIP', stepId, by, reason }) },
-      { query: { type: 'SKIP', stepId, by } },
+      { query: { type: 'SKIP', stepId, by, reason: undefined } },
     );
   const retry = (stepId: string, hint: string, note?: string): KeyEntry =>
     entry('retry', ['r'], hint, { kind: 'send', event: () => ({ type: 'RETRY', stepId, by }) }, { query: { type: 'RETRY', stepId, by }, ...(note ? { note } : {}) });
@@ -185,9 +188,8 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
     case 'approval': {
       const stepId = prompt.step.id;
       return [
-        entry('submit', ['Enter'], '', { kind: 'send', event: (value) => ({ type: 'APPROVE', stepId, by, value }) }, {
-          query: { type: 'APPROVE', stepId, by, value: '' },
-        }),
+        // The typed text is the engine's to judge: a wrong one is sent, refused and journaled.
+        entry('submit', ['Enter'], '', { kind: 'send', event: (value) => ({ type: 'APPROVE', stepId, by, value }) }),
         entry('clear', ['Esc'], 'clears', { kind: 'clear' }),
         ...(context.chat ? [entry('chat', ['Tab'], 'chat', { kind: 'chat' }, { plain: false })] : []),
         pauseTyping,
@@ -204,7 +206,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           prompt.typing ? ['Enter'] : ['y'],
           hint,
           { kind: 'send', event: (value) => ({ type: 'CONFIRM', stepId, role, by, ...(value !== '' || prompt.typing ? { value } : {}) }) },
-          { query: { type: 'CONFIRM', stepId, role, by }, offered: prompt.relayable, ...(note ? { note } : {}) },
+          { ...(prompt.typing ? {} : { query: { type: 'CONFIRM', stepId, role, by } as const }), offered: prompt.relayable, ...(note ? { note } : {}) },
         );
       const relayed = role !== 'upgrader';
       const asked =
@@ -239,7 +241,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           ['d'],
           hint,
           { kind: 'reason', action: 'mark-done', stepId, event: (reason) => ({ type: 'MARK_DONE', stepId, by, reason }) },
-          { query: { type: 'MARK_DONE', stepId, by }, ...(note ? { note } : {}) },
+          { query: { type: 'MARK_DONE', stepId, by, reason: undefined }, ...(note ? { note } : {}) },
         );
       let first: KeyEntry[];
       if (prompt.interrupted && step.kind === 'reboot') {
@@ -289,7 +291,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           ['o'],
           'go on without them (with a reason)',
           { kind: 'reason', action: 'override', stepId, event: (reason) => ({ type: 'OVERRIDE_HOLD', stepId, by, reason }) },
-          { query: { type: 'OVERRIDE_HOLD', stepId, by }, note: 'go on without them' },
+          { query: { type: 'OVERRIDE_HOLD', stepId, by, reason: undefined }, note: 'go on without them' },
         ),
         fallBack(stepId),
         pause(true),
@@ -418,16 +420,16 @@ export function plainKeys(keys: readonly KeyEntry[]): KeyEntry[] {
 }
 
 /** How plain mode shows one answer: `skip REASON`, `retry (keep waiting)`. */
-export function plainWord(key: KeyEntry): string {
+export function plainWord(key: KeyEntry, withNote = true): string {
   const meaning = meaningOf(key);
-  return `${meaning.words?.[0] ?? ''}${meaning.argument ? ` ${meaning.argument}` : ''}${key.note ? ` (${key.note})` : ''}`;
+  return `${meaning.words?.[0] ?? ''}${meaning.argument ? ` ${meaning.argument}` : ''}${withNote && key.note ? ` (${key.note})` : ''}`;
 }
 
 /** Plain mode's "retry (keep waiting) | skip REASON | ..." for the answers offered now. */
 export function plainUsage(keys: readonly KeyEntry[], whyNot: WhyNot): string {
   return plainKeys(keys)
     .filter((key) => isOffered(key, whyNot))
-    .map(plainWord)
+    .map((key) => plainWord(key))
     .join(' | ');
 }
 

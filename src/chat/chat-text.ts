@@ -40,16 +40,26 @@ export type ChatSide = 'upgrader' | 'helper';
 
 type CommandKind = Exclude<ChatLine['kind'], 'message' | 'unknown'>;
 
-/** Every slash command: its names, who has it, and how the help line shows it. */
-export const SLASH_COMMANDS: ReadonlyArray<{ kind: CommandKind; names: readonly string[]; sides: readonly ChatSide[]; usage: string; help: string }> = [
-  { kind: 'ok', names: ['ok', 'done'], sides: ['helper'], usage: '/ok', help: 'confirms what is asked of you (/ok TEXT when it asks for text)' },
-  { kind: 'away', names: ['away'], sides: ['upgrader', 'helper'], usage: '/away 60 REASON', help: 'says you are away (minutes, why)' },
-  { kind: 'back', names: ['back'], sides: ['upgrader', 'helper'], usage: '/back', help: 'says you are back' },
-  { kind: 'name', names: ['name', 'nick'], sides: ['upgrader', 'helper'], usage: '/name NAME', help: 'changes your name' },
-  { kind: 'code', names: ['code'], sides: ['upgrader'], usage: '/code', help: 'a new join code (the old one no longer works)' },
-  { kind: 'output', names: ['output', 'out'], sides: ['helper'], usage: '/output', help: 'shows the output (as Tab does)' },
-  { kind: 'help', names: ['help', '?'], sides: ['helper'], usage: '/help', help: 'lists these' },
-  { kind: 'quit', names: ['quit', 'exit', 'bye'], sides: ['helper'], usage: '/quit', help: 'leaves' },
+/**
+ * Every slash command: its names, who has it, and how each side's help shows it (`usage`
+ * in the upgrader's hint, `help` in the helper's /help, `hint` on the helper's key line).
+ */
+export const SLASH_COMMANDS: ReadonlyArray<{
+  kind: CommandKind;
+  names: readonly string[];
+  sides: readonly ChatSide[];
+  usage: string;
+  help?: string;
+  hint?: string;
+}> = [
+  { kind: 'ok', names: ['ok', 'done'], sides: ['helper'], usage: '/ok', help: '/ok confirms what is asked of you (/ok TEXT when it asks for text)', hint: '/ok confirm' },
+  { kind: 'away', names: ['away'], sides: ['upgrader', 'helper'], usage: '/away 60 REASON', help: '/away 60 lunch', hint: '/away 60 lunch' },
+  { kind: 'back', names: ['back'], sides: ['upgrader', 'helper'], usage: '/back', help: '/back', hint: '/back' },
+  { kind: 'name', names: ['name', 'nick'], sides: ['upgrader', 'helper'], usage: '/name NAME', help: '/name YOUR NAME' },
+  { kind: 'code', names: ['code'], sides: ['upgrader'], usage: '/code new join code' },
+  { kind: 'output', names: ['output', 'out'], sides: ['helper'], usage: '/output', help: 'Tab or /output shows the output', hint: 'Tab output' },
+  { kind: 'help', names: ['help', '?'], sides: ['helper'], usage: '/help', hint: '/help' },
+  { kind: 'quit', names: ['quit', 'exit', 'bye'], sides: ['helper'], usage: '/quit', help: '/quit leaves', hint: '/quit' },
 ];
 
 /**
@@ -109,9 +119,10 @@ export interface ChatHubLike {
   rename(id: string, name: string): unknown;
 }
 
-/** One side's commands, as its help line lists them: "/away 60 REASON · /back · ...". */
-export function slashUsage(side: ChatSide, kinds?: readonly CommandKind[]): string {
-  return SLASH_COMMANDS.filter((each) => each.sides.includes(side) && (!kinds || kinds.includes(each.kind)))
-    .map((each) => each.usage)
+/** One side's commands as a help line lists them: `usage` ("/away 60 REASON · /back · ..."), `help` or `hint`. */
+export function slashUsage(side: ChatSide, form: 'usage' | 'help' | 'hint' = 'usage'): string {
+  return SLASH_COMMANDS.filter((each) => each.sides.includes(side))
+    .map((each) => each[form])
+    .filter((text) => text !== undefined)
     .join(' · ');
 }

@@ -360,11 +360,11 @@ export function keyFor(keys: readonly KeyEntry[], name: string): KeyEntry | unde
 
 /** A key's name: the character typed, or Enter, Esc, Tab, Backspace, Ctrl-P, PgUp... */
 export function keyName(input: string, key: InkKey): string {
-  if (key.ctrl && input.length === 1) return `Ctrl-${input.toUpperCase()}`;
   if (key.return) return 'Enter';
   if (key.escape) return 'Esc';
   if (key.tab) return 'Tab';
   if (key.backspace || key.delete) return 'Backspace';
+  if (key.ctrl && input.length === 1) return `Ctrl-${input.toUpperCase()}`;
   if (key.pageUp) return 'PgUp';
   if (key.pageDown) return 'PgDn';
   if (key.upArrow) return 'Up';

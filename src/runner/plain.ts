@@ -208,8 +208,8 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         continue;
       }
       const keys = plainKeysOf(run, focus, shownStep, chat);
-      const event = eventFor(run, keys, answer.trim());
-      if (typeof event === 'string') say(chalk.yellow(`! ${event.replace('{step}', stepLabel(shownStep(focus.stepId)))}`));
+      const event = eventFor(run, keys, answer.trim(), stepLabel(shownStep(focus.stepId)));
+      if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
       else if ('confirm' in event) {
         const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: focus.stepId, action: event.event.type }, event.confirm);
         if (confirmed?.trim() === 'yes') run.send(event.event);
@@ -307,16 +307,16 @@ function plainKeysOf(run: Run, focus: Focus, shownStep: (stepId: string) => Step
 /**
  * What a typed answer sends. Whether an action is open, and whether its reason will do, is
  * the engine's to say (Run.whyNot); an answer it would refuse is answered with its reason.
- * `{step}` in a returned text stands for the step's label.
+ * `label`: the step's, for the refusal.
  */
-function eventFor(run: Run, keys: KeyEntry[], answer: string): EngineEvent | NeedsConfirmation | string {
+function eventFor(run: Run, keys: KeyEntry[], answer: string, label: string): EngineEvent | NeedsConfirmation | string {
   const parsed = parsePlainAnswer(keys, answer);
   if ('unknown' in parsed) {
     const offered = plainUsage(keys, run.whyNot);
     return `did not understand "${answer}": answer ${offered}`;
   }
   const { key, argument } = parsed;
-  const refused = (why: string) => `not accepted for {step}: ${why}${key.does.kind === 'reason' ? ` (answer ${plainWord(key, false)})` : ''}`;
+  const refused = (why: string) => `not accepted for ${label}: ${why}${key.does.kind === 'reason' ? ` (answer ${plainWord(key, false)})` : ''}`;
   // Not the upgrader's to give (a checkpoint only the site confirms): the engine answers it.
   if (key.offered === false && key.does.kind === 'send') return key.does.event(argument);
   const why = key.query ? run.whyNot(key.query) : null;

@@ -129,7 +129,10 @@ export function useUpgraderKeys(
     const does = key.does;
     switch (does.kind) {
       case 'send':
-        return run.send(does.event(''));
+        run.send(does.event(''));
+        // The "are you sure" is answered.
+        if (prompt.kind === 'confirm-cancel' || prompt.kind === 'confirm-stop-attempt') backToNormal();
+        return;
       case 'reason':
         return backToNormal({ kind: 'reason', action: does.action, stepId: does.stepId });
       case 'ask-first':

@@ -120,7 +120,7 @@ const entry = (meaning: MeaningName, keys: readonly string[], hint: string, does
 });
 
 /** The event a reason prompt sends once its reason is typed. */
-export function reasonEvent(action: ReasonAction, stepId: string | null, by: Actor, reason: string): HumanEvent | null {
+export function reasonEvent(action: ReasonAction, stepId: string | null, by: Actor, reason: string): Extract<HumanEvent, { reason: string }> | null {
   if (action === 'fallback') return { type: 'FALLBACK', by, reason };
   if (stepId === null) return null;
   if (action === 'skip') return { type: 'SKIP', stepId, by, reason };
@@ -138,22 +138,16 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
   const pauseTyping = entry('pauseTyping', ['Ctrl-P'], 'pauses the run', { kind: 'pause' }, { query: { type: 'PAUSE', by }, plain: false });
   const pause = (query: boolean) =>
     entry('pause', ['p'], 'pause', { kind: 'pause' }, query ? { query: { type: 'PAUSE', by } } : {});
+  /** A key that asks for a reason; it is open when the action is, before any reason is typed. */
+  const withReason = (meaning: MeaningName, keys: readonly string[], hint: string, action: ReasonAction, stepId: string | null, note?: string): KeyEntry => {
+    const event = (reason: string) => reasonEvent(action, stepId, by, reason)!;
+    return entry(meaning, keys, hint, { kind: 'reason', action, stepId, event }, { query: { ...event(''), reason: undefined }, ...(note ? { note } : {}) });
+  };
   const fallBack = (stepId: string | null, keys: readonly string[] = ['F']): KeyEntry =>
-    entry(
-      keys.includes('f') ? 'fallBack' : 'fallBackAnywhere',
-      keys,
-      keys.includes('f') ? 'fall back (with a reason)' : 'fall back',
-      { kind: 'reason', action: 'fallback', stepId, event: (reason) => ({ type: 'FALLBACK', by, reason }) },
-      { query: { type: 'FALLBACK', by, reason: undefined } },
-    );
-  const skip = (stepId: string): KeyEntry =>
-    entry(
-      'skip',
-      ['s'],
-      'skip (with a reason)',
-      { kind: 'reason', action: 'skip', stepId, event: (reason) => ({ type: 'SKIP', stepId, by, reason }) },
-      { query: { type: 'SKIP', stepId, by, reason: undefined } },
-    );
+    keys.includes('f')
+      ? withReason('fallBack', keys, 'fall back (with a reason)', 'fallback', stepId)
+      : withReason('fallBackAnywhere', keys, 'fall back', 'fallback', stepId);
+  const skip = (stepId: string): KeyEntry => withReason('skip', ['s'], 'skip (with a reason)', 'skip', stepId);
   const retry = (stepId: string, hint: string, note?: string): KeyEntry =>
     entry('retry', ['r'], hint, { kind: 'send', event: () => ({ type: 'RETRY', stepId, by }) }, { query: { type: 'RETRY', stepId, by }, ...(note ? { note } : {}) });
 
@@ -235,14 +229,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
     case 'decision': {
       const stepId = prompt.step.id;
       const { step } = prompt;
-      const markDone = (hint: string, note?: string) =>
-        entry(
-          'markDone',
-          ['d'],
-          hint,
-          { kind: 'reason', action: 'mark-done', stepId, event: (reason) => ({ type: 'MARK_DONE', stepId, by, reason }) },
-          { query: { type: 'MARK_DONE', stepId, by, reason: undefined }, ...(note ? { note } : {}) },
-        );
+      const markDone = (hint: string, note?: string) => withReason('markDone', ['d'], hint, 'mark-done', stepId, note);
       let first: KeyEntry[];
       if (prompt.interrupted && step.kind === 'reboot') {
         first = [retry(stepId, 'wait for it and verify it', 'wait for it and verify it'), markDone('it is done: verify it now (with a reason)', 'verify it now')];
@@ -286,13 +273,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
     case 'held': {
       const stepId = prompt.step.id;
       return [
-        entry(
-          'override',
-          ['o'],
-          'go on without them (with a reason)',
-          { kind: 'reason', action: 'override', stepId, event: (reason) => ({ type: 'OVERRIDE_HOLD', stepId, by, reason }) },
-          { query: { type: 'OVERRIDE_HOLD', stepId, by, reason: undefined }, note: 'go on without them' },
-        ),
+        withReason('override', ['o'], 'go on without them (with a reason)', 'override', stepId, 'go on without them'),
         fallBack(stepId),
         pause(true),
         ...chat,

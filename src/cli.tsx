@@ -1,14 +1,16 @@
-// The composition root: parse arguments, then lint, plan, or open a session and run it.
-import { parseArgs } from 'node:util';
+// The composition root: read the command line by the command's declaration, hand it to the
+// command, and say what it refused (a UserError) with its exit status.
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
-import { commandHelp, EXIT, MAIN_HELP, VERSION } from './cli/usage.js';
+import { EXIT } from './cli/exit.js';
+import { parseCommand } from './cli/flags.js';
+import { CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
+import { RunbookRefusal, usageError, UserError } from './cli/user-error.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { RunbookError } from './runbook/errors.js';
-import { problemLine } from './text/problem-line.js';
 import { readPreferences } from './store/preferences.js';
-import { HELPER_FLAGS, HelperFlagError, helperSettings, type HelperFlagValues } from './cli/helper-options.js';
+import { helperSettings } from './cli/helper-options.js';
 import { DEFAULT_HELPER_SETTINGS } from './store/helper-settings.js';
 
 // Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
@@ -19,13 +21,11 @@ const out: Out = {
   stderr: (text) => void process.stderr.write(text),
 };
 
-class UsageError extends Error {}
-
 function parseVars(values: string[] | undefined): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const item of values ?? []) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--var takes NAME=VALUE, not "${item}"`);
+    if (eq <= 0) throw usageError(`--var takes NAME=VALUE, not "${item}"`);
     vars[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return vars;
@@ -33,9 +33,9 @@ function parseVars(values: string[] | undefined): Record<string, string> {
 
 function keepaliveOption(value: string | undefined): { keepaliveIntervalMs?: number } {
   if (value === undefined) return {};
-  if (!DURATION_PATTERN.test(value)) throw new UsageError(`--keepalive takes a duration such as 10s or 1m, not "${value}"`);
+  if (!DURATION_PATTERN.test(value)) throw usageError(`--keepalive takes a duration such as 10s or 1m, not "${value}"`);
   const ms = parseDuration(value);
-  if (ms < 1000) throw new UsageError('--keepalive must be at least 1s');
+  if (ms < 1000) throw usageError('--keepalive must be at least 1s');
   return { keepaliveIntervalMs: ms };
 }
 
@@ -56,25 +56,159 @@ function connectOptions(values: { 'ssh-config'?: string; 'known-hosts'?: string[
   };
 }
 
-function helpersFrom(values: HelperFlagValues, base = DEFAULT_HELPER_SETTINGS) {
-  try {
-    return helperSettings(values, base);
-  } catch (error) {
-    if (error instanceof HelperFlagError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
 function expandHome(file: string): string {
   return file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file;
 }
+
+/**
+ * A runbook's variables and connection settings from the command line, over those of its
+ * rehearsal lab with --lab (the lab's module is loaded only then).
+ */
+async function runbookTarget(
+  runbookFile: string,
+  values: { lab?: boolean; var?: string[]; 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string },
+) {
+  const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(runbookFile) : undefined;
+  return {
+    vars: { ...lab?.vars, ...parseVars(values.var) },
+    connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
+  };
+}
+
+/** Each command: its line read by its declaration (cli/usage.ts), then handed to its module, loaded when chosen. */
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  async lint(args) {
+    const { positionals } = parseCommand(LINT, args);
+    return (await runbookCommands()).lintCommand(positionals, out);
+  },
+
+  async plan(args) {
+    const { positionals, values } = parseCommand(PLAN, args);
+    return (await runbookCommands()).planCommand(positionals[0]!, values.json ?? false, out);
+  },
+
+  async schema() {
+    return (await runbookCommands()).schemaCommand(out);
+  },
+
+  async check(args) {
+    const { positionals, values } = parseCommand(CHECK, args);
+    const preferred = applyPreferences();
+    const target = await runbookTarget(positionals[0]!, values);
+    const { checkCommand } = await import('./cli/check-command.js');
+    return checkCommand({ ...preferred, runbookFile: positionals[0]!, ...target, json: values.json ?? false }, out);
+  },
+
+  async run(args) {
+    const { positionals, values } = parseCommand(RUN, args);
+    const helpers = helperSettings(values);
+    const preferred = applyPreferences();
+    const target = await runbookTarget(positionals[0]!, values);
+    const { runCommand } = await import('./cli/run-command.js');
+    return runCommand({
+      ...preferred,
+      runbookFile: positionals[0]!,
+      ...target,
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      helpers,
+      check: !(values['no-check'] ?? false),
+    });
+  },
+
+  async lab(args) {
+    const { positionals, values } = parseCommand(LAB, args);
+    const [action, runbook, machine] = positionals;
+    const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
+    if (!action || positionals.length !== arity) {
+      throw usageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
+    }
+    if (values.tether !== undefined && (action !== 'up' || !/^\d+$/.test(values.tether))) {
+      throw usageError('--tether PID goes with lab up, and takes a process id');
+    }
+    const { labCommand } = await import('./cli/lab-command.js');
+    return labCommand(
+      { action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}), ...(values.tether ? { tether: Number(values.tether) } : {}) },
+      out,
+    );
+  },
+
+  async demo(args) {
+    const { values } = parseCommand(DEMO, args);
+    // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
+    const helpers = helperSettings(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
+    const scenario = values.scenario;
+    if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
+      throw usageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
+    }
+    applyPreferences();
+    const { demoCommand } = await import('./cli/demo-command.js');
+    return demoCommand({
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      scenario,
+      ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
+      helpers,
+    });
+  },
+
+  async prefs(args) {
+    const { prefsCommand } = await import('./cli/prefs-command.js');
+    return prefsCommand(args, out);
+  },
+
+  async sessions(args) {
+    const { values } = parseCommand(SESSIONS, args);
+    const { sessionsCommand } = await import('./cli/sessions-command.js');
+    return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
+  },
+
+  async resume(args) {
+    const { positionals, values } = parseCommand(RESUME, args);
+    // Checked now, over the defaults; applied over the session's own settings once it is open.
+    helperSettings(values);
+    applyPreferences();
+    const { resumeCommand } = await import('./cli/resume-command.js');
+    return resumeCommand({
+      ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      acceptRunbookChange: values['accept-runbook-change'] ?? false,
+      acceptStaleState: values['accept-stale-state'] ?? false,
+      connect: connectOptions(values),
+      helpers: (saved) => helperSettings(values, saved),
+    });
+  },
+
+  async join(args) {
+    const { positionals, values } = parseCommand(JOIN, args);
+    const { joinCommand } = await import('./cli/join-command.js');
+    return joinCommand(
+      { ...(positionals[0] !== undefined ? { target: positionals[0] } : {}), observer: values.observer ?? false, dryRun: values['dry-run'] ?? false },
+      out,
+    );
+  },
+
+  async report(args) {
+    const { positionals, values } = parseCommand(REPORT, args);
+    const { reportCommand } = await import('./cli/report-command.js');
+    return reportCommand(
+      {
+        ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+        ...(values.output ? { output: path.resolve(expandHome(values.output)) } : {}),
+        ...(values.cast ? { cast: path.resolve(expandHome(values.cast)) } : {}),
+      },
+      out,
+    );
+  },
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = command === 'help' ? rest[0] : undefined;
     const text = topic ? commandHelp(topic) : MAIN_HELP;
-    if (!text) throw new UsageError(`no command "${topic}"`);
+    if (!text) throw usageError(`no command "${topic}"`);
     out.stdout(`${text}\n`);
     return EXIT.completed;
   }
@@ -84,218 +218,31 @@ async function main(argv: string[]): Promise<number> {
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     const text = commandHelp(command);
-    if (!text) throw new UsageError(`no command "${command}"`);
+    if (!text) throw usageError(`no command "${command}"`);
     out.stdout(`${text}\n`);
     return EXIT.completed;
   }
+  if (!Object.hasOwn(COMMANDS, command)) throw usageError(`unknown command "${command}"`);
+  return COMMANDS[command]!(rest);
+}
 
-  const common = {
-    plain: { type: 'boolean' },
-    json: { type: 'boolean' },
-  } as const;
-
-  switch (command) {
-    case 'lint': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-      if (positionals.length === 0) throw new UsageError('lint needs at least one runbook file');
-      return (await runbookCommands()).lintCommand(positionals, out);
-    }
-    case 'plan': {
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { json: common.json } });
-      if (positionals.length !== 1) throw new UsageError('plan needs exactly one runbook file');
-      return (await runbookCommands()).planCommand(positionals[0]!, values.json ?? false, out);
-    }
-    case 'schema':
-      return (await runbookCommands()).schemaCommand(out);
-    case 'check': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          json: common.json,
-          var: { type: 'string', multiple: true },
-          'ssh-config': { type: 'string' },
-          'known-hosts': { type: 'string', multiple: true },
-          lab: { type: 'boolean' },
-        },
-      });
-      if (positionals.length !== 1) throw new UsageError('check needs exactly one runbook file');
-      const preferred = applyPreferences();
-      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
-      const { checkCommand } = await import('./cli/check-command.js');
-      return checkCommand(
-        {
-          ...preferred,
-          runbookFile: positionals[0]!,
-          vars: { ...lab?.vars, ...parseVars(values.var) },
-          json: values.json ?? false,
-          connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
-        },
-        out,
-      );
-    }
-    case 'run': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          ...common,
-          var: { type: 'string', multiple: true },
-          'ssh-config': { type: 'string' },
-          'known-hosts': { type: 'string', multiple: true },
-          keepalive: { type: 'string' },
-          lab: { type: 'boolean' },
-          'no-check': { type: 'boolean' },
-          ...HELPER_FLAGS,
-        },
-      });
-      if (positionals.length !== 1) throw new UsageError('run needs exactly one runbook file');
-      const helpers = helpersFrom(values);
-      const preferred = applyPreferences();
-      const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(positionals[0]!) : undefined;
-      const { runCommand } = await import('./cli/run-command.js');
-      return runCommand({
-        ...preferred,
-        runbookFile: positionals[0]!,
-        vars: { ...lab?.vars, ...parseVars(values.var) },
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
-        helpers,
-        check: !(values['no-check'] ?? false),
-      });
-    }
-    case 'lab': {
-      const { positionals, values } = parseArgs({ args: rest, allowPositionals: true, options: { tether: { type: 'string' } } });
-      const [action, runbook, machine] = positionals;
-      const arity = action === 'image' ? 1 : action === 'power-cycle' ? 3 : 2;
-      if (!action || positionals.length !== arity) {
-        throw new UsageError('lab takes image, up|down|status RUNBOOK, or power-cycle RUNBOOK MACHINE');
-      }
-      if (values.tether !== undefined && (action !== 'up' || !/^\d+$/.test(values.tether))) {
-        throw new UsageError('--tether PID goes with lab up, and takes a process id');
-      }
-      const { labCommand } = await import('./cli/lab-command.js');
-      return labCommand(
-        { action, ...(runbook ? { runbook } : {}), ...(machine ? { machine } : {}), ...(values.tether ? { tether: Number(values.tether) } : {}) },
-        out,
-      );
-    }
-    case 'demo': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { ...common, scenario: { type: 'string' }, 'lab-dir': { type: 'string' }, ...HELPER_FLAGS },
-      });
-      // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
-      const helpers = helpersFrom(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
-      if (positionals.length > 0) throw new UsageError('demo takes no runbook: it runs the shipped demo');
-      const scenario = values.scenario ?? 'success';
-      if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
-        throw new UsageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
-      }
-      applyPreferences();
-      const { demoCommand } = await import('./cli/demo-command.js');
-      return demoCommand({
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        scenario,
-        ...(values['lab-dir'] ? { labDir: path.resolve(values['lab-dir']) } : {}),
-        helpers,
-      });
-    }
-    case 'prefs': {
-      const { prefsCommand } = await import('./cli/prefs-command.js');
-      return prefsCommand(rest, out);
-    }
-    case 'sessions': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { json: common.json, all: { type: 'boolean' } },
-      });
-      if (positionals.length > 0) throw new UsageError('sessions takes no arguments');
-      const { sessionsCommand } = await import('./cli/sessions-command.js');
-      return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
-    }
-    case 'resume': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          ...common,
-          'accept-runbook-change': { type: 'boolean' },
-          'accept-stale-state': { type: 'boolean' },
-          'ssh-config': { type: 'string' },
-          'known-hosts': { type: 'string', multiple: true },
-          keepalive: { type: 'string' },
-          ...HELPER_FLAGS,
-        },
-      });
-      helpersFrom(values);
-      if (positionals.length > 1) throw new UsageError('resume takes at most one session ID');
-      applyPreferences();
-      const { resumeCommand } = await import('./cli/resume-command.js');
-      return resumeCommand({
-        ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
-        plain: values.plain ?? false,
-        json: values.json ?? false,
-        acceptRunbookChange: values['accept-runbook-change'] ?? false,
-        acceptStaleState: values['accept-stale-state'] ?? false,
-        connect: connectOptions(values),
-        helpers: (saved) => helperSettings(values, saved),
-      });
-    }
-    case 'join': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { observer: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
-      });
-      if (positionals.length > 1) throw new UsageError('join takes at most one PORT or HOST:PORT');
-      const { joinCommand } = await import('./cli/join-command.js');
-      return joinCommand(
-        { ...(positionals[0] !== undefined ? { target: positionals[0] } : {}), observer: values.observer ?? false, dryRun: values['dry-run'] ?? false },
-        out,
-      );
-    }
-    case 'report': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { output: { type: 'string' }, cast: { type: 'string' } },
-      });
-      if (positionals.length > 1) throw new UsageError('report takes at most one session ID');
-      const { reportCommand } = await import('./cli/report-command.js');
-      return reportCommand(
-        {
-          ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
-          ...(values.output ? { output: path.resolve(expandHome(values.output)) } : {}),
-          ...(values.cast ? { cast: path.resolve(expandHome(values.cast)) } : {}),
-        },
-        out,
-      );
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+/** Where every refusal is said: the message once, and the exit status it means. */
+function exitOnError(error: unknown): never {
+  if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) error = usageError(error.message);
+  if (error instanceof RunbookError) error = new RunbookRefusal(error);
+  if (error instanceof UserError) {
+    out.stderr(error.text());
+    process.exitCode = error.exit;
+  } else {
+    out.stderr(`nightshift: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env['NIGHTSHIFT_DEBUG'] && error instanceof Error) out.stderr(`${error.stack}\n`);
+    process.exitCode = EXIT.error;
   }
+  process.exit();
 }
 
 main(process.argv.slice(2)).then(
   // Exit explicitly: stdin readers and connections must not keep a finished run alive.
   (code) => process.exit(code),
-  (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-      out.stderr(`nightshift: ${error.message}\nRun nightshift --help for usage.\n`);
-      process.exitCode = EXIT.usage;
-    } else if (error instanceof RunbookError) {
-      for (const problem of error.problems) out.stderr(problemLine(problem));
-      process.exitCode = EXIT.error;
-    } else {
-      out.stderr(`nightshift: ${error instanceof Error ? error.message : String(error)}\n`);
-      if (process.env['NIGHTSHIFT_DEBUG'] && error instanceof Error) out.stderr(`${error.stack}\n`);
-      process.exitCode = EXIT.error;
-    }
-    process.exit();
-  },
+  exitOnError,
 );

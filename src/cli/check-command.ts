@@ -13,9 +13,9 @@ import { checkHosts, oneQuestionAtATime, type CheckReport, type HandOverInteract
 import { LineReader } from '../runner/line-reader.js';
 import { plainInteraction, type PlainIO } from '../runner/plain.js';
 import { checkReportJson, formatCheckReport } from '../text/host-check-table.js';
-import { problemLine } from '../text/problem-line.js';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
+import { RunbookRefusal, UserError } from './user-error.js';
 import { jsonLine } from '../runner/json-stream.js';
 
 export interface CheckCommandOptions {
@@ -41,9 +41,9 @@ export async function checkCommand(options: CheckCommandOptions, out: Out): Prom
       ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
     });
   } catch (error) {
-    if (!(error instanceof RunbookError)) throw error;
-    for (const problem of error.problems) out.stderr(problemLine(problem));
-    return EXIT.usage;
+    // A runbook that does not load is a usage mistake here: exit status 2, as --help says.
+    if (error instanceof RunbookError) throw new RunbookRefusal(error, EXIT.usage);
+    throw error;
   }
   // With --json, stdout is one JSON document: the questions (an unknown host key) go to stderr.
   const io: PlainIO = {
@@ -90,10 +90,10 @@ export interface PreRunCheckOptions {
 
 /**
  * The check before a run's first step. Its table is printed; on a failure the upgrader at a
- * terminal is asked whether to go on anyway; without a terminal the run is refused. True
- * when the run may start.
+ * terminal is asked whether to go on anyway; without a terminal the run is refused (a
+ * UserError). Returns when the run may start.
  */
-export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptions): Promise<boolean> {
+export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptions): Promise<void> {
   const write = (text: string) => void process.stdout.write(text);
   const borrowed = options.io ? null : borrowTerminalInput();
   const io: PlainIO = options.io ?? {
@@ -112,13 +112,12 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
     await options.pool.logOutAll();
     if (io.json) write(jsonLine(checkReportJson(report, runbook.file) as { type: string }));
     else write(formatCheckReport(report, { mark: paintMark }));
-    if (report.ok) return true;
+    if (report.ok) return;
     if (!process.stdin.isTTY) {
-      process.stderr.write(
-        `nightshift: the check before the first step failed, so nothing was run on the hosts of ${visibleLine(runbook.name)}; ` +
-          'provide what is missing (✗ above), or start with --no-check to run anyway.\n',
+      throw new UserError(
+        `the check before the first step failed, so nothing was run on the hosts of ${visibleLine(runbook.name)}; ` +
+          'provide what is missing (✗ above), or start with --no-check to run anyway.',
       );
-      return false;
     }
     write(
       io.json
@@ -126,9 +125,7 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
         : `${chalk.bold.yellow('?')} ${chalk.bold('Something the runbook needs is missing. Continue anyway? [y/N]')}\n`,
     );
     const answer = await io.reader.next();
-    const go = /^y(es)?$/i.test(answer?.trim() ?? '');
-    if (!go) process.stderr.write('nightshift: not started; nothing was run.\n');
-    return go;
+    if (!/^y(es)?$/i.test(answer?.trim() ?? '')) throw new UserError('not started; nothing was run.');
   } finally {
     borrowed?.release();
   }

@@ -4,7 +4,8 @@ import { DemoLabError, startDemoLab, type DemoLab, type DemoLabOptions, type Dem
 import type { ConnectOptions } from '../remote/types.js';
 import type { HelperSettings } from '../store/helper-settings.js';
 import { runCommand } from './run-command.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 
 export interface DemoOptions {
   plain: boolean;
@@ -46,9 +47,8 @@ export async function withDemoLab(
   try {
     lab = await startDemoLab(options);
   } catch (error) {
-    if (!(error instanceof DemoLabError)) throw error;
-    process.stderr.write(`nightshift demo: ${error.message}\n`);
-    return EXIT.error;
+    if (error instanceof DemoLabError) throw new UserError(error.message, { who: 'nightshift demo' });
+    throw error;
   }
   const ports = Object.entries(lab.hosts)
     .map(([name, host]) => `${name}=127.0.0.1:${host.port}`)

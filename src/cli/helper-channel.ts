@@ -1,7 +1,7 @@
 // The helper channel of one run: the SSH endpoint on this machine, a reverse tunnel to it
 // on the site host, each helper's screen, presence told to the engine (steps needing hands),
 // and wall/write on the site while nobody has joined.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { joinCommandFor, type HelperAccess, type HelperAccessState } from '../chat/helper-access.js';
 import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '../chat/helper-endpoint.js';
@@ -17,30 +17,17 @@ import type { EntryFields } from '../store/journal.js';
 import { viewOf } from '../engine/view.js';
 import { renderHelperView } from '../ui/helper/render-helper.js';
 import { confirmationText } from '../text/steps.js';
+import { removeHelperFile, writeHelperFile } from '../store/helper-file.js';
+import type { HelperSettings } from '../store/helper-settings.js';
 
-export interface HelperListen {
-  address: string;
-  port: number;
-  /** Needed to listen on anything but loopback. */
-  allowNonLoopback: boolean;
-}
+/** Where the channel listens: the session's helper settings (--listen). */
+export type HelperListen = HelperSettings['listen'];
 
 export interface HelperChannel extends HelperAccess {
   state(): HelperAccessState;
   close(): Promise<void>;
 }
 
-/** Written beside the journal while the channel is open, so that `nightshift join` on this machine finds it. */
-export const HELPER_FILE = 'helper.json';
-
-export interface HelperFile {
-  address: string;
-  port: number;
-  fingerprint: string;
-  /** "ssh-ed25519 AAAA...", for a known_hosts line. */
-  publicKey: string;
-  pid: number;
-}
 const HOST_KEY_FILE = 'helper-host-key';
 
 export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: HelperListen; site: SentinelAccess | null }): Promise<HelperChannel> {
@@ -89,14 +76,13 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     },
   });
   const unsubscribeEndpoint = endpoint.subscribe(changed);
-  const helperFile = path.join(run.session.dir, HELPER_FILE);
-  writeFileSync(helperFile, `${JSON.stringify({
-      address: endpoint.address,
-      port: endpoint.port,
-      fingerprint: endpoint.fingerprint,
-      publicKey: `${parsedKey.type} ${parsedKey.getPublicSSH().toString('base64')}`,
-      pid: process.pid,
-    } satisfies HelperFile)}\n`);
+  writeHelperFile(run.session.dir, {
+    address: endpoint.address,
+    port: endpoint.port,
+    fingerprint: endpoint.fingerprint,
+    publicKey: `${parsedKey.type} ${parsedKey.getPublicSSH().toString('base64')}`,
+    pid: process.pid,
+  });
 
   const tunnel: SiteTunnel | null = site
     ? keepSiteTunnel(run.hosts, {
@@ -200,7 +186,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       for (const leave of [...screens]) leave();
       await tunnel?.close();
       await endpoint.close();
-      rmSync(helperFile, { force: true });
+      removeHelperFile(run.session.dir);
     },
   };
 }

@@ -2,14 +2,15 @@
 // runs the session it finds the helper channel itself and pins its key; elsewhere (the site
 // host at the end of the tunnel) it joins the given or the usual port.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SENTINEL_PORT } from '../runbook/types.js';
 import { sessionsDir } from '../store/paths.js';
 import { listSessionIds } from '../store/session-lookup.js';
-import { HELPER_FILE, type HelperFile } from './helper-channel.js';
-import { EXIT } from './usage.js';
+import { readLiveHelperFile } from '../store/helper-file.js';
+import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 
 export interface JoinOptions {
   /** PORT or HOST:PORT; absent: a session on this machine, else localhost:2222. */
@@ -29,10 +30,7 @@ interface Target {
 
 export async function joinCommand(options: JoinOptions, out: { stdout(text: string): void; stderr(text: string): void }): Promise<number> {
   const target = options.target !== undefined ? parseTarget(options.target) : (localSession() ?? { host: 'localhost', port: DEFAULT_SENTINEL_PORT });
-  if (!target) {
-    out.stderr(`nightshift join: "${options.target}" is not PORT or HOST:PORT\n`);
-    return EXIT.usage;
-  }
+  if (!target) throw new UserError(`"${options.target}" is not PORT or HOST:PORT`, { who: 'nightshift join', exit: EXIT.usage });
   const user = options.observer ? 'observer' : 'sentinel';
   const args = ['-p', String(target.port), '-o', 'PubkeyAuthentication=no', '-o', 'ServerAliveInterval=15'];
   let scratch: string | undefined;
@@ -72,16 +70,10 @@ function parseTarget(text: string): Target | null {
 function localSession(): Target | null {
   const dir = sessionsDir();
   for (const id of listSessionIds().reverse()) {
-    const file = path.join(dir, id, HELPER_FILE);
-    if (!existsSync(file)) continue;
-    try {
-      const helper = JSON.parse(readFileSync(file, 'utf8')) as HelperFile;
-      process.kill(helper.pid, 0);
-      const host = helper.address === '0.0.0.0' ? '127.0.0.1' : helper.address;
-      return { host, port: helper.port, publicKey: helper.publicKey, session: id };
-    } catch {
-      continue;
-    }
+    const helper = readLiveHelperFile(path.join(dir, id));
+    if (!helper) continue;
+    const host = helper.address === '0.0.0.0' ? '127.0.0.1' : helper.address;
+    return { host, port: helper.port, publicKey: helper.publicKey, session: id };
   }
   return null;
 }

@@ -2,7 +2,8 @@
 // machines a runbook describes in NAME.lab.yaml, and the power button the person on site has.
 import path from 'node:path';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 import { LabError } from '../lab/vm/lab-error.js';
 import { ensureBaseImage } from '../lab/vm/base-image.js';
 import { labDown, labStatus, labUp, powerCycle, readLabState, type LabState } from '../lab/vm/lab.js';
@@ -68,9 +69,8 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         throw new LabError(`lab takes image, up, down, status or power-cycle, not "${options.action}".`);
     }
   } catch (error) {
-    if (!(error instanceof LabError)) throw error;
-    out.stderr(`nightshift: ${error.message}\n`);
-    return EXIT.error;
+    if (error instanceof LabError) throw new UserError(error.message);
+    throw error;
   }
 }
 

@@ -11,7 +11,8 @@ import { readJournalChecked } from '../store/journal.js';
 import { readLogTail } from '../store/log-tail.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 
 export interface ReportOptions {
   sessionId?: string;
@@ -26,9 +27,8 @@ export async function reportCommand(options: ReportOptions, out: Out): Promise<n
   try {
     sessionDir = findSessionDir(options.sessionId, process.env);
   } catch (error) {
-    if (!(error instanceof SessionNotFoundError)) throw error;
-    out.stderr(`nightshift: ${error.message}\n`);
-    return EXIT.error;
+    if (error instanceof SessionNotFoundError) throw new UserError(error.message);
+    throw error;
   }
   const record = sessionRecordOf(readJournalChecked(path.join(sessionDir, 'journal.jsonl')));
   record.session ||= path.basename(sessionDir);

@@ -1,12 +1,11 @@
 // Composition of a run: runbook, SSH hosts, session, engine, and one front-end (full-screen
 // Ink or plain lines). `nightshift run`, `demo` and `resume` all come through here.
 import path from 'node:path';
-import { ChatHub } from '../chat/hub.js';
+import { ChatHub, type Participant } from '../chat/hub.js';
 import { PendingHelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
-import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../runner/hidden-typing.js';
@@ -24,12 +23,13 @@ import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-se
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { snapshotTroubleText } from '../store/snapshot.js';
 import { clockIn } from '../text/clock.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
-import { problemLine } from '../text/problem-line.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
+import { UserError } from './user-error.js';
 
 export interface FrontEndOptions {
   plain: boolean;
@@ -54,28 +54,44 @@ export interface RunCommandOptions extends FrontEndOptions {
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
-  const runbook = await loadOrReport(options.runbookFile, options.vars, options.siteTimeZone);
-  if (!runbook) return EXIT.error;
-  let checked: CheckedPool | undefined;
-  if (options.check !== false) {
-    // Before any session exists: a run refused here leaves nothing to resume. The pool the
-    // check logged in with is the run's: no passphrase is asked twice.
-    const { checkBeforeRun } = await import('./check-command.js');
-    const questions = new HandOverInteraction(REFUSE_QUESTIONS);
-    const pool = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction: questions });
-    checked = { pool, questions };
-    if (!(await checkBeforeRun(runbook, { pool, questions, io: plainIO(options, runbook) }))) {
-      await pool.close();
-      return EXIT.error;
-    }
-  }
-  // Before the session exists: a secret that cannot be had leaves nothing behind.
-  const secrets = await readSecrets(runbook, options);
-  if (!secrets) return EXIT.error;
-  const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
+  const runbook = await loadRunbook(options.runbookFile, {
+    vars: options.vars,
+    ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
+  });
+  // Before any session exists: a run refused here leaves nothing to resume.
+  const checked = options.check !== false ? await checkHostsFirst(runbook, options) : undefined;
+  let secrets: SecretValues;
   let session: Session;
   try {
-    session = createSession(runbook, {
+    // Before the session exists: a secret that cannot be had leaves nothing behind.
+    secrets = await readSecrets(runbook, options);
+    session = newSession(runbook, options);
+  } catch (error) {
+    await checked?.pool.close();
+    throw error;
+  }
+  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}) });
+}
+
+/** The check before the first step, on the pool the run goes on with: no passphrase is asked twice. */
+async function checkHostsFirst(runbook: Runbook, options: RunCommandOptions): Promise<CheckedPool> {
+  const { checkBeforeRun } = await import('./check-command.js');
+  const questions = new HandOverInteraction(REFUSE_QUESTIONS);
+  const pool = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction: questions });
+  try {
+    await checkBeforeRun(runbook, { pool, questions, io: plainIO(options, runbook) });
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  return { pool, questions };
+}
+
+/** The session of a new run, with what a resume needs to start it again the same way. */
+function newSession(runbook: Runbook, options: RunCommandOptions): Session {
+  const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
+  try {
+    return createSession(runbook, {
       runbookFile: runbook.file,
       vars: options.vars,
       ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
@@ -88,12 +104,9 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
       ...(options.helpers ? { helpers: options.helpers } : {}),
     });
   } catch (error) {
-    await checked?.pool.close();
-    if (!(error instanceof SessionLockedError)) throw error;
-    process.stderr.write(`nightshift: ${error.message}\n`);
-    return EXIT.error;
+    if (error instanceof SessionLockedError) throw new UserError(error.message);
+    throw error;
   }
-  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}) });
 }
 
 /** Plain lines rather than the full-screen view: asked for, JSON, or no terminal on either end. */
@@ -109,9 +122,9 @@ function stdinReader(): LineReader {
 
 /**
  * The runbook's secrets, read or asked (hidden) now, at every run and resume, before step
- * 1; null when one cannot be had (said on stderr). Kept in memory only.
+ * 1; a UserError when one cannot be had. Kept in memory only.
  */
-export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): Promise<SecretValues | null> {
+export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): Promise<SecretValues> {
   if (Object.keys(runbook.secrets).length === 0) return SecretValues.none();
   // The full-screen view takes the terminal later: the questions come before it, on a reader of their own.
   const io: QuestionIO = {
@@ -123,9 +136,8 @@ export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): 
   try {
     return await resolveSecrets(runbook, { ask: (secret) => askSecretPlain(io, secret.name, secret.prompt) });
   } catch (error) {
-    if (!(error instanceof SecretError)) throw error;
-    process.stderr.write(`nightshift: ${visibleLine(error.message)}\n`);
-    return null;
+    if (error instanceof SecretError) throw new UserError(visibleLine(error.message));
+    throw error;
   }
 }
 
@@ -157,7 +169,7 @@ function siteAccess(runbook: Runbook, settings: HelperSettings): SentinelAccess 
   const given = settings.siteHost;
   if (!given) return runbook.sentinel ?? null;
   if (!(given.host in runbook.hosts)) {
-    throw new SiteHostError(`--site-host ${given.host} is not one of the runbook's hosts (${Object.keys(runbook.hosts).join(', ') || 'none'})`);
+    throw new UserError(`--site-host ${given.host} is not one of the runbook's hosts (${Object.keys(runbook.hosts).join(', ') || 'none'})`);
   }
   return {
     notify: 'wall',
@@ -168,8 +180,6 @@ function siteAccess(runbook: Runbook, settings: HelperSettings): SentinelAccess 
   };
 }
 
-class SiteHostError extends Error {}
-
 /** The chat so far (resume shows it) and the upgrader present in it. */
 function openChat(session: Session, runbook: Runbook, upgraderName: string) {
   const hub = new ChatHub((type, fields, at) => session.journal.append(type, fields, at));
@@ -179,16 +189,6 @@ function openChat(session: Session, runbook: Runbook, upgraderName: string) {
   hub.restore(earlier, runbook.sites.site.tz);
   const me = hub.join({ role: 'upgrader', name: upgraderName, tz: runbook.sites.upgrader.tz });
   return { hub, me };
-}
-
-export async function loadOrReport(file: string, vars: Record<string, string>, siteTimeZone?: string): Promise<Runbook | null> {
-  try {
-    return await loadRunbook(file, { vars, ...(siteTimeZone !== undefined ? { siteTimeZone } : {}) });
-  } catch (error) {
-    if (!(error instanceof RunbookError)) throw error;
-    for (const problem of error.problems) process.stderr.write(problemLine(problem));
-    return null;
-  }
 }
 
 /** A host pool the check before a run logged in with, and the hand-over of its questions. */
@@ -236,22 +236,14 @@ export async function driveRun(args: {
   // From here on nothing of the session is written with a secret in it.
   session.journal.secrets = secrets.masker;
   session.snapshots.secrets = secrets.masker;
-  const write = (text: string) => void process.stdout.write(text);
   const io = plainIO(frontEnd, runbook);
   const questions = new Questions();
   const interaction: RemoteInteraction = io ? plainInteraction(io) : questions.interaction();
+  const helpers = session.meta.helpers ?? DEFAULT_HELPER_SETTINGS;
+  const site = siteAccess(runbook, helpers);
 
   if (args.checked) args.checked.questions.to = interaction;
   const hosts = args.checked?.pool ?? new HostPool(runbook.hosts, { ...args.connect, phaseOrder: runbook.phaseOrder, interaction });
-  const helpers = session.meta.helpers ?? DEFAULT_HELPER_SETTINGS;
-  let site: SentinelAccess | null;
-  try {
-    site = siteAccess(runbook, helpers);
-  } catch (error) {
-    if (!(error instanceof SiteHostError)) throw error;
-    process.stderr.write(`nightshift: ${error.message}\n`);
-    return EXIT.error;
-  }
   const run = createRun({
     runbook,
     hosts,
@@ -263,41 +255,11 @@ export async function driveRun(args: {
   });
   const chat = openChat(session, runbook, run.upgrader.name);
   chat.hub.secrets = secrets.masker;
-  // A snapshot that cannot be written does not stop the run; the upgrader is told once.
-  const stopTellingSnapshots = session.snapshots.onTrouble((trouble) => {
-    const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));
-    if (io) process.stderr.write(`nightshift: ${text}\n`);
-    else chat.hub.tell(chat.me.id, text);
-  });
-  // The helper channel (ssh2 and all) loads after the first frame in the full-screen view.
-  const access = new PendingHelperAccess();
-  let channel: HelperChannel | null = null;
-  const openChannel = async (): Promise<HelperChannel> => {
-    const { openHelperChannel } = await import('./helper-channel.js');
-    channel = await openHelperChannel({ run, hub: chat.hub, listen: helpers.listen, site });
-    access.attach(channel);
-    return channel;
-  };
-  if (helpers.enabled && io) {
-    try {
-      const opened = await openChannel();
-      if (!io.json) write(`${helperLine(opened)}\n`);
-    } catch (error) {
-      await run.stop();
-      process.stderr.write(`nightshift: cannot open the helper channel: ${(error as Error).message}\n`);
-      return EXIT.error;
-    }
-  }
-  let opening: Promise<unknown> | undefined;
-  const openAfterFirstFrame = () => {
-    opening = openChannel().catch((error: unknown) => {
-      const message = (error as Error).message;
-      session.journal.append('helper.failed', { error: message });
-      chat.hub.note(`the helper channel could not open: ${message}`);
-    });
-  };
+  const stopTellingSnapshots = tellSnapshotTrouble(session, runbook, io ? null : chat);
+  const channel = helperChannelOf(run, chat.hub, helpers, site);
+  if (helpers.enabled && io) await channel.openBeforeRun(io);
 
-  if (frontEnd.banner && io && !io.json) write(`${frontEnd.banner}\n`);
+  if (frontEnd.banner && io && !io.json) io.write(`${frontEnd.banner}\n`);
   const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
   try {
@@ -305,16 +267,70 @@ export async function driveRun(args: {
       ? await runPlain(run, io, chat)
       : await renderTui(run, questions, {
           ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
-          chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? access : null },
-          ...(helpers.enabled ? { onFirstFrame: openAfterFirstFrame } : {}),
+          chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? channel.access : null },
+          ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),
         });
   } finally {
     stopOnSignal();
-    await opening;
-    await (channel as HelperChannel | null)?.close();
+    await channel.close();
     await run.stop();
     stopTellingSnapshots();
   }
+  return endOfRun(outcome, session, io);
+}
+
+/** A snapshot that cannot be written does not stop the run; the upgrader is told once (in the chat of the full-screen view). */
+function tellSnapshotTrouble(session: Session, runbook: Runbook, chat: { hub: ChatHub; me: Participant } | null): () => void {
+  return session.snapshots.onTrouble((trouble) => {
+    const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));
+    if (chat) chat.hub.tell(chat.me.id, text);
+    else process.stderr.write(`nightshift: ${text}\n`);
+  });
+}
+
+/**
+ * The run's helper channel (ssh2 and all, loaded when it opens): opened before a plain
+ * run, or after the full-screen view's first frame; what the screen shows of it meanwhile.
+ */
+function helperChannelOf(run: Run, hub: ChatHub, helpers: HelperSettings, site: SentinelAccess | null) {
+  const access = new PendingHelperAccess();
+  let channel: HelperChannel | null = null;
+  let opening: Promise<unknown> | undefined;
+  const open = async (): Promise<HelperChannel> => {
+    const { openHelperChannel } = await import('./helper-channel.js');
+    channel = await openHelperChannel({ run, hub, listen: helpers.listen, site });
+    access.attach(channel);
+    return channel;
+  };
+  return {
+    access,
+    /** Plain lines: the channel opens before the run, or the run does not start. */
+    async openBeforeRun(io: PlainIO): Promise<void> {
+      try {
+        const opened = await open();
+        if (!io.json) io.write(`${helperLine(opened)}\n`);
+      } catch (error) {
+        await run.stop();
+        throw new UserError(`cannot open the helper channel: ${(error as Error).message}`);
+      }
+    },
+    /** The full-screen view: a channel that cannot open is said in the chat, and the run goes on. */
+    openAfterFirstFrame(): void {
+      opening = open().catch((error: unknown) => {
+        const message = (error as Error).message;
+        run.session.journal.append('helper.failed', { error: message });
+        hub.note(`the helper channel could not open: ${message}`);
+      });
+    },
+    async close(): Promise<void> {
+      await opening;
+      await (channel as HelperChannel | null)?.close();
+    },
+  };
+}
+
+/** What the upgrader is told when the run has stopped, and the exit status that says how it ended. */
+async function endOfRun(outcome: Outcome | 'interrupted', session: Session, io: PlainIO | null): Promise<number> {
   if (outcome === 'interrupted') {
     process.stderr.write(`nightshift: stopped; the journal is in ${session.dir}\n${resumeHint(session)}`);
     return EXIT.interrupted;
@@ -337,9 +353,7 @@ function resumeHint(session: Session): string {
 }
 
 function summary(outcome: Outcome, session: Session): string {
-  const what =
-    outcome === 'completed' ? 'the run completed' : outcome === 'fell-back' ? 'the run ended after the fallback' : 'the run is paused';
-  return `nightshift: ${what}; session record: ${session.dir}\n${outcome === 'paused' ? resumeHint(session) : ''}`;
+  return `nightshift: ${outcomeSentence(outcome)}; session record: ${session.dir}\n${outcome === 'paused' ? resumeHint(session) : ''}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { runbookJsonSchema } from '../runbook/schema.js';
 import { allSteps } from '../runbook/types.js';
 import { problemLine } from '../text/problem-line.js';
 import { shown } from '../text/shown-runbook.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export interface Out {
   stdout(text: string): void;

@@ -7,7 +7,7 @@ import { summarizeSession, type SessionSummary } from '../store/session-summary.
 import { sessionsDir } from '../store/paths.js';
 import path from 'node:path';
 import type { Out } from './runbook-commands.js';
-import { EXIT } from './usage.js';
+import { EXIT } from './exit.js';
 
 export function sessionsCommand(options: { json: boolean; all: boolean }, out: Out): number {
   const dir = sessionsDir(process.env);

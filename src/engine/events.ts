@@ -43,11 +43,19 @@ export type EngineEvent =
 export type HumanEvent = Exclude<EngineEvent, { type: 'TIMEOUT' | 'HANDS' }>;
 export type HumanAction = HumanEvent['type'];
 
+/** What a person types for an action after choosing it: a reason, a request to the site, an approval's text. */
+type Typed = 'reason' | 'request' | 'value';
+
 /**
  * An action asked about before it is sent (to offer a key, or before its reason is typed):
- * a reason may be left out, and then only whether the action itself is open is answered.
+ * what is typed (a reason, a request, an approval's text) may be left out, and then only
+ * whether the action itself is open is answered.
  */
-export type ActionQuery = HumanEvent extends infer E ? (E extends { reason: string } ? Omit<E, 'reason'> & { reason?: string } : E) : never;
+export type ActionQuery = HumanEvent extends infer E
+  ? E extends HumanEvent
+    ? Omit<E, Extract<keyof E, Typed>> & { [K in Extract<keyof E, Typed>]?: E[K] }
+    : never
+  : never;
 
 export type StepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
 

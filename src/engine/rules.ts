@@ -1,19 +1,256 @@
 // Why the engine would not take a person's action now. One place for these rules: the
-// machine's guards and its refusals use them, and front-ends ask them before offering a
-// key or a reason prompt, so no front-end keeps a copy.
-import type { Runbook } from '../runbook/types.js';
-import type { ActionQuery } from './events.js';
+// machine's guards and its refusals call the same function, and front-ends ask it (through
+// `whyNot`) before offering a key or a reason prompt, so no front-end keeps a copy.
+import { allSteps, rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
+import type { EngineContext } from './context.js';
+import type { ActionQuery, HumanAction } from './events.js';
 import type { RunbookSnapshot } from './machine.js';
+import { runsDetached } from './unsettled-attempt.js';
 
-/** Why `query` would be refused in `snapshot`, or null when the engine would take it. */
-export function whyNot(snapshot: RunbookSnapshot, runbook: Runbook, query: ActionQuery): string | null {
-  if (query.type === 'FALLBACK') {
-    if (runbook.fallback.length === 0) return 'this runbook has no fallback steps';
-    if (snapshot.context.track === 'fallback') return 'the fallback is already running';
+/**
+ * Where a step rests, as a state tag of the machine: what it waits for or does. Every state
+ * a run can rest in carries exactly one of these, so the rules, the view and a resume read
+ * the machine's tags instead of the shape of its state value.
+ */
+export const PLACES = [
+  /** A `needs: hands` step, held until someone is on site or the upgrader goes on without them. */
+  'held',
+  /** A destructive step, waiting for the upgrader to type its text. */
+  'approval',
+  /** A checkpoint, waiting for its roles to confirm. */
+  'confirming',
+  /** An effect in flight: a step working, or an attempt followed again. */
+  'running',
+  /** A failed step, waiting for the upgrader's decision. */
+  'failed',
+  /** A reboot that did not come back, put to the sentinel. */
+  'asking',
+  /** Asking a host whether an attempt that may still run has ended, before a retry. */
+  'checkingAttempt',
+  /** Stopping an attempt that may still run. */
+  'stoppingAttempt',
+  /** Restored in flight after nightshift stopped: RESUME decides what next. */
+  'interrupted',
+  /** An interrupted step's check, run before anything else. */
+  'checking',
+] as const;
+export type Place = (typeof PLACES)[number];
+
+/** The step a run rests at and what that step waits for; null when no step is in focus. */
+export type Position = { stepId: string; place: Place } | null;
+
+/** What the rules need to know of the runbook, the same for the whole run. */
+export interface RuleBook {
+  stepOf(stepId: string): Step;
+  hasFallback: boolean;
+  /** Whether the upgrader may record a confirmation on behalf of another role. */
+  relaysAllowed: boolean;
+}
+
+export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
+  const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
+  return {
+    stepOf: (stepId) => {
+      const step = steps.get(stepId);
+      if (!step) throw new Error(`unknown step ${stepId}`);
+      return step;
+    },
+    hasFallback: runbook.fallback.length > 0,
+    relaysAllowed,
+  };
+}
+
+/** The facts a rule looks at: the run as it is, and where it rests. */
+export interface RuleFacts {
+  book: RuleBook;
+  context: EngineContext;
+  at: Position;
+}
+
+/** Actions on the whole run: taken wherever it rests, so they name no step. */
+export const RUN_ACTIONS = ['FALLBACK', 'PAUSE'] as const satisfies readonly HumanAction[];
+export const STEP_ACTIONS = [
+  'CONFIRM',
+  'APPROVE',
+  'RETRY',
+  'REATTACH',
+  'STOP_ATTEMPT',
+  'SKIP',
+  'CANCEL',
+  'RESUME',
+  'MARK_DONE',
+  'OVERRIDE_HOLD',
+  'ASK_SITE',
+] as const satisfies readonly HumanAction[];
+export type StepAction = (typeof STEP_ACTIONS)[number];
+
+export function isRunAction(action: HumanAction): action is (typeof RUN_ACTIONS)[number] {
+  return (RUN_ACTIONS as readonly HumanAction[]).includes(action);
+}
+
+/** What each action is called in a refusal. */
+const NOUNS: Record<HumanAction, string> = {
+  CONFIRM: 'confirmation',
+  APPROVE: 'approval',
+  RETRY: 'retry',
+  REATTACH: 'reattach',
+  STOP_ATTEMPT: 'stop',
+  SKIP: 'skip',
+  CANCEL: 'cancel',
+  FALLBACK: 'fallback',
+  PAUSE: 'pause',
+  RESUME: 'resume',
+  MARK_DONE: 'mark done',
+  OVERRIDE_HOLD: 'override',
+  ASK_SITE: 'request to the site',
+};
+
+/** How a step at `place` is described after "step X". */
+const SITUATIONS: Record<Place, string> = {
+  held: 'is held for hands on site',
+  approval: 'waits for its approval',
+  confirming: 'waits for confirmations',
+  running: 'is running',
+  failed: 'failed and waits for a decision',
+  asking: 'waits for the sentinel',
+  checkingAttempt: 'is being looked at on its host',
+  stoppingAttempt: 'is being stopped on its host',
+  interrupted: 'was interrupted and waits to be resumed',
+  checking: 'is being checked',
+};
+
+/** "A reason is needed", said once for every action that takes one. */
+export function needsReason(doing: string): string {
+  return `${doing} needs a reason`;
+}
+
+/** Whether what is typed (a reason, a request) was left blank; a query that leaves it out asks only whether the action is open. */
+const lacks = (text: string | undefined): boolean => text !== undefined && text.trim() === '';
+
+/**
+ * Why `query` would be refused, or null when the machine takes it. The machine's guard
+ * for every person's action and its `refuse` action both call this, so they cannot disagree.
+ */
+export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery): string | null {
+  switch (query.type) {
+    case 'FALLBACK':
+      if (!book.hasFallback) return 'this runbook has no fallback steps';
+      if (context.track === 'fallback') return 'the fallback is already running';
+      if (lacks(query.reason)) return needsReason('falling back');
+      return null;
+    case 'PAUSE': {
+      const running = context.current !== null && context.steps[context.current]?.status === 'running';
+      return running ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended` : null;
+    }
   }
-  if ('reason' in query && query.reason !== undefined && query.reason.trim() === '') return 'a reason is needed: it goes into the journal';
-  if (!('reason' in query) || query.reason !== undefined) {
-    if (!snapshot.can(query as Parameters<RunbookSnapshot['can']>[0])) return `${query.type.toLowerCase()} is not possible now`;
+  const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'no step waits for it'}`;
+  if (at === null) return notNow;
+  const { stepId, place } = at;
+  if ('stepId' in query && query.stepId !== stepId) {
+    return `that ${NOUNS[query.type]} is for step ${query.stepId}, but ${stepId} ${place === 'held' ? 'is held' : place === 'running' ? 'is running' : 'is waiting'}`;
+  }
+  const step = book.stepOf(stepId);
+  const record = context.steps[stepId]!;
+  switch (query.type) {
+    case 'CONFIRM':
+      if (place !== 'confirming' && place !== 'asking') return notNow;
+      return confirmationProblem(book, context, stepId, query);
+    case 'APPROVE':
+      if (place !== 'approval') return notNow;
+      if (query.value === undefined) return null;
+      if (!('confirmText' in step) || query.value.trim() !== step.confirmText) {
+        return `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
+      }
+      return null;
+    case 'RETRY':
+      return place === 'failed' || place === 'asking' ? null : notNow;
+    case 'SKIP':
+      if (place !== 'failed' && place !== 'asking') return notNow;
+      return lacks(query.reason) ? needsReason('skipping') : null;
+    case 'CANCEL':
+      return place === 'running' ? null : notNow;
+    case 'RESUME':
+      return place === 'interrupted' ? null : notNow;
+    case 'REATTACH':
+    case 'STOP_ATTEMPT':
+      if (place !== 'failed') return notNow;
+      if (!runsDetached(step)) return 'only a detached run step can have an attempt that may still be running';
+      if (record.mayStillRun === undefined) return 'no attempt of this step may still be running: it ended with its exit status read';
+      if (query.type === 'REATTACH' && step.revert !== undefined) {
+        return 'a step with revert_after is not followed again (its revert timer decides): stop it, or retry once it has ended';
+      }
+      return null;
+    case 'MARK_DONE':
+      if (place !== 'failed') return notNow;
+      if (record.interrupted !== true) return 'only a step that was in flight when nightshift stopped can be marked done';
+      return lacks(query.reason) ? needsReason('marking a step done') : null;
+    case 'OVERRIDE_HOLD':
+      if (place !== 'held') return notNow;
+      if (query.by.role !== 'upgrader') return 'only the upgrader can go on without hands on site';
+      return lacks(query.reason) ? needsReason('going on without hands on site') : null;
+    case 'ASK_SITE':
+      if (place !== 'failed') return notNow;
+      if (step.kind !== 'reboot') return 'only a reboot that did not come back can be put to the site';
+      if (query.by.role !== 'upgrader') return 'only the upgrader asks the site';
+      return lacks(query.request) ? 'say what the sentinel should do' : null;
+  }
+}
+
+/** Why a confirmation for `stepId` cannot count, or null when it can. */
+export function confirmationProblem(
+  book: RuleBook,
+  context: EngineContext,
+  stepId: string,
+  event: Extract<ActionQuery, { type: 'CONFIRM' }>,
+): string | null {
+  if (event.stepId !== stepId) return `that confirmation is for step ${event.stepId}, but ${stepId} is waiting`;
+  const step = book.stepOf(stepId);
+  const record = context.steps[stepId]!;
+  const asked = step.kind !== 'checkpoint' && record.asked !== undefined;
+  if (step.kind !== 'checkpoint' && !asked) return 'this step is not a checkpoint';
+  const roles = confirmingRoles(book, context, stepId);
+  if (!roles.includes(event.role)) return `this ${asked ? 'request' : 'checkpoint'} is for the ${roles.join(' and the ')}, not the ${event.role}`;
+  if (event.by.role === 'observer') return `an observer only watches: only the ${event.role} can confirm for the ${event.role}`;
+  if (event.by.role !== event.role && !(book.relaysAllowed && event.by.role === 'upgrader')) {
+    return `only the ${event.role} can confirm for the ${event.role}`;
+  }
+  if (asked) return null;
+  if (record.confirmations.some((c) => c.role === event.role)) return `the ${event.role} has already confirmed`;
+  if (step.kind === 'checkpoint' && step.confirmText !== undefined && (event.value ?? '').trim() !== step.confirmText) {
+    return `the typed text does not match "${step.confirmText}"`;
   }
   return null;
+}
+
+/** Who confirms a step: a checkpoint's roles, or the sentinel for a step they were asked about. */
+export function confirmingRoles(book: RuleBook, context: EngineContext, stepId: string): Role[] {
+  const step = book.stepOf(stepId);
+  if (step.kind === 'checkpoint') return rolesOf(step.by);
+  return context.steps[stepId]!.asked !== undefined ? ['sentinel'] : [];
+}
+
+/** The roles whose confirmation a step still waits for. */
+export function pendingRoles(book: RuleBook, context: EngineContext, stepId: string): Role[] {
+  if (book.stepOf(stepId).kind !== 'checkpoint') return confirmingRoles(book, context, stepId);
+  const confirmed = new Set(context.steps[stepId]!.confirmations.map((c) => c.role));
+  return confirmingRoles(book, context, stepId).filter((role) => !confirmed.has(role));
+}
+
+/** Where `snapshot` rests, read from its state's tag and the meta of its step's state. */
+export function positionOf(snapshot: RunbookSnapshot): Position {
+  if (snapshot.status !== 'active') return null;
+  const place = PLACES.find((tag) => snapshot.hasTag(tag));
+  const stepId = Object.values(snapshot.getMeta()).find((meta) => meta?.stepId !== undefined)?.stepId;
+  return place !== undefined && stepId !== undefined ? { stepId, place } : null;
+}
+
+/**
+ * Why `query` would be refused in `snapshot`, or null when the engine would take it: the
+ * rules the machine's guards ask. A query that leaves its reason out asks only whether the
+ * action is open.
+ */
+export function whyNot(snapshot: RunbookSnapshot, runbook: Runbook, query: ActionQuery): string | null {
+  if (snapshot.status !== 'active') return 'the run has ended';
+  const relaysAllowed = snapshot.machine.root.meta?.relaysAllowed === true;
+  return refusalOf({ book: ruleBookOf(runbook, relaysAllowed), context: snapshot.context, at: positionOf(snapshot) }, query);
 }

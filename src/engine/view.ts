@@ -1,8 +1,10 @@
 // Reads a machine snapshot into what front-ends need to show and ask: which step is in
-// focus and what it is waiting for. Derived from the state value, never stored twice.
+// focus and what it is waiting for. Derived from the state's tag (see rules.ts), never stored twice.
 import { rolesOf, type Role, type Step } from '../runbook/types.js';
 import type { Outcome } from './events.js';
-import { handsOf, type RunbookSnapshot } from './machine.js';
+import { handsOf } from './context.js';
+import type { RunbookSnapshot } from './machine.js';
+import { positionOf, type Place } from './rules.js';
 
 export type Focus =
   /** `doing`: what nightshift does for the upgrader's decision meanwhile (looks at an attempt, stops it). */
@@ -28,36 +30,49 @@ export interface EngineView {
 const OUTCOMES: Record<string, Outcome> = { completed: 'completed', fellBack: 'fell-back', paused: 'paused' };
 
 export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step): EngineView {
-  const value = snapshot.value as string | Record<string, string | Record<string, string>>;
   const { context } = snapshot;
-  if (typeof value === 'string') return { track: context.track, outcome: OUTCOMES[value] ?? null, focus: null };
-  const [trackValue] = Object.values(value);
-  if (trackValue === undefined || typeof trackValue === 'string') return { track: context.track, outcome: null, focus: null };
-  const [stepId, sub] = Object.entries(trackValue)[0] ?? [];
-  if (stepId === undefined) return { track: context.track, outcome: null, focus: null };
+  // A run ends in a final state of the machine, named for its outcome.
+  const outcome = snapshot.status === 'done' && typeof snapshot.value === 'string' ? (OUTCOMES[snapshot.value] ?? null) : null;
+  const position = positionOf(snapshot);
+  if (!position) return { track: context.track, outcome, focus: null };
+  const { stepId, place } = position;
   const step = stepOf(stepId);
   const record = context.steps[stepId]!;
-  let focus: Focus;
-  if (sub === 'held') focus = { stepId, waitingFor: 'hands', why: handsOf(context).why };
-  else if (sub === 'failed') {
-    focus = {
-      stepId,
-      waitingFor: 'decision',
-      error: record.error ?? 'failed',
-      interrupted: record.interrupted === true,
-      ...(record.mayStillRun !== undefined ? { attemptMayRun: record.mayStillRun } : {}),
-    };
-  } else if (sub === 'checkingAttempt' || sub === 'stoppingAttempt') {
-    const host = 'host' in step ? step.host : 'its host';
-    const attempt = record.mayStillRun ?? record.attempts;
-    const doing = sub === 'checkingAttempt' ? `asking ${host} whether attempt ${attempt} has ended, before a retry` : `stopping attempt ${attempt} on ${host}`;
-    focus = { stepId, waitingFor: 'running', doing };
+  return { track: context.track, outcome, focus: focusAt(place) };
+
+  function focusAt(place: Place): Focus {
+    switch (place) {
+      case 'held':
+        return { stepId, waitingFor: 'hands', why: handsOf(context).why };
+      case 'failed':
+        return {
+          stepId,
+          waitingFor: 'decision',
+          error: record.error ?? 'failed',
+          interrupted: record.interrupted === true,
+          ...(record.mayStillRun !== undefined ? { attemptMayRun: record.mayStillRun } : {}),
+        };
+      case 'checkingAttempt':
+      case 'stoppingAttempt': {
+        const host = 'host' in step ? step.host : 'its host';
+        const attempt = record.mayStillRun ?? record.attempts;
+        const doing =
+          place === 'checkingAttempt' ? `asking ${host} whether attempt ${attempt} has ended, before a retry` : `stopping attempt ${attempt} on ${host}`;
+        return { stepId, waitingFor: 'running', doing };
+      }
+      case 'asking':
+        return { stepId, waitingFor: 'confirmation', roles: ['sentinel'], request: record.asked ?? '' };
+      case 'approval':
+        return { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
+      case 'confirming': {
+        const confirmed = new Set(record.confirmations.map((c) => c.role));
+        const roles = step.kind === 'checkpoint' ? rolesOf(step.by) : [];
+        return { stepId, waitingFor: 'confirmation', roles: roles.filter((role) => !confirmed.has(role)) };
+      }
+      case 'running':
+      case 'interrupted':
+      case 'checking':
+        return { stepId, waitingFor: 'running' };
+    }
   }
-  else if (sub === 'asking') focus = { stepId, waitingFor: 'confirmation', roles: ['sentinel'], request: record.asked ?? '' };
-  else if (sub === 'approval') focus = { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
-  else if (step.kind === 'checkpoint') {
-    const confirmed = new Set(record.confirmations.map((c) => c.role));
-    focus = { stepId, waitingFor: 'confirmation', roles: rolesOf(step.by).filter((role) => !confirmed.has(role)) };
-  } else focus = { stepId, waitingFor: 'running' };
-  return { track: context.track, outcome: null, focus };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { asciicastOf, CAST_IDLE_LIMIT, type CastEvent, type CastHeader } from './asciicast.js';
 import { logExcerptOf } from './log-excerpt.js';
 import { sessionRecordOf } from './session-record.js';
-import { TEST_START, TestJournal } from './test-journal.js';
+import { TEST_START, TestJournal } from '../../test/support/test-journal.js';
 
 function parse(cast: string): { header: CastHeader; events: CastEvent[] } {
   const [first, ...rest] = cast.trimEnd().split('\n');

@@ -3,7 +3,7 @@ import { logExcerptOf } from './log-excerpt.js';
 import { reportHtml } from './report-html.js';
 import { mdCode, mdText, reportMarkdown } from './report-markdown.js';
 import { sessionRecordOf } from './session-record.js';
-import { TestJournal } from './test-journal.js';
+import { TestJournal } from '../../test/support/test-journal.js';
 
 const HOSTILE = '<script>alert("x")</script> \x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m <img src=https://evil.example/x.png> ``` & done';
 const paths = { sessionDir: '/state/sessions/20261129-080000-abcd' };

@@ -1,7 +1,7 @@
 // Sentences shared by the report's formats.
 import type { Actor, Attempt, Confirmation, SessionRecord, StepInfo } from './session-record.js';
 
-export { outcomeText } from './outcome-text.js';
+export { outcomeText } from '../text/outcome.js';
 
 export function actorText(actor: Actor): string {
   return actor.role === 'nightshift' ? 'nightshift' : `${actor.name} (${actor.role})`;

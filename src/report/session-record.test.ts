@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sessionRecordOf } from './session-record.js';
-import { TEST_SESSION, TEST_START, TestJournal } from './test-journal.js';
+import { TEST_SESSION, TEST_START, TestJournal } from '../../test/support/test-journal.js';
 
 const actor = { role: 'upgrader', name: 'ana' };
 

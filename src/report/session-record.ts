@@ -4,7 +4,7 @@
 import type { EntryType, JournalEntryOf, JournalReading } from '../store/journal.js';
 import { visibleText } from '../output/neutralize.js';
 import type { Site, Sites } from './clocks.js';
-import { outcomeText } from './outcome-text.js';
+import { outcomeText } from '../text/outcome.js';
 
 export interface Actor {
   role: string;

@@ -1,13 +1,14 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import type { EngineEmitted, EngineEvent } from '../engine/events.js';
+import type { ActionQuery, EngineEmitted, EngineEvent } from '../engine/events.js';
+import { whyNot } from '../engine/rules.js';
 import { viewOf } from '../engine/view.js';
 import { allSteps, type Step } from '../runbook/types.js';
 import { LineReader } from './line-reader.js';
 import { runPlain } from './plain.js';
 import type { Run } from './run.js';
-import { recordingMachine } from './test-machine.js';
+import { recordingMachine } from '../../test/support/test-machine.js';
 
 const source = `name: plain hands
 hosts:
@@ -54,6 +55,7 @@ function fakeRun() {
     start: () => actor.start(),
     finished,
     outcome: () => viewOf(actor.getSnapshot(), stepOf).outcome,
+    whyNot: (query: ActionQuery) => whyNot(actor.getSnapshot(), runbook, query),
   } as unknown as Run;
   return { run, ran };
 }
@@ -76,11 +78,15 @@ describe('plain mode and steps held for hands on site', () => {
     const io = plain(run);
     await until(() => io.written().includes('is held'));
     expect(io.written()).toContain('HELD 1.1 Plug the modem into the new dragon: it needs hands on site (no sentinel has joined)');
-    expect(io.written()).toContain('Answer override REASON (go on without them) | fallback REASON | pause:');
+    // This runbook has no fallback steps: the engine would refuse a fallback, so it is not offered.
+    expect(io.written()).toContain('Answer override REASON (go on without them) | pause:');
     io.input.write('retry\n');
     await until(() => io.written().includes('did not understand "retry"'));
     io.input.write('override\n');
-    await until(() => io.written().includes('override needs a reason'));
+    // Whether a reason will do is the engine's to say; plain mode says its answer.
+    const why = run.whyNot({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: run.upgrader, reason: '' })!;
+    expect(why).not.toBeNull();
+    await until(() => io.written().includes(`: ${why} (answer override REASON)`));
     io.input.write('override the modem is already in\n');
     await until(() => io.written().includes('HELD 1.2'));
     expect(io.written()).toContain('going on with 1.1 Plug the modem into the new dragon without hands on site, by ana: the modem is already in');

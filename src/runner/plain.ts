@@ -10,9 +10,12 @@ import type { ChatHub, Participant } from '../chat/hub.js';
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import { messageStamp } from '../text/chat-stamp.js';
 import { clockIn } from '../text/clock.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { shownSteps } from '../text/shown-runbook.js';
-import { commandSummary, confirmationText, HANDS_TEXT, rebootSiteRequest, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
+import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../ui/key-map.js';
+import { activePrompt } from '../ui/prompt.js';
 import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import { jsonLine, noticeLine, streamJournal } from './json-stream.js';
@@ -111,8 +114,15 @@ function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string,
  * arrives, or confirms from the helper channel): then undefined, and a line typed later
  * answers the next question.
  */
-async function askWhileFocused(run: Run, io: PlainIO, focus: Focus, shownStep: (stepId: string) => Step): Promise<string | null | undefined> {
-  writePrompt(io, promptObject(focus), promptText(shownStep(focus.stepId), focus, run.relaysAllowed));
+async function askWhileFocused(
+  run: Run,
+  io: PlainIO,
+  focus: Focus,
+  shownStep: (stepId: string) => Step,
+  chat: PlainChat | undefined,
+): Promise<string | null | undefined> {
+  const answers = `Answer ${plainUsage(plainKeysOf(run, focus, shownStep, chat), run.whyNot)}:`;
+  writePrompt(io, promptObject(focus), promptText(shownStep(focus.stepId), focus, run.relaysAllowed, answers));
   const asked = focusKey(focus);
   const gone = new AbortController();
   const stillAsked = () => {
@@ -189,7 +199,7 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         await Promise.race([nextSnapshot(run), run.finished]);
         continue;
       }
-      const answer = await askWhileFocused(run, io, focus, shownStep);
+      const answer = await askWhileFocused(run, io, focus, shownStep, chat);
       if (answer === undefined) continue; // the question went away: hands came on site, a helper confirmed
       if (answer === null) {
         say('input ended while a step was waiting for an answer: pausing the run');
@@ -201,7 +211,8 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         else say(chalk.yellow('! there is no chat in this run (--no-helpers)'));
         continue;
       }
-      const event = eventFor(run, focus, answer.trim());
+      const keys = plainKeysOf(run, focus, shownStep, chat);
+      const event = eventFor(run, keys, answer.trim(), stepLabel(shownStep(focus.stepId)));
       if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
       else if ('confirm' in event) {
         const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: focus.stepId, action: event.event.type }, event.confirm);
@@ -233,7 +244,8 @@ function promptObject(focus: Focus): Record<string, unknown> {
   return { type: 'prompt', ...focus, for: focus.waitingFor };
 }
 
-function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
+/** `answers`: the key map's words offered now ("Answer retry | skip REASON | ...:"). */
+function promptText(step: Step, focus: Focus, relaysAllowed: boolean, answers: string): string {
   const label = stepLabel(step);
   switch (focus.waitingFor) {
     case 'approval':
@@ -248,8 +260,7 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
       const role = focus.roles[0]!;
       const asked = indentFollowing(confirmationText(step, focus.request).trim());
       if (focus.request !== undefined) {
-        const relay = relaysAllowed ? 'yes (you record their answer) | ' : '';
-        return `${label}: asked of the sentinel: ${asked}\n  Waiting for their /ok in the helper channel. Answer ${relay}retry (keep waiting without them) | skip REASON | fallback REASON | say TEXT | pause:`;
+        return `${label}: asked of the sentinel: ${asked}\n  Waiting for their /ok in the helper channel. ${answers}`;
       }
       if (role !== 'upgrader' && !relaysAllowed) {
         return `${label}: ${asked}\n  Waiting for ${roleList(focus.roles)}: they confirm with /ok in the helper channel. Answer say TEXT (to the site) | pause:`;
@@ -262,21 +273,16 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean): string {
       if (focus.attemptMayRun !== undefined) {
         return (
           `${label} failed: ${focus.error}\n  Attempt ${focus.attemptMayRun} may still be running ${stepPlace(step)}: a new attempt starts only once it is known to have ended.\n` +
-          '  Answer reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause:'
+          `  ${answers}`
         );
       }
       if (focus.interrupted && step.kind === 'reboot') {
-        return `${label} was interrupted: ${focus.error}\n  Answer retry (wait for it and verify it) | done REASON (verify it now) | skip REASON | fallback REASON | pause:`;
+        return `${label} was interrupted: ${focus.error}\n  ${answers}`;
       }
-      return focus.interrupted
-        ? `${label} was interrupted: ${focus.error}\n  Answer retry (run it again) | done REASON | skip REASON | fallback REASON | pause:`
-        : step.kind === 'reboot'
-          ? `${label} failed: ${focus.error}\n  Answer retry (keep waiting) | ask [TEXT] (the sentinel looks at it; their /ok keeps waiting) | skip REASON | fallback REASON | pause:`
-          : `${label} failed: ${focus.error}\n  Answer retry | skip REASON | fallback REASON | pause:`;
+      return `${label} ${focus.interrupted ? 'was interrupted' : 'failed'}: ${focus.error}\n  ${answers}`;
     case 'hands':
       return (
-        `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` +
-        '  Answer override REASON (go on without them) | fallback REASON | pause:'
+        `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` + `  ${answers}`
       );
     case 'running':
       return label;
@@ -289,66 +295,50 @@ interface NeedsConfirmation {
   event: EngineEvent;
 }
 
-function eventFor(run: Run, focus: Focus, answer: string): EngineEvent | NeedsConfirmation | string {
-  const by = run.upgrader;
-  const { stepId } = focus;
-  const step = run.stepOf(stepId);
-  const [word = '', ...rest] = answer.split(/\s+/);
-  const reason = rest.join(' ');
-  if (focus.waitingFor === 'approval') {
-    if (answer === 'pause' && focus.text !== 'pause') return { type: 'PAUSE', by };
-    return { type: 'APPROVE', stepId, by, value: answer };
+/** The key map's entries for the step in focus: plain mode's words are read from them. */
+function plainKeysOf(run: Run, focus: Focus, shownStep: (stepId: string) => Step, chat: PlainChat | undefined): KeyEntry[] {
+  const prompt = activePrompt({
+    mode: { kind: 'normal' },
+    question: undefined,
+    focus,
+    outcome: null,
+    stepOf: shownStep,
+    relaysAllowed: run.relaysAllowed,
+  });
+  return keysFor(prompt, { by: run.upgrader, chat: chat !== undefined });
+}
+
+/**
+ * What a typed answer sends. Whether an action is open, and whether its reason will do, is
+ * the engine's to say (Run.whyNot); an answer it would refuse is answered with its reason.
+ * `label`: the step's, for the refusal.
+ */
+function eventFor(run: Run, keys: KeyEntry[], answer: string, label: string): EngineEvent | NeedsConfirmation | string {
+  const parsed = parsePlainAnswer(keys, answer);
+  if ('unknown' in parsed) {
+    const offered = plainUsage(keys, run.whyNot);
+    return `did not understand "${answer}": answer ${offered}`;
   }
-  const decidesInstead = focus.waitingFor === 'confirmation' && focus.request !== undefined && /^(r|retry|s|skip|f|fallback)$/i.test(word);
-  if (focus.waitingFor === 'confirmation' && !decidesInstead) {
-    const expected = 'confirmText' in step ? step.confirmText : undefined;
-    if (answer === 'pause' && expected !== 'pause') return { type: 'PAUSE', by };
-    if (expected === undefined && !/^(y|yes)$/i.test(answer)) return 'type yes to confirm, or pause';
-    return { type: 'CONFIRM', stepId, role: focus.roles[0]!, by, value: answer };
-  }
-  if (focus.waitingFor === 'hands' && !['o', 'override', 'f', 'fallback', 'p', 'pause'].includes(word.toLowerCase())) {
-    return `did not understand "${answer}": the step is held for hands on site; answer override REASON, fallback REASON or pause`;
-  }
-  switch (word.toLowerCase()) {
-    case 'o':
-    case 'override':
-      if (focus.waitingFor !== 'hands') return 'only a step held for hands on site can be overridden';
-      return reason
-        ? { type: 'OVERRIDE_HOLD', stepId, by, reason }
-        : 'override needs a reason, e.g. "override the modem is already in the new dragon"';
-    case 'r':
-    case 'retry':
-      return { type: 'RETRY', stepId, by };
-    case 'reattach':
-      if (focus.waitingFor !== 'decision' || focus.attemptMayRun === undefined) return 'only an attempt that may still be running on its host can be reattached';
-      return { type: 'REATTACH', stepId, by };
-    case 'stop':
-      if (focus.waitingFor !== 'decision' || focus.attemptMayRun === undefined) return 'only an attempt that may still be running on its host can be stopped';
-      return { confirm: `Stop attempt ${focus.attemptMayRun} of ${stepLabel(step)} ${stepPlace(step)}? TERM goes to its process group (the pid in its run folder). Type yes to stop it:`, event: { type: 'STOP_ATTEMPT', stepId, by } };
-    case 's':
-    case 'skip':
-      return reason ? { type: 'SKIP', stepId, by, reason } : 'skip needs a reason, e.g. "skip partitions already there"';
-    case 'f':
-    case 'fallback':
-      if (run.runbook.fallback.length === 0) return 'this runbook has no fallback steps';
-      if (run.view().track === 'fallback') return 'the fallback is already running';
-      return reason ? { type: 'FALLBACK', by, reason } : 'fallback needs a reason, e.g. "fallback routing table wrong"';
-    case 'a':
-    case 'ask':
-      if (focus.waitingFor !== 'decision' || step.kind !== 'reboot') return 'only a reboot that did not come back can be put to the site';
-      return { type: 'ASK_SITE', stepId, by, request: reason || rebootSiteRequest(step) };
-    case 'd':
-    case 'done':
-      if (focus.waitingFor !== 'decision' || !focus.interrupted) return 'only a step that was interrupted can be marked done';
-      return reason ? { type: 'MARK_DONE', stepId, by, reason } : 'done needs a reason, e.g. "done the restore finished, checked the files"';
-    case 'p':
-    case 'pause':
-      return { type: 'PAUSE', by };
-    default: {
-      const decision = focus.waitingFor === 'decision' ? focus : undefined;
-      const extra = decision?.interrupted ? 'done REASON, ' : decision?.attemptMayRun !== undefined ? 'reattach, stop, ' : '';
-      return `did not understand "${answer}": answer retry, ${extra}skip REASON, fallback REASON or pause`;
+  const { key, argument } = parsed;
+  const refused = (why: string) => `not accepted for ${label}: ${why}${key.does.kind === 'reason' ? ` (answer ${plainWord(key, false)})` : ''}`;
+  // Not the upgrader's to give (a checkpoint only the site confirms): the engine answers it.
+  if (key.offered === false && key.does.kind === 'send') return key.does.event(argument);
+  const why = key.query ? run.whyNot(key.query) : null;
+  if (why !== null) return refused(why);
+  switch (key.does.kind) {
+    case 'send':
+      return key.does.event(argument);
+    case 'reason': {
+      const event = key.does.event(argument);
+      const whyNotNow = run.whyNot(event);
+      return whyNotNow === null ? event : refused(whyNotNow);
     }
+    case 'ask-first':
+      return { confirm: key.does.question, event: key.does.event };
+    case 'pause':
+      return { type: 'PAUSE', by: run.upgrader };
+    default:
+      return `did not understand "${answer}": answer ${plainUsage(keys, run.whyNot)}`;
   }
 }
 
@@ -382,7 +372,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       say(`confirmed ${label} for the ${event.role} by ${t(event.by.name)}${event.relayed ? ' (relayed)' : ''}`);
       return;
     case 'step.refused':
-      say(chalk.yellow(`! not accepted for ${label}: ${t(event.reason)}`));
+      say(chalk.yellow(`! not accepted ${label ? `for ${label}` : `(${event.action.toLowerCase()})`}: ${t(event.reason)}`));
       return;
     case 'step.held':
       say(chalk.yellow(`${chalk.bold('HELD')} ${label}: it ${HANDS_TEXT} (${t(event.why)})`));
@@ -404,13 +394,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       say(chalk.red.bold(`<< FALLBACK started by ${t(event.by.name)}: ${t(event.reason)}`));
       return;
     case 'run.finished':
-      say(
-        event.outcome === 'completed'
-          ? 'run completed'
-          : event.outcome === 'fell-back'
-            ? 'run ended after the fallback: the old system should be serving again'
-            : `run paused; the journal is in ${run.session.dir}`,
-      );
+      say(`${outcomeSentence(event.outcome, { meaning: true })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);
       return;
     case 'step.checked':
       say(

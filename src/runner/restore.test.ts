@@ -7,7 +7,7 @@ import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-
 import { parseRunbook } from '../runbook/load.js';
 import type { Step } from '../runbook/types.js';
 import { rearmTimeLimit, restoreMachine, RestoreError } from './restore.js';
-import { recordingMachine } from './test-machine.js';
+import { recordingMachine } from '../../test/support/test-machine.js';
 
 const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
 

@@ -4,10 +4,12 @@
 // wait probes again. Anything else in flight is restored as interrupted: its check runs
 // first, or the upgrader decides (re-run, mark done, fall back). A step held for hands
 // on site had nothing in flight and is restored held.
+import type { StateValue } from 'xstate';
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
-import { NO_HANDS, type Hands } from '../engine/machine.js';
+import { compileRunbook, NO_HANDS, type Hands, type RunbookSnapshot } from '../engine/machine.js';
+import { positionOf } from '../engine/rules.js';
 import type { RebootsInFlight } from './reboot.js';
 
 export interface RestoredMachine {
@@ -46,8 +48,8 @@ export function outputLinesOf(entries: Array<{ type: string; [field: string]: un
 
 interface PersistedMachine {
   status: string;
-  value: unknown;
-  context: { steps: Record<string, StepRecord>; current: string | null; hands?: Hands };
+  value: StateValue;
+  context: { steps: Record<string, StepRecord>; track: 'main' | 'fallback'; current: string | null; hands?: Hands };
   children: Record<string, { src?: unknown }>;
   [key: string]: unknown;
 }
@@ -55,10 +57,6 @@ interface PersistedMachine {
 export class RestoreError extends Error {
   override readonly name = 'RestoreError';
 }
-
-const RUNNING_SUBSTATES = new Set(['working', 'following', 'checking']);
-/** Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again. */
-const ASKING_THE_HOST = new Set(['checkingAttempt', 'stoppingAttempt']);
 
 export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachine {
   const machine = structuredClone(saved) as PersistedMachine;
@@ -76,32 +74,63 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     .map(([id]) => id);
   const resting = { machine, current, attempts, reattach: [], unsettled, inFlight: null, interrupted: false };
 
-  const position = stepPosition(machine.value);
+  // Where the run rests, read from the tags of the state it was saved in, as this runbook has it.
+  const position = positionOf(savedIn(machine, runbook));
   if (!position) return resting;
-  const step = steps.get(position.stepId);
-  if (!step) {
-    throw new RestoreError(
-      `the session stopped at step ${position.stepId}, which the runbook no longer has; put the step back to resume, or start a new session.`,
-    );
-  }
-  if (position.sub === 'held' && !step.needsHands) {
-    throw new RestoreError(
-      `the session stopped at step ${position.stepId}, held for hands on site, but the runbook no longer says needs: hands there; put it back to resume, or start a new session.`,
-    );
-  }
-  if (ASKING_THE_HOST.has(position.sub)) {
-    position.track[position.stepId] = 'failed';
+  const step = steps.get(position.stepId)!;
+  /** Puts the step back into `sub`, with nothing in flight. */
+  const rest = (sub: 'failed' | 'interrupted') => {
+    machine.value = { [machine.context.track]: { [step.id]: sub } };
     machine.children = {};
+  };
+  // Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again.
+  if (position.place === 'checkingAttempt' || position.place === 'stoppingAttempt') {
+    rest('failed');
     return resting;
   }
   // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
-  if (!RUNNING_SUBSTATES.has(position.sub) || step.kind === 'checkpoint' || step.kind === 'note') return resting;
-  if ((position.sub === 'working' || position.sub === 'following') && followsAgain(step)) {
-    return { ...resting, reattach: [step.id], inFlight: step.id };
-  }
-  position.track[position.stepId] = 'interrupted';
-  machine.children = {};
+  if (position.place !== 'running' && position.place !== 'checking') return resting;
+  if (position.place === 'running' && followsAgain(step)) return { ...resting, reattach: [step.id], inFlight: step.id };
+  rest('interrupted');
   return { ...resting, inFlight: step.id, interrupted: true };
+}
+
+/**
+ * The saved machine's state as this runbook's machine has it. A state the runbook no
+ * longer has (its step gone, or no longer needing hands) cannot be resumed.
+ */
+function savedIn(machine: PersistedMachine, runbook: Runbook): RunbookSnapshot {
+  const resolve = (book: Runbook) => compileRunbook(book).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } });
+  try {
+    return resolve(runbook);
+  } catch {
+    const stepId = machine.context.current;
+    const step = stepId === null ? undefined : allSteps(runbook).find((candidate) => candidate.id === stepId);
+    if (!step) {
+      throw new RestoreError(
+        `the session stopped at step ${stepId ?? '?'}, which the runbook no longer has; put the step back to resume, or start a new session.`,
+      );
+    }
+    if (!step.needsHands && heldIfNeedingHands(machine, runbook, step.id)) {
+      throw new RestoreError(
+        `the session stopped at step ${step.id}, held for hands on site, but the runbook no longer says needs: hands there; put it back to resume, or start a new session.`,
+      );
+    }
+    throw new RestoreError(
+      `the session stopped at step ${step.id} in a state its step no longer has (the runbook changed it since); put it back to resume, or start a new session.`,
+    );
+  }
+}
+
+/** Whether the saved state would be a step held for hands, were that step still to need them. */
+function heldIfNeedingHands(machine: PersistedMachine, runbook: Runbook, stepId: string): boolean {
+  const needing = (steps: Step[]) => steps.map((step) => (step.id === stepId ? { ...step, needsHands: true } : step));
+  const asBefore = { ...runbook, phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps) })), fallback: needing(runbook.fallback) };
+  try {
+    return compileRunbook(asBefore).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } }).hasTag('held');
+  } catch {
+    return false;
+  }
 }
 
 /** Steps that can simply go on: nothing is done twice by starting them again. */
@@ -129,13 +158,4 @@ export function rearmTimeLimit(
     return [setTimeout(() => actor.send({ type: 'TIMEOUT', stepId, attempt }), left)];
   });
   return () => timers.forEach(clearTimeout);
-}
-
-function stepPosition(value: unknown): { track: Record<string, string>; stepId: string; sub: string } | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const [track] = Object.values(value as Record<string, unknown>);
-  if (typeof track !== 'object' || track === null) return null;
-  const [entry] = Object.entries(track as Record<string, unknown>);
-  if (!entry || typeof entry[1] !== 'string') return null;
-  return { track: track as Record<string, string>, stepId: entry[0], sub: entry[1] };
 }

@@ -1,27 +1,23 @@
 import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
 import { useRef, useSyncExternalStore } from 'react';
 import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
-import type { ChatHub, Participant } from '../chat/hub.js';
 import { viewOf } from '../engine/view.js';
 import type { Run } from '../runner/run.js';
 import { HelpOverlay } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
 import { OutputPanel } from './output-panel.js';
 import { ChatPanel, helperStatus } from './chat-panel.js';
+import { hintLines, keysFor } from './key-map.js';
 import { activePrompt } from './prompt.js';
 import { PromptPanel } from './prompt-panel.js';
 import type { Questions } from './questions.js';
 import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
+import type { UpgraderChat } from './upgrader-chat.js';
 import { useUpgraderKeys } from './use-upgrader-keys.js';
 
-/** The upgrader's chat with the site, and how helpers get in (null without a helper channel). */
-export interface UpgraderChat {
-  hub: ChatHub;
-  me: Participant;
-  access: HelperAccess | null;
-}
+export type { UpgraderChat } from './upgrader-chat.js';
 
 const NO_ACCESS = { subscribe: () => () => {}, state: () => null };
 
@@ -62,6 +58,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
     stepOf: run.stepOf,
     relaysAllowed: run.relaysAllowed,
   });
+  const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
   const shownStepId = view.focus?.stepId ?? run.outputs.lastStepId;
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   const chatHeight = chat ? (rows >= 30 ? 9 : rows >= 20 ? 7 : 5) : 0;
@@ -112,7 +109,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
           ) : null}
         </Box>
       </Box>
-      <PromptPanel prompt={prompt} text={screen.text} message={screen.message} width={columns} />
+      <PromptPanel prompt={prompt} hints={hints} text={screen.text} message={screen.message} width={columns} />
       <StatusBar
         sessionId={run.session.id}
         runbook={run.runbook}

@@ -1,6 +1,8 @@
 import { Box, Text } from 'ink';
 import { visibleText } from '../output/neutralize.js';
+import { outcomeSentence } from '../text/outcome.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { slashUsage } from '../chat/chat-text.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
 
@@ -18,8 +20,11 @@ function Keys(props: { children: string }) {
   return <Text color={theme.muted}>{props.children}</Text>;
 }
 
-export function PromptPanel(props: { prompt: Prompt; text: string; message: string | null; width: number }) {
-  const { prompt, text } = props;
+/** `hints`: the keys offered now, one string per line (key-map.ts's hintLines). */
+export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: string; message: string | null; width: number }) {
+  const { prompt, text, hints } = props;
+  const keys = hints.join(' · ');
+  const [firstLine = '', restLine = ''] = hints.length > 1 ? hints : ['', keys];
   let color: string = theme.border;
   let body: React.ReactNode;
   switch (prompt.kind) {
@@ -33,7 +38,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
               Its {prompt.question.key.keyType} key fingerprint is <Text bold>{prompt.question.key.fingerprint}</Text>.
             </Text>
             <Text>Compare it with the fingerprint known for that machine before trusting it.</Text>
-            <Keys>y trust it and record it in known_hosts · n refuse</Keys>
+            <Keys>{keys}</Keys>
           </>
         ) : prompt.question.kind === 'sudo-password' ? (
           <>
@@ -42,13 +47,13 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
               sudo password for {visibleText(prompt.question.user)} on {visibleText(prompt.question.host)}
             </Text>
             <Field value={text} masked />
-            <Keys>Enter submits · kept in memory only, asked once per host · Enter on an empty line gives none</Keys>
+            <Keys>{`${keys} · kept in memory only, asked once per host · Enter on an empty line gives none`}</Keys>
           </>
         ) : (
           <>
             <Text bold>Passphrase for {prompt.question.keyFile}</Text>
             <Field value={text} masked />
-            <Keys>Enter submits · Enter on an empty line skips this key</Keys>
+            <Keys>{`${keys} · Enter on an empty line skips this key`}</Keys>
           </>
         );
       break;
@@ -64,7 +69,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
           </Text>
           <Field value={text} />
-          <Keys>Esc clears · Tab chat · Ctrl-P pauses the run</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -77,11 +82,11 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             {prompt.request !== undefined ? 'ASKED OF THE SITE' : 'CHECKPOINT'} · {stepLabel(prompt.step)} · waiting for {roleList(prompt.pending)}
           </Text>
           <Text bold>{confirmationText(prompt.step, prompt.request)}</Text>
-          {prompt.request !== undefined ? <Keys>r keep waiting without them · s skip (with a reason)</Keys> : null}
+          {firstLine !== '' ? <Keys>{firstLine}</Keys> : null}
           {!prompt.relayable ? (
             <>
               <Text>The {prompt.role} confirms this on their screen (/ok). Tell them what to do in the chat.</Text>
-              <Keys>t write to the site · p pause · F fall back</Keys>
+              <Keys>{restLine}</Keys>
             </>
           ) : (
             <>
@@ -92,10 +97,10 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
                     Type <Text bold>"{prompt.confirmText}"</Text> and press Enter to confirm{relayed ? ` for the ${prompt.role}` : ''}.
                   </Text>
                   <Field value={text} />
-                  <Keys>Esc clears · Ctrl-P pauses the run</Keys>
+                  <Keys>{restLine}</Keys>
                 </>
               ) : (
-                <Keys>{`y confirm${relayed ? ` for the ${prompt.role}` : ''} · t write to the site · p pause`}</Keys>
+                <Keys>{restLine}</Keys>
               )}
             </>
           )}
@@ -109,7 +114,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
         <>
           <Text bold>Message to the site</Text>
           <Field value={text} />
-          <Keys>Enter sends · Esc or Tab goes back · /away 60 REASON · /back · /code new join code</Keys>
+          <Keys>{`${keys} · ${slashUsage('upgrader')}`}</Keys>
         </>
       );
       break;
@@ -126,7 +131,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
               ended.
             </Text>
           ) : null}
-          <Keys>{decisionKeys(prompt)}</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -137,7 +142,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
           <Text bold color={theme.warning}>
             HELD · {stepLabel(prompt.step)} · {HANDS_TEXT}: {prompt.why}
           </Text>
-          <Keys>o go on without them (with a reason) · F fall back · p pause</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -147,7 +152,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
         <>
           <Text bold>{REASON_QUESTIONS[prompt.action]}</Text>
           <Field value={text} />
-          <Keys>Enter submits · Esc goes back</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -156,7 +161,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold>Stop {stepLabel(prompt.step)} now? The command is sent TERM; then you decide what next.</Text>
-          <Keys>y stop it · n keep it running</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -168,7 +173,7 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
             Stop attempt {prompt.attempt} of {stepLabel(prompt.step)} {stepPlace(prompt.step)}? TERM goes to its process group (the pid in its run
             folder); then its exit status is read.
           </Text>
-          <Keys>y stop it · n keep it running</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
@@ -184,9 +189,9 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
     case 'running':
       body =
         prompt.doing !== undefined ? (
-          <Keys>{`${stepLabel(prompt.step)}: ${prompt.doing} · t chat · PgUp/PgDn scroll · ? keys`}</Keys>
+          <Keys>{`${stepLabel(prompt.step)}: ${prompt.doing} · ${keys}`}</Keys>
         ) : (
-          <Keys>{`${stepLabel(prompt.step)} is running · c stop it · t chat · F fall back · PgUp/PgDn scroll · ? keys`}</Keys>
+          <Keys>{`${stepLabel(prompt.step)} is running · ${keys}`}</Keys>
         );
       break;
     case 'finished':
@@ -194,18 +199,14 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       body = (
         <>
           <Text bold color={color}>
-            {prompt.outcome === 'completed'
-              ? 'The run completed.'
-              : prompt.outcome === 'fell-back'
-                ? 'The run ended after the fallback: the old system should be serving again.'
-                : 'The run is paused.'}
+            {`${outcomeSentence(prompt.outcome, { subject: 'The run', meaning: true })}.`}
           </Text>
-          <Keys>q leave · PgUp/PgDn scroll the output</Keys>
+          <Keys>{keys}</Keys>
         </>
       );
       break;
     case 'idle':
-      body = <Keys>? keys</Keys>;
+      body = <Keys>{keys}</Keys>;
       break;
   }
   return (
@@ -214,15 +215,6 @@ export function PromptPanel(props: { prompt: Prompt; text: string; message: stri
       {props.message ? <Text color={theme.warning}>{props.message}</Text> : null}
     </Box>
   );
-}
-
-function decisionKeys(prompt: Extract<Prompt, { kind: 'decision' }>): string {
-  const rest = 's skip (with a reason) · f fall back (with a reason) · p pause';
-  if (prompt.interrupted && prompt.step.kind === 'reboot') return `r wait for it and verify it · d it is done: verify it now (with a reason) · ${rest}`;
-  if (prompt.interrupted) return `r run it again · d it is done (with a reason) · ${rest}`;
-  if (prompt.attemptMayRun !== undefined) return `a attach to it again · k stop it (asks first) · r retry once it has ended · ${rest}`;
-  if (prompt.step.kind === 'reboot') return `r keep waiting · a ask the sentinel to look at it · ${rest}`;
-  return `r retry · ${rest}`;
 }
 
 const REASON_QUESTIONS: Record<ReasonAction, string> = {

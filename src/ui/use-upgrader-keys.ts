@@ -1,14 +1,16 @@
-// The upgrader's keys. Keys can arrive faster than React renders (a pasted "disk0\r" is
-// one chunk), so the screen's own state lives in a ref and every key is read against the
-// live engine state, never against the last rendered frame.
+// The upgrader's keys, read from the key map (key-map.ts). Keys can arrive faster than React
+// renders (a pasted "disk0\r" is one chunk), so the screen's own state lives in a ref and
+// every key is read against the live engine state, never against the last rendered frame.
 import { useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
-import { MAX_MESSAGE_CHARS, parseChatLine } from '../chat/chat-text.js';
+import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../chat/chat-text.js';
+import type { HumanEvent } from '../engine/events.js';
 import type { Run } from '../runner/run.js';
-import { rebootSiteRequest } from '../text/steps.js';
-import type { UpgraderChat } from './app.js';
+import { isOffered, keyFor, keyName, keysFor, reasonEvent, type KeyEntry } from './key-map.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
 import type { Questions } from './questions.js';
+import { useTextField } from './text-field.js';
+import type { UpgraderChat } from './upgrader-chat.js';
 
 const SCROLL_PAGE = 10;
 
@@ -26,9 +28,9 @@ export function useUpgraderKeys(
   onLeave: (how: 'finished' | 'interrupted') => void,
   chat?: UpgraderChat,
 ): ScreenState {
-  const state = useRef<ScreenState>({ mode: { kind: 'normal' }, text: '', scroll: 0, message: null });
+  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
-  const update = (patch: Partial<ScreenState>) => {
+  const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     state.current = { ...state.current, ...patch };
     rerender();
   };
@@ -54,7 +56,18 @@ export function useUpgraderKeys(
       relaysAllowed: run.relaysAllowed,
     });
   };
-  const backToNormal = (mode: Mode = { kind: 'normal' }) => update({ mode, text: '' });
+  const field = useTextField({
+    max: () => (state.current.mode.kind === 'chat' ? MAX_MESSAGE_CHARS : Number.POSITIVE_INFINITY),
+    accepts: () => livePrompt().typing,
+    submit: (text) => submit(livePrompt(), text),
+    typed: () => {
+      if (state.current.mode.kind === 'chat') chat?.hub.typing(chat.me.id);
+    },
+  });
+  const backToNormal = (mode: Mode = { kind: 'normal' }) => {
+    field.clear();
+    update({ mode });
+  };
   const say = (message: string) => update({ message });
 
   // Saves and leaves at once; a running detached step goes on on its host.
@@ -65,165 +78,124 @@ export function useUpgraderKeys(
     onLeave('finished');
   };
 
-  const startFallback = (stepId: string | null) => {
-    if (run.runbook.fallback.length === 0) say('this runbook has no fallback steps');
-    else if (run.view().track === 'fallback') say('the fallback is already running');
-    else backToNormal({ kind: 'reason', action: 'fallback', stepId });
-  };
-
   /** A line written to the site; stays in chat mode for the next one, like talk. */
   const sendChat = (value: string) => {
     if (!chat) return backToNormal();
-    const line = parseChatLine(value);
+    const line = parseChatLine(value, 'upgrader');
     if (line === null) return backToNormal();
-    update({ text: '' });
-    switch (line.kind) {
-      case 'message':
-        chat.hub.say(chat.me.id, line.text);
-        return;
-      case 'away':
-        chat.hub.away(chat.me.id, line.minutes, line.reason);
-        return;
-      case 'back':
-        chat.hub.back(chat.me.id);
-        return;
-      case 'name':
-        chat.hub.rename(chat.me.id, line.name);
-        return;
-      case 'code':
-        if (!chat.access?.state()) return say('there is no helper channel (--no-helpers, or it could not open)');
-        chat.access.newCode();
-        return say(`new join code ${chat.access.state()?.code ?? '?'}; the old one no longer works`);
-      default:
-        return say('in the chat: /away MINUTES REASON · /back · /code (a new join code) · /name NAME · Esc goes back');
+    field.clear();
+    if (sayOrSetPresence(chat.hub, chat.me.id, line)) return;
+    if (line.kind === 'code') {
+      if (!chat.access?.state()) return say('there is no helper channel (--no-helpers, or it could not open)');
+      chat.access.newCode();
+      return say(`new join code ${chat.access.state()?.code ?? '?'}; the old one no longer works`);
     }
+    say(`in the chat: ${slashUsage('upgrader')} · Esc goes back`);
   };
 
-  const submit = (prompt: Prompt) => {
-    const value = state.current.text;
+  /** A reason is checked with the engine before it goes: refused, it stays in its field to be put right. */
+  const sendWithReason = (event: HumanEvent | null) => {
+    if (!event) return backToNormal();
+    const why = run.whyNot(event);
+    if (why !== null) return say(`not accepted: ${why}`);
+    run.send(event);
+    backToNormal();
+  };
+
+  const submit = (prompt: Prompt, value: string) => {
     switch (prompt.kind) {
       case 'chat':
         return sendChat(value);
+      case 'reason':
+        return sendWithReason(reasonEvent(prompt.action, prompt.stepId, by, value));
       case 'question':
         if (prompt.question.kind === 'passphrase' || prompt.question.kind === 'sudo-password') prompt.question.answer(value === '' ? null : value);
         break;
       case 'approval':
-        run.send({ type: 'APPROVE', stepId: prompt.step.id, by, value });
+      case 'confirmation': {
+        // The typed text is the engine's to judge (a wrong one is refused and journaled).
+        const key = keyFor(keysFor(prompt, { by, chat: chat !== undefined }), 'Enter');
+        if (key?.does.kind === 'send') run.send(key.does.event(value));
         break;
-      case 'confirmation':
-        run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by, value });
-        break;
-      case 'reason':
-        if (value.trim() === '') return say('a reason is needed: it goes into the journal');
-        if (prompt.action === 'skip' && prompt.stepId) run.send({ type: 'SKIP', stepId: prompt.stepId, by, reason: value });
-        if (prompt.action === 'mark-done' && prompt.stepId) run.send({ type: 'MARK_DONE', stepId: prompt.stepId, by, reason: value });
-        if (prompt.action === 'fallback') run.send({ type: 'FALLBACK', by, reason: value });
-        if (prompt.action === 'override' && prompt.stepId) run.send({ type: 'OVERRIDE_HOLD', stepId: prompt.stepId, by, reason: value });
-        break;
+      }
     }
     backToNormal();
   };
 
-  const typeText = (input: string) => {
-    for (const char of input) {
-      if (char === '\r' || char === '\n') {
-        const prompt = livePrompt();
-        if (prompt.typing) submit(prompt);
-      } else if (livePrompt().typing) {
-        if (state.current.mode.kind === 'chat') {
-          if (state.current.text.length >= MAX_MESSAGE_CHARS) continue;
-          chat?.hub.typing(chat.me.id);
-        }
-        update({ text: state.current.text + char });
-      }
+  /** What a key of the map does once pressed. */
+  const press = (prompt: Prompt, key: KeyEntry) => {
+    const why = key.query ? run.whyNot(key.query) : null;
+    if (why !== null) return say(`not accepted: ${why}`);
+    const does = key.does;
+    switch (does.kind) {
+      case 'send':
+        run.send(does.event(''));
+        // The "are you sure" is answered.
+        if (prompt.kind === 'confirm-cancel' || prompt.kind === 'confirm-stop-attempt') backToNormal();
+        return;
+      case 'reason':
+        return backToNormal({ kind: 'reason', action: does.action, stepId: does.stepId });
+      case 'ask-first':
+        return backToNormal(does.mode);
+      case 'pause':
+        return pause();
+      case 'chat':
+        return backToNormal(prompt.kind === 'chat' ? { kind: 'normal' } : { kind: 'chat' });
+      case 'submit':
+        return submit(prompt, field.text);
+      case 'clear':
+        return field.clear();
+      case 'back':
+        return backToNormal();
+      case 'answer':
+        if (prompt.kind === 'question' && prompt.question.kind === 'host-key') prompt.question.answer(does.yes);
+        return;
+      case 'leave':
+        return onLeave('finished');
+      case 'say':
+        return say(does.text);
+      case 'global':
+        return;
     }
   };
 
   const onKey = (input: string, key: Key) => {
-    const { mode, text } = state.current;
-    if (key.ctrl && input === 'c') {
+    const { mode } = state.current;
+    const name = keyName(input, key);
+    if (name === 'Ctrl-C') {
       if (mode.kind === 'confirm-stop') onLeave('interrupted');
       else update({ mode: { kind: 'confirm-stop' } });
       return;
     }
     if (mode.kind === 'confirm-stop') return update({ mode: { kind: 'normal' } });
-    if (key.pageUp || key.upArrow) return update({ scroll: state.current.scroll + (key.pageUp ? SCROLL_PAGE : 1) });
-    if (key.pageDown || key.downArrow) {
-      return update({ scroll: Math.max(0, state.current.scroll - (key.pageDown ? SCROLL_PAGE : 1)) });
-    }
-    if (key.end) return update({ scroll: 0 });
+    if (name === 'PgUp' || name === 'Up') return update({ scroll: state.current.scroll + (name === 'PgUp' ? SCROLL_PAGE : 1) });
+    if (name === 'PgDn' || name === 'Down') return update({ scroll: Math.max(0, state.current.scroll - (name === 'PgDn' ? SCROLL_PAGE : 1)) });
+    if (name === 'End') return update({ scroll: 0 });
     update({ message: null });
 
     const prompt = livePrompt();
     // Tab reaches the chat from anywhere, text fields included; t where no text is typed.
-    if (key.tab && chat && prompt.kind !== 'question') {
+    if (name === 'Tab' && chat && prompt.kind !== 'question') {
       return prompt.kind === 'chat' ? backToNormal() : backToNormal({ kind: 'chat' });
     }
-    if (input === '?' && (!prompt.typing || text === '')) {
+    if (name === '?' && (!prompt.typing || field.text === '')) {
       return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' } });
     }
-    if (mode.kind === 'help' && key.escape) return update({ mode: { kind: 'normal' } });
+    if (mode.kind === 'help' && name === 'Esc') return update({ mode: { kind: 'normal' } });
 
+    const keys = keysFor(prompt, { by, chat: chat !== undefined });
+    const pressed = keyFor(keys, name);
     if (prompt.typing) {
-      if (key.ctrl && input === 'p') return pause();
-      if (key.return) return submit(prompt);
-      if (key.escape) return prompt.kind === 'reason' || prompt.kind === 'chat' ? backToNormal() : update({ text: '' });
-      if (key.backspace || key.delete) return update({ text: text.slice(0, -1) });
-      if (!key.ctrl && !key.meta && input) typeText(input);
+      // Named keys (Esc, Ctrl-P) act; Enter, Backspace and letters belong to the field.
+      if (pressed && name.length > 1 && name !== 'Enter' && name !== 'Backspace') return press(prompt, pressed);
+      field.key(name, input, key.ctrl || key.meta);
       return;
     }
-
-    if (input === 't' && chat && prompt.kind !== 'question' && prompt.kind !== 'confirm-cancel' && prompt.kind !== 'confirm-stop-attempt') {
-      return backToNormal({ kind: 'chat' });
-    }
-    switch (prompt.kind) {
-      case 'question':
-        if (prompt.question.kind === 'host-key' && (input === 'y' || input === 'n')) prompt.question.answer(input === 'y');
-        return;
-      case 'confirm-cancel':
-        if (input === 'y') run.send({ type: 'CANCEL', stepId: prompt.step.id, by });
-        if (input === 'y' || input === 'n' || key.escape) backToNormal();
-        return;
-      case 'confirm-stop-attempt':
-        if (input === 'y') run.send({ type: 'STOP_ATTEMPT', stepId: prompt.step.id, by });
-        if (input === 'y' || input === 'n' || key.escape) backToNormal();
-        return;
-      case 'finished':
-        if (input === 'q' || key.return) onLeave('finished');
-        return;
-      case 'decision':
-        if (input === 'r') run.send({ type: 'RETRY', stepId: prompt.step.id, by });
-        else if (input === 'a' && prompt.attemptMayRun !== undefined) run.send({ type: 'REATTACH', stepId: prompt.step.id, by });
-        else if (input === 'k' && prompt.attemptMayRun !== undefined) backToNormal({ kind: 'confirm-stop-attempt', stepId: prompt.step.id });
-        else if (input === 'a' && prompt.step.kind === 'reboot') {
-          run.send({ type: 'ASK_SITE', stepId: prompt.step.id, by, request: rebootSiteRequest(prompt.step) });
-        } else if (input === 's') backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
-        else if (input === 'd' && prompt.interrupted) backToNormal({ kind: 'reason', action: 'mark-done', stepId: prompt.step.id });
-        else if (input === 'f' || input === 'F') startFallback(prompt.step.id);
-        else if (input === 'p') pause();
-        return;
-      case 'confirmation':
-        if (input === 'y') run.send({ type: 'CONFIRM', stepId: prompt.step.id, role: prompt.role, by });
-        else if (input === 'r' && prompt.request !== undefined) run.send({ type: 'RETRY', stepId: prompt.step.id, by });
-        else if (input === 's' && prompt.request !== undefined) backToNormal({ kind: 'reason', action: 'skip', stepId: prompt.step.id });
-        else if (input === 'p') pause();
-        else if (input === 'F') startFallback(prompt.step.id);
-        return;
-      case 'held':
-        if (input === 'o') backToNormal({ kind: 'reason', action: 'override', stepId: prompt.step.id });
-        else if (input === 'F') startFallback(prompt.step.id);
-        else if (input === 'p') pause();
-        return;
-      case 'running':
-        if (input === 'c' && prompt.doing === undefined) update({ mode: { kind: 'confirm-cancel', stepId: prompt.step.id } });
-        else if (input === 'F') startFallback(prompt.step.id);
-        else if (input === 'p') pause();
-        return;
-      default:
-        if (input === 'p') pause();
-        if (input === 'q') say('the run has not ended: pause it first (p)');
-    }
+    if (!pressed) return;
+    // Not the upgrader's to give (a checkpoint only the site confirms): the engine answers it.
+    if (!isOffered(pressed, () => null) && pressed.does.kind === 'send') return run.send(pressed.does.event(''));
+    press(prompt, pressed);
   };
   useInput(onKey);
-  return state.current;
+  return { ...state.current, text: field.text };
 }

@@ -4,14 +4,17 @@
 // once, is one message.
 import { Box, Text, useInput, usePaste, useWindowSize } from 'ink';
 import { useEffect, useRef, useState } from 'react';
-import { MAX_MESSAGE_CHARS, parseChatLine } from '../../chat/chat-text.js';
+import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../../chat/chat-text.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
 import { viewOf } from '../../engine/view.js';
 import type { Run } from '../../runner/run.js';
 import { clockIn } from '../../text/clock.js';
+import { outcomeSentence } from '../../text/outcome.js';
 import { stepLabel } from '../../text/steps.js';
 import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-lines.js';
 import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
+import { keyName } from '../key-map.js';
+import { useTextField } from '../text-field.js';
 import { theme } from '../theme.js';
 import { helperTask, type HelperTask } from './helper-task.js';
 import { isBurst, PasteBurst } from './paste-burst.js';
@@ -26,18 +29,15 @@ export interface HelperAppProps {
 /** A burst of input is over once nothing more came for this long. */
 const BURST_QUIET_MS = 50;
 
-const HELP =
-  'Type and press Enter to chat. /ok confirms what is asked of you (/ok TEXT when it asks for text) · /away 60 lunch · /back · /name YOUR NAME · Tab or /output shows the output · /quit leaves';
+const HELP = `Type and press Enter to chat. ${slashUsage('helper', 'help')}`;
 
 export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
   useHubVersion(hub);
   const now = useNow();
-  const [line, setLine] = useState('');
   const [showOutput, setShowOutput] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
-  const lineRef = useRef('');
   const burst = useRef<{ text: PasteBurst; timer: NodeJS.Timeout } | null>(null);
   const tz = me.tz;
   const self = hub.participant(me.id) ?? me;
@@ -58,13 +58,12 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const phase = phaseIndex >= 0 ? run.runbook.phases[phaseIndex]! : null;
 
   const submit = (text: string) => {
-    const parsed = parseChatLine(text);
+    field.clear();
+    const parsed = parseChatLine(text, 'helper');
     if (!parsed) return;
     setMessage(null);
+    if (sayOrSetPresence(hub, me.id, parsed)) return;
     switch (parsed.kind) {
-      case 'message':
-        hub.say(me.id, parsed.text);
-        return;
       case 'ok':
         if (!view.focus || view.focus.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
         // Each attempt is journaled (an observer's refusal too): paced like messages.
@@ -78,15 +77,6 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
           ...(parsed.value ? { value: parsed.value } : {}),
         });
         return;
-      case 'away':
-        hub.away(me.id, parsed.minutes, parsed.reason);
-        return;
-      case 'back':
-        hub.back(me.id);
-        return;
-      case 'name':
-        hub.rename(me.id, parsed.name);
-        return;
       case 'output':
         setShowOutput((shown) => !shown);
         return;
@@ -96,12 +86,13 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       case 'quit':
         onQuit();
         return;
-      case 'code':
       case 'unknown':
-        setMessage(`unknown command /${parsed.kind === 'code' ? 'code' : parsed.command}; /help lists them`);
+        setMessage(`unknown command /${parsed.command}; /help lists them`);
         return;
     }
   };
+  // Declared after `submit` reads it: the field calls it only on a key, long after this render.
+  const field = useTextField({ max: () => MAX_MESSAGE_CHARS, accepts: () => true, submit, typed: () => hub.typing(me.id) });
 
   const sendBurst = () => {
     const pending = burst.current;
@@ -118,14 +109,12 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
     sendBurst();
     if (!/[\r\n]/.test(text)) {
       // eslint-disable-next-line no-control-regex
-      lineRef.current = (lineRef.current + text.replace(/[\x00-\x1f\x7f-\x9f]/g, '')).slice(0, MAX_MESSAGE_CHARS);
-      setLine(lineRef.current);
+      field.set(field.text + text.replace(/[\x00-\x1f\x7f-\x9f]/g, ''));
       return;
     }
-    const pasted = new PasteBurst(lineRef.current);
+    const pasted = new PasteBurst(field.text);
     pasted.add(text);
-    lineRef.current = '';
-    setLine('');
+    field.clear();
     setMessage(null);
     const message = pasted.message();
     if (message !== '') hub.say(me.id, message);
@@ -139,41 +128,19 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       return;
     }
     if (isBurst(input)) {
-      const text = new PasteBurst(lineRef.current);
+      const text = new PasteBurst(field.text);
       text.add(input);
       burst.current = { text, timer: setTimeout(sendBurst, BURST_QUIET_MS) };
-      lineRef.current = '';
-      setLine('');
+      field.clear();
       return;
     }
     sendBurst();
-    if (key.ctrl && (input === 'c' || input === 'd')) return onQuit();
-    if (key.tab) return setShowOutput((shown) => !shown);
-    if (key.return) {
-      const text = lineRef.current;
-      lineRef.current = '';
-      setLine('');
-      return submit(text);
-    }
-    if (key.escape) {
-      lineRef.current = '';
-      return setLine('');
-    }
-    if (key.backspace || key.delete) {
-      lineRef.current = lineRef.current.slice(0, -1);
-      return setLine(lineRef.current);
-    }
-    if (key.ctrl || key.meta || !input) return;
-    // Pasted text may carry line breaks: each ends a message, as Enter would.
-    for (const char of input) {
-      if (char === '\r' || char === '\n') {
-        const text = lineRef.current;
-        lineRef.current = '';
-        submit(text);
-      } else if (lineRef.current.length < MAX_MESSAGE_CHARS && char >= ' ') lineRef.current += char;
-    }
-    setLine(lineRef.current);
-    hub.typing(me.id);
+    const name = keyName(input, key);
+    if (name === 'Ctrl-C' || name === 'Ctrl-D') return onQuit();
+    if (name === 'Tab') return setShowOutput((shown) => !shown);
+    if (name === 'Esc') return field.clear();
+    // Enter, Backspace, typed text; pasted text may carry line breaks: each ends a message, as Enter would.
+    field.key(name, input, key.ctrl || key.meta);
   });
 
   const site = run.runbook.sites.site;
@@ -198,7 +165,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       </Box>
       <Text wrap="truncate-end" color={view.track === 'fallback' ? theme.danger : theme.muted}>
         {view.outcome
-          ? `the upgrade ${view.outcome === 'completed' ? 'completed' : view.outcome === 'fell-back' ? 'ended on the old system (fallback)' : 'is paused'}`
+          ? outcomeSentence(view.outcome, { subject: 'the upgrade', meaning: true })
           : `${view.track === 'fallback' ? 'FALLBACK · ' : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
       </Text>
       {task ? <TaskBox task={task} width={columns} /> : null}
@@ -229,11 +196,11 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       ) : null}
       <Text wrap="truncate-start">
         <Text color={theme.accent}>{'> '}</Text>
-        {line}
+        {field.text}
         <Text inverse> </Text>
       </Text>
       <Text color={theme.muted} wrap="truncate-end">
-        /ok confirm · /away 60 lunch · /back · Tab output · /help · /quit
+        {slashUsage('helper', 'hint')}
       </Text>
     </Box>
   );

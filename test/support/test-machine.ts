@@ -1,7 +1,7 @@
 // For tests: a runbook's machine whose remote commands succeed at once and are recorded.
 import { fromPromise } from 'xstate';
-import { compileRunbook, type CommandResult } from '../engine/machine.js';
-import { parseRunbook } from '../runbook/load.js';
+import { compileRunbook, type CommandResult } from '../../src/engine/machine.js';
+import { parseRunbook } from '../../src/runbook/load.js';
 
 export function recordingMachine(source: string) {
   const runbook = parseRunbook(source, 'rb.yaml');

@@ -1,7 +1,7 @@
 // A small journal for the report's tests, written the way the runner writes one and read
 // the way the report reads one (each entry parsed with its schema).
-import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from '../store/journal-entries.js';
-import type { JournalProblem, JournalReading } from '../store/journal.js';
+import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from '../../src/store/journal-entries.js';
+import type { JournalProblem, JournalReading } from '../../src/store/journal.js';
 
 const START = Date.parse('2026-11-29T08:00:00.000Z');
 

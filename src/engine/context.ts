@@ -1,0 +1,33 @@
+// What the engine's machine remembers of a run: each step's record, the track, the step
+// in focus, and whether someone is on site.
+import type { Actor, StepRecord } from './events.js';
+
+export interface EngineContext {
+  steps: Record<string, StepRecord>;
+  track: 'main' | 'fallback';
+  /** The step in focus: running, waiting for someone, or failed. */
+  current: string | null;
+  fallback?: { by: Actor; reason: string; fromStepId: string | null };
+  /**
+   * Whether someone is on site for `needs: hands` steps (told by the runner with HANDS).
+   * A context saved before this existed has none: read it with `handsOf`.
+   */
+  hands: Hands;
+}
+
+export interface Hands {
+  available: boolean;
+  /** Why not, when not available: "no sentinel has joined", "the sentinel is away". */
+  why: string;
+}
+
+export const NO_HANDS: Hands = { available: false, why: 'no sentinel has joined' };
+
+/** The context's hands; missing (an old saved context) counts as unavailable. */
+export function handsOf(context: { hands?: Hands }): Hands {
+  return context.hands ?? NO_HANDS;
+}
+
+export function updateStep(context: EngineContext, stepId: string, patch: Partial<StepRecord>): Record<string, StepRecord> {
+  return { ...context.steps, [stepId]: { ...context.steps[stepId]!, ...patch } };
+}

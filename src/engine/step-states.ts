@@ -1,0 +1,394 @@
+// The states of one step, each built by a function named for it. Every state a run rests
+// in carries its place as a tag and answers every person's action: the transitions the
+// rules allow (guard `allows`), and otherwise a refusal with the rules' reason.
+import { and } from 'xstate';
+import type { LocalStep, RunStep, Step } from '../runbook/types.js';
+import type { EngineContext } from './context.js';
+import type { CommandResult } from './actions.js';
+import { attemptOf } from './guards.js';
+import type { Place, StepAction } from './rules.js';
+import type { StateConfig } from './setup.js';
+import { runsDetached, type AttemptState } from './unsettled-attempt.js';
+
+export const MACHINE_ID = 'nightshift';
+/** Upper case: cannot clash with a step id. */
+export const FINAL = 'DONE';
+
+/** What every state of a step is built from. */
+interface StepPlan {
+  step: Step;
+  stepId: string;
+  /** The state the run goes on to once the step is done (or skipped). */
+  next: string;
+  /** Where a failure goes by on_fail: the next step, the fallback track, or the step's decision. */
+  failTarget: string;
+  detached: boolean;
+}
+
+const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
+const allows = (plan: StepPlan, place: Place) => ({ type: 'allows' as const, params: at(plan, place) });
+const refusing = (plan: StepPlan, place: Place) => [{ actions: [{ type: 'refuse' as const, params: at(plan, place) }] }];
+
+/** Every person's action on a step, refused: what a state takes is put before its refusal. */
+function refusals(plan: StepPlan, place: Place) {
+  const refuse = refusing(plan, place);
+  const all: Record<StepAction, typeof refuse> = {
+    CONFIRM: refuse,
+    APPROVE: refuse,
+    RETRY: refuse,
+    REATTACH: refuse,
+    STOP_ATTEMPT: refuse,
+    SKIP: refuse,
+    CANCEL: refuse,
+    RESUME: refuse,
+    MARK_DONE: refuse,
+    OVERRIDE_HOLD: refuse,
+    ASK_SITE: refuse,
+  };
+  return all;
+}
+
+/** A resting state: tagged with its place; every person's action it does not take in `config.on` is refused. */
+function resting(plan: StepPlan, place: Place, config: StateConfig): StateConfig {
+  return { ...config, tags: [place], on: { ...refusals(plan, place), ...config.on } };
+}
+
+export function trackStates(track: 'main' | 'fallback', steps: Step[]): StateConfig {
+  const states: Record<string, StateConfig> = {};
+  steps.forEach((step, index) => {
+    const following = steps[index + 1];
+    states[step.id] = stepState(step, `#${MACHINE_ID}.${track}.${following ? following.id : FINAL}`, track);
+  });
+  states[FINAL] = { type: 'final' };
+  return { initial: steps[0]?.id ?? FINAL, states };
+}
+
+function stepState(step: Step, next: string, track: 'main' | 'fallback'): StateConfig {
+  const stepId = step.id;
+  const meta = { stepId };
+  if (step.kind === 'note') {
+    const pass: StateConfig = { entry: [{ type: 'passNote', params: { stepId } }], always: { target: next } };
+    if (!step.needsHands) return { ...pass, meta };
+    return { meta, initial: 'gate', states: { ...handsGate(planOf(step, next, track), 'pass'), pass } };
+  }
+  const plan = planOf(step, next, track);
+  const check = checkOf(step);
+  const needsApproval = step.kind !== 'checkpoint' && 'confirmText' in step && step.confirmText !== undefined;
+  const start = needsApproval ? 'approval' : 'working';
+  const gate = step.needsHands ? handsGate(plan, start) : {};
+  const initial = step.needsHands ? 'gate' : start;
+  if (step.kind === 'checkpoint') {
+    return { meta, initial, states: { ...gate, working: confirming(plan), failed: failed(plan) } };
+  }
+  return {
+    meta,
+    initial,
+    states: {
+      ...gate,
+      ...(needsApproval ? { approval: approval(plan) } : {}),
+      working: working(plan),
+      failed: failed(plan),
+      ...(step.kind === 'reboot' ? { asking: asking(plan), following: following(plan) } : {}),
+      ...(runsDetached(step) ? { following: following(plan), checkingAttempt: checkingAttempt(plan, step), stoppingAttempt: stoppingAttempt(plan, step) } : {}),
+      interrupted: interrupted(plan),
+      ...(check ? { checking: checking(plan, check) } : {}),
+    },
+  };
+}
+
+function planOf(step: Step, next: string, track: 'main' | 'fallback'): StepPlan {
+  const onFail = 'onFail' in step ? step.onFail : undefined;
+  const failTarget = onFail === 'continue' ? next : onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
+  return { step, stepId: step.id, next, failTarget, detached: runsDetached(step) };
+}
+
+/**
+ * A `needs: hands` step starts at a transient gate: on to `target` (what the step does)
+ * when someone is on site, else `held` until they are (HANDS) or the upgrader goes on
+ * without them (OVERRIDE_HOLD, with a reason). FALLBACK and PAUSE work as anywhere.
+ */
+function handsGate(plan: StepPlan, target: string): Record<string, StateConfig> {
+  const params = { stepId: plan.stepId };
+  return {
+    gate: { always: [{ guard: 'handsAvailable', target }, { target: 'held' }] },
+    held: resting(plan, 'held', {
+      entry: [{ type: 'holdStep', params }],
+      always: { guard: 'handsAvailable', target, actions: [{ type: 'releaseStep', params }] },
+      on: {
+        OVERRIDE_HOLD: [{ guard: allows(plan, 'held'), target, actions: [{ type: 'overrideHold', params }] }, ...refusing(plan, 'held')],
+      },
+    }),
+  };
+}
+
+/** A failure's finish, then on_fail's way: go on (continue), or fall back. */
+function failActions<F>(plan: StepPlan, finish: F) {
+  const { step, stepId } = plan;
+  return [
+    finish,
+    ...('onFail' in step && step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
+    ...(plan.failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
+  ];
+}
+
+type OwnGuard = ReturnType<typeof allows> | { type: 'isAttempt'; params: { stepId: string } };
+
+/**
+ * Where a failure goes: on_fail's way, unless the attempt may still run on its host or
+ * the upgrader asked for it (a retry, a reattach): then it comes back to them. `own` is
+ * the transition's own condition, if any.
+ */
+function failing(plan: StepPlan, outcome: 'timeout' | 'cancel', own?: OwnGuard) {
+  const finish = { type: 'finishStep' as const, params: { stepId: plan.stepId, outcome } };
+  const mine = own ? [own] : [];
+  const otherwise = { guard: and(mine), target: plan.failTarget, actions: failActions(plan, finish) };
+  if (plan.failTarget === 'failed') return [otherwise];
+  const asks = { type: 'failureAsksUpgrader' as const, params: { stepId: plan.stepId } };
+  return [{ guard: and([...mine, asks]), target: 'failed', actions: [finish] }, otherwise];
+}
+
+type Errored = { event: { error: unknown } };
+type Exited = { event: { output: CommandResult } };
+
+/** An effect's error: the same ways as `failing`, the error read from the error event. */
+function failingWithError(plan: StepPlan) {
+  const { stepId } = plan;
+  const finish = { type: 'finishStep' as const, params: ({ event }: Errored) => ({ stepId, outcome: 'error' as const, error: event.error }) };
+  const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
+  if (plan.failTarget === 'failed') return [otherwise];
+  const asks = { type: 'failureAsksUpgrader' as const, params: ({ event }: Errored) => ({ stepId, error: event.error }) };
+  return [{ guard: asks, target: 'failed', actions: [finish] }, otherwise];
+}
+
+/** A command's exit: done on status 0, else the same ways as `failing`. */
+function exiting(plan: StepPlan) {
+  const { stepId } = plan;
+  const exitedZero = { type: 'exitedZero' as const, params: ({ event }: Exited) => ({ exitCode: event.output.exitCode }) };
+  const done = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'done' as const, output: event.output }) };
+  const finish = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'exit' as const, output: event.output }) };
+  const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
+  const asks = { type: 'failureAsksUpgrader' as const, params: { stepId } };
+  const comesBack = plan.failTarget === 'failed' ? [] : [{ guard: asks, target: 'failed', actions: [finish] }];
+  return [{ guard: exitedZero, target: plan.next, actions: [done] }, ...comesBack, otherwise];
+}
+
+function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {
+  const { step, stepId } = plan;
+  const done = { target: plan.next, actions: [{ type: 'finishStep' as const, params: { stepId, outcome: 'done' as const } }] };
+  const onError = failingWithError(plan);
+  switch (step.kind) {
+    case 'run':
+      return { src: 'runRemote', input: follow ? { step, follow } : { step }, onDone: exiting(plan), onError };
+    case 'local':
+      return { src: 'runLocal', input: { step }, onDone: exiting(plan), onError };
+    case 'wait':
+      return { src: 'waitUntil', input: { step }, onDone: done, onError };
+    case 'reboot':
+      return { src: 'reboot', input: follow ? { step, follow } : { step }, onDone: done, onError };
+    case 'upload':
+      return { src: 'upload', input: { step }, onDone: done, onError };
+    case 'preflight':
+      return { src: 'preflight', input: { step }, onDone: done, onError };
+    case 'checkpoint':
+    case 'note':
+      throw new Error(`step ${stepId} has no effect: it is a ${step.kind}`);
+  }
+}
+
+function timeLimit(plan: StepPlan) {
+  const { step } = plan;
+  return 'timeoutMs' in step && step.timeoutMs !== undefined ? { [step.timeoutMs]: failing(plan, 'timeout') } : {};
+}
+
+/** An effect in flight, bounded by the step's time limit; the upgrader may cancel it. */
+function running(plan: StepPlan, entry: StateConfig['entry'], follow: boolean): StateConfig {
+  return resting(plan, 'running', {
+    entry,
+    invoke: effectInvoke(plan, follow),
+    after: timeLimit(plan),
+    on: {
+      TIMEOUT: failing(plan, 'timeout', { type: 'isAttempt', params: { stepId: plan.stepId } }),
+      CANCEL: [...failing(plan, 'cancel', allows(plan, 'running')), ...refusing(plan, 'running')],
+    },
+  });
+}
+
+function working(plan: StepPlan): StateConfig {
+  return running(plan, [{ type: 'startStep', params: { stepId: plan.stepId } }], false);
+}
+
+/**
+ * The same attempt followed again: a command reattached, or a reboot said to be done
+ * (waited for and verified). Nothing is started or issued on the host.
+ */
+function following(plan: StepPlan): StateConfig {
+  return running(plan, [{ type: 'followAttempt', params: { stepId: plan.stepId } }], true);
+}
+
+/** A checkpoint waits for its roles; the last confirmation completes it. */
+function confirming(plan: StepPlan): StateConfig {
+  const { stepId } = plan;
+  const params = { stepId };
+  return resting(plan, 'confirming', {
+    entry: [
+      { type: 'startStep', params },
+      { type: 'awaitHumans', params: { stepId, for: 'confirmation' } },
+    ],
+    after: timeLimit(plan),
+    on: {
+      CONFIRM: [
+        {
+          guard: and([allows(plan, 'confirming'), { type: 'completesCheckpoint', params }]),
+          target: plan.next,
+          actions: [{ type: 'recordConfirmation', params }, { type: 'completeCheckpoint', params }],
+        },
+        { guard: allows(plan, 'confirming'), actions: [{ type: 'recordConfirmation', params }] },
+        ...refusing(plan, 'confirming'),
+      ],
+    },
+  });
+}
+
+function approval(plan: StepPlan): StateConfig {
+  const params = { stepId: plan.stepId };
+  return resting(plan, 'approval', {
+    entry: [{ type: 'awaitHumans', params: { stepId: plan.stepId, for: 'approval' } }],
+    on: { APPROVE: [{ guard: allows(plan, 'approval'), target: 'working', actions: [{ type: 'approve', params }] }, ...refusing(plan, 'approval')] },
+  });
+}
+
+/**
+ * What the upgrader decides about a failed step, also while the site is asked about it. A
+ * detached attempt that may still run is asked about on its host before a new one starts.
+ */
+function retryOrSkip(plan: StepPlan, place: 'failed' | 'asking') {
+  const { stepId } = plan;
+  const params = { stepId };
+  const mayRun = plan.detached ? [{ guard: and([allows(plan, place), { type: 'attemptMayRun', params }]), target: 'checkingAttempt' }] : [];
+  return {
+    RETRY: [
+      ...mayRun,
+      { guard: allows(plan, place), target: 'working', actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }] },
+      ...refusing(plan, place),
+    ],
+    SKIP: [
+      { guard: allows(plan, place), target: plan.next, actions: [{ type: 'decide' as const, params: { stepId, action: 'skip' as const } }] },
+      ...refusing(plan, place),
+    ],
+  };
+}
+
+function failed(plan: StepPlan): StateConfig {
+  const { step, stepId } = plan;
+  const params = { stepId };
+  const allowed = allows(plan, 'failed');
+  const refuse = refusing(plan, 'failed');
+  return resting(plan, 'failed', {
+    entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
+    on: {
+      ...retryOrSkip(plan, 'failed'),
+      MARK_DONE: [
+        step.kind === 'reboot'
+          ? { guard: allowed, target: 'following', actions: [{ type: 'decideMarkDone', params }] }
+          : { guard: allowed, target: plan.next, actions: [{ type: 'markDone', params }] },
+        ...refuse,
+      ],
+      // Only to states the step has: the rules refuse these actions for the other steps.
+      ...(step.kind === 'reboot' ? { ASK_SITE: [{ guard: allowed, target: 'asking', actions: [{ type: 'askSite', params }] }, ...refuse] } : {}),
+      ...(plan.detached
+        ? {
+            REATTACH: [{ guard: allowed, target: 'following', actions: [{ type: 'reattach', params }] }, ...refuse],
+            STOP_ATTEMPT: [{ guard: allowed, target: 'stoppingAttempt', actions: [{ type: 'decideStop', params }] }, ...refuse],
+          }
+        : {}),
+    },
+  });
+}
+
+/** A reboot that did not come back, put to the sentinel: their answer (or the upgrader's relay of it) goes back to waiting for the host. */
+function asking(plan: StepPlan): StateConfig {
+  const params = { stepId: plan.stepId };
+  return resting(plan, 'asking', {
+    entry: [{ type: 'awaitHumans', params: { stepId: plan.stepId, for: 'confirmation' } }],
+    exit: [{ type: 'settleAsk', params }],
+    on: {
+      CONFIRM: [{ guard: allows(plan, 'asking'), target: 'working', actions: [{ type: 'recordConfirmation', params }] }, ...refusing(plan, 'asking')],
+      ...retryOrSkip(plan, 'asking'),
+    },
+  });
+}
+
+type Told = { event: { output: AttemptState } };
+
+/** The attempt that may still run, as its host's run folder tells: looked at before a retry, and after a stop. */
+function attemptEffect(plan: StepPlan, step: RunStep, src: 'checkAttempt' | 'stopAttempt') {
+  const { stepId } = plan;
+  const action = src === 'checkAttempt' ? ('retry' as const) : ('stop' as const);
+  const recordOutput = { type: 'recordAttemptState' as const, params: ({ event }: Told) => ({ stepId, found: { output: event.output } }) };
+  const recordError = { type: 'recordAttemptState' as const, params: ({ event }: Errored) => ({ stepId, found: { error: event.error } }) };
+  const refuseOutput = { type: 'refuseAttempt' as const, params: ({ event }: Told) => ({ stepId, action, found: { output: event.output } }) };
+  const refuseError = { type: 'refuseAttempt' as const, params: ({ event }: Errored) => ({ stepId, action, found: { error: event.error } }) };
+  const ended = { type: 'attemptEnded' as const, params: ({ event }: Told) => ({ state: event.output }) };
+  // A retry goes on once the attempt has ended (or never started); a stop settles it.
+  const onEnded =
+    src === 'checkAttempt'
+      ? { guard: ended, target: 'working', actions: [recordOutput, { type: 'decide' as const, params: { stepId, action: 'retry' as const } }] }
+      : {
+          guard: ended,
+          target: 'failed',
+          actions: [recordOutput, { type: 'settleStoppedAttempt' as const, params: ({ event }: Told) => ({ stepId, state: event.output }) }],
+        };
+  return {
+    src,
+    input: ({ context }: { context: EngineContext }) => attemptOf(context, step),
+    onDone: [onEnded, { target: 'failed', actions: [recordOutput, refuseOutput] }],
+    onError: { target: 'failed', actions: [recordError, refuseError] },
+  };
+}
+
+function checkingAttempt(plan: StepPlan, step: RunStep): StateConfig {
+  return resting(plan, 'checkingAttempt', { invoke: attemptEffect(plan, step, 'checkAttempt') });
+}
+
+function stoppingAttempt(plan: StepPlan, step: RunStep): StateConfig {
+  return resting(plan, 'stoppingAttempt', { invoke: attemptEffect(plan, step, 'stopAttempt') });
+}
+
+/** A command step with a check: what an interrupted attempt is checked with. */
+function checkOf(step: Step) {
+  return (step.kind === 'run' || step.kind === 'local') && step.check !== undefined ? step : undefined;
+}
+
+/**
+ * A step in flight when nightshift stopped is restored here (never straight into
+ * 'working': that would run it again blindly), then RESUME checks it or asks.
+ */
+function interrupted(plan: StepPlan): StateConfig {
+  const params = { stepId: plan.stepId };
+  const resume = checkOf(plan.step)
+    ? { guard: allows(plan, 'interrupted'), target: 'checking' }
+    : { guard: allows(plan, 'interrupted'), target: 'failed', actions: [{ type: 'interruptStep' as const, params }] };
+  return resting(plan, 'interrupted', { on: { RESUME: [resume, ...refusing(plan, 'interrupted')] } });
+}
+
+function checking(plan: StepPlan, check: RunStep | LocalStep): StateConfig {
+  const { stepId } = plan;
+  const params = { stepId };
+  const recordOutput = { type: 'recordCheck' as const, params: ({ event }: Exited) => ({ stepId, found: { output: event.output } }) };
+  const recordError = { type: 'recordCheck' as const, params: ({ event }: Errored) => ({ stepId, found: { error: event.error } }) };
+  return resting(plan, 'checking', {
+    invoke: {
+      src: 'runCheck',
+      input: { step: check },
+      onDone: [
+        {
+          guard: { type: 'exitedZero', params: ({ event }) => ({ exitCode: event.output.exitCode }) },
+          target: plan.next,
+          actions: [recordOutput, { type: 'finishStep', params: ({ event }) => ({ stepId, outcome: 'done' as const, output: event.output }) }],
+        },
+        { target: 'failed', actions: [recordOutput, { type: 'interruptStep', params }] },
+      ],
+      onError: { target: 'failed', actions: [recordError, { type: 'interruptStep', params }] },
+    },
+  });
+}

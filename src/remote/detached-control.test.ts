@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { folderUnreadable, readRunState, runStateScript, stopRunScript } from './detached-control.js';
 import { startScript } from './detached-scripts.js';
 import { isAlive } from '../store/lock.js';
+import { waitFor } from '../../test/support/wait-for.js';
 
 function shellEnv() {
   const home = mkdtempSync(path.join(tmpdir(), 'ns-control-'));
@@ -23,14 +24,6 @@ function sh(script: string, env: NodeJS.ProcessEnv): string {
 // A wrapper that ended may stay a zombie for a while (its parent is whoever reaps orphans here).
 const alive = (pid: number) => isAlive(pid);
 
-async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('looking at a detached run, and stopping it', () => {
   const children: ChildProcess[] = [];
   afterEach(() => {
@@ -41,7 +34,7 @@ describe('looking at a detached run, and stopping it', () => {
   async function started(env: NodeJS.ProcessEnv, runId: string, command: string): Promise<number> {
     expect(sh(startScript(runId, command), env)).toMatch(/^state=new$/m);
     const pidFile = path.join(folderOf(env, runId), 'pid');
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the pid file');
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { what: 'the pid file', timeoutMs: 5000 });
     return Number(readFileSync(pidFile, 'utf8'));
   }
 
@@ -56,7 +49,7 @@ describe('looking at a detached run, and stopping it', () => {
     const pid = await started(env, 's/step.1', `while :; do touch ${marker}; sleep 0.1; done`);
     expect(readRunState(sh(runStateScript('s/step.1'), env))).toEqual({ state: 'running', pid });
     expect(readRunState(sh(stopRunScript('s/step.1'), env))).toEqual({ state: 'running', pid });
-    await until(() => existsSync(path.join(folderOf(env, 's/step.1'), 'exit')), 'the exit status');
+    await waitFor(() => existsSync(path.join(folderOf(env, 's/step.1'), 'exit')), { what: 'the exit status', timeoutMs: 5000 });
     expect(readRunState(sh(runStateScript('s/step.1'), env))).toEqual({ state: 'ended', exitCode: 143 });
     expect(alive(pid)).toBe(false);
   });
@@ -64,7 +57,7 @@ describe('looking at a detached run, and stopping it', () => {
   it('a command that ended with its status', async () => {
     const env = shellEnv();
     await started(env, 's/step.2', 'exit 3');
-    await until(() => existsSync(path.join(folderOf(env, 's/step.2'), 'exit')), 'the exit status');
+    await waitFor(() => existsSync(path.join(folderOf(env, 's/step.2'), 'exit')), { what: 'the exit status', timeoutMs: 5000 });
     expect(readRunState(sh(runStateScript('s/step.2'), env))).toEqual({ state: 'ended', exitCode: 3 });
   });
 

@@ -9,6 +9,7 @@ import { LineReader } from './line-reader.js';
 import { runPlain } from './plain.js';
 import type { Run } from './run.js';
 import { recordingMachine } from '../../test/support/test-machine.js';
+import { waitFor } from '../../test/support/wait-for.js';
 
 const source = `name: plain hands
 hosts:
@@ -67,28 +68,23 @@ function plain(run: Run) {
   return { input, outcome, written: () => written };
 }
 
-const until = async (predicate: () => boolean) => {
-  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(predicate()).toBe(true);
-};
-
 describe('plain mode and steps held for hands on site', () => {
   it('says a step is held, takes override REASON, and refuses other answers', async () => {
     const { run, ran } = fakeRun();
     const io = plain(run);
-    await until(() => io.written().includes('is held'));
+    await waitFor(() => io.written().includes('is held'));
     expect(io.written()).toContain('HELD 1.1 Plug the modem into the new dragon: it needs hands on site (no sentinel has joined)');
     // This runbook has no fallback steps: the engine would refuse a fallback, so it is not offered.
     expect(io.written()).toContain('Answer override REASON (go on without them) | pause:');
     io.input.write('retry\n');
-    await until(() => io.written().includes('did not understand "retry"'));
+    await waitFor(() => io.written().includes('did not understand "retry"'));
     io.input.write('override\n');
     // Whether a reason will do is the engine's to say; plain mode says its answer.
     const why = run.whyNot({ type: 'OVERRIDE_HOLD', stepId: 'plug', by: run.upgrader, reason: '' })!;
     expect(why).not.toBeNull();
-    await until(() => io.written().includes(`: ${why} (answer override REASON)`));
+    await waitFor(() => io.written().includes(`: ${why} (answer override REASON)`));
     io.input.write('override the modem is already in\n');
-    await until(() => io.written().includes('HELD 1.2'));
+    await waitFor(() => io.written().includes('HELD 1.2'));
     expect(io.written()).toContain('going on with 1.1 Plug the modem into the new dragon without hands on site, by ana: the modem is already in');
     expect(ran).toEqual(['plug']);
     io.input.write('pause\n');
@@ -98,10 +94,10 @@ describe('plain mode and steps held for hands on site', () => {
   it('goes on by itself when hands come, without waiting for an answer', async () => {
     const { run, ran } = fakeRun();
     const io = plain(run);
-    await until(() => io.written().includes('HELD 1.1'));
+    await waitFor(() => io.written().includes('HELD 1.1'));
     run.send({ type: 'HANDS', available: true, why: 'mia is on site' });
-    await until(() => io.written().includes('released 1.1'));
-    await until(() => ran.includes('wipe'));
+    await waitFor(() => io.written().includes('released 1.1'));
+    await waitFor(() => ran.includes('wipe'));
     expect(await io.outcome).toBe('completed');
     expect(io.written()).not.toContain('HELD 1.2');
   });

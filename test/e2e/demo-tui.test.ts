@@ -5,6 +5,7 @@ import { formatDuration } from '../../src/runbook/duration.js';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 
 if (!tmuxAvailable()) console.warn('\n*** tmux is not installed: the end-to-end tests cannot run (apt-get install tmux) ***\n');
 
@@ -12,14 +13,6 @@ if (!tmuxAvailable()) console.warn('\n*** tmux is not installed: the end-to-end 
 function journalOf(stateDir: string) {
   const sessions = path.join(stateDir, 'sessions');
   return readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
-}
-
-async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms: ${String(test)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -181,7 +174,7 @@ describe.skipIf(!tmuxAvailable())('nightshift demo in a real terminal, driven by
       if (failures === 1) {
         term.keys('r');
         // The retry fails the same way at once: wait for the journal to have it, not the screen.
-        await until(() => journalOf(stateDir).filter((e) => e.type === 'step.finished' && e['status'] === 'failed').length === 2);
+        await waitFor(() => journalOf(stateDir).filter((e) => e.type === 'step.finished' && e['status'] === 'failed').length === 2, { timeoutMs: 5000 });
         return;
       }
       term.keys('f');

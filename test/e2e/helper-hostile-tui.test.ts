@@ -10,6 +10,7 @@ import type { HelperFile } from '../../src/store/helper-file.js';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
@@ -107,14 +108,6 @@ function journaled(upgrader: Upgrader, type: string): Array<Record<string, unkno
   return readJournal(path.join(upgrader.sessionDir, 'journal.jsonl')).filter((entry) => entry.type === type) as unknown as Array<Record<string, unknown>>;
 }
 
-async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** A helper's OpenSSH client in its own tmux, its known_hosts pinned to the channel's key; `before` runs in the shell first. */
 function helperClient(dir: string, upgrader: Upgrader, user: string, before = ''): { tmux: TmuxSession; tty: () => string } {
   const knownHosts = path.join(dir, `known_hosts_${user}`);
@@ -143,7 +136,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     // Even a watch-only observer: its pty request claims 6000x6000.
     const observer = helperClient(dir, upgrader, 'observer', 'stty rows 6000 cols 6000;');
     await join(observer.tmux, upgrader);
-    await until(() => journaled(upgrader, 'helper.joined').length === 1, 'the observer joined (journal)');
+    await waitFor(() => journaled(upgrader, 'helper.joined').length === 1, { what: 'the observer joined (journal)' });
     const latencies: number[] = [];
     const probe = async () => {
       for (let count = 0; count < 5; count++) {
@@ -200,7 +193,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     const bracketed = await flood(true);
     console.log(`bracketed paste of 20,000 lines: upgrader keys ${bracketed.latencies.join(', ')} ms (max ${Math.max(...bracketed.latencies)} ms)`);
     expect(Math.max(...bracketed.latencies)).toBeLessThan(KEY_BOUND_MS);
-    await until(() => messages().length === 1, 'the paste as one message');
+    await waitFor(() => messages().length === 1, { what: 'the paste as one message' });
     const pasted = String(messages()[0]!['text']);
     expect(pasted.length).toBeLessThanOrEqual(500);
     expect(pasted).toMatch(/^line 1 of the paste line 2 of the paste .*… \[pasted text cut at the 500-character limit\]$/);

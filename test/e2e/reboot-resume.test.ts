@@ -11,6 +11,7 @@ import { converse, freshStateDir, waitForLine, type Conversation } from '../supp
 import { canFakeReboots, RebootableMachine, type RebootOptions } from '../support/rebootable-machine.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
+import { waitFor } from '../support/wait-for.js';
 
 const runnable = sshdInstalled() && canFakeReboots();
 if (!runnable) console.warn('\n*** the reboot resume tests need root, unshare and openssh-server: skipped ***\n');
@@ -89,18 +90,10 @@ describe.skipIf(!runnable)('a reboot step in flight when nightshift is killed', 
     };
   }
 
-  async function until(done: () => boolean, what: string, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   /** Runs until the machine has been told to reboot and went down, then kill -9. */
   async function killedWhileRebooting(fx: Awaited<ReturnType<typeof fixture>>): Promise<void> {
     const first = fx.run();
-    await until(() => fx.target.reboots === 1, 'the reboot');
+    await waitFor(() => fx.target.reboots === 1, { what: 'the reboot', timeoutMs: 20_000 });
     first.child.kill('SIGKILL');
     await first.exited;
   }
@@ -142,7 +135,7 @@ describe.skipIf(!runnable)('a reboot step in flight when nightshift is killed', 
   it('killed after the reboot was issued but before the host went down: retry waits for it to go down and come back', async () => {
     const fx = await fixture({ downForMs: 1000 }, (request, dir) => `touch ${dir}/issued; (sleep 3; touch ${request}) >/dev/null 2>&1 &`);
     const first = fx.run();
-    await until(() => existsSync(path.join(fx.dir, 'issued')), 'the reboot command');
+    await waitFor(() => existsSync(path.join(fx.dir, 'issued')), { what: 'the reboot command', timeoutMs: 20_000 });
     first.child.kill('SIGKILL');
     await first.exited;
     expect(fx.target.reboots).toBe(0);

@@ -13,6 +13,7 @@ import { SITE } from '../../src/lab/site-plan.js';
 import { generateEd25519KeyPair, parseKey } from '../../src/remote/keys.js';
 import { loadRunbook } from '../../src/runbook/load.js';
 import type { Runbook, Step } from '../../src/runbook/types.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface SshResult {
   code: number | null;
@@ -80,17 +81,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** Waits for the pid a remote command writes; should a test fail, the process is not left behind. */
 async function waitForPid(file: string): Promise<number> {
-  await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), 10_000, `${path.basename(file)} is written`);
+  await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), { what: `${path.basename(file)} is written` });
   const pid = Number(readFileSync(file, 'utf8').trim());
   cleanups.push(() => {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
@@ -251,7 +244,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     const closed = new Promise((resolve) => child.once('close', resolve));
     child.kill('SIGKILL');
     await closed;
-    await waitFor(() => !isAlive(sleeper), 5000, `the remote sleep ${sleeper} is gone`);
+    await waitFor(() => !isAlive(sleeper), { what: `the remote sleep ${sleeper} is gone`, timeoutMs: 5000 });
   });
 
   it('forwards a signal request to the whole process group', async () => {
@@ -279,7 +272,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
       });
       expect(outcome.signal).toBe('SIGTERM');
       const sleeper = await waitForPid(pidFile);
-      await waitFor(() => !isAlive(sleeper), 5000, 'the background sleep is gone');
+      await waitFor(() => !isAlive(sleeper), { what: 'the background sleep is gone', timeoutMs: 5000 });
     } finally {
       client.end();
     }
@@ -292,7 +285,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     lab.dropConnections('dolphin');
     const result = await running;
     expect(result.code).toBe(255);
-    await waitFor(() => !isAlive(sleeper), 5000, 'the dropped command is gone');
+    await waitFor(() => !isAlive(sleeper), { what: 'the dropped command is gone', timeoutMs: 5000 });
     expect((await ssh(lab, 'dolphin', 'echo back')).stdout).toBe('back\n');
     expect(() => lab.dropConnections('unicorn')).toThrow(DemoLabError);
   });
@@ -335,7 +328,7 @@ describe.skipIf(!sshAvailable)('demo lab life cycle', () => {
     const sleeper = await waitForPid(pidFile);
     await lab.close();
     expect((await running).code).toBe(255);
-    await waitFor(() => !isAlive(sleeper), 5000, 'the command is gone after close');
+    await waitFor(() => !isAlive(sleeper), { what: 'the command is gone after close', timeoutMs: 5000 });
     const refused = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port: lab.hosts.dragon.port });
       socket.once('connect', () => {

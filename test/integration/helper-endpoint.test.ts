@@ -27,6 +27,7 @@ import {
 import { alternateScreenAfter, onlcr } from '../../src/chat/helper-endpoint-terminal.js';
 import { generateEd25519KeyPair, type SshKeyPair } from '../../src/remote/keys.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
 // eslint-disable-next-line no-control-regex
@@ -173,14 +174,6 @@ function attempt(lab: Lab, user: string, code: string, extra: string[] = [], arg
 /** One keyboard-interactive try, no second chance: as a brute-forcing client would. */
 const ONE_TRY = ['-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1'];
 
-async function until(test: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 interface SilentSocket {
   /** Resolves with how long the socket lived, from connected to closed. */
   closed: Promise<number>;
@@ -310,14 +303,14 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     expect(changes).toBe(3);
 
     const joined = attempt(lab, 'sentinel', code.replace(/-/g, ''), ['-tt', ...ONE_TRY]);
-    await until(() => lab.helpers.length === 1, 'the helper with the new code');
+    await waitFor(() => lab.helpers.length === 1, { what: 'the helper with the new code' });
     expect(lab.helpers[0]!.role).toBe('sentinel');
     expect(changes).toBe(4); // the one-time code was used up
-    await until(() => joined.stdout().includes('hello sentinel'), 'the Ink app on the -tt client');
+    await waitFor(() => joined.stdout().includes('hello sentinel'), { what: 'the Ink app on the -tt client' });
 
     // The helper's client goes away: the session ends once, and closing it later is harmless.
     process.kill(-joined.child.pid!, 'SIGKILL');
-    await until(() => lab.closes.get('sentinel') === 1, 'onClose');
+    await waitFor(() => lab.closes.get('sentinel') === 1, { what: 'onClose' });
     lab.helpers[0]!.close('too late');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(lab.closes.get('sentinel')).toBe(1);
@@ -327,7 +320,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
   test('observer@ joins as an observer with the password method; close() ends the server and every session', async () => {
     const lab = await startLab();
     const observer = attempt(lab, 'observer', lab.endpoint.code(), ['-tt', '-o', 'PreferredAuthentications=password']);
-    await until(() => lab.helpers.length === 1, 'the observer');
+    await waitFor(() => lab.helpers.length === 1, { what: 'the observer' });
     expect(lab.helpers[0]!.role).toBe('observer');
     expect(lab.helpers[0]!.id).toBe('observer');
     // A second observer gets a distinct id. Their client has a key, but is told at once (after
@@ -335,9 +328,9 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     const clientKey = path.join(dir, 'client_key');
     writeFileSync(clientKey, generateEd25519KeyPair('a helper').privateKey, { mode: 0o600 });
     const second = attempt(lab, 'observer', lab.endpoint.code(), ['-tt', '-o', 'PubkeyAuthentication=yes', '-o', 'IdentitiesOnly=yes', '-i', clientKey, '-v']);
-    await until(() => lab.helpers.length === 2, 'the second observer');
+    await waitFor(() => lab.helpers.length === 2, { what: 'the second observer' });
     expect(lab.helpers[1]!.id).toBe('observer-2');
-    await until(() => second.stdout().includes('hello observer'), 'the Ink app');
+    await waitFor(() => second.stdout().includes('hello observer'), { what: 'the Ink app' });
     expect(second.stderr()).toContain('Authentications that can continue: keyboard-interactive,password');
     expect(second.stderr()).not.toContain('Offering public key');
     expect(refusals(lab)).toEqual([]);
@@ -404,7 +397,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     await tmux.waitFor((screen) => screen.includes(JOIN_PROMPT.trim()), 10_000, 'the join code prompt');
     tmux.type(lab.endpoint.code());
     tmux.keys('Enter');
-    await until(() => lab.helpers.length === 1, 'the helper');
+    await waitFor(() => lab.helpers.length === 1, { what: 'the helper' });
     const helper = lab.helpers[0]!;
     expect([helper.output.columns, helper.output.rows]).toEqual([MAX_COLUMNS, MAX_ROWS]);
     await tmux.waitFor(/hello sentinel 500x200 typed:/, 5000);
@@ -413,7 +406,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     const tty = readFileSync(ttyFile, 'utf8').trim();
     const resize = async (cols: number, rows: number, expected: [number, number]) => {
       execFileSync('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]);
-      await until(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], `${expected.join('x')} after stty ${cols}x${rows}`, 5000);
+      await waitFor(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], { what: `${expected.join('x')} after stty ${cols}x${rows}`, timeoutMs: 5000 });
     };
     await resize(100, 30, [100, 30]);
     await resize(9000, 9000, [MAX_COLUMNS, MAX_ROWS]);
@@ -437,14 +430,14 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
       client.shell({ term: 'xterm', cols: 0, rows: 0xffffffff, width: 0, height: 0 }, (error, stream) => (error ? reject(error) : resolve(stream))),
     );
-    await until(() => lab.helpers.length === 2, 'the raw client');
+    await waitFor(() => lab.helpers.length === 2, { what: 'the raw client' });
     const raw = lab.helpers[1]!;
     expect([raw.output.columns, raw.output.rows]).toEqual([80, MAX_ROWS]);
     channel.setWindow(7, 0xffffffff, 0, 0);
-    await until(() => raw.output.columns === MAX_COLUMNS && raw.output.rows === 7, 'the absurd window change clamped', 5000);
+    await waitFor(() => raw.output.columns === MAX_COLUMNS && raw.output.rows === 7, { what: 'the absurd window change clamped', timeoutMs: 5000 });
     channel.setWindow(0, 0, 0, 0);
     channel.setWindow(1, 1, 0, 0);
-    await until(() => raw.output.columns === 1 && raw.output.rows === 1, '1x1', 5000);
+    await waitFor(() => raw.output.columns === 1 && raw.output.rows === 1, { what: '1x1', timeoutMs: 5000 });
   });
 
   test('without a terminal, with a command, sftp or a remote forward: no helper session', async () => {
@@ -491,8 +484,8 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     }
     // ...and then a real helper joins.
     const joined = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
-    await until(() => lab.helpers.length === 1, 'the helper once the silent connections are gone');
-    await until(() => joined.stdout().includes('hello sentinel'), 'the Ink app');
+    await waitFor(() => lab.helpers.length === 1, { what: 'the helper once the silent connections are gone' });
+    await waitFor(() => joined.stdout().includes('hello sentinel'), { what: 'the Ink app' });
     // Logged in, a helper no longer counts against the cap: three more silent ones are taken.
     const more = await Promise.all([0, 1, 2].map(() => openSilent(lab.endpoint.port)));
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -521,7 +514,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     const lab = await startLab({ terminalWithinMs: 1500 });
     const code = lab.endpoint.code();
     const quiet = attempt(lab, 'sentinel', code, ['-N', ...ONE_TRY]);
-    await until(() => lab.events.some((event) => event.type === 'code-changed' && event.reason === 'used'), 'the code used');
+    await waitFor(() => lab.events.some((event) => event.type === 'code-changed' && event.reason === 'used'), { what: 'the code used' });
     expect(await quiet.done).toBe(255);
     console.log(`ssh -N with a valid code ended after ${quiet.ms()} ms (bound 1500 ms)`);
     expect(quiet.ms()).toBeGreaterThanOrEqual(1400);
@@ -530,7 +523,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     expect(lab.helpers).toEqual([]);
     // A helper who opens their terminal at once is not affected, however long they stay.
     const helper = attempt(lab, 'sentinel', lab.endpoint.code(), ['-tt', ...ONE_TRY]);
-    await until(() => helper.stdout().includes('hello sentinel'), 'the Ink app');
+    await waitFor(() => helper.stdout().includes('hello sentinel'), { what: 'the Ink app' });
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(lab.helpers[0]!.closed).toBe(false);
     expect(refusals(lab)).toEqual(['no-session']);

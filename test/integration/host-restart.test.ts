@@ -9,14 +9,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { sshdWithPool } from '../support/ssh-pool.js';
 import { describeWithSshd } from '../support/sshd.js';
-
-async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitFor } from '../support/wait-for.js';
 
 describeWithSshd('a host that restarts under a detached step', () => {
   const host = sshdWithPool({ fakeBootId: true, home: {} });
@@ -38,7 +31,7 @@ describeWithSshd('a host that restarts under a detached step', () => {
       () => 'resolved',
       (error: Error) => error.message,
     );
-    await waitFor(() => stdout === 'before\n', 10_000, 'the first line');
+    await waitFor(() => stdout === 'before\n', { what: 'the first line' });
     expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(bootBefore);
 
     // The restart: a new boot id, the command gone with the old boot, every link dropped.

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Run ids of this test run: their folders are removed afterwards. */
 const RUN_PREFIX = `noargv-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -28,14 +29,6 @@ function commandLines(): string[][] {
     }
   }
   return lines;
-}
-
-async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 interface Watched {
@@ -62,7 +55,7 @@ function watchedCommand(scratch: string, extra = ''): Watched {
 async function expectMarkerOnNoCommandLine(watched: Watched, running: Promise<{ exitCode: number | null }>): Promise<void> {
   let ended = false;
   void running.finally(() => (ended = true)).catch(() => {});
-  await waitFor(() => existsSync(watched.flag) || ended, 10_000, 'the command to start');
+  await waitFor(() => existsSync(watched.flag) || ended, { what: 'the command to start' });
   expect(ended, 'the command ended before its command lines were read').toBe(false);
   const lines = commandLines();
   expect(lines.filter((argv) => argv.includes('sleep') && argv.includes(watched.pause))).not.toEqual([]);

@@ -10,6 +10,7 @@ import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { SshAgent } from '../support/ssh-agent.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { makeHome, poolFor, removeHome, run, scriptedInteraction } from '../support/ssh-pool.js';
+import { waitFor } from '../support/wait-for.js';
 
 describeWithSshd('login against OpenSSH sshd', () => {
   let sshd: Sshd;
@@ -90,7 +91,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
 
     // A new connection (the old one dropped) reuses the unlocked key without asking.
     sshd.dropConnections();
-    await waitForState(pool, 'failed');
+    await waitFor(() => pool.state('dragon').state === 'failed', { what: 'dragon to become failed', timeoutMs: 5000 });
     expect((await run(pool, 'echo again')).stdout).toBe('again\n');
     expect(interaction.passphraseQuestions).toHaveLength(2);
     await pool.close();
@@ -251,11 +252,3 @@ describeWithSshd('connection failures', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
-
-async function waitForState(pool: { state(host: string): { state: string } }, state: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (pool.state('dragon').state !== state) {
-    if (Date.now() > deadline) throw new Error(`dragon never became ${state}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

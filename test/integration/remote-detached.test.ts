@@ -11,6 +11,7 @@ import type { ConnectionState } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Prints `count` numbered lines, `pause` seconds apart in blocks of `block`, then exits with `status`. */
 const numbered = (count: number, block: number, pause: number, status = 0) =>
@@ -36,14 +37,6 @@ function blockUntil(done: () => boolean, ms: number): void {
 function expectCommandStderr(stderr: string, expected: string): void {
   expect(stderr.endsWith(expected), stderr).toBe(true);
   expect(stderr.split(expected)).toHaveLength(2);
-}
-
-async function waitFor(done: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Runs `command` detached on dragon; `onBytes` sees the running byte count of stdout and may cut the link. */
@@ -341,7 +334,7 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
     writeFileSync(path.join(flags, 'hold-collect'), '');
     const running = detachedRun(pool, `echo x >> '${marker}'; ${numbered(500, 100, 0.05, 6)}`);
     try {
-      await waitFor(() => existsSync(path.join(flags, 'answer')), 30_000, 'the held collect');
+      await waitFor(() => existsSync(path.join(flags, 'answer')), { what: 'the held collect', timeoutMs: 30_000 });
       // The collect ran on the host and found the status; only the link is gone.
       expect(readFileSync(path.join(flags, 'answer'), 'utf8')).toMatch(/^exit=6$/m);
       relay.cut();

@@ -8,6 +8,7 @@ import { execOnConnection } from '../../src/remote/exec.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { makeHome, openTestConnection, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Alive and not a zombie (an orphan's zombie lingers until init gets round to reaping it). */
 function isRunning(pid: number): boolean {
@@ -21,14 +22,6 @@ function isRunning(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
-  }
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -97,7 +90,7 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
       onStderr: () => {},
       signal: controller.signal,
     });
-    await waitFor(() => chunks.join('').includes('started') && existsSync(pidFile), 'the command to start');
+    await waitFor(() => chunks.join('').includes('started') && existsSync(pidFile), { what: 'the command to start', timeoutMs: 5000 });
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     expect(isRunning(pid)).toBe(true);
     controller.abort();
@@ -107,20 +100,20 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
 
   test('aborting stops the remote command (sshd runs on this machine, so its pid can be checked)', async () => {
     const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; exec sleep 300`);
-    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+    await waitFor(() => !isRunning(pid), { what: `remote pid ${pid} to end`, timeoutMs: 5000 });
     // The connection survives the abort.
     expect((await run(pool, 'echo still here')).stdout).toBe('still here\n');
   });
 
   test('aborting also stops what the remote command started', async () => {
     const pid = await startAndAbort((pidFile) => `sleep 300 & echo $! > ${pidFile}; echo started; wait`);
-    await waitFor(() => !isRunning(pid), `the remote background sleep ${pid} to end`);
+    await waitFor(() => !isRunning(pid), { what: `the remote background sleep ${pid} to end`, timeoutMs: 5000 });
   });
 
   test('closing the pool right after an abort still stops the remote command', async () => {
     const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; sleep 300; echo never`);
     await pool.close();
-    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+    await waitFor(() => !isRunning(pid), { what: `remote pid ${pid} to end`, timeoutMs: 5000 });
   });
 
   test('an exec whose signal is already aborted does not run', async () => {
@@ -157,7 +150,7 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
       onStdout: (chunk) => chunks.push(chunk.toString()),
       onStderr: () => {},
     });
-    await waitFor(() => chunks.join('').includes('started'), 'the command to start');
+    await waitFor(() => chunks.join('').includes('started'), { what: 'the command to start', timeoutMs: 5000 });
     sshd.dropConnections();
     const error = await running.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionLostError);
@@ -187,7 +180,7 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
       await quick.connect('dragon');
       sshd.freezeConnections();
       const started = Date.now();
-      await waitFor(() => quick.state('dragon').state === 'failed', 'the keepalive to give up', 5000);
+      await waitFor(() => quick.state('dragon').state === 'failed', { what: 'the keepalive to give up', timeoutMs: 5000 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
       expect(quick.state('dragon')).toMatchObject({ error: expect.stringMatching(/keepalive/i) });
     } finally {
@@ -246,11 +239,11 @@ describeWithSshd('remote exec behind a login shell that prints first', () => {
       onStderr: (chunk) => (stderr += chunk.toString()),
       signal: controller.signal,
     });
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the command to start');
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { what: 'the command to start', timeoutMs: 5000 });
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     controller.abort();
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
-    await waitFor(() => !isRunning(pid), `remote pid ${pid} to end`);
+    await waitFor(() => !isRunning(pid), { what: `remote pid ${pid} to end`, timeoutMs: 5000 });
     expect(stderr).not.toContain('nightshift-pid');
   });
 });

@@ -8,6 +8,7 @@ import { LISTENING_SOCKETS_SCRIPT, listeningSockets } from '../../src/chat/tunne
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** What listens on `port` on this machine (the site host here), from its own tables. */
 function listeningOn(port: number): string[] {
@@ -25,14 +26,6 @@ function tryConnect(port: number): Promise<'refused' | string> {
     socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? 'refused' : error.message));
     socket.on('close', () => resolve(said));
   });
-}
-
-async function until(test: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describeWithSshd('the site tunnel against OpenSSH sshd', () => {
@@ -77,7 +70,7 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
     test('the forward, which listens on every address, is closed, and the message says why', async () => {
       const { tunnel, states, port, done } = await tunnelTo(sshd);
       try {
-        await until(() => tunnel.state().state !== 'opening', 'the tunnel to open or be refused');
+        await waitFor(() => tunnel.state().state !== 'opening', { what: 'the tunnel to open or be refused', timeoutMs: 15_000 });
         const state = tunnel.state();
         expect(state.state).toBe('refused');
         if (state.state !== 'refused') return;
@@ -94,7 +87,7 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
         expect(states.map((s) => s.state)).toEqual(['refused']);
         // A new link is a new chance (its sshd could have been fixed): tried, and refused again.
         sshd.dropConnections();
-        await until(() => states.length >= 3, 'a second try after the link dropped', 30_000);
+        await waitFor(() => states.length >= 3, { what: 'a second try after the link dropped', timeoutMs: 30_000 });
         expect(states.map((s) => s.state)).toEqual(['refused', 'opening', 'refused']);
         expect(listeningOn(port)).toEqual([]);
       } finally {
@@ -113,7 +106,7 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
     test('the forward listens on 127.0.0.1 only and stays open', async () => {
       const { tunnel, states, port, done } = await tunnelTo(sshd);
       try {
-        await until(() => tunnel.state().state !== 'opening', 'the tunnel to open');
+        await waitFor(() => tunnel.state().state !== 'opening', { what: 'the tunnel to open', timeoutMs: 15_000 });
         expect(tunnel.state()).toMatchObject({ state: 'open', port });
         expect(listeningOn(port)).toEqual(['127.0.0.1']);
         expect(await tryConnect(port)).toBe('hello from the helper channel\n');

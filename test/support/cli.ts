@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitFor } from './wait-for.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/nightshift.js');
@@ -57,11 +58,11 @@ export function typedAnswer(line: string): string | undefined {
 
 /** Resolves once a line matches `pattern`; fails with what was printed when none does in time. */
 export async function waitForLine(run: Conversation, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!run.lines.some((line) => pattern.test(line))) {
-    if (Date.now() > deadline) throw new Error(`no line matching ${pattern} in:\n${run.lines.join('\n')}\n${run.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitFor(() => run.lines.some((line) => pattern.test(line)), {
+    what: `a line matching ${pattern}`,
+    timeoutMs,
+    detail: () => `${run.lines.join('\n')}\n${run.stderr()}`,
+  });
 }
 
 /** A seed for the random moments of a test: $NIGHTSHIFT_TEST_SEED to replay a failure, else a fresh one. */

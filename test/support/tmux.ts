@@ -5,6 +5,7 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } fr
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { waitFor, waitForValue } from './wait-for.js';
 
 const EXIT_MARK = 'exit-status-of-the-program:';
 
@@ -147,24 +148,24 @@ export class TmuxSession {
 
   /** Polls the screen until `test` passes; fails with the last screen when it does not in time. */
   async waitFor(test: RegExp | ((screen: string) => boolean), timeoutMs = 15_000, what = String(test)): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
     let screen = '';
-    while (Date.now() < deadline) {
-      screen = this.screen();
-      if (typeof test === 'function' ? test(screen) : test.test(screen)) return screen;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; the screen was:\n${screen}`);
+    await waitFor(
+      () => {
+        screen = this.screen();
+        return typeof test === 'function' ? test(screen) : test.test(screen);
+      },
+      { what, timeoutMs, intervalMs: 50, detail: () => `the screen was:\n${screen}` },
+    );
+    return screen;
   }
 
   async waitForExit(timeoutMs = 15_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const status = this.exitStatus();
-      if (status !== null) return status;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`the program did not exit within ${timeoutMs} ms; the screen was:\n${this.screen()}`);
+    return waitForValue(() => this.exitStatus() ?? undefined, {
+      what: 'the program to exit',
+      timeoutMs,
+      intervalMs: 100,
+      detail: () => `the screen was:\n${this.screen()}`,
+    });
   }
 
   /** Closes the program's window, as closing a terminal does: its pty goes away under it. */

@@ -5,14 +5,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { StepOutput } from '../../src/output/step-output.js';
-import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { PreflightStep } from '../../src/runbook/types.js';
 import { runPreflight } from '../../src/runner/preflight.js';
-import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const hasArping = (() => {
   try {
@@ -24,20 +23,8 @@ const hasArping = (() => {
 })();
 
 describeWithSshd('preflight checks on a host', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
+  const host = withSshd({}, { pool: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'ns-preflight-'));
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    removeHome(home);
-  });
 
   /** Runs the checks (YAML list items) and returns the verdict lines and the error, if the step failed. */
   async function check(checks: string): Promise<{ lines: string[]; error?: string }> {
@@ -45,7 +32,7 @@ describeWithSshd('preflight checks on a host', () => {
     const step = parseRunbook(source, 'rb.yaml').phases[0]!.steps[0] as PreflightStep;
     const output = new StepOutput(path.join(dir, `out-${Math.random()}.log`));
     let error: string | undefined;
-    await runPreflight(step, pool, output, new AbortController().signal).catch((e: Error) => (error = e.message));
+    await runPreflight(step, host.pool, output, new AbortController().signal).catch((e: Error) => (error = e.message));
     await output.close();
     return { lines: output.ring.tail(100).map((line) => line.text), ...(error !== undefined ? { error } : {}) };
   }

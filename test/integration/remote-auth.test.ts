@@ -4,47 +4,41 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { AuthenticationError, ConnectError } from '../../src/remote/errors.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { SshAgent } from '../support/ssh-agent.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { makeHome, poolFor, removeHome, run, scriptedInteraction } from '../support/ssh-pool.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 describeWithSshd('login against OpenSSH sshd', () => {
-  let sshd: Sshd;
+  const host = withSshd({}, { home: 'test' });
   let encryptedKey: KeyPair;
   let strangerKey: KeyPair;
-  let home: string;
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
-    encryptedKey = await generateKeyPair(sshd.dir, 'encrypted_key', { passphrase: 'correct horse' });
-    strangerKey = await generateKeyPair(sshd.dir, 'stranger_key');
-    await sshd.authorize(encryptedKey.publicLine);
-  });
-  afterAll(async () => {
-    await sshd?.stop();
+    encryptedKey = await generateKeyPair(host.sshd.dir, 'encrypted_key', { passphrase: 'correct horse' });
+    strangerKey = await generateKeyPair(host.sshd.dir, 'stranger_key');
+    await host.sshd.authorize(encryptedKey.publicLine);
   });
   beforeEach(() => {
-    home = makeHome();
     // Known already, so these tests are about login only.
-    mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${sshd.knownHostsLine()}\n`);
+    mkdirSync(path.join(host.home, '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(host.home, '.ssh', 'known_hosts'), `${host.sshd.knownHostsLine()}\n`);
   });
-  afterEach(() => removeHome(home));
 
   test('an ssh config alias gives HostName, Port, User and IdentityFile', async () => {
-    mkdirSync(path.join(home, 'keys'));
-    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, 'keys', 'dragon_key'));
+    mkdirSync(path.join(host.home, 'keys'));
+    copyFileSync(host.sshd.clientKey.privateKeyFile, path.join(host.home, 'keys', 'dragon_key'));
     writeFileSync(
-      path.join(home, '.ssh', 'config'),
+      path.join(host.home, '.ssh', 'config'),
       [
         'Host dragon-old',
         '  HostName 127.0.0.1',
-        `  Port ${sshd.port}`,
-        `  User ${sshd.user}`,
+        `  Port ${host.sshd.port}`,
+        `  User ${host.sshd.user}`,
         '  IdentityFile %d/keys/%n_key',
         '  IdentityFile ~/keys/spare_key',
         'Host *',
@@ -52,45 +46,45 @@ describeWithSshd('login against OpenSSH sshd', () => {
         '',
       ].join('\n'),
     );
-    const pool = poolFor(sshd, {
-      home,
+    const pool = poolFor(host.sshd, {
+      home: host.home,
       spec: { alias: 'dragon-old', address: undefined, port: undefined, user: undefined, identityFile: undefined },
     });
     expect(await pool.resolve('dragon')).toMatchObject({
       name: 'dragon',
       address: '127.0.0.1',
-      port: sshd.port,
-      user: sshd.user,
-      identityFiles: [path.join(home, 'keys', 'dragon-old_key'), path.join(home, 'keys', 'spare_key')],
+      port: host.sshd.port,
+      user: host.sshd.user,
+      identityFiles: [path.join(host.home, 'keys', 'dragon-old_key'), path.join(host.home, 'keys', 'spare_key')],
       resolvedBy: 'ssh -G',
     });
     await pool.close();
 
-    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, 'keys', 'dragon-old_key'));
-    const again = poolFor(sshd, {
-      home,
+    copyFileSync(host.sshd.clientKey.privateKeyFile, path.join(host.home, 'keys', 'dragon-old_key'));
+    const again = poolFor(host.sshd, {
+      home: host.home,
       spec: { alias: 'dragon-old', address: undefined, port: undefined, user: undefined, identityFile: undefined },
     });
-    expect((await run(again, 'id -un')).stdout).toBe(`${sshd.user}\n`);
+    expect((await run(again, 'id -un')).stdout).toBe(`${host.sshd.user}\n`);
     await again.close();
-    expect(sshd.log()).toContain(`Accepted publickey for ${sshd.user}`);
+    expect(host.sshd.log()).toContain(`Accepted publickey for ${host.sshd.user}`);
   });
 
   test('the default ~/.ssh/id_ed25519 is used when nothing else is given', async () => {
-    copyFileSync(sshd.clientKey.privateKeyFile, path.join(home, '.ssh', 'id_ed25519'));
-    const pool = poolFor(sshd, { home, spec: { identityFile: undefined } });
+    copyFileSync(host.sshd.clientKey.privateKeyFile, path.join(host.home, '.ssh', 'id_ed25519'));
+    const pool = poolFor(host.sshd, { home: host.home, spec: { identityFile: undefined } });
     expect((await run(pool, 'echo default key')).stdout).toBe('default key\n');
     await pool.close();
   });
 
   test('an encrypted key asks for its passphrase again after a wrong one, and only once per pool', async () => {
     const interaction = scriptedInteraction({ passphrases: ['wrong', 'correct horse'] });
-    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    const pool = poolFor(host.sshd, { home: host.home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
     expect((await run(pool, 'echo unlocked')).stdout).toBe('unlocked\n');
     expect(interaction.passphraseQuestions).toEqual([encryptedKey.privateKeyFile, encryptedKey.privateKeyFile]);
 
     // A new connection (the old one dropped) reuses the unlocked key without asking.
-    sshd.dropConnections();
+    host.sshd.dropConnections();
     await waitFor(() => pool.state('dragon').state === 'failed', { what: 'dragon to become failed', timeoutMs: 5000 });
     expect((await run(pool, 'echo again')).stdout).toBe('again\n');
     expect(interaction.passphraseQuestions).toHaveLength(2);
@@ -99,7 +93,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
 
   test('a skipped passphrase skips that key and says so', async () => {
     const interaction = scriptedInteraction({ passphrases: [null] });
-    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    const pool = poolFor(host.sshd, { home: host.home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
     const error = await pool.connect('dragon').catch((caught: unknown) => caught);
     await pool.close();
     expect(error).toBeInstanceOf(AuthenticationError);
@@ -109,7 +103,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
 
   test('three wrong passphrases give up on the key', async () => {
     const interaction = scriptedInteraction({ passphrases: ['a', 'b', 'c', 'correct horse'] });
-    const pool = poolFor(sshd, { home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
+    const pool = poolFor(host.sshd, { home: host.home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
     const error = await pool.connect('dragon').catch((caught: unknown) => caught);
     await pool.close();
     expect(error).toBeInstanceOf(AuthenticationError);
@@ -118,20 +112,20 @@ describeWithSshd('login against OpenSSH sshd', () => {
   });
 
   test('a key the server refuses gives an AuthenticationError that names it', async () => {
-    const pool = poolFor(sshd, { home, spec: { identityFile: strangerKey.privateKeyFile } });
+    const pool = poolFor(host.sshd, { home: host.home, spec: { identityFile: strangerKey.privateKeyFile } });
     const error = await pool.connect('dragon').catch((caught: unknown) => caught);
     expect(pool.state('dragon')).toMatchObject({ state: 'failed', error: (error as Error).message });
     await pool.close();
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as Error).message).toBe(
-      `Could not log in to dragon as ${sshd.user} at 127.0.0.1:${sshd.port}: the server refused keys from ` +
+      `Could not log in to dragon as ${host.sshd.user} at 127.0.0.1:${host.sshd.port}: the server refused keys from ` +
         `${strangerKey.privateKeyFile}. Check that the public key is in the server's authorized_keys.`,
     );
     expect((error as AuthenticationError).tried).toEqual([strangerKey.privateKeyFile]);
   });
 
   test('with no agent and no key file, the error says there was nothing to offer', async () => {
-    const pool = poolFor(sshd, { home, spec: { identityFile: undefined } });
+    const pool = poolFor(host.sshd, { home: host.home, spec: { identityFile: undefined } });
     const error = await pool.connect('dragon').catch((caught: unknown) => caught);
     await pool.close();
     expect(error).toBeInstanceOf(AuthenticationError);
@@ -145,7 +139,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
     beforeAll(async () => {
       agentDir = mkdtempSync(path.join(tmpdir(), 'ns-agent-'));
       agent = await SshAgent.start(agentDir);
-      await agent.add(sshd.clientKey.privateKeyFile);
+      await agent.add(host.sshd.clientKey.privateKeyFile);
     });
     afterAll(async () => {
       await agent?.stop();
@@ -154,10 +148,10 @@ describeWithSshd('login against OpenSSH sshd', () => {
 
     test('the agent logs in, before any identity file is tried', async () => {
       const interaction = scriptedInteraction();
-      const pool = poolFor(sshd, {
-        home,
+      const pool = poolFor(host.sshd, {
+        home: host.home,
         interaction,
-        env: { HOME: home, SSH_AUTH_SOCK: agent.socket },
+        env: { HOME: host.home, SSH_AUTH_SOCK: agent.socket },
         // Would need a passphrase: never asked because the agent comes first.
         spec: { identityFile: encryptedKey.privateKeyFile },
       });
@@ -189,8 +183,8 @@ describeWithSshd('login against OpenSSH sshd', () => {
   test('a server that takes no public keys says so', async () => {
     const passwordOnly = await Sshd.start({ extraConfig: ['PubkeyAuthentication no', 'PasswordAuthentication yes'] });
     try {
-      writeFileSync(path.join(home, '.ssh', 'known_hosts'), `${passwordOnly.knownHostsLine()}\n`);
-      const pool = poolFor(passwordOnly, { home });
+      writeFileSync(path.join(host.home, '.ssh', 'known_hosts'), `${passwordOnly.knownHostsLine()}\n`);
+      const pool = poolFor(passwordOnly, { home: host.home });
       const error = await pool.connect('dragon').catch((caught: unknown) => caught);
       await pool.close();
       expect(error).toBeInstanceOf(AuthenticationError);
@@ -204,7 +198,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
   });
 
   test('an unreachable agent is noted and the identity file still works', async () => {
-    const pool = poolFor(sshd, { home, env: { HOME: home, SSH_AUTH_SOCK: path.join(home, 'no-agent.sock') } });
+    const pool = poolFor(host.sshd, { home: host.home, env: { HOME: host.home, SSH_AUTH_SOCK: path.join(host.home, 'no-agent.sock') } });
     expect((await run(pool, 'echo fine')).stdout).toBe('fine\n');
     await pool.close();
   });

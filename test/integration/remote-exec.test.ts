@@ -1,14 +1,14 @@
 // Remote commands through HostPool against the real OpenSSH sshd.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { Socket } from 'node:net';
 import { ConnectionLostError } from '../../src/remote/errors.js';
 import { execOnConnection } from '../../src/remote/exec.js';
-import type { HostPool } from '../../src/remote/host-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { makeHome, openTestConnection, poolFor, removeHome, run } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { openTestConnection, poolFor, run } from '../support/ssh-pool.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** Alive and not a zombie (an orphan's zombie lingers until init gets round to reaping it). */
 function isRunning(pid: number): boolean {
@@ -26,48 +26,31 @@ function isRunning(pid: number): boolean {
 }
 
 describeWithSshd('remote exec against OpenSSH sshd', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterEach(async () => {
-    await pool.close();
-    removeHome(home);
-  });
+  const host = withSshd({}, { home: 'test', pool: true });
 
   test('streams stdout and stderr separately and returns the exit code', async () => {
-    const ok = await run(pool, 'echo out-1; echo err-1 >&2; echo out-2');
+    const ok = await run(host.pool, 'echo out-1; echo err-1 >&2; echo out-2');
     expect(ok).toEqual({ stdout: 'out-1\nout-2\n', stderr: 'err-1\n', exitCode: 0 });
 
-    const three = await run(pool, 'echo partial; exit 3');
+    const three = await run(host.pool, 'echo partial; exit 3');
     expect(three.exitCode).toBe(3);
     expect(three.stdout).toBe('partial\n');
   });
 
   test('a command killed by a signal reports the signal, not an exit code', async () => {
-    const killed = await run(pool, 'echo before; kill -KILL $$');
+    const killed = await run(host.pool, 'echo before; kill -KILL $$');
     expect(killed.stdout).toBe('before\n');
     expect(killed.exitCode).toBeNull();
     expect(killed.signal).toBe('SIGKILL');
   });
 
   test('stdin is closed: a command reading it sees end of file instead of hanging', async () => {
-    const result = await run(pool, 'cat; echo done');
+    const result = await run(host.pool, 'cat; echo done');
     expect(result).toEqual({ stdout: 'done\n', stderr: '', exitCode: 0 });
   });
 
   test('large output arrives complete and in order', async () => {
-    const result = await run(pool, 'seq 1 200000');
+    const result = await run(host.pool, 'seq 1 200000');
     const expected = Array.from({ length: 200000 }, (_, index) => `${index + 1}\n`).join('');
     expect(result.stdout.length).toBe(expected.length);
     expect(result.stdout === expected).toBe(true);
@@ -75,17 +58,17 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
   });
 
   test('commands reuse one connection per host', async () => {
-    const first = await run(pool, 'echo $SSH_CONNECTION');
-    const second = await run(pool, 'echo $SSH_CONNECTION');
+    const first = await run(host.pool, 'echo $SSH_CONNECTION');
+    const second = await run(host.pool, 'echo $SSH_CONNECTION');
     expect(first.stdout.trim()).not.toBe('');
     expect(second.stdout).toBe(first.stdout);
   });
 
   async function startAndAbort(command: (pidFile: string) => string): Promise<number> {
-    const pidFile = path.join(sshd.dir, `abort-${Date.now()}-${Math.random()}.pid`);
+    const pidFile = path.join(host.sshd.dir, `abort-${Date.now()}-${Math.random()}.pid`);
     const controller = new AbortController();
     const chunks: string[] = [];
-    const running = pool.exec('dragon', command(pidFile), {
+    const running = host.pool.exec('dragon', command(pidFile), {
       onStdout: (chunk) => chunks.push(chunk.toString()),
       onStderr: () => {},
       signal: controller.signal,
@@ -102,7 +85,7 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
     const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; exec sleep 300`);
     await waitFor(() => !isRunning(pid), { what: `remote pid ${pid} to end`, timeoutMs: 5000 });
     // The connection survives the abort.
-    expect((await run(pool, 'echo still here')).stdout).toBe('still here\n');
+    expect((await run(host.pool, 'echo still here')).stdout).toBe('still here\n');
   });
 
   test('aborting also stops what the remote command started', async () => {
@@ -112,52 +95,52 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
 
   test('closing the pool right after an abort still stops the remote command', async () => {
     const pid = await startAndAbort((pidFile) => `echo $$ > ${pidFile}; echo started; sleep 300; echo never`);
-    await pool.close();
+    await host.pool.close();
     await waitFor(() => !isRunning(pid), { what: `remote pid ${pid} to end`, timeoutMs: 5000 });
   });
 
   test('an exec whose signal is already aborted does not run', async () => {
-    const marker = path.join(sshd.dir, `never-${Date.now()}`);
+    const marker = path.join(host.sshd.dir, `never-${Date.now()}`);
     const controller = new AbortController();
     controller.abort();
     await expect(
-      pool.exec('dragon', `touch ${marker}`, { onStdout: () => {}, onStderr: () => {}, signal: controller.signal }),
+      host.pool.exec('dragon', `touch ${marker}`, { onStdout: () => {}, onStderr: () => {}, signal: controller.signal }),
     ).rejects.toMatchObject({ name: 'AbortError' });
     expect(existsSync(marker)).toBe(false);
   });
 
   test('connection states are published: idle, connecting, connected, closed', async () => {
     const seen: string[] = [];
-    expect(pool.state('dragon')).toEqual({ state: 'idle' });
-    const unsubscribe = pool.subscribe(() => seen.push(pool.states()['dragon']?.state ?? 'missing'));
-    await pool.connect('dragon');
-    expect(pool.state('dragon').state).toBe('connected');
-    await pool.close();
+    expect(host.pool.state('dragon')).toEqual({ state: 'idle' });
+    const unsubscribe = host.pool.subscribe(() => seen.push(host.pool.states()['dragon']?.state ?? 'missing'));
+    await host.pool.connect('dragon');
+    expect(host.pool.state('dragon').state).toBe('connected');
+    await host.pool.close();
     unsubscribe();
     expect(seen).toEqual(['connecting', 'connected', 'closed']);
   });
 
   test('a dropped link fails the running command, is published, and the next exec reconnects', async () => {
     const seen: string[] = [];
-    pool.subscribe(() => {
-      const state = pool.state('dragon');
+    host.pool.subscribe(() => {
+      const state = host.pool.state('dragon');
       seen.push(state.state === 'failed' ? `failed: ${state.error}` : state.state);
     });
-    const first = await run(pool, 'echo $SSH_CONNECTION');
+    const first = await run(host.pool, 'echo $SSH_CONNECTION');
 
     const chunks: string[] = [];
-    const running = pool.exec('dragon', 'echo started; sleep 5', {
+    const running = host.pool.exec('dragon', 'echo started; sleep 5', {
       onStdout: (chunk) => chunks.push(chunk.toString()),
       onStderr: () => {},
     });
     await waitFor(() => chunks.join('').includes('started'), { what: 'the command to start', timeoutMs: 5000 });
-    sshd.dropConnections();
+    host.sshd.dropConnections();
     const error = await running.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionLostError);
     expect((error as Error).message).toMatch(/dragon \(127\.0\.0\.1:\d+\) dropped while the command was running/);
-    expect(pool.state('dragon').state).toBe('failed');
+    expect(host.pool.state('dragon').state).toBe('failed');
 
-    const second = await run(pool, 'echo $SSH_CONNECTION');
+    const second = await run(host.pool, 'echo $SSH_CONNECTION');
     expect(second.exitCode).toBe(0);
     expect(second.stdout).not.toBe(first.stdout);
     expect(seen[0]).toBe('connecting');
@@ -167,7 +150,7 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
   });
 
   test('a socket gone before the connection heard of it: a lost link at once, and the connection is dead from then on', async () => {
-    const connection = await openTestConnection(sshd, home);
+    const connection = await openTestConnection(host.sshd, host.home);
     (connection.client as unknown as { _sock: Socket })._sock.destroy();
     const error = await execOnConnection(connection, 'true', { onStdout: () => {}, onStderr: () => {} }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionLostError);
@@ -175,66 +158,49 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
   });
 
   test('a link that stops answering is noticed by the keepalive and published as failed', async () => {
-    const quick = poolFor(sshd, { home, keepaliveIntervalMs: 200 });
+    const quick = poolFor(host.sshd, { home: host.home, keepaliveIntervalMs: 200 });
     try {
       await quick.connect('dragon');
-      sshd.freezeConnections();
+      host.sshd.freezeConnections();
       const started = Date.now();
       await waitFor(() => quick.state('dragon').state === 'failed', { what: 'the keepalive to give up', timeoutMs: 5000 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
       expect(quick.state('dragon')).toMatchObject({ error: expect.stringMatching(/keepalive/i) });
     } finally {
-      sshd.thawConnections();
+      host.sshd.thawConnections();
       await quick.close();
     }
   });
 
   test('concurrent commands on a fresh pool share one login', async () => {
-    const results = await Promise.all([1, 2, 3].map(() => run(pool, 'echo $SSH_CONNECTION')));
+    const results = await Promise.all([1, 2, 3].map(() => run(host.pool, 'echo $SSH_CONNECTION')));
     expect(new Set(results.map((result) => result.stdout)).size).toBe(1);
   });
 
   test('isPortOpen answers for the sshd port and not for a closed one', async () => {
-    expect(await pool.isPortOpen('dragon', sshd.port, 2000)).toBe(true);
-    expect(await pool.isPortOpen('dragon', 1, 2000)).toBe(false);
+    expect(await host.pool.isPortOpen('dragon', host.sshd.port, 2000)).toBe(true);
+    expect(await host.pool.isPortOpen('dragon', 1, 2000)).toBe(false);
   });
 
   test('an unknown host name is a plain error', async () => {
-    await expect(pool.connect('nosuch')).rejects.toThrow('Unknown host nosuch: the runbook defines dragon.');
+    await expect(host.pool.connect('nosuch')).rejects.toThrow('Unknown host nosuch: the runbook defines dragon.');
   });
 });
 
 describeWithSshd('remote exec behind a login shell that prints first', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
-
-  beforeAll(async () => {
-    // As a noisy .bashrc or a message of the day on stderr would: before nightshift's launcher runs.
-    sshd = await Sshd.start({
-      extraConfig: [`ForceCommand printf 'welcome: the login shell speaks first\\n' >&2; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`],
-    });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterEach(async () => {
-    await pool.close();
-    removeHome(home);
-  });
-
+  // As a noisy .bashrc or a message of the day on stderr would: before nightshift's launcher runs.
+  const host = withSshd(
+    { extraConfig: [`ForceCommand printf 'welcome: the login shell speaks first\\n' >&2; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`] },
+    { home: 'test', pool: true },
+  );
   test("the shell's words pass through, the launcher's pid line does not, and an abort still finds the command", async () => {
-    const result = await run(pool, 'echo out; echo err >&2');
+    const result = await run(host.pool, 'echo out; echo err >&2');
     expect(result).toEqual({ stdout: 'out\n', stderr: 'welcome: the login shell speaks first\nerr\n', exitCode: 0 });
 
-    const pidFile = path.join(sshd.dir, `noisy-${Date.now()}.pid`);
+    const pidFile = path.join(host.sshd.dir, `noisy-${Date.now()}.pid`);
     const controller = new AbortController();
     let stderr = '';
-    const running = pool.exec('dragon', `echo $$ > ${pidFile}; exec sleep 300`, {
+    const running = host.pool.exec('dragon', `echo $$ > ${pidFile}; exec sleep 300`, {
       onStdout: () => {},
       onStderr: (chunk) => (stderr += chunk.toString()),
       signal: controller.signal,

@@ -1,12 +1,12 @@
 // Reverse port forwards against the real OpenSSH sshd. sshd runs on this machine, so the
 // "remote" port it opens is reached at 127.0.0.1 here.
 import { connect, createServer, type Server } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test } from 'vitest';
 import type { Connection } from '../../src/remote/connection.js';
 import { forwardRemotePort, type RemoteForward } from '../../src/remote/forward.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { makeHome, openTestConnection, removeHome } from '../support/ssh-pool.js';
-
+import { describeWithSshd } from '../support/sshd.js';
+import { openTestConnection } from '../support/ssh-pool.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** Echoes what it receives; a connection that sends "die" is destroyed on the spot. */
 async function startEchoServer(): Promise<{ server: Server; port: number; accepted: () => number }> {
@@ -56,21 +56,13 @@ function tryConnect(port: number): Promise<'refused' | 'closed' | 'answered' | '
 }
 
 describeWithSshd('reverse port forwards against OpenSSH sshd', () => {
-  let sshd: Sshd;
-  let home: string;
+  const host = withSshd({}, { home: 'test' });
   let connection: Connection;
   let echo: Awaited<ReturnType<typeof startEchoServer>>;
   let forwards: RemoteForward[];
 
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
   beforeEach(async () => {
-    home = makeHome();
-    connection = await openTestConnection(sshd, home);
+    connection = await openTestConnection(host.sshd, host.home);
     echo = await startEchoServer();
     forwards = [];
   });
@@ -78,7 +70,6 @@ describeWithSshd('reverse port forwards against OpenSSH sshd', () => {
     await Promise.all(forwards.map((forward) => forward.close()));
     await connection.close();
     await new Promise<void>((resolve) => echo.server.close(() => resolve()));
-    removeHome(home);
   });
 
   async function forward(options: Partial<Parameters<typeof forwardRemotePort>[1]> = {}): Promise<RemoteForward> {

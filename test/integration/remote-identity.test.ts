@@ -3,12 +3,13 @@
 // is accepted. known_hosts plays no part for such a host.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { HostKeyNotDeclaredError } from '../../src/remote/errors.js';
 import type { HostKeyExpectation } from '../../src/runbook/types.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { describeKeyPair, generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
-import { makeHome, poolFor, removeHome, run, scriptedInteraction, type ScriptedInteraction } from '../support/ssh-pool.js';
+import { poolFor, run, scriptedInteraction, type ScriptedInteraction } from '../support/ssh-pool.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const PHASES = ['partition', 'restore', 'bootloader', 'cutover'];
 
@@ -33,32 +34,25 @@ async function refusal(promise: Promise<unknown>): Promise<HostKeyNotDeclaredErr
 }
 
 describeWithSshd('host keys declared in the runbook, by phase', () => {
-  let sshd: Sshd;
+  const host = withSshd({}, { home: 'test' });
   let oldKey: KeyPair;
   let newKey: KeyPair;
   let stranger: KeyPair;
-  let home: string;
   let knownHosts: string;
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
     // A copy: the harness overwrites the host key files when the key is replaced.
-    const original = sshd.hostKey();
-    const copy = path.join(sshd.dir, 'original_host_key');
+    const original = host.sshd.hostKey();
+    const copy = path.join(host.sshd.dir, 'original_host_key');
     copyFileSync(original.privateKeyFile, copy);
     copyFileSync(original.publicKeyFile, `${copy}.pub`);
     oldKey = await describeKeyPair(copy, 'ed25519');
-    newKey = await generateKeyPair(sshd.dir, 'restored_system_host_key', { comment: 'host-restored' });
-    stranger = await generateKeyPair(sshd.dir, 'stranger_host_key');
-  });
-  afterAll(async () => {
-    await sshd?.stop();
+    newKey = await generateKeyPair(host.sshd.dir, 'restored_system_host_key', { comment: 'host-restored' });
+    stranger = await generateKeyPair(host.sshd.dir, 'stranger_host_key');
   });
   beforeEach(() => {
-    home = makeHome();
-    knownHosts = path.join(home, '.ssh', 'known_hosts');
+    knownHosts = path.join(host.home, '.ssh', 'known_hosts');
   });
-  afterEach(() => removeHome(home));
 
   function expectNoQuestionsNorKnownHosts(interaction: ScriptedInteraction): void {
     expect(interaction.hostKeyQuestions).toEqual([]);
@@ -67,7 +61,7 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
 
   describe('before the machine is restored', () => {
     test('a declared key logs in without known_hosts and without asking; nothing is recorded', async () => {
-      const { pool, interaction } = declaredPool(sshd, home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
       pool.setPhase('partition');
       expect((await run(pool, 'echo old system')).stdout).toBe('old system\n');
       await pool.close();
@@ -76,17 +70,17 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
 
     test('known_hosts is not consulted: a different key recorded there does not matter', async () => {
       mkdirSync(path.dirname(knownHosts), { recursive: true });
-      writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${stranger.publicKey}\n`);
-      const { pool, interaction } = declaredPool(sshd, home, [declared(oldKey)]);
+      writeFileSync(knownHosts, `[127.0.0.1]:${host.sshd.port} ${stranger.publicKey}\n`);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(oldKey)]);
       pool.setPhase('restore');
       await pool.connect('dragon');
       await pool.close();
       expect(interaction.hostKeyQuestions).toEqual([]);
-      expect(readFileSync(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${sshd.port} ${stranger.publicKey}\n`);
+      expect(readFileSync(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${host.sshd.port} ${stranger.publicKey}\n`);
     });
 
     test('a key declared by its fingerprint only is accepted', async () => {
-      const { pool, interaction } = declaredPool(sshd, home, [{ fingerprint: oldKey.fingerprint, from: 'partition', until: 'cutover' }]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [{ fingerprint: oldKey.fingerprint, from: 'partition', until: 'cutover' }]);
       pool.setPhase('bootloader');
       expect((await run(pool, 'echo by fingerprint')).stdout).toBe('by fingerprint\n');
       await pool.close();
@@ -94,8 +88,8 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
     });
 
     test('the machine presenting a key declared for a later phase is refused before anything runs', async () => {
-      const marker = path.join(sshd.dir, `too-early-${Date.now()}`);
-      const { pool, interaction } = declaredPool(sshd, home, [declared(stranger, { until: 'restore' }), declared(oldKey, { from: 'bootloader' })]);
+      const marker = path.join(host.sshd.dir, `too-early-${Date.now()}`);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(stranger, { until: 'restore' }), declared(oldKey, { from: 'bootloader' })]);
       pool.setPhase('partition');
       const error = await refusal(run(pool, `touch ${marker}`));
       expect(error.message).toContain('This key is declared from phase bootloader on; the run is in phase partition.');
@@ -106,7 +100,7 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
     });
 
     test('a key declared nowhere is refused in every phase and in the fallback', async () => {
-      const { pool, interaction } = declaredPool(sshd, home, [declared(stranger, { until: 'restore' }), { fingerprint: newKey.fingerprint, from: 'bootloader' }]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(stranger, { until: 'restore' }), { fingerprint: newKey.fingerprint, from: 'bootloader' }]);
       for (const phase of [...PHASES, null]) {
         pool.setPhase(phase);
         const error = await refusal(pool.connect('dragon'));
@@ -123,16 +117,16 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
   // Last in this suite: the machine's key changes for good.
   describe('the machine comes back with a new key', () => {
     test('refused in a phase where only the old key is declared; accepted once the run is in a phase declaring the new one', async () => {
-      const { pool, interaction } = declaredPool(sshd, home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
       pool.setPhase('partition');
       expect((await run(pool, 'echo before')).stdout).toBe('before\n');
 
-      await sshd.replaceHostKey(newKey);
+      await host.sshd.replaceHostKey(newKey);
       await pool.disconnect('dragon');
       pool.setPhase('restore');
       const error = await refusal(pool.connect('dragon'));
       expect(error.message).toBe(
-        `The host key of dragon (127.0.0.1:${sshd.port}) is not one the runbook declares for phase restore: ` +
+        `The host key of dragon (127.0.0.1:${host.sshd.port}) is not one the runbook declares for phase restore: ` +
           `the server sent ${newKey.fingerprint} (ssh-ed25519); declared for phase restore: ${oldKey.fingerprint}. ` +
           'This key is declared from phase bootloader on; the run is in phase restore. Refusing to connect. ' +
           'Check which system the machine is running, or the phases given in host_keys for dragon in the runbook.',
@@ -147,14 +141,14 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
     });
 
     test('in the fallback every declared key is accepted, whatever state the machine is in', async () => {
-      const { pool, interaction } = declaredPool(sshd, home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(oldKey, { until: 'restore' }), declared(newKey, { from: 'bootloader' })]);
       pool.setPhase(null);
       expect((await run(pool, 'echo swing back')).stdout).toBe('swing back\n');
       await pool.close();
 
       // The old key in the fallback too (only fingerprints this time).
-      await sshd.replaceHostKey(oldKey);
-      const again = declaredPool(sshd, home, [
+      await host.sshd.replaceHostKey(oldKey);
+      const again = declaredPool(host.sshd, host.home, [
         { fingerprint: oldKey.fingerprint, until: 'restore' },
         { fingerprint: newKey.fingerprint, from: 'bootloader' },
       ]);
@@ -171,30 +165,18 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
 });
 
 describeWithSshd('declared keys and the host key algorithm, against an sshd with ed25519 and ecdsa keys', () => {
-  let sshd: Sshd;
-  let home: string;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start({ hostKeyTypes: ['ed25519', 'ecdsa'] });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    home = makeHome();
-  });
-  afterEach(() => removeHome(home));
+  const host = withSshd({ hostKeyTypes: ['ed25519', 'ecdsa'] }, { home: 'test' });
 
   test('with only the ecdsa key declared for the phase, the server is asked for ecdsa first', async () => {
-    const ecdsa = sshd.hostKey('ecdsa');
-    const { pool } = declaredPool(sshd, home, [declared(sshd.hostKey('ed25519'), { until: 'partition' }), declared(ecdsa, { from: 'restore' })]);
+    const ecdsa = host.sshd.hostKey('ecdsa');
+    const { pool } = declaredPool(host.sshd, host.home, [declared(host.sshd.hostKey('ed25519'), { until: 'partition' }), declared(ecdsa, { from: 'restore' })]);
     pool.setPhase('cutover');
     await pool.connect('dragon');
     await pool.close();
   });
 
   test("a key declared by fingerprint only keeps ssh2's order: the server sends ed25519, and the refusal says why", async () => {
-    const { pool } = declaredPool(sshd, home, [{ fingerprint: sshd.hostKey('ecdsa').fingerprint }]);
+    const { pool } = declaredPool(host.sshd, host.home, [{ fingerprint: host.sshd.hostKey('ecdsa').fingerprint }]);
     pool.setPhase('restore');
     const error = await refusal(pool.connect('dragon'));
     await pool.close();
@@ -204,27 +186,15 @@ describeWithSshd('declared keys and the host key algorithm, against an sshd with
 });
 
 describeWithSshd('hosts without declared keys', () => {
-  let sshd: Sshd;
-  let home: string;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
-  beforeEach(() => {
-    home = makeHome();
-  });
-  afterEach(() => removeHome(home));
+  const host = withSshd({}, { home: 'test' });
 
   test('still ask about an unknown key and record it in known_hosts, whatever the phase', async () => {
     const interaction = scriptedInteraction({ acceptHostKey: true });
-    const pool = poolFor(sshd, { home, interaction, phaseOrder: PHASES });
+    const pool = poolFor(host.sshd, { home: host.home, interaction, phaseOrder: PHASES });
     pool.setPhase('restore');
     await pool.connect('dragon');
     await pool.close();
-    expect(interaction.hostKeyQuestions.map((question) => question.fingerprint)).toEqual([sshd.hostKey().fingerprint]);
-    expect(readFileSync(path.join(home, '.ssh', 'known_hosts'), 'utf8')).toBe(`${sshd.knownHostsLine()}\n`);
+    expect(interaction.hostKeyQuestions.map((question) => question.fingerprint)).toEqual([host.sshd.hostKey().fingerprint]);
+    expect(readFileSync(path.join(host.home, '.ssh', 'known_hosts'), 'utf8')).toBe(`${host.sshd.knownHostsLine()}\n`);
   });
 });

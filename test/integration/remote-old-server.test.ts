@@ -1,15 +1,16 @@
 // A 2010-era sshd (ssh-rsa host key, diffie-hellman-group14-sha1, aes128-ctr, hmac-sha1,
 // ssh-rsa user keys): reached when the ssh config allows those algorithms, refused with both
 // sides' lists and the config line otherwise. And the group-exchange login's speed.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { NoCommonAlgorithmError } from '../../src/remote/algorithms.js';
 import { isFinalLoginError } from '../../src/remote/errors.js';
 import { OPENSSH_ALGORITHMS } from '../../src/remote/openssh-defaults.js';
 import type { AlgorithmLists } from '../../src/remote/types.js';
 import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
-import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { poolFor, run } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** What `ssh -G` gives on OpenSSH 9.2 without any algorithm options. */
 const OPENSSH_DEFAULTS = Object.fromEntries(
@@ -17,12 +18,8 @@ const OPENSSH_DEFAULTS = Object.fromEntries(
 ) as Required<AlgorithmLists>;
 
 describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, aes128-ctr and hmac-sha1', () => {
-  let sshd: Sshd;
-  let home: string;
-  let rsaKey: KeyPair;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start({
+  const host = withSshd(
+    {
       hostKeyTypes: ['rsa'],
       authorizeClientKey: false,
       extraConfig: [
@@ -32,15 +29,15 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
         'MACs hmac-sha1',
         'PubkeyAcceptedAlgorithms ssh-rsa',
       ],
-    });
-    home = makeHome();
-    rsaKey = await generateKeyPair(home, 'id_rsa', { type: 'rsa' });
-    await sshd.authorize(rsaKey.publicLine);
-    pinHostKey(sshd, home);
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    if (home) removeHome(home);
+    },
+    { home: 'suite' },
+  );
+  let rsaKey: KeyPair;
+
+  beforeAll(async () => {
+    rsaKey = await generateKeyPair(host.home, 'id_rsa', { type: 'rsa' });
+    await host.sshd.authorize(rsaKey.publicLine);
+    pinHostKey(host.sshd, host.home);
   });
 
   test('connects when the config allows them (KexAlgorithms +…, HostKeyAlgorithms +…, PubkeyAcceptedAlgorithms ssh-rsa)', async () => {
@@ -52,14 +49,14 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
       hostKey: [...OPENSSH_DEFAULTS.hostKey, 'ssh-rsa'],
       pubkey: ['ssh-rsa'],
     };
-    const connection = await connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home);
+    const connection = await connectTo(hostFor(host.sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), host.home);
     expect((await runOn(connection, 'echo old')).stdout).toBe('old\n');
     await connection.close();
-    expect(sshd.log()).toMatch(/Accepted publickey .* RSA/);
+    expect(host.sshd.log()).toMatch(/Accepted publickey .* RSA/);
   });
 
   test("with OpenSSH's defaults: refused, naming both sides' key exchange lists and the line that allows it; final", async () => {
-    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms: OPENSSH_DEFAULTS }), home));
+    const error = await rejectionOf(connectTo(hostFor(host.sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms: OPENSSH_DEFAULTS }), host.home));
     expect(error).toBeInstanceOf(NoCommonAlgorithmError);
     expect(error.message).toContain('no key exchange algorithm in common');
     expect(error.message).toContain('curve25519-sha256@libssh.org,curve25519-sha256');
@@ -72,7 +69,7 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
 
   test("through the pool: a command fails at once with the refusal (not after 10 minutes of retries), and so does wait: ssh's login", async () => {
     // No algorithm options resolved: ssh2's defaults, which lack diffie-hellman-group14-sha1.
-    const pool = poolFor(sshd, { home, spec: { identityFile: rsaKey.privateKeyFile } });
+    const pool = poolFor(host.sshd, { home: host.home, spec: { identityFile: rsaKey.privateKeyFile } });
     try {
       const started = Date.now();
       const error = await rejectionOf(run(pool, 'true'));
@@ -92,7 +89,7 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
 
   test('with the key exchange allowed but not the host key: HostKeyAlgorithms +ssh-rsa', async () => {
     const algorithms: AlgorithmLists = { ...OPENSSH_DEFAULTS, kex: [...OPENSSH_DEFAULTS.kex, 'diffie-hellman-group14-sha1'] };
-    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home));
+    const error = await rejectionOf(connectTo(hostFor(host.sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), host.home));
     expect(error).toBeInstanceOf(NoCommonAlgorithmError);
     expect(error.message).toContain('the server offers ssh-rsa');
     expect(error.message).toContain('HostKeyAlgorithms +ssh-rsa');
@@ -105,31 +102,24 @@ describeWithSshd('an sshd offering only ssh-rsa, diffie-hellman-group14-sha1, ae
       hostKey: [...OPENSSH_DEFAULTS.hostKey, 'ssh-rsa'],
       cipher: ['aes256-gcm@openssh.com'],
     };
-    const error = await rejectionOf(connectTo(hostFor(sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), home));
+    const error = await rejectionOf(connectTo(hostFor(host.sshd, { identityFiles: [rsaKey.privateKeyFile], algorithms }), host.home));
     expect(error).toBeInstanceOf(NoCommonAlgorithmError);
     expect(error.message).toContain('Ciphers +aes128-ctr');
   });
 });
 
 describeWithSshd('an sshd offering only diffie-hellman-group-exchange-sha256', () => {
-  let sshd: Sshd;
-  let home: string;
+  const host = withSshd({ extraConfig: ['KexAlgorithms diffie-hellman-group-exchange-sha256'] }, { home: 'suite' });
 
   beforeAll(async () => {
-    sshd = await Sshd.start({ extraConfig: ['KexAlgorithms diffie-hellman-group-exchange-sha256'] });
-    home = makeHome();
-    pinHostKey(sshd, home);
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    if (home) removeHome(home);
+    pinHostKey(host.sshd, host.home);
   });
 
   test('logs in, without seconds spent testing the primality of the server group', async () => {
     const times: number[] = [];
     for (let round = 0; round < 3; round++) {
       const started = performance.now();
-      const connection = await connectTo(hostFor(sshd), home);
+      const connection = await connectTo(hostFor(host.sshd), host.home);
       times.push(performance.now() - started);
       expect((await runOn(connection, 'echo gex')).stdout).toBe('gex\n');
       await connection.close();

@@ -1,11 +1,11 @@
 // ProxyCommand against the real sshd: nc, and the real ssh client's -W through a jump login;
 // the command's stderr in the error when it fails, and the command ended with the connection.
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { ConnectError } from '../../src/remote/errors.js';
 import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
-import { makeHome, removeHome } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** Process ids whose command line contains `text` (pgrep -f). */
 function processesWith(text: string): string[] {
@@ -25,23 +25,16 @@ async function gone(text: string): Promise<boolean> {
 }
 
 describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
-  let sshd: Sshd;
-  let home: string;
+  const host = withSshd({}, { home: 'suite' });
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
-    home = makeHome();
-    pinHostKey(sshd, home);
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    if (home) removeHome(home);
+    pinHostKey(host.sshd, host.home);
   });
 
   test('nc %h %p is the transport (tokens expanded), and it is ended when the connection closes', async () => {
-    const connection = await connectTo(hostFor(sshd, { proxyCommand: 'exec nc %h %p' }), home);
+    const connection = await connectTo(hostFor(host.sshd, { proxyCommand: 'exec nc %h %p' }), host.home);
     expect((await runOn(connection, 'echo "$SSH_CONNECTION"')).stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+\n$/);
-    const marker = `nc 127.0.0.1 ${sshd.port}`;
+    const marker = `nc 127.0.0.1 ${host.sshd.port}`;
     expect(processesWith(marker)).toHaveLength(1);
     await connection.close();
     expect(await gone(marker)).toBe(true);
@@ -50,27 +43,27 @@ describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
   test("the real ssh client's -W through a jump login to the same sshd", async () => {
     const jump = [
       'ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes',
-      `-o UserKnownHostsFile=${home}/.ssh/known_hosts -i ${sshd.clientKey.privateKeyFile}`,
-      `-p ${sshd.port} ${sshd.user}@127.0.0.1 -W %h:%p`,
+      `-o UserKnownHostsFile=${host.home}/.ssh/known_hosts -i ${host.sshd.clientKey.privateKeyFile}`,
+      `-p ${host.sshd.port} ${host.sshd.user}@127.0.0.1 -W %h:%p`,
     ].join(' ');
-    const before = (sshd.log().match(/Accepted publickey/g) ?? []).length;
-    const connection = await connectTo(hostFor(sshd, { proxyCommand: jump }), home);
+    const before = (host.sshd.log().match(/Accepted publickey/g) ?? []).length;
+    const connection = await connectTo(hostFor(host.sshd, { proxyCommand: jump }), host.home);
     expect((await runOn(connection, 'echo through-jump')).stdout).toBe('through-jump\n');
     await connection.close();
     // Two logins: ssh's to the jump, then nightshift's through it.
-    expect((sshd.log().match(/Accepted publickey/g) ?? []).length - before).toBe(2);
-    expect(await gone(`-W 127.0.0.1:${sshd.port}`)).toBe(true);
+    expect((host.sshd.log().match(/Accepted publickey/g) ?? []).length - before).toBe(2);
+    expect(await gone(`-W 127.0.0.1:${host.sshd.port}`)).toBe(true);
   });
 
   test("a ProxyCommand that fails: its exit code and what it said are the error", async () => {
-    const error = await rejectionOf(connectTo(hostFor(sshd, { proxyCommand: 'echo "no route to dragon" >&2; exit 3' }), home));
+    const error = await rejectionOf(connectTo(hostFor(host.sshd, { proxyCommand: 'echo "no route to dragon" >&2; exit 3' }), host.home));
     expect(error).toBeInstanceOf(ConnectError);
     expect(error.message).toContain('its ProxyCommand (echo "no route to dragon" >&2; exit 3) exited with code 3, saying: no route to dragon');
     expect(error.message).toContain('Check the ProxyCommand');
   });
 
   test('ProxyCommand none connects directly', async () => {
-    const connection = await connectTo(hostFor(sshd, { proxyCommand: 'none' }), home);
+    const connection = await connectTo(hostFor(host.sshd, { proxyCommand: 'none' }), host.home);
     await connection.close();
   });
 });

@@ -5,14 +5,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { Connection } from '../../src/remote/connection.js';
 import { ConnectionLostError } from '../../src/remote/errors.js';
 import { NoSftpServerError, SftpSession } from '../../src/remote/transfer-sftp.js';
 import { PART_SUFFIX, uploadFile, UploadVerificationError, verifyAndPlace, type UploadProgress } from '../../src/remote/transfer.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { makeHome, openTestConnection, removeHome } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { openTestConnection } from '../support/ssh-pool.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,30 +33,21 @@ async function settledSize(file: string): Promise<number> {
 }
 
 describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
-  let sshd: Sshd;
-  let home: string;
+  const host = withSshd({ sftpHonoursPermissions: true }, { home: 'test' });
   let work: string;
   let connections: Connection[];
 
-  beforeAll(async () => {
-    sshd = await Sshd.start({ sftpHonoursPermissions: true });
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-  });
   beforeEach(() => {
-    home = makeHome();
     work = mkdtempSync(path.join(tmpdir(), 'ns-transfer-'));
     connections = [];
   });
   afterEach(async () => {
     await Promise.all(connections.map((connection) => connection.close()));
-    removeHome(home);
     rmSync(work, { recursive: true, force: true });
   });
 
   async function connect(port?: number): Promise<Connection> {
-    const connection = await openTestConnection(sshd, home, port);
+    const connection = await openTestConnection(host.sshd, host.home, port);
     connections.push(connection);
     return connection;
   }
@@ -115,7 +107,7 @@ describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
 
   test('a link cut half way fails with ConnectionLostError; the next upload on a new connection resumes and verifies', async () => {
     const { data, local, remote, part } = randomFile(8 * MiB);
-    const relay = await TcpRelay.start(sshd.port);
+    const relay = await TcpRelay.start(host.sshd.port);
     try {
       const viaRelay = await connect(relay.port);
       relay.cutAfterBytes(data.length / 2, 'toServer');
@@ -264,27 +256,20 @@ function phaseOrder(a: string, b: string): number {
 }
 
 describeWithSshd('uploads to a server without SFTP', () => {
-  let sshd: Sshd;
-  let home: string;
+  const host = withSshd({}, { home: 'suite' });
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
     // The harness always enables sftp-server; this server has no Subsystem line at all.
-    const config = await readFile(sshd.configFile, 'utf8');
-    await writeFile(sshd.configFile, config.replace(/^Subsystem sftp .*$/m, ''));
-    await sshd.restart();
-    home = makeHome();
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    if (home) removeHome(home);
+    const config = await readFile(host.sshd.configFile, 'utf8');
+    await writeFile(host.sshd.configFile, config.replace(/^Subsystem sftp .*$/m, ''));
+    await host.sshd.restart();
   });
 
   test('the SFTP session is refused as "no SFTP server", and the upload goes over a shell stream instead, said once', async () => {
-    const connection = await openTestConnection(sshd, home);
+    const connection = await openTestConnection(host.sshd, host.home);
     try {
       await expect(SftpSession.open(connection)).rejects.toBeInstanceOf(NoSftpServerError);
-      const local = path.join(home, 'small.bin');
+      const local = path.join(host.home, 'small.bin');
       const data = randomBytes(20_000);
       writeFileSync(local, data);
       const target = path.join(mkdtempSync(path.join(tmpdir(), 'ns-nosftp-')), 'arrived.bin');
@@ -300,10 +285,10 @@ describeWithSshd('uploads to a server without SFTP', () => {
   });
 
   test('refused SFTP sessions do not use up the connection: sshd allows 10 sessions (MaxSessions), 12 uploads in a row all arrive', async () => {
-    const connection = await openTestConnection(sshd, home);
+    const connection = await openTestConnection(host.sshd, host.home);
     const folder = mkdtempSync(path.join(tmpdir(), 'ns-nosftp-'));
     try {
-      const local = path.join(home, 'many.bin');
+      const local = path.join(host.home, 'many.bin');
       const data = randomBytes(5000);
       writeFileSync(local, data);
       for (let index = 0; index < 12; index++) {

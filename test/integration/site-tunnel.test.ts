@@ -9,6 +9,7 @@ import type { HostPool } from '../../src/remote/host-pool.js';
 import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** What listens on `port` on this machine (the site host here), from its own tables. */
 function listeningOn(port: number): string[] {
@@ -61,14 +62,10 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
   }
 
   describe('with GatewayPorts yes on the site host', () => {
-    let sshd: Sshd;
-    beforeAll(async () => {
-      sshd = await Sshd.start({ extraConfig: ['GatewayPorts yes'] });
-    });
-    afterAll(() => sshd?.stop());
+    const host = withSshd({ extraConfig: ['GatewayPorts yes'] });
 
     test('the forward, which listens on every address, is closed, and the message says why', async () => {
-      const { tunnel, states, port, done } = await tunnelTo(sshd);
+      const { tunnel, states, port, done } = await tunnelTo(host.sshd);
       try {
         await waitFor(() => tunnel.state().state !== 'opening', { what: 'the tunnel to open or be refused', timeoutMs: 15_000 });
         const state = tunnel.state();
@@ -86,7 +83,7 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
         await new Promise((resolve) => setTimeout(resolve, 1500));
         expect(states.map((s) => s.state)).toEqual(['refused']);
         // A new link is a new chance (its sshd could have been fixed): tried, and refused again.
-        sshd.dropConnections();
+        host.sshd.dropConnections();
         await waitFor(() => states.length >= 3, { what: 'a second try after the link dropped', timeoutMs: 30_000 });
         expect(states.map((s) => s.state)).toEqual(['refused', 'opening', 'refused']);
         expect(listeningOn(port)).toEqual([]);
@@ -97,14 +94,10 @@ describeWithSshd('the site tunnel against OpenSSH sshd', () => {
   });
 
   describe('with the default sshd', () => {
-    let sshd: Sshd;
-    beforeAll(async () => {
-      sshd = await Sshd.start();
-    });
-    afterAll(() => sshd?.stop());
+    const host = withSshd();
 
     test('the forward listens on 127.0.0.1 only and stays open', async () => {
-      const { tunnel, states, port, done } = await tunnelTo(sshd);
+      const { tunnel, states, port, done } = await tunnelTo(host.sshd);
       try {
         await waitFor(() => tunnel.state().state !== 'opening', { what: 'the tunnel to open', timeoutMs: 15_000 });
         expect(tunnel.state()).toMatchObject({ state: 'open', port });

@@ -13,8 +13,9 @@ import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
 import { runWithRevert } from '../../src/runner/revert.js';
-import { poolFor, sshdWithPool } from '../support/ssh-pool.js';
+import { poolFor } from '../support/ssh-pool.js';
 import { describeWithSshd } from '../support/sshd.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-disk-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -66,7 +67,7 @@ async function withRevert(pool: HostPool, change: string, revert: string) {
 }
 
 describeWithSshd('a host whose home is a full disk', () => {
-  const host = sshdWithPool({ home: { tmpfs: '1m' }, privateVarTmp: true });
+  const host = withSshd({ home: { tmpfs: '1m' }, privateVarTmp: true }, { pool: true });
 
   /** Fills the home so that `free` bytes are left (0: full). */
   function fillHome(free: number) {
@@ -117,7 +118,7 @@ describeWithSshd('a host whose home is a full disk', () => {
 });
 
 describeWithSshd('a host whose home is read-only', () => {
-  const host = sshdWithPool({ home: { readOnly: true }, privateVarTmp: true });
+  const host = withSshd({ home: { readOnly: true }, privateVarTmp: true }, { pool: true });
 
   it('runs a detached step in /var/tmp instead, saying that the home is read-only', async () => {
     const run = await detached(host.pool, 'echo out; echo err >&2; exit 2');

@@ -7,12 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { sshdWithPool } from '../support/ssh-pool.js';
 import { describeWithSshd } from '../support/sshd.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 describeWithSshd('a host that restarts under a detached step', () => {
-  const host = sshdWithPool({ fakeBootId: true, home: {} });
+  const host = withSshd({ fakeBootId: true, home: {} }, { pool: true });
 
   it('fails the step saying the host restarted and the command died with it; it is not started again', async () => {
     const runId = `restart-${randomBytes(4).toString('hex')}/restore.1`;

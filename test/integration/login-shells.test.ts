@@ -14,8 +14,9 @@ import { parseRunbook } from '../../src/runbook/load.js';
 import type { PreflightStep, RunStep } from '../../src/runbook/types.js';
 import { runPreflight } from '../../src/runner/preflight.js';
 import { runWithRevert } from '../../src/runner/revert.js';
-import { run, sshdWithPool } from '../support/ssh-pool.js';
+import { run } from '../support/ssh-pool.js';
 import { describeWithSshd } from '../support/sshd.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-shells-'));
 const machinePasswd = readFileSync('/etc/passwd', 'utf8');
@@ -53,7 +54,7 @@ describe.each([
   ['BusyBox ash', busyboxAsh],
 ])('steps on a host whose login shell is %s', (_, loginShell) => {
   describeWithSshd('against the real sshd', () => {
-    const host = sshdWithPool({ loginShell, home: {} });
+    const host = withSshd({ loginShell, home: {} }, { pool: true });
 
     it('logs the user in with that shell, on that sshd only', async () => {
       expect((await run(host.pool, 'getent passwd "$(id -un)" | cut -d: -f7')).stdout).toBe(`${loginShell}\n`);
@@ -146,7 +147,7 @@ describe.each([
 });
 
 describeWithSshd('a login shell that only prints, with escape sequences, and exits 0', () => {
-  const host = sshdWithPool({ extraConfig: ["ForceCommand printf '\\033]0;owned\\007\\033[2Jnot a shell at all\\n'"] });
+  const host = withSshd({ extraConfig: ["ForceCommand printf '\\033]0;owned\\007\\033[2Jnot a shell at all\\n'"] }, { pool: true });
 
   it('fails the command quoting what it said, with nothing left to drive a terminal', async () => {
     const failure = await run(host.pool, 'true').then(
@@ -160,7 +161,7 @@ describeWithSshd('a login shell that only prints, with escape sequences, and exi
 });
 
 describeWithSshd('a login shell that ignores its command and exits 0', () => {
-  const host = sshdWithPool({ loginShell: '/bin/true', home: {} });
+  const host = withSshd({ loginShell: '/bin/true', home: {} }, { pool: true });
 
   it('fails a command and a check command: they never ran', async () => {
     await expect(run(host.pool, 'true')).rejects.toThrow(

@@ -8,8 +8,7 @@ import { HostPool } from '../../src/remote/host-pool.js';
 import { openConnection, type ConnectionSettings } from '../../src/remote/open-connection.js';
 import type { ConnectOptions, HostKeyInfo, RemoteInteraction, ResolvedHost } from '../../src/remote/types.js';
 import type { HostSpec } from '../../src/runbook/types.js';
-import { afterAll, beforeAll } from 'vitest';
-import { Sshd, type SshdOptions } from './sshd.js';
+import type { Sshd } from './sshd.js';
 
 export interface ScriptedInteraction extends RemoteInteraction {
   hostKeyQuestions: HostKeyInfo[];
@@ -131,27 +130,4 @@ export function connectTo(host: ResolvedHost, home: string, settings: Partial<Co
     readyTimeoutMs: 10_000,
     ...settings,
   });
-}
-
-export interface SshdWithPool {
-  readonly sshd: Sshd;
-  readonly pool: HostPool;
-  /** The pool's private HOME on this side. */
-  readonly home: string;
-}
-
-/** Inside a describe: an sshd started with `options` and a pool on it with a private HOME, for the whole suite, stopped and removed after it. */
-export function sshdWithPool(options: SshdOptions = {}): SshdWithPool {
-  const fixture = {} as { sshd?: Sshd; pool?: HostPool; home?: string };
-  beforeAll(async () => {
-    fixture.sshd = await Sshd.start(options);
-    fixture.home = makeHome();
-    fixture.pool = poolFor(fixture.sshd, { home: fixture.home });
-  });
-  afterAll(async () => {
-    await fixture.pool?.close();
-    await fixture.sshd?.stop();
-    if (fixture.home) removeHome(fixture.home);
-  });
-  return fixture as SshdWithPool;
 }

@@ -17,6 +17,7 @@ import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/s
 import { runStepWithRevert } from '../support/revert-step.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { withSshd } from '../support/with-sshd.js';
 
 // Quotes, $, ;, a backslash, a space, a glob and non-ASCII: each must reach sudo as it is.
 const PASSWORD = `p'a"s$HOME;s \\w*rd-ünï-${process.pid}`;
@@ -77,7 +78,20 @@ function runDetachedAsRoot(pool: HostPool, command: string, runId: string, all: 
 }
 
 describeWithSshd('become: sudo on a host that forbids root logins', () => {
-  let sshd: Sshd;
+  const host = withSshd({
+    privateVarTmp: true,
+    sudoUsers: [
+      { name: 'nsnopw', nopasswd: true },
+      { name: 'nspw', password: PASSWORD },
+      { name: 'nstty', password: PASSWORD, requiretty: true },
+      { name: 'nsnorule', password: PASSWORD, noRule: true },
+      { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
+      { name: 'nsslow', password: PASSWORD, passwordTimeoutMinutes: 0.05 },
+      { name: 'nstcsh', password: PASSWORD, shell: '/bin/tcsh' },
+      { name: 'nskeephome', nopasswd: true, keepHome: true },
+      { name: 'nstcshtty', password: PASSWORD, shell: '/bin/tcsh', requiretty: true },
+    ],
+  });
   let relay: TcpRelay;
   let breakLogins = false;
   const homes: string[] = [];
@@ -87,21 +101,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
   const scratch = mkdtempSync(path.join(tmpdir(), 'ns-become-'));
 
   beforeAll(async () => {
-    sshd = await Sshd.start({
-      privateVarTmp: true,
-      sudoUsers: [
-        { name: 'nsnopw', nopasswd: true },
-        { name: 'nspw', password: PASSWORD },
-        { name: 'nstty', password: PASSWORD, requiretty: true },
-        { name: 'nsnorule', password: PASSWORD, noRule: true },
-        { name: 'nsttypty', password: PASSWORD, requiretty: true, usePty: true },
-        { name: 'nsslow', password: PASSWORD, passwordTimeoutMinutes: 0.05 },
-        { name: 'nstcsh', password: PASSWORD, shell: '/bin/tcsh' },
-        { name: 'nskeephome', nopasswd: true, keepHome: true },
-        { name: 'nstcshtty', password: PASSWORD, shell: '/bin/tcsh', requiretty: true },
-      ],
-    });
-    relay = await TcpRelay.start(sshd.port);
+    relay = await TcpRelay.start(host.sshd.port);
     relay.refuseNewWhile(() => breakLogins);
   });
   afterAll(async () => {
@@ -109,7 +109,6 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     await relay?.close();
     // Root's run folders of this test run (they were never released: nothing recorded them).
     spawnSync('sh', ['-c', `rm -rf /root/.local/state/nightshift/runs/*-${RUN}*`]);
-    await sshd?.stop();
     for (const home of homes) removeHome(home);
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -117,7 +116,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
   function poolAs(user: string, interaction: RemoteInteraction, becomePty?: boolean): HostPool {
     const home = makeHome();
     homes.push(home);
-    const pool = poolFor(sshd, { home, interaction, spec: { user, port: relay.port, ...(becomePty ? { becomePty } : {}) } });
+    const pool = poolFor(host.sshd, { home, interaction, spec: { user, port: relay.port, ...(becomePty ? { becomePty } : {}) } });
     pools.push(pool);
     return pool;
   }
@@ -176,7 +175,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     for (let waited = 0; alive() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(alive()).toBe('');
     // A pty's relay is stopped too, and takes its fifos with it.
-    const fifos = () => sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; true');
+    const fifos = () => host.sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; true');
     for (let waited = 0; fifos() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(fifos()).toBe('');
   });
@@ -193,7 +192,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
       { host: 'dragon', user: 'nspw', retry: false },
       { host: 'dragon', user: 'nspw', retry: true },
     ]);
-    expect(sshd.inNamespace(`cat ${marker}; rm -f ${marker}`)).toBe('once\n');
+    expect(host.sshd.inNamespace(`cat ${marker}; rm -f ${marker}`)).toBe('once\n');
   });
 
   it('three wrong passwords fail the command, naming the host and the user; none given fails it too', async () => {
@@ -220,7 +219,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     const detached = await runDetachedAsRoot(pool, 'id -u; echo err >&2; exit 4', `become-tty-${RUN}/step.1`, seen);
     expect(detached).toMatchObject({ stdout: '0\n', stderr: 'err\n', exitCode: 4 });
     // The relay's fifos are gone once each command ended.
-    expect(sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; echo listed')).toBe('listed\n');
+    expect(host.sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; echo listed')).toBe('listed\n');
     expect(human.asked).toHaveLength(1);
   });
 
@@ -286,7 +285,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect((await runAsRoot(pool, 'echo "$HOME"', seen)).stdout).toBe('/root\n');
     const ended = await runDetachedAsRoot(pool, 'true', `become-keephome-${RUN}/step.1`, seen);
     expect(ended.exitCode).toBe(0);
-    expect(sshd.inNamespace(`find ${sshd.sudoUserHome('nskeephome')} -user 0 | head -n 3; echo listed`)).toBe('listed\n');
+    expect(host.sshd.inNamespace(`find ${host.sshd.sudoUserHome('nskeephome')} -user 0 | head -n 3; echo listed`)).toBe('listed\n');
   });
 
   it('a user sudo has no rule for: a clear refusal naming the host, the user and what to change', async () => {
@@ -303,7 +302,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     const target = `/root/ns-become-upload-${process.pid}.txt`;
     const sent = await pool.upload('dragon', local, target, { mode: 0o640, become: 'sudo' });
     expect(sent.bytes).toBe(22);
-    expect(sshd.inNamespace(`stat -c '%U %a' ${target}; cat ${target}; rm -f ${target}`)).toBe('root 640\nhello from nightshift\n');
+    expect(host.sshd.inNamespace(`stat -c '%U %a' ${target}; cat ${target}; rm -f ${target}`)).toBe('root 640\nhello from nightshift\n');
   });
 
   it("a detached run of root's: its state is read and it is stopped through sudo", async () => {
@@ -359,7 +358,7 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(firing.events, firing.text).toEqual(['revert.armed', 'revert.unconfirmed', 'revert.fired']);
     expect(firing.text).toMatch(/undone by root/);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(sshd.inNamespace(`ls ${kept} ${fired} 2>/dev/null; rm -f ${kept} ${fired}`)).toBe(`${fired}\n`);
+    expect(host.sshd.inNamespace(`ls ${kept} ${fired} 2>/dev/null; rm -f ${kept} ${fired}`)).toBe(`${fired}\n`);
   }, 60_000);
 
   it('the password is nowhere: not in what nightshift said, not under its HOME, not on the host', () => {
@@ -371,12 +370,12 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
       expect(found.stdout).toBe('');
     }
     // On the host: its temporary folders, the users' homes, root's (run folders), the harness's folder.
-    const onHost = sshd.inNamespace(
-      `grep -rlF -- ${shellWord(PASSWORD)} /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${sshd.dir}/homes 2>/dev/null; echo searched`,
+    const onHost = host.sshd.inNamespace(
+      `grep -rlF -- ${shellWord(PASSWORD)} /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${host.sshd.dir}/homes 2>/dev/null; echo searched`,
     );
     expect(onHost).toBe('searched\n');
-    for (const name of ['nspw', 'nstty']) expect(statSync(sshd.sudoUserHome(name)).isDirectory()).toBe(true);
-    expect(readFileSync(path.join(sshd.dir, 'shadow'), 'utf8')).not.toContain(PASSWORD);
+    for (const name of ['nspw', 'nstty']) expect(statSync(host.sshd.sudoUserHome(name)).isDirectory()).toBe(true);
+    expect(readFileSync(path.join(host.sshd.dir, 'shadow'), 'utf8')).not.toContain(PASSWORD);
   });
 });
 

@@ -13,9 +13,10 @@ import type { UploadProgress } from '../../src/remote/transfer.js';
 import type { PreflightCheck } from '../../src/runbook/types.js';
 import { checkScript, judgeCheck } from '../../src/runner/preflight-checks.js';
 import { Dropbear, dropbearInstalled } from '../support/dropbear.js';
-import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { makeHome, removeHome, run } from '../support/ssh-pool.js';
+import { describeWithSshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-dropbear-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -277,22 +278,12 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
 });
 
 describeWithSshd('an OpenSSH sshd without an sftp subsystem', () => {
-  let sshd: Sshd;
-  let home: string;
-  let pool: HostPool;
+  const host = withSshd({}, { pool: true });
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
     // The harness's Subsystem line removed: sshd refuses the subsystem request.
-    writeFileSync(sshd.configFile, readFileSync(sshd.configFile, 'utf8').replace(/^Subsystem .*$/m, ''));
-    await sshd.restart();
-    home = makeHome();
-    pool = poolFor(sshd, { home });
-  });
-  afterAll(async () => {
-    await pool?.close();
-    await sshd?.stop();
-    if (home) removeHome(home);
+    writeFileSync(host.sshd.configFile, readFileSync(host.sshd.configFile, 'utf8').replace(/^Subsystem .*$/m, ''));
+    await host.sshd.restart();
   });
 
   it('uploads over a shell stream, says so once, and the copy verifies', async () => {
@@ -300,7 +291,7 @@ describeWithSshd('an OpenSSH sshd without an sftp subsystem', () => {
     const folder = mkdtempSync(path.join(scratch, 'target-'));
     const target = path.join(folder, 'x.bin');
     const notices: string[] = [];
-    const result = await pool.upload('dragon', file, target, { onNotice: (text) => notices.push(text) });
+    const result = await host.pool.upload('dragon', file, target, { onNotice: (text) => notices.push(text) });
     expect(result.sha256).toBe(sha256(data));
     expect(sha256(readFileSync(target))).toBe(sha256(data));
     expect(notices).toEqual(['nightshift: no SFTP server on dragon: uploading over a shell stream instead']);

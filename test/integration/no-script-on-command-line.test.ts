@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** Run ids of this test run: their folders are removed afterwards. */
 const RUN_PREFIX = `noargv-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -64,22 +65,18 @@ async function expectMarkerOnNoCommandLine(watched: Watched, running: Promise<{ 
 }
 
 describeWithSshd('no script on a command line, and run folders for their owner only', () => {
-  let sshd: Sshd;
+  const host = withSshd({
+    sudoUsers: [
+      { name: 'nsnopw', nopasswd: true },
+      { name: 'nsnopwtty', nopasswd: true, requiretty: true },
+    ],
+  });
   const homes: string[] = [];
   const pools: HostPool[] = [];
   const scratch = mkdtempSync(path.join(tmpdir(), 'ns-noargv-'));
 
-  beforeAll(async () => {
-    sshd = await Sshd.start({
-      sudoUsers: [
-        { name: 'nsnopw', nopasswd: true },
-        { name: 'nsnopwtty', nopasswd: true, requiretty: true },
-      ],
-    });
-  });
   afterAll(async () => {
     await Promise.all(pools.map((pool) => pool.close()));
-    await sshd?.stop();
     for (const home of homes) removeHome(home);
     rmSync(scratch, { recursive: true, force: true });
     for (const folder of readdirSync(runsFolder(), { withFileTypes: true })) {
@@ -90,7 +87,7 @@ describeWithSshd('no script on a command line, and run folders for their owner o
   function poolAs(user?: string, becomePty?: boolean): HostPool {
     const home = makeHome();
     homes.push(home);
-    const pool = poolFor(sshd, { home, ...(user !== undefined ? { spec: { user, ...(becomePty ? { becomePty } : {}) } } : {}) });
+    const pool = poolFor(host.sshd, { home, ...(user !== undefined ? { spec: { user, ...(becomePty ? { becomePty } : {}) } } : {}) });
     pools.push(pool);
     return pool;
   }

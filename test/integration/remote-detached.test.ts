@@ -12,6 +12,7 @@ import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 /** Prints `count` numbered lines, `pause` seconds apart in blocks of `block`, then exits with `status`. */
 const numbered = (count: number, block: number, pause: number, status = 0) =>
@@ -64,24 +65,20 @@ async function detachedRun(
 }
 
 describeWithSshd('detached remote steps over a link that drops', () => {
-  let sshd: Sshd;
+  const host = withSshd();
   let home: string;
   let pool: HostPool;
   let states: Array<ConnectionState['state']>;
 
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-  });
-  afterAll(() => sshd?.stop());
   afterEach(async () => {
-    sshd.thawConnections();
+    host.sshd.thawConnections();
     await pool?.close();
     removeHome(home);
   });
 
   function freshPool(options: { keepaliveIntervalMs?: number; reconnectForMs?: number } = {}) {
     home = makeHome();
-    pool = poolFor(sshd, { home, ...options });
+    pool = poolFor(host.sshd, { home, ...options });
     states = [];
     pool.subscribe(() => {
       const state = pool.state('dragon').state;
@@ -116,11 +113,11 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     let cut = false;
     const count = 12_000;
     const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 0)}`;
-    if (cutAt === 0) setTimeout(() => ((cut = true), sshd.dropConnections()), 250);
+    if (cutAt === 0) setTimeout(() => ((cut = true), host.sshd.dropConnections()), 250);
     const run = await runDetached(command, (bytes) => {
       if (!cut && cutAt > 0 && bytes >= cutAt) {
         cut = true;
-        sshd.dropConnections();
+        host.sshd.dropConnections();
       }
     });
     expect(cut).toBe(true);
@@ -139,7 +136,7 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     const run = await runDetached(`echo only-line; exit 4`, () => {
       if (!cut) {
         cut = true;
-        sshd.dropConnections();
+        host.sshd.dropConnections();
       }
     });
     expect(run.stdout).toBe('only-line\n');
@@ -152,10 +149,10 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     const run = await runDetached(numbered(3000, 500, 0.3, 0), (bytes) => {
       if (!restarted && bytes > 5000) {
         // Sessions are children of the listener: drop them first, then stop it.
-        sshd.dropConnections();
-        restarted = sshd.stopListener().then(async () => {
+        host.sshd.dropConnections();
+        restarted = host.sshd.stopListener().then(async () => {
           await new Promise((resolve) => setTimeout(resolve, 2500));
-          await sshd.restart();
+          await host.sshd.restart();
         });
       }
     });
@@ -172,7 +169,7 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     const run = await runDetached(numbered(2000, 400, 0.3, 0), (bytes) => {
       if (!frozen && bytes > 3000) {
         frozen = true;
-        sshd.freezeConnections();
+        host.sshd.freezeConnections();
       }
     });
     expect(frozen).toBe(true);
@@ -186,13 +183,13 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     const running = runDetached(numbered(100, 10, 0.3, 0), (bytes) => {
       if (!cut && bytes > 50) {
         cut = true;
-        sshd.dropConnections();
-        void sshd.stopListener();
+        host.sshd.dropConnections();
+        void host.sshd.stopListener();
       }
     });
     await expect(running).rejects.toThrow(/^Lost dragon: no login within 3 s after the link dropped/);
     expect(states.at(-1)).toBe('lost');
-    await sshd.restart();
+    await host.sshd.restart();
   });
 
   it('an attempt followed again whose run folder is gone is not started anew', async () => {

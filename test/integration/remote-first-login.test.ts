@@ -9,23 +9,22 @@ import type { HostPool } from '../../src/remote/host-pool.js';
 import type { ConnectionState } from '../../src/remote/types.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { withSshd } from '../support/with-sshd.js';
 
 describeWithSshd('the first login of a step over a link that is down', () => {
-  let sshd: Sshd;
+  const host = withSshd();
   let relay: TcpRelay;
   let home: string;
   let pool: HostPool | undefined;
   let states: ConnectionState[];
 
   beforeAll(async () => {
-    sshd = await Sshd.start();
-    relay = await TcpRelay.start(sshd.port);
+    relay = await TcpRelay.start(host.sshd.port);
   });
   afterAll(async () => {
     await relay?.close();
-    await sshd?.stop();
   });
   afterEach(async () => {
     relay.resetNext(0);
@@ -34,11 +33,11 @@ describeWithSshd('the first login of a step over a link that is down', () => {
     removeHome(home);
   });
 
-  function freshPool(knownKey = sshd.hostKey().publicKey, reconnectForMs?: number): HostPool {
+  function freshPool(knownKey = host.sshd.hostKey().publicKey, reconnectForMs?: number): HostPool {
     home = makeHome();
     mkdirSync(path.join(home, '.ssh'));
     writeFileSync(path.join(home, '.ssh', 'known_hosts'), `[127.0.0.1]:${relay.port} ${knownKey}\n`);
-    pool = poolFor(sshd, { home, spec: { port: relay.port }, ...(reconnectForMs !== undefined ? { reconnectForMs } : {}) });
+    pool = poolFor(host.sshd, { home, spec: { port: relay.port }, ...(reconnectForMs !== undefined ? { reconnectForMs } : {}) });
     states = [];
     pool.subscribe(() => states.push(pool!.state('dragon')));
     return pool;
@@ -61,7 +60,7 @@ describeWithSshd('the first login of a step over a link that is down', () => {
   }, 30_000);
 
   it('a link that stays down past the reconnect window ends with a plain error and the host lost', async () => {
-    const hosts = freshPool(sshd.hostKey().publicKey, 2500);
+    const hosts = freshPool(host.sshd.hostKey().publicKey, 2500);
     relay.resetNewWhile(() => true);
     const failed = await run(hosts, 'echo never').catch((error: unknown) => error as Error);
     expect(failed).toBeInstanceOf(Error);
@@ -70,7 +69,7 @@ describeWithSshd('the first login of a step over a link that is down', () => {
   }, 30_000);
 
   it('a host key that does not match ends the first login at once, without trying again', async () => {
-    const stranger = await generateKeyPair(sshd.dir, 'stranger_host_key', { comment: 'stranger' });
+    const stranger = await generateKeyPair(host.sshd.dir, 'stranger_host_key', { comment: 'stranger' });
     const hosts = freshPool(stranger.publicKey);
     const started = Date.now();
     const failed = await run(hosts, 'echo never').catch((error: unknown) => error);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { converse, freshStateDir, killAndResume, testSeed, typedAnswer, waitForLine, type Conversation } from '../support/cli.js';
 import { journalStory } from '../support/journal-story.js';
+import { waitFor } from '../support/wait-for.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 interface Entry {
@@ -103,6 +104,16 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     return path.join(root, id!);
   }
 
+  /** The saved state has `stepId` running: a kill from now on interrupts it. */
+  function savedRunning(fx: ReturnType<typeof fixture>, stepId: string): boolean {
+    try {
+      const saved = JSON.parse(readFileSync(path.join(sessionDir(fx), 'snapshot.json'), 'utf8')) as { machine?: { value?: { main?: Record<string, unknown> } } };
+      return saved.machine?.value?.main?.[stepId] === 'working';
+    } catch {
+      return false; // not written yet
+    }
+  }
+
   function journal(fx: ReturnType<typeof fixture>): Entry[] {
     return readFileSync(path.join(sessionDir(fx), 'journal.jsonl'), 'utf8')
       .split('\n')
@@ -187,10 +198,9 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     await waitForLine(first, /dolphin\| line 5$/);
     // The snapshot knows the host started it (saved within a second of the host saying so).
     const snapshotFile = path.join(sessionDir(fx), 'snapshot.json');
-    const deadline = Date.now() + 5000;
     const savedStarted = () =>
       (JSON.parse(readFileSync(snapshotFile, 'utf8')) as { outputs?: Record<string, { started?: boolean }> }).outputs?.['slow']?.started === true;
-    while (!savedStarted() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(savedStarted, { what: 'the saved state to record that the host started slow', timeoutMs: 5000, intervalMs: 100 });
     expect(savedStarted()).toBe(true);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -241,10 +251,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const id = path.basename(sessionDir(fx));
     // The command goes on on the host while nightshift is away, to its end.
     const exitFile = path.join(homedir(), '.local/state/nightshift/runs', id, 'sync.1', 'exit');
-    for (const deadline = Date.now() + 20_000; !existsSync(exitFile); ) {
-      if (Date.now() > deadline) throw new Error(`${exitFile} never appeared: the command did not end on its host`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(() => existsSync(exitFile), { what: `${exitFile}: the command to end on its host`, timeoutMs: 20_000, intervalMs: 100 });
     expect(readFileSync(exitFile, 'utf8').trim()).toBe('3');
     expect(journal(fx).filter((entry) => entry.type === 'step.finished' && entry.stepId === 'sync')).toEqual([]);
 
@@ -332,7 +339,10 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const fx = fixture({ slowLines: 1 });
     const first = start(fx);
     await waitForLine(first, /> 1\.3 .*locally/);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Killed in flight: the saved state has the step running, and the step has done its work.
+    await waitFor(() => savedRunning(fx, 'with-check') && existsSync(path.join(fx.dir, 'checked-marker')), {
+      what: 'the saved state to have 1.3 running and the step to have written its marker',
+    });
     first.child.kill('SIGKILL');
     await first.exited;
     expect(existsSync(path.join(fx.dir, 'checked-marker'))).toBe(true);
@@ -348,10 +358,11 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const first = start(fx);
     await waitForLine(first, /> 1\.4 .*locally/);
     // The line is printed as the step starts; the saved state follows a moment later.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => savedRunning(fx, 'without-check'), { what: 'the saved state to have 1.4 running' });
     first.child.kill('SIGKILL');
     await first.exited;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The command outlives the kill: what the upgrader looks at before answering is its mark.
+    await waitFor(() => existsSync(path.join(fx.dir, 'unchecked-marks')), { what: 'the interrupted command to finish on its own' });
 
     const second = resume(fx);
     expect(await second.exited, second.lines.join('\n')).toBe(0);

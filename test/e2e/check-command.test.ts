@@ -66,9 +66,8 @@ describeWithSshd('nightshift check', () => {
   async function nightshift(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const run = converse(args, () => undefined, env());
     run.child.stdin.end();
-    const code = await run.exited;
-    // The last lines may come after the exit event.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Not `exited`: the last lines may come after the exit event.
+    const code = await run.closed;
     return { code, stdout: run.lines.join('\n'), stderr: run.stderr() };
   }
 

@@ -18,6 +18,8 @@ export interface Conversation {
   lines: string[];
   /** Resolves with the exit code once the program has exited. */
   exited: Promise<number>;
+  /** Resolves with the exit code once the program has exited and all its output is in `lines` and stderr(). */
+  closed: Promise<number>;
   child: ChildProcessWithoutNullStreams;
   stderr(): string;
 }
@@ -44,8 +46,10 @@ export function converse(
     const reply = answer(line, lines);
     if (reply !== undefined) child.stdin.write(`${reply}\n`);
   });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? 15 : 0))));
-  return { lines, exited, child, stderr: () => stderr };
+  const status = (code: number | null, signal: NodeJS.Signals | null) => code ?? 128 + (signal ? 15 : 0);
+  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(status(code, signal))));
+  const closed = new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(status(code, signal))));
+  return { lines, exited, closed, child, stderr: () => stderr };
 }
 
 /** The text a plain-mode prompt asks to type: Type "X" → X, Type yes → yes. */

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Runs a program as an interactive shell runs a job: SIGHUP is passed on to it (so a closed
@@ -97,8 +98,7 @@ describeWithSshd('a terminal closed under a run', () => {
 
     if (how === 'kill-window') tmux.killWindow();
     else tmux.kill();
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(statusFile) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => existsSync(statusFile), { what: 'nightshift to exit after its terminal closed', timeoutMs: 20_000, intervalMs: 100 });
     expect(existsSync(statusFile), 'nightshift did not exit within 20 s of its terminal closing').toBe(true);
     expect(readFileSync(statusFile, 'utf8')).toBe('4');
 

@@ -10,7 +10,7 @@ import type { HelperFile } from '../../src/store/helper-file.js';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, waitForValue } from '../support/wait-for.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
@@ -55,15 +55,14 @@ phases:
   });
   cleanups.push(() => tmux.kill());
   const sessions = path.join(stateDir, 'sessions');
-  const deadline = Date.now() + 20_000;
-  let helperFile = '';
-  while (!helperFile) {
-    const [session] = existsSync(sessions) ? readdirSync(sessions) : [];
-    const candidate = session ? path.join(sessions, session, 'helper.json') : '';
-    if (candidate && existsSync(candidate)) helperFile = candidate;
-    else if (Date.now() > deadline) throw new Error(`no helper channel within 20 s; the screen was:\n${tmux.screen()}`);
-    else await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const helperFile = await waitForValue(
+    () => {
+      const [session] = existsSync(sessions) ? readdirSync(sessions) : [];
+      const candidate = session ? path.join(sessions, session, 'helper.json') : '';
+      return candidate && existsSync(candidate) ? candidate : undefined;
+    },
+    { what: 'the helper channel (helper.json)', timeoutMs: 20_000, intervalMs: 50, detail: () => `the screen was:\n${tmux.screen()}` },
+  );
   const helper = JSON.parse(readFileSync(helperFile, 'utf8')) as HelperFile;
   cleanups.push(() => {
     // A frozen process does not hear tmux hang up.

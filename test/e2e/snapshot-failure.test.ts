@@ -9,6 +9,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 
 function writeRunbook(dir: string): string {
   const runbook = path.join(dir, 'steps.yaml');
@@ -121,19 +122,19 @@ describe('a snapshot that cannot be written', () => {
       await tmux.waitFor(/y confirm/, 15_000, 'the first checkpoint asked');
       const sessions = path.join(stateDir, 'sessions');
       const snapshotFile = path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
-      const deadline = Date.now() + 5000;
-      while (!existsSync(snapshotFile) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => existsSync(snapshotFile), { what: 'the first saved state', timeoutMs: 5000, intervalMs: 20 });
       blockSnapshot(snapshotFile);
       tmux.keys('y');
       const warned = await tmux.waitFor(/could not save the run's state/, 5000, 'the warning in the chat');
       expect(warned.replace(/\s+/g, ' ')).toMatch(/could not save the run's state in .* the run goes on/);
       // The run goes on: the local step runs and the next checkpoint is asked.
       const journalFile = path.join(path.dirname(snapshotFile), 'journal.jsonl');
-      const deadline2 = Date.now() + 15_000;
-      while (!readJournal(journalFile).some((entry) => entry.type === 'step.started' && entry['stepId'] === 'second')) {
-        if (Date.now() > deadline2) throw new Error(`the run did not go on; the screen was:\n${tmux.screen()}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor(() => readJournal(journalFile).some((entry) => entry.type === 'step.started' && entry['stepId'] === 'second'), {
+        what: 'the run to go on to the step "second"',
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        detail: () => `the screen was:\n${tmux.screen()}`,
+      });
       expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
       rmSync(snapshotFile, { recursive: true });
       tmux.keys('y');

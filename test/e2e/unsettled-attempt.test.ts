@@ -13,6 +13,7 @@ import type { KeyPair } from '../support/ssh-keys.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitFor } from '../support/wait-for.js';
 import { isAlive } from '../../src/store/lock.js';
 
 const LINES = 30;
@@ -209,7 +210,7 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     // On the host: the command is gone and its folder says how it ended.
     expect(readFileSync(path.join(fx.runFolder(), 'exit'), 'utf8').trim()).toBe('143');
     // Its wrapper writes the status as it ends; give it a moment to be gone (a zombie counts as gone).
-    for (const deadline = Date.now() + 5000; isAlive(pid) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => !isAlive(pid), { what: `the command ${pid} to be gone`, timeoutMs: 5000, intervalMs: 50 });
     expect(isAlive(pid)).toBe(false);
     expect(execSync(`pgrep -f '[e]cho started >> ${fx.dir}/starts' || true`, { encoding: 'utf8' }).trim()).toBe('');
     // Stopped: the question is the plain one again, and a retry starts attempt 2.

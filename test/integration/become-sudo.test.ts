@@ -16,6 +16,7 @@ import type { ExecHandlers, ExecResult, RemoteInteraction } from '../../src/remo
 import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
 import { runStepWithRevert } from '../support/revert-step.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { waitFor } from '../support/wait-for.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { withSshd } from '../support/with-sshd.js';
 
@@ -168,15 +169,15 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
       signal: controller.signal,
     });
     const alive = () => spawnSync('pgrep', ['-u', '0', '-x', '-f', `sleep ${marker}`], { encoding: 'utf8' }).stdout.trim();
-    for (let waited = 0; alive() === '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => alive() !== '', { what: `root's sleep ${marker} to run`, timeoutMs: 5000, intervalMs: 100 });
     expect(alive()).not.toBe('');
     controller.abort();
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
-    for (let waited = 0; alive() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => alive() === '', { what: `root's sleep ${marker} to be stopped`, timeoutMs: 5000, intervalMs: 100 });
     expect(alive()).toBe('');
     // A pty's relay is stopped too, and takes its fifos with it.
     const fifos = () => host.sshd.inNamespace('ls -d /tmp/nightshift-pty.* 2>/dev/null; true');
-    for (let waited = 0; fifos() !== '' && waited < 5000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => fifos() === '', { what: "the pty relay's fifos to be removed", timeoutMs: 5000, intervalMs: 100 });
     expect(fifos()).toBe('');
   });
 
@@ -357,7 +358,8 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     breakLogins = false;
     expect(firing.events, firing.text).toEqual(['revert.armed', 'revert.unconfirmed', 'revert.fired']);
     expect(firing.text).toMatch(/undone by root/);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The revert says who it runs as before it touches its file.
+    await waitFor(() => host.sshd.inNamespace(`test -e ${fired} && echo there; true`) !== '', { what: `the fired revert to touch ${fired}` });
     expect(host.sshd.inNamespace(`ls ${kept} ${fired} 2>/dev/null; rm -f ${kept} ${fired}`)).toBe(`${fired}\n`);
   }, 60_000);
 

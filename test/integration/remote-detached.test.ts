@@ -214,14 +214,13 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     });
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     await pool.close();
-    const deadline = Date.now() + 5000;
     // The pattern [-] keeps pgrep from finding the shell that runs it.
     const pattern = marker.replace('-abort-', '-abort[-]');
     const alive = () =>
       execSync(`for p in $(pgrep -f '${pattern}' || true); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, {
         encoding: 'utf8',
       }).trim();
-    while (alive() !== '' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => alive() === '', { what: 'the aborted command to end on the host', timeoutMs: 5000, intervalMs: 100 });
     expect(alive()).toBe('');
   });
 });

@@ -5,6 +5,7 @@ import { beforeAll, expect, test } from 'vitest';
 import { ConnectError } from '../../src/remote/errors.js';
 import { connectTo, hostFor, pinHostKey, rejectionOf, runOn } from '../support/connect-host.js';
 import { describeWithSshd } from '../support/sshd.js';
+import { waitFor } from '../support/wait-for.js';
 import { withSshd } from '../support/with-sshd.js';
 
 /** Process ids whose command line contains `text` (pgrep -f). */
@@ -16,12 +17,9 @@ function processesWith(text: string): string[] {
   }
 }
 
-async function gone(text: string): Promise<boolean> {
-  for (let waited = 0; waited < 3000; waited += 50) {
-    if (processesWith(text).length === 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
+/** Waits until no process has `text` in its command line (3 s at most). */
+function gone(text: string): Promise<void> {
+  return waitFor(() => processesWith(text).length === 0, { what: `no process with "${text}" in its command line`, timeoutMs: 3000, intervalMs: 50 });
 }
 
 describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
@@ -37,7 +35,7 @@ describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
     const marker = `nc 127.0.0.1 ${host.sshd.port}`;
     expect(processesWith(marker)).toHaveLength(1);
     await connection.close();
-    expect(await gone(marker)).toBe(true);
+    await gone(marker);
   });
 
   test("the real ssh client's -W through a jump login to the same sshd", async () => {
@@ -52,7 +50,7 @@ describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
     await connection.close();
     // Two logins: ssh's to the jump, then nightshift's through it.
     expect((host.sshd.log().match(/Accepted publickey/g) ?? []).length - before).toBe(2);
-    expect(await gone(`-W 127.0.0.1:${host.sshd.port}`)).toBe(true);
+    await gone(`-W 127.0.0.1:${host.sshd.port}`);
   });
 
   test("a ProxyCommand that fails: its exit code and what it said are the error", async () => {

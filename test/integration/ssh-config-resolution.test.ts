@@ -13,6 +13,7 @@ import { resolveJumpHosts } from '../../src/remote/proxy-jump.js';
 import { resolveHost, SshConfigError } from '../../src/remote/ssh-config.js';
 import type { HostSpec } from '../../src/runbook/types.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { sleep } from '../support/wait-for.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { makeHome, removeHome, run, scriptedInteraction } from '../support/ssh-pool.js';
 
@@ -106,8 +107,10 @@ describeWithSshd('resolving hosts as ssh does, against real sshds', () => {
   async function loginsDuring(action: () => Promise<string>): Promise<{ answer: string; logins: Partial<Record<Name, number>> }> {
     const before = logins();
     const answer = await action();
-    // sshd logs the login before the session starts: it is in the log by the time the command answered.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // sshd logs the login before the session starts, so the line is in its pipe by the time the
+    // command answered; which sshds logged one is the question, so there is no line to wait for:
+    // a moment lets this process read every pipe.
+    await sleep(100);
     const after = logins();
     const changed = Object.fromEntries(NAMES.filter((name) => after[name] !== before[name]).map((name) => [name, after[name] - before[name]]));
     return { answer, logins: changed };

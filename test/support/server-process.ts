@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
+import { waitFor } from './wait-for.js';
 
 /** `text` as one word for sh. */
 export function shellQuote(text: string): string {
@@ -32,12 +33,13 @@ export async function waitUntilListening(child: ChildProcess, server: { name: st
   child.once('exit', () => {
     exited = true;
   });
-  const deadline = Date.now() + 10_000;
-  while (!(await answers(server.address, server.port))) {
-    if (exited) throw new Error(`${server.name} exited at start-up:\n${server.log()}`);
-    if (Date.now() > deadline) throw new Error(`${server.name} did not listen on ${server.address}:${server.port} within 10 s:\n${server.log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`${server.name} exited at start-up:\n${server.log()}`);
+      return answers(server.address, server.port);
+    },
+    { what: `${server.name} to listen on ${server.address}:${server.port}`, timeoutMs: 10_000, intervalMs: 50, detail: server.log },
+  );
 }
 
 function answers(address: string, port: number): Promise<boolean> {

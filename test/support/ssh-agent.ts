@@ -4,6 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 
@@ -20,12 +21,13 @@ export class SshAgent {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 5000;
-    while (!existsSync(socket)) {
-      if (child.exitCode !== null) throw new Error(`ssh-agent exited at start-up: ${output}`);
-      if (Date.now() > deadline) throw new Error(`ssh-agent did not create ${socket} within 5 s: ${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`ssh-agent exited at start-up: ${output}`);
+        return existsSync(socket);
+      },
+      { what: `ssh-agent to create ${socket}`, timeoutMs: 5000, intervalMs: 20, detail: () => output },
+    );
     return new SshAgent(socket, child);
   }
 

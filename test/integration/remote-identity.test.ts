@@ -6,7 +6,7 @@ import path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { HostKeyNotDeclaredError } from '../../src/remote/errors.js';
 import type { HostKeyExpectation } from '../../src/runbook/types.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd, type Sshd } from '../support/sshd.js';
 import { describeKeyPair, generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { poolFor, run, scriptedInteraction, type ScriptedInteraction } from '../support/ssh-pool.js';
 import { withSshd } from '../support/with-sshd.js';

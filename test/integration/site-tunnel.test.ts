@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { keepSiteTunnel, type SiteTunnel, type TunnelState } from '../../src/chat/site-tunnel.js';
 import { LISTENING_SOCKETS_SCRIPT, listeningSockets } from '../../src/chat/tunnel-binding.js';
 import type { HostPool } from '../../src/remote/host-pool.js';
-import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
+import { describeWithSshd, freePort, type Sshd } from '../support/sshd.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
 import { waitFor } from '../support/wait-for.js';
 import { withSshd } from '../support/with-sshd.js';

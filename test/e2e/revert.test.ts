@@ -11,9 +11,7 @@ import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession } from '../support/tmux.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
+import { sleep } from '../support/wait-for.js';
 function journalOf(stateDir: string): Array<Record<string, unknown>> {
   const sessions = path.join(stateDir, 'sessions');
   const [id] = readdirSync(sessions);

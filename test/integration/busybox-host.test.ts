@@ -13,39 +13,40 @@ import { parseRunbook } from '../../src/runbook/load.js';
 import type { RunStep } from '../../src/runbook/types.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
 import { runStepWithRevert } from '../support/revert-step.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
+import { sleep } from '../support/wait-for.js';
+import { withSshd } from '../support/with-sshd.js';
 
 const BUSYBOX = '/bin/busybox';
 const scratch = mkdtempSync(path.join(tmpdir(), 'ns-busybox-'));
 const applets = path.join(scratch, 'bin');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const id = () => randomBytes(4).toString('hex');
 
 describeWithSshd('a BusyBox host without nohup', () => {
-  let sshd: Sshd;
+  beforeAll(() => {
+    mkdirSync(applets);
+    for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      symlinkSync(BUSYBOX, path.join(applets, applet));
+    }
+  });
+  const host = withSshd({ loginShell: path.join(applets, 'ash'), binSh: BUSYBOX, env: { PATH: applets }, home: {} });
   let relay: TcpRelay;
   let home: string;
   let pool: HostPool;
   let breakLogins = false;
 
   beforeAll(async () => {
-    mkdirSync(applets);
-    for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
-      symlinkSync(BUSYBOX, path.join(applets, applet));
-    }
-    sshd = await Sshd.start({ loginShell: path.join(applets, 'ash'), binSh: BUSYBOX, env: { PATH: applets }, home: {} });
-    relay = await TcpRelay.start(sshd.port);
+    relay = await TcpRelay.start(host.sshd.port);
     relay.refuseNewWhile(() => breakLogins);
     home = makeHome();
-    pool = poolFor(sshd, { home, spec: { port: relay.port } });
+    pool = poolFor(host.sshd, { home, spec: { port: relay.port } });
   });
   afterAll(async () => {
     await pool?.close();
     await relay?.close();
-    await sshd?.stop();
     removeHome(home);
   });
 
@@ -69,7 +70,7 @@ describeWithSshd('a BusyBox host without nohup', () => {
   }
 
   it('arms a revert, and a confirmation from a new connection keeps it from ever running', async () => {
-    const marker = path.join(sshd.homeDir, `reverted-${id()}`);
+    const marker = path.join(host.sshd.homeDir, `reverted-${id()}`);
     const outcome = await withRevert('echo changed', `touch ${marker}`, '3s');
     expect(outcome, outcome.text).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
     expect(outcome.text).toMatch(/revert armed on dragon with a sleeper \(pid \d+\)/);
@@ -78,7 +79,7 @@ describeWithSshd('a BusyBox host without nohup', () => {
   });
 
   it('fires the revert when no new connection gets through, and reads what it did', async () => {
-    const marker = path.join(sshd.homeDir, `reverted-${id()}`);
+    const marker = path.join(host.sshd.homeDir, `reverted-${id()}`);
     breakLogins = false;
     const outcome = await withRevert('echo changed', `echo undone; touch ${marker}`, '3s', () => {
       breakLogins = true;

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import type { ConnectionState } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome } from '../support/ssh-pool.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait-for.js';
 import { withSshd } from '../support/with-sshd.js';
@@ -229,15 +229,9 @@ describeWithSshd('detached remote steps over a link that drops', () => {
 // processes live on, as when a route fails. Commands reach the host through a wrapper
 // (ForceCommand) that can hold back the answer to one status collect after running it.
 describeWithSshd('detached remote steps over a relay that cuts the link', () => {
-  let sshd: Sshd;
-  let relay: TcpRelay;
-  let flags: string;
-  let home: string;
-  let pool: HostPool;
-
-  beforeAll(async () => {
-    flags = mkdtempSync(path.join(tmpdir(), 'ns-collect-'));
-    const wrapper = path.join(flags, 'wrapper.sh');
+  const flags = mkdtempSync(path.join(tmpdir(), 'ns-collect-'));
+  const wrapper = path.join(flags, 'wrapper.sh');
+  beforeAll(() => {
     writeFileSync(
       wrapper,
       [
@@ -259,12 +253,17 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
         '',
       ].join('\n'),
     );
-    sshd = await Sshd.start({ extraConfig: [`ForceCommand /bin/sh ${wrapper}`] });
-    relay = await TcpRelay.start(sshd.port);
+  });
+  const host = withSshd({ extraConfig: [`ForceCommand /bin/sh ${wrapper}`] });
+  let relay: TcpRelay;
+  let home: string;
+  let pool: HostPool;
+
+  beforeAll(async () => {
+    relay = await TcpRelay.start(host.sshd.port);
   });
   afterAll(async () => {
     await relay?.close();
-    await sshd?.stop();
     rmSync(flags, { recursive: true, force: true });
   });
   afterEach(async () => {
@@ -274,7 +273,7 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
 
   function freshPool() {
     home = makeHome();
-    pool = poolFor(sshd, { home, spec: { port: relay.port } });
+    pool = poolFor(host.sshd, { home, spec: { port: relay.port } });
     return pool;
   }
 

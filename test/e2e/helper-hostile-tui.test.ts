@@ -10,7 +10,7 @@ import type { HelperFile } from '../../src/store/helper-file.js';
 import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
-import { waitFor, waitForValue } from '../support/wait-for.js';
+import { sleep, waitFor, waitForValue } from '../support/wait-for.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
@@ -18,6 +18,8 @@ const CODE = /code (\d{3}-\d{3}-\d{3})/;
 const MEMORY_BOUND_MB = 400;
 /** How long a key of the upgrader's may take to show on their screen; the broken code froze it for minutes. */
 const KEY_BOUND_MS = 3000;
+/** A helper may send 5 messages at once, then one per 500 ms (src/chat/hub.ts): after this pause the allowance is whole again. */
+const ALLOWANCE_REFILLED_MS = 3000;
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -199,7 +201,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     await upgrader.tmux.waitFor(/sentinel \(sentinel\): line 1 of the paste line 2/, 5000, 'the paste on the upgrader screen, with the role');
 
     // Not marked as a paste by the terminal: it comes in bursts, gathered into as few messages.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(ALLOWANCE_REFILLED_MS);
     const raw = await flood(false);
     console.log(`unmarked paste of 20,000 lines: upgrader keys ${raw.latencies.join(', ')} ms (max ${Math.max(...raw.latencies)} ms); ${messages().length - 1} messages`);
     expect(Math.max(...raw.latencies)).toBeLessThan(KEY_BOUND_MS);
@@ -208,7 +210,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     expect(messages().length - 1).toBeLessThanOrEqual(5);
 
     // Short messages faster than allowed: the first few go, the rest are refused, and the helper is told.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(ALLOWANCE_REFILLED_MS);
     const sentBefore = messages().length;
     // Apart by more than the 50 ms that gathers a burst into one message, yet far faster
     // than one every half second: twelve in about a second and a half.
@@ -226,7 +228,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     expect(upgrader.tmux.screen()).not.toContain('too fast');
 
     // Names that would pass for someone else: refused, told to the helper alone.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(ALLOWANCE_REFILLED_MS);
     for (const name of ['root', 'nightshift', 'Upgrader', `r\u200boot`]) {
       sentinel.type(`/name ${name}`);
       sentinel.keys('Enter');

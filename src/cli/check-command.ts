@@ -8,15 +8,15 @@ import type { ConnectOptions } from '../remote/types.js';
 import { RunbookError } from '../runbook/errors.js';
 import { loadRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
-import { terminalHideTyping } from '../runner/hidden-typing.js';
+import { terminalHideTyping } from '../ui/plain/hidden-typing.js';
 import { checkHosts, oneQuestionAtATime, type CheckReport, type HandOverInteraction, type Mark } from '../runner/host-check.js';
-import { LineReader } from '../runner/line-reader.js';
-import { plainInteraction, type PlainIO } from '../runner/plain.js';
+import { LineReader } from '../ui/plain/line-reader.js';
+import { plainInteraction, type PlainIO } from '../ui/plain/plain.js';
 import { checkReportJson, formatCheckReport } from '../text/host-check-table.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './exit.js';
 import { RunbookRefusal, UserError } from './user-error.js';
-import { jsonLine } from '../runner/json-stream.js';
+import { jsonLine } from '../ui/plain/json-stream.js';
 
 export interface CheckCommandOptions {
   runbookFile: string;

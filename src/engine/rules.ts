@@ -4,7 +4,6 @@
 import { allSteps, rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
 import type { EngineContext } from './context.js';
 import type { ActionQuery, HumanAction } from './events.js';
-import type { RunbookSnapshot } from './machine.js';
 import { runsDetached } from './unsettled-attempt.js';
 
 /**
@@ -236,8 +235,20 @@ export function pendingRoles(book: RuleBook, context: EngineContext, stepId: str
   return confirmingRoles(book, context, stepId).filter((role) => !confirmed.has(role));
 }
 
+/**
+ * What the rules read of a machine snapshot (a RunbookSnapshot is one): named here rather
+ * than imported, so that the rules do not import the machine built from them.
+ */
+export interface RestingSnapshot {
+  status: string;
+  context: EngineContext;
+  hasTag(tag: Place): boolean;
+  getMeta(): Record<string, { stepId?: string } | undefined>;
+  machine: { root: { meta?: { relaysAllowed?: boolean } } };
+}
+
 /** Where `snapshot` rests, read from its state's tag and the meta of its step's state. */
-export function positionOf(snapshot: RunbookSnapshot): Position {
+export function positionOf(snapshot: RestingSnapshot): Position {
   if (snapshot.status !== 'active') return null;
   const place = PLACES.find((tag) => snapshot.hasTag(tag));
   const stepId = Object.values(snapshot.getMeta()).find((meta) => meta?.stepId !== undefined)?.stepId;
@@ -249,7 +260,7 @@ export function positionOf(snapshot: RunbookSnapshot): Position {
  * rules the machine's guards ask. A query that leaves its reason out asks only whether the
  * action is open.
  */
-export function whyNot(snapshot: RunbookSnapshot, runbook: Runbook, query: ActionQuery): string | null {
+export function whyNot(snapshot: RestingSnapshot, runbook: Runbook, query: ActionQuery): string | null {
   if (snapshot.status !== 'active') return 'the run has ended';
   const relaysAllowed = snapshot.machine.root.meta?.relaysAllowed === true;
   return refusalOf({ book: ruleBookOf(runbook, relaysAllowed), context: snapshot.context, at: positionOf(snapshot) }, query);

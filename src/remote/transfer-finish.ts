@@ -9,7 +9,7 @@ import type { Connection } from './connection.js';
 import { execCaptured, execOnConnection } from './exec.js';
 import { hashRemoteFile, remoteHashCommand } from './transfer-remote-hash.js';
 import type { SftpSession } from './transfer-sftp.js';
-import type { UploadOptions, UploadResult } from './transfer.js';
+import type { UploadOptions, UploadResult } from './transfer-options.js';
 
 /** The target's copy does not hash to what was sent. */
 export class UploadVerificationError extends Error {

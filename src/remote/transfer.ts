@@ -10,38 +10,15 @@ import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { resumePoint, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
 import { hashLocalFile } from './transfer-local-hash.js';
-import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
+import type { UploadOptions, UploadResult } from './transfer-options.js';
+import { ProgressReporter } from './transfer-progress.js';
 import { checkRemoteHashTool, hashRemoteFile } from './transfer-remote-hash.js';
 import { sendRange } from './transfer-send.js';
 import { isSftpCode, NoSftpServerError, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, SftpSession } from './transfer-sftp.js';
 
 export type { UploadPhase, UploadProgress } from './transfer-progress.js';
 export { UploadVerificationError, verifyAndPlace } from './transfer-finish.js';
-
-export interface UploadOptions {
-  /** Called at most ~10 times a second, plus once at the end of each phase. */
-  onProgress?(progress: UploadProgress): void;
-  /**
-   * What nightshift has to say about the upload, e.g. that the host has no SFTP server. Said
-   * once per upload: calling again with the same options object (a resume) stays quiet.
-   */
-  onNotice?(text: string): void;
-  /** Aborting stops sending at once and keeps the partial file for a later resume. */
-  signal?: AbortSignal;
-  /** Permissions of the final file, e.g. 0o644 (default: the server's default for new files). */
-  mode?: number;
-  /** Bytes per SFTP write; capped at the largest write the server takes in one request. */
-  chunkSize?: number;
-  /** Default: 16 with OpenSSH's 255 KiB writes, more for servers that take smaller ones (at most 64). */
-  requestsInFlight?: number;
-}
-
-export interface UploadResult {
-  bytes: number;
-  sha256: string;
-  /** Bytes of an earlier attempt that were kept (0 when it started from scratch). */
-  resumedFrom: number;
-}
+export type { UploadOptions, UploadResult } from './transfer-options.js';
 
 export const PART_SUFFIX = '.nightshift-part';
 /** Capped at the server's largest write (OpenSSH: 255 KiB, by limits@openssh.com): ssh2 would split a bigger one into round trips one after the other. */

@@ -1,7 +1,8 @@
 // The layers of docs/architecture.md, read from the source: the runbook and the engine stay
 // pure (no terminal, no SSH, nothing outside themselves), and nothing the screen loads at
 // start brings ssh2 in with it (it is loaded with the first login).
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -29,6 +30,37 @@ function runtimeImports(file: string): string[] {
     specifiers.push(match[1]!.startsWith('@') ? match[1]!.split('/').slice(0, 2).join('/') : match[1]!.split('/')[0]!);
   }
   return specifiers;
+}
+
+/** Every local module a file names, `import type` included: what a reader must open to follow it. */
+function localImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/^(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"](\.[^'"]+)['"]/gm)].map((match) => match[1]!);
+  return specifiers.map((specifier) => resolveLocal(file, specifier));
+}
+
+/** An import circle in `files` (each file then the one it imports), or null when there is none. */
+function importCircle(files: string[]): string[] | null {
+  const done = new Set<string>();
+  const onPath: string[] = [];
+  const visit = (file: string): string[] | null => {
+    const at = onPath.indexOf(file);
+    if (at >= 0) return [...onPath.slice(at), file];
+    if (done.has(file)) return null;
+    onPath.push(file);
+    for (const next of localImports(file)) {
+      const circle = visit(next);
+      if (circle) return circle;
+    }
+    onPath.pop();
+    done.add(file);
+    return null;
+  };
+  for (const file of files) {
+    const circle = visit(file);
+    if (circle) return circle;
+  }
+  return null;
 }
 
 function resolveLocal(from: string, specifier: string): string {
@@ -92,6 +124,22 @@ describe('the layers', () => {
     for (const file of screens) {
       const { packages } = closure(file);
       expect(packages.get('ssh2'), `${path.relative(SRC, file)} loads ssh2 through ${packages.get('ssh2')}`).toBeUndefined();
+    }
+  });
+
+  it('no module imports, through others, a module that imports it', () => {
+    const circle = importCircle(sourceFiles(SRC));
+    expect(circle?.map((file) => path.relative(SRC, file)).join(' -> ') ?? null).toBeNull();
+  });
+
+  it('the circle check sees a circle', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nightshift-circle-'));
+    try {
+      writeFileSync(path.join(dir, 'a.ts'), "import type { B } from './b.js';\nexport type A = B;\n");
+      writeFileSync(path.join(dir, 'b.ts'), "import { a } from './a.js';\nexport type B = string;\n");
+      expect(importCircle([path.join(dir, 'a.ts')])?.map((file) => path.basename(file))).toEqual(['a.ts', 'b.ts', 'a.ts']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

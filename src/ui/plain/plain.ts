@@ -2,24 +2,24 @@
 // by line from stdin. `json` prints the journal's entries, output lines, questions and notices
 // as JSON objects, one per line (see json-stream.ts).
 import chalk from 'chalk';
-import type { EngineEmitted, EngineEvent, Outcome } from '../engine/events.js';
-import type { Focus } from '../engine/view.js';
-import { formatDuration } from '../runbook/duration.js';
-import type { Step } from '../runbook/types.js';
-import type { ChatHub, Participant } from '../chat/hub.js';
-import { visibleLine, visibleText } from '../output/neutralize.js';
-import { messageStamp } from '../text/chat-stamp.js';
-import { clockIn } from '../text/clock.js';
-import { outcomeSentence } from '../text/outcome.js';
-import { shownSteps } from '../text/shown-runbook.js';
-import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
-import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
-import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../ui/key-map.js';
-import { activePrompt } from '../ui/prompt.js';
+import type { EngineEmitted, EngineEvent, Outcome } from '../../engine/events.js';
+import type { Focus } from '../../engine/view.js';
+import { formatDuration } from '../../runbook/duration.js';
+import type { Step } from '../../runbook/types.js';
+import type { ChatHub, Participant } from '../../chat/hub.js';
+import { visibleLine, visibleText } from '../../output/neutralize.js';
+import { messageStamp } from '../../text/chat-stamp.js';
+import { clockIn } from '../../text/clock.js';
+import { outcomeSentence } from '../../text/outcome.js';
+import { shownSteps } from '../../text/shown-runbook.js';
+import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../../text/steps.js';
+import type { HostKeyInfo, RemoteInteraction } from '../../remote/types.js';
+import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../key-map.js';
+import { activePrompt } from '../prompt.js';
 import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import { jsonLine, noticeLine, streamJournal } from './json-stream.js';
-import type { Run } from './run.js';
+import type { Run } from '../../runner/run.js';
 
 export interface PlainIO {
   reader: LineReader;

@@ -5,8 +5,8 @@
 // A change that removes or renames a field or an entry type, or changes a field's meaning,
 // raises JSON_STREAM_VERSION; adding an entry type or an optional field does not.
 import { stripVTControlCharacters } from 'node:util';
-import { safeJson } from '../output/neutralize.js';
-import type { Journal } from '../store/journal.js';
+import { safeJson } from '../../output/neutralize.js';
+import type { Journal } from '../../store/journal.js';
 
 export const JSON_STREAM_VERSION = 1;
 

@@ -1,15 +1,15 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
-import type { ActionQuery, EngineEmitted, EngineEvent } from '../engine/events.js';
-import { whyNot } from '../engine/rules.js';
-import { viewOf } from '../engine/view.js';
-import { allSteps, type Step } from '../runbook/types.js';
+import type { ActionQuery, EngineEmitted, EngineEvent } from '../../engine/events.js';
+import { whyNot } from '../../engine/rules.js';
+import { viewOf } from '../../engine/view.js';
+import { allSteps, type Step } from '../../runbook/types.js';
 import { LineReader } from './line-reader.js';
 import { runPlain } from './plain.js';
-import type { Run } from './run.js';
-import { recordingMachine } from '../../test/support/test-machine.js';
-import { waitFor } from '../../test/support/wait-for.js';
+import type { Run } from '../../runner/run.js';
+import { recordingMachine } from '../../../test/support/test-machine.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 const source = `name: plain hands
 hosts:

@@ -40,7 +40,10 @@ function nightshiftRun(context: BenchContext, runbook: string, stateDir = mkdtem
 function linesRecorded(stateDir: string): number {
   const sessions = path.join(stateDir, 'sessions');
   const [id] = readdirSync(sessions);
-  const journal = readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { type: string; lines?: number });
+  const journal = readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; lines?: number });
   return journal.filter((entry) => entry.type === 'output.closed').at(-1)?.lines ?? 0;
 }
 

@@ -68,7 +68,10 @@ export class PtyProgram {
 
   /** The program itself (script runs it under sh, which execs it). */
   programPid(): number | null {
-    const children = spawnSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const children = spawnSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     return children.length > 0 ? Number(children[0]) : null;
   }
 

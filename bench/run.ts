@@ -113,7 +113,10 @@ function cleanUpWhenStopped(sshd: Sshd, work: string): void {
 }
 
 function descendantsOf(pid: number): number[] {
-  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map(Number);
   return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
 

@@ -57,7 +57,11 @@ export async function benchResume(context: BenchContext, lines: number): Promise
   writeFileSync(runbook, `name: Resume here\nphases:\n  - name: one\n    steps:\n      - local: seq 1 ${lines}; exit 3\n        title: Print and fail\n`);
   context.log(`resume: a session whose failed step printed ${lines} lines, paused`);
   try {
-    execFileSync(context.node, [context.bin, 'run', runbook, '--plain'], { input: 'pause\n', env: { ...process.env, NIGHTSHIFT_STATE_DIR: stateDir }, stdio: ['pipe', 'ignore', 'ignore'] });
+    execFileSync(context.node, [context.bin, 'run', runbook, '--plain'], {
+      input: 'pause\n',
+      env: { ...process.env, NIGHTSHIFT_STATE_DIR: stateDir },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
   } catch (error) {
     if ((error as { status?: number }).status !== 4) throw error;
   }

@@ -21,10 +21,14 @@ function sftpUpload(context: BenchContext, local: string, remote: string): numbe
   const batch = path.join(context.work, 'sftp-batch');
   writeFileSync(batch, `put ${local} ${remote}\n`);
   const started = performance.now();
-  execFileSync('sftp', ['-q', '-b', batch, '-F', context.sshConfig, '-o', `UserKnownHostsFile=${context.knownHosts}`, '-o', `Ciphers=${context.cipher}`, 'flood'], {
-    stdio: 'ignore',
-    env: { ...process.env, SSH_AUTH_SOCK: '' },
-  });
+  execFileSync(
+    'sftp',
+    ['-q', '-b', batch, '-F', context.sshConfig, '-o', `UserKnownHostsFile=${context.knownHosts}`, '-o', `Ciphers=${context.cipher}`, 'flood'],
+    {
+      stdio: 'ignore',
+      env: { ...process.env, SSH_AUTH_SOCK: '' },
+    },
+  );
   return (performance.now() - started) / 1000;
 }
 

@@ -52,7 +52,14 @@ export const SLASH_COMMANDS: ReadonlyArray<{
   help?: string;
   hint?: string;
 }> = [
-  { kind: 'ok', names: ['ok', 'done'], sides: ['helper'], usage: '/ok', help: '/ok confirms what is asked of you (/ok TEXT when it asks for text)', hint: '/ok confirm' },
+  {
+    kind: 'ok',
+    names: ['ok', 'done'],
+    sides: ['helper'],
+    usage: '/ok',
+    help: '/ok confirms what is asked of you (/ok TEXT when it asks for text)',
+    hint: '/ok confirm',
+  },
   { kind: 'away', names: ['away'], sides: ['upgrader', 'helper'], usage: '/away 60 REASON', help: '/away 60 lunch', hint: '/away 60 lunch' },
   { kind: 'back', names: ['back'], sides: ['upgrader', 'helper'], usage: '/back', help: '/back', hint: '/back' },
   { kind: 'name', names: ['name', 'nick'], sides: ['upgrader', 'helper'], usage: '/name NAME', help: '/name YOUR NAME' },

@@ -374,8 +374,7 @@ class Endpoint implements HelperEndpoint {
     this.#gate.recordFailure();
     const name = neutralize(ctx.username).slice(0, 32);
     const message =
-      `nightshift's helper channel has no user "${name}": log in as sentinel (to lend a hand) ` +
-      `or observer (to watch), e.g. ssh -p PORT sentinel@HOST.`;
+      `nightshift's helper channel has no user "${name}": log in as sentinel (to lend a hand) ` + `or observer (to watch), e.g. ssh -p PORT sentinel@HOST.`;
     this.#later(() => this.#turnAway(ctx, message));
   }
 
@@ -389,8 +388,7 @@ class Endpoint implements HelperEndpoint {
     const until = this.#gate.lockedUntil() ?? Date.now();
     const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60_000));
     const message =
-      `Too many wrong join codes: nobody can join for ${minutes === 1 ? 'about a minute' : `${minutes} minutes`}, ` +
-      `unless the upgrader draws a new code.`;
+      `Too many wrong join codes: nobody can join for ${minutes === 1 ? 'about a minute' : `${minutes} minutes`}, ` + `unless the upgrader draws a new code.`;
     this.#turnAway(ctx, message);
   }
 

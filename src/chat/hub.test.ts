@@ -6,7 +6,10 @@ import { ChatHub, HELPER_BURST, HELPER_EVERY_MS } from './hub.js';
 function hubAt(start = Date.UTC(2026, 10, 29, 3, 0)) {
   let now = start;
   const journal: Array<{ type: string; fields: Record<string, unknown> }> = [];
-  const hub = new ChatHub((type, fields) => journal.push({ type, fields }), () => now);
+  const hub = new ChatHub(
+    (type, fields) => journal.push({ type, fields }),
+    () => now,
+  );
   return { hub, journal, advance: (ms: number) => (now += ms) };
 }
 
@@ -110,16 +113,52 @@ describe('ChatHub', () => {
       hub.rename(olaf.id, name);
     };
     const tries = [
-      'root', 'ROOT', '  Root  ', 'r o o t', 'r.o.o.t', 'r\u200boot', 'ro\u00adot', '\u202eroot', 'r00t', 'rооt' /* Cyrillic о */, 'ｒｏｏｔ', 'rööt',
-      'nightshift', 'Night Shift', 'n1ghtsh1ft', 'upgrader', 'the upgrader', 'upgrader2', 'sentinel', 'Sentinel-2', 'system', 'admin', 'sysadmin', 'Administrator',
-      'kim', 'KIM', 'k i m', 'k\u200dim', 'mia', 'm1a', 'Mia\u2060',
-      'kim (upgrader)', 'mia: hello', '\u{1F600}', '', '   ', 'x'.repeat(30),
+      'root',
+      'ROOT',
+      '  Root  ',
+      'r o o t',
+      'r.o.o.t',
+      'r\u200boot',
+      'ro\u00adot',
+      '\u202eroot',
+      'r00t',
+      'rооt' /* Cyrillic о */,
+      'ｒｏｏｔ',
+      'rööt',
+      'nightshift',
+      'Night Shift',
+      'n1ghtsh1ft',
+      'upgrader',
+      'the upgrader',
+      'upgrader2',
+      'sentinel',
+      'Sentinel-2',
+      'system',
+      'admin',
+      'sysadmin',
+      'Administrator',
+      'kim',
+      'KIM',
+      'k i m',
+      'k\u200dim',
+      'mia',
+      'm1a',
+      'Mia\u2060',
+      'kim (upgrader)',
+      'mia: hello',
+      '\u{1F600}',
+      '',
+      '   ',
+      'x'.repeat(30),
     ];
     for (const name of tries) rename(name);
     expect(hub.participant(olaf.id)?.name).toBe('observer');
     expect(journal.filter((e) => e.type === 'chat.renamed')).toEqual([]);
     // Refusals were told to the observer alone, each with its reason, and journaled.
-    const toOlaf = hub.messages(olaf.id).filter((m) => m.to === olaf.id).map((m) => m.text);
+    const toOlaf = hub
+      .messages(olaf.id)
+      .filter((m) => m.to === olaf.id)
+      .map((m) => m.text);
     expect(toOlaf).toHaveLength(tries.length);
     expect(toOlaf[0]).toBe('not renamed: "root" reads as a role or as nightshift itself: pick a name of your own');
     expect(hub.messages(mia.id).some((m) => m.to !== undefined)).toBe(false);

@@ -175,7 +175,9 @@ export class ChatHub {
     const participant = this.people.get(id);
     const clean = plainName(name);
     if (!participant || clean === participant.name || !this.take(id)) return;
-    const others = this.participants().filter((p) => p.id !== id).map((p) => p.name);
+    const others = this.participants()
+      .filter((p) => p.id !== id)
+      .map((p) => p.name);
     const problem = nameProblem(clean, others);
     const at = this.now();
     if (problem !== null) {

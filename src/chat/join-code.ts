@@ -111,9 +111,12 @@ export class JoinGate {
   #armExpiry(): void {
     clearTimeout(this.#lockTimer);
     if (this.#lockedUntil === null) return;
-    this.#lockTimer = setTimeout(() => {
-      if (this.lockedUntil() !== null) this.#armExpiry();
-    }, Math.max(0, this.#lockedUntil - this.#now()) + 5);
+    this.#lockTimer = setTimeout(
+      () => {
+        if (this.lockedUntil() !== null) this.#armExpiry();
+      },
+      Math.max(0, this.#lockedUntil - this.#now()) + 5,
+    );
     this.#lockTimer.unref();
   }
 

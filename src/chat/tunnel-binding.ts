@@ -16,9 +16,7 @@ export interface ListeningSocket {
   port: number;
 }
 
-export type BindingVerdict =
-  | { loopback: true; addresses: string[] }
-  | { loopback: false; addresses: string[]; why: string };
+export type BindingVerdict = { loopback: true; addresses: string[] } | { loopback: false; addresses: string[]; why: string };
 
 /** /proc/net/tcp{,6}: "  1: 0100007F:94AB 00000000:0000 0A ..." (0A: listening). */
 const PROC_LINE = /^\s*\d+:\s+([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+\S+\s+0A\s/;

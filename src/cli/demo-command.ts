@@ -17,20 +17,17 @@ export interface DemoOptions {
 
 export async function demoCommand(options: DemoOptions): Promise<number> {
   const temporary = options.labDir === undefined;
-  return withDemoLab(
-    { scenario: options.scenario, ...(options.labDir ? { dir: options.labDir } : {}) },
-    temporary,
-    (lab, connect, banner) =>
-      runCommand({
-        runbookFile: lab.runbookFile,
-        vars: {},
-        plain: options.plain,
-        json: options.json,
-        banner,
-        connect,
-        demo: { scenario: options.scenario, labDir: lab.dir, temporary },
-        helpers: options.helpers,
-      }),
+  return withDemoLab({ scenario: options.scenario, ...(options.labDir ? { dir: options.labDir } : {}) }, temporary, (lab, connect, banner) =>
+    runCommand({
+      runbookFile: lab.runbookFile,
+      vars: {},
+      plain: options.plain,
+      json: options.json,
+      banner,
+      connect,
+      demo: { scenario: options.scenario, labDir: lab.dir, temporary },
+      helpers: options.helpers,
+    }),
   );
 }
 

@@ -72,9 +72,7 @@ export function optionsHelp(flags: Flags): string {
       const label = `  --${name}${flag.value !== undefined ? ` ${flag.value}` : ''}`;
       const help = `${flag.help}${flag.default !== undefined ? ` (default ${flag.default})` : ''}`;
       const lines = wrap(help, HELP_COLUMN, HELP_COLUMN);
-      return label.length < HELP_COLUMN - 1
-        ? `${label.padEnd(HELP_COLUMN)}${lines.join('\n')}`
-        : `${label}\n${' '.repeat(HELP_COLUMN)}${lines.join('\n')}`;
+      return label.length < HELP_COLUMN - 1 ? `${label.padEnd(HELP_COLUMN)}${lines.join('\n')}` : `${label}\n${' '.repeat(HELP_COLUMN)}${lines.join('\n')}`;
     })
     .join('\n');
 }

@@ -43,9 +43,7 @@ export function helperSettings(values: HelperFlagValues, base: HelperSettings = 
   if (values.listen !== undefined) Object.assign(listen, addressAndPort(values.listen, '--listen'));
   if (values['listen-anywhere']) listen.allowNonLoopback = true;
   if (!listen.allowNonLoopback && !isLoopbackAddress(listen.address)) {
-    throw usageError(
-      `--listen ${listen.address} would let anyone who reaches this machine try join codes; add --listen-anywhere if that is meant`,
-    );
+    throw usageError(`--listen ${listen.address} would let anyone who reaches this machine try join codes; add --listen-anywhere if that is meant`);
   }
   let siteHost = base.siteHost;
   if (values['site-host'] !== undefined) {

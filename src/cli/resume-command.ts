@@ -186,7 +186,7 @@ async function acceptRunbookChange(session: Session, runbook: Runbook, saved: Se
     if (!(error instanceof RunbookError)) throw error;
     for (const problem of error.problems) process.stderr.write(problemLine(problem));
   }
-  const changes = original ? visibleText(formatRunbookDiff(diffRunbooks(original, runbook))) : '  (the session\'s copy does not load)';
+  const changes = original ? visibleText(formatRunbookDiff(diffRunbooks(original, runbook))) : "  (the session's copy does not load)";
   if (!options.acceptRunbookChange) {
     throw refuse(
       `${runbook.file} changed since the session started:\n${changes}\n` +
@@ -217,7 +217,9 @@ async function closeFinished({ session, reading }: Locked): Promise<number> {
   const outcome = reading.entries.findLast((entry) => entry.type === 'run.finished')?.outcome;
   session.journal.append('session.closed', { outcome: outcome ?? 'interrupted' });
   if (session.meta.demo?.temporary) await rm(session.meta.demo.labDir, { recursive: true, force: true });
-  process.stderr.write(`nightshift: session ${session.id} had ${outcomeText(outcome === 'fell-back' ? outcome : 'completed')} when nightshift stopped; it is closed now\n`);
+  process.stderr.write(
+    `nightshift: session ${session.id} had ${outcomeText(outcome === 'fell-back' ? outcome : 'completed')} when nightshift stopped; it is closed now\n`,
+  );
   return outcome === 'fell-back' ? EXIT.fellBack : EXIT.completed;
 }
 
@@ -245,7 +247,10 @@ function describeStaleState(stale: StaleSnapshot, runbook: Runbook): string {
   const zone = runbook.sites.upgrader.tz;
   const when = (iso: string) => `${weekdayIn(zone, new Date(iso))} ${clockIn(zone, new Date(iso), true)}`;
   const steps = stale.steps.map((entry) => {
-    const step = runbook.phases.flatMap((phase) => phase.steps).concat(runbook.fallback).find((candidate) => candidate.id === entry.stepId);
+    const step = runbook.phases
+      .flatMap((phase) => phase.steps)
+      .concat(runbook.fallback)
+      .find((candidate) => candidate.id === entry.stepId);
     const label = step ? `${step.number} ${visibleLine(step.title)}` : visibleLine(entry.stepId);
     const started = entry.startedAt === null ? 'started before the saved state' : `attempt ${entry.attempt} started ${when(entry.startedAt)}`;
     const ended = entry.ended ? `${entry.ended.status} ${when(entry.ended.at)}` : 'no end recorded';
@@ -255,9 +260,5 @@ function describeStaleState(stale: StaleSnapshot, runbook: Runbook): string {
     stale.failedAt === null
       ? 'the saved state (snapshot.json) is missing, though the journal records steps: a resume would start the run from the beginning.'
       : `the saved state (snapshot.json) is older than the journal: it could not be written from ${when(stale.failedAt)} on (${visibleLine(stale.error)}) and was not written again before nightshift stopped; it holds the state of ${stale.savedAt === null ? 'the start' : when(stale.savedAt)}.`;
-  return [
-    why,
-    steps.length > 0 ? 'Since then the journal records:' : 'The journal records no step since.',
-    ...steps,
-  ].join('\n');
+  return [why, steps.length > 0 ? 'Since then the journal records:' : 'The journal records no step since.', ...steps].join('\n');
 }

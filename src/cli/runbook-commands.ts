@@ -25,9 +25,7 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
       const runbook = await loadRunbook(file);
       for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
-      out.stdout(
-        `${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`,
-      );
+      out.stdout(`${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`);
     } catch (error) {
       if (!(error instanceof RunbookError)) throw error;
       failed = true;

@@ -19,16 +19,18 @@ export function sessionsCommand(options: { json: boolean; all: boolean }, out: O
   }
   if (shown.length === 0) {
     out.stdout(
-      summaries.length === 0
-        ? `No sessions in ${dir}.\n`
-        : `No paused, interrupted or running sessions (${summaries.length} ended; --all lists them).\n`,
+      summaries.length === 0 ? `No sessions in ${dir}.\n` : `No paused, interrupted or running sessions (${summaries.length} ended; --all lists them).\n`,
     );
     return EXIT.completed;
   }
   // Every cell comes from a journal, and so from a runbook or a remote: shown as visible text.
   const rows = shown.reverse().map((summary) => row(summary).map(visibleLine));
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length), HEADINGS[column]!.length));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   out.stdout(`${line(HEADINGS)}\n${rows.map(line).join('\n')}\n`);
   if (shown.some((summary) => summary.state === 'paused' || summary.state === 'interrupted')) {
     out.stdout('\nnightshift resume [ID] goes on with one (the latest paused or interrupted by default).\n');

@@ -6,7 +6,10 @@ import { HELPER_FLAGS } from './helper-options.js';
 export const VERSION = '0.1.0';
 
 const PLAIN = { type: 'boolean', help: 'one line per event, answers read from stdin (the default when stdout is not a terminal)' } as const satisfies Flag;
-const JSON_LINES = { type: 'boolean', help: 'like --plain, as JSON lines: journal entries, output lines and questions (README: The --json stream)' } as const satisfies Flag;
+const JSON_LINES = {
+  type: 'boolean',
+  help: 'like --plain, as JSON lines: journal entries, output lines and questions (README: The --json stream)',
+} as const satisfies Flag;
 const VAR = { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'override a runbook variable (repeatable)' } as const satisfies Flag;
 const SSH_CONFIG = { type: 'string', value: 'FILE', help: 'ssh config to read host aliases from (default ~/.ssh/config)' } as const satisfies Flag;
 const KNOWN_HOSTS = {

@@ -9,14 +9,7 @@ import { handsOf, updateStep, type EngineContext } from './context.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome } from './events.js';
 import { isHumanEvent } from './guards.js';
 import { pendingRoles, refusalOf, type Position, type RuleBook } from './rules.js';
-import {
-  describeAttemptState,
-  leavesAttemptRunning,
-  retryRefusal,
-  runsDetached,
-  stopRefusal,
-  type AttemptState,
-} from './unsettled-attempt.js';
+import { describeAttemptState, leavesAttemptRunning, retryRefusal, runsDetached, stopRefusal, type AttemptState } from './unsettled-attempt.js';
 
 export interface CommandResult {
   exitCode: number | null;
@@ -35,13 +28,9 @@ export type Ending =
   | { outcome: 'cancel' };
 
 function act<P extends ParameterizedObject['params'] | undefined>(
-  collect: Parameters<
-    typeof enqueueActions<EngineContext, EngineEvent, P, EngineEvent, never, never, never, never, EngineEmitted>
-  >[0],
+  collect: Parameters<typeof enqueueActions<EngineContext, EngineEvent, P, EngineEvent, never, never, never, never, EngineEmitted>>[0],
 ) {
-  return enqueueActions<EngineContext, EngineEvent, P, EngineEvent, never, never, never, never, EngineEmitted>(
-    collect,
-  );
+  return enqueueActions<EngineContext, EngineEvent, P, EngineEvent, never, never, never, never, EngineEmitted>(collect);
 }
 
 export function actorOf(event: EngineEvent): Actor {

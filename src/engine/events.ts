@@ -89,18 +89,7 @@ export interface StepRecord {
   followsDecision?: boolean;
 }
 
-export type DecisionAction =
-  | 'retry'
-  | 'skip'
-  | 'fallback'
-  | 'pause'
-  | 'continue'
-  | 'cancel'
-  | 'mark-done'
-  | 'override'
-  | 'ask-site'
-  | 'reattach'
-  | 'stop';
+export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site' | 'reattach' | 'stop';
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 

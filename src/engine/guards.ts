@@ -19,8 +19,7 @@ export function isHumanEvent(event: EngineEvent): event is HumanEvent {
 export function engineGuards(book: RuleBook) {
   return {
     /** A person's action the rules allow where the run rests (`at`); null for an action on the whole run. */
-    allows: ({ context, event }: GuardArgs, params: { at: Position }) =>
-      isHumanEvent(event) && refusalOf({ book, context, at: params.at }, event) === null,
+    allows: ({ context, event }: GuardArgs, params: { at: Position }) => isHumanEvent(event) && refusalOf({ book, context, at: params.at }, event) === null,
     /** A confirmation (already allowed) that is the last one a checkpoint waits for. */
     completesCheckpoint: ({ context, event }: GuardArgs, params: { stepId: string }) =>
       event.type === 'CONFIRM' && pendingRoles(book, context, params.stepId).every((role) => role === event.role),

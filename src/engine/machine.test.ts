@@ -50,8 +50,7 @@ type Script = Record<string, Array<CommandResult | Error | 'hang'>>;
 
 function start(script: Script = {}, text = source, clock?: SimulatedClock) {
   const runbook = parseRunbook(text, 'rb.yaml');
-  const stepOf = (id: string): Step =>
-    [...runbook.phases.flatMap((p) => p.steps), ...runbook.fallback].find((s) => s.id === id)!;
+  const stepOf = (id: string): Step => [...runbook.phases.flatMap((p) => p.steps), ...runbook.fallback].find((s) => s.id === id)!;
   const executed: string[] = [];
   const aborted: string[] = [];
   const perform = async (step: Step, signal: AbortSignal): Promise<CommandResult> => {
@@ -82,8 +81,7 @@ function start(script: Script = {}, text = source, clock?: SimulatedClock) {
   const view = () => viewOf(actor.getSnapshot(), stepOf);
   const send = (event: EngineEvent) => actor.send(event);
   const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
-  const focusIs = (stepId: string, waitingFor: string) =>
-    settle(() => view().focus?.stepId === stepId && view().focus?.waitingFor === waitingFor);
+  const focusIs = (stepId: string, waitingFor: string) => settle(() => view().focus?.stepId === stepId && view().focus?.waitingFor === waitingFor);
   return { actor, runbook, executed, aborted, emitted, view, send, settle, focusIs };
 }
 
@@ -153,9 +151,7 @@ describe('compiled runbook machine', () => {
     await run.settle(() => run.view().outcome !== null);
     expect(run.view().outcome).toBe('fell-back');
     expect(run.executed.at(-1)).toBe('back');
-    expect(run.emitted).toContainEqual(
-      expect.objectContaining({ type: 'fallback.started', reason: 'routing table wrong', fromStepId: 'verify' }),
-    );
+    expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'fallback.started', reason: 'routing table wrong', fromStepId: 'verify' }));
   });
 
   it('falls back by itself when a step says on_fail: fallback', async () => {
@@ -488,9 +484,7 @@ phases:
     actor.send({ type: 'CONFIRM', stepId: 'modem', role: 'sentinel', by: MIA });
     expect(refusals).toEqual([]);
     expect(actor.getSnapshot().status).toBe('done');
-    expect(actor.getSnapshot().context.steps['modem']!.confirmations).toEqual([
-      expect.objectContaining({ role: 'sentinel', by: MIA, relayed: false }),
-    ]);
+    expect(actor.getSnapshot().context.steps['modem']!.confirmations).toEqual([expect.objectContaining({ role: 'sentinel', by: MIA, relayed: false })]);
   });
 
   it('an observer is refused, even naming the sentinel role', () => {
@@ -576,7 +570,10 @@ fallback:
   });
 
   it('retry asks the host first: refused while the attempt runs or cannot be asked, a new attempt once it has ended', async () => {
-    const run = startUnsettled([lost(), { exitCode: 0 }], [new Error('Could not connect to dolphin: refused'), { state: 'running', pid: 4242 }, { state: 'ended', exitCode: 0 }]);
+    const run = startUnsettled(
+      [lost(), { exitCode: 0 }],
+      [new Error('Could not connect to dolphin: refused'), { state: 'running', pid: 4242 }, { state: 'ended', exitCode: 0 }],
+    );
     await run.decisionAsked();
     run.actor.send({ type: 'RETRY', stepId: 'restore', by: UPGRADER });
     await run.settle(() => run.refusals().length === 1);

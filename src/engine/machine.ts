@@ -39,7 +39,13 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     context: { steps: initialSteps(), track: 'main', current: null, hands: NO_HANDS },
     initial: 'main',
     states: {
-      main: { ...trackStates('main', runbook.phases.flatMap((phase) => phase.steps)), onDone: 'completed' },
+      main: {
+        ...trackStates(
+          'main',
+          runbook.phases.flatMap((phase) => phase.steps),
+        ),
+        onDone: 'completed',
+      },
       fallback: { entry: [{ type: 'enterFallback' }], ...trackStates('fallback', runbook.fallback), onDone: 'fellBack' },
       completed: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'completed' } }] },
       fellBack: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'fell-back' } }] },

@@ -99,10 +99,14 @@ function start(script: Record<string, Behaviour[]>, options: { text?: string; re
   actor.on('*', (event) => emitted.push(event));
   actor.start();
   const at = (place: Place, stepId: string) =>
-    waitFor(actor, (snapshot) => {
-      const position = positionOf(snapshot);
-      return position?.place === place && position.stepId === stepId;
-    }, { timeout: 2000 });
+    waitFor(
+      actor,
+      (snapshot) => {
+        const position = positionOf(snapshot);
+        return position?.place === place && position.stepId === stepId;
+      },
+      { timeout: 2000 },
+    );
   return { runbook, actor, emitted, at };
 }
 
@@ -154,7 +158,12 @@ const scenes: Array<{ name: string; place: Place; step: string; reach: () => Pro
   },
   { name: 'a command running', place: 'running', step: 'detached', reach: async () => toDetached(start({ detached: ['hang'] })) },
   { name: 'a failed foreground command', place: 'failed', step: 'foreground', reach: async () => toDetached(start({ foreground: [{ exitCode: 2 }] })) },
-  { name: 'a lost detached attempt', place: 'failed', step: 'detached', reach: async () => toDetached(start({ detached: ['lost'], 'detached:look': ['hang'] })) },
+  {
+    name: 'a lost detached attempt',
+    place: 'failed',
+    step: 'detached',
+    reach: async () => toDetached(start({ detached: ['lost'], 'detached:look': ['hang'] })),
+  },
   {
     name: 'asking the host before a retry',
     place: 'checkingAttempt',
@@ -306,7 +315,7 @@ async function answerTo(scene: (typeof scenes)[number], event: HumanEvent): Prom
   return { whyNot: expected, refusals, taken, before, after };
 }
 
-describe('every person\'s action is answered where the run rests', () => {
+describe("every person's action is answered where the run rests", () => {
   const refusedSomewhere = new Set<HumanAction>();
   const takenSomewhere = new Set<HumanAction>();
 
@@ -341,7 +350,21 @@ describe('every person\'s action is answered where the run rests', () => {
   }
 
   it('every action was refused somewhere and taken somewhere in the table above', () => {
-    const all: HumanAction[] = ['CONFIRM', 'APPROVE', 'RETRY', 'REATTACH', 'STOP_ATTEMPT', 'SKIP', 'CANCEL', 'FALLBACK', 'PAUSE', 'RESUME', 'MARK_DONE', 'OVERRIDE_HOLD', 'ASK_SITE'];
+    const all: HumanAction[] = [
+      'CONFIRM',
+      'APPROVE',
+      'RETRY',
+      'REATTACH',
+      'STOP_ATTEMPT',
+      'SKIP',
+      'CANCEL',
+      'FALLBACK',
+      'PAUSE',
+      'RESUME',
+      'MARK_DONE',
+      'OVERRIDE_HOLD',
+      'ASK_SITE',
+    ];
     expect([...refusedSomewhere].sort()).toEqual([...all].sort());
     expect([...takenSomewhere].sort()).toEqual([...all].sort());
   });
@@ -353,7 +376,11 @@ describe('the refusals the front-ends used to work out for themselves', () => {
   it('fall back, pause, retry and approve are refused out loud where they do not apply', async () => {
     const running = scene('a command running');
     expect((await answerTo(running, { type: 'PAUSE', by: UPGRADER })).refusals).toEqual([
-      expect.objectContaining({ action: 'PAUSE', stepId: null, reason: 'step detached is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended' }),
+      expect.objectContaining({
+        action: 'PAUSE',
+        stepId: null,
+        reason: 'step detached is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended',
+      }),
     ]);
     expect((await answerTo(running, { type: 'RETRY', stepId: 'detached', by: UPGRADER })).refusals).toEqual([
       expect.objectContaining({ action: 'RETRY', stepId: 'detached', reason: 'retry is not possible now: step detached is running' }),

@@ -139,7 +139,9 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       return null;
     case 'PAUSE': {
       const running = context.current !== null && context.steps[context.current]?.status === 'running';
-      return running ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended` : null;
+      return running
+        ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
+        : null;
     }
   }
   const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'no step waits for it'}`;
@@ -196,12 +198,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
 }
 
 /** Why a confirmation for `stepId` cannot count, or null when it can. */
-export function confirmationProblem(
-  book: RuleBook,
-  context: EngineContext,
-  stepId: string,
-  event: Extract<ActionQuery, { type: 'CONFIRM' }>,
-): string | null {
+export function confirmationProblem(book: RuleBook, context: EngineContext, stepId: string, event: Extract<ActionQuery, { type: 'CONFIRM' }>): string | null {
   if (event.stepId !== stepId) return `that confirmation is for step ${event.stepId}, but ${stepId} is waiting`;
   const step = book.stepOf(stepId);
   const record = context.steps[stepId]!;

@@ -240,7 +240,10 @@ function confirming(plan: StepPlan): StateConfig {
         {
           guard: and([allows(plan, 'confirming'), { type: 'completesCheckpoint', params }]),
           target: plan.next,
-          actions: [{ type: 'recordConfirmation', params }, { type: 'completeCheckpoint', params }],
+          actions: [
+            { type: 'recordConfirmation', params },
+            { type: 'completeCheckpoint', params },
+          ],
         },
         { guard: allows(plan, 'confirming'), actions: [{ type: 'recordConfirmation', params }] },
         ...refusing(plan, 'confirming'),

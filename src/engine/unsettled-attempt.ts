@@ -42,7 +42,9 @@ export function describeAttemptState(state: AttemptState): string {
     case 'running':
       return `still running (pid ${state.pid})`;
     case 'ended':
-      return state.exitCode === null ? 'ended without an exit status (killed with its wrapper, or the host restarted)' : `ended with exit status ${state.exitCode}`;
+      return state.exitCode === null
+        ? 'ended without an exit status (killed with its wrapper, or the host restarted)'
+        : `ended with exit status ${state.exitCode}`;
     case 'never-started':
       return 'never started (it has no run folder on the host)';
     case 'unknown':

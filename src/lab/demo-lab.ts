@@ -143,9 +143,10 @@ async function startHosts(
     await Promise.all([...running.map((host) => host.close()), tarballs.catch(() => {})]);
     throw new DemoLabError(`The demo lab could not listen on 127.0.0.1: ${(failure.reason as Error).message}.`);
   }
-  return Object.fromEntries(
-    started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
-  ) as Record<HostName, { host: LabSshHost; publicKey: string }>;
+  return Object.fromEntries(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))) as Record<
+    HostName,
+    { host: LabSshHost; publicKey: string }
+  >;
 }
 
 function isHostName(name: string): name is HostName {
@@ -184,10 +185,7 @@ async function prepareLabFolder(given: string | undefined, parts: readonly strin
     await Promise.all(parts.map((part) => rm(path.join(dir, part), { recursive: true, force: true })));
   }
   await chmod(dir, 0o700);
-  await writeFile(
-    path.join(dir, MARKER),
-    'A nightshift demo lab: hosts/<name>/ is each machine, ssh/ holds the keys and the ssh_config to reach them.\n',
-  );
+  await writeFile(path.join(dir, MARKER), 'A nightshift demo lab: hosts/<name>/ is each machine, ssh/ holds the keys and the ssh_config to reach them.\n');
   return dir;
 }
 

@@ -40,9 +40,7 @@ export function checkDemoTools(searchPath = LAB_PATH): void {
   }
   const [missing] = missingTools(REQUIRED_TOOLS, searchPath);
   if (missing) {
-    throw new DemoLabError(
-      `The demo lab needs \`${missing.tool}\`, which is not installed; install it with \`apt-get install ${missing.debianPackage}\`.`,
-    );
+    throw new DemoLabError(`The demo lab needs \`${missing.tool}\`, which is not installed; install it with \`apt-get install ${missing.debianPackage}\`.`);
   }
 }
 

@@ -112,7 +112,7 @@ function elephant(): FileTree {
       `elephant\tIN A ${SITE.elephant}`,
       `dolphin\tIN A ${SITE.dolphin}`,
     ),
-    'etc/mail/sendmail.mc': lines("define(`SMART_HOST', `dragon." + domain + "')dnl", 'FEATURE(`use_cw_file\')dnl'),
+    'etc/mail/sendmail.mc': lines("define(`SMART_HOST', `dragon." + domain + "')dnl", "FEATURE(`use_cw_file')dnl"),
     'var/spool/mail/dale': lines('From dale@wigitek.example  Fri May 15 20:02:11 1998', 'Subject: upgrade tonight', '', 'Lunch is at noon, Taipei time.'),
   };
 }
@@ -134,11 +134,7 @@ export async function seedSandboxes(hostsDir: string, workDir: string, scenario:
     elephant: path.join(hostsDir, 'elephant'),
   };
   const plan = planDisk();
-  await Promise.all([
-    writeFileTree(roots.dragon, dragon()),
-    writeFileTree(roots.dolphin, dolphin(plan, scenario)),
-    writeFileTree(roots.elephant, elephant()),
-  ]);
+  await Promise.all([writeFileTree(roots.dragon, dragon()), writeFileTree(roots.dolphin, dolphin(plan, scenario)), writeFileTree(roots.elephant, elephant())]);
   await createDiskImage(path.join(roots.dolphin, DISK_IMAGE), DISK_IMAGE_BYTES, plan);
   const tarballs = buildRestoreTarballs(path.join(roots.dolphin, 'restore'), workDir);
   tarballs.catch(() => {}); // awaited later, by the commands and by close()

@@ -25,9 +25,7 @@ export class LabSshHost {
 
   private constructor(options: LabSshHostOptions) {
     this.#options = options;
-    const ssh = new ssh2.Server({ hostKeys: [options.hostPrivateKey], ident: 'nightshift-demo-lab' }, (client) =>
-      this.#serve(client),
-    );
+    const ssh = new ssh2.Server({ hostKeys: [options.hostPrivateKey], ident: 'nightshift-demo-lab' }, (client) => this.#serve(client));
     this.#tcp = net.createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));

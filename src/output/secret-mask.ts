@@ -131,7 +131,8 @@ export class StreamMasker {
       const longerMayFollow =
         !final &&
         this.needles.some(
-          (needle) => needle.bytes.length > found.bytes.length && needle.bytes.length > available && needle.bytes.subarray(0, available).equals(data.subarray(at)),
+          (needle) =>
+            needle.bytes.length > found.bytes.length && needle.bytes.length > available && needle.bytes.subarray(0, available).equals(data.subarray(at)),
         );
       if (longerMayFollow) {
         out.push(data.subarray(from, at));

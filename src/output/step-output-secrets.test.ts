@@ -30,7 +30,12 @@ describe('StepOutput with secrets', () => {
     // The log interleaves the streams as their bytes are passed on.
     expect(readFileSync(file, 'utf8')).toBe('pw is err «secret pw»\n«secret pw»\n');
     expect(seen).toEqual(['pw is «secret pw»', 'err «secret pw»', 'nightshift: the command said «secret pw»']);
-    expect(output.ring.tail(10).map((line) => line.text).join('\n')).not.toContain('Valuable');
+    expect(
+      output.ring
+        .tail(10)
+        .map((line) => line.text)
+        .join('\n'),
+    ).not.toContain('Valuable');
   });
 
   it('counts held bytes only once passed on, and a continued log goes on from what it holds', async () => {

@@ -54,7 +54,9 @@ describe('offerFor', () => {
 
   test('a list with no name ssh2 speaks is refused, naming the option and what could be used', () => {
     expect(() => offerFor({ kex: ['sntrup761x25519-sha512@openssh.com'] }, [], ssh2, 'dragon')).toThrow(UnsupportedAlgorithmsError);
-    expect(() => offerFor({ mac: ['umac-64@openssh.com'] }, [], ssh2, 'dragon')).toThrow(/dragon: its MACs \(umac-64@openssh.com\) names no MAC .* hmac-sha2-256,hmac-sha1/);
+    expect(() => offerFor({ mac: ['umac-64@openssh.com'] }, [], ssh2, 'dragon')).toThrow(
+      /dragon: its MACs \(umac-64@openssh.com\) names no MAC .* hmac-sha2-256,hmac-sha1/,
+    );
   });
 });
 

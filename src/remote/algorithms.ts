@@ -122,13 +122,7 @@ function isMarker(name: string): boolean {
   return name.startsWith('ext-info-') || name.startsWith('kex-strict-');
 }
 
-export function noCommonAlgorithm(
-  where: string,
-  kind: AlgorithmKind,
-  offer: Offer,
-  log: HandshakeLog,
-  supported: AlgorithmTable,
-): NoCommonAlgorithmError {
+export function noCommonAlgorithm(where: string, kind: AlgorithmKind, offer: Offer, log: HandshakeLog, supported: AlgorithmTable): NoCommonAlgorithmError {
   const offeredByUs = { kex: offer.kex, hostKey: offer.serverHostKey, cipher: offer.cipher, mac: offer.hmac }[kind];
   const ours = (log.local[kind] ?? offeredByUs).filter((name) => !isMarker(name));
   // The server's names are foreign text: shown without control characters.
@@ -143,7 +137,7 @@ export function noCommonAlgorithm(
         '. Better: update the server.'
       : theirs
         ? `nightshift cannot use any of the server's; the server must be updated or reconfigured.`
-        : 'Read the server\'s sshd log.';
+        : "Read the server's sshd log.";
   return new NoCommonAlgorithmError(
     `Could not connect to ${where}: no ${WHAT[kind]} in common. nightshift offered ${ours.join(',')} (${option}); ${serverSide}. ${advice}`,
     kind,

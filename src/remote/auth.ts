@@ -152,16 +152,14 @@ export class PublicKeyLogin {
         ...(this.foundAnyFile ? [] : [`none of ${joinWords(this.files, 'or')} exists`]),
       ];
       return new AuthenticationError(
-        `${who}: there was no key to offer (${reasons.join('; ')}). ` +
-          `Add a key to ssh-agent, or set identity_file for the host in the runbook.`,
+        `${who}: there was no key to offer (${reasons.join('; ')}). ` + `Add a key to ssh-agent, or set identity_file for the host in the runbook.`,
         [],
       );
     }
     const notes = this.notes.length > 0 ? `; ${this.notes.join('; ')}` : '';
     if (this.agent && this.agent.offered > 1) this.refused.splice(this.refused.indexOf('the agent'), 1, `the agent (${this.agent.offered} keys)`);
     return new AuthenticationError(
-      `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. ` +
-        `Check that the public key is in the server's authorized_keys.`,
+      `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. ` + `Check that the public key is in the server's authorized_keys.`,
       [...this.refused],
     );
   }
@@ -205,7 +203,7 @@ export class PublicKeyLogin {
       agent.getIdentities((error, keys) => {
         if (error) this.notes.push(`the agent at ${agent.socket} could not be reached (${error.message})`);
         else if (!keys || keys.length === 0) {
-          this.notes.push(this.allowedBlobs ? 'the agent holds none of the identity files\' keys (IdentitiesOnly)' : 'the agent holds no keys');
+          this.notes.push(this.allowedBlobs ? "the agent holds none of the identity files' keys (IdentitiesOnly)" : 'the agent holds no keys');
         }
         resolve(!error && keys ? keys : []);
       });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { newPromptTag, passwordFlaw, SudoCredentials, SudoNeedsTtyError, SudoPasswordRefusedError, SudoPromptReader, SudoRefusedError, sudoFailure, sudoLauncher } from './become.js';
+import {
+  newPromptTag,
+  passwordFlaw,
+  SudoCredentials,
+  SudoNeedsTtyError,
+  SudoPasswordRefusedError,
+  SudoPromptReader,
+  SudoRefusedError,
+  sudoFailure,
+  sudoLauncher,
+} from './become.js';
 import { LAUNCHER } from './launcher.js';
 
 const access = { host: 'dragon', user: 'ops' };

@@ -120,7 +120,22 @@ export function sudoLauncher(tag: string, pty?: { bytes: number; fifos?: string 
  * Terminal modes for the pty of a requiretty host (RFC 4254 8 opcodes as ssh2 names them):
  * no echo, no line editing, no signals from bytes, no flow control, no CR/LF changes.
  */
-export const RAW_PTY_MODES = { ECHO: 0, ECHOE: 0, ECHOK: 0, ECHONL: 0, ICANON: 0, ISIG: 0, IEXTEN: 0, IXON: 0, IXOFF: 0, ICRNL: 0, INLCR: 0, IGNCR: 0, OPOST: 0, ONLCR: 0 } as const;
+export const RAW_PTY_MODES = {
+  ECHO: 0,
+  ECHOE: 0,
+  ECHOK: 0,
+  ECHONL: 0,
+  ICANON: 0,
+  ISIG: 0,
+  IEXTEN: 0,
+  IXON: 0,
+  IXOFF: 0,
+  ICRNL: 0,
+  INLCR: 0,
+  IGNCR: 0,
+  OPOST: 0,
+  ONLCR: 0,
+} as const;
 
 /** The password cannot be passed to sudo -S as one line. */
 export function passwordFlaw(password: string): string | null {
@@ -215,7 +230,13 @@ export class SudoPromptReader {
 export function sudoFailure(access: Pick<SudoAccess, 'host' | 'user'>, said: string, exitCode: number | null): Error {
   const { host, user } = access;
   const words = stripControls(said).trim();
-  const quoted = words.split('\n').find((line) => /sudo/i.test(line))?.trim() ?? words.split('\n')[0]?.trim() ?? '';
+  const quoted =
+    words
+      .split('\n')
+      .find((line) => /sudo/i.test(line))
+      ?.trim() ??
+    words.split('\n')[0]?.trim() ??
+    '';
   const quote = quoted ? ` (it said: ${quoted.slice(0, 200)})` : '';
   if (/must have a tty|a terminal is required|no tty present/i.test(words)) {
     return new SudoNeedsTtyError(`sudo on ${host} requires a terminal for ${user} (Defaults requiretty)${quote}.`);

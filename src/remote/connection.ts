@@ -20,9 +20,7 @@ export class Connection {
     client.on('error', (error: Error) => {
       this.lastError = error;
     });
-    client.on('close', () =>
-      this.drop(this.lastError ? `the connection dropped (${this.lastError.message})` : 'the connection was closed by the server'),
-    );
+    client.on('close', () => this.drop(this.lastError ? `the connection dropped (${this.lastError.message})` : 'the connection was closed by the server'));
   }
 
   /**

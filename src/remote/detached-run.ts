@@ -52,17 +52,22 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
         started = true;
         options.onStarted?.();
       }
-      const followed = await execOnConnection(connection, followScript(runId, offsets, runDir), {
-        onStdout: (chunk) => {
-          offsets.out += chunk.length;
-          options.onStdout(chunk);
+      const followed = await execOnConnection(
+        connection,
+        followScript(runId, offsets, runDir),
+        {
+          onStdout: (chunk) => {
+            offsets.out += chunk.length;
+            options.onStdout(chunk);
+          },
+          onStderr: (chunk) => {
+            offsets.err += chunk.length;
+            options.onStderr(chunk);
+          },
+          ...(signal ? { signal } : {}),
         },
-        onStderr: (chunk) => {
-          offsets.err += chunk.length;
-          options.onStderr(chunk);
-        },
-        ...(signal ? { signal } : {}),
-      }, sudo);
+        sudo,
+      );
       if (followed.exitCode !== 0 && followed.exitCode !== HOST_RESTARTED) {
         const why = FOLLOW_FAILURES[followed.exitCode ?? -1] ?? `the follower ended with ${followed.exitCode ?? followed.signal}`;
         throw new Error(`Could not follow the detached step on ${connection.host.name}: ${why}.`);
@@ -104,10 +109,15 @@ async function startCommand(connection: Connection, runId: string, command: stri
     throw new Error(`Could not run the step detached on ${host}: systemd-run refused to start it (${lastLine(stderr)[0] ?? 'no reason given'}).`);
   }
   if (result.exitCode !== 0) {
-    const why = START_FAILURES[result.exitCode ?? -1] ?? `the start script ended with ${result.exitCode ?? result.signal}${stderr.trim() ? `: ${lastLine(stderr)[0]}` : ''}`;
+    const why =
+      START_FAILURES[result.exitCode ?? -1] ??
+      `the start script ended with ${result.exitCode ?? result.signal}${stderr.trim() ? `: ${lastLine(stderr)[0]}` : ''}`;
     throw new Error(`Could not run the step detached on ${host}: ${why}.`);
   }
-  if (!report) throw new Error(`Could not run the step detached on ${host}: the start script did not run to its end (it printed no end mark), so whether the command started is unknown.`);
+  if (!report)
+    throw new Error(
+      `Could not run the step detached on ${host}: the start script did not run to its end (it printed no end mark), so whether the command started is unknown.`,
+    );
   if (report.get('state') === 'new' && skipped.length > 0) {
     options.onNotice?.(`nightshift: the command runs in ${stripControls(report.get('dir') ?? '?')} on ${host}, since ${skipped.join('; ')}`);
   }
@@ -129,7 +139,10 @@ async function collectResult(
     throw new Error(`Could not read the exit status of the command on ${host}: ${why}.`);
   }
   if (report.get('state') === 'gone') throw new Error(`Could not read the exit status of the command on ${host}: ${FOLLOW_FAILURES[96]}.`);
-  for (const [stream, bytes] of [['stdout', offsets.out], ['stderr', offsets.err]] as const) {
+  for (const [stream, bytes] of [
+    ['stdout', offsets.out],
+    ['stderr', offsets.err],
+  ] as const) {
     const cut = report.get(stream === 'stdout' ? 'out_cut' : 'err_cut');
     if (cut === undefined) continue;
     options.onNotice?.(

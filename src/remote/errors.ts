@@ -79,9 +79,7 @@ export class HostKeyNotDeclaredError extends Error {
         ? [`The host key of ${where} is not one the runbook declares for it: ${sent}; in the fallback any declared key is accepted: ${accepted}.`]
         : [
             `The host key of ${where} is not one the runbook declares for phase ${phase}: ${sent}; declared for phase ${phase}: ${accepted}.`,
-            declaredFor === undefined
-              ? 'This key is declared for no phase.'
-              : `This key is declared ${declaredFor}; the run is in phase ${phase}.`,
+            declaredFor === undefined ? 'This key is declared for no phase.' : `This key is declared ${declaredFor}; the run is in phase ${phase}.`,
           ];
     sentences.push('Refusing to connect.');
     if (declaredFor !== undefined) {

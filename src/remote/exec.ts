@@ -59,9 +59,7 @@ export async function execOnConnection(connection: Connection, command: string, 
     } catch (error) {
       if (error instanceof SudoNeedsTtyError && !sudo.needsPty) {
         sudo.markNeedsPty();
-        sudo.notice?.(
-          `nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): sudo is called in a pty there from now on`,
-        );
+        sudo.notice?.(`nightshift: sudo on ${sudo.host} requires a terminal (Defaults requiretty): sudo is called in a pty there from now on`);
         continue;
       }
       // sudo's own wait for the password ran out while the upgrader typed: once more, with what they typed.
@@ -110,14 +108,24 @@ async function execInPty(connection: Connection, command: string, handlers: Exec
       const match = /^nightshift-fifos (\/[A-Za-z0-9_./-]+)$/.exec(head.slice(0, newline));
       folder = match?.[1] ?? '';
       if (match) found(folder);
-      else failed(new Error(`Could not run the command through sudo on ${sudo.host}: the relay for its output said ${JSON.stringify(stripControls(head.slice(0, newline)).slice(0, QUOTED_BYTES))}.`));
+      else
+        failed(
+          new Error(
+            `Could not run the command through sudo on ${sudo.host}: the relay for its output said ${JSON.stringify(stripControls(head.slice(0, newline)).slice(0, QUOTED_BYTES))}.`,
+          ),
+        );
       const rest = head.slice(newline + 1);
       if (rest.length > 0) handlers.onStderr(Buffer.from(rest, 'latin1'));
     },
     signal: relaySignal,
   });
   relay.then(
-    (result) => failed(new Error(`Could not run the command through sudo on ${sudo.host}: no fifos for its output could be made in /tmp as ${sudo.user} (exit status ${result.exitCode ?? result.signal}).`)),
+    (result) =>
+      failed(
+        new Error(
+          `Could not run the command through sudo on ${sudo.host}: no fifos for its output could be made in /tmp as ${sudo.user} (exit status ${result.exitCode ?? result.signal}).`,
+        ),
+      ),
     failed,
   );
   let fifos: string;
@@ -225,7 +233,12 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         stuck = setTimeout(() => {
           if (pidReader.foundPid !== null) return;
           opened.close();
-          const said = stripControls(promptReader?.said ?? '').trim().split('\n').at(-1)?.slice(0, QUOTED_BYTES) ?? '';
+          const said =
+            stripControls(promptReader?.said ?? '')
+              .trim()
+              .split('\n')
+              .at(-1)
+              ?.slice(0, QUOTED_BYTES) ?? '';
           finish(() =>
             reject(
               new SudoRefusedError(
@@ -331,11 +344,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
             else if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
             else if (exit) resolve(exit);
             else if (!connection.isAlive)
-              reject(
-                new ConnectionLostError(
-                  `The connection to ${where} dropped while the command was running; it may or may not still be running there.`,
-                ),
-              );
+              reject(new ConnectionLostError(`The connection to ${where} dropped while the command was running; it may or may not still be running there.`));
             else reject(new Error(`The command on ${where} ended without reporting an exit status.`));
           });
         // ssh2 emits 'close' once stdout has ended; stderr's last chunks may still be queued.
@@ -349,12 +358,15 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     try {
       if (!sudo) connection.client.exec(LAUNCHER, opening);
       else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
-      else connection.client.exec(sudoLauncher(tag, { bytes: script.length, ...(fifos ? { fifos } : {}) }), { pty: { term: 'dumb', rows: 24, cols: 200, modes: RAW_PTY_MODES } }, opening);
+      else
+        connection.client.exec(
+          sudoLauncher(tag, { bytes: script.length, ...(fifos ? { fifos } : {}) }),
+          { pty: { term: 'dumb', rows: 24, cols: 200, modes: RAW_PTY_MODES } },
+          opening,
+        );
     } catch (error) {
       if (isNotConnected(error)) connection.markLost();
-      finish(() =>
-        reject(connection.isAlive ? error : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`)),
-      );
+      finish(() => reject(connection.isAlive ? error : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`)));
     }
   });
 }
@@ -433,10 +445,15 @@ export async function execCaptured(
 ): Promise<{ stdout: string; stderr: string; result: ExecResult }> {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const result = await execOnConnection(connection, script, {
-    onStdout: (chunk) => stdout.push(chunk),
-    onStderr: (chunk) => stderr.push(chunk),
-    ...(signal ? { signal } : {}),
-  }, sudo);
+  const result = await execOnConnection(
+    connection,
+    script,
+    {
+      onStdout: (chunk) => stdout.push(chunk),
+      onStderr: (chunk) => stderr.push(chunk),
+      ...(signal ? { signal } : {}),
+    },
+    sudo,
+  );
   return { stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), result };
 }

@@ -42,7 +42,10 @@ class FastDiffieHellman implements GroupDiffieHellman {
   generateKeys(): Buffer {
     if (!this.keys) {
       // @types/node does not know the 'dh' overload.
-      const generate = generateKeyPairSync as unknown as (type: 'dh', options: { prime: Buffer; generator: number }) => { publicKey: KeyObject; privateKey: KeyObject };
+      const generate = generateKeyPairSync as unknown as (
+        type: 'dh',
+        options: { prime: Buffer; generator: number },
+      ) => { publicKey: KeyObject; privateKey: KeyObject };
       this.keys = generate('dh', { prime: this.prime, generator: this.generator });
       this.publicValue = publicValueOf(this.keys.publicKey);
     }

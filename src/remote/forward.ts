@@ -81,11 +81,7 @@ function listenOnHost(connection: Connection, address: string, port: number): Pr
       connection.client.forwardIn(address, port, (error, boundPort) => {
         if (!error) return resolve(boundPort);
         if (!connection.isAlive) return reject(lost());
-        reject(
-          new Error(
-            `Could not listen on ${where}: the server refused the forward (is the port in use, or AllowTcpForwarding off in its sshd_config?).`,
-          ),
-        );
+        reject(new Error(`Could not listen on ${where}: the server refused the forward (is the port in use, or AllowTcpForwarding off in its sshd_config?).`));
       });
     } catch (error) {
       if (isNotConnected(error)) connection.markLost();

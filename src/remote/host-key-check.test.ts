@@ -41,7 +41,9 @@ describe('checkHostKey', () => {
   test('a key of a type never recorded, while others are, is a mismatch too', () => {
     const verdict = checkHostKey(records(`[127.0.0.1]:2222 ${ECDSA}\n`), target, blob(ED25519));
     expect(verdict.kind).toBe('refused');
-    expect((verdict as { error: Error }).error.message).toContain('known_hosts has SHA256:QK8mUtifCe5A8idSLUHBF9bJ/C5SkJWZtjjHXvwS+qI (ecdsa-sha2-nistp256, /kh:1)');
+    expect((verdict as { error: Error }).error.message).toContain(
+      'known_hosts has SHA256:QK8mUtifCe5A8idSLUHBF9bJ/C5SkJWZtjjHXvwS+qI (ecdsa-sha2-nistp256, /kh:1)',
+    );
   });
 
   test('a host known only through @cert-authority is refused, not unknown (no certificate support)', () => {

@@ -333,7 +333,8 @@ export class HostPool {
     if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
     const slot = this.slot(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
-    if (slot.loggingIn) return Promise.reject(new ConnectionLostError(`${host} is not connected yet: nightshift is still trying to log in (see the status bar)`));
+    if (slot.loggingIn)
+      return Promise.reject(new ConnectionLostError(`${host} is not connected yet: nightshift is still trying to log in (see the status bar)`));
     slot.loggingIn = this.open(host, slot).finally(() => {
       slot.loggingIn = undefined;
     });
@@ -354,7 +355,10 @@ export class HostPool {
       connection = await untilAborted(login, handlers.signal);
     } catch (error) {
       // Aborted while logging in: the login may still succeed and must not stay open.
-      login.then((late) => late.close(), () => {});
+      login.then(
+        (late) => late.close(),
+        () => {},
+      );
       throw error;
     }
     try {

@@ -94,7 +94,7 @@ function runFolderProbe(runDir: string | undefined): string {
     '    break',
     '  fi',
     '  rm -f "$f" 2>/dev/null',
-    '  echo "runfolder_skip=$b: $(printf \'%s\' "$e" | tr \'\\n\\r\' \'  \')"',
+    "  echo \"runfolder_skip=$b: $(printf '%s' \"$e\" | tr '\\n\\r' '  ')\"",
     '  [ -z "$made" ] || rmdir "$b" 2>/dev/null',
     'done',
     'true',

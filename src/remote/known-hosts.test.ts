@@ -132,9 +132,12 @@ describe('lookupHostKeys', () => {
   });
 
   test('a HostKeyAlias is looked up as it is, without the port', () => {
-    const entries = parseKnownHosts(`dragon-alias ${ED25519}
+    const entries = parseKnownHosts(
+      `dragon-alias ${ED25519}
 [dragon-alias]:2222 ${ECDSA}
-`, '/a');
+`,
+      '/a',
+    );
     expect(lookupHostKeysByName(entries, 'dragon-alias').keys.map((key) => key.source)).toEqual(['/a:1']);
   });
 });

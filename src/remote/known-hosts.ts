@@ -109,9 +109,7 @@ export function entryMatches(hosts: HostField, name: string): boolean {
 
 /** `*` any run of characters, `?` exactly one; case-insensitive like OpenSSH's match_hostname. */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  const source = [...pattern.toLowerCase()]
-    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
+  const source = [...pattern.toLowerCase()].map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[\\^$.|+()[\]{}]/g, '\\$&'))).join('');
   return new RegExp(`^${source}$`, 's').test(text.toLowerCase());
 }
 

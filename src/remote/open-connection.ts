@@ -389,8 +389,7 @@ function keyCheckTarget(settings: ConnectionSettings, host: ResolvedHost): HostK
     host: host.name,
     address: host.address,
     port: host.port,
-    removeCommand: (source) =>
-      removeKeyCommand(host.address, host.port, source.replace(/:\d+$/, ''), settings.defaultKnownHostsFile, host.hostKeyAlias),
+    removeCommand: (source) => removeKeyCommand(host.address, host.port, source.replace(/:\d+$/, ''), settings.defaultKnownHostsFile, host.hostKeyAlias),
   };
 }
 

@@ -96,14 +96,7 @@ export const OPENSSH_ALGORITHMS: Record<AlgorithmCategory, Category> = {
   cipher: {
     directive: 'Ciphers',
     wildcards: false,
-    defaults: [
-      'chacha20-poly1305@openssh.com',
-      'aes128-ctr',
-      'aes192-ctr',
-      'aes256-ctr',
-      'aes128-gcm@openssh.com',
-      'aes256-gcm@openssh.com',
-    ],
+    defaults: ['chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com'],
     supported: [
       '3des-cbc',
       'aes128-cbc',
@@ -187,6 +180,9 @@ export function assembleAlgorithms(category: AlgorithmCategory, value: string, w
 
 /** ssh's match_pattern: `*` and `?` wildcards, whole string. */
 function patternMatch(pattern: string, name: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`).test(name);
 }

@@ -18,7 +18,7 @@ describe('PidLineReader', () => {
     expect(await reader.waitForPid(10)).toBeNull();
   });
 
-  test("what a noisy login shell prints first passes through, and the pid line after it is still taken", async () => {
+  test('what a noisy login shell prints first passes through, and the pid line after it is still taken', async () => {
     const reader = new PidLineReader();
     const noise = `pyenv: cannot rehash: ${'y'.repeat(90)} is not writable\nstty: 'standard input': Inappropriate ioctl for device\n`;
     // A short start of a line may yet be the pid line: held until its newline.

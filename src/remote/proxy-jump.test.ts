@@ -55,7 +55,7 @@ describe('resolveJumpHosts', () => {
     expect(await resolveJumpHosts(dragon(), context({}))).toEqual([]);
   });
 
-  test("a runbook host brings its own settings and declared keys; user and port written in the hop win", async () => {
+  test('a runbook host brings its own settings and declared keys; user and port written in the hop win', async () => {
     const keys = [{ fingerprint: 'SHA256:x' }];
     const route = await resolveJumpHosts(
       dragon('ops@bastion:2200,gate'),
@@ -72,11 +72,8 @@ describe('resolveJumpHosts', () => {
     expect(route.map((stop) => `${stop.host.user}@${stop.host.name}:${stop.host.port}`)).toEqual(['root@edge:2222', 'me@outer:22', 'me@bastion:22']);
   });
 
-  test("for ProxyJump a,b, b is reached through a (its own jump hosts replaced, as ssh -J a does) and a through its own", async () => {
-    const route = await resolveJumpHosts(
-      dragon('a,b'),
-      context({ a: {}, b: { proxyJump: 'never' } }, { a: 'c', b: 'never-either', c: 'ops@d' }),
-    );
+  test('for ProxyJump a,b, b is reached through a (its own jump hosts replaced, as ssh -J a does) and a through its own', async () => {
+    const route = await resolveJumpHosts(dragon('a,b'), context({ a: {}, b: { proxyJump: 'never' } }, { a: 'c', b: 'never-either', c: 'ops@d' }));
     expect(route.map((stop) => stop.host.name)).toEqual(['d', 'c', 'a', 'b']);
     expect(route.map((stop) => stop.host.proxyJump)).toEqual([undefined, 'ops@d', 'c', 'a']);
   });

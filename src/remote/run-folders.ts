@@ -29,7 +29,7 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
   return [
     `ID=${shellQuote(runId)}`,
     basesLine(runDir),
-    "trusted() { case $1 in /tmp/*|/var/tmp/*) [ -d \"$1\" ] && [ ! -L \"$1\" ] && [ -O \"$1\" ] ;; *) [ -d \"$1\" ] ;; esac; }",
+    'trusted() { case $1 in /tmp/*|/var/tmp/*) [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ] ;; *) [ -d "$1" ] ;; esac; }',
     'find_run() {',
     '  m=$1; shift',
     '  for b do',

@@ -148,11 +148,18 @@ export function assembleResolvedHost(reading: ConfigReading): ResolvedHost {
   const notNone = (file: string): boolean => file.toLowerCase() !== 'none';
 
   const identityFiles = reading.identityFiles.filter(notNone).map((file) => expanded(file, 'IdentityFile'));
-  const certificateFiles = reading.values('certificatefile').filter(notNone).map((file) => expanded(file, 'CertificateFile'));
-  const proxyCommand = spec.proxyJump === undefined && configCommand !== undefined ? expandTokens(configCommand, commandTokens(source), 'ProxyCommand') : undefined;
+  const certificateFiles = reading
+    .values('certificatefile')
+    .filter(notNone)
+    .map((file) => expanded(file, 'CertificateFile'));
+  const proxyCommand =
+    spec.proxyJump === undefined && configCommand !== undefined ? expandTokens(configCommand, commandTokens(source), 'ProxyCommand') : undefined;
   const identityAgent = agentSocket(setting('identityagent'), reading.env, where, (file) => sshExpanded(file, 'IdentityAgent'));
   const knownHosts = (key: string, directive: string): string[] | undefined =>
-    reading.knownHostsFiles(key)?.filter(notNone).map((file) => sshExpanded(file, directive));
+    reading
+      .knownHostsFiles(key)
+      ?.filter(notNone)
+      .map((file) => sshExpanded(file, directive));
   const userKnownHostsFiles = knownHosts('userknownhostsfile', 'UserKnownHostsFile');
   const globalKnownHostsFiles = knownHosts('globalknownhostsfile', 'GlobalKnownHostsFile');
 
@@ -191,7 +198,8 @@ function agentSocket(value: string | undefined, env: NodeJS.ProcessEnv, where: s
   if (value.startsWith('$')) {
     const name = value.slice(1);
     const socket = env[name];
-    if (!socket) throw new SshConfigError(`${where}: IdentityAgent ${value} names the environment variable ${name}, which is not set. Set it, or change IdentityAgent.`);
+    if (!socket)
+      throw new SshConfigError(`${where}: IdentityAgent ${value} names the environment variable ${name}, which is not set. Set it, or change IdentityAgent.`);
     return socket;
   }
   return rehome(value);

@@ -69,9 +69,7 @@ describe.each([
 
   test("the runbook's values override the config; its identity file comes first", async () => {
     config('Host dragon-old', '  HostName 192.0.2.10', '  Port 2222', '  User admin', '  IdentityFile ~/.ssh/config_key');
-    expect(
-      await resolve({ alias: 'dragon-old', address: '198.51.100.7', port: 22, user: 'root', identityFile: '~/keys/runbook_key' }),
-    ).toMatchObject({
+    expect(await resolve({ alias: 'dragon-old', address: '198.51.100.7', port: 22, user: 'root', identityFile: '~/keys/runbook_key' })).toMatchObject({
       name: 'dragon',
       address: '198.51.100.7',
       port: 22,
@@ -200,7 +198,13 @@ describe.each([
     expect(algorithms?.cipher).toEqual(['aes128-ctr', 'aes192-ctr', 'aes256-ctr']);
     expect(algorithms?.mac?.[0]).toBe('hmac-sha1');
     expect(algorithms?.mac?.filter((mac) => mac === 'hmac-sha1')).toHaveLength(1);
-    expect(algorithms?.hostKey).toEqual(['ssh-ed25519', 'rsa-sha2-256', 'rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-512', 'rsa-sha2-512-cert-v01@openssh.com']);
+    expect(algorithms?.hostKey).toEqual([
+      'ssh-ed25519',
+      'rsa-sha2-256',
+      'rsa-sha2-256-cert-v01@openssh.com',
+      'rsa-sha2-512',
+      'rsa-sha2-512-cert-v01@openssh.com',
+    ]);
     expect(algorithms?.pubkey?.at(-1)).toBe('ssh-rsa');
   });
 
@@ -244,7 +248,9 @@ describe('resolveHost with and without ssh', () => {
     expect((await resolveHost(spec({ alias: 'gate' }), { configFile, env: { HOME: home } })).address).toBe('gate');
     const error = await resolve({ sshBinary: null }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SshConfigError);
-    expect((error as Error).message).toMatch(new RegExp(`^${configFile} line 3: Match exec "test %n = dragon": nightshift cannot tell whether Match exec matches`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${configFile} line 3: Match exec "test %n = dragon": nightshift cannot tell whether Match exec matches`),
+    );
     expect((error as Error).message).toContain('install the OpenSSH client (ssh)');
   });
 
@@ -271,7 +277,7 @@ describe('resolveHost with and without ssh', () => {
     });
   });
 
-  test('a config file other than ssh\'s own goes with -F; a missing one is an empty one', () => {
+  test("a config file other than ssh's own goes with -F; a missing one is an empty one", () => {
     expect(sshGArguments(spec({ address: '10.0.0.1%eth0', user: 'ops', port: 2222, identityFile: '~/k' }), configFile)).toEqual([
       '-G',
       '-F',
@@ -292,7 +298,7 @@ describe('resolveHost with and without ssh', () => {
     expect(sshGArguments(spec(), path.join(userInfo().homedir, '.ssh', 'config'))).toEqual(['-G', '--', 'dragon']);
   });
 
-  test('ssh -G failing is an error in ssh\'s own words, naming the file', async () => {
+  test("ssh -G failing is an error in ssh's own words, naming the file", async () => {
     const fake = path.join(home, 'fake-ssh');
     writeFileSync(fake, '#!/bin/sh\necho "boom: $*" >&2\nexit 255\n', { mode: 0o755 });
     await expect(resolve({ sshBinary: fake })).rejects.toThrow(

@@ -12,9 +12,7 @@ import type { AlgorithmLists, ResolvedHost } from './types.js';
 const SSH_G_TIMEOUT_MS = 10_000;
 
 /** What ssh -G lists when no IdentityFile is given anywhere: nightshift's own defaults (auth.ts) apply instead. */
-const SSH_DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map(
-  (name) => `~/.ssh/${name}`,
-);
+const SSH_DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((name) => `~/.ssh/${name}`);
 
 export interface SshResolveOptions {
   configFile: string;
@@ -119,7 +117,10 @@ export function settingsFromSshG(spec: HostSpec, settings: Map<string, string[]>
     user,
     identityFiles: sameList(identities, SSH_DEFAULT_IDENTITIES) ? [] : identities,
     // One line, the files separated by single spaces.
-    knownHostsFiles: (key) => first(key)?.split(' ').filter((file) => file !== ''),
+    knownHostsFiles: (key) =>
+      first(key)
+        ?.split(' ')
+        .filter((file) => file !== ''),
     // ssh prints IdentityAgent and the known hosts files with ~ and % tokens expanded (IdentityFile and CertificateFile as written).
     expandedBySsh: rehome,
     algorithms: algorithmLists(settings),
@@ -127,7 +128,11 @@ export function settingsFromSshG(spec: HostSpec, settings: Map<string, string[]>
 }
 
 function algorithmLists(settings: Map<string, string[]>): AlgorithmLists {
-  const list = (key: string) => settings.get(key)?.[0]?.split(',').filter((name) => name !== '');
+  const list = (key: string) =>
+    settings
+      .get(key)?.[0]
+      ?.split(',')
+      .filter((name) => name !== '');
   const lists: AlgorithmLists = {};
   const kex = list('kexalgorithms');
   const hostKey = list('hostkeyalgorithms');

@@ -94,7 +94,7 @@ describe('chunk length', () => {
 });
 
 describe('resume point', () => {
-  it('is the partial file\'s last block boundary', () => {
+  it("is the partial file's last block boundary", () => {
     expect(resumePoint(3 * SHELL_BLOCK_SIZE + 10)).toBe(3 * SHELL_BLOCK_SIZE);
     expect(resumePoint(2 * SHELL_BLOCK_SIZE)).toBe(2 * SHELL_BLOCK_SIZE);
     expect(resumePoint(SHELL_BLOCK_SIZE - 1)).toBe(0);

@@ -164,7 +164,10 @@ export class ShellPart {
     /** mv does rename(2): atomic, and it replaces the target. */
     posixRename: async (from: string, to: string): Promise<boolean> => {
       // Tried again after a refused start only when the partial file is still there: a lost answer may hide a move that was done.
-      await this.run(withArgs('[ -e "$1" ] || [ ! -e "$2" ] || { echo end=ok; exit 0; }; mv -f -- "$1" "$2" && echo end=ok', from, to), `Could not move ${from} to ${to}`);
+      await this.run(
+        withArgs('[ -e "$1" ] || [ ! -e "$2" ] || { echo end=ok; exit 0; }; mv -f -- "$1" "$2" && echo end=ok', from, to),
+        `Could not move ${from} to ${to}`,
+      );
       return true;
     },
   };

@@ -62,11 +62,11 @@ export async function placeRemoteCopy(connection: Connection, session: SftpSessi
   // Plain SFTP rename refuses to replace a file; mv does rename(2), which replaces atomically.
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  const moved = await execOnConnection(
-    connection,
-    `mv -f -- ${shellQuote(options.partPath)} ${shellQuote(options.finalPath)} && echo moved`,
-    { onStdout: (chunk) => stdout.push(chunk), onStderr: (chunk) => stderr.push(chunk), ...(options.signal ? { signal: options.signal } : {}) },
-  );
+  const moved = await execOnConnection(connection, `mv -f -- ${shellQuote(options.partPath)} ${shellQuote(options.finalPath)} && echo moved`, {
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   if (moved.exitCode !== 0 || Buffer.concat(stdout).toString('utf8').trim() !== 'moved') {
     const said = Buffer.concat(stderr).toString('utf8').trim().split('\n')[0] || `exit status ${moved.exitCode ?? moved.signal}`;
     throw new Error(`Could not move ${options.partPath} to ${options.finalPath} on ${host.name}: ${said}.`);
@@ -138,7 +138,13 @@ export async function uploadAsRoot(
   const sent = await send(connection, localPath, staged, sendOptions);
   await placeAsRoot(
     connection,
-    { stagedPath: staged, finalPath, expectedSha256: sent.sha256, ...(options.mode !== undefined ? { mode: options.mode } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+    {
+      stagedPath: staged,
+      finalPath,
+      expectedSha256: sent.sha256,
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
     sudo,
   );
   return sent;

@@ -4,7 +4,11 @@ import { ProgressReporter, type UploadProgress } from './transfer-progress.js';
 function reporter(total: number) {
   let now = 1_000_000;
   const seen: UploadProgress[] = [];
-  const progress = new ProgressReporter(total, (report) => seen.push(report), () => now);
+  const progress = new ProgressReporter(
+    total,
+    (report) => seen.push(report),
+    () => now,
+  );
   return { progress, seen, advanceClock: (ms: number) => (now += ms) };
 }
 

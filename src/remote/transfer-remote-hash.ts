@@ -42,11 +42,7 @@ export async function checkRemoteHashTool(connection: Connection, signal?: Abort
   }
 }
 
-export async function hashRemoteFile(
-  connection: Connection,
-  path: string,
-  options: { prefixLength?: number; signal?: AbortSignal } = {},
-): Promise<string> {
+export async function hashRemoteFile(connection: Connection, path: string, options: { prefixLength?: number; signal?: AbortSignal } = {}): Promise<string> {
   const output = await runHashScript(connection, path, options.prefixLength, options.signal);
   const digest = parseSha256(output);
   if (!digest) throw new Error(`Could not read the sha256 of ${path} from ${connection.host.name}: the hashing tool printed no digest.`);

@@ -284,4 +284,3 @@ class Upload {
 function defaultRequestsInFlight(chunkSize: number): number {
   return Math.min(MAX_REQUESTS_IN_FLIGHT, Math.max(MIN_REQUESTS_IN_FLIGHT, Math.ceil(BYTES_IN_FLIGHT / chunkSize)));
 }
-

@@ -4,16 +4,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
-import {
-  actorText,
-  attemptStatusText,
-  attemptsOf,
-  confirmationText,
-  exitText,
-  outcomeText,
-  stepName,
-  stepsInOrder,
-} from './report-text.js';
+import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { Attempt, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
 
@@ -161,7 +152,9 @@ function confirmationsTable(record: SessionRecord): Markup {
   return html`<table class="confirmations">
 <tr><th>Step</th><th>What</th><th>Role</th><th>Who</th><th>Relayed</th>${clockHeads(record.sites)}</tr>
 ${record.confirmations.map(
-  (confirmation) => html`<tr class="confirmation ${confirmation.kind}"><td>${stepName(record, confirmation.stepId)}</td><td>${confirmationText(confirmation)}</td><td>${confirmation.role}</td><td>${confirmation.by.name}</td><td>${confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : ''}</td>${clockCells(record.sites, confirmation.at)}</tr>
+  (
+    confirmation,
+  ) => html`<tr class="confirmation ${confirmation.kind}"><td>${stepName(record, confirmation.stepId)}</td><td>${confirmationText(confirmation)}</td><td>${confirmation.role}</td><td>${confirmation.by.name}</td><td>${confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : ''}</td>${clockCells(record.sites, confirmation.at)}</tr>
 `,
 )}</table>`;
 }
@@ -171,7 +164,9 @@ function decisionsTable(record: SessionRecord): Markup {
   return html`<table class="decisions">
 <tr><th>Step</th><th>Action</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
 ${record.decisions.map(
-  (decision) => html`<tr class="decision"><td>${stepName(record, decision.stepId)}</td><td>${decision.action}</td><td>${actorText(decision.by)}</td><td>${decision.reason ?? ''}</td>${clockCells(record.sites, decision.at)}</tr>
+  (
+    decision,
+  ) => html`<tr class="decision"><td>${stepName(record, decision.stepId)}</td><td>${decision.action}</td><td>${actorText(decision.by)}</td><td>${decision.reason ?? ''}</td>${clockCells(record.sites, decision.at)}</tr>
 `,
 )}</table>`;
 }
@@ -181,7 +176,9 @@ function skipsTable(record: SessionRecord): Markup {
   return html`<table class="skips">
 <tr><th>Step</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
 ${record.skips.map(
-  (skip) => html`<tr class="skip"><td>${stepName(record, skip.stepId)}</td><td>${actorText(skip.by)}</td><td>${skip.reason}</td>${clockCells(record.sites, skip.at)}</tr>
+  (
+    skip,
+  ) => html`<tr class="skip"><td>${stepName(record, skip.stepId)}</td><td>${actorText(skip.by)}</td><td>${skip.reason}</td>${clockCells(record.sites, skip.at)}</tr>
 `,
 )}</table>`;
 }
@@ -191,7 +188,9 @@ function chat(record: SessionRecord): Markup {
   return html`<table class="chat">
 <tr>${clockHeads(record.sites)}<th>From</th><th>Message</th></tr>
 ${record.chat.map(
-  (message) => html`<tr class="chat-message">${clockCells(record.sites, message.at)}<td class="from">${actorText(message.from)}</td><td class="text">${message.text}</td></tr>
+  (
+    message,
+  ) => html`<tr class="chat-message">${clockCells(record.sites, message.at)}<td class="from">${actorText(message.from)}</td><td class="text">${message.text}</td></tr>
 `,
 )}</table>`;
 }
@@ -201,15 +200,21 @@ function eventsTable(record: SessionRecord): Markup {
   return html`<details><summary>${record.events.length} entries: starts, resumptions, pauses, the fallback and connection changes</summary>
 <table class="events">
 <tr>${clockHeads(record.sites)}<th>What</th></tr>
-${record.events.map((event) => html`<tr>${clockCells(record.sites, event.at)}<td>${event.text}</td></tr>
-`)}</table></details>`;
+${record.events.map(
+  (event) => html`<tr>${clockCells(record.sites, event.at)}<td>${event.text}</td></tr>
+`,
+)}</table></details>`;
 }
 
 function stepSections(record: SessionRecord, logs: LogExcerpts, paths: ReportPaths): Markup {
   const { main, fallback } = stepsInOrder(record);
   return html`${main.map((step) => stepSection(record, step, logs, paths))}
-${fallback.length > 0 ? html`<h2 id="fallback">Fallback</h2>
-${fallback.map((step) => stepSection(record, step, logs, paths))}` : ''}`;
+${
+  fallback.length > 0
+    ? html`<h2 id="fallback">Fallback</h2>
+${fallback.map((step) => stepSection(record, step, logs, paths))}`
+    : ''
+}`;
 }
 
 function stepSection(record: SessionRecord, step: StepInfo, logs: LogExcerpts, paths: ReportPaths): Markup {

@@ -5,16 +5,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import type { ReportPaths } from './report-html.js';
-import {
-  actorText,
-  attemptStatusText,
-  attemptsOf,
-  confirmationText,
-  exitText,
-  outcomeText,
-  stepName,
-  stepsInOrder,
-} from './report-text.js';
+import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
 
 const MD_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
@@ -91,7 +82,12 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
   );
   const milestones = record.events.filter((event) => event.type !== 'host.state');
   if (milestones.length > 0) {
-    parts.push(table([...clockHeads(sites), 'Session'], milestones.map((event) => [...clocks(sites, event.at), mdText(event.text)])));
+    parts.push(
+      table(
+        [...clockHeads(sites), 'Session'],
+        milestones.map((event) => [...clocks(sites, event.at), mdText(event.text)]),
+      ),
+    );
   }
 
   parts.push('## Checkpoints and approvals');
@@ -161,7 +157,14 @@ function stepMarkdown(record: SessionRecord, step: StepInfo, logs: LogExcerpts, 
   const parts: string[] = [`### ${mdText(`${step.number} ${step.title}`.trim())}`];
   parts.push(mdText([step.kind, step.place === step.kind ? '' : step.place, step.phase ? `phase ${step.phase}` : ''].filter(Boolean).join(' · ')));
   if (step.command !== undefined) parts.push(mdCode(step.command.replace(/\n$/, ''), 'sh'));
-  if (step.text !== undefined) parts.push(step.text.trim().split('\n').map((line) => `> ${mdText(line)}`).join('\n'));
+  if (step.text !== undefined)
+    parts.push(
+      step.text
+        .trim()
+        .split('\n')
+        .map((line) => `> ${mdText(line)}`)
+        .join('\n'),
+    );
   const attempts = attemptsOf(record, step.id);
   if (attempts.length === 0) parts.push('Not run.');
   for (const skip of record.skips.filter((candidate) => candidate.stepId === step.id)) {

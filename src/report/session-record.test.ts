@@ -24,7 +24,15 @@ describe('sessionRecordOf', () => {
     expect(record.startedAt).toBe(TEST_START);
     expect(record.endedAt).toBe(TEST_START + 10_000);
     expect(record.attempts).toEqual([
-      expect.objectContaining({ stepId: 'restore-1', attempt: 1, status: 'failed', exitCode: 2, error: 'exited with status 2', durationMs: 3000, fallback: false }),
+      expect.objectContaining({
+        stepId: 'restore-1',
+        attempt: 1,
+        status: 'failed',
+        exitCode: 2,
+        error: 'exited with status 2',
+        durationMs: 3000,
+        fallback: false,
+      }),
       expect.objectContaining({ stepId: 'restore-1', attempt: 2, status: 'done', exitCode: 0, durationMs: 4000 }),
     ]);
     expect(record.attempts[1]!.output).toEqual({ file: 'output/restore-1.2.log', bytes: 10, lines: 2 });
@@ -51,9 +59,7 @@ describe('sessionRecordOf', () => {
     const record = sessionRecordOf(journal.reading());
     expect(record.skips).toEqual([{ stepId: 'restore-2', by: actor, reason: 'checked by hand', at: TEST_START + 3000 }]);
     expect(record.attempts[0]).toMatchObject({ stepId: 'restore-2', status: 'failed' });
-    expect(record.confirmations).toEqual([
-      { stepId: 'cutover-1', kind: 'confirmed', role: 'sentinel', by: actor, relayed: true, at: TEST_START + 6000 },
-    ]);
+    expect(record.confirmations).toEqual([{ stepId: 'cutover-1', kind: 'confirmed', role: 'sentinel', by: actor, relayed: true, at: TEST_START + 6000 }]);
     expect(record.decisions.map((decision) => decision.action)).toEqual(['skip', 'fallback']);
     expect(record.attempts.map((attempt) => attempt.fallback)).toEqual([false, false, true]);
     expect(record.events).toContainEqual(expect.objectContaining({ type: 'fallback.started', text: expect.stringContaining('from step 2.1') }));

@@ -247,7 +247,8 @@ function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: n
 const HANDLERS: Handlers = {
   'run.started': started,
   'session.resumed': started,
-  'session.paused': (entry, at, builder) => builder.event(at, entry.type, `session paused by ${actorOf(entry.by).name}${entry.reason ? `: ${cleanLine(entry.reason)}` : ''}`),
+  'session.paused': (entry, at, builder) =>
+    builder.event(at, entry.type, `session paused by ${actorOf(entry.by).name}${entry.reason ? `: ${cleanLine(entry.reason)}` : ''}`),
   'journal.torn': (entry, at, builder) => {
     builder.record.warnings.push(`nightshift once stopped while writing line ${entry.line} of the journal; that line was left out when the session resumed.`);
     builder.event(at, entry.type, `line ${entry.line} of the journal was cut off and left out`);
@@ -258,7 +259,11 @@ const HANDLERS: Handlers = {
     builder.event(at, entry.type, text);
   },
   'runbook.changed': (entry, at, builder) =>
-    builder.event(at, entry.type, `the runbook changed (sha256 ${cleanLine(entry.previous)} → ${cleanLine(entry.hash)}); the session went on with the changed one`),
+    builder.event(
+      at,
+      entry.type,
+      `the runbook changed (sha256 ${cleanLine(entry.previous)} → ${cleanLine(entry.hash)}); the session went on with the changed one`,
+    ),
   'step.checked': (entry, at, builder) => {
     const exit = entry.exitCode !== null ? `exit status ${entry.exitCode}` : 'no exit status';
     const error = entry.error ? `, ${cleanLine(entry.error)}` : '';
@@ -300,7 +305,15 @@ const HANDLERS: Handlers = {
       const last = builder.lastAttemptOf(stepId);
       if (last && last.status === 'interrupted') attempt = last;
       else {
-        attempt = { stepId, attempt: (last?.attempt ?? 0) + 1, fallback: builder.isFallbackStep(stepId), startedAt: at - entry.durationMs, endedAt: at, status: 'running', durationMs: 0 };
+        attempt = {
+          stepId,
+          attempt: (last?.attempt ?? 0) + 1,
+          fallback: builder.isFallbackStep(stepId),
+          startedAt: at - entry.durationMs,
+          endedAt: at,
+          status: 'running',
+          durationMs: 0,
+        };
         builder.record.attempts.push(attempt);
       }
     }
@@ -318,7 +331,14 @@ const HANDLERS: Handlers = {
     }
   },
   'step.confirmed': (entry, at, builder) =>
-    builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'confirmed', role: cleanLine(entry.role), by: actorOf(entry.by), relayed: entry.relayed, at }),
+    builder.record.confirmations.push({
+      stepId: cleanLine(entry.stepId),
+      kind: 'confirmed',
+      role: cleanLine(entry.role),
+      by: actorOf(entry.by),
+      relayed: entry.relayed,
+      at,
+    }),
   'step.approved': (entry, at, builder) => {
     const by = actorOf(entry.by);
     builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'approved', role: by.role, by, relayed: false, at });
@@ -330,7 +350,15 @@ const HANDLERS: Handlers = {
       builder.event(at, entry.type, `${entry.action ?? 'an action'} by ${by.name} not accepted: ${cleanLine(entry.reason)}`);
       return;
     }
-    builder.record.confirmations.push({ stepId: cleanLine(entry.stepId), kind: 'refused', role: by.role, by, relayed: false, ...optionalReason(entry.reason), at });
+    builder.record.confirmations.push({
+      stepId: cleanLine(entry.stepId),
+      kind: 'refused',
+      role: by.role,
+      by,
+      relayed: false,
+      ...optionalReason(entry.reason),
+      at,
+    });
   },
   decision: (entry, at, builder) => {
     // A reattach follows the failed attempt again: its end comes later, as the same attempt.

@@ -21,9 +21,7 @@ export interface TimeScale {
 }
 
 const BREAK_WIDTH = 18;
-const NICE_STEPS = [
-  1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
-].map((seconds) => seconds * 1000);
+const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((seconds) => seconds * 1000);
 
 /** Gaps longer than this are cut: at least 5 minutes, and a tenth of the whole. */
 function gapToCut(total: number): number {

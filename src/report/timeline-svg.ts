@@ -77,7 +77,8 @@ export function timelineSvg(record: SessionRecord): Markup {
     const label = truncate(band.label, Math.floor((width - 4) / 6.5));
     bandRects.push(html`<rect class="phase-band" data-phase="${band.name}" x="${x.toFixed(1)}" y="0" width="${width.toFixed(1)}" height="${chartBottom}" fill="${fill}" stroke="#c9d3dd" stroke-width="0.5"><title>${band.label}</title></rect>
 `);
-    if (label) bandLabels.push(html`<text x="${(x + 3).toFixed(1)}" y="15" font-size="11" fill="#334"><title>${band.label}</title>${label}</text>
+    if (label)
+      bandLabels.push(html`<text x="${(x + 3).toFixed(1)}" y="15" font-size="11" fill="#334"><title>${band.label}</title>${label}</text>
 `);
   });
 

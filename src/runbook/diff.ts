@@ -43,5 +43,7 @@ function label(step: Step): string {
 
 function differingFields(a: Step, b: Step): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => !IGNORED.has(key)));
-  return [...keys].filter((key) => JSON.stringify((a as unknown as Record<string, unknown>)[key]) !== JSON.stringify((b as unknown as Record<string, unknown>)[key]));
+  return [...keys].filter(
+    (key) => JSON.stringify((a as unknown as Record<string, unknown>)[key]) !== JSON.stringify((b as unknown as Record<string, unknown>)[key]),
+  );
 }

@@ -39,7 +39,7 @@ const CONTEXTS: Array<{ name: string; template: string; expected: (value: string
   { name: "inside '...'", template: "printf '%s' 'pre {{v}} post'", expected: (v) => `pre ${v} post` },
   { name: 'an assignment', template: `x={{v}}; printf '%s' "$x"`, expected: (v) => v },
   { name: 'inside "$(...)"', template: `x="$(printf '%s.' {{v}})"; printf '%s' "\${x%.}"`, expected: (v) => v },
-  { name: "inside '...' in \"$(...)\"", template: `x="$(printf '%s.' 'a{{v}}b')"; printf '%s' "\${x%.}"`, expected: (v) => `a${v}b` },
+  { name: 'inside \'...\' in "$(...)"', template: `x="$(printf '%s.' 'a{{v}}b')"; printf '%s' "\${x%.}"`, expected: (v) => `a${v}b` },
   { name: 'inside "..." in "$(...)"', template: `x="$(printf '%s.' "a{{v}}b")"; printf '%s' "\${x%.}"`, expected: (v) => `a${v}b` },
   { name: 'inside "..." in a case pattern', template: `case "$HOME" in *"{{v}}"*) ;; esac; printf '%s' "<{{v}}>"`, expected: (v) => `<${v}>` },
   {
@@ -95,7 +95,7 @@ describe('interpolateCommand refuses what it cannot quote', () => {
     ['su -c', `su - root -c "echo {{v}}"`, /what su -c reads/],
     ['ssh', `ssh -p 22 -o BatchMode=yes root@dragon ls {{v}}`, /what ssh \(the command for the far side\) reads/],
     ['ssh in $(...)', `x=$(ssh dragon "cat '{{v}}'")`, /what ssh/],
-    ['after $\'...\'', "printf $'a\\'b' {{v}}", /comes after \$'\.\.\.'/],
+    ["after $'...'", "printf $'a\\'b' {{v}}", /comes after \$'\.\.\.'/],
     ['after case in $(...)', 'x=$(case a in a) echo;; esac) {{v}}', /comes after case inside \$\(\.\.\.\)/],
   ];
   it.each(refused)('%s', (_name, template, message) => {

@@ -7,7 +7,7 @@ const runbook = (command: string) =>
 describe('the sudo password warning', () => {
   it.each([
     'echo {{pw}} | sudo -S apt-get -y upgrade',
-    "printf '%s\\n' \"$PW\" | sudo -kS true",
+    'printf \'%s\\n\' "$PW" | sudo -kS true',
     'sudo -u root -S id',
     'echo x | sudo --stdin id',
     'cd /tmp && echo {{pw}} | sudo -H -S -p "" sh -c true',

@@ -6,7 +6,16 @@ import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from './hidden-characters.js
 
 const HIDDEN = new RegExp(`[${CONTROL_CHARACTERS}${INVISIBLE_CHARACTERS}]`, 'g');
 
-const NAMES: Record<number, string> = { 0x1b: 'ESC', 0x0d: 'CR', 0x07: 'BEL', 0x08: 'BS', 0x7f: 'DEL', 0x9b: 'CSI', 0x85: 'NEL', 0x202e: 'RIGHT-TO-LEFT OVERRIDE' };
+const NAMES: Record<number, string> = {
+  0x1b: 'ESC',
+  0x0d: 'CR',
+  0x07: 'BEL',
+  0x08: 'BS',
+  0x7f: 'DEL',
+  0x9b: 'CSI',
+  0x85: 'NEL',
+  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
+};
 
 function nameOf(char: string): string {
   const code = char.codePointAt(0)!;
@@ -54,11 +63,7 @@ export function hiddenCharacterWarnings(source: string, file: string): RunbookPr
  * Walks the runbook's text values: `judge` gets each value and its source text, and says
  * where in the source text (an offset; -1 for its start) a warning stands, or null.
  */
-function warningsAtScalars(
-  source: string,
-  file: string,
-  judge: (text: string, raw: string) => { at: number; message: string } | null,
-): RunbookProblem[] {
+function warningsAtScalars(source: string, file: string, judge: (text: string, raw: string) => { at: number; message: string } | null): RunbookProblem[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
   const warnings: RunbookProblem[] = [];

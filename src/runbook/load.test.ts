@@ -43,9 +43,7 @@ describe('parseRunbook', () => {
   });
 
   it('names the position of an unknown key, with a hint, and not the missing key it replaced', () => {
-    expect(problemsOf(minimal.replace('host: dragon', 'hots: dragon'))).toEqual([
-      "8:9: unknown key 'hots' in step 1.1; did you mean 'host'?",
-    ]);
+    expect(problemsOf(minimal.replace('host: dragon', 'hots: dragon'))).toEqual(["8:9: unknown key 'hots' in step 1.1; did you mean 'host'?"]);
   });
 
   it('reports an unknown top-level key with the allowed ones when nothing is close', () => {
@@ -55,9 +53,7 @@ describe('parseRunbook', () => {
   });
 
   it('reports a missing required key at the object', () => {
-    expect(problemsOf(minimal.replace('        host: dragon\n', ''))).toEqual([
-      "7:9: step 1.1 is missing the required key 'host'",
-    ]);
+    expect(problemsOf(minimal.replace('        host: dragon\n', ''))).toEqual(["7:9: step 1.1 is missing the required key 'host'"]);
   });
 
   it('asks for exactly one step kind, hinting at a typo', () => {
@@ -113,7 +109,7 @@ phases:
 
   it('wait steps need what they wait for, and only that', () => {
     expect(problemsOf(withSteps('      - wait: port\n        host: dragon\n        command: uptime\n'))).toEqual([
-      "7:9: step 1.1 waits for a port but names none; add port: N",
+      '7:9: step 1.1 waits for a port but names none; add port: N',
       "9:9: 'command' only applies to wait: command, not wait: port",
     ]);
   });
@@ -175,9 +171,12 @@ ${steps}  - name: restore
       - note: restored
 `;
 
-  it('computes a declared key\'s fingerprint and keeps its window of phases', () => {
+  it("computes a declared key's fingerprint and keeps its window of phases", () => {
     const runbook = parseRunbook(
-      base(`    proxy_jump: root@bastion:2222\n    host_keys:\n      - key: ${KEY} old\n        until: partition\n      - fingerprint: ${FINGERPRINT}\n        from: restore\n`, '      - note: x\n'),
+      base(
+        `    proxy_jump: root@bastion:2222\n    host_keys:\n      - key: ${KEY} old\n        until: partition\n      - fingerprint: ${FINGERPRINT}\n        from: restore\n`,
+        '      - note: x\n',
+      ),
       'rb.yaml',
     );
     expect(runbook.phaseOrder).toEqual(['partition', 'restore']);
@@ -190,10 +189,12 @@ ${steps}  - name: restore
     });
   });
 
-  it('refuses unknown phases, a key that is not one, and a fingerprint that is not the key\'s', () => {
+  it("refuses unknown phases, a key that is not one, and a fingerprint that is not the key's", () => {
     const wrong = 'SHA256:' + 'A'.repeat(43);
     expect(
-      problemsOf(base(`    host_keys:\n      - key: ssh-ed25519 AAAA\n        from: restroe\n      - key: ${KEY}\n        fingerprint: ${wrong}\n`, '      - note: x\n')),
+      problemsOf(
+        base(`    host_keys:\n      - key: ssh-ed25519 AAAA\n        from: restroe\n      - key: ${KEY}\n        fingerprint: ${wrong}\n`, '      - note: x\n'),
+      ),
     ).toEqual([
       "6:14: 'host_keys.0' of host 'dolphin': the key is not \"type base64\" as in a .pub file",
       "7:15: unknown phase 'restroe' in 'host_keys.0' of host 'dolphin'; did you mean 'restore'?",

@@ -66,11 +66,7 @@ export async function loadRunbook(file: string, options: LoadOptions = {}): Prom
   return parseRunbook(source, file, { ...options, absoluteFile: absolute });
 }
 
-export function parseRunbook(
-  source: string,
-  file: string,
-  options: LoadOptions & { absoluteFile?: string } = {},
-): Runbook {
+export function parseRunbook(source: string, file: string, options: LoadOptions & { absoluteFile?: string } = {}): Runbook {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = locator(doc, lineCounter);
@@ -163,9 +159,7 @@ function referenceLocator(doc: Document, lineCounter: LineCounter, source: strin
 
 type Report = (at: SourcePosition, message: string) => void;
 
-const ENTITY_KEYS: Record<string, readonly string[]> = Object.fromEntries([
-  ...STEP_KINDS.map((kind) => [kind, Object.keys(stepSchemas[kind].shape)]),
-]);
+const ENTITY_KEYS: Record<string, readonly string[]> = Object.fromEntries([...STEP_KINDS.map((kind) => [kind, Object.keys(stepSchemas[kind].shape)])]);
 
 /** Reports issues, leaving out a missing key that an unknown key nearby is a typo of. */
 function describeIssues(issues: readonly core.$ZodIssue[], prefix: Path, root: unknown, locate: Locate, report: Report) {
@@ -179,10 +173,7 @@ function describeIssues(issues: readonly core.$ZodIssue[], prefix: Path, root: u
     }
   }
   for (const issue of issues) {
-    const explained =
-      issue.code === 'invalid_type' &&
-      valueAt(root, [...prefix, ...issue.path]) === undefined &&
-      typoTargets.has(JSON.stringify(issue.path));
+    const explained = issue.code === 'invalid_type' && valueAt(root, [...prefix, ...issue.path]) === undefined && typoTargets.has(JSON.stringify(issue.path));
     if (!explained) describeIssue(issue, prefix, root, locate, report);
   }
 }
@@ -209,10 +200,7 @@ function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locat
           continue;
         }
         const hint = closest(key, known);
-        report(
-          locate(path, key),
-          `unknown key '${key}' in ${where}${hint ? `; did you mean '${hint}'?` : `; allowed keys: ${known.join(', ')}`}`,
-        );
+        report(locate(path, key), `unknown key '${key}' in ${where}${hint ? `; did you mean '${hint}'?` : `; allowed keys: ${known.join(', ')}`}`);
       }
       return;
     }
@@ -227,10 +215,7 @@ function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locat
       return;
     }
     case 'invalid_value':
-      report(
-        locate(path),
-        `${where} must be one of ${issue.values.map((v) => String(v)).join(', ')}, not '${String(valueAt(root, path))}'`,
-      );
+      report(locate(path), `${where} must be one of ${issue.values.map((v) => String(v)).join(', ')}, not '${String(valueAt(root, path))}'`);
       return;
     case 'invalid_key': {
       const key = String(path.at(-1));
@@ -437,10 +422,7 @@ function normalize(
     const checkHost = (host: string) => {
       if (!(host in hosts)) {
         const hint = closest(host, Object.keys(hosts));
-        report(
-          locate([...path, 'host']),
-          `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
-        );
+        report(locate([...path, 'host']), `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
       }
     };
     const text = (value: string) => interpolateText(value, vars);
@@ -607,14 +589,10 @@ function normalize(
     return {
       name: rawPhase.name,
       title: rawPhase.title ?? rawPhase.name,
-      steps: rawPhase.steps.map((rawStep, s) =>
-        toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`),
-      ),
+      steps: rawPhase.steps.map((rawStep, s) => toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`)),
     };
   });
-  const fallback = (raw.fallback ?? []).map((rawStep, s) =>
-    toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`),
-  );
+  const fallback = (raw.fallback ?? []).map((rawStep, s) => toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`));
   for (const [s, step] of fallback.entries()) {
     if ('onFail' in step && step.onFail === 'fallback') {
       report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);
@@ -683,15 +661,7 @@ const GRUB_ARGS = /^[A-Za-z0-9_.,:=/+@%~ -]*$/;
 
 const DEFAULT_REBOOT_COMMAND = 'systemctl reboot || reboot';
 
-function hostSpec(
-  name: string,
-  spec: RawHost,
-  path: Path,
-  phaseOrder: string[],
-  locate: Locate,
-  report: Report,
-  vars: Record<string, string>,
-): HostSpec {
+function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[], locate: Locate, report: Report, vars: Record<string, string>): HostSpec {
   const hostKeys = spec.host_keys?.map((given, index): HostKeyExpectation => {
     const at = [...path, 'host_keys', index];
     for (const bound of ['from', 'until'] as const) {
@@ -767,23 +737,13 @@ function keyFingerprint(line: string): string | null {
   return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
-function destructiveText(
-  destructive: boolean | string | undefined,
-  fallbackText: string,
-  text: (value: string) => string,
-): string | undefined {
+function destructiveText(destructive: boolean | string | undefined, fallbackText: string, text: (value: string) => string): string | undefined {
   if (destructive === undefined || destructive === false) return undefined;
   return destructive === true ? fallbackText : text(destructive);
 }
 
 /** `revert_after` with its `revert`, each useless without the other. */
-function revertPlan(
-  rawStep: Extract<RawStep, { run: unknown }>,
-  path: Path,
-  locate: Locate,
-  report: Report,
-  command: CommandOf,
-): { revert?: RevertPlan } {
+function revertPlan(rawStep: Extract<RawStep, { run: unknown }>, path: Path, locate: Locate, report: Report, command: CommandOf): { revert?: RevertPlan } {
   const { revert_after: after, revert } = rawStep;
   if (after === undefined && revert === undefined) return {};
   if (after === undefined) {
@@ -791,10 +751,7 @@ function revertPlan(
     return {};
   }
   if (revert === undefined) {
-    report(
-      locate(path, 'revert_after'),
-      `${describePath(path)} has revert_after but no 'revert': the command that undoes the change on ${rawStep.host}`,
-    );
+    report(locate(path, 'revert_after'), `${describePath(path)} has revert_after but no 'revert': the command that undoes the change on ${rawStep.host}`);
     return {};
   }
   const afterMs = parseDuration(after);
@@ -804,13 +761,7 @@ function revertPlan(
 
 const SIZE_UNITS = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as const;
 
-function preflightCheck(
-  raw: RawCheck,
-  path: Path,
-  locate: Locate,
-  report: Report,
-  text: (value: string) => string,
-): PreflightCheck {
+function preflightCheck(raw: RawCheck, path: Path, locate: Locate, report: Report, text: (value: string) => string): PreflightCheck {
   if ('fstab' in raw) return { kind: 'fstab', path: raw.fstab === true ? '/etc/fstab' : text(raw.fstab) };
   if ('mem_available' in raw) {
     const size = raw.mem_available;
@@ -842,13 +793,7 @@ function misplacedStepKey(key: string, step: unknown): string | undefined {
   return `'${key}' applies to run steps only`;
 }
 
-function waitCondition(
-  rawStep: Extract<RawStep, { wait: unknown }>,
-  path: Path,
-  locate: Locate,
-  report: Report,
-  command: CommandOf,
-) {
+function waitCondition(rawStep: Extract<RawStep, { wait: unknown }>, path: Path, locate: Locate, report: Report, command: CommandOf) {
   const misplaced = (key: 'port' | 'command') => {
     if (rawStep[key] !== undefined && rawStep.wait !== key) {
       report(locate(path, key), `'${key}' only applies to wait: ${key}, not wait: ${rawStep.wait}`);

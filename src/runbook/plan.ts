@@ -133,11 +133,15 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);
-  if (plan.description) lines.push(...plan.description.trim().split('\n').map((line) => `  ${line}`));
+  if (plan.description)
+    lines.push(
+      ...plan.description
+        .trim()
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
   lines.push(`  ${displayFile} (sha256 ${plan.hash.slice(0, 12)})`);
-  lines.push(
-    `  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`,
-  );
+  lines.push(`  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`);
   if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
   if (plan.helpers) {
     lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);

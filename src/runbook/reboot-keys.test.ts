@@ -34,7 +34,9 @@ describe('reboot into a new root once', () => {
 
   it('is stated in the plan: once, what a panic or power-cycle does, default only when verified', () => {
     const text = formatPlan(planOf(parseRunbook(source, 'rb.yaml')));
-    expect(text).toMatch(/boots \/dev\/vdb1 once \(GRUB one-shot entry; a panic reboots after 30s and a power-cycle brings the old root back\), made the default once verified; comes back as dolphin/);
+    expect(text).toMatch(
+      /boots \/dev\/vdb1 once \(GRUB one-shot entry; a panic reboots after 30s and a power-cycle brings the old root back\), made the default once verified; comes back as dolphin/,
+    );
   });
 
   it('a typo under into is an error with its position', () => {

@@ -5,10 +5,7 @@ import { DURATION_PATTERN } from './duration.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 
-const name = (what: string) =>
-  z
-    .string()
-    .regex(NAME_PATTERN, `a ${what} is lower-case letters, digits, '-' and '_', starting with a letter or digit`);
+const name = (what: string) => z.string().regex(NAME_PATTERN, `a ${what} is lower-case letters, digits, '-' and '_', starting with a letter or digit`);
 
 const duration = z
   .string()
@@ -38,7 +35,7 @@ export const hostKeySchema = z
       .string()
       .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'a fingerprint is SHA256: and 43 base64 characters, as ssh-keygen -l prints it')
       .optional()
-      .describe('The key\'s SHA256 fingerprint, as ssh-keygen -l prints it.'),
+      .describe("The key's SHA256 fingerprint, as ssh-keygen -l prints it."),
     from: name('phase name').optional().describe('First phase in which this key is accepted (default: from the start).'),
     until: name('phase name').optional().describe('Last phase in which this key is accepted (default: to the end).'),
   })
@@ -51,9 +48,7 @@ export const hostSchema = z
     user: text.optional().describe('Login user (overrides User).'),
     port: z.number().int().min(1).max(65535).optional().describe('SSH port (overrides Port).'),
     identity_file: text.optional().describe('Private key file to offer (in addition to the agent).'),
-    proxy_jump: text
-      .optional()
-      .describe('Jump through these hosts first, as ssh -J: a runbook host or [user@]host[:port], comma-separated.'),
+    proxy_jump: text.optional().describe('Jump through these hosts first, as ssh -J: a runbook host or [user@]host[:port], comma-separated.'),
     run_dir: z
       .string()
       .regex(/^\/[^\n\r]*$/, 'it must be an absolute path on the host, such as /srv/nightshift')
@@ -78,9 +73,7 @@ export const hostSchema = z
   })
   .describe('How to reach a machine over SSH. Values given here override ~/.ssh/config; {{var}} is substituted, and each must stay one word.');
 
-const onFail = z
-  .enum(['ask', 'fallback', 'continue'])
-  .describe('What happens when the step fails: ask the upgrader (default), start the fallback, or go on.');
+const onFail = z.enum(['ask', 'fallback', 'continue']).describe('What happens when the step fails: ask the upgrader (default), start the fallback, or go on.');
 
 const common = {
   id: name('step id').optional().describe('Stable id used in the journal (default: <phase>-<n>).'),
@@ -101,9 +94,7 @@ const check = text.describe(
 
 const destructive = z
   .union([z.boolean(), text])
-  .describe(
-    'Ask for typed confirmation before running: true asks for the host name, a string asks for that text (e.g. the disk).',
-  );
+  .describe('Ask for typed confirmation before running: true asks for the host name, a string asks for that text (e.g. the disk).');
 
 export const runStepSchema = z
   .strictObject({
@@ -113,9 +104,7 @@ export const runStepSchema = z
     attach: z
       .boolean()
       .optional()
-      .describe(
-        'false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.',
-      ),
+      .describe('false runs the command in the foreground of the SSH channel; by default it runs detached on the host and survives a dropped link.'),
     check: check.optional(),
     become: become.optional(),
     revert_after: duration
@@ -123,9 +112,7 @@ export const runStepSchema = z
       .describe(
         'A dead-man timer, like netplan try: before the command runs, `revert` is armed on the host to run after this long; it is disarmed only when, after the command succeeded, a new SSH connection reaches the host in time. Needs `revert`.',
       ),
-    revert: text
-      .optional()
-      .describe('With revert_after: the shell command that undoes the change on the host; {{var}} is quoted as in run.'),
+    revert: text.optional().describe('With revert_after: the shell command that undoes the change on the host; {{var}} is quoted as in run.'),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');
@@ -150,9 +137,7 @@ export const checkpointStepSchema = z
 
 export const waitStepSchema = z
   .strictObject({
-    wait: z
-      .enum(['ssh', 'port', 'command'])
-      .describe('ssh: an SSH login succeeds; port: a TCP port accepts; command: a command exits 0 on the host.'),
+    wait: z.enum(['ssh', 'port', 'command']).describe('ssh: an SSH login succeeds; port: a TCP port accepts; command: a command exits 0 on the host.'),
     host: name('host name').describe('The host waited for.'),
     port: z.number().int().min(1).max(65535).optional().describe('For wait: port, the TCP port.'),
     command: text.optional().describe('For wait: command, the command to repeat until it exits 0.'),
@@ -174,7 +159,9 @@ export const uploadStepSchema = z
       .describe('File mode on the host, e.g. 644.'),
     become: become
       .optional()
-      .describe('sudo: the file is uploaded as the login user to ~/.cache/nightshift/uploads, checked, then put in place by root (owned by root); none/false: as the login user.'),
+      .describe(
+        'sudo: the file is uploaded as the login user to ~/.cache/nightshift/uploads, checked, then put in place by root (owned by root); none/false: as the login user.',
+      ),
     ...common,
   })
   .describe('Copy a file to a host over SFTP: progress shown, sha256 checked, a cut transfer resumed.');
@@ -185,20 +172,14 @@ export const rebootStepSchema = z
     command: text.optional().describe('How to reboot it (default: systemctl reboot, else reboot).'),
     become: become.optional(),
     hostname: text.optional().describe('The hostname the machine must have when it is back.'),
-    root: text
-      .optional()
-      .describe('The root filesystem the machine must come back on: a device (/dev/vda1) or UUID=... (with into: the new root).'),
+    root: text.optional().describe('The root filesystem the machine must come back on: a device (/dev/vda1) or UUID=... (with into: the new root).'),
     into: z
       .strictObject({
-        root: text.describe("The new root filesystem: a device (/dev/vdb1) or UUID=..."),
+        root: text.describe('The new root filesystem: a device (/dev/vdb1) or UUID=...'),
         kernel: text.optional().describe('The kernel, as a path on the new root (default /vmlinuz).'),
         initrd: text.optional().describe('The initial ramdisk, as a path on the new root (default /initrd.img).'),
-        args: text
-          .optional()
-          .describe("Kernel arguments besides root= and panic= (default: the running kernel's, e.g. its console=)."),
-        panic: duration
-          .optional()
-          .describe('A kernel panic reboots after this long (default 10s), and GRUB then starts the old root again.'),
+        args: text.optional().describe("Kernel arguments besides root= and panic= (default: the running kernel's, e.g. its console=)."),
+        panic: duration.optional().describe('A kernel panic reboots after this long (default 10s), and GRUB then starts the old root again.'),
       })
       .optional()
       .describe(
@@ -217,7 +198,7 @@ export const checkSchemas = {
       fstab: z
         .union([z.literal(true), text])
         .describe(
-          'Every UUID=, PARTUUID= and LABEL= in this fstab (true: /etc/fstab) is a filesystem on the machine (blkid), and so is the root= of the running kernel and of GRUB\'s default entry.',
+          "Every UUID=, PARTUUID= and LABEL= in this fstab (true: /etc/fstab) is a filesystem on the machine (blkid), and so is the root= of the running kernel and of GRUB's default entry.",
         ),
     })
     .describe('Filesystems named in fstab and by the boot entry exist.'),
@@ -252,9 +233,7 @@ export const checkSchemas = {
     .describe('An address is free before it is claimed.'),
   grubenv: z
     .strictObject({
-      grubenv: z
-        .literal(true)
-        .describe('GRUB can write its environment block: /boot/grub/grubenv exists on a plain partition (not LVM, RAID, ZFS or Btrfs).'),
+      grubenv: z.literal(true).describe('GRUB can write its environment block: /boot/grub/grubenv exists on a plain partition (not LVM, RAID, ZFS or Btrfs).'),
     })
     .describe('GRUB can write grubenv (for a one-shot boot entry).'),
 } as const;
@@ -267,13 +246,15 @@ export const preflightStepSchema = z
     preflight: name('host name').describe('The host to check, read-only.'),
     checks: z
       .array(
-        z.union(CHECK_KINDS.map((kind) => checkSchemas[kind]) as unknown as [
-          typeof checkSchemas.fstab,
-          typeof checkSchemas.mem_available,
-          typeof checkSchemas.disk,
-          typeof checkSchemas.address_free,
-          typeof checkSchemas.grubenv,
-        ]),
+        z.union(
+          CHECK_KINDS.map((kind) => checkSchemas[kind]) as unknown as [
+            typeof checkSchemas.fstab,
+            typeof checkSchemas.mem_available,
+            typeof checkSchemas.disk,
+            typeof checkSchemas.address_free,
+            typeof checkSchemas.grubenv,
+          ],
+        ),
       )
       .min(1, 'a preflight step needs at least one check')
       .describe('The checks, each reported ok or FAILED with why; the step fails when any fails.'),
@@ -306,16 +287,18 @@ export const stepSchemas = {
   note: noteStepSchema,
 } as const;
 
-export const stepSchema = z.union(STEP_KINDS.map((kind) => stepSchemas[kind]) as unknown as [
-  typeof runStepSchema,
-  typeof localStepSchema,
-  typeof uploadStepSchema,
-  typeof rebootStepSchema,
-  typeof preflightStepSchema,
-  typeof checkpointStepSchema,
-  typeof waitStepSchema,
-  typeof noteStepSchema,
-]);
+export const stepSchema = z.union(
+  STEP_KINDS.map((kind) => stepSchemas[kind]) as unknown as [
+    typeof runStepSchema,
+    typeof localStepSchema,
+    typeof uploadStepSchema,
+    typeof rebootStepSchema,
+    typeof preflightStepSchema,
+    typeof checkpointStepSchema,
+    typeof waitStepSchema,
+    typeof noteStepSchema,
+  ],
+);
 
 export const phaseSchema = z
   .strictObject({
@@ -328,7 +311,13 @@ export const phaseSchema = z
 export const sentinelSchema = z
   .strictObject({
     host: name('host name').describe("The site host where helpers reach nightshift: its 127.0.0.1 gets a reverse tunnel to nightshift's helper endpoint."),
-    port: z.number().int().min(1).max(65535).optional().describe("The port on the host's 127.0.0.1 (default 2222): the helper types ssh -p PORT sentinel@localhost there."),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("The port on the host's 127.0.0.1 (default 2222): the helper types ssh -p PORT sentinel@localhost there."),
     notify: z
       .enum(['wall', 'write', 'none'])
       .optional()
@@ -344,17 +333,27 @@ export const secretSchema = z
   .strictObject({
     from: z
       .enum(SECRET_SOURCES)
-      .describe('Where the value comes from: ask (typed hidden at the start of each run and resume), env (an environment variable), file (a file\'s content), command (what a local command prints, e.g. pass show db).'),
-    prompt: text.optional().describe('For from: ask, the question shown (default: the secret\'s name).'),
+      .describe(
+        "Where the value comes from: ask (typed hidden at the start of each run and resume), env (an environment variable), file (a file's content), command (what a local command prints, e.g. pass show db).",
+      ),
+    prompt: text.optional().describe("For from: ask, the question shown (default: the secret's name)."),
     name: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and _')
       .optional()
       .describe('For from: env, the environment variable that holds the value.'),
-    path: text.optional().describe("For from: file, the file that holds the value (~ is the upgrader's home; relative to the runbook's folder); one trailing newline is dropped."),
-    run: text.optional().describe("For from: command, the command run on the upgrader's machine (in the runbook's folder) that prints the value; one trailing newline is dropped."),
+    path: text
+      .optional()
+      .describe("For from: file, the file that holds the value (~ is the upgrader's home; relative to the runbook's folder); one trailing newline is dropped."),
+    run: text
+      .optional()
+      .describe(
+        "For from: command, the command run on the upgrader's machine (in the runbook's folder) that prints the value; one trailing newline is dropped.",
+      ),
   })
-  .describe('A secret variable: used as {{name}} in shell commands only, read or asked at the start of every run and resume, never stored, and masked in every output, journal, report and chat.');
+  .describe(
+    'A secret variable: used as {{name}} in shell commands only, read or asked at the start of every run and resume, never stored, and masked in every output, journal, report and chat.',
+  );
 
 export const runbookSchema = z
   .strictObject({
@@ -367,7 +366,7 @@ export const runbookSchema = z
     hosts: z.record(name('host name'), z.union([hostSchema, z.null()])).optional(),
     vars: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a variable name is letters, digits and _'), z.union([z.string(), z.number()])).optional(),
     secrets: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a secret\'s name is letters, digits and _'), secretSchema)
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a secret's name is letters, digits and _"), secretSchema)
       .optional()
       .describe('Secret variables, e.g. db_pw: { from: ask } or api: { from: env, name: API_TOKEN }.'),
     phases: z.array(phaseSchema).min(1, 'a runbook needs at least one phase'),

@@ -109,7 +109,7 @@ describe('secret variables', () => {
   });
 
   it('refuses a variable whose value brings in a secret reference', () => {
-    const source = runbook('  pw: { from: ask }', "      - run: echo {{x}} {{pw}}\n        host: dragon\n", 'vars:\n  x: "{{pw}}"\n');
+    const source = runbook('  pw: { from: ask }', '      - run: echo {{x}} {{pw}}\n        host: dragon\n', 'vars:\n  x: "{{pw}}"\n');
     expect(problemsOf(source).join('\n')).toMatch(/cannot tell for sure where its secrets stand/);
   });
 });

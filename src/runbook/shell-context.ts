@@ -99,7 +99,10 @@ class Scanner {
     const site = { index: this.i, length: match[0].length, name };
     this.i += match[0].length;
     if (this.lost !== null) {
-      this.sites.push({ ...site, problem: `comes after ${this.lost}, and from there nightshift cannot tell for sure how the shell reads the command; write that part more simply` });
+      this.sites.push({
+        ...site,
+        problem: `comes after ${this.lost}, and from there nightshift cannot tell for sure how the shell reads the command; write that part more simply`,
+      });
       return true;
     }
     const frame = this.stack.at(-1)!;
@@ -108,7 +111,8 @@ class Scanner {
     let problem: string | null = null;
     if (frame.kind === 'backtick') problem = 'is inside backticks, where the shell reads backslashes in its value once more; use $(...) instead';
     else if (frame.kind === 'param') problem = `is inside \${...}, where its value cannot be quoted; ${ADVICE_VARIABLE(name)}`;
-    else if (frame.kind === 'arith') problem = `is inside $((...)), where the shell evaluates its value as arithmetic; check that it is a number in a shell variable first and use that`;
+    else if (frame.kind === 'arith')
+      problem = `is inside $((...)), where the shell evaluates its value as arithmetic; check that it is a number in a shell variable first and use that`;
     else if (rereader !== null) {
       problem = `is in what ${rereader} reads as shell code once more, where quoting it once does not keep its value from running as commands; pass it as an argument instead (e.g. sh -c '... "$1"' sh {{${name}}})`;
     }
@@ -179,7 +183,7 @@ class Scanner {
         return;
       }
       this.i++;
-      if (this.refuseNext('comes right after a backslash, which would take its value\'s first character as quoted; remove the backslash')) return;
+      if (this.refuseNext("comes right after a backslash, which would take its value's first character as quoted; remove the backslash")) return;
       this.appendToWord(`\\${next ?? ''}`);
       this.i++;
     } else if (c === "'") {
@@ -340,7 +344,8 @@ class Scanner {
   private comment(): void {
     const { text } = this;
     while (this.i < text.length && text[this.i] !== '\n') {
-      if (this.refuseNext('is in a shell comment, where a line break in its value would end the comment and run the rest; leave it out of the comment')) continue;
+      if (this.refuseNext('is in a shell comment, where a line break in its value would end the comment and run the rest; leave it out of the comment'))
+        continue;
       this.i++;
     }
   }
@@ -412,7 +417,6 @@ class Scanner {
 function plainFrame(sub: boolean): Plain {
   return { kind: 'plain', sub, depth: 0, wordStart: true, words: [], word: '' };
 }
-
 
 /** The command that reads the word being built as shell code again (eval, sh -c, ssh ...), if any. */
 function rereadingCommand(frame: Plain): string | null {

@@ -156,10 +156,7 @@ export interface CheckpointStep extends ActingStep {
   confirmText?: string;
 }
 
-export type WaitCondition =
-  | { kind: 'ssh' }
-  | { kind: 'port'; port: number }
-  | { kind: 'command'; command: string };
+export type WaitCondition = { kind: 'ssh' } | { kind: 'port'; port: number } | { kind: 'command'; command: string };
 
 export interface WaitStep extends ActingStep {
   kind: 'wait';

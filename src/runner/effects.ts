@@ -200,18 +200,30 @@ export function createEffects(options: EffectsOptions) {
     // Waiting for a reboot said to be done goes on with its attempt's output.
     if (input.follow) outputs.continueLast(input.step.id);
     return withOutput(input.step, (output) =>
-      rebootHost(input.step, hostsBecoming(hosts, input.step.become, (text) => output.note(text)), output, {
-        inFlight: reboots,
-        journal: options.onReboot ?? (() => {}),
-        attempt: outputs.attemptOf(input.step.id),
-        ...(input.follow ? { follow: true } : {}),
-        signal,
-      }),
+      rebootHost(
+        input.step,
+        hostsBecoming(hosts, input.step.become, (text) => output.note(text)),
+        output,
+        {
+          inFlight: reboots,
+          journal: options.onReboot ?? (() => {}),
+          attempt: outputs.attemptOf(input.step.id),
+          ...(input.follow ? { follow: true } : {}),
+          signal,
+        },
+      ),
     );
   });
 
   const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => runPreflight(input.step, hostsBecoming(hosts, input.step.become, (text) => output.note(text)), output, signal)),
+    withOutput(input.step, (output) =>
+      runPreflight(
+        input.step,
+        hostsBecoming(hosts, input.step.become, (text) => output.note(text)),
+        output,
+        signal,
+      ),
+    ),
   );
 
   const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
@@ -220,4 +232,3 @@ export function createEffects(options: EffectsOptions) {
 
   return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };
 }
-

@@ -28,7 +28,7 @@ const needsNothing: HostNeeds = { login: 'now', uploads: false, detached: false,
 describe('the first words of the simple commands a check calls', () => {
   it('finds the programs, skips builtins, keywords, assignments, redirections and what it cannot be sure of', () => {
     expect(commandWords('grep -q x /etc/hosts && test -e /x || systemctl is-active nginx')).toEqual(['grep', 'systemctl']);
-    expect(commandWords('if [ -e /x ]; then ip -br addr | awk \'{print $1}\'; fi')).toEqual(['ip', 'awk']);
+    expect(commandWords("if [ -e /x ]; then ip -br addr | awk '{print $1}'; fi")).toEqual(['ip', 'awk']);
     expect(commandWords('LANG=C lsblk -n; echo done; cd /tmp; ( findmnt / )')).toEqual(['lsblk', 'findmnt']);
     expect(commandWords('x=$(dig +short a.example) && [ "$x" = 1.2.3.4 ]')).toEqual(['dig']);
     expect(commandWords('"$tool" --version; $cmd; `uname -r`')).toEqual(['uname']);
@@ -146,7 +146,12 @@ describe('the verdicts on what a host said', () => {
   });
 
   it('fails closed: a probe that did not run to its end fails everything needed, and says why', () => {
-    const verdicts = judgeHost(needsAll, { facts: null, trouble: 'the probe did not run to its end under /bin/sh (exit status 127: /bin/sh: not found)' }, { available: true }, resolved);
+    const verdicts = judgeHost(
+      needsAll,
+      { facts: null, trouble: 'the probe did not run to its end under /bin/sh (exit status 127: /bin/sh: not found)' },
+      { available: true },
+      resolved,
+    );
     expect(verdicts.sh).toEqual({ mark: 'fail', text: 'the probe did not run to its end under /bin/sh (exit status 127: /bin/sh: not found)' });
     for (const probe of ['sha256', 'setsid', 'runFolder', 'tools'] as const) expect(verdicts[probe].mark).toBe('fail');
     expect(verdicts.systemd.mark).toBe('none');
@@ -154,13 +159,26 @@ describe('the verdicts on what a host said', () => {
   });
 
   it('missing where needed is ✗ with the reason; missing where not needed is –', () => {
-    const bare: HostFacts = { ...healthy, sha256Tool: null, setsid: false, systemdRun: false, systemctl: false, systemdRunning: false, foundTools: [], missingTools: ['grep'] };
+    const bare: HostFacts = {
+      ...healthy,
+      sha256Tool: null,
+      setsid: false,
+      systemdRun: false,
+      systemctl: false,
+      systemdRunning: false,
+      foundTools: [],
+      missingTools: ['grep'],
+    };
     const needed = judgeHost(needsAll, { facts: bare }, { available: false, error: 'Received exit code 127 while establishing SFTP session' }, resolved);
     expect(needed.sha256).toMatchObject({ mark: 'fail', text: expect.stringMatching(/uploads cannot be verified/) });
     expect(needed.setsid).toMatchObject({ mark: 'fail', text: expect.stringMatching(/attach: false/) });
     expect(needed.tools).toEqual({ mark: 'fail', text: "not found on its PATH: grep (called by the runbook's checks)" });
     expect(needed.systemd.mark).toBe('none');
-    expect(needed.sftp).toEqual({ mark: 'none', note: true, text: 'no: uploads will go over a shell stream (the SFTP session failed: Received exit code 127 while establishing SFTP session)' });
+    expect(needed.sftp).toEqual({
+      mark: 'none',
+      note: true,
+      text: 'no: uploads will go over a shell stream (the SFTP session failed: Received exit code 127 while establishing SFTP session)',
+    });
     const spare = judgeHost(needsNothing, { facts: bare }, undefined, resolved);
     expect(PROBES.filter((probe) => spare[probe].mark === 'fail')).toEqual([]);
     expect(spare.sftp.text).toBe('not needed: no uploads to this host');
@@ -175,7 +193,10 @@ describe('the verdicts on what a host said', () => {
     expect(judgeHost(sudo, { facts: { ...healthy, sudo: 'refused' } }, undefined, resolved).sudo.mark).toBe('fail');
     expect(judgeHost(sudo, { facts: healthy }, undefined, resolved).sudo).toEqual({ mark: 'fail', text: 'sudo gave no answer' });
     const full = { ...healthy, runFolder: { base: '/tmp/nightshift-0', freeKib: 12 } };
-    expect(judgeHost(needsAll, { facts: full }, { available: true }, resolved).runFolder).toMatchObject({ mark: 'fail', text: expect.stringMatching(/12 KiB free: too little/) });
+    expect(judgeHost(needsAll, { facts: full }, { available: true }, resolved).runFolder).toMatchObject({
+      mark: 'fail',
+      text: expect.stringMatching(/12 KiB free: too little/),
+    });
     const none = { ...healthy, runFolder: null, runFolderSkipped: ['/x: Read-only file system'] };
     expect(judgeHost(needsAll, { facts: none }, { available: true }, resolved).runFolder.text).toMatch(/\/x: Read-only file system.*run_dir/);
   });
@@ -205,7 +226,9 @@ describe('the check over a pool', () => {
   it('checks every host, a few at a time; one refusal fails the check, a truncated probe fails its host', async () => {
     const hosts = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`h${i}`, 'ok' as const]));
     const runbook = parseRunbook(
-      `name: many\nhosts:\n${Object.keys(hosts).map((host) => `  ${host}: {}`).join('\n')}\nphases:\n  - name: one\n    steps:\n      - run: "true"\n        host: h0\n`,
+      `name: many\nhosts:\n${Object.keys(hosts)
+        .map((host) => `  ${host}: {}`)
+        .join('\n')}\nphases:\n  - name: one\n    steps:\n      - run: "true"\n        host: h0\n`,
       'many.yaml',
     );
     const seen = { parallel: 0, max: 0 };

@@ -95,9 +95,7 @@ async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, time
 }
 
 function probeSftp(pool: CheckedPool, host: string, timeoutMs: number): Promise<SftpFact> {
-  return pool
-    .probeSftp(host, AbortSignal.timeout(timeoutMs))
-    .catch((error: unknown) => ({ available: false as const, error: (error as Error).message }));
+  return pool.probeSftp(host, AbortSignal.timeout(timeoutMs)).catch((error: unknown) => ({ available: false as const, error: (error as Error).message }));
 }
 
 function runDirOf(pool: CheckedPool, host: string): { runDir?: string } {
@@ -153,12 +151,7 @@ function unreached(host: string, resolved: ResolvedHost | null, login: ProbeVerd
 }
 
 /** The verdicts for a host that was logged in to, from what it needs and what it said. Pure. */
-export function judgeHost(
-  needs: HostNeeds,
-  probe: ProbeOutcome,
-  sftp: SftpFact | undefined,
-  resolved: ResolvedHost,
-): Record<ProbeName, ProbeVerdict> {
+export function judgeHost(needs: HostNeeds, probe: ProbeOutcome, sftp: SftpFact | undefined, resolved: ResolvedHost): Record<ProbeName, ProbeVerdict> {
   const login: ProbeVerdict = { mark: 'ok', text: `${resolved.user}@${resolved.address}:${resolved.port}` };
   const facts = probe.facts;
   const sftpVerdict = judgeSftp(needs, sftp);

@@ -62,7 +62,9 @@ export function hostNeeds(runbook: Runbook): Record<string, HostNeeds> {
     }
   }
   // Only port waits reach it: no login, unless it carries the helpers' tunnel or others go through it.
-  const through = Object.values(runbook.hosts).map((spec) => spec.proxyJump ?? '').join(',');
+  const through = Object.values(runbook.hosts)
+    .map((spec) => spec.proxyJump ?? '')
+    .join(',');
   for (const name of seen) {
     if (logsIn.has(name) || runbook.sentinel?.host === name || through.split(',').some((jump) => jump.trim() === name)) continue;
     needs[name]!.login = 'none';

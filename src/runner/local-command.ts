@@ -51,4 +51,3 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
     // already gone
   }
 }
-

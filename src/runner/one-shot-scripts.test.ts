@@ -46,7 +46,10 @@ describe('one-shot boot: what the host said', () => {
     ['init=no', /no \/sbin\/init: it would panic/],
   ])('refuses when %s', (line, message) => {
     const key = line.slice(0, line.indexOf('='));
-    const stdout = healthy.split('\n').map((existing) => (existing.startsWith(`${key}=`) ? line : existing)).join('\n');
+    const stdout = healthy
+      .split('\n')
+      .map((existing) => (existing.startsWith(`${key}=`) ? line : existing))
+      .join('\n');
     expect(() => inspect(stdout)).toThrow(message);
   });
 
@@ -85,7 +88,10 @@ describe('one-shot boot: what goes to the host', () => {
     execFileSync('sh', ['-c', `printf 'menuentry other {\\n}\\n' > ${custom}`]);
     // The script as the host runs it, with its paths pointed at the folder and GRUB's tools left out.
     const local = (script: string) =>
-      script.replace('custom=/boot/grub/custom.cfg', `custom=${custom}`).replace(/^grub-reboot.*$/m, '').replace(/^grub-editenv.*$/m, '');
+      script
+        .replace('custom=/boot/grub/custom.cfg', `custom=${custom}`)
+        .replace(/^grub-reboot.*$/m, '')
+        .replace(/^grub-editenv.*$/m, '');
     execFileSync('sh', ['-c', local(armScript(entry, menuEntry(entry, into, inspection)))]);
     execFileSync('sh', ['-c', local(armScript(entry, menuEntry(entry, { ...into, panicSeconds: 5 }, inspection)))]);
     const text = execFileSync('cat', [custom]).toString();

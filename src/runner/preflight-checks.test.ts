@@ -39,7 +39,10 @@ describe('preflight judges', () => {
     ].join('\n');
     expect(grubDefaultRoot(config)).toBeUndefined();
     expect(grubDefaultRoot(config.replace('default="1"', 'default="0"'))).toBe('UUID=1111-aaaa');
-    const judged = judgeFstab('/etc/fstab', `== fstab\n== blkid\n${blkid}== cmdline\nquiet\n== grub\n${config.replace('1111-aaaa', '7777').replace('default="1"', 'default=0')}`);
+    const judged = judgeFstab(
+      '/etc/fstab',
+      `== fstab\n== blkid\n${blkid}== cmdline\nquiet\n== grub\n${config.replace('1111-aaaa', '7777').replace('default="1"', 'default=0')}`,
+    );
     expect(judged).toEqual({ ok: false, text: "no filesystem here has root=UUID=7777 (of GRUB's default entry)" });
   });
 
@@ -62,8 +65,13 @@ describe('preflight judges', () => {
 
   it('address_free: arping -D exit 0 is free, 1 is taken; the fallback says it is one', () => {
     expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=arping\narping=0\n').ok).toBe(true);
-    expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=arping\narping=1\n')).toEqual({ ok: false, text: '10.0.0.1 is in use on eth1: a machine answered arping -D' });
-    expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=1\nneigh=10.0.0.1 lladdr 52:54:00:12:34:56 STALE\n').text).toMatch(/neighbour table has it .*arping is missing/);
+    expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=arping\narping=1\n')).toEqual({
+      ok: false,
+      text: '10.0.0.1 is in use on eth1: a machine answered arping -D',
+    });
+    expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=1\nneigh=10.0.0.1 lladdr 52:54:00:12:34:56 STALE\n').text).toMatch(
+      /neighbour table has it .*arping is missing/,
+    );
     expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=1\nneigh=10.0.0.1 FAILED\n').ok).toBe(true);
     expect(judgeAddressFree('10.0.0.1', 'eth1', 'how=ping\nping=127\nneigh=\n').text).toMatch(/^neither arping nor ping is installed/);
     expect(judgeAddressFree('10.0.0.1', 'eth9', 'nolink=yes\n')).toEqual({ ok: false, text: 'there is no interface eth9' });
@@ -71,7 +79,10 @@ describe('preflight judges', () => {
 
   it('a script that did not print its end mark is a failed check, whatever else it printed', () => {
     const fstab = { kind: 'fstab' as const, path: '/etc/fstab' };
-    expect(judgeCheck(fstab, '')).toEqual({ ok: false, text: 'its script did not run to its end on the host (it printed nothing), so nothing it printed counts' });
+    expect(judgeCheck(fstab, '')).toEqual({
+      ok: false,
+      text: 'its script did not run to its end on the host (it printed nothing), so nothing it printed counts',
+    });
     expect(judgeCheck(fstab, '== fstab\n== blkid\n')).toEqual({
       ok: false,
       text: 'its script did not run to its end on the host (its end mark is missing), so nothing it printed counts',
@@ -80,7 +91,9 @@ describe('preflight judges', () => {
   });
 
   it('every check script prints its end mark after an early way out, and not after a failure', () => {
-    expect(execFileSync('sh', ['-c', checkScript({ kind: 'disk', device: '/nonexistent-disk', ptuuid: 'x' })], { encoding: 'utf8' })).toBe('missing=yes\nend=ok\n');
+    expect(execFileSync('sh', ['-c', checkScript({ kind: 'disk', device: '/nonexistent-disk', ptuuid: 'x' })], { encoding: 'utf8' })).toBe(
+      'missing=yes\nend=ok\n',
+    );
     expect(() => execFileSync('sh', ['-c', withEndMark('echo half-way; exit 3')], { encoding: 'utf8', stdio: 'pipe' })).toThrow();
     expect(spawnSync('sh', ['-c', withEndMark('echo half-way; exit 3')], { encoding: 'utf8' }).stdout).toBe('half-way\n');
   });

@@ -6,16 +6,7 @@
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { OneShotBoot, RebootStep } from '../runbook/types.js';
-import {
-  armScript,
-  entryIdOf,
-  inspectScript,
-  makeDefaultScript,
-  menuEntry,
-  readInspection,
-  ROOT_SCRIPT,
-  type Inspection,
-} from './one-shot-scripts.js';
+import { armScript, entryIdOf, inspectScript, makeDefaultScript, menuEntry, readInspection, ROOT_SCRIPT, type Inspection } from './one-shot-scripts.js';
 import { readValues } from './preflight-checks.js';
 import { orAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
@@ -121,7 +112,10 @@ export async function rebootHost(step: RebootStep, hosts: RemoteHosts, output: S
         onStderr: (chunk) => output.write(chunk, true),
         signal,
       })
-      .then((result) => result, () => null);
+      .then(
+        (result) => result,
+        () => null,
+      );
     await goesDown(step, facts, dropped, issued, options);
     output.note(`nightshift: ${host} went down; waiting for it to come back (bounded by ${formatDuration(step.timeoutMs)})`);
   } else {
@@ -202,7 +196,9 @@ async function armOneShot(step: RebootStep, into: OneShotBoot, hosts: RemoteHost
   const entry = entryIdOf(step.id);
   const text = menuEntry(entry, into, inspection);
   await readAll(hosts, host, armScript(entry, text), output, signal);
-  output.note(`nightshift: the next boot only starts ${entry} (grub-reboot); a panic reboots after ${into.panicSeconds}s and a power-cycle brings the old root back:`);
+  output.note(
+    `nightshift: the next boot only starts ${entry} (grub-reboot); a panic reboots after ${into.panicSeconds}s and a power-cycle brings the old root back:`,
+  );
   for (const line of text.split('\n')) output.note(`  ${line}`);
   return inspection;
 }

@@ -20,7 +20,12 @@ export interface RemoteHosts {
   /** The host's run_dir from the runbook, where its run folders go before the usual places. */
   runDirOf?(host: string): string | undefined;
   /** `become: sudo`: uploaded as the login user, then put in place by root. */
-  upload(host: string, localPath: string, remotePath: string, options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' }): Promise<UploadResult>;
+  upload(
+    host: string,
+    localPath: string,
+    remotePath: string,
+    options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' },
+  ): Promise<UploadResult>;
   connect(host: string): Promise<void>;
   /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */
   forward(host: string, options: RemoteForwardOptions): Promise<RemoteForward>;

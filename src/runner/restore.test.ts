@@ -148,7 +148,7 @@ describe('restoring a saved machine', () => {
     expect(() => restoreMachine(saved, changed)).toThrow(/step foreground, which the runbook no longer has/);
   });
 
-  it("a step followed again keeps its time limit, counted from when the attempt started", async () => {
+  it('a step followed again keeps its time limit, counted from when the attempt started', async () => {
     const saved = await savedWhileRunning('detached');
     const fresh = machineFor();
     const restored = restoreMachine(saved, fresh.runbook);
@@ -161,7 +161,9 @@ describe('restoring a saved machine', () => {
     const disarm = rearmTimeLimit(actor, restored, fresh.runbook, startedAt + 4900);
     await waitFor(actor, (snapshot) => JSON.stringify(snapshot.value).includes('failed'), { timeout: 1000 });
     disarm();
-    expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'detached', status: 'failed', error: 'did not finish within 5.0s' }));
+    expect(emitted).toContainEqual(
+      expect.objectContaining({ type: 'step.finished', stepId: 'detached', status: 'failed', error: 'did not finish within 5.0s' }),
+    );
     // A stale limit of an earlier attempt does not touch the next one (which starts once
     // the first is known to have ended: its limit may have left it running on its host).
     actor.send({ type: 'RETRY', stepId: 'detached', by: UPGRADER });
@@ -331,12 +333,16 @@ fallback:
   it('done is not taken on trust: the reboot is waited for and verified (never issued), then the run goes on', async () => {
     const { actor, emitted, reboots } = await resumedAtTheQuestion(['ok']);
     expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'failed', interrupted: true });
-    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^nightshift stopped while attempt 1 rebooted dolphin\. Retry waits for it to come back and verifies it; done \(with a reason\) verifies it now/);
+    expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(
+      /^nightshift stopped while attempt 1 rebooted dolphin\. Retry waits for it to come back and verifies it; done \(with a reason\) verifies it now/,
+    );
     actor.send({ type: 'MARK_DONE', stepId: 'boot', by: UPGRADER, reason: 'its console shows the new system' });
     await waitFor(actor, (snapshot) => snapshot.status === 'done');
     expect(reboots).toEqual([{ follow: true }]);
     expect(actor.getSnapshot().context.steps['boot']).toMatchObject({ status: 'done', attempts: 1 });
-    expect(emitted).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'boot', action: 'mark-done', reason: 'its console shows the new system' }));
+    expect(emitted).toContainEqual(
+      expect.objectContaining({ type: 'decision', stepId: 'boot', action: 'mark-done', reason: 'its console shows the new system' }),
+    );
     expect(emitted).toContainEqual(expect.objectContaining({ type: 'step.finished', stepId: 'boot', status: 'done' }));
     expect(emitted).toContainEqual(expect.objectContaining({ type: 'run.finished', outcome: 'completed' }));
   });

@@ -100,7 +100,8 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
  * longer has (its step gone, or no longer needing hands) cannot be resumed.
  */
 function savedIn(machine: PersistedMachine, runbook: Runbook): RunbookSnapshot {
-  const resolve = (book: Runbook) => compileRunbook(book).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } });
+  const resolve = (book: Runbook) =>
+    compileRunbook(book).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } });
   try {
     return resolve(runbook);
   } catch {
@@ -127,7 +128,9 @@ function heldIfNeedingHands(machine: PersistedMachine, runbook: Runbook, stepId:
   const needing = (steps: Step[]) => steps.map((step) => (step.id === stepId ? { ...step, needsHands: true } : step));
   const asBefore = { ...runbook, phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps) })), fallback: needing(runbook.fallback) };
   try {
-    return compileRunbook(asBefore).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } }).hasTag('held');
+    return compileRunbook(asBefore)
+      .resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } })
+      .hasTag('held');
   } catch {
     return false;
   }

@@ -71,8 +71,7 @@ export async function runWithRevert(
   const runId = revertRunId(context.sessionId, step.id, context.attempt);
   const seconds = Math.ceil(step.revert.afterMs / 1000);
   const runDir = hosts.runDirOf?.(host);
-  const clocks = (at: number) =>
-    `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
+  const clocks = (at: number) => `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
 
   // Counted from before the arm was sent: never later than the host's own deadline.
   const sentAt = Date.now();
@@ -166,10 +165,17 @@ export async function runWithRevert(
         }
         if (status.state === 'fired' && status.exitCode !== undefined) {
           output.revert = { host, deadline, state: 'reverted' };
-          context.onEvent({ ...base, type: 'revert.fired', ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}), exitCode: status.exitCode });
+          context.onEvent({
+            ...base,
+            type: 'revert.fired',
+            ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}),
+            exitCode: status.exitCode,
+          });
           for (const line of (status.output ?? '').trimEnd().split('\n').filter(Boolean)) output.note(`revert| ${line}`);
           if (status.outputCut !== undefined) {
-            output.note(`nightshift: ${host} could not write all the revert printed (${describeWriteFailure(status.outputCut)}): the rest of its output is lost`);
+            output.note(
+              `nightshift: ${host} could not write all the revert printed (${describeWriteFailure(status.outputCut)}): the rest of its output is lost`,
+            );
           }
           const when = status.firedAt !== undefined ? ` at ${clocks(status.firedAt * 1000)}` : '';
           throw new RevertedError(

@@ -100,15 +100,16 @@ export function createRun(options: RunOptions): Run {
     return journal.append(type, fields);
   };
 
-  const journalStart = () => record(options.restore ? 'session.resumed' : 'run.started', {
-    session: session.id,
-    runbook: { name: runbook.name, file: runbook.file, hash: runbook.hash },
-    sites: runbook.sites,
-    by: upgrader,
-    host: os.hostname(),
-    pid: process.pid,
-    ...(options.restore ? { stepId: options.restore.inFlight, interrupted: options.restore.interrupted } : summarizeRunbook(runbook)),
-  });
+  const journalStart = () =>
+    record(options.restore ? 'session.resumed' : 'run.started', {
+      session: session.id,
+      runbook: { name: runbook.name, file: runbook.file, hash: runbook.hash },
+      sites: runbook.sites,
+      by: upgrader,
+      host: os.hostname(),
+      pid: process.pid,
+      ...(options.restore ? { stepId: options.restore.inFlight, interrupted: options.restore.interrupted } : summarizeRunbook(runbook)),
+    });
 
   const outputs = new RunOutputs(
     session.outputPath,

@@ -38,7 +38,9 @@ describe('resolveSecrets', () => {
     await expect(fail('  a: { from: env, name: NS_MISSING }')).rejects.toThrow(
       "the secret 'a' comes from the environment variable NS_MISSING, which is not set; set it (export NS_MISSING) and start again",
     );
-    await expect(fail('  a: { from: file, path: nothing-here }')).rejects.toThrow(/the secret 'a' comes from the file .*nothing-here, which cannot be read: ENOENT/);
+    await expect(fail('  a: { from: file, path: nothing-here }')).rejects.toThrow(
+      /the secret 'a' comes from the file .*nothing-here, which cannot be read: ENOENT/,
+    );
     await expect(fail('  a: { from: command, run: "echo partial-value; echo no such entry >&2; exit 1" }')).rejects.toThrow(
       /the secret 'a' comes from the command `.*`, which failed \(1\): no such entry$/,
     );

@@ -81,7 +81,9 @@ async function valueOf(secret: SecretSpec, runbook: Runbook, sources: SecretSour
     case 'env': {
       const value = (sources.env ?? process.env)[secret.variable];
       if (value === undefined) {
-        throw new SecretError(`the secret '${secret.name}' comes from the environment variable ${secret.variable}, which is not set; set it (export ${secret.variable}) and start again`);
+        throw new SecretError(
+          `the secret '${secret.name}' comes from the environment variable ${secret.variable}, which is not set; set it (export ${secret.variable}) and start again`,
+        );
       }
       return value;
     }
@@ -90,7 +92,9 @@ async function valueOf(secret: SecretSpec, runbook: Runbook, sources: SecretSour
       try {
         return dropNewline(await readFile(file, 'utf8'));
       } catch (error) {
-        throw new SecretError(`the secret '${secret.name}' comes from the file ${file}, which cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new SecretError(
+          `the secret '${secret.name}' comes from the file ${file}, which cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
     }
     case 'command':

@@ -53,7 +53,10 @@ describe('the journal schema', () => {
     journal.hold('step.started', { stepId: 'a', attempt: 'one' as unknown as number });
     journal.append('step.released', { stepId: 'a' });
     journal.close();
-    const lines = readFileSync(at, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = readFileSync(at, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => [line['seq'], line['type']])).toEqual([
       [1, 'step.started'],
       [2, 'step.released'],
@@ -70,11 +73,10 @@ describe('the journal schema', () => {
 describe('reading a journal with lines this nightshift cannot read', () => {
   it('leaves out an entry of an unknown type and says which file, line and type, and what to do', () => {
     const at = file();
-    writeFileSync(at, [
-      JSON.stringify({ ...head(1), type: 'step.released', stepId: 'a' }),
-      JSON.stringify({ ...head(2), type: 'step.teleported', stepId: 'a' }),
-      '',
-    ].join('\n'));
+    writeFileSync(
+      at,
+      [JSON.stringify({ ...head(1), type: 'step.released', stepId: 'a' }), JSON.stringify({ ...head(2), type: 'step.teleported', stepId: 'a' }), ''].join('\n'),
+    );
     const reading = readJournalChecked(at);
     expect(reading.entries.map((entry) => entry.seq)).toEqual([1]);
     expect(reading.problems).toHaveLength(1);
@@ -91,7 +93,9 @@ describe('reading a journal with lines this nightshift cannot read', () => {
     const { entries, problems } = readJournalChecked(at);
     expect(entries).toEqual([]);
     expect(problems![0]).toMatchObject({ line: 1, type: 'step.finished', unknownType: false });
-    expect(problems![0]!.message).toMatch(new RegExp(`^${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: an entry of type "step.finished" that is not as that type is written \\(.*status.*\\)`));
+    expect(problems![0]!.message).toMatch(
+      new RegExp(`^${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: an entry of type "step.finished" that is not as that type is written \\(.*status.*\\)`),
+    );
   });
 
   it('keeps every sample entry through a write and a read', () => {

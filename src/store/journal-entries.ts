@@ -72,7 +72,13 @@ const engineShapes = {
   'step.skipped': { stepId: z.string(), by: actor, reason: z.string() },
   'step.checked': { stepId: z.string(), exitCode, error: z.string().optional() },
   // Any word: a newer nightshift may decide in ways this one has no name for (the report shows them as they are).
-  decision: { stepId: z.string().nullable(), action: z.union([decisionAction, z.string()]), by: actor, reason: z.string().optional(), attempt: z.number().int().optional() },
+  decision: {
+    stepId: z.string().nullable(),
+    action: z.union([decisionAction, z.string()]),
+    by: actor,
+    reason: z.string().optional(),
+    attempt: z.number().int().optional(),
+  },
   'attempt.checked': {
     stepId: z.string(),
     attempt: z.number().int(),
@@ -122,7 +128,11 @@ const runShapes = {
   'session.paused': { by: actor, reason: z.string(), stepId: z.string().nullable() },
   'session.closed': { outcome: z.enum(['completed', 'fell-back', 'paused', 'interrupted']) },
   /** A connection's state changed: a drop is `failed` or `reconnecting`, a reconnect `connected` again. */
-  'host.state': { host: z.string(), state: z.enum(['idle', 'connecting', 'connected', 'failed', 'reconnecting', 'lost', 'closed']), error: z.string().optional() },
+  'host.state': {
+    host: z.string(),
+    state: z.enum(['idle', 'connecting', 'connected', 'failed', 'reconnecting', 'lost', 'closed']),
+    error: z.string().optional(),
+  },
   /** A step attempt's output file (relative to the session folder), when it closed. */
   'output.closed': { stepId: z.string(), attempt: z.number().int(), file: z.string(), bytes: z.number().int(), lines: z.number().int() },
   'journal.torn': { line: z.number().int(), text: z.string() },
@@ -181,7 +191,7 @@ export type EntryFields<T extends EntryType> = T extends keyof SingleShapes
       : never
     : never;
 
-type Head = { seq: number; /** ISO time, UTC */ at: string };
+type Head = { seq: number /** ISO time, UTC */; at: string };
 
 /** One entry as read: its fields typed by its type, and whatever else an older or newer writer put in it. */
 export type JournalEntry = {

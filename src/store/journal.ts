@@ -194,7 +194,13 @@ export function readJournalChecked(file: string): JournalReading {
       : `an entry of type "${check.type}" that is not as that type is written (${check.problem}): it was written by another version of nightshift, or the file was edited`;
     const raw = value as Record<string, unknown>;
     const entry = typeof raw['seq'] === 'number' && typeof raw['at'] === 'string' ? { ...raw, seq: raw['seq'], at: raw['at'], type: check.type } : undefined;
-    problems.push({ line: index + 1, type: check.type, unknownType: check.unknownType, message: `${file}:${index + 1}: ${what}.`, ...(entry ? { entry } : {}) });
+    problems.push({
+      line: index + 1,
+      type: check.type,
+      unknownType: check.unknownType,
+      message: `${file}:${index + 1}: ${what}.`,
+      ...(entry ? { entry } : {}),
+    });
   });
   return { entries, ...(torn ? { torn } : {}), ...(problems.length > 0 ? { problems } : {}) };
 }

@@ -26,7 +26,6 @@ export function sessionsDir(env: NodeJS.ProcessEnv = process.env): string {
 export function newSessionId(now = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   const stamp =
-    `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` +
-    `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+    `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` + `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }

@@ -67,4 +67,3 @@ function sinceOf(state: SessionState, closed: JournalEntry | undefined, last: Jo
   const entry = state === 'running' ? undefined : closed?.type === 'session.closed' ? closed : last;
   return entry ? new Date(entry.at) : null;
 }
-

@@ -15,7 +15,7 @@ describe('reopening a session', () => {
     return dir;
   }
 
-  it("writes the entries of the last saved change that a crash kept from the journal, in order", () => {
+  it('writes the entries of the last saved change that a crash kept from the journal, in order', () => {
     const dir = sessionFolder();
     const journal = new Journal(path.join(dir, 'journal.jsonl'));
     journal.append('run.started', sample('run.started'));

@@ -22,7 +22,6 @@ export interface SessionMeta {
   helpers?: HelperSettings;
 }
 
-
 export interface Session {
   id: string;
   dir: string;

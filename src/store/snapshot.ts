@@ -73,7 +73,7 @@ interface JournalAppender {
 
 /** What the upgrader must be told about the snapshot: it could not be written, or it could again. */
 export type SnapshotTrouble =
-  | { kind: 'failed'; file: string; error: string; /** ms since the epoch, null before the first */ lastSavedAt: number | null }
+  | { kind: 'failed'; file: string; error: string /** ms since the epoch, null before the first */; lastSavedAt: number | null }
   | { kind: 'recovered'; file: string; failures: number };
 
 /**

@@ -3,7 +3,8 @@ import type { JournalEntry } from './journal.js';
 import { staleSnapshotOf, stepsWithoutSnapshot } from './stale-snapshot.js';
 
 let seq = 0;
-const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry => ({ seq: ++seq, at: `2026-12-03T03:00:${String(seq).padStart(2, '0')}Z`, type, ...fields }) as JournalEntry;
+const entry = (type: string, fields: Record<string, unknown> = {}): JournalEntry =>
+  ({ seq: ++seq, at: `2026-12-03T03:00:${String(seq).padStart(2, '0')}Z`, type, ...fields }) as JournalEntry;
 
 describe('a saved state older than the journal', () => {
   it('is stale from the last failed write that no success followed, with the steps the journal records since', () => {
@@ -35,7 +36,9 @@ describe('a saved state older than the journal', () => {
   });
 
   it('is not stale once a write succeeded again, nor without any failure', () => {
-    expect(staleSnapshotOf([entry('snapshot.failed', { error: 'EMFILE' }), entry('step.started', { stepId: 'a', attempt: 1 }), entry('snapshot.recovered')])).toBeUndefined();
+    expect(
+      staleSnapshotOf([entry('snapshot.failed', { error: 'EMFILE' }), entry('step.started', { stepId: 'a', attempt: 1 }), entry('snapshot.recovered')]),
+    ).toBeUndefined();
     expect(staleSnapshotOf([entry('step.started', { stepId: 'a', attempt: 1 })])).toBeUndefined();
     // Failed again after recovering: stale again.
     expect(staleSnapshotOf([entry('snapshot.failed'), entry('snapshot.recovered'), entry('snapshot.failed', { error: 'EIO' })])?.error).toBe('EIO');
@@ -43,6 +46,10 @@ describe('a saved state older than the journal', () => {
 
   it('a missing saved state counts only when the journal records steps', () => {
     expect(stepsWithoutSnapshot([entry('session.started')])).toBeUndefined();
-    expect(stepsWithoutSnapshot([entry('step.started', { stepId: 'a', attempt: 1 })])).toMatchObject({ failedAt: null, savedAt: null, steps: [{ stepId: 'a' }] });
+    expect(stepsWithoutSnapshot([entry('step.started', { stepId: 'a', attempt: 1 })])).toMatchObject({
+      failedAt: null,
+      savedAt: null,
+      steps: [{ stepId: 'a' }],
+    });
   });
 });

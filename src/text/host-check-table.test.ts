@@ -24,8 +24,15 @@ describe('the check table', () => {
       ok: false,
       hosts: [
         host('dragon', {}, resolved('10.0.0.1', { proxyJump: 'gw', identityFiles: ['/k/id'], resolvedBy: 'ssh -G' })),
-        host('elephant-long-name', { login: { mark: 'fail', text: 'the connection was refused' }, sh: { mark: 'none', text: 'not asked' } }, resolved('10.0.0.2', { proxyCommand: 'nc %h %p' })),
-        host('db', { sftp: { mark: 'none', note: true, text: 'no: uploads will go over a shell stream' }, runFolder: { mark: 'ok', text: '/var/tmp/nightshift-0, 2.0 GiB free' } }),
+        host(
+          'elephant-long-name',
+          { login: { mark: 'fail', text: 'the connection was refused' }, sh: { mark: 'none', text: 'not asked' } },
+          resolved('10.0.0.2', { proxyCommand: 'nc %h %p' }),
+        ),
+        host('db', {
+          sftp: { mark: 'none', note: true, text: 'no: uploads will go over a shell stream' },
+          runFolder: { mark: 'ok', text: '/var/tmp/nightshift-0, 2.0 GiB free' },
+        }),
       ],
     };
     const text = formatCheckReport(report);

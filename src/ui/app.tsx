@@ -97,16 +97,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
           ) : (
             <OutputPanel step={shownStep} tail={tail} width={rightWidth} height={panelHeight} scroll={screen.scroll} />
           )}
-          {chat ? (
-            <ChatPanel
-              hub={chat.hub}
-              me={chat.me}
-              access={access}
-              width={rightWidth}
-              height={chatHeight}
-              now={now}
-            />
-          ) : null}
+          {chat ? <ChatPanel hub={chat.hub} me={chat.me} access={access} width={rightWidth} height={chatHeight} now={now} /> : null}
         </Box>
       </Box>
       <PromptPanel prompt={prompt} hints={hints} text={screen.text} message={screen.message} width={columns} />

@@ -34,7 +34,11 @@ function promptOf(focus: Focus | null, more: { mode?: Mode; question?: Question;
   });
 }
 
-const hostKey = { kind: 'host-key', key: { host: 'dragon', address: '127.0.0.1', port: 22, keyType: 'ed25519', fingerprint: 'x' }, answer: () => {} } as Question;
+const hostKey = {
+  kind: 'host-key',
+  key: { host: 'dragon', address: '127.0.0.1', port: 22, keyType: 'ed25519', fingerprint: 'x' },
+  answer: () => {},
+} as Question;
 const passphrase: Question = { kind: 'passphrase', keyFile: '/k', answer: () => {} };
 const failed = (more: Partial<Extract<Focus, { waitingFor: 'decision' }>> = {}): Focus => ({
   stepId: 'parts',
@@ -85,7 +89,21 @@ describe('the key map', () => {
   it('covers every prompt kind', () => {
     const kinds = new Set(Object.values(PROMPTS).map((prompt) => prompt.kind));
     expect([...kinds].sort()).toEqual(
-      ['approval', 'chat', 'confirm-cancel', 'confirm-stop', 'confirm-stop-attempt', 'confirmation', 'decision', 'finished', 'held', 'idle', 'question', 'reason', 'running'].sort(),
+      [
+        'approval',
+        'chat',
+        'confirm-cancel',
+        'confirm-stop',
+        'confirm-stop-attempt',
+        'confirmation',
+        'decision',
+        'finished',
+        'held',
+        'idle',
+        'question',
+        'reason',
+        'running',
+      ].sort(),
     );
   });
 
@@ -95,7 +113,10 @@ describe('the key map', () => {
     expect(hintedKeys(hintLines(keys, open))).toEqual(hinted.map((key) => key.keys[0]));
     // Keys that only say something in the hint are handled before any prompt's (scrolling, the list).
     for (const key of keys.filter((each) => each.does.kind === 'global')) {
-      expect(GLOBAL_KEYS.some((global) => key.keys.every((name) => global.keys.includes(name))), key.meaning).toBe(true);
+      expect(
+        GLOBAL_KEYS.some((global) => key.keys.every((name) => global.keys.includes(name))),
+        key.meaning,
+      ).toBe(true);
     }
   });
 
@@ -154,10 +175,16 @@ describe("plain mode's words", () => {
     expect(usage('failed')).toBe('retry | skip REASON | fallback REASON | pause');
     expect(usage('interrupted')).toBe('retry (run it again) | done REASON | skip REASON | fallback REASON | pause');
     expect(usage('interrupted reboot')).toBe('retry (wait for it and verify it) | done REASON (verify it now) | skip REASON | fallback REASON | pause');
-    expect(usage('failed reboot')).toBe('retry (keep waiting) | ask [TEXT] (the sentinel looks at it; their /ok keeps waiting) | skip REASON | fallback REASON | pause');
-    expect(usage('attempt may run')).toBe('reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause');
+    expect(usage('failed reboot')).toBe(
+      'retry (keep waiting) | ask [TEXT] (the sentinel looks at it; their /ok keeps waiting) | skip REASON | fallback REASON | pause',
+    );
+    expect(usage('attempt may run')).toBe(
+      'reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause',
+    );
     expect(usage('held')).toBe('override REASON (go on without them) | fallback REASON | pause');
-    expect(usage('asked of the site')).toBe('yes (you record their answer) | retry (keep waiting without them) | skip REASON | fallback REASON | say TEXT | pause');
+    expect(usage('asked of the site')).toBe(
+      'yes (you record their answer) | retry (keep waiting without them) | skip REASON | fallback REASON | say TEXT | pause',
+    );
   });
 
   it.each(every)('$name: each word, short or long, reads as the key that the screen would press', ({ prompt, keys }) => {
@@ -183,7 +210,12 @@ describe("plain mode's words", () => {
     const approval = keysFor(PROMPTS['approval']!, { by, chat: false });
     expect(parsePlainAnswer(approval, 'pause')).toMatchObject({ key: { meaning: 'pause' } });
     const typed = parsePlainAnswer(approval, 'p');
-    expect('key' in typed && typed.key.does.kind === 'send' && typed.key.does.event(typed.argument)).toEqual({ type: 'APPROVE', stepId: 'parts', by, value: 'p' });
+    expect('key' in typed && typed.key.does.kind === 'send' && typed.key.does.event(typed.argument)).toEqual({
+      type: 'APPROVE',
+      stepId: 'parts',
+      by,
+      value: 'p',
+    });
     const pauseAsked = keysFor(PROMPTS['approval of pause']!, { by, chat: false });
     expect(parsePlainAnswer(pauseAsked, 'pause')).toMatchObject({ key: { meaning: 'submit' }, argument: 'pause' });
   });

@@ -41,7 +41,12 @@ export const MEANINGS = {
   },
   confirm: { shown: 'y', help: 'confirm a checkpoint that asks for no text; yes to a question (stop it, trust a host key)', words: ['yes', 'y'] },
   no: { shown: 'n', help: 'no to a question (keep it running, refuse a host key)' },
-  override: { shown: 'o', help: 'a step held for hands on site: go on without them (asks for a reason, journaled)', words: ['override', 'o'], argument: 'REASON' },
+  override: {
+    shown: 'o',
+    help: 'a step held for hands on site: go on without them (asks for a reason, journaled)',
+    words: ['override', 'o'],
+    argument: 'REASON',
+  },
   submit: { shown: 'Enter', help: 'submit typed text (destructive steps, checkpoints, reasons)' },
   clear: { shown: 'Esc', help: 'clear typed text, or go back from a reason' },
   pauseTyping: { shown: 'Ctrl-P', help: 'pause while typing' },
@@ -136,8 +141,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
   const { by } = context;
   const chat = context.chat ? [entry('chat', ['t'], 'chat', { kind: 'chat' }, { plain: false })] : [];
   const pauseTyping = entry('pauseTyping', ['Ctrl-P'], 'pauses the run', { kind: 'pause' }, { query: { type: 'PAUSE', by }, plain: false });
-  const pause = (query: boolean) =>
-    entry('pause', ['p'], 'pause', { kind: 'pause' }, query ? { query: { type: 'PAUSE', by } } : {});
+  const pause = (query: boolean) => entry('pause', ['p'], 'pause', { kind: 'pause' }, query ? { query: { type: 'PAUSE', by } } : {});
   /** A key that asks for a reason; it is open when the action is, before any reason is typed. */
   const withReason = (meaning: MeaningName, keys: readonly string[], hint: string, action: ReasonAction, stepId: string | null, note?: string): KeyEntry => {
     const event = (reason: string) => reasonEvent(action, stepId, by, reason)!;
@@ -149,7 +153,13 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       : withReason('fallBackAnywhere', keys, 'fall back', 'fallback', stepId);
   const skip = (stepId: string): KeyEntry => withReason('skip', ['s'], 'skip (with a reason)', 'skip', stepId);
   const retry = (stepId: string, hint: string, note?: string): KeyEntry =>
-    entry('retry', ['r'], hint, { kind: 'send', event: () => ({ type: 'RETRY', stepId, by }) }, { query: { type: 'RETRY', stepId, by }, ...(note ? { note } : {}) });
+    entry(
+      'retry',
+      ['r'],
+      hint,
+      { kind: 'send', event: () => ({ type: 'RETRY', stepId, by }) },
+      { query: { type: 'RETRY', stepId, by }, ...(note ? { note } : {}) },
+    );
 
   switch (prompt.kind) {
     case 'question':
@@ -232,16 +242,25 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       const markDone = (hint: string, note?: string) => withReason('markDone', ['d'], hint, 'mark-done', stepId, note);
       let first: KeyEntry[];
       if (prompt.interrupted && step.kind === 'reboot') {
-        first = [retry(stepId, 'wait for it and verify it', 'wait for it and verify it'), markDone('it is done: verify it now (with a reason)', 'verify it now')];
+        first = [
+          retry(stepId, 'wait for it and verify it', 'wait for it and verify it'),
+          markDone('it is done: verify it now (with a reason)', 'verify it now'),
+        ];
       } else if (prompt.interrupted) {
         first = [retry(stepId, 'run it again', 'run it again'), markDone('it is done (with a reason)')];
       } else if (prompt.attemptMayRun !== undefined) {
         const stop: HumanEvent = { type: 'STOP_ATTEMPT', stepId, by };
         first = [
-          entry('reattach', ['a'], 'attach to it again', { kind: 'send', event: () => ({ type: 'REATTACH', stepId, by }) }, {
-            query: { type: 'REATTACH', stepId, by },
-            note: 'follow it again',
-          }),
+          entry(
+            'reattach',
+            ['a'],
+            'attach to it again',
+            { kind: 'send', event: () => ({ type: 'REATTACH', stepId, by }) },
+            {
+              query: { type: 'REATTACH', stepId, by },
+              note: 'follow it again',
+            },
+          ),
           entry(
             'stopAttempt',
             ['k'],
@@ -289,7 +308,12 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
                 'cancel',
                 ['c'],
                 'stop it',
-                { kind: 'ask-first', mode: { kind: 'confirm-cancel', stepId }, question: `Stop ${stepLabel(prompt.step)} now? Type yes to stop it:`, event: cancel },
+                {
+                  kind: 'ask-first',
+                  mode: { kind: 'confirm-cancel', stepId },
+                  question: `Stop ${stepLabel(prompt.step)} now? Type yes to stop it:`,
+                  event: cancel,
+                },
                 { query: cancel },
               ),
             ]
@@ -309,12 +333,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
         ...chat,
       ];
     case 'idle':
-      return [
-        pause(false),
-        ...chat,
-        entry('leave', ['q'], '', { kind: 'say', text: 'the run has not ended: pause it first (p)' }),
-        HELP_HINT,
-      ];
+      return [pause(false), ...chat, entry('leave', ['q'], '', { kind: 'say', text: 'the run has not ended: pause it first (p)' }), HELP_HINT];
   }
 }
 
@@ -387,7 +406,20 @@ export function helpList(): Array<[shown: string, help: string]> {
 // --- plain mode ---
 
 /** The entries plain mode answers with words, in the order its "Answer ..." line lists them. */
-const PLAIN_ORDER: MeaningName[] = ['confirm', 'reattach', 'stopAttempt', 'retry', 'askSite', 'markDone', 'override', 'skip', 'fallBack', 'fallBackAnywhere', 'chat', 'pause'];
+const PLAIN_ORDER: MeaningName[] = [
+  'confirm',
+  'reattach',
+  'stopAttempt',
+  'retry',
+  'askSite',
+  'markDone',
+  'override',
+  'skip',
+  'fallBack',
+  'fallBackAnywhere',
+  'chat',
+  'pause',
+];
 
 function meaningOf(key: KeyEntry): KeyMeaning {
   return MEANINGS[key.meaning];

@@ -60,7 +60,11 @@ function NoOutputYet(props: { step: Step | null; height: number }) {
 function RevertLine(props: { revert: RevertShown }) {
   const { revert } = props;
   const live = revert.state === 'armed' || revert.state === 'confirming';
-  return live ? <RevertCountdown revert={revert} /> : <Text color={revert.state === 'disarmed' ? theme.muted : theme.danger}>{revertText(revert, Date.now())}</Text>;
+  return live ? (
+    <RevertCountdown revert={revert} />
+  ) : (
+    <Text color={revert.state === 'disarmed' ? theme.muted : theme.danger}>{revertText(revert, Date.now())}</Text>
+  );
 }
 
 function RevertCountdown(props: { revert: RevertShown }) {

@@ -33,7 +33,9 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       body =
         prompt.question.kind === 'host-key' ? (
           <>
-            <Text bold>Unknown host {prompt.question.key.host} ({prompt.question.key.address}:{prompt.question.key.port})</Text>
+            <Text bold>
+              Unknown host {prompt.question.key.host} ({prompt.question.key.address}:{prompt.question.key.port})
+            </Text>
             <Text>
               Its {prompt.question.key.keyType} key fingerprint is <Text bold>{prompt.question.key.fingerprint}</Text>.
             </Text>
@@ -127,8 +129,7 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
           </Text>
           {prompt.attemptMayRun !== undefined ? (
             <Text>
-              Attempt {prompt.attemptMayRun} may still be running {stepPlace(prompt.step)}: a new attempt starts only once it is known to have
-              ended.
+              Attempt {prompt.attemptMayRun} may still be running {stepPlace(prompt.step)}: a new attempt starts only once it is known to have ended.
             </Text>
           ) : null}
           <Keys>{keys}</Keys>
@@ -170,8 +171,8 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       body = (
         <>
           <Text bold>
-            Stop attempt {prompt.attempt} of {stepLabel(prompt.step)} {stepPlace(prompt.step)}? TERM goes to its process group (the pid in its run
-            folder); then its exit status is read.
+            Stop attempt {prompt.attempt} of {stepLabel(prompt.step)} {stepPlace(prompt.step)}? TERM goes to its process group (the pid in its run folder); then
+            its exit status is read.
           </Text>
           <Keys>{keys}</Keys>
         </>

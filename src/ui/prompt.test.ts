@@ -11,7 +11,13 @@ const hostKey: Question = {
 } as Question;
 const passphrase: Question = { kind: 'passphrase', keyFile: '/k', answer: () => {} };
 
-function prompt(args: { mode?: Mode; question?: Question; focus?: Focus | null; outcome?: 'completed' | 'paused' | 'fell-back' | null; relaysAllowed?: boolean }) {
+function prompt(args: {
+  mode?: Mode;
+  question?: Question;
+  focus?: Focus | null;
+  outcome?: 'completed' | 'paused' | 'fell-back' | null;
+  relaysAllowed?: boolean;
+}) {
   return activePrompt({
     mode: args.mode ?? { kind: 'normal' },
     question: args.question,
@@ -34,7 +40,11 @@ describe('activePrompt', () => {
   });
 
   it('shows the outcome once the run has ended, before a reason being typed', () => {
-    expect(prompt({ outcome: 'paused', mode: { kind: 'reason', action: 'skip', stepId: 'parts' } })).toEqual({ kind: 'finished', outcome: 'paused', typing: false });
+    expect(prompt({ outcome: 'paused', mode: { kind: 'reason', action: 'skip', stepId: 'parts' } })).toEqual({
+      kind: 'finished',
+      outcome: 'paused',
+      typing: false,
+    });
     expect(prompt({ mode: { kind: 'reason', action: 'fallback', stepId: null }, focus: failed })).toEqual({
       kind: 'reason',
       action: 'fallback',

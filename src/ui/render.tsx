@@ -14,12 +14,21 @@ export async function renderTui(
 ): Promise<Outcome | 'interrupted'> {
   let leave!: (how: 'finished' | 'interrupted') => void;
   const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
-  const instance = render(<App run={shownRun(run)} questions={questions} {...(options.banner !== undefined ? { banner: options.banner } : {})} {...(options.chat ? { chat: options.chat } : {})} onLeave={leave} />, {
-    alternateScreen: true,
-    exitOnCtrlC: false,
-    maxFps: 60,
-    incrementalRendering: true,
-  });
+  const instance = render(
+    <App
+      run={shownRun(run)}
+      questions={questions}
+      {...(options.banner !== undefined ? { banner: options.banner } : {})}
+      {...(options.chat ? { chat: options.chat } : {})}
+      onLeave={leave}
+    />,
+    {
+      alternateScreen: true,
+      exitOnCtrlC: false,
+      maxFps: 60,
+      incrementalRendering: true,
+    },
+  );
   run.start();
   options.onFirstFrame?.();
   const how = await left;

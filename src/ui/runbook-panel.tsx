@@ -30,14 +30,7 @@ function elapsed(record: StepRecord, now: number): string {
   return formatDuration(record.endedAt - record.startedAt);
 }
 
-function RunbookPanelView(props: {
-  runbook: Runbook;
-  steps: Record<string, StepRecord>;
-  focusId: string | null;
-  width: number;
-  height: number;
-  now: number;
-}) {
+function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepRecord>; focusId: string | null; width: number; height: number; now: number }) {
   const rows = rowsOf(props.runbook);
   const focusIndex = rows.findIndex((row) => row.kind === 'step' && row.step.id === props.focusId);
   const visible = Math.max(1, props.height);

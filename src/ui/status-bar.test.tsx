@@ -54,7 +54,9 @@ describe('the status bar', () => {
 
   it('keeps the hosts before the join code when room is short, but never hides a lockout', () => {
     const coded = bar({ now: NOW, width: 140, helpers: 'code 123-456-789 · port 40000' });
-    expect(coded).toMatch(/^20261129-231500-ab12  ● dragon  ↻ dolphin reconnecting \(attempt 3 in 5s\)  ✗ elephant lost\s+Boston Sun 18:15  Taipei Mon 07:15  \? keys$/);
+    expect(coded).toMatch(
+      /^20261129-231500-ab12  ● dragon  ↻ dolphin reconnecting \(attempt 3 in 5s\)  ✗ elephant lost\s+Boston Sun 18:15  Taipei Mon 07:15  \? keys$/,
+    );
     // With room for all of it, the code follows the hosts whole; a column less and it is left out.
     const code = 'code 123-456-789 · port 40000';
     const whole = `20261129-231500-ab12  ● dragon  ↻ dolphin reconnecting (attempt 3 in 5s)  ✗ elephant lost  ${code}  Boston Sun 18:15  Taipei Mon 07:15  ? keys`;

@@ -34,8 +34,7 @@ function StatusBarView(props: {
   // is short (the chat panel shows it too); a lockout is always shown.
   const locked = props.helpers?.includes('LOCKED') === true;
   const widthOf = (parts: string[]) => parts.reduce((sum, part) => sum + [...part].length + GAP, -GAP);
-  const helpers =
-    props.helpers && (locked || widthOf([props.sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
+  const helpers = props.helpers && (locked || widthOf([props.sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
   return (
     <Box width={props.width} justifyContent="space-between" gap={GAP}>
       <Box gap={GAP} flexShrink={1} overflow="hidden">

@@ -22,12 +22,7 @@ export interface ScreenState {
   message: string | null;
 }
 
-export function useUpgraderKeys(
-  run: Run,
-  questions: Questions,
-  onLeave: (how: 'finished' | 'interrupted') => void,
-  chat?: UpgraderChat,
-): ScreenState {
+export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
   const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {

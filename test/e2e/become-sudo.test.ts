@@ -61,7 +61,17 @@ describeWithSshd('nightshift run with become: sudo', () => {
     );
     writeFileSync(
       path.join(dir, 'one.yaml'),
-      ['name: one', 'hosts:', '  target: { become: sudo }', 'phases:', '  - name: all', '    steps:', '      - run: echo "full screen uid $(id -u)"', '        host: target', ''].join('\n'),
+      [
+        'name: one',
+        'hosts:',
+        '  target: { become: sudo }',
+        'phases:',
+        '  - name: all',
+        '    steps:',
+        '      - run: echo "full screen uid $(id -u)"',
+        '        host: target',
+        '',
+      ].join('\n'),
     );
   });
   afterEach(() => tmux?.kill());
@@ -89,9 +99,7 @@ describeWithSshd('nightshift run with become: sudo', () => {
     expect(code, printed).toBe(0);
     expect(asked).toHaveLength(2);
     expect(asked[1]).toMatch(/refused that password/);
-    expect(run.lines).toEqual(
-      expect.arrayContaining(['target| uid 0', 'target| err as root', 'target| shadow read by root', 'target| plain uid 46100']),
-    );
+    expect(run.lines).toEqual(expect.arrayContaining(['target| uid 0', 'target| err as root', 'target| shadow read by root', 'target| plain uid 46100']));
     expect(sshd.inNamespace(`stat -c '%U %a' /root/ns-become-e2e-${process.pid}.txt; rm -f /root/ns-become-e2e-${process.pid}.txt`)).toBe('root 600\n');
 
     expect(printed).not.toContain(PASSWORD);
@@ -101,38 +109,53 @@ describeWithSshd('nightshift run with become: sudo', () => {
     const sessions = readdirSync(path.join(stateDir, 'sessions'));
     expect(sessions).toHaveLength(1);
     expect(readFileSync(path.join(stateDir, 'sessions', sessions[0]!, 'journal.jsonl'), 'utf8')).toContain('step.finished');
-    const onHost = sshd.inNamespace(`grep -rlF -- '${PASSWORD.replace(/'/g, `'\\''`)}' /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${sshd.dir}/homes 2>/dev/null; echo searched`);
+    const onHost = sshd.inNamespace(
+      `grep -rlF -- '${PASSWORD.replace(/'/g, `'\\''`)}' /tmp /var/tmp /root/.local/state/nightshift /root/.cache/nightshift ${sshd.dir}/homes 2>/dev/null; echo searched`,
+    );
     expect(onHost).toBe('searched\n');
   }, 120_000);
 
-  it.skipIf(!tmuxAvailable())('full screen: the password shows as stars, a refused one is said so, and the run goes on', async () => {
-    const tuiState = freshStateDir();
-    const WRONG = 'not-it-either';
-    tmux = TmuxSession.start(
-      [process.execPath, BIN, 'run', path.join(dir, 'one.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
-      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: tuiState, SSH_AUTH_SOCK: '' } },
-    );
-    const term = tmux;
-    try {
-      await term.waitFor(/sudo password for nspw on target/, 20_000, 'the sudo password prompt');
-      term.type(WRONG);
-      let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed password as stars');
-      expect(screen).not.toContain(WRONG);
-      term.keys('Enter');
-      await term.waitFor((text) => /refused that password/.test(text) && !/\*{4,}/.test(text), 15_000, 'the prompt again, saying why');
-      term.type(PASSWORD);
-      screen = await term.waitFor(/\*{8,}/, 5000, 'the second password as stars');
-      expect(screen).not.toContain(PASSWORD);
-      term.keys('Enter');
-      screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
-      expect(screen).not.toContain(PASSWORD);
-      term.keys('q');
-      expect(await term.waitForExit(10_000)).toBe(0);
-      const files = spawnSync('grep', ['-rlF', '--', PASSWORD, tuiState], { encoding: 'utf8' });
-      expect(files.stdout).toBe('');
-      expect(spawnSync('grep', ['-rl', 'full screen uid 0', tuiState], { encoding: 'utf8' }).stdout).not.toBe('');
-    } finally {
-      rmSync(tuiState, { recursive: true, force: true });
-    }
-  }, 90_000);
+  it.skipIf(!tmuxAvailable())(
+    'full screen: the password shows as stars, a refused one is said so, and the run goes on',
+    async () => {
+      const tuiState = freshStateDir();
+      const WRONG = 'not-it-either';
+      tmux = TmuxSession.start(
+        [
+          process.execPath,
+          BIN,
+          'run',
+          path.join(dir, 'one.yaml'),
+          '--ssh-config',
+          path.join(dir, 'ssh_config'),
+          '--known-hosts',
+          path.join(dir, 'known_hosts'),
+        ],
+        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: tuiState, SSH_AUTH_SOCK: '' } },
+      );
+      const term = tmux;
+      try {
+        await term.waitFor(/sudo password for nspw on target/, 20_000, 'the sudo password prompt');
+        term.type(WRONG);
+        let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed password as stars');
+        expect(screen).not.toContain(WRONG);
+        term.keys('Enter');
+        await term.waitFor((text) => /refused that password/.test(text) && !/\*{4,}/.test(text), 15_000, 'the prompt again, saying why');
+        term.type(PASSWORD);
+        screen = await term.waitFor(/\*{8,}/, 5000, 'the second password as stars');
+        expect(screen).not.toContain(PASSWORD);
+        term.keys('Enter');
+        screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
+        expect(screen).not.toContain(PASSWORD);
+        term.keys('q');
+        expect(await term.waitForExit(10_000)).toBe(0);
+        const files = spawnSync('grep', ['-rlF', '--', PASSWORD, tuiState], { encoding: 'utf8' });
+        expect(files.stdout).toBe('');
+        expect(spawnSync('grep', ['-rl', 'full screen uid 0', tuiState], { encoding: 'utf8' }).stdout).not.toBe('');
+      } finally {
+        rmSync(tuiState, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });

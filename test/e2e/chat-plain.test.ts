@@ -30,22 +30,30 @@ describe('the chat in plain mode', () => {
     const runbook = writeRunbook();
     const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
     let said = false;
-    const first = converse(['run', runbook, '--plain'], (line) => {
-      if (/Waiting for the upgrader\. Type yes/.test(line)) {
-        if (said) return 'yes';
-        said = true;
-        return 'say lunch at 13:00 your time?';
-      }
-      if (/upgrader\): lunch at 13:00 your time\?$/.test(line)) return 'yes';
-      if (/Waiting for the sentinel: they confirm with \/ok in the helper channel/.test(line)) return 'yes';
-      if (/not accepted .*only the sentinel can confirm for the sentinel/.test(line)) return 'pause';
-      return undefined;
-    }, env);
+    const first = converse(
+      ['run', runbook, '--plain'],
+      (line) => {
+        if (/Waiting for the upgrader\. Type yes/.test(line)) {
+          if (said) return 'yes';
+          said = true;
+          return 'say lunch at 13:00 your time?';
+        }
+        if (/upgrader\): lunch at 13:00 your time\?$/.test(line)) return 'yes';
+        if (/Waiting for the sentinel: they confirm with \/ok in the helper channel/.test(line)) return 'yes';
+        if (/not accepted .*only the sentinel can confirm for the sentinel/.test(line)) return 'pause';
+        return undefined;
+      },
+      env,
+    );
     expect(await first.exited, first.lines.join('\n') + first.stderr()).toBe(4);
     expect(first.lines.join('\n')).toMatch(/^helpers join with: ssh -p \d+ sentinel@127\.0\.0\.1 · code \d{3}-\d{3}-\d{3}/m);
 
     // Resumed with --relay: the chat so far is printed, and the upgrader may record the sentinel's word.
-    const second = converse(['resume', '--plain', '--relay'], (line) => (/Type yes to confirm \(you record it for the sentinel\)/.test(line) ? 'yes' : undefined), env);
+    const second = converse(
+      ['resume', '--plain', '--relay'],
+      (line) => (/Type yes to confirm \(you record it for the sentinel\)/.test(line) ? 'yes' : undefined),
+      env,
+    );
     await waitForLine(second, /upgrader\): lunch at 13:00 your time\?$/);
     expect(await second.exited, second.lines.join('\n') + second.stderr()).toBe(0);
 

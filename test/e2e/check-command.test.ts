@@ -142,7 +142,11 @@ describeWithSshd('nightshift check', () => {
     const file = runbook('unknown-key', ['healthy'], ['- run: hostname', '  host: healthy']);
     const refusedKnown = path.join(dir, 'known_hosts.refused');
     writeFileSync(refusedKnown, '');
-    const refused = converse(['check', file, '--ssh-config', config, '--known-hosts', refusedKnown], (line) => (/Type yes to trust/.test(line) ? 'no' : undefined), env());
+    const refused = converse(
+      ['check', file, '--ssh-config', config, '--known-hosts', refusedKnown],
+      (line) => (/Type yes to trust/.test(line) ? 'no' : undefined),
+      env(),
+    );
     expect(await refused.exited, refused.lines.join('\n')).toBe(1);
     expect(refused.lines.join('\n')).toMatch(/✗ healthy login: The host key of healthy .* was not accepted/);
     expect(readFileSync(refusedKnown, 'utf8')).toBe('');
@@ -150,11 +154,15 @@ describeWithSshd('nightshift check', () => {
     const trustedKnown = path.join(dir, 'known_hosts.trusted');
     writeFileSync(trustedKnown, '');
     const asked: string[] = [];
-    const trusted = converse(['check', file, '--ssh-config', config, '--known-hosts', trustedKnown], (line) => {
-      if (!/Type yes to trust/.test(line)) return undefined;
-      asked.push(line);
-      return 'yes';
-    }, env());
+    const trusted = converse(
+      ['check', file, '--ssh-config', config, '--known-hosts', trustedKnown],
+      (line) => {
+        if (!/Type yes to trust/.test(line)) return undefined;
+        asked.push(line);
+        return 'yes';
+      },
+      env(),
+    );
     expect(await trusted.exited, trusted.lines.join('\n')).toBe(0);
     expect(asked).toHaveLength(1);
     expect(trusted.lines.join('\n')).toContain(healthy.hostKey('ed25519').fingerprint);

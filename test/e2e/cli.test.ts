@@ -97,10 +97,7 @@ describeWithSshd('nightshift run against a real sshd', () => {
   let runbook: string;
   beforeAll(async () => {
     sshd = await Sshd.start();
-    config = write(
-      'ssh_config',
-      sshd.clientConfig('target'),
-    );
+    config = write('ssh_config', sshd.clientConfig('target'));
     runbook = write(
       'remote.yaml',
       'name: remote\nhosts:\n  target: {}\nvars:\n  word: "it\'s here"\nphases:\n  - name: one\n    steps:\n      - run: echo {{ word }}; echo oops >&2; exit 3\n        host: target\n',
@@ -136,7 +133,9 @@ describeWithSshd('nightshift run against a real sshd', () => {
     );
     expect(await run.exited).toBe(4);
     const text = run.lines.join('\n');
-    expect(text).toContain(`does not match: known_hosts has ${execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'other.pub')], { encoding: 'utf8' }).split(' ')[1]}`);
+    expect(text).toContain(
+      `does not match: known_hosts has ${execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(dir, 'other.pub')], { encoding: 'utf8' }).split(' ')[1]}`,
+    );
     expect(text).toContain(`the server sent ${sshd.hostKey('ed25519').fingerprint}`);
     expect(text).toContain('Refusing to connect');
     expect(text).not.toContain("target| it's here");

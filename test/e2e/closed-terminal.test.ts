@@ -81,54 +81,67 @@ describeWithSshd('a terminal closed under a run', () => {
     ['plain', 'kill-server'],
   ] as const;
 
-  it.skipIf(!tmuxAvailable()).each(cases)('%s, %s mid-step: paused, lock released, and resume goes on', async (view, how) => {
-    const stateDir = freshStateDir();
-    made.push(stateDir);
-    const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
-    const statusFile = path.join(stateDir, 'exit-status');
-    const sshArgs = ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
-    tmux = TmuxSession.start(
-      [
-        process.execPath, '-e', EXIT_RECORDER, statusFile,
-        process.execPath, BIN, 'run', ...(view === 'plain' ? ['--plain'] : []), '--no-helpers', path.join(dir, 'closed.yaml'), ...sshArgs,
-      ],
-      { cwd: ROOT, env },
-    );
-    await tmux.waitFor(view === 'plain' ? /dolphin\| line 5$/m : /│line 5\s/, 20_000, 'the detached step under way');
+  it.skipIf(!tmuxAvailable()).each(cases)(
+    '%s, %s mid-step: paused, lock released, and resume goes on',
+    async (view, how) => {
+      const stateDir = freshStateDir();
+      made.push(stateDir);
+      const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
+      const statusFile = path.join(stateDir, 'exit-status');
+      const sshArgs = ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+      tmux = TmuxSession.start(
+        [
+          process.execPath,
+          '-e',
+          EXIT_RECORDER,
+          statusFile,
+          process.execPath,
+          BIN,
+          'run',
+          ...(view === 'plain' ? ['--plain'] : []),
+          '--no-helpers',
+          path.join(dir, 'closed.yaml'),
+          ...sshArgs,
+        ],
+        { cwd: ROOT, env },
+      );
+      await tmux.waitFor(view === 'plain' ? /dolphin\| line 5$/m : /│line 5\s/, 20_000, 'the detached step under way');
 
-    if (how === 'kill-window') tmux.killWindow();
-    else tmux.kill();
-    await waitFor(() => existsSync(statusFile), { what: 'nightshift to exit after its terminal closed', timeoutMs: 20_000, intervalMs: 100 });
-    expect(existsSync(statusFile), 'nightshift did not exit within 20 s of its terminal closing').toBe(true);
-    expect(readFileSync(statusFile, 'utf8')).toBe('4');
+      if (how === 'kill-window') tmux.killWindow();
+      else tmux.kill();
+      await waitFor(() => existsSync(statusFile), { what: 'nightshift to exit after its terminal closed', timeoutMs: 20_000, intervalMs: 100 });
+      expect(existsSync(statusFile), 'nightshift did not exit within 20 s of its terminal closing').toBe(true);
+      expect(readFileSync(statusFile, 'utf8')).toBe('4');
 
-    const sessions = path.join(stateDir, 'sessions');
-    const [id] = readdirSync(sessions);
-    sessionIds.push(id!);
-    const session = path.join(sessions, id!);
-    const journal = () =>
-      readFileSync(path.join(session, 'journal.jsonl'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Entry);
-    expect(existsSync(path.join(session, 'lock'))).toBe(false);
-    const paused = journal().filter((entry) => entry.type === 'session.paused');
-    expect(paused).toHaveLength(1);
-    expect(paused[0]).toMatchObject({ stepId: 'slow', reason: expect.stringMatching(/^(received SIGHUP|the terminal closed)$/) });
-    expect(journal().at(-1)).toMatchObject({ type: 'session.closed', outcome: 'paused' });
-    const listing = converse(['sessions'], () => undefined, env);
-    expect(await listing.exited).toBe(0);
-    expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+closed terminal\\s+paused\\s+1\\.1 `));
+      const sessions = path.join(stateDir, 'sessions');
+      const [id] = readdirSync(sessions);
+      sessionIds.push(id!);
+      const session = path.join(sessions, id!);
+      const journal = () =>
+        readFileSync(path.join(session, 'journal.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Entry);
+      expect(existsSync(path.join(session, 'lock'))).toBe(false);
+      const paused = journal().filter((entry) => entry.type === 'session.paused');
+      expect(paused).toHaveLength(1);
+      expect(paused[0]).toMatchObject({ stepId: 'slow', reason: expect.stringMatching(/^(received SIGHUP|the terminal closed)$/) });
+      expect(journal().at(-1)).toMatchObject({ type: 'session.closed', outcome: 'paused' });
+      const listing = converse(['sessions'], () => undefined, env);
+      expect(await listing.exited).toBe(0);
+      expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+closed terminal\\s+paused\\s+1\\.1 `));
 
-    const resumed = converse(['resume', '--plain', ...sshArgs], typedAnswer, env);
-    expect(await resumed.exited, resumed.lines.join('\n') + resumed.stderr()).toBe(0);
-    const entries = journal();
-    expect(entries.filter((entry) => entry.type === 'step.started' && entry.stepId === 'slow')).toHaveLength(1);
-    expect(entries.filter((entry) => entry.type === 'step.finished')).toEqual([
-      expect.objectContaining({ stepId: 'slow', status: 'done' }),
-      expect.objectContaining({ stepId: 'after', status: 'done' }),
-    ]);
-    const log = readFileSync(path.join(session, 'output', 'slow.1.log'), 'utf8');
-    expect(log).toBe(Array.from({ length: 40 }, (_, index) => `line ${index + 1}\n`).join(''));
-  }, 90_000);
+      const resumed = converse(['resume', '--plain', ...sshArgs], typedAnswer, env);
+      expect(await resumed.exited, resumed.lines.join('\n') + resumed.stderr()).toBe(0);
+      const entries = journal();
+      expect(entries.filter((entry) => entry.type === 'step.started' && entry.stepId === 'slow')).toHaveLength(1);
+      expect(entries.filter((entry) => entry.type === 'step.finished')).toEqual([
+        expect.objectContaining({ stepId: 'slow', status: 'done' }),
+        expect.objectContaining({ stepId: 'after', status: 'done' }),
+      ]);
+      const log = readFileSync(path.join(session, 'output', 'slow.1.log'), 'utf8');
+      expect(log).toBe(Array.from({ length: 40 }, (_, index) => `line ${index + 1}\n`).join(''));
+    },
+    90_000,
+  );
 });

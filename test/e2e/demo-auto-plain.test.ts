@@ -25,7 +25,9 @@ describe.skipIf(!tmuxAvailable())('nightshift demo with its output not a termina
     const deadline = Date.now() + 90_000;
     while (term.exitStatus() === null) {
       if (Date.now() > deadline) throw new Error(`the demo did not end; it printed:\n${lines().join('\n')}\nthe screen:\n${term.screen()}`);
-      const asked = lines().map(typedAnswer).filter((answer) => answer !== undefined);
+      const asked = lines()
+        .map(typedAnswer)
+        .filter((answer) => answer !== undefined);
       if (asked.length > answered) {
         term.type(asked[answered]!);
         term.keys('Enter');

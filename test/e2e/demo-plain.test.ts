@@ -76,9 +76,7 @@ describe('nightshift demo --plain, answered through stdin', () => {
     const { entries } = journalOf(stateDir);
     const failed = entries.find((entry) => entry.type === 'step.finished' && entry['status'] === 'failed');
     expect(failed).toBeDefined();
-    expect(entries).toContainEqual(
-      expect.objectContaining({ type: 'fallback.started', reason: 'the routing table is wrong', fromStepId: failed!['stepId'] }),
-    );
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'fallback.started', reason: 'the routing table is wrong', fromStepId: failed!['stepId'] }));
     expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'fell-back' });
   });
 
@@ -134,7 +132,10 @@ describe('nightshift demo --plain, answered through stdin', () => {
     expect(dolphinStates).toEqual(['connecting', 'connected', 'failed', 'connected', 'closed']);
     // The step during which the link dropped printed exactly what tar lists, once each, in order.
     const dropped = entries.findIndex((entry) => entry.type === 'host.state' && entry['state'] === 'failed');
-    const during = entries.slice(0, dropped).filter((entry) => entry.type === 'step.started').at(-1)!;
+    const during = entries
+      .slice(0, dropped)
+      .filter((entry) => entry.type === 'step.started')
+      .at(-1)!;
     const step = String(during['stepId']);
     expect(step).toMatch(/^restore-/);
     const archive = { 'restore-1': 'root', 'restore-2': 'usr', 'restore-3': 'var' }[step] ?? 'root';

@@ -9,7 +9,6 @@ import { waitFor } from '../support/wait-for.js';
 
 if (!tmuxAvailable()) console.warn('\n*** tmux is not installed: the end-to-end tests cannot run (apt-get install tmux) ***\n');
 
-
 function journalOf(stateDir: string) {
   const sessions = path.join(stateDir, 'sessions');
   return readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
@@ -21,7 +20,10 @@ function journalOf(stateDir: string) {
  * element ending at the last column.
  */
 function frameFits(screen: string, cols: number, rows: number): boolean {
-  const lines = screen.replace(/\n$/, '').split('\n').map((line) => line.trimEnd());
+  const lines = screen
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => line.trimEnd());
   const width = (line: string) => [...line].length;
   const panelsTop = lines[1] ?? '';
   const statusBar = lines[rows - 1] ?? '';
@@ -78,19 +80,11 @@ function showsRunState(screen: string, journal: ReturnType<typeof journalOf>, se
 const PROMPT = /(?:DESTRUCTIVE|CHECKPOINT) · [^\n]*[\s\S]*?(?:Type "([^"]+)" and press Enter|y confirm)/;
 
 /** Answers destructive steps and checkpoints as asked until `end` shows; a failure is an error unless `onFailure` handles it. */
-async function answerPrompts(
-  term: TmuxSession,
-  end: RegExp,
-  onFailure?: (screen: string) => Promise<void>,
-): Promise<{ screen: string; answered: number }> {
+async function answerPrompts(term: TmuxSession, end: RegExp, onFailure?: (screen: string) => Promise<void>): Promise<{ screen: string; answered: number }> {
   const deadline = Date.now() + 60_000;
   let answered = 0;
   for (;;) {
-    const screen = await term.waitFor(
-      (s) => PROMPT.test(s) || end.test(s) || /FAILED ·/.test(s),
-      Math.max(1000, deadline - Date.now()),
-      'a prompt or the end',
-    );
+    const screen = await term.waitFor((s) => PROMPT.test(s) || end.test(s) || /FAILED ·/.test(s), Math.max(1000, deadline - Date.now()), 'a prompt or the end');
     if (end.test(screen)) return { screen, answered };
     if (/FAILED ·/.test(screen)) {
       if (!onFailure) throw new Error(`a demo step failed:\n${screen}`);
@@ -190,9 +184,7 @@ describe.skipIf(!tmuxAvailable())('nightshift demo in a real terminal, driven by
 
     const journal = journalOf(stateDir);
     expect(journal.filter((entry) => entry.type === 'decision').map((entry) => entry['action'])).toEqual(['retry', 'fallback']);
-    expect(journal).toContainEqual(
-      expect.objectContaining({ type: 'fallback.started', reason: 'the default route goes to Massachusetts' }),
-    );
+    expect(journal).toContainEqual(expect.objectContaining({ type: 'fallback.started', reason: 'the default route goes to Massachusetts' }));
     expect(journal.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'fell-back' });
   }, 120_000);
 });

@@ -70,94 +70,99 @@ phases:
 
   function startRun(runbook: string, knownHosts: string): TmuxSession {
     // --no-check: the unknown host is asked about in the full-screen view, not by the check before it.
-    return TmuxSession.start(
-      [process.execPath, BIN, 'run', '--no-check', runbook, '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts],
-      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } },
-    );
+    return TmuxSession.start([process.execPath, BIN, 'run', '--no-check', runbook, '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', knownHosts], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' },
+    });
   }
 
   beforeAll(async () => {
     sshd = await Sshd.start();
     dir = mkdtempSync(path.join(tmpdir(), 'ns-flood-'));
-    writeFileSync(
-      path.join(dir, 'ssh_config'),
-      sshd.clientConfig('flood'),
-    );
+    writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('flood'));
   });
   afterAll(async () => {
     await sshd?.stop();
   });
   afterEach(() => tmux?.kill());
 
-  it.skipIf(!tmuxAvailable())('keeps answering keys and catches up (the host unknown at first: its key is shown, and recorded when accepted)', async () => {
-    const knownHosts = path.join(dir, 'known_hosts-unknown');
-    writeFileSync(knownHosts, '');
-    tmux = startRun(floodRunbook(LINES), knownHosts);
-    const term = tmux;
+  it.skipIf(!tmuxAvailable())(
+    'keeps answering keys and catches up (the host unknown at first: its key is shown, and recorded when accepted)',
+    async () => {
+      const knownHosts = path.join(dir, 'known_hosts-unknown');
+      writeFileSync(knownHosts, '');
+      tmux = startRun(floodRunbook(LINES), knownHosts);
+      const term = tmux;
 
-    const prompt = await term.waitFor(/Unknown host flood/, 20_000, 'the unknown host question');
-    expect(prompt).toContain(sshd.hostKey('ed25519').fingerprint);
-    term.keys('y');
+      const prompt = await term.waitFor(/Unknown host flood/, 20_000, 'the unknown host question');
+      expect(prompt).toContain(sshd.hostKey('ed25519').fingerprint);
+      term.keys('y');
 
-    // Mid-flood: keys are answered while lines are still arriving. The help opens and
-    // closes, and the count shown after it closed is still short of the end; PgUp scrolls.
-    await term.waitFor(/[\d,]+ lines/, 20_000, 'the first lines');
-    term.keys('?');
-    await term.waitFor(/Ctrl-C twice/, 5000, 'the key list to open mid-flood');
-    term.keys('?');
-    const afterHelp = await term.waitFor((s) => !/Ctrl-C twice/.test(s) && /[\d,]+ lines/.test(s), 5000, 'the key list to close');
-    expect(countOf(afterHelp)).toBeLessThan(LINES);
-    term.keys('PPage');
-    const midFlood = await term.waitFor(/scrolled back 10/, 5000, 'PgUp to scroll back');
-    const shownCount = countOf(midFlood);
-    expect(shownCount).toBeGreaterThan(countOf(afterHelp) - 1);
-    expect(shownCount).toBeLessThan(LINES);
-    term.keys('End');
-    await term.waitFor((s) => !/scrolled back/.test(s), 5000, 'End to follow again');
+      // Mid-flood: keys are answered while lines are still arriving. The help opens and
+      // closes, and the count shown after it closed is still short of the end; PgUp scrolls.
+      await term.waitFor(/[\d,]+ lines/, 20_000, 'the first lines');
+      term.keys('?');
+      await term.waitFor(/Ctrl-C twice/, 5000, 'the key list to open mid-flood');
+      term.keys('?');
+      const afterHelp = await term.waitFor((s) => !/Ctrl-C twice/.test(s) && /[\d,]+ lines/.test(s), 5000, 'the key list to close');
+      expect(countOf(afterHelp)).toBeLessThan(LINES);
+      term.keys('PPage');
+      const midFlood = await term.waitFor(/scrolled back 10/, 5000, 'PgUp to scroll back');
+      const shownCount = countOf(midFlood);
+      expect(shownCount).toBeGreaterThan(countOf(afterHelp) - 1);
+      expect(shownCount).toBeLessThan(LINES);
+      term.keys('End');
+      await term.waitFor((s) => !/scrolled back/.test(s), 5000, 'End to follow again');
 
-    // Caught up before the step ends: the whole count and the last line are on screen
-    // while the step is still running (its trailing sleep).
-    const caughtUp = await term.waitFor(/100,000 lines/, 30_000, 'all 100 000 lines counted');
-    expect(caughtUp).toMatch(/│100000\s/);
-    expect(caughtUp).not.toMatch(/CHECKPOINT/);
+      // Caught up before the step ends: the whole count and the last line are on screen
+      // while the step is still running (its trailing sleep).
+      const caughtUp = await term.waitFor(/100,000 lines/, 30_000, 'all 100 000 lines counted');
+      expect(caughtUp).toMatch(/│100000\s/);
+      expect(caughtUp).not.toMatch(/CHECKPOINT/);
 
-    await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after the flood');
-    term.keys('y');
-    await term.waitFor(/The run completed/, 10_000);
-    term.keys('q');
-    expect(await term.waitForExit()).toBe(0);
-    expect(readFileSync(knownHosts, 'utf8')).toContain(sshd.hostKey('ed25519').publicKey.split(' ')[1]);
-  }, 90_000);
+      await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after the flood');
+      term.keys('y');
+      await term.waitFor(/The run completed/, 10_000);
+      term.keys('q');
+      expect(await term.waitForExit()).toBe(0);
+      expect(readFileSync(knownHosts, 'utf8')).toContain(sshd.hostKey('ed25519').publicKey.split(' ')[1]);
+    },
+    90_000,
+  );
 
-  it.skipIf(!tmuxAvailable())('redraws the screen at most ~20 times a second while a flood runs and no key is pressed', async () => {
-    const lines = 2 * LINES;
-    const knownHosts = path.join(dir, 'known_hosts-known');
-    writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
-    tmux = startRun(floodRunbook(lines), knownHosts);
-    const term = tmux;
+  it.skipIf(!tmuxAvailable())(
+    'redraws the screen at most ~20 times a second while a flood runs and no key is pressed',
+    async () => {
+      const lines = 2 * LINES;
+      const knownHosts = path.join(dir, 'known_hosts-known');
+      writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+      tmux = startRun(floodRunbook(lines), knownHosts);
+      const term = tmux;
 
-    // Every byte written to the terminal for three seconds of the flood, which is still
-    // running at the end of them.
-    await term.waitFor(/[\d,]+ lines/, 20_000, 'the first lines');
-    const recording = await term.recordOutput();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    await recording.stop();
-    expect(countOf(term.screen())).toBeLessThan(lines);
+      // Every byte written to the terminal for three seconds of the flood, which is still
+      // running at the end of them.
+      await term.waitFor(/[\d,]+ lines/, 20_000, 'the first lines');
+      const recording = await term.recordOutput();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await recording.stop();
+      expect(countOf(term.screen())).toBeLessThan(lines);
 
-    const times = frameTimes(recording);
-    const seconds = (recording.chunks.at(-1)!.at - recording.chunks[0]!.at) / 1000;
-    console.log(`${times.length} frames in ${seconds.toFixed(1)} s of flood; the busiest second had ${busiestSecond(times)}`);
-    // The count must see frames at all (the screen keeps up with the flood) ...
-    expect(times.length / seconds).toBeGreaterThanOrEqual(4);
-    // ... and no second holds more than about 20 of them.
-    expect(busiestSecond(times)).toBeLessThanOrEqual(22);
+      const times = frameTimes(recording);
+      const seconds = (recording.chunks.at(-1)!.at - recording.chunks[0]!.at) / 1000;
+      console.log(`${times.length} frames in ${seconds.toFixed(1)} s of flood; the busiest second had ${busiestSecond(times)}`);
+      // The count must see frames at all (the screen keeps up with the flood) ...
+      expect(times.length / seconds).toBeGreaterThanOrEqual(4);
+      // ... and no second holds more than about 20 of them.
+      expect(busiestSecond(times)).toBeLessThanOrEqual(22);
 
-    const caughtUp = await term.waitFor(/200,000 lines/, 60_000, 'all 200 000 lines counted');
-    expect(caughtUp).toMatch(/│200000\s/);
-    await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after the flood');
-    term.keys('y');
-    await term.waitFor(/The run completed/, 10_000);
-    term.keys('q');
-    expect(await term.waitForExit()).toBe(0);
-  }, 120_000);
+      const caughtUp = await term.waitFor(/200,000 lines/, 60_000, 'all 200 000 lines counted');
+      expect(caughtUp).toMatch(/│200000\s/);
+      await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after the flood');
+      term.keys('y');
+      await term.waitFor(/The run completed/, 10_000);
+      term.keys('q');
+      expect(await term.waitForExit()).toBe(0);
+    },
+    120_000,
+  );
 });

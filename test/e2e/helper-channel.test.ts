@@ -65,7 +65,18 @@ phases:
   };
   const helperSsh = (user: string, knownHosts: string) =>
     terminal(
-      ['ssh', '-p', String(tunnelPort), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=ask', '-o', 'PubkeyAuthentication=no', `${user}@127.0.0.1`],
+      [
+        'ssh',
+        '-p',
+        String(tunnelPort),
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=ask',
+        '-o',
+        'PubkeyAuthentication=no',
+        `${user}@127.0.0.1`,
+      ],
       120,
       32,
     );
@@ -77,11 +88,29 @@ phases:
       const stateDir = freshStateDir();
       // The site's console: someone logged in on the site host, where wall writes.
       // A plain sh, not the user's login shell: this machine's own dotfiles stay out of it.
-      const console = terminal(['ssh', '-tt', '-F', path.join(dir, 'ssh_config'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, 'site', 'exec /bin/sh -i']);
+      const console = terminal([
+        'ssh',
+        '-tt',
+        '-F',
+        path.join(dir, 'ssh_config'),
+        '-o',
+        `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`,
+        'site',
+        'exec /bin/sh -i',
+      ]);
       await console.waitFor(/[#$]\s*$/m, 10_000, 'a shell prompt on the site host');
 
       const upgrader = TmuxSession.start(
-        [process.execPath, BIN, 'run', path.join(dir, 'drill.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+        [
+          process.execPath,
+          BIN,
+          'run',
+          path.join(dir, 'drill.yaml'),
+          '--ssh-config',
+          path.join(dir, 'ssh_config'),
+          '--known-hosts',
+          path.join(dir, 'known_hosts'),
+        ],
         { cwd: ROOT, cols: 180, rows: 45, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
       );
       terminals.push(upgrader);

@@ -58,7 +58,18 @@ describe('logins that would hold or poison the helper channel', () => {
     const helper = JSON.parse(readFileSync(path.join(sessionDir, 'helper.json'), 'utf8')) as HelperFile;
     const knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(knownHosts, `[127.0.0.1]:${port} ${helper.publicKey}\n`);
-    const options = ['-p', port!, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
+    const options = [
+      '-p',
+      port!,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'PubkeyAuthentication=no',
+      '-o',
+      'BatchMode=no',
+    ];
 
     // The right code, and no terminal ever: the code is used up, the connection must not stay.
     const quiet = await sshWithCode(dir, ['-F', '/dev/null', ...options, '-N', 'sentinel@127.0.0.1'], code!);

@@ -114,7 +114,20 @@ function helperClient(dir: string, upgrader: Upgrader, user: string, before = ''
   const knownHosts = path.join(dir, `known_hosts_${user}`);
   writeFileSync(knownHosts, `[127.0.0.1]:${upgrader.helper.port} ${upgrader.helper.publicKey}\n`);
   const ttyFile = path.join(dir, `tty_${user}`);
-  const ssh = ['ssh', '-F', '/dev/null', '-p', String(upgrader.helper.port), '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'PubkeyAuthentication=no', `${user}@127.0.0.1`];
+  const ssh = [
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(upgrader.helper.port),
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'PubkeyAuthentication=no',
+    `${user}@127.0.0.1`,
+  ];
   const tmux = TmuxSession.start(['sh', '-c', `tty > '${ttyFile}'; ${before} exec "$@"`, 'sh', ...ssh], { cols: 100, rows: 30 });
   cleanups.push(() => tmux.kill());
   return { tmux, tty: () => readFileSync(ttyFile, 'utf8').trim() };
@@ -203,7 +216,9 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     // Not marked as a paste by the terminal: it comes in bursts, gathered into as few messages.
     await sleep(ALLOWANCE_REFILLED_MS);
     const raw = await flood(false);
-    console.log(`unmarked paste of 20,000 lines: upgrader keys ${raw.latencies.join(', ')} ms (max ${Math.max(...raw.latencies)} ms); ${messages().length - 1} messages`);
+    console.log(
+      `unmarked paste of 20,000 lines: upgrader keys ${raw.latencies.join(', ')} ms (max ${Math.max(...raw.latencies)} ms); ${messages().length - 1} messages`,
+    );
     expect(Math.max(...raw.latencies)).toBeLessThan(KEY_BOUND_MS);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(messages().length - 1).toBeGreaterThanOrEqual(1);
@@ -221,7 +236,9 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('hostile helpers against the 
     }
     await sentinel.waitFor(/too fast: that was not sent/, 5000, 'the helper told they go too fast');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const quick = messages().slice(sentBefore).map((entry) => String(entry['text']));
+    const quick = messages()
+      .slice(sentBefore)
+      .map((entry) => String(entry['text']));
     expect(quick.length).toBeGreaterThanOrEqual(5);
     expect(quick.length).toBeLessThan(12);
     expect(journaled(upgrader, 'chat.refused').some((entry) => entry['reason'] === 'too-fast')).toBe(true);

@@ -49,60 +49,72 @@ phases:
   });
   afterEach(() => tmux?.kill());
 
-  it.skipIf(!tmuxAvailable())('shows it neutralized, keeps the frame and the title, and logs the raw bytes', async () => {
-    const stateDir = freshStateDir();
-    tmux = TmuxSession.start(
-      [process.execPath, BIN, 'run', path.join(dir, 'hostile.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
-      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
-    );
-    const term = tmux;
-    const titleBefore = term.title();
-
-    for (const where of ['local', 'remote']) {
-      const screen = await term.waitFor(
-        (s) => s.includes(`│${where} before `) && /│bell\^G back\^Hspace\s*│/.test(s),
-        20_000,
-        `the ${where} step's output`,
+  it.skipIf(!tmuxAvailable())(
+    'shows it neutralized, keeps the frame and the title, and logs the raw bytes',
+    async () => {
+      const stateDir = freshStateDir();
+      tmux = TmuxSession.start(
+        [
+          process.execPath,
+          BIN,
+          'run',
+          path.join(dir, 'hostile.yaml'),
+          '--ssh-config',
+          path.join(dir, 'ssh_config'),
+          '--known-hosts',
+          path.join(dir, 'known_hosts'),
+        ],
+        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
       );
-      const lines = screen.replace(/\n$/, '').split('\n');
+      const term = tmux;
+      const titleBefore = term.title();
 
-      // The sequences are gone from the text, nothing else of the line is.
-      expect(screen).toMatch(/│red after\s*│/);
-      expect(screen).not.toContain('owned');
+      for (const where of ['local', 'remote']) {
+        const screen = await term.waitFor((s) => s.includes(`│${where} before `) && /│bell\^G back\^Hspace\s*│/.test(s), 20_000, `the ${where} step's output`);
+        const lines = screen.replace(/\n$/, '').split('\n');
 
-      // The frame is whole: the title line on top, the runbook panel with its steps, the
-      // status bar on the last row; nothing was cleared or overwritten from the top-left.
-      expect(lines).toHaveLength(40);
-      expect(lines[0]).toMatch(/^nightshift · Hostile output/);
-      expect(lines[1]).toMatch(/^╭─+╮╭─+╮\s*$/);
-      expect(screen).toMatch(/│1 print\s/);
-      expect(screen).toMatch(/│ . 1\.1 Local escapes/);
-      expect(screen).toMatch(/│ . 1\.2 Remote escapes/);
-      expect(screen).toMatch(/│ · 1\.3 Both have printed\./);
-      expect(lines[39]).toMatch(where === 'remote' ? /● target .*\? keys$/ : /○ target .*\? keys$/);
+        // The sequences are gone from the text, nothing else of the line is.
+        expect(screen).toMatch(/│red after\s*│/);
+        expect(screen).not.toContain('owned');
 
-      // The title stayed as it was and "red" is drawn in the panel's own colours.
+        // The frame is whole: the title line on top, the runbook panel with its steps, the
+        // status bar on the last row; nothing was cleared or overwritten from the top-left.
+        expect(lines).toHaveLength(40);
+        expect(lines[0]).toMatch(/^nightshift · Hostile output/);
+        expect(lines[1]).toMatch(/^╭─+╮╭─+╮\s*$/);
+        expect(screen).toMatch(/│1 print\s/);
+        expect(screen).toMatch(/│ . 1\.1 Local escapes/);
+        expect(screen).toMatch(/│ . 1\.2 Remote escapes/);
+        expect(screen).toMatch(/│ · 1\.3 Both have printed\./);
+        expect(lines[39]).toMatch(where === 'remote' ? /● target .*\? keys$/ : /○ target .*\? keys$/);
+
+        // The title stayed as it was and "red" is drawn in the panel's own colours.
+        expect(term.title()).toBe(titleBefore);
+        const styled = term
+          .styledScreen()
+          .split('\n')
+          .find((line) => line.includes('red after'))!;
+        // eslint-disable-next-line no-control-regex
+        expect(styled).not.toMatch(/\x1b\[[0-9;]*(?:31|38;5;1|38;2;\d+;0;0)[;m][^\n]*red after/);
+        writeFileSync(path.join(dir, `go-${where}`), '');
+      }
+
+      await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after both steps');
+      term.keys('y');
+      await term.waitFor(/The run completed/, 10_000);
+      term.keys('q');
+      expect(await term.waitForExit()).toBe(0);
       expect(term.title()).toBe(titleBefore);
-      const styled = term.styledScreen().split('\n').find((line) => line.includes('red after'))!;
-      // eslint-disable-next-line no-control-regex
-      expect(styled).not.toMatch(/\x1b\[[0-9;]*(?:31|38;5;1|38;2;\d+;0;0)[;m][^\n]*red after/);
-      writeFileSync(path.join(dir, `go-${where}`), '');
-    }
 
-    await term.waitFor(/CHECKPOINT/, 20_000, 'the checkpoint after both steps');
-    term.keys('y');
-    await term.waitFor(/The run completed/, 10_000);
-    term.keys('q');
-    expect(await term.waitForExit()).toBe(0);
-    expect(term.title()).toBe(titleBefore);
-
-    // The logs hold what the commands printed, byte for byte.
-    const sessions = path.join(stateDir, 'sessions');
-    const output = path.join(sessions, readdirSync(sessions)[0]!, 'output');
-    const logs = readdirSync(output).map((name) => readFileSync(path.join(output, name), 'latin1'));
-    for (const where of ['local', 'remote']) {
-      expect(logs).toContainEqual(`${where} before\n${HOSTILE_BYTES}\nbell\x07 back\x08space\n`);
-    }
-    expect(existsSync(path.join(dir, 'go-remote'))).toBe(true);
-  }, 90_000);
+      // The logs hold what the commands printed, byte for byte.
+      const sessions = path.join(stateDir, 'sessions');
+      const output = path.join(sessions, readdirSync(sessions)[0]!, 'output');
+      const logs = readdirSync(output).map((name) => readFileSync(path.join(output, name), 'latin1'));
+      for (const where of ['local', 'remote']) {
+        expect(logs).toContainEqual(`${where} before\n${HOSTILE_BYTES}\nbell\x07 back\x08space\n`);
+      }
+      expect(existsSync(path.join(dir, 'go-remote'))).toBe(true);
+    },
+    90_000,
+  );
 });

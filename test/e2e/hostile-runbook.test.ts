@@ -114,61 +114,69 @@ describe('a runbook whose text tries to drive the terminal', () => {
     expect(plan.phases[0]!.steps[0]!.text).toBe('Read \u202eevil\u202c carefully \u009b2J \u0085next');
   });
 
-  it.skipIf(!tmuxAvailable())('run --plain in a terminal shows the touch and writes no sequence; sessions and the report neither', async () => {
-    const env = { NIGHTSHIFT_STATE_DIR: stateDir() };
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', '--plain', '--no-helpers', runbook], { cwd: dir, env });
-    const recording = await tmux.recordOutput();
-    let screen = await tmux.waitFor(/Type "local" to run it/, 20_000, 'the approval prompt');
-    expect(screen).toContain(SHOWN_COMMAND);
-    expect(screen).toContain('i 1.1 Read <U+202E>evil<U+202C> carefully <U+009B>2J <U+0085>next');
-    tmux.type('local');
-    tmux.keys('Enter');
-    screen = await tmux.waitFor(/Type yes to confirm/, 20_000, 'the checkpoint');
-    expect(screen).toContain(`$ ${SHOWN_COMMAND}`);
-    expect(screen).toContain('1.2 Harmless ^[]0;owned-title^G^[]52;c;cHduZWQ=^G step');
-    expect(screen).toContain('1.3 Confirm ^[[8mhidden^[[0m');
-    tmux.type('pause');
-    tmux.keys('Enter');
-    expect(await tmux.waitForExit(15_000)).toBe(4);
-    await recording.stop();
-    expect(actingSequences(Buffer.concat(recording.chunks.map((chunk) => chunk.data)))).toEqual([]);
-    // What ran is what was written: the touch.
-    expect(readdirSync(dir)).toContain('TOUCHED');
+  it.skipIf(!tmuxAvailable())(
+    'run --plain in a terminal shows the touch and writes no sequence; sessions and the report neither',
+    async () => {
+      const env = { NIGHTSHIFT_STATE_DIR: stateDir() };
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', '--plain', '--no-helpers', runbook], { cwd: dir, env });
+      const recording = await tmux.recordOutput();
+      let screen = await tmux.waitFor(/Type "local" to run it/, 20_000, 'the approval prompt');
+      expect(screen).toContain(SHOWN_COMMAND);
+      expect(screen).toContain('i 1.1 Read <U+202E>evil<U+202C> carefully <U+009B>2J <U+0085>next');
+      tmux.type('local');
+      tmux.keys('Enter');
+      screen = await tmux.waitFor(/Type yes to confirm/, 20_000, 'the checkpoint');
+      expect(screen).toContain(`$ ${SHOWN_COMMAND}`);
+      expect(screen).toContain('1.2 Harmless ^[]0;owned-title^G^[]52;c;cHduZWQ=^G step');
+      expect(screen).toContain('1.3 Confirm ^[[8mhidden^[[0m');
+      tmux.type('pause');
+      tmux.keys('Enter');
+      expect(await tmux.waitForExit(15_000)).toBe(4);
+      await recording.stop();
+      expect(actingSequences(Buffer.concat(recording.chunks.map((chunk) => chunk.data)))).toEqual([]);
+      // What ran is what was written: the touch.
+      expect(readdirSync(dir)).toContain('TOUCHED');
 
-    const sessions = nightshift(['sessions'], env);
-    expect(sessions.status).toBe(0);
-    expect(actingSequences(sessions.stdout)).toEqual([]);
-    expect(sessions.stdout).toMatch(/Hostile \^\[\]0;owned-title\^G runbook\s+paused\s+1\.3 Confirm \^\[\[8mhidden\^\[\[0m/);
-    expect(actingSequences(nightshift(['sessions', '--json'], env).stdout)).toEqual([]);
+      const sessions = nightshift(['sessions'], env);
+      expect(sessions.status).toBe(0);
+      expect(actingSequences(sessions.stdout)).toEqual([]);
+      expect(sessions.stdout).toMatch(/Hostile \^\[\]0;owned-title\^G runbook\s+paused\s+1\.3 Confirm \^\[\[8mhidden\^\[\[0m/);
+      expect(actingSequences(nightshift(['sessions', '--json'], env).stdout)).toEqual([]);
 
-    const reported = nightshift(['report'], env);
-    expect(reported.status, reported.stderr).toBe(0);
-    const markdown = readFileSync(reported.stdout.trim().split('\n')[1]!, 'utf8');
-    expect(actingSequences(markdown)).toEqual([]);
-    expect(markdown).toContain(SHOWN_COMMAND);
-    const html = readFileSync(reported.stdout.trim().split('\n')[0]!, 'utf8');
-    expect(actingSequences(html)).toEqual([]);
-  }, 60_000);
+      const reported = nightshift(['report'], env);
+      expect(reported.status, reported.stderr).toBe(0);
+      const markdown = readFileSync(reported.stdout.trim().split('\n')[1]!, 'utf8');
+      expect(actingSequences(markdown)).toEqual([]);
+      expect(markdown).toContain(SHOWN_COMMAND);
+      const html = readFileSync(reported.stdout.trim().split('\n')[0]!, 'utf8');
+      expect(actingSequences(html)).toEqual([]);
+    },
+    60_000,
+  );
 
-  it.skipIf(!tmuxAvailable())('the full-screen view shows the touch, keeps its title, and writes no sequence', async () => {
-    const env = { NIGHTSHIFT_STATE_DIR: stateDir() };
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', '--no-helpers', runbook], { cwd: dir, env });
-    const titleBefore = tmux.title();
-    const recording = await tmux.recordOutput();
-    let screen = await tmux.waitFor(/Type "local" and press Enter/, 20_000, 'the approval prompt');
-    expect(screen).toContain(SHOWN_COMMAND);
-    expect(screen).toMatch(/^nightshift · Hostile \^\[\]0;owned-title\^G runbook/);
-    tmux.type('local');
-    tmux.keys('Enter');
-    screen = await tmux.waitFor(/CHECKPOINT · 1\.3 Confirm \^\[\[8mhidden\^\[\[0m/, 20_000, 'the checkpoint, its concealed text shown');
-    expect(screen).toContain('1 Show ^[]52;c;cHduZWQ=^G it');
-    expect(screen).toContain('1.1 Read <U+202E>evil<U+202C>');
-    tmux.keys('y');
-    await tmux.waitFor(/The run completed/, 10_000);
-    tmux.keys('q');
-    expect(await tmux.waitForExit(10_000)).toBe(0);
-    expect(tmux.title()).toBe(titleBefore);
-    await recording.stop();
-    expect(actingSequences(Buffer.concat(recording.chunks.map((chunk) => chunk.data)))).toEqual([]);
-  }, 60_000);
+  it.skipIf(!tmuxAvailable())(
+    'the full-screen view shows the touch, keeps its title, and writes no sequence',
+    async () => {
+      const env = { NIGHTSHIFT_STATE_DIR: stateDir() };
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', '--no-helpers', runbook], { cwd: dir, env });
+      const titleBefore = tmux.title();
+      const recording = await tmux.recordOutput();
+      let screen = await tmux.waitFor(/Type "local" and press Enter/, 20_000, 'the approval prompt');
+      expect(screen).toContain(SHOWN_COMMAND);
+      expect(screen).toMatch(/^nightshift · Hostile \^\[\]0;owned-title\^G runbook/);
+      tmux.type('local');
+      tmux.keys('Enter');
+      screen = await tmux.waitFor(/CHECKPOINT · 1\.3 Confirm \^\[\[8mhidden\^\[\[0m/, 20_000, 'the checkpoint, its concealed text shown');
+      expect(screen).toContain('1 Show ^[]52;c;cHduZWQ=^G it');
+      expect(screen).toContain('1.1 Read <U+202E>evil<U+202C>');
+      tmux.keys('y');
+      await tmux.waitFor(/The run completed/, 10_000);
+      tmux.keys('q');
+      expect(await tmux.waitForExit(10_000)).toBe(0);
+      expect(tmux.title()).toBe(titleBefore);
+      await recording.stop();
+      expect(actingSequences(Buffer.concat(recording.chunks.map((chunk) => chunk.data)))).toEqual([]);
+    },
+    60_000,
+  );
 });

@@ -56,7 +56,17 @@ describeWithSshd('nightshift run with a hostile --var', () => {
     const value = `x"; touch ${marker}; echo "'; touch ${marker}; '$(touch ${marker})\`touch ${marker}\`\\`;
     stateDir = freshStateDir();
     const run = converse(
-      ['run', '--plain', path.join(dir, 'quoting.yaml'), '--var', `v=${value}`, '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      [
+        'run',
+        '--plain',
+        path.join(dir, 'quoting.yaml'),
+        '--var',
+        `v=${value}`,
+        '--ssh-config',
+        path.join(dir, 'ssh_config'),
+        '--known-hosts',
+        path.join(dir, 'known_hosts'),
+      ],
       (line) => (/Answer retry/.test(line) ? 'pause' : undefined),
       { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
     );

@@ -35,7 +35,17 @@ describeWithSshd('nightshift run --keepalive', () => {
     let frozenAt = 0;
     let noticedAt = 0;
     const run = converse(
-      ['run', '--plain', path.join(dir, 'count.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts'), '--keepalive', keepalive],
+      [
+        'run',
+        '--plain',
+        path.join(dir, 'count.yaml'),
+        '--ssh-config',
+        path.join(dir, 'ssh_config'),
+        '--known-hosts',
+        path.join(dir, 'known_hosts'),
+        '--keepalive',
+        keepalive,
+      ],
       (line) => {
         if (!frozenAt && line === 'target| line 20') {
           frozenAt = Date.now();

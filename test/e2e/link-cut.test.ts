@@ -64,7 +64,9 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     const session = path.join(sessions, id!);
     // stdout and stderr share the log; the login shell's own start-up noise on stderr (a
     // shared machine's pyenv rehash, say) may come with each follower channel.
-    const logged = readFileSync(path.join(session, 'output', 'count.1.log'), 'utf8').split('\n').filter((line) => line.startsWith('line '));
+    const logged = readFileSync(path.join(session, 'output', 'count.1.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('line '));
     expect(logged.map((line) => `${line}\n`).join('')).toBe(expected);
     const entries = readJournal(path.join(session, 'journal.jsonl'));
     expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'count')).toMatchObject({ status: 'done', exitCode: 0 });

@@ -106,72 +106,91 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
     expect(recorded).not.toContain(RIGHT);
   }, 60_000);
 
-  it.skipIf(!tmuxAvailable())('full screen: what is typed shows as stars, and the run goes on after the right passphrase', async () => {
-    const stateDir = freshStateDir();
-    // --no-check: the check before the run would ask in plain lines, before the full-screen view.
-    tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-check'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
-    const term = tmux;
-    await term.waitFor(/Passphrase for .*locked_key/, 20_000, 'the passphrase prompt');
-    term.type(WRONG);
-    let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed passphrase as stars');
-    expect(screen).not.toContain(WRONG);
-    term.keys('Enter');
-    // Asked again, with an empty field.
-    await term.waitFor((s) => /Passphrase for .*locked_key/.test(s) && !/\*{4,}/.test(s), 10_000, 'the prompt again, empty');
-    term.type(RIGHT);
-    screen = await term.waitFor(new RegExp(`\\*{${RIGHT.length}}`), 5000, 'the second passphrase as stars');
-    expect(screen).not.toContain(RIGHT);
-    term.keys('Enter');
-    screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
-    expect(screen).not.toContain(WRONG);
-    expect(screen).not.toContain(RIGHT);
-    term.keys('q');
-    expect(await term.waitForExit(10_000)).toBe(0);
-    const recorded = allText(stateDir);
-    expect(recorded).toContain('still logged in');
-    expect(recorded).not.toContain(WRONG);
-    expect(recorded).not.toContain(RIGHT);
-  }, 90_000);
+  it.skipIf(!tmuxAvailable())(
+    'full screen: what is typed shows as stars, and the run goes on after the right passphrase',
+    async () => {
+      const stateDir = freshStateDir();
+      // --no-check: the check before the run would ask in plain lines, before the full-screen view.
+      tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-check'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
+      const term = tmux;
+      await term.waitFor(/Passphrase for .*locked_key/, 20_000, 'the passphrase prompt');
+      term.type(WRONG);
+      let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed passphrase as stars');
+      expect(screen).not.toContain(WRONG);
+      term.keys('Enter');
+      // Asked again, with an empty field.
+      await term.waitFor((s) => /Passphrase for .*locked_key/.test(s) && !/\*{4,}/.test(s), 10_000, 'the prompt again, empty');
+      term.type(RIGHT);
+      screen = await term.waitFor(new RegExp(`\\*{${RIGHT.length}}`), 5000, 'the second passphrase as stars');
+      expect(screen).not.toContain(RIGHT);
+      term.keys('Enter');
+      screen = await term.waitFor(/The run completed/, 30_000, 'the run to complete');
+      expect(screen).not.toContain(WRONG);
+      expect(screen).not.toContain(RIGHT);
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+      const recorded = allText(stateDir);
+      expect(recorded).toContain('still logged in');
+      expect(recorded).not.toContain(WRONG);
+      expect(recorded).not.toContain(RIGHT);
+    },
+    90_000,
+  );
 
   // On a real terminal the echo is checked on the raw bytes written to it, not only on the screen.
-  it.skipIf(!tmuxAvailable())('plain mode on a terminal: what is typed is not echoed, and the terminal echoes again afterwards', async () => {
-    const stateDir = freshStateDir();
-    tmux = TmuxSession.start(
-      [process.execPath, BIN, 'run', '--plain', '--no-helpers', path.join(dir, 'locked-checkpoint.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
-      { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
-    );
-    const term = tmux;
-    const recording = await term.recordOutput();
-    const prompts = (screen: string) => screen.split('\n').filter((line) => line.includes('Passphrase for')).length;
+  it.skipIf(!tmuxAvailable())(
+    'plain mode on a terminal: what is typed is not echoed, and the terminal echoes again afterwards',
+    async () => {
+      const stateDir = freshStateDir();
+      tmux = TmuxSession.start(
+        [
+          process.execPath,
+          BIN,
+          'run',
+          '--plain',
+          '--no-helpers',
+          path.join(dir, 'locked-checkpoint.yaml'),
+          '--ssh-config',
+          path.join(dir, 'ssh_config'),
+          '--known-hosts',
+          path.join(dir, 'known_hosts'),
+        ],
+        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
+      );
+      const term = tmux;
+      const recording = await term.recordOutput();
+      const prompts = (screen: string) => screen.split('\n').filter((line) => line.includes('Passphrase for')).length;
 
-    await term.waitFor(/Passphrase for .*locked_key \(empty line skips this key\):/, 20_000, 'the passphrase prompt');
-    term.type(WRONG);
-    // Give the terminal time to echo, were echo on.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(term.screen()).not.toContain(WRONG);
-    term.keys('Enter');
-    await term.waitFor((screen) => prompts(screen) === 2, 10_000, 'the prompt again after the wrong passphrase');
-    term.type(RIGHT);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(term.screen()).not.toContain(RIGHT);
-    term.keys('Enter');
+      await term.waitFor(/Passphrase for .*locked_key \(empty line skips this key\):/, 20_000, 'the passphrase prompt');
+      term.type(WRONG);
+      // Give the terminal time to echo, were echo on.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(term.screen()).not.toContain(WRONG);
+      term.keys('Enter');
+      await term.waitFor((screen) => prompts(screen) === 2, 10_000, 'the prompt again after the wrong passphrase');
+      term.type(RIGHT);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(term.screen()).not.toContain(RIGHT);
+      term.keys('Enter');
 
-    await term.waitFor(/Type yes to confirm/, 30_000, 'the checkpoint after logging in');
-    // Echo is back for what is not secret.
-    term.type('yes');
-    await term.waitFor(/^yes$/m, 5000, 'the answer echoed');
-    term.keys('Enter');
-    expect(await term.waitForExit(20_000)).toBe(0);
-    await recording.stop();
+      await term.waitFor(/Type yes to confirm/, 30_000, 'the checkpoint after logging in');
+      // Echo is back for what is not secret.
+      term.type('yes');
+      await term.waitFor(/^yes$/m, 5000, 'the answer echoed');
+      term.keys('Enter');
+      expect(await term.waitForExit(20_000)).toBe(0);
+      await recording.stop();
 
-    const screen = term.screen();
-    expect(screen).toContain(`target| logged in as ${sshd.user}`);
-    const written = Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8');
-    expect(written).toContain('logged in as');
-    for (const secret of [WRONG, RIGHT]) {
-      expect(screen).not.toContain(secret);
-      expect(written).not.toContain(secret);
-      expect(allText(stateDir)).not.toContain(secret);
-    }
-  }, 90_000);
+      const screen = term.screen();
+      expect(screen).toContain(`target| logged in as ${sshd.user}`);
+      const written = Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8');
+      expect(written).toContain('logged in as');
+      for (const secret of [WRONG, RIGHT]) {
+        expect(screen).not.toContain(secret);
+        expect(written).not.toContain(secret);
+        expect(allText(stateDir)).not.toContain(secret);
+      }
+    },
+    90_000,
+  );
 });

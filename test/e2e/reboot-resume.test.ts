@@ -116,7 +116,9 @@ describe.skipIf(!runnable)('a reboot step in flight when nightshift is killed', 
       const text = resumed.lines.join('\n');
       expect(code, text + resumed.stderr()).toBe(0);
       expect(text).toMatch(/1\.1 reboot dolphin was interrupted: nightshift stopped while attempt 1 rebooted dolphin/);
-      expect(text).toMatch(/the reboot of dolphin was issued at \d\d:\d\d:\d\d and not seen through \((seen|not seen) going down; boot id before: [0-9a-f-]{36}\)/);
+      expect(text).toMatch(
+        /the reboot of dolphin was issued at \d\d:\d\d:\d\d and not seen through \((seen|not seen) going down; boot id before: [0-9a-f-]{36}\)/,
+      );
       expect(text).toMatch(/nightshift: still waiting for dolphin to come back from the reboot issued at/);
       expect(text).toMatch(/nightshift: dolphin is back: boot id [0-9a-f-]{36}, hostname dolphin/);
       expect(text).toMatch(/dolphin\| back on dolphin/);

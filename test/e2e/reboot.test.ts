@@ -39,7 +39,10 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   it('goes down, comes back with a new boot id and the expected hostname, and the run goes on', async () => {
     machine = await RebootableMachine.start('dolphin');
     machine.rebootOnRequest({ downForMs: 2500, nextHostname: 'dragon' });
-    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`);
+    const args = runbookFor(
+      machine,
+      `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`,
+    );
     const run = converse(args, (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env());
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
     const text = run.lines.join('\n');
@@ -53,7 +56,10 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   it('refuses what came back when it is another system, and says which', async () => {
     machine = await RebootableMachine.start('dolphin');
     machine.rebootOnRequest({ downForMs: 500, nextHostname: 'rescue' });
-    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`);
+    const args = runbookFor(
+      machine,
+      `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        hostname: dragon\n        timeout: 1m\n`,
+    );
     const run = converse(args, (line) => (/Answer retry/.test(line) ? 'pause' : undefined), env());
     expect(await run.exited).toBe(4);
     expect(run.lines.join('\n')).toMatch(/FAILED 1\.2 .*: dolphin came back as "rescue", not "dragon": another system booted\./);
@@ -91,17 +97,32 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
     const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`);
     const environment = env();
     let decisions = 0;
-    const run = converse(args, (line) => {
-      if (!/Answer retry \(keep waiting\) \| ask/.test(line)) return undefined;
-      decisions++;
-      return decisions === 1 ? 'ask' : 'pause';
-    }, environment);
+    const run = converse(
+      args,
+      (line) => {
+        if (!/Answer retry \(keep waiting\) \| ask/.test(line)) return undefined;
+        decisions++;
+        return decisions === 1 ? 'ask' : 'pause';
+      },
+      environment,
+    );
     await waitForLine(run, /asked of the sentinel: dolphin did not come back from its reboot \(step 1\.2\)/, 60_000);
     expect(run.lines.join('\n')).toMatch(/Waiting for their \/ok in the helper channel/);
     const join = run.lines.map((line) => /helpers join with: ssh -p (\d+) sentinel@127\.0\.0\.1 · code (\d{3}-\d{3}-\d{3})/.exec(line)).find(Boolean)!;
     const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
     terminal = TmuxSession.start(
-      ['ssh', '-p', join[1]!, '-o', `UserKnownHostsFile=${path.join(helperDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'PubkeyAuthentication=no', 'sentinel@127.0.0.1'],
+      [
+        'ssh',
+        '-p',
+        join[1]!,
+        '-o',
+        `UserKnownHostsFile=${path.join(helperDir, 'known_hosts')}`,
+        '-o',
+        'StrictHostKeyChecking=accept-new',
+        '-o',
+        'PubkeyAuthentication=no',
+        'sentinel@127.0.0.1',
+      ],
       { cols: 120, rows: 32, env: { SSH_AUTH_SOCK: '' } },
     );
     await terminal.waitFor(/Join code/, 15_000);
@@ -136,7 +157,9 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   it.skipIf(!tmuxAvailable())('full screen: a asks the site, the request is shown, r stops waiting for them and waits for the host', async () => {
     machine = await RebootableMachine.start('dolphin');
     machine.rebootOnRequest({ downForMs: 'until told' });
-    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`).filter((arg) => arg !== '--plain');
+    const args = runbookFor(machine, `      - reboot: dolphin\n        command: touch ${machine.rebootRequest}\n        timeout: 5s\n`).filter(
+      (arg) => arg !== '--plain',
+    );
     terminal = TmuxSession.start([process.execPath, BIN, ...args], { cwd: ROOT, cols: 160, rows: 40, env: env() });
     const failed = await terminal.waitFor(/FAILED · 1\.2 reboot dolphin/, 60_000, 'the reboot past its bound');
     expect(failed).toContain('r keep waiting · a ask the sentinel to look at it');
@@ -175,10 +198,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-keys-'));
       const restoredKey = await generateKeyPair(dir, 'restored_host_key', { comment: 'restored' });
       const { sshd } = target;
-      writeFileSync(
-        path.join(dir, 'ssh_config'),
-        sshd.clientConfig('dolphin'),
-      );
+      writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('dolphin'));
       const knownHosts = path.join(dir, 'known_hosts');
       writeFileSync(knownHosts, '');
       writeFileSync(

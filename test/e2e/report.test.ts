@@ -169,13 +169,16 @@ describeWithChromium('the report page in headless Chromium', () => {
       const confirmed = session.entries.filter((entry) => entry.type === 'step.confirmed');
       const rows = await page.evaluate<string[]>('Array.from(document.querySelectorAll("table.confirmations tr.confirmed"), (row) => row.innerText)');
       expect(rows).toHaveLength(confirmed.length);
-      for (const row of rows) expect(row).toMatch(/confirmed for the sentinel, relayed by root \(upgrader\)\tsentinel\troot\tyes\t\w{3} \d\d:\d\d:\d\d\t\w{3} \d\d:\d\d:\d\d/);
+      for (const row of rows)
+        expect(row).toMatch(/confirmed for the sentinel, relayed by root \(upgrader\)\tsentinel\troot\tyes\t\w{3} \d\d:\d\d:\d\d\t\w{3} \d\d:\d\d:\d\d/);
 
       const decisions = await page.evaluate<string>('document.querySelector("table.decisions").innerText');
       expect(decisions).toContain('fallback');
       expect(decisions).toContain('the routing table is <wrong>');
       // Both sites' clocks label the axis: each tick in New York time and in Taipei time (12 or 13 hours on).
-      const ticks = await page.evaluate<string[][]>('Array.from(document.querySelectorAll("svg.timeline .tick"), (tick) => Array.from(tick.querySelectorAll("text"), (text) => text.textContent))');
+      const ticks = await page.evaluate<string[][]>(
+        'Array.from(document.querySelectorAll("svg.timeline .tick"), (tick) => Array.from(tick.querySelectorAll("text"), (text) => text.textContent))',
+      );
       expect(ticks.length).toBeGreaterThanOrEqual(2);
       for (const labels of ticks) {
         expect(labels).toHaveLength(2);

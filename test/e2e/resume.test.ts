@@ -107,7 +107,9 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
   /** The saved state has `stepId` running: a kill from now on interrupts it. */
   function savedRunning(fx: ReturnType<typeof fixture>, stepId: string): boolean {
     try {
-      const saved = JSON.parse(readFileSync(path.join(sessionDir(fx), 'snapshot.json'), 'utf8')) as { machine?: { value?: { main?: Record<string, unknown> } } };
+      const saved = JSON.parse(readFileSync(path.join(sessionDir(fx), 'snapshot.json'), 'utf8')) as {
+        machine?: { value?: { main?: Record<string, unknown> } };
+      };
       return saved.machine?.value?.main?.[stepId] === 'working';
     } catch {
       return false; // not written yet
@@ -125,55 +127,64 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
   const clockIn = (tz: string, at: Date) =>
     `${at.toLocaleDateString('en-US', { timeZone: tz, weekday: 'short' })} ${at.toLocaleTimeString('en-US', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}`;
 
-  it.each(['SIGTERM', 'SIGHUP'] as const)('%s in the middle of a detached step saves the session; resume follows the step on and finishes the run', async (signal) => {
-    const fx = fixture();
-    const first = start(fx);
-    await waitForLine(first, /dolphin\| line 5$/);
-    first.child.kill(signal);
-    expect(await first.exited, first.stderr()).toBe(4);
-    const id = path.basename(sessionDir(fx));
-    expect(first.stderr()).toContain(`nightshift: ${signal}: saving the session and stopping`);
-    expect(first.stderr()).toContain(`nightshift resume ${id}`);
-    expect(journal(fx)).toContainEqual(expect.objectContaining({ type: 'session.paused', reason: `received ${signal}`, stepId: 'slow' }));
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    '%s in the middle of a detached step saves the session; resume follows the step on and finishes the run',
+    async (signal) => {
+      const fx = fixture();
+      const first = start(fx);
+      await waitForLine(first, /dolphin\| line 5$/);
+      first.child.kill(signal);
+      expect(await first.exited, first.stderr()).toBe(4);
+      const id = path.basename(sessionDir(fx));
+      expect(first.stderr()).toContain(`nightshift: ${signal}: saving the session and stopping`);
+      expect(first.stderr()).toContain(`nightshift resume ${id}`);
+      expect(journal(fx)).toContainEqual(expect.objectContaining({ type: 'session.paused', reason: `received ${signal}`, stepId: 'slow' }));
 
-    // The pause saved how far the step's log was written; resume goes on from there. The
-    // saved part is marked here: a log rebuilt from the start would lose the mark.
-    const snapshot = JSON.parse(readFileSync(path.join(sessionDir(fx), 'snapshot.json'), 'utf8')) as { outputs?: Record<string, { attempt: number; stdout: number; stderr: number }> };
-    const logFile = path.join(sessionDir(fx), 'output', 'slow.1.log');
-    const saved = snapshot.outputs?.['slow'];
-    expect(saved).toMatchObject({ attempt: 1, stderr: 0 });
-    expect(saved!.stdout).toBeGreaterThanOrEqual(Buffer.byteLength('line 1\nline 2\nline 3\nline 4\nline 5\n'));
-    expect(readFileSync(logFile).length).toBeGreaterThanOrEqual(saved!.stdout);
-    writeFileSync(logFile, readFileSync(logFile, 'utf8').replace(/^line 1$/m, 'LINE 1'));
+      // The pause saved how far the step's log was written; resume goes on from there. The
+      // saved part is marked here: a log rebuilt from the start would lose the mark.
+      const snapshot = JSON.parse(readFileSync(path.join(sessionDir(fx), 'snapshot.json'), 'utf8')) as {
+        outputs?: Record<string, { attempt: number; stdout: number; stderr: number }>;
+      };
+      const logFile = path.join(sessionDir(fx), 'output', 'slow.1.log');
+      const saved = snapshot.outputs?.['slow'];
+      expect(saved).toMatchObject({ attempt: 1, stderr: 0 });
+      expect(saved!.stdout).toBeGreaterThanOrEqual(Buffer.byteLength('line 1\nline 2\nline 3\nline 4\nline 5\n'));
+      expect(readFileSync(logFile).length).toBeGreaterThanOrEqual(saved!.stdout);
+      writeFileSync(logFile, readFileSync(logFile, 'utf8').replace(/^line 1$/m, 'LINE 1'));
 
-    const listing = converse(['sessions'], () => undefined, fx.env);
-    expect(await listing.exited).toBe(0);
-    expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+resume rehearsal\\s+paused\\s+1\\.2 for i in`));
-    // Paused since, in both sites' clocks.
-    const pausedAt = new Date(journal(fx).filter((entry) => entry.type === 'session.closed').at(-1)!['at'] as string);
-    const row = listing.lines.find((line) => line.startsWith(id))!;
-    expect(row).toContain(`${clockIn('America/New_York', pausedAt)} Massachusetts office / ${clockIn('Asia/Taipei', pausedAt)} Taipei office`);
+      const listing = converse(['sessions'], () => undefined, fx.env);
+      expect(await listing.exited).toBe(0);
+      expect(listing.lines.join('\n')).toMatch(new RegExp(`${id}\\s+resume rehearsal\\s+paused\\s+1\\.2 for i in`));
+      // Paused since, in both sites' clocks.
+      const pausedAt = new Date(
+        journal(fx)
+          .filter((entry) => entry.type === 'session.closed')
+          .at(-1)!['at'] as string,
+      );
+      const row = listing.lines.find((line) => line.startsWith(id))!;
+      expect(row).toContain(`${clockIn('America/New_York', pausedAt)} Massachusetts office / ${clockIn('Asia/Taipei', pausedAt)} Taipei office`);
 
-    const second = resume(fx);
-    const code = await second.exited;
-    const text = second.lines.join('\n');
-    expect(code, text + second.stderr()).toBe(0);
-    expect(second.stderr()).toContain(`resuming session ${id}`);
-    // Followed on, not started again: the same attempt, every line once, in order.
-    expect(text).not.toMatch(/1\.2 .*\(attempt 2\)/);
-    const log = readFileSync(logFile, 'utf8');
-    const numbered = log.split('\n').filter((line) => /^line /i.test(line));
-    expect(numbered).toEqual(['LINE 1', ...Array.from({ length: 29 }, (_, index) => `line ${index + 2}`)]);
-    expect(log).toContain('stderr-end');
-    const entries = journal(fx);
-    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
-    expect(entries.filter((entry) => entry.type === 'session.paused')).toHaveLength(1);
-    expect(entries.filter((entry) => entry.type === 'session.resumed')).toHaveLength(1);
-    expect(entries.filter((entry) => entry.type === 'step.finished' && entry.stepId === 'slow')).toEqual([
-      expect.objectContaining({ status: 'done', exitCode: 0 }),
-    ]);
-    expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
-  });
+      const second = resume(fx);
+      const code = await second.exited;
+      const text = second.lines.join('\n');
+      expect(code, text + second.stderr()).toBe(0);
+      expect(second.stderr()).toContain(`resuming session ${id}`);
+      // Followed on, not started again: the same attempt, every line once, in order.
+      expect(text).not.toMatch(/1\.2 .*\(attempt 2\)/);
+      const log = readFileSync(logFile, 'utf8');
+      const numbered = log.split('\n').filter((line) => /^line /i.test(line));
+      expect(numbered).toEqual(['LINE 1', ...Array.from({ length: 29 }, (_, index) => `line ${index + 2}`)]);
+      expect(log).toContain('stderr-end');
+      const entries = journal(fx);
+      expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
+      expect(entries.filter((entry) => entry.type === 'session.paused')).toHaveLength(1);
+      expect(entries.filter((entry) => entry.type === 'session.resumed')).toHaveLength(1);
+      expect(entries.filter((entry) => entry.type === 'step.finished' && entry.stepId === 'slow')).toEqual([
+        expect.objectContaining({ status: 'done', exitCode: 0 }),
+      ]);
+      expect(readFileSync(path.join(fx.dir, 'marks'), 'utf8')).toBe('marked\n');
+    },
+  );
 
   it('killed during a detached step whose run folder is then gone (a restart emptied /tmp): resume does not start it again, it asks', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-gone-'));
@@ -297,7 +308,10 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     expect(second.stderr()).toMatch(/had completed when nightshift stopped; it is closed now/);
     const entries = journal(fx);
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index + 1));
-    expect(entries.filter((entry) => entry.stepId === 'last' && entry.type.startsWith('step.')).map((entry) => entry.type)).toEqual(['step.started', 'step.finished']);
+    expect(entries.filter((entry) => entry.stepId === 'last' && entry.type.startsWith('step.')).map((entry) => entry.type)).toEqual([
+      'step.started',
+      'step.finished',
+    ]);
     expect(entries.filter((entry) => entry.type === 'run.finished')).toEqual([expect.objectContaining({ outcome: 'completed' })]);
     expect(entries.at(-1)).toMatchObject({ type: 'session.closed', outcome: 'completed' });
     expect(entries.some((entry) => entry.type === 'session.resumed')).toBe(false);
@@ -371,7 +385,9 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     expect(text).toMatch(/decision on 1\.4 .* mark-done \(looked at the marks file: it ran\)/);
     expect(text).not.toMatch(/> 1\.4 .*\(attempt 2\)/);
     const entries = journal(fx);
-    expect(entries).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'without-check', action: 'mark-done', reason: 'looked at the marks file: it ran' }));
+    expect(entries).toContainEqual(
+      expect.objectContaining({ type: 'decision', stepId: 'without-check', action: 'mark-done', reason: 'looked at the marks file: it ran' }),
+    );
   });
 
   it('a second nightshift on a session in use is refused, naming the holder', async () => {

@@ -70,7 +70,9 @@ describeWithSshd('nightshift run with revert_after', () => {
     });
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
     const text = run.lines.join('\n');
-    expect(text).toMatch(/dolphin\| nightshift: revert armed on dolphin with a sleeper \(pid \d+\): unless confirmed from a new connection by \d\d:\d\d:\d\d here \/ \d\d:\d\d:\d\d site \(in [\d.]+s\), it runs: touch /);
+    expect(text).toMatch(
+      /dolphin\| nightshift: revert armed on dolphin with a sleeper \(pid \d+\): unless confirmed from a new connection by \d\d:\d\d:\d\d here \/ \d\d:\d\d:\d\d site \(in [\d.]+s\), it runs: touch /,
+    );
     expect(text).toMatch(/dolphin\| nightshift: dolphin answered a new connection: the revert is disarmed and the change stays/);
     expect(text).toMatch(/dolphin\| still here/);
     // Three logins: one that runs a single command and closes before the pooled one, the
@@ -120,7 +122,11 @@ describeWithSshd('nightshift run with revert_after', () => {
     expect(journal.find((entry) => entry['type'] === 'revert.fired')).toMatchObject({ stepId: 'net-1', attempt: 1, host: 'dolphin', exitCode: 0 });
 
     const out = path.join(dir, 'report.html');
-    const report = spawnSync(process.execPath, [BIN, 'report', '--output', out], { cwd: ROOT, env: { ...process.env, NIGHTSHIFT_STATE_DIR: stateDir }, encoding: 'utf8' });
+    const report = spawnSync(process.execPath, [BIN, 'report', '--output', out], {
+      cwd: ROOT,
+      env: { ...process.env, NIGHTSHIFT_STATE_DIR: stateDir },
+      encoding: 'utf8',
+    });
     expect(report.status, report.stderr).toBe(0);
     const markdown = readFileSync(out.replace(/\.html$/, '.md'), 'utf8');
     expect(markdown).toMatch(/Revert: revert armed on dolphin \(sleeper \d+\) to fire after 3 s unless confirmed from a new connection/);
@@ -139,10 +145,14 @@ describeWithSshd('nightshift run with revert_after', () => {
     const first = Number(/revert in (\d+)s/.exec(counting)![1]);
     expect(first).toBeLessThanOrEqual(60);
     // It ticks by itself, with no output to redraw for.
-    const later = await tmux.waitFor((screen) => {
-      const match = /revert in (\d+)s/.exec(screen);
-      return match !== null && Number(match[1]) <= first - 2;
-    }, 10_000, 'the countdown to go down');
+    const later = await tmux.waitFor(
+      (screen) => {
+        const match = /revert in (\d+)s/.exec(screen);
+        return match !== null && Number(match[1]) <= first - 2;
+      },
+      10_000,
+      'the countdown to go down',
+    );
     expect(later).toMatch(/revert in \d+s/);
     await tmux.waitFor(/The run completed/, 30_000, 'the end of the run');
     tmux.keys('q');

@@ -82,7 +82,9 @@ describeWithSshd('secret variables against OpenSSH sshd', () => {
     stateDir = freshStateDir();
     const run = converse(['run', '--plain', path.join(dir, 'secrets.yaml'), '--var', `db_pw=${asked}`, ...connect()], () => undefined, env());
     expect(await run.exited).toBe(1);
-    expect(run.stderr()).toMatch(/--var db_pw=\.\.\. is refused: 'db_pw' is a secret of the runbook, and a value on the command line stays in the shell's history and shows in ps/);
+    expect(run.stderr()).toMatch(
+      /--var db_pw=\.\.\. is refused: 'db_pw' is a secret of the runbook, and a value on the command line stays in the shell's history and shows in ps/,
+    );
     expect(run.stderr()).not.toContain(asked);
     expect(existsSync(path.join(stateDir, 'sessions'))).toBe(false);
   });
@@ -175,49 +177,56 @@ describe('a secret asked before the full-screen view', () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!tmuxAvailable())('is typed unseen, and the full-screen view then takes every key', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-secrets-tui-'));
-    const stateDir = freshStateDir();
-    dirs.push(dir, stateDir);
-    const value = `Tui-${randomBytes(6).toString('hex')}`;
-    writeFileSync(
-      path.join(dir, 'tui.yaml'),
-      [
-        'name: tui secret',
-        'secrets:',
-        '  pw: { from: ask, prompt: Local password }',
-        'phases:',
-        '  - name: one',
-        '    steps:',
-        // ps lists every process's command line at that moment, the step's own shell's included.
-        `      - local: 'ps -eo args > ps.txt; echo "got {{pw}}"; printf %s {{pw}} | sha256sum | cut -c1-64 > received.sha256'`,
-        '      - checkpoint: look at the output',
-        '',
-      ].join('\n'),
-    );
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', '--no-helpers', path.join(dir, 'tui.yaml')], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir } });
-    const term = tmux;
-    await term.waitFor(/Local password \(secret pw; not shown, not stored\):/, 20_000, 'the secret prompt');
-    term.type(value);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(term.screen()).not.toContain(value);
-    term.keys('Enter');
-    let screen = await term.waitFor(/y confirm/, 20_000, 'the checkpoint in the full-screen view');
-    expect(screen).not.toContain(value);
-    term.keys('y');
-    screen = await term.waitFor(/The run completed/, 20_000, 'the run to complete after the key');
-    expect(screen).not.toContain(value);
-    term.keys('q');
-    expect(await term.waitForExit(10_000)).toBe(0);
-    expect(readFileSync(path.join(dir, 'received.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(value).digest('hex'));
-    for (const file of filesUnder(stateDir)) expect(readFileSync(file, 'utf8').includes(value), file).toBe(false);
-    const logs = filesUnder(stateDir).filter((file) => file.endsWith('.log'));
-    expect(logs.map((file) => readFileSync(file, 'utf8'))).toContain('got «secret pw»\n');
-    // The value reached the local shell through its environment, not its command line.
-    const processes = readFileSync(path.join(dir, 'ps.txt'), 'utf8');
-    expect(processes).toContain('unset NIGHTSHIFT_COMMAND');
-    expect(processes).not.toContain(value);
-  }, 60_000);
+  it.skipIf(!tmuxAvailable())(
+    'is typed unseen, and the full-screen view then takes every key',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'ns-secrets-tui-'));
+      const stateDir = freshStateDir();
+      dirs.push(dir, stateDir);
+      const value = `Tui-${randomBytes(6).toString('hex')}`;
+      writeFileSync(
+        path.join(dir, 'tui.yaml'),
+        [
+          'name: tui secret',
+          'secrets:',
+          '  pw: { from: ask, prompt: Local password }',
+          'phases:',
+          '  - name: one',
+          '    steps:',
+          // ps lists every process's command line at that moment, the step's own shell's included.
+          `      - local: 'ps -eo args > ps.txt; echo "got {{pw}}"; printf %s {{pw}} | sha256sum | cut -c1-64 > received.sha256'`,
+          '      - checkpoint: look at the output',
+          '',
+        ].join('\n'),
+      );
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', '--no-helpers', path.join(dir, 'tui.yaml')], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: stateDir },
+      });
+      const term = tmux;
+      await term.waitFor(/Local password \(secret pw; not shown, not stored\):/, 20_000, 'the secret prompt');
+      term.type(value);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(term.screen()).not.toContain(value);
+      term.keys('Enter');
+      let screen = await term.waitFor(/y confirm/, 20_000, 'the checkpoint in the full-screen view');
+      expect(screen).not.toContain(value);
+      term.keys('y');
+      screen = await term.waitFor(/The run completed/, 20_000, 'the run to complete after the key');
+      expect(screen).not.toContain(value);
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+      expect(readFileSync(path.join(dir, 'received.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(value).digest('hex'));
+      for (const file of filesUnder(stateDir)) expect(readFileSync(file, 'utf8').includes(value), file).toBe(false);
+      const logs = filesUnder(stateDir).filter((file) => file.endsWith('.log'));
+      expect(logs.map((file) => readFileSync(file, 'utf8'))).toContain('got «secret pw»\n');
+      // The value reached the local shell through its environment, not its command line.
+      const processes = readFileSync(path.join(dir, 'ps.txt'), 'utf8');
+      expect(processes).toContain('unset NIGHTSHIFT_COMMAND');
+      expect(processes).not.toContain(value);
+    },
+    60_000,
+  );
 });
 
 function transcript(run: Conversation): string {

@@ -75,11 +75,21 @@ describe('a snapshot that cannot be written', () => {
     await waitForLine(run, /ran after the recovery/);
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
 
-    const said = run.stderr().split('\n').filter((line) => line.includes("could not save the run's state"));
+    const said = run
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes("could not save the run's state"));
     console.log(said[0]);
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/^nightshift: could not save the run's state in .*snapshot\.json \(EISDIR[^)]*\): the run goes on and the journal keeps every event, but a resume now would start from the state saved at \d\d:\d\d:\d\d;/);
-    expect(run.stderr().split('\n').filter((line) => line.includes("the run's state is saved again"))).toHaveLength(1);
+    expect(said[0]).toMatch(
+      /^nightshift: could not save the run's state in .*snapshot\.json \(EISDIR[^)]*\): the run goes on and the journal keeps every event, but a resume now would start from the state saved at \d\d:\d\d:\d\d;/,
+    );
+    expect(
+      run
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes("the run's state is saved again")),
+    ).toHaveLength(1);
 
     const sessionDir = path.dirname(snapshotFile());
     const journal = readJournal(path.join(sessionDir, 'journal.jsonl'));
@@ -108,45 +118,49 @@ describe('a snapshot that cannot be written', () => {
     expect(existsSync(snapshotFile())).toBe(true);
   }, 60_000);
 
-  it.skipIf(!tmuxAvailable())('full screen: the upgrader alone is told in the chat, once, and the run goes on', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
-    const stateDir = freshStateDir();
-    const tmux = TmuxSession.start([process.execPath, BIN, 'run', writeRunbook(dir), '--no-helpers'], {
-      cwd: ROOT,
-      cols: 160,
-      rows: 45,
-      env: { NIGHTSHIFT_STATE_DIR: stateDir },
-    });
-    try {
-      // The checkpoint asked (the runbook panel lists its text from the start).
-      await tmux.waitFor(/y confirm/, 15_000, 'the first checkpoint asked');
-      const sessions = path.join(stateDir, 'sessions');
-      const snapshotFile = path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
-      await waitFor(() => existsSync(snapshotFile), { what: 'the first saved state', timeoutMs: 5000, intervalMs: 20 });
-      blockSnapshot(snapshotFile);
-      tmux.keys('y');
-      const warned = await tmux.waitFor(/could not save the run's state/, 5000, 'the warning in the chat');
-      expect(warned.replace(/\s+/g, ' ')).toMatch(/could not save the run's state in .* the run goes on/);
-      // The run goes on: the local step runs and the next checkpoint is asked.
-      const journalFile = path.join(path.dirname(snapshotFile), 'journal.jsonl');
-      await waitFor(() => readJournal(journalFile).some((entry) => entry.type === 'step.started' && entry['stepId'] === 'second'), {
-        what: 'the run to go on to the step "second"',
-        timeoutMs: 15_000,
-        intervalMs: 50,
-        detail: () => `the screen was:\n${tmux.screen()}`,
+  it.skipIf(!tmuxAvailable())(
+    'full screen: the upgrader alone is told in the chat, once, and the run goes on',
+    async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'ns-snapshot-'));
+      const stateDir = freshStateDir();
+      const tmux = TmuxSession.start([process.execPath, BIN, 'run', writeRunbook(dir), '--no-helpers'], {
+        cwd: ROOT,
+        cols: 160,
+        rows: 45,
+        env: { NIGHTSHIFT_STATE_DIR: stateDir },
       });
-      expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
-      rmSync(snapshotFile, { recursive: true });
-      tmux.keys('y');
-      await tmux.waitFor(/The run completed/, 15_000);
-      await tmux.waitFor(/saved again/, 5000, 'the recovery in the chat');
-      expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
-      tmux.keys('q');
-      expect(await tmux.waitForExit()).toBe(0);
-    } finally {
-      tmux.kill();
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(stateDir, { recursive: true, force: true });
-    }
-  }, 60_000);
+      try {
+        // The checkpoint asked (the runbook panel lists its text from the start).
+        await tmux.waitFor(/y confirm/, 15_000, 'the first checkpoint asked');
+        const sessions = path.join(stateDir, 'sessions');
+        const snapshotFile = path.join(sessions, readdirSync(sessions)[0]!, 'snapshot.json');
+        await waitFor(() => existsSync(snapshotFile), { what: 'the first saved state', timeoutMs: 5000, intervalMs: 20 });
+        blockSnapshot(snapshotFile);
+        tmux.keys('y');
+        const warned = await tmux.waitFor(/could not save the run's state/, 5000, 'the warning in the chat');
+        expect(warned.replace(/\s+/g, ' ')).toMatch(/could not save the run's state in .* the run goes on/);
+        // The run goes on: the local step runs and the next checkpoint is asked.
+        const journalFile = path.join(path.dirname(snapshotFile), 'journal.jsonl');
+        await waitFor(() => readJournal(journalFile).some((entry) => entry.type === 'step.started' && entry['stepId'] === 'second'), {
+          what: 'the run to go on to the step "second"',
+          timeoutMs: 15_000,
+          intervalMs: 50,
+          detail: () => `the screen was:\n${tmux.screen()}`,
+        });
+        expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
+        rmSync(snapshotFile, { recursive: true });
+        tmux.keys('y');
+        await tmux.waitFor(/The run completed/, 15_000);
+        await tmux.waitFor(/saved again/, 5000, 'the recovery in the chat');
+        expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
+        tmux.keys('q');
+        expect(await tmux.waitForExit()).toBe(0);
+      } finally {
+        tmux.kill();
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });

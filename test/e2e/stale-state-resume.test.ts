@@ -82,12 +82,18 @@ describe('resume from a saved state older than the journal', () => {
     expect(await refused.exited).toBe(1);
     const said = refused.stderr();
     expect(said).toMatch(/the saved state \(snapshot\.json\) is older than the journal: it could not be written from \w{3} \d\d:\d\d:\d\d on \(EISDIR/);
-    expect(said).toMatch(/Since then the journal records:\n {2}1\.1 The disk fills up now: started before the saved state, done \w{3} \d\d:\d\d:\d\d\n {2}1\.2 mark the file: attempt 1 started \w{3} \d\d:\d\d:\d\d, done \w{3} \d\d:\d\d:\d\d\n {2}1\.3 Nightshift is killed here: attempt 1 started \w{3} \d\d:\d\d:\d\d, no end recorded/);
+    expect(said).toMatch(
+      /Since then the journal records:\n {2}1\.1 The disk fills up now: started before the saved state, done \w{3} \d\d:\d\d:\d\d\n {2}1\.2 mark the file: attempt 1 started \w{3} \d\d:\d\d:\d\d, done \w{3} \d\d:\d\d:\d\d\n {2}1\.3 Nightshift is killed here: attempt 1 started \w{3} \d\d:\d\d:\d\d, no end recorded/,
+    );
     expect(said).toContain('--accept-stale-state');
     expect(fx.marks()).toBe('ran\n');
 
     // Told to: the run goes on from the saved state, which takes the marking step up again.
-    const accepted = converse(['resume', '--plain', '--no-helpers', '--accept-stale-state'], (line) => (/Type yes to confirm/.test(line) ? 'yes' : undefined), fx.env);
+    const accepted = converse(
+      ['resume', '--plain', '--no-helpers', '--accept-stale-state'],
+      (line) => (/Type yes to confirm/.test(line) ? 'yes' : undefined),
+      fx.env,
+    );
     expect(await accepted.exited, accepted.lines.join('\n') + accepted.stderr()).toBe(0);
     expect(accepted.stderr()).toContain('going on from a saved state older than the journal');
     expect(readJournal(path.join(fx.sessionDir(), 'journal.jsonl')).filter((entry) => entry.type === 'snapshot.stale-accepted')).toEqual([

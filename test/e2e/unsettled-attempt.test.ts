@@ -99,7 +99,11 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
       const [id] = existsSync(sessions) ? readdirSync(sessions) : [];
       return id ? path.join(homedir(), '.local/state/nightshift/runs', id) : undefined;
     };
-    folders.push(hostRuns, () => dir, () => env.NIGHTSHIFT_STATE_DIR);
+    folders.push(
+      hostRuns,
+      () => dir,
+      () => env.NIGHTSHIFT_STATE_DIR,
+    );
     return {
       dir,
       env,
@@ -160,7 +164,11 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
       if (prompts === 3) fx.letGo();
       return answer;
     });
-    await waitForLine(run, /not accepted for 1\.1 .*attempt 1 may still be running on target, which cannot be reached to tell \(The host key of target/, 60_000);
+    await waitForLine(
+      run,
+      /not accepted for 1\.1 .*attempt 1 may still be running on target, which cannot be reached to tell \(The host key of target/,
+      60_000,
+    );
     // The host takes the old key again: now it can be asked, and the command is still running.
     await sshd.replaceHostKey(originalKey);
     run.child.stdin.write('retry\n');
@@ -279,28 +287,32 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     expect(logLines(fx.session(), 'copy.1.log')).toEqual(all);
   }, 90_000);
 
-  it.skipIf(!tmuxAvailable())('full screen: the keys say what may be done; r is refused with the reason, k asks first and stops it', async () => {
-    const fx = fixture();
-    terminal = TmuxSession.start(fx.fullScreen(), { cwd: ROOT, cols: 200, rows: 40, env: fx.env });
-    await terminal.waitFor(/line 5/, 30_000, 'the first lines');
-    await changeKeyAndCut();
-    const failed = await terminal.waitFor(/FAILED · 1\.1/, 60_000, 'the failed step');
-    const flat = failed.replace(/[│\s]+/g, ' ');
-    expect(flat).toContain('Attempt 1 may still be running on target: a new attempt starts only once it is known to have ended.');
-    expect(flat).toContain('a attach to it again · k stop it (asks first) · r retry once it has ended');
-    terminal.keys('r');
-    const refused = await terminal.waitFor(/not accepted: attempt 1 may still be running/, 30_000, 'the refused retry');
-    expect(refused.replace(/[│\s]+/g, ' ')).toContain('cannot be reached to tell');
-    await sshd.replaceHostKey(originalKey);
-    terminal.keys('k');
-    const asked = await terminal.waitFor(/Stop attempt 1 of 1\.1/, 10_000, 'the stop question');
-    expect(asked.replace(/[│\s]+/g, ' ')).toContain('TERM goes to its process group');
-    terminal.keys('y');
-    // Stopped: nothing may still run, so the keys are the plain ones again.
-    const after = await terminal.waitFor(/│ r retry · s skip \(with a reason\)/, 30_000, 'the stopped attempt');
-    expect(after.replace(/[│\s]+/g, ' '), after).toContain('then attempt 1 was stopped: it ended with');
-    expect(readFileSync(path.join(fx.runFolder(), 'exit'), 'utf8').trim()).toBe('143');
-    expect(fx.starts()).toBe(1);
-    expect(fx.journal()).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'copy', action: 'stop', attempt: 1 }));
-  }, 90_000);
+  it.skipIf(!tmuxAvailable())(
+    'full screen: the keys say what may be done; r is refused with the reason, k asks first and stops it',
+    async () => {
+      const fx = fixture();
+      terminal = TmuxSession.start(fx.fullScreen(), { cwd: ROOT, cols: 200, rows: 40, env: fx.env });
+      await terminal.waitFor(/line 5/, 30_000, 'the first lines');
+      await changeKeyAndCut();
+      const failed = await terminal.waitFor(/FAILED · 1\.1/, 60_000, 'the failed step');
+      const flat = failed.replace(/[│\s]+/g, ' ');
+      expect(flat).toContain('Attempt 1 may still be running on target: a new attempt starts only once it is known to have ended.');
+      expect(flat).toContain('a attach to it again · k stop it (asks first) · r retry once it has ended');
+      terminal.keys('r');
+      const refused = await terminal.waitFor(/not accepted: attempt 1 may still be running/, 30_000, 'the refused retry');
+      expect(refused.replace(/[│\s]+/g, ' ')).toContain('cannot be reached to tell');
+      await sshd.replaceHostKey(originalKey);
+      terminal.keys('k');
+      const asked = await terminal.waitFor(/Stop attempt 1 of 1\.1/, 10_000, 'the stop question');
+      expect(asked.replace(/[│\s]+/g, ' ')).toContain('TERM goes to its process group');
+      terminal.keys('y');
+      // Stopped: nothing may still run, so the keys are the plain ones again.
+      const after = await terminal.waitFor(/│ r retry · s skip \(with a reason\)/, 30_000, 'the stopped attempt');
+      expect(after.replace(/[│\s]+/g, ' '), after).toContain('then attempt 1 was stopped: it ended with');
+      expect(readFileSync(path.join(fx.runFolder(), 'exit'), 'utf8').trim()).toBe('143');
+      expect(fx.starts()).toBe(1);
+      expect(fx.journal()).toContainEqual(expect.objectContaining({ type: 'decision', stepId: 'copy', action: 'stop', attempt: 1 }));
+    },
+    90_000,
+  );
 });

@@ -67,7 +67,10 @@ describeWithSshd('nightshift run with an upload step over a link that is cut', (
     // Progress lines while sending: before the cut, and after it with where it resumed.
     const progress = run.lines.map((line) => PROGRESS_LINE.exec(line)).filter((match) => match !== null);
     expect(progress.length, text).toBeGreaterThanOrEqual(1);
-    expect(progress.some((match) => match[6] !== undefined), text).toBe(true);
+    expect(
+      progress.some((match) => match[6] !== undefined),
+      text,
+    ).toBe(true);
     for (const match of progress) {
       const [line, percent, done, rate, rateUnit, left] = match as unknown as string[];
       // Both rounded as printed: the percentage may be one off from the megabytes shown.
@@ -83,7 +86,9 @@ describeWithSshd('nightshift run with an upload step over a link that is cut', (
     }
     expect(text).toMatch(/the link to target dropped during the upload; reconnecting to resume it/);
     expect(text).toMatch(/, resumed after \d/);
-    const local = createHash('sha256').update(readFileSync(path.join(dir, 'root.tar'))).digest('hex');
+    const local = createHash('sha256')
+      .update(readFileSync(path.join(dir, 'root.tar')))
+      .digest('hex');
     expect(text).toContain(`sha256 ${local} verified on the host`);
     const remote = readFileSync(path.join(dir, 'remote', 'root.tar'));
     expect(createHash('sha256').update(remote).digest('hex')).toBe(local);

@@ -34,7 +34,10 @@ describeWithSshd('nightshift run with wait steps', () => {
     const knownHosts = path.join(dir, `${name}.known_hosts`);
     writeFileSync(knownHosts, `${server.knownHostsLine()}\n`);
     const file = path.join(dir, `${name}.yaml`);
-    writeFileSync(file, ['name: wait', 'hosts:', '  target: {}', 'phases:', '  - name: waiting', '    steps:', ...steps.map((line) => `      ${line}`), ''].join('\n'));
+    writeFileSync(
+      file,
+      ['name: wait', 'hosts:', '  target: {}', 'phases:', '  - name: waiting', '    steps:', ...steps.map((line) => `      ${line}`), ''].join('\n'),
+    );
     const run = converse(
       ['run', '--plain', file, '--ssh-config', config, '--known-hosts', knownHosts],
       (line) => answer(line) ?? (/Answer retry/.test(line) ? 'pause' : undefined),
@@ -51,7 +54,15 @@ describeWithSshd('nightshift run with wait steps', () => {
 
   it('a port that opens after a while: the wait goes on once it is open, not before', async () => {
     const port = await freePort();
-    const run = runSteps('port', [`- wait: port`, `  port: ${port}`, '  host: target', '  every: 300ms', '  timeout: 1m', '- run: echo after the wait', '  host: target']);
+    const run = runSteps('port', [
+      `- wait: port`,
+      `  port: ${port}`,
+      '  host: target',
+      '  every: 300ms',
+      '  timeout: 1m',
+      '- run: echo after the wait',
+      '  host: target',
+    ]);
     await waitForLine(run, /target\| nightshift: attempt 3: not yet/, 30_000);
     expect(run.lines.join('\n')).not.toMatch(/is ready/);
     const server: Server = createServer((socket) => socket.destroy());
@@ -70,17 +81,21 @@ describeWithSshd('nightshift run with wait steps', () => {
     // A second sshd for this test alone: its listener is stopped and started again.
     const own = await Sshd.start();
     cleanups.push(() => own.stop());
-    const run = runSteps('ssh', [
-      '- run: echo logged in',
-      '  host: target',
-      '- checkpoint: sshd restarted',
-      '- wait: ssh',
-      '  host: target',
-      '  every: 300ms',
-      '  timeout: 1m',
-      '- run: echo after the wait',
-      '  host: target',
-    ], own);
+    const run = runSteps(
+      'ssh',
+      [
+        '- run: echo logged in',
+        '  host: target',
+        '- checkpoint: sshd restarted',
+        '- wait: ssh',
+        '  host: target',
+        '  every: 300ms',
+        '  timeout: 1m',
+        '- run: echo after the wait',
+        '  host: target',
+      ],
+      own,
+    );
     await waitForLine(run, /Type yes to confirm/);
     await own.stopListener();
     run.child.stdin.write('yes\n');
@@ -98,7 +113,15 @@ describeWithSshd('nightshift run with wait steps', () => {
 
   it('a command that starts succeeding after a while: the wait goes on once it does', async () => {
     const flag = path.join(dir, 'flag');
-    const run = runSteps('command', ['- wait: command', `  command: test -e ${flag} && echo found it`, '  host: target', '  every: 300ms', '  timeout: 1m', '- run: echo after the wait', '  host: target']);
+    const run = runSteps('command', [
+      '- wait: command',
+      `  command: test -e ${flag} && echo found it`,
+      '  host: target',
+      '  every: 300ms',
+      '  timeout: 1m',
+      '- run: echo after the wait',
+      '  host: target',
+    ]);
     await waitForLine(run, /target\| nightshift: attempt 3: not yet/, 30_000);
     expect(run.lines.join('\n')).not.toMatch(/is ready|target\| found it/);
     writeFileSync(flag, '');

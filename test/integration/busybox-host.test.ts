@@ -87,7 +87,11 @@ describeWithSshd('a BusyBox host without nohup', () => {
     });
     breakLogins = false;
     expect(outcome.events).toEqual(['revert.armed', 'revert.unconfirmed', 'revert.fired']);
-    expect(outcome).toMatchObject({ error: expect.stringMatching(/^the change on dragon was reverted by the timer armed before it: .* The revert ran at .* and exited 0; dragon answers again$/) });
+    expect(outcome).toMatchObject({
+      error: expect.stringMatching(
+        /^the change on dragon was reverted by the timer armed before it: .* The revert ran at .* and exited 0; dragon answers again$/,
+      ),
+    });
     expect(outcome.text).toMatch(/revert\| undone/);
     expect(existsSync(marker)).toBe(true);
   }, 40_000);

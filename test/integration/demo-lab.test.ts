@@ -37,13 +37,20 @@ async function newLab(scenario: 'success' | 'wrong-route' = 'success'): Promise<
 
 function sshArgs(lab: DemoLab, knownHostsFile = lab.knownHostsFile, configFile = lab.sshConfigFile): string[] {
   return [
-    '-F', configFile,
-    '-o', `UserKnownHostsFile=${knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'LogLevel=ERROR',
+    '-F',
+    configFile,
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'LogLevel=ERROR',
   ];
 }
 
@@ -143,7 +150,10 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
   it('refuses a host whose key is not the pinned one', async () => {
     // dolphin's key written down for dragon's port: the client must refuse to talk to dragon.
     const lines = readFileSync(lab.knownHostsFile, 'utf8').trim().split('\n');
-    const dolphinKey = lines.find((line) => line.startsWith(`[127.0.0.1]:${lab.hosts.dolphin.port} `))!.split(' ').slice(1);
+    const dolphinKey = lines
+      .find((line) => line.startsWith(`[127.0.0.1]:${lab.hosts.dolphin.port} `))!
+      .split(' ')
+      .slice(1);
     const wrong = path.join(lab.dir, 'wrong_known_hosts');
     writeFileSync(wrong, `[127.0.0.1]:${lab.hosts.dragon.port} ${dolphinKey.join(' ')}\n`);
     const result = await runSsh([...sshArgs(lab, wrong), 'dragon', 'echo reached']);

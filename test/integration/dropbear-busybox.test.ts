@@ -67,7 +67,17 @@ describe('dropbear in a BusyBox-only environment, with an SFTP server', () => {
       'echo "$SHELL"; readlink -f /bin/sh; for t in cat dd sha256sum mv; do readlink -f "$(command -v $t)"; done; ls /usr/local/bin | wc -l; /bin/sh --help 2>&1 | head -n 1',
     );
     const busybox = path.join(dropbear.dir, 'busybox');
-    expect(probe.stdout.split('\n')).toEqual([path.join(dropbear.appletsDir, 'ash'), busybox, busybox, busybox, busybox, busybox, '0', expect.stringMatching(/^BusyBox v/), '']);
+    expect(probe.stdout.split('\n')).toEqual([
+      path.join(dropbear.appletsDir, 'ash'),
+      busybox,
+      busybox,
+      busybox,
+      busybox,
+      busybox,
+      '0',
+      expect.stringMatching(/^BusyBox v/),
+      '',
+    ]);
     const server = await run(pool, 'echo "$SSH_CONNECTION"; cat /proc/$PPID/comm');
     expect(server.stdout.split('\n')[1]).toBe('dropbear');
   });

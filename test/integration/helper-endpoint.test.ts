@@ -107,13 +107,20 @@ function Hello({ terminal, keys }: { terminal: HelperTerminal; keys: string[] })
 
 function sshOptions(port: number): string[] {
   return [
-    '-F', '/dev/null',
-    '-p', String(port),
-    '-o', `UserKnownHostsFile=${path.join(dir, 'kh')}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=accept-new',
-    '-o', 'PubkeyAuthentication=no',
-    '-o', 'GSSAPIAuthentication=no',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(port),
+    '-o',
+    `UserKnownHostsFile=${path.join(dir, 'kh')}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    '-o',
+    'PubkeyAuthentication=no',
+    '-o',
+    'GSSAPIAuthentication=no',
   ];
 }
 
@@ -135,7 +142,15 @@ interface Attempt {
 }
 
 /** OpenSSH with no terminal at all (setsid), the code typed by SSH_ASKPASS. */
-function attempt(lab: Lab, user: string, code: string, extra: string[] = [], args: string[] = [], program: 'ssh' | 'sftp' = 'ssh', host = `${user}@127.0.0.1`): Attempt {
+function attempt(
+  lab: Lab,
+  user: string,
+  code: string,
+  extra: string[] = [],
+  args: string[] = [],
+  program: 'ssh' | 'sftp' = 'ssh',
+  host = `${user}@127.0.0.1`,
+): Attempt {
   const asked = path.join(dir, `asked-${Math.random().toString(36).slice(2)}`);
   const started = Date.now();
   let ended = 0;
@@ -199,10 +214,12 @@ function openSilent(port: number): Promise<SilentSocket> {
     socket.once('error', () => {});
     socket.once('connect', () => {
       const connectedAt = Date.now();
-      const closed = new Promise<number>((done) => socket.once('close', () => {
-        ended = true;
-        done(Date.now() - connectedAt);
-      }));
+      const closed = new Promise<number>((done) =>
+        socket.once('close', () => {
+          ended = true;
+          done(Date.now() - connectedAt);
+        }),
+      );
       resolve({ closed, isClosed: () => ended, received: () => received, destroy: () => socket.destroy() });
     });
     socket.once('close', () => reject(new Error('closed before it connected')));
@@ -406,7 +423,10 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     const tty = readFileSync(ttyFile, 'utf8').trim();
     const resize = async (cols: number, rows: number, expected: [number, number]) => {
       execFileSync('stty', ['-F', tty, 'rows', String(rows), 'cols', String(cols)]);
-      await waitFor(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], { what: `${expected.join('x')} after stty ${cols}x${rows}`, timeoutMs: 5000 });
+      await waitFor(() => helper.output.columns === expected[0] && helper.output.rows === expected[1], {
+        what: `${expected.join('x')} after stty ${cols}x${rows}`,
+        timeoutMs: 5000,
+      });
     };
     await resize(100, 30, [100, 30]);
     await resize(9000, 9000, [MAX_COLUMNS, MAX_ROWS]);
@@ -541,7 +561,7 @@ describe.skipIf(!sshInstalled || !tmuxAvailable())('the helper channel with the 
     await open.close();
   });
 
-  test('output gets the pty\'s newline translation; the alternate screen is followed', () => {
+  test("output gets the pty's newline translation; the alternate screen is followed", () => {
     expect(onlcr(Buffer.from('a\nb\r\nc\n')).toString()).toBe('a\r\nb\r\nc\r\n');
     expect(onlcr(Buffer.from('\nx'), 0x0d).toString()).toBe('\nx');
     expect(onlcr(Buffer.from('\nx'), 0x61).toString()).toBe('\r\nx');

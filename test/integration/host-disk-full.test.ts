@@ -97,7 +97,9 @@ describeWithSshd('a host whose home is a full disk', () => {
     const outcome = await withRevert(host.pool, 'echo changed', `touch ${marker}`);
     expect(outcome).toMatchObject({ result: { exitCode: 0 }, events: ['revert.armed', 'revert.disarmed'] });
     const text = outcome.lines.join('\n');
-    expect(text).toMatch(new RegExp(`nightshift: the revert waits in /var/tmp/nightshift-${uid}/runs/disk-\\w+/[\\w.-]+\\.1\\.revert on dragon, since .*No space left on device`));
+    expect(text).toMatch(
+      new RegExp(`nightshift: the revert waits in /var/tmp/nightshift-${uid}/runs/disk-\\w+/[\\w.-]+\\.1\\.revert on dragon, since .*No space left on device`),
+    );
     expect(text).toMatch(/revert armed on dragon with a sleeper \(pid \d+\)/);
     expect(text).toMatch(/the revert is disarmed and the change stays/);
   });
@@ -125,7 +127,9 @@ describeWithSshd('a host whose home is read-only', () => {
     expect({ result: run.result, stdout: run.stdout, stderr: run.stderr }).toEqual({ result: { exitCode: 2 }, stdout: 'out\n', stderr: 'err\n' });
     expect(run.notices).toEqual([
       expect.stringMatching(
-        new RegExp(`^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${host.sshd.homeDir}/\\.local/state/nightshift: mkdir: .*Read-only file system`),
+        new RegExp(
+          `^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${run.runId} on dragon, since ${host.sshd.homeDir}/\\.local/state/nightshift: mkdir: .*Read-only file system`,
+        ),
       ),
     ]);
   });
@@ -146,7 +150,9 @@ describeWithSshd('a host whose home is read-only', () => {
       const result = await own.runDetached('dragon', 'echo here', { runId, onStdout: () => {}, onStderr: () => {}, onNotice: (text) => notices.push(text) });
       expect(result).toEqual({ exitCode: 0 });
       expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(new RegExp(`^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${runId} on dragon, since /proc/.*'\\$\\(touch ${marker}\\)'`));
+      expect(notices[0]).toMatch(
+        new RegExp(`^nightshift: the command runs in /var/tmp/nightshift-${uid}/runs/${runId} on dragon, since /proc/.*'\\$\\(touch ${marker}\\)'`),
+      );
       expect(notices[0]).toMatch(/Read-only file system$/);
       // eslint-disable-next-line no-control-regex
       expect(notices[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);

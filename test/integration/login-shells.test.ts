@@ -67,7 +67,7 @@ describe.each([
       expect((await run(host.pool, '[ "$(echo done)" = done ]')).exitCode).toBe(0);
       expect((await run(host.pool, '[ "$(echo done)" = not-done ]')).exitCode).toBe(1);
       // History expansion and newlines reach /bin/sh untouched.
-      expect((await run(host.pool, "echo 'a!b'\necho \"c!d\"")).stdout).toBe('a!b\nc!d\n');
+      expect((await run(host.pool, 'echo \'a!b\'\necho "c!d"')).stdout).toBe('a!b\nc!d\n');
     });
 
     it('runs a detached step under /bin/sh: its output, stderr and exit status', async () => {
@@ -154,7 +154,9 @@ describeWithSshd('a login shell that only prints, with escape sequences, and exi
       () => 'ran',
       (error: Error) => error.message,
     );
-    expect(failure).toMatch(/the login shell there did not start nightshift's \/bin\/sh launcher \(it ended with exit status 0 and said: (0;owned)?not a shell at all\)/);
+    expect(failure).toMatch(
+      /the login shell there did not start nightshift's \/bin\/sh launcher \(it ended with exit status 0 and said: (0;owned)?not a shell at all\)/,
+    );
     // eslint-disable-next-line no-control-regex
     expect(failure).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
@@ -185,8 +187,8 @@ describeWithSshd('a login shell that ignores its command and exits 0', () => {
   });
 
   it('fails a detached step instead of reporting an exit status', async () => {
-    await expect(
-      host.pool.runDetached('dragon', 'echo hi', { runId: 'true-shell/step.1', onStdout: () => {}, onStderr: () => {} }),
-    ).rejects.toThrow(/The command did not run on dragon/);
+    await expect(host.pool.runDetached('dragon', 'echo hi', { runId: 'true-shell/step.1', onStdout: () => {}, onStderr: () => {} })).rejects.toThrow(
+      /The command did not run on dragon/,
+    );
   });
 });

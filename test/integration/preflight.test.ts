@@ -50,7 +50,9 @@ describeWithSshd('preflight checks on a host', () => {
     const fstab = path.join(dir, 'fstab');
     writeFileSync(fstab, 'UUID=0ddba11-no-such-fs / ext4 defaults 0 1\nproc /proc proc defaults 0 0\n');
     const { lines, error } = await check(`          - fstab: ${fstab}\n`);
-    expect(lines[0]).toBe(`FAILED: fstab ${fstab}: its filesystems and the boot entry's root= exist: no filesystem here has UUID=0ddba11-no-such-fs (in ${fstab})`);
+    expect(lines[0]).toBe(
+      `FAILED: fstab ${fstab}: its filesystems and the boot entry's root= exist: no filesystem here has UUID=0ddba11-no-such-fs (in ${fstab})`,
+    );
     expect(error).toMatch(/1 of 1 preflight checks failed on dragon: fstab/);
     writeFileSync(fstab, 'proc /proc proc defaults 0 0\n');
     expect((await check(`          - fstab: ${fstab}\n`)).lines[0]).toMatch(/^ok: fstab .*: 0 filesystems named, all found/);

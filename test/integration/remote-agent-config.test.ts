@@ -52,7 +52,7 @@ describeWithSshd('ssh_config agent options against OpenSSH sshd (MaxAuthTries 6)
     await connection.close();
   });
 
-  test("IdentitiesOnly with an IdentityFile: the default names (~/.ssh/id_ed25519) are not offered, nor their agent copies", async () => {
+  test('IdentitiesOnly with an IdentityFile: the default names (~/.ssh/id_ed25519) are not offered, nor their agent copies', async () => {
     const own = makeHome();
     try {
       pinHostKey(server.sshd, own);
@@ -139,7 +139,20 @@ describeWithSshd('user certificates against an sshd trusting a user CA (TrustedU
   test('the real ssh logs in with the certificate (the setup is sound)', () => {
     const output = execFileSync(
       'ssh',
-      ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${home}/.ssh/known_hosts`, '-i', keyFile, '-p', String(sshd.port), `${sshd.user}@127.0.0.1`, 'echo cert-ok'],
+      [
+        '-F',
+        '/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `UserKnownHostsFile=${home}/.ssh/known_hosts`,
+        '-i',
+        keyFile,
+        '-p',
+        String(sshd.port),
+        `${sshd.user}@127.0.0.1`,
+        'echo cert-ok',
+      ],
       { encoding: 'utf8' },
     );
     expect(output).toBe('cert-ok\n');

@@ -228,8 +228,7 @@ describeWithSshd('connection failures', () => {
     await pool.close();
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as Error).message).toBe(
-      `Could not connect to dragon at 127.0.0.1:${port}: the connection was refused. ` +
-        `Check that the machine is up and that sshd listens on port ${port}.`,
+      `Could not connect to dragon at 127.0.0.1:${port}: the connection was refused. ` + `Check that the machine is up and that sshd listens on port ${port}.`,
     );
   });
 

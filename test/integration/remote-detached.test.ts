@@ -41,11 +41,7 @@ function expectCommandStderr(stderr: string, expected: string): void {
 }
 
 /** Runs `command` detached on dragon; `onBytes` sees the running byte count of stdout and may cut the link. */
-async function detachedRun(
-  pool: HostPool,
-  command: string,
-  options: { onBytes?: (bytes: number) => void; runId?: string } = {},
-) {
+async function detachedRun(pool: HostPool, command: string, options: { onBytes?: (bytes: number) => void; runId?: string } = {}) {
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const notices: string[] = [];

@@ -103,9 +103,9 @@ describeWithSshd('remote exec against OpenSSH sshd', () => {
     const marker = path.join(host.sshd.dir, `never-${Date.now()}`);
     const controller = new AbortController();
     controller.abort();
-    await expect(
-      host.pool.exec('dragon', `touch ${marker}`, { onStdout: () => {}, onStderr: () => {}, signal: controller.signal }),
-    ).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(host.pool.exec('dragon', `touch ${marker}`, { onStdout: () => {}, onStderr: () => {}, signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(existsSync(marker)).toBe(false);
   });
 

@@ -64,7 +64,9 @@ describeWithSshd('the first login of a step over a link that is down', () => {
     relay.resetNewWhile(() => true);
     const failed = await run(hosts, 'echo never').catch((error: unknown) => error as Error);
     expect(failed).toBeInstanceOf(Error);
-    expect((failed as Error).message).toMatch(/^Cannot reach dragon: no login within 3 s of trying \(last: Could not connect to dragon at 127\.0\.0\.1:\d+: the connection was reset\./);
+    expect((failed as Error).message).toMatch(
+      /^Cannot reach dragon: no login within 3 s of trying \(last: Could not connect to dragon at 127\.0\.0\.1:\d+: the connection was reset\./,
+    );
     expect(states.at(-1)).toMatchObject({ state: 'lost' });
   }, 30_000);
 

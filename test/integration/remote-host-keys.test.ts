@@ -248,6 +248,11 @@ describeWithSshd('a slow human at the host key question', () => {
     expect(interaction.hostKeyQuestions).toHaveLength(1);
     expect(readFileSync(path.join(host.home, '.ssh', 'known_hosts'), 'utf8')).toBe(`${host.sshd.knownHostsLine()}\n`);
     // The login sshd dropped, then the one that worked.
-    expect(host.sshd.log().slice(logStart).match(/^Connection from /gm)).toHaveLength(2);
+    expect(
+      host.sshd
+        .log()
+        .slice(logStart)
+        .match(/^Connection from /gm),
+    ).toHaveLength(2);
   });
 });

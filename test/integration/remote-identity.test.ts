@@ -100,7 +100,10 @@ describeWithSshd('host keys declared in the runbook, by phase', () => {
     });
 
     test('a key declared nowhere is refused in every phase and in the fallback', async () => {
-      const { pool, interaction } = declaredPool(host.sshd, host.home, [declared(stranger, { until: 'restore' }), { fingerprint: newKey.fingerprint, from: 'bootloader' }]);
+      const { pool, interaction } = declaredPool(host.sshd, host.home, [
+        declared(stranger, { until: 'restore' }),
+        { fingerprint: newKey.fingerprint, from: 'bootloader' },
+      ]);
       for (const phase of [...PHASES, null]) {
         pool.setPhase(phase);
         const error = await refusal(pool.connect('dragon'));

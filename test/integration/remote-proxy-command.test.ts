@@ -53,7 +53,7 @@ describeWithSshd('ProxyCommand against OpenSSH sshd', () => {
     await gone(`-W 127.0.0.1:${host.sshd.port}`);
   });
 
-  test("a ProxyCommand that fails: its exit code and what it said are the error", async () => {
+  test('a ProxyCommand that fails: its exit code and what it said are the error', async () => {
     const error = await rejectionOf(connectTo(hostFor(host.sshd, { proxyCommand: 'echo "no route to dragon" >&2; exit 3' }), host.home));
     expect(error).toBeInstanceOf(ConnectError);
     expect(error.message).toContain('its ProxyCommand (echo "no route to dragon" >&2; exit 3) exited with code 3, saying: no route to dragon');

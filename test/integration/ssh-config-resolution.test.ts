@@ -53,39 +53,39 @@ describeWithSshd('resolving hosts as ssh does, against real sshds', () => {
     // Taken for exec-host only: ssh runs the command; it used to count as false (alpha).
     const matchExec = ['Match originalhost exec-host exec "test %n = exec-host"', `  Port ${port('bravo')}`];
     const lines = (withMatchExec: boolean) => [
-        'Host exec-host',
-        `  IdentityFile ${shared.privateKeyFile}`,
-        ...(withMatchExec ? matchExec : []),
-        'Host include-host',
-        `  Include ${path.join(dir, 'charlie.conf')}`,
-        'Host tokens-host',
-        `  Port ${port('delta')}`,
-        `  IdentityFile ${path.join(dir, 'keys')}/%n_%r@%h_%p`,
-        'Host nested',
-        `  Port ${port('delta')}`,
-        '  ProxyJump hop-a,hop-b',
-        // hop-a is reached with its own settings: its ProxyJump (charlie) is followed.
-        'Host hop-a',
-        `  Port ${port('alpha')}`,
-        '  ProxyJump hop-c',
-        // hop-b is reached with -J hop-a: its own ProxyJump (a dead port) never counts.
-        'Host hop-b',
-        `  Port ${port('bravo')}`,
-        '  ProxyJump nowhere',
-        'Host hop-c',
-        `  Port ${port('charlie')}`,
-        'Host nowhere',
-        '  Port 1',
-        'Host *',
-        '  HostName 127.0.0.1',
-        `  Port ${port('alpha')}`,
-        `  IdentityFile ${shared.privateKeyFile}`,
-        `  UserKnownHostsFile ${knownHosts}`,
-        '  StrictHostKeyChecking yes',
-        '  BatchMode yes',
-        '  LogLevel ERROR',
-        '',
-      ];
+      'Host exec-host',
+      `  IdentityFile ${shared.privateKeyFile}`,
+      ...(withMatchExec ? matchExec : []),
+      'Host include-host',
+      `  Include ${path.join(dir, 'charlie.conf')}`,
+      'Host tokens-host',
+      `  Port ${port('delta')}`,
+      `  IdentityFile ${path.join(dir, 'keys')}/%n_%r@%h_%p`,
+      'Host nested',
+      `  Port ${port('delta')}`,
+      '  ProxyJump hop-a,hop-b',
+      // hop-a is reached with its own settings: its ProxyJump (charlie) is followed.
+      'Host hop-a',
+      `  Port ${port('alpha')}`,
+      '  ProxyJump hop-c',
+      // hop-b is reached with -J hop-a: its own ProxyJump (a dead port) never counts.
+      'Host hop-b',
+      `  Port ${port('bravo')}`,
+      '  ProxyJump nowhere',
+      'Host hop-c',
+      `  Port ${port('charlie')}`,
+      'Host nowhere',
+      '  Port 1',
+      'Host *',
+      '  HostName 127.0.0.1',
+      `  Port ${port('alpha')}`,
+      `  IdentityFile ${shared.privateKeyFile}`,
+      `  UserKnownHostsFile ${knownHosts}`,
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '  LogLevel ERROR',
+      '',
+    ];
     writeFileSync(configFile, lines(true).join('\n'));
     writeFileSync(configWithoutExec, lines(false).join('\n'));
   });
@@ -97,10 +97,15 @@ describeWithSshd('resolving hosts as ssh does, against real sshds', () => {
 
   /** Logins each sshd has logged so far. */
   function logins(): Record<Name, number> {
-    return Object.fromEntries(NAMES.map((name) => [name, sshds[name].log().split('\n').filter((line) => line.includes('Accepted publickey')).length])) as Record<
-      Name,
-      number
-    >;
+    return Object.fromEntries(
+      NAMES.map((name) => [
+        name,
+        sshds[name]
+          .log()
+          .split('\n')
+          .filter((line) => line.includes('Accepted publickey')).length,
+      ]),
+    ) as Record<Name, number>;
   }
 
   /** Which sshds logged a login while `action` ran, and what it answered. */

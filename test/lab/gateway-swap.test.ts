@@ -5,69 +5,82 @@ import { describe, expect, it } from 'vitest';
 import { journalTypes, labPerTest, rehearse } from '../support/lab.js';
 
 const MINUTES = 60_000;
-const HANGING_INIT = "rm /mnt/new/sbin/init && printf '#!/bin/sh\\nwhile :; do sleep 3600; done\\n' > /mnt/new/sbin/init && chmod 755 /mnt/new/sbin/init && sync";
+const HANGING_INIT =
+  "rm /mnt/new/sbin/init && printf '#!/bin/sh\\nwhile :; do sleep 3600; done\\n' > /mnt/new/sbin/init && chmod 755 /mnt/new/sbin/init && sync";
 
 describe('gateway-swap.yaml on lab machines', () => {
   const startLab = labPerTest();
 
-  it('dolphin boots its new system, becomes dragon, and answers as dragon from outside', async () => {
-    const lab = await startLab('gateway-swap.yaml');
-    const { code, text, stateDir } = await rehearse(lab);
-    expect(code, text).toBe(0);
-    expect(text).toMatch(/dolphin\| nightshift: dolphin runs on the new root \/dev\/vdb1/);
-    expect(text).toMatch(/nightshift-first-boot-2 is now dolphin's default boot entry/);
-    expect(text).toMatch(/revert in|disarmed/i);
+  it(
+    'dolphin boots its new system, becomes dragon, and answers as dragon from outside',
+    async () => {
+      const lab = await startLab('gateway-swap.yaml');
+      const { code, text, stateDir } = await rehearse(lab);
+      expect(code, text).toBe(0);
+      expect(text).toMatch(/dolphin\| nightshift: dolphin runs on the new root \/dev\/vdb1/);
+      expect(text).toMatch(/nightshift-first-boot-2 is now dolphin's default boot entry/);
+      expect(text).toMatch(/revert in|disarmed/i);
 
-    // Seen from outside and from the machines themselves.
-    expect(await lab.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
-    expect(await lab.ssh('dolphin', 'hostname; findmnt -no SOURCE /')).toBe('dragon\n/dev/vdb1');
-    expect(await lab.ssh('dragon', 'hostname')).toBe('dragon-old');
-    // The new system is the default now: a plain reboot comes back on it.
-    await lab.ssh('dolphin', 'systemd-run --on-active=1 reboot').catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
-    let root = '';
-    for (let attempt = 0; attempt < 30 && root === ''; attempt++) {
-      root = await lab.ssh('dolphin', 'findmnt -no SOURCE /', 20_000).catch(() => '');
-      if (root === '') await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
-    expect(root).toBe('/dev/vdb1');
-    expect(journalTypes(stateDir)).not.toContain('fallback.started');
-  }, 20 * MINUTES);
+      // Seen from outside and from the machines themselves.
+      expect(await lab.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
+      expect(await lab.ssh('dolphin', 'hostname; findmnt -no SOURCE /')).toBe('dragon\n/dev/vdb1');
+      expect(await lab.ssh('dragon', 'hostname')).toBe('dragon-old');
+      // The new system is the default now: a plain reboot comes back on it.
+      await lab.ssh('dolphin', 'systemd-run --on-active=1 reboot').catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      let root = '';
+      for (let attempt = 0; attempt < 30 && root === ''; attempt++) {
+        root = await lab.ssh('dolphin', 'findmnt -no SOURCE /', 20_000).catch(() => '');
+        if (root === '') await new Promise((resolve) => setTimeout(resolve, 5000));
+      }
+      expect(root).toBe('/dev/vdb1');
+      expect(journalTypes(stateDir)).not.toContain('fallback.started');
+    },
+    20 * MINUTES,
+  );
 
-  it('a new root that hangs is power-cycled by the person on site; the old dragon serves again', async () => {
-    const current = await startLab('gateway-swap.yaml');
-    const { code, text, stateDir, done } = await rehearse(current, {
-      interventions: [
-        // The fault: just before the reboot, the new system's init becomes a process that never starts anything.
-        { question: /Ready to reboot dolphin/, act: () => current.ssh('dolphin', HANGING_INIT) },
-        // The person on site holds the power button.
-        { question: /Power-cycle dolphin if it hangs/, act: () => current.powerCycle('dolphin') },
-      ],
-    });
-    expect(code, text).toBe(3);
-    expect(done).toEqual([true, true]);
-    expect(text).toMatch(/FAILED 5\.2 .*did not finish within 3m/);
-    expect(text).toMatch(/FALLBACK started/);
-    expect(await current.ssh('dolphin', 'hostname; findmnt -no SOURCE /')).toBe('dolphin\n/dev/vda1');
-    expect(await current.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
-    expect(await current.ssh('dragon', 'hostname')).toBe('dragon');
-    expect(journalTypes(stateDir)).toContain('fallback.started');
-    expect(current.serialLog('dolphin')).toMatch(/power on/);
-  }, 25 * MINUTES);
+  it(
+    'a new root that hangs is power-cycled by the person on site; the old dragon serves again',
+    async () => {
+      const current = await startLab('gateway-swap.yaml');
+      const { code, text, stateDir, done } = await rehearse(current, {
+        interventions: [
+          // The fault: just before the reboot, the new system's init becomes a process that never starts anything.
+          { question: /Ready to reboot dolphin/, act: () => current.ssh('dolphin', HANGING_INIT) },
+          // The person on site holds the power button.
+          { question: /Power-cycle dolphin if it hangs/, act: () => current.powerCycle('dolphin') },
+        ],
+      });
+      expect(code, text).toBe(3);
+      expect(done).toEqual([true, true]);
+      expect(text).toMatch(/FAILED 5\.2 .*did not finish within 3m/);
+      expect(text).toMatch(/FALLBACK started/);
+      expect(await current.ssh('dolphin', 'hostname; findmnt -no SOURCE /')).toBe('dolphin\n/dev/vda1');
+      expect(await current.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
+      expect(await current.ssh('dragon', 'hostname')).toBe('dragon');
+      expect(journalTypes(stateDir)).toContain('fallback.started');
+      expect(current.serialLog('dolphin')).toMatch(/power on/);
+    },
+    25 * MINUTES,
+  );
 
-  it('a wrong route after the swap is found; the fallback gives the old dragon its identity back', async () => {
-    const lab = await startLab('gateway-swap.yaml');
-    // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.
-    const { code, text, stateDir } = await rehearse(lab, { args: ['--var', 'route_via=203.0.113.254'] });
-    expect(code, text).toBe(3);
-    expect(text).toMatch(/the provider's network should go via 203\.0\.113\.1 on wan0/);
-    expect(text).toMatch(/FALLBACK started/);
-    expect(await lab.ssh('dragon', 'hostname')).toBe('dragon');
-    expect(await lab.ssh('dolphin', 'hostname; ip -br -4 addr show eth1')).toMatch(/^dolphin\neth1 +UP +192\.168\.10\.20\/24/);
-    // Seen from outside: dragon's name answers with its address, and that address is the old machine's network card.
-    expect(await lab.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
-    await lab.fromOutside('ping', '-c', '1', '-W', '3', '192.168.10.1');
-    expect(await lab.fromOutside('ip', 'neigh', 'show', '192.168.10.1')).toContain('52:54:00:01:01:01');
-    expect(journalTypes(stateDir)).toContain('fallback.started');
-  }, 20 * MINUTES);
+  it(
+    'a wrong route after the swap is found; the fallback gives the old dragon its identity back',
+    async () => {
+      const lab = await startLab('gateway-swap.yaml');
+      // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.
+      const { code, text, stateDir } = await rehearse(lab, { args: ['--var', 'route_via=203.0.113.254'] });
+      expect(code, text).toBe(3);
+      expect(text).toMatch(/the provider's network should go via 203\.0\.113\.1 on wan0/);
+      expect(text).toMatch(/FALLBACK started/);
+      expect(await lab.ssh('dragon', 'hostname')).toBe('dragon');
+      expect(await lab.ssh('dolphin', 'hostname; ip -br -4 addr show eth1')).toMatch(/^dolphin\neth1 +UP +192\.168\.10\.20\/24/);
+      // Seen from outside: dragon's name answers with its address, and that address is the old machine's network card.
+      expect(await lab.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
+      await lab.fromOutside('ping', '-c', '1', '-W', '3', '192.168.10.1');
+      expect(await lab.fromOutside('ip', 'neigh', 'show', '192.168.10.1')).toContain('52:54:00:01:01:01');
+      expect(journalTypes(stateDir)).toContain('fallback.started');
+    },
+    20 * MINUTES,
+  );
 });

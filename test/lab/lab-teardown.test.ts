@@ -14,10 +14,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ns-tether-'));
 const name = `tether-${process.pid}`;
 const runbook = path.join(dir, `${name}.yaml`);
 writeFileSync(runbook, 'name: tether\nhosts:\n  lone: {}\nphases:\n  - name: one\n    steps:\n      - note: nothing\n');
-writeFileSync(
-  path.join(dir, `${name}.lab.yaml`),
-  'machines:\n  lone:\n    address: 192.168.77.1/24\nobserver:\n  name: watcher\n  address: 192.168.77.2/24\n',
-);
+writeFileSync(path.join(dir, `${name}.lab.yaml`), 'machines:\n  lone:\n    address: 192.168.77.1/24\nobserver:\n  name: watcher\n  address: 192.168.77.2/24\n');
 const labDir = labStateDir(name);
 const children: ChildProcess[] = [];
 
@@ -34,7 +31,11 @@ async function upUntilPoweredOn(tether: number): Promise<{ up: ChildProcess; out
   let text = '';
   up.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   up.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  await until(() => /lone powered on/.test(text) && qemuRunning(), 180_000, () => `lab up said:\n${text}`);
+  await until(
+    () => /lone powered on/.test(text) && qemuRunning(),
+    180_000,
+    () => `lab up said:\n${text}`,
+  );
   const state = JSON.parse(readFileSync(path.join(labDir, 'lab.json'), 'utf8')) as LabState;
   return { up, output: () => text, state };
 }
@@ -53,7 +54,9 @@ function linkExists(link: string): boolean {
 }
 
 function namespaceExists(namespace: string): boolean {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((line) => line.split(' ')[0] === namespace);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .some((line) => line.split(' ')[0] === namespace);
 }
 
 async function until(condition: () => boolean, timeoutMs: number, why: () => string): Promise<void> {
@@ -65,12 +68,7 @@ async function until(condition: () => boolean, timeoutMs: number, why: () => str
 }
 
 function everythingGone(state: LabState): boolean {
-  return (
-    !existsSync(labDir) &&
-    processesIn(labDir).length === 0 &&
-    !linkExists(state.bridge!) &&
-    !namespaceExists(state.observer!.namespace)
-  );
+  return !existsSync(labDir) && processesIn(labDir).length === 0 && !linkExists(state.bridge!) && !namespaceExists(state.observer!.namespace);
 }
 
 function leftovers(state: LabState): string {
@@ -100,7 +98,11 @@ describe('a lab tied to a process', () => {
 
     up.kill('SIGKILL');
     tether.kill('SIGKILL');
-    await until(() => everythingGone(state), 60_000, () => leftovers(state));
+    await until(
+      () => everythingGone(state),
+      60_000,
+      () => leftovers(state),
+    );
     expect(readFileSync(`${labDir}.tether.log`, 'utf8')).toMatch(new RegExp(`process ${tether.pid} ended: taking the lab down`));
   });
 
@@ -124,7 +126,11 @@ describe('a lab tied to a process', () => {
 
     const down = spawnSync(process.execPath, [BIN, 'lab', 'down', runbook], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(down.stdout).toMatch(/is down\./);
-    await until(() => everythingGone(again.state), 15_000, () => leftovers(again.state));
+    await until(
+      () => everythingGone(again.state),
+      15_000,
+      () => leftovers(again.state),
+    );
     // The tethered process lives on; the lab is gone and so is its watcher.
     expect(second.exitCode).toBeNull();
   });

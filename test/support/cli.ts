@@ -28,11 +28,7 @@ export interface Conversation {
  * Starts `nightshift args...`; `answer` sees every stdout line with the lines before it and
  * returns what to type, or undefined to type nothing.
  */
-export function converse(
-  args: string[],
-  answer: (line: string, lines: string[]) => string | undefined,
-  env: Record<string, string> = {},
-): Conversation {
+export function converse(args: string[], answer: (line: string, lines: string[]) => string | undefined, env: Record<string, string> = {}): Conversation {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -89,7 +89,10 @@ export function journalStory(sessionDir: string): JournalStory {
     const [, stepId, attempt] = match as unknown as [string, string, string];
     if ((latest[stepId] ?? 0) > Number(attempt)) continue;
     latest[stepId] = Number(attempt);
-    outputs[stepId] = maskVolatile(readFileSync(path.join(sessionDir, 'output', name), 'utf8')).split('\n').sort().join('\n');
+    outputs[stepId] = maskVolatile(readFileSync(path.join(sessionDir, 'output', name), 'utf8'))
+      .split('\n')
+      .sort()
+      .join('\n');
   }
   return { events: events.map((event) => event.text), outputs, attempts };
 }

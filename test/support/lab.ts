@@ -20,9 +20,11 @@ export class Lab {
   static async up(runbookName: string): Promise<Lab> {
     const runbook = path.join(ROOT, 'runbooks', runbookName);
     // Tied to this test process: a run killed half way leaves no guest running.
-    const { stdout } = await run(process.execPath, [BIN, 'lab', 'up', runbook, '--tether', String(process.pid)], { cwd: ROOT, timeout: 900_000 }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`lab up failed: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
-    });
+    const { stdout } = await run(process.execPath, [BIN, 'lab', 'up', runbook, '--tether', String(process.pid)], { cwd: ROOT, timeout: 900_000 }).catch(
+      (error: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(`lab up failed: ${error.message}\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+      },
+    );
     if (!/is up\./.test(stdout)) throw new Error(`lab up said:\n${stdout}`);
     const state = JSON.parse(readFileSync(path.join(labStateDir(runbookName.replace(/\.yaml$/, '')), 'lab.json'), 'utf8')) as LabState;
     return new Lab(runbook, state);

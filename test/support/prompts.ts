@@ -33,4 +33,3 @@ fallback:
 );
 
 export const stepOf = (id: string): Step => allSteps(PROMPT_RUNBOOK).find((step) => step.id === id)!;
-

@@ -69,9 +69,7 @@ export class RebootableMachine {
     await this.sshd.stopListener();
     writeFileSync(path.join(this.dir, 'boot_id'), `${randomUUID()}\n`);
     if (nextHostname) writeFileSync(path.join(this.dir, 'hostname'), `${nextHostname}\n`);
-    await (downForMs === 'until told'
-      ? new Promise<void>((resolve) => (this.bringBack = resolve))
-      : new Promise((resolve) => setTimeout(resolve, downForMs)));
+    await (downForMs === 'until told' ? new Promise<void>((resolve) => (this.bringBack = resolve)) : new Promise((resolve) => setTimeout(resolve, downForMs)));
     if (nextHostKey) await this.sshd.replaceHostKey(nextHostKey);
     else await this.sshd.restart();
   }

@@ -22,7 +22,16 @@ export async function runStepWithRevert(hosts: RemoteHosts, step: RunStep, optio
   const { sessionId } = options;
   const outcome = await runWithRevert(
     { ...step, revert: step.revert },
-    { hosts, output, sessionId, attempt: 1, signal: new AbortController().signal, sites: options.sites, onEvent: (event) => events.push(event.type), graceMs: 20_000 },
+    {
+      hosts,
+      output,
+      sessionId,
+      attempt: 1,
+      signal: new AbortController().signal,
+      sites: options.sites,
+      onEvent: (event) => events.push(event.type),
+      graceMs: 20_000,
+    },
     async () => {
       const result = await hosts.runDetached(step.host, step.command, {
         runId: `${sessionId}/${step.id}.1`,
@@ -37,5 +46,12 @@ export async function runStepWithRevert(hosts: RemoteHosts, step: RunStep, optio
     (error: Error) => ({ error: error.message }),
   );
   await output.close();
-  return { ...outcome, events, text: output.ring.tail(100).map((line) => line.text).join('\n') };
+  return {
+    ...outcome,
+    events,
+    text: output.ring
+      .tail(100)
+      .map((line) => line.text)
+      .join('\n'),
+  };
 }

@@ -31,11 +31,15 @@ export async function generateKeyPair(dir: string, name: string, options: KeyPai
   const privateKeyFile = path.join(dir, name);
   await run('ssh-keygen', [
     '-q',
-    '-t', type,
+    '-t',
+    type,
     ...(type === 'rsa' ? ['-b', '2048'] : []),
-    '-N', options.passphrase ?? '',
-    '-C', options.comment ?? `nightshift-test-${name}`,
-    '-f', privateKeyFile,
+    '-N',
+    options.passphrase ?? '',
+    '-C',
+    options.comment ?? `nightshift-test-${name}`,
+    '-f',
+    privateKeyFile,
   ]);
   return describeKeyPair(privateKeyFile, type);
 }

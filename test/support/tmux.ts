@@ -51,12 +51,30 @@ export class TmuxSession {
     execFileSync(
       'tmux',
       [
-        '-S', socket, '-f', conf, 'new-session', '-d', '-s', 'main',
-        '-x', String(options.cols ?? 120), '-y', String(options.rows ?? 40),
+        '-S',
+        socket,
+        '-f',
+        conf,
+        'new-session',
+        '-d',
+        '-s',
+        'main',
+        '-x',
+        String(options.cols ?? 120),
+        '-y',
+        String(options.rows ?? 40),
         ...(options.cwd ? ['-c', options.cwd] : []),
         // The exit status is printed by a shell that waits for the program: tmux's own
         // pane_dead_status is sometimes never filled in on this kind of machine.
-        '--', 'env', '-u', 'CI', 'sh', '-c', `"$@"; echo "${EXIT_MARK}$?"`, 'sh', ...command,
+        '--',
+        'env',
+        '-u',
+        'CI',
+        'sh',
+        '-c',
+        `"$@"; echo "${EXIT_MARK}$?"`,
+        'sh',
+        ...command,
       ],
       { env },
     );

@@ -15,8 +15,22 @@ import { script, tool } from './shell.js';
 
 export const DEBIAN_SUITE = 'bookworm';
 const PACKAGES = [
-  'openssh-server', 'systemd-sysv', 'linux-image-amd64', 'grub-pc', 'ifupdown', 'iproute2', 'zstd', 'fdisk',
-  'iputils-ping', 'iputils-arping', 'netcat-openbsd', 'procps', 'dnsmasq-base', 'kmod', 'udev', 'bind9-dnsutils',
+  'openssh-server',
+  'systemd-sysv',
+  'linux-image-amd64',
+  'grub-pc',
+  'ifupdown',
+  'iproute2',
+  'zstd',
+  'fdisk',
+  'iputils-ping',
+  'iputils-arping',
+  'netcat-openbsd',
+  'procps',
+  'dnsmasq-base',
+  'kmod',
+  'udev',
+  'bind9-dnsutils',
 ];
 const ROOT_PARTITION_MIB = 2600;
 const SWAP_PARTITION_MIB = 1400;

@@ -181,9 +181,7 @@ async function prepareMachine(
   await writeSeed(seed, name, spec, lab, hostKey);
   await tool('mkfs.ext4', ['-q', '-F', '-d', seed, path.join(dir, 'seed.img'), '8M']);
   await tool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseDisk, path.join(dir, 'system.qcow2')]);
-  const disks: MachineLaunch['disks'] = [
-    { file: path.join(dir, 'system.qcow2'), serial: 'nslab-system', format: 'qcow2' },
-  ];
+  const disks: MachineLaunch['disks'] = [{ file: path.join(dir, 'system.qcow2'), serial: 'nslab-system', format: 'qcow2' }];
   if (spec.new_disk) {
     await tool('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(dir, 'new.qcow2'), spec.new_disk.size]);
     disks.push({ file: path.join(dir, 'new.qcow2'), serial: spec.new_disk.serial, format: 'qcow2' });
@@ -220,7 +218,7 @@ async function writeSeed(seed: string, name: string, spec: LabMachineSpec, lab: 
   const setup = [
     '#!/bin/sh',
     'set -e',
-    '# One host key, the lab\'s: the other types the image came with would be a second identity.',
+    "# One host key, the lab's: the other types the image came with would be a second identity.",
     'rm -f /etc/ssh/ssh_host_rsa_key* /etc/ssh/ssh_host_ecdsa_key*',
     'chmod 600 /etc/ssh/ssh_host_ed25519_key',
     spec.setup ?? '',
@@ -239,7 +237,13 @@ async function writeSeed(seed: string, name: string, spec: LabMachineSpec, lab: 
 
 async function writeClientFiles(state: LabState, lab: LabFile, identityFile: string): Promise<void> {
   const endpoints: LabEndpoint[] = state.machines.map((machine) => ({ name: machine.name, port: machine.sshPort, hostPublicKey: machine.hostPublicKey }));
-  await writeSshConfig(state.sshConfig, endpoints, 'root', identityFile, `nightshift rehearsal lab for ${path.basename(state.runbook)}: these hosts are QEMU guests.`);
+  await writeSshConfig(
+    state.sshConfig,
+    endpoints,
+    'root',
+    identityFile,
+    `nightshift rehearsal lab for ${path.basename(state.runbook)}: these hosts are QEMU guests.`,
+  );
   // A machine that takes another's identity presents that one's key: the lab accepts both.
   const known: LabEndpoint[] = [...endpoints];
   for (const machine of state.machines) {
@@ -264,7 +268,18 @@ async function waitForLogins(state: LabState, say: (line: string) => void, timeo
         throw new LabError(`QEMU would not start ${name}: ${why || 'see qemu.err'}.`);
       }
       try {
-        await tool('ssh', ['-F', state.sshConfig, '-o', `UserKnownHostsFile=${state.knownHosts}`, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', name, 'true']);
+        await tool('ssh', [
+          '-F',
+          state.sshConfig,
+          '-o',
+          `UserKnownHostsFile=${state.knownHosts}`,
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'ConnectTimeout=10',
+          name,
+          'true',
+        ]);
         pending.delete(name);
         say(`lab: ${name} is up (${Math.round((Date.now() - started) / 1000)} s)`);
       } catch {

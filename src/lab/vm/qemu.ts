@@ -32,9 +32,18 @@ export interface BootOnceOptions {
 export async function bootOnce(options: BootOnceOptions): Promise<string> {
   const args = [
     ...EMULATION,
-    '-drive', `file=${options.disk},if=virtio,format=${options.format}`,
-    '-kernel', options.kernel, '-initrd', options.initrd, '-append', options.append,
-    '-chardev', `file,id=console,path=${options.log}`, '-serial', 'chardev:console',
+    '-drive',
+    `file=${options.disk},if=virtio,format=${options.format}`,
+    '-kernel',
+    options.kernel,
+    '-initrd',
+    options.initrd,
+    '-append',
+    options.append,
+    '-chardev',
+    `file,id=console,path=${options.log}`,
+    '-serial',
+    'chardev:console',
   ];
   await new Promise<void>((resolve, reject) => {
     const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -45,7 +54,12 @@ export async function bootOnce(options: BootOnceOptions): Promise<string> {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new LabError(`QEMU ended with ${code ?? signal} ${signal === 'SIGKILL' ? '(the guest did not power off in time) ' : ''}${stderr.trim()}; the console is in ${options.log}.`));
+      else
+        reject(
+          new LabError(
+            `QEMU ended with ${code ?? signal} ${signal === 'SIGKILL' ? '(the guest did not power off in time) ' : ''}${stderr.trim()}; the console is in ${options.log}.`,
+          ),
+        );
     });
   });
   return readFile(options.log, 'utf8');
@@ -66,23 +80,33 @@ export function qemuArgs(machine: MachineLaunch): string[] {
   const args = [...EMULATION, '-name', machine.name];
   machine.disks.forEach((disk, index) => {
     args.push(
-      '-drive', `file=${disk.file},if=none,id=disk${index},format=${disk.format}${disk.readonly ? ',readonly=on' : ''}`,
-      '-device', `virtio-blk-pci,drive=disk${index},serial=${disk.serial}`,
+      '-drive',
+      `file=${disk.file},if=none,id=disk${index},format=${disk.format}${disk.readonly ? ',readonly=on' : ''}`,
+      '-device',
+      `virtio-blk-pci,drive=disk${index},serial=${disk.serial}`,
     );
   });
   args.push(
-    '-netdev', `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${machine.sshPort}-:22`,
-    '-device', `virtio-net-pci,netdev=mgmt,mac=52:54:00:00:${machine.macSuffix},addr=0x5`,
+    '-netdev',
+    `user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:${machine.sshPort}-:22`,
+    '-device',
+    `virtio-net-pci,netdev=mgmt,mac=52:54:00:00:${machine.macSuffix},addr=0x5`,
   );
   if (machine.bridge) {
     args.push(
-      '-netdev', `tap,id=private,script=${machine.dir}/if-up,downscript=no`,
-      '-device', `virtio-net-pci,netdev=private,mac=52:54:00:01:${machine.macSuffix},addr=0x6`,
+      '-netdev',
+      `tap,id=private,script=${machine.dir}/if-up,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=private,mac=52:54:00:01:${machine.macSuffix},addr=0x6`,
     );
   }
   args.push(
-    '-chardev', `file,id=console,path=${machine.dir}/serial.log,append=on`, '-serial', 'chardev:console',
-    '-monitor', `unix:${machine.dir}/monitor.sock,server,nowait`,
+    '-chardev',
+    `file,id=console,path=${machine.dir}/serial.log,append=on`,
+    '-serial',
+    'chardev:console',
+    '-monitor',
+    `unix:${machine.dir}/monitor.sock,server,nowait`,
   );
   return args;
 }

@@ -27,10 +27,7 @@ export function helperTask(view: EngineView, stepOf: (id: string) => Step, me: P
       kind: 'confirm',
       heading: `YOUR TURN · ${step.number}`,
       text,
-      how:
-        confirmText !== undefined
-          ? `When it is done, type  /ok ${confirmText}  and press Enter.`
-          : 'When it is done, type  /ok  and press Enter.',
+      how: confirmText !== undefined ? `When it is done, type  /ok ${confirmText}  and press Enter.` : 'When it is done, type  /ok  and press Enter.',
     };
   }
   if (focus.waitingFor === 'hands') {

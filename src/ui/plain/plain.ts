@@ -166,7 +166,10 @@ function printChat(chat: PlainChat, io: PlainIO): () => void {
       // What people say is in the journal's chat.message entries; nightshift's own chat notes are not.
       if (io.json) {
         if (message.from === null) io.write(jsonLine({ type: 'chat.note', text: message.text, at: new Date(message.at).toISOString() }));
-      } else io.write(`${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${visibleLine(message.from.name)} (${message.from.role})`)}: ${text}` : chalk.dim(`chat: ${text}`)}\n`);
+      } else
+        io.write(
+          `${chalk.dim(`[${stamp}]`)} ${message.from ? `${chalk.bold(`${visibleLine(message.from.name)} (${message.from.role})`)}: ${text}` : chalk.dim(`chat: ${text}`)}\n`,
+        );
     }
   };
   printNew();
@@ -179,9 +182,7 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
   const shownStepOf = shownSteps(run.runbook);
   const shownStep = (stepId: string) => shownStepOf(stepId) ?? run.stepOf(stepId);
 
-  const unsubscribe = io.json
-    ? streamJournal(run.session.journal, run.session.id, io.write)
-    : run.onEvent((event) => describe(run, event, say, shownStep));
+  const unsubscribe = io.json ? streamJournal(run.session.journal, run.session.id, io.write) : run.onEvent((event) => describe(run, event, say, shownStep));
   const stopChat = chat ? printChat(chat, io) : () => {};
   if (!io.json) {
     say(`${visibleLine(run.runbook.name)}: session ${run.session.id}`);
@@ -281,9 +282,7 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean, answers: s
       }
       return `${label} ${focus.interrupted ? 'was interrupted' : 'failed'}: ${focus.error}\n  ${answers}`;
     case 'hands':
-      return (
-        `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` + `  ${answers}`
-      );
+      return `${label} is held: it ${HANDS_TEXT} (${focus.why}). It goes on by itself when a sentinel is there.\n` + `  ${answers}`;
     case 'running':
       return label;
   }

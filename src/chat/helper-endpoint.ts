@@ -364,13 +364,19 @@ class Endpoint implements HelperEndpoint {
     this.#later(() => rejectQuietly(ctx, [ctx.method]));
   }
 
-  #refuseUnknownUser(visitor: Visitor, ctx: AuthContext): void {
+  /** The first time a visitor is turned away: journaled, and true (the caller explains); after that a quiet rejection, and false. */
+  #turnAwayOnce(visitor: Visitor, ctx: AuthContext, reason: HelperRefusal): boolean {
     if (visitor.turnedAway) {
       rejectQuietly(ctx, [ctx.method]);
-      return;
+      return false;
     }
     visitor.turnedAway = true;
-    this.#refused(visitor, ctx.username, 'unknown-user');
+    this.#refused(visitor, ctx.username, reason);
+    return true;
+  }
+
+  #refuseUnknownUser(visitor: Visitor, ctx: AuthContext): void {
+    if (!this.#turnAwayOnce(visitor, ctx, 'unknown-user')) return;
     this.#gate.recordFailure();
     const name = neutralize(ctx.username).slice(0, 32);
     const message =
@@ -379,12 +385,7 @@ class Endpoint implements HelperEndpoint {
   }
 
   #refuseLockedOut(visitor: Visitor, ctx: AuthContext): void {
-    if (visitor.turnedAway) {
-      rejectQuietly(ctx, [ctx.method]);
-      return;
-    }
-    visitor.turnedAway = true;
-    this.#refused(visitor, ctx.username, 'locked-out');
+    if (!this.#turnAwayOnce(visitor, ctx, 'locked-out')) return;
     const until = this.#gate.lockedUntil() ?? Date.now();
     const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60_000));
     const message =

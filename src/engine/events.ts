@@ -43,6 +43,25 @@ export type EngineEvent =
 export type HumanEvent = Exclude<EngineEvent, { type: 'TIMEOUT' | 'HANDS' }>;
 export type HumanAction = HumanEvent['type'];
 
+/** Every action a person can send, in the order HumanEvent declares them: what the rules, the journal's schema and their tests list. */
+export const HUMAN_ACTIONS = [
+  'CONFIRM',
+  'APPROVE',
+  'RETRY',
+  'REATTACH',
+  'STOP_ATTEMPT',
+  'SKIP',
+  'CANCEL',
+  'FALLBACK',
+  'PAUSE',
+  'RESUME',
+  'MARK_DONE',
+  'OVERRIDE_HOLD',
+  'ASK_SITE',
+] as const satisfies readonly HumanAction[];
+// An action added to HumanEvent but not to the list above stops the build here.
+true satisfies HumanAction extends (typeof HUMAN_ACTIONS)[number] ? true : false;
+
 /** What a person types for an action after choosing it: a reason, a request to the site, an approval's text. */
 type Typed = 'reason' | 'request' | 'value';
 

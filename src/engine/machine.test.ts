@@ -45,6 +45,17 @@ fallback:
     id: back
 `;
 
+/** Starts `machine` with a record of what it emits, its view, and a wait for a predicate (2 s at most). */
+function watch(machine: ReturnType<typeof compileRunbook>, stepOf: (id: string) => Step, clock?: SimulatedClock) {
+  const actor = createActor(machine, clock ? { clock } : {});
+  const emitted: EngineEmitted[] = [];
+  actor.on('*', (event) => emitted.push(event));
+  actor.start();
+  const view = () => viewOf(actor.getSnapshot(), stepOf);
+  const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
+  return { actor, emitted, view, settle };
+}
+
 /** Each command's results, consumed in order; a missing entry exits 0. */
 type Script = Record<string, Array<CommandResult | Error | 'hang'>>;
 
@@ -74,13 +85,8 @@ function start(script: Script = {}, text = source, clock?: SimulatedClock) {
       }),
     },
   });
-  const actor = createActor(machine, clock ? { clock } : {});
-  const emitted: EngineEmitted[] = [];
-  actor.on('*', (event) => emitted.push(event));
-  actor.start();
-  const view = () => viewOf(actor.getSnapshot(), stepOf);
+  const { actor, emitted, view, settle } = watch(machine, stepOf, clock);
   const send = (event: EngineEvent) => actor.send(event);
-  const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
   const focusIs = (stepId: string, waitingFor: string) => settle(() => view().focus?.stepId === stepId && view().focus?.waitingFor === waitingFor);
   return { actor, runbook, executed, aborted, emitted, view, send, settle, focusIs };
 }
@@ -269,12 +275,7 @@ phases:
         }),
       },
     });
-    const actor = createActor(machine);
-    const emitted: EngineEmitted[] = [];
-    actor.on('*', (event) => emitted.push(event));
-    actor.start();
-    const view = () => viewOf(actor.getSnapshot(), stepOf);
-    const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
+    const { actor, emitted, view, settle } = watch(machine, stepOf);
     return { actor, emitted, view, settle, reboots: () => reboots };
   }
 
@@ -548,12 +549,7 @@ fallback:
         stopAttempt: look('stop'),
       },
     });
-    const actor = createActor(machine);
-    const emitted: EngineEmitted[] = [];
-    actor.on('*', (event) => emitted.push(event));
-    actor.start();
-    const view = () => viewOf(actor.getSnapshot(), stepOf);
-    const settle = (predicate: () => boolean) => waitFor(actor, () => predicate(), { timeout: 2000 });
+    const { actor, emitted, view, settle } = watch(machine, stepOf);
     const decisionAsked = () => settle(() => view().focus?.waitingFor === 'decision');
     const refusals = () => emitted.filter((event) => event.type === 'step.refused').map((event) => (event as { reason: string }).reason);
     return { actor, emitted, view, settle, decisionAsked, refusals, runs, looks };

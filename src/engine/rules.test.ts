@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { parseRunbook } from '../runbook/load.js';
 import type { Runbook } from '../runbook/types.js';
-import type { ActionQuery, EngineEmitted, HumanAction, HumanEvent } from './events.js';
+import { HUMAN_ACTIONS, type ActionQuery, type EngineEmitted, type HumanAction, type HumanEvent } from './events.js';
 import { compileRunbook, type CommandResult, type RunbookActor, type RunbookSnapshot } from './machine.js';
 import { isRunAction, positionOf, whyNot, type Place } from './rules.js';
 import { AttemptMayStillRunError, type AttemptState } from './unsettled-attempt.js';
@@ -350,21 +350,7 @@ describe("every person's action is answered where the run rests", () => {
   }
 
   it('every action was refused somewhere and taken somewhere in the table above', () => {
-    const all: HumanAction[] = [
-      'CONFIRM',
-      'APPROVE',
-      'RETRY',
-      'REATTACH',
-      'STOP_ATTEMPT',
-      'SKIP',
-      'CANCEL',
-      'FALLBACK',
-      'PAUSE',
-      'RESUME',
-      'MARK_DONE',
-      'OVERRIDE_HOLD',
-      'ASK_SITE',
-    ];
+    const all: HumanAction[] = [...HUMAN_ACTIONS];
     expect([...refusedSomewhere].sort()).toEqual([...all].sort());
     expect([...takenSomewhere].sort()).toEqual([...all].sort());
   });

@@ -3,7 +3,7 @@
 // `whyNot`) before offering a key or a reason prompt, so no front-end keeps a copy.
 import { allSteps, rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
 import type { EngineContext } from './context.js';
-import type { ActionQuery, HumanAction } from './events.js';
+import { HUMAN_ACTIONS, type ActionQuery, type HumanAction } from './events.js';
 import { runsDetached } from './unsettled-attempt.js';
 
 /**
@@ -68,20 +68,9 @@ export interface RuleFacts {
 
 /** Actions on the whole run: taken wherever it rests, so they name no step. */
 export const RUN_ACTIONS = ['FALLBACK', 'PAUSE'] as const satisfies readonly HumanAction[];
-export const STEP_ACTIONS = [
-  'CONFIRM',
-  'APPROVE',
-  'RETRY',
-  'REATTACH',
-  'STOP_ATTEMPT',
-  'SKIP',
-  'CANCEL',
-  'RESUME',
-  'MARK_DONE',
-  'OVERRIDE_HOLD',
-  'ASK_SITE',
-] as const satisfies readonly HumanAction[];
-export type StepAction = (typeof STEP_ACTIONS)[number];
+export type StepAction = Exclude<HumanAction, (typeof RUN_ACTIONS)[number]>;
+/** Actions on the step the run rests at: every other one. */
+export const STEP_ACTIONS: readonly StepAction[] = HUMAN_ACTIONS.filter((action): action is StepAction => !isRunAction(action));
 
 export function isRunAction(action: HumanAction): action is (typeof RUN_ACTIONS)[number] {
   return (RUN_ACTIONS as readonly HumanAction[]).includes(action);

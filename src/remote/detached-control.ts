@@ -92,30 +92,28 @@ export function folderUnreadable(host: string, stderr: string, status: number | 
   return `Could not read the run folder on ${host}: ${said ? `it said ${JSON.stringify(said.slice(0, 300))}` : `exit ${status}`}.`;
 }
 
-export async function readRunStateOn(
-  connection: Connection,
-  runId: string,
-  runDir: string | undefined,
-  signal?: AbortSignal,
-  sudo?: SudoAccess,
-): Promise<DetachedRunState> {
+/** A detached run on a host, and how to reach its folder there. */
+export interface DetachedRunOn {
+  connection: Connection;
+  runId: string;
+  runDir: string | undefined;
+  signal?: AbortSignal | undefined;
+  sudo?: SudoAccess | undefined;
+}
+
+export async function readRunStateOn({ connection, runId, runDir, signal, sudo }: DetachedRunOn): Promise<DetachedRunState> {
   return readRunState(await runScript(connection, runStateScript(runId, runDir), signal, sudo));
 }
 
 /** TERMs the run if it is alive, then waits a while for it to end; returns the state it was left in. */
-export async function stopRunOn(
-  connection: Connection,
-  runId: string,
-  runDir: string | undefined,
-  signal?: AbortSignal,
-  sudo?: SudoAccess,
-): Promise<DetachedRunState> {
+export async function stopRunOn(run: DetachedRunOn): Promise<DetachedRunState> {
+  const { connection, runId, runDir, signal, sudo } = run;
   let state = readRunState(await runScript(connection, stopRunScript(runId, runDir), signal, sudo));
   const deadline = Date.now() + STOP_WAIT_MS;
   while (state.state === 'running' && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
     signal?.throwIfAborted();
-    state = await readRunStateOn(connection, runId, runDir, signal, sudo);
+    state = await readRunStateOn(run);
   }
   return state;
 }

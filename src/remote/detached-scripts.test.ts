@@ -1,23 +1,15 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
 import { HostReport } from './host-shell.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
 
 /** A temporary folder, removed after the tests (with what the scripts left in it). */
-const scratch: string[] = [];
-function scratchFolder(prefix: string): string {
-  const folder = mkdtempSync(path.join(tmpdir(), prefix));
-  scratch.push(folder);
-  return folder;
-}
-afterAll(() => {
-  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
-});
+const scratchFolder = scratchFolders();
 
 function shellEnv(extraPath?: string) {
   const home = scratchFolder('ns-detached-');

@@ -20,7 +20,7 @@
 // never started a second time. Everything is POSIX sh, run by /bin/sh.
 import { shellQuote } from '../runbook/shell-quote.js';
 import { SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
-import { runFolderFunctions } from './run-folders.js';
+import { launcherChoice, runFolderFunctions } from './run-folders.js';
 
 /** Exit statuses of the start script. */
 export const START_FAILURES: Record<number, string> = {
@@ -74,9 +74,7 @@ export function startScript(runId: string, command: string, runDir?: string): st
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
     'if find_run started "$@"; then echo "dir=$d"; echo state=started; echo end=ok; exit 0; fi',
-    'if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
-    'elif command -v setsid >/dev/null 2>&1; then how=setsid',
-    'else exit 97; fi',
+    launcherChoice(),
     'write_files() {',
     `  printf '%s' ${shellQuote(command)} | cat > "$1/command" &&`,
     `  printf '%s\\n' ${shellQuote(WRAPPER)} | cat > "$1/run" &&`,

@@ -2,6 +2,7 @@
 import { HostCertificateUnsupportedError, HostKeyMismatchError, HostKeyRevokedError } from './errors.js';
 import { fingerprint, keyTypeOf, type HostKeyRecords, type KnownKey } from './known-hosts.js';
 import type { ServerHostKeyAlgorithm } from 'ssh2';
+import { ssh2Algorithms } from './ssh2.js';
 import type { HostKeyInfo, RecordedHostKey } from './types.js';
 
 export type HostKeyVerdict = { kind: 'known' } | { kind: 'unknown' } | { kind: 'refused'; error: Error };
@@ -70,16 +71,8 @@ function recorded(target: HostKeyCheckTarget, known: KnownKey): RecordedHostKey 
   };
 }
 
-/** ssh2's default host key algorithm order (lib/protocol/constants.js, Node with Ed25519). */
-const DEFAULT_HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-];
+/** ssh2's default host key algorithm order (with this Node: Ed25519 first), taken from ssh2 itself. */
+const DEFAULT_HOST_KEY_ALGORITHMS = ssh2Algorithms.defaults.hostKey as ServerHostKeyAlgorithm[];
 
 /** Signature algorithms that verify a key of a given type. */
 const ALGORITHMS_FOR_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {

@@ -187,13 +187,13 @@ export class HostPool {
    */
   async detachedRunState(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
     const connection = await untilAborted(this.connectionNow(host), signal);
-    return readRunStateOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
+    return readRunStateOn({ connection, runId, runDir: this.runDirOf(host), signal, sudo: this.sudoFor(host, connection, become ? { become } : {}) });
   }
 
   /** TERMs a detached run that is still alive and waits a while for it to end; the state it was left in. */
   async stopDetachedRun(host: string, runId: string, signal?: AbortSignal, become?: 'sudo'): Promise<DetachedRunState> {
     const connection = await untilAborted(this.connectionNow(host), signal);
-    return stopRunOn(connection, runId, this.runDirOf(host), signal, this.sudoFor(host, connection, become ? { become } : {}));
+    return stopRunOn({ connection, runId, runDir: this.runDirOf(host), signal, sudo: this.sudoFor(host, connection, become ? { become } : {}) });
   }
 
   /**

@@ -1,22 +1,14 @@
 // The revert scripts run here by the real /bin/sh with a temporary HOME (the sleeper path:
 // no systemd here); the systemd path is checked by its command text.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { armScript, disarmScript, parseRevertStatus, revertStatusScript, revertUnitName, systemdArmCommand } from './revert-scripts.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
 
 /** A temporary folder, removed after the tests (with what the scripts left in it). */
-const scratch: string[] = [];
-function scratchFolder(prefix: string): string {
-  const folder = mkdtempSync(path.join(tmpdir(), prefix));
-  scratch.push(folder);
-  return folder;
-}
-afterAll(() => {
-  for (const folder of scratch) rmSync(folder, { recursive: true, force: true });
-});
+const scratchFolder = scratchFolders();
 
 function setup() {
   const home = scratchFolder('ns-revert-');

@@ -18,7 +18,7 @@
 // (host-shell.ts). Everything is POSIX sh, run by /bin/sh, the revert too.
 import { shellQuote } from '../runbook/shell-quote.js';
 import { HostReport, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
-import { runFolderFunctions } from './run-folders.js';
+import { launcherChoice, runFolderFunctions } from './run-folders.js';
 
 /** Exit statuses of the arm script. */
 export const ARM_FAILURES: Record<number, string> = {
@@ -98,9 +98,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
     runFolderFunctions(runId, options.runDir),
     VALUE_FUNCTIONS,
     'if ! find_run armed "$@"; then',
-    '  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
-    '  elif command -v setsid >/dev/null 2>&1; then how=setsid',
-    '  else exit 97; fi',
+    launcherChoice('  '),
     '  write_files() {',
     `    printf '%s' ${shellQuote(revert)} | cat > "$1/command" &&`,
     `    printf '%s\\n' ${shellQuote(FIRE)} | cat > "$1/fire" &&`,

@@ -52,3 +52,17 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
     '}',
   ].join('\n');
 }
+
+/**
+ * Sets `how` to the way a process is started apart from the login here: systemd-run (as root
+ * under systemd), else setsid; exits 97 when there is neither. `indent` for a nested block.
+ */
+export function launcherChoice(indent = ''): string {
+  return [
+    'if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
+    'elif command -v setsid >/dev/null 2>&1; then how=setsid',
+    'else exit 97; fi',
+  ]
+    .map((line) => indent + line)
+    .join('\n');
+}

@@ -69,39 +69,27 @@ ${facts(record, paths)}
 ${sitesTable(record)}
 </header>
 ${record.warnings.map((warning) => html`<p class="warning">${warning}</p>`)}
-<section id="timeline">
-<h2>Timeline</h2>
-${timelineSvg(record)}
-${legend()}
-</section>
-<section id="confirmations">
-<h2>Checkpoints and approvals</h2>
-${confirmationsTable(record)}
-</section>
-<section id="decisions">
-<h2>Decisions</h2>
-${decisionsTable(record)}
-</section>
-<section id="skips">
-<h2>Skipped steps</h2>
-${skipsTable(record)}
-</section>
-<section id="chat">
-<h2>Chat</h2>
-${chat(record)}
-</section>
-<section id="events">
-<h2>Session and connections</h2>
-${eventsTable(record)}
-</section>
-<section id="steps">
-<h2>Steps</h2>
-${stepSections(record, logs, paths)}
-</section>
+${section('timeline', 'Timeline', timelineSvg(record), legend())}
+${section('confirmations', 'Checkpoints and approvals', confirmationsTable(record))}
+${section('decisions', 'Decisions', decisionsTable(record))}
+${section('skips', 'Skipped steps', skipsTable(record))}
+${section('chat', 'Chat', chat(record))}
+${section('events', 'Session and connections', eventsTable(record))}
+${section('steps', 'Steps', stepSections(record, logs, paths))}
 </body>
 </html>
 `;
   return page.text;
+}
+
+/** A part of the page: its heading, then what it shows, each on its own line. */
+function section(id: string, heading: string, ...body: Markup[]): Markup {
+  return html`<section id="${id}">
+<h2>${heading}</h2>
+${body.map(
+  (part) => html`${part}
+`,
+)}</section>`;
 }
 
 function facts(record: SessionRecord, paths: ReportPaths): Markup {
@@ -147,40 +135,58 @@ function clockHeads(sites: Sites): Markup {
   return html`<th>${sites.upgrader.name}</th><th>${sites.site.name}</th>`;
 }
 
+/** `none` when nothing happened, else a table: the given columns, then the time in each site's clock; `row` gives a row's class and cells. */
+function timedTable<T extends { at: number }>(
+  sites: Sites,
+  items: readonly T[],
+  none: string,
+  tableClass: string,
+  head: string[],
+  row: (item: T) => { rowClass: string; cells: string[] },
+): Markup {
+  if (items.length === 0) return html`<p class="muted">${none}</p>`;
+  const rows = items.map((item) => {
+    const { rowClass, cells } = row(item);
+    return html`<tr class="${rowClass}">${cells.map((cell) => html`<td>${cell}</td>`)}${clockCells(sites, item.at)}</tr>
+`;
+  });
+  return html`<table class="${tableClass}">
+<tr>${head.map((title) => html`<th>${title}</th>`)}${clockHeads(sites)}</tr>
+${rows}</table>`;
+}
+
 function confirmationsTable(record: SessionRecord): Markup {
-  if (record.confirmations.length === 0) return html`<p class="muted">No checkpoint was confirmed and no step approved.</p>`;
-  return html`<table class="confirmations">
-<tr><th>Step</th><th>What</th><th>Role</th><th>Who</th><th>Relayed</th>${clockHeads(record.sites)}</tr>
-${record.confirmations.map(
-  (
-    confirmation,
-  ) => html`<tr class="confirmation ${confirmation.kind}"><td>${stepName(record, confirmation.stepId)}</td><td>${confirmationText(confirmation)}</td><td>${confirmation.role}</td><td>${confirmation.by.name}</td><td>${confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : ''}</td>${clockCells(record.sites, confirmation.at)}</tr>
-`,
-)}</table>`;
+  return timedTable(
+    record.sites,
+    record.confirmations,
+    'No checkpoint was confirmed and no step approved.',
+    'confirmations',
+    ['Step', 'What', 'Role', 'Who', 'Relayed'],
+    (confirmation) => ({
+      rowClass: `confirmation ${confirmation.kind}`,
+      cells: [
+        stepName(record, confirmation.stepId),
+        confirmationText(confirmation),
+        confirmation.role,
+        confirmation.by.name,
+        confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : '',
+      ],
+    }),
+  );
 }
 
 function decisionsTable(record: SessionRecord): Markup {
-  if (record.decisions.length === 0) return html`<p class="muted">No decisions were needed.</p>`;
-  return html`<table class="decisions">
-<tr><th>Step</th><th>Action</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
-${record.decisions.map(
-  (
-    decision,
-  ) => html`<tr class="decision"><td>${stepName(record, decision.stepId)}</td><td>${decision.action}</td><td>${actorText(decision.by)}</td><td>${decision.reason ?? ''}</td>${clockCells(record.sites, decision.at)}</tr>
-`,
-)}</table>`;
+  return timedTable(record.sites, record.decisions, 'No decisions were needed.', 'decisions', ['Step', 'Action', 'Who', 'Reason'], (decision) => ({
+    rowClass: 'decision',
+    cells: [stepName(record, decision.stepId), decision.action, actorText(decision.by), decision.reason ?? ''],
+  }));
 }
 
 function skipsTable(record: SessionRecord): Markup {
-  if (record.skips.length === 0) return html`<p class="muted">No step was skipped.</p>`;
-  return html`<table class="skips">
-<tr><th>Step</th><th>Who</th><th>Reason</th>${clockHeads(record.sites)}</tr>
-${record.skips.map(
-  (
-    skip,
-  ) => html`<tr class="skip"><td>${stepName(record, skip.stepId)}</td><td>${actorText(skip.by)}</td><td>${skip.reason}</td>${clockCells(record.sites, skip.at)}</tr>
-`,
-)}</table>`;
+  return timedTable(record.sites, record.skips, 'No step was skipped.', 'skips', ['Step', 'Who', 'Reason'], (skip) => ({
+    rowClass: 'skip',
+    cells: [stepName(record, skip.stepId), actorText(skip.by), skip.reason],
+  }));
 }
 
 function chat(record: SessionRecord): Markup {

@@ -39,6 +39,16 @@ function clocks(sites: Sites, at: number): string[] {
   return [timeAt(sites.upgrader, at), timeAt(sites.site, at)];
 }
 
+/** `none` when nothing happened, else a table: the given columns, then the time in each site's clock. */
+function timedTable<T extends { at: number }>(items: T[], none: string, sites: Sites, head: string[], cells: (item: T) => string[]): string {
+  return items.length === 0
+    ? none
+    : table(
+        [...head, ...clockHeads(sites)],
+        items.map((item) => [...cells(item), ...clocks(sites, item.at)]),
+      );
+}
+
 export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: ReportPaths): string {
   const { sites } = record;
   const parts: string[] = [];
@@ -92,45 +102,32 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
 
   parts.push('## Checkpoints and approvals');
   parts.push(
-    record.confirmations.length === 0
-      ? 'No checkpoint was confirmed and no step approved.'
-      : table(
-          ['Step', 'What', 'Role', 'Who', 'Relayed', ...clockHeads(sites)],
-          record.confirmations.map((confirmation) => [
-            mdText(stepName(record, confirmation.stepId)),
-            mdText(confirmationText(confirmation)),
-            mdText(confirmation.role),
-            mdText(confirmation.by.name),
-            confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : '',
-            ...clocks(sites, confirmation.at),
-          ]),
-        ),
+    timedTable(record.confirmations, 'No checkpoint was confirmed and no step approved.', sites, ['Step', 'What', 'Role', 'Who', 'Relayed'], (confirmation) => [
+      mdText(stepName(record, confirmation.stepId)),
+      mdText(confirmationText(confirmation)),
+      mdText(confirmation.role),
+      mdText(confirmation.by.name),
+      confirmation.kind === 'confirmed' ? (confirmation.relayed ? 'yes' : 'no') : '',
+    ]),
   );
 
   parts.push('## Decisions');
   parts.push(
-    record.decisions.length === 0
-      ? 'No decisions were needed.'
-      : table(
-          ['Step', 'Action', 'Who', 'Reason', ...clockHeads(sites)],
-          record.decisions.map((decision) => [
-            mdText(stepName(record, decision.stepId)),
-            mdText(decision.action),
-            mdText(actorText(decision.by)),
-            mdText(decision.reason ?? ''),
-            ...clocks(sites, decision.at),
-          ]),
-        ),
+    timedTable(record.decisions, 'No decisions were needed.', sites, ['Step', 'Action', 'Who', 'Reason'], (decision) => [
+      mdText(stepName(record, decision.stepId)),
+      mdText(decision.action),
+      mdText(actorText(decision.by)),
+      mdText(decision.reason ?? ''),
+    ]),
   );
 
   parts.push('## Skipped steps');
   parts.push(
-    record.skips.length === 0
-      ? 'No step was skipped.'
-      : table(
-          ['Step', 'Who', 'Reason', ...clockHeads(sites)],
-          record.skips.map((skip) => [mdText(stepName(record, skip.stepId)), mdText(actorText(skip.by)), mdText(skip.reason), ...clocks(sites, skip.at)]),
-        ),
+    timedTable(record.skips, 'No step was skipped.', sites, ['Step', 'Who', 'Reason'], (skip) => [
+      mdText(stepName(record, skip.stepId)),
+      mdText(actorText(skip.by)),
+      mdText(skip.reason),
+    ]),
   );
 
   parts.push('## Chat');

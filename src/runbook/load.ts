@@ -419,10 +419,11 @@ function normalize(
     usedIds.set(id, path);
     const at = locate(path);
     forEachString(rawStep, path, checkText);
-    const checkHost = (host: string) => {
+    /** `key`: the field that names the host (`host`, or the step kind for a reboot or a preflight). */
+    const checkHost = (host: string, key = 'host') => {
       if (!(host in hosts)) {
         const hint = closest(host, Object.keys(hosts));
-        report(locate([...path, 'host']), `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
+        report(locate([...path, key]), `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
       }
     };
     const text = (value: string) => interpolateText(value, vars);
@@ -483,13 +484,7 @@ function normalize(
       };
     }
     if ('reboot' in rawStep) {
-      if (!(rawStep.reboot in hosts)) {
-        const hint = closest(rawStep.reboot, Object.keys(hosts));
-        report(
-          locate([...path, 'reboot']),
-          `unknown host '${rawStep.reboot}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
-        );
-      }
+      checkHost(rawStep.reboot, 'reboot');
       return {
         ...base,
         ...acting(),
@@ -515,13 +510,7 @@ function normalize(
       };
     }
     if ('preflight' in rawStep) {
-      if (!(rawStep.preflight in hosts)) {
-        const hint = closest(rawStep.preflight, Object.keys(hosts));
-        report(
-          locate([...path, 'preflight']),
-          `unknown host '${rawStep.preflight}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
-        );
-      }
+      checkHost(rawStep.preflight, 'preflight');
       const checks = rawStep.checks.map((check, index) => preflightCheck(check, [...path, 'checks', index], locate, report, text));
       const identifiers = checks.flatMap((check) => (check.kind === 'disk' ? [check.serial ?? check.ptuuid ?? ''] : []));
       return {

@@ -159,6 +159,13 @@ class Scanner {
     frame.word = '';
   }
 
+  /** A command ends here (a newline, ; & |, or a parenthesis): the next word is a command's first. */
+  private endCommand(frame: Plain): void {
+    this.endWord(frame);
+    frame.words = [];
+    frame.wordStart = true;
+  }
+
   private lose(why: string): void {
     this.lost ??= why;
   }
@@ -172,9 +179,7 @@ class Scanner {
       frame.wordStart = true;
       this.i++;
     } else if (c === '\n') {
-      this.endWord(frame);
-      frame.words = [];
-      frame.wordStart = true;
+      this.endCommand(frame);
       this.i++;
       this.readHeredocBodies();
     } else if (c === '\\') {
@@ -203,20 +208,14 @@ class Scanner {
     } else if (c === '#' && frame.wordStart) {
       this.comment();
     } else if (c === ';' || c === '&' || c === '|') {
-      this.endWord(frame);
-      frame.words = [];
-      frame.wordStart = true;
+      this.endCommand(frame);
       this.i++;
     } else if (c === '(') {
-      this.endWord(frame);
-      frame.words = [];
-      frame.wordStart = true;
+      this.endCommand(frame);
       if (frame.sub) frame.depth++;
       this.i++;
     } else if (c === ')') {
-      this.endWord(frame);
-      frame.words = [];
-      frame.wordStart = true;
+      this.endCommand(frame);
       this.i++;
       if (frame.sub) {
         if (frame.depth === 0) {

@@ -3,7 +3,7 @@
 // stream read is parsed with them. A field added later is optional here (older journals
 // lack it); a new entry type is added here before anything writes it.
 import { z } from 'zod';
-import type { EngineEmitted } from '../engine/events.js';
+import { HUMAN_ACTIONS, type EngineEmitted } from '../engine/events.js';
 import type { RevertEvent } from '../runner/revert.js';
 import type { HelperEndpointEvent } from '../chat/helper-endpoint.js';
 
@@ -13,21 +13,7 @@ const role = z.enum(['upgrader', 'sentinel']);
 const chatRole = z.enum(['upgrader', 'sentinel', 'observer']);
 const helperRole = z.enum(['sentinel', 'observer']);
 const exitCode = z.number().int().nullable();
-const humanAction = z.enum([
-  'CONFIRM',
-  'APPROVE',
-  'RETRY',
-  'REATTACH',
-  'STOP_ATTEMPT',
-  'SKIP',
-  'CANCEL',
-  'FALLBACK',
-  'PAUSE',
-  'RESUME',
-  'MARK_DONE',
-  'OVERRIDE_HOLD',
-  'ASK_SITE',
-]);
+const humanAction = z.enum(HUMAN_ACTIONS);
 const decisionAction = z.enum(['retry', 'skip', 'fallback', 'pause', 'continue', 'cancel', 'mark-done', 'override', 'ask-site', 'reattach', 'stop']);
 const outcome = z.enum(['completed', 'fell-back', 'paused']);
 

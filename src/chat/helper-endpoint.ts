@@ -379,8 +379,7 @@ class Endpoint implements HelperEndpoint {
     if (!this.#turnAwayOnce(visitor, ctx, 'unknown-user')) return;
     this.#gate.recordFailure();
     const name = neutralize(ctx.username).slice(0, 32);
-    const message =
-      `nightshift's helper channel has no user "${name}": log in as sentinel (to lend a hand) ` + `or observer (to watch), e.g. ssh -p PORT sentinel@HOST.`;
+    const message = `nightshift's helper channel has no user "${name}": log in as sentinel (to lend a hand) or observer (to watch), e.g. ssh -p PORT sentinel@HOST.`;
     this.#later(() => this.#turnAway(ctx, message));
   }
 
@@ -388,8 +387,7 @@ class Endpoint implements HelperEndpoint {
     if (!this.#turnAwayOnce(visitor, ctx, 'locked-out')) return;
     const until = this.#gate.lockedUntil() ?? Date.now();
     const minutes = Math.max(1, Math.ceil((until - Date.now()) / 60_000));
-    const message =
-      `Too many wrong join codes: nobody can join for ${minutes === 1 ? 'about a minute' : `${minutes} minutes`}, ` + `unless the upgrader draws a new code.`;
+    const message = `Too many wrong join codes: nobody can join for ${minutes === 1 ? 'about a minute' : `${minutes} minutes`}, unless the upgrader draws a new code.`;
     this.#turnAway(ctx, message);
   }
 

@@ -112,7 +112,7 @@ function elephant(): FileTree {
       `elephant\tIN A ${SITE.elephant}`,
       `dolphin\tIN A ${SITE.dolphin}`,
     ),
-    'etc/mail/sendmail.mc': lines("define(`SMART_HOST', `dragon." + domain + "')dnl", "FEATURE(`use_cw_file')dnl"),
+    'etc/mail/sendmail.mc': lines(`define(\`SMART_HOST', \`dragon.${domain}')dnl`, "FEATURE(`use_cw_file')dnl"),
     'var/spool/mail/dale': lines('From dale@wigitek.example  Fri May 15 20:02:11 1998', 'Subject: upgrade tonight', '', 'Lunch is at noon, Taipei time.'),
   };
 }

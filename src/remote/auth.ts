@@ -152,14 +152,14 @@ export class PublicKeyLogin {
         ...(this.foundAnyFile ? [] : [`none of ${joinWords(this.files, 'or')} exists`]),
       ];
       return new AuthenticationError(
-        `${who}: there was no key to offer (${reasons.join('; ')}). ` + `Add a key to ssh-agent, or set identity_file for the host in the runbook.`,
+        `${who}: there was no key to offer (${reasons.join('; ')}). Add a key to ssh-agent, or set identity_file for the host in the runbook.`,
         [],
       );
     }
     const notes = this.notes.length > 0 ? `; ${this.notes.join('; ')}` : '';
     if (this.agent && this.agent.offered > 1) this.refused.splice(this.refused.indexOf('the agent'), 1, `the agent (${this.agent.offered} keys)`);
     return new AuthenticationError(
-      `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. ` + `Check that the public key is in the server's authorized_keys.`,
+      `${who}: the server refused keys from ${joinWords(this.refused)}${notes}. Check that the public key is in the server's authorized_keys.`,
       [...this.refused],
     );
   }

@@ -94,7 +94,7 @@ function stripZeros(buffer: Buffer): Buffer {
 function publicValueOf(key: KeyObject): Buffer {
   const spki = key.export({ type: 'spki', format: 'der' });
   const bits = derChildren(derValue(spki, 0x30))[1];
-  if (!bits || bits.tag !== 0x03) throw new Error('Unexpected DH public key encoding');
+  if (bits?.tag !== 0x03) throw new Error('Unexpected DH public key encoding');
   return stripZeros(derValue(bits.value.subarray(1), 0x02));
 }
 

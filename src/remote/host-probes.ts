@@ -105,7 +105,7 @@ function runFolderProbe(runDir: string | undefined): string {
 /** The facts in what the probe printed; null when it did not run to its end (nothing it printed counts). */
 export function readProbe(stdout: string): HostFacts | null {
   const report = HostReport.read(stdout);
-  if (!report || report.get('sh') !== 'ok') return null;
+  if (report?.get('sh') !== 'ok') return null;
   const free = report.get('runfolder_free_kib');
   const base = report.get('runfolder');
   const sudo = report.get('sudo');

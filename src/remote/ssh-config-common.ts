@@ -72,7 +72,7 @@ export function commandTokens(source: TokenSource): Record<string, string> {
 
 /** %% and the letters given; an unknown letter is an error, as in ssh. */
 export function expandTokens(text: string, tokens: Record<string, string>, directive: string): string {
-  return text.replace(/%(.)/gs, (whole, letter: string) => {
+  return text.replace(/%(.)/gs, (_whole, letter: string) => {
     if (letter === '%') return '%';
     const value = tokens[letter];
     if (value === undefined) throw new SshConfigError(`${directive} ${text} uses %${letter}, which ssh does not expand there.`);

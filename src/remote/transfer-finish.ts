@@ -92,7 +92,7 @@ export async function placeAsRoot(
   const script = [
     'set -e',
     `cp -- ${staged} ${part}`,
-    `sum=$(${remoteHashCommand(options.finalPath + '.nightshift-part')})`,
+    `sum=$(${remoteHashCommand(`${options.finalPath}.nightshift-part`)})`,
     `case $sum in *${options.expectedSha256}*) ;; *) rm -f -- ${part}; echo "the copy made as root hashes to $sum" >&2; exit 3 ;; esac`,
     `chown 0:0 ${part}`,
     ...(options.mode !== undefined ? [`chmod ${options.mode.toString(8).padStart(4, '0')} ${part}`] : []),

@@ -72,7 +72,7 @@ export function asciicastOf(record: SessionRecord, logs: LogExcerpts): string {
     idle_time_limit: CAST_IDLE_LIMIT,
     title: `${record.runbook.name || 'Session'}: session ${record.session}`,
   };
-  return [JSON.stringify(header), ...events.map((event) => JSON.stringify(event))].join('\n') + '\n';
+  return `${[JSON.stringify(header), ...events.map((event) => JSON.stringify(event))].join('\n')}\n`;
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

@@ -190,7 +190,7 @@ ${steps}  - name: restore
   });
 
   it("refuses unknown phases, a key that is not one, and a fingerprint that is not the key's", () => {
-    const wrong = 'SHA256:' + 'A'.repeat(43);
+    const wrong = `SHA256:${'A'.repeat(43)}`;
     expect(
       problemsOf(
         base(`    host_keys:\n      - key: ssh-ed25519 AAAA\n        from: restroe\n      - key: ${KEY}\n        fingerprint: ${wrong}\n`, '      - note: x\n'),

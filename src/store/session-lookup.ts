@@ -39,6 +39,6 @@ export function findSessionDir(
   if (matches.length > 1) throw new SessionNotFoundError(`"${id}" matches several sessions: ${matches.join(', ')}. Give more of the ID.`);
   const recent = ids.slice(-3).reverse();
   throw new SessionNotFoundError(
-    `There is no session "${id}" in ${dir}.` + (recent.length > 0 ? ` The latest: ${recent.join(', ')} (nightshift sessions lists them all).` : ''),
+    `There is no session "${id}" in ${dir}.${recent.length > 0 ? ` The latest: ${recent.join(', ')} (nightshift sessions lists them all).` : ''}`,
   );
 }

@@ -33,7 +33,9 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
   useEffect(
     () =>
       run.onEvent((event) => {
-        if (event.type === 'step.refused') update({ message: `not accepted: ${event.reason}` });
+        if (event.type !== 'step.refused') return;
+        state.current = { ...state.current, message: `not accepted: ${event.reason}` };
+        rerender();
       }),
     [run],
   );

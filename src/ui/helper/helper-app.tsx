@@ -65,7 +65,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
     if (sayOrSetPresence(hub, me.id, parsed)) return;
     switch (parsed.kind) {
       case 'ok':
-        if (!view.focus || view.focus.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
+        if (view.focus?.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
         // Each attempt is journaled (an observer's refusal too): paced like messages.
         if (!hub.take(me.id)) return;
         // An observer's attempt goes to the engine too: it refuses it, and the refusal is journaled.

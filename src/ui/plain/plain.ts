@@ -41,7 +41,7 @@ export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
       // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
       const prefix = chalk.dim(`${host}|`);
       const paint = stderr ? chalk.yellow : (line: string) => line;
-      io.write(lines.map((line) => `${prefix} ${paint(line)}`).join('\n') + '\n');
+      io.write(`${lines.map((line) => `${prefix} ${paint(line)}`).join('\n')}\n`);
     }
   };
 }

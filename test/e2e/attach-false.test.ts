@@ -7,7 +7,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir, typedAnswer } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 describeWithSshd('nightshift run --plain with an attach: false step', () => {
@@ -44,7 +44,7 @@ describeWithSshd('nightshift run --plain with an attach: false step', () => {
   it('runs as a child of sshd with no run folder on the host; its output and exit status are the step’s', async () => {
     const stateDir = freshStateDir();
     const run = converse(
-      ['run', '--plain', path.join(dir, 'foreground.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      ['run', '--plain', path.join(dir, 'foreground.yaml'), ...clientFlags(dir)],
       (line) => (/Answer retry/.test(line) ? 'skip it exits 3 on purpose' : typedAnswer(line)),
       { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
     );

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
@@ -84,7 +84,7 @@ describeWithSshd('nightshift run with become: sudo', () => {
   it('asks once (again after a refusal), runs every step as root but the opted-out one, and writes the password nowhere', async () => {
     const asked: string[] = [];
     const run = converse(
-      ['run', '--plain', path.join(dir, 'become.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      ['run', '--plain', path.join(dir, 'become.yaml'), ...clientFlags(dir)],
       (line) => {
         if (/sudo password for nspw on target/.test(line)) {
           asked.push(line);
@@ -120,19 +120,10 @@ describeWithSshd('nightshift run with become: sudo', () => {
     async () => {
       const tuiState = freshStateDir();
       const WRONG = 'not-it-either';
-      tmux = TmuxSession.start(
-        [
-          process.execPath,
-          BIN,
-          'run',
-          path.join(dir, 'one.yaml'),
-          '--ssh-config',
-          path.join(dir, 'ssh_config'),
-          '--known-hosts',
-          path.join(dir, 'known_hosts'),
-        ],
-        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: tuiState, SSH_AUTH_SOCK: '' } },
-      );
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, 'one.yaml'), ...clientFlags(dir)], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: tuiState, SSH_AUTH_SOCK: '' },
+      });
       const term = tmux;
       try {
         await term.waitFor(/sudo password for nspw on target/, 20_000, 'the sudo password prompt');

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 import { waitFor } from '../support/wait-for.js';
@@ -88,7 +88,7 @@ describeWithSshd('a terminal closed under a run', () => {
       made.push(stateDir);
       const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
       const statusFile = path.join(stateDir, 'exit-status');
-      const sshArgs = ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+      const sshArgs = [...clientFlags(dir)];
       tmux = TmuxSession.start(
         [
           process.execPath,

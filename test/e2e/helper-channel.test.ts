@@ -8,9 +8,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parseKey } from '../../src/remote/keys.js';
 import { readJournal } from '../../src/store/journal.js';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { clientFlags, BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { helperSshOptions } from '../support/helper-ssh.js';
 
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
 
@@ -63,23 +64,7 @@ phases:
     terminals.push(session);
     return session;
   };
-  const helperSsh = (user: string, knownHosts: string) =>
-    terminal(
-      [
-        'ssh',
-        '-p',
-        String(tunnelPort),
-        '-o',
-        `UserKnownHostsFile=${knownHosts}`,
-        '-o',
-        'StrictHostKeyChecking=ask',
-        '-o',
-        'PubkeyAuthentication=no',
-        `${user}@127.0.0.1`,
-      ],
-      120,
-      32,
-    );
+  const helperSsh = (user: string, knownHosts: string) => terminal(['ssh', ...helperSshOptions(tunnelPort, knownHosts, 'ask'), `${user}@127.0.0.1`], 120, 32);
   const currentCode = (screen: string) => CODE.exec(screen)![1]!;
 
   it.skipIf(!tmuxAvailable())(
@@ -100,19 +85,12 @@ phases:
       ]);
       await console.waitFor(/[#$]\s*$/m, 10_000, 'a shell prompt on the site host');
 
-      const upgrader = TmuxSession.start(
-        [
-          process.execPath,
-          BIN,
-          'run',
-          path.join(dir, 'drill.yaml'),
-          '--ssh-config',
-          path.join(dir, 'ssh_config'),
-          '--known-hosts',
-          path.join(dir, 'known_hosts'),
-        ],
-        { cwd: ROOT, cols: 180, rows: 45, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
-      );
+      const upgrader = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, 'drill.yaml'), ...clientFlags(dir)], {
+        cwd: ROOT,
+        cols: 180,
+        rows: 45,
+        env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+      });
       terminals.push(upgrader);
       // Nobody joined yet: the sentinel's checkpoint goes to the site's consoles.
       const waiting = await upgrader.waitFor(new RegExp(`site:${tunnelPort}`), 20_000, 'the tunnel open on the site host');

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HelperFile } from '../../src/store/helper-file.js';
 import { readJournal } from '../../src/store/journal.js';
 import { converse, freshStateDir, waitForLine } from '../support/cli.js';
+import { helperSshOptions } from '../support/helper-ssh.js';
 
 // eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
@@ -58,18 +59,7 @@ describe('logins that would hold or poison the helper channel', () => {
     const helper = JSON.parse(readFileSync(path.join(sessionDir, 'helper.json'), 'utf8')) as HelperFile;
     const knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(knownHosts, `[127.0.0.1]:${port} ${helper.publicKey}\n`);
-    const options = [
-      '-p',
-      port!,
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'PubkeyAuthentication=no',
-      '-o',
-      'BatchMode=no',
-    ];
+    const options = [...helperSshOptions(port!, knownHosts), '-o', 'BatchMode=no'];
 
     // The right code, and no terminal ever: the code is used up, the connection must not stay.
     const quiet = await sshWithCode(dir, ['-F', '/dev/null', ...options, '-N', 'sentinel@127.0.0.1'], code!);

@@ -11,6 +11,7 @@ import { readJournal } from '../../src/store/journal.js';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 import { sleep, waitFor, waitForValue } from '../support/wait-for.js';
+import { helperSshOptions } from '../support/helper-ssh.js';
 
 const sshInstalled = spawnSync('ssh', ['-V']).status === 0;
 const CODE = /code (\d{3}-\d{3}-\d{3})/;
@@ -114,20 +115,7 @@ function helperClient(dir: string, upgrader: Upgrader, user: string, before = ''
   const knownHosts = path.join(dir, `known_hosts_${user}`);
   writeFileSync(knownHosts, `[127.0.0.1]:${upgrader.helper.port} ${upgrader.helper.publicKey}\n`);
   const ttyFile = path.join(dir, `tty_${user}`);
-  const ssh = [
-    'ssh',
-    '-F',
-    '/dev/null',
-    '-p',
-    String(upgrader.helper.port),
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'PubkeyAuthentication=no',
-    `${user}@127.0.0.1`,
-  ];
+  const ssh = ['ssh', '-F', '/dev/null', ...helperSshOptions(upgrader.helper.port, knownHosts), `${user}@127.0.0.1`];
   const tmux = TmuxSession.start(['sh', '-c', `tty > '${ttyFile}'; ${before} exec "$@"`, 'sh', ...ssh], { cols: 100, rows: 30 });
   cleanups.push(() => tmux.kill());
   return { tmux, tty: () => readFileSync(ttyFile, 'utf8').trim() };

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { clientFlags, BIN, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
@@ -53,19 +53,10 @@ phases:
     'shows it neutralized, keeps the frame and the title, and logs the raw bytes',
     async () => {
       const stateDir = freshStateDir();
-      tmux = TmuxSession.start(
-        [
-          process.execPath,
-          BIN,
-          'run',
-          path.join(dir, 'hostile.yaml'),
-          '--ssh-config',
-          path.join(dir, 'ssh_config'),
-          '--known-hosts',
-          path.join(dir, 'known_hosts'),
-        ],
-        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
-      );
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, 'hostile.yaml'), ...clientFlags(dir)], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+      });
       const term = tmux;
       const titleBefore = term.title();
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { converse, freshStateDir } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 describeWithSshd('nightshift run with a hostile --var', () => {
@@ -56,17 +56,7 @@ describeWithSshd('nightshift run with a hostile --var', () => {
     const value = `x"; touch ${marker}; echo "'; touch ${marker}; '$(touch ${marker})\`touch ${marker}\`\\`;
     stateDir = freshStateDir();
     const run = converse(
-      [
-        'run',
-        '--plain',
-        path.join(dir, 'quoting.yaml'),
-        '--var',
-        `v=${value}`,
-        '--ssh-config',
-        path.join(dir, 'ssh_config'),
-        '--known-hosts',
-        path.join(dir, 'known_hosts'),
-      ],
+      ['run', '--plain', path.join(dir, 'quoting.yaml'), '--var', `v=${value}`, ...clientFlags(dir)],
       (line) => (/Answer retry/.test(line) ? 'pause' : undefined),
       { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
     );

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 const COUNT = 60;
@@ -35,17 +35,7 @@ describeWithSshd('nightshift run --keepalive', () => {
     let frozenAt = 0;
     let noticedAt = 0;
     const run = converse(
-      [
-        'run',
-        '--plain',
-        path.join(dir, 'count.yaml'),
-        '--ssh-config',
-        path.join(dir, 'ssh_config'),
-        '--known-hosts',
-        path.join(dir, 'known_hosts'),
-        '--keepalive',
-        keepalive,
-      ],
+      ['run', '--plain', path.join(dir, 'count.yaml'), ...clientFlags(dir), '--keepalive', keepalive],
       (line) => {
         if (!frozenAt && line === 'target| line 20') {
           frozenAt = Date.now();

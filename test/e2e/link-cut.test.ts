@@ -7,7 +7,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir, typedAnswer } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir, typedAnswer } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 
@@ -39,7 +39,7 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     const stateDir = freshStateDir();
     let cut = false;
     const run = converse(
-      ['run', '--plain', path.join(dir, 'link-cut.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      ['run', '--plain', path.join(dir, 'link-cut.yaml'), ...clientFlags(dir)],
       (line) => {
         const printed = /^target\| line (\d+)$/.exec(line);
         if (!cut && printed && Number(printed[1]) >= 5000) {

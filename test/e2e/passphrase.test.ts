@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
@@ -70,7 +70,7 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
         '',
       ].join('\n'),
     );
-    args = ['run', path.join(dir, 'locked.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+    args = ['run', path.join(dir, 'locked.yaml'), ...clientFlags(dir)];
   });
   afterEach(() => tmux?.kill());
   afterAll(async () => {
@@ -142,21 +142,10 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
     'plain mode on a terminal: what is typed is not echoed, and the terminal echoes again afterwards',
     async () => {
       const stateDir = freshStateDir();
-      tmux = TmuxSession.start(
-        [
-          process.execPath,
-          BIN,
-          'run',
-          '--plain',
-          '--no-helpers',
-          path.join(dir, 'locked-checkpoint.yaml'),
-          '--ssh-config',
-          path.join(dir, 'ssh_config'),
-          '--known-hosts',
-          path.join(dir, 'known_hosts'),
-        ],
-        { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } },
-      );
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', '--plain', '--no-helpers', path.join(dir, 'locked-checkpoint.yaml'), ...clientFlags(dir)], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+      });
       const term = tmux;
       const recording = await term.recordOutput();
       const prompts = (screen: string) => screen.split('\n').filter((line) => line.includes('Passphrase for')).length;

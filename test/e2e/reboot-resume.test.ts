@@ -7,7 +7,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir, waitForLine, type Conversation } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir, waitForLine, type Conversation } from '../support/cli.js';
 import { canFakeReboots, RebootableMachine, type RebootOptions } from '../support/rebootable-machine.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
@@ -78,14 +78,7 @@ describe.skipIf(!runnable)('a reboot step in flight when nightshift is killed', 
       dir,
       target,
       journal,
-      run: () =>
-        kept(
-          converse(
-            ['run', '--plain', path.join(dir, 'reboot.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
-            () => undefined,
-            env,
-          ),
-        ),
+      run: () => kept(converse(['run', '--plain', path.join(dir, 'reboot.yaml'), ...clientFlags(dir)], () => undefined, env)),
       resume: (answer: (line: string) => string | undefined) => kept(converse(['resume', '--plain'], answer, env)),
     };
   }

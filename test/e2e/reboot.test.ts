@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, waitForLine } from '../support/cli.js';
 import { canFakeReboots, RebootableMachine } from '../support/rebootable-machine.js';
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
@@ -31,7 +31,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
       path.join(dir, 'reboot.yaml'),
       `name: reboot\nhosts:\n  dolphin: {}\nphases:\n  - name: boot\n    steps:\n      - run: hostname\n        host: dolphin\n${step}      - run: echo back on $(hostname)\n        host: dolphin\n`,
     );
-    return ['run', '--plain', path.join(dir, 'reboot.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+    return ['run', '--plain', path.join(dir, 'reboot.yaml'), ...clientFlags(dir)];
   }
 
   const env = () => ({ NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' });

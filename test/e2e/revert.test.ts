@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession } from '../support/tmux.js';
@@ -56,7 +56,7 @@ describeWithSshd('nightshift run with revert_after', () => {
         '',
       ].join('\n'),
     );
-    return ['run', '--plain', path.join(dir, 'revert.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+    return ['run', '--plain', path.join(dir, 'revert.yaml'), ...clientFlags(dir)];
   }
 
   it('disarms from a new connection when the host still takes logins: the revert never runs', async () => {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT, type Conversation } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, type Conversation } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
@@ -75,7 +75,7 @@ describeWithSshd('secret variables against OpenSSH sshd', () => {
     rmSync(`/tmp/ns-secret-pwned-${token}`, { force: true });
   });
 
-  const connect = () => ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+  const connect = () => [...clientFlags(dir)];
   const env = () => ({ NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '', NS_TEST_API_TOKEN: fromEnv });
 
   it('refuses a secret given with --var, saying why, before any session exists', async () => {

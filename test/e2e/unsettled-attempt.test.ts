@@ -8,7 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { BIN, converse, freshStateDir, ROOT, waitForLine, type Conversation } from '../support/cli.js';
+import { clientFlags, BIN, converse, freshStateDir, ROOT, waitForLine, type Conversation } from '../support/cli.js';
 import type { KeyPair } from '../support/ssh-keys.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
@@ -89,7 +89,7 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
       ].join('\n'),
     );
     const env = { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' };
-    const args = ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+    const args = [...clientFlags(dir)];
     const session = () => {
       const sessions = path.join(env.NIGHTSHIFT_STATE_DIR, 'sessions');
       return path.join(sessions, readdirSync(sessions)[0]!);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { converse, freshStateDir } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 
@@ -50,7 +50,7 @@ describeWithSshd('nightshift run with an upload step over a link that is cut', (
   it('resumes after the cut, verifies the sha256 on the host, and shows progress', async () => {
     let cutArmed = false;
     const run = converse(
-      ['run', '--plain', path.join(dir, 'upload.yaml'), '--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')],
+      ['run', '--plain', path.join(dir, 'upload.yaml'), ...clientFlags(dir)],
       (line) => {
         // Once sending has begun, let about a third of the file through, then cut the link.
         if (!cutArmed && /nightshift: sending /.test(line)) {

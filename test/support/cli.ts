@@ -10,6 +10,11 @@ import { waitFor } from './wait-for.js';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/nightshift.js');
 
+/** The flags that point nightshift at a suite's client files in `dir`: its ssh_config and known_hosts. */
+export function clientFlags(dir: string): string[] {
+  return ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
+}
+
 export function freshStateDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'ns-state-'));
 }

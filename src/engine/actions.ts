@@ -14,6 +14,8 @@ import { describeAttemptState, leavesAttemptRunning, retryRefusal, runsDetached,
 export interface CommandResult {
   exitCode: number | null;
   signal?: string;
+  /** The value the step's `capture:` took from its stdout, when it exited 0 and has one. */
+  captured?: string;
 }
 
 /** How an effect ended: its output, or what it threw. */

@@ -13,6 +13,18 @@ export interface EngineContext {
    * A context saved before this existed has none: read it with `handsOf`.
    */
   hands: Hands;
+  /**
+   * Values captured by steps (`capture:`) and carried over from an earlier session, by
+   * name. A context saved before this existed has none: read it with `valuesOf`.
+   */
+  values?: Record<string, string>;
+  /** While a fallback runs: the phase whose own fallback it is, or null for the runbook's. */
+  scope?: string | null;
+}
+
+/** The captured values of a context (none in a context saved before they existed). */
+export function valuesOf(context: { values?: Record<string, string> }): Record<string, string> {
+  return context.values ?? {};
 }
 
 export interface Hands {

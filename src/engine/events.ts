@@ -106,6 +106,8 @@ export interface StepRecord {
   mayStillRun?: number;
   /** The running attempt follows a decision of the upgrader (a retry, a reattach): if it fails, they are asked again, whatever on_fail says. */
   followsDecision?: boolean;
+  /** Done by an earlier session this one goes again from (`run --from`, `again`): its id. */
+  carriedFrom?: string;
 }
 
 export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site' | 'reattach' | 'stop';
@@ -143,7 +145,14 @@ export type EngineEmitted =
       error?: string;
       at: number;
     }
-  | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; at: number }
+  /** A step's `capture:` took a value from its output; later steps use it as {{name}}. */
+  | { type: 'value.captured'; stepId: string; name: string; value: string; at: number }
+  /** A step's check passed before it ran (`skip_done`, `--from`): done without running; `output` is what the check printed (cut). */
+  | { type: 'step.found-done'; stepId: string; output: string; at: number }
+  /** An edit step's change, worked out against the file on its host: the diff the upgrader approves, or nothing to change. */
+  | { type: 'edit.prepared'; stepId: string; path: string; changed: boolean; diff: string; at: number }
+  /** `scope`: the phase whose own fallback runs, or null for the runbook's. */
+  | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; scope?: string | null; at: number }
   | { type: 'run.finished'; outcome: Outcome; at: number };
 
 export const NIGHTSHIFT: Actor = { role: 'nightshift', name: 'nightshift' };

@@ -9,12 +9,13 @@ import { NO_HANDS } from './context.js';
 import type { StepRecord } from './events.js';
 import { STEP_ACTIONS, ruleBookOf } from './rules.js';
 import { engineSetup } from './setup.js';
-import { MACHINE_ID, trackStates } from './step-states.js';
+import { MACHINE_ID } from './step-plan.js';
+import { trackStates } from './step-states.js';
 import { allSteps } from '../runbook/types.js';
 
 export type { CommandResult } from './actions.js';
 export { handsOf, NO_HANDS, type EngineContext, type Hands } from './context.js';
-export { MACHINE_ID } from './step-states.js';
+export { MACHINE_ID } from './step-plan.js';
 
 export interface CompileOptions {
   /**
@@ -22,6 +23,14 @@ export interface CompileOptions {
    * phone or chat). Journaled as relayed either way.
    */
   relaysAllowed?: boolean;
+  /**
+   * Going again (`run --from`, `again`): the run starts at this phase's first step; the
+   * steps before it are done by `session` (null: by no session nightshift knows), and its
+   * captured values carry over.
+   */
+  from?: { phase: string; session: string | null; values?: Record<string, string> };
+  /** Every step with a `check:` asks it first and is marked done when it passes (as `skip_done` on each). Implied by `from`. */
+  probeChecks?: boolean;
 }
 
 export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {

@@ -32,6 +32,12 @@ export const PLACES = [
   'interrupted',
   /** An interrupted step's check, run before anything else. */
   'checking',
+  /** A step's `when:` being decided (host facts gathered when it needs them). */
+  'deciding',
+  /** A step's check asked first (`skip_done`, `--from`): passing marks it done without running it. */
+  'probing',
+  /** An edit step's change being worked out against the file on its host. */
+  'preparing',
 ] as const;
 export type Place = (typeof PLACES)[number];
 
@@ -105,6 +111,9 @@ const SITUATIONS: Record<Place, string> = {
   stoppingAttempt: 'is being stopped on its host',
   interrupted: 'was interrupted and waits to be resumed',
   checking: 'is being checked',
+  deciding: 'is being decided (its when: condition)',
+  probing: 'is being checked (already done?)',
+  preparing: 'is being compared with the file on its host',
 };
 
 /** "A reason is needed", said once for every action that takes one. */

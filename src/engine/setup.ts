@@ -1,13 +1,31 @@
 // The machine's vocabulary: its context and events, the effects it invokes (provided by
 // the composition root), its guards and actions, and the tags its states carry.
 import { fromPromise, setup } from 'xstate';
-import type { LocalStep, PreflightStep, RebootStep, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
+import type { EditStep, LocalStep, PreflightStep, RebootStep, RunStep, Step, UndoStep, UploadStep, WaitStep } from '../runbook/types.js';
 import { engineActions, type CommandResult } from './actions.js';
 import type { EngineContext } from './context.js';
 import type { EngineEmitted, EngineEvent } from './events.js';
 import { engineGuards } from './guards.js';
 import type { Place, RuleBook } from './rules.js';
 import type { AttemptState } from './unsettled-attempt.js';
+
+export interface WhenDecision {
+  holds: boolean;
+  /** When it does not hold: the condition and what it found, e.g. "when: host.systemd (on dragon: false)". */
+  reason: string;
+}
+
+export interface ProbeResult {
+  exitCode: number | null;
+  /** What the check printed, cut to a few KiB. */
+  output: string;
+}
+
+export interface EditPlan {
+  changed: boolean;
+  /** Unified diff from the file as it is on the host to the file as the step makes it ('' when unchanged). */
+  diff: string;
+}
 
 /** What a state says of itself beyond its tag: the step it belongs to (see rules.ts `positionOf`). */
 export interface EngineMeta {
@@ -44,6 +62,16 @@ export function engineSetup(book: RuleBook) {
       checkAttempt: notProvided<AttemptState, { step: RunStep; attempt: number }>('attempt check'),
       /** TERMs a detached attempt's process group and reads how it ended; throws when its host cannot be reached. */
       stopAttempt: notProvided<AttemptState, { step: RunStep; attempt: number }>('attempt stop'),
+      /** Whether the step's `when:` conditions hold (gathering its hosts' facts once), and if not, which did not and why. */
+      decideWhen: notProvided<WhenDecision, { step: Step; values: Record<string, string> }>('condition'),
+      /** A step's check asked before it runs (`skip_done`, `--from`): its exit status and what it printed. */
+      probeDone: notProvided<ProbeResult, { step: RunStep | LocalStep }>('already-done check'),
+      /** Reads the file an edit step changes and works out the change: the unified diff, or nothing to change. */
+      prepareEdit: notProvided<EditPlan, { step: EditStep; values: Record<string, string> }>('edit preparation'),
+      /** Keeps the original as a backup on the host, then writes the changed file (refused if the file changed since it was prepared). */
+      applyEdit: notProvided<void, { step: EditStep; values: Record<string, string> }>('edit'),
+      /** Puts back the file an edit step changed, from its backup on the host. */
+      undoEdit: notProvided<void, { step: UndoStep }>('undo'),
     },
     guards: engineGuards(book),
     actions: engineActions(book),

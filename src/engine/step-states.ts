@@ -3,88 +3,65 @@
 // rules allow (guard `allows`), and otherwise a refusal with the rules' reason.
 import { and } from 'xstate';
 import type { LocalStep, RunStep, Step } from '../runbook/types.js';
-import type { EngineContext } from './context.js';
+import { valuesOf, type EngineContext } from './context.js';
 import type { CommandResult } from './actions.js';
 import { attemptOf } from './guards.js';
-import type { Place, StepAction } from './rules.js';
 import type { StateConfig } from './setup.js';
 import { runsDetached, type AttemptState } from './unsettled-attempt.js';
+import { allows, FINAL, failActions, failingWithError, MACHINE_ID, refusing, resting, type Errored, type StepPlan, type TrackOptions } from './step-plan.js';
+import { deciding } from './deciding-state.js';
+import { probing } from './probing-state.js';
+import { preparing } from './edit-states.js';
 
-export const MACHINE_ID = 'nightshift';
-/** Upper case: cannot clash with a step id. */
-export const FINAL = 'DONE';
-
-/** What every state of a step is built from. */
-interface StepPlan {
-  step: Step;
-  stepId: string;
-  /** The state the run goes on to once the step is done (or skipped). */
-  next: string;
-  /** Where a failure goes by on_fail: the next step, the fallback track, or the step's decision. */
-  failTarget: string;
-  detached: boolean;
-}
-
-const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
-const allows = (plan: StepPlan, place: Place) => ({ type: 'allows' as const, params: at(plan, place) });
-const refusing = (plan: StepPlan, place: Place) => [{ actions: [{ type: 'refuse' as const, params: at(plan, place) }] }];
-
-/** Every person's action on a step, refused: what a state takes is put before its refusal. */
-function refusals(plan: StepPlan, place: Place) {
-  const refuse = refusing(plan, place);
-  const all: Record<StepAction, typeof refuse> = {
-    CONFIRM: refuse,
-    APPROVE: refuse,
-    RETRY: refuse,
-    REATTACH: refuse,
-    STOP_ATTEMPT: refuse,
-    SKIP: refuse,
-    CANCEL: refuse,
-    RESUME: refuse,
-    MARK_DONE: refuse,
-    OVERRIDE_HOLD: refuse,
-    ASK_SITE: refuse,
-  };
-  return all;
-}
-
-/** A resting state: tagged with its place; every person's action it does not take in `config.on` is refused. */
-function resting(plan: StepPlan, place: Place, config: StateConfig): StateConfig {
-  return { ...config, tags: [place], on: { ...refusals(plan, place), ...config.on } };
-}
-
-export function trackStates(track: 'main' | 'fallback', steps: Step[]): StateConfig {
+export function trackStates(track: 'main' | 'fallback', steps: Step[], options: TrackOptions = {}): StateConfig {
   const states: Record<string, StateConfig> = {};
   steps.forEach((step, index) => {
     const following = steps[index + 1];
-    states[step.id] = stepState(step, `#${MACHINE_ID}.${track}.${following ? following.id : FINAL}`, track);
+    states[step.id] = stepState(step, `#${MACHINE_ID}.${track}.${following ? following.id : FINAL}`, track, options);
   });
   states[FINAL] = { type: 'final' };
   return { initial: steps[0]?.id ?? FINAL, states };
 }
 
-function stepState(step: Step, next: string, track: 'main' | 'fallback'): StateConfig {
+/**
+ * A step's states. It enters through the ones it has, in this order: its `when:` decided,
+ * held for hands, its check asked first, an edit's change worked out, the approval, then
+ * what it does.
+ */
+function stepState(step: Step, next: string, track: 'main' | 'fallback', options: TrackOptions): StateConfig {
   const stepId = step.id;
   const meta = { stepId };
+  const plan = planOf(step, next, track, options);
+  const decided = (target: string): Record<string, StateConfig> =>
+    step.when !== undefined && step.when.length > 0 ? { deciding: deciding(plan, target) } : {};
+  const entering = (target: string) => (step.when !== undefined && step.when.length > 0 ? 'deciding' : target);
   if (step.kind === 'note') {
     const pass: StateConfig = { entry: [{ type: 'passNote', params: { stepId } }], always: { target: next } };
-    if (!step.needsHands) return { ...pass, meta };
-    return { meta, initial: 'gate', states: { ...handsGate(planOf(step, next, track), 'pass'), pass } };
+    const afterWhen = step.needsHands ? 'gate' : 'pass';
+    if (!step.needsHands && afterWhen === entering(afterWhen)) return { ...pass, meta };
+    return { meta, initial: entering(afterWhen), states: { ...decided(afterWhen), ...(step.needsHands ? handsGate(plan, 'pass') : {}), pass } };
   }
-  const plan = planOf(step, next, track);
   const check = checkOf(step);
   const needsApproval = step.kind !== 'checkpoint' && 'confirmText' in step && step.confirmText !== undefined;
   const start = needsApproval ? 'approval' : 'working';
-  const gate = step.needsHands ? handsGate(plan, start) : {};
-  const initial = step.needsHands ? 'gate' : start;
+  const afterProbe = step.kind === 'edit' ? 'preparing' : start;
+  const afterGate = plan.probe && check ? 'probing' : afterProbe;
+  const afterWhen = step.needsHands ? 'gate' : afterGate;
+  const before: Record<string, StateConfig> = {
+    ...decided(afterWhen),
+    ...(step.needsHands ? handsGate(plan, afterGate) : {}),
+    ...(plan.probe && check ? { probing: probing(plan, check, afterProbe) } : {}),
+    ...(step.kind === 'edit' ? { preparing: preparing(plan, step, start) } : {}),
+  };
+  const initial = entering(afterWhen);
   if (step.kind === 'checkpoint') {
-    return { meta, initial, states: { ...gate, working: confirming(plan), failed: failed(plan) } };
+    return { meta, initial, states: { ...before, working: confirming(plan), failed: failed(plan) } };
   }
   return {
     meta,
     initial,
     states: {
-      ...gate,
+      ...before,
       ...(needsApproval ? { approval: approval(plan) } : {}),
       working: working(plan),
       failed: failed(plan),
@@ -96,10 +73,11 @@ function stepState(step: Step, next: string, track: 'main' | 'fallback'): StateC
   };
 }
 
-function planOf(step: Step, next: string, track: 'main' | 'fallback'): StepPlan {
+function planOf(step: Step, next: string, track: 'main' | 'fallback', options: TrackOptions): StepPlan {
   const onFail = 'onFail' in step ? step.onFail : undefined;
   const failTarget = onFail === 'continue' ? next : onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
-  return { step, stepId: step.id, next, failTarget, detached: runsDetached(step) };
+  const probe = step.skipDone === true || options.probeChecks === true;
+  return { step, stepId: step.id, next, failTarget, detached: runsDetached(step), probe };
 }
 
 /**
@@ -121,16 +99,6 @@ function handsGate(plan: StepPlan, target: string): Record<string, StateConfig> 
   };
 }
 
-/** A failure's finish, then on_fail's way: go on (continue), or fall back. */
-function failActions<F>(plan: StepPlan, finish: F) {
-  const { step, stepId } = plan;
-  return [
-    finish,
-    ...('onFail' in step && step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
-    ...(plan.failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
-  ];
-}
-
 type OwnGuard = ReturnType<typeof allows> | { type: 'isAttempt'; params: { stepId: string } };
 
 /**
@@ -147,18 +115,7 @@ function failing(plan: StepPlan, outcome: 'timeout' | 'cancel', own?: OwnGuard) 
   return [{ guard: and([...mine, asks]), target: 'failed', actions: [finish] }, otherwise];
 }
 
-type Errored = { event: { error: unknown } };
 type Exited = { event: { output: CommandResult } };
-
-/** An effect's error: the same ways as `failing`, the error read from the error event. */
-function failingWithError(plan: StepPlan) {
-  const { stepId } = plan;
-  const finish = { type: 'finishStep' as const, params: ({ event }: Errored) => ({ stepId, outcome: 'error' as const, error: event.error }) };
-  const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
-  if (plan.failTarget === 'failed') return [otherwise];
-  const asks = { type: 'failureAsksUpgrader' as const, params: ({ event }: Errored) => ({ stepId, error: event.error }) };
-  return [{ guard: asks, target: 'failed', actions: [finish] }, otherwise];
-}
 
 /** A command's exit: done on status 0, else the same ways as `failing`. */
 function exiting(plan: StepPlan) {
@@ -189,6 +146,10 @@ function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {
       return { src: 'upload', input: { step }, onDone: done, onError };
     case 'preflight':
       return { src: 'preflight', input: { step }, onDone: done, onError };
+    case 'edit':
+      return { src: 'applyEdit', input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }), onDone: done, onError };
+    case 'undo':
+      return { src: 'undoEdit', input: { step }, onDone: done, onError };
     case 'checkpoint':
     case 'note':
       throw new Error(`step ${stepId} has no effect: it is a ${step.kind}`);

@@ -72,6 +72,9 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
       case 'running':
       case 'interrupted':
       case 'checking':
+      case 'deciding':
+      case 'probing':
+      case 'preparing':
         return { stepId, waitingFor: 'running' };
     }
   }

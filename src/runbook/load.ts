@@ -629,6 +629,7 @@ function normalize(
     phases,
     fallback,
     ...(sentinel ? { sentinel } : {}),
+    captures: {},
   };
 }
 

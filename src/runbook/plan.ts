@@ -84,6 +84,10 @@ function planStep(step: Step): PlanStep {
       };
     case 'note':
       return { ...base, who: 'everyone', text: step.text, destructive: false };
+    case 'edit':
+      return { ...base, ...acting, who: step.host, destructive: true, text: `edit ${step.path}` };
+    case 'undo':
+      return { ...base, ...acting, who: step.host, destructive: false, text: `undo step ${step.stepId}: put back ${step.path}` };
   }
 }
 

@@ -57,6 +57,52 @@ interface StepBase {
   at: SourcePosition;
   /** `needs: hands`: held while no sentinel is on site (or the sentinel is away), unless overridden. */
   needsHands: boolean;
+  /**
+   * `when:` conditions, the phase's first and then the step's own: the step runs only when
+   * all hold, and is otherwise skipped with the one that did not hold as its reason.
+   */
+  when?: StepCondition[];
+  /**
+   * `skip_done`: the step's `check:` is asked first, on a fresh run too, and a check that
+   * passes marks the step done (journaled with its output) instead of running it.
+   */
+  skipDone?: boolean;
+}
+
+/** `capture:` a value taken from what a run or local step printed on stdout, once it succeeded. */
+export type Capture =
+  | { name: string; from: 'last_line' }
+  /** The regular expression's group `group` (default 1) of its first match. */
+  | { name: string; from: 'regex'; pattern: string; group: number }
+  /** stdout parsed as JSON, then this path (`a.b[0].c`); the value must be a string, number or boolean. */
+  | { name: string; from: 'json'; path: string };
+
+/** One operand of a condition: a variable, a captured value, a fact of a host, or a literal. */
+export type ConditionOperand =
+  | { kind: 'name'; name: string }
+  /** `HOST.FACT`, or `host.FACT` for the step's own host (resolved by the loader to its name). */
+  | { kind: 'fact'; host: string; fact: HostFactName }
+  | { kind: 'literal'; value: string | number | boolean };
+
+export type ConditionExpr =
+  | { kind: 'compare'; op: '==' | '!=' | '<' | '<=' | '>' | '>=' | '=~'; left: ConditionOperand; right: ConditionOperand }
+  /** A bare operand: true when it is true, a non-zero number or a non-empty string other than "false"/"0". */
+  | { kind: 'truthy'; operand: ConditionOperand }
+  | { kind: 'not'; expr: ConditionExpr }
+  | { kind: 'and' | 'or'; exprs: ConditionExpr[] };
+
+/** Facts gathered once per host (by one /bin/sh script) for conditions. */
+export const HOST_FACTS = ['systemd', 'cpus', 'distro', 'distro_like', 'distro_version', 'kernel', 'arch'] as const;
+export type HostFactName = (typeof HOST_FACTS)[number];
+export type HostFacts = { systemd: boolean; cpus: number; distro: string; distro_like: string; distro_version: string; kernel: string; arch: string };
+
+export interface StepCondition {
+  /** As written, for the view, the journal and the skip reason. */
+  text: string;
+  expr: ConditionExpr;
+  /** Where it was written: on the phase or on the step. */
+  scope: 'phase' | 'step';
+  at: SourcePosition;
 }
 
 interface ActingStep extends StepBase {
@@ -78,6 +124,7 @@ export interface RunStep extends ActingStep {
   confirmText?: string;
   /** `revert_after`: armed on the host before the command; undoes it unless disarmed from a new connection in time. */
   revert?: RevertPlan;
+  capture?: Capture;
 }
 
 export interface RevertPlan {
@@ -91,6 +138,48 @@ export interface LocalStep extends ActingStep {
   command: string;
   check?: string;
   confirmText?: string;
+  capture?: Capture;
+}
+
+/** One change an `edit:` step makes to its file, applied in order to the file's text. */
+export type EditChange =
+  /** The whole file, from a template. */
+  | { kind: 'content'; text: string }
+  /** This line is in the file; when missing, it is put after the last line matching `after` (else at the end). */
+  | { kind: 'ensure_line'; line: string; after?: string }
+  /** Lines matching `pattern` (a regular expression) are replaced by `with` ($1 refers to a group). */
+  | { kind: 'replace'; pattern: string; with: string }
+  /** The text between `# BEGIN marker` and `# END marker` lines is `text` (the block is added when missing). */
+  | { kind: 'block'; marker: string; text: string }
+  /** `key=value` lines (shell-style, /etc/default files, os-release): set, or added when missing. */
+  | { kind: 'set'; key: string; value: string; separator: string };
+
+/**
+ * `edit:` a file on a host. The diff against the file as it is shows before it runs and is
+ * approved like a destructive step; the original is kept on the host as a backup; applied
+ * twice, the second time changes nothing.
+ */
+export interface EditStep extends ActingStep {
+  kind: 'edit';
+  host: string;
+  become?: 'sudo';
+  /** Absolute path on the host. */
+  path: string;
+  changes: EditChange[];
+  /** For a file that does not exist yet, e.g. 0o644. */
+  mode?: number;
+  /** What the upgrader types to approve the diff (the host's name unless `destructive:` says otherwise). */
+  confirmText: string;
+}
+
+/** `undo: STEP_ID`: puts back the file an edit step changed, from the backup that step kept. */
+export interface UndoStep extends ActingStep {
+  kind: 'undo';
+  /** The edit step whose change is undone. */
+  stepId: string;
+  host: string;
+  become?: 'sudo';
+  path: string;
 }
 
 export interface UploadStep extends ActingStep {
@@ -173,12 +262,23 @@ export interface NoteStep extends StepBase {
   text: string;
 }
 
-export type Step = RunStep | LocalStep | UploadStep | RebootStep | PreflightStep | CheckpointStep | WaitStep | NoteStep;
+export type Step = RunStep | LocalStep | UploadStep | RebootStep | PreflightStep | CheckpointStep | WaitStep | NoteStep | EditStep | UndoStep;
 
 export interface Phase {
   name: string;
   title: string;
   steps: Step[];
+  /** The phase's `when:`, as written (each of its steps carries it in `when` too). */
+  when?: StepCondition;
+  /**
+   * The phase's own `fallback:`: a step of this phase that falls back runs these first; the
+   * runbook's fallback follows only when one of these fails, or when `fallbackThen` says so.
+   */
+  fallback?: Step[];
+  /** After the phase's fallback succeeded: the run ends fallen back (`stop`, the default) or goes on to the runbook's fallback (`outer`). */
+  fallbackThen?: 'stop' | 'outer';
+  /** The template it was made from (`use:`), for plan and lint. */
+  template?: string;
 }
 
 /** Where and how the on-site helper is reached (the runbook's `sentinel` section). */
@@ -222,12 +322,20 @@ export interface Runbook {
   phases: Phase[];
   fallback: Step[];
   sentinel?: SentinelAccess;
+  /**
+   * Values steps capture (`capture:`), by name: the id of the step that captures each.
+   * Commands keep their {{name}} as written; the value goes in when the command is sent.
+   */
+  captures: Record<string, string>;
+  /** Files read besides `file` (include:), for the hash and for problems' positions. */
+  includes?: string[];
 }
 
 export function rolesOf(by: Confirmers): Role[] {
   return by === 'both' ? ['upgrader', 'sentinel'] : [by];
 }
 
+/** Every step: the phases', each phase's own fallback after its steps, then the runbook's fallback. */
 export function allSteps(runbook: Runbook): Step[] {
-  return [...runbook.phases.flatMap((phase) => phase.steps), ...runbook.fallback];
+  return [...runbook.phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? [])]), ...runbook.fallback];
 }

@@ -39,6 +39,10 @@ export function summarizeStep(step: Step): StepSummary {
     case 'checkpoint':
     case 'note':
       return { ...base, text: step.text };
+    case 'edit':
+      return { ...base, command: `edit ${step.host}:${step.path}` };
+    case 'undo':
+      return { ...base, command: `undo step ${step.stepId}: put back ${step.host}:${step.path}` };
   }
 }
 

@@ -73,7 +73,10 @@ const engineShapes = {
     exitCode: exitCode.optional(),
     error: z.string().optional(),
   },
-  'fallback.started': { by: actor, reason: z.string(), fromStepId: z.string().nullable() },
+  'value.captured': { stepId: z.string(), name: z.string(), value: z.string() },
+  'step.found-done': { stepId: z.string(), output: z.string() },
+  'edit.prepared': { stepId: z.string(), path: z.string(), changed: z.boolean(), diff: z.string() },
+  'fallback.started': { by: actor, reason: z.string(), fromStepId: z.string().nullable(), scope: z.string().nullable().optional() },
   'run.finished': { outcome },
 } satisfies Record<EngineEmitted['type'], z.ZodRawShape>;
 

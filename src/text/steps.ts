@@ -8,6 +8,8 @@ export function stepPlace(step: Step): string {
     case 'upload':
     case 'reboot':
     case 'preflight':
+    case 'edit':
+    case 'undo':
       return `on ${step.host}`;
     case 'local':
       return 'locally';

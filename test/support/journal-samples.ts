@@ -31,7 +31,10 @@ export const ENGINE_SAMPLES: EngineFields = {
   'step.checked': { stepId: 'a', exitCode: 0 },
   decision: { stepId: 'a', action: 'reattach', by: { role: 'upgrader', name: 'ana' }, attempt: 1 },
   'attempt.checked': { stepId: 'a', attempt: 1, state: 'ended', exitCode: 0 },
-  'fallback.started': { by: { role: 'upgrader', name: 'ana' }, reason: 'no route', fromStepId: 'a' },
+  'value.captured': { stepId: 'a', name: 'root_uuid', value: '0b1c2d3e-aaaa-bbbb-cccc-123456789abc' },
+  'step.found-done': { stepId: 'a', output: 'UUID=0b1c2d3e-aaaa-bbbb-cccc-123456789abc / ext4 defaults 0 1' },
+  'edit.prepared': { stepId: 'a', path: '/etc/hostname', changed: true, diff: '--- /etc/hostname\n+++ /etc/hostname\n@@ -1 +1 @@\n-dragon-old\n+dragon\n' },
+  'fallback.started': { by: { role: 'upgrader', name: 'ana' }, reason: 'no route', fromStepId: 'a', scope: 'swap' },
   'run.finished': { outcome: 'completed' },
 };
 

@@ -1,0 +1,78 @@
+// What a step's states are built from, and the pieces every one of them uses: the refusals
+// of a resting state, and the ways a failure goes.
+import type { Step } from '../runbook/types.js';
+import type { Place, StepAction } from './rules.js';
+import type { StateConfig } from './setup.js';
+
+export const MACHINE_ID = 'nightshift';
+/** Upper case: cannot clash with a step id. */
+export const FINAL = 'DONE';
+
+/** What every state of a step is built from. */
+export interface StepPlan {
+  step: Step;
+  stepId: string;
+  /** The state the run goes on to once the step is done (or skipped). */
+  next: string;
+  /** Where a failure goes by on_fail: the next step, the fallback track, or the step's decision. */
+  failTarget: string;
+  detached: boolean;
+  /** The step's check is asked before it runs (`skip_done`, or every check when going again). */
+  probe: boolean;
+}
+
+/** How a track's steps are built beyond the steps themselves. */
+export interface TrackOptions {
+  /** Every step with a check asks it first (going again). */
+  probeChecks?: boolean;
+}
+
+export const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
+export const allows = (plan: StepPlan, place: Place) => ({ type: 'allows' as const, params: at(plan, place) });
+export const refusing = (plan: StepPlan, place: Place) => [{ actions: [{ type: 'refuse' as const, params: at(plan, place) }] }];
+
+/** Every person's action on a step, refused: what a state takes is put before its refusal. */
+function refusals(plan: StepPlan, place: Place) {
+  const refuse = refusing(plan, place);
+  const all: Record<StepAction, typeof refuse> = {
+    CONFIRM: refuse,
+    APPROVE: refuse,
+    RETRY: refuse,
+    REATTACH: refuse,
+    STOP_ATTEMPT: refuse,
+    SKIP: refuse,
+    CANCEL: refuse,
+    RESUME: refuse,
+    MARK_DONE: refuse,
+    OVERRIDE_HOLD: refuse,
+    ASK_SITE: refuse,
+  };
+  return all;
+}
+
+/** A resting state: tagged with its place; every person's action it does not take in `config.on` is refused. */
+export function resting(plan: StepPlan, place: Place, config: StateConfig): StateConfig {
+  return { ...config, tags: [place], on: { ...refusals(plan, place), ...config.on } };
+}
+
+/** A failure's finish, then on_fail's way: go on (continue), or fall back. */
+export function failActions<F>(plan: StepPlan, finish: F) {
+  const { step, stepId } = plan;
+  return [
+    finish,
+    ...('onFail' in step && step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
+    ...(plan.failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
+  ];
+}
+
+export type Errored = { event: { error: unknown } };
+
+/** An effect's error: the same ways as `failing`, the error read from the error event. */
+export function failingWithError(plan: StepPlan) {
+  const { stepId } = plan;
+  const finish = { type: 'finishStep' as const, params: ({ event }: Errored) => ({ stepId, outcome: 'error' as const, error: event.error }) };
+  const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
+  if (plan.failTarget === 'failed') return [otherwise];
+  const asks = { type: 'failureAsksUpgrader' as const, params: ({ event }: Errored) => ({ stepId, error: event.error }) };
+  return [{ guard: asks, target: 'failed', actions: [finish] }, otherwise];
+}

@@ -5,6 +5,7 @@
 import { dirname, join, relative, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { closest, type RunbookProblem } from './errors.js';
+import { NAME_PATTERN } from './schema.js';
 import { REFERENCE } from './shell-context.js';
 import type { SourcePosition } from './types.js';
 
@@ -220,6 +221,14 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
     if (earlier) {
       report(from, at, `template '${name}' is already defined in ${earlier.from.file}`);
       return;
+    }
+    if (!NAME_PATTERN.test(name)) {
+      report(
+        from,
+        ['templates'],
+        `the template name '${name}' is not valid: a template name is lower-case letters, digits, '-' and '_', starting with a letter or digit`,
+        name,
+      );
     }
     if (!isRecord(body)) {
       report(from, at, `template '${name}' must be a mapping: a phase without a name, with its params`);

@@ -1,5 +1,6 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
+import { dirname, relative } from 'node:path';
 import { formatDuration } from './duration.js';
 import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
@@ -32,7 +33,9 @@ export interface Plan {
   hosts: string[];
   /** How the helper on site joins: the command to type on the site host. */
   helpers?: { host: string; port: number; command: string; notify: string };
-  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[] }>;
+  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[]; template?: string }>;
+  /** Files the runbook includes, as read. */
+  includes?: string[];
   fallback: PlanStep[];
 }
 
@@ -114,7 +117,9 @@ export function planOf(runbook: Runbook): Plan {
       name: phase.name,
       title: phase.title,
       steps: phase.steps.map(planStep),
+      ...(phase.template !== undefined ? { template: phase.template } : {}),
     })),
+    ...(runbook.includes ? { includes: runbook.includes } : {}),
     fallback: runbook.fallback.map(planStep),
   };
 }
@@ -147,11 +152,12 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
   lines.push(`  ${displayFile} (sha256 ${plan.hash.slice(0, 12)})`);
   lines.push(`  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`);
   if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
+  if (plan.includes) lines.push(`  includes: ${plan.includes.map((file) => relative(dirname(plan.file), file)).join(', ')}`);
   if (plan.helpers) {
     lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);
   }
   for (const phase of plan.phases) {
-    lines.push('', `Phase ${phase.number}: ${phase.title}`);
+    lines.push('', `Phase ${phase.number}: ${phase.title}${phase.template !== undefined ? `  (template ${phase.template})` : ''}`);
     phase.steps.forEach(stepLines);
   }
   if (plan.fallback.length > 0) {

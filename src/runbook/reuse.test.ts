@@ -5,9 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { RunbookError, type RunbookProblem } from './errors.js';
 import { loadRunbook, parseRunbook } from './load.js';
+import { runbookJsonSchema } from './schema.js';
 import type { RunStep } from './types.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ns-reuse-'));
@@ -320,5 +323,19 @@ phases:
       "2:17: 'x-note': x- keys are allowed only at the top of the runbook; define the anchor there",
       "6:5: 'x-steps': x- keys are allowed only at the top of the runbook; define the anchor there",
     ]);
+  });
+});
+
+describe('the published JSON Schema', () => {
+  const validate = new Ajv2020({ allErrors: true, strict: false }).compile(runbookJsonSchema());
+
+  it('accepts templates, use, include and top-level x- keys as written in a file', () => {
+    expect(validate(parse(TEMPLATED))).toBe(true);
+    expect(validate({ name: 'x', 'x-steps': [{ note: 'hi' }], phases: [{ include: 'common/finish.yaml' }] })).toBe(true);
+  });
+
+  it('rejects an unknown key beside use:, and x- keys below the top, as the loader does', () => {
+    expect(validate({ name: 'x', phases: [{ name: 'a', use: 't', wiht: {} }] })).toBe(false);
+    expect(validate({ name: 'x', phases: [{ name: 'a', 'x-a': 1, steps: [{ note: 'hi' }] }] })).toBe(false);
   });
 });

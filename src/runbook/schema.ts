@@ -308,6 +308,40 @@ export const phaseSchema = z
   })
   .describe('An ordered group of steps.');
 
+const paramName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a param name is letters, digits and _');
+
+export const templateSchema = phaseSchema
+  .omit({ name: true })
+  .extend({
+    params: z
+      .array(paramName)
+      .optional()
+      .describe(
+        'The names the template takes, each used as {{name}} inside, like a variable of that phase only (quoted in commands as variables are). A step\'s host, preflight or reboot may be exactly "{{name}}": the host given for it.',
+      ),
+  })
+  .describe('A phase without a name, with parameters: every phase that says use: with this name gets its steps, with its own values.');
+
+export const templatePhaseSchema = z
+  .strictObject({
+    name: name('phase name').describe('Phase name; its steps get the ids NAME-1, NAME-2, ... unless the template gives ids.'),
+    title: text.optional().describe("The phase's title (default: the template's title, with the params put in)."),
+    use: name('template name').describe('The template (under templates, here or in an included file) this phase is made from.'),
+    with: z
+      .record(paramName, z.union([z.string(), z.number()]))
+      .optional()
+      .describe("A value for each of the template's params, e.g. { guest: vm1 }."),
+  })
+  .describe('A phase made from a template.');
+
+export const includeSchema = z
+  .strictObject({
+    include: text.describe(
+      'A runbook file, relative to this one, whose phases come here and whose templates can be used. It holds only templates and phases: hosts, vars and the rest come from the main runbook.',
+    ),
+  })
+  .describe("Another file's phases, put here.");
+
 export const sentinelSchema = z
   .strictObject({
     host: name('host name').describe("The site host where helpers reach nightshift: its 127.0.0.1 gets a reverse tunnel to nightshift's helper endpoint."),
@@ -381,10 +415,21 @@ export type RawHost = z.infer<typeof hostSchema>;
 export type RawSecret = z.infer<typeof secretSchema>;
 export type RawCheck = z.infer<(typeof checkSchemas)[CheckKind]>;
 
+/** The file as written: runbookSchema plus templates, use and include, which the loader puts together before checking. */
+export const runbookSourceSchema = runbookSchema.extend({
+  templates: z
+    .record(name('template name'), templateSchema)
+    .optional()
+    .describe('Phase templates by name, used by phases with use: NAME and with: { param: value }.'),
+  phases: z.array(z.union([phaseSchema, templatePhaseSchema, includeSchema])).min(1, 'a runbook needs at least one phase'),
+});
+
 export function runbookJsonSchema(): Record<string, unknown> {
   return {
     $id: 'https://nightshift.invalid/schema/runbook.schema.json',
     title: 'nightshift runbook',
-    ...(z.toJSONSchema(runbookSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
+    ...(z.toJSONSchema(runbookSourceSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
+    // Top-level x- keys hold YAML anchors for the rest of the file; the loader ignores them.
+    patternProperties: { '^x-': { description: 'Ignored: a place for YAML anchors (&name) that the runbook uses (*name, <<: *name).' } },
   };
 }

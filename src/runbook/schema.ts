@@ -310,9 +310,24 @@ export const phaseSchema = z
 
 const paramName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a param name is letters, digits and _');
 
+const paramReference = z
+  .string()
+  .regex(/^\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}$/, 'a param reference is {{name}}')
+  .describe("One of the template's params, as {{name}}: the host given for it.");
+
+/** In a template, a step's host field may also be exactly {{param}}. */
+const templateStepSchema = z.union(
+  STEP_KINDS.map((kind) => {
+    const schema = stepSchemas[kind] as z.ZodObject;
+    const fields = ['host', 'preflight', 'reboot'].filter((field) => field in schema.shape);
+    return schema.extend(Object.fromEntries(fields.map((field) => [field, z.union([schema.shape[field] as z.ZodType, paramReference])])));
+  }) as unknown as [z.ZodObject, z.ZodObject],
+);
+
 export const templateSchema = phaseSchema
   .omit({ name: true })
   .extend({
+    steps: z.array(templateStepSchema).min(1, 'a template needs at least one step'),
     params: z
       .array(paramName)
       .optional()

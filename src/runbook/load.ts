@@ -29,7 +29,6 @@ import {
   hostSchema,
   phaseSchema,
   runbookSchema,
-  runbookSourceSchema,
   sentinelSchema,
   siteSchema,
   STEP_KINDS,
@@ -264,7 +263,7 @@ function knownKeysAt(root: unknown, path: Path): string[] {
 }
 
 function shapeAt(path: Path): Record<string, unknown> | undefined {
-  if (path.length === 0) return runbookSourceSchema.shape;
+  if (path.length === 0) return runbookSchema.shape;
   if (path.length === 1 && path[0] === 'sites') return { upgrader: siteSchema, site: siteSchema };
   if (path.length === 2 && path[0] === 'sites') return siteSchema.shape;
   if (path.length === 2 && path[0] === 'hosts') return hostSchema.shape;

@@ -339,3 +339,10 @@ describe('the published JSON Schema', () => {
     expect(validate({ name: 'x', phases: [{ name: 'a', 'x-a': 1, steps: [{ note: 'hi' }] }] })).toBe(false);
   });
 });
+
+describe('the runbook hash', () => {
+  it('is the sha256 of the file alone when nothing is included, as before', async () => {
+    const { createHash } = await import('node:crypto');
+    expect(parseRunbook(TEMPLATED, 'rb.yaml').hash).toBe(createHash('sha256').update(TEMPLATED).digest('hex'));
+  });
+});

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { parseRunbook } from '../runbook/load.js';
-import type { EditStep } from '../runbook/types.js';
 import type { EngineEmitted } from './events.js';
 import { compileRunbook } from './machine.js';
 import { positionOf } from './rules.js';
@@ -34,19 +33,19 @@ function start(prepares: Prepare[], applies: Array<Error | 'ok'> = []) {
   const calls: string[] = [];
   const machine = compileRunbook(runbook).provide({
     actors: {
-      prepareEdit: fromPromise(async ({ input, signal }: { input: { step: EditStep; values: Record<string, string> }; signal: AbortSignal }) => {
+      prepareEdit: fromPromise(async ({ input, signal }) => {
         calls.push(`prepare ${input.step.id}`);
         const next = prepares.shift() ?? { changed: false, diff: '' };
         if (next === 'hang') return new Promise<EditPlan>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
         if (next instanceof Error) throw next;
         return next;
       }),
-      applyEdit: fromPromise(async ({ input }: { input: { step: EditStep } }) => {
+      applyEdit: fromPromise(async ({ input }) => {
         calls.push(`apply ${input.step.id}`);
         const next = applies.shift() ?? 'ok';
         if (next instanceof Error) throw next;
       }),
-      undoEdit: fromPromise(async ({ input }: { input: { step: { id: string } } }) => {
+      undoEdit: fromPromise(async ({ input }) => {
         calls.push(`undo ${input.step.id}`);
       }),
       runRemote: fromPromise(async ({ input }) => {

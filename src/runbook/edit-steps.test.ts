@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
+import { formatPlan, planOf } from './plan.js';
 
 const runbook = (steps: string, fallback = '') => `name: t
 vars: { name: dragon }
@@ -97,5 +98,32 @@ describe('edit and undo steps in the runbook', () => {
     ]);
     expect(problems(step(`        content: "a\\0b"\n`))).toEqual(['8:9 the edit of /etc/x holds a NUL character, which no text file holds']);
     expect(problems(runbook(`      - edit: etc/x\n        host: new\n        content: x\n`))[0]).toMatch(/absolute path/);
+  });
+});
+
+describe('edit and undo steps in the plan', () => {
+  it('say what each change does, what is typed to approve the diff, and which file an undo puts back', () => {
+    const loaded = parseRunbook(
+      runbook(
+        `      - edit: /etc/ssh/sshd_config
+        id: harden
+        host: new
+        become: sudo
+        replace: [{ match: '^#?PasswordAuthentication .*', with: 'PasswordAuthentication no' }]
+        ensure_lines: ["PermitRootLogin no"]
+        block: { marker: gw, text: "a\\nb\\n" }
+`,
+        `fallback:
+  - undo: harden
+`,
+      ),
+      'rb.yaml',
+    );
+    const text = formatPlan(planOf(loaded));
+    expect(text).toContain(
+      '/etc/ssh/sshd_config (as root): replace /^#?PasswordAuthentication .*/ with "PasswordAuthentication no"; ensure "PermitRootLogin no"; block "gw" (2 lines); the diff is approved before it is made, the original kept beside it',
+    );
+    expect(text).toContain('type "new"');
+    expect(text).toContain('undo step harden: put back /etc/ssh/sshd_config');
   });
 });

@@ -271,3 +271,24 @@ function hunks(ops: Op[]): string[] {
     return `@@ -${range(oldAt[from]!, oldCount)} +${range(newAt[from]!, newCount)} @@\n${body}`;
   });
 }
+
+/** What an edit step's changes do, in a few words each, for the plan: "replace /^#?Port / → Port 2222; ensure PermitRootLogin no". */
+export function describeChanges(changes: readonly EditChange[]): string {
+  const lineCount = (text: string) => parseLines(text).lines.length;
+  return changes
+    .map((change) => {
+      switch (change.kind) {
+        case 'content':
+          return `the whole file (${lineCount(change.text)} line${lineCount(change.text) === 1 ? '' : 's'})`;
+        case 'ensure_line':
+          return `ensure ${JSON.stringify(change.line)}${change.after !== undefined ? ` after /${change.after}/` : ''}`;
+        case 'replace':
+          return `replace /${change.pattern}/ with ${JSON.stringify(change.with)}`;
+        case 'block':
+          return `block "${change.marker}" (${lineCount(change.text)} line${lineCount(change.text) === 1 ? '' : 's'})`;
+        case 'set':
+          return `set ${change.key}${change.separator}${change.value}`;
+      }
+    })
+    .join('; ');
+}

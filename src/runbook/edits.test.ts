@@ -48,6 +48,9 @@ describe('applyChanges', () => {
       'GRUB_DEFAULT=saved\n#GRUB_TIMEOUT=9\nGRUB_TIMEOUT="5"\nexport GRUB_X=2\nNEW=n\n',
     );
     expect(applyChanges('a = 1\n', [{ kind: 'set', key: 'a', value: '2', separator: ' = ' }])).toBe('a = 2\n');
+    const sshd: EditChange = { kind: 'set', key: 'MaxAuthTries', value: '3', separator: ' ' };
+    expect(applyChanges('#MaxAuthTries 6\nMaxAuthTries   6\n', [sshd])).toBe('#MaxAuthTries 6\nMaxAuthTries 3\n');
+    expect(applyChanges('MaxAuthTries 3\n', [sshd])).toBe('MaxAuthTries 3\n');
   });
 
   it('keeps CRLF line endings, and adds CRLF lines to a CRLF file', () => {

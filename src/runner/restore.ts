@@ -94,7 +94,8 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     const record = machine.context.steps[step.id]!;
     record.status = 'failed';
     record.error = `nightshift stopped before the change to ${step.path} on ${step.host} was made: retry to read the file again and see its diff`;
-    return resting;
+    machine.context.current = step.id;
+    return { ...resting, current: step.id };
   }
   // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
   if (position.place !== 'running' && position.place !== 'checking') return resting;

@@ -98,6 +98,11 @@ describe('edit and undo steps in the runbook', () => {
     ]);
     expect(problems(step(`        content: "a\\0b"\n`))).toEqual(['8:9 the edit of /etc/x holds a NUL character, which no text file holds']);
     expect(problems(runbook(`      - edit: etc/x\n        host: new\n        content: x\n`))[0]).toMatch(/absolute path/);
+    const withSecret = runbook(`      - edit: /etc/x\n        host: new\n        content: "pw={{db_pw}}"\n`).replace(
+      'hosts:',
+      'secrets:\n  db_pw: { from: ask }\nhosts:',
+    );
+    expect(problems(withSecret)).toEqual([expect.stringMatching(/^12:22 .*\{\{db_pw\}\} is a secret, which can stand only in/)]);
   });
 });
 

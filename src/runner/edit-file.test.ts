@@ -153,6 +153,14 @@ describeWithSshd('edit steps on a real host', () => {
     await expect(editOnce(host.pool, editStep('b', scratch, change))).rejects.toThrow('is not a regular file');
   });
 
+  it('refuses a text that still holds a {{reference}} without a value, before reading anything', async () => {
+    const file = path.join(scratch, 'never');
+    await expect(editOnce(host.pool, editStep('ref', file, [{ kind: 'content', text: 'pw={{db_pw}}\n' }]))).rejects.toThrow(
+      `the edit of ${file} holds {{db_pw}}, which has no value here (a secret, or a value not captured): nothing is changed`,
+    );
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('writes a file of almost 1 MiB in pieces', async () => {
     const file = path.join(scratch, 'large');
     const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'y'.repeat(30)}`).join('\n');

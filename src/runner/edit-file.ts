@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { EditPlan } from '../engine/setup.js';
 import type { StepOutput } from '../output/step-output.js';
-import { applyChanges, unifiedDiff } from '../runbook/edits.js';
+import { applyChanges, changeTexts, unifiedDiff } from '../runbook/edits.js';
 import { interpolateText } from '../runbook/interpolate.js';
+import { REFERENCE } from '../runbook/shell-context.js';
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { EditChange, EditStep, UndoStep } from '../runbook/types.js';
 import type { RemoteHosts } from './remote-hosts.js';
@@ -144,11 +145,16 @@ export async function prepareEdit(
   context: EditContext,
   output: Pick<StepOutput, 'write' | 'note'>,
 ): Promise<{ plan: EditPlan; prepared: PreparedEdit }> {
+  const changes = changesWith(step.changes, values);
+  for (const text of changes.flatMap(changeTexts)) {
+    const left = new RegExp(REFERENCE.source).exec(text);
+    if (left) throw new Error(`the edit of ${step.path} holds ${left[0]}, which has no value here (a secret, or a value not captured): nothing is changed`);
+  }
   const file = await readRemoteFile(context.hosts, step.host, step.path, context.signal);
   const before = file.exists ? textOf(file.bytes, step.path, step.host) : null;
   let after: string;
   try {
-    after = applyChanges(before, changesWith(step.changes, values));
+    after = applyChanges(before, changes);
   } catch (error) {
     throw new Error(`${step.path} on ${step.host}: ${(error as Error).message}`);
   }

@@ -16,6 +16,7 @@ import {
   sourceLocator,
 } from './compose.js';
 import { composedHash, readIncludeFile } from './include-files.js';
+import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
@@ -530,6 +531,22 @@ function normalize(
         ...becomeOn(rawStep.host),
       };
     }
+    if ('edit' in rawStep) {
+      checkHost(rawStep.host);
+      const edit = editParts(rawStep, path, locate, report, text);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'edit',
+        title: text(rawStep.title ?? `edit ${edit.path} on ${rawStep.host}`),
+        host: rawStep.host,
+        ...becomeOn(rawStep.host),
+        ...edit,
+      };
+    }
+    if ('undo' in rawStep) {
+      return { ...base, ...acting(), kind: 'undo', title: rawStep.title !== undefined ? text(rawStep.title) : '', stepId: rawStep.undo, host: '', path: '' };
+    }
     if ('note' in rawStep) {
       return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
     }
@@ -561,6 +578,7 @@ function normalize(
       report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);
     }
   }
+  resolveUndoSteps([...phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? [])]), ...fallback], report);
   if (fallback.length === 0) {
     for (const [p, phase] of phases.entries()) {
       for (const [s, step] of phase.steps.entries()) {

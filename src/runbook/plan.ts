@@ -2,6 +2,7 @@
 // what must be typed. Text for people, JSON for tools.
 import { dirname, relative } from 'node:path';
 import { formatDuration } from './duration.js';
+import { describeChanges } from './edits.js';
 import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
 export interface PlanStep {
@@ -88,7 +89,14 @@ function planStep(step: Step): PlanStep {
     case 'note':
       return { ...base, who: 'everyone', text: step.text, destructive: false };
     case 'edit':
-      return { ...base, ...acting, who: step.host, destructive: true, text: `edit ${step.path}` };
+      return {
+        ...base,
+        ...acting,
+        who: step.host,
+        destructive: true,
+        typeToConfirm: step.confirmText,
+        text: `${step.path}${step.become ? ' (as root)' : ''}: ${describeChanges(step.changes)}; the diff is approved before it is made, the original kept beside it`,
+      };
     case 'undo':
       return { ...base, ...acting, who: step.host, destructive: false, text: `undo step ${step.stepId}: put back ${step.path}` };
   }

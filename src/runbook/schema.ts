@@ -263,6 +263,71 @@ export const preflightStepSchema = z
   })
   .describe('Read-only checks on a host before a dangerous change.');
 
+const absolutePath = z
+  .string()
+  .regex(/^\/[^\n\r\0]*$/, 'it must be an absolute path on the host, such as /etc/hostname')
+  .describe('The file on the host (absolute path); {{var}} is put in as text.');
+
+export const editStepSchema = z
+  .strictObject({
+    edit: absolutePath,
+    host: name('host name').describe('The host whose file is changed.'),
+    content: z.string().optional().describe('The whole file, from this text ({{var}} put in as text). Excludes the other changes.'),
+    ensure_lines: z
+      .array(
+        z.union([
+          text,
+          z.strictObject({
+            line: text.describe('The line that must be in the file.'),
+            after: text.optional().describe('When missing, it goes after the last line matching this regular expression (else at the end).'),
+          }),
+        ]),
+      )
+      .min(1)
+      .optional()
+      .describe('Lines that must be in the file; a missing one is added (at the end, or after the last line matching `after`).'),
+    replace: z
+      .array(
+        z.strictObject({
+          match: text.describe('A regular expression (JavaScript); a line it matches is replaced whole.'),
+          with: z.string().describe('The new line; $1, $<name> and $& refer to the match.'),
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe('Lines matching a regular expression are replaced, e.g. match: ^#?PasswordAuthentication .*, with: PasswordAuthentication no.'),
+    block: z
+      .strictObject({
+        marker: text.describe("The block's name: it stands between '# BEGIN marker' and '# END marker' lines."),
+        text: z.string().describe('The lines between the markers.'),
+      })
+      .optional()
+      .describe('A block of lines nightshift owns, between marker lines; added at the end when missing.'),
+    set: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a key is letters, digits, _, . and -'), z.union([z.string(), z.number()]))
+      .optional()
+      .describe('key=value lines (as in /etc/default/grub): each key is set to its value, or added when missing.'),
+    separator: z.string().min(1).optional().describe("For set: what stands between key and value (default '=')."),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'a mode is three octal digits, e.g. 644')
+      .optional()
+      .describe('For a file that does not exist yet: its mode, e.g. 644 (an existing file keeps its owner, group and mode).'),
+    become: become.optional().describe('sudo: the file is read and written as root through sudo; none/false: as the login user.'),
+    destructive: text.optional().describe('What the upgrader types to approve the diff (default: the host name).'),
+    ...common,
+  })
+  .describe(
+    'Change a file on a host (the changes are made in this order: replace, ensure_lines, set, block): the diff against the file as it is shows before, and is approved; the original is kept next to it as PATH.nightshift-SESSION-STEP; nothing to change means nothing asked.',
+  );
+
+export const undoStepSchema = z
+  .strictObject({
+    undo: name('step id').describe('The id of the edit step whose change is undone.'),
+    ...common,
+  })
+  .describe('Put back the file an edit step changed, from the backup it kept on the host (in the fallback, or a later phase).');
+
 export const noteStepSchema = z
   .strictObject({
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
@@ -273,7 +338,7 @@ export const noteStepSchema = z
   .describe('A note for the humans.');
 
 /** The key whose presence decides a step's kind, in the order the union lists them. */
-export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'preflight', 'checkpoint', 'wait', 'note'] as const;
+export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'preflight', 'checkpoint', 'wait', 'note', 'edit', 'undo'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const stepSchemas = {
@@ -285,6 +350,8 @@ export const stepSchemas = {
   checkpoint: checkpointStepSchema,
   wait: waitStepSchema,
   note: noteStepSchema,
+  edit: editStepSchema,
+  undo: undoStepSchema,
 } as const;
 
 export const stepSchema = z.union(
@@ -297,6 +364,8 @@ export const stepSchema = z.union(
     typeof checkpointStepSchema,
     typeof waitStepSchema,
     typeof noteStepSchema,
+    typeof editStepSchema,
+    typeof undoStepSchema,
   ],
 );
 

@@ -211,6 +211,11 @@ export function engineActions(book: RuleBook) {
         at,
       });
     }),
+    /** A step whose `when:` does not hold: skipped by nightshift, with the condition and what was found as the reason. */
+    skipUnmet: act<{ stepId: string; reason: string }>(({ context, enqueue }, { stepId, reason }) => {
+      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'skipped', skipReason: reason }) });
+      enqueue.emit({ type: 'step.skipped', stepId, by: NIGHTSHIFT, reason, at: Date.now() });
+    }),
     reattach: act<{ stepId: string }>(({ context, event, enqueue }, { stepId }) => {
       const attempt = context.steps[stepId]!.mayStillRun;
       enqueue.assign({ steps: updateStep(context, stepId, { followsDecision: true }) });

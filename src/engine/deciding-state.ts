@@ -1,9 +1,52 @@
 // A step with `when:` starts here: its conditions are decided (by the decideWhen effect,
 // which gathers the facts of its hosts once) before anything else, and a condition that
-// does not hold skips the step with the reason.
-import type { StateConfig } from './setup.js';
-import type { StepPlan } from './step-plan.js';
+// does not hold skips the step with the reason. When they cannot be decided (a host that
+// cannot be reached for its facts), the step fails; a retry decides again.
+import { valuesOf, type EngineContext } from './context.js';
+import type { StateConfig, WhenDecision } from './setup.js';
+import { allows, failingWithError, refusing, resting, type StepPlan } from './step-plan.js';
 
-export function deciding(_plan: StepPlan, target: string): StateConfig {
-  return { always: { target } };
+type Decided = { event: { output: WhenDecision } };
+
+/** The states of deciding: `deciding` itself, and `undecided` for when it could not be decided. */
+export function deciding(plan: StepPlan, target: string): StateConfig {
+  const { step, stepId } = plan;
+  const holds = ({ event }: Decided) => event.output.holds;
+  const skip = { type: 'skipUnmet' as const, params: ({ event }: Decided) => ({ stepId, reason: event.output.reason }) };
+  // A failure to decide goes the usual ways, but one that comes back to the upgrader comes to `undecided`, whose retry decides again.
+  const onError = failingWithError(plan).map((transition) => (transition.target === 'failed' ? { ...transition, target: 'undecided' } : transition));
+  return {
+    initial: 'deciding',
+    states: {
+      deciding: resting(plan, 'deciding', {
+        invoke: {
+          src: 'decideWhen',
+          input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }),
+          onDone: [
+            { guard: holds, target: `#${stateIdOf(plan)}.${target}` },
+            { target: plan.next, actions: [skip] },
+          ],
+          onError,
+        },
+      }),
+      undecided: resting(plan, 'failed', {
+        entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
+        on: {
+          RETRY: [
+            { guard: allows(plan, 'failed'), target: 'deciding', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
+            ...refusing(plan, 'failed'),
+          ],
+          SKIP: [
+            { guard: allows(plan, 'failed'), target: plan.next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
+            ...refusing(plan, 'failed'),
+          ],
+        },
+      }),
+    },
+  };
+}
+
+/** The id of the step's own state (its track's, then its id): `target` is one of its states, beside `deciding`. */
+function stateIdOf(plan: StepPlan): string {
+  return `${plan.next.slice(1, plan.next.lastIndexOf('.'))}.${plan.stepId}`;
 }

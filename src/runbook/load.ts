@@ -22,6 +22,7 @@ import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
 import { describeWait } from './wait-text.js';
+import { valueLocator, withConditions } from './when-conditions.js';
 import {
   CHECK_KINDS,
   checkSchemas,
@@ -102,13 +103,15 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
     throw new RunbookError(sortProblems(problems));
   }
 
-  const runbook = normalize(
+  const normalized = normalize(
     parsed.data,
     composedHash(source, main.absolute, composition.includes),
     { ...options, absoluteFile: options.absoluteFile ?? file },
     { locate, locateReference, composition },
     report,
   );
+  const sourceOf = (name?: string) => (name === undefined ? main.source : composition.includes.find((included) => included.file === name)?.source);
+  const runbook = withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report);
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
 }

@@ -75,7 +75,12 @@ export const hostSchema = z
 
 const onFail = z.enum(['ask', 'fallback', 'continue']).describe('What happens when the step fails: ask the upgrader (default), start the fallback, or go on.');
 
+const when = text.describe(
+  "Run the step only when this holds, else skip it with the reason: or, and, not, ( ), == != < <= > >= and =~ (regular expression) on variables and captured values by name, facts of a host as HOST.FACT (host.FACT: the step's own host; facts: systemd, cpus, distro, distro_like, distro_version, kernel, arch), 'strings', numbers, true and false. E.g. new.systemd and new.cpus >= 2.",
+);
+
 const common = {
+  when: when.optional(),
   id: name('step id').optional().describe('Stable id used in the journal (default: <phase>-<n>).'),
   title: text.optional().describe('Short title shown in the runbook panel.'),
   timeout: duration.optional().describe('The step fails when it runs longer than this.'),
@@ -331,6 +336,7 @@ export const undoStepSchema = z
 export const noteStepSchema = z
   .strictObject({
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
+    when: common.when,
     id: common.id,
     title: common.title,
     needs: common.needs,
@@ -373,6 +379,9 @@ export const phaseSchema = z
   .strictObject({
     name: name('phase name').describe('Phase name, e.g. partition, restore, cutover.'),
     title: text.optional(),
+    when: when
+      .optional()
+      .describe("Each step of the phase runs only when this holds (checked before the step's own when:); host.FACT is each step's own host."),
     steps: z.array(stepSchema).min(1, 'a phase needs at least one step'),
   })
   .describe('An ordered group of steps.');

@@ -286,7 +286,7 @@ function resolveOperand(raw: RawOperand, names: ConditionNames, problems: Condit
     const hint = closest(raw.fact, HOST_FACTS);
     problems.push({
       index: raw.factIndex,
-      message: `unknown fact '${raw.fact}'${hint ? `; did you mean '${hint}'?` : ''} The facts are ${HOST_FACTS.join(', ')}`,
+      message: `unknown fact '${raw.fact}'; ${hint ? `did you mean '${hint}'? The facts are` : 'the facts are'} ${HOST_FACTS.join(', ')}`,
     });
   }
   let host = raw.host;

@@ -53,8 +53,8 @@ export function withConditions(runbook: Runbook, raw: RawRunbook, locateIn: Loca
     if ('problems' in result) {
       for (const problem of result.problems) {
         const at = locateIn(path, text, problem.index);
-        const key = `${at.line}:${at.col}:${problem.message}`;
-        // A phase's condition is resolved for each of its steps: each problem is said once.
+        const key = `${at.file ?? ''}:${at.line}:${at.col}`;
+        // A phase's condition is resolved for each of its steps: a problem is said once, for the first.
         if (!reported.has(key)) report(at, `when: ${problem.message}`);
         reported.add(key);
       }

@@ -16,6 +16,7 @@ import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import { hostsBecoming } from './become-hosts.js';
 import { createEditEffects } from './edit-effects.js';
+import { decideWhenActor, HostFactsCache } from './host-facts.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
 
@@ -42,6 +43,10 @@ export interface EffectsOptions {
   reboots?: RebootsInFlight;
   /** A command as sent: the runbook's secrets put in (see secret-values.ts). Default: as written. */
   reveal?: (command: string) => string;
+  /** The facts of the hosts, for `when:` conditions (gathered once per run). Default: gathered, not journaled. */
+  facts?: HostFactsCache;
+  /** The runbook's variables, which conditions name. */
+  vars?: Record<string, string>;
 }
 
 export interface DetachedResult {
@@ -232,6 +237,11 @@ export function createEffects(options: EffectsOptions) {
   );
 
   const edits = createEditEffects({ hosts, sessionId: options.sessionId, outputs, withOutput });
+  const decideWhen = decideWhenActor({
+    facts: options.facts ?? new HostFactsCache(hosts),
+    vars: options.vars ?? {},
+    setPhase: (phase) => hosts.setPhase(phase),
+  });
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt, ...edits };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt, decideWhen, ...edits };
 }

@@ -13,6 +13,7 @@ import type { EntryFields, EntryType } from '../store/journal.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
 import { createEffects, type DetachedResult } from './effects.js';
+import { HostFactsCache } from './host-facts.js';
 import { describeRebootInFlight } from './reboot.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { RunOutputs } from './run-outputs.js';
@@ -146,6 +147,8 @@ export function createRun(options: RunOptions): Run {
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
       ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command) } : {}),
+      facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
+      vars: runbook.vars,
     }),
   });
   if (options.restore) {

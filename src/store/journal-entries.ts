@@ -131,6 +131,19 @@ const runShapes = {
   'snapshot.recovered': { file: z.string(), failures: z.number().int() },
   'snapshot.stale-accepted': { savedAt: z.string().nullable(), steps: z.array(z.string()) },
   'runbook.changed': { hash: z.string(), previous: z.string(), changes: z.array(z.unknown()) },
+  /** A host's facts, gathered once per run for `when:` conditions. */
+  'host.facts': {
+    host: z.string(),
+    facts: z.object({
+      systemd: z.boolean(),
+      cpus: z.number().int(),
+      distro: z.string(),
+      distro_like: z.string(),
+      distro_version: z.string(),
+      kernel: z.string(),
+      arch: z.string(),
+    }),
+  },
 };
 
 const helperShapes = {

@@ -57,6 +57,10 @@ export const ENTRY_SAMPLES: { [T in EntryType]: EntryFields<T> } = {
   'snapshot.recovered': { file: '/s/snapshot.json', failures: 2 },
   'snapshot.stale-accepted': { savedAt: '2026-12-03T02:59:00.000Z', steps: ['a'] },
   'runbook.changed': { hash: 'beef', previous: 'f00d', changes: [{ kind: 'changed', stepId: 'a' }] },
+  'host.facts': {
+    host: 'dolphin',
+    facts: { systemd: true, cpus: 2, distro: 'debian', distro_like: '', distro_version: '12', kernel: '6.1.0-18-amd64', arch: 'x86_64' },
+  },
   'revert.armed': { stepId: 'a', attempt: 1, host: 'dolphin', how: 'systemd-run', deadline: 1, afterMs: 60_000 },
   'revert.disarmed': { stepId: 'a', attempt: 1, host: 'dolphin' },
   'revert.kept': { stepId: 'a', attempt: 1, host: 'dolphin', deadline: 1, why: 'the step failed' },

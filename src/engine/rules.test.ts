@@ -96,6 +96,10 @@ function start(script: Record<string, Behaviour[]>, options: { text?: string; re
       }),
       checkAttempt: fromPromise(async ({ input, signal }) => look(input.step.id, signal)),
       stopAttempt: fromPromise(async ({ input, signal }) => look(input.step.id, signal)),
+      decideWhen: fromPromise(async ({ input, signal }) => {
+        await ends(`${input.step.id}:when`, signal);
+        return { holds: true, reason: '' };
+      }),
     },
   });
   const actor = createActor(machine, options.snapshot ? { snapshot: options.snapshot as never } : {});
@@ -247,6 +251,29 @@ const scenes: Array<{ name: string; place: Place; step: string; reach: () => Pro
     },
   },
 ];
+
+/** A step with a when: condition, for the places of deciding it. */
+const deciding = `name: deciding
+hosts:
+  dolphin: {}
+phases:
+  - name: all
+    steps:
+      - run: daemon-reload
+        host: dolphin
+        id: decided
+        when: dolphin.systemd
+fallback:
+  - run: swap back
+    host: dolphin
+    id: back
+    attach: false
+`;
+
+scenes.push(
+  { name: 'a when: being decided', place: 'deciding', step: 'decided', reach: async () => start({ 'decided:when': ['hang'] }, { text: deciding }) },
+  { name: 'a when: that could not be decided', place: 'failed', step: 'decided', reach: async () => start({ 'decided:when': ['fail'] }, { text: deciding }) },
+);
 
 /** A run saved while `stepId` ran, restored as interrupted (as runner/restore.ts does). */
 async function interrupted(stepId: string, script: Record<string, Behaviour[]>): Promise<Harness> {

@@ -141,6 +141,43 @@ describe('restoring a saved machine', () => {
     expect(actor.getSnapshot().context.steps['checked']).toMatchObject({ status: 'running', attempts: 2 });
   });
 
+  it('a step whose when: was being decided decides again, and nothing of it counts as interrupted', async () => {
+    const text = `name: deciding\nhosts:\n  dolphin: {}\nphases:\n  - name: one\n    steps:\n      - run: reload\n        host: dolphin\n        id: reload\n        when: dolphin.systemd\n`;
+    const runbook = parseRunbook(text, 'rb.yaml');
+    const decisions: string[] = [];
+    const machineWith = (decide: () => Promise<{ holds: boolean; reason: string }>) =>
+      compileRunbook(runbook).provide({
+        actors: {
+          decideWhen: fromPromise(async ({ input }) => {
+            decisions.push(input.step.id);
+            return decide();
+          }),
+          runRemote: fromPromise(async (): Promise<CommandResult> => ({ exitCode: 0 })),
+        },
+      });
+    const first = createActor(machineWith(() => new Promise(() => {}))).start();
+    await waitFor(first, (snapshot) => snapshot.hasTag('deciding'));
+    const saved = JSON.parse(JSON.stringify(first.getPersistedSnapshot()));
+    first.stop();
+    const restored = restoreMachine(saved, runbook);
+    expect(restored).toMatchObject({ inFlight: null, interrupted: false, reattach: [] });
+    const emitted: EngineEmitted[] = [];
+    const again = createActor(
+      machineWith(async () => ({ holds: false, reason: 'when dolphin.systemd (dolphin.systemd is false)' })),
+      {
+        snapshot: restored.machine as never,
+      },
+    );
+    again.on('*', (event) => emitted.push(event));
+    again.start();
+    await waitFor(again, (snapshot) => snapshot.status === 'done');
+    expect(decisions).toEqual(['reload', 'reload']);
+    expect(emitted.find((event) => event.type === 'step.skipped')).toMatchObject({
+      stepId: 'reload',
+      reason: 'when dolphin.systemd (dolphin.systemd is false)',
+    });
+  });
+
   it('refuses a session stopped at a step the runbook no longer has', async () => {
     const saved = await savedWhileRunning('foreground');
     const changed = parseRunbook(source.replace('id: foreground', 'id: grub'), 'rb.yaml');

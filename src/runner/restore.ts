@@ -3,7 +3,7 @@
 // kept running on its host, or left its status there); an upload resumes and verifies, a
 // wait probes again. Anything else in flight is restored as interrupted: its check runs
 // first, or the upgrader decides (re-run, mark done, fall back). A step held for hands
-// on site had nothing in flight and is restored held.
+// on site had nothing in flight and is restored held; one whose `when:` was being decided decides again.
 import type { StateValue } from 'xstate';
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
@@ -97,6 +97,8 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     machine.context.current = step.id;
     return { ...resting, current: step.id };
   }
+  // Deciding a `when:` changes nothing on a host: restored as it was, its decision is made again (facts gathered anew).
+  if (position.place === 'deciding') return resting;
   // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
   if (position.place !== 'running' && position.place !== 'checking') return resting;
   if (position.place === 'running' && followsAgain(step)) return { ...resting, reattach: [step.id], inFlight: step.id };

@@ -23,6 +23,8 @@ export interface PlanStep {
   needsHands: boolean;
   /** `revert_after`: how long the revert armed before the change waits, and what it runs. */
   revert?: { after: string; command: string };
+  /** The step's own `when:` conditions as written (its phase's is the phase's `when`). */
+  when?: string[];
 }
 
 export interface Plan {
@@ -34,14 +36,15 @@ export interface Plan {
   hosts: string[];
   /** How the helper on site joins: the command to type on the site host. */
   helpers?: { host: string; port: number; command: string; notify: string };
-  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[]; template?: string }>;
+  phases: Array<{ number: number; name: string; title: string; when?: string; steps: PlanStep[]; template?: string }>;
   /** Files the runbook includes, as read. */
   includes?: string[];
   fallback: PlanStep[];
 }
 
 function planStep(step: Step): PlanStep {
-  const base = { number: step.number, id: step.id, kind: step.kind, title: step.title, needsHands: step.needsHands };
+  const when = (step.when ?? []).filter((condition) => condition.scope === 'step').map((condition) => condition.text);
+  const base = { number: step.number, id: step.id, kind: step.kind, title: step.title, needsHands: step.needsHands, ...(when.length > 0 ? { when } : {}) };
   const acting = step.kind === 'note' ? {} : { ...(step.timeoutMs !== undefined ? { timeout: formatDuration(step.timeoutMs) } : {}), onFail: step.onFail };
   switch (step.kind) {
     case 'run':
@@ -124,6 +127,7 @@ export function planOf(runbook: Runbook): Plan {
       number: index + 1,
       name: phase.name,
       title: phase.title,
+      ...(phase.when ? { when: phase.when.text } : {}),
       steps: phase.steps.map(planStep),
       ...(phase.template !== undefined ? { template: phase.template } : {}),
     })),
@@ -144,7 +148,8 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
       step.onFail && step.onFail !== 'ask' ? `on failure: ${step.onFail}` : '',
     ].filter(Boolean);
     lines.push(`  [ ] ${step.number.padEnd(5)} ${step.who.padEnd(whoWidth)}  ${step.title}${flags.length ? `  (${flags.join('; ')})` : ''}`);
-    const detail = step.command ? step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`) : [];
+    const detail = (step.when ?? []).map((text) => `only when ${text}`);
+    if (step.command) detail.push(...step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`));
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
     if (step.revert) detail.push(...revertText(step.revert).split('\n'));
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
@@ -165,7 +170,8 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);
   }
   for (const phase of plan.phases) {
-    lines.push('', `Phase ${phase.number}: ${phase.title}${phase.template !== undefined ? `  (template ${phase.template})` : ''}`);
+    const template = phase.template !== undefined ? `  (template ${phase.template})` : '';
+    lines.push('', `Phase ${phase.number}: ${phase.title}${template}${phase.when ? ` (each step only when ${phase.when})` : ''}`);
     phase.steps.forEach(stepLines);
   }
   if (plan.fallback.length > 0) {

@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { StepRecord } from '../engine/events.js';
+import { visibleLine } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Runbook, Step } from '../runbook/types.js';
 import { STEP_MARK, theme } from './theme.js';
@@ -49,7 +50,9 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
         const record = props.steps[row.step.id]!;
         const { mark, color } = STEP_MARK[record.status];
         const time = elapsed(record, props.now);
-        const label = `${row.step.number} ${row.step.title}`;
+        // A skipped step says why (its when: condition and what was found, or the person's reason).
+        const why = record.status === 'skipped' && record.skipReason ? ` · skipped: ${visibleLine(record.skipReason)}` : '';
+        const label = `${row.step.number} ${row.step.title}${why}`;
         const width = Math.max(4, inner - 3 - time.length - 1);
         const focused = row.step.id === props.focusId;
         return (

@@ -365,7 +365,8 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       else say(chalk.red(`${chalk.bold('FAILED')} ${label} after ${formatDuration(event.durationMs)}: ${t(event.error ?? 'failed')}`));
       return;
     case 'step.skipped':
-      say(`skipped ${label} by ${t(event.by.name)}: ${t(event.reason)}`);
+      // nightshift skips a step only for its when: condition, which the reason states.
+      say(event.by.role === 'nightshift' ? `skipped ${label}: ${t(event.reason)}` : `skipped ${label} by ${t(event.by.name)}: ${t(event.reason)}`);
       return;
     case 'step.approved':
       say(`approved ${label} by ${t(event.by.name)}`);

@@ -58,7 +58,7 @@ phases:
         when: new.kernel =~ "^6\\\\."
 `;
 
-function start(options: { unreachable?: string[]; text?: string } = {}) {
+function start(options: { unreachable?: string[]; text?: string; facts?: Record<string, HostFacts> } = {}) {
   const runbook = parseRunbook(options.text ?? source, 'rb.yaml');
   const executed: string[] = [];
   const decided: string[] = [];
@@ -78,7 +78,7 @@ function start(options: { unreachable?: string[]; text?: string } = {}) {
         for (const condition of input.step.when ?? []) {
           const down = hostsOf(condition.expr).find((host) => unreachable.has(host));
           if (down) throw new Error(`could not read the facts of ${down}: no route to host`);
-          const result = evaluate(condition.expr, { values: { ...runbook.vars, ...input.values }, facts: FACTS });
+          const result = evaluate(condition.expr, { values: { ...runbook.vars, ...input.values }, facts: options.facts ?? FACTS });
           if (!result.holds) return { holds: false, reason: skipReason(condition.text, result.found) };
         }
         return { holds: true, reason: '' };
@@ -112,6 +112,48 @@ describe('when: conditions in the engine', () => {
     expect(run.emitted.at(-1)).toMatchObject({ type: 'run.finished', outcome: 'completed' });
     // A skipped step never started: no step.started for it.
     expect(run.emitted.filter((event) => event.type === 'step.started').map((event) => event.stepId)).toEqual(['reload', 'openrc', 'last']);
+  });
+
+  it('a checkpoint, a reboot, an upload and a note whose condition holds go on as they would without it', async () => {
+    const run = start({ facts: { ...FACTS, old: { ...FACTS['old']!, systemd: true } } });
+    await run.settle(() => run.actor.getSnapshot().context.steps['look']!.status === 'skipped');
+    await run.settle(() => run.actor.getSnapshot().context.steps['boot']!.status !== 'pending');
+    await run.settle(() => run.actor.getSnapshot().status === 'done');
+    expect(run.executed).toEqual(['reload', 'boot', 'conf', 'last']);
+    expect(run.actor.getSnapshot().context.steps['say']!.status).toBe('done');
+    expect(run.emitted.filter((event) => event.type === 'step.skipped').map((event) => event.stepId)).toEqual(['openrc', 'grub', 'look']);
+  });
+
+  it('a checkpoint whose condition holds waits for its confirmation', async () => {
+    const run = start({ text: source.replace('swap_mode == "single"', 'swap_mode == "dual"') });
+    await run.settle(() => run.actor.getSnapshot().context.steps['look']!.status === 'waiting');
+    expect(positionOf(run.actor.getSnapshot())).toEqual({ stepId: 'look', place: 'confirming' });
+    run.actor.stop();
+  });
+
+  it('a step that needs hands is decided first: skipped without being held, or held once its condition holds', async () => {
+    const text = `name: hands
+hosts:
+  old: {}
+phases:
+  - name: one
+    steps:
+      - run: plug-modem
+        host: old
+        id: plug
+        needs: hands
+        when: old.systemd
+      - note: hold the cable
+        id: cable
+        needs: hands
+        when: old.cpus == 1
+`;
+    const run = start({ text });
+    await run.settle(() => positionOf(run.actor.getSnapshot())?.place === 'held');
+    expect(positionOf(run.actor.getSnapshot())).toEqual({ stepId: 'cable', place: 'held' });
+    expect(run.emitted.filter((event) => event.type === 'step.held').map((event) => event.stepId)).toEqual(['cable']);
+    expect(run.actor.getSnapshot().context.steps['plug']).toMatchObject({ status: 'skipped', skipReason: 'when old.systemd (old.systemd is false)' });
+    run.actor.stop();
   });
 
   it("puts the phase's condition before the step's own", () => {

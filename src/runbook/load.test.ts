@@ -151,7 +151,7 @@ phases:
 `);
     expect(problems).toEqual([
       "3:11: 'name' of phase 1: a phase name is lower-case letters, digits, '-' and '_', starting with a letter or digit",
-      "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title, needs",
+      "6:9: unknown key 'colour' in step 1.1; allowed keys: note, id, title, needs, when",
     ]);
   });
 });

@@ -80,7 +80,6 @@ const when = text.describe(
 );
 
 const common = {
-  when: when.optional(),
   id: name('step id').optional().describe('Stable id used in the journal (default: <phase>-<n>).'),
   title: text.optional().describe('Short title shown in the runbook panel.'),
   timeout: duration.optional().describe('The step fails when it runs longer than this.'),
@@ -91,6 +90,7 @@ const common = {
     .describe(
       'hands: the step needs someone on site; it is held while no sentinel is present or the sentinel is away, unless the upgrader goes on with a reason.',
     ),
+  when: when.optional(),
 };
 
 const check = text.describe(
@@ -336,10 +336,10 @@ export const undoStepSchema = z
 export const noteStepSchema = z
   .strictObject({
     note: text.describe('Text for the humans; shown and journaled, nothing runs.'),
-    when: common.when,
     id: common.id,
     title: common.title,
     needs: common.needs,
+    when: common.when,
   })
   .describe('A note for the humans.');
 

@@ -194,3 +194,62 @@ phases:
     expect(evaluate(condition.expr, { values: { swap_mode: 'dual' }, facts: {} })).toEqual({ holds: false, found: 'swap_mode is "dual"' });
   });
 });
+
+describe('when: in templates and included files', () => {
+  it("a template's when: reads each use's own host and its params", () => {
+    const text = `name: templates
+hosts:
+  vm1: {}
+  vm2: {}
+templates:
+  update:
+    params: [guest, family]
+    when: family == "debian"
+    steps:
+      - run: apt-get -y upgrade
+        host: "{{guest}}"
+        when: host.systemd
+phases:
+  - name: vm1
+    use: update
+    with: { guest: vm1, family: debian }
+  - name: vm2
+    use: update
+    with: { guest: vm2, family: fedora }
+`;
+    const runbook = parseRunbook(text, 'rb.yaml');
+    const [first, second] = allSteps(runbook);
+    expect(first!.when!.map((condition) => condition.expr)).toEqual([
+      { kind: 'compare', op: '==', left: { kind: 'literal', value: 'debian' }, right: { kind: 'literal', value: 'debian' } },
+      { kind: 'truthy', operand: { kind: 'fact', host: 'vm1', fact: 'systemd' } },
+    ]);
+    expect(evaluate(second!.when![0]!.expr, { values: {}, facts: {} })).toEqual({ holds: false, found: '"fedora" == "debian"' });
+    expect(second!.when![1]!.expr).toEqual({ kind: 'truthy', operand: { kind: 'fact', host: 'vm2', fact: 'systemd' } });
+  });
+
+  it('a problem in an included file is reported there, at its line and column', () => {
+    const included = `phases:
+  - name: tail
+    steps:
+      - run: echo
+        host: new
+        when: new.cpu > 1
+`;
+    const text = `name: include
+hosts:
+  new: {}
+phases:
+  - include: tail.yaml
+`;
+    let problems: string[] = [];
+    try {
+      parseRunbook(text, 'rb.yaml', { absoluteFile: '/nowhere/rb.yaml', readInclude: (file) => (file === '/nowhere/tail.yaml' ? included : undefined) });
+    } catch (error) {
+      if (!(error instanceof RunbookError)) throw error;
+      problems = error.problems.map((problem) => `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`);
+    }
+    expect(problems).toEqual([
+      "tail.yaml:6:19: when: unknown fact 'cpu'; did you mean 'cpus'? The facts are systemd, cpus, distro, distro_like, distro_version, kernel, arch",
+    ]);
+  });
+});

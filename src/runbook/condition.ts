@@ -221,6 +221,8 @@ export interface ConditionNames {
   ownHost?: string;
   /** The step's kind, for the message when it has no host. */
   stepKind: string;
+  /** In a phase made from a template: its params, known when the runbook is read, taken as the values given. */
+  params?: Readonly<Record<string, string>>;
 }
 
 /** Reads `text` and resolves it against `names`: the condition, or every problem found with its place. */
@@ -264,6 +266,8 @@ function resolveExpr(raw: RawExpr, names: ConditionNames, problems: ConditionPro
 function resolveOperand(raw: RawOperand, names: ConditionNames, problems: ConditionProblem[]): ConditionOperand {
   if (raw.kind === 'literal') return { kind: 'literal', value: raw.value };
   if (raw.kind === 'name') {
+    const param = names.params?.[raw.name];
+    if (param !== undefined) return { kind: 'literal', value: param };
     const capture = names.captures[raw.name];
     if (names.secrets.includes(raw.name)) {
       problems.push({

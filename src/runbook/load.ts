@@ -111,7 +111,7 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
     report,
   );
   const sourceOf = (name?: string) => (name === undefined ? main.source : composition.includes.find((included) => included.file === name)?.source);
-  const runbook = withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report);
+  const runbook = withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report, (p) => composition.instances.get(p)?.params);
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
 }

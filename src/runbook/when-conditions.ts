@@ -30,11 +30,17 @@ export function valueLocator(locate: (path: Path) => Position, sourceOf: (file?:
 
 type Report = (at: Position, message: string) => void;
 
-/** The runbook with each step's `when` filled in (the phase's condition first); problems go to `report`. */
-export function withConditions(runbook: Runbook, raw: RawRunbook, locateIn: LocateInValue, report: Report): Runbook {
+/** The runbook with each step's `when` filled in (the phase's condition first); problems go to `report`. `paramsOf`: a template phase's params, by phase index. */
+export function withConditions(
+  runbook: Runbook,
+  raw: RawRunbook,
+  locateIn: LocateInValue,
+  report: Report,
+  paramsOf: (phaseIndex: number) => Record<string, string> | undefined = () => undefined,
+): Runbook {
   const order = allSteps(runbook).map((step) => step.id);
   const hosts = Object.keys(runbook.hosts);
-  const namesFor = (step: Step): ConditionNames => ({
+  const namesFor = (step: Step, params: Record<string, string> | undefined): ConditionNames => ({
     vars: Object.keys(runbook.vars),
     secrets: Object.keys(runbook.secrets),
     captures: Object.fromEntries(
@@ -46,10 +52,11 @@ export function withConditions(runbook: Runbook, raw: RawRunbook, locateIn: Loca
     hosts,
     ...('host' in step ? { ownHost: step.host } : {}),
     stepKind: step.kind,
+    ...(params ? { params } : {}),
   });
   const reported = new Set<string>();
-  const condition = (text: string, path: Path, step: Step, scope: StepCondition['scope']): StepCondition | undefined => {
-    const result = compileCondition(text, namesFor(step));
+  const condition = (text: string, path: Path, step: Step, scope: StepCondition['scope'], params?: Record<string, string>): StepCondition | undefined => {
+    const result = compileCondition(text, namesFor(step, params));
     if ('problems' in result) {
       for (const problem of result.problems) {
         const at = locateIn(path, text, problem.index);
@@ -63,17 +70,17 @@ export function withConditions(runbook: Runbook, raw: RawRunbook, locateIn: Loca
     const { line, col } = locateIn(path, text, 0);
     return { text, expr: result.expr, scope, at: { line, col } };
   };
-  const stepWhen = (step: Step, rawWhen: string | undefined, path: Path, phaseWhen?: { text: string; path: Path }): Step => {
+  const stepWhen = (step: Step, rawWhen: string | undefined, path: Path, phaseWhen?: { text: string; path: Path }, params?: Record<string, string>): Step => {
     const conditions = [
-      ...(phaseWhen ? [condition(phaseWhen.text, phaseWhen.path, step, 'phase')] : []),
-      ...(rawWhen !== undefined ? [condition(rawWhen, [...path, 'when'], step, 'step')] : []),
+      ...(phaseWhen ? [condition(phaseWhen.text, phaseWhen.path, step, 'phase', params)] : []),
+      ...(rawWhen !== undefined ? [condition(rawWhen, [...path, 'when'], step, 'step', params)] : []),
     ].filter((found): found is StepCondition => found !== undefined);
     return conditions.length > 0 ? { ...step, when: conditions } : step;
   };
   const phases: Phase[] = runbook.phases.map((phase, p) => {
     const rawPhase = raw.phases[p];
     const phaseWhen = rawPhase?.when !== undefined ? { text: rawPhase.when, path: ['phases', p, 'when'] as Path } : undefined;
-    const steps = phase.steps.map((step, s) => stepWhen(step, rawPhase?.steps[s]?.when, ['phases', p, 'steps', s], phaseWhen));
+    const steps = phase.steps.map((step, s) => stepWhen(step, rawPhase?.steps[s]?.when, ['phases', p, 'steps', s], phaseWhen, paramsOf(p)));
     const when = steps.find((step) => step.when?.[0]?.scope === 'phase')?.when?.[0];
     return { ...phase, steps, ...(when ? { when } : {}) };
   });

@@ -156,6 +156,51 @@ phases:
     run.actor.stop();
   });
 
+  it('an edit step is decided before its change is worked out: skipped without reading the file, or prepared and approved', async () => {
+    const text = `name: edits
+hosts:
+  old: {}
+  new: {}
+phases:
+  - name: one
+    steps:
+      - edit: /etc/hostname
+        id: old-name
+        host: old
+        content: "dragon\\n"
+        when: host.systemd
+      - edit: /etc/hostname
+        id: new-name
+        host: new
+        content: "dragon\\n"
+        when: host.systemd
+`;
+    const runbook = parseRunbook(text, 'rb.yaml');
+    const prepared: string[] = [];
+    const applied: string[] = [];
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        decideWhen: fromPromise<WhenDecision, { step: Step; values: Record<string, string> }>(async ({ input }) => {
+          const result = evaluate(input.step.when![0]!.expr, { values: {}, facts: FACTS });
+          return result.holds ? { holds: true, reason: '' } : { holds: false, reason: skipReason(input.step.when![0]!.text, result.found) };
+        }),
+        prepareEdit: fromPromise(async ({ input }) => {
+          prepared.push(input.step.id);
+          return { changed: true, diff: '-old\n+dragon\n' };
+        }),
+        applyEdit: fromPromise(async ({ input }) => void applied.push(input.step.id)),
+      },
+    });
+    const actor = createActor(machine).start();
+    await waitFor(actor, (snapshot) => positionOf(snapshot)?.place === 'approval', { timeout: 2000 });
+    expect(positionOf(actor.getSnapshot())).toEqual({ stepId: 'new-name', place: 'approval' });
+    expect(actor.getSnapshot().context.steps['old-name']).toMatchObject({ status: 'skipped', skipReason: 'when host.systemd (old.systemd is false)' });
+    expect(prepared).toEqual(['new-name']);
+    actor.send({ type: 'APPROVE', stepId: 'new-name', by: UPGRADER, value: 'new' });
+    await waitFor(actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
+    expect(applied).toEqual(['new-name']);
+  });
+
   it("puts the phase's condition before the step's own", () => {
     const { runbook } = start();
     const last = allSteps(runbook).find((step) => step.id === 'last')!;

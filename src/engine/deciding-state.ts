@@ -4,7 +4,7 @@
 // cannot be reached for its facts), the step fails; a retry decides again.
 import { valuesOf, type EngineContext } from './context.js';
 import type { StateConfig, WhenDecision } from './setup.js';
-import { allows, failingWithError, refusing, resting, type StepPlan } from './step-plan.js';
+import { allows, failingWithError, refusing, resting, stepStateId, type StepPlan } from './step-plan.js';
 
 type Decided = { event: { output: WhenDecision } };
 
@@ -23,7 +23,7 @@ export function deciding(plan: StepPlan, target: string): StateConfig {
           src: 'decideWhen',
           input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }),
           onDone: [
-            { guard: holds, target: `#${stateIdOf(plan)}.${target}` },
+            { guard: holds, target: `#${stepStateId(stepId)}.${target}` },
             { target: plan.next, actions: [skip] },
           ],
           onError,
@@ -44,9 +44,4 @@ export function deciding(plan: StepPlan, target: string): StateConfig {
       }),
     },
   };
-}
-
-/** The id of the step's own state (its track's, then its id): `target` is one of its states, beside `deciding`. */
-function stateIdOf(plan: StepPlan): string {
-  return `${plan.next.slice(1, plan.next.lastIndexOf('.'))}.${plan.stepId}`;
 }

@@ -5,6 +5,11 @@ import type { Place, StepAction } from './rules.js';
 import type { StateConfig } from './setup.js';
 
 export const MACHINE_ID = 'nightshift';
+
+/** The id of a step's own state, wherever its track is: `#id.child` reaches its states (step ids are unique in a runbook). */
+export function stepStateId(stepId: string): string {
+  return `step:${stepId}`;
+}
 /** Upper case: cannot clash with a step id. */
 export const FINAL = 'DONE';
 

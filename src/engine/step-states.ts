@@ -8,7 +8,19 @@ import type { CommandResult } from './actions.js';
 import { attemptOf } from './guards.js';
 import type { StateConfig } from './setup.js';
 import { runsDetached, type AttemptState } from './unsettled-attempt.js';
-import { allows, FINAL, failActions, failingWithError, MACHINE_ID, refusing, resting, type Errored, type StepPlan, type TrackOptions } from './step-plan.js';
+import {
+  allows,
+  stepStateId,
+  FINAL,
+  failActions,
+  failingWithError,
+  MACHINE_ID,
+  refusing,
+  resting,
+  type Errored,
+  type StepPlan,
+  type TrackOptions,
+} from './step-plan.js';
 import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
@@ -39,7 +51,12 @@ function stepState(step: Step, next: string, track: 'main' | 'fallback', options
     const pass: StateConfig = { entry: [{ type: 'passNote', params: { stepId } }], always: { target: next } };
     const afterWhen = step.needsHands ? 'gate' : 'pass';
     if (!step.needsHands && afterWhen === entering(afterWhen)) return { ...pass, meta };
-    return { meta, initial: entering(afterWhen), states: { ...decided(afterWhen), ...(step.needsHands ? handsGate(plan, 'pass') : {}), pass } };
+    return {
+      id: stepStateId(stepId),
+      meta,
+      initial: entering(afterWhen),
+      states: { ...decided(afterWhen), ...(step.needsHands ? handsGate(plan, 'pass') : {}), pass },
+    };
   }
   const check = checkOf(step);
   const needsApproval = step.kind !== 'checkpoint' && 'confirmText' in step && step.confirmText !== undefined;
@@ -55,9 +72,10 @@ function stepState(step: Step, next: string, track: 'main' | 'fallback', options
   };
   const initial = entering(afterWhen);
   if (step.kind === 'checkpoint') {
-    return { meta, initial, states: { ...before, working: confirming(plan), failed: failed(plan) } };
+    return { id: stepStateId(stepId), meta, initial, states: { ...before, working: confirming(plan), failed: failed(plan) } };
   }
   return {
+    id: stepStateId(stepId),
     meta,
     initial,
     states: {

@@ -45,3 +45,8 @@ export function carriedRecords(runbook: Runbook, from: GoingAgain): Record<strin
   }
   return records;
 }
+
+/** The compile options of a run that goes again (none otherwise): it starts at the phase, and every check is asked first. */
+export function goingAgainOptions(again: GoingAgain | undefined): { from?: GoingAgain; probeChecks?: boolean } {
+  return again ? { from: again, probeChecks: true } : {};
+}

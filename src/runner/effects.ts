@@ -3,6 +3,8 @@
 // never through the machine.
 import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
+import type { ProbeResult } from '../engine/setup.js';
+import { probeDone } from './probe-done.js';
 import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -41,6 +43,8 @@ export interface EffectsOptions {
   reboots?: RebootsInFlight;
   /** A command as sent: the runbook's secrets put in (see secret-values.ts). Default: as written. */
   reveal?: (command: string) => string;
+  /** Text from a host as it may be kept: the runbook's secrets masked. Default: as it came. */
+  mask?: (text: string) => string;
 }
 
 export interface DetachedResult {
@@ -128,6 +132,27 @@ export function createEffects(options: EffectsOptions) {
       killGraceMs: options.killGraceMs ?? 5000,
       holdsSecret: check !== (step.check ?? 'false'),
     });
+  });
+
+  // The same check asked before the step runs (skip_done, going again): what it printed is kept.
+  const probeDoneEffect = fromPromise<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+    const { step } = input;
+    hosts.setPhase(step.phase);
+    return probeDone(
+      step,
+      (check, write) => {
+        const command = reveal(check);
+        if (step.kind === 'run') return hostsBecoming(hosts, step.become).exec(step.host, command, { onStdout: write, onStderr: write, signal });
+        return runLocalCommand(command, {
+          cwd: options.localCwd,
+          signal,
+          output: { write },
+          killGraceMs: options.killGraceMs ?? 5000,
+          holdsSecret: command !== check,
+        });
+      },
+      options.mask,
+    );
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
@@ -230,5 +255,5 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, probeDone: probeDoneEffect, checkAttempt, stopAttempt };
 }

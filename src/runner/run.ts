@@ -149,7 +149,9 @@ export function createRun(options: RunOptions): Run {
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
-      ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command), mask: (text: string) => options.secrets!.masker.maskText(text) } : {}),
+      ...(options.secrets
+        ? { reveal: (command: string) => options.secrets!.reveal(command), mask: (text: string) => options.secrets!.masker.maskText(text) }
+        : {}),
     }),
   });
   if (options.restore) {

@@ -4,6 +4,7 @@ import type { StepRecord } from '../engine/events.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Runbook, Step } from '../runbook/types.js';
 import { STEP_MARK, theme } from './theme.js';
+import { visibleLine } from '../output/neutralize.js';
 
 type Row = { kind: 'phase'; title: string } | { kind: 'step'; step: Step };
 
@@ -49,7 +50,7 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
         const record = props.steps[row.step.id]!;
         const { mark, color } = STEP_MARK[record.status];
         const time = elapsed(record, props.now);
-        const label = `${row.step.number} ${row.step.title}`;
+        const label = `${row.step.number} ${row.step.title}${goingAgainNote(record)}`;
         const width = Math.max(4, inner - 3 - time.length - 1);
         const focused = row.step.id === props.focusId;
         return (
@@ -66,6 +67,13 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
       })}
     </Box>
   );
+}
+
+/** A step done without running here: by the session this one goes again from, or found done by its check. */
+function goingAgainNote(record: StepRecord): string {
+  if (record.carriedFrom !== undefined) return ` (done by session ${visibleLine(record.carriedFrom)})`;
+  if (record.foundDone === true) return ' (already done: check passed)';
+  return '';
 }
 
 /** Drawn again only when its own props change: a key press must not redraw the whole screen. */

@@ -21,6 +21,8 @@ export interface PlanStep {
   needsHands: boolean;
   /** `revert_after`: how long the revert armed before the change waits, and what it runs. */
   revert?: { after: string; command: string };
+  /** `skip_done`: the check asked before the step runs; exit 0 marks it done without running it. */
+  skipDoneCheck?: string;
 }
 
 export interface Plan {
@@ -37,6 +39,13 @@ export interface Plan {
 }
 
 function planStep(step: Step): PlanStep {
+  const planned = plannedStep(step);
+  return step.skipDone === true && (step.kind === 'run' || step.kind === 'local') && step.check !== undefined
+    ? { ...planned, skipDoneCheck: step.check }
+    : planned;
+}
+
+function plannedStep(step: Step): PlanStep {
   const base = { number: step.number, id: step.id, kind: step.kind, title: step.title, needsHands: step.needsHands };
   const acting = step.kind === 'note' ? {} : { ...(step.timeoutMs !== undefined ? { timeout: formatDuration(step.timeoutMs) } : {}), onFail: step.onFail };
   switch (step.kind) {
@@ -129,11 +138,13 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
       step.needsHands ? 'needs hands on site' : '',
       step.timeout ? `timeout ${step.timeout}` : '',
       step.onFail && step.onFail !== 'ask' ? `on failure: ${step.onFail}` : '',
+      step.skipDoneCheck !== undefined ? 'skipped when its check says it is done' : '',
     ].filter(Boolean);
     lines.push(`  [ ] ${step.number.padEnd(5)} ${step.who.padEnd(whoWidth)}  ${step.title}${flags.length ? `  (${flags.join('; ')})` : ''}`);
     const detail = step.command ? step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`) : [];
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
     if (step.revert) detail.push(...revertText(step.revert).split('\n'));
+    if (step.skipDoneCheck !== undefined) detail.push(...`done if: ${step.skipDoneCheck}`.split('\n'));
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
+import { formatPlan, planOf } from './plan.js';
 import type { Step } from './types.js';
 
 const runbook = (top: string, phase: string, step: string) => `name: t
@@ -45,5 +46,14 @@ describe('skip_done', () => {
       const problem = (error as RunbookError).problems[0]!;
       expect(`${problem.line}:${problem.col}: ${problem.message}`).toMatch(/^12:20: step 1.2: skip_done: true needs a `check:`/);
     }
+  });
+
+  it('plan shows the check a step is skipped by', () => {
+    const plan = planOf(parseRunbook(runbook('', '    skip_done: true\n', ''), '/rb.yaml', { absoluteFile: '/rb.yaml' }));
+    expect(plan.phases[0]!.steps[0]!.skipDoneCheck).toBe('test -f /done');
+    const text = formatPlan(plan);
+    expect(text).toMatch(/1\.1 +h +make-it  \(skipped when its check says it is done\)/);
+    expect(text).toMatch(/^ +done if: test -f \/done$/m);
+    expect(text).not.toMatch(/1\.2 .*skipped when/);
   });
 });

@@ -164,6 +164,30 @@ fallback:
     expect([count('prepare.count'), count('move.count'), count('finish.count')]).toEqual([0, 1, 2]);
   }, 120_000);
 
+  it('a session that goes again, paused and resumed, goes on as it started: the steps before stay done by the old session', async () => {
+    const file = swapRunbook();
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('        id: finish\n', '        id: finish\n      - checkpoint: the provider answers?\n        id: answers\n'),
+    );
+    expect((await finished(nightshift(['run', file, ...flags()]))).code).toBe(3);
+    const [old] = sessions();
+    writeFileSync(path.join(work, 'route-fixed'), '');
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
+    const pausing = converse(['again', ...flags()], (line) => (/Type yes to confirm/.test(line) ? 'pause' : undefined), env);
+    children.push(pausing);
+    expect(await pausing.closed, pausing.lines.join('\n') + pausing.stderr()).toBe(4);
+    const resuming = converse(['resume', ...flags()], (line) => (/Type yes to confirm/.test(line) ? 'yes' : undefined), env);
+    children.push(resuming);
+    expect(await resuming.closed, resuming.lines.join('\n') + resuming.stderr()).toBe(0);
+    expect([count('prepare.count'), count('move.count'), count('finish.count')]).toEqual([1, 1, 1]);
+    const newer = sessions()[1]!;
+    const newReport = await report(newer);
+    expect(newReport).toContain(`Goes again from phase swap of session ${old}`);
+    expect(newReport).toContain(`Done by session ${old}.`);
+    expect(newReport).toContain('Already done (check passed): not run.');
+  }, 120_000);
+
   it('skip_done on a fresh run: a step whose check passes is not run', async () => {
     const file = path.join(work, 'skip.yaml');
     writeFileSync(path.join(work, 'installed'), 'version 2\n');

@@ -210,6 +210,7 @@ export function createRun(options: RunOptions): Run {
     const { type, at, ...fields } = event;
     journal.hold(type, fields, at);
     heard.push(event);
+    if (event.type === 'step.found-done') outputs.showFoundDone(event.stepId, event.output);
   });
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));

@@ -128,9 +128,15 @@ fallback:
   it('again goes from where the fallback started by default; a paused session is refused with the advice to resume', async () => {
     const file = swapRunbook();
     expect((await finished(nightshift(['run', file, ...flags()]))).code).toBe(3);
+    const [old] = sessions();
     writeFileSync(path.join(work, 'route-fixed'), '');
+    // The runbook fixed too: said, and gone on with.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('name: gateway swap', 'name: gateway swap\ndescription: the route fixed'));
     const again = await finished(nightshift(['again', ...flags()]));
     expect(again.code, again.out + again.err).toBe(0);
+    expect(again.err).toMatch(
+      new RegExp(`nightshift again: .*swap\\.yaml changed since session ${old} started \\(sha256 \\w{12} → \\w{12}\\); going on with it as it is now`),
+    );
     expect(again.err).toContain('starting at phase swap');
     expect(count('move.count')).toBe(1);
 

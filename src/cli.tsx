@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
 import { EXIT } from './cli/exit.js';
 import { parseCommand } from './cli/flags.js';
-import { CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
+import { AGAIN, CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
 import { RunbookRefusal, usageError, UserError } from './cli/user-error.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { RunbookError } from './runbook/errors.js';
@@ -112,6 +112,26 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
       plain: values.plain ?? false,
       json: values.json ?? false,
       helpers,
+      check: !(values['no-check'] ?? false),
+      ...(values.from !== undefined ? { from: values.from } : {}),
+    });
+  },
+
+  async again(args) {
+    const { positionals, values } = parseCommand(AGAIN, args);
+    // Checked now, over the defaults; applied over the session's own settings once it is read.
+    helperSettings(values);
+    const preferred = applyPreferences();
+    const { againCommand } = await import('./cli/again-command.js');
+    return againCommand({
+      ...preferred,
+      ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
+      ...(values.from !== undefined ? { from: values.from } : {}),
+      vars: parseVars(values.var),
+      connect: connectOptions(values),
+      plain: values.plain ?? false,
+      json: values.json ?? false,
+      helpers: (saved) => helperSettings(values, saved),
       check: !(values['no-check'] ?? false),
     });
   },

@@ -10,6 +10,7 @@ import { sessionRecordOf, type SessionRecord } from '../report/session-record.js
 import { readJournalChecked } from '../store/journal.js';
 import { readLogTail } from '../store/log-tail.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
+import { sessionsGoingAgainFrom } from '../store/session-links.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
@@ -32,6 +33,9 @@ export async function reportCommand(options: ReportOptions, out: Out): Promise<n
   }
   const record = sessionRecordOf(readJournalChecked(path.join(sessionDir, 'journal.jsonl')));
   record.session ||= path.basename(sessionDir);
+  // The sessions that went again from this one name it; it names none of them itself.
+  const goneAgainIn = sessionsGoingAgainFrom(path.basename(sessionDir));
+  if (goneAgainIn.length > 0) record.goneAgainIn = goneAgainIn;
   const logs = readLogs(sessionDir, record);
   const htmlFile = options.output ?? path.join(sessionDir, 'report.html');
   const markdownFile = `${htmlFile.slice(0, htmlFile.length - path.extname(htmlFile).length)}.md`;

@@ -28,6 +28,13 @@ import { driveRun, readSecrets, type FrontEndOptions } from './run-command.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
 import { problemLine } from '../text/problem-line.js';
+import { goingAgainOptions, type GoingAgain } from '../engine/going-again.js';
+
+/** Where a session that goes again started (its run.started entry): resumed, its machine is compiled the same way. */
+function againOf(entries: Locked['reading']['entries']): GoingAgain | undefined {
+  const again = entries.find((entry) => entry.type === 'run.started')?.again;
+  return again ? { phase: again.from, session: again.session } : undefined;
+}
 
 export interface ResumeOptions extends FrontEndOptions {
   sessionId?: string;
@@ -115,7 +122,7 @@ async function resumeLocked(locked: Locked): Promise<number> {
   }
   if ((saved.machine as { status?: string }).status === 'done') return closeFinished(locked);
   if (runbook.hash !== saved.runbookHash) await acceptRunbookChange(session, runbook, saved, options);
-  const restore = restoredRun(saved, runbook, reading.entries);
+  const restore = restoredRun(saved, runbook, reading.entries, againOf(reading.entries));
   if (!options.json) {
     const where = before.stepLabel ? ` at ${visibleLine(before.stepLabel)}` : '';
     process.stderr.write(`nightshift: resuming session ${session.id} (${visibleLine(runbook.name)})${where}\n`);
@@ -198,9 +205,9 @@ async function acceptRunbookChange(session: Session, runbook: Runbook, saved: Se
 }
 
 /** The machine as saved, with the output and reboots the journal recorded: what the run goes on from. */
-function restoredRun(saved: SessionSnapshot, runbook: Runbook, entries: Locked['reading']['entries']): RestoredMachine {
+function restoredRun(saved: SessionSnapshot, runbook: Runbook, entries: Locked['reading']['entries'], again?: GoingAgain): RestoredMachine {
   try {
-    const restored = restoreMachine(saved.machine, runbook);
+    const restored = restoreMachine(saved.machine, runbook, goingAgainOptions(again));
     // Followed again now, or perhaps later (an attempt that may still run): their logs go on from there.
     const followed = new Set([...restored.reattach, ...restored.unsettled]);
     const outputs: Record<string, SavedOutputOffsets> = saved.outputs ?? {};
@@ -224,7 +231,8 @@ async function closeFinished({ session, reading }: Locked): Promise<number> {
 }
 
 /** Runs the session on, in the demo lab it ran in when it is a demo session. */
-async function goOn({ session, options }: Locked, runbook: Runbook, restore?: RestoredMachine): Promise<number> {
+async function goOn({ session, reading, options }: Locked, runbook: Runbook, restore?: RestoredMachine): Promise<number> {
+  const again = againOf(reading.entries);
   const { meta } = session;
   // Never stored: read or asked again at every resume.
   const secrets = await readSecrets(runbook, options);
@@ -235,6 +243,7 @@ async function goOn({ session, options }: Locked, runbook: Runbook, restore?: Re
       connect: { ...connect, ...options.connect },
       frontEnd: banner !== undefined ? { ...options, banner } : options,
       ...(restore ? { restore } : {}),
+      ...(again ? { again } : {}),
       secrets,
     });
   if (!meta.demo) return drive(meta.connect);

@@ -30,6 +30,8 @@ import { Questions } from '../ui/questions.js';
 import { renderTui } from '../ui/render.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
+import { goingAgainOf, type AgainFrom } from './going-again.js';
+import type { GoingAgain } from '../engine/going-again.js';
 
 export interface FrontEndOptions {
   plain: boolean;
@@ -49,6 +51,10 @@ export interface RunCommandOptions extends FrontEndOptions {
   helpers?: HelperSettings;
   /** Check every host before the first step (default true; --no-check). */
   check?: boolean;
+  /** `--from PHASE`: start there, going again from the latest earlier session of the runbook (or `again`'s). */
+  from?: string;
+  /** Set by `again`: the session gone again from and its values (otherwise the latest one of the runbook is found). */
+  againFrom?: AgainFrom;
 }
 
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
@@ -59,6 +65,7 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
   });
   // Before any session exists: a run refused here leaves nothing to resume.
+  const again = options.from !== undefined ? goingAgainOf(runbook, options.from, options.againFrom, options.againFrom ? 'again' : 'run') : undefined;
   const checked = options.check !== false ? await checkHostsFirst(runbook, options) : undefined;
   let secrets: SecretValues;
   let session: Session;
@@ -70,7 +77,8 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
     await checked?.pool.close();
     throw error;
   }
-  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}) });
+  if (again && !options.json) process.stderr.write(`${goingAgainLine(again)}\n`);
+  return driveRun({ runbook, session, connect: options.connect, frontEnd: options, secrets, ...(checked ? { checked } : {}), ...(again ? { again } : {}) });
 }
 
 /** The check before the first step, on the pool the run goes on with: no passphrase is asked twice. */
@@ -231,6 +239,8 @@ export async function driveRun(args: {
   secrets: SecretValues;
   /** The pool the check before the run logged in with: the run goes on with it, asking its own questions from now on. */
   checked?: CheckedPool;
+  /** Going again: where the run starts, and the session that did the steps before (a resume passes the one it started with). */
+  again?: GoingAgain;
 }): Promise<number> {
   const { runbook, session, frontEnd, secrets } = args;
   // From here on nothing of the session is written with a secret in it.
@@ -252,6 +262,7 @@ export async function driveRun(args: {
     secrets,
     ...(io ? { onLines: plainLinesPrinter(io) } : {}),
     ...(args.restore ? { restore: args.restore } : {}),
+    ...(args.again ? { again: args.again } : {}),
   });
   const chat = openChat(session, runbook, run.upgrader.name);
   chat.hub.secrets = secrets.masker;
@@ -399,4 +410,12 @@ function installStopHandlers(run: Run, options: { fullScreen: boolean }): () => 
     for (const event of inputEvents) process.stdin.off(event, onTerminalGone);
     // The output listeners stay: a terminal that goes while the run closes must not crash it.
   };
+}
+
+/** What the upgrader is told before a run that goes again. */
+function goingAgainLine(again: GoingAgain): string {
+  const from = `nightshift: starting at phase ${visibleLine(again.phase)}`;
+  if (again.session === null) return `${from}; no earlier session of this runbook is known: the steps before it are shown as not run`;
+  const values = Object.keys(again.values ?? {});
+  return `${from}, going again from session ${again.session}: the steps before it count as done by it${values.length > 0 ? `; its values carried: ${values.map(visibleLine).join(', ')}` : ''}`;
 }

@@ -41,7 +41,8 @@ export function sessionsCommand(options: { json: boolean; all: boolean }, out: O
 const HEADINGS = ['ID', 'RUNBOOK', 'STATE', 'STEP', 'SINCE'];
 
 function row(summary: SessionSummary): string[] {
-  return [summary.id, summary.runbook, summary.state + (summary.tornJournal ? ' (torn journal)' : ''), summary.stepLabel ?? '-', since(summary)];
+  const again = summary.goesAgainFrom !== undefined ? `, again from ${summary.goesAgainFrom ?? 'no session'}` : '';
+  return [summary.id, summary.runbook, summary.state + (summary.tornJournal ? ' (torn journal)' : '') + again, summary.stepLabel ?? '-', since(summary)];
 }
 
 function since(summary: SessionSummary): string {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { commandName, parseCommand } from './flags.js';
-import { commandHelp, DEMO, JOIN, LAB, MAIN_HELP, RESUME, RUN } from './usage.js';
+import { AGAIN, commandHelp, DEMO, JOIN, LAB, MAIN_HELP, RESUME, RUN } from './usage.js';
 import { UserError } from './user-error.js';
 
 describe('the commands as declared', () => {
   it('lists every flag a command parses in its --help, with its value name', () => {
-    for (const spec of [RUN, DEMO, RESUME, JOIN, LAB]) {
+    for (const spec of [RUN, DEMO, RESUME, AGAIN, JOIN, LAB]) {
       const help = commandHelp(commandName(spec))!;
       for (const [name, flag] of Object.entries(spec.flags)) {
         expect(help, `${commandName(spec)} --${name}`).toContain(`--${name}${flag.value !== undefined ? ` ${flag.value}` : ''}`);
@@ -14,6 +14,8 @@ describe('the commands as declared', () => {
     expect(commandHelp('run')).toContain('--known-hosts FILE     known_hosts file to verify host keys with');
     expect(commandHelp('nope')).toBeUndefined();
     expect(MAIN_HELP).toMatch(/^ {2}nightshift resume \[ID\] +go on with a paused or interrupted session$/m);
+    expect(MAIN_HELP).toMatch(/^ {2}nightshift again \[ID\] +go again from a session that fell back or ended$/m);
+    expect(commandHelp('run')).toContain('--from PHASE');
   });
 
   it('parses by the declaration: repeated values, defaults, and the words a command takes', () => {

@@ -26,6 +26,12 @@ const KEEPALIVE = {
 
 const EXIT_STATUSES = 'Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,\n130 interrupted.';
 
+const FROM = {
+  type: 'string',
+  value: 'PHASE',
+  help: "start at PHASE's first step, going again from an earlier session (see Going again below); every step's check: is asked first",
+} as const satisfies Flag;
+
 function command<F extends Flags>(spec: CommandSpec<F>): CommandSpec<F> {
   return spec;
 }
@@ -48,9 +54,16 @@ Every event is journaled under the state folder ($XDG_STATE_HOME/nightshift/sess
       type: 'boolean',
       help: 'start without checking the hosts first (see nightshift check; by default a failed check stops the run before its first step, or asks whether to go on anyway at a terminal)',
     },
+    from: FROM,
     ...HELPER_FLAGS,
   },
-  after: `Helpers on site join the chat with any SSH client (nightshift join does it for them):
+  after: `Going again: with --from PHASE the run starts at PHASE's first step, linked to the
+latest earlier session of the same runbook (its steps before PHASE count as done by it,
+its captured values carry over; with none, they are shown as not run), and every step
+with a check: asks it first: exit 0 marks the step done without running it. See also
+nightshift again.
+
+Helpers on site join the chat with any SSH client (nightshift join does it for them):
 a sentinel confirms their checkpoints with /ok; an observer (ssh observer@...) only
 watches. Steps with needs: hands wait while no sentinel is there or the sentinel is away.
 
@@ -225,6 +238,37 @@ The connection and helper options are as for run; given here, they replace the s
   args: { min: 0, max: 1, problem: 'resume takes at most one session ID' },
 });
 
+export const AGAIN = command({
+  usage: 'nightshift again [ID] [--from PHASE] [options]',
+  line: ['nightshift again [ID]', 'go again from a session that fell back or ended'],
+  about: `Starts a new session of a session's runbook (the latest session when no ID is given; a
+unique beginning of the ID is enough) once it has ended: fell back, or completed. The
+runbook file is read again (a change since is said, and taken: fixing the runbook is
+often why one goes again); the session's variables, connection settings and captured
+values carry over. The new session starts at --from PHASE, by default the phase of the
+step the fallback started from (or the first phase with a step not done); the steps
+before it count as done by the old session, and every step with a check: asks it first:
+exit 0 marks the step done (journaled with what the check printed) without running it.
+Each session's report links the other; the old session is not changed.
+
+A paused or interrupted session is not gone again from: nightshift resume goes on with it.
+The other options are as for run; --var and the connection options given here replace
+the session's.`,
+  flags: {
+    from: { ...FROM, help: "start at PHASE's first step (default: where the fallback started, or the first phase with a step not done)" },
+    plain: PLAIN,
+    json: JSON_LINES,
+    var: VAR,
+    'ssh-config': SSH_CONFIG,
+    'known-hosts': KNOWN_HOSTS,
+    keepalive: KEEPALIVE,
+    'no-check': { type: 'boolean', help: 'start without checking the hosts first (as for run)' },
+    ...HELPER_FLAGS,
+  },
+  after: `${EXIT_STATUSES}`,
+  args: { min: 0, max: 1, problem: 'again takes at most one session ID' },
+});
+
 export const REPORT = command({
   usage: 'nightshift report [ID] [options]',
   line: ['nightshift report [ID]', "write a session's record as HTML and Markdown (--cast)"],
@@ -277,7 +321,7 @@ $XDG_CONFIG_HOME/nightshift, else ~/.config/nightshift.`,
 });
 
 /** In the order `nightshift --help` lists them. */
-const COMMANDS: readonly CommandSpec[] = [RUN, DEMO, LAB, LINT, PLAN, CHECK, SESSIONS, RESUME, REPORT, JOIN, SCHEMA, PREFS];
+const COMMANDS: readonly CommandSpec[] = [RUN, DEMO, LAB, LINT, PLAN, CHECK, SESSIONS, RESUME, AGAIN, REPORT, JOIN, SCHEMA, PREFS];
 
 export const MAIN_HELP = `nightshift ${VERSION}: attended remote upgrades
 

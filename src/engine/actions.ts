@@ -157,6 +157,12 @@ export function engineActions(book: RuleBook) {
       enqueue.assign({ steps: updateStep(context, stepId, { followsDecision: true }) });
       enqueue.emit({ type: 'decision', stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at: Date.now() });
     }),
+    /** A check asked first passed (`skip_done`, going again): the step is done without running, with what the check printed. */
+    findDone: act<{ stepId: string; output: string }>(({ context, enqueue }, { stepId, output }) => {
+      const at = Date.now();
+      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'done', startedAt: at, endedAt: at, exitCode: 0, foundDone: true }) });
+      enqueue.emit({ type: 'step.found-done', stepId, output, at });
+    }),
     passNote: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
       const at = Date.now();
       enqueue.assign({ steps: updateStep(context, stepId, { status: 'done', attempts: 1, startedAt: at, endedAt: at }) });

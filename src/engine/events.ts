@@ -108,6 +108,8 @@ export interface StepRecord {
   followsDecision?: boolean;
   /** Done by an earlier session this one goes again from (`run --from`, `again`): its id. */
   carriedFrom?: string;
+  /** Found already done: its check, asked first (`skip_done`, going again), passed, so it did not run. */
+  foundDone?: boolean;
 }
 
 export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site' | 'reattach' | 'stop';

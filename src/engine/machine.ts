@@ -12,6 +12,7 @@ import { engineSetup } from './setup.js';
 import { MACHINE_ID } from './step-plan.js';
 import { trackStates } from './step-states.js';
 import { allSteps } from '../runbook/types.js';
+import { carriedRecords, firstStepOf } from './going-again.js';
 
 export type { CommandResult } from './actions.js';
 export { handsOf, NO_HANDS, type EngineContext, type Hands } from './context.js';
@@ -36,8 +37,16 @@ export interface CompileOptions {
 export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
   const relaysAllowed = options.relaysAllowed ?? true;
   const machineSetup = engineSetup(ruleBookOf(runbook, relaysAllowed));
-  const initialSteps = (): Record<string, StepRecord> =>
-    Object.fromEntries(allSteps(runbook).map((step) => [step.id, { status: 'pending', attempts: 0, confirmations: [] }]));
+  const initialSteps = (): Record<string, StepRecord> => ({
+    ...Object.fromEntries(allSteps(runbook).map((step) => [step.id, { status: 'pending', attempts: 0, confirmations: [] }])),
+    ...(options.from ? carriedRecords(runbook, options.from) : {}),
+  });
+  const probeChecks = options.probeChecks === true || options.from !== undefined;
+  const mainTrack = trackStates(
+    'main',
+    runbook.phases.flatMap((phase) => phase.steps),
+    { probeChecks },
+  );
   // No step rests outside a step's states, which answer every action on a step themselves:
   // these refusals are the last word, should one ever arrive elsewhere.
   const unanswered = Object.fromEntries(STEP_ACTIONS.map((action) => [action, { actions: [{ type: 'refuse' as const, params: { at: null } }] }]));
@@ -45,14 +54,18 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
   return machineSetup.createMachine({
     id: MACHINE_ID,
     meta: { relaysAllowed },
-    context: { steps: initialSteps(), track: 'main', current: null, hands: NO_HANDS },
+    context: {
+      steps: initialSteps(),
+      track: 'main',
+      current: null,
+      hands: NO_HANDS,
+      ...(options.from ? { values: { ...options.from.values } } : {}),
+    },
     initial: 'main',
     states: {
       main: {
-        ...trackStates(
-          'main',
-          runbook.phases.flatMap((phase) => phase.steps),
-        ),
+        ...mainTrack,
+        ...(options.from ? { initial: firstStepOf(runbook, options.from.phase) } : {}),
         onDone: 'completed',
       },
       fallback: { entry: [{ type: 'enterFallback' }], ...trackStates('fallback', runbook.fallback), onDone: 'fellBack' },

@@ -70,7 +70,10 @@ interface Harness {
 }
 
 /** A run of `text` whose effects behave as `script` says per step (each step's effects in order; the last one repeats). */
-function start(script: Record<string, Behaviour[]>, options: { text?: string; relaysAllowed?: boolean; snapshot?: unknown } = {}): Harness {
+function start(
+  script: Record<string, Behaviour[]>,
+  options: { text?: string; relaysAllowed?: boolean; snapshot?: unknown; probeChecks?: boolean } = {},
+): Harness {
   const runbook = parseRunbook(options.text ?? source, 'rb.yaml');
   const next = (stepId: string): Behaviour | undefined => {
     const queue = script[stepId];
@@ -83,7 +86,11 @@ function start(script: Record<string, Behaviour[]>, options: { text?: string; re
   };
   const look = async (stepId: string, signal: AbortSignal): Promise<AttemptState> =>
     next(`${stepId}:look`) === 'hang' ? hang(signal) : { state: 'running', pid: 42 };
-  const machine = compileRunbook(runbook, options.relaysAllowed === undefined ? {} : { relaysAllowed: options.relaysAllowed }).provide({
+  const compile = {
+    ...(options.relaysAllowed === undefined ? {} : { relaysAllowed: options.relaysAllowed }),
+    ...(options.probeChecks ? { probeChecks: true } : {}),
+  };
+  const machine = compileRunbook(runbook, compile).provide({
     actors: {
       runRemote: fromPromise(async ({ input, signal }) => command(input.step.id, signal)),
       runLocal: fromPromise(async ({ input, signal }) => command(input.step.id, signal)),
@@ -100,6 +107,7 @@ function start(script: Record<string, Behaviour[]>, options: { text?: string; re
         await ends(`${input.step.id}:when`, signal);
         return { holds: true, reason: '' };
       }),
+      probeDone: fromPromise(async ({ input, signal }) => ({ exitCode: (await command(`${input.step.id}:probe`, signal)).exitCode, output: '' })),
     },
   });
   const actor = createActor(machine, options.snapshot ? { snapshot: options.snapshot as never } : {});
@@ -238,6 +246,12 @@ const scenes: Array<{ name: string; place: Place; step: string; reach: () => Pro
       h.actor.send({ type: 'RESUME', by: UPGRADER });
       return h;
     },
+  },
+  {
+    name: 'a check asked first (going again)',
+    place: 'probing',
+    step: 'checked',
+    reach: async () => toDetached(start({ 'checked:probe': ['hang'] }, { probeChecks: true })),
   },
   {
     name: 'a failed fallback step',

@@ -1,5 +1,6 @@
 // The report as one self-contained HTML page: inline style and picture, no scripts, no
 // requests; long parts fold with <details>.
+import { linkLines, notRunText } from './going-again-text.js';
 import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
@@ -102,6 +103,7 @@ ${record.by ? html`<dt>Upgrader</dt><dd>${actorText(record.by)}</dd>` : ''}
 <dt>Last entry</dt><dd>${dateAt(sites.upgrader, record.endedAt)} ${bothClocks(sites, record.endedAt)}</dd>
 <dt>Duration</dt><dd>${formatDuration(record.endedAt - record.startedAt)}</dd>
 <dt>Session folder</dt><dd><code>${paths.sessionDir}</code></dd>
+${linkLines(record).map((line) => html`<dt>Linked session</dt><dd class="linked-session">${line}</dd>`)}
 </dl>`;
 }
 
@@ -233,11 +235,19 @@ function stepSection(record: SessionRecord, step: StepInfo, logs: LogExcerpts, p
 <p class="muted">${step.kind}${step.place && step.place !== step.kind ? html` · ${step.place}` : ''}${step.phase ? html` · phase ${step.phase}` : ''}</p>
 ${step.command !== undefined ? html`<pre class="command">${step.command}</pre>` : ''}
 ${step.text !== undefined ? html`<blockquote>${step.text}</blockquote>` : ''}
-${attempts.length === 0 ? html`<p class="muted">Not run.</p>` : ''}
+${attempts.length === 0 ? notRunSection(record, step) : ''}
 ${skip.map((entry) => html`<p class="status-skipped">Skipped by ${actorText(entry.by)}: ${entry.reason}</p>`)}
 ${attempts.map((attempt) => attemptSection(record.sites, attempt, logs.get(attemptKey(attempt)), paths))}
 </article>
 `;
+}
+
+function notRunSection(record: SessionRecord, step: StepInfo): Markup {
+  const notRun = notRunText(record, step);
+  if (!notRun) return html`<p class="muted">Not run.</p>`;
+  const output = notRun.output !== undefined && notRun.output.trim() !== '' ? html`<pre>${notRun.output.replace(/\n$/, '')}</pre>` : '';
+  return html`<p class="status-done">${notRun.text}</p>
+${output}`;
 }
 
 function attemptSection(sites: Sites, attempt: Attempt, log: LogExcerpt | undefined, paths: ReportPaths): Markup {

@@ -7,6 +7,7 @@ import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js'
 import type { ReportPaths } from './report-html.js';
 import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
+import { linkLines, notRunText } from './going-again-text.js';
 
 const MD_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
 
@@ -62,6 +63,7 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
       `- Last entry: ${mdText(`${dateAt(sites.upgrader, record.endedAt)} ${bothClocks(sites, record.endedAt)}`)}`,
       `- Duration: ${formatDuration(record.endedAt - record.startedAt)}`,
       `- Session folder: ${mdText(paths.sessionDir)}`,
+      ...linkLines(record).map((line) => `- ${mdText(line)}`),
     ].join('\n'),
   );
   parts.push(
@@ -163,7 +165,11 @@ function stepMarkdown(record: SessionRecord, step: StepInfo, logs: LogExcerpts, 
         .join('\n'),
     );
   const attempts = attemptsOf(record, step.id);
-  if (attempts.length === 0) parts.push('Not run.');
+  const notRun = attempts.length === 0 ? notRunText(record, step) : null;
+  if (notRun) {
+    parts.push(mdText(notRun.text));
+    if (notRun.output !== undefined && notRun.output.trim() !== '') parts.push(mdCode(notRun.output.replace(/\n$/, '')));
+  } else if (attempts.length === 0) parts.push('Not run.');
   for (const skip of record.skips.filter((candidate) => candidate.stepId === step.id)) {
     parts.push(`Skipped by ${mdText(actorText(skip.by))}: ${mdText(skip.reason)}`);
   }

@@ -117,6 +117,18 @@ export interface SessionRecord {
   events: SessionEvent[];
   /** Problems with the journal itself, such as a torn last line. */
   warnings: string[];
+  /** Going again (`run --from`, `again`): the phase this session started at, and the session that did the steps before (null: none known). */
+  again?: { from: string; session: string | null };
+  /** The sessions that went again from this one (found by the report command among the others; the journal cannot know them). */
+  goneAgainIn?: string[];
+  /** Steps found already done by their check, asked before they ran: what the check printed. */
+  foundDone?: FoundDone[];
+}
+
+export interface FoundDone {
+  stepId: string;
+  output: string;
+  at: number;
 }
 
 const UTC: Site = { name: 'UTC', tz: 'UTC' };
@@ -224,6 +236,7 @@ function started(entry: JournalEntryOf<'run.started' | 'session.resumed'>, at: n
   record.sites = { upgrader: siteOf(entry.sites.upgrader), site: siteOf(entry.sites.site) };
   if (entry.type === 'run.started') {
     record.by = actorOf(entry.by);
+    if (entry.again) record.again = { from: cleanLine(entry.again.from), session: entry.again.session === null ? null : cleanLine(entry.again.session) };
     for (const phase of entry.phases) {
       if (builder.phaseNames.has(phase.name)) continue;
       builder.phaseNames.add(phase.name);
@@ -395,6 +408,10 @@ const HANDLERS: Handlers = {
   },
   'chat.message': (entry, at, builder) => builder.record.chat.push({ from: actorOf(entry.from), text: cleanText(entry.text), at }),
   'step.waiting': () => {},
+  'step.found-done': (entry, at, builder) => {
+    (builder.record.foundDone ??= []).push({ stepId: cleanLine(entry.stepId), output: cleanText(entry.output), at });
+    builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)} already done (its check passed): not run`);
+  },
   'revert.armed': revertNote,
   'revert.disarmed': revertNote,
   'revert.kept': revertNote,

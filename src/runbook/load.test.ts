@@ -48,7 +48,7 @@ describe('parseRunbook', () => {
 
   it('reports an unknown top-level key with the allowed ones when nothing is close', () => {
     expect(problemsOf(`${minimal}zzz: 1\n`)).toEqual([
-      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, secrets, phases, fallback, sentinel",
+      "9:1: unknown key 'zzz' in the runbook; allowed keys: name, description, sites, hosts, vars, secrets, phases, fallback, sentinel, skip_done",
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { hasCheck, SKIP_DONE_WITHOUT_CHECK, withSkipDone } from './skip-done.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
@@ -557,6 +558,12 @@ function normalize(
   };
 
   const phaseNames = new Map<string, number>();
+  /** The step with `skip_done` read from it, its phase, then the runbook (see skip-done.ts). */
+  const skipDone = (step: Step, rawStep: RawStep, path: Path, phaseFlag?: boolean): Step => {
+    const own = 'skip_done' in rawStep ? rawStep.skip_done : undefined;
+    if (own === true && !hasCheck(step)) report(locate([...path, 'skip_done']), `${describePath(path)}: ${SKIP_DONE_WITHOUT_CHECK}`);
+    return withSkipDone(step, [own, phaseFlag, raw.skip_done]);
+  };
   const phases: Phase[] = raw.phases.map((rawPhase, p) => {
     const earlier = phaseNames.get(rawPhase.name);
     if (earlier !== undefined) {
@@ -569,13 +576,22 @@ function normalize(
     const phase: Phase = {
       name: rawPhase.name,
       title: instance && rawPhase.title !== undefined ? interpolateText(rawPhase.title, inScope) : (rawPhase.title ?? rawPhase.name),
-      steps: rawPhase.steps.map((rawStep, s) => toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`)),
+      steps: rawPhase.steps.map((rawStep, s) =>
+        skipDone(
+          toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`),
+          rawStep,
+          ['phases', p, 'steps', s],
+          rawPhase.skip_done,
+        ),
+      ),
       ...(instance ? { template: instance.template } : {}),
     };
     inScope = vars;
     return phase;
   });
-  const fallback = (raw.fallback ?? []).map((rawStep, s) => toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`));
+  const fallback = (raw.fallback ?? []).map((rawStep, s) =>
+    skipDone(toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`), rawStep, ['fallback', s]),
+  );
   for (const [s, step] of fallback.entries()) {
     if ('onFail' in step && step.onFail === 'fallback') {
       report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);

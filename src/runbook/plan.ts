@@ -25,6 +25,8 @@ export interface PlanStep {
   revert?: { after: string; command: string };
   /** The step's own `when:` conditions as written (its phase's is the phase's `when`). */
   when?: string[];
+  /** `skip_done`: the check asked before the step runs; exit 0 marks it done without running it. */
+  skipDoneCheck?: string;
 }
 
 export interface Plan {
@@ -43,6 +45,13 @@ export interface Plan {
 }
 
 function planStep(step: Step): PlanStep {
+  const planned = plannedStep(step);
+  return step.skipDone === true && (step.kind === 'run' || step.kind === 'local') && step.check !== undefined
+    ? { ...planned, skipDoneCheck: step.check }
+    : planned;
+}
+
+function plannedStep(step: Step): PlanStep {
   const when = (step.when ?? []).filter((condition) => condition.scope === 'step').map((condition) => condition.text);
   const base = { number: step.number, id: step.id, kind: step.kind, title: step.title, needsHands: step.needsHands, ...(when.length > 0 ? { when } : {}) };
   const acting = step.kind === 'note' ? {} : { ...(step.timeoutMs !== undefined ? { timeout: formatDuration(step.timeoutMs) } : {}), onFail: step.onFail };
@@ -146,12 +155,14 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
       step.needsHands ? 'needs hands on site' : '',
       step.timeout ? `timeout ${step.timeout}` : '',
       step.onFail && step.onFail !== 'ask' ? `on failure: ${step.onFail}` : '',
+      step.skipDoneCheck !== undefined ? 'skipped when its check says it is done' : '',
     ].filter(Boolean);
     lines.push(`  [ ] ${step.number.padEnd(5)} ${step.who.padEnd(whoWidth)}  ${step.title}${flags.length ? `  (${flags.join('; ')})` : ''}`);
     const detail = (step.when ?? []).map((text) => `only when ${text}`);
     if (step.command) detail.push(...step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`));
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
     if (step.revert) detail.push(...revertText(step.revert).split('\n'));
+    if (step.skipDoneCheck !== undefined) detail.push(...`done if: ${step.skipDoneCheck}`.split('\n'));
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);

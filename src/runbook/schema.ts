@@ -91,6 +91,12 @@ const common = {
       'hands: the step needs someone on site; it is held while no sentinel is present or the sentinel is away, unless the upgrader goes on with a reason.',
     ),
   when: when.optional(),
+  skip_done: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: the step's `check:` is asked before it runs, on a fresh run too; exit 0 marks the step done (journaled with what the check printed) instead of running it. Needs `check:`.",
+    ),
 };
 
 const check = text.describe(
@@ -383,6 +389,10 @@ export const phaseSchema = z
       .optional()
       .describe("Each step of the phase runs only when this holds (checked before the step's own when:); host.FACT is each step's own host."),
     steps: z.array(stepSchema).min(1, 'a phase needs at least one step'),
+    skip_done: z
+      .boolean()
+      .optional()
+      .describe("true: every step of the phase that has a `check:` asks it first and is marked done when it passes (a step's own skip_done wins)."),
   })
   .describe('An ordered group of steps.');
 
@@ -499,6 +509,10 @@ export const runbookSchema = z
     phases: z.array(phaseSchema).min(1, 'a runbook needs at least one phase'),
     fallback: z.array(stepSchema).optional().describe('Steps that swing everything back; run from any failure or by hand.'),
     sentinel: sentinelSchema.optional(),
+    skip_done: z
+      .boolean()
+      .optional()
+      .describe("true: every step that has a `check:` asks it first and is marked done when it passes (a phase's or step's own skip_done wins)."),
   })
   .describe('A nightshift runbook.');
 

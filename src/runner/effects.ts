@@ -3,6 +3,8 @@
 // never through the machine.
 import { fromPromise } from 'xstate';
 import type { CommandResult } from '../engine/machine.js';
+import type { ProbeResult } from '../engine/setup.js';
+import { probeDone } from './probe-done.js';
 import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import type { StepOutput } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -47,6 +49,8 @@ export interface EffectsOptions {
   facts?: HostFactsCache;
   /** The runbook's variables, which conditions name. */
   vars?: Record<string, string>;
+  /** Text from a host as it may be kept: the runbook's secrets masked. Default: as it came. */
+  mask?: (text: string) => string;
 }
 
 export interface DetachedResult {
@@ -134,6 +138,27 @@ export function createEffects(options: EffectsOptions) {
       killGraceMs: options.killGraceMs ?? 5000,
       holdsSecret: check !== (step.check ?? 'false'),
     });
+  });
+
+  // The same check asked before the step runs (skip_done, going again): what it printed is kept.
+  const probeDoneEffect = fromPromise<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+    const { step } = input;
+    hosts.setPhase(step.phase);
+    return probeDone(
+      step,
+      (check, write) => {
+        const command = reveal(check);
+        if (step.kind === 'run') return hostsBecoming(hosts, step.become).exec(step.host, command, { onStdout: write, onStderr: write, signal });
+        return runLocalCommand(command, {
+          cwd: options.localCwd,
+          signal,
+          output: { write },
+          killGraceMs: options.killGraceMs ?? 5000,
+          holdsSecret: command !== check,
+        });
+      },
+      options.mask,
+    );
   });
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
@@ -243,5 +268,5 @@ export function createEffects(options: EffectsOptions) {
     setPhase: (phase) => hosts.setPhase(phase),
   });
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt, decideWhen, ...edits };
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, probeDone: probeDoneEffect, checkAttempt, stopAttempt, decideWhen, ...edits };
 }

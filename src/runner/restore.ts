@@ -8,7 +8,7 @@ import type { StateValue } from 'xstate';
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
-import { compileRunbook, NO_HANDS, type Hands, type RunbookSnapshot } from '../engine/machine.js';
+import { compileRunbook, NO_HANDS, type CompileOptions, type Hands, type RunbookSnapshot } from '../engine/machine.js';
 import { positionOf } from '../engine/rules.js';
 import type { RebootsInFlight } from './reboot.js';
 
@@ -58,7 +58,8 @@ export class RestoreError extends Error {
   override readonly name = 'RestoreError';
 }
 
-export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachine {
+/** `compile`: how the session's machine was compiled (going again: every check asked first), so that its saved state is one this machine has. */
+export function restoreMachine(saved: unknown, runbook: Runbook, compile: CompileOptions = {}): RestoredMachine {
   const machine = structuredClone(saved) as PersistedMachine;
   if (machine.status !== 'active') throw new RestoreError(`the saved machine is ${machine.status}, not active: there is nothing to resume.`);
   const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
@@ -75,7 +76,7 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
   const resting = { machine, current, attempts, reattach: [], unsettled, inFlight: null, interrupted: false };
 
   // Where the run rests, read from the tags of the state it was saved in, as this runbook has it.
-  const position = positionOf(savedIn(machine, runbook));
+  const position = positionOf(savedIn(machine, runbook, compile));
   if (!position) return resting;
   const step = steps.get(position.stepId)!;
   /** Puts the step back into `sub`, with nothing in flight. */
@@ -88,6 +89,8 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     rest('failed');
     return resting;
   }
+  // An "already done?" probe changes nothing: restored as it was, it is asked again.
+  if (position.place === 'probing') return resting;
   // An edit's diff lives only in the nightshift that worked it out: its file is read again on a retry.
   if (step.kind === 'edit' && (position.place === 'preparing' || position.place === 'approval')) {
     rest('failed');
@@ -110,9 +113,9 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
  * The saved machine's state as this runbook's machine has it. A state the runbook no
  * longer has (its step gone, or no longer needing hands) cannot be resumed.
  */
-function savedIn(machine: PersistedMachine, runbook: Runbook): RunbookSnapshot {
+function savedIn(machine: PersistedMachine, runbook: Runbook, compile: CompileOptions): RunbookSnapshot {
   const resolve = (book: Runbook) =>
-    compileRunbook(book).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } });
+    compileRunbook(book, compile).resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } });
   try {
     return resolve(runbook);
   } catch {

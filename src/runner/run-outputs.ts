@@ -153,6 +153,14 @@ export class RunOutputs {
     this.onLines?.(step, [line], true);
   }
 
+  /** A step found done by its check (asked first): on screen, what the check printed, under nightshift's line saying so; no log of its own. */
+  showFoundDone(stepId: string, checkOutput: string): void {
+    const ring = new LineRing();
+    ring.push('nightshift: already done (check passed): not run', true);
+    for (const line of checkOutput.replace(/\n$/, '').split('\n')) if (line !== '') ring.push(neutralize(line), false);
+    this.show(stepId, { ring, bytes: Buffer.byteLength(checkOutput), progress: null, path: '' });
+  }
+
   private show(stepId: string, output: ShownOutput): void {
     this.latest.delete(stepId);
     this.latest.set(stepId, output);

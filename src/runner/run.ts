@@ -20,6 +20,7 @@ import { RunOutputs } from './run-outputs.js';
 import type { SecretValues } from './secret-values.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
+import { goingAgainOptions, type GoingAgain } from '../engine/going-again.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -34,6 +35,8 @@ export interface RunOptions {
   relaysAllowed?: boolean;
   /** The runbook's secrets, read or asked before the run: put into commands as they are sent, masked in all output. */
   secrets?: SecretValues;
+  /** Going again (`run --from`, `again`): where the run starts and which session did the steps before (journaled in run.started). */
+  again?: GoingAgain;
 }
 
 export interface Run {
@@ -110,6 +113,7 @@ export function createRun(options: RunOptions): Run {
       host: os.hostname(),
       pid: process.pid,
       ...(options.restore ? { stepId: options.restore.inFlight, interrupted: options.restore.interrupted } : summarizeRunbook(runbook)),
+      ...(options.again && !options.restore ? { again: { from: options.again.phase, session: options.again.session } } : {}),
     });
 
   const outputs = new RunOutputs(
@@ -134,7 +138,7 @@ export function createRun(options: RunOptions): Run {
       hosts.releaseRun(run.host, run.runId, run.become);
     }
   };
-  const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false }).provide({
+  const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false, ...goingAgainOptions(options.again) }).provide({
     actors: createEffects({
       hosts,
       outputs,
@@ -146,7 +150,9 @@ export function createRun(options: RunOptions): Run {
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
-      ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command) } : {}),
+      ...(options.secrets
+        ? { reveal: (command: string) => options.secrets!.reveal(command), mask: (text: string) => options.secrets!.masker.maskText(text) }
+        : {}),
       facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
       vars: runbook.vars,
     }),
@@ -207,6 +213,7 @@ export function createRun(options: RunOptions): Run {
     const { type, at, ...fields } = event;
     journal.hold(type, fields, at);
     heard.push(event);
+    if (event.type === 'step.found-done') outputs.showFoundDone(event.stepId, event.output);
   });
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));

@@ -112,6 +112,8 @@ const runShapes = {
     ...sessionStart,
     phases: z.array(z.object({ name: z.string(), title: z.string() })),
     steps: z.array(stepSummary),
+    /** Going again (`run --from`, `again`): the phase it started at, and the session that did the steps before (null: none known). */
+    again: z.object({ from: z.string(), session: z.string().nullable() }).optional(),
   },
   'session.resumed': { ...sessionStart, stepId: z.string().nullable(), interrupted: z.boolean() },
   'session.paused': { by: actor, reason: z.string(), stepId: z.string().nullable() },

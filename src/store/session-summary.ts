@@ -20,6 +20,8 @@ export interface SessionSummary {
   sites: { upgrader: { name: string; tz: string }; site: { name: string; tz: string } } | null;
   holder: LockHolder | null;
   tornJournal: boolean;
+  /** The session this one goes again from (`run --from`, `again`), when it does. */
+  goesAgainFrom?: string | null;
 }
 
 const ENDED: Record<string, SessionState> = { completed: 'completed', 'fell-back': 'fell-back', paused: 'paused', interrupted: 'interrupted' };
@@ -56,6 +58,7 @@ export function summarizeSession(dir: string): SessionSummary {
     sites: started?.sites ?? null,
     holder,
     tornJournal: torn !== undefined,
+    ...(started?.again ? { goesAgainFrom: started.again.session } : {}),
   };
 }
 

@@ -52,7 +52,7 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
         const time = elapsed(record, props.now);
         // A skipped step says why (its when: condition and what was found, or the person's reason).
         const why = record.status === 'skipped' && record.skipReason ? ` · skipped: ${visibleLine(record.skipReason)}` : '';
-        const label = `${row.step.number} ${row.step.title}${why}`;
+        const label = `${row.step.number} ${row.step.title}${why}${goingAgainNote(record)}`;
         const width = Math.max(4, inner - 3 - time.length - 1);
         const focused = row.step.id === props.focusId;
         return (
@@ -69,6 +69,13 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
       })}
     </Box>
   );
+}
+
+/** A step done without running here: by the session this one goes again from, or found done by its check. */
+function goingAgainNote(record: StepRecord): string {
+  if (record.carriedFrom !== undefined) return ` (done by session ${visibleLine(record.carriedFrom)})`;
+  if (record.foundDone === true) return ' (already done: check passed)';
+  return '';
 }
 
 /** Drawn again only when its own props change: a key press must not redraw the whole screen. */

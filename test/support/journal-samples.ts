@@ -45,6 +45,7 @@ export const ENTRY_SAMPLES: { [T in EntryType]: EntryFields<T> } = {
     ...started,
     phases: [{ name: 'restore', title: 'Restore root' }],
     steps: [{ id: 'a', number: '1.1', phase: 'restore', title: 'Restore root', kind: 'run', place: 'on dolphin', command: 'tar -xzf root.tar.gz' }],
+    again: { from: 'restore', session: '20261202-231500-ab12' },
   },
   'session.resumed': { ...started, stepId: 'a', interrupted: true },
   'session.paused': { by: ana, reason: 'lunch', stepId: null },

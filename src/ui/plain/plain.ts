@@ -428,5 +428,13 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       return;
     case 'step.waiting':
       return;
+    case 'step.found-done':
+      say(`${chalk.green('ok')} ${label} already done (check passed): not run`);
+      for (const line of event.output
+        .trimEnd()
+        .split('\n')
+        .filter((line) => line !== ''))
+        say(chalk.dim(`  | ${t(line)}`));
+      return;
   }
 }

@@ -12,6 +12,8 @@ import { engineSetup } from './setup.js';
 import { MACHINE_ID } from './step-plan.js';
 import { trackStates } from './step-states.js';
 import { allSteps } from '../runbook/types.js';
+import { fallbackScopesOf } from './fallback-scope.js';
+import { fallbackRequests, phaseFallbackStates } from './fallback-states.js';
 
 export type { CommandResult } from './actions.js';
 export { handsOf, NO_HANDS, type EngineContext, type Hands } from './context.js';
@@ -42,6 +44,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
   // these refusals are the last word, should one ever arrive elsewhere.
   const unanswered = Object.fromEntries(STEP_ACTIONS.map((action) => [action, { actions: [{ type: 'refuse' as const, params: { at: null } }] }]));
   const onTheRun = { at: null };
+  const tracks = { fallbacks: fallbackScopesOf(runbook) };
   return machineSetup.createMachine({
     id: MACHINE_ID,
     meta: { relaysAllowed },
@@ -52,20 +55,19 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         ...trackStates(
           'main',
           runbook.phases.flatMap((phase) => phase.steps),
+          tracks,
         ),
         onDone: 'completed',
       },
-      fallback: { entry: [{ type: 'enterFallback' }], ...trackStates('fallback', runbook.fallback), onDone: 'fellBack' },
+      fallback: { entry: [{ type: 'enterFallback', params: { scope: null } }], ...trackStates('fallback', runbook.fallback, tracks), onDone: 'fellBack' },
+      ...phaseFallbackStates(runbook, tracks),
       completed: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'completed' } }] },
       fellBack: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'fell-back' } }] },
       paused: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'paused' } }] },
     },
     on: {
       ...unanswered,
-      FALLBACK: [
-        { guard: { type: 'allows', params: onTheRun }, target: '.fallback', actions: [{ type: 'requestFallback', params: {} }] },
-        { actions: [{ type: 'refuse', params: onTheRun }] },
-      ],
+      FALLBACK: [...fallbackRequests(tracks.fallbacks), { actions: [{ type: 'refuse', params: onTheRun }] }],
       PAUSE: [
         { guard: { type: 'allows', params: onTheRun }, target: '.paused', actions: [{ type: 'pause' }] },
         { actions: [{ type: 'refuse', params: onTheRun }] },

@@ -6,6 +6,7 @@ import type { core } from 'zod';
 import { parseDuration } from './duration.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { firstLine } from './first-line.js';
+import { checkPhaseFallbacks, phaseFallbackOf } from './phase-fallback.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
@@ -273,7 +274,7 @@ function isCheckPath(path: Path): boolean {
 function isStepPath(path: Path): boolean {
   const n = path.length;
   return (
-    (n === 4 && path[0] === 'phases' && path[2] === 'steps' && typeof path[3] === 'number') ||
+    (n === 4 && path[0] === 'phases' && (path[2] === 'steps' || path[2] === 'fallback') && typeof path[3] === 'number') ||
     (n === 2 && path[0] === 'fallback' && typeof path[1] === 'number')
   );
 }
@@ -315,6 +316,10 @@ function describePath(path: Path): string {
     if (path.length === 2) return phase;
     if (path[2] === 'steps' && typeof path[3] === 'number') {
       const step = `step ${path[1] + 1}.${path[3] + 1}`;
+      return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
+    }
+    if (path[2] === 'fallback' && typeof path[3] === 'number') {
+      const step = `fallback step ${path[1] + 1}.F${path[3] + 1}`;
       return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
     }
     return `'${path.slice(2).join('.')}' of ${phase}`;
@@ -579,8 +584,12 @@ function normalize(
       name: rawPhase.name,
       title: rawPhase.title ?? rawPhase.name,
       steps: rawPhase.steps.map((rawStep, s) => toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`)),
+      ...phaseFallbackOf(rawPhase, (rawStep, s) =>
+        toStep(rawStep, ['phases', p, 'fallback', s], `${p + 1}.F${s + 1}`, rawPhase.name, `${rawPhase.name}-fallback-${s + 1}`),
+      ),
     };
   });
+  checkPhaseFallbacks(phases, raw.phases, raw.fallback ?? [], locate, report);
   const fallback = (raw.fallback ?? []).map((rawStep, s) => toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`));
   for (const [s, step] of fallback.entries()) {
     if ('onFail' in step && step.onFail === 'fallback') {
@@ -589,6 +598,7 @@ function normalize(
   }
   if (fallback.length === 0) {
     for (const [p, phase] of phases.entries()) {
+      if (phase.fallback !== undefined && phase.fallback.length > 0) continue;
       for (const [s, step] of phase.steps.entries()) {
         if ('onFail' in step && step.onFail === 'fallback') {
           report(locate(['phases', p, 'steps', s, 'on_fail']), `step ${step.number} says on_fail: fallback but the runbook has no 'fallback' steps`);

@@ -32,7 +32,7 @@ export interface Plan {
   hosts: string[];
   /** How the helper on site joins: the command to type on the site host. */
   helpers?: { host: string; port: number; command: string; notify: string };
-  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[] }>;
+  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[]; fallback?: PlanStep[]; fallbackThen?: 'stop' | 'outer' }>;
   fallback: PlanStep[];
 }
 
@@ -114,6 +114,7 @@ export function planOf(runbook: Runbook): Plan {
       name: phase.name,
       title: phase.title,
       steps: phase.steps.map(planStep),
+      ...(phase.fallback !== undefined ? { fallback: phase.fallback.map(planStep), fallbackThen: phase.fallbackThen ?? 'stop' } : {}),
     })),
     fallback: runbook.fallback.map(planStep),
   };
@@ -121,7 +122,7 @@ export function planOf(runbook: Runbook): Plan {
 
 export function formatPlan(plan: Plan, displayFile = plan.file): string {
   const lines: string[] = [];
-  const whoWidth = Math.max(8, ...[...plan.phases.flatMap((p) => p.steps), ...plan.fallback].map((s) => s.who.length));
+  const whoWidth = Math.max(8, ...[...plan.phases.flatMap((p) => [...p.steps, ...(p.fallback ?? [])]), ...plan.fallback].map((s) => s.who.length));
   const stepLines = (step: PlanStep) => {
     const flags = [
       step.destructive ? `DESTRUCTIVE, type "${step.typeToConfirm}" to run` : '',
@@ -153,6 +154,11 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
   for (const phase of plan.phases) {
     lines.push('', `Phase ${phase.number}: ${phase.title}`);
     phase.steps.forEach(stepLines);
+    if (phase.fallback !== undefined) {
+      const then = phase.fallbackThen === 'outer' ? "then the runbook's fallback" : 'then the run ends fallen back';
+      lines.push(`  Fallback of phase ${phase.name} (from a failure in this phase, or by hand; ${then})`);
+      phase.fallback.forEach(stepLines);
+    }
   }
   if (plan.fallback.length > 0) {
     lines.push('', 'Fallback (from any failure, or by hand)');

@@ -305,6 +305,16 @@ export const phaseSchema = z
     name: name('phase name').describe('Phase name, e.g. partition, restore, cutover.'),
     title: text.optional(),
     steps: z.array(stepSchema).min(1, 'a phase needs at least one step'),
+    fallback: z
+      .array(stepSchema)
+      .optional()
+      .describe(
+        "The phase's own fallback: a step of this phase that falls back (on_fail: fallback, or fallback by hand) runs these instead of the runbook's fallback; if one of them fails, the runbook's fallback follows.",
+      ),
+    fallback_then: z
+      .enum(['stop', 'outer'])
+      .optional()
+      .describe("After the phase's fallback succeeded: stop (default; the run ends fallen back) or outer (go on with the runbook's fallback)."),
   })
   .describe('An ordered group of steps.');
 

@@ -80,7 +80,9 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
   const step = steps.get(position.stepId)!;
   /** Puts the step back into `sub`, with nothing in flight. */
   const rest = (sub: 'failed' | 'interrupted') => {
-    machine.value = { [machine.context.track]: { [step.id]: sub } };
+    // The track state it was saved in: main, fallback, or a phase's own fallback.
+    const track = typeof machine.value === 'object' ? (Object.keys(machine.value)[0] ?? machine.context.track) : machine.context.track;
+    machine.value = { [track]: { [step.id]: sub } };
     machine.children = {};
   };
   // Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again.

@@ -102,3 +102,9 @@ export function fallbackOnFailure(scopes: FallbackScopes | undefined, step: Step
   if (scopes !== undefined && track !== 'fallback' && scopes.fallbackOf[step.id] !== undefined && scopes.outer) return fallbackStateOf(null);
   return undefined;
 }
+
+/** Where a step belongs, for a line that names it: its phase, "swap fallback" for a phase's fallback step, or "fallback". */
+export function stepScopeLabel(step: Step): string {
+  if (step.phase === null) return 'fallback';
+  return /\.F\d+$/.test(step.number) ? `${step.phase} fallback` : step.phase;
+}

@@ -128,7 +128,11 @@ function savedIn(machine: PersistedMachine, runbook: Runbook): RunbookSnapshot {
 /** Whether the saved state would be a step held for hands, were that step still to need them. */
 function heldIfNeedingHands(machine: PersistedMachine, runbook: Runbook, stepId: string): boolean {
   const needing = (steps: Step[]) => steps.map((step) => (step.id === stepId ? { ...step, needsHands: true } : step));
-  const asBefore = { ...runbook, phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps) })), fallback: needing(runbook.fallback) };
+  const asBefore = {
+    ...runbook,
+    phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps), ...(phase.fallback ? { fallback: needing(phase.fallback) } : {}) })),
+    fallback: needing(runbook.fallback),
+  };
   try {
     return compileRunbook(asBefore)
       .resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } })

@@ -43,23 +43,27 @@ const outer = `fallback:
     id: back
 `;
 
-type Script = Record<string, Array<CommandResult | Error>>;
+type Script = Record<string, Array<CommandResult | Error | 'hang'>>;
 
 function start(text: string, script: Script = {}) {
   const runbook = parseRunbook(text, 'rb.yaml');
   const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
   const stepOf = (id: string): Step => steps.get(id)!;
   const executed: string[] = [];
-  const perform = async (step: Step): Promise<CommandResult> => {
+  const perform = async (step: Step, signal?: AbortSignal): Promise<CommandResult> => {
     executed.push(step.id);
     const next = script[step.id]?.shift();
+    if (next === 'hang') {
+      await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve()));
+      return { exitCode: null, signal: 'TERM' };
+    }
     if (next instanceof Error) throw next;
     return next ?? { exitCode: 0 };
   };
   const machine = compileRunbook(runbook).provide({
     actors: {
-      runRemote: fromPromise(async ({ input }) => perform(input.step)),
-      runLocal: fromPromise(async ({ input }) => perform(input.step)),
+      runRemote: fromPromise(async ({ input, signal }) => perform(input.step, signal)),
+      runLocal: fromPromise(async ({ input, signal }) => perform(input.step, signal)),
     },
   });
   const actor = createActor(machine);
@@ -168,6 +172,26 @@ describe('scoped fallbacks', () => {
     expect(run.view().focus).toMatchObject({ stepId: 'add', attemptMayRun: 1 });
     expect(run.started()).toEqual([]);
     run.send({ type: 'FALLBACK', by: UPGRADER, reason: 'new is gone; undo what we can from here' });
+    await run.ended();
+    expect(run.executed).toEqual(['prep', 'add', 'del', 'tell']);
+    expect(run.started()).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add' })]);
+  });
+
+  it('a detached step out of time (its host perhaps unreachable) may still run: the upgrader is asked, never a blind fallback', async () => {
+    const text = `${head.replace('        on_fail: fallback\n', '        on_fail: fallback\n        timeout: 200ms\n')}${phaseFallback}${outer}`;
+    const run = start(text, { add: ['hang'] });
+    await run.settle(() => run.view().focus?.waitingFor === 'decision');
+    expect(run.view().focus).toMatchObject({ stepId: 'add', attemptMayRun: 1, error: 'did not finish within 200ms' });
+    expect(run.started()).toEqual([]);
+    run.send({ type: 'FALLBACK', by: UPGRADER, reason: 'new does not answer' });
+    await run.ended();
+    expect(run.executed).toEqual(['prep', 'add', 'del', 'tell']);
+    expect(run.started()).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add' })]);
+  });
+
+  it('an attached step out of time falls back to its phase fallback at once', async () => {
+    const text = `${head.replace('        on_fail: fallback\n', '        on_fail: fallback\n        timeout: 200ms\n        attach: false\n')}${phaseFallback}${outer}`;
+    const run = start(text, { add: ['hang'] });
     await run.ended();
     expect(run.executed).toEqual(['prep', 'add', 'del', 'tell']);
     expect(run.started()).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add' })]);

@@ -12,7 +12,7 @@ import { allows, FINAL, failActions, failingWithError, MACHINE_ID, refusing, res
 import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
-import { fallbackOnFailure } from './fallback-scope.js';
+import { fallbackOnFailure, isFallbackTarget } from './fallback-scope.js';
 
 /** `track`: the track state's name (main, fallback, or a phase's fallback: see fallback-scope.ts). */
 export function trackStates(track: string, steps: Step[], options: TrackOptions = {}): StateConfig {
@@ -114,6 +114,9 @@ function failing(plan: StepPlan, outcome: 'timeout' | 'cancel', own?: OwnGuard) 
   const mine = own ? [own] : [];
   const otherwise = { guard: and(mine), target: plan.failTarget, actions: failActions(plan, finish) };
   if (plan.failTarget === 'failed') return [otherwise];
+  // A detached attempt stopped without its exit status may still run on its host (perhaps
+  // one that cannot be reached to stop it): no fallback runs blind over it, the upgrader is asked.
+  if (plan.detached && isFallbackTarget(plan.failTarget)) return [{ guard: and(mine), target: 'failed', actions: [finish] }];
   const asks = { type: 'failureAsksUpgrader' as const, params: { stepId: plan.stepId } };
   return [{ guard: and([...mine, asks]), target: 'failed', actions: [finish] }, otherwise];
 }

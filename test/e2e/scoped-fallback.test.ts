@@ -33,7 +33,7 @@ describeWithSshd('nightshift run with a phase fallback', () => {
   });
 
   /** Runs `yaml` in plain mode, hosts old and new on the test sshd (new on `newPort` when given); a question is answered with pause. */
-  function run(name: string, yaml: string, options: { newPort?: number; noCheck?: boolean } = {}) {
+  function run(name: string, yaml: string, options: { newPort?: number; noCheck?: boolean; answer?: string } = {}) {
     const config = path.join(dir, `${name}.ssh_config`);
     writeFileSync(config, `${sshd.clientConfig('old')}${sshd.clientConfig('new', options.newPort !== undefined ? { port: options.newPort } : {})}`);
     const file = path.join(dir, `${name}.yaml`);
@@ -41,7 +41,10 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     const stateDir = freshStateDir();
     stateDirs.push(stateDir);
     const args = ['run', '--plain', ...(options.noCheck ? ['--no-check'] : []), file, '--ssh-config', config, '--known-hosts', path.join(dir, 'known_hosts')];
-    const conversation = converse(args, (line) => (/Answer retry/.test(line) ? 'pause' : undefined), { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' });
+    const conversation = converse(args, (line) => (/^\s*Answer /.test(line) ? (options.answer ?? 'pause') : undefined), {
+      NIGHTSHIFT_STATE_DIR: stateDir,
+      SSH_AUTH_SOCK: '',
+    });
     const journal = () => {
       const sessions = path.join(stateDir, 'sessions');
       return readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
@@ -132,7 +135,7 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     const closed = await freePort();
     const yaml = runbook('unreachable', ['- id: undo-old', '  run: echo rerouted from old', '  host: old', '- id: tell', '  local: echo told the noc']).replace(
       '        on_fail: fallback\n',
-      '        on_fail: fallback\n        timeout: 4s\n',
+      '        on_fail: fallback\n        timeout: 4s\n        attach: false\n',
     );
     const { conversation, journal, marks } = run('unreachable', yaml, { newPort: closed, noCheck: true });
     const code = await conversation.exited;
@@ -149,5 +152,27 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     expect(started(entries)).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add' })]);
     expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'undo-old')).toMatchObject({ status: 'done', exitCode: 0 });
     expect(entries.find((entry) => entry.type === 'run.finished')).toMatchObject({ outcome: 'fell-back' });
+  }, 90_000);
+
+  it("a detached step on a host that cannot be reached may still run: the upgrader is asked, and fallback from there runs the phase's", async () => {
+    const closed = await freePort();
+    const yaml = runbook('asked', ['- id: undo-old', '  run: echo rerouted from old', '  host: old']).replace(
+      '        on_fail: fallback\n',
+      '        on_fail: fallback\n        timeout: 3s\n',
+    );
+    const { conversation, journal } = run('asked', yaml, { newPort: closed, noCheck: true, answer: 'fallback new does not answer' });
+    const code = await conversation.exited;
+    const text = conversation.lines.join('\n');
+    expect(code, text + conversation.stderr()).toBe(3);
+    const asked = conversation.lines.findIndex((line) => /Attempt 1 may still be running on new/.test(line));
+    const fellBack = conversation.lines.findIndex((line) => /<< FALLBACK of phase swap started by /.test(line));
+    expect(asked).toBeGreaterThanOrEqual(0);
+    expect(fellBack).toBeGreaterThan(asked);
+    expect(text).toMatch(/<< FALLBACK of phase swap started by [^:]+: new does not answer/);
+    expect(text).toMatch(/^old\| rerouted from old$/m);
+    expect(text).not.toMatch(/the runbook fallback ran/);
+    const entries = journal();
+    expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'add')).toMatchObject({ status: 'failed' });
+    expect(started(entries)).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add', reason: 'new does not answer' })]);
   }, 90_000);
 });

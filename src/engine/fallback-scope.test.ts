@@ -160,7 +160,7 @@ describe('scoped fallbacks', () => {
     const inPrepare = start(`${head}${phaseFallback}`, { prep: [{ exitCode: 1 }] });
     await inPrepare.settle(() => inPrepare.view().focus?.waitingFor === 'decision');
     expect(whyNot(inPrepare.actor.getSnapshot(), inPrepare.runbook, { type: 'FALLBACK', by: UPGRADER })).toBe(
-      "step prep's phase has no fallback steps, and neither has the runbook",
+      "the phase of step prep has no fallback steps, and neither has the runbook; add 'fallback:' steps to the runbook, or to the phase",
     );
   });
 

@@ -66,9 +66,10 @@ export function fallbackRefusal(scopes: FallbackScopes, at: FallbackPosition): s
       ? 'the fallback is already running'
       : `the fallback of phase ${scope} is already running, and the runbook has no fallback of its own to go on to`;
   }
+  const hint = "add 'fallback:' steps to the runbook, or to the phase";
   return at.current === null
-    ? 'no step is in focus, and the runbook has no fallback steps of its own (only its phases have)'
-    : `step ${at.current}'s phase has no fallback steps, and neither has the runbook`;
+    ? `no step is in focus, and the runbook has no fallback steps of its own (only some phases have); ${hint}`
+    : `the phase of step ${at.current} has no fallback steps, and neither has the runbook; ${hint}`;
 }
 
 /** Why a failure of `step` started a fallback, as journaled. */
@@ -82,11 +83,6 @@ export function automaticFallbackReason(scopes: FallbackScopes, step: Step): str
 /** Why the runbook's fallback follows a phase's fallback that was done. */
 export function afterFallbackReason(phase: string): string {
   return `the fallback of phase ${phase} is done and says fallback_then: outer`;
-}
-
-/** What the run does with a phase's fallback, for the screens: "fallback of phase swap", or "fallback". */
-export function describeFallbackScope(scope: string | null | undefined): string {
-  return scope === null || scope === undefined ? 'fallback' : `fallback of phase ${scope}`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseRunbook } from '../runbook/load.js';
 import { allSteps, type Step } from '../runbook/types.js';
 import type { EngineEmitted, EngineEvent } from './events.js';
 import { compileRunbook, type CommandResult } from './machine.js';
+import { hostKeyPhaseOf, stepScopeLabel } from './fallback-scope.js';
 import { whyNot } from './rules.js';
 import { AttemptMayStillRunError } from './unsettled-attempt.js';
 import { viewOf } from './view.js';
@@ -202,5 +203,12 @@ describe('scoped fallbacks', () => {
     await run.ended();
     expect(run.executed).toEqual(['prep', 'add', 'del', 'tell']);
     expect(run.started()).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add' })]);
+  });
+
+  it('a phase fallback step is named as such, and accepts every declared host key, as the runbook fallback does', () => {
+    const runbook = parseRunbook(`${head}${phaseFallback}${outer}`, 'rb.yaml');
+    const byId = new Map(allSteps(runbook).map((step) => [step.id, step]));
+    expect(['add', 'del', 'back'].map((id) => stepScopeLabel(byId.get(id)!))).toEqual(['swap', 'swap fallback', 'fallback']);
+    expect(['add', 'del', 'back'].map((id) => hostKeyPhaseOf(byId.get(id)!))).toEqual(['swap', null, null]);
   });
 });

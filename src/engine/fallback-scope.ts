@@ -104,3 +104,12 @@ export function stepScopeLabel(step: Step): string {
   if (step.phase === null) return 'fallback';
   return /\.F\d+$/.test(step.number) ? `${step.phase} fallback` : step.phase;
 }
+
+/**
+ * The phase whose host keys a step accepts (null: every declared key). A phase's fallback,
+ * like the runbook's, may meet its hosts as they were before the phase or part way
+ * through it, so it accepts every key the runbook declares, as the runbook's does.
+ */
+export function hostKeyPhaseOf(step: Step): string | null {
+  return step.phase === null || /\.F\d+$/.test(step.number) ? null : step.phase;
+}

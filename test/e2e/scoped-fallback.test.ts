@@ -7,7 +7,8 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
-import { converse, freshStateDir } from '../support/cli.js';
+import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession } from '../support/tmux.js';
 import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 
 describeWithSshd('nightshift run with a phase fallback', () => {
@@ -174,5 +175,41 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     const entries = journal();
     expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'add')).toMatchObject({ status: 'failed' });
     expect(started(entries)).toEqual([expect.objectContaining({ scope: 'swap', fromStepId: 'add', reason: 'new does not answer' })]);
+  }, 90_000);
+
+  it("full screen: the header names the phase's fallback and the runbook panel lists its steps under the phase", async () => {
+    const name = 'screen';
+    const config = path.join(dir, `${name}.ssh_config`);
+    writeFileSync(config, `${sshd.clientConfig('old')}${sshd.clientConfig('new')}`);
+    const file = path.join(dir, `${name}.yaml`);
+    writeFileSync(file, runbook(name, ['- id: undo-new', '  run: echo undone on new', '  host: new', '  title: take the address away']));
+    const stateDir = freshStateDir();
+    stateDirs.push(stateDir);
+    const term = TmuxSession.start([process.execPath, BIN, 'run', file, '--ssh-config', config, '--known-hosts', path.join(dir, 'known_hosts')], {
+      cwd: ROOT,
+      cols: 120,
+      rows: 30,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    });
+    try {
+      const screen = await term.waitFor(/The run ended after the fallback/, 30_000, 'the run to end fallen back');
+      expect(screen).toMatch(/nightshift · screen · FALLBACK of phase swap/);
+      const lines = screen.split('\n');
+      const row = (pattern: RegExp) => {
+        const index = lines.findIndex((line) => pattern.test(line));
+        expect(index, `${pattern} in\n${screen}`).toBeGreaterThanOrEqual(0);
+        return index;
+      };
+      // The runbook panel, on the left: the phase's fallback (done) under its phase, before the runbook's (not run).
+      expect(row(/^│2 swap /)).toBeLessThan(row(/^│ ✗ 2\.1 /));
+      expect(row(/^│ ✗ 2\.1 /)).toBeLessThan(row(/^│ +↩ fallback of swap /));
+      expect(row(/^│ +↩ fallback of swap /)).toBeLessThan(row(/^│ ✓ 2\.F1 take the address away /));
+      expect(row(/^│ ✓ 2\.F1 take the address away /)).toBeLessThan(row(/^│Fallback /));
+      expect(row(/^│Fallback /)).toBeLessThan(row(/^│ · F1 echo the runbook fallback ran/));
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(3);
+    } finally {
+      term.kill();
+    }
   }, 90_000);
 });

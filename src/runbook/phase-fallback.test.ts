@@ -91,3 +91,37 @@ describe('a phase fallback', () => {
     expect(text).toMatch(/Fallback of phase swap[^\n]*\n[^\n]*2\.F1[^\n]*ip addr del 10\.0\.0\.2\/24 dev eth1/);
   });
 });
+
+describe('a phase fallback in a template', () => {
+  it('is made for each phase that uses the template, its hosts and commands taking the params', () => {
+    const runbook = parseRunbook(
+      `name: t
+hosts:
+  a: {}
+  b: {}
+templates:
+  swap:
+    params: [h]
+    steps:
+      - run: add on {{h}}
+        host: "{{h}}"
+        on_fail: fallback
+    fallback:
+      - run: del on {{h}}
+        host: "{{h}}"
+phases:
+  - name: one
+    use: swap
+    with: { h: a }
+  - name: two
+    use: swap
+    with: { h: b }
+`,
+      'rb.yaml',
+    );
+    expect(runbook.phases.map((phase) => phase.fallback)).toEqual([
+      [expect.objectContaining({ id: 'one-fallback-1', number: '1.F1', host: 'a', command: 'del on a' })],
+      [expect.objectContaining({ id: 'two-fallback-1', number: '2.F1', host: 'b', command: 'del on b' })],
+    ]);
+  });
+});

@@ -125,3 +125,29 @@ phases:
     ]);
   });
 });
+
+describe('an undo in a phase fallback', () => {
+  it('is just a step there, tied to the edit step it names', () => {
+    const runbook = parseRunbook(
+      `name: t
+hosts:
+  new: {}
+phases:
+  - name: harden
+    steps:
+      - edit: /etc/ssh/sshd_config
+        id: sshd
+        host: new
+        set: { MaxAuthTries: 3 }
+        separator: " "
+        on_fail: fallback
+    fallback:
+      - undo: sshd
+`,
+      'rb.yaml',
+    );
+    expect(runbook.phases[0]!.fallback).toEqual([
+      expect.objectContaining({ kind: 'undo', number: '1.F1', id: 'harden-fallback-1', stepId: 'sshd', host: 'new' }),
+    ]);
+  });
+});

@@ -19,7 +19,7 @@ import { reopenSession, RUNBOOK_COPY, type ReopenedSession, type Session, type S
 import { isResumable, summarizeSession, type SessionSummary } from '../store/session-summary.js';
 import { readSnapshot, type SavedOutputOffsets, type SessionSnapshot } from '../store/snapshot.js';
 import { staleSnapshotOf, stepsWithoutSnapshot, type StaleSnapshot } from '../store/stale-snapshot.js';
-import type { Runbook } from '../runbook/types.js';
+import { allSteps, type Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
 import { outcomeText } from '../text/outcome.js';
 import { withDemoLab } from './demo-command.js';
@@ -256,10 +256,7 @@ function describeStaleState(stale: StaleSnapshot, runbook: Runbook): string {
   const zone = runbook.sites.upgrader.tz;
   const when = (iso: string) => `${weekdayIn(zone, new Date(iso))} ${clockIn(zone, new Date(iso), true)}`;
   const steps = stale.steps.map((entry) => {
-    const step = runbook.phases
-      .flatMap((phase) => phase.steps)
-      .concat(runbook.fallback)
-      .find((candidate) => candidate.id === entry.stepId);
+    const step = allSteps(runbook).find((candidate) => candidate.id === entry.stepId);
     const label = step ? `${step.number} ${visibleLine(step.title)}` : visibleLine(entry.stepId);
     const started = entry.startedAt === null ? 'started before the saved state' : `attempt ${entry.attempt} started ${when(entry.startedAt)}`;
     const ended = entry.ended ? `${entry.ended.status} ${when(entry.ended.at)}` : 'no end recorded';

@@ -7,6 +7,7 @@ import type { Role } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
 import { handsOf, updateStep, type EngineContext } from './context.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome } from './events.js';
+import { afterFallbackReason, automaticFallbackReason } from './fallback-scope.js';
 import { isHumanEvent } from './guards.js';
 import { pendingRoles, refusalOf, type Position, type RuleBook } from './rules.js';
 import { describeAttemptState, leavesAttemptRunning, retryRefusal, runsDetached, stopRefusal, type AttemptState } from './unsettled-attempt.js';
@@ -273,24 +274,27 @@ export function engineActions(book: RuleBook) {
       const error = `${record.error ?? 'failed'}; then attempt ${record.mayStillRun ?? record.attempts} was stopped: it ${describeAttemptState(state)}`;
       enqueue.assign({ steps: updateStep(context, stepId, { mayStillRun: undefined, error }) });
     }),
-    /** `stepId`: the step whose on_fail asks for it; none when a person asked. */
-    requestFallback: act<{ stepId?: string }>(({ context, event, enqueue }, params) => {
-      const automatic = params.stepId !== undefined;
+    /** `stepId`: the step whose failure falls back; `after`: the phase whose fallback was done and says fallback_then: outer; neither when a person asked. */
+    requestFallback: act<{ stepId?: string; after?: string }>(({ context, event, enqueue }, params) => {
+      const automatic = params.stepId !== undefined || params.after !== undefined;
       const by = automatic ? NIGHTSHIFT : actorOf(event);
-      const fromStepId = params.stepId ?? context.current;
+      const fromStepId = params.stepId ?? (params.after !== undefined ? (context.fallback?.fromStepId ?? null) : context.current);
       const reason =
-        params.stepId !== undefined
-          ? `step ${stepOf(params.stepId).number} failed and says on_fail: fallback`
-          : event.type === 'FALLBACK'
-            ? event.reason.trim()
-            : 'fallback';
+        params.after !== undefined
+          ? afterFallbackReason(params.after)
+          : params.stepId !== undefined
+            ? automaticFallbackReason(book.fallbacks, stepOf(params.stepId))
+            : event.type === 'FALLBACK'
+              ? event.reason.trim()
+              : 'fallback';
       enqueue.assign({ fallback: { by, reason, fromStepId } });
       enqueue.emit({ type: 'decision', stepId: fromStepId, action: 'fallback', by, reason, at: Date.now() });
     }),
-    enterFallback: act<undefined>(({ context, enqueue }) => {
-      enqueue.assign({ track: 'fallback', current: null });
+    /** `scope`: the phase whose own fallback starts, or null for the runbook's. */
+    enterFallback: act<{ scope: string | null }>(({ context, enqueue }, { scope }) => {
+      enqueue.assign({ track: 'fallback', current: null, scope });
       const request = context.fallback ?? { by: NIGHTSHIFT, reason: 'fallback', fromStepId: null };
-      enqueue.emit({ type: 'fallback.started', ...request, at: Date.now() });
+      enqueue.emit({ type: 'fallback.started', ...request, scope, at: Date.now() });
     }),
     setHands: act<undefined>(({ event, enqueue }) => {
       if (event.type === 'HANDS') enqueue.assign({ hands: { available: event.available, why: event.why } });

@@ -5,6 +5,7 @@ import type { RunStep } from '../runbook/types.js';
 import { handsOf, type EngineContext } from './context.js';
 import type { EngineEvent, HumanEvent } from './events.js';
 import { pendingRoles, refusalOf, type Position, type RuleBook } from './rules.js';
+import { nextFallbackScope } from './fallback-scope.js';
 import { hasEnded, leavesAttemptRunning, type AttemptState } from './unsettled-attempt.js';
 
 interface GuardArgs {
@@ -27,6 +28,8 @@ export function engineGuards(book: RuleBook) {
     /** The step's time limit, re-armed by the runner, for the attempt now running. */
     isAttempt: ({ context, event }: GuardArgs, params: { stepId: string }) =>
       event.type === 'TIMEOUT' && event.stepId === params.stepId && context.steps[params.stepId]?.attempts === event.attempt,
+    /** FALLBACK (already allowed) starts the fallback of `scope` (a phase, or null for the runbook's). */
+    fallsBackTo: ({ context }: GuardArgs, params: { scope: string | null }) => nextFallbackScope(book.fallbacks, context) === params.scope,
     handsAvailable: ({ context }: GuardArgs) => handsOf(context).available,
     /** The step's last attempt may still run on its host (a retry looks there first). */
     attemptMayRun: ({ context }: GuardArgs, params: { stepId: string }) => context.steps[params.stepId]?.mayStillRun !== undefined,

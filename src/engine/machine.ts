@@ -13,6 +13,8 @@ import { MACHINE_ID } from './step-plan.js';
 import { trackStates } from './step-states.js';
 import { allSteps } from '../runbook/types.js';
 import { carriedRecords, firstStepOf } from './going-again.js';
+import { fallbackScopesOf } from './fallback-scope.js';
+import { fallbackRequests, phaseFallbackStates } from './fallback-states.js';
 
 export type { CommandResult } from './actions.js';
 export { handsOf, NO_HANDS, type EngineContext, type Hands } from './context.js';
@@ -42,10 +44,11 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
     ...(options.from ? carriedRecords(runbook, options.from) : {}),
   });
   const probeChecks = options.probeChecks === true || options.from !== undefined;
+  const tracks = { fallbacks: fallbackScopesOf(runbook) };
   const mainTrack = trackStates(
     'main',
     runbook.phases.flatMap((phase) => phase.steps),
-    { probeChecks },
+    { ...tracks, probeChecks },
   );
   // No step rests outside a step's states, which answer every action on a step themselves:
   // these refusals are the last word, should one ever arrive elsewhere.
@@ -68,17 +71,15 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         ...(options.from ? { initial: firstStepOf(runbook, options.from.phase) } : {}),
         onDone: 'completed',
       },
-      fallback: { entry: [{ type: 'enterFallback' }], ...trackStates('fallback', runbook.fallback), onDone: 'fellBack' },
+      fallback: { entry: [{ type: 'enterFallback', params: { scope: null } }], ...trackStates('fallback', runbook.fallback, tracks), onDone: 'fellBack' },
+      ...phaseFallbackStates(runbook, tracks),
       completed: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'completed' } }] },
       fellBack: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'fell-back' } }] },
       paused: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'paused' } }] },
     },
     on: {
       ...unanswered,
-      FALLBACK: [
-        { guard: { type: 'allows', params: onTheRun }, target: '.fallback', actions: [{ type: 'requestFallback', params: {} }] },
-        { actions: [{ type: 'refuse', params: onTheRun }] },
-      ],
+      FALLBACK: [...fallbackRequests(tracks.fallbacks), { actions: [{ type: 'refuse', params: onTheRun }] }],
       PAUSE: [
         { guard: { type: 'allows', params: onTheRun }, target: '.paused', actions: [{ type: 'pause' }] },
         { actions: [{ type: 'refuse', params: onTheRun }] },

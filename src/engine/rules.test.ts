@@ -48,6 +48,22 @@ fallback:
     attach: false
 `;
 
+/** A phase with a fallback of its own (`outer`: and the runbook's). */
+const phaseSource = (outer: boolean) => `name: phase fallback rules test
+hosts:
+  dolphin: {}
+phases:
+  - name: swap
+    steps:
+      - run: ip addr add
+        host: dolphin
+        id: add
+    fallback:
+      - run: ip addr del
+        host: dolphin
+        id: del
+${outer ? 'fallback:\n  - local: swap back\n    id: back\n' : ''}`;
+
 /** What each effect does for a step: never ends (until aborted), fails, loses its link, or ends with a status. */
 type Behaviour = 'hang' | 'fail' | 'lost' | CommandResult;
 
@@ -264,6 +280,34 @@ const scenes: Array<{ name: string; place: Place; step: string; reach: () => Pro
       return h;
     },
   },
+  {
+    name: 'a failed step of a phase with a fallback of its own',
+    place: 'failed',
+    step: 'add',
+    reach: async () => start({ add: [{ exitCode: 2 }] }, { text: phaseSource(true) }),
+  },
+  {
+    name: 'a lost step of a phase fallback, the runbook having one',
+    place: 'failed',
+    step: 'del',
+    reach: async () => {
+      const h = start({ add: [{ exitCode: 2 }], del: ['lost'], 'del:look': ['hang'] }, { text: phaseSource(true) });
+      await h.at('failed', 'add');
+      h.actor.send({ type: 'FALLBACK', by: UPGRADER, reason: 'undo the address' });
+      return h;
+    },
+  },
+  {
+    name: 'a failed step of a phase fallback, the runbook having none',
+    place: 'failed',
+    step: 'del',
+    reach: async () => {
+      const h = start({ add: [{ exitCode: 2 }], del: [{ exitCode: 1 }] }, { text: phaseSource(false) });
+      await h.at('failed', 'add');
+      h.actor.send({ type: 'FALLBACK', by: UPGRADER, reason: 'undo the address' });
+      return h;
+    },
+  },
 ];
 
 /** A step with a when: condition, for the places of deciding it. */
@@ -431,6 +475,22 @@ describe('the refusals the front-ends used to work out for themselves', () => {
     ]);
     expect((await answerTo(scene('a failed foreground command'), { type: 'FALLBACK', by: UPGRADER, reason: '' })).refusals).toEqual([
       expect.objectContaining({ action: 'FALLBACK', reason: 'falling back needs a reason' }),
+    ]);
+  });
+
+  it('a fallback in a phase with its own starts that one; during it, the runbook one; with none to go on to, it is refused', async () => {
+    const inPhase = await answerTo(scene('a failed step of a phase with a fallback of its own'), { type: 'FALLBACK', by: UPGRADER, reason: 'undo' });
+    expect(inPhase.after.value).toMatchObject({ phaseFallback_swap: expect.anything() });
+    const escalated = await answerTo(scene('a lost step of a phase fallback, the runbook having one'), { type: 'FALLBACK', by: UPGRADER, reason: 'all back' });
+    expect(escalated.after.value).toMatchObject({ fallback: expect.anything() });
+    expect(
+      (await answerTo(scene('a failed step of a phase fallback, the runbook having none'), { type: 'FALLBACK', by: UPGRADER, reason: 'more' })).refusals,
+    ).toEqual([
+      expect.objectContaining({
+        action: 'FALLBACK',
+        stepId: null,
+        reason: 'the fallback of phase swap is already running, and the runbook has no fallback of its own to go on to',
+      }),
     ]);
   });
 

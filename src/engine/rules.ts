@@ -3,6 +3,7 @@
 // `whyNot`) before offering a key or a reason prompt, so no front-end keeps a copy.
 import { allSteps, rolesOf, type Role, type Runbook, type Step } from '../runbook/types.js';
 import type { EngineContext } from './context.js';
+import { fallbackRefusal, fallbackScopesOf, type FallbackScopes } from './fallback-scope.js';
 import { HUMAN_ACTIONS, type ActionQuery, type HumanAction } from './events.js';
 import { runsDetached } from './unsettled-attempt.js';
 
@@ -48,6 +49,8 @@ export type Position = { stepId: string; place: Place } | null;
 export interface RuleBook {
   stepOf(stepId: string): Step;
   hasFallback: boolean;
+  /** The runbook's fallbacks by scope (its phases' own, and its own). */
+  fallbacks: FallbackScopes;
   /** Whether the upgrader may record a confirmation on behalf of another role. */
   relaysAllowed: boolean;
 }
@@ -61,6 +64,7 @@ export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
       return step;
     },
     hasFallback: runbook.fallback.length > 0,
+    fallbacks: fallbackScopesOf(runbook),
     relaysAllowed,
   };
 }
@@ -131,8 +135,10 @@ const lacks = (text: string | undefined): boolean => text !== undefined && text.
 export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery): string | null {
   switch (query.type) {
     case 'FALLBACK':
-      if (!book.hasFallback) return 'this runbook has no fallback steps';
-      if (context.track === 'fallback') return 'the fallback is already running';
+      {
+        const refusal = fallbackRefusal(book.fallbacks, context);
+        if (refusal !== null) return refusal;
+      }
       if (lacks(query.reason)) return needsReason('falling back');
       return null;
     case 'PAUSE': {

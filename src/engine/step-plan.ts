@@ -3,6 +3,7 @@
 import type { Step } from '../runbook/types.js';
 import type { Place, StepAction } from './rules.js';
 import type { StateConfig } from './setup.js';
+import { isFallbackTarget, type FallbackScopes } from './fallback-scope.js';
 
 export const MACHINE_ID = 'nightshift';
 
@@ -30,6 +31,8 @@ export interface StepPlan {
 export interface TrackOptions {
   /** Every step with a check asks it first (going again). */
   probeChecks?: boolean;
+  /** The runbook's fallbacks by scope: where a failure falls back to (none: the runbook's, as before scopes). */
+  fallbacks?: FallbackScopes;
 }
 
 export const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
@@ -66,7 +69,7 @@ export function failActions<F>(plan: StepPlan, finish: F) {
   return [
     finish,
     ...('onFail' in step && step.onFail === 'continue' ? [{ type: 'decide' as const, params: { stepId, action: 'continue' as const } }] : []),
-    ...(plan.failTarget === `#${MACHINE_ID}.fallback` ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
+    ...(isFallbackTarget(plan.failTarget) ? [{ type: 'requestFallback' as const, params: { stepId } }] : []),
   ];
 }
 

@@ -24,8 +24,10 @@ import {
 import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
+import { fallbackOnFailure, isFallbackTarget } from './fallback-scope.js';
 
-export function trackStates(track: 'main' | 'fallback', steps: Step[], options: TrackOptions = {}): StateConfig {
+/** `track`: the track state's name (main, fallback, or a phase's fallback: see fallback-scope.ts). */
+export function trackStates(track: string, steps: Step[], options: TrackOptions = {}): StateConfig {
   const states: Record<string, StateConfig> = {};
   steps.forEach((step, index) => {
     const following = steps[index + 1];
@@ -40,7 +42,7 @@ export function trackStates(track: 'main' | 'fallback', steps: Step[], options: 
  * held for hands, its check asked first, an edit's change worked out, the approval, then
  * what it does.
  */
-function stepState(step: Step, next: string, track: 'main' | 'fallback', options: TrackOptions): StateConfig {
+function stepState(step: Step, next: string, track: string, options: TrackOptions): StateConfig {
   const stepId = step.id;
   const meta = { stepId };
   const plan = planOf(step, next, track, options);
@@ -91,9 +93,10 @@ function stepState(step: Step, next: string, track: 'main' | 'fallback', options
   };
 }
 
-function planOf(step: Step, next: string, track: 'main' | 'fallback', options: TrackOptions): StepPlan {
+function planOf(step: Step, next: string, track: string, options: TrackOptions): StepPlan {
   const onFail = 'onFail' in step ? step.onFail : undefined;
-  const failTarget = onFail === 'continue' ? next : onFail === 'fallback' && track === 'main' ? `#${MACHINE_ID}.fallback` : 'failed';
+  const fallback = fallbackOnFailure(options.fallbacks, step, track);
+  const failTarget = onFail === 'continue' ? next : fallback !== undefined ? `#${MACHINE_ID}.${fallback}` : 'failed';
   const probe = step.skipDone === true || options.probeChecks === true;
   return { step, stepId: step.id, next, failTarget, detached: runsDetached(step), probe };
 }
@@ -129,6 +132,9 @@ function failing(plan: StepPlan, outcome: 'timeout' | 'cancel', own?: OwnGuard) 
   const mine = own ? [own] : [];
   const otherwise = { guard: and(mine), target: plan.failTarget, actions: failActions(plan, finish) };
   if (plan.failTarget === 'failed') return [otherwise];
+  // A detached attempt stopped without its exit status may still run on its host (perhaps
+  // one that cannot be reached to stop it): no fallback runs blind over it, the upgrader is asked.
+  if (plan.detached && isFallbackTarget(plan.failTarget)) return [{ guard: and(mine), target: 'failed', actions: [finish] }];
   const asks = { type: 'failureAsksUpgrader' as const, params: { stepId: plan.stepId } };
   return [{ guard: and([...mine, asks]), target: 'failed', actions: [finish] }, otherwise];
 }

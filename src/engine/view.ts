@@ -23,6 +23,8 @@ export type Focus =
 
 export interface EngineView {
   track: 'main' | 'fallback';
+  /** While a fallback runs: the phase whose own fallback it is, or null for the runbook's. */
+  scope: string | null;
   outcome: Outcome | null;
   focus: Focus | null;
 }
@@ -34,11 +36,12 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
   // A run ends in a final state of the machine, named for its outcome.
   const outcome = snapshot.status === 'done' && typeof snapshot.value === 'string' ? (OUTCOMES[snapshot.value] ?? null) : null;
   const position = positionOf(snapshot);
-  if (!position) return { track: context.track, outcome, focus: null };
+  const scope = context.track === 'fallback' ? (context.scope ?? null) : null;
+  if (!position) return { track: context.track, scope, outcome, focus: null };
   const { stepId, place } = position;
   const step = stepOf(stepId);
   const record = context.steps[stepId]!;
-  return { track: context.track, outcome, focus: focusAt(place) };
+  return { track: context.track, scope, outcome, focus: focusAt(place) };
 
   function focusAt(place: Place): Focus {
     switch (place) {

@@ -5,7 +5,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
-import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, outcomeText, stepName, stepsInOrder } from './report-text.js';
+import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { Attempt, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
 
@@ -65,7 +65,7 @@ export function reportHtml(record: SessionRecord, logs: LogExcerpts, paths: Repo
 <body>
 <header>
 <h1>${name}</h1>
-<p>Session <code>${record.session}</code> <span class="outcome outcome-${record.outcome}">${outcomeText(record.outcome)}</span></p>
+<p>Session <code>${record.session}</code> <span class="outcome outcome-${record.outcome}">${outcomeText(record.outcome)}</span>${fallbacksText(record)}</p>
 ${facts(record, paths)}
 ${sitesTable(record)}
 </header>

@@ -5,7 +5,7 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import type { ReportPaths } from './report-html.js';
-import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, outcomeText, stepName, stepsInOrder } from './report-text.js';
+import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
 import { linkLines, notRunText } from './going-again-text.js';
 
@@ -56,7 +56,7 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
   parts.push(`# ${mdText(record.runbook.name || 'Session')}`);
   parts.push(
     [
-      `- Session: \`${record.session}\`, **${mdText(outcomeText(record.outcome))}**`,
+      `- Session: \`${record.session}\`, **${mdText(outcomeText(record.outcome))}**${mdText(fallbacksText(record))}`,
       `- Runbook: ${mdText(record.runbook.file)} (sha256 ${mdText(record.runbook.hash)})`,
       ...(record.by ? [`- Upgrader: ${mdText(actorText(record.by))}`] : []),
       `- Started: ${mdText(`${dateAt(sites.upgrader, record.startedAt)} ${bothClocks(sites, record.startedAt)}`)}`,

@@ -28,6 +28,11 @@ export function stepName(record: SessionRecord, stepId: string | null): string {
   return step.number ? `${step.number} ${step.title}` : step.title;
 }
 
+/** Which fallbacks ran, for the outcome line: " (fallback of phase swap, then the runbook's fallback)", or ''. */
+export function fallbacksText(record: SessionRecord): string {
+  return record.fallbacks.length > 0 ? ` (${record.fallbacks.join(', then ')})` : '';
+}
+
 export function stepsInOrder(record: SessionRecord): { main: StepInfo[]; fallback: StepInfo[] } {
   return {
     main: record.steps.filter((step) => step.phase !== null),

@@ -115,6 +115,8 @@ export interface SessionRecord {
   skips: Skip[];
   chat: ChatMessage[];
   events: SessionEvent[];
+  /** The fallbacks started, in order: "fallback of phase swap", or "the runbook's fallback". */
+  fallbacks: string[];
   /** Problems with the journal itself, such as a torn last line. */
   warnings: string[];
   /** Going again (`run --from`, `again`): the phase this session started at, and the session that did the steps before (null: none known). */
@@ -200,7 +202,8 @@ class RecordBuilder {
 
   isFallbackStep(stepId: string): boolean {
     const step = this.stepsById.get(stepId);
-    return step ? step.phase === null : this.inFallback;
+    // A phase's own fallback step is numbered like 2.F1.
+    return step ? step.phase === null || /\.F\d+$/.test(step.number) : this.inFallback;
   }
 
   lastAttemptOf(stepId: string, number?: number): Attempt | undefined {
@@ -393,7 +396,13 @@ const HANDLERS: Handlers = {
   'fallback.started': (entry, at, builder) => {
     builder.inFallback = true;
     const from = entry.fromStepId !== null ? ` from step ${builder.stepNumber(entry.fromStepId)}` : '';
-    builder.event(at, entry.type, `fallback started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`);
+    const scope = typeof entry.scope === 'string' ? `fallback of phase ${cleanLine(entry.scope)}` : "the runbook's fallback";
+    builder.record.fallbacks.push(scope);
+    builder.event(
+      at,
+      entry.type,
+      `${typeof entry.scope === 'string' ? scope : 'fallback'} started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`,
+    );
   },
   'edit.prepared': (entry, at, builder) => {
     const counted = (sign: string) => entry.diff.split('\n').filter((line) => line.startsWith(sign) && !line.startsWith(`${sign.repeat(3)} `)).length;
@@ -443,6 +452,7 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
     skips: [],
     chat: [],
     events: [],
+    fallbacks: [],
     warnings: [],
   };
   const entries = [...reading.entries].sort((a, b) => a.seq - b.seq);

@@ -269,8 +269,11 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
       if (!(key in own)) sources.push({ prefix: [...prefix, key], from: template.from, at: [...template.at, key] });
     }
     const body = structuredClone(template.value);
-    if (Array.isArray(body.steps)) {
-      body.steps.forEach((step, s) => {
+    // The phase's own fallback (fallback:) takes the template's params as its steps do.
+    for (const list of ['steps', 'fallback'] as const) {
+      const listed = body[list];
+      if (!Array.isArray(listed)) continue;
+      listed.forEach((step, s) => {
         if (!isRecord(step)) return;
         for (const field of HOST_FIELDS) {
           const written = step[field];
@@ -279,7 +282,7 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
           step[field] = params[param];
           // An unknown host then points at the value given for the parameter.
           const withAt = isRecord(given) && param in given ? [...item.at, 'with', param] : [...item.at, 'use'];
-          sources.push({ prefix: [...prefix, 'steps', s, field], from: item.from, at: withAt });
+          sources.push({ prefix: [...prefix, list, s, field], from: item.from, at: withAt });
         }
       });
     }

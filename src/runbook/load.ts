@@ -19,6 +19,7 @@ import {
 import { composedHash, readIncludeFile } from './include-files.js';
 import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
+import { checkPhaseFallbacks, phaseFallbackOf } from './phase-fallback.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
@@ -243,7 +244,7 @@ function isCheckPath(path: Path): boolean {
 function isStepPath(path: Path): boolean {
   const n = path.length;
   return (
-    (n === 4 && path[0] === 'phases' && path[2] === 'steps' && typeof path[3] === 'number') ||
+    (n === 4 && path[0] === 'phases' && (path[2] === 'steps' || path[2] === 'fallback') && typeof path[3] === 'number') ||
     (n === 2 && path[0] === 'fallback' && typeof path[1] === 'number')
   );
 }
@@ -285,6 +286,10 @@ function describePath(path: Path): string {
     if (path.length === 2) return phase;
     if (path[2] === 'steps' && typeof path[3] === 'number') {
       const step = `step ${path[1] + 1}.${path[3] + 1}`;
+      return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
+    }
+    if (path[2] === 'fallback' && typeof path[3] === 'number') {
+      const step = `fallback step ${path[1] + 1}.F${path[3] + 1}`;
       return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
     }
     return `'${path.slice(2).join('.')}' of ${phase}`;
@@ -584,11 +589,20 @@ function normalize(
           rawPhase.skip_done,
         ),
       ),
+      ...phaseFallbackOf(rawPhase, (rawStep, s) =>
+        skipDone(toStep(rawStep, ['phases', p, 'fallback', s], `${p + 1}.F${s + 1}`, rawPhase.name, `${rawPhase.name}-fallback-${s + 1}`), rawStep, [
+          'phases',
+          p,
+          'fallback',
+          s,
+        ]),
+      ),
       ...(instance ? { template: instance.template } : {}),
     };
     inScope = vars;
     return phase;
   });
+  checkPhaseFallbacks(phases, raw.phases, raw.fallback ?? [], locate, report);
   const fallback = (raw.fallback ?? []).map((rawStep, s) =>
     skipDone(toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`), rawStep, ['fallback', s]),
   );
@@ -600,6 +614,7 @@ function normalize(
   resolveUndoSteps([...phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? [])]), ...fallback], report);
   if (fallback.length === 0) {
     for (const [p, phase] of phases.entries()) {
+      if (phase.fallback !== undefined && phase.fallback.length > 0) continue;
       for (const [s, step] of phase.steps.entries()) {
         if ('onFail' in step && step.onFail === 'fallback') {
           report(locate(['phases', p, 'steps', s, 'on_fail']), `step ${step.number} says on_fail: fallback but the runbook has no 'fallback' steps`);

@@ -38,7 +38,16 @@ export interface Plan {
   hosts: string[];
   /** How the helper on site joins: the command to type on the site host. */
   helpers?: { host: string; port: number; command: string; notify: string };
-  phases: Array<{ number: number; name: string; title: string; when?: string; steps: PlanStep[]; template?: string }>;
+  phases: Array<{
+    number: number;
+    name: string;
+    title: string;
+    when?: string;
+    steps: PlanStep[];
+    template?: string;
+    fallback?: PlanStep[];
+    fallbackThen?: 'stop' | 'outer';
+  }>;
   /** Files the runbook includes, as read. */
   includes?: string[];
   fallback: PlanStep[];
@@ -139,6 +148,7 @@ export function planOf(runbook: Runbook): Plan {
       ...(phase.when ? { when: phase.when.text } : {}),
       steps: phase.steps.map(planStep),
       ...(phase.template !== undefined ? { template: phase.template } : {}),
+      ...(phase.fallback !== undefined ? { fallback: phase.fallback.map(planStep), fallbackThen: phase.fallbackThen ?? 'stop' } : {}),
     })),
     ...(runbook.includes ? { includes: runbook.includes } : {}),
     fallback: runbook.fallback.map(planStep),
@@ -147,7 +157,7 @@ export function planOf(runbook: Runbook): Plan {
 
 export function formatPlan(plan: Plan, displayFile = plan.file): string {
   const lines: string[] = [];
-  const whoWidth = Math.max(8, ...[...plan.phases.flatMap((p) => p.steps), ...plan.fallback].map((s) => s.who.length));
+  const whoWidth = Math.max(8, ...[...plan.phases.flatMap((p) => [...p.steps, ...(p.fallback ?? [])]), ...plan.fallback].map((s) => s.who.length));
   const stepLines = (step: PlanStep) => {
     const flags = [
       step.destructive ? `DESTRUCTIVE, type "${step.typeToConfirm}" to run` : '',
@@ -184,6 +194,11 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     const template = phase.template !== undefined ? `  (template ${phase.template})` : '';
     lines.push('', `Phase ${phase.number}: ${phase.title}${template}${phase.when ? ` (each step only when ${phase.when})` : ''}`);
     phase.steps.forEach(stepLines);
+    if (phase.fallback !== undefined) {
+      const then = phase.fallbackThen === 'outer' ? "then the runbook's fallback" : 'then the run ends fallen back';
+      lines.push(`  Fallback of phase ${phase.name} (from a failure in this phase, or by hand; ${then})`);
+      phase.fallback.forEach(stepLines);
+    }
   }
   if (plan.fallback.length > 0) {
     lines.push('', 'Fallback (from any failure, or by hand)');

@@ -393,6 +393,16 @@ export const phaseSchema = z
       .boolean()
       .optional()
       .describe("true: every step of the phase that has a `check:` asks it first and is marked done when it passes (a step's own skip_done wins)."),
+    fallback: z
+      .array(stepSchema)
+      .optional()
+      .describe(
+        "The phase's own fallback: a step of this phase that falls back (on_fail: fallback, or fallback by hand) runs these instead of the runbook's fallback; if one of them fails, the runbook's fallback follows.",
+      ),
+    fallback_then: z
+      .enum(['stop', 'outer'])
+      .optional()
+      .describe("After the phase's fallback succeeded: stop (default; the run ends fallen back) or outer (go on with the runbook's fallback)."),
   })
   .describe('An ordered group of steps.');
 
@@ -416,6 +426,10 @@ export const templateSchema = phaseSchema
   .omit({ name: true })
   .extend({
     steps: z.array(templateStepSchema).min(1, 'a template needs at least one step'),
+    fallback: z
+      .array(templateStepSchema)
+      .optional()
+      .describe(phaseSchema.shape.fallback.description ?? ''),
     params: z
       .array(paramName)
       .optional()

@@ -2,6 +2,7 @@
 // commands in a child process, and bounded waits. Output goes to the step's StepOutput,
 // never through the machine.
 import { fromPromise } from 'xstate';
+import { hostKeyPhaseOf } from '../engine/fallback-scope.js';
 import type { CommandResult } from '../engine/machine.js';
 import type { ProbeResult } from '../engine/setup.js';
 import { probeDone } from './probe-done.js';
@@ -69,7 +70,7 @@ export function createEffects(options: EffectsOptions) {
 
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
-    hosts.setPhase(step.phase);
+    hosts.setPhase(hostKeyPhaseOf(step));
     try {
       return await work(output);
     } catch (error) {
@@ -216,7 +217,7 @@ export function createEffects(options: EffectsOptions) {
   const attemptOn =
     (look: (host: string, runId: string, signal: AbortSignal, become: 'sudo' | undefined) => Promise<AttemptState>) =>
     ({ input, signal }: { input: { step: RunStep; attempt: number }; signal: AbortSignal }) => {
-      hosts.setPhase(input.step.phase);
+      hosts.setPhase(hostKeyPhaseOf(input.step));
       return look(input.step.host, runIdOf(input.step.id, input.attempt), signal, input.step.become);
     };
   const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(

@@ -81,7 +81,9 @@ export function restoreMachine(saved: unknown, runbook: Runbook, compile: Compil
   const step = steps.get(position.stepId)!;
   /** Puts the step back into `sub`, with nothing in flight. */
   const rest = (sub: 'failed' | 'interrupted') => {
-    machine.value = { [machine.context.track]: { [step.id]: sub } };
+    // The track state it was saved in: main, fallback, or a phase's own fallback.
+    const track = typeof machine.value === 'object' ? (Object.keys(machine.value)[0] ?? machine.context.track) : machine.context.track;
+    machine.value = { [track]: { [step.id]: sub } };
     machine.children = {};
   };
   // Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again.
@@ -140,7 +142,11 @@ function savedIn(machine: PersistedMachine, runbook: Runbook, compile: CompileOp
 /** Whether the saved state would be a step held for hands, were that step still to need them. */
 function heldIfNeedingHands(machine: PersistedMachine, runbook: Runbook, stepId: string): boolean {
   const needing = (steps: Step[]) => steps.map((step) => (step.id === stepId ? { ...step, needsHands: true } : step));
-  const asBefore = { ...runbook, phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps) })), fallback: needing(runbook.fallback) };
+  const asBefore = {
+    ...runbook,
+    phases: runbook.phases.map((phase) => ({ ...phase, steps: needing(phase.steps), ...(phase.fallback ? { fallback: needing(phase.fallback) } : {}) })),
+    fallback: needing(runbook.fallback),
+  };
   try {
     return compileRunbook(asBefore)
       .resolveState({ value: machine.value, context: { ...machine.context, hands: machine.context.hands ?? NO_HANDS } })

@@ -73,7 +73,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
         <Box flexShrink={0}>
           <Text bold>
             nightshift · {run.runbook.name}
-            {view.track === 'fallback' ? <Text color={theme.danger}> · FALLBACK</Text> : null}
+            {view.track === 'fallback' ? <Text color={theme.danger}> · FALLBACK{view.scope !== null ? ` of phase ${view.scope}` : ''}</Text> : null}
           </Text>
         </Box>
         {banner ? (

@@ -3,36 +3,53 @@ import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../engine/events.js';
 import { parseRunbook } from '../runbook/load.js';
+import { allSteps } from '../runbook/types.js';
 import { RunbookPanel } from './runbook-panel.js';
 
 const runbook = parseRunbook(
-  `name: panel
+  `name: Swap
 hosts:
   new: {}
 phases:
-  - name: prepare
+  - name: swap
     steps:
-      - run: systemctl daemon-reload
+      - run: ip addr add
         host: new
-        id: reload
-        title: reload units
-        when: new.systemd
-      - run: uptime
+        title: add the address
+        on_fail: fallback
+    fallback:
+      - run: ip addr del
         host: new
-        id: up
+        title: take the address away
+  - name: after
+    steps:
+      - note: done
+fallback:
+  - local: swap back
+    title: swap everything back
 `,
-  'rb.yaml',
+  'swap.yaml',
 );
 
 describe('the runbook panel', () => {
-  it('shows why a step was skipped, a hostile fact neutralized', () => {
-    const steps: Record<string, StepRecord> = {
-      reload: { status: 'skipped', attempts: 0, confirmations: [], skipReason: 'when new.systemd (new.distro is "\u001b[2Jx")' },
-      up: { status: 'pending', attempts: 0, confirmations: [] },
+  it("shows a phase's own fallback under that phase, before the next phase and the runbook's fallback", () => {
+    const steps: Record<string, StepRecord> = Object.fromEntries(
+      allSteps(runbook).map((step) => [step.id, { status: 'pending', attempts: 0, confirmations: [] } satisfies StepRecord]),
+    );
+    steps['swap-fallback-1'] = { status: 'running', attempts: 1, confirmations: [], startedAt: 0 };
+    const text = stripVTControlCharacters(
+      renderToString(<RunbookPanel runbook={runbook} steps={steps} focusId="swap-fallback-1" width={60} height={12} now={1000} />, { columns: 60 }),
+    );
+    const lines = text.split('\n');
+    const row = (pattern: RegExp) => {
+      const index = lines.findIndex((line) => pattern.test(line));
+      expect(index, `${pattern} in\n${text}`).toBeGreaterThanOrEqual(0);
+      return index;
     };
-    const raw = renderToString(<RunbookPanel runbook={runbook} steps={steps} focusId="up" width={100} height={4} now={0} />, { columns: 100 });
-    const text = stripVTControlCharacters(raw);
-    expect(text).toContain('1.1 reload units · skipped: when new.systemd (new.distro is "^[[2Jx")');
-    expect(raw).not.toContain('\u001b[2J');
+    expect(row(/1 swap/)).toBeLessThan(row(/1\.1 add the address/));
+    expect(row(/1\.1 add the address/)).toBeLessThan(row(/↩ fallback of swap/));
+    expect(row(/↩ fallback of swap/)).toBeLessThan(row(/1\.F1 take the address away/));
+    expect(row(/1\.F1 take the address away/)).toBeLessThan(row(/2 after/));
+    expect(row(/2 after/)).toBeLessThan(row(/F1 swap everything back/));
   });
 });

@@ -13,6 +13,10 @@ function rowsOf(runbook: Runbook): Row[] {
   runbook.phases.forEach((phase, index) => {
     rows.push({ kind: 'phase', title: `${index + 1} ${phase.title}` });
     for (const step of phase.steps) rows.push({ kind: 'step', step });
+    if (phase.fallback !== undefined && phase.fallback.length > 0) {
+      rows.push({ kind: 'phase', title: `  ↩ fallback of ${phase.name}` });
+      for (const step of phase.fallback) rows.push({ kind: 'step', step });
+    }
   });
   if (runbook.fallback.length > 0) {
     rows.push({ kind: 'phase', title: 'Fallback' });

@@ -166,7 +166,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       <Text wrap="truncate-end" color={view.track === 'fallback' ? theme.danger : theme.muted}>
         {view.outcome
           ? outcomeSentence(view.outcome, { subject: 'the upgrade', meaning: true })
-          : `${view.track === 'fallback' ? 'FALLBACK · ' : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
+          : `${view.track === 'fallback' ? `FALLBACK${view.scope !== null ? ` of phase ${view.scope}` : ''} · ` : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
       </Text>
       {task ? <TaskBox task={task} width={columns} /> : null}
       <Box flexDirection="column" flexGrow={1} flexShrink={1} overflow="hidden">

@@ -3,6 +3,7 @@
 // as JSON objects, one per line (see json-stream.ts).
 import chalk from 'chalk';
 import type { EngineEmitted, EngineEvent, Outcome } from '../../engine/events.js';
+import { stepScopeLabel } from '../../engine/fallback-scope.js';
 import type { Focus } from '../../engine/view.js';
 import { formatDuration } from '../../runbook/duration.js';
 import type { Step } from '../../runbook/types.js';
@@ -355,7 +356,7 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       if (step.kind === 'note') say(`i ${step.number} ${indentFollowing(step.text.trim())}`);
       else {
         const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
-        say(`${chalk.cyan('>')} ${chalk.bold(label)} [${step.phase ?? 'fallback'}] ${stepPlace(step)}${attempt}`);
+        say(`${chalk.cyan('>')} ${chalk.bold(label)} [${stepScopeLabel(step)}] ${stepPlace(step)}${attempt}`);
         if (step.kind === 'run' || step.kind === 'local') say(chalk.dim(`  $ ${commandSummary(step.command)}`));
       }
       return;
@@ -394,7 +395,9 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       );
       return;
     case 'fallback.started':
-      say(chalk.red.bold(`<< FALLBACK started by ${t(event.by.name)}: ${t(event.reason)}`));
+      say(
+        chalk.red.bold(`<< FALLBACK${typeof event.scope === 'string' ? ` of phase ${t(event.scope)}` : ''} started by ${t(event.by.name)}: ${t(event.reason)}`),
+      );
       return;
     case 'run.finished':
       say(`${outcomeSentence(event.outcome, { meaning: true })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);

@@ -4,6 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
+import { capturedReferencesMoved, capturePlaceProblem, collectCaptures, normalizeCapture } from './captures.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import { firstLine } from './first-line.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
@@ -378,12 +379,16 @@ function normalize(
     return { name: given.name, tz: given.tz };
   };
   const sites = { upgrader: site('upgrader'), site: site('site') };
+  const captured = collectCaptures(raw, { vars, secrets }, locate, report);
 
   const checkText = (template: string, path: Path) => {
     for (const match of template.matchAll(REFERENCE)) {
       const name = match[1]!;
       if (name in secrets) {
         const problem = secretPlaceProblem(name, path, valueAt(raw, path.slice(0, -1)));
+        if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
+      } else if (captured.has(name)) {
+        const problem = capturePlaceProblem(raw, captured.get(name)!, name, path, valueAt(raw, path.slice(0, -1)));
         if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
       } else if (!(name in vars)) {
         const hint = closest(name, Object.keys(vars));
@@ -395,7 +400,7 @@ function normalize(
   const command = (template: string, path: Path): string => {
     const { command: text, problems } = interpolateCommand(template, vars);
     for (const problem of problems) report(locateReference(path, template, problem.index), `${describePath(path)}: ${problem.message}`);
-    if (problems.length === 0 && secretReferencesMoved(template, text, secrets)) {
+    if (problems.length === 0 && (secretReferencesMoved(template, text, secrets) || capturedReferencesMoved(template, text, captured))) {
       report(
         locate(path),
         `${describePath(path)}: once the variables are put in, nightshift cannot tell for sure where its secrets stand (a variable's value holds {{...}} or changes how the shell reads the rest); write that part more simply`,
@@ -465,6 +470,7 @@ function normalize(
         ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
         ...revertPlan(rawStep, path, locate, report, command),
+        ...(rawStep.capture !== undefined ? { capture: normalizeCapture(rawStep.capture, path, locate, report) } : {}),
       };
     }
     if ('upload' in rawStep) {
@@ -534,6 +540,7 @@ function normalize(
         command: command(rawStep.local, [...path, 'local']),
         ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
+        ...(rawStep.capture !== undefined ? { capture: normalizeCapture(rawStep.capture, path, locate, report) } : {}),
       };
     }
     if ('checkpoint' in rawStep) {
@@ -629,7 +636,7 @@ function normalize(
     phases,
     fallback,
     ...(sentinel ? { sentinel } : {}),
-    captures: {},
+    captures: Object.fromEntries([...captured].map(([name, site]) => [name, site.stepId])),
   };
 }
 

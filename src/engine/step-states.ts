@@ -12,6 +12,7 @@ import { allows, FINAL, failActions, failingWithError, MACHINE_ID, refusing, res
 import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
+import { captureMissing } from './capture-states.js';
 
 export function trackStates(track: 'main' | 'fallback', steps: Step[], options: TrackOptions = {}): StateConfig {
   const states: Record<string, StateConfig> = {};
@@ -122,11 +123,12 @@ function exiting(plan: StepPlan) {
   const { stepId } = plan;
   const exitedZero = { type: 'exitedZero' as const, params: ({ event }: Exited) => ({ exitCode: event.output.exitCode }) };
   const done = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'done' as const, output: event.output }) };
+  const stored = { type: 'storeCaptured' as const, params: ({ event }: Exited) => ({ stepId, output: event.output }) };
   const finish = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'exit' as const, output: event.output }) };
   const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
   const asks = { type: 'failureAsksUpgrader' as const, params: { stepId } };
   const comesBack = plan.failTarget === 'failed' ? [] : [{ guard: asks, target: 'failed', actions: [finish] }];
-  return [{ guard: exitedZero, target: plan.next, actions: [done] }, ...comesBack, otherwise];
+  return [...captureMissing(plan), { guard: exitedZero, target: plan.next, actions: [stored, done] }, ...comesBack, otherwise];
 }
 
 function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {

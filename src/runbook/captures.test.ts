@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
+import { revealCaptured } from './captures.js';
 import type { LocalStep, RunStep } from './types.js';
 
 function problemsOf(source: string): string[] {
@@ -173,5 +174,29 @@ phases:
     expect(problemsOf(runbook(`      - local: echo v\n        capture: value\n      - local: echo {{value}} {{valeu}}\n`))).toEqual([
       "11:31: unknown variable 'valeu' in 'local' of step 1.2",
     ]);
+  });
+});
+
+describe('revealCaptured', () => {
+  const book = { captures: { uuid: 'disk-1', label: 'disk-2' } };
+  const numberOf = (id: string) => ({ 'disk-1': '1.1', 'disk-2': '1.2' })[id] ?? '?';
+
+  it('puts each value in quoted for where it stands, leaving other references alone', () => {
+    const value = `$(touch /tmp/x) 'a' "b"`;
+    expect(revealCaptured(`echo {{uuid}} "{{uuid}}" '{{uuid}}' {{other}}`, book, { uuid: value }, numberOf)).toBe(
+      `echo '$(touch /tmp/x) '\\''a'\\'' "b"' "\\$(touch /tmp/x) 'a' \\"b\\"" '$(touch /tmp/x) '\\''a'\\'' "b"' {{other}}`,
+    );
+  });
+
+  it('fails closed when a value was not captured, naming the step that captures it', () => {
+    expect(() => revealCaptured('mount UUID={{uuid}} /mnt', book, {}, numberOf)).toThrow(/\{\{uuid\}\} has no value: step 1\.1 that captures it did not run/);
+  });
+
+  it('refuses a value with a NUL', () => {
+    expect(() => revealCaptured('echo {{label}}', book, { label: 'a\0b' }, numberOf)).toThrow(/NUL/);
+  });
+
+  it('leaves a command without captured references as it is', () => {
+    expect(revealCaptured('echo {{uuid', book, {}, numberOf)).toBe('echo {{uuid');
   });
 });

@@ -3,6 +3,7 @@
 // their {{name}} as written (as they do for secrets); the value goes in as a command is
 // sent, quoted for where it stands (see the runner's reveal).
 import type { RawCapture } from './capture-schema.js';
+import { interpolateCommand } from './interpolate.js';
 import { referenceSites } from './shell-context.js';
 import type { Capture, SourcePosition } from './types.js';
 
@@ -160,4 +161,36 @@ export function capturedReferencesMoved(template: string, command: string, captu
       .map((site) => `${site.name}:${'quoting' in site ? site.quoting : 'problem'}`)
       .join(' ');
   return shape(template) !== shape(command);
+}
+
+/**
+ * A command as sent: each captured value's {{name}} replaced by its value, quoted for where
+ * it stands. A value that was not captured (its step skipped, marked done, or not reached)
+ * fails closed: the command is not sent.
+ */
+export function revealCaptured(
+  command: string,
+  runbook: { captures: Record<string, string> },
+  values: Record<string, string>,
+  numberOf: (stepId: string) => string,
+): string {
+  const names = new Set(
+    referenceSites(command)
+      .map((site) => site.name)
+      .filter((name) => Object.hasOwn(runbook.captures, name)),
+  );
+  if (names.size === 0) return command;
+  const given: Record<string, string> = {};
+  for (const name of names) {
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined) {
+      throw new Error(
+        `{{${name}}} has no value: step ${numberOf(runbook.captures[name]!)} that captures it did not run (skipped, marked done or not reached); run it, or undo what depends on it by hand`,
+      );
+    }
+    given[name] = value;
+  }
+  const { command: revealed, problems } = interpolateCommand(command, given);
+  if (problems.length > 0) throw new Error(`a captured value cannot be put into the command: ${problems[0]!.message}`);
+  return revealed;
 }

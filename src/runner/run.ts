@@ -8,7 +8,9 @@ import type { ActionQuery, Actor, EngineEmitted, EngineEvent, Outcome } from '..
 import { compileRunbook, type RunbookActor } from '../engine/machine.js';
 import { viewOf, type EngineView } from '../engine/view.js';
 import { whyNot } from '../engine/rules.js';
+import { revealCaptured } from '../runbook/captures.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
+import { valuesOf } from '../engine/context.js';
 import type { EntryFields, EntryType } from '../store/journal.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
@@ -145,7 +147,9 @@ export function createRun(options: RunOptions): Run {
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
-      ...(options.secrets ? { reveal: (command: string) => options.secrets!.reveal(command) } : {}),
+      // Secrets first, then the values steps captured (from the machine, so a resume has them too).
+      reveal: (command: string) =>
+        revealCaptured(options.secrets ? options.secrets.reveal(command) : command, runbook, valuesOf(actor.getSnapshot().context), (id) => stepOf(id).number),
     }),
   });
   if (options.restore) {

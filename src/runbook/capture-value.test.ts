@@ -50,8 +50,20 @@ describe('captureValue', () => {
     expect(captureValue(lastLine, Buffer.from([0x66, 0xff, 0xfe, 0x0a]))).toEqual({ problem: expect.stringContaining('not valid UTF-8') });
   });
 
+  it('refuses a value with a control or invisible character', () => {
+    expect(captureValue(lastLine, 'a\u0007b\n')).toEqual({ problem: expect.stringContaining('control or invisible character') });
+    expect(captureValue(lastLine, 'a\u202eb\n')).toEqual({ problem: expect.stringContaining('control or invisible character') });
+    expect(captureValue(lastLine, 'a\u009bb\n')).toEqual({ problem: expect.stringContaining('control or invisible character') });
+    expect(captureValue(lastLine, 'a\tb\n')).toEqual({ value: 'a\tb' });
+  });
+
   it('keeps shell text as it is: quoting is the sender’s job', () => {
     expect(captureValue(lastLine, `$(touch /tmp/pwned) 'a' "b"\n`)).toEqual({ value: `$(touch /tmp/pwned) 'a' "b"` });
+  });
+
+  it('shows the last line with its hidden characters escaped', () => {
+    const result = captureValue(regex('(nomatch)'), 'evil \u202e\u009b\u001b[2J line\n');
+    expect('problem' in result && result.problem).toContain('"evil \\u202e\\u009b line"');
   });
 
   it('cuts a long last line in its message', () => {

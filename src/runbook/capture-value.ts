@@ -1,9 +1,15 @@
 // Taking a step's captured value from what it printed. Pure: the runner hands over the
 // step's stdout (its last MiB) and gets a value, or the reason there is none.
+import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from './hidden-characters.js';
 import type { Capture } from './types.js';
 
 /** The most of a step's stdout kept for its capture: the tail, where the value is. */
 export const CAPTURE_TAIL_BYTES = 1024 * 1024;
+
+/** What a captured value must not hold: it goes into titles people read and commands they approve. */
+const HIDDEN = new RegExp(`[${CONTROL_CHARACTERS}${INVISIBLE_CHARACTERS}]`);
+
+const PRINTED_ESCAPED = new RegExp(`[\\x7f-\\x9f${INVISIBLE_CHARACTERS}]`, 'g');
 
 export type CaptureOutcome = { value: string } | { problem: string };
 
@@ -21,6 +27,11 @@ export function captureValue(capture: Capture, stdout: Buffer | string): Capture
   if (found.value.includes('\uFFFD')) return { problem: `${describeCapture(capture)} found a value that is not valid UTF-8; ${lastLineSaid(lines)}` };
   if (/[\r\n]/.test(found.value))
     return { problem: `${describeCapture(capture)} found a value of several lines, and a captured value is one line; ${lastLineSaid(lines)}` };
+  if (HIDDEN.test(found.value)) {
+    return {
+      problem: `${describeCapture(capture)} found a value with a control or invisible character, which would show as something else than it is; ${lastLineSaid(lines)}`,
+    };
+  }
   return found;
 }
 
@@ -106,7 +117,9 @@ function lastLineSaid(lines: string[]): string {
   const line = lastNonEmpty(lines);
   if (line === undefined) return 'stdout had no line';
   const cut = line.length > 200 ? `${line.slice(0, 200)}…` : line;
-  return `the last line of stdout was ${JSON.stringify(cut)}`;
+  // JSON escapes C0 controls; DEL, C1 and invisible characters are escaped too, for the screen.
+  const shown = JSON.stringify(cut).replace(PRINTED_ESCAPED, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `the last line of stdout was ${shown}`;
 }
 
 /** Keeps the last `limit` bytes of what is written: a step's stdout for its capture. */

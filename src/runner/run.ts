@@ -21,6 +21,7 @@ import { RunOutputs } from './run-outputs.js';
 import type { SecretValues } from './secret-values.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
+import { showCapturedValues } from './shown-values.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -161,6 +162,9 @@ export function createRun(options: RunOptions): Run {
   // A reboot issued and not seen through: its facts are put to the upgrader with the question.
   const rebootInFlight = options.restore?.current ? options.restore.reboots?.get(options.restore.current) : undefined;
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
+  // Titles and texts show the captured values: those restored now, each new one as it comes.
+  showCapturedValues(runbook, valuesOf(actor.getSnapshot().context));
+  actor.on('value.captured', ({ name, value }) => showCapturedValues(runbook, { ...valuesOf(actor.getSnapshot().context), [name]: value }));
 
   // Saved at every change until the run ends, and every second while a detached
   // command's output grows (its offsets); nothing after the pause that ends it, so a

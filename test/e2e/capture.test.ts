@@ -74,6 +74,7 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
       "  capture: { name: label, regex: 'LABEL=(\\S+)' }",
       '- id: last',
       '  local: echo "label is {{label}}"',
+      '  title: "show the label {{label}} of disk {{disk_id}}"',
     ]);
     expect(await run.exited, transcript(run)).toBe(0);
     expect(readFileSync(received, 'utf8')).toBe(hostile);
@@ -82,6 +83,8 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
     expect(out).toContain(`got [${hostile}]`);
     expect(out).toContain(`single [${hostile}]`);
     expect(out).toContain('label is root-0x5a1e');
+    // The title is shown with the values once they are captured.
+    expect(out).toMatch(/1\.5 show the label root-0x5a1e of disk 0x5a1e/);
     const captured = journal().filter((entry) => entry.type === 'value.captured');
     expect(captured.map((entry) => [entry['stepId'], entry['name'], entry['value']])).toEqual([
       ['print', 'value', hostile],

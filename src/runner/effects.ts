@@ -105,14 +105,17 @@ export function createEffects(options: EffectsOptions) {
       const handlers = { onStdout, onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
       const hosts = stepHosts(output);
+      // Before anything reaches the host (a revert armed, a run folder made): a value that
+      // cannot go in fails the step unsent.
+      const command = reveal(step.command);
       const change = async () => {
-        if (!step.detached) return hosts.exec(step.host, reveal(step.command), handlers);
+        if (!step.detached) return hosts.exec(step.host, command, handlers);
         const runId = runIdOf(step.id, attempt);
         // A new attempt that never reaches its host leaves nothing behind there.
         if (!followed) await hosts.ensureConnected(step.host, signal);
         let result;
         try {
-          result = await hosts.runDetached(step.host, reveal(step.command), {
+          result = await hosts.runDetached(step.host, command, {
             ...handlers,
             runId,
             // A run followed again (after a resume, or reattached) goes on where its log stopped.

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { clientFlags, converse, freshStateDir, type Conversation } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
@@ -16,6 +16,7 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
   let sshd: Sshd;
   let dir: string;
   const stateDirs: string[] = [];
+  const children: Conversation[] = [];
   const token = randomBytes(6).toString('hex');
   const pwned = `/tmp/ns-capture-pwned-${token}`;
   const hostile = `$(touch ${pwned}) 'it''s' "two  words" \`touch ${pwned}\`; touch ${pwned}`;
@@ -25,6 +26,10 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ns-capture-'));
     sshd.writeClientFiles(dir, 'target');
     writeFileSync(path.join(dir, 'hostile.txt'), `some noise first\n${hostile}\n\n`);
+  });
+  afterEach(() => {
+    // A run a failed assertion left waiting for an answer.
+    for (const child of children.splice(0)) if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
   });
   afterAll(async () => {
     await sshd?.stop();
@@ -43,7 +48,14 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
     );
     const stateDir = freshStateDir();
     stateDirs.push(stateDir);
-    const run = converse(['run', '--plain', file, ...clientFlags(dir)], answer, { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' });
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
+    const run = converse(['run', '--plain', file, ...clientFlags(dir)], answer, env);
+    children.push(run);
+    const resume = (answerResume: (line: string) => string | undefined) => {
+      const resumed = converse(['resume', '--plain', ...clientFlags(dir)], answerResume, env);
+      children.push(resumed);
+      return resumed;
+    };
     const journal = () => {
       const session = readdirSync(path.join(stateDir, 'sessions'))[0]!;
       return readFileSync(path.join(stateDir, 'sessions', session, 'journal.jsonl'), 'utf8')
@@ -51,7 +63,7 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
         .filter(Boolean)
         .map((line) => JSON.parse(line) as { type: string; [key: string]: unknown });
     };
-    return { run, journal };
+    return { run, journal, resume };
   }
 
   it('a value printed by one step arrives literally in the next ones, and none of it runs', async () => {
@@ -91,6 +103,42 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
       ['json', 'disk_id', '0x5a1e'],
       ['label', 'label', 'root-0x5a1e'],
     ]);
+  }, 90_000);
+
+  it('a value captured before a pause is there after the resume', async () => {
+    const marker = path.join(dir, 'go-on');
+    const { run, resume, journal } = runSteps(
+      'resumed',
+      [
+        '- id: print',
+        '  run: echo "v-$((6 * 7))"',
+        '  host: target',
+        '  capture: value',
+        '- id: use',
+        `  run: test -f ${marker} && echo "after resume [{{value}}]"`,
+        '  host: target',
+      ],
+      (line) => (/Answer retry/.test(line) ? 'pause' : undefined),
+    );
+    expect(await run.exited, transcript(run)).toBe(4);
+    writeFileSync(marker, '');
+    const second = resume((line) => (/Answer retry/.test(line) ? 'retry' : undefined));
+    expect(await second.exited, transcript(second)).toBe(0);
+    expect(second.lines.join('\n')).toContain('after resume [v-42]');
+    expect(journal().filter((entry) => entry.type === 'value.captured')).toHaveLength(1);
+  }, 90_000);
+
+  it('a step whose value was never captured (its step skipped) fails unsent, naming the step', async () => {
+    let asked = 0;
+    const { run, journal } = runSteps(
+      'skipped',
+      ['- id: print', '  run: echo v; exit 1', '  host: target', '  capture: value', '- id: use', `  run: touch ${pwned}; echo {{value}}`, '  host: target'],
+      (line) => (/Answer retry/.test(line) ? (++asked === 1 ? 'skip not needed today' : 'pause') : undefined),
+    );
+    expect(await run.exited, transcript(run)).toBe(4);
+    expect(transcript(run)).toMatch(/\{\{value\}\} has no value: step 1\.1 that captures it did not run/);
+    expect(existsSync(pwned)).toBe(false);
+    expect(journal().some((entry) => entry.type === 'step.skipped' && entry['stepId'] === 'print')).toBe(true);
   }, 90_000);
 
   it('a capture that finds nothing fails its step with what it looked for, and the next step does not run', async () => {

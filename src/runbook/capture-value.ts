@@ -108,6 +108,17 @@ export function describeCapture(capture: Capture): string {
   }
 }
 
+/** What a plan says of a step's capture: "captures {{root_uuid}}: the last non-empty line of stdout". */
+export function captureSummary(capture: Capture): string {
+  const from =
+    capture.from === 'last_line'
+      ? 'the last non-empty line of stdout'
+      : capture.from === 'regex'
+        ? `group ${capture.group} of /${capture.pattern}/ in stdout`
+        : `${capture.path} of stdout as JSON`;
+  return `captures {{${capture.name}}}: ${from}`;
+}
+
 function lastNonEmpty(lines: string[]): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== '') return lines[i];
   return undefined;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
 import { revealCaptured } from './captures.js';
+import { formatPlan, planOf } from './plan.js';
 import type { LocalStep, RunStep } from './types.js';
 
 function problemsOf(source: string): string[] {
@@ -198,5 +199,29 @@ describe('revealCaptured', () => {
 
   it('leaves a command without captured references as it is', () => {
     expect(revealCaptured('echo {{uuid', book, {}, numberOf)).toBe('echo {{uuid');
+  });
+});
+
+describe('the plan', () => {
+  it('says what each step captures, and from where', () => {
+    const text = formatPlan(
+      planOf(
+        parseRunbook(
+          runbook(`      - run: blkid -s UUID -o value /dev/vdb2
+        host: new
+        capture: root_uuid
+      - local: lsblk
+        capture: { name: label, regex: 'LABEL=(\\S+)' }
+      - run: sfdisk --json /dev/vdb
+        host: new
+        capture: { name: disk_id, json: partitiontable.id }
+`),
+          'rb.yaml',
+        ),
+      ),
+    );
+    expect(text).toContain('captures {{root_uuid}}: the last non-empty line of stdout');
+    expect(text).toContain('captures {{label}}: group 1 of /LABEL=(\\S+)/ in stdout');
+    expect(text).toContain('captures {{disk_id}}: partitiontable.id of stdout as JSON');
   });
 });

@@ -1,5 +1,6 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
+import { captureSummary } from './capture-value.js';
 import { formatDuration } from './duration.js';
 import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
@@ -21,6 +22,8 @@ export interface PlanStep {
   needsHands: boolean;
   /** `revert_after`: how long the revert armed before the change waits, and what it runs. */
   revert?: { after: string; command: string };
+  /** `capture:`: the value it takes for later steps, and from where. */
+  captures?: string;
 }
 
 export interface Plan {
@@ -50,6 +53,7 @@ function planStep(step: Step): PlanStep {
         destructive: step.confirmText !== undefined,
         ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
         ...(step.kind === 'run' && step.revert ? { revert: { after: formatDuration(step.revert.afterMs), command: step.revert.command } } : {}),
+        ...(step.capture ? { captures: captureSummary(step.capture) } : {}),
       };
     case 'checkpoint':
       return {
@@ -134,6 +138,7 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     const detail = step.command ? step.command.split('\n').map((line, i) => `${i === 0 ? '$' : ' '} ${line}`) : [];
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
     if (step.revert) detail.push(...revertText(step.revert).split('\n'));
+    if (step.captures) detail.push(step.captures);
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);

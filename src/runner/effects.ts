@@ -76,11 +76,18 @@ export function createEffects(options: EffectsOptions) {
     const tail = step.capture ? new OutputTail() : undefined;
     return {
       write: (chunk: Buffer) => tail?.write(chunk),
-      result: (result: CommandResult): CommandResult => {
+      /** `seenFrom`: the stdout offset this follow began at (a run followed again sees only what came after). */
+      result: (result: CommandResult, seenFrom = 0): CommandResult => {
         if (!tail || !step.capture || result.exitCode !== 0) return result;
         const found = captureValue(step.capture, tail.bytes());
         // Fail closed: a later step must not run with the value unset or wrong.
-        if ('problem' in found) throw new Error(found.problem);
+        if ('problem' in found) {
+          const partial =
+            seenFrom > 0
+              ? ` (nightshift followed this run again from byte ${seenFrom} of its stdout and saw only what came after; retry the step, or take the value on the host in the step that uses it)`
+              : '';
+          throw new Error(`${found.problem}${partial}`);
+        }
         return { ...result, captured: found.value };
       },
     };
@@ -108,6 +115,7 @@ export function createEffects(options: EffectsOptions) {
       // Before anything reaches the host (a revert armed, a run folder made): a value that
       // cannot go in fails the step unsent.
       const command = reveal(step.command);
+      const seenFrom = followed ? output.stdoutBytes : 0;
       const change = async () => {
         if (!step.detached) return hosts.exec(step.host, command, handlers);
         const runId = runIdOf(step.id, attempt);
@@ -133,9 +141,9 @@ export function createEffects(options: EffectsOptions) {
         options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt, ...(step.become ? { become: step.become } : {}) });
         return result;
       };
-      if (!step.revert) return capture.result(await change());
+      if (!step.revert) return capture.result(await change(), seenFrom);
       const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };
-      return capture.result(await runWithRevert({ ...step, revert: step.revert }, context, change));
+      return capture.result(await runWithRevert({ ...step, revert: step.revert }, context, change), seenFrom);
     });
   });
 

@@ -95,6 +95,7 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
     expect(out).toContain(`got [${hostile}]`);
     expect(out).toContain(`single [${hostile}]`);
     expect(out).toContain('label is root-0x5a1e');
+    expect(out).toContain('captured {{disk_id}} = 0x5a1e from 1.3');
     // The title is shown with the values once they are captured.
     expect(out).toMatch(/1\.5 show the label root-0x5a1e of disk 0x5a1e/);
     const captured = journal().filter((entry) => entry.type === 'value.captured');

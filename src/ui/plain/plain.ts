@@ -419,6 +419,9 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       say(`attempt ${event.attempt} of ${label} ${where} ${found}`);
       return;
     }
+    case 'value.captured':
+      say(`captured {{${t(event.name)}}} = ${t(event.value)} from ${label}`);
+      return;
     case 'step.waiting':
       return;
   }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { parseRunbook } from '../runbook/load.js';
-import type { Step } from '../runbook/types.js';
+import { allSteps, type Step } from '../runbook/types.js';
+import { viewOf } from './view.js';
 import { restoreMachine } from '../runner/restore.js';
 import { valuesOf } from './context.js';
 import type { EngineEmitted } from './events.js';
@@ -23,6 +24,7 @@ phases:
       - run: mount UUID={{root_uuid}} /mnt
         host: new
         id: use
+        destructive: 'uuid {{root_uuid}}'
 `;
 
 /** A machine whose commands answer from `results` by step id (exit 0 otherwise), with what it emitted. */
@@ -41,9 +43,17 @@ function start(results: Record<string, CommandResult | Error>, saved?: unknown) 
   return { actor, emitted };
 }
 
+const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
+
+async function approveUse(actor: ReturnType<typeof start>['actor']) {
+  await waitFor(actor, (snapshot) => snapshot.context.current === 'use' && snapshot.context.steps['use']!.status === 'waiting', { timeout: 2000 });
+  actor.send({ type: 'APPROVE', stepId: 'use', by: UPGRADER, value: `uuid ${valuesOf(actor.getSnapshot().context)['root_uuid']}` });
+}
+
 describe('captured values in the engine', () => {
   it('stores a value a step captured and emits value.captured before the step is finished', async () => {
     const { actor, emitted } = start({ uuid: { exitCode: 0, captured: '4f1c-aa' }, label: { exitCode: 0, captured: 'root' } });
+    await approveUse(actor);
     await waitFor(actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
     expect(valuesOf(actor.getSnapshot().context)).toEqual({ root_uuid: '4f1c-aa', label: 'root' });
     const types = emitted.filter((event) => event.type === 'value.captured' || event.type === 'step.finished').map((event) => event.type);
@@ -72,6 +82,19 @@ describe('captured values in the engine', () => {
     expect(valuesOf(actor.getSnapshot().context)).toEqual({});
   });
 
+  it('asks to type the approval text with the captured value in, and refuses the text as written', async () => {
+    const { actor, emitted } = start({ uuid: { exitCode: 0, captured: '4f1c-aa' }, label: { exitCode: 0, captured: 'root' } });
+    await waitFor(actor, (snapshot) => snapshot.context.current === 'use' && snapshot.context.steps['use']!.status === 'waiting', { timeout: 2000 });
+    expect(viewOf(actor.getSnapshot(), (id) => allSteps(parseRunbook(source, 'rb.yaml')).find((step) => step.id === id)!).focus).toMatchObject({
+      waitingFor: 'approval',
+      text: 'uuid 4f1c-aa',
+    });
+    actor.send({ type: 'APPROVE', stepId: 'use', by: UPGRADER, value: 'uuid {{root_uuid}}' });
+    expect(emitted.at(-1)).toMatchObject({ type: 'step.refused', reason: 'the typed text does not match "uuid 4f1c-aa"' });
+    actor.send({ type: 'APPROVE', stepId: 'use', by: UPGRADER, value: 'uuid 4f1c-aa' });
+    await waitFor(actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
+  });
+
   it('keeps the values through a save and a restore', async () => {
     const { actor } = start({ uuid: { exitCode: 0, captured: '4f1c-aa' }, label: { exitCode: 2 } });
     await waitFor(actor, (snapshot) => snapshot.context.steps['label']!.status === 'failed', { timeout: 2000 });
@@ -80,7 +103,8 @@ describe('captured values in the engine', () => {
     const restored = restoreMachine(saved, parseRunbook(source, 'rb.yaml'));
     expect((restored.machine as { context: { values?: Record<string, string> } }).context.values).toEqual({ root_uuid: '4f1c-aa' });
     const again = start({ label: { exitCode: 0, captured: 'root' } }, saved);
-    again.actor.send({ type: 'RETRY', stepId: 'label', by: { role: 'upgrader', name: 'ana' } });
+    again.actor.send({ type: 'RETRY', stepId: 'label', by: UPGRADER });
+    await approveUse(again.actor);
     await waitFor(again.actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
     expect(valuesOf(again.actor.getSnapshot().context)).toEqual({ root_uuid: '4f1c-aa', label: 'root' });
   });

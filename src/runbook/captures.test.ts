@@ -145,7 +145,7 @@ describe('capture:', () => {
     ]);
   });
 
-  it('refuses a captured value in host fields, reverts, paths and confirm texts', () => {
+  it('refuses a captured value in host fields, reverts, upload paths and checkpoint confirm texts', () => {
     const problems = problemsOf(`name: t
 hosts:
   new: { address: '{{ip}}' }
@@ -162,12 +162,14 @@ phases:
         destructive: '{{ip}}'
         revert_after: 1m
         revert: undo {{ip}}
+      - checkpoint: check it
+        confirm: '{{ip}}'
 `);
     expect(problems).toEqual([
       expect.stringMatching(/^3:20: 'address' of host 'new': .*host fields can use only variables/),
       expect.stringMatching(/^10:18: .*can stand only in run, check and local commands/),
-      expect.stringMatching(/^14:23: 'destructive' of step 1.3: .*can stand only in run, check and local commands/),
       expect.stringMatching(/^16:22: .*a revert command is written to its host before the step runs/),
+      expect.stringMatching(/^18:19: 'confirm' of step 1.4: .*can stand only in run, check and local commands/),
     ]);
   });
 

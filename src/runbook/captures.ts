@@ -35,7 +35,8 @@ const COMMAND_KEYS = new Set(['run', 'check', 'local']);
 /** The keys whose text is for people, shown with the values put in once they are captured. */
 const TEXT_KEYS = new Set(['title', 'checkpoint', 'note']);
 
-export const CAPTURE_PLACES = "run, check and local commands, a wait step's command, titles, and checkpoint and note texts";
+export const CAPTURE_PLACES =
+  "run, check and local commands, a wait step's command, titles, checkpoint and note texts, and the destructive: text of run and local steps";
 
 /** The step a path into the raw runbook belongs to: its track and place there. */
 function stepAt(raw: RawBookLike, path: Path): { track: 'main' | 'fallback'; order: number; number: string } | null {
@@ -96,7 +97,9 @@ export function capturePlaceProblem(raw: RawBookLike, site: CaptureSite, name: s
   if (key === 'revert') {
     return `{{${name}}} is a value step ${site.number} captures, and a revert command is written to its host before the step runs; read the value on the host instead`;
   }
-  if (!isCommand && !(typeof key === 'string' && TEXT_KEYS.has(key))) {
+  // `destructive: "{{disk_id}}"`: the text to type before a command runs, with the value put in.
+  const isApproval = key === 'destructive' && typeof parent === 'object' && parent !== null && ('run' in parent || 'local' in parent);
+  if (!isCommand && !isApproval && !(typeof key === 'string' && TEXT_KEYS.has(key))) {
     return `{{${name}}} is a value step ${site.number} captures, which can stand only in ${CAPTURE_PLACES}`;
   }
   const user = stepAt(raw, path);

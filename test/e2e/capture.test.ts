@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { clientFlags, converse, freshStateDir, type Conversation } from '../support/cli.js';
+import { clientFlags, converse, freshStateDir, typedAnswer, type Conversation } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 describeWithSshd('captured values against OpenSSH sshd', () => {
@@ -68,26 +68,31 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
 
   it('a value printed by one step arrives literally in the next ones, and none of it runs', async () => {
     const received = path.join(dir, 'received.txt');
-    const { run, journal } = runSteps('flow', [
-      '- id: print',
-      `  run: cat ${path.join(dir, 'hostile.txt')}`,
-      '  host: target',
-      '  capture: value',
-      '- id: use',
-      `  run: printf '%s' {{value}} > ${received}; echo "got [{{value}}]"; echo 'single [{{value}}]'`,
-      '  host: target',
-      '  attach: false',
-      '- id: json',
-      `  local: ${JSON.stringify(`echo '{"disk": {"partitions": [{"id": "0x5a1e"}]}}'`)}`,
-      '  capture: { name: disk_id, json: "disk.partitions[0].id" }',
-      '- id: label',
-      '  run: echo "UUID=4f1c LABEL=root-{{disk_id}}"',
-      '  host: target',
-      "  capture: { name: label, regex: 'LABEL=(\\S+)' }",
-      '- id: last',
-      '  local: echo "label is {{label}}"',
-      '  title: "show the label {{label}} of disk {{disk_id}}"',
-    ]);
+    const { run, journal } = runSteps(
+      'flow',
+      [
+        '- id: print',
+        `  run: cat ${path.join(dir, 'hostile.txt')}`,
+        '  host: target',
+        '  capture: value',
+        '- id: use',
+        `  run: printf '%s' {{value}} > ${received}; echo "got [{{value}}]"; echo 'single [{{value}}]'`,
+        '  host: target',
+        '  attach: false',
+        '- id: json',
+        `  local: ${JSON.stringify(`echo '{"disk": {"partitions": [{"id": "0x5a1e"}]}}'`)}`,
+        '  capture: { name: disk_id, json: "disk.partitions[0].id" }',
+        '- id: label',
+        '  run: echo "UUID=4f1c LABEL=root-{{disk_id}}"',
+        '  host: target',
+        "  capture: { name: label, regex: 'LABEL=(\\S+)' }",
+        "  destructive: 'disk {{disk_id}}'",
+        '- id: last',
+        '  local: echo "label is {{label}}"',
+        '  title: "show the label {{label}} of disk {{disk_id}}"',
+      ],
+      typedAnswer,
+    );
     expect(await run.exited, transcript(run)).toBe(0);
     expect(readFileSync(received, 'utf8')).toBe(hostile);
     expect(existsSync(pwned)).toBe(false);
@@ -96,6 +101,9 @@ describeWithSshd('captured values against OpenSSH sshd', () => {
     expect(out).toContain(`single [${hostile}]`);
     expect(out).toContain('label is root-0x5a1e');
     expect(out).toContain('captured {{disk_id}} = 0x5a1e from 1.3');
+    // The approval asked for the text with the value in, and that is what was typed.
+    expect(out).toMatch(/Type "disk 0x5a1e" to run it/);
+    expect(journal().find((entry) => entry.type === 'step.approved')).toMatchObject({ stepId: 'label' });
     // The title is shown with the values once they are captured.
     expect(out).toMatch(/1\.5 show the label root-0x5a1e of disk 0x5a1e/);
     const captured = journal().filter((entry) => entry.type === 'value.captured');

@@ -23,6 +23,10 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
     const warnings = source === null ? [] : lintWarnings(source, file);
     try {
       const runbook = await loadRunbook(file);
+      for (const included of runbook.includes ?? []) {
+        const text = await readFile(included, 'utf8').catch(() => null);
+        if (text !== null) warnings.push(...lintWarnings(text, path.relative(process.cwd(), included) || included));
+      }
       for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
       out.stdout(`${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`);

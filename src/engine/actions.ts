@@ -194,6 +194,10 @@ export function engineActions(book: RuleBook) {
       const stepId = 'stepId' in event ? (at?.stepId ?? event.stepId) : (at?.stepId ?? null);
       enqueue.emit({ type: 'step.refused', stepId, action: event.type, by: event.by, reason, at: Date.now() });
     }),
+    /** An edit step's change as worked out on its host: the diff the upgrader is asked about, or nothing to change. */
+    recordEditPlan: act<{ stepId: string; path: string; changed: boolean; diff: string }>(({ enqueue }, params) => {
+      enqueue.emit({ type: 'edit.prepared', ...params, at: Date.now() });
+    }),
     approve: act<{ stepId: string }>(({ event, enqueue }, { stepId }) => {
       enqueue.emit({ type: 'step.approved', stepId, by: actorOf(event), at: Date.now() });
     }),

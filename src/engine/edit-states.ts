@@ -2,9 +2,31 @@
 // is done at once (applied twice, the second time changes nothing); otherwise the diff goes
 // to the upgrader's approval.
 import type { EditStep } from '../runbook/types.js';
-import type { StateConfig } from './setup.js';
-import type { StepPlan } from './step-plan.js';
+import { valuesOf, type EngineContext } from './context.js';
+import type { EditPlan, StateConfig } from './setup.js';
+import { failingWithError, resting, type StepPlan } from './step-plan.js';
 
-export function preparing(_plan: StepPlan, _step: EditStep, target: string): StateConfig {
-  return { always: { target } };
+type Prepared = { event: { output: EditPlan } };
+
+export function preparing(plan: StepPlan, step: EditStep, target: string): StateConfig {
+  const { stepId } = plan;
+  const record = {
+    type: 'recordEditPlan' as const,
+    params: ({ event }: Prepared) => ({ stepId, path: step.path, changed: event.output.changed, diff: event.output.diff }),
+  };
+  return resting(plan, 'preparing', {
+    invoke: {
+      src: 'prepareEdit',
+      input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }),
+      onDone: [
+        {
+          guard: ({ event }: Prepared) => !event.output.changed,
+          target: plan.next,
+          actions: [record, { type: 'startStep', params: { stepId } }, { type: 'finishStep', params: { stepId, outcome: 'done' as const } }],
+        },
+        { target, actions: [record] },
+      ],
+      onError: failingWithError(plan),
+    },
+  });
 }

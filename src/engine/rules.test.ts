@@ -90,6 +90,10 @@ function start(script: Record<string, Behaviour[]>, options: { text?: string; re
       runCheck: fromPromise(async ({ input, signal }) => command(input.step.id, signal)),
       reboot: fromPromise(async ({ input, signal }) => ends(input.step.id, signal)),
       waitUntil: fromPromise(async ({ input, signal }) => ends(input.step.id, signal)),
+      prepareEdit: fromPromise(async ({ input, signal }) => {
+        await command(input.step.id, signal);
+        return { changed: true, diff: '' };
+      }),
       checkAttempt: fromPromise(async ({ input, signal }) => look(input.step.id, signal)),
       stopAttempt: fromPromise(async ({ input, signal }) => look(input.step.id, signal)),
     },
@@ -127,6 +131,12 @@ async function toDetached(h: Harness) {
   return h;
 }
 
+/** An edit step alone, for the place it rests in while its file is read. */
+const editSource = source.replace(
+  /phases:[\s\S]*?fallback:/,
+  'phases:\n  - name: all\n    steps:\n      - edit: /etc/x\n        id: conf\n        host: dolphin\n        content: x\nfallback:',
+);
+
 /** Each place a run can rest in, reached in a fresh run; `step` is the step it rests at. */
 const scenes: Array<{ name: string; place: Place; step: string; reach: () => Promise<Harness> }> = [
   { name: 'held for hands', place: 'held', step: 'plug', reach: async () => start({}) },
@@ -157,6 +167,7 @@ const scenes: Array<{ name: string; place: Place; step: string; reach: () => Pro
     },
   },
   { name: 'a command running', place: 'running', step: 'detached', reach: async () => toDetached(start({ detached: ['hang'] })) },
+  { name: 'an edit step reading its file', place: 'preparing', step: 'conf', reach: async () => start({ conf: ['hang'] }, { text: editSource }) },
   { name: 'a failed foreground command', place: 'failed', step: 'foreground', reach: async () => toDetached(start({ foreground: [{ exitCode: 2 }] })) },
   {
     name: 'a lost detached attempt',

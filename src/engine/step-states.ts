@@ -234,7 +234,12 @@ function retryOrSkip(plan: StepPlan, place: 'failed' | 'asking') {
   return {
     RETRY: [
       ...mayRun,
-      { guard: allows(plan, place), target: 'working', actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }] },
+      // An edit is tried again from the file as it is now: a new diff, approved again.
+      {
+        guard: allows(plan, place),
+        target: plan.step.kind === 'edit' ? 'preparing' : 'working',
+        actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }],
+      },
       ...refusing(plan, place),
     ],
     SKIP: [

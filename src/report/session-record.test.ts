@@ -66,6 +66,17 @@ describe('sessionRecordOf', () => {
     expect(record.outcome).toBe('fell-back');
   });
 
+  it("tells an edit step's change by its lines added and removed, or that there was nothing to change", () => {
+    const diff = '--- /etc/hostname\n+++ /etc/hostname\n@@ -1 +1,2 @@\n-old\n+dragon\n+x\n';
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'edit.prepared', { stepId: 'restore-2', path: '/etc/hostname', changed: true, diff })
+      .add(2, 'edit.prepared', { stepId: 'restore-2', path: '/etc/hostname\x1b[2J', changed: false, diff: '' });
+    const texts = sessionRecordOf(journal.reading()).events.map((event) => event.text);
+    expect(texts).toContain('step 1.2: a change to /etc/hostname shown for approval (+2 -1 lines)');
+    expect(texts.find((text) => text.includes('nothing to change'))).not.toContain('\x1b');
+  });
+
   it('an attempt followed again after a lost link (reattach) is one attempt, ending once', () => {
     const journal = new TestJournal()
       .started()

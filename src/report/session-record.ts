@@ -392,6 +392,13 @@ const HANDLERS: Handlers = {
     const from = entry.fromStepId !== null ? ` from step ${builder.stepNumber(entry.fromStepId)}` : '';
     builder.event(at, entry.type, `fallback started${from} by ${actorOf(entry.by).name}: ${cleanLine(entry.reason)}`);
   },
+  'edit.prepared': (entry, at, builder) => {
+    const counted = (sign: string) => entry.diff.split('\n').filter((line) => line.startsWith(sign) && !line.startsWith(`${sign.repeat(3)} `)).length;
+    const found = entry.changed
+      ? `a change to ${cleanLine(entry.path)} shown for approval (+${counted('+')} -${counted('-')} lines)`
+      : `${cleanLine(entry.path)} had nothing to change`;
+    builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)}: ${found}`);
+  },
   'output.closed': (entry, _at, builder) => {
     const attempt = builder.lastAttemptOf(entry.stepId, entry.attempt);
     if (attempt) attempt.output = { file: entry.file, bytes: entry.bytes, lines: entry.lines };

@@ -173,6 +173,20 @@ phases:
     ]);
   });
 
+  it('lets an edit step put a captured value in its changes, and not in its path', () => {
+    const problems = problemsOf(
+      runbook(`      - run: blkid -s UUID -o value /dev/vdb2
+        host: new
+        capture: root_uuid
+      - edit: /etc/{{root_uuid}}
+        host: new
+        ensure_lines:
+          - line: 'UUID={{root_uuid}} / ext4 defaults 0 1'
+`),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^12:20: 'edit' of step 1\.2: \{\{root_uuid\}\} is a value step 1\.1 captures, which can stand only in/)]);
+  });
+
   it('accepts captured names where the unknown-variable check would have refused them, and still refuses unknown ones', () => {
     expect(problemsOf(runbook(`      - local: echo v\n        capture: value\n      - local: echo {{value}} {{valeu}}\n`))).toEqual([
       "11:31: unknown variable 'valeu' in 'local' of step 1.2",

@@ -36,7 +36,17 @@ const COMMAND_KEYS = new Set(['run', 'check', 'local']);
 const TEXT_KEYS = new Set(['title', 'checkpoint', 'note']);
 
 export const CAPTURE_PLACES =
-  "run, check and local commands, a wait step's command, titles, checkpoint and note texts, and the destructive: text of run and local steps";
+  "run, check and local commands, a wait step's command, titles, checkpoint and note texts, the destructive: text of run and local steps, and an edit step's changes";
+
+/** How many segments of `path` lead to its step: phases.P.steps.S, or fallback.S. */
+function stepPathLength(path: Path): number {
+  return path[0] === 'fallback' ? 2 : 4;
+}
+
+function isEditStep(raw: RawBookLike, path: Path): boolean {
+  const step = path[0] === 'fallback' ? raw.fallback?.[path[1] as number] : raw.phases[path[1] as number]?.steps[path[3] as number];
+  return typeof step === 'object' && step !== null && 'edit' in step;
+}
 
 /** The step a path into the raw runbook belongs to: its track and place there. */
 function stepAt(raw: RawBookLike, path: Path): { track: 'main' | 'fallback'; order: number; number: string } | null {
@@ -99,7 +109,9 @@ export function capturePlaceProblem(raw: RawBookLike, site: CaptureSite, name: s
   }
   // `destructive: "{{disk_id}}"`: the text to type before a command runs, with the value put in.
   const isApproval = key === 'destructive' && typeof parent === 'object' && parent !== null && ('run' in parent || 'local' in parent);
-  if (!isCommand && !isApproval && !(typeof key === 'string' && TEXT_KEYS.has(key))) {
+  // An edit step's changes (not its path): the values go in as text when its diff is worked out.
+  const isEditChange = path.length > stepPathLength(path) + 1 && isEditStep(raw, path) && path[stepPathLength(path)] !== 'edit';
+  if (!isCommand && !isApproval && !isEditChange && !(typeof key === 'string' && TEXT_KEYS.has(key))) {
     return `{{${name}}} is a value step ${site.number} captures, which can stand only in ${CAPTURE_PLACES}`;
   }
   const user = stepAt(raw, path);

@@ -1,11 +1,23 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
 import { capturedReferencesMoved, capturePlaceProblem, collectCaptures, normalizeCapture } from './captures.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
+import {
+  compose,
+  type Composition,
+  type Locate,
+  type LocateReference,
+  type Path,
+  parseSource,
+  referenceLocator,
+  type ReadInclude,
+  sourceLocator,
+} from './compose.js';
+import { composedHash, readIncludeFile } from './include-files.js';
+import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
@@ -52,8 +64,6 @@ export interface LoadOptions {
   siteTimeZone?: string;
 }
 
-type Path = readonly PropertyKey[];
-
 /** Reads and checks a runbook file; throws RunbookError listing every problem with its position. */
 export async function loadRunbook(file: string, options: LoadOptions = {}): Promise<Runbook> {
   const absolute = resolve(file);
@@ -67,98 +77,54 @@ export async function loadRunbook(file: string, options: LoadOptions = {}): Prom
   return parseRunbook(source, file, { ...options, absoluteFile: absolute });
 }
 
-export function parseRunbook(source: string, file: string, options: LoadOptions & { absoluteFile?: string } = {}): Runbook {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locate = locator(doc, lineCounter);
-  const locateReference = referenceLocator(doc, lineCounter, source, locate);
+export function parseRunbook(source: string, file: string, options: LoadOptions & { absoluteFile?: string; readInclude?: ReadInclude } = {}): Runbook {
+  const main = parseSource(source, file, resolve(options.absoluteFile ?? file));
+  const { doc, lineCounter } = main;
   const problems: RunbookProblem[] = [];
-  const report = (at: SourcePosition, message: string) => problems.push({ file, ...at, message });
+  const report = (at: SourcePosition & { file?: string }, message: string) => problems.push({ file, ...at, message });
 
   for (const error of doc.errors) {
     report(lineCounter.linePos(error.pos[0]), `invalid YAML: ${firstSentence(error.message)}`);
   }
   if (problems.length > 0) throw new RunbookError(problems);
 
-  const raw: unknown = doc.toJS();
-  if (raw === null || raw === undefined) {
+  if (doc.contents === null) {
     report({ line: 1, col: 1 }, 'the runbook is empty; it needs at least `name` and `phases`');
     throw new RunbookError(problems);
   }
+  const composition = compose(main, options.readInclude ?? readIncludeFile);
+  if (composition.problems.length > 0) throw new RunbookError(sortProblems(composition.problems));
+  const raw = composition.raw;
+  const locate = sourceLocator(main, composition.sources);
+  const locateReference = referenceLocator(main, composition.sources, locate);
   const parsed = runbookSchema.safeParse(raw);
   if (!parsed.success) {
     describeIssues(parsed.error.issues, [], raw, locate, report);
     throw new RunbookError(sortProblems(problems));
   }
 
-  const runbook = normalize(parsed.data, source, { ...options, absoluteFile: options.absoluteFile ?? file }, { locate, locateReference }, report);
+  const runbook = normalize(
+    parsed.data,
+    composedHash(source, main.absolute, composition.includes),
+    { ...options, absoluteFile: options.absoluteFile ?? file },
+    { locate, locateReference, composition },
+    report,
+  );
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
 }
 
+/** By line within each file, the files in the order their first problem came. */
 function sortProblems(problems: RunbookProblem[]): RunbookProblem[] {
-  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  const files = [...new Set(problems.map((problem) => problem.file))];
+  return problems.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
 }
 
 function firstSentence(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '');
 }
 
-type Locate = (path: Path, key?: string) => SourcePosition;
-
-/** Finds where a path of the parsed value sits in the file; falls back to the deepest node found. */
-function locator(doc: Document, lineCounter: LineCounter): Locate {
-  const positionOf = (offset: number | undefined): SourcePosition => {
-    if (offset === undefined) return { line: 1, col: 1 };
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, col };
-  };
-  return (path, key) => {
-    let node: unknown = doc.contents;
-    let offset: number | undefined = (doc.contents as { range?: number[] } | null)?.range?.[0];
-    const steps = key === undefined ? path : [...path, key];
-    for (let i = 0; i < steps.length; i++) {
-      const segment = steps[i];
-      const isLast = i === steps.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-        if (!pair) break;
-        // The last segment named as a key points at the key itself (unknown or misplaced keys).
-        if (isLast && key !== undefined) {
-          offset = (pair.key as { range?: number[] }).range?.[0] ?? offset;
-          break;
-        }
-        node = pair.value;
-        offset = (pair.value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
-      } else if (isSeq(node) && typeof segment === 'number') {
-        node = node.items[segment];
-        offset = (node as { range?: number[] } | undefined)?.range?.[0] ?? offset;
-      } else {
-        break;
-      }
-    }
-    return positionOf(offset);
-  };
-}
-
-/** Where the reference at `index` of a string value stands in the file (the value's start when it cannot tell). */
-type LocateReference = (path: Path, template: string, index: number) => SourcePosition;
-
-function referenceLocator(doc: Document, lineCounter: LineCounter, source: string, locate: Locate): LocateReference {
-  return (path, template, index) => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    const range = isScalar(node) ? node.range : undefined;
-    if (!range) return locate(path);
-    const inValue = [...template.matchAll(REFERENCE)];
-    const inSource = [...source.slice(range[0], range[1]).matchAll(REFERENCE)];
-    const nth = inValue.findIndex((match) => match.index === index);
-    if (nth === -1 || inSource.length !== inValue.length) return locate(path);
-    const { line, col } = lineCounter.linePos(range[0] + inSource[nth]!.index);
-    return { line, col };
-  };
-}
-
-type Report = (at: SourcePosition, message: string) => void;
+type Report = (at: SourcePosition & { file?: string }, message: string) => void;
 
 const ENTITY_KEYS: Record<string, readonly string[]> = Object.fromEntries([...STEP_KINDS.map((kind) => [kind, Object.keys(stepSchemas[kind].shape)])]);
 
@@ -360,9 +326,9 @@ function article(expected: string): string {
 
 function normalize(
   raw: RawRunbook,
-  source: string,
+  hash: string,
   options: LoadOptions & { absoluteFile: string },
-  { locate, locateReference }: { locate: Locate; locateReference: LocateReference },
+  { locate, locateReference, composition }: { locate: Locate; locateReference: LocateReference; composition: Composition },
   report: Report,
 ): Runbook {
   const vars: Record<string, string> = {};
@@ -370,6 +336,8 @@ function normalize(
   const secrets = normalizeSecrets(raw.secrets, vars, (path, message, key) => report(locate(path, key), message));
   for (const refusal of secretVarRefusals(options.vars ?? {}, secrets)) report(locate(['secrets', refusal.name]), refusal.message);
   for (const [name, value] of Object.entries(options.vars ?? {})) if (!(name in secrets)) vars[name] = value;
+  /** The variables where text is being read: the runbook's, and in a template's phase its params too. */
+  let inScope = vars;
 
   const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const site = (which: 'upgrader' | 'site'): Site => {
@@ -390,15 +358,15 @@ function normalize(
       } else if (captured.has(name)) {
         const problem = capturePlaceProblem(raw, captured.get(name)!, name, path, valueAt(raw, path.slice(0, -1)));
         if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
-      } else if (!(name in vars)) {
-        const hint = closest(name, Object.keys(vars));
+      } else if (!(name in inScope)) {
+        const hint = closest(name, Object.keys(inScope));
         report(locateReference(path, template, match.index), `unknown variable '${name}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : ''}`);
       }
     }
   };
   /** A shell command with its variables quoted for where they stand; what cannot be quoted is reported. */
   const command = (template: string, path: Path): string => {
-    const { command: text, problems } = interpolateCommand(template, vars);
+    const { command: text, problems } = interpolateCommand(template, inScope);
     for (const problem of problems) report(locateReference(path, template, problem.index), `${describePath(path)}: ${problem.message}`);
     if (problems.length === 0 && (secretReferencesMoved(template, text, secrets) || capturedReferencesMoved(template, text, captured))) {
       report(
@@ -422,7 +390,8 @@ function normalize(
     const earlier = usedIds.get(id);
     if (earlier) report(locate(path, 'id'), `step id '${id}' is already used by ${describePath(earlier)}`);
     usedIds.set(id, path);
-    const at = locate(path);
+    const { line, col } = locate(path);
+    const at = { line, col };
     forEachString(rawStep, path, checkText);
     /** `key`: the field that names the host (`host`, or the step kind for a reboot or a preflight). */
     const checkHost = (host: string, key = 'host') => {
@@ -431,7 +400,7 @@ function normalize(
         report(locate([...path, key]), `unknown host '${host}' in ${describePath(path)}${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
       }
     };
-    const text = (value: string) => interpolateText(value, vars);
+    const text = (value: string) => interpolateText(value, inScope);
     const acting = () => ({
       ...('timeout' in rawStep && rawStep.timeout ? { timeoutMs: parseDuration(rawStep.timeout) } : {}),
       onFail: ('on_fail' in rawStep && rawStep.on_fail) || 'ask',
@@ -447,7 +416,7 @@ function normalize(
     const grubWord = (template: string, at: Path, spaces = false): string => {
       const value = text(template);
       const allowed = spaces ? GRUB_ARGS : GRUB_WORD;
-      if (!referencesUnknown(template, vars) && !allowed.test(value)) {
+      if (!referencesUnknown(template, inScope) && !allowed.test(value)) {
         report(
           locate(at),
           `${describePath(at)} is ${JSON.stringify(value)}, but it goes into a GRUB menu entry, where only letters, digits${spaces ? ', spaces' : ''} and . , : = / + @ % ~ - _ are safe`,
@@ -569,6 +538,22 @@ function normalize(
         ...becomeOn(rawStep.host),
       };
     }
+    if ('edit' in rawStep) {
+      checkHost(rawStep.host);
+      const edit = editParts(rawStep, path, locate, report, text);
+      return {
+        ...base,
+        ...acting(),
+        kind: 'edit',
+        title: text(rawStep.title ?? `edit ${edit.path} on ${rawStep.host}`),
+        host: rawStep.host,
+        ...becomeOn(rawStep.host),
+        ...edit,
+      };
+    }
+    if ('undo' in rawStep) {
+      return { ...base, ...acting(), kind: 'undo', title: rawStep.title !== undefined ? text(rawStep.title) : '', stepId: rawStep.undo, host: '', path: '' };
+    }
     if ('note' in rawStep) {
       return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
     }
@@ -582,11 +567,17 @@ function normalize(
       report(locate(['phases', p, 'name']), `phase name '${rawPhase.name}' is already used by phase ${earlier + 1}`);
     }
     phaseNames.set(rawPhase.name, p);
-    return {
+    const instance = composition.instances.get(p);
+    inScope = instance ? { ...vars, ...instance.params } : vars;
+    if (instance && rawPhase.title !== undefined) checkText(rawPhase.title, ['phases', p, 'title']);
+    const phase: Phase = {
       name: rawPhase.name,
-      title: rawPhase.title ?? rawPhase.name,
+      title: instance && rawPhase.title !== undefined ? interpolateText(rawPhase.title, inScope) : (rawPhase.title ?? rawPhase.name),
       steps: rawPhase.steps.map((rawStep, s) => toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`)),
+      ...(instance ? { template: instance.template } : {}),
     };
+    inScope = vars;
+    return phase;
   });
   const fallback = (raw.fallback ?? []).map((rawStep, s) => toStep(rawStep, ['fallback', s], `F${s + 1}`, null, `fallback-${s + 1}`));
   for (const [s, step] of fallback.entries()) {
@@ -594,6 +585,7 @@ function normalize(
       report(locate(['fallback', s, 'on_fail']), `fallback step F${s + 1} cannot fall back again; use ask or continue`);
     }
   }
+  resolveUndoSteps([...phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? [])]), ...fallback], report);
   if (fallback.length === 0) {
     for (const [p, phase] of phases.entries()) {
       for (const [s, step] of phase.steps.entries()) {
@@ -627,7 +619,8 @@ function normalize(
     name: raw.name,
     ...(raw.description !== undefined ? { description: raw.description } : {}),
     file: options.absoluteFile,
-    hash: createHash('sha256').update(source).digest('hex'),
+    hash,
+    ...(composition.includes.length > 0 ? { includes: composition.includes.map((included) => included.absolute) } : {}),
     sites,
     phaseOrder,
     hosts,

@@ -1,7 +1,9 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
+import { dirname, relative } from 'node:path';
 import { captureSummary } from './capture-value.js';
 import { formatDuration } from './duration.js';
+import { describeChanges } from './edits.js';
 import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
 export interface PlanStep {
@@ -35,7 +37,9 @@ export interface Plan {
   hosts: string[];
   /** How the helper on site joins: the command to type on the site host. */
   helpers?: { host: string; port: number; command: string; notify: string };
-  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[] }>;
+  phases: Array<{ number: number; name: string; title: string; steps: PlanStep[]; template?: string }>;
+  /** Files the runbook includes, as read. */
+  includes?: string[];
   fallback: PlanStep[];
 }
 
@@ -89,7 +93,14 @@ function planStep(step: Step): PlanStep {
     case 'note':
       return { ...base, who: 'everyone', text: step.text, destructive: false };
     case 'edit':
-      return { ...base, ...acting, who: step.host, destructive: true, text: `edit ${step.path}` };
+      return {
+        ...base,
+        ...acting,
+        who: step.host,
+        destructive: true,
+        typeToConfirm: step.confirmText,
+        text: `${step.path}${step.become ? ' (as root)' : ''}: ${describeChanges(step.changes)}; the diff is approved before it is made, the original kept beside it`,
+      };
     case 'undo':
       return { ...base, ...acting, who: step.host, destructive: false, text: `undo step ${step.stepId}: put back ${step.path}` };
   }
@@ -118,7 +129,9 @@ export function planOf(runbook: Runbook): Plan {
       name: phase.name,
       title: phase.title,
       steps: phase.steps.map(planStep),
+      ...(phase.template !== undefined ? { template: phase.template } : {}),
     })),
+    ...(runbook.includes ? { includes: runbook.includes } : {}),
     fallback: runbook.fallback.map(planStep),
   };
 }
@@ -152,11 +165,12 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
   lines.push(`  ${displayFile} (sha256 ${plan.hash.slice(0, 12)})`);
   lines.push(`  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`);
   if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
+  if (plan.includes) lines.push(`  includes: ${plan.includes.map((file) => relative(dirname(plan.file), file)).join(', ')}`);
   if (plan.helpers) {
     lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);
   }
   for (const phase of plan.phases) {
-    lines.push('', `Phase ${phase.number}: ${phase.title}`);
+    lines.push('', `Phase ${phase.number}: ${phase.title}${phase.template !== undefined ? `  (template ${phase.template})` : ''}`);
     phase.steps.forEach(stepLines);
   }
   if (plan.fallback.length > 0) {

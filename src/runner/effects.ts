@@ -16,6 +16,7 @@ import { rebootHost, type RebootJournal, type RebootsInFlight } from './reboot.j
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import { hostsBecoming } from './become-hosts.js';
+import { createEditEffects } from './edit-effects.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
 
@@ -270,5 +271,7 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt };
+  const edits = createEditEffects({ hosts, sessionId: options.sessionId, outputs, withOutput });
+
+  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, checkAttempt, stopAttempt, ...edits };
 }

@@ -364,3 +364,48 @@ fallback:
     expect(actor.getSnapshot().context.steps['boot']!.error).toMatch(/^Lost dolphin/);
   });
 });
+
+describe('restoring an edit step', () => {
+  const editSource = `name: restore edit
+hosts:
+  dolphin: {}
+phases:
+  - name: one
+    steps:
+      - edit: /etc/hostname
+        id: name
+        host: dolphin
+        content: "dolphin\\n"
+`;
+
+  it.each(['preparing', 'approval'] as const)('saved while %s: restored failed with why, and a retry reads the file again and asks again', async (place) => {
+    const runbook = parseRunbook(editSource, 'rb.yaml');
+    const prepared: string[] = [];
+    const machine = compileRunbook(runbook).provide({
+      actors: {
+        prepareEdit: fromPromise(async ({ input, signal }) => {
+          prepared.push(input.step.id);
+          if (place === 'preparing' && prepared.length === 1) await new Promise((resolve) => signal.addEventListener('abort', resolve));
+          return { changed: true, diff: '--- /etc/hostname\n+++ /etc/hostname\n' };
+        }),
+      },
+    });
+    const first = createActor(machine);
+    first.start();
+    await waitFor(first, () => prepared.length === 1 && (place === 'preparing' || first.getSnapshot().hasTag('approval')));
+    const saved = JSON.parse(JSON.stringify(first.getPersistedSnapshot())) as unknown;
+    first.stop();
+    const restored = restoreMachine(saved, runbook);
+    expect(restored).toMatchObject({ current: 'name', inFlight: null, interrupted: false });
+    const actor = createActor(machine, { snapshot: restored.machine as never });
+    actor.start();
+    expect(actor.getSnapshot().hasTag('failed')).toBe(true);
+    expect(actor.getSnapshot().context.steps['name']).toMatchObject({
+      status: 'failed',
+      error: 'nightshift stopped before the change to /etc/hostname on dolphin was made: retry to read the file again and see its diff',
+    });
+    actor.send({ type: 'RETRY', stepId: 'name', by: UPGRADER });
+    await waitFor(actor, (snapshot) => snapshot.hasTag('approval'));
+    expect(prepared).toEqual(['name', 'name']);
+  });
+});

@@ -88,6 +88,15 @@ export function restoreMachine(saved: unknown, runbook: Runbook): RestoredMachin
     rest('failed');
     return resting;
   }
+  // An edit's diff lives only in the nightshift that worked it out: its file is read again on a retry.
+  if (step.kind === 'edit' && (position.place === 'preparing' || position.place === 'approval')) {
+    rest('failed');
+    const record = machine.context.steps[step.id]!;
+    record.status = 'failed';
+    record.error = `nightshift stopped before the change to ${step.path} on ${step.host} was made: retry to read the file again and see its diff`;
+    machine.context.current = step.id;
+    return { ...resting, current: step.id };
+  }
   // Only an effect can be in flight: a step held for hands, waiting for someone, or failed is restored as it was.
   if (position.place !== 'running' && position.place !== 'checking') return resting;
   if (position.place === 'running' && followsAgain(step)) return { ...resting, reattach: [step.id], inFlight: step.id };

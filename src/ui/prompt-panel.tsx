@@ -61,19 +61,31 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       break;
     case 'approval':
       color = theme.danger;
-      body = (
-        <>
-          <Text bold color={theme.danger}>
-            {prompt.step.kind === 'preflight' ? 'THE DISK MEANT' : 'DESTRUCTIVE'} · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
-          </Text>
-          {'command' in prompt.step ? <Text wrap="truncate-end">$ {commandSummary(prompt.step.command)}</Text> : null}
-          <Text>
-            Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
-          </Text>
-          <Field value={text} />
-          <Keys>{keys}</Keys>
-        </>
-      );
+      body =
+        prompt.step.kind === 'edit' ? (
+          <>
+            <Text bold color={theme.danger}>
+              CHANGE A FILE · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
+            </Text>
+            <Text>
+              Approve the change to {visibleText(prompt.step.path)} on {prompt.step.host} shown above: type <Text bold>"{prompt.text}"</Text> and press Enter.
+            </Text>
+            <Field value={text} />
+            <Keys>{keys}</Keys>
+          </>
+        ) : (
+          <>
+            <Text bold color={theme.danger}>
+              {prompt.step.kind === 'preflight' ? 'THE DISK MEANT' : 'DESTRUCTIVE'} · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
+            </Text>
+            {'command' in prompt.step ? <Text wrap="truncate-end">$ {commandSummary(prompt.step.command)}</Text> : null}
+            <Text>
+              Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
+            </Text>
+            <Field value={text} />
+            <Keys>{keys}</Keys>
+          </>
+        );
       break;
     case 'confirmation': {
       color = theme.warning;

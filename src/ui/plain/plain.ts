@@ -250,6 +250,9 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean, answers: s
   const label = stepLabel(step);
   switch (focus.waitingFor) {
     case 'approval':
+      if (step.kind === 'edit') {
+        return `${label}: approve the change to ${visibleLine(step.path)} on ${step.host} shown above.\n  Type ${JSON.stringify(focus.text)} to make it, or pause:`;
+      }
       if (step.kind === 'preflight') {
         return `${label} (${stepPlace(step)}) is about the disk meant: its checks compare it with this id.\n  Type ${JSON.stringify(focus.text)} to run it, or pause:`;
       }
@@ -421,6 +424,9 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
     }
     case 'value.captured':
       say(`captured {{${t(event.name)}}} = ${t(event.value)} from ${label}`);
+      return;
+    case 'edit.prepared':
+      if (!event.changed) say(`${label}: ${t(event.path)} already is as the step makes it: nothing to change`);
       return;
     case 'step.waiting':
       return;

@@ -1,0 +1,346 @@
+// Reuse, before the schema check: phase templates with parameters (`use:`/`with:`), other
+// files' phases and templates (`include:`), YAML merge keys and top-level `x-` keys for
+// anchors. The result is the runbook as if written out in one file, with a source map that
+// tells for every part of it which file, and where in that file, it was written.
+import { dirname, join, relative, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { closest, type RunbookProblem } from './errors.js';
+import { NAME_PATTERN } from './schema.js';
+import { REFERENCE } from './shell-context.js';
+import type { SourcePosition } from './types.js';
+
+export type Path = readonly PropertyKey[];
+
+/** One parsed file. `file` is the name problems show: the main file as given, an included one joined to its folder. */
+export interface SourceFile {
+  file: string;
+  absolute: string;
+  source: string;
+  doc: Document;
+  lineCounter: LineCounter;
+}
+
+/** The composed value under `prefix` was written at `at` in `from`. The longest prefix that matches wins. */
+export interface SourceMapEntry {
+  prefix: Path;
+  from: SourceFile;
+  at: Path;
+}
+
+export interface Composition {
+  /** The runbook as one value, without templates, includes and top-level x- keys: what the schema checks. */
+  raw: unknown;
+  sources: SourceMapEntry[];
+  /** By composed phase index: the template it was made from and the values of its parameters. */
+  instances: Map<number, { template: string; params: Record<string, string> }>;
+  /** Included files, absolute, in the order first read. */
+  includes: SourceFile[];
+  problems: RunbookProblem[];
+}
+
+/** Reads an included file (absolute path); undefined when there is none. */
+export type ReadInclude = (absolute: string) => string | undefined;
+
+/** Parses YAML the way runbooks are read: merge keys on, duplicate keys refused. */
+export function parseSource(source: string, file: string, absolute: string): SourceFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+  return { file, absolute, source, doc, lineCounter };
+}
+
+/** Where in the files a path of the composed value was written: its file (when not the main one), line and column. */
+export type Locate = (path: Path, key?: string) => SourcePosition & { file?: string };
+
+export function sourceLocator(main: SourceFile, sources: readonly SourceMapEntry[]): Locate {
+  return (path, key) => {
+    const { entry, rest } = entryFor(main, sources, path);
+    const position = locateIn(entry.from, [...entry.at, ...rest], key);
+    return entry.from === main ? position : { file: entry.from.file, ...position };
+  };
+}
+
+/** Where the reference at `index` of a string value stands (the value's start when it cannot tell). */
+export type LocateReference = (path: Path, template: string, index: number) => SourcePosition & { file?: string };
+
+export function referenceLocator(main: SourceFile, sources: readonly SourceMapEntry[], locate: Locate): LocateReference {
+  return (path, template, index) => {
+    const { entry, rest } = entryFor(main, sources, path);
+    const { doc, source, lineCounter } = entry.from;
+    const node = doc.getIn([...entry.at, ...rest], true) as { range?: [number, number, number] } | undefined;
+    const range = isScalar(node) ? node.range : undefined;
+    if (!range) return locate(path);
+    const inValue = [...template.matchAll(REFERENCE)];
+    const inSource = [...source.slice(range[0], range[1]).matchAll(REFERENCE)];
+    const nth = inValue.findIndex((match) => match.index === index);
+    if (nth === -1 || inSource.length !== inValue.length) return locate(path);
+    const { line, col } = lineCounter.linePos(range[0] + inSource[nth]!.index);
+    return entry.from === main ? { line, col } : { file: entry.from.file, line, col };
+  };
+}
+
+function entryFor(main: SourceFile, sources: readonly SourceMapEntry[], path: Path): { entry: SourceMapEntry; rest: Path } {
+  let best: SourceMapEntry = { prefix: [], from: main, at: [] };
+  for (const entry of sources) {
+    if (entry.prefix.length > path.length || entry.prefix.length < best.prefix.length) continue;
+    if (entry.prefix.every((segment, i) => String(segment) === String(path[i]))) best = entry;
+  }
+  return { entry: best, rest: path.slice(best.prefix.length) };
+}
+
+/** Finds where a path sits in one file; falls back to the deepest node found. */
+export function locateIn({ doc, lineCounter }: SourceFile, path: Path, key?: string): SourcePosition {
+  const positionOf = (offset: number | undefined): SourcePosition => {
+    if (offset === undefined) return { line: 1, col: 1 };
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col };
+  };
+  let node: unknown = doc.contents;
+  let offset: number | undefined = (doc.contents as { range?: number[] } | null)?.range?.[0];
+  const steps = key === undefined ? path : [...path, key];
+  for (let i = 0; i < steps.length; i++) {
+    const segment = steps[i];
+    const isLast = i === steps.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      // The last segment named as a key points at the key itself (unknown or misplaced keys).
+      if (isLast && key !== undefined) {
+        offset = (pair.key as { range?: number[] }).range?.[0] ?? offset;
+        break;
+      }
+      node = pair.value;
+      offset = (pair.value as { range?: number[] } | null)?.range?.[0] ?? (pair.key as { range?: number[] }).range?.[0];
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      offset = (node as { range?: number[] } | undefined)?.range?.[0] ?? offset;
+    } else {
+      break;
+    }
+  }
+  return positionOf(offset);
+}
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EXACT_REFERENCE = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$/;
+/** Step fields that name a host: a template may give them as exactly {{param}}. */
+const HOST_FIELDS = ['host', 'preflight', 'reboot'] as const;
+const INCLUDED_KEYS = ['templates', 'phases'];
+const X_KEYS_ELSEWHERE = 'x- keys are allowed only at the top of the runbook; define the anchor there';
+
+interface Template {
+  name: string;
+  from: SourceFile;
+  at: Path;
+  value: Record<string, unknown>;
+  params: string[];
+}
+
+/** A phase item as written, before templates are put in. */
+interface PhaseItem {
+  value: unknown;
+  from: SourceFile;
+  at: Path;
+}
+
+/**
+ * Composes the main file with its includes and templates. `main` must have parsed without
+ * YAML errors. Problems point into the file they are in.
+ */
+export function compose(main: SourceFile, readInclude: ReadInclude): Composition {
+  const problems: RunbookProblem[] = [];
+  const report = (from: SourceFile, at: Path, message: string, key?: string) => problems.push({ file: from.file, ...locateIn(from, at, key), message });
+  const templates = new Map<string, Template>();
+  const includes: SourceFile[] = [];
+  const phaseItems: PhaseItem[] = [];
+
+  /** Collects a file's templates and phase items, reading its includes where they stand. */
+  const collect = (from: SourceFile, value: Record<string, unknown>, chain: readonly string[], isMain: boolean) => {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.startsWith('x-')) continue;
+      if (!isMain && !INCLUDED_KEYS.includes(key)) {
+        report(from, [], `an included file holds only templates and phases; '${key}' belongs in the main runbook (${main.file})`, key);
+      }
+      forbidXKeys(from, [key], item, report);
+    }
+    if (value.templates !== undefined) {
+      if (!isRecord(value.templates)) report(from, ['templates'], "'templates' must be a mapping of template names to phases without a name");
+      else for (const [name, body] of Object.entries(value.templates)) addTemplate(from, name, body);
+    }
+    if (!Array.isArray(value.phases)) {
+      if (!isMain) report(from, [], `the included file ${from.file} needs 'phases', a list`);
+      return;
+    }
+    value.phases.forEach((item, index) => {
+      const at = ['phases', index];
+      if (isRecord(item) && 'include' in item) {
+        const extra = Object.keys(item).find((key) => key !== 'include');
+        if (extra !== undefined) report(from, at, `an include item holds only 'include'; '${extra}' does not belong there`, extra);
+        if (typeof item.include !== 'string' || item.include === '') {
+          report(from, [...at, 'include'], "'include' names a runbook file, relative to this one");
+          return;
+        }
+        const absolute = resolve(dirname(from.absolute), item.include);
+        const file = join(dirname(from.file), item.include);
+        if (chain.includes(absolute)) {
+          const circle = [...chain.slice(chain.indexOf(absolute)), absolute].map((name) => displayName(name, main)).join(' → ');
+          report(from, [...at, 'include'], `'${item.include}' includes itself again (${circle}); an include must not come back to a file that includes it`);
+          return;
+        }
+        const source = readInclude(absolute);
+        if (source === undefined) {
+          report(from, [...at, 'include'], `cannot read the included file ${file}: no such file (the path is relative to ${from.file})`);
+          return;
+        }
+        const included = parseSource(source, file, absolute);
+        if (!includes.some((known) => known.absolute === absolute)) includes.push(included);
+        if (included.doc.errors.length > 0) {
+          for (const error of included.doc.errors) {
+            problems.push({
+              file,
+              ...included.lineCounter.linePos(error.pos[0]),
+              message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+.*$/, '')}`,
+            });
+          }
+          return;
+        }
+        const content: unknown = included.doc.toJS();
+        if (!isRecord(content)) {
+          problems.push({ file, line: 1, col: 1, message: `the included file ${file} must be a mapping with 'phases' (and 'templates')` });
+          return;
+        }
+        collect(included, content, [...chain, absolute], false);
+        return;
+      }
+      phaseItems.push({ value: item, from, at });
+    });
+  };
+
+  const addTemplate = (from: SourceFile, name: string, body: unknown) => {
+    const at = ['templates', name];
+    const earlier = templates.get(name);
+    if (earlier) {
+      report(from, at, `template '${name}' is already defined in ${earlier.from.file}`);
+      return;
+    }
+    if (!NAME_PATTERN.test(name)) {
+      report(
+        from,
+        ['templates'],
+        `the template name '${name}' is not valid: a template name is lower-case letters, digits, '-' and '_', starting with a letter or digit`,
+        name,
+      );
+    }
+    if (!isRecord(body)) {
+      report(from, at, `template '${name}' must be a mapping: a phase without a name, with its params`);
+      return;
+    }
+    if ('name' in body) report(from, at, `template '${name}' has a 'name'; each phase that uses it gives its own`, 'name');
+    const params = body.params ?? [];
+    if (!Array.isArray(params) || params.some((param) => typeof param !== 'string' || !PARAM_NAME.test(param))) {
+      report(from, [...at, 'params'], `'params' of template '${name}' must be a list of names (letters, digits and _), each used as {{name}} inside`);
+    }
+    const value = Object.fromEntries(Object.entries(body).filter(([key]) => key !== 'params'));
+    templates.set(name, { name, from, at, value, params: Array.isArray(params) ? params.filter((param) => typeof param === 'string') : [] });
+  };
+
+  const top: unknown = main.doc.toJS();
+  if (!isRecord(top)) return { raw: top, sources: [], instances: new Map(), includes, problems };
+  collect(main, top, [main.absolute], true);
+  const secretNames = isRecord(top.secrets) ? Object.keys(top.secrets) : [];
+
+  const sources: SourceMapEntry[] = [];
+  const instances = new Map<number, { template: string; params: Record<string, string> }>();
+  const phases = phaseItems.map((item, index): unknown => {
+    const prefix = ['phases', index];
+    sources.push({ prefix, from: item.from, at: item.at });
+    if (!isRecord(item.value) || !('use' in item.value)) return item.value;
+    const { use, with: given, ...own } = item.value;
+    const template = typeof use === 'string' ? templates.get(use) : undefined;
+    if (template === undefined) {
+      const hint = typeof use === 'string' ? closest(use, [...templates.keys()]) : undefined;
+      const known = templates.size > 0 ? `; the templates are ${[...templates.keys()].join(', ')}` : '; define it under templates';
+      report(item.from, [...item.at, 'use'], `unknown template '${String(use)}'${hint ? `; did you mean '${hint}'?` : known}`);
+      return { ...own, steps: [] };
+    }
+    if ('steps' in own) report(item.from, item.at, `a phase with use: takes its steps from template '${template.name}'; drop 'steps' or 'use'`, 'steps');
+    const params = paramValues(template, given, item, secretNames, report);
+    instances.set(index, { template: template.name, params });
+    for (const key of Object.keys(template.value)) {
+      if (!(key in own)) sources.push({ prefix: [...prefix, key], from: template.from, at: [...template.at, key] });
+    }
+    const body = structuredClone(template.value);
+    if (Array.isArray(body.steps)) {
+      body.steps.forEach((step, s) => {
+        if (!isRecord(step)) return;
+        for (const field of HOST_FIELDS) {
+          const written = step[field];
+          const param = typeof written === 'string' ? EXACT_REFERENCE.exec(written)?.[1] : undefined;
+          if (param === undefined || !(param in params)) continue;
+          step[field] = params[param];
+          // An unknown host then points at the value given for the parameter.
+          const withAt = isRecord(given) && param in given ? [...item.at, 'with', param] : [...item.at, 'use'];
+          sources.push({ prefix: [...prefix, 'steps', s, field], from: item.from, at: withAt });
+        }
+      });
+    }
+    return { ...body, ...own };
+  });
+
+  const raw = Object.fromEntries(Object.entries(top).filter(([key]) => key !== 'templates' && !key.startsWith('x-')));
+  if ('phases' in top) raw.phases = phases;
+  return { raw, sources, instances, includes, problems };
+}
+
+function paramValues(
+  template: Template,
+  given: unknown,
+  item: PhaseItem,
+  secretNames: readonly string[],
+  report: (from: SourceFile, at: Path, message: string, key?: string) => void,
+): Record<string, string> {
+  const withAt = [...item.at, 'with'];
+  const values: Record<string, string> = {};
+  if (given !== undefined && !isRecord(given)) {
+    report(item.from, withAt, `'with' gives template '${template.name}' its params as a mapping, e.g. with: { ${template.params[0] ?? 'name'}: value }`);
+    return values;
+  }
+  const entries = Object.entries(given ?? {});
+  for (const [name, value] of entries) {
+    if (!template.params.includes(name)) {
+      const hint = closest(name, template.params);
+      const known = template.params.length > 0 ? `; its params are ${template.params.join(', ')}` : '; it has no params';
+      report(item.from, withAt, `template '${template.name}' has no param '${name}'${hint ? `; did you mean '${hint}'?` : known}`, name);
+    } else if (typeof value !== 'string' && typeof value !== 'number') {
+      report(item.from, [...withAt, name], `the value of param '${name}' must be a text or a number`);
+    } else if (secretNames.includes(name)) {
+      report(item.from, withAt, `param '${name}' has the name of a secret; rename the param in template '${template.name}'`, name);
+    } else {
+      values[name] = String(value);
+    }
+  }
+  const missing = template.params.filter((param) => !entries.some(([name]) => name === param));
+  if (missing.length > 0) {
+    const at = given === undefined ? [...item.at, 'use'] : withAt;
+    report(item.from, at, `template '${template.name}' needs ${missing.map((name) => `'${name}'`).join(', ')} in 'with' (e.g. with: { ${missing[0]}: ... })`);
+  }
+  return values;
+}
+
+/** Reports every x- key below the top of a file. */
+function forbidXKeys(from: SourceFile, path: Path, value: unknown, report: (from: SourceFile, at: Path, message: string, key?: string) => void) {
+  if (Array.isArray(value)) value.forEach((item, index) => forbidXKeys(from, [...path, index], item, report));
+  else if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.startsWith('x-')) report(from, path, `'${key}': ${X_KEYS_ELSEWHERE}`, key);
+      else forbidXKeys(from, [...path, key], item, report);
+    }
+  }
+}
+
+function displayName(absolute: string, main: SourceFile): string {
+  return absolute === main.absolute ? main.file : join(dirname(main.file), relative(dirname(main.absolute), absolute));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

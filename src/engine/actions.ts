@@ -5,7 +5,7 @@ import { enqueueActions, type ParameterizedObject } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
 import type { Role } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
-import { handsOf, updateStep, type EngineContext } from './context.js';
+import { handsOf, updateStep, valuesOf, type EngineContext } from './context.js';
 import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome } from './events.js';
 import { afterFallbackReason, automaticFallbackReason } from './fallback-scope.js';
 import { isHumanEvent } from './guards.js';
@@ -102,6 +102,14 @@ export function engineActions(book: RuleBook) {
         at,
       });
       if (params.outcome === 'cancel') enqueue.emit({ type: 'decision', stepId, action: 'cancel', by: actorOf(event), at });
+    }),
+    /** A step's `capture:` found its value: kept for later steps' {{name}} (and in the snapshot, for a resume). */
+    storeCaptured: act<{ stepId: string; output: CommandResult }>(({ context, enqueue }, { stepId, output }) => {
+      const step = stepOf(stepId);
+      if (output.captured === undefined || (step.kind !== 'run' && step.kind !== 'local') || step.capture === undefined) return;
+      const { name } = step.capture;
+      enqueue.assign({ values: { ...valuesOf(context), [name]: output.captured } });
+      enqueue.emit({ type: 'value.captured', stepId, name, value: output.captured, at: Date.now() });
     }),
     interruptStep: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
       const record = context.steps[stepId]!;

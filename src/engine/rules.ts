@@ -6,6 +6,7 @@ import type { EngineContext } from './context.js';
 import { fallbackRefusal, fallbackScopesOf, type FallbackScopes } from './fallback-scope.js';
 import { HUMAN_ACTIONS, type ActionQuery, type HumanAction } from './events.js';
 import { runsDetached } from './unsettled-attempt.js';
+import { approvalProblem } from './confirm-text.js';
 
 /**
  * Where a step rests, as a state tag of the machine: what it waits for or does. Every state
@@ -163,10 +164,7 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
     case 'APPROVE':
       if (place !== 'approval') return notNow;
       if (query.value === undefined) return null;
-      if (!('confirmText' in step) || query.value.trim() !== step.confirmText) {
-        return `the typed text does not match "${'confirmText' in step ? step.confirmText : ''}"`;
-      }
-      return null;
+      return approvalProblem(step, context, query.value);
     case 'RETRY':
       return place === 'failed' || place === 'asking' ? null : notNow;
     case 'SKIP':

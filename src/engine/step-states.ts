@@ -25,6 +25,7 @@ import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
 import { fallbackOnFailure, isFallbackTarget } from './fallback-scope.js';
+import { captureMissing } from './capture-states.js';
 
 /** `track`: the track state's name (main, fallback, or a phase's fallback: see fallback-scope.ts). */
 export function trackStates(track: string, steps: Step[], options: TrackOptions = {}): StateConfig {
@@ -146,11 +147,12 @@ function exiting(plan: StepPlan) {
   const { stepId } = plan;
   const exitedZero = { type: 'exitedZero' as const, params: ({ event }: Exited) => ({ exitCode: event.output.exitCode }) };
   const done = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'done' as const, output: event.output }) };
+  const stored = { type: 'storeCaptured' as const, params: ({ event }: Exited) => ({ stepId, output: event.output }) };
   const finish = { type: 'finishStep' as const, params: ({ event }: Exited) => ({ stepId, outcome: 'exit' as const, output: event.output }) };
   const otherwise = { target: plan.failTarget, actions: failActions(plan, finish) };
   const asks = { type: 'failureAsksUpgrader' as const, params: { stepId } };
   const comesBack = plan.failTarget === 'failed' ? [] : [{ guard: asks, target: 'failed', actions: [finish] }];
-  return [{ guard: exitedZero, target: plan.next, actions: [done] }, ...comesBack, otherwise];
+  return [...captureMissing(plan), { guard: exitedZero, target: plan.next, actions: [stored, done] }, ...comesBack, otherwise];
 }
 
 function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {

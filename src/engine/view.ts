@@ -3,6 +3,7 @@
 import { rolesOf, type Role, type Step } from '../runbook/types.js';
 import type { Outcome } from './events.js';
 import { handsOf } from './context.js';
+import { approvalText } from './confirm-text.js';
 import type { RunbookSnapshot } from './machine.js';
 import { positionOf, type Place } from './rules.js';
 
@@ -66,7 +67,7 @@ export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step):
       case 'asking':
         return { stepId, waitingFor: 'confirmation', roles: ['sentinel'], request: record.asked ?? '' };
       case 'approval':
-        return { stepId, waitingFor: 'approval', text: 'confirmText' in step ? (step.confirmText ?? '') : '' };
+        return { stepId, waitingFor: 'approval', text: approvalText(step, snapshot.context) ?? '' };
       case 'confirming': {
         const confirmed = new Set(record.confirmations.map((c) => c.role));
         const roles = step.kind === 'checkpoint' ? rolesOf(step.by) : [];

@@ -6,7 +6,7 @@ import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
 import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
-import type { Attempt, SessionRecord, StepInfo } from './session-record.js';
+import type { Attempt, CapturedValue, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
 
 const STYLE = `
@@ -74,6 +74,7 @@ ${section('timeline', 'Timeline', timelineSvg(record), legend())}
 ${section('confirmations', 'Checkpoints and approvals', confirmationsTable(record))}
 ${section('decisions', 'Decisions', decisionsTable(record))}
 ${section('skips', 'Skipped steps', skipsTable(record))}
+${record.values !== undefined && record.values.length > 0 ? section('values', 'Captured values', valuesTable(record, record.values)) : ''}
 ${section('chat', 'Chat', chat(record))}
 ${section('events', 'Session and connections', eventsTable(record))}
 ${section('steps', 'Steps', stepSections(record, logs, paths))}
@@ -188,6 +189,13 @@ function skipsTable(record: SessionRecord): Markup {
   return timedTable(record.sites, record.skips, 'No step was skipped.', 'skips', ['Step', 'Who', 'Reason'], (skip) => ({
     rowClass: 'skip',
     cells: [stepName(record, skip.stepId), actorText(skip.by), skip.reason],
+  }));
+}
+
+function valuesTable(record: SessionRecord, values: CapturedValue[]): Markup {
+  return timedTable(record.sites, values, '', 'values', ['Step', 'Name', 'Value'], (value) => ({
+    rowClass: 'value',
+    cells: [stepName(record, value.stepId), value.name, value.value],
   }));
 }
 

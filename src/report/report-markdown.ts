@@ -132,6 +132,17 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
     ]),
   );
 
+  if (record.values !== undefined && record.values.length > 0) {
+    parts.push('## Captured values');
+    parts.push(
+      timedTable(record.values, '', sites, ['Step', 'Name', 'Value'], (value) => [
+        mdText(stepName(record, value.stepId)),
+        mdText(value.name),
+        mdText(value.value),
+      ]),
+    );
+  }
+
   parts.push('## Chat');
   parts.push(
     record.chat.length === 0

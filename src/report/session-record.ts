@@ -85,6 +85,14 @@ export interface Skip {
   at: number;
 }
 
+/** A value a step captured (`capture:`), for the steps after it. */
+export interface CapturedValue {
+  stepId: string;
+  name: string;
+  value: string;
+  at: number;
+}
+
 export interface ChatMessage {
   from: Actor;
   text: string;
@@ -113,6 +121,8 @@ export interface SessionRecord {
   confirmations: Confirmation[];
   decisions: Decision[];
   skips: Skip[];
+  /** Values steps captured, in order (a value captured again, by a retry, is listed again). */
+  values?: CapturedValue[];
   chat: ChatMessage[];
   events: SessionEvent[];
   /** The fallbacks started, in order: "fallback of phase swap", or "the runbook's fallback". */
@@ -414,6 +424,9 @@ const HANDLERS: Handlers = {
   'output.closed': (entry, _at, builder) => {
     const attempt = builder.lastAttemptOf(entry.stepId, entry.attempt);
     if (attempt) attempt.output = { file: entry.file, bytes: entry.bytes, lines: entry.lines };
+  },
+  'value.captured': (entry, at, builder) => {
+    (builder.record.values ??= []).push({ stepId: cleanLine(entry.stepId), name: cleanLine(entry.name), value: cleanLine(entry.value), at });
   },
   'chat.message': (entry, at, builder) => builder.record.chat.push({ from: actorOf(entry.from), text: cleanText(entry.text), at }),
   'step.waiting': () => {},

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
+import { capturedReferencesMoved, capturePlaceProblem, collectCaptures, normalizeCapture } from './captures.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import {
   compose,
@@ -355,12 +356,16 @@ function normalize(
     return { name: given.name, tz: given.tz };
   };
   const sites = { upgrader: site('upgrader'), site: site('site') };
+  const captured = collectCaptures(raw, { vars, secrets }, locate, report);
 
   const checkText = (template: string, path: Path) => {
     for (const match of template.matchAll(REFERENCE)) {
       const name = match[1]!;
       if (name in secrets) {
         const problem = secretPlaceProblem(name, path, valueAt(raw, path.slice(0, -1)));
+        if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
+      } else if (captured.has(name)) {
+        const problem = capturePlaceProblem(raw, captured.get(name)!, name, path, valueAt(raw, path.slice(0, -1)));
         if (problem !== null) report(locateReference(path, template, match.index), `${describePath(path)}: ${problem}`);
       } else if (!(name in inScope)) {
         const hint = closest(name, Object.keys(inScope));
@@ -372,7 +377,7 @@ function normalize(
   const command = (template: string, path: Path): string => {
     const { command: text, problems } = interpolateCommand(template, inScope);
     for (const problem of problems) report(locateReference(path, template, problem.index), `${describePath(path)}: ${problem.message}`);
-    if (problems.length === 0 && secretReferencesMoved(template, text, secrets)) {
+    if (problems.length === 0 && (secretReferencesMoved(template, text, secrets) || capturedReferencesMoved(template, text, captured))) {
       report(
         locate(path),
         `${describePath(path)}: once the variables are put in, nightshift cannot tell for sure where its secrets stand (a variable's value holds {{...}} or changes how the shell reads the rest); write that part more simply`,
@@ -443,6 +448,7 @@ function normalize(
         ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
         ...revertPlan(rawStep, path, locate, report, command),
+        ...(rawStep.capture !== undefined ? { capture: normalizeCapture(rawStep.capture, path, locate, report) } : {}),
       };
     }
     if ('upload' in rawStep) {
@@ -512,6 +518,7 @@ function normalize(
         command: command(rawStep.local, [...path, 'local']),
         ...(rawStep.check !== undefined ? { check: command(rawStep.check, [...path, 'check']) } : {}),
         ...(confirmText !== undefined ? { confirmText } : {}),
+        ...(rawStep.capture !== undefined ? { capture: normalizeCapture(rawStep.capture, path, locate, report) } : {}),
       };
     }
     if ('checkpoint' in rawStep) {
@@ -656,7 +663,7 @@ function normalize(
     phases,
     fallback,
     ...(sentinel ? { sentinel } : {}),
-    captures: {},
+    captures: Object.fromEntries([...captured].map(([name, site]) => [name, site.stepId])),
   };
 }
 

@@ -1,6 +1,7 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
 import { dirname, relative } from 'node:path';
+import { captureSummary } from './capture-value.js';
 import { formatDuration } from './duration.js';
 import { describeChanges } from './edits.js';
 import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
@@ -27,6 +28,8 @@ export interface PlanStep {
   when?: string[];
   /** `skip_done`: the check asked before the step runs; exit 0 marks it done without running it. */
   skipDoneCheck?: string;
+  /** `capture:`: the value it takes for later steps, and from where. */
+  captures?: string;
 }
 
 export interface Plan {
@@ -75,6 +78,7 @@ function plannedStep(step: Step): PlanStep {
         destructive: step.confirmText !== undefined,
         ...(step.confirmText !== undefined ? { typeToConfirm: step.confirmText } : {}),
         ...(step.kind === 'run' && step.revert ? { revert: { after: formatDuration(step.revert.afterMs), command: step.revert.command } } : {}),
+        ...(step.capture ? { captures: captureSummary(step.capture) } : {}),
       };
     case 'checkpoint':
       return {
@@ -173,6 +177,7 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     if (step.text && step.text !== step.title) detail.push(...step.text.split('\n'));
     if (step.revert) detail.push(...revertText(step.revert).split('\n'));
     if (step.skipDoneCheck !== undefined) detail.push(...`done if: ${step.skipDoneCheck}`.split('\n'));
+    if (step.captures) detail.push(step.captures);
     for (const line of detail) lines.push(`        ${' '.repeat(whoWidth + 6)}${line}`);
   };
   lines.push(plan.name);

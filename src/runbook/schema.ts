@@ -1,6 +1,7 @@
 // The runbook file format. One zod schema is the truth for the loader, the error messages
 // and the JSON Schema that editors use (`nightshift schema`).
 import { z } from 'zod';
+import { captureSchema } from './capture-schema.js';
 import { DURATION_PATTERN } from './duration.js';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -124,6 +125,7 @@ export const runStepSchema = z
         'A dead-man timer, like netplan try: before the command runs, `revert` is armed on the host to run after this long; it is disarmed only when, after the command succeeded, a new SSH connection reaches the host in time. Needs `revert`.',
       ),
     revert: text.optional().describe('With revert_after: the shell command that undoes the change on the host; {{var}} is quoted as in run.'),
+    capture: captureSchema.optional(),
     ...common,
   })
   .describe('Run a command on a remote host over SSH.');
@@ -133,6 +135,7 @@ export const localStepSchema = z
     local: text.describe("Shell command run on the upgrader's machine, in the runbook's folder."),
     destructive: destructive.optional(),
     check: check.optional(),
+    capture: captureSchema.optional(),
     ...common,
   })
   .describe("Run a command on the upgrader's machine.");

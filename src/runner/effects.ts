@@ -8,6 +8,7 @@ import type { ProbeResult } from '../engine/setup.js';
 import { probeDone } from './probe-done.js';
 import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-attempt.js';
 import type { StepOutput } from '../output/step-output.js';
+import { captureValue, OutputTail } from '../runbook/capture-value.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
 import { isFinalLoginError } from '../remote/errors.js';
@@ -81,6 +82,28 @@ export function createEffects(options: EffectsOptions) {
     }
   };
 
+  /** The step's stdout kept for its `capture:` (its last MiB), and the result with the value taken from it once it exited 0. */
+  const capturing = (step: RunStep | LocalStep) => {
+    const tail = step.capture ? new OutputTail() : undefined;
+    return {
+      write: (chunk: Buffer) => tail?.write(chunk),
+      /** `seenFrom`: the stdout offset this follow began at (a run followed again sees only what came after). */
+      result: (result: CommandResult, seenFrom = 0): CommandResult => {
+        if (!tail || !step.capture || result.exitCode !== 0) return result;
+        const found = captureValue(step.capture, tail.bytes());
+        // Fail closed: a later step must not run with the value unset or wrong.
+        if ('problem' in found) {
+          const partial =
+            seenFrom > 0
+              ? ` (nightshift followed this run again from byte ${seenFrom} of its stdout and saw only what came after; retry the step, or take the value on the host in the step that uses it)`
+              : '';
+          throw new Error(`${found.problem}${partial}`);
+        }
+        return { ...result, captured: found.value };
+      },
+    };
+  };
+
   const runIdOf = (stepId: string, attempt: number) => `${options.sessionId}/${stepId}.${attempt}`;
 
   const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
@@ -91,18 +114,27 @@ export function createEffects(options: EffectsOptions) {
     const followed = outputs.continuesLast(step.id);
     // The host said this attempt was started: it is only followed, even if its folder is gone.
     const startedOnHost = outputs.startedOnHost(step.id);
-    return withOutput(step, (output) => {
-      const handlers = { onStdout: (chunk: Buffer) => output.write(chunk), onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
+    const capture = capturing(step);
+    return withOutput(step, async (output) => {
+      const onStdout = (chunk: Buffer) => {
+        output.write(chunk);
+        capture.write(chunk);
+      };
+      const handlers = { onStdout, onStderr: (chunk: Buffer) => output.write(chunk, true), signal };
       const attempt = outputs.attemptOf(step.id);
       const hosts = stepHosts(output);
+      // Before anything reaches the host (a revert armed, a run folder made): a value that
+      // cannot go in fails the step unsent.
+      const command = reveal(step.command);
+      const seenFrom = followed ? output.stdoutBytes : 0;
       const change = async () => {
-        if (!step.detached) return hosts.exec(step.host, reveal(step.command), handlers);
+        if (!step.detached) return hosts.exec(step.host, command, handlers);
         const runId = runIdOf(step.id, attempt);
         // A new attempt that never reaches its host leaves nothing behind there.
         if (!followed) await hosts.ensureConnected(step.host, signal);
         let result;
         try {
-          result = await hosts.runDetached(step.host, reveal(step.command), {
+          result = await hosts.runDetached(step.host, command, {
             ...handlers,
             runId,
             // A run followed again (after a resume, or reattached) goes on where its log stopped.
@@ -120,9 +152,9 @@ export function createEffects(options: EffectsOptions) {
         options.onDetachedResult?.({ host: step.host, runId, stepId: step.id, attempt, ...(step.become ? { become: step.become } : {}) });
         return result;
       };
-      if (!step.revert) return change();
+      if (!step.revert) return capture.result(await change(), seenFrom);
       const context = { hosts, output, sessionId: options.sessionId, attempt, signal, sites: options.sites, onEvent: options.onRevert ?? (() => {}) };
-      return runWithRevert({ ...step, revert: step.revert }, context, change);
+      return capture.result(await runWithRevert({ ...step, revert: step.revert }, context, change), seenFrom);
     });
   });
 
@@ -164,10 +196,18 @@ export function createEffects(options: EffectsOptions) {
 
   const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as LocalStep;
-    const command = reveal(step.command);
-    return withOutput(step, (output) =>
-      runLocalCommand(command, { cwd: options.localCwd, output, signal, killGraceMs: options.killGraceMs ?? 5000, holdsSecret: command !== step.command }),
-    );
+    const capture = capturing(step);
+    return withOutput(step, async (output) => {
+      const command = reveal(step.command);
+      const written = {
+        write: (chunk: Buffer, stderr?: boolean) => {
+          output.write(chunk, stderr);
+          if (!stderr) capture.write(chunk);
+        },
+      };
+      const runOptions = { cwd: options.localCwd, signal, killGraceMs: options.killGraceMs ?? 5000, holdsSecret: command !== step.command };
+      return capture.result(await runLocalCommand(command, { ...runOptions, output: written }));
+    });
   });
 
   const waitUntil = fromPromise<void, { step: WaitStep }>(({ input, signal }) => {

@@ -8,7 +8,9 @@ import type { ActionQuery, Actor, EngineEmitted, EngineEvent, Outcome } from '..
 import { compileRunbook, type RunbookActor } from '../engine/machine.js';
 import { viewOf, type EngineView } from '../engine/view.js';
 import { whyNot } from '../engine/rules.js';
+import { revealCaptured } from '../runbook/captures.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
+import { valuesOf } from '../engine/context.js';
 import type { EntryFields, EntryType } from '../store/journal.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
@@ -21,6 +23,7 @@ import type { SecretValues } from './secret-values.js';
 import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
 import { goingAgainOptions, type GoingAgain } from '../engine/going-again.js';
+import { showCapturedValues } from './shown-values.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -150,9 +153,10 @@ export function createRun(options: RunOptions): Run {
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
-      ...(options.secrets
-        ? { reveal: (command: string) => options.secrets!.reveal(command), mask: (text: string) => options.secrets!.masker.maskText(text) }
-        : {}),
+      // Secrets first, then the values steps captured (from the machine, so a resume has them too).
+      reveal: (command: string) =>
+        revealCaptured(options.secrets ? options.secrets.reveal(command) : command, runbook, valuesOf(actor.getSnapshot().context), (id) => stepOf(id).number),
+      ...(options.secrets ? { mask: (text: string) => options.secrets!.masker.maskText(text) } : {}),
       facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
       vars: runbook.vars,
     }),
@@ -166,6 +170,9 @@ export function createRun(options: RunOptions): Run {
   // A reboot issued and not seen through: its facts are put to the upgrader with the question.
   const rebootInFlight = options.restore?.current ? options.restore.reboots?.get(options.restore.current) : undefined;
   const actor = createActor(machine, options.restore ? { snapshot: options.restore.machine as never } : {});
+  // Titles and texts show the captured values: those restored now, each new one as it comes.
+  showCapturedValues(runbook, valuesOf(actor.getSnapshot().context));
+  actor.on('value.captured', ({ name, value }) => showCapturedValues(runbook, { ...valuesOf(actor.getSnapshot().context), [name]: value }));
 
   // Saved at every change until the run ends, and every second while a detached
   // command's output grows (its offsets); nothing after the pause that ends it, so a

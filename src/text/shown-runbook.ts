@@ -21,8 +21,30 @@ export function shownRunbook(runbook: Runbook): Runbook {
   return shown(runbook);
 }
 
-/** The shown copy of each step by id (ids are plain names, the same in both). */
+/** What of a step changes while a run goes on: its title and text, once captured values are put in (runner/shown-values.ts). */
+const changingText = (step: Step) => `${step.title}\u0000${'text' in step ? step.text : ''}`;
+
+/** The shown copy of each step by id (ids are plain names, the same in both), made again when its title or text changed. */
 export function shownSteps(runbook: Runbook): (stepId: string) => Step | undefined {
-  const steps = new Map(allSteps(shownRunbook(runbook)).map((step) => [step.id, step]));
-  return (stepId) => steps.get(stepId);
+  const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
+  const copies = new Map<string, { from: string; step: Step }>();
+  return (stepId) => {
+    const step = steps.get(stepId);
+    if (!step) return undefined;
+    const copy = copies.get(stepId);
+    if (copy && copy.from === changingText(step)) return copy.step;
+    const made = { from: changingText(step), step: shown(step) };
+    copies.set(stepId, made);
+    return made.step;
+  };
+}
+
+/** The shown runbook as it is now: made again when a step's title or text changed. */
+export function followShownRunbook(runbook: Runbook): () => Runbook {
+  let copy: { from: string; runbook: Runbook } | undefined;
+  return () => {
+    const from = allSteps(runbook).map(changingText).join('\u0000');
+    if (copy?.from !== from) copy = { from, runbook: shownRunbook(runbook) };
+    return copy.runbook;
+  };
 }

@@ -426,6 +426,9 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
       say(`attempt ${event.attempt} of ${label} ${where} ${found}`);
       return;
     }
+    case 'value.captured':
+      say(`captured {{${t(event.name)}}} = ${t(event.value)} from ${label}`);
+      return;
     case 'edit.prepared':
       if (!event.changed) say(`${label}: ${t(event.path)} already is as the step makes it: nothing to change`);
       return;

@@ -30,7 +30,9 @@ type Prepare = EditPlan | Error | 'hang';
 
 function start(prepares: Prepare[], applies: Array<Error | 'ok'> = [], from?: { phase: string; session: string }) {
   const runbook = parseRunbook(
-    from ? `${source.replace('fallback:', '  - name: two\n    steps:\n      - run: two\n        host: dragon\n        id: two\n        on_fail: fallback\nfallback:')}` : source,
+    from
+      ? `${source.replace('fallback:', '  - name: two\n    steps:\n      - run: two\n        host: dragon\n        id: two\n        on_fail: fallback\nfallback:')}`
+      : source,
     'rb.yaml',
   );
   const calls: string[] = [];

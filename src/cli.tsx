@@ -258,11 +258,30 @@ function exitOnError(error: unknown): never {
     if (process.env['NIGHTSHIFT_DEBUG'] && error instanceof Error) out.stderr(`${error.stack}\n`);
     process.exitCode = EXIT.error;
   }
-  process.exit();
+  exitWhenWritten(process.exitCode);
+}
+
+/**
+ * Exits once what was written to stdout and stderr has gone out: a pipe takes a long output
+ * (the JSON Schema, a plan) in pieces, and an exit before the last one would cut it. A
+ * terminal that no longer takes anything does not hold the exit for long.
+ */
+function exitWhenWritten(code: number | string | undefined): never {
+  const status = typeof code === 'number' ? code : Number(code ?? 0);
+  let left = 2;
+  const done = () => {
+    if (--left === 0) process.exit(status);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.destroyed || stream.writableLength === 0) done();
+    else stream.write('', done);
+  }
+  setTimeout(() => process.exit(status), 2000);
+  return undefined as never;
 }
 
 main(process.argv.slice(2)).then(
   // Exit explicitly: stdin readers and connections must not keep a finished run alive.
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   exitOnError,
 );

@@ -57,7 +57,8 @@ export async function openInChromium(url: string, timeoutMs = 30_000): Promise<B
   const browser = spawn(
     CHROMIUM,
     ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // A group of its own: its helper processes (zygote, renderers) are stopped with it.
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const stop = async () => {
     if (browser.exitCode === null && browser.signalCode === null) {
@@ -65,8 +66,13 @@ export async function openInChromium(url: string, timeoutMs = 30_000): Promise<B
       browser.kill('SIGTERM');
       await exited;
     }
-    // Chromium's helper processes may still write into the profile for a moment after it exits.
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    try {
+      process.kill(-browser.pid!, 'SIGKILL');
+    } catch {
+      // The group has ended already.
+    }
+    // Chromium's helper processes may still write into the profile for a moment after they are told to end.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 200 });
   };
   try {
     const port = await devToolsPort(browser, timeoutMs);

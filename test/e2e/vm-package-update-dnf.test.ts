@@ -77,7 +77,7 @@ case " $* " in
     if [ "$(cat "$S/booted")" = "$(newest)" ]; then echo 'No core libraries or services have been updated since boot-up.'; echo 'Reboot should not be necessary.'
     else echo 'Core libraries or services have been updated since boot-up:'; echo '  * kernel'; echo 'Reboot is required to fully utilize these updates.'; exit 1; fi ;;
   *' check-update '*)
-    [ -e "$S/updated" ] && exit 0
+    [ -e "$S/updated" ] && [ ! -e "$S/versionlock" ] && exit 0
     echo; echo "kernel-core.x86_64  $(cat "$S/mirror")  chosen-mirror"; exit 100 ;;
   *' upgrade '*)
     cat "$S/mirror" >> "$S/kernels"; touch "$S/updated"
@@ -107,7 +107,7 @@ for pattern; do
 done
 `,
   'apt-mark': `${PRELUDE(state, 'apt-mark')}
-case $1 in manual) echo "$2 set to manually installed." ;; showhold) ;; *) exit 2 ;; esac
+case $1 in manual) echo "$2 set to manually installed." ;; showhold) [ ! -e "$S/hold" ] || echo linux-image-amd64 ;; *) exit 2 ;; esac
 `,
   'apt-get': `${PRELUDE(state, 'apt-get')}
 simulate=; verb=
@@ -119,7 +119,9 @@ case $verb in
   dist-upgrade)
     [ -e "$S/updated" ] && { echo '0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'; exit 0; }
     if [ -n "$simulate" ]; then echo "Inst linux-image-$(cat "$S/mirror") (1 chosen-mirror [amd64])"; echo "Inst linux-image-amd64 [1] (2 chosen-mirror [amd64])"; exit 0; fi
-    cat "$S/mirror" >> "$S/kernels"; touch "$S/updated"
+    touch "$S/updated"
+    if [ -e "$S/hold" ]; then echo 'The following packages have been kept back:'; echo '  linux-image-amd64'; exit 0; fi
+    cat "$S/mirror" >> "$S/kernels"
     echo setting=packaged > /etc/office-tools.conf.dpkg-dist
     echo '1 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.' ;;
   *) echo "apt-get: not expected here: $*" >&2; exit 2 ;;
@@ -127,7 +129,7 @@ esac
 `,
   apt: `${PRELUDE(state, 'apt')}
 echo 'Listing...'
-[ -e "$S/updated" ] || echo "linux-image-amd64/chosen-mirror 2 amd64 [upgradable from: 1]"
+[ -e "$S/updated" ] && [ ! -e "$S/hold" ] || echo "linux-image-amd64/chosen-mirror 2 amd64 [upgradable from: 1]"
 `,
   rpm: foreign(state, 'rpm'),
   dnf: foreign(state, 'dnf'),
@@ -146,7 +148,8 @@ class FakeGuest {
     readonly family: Family,
   ) {}
 
-  static async start(family: Family, extraEtc: Record<string, string> = {}): Promise<FakeGuest> {
+  /** `etc`: files of its /etc besides the usual ones; `state`: flags for its package tools (versionlock, hold). */
+  static async start(family: Family, options: { etc?: Record<string, string>; state?: string[] } = {}): Promise<FakeGuest> {
     const dir = mkdtempSync(path.join(tmpdir(), `ns-guest-${family}-`));
     const state = path.join(dir, 'state');
     const shims = path.join(dir, 'shims');
@@ -156,6 +159,7 @@ class FakeGuest {
     writeFileSync(path.join(state, 'kernels'), `${KERNELS[family].booted}\n`);
     writeFileSync(path.join(state, 'mirror'), `${KERNELS[family].mirror}\n`);
     writeFileSync(path.join(state, 'calls'), '');
+    for (const flag of options.state ?? []) writeFileSync(path.join(state, flag), '');
     writeFileSync(path.join(dir, 'boot_id'), `${randomUUID()}\n`);
     // The guest's own /etc: what differs from this machine's, in the overlay's upper layer.
     const etc: Record<string, string> = {
@@ -165,7 +169,7 @@ class FakeGuest {
       ...(family === 'rpm'
         ? { 'dnf/dnf.conf': '[main]\ngpgcheck=1\ninstallonly_limit=3\n', 'yum.repos.d/centos.repo': '[baseos]\nbaseurl=http://mirror.example.net/\n' }
         : { 'apt/apt.conf.d/.keep': '', 'apt/sources.list.d/.keep': '' }),
-      ...extraEtc,
+      ...options.etc,
     };
     for (const [name, text] of Object.entries(etc)) {
       mkdirSync(path.dirname(path.join(upper, name)), { recursive: true });
@@ -180,7 +184,9 @@ class FakeGuest {
       [
         'set -e',
         `mount --bind ${dir}/boot_id /proc/sys/kernel/random/boot_id`,
-        `mount -t overlay overlay -o lowerdir=/etc,upperdir=${upper},workdir=${dir}/etc-work /etc`,
+        // A work folder per session: overlayfs empties its work folder when it mounts, under the feet of another session's mount.
+        `work=$(mktemp -d ${dir}/etc-work/XXXXXX)`,
+        `mount -t overlay overlay -o lowerdir=/etc,upperdir=${upper},workdir=$work /etc`,
         `mount --bind ${dir}/backups /var/backups`,
         `export PATH=${shims}:$PATH`,
         'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
@@ -245,7 +251,7 @@ class FakeGuest {
 
 /** Approves what asks to be typed; a failed step pauses the run (the test then fails with what it printed). */
 function pauseOnFailure(line: string): string | undefined {
-  return /Answer retry/.test(line) ? 'pause' : typedAnswer(line);
+  return /Answer (retry|reattach)/.test(line) ? 'pause' : typedAnswer(line);
 }
 
 /** ssh_config and known_hosts naming each guest by its alias. */
@@ -352,7 +358,7 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
   }, 120_000);
 
   it('stops before the update when dnf.conf excludes kernel updates, naming the line', async () => {
-    const centos = await FakeGuest.start('rpm', { 'dnf/dnf.conf': '[main]\ngpgcheck=1\nexclude=kernel* microcode_ctl\n' });
+    const centos = await FakeGuest.start('rpm', { etc: { 'dnf/dnf.conf': '[main]\ngpgcheck=1\nexclude=kernel* microcode_ctl\n' } });
     started.push(centos);
     const debian = await FakeGuest.start('apt');
     started.push(debian);
@@ -363,5 +369,46 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     expect(centos.calls().filter((call) => call.startsWith('dnf'))).toEqual([]);
     expect(centos.reboots).toBe(0);
     expect(debian.calls()).toEqual([]);
+  }, 120_000);
+
+  it('fails when dnf leaves an update on the mirror (a versionlock), naming it, and does not reboot', async () => {
+    const centos = await FakeGuest.start('rpm', { state: ['versionlock'] });
+    started.push(centos);
+    const debian = await FakeGuest.start('apt');
+    started.push(debian);
+    const { code, output } = await run({ vm1: centos, vm2: debian });
+    expect(code, output).not.toBe(0);
+    expect(output).toContain('vm1| held back on vm1 (newer on the mirror, not installed):');
+    expect(output).toContain(`vm1| kernel-core.x86_64  ${KERNELS.rpm.mirror}  chosen-mirror`);
+    expect(output).toMatch(/FAILED 1\.9 Nothing is held back \(dnf\/yum\)/);
+    expect(centos.reboots).toBe(0);
+  }, 120_000);
+
+  it('fails when apt keeps a package back (on hold), naming it and the hold, and does not reboot', async () => {
+    const debian = await FakeGuest.start('apt', { state: ['hold'] });
+    started.push(debian);
+    const centos = await FakeGuest.start('rpm');
+    started.push(centos);
+    const { code, output } = await run({ vm1: debian, vm2: centos });
+    expect(code, output).not.toBe(0);
+    expect(output).toContain('vm1| held back on vm1 (newer on the mirror, not installed): linux-image-amd64');
+    expect(output).toContain('vm1| on hold (apt-mark unhold to update them): linux-image-amd64');
+    expect(debian.reboots).toBe(0);
+    expect(debian.kernels()).toEqual([KERNELS.apt.booted]);
+  }, 120_000);
+
+  it('refuses a guest of another family, showing its os-release lines neutralized, and runs no package tool', async () => {
+    const other = await FakeGuest.start('rpm', { etc: { 'os-release': 'NAME=Plan9\nID="plan9\u001b]0;pwned\u0007\u001b[2J"\n' } });
+    started.push(other);
+    const debian = await FakeGuest.start('apt');
+    started.push(debian);
+    const { code, output } = await run({ vm1: other, vm2: debian });
+    expect(code, output).not.toBe(0);
+    expect(output).toContain('vm1| vm1 is neither Debian-like nor RHEL-like by its os-release:');
+    expect(output).toMatch(/^vm1\| ID="plan9.*"$/m);
+    expect(output).toContain('vm1| this runbook has apt and dnf/yum steps only: update it by hand, or add steps for its package manager');
+    expect(output).not.toMatch(/\x1b|\x07/);
+    expect(other.calls()).toEqual([]);
+    expect(other.reboots).toBe(0);
   }, 120_000);
 });

@@ -73,7 +73,7 @@ export function rehearsalAnswer(line: string, extra?: (line: string) => string |
   const special = extra?.(line);
   if (special === null) return undefined;
   if (special !== undefined) return special;
-  const quoted = /Type ("(?:[^"\\]|\\.)*") to (run it|confirm)/.exec(line);
+  const quoted = /Type ("(?:[^"\\]|\\.)*") to (run it|confirm|make it)/.exec(line);
   if (quoted) return JSON.parse(quoted[1]!) as string;
   if (/Type yes to confirm/.test(line)) return 'yes';
   if (/Answer override REASON/.test(line)) return 'override rehearsal: the test plays the person on site';

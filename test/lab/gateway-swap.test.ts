@@ -66,7 +66,7 @@ describe('gateway-swap.yaml on lab machines', () => {
   );
 
   it(
-    'a wrong route after the swap is found; the fallback gives the old dragon its identity back',
+    'a wrong route after the swap is found; the fallback gives the old dragon its identity back; going again with the route fixed, the new dragon serves',
     async () => {
       const lab = await startLab('gateway-swap.yaml');
       // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.

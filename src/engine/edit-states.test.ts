@@ -28,10 +28,15 @@ fallback:
 
 type Prepare = EditPlan | Error | 'hang';
 
-function start(prepares: Prepare[], applies: Array<Error | 'ok'> = []) {
-  const runbook = parseRunbook(source, 'rb.yaml');
+function start(prepares: Prepare[], applies: Array<Error | 'ok'> = [], from?: { phase: string; session: string }) {
+  const runbook = parseRunbook(
+    from
+      ? `${source.replace('fallback:', '  - name: two\n    steps:\n      - run: two\n        host: dragon\n        id: two\n        on_fail: fallback\nfallback:')}`
+      : source,
+    'rb.yaml',
+  );
   const calls: string[] = [];
-  const machine = compileRunbook(runbook).provide({
+  const machine = compileRunbook(runbook, from ? { from } : {}).provide({
     actors: {
       prepareEdit: fromPromise(async ({ input, signal }) => {
         calls.push(`prepare ${input.step.id}`);
@@ -46,11 +51,11 @@ function start(prepares: Prepare[], applies: Array<Error | 'ok'> = []) {
         if (next instanceof Error) throw next;
       }),
       undoEdit: fromPromise(async ({ input }) => {
-        calls.push(`undo ${input.step.id}`);
+        calls.push(`undo ${input.step.id}${input.editedIn !== undefined ? ` of ${input.editedIn}` : ''}`);
       }),
       runRemote: fromPromise(async ({ input }) => {
         calls.push(`run ${input.step.id}`);
-        return { exitCode: 0 };
+        return { exitCode: input.step.id === 'two' ? 1 : 0 };
       }),
     },
   });
@@ -128,5 +133,12 @@ describe('an edit step', () => {
     h.actor.send({ type: 'FALLBACK', by: UPGRADER, reason: 'abandon' });
     await waitFor(h.actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
     expect(h.calls).toEqual(['prepare name', 'undo back']);
+  });
+
+  it('undone in a session that went again after it, puts back the backup the earlier session kept', async () => {
+    const h = start([], [], { phase: 'two', session: '20261202-030000-aaaa' });
+    await waitFor(h.actor, (snapshot) => snapshot.status === 'done', { timeout: 2000 });
+    expect(h.calls).toContain('undo back of 20261202-030000-aaaa');
+    expect(h.calls.some((call) => call.startsWith('prepare'))).toBe(false);
   });
 });

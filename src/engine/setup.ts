@@ -71,7 +71,8 @@ export function engineSetup(book: RuleBook) {
       /** Keeps the original as a backup on the host, then writes the changed file (refused if the file changed since it was prepared). */
       applyEdit: notProvided<void, { step: EditStep; values: Record<string, string> }>('edit'),
       /** Puts back the file an edit step changed, from its backup on the host. */
-      undoEdit: notProvided<void, { step: UndoStep }>('undo'),
+      /** `editedIn`: the session whose edit step kept the backup (an earlier one when the edit was carried over by going again). */
+      undoEdit: notProvided<void, { step: UndoStep; editedIn?: string }>('undo'),
     },
     guards: engineGuards(book),
     actions: engineActions(book),

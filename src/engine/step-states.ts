@@ -175,7 +175,15 @@ function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {
     case 'edit':
       return { src: 'applyEdit', input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }), onDone: done, onError };
     case 'undo':
-      return { src: 'undoEdit', input: { step }, onDone: done, onError };
+      return {
+        src: 'undoEdit',
+        input: ({ context }: { context: EngineContext }) => {
+          const editedIn = context.steps[step.stepId]?.carriedFrom;
+          return editedIn !== undefined ? { step, editedIn } : { step };
+        },
+        onDone: done,
+        onError,
+      };
     case 'checkpoint':
     case 'note':
       throw new Error(`step ${stepId} has no effect: it is a ${step.kind}`);

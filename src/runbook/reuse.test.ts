@@ -332,6 +332,12 @@ describe('the published JSON Schema', () => {
   it('accepts templates, use, include and top-level x- keys as written in a file', () => {
     expect(validate(parse(TEMPLATED))).toBe(true);
     expect(validate({ name: 'x', 'x-steps': [{ note: 'hi' }], phases: [{ include: 'common/finish.yaml' }] })).toBe(true);
+    // What a phase may say beside its steps, it may say beside use: too (the loader takes it).
+    const beside = { when: 'go == "yes"', skip_done: true, fallback: [{ note: 'back' }], fallback_then: 'stop' };
+    expect(validate({ name: 'x', phases: [{ name: 'a', use: 't', with: { guest: 'vm1' }, ...beside }] })).toBe(true);
+    expect(parseRunbook(`${TEMPLATED.replace('with: { guest: vm1 }', 'with: { guest: vm1 }\n    when: "1 == 1"')}`, 'rb.yaml').phases[0]!.when?.text).toBe(
+      '1 == 1',
+    );
   });
 
   it('rejects an unknown key beside use:, and x- keys below the top, as the loader does', () => {

@@ -451,6 +451,10 @@ export const templatePhaseSchema = z
       .record(paramName, z.union([z.string(), z.number()]))
       .optional()
       .describe("A value for each of the template's params, e.g. { guest: vm1 }."),
+    when: phaseSchema.shape.when,
+    skip_done: phaseSchema.shape.skip_done,
+    fallback: phaseSchema.shape.fallback,
+    fallback_then: phaseSchema.shape.fallback_then,
   })
   .describe('A phase made from a template.');
 

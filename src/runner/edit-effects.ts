@@ -45,8 +45,10 @@ export function createEditEffects(options: EditEffectsOptions) {
     });
   });
 
-  const undoEditEffect = fromPromise<void, { step: UndoStep }>(({ input, signal }) =>
-    withOutput(input.step, (output) => undoEdit(input.step, context(input.step, output, signal), output)),
+  const undoEditEffect = fromPromise<void, { step: UndoStep; editedIn?: string }>(({ input, signal }) =>
+    withOutput(input.step, (output) =>
+      undoEdit(input.step, { ...context(input.step, output, signal), sessionId: input.editedIn ?? options.sessionId }, output),
+    ),
   );
 
   return { prepareEdit: prepareEditEffect, applyEdit: applyEditEffect, undoEdit: undoEditEffect };

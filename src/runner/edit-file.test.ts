@@ -134,7 +134,7 @@ describeWithSshd('edit steps on a real host', () => {
     writeFileSync(`${file}.nightshift-older-motd`, 'hi\n');
     const step = editStep('motd', file, [{ kind: 'content', text: 'x\n' }]);
     await expect(undoEdit(undoStep(step), ctx(host.pool), recorder())).rejects.toThrow(
-      `there is no backup of ${file} on dragon from step motd of this session (${backupPathOf(file, SESSION, 'motd')} is missing): the step did not change it in this session; backups from other sessions: ${file}.nightshift-older-motd`,
+      `there is no backup of ${file} on dragon from step motd of session ${SESSION} (${backupPathOf(file, SESSION, 'motd')} is missing): the step did not change it in that session; backups from other sessions: ${file}.nightshift-older-motd`,
     );
     expect(readFileSync(file, 'utf8')).toBe('hello\n');
   });

@@ -284,7 +284,7 @@ function refuseBy(verdict: string, step: EditStep, backup: string): void {
   }
 }
 
-/** Puts back the file an edit step changed, from the backup this session's step kept (or removes the file it created). */
+/** Puts back the file an edit step changed, from the backup its step kept in `context.sessionId` (or removes the file it created). */
 export async function undoEdit(step: UndoStep, context: EditContext, output: Pick<StepOutput, 'note'>): Promise<void> {
   const backup = backupPathOf(step.path, context.sessionId, step.stepId);
   const temp = `${step.path}.nightshift-undo-${safeName(context.sessionId)}-${safeName(step.stepId)}`;
@@ -317,7 +317,7 @@ fi`,
       return;
     case 'none':
       throw new Error(
-        `there is no backup of ${where} from step ${step.stepId} of this session (${backup} is missing): the step did not change it in this session${
+        `there is no backup of ${where} from step ${step.stepId} of session ${context.sessionId} (${backup} is missing): the step did not change it in that session${
           detail.trim() ? `; backups from other sessions: ${detail.trim()} (put one back by hand if it is the right one)` : ''
         }`,
       );

@@ -73,7 +73,7 @@ export function rehearsalAnswer(line: string, extra?: (line: string) => string |
   const special = extra?.(line);
   if (special === null) return undefined;
   if (special !== undefined) return special;
-  const quoted = /Type ("(?:[^"\\]|\\.)*") to (run it|confirm)/.exec(line);
+  const quoted = /Type ("(?:[^"\\]|\\.)*") to (run it|confirm|make it)/.exec(line);
   if (quoted) return JSON.parse(quoted[1]!) as string;
   if (/Type yes to confirm/.test(line)) return 'yes';
   if (/Answer override REASON/.test(line)) return 'override rehearsal: the test plays the person on site';
@@ -81,10 +81,25 @@ export function rehearsalAnswer(line: string, extra?: (line: string) => string |
   return undefined;
 }
 
-/** The types of the journal's events, of the one session in a state folder. */
+/** The sessions of a state folder, oldest first. */
+export function sessionIds(stateDir: string): string[] {
+  return readdirSync(path.join(stateDir, 'sessions')).sort();
+}
+
+/** The Markdown report of a session. */
+export async function reportOf(stateDir: string, session: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [BIN, 'report', session], {
+    cwd: ROOT,
+    env: { ...process.env, NIGHTSHIFT_STATE_DIR: stateDir },
+    timeout: 60_000,
+  });
+  return readFileSync(stdout.split('\n').find((line) => line.endsWith('.md'))!, 'utf8');
+}
+
+/** The types of the journal's events, of the first session in a state folder. */
 export function journalTypes(stateDir: string): string[] {
   const sessions = path.join(stateDir, 'sessions');
-  const [session] = readdirSync(sessions);
+  const [session] = sessionIds(stateDir);
   return readFileSync(path.join(sessions, session!, 'journal.jsonl'), 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -107,13 +122,22 @@ export interface Rehearsal {
 }
 
 /** Runs the lab's runbook in plain mode to its end, answering as rehearsalAnswer does, with interventions. */
-export async function rehearse(lab: Lab, options: { args?: string[]; interventions?: Intervention[] } = {}): Promise<Rehearsal> {
-  const stateDir = freshStateDir();
+export async function rehearse(
+  lab: Lab,
+  options: {
+    args?: string[];
+    interventions?: Intervention[];
+    /** The whole command line instead of `run RUNBOOK --lab …` (e.g. `again`); with stateDir, the earlier rehearsal's. */
+    command?: string[];
+    stateDir?: string;
+  } = {},
+): Promise<Rehearsal> {
+  const stateDir = options.stateDir ?? freshStateDir();
   const interventions = options.interventions ?? [];
   const done = interventions.map(() => false);
   let question = '';
   const run = converse(
-    lab.runArgs(...(options.args ?? [])),
+    options.command ?? lab.runArgs(...(options.args ?? [])),
     (line) =>
       rehearsalAnswer(line, (text) => {
         if (text.startsWith('? ')) question = text;

@@ -35,7 +35,7 @@ export const labFileSchema = z.strictObject({
       routes: z.array(z.string()).optional().describe('ip route arguments, e.g. "203.0.113.0/24 via 192.168.10.1".'),
     })
     .optional(),
-  /** Variables a run on this lab gets (--lab): values may use {lab} (the lab's folder) and {tarballs}. */
+  /** Variables a run on this lab gets (--lab): values may use {lab} (the lab's folder: {lab}/ssh is OpenSSH to its machines by name, {lab}/OBSERVER runs a command as the observer) and {tarballs}. */
   vars: z.record(z.string(), z.string()).optional(),
 });
 

@@ -253,6 +253,15 @@ async function writeClientFiles(state: LabState, lab: LabFile, identityFile: str
     }
   }
   await writeKnownHosts(state.knownHosts, known);
+  // For a runbook's local steps that reach its hosts themselves (`{lab}/ssh dragon …`): plain
+  // OpenSSH with the lab's aliases and pinned keys, as `ssh dragon` is on a real upgrader's machine.
+  const quote = (file: string) => `'${file.replaceAll("'", "'\\''")}'`;
+  const wrapper = path.join(state.dir, 'ssh');
+  await writeFile(
+    wrapper,
+    `#!/bin/sh\n# OpenSSH to this lab's machines by name.\nexec ssh -F ${quote(state.sshConfig)} -o UserKnownHostsFile=${quote(state.knownHosts)} "$@"\n`,
+  );
+  await chmod(wrapper, 0o755);
 }
 
 /** Waits until each machine takes a real login with the lab's key (a banner alone comes early). */

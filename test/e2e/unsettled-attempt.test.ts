@@ -43,7 +43,8 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     for (const conversation of conversations.splice(0)) if (conversation.child.exitCode === null) conversation.child.kill('SIGKILL');
     for (const folder of folders.splice(0)) {
       const found = folder();
-      if (found) rmSync(found, { recursive: true, force: true });
+      // A nightshift whose terminal was just closed may still be saving its pause into the state folder.
+      if (found) rmSync(found, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
     if (sshd.hostKey().fingerprint !== originalKey.fingerprint) await sshd.replaceHostKey(originalKey);
   });

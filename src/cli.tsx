@@ -262,19 +262,19 @@ function exitOnError(error: unknown): never {
 }
 
 /**
- * Exits once what was written to stdout and stderr has gone out: a pipe takes a long output
- * (the JSON Schema, a plan) in pieces, and an exit before the last one would cut it. A
- * terminal that no longer takes anything does not hold the exit for long.
+ * Exits once what was written to a pipe or file has gone out: a pipe takes a long output (the
+ * JSON Schema, a plan) in pieces, and an exit before the last one would cut it. A terminal
+ * takes it at once, and a closed one must not hold the exit.
  */
 function exitWhenWritten(code: number | string | undefined): never {
   const status = typeof code === 'number' ? code : Number(code ?? 0);
-  let left = 2;
-  const done = () => {
-    if (--left === 0) process.exit(status);
-  };
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.destroyed || stream.writableLength === 0) done();
-    else stream.write('', done);
+  const pending = [process.stdout, process.stderr].filter((stream) => !stream.isTTY && !stream.destroyed && stream.writableLength > 0);
+  if (pending.length === 0) process.exit(status);
+  let left = pending.length;
+  for (const stream of pending) {
+    stream.write('', () => {
+      if (--left === 0) process.exit(status);
+    });
   }
   setTimeout(() => process.exit(status), 2000);
   return undefined as never;

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { endSessionHolders } from '../support/session-holders.js';
 import { readJournal } from '../../src/store/journal.js';
 import { clientFlags, BIN, converse, freshStateDir, ROOT, waitForLine, type Conversation } from '../support/cli.js';
 import type { KeyPair } from '../support/ssh-keys.js';
@@ -43,8 +44,9 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
     for (const conversation of conversations.splice(0)) if (conversation.child.exitCode === null) conversation.child.kill('SIGKILL');
     for (const folder of folders.splice(0)) {
       const found = folder();
-      // A nightshift whose terminal was just closed may still be saving its pause into the state folder.
-      if (found) rmSync(found, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+      if (!found) continue;
+      await endSessionHolders(found);
+      rmSync(found, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     }
     if (sshd.hostKey().fingerprint !== originalKey.fingerprint) await sshd.replaceHostKey(originalKey);
   });

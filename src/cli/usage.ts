@@ -24,6 +24,16 @@ const KEEPALIVE = {
   help: 'time between keepalives (default 10s); a link silent for three of them counts as dropped and is reconnected: a dead link is noticed within about 30 s by default, 3 x DURATION in general',
 } as const satisfies Flag;
 
+/** What run and again both take, in this order: output, variables and the connection. */
+const RUN_FLAGS = {
+  plain: PLAIN,
+  json: JSON_LINES,
+  var: VAR,
+  'ssh-config': SSH_CONFIG,
+  'known-hosts': KNOWN_HOSTS,
+  keepalive: KEEPALIVE,
+} as const;
+
 const EXIT_STATUSES = 'Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,\n130 interrupted.';
 
 const FROM = {
@@ -43,12 +53,7 @@ export const RUN = command({
 person, and a decision (retry, skip with a reason, fall back, pause) when a step fails.
 Every event is journaled under the state folder ($XDG_STATE_HOME/nightshift/sessions).`,
   flags: {
-    plain: PLAIN,
-    json: JSON_LINES,
-    var: VAR,
-    'ssh-config': SSH_CONFIG,
-    'known-hosts': KNOWN_HOSTS,
-    keepalive: KEEPALIVE,
+    ...RUN_FLAGS,
     lab: { type: 'boolean', help: "run against the runbook's rehearsal lab (nightshift lab up): its ssh config, known hosts and variables" },
     'no-check': {
       type: 'boolean',
@@ -256,12 +261,7 @@ The other options are as for run; --var and the connection options given here re
 the session's.`,
   flags: {
     from: { ...FROM, help: "start at PHASE's first step (default: where the fallback started, or the first phase with a step not done)" },
-    plain: PLAIN,
-    json: JSON_LINES,
-    var: VAR,
-    'ssh-config': SSH_CONFIG,
-    'known-hosts': KNOWN_HOSTS,
-    keepalive: KEEPALIVE,
+    ...RUN_FLAGS,
     'no-check': { type: 'boolean', help: 'start without checking the hosts first (as for run)' },
     ...HELPER_FLAGS,
   },

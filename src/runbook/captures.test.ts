@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
 import { revealCaptured } from './captures.js';
 import { formatPlan, planOf } from './plan.js';
 import type { LocalStep, RunStep } from './types.js';
-
-function problemsOf(source: string): string[] {
-  try {
-    parseRunbook(source, 'rb.yaml');
-  } catch (error) {
-    if (error instanceof RunbookError) return error.problems.map((p) => `${p.line}:${p.col}: ${p.message}`);
-    throw error;
-  }
-  return [];
-}
+import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const runbook = (steps: string, extra = '') => `name: t
 hosts:

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
-
-function problemsOf(source: string): string[] {
-  try {
-    parseRunbook(source, 'rb.yaml');
-  } catch (error) {
-    if (error instanceof RunbookError) return error.problems.map((p) => `${p.line}:${p.col}: ${p.message}`);
-    throw error;
-  }
-  return [];
-}
+import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const minimal = `name: t
 hosts:

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { RunbookError } from './errors.js';
 import { parseRunbook } from './load.js';
 import { formatPlan, planOf } from './plan.js';
 import { allSteps } from './types.js';
-
-function problemsOf(source: string): string[] {
-  try {
-    parseRunbook(source, 'rb.yaml');
-  } catch (error) {
-    if (error instanceof RunbookError) return error.problems.map((p) => `${p.line}:${p.col}: ${p.message}`);
-    throw error;
-  }
-  return [];
-}
+import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const head = `name: t
 hosts:

@@ -12,19 +12,10 @@ import { RunbookError, type RunbookProblem } from './errors.js';
 import { loadRunbook, parseRunbook } from './load.js';
 import { runbookJsonSchema } from './schema.js';
 import type { RunStep } from './types.js';
+import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ns-reuse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function problemsOf(source: string): string[] {
-  try {
-    parseRunbook(source, 'rb.yaml');
-  } catch (error) {
-    if (error instanceof RunbookError) return error.problems.map((p) => `${p.line}:${p.col}: ${p.message}`);
-    throw error;
-  }
-  return [];
-}
 
 async function loadProblems(file: string): Promise<RunbookProblem[]> {
   try {

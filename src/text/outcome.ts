@@ -20,13 +20,19 @@ export function outcomeText(outcome: string): string {
 
 /** What a fallback means for the site, said where the run's end is shown to the people doing it. */
 const FALLBACK_MEANS = 'the old system should be serving again';
+/** A phase's own fallback may go forward rather than back (a jump system, say): only its steps know. */
+const PHASE_FALLBACK_MEANS = "the runbook's fallback did not run; the phase fallback's last steps say where things stand";
 
 /**
  * "the run completed", "the run ended after the fallback", "the run is paused"; with
- * `meaning`, a fallback says what it means for the site. `subject` replaces "the run".
+ * `meaning`, a fallback says what it means for the site. `subject` replaces "the run";
+ * `scope` names the phase whose own fallback ended the run (null: the runbook's).
  */
-export function outcomeSentence(outcome: Outcome, options: { subject?: string; meaning?: boolean } = {}): string {
+export function outcomeSentence(outcome: Outcome, options: { subject?: string; meaning?: boolean; scope?: string | null } = {}): string {
   const subject = options.subject ?? 'the run';
   const predicate = outcome === 'paused' ? 'is paused' : outcomeText(outcome);
-  return `${subject} ${predicate}${options.meaning && outcome === 'fell-back' ? `: ${FALLBACK_MEANS}` : ''}`;
+  if (outcome !== 'fell-back') return `${subject} ${predicate}`;
+  const phase = typeof options.scope === 'string' ? options.scope : null;
+  const meaning = options.meaning ? `: ${phase !== null ? PHASE_FALLBACK_MEANS : FALLBACK_MEANS}` : '';
+  return `${subject} ${predicate}${phase !== null ? ` of phase ${phase}` : ''}${meaning}`;
 }

@@ -55,6 +55,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
     question,
     focus: view.focus,
     outcome: view.outcome,
+    scope: view.scope,
     stepOf: run.stepOf,
     relaysAllowed: run.relaysAllowed,
   });

@@ -212,7 +212,7 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       body = (
         <>
           <Text bold color={color}>
-            {`${outcomeSentence(prompt.outcome, { subject: 'The run', meaning: true })}.`}
+            {`${outcomeSentence(prompt.outcome, { subject: 'The run', meaning: true, scope: prompt.scope })}.`}
           </Text>
           <Keys>{keys}</Keys>
         </>

@@ -43,6 +43,7 @@ describe('activePrompt', () => {
     expect(prompt({ outcome: 'paused', mode: { kind: 'reason', action: 'skip', stepId: 'parts' } })).toEqual({
       kind: 'finished',
       outcome: 'paused',
+      scope: null,
       typing: false,
     });
     expect(prompt({ mode: { kind: 'reason', action: 'fallback', stepId: null }, focus: failed })).toEqual({

@@ -45,7 +45,8 @@ export type Prompt =
   | { kind: 'held'; step: Step; why: string; typing: false }
   /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). */
   | { kind: 'running'; step: Step; doing?: string; typing: false }
-  | { kind: 'finished'; outcome: Outcome; typing: false }
+  /** `scope`: the phase whose own fallback ended the run (null: the runbook's, or no fallback). */
+  | { kind: 'finished'; outcome: Outcome; scope: string | null; typing: false }
   | { kind: 'idle'; typing: false };
 
 export function activePrompt(args: {
@@ -53,6 +54,8 @@ export function activePrompt(args: {
   question: Question | undefined;
   focus: Focus | null;
   outcome: Outcome | null;
+  /** The phase whose own fallback runs or ran (null: the runbook's, or none). */
+  scope?: string | null;
   stepOf: (id: string) => Step;
   /** Whether the upgrader may record a sentinel's confirmation for them. */
   relaysAllowed: boolean;
@@ -61,7 +64,7 @@ export function activePrompt(args: {
   if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
   if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' || question.kind === 'sudo-password' };
   if (mode.kind === 'chat') return { kind: 'chat', typing: true };
-  if (outcome) return { kind: 'finished', outcome, typing: false };
+  if (outcome) return { kind: 'finished', outcome, scope: args.scope ?? null, typing: false };
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
   if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {
     return { kind: 'confirm-cancel', step: stepOf(mode.stepId), typing: false };

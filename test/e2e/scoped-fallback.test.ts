@@ -104,6 +104,9 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     expect(text).toMatch(/^new\| undone on new$/m);
     expect(text).toMatch(/told the noc/);
     expect(text).not.toMatch(/the runbook fallback ran|never here/);
+    // The end says whose fallback ended the run, and claims nothing about the old system.
+    expect(text).toMatch(/the run ended after the fallback of phase swap: the runbook's fallback did not run/);
+    expect(text).not.toMatch(/the old system should be serving again/);
     // The title's escape sequence is shown, not sent to the terminal.
     expect(text).not.toContain('\u001b]0;owned');
     expect(text).toMatch(/tell the noc \^\[\]0;owned\^G/);
@@ -126,6 +129,7 @@ describeWithSshd('nightshift run with a phase fallback', () => {
     expect(text).toMatch(/<< FALLBACK started by nightshift: step 2\.F1 of the fallback of phase swap failed: the runbook's fallback follows/);
     expect(text).toMatch(/the runbook fallback ran/);
     expect(text).not.toMatch(/not reached/);
+    expect(text).toMatch(/the run ended after the fallback: the old system should be serving again/);
     expect(existsSync(marks('outer'))).toBe(true);
     const entries = journal();
     expect(started(entries).map((entry) => entry['scope'])).toEqual(['swap', null]);
@@ -192,7 +196,11 @@ describeWithSshd('nightshift run with a phase fallback', () => {
       env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
     });
     try {
-      const screen = await term.waitFor(/The run ended after the fallback/, 30_000, 'the run to end fallen back');
+      const screen = await term.waitFor(
+        /The run ended after the fallback of phase swap: the runbook's fallback did not run/,
+        30_000,
+        'the run to end fallen back',
+      );
       expect(screen).toMatch(/nightshift · screen · FALLBACK of phase swap/);
       const lines = screen.split('\n');
       const row = (pattern: RegExp) => {

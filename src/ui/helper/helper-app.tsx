@@ -165,7 +165,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       </Box>
       <Text wrap="truncate-end" color={view.track === 'fallback' ? theme.danger : theme.muted}>
         {view.outcome
-          ? outcomeSentence(view.outcome, { subject: 'the upgrade', meaning: true })
+          ? outcomeSentence(view.outcome, { subject: 'the upgrade', meaning: true, scope: view.scope })
           : `${view.track === 'fallback' ? `FALLBACK${view.scope !== null ? ` of phase ${view.scope}` : ''} · ` : ''}${phase ? `phase ${phaseIndex + 1}/${run.runbook.phases.length} ${phase.title} · ` : ''}${focusStep ? `step ${stepLabel(focusStep)}` : 'starting'}`}
       </Text>
       {task ? <TaskBox task={task} width={columns} /> : null}

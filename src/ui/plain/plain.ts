@@ -399,9 +399,12 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
         chalk.red.bold(`<< FALLBACK${typeof event.scope === 'string' ? ` of phase ${t(event.scope)}` : ''} started by ${t(event.by.name)}: ${t(event.reason)}`),
       );
       return;
-    case 'run.finished':
-      say(`${outcomeSentence(event.outcome, { meaning: true })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);
+    case 'run.finished': {
+      const { context } = run.actor.getSnapshot();
+      const scope = context.track === 'fallback' ? (context.scope ?? null) : null;
+      say(`${outcomeSentence(event.outcome, { meaning: true, scope })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);
       return;
+    }
     case 'step.checked':
       say(
         event.exitCode === 0

@@ -235,8 +235,14 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     const sftp = await runSsh([...sshArgs(lab), '-s', 'dragon', 'sftp']);
     expect(sftp.code).toBe(255);
     expect(sftp.stderr).toMatch(/subsystem request failed/);
-    // With -tt a refused pty makes OpenSSH close the session; whatever ran had no terminal.
-    const pty = await runSsh([...sshArgs(lab), '-tt', 'dragon', '{ [ -t 0 ] || [ -t 1 ]; } && echo tty > pty-check || echo no-tty > pty-check']);
+    // With -tt a refused pty makes OpenSSH close the session; whatever ran had no terminal. The
+    // verdict is renamed into place whole: the session may be closed half way through writing it.
+    const pty = await runSsh([
+      ...sshArgs(lab),
+      '-tt',
+      'dragon',
+      '{ { [ -t 0 ] || [ -t 1 ]; } && echo tty || echo no-tty; } > pty-check.partial && mv pty-check.partial pty-check',
+    ]);
     expect(pty.code).toBe(255);
     expect(pty.stderr).toMatch(/PTY allocation request failed/);
     const check = path.join(lab.hosts.dragon.root, 'pty-check');

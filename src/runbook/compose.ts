@@ -35,8 +35,21 @@ export interface Composition {
   instances: Map<number, { template: string; params: Record<string, string> }>;
   /** Included files, absolute, in the order first read. */
   includes: SourceFile[];
+  /** Templates no phase uses: checked on their own as phases, since nothing else would check them. */
+  unused: UnusedTemplate[];
   problems: RunbookProblem[];
 }
+
+/** A template as a phase to check: its host fields that are exactly {{param}} hold a stand-in host name. */
+export interface UnusedTemplate {
+  name: string;
+  phase: Record<string, unknown>;
+  from: SourceFile;
+  at: Path;
+}
+
+/** Stands in for a host given as {{param}} in a template no phase uses; only the schema sees it. */
+const STAND_IN_HOST = 'template-param';
 
 /** Reads an included file (absolute path); undefined when there is none. */
 export type ReadInclude = (absolute: string) => string | undefined;
@@ -244,7 +257,7 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
   };
 
   const top: unknown = main.doc.toJS();
-  if (!isRecord(top)) return { raw: top, sources: [], instances: new Map(), includes, problems };
+  if (!isRecord(top)) return { raw: top, sources: [], instances: new Map(), includes, unused: [], problems };
   collect(main, top, [main.absolute], true);
   const secretNames = isRecord(top.secrets) ? Object.keys(top.secrets) : [];
 
@@ -291,7 +304,25 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
 
   const raw = Object.fromEntries(Object.entries(top).filter(([key]) => key !== 'templates' && !key.startsWith('x-')));
   if ('phases' in top) raw.phases = phases;
-  return { raw, sources, instances, includes, problems };
+  const used = new Set([...instances.values()].map((instance) => instance.template));
+  const unused = [...templates.values()].filter((template) => !used.has(template.name)).map(unusedTemplate);
+  return { raw, sources, instances, includes, unused, problems };
+}
+
+function unusedTemplate(template: Template): UnusedTemplate {
+  const { params: _params, ...body } = structuredClone(template.value);
+  for (const list of ['steps', 'fallback'] as const) {
+    const listed = body[list];
+    if (!Array.isArray(listed)) continue;
+    for (const step of listed) {
+      if (!isRecord(step)) continue;
+      for (const field of HOST_FIELDS) {
+        const param = typeof step[field] === 'string' ? EXACT_REFERENCE.exec(step[field])?.[1] : undefined;
+        if (param !== undefined && template.params.includes(param)) step[field] = STAND_IN_HOST;
+      }
+    }
+  }
+  return { name: template.name, phase: { name: template.name, ...body }, from: template.from, at: template.at };
 }
 
 function paramValues(

@@ -16,6 +16,8 @@ import {
   referenceLocator,
   type ReadInclude,
   sourceLocator,
+  type SourceFile,
+  type UnusedTemplate,
 } from './compose.js';
 import { composedHash, readIncludeFile } from './include-files.js';
 import { editParts, resolveUndoSteps } from './edit-steps.js';
@@ -101,6 +103,7 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
   const locate = sourceLocator(main, composition.sources);
   const locateReference = referenceLocator(main, composition.sources, locate);
   const parsed = runbookSchema.safeParse(raw);
+  checkUnusedTemplates(composition.unused, main, report);
   if (!parsed.success) {
     describeIssues(parsed.error.issues, [], raw, locate, report);
     throw new RunbookError(sortProblems(problems));
@@ -117,6 +120,25 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
   const runbook = withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report, (p) => composition.instances.get(p)?.params);
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
+}
+
+/**
+ * A template no phase uses is checked as the phase it would make, so that its mistakes show
+ * now and not on the night a phase first uses it. Its problems say "its step N", not a number
+ * in the runbook.
+ */
+function checkUnusedTemplates(unused: readonly UnusedTemplate[], main: SourceFile, report: Report): void {
+  for (const template of unused) {
+    const parsed = phaseSchema.safeParse(template.phase);
+    if (parsed.success) continue;
+    const locate = sourceLocator(main, [{ prefix: ['phases', 0], from: template.from, at: template.at }]);
+    const inTemplate = (message: string) =>
+      `template '${template.name}' (no phase uses it): ${message
+        .replace(/\bfallback step 1\.F(\d+)/g, 'its fallback step F$1')
+        .replace(/\bstep 1\.(\d+)/g, 'its step $1')
+        .replace(/\bphase 1\b/g, 'the template')}`;
+    describeIssues(parsed.error.issues, ['phases', 0], { phases: [template.phase] }, locate, (at, message) => report(at, inTemplate(message)));
+  }
 }
 
 /** By line within each file, the files in the order their first problem came. */
@@ -397,7 +419,14 @@ function normalize(
   const toStep = (rawStep: RawStep, path: Path, number: string, phase: string | null, defaultId: string): Step => {
     const id = rawStep.id ?? defaultId;
     const earlier = usedIds.get(id);
-    if (earlier) report(locate(path, 'id'), `step id '${id}' is already used by ${describePath(earlier)}`);
+    if (earlier) {
+      const template = rawStep.id !== undefined && path[0] === 'phases' ? composition.instances.get(path[1] as number)?.template : undefined;
+      const hint =
+        template !== undefined
+          ? `; an id written in template '${template}' is the same in every phase that uses it: leave it out (each phase numbers its own)`
+          : '';
+      report(locate(path, 'id'), `step id '${id}' is already used by ${describePath(earlier)}${hint}`);
+    }
     usedIds.set(id, path);
     const { line, col } = locate(path);
     const at = { line, col };

@@ -171,6 +171,40 @@ phases:
     );
   });
 
+  it('checks a template no phase uses, as the phase it would make, at its own lines', () => {
+    const unused = TEMPLATED.replace(
+      'phases:\n',
+      [
+        '  spare:',
+        '    params: [guest]',
+        '    steps:',
+        '      - runn: echo {{guest}}',
+        '        host: "{{guest}}"',
+        '    fallback:',
+        '      - note: hi',
+        '        colour: red',
+        'phases:\n',
+      ].join('\n'),
+    );
+    expect(problemsOf(unused)).toEqual([
+      "21:9: template 'spare' (no phase uses it): its step 1 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo; did you mean 'run' instead of 'runn'?",
+      "25:9: template 'spare' (no phase uses it): unknown key 'colour' in its fallback step F1; allowed keys: note, id, title, needs, when",
+    ]);
+    // Written well, an unused template loads, and makes no phase.
+    const fine = TEMPLATED.replace(
+      'phases:\n',
+      ['  spare:', '    params: [guest]', '    steps:', '      - run: echo {{guest}}', '        host: "{{guest}}"', 'phases:\n'].join('\n'),
+    );
+    expect(problemsOf(fine)).toEqual([]);
+    expect(parseRunbook(fine, 'rb.yaml').phases.map((phase) => phase.name)).toEqual(['vm1', 'vm2']);
+  });
+
+  it('an id written in a template clashes between its uses, and the error says what to do', () => {
+    expect(problemsOf(TEMPLATED.replace('        title: upgrade {{guest}}', '        title: upgrade {{guest}}\n        id: upgrade'))).toEqual([
+      "17:9: step id 'upgrade' is already used by step 1.2; an id written in template 'package-update' is the same in every phase that uses it: leave it out (each phase numbers its own)",
+    ]);
+  });
+
   it('refuses steps beside use:', () => {
     expect(problemsOf(`${TEMPLATED}    steps: [ { note: hi } ]\n`)).toEqual([
       "25:5: a phase with use: takes its steps from template 'package-update'; drop 'steps' or 'use'",

@@ -556,7 +556,7 @@ export function runbookJsonSchema(): Record<string, unknown> {
   return {
     $id: 'https://nightshift.invalid/schema/runbook.schema.json',
     title: 'nightshift runbook',
-    ...(z.toJSONSchema(runbookSourceSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
+    ...(z.toJSONSchema(runbookSourceSchema, { target: 'draft-2020-12', reused: 'ref' }) as Record<string, unknown>),
     // Top-level x- keys hold YAML anchors for the rest of the file; the loader ignores them.
     patternProperties: { '^x-': { description: 'Ignored: a place for YAML anchors (&name) that the runbook uses (*name, <<: *name).' } },
   };

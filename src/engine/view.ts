@@ -32,12 +32,17 @@ export interface EngineView {
 
 const OUTCOMES: Record<string, Outcome> = { completed: 'completed', fellBack: 'fell-back', paused: 'paused' };
 
+/** While a fallback runs, and after it ended the run: the phase whose own fallback it is, or null (the runbook's, or no fallback). */
+export function fallbackScopeOf(context: RunbookSnapshot['context']): string | null {
+  return context.track === 'fallback' ? (context.scope ?? null) : null;
+}
+
 export function viewOf(snapshot: RunbookSnapshot, stepOf: (id: string) => Step): EngineView {
   const { context } = snapshot;
   // A run ends in a final state of the machine, named for its outcome.
   const outcome = snapshot.status === 'done' && typeof snapshot.value === 'string' ? (OUTCOMES[snapshot.value] ?? null) : null;
   const position = positionOf(snapshot);
-  const scope = context.track === 'fallback' ? (context.scope ?? null) : null;
+  const scope = fallbackScopeOf(context);
   if (!position) return { track: context.track, scope, outcome, focus: null };
   const { stepId, place } = position;
   const step = stepOf(stepId);

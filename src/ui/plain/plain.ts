@@ -4,7 +4,7 @@
 import chalk from 'chalk';
 import type { EngineEmitted, EngineEvent, Outcome } from '../../engine/events.js';
 import { stepScopeLabel } from '../../engine/fallback-scope.js';
-import type { Focus } from '../../engine/view.js';
+import { fallbackScopeOf, type Focus } from '../../engine/view.js';
 import { formatDuration } from '../../runbook/duration.js';
 import type { Step } from '../../runbook/types.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
@@ -399,12 +399,11 @@ function describe(run: Run, event: EngineEmitted, say: (text: string) => void, s
         chalk.red.bold(`<< FALLBACK${typeof event.scope === 'string' ? ` of phase ${t(event.scope)}` : ''} started by ${t(event.by.name)}: ${t(event.reason)}`),
       );
       return;
-    case 'run.finished': {
-      const { context } = run.actor.getSnapshot();
-      const scope = context.track === 'fallback' ? (context.scope ?? null) : null;
-      say(`${outcomeSentence(event.outcome, { meaning: true, scope })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`);
+    case 'run.finished':
+      say(
+        `${outcomeSentence(event.outcome, { meaning: true, scope: fallbackScopeOf(run.actor.getSnapshot().context) })}${event.outcome === 'paused' ? `; the journal is in ${run.session.dir}` : ''}`,
+      );
       return;
-    }
     case 'step.checked':
       say(
         event.exitCode === 0

@@ -282,23 +282,13 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
       if (!(key in own)) sources.push({ prefix: [...prefix, key], from: template.from, at: [...template.at, key] });
     }
     const body = structuredClone(template.value);
-    // The phase's own fallback (fallback:) takes the template's params as its steps do.
-    for (const list of ['steps', 'fallback'] as const) {
-      const listed = body[list];
-      if (!Array.isArray(listed)) continue;
-      listed.forEach((step, s) => {
-        if (!isRecord(step)) return;
-        for (const field of HOST_FIELDS) {
-          const written = step[field];
-          const param = typeof written === 'string' ? EXACT_REFERENCE.exec(written)?.[1] : undefined;
-          if (param === undefined || !(param in params)) continue;
-          step[field] = params[param];
-          // An unknown host then points at the value given for the parameter.
-          const withAt = isRecord(given) && param in given ? [...item.at, 'with', param] : [...item.at, 'use'];
-          sources.push({ prefix: [...prefix, list, s, field], from: item.from, at: withAt });
-        }
-      });
-    }
+    forEachHostParam(body, (step, field, param, list, s) => {
+      if (!(param in params)) return;
+      step[field] = params[param];
+      // An unknown host then points at the value given for the parameter.
+      const withAt = isRecord(given) && param in given ? [...item.at, 'with', param] : [...item.at, 'use'];
+      sources.push({ prefix: [...prefix, list, s, field], from: item.from, at: withAt });
+    });
     return { ...body, ...own };
   });
 
@@ -309,19 +299,33 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
   return { raw, sources, instances, includes, unused, problems };
 }
 
-function unusedTemplate(template: Template): UnusedTemplate {
-  const { params: _params, ...body } = structuredClone(template.value);
+/**
+ * Calls `visit` for each host field written as exactly {{param}} in a template's steps and
+ * in its phase fallback's, which takes the template's params as its steps do.
+ */
+function forEachHostParam(
+  body: Record<string, unknown>,
+  visit: (step: Record<string, unknown>, field: (typeof HOST_FIELDS)[number], param: string, list: 'steps' | 'fallback', index: number) => void,
+): void {
   for (const list of ['steps', 'fallback'] as const) {
     const listed = body[list];
     if (!Array.isArray(listed)) continue;
-    for (const step of listed) {
-      if (!isRecord(step)) continue;
+    listed.forEach((step, index) => {
+      if (!isRecord(step)) return;
       for (const field of HOST_FIELDS) {
-        const param = typeof step[field] === 'string' ? EXACT_REFERENCE.exec(step[field])?.[1] : undefined;
-        if (param !== undefined && template.params.includes(param)) step[field] = STAND_IN_HOST;
+        const written = step[field];
+        const param = typeof written === 'string' ? EXACT_REFERENCE.exec(written)?.[1] : undefined;
+        if (param !== undefined) visit(step, field, param, list, index);
       }
-    }
+    });
   }
+}
+
+function unusedTemplate(template: Template): UnusedTemplate {
+  const { params: _params, ...body } = structuredClone(template.value);
+  forEachHostParam(body, (step, field, param) => {
+    if (template.params.includes(param)) step[field] = STAND_IN_HOST;
+  });
   return { name: template.name, phase: { name: template.name, ...body }, from: template.from, at: template.at };
 }
 

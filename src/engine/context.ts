@@ -1,6 +1,6 @@
 // What the engine's machine remembers of a run: each step's record, the track, the step
 // in focus, and whether someone is on site.
-import type { Actor, StepRecord } from './events.js';
+import type { Actor, HostOutcome, StepRecord } from './events.js';
 
 export interface EngineContext {
   steps: Record<string, StepRecord>;
@@ -20,6 +20,25 @@ export interface EngineContext {
   values?: Record<string, string>;
   /** While a fallback runs: the phase whose own fallback it is, or null for the runbook's. */
   scope?: string | null;
+  /** Each `for_each` phase that has started, by phase name. */
+  fleets?: Record<string, FleetRecord>;
+}
+
+/** A rollout: its batch in progress (index into Fleet.batches) and where each host stands. */
+export interface FleetRecord {
+  batch: number;
+  hosts: Record<string, HostRecord>;
+  /** The upgrader's STOP_ROLLOUT: no batch starts after this one; the halt checkpoint says why. */
+  stopping?: { by: Actor; reason: string };
+}
+
+export interface HostRecord {
+  outcome: HostOutcome;
+  batch: number;
+  startedAt?: number;
+  endedAt?: number;
+  /** Why a host failed, fell back or was skipped. */
+  reason?: string;
 }
 
 /** The captured values of a context (none in a context saved before they existed). */

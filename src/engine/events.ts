@@ -37,7 +37,16 @@ export type EngineEvent =
    * For a reboot step past its bound: ask the sentinel to look at the machine (`request`
    * says what). Their /ok (or the upgrader relaying it) goes back to waiting for the host.
    */
-  | { type: 'ASK_SITE'; stepId: string; by: Actor; request: string };
+  | { type: 'ASK_SITE'; stepId: string; by: Actor; request: string }
+  /** A `for_each` phase: leave this host as it is and go on with the others (it counts as failed). */
+  | { type: 'SKIP_HOST'; phase: string; host: string; by: Actor; reason: string }
+  /** A `for_each` phase: run this host's instance of the phase's fallback (it counts as failed). */
+  | { type: 'FALLBACK_HOST'; phase: string; host: string; by: Actor; reason: string }
+  /**
+   * A `for_each` phase: start no more batches. With `host`, that failed host is left as it
+   * is; the batch's other hosts finish, then the rollout rests at its halt checkpoint.
+   */
+  | { type: 'STOP_ROLLOUT'; phase: string; host?: string; by: Actor; reason: string };
 
 /** The events a person sends through a front-end; the engine answers each one it does not take with `step.refused`. */
 export type HumanEvent = Exclude<EngineEvent, { type: 'TIMEOUT' | 'HANDS' }>;
@@ -58,6 +67,9 @@ export const HUMAN_ACTIONS = [
   'MARK_DONE',
   'OVERRIDE_HOLD',
   'ASK_SITE',
+  'SKIP_HOST',
+  'FALLBACK_HOST',
+  'STOP_ROLLOUT',
 ] as const satisfies readonly HumanAction[];
 // An action added to HumanEvent but not to the list above stops the build here.
 true satisfies HumanAction extends (typeof HUMAN_ACTIONS)[number] ? true : false;
@@ -112,7 +124,27 @@ export interface StepRecord {
   foundDone?: boolean;
 }
 
-export type DecisionAction = 'retry' | 'skip' | 'fallback' | 'pause' | 'continue' | 'cancel' | 'mark-done' | 'override' | 'ask-site' | 'reattach' | 'stop';
+export type DecisionAction =
+  | 'retry'
+  | 'skip'
+  | 'fallback'
+  | 'pause'
+  | 'continue'
+  | 'cancel'
+  | 'mark-done'
+  | 'override'
+  | 'ask-site'
+  | 'reattach'
+  | 'stop'
+  | 'skip-host'
+  | 'fallback-host'
+  | 'stop-rollout';
+
+/** Where a host of a `for_each` phase stands. The last four are ends; failed, fell-back and skipped count against max_fail. */
+export type HostOutcome = 'queued' | 'running' | 'done' | 'failed' | 'fell-back' | 'skipped';
+
+/** Ends of a host that count against a rollout's max_fail. */
+export const FAILED_HOST_OUTCOMES: readonly HostOutcome[] = ['failed', 'fell-back', 'skipped'];
 
 export type Outcome = 'completed' | 'fell-back' | 'paused';
 
@@ -132,7 +164,7 @@ export type EngineEmitted =
   | { type: 'step.skipped'; stepId: string; by: Actor; reason: string; at: number }
   | { type: 'step.checked'; stepId: string; exitCode: number | null; error?: string; at: number }
   /** `attempt`: the attempt a reattach follows or a stop ends. */
-  | { type: 'decision'; stepId: string | null; action: DecisionAction; by: Actor; reason?: string; attempt?: number; at: number }
+  | { type: 'decision'; stepId: string | null; action: DecisionAction; by: Actor; reason?: string; attempt?: number; host?: string; at: number }
   /**
    * What the run folder of an attempt that may still run said (before a retry, after a
    * stop), or `unreachable` with the error when its host could not be asked.
@@ -155,6 +187,15 @@ export type EngineEmitted =
   | { type: 'edit.prepared'; stepId: string; path: string; changed: boolean; diff: string; at: number }
   /** `scope`: the phase whose own fallback runs, or null for the runbook's. */
   | { type: 'fallback.started'; by: Actor; reason: string; fromStepId: string | null; scope?: string | null; at: number }
-  | { type: 'run.finished'; outcome: Outcome; at: number };
+  | { type: 'run.finished'; outcome: Outcome; at: number }
+  /** A batch of a `for_each` phase starts (`batch` counts from 1; the canary batch is 1). */
+  | { type: 'batch.started'; phase: string; batch: number; hosts: string[]; canary: boolean; at: number }
+  /** Every host of the batch ended: which are done, which failed (failed, fell back or skipped). */
+  | { type: 'batch.finished'; phase: string; batch: number; done: string[]; failed: string[]; at: number }
+  | { type: 'host.started'; phase: string; host: string; batch: number; at: number }
+  /** A host of a `for_each` phase ended: done, failed (left as it is), fell back, or skipped; `reason` for the last three. */
+  | { type: 'host.finished'; phase: string; host: string; outcome: Exclude<HostOutcome, 'queued' | 'running'>; reason?: string; at: number }
+  /** The rollout stopped after a batch (more failed hosts than max_fail, or the upgrader's STOP_ROLLOUT) and waits at its halt checkpoint. */
+  | { type: 'rollout.halted'; phase: string; batch: number; failed: string[]; maxFail: number; reason: string; at: number };
 
 export const NIGHTSHIFT: Actor = { role: 'nightshift', name: 'nightshift' };

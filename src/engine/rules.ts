@@ -7,6 +7,8 @@ import { fallbackRefusal, fallbackScopesOf, type FallbackScopes } from './fallba
 import { HUMAN_ACTIONS, type ActionQuery, type HumanAction } from './events.js';
 import { runsDetached } from './unsettled-attempt.js';
 import { approvalProblem } from './confirm-text.js';
+import { fleetRefusal } from './fleet-rules.js';
+import type { Fleet } from '../runbook/types.js';
 
 /**
  * Where a step rests, as a state tag of the machine: what it waits for or does. Every state
@@ -54,6 +56,8 @@ export interface RuleBook {
   fallbacks: FallbackScopes;
   /** Whether the upgrader may record a confirmation on behalf of another role. */
   relaysAllowed: boolean;
+  /** The runbook's `for_each` phases, by name. */
+  fleets: Record<string, Fleet>;
 }
 
 export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
@@ -67,6 +71,7 @@ export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
     hasFallback: runbook.fallback.length > 0,
     fallbacks: fallbackScopesOf(runbook),
     relaysAllowed,
+    fleets: Object.fromEntries(runbook.phases.flatMap((phase) => (phase.fleet ? [[phase.name, phase.fleet]] : []))),
   };
 }
 
@@ -78,7 +83,7 @@ export interface RuleFacts {
 }
 
 /** Actions on the whole run: taken wherever it rests, so they name no step. */
-export const RUN_ACTIONS = ['FALLBACK', 'PAUSE'] as const satisfies readonly HumanAction[];
+export const RUN_ACTIONS = ['FALLBACK', 'PAUSE', 'SKIP_HOST', 'FALLBACK_HOST', 'STOP_ROLLOUT'] as const satisfies readonly HumanAction[];
 export type StepAction = Exclude<HumanAction, (typeof RUN_ACTIONS)[number]>;
 /** Actions on the step the run rests at: every other one. */
 export const STEP_ACTIONS: readonly StepAction[] = HUMAN_ACTIONS.filter((action): action is StepAction => !isRunAction(action));
@@ -102,6 +107,9 @@ const NOUNS: Record<HumanAction, string> = {
   MARK_DONE: 'mark done',
   OVERRIDE_HOLD: 'override',
   ASK_SITE: 'request to the site',
+  SKIP_HOST: 'skip of a host',
+  FALLBACK_HOST: 'fallback of a host',
+  STOP_ROLLOUT: 'stop of the rollout',
 };
 
 /** How a step at `place` is described after "step X". */
@@ -148,6 +156,11 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
         ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
         : null;
     }
+    case 'SKIP_HOST':
+    case 'FALLBACK_HOST':
+    case 'STOP_ROLLOUT':
+      if (query.by.role !== 'upgrader') return 'only the upgrader decides about the rollout';
+      return fleetRefusal(book.fleets, context, query);
   }
   const notNow = `${NOUNS[query.type]} is not possible now: ${at ? `step ${at.stepId} ${SITUATIONS[at.place]}` : 'no step waits for it'}`;
   if (at === null) return notNow;

@@ -67,6 +67,8 @@ interface StepBase {
    * passes marks the step done (journaled with its output) instead of running it.
    */
   skipDone?: boolean;
+  /** A step of a `for_each` phase, made for one host of its group: that host and the id its template step has without `@host`. */
+  instanceOf?: { host: string; baseId: string };
 }
 
 /** `capture:` a value taken from what a run or local step printed on stdout, once it succeeded. */
@@ -279,6 +281,39 @@ export interface Phase {
   fallbackThen?: 'stop' | 'outer';
   /** The template it was made from (`use:`), for plan and lint. */
   template?: string;
+  /** `for_each:` the phase runs once per host of a group, in batches (see Fleet). */
+  fleet?: Fleet;
+}
+
+/**
+ * A phase run once per host of a group (`for_each:`): each host has its own steps (ids
+ * `BASE@HOST`), state, captured values and fallback. Hosts go in batches (the canary batch
+ * first when there is one); the hosts of a batch work in parallel, at most `parallel` at
+ * once; after each batch, more failed hosts than `maxFail` stop the rollout at its halt
+ * checkpoint, which asks the upgrader.
+ */
+export interface Fleet {
+  group: string;
+  /** The param each host is given as ({{as}} in the steps). */
+  as: string;
+  /** The selected hosts, in the group's order (after --hosts and --limit). */
+  hosts: string[];
+  /** The hosts of each batch, in order. */
+  batches: string[][];
+  /** Whether `batches[0]` is a canary batch, followed by `canaryCheckpoint`. */
+  canary: boolean;
+  /** Failed hosts (failed, fallen back or skipped) the rollout tolerates; one more stops it. */
+  maxFail: number;
+  /** Hosts at work at once within a batch. */
+  parallel: number;
+  /** `serial:` and `max_fail:` as written, for plan and the report ("2", "25%"). */
+  written: { serial?: string; maxFail?: string };
+  /** Each host's steps and its instance of the phase's fallback. */
+  perHost: Record<string, { steps: Step[]; fallback: Step[] }>;
+  /** After the canary batch: the upgrader confirms before the rest start. Id `PHASE-canary`. */
+  canaryCheckpoint?: Step;
+  /** After batch k (index k): entered only when more hosts failed than max_fail (or the upgrader stopped the rollout). Ids `PHASE-halt-K`. */
+  halts: Step[];
 }
 
 /** Where and how the on-site helper is reached (the runbook's `sentinel` section). */
@@ -329,6 +364,8 @@ export interface Runbook {
   captures: Record<string, string>;
   /** Files read besides `file` (include:), for the hash and for problems' positions. */
   includes?: string[];
+  /** Host groups by name (`groups:`), their members in order, as resolved when loaded. */
+  groups?: Record<string, string[]>;
 }
 
 export function rolesOf(by: Confirmers): Role[] {
@@ -337,5 +374,10 @@ export function rolesOf(by: Confirmers): Role[] {
 
 /** Every step: the phases', each phase's own fallback after its steps, then the runbook's fallback. */
 export function allSteps(runbook: Runbook): Step[] {
-  return [...runbook.phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? [])]), ...runbook.fallback];
+  return [...runbook.phases.flatMap((phase) => [...phase.steps, ...(phase.fallback ?? []), ...fleetFallbackSteps(phase)]), ...runbook.fallback];
+}
+
+/** A `for_each` phase's steps are in `steps` (every host's, then its checkpoints); its hosts' fallbacks are here. */
+function fleetFallbackSteps(phase: Phase): Step[] {
+  return phase.fleet ? Object.values(phase.fleet.perHost).flatMap((host) => host.fallback) : [];
 }

@@ -14,7 +14,23 @@ const chatRole = z.enum(['upgrader', 'sentinel', 'observer']);
 const helperRole = z.enum(['sentinel', 'observer']);
 const exitCode = z.number().int().nullable();
 const humanAction = z.enum(HUMAN_ACTIONS);
-const decisionAction = z.enum(['retry', 'skip', 'fallback', 'pause', 'continue', 'cancel', 'mark-done', 'override', 'ask-site', 'reattach', 'stop']);
+const decisionAction = z.enum([
+  'retry',
+  'skip',
+  'fallback',
+  'pause',
+  'continue',
+  'cancel',
+  'mark-done',
+  'override',
+  'ask-site',
+  'reattach',
+  'stop',
+  'skip-host',
+  'fallback-host',
+  'stop-rollout',
+]);
+const hostEnd = z.enum(['done', 'failed', 'fell-back', 'skipped']);
 const outcome = z.enum(['completed', 'fell-back', 'paused']);
 
 /** What run.started says about each step (runner/step-summary.ts), so a report needs nothing but the session folder. */
@@ -64,6 +80,7 @@ const engineShapes = {
     by: actor,
     reason: z.string().optional(),
     attempt: z.number().int().optional(),
+    host: z.string().optional(),
   },
   'attempt.checked': {
     stepId: z.string(),
@@ -78,6 +95,11 @@ const engineShapes = {
   'edit.prepared': { stepId: z.string(), path: z.string(), changed: z.boolean(), diff: z.string() },
   'fallback.started': { by: actor, reason: z.string(), fromStepId: z.string().nullable(), scope: z.string().nullable().optional() },
   'run.finished': { outcome },
+  'batch.started': { phase: z.string(), batch: z.number().int(), hosts: z.array(z.string()), canary: z.boolean() },
+  'batch.finished': { phase: z.string(), batch: z.number().int(), done: z.array(z.string()), failed: z.array(z.string()) },
+  'host.started': { phase: z.string(), host: z.string(), batch: z.number().int() },
+  'host.finished': { phase: z.string(), host: z.string(), outcome: hostEnd, reason: z.string().optional() },
+  'rollout.halted': { phase: z.string(), batch: z.number().int(), failed: z.array(z.string()), maxFail: z.number().int(), reason: z.string() },
 } satisfies Record<EngineEmitted['type'], z.ZodRawShape>;
 
 const revertBase = { stepId: z.string(), attempt: z.number().int(), host: z.string() };

@@ -36,6 +36,11 @@ export const ENGINE_SAMPLES: EngineFields = {
   'edit.prepared': { stepId: 'a', path: '/etc/hostname', changed: true, diff: '--- /etc/hostname\n+++ /etc/hostname\n@@ -1 +1 @@\n-dragon-old\n+dragon\n' },
   'fallback.started': { by: { role: 'upgrader', name: 'ana' }, reason: 'no route', fromStepId: 'a', scope: 'swap' },
   'run.finished': { outcome: 'completed' },
+  'batch.started': { phase: 'update', batch: 1, hosts: ['vm1'], canary: true },
+  'batch.finished': { phase: 'update', batch: 2, done: ['vm2'], failed: ['vm3'] },
+  'host.started': { phase: 'update', host: 'vm2', batch: 2 },
+  'host.finished': { phase: 'update', host: 'vm3', outcome: 'fell-back', reason: 'apt-get exited with status 100' },
+  'rollout.halted': { phase: 'update', batch: 2, failed: ['vm3'], maxFail: 0, reason: '1 host failed, more than max_fail 0' },
 };
 
 /** One entry of every type the journal knows. */

@@ -1,0 +1,170 @@
+// `nightshift demo --scenario fleet`: twelve in-process guests updated in batches (canary
+// vm01, then four at a time); vm03's package check fails, the upgrader chooses what happens
+// to vm03, its batch finishes, the rollout halts, and goes on when told to.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FAILING_FLEET_HOST, FLEET_HOST_NAMES } from '../../src/lab/fleet-hosts.js';
+import { readJournal } from '../../src/store/journal.js';
+import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+type Entry = ReturnType<typeof readJournal>[number];
+
+function journalOf(stateDir: string): Entry[] {
+  const sessions = path.join(stateDir, 'sessions');
+  const [id] = readdirSync(sessions);
+  return readJournal(path.join(sessions, id!, 'journal.jsonl'));
+}
+
+/** Index of the first entry that matches, -1 when none does. */
+const indexOf = (entries: Entry[], match: (entry: Entry) => boolean) => entries.findIndex(match);
+
+/**
+ * Runs the fleet demo in plain mode: typed confirmations (the canary's and the halt's
+ * checkpoints) are answered with what they ask; the failure of vm03 with `forVm03` (the
+ * word and a reason), any other failure with pause. Collects the failure prompts: the lines up to each "Answer ...".
+ */
+function runFleetDemo(forVm03: string, extra: string[] = []) {
+  const stateDir = freshStateDir();
+  const failures: string[] = [];
+  const run = converse(
+    ['demo', '--plain', '--scenario', 'fleet', ...extra],
+    (line, lines) => {
+      if (/^\s*Answer .*\bskip REASON\b/.test(line)) {
+        const prompt = lines.slice(-4).join('\n');
+        failures.push(prompt);
+        return prompt.includes(FAILING_FLEET_HOST) ? forVm03 : 'pause';
+      }
+      return typedAnswer(line);
+    },
+    { NIGHTSHIFT_STATE_DIR: stateDir },
+  );
+  return { run, stateDir, failures };
+}
+
+/** What every fleet demo run shows, whatever is chosen for vm03: canary, halt after batch 2, the rest after "go on". */
+function expectRollout(entries: Entry[], vm03Outcome: string): void {
+  const others = FLEET_HOST_NAMES.filter((host) => host !== FAILING_FLEET_HOST);
+  const batches = entries.filter((entry) => entry.type === 'batch.started');
+  expect(batches[0]).toMatchObject({ phase: 'update', batch: 1, canary: true, hosts: ['vm01'] });
+  expect(batches.map((entry) => entry['batch'])).toEqual([1, 2, 3, 4]);
+  expect(batches.flatMap((entry) => entry['hosts'] as string[])).toEqual([...FLEET_HOST_NAMES]);
+  const vm03Batch = batches.find((entry) => (entry['hosts'] as string[]).includes(FAILING_FLEET_HOST))!;
+  expect(vm03Batch['batch']).toBe(2);
+
+  // The canary's checkpoint was confirmed before batch 2 started.
+  const canaryConfirmed = indexOf(entries, (entry) => entry.type === 'step.confirmed' && entry['stepId'] === 'update-canary');
+  expect(canaryConfirmed).toBeGreaterThan(-1);
+  expect(canaryConfirmed).toBeLessThan(indexOf(entries, (entry) => entry.type === 'batch.started' && entry['batch'] === 2));
+
+  // The rollout halted after batch 2 with vm03 named, and batch 3 started only once the halt was confirmed.
+  const halted = entries.filter((entry) => entry.type === 'rollout.halted');
+  expect(halted).toEqual([expect.objectContaining({ phase: 'update', batch: 2, failed: [FAILING_FLEET_HOST], maxFail: 0 })]);
+  const haltConfirmed = indexOf(entries, (entry) => entry.type === 'step.confirmed' && /^update-halt-/.test(String(entry['stepId'])));
+  expect(haltConfirmed).toBeGreaterThan(indexOf(entries, (entry) => entry.type === 'rollout.halted'));
+  expect(indexOf(entries, (entry) => entry.type === 'batch.started' && entry['batch'] === 3)).toBeGreaterThan(haltConfirmed);
+  expect(indexOf(entries, (entry) => entry.type === 'host.started' && entry['host'] === 'vm06')).toBeGreaterThan(haltConfirmed);
+
+  // Every host ended once: vm03 as chosen, the others done.
+  const finished = entries.filter((entry) => entry.type === 'host.finished');
+  expect(finished.map((entry) => entry['host']).sort()).toEqual([...FLEET_HOST_NAMES]);
+  expect(finished.find((entry) => entry['host'] === FAILING_FLEET_HOST)).toMatchObject({ outcome: vm03Outcome });
+  for (const host of others)
+    expect(
+      finished.find((entry) => entry['host'] === host),
+      host,
+    ).toMatchObject({ outcome: 'done' });
+  expect(entries.filter((entry) => entry.type === 'run.finished')).toHaveLength(1);
+}
+
+describe('nightshift demo --scenario fleet --plain', () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('vm03 fails its package check, the prompt names it, skip host leaves it as it is; the rollout halts after its batch and goes on when confirmed', async () => {
+    const { run, stateDir, failures } = runFleetDemo('skip vm03 needs dpkg --configure -a by hand');
+    folders.push(stateDir);
+    const code = await run.exited;
+    const text = run.lines.join('\n');
+    expect(code, text + run.stderr()).toBe(0);
+
+    // One failure prompt, about vm03, naming it and the half-configured package.
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain(FAILING_FLEET_HOST);
+    expect(text).toContain('libssl3 (state iF)');
+
+    const entries = journalOf(stateDir);
+    expectRollout(entries, 'skipped');
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'decision', action: 'skip-host', host: FAILING_FLEET_HOST }));
+    // Skipped: nothing of vm03's was updated or put back.
+    const vm03Steps = entries.filter((entry) => entry.type === 'step.started' && String(entry['stepId']).endsWith(`@${FAILING_FLEET_HOST}`));
+    expect(vm03Steps.map((entry) => entry['stepId'])).toEqual([`keep@${FAILING_FLEET_HOST}`, `check@${FAILING_FLEET_HOST}`]);
+  }, 120_000);
+
+  it('fall back host runs vm03 its own fallback: its package state is put back; the others are updated', async () => {
+    const labDir = mkdtempSync(path.join(tmpdir(), 'ns-fleet-lab-'));
+    folders.push(labDir);
+    const { run, stateDir, failures } = runFleetDemo('fallback vm03 must not run half-configured', ['--lab-dir', labDir]);
+    folders.push(stateDir);
+    const code = await run.exited;
+    expect(code, run.lines.join('\n') + run.stderr()).toBe(0);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toContain(FAILING_FLEET_HOST);
+
+    const entries = journalOf(stateDir);
+    expectRollout(entries, 'fell-back');
+    expect(entries).toContainEqual(expect.objectContaining({ type: 'decision', action: 'fallback-host', host: FAILING_FLEET_HOST }));
+
+    // On the hosts themselves: vm03's package state was put back from what it kept; every other guest is up to date.
+    const hostDir = (host: string) => path.join(labDir, 'hosts', host);
+    expect(readFileSync(path.join(hostDir(FAILING_FLEET_HOST), 'var/log/pkg.log'), 'utf8')).toMatch(/rollback to the kept package state/);
+    expect(readFileSync(path.join(hostDir(FAILING_FLEET_HOST), 'var/lib/pkg/status'), 'utf8')).toContain('iF libssl3 ');
+    for (const host of FLEET_HOST_NAMES.filter((name) => name !== FAILING_FLEET_HOST)) {
+      const status = readFileSync(path.join(hostDir(host), 'var/lib/pkg/status'), 'utf8');
+      expect(status, host).toContain('ii nginx 1.22.1-9+deb12u2');
+      expect(existsSync(path.join(hostDir(host), 'var/backups/pkg-status.before')), host).toBe(true);
+    }
+  }, 120_000);
+});
+
+describe.skipIf(!tmuxAvailable())('nightshift demo --scenario fleet in the full-screen view', () => {
+  let tmux: TmuxSession | undefined;
+  const folders: string[] = [];
+  afterEach(() => {
+    tmux?.kill();
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('shows the host grid with every guest, and the failure prompt names vm03', async () => {
+    const stateDir = freshStateDir();
+    const labDir = mkdtempSync(path.join(tmpdir(), 'ns-fleet-lab-'));
+    folders.push(stateDir, labDir);
+    tmux = TmuxSession.start([process.execPath, BIN, 'demo', '--scenario', 'fleet', '--lab-dir', labDir], {
+      cols: 140,
+      rows: 45,
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir },
+    });
+    const term = tmux;
+    // The canary's checkpoint: vm01 is done, the other eleven wait in the grid.
+    const atCanary = await term.waitFor(
+      (screen) => FLEET_HOST_NAMES.every((host) => screen.includes(host)) && /batch 1/i.test(screen),
+      30_000,
+      'the grid with all twelve guests',
+    );
+    expect(atCanary).toMatch(/batch 1\/4/i);
+    term.keys('y');
+    const atFailure = await term.waitFor(
+      (screen) => /skip/i.test(screen) && screen.includes(FAILING_FLEET_HOST) && /fail/i.test(screen),
+      30_000,
+      "vm03's failure prompt",
+    );
+    expect(atFailure).toContain(FAILING_FLEET_HOST);
+    term.keys('p');
+    expect(await term.waitForExit(20_000)).toBe(4);
+  }, 90_000);
+});

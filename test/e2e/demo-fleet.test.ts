@@ -167,4 +167,37 @@ describe.skipIf(!tmuxAvailable())('nightshift demo --scenario fleet in the full-
     term.keys('p');
     expect(await term.waitForExit(20_000)).toBe(4);
   }, 90_000);
+
+  it('with its output not a terminal, runs in plain mode: the answers typed in the terminal take the rollout to its end', async () => {
+    const stateDir = freshStateDir();
+    const labDir = mkdtempSync(path.join(tmpdir(), 'ns-fleet-lab-'));
+    const out = path.join(stateDir, 'out.txt');
+    folders.push(stateDir, labDir);
+    tmux = TmuxSession.start(['sh', '-c', `exec "$0" "${BIN}" demo --scenario fleet --lab-dir "${labDir}" > "${out}"`, process.execPath], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir },
+    });
+    const term = tmux;
+    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1) : []);
+    let answered = 0;
+    const deadline = Date.now() + 90_000;
+    while (term.exitStatus() === null) {
+      if (Date.now() > deadline) throw new Error(`the demo did not end; it printed:\n${lines().join('\n')}\nthe screen:\n${term.screen()}`);
+      const asked = lines().flatMap((line) => {
+        if (/^\s*Answer .*\bskip REASON\b/.test(line)) return ['skip vm03 is left for the morning'];
+        const typed = typedAnswer(line);
+        return typed === undefined ? [] : [typed];
+      });
+      if (asked.length > answered) {
+        term.type(asked[answered]!);
+        term.keys('Enter');
+        answered++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(term.exitStatus(), lines().join('\n')).toBe(0);
+    expect(answered).toBe(3); // the canary, vm03, the halt
+    expect(readFileSync(out, 'utf8')).not.toContain('\x1b');
+    expectRollout(journalOf(stateDir), 'skipped');
+  }, 120_000);
 });

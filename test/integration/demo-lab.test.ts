@@ -9,6 +9,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoLabError, startDemoLab, type DemoLab } from '../../src/lab/demo-lab.js';
 import { checkDemoTools, findTool, LAB_PATH } from '../../src/lab/preflight.js';
+import { FAILING_FLEET_HOST, FLEET_HOST_NAMES } from '../../src/lab/fleet-hosts.js';
 import { SITE } from '../../src/lab/site-plan.js';
 import { generateEd25519KeyPair, parseKey } from '../../src/remote/keys.js';
 import { loadRunbook } from '../../src/runbook/load.js';
@@ -26,7 +27,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function newLab(scenario: 'success' | 'wrong-route' = 'success'): Promise<DemoLab> {
+async function newLab(scenario: 'success' | 'wrong-route' | 'fleet' = 'success'): Promise<DemoLab> {
   const lab = await startDemoLab({ scenario });
   cleanups.push(async () => {
     await lab.close();
@@ -524,4 +525,35 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
     expect(describeFailure(fallback)).toBe('none');
     expect(read(lab.host('dragon').root, 'etc/network/interfaces')).toBe(before);
   });
+});
+
+describe.skipIf(!sshAvailable)('the fleet demo runbook in its lab', () => {
+  it('every guest of the group is a lab host; each one passes every step but vm03, whose package check fails, and whose fallback puts its state back', async () => {
+    const lab = await newLab('fleet');
+    expect(Object.keys(lab.hosts)).toEqual([...FLEET_HOST_NAMES]);
+    const runbook = await loadRunbook(lab.runbookFile);
+    const fleet = runbook.phases.find((phase) => phase.fleet)?.fleet;
+    expect(fleet?.hosts).toEqual([...FLEET_HOST_NAMES]);
+
+    const outcomes = await Promise.all(FLEET_HOST_NAMES.map(async (host) => [host, await runSteps(lab, runbook, fleet!.perHost[host]!.steps)] as const));
+    for (const [host, ran] of outcomes) {
+      if (host === FAILING_FLEET_HOST) continue;
+      expect(describeFailure(ran), host).toBe('none');
+      expect(read(lab.host(host).root, 'var/lib/pkg/status'), host).toContain('ii libssl3 3.0.16-1~deb12u1');
+    }
+    const failing = outcomes.find(([host]) => host === FAILING_FLEET_HOST)![1];
+    const failed = failing.at(-1)!;
+    expect(failed.result.code).toBe(1);
+    expect(failed.step.instanceOf).toEqual({ host: FAILING_FLEET_HOST, baseId: 'check' });
+    expect(failed.result.stderr).toContain(`not fully installed on ${FAILING_FLEET_HOST}: libssl3 (state iF)`);
+
+    const vm03 = lab.host(FAILING_FLEET_HOST).root;
+    const before = read(vm03, 'var/lib/pkg/status');
+    // As if the update had gone on: the fallback puts the kept state back, and does so again when run twice.
+    await ssh(lab, FAILING_FLEET_HOST, 'echo "ii libssl3 broken" > var/lib/pkg/status');
+    for (let round = 0; round < 2; round++) {
+      expect(describeFailure(await runSteps(lab, runbook, fleet!.perHost[FAILING_FLEET_HOST]!.fallback))).toBe('none');
+      expect(read(vm03, 'var/lib/pkg/status')).toBe(before);
+    }
+  }, 60_000);
 });

@@ -113,7 +113,10 @@ describeWithSshd('a rollout killed with SIGKILL mid-batch and resumed', () => {
 
     /** Kills the run with SIGKILL once `ready` holds: in the middle of a batch, some of its steps ended and some not. */
     const killWhen = async (run: Conversation, ready: () => boolean, what: string) => {
-      await waitFor(ready, { what, timeoutMs: 60_000, intervalMs: 20, detail: () => transcript(run) });
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      await waitFor(() => exited || ready(), { what, timeoutMs: 60_000, intervalMs: 20, detail: () => transcript(run) });
+      if (exited) throw new Error(`nightshift ended before ${what}:\n${transcript(run)}`);
       run.child.kill('SIGKILL');
       await run.exited;
     };
@@ -141,8 +144,14 @@ describeWithSshd('a rollout killed with SIGKILL mid-batch and resumed', () => {
     expect(code, transcript(third)).toBe(0);
     expect(asked, 'questions asked on resume').toEqual([]);
 
+    /** A host's attempts as the journal has them, to say which step ran again. */
+    const attemptsOf = (host: string) =>
+      journal()
+        .filter((entry) => entry.type === 'output.closed' && String(entry['stepId']).endsWith(`@${host}`))
+        .map((entry) => `${String(entry['stepId'])} attempt ${String(entry['attempt'])}`)
+        .join(', ');
     for (const host of HOSTS) {
-      expect(readFileSync(path.join(marks, `${host}.lines`), 'utf8'), `the lines of ${host}`).toBe(`${LINES.join('\n')}\n`);
+      expect(readFileSync(path.join(marks, `${host}.lines`), 'utf8'), `the lines of ${host} (${attemptsOf(host)})`).toBe(`${LINES.join('\n')}\n`);
     }
     const entries = journal();
     const finished = entries.filter((entry) => entry.type === 'host.finished');

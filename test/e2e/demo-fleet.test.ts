@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAILING_FLEET_HOST, FLEET_HOST_NAMES } from '../../src/lab/fleet-hosts.js';
 import { readJournal } from '../../src/store/journal.js';
-import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { BIN, converse, freshStateDir, ROOT, typedAnswer, type Conversation } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 type Entry = ReturnType<typeof readJournal>[number];
@@ -16,6 +16,11 @@ function journalOf(stateDir: string): Entry[] {
   const sessions = path.join(stateDir, 'sessions');
   const [id] = readdirSync(sessions);
   return readJournal(path.join(sessions, id!, 'journal.jsonl'));
+}
+
+/** What a typed confirmation asks for: the checkpoints of a rollout say "Type yes to continue the rollout". */
+function confirmationAnswer(line: string): string | undefined {
+  return typedAnswer(line) ?? (/Type yes to continue the rollout/.test(line) ? 'yes' : undefined);
 }
 
 /** Index of the first entry that matches, -1 when none does. */
@@ -33,15 +38,29 @@ function runFleetDemo(forVm03: string, extra: string[] = []) {
     ['demo', '--plain', '--scenario', 'fleet', ...extra],
     (line, lines) => {
       if (/^\s*Answer .*\bskip REASON\b/.test(line)) {
-        const prompt = lines.slice(-4).join('\n');
+        // The question is the line before the answers: "? [vm03] 1.2@vm03 ... failed on vm03: ...".
+        const prompt = `${lines.at(-2) ?? ''}\n${line}`;
         failures.push(prompt);
-        return prompt.includes(FAILING_FLEET_HOST) ? forVm03 : 'pause';
+        if (!prompt.includes(FAILING_FLEET_HOST)) return 'pause';
+        // Answered once: asked again about vm03, the test leaves it unanswered (and fails on the count below).
+        return failures.filter((asked) => asked.includes(FAILING_FLEET_HOST)).length === 1 ? forVm03 : undefined;
       }
-      return typedAnswer(line);
+      return confirmationAnswer(line);
     },
     { NIGHTSHIFT_STATE_DIR: stateDir },
   );
   return { run, stateDir, failures };
+}
+
+/** The exit code once the run has ended; a run still going after `ms` is killed and fails the test with what it printed. */
+async function exitOf(run: Conversation, ms = 90_000): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const ended = await Promise.race([run.exited, late]);
+  clearTimeout(timer);
+  if (ended !== 'late') return ended;
+  run.child.kill('SIGKILL');
+  throw new Error(`the fleet demo did not end in ${ms} ms; it printed:\n${run.lines.join('\n')}\n${run.stderr()}`);
 }
 
 /** What every fleet demo run shows, whatever is chosen for vm03: canary, halt after batch 2, the rest after "go on". */
@@ -82,19 +101,19 @@ function expectRollout(entries: Entry[], vm03Outcome: string): void {
 describe('nightshift demo --scenario fleet --plain', () => {
   const folders: string[] = [];
   afterEach(() => {
-    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
 
   it('vm03 fails its package check, the prompt names it, skip host leaves it as it is; the rollout halts after its batch and goes on when confirmed', async () => {
     const { run, stateDir, failures } = runFleetDemo('skip vm03 needs dpkg --configure -a by hand');
     folders.push(stateDir);
-    const code = await run.exited;
+    const code = await exitOf(run);
     const text = run.lines.join('\n');
     expect(code, text + run.stderr()).toBe(0);
 
     // One failure prompt, about vm03, naming it and the half-configured package.
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toContain(FAILING_FLEET_HOST);
+    expect(failures[0]).toMatch(/^\? \[vm03\] 1\.2@vm03 .* failed on vm03/);
     expect(text).toContain('libssl3 (state iF)');
 
     const entries = journalOf(stateDir);
@@ -110,9 +129,9 @@ describe('nightshift demo --scenario fleet --plain', () => {
     folders.push(labDir);
     const { run, stateDir, failures } = runFleetDemo('fallback vm03 must not run half-configured', ['--lab-dir', labDir]);
     folders.push(stateDir);
-    const code = await run.exited;
+    const code = await exitOf(run);
     expect(code, run.lines.join('\n') + run.stderr()).toBe(0);
-    expect(failures).toHaveLength(1);
+    expect(failures, 'vm03 asked about once, not again while its fallback runs').toHaveLength(1);
     expect(failures[0]).toContain(FAILING_FLEET_HOST);
 
     const entries = journalOf(stateDir);
@@ -131,15 +150,22 @@ describe('nightshift demo --scenario fleet --plain', () => {
   }, 120_000);
 });
 
+/** The prompt's box: the last frame drawn across the whole width, above the status bar. */
+function promptBox(screen: string): string {
+  const lines = screen.replace(/\n$/, '').split('\n');
+  const top = lines.findLastIndex((line) => /^╭─+╮$/.test(line.trimEnd()));
+  return top === -1 ? '' : lines.slice(top).join('\n');
+}
+
 describe.skipIf(!tmuxAvailable())('nightshift demo --scenario fleet in the full-screen view', () => {
   let tmux: TmuxSession | undefined;
   const folders: string[] = [];
   afterEach(() => {
     tmux?.kill();
-    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+    for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
 
-  it('shows the host grid with every guest, and the failure prompt names vm03', async () => {
+  it('shows the host grid counting the twelve guests batch by batch, and the failure prompt names vm03', async () => {
     const stateDir = freshStateDir();
     const labDir = mkdtempSync(path.join(tmpdir(), 'ns-fleet-lab-'));
     folders.push(stateDir, labDir);
@@ -150,20 +176,23 @@ describe.skipIf(!tmuxAvailable())('nightshift demo --scenario fleet in the full-
       env: { NIGHTSHIFT_STATE_DIR: stateDir },
     });
     const term = tmux;
-    // The canary's checkpoint: vm01 is done, the other eleven wait in the grid.
+    // The canary's checkpoint: the grid counts vm01 done and the other eleven queued, batch by batch.
     const atCanary = await term.waitFor(
-      (screen) => FLEET_HOST_NAMES.every((host) => screen.includes(host)) && /batch 1/i.test(screen),
+      (screen) => /12 hosts · batch 1\/4/.test(screen) && /canary batch 1\/4: 1 done/.test(screen) && /continue the rollout/.test(promptBox(screen)),
       30_000,
-      'the grid with all twelve guests',
+      'the grid of the twelve guests at the canary',
     );
-    expect(atCanary).toMatch(/batch 1\/4/i);
+    expect(atCanary).toMatch(/11 queued/);
+    expect(atCanary).toMatch(/batch 2\/4: 4 queued/);
     term.keys('y');
+    // vm03's failure: the grid counts it, and the prompt names it with the rollout's answers.
     const atFailure = await term.waitFor(
-      (screen) => /skip/i.test(screen) && screen.includes(FAILING_FLEET_HOST) && /fail/i.test(screen),
+      (screen) =>
+        /vm03 .*FAILED/.test(screen.replace(promptBox(screen), '')) && promptBox(screen).includes(FAILING_FLEET_HOST) && /skip/i.test(promptBox(screen)),
       30_000,
-      "vm03's failure prompt",
+      "vm03's failure in the grid and the prompt",
     );
-    expect(atFailure).toContain(FAILING_FLEET_HOST);
+    expect(promptBox(atFailure)).toMatch(/stop the rollout|stop-rollout/i);
     term.keys('p');
     expect(await term.waitForExit(20_000)).toBe(4);
   }, 90_000);
@@ -185,7 +214,7 @@ describe.skipIf(!tmuxAvailable())('nightshift demo --scenario fleet in the full-
       if (Date.now() > deadline) throw new Error(`the demo did not end; it printed:\n${lines().join('\n')}\nthe screen:\n${term.screen()}`);
       const asked = lines().flatMap((line) => {
         if (/^\s*Answer .*\bskip REASON\b/.test(line)) return ['skip vm03 is left for the morning'];
-        const typed = typedAnswer(line);
+        const typed = confirmationAnswer(line);
         return typed === undefined ? [] : [typed];
       });
       if (asked.length > answered) {

@@ -148,6 +148,34 @@ describe('nightshift demo --scenario fleet --plain', () => {
       expect(existsSync(path.join(hostDir(host), 'var/backups/pkg-status.before')), host).toBe(true);
     }
   }, 120_000);
+
+  it('paused at the canary, nightshift resume goes on in the same lab: the rest of the rollout, each guest once', async () => {
+    const labDir = mkdtempSync(path.join(tmpdir(), 'ns-fleet-lab-'));
+    const stateDir = freshStateDir();
+    folders.push(labDir, stateDir);
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir };
+    const first = converse(['demo', '--plain', '--scenario', 'fleet', '--lab-dir', labDir], (line) => (/Type yes to/.test(line) ? 'pause' : undefined), env);
+    expect(await exitOf(first), first.lines.join('\n') + first.stderr()).toBe(4);
+
+    let askedAboutVm03 = 0;
+    const second = converse(
+      ['resume', '--plain'],
+      (line, lines) => {
+        if (/^\s*Answer .*\bskip REASON\b/.test(line))
+          return (lines.at(-2) ?? '').includes(FAILING_FLEET_HOST) && ++askedAboutVm03 === 1 ? 'skip left for the morning' : undefined;
+        return confirmationAnswer(line);
+      },
+      env,
+    );
+    expect(await exitOf(second), second.lines.join('\n') + second.stderr()).toBe(0);
+    expect(second.stderr()).toMatch(/resuming session \S+ \(Demo fleet update/);
+    const entries = journalOf(stateDir);
+    expect(entries.filter((entry) => entry.type === 'session.resumed')).toHaveLength(1);
+    expectRollout(entries, 'skipped');
+    // The guests of the lab it was paused in: vm01 was updated before the pause, once.
+    const log = readFileSync(path.join(labDir, 'hosts', 'vm01', 'var/log/pkg.log'), 'utf8');
+    expect(log.match(/upgrade nginx /g)).toHaveLength(1);
+  }, 120_000);
 });
 
 /** The prompt's box: the last frame drawn across the whole width, above the status bar. */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fleetViewsOf } from '../engine/fleet-view.js';
 import { fleetContext, fleetRunbook, standHost } from '../../test/support/fleet-runbook.js';
 import { FleetPanel } from './fleet-panel.js';
+import { RunbookPanel } from './runbook-panel.js';
 
 const names = (count: number) => Array.from({ length: count }, (_, index) => `vm${index + 1}`);
 
@@ -102,5 +103,23 @@ describe('the host grid', () => {
     expect(raw).not.toContain('\u202e');
     expect(text).toContain('vm^[]0;pwned^G<');
     expect(text).toContain('bad^[[2J^[[31mred^Mover^Jnext');
+  });
+});
+
+describe('the runbook panel beside it', () => {
+  it("shows a rollout's steps once, with how many hosts have done each, not 200 times", () => {
+    const runbook = fleetRunbook({ hosts: names(200), serial: 20 });
+    const context = fleetContext(runbook, 1);
+    for (const host of names(20)) standHost(context, runbook, host, 'done');
+    standHost(context, runbook, 'vm21', 'running', { index: 0, status: 'failed', error: 'exit 1' });
+    const text = stripVTControlCharacters(
+      renderToString(<RunbookPanel runbook={runbook} steps={context.steps} focusId="update-1@vm21" width={40} height={10} now={0} />, { columns: 40 }),
+    );
+    expect(text).toContain('2 Update the guests · each of 200');
+    expect(text).toMatch(/✗ 2\.1 refresh the package lis… 20\/200/);
+    expect(text).toMatch(/· 2\.2 install the updates +20\/200/);
+    // Halt checkpoints show once the rollout comes to one.
+    expect(text).not.toContain('2.H1');
+    expect(text).not.toContain('@vm');
   });
 });

@@ -37,6 +37,9 @@ phases:
     steps:
       - note: look at the dashboards first
         id: look
+fallback:
+  - local: echo tell the team
+    title: tell the team
 `,
     'fleet.yaml',
   );

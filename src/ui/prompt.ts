@@ -81,6 +81,27 @@ export function waitingHost(fleets: readonly FleetView[]): { view: FleetView; ho
   return { view: first.view, host: first.host.host, step: first.host.step!, error: first.host.error ?? 'failed', more: waiting.length - 1 };
 }
 
+/**
+ * The failed host a decision is asked about: the one whose step the engine has in focus,
+ * else (nothing else waits for a person) the first in the grid's order. An interrupted step,
+ * or one whose attempt may still run, gets the usual decision prompt with its own ways.
+ */
+function hostDecisionOf(focus: Focus | null, fleets: readonly FleetView[], stepOf: (id: string) => Step): ReturnType<typeof waitingHost> {
+  if (focus?.waitingFor === 'decision') {
+    const step = stepOf(focus.stepId);
+    const host = step.instanceOf?.host;
+    const view =
+      host !== undefined
+        ? fleets.find((each) => each.fleet.perHost[host]?.steps.concat(each.fleet.perHost[host]!.fallback).some((own) => own.id === step.id))
+        : undefined;
+    if (host === undefined || !view || focus.interrupted || focus.attemptMayRun !== undefined) return null;
+    const others = fleets.flatMap((each) => each.hosts.filter((other) => other.waiting && other.stepStatus === 'failed' && other.host !== host));
+    return { view, host, step, error: focus.error, more: others.length };
+  }
+  if (focus !== null && focus.waitingFor !== 'running') return null;
+  return waitingHost(fleets);
+}
+
 /** Whether `stepId` is a rollout's canary or halt checkpoint, and the rollout's failed hosts. */
 export function rolloutPauseOf(fleets: readonly FleetView[], stepId: string): RolloutPause | undefined {
   for (const view of fleets) {
@@ -119,7 +140,7 @@ export function activePrompt(args: {
   if (mode.kind === 'confirm-stop-attempt' && focus?.stepId === mode.stepId && focus.waitingFor === 'decision' && focus.attemptMayRun !== undefined) {
     return { kind: 'confirm-stop-attempt', step: stepOf(mode.stepId), attempt: focus.attemptMayRun, typing: false };
   }
-  const host = waitingHost(args.fleets ?? []);
+  const host = hostDecisionOf(focus, args.fleets ?? [], stepOf);
   if (host) {
     const fallback = (host.view.fleet.perHost[host.host]?.fallback.length ?? 0) > 0;
     return {

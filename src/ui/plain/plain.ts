@@ -16,7 +16,7 @@ import { shownSteps } from '../../text/shown-runbook.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../../remote/types.js';
 import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../key-map.js';
-import { activePrompt, waitingHost, type Prompt } from '../prompt.js';
+import { activePrompt, type Prompt } from '../prompt.js';
 import { fleetViewsOf, type FleetView } from '../../engine/fleet-view.js';
 import { hostList } from '../prompt-panel.js';
 import type { HideTyping } from './hidden-typing.js';
@@ -174,20 +174,19 @@ interface Asking {
 
 function askingNow(run: Run, shownStep: (stepId: string) => Step): Asking | null {
   const fleets = fleetViewsOf(run.actor.getSnapshot().context, run.runbook);
-  const host = waitingHost(fleets);
   const focus = run.view().focus;
-  if (host) {
-    const prompt = promptOf(run, focus, shownStep, fleets);
+  const prompt = promptOf(run, focus, shownStep, fleets);
+  if (prompt.kind === 'host-decision') {
     return {
       prompt,
-      key: `host:${host.view.phase}:${host.host}:${host.step.id}`,
-      json: { type: 'prompt', for: 'host-decision', stepId: host.step.id, phase: host.view.phase, host: host.host, error: host.error, more: host.more },
+      key: `host:${prompt.phase}:${prompt.host}:${prompt.step.id}`,
+      json: { type: 'prompt', for: 'host-decision', stepId: prompt.step.id, phase: prompt.phase, host: prompt.host, error: prompt.error, more: prompt.more },
       focus: null,
-      stepId: host.step.id,
+      stepId: prompt.step.id,
     };
   }
   if (!focus || focus.waitingFor === 'running') return null;
-  return { prompt: promptOf(run, focus, shownStep, fleets), key: focusKey(focus), json: promptObject(focus), focus, stepId: focus.stepId };
+  return { prompt, key: focusKey(focus), json: promptObject(focus), focus, stepId: focus.stepId };
 }
 
 function askingText(asking: Asking, shownStep: (stepId: string) => Step, relaysAllowed: boolean, answers: string): string {

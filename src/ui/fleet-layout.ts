@@ -65,7 +65,9 @@ export function batchSummary(view: FleetView, batch: BatchView): string {
 function elapsedOf(view: HostView, now: number): string {
   if (view.startedAt === undefined) return '';
   const end = view.endedAt ?? now;
-  return formatDuration(Math.floor(Math.max(0, end - view.startedAt) / 1000) * 1000);
+  // Whole seconds, as the runbook panel ticks.
+  const seconds = Math.floor(Math.max(0, end - view.startedAt) / 1000);
+  return seconds === 0 ? '0s' : formatDuration(seconds * 1000);
 }
 
 /** What a host's line says after its name: the step it is at, or how it ended and why. */
@@ -118,18 +120,19 @@ function batchRows(view: FleetView, room: number): FleetRow[] {
   const total = view.batches.length;
   if (room <= 0 || total === 0) return [];
   const current = Math.min(view.batch, total - 1);
-  const next = current + 1 < total && room >= 3 ? 1 : 0;
-  const ownLines = Math.min(current + 1, room - next);
-  const first = current + 1 - ownLines;
+  const next = current + 1 < total && room >= 2 ? 1 : 0;
+  const available = room - next;
+  // All up to the current one fit, or the current one alone, or a sum of the older ones and the latest.
+  const own = current + 1 <= available ? current + 1 : available === 1 ? 1 : available - 1;
+  const first = current + 1 - own;
   const rows: FleetRow[] = [];
-  const shownFrom = first > 0 ? first + 1 : first;
-  if (first > 0) {
-    const earlier = view.batches.slice(0, first + 1);
+  if (first > 0 && available > 1) {
+    const earlier = view.batches.slice(0, first);
     const done = earlier.reduce((sum, batch) => sum + batch.done, 0);
     const failed = earlier.reduce((sum, batch) => sum + batch.failed, 0);
-    rows.push({ kind: 'text', text: `batches 1–${first + 1}/${total}: ${done} done, ${failed} failed`, color: theme.muted });
+    rows.push({ kind: 'text', text: `batches 1–${first}/${total}: ${done} done, ${failed} failed`, color: theme.muted });
   }
-  for (let index = shownFrom; index <= current; index += 1) {
+  for (let index = first; index <= current; index += 1) {
     const batch = view.batches[index]!;
     rows.push({ kind: 'text', text: batchSummary(view, batch), ...(batch.state === 'halted' ? { color: theme.danger } : {}), bold: index === current });
   }
@@ -196,10 +199,12 @@ export function fleetRows(view: FleetView, options: FleetLayoutOptions): FleetRo
     const shown = selectedRows(view, selected, nameWidth, options, Math.min(wanted, Math.max(1, room - Math.min(gridLines, 2))));
     rows.push(...shown);
     room -= shown.length;
-  } else {
+  }
+  {
     // Those that need someone, then those at work, each on its line; the rest only in the grid.
-    const notable = view.hosts.filter((host) => host.outcome !== 'queued' && host.outcome !== 'done');
-    const lines = Math.min(notable.length, Math.max(room - gridLines, Math.min(3, room - 1)), room - 1);
+    const notable = view.hosts.filter((host) => host.outcome !== 'queued' && host.outcome !== 'done' && host !== selected);
+    const wanted = selected ? room - gridLines - 1 : Math.max(room - gridLines, Math.min(3, room - 1));
+    const lines = Math.min(notable.length, wanted, room - 1);
     const shown = notable.slice(0, Math.max(0, lines));
     rows.push(...shown.map((host) => hostRow(host, nameWidth, options)));
     room -= shown.length;

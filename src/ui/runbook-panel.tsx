@@ -21,7 +21,8 @@ function fleetRows(phase: Phase, fleet: Fleet, records: Record<string, StepRecor
     }
   }
   const rows: Row[] = [...byBase.values()].map((steps) => ({ kind: 'hosts', number: baseNumber(steps[0]!), title: steps[0]!.title, hostSteps: steps }));
-  const halted = (step: Step) => fleet.halts.includes(step) && (records[step.id]?.status ?? 'pending') === 'pending';
+  const halts = new Set(fleet.halts.map((halt) => halt.id));
+  const halted = (step: Step) => halts.has(step.id) && (records[step.id]?.status ?? 'pending') === 'pending';
   for (const step of phase.steps) if (step.instanceOf === undefined && !halted(step)) rows.push({ kind: 'step', step });
   return rows;
 }

@@ -274,7 +274,9 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
       }
       const keys = keysFor(asking.prompt, { by: run.upgrader, chat: chat !== undefined });
       const event = eventFor(run, keys, answer.trim(), stepLabel(shownStep(asking.stepId)));
-      if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
+      // A refusal about a host of a rollout starts with it, as every line about that host.
+      const about = asking.prompt.kind === 'host-decision' ? hostPrefix(asking.prompt.host) : '';
+      if (typeof event === 'string') say(`${about}${chalk.yellow(`! ${event}`)}`);
       else if ('confirm' in event) {
         const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: asking.stepId, action: event.event.type }, event.confirm);
         if (confirmed?.trim() === 'yes') run.send(event.event);

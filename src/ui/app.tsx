@@ -70,10 +70,10 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const promptStepId = prompt.kind === 'host-decision' ? prompt.step.id : null;
   const shownStepId = selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId);
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
-  const chatHeight = chat ? (rows >= 30 ? 9 : rows >= 20 ? 7 : 5) : 0;
-  // The host grid takes about half the right column, the output the rest.
+  // A rollout's grid takes room from the chat first, then more than half of what is left.
+  const chatHeight = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
   const rightRoom = Math.max(3, mainHeight - 2 - chatHeight);
-  const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) / 2)) : 0;
+  const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) * 0.55)) : 0;
   const panelHeight = Math.max(3, rightRoom - (fleet ? fleetHeight + 2 : 0));
   const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll);
 

@@ -181,8 +181,14 @@ export function fleetRows(view: FleetView, options: FleetLayoutOptions): FleetRo
   const heading = `${visibleLine(view.title)} · ${view.hosts.length} hosts · batch ${Math.min(view.batch + 1, view.batches.length)}/${view.batches.length}${
     view.stopping ? ' · STOPPING after this batch' : ''
   }`;
-  const rows: FleetRow[] = [{ kind: 'text', text: heading, bold: true }];
-  if (height >= 4) rows.push({ kind: 'text', text: countsText(view) });
+  // In a small box the counts go on the heading's line.
+  const rows: FleetRow[] =
+    height >= 5
+      ? [
+          { kind: 'text', text: heading, bold: true },
+          { kind: 'text', text: countsText(view) },
+        ]
+      : [{ kind: 'text', text: `${heading} · ${countsText(view)}`, bold: true }];
   const hostsRoom = (batchLines: number) => height - rows.length - batchLines;
   // Batches get up to a quarter of the lines; hosts the rest.
   rows.push(...batchRows(view, Math.min(view.batches.length, Math.max(1, Math.floor(height / 4)), Math.max(0, height - rows.length - 1))));

@@ -58,6 +58,19 @@ describeWithSshd('a rollout in the full-screen view', () => {
       // A halt checkpoint shows only once the rollout comes to it.
       expect(screen).not.toMatch(/1\.halt1/);
 
+      // At 80x24 the grid still says where the rollout stands, and the prompt names the host.
+      term.resize(80, 24);
+      screen = await term.waitFor(
+        (s) => s.split('\n').length >= 24 && /FAILED on vm07/.test(s) && /22 hosts · batch 1\/2/.test(s),
+        10_000,
+        'the view at 80x24',
+      );
+      expect(screen).toMatch(/!1 waiting ▶10 running ·11 queued/);
+      expect(screen).toMatch(/! vm07 .*1\.1 FAILED/);
+      for (const line of screen.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+      term.resize(140, 45);
+      await term.waitFor(/batch 2\/2: 11 queued · pending/, 10_000, 'the view at 140x45 again');
+
       // Selecting a host shows its steps and its own output.
       term.keys('Right');
       screen = await term.waitFor(/vm07 · 1\.1@vm07 update the packages/, 10_000, 'the output of the first host selected');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRunbook } from './load.js';
 import { RunbookError } from './errors.js';
 import type { LoadOptions } from './load.js';
+import { formatPlan, planOf } from './plan.js';
 
 const template = `templates:
   update:
@@ -111,5 +112,15 @@ describe('a for_each phase as loaded', () => {
     );
     expect(problems.join('\n')).toContain("'$(reboot)' in group 'guests' is not a host name nightshift can use");
     expect(problems.join('\n')).toContain("'vm2; rm -rf /' in group 'guests' is not a host name nightshift can use");
+  });
+
+  it('plans the steps once, as each host runs them, with the rollout in a line', () => {
+    const text = formatPlan(planOf(load(`${fleetPhase}    canary: 1\n    serial: 2\n`)));
+    expect(text).toContain(
+      'for each of 5 hosts of guests (vm1, vm2, vm3, vm4, vm5); canary vm1 first, then a checkpoint; 2 at a time (2 batches); at most 20 at once; stops and asks after a batch with a failed host',
+    );
+    expect(text).toContain('[ ] 1.1   each guest  apt-get -y upgrade --on {{guest}}');
+    expect(text).toContain('[ ] 1.F1  each guest');
+    expect(text).not.toContain('@vm');
   });
 });

@@ -123,4 +123,10 @@ describe('a for_each phase as loaded', () => {
     expect(text).toContain('[ ] 1.F1  each guest');
     expect(text).not.toContain('@vm');
   });
+
+  it('refuses per: batch outside a for_each phase', () => {
+    expect(problemsOf(() => load('  - name: one\n    steps:\n      - checkpoint: all good\n        per: batch\n'))).toEqual([
+      '23:14 step 1.1: per: batch belongs in a for_each phase (its hosts go in batches)',
+    ]);
+  });
 });

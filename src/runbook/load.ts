@@ -631,6 +631,7 @@ function normalize(
         text: text(rawStep.checkpoint),
         by: rawStep.by ?? 'upgrader',
         ...(rawStep.confirm !== undefined ? { confirmText: text(rawStep.confirm) } : {}),
+        ...(rawStep.per === 'batch' ? { perBatch: true } : {}),
       };
     }
     if ('wait' in rawStep) {
@@ -717,6 +718,16 @@ function normalize(
       ),
       ...(instance?.template !== undefined ? { template: instance.template } : {}),
     };
+    if (!fleet) {
+      rawPhase.steps.forEach((rawStep, s) => {
+        if ('per' in rawStep && rawStep.per === 'batch') {
+          report(
+            locate(['phases', p, 'steps', s, 'per']),
+            `${describePath(['phases', p, 'steps', s])}: per: batch belongs in a for_each phase (its hosts go in batches)`,
+          );
+        }
+      });
+    }
     inScope = vars;
     return phase;
   });

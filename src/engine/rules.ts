@@ -151,9 +151,11 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       if (lacks(query.reason)) return needsReason('falling back');
       return null;
     case 'PAUSE': {
-      const running = context.current !== null && context.steps[context.current]?.status === 'running';
-      return running
-        ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
+      // The step in focus first; in a rollout, any host's step at work.
+      const inFocus = context.current !== null && context.steps[context.current]?.status === 'running' ? context.current : undefined;
+      const running = inFocus ?? Object.entries(context.steps).find(([, record]) => record.status === 'running')?.[0];
+      return running !== undefined
+        ? `step ${running} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
         : null;
     }
     case 'SKIP_HOST':

@@ -41,6 +41,7 @@ export function gatherFleets(runbook: Runbook, instances: ReadonlyMap<number, Fl
   const number = (name: string) => runbook.phaseOrder.indexOf(name) + 1;
   return {
     ...runbook,
+    hosts: withoutUnselected(runbook, phases, groups),
     groups,
     phases: phases.map((phase) => {
       if (!phase.fleet) return phase;
@@ -80,6 +81,40 @@ export function gatherFleets(runbook: Runbook, instances: ReadonlyMap<number, Fl
       return { ...phase, steps: [...hostSteps, ...once, ...(canaryCheckpoint ? [canaryCheckpoint] : []), ...halts], fleet: withCheckpoints };
     }),
   };
+}
+
+/**
+ * The runbook's hosts less the group members that --hosts or --limit left out and nothing
+ * else names (a step, the sentinel, another host's proxy_jump): the check and the run never
+ * log in to them.
+ */
+function withoutUnselected(runbook: Runbook, phases: Phase[], groups: Record<string, string[]>): Runbook['hosts'] {
+  const named = new Set<string>();
+  for (const phase of phases) {
+    const steps = phase.fleet
+      ? Object.values(phase.fleet.perHost).flatMap((own) => [...own.steps, ...own.fallback])
+      : [...phase.steps, ...(phase.fallback ?? [])];
+    for (const step of steps) for (const host of hostsNamedBy(step)) named.add(host);
+  }
+  for (const step of runbook.fallback) for (const host of hostsNamedBy(step)) named.add(host);
+  if (runbook.sentinel) named.add(runbook.sentinel.host);
+  const members = new Set(Object.values(groups).flat());
+  const keeps = (name: string) => !members.has(name) || named.has(name);
+  // A kept host's jump host stays too, however it was declared, and so on along the chain.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, spec] of Object.entries(runbook.hosts)) {
+      if (keeps(name) && spec.proxyJump !== undefined && !named.has(spec.proxyJump)) {
+        named.add(spec.proxyJump);
+        grew = true;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(runbook.hosts).filter(([name]) => keeps(name)));
+}
+
+function hostsNamedBy(step: Step): string[] {
+  return [...('host' in step && step.host !== '' ? [step.host] : [])];
 }
 
 /**

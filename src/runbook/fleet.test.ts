@@ -78,6 +78,8 @@ describe('a for_each phase as loaded', () => {
     const phases =
       '  - name: own\n    for_each: guests\n    serial: 2\n    steps:\n      - run: hostname\n        host: "{{host}}"\n        title: on {{host}}\n';
     const runbook = load(phases, { select: { patterns: ['vm*,!vm2'], limit: 3 } });
+    // The hosts left out are not logged in to: not even checked.
+    expect(Object.keys(runbook.hosts)).toEqual(['vm1', 'vm3', 'vm4']);
     expect(runbook.phases[0]!.fleet!.hosts).toEqual(['vm1', 'vm3', 'vm4']);
     expect(runbook.phases[0]!.fleet!.batches).toEqual([['vm1', 'vm3'], ['vm4']]);
     expect(runbook.phases[0]!.steps[0]).toMatchObject({ id: 'own-1@vm1', title: 'on vm1', host: 'vm1' });

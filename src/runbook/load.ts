@@ -482,9 +482,12 @@ function normalize(
     forEachString(spec, ['hosts', name], checkText);
     hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report, vars);
   }
-  // A group's member not declared under hosts is an ssh alias of that name.
+  // A group's member not declared under hosts is an ssh alias of that name (those no phase selected are left out).
+  const selected = new Set([...composition.fleets.values()].flatMap((fleet) => fleet.hosts));
   for (const [group, members] of Object.entries(composition.groups)) {
-    for (const member of members) hosts[member] ??= hostSpec(member, { alias: member }, ['groups', group], phaseOrder, locate, report, vars);
+    for (const member of members) {
+      if (selected.has(member)) hosts[member] ??= hostSpec(member, { alias: member }, ['groups', group], phaseOrder, locate, report, vars);
+    }
   }
 
   const usedIds = new Map<string, Path>();

@@ -21,7 +21,8 @@ function fleetRows(phase: Phase, fleet: Fleet, records: Record<string, StepRecor
     }
   }
   const rows: Row[] = [...byBase.values()].map((steps) => ({ kind: 'hosts', number: baseNumber(steps[0]!), title: steps[0]!.title, hostSteps: steps }));
-  const halts = new Set(fleet.halts.map((halt) => halt.id));
+  // Halts and per-batch checkpoints, one of each per batch, show once the rollout comes to them.
+  const halts = new Set([...fleet.halts, ...fleet.batchCheckpoints.flatMap((checkpoint) => checkpoint.perBatch)].map((step) => step.id));
   const halted = (step: Step) => halts.has(step.id) && (records[step.id]?.status ?? 'pending') === 'pending';
   for (const step of phase.steps) if (step.instanceOf === undefined && !halted(step)) rows.push({ kind: 'step', step });
   return rows;

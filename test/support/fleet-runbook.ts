@@ -77,6 +77,7 @@ fallback:
     perHost,
     ...(canaryCheckpoint ? { canaryCheckpoint } : {}),
     halts,
+    batchCheckpoints: [],
   };
   const steps = [...shape.hosts.flatMap((host) => perHost[host]!.steps), ...(canaryCheckpoint ? [canaryCheckpoint] : []), ...halts];
   return {

@@ -82,6 +82,12 @@ describeWithSshd('a rollout in the full-screen view', () => {
       expect(screen).toMatch(/! vm07 .*1\.1 FAILED/);
       expect(screen).toMatch(/▸▶ vm01 /);
 
+      // The keys that select a host are in the help list.
+      term.keys('?');
+      await term.waitFor(/← →\s+a rollout: select the previous or next host/, 10_000, 'the help list');
+      term.keys('?');
+      await term.waitFor(/▸▶ vm01 /, 10_000, 'the grid again');
+
       // Skip the failed host with a reason.
       term.keys('s');
       await term.waitFor(/Why skip vm07\?/, 10_000);

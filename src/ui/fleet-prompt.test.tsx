@@ -84,6 +84,26 @@ describe('the failure prompt of a rollout', () => {
     expect(text).toContain('Failed so far (2): vm2, vm3. Confirm to continue the rollout with the next batch.');
   });
 
+  it('offers to stop a rollout under way while its hosts run, with no failure, until it is stopping', () => {
+    const { runbook, context, stepOf } = setUp();
+    standHost(context, runbook, 'vm1', 'running', { index: 0, status: 'running' });
+    const running = () =>
+      activePrompt({
+        mode: { kind: 'normal' },
+        question: undefined,
+        focus: { stepId: 'update-1@vm1', waitingFor: 'running' },
+        outcome: null,
+        stepOf,
+        relaysAllowed: false,
+        fleets: fleetViewsOf(context, runbook),
+      });
+    const whyNot = (query: ActionQuery) => refusalOf({ book: ruleBookOf(runbook, false), context, at: { stepId: 'update-1@vm1', place: 'running' } }, query);
+    expect(running()).toMatchObject({ kind: 'running', rollout: 'update' });
+    expect(hintLines(keysFor(running(), { by, chat: false }), whyNot)[0]).toContain('x stop the rollout');
+    context.fleets!.update!.stopping = { by, reason: 'enough' };
+    expect(running()).not.toHaveProperty('rollout');
+  });
+
   it('shows a hostile host name and error as text', () => {
     const evil = 'vm\x1b[2J\u202eX';
     const runbook = fleetRunbook({ hosts: [evil, 'vm2'] });

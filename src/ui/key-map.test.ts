@@ -85,6 +85,7 @@ const PROMPTS: Record<string, Prompt> = {
     fallback: false,
     typing: false,
   },
+  'running in a rollout': { kind: 'running', step: stepOf('parts'), rollout: 'update', typing: false },
   'halted rollout': {
     kind: 'confirmation',
     step: stepOf('modem'),
@@ -173,6 +174,9 @@ describe('the key map', () => {
     expect(hint('chat')).toEqual(['Enter sends · Esc or Tab goes back · Ctrl-P pauses the run']);
     expect(hint('failed host')).toEqual(['r retry on vm6 · s skip vm6 · f fall back vm6 · x stop the rollout · F fall back all · p pause · t chat']);
     expect(hint('failed host without a fallback')).toEqual(['r retry on vm6 · s skip vm6 · x stop the rollout · F fall back all · p pause · t chat']);
+    expect(hint('running in a rollout')).toEqual(['c stop it · t chat · x stop the rollout · F fall back · p pause · PgUp/PgDn scroll · ? keys']);
+    const stop = keyFor(keysFor(PROMPTS['running in a rollout']!, { by, chat: false }), 'x')!.does;
+    expect(stop.kind === 'reason' && stop.event('enough for tonight')).toEqual({ type: 'STOP_ROLLOUT', phase: 'update', by, reason: 'enough for tonight' });
     expect(hint('halted rollout')).toEqual(['y continue the rollout · t write to the site · p pause · F fall back all']);
   });
 

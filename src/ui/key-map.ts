@@ -156,8 +156,10 @@ export function reasonEvent(
   if (action === 'fallback') return { type: 'FALLBACK', by, reason };
   if (action === 'skip-host' || action === 'fallback-host' || action === 'stop-rollout') {
     if (!target) return null;
-    const type = action === 'skip-host' ? 'SKIP_HOST' : action === 'fallback-host' ? 'FALLBACK_HOST' : 'STOP_ROLLOUT';
-    return { type, phase: target.phase, host: target.host, by, reason };
+    if (action === 'stop-rollout')
+      return { type: 'STOP_ROLLOUT', phase: target.phase, ...(target.host !== undefined ? { host: target.host } : {}), by, reason };
+    if (target.host === undefined) return null;
+    return { type: action === 'skip-host' ? 'SKIP_HOST' : 'FALLBACK_HOST', phase: target.phase, host: target.host, by, reason };
   }
   if (stepId === null) return null;
   if (action === 'skip') return { type: 'SKIP', stepId, by, reason };
@@ -386,6 +388,9 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
             ]
           : []),
         ...chat,
+        ...(prompt.rollout !== undefined
+          ? [withReason('stopRollout', ['x'], 'stop the rollout', 'stop-rollout', stepId, undefined, { phase: prompt.rollout })]
+          : []),
         ...(prompt.doing === undefined ? [fallBack(stepId)] : []),
         // While a step runs the engine takes no PAUSE: the run is suspended, the step goes on on its host.
         ...(prompt.doing === undefined ? [pause(false)] : []),

@@ -278,7 +278,8 @@ const REASON_QUESTIONS: Record<ReasonAction, (host: string) => string> = {
   override: () => 'Why go on without hands on site? (journaled)',
   'skip-host': (host) => `Why skip ${host}? It is left as it is and counts as failed. (journaled)`,
   'fallback-host': (host) => `Why fall back ${host}? Its own fallback runs; it counts as failed. (journaled)`,
-  'stop-rollout': (host) => `Why stop the rollout? No batch starts after this one; ${host} is left as it is. (journaled)`,
+  'stop-rollout': (host) =>
+    `Why stop the rollout? No batch starts after this one; ${host !== '' ? `${host} is left as it is, ` : ''}the hosts at work finish. (journaled)`,
 };
 
 /** The rollout's failed hosts, named: the first few, then how many more. */

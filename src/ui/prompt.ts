@@ -12,7 +12,8 @@ export type ReasonAction = 'skip' | 'fallback' | 'mark-done' | 'override' | 'ski
 /** A host of a rollout a reason is asked about (skip it, fall it back, stop the rollout at it). */
 export interface HostTarget {
   phase: string;
-  host: string;
+  /** None: the rollout as a whole (stopping it while nothing failed). */
+  host?: string;
 }
 
 export type Mode =
@@ -57,8 +58,8 @@ export type Prompt =
   | { kind: 'decision'; step: Step; error: string; interrupted: boolean; attemptMayRun?: number; typing: false }
   /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
   | { kind: 'held'; step: Step; why: string; typing: false }
-  /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). */
-  | { kind: 'running'; step: Step; doing?: string; typing: false }
+  /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). `rollout`: the phase of a rollout under way, which may be stopped. */
+  | { kind: 'running'; step: Step; doing?: string; rollout?: string; typing: false }
   /** `scope`: the phase whose own fallback ended the run (null: the runbook's, or no fallback). */
   | { kind: 'finished'; outcome: Outcome; scope: string | null; typing: false }
   | { kind: 'idle'; typing: false };
@@ -185,8 +186,16 @@ export function activePrompt(args: {
         ...(focus.attemptMayRun !== undefined ? { attemptMayRun: focus.attemptMayRun } : {}),
         typing: false,
       };
-    case 'running':
-      return { kind: 'running', step, ...(focus.doing !== undefined ? { doing: focus.doing } : {}), typing: false };
+    case 'running': {
+      const rollout = (args.fleets ?? []).find((view) => view.batch < view.batches.length && !view.stopping)?.phase;
+      return {
+        kind: 'running',
+        step,
+        ...(focus.doing !== undefined ? { doing: focus.doing } : {}),
+        ...(rollout !== undefined ? { rollout } : {}),
+        typing: false,
+      };
+    }
     case 'hands':
       return { kind: 'held', step, why: visibleLine(focus.why), typing: false };
   }

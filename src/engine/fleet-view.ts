@@ -20,7 +20,8 @@ export interface HostView {
   waiting: boolean;
 }
 
-export type BatchState = 'pending' | 'running' | 'done' | 'halted';
+/** `halted`: the rollout rests at the batch's halt checkpoint; `canary`: at the canary's checkpoint. */
+export type BatchState = 'pending' | 'running' | 'done' | 'halted' | 'canary';
 
 export interface BatchView {
   index: number;
@@ -87,7 +88,20 @@ export function fleetViewOf(context: EngineContext, phase: string, title: string
     const views = members.map((host) => byHost.get(host)!);
     const done = views.filter((view) => view.outcome === 'done').length;
     const failed = views.filter((view) => FAILED_HOST_OUTCOMES.includes(view.outcome)).length;
-    const state: BatchState = index < batchNow ? 'done' : index > batchNow || !record ? 'pending' : done + failed === members.length ? 'halted' : 'running';
+    const ended = done + failed === members.length;
+    const halted = context.steps[fleet.halts[index]?.id ?? '']?.status === 'waiting';
+    const state: BatchState =
+      index < batchNow
+        ? 'done'
+        : index > batchNow || !record
+          ? 'pending'
+          : halted
+            ? 'halted'
+            : ended && fleet.canary && index === 0
+              ? 'canary'
+              : ended
+                ? 'done'
+                : 'running';
     return { index, hosts: members, canary: fleet.canary && index === 0, state, done, failed };
   });
   return { phase, title, fleet, batch: batchNow, batches, hosts: sorted.map(({ view }) => view), counts, stopping: record?.stopping !== undefined };

@@ -111,6 +111,7 @@ describe('a for_each phase', () => {
     await run.settle(() => run.status('update-canary') === 'waiting');
     expect(run.executed).toEqual(['before', 'update-1@vm1', 'update-2@vm1']);
     expect(run.view().focus).toMatchObject({ stepId: 'update-canary', waitingFor: 'confirmation' });
+    expect(fleetViewsOf(run.actor.getSnapshot().context, run.runbook)[0]!.batches.map((batch) => batch.state)).toEqual(['canary', 'pending', 'pending']);
     run.send({ type: 'CONFIRM', stepId: 'update-canary', role: 'upgrader', by: ANA });
     await run.settle(() => run.view().outcome !== null);
     expect(run.view().outcome).toBe('completed');
@@ -167,6 +168,7 @@ describe('a for_each phase', () => {
     run.send({ type: 'SKIP_HOST', phase: 'update', host: 'vm2', by: ANA, reason: '  mirror broken there  ' });
     await run.settle(() => run.status('update-halt-1') === 'waiting');
     expect(run.host('vm2')).toMatchObject({ outcome: 'skipped', reason: 'exited with status 100; mirror broken there' });
+    expect(fleetViewsOf(run.actor.getSnapshot().context, run.runbook)[0]!.batches.map((batch) => batch.state)).toEqual(['halted', 'pending']);
     expect(run.of('rollout.halted')).toEqual([
       expect.objectContaining({ phase: 'update', batch: 1, failed: ['vm2'], maxFail: 0, reason: '1 host failed (vm2), more than max_fail 0' }),
     ]);

@@ -58,7 +58,7 @@ export function batchSummary(view: FleetView, batch: BatchView): string {
     count('running') > 0 ? `${count('running')} running` : '',
     count('queued') > 0 ? `${count('queued')} queued` : '',
   ].filter((part) => part !== '');
-  const state = batch.state === 'halted' ? ' · halted' : batch.state === 'pending' ? ' · pending' : '';
+  const state = batch.state === 'halted' ? ' · halted' : batch.state === 'canary' ? ' · look at it, then go on' : batch.state === 'pending' ? ' · pending' : '';
   return `${batch.canary ? 'canary ' : ''}batch ${batch.index + 1}/${view.batches.length}: ${parts.join(', ') || 'no hosts'}${state}`;
 }
 

@@ -9,15 +9,37 @@ import type { Run } from '../runner/run.js';
 import type { Question, Questions } from './questions.js';
 
 export const OUTPUT_REFRESH_MS = 100;
+/** The machine's changes reach the screen at most this often: a rollout's hosts change it hundreds of times a second. */
+export const SNAPSHOT_REFRESH_MS = 40;
 
+/**
+ * The machine's snapshot. A change after a quiet moment (a key's answer) shows at once;
+ * changes that come faster are drawn together, the latest one at most SNAPSHOT_REFRESH_MS later.
+ */
 export function useRunSnapshot(run: Run): RunbookSnapshot {
-  return useSyncExternalStore(
-    (onChange) => {
-      const subscription = run.actor.subscribe(onChange);
-      return () => subscription.unsubscribe();
-    },
-    () => run.actor.getSnapshot(),
-  );
+  const [snapshot, setSnapshot] = useState(() => run.actor.getSnapshot());
+  useEffect(() => {
+    let shownAt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const show = () => {
+      timer = undefined;
+      shownAt = Date.now();
+      setSnapshot(run.actor.getSnapshot());
+    };
+    // A change between the first render and this subscription is not missed.
+    show();
+    const subscription = run.actor.subscribe(() => {
+      if (timer !== undefined) return;
+      const wait = shownAt + SNAPSHOT_REFRESH_MS - Date.now();
+      if (wait <= 0) show();
+      else timer = setTimeout(show, wait);
+    });
+    return () => {
+      subscription.unsubscribe();
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [run]);
+  return snapshot;
 }
 
 export function useHostStates(run: Run): Record<string, ConnectionState> {

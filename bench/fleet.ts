@@ -207,7 +207,7 @@ async function nightshiftScreen(context: BenchContext, lab: FleetLab, runbook: s
   }, 250);
   try {
     const completed = program.next('The run completed', 10 * 60_000);
-    await program.next(' line 1 of ', 120_000);
+    await program.next(' line ', 120_000);
     const samples = await keyLatencies(program, completed, 400);
     await completed;
     program.type('q');

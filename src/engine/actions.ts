@@ -5,10 +5,11 @@ import { enqueueActions, type ParameterizedObject } from 'xstate';
 import { formatDuration } from '../runbook/duration.js';
 import type { Role } from '../runbook/types.js';
 import { waitMissed } from '../runbook/wait-text.js';
-import { handsOf, updateStep, valuesOf, type EngineContext } from './context.js';
-import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome } from './events.js';
+import { capturedKey, handsOf, updateStep, valuesOf, type EngineContext } from './context.js';
+import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outcome, type StepRecord } from './events.js';
 import { afterFallbackReason, automaticFallbackReason } from './fallback-scope.js';
 import { isHumanEvent } from './guards.js';
+import { waitingFleetStep } from './fleet-rules.js';
 import { pendingRoles, refusalOf, type Position, type RuleBook } from './rules.js';
 import { describeAttemptState, leavesAttemptRunning, retryRefusal, runsDetached, stopRefusal, type AttemptState } from './unsettled-attempt.js';
 
@@ -44,20 +45,30 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
 
 export function engineActions(book: RuleBook) {
   const { stepOf } = book;
+  /**
+   * The context's steps patched for `stepId`, and the step in focus after it: one outside a
+   * for_each phase takes the focus or lets it go (null); a host's step beside others takes
+   * it unless another step waits for a person, and letting it go hands it to one that waits.
+   */
+  const focused = (context: EngineContext, stepId: string, change: 'take' | 'release', patch: Partial<StepRecord> = {}) => {
+    const steps = updateStep(context, stepId, patch);
+    if (!stepOf(stepId).instanceOf) return { steps, current: change === 'take' ? stepId : null };
+    const other = waitingFleetStep(book.fleets, context, steps, stepId);
+    const waits = (id: string | null) => id !== null && id !== stepId && (steps[id]?.status === 'failed' || steps[id]?.status === 'waiting');
+    if (change === 'take') return { steps, current: waits(context.current) && other !== undefined ? context.current : stepId };
+    return { steps, current: other ?? null };
+  };
   return {
     startStep: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
       const attempt = context.steps[stepId]!.attempts + 1;
       const at = Date.now();
-      enqueue.assign({
-        current: stepId,
-        steps: updateStep(context, stepId, { status: 'running', attempts: attempt, startedAt: at, exitCode: undefined, error: undefined }),
-      });
+      enqueue.assign(focused(context, stepId, 'take', { status: 'running', attempts: attempt, startedAt: at, exitCode: undefined, error: undefined }));
       enqueue.emit({ type: 'step.started', stepId, attempt, at });
     }),
     awaitHumans: act<{ stepId: string; for: 'approval' | 'confirmation' | 'decision' }>(({ context, enqueue }, params) => {
       const roles: Role[] = params.for === 'confirmation' ? pendingRoles(book, context, params.stepId) : ['upgrader'];
       if (params.for !== 'decision') {
-        enqueue.assign({ current: params.stepId, steps: updateStep(context, params.stepId, { status: 'waiting' }) });
+        enqueue.assign(focused(context, params.stepId, 'take', { status: 'waiting' }));
       }
       enqueue.emit({ type: 'step.waiting', stepId: params.stepId, for: params.for, roles, at: Date.now() });
     }),
@@ -82,16 +93,15 @@ export function engineActions(book: RuleBook) {
       const unsettled =
         runsDetached(step) &&
         (params.outcome === 'timeout' || params.outcome === 'cancel' || (params.outcome === 'error' && leavesAttemptRunning(params.error)));
-      enqueue.assign({
-        current: status === 'done' ? null : stepId,
-        steps: updateStep(context, stepId, {
+      enqueue.assign(
+        focused(context, stepId, status === 'done' ? 'release' : 'take', {
           status,
           endedAt: at,
           mayStillRun: unsettled ? record.attempts : undefined,
           ...(exitCode !== undefined ? { exitCode } : {}),
           ...(error !== undefined ? { error } : {}),
         }),
-      });
+      );
       enqueue.emit({
         type: 'step.finished',
         stepId,
@@ -108,7 +118,7 @@ export function engineActions(book: RuleBook) {
       const step = stepOf(stepId);
       if (output.captured === undefined || (step.kind !== 'run' && step.kind !== 'local') || step.capture === undefined) return;
       const { name } = step.capture;
-      enqueue.assign({ values: { ...valuesOf(context), [name]: output.captured } });
+      enqueue.assign({ values: { ...valuesOf(context), [capturedKey(name, step)]: output.captured } });
       enqueue.emit({ type: 'value.captured', stepId, name, value: output.captured, at: Date.now() });
     }),
     interruptStep: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
@@ -122,11 +132,11 @@ export function engineActions(book: RuleBook) {
             'a reboot that was issued is not issued again'
           : `nightshift stopped while attempt ${record.attempts} ran; it may or may not have finished. ` +
             'Look on the machine, then re-run it (retry), mark it done with a reason, or fall back';
-      enqueue.assign({ current: stepId, steps: updateStep(context, stepId, { status: 'failed', endedAt: at, error, interrupted: true }) });
+      enqueue.assign(focused(context, stepId, 'take', { status: 'failed', endedAt: at, error, interrupted: true }));
       enqueue.emit({ type: 'step.finished', stepId, status: 'failed', error, durationMs: at - (record.startedAt ?? at), at });
     }),
     holdStep: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
-      enqueue.assign({ current: stepId, steps: updateStep(context, stepId, { status: 'waiting' }) });
+      enqueue.assign(focused(context, stepId, 'take', { status: 'waiting' }));
       enqueue.emit({ type: 'step.held', stepId, why: handsOf(context).why, at: Date.now() });
     }),
     releaseStep: act<{ stepId: string }>(({ enqueue }, { stepId }) => {
@@ -148,7 +158,7 @@ export function engineActions(book: RuleBook) {
     askSite: act<{ stepId: string }>(({ context, event, enqueue }, { stepId }) => {
       if (event.type !== 'ASK_SITE') return;
       const request = event.request.trim();
-      enqueue.assign({ current: stepId, steps: updateStep(context, stepId, { status: 'waiting', asked: request }) });
+      enqueue.assign(focused(context, stepId, 'take', { status: 'waiting', asked: request }));
       enqueue.emit({ type: 'decision', stepId, action: 'ask-site', by: actorOf(event), reason: request, at: Date.now() });
     }),
     settleAsk: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
@@ -157,7 +167,7 @@ export function engineActions(book: RuleBook) {
     markDone: act<{ stepId: string }>(({ context, event, enqueue }, { stepId }) => {
       const at = Date.now();
       const reason = event.type === 'MARK_DONE' ? event.reason.trim() : undefined;
-      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'done', error: undefined, endedAt: at }) });
+      enqueue.assign(focused(context, stepId, 'release', { status: 'done', error: undefined, endedAt: at }));
       enqueue.emit({ type: 'decision', stepId, action: 'mark-done', by: actorOf(event), ...(reason ? { reason } : {}), at });
     }),
     /** A reboot said to be done is verified before it counts: the decision now, the verdict when its check ends. */
@@ -169,7 +179,7 @@ export function engineActions(book: RuleBook) {
     /** A check asked first passed (`skip_done`, going again): the step is done without running, with what the check printed. */
     findDone: act<{ stepId: string; output: string }>(({ context, enqueue }, { stepId, output }) => {
       const at = Date.now();
-      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'done', startedAt: at, endedAt: at, exitCode: 0, foundDone: true }) });
+      enqueue.assign(focused(context, stepId, 'release', { status: 'done', startedAt: at, endedAt: at, exitCode: 0, foundDone: true }));
       enqueue.emit({ type: 'step.found-done', stepId, output, at });
     }),
     passNote: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
@@ -191,7 +201,7 @@ export function engineActions(book: RuleBook) {
     completeCheckpoint: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
       const at = Date.now();
       const record = context.steps[stepId]!;
-      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'done', endedAt: at }) });
+      enqueue.assign(focused(context, stepId, 'release', { status: 'done', endedAt: at }));
       enqueue.emit({ type: 'step.finished', stepId, status: 'done', durationMs: at - (record.startedAt ?? at), at });
     }),
     /** A person's action not taken where the run rests (`at`), with the rules' reason: the same rules the guard asked. */
@@ -212,10 +222,10 @@ export function engineActions(book: RuleBook) {
       const at = Date.now();
       const reason = event.type === 'SKIP' ? event.reason.trim() : undefined;
       if (action === 'skip') {
-        enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'skipped', skipReason: reason ?? '' }) });
+        enqueue.assign(focused(context, stepId, 'release', { status: 'skipped', skipReason: reason ?? '' }));
         enqueue.emit({ type: 'step.skipped', stepId, by: actorOf(event), reason: reason ?? '', at });
       }
-      if (action === 'continue') enqueue.assign({ current: null });
+      if (action === 'continue') enqueue.assign({ current: focused(context, stepId, 'release').current });
       if (action === 'retry') enqueue.assign({ steps: updateStep(context, stepId, { followsDecision: true, mayStillRun: undefined }) });
       enqueue.emit({
         type: 'decision',
@@ -228,7 +238,7 @@ export function engineActions(book: RuleBook) {
     }),
     /** A step whose `when:` does not hold: skipped by nightshift, with the condition and what was found as the reason. */
     skipUnmet: act<{ stepId: string; reason: string }>(({ context, enqueue }, { stepId, reason }) => {
-      enqueue.assign({ current: null, steps: updateStep(context, stepId, { status: 'skipped', skipReason: reason }) });
+      enqueue.assign(focused(context, stepId, 'release', { status: 'skipped', skipReason: reason }));
       enqueue.emit({ type: 'step.skipped', stepId, by: NIGHTSHIFT, reason, at: Date.now() });
     }),
     reattach: act<{ stepId: string }>(({ context, event, enqueue }, { stepId }) => {
@@ -237,10 +247,7 @@ export function engineActions(book: RuleBook) {
       enqueue.emit({ type: 'decision', stepId, action: 'reattach', by: actorOf(event), ...(attempt ? { attempt } : {}), at: Date.now() });
     }),
     followAttempt: act<{ stepId: string }>(({ context, enqueue }, { stepId }) => {
-      enqueue.assign({
-        current: stepId,
-        steps: updateStep(context, stepId, { status: 'running', mayStillRun: undefined, exitCode: undefined, error: undefined }),
-      });
+      enqueue.assign(focused(context, stepId, 'take', { status: 'running', mayStillRun: undefined, exitCode: undefined, error: undefined }));
     }),
     decideStop: act<{ stepId: string }>(({ context, event, enqueue }, { stepId }) => {
       const attempt = context.steps[stepId]!.mayStillRun;

@@ -3,12 +3,12 @@
 import { interpolateText } from '../runbook/interpolate.js';
 import { REFERENCE } from '../runbook/shell-context.js';
 import type { Step } from '../runbook/types.js';
-import { valuesOf } from './context.js';
+import { valuesFor } from './context.js';
 
 /** The approval text of `step` now, or undefined when it has none. */
 export function approvalText(step: Step, context: { values?: Record<string, string> }): string | undefined {
   if (!('confirmText' in step) || step.confirmText === undefined) return undefined;
-  return interpolateText(step.confirmText, valuesOf(context));
+  return interpolateText(step.confirmText, valuesFor(context, step));
 }
 
 /** A {{name}} the approval text still holds: a value not captured (yet), which no typing can match. */

@@ -30,6 +30,8 @@ export interface FleetRecord {
   hosts: Record<string, HostRecord>;
   /** The upgrader's STOP_ROLLOUT: no batch starts after this one; the halt checkpoint says why. */
   stopping?: { by: Actor; reason: string };
+  /** Failed hosts the upgrader went on past at a halt: only failures beyond these count against max_fail again. */
+  accepted?: string[];
 }
 
 export interface HostRecord {
@@ -44,6 +46,22 @@ export interface HostRecord {
 /** The captured values of a context (none in a context saved before they existed). */
 export function valuesOf(context: { values?: Record<string, string> }): Record<string, string> {
   return context.values ?? {};
+}
+
+/** The key a captured value is kept under: a host's own for a step of a `for_each` phase (each host captures its own). */
+export function capturedKey(name: string, step: { instanceOf?: { host: string } }): string {
+  return step.instanceOf ? `${name}@${step.instanceOf.host}` : name;
+}
+
+/** The captured values a step sees: the run's, and for a host's step of a `for_each` phase, that host's own over them. */
+export function valuesFor(context: { values?: Record<string, string> }, step: { instanceOf?: { host: string } }): Record<string, string> {
+  const values = valuesOf(context);
+  if (!step.instanceOf) return values;
+  const suffix = `@${step.instanceOf.host}`;
+  const own = Object.entries(values)
+    .filter(([key]) => key.endsWith(suffix))
+    .map(([key, value]) => [key.slice(0, -suffix.length), value]);
+  return { ...values, ...Object.fromEntries(own) };
 }
 
 export interface Hands {

@@ -2,9 +2,9 @@
 // which gathers the facts of its hosts once) before anything else, and a condition that
 // does not hold skips the step with the reason. When they cannot be decided (a host that
 // cannot be reached for its facts), the step fails; a retry decides again.
-import { valuesOf, type EngineContext } from './context.js';
+import { valuesFor, type EngineContext } from './context.js';
 import type { StateConfig, WhenDecision } from './setup.js';
-import { allows, failingWithError, refusing, resting, stepStateId, type StepPlan } from './step-plan.js';
+import { allows, failingWithError, refusing, resting, type StepPlan } from './step-plan.js';
 
 type Decided = { event: { output: WhenDecision } };
 
@@ -21,9 +21,9 @@ export function deciding(plan: StepPlan, target: string): StateConfig {
       deciding: resting(plan, 'deciding', {
         invoke: {
           src: 'decideWhen',
-          input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }),
+          input: ({ context }: { context: EngineContext }) => ({ step, values: valuesFor(context, step) }),
           onDone: [
-            { guard: holds, target: `#${stepStateId(stepId)}.${target}` },
+            { guard: holds, target: `#${plan.stateId}.${target}` },
             { target: plan.next, actions: [skip] },
           ],
           onError,

@@ -2,7 +2,7 @@
 // is done at once (applied twice, the second time changes nothing); otherwise the diff goes
 // to the upgrader's approval.
 import type { EditStep } from '../runbook/types.js';
-import { valuesOf, type EngineContext } from './context.js';
+import { valuesFor, type EngineContext } from './context.js';
 import type { EditPlan, StateConfig } from './setup.js';
 import { failingWithError, resting, type StepPlan } from './step-plan.js';
 
@@ -17,7 +17,7 @@ export function preparing(plan: StepPlan, step: EditStep, target: string): State
   return resting(plan, 'preparing', {
     invoke: {
       src: 'prepareEdit',
-      input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }),
+      input: ({ context }: { context: EngineContext }) => ({ step, values: valuesFor(context, step) }),
       onDone: [
         {
           guard: ({ event }: Prepared) => !event.output.changed,

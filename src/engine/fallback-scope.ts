@@ -18,6 +18,15 @@ export interface FallbackScopes {
 export function fallbackScopesOf(runbook: Runbook): FallbackScopes {
   const scopes: FallbackScopes = { phases: {}, outer: runbook.fallback.length > 0, phaseOf: {}, fallbackOf: {} };
   for (const phase of runbook.phases) {
+    if (phase.fleet) {
+      // A rollout's fallback is its hosts' (fall back all): every step of the phase, its checkpoints too, falls back there.
+      const hostFallbacks = Object.values(phase.fleet.perHost).flatMap((own) => own.fallback);
+      if (hostFallbacks.length === 0) continue;
+      scopes.phases[phase.name] = phase.fallbackThen ?? 'stop';
+      for (const step of phase.steps) scopes.phaseOf[step.id] = phase.name;
+      for (const step of hostFallbacks) scopes.phaseOf[step.id] = phase.name;
+      continue;
+    }
     if (phase.fallback === undefined || phase.fallback.length === 0) continue;
     scopes.phases[phase.name] = phase.fallbackThen ?? 'stop';
     for (const step of phase.steps) scopes.phaseOf[step.id] = phase.name;

@@ -16,6 +16,23 @@ export function failedStepOf(fleet: Fleet, context: EngineContext, host: string)
   return [...own.steps, ...own.fallback].find((step) => context.steps[step.id]?.status === 'failed')?.id;
 }
 
+/** A step of a host still at work that waits for a person (failed, or waiting), other than `except`: where the focus goes next. */
+export function waitingFleetStep(fleets: Record<string, Fleet>, context: EngineContext, steps: EngineContext['steps'], except: string): string | undefined {
+  for (const [phase, fleet] of Object.entries(fleets)) {
+    const record = context.fleets?.[phase];
+    if (!record) continue;
+    for (const host of fleet.hosts) {
+      if (record.hosts[host]?.outcome !== 'running') continue;
+      const own = fleet.perHost[host]!;
+      const waiting = [...own.steps, ...own.fallback].find(
+        (step) => step.id !== except && (steps[step.id]?.status === 'failed' || steps[step.id]?.status === 'waiting'),
+      );
+      if (waiting) return waiting.id;
+    }
+  }
+  return undefined;
+}
+
 /** Why a rollout action would be refused, or null when the machine takes it. */
 export function fleetRefusal(fleets: Record<string, Fleet>, context: EngineContext, query: FleetQuery): string | null {
   const fleet = fleets[query.phase];

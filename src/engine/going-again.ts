@@ -2,6 +2,7 @@
 // steps before it are. With an earlier session they count as done by it (`carriedFrom`);
 // without one (no earlier session of this runbook is known) they are skipped, with the
 // reason "not run: the run started at PHASE", never shown as done.
+import { fleetStateKey } from './fleet-ids.js';
 import type { Runbook } from '../runbook/types.js';
 import type { StepRecord } from './events.js';
 
@@ -21,6 +22,7 @@ export function firstStepOf(runbook: Runbook, phase: string): string {
   if (!found) {
     throw new UnknownPhaseError(`the runbook has no phase "${phase}"; its phases: ${runbook.phases.map((candidate) => candidate.name).join(', ') || 'none'}`);
   }
+  if (found.fleet) return fleetStateKey(found.name);
   const first = found.steps[0];
   if (!first) throw new UnknownPhaseError(`the phase "${phase}" has no steps to start from`);
   return first.id;

@@ -15,6 +15,7 @@ import { allSteps } from '../runbook/types.js';
 import { carriedRecords, firstStepOf } from './going-again.js';
 import { fallbackScopesOf } from './fallback-scope.js';
 import { fallbackRequests, phaseFallbackStates } from './fallback-states.js';
+import { fleetFallbackStates, mainTrackStates } from './fleet-states.js';
 
 export type { CommandResult } from './actions.js';
 export { handsOf, NO_HANDS, type EngineContext, type Hands } from './context.js';
@@ -45,11 +46,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
   });
   const probeChecks = options.probeChecks === true || options.from !== undefined;
   const tracks = { fallbacks: fallbackScopesOf(runbook) };
-  const mainTrack = trackStates(
-    'main',
-    runbook.phases.flatMap((phase) => phase.steps),
-    { ...tracks, probeChecks },
-  );
+  const mainTrack = mainTrackStates(runbook, { ...tracks, probeChecks });
   // No step rests outside a step's states, which answer every action on a step themselves:
   // these refusals are the last word, should one ever arrive elsewhere.
   const unanswered = Object.fromEntries(STEP_ACTIONS.map((action) => [action, { actions: [{ type: 'refuse' as const, params: { at: null } }] }]));
@@ -73,6 +70,7 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
       },
       fallback: { entry: [{ type: 'enterFallback', params: { scope: null } }], ...trackStates('fallback', runbook.fallback, tracks), onDone: 'fellBack' },
       ...phaseFallbackStates(runbook, tracks),
+      ...fleetFallbackStates(runbook, tracks),
       completed: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'completed' } }] },
       fellBack: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'fell-back' } }] },
       paused: { type: 'final', entry: [{ type: 'finishRun', params: { outcome: 'paused' } }] },
@@ -85,6 +83,10 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
         { actions: [{ type: 'refuse', params: onTheRun }] },
       ],
       HANDS: { actions: [{ type: 'setHands' }] },
+      // What no host region or rollout took: refused with the rules' reason.
+      SKIP_HOST: { actions: [{ type: 'refuse', params: onTheRun }] },
+      FALLBACK_HOST: { actions: [{ type: 'refuse', params: onTheRun }] },
+      STOP_ROLLOUT: { actions: [{ type: 'refuse', params: onTheRun }] },
     },
   });
 }

@@ -333,6 +333,31 @@ scenes.push(
   { name: 'a when: that could not be decided', place: 'failed', step: 'decided', reach: async () => start({ 'decided:when': ['fail'] }, { text: deciding }) },
 );
 
+/** A rollout over two hosts at once, each with a fallback of its own. */
+const rollout = `name: rollout
+groups:
+  guests: [vm1, vm2]
+phases:
+  - name: update
+    for_each: guests
+    steps:
+      - run: apt-get upgrade
+        host: "{{host}}"
+    fallback:
+      - run: apt-get install old
+        host: "{{host}}"
+fallback:
+  - local: tell the noc
+    id: back
+`;
+
+scenes.push({
+  name: 'a host of a rollout failed while another runs',
+  place: 'failed',
+  step: 'update-1@vm2',
+  reach: async () => start({ 'update-1@vm1': ['hang'], 'update-1@vm2': [{ exitCode: 100 }] }, { text: rollout }),
+});
+
 /** A run saved while `stepId` ran, restored as interrupted (as runner/restore.ts does). */
 async function interrupted(stepId: string, script: Record<string, Behaviour[]>): Promise<Harness> {
   const first = await toDetached(start({ [stepId]: ['hang'] }));
@@ -369,11 +394,19 @@ function actionsAt(stepId: string): HumanEvent[] {
     { type: 'OVERRIDE_HOLD', stepId, by: UPGRADER, reason: ' ' },
     { type: 'ASK_SITE', stepId, by: UPGRADER, request: 'power-cycle it' },
     { type: 'ASK_SITE', stepId, by: UPGRADER, request: ' ' },
+    { type: 'SKIP_HOST', phase: 'update', host: 'vm2', by: UPGRADER, reason: 'mirror broken' },
+    { type: 'SKIP_HOST', phase: 'update', host: 'vm1', by: UPGRADER, reason: 'it is running' },
+    { type: 'SKIP_HOST', phase: 'update', host: 'vm2', by: SENTINEL, reason: 'mirror broken' },
+    { type: 'FALLBACK_HOST', phase: 'update', host: 'vm2', by: UPGRADER, reason: 'undo it' },
+    { type: 'FALLBACK_HOST', phase: 'update', host: 'vm2', by: UPGRADER, reason: ' ' },
+    { type: 'STOP_ROLLOUT', phase: 'update', host: 'vm2', by: UPGRADER, reason: 'look tomorrow' },
+    { type: 'STOP_ROLLOUT', phase: 'update', by: UPGRADER, reason: 'enough for tonight' },
+    { type: 'STOP_ROLLOUT', phase: 'nope', by: UPGRADER, reason: 'enough for tonight' },
   ];
 }
 
 const describeEvent = (event: HumanEvent) =>
-  `${event.type}${'reason' in event ? ` "${event.reason}"` : ''}${'stepId' in event && event.stepId === 'elsewhere' ? ' for another step' : ''}${event.by.role !== 'upgrader' ? ` by the ${event.by.role}` : ''}`;
+  `${event.type}${'host' in event ? ` ${event.host}` : ''}${'phase' in event && event.phase !== 'update' ? ` of ${event.phase}` : ''}${'reason' in event ? ` "${event.reason}"` : ''}${'stepId' in event && event.stepId === 'elsewhere' ? ' for another step' : ''}${event.by.role !== 'upgrader' ? ` by the ${event.by.role}` : ''}`;
 
 /** The same query with what is typed left out, as a front-end asks before the reason (request, text) is typed. */
 function untyped(event: HumanEvent): ActionQuery {

@@ -257,11 +257,54 @@ export interface RestingSnapshot {
   hasTag(tag: Place): boolean;
   getMeta(): Record<string, { stepId?: string } | undefined>;
   machine: { root: { meta?: { relaysAllowed?: boolean } } };
+  /** XState's active state nodes (internal to it, but the only way to pair a tag with its step when several steps rest at once). */
+  _nodes?: readonly unknown[];
 }
 
-/** Where `snapshot` rests, read from its state's tag and the meta of its step's state. */
+interface ActiveNode {
+  tags: readonly string[];
+  meta?: { stepId?: string };
+  parent?: ActiveNode;
+}
+
+/** Every place a step rests at: one, or one per host at work in a `for_each` phase's batch. */
+export function positionsOf(snapshot: RestingSnapshot): Array<{ stepId: string; place: Place }> {
+  if (snapshot.status !== 'active') return [];
+  if (!snapshot._nodes) {
+    const single = singlePosition(snapshot);
+    return single ? [single] : [];
+  }
+  const positions: Array<{ stepId: string; place: Place }> = [];
+  for (const node of snapshot._nodes as readonly ActiveNode[]) {
+    const place = PLACES.find((tag) => node.tags.includes(tag));
+    if (place === undefined) continue;
+    let owner: ActiveNode | undefined = node;
+    while (owner && owner.meta?.stepId === undefined) owner = owner.parent;
+    const stepId = owner?.meta?.stepId;
+    if (stepId !== undefined && !positions.some((known) => known.stepId === stepId)) positions.push({ stepId, place });
+  }
+  return positions;
+}
+
+/** Places where a person is awaited, before places where nightshift works. */
+const AWAITING: readonly Place[] = ['failed', 'approval', 'confirming', 'asking', 'held', 'interrupted'];
+
+/**
+ * Where `snapshot` rests, read from its state's tag and the meta of its step's state. While
+ * several steps rest at once (hosts of a batch), the one in focus (the context's `current`),
+ * else one that waits for a person.
+ */
 export function positionOf(snapshot: RestingSnapshot): Position {
-  if (snapshot.status !== 'active') return null;
+  const positions = positionsOf(snapshot);
+  if (positions.length <= 1) return positions[0] ?? null;
+  return (
+    positions.find((position) => position.stepId === snapshot.context.current) ??
+    positions.find((position) => AWAITING.includes(position.place)) ??
+    positions[0]!
+  );
+}
+
+function singlePosition(snapshot: RestingSnapshot): Position {
   const place = PLACES.find((tag) => snapshot.hasTag(tag));
   const stepId = Object.values(snapshot.getMeta()).find((meta) => meta?.stepId !== undefined)?.stepId;
   return place !== undefined && stepId !== undefined ? { stepId, place } : null;

@@ -6,6 +6,7 @@ import { engineActions, type CommandResult } from './actions.js';
 import type { EngineContext } from './context.js';
 import type { EngineEmitted, EngineEvent } from './events.js';
 import { engineGuards } from './guards.js';
+import { fleetActions, fleetGuards } from './fleet-actions.js';
 import type { Place, RuleBook } from './rules.js';
 import type { AttemptState } from './unsettled-attempt.js';
 
@@ -74,8 +75,8 @@ export function engineSetup(book: RuleBook) {
       /** `editedIn`: the session whose edit step kept the backup (an earlier one when the edit was carried over by going again). */
       undoEdit: notProvided<void, { step: UndoStep; editedIn?: string }>('undo'),
     },
-    guards: engineGuards(book),
-    actions: engineActions(book),
+    guards: { ...engineGuards(book), ...fleetGuards(book.fleets) },
+    actions: { ...engineActions(book), ...fleetActions(book.fleets) },
   });
 }
 

@@ -25,6 +25,8 @@ export interface StepPlan {
   detached: boolean;
   /** The step's check is asked before it runs (`skip_done`, or every check when going again). */
   probe: boolean;
+  /** The id of the step's own state (`stepStateId` unless the step has states in two places, as a fleet host's fallback). */
+  stateId: string;
 }
 
 /** How a track's steps are built beyond the steps themselves. */
@@ -33,11 +35,25 @@ export interface TrackOptions {
   probeChecks?: boolean;
   /** The runbook's fallbacks by scope: where a failure falls back to (none: the runbook's, as before scopes). */
   fallbacks?: FallbackScopes;
+  /** A host of a `for_each` phase: where its steps' on_fail: fallback goes (its own fallback), or none (they ask). */
+  hostFallback?: string | null;
+  /** The id of a step's own state, when not `stepStateId` (a host's fallback steps also run in the fall-back-all state). */
+  stateIdOf?: (stepId: string) => string;
 }
 
 export const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
 export const allows = (plan: StepPlan, place: Place) => ({ type: 'allows' as const, params: at(plan, place) });
-export const refusing = (plan: StepPlan, place: Place) => [{ actions: [{ type: 'refuse' as const, params: at(plan, place) }] }];
+/**
+ * The refusal of an action where a step rests. A host's step of a `for_each` phase rests
+ * beside the other hosts' steps: it refuses only what names it, and leaves the rest to them
+ * (what none takes, the machine refuses).
+ */
+export const refusing = (plan: StepPlan, place: Place) => [
+  {
+    ...(plan.step.instanceOf ? { guard: { type: 'names' as const, params: { stepId: plan.stepId } } } : {}),
+    actions: [{ type: 'refuse' as const, params: at(plan, place) }],
+  },
+];
 
 /** Every person's action on a step, refused: what a state takes is put before its refusal. */
 function refusals(plan: StepPlan, place: Place) {

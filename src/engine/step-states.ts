@@ -3,7 +3,7 @@
 // rules allow (guard `allows`), and otherwise a refusal with the rules' reason.
 import { and } from 'xstate';
 import type { LocalStep, RunStep, Step } from '../runbook/types.js';
-import { valuesOf, type EngineContext } from './context.js';
+import { valuesFor, type EngineContext } from './context.js';
 import type { CommandResult } from './actions.js';
 import { attemptOf } from './guards.js';
 import type { StateConfig } from './setup.js';
@@ -25,6 +25,7 @@ import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
 import { fallbackOnFailure, isFallbackTarget } from './fallback-scope.js';
+import { isHostFallbackTarget } from './fleet-ids.js';
 import { captureMissing } from './capture-states.js';
 
 /** `track`: the track state's name (main, fallback, or a phase's fallback: see fallback-scope.ts). */
@@ -43,7 +44,7 @@ export function trackStates(track: string, steps: Step[], options: TrackOptions 
  * held for hands, its check asked first, an edit's change worked out, the approval, then
  * what it does.
  */
-function stepState(step: Step, next: string, track: string, options: TrackOptions): StateConfig {
+export function stepState(step: Step, next: string, track: string, options: TrackOptions): StateConfig {
   const stepId = step.id;
   const meta = { stepId };
   const plan = planOf(step, next, track, options);
@@ -55,7 +56,7 @@ function stepState(step: Step, next: string, track: string, options: TrackOption
     const afterWhen = step.needsHands ? 'gate' : 'pass';
     if (!step.needsHands && afterWhen === entering(afterWhen)) return { ...pass, meta };
     return {
-      id: stepStateId(stepId),
+      id: plan.stateId,
       meta,
       initial: entering(afterWhen),
       states: { ...decided(afterWhen), ...(step.needsHands ? handsGate(plan, 'pass') : {}), pass },
@@ -75,10 +76,10 @@ function stepState(step: Step, next: string, track: string, options: TrackOption
   };
   const initial = entering(afterWhen);
   if (step.kind === 'checkpoint') {
-    return { id: stepStateId(stepId), meta, initial, states: { ...before, working: confirming(plan), failed: failed(plan) } };
+    return { id: plan.stateId, meta, initial, states: { ...before, working: confirming(plan), failed: failed(plan) } };
   }
   return {
-    id: stepStateId(stepId),
+    id: plan.stateId,
     meta,
     initial,
     states: {
@@ -96,10 +97,13 @@ function stepState(step: Step, next: string, track: string, options: TrackOption
 
 function planOf(step: Step, next: string, track: string, options: TrackOptions): StepPlan {
   const onFail = 'onFail' in step ? step.onFail : undefined;
-  const fallback = fallbackOnFailure(options.fallbacks, step, track);
-  const failTarget = onFail === 'continue' ? next : fallback !== undefined ? `#${MACHINE_ID}.${fallback}` : 'failed';
+  const fallback = options.hostFallback !== undefined ? undefined : fallbackOnFailure(options.fallbacks, step, track);
+  const hostFallback = onFail === 'fallback' && options.hostFallback ? options.hostFallback : undefined;
+  const failTarget =
+    onFail === 'continue' ? next : hostFallback !== undefined ? hostFallback : fallback !== undefined ? `#${MACHINE_ID}.${fallback}` : 'failed';
   const probe = step.skipDone === true || options.probeChecks === true;
-  return { step, stepId: step.id, next, failTarget, detached: runsDetached(step), probe };
+  const stateId = (options.stateIdOf ?? stepStateId)(step.id);
+  return { step, stepId: step.id, next, failTarget, detached: runsDetached(step), probe, stateId };
 }
 
 /**
@@ -135,7 +139,8 @@ function failing(plan: StepPlan, outcome: 'timeout' | 'cancel', own?: OwnGuard) 
   if (plan.failTarget === 'failed') return [otherwise];
   // A detached attempt stopped without its exit status may still run on its host (perhaps
   // one that cannot be reached to stop it): no fallback runs blind over it, the upgrader is asked.
-  if (plan.detached && isFallbackTarget(plan.failTarget)) return [{ guard: and(mine), target: 'failed', actions: [finish] }];
+  if (plan.detached && (isFallbackTarget(plan.failTarget) || isHostFallbackTarget(plan.failTarget)))
+    return [{ guard: and(mine), target: 'failed', actions: [finish] }];
   const asks = { type: 'failureAsksUpgrader' as const, params: { stepId: plan.stepId } };
   return [{ guard: and([...mine, asks]), target: 'failed', actions: [finish] }, otherwise];
 }
@@ -173,7 +178,7 @@ function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {
     case 'preflight':
       return { src: 'preflight', input: { step }, onDone: done, onError };
     case 'edit':
-      return { src: 'applyEdit', input: ({ context }: { context: EngineContext }) => ({ step, values: valuesOf(context) }), onDone: done, onError };
+      return { src: 'applyEdit', input: ({ context }: { context: EngineContext }) => ({ step, values: valuesFor(context, step) }), onDone: done, onError };
     case 'undo':
       return {
         src: 'undoEdit',

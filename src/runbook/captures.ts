@@ -67,8 +67,11 @@ export function collectCaptures(
   taken: { vars: Record<string, string>; secrets: Record<string, unknown> },
   locate: (path: Path, key?: string) => SourcePosition,
   report: (at: SourcePosition, message: string) => void,
+  fleetOf: (phase: number) => string | undefined = () => undefined,
 ): Map<string, CaptureSite> {
   const sites = new Map<string, CaptureSite>();
+  /** Where each name's first capture was written, so that the hosts of one for_each phase each capture it (into their own value). */
+  const written = new Map<string, string>();
   const visit = (rawStep: RawStepLike | object, path: Path, defaultId: string) => {
     const given = (rawStep as RawStepLike).capture;
     if (given === undefined) return;
@@ -77,6 +80,9 @@ export function collectCaptures(
     const at = locate(typeof given === 'string' ? [...path, 'capture'] : [...path, 'capture', 'name']);
     if (name in taken.vars) report(at, `'${name}' is both a variable (vars) and a value step ${where.number} captures; give the captured value another name`);
     else if (name in taken.secrets) report(at, `'${name}' is both a secret and a value step ${where.number} captures; give the captured value another name`);
+    const fleet = path[0] === 'phases' ? fleetOf(path[1] as number) : undefined;
+    const writtenAt = fleet !== undefined ? `${fleet}/${path.slice(2).join('/')}` : undefined;
+    if (writtenAt !== undefined && written.get(name) === writtenAt) return;
     const earlier = sites.get(name);
     if (earlier) {
       report(
@@ -85,7 +91,12 @@ export function collectCaptures(
       );
       return;
     }
-    sites.set(name, { stepId: (rawStep as RawStepLike).id ?? defaultId, number: where.number, track: where.track, order: where.order, at });
+    // A for_each phase's host step: its id says the host (see load.ts).
+    const host = fleet !== undefined ? `@${raw.phases[path[1] as number]!.name.slice(fleet.length + 2)}` : '';
+    const stepId =
+      fleet !== undefined ? `${(rawStep as RawStepLike).id ?? `${fleet}-${(path[3] as number) + 1}`}${host}` : ((rawStep as RawStepLike).id ?? defaultId);
+    sites.set(name, { stepId, number: where.number, track: where.track, order: where.order, at });
+    if (writtenAt !== undefined) written.set(name, writtenAt);
   };
   raw.phases.forEach((phase, p) => phase.steps.forEach((rawStep, s) => visit(rawStep, ['phases', p, 'steps', s], `${phase.name}-${s + 1}`)));
   (raw.fallback ?? []).forEach((rawStep, s) => visit(rawStep, ['fallback', s], `fallback-${s + 1}`));

@@ -8,6 +8,7 @@ import { closest, type RunbookProblem } from './errors.js';
 import { NAME_PATTERN } from './schema.js';
 import { REFERENCE } from './shell-context.js';
 import type { SourcePosition } from './types.js';
+import { batchesOf, fleetSettingsOf, FLEET_KEYS, groupMembers, maxFailOf, selectHosts, type FleetSettings, type HostSelection } from './fleet-settings.js';
 
 export type Path = readonly PropertyKey[];
 
@@ -31,13 +32,33 @@ export interface Composition {
   /** The runbook as one value, without templates, includes and top-level x- keys: what the schema checks. */
   raw: unknown;
   sources: SourceMapEntry[];
-  /** By composed phase index: the template it was made from and the values of its parameters. */
-  instances: Map<number, { template: string; params: Record<string, string> }>;
+  /** By composed phase index: the template it was made from (none for a for_each phase's own steps) and the values of its parameters. */
+  instances: Map<number, { template?: string; params: Record<string, string> }>;
+  /** By composed phase index: the for_each phase and host it was made for (one composed phase per host). */
+  fleets: Map<number, FleetInstance>;
+  /** The groups, their members in order. */
+  groups: Record<string, string[]>;
   /** Included files, absolute, in the order first read. */
   includes: SourceFile[];
   /** Templates no phase uses: checked on their own as phases, since nothing else would check them. */
   unused: UnusedTemplate[];
   problems: RunbookProblem[];
+}
+
+/** One host's phase of a `for_each` phase, before the loader gathers them into one. */
+export interface FleetInstance {
+  name: string;
+  host: string;
+  settings: FleetSettings;
+  hosts: string[];
+  batches: string[][];
+  maxFail: number;
+}
+
+/** What composing needs besides the files: the upgrader's choice of hosts and the ssh config's aliases (for groups by pattern). */
+export interface ComposeOptions {
+  select?: HostSelection;
+  sshAliases?: () => string[];
 }
 
 /** A template as a phase to check: its host fields that are exactly {{param}} hold a stand-in host name. */
@@ -159,7 +180,7 @@ interface PhaseItem {
  * Composes the main file with its includes and templates. `main` must have parsed without
  * YAML errors. Problems point into the file they are in.
  */
-export function compose(main: SourceFile, readInclude: ReadInclude): Composition {
+export function compose(main: SourceFile, readInclude: ReadInclude, options: ComposeOptions = {}): Composition {
   const problems: RunbookProblem[] = [];
   const report = (from: SourceFile, at: Path, message: string, key?: string) => problems.push({ file: from.file, ...locateIn(from, at, key), message });
   const templates = new Map<string, Template>();
@@ -257,18 +278,66 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
   };
 
   const top: unknown = main.doc.toJS();
-  if (!isRecord(top)) return { raw: top, sources: [], instances: new Map(), includes, unused: [], problems };
+  if (!isRecord(top)) return { raw: top, sources: [], instances: new Map(), fleets: new Map(), groups: {}, includes, unused: [], problems };
   collect(main, top, [main.absolute], true);
   const secretNames = isRecord(top.secrets) ? Object.keys(top.secrets) : [];
+  const groups = groupsOf(main, top, readInclude, options, report);
 
   const sources: SourceMapEntry[] = [];
-  const instances = new Map<number, { template: string; params: Record<string, string> }>();
-  const phases = phaseItems.map((item, index): unknown => {
+  const instances = new Map<number, { template?: string; params: Record<string, string> }>();
+  const fleets = new Map<number, FleetInstance>();
+  let index = 0;
+  /** A for_each phase item: one phase per selected host, each as if it used its template with that host for `as`. */
+  const perHost = (item: PhaseItem, value: Record<string, unknown>): unknown[] => {
+    const fleetReport = (at: Path, message: string, key?: string) => report(item.from, [...item.at, ...at], message, key);
+    const { use, with: given, ...rest } = value;
+    const own = Object.fromEntries(Object.entries(rest).filter(([key]) => !(FLEET_KEYS as readonly string[]).includes(key)));
+    const { name: _name, ...body } = own;
+    const template: Template | undefined =
+      use === undefined ? { name: '', from: item.from, at: item.at, value: body, params: [] } : typeof use === 'string' ? templates.get(use) : undefined;
+    const notGiven = template?.params.filter((param) => !(isRecord(given) && param in given)) ?? [];
+    const settings = fleetSettingsOf(value, notGiven.length === 1 ? notGiven[0] : undefined, fleetReport);
+    if (!settings || !template) return [composeUse(item, value)];
+    const members = groups[settings.group];
+    if (members === undefined) {
+      const hint = closest(settings.group, Object.keys(groups));
+      fleetReport(
+        ['for_each'],
+        `unknown group '${settings.group}'${hint ? `; did you mean '${hint}'?` : Object.keys(groups).length > 0 ? `; the groups are ${Object.keys(groups).join(', ')}` : '; define it under groups:'}`,
+      );
+      return [];
+    }
+    const hosts = selectHosts(members, options.select);
+    if (hosts.length === 0) {
+      fleetReport(
+        ['for_each'],
+        `no host of group '${settings.group}' (${members.join(', ') || 'empty'}) is selected${options.select?.patterns ? ` by --hosts ${options.select.patterns.join(',')}` : ''}: phase '${String(value.name)}' would run on none`,
+      );
+      return [];
+    }
+    if (isRecord(given) && settings.as in given)
+      fleetReport(['with', settings.as], `'${settings.as}' is what for_each gives each host as; leave it out of 'with'`);
+    const batches = batchesOf(hosts, settings);
+    const maxFail = maxFailOf(hosts, settings);
+    return hosts.map((host) => {
+      const at = index;
+      fleets.set(at, { name: String(value.name), host, settings, hosts, batches, maxFail });
+      const asTemplate = use === undefined ? { ...template, params: [settings.as] } : template;
+      const name = `${String(value.name)}--${host}`;
+      const withHost = { ...(isRecord(given) ? given : {}), [settings.as]: host };
+      const phase = composeUse(item, use === undefined ? { name, with: withHost } : { ...own, name, use, with: withHost }, asTemplate);
+      if (use === undefined) instances.set(at, { params: { [settings.as]: host } });
+      return phase;
+    });
+  };
+  /** A phase that uses a template, with its params put in (`template`: the one it uses, when already known). */
+  const composeUse = (item: PhaseItem, value: Record<string, unknown>, known?: Template): unknown => {
     const prefix = ['phases', index];
+    index += 1;
     sources.push({ prefix, from: item.from, at: item.at });
-    if (!isRecord(item.value) || !('use' in item.value)) return item.value;
-    const { use, with: given, ...own } = item.value;
-    const template = typeof use === 'string' ? templates.get(use) : undefined;
+    if (!('use' in value) && !known) return value;
+    const { use, with: given, ...own } = value;
+    const template = known ?? (typeof use === 'string' ? templates.get(use) : undefined);
     if (template === undefined) {
       const hint = typeof use === 'string' ? closest(use, [...templates.keys()]) : undefined;
       const known = templates.size > 0 ? `; the templates are ${[...templates.keys()].join(', ')}` : '; define it under templates';
@@ -277,7 +346,7 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
     }
     if ('steps' in own) report(item.from, item.at, `a phase with use: takes its steps from template '${template.name}'; drop 'steps' or 'use'`, 'steps');
     const params = paramValues(template, given, item, secretNames, report);
-    instances.set(index, { template: template.name, params });
+    if (template.name !== '') instances.set(prefix[1] as number, { template: template.name, params });
     for (const key of Object.keys(template.value)) {
       if (!(key in own)) sources.push({ prefix: [...prefix, key], from: template.from, at: [...template.at, key] });
     }
@@ -290,13 +359,48 @@ export function compose(main: SourceFile, readInclude: ReadInclude): Composition
       sources.push({ prefix: [...prefix, list, s, field], from: item.from, at: withAt });
     });
     return { ...body, ...own };
-  });
+  };
+  const phases = phaseItems.flatMap((item): unknown[] =>
+    isRecord(item.value) && 'for_each' in item.value ? perHost(item, item.value) : [isRecord(item.value) ? composeUse(item, item.value) : composeAny(item)],
+  );
+  function composeAny(item: PhaseItem): unknown {
+    sources.push({ prefix: ['phases', index], from: item.from, at: item.at });
+    index += 1;
+    return item.value;
+  }
 
-  const raw = Object.fromEntries(Object.entries(top).filter(([key]) => key !== 'templates' && !key.startsWith('x-')));
+  const raw = Object.fromEntries(Object.entries(top).filter(([key]) => key !== 'templates' && key !== 'groups' && !key.startsWith('x-')));
   if ('phases' in top) raw.phases = phases;
   const used = new Set([...instances.values()].map((instance) => instance.template));
+  for (const item of phaseItems) if (isRecord(item.value) && typeof item.value.use === 'string') used.add(item.value.use);
   const unused = [...templates.values()].filter((template) => !used.has(template.name)).map(unusedTemplate);
-  return { raw, sources, instances, includes, unused, problems };
+  return { raw, sources, instances, fleets, groups, includes, unused, problems };
+}
+
+/** The runbook's groups, each resolved to its members (a problem reported for each one that cannot be). */
+function groupsOf(
+  main: SourceFile,
+  top: Record<string, unknown>,
+  readInclude: ReadInclude,
+  options: ComposeOptions,
+  report: (from: SourceFile, at: Path, message: string, key?: string) => void,
+): Record<string, string[]> {
+  if (top.groups === undefined) return {};
+  if (!isRecord(top.groups)) {
+    report(main, ['groups'], "'groups' is a mapping of group names to hosts, e.g. groups: { guests: [vm1, vm2] }");
+    return {};
+  }
+  const groups: Record<string, string[]> = {};
+  for (const [name, written] of Object.entries(top.groups)) {
+    if (!NAME_PATTERN.test(name)) report(main, ['groups'], `the group name '${name}' is not valid: lower-case letters, digits, '-' and '_'`, name);
+    groups[name] = groupMembers(
+      name,
+      written,
+      { mainFile: main.absolute, readFile: readInclude, sshAliases: options.sshAliases ?? (() => []) },
+      (at, message, key) => report(main, at, message, key),
+    );
+  }
+  return groups;
 }
 
 /**

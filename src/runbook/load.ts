@@ -20,6 +20,8 @@ import {
   type UnusedTemplate,
 } from './compose.js';
 import { composedHash, readIncludeFile } from './include-files.js';
+import { gatherFleets } from './fleet-gather.js';
+import type { HostSelection } from './fleet-settings.js';
 import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
 import { checkPhaseFallbacks, phaseFallbackOf } from './phase-fallback.js';
@@ -67,6 +69,10 @@ export interface LoadOptions {
   localTimeZone?: string;
   /** The site's time zone when the runbook names no sites (the upgrader's preference); else the local one. */
   siteTimeZone?: string;
+  /** The hosts every `for_each` phase runs on, of its group (--hosts, --limit). */
+  select?: HostSelection;
+  /** The ssh config's Host aliases, for groups written as { aliases: PATTERN }. */
+  sshAliases?: () => string[];
 }
 
 /** Reads and checks a runbook file; throws RunbookError listing every problem with its position. */
@@ -97,8 +103,44 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
     report({ line: 1, col: 1 }, 'the runbook is empty; it needs at least `name` and `phases`');
     throw new RunbookError(problems);
   }
-  const composition = compose(main, options.readInclude ?? readIncludeFile);
+  const composition = compose(main, options.readInclude ?? readIncludeFile, {
+    ...(options.select ? { select: options.select } : {}),
+    ...(options.sshAliases ? { sshAliases: options.sshAliases } : {}),
+  });
   if (composition.problems.length > 0) throw new RunbookError(sortProblems(composition.problems));
+  phaseNumbering = fleetNumbering(composition);
+  try {
+    return checked(main, composition, problems, report, source, file, options);
+  } finally {
+    phaseNumbering = (p) => ({ number: p + 1 });
+  }
+}
+
+/** The numbering of composed phases when some were made per host of a `for_each` phase. */
+function fleetNumbering(composition: Composition): (p: number) => { number: number; host?: string } {
+  if (composition.fleets.size === 0) return (p) => ({ number: p + 1 });
+  const numbers: number[] = [];
+  const count = Array.isArray((composition.raw as { phases?: unknown[] }).phases) ? (composition.raw as { phases: unknown[] }).phases.length : 0;
+  for (let p = 0, number = 0; p < count; p += 1) {
+    const fleet = composition.fleets.get(p);
+    if (!(fleet && composition.fleets.get(p - 1)?.name === fleet.name)) number += 1;
+    numbers.push(number);
+  }
+  return (p) => {
+    const host = composition.fleets.get(p)?.host;
+    return { number: numbers[p] ?? p + 1, ...(host !== undefined ? { host } : {}) };
+  };
+}
+
+function checked(
+  main: SourceFile,
+  composition: Composition,
+  problems: RunbookProblem[],
+  report: (at: SourcePosition & { file?: string }, message: string) => void,
+  source: string,
+  file: string,
+  options: LoadOptions & { absoluteFile?: string; readInclude?: ReadInclude },
+): Runbook {
   const raw = composition.raw;
   const locate = sourceLocator(main, composition.sources);
   const locateReference = referenceLocator(main, composition.sources, locate);
@@ -117,7 +159,11 @@ export function parseRunbook(source: string, file: string, options: LoadOptions 
     report,
   );
   const sourceOf = (name?: string) => (name === undefined ? main.source : composition.includes.find((included) => included.file === name)?.source);
-  const runbook = withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report, (p) => composition.instances.get(p)?.params);
+  const runbook = gatherFleets(
+    withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report, (p) => composition.instances.get(p)?.params),
+    composition.fleets,
+    composition.groups,
+  );
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
 }
@@ -142,9 +188,20 @@ function checkUnusedTemplates(unused: readonly UnusedTemplate[], main: SourceFil
 }
 
 /** By line within each file, the files in the order their first problem came. */
+/**
+ * In order of file and position, each said once: the hosts of a `for_each` phase share
+ * their template's lines, so a mistake there would otherwise be reported once per host.
+ */
 function sortProblems(problems: RunbookProblem[]): RunbookProblem[] {
   const files = [...new Set(problems.map((problem) => problem.file))];
-  return problems.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
+  const seen = new Set<string>();
+  const once = problems.filter((problem) => {
+    const key = `${problem.file}:${problem.line}:${problem.col}:${problem.message.replace(/@[a-z0-9][a-z0-9_-]*/g, '@')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return once.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file) || a.line - b.line || a.col - b.col);
 }
 
 function firstSentence(message: string): string {
@@ -302,17 +359,25 @@ function shapeAt(path: Path): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/**
+ * How the composed phase at an index is numbered for people, while a runbook is read: the
+ * hosts' phases of a `for_each` phase share its number, and their steps say the host.
+ */
+let phaseNumbering: (p: number) => { number: number; host?: string } = (p) => ({ number: p + 1 });
+
 function describePath(path: Path): string {
   if (path.length === 0) return 'the runbook';
   if (path[0] === 'phases' && typeof path[1] === 'number') {
-    const phase = `phase ${path[1] + 1}`;
+    const { number, host } = phaseNumbering(path[1]);
+    const suffix = host !== undefined ? `@${host}` : '';
+    const phase = `phase ${number}`;
     if (path.length === 2) return phase;
     if (path[2] === 'steps' && typeof path[3] === 'number') {
-      const step = `step ${path[1] + 1}.${path[3] + 1}`;
+      const step = `step ${number}.${path[3] + 1}${suffix}`;
       return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
     }
     if (path[2] === 'fallback' && typeof path[3] === 'number') {
-      const step = `fallback step ${path[1] + 1}.F${path[3] + 1}`;
+      const step = `fallback step ${number}.F${path[3] + 1}${suffix}`;
       return path.length === 4 ? step : `'${path.slice(4).join('.')}' of ${step}`;
     }
     return `'${path.slice(2).join('.')}' of ${phase}`;
@@ -378,7 +443,7 @@ function normalize(
     return { name: given.name, tz: given.tz };
   };
   const sites = { upgrader: site('upgrader'), site: site('site') };
-  const captured = collectCaptures(raw, { vars, secrets }, locate, report);
+  const captured = collectCaptures(raw, { vars, secrets }, locate, report, (p) => composition.fleets.get(p)?.name);
 
   const checkText = (template: string, path: Path) => {
     for (const match of template.matchAll(REFERENCE)) {
@@ -408,11 +473,18 @@ function normalize(
     return text;
   };
 
-  const phaseOrder = raw.phases.map((phase) => phase.name);
+  const phaseNameOf = (p: number) => composition.fleets.get(p)?.name ?? raw.phases[p]!.name;
+  const phaseOrder = [...new Set(raw.phases.map((_, p) => phaseNameOf(p)))];
+  /** The number a phase is shown with: a for_each phase's hosts share theirs. */
+  const phaseNumbers = raw.phases.map((_, p) => phaseOrder.indexOf(phaseNameOf(p)) + 1);
   const hosts: Record<string, HostSpec> = {};
   for (const [name, spec] of Object.entries(raw.hosts ?? {})) {
     forEachString(spec, ['hosts', name], checkText);
     hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report, vars);
+  }
+  // A group's member not declared under hosts is an ssh alias of that name.
+  for (const [group, members] of Object.entries(composition.groups)) {
+    for (const member of members) hosts[member] ??= hostSpec(member, { alias: member }, ['groups', group], phaseOrder, locate, report, vars);
   }
 
   const usedIds = new Map<string, Path>();
@@ -606,34 +678,44 @@ function normalize(
     return withSkipDone(step, [own, phaseFlag, raw.skip_done]);
   };
   const phases: Phase[] = raw.phases.map((rawPhase, p) => {
-    const earlier = phaseNames.get(rawPhase.name);
-    if (earlier !== undefined) {
-      report(locate(['phases', p, 'name']), `phase name '${rawPhase.name}' is already used by phase ${earlier + 1}`);
+    const fleet = composition.fleets.get(p);
+    const name = phaseNameOf(p);
+    const earlier = phaseNames.get(name);
+    if (earlier !== undefined && !(fleet && composition.fleets.get(p - 1)?.name === name)) {
+      report(locate(['phases', p, 'name']), `phase name '${name}' is already used by phase ${phaseNumbers[earlier]}`);
     }
-    phaseNames.set(rawPhase.name, p);
+    phaseNames.set(name, p);
     const instance = composition.instances.get(p);
     inScope = instance ? { ...vars, ...instance.params } : vars;
     if (instance && rawPhase.title !== undefined) checkText(rawPhase.title, ['phases', p, 'title']);
+    const n = phaseNumbers[p]!;
+    /** A for_each phase's step is made for one host: its id and number say which. */
+    const onHost = (rawStep: RawStep, id: string): RawStep => (fleet ? { ...rawStep, id: `${rawStep.id ?? id}@${fleet.host}` } : rawStep);
+    const suffix = fleet ? `@${fleet.host}` : '';
+    const made = (step: Step): Step => (fleet ? { ...step, instanceOf: { host: fleet.host, baseId: step.id.slice(0, -suffix.length) } } : step);
     const phase: Phase = {
-      name: rawPhase.name,
-      title: instance && rawPhase.title !== undefined ? interpolateText(rawPhase.title, inScope) : (rawPhase.title ?? rawPhase.name),
+      name,
+      title: instance && rawPhase.title !== undefined ? interpolateText(rawPhase.title, inScope) : (rawPhase.title ?? name),
       steps: rawPhase.steps.map((rawStep, s) =>
-        skipDone(
-          toStep(rawStep, ['phases', p, 'steps', s], `${p + 1}.${s + 1}`, rawPhase.name, `${rawPhase.name}-${s + 1}`),
-          rawStep,
-          ['phases', p, 'steps', s],
-          rawPhase.skip_done,
+        made(
+          skipDone(
+            toStep(onHost(rawStep, `${name}-${s + 1}`), ['phases', p, 'steps', s], `${n}.${s + 1}${suffix}`, name, `${name}-${s + 1}`),
+            rawStep,
+            ['phases', p, 'steps', s],
+            rawPhase.skip_done,
+          ),
         ),
       ),
       ...phaseFallbackOf(rawPhase, (rawStep, s) =>
-        skipDone(toStep(rawStep, ['phases', p, 'fallback', s], `${p + 1}.F${s + 1}`, rawPhase.name, `${rawPhase.name}-fallback-${s + 1}`), rawStep, [
-          'phases',
-          p,
-          'fallback',
-          s,
-        ]),
+        made(
+          skipDone(
+            toStep(onHost(rawStep, `${name}-fallback-${s + 1}`), ['phases', p, 'fallback', s], `${n}.F${s + 1}${suffix}`, name, `${name}-fallback-${s + 1}`),
+            rawStep,
+            ['phases', p, 'fallback', s],
+          ),
+        ),
       ),
-      ...(instance ? { template: instance.template } : {}),
+      ...(instance?.template !== undefined ? { template: instance.template } : {}),
     };
     inScope = vars;
     return phase;

@@ -543,13 +543,47 @@ export type RawHost = z.infer<typeof hostSchema>;
 export type RawSecret = z.infer<typeof secretSchema>;
 export type RawCheck = z.infer<(typeof checkSchemas)[CheckKind]>;
 
+const count = (what: string) => z.union([z.number().int().min(0), z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, 'a percentage, e.g. "25%"')]).describe(what);
+
+/** A phase run once per host of a group: the loader makes it one phase per host before the schema check. */
+const fleetFields = {
+  for_each: z
+    .union([name('group name'), z.strictObject({ group: name('group name'), as: paramName.optional() })])
+    .describe(
+      "Run this phase once per host of the group (under groups:): each host its own steps, state, captured values and fallback. The host is {{host}} in the steps (or {{as}}; with use:, the template's one param).",
+    ),
+  serial: count('Hosts per batch (or a percentage of them); the hosts of a batch work in parallel. Default: all in one batch.'),
+  max_fail: count('Failed hosts the rollout tolerates (or a percentage); one more stops it after its batch and asks. Default 0.'),
+  canary: z.number().int().min(0).describe('The first N hosts go alone first; a checkpoint asks the upgrader before the rest start.'),
+  parallel: z.number().int().min(1).describe('At most this many hosts of a batch at work at once. Default 20.'),
+};
+
+const groupSchema = z
+  .union([
+    z.array(name('host name')),
+    z.strictObject({ aliases: text.describe("A pattern (* and ?) over the ssh config's Host aliases, e.g. web*.") }),
+    z.strictObject({ file: text.describe("An inventory file, relative to the runbook's folder: one host per line, # comments.") }),
+  ])
+  .describe('Hosts by name: declared under hosts:, or ssh aliases of that name.');
+
 /** The file as written: runbookSchema plus templates, use and include, which the loader puts together before checking. */
 export const runbookSourceSchema = runbookSchema.extend({
   templates: z
     .record(name('template name'), templateSchema)
     .optional()
     .describe('Phase templates by name, used by phases with use: NAME and with: { param: value }.'),
-  phases: z.array(z.union([phaseSchema, templatePhaseSchema, includeSchema])).min(1, 'a runbook needs at least one phase'),
+  groups: z.record(name('group name'), groupSchema).optional().describe('Host groups by name, for phases that say for_each: GROUP.'),
+  phases: z
+    .array(
+      z.union([
+        phaseSchema,
+        templatePhaseSchema,
+        phaseSchema.extend({ steps: z.array(templateStepSchema).min(1), ...fleetFields }).describe('A phase run once per host of a group.'),
+        templatePhaseSchema.extend(fleetFields).describe('A phase made from a template, run once per host of a group.'),
+        includeSchema,
+      ]),
+    )
+    .min(1, 'a runbook needs at least one phase'),
 });
 
 export function runbookJsonSchema(): Record<string, unknown> {

@@ -46,7 +46,8 @@ export interface EffectsOptions {
   /** Reboots issued and not seen through (after a resume: from the journal). */
   reboots?: RebootsInFlight;
   /** A command as sent: the runbook's secrets put in (see secret-values.ts). Default: as written. */
-  reveal?: (command: string) => string;
+  /** Puts secrets and captured values into a command (the values `step` sees: its host's own in a `for_each` phase). */
+  reveal?: (command: string, step: Step) => string;
   /** The facts of the hosts, for `when:` conditions (gathered once per run). Default: gathered, not journaled. */
   facts?: HostFactsCache;
   /** The runbook's variables, which conditions name. */
@@ -67,7 +68,7 @@ export interface DetachedResult {
 export function createEffects(options: EffectsOptions) {
   const { hosts, outputs } = options;
   // Commands keep their {{secret}} everywhere else; the values go in only here, as they are sent.
-  const reveal = options.reveal ?? ((command: string) => command);
+  const reveal = options.reveal ?? ((command: string, _step: Step) => command);
 
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
@@ -125,7 +126,7 @@ export function createEffects(options: EffectsOptions) {
       const hosts = stepHosts(output);
       // Before anything reaches the host (a revert armed, a run folder made): a value that
       // cannot go in fails the step unsent.
-      const command = reveal(step.command);
+      const command = reveal(step.command, step);
       const seenFrom = followed ? output.stdoutBytes : 0;
       const change = async () => {
         if (!step.detached) return hosts.exec(step.host, command, handlers);
@@ -161,7 +162,7 @@ export function createEffects(options: EffectsOptions) {
   // An "already done?" probe, without an output of its own: only its exit status counts.
   const runCheck = fromPromise<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
-    const check = reveal(step.check ?? 'false');
+    const check = reveal(step.check ?? 'false', step);
     const ignore = () => {};
     if (step.kind === 'run') return hostsBecoming(hosts, step.become).exec(step.host, check, { onStdout: ignore, onStderr: ignore, signal });
     return runLocalCommand(check, {
@@ -180,7 +181,7 @@ export function createEffects(options: EffectsOptions) {
     return probeDone(
       step,
       (check, write) => {
-        const command = reveal(check);
+        const command = reveal(check, step);
         if (step.kind === 'run') return hostsBecoming(hosts, step.become).exec(step.host, command, { onStdout: write, onStderr: write, signal });
         return runLocalCommand(command, {
           cwd: options.localCwd,
@@ -198,7 +199,7 @@ export function createEffects(options: EffectsOptions) {
     const step = input.step as LocalStep;
     const capture = capturing(step);
     return withOutput(step, async (output) => {
-      const command = reveal(step.command);
+      const command = reveal(step.command, step);
       const written = {
         write: (chunk: Buffer, stderr?: boolean) => {
           output.write(chunk, stderr);
@@ -243,7 +244,7 @@ export function createEffects(options: EffectsOptions) {
       case 'port':
         return hosts.isPortOpen(step.host, step.until.port, Math.min(step.everyMs * 2, 10_000));
       case 'command': {
-        const result = await hostsBecoming(hosts, step.become, (text) => output.note(text)).exec(step.host, reveal(step.until.command), {
+        const result = await hostsBecoming(hosts, step.become, (text) => output.note(text)).exec(step.host, reveal(step.until.command, step), {
           onStdout: (chunk) => output.write(chunk),
           onStderr: (chunk) => output.write(chunk, true),
           signal,

@@ -10,7 +10,7 @@ import { viewOf, type EngineView } from '../engine/view.js';
 import { whyNot } from '../engine/rules.js';
 import { revealCaptured } from '../runbook/captures.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
-import { valuesOf } from '../engine/context.js';
+import { valuesFor, valuesOf } from '../engine/context.js';
 import type { EntryFields, EntryType } from '../store/journal.js';
 import type { Session } from '../store/session.js';
 import type { ConnectionState } from '../remote/types.js';
@@ -154,8 +154,13 @@ export function createRun(options: RunOptions): Run {
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
       // Secrets first, then the values steps captured (from the machine, so a resume has them too).
-      reveal: (command: string) =>
-        revealCaptured(options.secrets ? options.secrets.reveal(command) : command, runbook, valuesOf(actor.getSnapshot().context), (id) => stepOf(id).number),
+      reveal: (command: string, step: Step) =>
+        revealCaptured(
+          options.secrets ? options.secrets.reveal(command) : command,
+          runbook,
+          valuesFor(actor.getSnapshot().context, step),
+          (id) => stepOf(id).number,
+        ),
       ...(options.secrets ? { mask: (text: string) => options.secrets!.masker.maskText(text) } : {}),
       facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
       vars: runbook.vars,

@@ -168,7 +168,7 @@ async function nightshiftPlain(context: BenchContext, lab: FleetLab, runbook: st
 }
 
 /**
- * ? opens the list of keys and the view draws it: the time from the key to its text on the
+ * ? opens the list of keys and the view draws it: the time from the key to its last line on the
  * terminal. Esc closes it again, before the next key.
  */
 async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count: number): Promise<number[]> {
@@ -176,7 +176,7 @@ async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count:
   void until.then(() => (over = true));
   const samples: number[] = [];
   while (!over && samples.length < count) {
-    const drawn = program.next('show or hide this list', 10_000);
+    const drawn = program.next('stop nightshift now', 10_000);
     const sent = performance.now();
     program.type('?');
     const at = await drawn;
@@ -207,6 +207,8 @@ async function nightshiftScreen(context: BenchContext, lab: FleetLab, runbook: s
   }, 250);
   try {
     const completed = program.next('The run completed', 10 * 60_000);
+    // The full-screen view once the check before the run is over, then the steps' output.
+    await program.next(`nightshift · Fleet of ${lab.hosts.length}`, 120_000);
     await program.next(' line ', 120_000);
     const samples = await keyLatencies(program, completed, 400);
     await completed;

@@ -157,7 +157,8 @@ async function sshEach(lab: FleetLab): Promise<number> {
 
 async function nightshiftPlain(context: BenchContext, lab: FleetLab, runbook: string): Promise<Finished> {
   clearDone(lab);
-  const run = await runMeasured([context.node, context.bin, 'run', runbook, '--plain', '--ssh-config', lab.sshConfig, '--known-hosts', lab.knownHosts], {
+  // As the user starts it: the program itself, its first line giving node its flags.
+  const run = await runMeasured([context.bin, 'run', runbook, '--plain', '--ssh-config', lab.sshConfig, '--known-hosts', lab.knownHosts], {
     cwd: context.root,
     env: { NIGHTSHIFT_STATE_DIR: mkdtempSync(path.join(context.work, 'state-')) },
     timeoutMs: 10 * 60_000,
@@ -169,7 +170,7 @@ async function nightshiftPlain(context: BenchContext, lab: FleetLab, runbook: st
 
 /**
  * ? opens the list of keys and the view draws it: the time from the key to its last line on the
- * terminal. Esc closes it again, before the next key.
+ * terminal.
  */
 async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count: number): Promise<number[]> {
   let over = false;
@@ -182,7 +183,11 @@ async function keyLatencies(program: PtyProgram, until: Promise<unknown>, count:
     const at = await drawn;
     samples.push(at - sent);
     if (process.env['BENCH_TRACE_KEYS']) process.stderr.write(`key ${(sent - program.startedAt).toFixed(0)} ${(at - sent).toFixed(1)}\n`);
+    // Esc closes it. The next key waits for the output to be back: typed while nightshift is
+    // busy, Esc and ? would reach it as one read, Alt-?, and the list would stay open.
+    const closed = program.next(' line ', 10_000);
     program.type('\x1b');
+    await closed;
     await sleep(60 + Math.random() * 60);
   }
   return samples;

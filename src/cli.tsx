@@ -12,6 +12,7 @@ import { RunbookError } from './runbook/errors.js';
 import { readPreferences } from './store/preferences.js';
 import { helperSettings } from './cli/helper-options.js';
 import { DEFAULT_HELPER_SETTINGS } from './store/helper-settings.js';
+import type { HostSelection } from './runbook/fleet-settings.js';
 
 // Commands are loaded when chosen: --help and lint need neither Ink nor ssh2.
 const runbookCommands = () => import('./cli/runbook-commands.js');
@@ -56,6 +57,17 @@ function connectOptions(values: { 'ssh-config'?: string; 'known-hosts'?: string[
   };
 }
 
+/** --hosts and --limit: which hosts of each for_each phase's group run. */
+function hostSelection(values: { hosts?: string; limit?: string }): HostSelection | undefined {
+  if (values.hosts === undefined && values.limit === undefined) return undefined;
+  if (values.limit !== undefined && !/^[1-9]\d*$/.test(values.limit)) throw usageError(`--limit takes a number of hosts (1 or more), not "${values.limit}"`);
+  if (values.hosts !== undefined && values.hosts.trim() === '') throw usageError('--hosts takes host names or patterns, e.g. --hosts "web*,!web3"');
+  return {
+    ...(values.hosts !== undefined ? { patterns: [values.hosts] } : {}),
+    ...(values.limit !== undefined ? { limit: Number(values.limit) } : {}),
+  };
+}
+
 function expandHome(file: string): string {
   return file.startsWith('~/') ? path.join(homedir(), file.slice(2)) : file;
 }
@@ -66,10 +78,12 @@ function expandHome(file: string): string {
  */
 async function runbookTarget(
   runbookFile: string,
-  values: { lab?: boolean; var?: string[]; 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string },
+  values: { lab?: boolean; var?: string[]; 'ssh-config'?: string; 'known-hosts'?: string[]; keepalive?: string; hosts?: string; limit?: string },
 ) {
   const lab = values.lab ? await (await import('./cli/lab-command.js')).labRunOptions(runbookFile) : undefined;
+  const select = hostSelection(values);
   return {
+    ...(select ? { select } : {}),
     vars: { ...lab?.vars, ...parseVars(values.var) },
     connect: { ...(lab ? { sshConfigFile: lab.sshConfigFile, knownHostsFiles: lab.knownHostsFiles } : {}), ...connectOptions(values) },
   };
@@ -128,6 +142,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
       ...(positionals[0] !== undefined ? { sessionId: positionals[0] } : {}),
       ...(values.from !== undefined ? { from: values.from } : {}),
       vars: parseVars(values.var),
+      ...(hostSelection(values) ? { select: hostSelection(values)! } : {}),
       connect: connectOptions(values),
       plain: values.plain ?? false,
       json: values.json ?? false,

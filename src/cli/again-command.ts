@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectOptions } from '../remote/types.js';
 import { visibleLine } from '../output/neutralize.js';
-import { loadRunbook } from '../runbook/load.js';
+import { loadRunbookFor } from './runbook-for-run.js';
+import type { HostSelection } from '../runbook/fleet-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { readJournalChecked } from '../store/journal.js';
 import { findSessionDir, SessionNotFoundError } from '../store/session-lookup.js';
@@ -22,6 +23,8 @@ export interface AgainOptions extends FrontEndOptions {
   from?: string;
   /** --var given here: over the session's own. */
   vars: Record<string, string>;
+  /** --hosts, --limit (over the session's own). */
+  select?: HostSelection;
   /** Given on the command line: over what the session was started with. */
   connect: Omit<ConnectOptions, 'interaction'>;
   helpers?: (saved: HelperSettings | undefined) => HelperSettings;
@@ -48,7 +51,14 @@ export async function againCommand(options: AgainOptions): Promise<number> {
   }
   const vars = { ...meta.vars, ...options.vars };
   const siteTimeZone = meta.siteTimeZone ?? options.siteTimeZone;
-  const runbook = await loadRunbook(meta.runbookFile, { vars, ...(siteTimeZone !== undefined ? { siteTimeZone } : {}) });
+  const select = options.select ?? meta.select;
+  const sshConfigFile = options.connect.sshConfigFile ?? meta.connect.sshConfigFile;
+  const runbook = await loadRunbookFor(meta.runbookFile, {
+    vars,
+    ...(siteTimeZone !== undefined ? { siteTimeZone } : {}),
+    ...(select ? { select } : {}),
+    ...(sshConfigFile !== undefined ? { sshConfigFile } : {}),
+  });
   if (runbook.hash !== started.runbook.hash && !options.json) {
     process.stderr.write(
       `nightshift again: ${visibleLine(runbook.file)} changed since session ${id} started (sha256 ${visibleLine(started.runbook.hash).slice(0, 12)} → ${runbook.hash.slice(0, 12)}); going on with it as it is now\n`,

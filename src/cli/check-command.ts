@@ -6,7 +6,8 @@ import { safeJson, visibleLine } from '../output/neutralize.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions } from '../remote/types.js';
 import { RunbookError } from '../runbook/errors.js';
-import { loadRunbook } from '../runbook/load.js';
+import { loadRunbookFor } from './runbook-for-run.js';
+import type { HostSelection } from '../runbook/fleet-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../ui/plain/hidden-typing.js';
 import { checkHosts, oneQuestionAtATime, type CheckReport, type HandOverInteraction, type Mark } from '../runner/host-check.js';
@@ -21,6 +22,7 @@ import { jsonLine } from '../ui/plain/json-stream.js';
 export interface CheckCommandOptions {
   runbookFile: string;
   vars: Record<string, string>;
+  select?: HostSelection;
   json: boolean;
   connect: Omit<ConnectOptions, 'interaction'>;
   siteTimeZone?: string;
@@ -36,9 +38,9 @@ function paintMark(mark: Mark, symbol: string): string {
 export async function checkCommand(options: CheckCommandOptions, out: Out): Promise<number> {
   let runbook: Runbook;
   try {
-    runbook = await loadRunbook(options.runbookFile, {
-      vars: options.vars,
-      ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
+    runbook = await loadRunbookFor(options.runbookFile, {
+      ...options,
+      ...(options.connect.sshConfigFile !== undefined ? { sshConfigFile: options.connect.sshConfigFile } : {}),
     });
   } catch (error) {
     // A runbook that does not load is a usage mistake here: exit status 2, as --help says.

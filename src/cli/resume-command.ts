@@ -9,7 +9,7 @@ import type { ConnectOptions } from '../remote/types.js';
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import { diffRunbooks, formatRunbookDiff } from '../runbook/diff.js';
 import { RunbookError } from '../runbook/errors.js';
-import { loadRunbook } from '../runbook/load.js';
+import { loadRunbookFor } from './runbook-for-run.js';
 import type { DemoScenario } from '../lab/demo-lab.js';
 import { rebootsInFlightOf } from '../runner/reboot.js';
 import { outputLinesOf, restoreMachine, RestoreError, type RestoredMachine } from '../runner/restore.js';
@@ -169,7 +169,12 @@ async function sessionRunbook(session: Session): Promise<Runbook> {
 }
 
 function loadSessionRunbook(file: string, meta: SessionMeta): Promise<Runbook> {
-  return loadRunbook(file, { vars: meta.vars, ...(meta.siteTimeZone !== undefined ? { siteTimeZone: meta.siteTimeZone } : {}) });
+  return loadRunbookFor(file, {
+    vars: meta.vars,
+    ...(meta.siteTimeZone !== undefined ? { siteTimeZone: meta.siteTimeZone } : {}),
+    ...(meta.select ? { select: meta.select } : {}),
+    ...(meta.connect.sshConfigFile !== undefined ? { sshConfigFile: meta.connect.sshConfigFile } : {}),
+  });
 }
 
 /** Refuses to go on from a saved state behind the journal unless the upgrader said so (--accept-stale-state); journals that they did. */

@@ -6,7 +6,8 @@ import { PendingHelperAccess } from '../chat/helper-access.js';
 import type { Outcome } from '../engine/events.js';
 import { HostPool } from '../remote/host-pool.js';
 import type { ConnectOptions, RemoteInteraction } from '../remote/types.js';
-import { loadRunbook } from '../runbook/load.js';
+import { loadRunbookFor } from './runbook-for-run.js';
+import type { HostSelection } from '../runbook/fleet-settings.js';
 import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../ui/plain/hidden-typing.js';
 import { LineReader } from '../ui/plain/line-reader.js';
@@ -43,6 +44,8 @@ export interface FrontEndOptions {
 export interface RunCommandOptions extends FrontEndOptions {
   runbookFile: string;
   vars: Record<string, string>;
+  /** --hosts, --limit: the hosts of each for_each phase. */
+  select?: HostSelection;
   connect: Omit<ConnectOptions, 'interaction'>;
   /** The site's time zone for a runbook that names no sites (preferences). */
   siteTimeZone?: string;
@@ -60,10 +63,7 @@ export interface RunCommandOptions extends FrontEndOptions {
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
 
 export async function runCommand(options: RunCommandOptions): Promise<number> {
-  const runbook = await loadRunbook(options.runbookFile, {
-    vars: options.vars,
-    ...(options.siteTimeZone !== undefined ? { siteTimeZone: options.siteTimeZone } : {}),
-  });
+  const runbook = await loadRunbookFor(options.runbookFile, { ...options, ...sshConfigOf(options.connect) });
   // Before any session exists: a run refused here leaves nothing to resume.
   const again = options.from !== undefined ? goingAgainOf(runbook, options.from, options.againFrom, options.againFrom ? 'again' : 'run') : undefined;
   const checked = options.check !== false ? await checkHostsFirst(runbook, options) : undefined;
@@ -110,11 +110,17 @@ function newSession(runbook: Runbook, options: RunCommandOptions): Session {
       },
       ...(options.demo ? { demo: options.demo } : {}),
       ...(options.helpers ? { helpers: options.helpers } : {}),
+      ...(options.select ? { select: options.select } : {}),
     });
   } catch (error) {
     if (error instanceof SessionLockedError) throw new UserError(error.message);
     throw error;
   }
+}
+
+/** The ssh config a run reads, for groups by alias pattern. */
+export function sshConfigOf(connect: { sshConfigFile?: string }): { sshConfigFile?: string } {
+  return connect.sshConfigFile !== undefined ? { sshConfigFile: connect.sshConfigFile } : {};
 }
 
 /** Plain lines rather than the full-screen view: asked for, JSON, or no terminal on either end. */

@@ -24,6 +24,17 @@ const KEEPALIVE = {
   help: 'time between keepalives (default 10s); a link silent for three of them counts as dropped and is reconnected: a dead link is noticed within about 30 s by default, 3 x DURATION in general',
 } as const satisfies Flag;
 
+const HOSTS = {
+  type: 'string',
+  value: 'PATTERNS',
+  help: 'run each for_each phase on these hosts of its group only: names or globs (web*, vm?), comma-separated; !PATTERN leaves hosts out',
+} as const satisfies Flag;
+const LIMIT = {
+  type: 'string',
+  value: 'N',
+  help: "run each for_each phase on the first N selected hosts of its group (in the group's order)",
+} as const satisfies Flag;
+
 /** What run and again both take, in this order: output, variables and the connection. */
 const RUN_FLAGS = {
   plain: PLAIN,
@@ -32,6 +43,8 @@ const RUN_FLAGS = {
   'ssh-config': SSH_CONFIG,
   'known-hosts': KNOWN_HOSTS,
   keepalive: KEEPALIVE,
+  hosts: HOSTS,
+  limit: LIMIT,
 } as const;
 
 const EXIT_STATUSES = 'Exit status: 0 completed, 1 error, 2 usage, 3 ended after the fallback, 4 paused,\n130 interrupted.';
@@ -192,6 +205,8 @@ The table marks each ✓ (there), ✗ (needed and missing: the reason follows th
     var: VAR,
     'ssh-config': SSH_CONFIG,
     'known-hosts': KNOWN_HOSTS,
+    hosts: HOSTS,
+    limit: LIMIT,
     lab: { type: 'boolean', help: "check the runbook's rehearsal lab" },
   },
   after: `Exit status: 0 every host has what it needs, 1 something needed is missing, 2 usage or

@@ -41,6 +41,8 @@ export interface HostRecord {
   endedAt?: number;
   /** Why a host failed, fell back or was skipped. */
   reason?: string;
+  /** At a `per: batch` checkpoint: waiting for the batch's other hosts and the confirmation, holding no slot. */
+  parked?: boolean;
 }
 
 /** The captured values of a context (none in a context saved before they existed). */

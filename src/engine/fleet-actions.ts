@@ -75,6 +75,14 @@ export function fleetActions(fleets: Record<string, Fleet>) {
       enqueue.assign({ fleets: withHost(context, phase, host, { outcome: 'running', startedAt: at, batch }) });
       enqueue.emit({ type: 'host.started', phase, host, batch: batch + 1, at });
     }),
+    /** At a `per: batch` checkpoint: the host waits for its batch, holding no slot. */
+    parkHost: act<{ phase: string; host: string }>(({ context, enqueue }, { phase, host }) => {
+      enqueue.assign({ fleets: withHost(context, phase, host, { parked: true }) });
+    }),
+    /** Past the batch's checkpoint: the host goes on with its next steps. */
+    unparkHost: act<{ phase: string; host: string }>(({ context, enqueue }, { phase, host }) => {
+      enqueue.assign({ fleets: withHost(context, phase, host, { parked: false }) });
+    }),
     endHost: act<{ phase: string; host: string; outcome: HostEnd }>(({ context, event, enqueue }, { phase, host, outcome }) => {
       const at = Date.now();
       const record = context.fleets![phase]!.hosts[host]!;
@@ -147,10 +155,9 @@ export function fleetGuards(fleets: Record<string, Fleet>) {
     fleetSlotFree: ({ context }: Args, { phase, host }: { phase: string; host: string }) => {
       const hosts = context.fleets?.[phase]?.hosts ?? {};
       const fleet = fleets[phase]!;
-      const running = Object.values(hosts).filter((standing) => standing.outcome === 'running').length;
-      const before = fleet.hosts
-        .slice(0, fleet.hosts.indexOf(host))
-        .filter((other) => hosts[other]?.outcome === 'queued' && hosts[other]?.batch === hosts[host]?.batch);
+      const running = Object.values(hosts).filter((standing) => standing.outcome === 'running' && standing.parked !== true).length;
+      const waiting = (other: string) => hosts[other]?.outcome === 'queued' || (hosts[other]?.outcome === 'running' && hosts[other]?.parked === true);
+      const before = fleet.hosts.slice(0, fleet.hosts.indexOf(host)).filter((other) => waiting(other) && hosts[other]?.batch === hosts[host]?.batch);
       return running + before.length < fleet.parallel;
     },
     /** The host already ended (a rollout gone through again keeps what its hosts did). */

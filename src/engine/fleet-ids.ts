@@ -12,8 +12,15 @@ export function fleetStateId(phase: string): string {
 export function hostRegionId(phase: string, host: string): string {
   return `fleet:${phase}:${host}`;
 }
-export function hostFallbackTarget(phase: string, host: string): string {
-  return `#${hostRegionId(phase, host)}.FallingBack`;
+/** A host's region in the `segment`-th part of its batch (parts are cut by `per: batch` checkpoints). */
+export function segmentRegionId(phase: string, host: string, segment: number): string {
+  return segment === 0 ? hostRegionId(phase, host) : `${hostRegionId(phase, host)}~${segment}`;
+}
+export function hostFallbackTarget(regionId: string): string {
+  return `#${regionId}.FallingBack`;
+}
+export function batchStateId(phase: string, batch: number): string {
+  return `fleet:${phase}:batch${batch}`;
 }
 export function isHostFallbackTarget(target: string): boolean {
   return /^#fleet:[^.:]+:[^.]+\.FallingBack$/.test(target);

@@ -7,7 +7,7 @@
 import { and } from 'xstate';
 import type { Phase, Runbook, Step } from '../runbook/types.js';
 import { fallbackStateOf, type FallbackScopes } from './fallback-scope.js';
-import { allFallbackStateId, batchKey, fleetStateId, fleetStateKey, hostFallbackTarget, hostRegionId } from './fleet-ids.js';
+import { allFallbackStateId, batchKey, batchStateId, fleetStateId, fleetStateKey, hostFallbackTarget, segmentRegionId } from './fleet-ids.js';
 import type { StateConfig } from './setup.js';
 import { FINAL, MACHINE_ID, type TrackOptions } from './step-plan.js';
 import { stepState } from './step-states.js';
@@ -38,12 +38,7 @@ function fleetState(phase: Phase, next: string, options: TrackOptions): StateCon
   fleet.batches.forEach((members, k) => {
     const afterBatch = k + 1 < count ? batchKey(k + 1) : 'Done';
     const goOn = fleet.canary && k === 0 && count > 1 ? 'Canary' : afterBatch;
-    states[batchKey(k)] = {
-      type: 'parallel',
-      entry: [{ type: 'startBatch', params: { phase: name, batch: k } }],
-      states: Object.fromEntries(members.map((host) => [host, hostRegion(phase, host, options)])),
-      onDone: `After_${k}`,
-    };
+    states[batchKey(k)] = batchState(phase, k, members, options);
     states[`After_${k}`] = {
       entry: [{ type: 'finishBatch', params: { phase: name, batch: k } }],
       always: [{ guard: { type: 'rolloutHalts', params: { phase: name } }, target: `Halt_${k}` }, { target: goOn }],
@@ -68,18 +63,60 @@ function fleetState(phase: Phase, next: string, options: TrackOptions): StateCon
   };
 }
 
-/** One host's region in its batch: queued for a free slot, its steps, and how it ends. */
-function hostRegion(phase: Phase, host: string, options: TrackOptions): StateConfig {
+/** A part of each host's steps, between `per: batch` checkpoints (the whole of them without any). */
+interface Segment {
+  index: number;
+  from: number;
+  to: number;
+  last: boolean;
+}
+
+/**
+ * A batch: its hosts in parallel. With `per: batch` checkpoints, in parts: every host of the
+ * batch does its part, then the batch's checkpoint is asked once, then the next part.
+ */
+function batchState(phase: Phase, k: number, members: string[], options: TrackOptions): StateConfig {
+  const fleet = phase.fleet!;
+  const name = phase.name;
+  const entry = [{ type: 'startBatch' as const, params: { phase: name, batch: k } }];
+  const count = fleet.perHost[members[0]!]!.steps.length;
+  const cuts = fleet.batchCheckpoints.map((checkpoint) => checkpoint.after);
+  const bounds = [0, ...cuts, count];
+  const segments: Segment[] = bounds.slice(0, -1).map((from, index) => ({ index, from, to: bounds[index + 1]!, last: index === cuts.length }));
+  const regions = (segment: Segment) => Object.fromEntries(members.map((host) => [host, hostRegion(phase, host, segment, options)]));
+  if (cuts.length === 0) return { type: 'parallel', entry, states: regions(segments[0]!), onDone: `After_${k}` };
+  const self = `#${batchStateId(name, k)}`;
+  const states: Record<string, StateConfig> = {};
+  for (const segment of segments) {
+    states[`Part_${segment.index}`] = { type: 'parallel', states: regions(segment), onDone: segment.last ? 'Parts' : `Checkpoint_${segment.index}` };
+    if (!segment.last) {
+      states[`Checkpoint_${segment.index}`] = stepState(
+        fleet.batchCheckpoints[segment.index]!.perBatch[k]!,
+        `${self}.Part_${segment.index + 1}`,
+        'main',
+        options,
+      );
+    }
+  }
+  states['Parts'] = { type: 'final' };
+  return { id: batchStateId(name, k), entry, initial: 'Part_0', states, onDone: `After_${k}` };
+}
+
+/** One host's region in its batch (or a part of it): queued for a free slot, its steps, and how it ends. */
+function hostRegion(phase: Phase, host: string, segment: Segment, options: TrackOptions): StateConfig {
   const fleet = phase.fleet!;
   const name = phase.name;
   const own = fleet.perHost[host]!;
-  const region = `#${hostRegionId(name, host)}`;
+  const regionId = segmentRegionId(name, host, segment.index);
+  const region = `#${regionId}`;
   const params = { phase: name, host };
   const hasFallback = own.fallback.length > 0;
   const states: Record<string, StateConfig> = {};
-  const stepOptions: TrackOptions = { ...options, hostFallback: hasFallback ? hostFallbackTarget(name, host) : null };
-  own.steps.forEach((step, index) => {
-    states[step.id] = stepState(step, `${region}.${own.steps[index + 1]?.id ?? 'Finished'}`, 'fleet', stepOptions);
+  const stepOptions: TrackOptions = { ...options, hostFallback: hasFallback ? hostFallbackTarget(regionId) : null };
+  const steps = own.steps.slice(segment.from, segment.to);
+  const end = segment.last ? 'Finished' : 'Parked';
+  steps.forEach((step, index) => {
+    states[step.id] = stepState(step, `${region}.${steps[index + 1]?.id ?? end}`, 'fleet', stepOptions);
   });
   if (hasFallback) {
     const fallbackStates: Record<string, StateConfig> = {};
@@ -103,17 +140,21 @@ function hostRegion(phase: Phase, host: string, options: TrackOptions): StateCon
   });
   const forHost = { type: 'forHost' as const, params };
   return {
-    id: hostRegionId(name, host),
+    id: regionId,
     initial: 'Queued',
     states: {
       Queued: {
         always: [
           { guard: { type: 'hostEnded', params }, target: 'Ended' },
-          { guard: { type: 'fleetSlotFree', params }, target: own.steps[0]!.id, actions: [{ type: 'startHost', params }] },
+          {
+            guard: { type: 'fleetSlotFree', params },
+            target: steps[0]?.id ?? end,
+            actions: [{ type: segment.index === 0 ? ('startHost' as const) : ('unparkHost' as const), params }],
+          },
         ],
       },
       ...states,
-      Finished: ending('done'),
+      ...(segment.last ? { Finished: ending('done') } : { Parked: { entry: [{ type: 'parkHost', params }], always: 'Ended' } }),
       ...(hasFallback ? { FellBack: ending('fell-back') } : {}),
       Skipped: ending('skipped'),
       Stopped: ending('failed'),

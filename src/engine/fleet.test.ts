@@ -275,4 +275,49 @@ describe('a for_each phase', () => {
     // The two held steps run again (as a restored invoke does; the runner reattaches or asks instead), then what follows each.
     expect(ran.sort()).toEqual(['after', 'update-1@vm3', 'update-2@vm2', 'update-2@vm3'].sort());
   });
+
+  it('asks a per: batch checkpoint once per batch, after every host of the batch got there, and a skipped host does not go on', async () => {
+    const text = `name: batch checkpoint
+groups:
+  guests: [vm1, vm2, vm3, vm4]
+phases:
+  - name: update
+    for_each: guests
+    serial: 2
+    max_fail: 1
+    steps:
+      - run: upgrade {{host}}
+        host: "{{host}}"
+      - checkpoint: the web pages of {{host}} look right
+        per: batch
+      - run: reboot {{host}}
+        host: "{{host}}"
+`;
+    const run = start(text, (step) => (step.id === 'update-1@vm2' ? { exitCode: 1 } : { exitCode: 0 }));
+    expect(
+      run.runbook.phases[0]!.fleet!.batchCheckpoints.map((checkpoint) => [checkpoint.after, checkpoint.perBatch.map((step) => [step.id, step.title])]),
+    ).toEqual([
+      [
+        1,
+        [
+          ['update-2@batch1', 'the web pages of vm1, vm2 look right'],
+          ['update-2@batch2', 'the web pages of vm3, vm4 look right'],
+        ],
+      ],
+    ]);
+    await run.settle(() => run.status('update-1@vm2') === 'failed' && run.status('update-1@vm1') === 'done');
+    expect(run.status('update-2@batch1')).toBe('pending');
+    run.send({ type: 'SKIP_HOST', phase: 'update', host: 'vm2', by: ANA, reason: 'broken disk' });
+    await run.settle(() => run.status('update-2@batch1') === 'waiting');
+    expect(run.executed.filter((id) => id.startsWith('update-3'))).toEqual([]);
+    run.send({ type: 'CONFIRM', stepId: 'update-2@batch1', role: 'upgrader', by: ANA });
+    await run.settle(() => run.status('update-2@batch2') === 'waiting');
+    expect(run.executed.filter((id) => id.startsWith('update-3'))).toEqual(['update-3@vm1']);
+    run.send({ type: 'CONFIRM', stepId: 'update-2@batch2', role: 'upgrader', by: ANA });
+    await run.settle(() => run.view().outcome !== null);
+    expect(run.view().outcome).toBe('completed');
+    expect(run.executed.filter((id) => id.startsWith('update-3')).sort()).toEqual(['update-3@vm1', 'update-3@vm3', 'update-3@vm4']);
+    expect(run.of('host.started').map((event) => event.host)).toEqual(['vm1', 'vm2', 'vm3', 'vm4']);
+    expect(run.of('host.finished').map((event) => `${event.host}:${event.outcome}`)).toEqual(['vm2:skipped', 'vm1:done', 'vm3:done', 'vm4:done']);
+  });
 });

@@ -75,6 +75,17 @@ export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
   };
 }
 
+const ruleBooks = new WeakMap<Runbook, Map<boolean, RuleBook>>();
+
+/** The rule book of a runbook, made once: front-ends ask the rules for every key they offer, and a rollout's runbook has many steps. */
+function cachedRuleBook(runbook: Runbook, relaysAllowed: boolean): RuleBook {
+  let books = ruleBooks.get(runbook);
+  if (!books) ruleBooks.set(runbook, (books = new Map()));
+  let book = books.get(relaysAllowed);
+  if (!book) books.set(relaysAllowed, (book = ruleBookOf(runbook, relaysAllowed)));
+  return book;
+}
+
 /** The facts a rule looks at: the run as it is, and where it rests. */
 export interface RuleFacts {
   book: RuleBook;
@@ -151,9 +162,11 @@ export function refusalOf({ book, context, at }: RuleFacts, query: ActionQuery):
       if (lacks(query.reason)) return needsReason('falling back');
       return null;
     case 'PAUSE': {
-      const running = context.current !== null && context.steps[context.current]?.status === 'running';
-      return running
-        ? `step ${context.current} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
+      // The step in focus first; in a rollout, any host's step at work.
+      const inFocus = context.current !== null && context.steps[context.current]?.status === 'running' ? context.current : undefined;
+      const running = inFocus ?? Object.entries(context.steps).find(([, record]) => record.status === 'running')?.[0];
+      return running !== undefined
+        ? `step ${running} is running: suspend the run instead (a detached command goes on on its host), or pause once it has ended`
         : null;
     }
     case 'SKIP_HOST':
@@ -318,5 +331,5 @@ function singlePosition(snapshot: RestingSnapshot): Position {
 export function whyNot(snapshot: RestingSnapshot, runbook: Runbook, query: ActionQuery): string | null {
   if (snapshot.status !== 'active') return 'the run has ended';
   const relaysAllowed = snapshot.machine.root.meta?.relaysAllowed === true;
-  return refusalOf({ book: ruleBookOf(runbook, relaysAllowed), context: snapshot.context, at: positionOf(snapshot) }, query);
+  return refusalOf({ book: cachedRuleBook(runbook, relaysAllowed), context: snapshot.context, at: positionOf(snapshot) }, query);
 }

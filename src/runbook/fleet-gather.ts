@@ -33,6 +33,7 @@ export function gatherFleets(runbook: Runbook, instances: ReadonlyMap<number, Fl
       },
       perHost: { [instance.host]: own },
       halts: [],
+      batchCheckpoints: [],
     };
     const { fallback: _fallback, ...rest } = phase;
     phases.push({ ...rest, title: fleetTitle(phase, instance), fleet });
@@ -40,6 +41,7 @@ export function gatherFleets(runbook: Runbook, instances: ReadonlyMap<number, Fl
   const number = (name: string) => runbook.phaseOrder.indexOf(name) + 1;
   return {
     ...runbook,
+    hosts: withoutUnselected(runbook, phases, groups),
     groups,
     phases: phases.map((phase) => {
       if (!phase.fleet) return phase;
@@ -72,11 +74,83 @@ export function gatherFleets(runbook: Runbook, instances: ReadonlyMap<number, Fl
           `More hosts failed than max_fail (${fleet.maxFail}) allows, or the rollout was stopped. Confirm to go on with the next batch, or fall back.`,
         ),
       );
-      const withCheckpoints: Fleet = { ...fleet, ...(canaryCheckpoint ? { canaryCheckpoint } : {}), halts };
-      const hostSteps = fleet.hosts.flatMap((host) => fleet.perHost[host]!.steps);
-      return { ...phase, steps: [...hostSteps, ...(canaryCheckpoint ? [canaryCheckpoint] : []), ...halts], fleet: withCheckpoints };
+      const { perHost, batchCheckpoints } = perBatchCheckpoints(fleet);
+      const withCheckpoints: Fleet = { ...fleet, perHost, ...(canaryCheckpoint ? { canaryCheckpoint } : {}), halts, batchCheckpoints };
+      const hostSteps = fleet.hosts.flatMap((host) => perHost[host]!.steps);
+      const once = batchCheckpoints.flatMap((checkpoint) => checkpoint.perBatch);
+      return { ...phase, steps: [...hostSteps, ...once, ...(canaryCheckpoint ? [canaryCheckpoint] : []), ...halts], fleet: withCheckpoints };
     }),
   };
+}
+
+/**
+ * The runbook's hosts less the group members that --hosts or --limit left out and nothing
+ * else names (a step, the sentinel, another host's proxy_jump): the check and the run never
+ * log in to them.
+ */
+function withoutUnselected(runbook: Runbook, phases: Phase[], groups: Record<string, string[]>): Runbook['hosts'] {
+  const named = new Set<string>();
+  for (const phase of phases) {
+    const steps = phase.fleet
+      ? Object.values(phase.fleet.perHost).flatMap((own) => [...own.steps, ...own.fallback])
+      : [...phase.steps, ...(phase.fallback ?? [])];
+    for (const step of steps) for (const host of hostsNamedBy(step)) named.add(host);
+  }
+  for (const step of runbook.fallback) for (const host of hostsNamedBy(step)) named.add(host);
+  if (runbook.sentinel) named.add(runbook.sentinel.host);
+  const members = new Set(Object.values(groups).flat());
+  const keeps = (name: string) => !members.has(name) || named.has(name);
+  // A kept host's jump host stays too, however it was declared, and so on along the chain.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, spec] of Object.entries(runbook.hosts)) {
+      if (keeps(name) && spec.proxyJump !== undefined && !named.has(spec.proxyJump)) {
+        named.add(spec.proxyJump);
+        grew = true;
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(runbook.hosts).filter(([name]) => keeps(name)));
+}
+
+function hostsNamedBy(step: Step): string[] {
+  return [...('host' in step && step.host !== '' ? [step.host] : [])];
+}
+
+/**
+ * Checkpoints written with `per: batch` leave each host's steps: one per batch stands where
+ * they were, made from the first host's (its name in the title and text read as the batch's hosts).
+ */
+function perBatchCheckpoints(fleet: Fleet): Pick<Fleet, 'perHost' | 'batchCheckpoints'> {
+  const first = fleet.hosts[0]!;
+  const written = fleet.perHost[first]!.steps;
+  if (!written.some(isPerBatch)) return { perHost: fleet.perHost, batchCheckpoints: [] };
+  const perHost = Object.fromEntries(
+    Object.entries(fleet.perHost).map(([host, own]) => [host, { ...own, steps: own.steps.filter((step) => !isPerBatch(step)) }]),
+  );
+  const named = new RegExp(`(?<![\\w-])${first}(?![\\w-])`, 'g');
+  const batchCheckpoints = written.flatMap((step, index) => {
+    if (!isPerBatch(step)) return [];
+    const after = written.slice(0, index).filter((before) => !isPerBatch(before)).length;
+    const baseId = step.instanceOf?.baseId ?? step.id;
+    const perBatch = fleet.batches.map((members, k): Step => {
+      const hosts = members.join(', ');
+      const { instanceOf: _instanceOf, ...rest } = step;
+      return {
+        ...rest,
+        id: `${baseId}@batch${k + 1}`,
+        number: step.number.replace(`@${first}`, `@batch${k + 1}`),
+        title: step.title.replace(named, hosts),
+        text: step.text.replace(named, hosts),
+      };
+    });
+    return [{ after, perBatch }];
+  });
+  return { perHost, batchCheckpoints };
+}
+
+function isPerBatch(step: Step): step is CheckpointStep {
+  return step.kind === 'checkpoint' && step.perBatch === true;
 }
 
 /** The phase's title as written, with the host's param shown as the group: "Update {{guest}}" reads "Update each of guests". */

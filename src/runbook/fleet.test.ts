@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseRunbook } from './load.js';
 import { RunbookError } from './errors.js';
 import type { LoadOptions } from './load.js';
+import { formatPlan, planOf } from './plan.js';
 
 const template = `templates:
   update:
@@ -77,6 +78,8 @@ describe('a for_each phase as loaded', () => {
     const phases =
       '  - name: own\n    for_each: guests\n    serial: 2\n    steps:\n      - run: hostname\n        host: "{{host}}"\n        title: on {{host}}\n';
     const runbook = load(phases, { select: { patterns: ['vm*,!vm2'], limit: 3 } });
+    // The hosts left out are not logged in to: not even checked.
+    expect(Object.keys(runbook.hosts)).toEqual(['vm1', 'vm3', 'vm4']);
     expect(runbook.phases[0]!.fleet!.hosts).toEqual(['vm1', 'vm3', 'vm4']);
     expect(runbook.phases[0]!.fleet!.batches).toEqual([['vm1', 'vm3'], ['vm4']]);
     expect(runbook.phases[0]!.steps[0]).toMatchObject({ id: 'own-1@vm1', title: 'on vm1', host: 'vm1' });
@@ -111,5 +114,21 @@ describe('a for_each phase as loaded', () => {
     );
     expect(problems.join('\n')).toContain("'$(reboot)' in group 'guests' is not a host name nightshift can use");
     expect(problems.join('\n')).toContain("'vm2; rm -rf /' in group 'guests' is not a host name nightshift can use");
+  });
+
+  it('plans the steps once, as each host runs them, with the rollout in a line', () => {
+    const text = formatPlan(planOf(load(`${fleetPhase}    canary: 1\n    serial: 2\n`)));
+    expect(text).toContain(
+      'for each of 5 hosts of guests (vm1, vm2, vm3, vm4, vm5); canary vm1 first, then a checkpoint; 2 at a time (2 batches); at most 20 at once; stops and asks after a batch with a failed host',
+    );
+    expect(text).toContain('[ ] 1.1   each guest  apt-get -y upgrade --on {{guest}}');
+    expect(text).toContain('[ ] 1.F1  each guest');
+    expect(text).not.toContain('@vm');
+  });
+
+  it('refuses per: batch outside a for_each phase', () => {
+    expect(problemsOf(() => load('  - name: one\n    steps:\n      - checkpoint: all good\n        per: batch\n'))).toEqual([
+      '23:14 step 1.1: per: batch belongs in a for_each phase (its hosts go in batches)',
+    ]);
   });
 });

@@ -482,9 +482,12 @@ function normalize(
     forEachString(spec, ['hosts', name], checkText);
     hosts[name] = hostSpec(name, spec ?? {}, ['hosts', name], phaseOrder, locate, report, vars);
   }
-  // A group's member not declared under hosts is an ssh alias of that name.
+  // A group's member not declared under hosts is an ssh alias of that name (those no phase selected are left out).
+  const selected = new Set([...composition.fleets.values()].flatMap((fleet) => fleet.hosts));
   for (const [group, members] of Object.entries(composition.groups)) {
-    for (const member of members) hosts[member] ??= hostSpec(member, { alias: member }, ['groups', group], phaseOrder, locate, report, vars);
+    for (const member of members) {
+      if (selected.has(member)) hosts[member] ??= hostSpec(member, { alias: member }, ['groups', group], phaseOrder, locate, report, vars);
+    }
   }
 
   const usedIds = new Map<string, Path>();
@@ -631,6 +634,7 @@ function normalize(
         text: text(rawStep.checkpoint),
         by: rawStep.by ?? 'upgrader',
         ...(rawStep.confirm !== undefined ? { confirmText: text(rawStep.confirm) } : {}),
+        ...(rawStep.per === 'batch' ? { perBatch: true } : {}),
       };
     }
     if ('wait' in rawStep) {
@@ -717,6 +721,16 @@ function normalize(
       ),
       ...(instance?.template !== undefined ? { template: instance.template } : {}),
     };
+    if (!fleet) {
+      rawPhase.steps.forEach((rawStep, s) => {
+        if ('per' in rawStep && rawStep.per === 'batch') {
+          report(
+            locate(['phases', p, 'steps', s, 'per']),
+            `${describePath(['phases', p, 'steps', s])}: per: batch belongs in a for_each phase (its hosts go in batches)`,
+          );
+        }
+      });
+    }
     inScope = vars;
     return phase;
   });

@@ -4,7 +4,7 @@ import { dirname, relative } from 'node:path';
 import { captureSummary } from './capture-value.js';
 import { formatDuration } from './duration.js';
 import { describeChanges } from './edits.js';
-import type { PreflightCheck, RebootStep, Runbook, Step } from './types.js';
+import type { Fleet, PreflightCheck, RebootStep, Runbook, Step } from './types.js';
 
 export interface PlanStep {
   number: string;
@@ -50,6 +50,8 @@ export interface Plan {
     template?: string;
     fallback?: PlanStep[];
     fallbackThen?: 'stop' | 'outer';
+    /** A for_each phase: its steps and fallback are shown once, as each host runs them (numbers and hosts without @HOST). */
+    rollout?: { group: string; as: string; hosts: string[]; batches: string[][]; canary: boolean; maxFail: number; parallel: number };
   }>;
   /** Files the runbook includes, as read. */
   includes?: string[];
@@ -150,13 +152,56 @@ export function planOf(runbook: Runbook): Plan {
       name: phase.name,
       title: phase.title,
       ...(phase.when ? { when: phase.when.text } : {}),
-      steps: phase.steps.map(planStep),
+      ...(phase.fleet ? rolloutOf(phase.fleet, phase.fallbackThen) : { steps: phase.steps.map(planStep) }),
       ...(phase.template !== undefined ? { template: phase.template } : {}),
       ...(phase.fallback !== undefined ? { fallback: phase.fallback.map(planStep), fallbackThen: phase.fallbackThen ?? 'stop' } : {}),
     })),
     ...(runbook.includes ? { includes: runbook.includes } : {}),
     fallback: runbook.fallback.map(planStep),
   };
+}
+
+/** A for_each phase's plan: its first host's steps as each host's, named by the group's param rather than that host. */
+function rolloutOf(fleet: Fleet, fallbackThen: 'stop' | 'outer' | undefined) {
+  const first = fleet.hosts[0]!;
+  const own = fleet.perHost[first]!;
+  // Host names are plain names (letters, digits, - and _): the first host's, as a whole word, stands for each host's.
+  const named = new RegExp(`(?<![\\w-])${first}(?![\\w-])`, 'g');
+  const general = (text: string | undefined) => text?.replace(named, `{{${fleet.as}}}`);
+  const asEach = (step: Step): PlanStep => {
+    const planned = planStep(step);
+    return {
+      ...planned,
+      number: planned.number.replace(`@${first}`, ''),
+      id: step.instanceOf?.baseId ?? step.id,
+      who: planned.who === first ? `each ${fleet.as}` : planned.who,
+      title: general(planned.title)!,
+      ...(planned.command !== undefined ? { command: general(planned.command)! } : {}),
+    };
+  };
+  const { group, as, hosts, batches, canary, maxFail, parallel } = fleet;
+  return {
+    steps: own.steps.map(asEach),
+    ...(own.fallback.length > 0 ? { fallback: own.fallback.map(asEach), fallbackThen: fallbackThen ?? 'stop' } : {}),
+    rollout: { group, as, hosts, batches, canary, maxFail, parallel },
+  };
+}
+
+/** How a rollout goes, in a line: its hosts, batches, canary and failure threshold. */
+export function rolloutLine(rollout: NonNullable<Plan['phases'][number]['rollout']>): string {
+  const { hosts, batches, canary, maxFail, parallel, group } = rollout;
+  const rest = canary ? batches.slice(1) : batches;
+  const size = rest[0]?.length ?? 0;
+  const shown = hosts.length > 12 ? `${hosts.slice(0, 10).join(', ')}, … (${hosts.length})` : hosts.join(', ');
+  return [
+    `for each of ${hosts.length} host${hosts.length === 1 ? '' : 's'} of ${group} (${shown})`,
+    canary ? `canary ${batches[0]!.join(', ')} first, then a checkpoint` : '',
+    rest.length > 0 ? `${rest.length === 1 ? `${canary ? 'the rest' : 'all'} in one batch` : `${size} at a time (${rest.length} batches)`}` : '',
+    `at most ${parallel} at once`,
+    maxFail === 0 ? 'stops and asks after a batch with a failed host' : `stops and asks once more than ${maxFail} failed`,
+  ]
+    .filter(Boolean)
+    .join('; ');
 }
 
 export function formatPlan(plan: Plan, displayFile = plan.file): string {
@@ -190,7 +235,9 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
     );
   lines.push(`  ${displayFile} (sha256 ${plan.hash.slice(0, 12)})`);
   lines.push(`  upgrader: ${plan.sites.upgrader.name} (${plan.sites.upgrader.tz}); site: ${plan.sites.site.name} (${plan.sites.site.tz})`);
-  if (plan.hosts.length > 0) lines.push(`  hosts: ${plan.hosts.join(', ')}`);
+  if (plan.hosts.length > 0) {
+    lines.push(`  hosts: ${plan.hosts.length > 24 ? `${plan.hosts.slice(0, 20).join(', ')}, … (${plan.hosts.length} in all)` : plan.hosts.join(', ')}`);
+  }
   if (plan.includes) lines.push(`  includes: ${plan.includes.map((file) => relative(dirname(plan.file), file)).join(', ')}`);
   if (plan.helpers) {
     lines.push(`  the helper on site joins on ${plan.helpers.host} with: ${plan.helpers.command} (the upgrader reads out the code)`);
@@ -198,6 +245,7 @@ export function formatPlan(plan: Plan, displayFile = plan.file): string {
   for (const phase of plan.phases) {
     const template = phase.template !== undefined ? `  (template ${phase.template})` : '';
     lines.push('', `Phase ${phase.number}: ${phase.title}${template}${phase.when ? ` (each step only when ${phase.when})` : ''}`);
+    if (phase.rollout) lines.push(`  ${rolloutLine(phase.rollout)}`);
     phase.steps.forEach(stepLines);
     if (phase.fallback !== undefined) {
       const then = phase.fallbackThen === 'outer' ? "then the runbook's fallback" : 'then the run ends fallen back';

@@ -145,6 +145,10 @@ export const checkpointStepSchema = z
     checkpoint: text.describe('What the person must have done or checked.'),
     by: z.enum(['upgrader', 'sentinel', 'both']).optional().describe('Who confirms (default upgrader).'),
     confirm: text.optional().describe('Text the person must type to confirm (e.g. the host name).'),
+    per: z
+      .enum(['host', 'batch'])
+      .optional()
+      .describe('In a for_each phase: host (default) asks once per host; batch waits until every host of the batch got there and asks once for the batch.'),
     ...common,
   })
   .describe('Stop until the right person confirms.');

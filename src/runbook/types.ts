@@ -245,6 +245,8 @@ export interface CheckpointStep extends ActingStep {
   text: string;
   by: Confirmers;
   confirmText?: string;
+  /** `per: batch` in a for_each phase: asked once per batch, once all its hosts got there. */
+  perBatch?: boolean;
 }
 
 export type WaitCondition = { kind: 'ssh' } | { kind: 'port'; port: number } | { kind: 'command'; command: string };
@@ -314,6 +316,12 @@ export interface Fleet {
   canaryCheckpoint?: Step;
   /** After batch k (index k): entered only when more hosts failed than max_fail (or the upgrader stopped the rollout). Ids `PHASE-halt-K`. */
   halts: Step[];
+  /**
+   * Checkpoints written with `per: batch`: each stands after `after` of every host's steps
+   * (they are not in perHost), one per batch (`perBatch[k]`, ids `BASE@batchK`), asked once
+   * every host of that batch got there. In the order written.
+   */
+  batchCheckpoints: Array<{ after: number; perBatch: Step[] }>;
 }
 
 /** Where and how the on-site helper is reached (the runbook's `sentinel` section). */

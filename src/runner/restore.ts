@@ -9,7 +9,7 @@ import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import type { EngineEvent, StepRecord } from '../engine/events.js';
 import { compileRunbook, NO_HANDS, type CompileOptions, type Hands, type RunbookSnapshot } from '../engine/machine.js';
-import { positionOf } from '../engine/rules.js';
+import { positionsOf } from '../engine/rules.js';
 import type { RebootsInFlight } from './reboot.js';
 
 export interface RestoredMachine {
@@ -75,16 +75,36 @@ export function restoreMachine(saved: unknown, runbook: Runbook, compile: Compil
     .map(([id]) => id);
   const resting = { machine, current, attempts, reattach: [], unsettled, inFlight: null, interrupted: false };
 
-  // Where the run rests, read from the tags of the state it was saved in, as this runbook has it.
-  const position = positionOf(savedIn(machine, runbook, compile));
-  if (!position) return resting;
-  const step = steps.get(position.stepId)!;
-  /** Puts the step back into `sub`, with nothing in flight. */
+  // Where the run rests, read from the tags of the state it was saved in, as this runbook has it:
+  // one step, or one per host at work in a for_each phase's batch, each restored by the same rules.
+  const positions = positionsOf(savedIn(machine, runbook, compile));
+  if (positions.length === 0) return resting;
+  const restored = positions.map((position) => restorePosition(machine, position, steps.get(position.stepId)!));
+  const inFlight = restored.find((one) => one.inFlight !== null);
+  return {
+    ...resting,
+    current: restored.map((one) => one.current).find((id) => id !== undefined) ?? current,
+    reattach: restored.flatMap((one) => one.reattach),
+    inFlight: inFlight?.inFlight ?? null,
+    interrupted: restored.some((one) => one.interrupted),
+  };
+}
+
+/** What restoring one resting step did: followed again, restored as interrupted, or left as it was. */
+interface RestoredPosition {
+  reattach: string[];
+  inFlight: string | null;
+  interrupted: boolean;
+  /** Set when the step became the one in focus. */
+  current?: string;
+}
+
+function restorePosition(machine: PersistedMachine, position: { stepId: string; place: string }, step: Step): RestoredPosition {
+  const resting: RestoredPosition = { reattach: [], inFlight: null, interrupted: false };
+  /** Puts the step back into `sub`, with nothing in flight: its state in the saved value, and no effect of its own running. */
   const rest = (sub: 'failed' | 'interrupted') => {
-    // The track state it was saved in: main, fallback, or a phase's own fallback.
-    const track = typeof machine.value === 'object' ? (Object.keys(machine.value)[0] ?? machine.context.track) : machine.context.track;
-    machine.value = { [track]: { [step.id]: sub } };
-    machine.children = {};
+    machine.value = withStepState(machine.value, step.id, sub);
+    for (const key of Object.keys(machine.children)) if (key.includes(`.${step.id}.`)) delete machine.children[key];
   };
   // Looking at an attempt that may still run, for a decision of the upgrader's: nothing started, so asked again.
   if (position.place === 'checkingAttempt' || position.place === 'stoppingAttempt') {
@@ -109,6 +129,13 @@ export function restoreMachine(saved: unknown, runbook: Runbook, compile: Compil
   if (position.place === 'running' && followsAgain(step)) return { ...resting, reattach: [step.id], inFlight: step.id };
   rest('interrupted');
   return { ...resting, inFlight: step.id, interrupted: true };
+}
+
+/** The saved state value with the step's state (wherever it is: a track, or a host's region of a batch) put at `sub`. */
+function withStepState(value: StateValue, stepId: string, sub: string): StateValue {
+  if (typeof value !== 'object') return value;
+  if (stepId in value) return { ...value, [stepId]: sub };
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, inner === undefined ? inner : withStepState(inner, stepId, sub)])) as StateValue;
 }
 
 /**

@@ -1,5 +1,6 @@
 // A session's folder: the journal, a copy of the runbook as it was run, how it was started
 // (session.json), the machine's snapshot, step outputs, and the lock.
+import type { HostSelection } from '../runbook/fleet-settings.js';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HelperSettings } from './helper-settings.js';
@@ -20,6 +21,8 @@ export interface SessionMeta {
   demo?: { scenario: string; labDir: string; temporary: boolean };
   /** The helper channel's settings from the command line (absent: the defaults). */
   helpers?: HelperSettings;
+  /** --hosts and --limit: the hosts of each for_each phase (a resume loads the runbook with them again). */
+  select?: HostSelection;
 }
 
 export interface Session {

@@ -5,7 +5,21 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
-import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
+import {
+  actorText,
+  attemptStatusText,
+  attemptsOf,
+  batchText,
+  confirmationText,
+  decisionSubject,
+  exitText,
+  fallbacksText,
+  outcomeText,
+  rolloutHostCells,
+  stepName,
+  stepsInOrder,
+} from './report-text.js';
+import type { Rollout } from './rollout-record.js';
 import type { Attempt, CapturedValue, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
 
@@ -36,6 +50,8 @@ article.step.failed-step { border-left-color: #c62828; }
 .legend span { display: inline-block; margin-right: 1.2em; }
 .legend i { display: inline-block; width: 1.6em; height: 0.8em; margin-right: 0.3em; vertical-align: middle; border-radius: 2px; }
 .chat .from { font-weight: 600; }
+tr.host-failed td:nth-child(3), tr.host-fell-back td:nth-child(3) { color: #c62828; font-weight: 600; }
+tr.host-skipped td:nth-child(3), tr.host-running td:nth-child(3) { color: #b26a00; }
 .chat .text { white-space: pre-wrap; }
 details summary { cursor: pointer; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; }
@@ -71,6 +87,7 @@ ${sitesTable(record)}
 </header>
 ${record.warnings.map((warning) => html`<p class="warning">${warning}</p>`)}
 ${section('timeline', 'Timeline', timelineSvg(record), legend())}
+${(record.rollouts ?? []).map((rollout, index) => section(`rollout-${index + 1}`, `Rollout of phase ${rollout.phase}`, ...rolloutParts(record, rollout)))}
 ${section('confirmations', 'Checkpoints and approvals', confirmationsTable(record))}
 ${section('decisions', 'Decisions', decisionsTable(record))}
 ${section('skips', 'Skipped steps', skipsTable(record))}
@@ -181,7 +198,7 @@ function confirmationsTable(record: SessionRecord): Markup {
 function decisionsTable(record: SessionRecord): Markup {
   return timedTable(record.sites, record.decisions, 'No decisions were needed.', 'decisions', ['Step', 'Action', 'Who', 'Reason'], (decision) => ({
     rowClass: 'decision',
-    cells: [stepName(record, decision.stepId), decision.action, actorText(decision.by), decision.reason ?? ''],
+    cells: [decisionSubject(record, decision), decision.action, actorText(decision.by), decision.reason ?? ''],
   }));
 }
 
@@ -278,4 +295,32 @@ function outputDetails(log: LogExcerpt, paths: ReportPaths): Markup {
 ${log.omittedLines > 0 ? html`<p class="note">The first ${log.omittedLines} lines are left out; the full log is ${full}.</p>` : ''}
 <pre>${log.lines.join('\n')}</pre>
 </details>`;
+}
+
+/** A rollout: its hosts with their outcomes, then a timeline of its batches. */
+function rolloutParts(record: SessionRecord, rollout: Rollout): Markup[] {
+  const { sites } = record;
+  const count = (outcome: string) => rollout.hosts.filter((host) => host.outcome === outcome).length;
+  const hosts = rollout.hosts.map((host) => {
+    const cells = rolloutHostCells(record, host);
+    return html`<tr class="host-${host.outcome}"><td>${cells.host}</td><td>${cells.batch}</td><td>${cells.outcome}</td><td>${cells.failedAt}</td><td>${cells.reason}</td><td>${cells.took}</td></tr>
+`;
+  });
+  const batches = rollout.batches.map((batch) => {
+    const text = batchText(rollout, batch);
+    return html`<tr class="${batch.halted ? 'batch halted' : 'batch'}"><td>${text.title}</td><td>${text.result}</td>${clockCells(sites, batch.startedAt)}<td>${
+      batch.endedAt !== undefined ? formatDuration(batch.endedAt - batch.startedAt) : ''
+    }</td></tr>
+`;
+  });
+  return [
+    html`<p>${rollout.hosts.length} hosts: ${count('done')} done, ${count('failed')} failed, ${count('fell-back')} fell back, ${count('skipped')} skipped.</p>`,
+    html`<table class="rollout-hosts">
+<tr><th>Host</th><th>Batch</th><th>Outcome</th><th>Failed at</th><th>Why</th><th>Took</th></tr>
+${hosts}</table>`,
+    html`<h3>Batches</h3>`,
+    html`<table class="rollout-batches">
+<tr><th>Batch</th><th>Result</th>${clockHeads(sites)}<th>Duration</th></tr>
+${batches}</table>`,
+  ];
 }

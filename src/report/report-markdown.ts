@@ -5,6 +5,8 @@ import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
 import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import type { ReportPaths } from './report-html.js';
+import type { Rollout } from './rollout-record.js';
+import { batchText, decisionSubject, rolloutHostCells } from './report-text.js';
 import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
 import { linkLines, notRunText } from './going-again-text.js';
@@ -102,6 +104,8 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
     );
   }
 
+  for (const rollout of record.rollouts ?? []) parts.push(...rolloutParts(record, rollout));
+
   parts.push('## Checkpoints and approvals');
   parts.push(
     timedTable(record.confirmations, 'No checkpoint was confirmed and no step approved.', sites, ['Step', 'What', 'Role', 'Who', 'Relayed'], (confirmation) => [
@@ -116,7 +120,7 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
   parts.push('## Decisions');
   parts.push(
     timedTable(record.decisions, 'No decisions were needed.', sites, ['Step', 'Action', 'Who', 'Reason'], (decision) => [
-      mdText(stepName(record, decision.stepId)),
+      mdText(decisionSubject(record, decision)),
       mdText(decision.action),
       mdText(actorText(decision.by)),
       mdText(decision.reason ?? ''),
@@ -201,4 +205,32 @@ function outputMarkdown(log: LogExcerpt, paths: ReportPaths): string {
   if (log.lines.length === 0) return 'No output.';
   const note = log.omittedLines > 0 ? `\n\n*The first ${log.omittedLines} lines are left out; the full log is ${mdText(full)}.*` : '';
   return `<details><summary>Output: ${log.lines.length + log.omittedLines} lines</summary>${note}\n\n${mdCode(log.lines.join('\n'))}\n\n</details>`;
+}
+
+/** A rollout: its hosts with their outcomes, then its batches in order with their times. */
+function rolloutParts(record: SessionRecord, rollout: Rollout): string[] {
+  const { sites } = record;
+  const hosts = rollout.hosts.map((host) => rolloutHostCells(record, host));
+  const count = (outcome: string) => rollout.hosts.filter((host) => host.outcome === outcome).length;
+  return [
+    `## Rollout of phase ${mdText(rollout.phase)}`,
+    `${rollout.hosts.length} hosts: ${count('done')} done, ${count('failed')} failed, ${count('fell-back')} fell back, ${count('skipped')} skipped.`,
+    table(
+      ['Host', 'Batch', 'Outcome', 'Failed at', 'Why', 'Took'],
+      hosts.map((cells) => [mdText(cells.host), cells.batch, mdText(cells.outcome), mdText(cells.failedAt), mdText(cells.reason), cells.took]),
+    ),
+    `### Batches of ${mdText(rollout.phase)}`,
+    table(
+      ['Batch', 'Result', ...clockHeads(sites), 'Duration'],
+      rollout.batches.map((batch) => {
+        const text = batchText(rollout, batch);
+        return [
+          mdText(text.title),
+          mdText(text.result),
+          ...clocks(sites, batch.startedAt),
+          batch.endedAt !== undefined ? formatDuration(batch.endedAt - batch.startedAt) : '',
+        ];
+      }),
+    ),
+  ];
 }

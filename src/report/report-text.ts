@@ -1,5 +1,7 @@
 // Sentences shared by the report's formats.
-import type { Actor, Attempt, Confirmation, SessionRecord, StepInfo } from './session-record.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { Rollout, RolloutBatch, RolloutHost } from './rollout-record.js';
+import type { Actor, Attempt, Confirmation, Decision, SessionRecord, StepInfo } from './session-record.js';
 
 export { outcomeText } from '../text/outcome.js';
 
@@ -58,4 +60,54 @@ export function attemptStatusText(attempt: Attempt): string {
 export function exitText(attempt: Attempt): string {
   if (attempt.exitCode === undefined) return '';
   return attempt.exitCode === null ? 'no exit status' : `exit status ${attempt.exitCode}`;
+}
+
+/** How a host of a rollout ended, in words. */
+export function hostOutcomeText(host: RolloutHost): string {
+  switch (host.outcome) {
+    case 'queued':
+      return 'not started';
+    case 'running':
+      return 'no end recorded';
+    case 'done':
+      return 'done';
+    case 'failed':
+      return 'failed, left as it was';
+    case 'fell-back':
+      return 'fell back';
+    case 'skipped':
+      return 'skipped';
+  }
+}
+
+/** One host of a rollout as the table's cells: host, batch, outcome, the step it failed at (and its error), why, how long it took. */
+export function rolloutHostCells(
+  record: SessionRecord,
+  host: RolloutHost,
+): { host: string; batch: string; outcome: string; failedAt: string; reason: string; took: string } {
+  const failed = host.failedStep;
+  return {
+    host: host.host,
+    batch: String(host.batch),
+    outcome: hostOutcomeText(host),
+    failedAt: failed ? `${stepName(record, failed.stepId)}${failed.error !== undefined ? `: ${failed.error}` : ''}` : '',
+    reason: host.reason ?? '',
+    took: host.startedAt !== undefined && host.endedAt !== undefined ? formatDuration(host.endedAt - host.startedAt) : '',
+  };
+}
+
+/** "canary batch 1/4: vm1" and what became of it: "1 done, 1 failed (vm3); the rollout halted: …". */
+export function batchText(rollout: Rollout, batch: RolloutBatch): { title: string; result: string } {
+  const title = `${batch.canary ? 'canary ' : ''}batch ${batch.batch}/${Math.max(rollout.batches.length, batch.batch)}: ${batch.hosts.join(' ')}`;
+  const result =
+    batch.endedAt === undefined
+      ? 'no end recorded'
+      : `${batch.done.length} done${batch.failed.length > 0 ? `, ${batch.failed.length} failed (${batch.failed.join(' ')})` : ''}`;
+  return { title, result: `${result}${batch.halted ? `; the rollout halted: ${batch.halted.reason}` : ''}` };
+}
+
+/** What a decision was about: its step, or the host of a rollout (and its step, when it names one). */
+export function decisionSubject(record: SessionRecord, decision: Decision): string {
+  if (decision.host === undefined) return stepName(record, decision.stepId);
+  return `host ${decision.host}${decision.stepId !== null ? `, ${stepName(record, decision.stepId)}` : ''}`;
 }

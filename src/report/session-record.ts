@@ -5,6 +5,7 @@ import type { EntryType, JournalEntryOf, JournalReading } from '../store/journal
 import { visibleText } from '../output/neutralize.js';
 import type { Site, Sites } from './clocks.js';
 import { outcomeText } from '../text/outcome.js';
+import { isHostStep, RolloutReader, type Rollout } from './rollout-record.js';
 
 export interface Actor {
   role: string;
@@ -75,6 +76,8 @@ export interface Decision {
   action: string;
   by: Actor;
   reason?: string;
+  /** The host of a rollout it was about (skip it, fall it back, stop the rollout at it). */
+  host?: string;
   at: number;
 }
 
@@ -135,6 +138,8 @@ export interface SessionRecord {
   goneAgainIn?: string[];
   /** Steps found already done by their check, asked before they ran: what the check printed. */
   foundDone?: FoundDone[];
+  /** The rollouts (`for_each` phases) the run started: each host's outcome, each batch's times. */
+  rollouts?: Rollout[];
 }
 
 export interface FoundDone {
@@ -207,13 +212,24 @@ class RecordBuilder {
   readonly phaseNames = new Set<string>();
   readonly open = new Map<string, Attempt>();
   inFallback = false;
+  readonly rollouts: RolloutReader;
 
-  constructor(readonly record: SessionRecord) {}
+  constructor(readonly record: SessionRecord) {
+    this.rollouts = new RolloutReader((record.rollouts ??= []), cleanLine);
+  }
+
+  /** The last failed attempt of a step of `host` in `phase`, with its error. */
+  lastFailureOf(phase: string, host: string): { stepId: string; error?: string } | undefined {
+    const failed = this.record.attempts.findLast(
+      (attempt) => attempt.status === 'failed' && isHostStep(attempt.stepId, host) && this.stepsById.get(attempt.stepId)?.phase === phase,
+    );
+    return failed ? { stepId: failed.stepId, ...(failed.error !== undefined ? { error: failed.error } : {}) } : undefined;
+  }
 
   isFallbackStep(stepId: string): boolean {
     const step = this.stepsById.get(stepId);
-    // A phase's own fallback step is numbered like 2.F1.
-    return step ? step.phase === null || /\.F\d+$/.test(step.number) : this.inFallback;
+    // A phase's own fallback step is numbered like 2.F1 (2.F1@vm2 for a host of a rollout).
+    return step ? step.phase === null || /\.F\d+(@.*)?$/.test(step.number) : this.inFallback;
   }
 
   lastAttemptOf(stepId: string, number?: number): Attempt | undefined {
@@ -400,6 +416,7 @@ const HANDLERS: Handlers = {
       action: cleanLine(entry.action),
       by: actorOf(entry.by),
       ...optionalReason(entry.reason),
+      ...(entry.host !== undefined ? { host: cleanLine(entry.host) } : {}),
       at,
     });
   },
@@ -433,6 +450,25 @@ const HANDLERS: Handlers = {
   'step.found-done': (entry, at, builder) => {
     (builder.record.foundDone ??= []).push({ stepId: cleanLine(entry.stepId), output: cleanText(entry.output), at });
     builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)} already done (its check passed): not run`);
+  },
+  'batch.started': (entry, at, builder) => {
+    builder.rollouts.batchStarted(entry, at);
+    builder.event(
+      at,
+      entry.type,
+      `${entry.canary ? 'canary ' : ''}batch ${entry.batch} of ${cleanLine(entry.phase)} started: ${entry.hosts.map(cleanLine).join(' ')}`,
+    );
+  },
+  'batch.finished': (entry, at, builder) => {
+    builder.rollouts.batchFinished(entry, at);
+    const failed = entry.failed.length > 0 ? `, ${entry.failed.length} failed: ${entry.failed.map(cleanLine).join(' ')}` : '';
+    builder.event(at, entry.type, `batch ${entry.batch} of ${cleanLine(entry.phase)} finished: ${entry.done.length} done${failed}`);
+  },
+  'host.started': (entry, at, builder) => builder.rollouts.hostStarted(entry, at),
+  'host.finished': (entry, at, builder) => builder.rollouts.hostFinished(entry, at, builder.lastFailureOf(cleanLine(entry.phase), cleanLine(entry.host))),
+  'rollout.halted': (entry, at, builder) => {
+    builder.rollouts.halted(entry, at);
+    builder.event(at, entry.type, `rollout of ${cleanLine(entry.phase)} halted after batch ${entry.batch}: ${cleanLine(entry.reason)}`);
   },
   'revert.armed': revertNote,
   'revert.disarmed': revertNote,
@@ -496,6 +532,7 @@ export function sessionRecordOf(reading: JournalReading): SessionRecord {
       `The journal's last line (line ${reading.torn.line}) is incomplete: nightshift stopped while writing it. It is left out of this report.`,
     );
   }
+  if (record.rollouts?.length === 0) delete record.rollouts;
   record.steps = [...state.stepsById.values()];
   // Steps the journal does not describe (an older journal) still get a row.
   for (const attempt of record.attempts) {

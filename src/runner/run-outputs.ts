@@ -164,8 +164,12 @@ export class RunOutputs {
   private show(stepId: string, output: ShownOutput): void {
     this.latest.delete(stepId);
     this.latest.set(stepId, output);
-    // Only recent steps keep their lines in memory; the files keep everything.
-    while (this.latest.size > this.keepRings) this.latest.delete(this.latest.keys().next().value!);
+    // Only recent steps keep their lines in memory; the files keep everything. A step still
+    // running keeps its lines (the hosts of a rollout's batch run side by side).
+    for (const [shownId, shown] of this.latest) {
+      if (this.latest.size <= this.keepRings) break;
+      if (!this.open.has(shown as StepOutput)) this.latest.delete(shownId);
+    }
     this.lastStepId = stepId;
     this.version++;
   }

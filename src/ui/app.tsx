@@ -2,6 +2,8 @@ import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
 import { useRef, useSyncExternalStore } from 'react';
 import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
 import { viewOf } from '../engine/view.js';
+import { fleetViewsOf } from '../engine/fleet-view.js';
+import { FleetPanel } from './fleet-panel.js';
 import type { Run } from '../runner/run.js';
 import { HelpOverlay } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
@@ -15,7 +17,7 @@ import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
 import type { UpgraderChat } from './upgrader-chat.js';
-import { useUpgraderKeys } from './use-upgrader-keys.js';
+import { shownFleet, useUpgraderKeys } from './use-upgrader-keys.js';
 
 export type { UpgraderChat } from './upgrader-chat.js';
 
@@ -50,6 +52,9 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const { height: mainHeight } = useBoxMetrics(mainRef);
 
   const view = viewOf(snapshot, run.stepOf);
+  const fleets = fleetViewsOf(snapshot.context, run.runbook);
+  const fleet = shownFleet(fleets);
+  const selectedHost = fleet?.hosts.find((host) => host.host === screen.selected) ?? null;
   const prompt = activePrompt({
     mode: screen.mode.kind === 'help' ? { kind: 'normal' } : screen.mode,
     question,
@@ -58,12 +63,18 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
     scope: view.scope,
     stepOf: run.stepOf,
     relaysAllowed: run.relaysAllowed,
+    fleets,
   });
   const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
-  const shownStepId = view.focus?.stepId ?? run.outputs.lastStepId;
+  // A selected host's step, else the failed host asked about, else the step in focus.
+  const promptStepId = prompt.kind === 'host-decision' ? prompt.step.id : null;
+  const shownStepId = selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId);
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
-  const chatHeight = chat ? (rows >= 30 ? 9 : rows >= 20 ? 7 : 5) : 0;
-  const panelHeight = Math.max(3, mainHeight - 2 - chatHeight);
+  // A rollout's grid takes room from the chat first, then more than half of what is left.
+  const chatHeight = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
+  const rightRoom = Math.max(3, mainHeight - 2 - chatHeight);
+  const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) * 0.55)) : 0;
+  const panelHeight = Math.max(3, rightRoom - (fleet ? fleetHeight + 2 : 0));
   const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll);
 
   const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
@@ -96,7 +107,19 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
           {screen.mode.kind === 'help' ? (
             <HelpOverlay width={rightWidth} />
           ) : (
-            <OutputPanel step={shownStep} tail={tail} width={rightWidth} height={panelHeight} scroll={screen.scroll} />
+            <>
+              {fleet ? (
+                <FleetPanel view={fleet} steps={snapshot.context.steps} selected={screen.selected} width={rightWidth} height={fleetHeight} now={now} />
+              ) : null}
+              <OutputPanel
+                step={shownStep}
+                tail={tail}
+                width={rightWidth}
+                height={panelHeight}
+                scroll={screen.scroll}
+                {...(selectedHost ? { host: selectedHost.host } : {})}
+              />
+            </>
           )}
           {chat ? <ChatPanel hub={chat.hub} me={chat.me} access={access} width={rightWidth} height={chatHeight} now={now} /> : null}
         </Box>

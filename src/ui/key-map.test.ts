@@ -74,6 +74,27 @@ const PROMPTS: Record<string, Prompt> = {
   'running, looking at an attempt': promptOf({ stepId: 'parts', waitingFor: 'running', doing: 'looking at attempt 1' }),
   finished: promptOf(null, { outcome: 'completed' }),
   idle: promptOf(null),
+  'failed host': { kind: 'host-decision', step: stepOf('parts'), phase: 'update', host: 'vm6', error: 'exit 1', more: 1, fallback: true, typing: false },
+  'failed host without a fallback': {
+    kind: 'host-decision',
+    step: stepOf('parts'),
+    phase: 'update',
+    host: 'vm6',
+    error: 'exit 1',
+    more: 0,
+    fallback: false,
+    typing: false,
+  },
+  'running in a rollout': { kind: 'running', step: stepOf('parts'), rollout: 'update', typing: false },
+  'halted rollout': {
+    kind: 'confirmation',
+    step: stepOf('modem'),
+    role: 'upgrader',
+    pending: ['upgrader'],
+    relayable: true,
+    rollout: { phase: 'update', kind: 'halt', failed: ['vm6'] },
+    typing: false,
+  },
 };
 
 const every = Object.entries(PROMPTS).flatMap(([name, prompt]) =>
@@ -99,6 +120,7 @@ describe('the key map', () => {
         'decision',
         'finished',
         'held',
+        'host-decision',
         'idle',
         'question',
         'reason',
@@ -150,6 +172,28 @@ describe('the key map', () => {
     expect(hint('confirm cancel')).toEqual(['y stop it · n keep it running']);
     expect(hint('host key')).toEqual(['y trust it and record it in known_hosts · n refuse']);
     expect(hint('chat')).toEqual(['Enter sends · Esc or Tab goes back · Ctrl-P pauses the run']);
+    expect(hint('failed host')).toEqual(['r retry on vm6 · s skip vm6 · f fall back vm6 · x stop the rollout · F fall back all · p pause · t chat']);
+    expect(hint('failed host without a fallback')).toEqual(['r retry on vm6 · s skip vm6 · x stop the rollout · F fall back all · p pause · t chat']);
+    expect(hint('running in a rollout')).toEqual(['c stop it · t chat · x stop the rollout · F fall back · p pause · PgUp/PgDn scroll · ? keys']);
+    const stop = keyFor(keysFor(PROMPTS['running in a rollout']!, { by, chat: false }), 'x')!.does;
+    expect(stop.kind === 'reason' && stop.event('enough for tonight')).toEqual({ type: 'STOP_ROLLOUT', phase: 'update', by, reason: 'enough for tonight' });
+    expect(hint('halted rollout')).toEqual(['y continue the rollout · t write to the site · p pause · F fall back all']);
+  });
+
+  it('sends the rollout actions for the failed host, with its phase', () => {
+    const keys = keysFor(PROMPTS['failed host']!, { by, chat: false });
+    const event = (name: string) => {
+      const does = keyFor(keys, name)!.does;
+      return does.kind === 'reason' ? does.event('disk full') : null;
+    };
+    expect(event('s')).toEqual({ type: 'SKIP_HOST', phase: 'update', host: 'vm6', by, reason: 'disk full' });
+    expect(event('f')).toEqual({ type: 'FALLBACK_HOST', phase: 'update', host: 'vm6', by, reason: 'disk full' });
+    expect(event('x')).toEqual({ type: 'STOP_ROLLOUT', phase: 'update', host: 'vm6', by, reason: 'disk full' });
+    expect(event('F')).toEqual({ type: 'FALLBACK', by, reason: 'disk full' });
+    expect(keyFor(keys, 'r')!.query).toEqual({ type: 'RETRY', stepId: 'parts', by });
+    // The engine's refusal hides a key: a rollout already stopping is not stopped twice.
+    const stopping = (query: ActionQuery) => (query.type === 'STOP_ROLLOUT' ? 'the rollout of phase update is already stopping after this batch' : null);
+    expect(hintLines(keys, stopping)[0]).not.toContain('x stop');
   });
 
   it("offers only what the engine would take, and says the engine's reason", () => {
@@ -182,6 +226,8 @@ describe("plain mode's words", () => {
       'reattach (follow it again) | stop (TERM it; asks first) | retry (once it has ended) | skip REASON | fallback REASON | pause',
     );
     expect(usage('held')).toBe('override REASON (go on without them) | fallback REASON | pause');
+    expect(usage('failed host')).toBe('retry | skip REASON | fallback REASON | stop-rollout REASON | fallback-all REASON | pause');
+    expect(usage('halted rollout')).toBe('yes (continue the rollout) | fallback-all REASON | say TEXT | pause');
     expect(usage('asked of the site')).toBe(
       'yes (you record their answer) | retry (keep waiting without them) | skip REASON | fallback REASON | say TEXT | pause',
     );
@@ -200,7 +246,7 @@ describe("plain mode's words", () => {
         expect(parsed, `${answer} in ${prompt.kind}`).toMatchObject({ key });
         if (key.does.kind === 'reason') {
           // The event plain mode sends is the one the full-screen reason field sends.
-          expect(key.does.event('the modem is in')).toEqual(reasonEvent(key.does.action, key.does.stepId, by, 'the modem is in'));
+          expect(key.does.event('the modem is in')).toEqual(reasonEvent(key.does.action, key.does.stepId, by, 'the modem is in', key.does.target));
         }
       }
     }

@@ -4,7 +4,7 @@
 // its action would be taken, and pressed anyway it is answered with the engine's reason.
 import type { ActionQuery, Actor, HumanEvent } from '../engine/events.js';
 import { rebootSiteRequest, stepLabel, stepPlace } from '../text/steps.js';
-import type { Mode, Prompt, ReasonAction } from './prompt.js';
+import type { HostTarget, Mode, Prompt, ReasonAction } from './prompt.js';
 
 /** What a key means, wherever it is pressed: its name in the help list and plain mode's words. */
 export interface KeyMeaning {
@@ -32,6 +32,27 @@ export const MEANINGS = {
   skip: { shown: 's', help: 'skip the failed step (asks for a reason, journaled)', words: ['skip', 's'], argument: 'REASON' },
   fallBack: { shown: 'f', help: 'fall back from a failed step (asks for a reason)', words: ['fallback', 'f'], argument: 'REASON' },
   fallBackAnywhere: { shown: 'F', help: 'fall back now, from anywhere (asks for a reason)', words: ['fallback', 'f'], argument: 'REASON' },
+  retryHost: { shown: 'r', help: "a rollout: retry the failed host's step", words: ['retry', 'r'] },
+  skipHost: {
+    shown: 's',
+    help: 'a rollout: skip the failed host, left as it is (counts as failed; asks for a reason)',
+    words: ['skip', 's'],
+    argument: 'REASON',
+  },
+  fallBackHost: {
+    shown: 'f',
+    help: "a rollout: run the failed host's own fallback (counts as failed; asks for a reason)",
+    words: ['fallback', 'f'],
+    argument: 'REASON',
+  },
+  stopRollout: {
+    shown: 'x',
+    help: 'a rollout: start no more batches, leave the failed host as it is; the others of the batch finish (asks for a reason)',
+    words: ['stop-rollout', 'x'],
+    argument: 'REASON',
+  },
+  fallBackAll: { shown: 'F', help: 'fall back all: the whole run, every host of a rollout (asks for a reason)', words: ['fallback-all'], argument: 'REASON' },
+  selectHost: { shown: '← →', help: 'a rollout: select the previous or next host (its steps, its output); past either end follows the rollout again' },
   pause: { shown: 'p', help: 'pause: save and leave (a running detached step goes on); nightshift resume goes on', words: ['pause', 'p'] },
   markDone: {
     shown: 'd',
@@ -65,7 +86,7 @@ export type KeyDoes =
   /** Sends this event; `argument`: what plain mode's answer had after the word. */
   | { kind: 'send'; event: (argument: string) => HumanEvent }
   /** Asks for a reason first (a field in the full-screen view, the rest of the answer in plain mode). */
-  | { kind: 'reason'; action: ReasonAction; stepId: string | null; event: (reason: string) => HumanEvent }
+  | { kind: 'reason'; action: ReasonAction; stepId: string | null; target?: HostTarget; event: (reason: string) => HumanEvent }
   /** Asks "are you sure" first: the full-screen view opens `mode`, plain mode asks `question` for a yes. */
   | { kind: 'ask-first'; mode: Mode; question: string; event: HumanEvent }
   /** Saves and leaves (a running step goes on on its host). */
@@ -124,9 +145,22 @@ const entry = (meaning: MeaningName, keys: readonly string[], hint: string, does
   ...more,
 });
 
-/** The event a reason prompt sends once its reason is typed. */
-export function reasonEvent(action: ReasonAction, stepId: string | null, by: Actor, reason: string): Extract<HumanEvent, { reason: string }> | null {
+/** The event a reason prompt sends once its reason is typed; `target`: the host of a rollout it is about. */
+export function reasonEvent(
+  action: ReasonAction,
+  stepId: string | null,
+  by: Actor,
+  reason: string,
+  target?: HostTarget,
+): Extract<HumanEvent, { reason: string }> | null {
   if (action === 'fallback') return { type: 'FALLBACK', by, reason };
+  if (action === 'skip-host' || action === 'fallback-host' || action === 'stop-rollout') {
+    if (!target) return null;
+    if (action === 'stop-rollout')
+      return { type: 'STOP_ROLLOUT', phase: target.phase, ...(target.host !== undefined ? { host: target.host } : {}), by, reason };
+    if (target.host === undefined) return null;
+    return { type: action === 'skip-host' ? 'SKIP_HOST' : 'FALLBACK_HOST', phase: target.phase, host: target.host, by, reason };
+  }
   if (stepId === null) return null;
   if (action === 'skip') return { type: 'SKIP', stepId, by, reason };
   if (action === 'mark-done') return { type: 'MARK_DONE', stepId, by, reason };
@@ -143,9 +177,23 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
   const pauseTyping = entry('pauseTyping', ['Ctrl-P'], 'pauses the run', { kind: 'pause' }, { query: { type: 'PAUSE', by }, plain: false });
   const pause = (query: boolean) => entry('pause', ['p'], 'pause', { kind: 'pause' }, query ? { query: { type: 'PAUSE', by } } : {});
   /** A key that asks for a reason; it is open when the action is, before any reason is typed. */
-  const withReason = (meaning: MeaningName, keys: readonly string[], hint: string, action: ReasonAction, stepId: string | null, note?: string): KeyEntry => {
-    const event = (reason: string) => reasonEvent(action, stepId, by, reason)!;
-    return entry(meaning, keys, hint, { kind: 'reason', action, stepId, event }, { query: { ...event(''), reason: undefined }, ...(note ? { note } : {}) });
+  const withReason = (
+    meaning: MeaningName,
+    keys: readonly string[],
+    hint: string,
+    action: ReasonAction,
+    stepId: string | null,
+    note?: string,
+    target?: HostTarget,
+  ): KeyEntry => {
+    const event = (reason: string) => reasonEvent(action, stepId, by, reason, target)!;
+    return entry(
+      meaning,
+      keys,
+      hint,
+      { kind: 'reason', action, stepId, event, ...(target ? { target } : {}) },
+      { query: { ...event(''), reason: undefined }, ...(note ? { note } : {}) },
+    );
   };
   const fallBack = (stepId: string | null, keys: readonly string[] = ['F']): KeyEntry =>
     keys.includes('f')
@@ -228,6 +276,14 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           ...(prompt.confirmText === 'pause' ? [] : [{ ...pause(true), keys: [] }]),
         ];
       }
+      if (prompt.rollout) {
+        return [
+          confirm('continue the rollout', 'continue the rollout'),
+          ...(context.chat ? [entry('chat', ['t'], 'write to the site', { kind: 'chat' })] : []),
+          pause(true),
+          { ...fallBack(stepId), meaning: 'fallBackAll' as const, hint: 'fall back all' },
+        ];
+      }
       return [
         ...asked,
         confirm(`confirm${relayed ? ` for the ${role}` : ''}`, prompt.request !== undefined ? 'you record their answer' : undefined),
@@ -289,6 +345,19 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       } else first = [retry(stepId, 'retry')];
       return [...first, skip(stepId), fallBack(stepId, ['f', 'F']), pause(true), ...chat];
     }
+    case 'host-decision': {
+      const stepId = prompt.step.id;
+      const target = { phase: prompt.phase, host: prompt.host };
+      return [
+        { ...retry(stepId, `retry on ${prompt.host}`), meaning: 'retryHost' as const },
+        withReason('skipHost', ['s'], `skip ${prompt.host}`, 'skip-host', stepId, undefined, target),
+        ...(prompt.fallback ? [withReason('fallBackHost', ['f'], `fall back ${prompt.host}`, 'fallback-host', stepId, undefined, target)] : []),
+        withReason('stopRollout', ['x'], 'stop the rollout', 'stop-rollout', stepId, undefined, target),
+        { ...fallBack(stepId), meaning: 'fallBackAll' as const, hint: 'fall back all' },
+        pause(true),
+        ...chat,
+      ];
+    }
     case 'held': {
       const stepId = prompt.step.id;
       return [
@@ -319,6 +388,9 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
             ]
           : []),
         ...chat,
+        ...(prompt.rollout !== undefined
+          ? [withReason('stopRollout', ['x'], 'stop the rollout', 'stop-rollout', stepId, undefined, { phase: prompt.rollout })]
+          : []),
         ...(prompt.doing === undefined ? [fallBack(stepId)] : []),
         // While a step runs the engine takes no PAUSE: the run is suspended, the step goes on on its host.
         ...(prompt.doing === undefined ? [pause(false)] : []),
@@ -369,6 +441,8 @@ export function keyName(input: string, key: InkKey): string {
   if (key.pageDown) return 'PgDn';
   if (key.upArrow) return 'Up';
   if (key.downArrow) return 'Down';
+  if (key.leftArrow) return 'Left';
+  if (key.rightArrow) return 'Right';
   if (key.end) return 'End';
   return input;
 }
@@ -385,6 +459,8 @@ export interface InkKey {
   pageDown: boolean;
   upArrow: boolean;
   downArrow: boolean;
+  leftArrow: boolean;
+  rightArrow: boolean;
   end: boolean;
 }
 
@@ -392,6 +468,7 @@ export interface InkKey {
 export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly string[] }> = [
   { meaning: 'stopNightshift', keys: ['Ctrl-C'] },
   { meaning: 'scroll', keys: ['PgUp', 'PgDn', 'Up', 'Down'] },
+  { meaning: 'selectHost', keys: ['Left', 'Right'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },
   { meaning: 'help', keys: ['?'] },
@@ -411,12 +488,17 @@ const PLAIN_ORDER: MeaningName[] = [
   'reattach',
   'stopAttempt',
   'retry',
+  'retryHost',
   'askSite',
   'markDone',
   'override',
   'skip',
   'fallBack',
   'fallBackAnywhere',
+  'skipHost',
+  'fallBackHost',
+  'stopRollout',
+  'fallBackAll',
   'chat',
   'pause',
 ];

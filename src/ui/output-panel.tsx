@@ -1,14 +1,21 @@
 import { Box, Text } from 'ink';
 import type { Step } from '../runbook/types.js';
+import { visibleLine } from '../output/neutralize.js';
 import { stepPlace } from '../text/steps.js';
 import type { RevertShown, StepProgress } from '../output/step-output.js';
 import { revertText } from '../text/revert.js';
 import { useNow, type OutputTail } from './hooks.js';
 import { theme } from './theme.js';
 
-export function OutputPanel(props: { step: Step | null; tail: OutputTail; width: number; height: number; scroll: number }) {
+/** `host`: a host of a rollout the upgrader selected, whose step this is (or none yet, while it is queued). */
+export function OutputPanel(props: { step: Step | null; tail: OutputTail; width: number; height: number; scroll: number; host?: string }) {
   const { step, tail } = props;
-  const title = step ? `${step.number} ${step.title} (${stepPlace(step)})` : 'output';
+  const selected = props.host !== undefined ? `${visibleLine(props.host)} · ` : '';
+  const title = step
+    ? `${selected}${step.number} ${step.title} (${stepPlace(step)})`
+    : props.host !== undefined
+      ? `${selected}queued: no output yet`
+      : 'output';
   const counts = tail.total > 0 ? `${tail.total.toLocaleString('en-US')} lines` : '';
   const scrolled = props.scroll > 0 ? `scrolled back ${props.scroll} (End follows) · ` : '';
   return (

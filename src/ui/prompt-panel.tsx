@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { visibleText } from '../output/neutralize.js';
+import { visibleLine, visibleText } from '../output/neutralize.js';
 import { outcomeSentence } from '../text/outcome.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import { slashUsage } from '../chat/chat-text.js';
@@ -90,6 +90,31 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
     case 'confirmation': {
       color = theme.warning;
       const relayed = prompt.role !== 'upgrader';
+      if (prompt.rollout) {
+        const { rollout } = prompt;
+        body = (
+          <>
+            <Text bold color={rollout.kind === 'halt' ? theme.danger : theme.warning}>
+              {rollout.kind === 'halt' ? 'ROLLOUT HALTED' : 'CANARY DONE'} · phase {visibleLine(rollout.phase)} · {stepLabel(prompt.step)}
+            </Text>
+            <Text>
+              {rollout.failed.length > 0 ? `Failed so far (${rollout.failed.length}): ${hostList(rollout.failed)}.` : 'No host has failed so far.'} Confirm to
+              continue the rollout with the next batch.
+            </Text>
+            <Text bold>{confirmationText(prompt.step, undefined)}</Text>
+            {prompt.confirmText !== undefined ? (
+              <>
+                <Text>
+                  Type <Text bold>"{prompt.confirmText}"</Text> and press Enter to continue the rollout.
+                </Text>
+                <Field value={text} />
+              </>
+            ) : null}
+            <Keys>{keys}</Keys>
+          </>
+        );
+        break;
+      }
       body = (
         <>
           <Text bold color={theme.warning}>
@@ -148,6 +173,22 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
         </>
       );
       break;
+    case 'host-decision':
+      color = theme.danger;
+      body = (
+        <>
+          <Text bold color={theme.danger}>
+            FAILED on {visibleLine(prompt.host)} · {stepLabel(prompt.step)}: {prompt.error}
+          </Text>
+          {prompt.more > 0 ? (
+            <Text color={theme.warning}>
+              {prompt.more} more {prompt.more === 1 ? 'host waits' : 'hosts wait'} for a decision (next once this one is decided; ← → shows them).
+            </Text>
+          ) : null}
+          <Keys>{keys}</Keys>
+        </>
+      );
+      break;
     case 'held':
       color = theme.warning;
       body = (
@@ -163,7 +204,7 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       color = theme.warning;
       body = (
         <>
-          <Text bold>{REASON_QUESTIONS[prompt.action]}</Text>
+          <Text bold>{REASON_QUESTIONS[prompt.action](visibleLine(prompt.target?.host ?? ''))}</Text>
           <Field value={text} />
           <Keys>{keys}</Keys>
         </>
@@ -230,9 +271,19 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
   );
 }
 
-const REASON_QUESTIONS: Record<ReasonAction, string> = {
-  skip: 'Why skip this step? (journaled)',
-  fallback: 'Why fall back? (journaled)',
-  'mark-done': 'How do you know it is done? (journaled)',
-  override: 'Why go on without hands on site? (journaled)',
+const REASON_QUESTIONS: Record<ReasonAction, (host: string) => string> = {
+  skip: () => 'Why skip this step? (journaled)',
+  fallback: () => 'Why fall back? (journaled)',
+  'mark-done': () => 'How do you know it is done? (journaled)',
+  override: () => 'Why go on without hands on site? (journaled)',
+  'skip-host': (host) => `Why skip ${host}? It is left as it is and counts as failed. (journaled)`,
+  'fallback-host': (host) => `Why fall back ${host}? Its own fallback runs; it counts as failed. (journaled)`,
+  'stop-rollout': (host) =>
+    `Why stop the rollout? No batch starts after this one; ${host !== '' ? `${host} is left as it is, ` : ''}the hosts at work finish. (journaled)`,
 };
+
+/** The rollout's failed hosts, named: the first few, then how many more. */
+export function hostList(hosts: readonly string[], most = 8): string {
+  const named = hosts.slice(0, most).map(visibleLine).join(', ');
+  return hosts.length > most ? `${named} and ${hosts.length - most} more` : named;
+}

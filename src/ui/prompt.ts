@@ -2,16 +2,24 @@
 // SSH question and the screen's own mode. One place decides which keys mean what.
 import type { Outcome } from '../engine/events.js';
 import type { Focus } from '../engine/view.js';
+import type { FleetView } from '../engine/fleet-view.js';
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import type { Role, Step } from '../runbook/types.js';
 import type { Question } from './questions.js';
 
-export type ReasonAction = 'skip' | 'fallback' | 'mark-done' | 'override';
+export type ReasonAction = 'skip' | 'fallback' | 'mark-done' | 'override' | 'skip-host' | 'fallback-host' | 'stop-rollout';
+
+/** A host of a rollout a reason is asked about (skip it, fall it back, stop the rollout at it). */
+export interface HostTarget {
+  phase: string;
+  /** None: the rollout as a whole (stopping it while nothing failed). */
+  host?: string;
+}
 
 export type Mode =
   | { kind: 'normal' }
   | { kind: 'help' }
-  | { kind: 'reason'; action: ReasonAction; stepId: string | null }
+  | { kind: 'reason'; action: ReasonAction; stepId: string | null; target?: HostTarget }
   | { kind: 'confirm-cancel'; stepId: string }
   /** Stopping an attempt that may still run on its host: asked before the TERM goes. */
   | { kind: 'confirm-stop-attempt'; stepId: string }
@@ -21,7 +29,7 @@ export type Mode =
 
 export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
-  | { kind: 'reason'; action: ReasonAction; stepId: string | null; typing: true }
+  | { kind: 'reason'; action: ReasonAction; stepId: string | null; target?: HostTarget; typing: true }
   | { kind: 'confirm-cancel'; step: Step; typing: false }
   | { kind: 'confirm-stop-attempt'; step: Step; attempt: number; typing: false }
   | { kind: 'confirm-stop'; typing: false }
@@ -37,17 +45,76 @@ export type Prompt =
       relayable: boolean;
       /** What the sentinel was asked about a failed step (not a checkpoint). */
       request?: string;
+      /** A rollout's halt or canary checkpoint: confirming it continues the rollout. */
+      rollout?: RolloutPause;
       typing: boolean;
     }
+  /**
+   * A failed step of a host of a rollout: the first such host in the grid's order; `more`
+   * other hosts wait for a decision too. `fallback`: the host has fallback steps to run.
+   */
+  | { kind: 'host-decision'; step: Step; phase: string; host: string; error: string; more: number; fallback: boolean; typing: false }
   /** `attemptMayRun`: that attempt may still run on its host (reattach or stop it; a retry waits until it has ended). */
   | { kind: 'decision'; step: Step; error: string; interrupted: boolean; attemptMayRun?: number; typing: false }
   /** A `needs: hands` step held while no sentinel is on site; `why` says what is missing. */
   | { kind: 'held'; step: Step; why: string; typing: false }
-  /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). */
-  | { kind: 'running'; step: Step; doing?: string; typing: false }
+  /** `doing`: what nightshift does for the upgrader's decision (looks at an attempt on its host, stops it). `rollout`: the phase of a rollout under way, which may be stopped. */
+  | { kind: 'running'; step: Step; doing?: string; rollout?: string; typing: false }
   /** `scope`: the phase whose own fallback ended the run (null: the runbook's, or no fallback). */
   | { kind: 'finished'; outcome: Outcome; scope: string | null; typing: false }
   | { kind: 'idle'; typing: false };
+
+/** Where a rollout rests at a checkpoint of its own: after its canary batch, or halted after a batch. */
+export interface RolloutPause {
+  phase: string;
+  kind: 'canary' | 'halt';
+  /** The hosts that failed, fell back or were skipped so far. */
+  failed: string[];
+}
+
+/** The first host of a rollout (in the grid's order) whose step failed and waits for a decision, and how many more wait. */
+export function waitingHost(fleets: readonly FleetView[]): { view: FleetView; host: string; step: Step; error: string; more: number } | null {
+  const waiting = fleets.flatMap((view) =>
+    view.hosts.filter((host) => host.waiting && host.stepStatus === 'failed' && host.step).map((host) => ({ view, host })),
+  );
+  const first = waiting[0];
+  if (!first) return null;
+  return { view: first.view, host: first.host.host, step: first.host.step!, error: first.host.error ?? 'failed', more: waiting.length - 1 };
+}
+
+/**
+ * The failed host a decision is asked about: the one whose step the engine has in focus,
+ * else (nothing else waits for a person) the first in the grid's order. An interrupted step,
+ * or one whose attempt may still run, gets the usual decision prompt with its own ways.
+ */
+function hostDecisionOf(focus: Focus | null, fleets: readonly FleetView[], stepOf: (id: string) => Step): ReturnType<typeof waitingHost> {
+  if (focus?.waitingFor === 'decision') {
+    const step = stepOf(focus.stepId);
+    const host = step.instanceOf?.host;
+    const view =
+      host !== undefined
+        ? fleets.find((each) => each.fleet.perHost[host]?.steps.concat(each.fleet.perHost[host]!.fallback).some((own) => own.id === step.id))
+        : undefined;
+    if (host === undefined || !view || focus.interrupted || focus.attemptMayRun !== undefined) return null;
+    const others = fleets.flatMap((each) => each.hosts.filter((other) => other.waiting && other.stepStatus === 'failed' && other.host !== host));
+    return { view, host, step, error: focus.error, more: others.length };
+  }
+  if (focus !== null && focus.waitingFor !== 'running') return null;
+  return waitingHost(fleets);
+}
+
+/** Whether `stepId` is a rollout's canary or halt checkpoint, and the rollout's failed hosts. */
+export function rolloutPauseOf(fleets: readonly FleetView[], stepId: string): RolloutPause | undefined {
+  for (const view of fleets) {
+    const { fleet } = view;
+    const kind = fleet.canaryCheckpoint?.id === stepId ? 'canary' : fleet.halts.some((halt) => halt.id === stepId) ? 'halt' : null;
+    if (kind === null) continue;
+    const outcomes = new Map(view.hosts.map((host) => [host.host, host.outcome]));
+    const failed = fleet.hosts.filter((host) => ['failed', 'fell-back', 'skipped'].includes(outcomes.get(host) ?? 'queued'));
+    return { phase: view.phase, kind, failed };
+  }
+  return undefined;
+}
 
 export function activePrompt(args: {
   mode: Mode;
@@ -59,6 +126,8 @@ export function activePrompt(args: {
   stepOf: (id: string) => Step;
   /** Whether the upgrader may record a sentinel's confirmation for them. */
   relaysAllowed: boolean;
+  /** The rollouts under way (fleetViewsOf): a failed host's step is asked about first. */
+  fleets?: readonly FleetView[];
 }): Prompt {
   const { mode, question, focus, outcome, stepOf } = args;
   if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
@@ -72,6 +141,20 @@ export function activePrompt(args: {
   if (mode.kind === 'confirm-stop-attempt' && focus?.stepId === mode.stepId && focus.waitingFor === 'decision' && focus.attemptMayRun !== undefined) {
     return { kind: 'confirm-stop-attempt', step: stepOf(mode.stepId), attempt: focus.attemptMayRun, typing: false };
   }
+  const host = hostDecisionOf(focus, args.fleets ?? [], stepOf);
+  if (host) {
+    const fallback = (host.view.fleet.perHost[host.host]?.fallback.length ?? 0) > 0;
+    return {
+      kind: 'host-decision',
+      step: stepOf(host.step.id),
+      phase: host.view.phase,
+      host: host.host,
+      error: visibleText(host.error),
+      more: host.more,
+      fallback,
+      typing: false,
+    };
+  }
   if (!focus) return { kind: 'idle', typing: false };
   const step = stepOf(focus.stepId);
   switch (focus.waitingFor) {
@@ -81,6 +164,7 @@ export function activePrompt(args: {
       const confirmText = 'confirmText' in step ? step.confirmText : undefined;
       const role = focus.roles[0] ?? 'upgrader';
       const relayable = role === 'upgrader' || args.relaysAllowed;
+      const rollout = focus.request === undefined ? rolloutPauseOf(args.fleets ?? [], focus.stepId) : undefined;
       return {
         kind: 'confirmation',
         step,
@@ -89,6 +173,7 @@ export function activePrompt(args: {
         pending: focus.roles,
         ...(confirmText !== undefined ? { confirmText } : {}),
         ...(focus.request !== undefined ? { request: visibleText(focus.request) } : {}),
+        ...(rollout ? { rollout } : {}),
         typing: confirmText !== undefined && relayable,
       };
     }
@@ -101,8 +186,16 @@ export function activePrompt(args: {
         ...(focus.attemptMayRun !== undefined ? { attemptMayRun: focus.attemptMayRun } : {}),
         typing: false,
       };
-    case 'running':
-      return { kind: 'running', step, ...(focus.doing !== undefined ? { doing: focus.doing } : {}), typing: false };
+    case 'running': {
+      const rollout = (args.fleets ?? []).find((view) => view.batch < view.batches.length && !view.stopping)?.phase;
+      return {
+        kind: 'running',
+        step,
+        ...(focus.doing !== undefined ? { doing: focus.doing } : {}),
+        ...(rollout !== undefined ? { rollout } : {}),
+        typing: false,
+      };
+    }
     case 'hands':
       return { kind: 'held', step, why: visibleLine(focus.why), typing: false };
   }

@@ -1,5 +1,5 @@
 // Colours and marks in one place. Marks differ in shape too, not only in colour.
-import type { StepStatus } from '../engine/events.js';
+import type { HostOutcome, StepStatus } from '../engine/events.js';
 import type { ConnectionState } from '../remote/types.js';
 
 export const theme = {
@@ -29,4 +29,17 @@ export const HOST_MARK: Record<ConnectionState['state'], { mark: string; color: 
   reconnecting: { mark: '↻', color: theme.warning },
   lost: { mark: '✗', color: theme.danger },
   closed: { mark: '○', color: theme.muted },
+};
+
+/** A host of a rollout: its outcome, or `waiting` while a step of it needs the upgrader. */
+export type HostMarkState = HostOutcome | 'waiting';
+
+export const HOST_OUTCOME_MARK: Record<HostMarkState, { mark: string; color: string }> = {
+  waiting: { mark: '!', color: theme.danger },
+  failed: { mark: '✗', color: theme.danger },
+  'fell-back': { mark: '↩', color: theme.warning },
+  skipped: { mark: '↷', color: theme.warning },
+  running: { mark: '▶', color: theme.accent },
+  queued: { mark: '·', color: theme.muted },
+  done: { mark: '✓', color: theme.success },
 };

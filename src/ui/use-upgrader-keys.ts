@@ -5,6 +5,7 @@ import { useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../chat/chat-text.js';
 import type { HumanEvent } from '../engine/events.js';
+import { fleetViewsOf, type FleetView } from '../engine/fleet-view.js';
 import type { Run } from '../runner/run.js';
 import { isOffered, keyFor, keyName, keysFor, reasonEvent, type KeyEntry } from './key-map.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
@@ -20,10 +21,25 @@ export interface ScreenState {
   /** Lines scrolled back from the end of the output; 0 follows it. */
   scroll: number;
   message: string | null;
+  /** The host of a rollout the upgrader selected (← →): its steps and output are shown; null follows the rollout. */
+  selected: string | null;
+}
+
+/** The rollout the grid shows: the one under way, else the last one started. */
+export function shownFleet(fleets: readonly FleetView[]): FleetView | null {
+  return fleets.find((view) => view.batch < view.batches.length) ?? fleets.at(-1) ?? null;
+}
+
+/** The host after (or before) `selected` in the grid's order; past either end, none (the rollout is followed). */
+export function nextHost(view: FleetView | null, selected: string | null, step: 1 | -1): string | null {
+  if (!view || view.hosts.length === 0) return null;
+  const order = view.hosts.map((host) => host.host);
+  const index = selected === null ? (step === 1 ? -1 : order.length) : order.indexOf(selected);
+  return order[index + step] ?? null;
 }
 
 export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
-  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null });
+  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     state.current = { ...state.current, ...patch };
@@ -41,6 +57,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
   );
 
   const by = run.upgrader;
+  const liveFleets = () => fleetViewsOf(run.actor.getSnapshot().context, run.runbook);
   const livePrompt = (): Prompt => {
     const { mode } = state.current;
     const view = run.view();
@@ -51,6 +68,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       outcome: view.outcome,
       stepOf: run.stepOf,
       relaysAllowed: run.relaysAllowed,
+      fleets: liveFleets(),
     });
   };
   const field = useTextField({
@@ -104,7 +122,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       case 'chat':
         return sendChat(value);
       case 'reason':
-        return sendWithReason(reasonEvent(prompt.action, prompt.stepId, by, value));
+        return sendWithReason(reasonEvent(prompt.action, prompt.stepId, by, value, prompt.target));
       case 'question':
         if (prompt.question.kind === 'passphrase' || prompt.question.kind === 'sudo-password') prompt.question.answer(value === '' ? null : value);
         break;
@@ -131,7 +149,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
         if (prompt.kind === 'confirm-cancel' || prompt.kind === 'confirm-stop-attempt') backToNormal();
         return;
       case 'reason':
-        return backToNormal({ kind: 'reason', action: does.action, stepId: does.stepId });
+        return backToNormal({ kind: 'reason', action: does.action, stepId: does.stepId, ...(does.target ? { target: does.target } : {}) });
       case 'ask-first':
         return backToNormal(does.mode);
       case 'pause':
@@ -168,6 +186,9 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     if (name === 'PgUp' || name === 'Up') return update({ scroll: state.current.scroll + (name === 'PgUp' ? SCROLL_PAGE : 1) });
     if (name === 'PgDn' || name === 'Down') return update({ scroll: Math.max(0, state.current.scroll - (name === 'PgDn' ? SCROLL_PAGE : 1)) });
     if (name === 'End') return update({ scroll: 0 });
+    if ((name === 'Left' || name === 'Right') && !(livePrompt().typing && field.text !== '')) {
+      return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0 });
+    }
     update({ message: null });
 
     const prompt = livePrompt();

@@ -15,9 +15,22 @@ export function jsonLine(fields: { type: string } & Record<string, unknown>, ses
   return `${safeJson({ v: JSON_STREAM_VERSION, ...(session !== undefined ? { session } : {}), ...fields })}\n`;
 }
 
-/** Writes every entry of the journal as it is written, from now on; returns the stop. */
-export function streamJournal(journal: Journal, session: string, write: (text: string) => void): () => void {
-  return journal.onWritten((entry) => write(jsonLine(entry, session)));
+/**
+ * Writes every entry of the journal as it is written, from now on; returns the stop.
+ * `hostOfStep`: the host of a rollout a step is for; an entry about such a step that names
+ * no host of its own gets `host`, so that every line of a rollout says which host it is about.
+ */
+export function streamJournal(
+  journal: Journal,
+  session: string,
+  write: (text: string) => void,
+  hostOfStep?: (stepId: string) => string | undefined,
+): () => void {
+  return journal.onWritten((entry) => {
+    const stepId = 'stepId' in entry && typeof entry.stepId === 'string' ? entry.stepId : undefined;
+    const host = stepId !== undefined && !('host' in entry && entry.host !== undefined) ? hostOfStep?.(stepId) : undefined;
+    write(jsonLine(host !== undefined ? { ...entry, host } : entry, session));
+  });
 }
 
 /** Something nightshift tells the upgrader (an answer it did not understand, input that ended), as a line of the stream. */

@@ -6,7 +6,7 @@ import type { EngineEmitted, EngineEvent, Outcome } from '../../engine/events.js
 import { stepScopeLabel } from '../../engine/fallback-scope.js';
 import { fallbackScopeOf, type Focus } from '../../engine/view.js';
 import { formatDuration } from '../../runbook/duration.js';
-import type { Step } from '../../runbook/types.js';
+import { allSteps, type Step } from '../../runbook/types.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
 import { visibleLine, visibleText } from '../../output/neutralize.js';
 import { messageStamp } from '../../text/chat-stamp.js';
@@ -16,7 +16,9 @@ import { shownSteps } from '../../text/shown-runbook.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../../remote/types.js';
 import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../key-map.js';
-import { activePrompt } from '../prompt.js';
+import { activePrompt, type Prompt } from '../prompt.js';
+import { fleetViewsOf, type FleetView } from '../../engine/fleet-view.js';
+import { hostList } from '../prompt-panel.js';
 import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import { jsonLine, noticeLine, streamJournal } from './json-stream.js';
@@ -35,16 +37,25 @@ export interface PlainIO {
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
   return (step: Step, lines: string[], stderr: boolean) => {
     const host = 'host' in step ? step.host : 'local';
+    // A step of a rollout says which of its hosts it is for; where it runs too, when that is elsewhere.
+    const fleetHost = step.instanceOf?.host;
     if (io.json) {
       const stream = stderr ? 'stderr' : 'stdout';
-      io.write(lines.map((line) => jsonLine({ type: 'output', stepId: step.id, host, stream, line })).join(''));
+      const forHost = fleetHost !== undefined && fleetHost !== host ? { fleetHost } : {};
+      io.write(lines.map((line) => jsonLine({ type: 'output', stepId: step.id, host, ...forHost, stream, line })).join(''));
     } else {
       // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
-      const prefix = chalk.dim(`${host}|`);
+      const prefix =
+        fleetHost === undefined ? chalk.dim(`${host}|`) : `${hostPrefix(fleetHost).trimEnd()}${fleetHost === host ? '' : ` ${chalk.dim(`${host}|`)}`}`;
       const paint = stderr ? chalk.yellow : (line: string) => line;
       io.write(`${lines.map((line) => `${prefix} ${paint(line)}`).join('\n')}\n`);
     }
   };
+}
+
+/** `[vm2] `: the start of every plain line about a host of a rollout. */
+export function hostPrefix(host: string): string {
+  return `[${visibleLine(host)}] `;
 }
 
 /** Host key and passphrase questions asked on the same line stream as everything else. */
@@ -118,17 +129,18 @@ function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string,
 async function askWhileFocused(
   run: Run,
   io: PlainIO,
-  focus: Focus,
+  asking: Asking,
   shownStep: (stepId: string) => Step,
   chat: PlainChat | undefined,
 ): Promise<string | null | undefined> {
-  const answers = `Answer ${plainUsage(plainKeysOf(run, focus, shownStep, chat), run.whyNot)}:`;
-  writePrompt(io, promptObject(focus), promptText(shownStep(focus.stepId), focus, run.relaysAllowed, answers));
-  const asked = focusKey(focus);
+  const keys = keysFor(asking.prompt, { by: run.upgrader, chat: chat !== undefined });
+  const answers = `Answer ${plainUsage(keys, run.whyNot)}:`;
+  writePrompt(io, asking.json, askingText(asking, shownStep, run.relaysAllowed, answers));
+  const asked = asking.key;
   const gone = new AbortController();
   const stillAsked = () => {
-    const now = run.view().focus;
-    return now !== null && focusKey(now) === asked && run.outcome() === null;
+    const now = askingNow(run, shownStep);
+    return now !== null && now.key === asked && run.outcome() === null;
   };
   const subscription = run.actor.subscribe(() => {
     if (!stillAsked()) gone.abort();
@@ -147,6 +159,51 @@ async function askWhileFocused(
 
 function focusKey(focus: Focus): string {
   return `${focus.stepId}:${focus.waitingFor}:${focus.waitingFor === 'confirmation' ? focus.roles.join(',') : ''}`;
+}
+
+/** What plain mode asks now: a failed host of a rollout first, else the step in focus. */
+interface Asking {
+  prompt: Prompt;
+  /** Whether it is still the same question. */
+  key: string;
+  json: Record<string, unknown>;
+  /** The step in focus, when it is about it. */
+  focus: Focus | null;
+  stepId: string;
+}
+
+function askingNow(run: Run, shownStep: (stepId: string) => Step): Asking | null {
+  const fleets = fleetViewsOf(run.actor.getSnapshot().context, run.runbook);
+  const focus = run.view().focus;
+  const prompt = promptOf(run, focus, shownStep, fleets);
+  if (prompt.kind === 'host-decision') {
+    return {
+      prompt,
+      key: `host:${prompt.phase}:${prompt.host}:${prompt.step.id}`,
+      json: { type: 'prompt', for: 'host-decision', stepId: prompt.step.id, phase: prompt.phase, host: prompt.host, error: prompt.error, more: prompt.more },
+      focus: null,
+      stepId: prompt.step.id,
+    };
+  }
+  if (!focus || focus.waitingFor === 'running') return null;
+  return { prompt, key: focusKey(focus), json: promptObject(focus), focus, stepId: focus.stepId };
+}
+
+function askingText(asking: Asking, shownStep: (stepId: string) => Step, relaysAllowed: boolean, answers: string): string {
+  const { prompt } = asking;
+  if (prompt.kind === 'host-decision') {
+    const more = prompt.more > 0 ? `\n  ${prompt.more} more ${prompt.more === 1 ? 'host waits' : 'hosts wait'} for a decision after this one.` : '';
+    return `${hostPrefix(prompt.host)}${stepLabel(prompt.step)} failed on ${visibleLine(prompt.host)}: ${prompt.error}${more}\n  ${answers}`;
+  }
+  if (prompt.kind === 'confirmation' && prompt.rollout) {
+    const { rollout } = prompt;
+    const failed = rollout.failed.length > 0 ? `failed so far (${rollout.failed.length}): ${hostList(rollout.failed)}` : 'no host has failed so far';
+    const how = prompt.confirmText !== undefined ? `Type ${JSON.stringify(prompt.confirmText)}` : 'Type yes';
+    const what =
+      rollout.kind === 'halt' ? `the rollout of phase ${visibleLine(rollout.phase)} halted` : `the canary batch of phase ${visibleLine(rollout.phase)} is done`;
+    return `${stepLabel(prompt.step)}: ${what}; ${failed}.\n  ${indentFollowing(confirmationText(prompt.step, undefined).trim())}\n  ${how} to continue the rollout. ${answers}`;
+  }
+  return promptText(shownStep(asking.stepId), asking.focus!, relaysAllowed, answers);
 }
 
 /** Chat lines as they come, each stamped; `say TEXT` writes to the site. */
@@ -183,7 +240,10 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
   const shownStepOf = shownSteps(run.runbook);
   const shownStep = (stepId: string) => shownStepOf(stepId) ?? run.stepOf(stepId);
 
-  const unsubscribe = io.json ? streamJournal(run.session.journal, run.session.id, io.write) : run.onEvent((event) => describe(run, event, say, shownStep));
+  const fleetHosts = new Map(allSteps(run.runbook).flatMap((step) => (step.instanceOf ? [[step.id, step.instanceOf.host] as const] : [])));
+  const unsubscribe = io.json
+    ? streamJournal(run.session.journal, run.session.id, io.write, (stepId) => fleetHosts.get(stepId))
+    : run.onEvent((event) => describe(run, event, say, shownStep));
   const stopChat = chat ? printChat(chat, io) : () => {};
   if (!io.json) {
     say(`${visibleLine(run.runbook.name)}: session ${run.session.id}`);
@@ -195,13 +255,12 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
     for (;;) {
       const outcome = run.outcome();
       if (outcome) return outcome;
-      const view = run.view();
-      const focus = view.focus;
-      if (!focus || focus.waitingFor === 'running') {
+      const asking = askingNow(run, shownStep);
+      if (!asking) {
         await Promise.race([nextSnapshot(run), run.finished]);
         continue;
       }
-      const answer = await askWhileFocused(run, io, focus, shownStep, chat);
+      const answer = await askWhileFocused(run, io, asking, shownStep, chat);
       if (answer === undefined) continue; // the question went away: hands came on site, a helper confirmed
       if (answer === null) {
         say('input ended while a step was waiting for an answer: pausing the run');
@@ -213,11 +272,13 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         else say(chalk.yellow('! there is no chat in this run (--no-helpers)'));
         continue;
       }
-      const keys = plainKeysOf(run, focus, shownStep, chat);
-      const event = eventFor(run, keys, answer.trim(), stepLabel(shownStep(focus.stepId)));
-      if (typeof event === 'string') say(chalk.yellow(`! ${event}`));
+      const keys = keysFor(asking.prompt, { by: run.upgrader, chat: chat !== undefined });
+      const event = eventFor(run, keys, answer.trim(), stepLabel(shownStep(asking.stepId)));
+      // A refusal about a host of a rollout starts with it, as every line about that host.
+      const about = asking.prompt.kind === 'host-decision' ? hostPrefix(asking.prompt.host) : '';
+      if (typeof event === 'string') say(`${about}${chalk.yellow(`! ${event}`)}`);
       else if ('confirm' in event) {
-        const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: focus.stepId, action: event.event.type }, event.confirm);
+        const confirmed = await ask(io, { type: 'prompt', for: 'confirm', stepId: asking.stepId, action: event.event.type }, event.confirm);
         if (confirmed?.trim() === 'yes') run.send(event.event);
         else say('not stopped');
       } else run.send(event);
@@ -298,17 +359,17 @@ interface NeedsConfirmation {
   event: EngineEvent;
 }
 
-/** The key map's entries for the step in focus: plain mode's words are read from them. */
-function plainKeysOf(run: Run, focus: Focus, shownStep: (stepId: string) => Step, chat: PlainChat | undefined): KeyEntry[] {
-  const prompt = activePrompt({
+/** What the full-screen view would ask now: plain mode's words are read from its keys. */
+function promptOf(run: Run, focus: Focus | null, shownStep: (stepId: string) => Step, fleets: readonly FleetView[]): Prompt {
+  return activePrompt({
     mode: { kind: 'normal' },
     question: undefined,
     focus,
     outcome: null,
     stepOf: shownStep,
     relaysAllowed: run.relaysAllowed,
+    fleets,
   });
-  return keysFor(prompt, { by: run.upgrader, chat: chat !== undefined });
 }
 
 /**
@@ -345,10 +406,56 @@ function eventFor(run: Run, keys: KeyEntry[], answer: string, label: string): En
   }
 }
 
+/** The lines of a rollout's own events; false for any other event. */
+function describeRollout(run: Run, event: EngineEmitted, say: (text: string) => void): boolean {
+  const t = visibleLine;
+  const batchesOf = (phase: string) => run.runbook.phases.find((each) => each.name === phase)?.fleet?.batches.length ?? 0;
+  const names = (hosts: string[]) => hosts.map(t).join(' ');
+  switch (event.type) {
+    case 'batch.started':
+      say(
+        `${chalk.cyan('>>')} ${event.canary ? 'canary ' : ''}batch ${event.batch}/${batchesOf(event.phase)} of ${t(event.phase)} started: ${names(event.hosts)}`,
+      );
+      return true;
+    case 'batch.finished': {
+      const failed = event.failed.length > 0 ? chalk.red(`, ${event.failed.length} failed: ${names(event.failed)}`) : '';
+      say(`batch ${event.batch}/${batchesOf(event.phase)} of ${t(event.phase)} finished: ${event.done.length} done${failed}`);
+      return true;
+    }
+    case 'host.started':
+      say(`${hostPrefix(event.host)}started (batch ${event.batch})`);
+      return true;
+    case 'host.finished': {
+      const why = event.reason !== undefined ? `: ${t(event.reason)}` : '';
+      const how = {
+        done: chalk.green('done'),
+        failed: chalk.red('failed, left as it is'),
+        'fell-back': chalk.yellow('fell back'),
+        skipped: chalk.yellow('skipped'),
+      }[event.outcome];
+      say(`${hostPrefix(event.host)}${t(event.host)} ${how}${event.outcome === 'done' ? '' : why}`);
+      return true;
+    }
+    case 'rollout.halted':
+      say(
+        chalk.red.bold(
+          `rollout of ${t(event.phase)} halted after batch ${event.batch}/${batchesOf(event.phase)}: ${t(event.reason)}${event.failed.length > 0 ? ` (failed: ${names(event.failed)})` : ''}`,
+        ),
+      );
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** One line per engine event; runbook text comes from the shown steps, the event's own text (reasons, errors, names) is made visible here. */
-function describe(run: Run, event: EngineEmitted, say: (text: string) => void, shownStep: (stepId: string) => Step): void {
+function describe(run: Run, event: EngineEmitted, sayLine: (text: string) => void, shownStep: (stepId: string) => Step): void {
   const step = 'stepId' in event && event.stepId ? shownStep(event.stepId) : null;
   const t = visibleLine;
+  // Every line about a host of a rollout starts with it.
+  const forHost = step?.instanceOf?.host ?? (event.type === 'decision' ? event.host : undefined);
+  const say = forHost === undefined ? sayLine : (text: string) => sayLine(`${hostPrefix(forHost)}${text}`);
+  if (describeRollout(run, event, sayLine)) return;
   const label = step ? stepLabel(step) : '';
   switch (event.type) {
     case 'step.started':

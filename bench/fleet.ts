@@ -5,6 +5,7 @@
 // keys answered in the full-screen view while the 200 outputs stream.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Sshd } from '../test/support/sshd.js';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
@@ -230,6 +231,9 @@ async function nightshiftScreen(context: BenchContext, lab: FleetLab, runbook: s
 export async function benchFleet(context: BenchContext, count: number, rounds: number): Promise<Figure[]> {
   context.log(`fleet: ${count} hosts on ${SSHD_INSTANCES} sshd instances`);
   const lab = await startFleetLab(context, count);
+  // Two cores shared with other work make every figure move: the load says how busy it was.
+  const load = () => loadavg()[0]!.toFixed(1);
+  const loads: string[] = [load()];
   try {
     const runbook = fleetRunbook(context, lab);
     const reference: number[] = [];
@@ -242,6 +246,7 @@ export async function benchFleet(context: BenchContext, count: number, rounds: n
       plain.push(await nightshiftPlain(context, lab, runbook));
       context.log(`fleet: nightshift took ${plain.at(-1)!.seconds.toFixed(1)} s, peak ${plain.at(-1)!.peakMiB.toFixed(0)} MiB`);
     }
+    loads.push(load());
     const samples: number[] = [];
     let screenPeakMiB = 0;
     for (let run = 1; run <= 3 && samples.length < 100; run++) {
@@ -250,6 +255,7 @@ export async function benchFleet(context: BenchContext, count: number, rounds: n
       samples.push(...screen.samples);
       screenPeakMiB = Math.max(screenPeakMiB, screen.peakMiB);
     }
+    loads.push(load());
     const seconds = percentile(
       plain.map((run) => run.seconds),
       50,
@@ -268,7 +274,7 @@ export async function benchFleet(context: BenchContext, count: number, rounds: n
         ratio: seconds / referenceSeconds,
         goal: `<= ${WALL_GOAL}x`,
         met: seconds / referenceSeconds <= WALL_GOAL,
-        notes: `plain mode, start to exit; nightshift ${plain.map((run) => run.seconds.toFixed(1)).join(' ')} s, ssh ${reference.map((value) => value.toFixed(1)).join(' ')} s`,
+        notes: `plain mode, start to exit; nightshift ${plain.map((run) => run.seconds.toFixed(1)).join(' ')} s, ssh ${reference.map((value) => value.toFixed(1)).join(' ')} s; load average ${loads.join(', ')}`,
       },
       {
         name: `fleet ${count} hosts, peak memory`,

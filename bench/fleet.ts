@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { Sshd } from '../test/support/sshd.js';
+import type { Sshd } from '../test/support/sshd.js';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
 import { memoryOf, PtyProgram } from './pty.js';
 
@@ -38,9 +38,7 @@ export async function startFleetLab(context: BenchContext, count: number): Promi
     for (let index = 0; index < SSHD_INSTANCES; index++) {
       // sshd drops new connections beyond 10 unauthenticated ones by default (MaxStartups
       // 10:30:100): 20 at once would be refused at random, for the reference too.
-      const sshd = await Sshd.start({ extraConfig: [`Ciphers ${context.cipher}`, 'MaxStartups 200', 'MaxSessions 200'] });
-      sshds.push(sshd);
-      context.adopt(sshd);
+      sshds.push(await context.startSshd({ extraConfig: [`Ciphers ${context.cipher}`, 'MaxStartups 200', 'MaxSessions 200'] }));
     }
   } catch (error) {
     await stop();

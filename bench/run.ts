@@ -11,11 +11,11 @@
 // BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
 // BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Sshd } from '../test/support/sshd.js';
+import { Sshd, type SshdOptions } from '../test/support/sshd.js';
 import { benchFleet } from './fleet.js';
 import { benchFlood, benchKeys } from './flood.js';
 import { benchResume, benchStart } from './start.js';
@@ -34,10 +34,18 @@ const only = values.only ? new Set(values.only.split(',')) : null;
 const wanted = (name: string) => only === null || only.has(name);
 
 async function main(): Promise<void> {
+  removeKilledBenches();
   const work = mkdtempSync(path.join(tmpdir(), 'ns-bench-'));
-  const sshd = await Sshd.start({ extraConfig: [`Ciphers ${CIPHER}`] });
-  const servers = [sshd];
+  writeFileSync(path.join(work, 'pid'), `${process.pid}\n`);
+  const servers: Sshd[] = [];
   cleanUpWhenStopped(servers, work);
+  const startSshd = async (options: SshdOptions) => {
+    const server = await Sshd.start(options);
+    servers.push(server);
+    appendFileSync(path.join(work, 'sshd-dirs'), `${server.dir}\n`);
+    return server;
+  };
+  const sshd = await startSshd({ extraConfig: [`Ciphers ${CIPHER}`] });
   const sshConfig = path.join(work, 'ssh_config');
   const knownHosts = path.join(work, 'known_hosts');
   writeFileSync(
@@ -54,7 +62,7 @@ async function main(): Promise<void> {
     knownHosts,
     cipher: CIPHER,
     log: (text) => process.stderr.write(`  ${text}\n`),
-    adopt: (server) => servers.push(server),
+    startSshd,
   };
 
   const lines = Number(values.lines ?? (quick ? 300_000 : 3_000_000));
@@ -115,6 +123,38 @@ function cleanUpWhenStopped(servers: Sshd[], work: string): void {
         process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
       });
     });
+  }
+}
+
+/**
+ * A bench killed outright (SIGKILL) took its sshd instances and programs with it (they die
+ * with their parent) but left its folder and sshd's: the next bench removes those whose
+ * bench is gone.
+ */
+function removeKilledBenches(): void {
+  for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith('ns-bench-'))) {
+    const dir = path.join(tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path.join(dir, 'pid'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    const sshdDirs = path.join(dir, 'sshd-dirs');
+    for (const line of existsSync(sshdDirs) ? readFileSync(sshdDirs, 'utf8').split('\n').filter(Boolean) : []) {
+      if (line.startsWith(path.join(tmpdir(), 'ns-sshd-'))) rmSync(line, { recursive: true, force: true });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -7,6 +7,7 @@ import { EXIT } from './cli/exit.js';
 import { parseCommand } from './cli/flags.js';
 import { AGAIN, CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
 import { RunbookRefusal, usageError, UserError } from './cli/user-error.js';
+import { DEMO_SCENARIOS, isDemoScenario } from './lab/demo-scenarios.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
 import { RunbookError } from './runbook/errors.js';
 import { readPreferences } from './store/preferences.js';
@@ -173,8 +174,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
     // Nobody is on site in a demo unless a second terminal joins: the upgrader may confirm for them.
     const helpers = helperSettings(values, { ...DEFAULT_HELPER_SETTINGS, relay: true });
     const scenario = values.scenario;
-    if (scenario !== 'success' && scenario !== 'wrong-route' && scenario !== 'link-drop') {
-      throw usageError(`--scenario is success, wrong-route or link-drop, not "${scenario}"`);
+    if (!isDemoScenario(scenario)) {
+      throw usageError(`--scenario is one of ${DEMO_SCENARIOS.join(', ')}, not "${scenario}"`);
     }
     applyPreferences();
     const { demoCommand } = await import('./cli/demo-command.js');

@@ -47,9 +47,7 @@ export async function withDemoLab(
     if (error instanceof DemoLabError) throw new UserError(error.message, { who: 'nightshift demo' });
     throw error;
   }
-  const ports = Object.entries(lab.hosts)
-    .map(([name, host]) => `${name}=127.0.0.1:${host.port}`)
-    .join(' ');
+  const ports = labHostsLine(lab);
   let code: number = EXIT.error;
   try {
     code = await work(
@@ -68,4 +66,11 @@ export async function withDemoLab(
     // A temporary lab is throwaway once its run has ended; one in --lab-dir stays for a look afterwards.
     if (temporary && code !== EXIT.paused && code !== EXIT.interrupted) await rm(lab.dir, { recursive: true, force: true });
   }
+}
+
+/** The lab's hosts for the banner: each with its port, or for a fleet its count and first and last name. */
+function labHostsLine(lab: DemoLab): string {
+  const hosts = Object.entries(lab.hosts);
+  if (hosts.length <= 3) return hosts.map(([name, host]) => `${name}=127.0.0.1:${host.port}`).join(' ');
+  return `${hosts.length} hosts ${hosts[0]![0]} … ${hosts.at(-1)![0]} on 127.0.0.1 (ports in ${lab.sshConfigFile})`;
 }

@@ -107,6 +107,10 @@ gateway dragon, the new machine dolphin, the mail and DNS server elephant) and r
 miniature gateway swap in it. Host keys are generated per run and pinned in the lab's own
 known_hosts: verification stays on.
 
+--scenario fleet runs a package update over a dozen guests (vm01 to vm12) instead: a
+canary first, then batches of four; vm03 fails its package check, its batch finishes and
+the rollout halts before the next one, asking whether to go on.
+
 The helper options are as for run; the demo prints how a helper in a second terminal
 joins (nightshift join). --relay is on: with nobody joined, the upgrader confirms the
 sentinel's checkpoints for them.`,
@@ -117,7 +121,7 @@ sentinel's checkpoints for them.`,
       type: 'string',
       value: 'NAME',
       default: 'success',
-      help: 'what happens: success, all goes well; wrong-route: verification fails after the swap, as in the story (practise the fallback); link-drop: the link to dolphin drops in the middle of the restore (watch the step go on and nothing get lost)',
+      help: 'what happens: success, all goes well; wrong-route: verification fails after the swap, as in the story (practise the fallback); link-drop: the link to dolphin drops in the middle of the restore (watch the step go on and nothing get lost); fleet: a package update over twelve guests in batches, one of which fails (skip it, fall it back, or stop the rollout)',
     },
     'lab-dir': { type: 'string', value: 'DIR', help: 'keep the lab in DIR instead of a temporary folder' },
     ...HELPER_FLAGS,

@@ -9,11 +9,17 @@ type FleetQuery = Extract<ActionQuery, { type: 'SKIP_HOST' | 'FALLBACK_HOST' | '
 
 const lacks = (text: string | undefined): boolean => text !== undefined && text.trim() === '';
 
-/** The step of `host` that failed and waits for a decision, if any. */
+/** Whether `host` has started its fallback: then its own steps' failure is behind it. */
+export function fallingBack(fleet: Fleet, context: EngineContext, host: string): boolean {
+  return (fleet.perHost[host]?.fallback ?? []).some((step) => (context.steps[step.id]?.status ?? 'pending') !== 'pending');
+}
+
+/** The step of `host` that failed and waits for a decision, if any (once it falls back, only a fallback step's). */
 export function failedStepOf(fleet: Fleet, context: EngineContext, host: string): string | undefined {
   const own = fleet.perHost[host];
   if (!own) return undefined;
-  return [...own.steps, ...own.fallback].find((step) => context.steps[step.id]?.status === 'failed')?.id;
+  const steps = fallingBack(fleet, context, host) ? own.fallback : [...own.steps, ...own.fallback];
+  return steps.find((step) => context.steps[step.id]?.status === 'failed')?.id;
 }
 
 /** A step of a host still at work that waits for a person (failed, or waiting), other than `except`: where the focus goes next. */
@@ -43,8 +49,9 @@ export function fleetRefusal(fleets: Record<string, Fleet>, context: EngineConte
   if (host !== undefined) {
     const standing = record.hosts[host];
     if (!standing) return `${host} is not one of the hosts of phase ${query.phase}`;
-    if (standing.outcome !== 'running' || failedStepOf(fleet, context, host) === undefined) {
-      return `${host} ${standing.outcome === 'running' ? 'has no failed step waiting for a decision' : `is ${standing.outcome}`}`;
+    if (standing.outcome !== 'running') return `${host} is ${standing.outcome}`;
+    if (failedStepOf(fleet, context, host) === undefined) {
+      return `${host} ${fallingBack(fleet, context, host) ? 'is falling back: its fallback runs' : 'has no failed step waiting for a decision'}`;
     }
   }
   switch (query.type) {
@@ -52,9 +59,7 @@ export function fleetRefusal(fleets: Record<string, Fleet>, context: EngineConte
       return lacks(query.reason) ? 'skipping a host needs a reason' : null;
     case 'FALLBACK_HOST':
       if ((fleet.perHost[query.host]?.fallback.length ?? 0) === 0) return `phase ${query.phase} has no fallback steps for a host to run`;
-      if (fleet.perHost[query.host]!.fallback.some((step) => context.steps[step.id]?.status === 'failed')) {
-        return `${query.host} is already falling back: retry or skip its failed fallback step`;
-      }
+      if (fallingBack(fleet, context, query.host)) return `${query.host} is already falling back: retry or skip its failed fallback step, or skip the host`;
       return lacks(query.reason) ? 'falling back a host needs a reason' : null;
     case 'STOP_ROLLOUT':
       if (record.stopping) return `the rollout of phase ${query.phase} is already stopping after this batch`;

@@ -1,5 +1,6 @@
-// The embedded demo lab: the seed story's dragon, dolphin and elephant as in-process SSH
-// servers on 127.0.0.1, each running commands in its own sandbox folder.
+// The embedded demo lab: the seed story's dragon, dolphin and elephant (or, in the fleet
+// scenario, a dozen guests) as in-process SSH servers on 127.0.0.1, each running commands
+// in its own sandbox folder.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,14 +10,16 @@ import type { ParsedKey } from 'ssh2';
 import { DemoLabError } from './demo-lab-error.js';
 import { buildRestoreTarballs } from './restore-tarballs.js';
 import { generateLabKeyPair, parsePublicKey } from './keys.js';
+import { DEMO_SCENARIOS, isDemoScenario, type DemoScenario } from './demo-scenarios.js';
+import { FLEET_HOST_NAMES, seedFleetSandboxes } from './fleet-hosts.js';
 import { checkDemoTools } from './preflight.js';
-import { seedSandboxes, type DemoScenario, type SeededSandboxes } from './sandboxes.js';
-import { HOST_NAMES, type HostName } from './site-plan.js';
+import { seedSandboxes } from './sandboxes.js';
+import { HOST_NAMES } from './site-plan.js';
 import { writeKnownHosts, writeSshConfig } from './ssh-files.js';
 import { LabSshHost } from './ssh-host.js';
 
 export { DemoLabError } from './demo-lab-error.js';
-export type { DemoScenario } from './sandboxes.js';
+export type { DemoScenario } from './demo-scenarios.js';
 
 export interface DemoLabHost {
   port: number;
@@ -30,19 +33,21 @@ export interface DemoLab {
   knownHostsFile: string;
   identityFile: string;
   runbookFile: string;
-  hosts: Record<HostName, DemoLabHost>;
+  hosts: Readonly<Record<string, DemoLabHost>>;
+  /** One host of the lab; throws DemoLabError for a name it does not have. */
+  host(name: string): DemoLabHost;
   /** Destroys the TCP connections to one host, or to all of them; the commands on them are terminated. */
   dropConnections(host?: string): void;
   /** Stops the servers and kills running commands; the folder stays. */
   close(): Promise<void>;
 }
 
-const SCENARIOS: readonly DemoScenario[] = ['success', 'wrong-route', 'link-drop'];
 /** Enough to come in the middle of the restore's flood of tar lines. */
 const LINK_DROP_AFTER_BYTES = 60_000;
 const LAB_USER = 'nightshift';
 const MARKER = '.nightshift-demo-lab';
-const RUNBOOK = path.join('runbooks', 'demo-gateway-swap.yaml');
+const GATEWAY_RUNBOOK = path.join('runbooks', 'demo-gateway-swap.yaml');
+const FLEET_RUNBOOK = path.join('runbooks', 'demo-fleet.yaml');
 /** The folders of a lab folder that a new lab start replaces. */
 const LAB_PARTS = ['hosts', 'ssh', 'build'];
 
@@ -56,13 +61,64 @@ export interface DemoLabOptions {
   reuse?: boolean;
 }
 
+/** The machines of a lab: each host's folder, what its commands wait for, and what close() waits for. */
+interface LabMachines {
+  roots: Record<string, string>;
+  ready: Record<string, Promise<void>>;
+  /** Work still going on in the lab's folder (the tarballs being packed). */
+  pending: Promise<void>;
+}
+
+/** What a scenario's lab is made of. */
+interface LabPlan {
+  hostNames: readonly string[];
+  runbook: string;
+  seed(hostsDir: string, workDir: string): Promise<LabMachines>;
+  /** The machines of an earlier lab in the folder, as they were left. */
+  existing(hostsDir: string, workDir: string): LabMachines;
+}
+
+function labPlan(scenario: DemoScenario): LabPlan {
+  if (scenario === 'fleet') {
+    return {
+      hostNames: FLEET_HOST_NAMES,
+      runbook: FLEET_RUNBOOK,
+      seed: async (hostsDir) => readyNow(await seedFleetSandboxes(hostsDir)),
+      existing: (hostsDir) => readyNow(existingRoots(hostsDir, FLEET_HOST_NAMES)),
+    };
+  }
+  return {
+    hostNames: HOST_NAMES,
+    runbook: GATEWAY_RUNBOOK,
+    seed: async (hostsDir, workDir) => {
+      const { roots, tarballs } = await seedSandboxes(hostsDir, workDir, scenario);
+      return { roots, ready: gatewayReady(tarballs), pending: tarballs };
+    },
+    existing: (hostsDir, workDir) => {
+      const roots = existingRoots(hostsDir, HOST_NAMES);
+      const tarballs = repackedTarballs(roots['dolphin']!, workDir);
+      return { roots, ready: gatewayReady(tarballs), pending: tarballs };
+    },
+  };
+}
+
+/** dolphin's commands wait for its restore tarballs; the other hosts' start at once. */
+function gatewayReady(tarballs: Promise<void>): Record<string, Promise<void>> {
+  return { dragon: Promise.resolve(), dolphin: tarballs, elephant: Promise.resolve() };
+}
+
+function readyNow(roots: Record<string, string>): LabMachines {
+  return { roots, ready: Object.fromEntries(Object.keys(roots).map((name) => [name, Promise.resolve()])), pending: Promise.resolve() };
+}
+
 export async function startDemoLab(options: DemoLabOptions = {}): Promise<DemoLab> {
   const scenario = options.scenario ?? 'success';
-  if (!SCENARIOS.includes(scenario)) {
-    throw new DemoLabError(`There is no demo scenario '${String(scenario)}'; choose ${SCENARIOS.join(', ')}.`);
+  if (!isDemoScenario(scenario)) {
+    throw new DemoLabError(`There is no demo scenario '${String(scenario)}'; choose ${DEMO_SCENARIOS.join(', ')}.`);
   }
   checkDemoTools();
-  const runbookFile = findShippedRunbook();
+  const plan = labPlan(scenario);
+  const runbookFile = findShippedRunbook(plan.runbook);
   if (options.reuse && options.dir === undefined) throw new DemoLabError('Reusing a demo lab needs its folder.');
   const dir = await prepareLabFolder(options.dir, options.reuse ? ['ssh'] : LAB_PARTS);
   const sshDir = path.join(dir, 'ssh');
@@ -70,18 +126,24 @@ export async function startDemoLab(options: DemoLabOptions = {}): Promise<DemoLa
   const identityFile = path.join(sshDir, 'id_ed25519');
   const clientKey = await writeClientKey(identityFile);
 
-  const { roots, tarballs } = options.reuse
-    ? existingSandboxes(path.join(dir, 'hosts'), path.join(dir, 'build'))
-    : await seedSandboxes(path.join(dir, 'hosts'), path.join(dir, 'build'), scenario);
-  const servers = await startHosts(roots, tarballs, clientKey);
-  const endpoints = HOST_NAMES.map((name) => ({ name, port: servers[name].host.port, hostPublicKey: servers[name].publicKey }));
+  const machines = options.reuse
+    ? plan.existing(path.join(dir, 'hosts'), path.join(dir, 'build'))
+    : await plan.seed(path.join(dir, 'hosts'), path.join(dir, 'build'));
+  const servers = await startHosts(plan.hostNames, machines, clientKey);
+  const endpoints = plan.hostNames.map((name) => ({ name, port: servers.get(name)!.host.port, hostPublicKey: servers.get(name)!.publicKey }));
   const sshConfigFile = path.join(sshDir, 'config');
   const knownHostsFile = path.join(sshDir, 'known_hosts');
   await writeSshConfig(sshConfigFile, endpoints, LAB_USER, identityFile);
   await writeKnownHosts(knownHostsFile, endpoints);
 
-  const all = HOST_NAMES.map((name) => servers[name].host);
-  if (scenario === 'link-drop' && !options.reuse) servers.dolphin.host.dropOnceAfter(LINK_DROP_AFTER_BYTES);
+  const all = [...servers.values()].map((server) => server.host);
+  if (scenario === 'link-drop' && !options.reuse) servers.get('dolphin')!.host.dropOnceAfter(LINK_DROP_AFTER_BYTES);
+  const hosts = Object.fromEntries(plan.hostNames.map((name) => [name, { port: servers.get(name)!.host.port, root: machines.roots[name]! }]));
+  const serverOf = (name: string) => {
+    const server = servers.get(name);
+    if (!server) throw new DemoLabError(`The demo lab has no host '${name}'; it has ${plan.hostNames.join(', ')}.`);
+    return server.host;
+  };
   let closing: Promise<void> | undefined;
   return {
     dir,
@@ -89,22 +151,21 @@ export async function startDemoLab(options: DemoLabOptions = {}): Promise<DemoLa
     knownHostsFile,
     identityFile,
     runbookFile,
-    hosts: {
-      dragon: { port: servers.dragon.host.port, root: roots.dragon },
-      dolphin: { port: servers.dolphin.host.port, root: roots.dolphin },
-      elephant: { port: servers.elephant.host.port, root: roots.elephant },
+    hosts,
+    host(name) {
+      serverOf(name);
+      return hosts[name]!;
     },
     dropConnections(host?: string) {
       if (host === undefined) {
         for (const server of all) server.dropConnections();
         return;
       }
-      if (!isHostName(host)) throw new DemoLabError(`The demo lab has no host '${host}'; it has ${HOST_NAMES.join(', ')}.`);
-      servers[host].host.dropConnections();
+      serverOf(host).dropConnections();
     },
     close() {
       // The tarballs too: nothing may write into the folder after close().
-      closing ??= Promise.all([...all.map((server) => server.close()), tarballs.catch(() => {})]).then(() => undefined);
+      closing ??= Promise.all([...all.map((server) => server.close()), machines.pending.catch(() => {})]).then(() => undefined);
       return closing;
     },
   };
@@ -117,19 +178,18 @@ async function writeClientKey(identityFile: string): Promise<ParsedKey> {
   return parsePublicKey(pair.publicKey);
 }
 
-/** One SSH server per host, each with a fresh host key; dolphin's commands wait for its tarballs. */
+/** One SSH server per host, each with a fresh host key; a host's commands wait for what its machine is not ready without. */
 async function startHosts(
-  roots: Record<HostName, string>,
-  tarballs: Promise<void>,
+  names: readonly string[],
+  machines: LabMachines,
   clientKey: ParsedKey,
-): Promise<Record<HostName, { host: LabSshHost; publicKey: string }>> {
-  const ready: Record<HostName, Promise<void>> = { dragon: Promise.resolve(), dolphin: tarballs, elephant: Promise.resolve() };
+): Promise<Map<string, { host: LabSshHost; publicKey: string }>> {
   const started = await Promise.allSettled(
-    HOST_NAMES.map(async (name) => {
+    names.map(async (name) => {
       const hostKey = generateLabKeyPair(`${name} demo host key`);
       const host = await LabSshHost.start({
-        sandbox: { hostName: name, root: roots[name] },
-        ready: ready[name],
+        sandbox: { hostName: name, root: machines.roots[name]! },
+        ready: machines.ready[name] ?? Promise.resolve(),
         hostPrivateKey: hostKey.privateKey,
         clientKey,
         user: LAB_USER,
@@ -140,37 +200,34 @@ async function startHosts(
   const failure = started.find((result) => result.status === 'rejected');
   if (failure) {
     const running = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value[1].host] : []));
-    await Promise.all([...running.map((host) => host.close()), tarballs.catch(() => {})]);
+    await Promise.all([...running.map((host) => host.close()), machines.pending.catch(() => {})]);
     throw new DemoLabError(`The demo lab could not listen on 127.0.0.1: ${(failure.reason as Error).message}.`);
   }
-  return Object.fromEntries(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))) as Record<
-    HostName,
-    { host: LabSshHost; publicKey: string }
-  >;
+  return new Map(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])));
 }
 
-function isHostName(name: string): name is HostName {
-  return (HOST_NAMES as readonly string[]).includes(name);
-}
-
-/** A fresh temporary folder, or the given one if it is new, empty or an earlier demo lab. */
-/** The hosts' folders an earlier lab left in hostsDir; tarballs it was stopped packing are packed again. */
-function existingSandboxes(hostsDir: string, workDir: string): SeededSandboxes {
-  const roots = Object.fromEntries(HOST_NAMES.map((name) => [name, path.join(hostsDir, name)])) as Record<HostName, string>;
-  const missing = HOST_NAMES.filter((name) => !existsSync(roots[name]));
+/** The hosts' folders an earlier lab left in hostsDir. */
+function existingRoots(hostsDir: string, names: readonly string[]): Record<string, string> {
+  const roots = Object.fromEntries(names.map((name) => [name, path.join(hostsDir, name)]));
+  const missing = names.filter((name) => !existsSync(roots[name]!));
   if (missing.length > 0) {
     throw new DemoLabError(`The demo lab in ${path.dirname(hostsDir)} has no folder for ${missing.join(', ')}: there is no earlier lab to go on with.`);
   }
+  return roots;
+}
+
+/** dolphin's restore tarballs: packed again when an earlier lab was stopped packing them. */
+function repackedTarballs(dolphinRoot: string, workDir: string): Promise<void> {
   // SHA256SUMS is written once every tarball is complete.
-  const restoreDir = path.join(roots.dolphin, 'restore');
+  const restoreDir = path.join(dolphinRoot, 'restore');
   const tarballs = existsSync(path.join(restoreDir, 'SHA256SUMS'))
     ? Promise.resolve()
     : rm(workDir, { recursive: true, force: true }).then(() => buildRestoreTarballs(restoreDir, workDir));
   tarballs.catch(() => {}); // awaited later, by the commands and by close()
-  return { roots, tarballs };
+  return tarballs;
 }
 
-/** `parts`: the folders of an earlier lab that this start replaces. */
+/** A fresh temporary folder, or the given one if it is new, empty or an earlier demo lab. `parts`: the folders of an earlier lab that this start replaces. */
 async function prepareLabFolder(given: string | undefined, parts: readonly string[]): Promise<string> {
   let dir: string;
   if (given === undefined) {
@@ -189,15 +246,15 @@ async function prepareLabFolder(given: string | undefined, parts: readonly strin
   return dir;
 }
 
-/** The shipped runbook, found from here both in the source tree and in the bundle (dist/). */
-function findShippedRunbook(): string {
+/** A shipped runbook, found from here both in the source tree and in the bundle (dist/). */
+function findShippedRunbook(runbook: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, RUNBOOK);
+    const candidate = path.join(dir, runbook);
     if (existsSync(candidate)) return candidate;
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
-  throw new DemoLabError(`The demo runbook ${RUNBOOK} is missing from this installation of nightshift.`);
+  throw new DemoLabError(`The demo runbook ${runbook} is missing from this installation of nightshift.`);
 }

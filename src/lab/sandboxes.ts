@@ -4,10 +4,10 @@ import path from 'node:path';
 import { createDiskImage, layoutScript, planDisk, type DiskPlan } from './disk-image.js';
 import { lines, writeFileTree, type FileTree } from './file-tree.js';
 import { buildRestoreTarballs } from './restore-tarballs.js';
+import type { DemoScenario } from './demo-scenarios.js';
 import { DISK_IMAGE, DISK_IMAGE_BYTES, SITE, type HostName } from './site-plan.js';
 
-/** success; wrong-route: verification fails after the swap; link-drop: dolphin's link drops once mid-restore. */
-export type DemoScenario = 'success' | 'wrong-route' | 'link-drop';
+export type { DemoScenario } from './demo-scenarios.js';
 
 const { domain } = SITE;
 

@@ -1,5 +1,5 @@
 import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
-import { useRef, useSyncExternalStore } from 'react';
+import { useMemo, useRef, useSyncExternalStore } from 'react';
 import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
 import { viewOf } from '../engine/view.js';
 import { fleetViewsOf } from '../engine/fleet-view.js';
@@ -52,7 +52,8 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const { height: mainHeight } = useBoxMetrics(mainRef);
 
   const view = viewOf(snapshot, run.stepOf);
-  const fleets = fleetViewsOf(snapshot.context, run.runbook);
+  // Once per change of the machine, not at every clock tick or key.
+  const fleets = useMemo(() => fleetViewsOf(snapshot.context, run.runbook), [snapshot.context, run.runbook]);
   const fleet = shownFleet(fleets);
   const selectedHost = fleet?.hosts.find((host) => host.host === screen.selected) ?? null;
   const prompt = activePrompt({

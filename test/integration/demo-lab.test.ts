@@ -9,6 +9,7 @@ import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoLabError, startDemoLab, type DemoLab } from '../../src/lab/demo-lab.js';
 import { checkDemoTools, findTool, LAB_PATH } from '../../src/lab/preflight.js';
+import { FAILING_FLEET_HOST, FLEET_HOST_NAMES } from '../../src/lab/fleet-hosts.js';
 import { SITE } from '../../src/lab/site-plan.js';
 import { generateEd25519KeyPair, parseKey } from '../../src/remote/keys.js';
 import { loadRunbook } from '../../src/runbook/load.js';
@@ -26,7 +27,7 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function newLab(scenario: 'success' | 'wrong-route' = 'success'): Promise<DemoLab> {
+async function newLab(scenario: 'success' | 'wrong-route' | 'fleet' = 'success'): Promise<DemoLab> {
   const lab = await startDemoLab({ scenario });
   cleanups.push(async () => {
     await lab.close();
@@ -140,9 +141,9 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const [pwd, hostname, env, searchPath] = result.stdout.trim().split('\n');
-      expect(pwd).toBe(lab.hosts[name].root);
+      expect(pwd).toBe(lab.host(name).root);
       expect(hostname).toBe(name);
-      expect(env).toBe(`${name} ${lab.hosts[name].root} C`);
+      expect(env).toBe(`${name} ${lab.host(name).root} C`);
       expect(searchPath!.split(':')).toEqual(expect.arrayContaining(['/usr/sbin', '/sbin', '/usr/bin', '/bin']));
     }
   });
@@ -151,11 +152,11 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     // dolphin's key written down for dragon's port: the client must refuse to talk to dragon.
     const lines = readFileSync(lab.knownHostsFile, 'utf8').trim().split('\n');
     const dolphinKey = lines
-      .find((line) => line.startsWith(`[127.0.0.1]:${lab.hosts.dolphin.port} `))!
+      .find((line) => line.startsWith(`[127.0.0.1]:${lab.host('dolphin').port} `))!
       .split(' ')
       .slice(1);
     const wrong = path.join(lab.dir, 'wrong_known_hosts');
-    writeFileSync(wrong, `[127.0.0.1]:${lab.hosts.dragon.port} ${dolphinKey.join(' ')}\n`);
+    writeFileSync(wrong, `[127.0.0.1]:${lab.host('dragon').port} ${dolphinKey.join(' ')}\n`);
     const result = await runSsh([...sshArgs(lab, wrong), 'dragon', 'echo reached']);
     expect(result.code).toBe(255);
     expect(result.stdout).toBe('');
@@ -175,7 +176,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     const result = await ssh(lab, 'dolphin', 'cat > piped.txt; wc -l < piped.txt', input);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe('1999');
-    expect(readFileSync(path.join(lab.hosts.dolphin.root, 'piped.txt'), 'utf8')).toBe(input);
+    expect(readFileSync(path.join(lab.host('dolphin').root, 'piped.txt'), 'utf8')).toBe(input);
   });
 
   it('streams a large output completely', async () => {
@@ -191,7 +192,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     const config = path.join(lab.dir, 'other_config');
     writeFileSync(
       config,
-      `Host dragon\n  HostName 127.0.0.1\n  Port ${lab.hosts.dragon.port}\n  User nightshift\n  IdentityFile ${otherKey}\n  IdentitiesOnly yes\n`,
+      `Host dragon\n  HostName 127.0.0.1\n  Port ${lab.host('dragon').port}\n  User nightshift\n  IdentityFile ${otherKey}\n  IdentitiesOnly yes\n`,
       { mode: 0o600 },
     );
     const result = await runSsh([...sshArgs(lab, lab.knownHostsFile, config), '-o', 'PasswordAuthentication=no', 'dragon', 'echo reached']);
@@ -218,7 +219,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
       client.once('ready', () => resolve('authenticated')).on('error', (error) => resolve(error.message));
       client.connect({
         host: '127.0.0.1',
-        port: lab.hosts.dragon.port,
+        port: lab.host('dragon').port,
         username: 'nightshift',
         agent: new LyingAgent(),
         hostVerifier: (key: Buffer) => readFileSync(lab.knownHostsFile, 'utf8').includes(key.toString('base64')),
@@ -245,12 +246,12 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
     ]);
     expect(pty.code).toBe(255);
     expect(pty.stderr).toMatch(/PTY allocation request failed/);
-    const check = path.join(lab.hosts.dragon.root, 'pty-check');
+    const check = path.join(lab.host('dragon').root, 'pty-check');
     if (existsSync(check)) expect(readFileSync(check, 'utf8')).toBe('no-tty\n');
   });
 
   it('kills the remote process group when the client goes away', async () => {
-    const pidFile = path.join(lab.hosts.dragon.root, 'sleeper.pid');
+    const pidFile = path.join(lab.host('dragon').root, 'sleeper.pid');
     const child = spawn('ssh', [...sshArgs(lab), 'dragon', 'sleep 300 & echo $! > sleeper.pid; wait'], {
       env: clientEnv(),
       stdio: 'ignore',
@@ -264,13 +265,13 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
   });
 
   it('forwards a signal request to the whole process group', async () => {
-    const pidFile = path.join(lab.hosts.elephant.root, 'signalled.pid');
+    const pidFile = path.join(lab.host('elephant').root, 'signalled.pid');
     const client = new ssh2.Client();
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve()).on('error', reject);
       client.connect({
         host: '127.0.0.1',
-        port: lab.hosts.elephant.port,
+        port: lab.host('elephant').port,
         username: 'nightshift',
         privateKey: readFileSync(lab.identityFile),
         hostVerifier: (key: Buffer) => readFileSync(lab.knownHostsFile, 'utf8').includes(key.toString('base64')),
@@ -295,7 +296,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
   });
 
   it('drops the connections to one host on request, and new ones still work', async () => {
-    const pidFile = path.join(lab.hosts.dolphin.root, 'dropped.pid');
+    const pidFile = path.join(lab.host('dolphin').root, 'dropped.pid');
     const running = runSsh([...sshArgs(lab), 'dolphin', 'sleep 300 & echo $! > dropped.pid; wait']);
     const sleeper = await waitForPid(pidFile);
     lab.dropConnections('dolphin');
@@ -324,7 +325,7 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
       .map((info) => info!.address);
     for (const address of otherAddresses) {
       const outcome = await new Promise<string>((resolve) => {
-        const socket = net.connect({ host: address, port: lab.hosts.dragon.port });
+        const socket = net.connect({ host: address, port: lab.host('dragon').port });
         socket.once('connect', () => {
           socket.destroy();
           resolve('connected');
@@ -339,14 +340,14 @@ describe.skipIf(!sshAvailable)('demo lab over OpenSSH', () => {
 describe.skipIf(!sshAvailable)('demo lab life cycle', () => {
   it('stops listening and kills running commands on close', async () => {
     const lab = await newLab();
-    const pidFile = path.join(lab.hosts.dragon.root, 'closing.pid');
+    const pidFile = path.join(lab.host('dragon').root, 'closing.pid');
     const running = runSsh([...sshArgs(lab), 'dragon', 'sleep 300 & echo $! > closing.pid; wait']);
     const sleeper = await waitForPid(pidFile);
     await lab.close();
     expect((await running).code).toBe(255);
     await waitFor(() => !isAlive(sleeper), { what: 'the command is gone after close', timeoutMs: 5000 });
     const refused = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port: lab.hosts.dragon.port });
+      const socket = net.connect({ host: '127.0.0.1', port: lab.host('dragon').port });
       socket.once('connect', () => {
         socket.destroy();
         resolve(false);
@@ -354,7 +355,7 @@ describe.skipIf(!sshAvailable)('demo lab life cycle', () => {
       socket.once('error', () => resolve(true));
     });
     expect(refused).toBe(true);
-    expect(existsSync(lab.hosts.dragon.root)).toBe(true);
+    expect(existsSync(lab.host('dragon').root)).toBe(true);
   });
 
   it('reuses its own earlier folder but refuses a folder holding something else', async () => {
@@ -362,11 +363,11 @@ describe.skipIf(!sshAvailable)('demo lab life cycle', () => {
     cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
     const dir = path.join(parent, 'lab');
     const first = await startDemoLab({ dir });
-    writeFileSync(path.join(first.hosts.dragon.root, 'etc/hostname'), 'changed\n');
+    writeFileSync(path.join(first.host('dragon').root, 'etc/hostname'), 'changed\n');
     await first.close();
     const second = await startDemoLab({ dir });
     await second.close();
-    expect(readFileSync(path.join(second.hosts.dragon.root, 'etc/hostname'), 'utf8')).toBe('dragon\n');
+    expect(readFileSync(path.join(second.host('dragon').root, 'etc/hostname'), 'utf8')).toBe('dragon\n');
 
     const foreign = path.join(parent, 'foreign');
     mkdirSync(foreign);
@@ -463,7 +464,7 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
     const second = await runSteps(lab, runbook, main);
     expect(describeFailure(second)).toBe('none');
 
-    const dolphin = lab.hosts.dolphin.root;
+    const dolphin = lab.host('dolphin').root;
     const newRoot = path.join(dolphin, runbook.vars.new_root!);
     expect(read(newRoot, 'etc/hostname')).toBe('dragon\n');
     expect(read(newRoot, 'etc/hosts')).toContain(`${SITE.dragonPublic}\tdragon.${SITE.domain} dragon`);
@@ -481,7 +482,7 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
     // dolphin's running system is left alone until it boots the new root.
     expect(read(dolphin, 'etc/hostname')).toBe('dolphin\n');
 
-    const dragon = lab.hosts.dragon.root;
+    const dragon = lab.host('dragon').root;
     expect(read(dragon, 'etc/hostname')).toBe('dragon-old\n');
     expect(read(dragon, 'etc/network/interfaces')).not.toContain(SITE.dragonPublic);
     expect(read(dragon, 'var/backups/identity/etc/hostname')).toBe('dragon\n');
@@ -498,7 +499,7 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
     expect(failed.step.phase).toBe('verify');
     expect(failed.step.title).toMatch(/default route/);
     expect(failed.result.stdout).toContain(`via: ${SITE.wrongGateway}`);
-    expect(read(lab.hosts.dragon.root, 'etc/hostname')).toBe('dragon-old\n');
+    expect(read(lab.host('dragon').root, 'etc/hostname')).toBe('dragon-old\n');
 
     const fallback = await runSteps(lab, runbook, runbook.fallback);
     expect(describeFailure(fallback)).toBe('none');
@@ -506,11 +507,11 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
     // Falling back twice must be as good as once.
     expect(describeFailure(await runSteps(lab, runbook, runbook.fallback))).toBe('none');
 
-    const dragon = lab.hosts.dragon.root;
+    const dragon = lab.host('dragon').root;
     expect(read(dragon, 'etc/hostname')).toBe('dragon\n');
     expect(read(dragon, 'etc/network/interfaces')).toContain(`address ${SITE.dragonPublic}\n`);
     expect(read(dragon, 'etc/network/routes')).toMatch(new RegExp(`^default via ${SITE.ispGateway.replaceAll('.', '\\.')} `));
-    const newRoot = path.join(lab.hosts.dolphin.root, runbook.vars.new_root!);
+    const newRoot = path.join(lab.host('dolphin').root, runbook.vars.new_root!);
     expect(read(newRoot, 'etc/hostname')).toBe('dolphin\n');
     expect(read(newRoot, 'etc/hosts')).not.toContain(SITE.dragonPublic);
     expect(read(newRoot, 'etc/network/interfaces')).not.toContain(SITE.dragonPublic);
@@ -519,9 +520,40 @@ describe.skipIf(!sshAvailable)('the demo runbook in the lab', () => {
   it('fallback before anything changed leaves dragon as it was', async () => {
     const lab = await newLab('success');
     const runbook = await loadRunbook(lab.runbookFile);
-    const before = read(lab.hosts.dragon.root, 'etc/network/interfaces');
+    const before = read(lab.host('dragon').root, 'etc/network/interfaces');
     const fallback = await runSteps(lab, runbook, runbook.fallback);
     expect(describeFailure(fallback)).toBe('none');
-    expect(read(lab.hosts.dragon.root, 'etc/network/interfaces')).toBe(before);
+    expect(read(lab.host('dragon').root, 'etc/network/interfaces')).toBe(before);
   });
+});
+
+describe.skipIf(!sshAvailable)('the fleet demo runbook in its lab', () => {
+  it('every guest of the group is a lab host; each one passes every step but vm03, whose package check fails, and whose fallback puts its state back', async () => {
+    const lab = await newLab('fleet');
+    expect(Object.keys(lab.hosts)).toEqual([...FLEET_HOST_NAMES]);
+    const runbook = await loadRunbook(lab.runbookFile);
+    const fleet = runbook.phases.find((phase) => phase.fleet)?.fleet;
+    expect(fleet?.hosts).toEqual([...FLEET_HOST_NAMES]);
+
+    const outcomes = await Promise.all(FLEET_HOST_NAMES.map(async (host) => [host, await runSteps(lab, runbook, fleet!.perHost[host]!.steps)] as const));
+    for (const [host, ran] of outcomes) {
+      if (host === FAILING_FLEET_HOST) continue;
+      expect(describeFailure(ran), host).toBe('none');
+      expect(read(lab.host(host).root, 'var/lib/pkg/status'), host).toContain('ii libssl3 3.0.16-1~deb12u1');
+    }
+    const failing = outcomes.find(([host]) => host === FAILING_FLEET_HOST)![1];
+    const failed = failing.at(-1)!;
+    expect(failed.result.code).toBe(1);
+    expect(failed.step.instanceOf).toEqual({ host: FAILING_FLEET_HOST, baseId: 'check' });
+    expect(failed.result.stderr).toContain(`not fully installed on ${FAILING_FLEET_HOST}: libssl3 (state iF)`);
+
+    const vm03 = lab.host(FAILING_FLEET_HOST).root;
+    const before = read(vm03, 'var/lib/pkg/status');
+    // As if the update had gone on: the fallback puts the kept state back, and does so again when run twice.
+    await ssh(lab, FAILING_FLEET_HOST, 'echo "ii libssl3 broken" > var/lib/pkg/status');
+    for (let round = 0; round < 2; round++) {
+      expect(describeFailure(await runSteps(lab, runbook, fleet!.perHost[FAILING_FLEET_HOST]!.fallback))).toBe('none');
+      expect(read(vm03, 'var/lib/pkg/status')).toBe(before);
+    }
+  }, 60_000);
 });

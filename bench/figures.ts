@@ -1,5 +1,6 @@
 // One measured figure: the value, the reference measured in the same run, their ratio, and
 // the goal it is held to.
+import type { Sshd, SshdOptions } from '../test/support/sshd.js';
 
 export interface BenchContext {
   root: string;
@@ -10,6 +11,8 @@ export interface BenchContext {
   knownHosts: string;
   cipher: string;
   log(text: string): void;
+  /** Starts an sshd that is stopped with the others when the bench is stopped half way, and removed by the next bench when it was killed outright. */
+  startSshd(options: SshdOptions): Promise<Sshd>;
 }
 
 export interface Figure {

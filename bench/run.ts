@@ -5,15 +5,18 @@
 //   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
 //   start     first frame of the full-screen view vs `node -e 0`
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
-// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N. For experiments:
+//   fleet     one for_each phase over 200 hosts vs `ssh` to each with `xargs -P 20`; peak
+//             memory; keys answered while the 200 outputs stream
+// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N, --hosts N (fleet). For experiments:
 // BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
 // BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Sshd } from '../test/support/sshd.js';
+import { Sshd, type SshdOptions } from '../test/support/sshd.js';
+import { benchFleet } from './fleet.js';
 import { benchFlood, benchKeys } from './flood.js';
 import { benchResume, benchStart } from './start.js';
 import { benchUpload } from './upload.js';
@@ -24,16 +27,25 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const CIPHER = 'aes128-gcm@openssh.com';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, only: { type: 'string' }, lines: { type: 'string' } },
+  options: { quick: { type: 'boolean' }, only: { type: 'string' }, lines: { type: 'string' }, hosts: { type: 'string' } },
 });
 const quick = values.quick ?? false;
 const only = values.only ? new Set(values.only.split(',')) : null;
 const wanted = (name: string) => only === null || only.has(name);
 
 async function main(): Promise<void> {
+  removeKilledBenches();
   const work = mkdtempSync(path.join(tmpdir(), 'ns-bench-'));
-  const sshd = await Sshd.start({ extraConfig: [`Ciphers ${CIPHER}`] });
-  cleanUpWhenStopped(sshd, work);
+  writeFileSync(path.join(work, 'pid'), `${process.pid}\n`);
+  const servers: Sshd[] = [];
+  cleanUpWhenStopped(servers, work);
+  const startSshd = async (options: SshdOptions) => {
+    const server = await Sshd.start(options);
+    servers.push(server);
+    appendFileSync(path.join(work, 'sshd-dirs'), `${server.dir}\n`);
+    return server;
+  };
+  const sshd = await startSshd({ extraConfig: [`Ciphers ${CIPHER}`] });
   const sshConfig = path.join(work, 'ssh_config');
   const knownHosts = path.join(work, 'known_hosts');
   writeFileSync(
@@ -50,6 +62,7 @@ async function main(): Promise<void> {
     knownHosts,
     cipher: CIPHER,
     log: (text) => process.stderr.write(`  ${text}\n`),
+    startSshd,
   };
 
   const lines = Number(values.lines ?? (quick ? 300_000 : 3_000_000));
@@ -65,6 +78,7 @@ async function main(): Promise<void> {
     if (wanted('upload')) for (const figure of await benchUpload(context, quick ? 256 * 2 ** 20 : 2 ** 30)) record(figure);
     if (wanted('start')) for (const figure of await benchStart(context)) record(figure);
     if (wanted('resume')) for (const figure of await benchResume(context, quick ? 200_000 : 1_000_000)) record(figure);
+    if (wanted('fleet')) for (const figure of await benchFleet(context, Number(values.hosts ?? 200), quick ? 1 : 3)) record(figure);
   } finally {
     await sshd.stop();
     rmSync(work, { recursive: true, force: true });
@@ -90,10 +104,10 @@ async function main(): Promise<void> {
 }
 
 /**
- * Stopped half way (Ctrl-C, a closed terminal, kill): sshd, every program the bench started
+ * Stopped half way (Ctrl-C, a closed terminal, kill): the sshd instances, every program the bench started
  * and its files (a 1 GiB upload among them) go too, instead of being left running and lying about.
  */
-function cleanUpWhenStopped(sshd: Sshd, work: string): void {
+function cleanUpWhenStopped(servers: Sshd[], work: string): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       process.stderr.write(`bench: ${signal}: stopping sshd and the programs under test, removing ${work}\n`);
@@ -104,11 +118,43 @@ function cleanUpWhenStopped(sshd: Sshd, work: string): void {
           // gone already
         }
       }
-      void sshd.stop().finally(() => {
+      void Promise.allSettled(servers.map((server) => server.stop())).finally(() => {
         rmSync(work, { recursive: true, force: true });
         process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
       });
     });
+  }
+}
+
+/**
+ * A bench killed outright (SIGKILL) took its sshd instances and programs with it (they die
+ * with their parent) but left its folder and sshd's: the next bench removes those whose
+ * bench is gone.
+ */
+function removeKilledBenches(): void {
+  for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith('ns-bench-'))) {
+    const dir = path.join(tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path.join(dir, 'pid'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    const sshdDirs = path.join(dir, 'sshd-dirs');
+    for (const line of existsSync(sshdDirs) ? readFileSync(sshdDirs, 'utf8').split('\n').filter(Boolean) : []) {
+      if (line.startsWith(path.join(tmpdir(), 'ns-sshd-'))) rmSync(line, { recursive: true, force: true });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -137,7 +137,7 @@ nightshift lab image`,
   line: ['nightshift lab up RUNBOOK', "start the runbook's rehearsal lab of virtual machines"],
   about: `A rehearsal lab of throwaway virtual machines for a runbook, described next to it in
 NAME.lab.yaml: Debian guests booted with QEMU (software emulation, one CPU and 512 MB
-each, at most two), each on its own overlay of a cached image, with a blank second disk
+each, at most three), each on its own overlay of a cached image, with a blank second disk
 where the lab file asks for one. SSH is forwarded from 127.0.0.1 only; the guests reach
 nothing else, but for each other on a private network (a bridge with no uplink) and an
 observer namespace there that checks things "from outside". Needs root and Debian's

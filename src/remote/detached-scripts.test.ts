@@ -116,6 +116,28 @@ describe.each([
     expect(running.trim()).toBe('');
   });
 
+  it('the follow ends once the status is written, though the wrapper lingers as a zombie its init has not reaped', async () => {
+    const env = shellEnv(extraPath);
+    const runId = 's9/step.1';
+    // A zombie: the child of a process that never reaps (as with some containers' init, or a slow one).
+    const holder = spawn('/bin/sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 20']);
+    try {
+      const zombie = await new Promise<string>((resolve) => holder.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(readFileSync(`/proc/${zombie}/stat`, 'utf8').split(' ')[2]).toBe('Z');
+      const folder = folderOf(env, runId);
+      sh(`mkdir -p '${folder}/started' && echo ${zombie} > '${folder}/pid' && echo out > '${folder}/out' && : > '${folder}/err'`, env);
+      const startedAt = performance.now();
+      const following = runScript(followScript(runId, { out: 0, err: 0 }), env);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      sh(`echo more >> '${folder}/out' && echo 0 > '${folder}/exit'`, env);
+      expect(await following).toEqual({ out: 'out\nmore\n', err: '', code: 0 });
+      expect(performance.now() - startedAt).toBeLessThan(3000);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
   it('a follow never starts the command: without a start there is nothing to follow', async () => {
     const env = shellEnv(extraPath);
     expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);

@@ -116,18 +116,24 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     '  i=0',
     '  while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
     '  pid=$(get pid)',
+    // The wrapper writes exit last, once its output is all in the files; its pid may outlive
+    // it as a zombie for as long as the host's init takes to reap orphans (about a second
+    // for some container inits, for ever for one that never reaps). So the follow ends at
+    // the first of the two: a watcher does, and tail follows the watcher. It goes when this
+    // script goes, too, so that a follow cut by a dropped link leaves none behind.
+    '  ( while kill -0 "$pid" 2>/dev/null && ! has exit && kill -0 $$ 2>/dev/null; do sleep 0.1; done ) & watch=$!',
     'fi',
     // Ended already (as when following again after a lost answer), or died with an earlier
     // boot: its pid may belong to another process by now, so the files are read to their end.
     'if has exit || [ -n "$restarted" ]; then',
     '  follow() { tail -c +$(($2+1)) "$d/$1"; }',
     'elif tail --version 2>/dev/null | grep -q GNU; then',
-    '  follow() { tail -c +$(($2+1)) --pid="$pid" --sleep-interval=0.1 -f "$d/$1"; }',
+    '  follow() { tail -c +$(($2+1)) --pid="$watch" --sleep-interval=0.1 -f "$d/$1"; }',
     'else',
     '  follow() {',
     '    off=$2; last=',
     '    while :; do',
-    '      kill -0 "$pid" 2>/dev/null || last=1',
+    '      kill -0 "$watch" 2>/dev/null || last=1',
     '      size=$(wc -c < "$d/$1")',
     '      if [ "$size" -gt "$off" ]; then tail -c +$((off+1)) "$d/$1" | head -c $((size-off)); off=$size; fi',
     '      [ -n "$last" ] && return 0',

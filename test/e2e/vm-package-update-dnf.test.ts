@@ -1,5 +1,6 @@
-// runbooks/vm-package-update.yaml end to end with the built binary, against two guests that
-// are the real sshd: vm1 says it is CentOS (its os-release, through the host facts), vm2 that
+// runbooks/vm-package-update.yaml end to end with the built binary, against two of its guests
+// (--hosts vm1,vm2; vm1 is the canary) that are the real sshd: vm1 says it is CentOS (its
+// os-release, through the host facts), vm2 that
 // it is Debian. No RPM distribution can boot here, so each guest's package tools are shell
 // scripts first in its PATH that record each call and keep the state of a small package
 // world: the installed kernels, the one on the mirror, the kernel booted. Each session runs
@@ -251,7 +252,10 @@ class FakeGuest {
 
 /** Approves what asks to be typed; a failed step pauses the run (the test then fails with what it printed). */
 function pauseOnFailure(line: string): string | undefined {
-  return /Answer (retry|reattach)/.test(line) ? 'pause' : typedAnswer(line);
+  if (/Answer (retry|reattach)/.test(line)) return 'pause';
+  // After the canary (vm1): on to the next guest. A halt is never reached: the first failure pauses.
+  if (/to continue the rollout/.test(line)) return 'yes';
+  return typedAnswer(line);
 }
 
 /** ssh_config and known_hosts naming each guest by its alias. */
@@ -288,7 +292,12 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
   async function run(guests: Record<string, FakeGuest>, answer: (line: string) => string | undefined = pauseOnFailure) {
     const dir = clientFiles(guests);
     dirs.push(dir);
-    const conversation = converse(['run', '--plain', RUNBOOK, ...clientFlags(dir)], answer, { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' });
+    // The runbook's group has a third guest, not faked here.
+    const hosts = ['--hosts', Object.keys(guests).join(',')];
+    const conversation = converse(['run', '--plain', RUNBOOK, ...hosts, ...clientFlags(dir)], answer, {
+      NIGHTSHIFT_STATE_DIR: freshStateDir(),
+      SSH_AUTH_SOCK: '',
+    });
     const code = await conversation.closed;
     return { code, output: `${conversation.lines.join('\n')}\n${conversation.stderr()}` };
   }
@@ -326,11 +335,11 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     expect(centos.booted()).toBe(KERNELS.rpm.mirror);
     expect(centos.reboots).toBe(1);
     expect(centos.backups('settled/etc/office-tools.conf.rpmnew')).toBe('setting=packaged\n');
-    expect(output).toContain('vm1| Reboot is required to fully utilize these updates.');
-    expect(output).toContain(`vm1| runs kernel ${KERNELS.rpm.mirror}`);
+    expect(output).toContain('[vm1] Reboot is required to fully utilize these updates.');
+    expect(output).toContain(`[vm1] runs kernel ${KERNELS.rpm.mirror}`);
     for (const step of ['1.3', '1.4', '1.5', '1.13']) {
       expect(output).toMatch(
-        new RegExp(`\\] skipped ${step.replace('.', '\\.')} .*\\(apt\\): when host\\.distro == "debian" or host\\.distro_like =~ "debian" \\(.*"centos"`),
+        new RegExp(`\\] skipped ${step.replace('.', '\\.')}@vm1 .*\\(apt\\): when host\\.distro == "debian" or host\\.distro_like =~ "debian" \\(.*"centos"`),
       );
     }
 
@@ -352,9 +361,9 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     expect(debian.etc('apt/apt.conf.d/50keep-running-kernel')).toBe(`APT::NeverAutoRemove { "^linux-image-${KERNELS.apt.booted}$"; };\n`);
     expect(debian.booted()).toBe(KERNELS.apt.mirror);
     expect(debian.reboots).toBe(1);
-    expect(output).toContain('vm2| nothing held back');
-    expect(output).toMatch(/\] skipped 2\.6 Keep the running kernel's packages \(dnf\/yum\): when host\.distro =~ .*\(.*"debian"/);
-    expect(output).toMatch(/\] skipped 2\.2 vm2 runs a distribution this runbook knows: when not /);
+    expect(output).toContain('[vm2] nothing held back');
+    expect(output).toMatch(/\] skipped 1\.6@vm2 Keep the running kernel's packages \(dnf\/yum\): when host\.distro =~ .*\(.*"debian"/);
+    expect(output).toMatch(/\] skipped 1\.2@vm2 vm2 runs a distribution this runbook knows: when not /);
   }, 120_000);
 
   it('stops before the update when dnf.conf excludes kernel updates, naming the line', async () => {
@@ -364,8 +373,8 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     started.push(debian);
     const { code, output } = await run({ vm1: centos, vm2: debian });
     expect(code, output).not.toBe(0);
-    expect(output).toContain('vm1| kernel updates are excluded on vm1, so the update would leave them out silently:');
-    expect(output).toContain('vm1| /etc/dnf/dnf.conf:exclude=kernel* microcode_ctl');
+    expect(output).toContain('[vm1] kernel updates are excluded on vm1, so the update would leave them out silently:');
+    expect(output).toContain('[vm1] /etc/dnf/dnf.conf:exclude=kernel* microcode_ctl');
     expect(centos.calls().filter((call) => call.startsWith('dnf'))).toEqual([]);
     expect(centos.reboots).toBe(0);
     expect(debian.calls()).toEqual([]);
@@ -378,9 +387,9 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     started.push(debian);
     const { code, output } = await run({ vm1: centos, vm2: debian });
     expect(code, output).not.toBe(0);
-    expect(output).toContain('vm1| held back on vm1 (newer on the mirror, not installed):');
-    expect(output).toContain(`vm1| kernel-core.x86_64  ${KERNELS.rpm.mirror}  chosen-mirror`);
-    expect(output).toMatch(/FAILED 1\.9 Nothing is held back \(dnf\/yum\)/);
+    expect(output).toContain('[vm1] held back on vm1 (newer on the mirror, not installed):');
+    expect(output).toContain(`[vm1] kernel-core.x86_64  ${KERNELS.rpm.mirror}  chosen-mirror`);
+    expect(output).toMatch(/FAILED 1\.9@vm1 Nothing is held back \(dnf\/yum\)/);
     expect(centos.reboots).toBe(0);
   }, 120_000);
 
@@ -391,8 +400,8 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     started.push(centos);
     const { code, output } = await run({ vm1: debian, vm2: centos });
     expect(code, output).not.toBe(0);
-    expect(output).toContain('vm1| held back on vm1 (newer on the mirror, not installed): linux-image-amd64');
-    expect(output).toContain('vm1| on hold (apt-mark unhold to update them): linux-image-amd64');
+    expect(output).toContain('[vm1] held back on vm1 (newer on the mirror, not installed): linux-image-amd64');
+    expect(output).toContain('[vm1] on hold (apt-mark unhold to update them): linux-image-amd64');
     expect(debian.reboots).toBe(0);
     expect(debian.kernels()).toEqual([KERNELS.apt.booted]);
   }, 120_000);
@@ -404,9 +413,9 @@ describe('vm-package-update.yaml on a RHEL-like guest (dnf, faked) and a Debian 
     started.push(debian);
     const { code, output } = await run({ vm1: other, vm2: debian });
     expect(code, output).not.toBe(0);
-    expect(output).toContain('vm1| vm1 is neither Debian-like nor RHEL-like by its os-release:');
-    expect(output).toMatch(/^vm1\| ID="plan9.*"$/m);
-    expect(output).toContain('vm1| this runbook has apt and dnf/yum steps only: update it by hand, or add steps for its package manager');
+    expect(output).toContain('[vm1] vm1 is neither Debian-like nor RHEL-like by its os-release:');
+    expect(output).toMatch(/^\[vm1\] ID="plan9.*"$/m);
+    expect(output).toContain('[vm1] this runbook has apt and dnf/yum steps only: update it by hand, or add steps for its package manager');
     expect(output).not.toMatch(/\x1b|\x07/);
     expect(other.calls()).toEqual([]);
     expect(other.reboots).toBe(0);

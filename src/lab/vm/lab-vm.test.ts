@@ -23,8 +23,8 @@ describe('lab files', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-labfile-'));
     writeFileSync(path.join(dir, 'x.lab.yaml'), 'machines:\n  a: { adress: 10.0.0.1/24 }\n');
     await expect(readLabFile(path.join(dir, 'x.yaml'))).rejects.toThrow(/x\.lab\.yaml: machines\.a: .*adress/);
-    writeFileSync(path.join(dir, 'x.lab.yaml'), 'machines:\n  a: {}\n  b: {}\n  c: {}\n');
-    await expect(readLabFile(path.join(dir, 'x.yaml'))).rejects.toThrow(/at most two machines/);
+    writeFileSync(path.join(dir, 'x.lab.yaml'), 'machines:\n  a: {}\n  b: {}\n  c: {}\n  d: {}\n');
+    await expect(readLabFile(path.join(dir, 'x.yaml'))).rejects.toThrow(/at most three machines/);
     await expect(readLabFile(path.join(dir, 'none.yaml'))).rejects.toThrow(/has no rehearsal lab: .*none\.lab\.yaml is missing/);
   });
 });

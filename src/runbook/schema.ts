@@ -556,10 +556,10 @@ const fleetFields = {
     .describe(
       "Run this phase once per host of the group (under groups:): each host its own steps, state, captured values and fallback. The host is {{host}} in the steps (or {{as}}; with use:, the template's one param).",
     ),
-  serial: count('Hosts per batch (or a percentage of them); the hosts of a batch work in parallel. Default: all in one batch.'),
-  max_fail: count('Failed hosts the rollout tolerates (or a percentage); one more stops it after its batch and asks. Default 0.'),
-  canary: z.number().int().min(0).describe('The first N hosts go alone first; a checkpoint asks the upgrader before the rest start.'),
-  parallel: z.number().int().min(1).describe('At most this many hosts of a batch at work at once. Default 20.'),
+  serial: count('Hosts per batch (or a percentage of them); the hosts of a batch work in parallel. Default: all in one batch.').optional(),
+  max_fail: count('Failed hosts the rollout tolerates (or a percentage); one more stops it after its batch and asks. Default 0.').optional(),
+  canary: z.number().int().min(0).optional().describe('The first N hosts go alone first; a checkpoint asks the upgrader before the rest start.'),
+  parallel: z.number().int().min(1).optional().describe('At most this many hosts of a batch at work at once. Default 20.'),
 };
 
 const groupSchema = z

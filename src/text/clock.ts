@@ -23,5 +23,12 @@ export function clockIn(tz: string, at: number | Date = Date.now(), withSeconds 
 
 /** Short weekday in the given zone, to show that the site may be on another day. */
 export function weekdayIn(tz: string, at: number | Date = Date.now()): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short' }).format(at);
+  let format = weekdays.get(tz);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short' });
+    weekdays.set(tz, format);
+  }
+  return format.format(at);
 }
+
+const weekdays = new Map<string, Intl.DateTimeFormat>();

@@ -3,7 +3,7 @@ import { memo } from 'react';
 import type { StepRecord } from '../engine/events.js';
 import type { FleetView } from '../engine/fleet-view.js';
 import { fleetRows, type FleetRow } from './fleet-layout.js';
-import { theme } from './theme.js';
+import { paint, theme } from './theme.js';
 
 function Row(props: { row: FleetRow }) {
   const { row } = props;
@@ -29,16 +29,31 @@ function Row(props: { row: FleetRow }) {
         </Text>
       );
     case 'grid':
-      return (
-        <Text wrap="truncate-end">
-          {row.cells.map((cell) => (
-            <Text key={cell.host} color={cell.color} inverse={cell.selected}>
-              {cell.mark}
-            </Text>
-          ))}
-        </Text>
-      );
+      return <Text wrap="truncate-end">{gridLine(row.cells)}</Text>;
   }
+}
+
+/** A line of the dense grid as one painted string, marks of one colour in a run together. */
+function gridLine(cells: Extract<FleetRow, { kind: 'grid' }>['cells']): string {
+  let line = '';
+  let run = '';
+  let runColor = '';
+  for (const cell of cells) {
+    if (!cell.selected && cell.color === runColor) {
+      run += cell.mark;
+      continue;
+    }
+    if (run !== '') line += paint(run, runColor);
+    if (cell.selected) {
+      line += paint(cell.mark, cell.color, true);
+      run = '';
+      runColor = '';
+    } else {
+      run = cell.mark;
+      runColor = cell.color;
+    }
+  }
+  return run !== '' ? line + paint(run, runColor) : line;
 }
 
 /** The host grid of a rollout (see fleet-layout.ts for what goes where). `height`: lines inside the border. */

@@ -69,4 +69,14 @@ describe('the status bar', () => {
     expect(locked).toMatch(/^20261129-231500-ab12  ● dragon/);
     expect(locked).toMatch(/Boston Sun 18:15  Taipei Mon 07:15  \? keys$/);
   });
+
+  it('counts the hundreds of hosts by state when they do not fit, naming those in trouble first', () => {
+    const many: Record<string, ConnectionState> = {};
+    for (let index = 1; index <= 200; index++) many[`h${index}`] = { state: index <= 20 ? 'connected' : 'idle', since: NOW };
+    many['h150'] = { state: 'lost', since: NOW - 5000, error: 'no login within 5m' };
+    const frame = stripVTControlCharacters(
+      renderToString(<StatusBar sessionId="20261129-231500-ab12" runbook={runbook} hosts={many} now={NOW} width={140} />, { columns: 140 }),
+    );
+    expect(frame).toMatch(/^20261129-231500-ab12  ✗ h150 lost  ● 20 connected  ○ 179 idle\s+Boston Sun 18:15  Taipei Mon 07:15  \? keys$/);
+  });
 });

@@ -3,7 +3,7 @@ import { memo } from 'react';
 import type { ConnectionState } from '../remote/types.js';
 import type { Runbook } from '../runbook/types.js';
 import { clockIn, weekdayIn } from '../text/clock.js';
-import { HOST_MARK, theme } from './theme.js';
+import { HOST_MARK, paint, theme } from './theme.js';
 
 const GAP = 2;
 
@@ -14,6 +14,34 @@ function hostWord(state: ConnectionState, now: number): string {
     return ` reconnecting (attempt ${state.attempt + 1} in ${Math.max(0, Math.ceil((state.nextTryAt - now) / 1000))}s)`;
   }
   return ` ${state.state}`;
+}
+
+interface HostShown {
+  host: string;
+  mark: string;
+  color: string;
+  word: string;
+}
+
+/** "● h1  ↻ h2 reconnecting (...)": plain, to measure, or painted, to draw. */
+function hostsLine(hosts: HostShown[], painted: boolean): string {
+  return hosts.map(({ host, mark, color, word }) => (painted ? `${paint(mark, color)} ${host}${paint(word, color)}` : `${mark} ${host}${word}`)).join('  ');
+}
+
+const QUIET_STATES: Array<ConnectionState['state']> = ['connected', 'connecting', 'idle', 'closed'];
+
+/**
+ * More hosts than the bar holds (a rollout's hundreds): those in trouble by name, first, then
+ * the others counted by state ("● 20 connected  ○ 180 idle").
+ */
+function hostsSummary(hosts: Record<string, ConnectionState>, shown: HostShown[], painted: boolean): string {
+  const trouble = shown.filter(({ host }) => !QUIET_STATES.includes(hosts[host]!.state));
+  const counts = QUIET_STATES.map((state) => {
+    const count = Object.values(hosts).filter((host) => host.state === state).length;
+    const { mark, color } = HOST_MARK[state];
+    return count === 0 ? '' : painted ? `${paint(mark, color)} ${count} ${state}` : `${mark} ${count} ${state}`;
+  }).filter((part) => part !== '');
+  return [hostsLine(trouble, painted), ...counts].filter((part) => part !== '').join('  ');
 }
 
 function StatusBarView(props: {
@@ -28,12 +56,15 @@ function StatusBarView(props: {
   const { upgrader, site } = props.runbook.sites;
   const clock = (where: { name: string; tz: string }) => `${where.name} ${weekdayIn(where.tz, props.now)} ${clockIn(where.tz, props.now)}`;
   const clocks = [clock(upgrader), clock(site), '? keys'];
-  const hosts = Object.entries(props.hosts).map(([host, state]) => ({ host, ...HOST_MARK[state.state], word: hostWord(state, props.now) }));
-  const hostsText = hosts.map(({ host, mark, word }) => `${mark} ${host}${word}`).join('  ');
+  const widthOf = (parts: string[]) => parts.reduce((sum, part) => sum + [...part].length + GAP, -GAP);
+  const shown = Object.entries(props.hosts).map(([host, state]) => ({ host, ...HOST_MARK[state.state], word: hostWord(state, props.now) }));
+  const room = props.width - widthOf([props.sessionId, ...clocks]) - GAP;
+  const every = hostsLine(shown, false);
+  const fits = [...every].length <= room;
+  const hostsText = fits ? every : hostsSummary(props.hosts, shown, false);
   // The join code is shown whole or not at all, and gives way to the hosts' states when room
   // is short (the chat panel shows it too); a lockout is always shown.
   const locked = props.helpers?.includes('LOCKED') === true;
-  const widthOf = (parts: string[]) => parts.reduce((sum, part) => sum + [...part].length + GAP, -GAP);
   const helpers = props.helpers && (locked || widthOf([props.sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
   return (
     <Box width={props.width} justifyContent="space-between" gap={GAP}>
@@ -41,15 +72,7 @@ function StatusBarView(props: {
         <Box flexShrink={0}>
           <Text color={theme.muted}>{props.sessionId}</Text>
         </Box>
-        <Text wrap="truncate-end">
-          {hosts.map(({ host, mark, color, word }, index) => (
-            <Text key={host}>
-              {index > 0 ? '  ' : ''}
-              <Text color={color}>{mark}</Text> {host}
-              <Text color={color}>{word}</Text>
-            </Text>
-          ))}
-        </Text>
+        <Text wrap="truncate-end">{fits ? hostsLine(shown, true) : hostsSummary(props.hosts, shown, true)}</Text>
         {helpers ? (
           <Box flexShrink={0}>
             <Text color={locked ? theme.danger : theme.warning}>{helpers}</Text>

@@ -1,4 +1,5 @@
 // Colours and marks in one place. Marks differ in shape too, not only in colour.
+import chalk, { type ForegroundColorName } from 'chalk';
 import type { HostOutcome, StepStatus } from '../engine/events.js';
 import type { ConnectionState } from '../remote/types.js';
 
@@ -43,3 +44,13 @@ export const HOST_OUTCOME_MARK: Record<HostMarkState, { mark: string; color: str
   queued: { mark: '·', color: theme.muted },
   done: { mark: '✓', color: theme.success },
 };
+
+/**
+ * Text in a theme colour as one string: a line of hundreds of coloured marks drawn as one
+ * <Text> instead of one each, which Ink would lay out and measure one by one at every frame.
+ * chalk follows NO_COLOR and FORCE_COLOR as Ink's own colours do.
+ */
+export function paint(text: string, color: string, inverse = false): string {
+  const painted = chalk[color as ForegroundColorName]?.(text) ?? text;
+  return inverse ? chalk.inverse(painted) : painted;
+}

@@ -1,51 +1,61 @@
-// React's view of things that live outside React. Output is polled at a fixed rate rather
-// than pushed, so a flood of lines costs at most one render per tick.
-import { useEffect, useState, useSyncExternalStore } from 'react';
+// React's view of things that live outside React, drawn in the run's frames (frame-clock.ts).
+// Output is polled in every frame rather than pushed, so a flood of lines costs at most one
+// render per frame.
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
 import type { RunbookSnapshot } from '../engine/machine.js';
 import type { TailLine } from '../output/line-ring.js';
 import type { RevertShown, StepProgress } from '../output/step-output.js';
 import type { ConnectionState } from '../remote/types.js';
 import type { Run } from '../runner/run.js';
+import { FrameClock } from './frame-clock.js';
 import type { Question, Questions } from './questions.js';
 
-export const OUTPUT_REFRESH_MS = 100;
-/** The machine's changes reach the screen at most this often: a rollout's hosts change it hundreds of times a second. */
-export const SNAPSHOT_REFRESH_MS = 40;
+/** At most this often, what changes outside React is drawn (frame-clock.ts): the output, the machine, the hosts' links. */
+export const FRAME_MS = 100;
 
-/**
- * The machine's snapshot. A change after a quiet moment (a key's answer) shows at once;
- * changes that come faster are drawn together, the latest one at most SNAPSHOT_REFRESH_MS later.
- */
-export function useRunSnapshot(run: Run): RunbookSnapshot {
-  const [snapshot, setSnapshot] = useState(() => run.actor.getSnapshot());
-  useEffect(() => {
-    let shownAt = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const show = () => {
-      timer = undefined;
-      shownAt = Date.now();
-      setSnapshot(run.actor.getSnapshot());
-    };
-    // A change between the first render and this subscription is not missed.
-    show();
-    const subscription = run.actor.subscribe(() => {
-      if (timer !== undefined) return;
-      const wait = shownAt + SNAPSHOT_REFRESH_MS - Date.now();
-      if (wait <= 0) show();
-      else timer = setTimeout(show, wait);
-    });
-    return () => {
-      subscription.unsubscribe();
-      if (timer !== undefined) clearTimeout(timer);
-    };
-  }, [run]);
-  return snapshot;
+const clocks = new WeakMap<Run, FrameClock>();
+
+/** The run's frames: one for the upgrader's view and the helpers' views alike. */
+function frameClockOf(run: Run): FrameClock {
+  let clock = clocks.get(run);
+  if (!clock) {
+    clock = new FrameClock(FRAME_MS);
+    clocks.set(run, clock);
+  }
+  return clock;
 }
 
+/** A value kept outside React, drawn in the run's frames as it changes. */
+function useDrawnInFrames<T>(run: Run, subscribe: (onChange: () => void) => () => void, read: () => T): T {
+  const [value, setValue] = useState(read);
+  useEffect(() => {
+    const clock = frameClockOf(run);
+    const show = () => setValue(read());
+    // A change between the first render and this subscription is not missed.
+    show();
+    return subscribe(() => clock.request(show));
+  }, [run, subscribe, read]);
+  return value;
+}
+
+/** The machine's snapshot. */
+export function useRunSnapshot(run: Run): RunbookSnapshot {
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      const subscription = run.actor.subscribe(onChange);
+      return () => subscription.unsubscribe();
+    },
+    [run],
+  );
+  const read = useCallback(() => run.actor.getSnapshot(), [run]);
+  return useDrawnInFrames(run, subscribe, read);
+}
+
+/** The hosts' connection states: a rollout's hundreds of logins and logouts are drawn in frames as the machine's changes are. */
 export function useHostStates(run: Run): Record<string, ConnectionState> {
-  const [states, setStates] = useState(() => run.hosts.states());
-  useEffect(() => run.hosts.subscribe(() => setStates(run.hosts.states())), [run]);
-  return states;
+  const subscribe = useCallback((onChange: () => void) => run.hosts.subscribe(onChange), [run]);
+  const read = useCallback(() => run.hosts.states(), [run]);
+  return useDrawnInFrames(run, subscribe, read);
 }
 
 export function useQuestion(questions: Questions): Question | undefined {
@@ -77,7 +87,7 @@ export interface OutputTail {
 
 const EMPTY: OutputTail = { stepId: null, lines: [], progress: null, revert: null, total: 0, bytes: 0, path: null };
 
-/** The last `height` lines of a step's output (scrolled back by `scroll`), refreshed at most every OUTPUT_REFRESH_MS. */
+/** The last `height` lines of a step's output (scrolled back by `scroll`), looked at in every frame. */
 export function useOutputTail(run: Run, stepId: string | null, height: number, scroll: number): OutputTail {
   const [tail, setTail] = useState<OutputTail>(EMPTY);
   useEffect(() => {
@@ -102,9 +112,7 @@ export function useOutputTail(run: Run, stepId: string | null, height: number, s
         path: output.path,
       });
     };
-    refresh();
-    const timer = setInterval(refresh, OUTPUT_REFRESH_MS);
-    return () => clearInterval(timer);
+    return frameClockOf(run).poll(refresh);
   }, [run, stepId, height, scroll]);
   return tail;
 }

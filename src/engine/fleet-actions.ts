@@ -36,6 +36,40 @@ function newlyFailed(record: FleetRecord): string[] {
   return failedHosts(record).filter((host) => !(record.accepted ?? []).includes(host));
 }
 
+interface Slots {
+  /** Hosts at work, not waiting at a batch's checkpoint. */
+  running: number;
+  /** Per host: how many hosts of its batch before it (in the group's order) wait for a slot too. */
+  waitingBefore: Map<string, number>;
+}
+
+/**
+ * Worked out once per version of a rollout's hosts record (the context's records are never
+ * changed in place): every queued host asks at every step of the machine whether a slot is
+ * free, which would be hosts x hosts work per step with 200 hosts.
+ */
+const slotsByRecord = new WeakMap<FleetRecord['hosts'], Slots>();
+
+function slotsOf(hosts: FleetRecord['hosts'], fleet: Fleet): Slots {
+  const known = slotsByRecord.get(hosts);
+  if (known) return known;
+  let running = 0;
+  for (const standing of Object.values(hosts)) if (standing.outcome === 'running' && standing.parked !== true) running += 1;
+  const waitingBefore = new Map<string, number>();
+  const waitingInBatch = new Map<number | undefined, number>();
+  for (const name of fleet.hosts) {
+    const standing = hosts[name];
+    const batch = standing?.batch;
+    const before = waitingInBatch.get(batch) ?? 0;
+    waitingBefore.set(name, before);
+    const waiting = standing?.outcome === 'queued' || (standing?.outcome === 'running' && standing.parked === true);
+    if (waiting) waitingInBatch.set(batch, before + 1);
+  }
+  const slots = { running, waitingBefore };
+  slotsByRecord.set(hosts, slots);
+  return slots;
+}
+
 export function fleetActions(fleets: Record<string, Fleet>) {
   const fleetOf = (phase: string) => fleets[phase]!;
   return {
@@ -153,12 +187,8 @@ export function fleetGuards(fleets: Record<string, Fleet>) {
      * once, on the same context: counting those before it keeps their answers consistent.
      */
     fleetSlotFree: ({ context }: Args, { phase, host }: { phase: string; host: string }) => {
-      const hosts = context.fleets?.[phase]?.hosts ?? {};
-      const fleet = fleets[phase]!;
-      const running = Object.values(hosts).filter((standing) => standing.outcome === 'running' && standing.parked !== true).length;
-      const waiting = (other: string) => hosts[other]?.outcome === 'queued' || (hosts[other]?.outcome === 'running' && hosts[other]?.parked === true);
-      const before = fleet.hosts.slice(0, fleet.hosts.indexOf(host)).filter((other) => waiting(other) && hosts[other]?.batch === hosts[host]?.batch);
-      return running + before.length < fleet.parallel;
+      const slots = slotsOf(context.fleets?.[phase]?.hosts ?? {}, fleets[phase]!);
+      return slots.running + (slots.waitingBefore.get(host) ?? 0) < fleets[phase]!.parallel;
     },
     /** The host already ended (a rollout gone through again keeps what its hosts did). */
     hostEnded: ({ context }: Args, { phase, host }: { phase: string; host: string }) => {

@@ -44,7 +44,8 @@ await build({
   platform: 'node',
   target: 'node22',
   format: 'esm',
-  minify: true,
+  // NIGHTSHIFT_NO_MINIFY=1 keeps the names, for a CPU profile (node --cpu-prof) that can be read.
+  minify: process.env.NIGHTSHIFT_NO_MINIFY !== '1',
   sourcemap: 'linked',
   legalComments: 'none',
   // ssh2 loads optional native bindings by relative path; keep it as a package.

@@ -5,6 +5,7 @@
 import { visibleLine } from '../output/neutralize.js';
 import { interpolateText } from '../runbook/interpolate.js';
 import { allSteps, type Runbook, type Step } from '../runbook/types.js';
+import { stepTextsChanged } from '../text/shown-runbook.js';
 
 /** Each step's title and text as the loader wrote them, {{name}} and all. */
 const templates = new WeakMap<Step, { title: string; text?: string }>();
@@ -23,6 +24,7 @@ export function showCapturedValues(runbook: Runbook, values: Record<string, stri
     step.title = textWithValues(template.title, shown);
     if (template.text !== undefined && (step.kind === 'checkpoint' || step.kind === 'note')) step.text = textWithValues(template.text, shown);
   }
+  stepTextsChanged(runbook);
 }
 
 /** {{name}} of a captured value replaced by it; a value not captured yet stays as {{name}}. */

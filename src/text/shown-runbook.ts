@@ -39,12 +39,23 @@ export function shownSteps(runbook: Runbook): (stepId: string) => Step | undefin
   };
 }
 
-/** The shown runbook as it is now: made again when a step's title or text changed. */
+/** How many times the runbook's step titles and texts were rewritten (runner/shown-values.ts says so). */
+const textVersions = new WeakMap<Runbook, number>();
+
+/** Said by whatever rewrites step titles or texts in place: the shown copies are made again. */
+export function stepTextsChanged(runbook: Runbook): void {
+  textVersions.set(runbook, (textVersions.get(runbook) ?? 0) + 1);
+}
+
+/**
+ * The shown runbook as it is now: made again when a step's title or text changed. Read at
+ * every frame, so a change is told (stepTextsChanged), not looked for in 200 hosts' steps.
+ */
 export function followShownRunbook(runbook: Runbook): () => Runbook {
-  let copy: { from: string; runbook: Runbook } | undefined;
+  let copy: { version: number; runbook: Runbook } | undefined;
   return () => {
-    const from = allSteps(runbook).map(changingText).join('\u0000');
-    if (copy?.from !== from) copy = { from, runbook: shownRunbook(runbook) };
+    const version = textVersions.get(runbook) ?? 0;
+    if (copy?.version !== version) copy = { version, runbook: shownRunbook(runbook) };
     return copy.runbook;
   };
 }

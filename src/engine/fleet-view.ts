@@ -49,8 +49,18 @@ const ORDER: Record<HostOutcome | 'waiting', number> = { waiting: 0, failed: 1, 
 
 /** The rollouts a run has started (and the one about to start, as all queued), in the runbook's order. */
 export function fleetViewsOf(context: EngineContext, runbook: Runbook): FleetView[] {
-  return runbook.phases.flatMap((phase) => (phase.fleet && context.fleets?.[phase.name] ? [fleetViewOf(context, phase.name, phase.title, phase.fleet)] : []));
+  // The screen asks at every frame and every key; the context changes far less often.
+  const known = viewsByContext.get(context);
+  if (known?.runbook === runbook) return known.views;
+  const views = runbook.phases.flatMap((phase) =>
+    phase.fleet && context.fleets?.[phase.name] ? [fleetViewOf(context, phase.name, phase.title, phase.fleet)] : [],
+  );
+  viewsByContext.set(context, { runbook, views });
+  return views;
 }
+
+/** The views worked out for a context (never changed in place) and the runbook they were for. */
+const viewsByContext = new WeakMap<EngineContext, { runbook: Runbook; views: FleetView[] }>();
 
 export function fleetViewOf(context: EngineContext, phase: string, title: string, fleet: Fleet): FleetView {
   const record = context.fleets?.[phase];

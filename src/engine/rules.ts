@@ -287,17 +287,27 @@ export function positionsOf(snapshot: RestingSnapshot): Array<{ stepId: string; 
     const single = singlePosition(snapshot);
     return single ? [single] : [];
   }
+  // Asked at every frame, key and rule check; a snapshot never changes.
+  const known = positionsBySnapshot.get(snapshot);
+  if (known) return known;
   const positions: Array<{ stepId: string; place: Place }> = [];
+  const seen = new Set<string>();
   for (const node of snapshot._nodes as readonly ActiveNode[]) {
     const place = PLACES.find((tag) => node.tags.includes(tag));
     if (place === undefined) continue;
     let owner: ActiveNode | undefined = node;
     while (owner && owner.meta?.stepId === undefined) owner = owner.parent;
     const stepId = owner?.meta?.stepId;
-    if (stepId !== undefined && !positions.some((known) => known.stepId === stepId)) positions.push({ stepId, place });
+    if (stepId !== undefined && !seen.has(stepId)) {
+      seen.add(stepId);
+      positions.push({ stepId, place });
+    }
   }
+  positionsBySnapshot.set(snapshot, positions);
   return positions;
 }
+
+const positionsBySnapshot = new WeakMap<RestingSnapshot, Array<{ stepId: string; place: Place }>>();
 
 /** Places where a person is awaited, before places where nightshift works. */
 const AWAITING: readonly Place[] = ['failed', 'approval', 'confirming', 'asking', 'held', 'interrupted'];

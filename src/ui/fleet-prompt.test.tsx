@@ -95,7 +95,8 @@ describe('the failure prompt of a rollout', () => {
         outcome: null,
         stepOf,
         relaysAllowed: false,
-        fleets: fleetViewsOf(context, runbook),
+        // A copy: the test changes the context in place, which the engine never does, and views are kept per context.
+        fleets: fleetViewsOf({ ...context }, runbook),
       });
     const whyNot = (query: ActionQuery) => refusalOf({ book: ruleBookOf(runbook, false), context, at: { stepId: 'update-1@vm1', place: 'running' } }, query);
     expect(running()).toMatchObject({ kind: 'running', rollout: 'update' });

@@ -27,11 +27,13 @@ function fleetRun(hosts = ['vm1', 'vm2', EVIL]) {
   let focus: Focus | null = null;
   let finish!: (outcome: Outcome) => void;
   const finished = new Promise<Outcome>((resolve) => (finish = resolve));
-  const waitingStep = () => fleetViewsOf(context, runbook)[0]!.hosts.find((host) => host.waiting)?.step?.id;
+  // The tests change the context in place, which the engine never does: each look gets a copy
+  // (views are kept per context).
+  const waitingStep = () => fleetViewsOf({ ...context }, runbook)[0]!.hosts.find((host) => host.waiting)?.step?.id;
   const run = {
     runbook,
     actor: {
-      getSnapshot: () => ({ context, status: outcome ? 'done' : 'active' }),
+      getSnapshot: () => ({ context: { ...context }, status: outcome ? 'done' : 'active' }),
       subscribe: (listener: () => void) => {
         changed.add(listener);
         return { unsubscribe: () => changed.delete(listener) };

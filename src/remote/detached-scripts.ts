@@ -19,7 +19,7 @@
 // is the output released; `started` and `exit` stay behind, so even then the command is
 // never started a second time. Everything is POSIX sh, run by /bin/sh.
 import { shellQuote } from '../runbook/shell-quote.js';
-import { SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
+import { BOOT_ID_FUNCTION, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
 import { launcherChoice, runFolderFunctions } from './run-folders.js';
 
 /** Exit statuses of the start script. */
@@ -41,10 +41,8 @@ export const FOLLOW_FAILURES: Record<number, string> = {
 /** The follow script found the host restarted since the command started (and no exit status). */
 export const HOST_RESTARTED = 93;
 
-const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
-
 const WRAPPER = [
-  'd=$(dirname "$0")',
+  'd=${0%/*}',
   VALUE_FUNCTIONS,
   SINK_FUNCTIONS,
   'put pid $$',
@@ -73,6 +71,7 @@ export function startScript(runId: string, command: string, runDir?: string): st
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'if find_run started "$@"; then echo "dir=$d"; echo state=started; echo end=ok; exit 0; fi',
     launcherChoice(),
     'write_files() {',
@@ -85,7 +84,7 @@ export function startScript(runId: string, command: string, runDir?: string): st
     'u=$(umask); umask 077',
     `make_run "$@" || exit ${NO_RUN_FOLDER}`,
     `mkdir "$d/started" || exit ${NO_RUN_FOLDER}`,
-    `b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
+    'b=$(boot_id); [ -z "$b" ] || put boot "$b"',
     'umask "$u"',
     'if [ $how = systemd ]; then',
     `  e=$(systemd-run --quiet --collect --unit=${shellQuote(unitName(runId))} /bin/sh "$d/run" 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_RUN_FAILED}; }`,
@@ -107,10 +106,11 @@ export function followScript(runId: string, offsets: { out: number; err: number 
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'find_run started "$@" || exit 96',
     // Ended and released (its result was recorded): never run again, whoever asks.
     'has exit && [ ! -e "$d/out" ] && exit 94',
-    `restarted=; b=$(get boot); n=$(${BOOT_ID})`,
+    'restarted=; b=$(get boot); n=$(boot_id)',
     'if ! has exit && [ -n "$b" ] && [ "$b" != "$n" ]; then restarted=yes; fi',
     'if [ -z "$restarted" ]; then',
     '  i=0',
@@ -127,10 +127,10 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     // boot: its pid may belong to another process by now, so the files are read to their end.
     'if has exit || [ -n "$restarted" ]; then',
     '  follow() { tail -c +$(($2+1)) "$d/$1"; }',
-    'elif tail --version 2>/dev/null | grep -q GNU; then',
-    '  follow() { tail -c +$(($2+1)) --pid="$watch" --sleep-interval=0.1 -f "$d/$1"; }',
     'else',
-    '  follow() {',
+    '  case $(tail --version 2>/dev/null) in',
+    '  *GNU*) follow() { tail -c +$(($2+1)) --pid="$watch" --sleep-interval=0.1 -f "$d/$1"; } ;;',
+    '  *) follow() {',
     '    off=$2; last=',
     '    while :; do',
     '      kill -0 "$watch" 2>/dev/null || last=1',
@@ -139,7 +139,8 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     '      [ -n "$last" ] && return 0',
     '      sleep 0.1',
     '    done',
-    '  }',
+    '  } ;;',
+    '  esac',
     'fi',
     '[ -e "$d/out" ] || exit 96',
     `follow out ${Math.max(0, Math.floor(offsets.out))} &`,
@@ -159,12 +160,13 @@ export function collectScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'find_run started "$@" || { echo state=gone; echo end=ok; exit 0; }',
     'echo state=found',
     'has exit && echo "exit=$(get exit)"',
     'has out.cut && echo "out_cut=$(get out.cut)"',
     'has err.cut && echo "err_cut=$(get err.cut)"',
-    `echo "boot=$(get boot)"; echo "boot_now=$(${BOOT_ID})"`,
+    'echo "boot=$(get boot)"; echo "boot_now=$(boot_id)"',
     'echo "dir=$d"',
     'echo end=ok',
   ].join('\n');
@@ -187,9 +189,10 @@ export function stopScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'find_run started "$@" || exit 0',
     'has exit && exit 0',
-    `b=$(get boot); [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || exit 0`,
+    'b=$(get boot); [ -z "$b" ] || [ "$b" = "$(boot_id)" ] || exit 0',
     'pid=$(get pid); [ -n "$pid" ] && kill -TERM -"$pid" 2>/dev/null',
     'true',
   ].join('\n');

@@ -8,6 +8,7 @@
 //   exit      its exit status, written last
 //   out.cut, err.cut   why the host could not write more of that stream (ENOSPC, EROFS, ...)
 //   started   made once, before the command starts: whoever finds it never starts it again
+//   lock      held (flock) by the wrapper until it has written exit; gone where flock is not
 //
 // The start script claims the folder and starts the command, or finds it started. Then one
 // channel follows out and err from byte offsets nightshift counts itself, so after a dropped
@@ -45,19 +46,25 @@ const WRAPPER = [
   'd=${0%/*}',
   VALUE_FUNCTIONS,
   SINK_FUNCTIONS,
+  // The lock is taken before the pid is written, so a follow that finds the pid finds it held
+  // (or given up, with the file removed: then it watches the pid as before). Nothing else holds
+  // it: the command, the sinks and whatever they leave behind get fd 9 closed, so the lock
+  // goes when the wrapper does, by its end or by kill -9, reaped or not.
+  'if [ -e "$d/lock" ]; then { command exec 9<"$d/lock"; } 2>/dev/null && flock -n 9 2>/dev/null || { command exec 9<&-; rm -f "$d/lock"; }; fi',
   'put pid $$',
   // A handler (not an ignore, which the command would inherit): the wrapper outlives a
   // TERM sent to the group long enough to record the command's status.
   "trap 'true' TERM HUP INT",
   'if mkfifo "$d/out.pipe" "$d/err.pipe" 2>/dev/null; then',
-  '  sink out < "$d/out.pipe" & po=$!',
-  '  sink err < "$d/err.pipe" & pe=$!',
-  '  /bin/sh "$d/command" </dev/null >"$d/out.pipe" 2>"$d/err.pipe"',
+  // Closed by exec: a redirection on the call would leave the shell a saved copy of fd 9.
+  '  { exec 9<&-; sink out; } < "$d/out.pipe" & po=$!',
+  '  { exec 9<&-; sink err; } < "$d/err.pipe" & pe=$!',
+  '  /bin/sh "$d/command" </dev/null >"$d/out.pipe" 2>"$d/err.pipe" 9<&-',
   '  s=$?',
   '  settle $po $pe',
   '  rm -f "$d/out.pipe" "$d/err.pipe"',
   'else',
-  '  /bin/sh "$d/command" </dev/null >>"$d/out" 2>>"$d/err"',
+  '  /bin/sh "$d/command" </dev/null >>"$d/out" 2>>"$d/err" 9<&-',
   '  s=$?',
   'fi',
   'put exit $s',
@@ -77,7 +84,9 @@ export function startScript(runId: string, command: string, runDir?: string): st
     'write_files() {',
     `  printf '%s' ${shellQuote(command)} | cat > "$1/command" &&`,
     `  printf '%s\\n' ${shellQuote(WRAPPER)} | cat > "$1/run" &&`,
-    '  : > "$1/out" && : > "$1/err"',
+    '  : > "$1/out" && : > "$1/err" &&',
+    // Made here, with the folder: the wrapper opens it without needing a free inode.
+    '  { ! command -v flock >/dev/null 2>&1 || : > "$1/lock"; }',
     '}',
     // The command file holds the step's command as sent, secrets included: only its owner
     // reads the run folder. The command itself gets the umask the login gave.
@@ -116,12 +125,20 @@ export function followScript(runId: string, offsets: { out: number; err: number 
     '  i=0',
     '  while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
     '  pid=$(get pid)',
-    // The wrapper writes exit last, once its output is all in the files; its pid may outlive
-    // it as a zombie for as long as the host's init takes to reap orphans (about a second
-    // for some container inits, for ever for one that never reaps). So the follow ends at
-    // the first of the two: a watcher does, and tail follows the watcher. It goes when this
-    // script goes, too, so that a follow cut by a dropped link leaves none behind.
-    '  ( while kill -0 "$pid" 2>/dev/null && ! has exit && kill -0 $$ 2>/dev/null; do sleep 0.1; done ) & watch=$!',
+    // The wrapper writes exit last, once its output is all in the files, and then lets go of
+    // its lock: a shared flock on it returns then, or at once when it has gone already, even
+    // as a zombie that the host's init never reaps. tail follows that watcher. A follow cut
+    // by a dropped link leaves it waiting at most as long as the command runs.
+    // Where flock is missing or fails, the watcher polls instead: the pid may outlive the
+    // wrapper as a zombie for as long as init takes to reap orphans (for ever for one that
+    // never reaps), so it ends at the first of the pid gone and exit written, and when
+    // this script goes, so that a follow cut by a dropped link leaves none behind.
+    '  watch_by_polling() { while kill -0 "$pid" 2>/dev/null && ! has exit && kill -0 $$ 2>/dev/null; do sleep 0.1; done; }',
+    '  if [ -e "$d/lock" ] && command -v flock >/dev/null 2>&1; then',
+    '    ( flock -s 8 2>/dev/null 8<"$d/lock" || watch_by_polling ) & watch=$!',
+    '  else',
+    '    watch_by_polling & watch=$!',
+    '  fi',
     'fi',
     // Ended already (as when following again after a lost answer), or died with an earlier
     // boot: its pid may belong to another process by now, so the files are read to their end.
@@ -180,7 +197,7 @@ export function releaseScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     'find_run started "$@" || exit 0',
-    'rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid" "$d/boot" "$d/out.cut" "$d/err.cut" "$d/out.pipe" "$d/err.pipe"',
+    'rm -f "$d/out" "$d/err" "$d/command" "$d/run" "$d/pid" "$d/boot" "$d/out.cut" "$d/err.cut" "$d/out.pipe" "$d/err.pipe" "$d/lock"',
   ].join('\n');
 }
 

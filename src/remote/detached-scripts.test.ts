@@ -1,7 +1,7 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
@@ -177,6 +177,18 @@ describe.each([
       }
     },
   );
+
+  it('the follow ends soon after the status is written, every time', async () => {
+    const env = shellEnv(extraPath, onlyPath);
+    for (let i = 0; i < 5; i++) {
+      const runId = `s12/step.${i}`;
+      await attach(runId, 'echo hi; sleep 0.2; echo bye', { out: 0, err: 0 }, env);
+      const ended = Date.now();
+      const written = statSync(path.join(folderOf(env, runId), 'exit')).mtimeMs;
+      // Nothing the wrapper leaves behind for a moment (its sinks' timer) may keep the follow going.
+      expect(ended - written).toBeLessThan(2000);
+    }
+  });
 
   it('a command that leaves a child holding its output open ends the follow all the same, soon after it ends', async () => {
     const env = shellEnv(extraPath, onlyPath);

@@ -33,7 +33,9 @@ export const SINK_FUNCTIONS = [
   '}',
   'settle() {',
   "  late=; trap 'late=1' USR1",
-  "  ( sleep 3 & p=$!; trap 'kill $p 2>/dev/null; exit 0' TERM; wait $p; kill -USR1 $$ 2>/dev/null ) & w=$!",
+  // The timer holds no fd 9: a TERM that comes before its trap is set leaves its sleep
+  // behind for 3 s, which must not hold the detached wrapper's lock (detached-scripts.ts).
+  "  ( sleep 3 & p=$!; trap 'kill $p 2>/dev/null; exit 0' TERM; wait $p; kill -USR1 $$ 2>/dev/null ) 9<&- & w=$!",
   '  until wait "$@"; do [ -z "$late" ] || break; done',
   '  kill $w 2>/dev/null',
   '}',

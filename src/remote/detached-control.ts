@@ -12,7 +12,7 @@
 import type { Connection } from './connection.js';
 import type { SudoAccess } from './become.js';
 import { execCaptured } from './exec.js';
-import { VALUE_FUNCTIONS } from './host-shell.js';
+import { BOOT_ID_FUNCTION, VALUE_FUNCTIONS } from './host-shell.js';
 import { runFolderFunctions } from './run-folders.js';
 
 export type DetachedRunState =
@@ -32,9 +32,10 @@ function stateScript(runId: string, runDir: string | undefined, whenRunning: str
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'find_run started "$@" || { echo state=never-started; echo end=ok; exit 0; }',
     'if has exit; then echo state=ended; echo "status=$(get exit)"; echo end=ok; exit 0; fi',
-    'b=$(get boot); n=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)',
+    'b=$(get boot); n=$(boot_id)',
     'if [ -n "$b" ] && [ "$b" != "$n" ]; then echo state=ended; echo status=; echo end=ok; exit 0; fi',
     'pid=$(get pid)',
     'if [ "$pid" -gt 0 ] 2>/dev/null; then :; else echo state=unknown; echo "why=its run folder has no pid"; echo end=ok; exit 0; fi',

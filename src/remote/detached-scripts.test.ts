@@ -1,7 +1,7 @@
 // The scripts run here by the real /bin/sh, with a temporary HOME: no SSH needed to show
 // that a detached command survives, is followed from any offset, and reports its status.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
@@ -11,9 +11,10 @@ import { scratchFolders } from '../../test/support/scratch-folder.js';
 /** A temporary folder, removed after the tests (with what the scripts left in it). */
 const scratchFolder = scratchFolders();
 
-function shellEnv(extraPath?: string) {
+function shellEnv(extraPath?: string, onlyPath?: string) {
   const home = scratchFolder('ns-detached-');
-  return { ...process.env, HOME: home, XDG_STATE_HOME: '', PATH: extraPath ? `${extraPath}:${process.env['PATH']}` : process.env['PATH'] };
+  const PATH = onlyPath ?? (extraPath ? `${extraPath}:${process.env['PATH']}` : process.env['PATH']);
+  return { ...process.env, HOME: home, XDG_STATE_HOME: '', PATH };
 }
 
 function sh(script: string, env: NodeJS.ProcessEnv): string {
@@ -53,16 +54,28 @@ const withoutGnuTail = () => {
   return bin;
 };
 
+/** A PATH of everything in /usr/bin and /bin but flock, as on a host without util-linux's. */
+const withoutFlock = () => {
+  const bin = scratchFolder('ns-noflock-');
+  for (const dir of ['/usr/bin', '/bin']) {
+    for (const name of readdirSync(dir)) {
+      if (name !== 'flock' && !existsSync(path.join(bin, name))) symlinkSync(path.join(dir, name), path.join(bin, name));
+    }
+  }
+  return bin;
+};
+
 const folderOf = (env: NodeJS.ProcessEnv, runId: string) => path.join(env['HOME']!, '.local/state/nightshift/runs', runId);
 
 describe.each([
-  ['GNU tail', undefined],
-  ['polling', withoutGnuTail()],
-])('detached run scripts (%s)', (_, extraPath) => {
+  ['GNU tail', undefined, undefined],
+  ['polling', withoutGnuTail(), undefined],
+  ['without flock', undefined, withoutFlock()],
+])('detached run scripts (%s)', (_, extraPath, onlyPath) => {
   const command = `for i in 1 2 3 4 5; do echo "line $i"; sleep 0.1; done; echo "it's done" >&2; exit 7`;
 
   it('starts once and follows both streams to the end; attaching again goes on from the offsets', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     const first = await attach('s1/step.1', command, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'line 1\nline 2\nline 3\nline 4\nline 5\n', err: "it's done\n", code: 0 });
     // As after a drop: the same run, asked again from where the bytes stopped. Nothing runs twice.
@@ -75,7 +88,7 @@ describe.each([
   });
 
   it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     const marker = path.join(env.HOME, 'ran');
     const once = `echo x >> '${marker}'; echo out; exit 5`;
     const first = await attach('s4/step.1', once, { out: 0, err: 0 }, env);
@@ -94,7 +107,7 @@ describe.each([
   });
 
   it('survives the death of whoever started it', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     sh(startScript('s3/step.1', 'sleep 1; echo survived'), env);
     const follower = spawn('/bin/sh', ['-c', followScript('s3/step.1', { out: 0, err: 0 })], { env });
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -105,7 +118,7 @@ describe.each([
   });
 
   it('stop sends TERM to the whole group and the status says so', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     const following = attach('s2/step.1', 'sleep 30 & sleep 30; echo never', { out: 0, err: 0 }, env);
     await new Promise((resolve) => setTimeout(resolve, 300));
     sh(stopScript('s2/step.1'), env);
@@ -117,7 +130,7 @@ describe.each([
   });
 
   it('the follow ends once the status is written, though the wrapper lingers as a zombie its init has not reaped', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     const runId = 's9/step.1';
     // A zombie: the child of a process that never reaps (as with some containers' init, or a slow one).
     const holder = spawn('/bin/sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 20']);
@@ -138,15 +151,68 @@ describe.each([
     }
   });
 
+  it.skipIf(onlyPath !== undefined)(
+    'the follow ends once the wrapper is gone, killed -9 before it wrote a status, as a zombie its init never reaps',
+    async () => {
+      const env = shellEnv(extraPath, onlyPath);
+      const runId = 's11/step.1';
+      const folder = folderOf(env, runId);
+      sh(`mkdir -p '${folder}/started' && echo out > '${folder}/out' && : > '${folder}/err' && : > '${folder}/lock'`, env);
+      // The wrapper as it runs, holding the lock; its parent, like such an init, never reaps it.
+      const holder = spawn('/bin/sh', ['-c', `( exec 9<'${folder}/lock'; flock 9; exec sleep 20 ) & echo $!; exec sleep 20`]);
+      try {
+        const wrapper = await new Promise<string>((resolve) => holder.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        sh(`echo ${wrapper} > '${folder}/pid'`, env);
+        const following = runScript(followScript(runId, { out: 0, err: 0 }), env);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        process.kill(Number(wrapper), 'SIGKILL');
+        const killedAt = performance.now();
+        expect(await following).toEqual({ out: 'out\n', err: '', code: 0 });
+        expect(performance.now() - killedAt).toBeLessThan(3000);
+        expect(readFileSync(`/proc/${wrapper}/stat`, 'utf8').split(' ')[2]).toBe('Z');
+        expect(collect(runId, env).get('exit')).toBeUndefined();
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    },
+  );
+
+  it('the follow ends soon after the status is written, every time', async () => {
+    const env = shellEnv(extraPath, onlyPath);
+    for (let i = 0; i < 5; i++) {
+      const runId = `s12/step.${i}`;
+      await attach(runId, 'echo hi; sleep 0.2; echo bye', { out: 0, err: 0 }, env);
+      const ended = Date.now();
+      const written = statSync(path.join(folderOf(env, runId), 'exit')).mtimeMs;
+      // Nothing the wrapper leaves behind for a moment (its sinks' timer) may keep the follow going.
+      expect(ended - written).toBeLessThan(2000);
+    }
+  });
+
+  it('a command that leaves a child holding its output open ends the follow all the same, soon after it ends', async () => {
+    const env = shellEnv(extraPath, onlyPath);
+    const startedAt = performance.now();
+    const child = path.join(env.HOME, 'child');
+    const followed = await attach('s10/step.1', `sleep 20 & echo $! > '${child}'; echo left`, { out: 0, err: 0 }, env);
+    try {
+      expect(followed).toEqual({ out: 'left\n', err: '', code: 0 });
+      expect(performance.now() - startedAt).toBeLessThan(10_000);
+      expect(collect('s10/step.1', env).get('exit')).toBe('0');
+    } finally {
+      if (existsSync(child)) process.kill(Number(readFileSync(child, 'utf8')), 'SIGKILL');
+    }
+  });
+
   it('a follow never starts the command: without a start there is nothing to follow', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);
     expect(existsSync(folderOf(env, 's5/step.1'))).toBe(false);
     expect(collect('s5/step.1', env).get('state')).toBe('gone');
   });
 
   it('after a restart of the host the command is not followed: what it wrote is given, and the earlier boot is named', async () => {
-    const env = shellEnv(extraPath);
+    const env = shellEnv(extraPath, onlyPath);
     const runId = 's6/step.1';
     const marker = path.join(env.HOME, 'starts');
     sh(startScript(runId, `echo start >> '${marker}'; echo before; sleep 30; echo after`), env);

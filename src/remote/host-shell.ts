@@ -7,9 +7,13 @@
 /** put NAME VALUE, get NAME, has NAME: small values in the folder $d, kept even on a full disk. */
 export const VALUE_FUNCTIONS = [
   `put() { { printf '%s\\n' "$2" > "$d/$1.tmp" && mv -f "$d/$1.tmp" "$d/$1"; } 2>/dev/null || { rm -f "$d/$1.tmp"; ln -s "$2" "$d/$1"; }; }`,
-  'get() { if [ -L "$d/$1" ]; then readlink "$d/$1"; else cat "$d/$1" 2>/dev/null; fi; }',
+  // Read with the read builtin: a value is one line, and a process per value is what a busy host feels.
+  `get() { if [ -L "$d/$1" ]; then readlink "$d/$1"; elif [ -f "$d/$1" ]; then while IFS= read -r _v || [ -n "$_v" ]; do printf '%s\\n' "$_v"; done 2>/dev/null <"$d/$1"; fi; }`,
   'has() { [ -e "$d/$1" ] || [ -L "$d/$1" ]; }',
 ].join('\n');
+
+/** boot_id: prints the host's boot id, nothing where the kernel keeps none; no process of its own. */
+export const BOOT_ID_FUNCTION = `boot_id() { [ -r /proc/sys/kernel/random/boot_id ] && IFS= read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null && printf '%s\\n' "$_b"; }`;
 
 /**
  * sink NAME: appends stdin to $d/NAME; when a write fails, records why in NAME.cut (ENOSPC,
@@ -29,7 +33,9 @@ export const SINK_FUNCTIONS = [
   '}',
   'settle() {',
   "  late=; trap 'late=1' USR1",
-  "  ( sleep 3 & p=$!; trap 'kill $p 2>/dev/null; exit 0' TERM; wait $p; kill -USR1 $$ 2>/dev/null ) & w=$!",
+  // The timer holds no fd 9: a TERM that comes before its trap is set leaves its sleep
+  // behind for 3 s, which must not hold the detached wrapper's lock (detached-scripts.ts).
+  "  ( sleep 3 & p=$!; trap 'kill $p 2>/dev/null; exit 0' TERM; wait $p; kill -USR1 $$ 2>/dev/null ) 9<&- & w=$!",
   '  until wait "$@"; do [ -z "$late" ] || break; done',
   '  kill $w 2>/dev/null',
   '}',

@@ -17,7 +17,7 @@
 // terminal to hang up, and it ignores HUP all the same). Small values survive a full disk
 // (host-shell.ts). Everything is POSIX sh, run by /bin/sh, the revert too.
 import { shellQuote } from '../runbook/shell-quote.js';
-import { HostReport, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
+import { BOOT_ID_FUNCTION, HostReport, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
 import { launcherChoice, runFolderFunctions } from './run-folders.js';
 
 /** Exit statuses of the arm script. */
@@ -39,10 +39,8 @@ export function revertUnitName(sessionId: string, stepId: string, attempt: numbe
   return `nightshift-revert-${sessionId}-${stepId}-${attempt}`.replace(/[^A-Za-z0-9:_-]/g, '-');
 }
 
-const BOOT_ID = 'cat /proc/sys/kernel/random/boot_id 2>/dev/null';
-
 const FIRE = [
-  'd=$(dirname "$0")',
+  'd=${0%/*}',
   VALUE_FUNCTIONS,
   SINK_FUNCTIONS,
   'mkdir "$d/claimed" 2>/dev/null || exit 0',
@@ -61,7 +59,7 @@ const FIRE = [
 ].join('\n');
 
 // The sleeper leads its own session and process group, so killing the group ends the sleep too.
-const SLEEPER = ['d=$(dirname "$0")', VALUE_FUNCTIONS, 'put pid $$', "trap '' HUP", 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
+const SLEEPER = ['d=${0%/*}', VALUE_FUNCTIONS, 'put pid $$', "trap '' HUP", 'sleep "$1"', 'exec /bin/sh "$d/fire"'].join('\n');
 
 /** The systemd-run command that arms the timer (the systemd path of the arm script). */
 export function systemdArmCommand(unit: string, seconds: number, fireScript: string): string {
@@ -97,6 +95,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
   return [
     runFolderFunctions(runId, options.runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'if ! find_run armed "$@"; then',
     launcherChoice('  '),
     '  write_files() {',
@@ -106,7 +105,7 @@ export function armScript(options: { runId: string; unit: string; seconds: numbe
     '  }',
     `  make_run "$@" || exit ${NO_REVERT_FOLDER}`,
     `  mkdir "$d/armed" || exit ${NO_REVERT_FOLDER}`,
-    `  b=$(${BOOT_ID}); [ -z "$b" ] || put boot "$b"`,
+    `  b=$(boot_id); [ -z "$b" ] || put boot "$b"`,
     `  put deadline $(( $(date +%s) + ${seconds} ))`,
     '  if [ $how = systemd ]; then',
     `    e=$(${systemdArmCommand(unit, seconds, '"$d/fire"')} 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_TIMER_FAILED}; }`,
@@ -133,12 +132,13 @@ export function disarmScript(runId: string, runDir?: string): string {
   return [
     runFolderFunctions(runId, runDir),
     VALUE_FUNCTIONS,
+    BOOT_ID_FUNCTION,
     'find_run armed "$@" || { echo state=missing; echo end=ok; exit 0; }',
     'alive() { kill -0 "$1" 2>/dev/null || return 1; [ -r "/proc/$1/status" ] || return 0; ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status"; }',
     'if mkdir "$d/claimed" 2>/dev/null; then',
     '  put disarmed "$(date +%s)"',
     `  how=$(get how); gone=no; i=0; b=$(get boot)`,
-    `  [ -z "$b" ] || [ "$b" = "$(${BOOT_ID})" ] || how=rebooted`,
+    `  [ -z "$b" ] || [ "$b" = "$(boot_id)" ] || how=rebooted`,
     '  case "$how" in',
     '    systemd\\ *)',
     '      u=${how#systemd }',

@@ -14,20 +14,28 @@ function basesLine(runDir: string | undefined): string {
   const bases = [
     ...(runDir !== undefined ? [shellQuote(runDir)] : []),
     '"${XDG_STATE_HOME:-$HOME/.local/state}/nightshift"',
-    '"/var/tmp/nightshift-$(id -u)"',
-    '"/tmp/nightshift-$(id -u)"',
+    '"/var/tmp/nightshift-$U"',
+    '"/tmp/nightshift-$U"',
   ];
   return `set -- ${bases.join(' ')}`;
 }
 
+// The effective user id (what `id -u` prints) from the kernel's own account of this shell,
+// read with the read builtin; `id` only where there is no /proc.
+const USER_ID = [
+  'U=; [ -r /proc/self/status ] && while read -r _k _r _e _; do [ "$_k" = Uid: ] && { U=$_e; break; }; done 2>/dev/null </proc/self/status',
+  '[ -n "$U" ] || U=$(id -u)',
+].join('\n');
+
 /**
- * Sets ID and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
+ * Sets ID, U (the user id) and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
  * holds MARK) and `make_run "$@"` (sets d to a new folder that `write_files FOLDER` filled,
  * printing a `skipped=` line for each base it could not use). POSIX sh.
  */
 export function runFolderFunctions(runId: string, runDir: string | undefined): string {
   return [
     `ID=${shellQuote(runId)}`,
+    USER_ID,
     basesLine(runDir),
     'trusted() { case $1 in /tmp/*|/var/tmp/*) [ -d "$1" ] && [ ! -L "$1" ] && [ -O "$1" ] ;; *) [ -d "$1" ] ;; esac; }',
     'find_run() {',
@@ -59,7 +67,7 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
  */
 export function launcherChoice(indent = ''): string {
   return [
-    'if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
+    'if [ "${U:-$(id -u)}" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
     'elif command -v setsid >/dev/null 2>&1; then how=setsid',
     'else exit 97; fi',
   ]

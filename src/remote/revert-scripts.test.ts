@@ -76,7 +76,7 @@ describe('the revert scripts', () => {
     expect(unit).toBe('nightshift-revert-20240501-031500-ab12-net-move-2');
     expect(systemdArmCommand(unit, 120, '"$d/fire"')).toBe(`systemd-run --quiet --collect --on-active=120 --unit=${unit} /bin/sh "$d/fire"`);
     const arm = armScript({ runId: 'x', unit, seconds: 120, revert: 'true' });
-    expect(arm).toContain('  if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd\n');
+    expect(arm).toContain('  if [ "$own_uid" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd\n');
     expect(arm).toContain(`    e=$(systemd-run --quiet --collect --on-active=120 --unit=${unit} /bin/sh "$d/fire" 2>&1 </dev/null)`);
     expect(disarmScript('x')).toContain('systemctl stop "$u.timer"');
   });

@@ -10,18 +10,19 @@
 // trusted, so another user cannot lay out a run folder for nightshift to follow.
 import { shellQuote } from '../runbook/shell-quote.js';
 
+/** The login's uid is asked once (`own_uid`): every `$(id -u)` is a process on the host. */
 function basesLine(runDir: string | undefined): string {
   const bases = [
     ...(runDir !== undefined ? [shellQuote(runDir)] : []),
     '"${XDG_STATE_HOME:-$HOME/.local/state}/nightshift"',
-    '"/var/tmp/nightshift-$(id -u)"',
-    '"/tmp/nightshift-$(id -u)"',
+    '"/var/tmp/nightshift-$own_uid"',
+    '"/tmp/nightshift-$own_uid"',
   ];
-  return `set -- ${bases.join(' ')}`;
+  return `own_uid=$(id -u)\nset -- ${bases.join(' ')}`;
 }
 
 /**
- * Sets ID and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
+ * Sets ID, own_uid (the login's uid) and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
  * holds MARK) and `make_run "$@"` (sets d to a new folder that `write_files FOLDER` filled,
  * printing a `skipped=` line for each base it could not use). POSIX sh.
  */
@@ -56,10 +57,11 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
 /**
  * Sets `how` to the way a process is started apart from the login here: systemd-run (as root
  * under systemd), else setsid; exits 97 when there is neither. `indent` for a nested block.
+ * After runFolderFunctions, whose own_uid it reads.
  */
 export function launcherChoice(indent = ''): string {
   return [
-    'if [ "$(id -u)" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
+    'if [ "$own_uid" = 0 ] && [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then how=systemd',
     'elif command -v setsid >/dev/null 2>&1; then how=setsid',
     'else exit 97; fi',
   ]

@@ -109,9 +109,9 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
   try {
     if (!io.json) write('nightshift: checking the hosts before the first step (--no-check skips this)\n');
     const report = await checkPool(runbook, options.pool);
-    // The run logs in again when a step needs the host, so that its journal has every login;
-    // the pool keeps what was unlocked and recorded meanwhile (passphrases, host keys).
-    await options.pool.logOutAll();
+    // The run goes on with the check's logins (its journal tells them as it starts) and
+    // with what was unlocked and recorded meanwhile (passphrases, host keys).
+    options.pool.handOverToRun();
     if (io.json) write(jsonLine(checkReportJson(report, runbook.file) as { type: string }));
     else write(formatCheckReport(report, { mark: paintMark }));
     if (report.ok) return;

@@ -30,6 +30,8 @@ interface HostSlot {
   connection?: Connection;
   /** A login going on (the first, or after a drop), tried again within the reconnect window: every caller waits for the same one. */
   loggingIn?: Promise<Connection>;
+  /** The connection is the host check's, handed to the run, and nothing has used it since: a drop only forgets it. */
+  keptUnused?: boolean;
 }
 
 export class HostPool {
@@ -74,7 +76,7 @@ export class HostPool {
 
   /** Resolves when the host's current connection has dropped (at once when there is none). */
   whenDropped(host: string): Promise<void> {
-    const connection = this.slots.get(host)?.connection;
+    const connection = this.inUse(host)?.connection;
     if (!connection?.isAlive) return Promise.resolve();
     return new Promise((resolve) => connection.onDrop(() => resolve()));
   }
@@ -90,18 +92,23 @@ export class HostPool {
   }
 
   /**
-   * Logs out of every host and shows each idle again, as before any login; the pool stays
-   * usable, with the keys it unlocked: the check before a run hands it over to the run so.
+   * The check before a run hands the pool over to the run: each host it logged in to stays
+   * logged in (shown connected, `loggedInBy: check`, so that the run's journal tells that
+   * login), every other host is idle again, as before any login; the keys it unlocked stay.
+   * A kept connection that drops before anything uses it is forgotten quietly (idle again,
+   * with why): the host may wait hours for its first step, which then logs in as usual.
    */
-  async logOutAll(): Promise<void> {
-    const closing: Promise<void>[] = [];
+  handOverToRun(): void {
     for (const [host, slot] of this.slots) {
       const { connection } = slot;
+      if (connection?.isAlive) {
+        slot.keptUnused = true;
+        this.setState(host, { state: 'connected', since: Date.now(), loggedInBy: 'check' });
+        continue;
+      }
       slot.connection = undefined;
-      if (connection) closing.push(connection.close());
       if (this.state(host).state !== 'idle') this.setState(host, { state: 'idle' });
     }
-    await Promise.all(closing);
   }
 
   state(host: string): ConnectionState {
@@ -125,7 +132,7 @@ export class HostPool {
   async connect(host: string): Promise<void> {
     if (this.closed) throw new Error(`Cannot reach ${host}: the connections were already closed.`);
     if (!this.hosts[host]) throw this.unknownHost(host);
-    const slot = this.slot(host);
+    const slot = this.used(host);
     if (slot.connection?.isAlive) return;
     if (slot.loggingIn) {
       await slot.loggingIn;
@@ -201,7 +208,7 @@ export class HostPool {
    * link only; without one it stays there (it is never started again either way).
    */
   releaseRun(host: string, runId: string, become?: 'sudo'): void {
-    const connection = this.slots.get(host)?.connection;
+    const connection = this.inUse(host)?.connection;
     releaseDetachedRun(connection, runId, this.hosts[host]?.runDir, connection && this.sudoFor(host, connection, become ? { become } : {}));
   }
 
@@ -236,7 +243,7 @@ export class HostPool {
    * the host is lost (the reconnect window passed, or a refusal that will not change).
    */
   regain(host: string): Promise<Connection> {
-    const slot = this.slot(host);
+    const slot = this.used(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
     return this.logInWithinWindow(host, slot, true);
   }
@@ -319,7 +326,7 @@ export class HostPool {
   private connection(host: string): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error(`Cannot reach ${host}: the connections were already closed.`));
     if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
-    const slot = this.slot(host);
+    const slot = this.used(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
     return this.logInWithinWindow(host, slot, false);
   }
@@ -331,7 +338,7 @@ export class HostPool {
   private connectionNow(host: string): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error(`Cannot reach ${host}: the connections were already closed.`));
     if (!this.hosts[host]) return Promise.reject(this.unknownHost(host));
-    const slot = this.slot(host);
+    const slot = this.used(host);
     if (slot.connection?.isAlive) return Promise.resolve(slot.connection);
     if (slot.loggingIn)
       return Promise.reject(new ConnectionLostError(`${host} is not connected yet: nightshift is still trying to log in (see the status bar)`));
@@ -405,13 +412,35 @@ export class HostPool {
       throw new Error(`Cannot reach ${host}: the connections were closed while it was connecting.`);
     }
     slot.connection = connection;
+    slot.keptUnused = false;
     connection.onDrop((reason) => {
       if (slot.connection !== connection) return;
       slot.connection = undefined;
+      if (slot.keptUnused) {
+        slot.keptUnused = false;
+        this.setState(host, {
+          state: 'idle',
+          error: `the link kept from the check dropped before a step used it (${reason}); the next step there logs in again`,
+        });
+        return;
+      }
       this.setState(host, { state: 'failed', since: Date.now(), error: reason });
     });
     this.setState(host, { state: 'connected', since: Date.now() });
     return connection;
+  }
+
+  /** The host's slot for a caller that uses its connection: a drop from now on is the caller's to hear of. */
+  private used(host: string): HostSlot {
+    const slot = this.slot(host);
+    slot.keptUnused = false;
+    return slot;
+  }
+
+  private inUse(host: string): HostSlot | undefined {
+    const slot = this.slots.get(host);
+    if (slot) slot.keptUnused = false;
+    return slot;
   }
 
   private slot(host: string): HostSlot {

@@ -48,7 +48,6 @@ export function probeScript(request: ProbeRequest): string {
   return [
     // This script runs under /bin/sh through the launcher: getting here is the proof.
     'echo sh=ok',
-    'echo "uid=$(id -u)"',
     // The order transfer-remote-hash.ts tries them in.
     'for t in openssl sha256sum shasum; do if command -v $t >/dev/null 2>&1; then echo "sha256=$t"; break; fi; done',
     'command -v setsid >/dev/null 2>&1 && echo setsid=yes',
@@ -73,32 +72,34 @@ export function probeScript(request: ProbeRequest): string {
 }
 
 /**
- * The first base a run could make its folder in (the same bases, in the same order, and
- * the same trust rule as run-folders.ts), proved by writing a file there, and its free
- * space. A base made only for this is removed again.
+ * The login's uid, and the first base a run could make its folder in (the same bases, in
+ * the same order, and the same trust rule as run-folders.ts), proved by writing a file
+ * there, and its free space. A base made only for this is removed again. Processes are
+ * few (a fleet's check runs this on every host at once): the write is tried with the
+ * builtin `true` (not special, so a failed redirection does not end the shell), and only
+ * a failure is tried again in a subshell to read why.
  */
 function runFolderProbe(runDir: string | undefined): string {
   return [
-    '(',
     runFolderFunctions('check', runDir),
+    'echo "uid=$U"',
     'for b do',
     '  made=',
     '  if [ ! -d "$b" ]; then e=$(mkdir -p -m 700 "$b" 2>&1) && made=1 || { echo "runfolder_skip=$b: $(printf \'%s\' "$e" | tr \'\\n\\r\' \'  \')"; continue; }; fi',
     '  if ! trusted "$b"; then echo "runfolder_skip=$b: it belongs to another user or is a symbolic link"; continue; fi',
     '  f="$b/.nightshift-check.$$"',
-    '  if e=$( (: > "$f") 2>&1 ); then',
+    '  if true 2>/dev/null >"$f"; then',
     '    rm -f "$f"',
     '    echo "runfolder=$b"',
-    '    echo "runfolder_free_kib=$(df -Pk "$b" 2>/dev/null | { read -r _; read -r _ _ _ a _; echo "$a"; })"',
+    '    df -Pk "$b" 2>/dev/null | { read -r _; read -r _ _ _ a _; echo "runfolder_free_kib=$a"; }',
     '    [ -z "$made" ] || rmdir "$b" 2>/dev/null',
     '    break',
     '  fi',
+    '  e=$( (: > "$f") 2>&1 )',
     '  rm -f "$f" 2>/dev/null',
     "  echo \"runfolder_skip=$b: $(printf '%s' \"$e\" | tr '\\n\\r' '  ')\"",
     '  [ -z "$made" ] || rmdir "$b" 2>/dev/null',
     'done',
-    'true',
-    ')',
   ].join('\n');
 }
 

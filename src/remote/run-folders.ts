@@ -64,6 +64,7 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
 /**
  * Sets `how` to the way a process is started apart from the login here: systemd-run (as root
  * under systemd), else setsid; exits 97 when there is neither. `indent` for a nested block.
+ * After runFolderFunctions, whose U it reads (else it asks id).
  */
 export function launcherChoice(indent = ''): string {
   return [

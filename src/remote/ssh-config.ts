@@ -25,9 +25,20 @@ export interface ResolveOptions {
 
 export async function resolveHost(spec: HostSpec, options: ResolveOptions): Promise<ResolvedHost> {
   const env = options.env ?? process.env;
-  const sshBinary = options.sshBinary === undefined ? await findSsh(env) : options.sshBinary;
+  const sshBinary = options.sshBinary === undefined ? await sshOnPathOf(env) : options.sshBinary;
   if (sshBinary !== null) return resolveWithSsh(spec, { configFile: options.configFile, env, sshBinary });
   return resolveWithOwnParser(spec, options.configFile, env);
+}
+
+/** ssh on an environment's PATH, looked up once per environment and PATH: a fleet resolves hundreds of hosts with the same. */
+const sshFound = new WeakMap<NodeJS.ProcessEnv, { path: string | undefined; ssh: Promise<string | null> }>();
+
+function sshOnPathOf(env: NodeJS.ProcessEnv): Promise<string | null> {
+  const known = sshFound.get(env);
+  if (known && known.path === env['PATH']) return known.ssh;
+  const ssh = findSsh(env);
+  sshFound.set(env, { path: env['PATH'], ssh });
+  return ssh;
 }
 
 const ALGORITHM_KEYS: Record<AlgorithmCategory, string> = {

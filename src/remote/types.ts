@@ -33,9 +33,11 @@ export interface RemoteInteraction {
 }
 
 export type ConnectionState =
-  | { state: 'idle' }
+  /** `error`: why a connection kept from the host check is gone again (it dropped before any step used it). */
+  | { state: 'idle'; error?: string }
   | { state: 'connecting'; since: number }
-  | { state: 'connected'; since: number }
+  /** `loggedInBy`: the check before the run logged in, and the run goes on with that connection. */
+  | { state: 'connected'; since: number; loggedInBy?: 'check' }
   | { state: 'failed'; since: number; error: string }
   /** A dropped link being won back: `attempt` logins have failed so far, the next at `nextTryAt`. */
   | { state: 'reconnecting'; since: number; attempt: number; nextTryAt: number; error: string }

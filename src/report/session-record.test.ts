@@ -178,4 +178,19 @@ describe('sessionRecordOf', () => {
       { stepId: 'restore-2', action: 'something-newer', by: actor, at: TEST_START + 5000 },
     ]);
   });
+
+  it('tells a login of the check before the run, and why a kept link the run never used is gone', () => {
+    const journal = new TestJournal().started().add(0, 'host.state', { host: 'h001', state: 'connected', loggedInBy: 'check' }).add(5, 'host.state', {
+      host: 'h001',
+      state: 'idle',
+      error: 'the link kept from the check dropped before a step used it (the connection was closed by the server)',
+    });
+    const texts = sessionRecordOf(journal.reading())
+      .events.filter((event) => event.type === 'host.state')
+      .map((event) => event.text);
+    expect(texts).toEqual([
+      'h001 connected (logged in by the check before the run)',
+      'h001 idle: the link kept from the check dropped before a step used it (the connection was closed by the server)',
+    ]);
+  });
 });

@@ -323,7 +323,11 @@ const HANDLERS: Handlers = {
     builder.event(at, entry.type, `session closed: ${outcomeText(entry.outcome)}`);
   },
   'host.state': (entry, at, builder) =>
-    builder.event(at, entry.type, `${cleanLine(entry.host)} ${entry.state}${entry.error ? `: ${cleanLine(entry.error)}` : ''}`),
+    builder.event(
+      at,
+      entry.type,
+      `${cleanLine(entry.host)} ${entry.state}${entry.loggedInBy === 'check' ? ' (logged in by the check before the run)' : ''}${entry.error ? `: ${cleanLine(entry.error)}` : ''}`,
+    ),
   'step.started': (entry, at, builder) => {
     const previous = builder.open.get(entry.stepId);
     if (previous) end(previous, at, 'interrupted');

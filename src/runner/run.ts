@@ -230,13 +230,26 @@ export function createRun(options: RunOptions): Run {
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
   let lastStates: Record<string, ConnectionState['state']> = stateNames();
+  const recordHostState = (host: string, state: ConnectionState) =>
+    record('host.state', {
+      host,
+      state: state.state,
+      ...('error' in state && state.error !== undefined ? { error: state.error } : {}),
+      ...('loggedInBy' in state && state.loggedInBy ? { loggedInBy: state.loggedInBy } : {}),
+    });
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
       if (lastStates[host] === state.state) continue;
-      record('host.state', { host, state: state.state, ...('error' in state ? { error: state.error } : {}) });
+      recordHostState(host, state);
     }
     lastStates = stateNames();
   });
+  /** The logins of the check before the run that the run goes on with: the journal tells every login. */
+  const journalKeptLogins = () => {
+    for (const [host, state] of Object.entries(hosts.states())) {
+      if (state.state === 'connected' && state.loggedInBy) recordHostState(host, state);
+    }
+  };
 
   const finished = new Promise<Outcome>((resolve, reject) => {
     suspended = resolve;
@@ -272,6 +285,7 @@ export function createRun(options: RunOptions): Run {
     },
     start: () => {
       journalStart();
+      journalKeptLogins();
       actor.start();
       // The first state too: a step's effect only reaches a host after this was written.
       save();

@@ -28,6 +28,13 @@ describe('the journal schema', () => {
     expect(checkEntry({ ...head(1), type: 'step.refused', ...sample('step.refused'), stepId: null, action: 'PAUSE' }, true).ok).toBe(true);
   });
 
+  it('takes a login of the check that the run went on with, and a host state written before there was such a field', () => {
+    const kept = { ...head(1), type: 'host.state', host: 'h001', state: 'connected', loggedInBy: 'check' };
+    expect(checkEntry(kept, true)).toMatchObject({ ok: true, entry: { loggedInBy: 'check' } });
+    expect(checkEntry({ ...head(2), type: 'host.state', host: 'h001', state: 'connected' }, true).ok).toBe(true);
+    expect(checkEntry({ ...kept, loggedInBy: 'step' }, true).ok).toBe(false);
+  });
+
   it('refuses a field a type does not declare when writing, and keeps it when reading (an older or newer writer)', () => {
     const entry = { ...head(1), type: 'step.released', stepId: 'a', colour: 'red' };
     expect(checkEntry(entry, true)).toMatchObject({ ok: false, unknownType: false, type: 'step.released' });

@@ -140,11 +140,17 @@ const runShapes = {
   'session.resumed': { ...sessionStart, stepId: z.string().nullable(), interrupted: z.boolean() },
   'session.paused': { by: actor, reason: z.string(), stepId: z.string().nullable() },
   'session.closed': { outcome: z.enum(['completed', 'fell-back', 'paused', 'interrupted']) },
-  /** A connection's state changed: a drop is `failed` or `reconnecting`, a reconnect `connected` again. */
+  /**
+   * A connection's state changed: a drop is `failed` or `reconnecting`, a reconnect `connected`
+   * again. A login of the check before the run that the run goes on with is `connected` with
+   * `loggedInBy: check`, written as the run starts; such a link that drops before any step
+   * used it is `idle` again, with why.
+   */
   'host.state': {
     host: z.string(),
     state: z.enum(['idle', 'connecting', 'connected', 'failed', 'reconnecting', 'lost', 'closed']),
     error: z.string().optional(),
+    loggedInBy: z.literal('check').optional(),
   },
   /** A step attempt's output file (relative to the session folder), when it closed. */
   'output.closed': { stepId: z.string(), attempt: z.number().int(), file: z.string(), bytes: z.number().int(), lines: z.number().int() },

@@ -76,6 +76,15 @@ describeWithSshd('a rollout in plain mode', () => {
       const finished = entries.filter((entry) => entry.type === 'host.finished');
       expect(finished).toHaveLength(22);
       expect(finished.find((entry) => entry['host'] === 'vm07')).toMatchObject({ outcome: 'skipped' });
+      // One login per host, the check's, which the run went on with and its journal tells.
+      for (const host of HOSTS) {
+        const states = entries.filter((entry) => entry.type === 'host.state' && entry['host'] === host);
+        expect(
+          states.map((entry) => entry['state']),
+          host,
+        ).toEqual(['connected', 'closed']);
+        expect(states[0], host).toMatchObject({ loggedInBy: 'check' });
+      }
     } finally {
       run.child.kill('SIGKILL');
     }

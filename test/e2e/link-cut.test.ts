@@ -26,6 +26,10 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     sshd.writeClientFiles(dir, 'target', { port: relay.port });
     const count = `i=1; while [ $i -le ${COUNT} ]; do echo "line $i"; [ $((i % 2000)) -eq 0 ] && sleep 0.3; i=$((i+1)); done; exit 0`;
     writeFileSync(
+      path.join(dir, 'idle-cut.yaml'),
+      'name: idle-cut\nhosts:\n  target: {}\nphases:\n  - name: later\n    steps:\n      - id: meanwhile\n        local: "echo waiting here; sleep 2"\n      - id: there\n        run: echo the step ran\n        host: target\n',
+    );
+    writeFileSync(
       path.join(dir, 'link-cut.yaml'),
       `name: link-cut\nhosts:\n  target: {}\nphases:\n  - name: count\n    steps:\n      - id: count\n        run: ${JSON.stringify(count)}\n        host: target\n      - id: after\n        run: echo after\n        host: target\n`,
     );
@@ -71,7 +75,9 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
     const entries = readJournal(path.join(session, 'journal.jsonl'));
     expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'count')).toMatchObject({ status: 'done', exitCode: 0 });
     const states = entries.filter((entry) => entry.type === 'host.state' && entry['host'] === 'target').map((entry) => entry['state']);
-    expect(states).toEqual(['connecting', 'connected', 'failed', 'connected', 'closed']);
+    // The run went on with the check's login, which the journal tells as the run starts.
+    expect(states).toEqual(['connected', 'failed', 'connected', 'closed']);
+    expect(entries.find((entry) => entry.type === 'host.state' && entry['host'] === 'target')).toMatchObject({ loggedInBy: 'check' });
 
     // The results are recorded (the last one as the run ended): the host keeps only the
     // marks that each step ran and how it ended.
@@ -81,4 +87,33 @@ describeWithSshd('nightshift run --plain with a detached step over a link that i
       expect(readFileSync(path.join(onHost, 'exit'), 'utf8')).toBe('0\n');
     }
   }, 120_000);
+
+  it("the check's login kept for the run drops before a step used it: nothing fails, and the step logs in again", async () => {
+    const stateDir = freshStateDir();
+    let cut = false;
+    const run = converse(
+      ['run', '--plain', path.join(dir, 'idle-cut.yaml'), ...clientFlags(dir)],
+      (line) => {
+        if (!cut && /waiting here$/.test(line)) {
+          cut = true;
+          relay.cut();
+        }
+        return typedAnswer(line);
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    const code = await run.exited;
+    const text = run.lines.join('\n');
+    expect(code, text + run.stderr()).toBe(0);
+    expect(cut).toBe(true);
+    expect(text).toMatch(/^target\| the step ran$/m);
+    expect(text).not.toMatch(/dropped|FAILED/);
+    const sessions = path.join(stateDir, 'sessions');
+    const entries = readJournal(path.join(sessions, readdirSync(sessions)[0]!, 'journal.jsonl'));
+    const states = entries.filter((entry) => entry.type === 'host.state' && entry['host'] === 'target');
+    expect(states.map((entry) => entry['state'])).toEqual(['connected', 'idle', 'connecting', 'connected', 'closed']);
+    expect(states[0]).toMatchObject({ loggedInBy: 'check' });
+    expect(states[1]!['error']).toMatch(/the link kept from the check dropped before a step used it/);
+    expect(entries.find((entry) => entry.type === 'step.finished' && entry['stepId'] === 'there')).toMatchObject({ status: 'done', exitCode: 0 });
+  }, 60_000);
 });

@@ -88,6 +88,11 @@ export interface SshdOptions {
   env?: Record<string, string>;
   /** /proc/sys/kernel/random/boot_id inside sshd's namespace is a file that setBootId() changes. */
   fakeBootId?: boolean;
+  /**
+   * sshd, and so every session and command it starts, at this niceness: a benchmark's hosts
+   * stand in for other machines, whose work would not compete with the program measured.
+   */
+  nice?: number;
   /** An empty tmpfs on /var/tmp inside sshd's namespace. */
   privateVarTmp?: boolean;
   /** Another program as /bin/sh inside sshd's namespace (bind-mounted over it), e.g. /bin/busybox. */
@@ -154,6 +159,7 @@ export class Sshd {
     private readonly namespace: NamespaceSetup | undefined,
     /** The test user's home as sessions see it. */
     readonly homeDir: string,
+    private readonly nice: number | undefined,
   ) {}
 
   static async start(options: SshdOptions = {}): Promise<Sshd> {
@@ -221,7 +227,7 @@ export class Sshd {
             sudo,
           }
         : undefined;
-    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, namespace, homeDir);
+    const sshd = new Sshd(dir, port, hostKeys, clientKey, configFile, authorizedKeysFile, namespace, homeDir, options.nice);
     await sshd.launch();
     return sshd;
   }
@@ -368,9 +374,10 @@ export class Sshd {
 
   private async launch(): Promise<void> {
     const args = ['-D', '-e', '-f', this.configFile];
-    const command = this.namespace
+    const sshd = this.namespace
       ? ['unshare', '-m', '--propagation', 'private', 'sh', '-c', namespaceScript(this.namespace, this.dir, this.homeDir), SSHD_PATH, ...args]
       : [SSHD_PATH, ...args];
+    const command = this.nice !== undefined ? ['nice', '-n', String(this.nice), ...sshd] : sshd;
     this.process = spawnDyingWithTests(command, (text) => {
       this.output += text;
     });

@@ -66,13 +66,19 @@ export class PtyProgram {
     this.child.stdin.write(keys);
   }
 
-  /** The program itself (script runs it under sh, which execs it). */
+  #programPid: number | null = null;
+
+  /** The program itself (script runs it under sh, which execs it); looked up once (pgrep, which blocks this process). */
   programPid(): number | null {
+    if (this.#programPid !== null) return this.#programPid;
     const children = spawnSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' })
       .stdout.trim()
       .split('\n')
       .filter(Boolean);
-    return children.length > 0 ? Number(children[0]) : null;
+    // Until script has started it, script's own shell may be the child: only a node program is kept.
+    const pid = children.length > 0 ? Number(children[0]) : null;
+    if (pid !== null && readComm(pid) === 'node') this.#programPid = pid;
+    return pid;
   }
 
   /** Kills the program (it would outlive script, holding its terminal) and script. */
@@ -95,6 +101,14 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | nul
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024;
     return { rssMiB: field('VmRSS'), peakMiB: field('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+function readComm(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return null;
   }

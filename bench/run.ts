@@ -16,6 +16,7 @@ import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Sshd, type SshdOptions } from '../test/support/sshd.js';
+import { restoreAutogroupsOf } from './autogroup.js';
 import { benchFleet } from './fleet.js';
 import { benchFlood, benchKeys } from './flood.js';
 import { benchResume, benchStart } from './start.js';
@@ -141,6 +142,7 @@ function removeKilledBenches(): void {
       continue;
     }
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+    restoreAutogroupsOf(dir);
     const sshdDirs = path.join(dir, 'sshd-dirs');
     for (const line of existsSync(sshdDirs) ? readFileSync(sshdDirs, 'utf8').split('\n').filter(Boolean) : []) {
       if (line.startsWith(path.join(tmpdir(), 'ns-sshd-'))) rmSync(line, { recursive: true, force: true });

@@ -50,6 +50,8 @@ export interface CheckReport {
 /** What the check uses of the host pool. */
 export interface CheckedPool {
   resolve(host: string): Promise<ResolvedHost>;
+  /** Settings of many hosts worked out together beforehand, where that is cheaper. */
+  resolveAhead?(hosts: string[]): Promise<void>;
   connect(host: string): Promise<void>;
   exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
   probeSftp(host: string, signal?: AbortSignal): Promise<SftpFact>;
@@ -57,7 +59,7 @@ export interface CheckedPool {
 }
 
 export interface CheckOptions {
-  /** Hosts checked at the same time (default 8). */
+  /** Hosts checked at the same time (default 8, or as many as a rollout of the runbook works on at once). */
   parallel?: number;
   /** Bound on the probe script and the SFTP probe of one host (default 30 s). */
   probeTimeoutMs?: number;
@@ -67,8 +69,18 @@ export async function checkHosts(runbook: Runbook, pool: CheckedPool, options: C
   const needs = hostNeeds(runbook);
   const names = Object.keys(runbook.hosts);
   const timeoutMs = options.probeTimeoutMs ?? 30_000;
-  const results = await inBatches(names, options.parallel ?? 8, (host) => checkHost(host, needs[host]!, pool, timeoutMs));
+  await pool.resolveAhead?.(names);
+  const results = await inBatches(names, options.parallel ?? checkedAtOnce(runbook), (host) => checkHost(host, needs[host]!, pool, timeoutMs));
   return { ok: results.every((result) => PROBES.every((probe) => result.verdicts[probe].mark !== 'fail')), hosts: results };
+}
+
+/**
+ * 8 hosts at a time, or as many as a rollout of the runbook works on at once: its author
+ * said how many of its hosts may be busy together, and its hundreds of hosts are checked
+ * before the first step.
+ */
+function checkedAtOnce(runbook: Runbook): number {
+  return Math.max(8, ...runbook.phases.map((phase) => phase.fleet?.parallel ?? 0));
 }
 
 async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, timeoutMs: number): Promise<HostCheck> {

@@ -11,6 +11,7 @@ import { wildcardMatch } from './known-hosts.js';
 import { assembleAlgorithms, OPENSSH_ALGORITHMS, type AlgorithmCategory } from './openssh-defaults.js';
 import { assembleResolvedHost, expandPath, expandTokens, homeDir, localUser, SshConfigError } from './ssh-config-common.js';
 import { findSsh, resolveWithSsh } from './ssh-resolve.js';
+import { resolveManyWithSsh } from './ssh-resolve-many.js';
 
 export { expandPath, expandTokens, homeDir, localUser, SshConfigError } from './ssh-config-common.js';
 
@@ -28,6 +29,17 @@ export async function resolveHost(spec: HostSpec, options: ResolveOptions): Prom
   const sshBinary = options.sshBinary === undefined ? await sshOnPathOf(env) : options.sshBinary;
   if (sshBinary !== null) return resolveWithSsh(spec, { configFile: options.configFile, env, sshBinary });
   return resolveWithOwnParser(spec, options.configFile, env);
+}
+
+/**
+ * Many hosts' settings at once, ahead of their logins (a check of a rollout): those ssh -G
+ * answered for in one batch (ssh-resolve-many.ts). Hosts left out are resolved alone later.
+ */
+export async function resolveHostsAhead(specs: HostSpec[], options: ResolveOptions): Promise<Map<string, ResolvedHost>> {
+  const env = options.env ?? process.env;
+  const sshBinary = options.sshBinary === undefined ? await sshOnPathOf(env) : options.sshBinary;
+  if (sshBinary === null) return new Map();
+  return resolveManyWithSsh(specs, { configFile: options.configFile, env, sshBinary });
 }
 
 /** ssh on an environment's PATH, looked up once per environment and PATH: a fleet resolves hundreds of hosts with the same. */

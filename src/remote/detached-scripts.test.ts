@@ -151,6 +151,8 @@ describe.each([
     }
   });
 
+  // Only with flock: without it the follow can only poll the pid, which a zombie that is
+  // never reaped keeps for ever (the wrapper killed -9 also wrote no status to end it).
   it.skipIf(onlyPath !== undefined)(
     'the follow ends once the wrapper is gone, killed -9 before it wrote a status, as a zombie its init never reaps',
     async () => {

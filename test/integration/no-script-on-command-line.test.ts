@@ -58,8 +58,12 @@ async function expectMarkerOnNoCommandLine(watched: Watched, running: Promise<{ 
   void running.finally(() => (ended = true)).catch(() => {});
   await waitFor(() => existsSync(watched.flag) || ended, { what: 'the command to start' });
   expect(ended, 'the command ended before its command lines were read').toBe(false);
-  const lines = commandLines();
-  expect(lines.filter((argv) => argv.includes('sleep') && argv.includes(watched.pause))).not.toEqual([]);
+  // The flag is written just before the sleep starts: on a busy machine a first look may come
+  // between the two, so the scan is repeated until it sees the sleep (or the command ends).
+  let lines = commandLines();
+  const sleeping = () => lines.filter((argv) => argv.includes('sleep') && argv.includes(watched.pause));
+  await waitFor(() => (lines = commandLines()) && (sleeping().length > 0 || ended), { what: 'the command\'s sleep on a command line' });
+  expect(sleeping()).not.toEqual([]);
   expect(lines.filter((argv) => argv.some((arg) => arg.includes(watched.marker)))).toEqual([]);
   expect((await running).exitCode).toBe(0);
 }

@@ -62,7 +62,7 @@ async function expectMarkerOnNoCommandLine(watched: Watched, running: Promise<{ 
   // between the two, so the scan is repeated until it sees the sleep (or the command ends).
   let lines = commandLines();
   const sleeping = () => lines.filter((argv) => argv.includes('sleep') && argv.includes(watched.pause));
-  await waitFor(() => (lines = commandLines()) && (sleeping().length > 0 || ended), { what: 'the command\'s sleep on a command line' });
+  await waitFor(() => (lines = commandLines()) && (sleeping().length > 0 || ended), { what: "the command's sleep on a command line" });
   expect(sleeping()).not.toEqual([]);
   expect(lines.filter((argv) => argv.some((arg) => arg.includes(watched.marker)))).toEqual([]);
   expect((await running).exitCode).toBe(0);

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { folderUnreadable, readRunState, runStateScript, stopRunScript } from './detached-control.js';
-import { startScript } from './detached-scripts.js';
 import { isAlive } from '../store/lock.js';
+import { startDetachedHere } from '../../test/support/attach-script.js';
 import { waitFor } from '../../test/support/wait-for.js';
 
 function shellEnv() {
@@ -32,7 +32,7 @@ describe('looking at a detached run, and stopping it', () => {
 
   /** Starts `command` detached as nightshift would and returns once its wrapper wrote its pid. */
   async function started(env: NodeJS.ProcessEnv, runId: string, command: string): Promise<number> {
-    expect(sh(startScript(runId, command), env)).toMatch(/^state=new$/m);
+    expect((await startDetachedHere({ runId, command }, env))?.get('state')).toBe('new');
     const pidFile = path.join(folderOf(env, runId), 'pid');
     await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { what: 'the pid file', timeoutMs: 5000 });
     return Number(readFileSync(pidFile, 'utf8'));

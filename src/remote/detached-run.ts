@@ -1,27 +1,27 @@
 // A step that outlives its SSH channel: started detached on the host, its output followed
 // from byte offsets counted here, so that after a dropped link exactly the missing bytes
-// are asked for again, and its exit status collected at the end. The run's folder stays
+// are asked for again, and its exit status read at the end, all in one channel. The run's folder stays
 // on the host until releaseDetachedRun, once the caller has recorded the result: until
 // then, following again (after a drop, or a resume) gives the same result, never a second run.
 import type { SudoAccess } from './become.js';
 import type { Connection } from './connection.js';
+import { randomBytes } from 'node:crypto';
+import { AttachOutput } from './attach-output.js';
 import {
-  collectScript,
+  attachScript,
   FOLLOW_FAILURES,
-  followScript,
   HOST_RESTARTED,
   NO_RUN_FOLDER,
   releaseScript,
   START_FAILURES,
-  startScript,
   stopScript,
   SYSTEMD_RUN_FAILED,
 } from './detached-scripts.js';
 import { abortError } from './errors.js';
-import { execCaptured, execOnConnection } from './exec.js';
+import { execOnConnection } from './exec.js';
 import { stripControls } from '../output/neutralize.js';
 import { describeWriteFailure, HostReport } from './host-shell.js';
-import type { DetachedRunOptions, ExecResult } from './types.js';
+import type { DetachedRunOptions, ExecResult, KeptInput } from './types.js';
 
 export interface ConnectionAccess {
   /** The host's live connection, logging in if there is none. */
@@ -46,33 +46,67 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
   if (started) options.onStarted?.();
   for (;;) {
     try {
+      const host = connection.host.name;
+      const nonce = randomBytes(12).toString('hex');
       const sudo = access.sudo?.(connection);
-      if (!started) {
-        await startCommand(connection, runId, command, options, sudo);
-        started = true;
-        options.onStarted?.();
-      }
-      const followed = await execOnConnection(
+      // Without sudo the channel can wait to be told to release the output (one channel fewer).
+      const awaitRelease = !sudo && options.onReleasable !== undefined;
+      let input: KeptInput | undefined;
+      let reported: (report: string) => void = () => {};
+      const reportCame = new Promise<string>((resolve) => (reported = resolve));
+      const output = new AttachOutput(
+        nonce,
+        (chunk) => {
+          offsets.out += chunk.length;
+          options.onStdout(chunk);
+        },
+        (startReport) => {
+          if (started) return;
+          started = true;
+          options.onStarted?.();
+          noteFolderChoice(host, startReport, options);
+        },
+        (report) => reported(report),
+      );
+      let startSaid = '';
+      // Once the report came the step is over: cancelling it then must not cut the channel that waits to release.
+      const cancel = new AbortController();
+      const onAbort = () => cancel.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const attaching = execOnConnection(
         connection,
-        followScript(runId, offsets, runDir),
+        attachScript(runId, started ? undefined : command, offsets, nonce, runDir, awaitRelease),
         {
-          onStdout: (chunk) => {
-            offsets.out += chunk.length;
-            options.onStdout(chunk);
-          },
+          onStdout: (chunk) => output.write(chunk),
           onStderr: (chunk) => {
+            // Before the begin mark the start's stderr goes to stdout: this is the shell's own.
+            if (!output.begun) {
+              startSaid += chunk.toString();
+              return;
+            }
             offsets.err += chunk.length;
             options.onStderr(chunk);
           },
-          ...(signal ? { signal } : {}),
+          signal: cancel.signal,
+          ...(awaitRelease ? { keepInput: (kept: KeptInput) => (input = kept) } : {}),
         },
         sudo,
-      );
-      if (followed.exitCode !== 0 && followed.exitCode !== HOST_RESTARTED) {
-        const why = FOLLOW_FAILURES[followed.exitCode ?? -1] ?? `the follower ended with ${followed.exitCode ?? followed.signal}`;
-        throw new Error(`Could not follow the detached step on ${connection.host.name}: ${why}.`);
+      ).finally(() => signal?.removeEventListener('abort', onAbort));
+      const first = await Promise.race([attaching.then((attached) => ({ attached })), reportCame.then(() => null)]);
+      if (first === null) {
+        signal?.removeEventListener('abort', onAbort);
+        connection.track(attaching.then(noop, noop));
+        return heldForRelease(input, () => resultOf(host, HostReport.read(output.reportText ?? '')!, offsets, options), options);
       }
-      return await collectResult(connection, runId, offsets, options, sudo);
+      const { attached } = first;
+      if (!output.begun) throw startFailure(host, attached, `${output.startText}\n${startSaid}`);
+      if (attached.exitCode !== 0 && attached.exitCode !== HOST_RESTARTED) {
+        const why = FOLLOW_FAILURES[attached.exitCode ?? -1] ?? `the follower ended with ${attached.exitCode ?? attached.signal}`;
+        throw new Error(`Could not follow the detached step on ${host}: ${why}.`);
+      }
+      const report = output.reportText === null ? null : HostReport.read(output.reportText);
+      if (!report) throw new Error(`Could not read the exit status of the command on ${host}: the host sent no end mark after its output.`);
+      return resultOf(host, report, offsets, options);
     } catch (error) {
       if ((error as Error).name === 'AbortError' || signal?.aborted) {
         if (options.leaveRunning?.()) throw abortError();
@@ -90,55 +124,79 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
   }
 }
 
-/** Claims the run folder and starts the command there, or finds it started; says where when the usual folder could not be used. */
-async function startCommand(connection: Connection, runId: string, command: string, options: DetachedRunOptions, sudo?: SudoAccess): Promise<void> {
-  const host = connection.host.name;
-  const { stdout, stderr, result } = await execCaptured(connection, startScript(runId, command, options.runDir), options.signal, sudo);
-  const report = HostReport.read(stdout);
-  const skipped = stdout
-    .split('\n')
-    .filter((line) => line.startsWith('skipped='))
-    .map((line) => stripControls(line.slice('skipped='.length)).trim());
+/** How long a channel that read a result waits to be told to release the run's output. */
+const RELEASE_WAIT_MS = 60_000;
+
+const noop = () => {};
+
+/**
+ * The result, read while the channel waits on its input: offered for release once the
+ * caller has recorded it; a result that is an error, or no word within RELEASE_WAIT_MS,
+ * ends the input and leaves the output on the host.
+ */
+function heldForRelease(input: KeptInput | undefined, result: () => ExecResult, options: DetachedRunOptions): ExecResult {
+  let outcome: ExecResult;
+  try {
+    outcome = result();
+  } catch (error) {
+    input?.end();
+    throw error;
+  }
+  if (input) {
+    const kept = input;
+    const timer = setTimeout(() => kept.end(), RELEASE_WAIT_MS);
+    timer.unref?.();
+    options.onReleasable?.({
+      release: () => {
+        clearTimeout(timer);
+        if (!kept.open) return false;
+        kept.write('release\n');
+        kept.end();
+        return true;
+      },
+      abandon: () => {
+        clearTimeout(timer);
+        kept.end();
+      },
+    });
+  }
+  return outcome;
+}
+
+/** Why the start failed, from its exit status and what it printed (its `skipped=` lines, the host's words). */
+function startFailure(host: string, result: ExecResult, said: string): Error {
+  const lines = said.split('\n').map((line) => line.trim());
+  const skipped = lines.filter((line) => line.startsWith('skipped=')).map((line) => stripControls(line.slice('skipped='.length)).trim());
+  const words = lastLine(lines.filter((line) => line !== '' && !/^(skipped|dir|state)=/.test(line)).join('\n'));
   if (result.exitCode === NO_RUN_FOLDER) {
-    const said = [...skipped, ...lastLine(stderr)].join('; ');
-    throw new Error(
-      `Could not run the step detached on ${host}: no run folder could be written there (${said || 'no reason given'}); free some space, or give the host a run_dir in the runbook.`,
+    const why = [...skipped, ...words].join('; ');
+    return new Error(
+      `Could not run the step detached on ${host}: no run folder could be written there (${why || 'no reason given'}); free some space, or give the host a run_dir in the runbook.`,
     );
   }
   if (result.exitCode === SYSTEMD_RUN_FAILED) {
-    throw new Error(`Could not run the step detached on ${host}: systemd-run refused to start it (${lastLine(stderr)[0] ?? 'no reason given'}).`);
+    return new Error(`Could not run the step detached on ${host}: systemd-run refused to start it (${words[0] ?? 'no reason given'}).`);
   }
   if (result.exitCode !== 0) {
-    const why =
-      START_FAILURES[result.exitCode ?? -1] ??
-      `the start script ended with ${result.exitCode ?? result.signal}${stderr.trim() ? `: ${lastLine(stderr)[0]}` : ''}`;
-    throw new Error(`Could not run the step detached on ${host}: ${why}.`);
+    const why = START_FAILURES[result.exitCode ?? -1] ?? `the start script ended with ${result.exitCode ?? result.signal}${words[0] ? `: ${words[0]}` : ''}`;
+    return new Error(`Could not run the step detached on ${host}: ${why}.`);
   }
-  if (!report)
-    throw new Error(
-      `Could not run the step detached on ${host}: the start script did not run to its end (it printed no end mark), so whether the command started is unknown.`,
-    );
-  if (report.get('state') === 'new' && skipped.length > 0) {
+  return new Error(
+    `Could not run the step detached on ${host}: the start script did not run to its end (it printed no begin mark), so whether the command started is unknown.`,
+  );
+}
+
+/** The start used another folder than the usual one: the upgrader is told where, and why. */
+function noteFolderChoice(host: string, startReport: string, options: DetachedRunOptions): void {
+  const report = HostReport.read(`${startReport}\nend=ok`);
+  const skipped = report?.all('skipped').map((line) => stripControls(line).trim()) ?? [];
+  if (report?.get('state') === 'new' && skipped.length > 0) {
     options.onNotice?.(`nightshift: the command runs in ${stripControls(report.get('dir') ?? '?')} on ${host}, since ${skipped.join('; ')}`);
   }
 }
 
 /** The exit status once the command ended; a command that left none fails the step saying why. */
-async function collectResult(
-  connection: Connection,
-  runId: string,
-  offsets: { out: number; err: number },
-  options: DetachedRunOptions,
-  sudo?: SudoAccess,
-): Promise<ExecResult> {
-  const host = connection.host.name;
-  const { stdout, stderr, result } = await execCaptured(connection, collectScript(runId, options.runDir), options.signal, sudo);
-  const report = HostReport.read(stdout);
-  if (result.exitCode !== 0 || !report) {
-    const why = stderr.trim() ? lastLine(stderr)[0] : `it ${result.exitCode === 0 ? 'printed no end mark' : `ended with ${result.exitCode ?? result.signal}`}`;
-    throw new Error(`Could not read the exit status of the command on ${host}: ${why}.`);
-  }
-  if (report.get('state') === 'gone') throw new Error(`Could not read the exit status of the command on ${host}: ${FOLLOW_FAILURES[96]}.`);
+function resultOf(host: string, report: HostReport, offsets: { out: number; err: number }, options: DetachedRunOptions): ExecResult {
   for (const [stream, bytes] of [
     ['stdout', offsets.out],
     ['stderr', offsets.err],

@@ -4,8 +4,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectScript, followScript, HOST_RESTARTED, releaseScript, startScript, stopScript } from './detached-scripts.js';
-import { HostReport } from './host-shell.js';
+import { HOST_RESTARTED, releaseScript, stopScript } from './detached-scripts.js';
+import { reportOf, runAttach, spawnAttach, startDetachedHere } from '../../test/support/attach-script.js';
 import { scratchFolders } from '../../test/support/scratch-folder.js';
 
 /** A temporary folder, removed after the tests (with what the scripts left in it). */
@@ -21,29 +21,16 @@ function sh(script: string, env: NodeJS.ProcessEnv): string {
   return execFileSync('/bin/sh', ['-c', script], { env, encoding: 'utf8' });
 }
 
-/** Runs a script to its end: its stdout, its stderr and its exit status. */
-function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ out: string; err: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', script], { env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ out, err, code }));
-  });
+/** What runDetached does: start (or find started) and follow from the offsets, in one script. */
+async function attach(runId: string, command: string | undefined, offsets: { out: number; err: number }, env: NodeJS.ProcessEnv) {
+  const { out, err, code, start } = await runAttach({ runId, ...(command !== undefined ? { command } : {}), offsets }, env);
+  if (command !== undefined && start) expect(start.get('state')).toMatch(/^(new|started)$/);
+  return { out, err, code };
 }
 
-/** What runDetached does: start (or find started), then follow from the offsets. */
-async function attach(runId: string, command: string, offsets: { out: number; err: number }, env: NodeJS.ProcessEnv) {
-  const started = HostReport.read(sh(startScript(runId, command), env));
-  expect(started?.get('state')).toMatch(/^(new|started)$/);
-  return runScript(followScript(runId, offsets), env);
-}
-
-function collect(runId: string, env: NodeJS.ProcessEnv) {
-  const report = HostReport.read(sh(collectScript(runId), env));
-  if (!report) throw new Error('the collect script printed no end mark');
+async function collect(runId: string, env: NodeJS.ProcessEnv) {
+  const report = await reportOf(runId, env);
+  if (!report) throw new Error('the attach script printed no report');
   return report;
 }
 
@@ -83,8 +70,8 @@ describe.each([
     expect(again).toEqual({ out: 'line 2\nline 3\nline 4\nline 5\n', err: 'done\n', code: 0 });
     expect(sh('cat "$HOME"/.local/state/nightshift/runs/s1/step.1/out | wc -l', env).trim()).toBe('5');
 
-    expect(collect('s1/step.1', env).get('exit')).toBe('7');
-    expect(collect('s1/step.1', env).get('exit')).toBe('7');
+    expect((await collect('s1/step.1', env)).get('exit')).toBe('7');
+    expect((await collect('s1/step.1', env)).get('exit')).toBe('7');
   });
 
   it('a run whose status was collected is attached again to the same output and status, never run twice', async () => {
@@ -93,10 +80,10 @@ describe.each([
     const once = `echo x >> '${marker}'; echo out; exit 5`;
     const first = await attach('s4/step.1', once, { out: 0, err: 0 }, env);
     expect(first).toEqual({ out: 'out\n', err: '', code: 0 });
-    expect(collect('s4/step.1', env).get('exit')).toBe('5');
+    expect((await collect('s4/step.1', env)).get('exit')).toBe('5');
     // The answer to the collect was lost: the whole run is asked for again.
     expect(await attach('s4/step.1', once, { out: 0, err: 0 }, env)).toEqual(first);
-    expect(collect('s4/step.1', env).get('exit')).toBe('5');
+    expect((await collect('s4/step.1', env)).get('exit')).toBe('5');
     expect(sh(`cat '${marker}'`, env)).toBe('x\n');
 
     // Released once the result is recorded: the output goes, and a follow that comes anyway fails.
@@ -108,13 +95,15 @@ describe.each([
 
   it('survives the death of whoever started it', async () => {
     const env = shellEnv(extraPath, onlyPath);
-    sh(startScript('s3/step.1', 'sleep 1; echo survived'), env);
-    const follower = spawn('/bin/sh', ['-c', followScript('s3/step.1', { out: 0, err: 0 })], { env });
+    // Whoever started it (and followed it) is killed with its whole group, as a dropped link kills its channel.
+    const starter = spawnAttach({ runId: 's3/step.1', command: 'sleep 1; echo survived' }, env);
+    await starter.begun;
     await new Promise((resolve) => setTimeout(resolve, 400));
-    follower.kill('SIGKILL');
+    starter.cut();
+    expect((await starter.attached).code).not.toBe(0);
     const later = await attach('s3/step.1', 'never started twice', { out: 0, err: 0 }, env);
     expect(later.out).toBe('survived\n');
-    expect(collect('s3/step.1', env).get('exit')).toBe('0');
+    expect((await collect('s3/step.1', env)).get('exit')).toBe('0');
   });
 
   it('stop sends TERM to the whole group and the status says so', async () => {
@@ -123,7 +112,7 @@ describe.each([
     await new Promise((resolve) => setTimeout(resolve, 300));
     sh(stopScript('s2/step.1'), env);
     expect((await following).out).toBe('');
-    expect(collect('s2/step.1', env).get('exit')).toBe('143');
+    expect((await collect('s2/step.1', env)).get('exit')).toBe('143');
     // Still running (zombies left to an init that does not reap do not count).
     const running = sh(`for p in $(pgrep -f 'sleep 3[0]'); do [ "$(cut -d' ' -f3 /proc/$p/stat)" = Z ] || echo $p; done`, env);
     expect(running.trim()).toBe('');
@@ -141,7 +130,7 @@ describe.each([
       const folder = folderOf(env, runId);
       sh(`mkdir -p '${folder}/started' && echo ${zombie} > '${folder}/pid' && echo out > '${folder}/out' && : > '${folder}/err'`, env);
       const startedAt = performance.now();
-      const following = runScript(followScript(runId, { out: 0, err: 0 }), env);
+      const following = attach(runId, undefined, { out: 0, err: 0 }, env);
       await new Promise((resolve) => setTimeout(resolve, 300));
       sh(`echo more >> '${folder}/out' && echo 0 > '${folder}/exit'`, env);
       expect(await following).toEqual({ out: 'out\nmore\n', err: '', code: 0 });
@@ -166,14 +155,14 @@ describe.each([
         const wrapper = await new Promise<string>((resolve) => holder.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
         await new Promise((resolve) => setTimeout(resolve, 300));
         sh(`echo ${wrapper} > '${folder}/pid'`, env);
-        const following = runScript(followScript(runId, { out: 0, err: 0 }), env);
+        const following = attach(runId, undefined, { out: 0, err: 0 }, env);
         await new Promise((resolve) => setTimeout(resolve, 300));
         process.kill(Number(wrapper), 'SIGKILL');
         const killedAt = performance.now();
         expect(await following).toEqual({ out: 'out\n', err: '', code: 0 });
         expect(performance.now() - killedAt).toBeLessThan(3000);
         expect(readFileSync(`/proc/${wrapper}/stat`, 'utf8').split(' ')[2]).toBe('Z');
-        expect(collect(runId, env).get('exit')).toBeUndefined();
+        expect((await collect(runId, env)).get('exit')).toBeUndefined();
       } finally {
         holder.kill('SIGKILL');
       }
@@ -200,7 +189,7 @@ describe.each([
     try {
       expect(followed).toEqual({ out: 'left\n', err: '', code: 0 });
       expect(performance.now() - startedAt).toBeLessThan(10_000);
-      expect(collect('s10/step.1', env).get('exit')).toBe('0');
+      expect((await collect('s10/step.1', env)).get('exit')).toBe('0');
     } finally {
       if (existsSync(child)) process.kill(Number(readFileSync(child, 'utf8')), 'SIGKILL');
     }
@@ -208,16 +197,15 @@ describe.each([
 
   it('a follow never starts the command: without a start there is nothing to follow', async () => {
     const env = shellEnv(extraPath, onlyPath);
-    expect((await runScript(followScript('s5/step.1', { out: 0, err: 0 }), env)).code).toBe(96);
+    expect(await runAttach({ runId: 's5/step.1' }, env)).toMatchObject({ code: 96, report: null });
     expect(existsSync(folderOf(env, 's5/step.1'))).toBe(false);
-    expect(collect('s5/step.1', env).get('state')).toBe('gone');
   });
 
   it('after a restart of the host the command is not followed: what it wrote is given, and the earlier boot is named', async () => {
     const env = shellEnv(extraPath, onlyPath);
     const runId = 's6/step.1';
     const marker = path.join(env.HOME, 'starts');
-    sh(startScript(runId, `echo start >> '${marker}'; echo before; sleep 30; echo after`), env);
+    await startDetachedHere({ runId, command: `echo start >> '${marker}'; echo before; sleep 30; echo after` }, env);
     const folder = folderOf(env, runId);
     expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
     // What a fresh boot looks like to the scripts: another boot id recorded, the command gone.
@@ -227,17 +215,17 @@ describe.each([
     const pid = Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim());
     try {
       const started = Date.now();
-      const followed = await runScript(followScript(runId, { out: 0, err: 0 }), env);
-      expect(followed).toEqual({ out: 'before\n', err: '', code: HOST_RESTARTED });
+      const followed = await runAttach({ runId }, env);
+      expect(followed).toMatchObject({ out: 'before\n', err: '', code: HOST_RESTARTED });
       expect(Date.now() - started).toBeLessThan(5000);
-      const report = collect(runId, env);
+      const report = followed.report!;
       expect(report.get('exit')).toBeUndefined();
       expect(report.get('boot')).toBe('00000000-0000-0000-0000-000000000000');
       // The old pid is not signalled either.
       sh(stopScript(runId), env);
       expect(() => process.kill(pid, 0)).not.toThrow();
       // And starting again finds it started: never a second run.
-      expect(HostReport.read(sh(startScript(runId, 'echo second'), env))?.get('state')).toBe('started');
+      expect((await runAttach({ runId, command: 'echo second' }, env)).start?.get('state')).toBe('started');
       expect(readFileSync(marker, 'utf8')).toBe('start\n');
     } finally {
       process.kill(-pid, 'SIGKILL');
@@ -246,10 +234,10 @@ describe.each([
 });
 
 describe('where the run folder goes', () => {
-  it('the runbook run_dir comes first, taken literally however hostile its name', () => {
+  it('the runbook run_dir comes first, taken literally however hostile its name', async () => {
     const env = shellEnv();
     const runDir = path.join(env.HOME, `it's $(touch pwned) "here"`);
-    const report = HostReport.read(sh(startScript('s7/step.1', 'echo hi', runDir), env));
+    const report = (await runAttach({ runId: 's7/step.1', command: 'echo hi', runDir }, env)).start;
     expect(report?.get('dir')).toBe(path.join(runDir, 'runs/s7/step.1'));
     expect(existsSync(path.join(env.HOME, 'pwned'))).toBe(false);
     expect(existsSync(path.join(env.HOME, '.local'))).toBe(false);
@@ -260,22 +248,22 @@ describe('where the run folder goes', () => {
     const blocker = path.join(env.HOME, 'a-file');
     writeFileSync(blocker, '');
     const runDir = path.join(blocker, 'below');
-    const start = sh(startScript('s8/step.1', 'echo fell back; exit 3', runDir), env);
-    const report = HostReport.read(start);
+    const report = await startDetachedHere({ runId: 's8/step.1', command: 'echo fell back; exit 3', runDir }, env);
     expect(report?.get('state')).toBe('new');
     expect(report?.get('dir')).toBe(folderOf(env, 's8/step.1'));
     expect(report?.all('skipped')).toEqual([expect.stringMatching(new RegExp(`^${runDir}: mkdir: .*Not a directory\\s*$`))]);
-    expect(await runScript(followScript('s8/step.1', { out: 0, err: 0 }, runDir), env)).toEqual({ out: 'fell back\n', err: '', code: 0 });
-    expect(HostReport.read(sh(collectScript('s8/step.1', runDir), env))?.get('exit')).toBe('3');
+    const followed = await runAttach({ runId: 's8/step.1', runDir }, env);
+    expect(followed).toMatchObject({ out: 'fell back\n', err: '', code: 0 });
+    expect(followed.report?.get('exit')).toBe('3');
   });
 
-  it('trusts no shared folder of another owner or a symbolic link', () => {
+  it('trusts no shared folder of another owner or a symbolic link', async () => {
     const env = shellEnv();
     const shared = scratchFolder('ns-shared-');
     const elsewhere = scratchFolder('ns-elsewhere-');
     const link = path.join(shared, 'link');
     execFileSync('ln', ['-s', elsewhere, link]);
-    const report = HostReport.read(sh(startScript('s9/step.1', 'echo hi', link), env));
+    const report = (await runAttach({ runId: 's9/step.1', command: 'echo hi', runDir: link }, env)).start;
     expect(report?.all('skipped')).toEqual([`${link}: it belongs to another user or is a symbolic link`]);
     expect(report?.get('dir')).toBe(folderOf(env, 's9/step.1'));
   });

@@ -28,7 +28,7 @@ import {
 } from './become.js';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
-import { LAUNCHER } from './launcher.js';
+import { LAUNCHER, launcherKeepingInput } from './launcher.js';
 import { PidLineReader } from './pid-line.js';
 import type { ExecHandlers, ExecResult } from './types.js';
 
@@ -200,6 +200,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     const tag = sudo ? newPromptTag() : '';
     const promptReader = sudo ? new SudoPromptReader(tag, pty) : undefined;
     const script = Buffer.from(command, 'utf8');
+    const keepInput = sudo ? undefined : handlers.keepInput;
 
     let stuck: NodeJS.Timeout | undefined;
     const finish = (outcome: () => void) => {
@@ -265,7 +266,23 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         if (scriptSent) return;
         scriptSent = true;
         if (pty) opened.write(script);
-        else opened.end(script);
+        else if (keepInput) {
+          opened.write(script);
+          let ended = false;
+          keepInput({
+            get open() {
+              return !ended && !settled && opened.writable;
+            },
+            write: (text) => {
+              if (!ended && opened.writable) opened.write(text);
+            },
+            end: () => {
+              if (ended) return;
+              ended = true;
+              if (opened.writable) opened.end();
+            },
+          });
+        } else opened.end(script);
       };
       const onPrompts = (count: number) => {
         if (count === 0 || !sudo) return;
@@ -356,7 +373,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
       if (settled) stopRemote(connection, opened, pidReader, sudo);
     };
     try {
-      if (!sudo) connection.client.exec(LAUNCHER, opening);
+      if (!sudo) connection.client.exec(keepInput ? launcherKeepingInput(script.length) : LAUNCHER, opening);
       else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
       else
         connection.client.exec(

@@ -15,7 +15,7 @@ import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
 import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost, resolveHostsAhead } from './ssh-config.js';
-import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, ResolvedHost } from './types.js';
+import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, Releasable, ResolvedHost } from './types.js';
 
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
 const DEFAULT_RECONNECT_FOR_MS = 10 * 60_000;
@@ -34,6 +34,10 @@ interface HostSlot {
   keptUnused?: boolean;
 }
 
+function releaseKey(host: string, runId: string): string {
+  return `${host}\0${runId}`;
+}
+
 export class HostPool {
   private readonly slots = new Map<string, HostSlot>();
   private readonly listeners = new Set<() => void>();
@@ -44,6 +48,8 @@ export class HostPool {
   private phase: string | null = null;
   private closed = false;
   private readonly wakeOnClose = new Set<() => void>();
+  /** Detached runs whose result was read over a channel that waits to be told to release their output. */
+  private readonly releasable = new Map<string, Releasable>();
   private readonly env: NodeJS.ProcessEnv;
   private readonly home: string;
 
@@ -173,6 +179,7 @@ export class HostPool {
   async runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult> {
     if (options.signal?.aborted) throw abortError();
     const runDir = this.hosts[host]?.runDir;
+    const key = releaseKey(host, options.runId);
     return runDetached(
       {
         current: (signal) => untilAborted(this.connection(host), signal),
@@ -180,7 +187,7 @@ export class HostPool {
         sudo: (connection) => this.sudoFor(host, connection, options),
       },
       command,
-      runDir !== undefined ? { ...options, runDir } : options,
+      { ...options, ...(runDir !== undefined ? { runDir } : {}), onReleasable: (releasable) => this.releasable.set(key, releasable) },
     );
   }
 
@@ -219,6 +226,10 @@ export class HostPool {
    * link only; without one it stays there (it is never started again either way).
    */
   releaseRun(host: string, runId: string, become?: 'sudo'): void {
+    const key = releaseKey(host, runId);
+    const releasable = this.releasable.get(key);
+    this.releasable.delete(key);
+    if (releasable?.release()) return;
     const connection = this.inUse(host)?.connection;
     releaseDetachedRun(connection, runId, this.hosts[host]?.runDir, connection && this.sudoFor(host, connection, become ? { become } : {}));
   }
@@ -324,6 +335,9 @@ export class HostPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of [...this.wakeOnClose]) wake();
+    // Results nobody recorded: their channels end without a release, and the output stays.
+    for (const releasable of this.releasable.values()) releasable.abandon();
+    this.releasable.clear();
     const closing: Promise<void>[] = [];
     for (const [host, slot] of this.slots) {
       const { connection } = slot;

@@ -4,16 +4,26 @@
 // Output goes through a sink that notices when the host can no longer write it, and says
 // so, instead of losing it without a word.
 
-/** put NAME VALUE, get NAME, has NAME: small values in the folder $d, kept even on a full disk. */
+/**
+ * put NAME VALUE, get NAME, has NAME: small values in the folder $d, kept even on a full disk.
+ * getv NAME sets v to the value's first line, in the shell itself (no subshell, as $(get) is).
+ */
 export const VALUE_FUNCTIONS = [
   `put() { { printf '%s\\n' "$2" > "$d/$1.tmp" && mv -f "$d/$1.tmp" "$d/$1"; } 2>/dev/null || { rm -f "$d/$1.tmp"; ln -s "$2" "$d/$1"; }; }`,
   // Read with the read builtin: a value is one line, and a process per value is what a busy host feels.
   `get() { if [ -L "$d/$1" ]; then readlink "$d/$1"; elif [ -f "$d/$1" ]; then while IFS= read -r _v || [ -n "$_v" ]; do printf '%s\\n' "$_v"; done 2>/dev/null <"$d/$1"; fi; }`,
+  `getv() { v=; if [ -L "$d/$1" ]; then v=$(readlink "$d/$1"); elif [ -f "$d/$1" ]; then IFS= read -r v 2>/dev/null <"$d/$1"; fi; :; }`,
   'has() { [ -e "$d/$1" ] || [ -L "$d/$1" ]; }',
 ].join('\n');
 
-/** boot_id: prints the host's boot id, nothing where the kernel keeps none; no process of its own. */
-export const BOOT_ID_FUNCTION = `boot_id() { [ -r /proc/sys/kernel/random/boot_id ] && IFS= read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null && printf '%s\\n' "$_b"; }`;
+/**
+ * boot_id: prints the host's boot id, nothing where the kernel keeps none; read_boot_id sets
+ * _b to it (empty where there is none). Neither starts a process.
+ */
+export const BOOT_ID_FUNCTION = [
+  `read_boot_id() { _b=; [ -r /proc/sys/kernel/random/boot_id ] && IFS= read -r _b 2>/dev/null </proc/sys/kernel/random/boot_id; :; }`,
+  `boot_id() { read_boot_id; [ -z "$_b" ] || printf '%s\\n' "$_b"; }`,
+].join('\n');
 
 /**
  * sink NAME: appends stdin to $d/NAME; when a write fails, records why in NAME.cut (ENOSPC,
@@ -32,6 +42,11 @@ export const SINK_FUNCTIONS = [
   '  cat >/dev/null',
   '}',
   'settle() {',
+  // Ended already, as they mostly are (zombies, or reaped): no timer is needed to wait for them.
+  '  if [ -d /proc/self ]; then',
+  '    for _p do _s=; { read -r _ _ _s _ </proc/$_p/stat; } 2>/dev/null; case $_s in Z|"") ;; *) _s=running; break ;; esac; done',
+  '    [ "$_s" = running ] || { wait "$@"; return; }',
+  '  fi',
   "  late=; trap 'late=1' USR1",
   // The timer holds no fd 9: a TERM that comes before its trap is set leaves its sleep
   // behind for 3 s, which must not hold the detached wrapper's lock (detached-scripts.ts).

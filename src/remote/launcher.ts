@@ -15,6 +15,16 @@ export const LAUNCHER_SCRIPT = `echo "${PidLineReader.tag} $$" >&2; c=$(cat); ev
 export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
 
 /**
+ * The launcher for a script that reads the channel's input after it (on fd 3): it takes
+ * exactly `bytes` bytes of script, with head -c, which reads no further (dd a byte at a time
+ * where head has no -c). What comes later on the input is the script's to read.
+ */
+export function launcherKeepingInput(bytes: number): string {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`Not a script length: ${bytes}`);
+  return `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(head -c ${bytes} 2>/dev/null) || c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" 3<&0 </dev/null'`;
+}
+
+/**
  * The launcher for a pty, where stdin never ends: it reads exactly `bytes` bytes of script,
  * and its pid line goes to the one stream a pty has. `fifos`: a folder whose fifos o and e
  * take the command's stdout and stderr (see exec.ts's execInPty).

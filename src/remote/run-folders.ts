@@ -20,15 +20,15 @@ function basesLine(runDir: string | undefined): string {
   return `set -- ${bases.join(' ')}`;
 }
 
-// The effective user id (what `id -u` prints) from the kernel's own account of this shell,
-// read with the read builtin; `id` only where there is no /proc.
+// The effective user id (what `id -u` prints) and the umask from the kernel's own account of
+// this shell, read with the read builtin; `id` only where there is no /proc.
 const USER_ID = [
-  'U=; [ -r /proc/self/status ] && while read -r _k _r _e _; do [ "$_k" = Uid: ] && { U=$_e; break; }; done 2>/dev/null </proc/self/status',
+  'U=; UMASK=; [ -r /proc/self/status ] && while read -r _k _r _e _; do case $_k in Umask:) UMASK=$_r ;; Uid:) U=$_e; break ;; esac; done 2>/dev/null </proc/self/status',
   '[ -n "$U" ] || U=$(id -u)',
 ].join('\n');
 
 /**
- * Sets ID, U (the user id) and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
+ * Sets ID, U (the user id), UMASK (where /proc tells it) and the bases ("$@"), and defines `find_run MARK "$@"` (sets d to the folder that
  * holds MARK) and `make_run "$@"` (sets d to a new folder that `write_files FOLDER` filled,
  * printing a `skipped=` line for each base it could not use). POSIX sh.
  */
@@ -53,7 +53,8 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
     '}',
     'make_run() {',
     '  for b do',
-    '    if e=$(prepare_run "$b" 2>&1); then d=$b/runs/$ID; return 0; fi',
+    // What the host said is kept only when a base fails: tried again then, to hear it.
+    '    if prepare_run "$b" 2>/dev/null || e=$(prepare_run "$b" 2>&1); then d=$b/runs/$ID; return 0; fi',
     `    echo "skipped=$b: $(printf '%s' "$e" | tr '\\n\\r' '  ')"`,
     '  done',
     '  return 1',

@@ -72,6 +72,27 @@ export interface ExecHandlers {
   become?: 'sudo';
   /** Something nightshift itself has to say (sudo asked again, a switch to a pty): shown, not logged as output. */
   onNotice?(text: string): void;
+  /**
+   * Without sudo: the channel's input stays open after the script, which finds it on fd 3,
+   * and is handed over here to write to and end (see launcherKeepingInput).
+   */
+  keepInput?(input: KeptInput): void;
+}
+
+/** A channel's input, open after its script was sent. */
+export interface KeptInput {
+  /** False once the channel has closed, or the input was ended. */
+  readonly open: boolean;
+  write(text: string): void;
+  end(): void;
+}
+
+/** A detached run's output on its host can be released over the channel that read its result, while that is open. */
+export interface Releasable {
+  /** True when the host was asked over that channel; false when it has closed (release it another way). */
+  release(): boolean;
+  /** Ends the channel without a release: the output stays on the host. */
+  abandon(): void;
 }
 
 export interface DetachedRunOptions extends ExecHandlers {
@@ -92,6 +113,11 @@ export interface DetachedRunOptions extends ExecHandlers {
   followOnly?: boolean;
   /** The host said the command is started (or it was already): from now on it is only followed. */
   onStarted?(): void;
+  /**
+   * The result came over a channel that waits, a while, to be told to release the run's output
+   * on the host: one channel fewer than a release of its own.
+   */
+  onReleasable?(releasable: Releasable): void;
 }
 
 export interface ExecResult {

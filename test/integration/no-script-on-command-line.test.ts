@@ -139,7 +139,8 @@ describeWithSshd('no script on a command line, and run folders for their owner o
     expect(result.exitCode).toBe(0);
 
     const folder = path.join(runsFolder(), runId);
-    expect(readFileSync(path.join(folder, 'command'), 'utf8')).toBe(command);
+    // As sent, with the line end of the here-document that wrote it.
+    expect(readFileSync(path.join(folder, 'command'), 'utf8')).toBe(`${command}\n`);
     expect((statSync(folder).mode & 0o777).toString(8)).toBe('700');
     expect((statSync(path.join(folder, 'command')).mode & 0o777).toString(8)).toBe('600');
     expect(readFileSync(`${made}.umask`, 'utf8').trim()).toBe(loginUmask);

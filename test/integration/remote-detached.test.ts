@@ -40,6 +40,16 @@ function expectCommandStderr(stderr: string, expected: string): void {
   expect(stderr.split(expected)).toHaveLength(2);
 }
 
+/** Calls `cut` once the run's wrapper wrote its pid on the host (the command started, its first output not yet come). */
+function cutOnceStarted(runId: string, cut: () => void): void {
+  const watch = setInterval(() => {
+    if (!existsSync(path.join(runFolderOf(runId), 'pid'))) return;
+    clearInterval(watch);
+    cut();
+  }, 20);
+  setTimeout(() => clearInterval(watch), 30_000).unref();
+}
+
 /** Runs `command` detached on dragon; `onBytes` sees the running byte count of stdout and may cut the link. */
 async function detachedRun(pool: HostPool, command: string, options: { onBytes?: (bytes: number) => void; runId?: string } = {}) {
   const stdout: Buffer[] = [];
@@ -109,12 +119,16 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     let cut = false;
     const count = 12_000;
     const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 0)}`;
-    if (cutAt === 0) setTimeout(() => ((cut = true), host.sshd.dropConnections()), 250);
-    const run = await runDetached(command, (bytes) => {
-      if (!cut && cutAt > 0 && bytes >= cutAt) {
-        cut = true;
-        host.sshd.dropConnections();
-      }
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    if (cutAt === 0) cutOnceStarted(runId, () => ((cut = true), host.sshd.dropConnections()));
+    const run = await detachedRun(pool, command, {
+      runId,
+      onBytes: (bytes) => {
+        if (!cut && cutAt > 0 && bytes >= cutAt) {
+          cut = true;
+          host.sshd.dropConnections();
+        }
+      },
     });
     expect(cut).toBe(true);
     expect(run.stdout).toBe(expectedLines(count));
@@ -232,10 +246,14 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
       wrapper,
       [
         // nightshift's commands come on stdin, read by a launcher (src/remote/exec.ts).
-        `case "$SSH_ORIGINAL_COMMAND" in *'c=$(cat)'*) ;; *) exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;; esac`,
-        'c=$(cat)',
+        // The launcher that keeps the channel's input reads the script's length in bytes: given back whole, padded.
+        'case "$SSH_ORIGINAL_COMMAND" in',
+        `  *'c=$(cat)'*) c=$(cat); n= ;;`,
+        `  *'head -c '*) n=\${SSH_ORIGINAL_COMMAND#*head -c }; n=\${n%% *}; c=$(head -c "$n") ;;`,
+        '  *) exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;',
+        'esac',
         `case "$c" in *'echo state=found'*)`,
-        // Armed by the test, once: the collect runs on the host, its answer never leaves.
+        // Armed by the test, once: the attach runs on the host to its end, its answer never leaves.
         `  if rm '${flags}/hold-collect' 2>/dev/null; then`,
         `    /bin/sh -c "$c" </dev/null > '${flags}/answer.tmp'`,
         `    echo $$ > '${flags}/held.pid'`,
@@ -243,6 +261,9 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
         '    exec sleep 60',
         '  fi;;',
         'esac',
+        'if [ -n "$n" ]; then',
+        `  { printf '%s' "$c"; i=$((n - $(printf '%s' "$c" | wc -c))); while [ $i -gt 0 ]; do echo; i=$((i-1)); done; exec cat; } | exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`,
+        'fi',
         'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" <<END_OF_COMMAND',
         '$c',
         'END_OF_COMMAND',
@@ -282,8 +303,10 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
     let cut = false;
     const count = 12_000;
     const command = `sleep 0.5; ${numbered(count, 2000, 0.3, 5)}`;
-    if (cutAt === 0) setTimeout(() => ((cut = true), relay.cut()), 250);
+    const runId = `test-${randomBytes(4).toString('hex')}/step.1`;
+    if (cutAt === 0) cutOnceStarted(runId, () => ((cut = true), relay.cut()));
     const run = await detachedRun(pool, command, {
+      runId,
       onBytes: (bytes) => {
         if (!cut && cutAt > 0 && bytes >= cutAt) {
           cut = true;
@@ -319,14 +342,14 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
     expect(run.notices.at(-1)).toBe('nightshift: reconnected to dragon');
   });
 
-  it('the answer to the status collect is lost with the link: the command ran once, and the status still arrives', async () => {
+  it('the answer with the status is lost with the link: the command ran once, and the status still arrives', async () => {
     freshPool();
     const marker = path.join(flags, `ran-${randomBytes(3).toString('hex')}`);
     writeFileSync(path.join(flags, 'hold-collect'), '');
     const running = detachedRun(pool, `echo x >> '${marker}'; ${numbered(500, 100, 0.05, 6)}`);
     try {
-      await waitFor(() => existsSync(path.join(flags, 'answer')), { what: 'the held collect', timeoutMs: 30_000 });
-      // The collect ran on the host and found the status; only the link is gone.
+      await waitFor(() => existsSync(path.join(flags, 'answer')), { what: 'the held answer', timeoutMs: 30_000 });
+      // The attach ran on the host to its end and found the status; only the link is gone.
       expect(readFileSync(path.join(flags, 'answer'), 'utf8')).toMatch(/^exit=6$/m);
       relay.cut();
       const run = await running;
@@ -351,5 +374,49 @@ describeWithSshd('detached remote steps over a relay that cuts the link', () => 
       rmSync(held, { force: true });
       rmSync(path.join(flags, 'answer'), { force: true });
     }
+  });
+});
+
+describeWithSshd('the channel of a detached step', () => {
+  // At DEBUG1 sshd logs each session channel it opens.
+  const host = withSshd({ extraConfig: ['LogLevel DEBUG1'] });
+  const sessionChannels = () =>
+    host.sshd
+      .log()
+      .split('\n')
+      .filter((line) => /channel_open: ctype session/.test(line)).length;
+
+  it('starts, follows and reads the status of the command, then releases its output once told, and only then', async () => {
+    const home = makeHome();
+    const pool = poolFor(host.sshd, { home });
+    try {
+      await pool.ensureConnected('dragon');
+      const before = sessionChannels();
+      const run = await detachedRun(pool, 'echo kept; echo said >&2; exit 4');
+      expect(run).toMatchObject({ exitCode: 4, stdout: 'kept\n', notices: [] });
+      expectCommandStderr(run.stderr, 'said\n');
+      const folder = runFolderOf(run.runId);
+      // The channel waits: nothing is released before the result is recorded.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(readFileSync(path.join(folder, 'out'), 'utf8')).toBe('kept\n');
+      pool.releaseRun('dragon', run.runId);
+      await waitFor(() => !existsSync(path.join(folder, 'out')), { what: 'the output released', timeoutMs: 5000 });
+      expect(readFileSync(path.join(folder, 'exit'), 'utf8')).toBe('4\n');
+      expect(sessionChannels() - before).toBe(1);
+    } finally {
+      await pool.close();
+      removeHome(home);
+    }
+  });
+
+  it('a result nobody records leaves the output on the host when the pool closes, without waiting', async () => {
+    const home = makeHome();
+    const pool = poolFor(host.sshd, { home });
+    const run = await detachedRun(pool, 'echo kept');
+    const closing = performance.now();
+    await pool.close();
+    removeHome(home);
+    expect(performance.now() - closing).toBeLessThan(2000);
+    expect(readFileSync(path.join(runFolderOf(run.runId), 'out'), 'utf8')).toBe('kept\n');
   });
 });

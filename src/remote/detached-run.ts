@@ -92,11 +92,13 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
         },
         sudo,
       ).finally(() => signal?.removeEventListener('abort', onAbort));
-      const first = await Promise.race([attaching.then((attached) => ({ attached })), reportCame.then(() => null)]);
-      if (first === null) {
+      const first = await Promise.race([attaching.then((attached) => ({ attached })), reportCame.then((report) => ({ report }))]);
+      if ('report' in first) {
+        // The channel stays open, waiting for `release`: the step's cancelling no longer reaches it.
         signal?.removeEventListener('abort', onAbort);
         connection.track(attaching.then(noop, noop));
-        return heldForRelease(input, () => resultOf(host, HostReport.read(output.reportText ?? '')!, offsets, options), options);
+        const report = HostReport.read(first.report);
+        return heldForRelease(input, () => resultOf(host, report!, offsets, options), options);
       }
       const { attached } = first;
       if (!output.begun) throw startFailure(host, attached, `${output.startText}\n${startSaid}`);

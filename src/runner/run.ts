@@ -73,6 +73,9 @@ export interface Run {
   stop(): Promise<void>;
 }
 
+/** How long a host's link state may wait for the journal's next write before it is written on its own. */
+const HOST_STATES_WRITTEN_AFTER_MS = 100;
+
 /** How often the offsets of a growing detached output are saved (a crash re-follows at most this much of it). */
 const OFFSETS_SAVED_EVERY_MS = 1000;
 
@@ -230,13 +233,25 @@ export function createRun(options: RunOptions): Run {
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
   let lastStates: Record<string, ConnectionState['state']> = stateNames();
-  const recordHostState = (host: string, state: ConnectionState) =>
-    record('host.state', {
+  // A link's state is said, not acted on: it waits for the next write to the journal (a
+  // state saved, another entry) or HOST_STATES_WRITTEN_AFTER_MS, instead of an fsync of its
+  // own for each of a fleet's hundreds of logins. Numbered now, so the order stays.
+  let hostStatesDue: NodeJS.Timeout | undefined;
+  const writeHostStates = () => {
+    hostStatesDue = undefined;
+    // Only when nothing of the machine's waits with them: those go with their state saved.
+    if (journal.heldEntries.every((entry) => entry.type === 'host.state')) flush();
+  };
+  const recordHostState = (host: string, state: ConnectionState) => {
+    journal.hold('host.state', {
       host,
       state: state.state,
       ...('error' in state && state.error !== undefined ? { error: state.error } : {}),
       ...('loggedInBy' in state && state.loggedInBy ? { loggedInBy: state.loggedInBy } : {}),
     });
+    hostStatesDue ??= setTimeout(writeHostStates, HOST_STATES_WRITTEN_AFTER_MS);
+    hostStatesDue.unref?.();
+  };
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
       if (lastStates[host] === state.state) continue;
@@ -308,6 +323,7 @@ export function createRun(options: RunOptions): Run {
       (stopped ??= (async () => {
         disarmTimeLimit();
         clearInterval(saveOffsets);
+        clearTimeout(hostStatesDue);
         actor.stop();
         flush();
         await outputs.closeAll();

@@ -18,6 +18,9 @@ export class AttachOutput {
   private held: Buffer | null = null;
   private report = '';
   private reported = false;
+  private markReported: (report: string) => void = () => {};
+  /** Resolves with the run's report once it came whole (its last line `end=ok`): the script may still wait to be told to release. */
+  readonly whenReported = new Promise<string>((resolve) => (this.markReported = resolve));
 
   constructor(
     nonce: string,
@@ -25,8 +28,6 @@ export class AttachOutput {
     private readonly onOutput: (chunk: Buffer) => void,
     /** The begin mark came: the run is started, with the start's report (empty when only followed). */
     private readonly onBegun: (startReport: string) => void,
-    /** The run's report came whole (its last line `end=ok`): the script may still wait to be told to release. */
-    private readonly onReport: (report: string) => void = () => {},
   ) {
     const marks = attachMarks(nonce);
     this.beginLine = Buffer.from(`\n${marks.begin}`);
@@ -69,7 +70,7 @@ export class AttachOutput {
       this.report += chunk.toString('utf8');
       if (this.report === 'end=ok\n' || this.report.endsWith('\nend=ok\n')) {
         this.reported = true;
-        this.onReport(this.report);
+        this.markReported(this.report);
       }
       return;
     }

@@ -52,8 +52,6 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
       // Without sudo the channel can wait to be told to release the output (one channel fewer).
       const awaitRelease = !sudo && options.onReleasable !== undefined;
       let input: KeptInput | undefined;
-      let reported: (report: string) => void = () => {};
-      const reportCame = new Promise<string>((resolve) => (reported = resolve));
       const output = new AttachOutput(
         nonce,
         (chunk) => {
@@ -66,7 +64,6 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
           options.onStarted?.();
           noteFolderChoice(host, startReport, options);
         },
-        (report) => reported(report),
       );
       let startSaid = '';
       // Once the report came the step is over: cancelling it then must not cut the channel that waits to release.
@@ -92,7 +89,7 @@ export async function runDetached(access: ConnectionAccess, command: string, opt
         },
         sudo,
       ).finally(() => signal?.removeEventListener('abort', onAbort));
-      const first = await Promise.race([attaching.then((attached) => ({ attached })), reportCame.then((report) => ({ report }))]);
+      const first = await Promise.race([attaching.then((attached) => ({ attached })), output.whenReported.then((report) => ({ report }))]);
       if ('report' in first) {
         // The channel stays open, waiting for `release`: the step's cancelling no longer reaches it.
         signal?.removeEventListener('abort', onAbort);

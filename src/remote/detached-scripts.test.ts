@@ -268,3 +268,35 @@ describe('where the run folder goes', () => {
     expect(report?.get('dir')).toBe(folderOf(env, 's9/step.1'));
   });
 });
+
+describe('the start', () => {
+  it('knows the wrapper holds its lock when its pid pipe closes, without polling for the pid file', async () => {
+    const bin = scratchFolder('ns-sleeps-');
+    const calls = path.join(bin, 'calls');
+    writeFileSync(path.join(bin, 'sleep'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec /bin/sleep "$@"\n`);
+    chmodSync(path.join(bin, 'sleep'), 0o755);
+    const env = shellEnv(bin);
+    for (const step of [1, 2, 3]) {
+      const attached = await runAttach({ runId: `s10/step.${step}`, command: `echo step ${step}` }, env);
+      expect(attached).toMatchObject({ out: `step ${step}\n`, code: 0 });
+      expect(attached.start?.get('state')).toBe('new');
+    }
+    // The wrapper may still time its sinks (sleep 3); the start never waits 0.1 s for a pid.
+    const sleeps = existsSync(calls) ? readFileSync(calls, 'utf8').split('\n') : [];
+    expect(sleeps).not.toContain('0.1');
+  });
+
+  it('claims a folder once: a second start with the files laid out but the claim taken finds it started', async () => {
+    const env = shellEnv();
+    const folder = folderOf(env, 's11/step.1');
+    sh(
+      `mkdir -p '${folder}' && : > '${folder}/started' && echo 1 > '${folder}/exit' && echo 999999 > '${folder}/pid' && : > '${folder}/out' && : > '${folder}/err'`,
+      env,
+    );
+    const attached = await runAttach({ runId: 's11/step.1', command: 'echo must not run' }, env);
+    expect(attached.start?.get('state')).toBe('started');
+    expect(attached.out).toBe('');
+    expect(attached.report?.get('exit')).toBe('1');
+    expect(readdirSync(folder).sort()).toEqual(['err', 'exit', 'out', 'pid', 'started']);
+  });
+});

@@ -19,7 +19,6 @@
 // boot is never followed or signalled. Only once the result is recorded on nightshift's side
 // is the output released; `started` and `exit` stay behind, so even then the command is
 // never started a second time. Everything is POSIX sh, run by /bin/sh.
-import { createHash } from 'node:crypto';
 import { shellQuote } from '../runbook/shell-quote.js';
 import { BOOT_ID_FUNCTION, SINK_FUNCTIONS, VALUE_FUNCTIONS } from './host-shell.js';
 import { launcherChoice, runFolderFunctions } from './run-folders.js';
@@ -58,6 +57,8 @@ const WRAPPER = [
   // Written in place, not renamed into place as put does: one process less before the start
   // sees it, and a reader waits for a pid file that is not empty (has_pid).
   `{ printf '%s\\n' $$ > "$d/pid"; } 2>/dev/null || { rm -f "$d/pid"; ln -s $$ "$d/pid"; }`,
+  // The start waits for the end of this pipe (setsid only): the pid is written by then.
+  'exec 7>&-',
   // A handler (not an ignore, which the command would inherit): the wrapper outlives a
   // TERM sent to the group long enough to record the command's status.
   "trap 'true' TERM HUP INT",
@@ -82,20 +83,20 @@ const WRAPPER = [
  * exits NO_RUN_FOLDER, SYSTEMD_RUN_FAILED or a START_FAILURES status when it cannot.
  */
 function startFunction(runId: string, command: string): string {
-  const end = `NIGHTSHIFT_${createHash('sha256').update(command).digest('hex').slice(0, 16)}_END`;
   return [
     'start_run() {',
     '  if find_run started "$@"; then echo "dir=$d"; echo state=started; return 0; fi',
     launcherChoice('  '),
-    // Here-documents, which the shell feeds to cat itself, where printf | cat is one process more.
-    // The boot id goes in before the folder is claimed: whoever finds it started finds it whole.
+    // Written by printf, a builtin: no process for either file. Where a base failed and is
+    // tried again to hear why (make_run's loud), through cat, which names the error where
+    // printf says only "I/O error". The boot id goes in before the folder is claimed:
+    // whoever finds it started finds it whole.
+    `  loud=; _cmd=${shellQuote(command)}`,
+    `  _wrap=${shellQuote(WRAPPER)}`,
+    `  write_text() { if [ -z "$loud" ]; then printf '%s\\n' "$2" > "$1"; else printf '%s\\n' "$2" | cat > "$1"; fi; }`,
     '  write_files() {',
-    `    cat > "$1/command" <<'${end}' &&`,
-    command,
-    end,
-    `    cat > "$1/run" <<'${end}' &&`,
-    WRAPPER,
-    end,
+    '    write_text "$1/command" "$_cmd" &&',
+    '    write_text "$1/run" "$_wrap" &&',
     '    : > "$1/out" && : > "$1/err" &&',
     '    { [ -z "$_b" ] || printf \'%s\\n\' "$_b" > "$1/boot"; } &&',
     // Made here, with the folder: the wrapper opens it without needing a free inode.
@@ -105,12 +106,15 @@ function startFunction(runId: string, command: string): string {
     // reads the run folder. The command itself gets the umask the login gave.
     '  u=${UMASK:-$(umask)}; umask 077; read_boot_id',
     `  make_run "$@" || exit ${NO_RUN_FOLDER}`,
-    `  mkdir "$d/started" || exit ${NO_RUN_FOLDER}`,
+    // The claim: a file made only if none is there (noclobber), by the shell itself. `true`,
+    // not `:`, whose failed redirection would end the script here without its status.
+    `  set -C; true 2>/dev/null > "$d/started" || exit ${NO_RUN_FOLDER}; set +C`,
     '  umask "$u"',
     '  if [ $how = systemd ]; then',
     `    e=$(systemd-run --quiet --collect --unit=${shellQuote(unitName(runId))} /bin/sh "$d/run" 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_RUN_FAILED}; }`,
     '  else',
-    '    setsid /bin/sh "$d/run" </dev/null >/dev/null 2>&1 &',
+    // Read to its end: the wrapper closes its fd 7 once its pid is written, or dies.
+    '    _w=$(setsid /bin/sh "$d/run" 7>&1 </dev/null >/dev/null 2>&1 &)',
     '  fi',
     // Started means running in a session of its own: its pid is written once it holds its lock.
     '  i=0',

@@ -4,8 +4,9 @@
 // is full or read-only does not stop a step: the next base is used, and why the others
 // were passed over is reported (`skipped=BASE: what the host said`).
 //
-// A folder is made once, by the script that claims it (mkdir of its marker, `started` or
-// `armed`); every later script finds it by that marker in the same bases, in the same order.
+// A folder is made once, by the script that claims it (its marker made only where there is
+// none: `started`, a file, or `armed`, a folder); every later script finds it by that marker
+// in the same bases, in the same order.
 // In the shared /var/tmp and /tmp only a base of the user's own that is no symbolic link is
 // trusted, so another user cannot lay out a run folder for nightshift to follow.
 import { shellQuote } from '../runbook/shell-quote.js';
@@ -41,7 +42,7 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
     'find_run() {',
     '  m=$1; shift',
     '  for b do',
-    '    if [ -d "$b/runs/$ID/$m" ] && trusted "$b"; then d=$b/runs/$ID; return 0; fi',
+    '    if [ -e "$b/runs/$ID/$m" ] && trusted "$b"; then d=$b/runs/$ID; return 0; fi',
     '  done',
     '  return 1',
     '}',
@@ -53,8 +54,8 @@ export function runFolderFunctions(runId: string, runDir: string | undefined): s
     '}',
     'make_run() {',
     '  for b do',
-    // What the host said is kept only when a base fails: tried again then, to hear it.
-    '    if prepare_run "$b" 2>/dev/null || e=$(prepare_run "$b" 2>&1); then d=$b/runs/$ID; return 0; fi',
+    // What the host said is kept only when a base fails: tried again then, to hear it (loud).
+    '    if prepare_run "$b" 2>/dev/null || e=$(loud=1; prepare_run "$b" 2>&1); then d=$b/runs/$ID; return 0; fi',
     `    echo "skipped=$b: $(printf '%s' "$e" | tr '\\n\\r' '  ')"`,
     '  done',
     '  return 1',

@@ -73,11 +73,14 @@ export interface Run {
   stop(): Promise<void>;
 }
 
-/** How long a host's link state may wait for the journal's next write before it is written on its own. */
-const HOST_STATES_WRITTEN_AFTER_MS = 100;
+/** How long a note (a link's state, an output closed) may wait for the journal's next write before it is written on its own. */
+const NOTES_WRITTEN_AFTER_MS = 100;
 
 /** How often the offsets of a growing detached output are saved (a crash re-follows at most this much of it). */
 const OFFSETS_SAVED_EVERY_MS = 1000;
+
+/** Entries that wait for the journal's next write (see note in createRun). */
+const NOTE_TYPES: ReadonlySet<string> = new Set<EntryType>(['host.state', 'output.closed']);
 
 export function defaultUpgrader(): Actor {
   return { role: 'upgrader', name: os.userInfo().username };
@@ -109,6 +112,21 @@ export function createRun(options: RunOptions): Run {
     flush();
     return journal.append(type, fields);
   };
+  // What is told, not acted on (a link's state, an output closed): it waits for the next
+  // write to the journal (a state saved, another entry) or NOTES_WRITTEN_AFTER_MS, instead
+  // of an fsync of its own for each of a fleet's hundreds of logins and outputs. Numbered
+  // now, so the order stays.
+  let notesDue: NodeJS.Timeout | undefined;
+  const writeNotes = () => {
+    notesDue = undefined;
+    // Only when nothing of the machine's waits with them: those go with their state saved.
+    if (journal.heldEntries.every((entry) => NOTE_TYPES.has(entry.type))) flush();
+  };
+  const note = <T extends EntryType>(type: T, fields: EntryFields<T>) => {
+    journal.hold(type, fields);
+    notesDue ??= setTimeout(writeNotes, NOTES_WRITTEN_AFTER_MS);
+    notesDue.unref?.();
+  };
 
   const journalStart = () =>
     record(options.restore ? 'session.resumed' : 'run.started', {
@@ -124,7 +142,7 @@ export function createRun(options: RunOptions): Run {
 
   const outputs = new RunOutputs(
     session.outputPath,
-    (closed) => record('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
+    (closed) => note('output.closed', { ...closed, file: path.relative(session.dir, closed.file) }),
     options.onLines,
     undefined,
     options.secrets?.masker,
@@ -233,25 +251,13 @@ export function createRun(options: RunOptions): Run {
 
   const stateNames = () => Object.fromEntries(Object.entries(hosts.states()).map(([host, state]) => [host, state.state]));
   let lastStates: Record<string, ConnectionState['state']> = stateNames();
-  // A link's state is said, not acted on: it waits for the next write to the journal (a
-  // state saved, another entry) or HOST_STATES_WRITTEN_AFTER_MS, instead of an fsync of its
-  // own for each of a fleet's hundreds of logins. Numbered now, so the order stays.
-  let hostStatesDue: NodeJS.Timeout | undefined;
-  const writeHostStates = () => {
-    hostStatesDue = undefined;
-    // Only when nothing of the machine's waits with them: those go with their state saved.
-    if (journal.heldEntries.every((entry) => entry.type === 'host.state')) flush();
-  };
-  const recordHostState = (host: string, state: ConnectionState) => {
-    journal.hold('host.state', {
+  const recordHostState = (host: string, state: ConnectionState) =>
+    note('host.state', {
       host,
       state: state.state,
       ...('error' in state && state.error !== undefined ? { error: state.error } : {}),
       ...('loggedInBy' in state && state.loggedInBy ? { loggedInBy: state.loggedInBy } : {}),
     });
-    hostStatesDue ??= setTimeout(writeHostStates, HOST_STATES_WRITTEN_AFTER_MS);
-    hostStatesDue.unref?.();
-  };
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
       if (lastStates[host] === state.state) continue;
@@ -323,7 +329,7 @@ export function createRun(options: RunOptions): Run {
       (stopped ??= (async () => {
         disarmTimeLimit();
         clearInterval(saveOffsets);
-        clearTimeout(hostStatesDue);
+        clearTimeout(notesDue);
         actor.stop();
         flush();
         await outputs.closeAll();

@@ -7,7 +7,13 @@ import type { Sshd } from './sshd.js';
 export const fleetHostNames = (count: number): string[] => Array.from({ length: count }, (_, index) => `vm${String(index + 1).padStart(2, '0')}`);
 
 /** What the ssh config, the known hosts and the runbook need for `hosts`, written into `dir`; returns the runbook's path. */
-export function writeFleetRun(sshd: Sshd, dir: string, hosts: string[], failing: string, options: { serial: number; maxFail: number; go: string }): string {
+export function writeFleetRun(
+  sshd: Sshd,
+  dir: string,
+  hosts: string[],
+  failing: string,
+  options: { serial: number; maxFail: number; go: string; canary?: number },
+): string {
   writeFileSync(path.join(dir, 'ssh_config'), hosts.map((host) => sshd.clientConfig(host)).join(''));
   writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
   const runbook = path.join(dir, 'fleet.yaml');
@@ -23,7 +29,7 @@ phases:
   - name: update
     for_each: { group: guests, as: guest }
     serial: ${options.serial}
-    max_fail: ${options.maxFail}
+    max_fail: ${options.maxFail}${options.canary !== undefined ? `\n    canary: ${options.canary}` : ''}
     steps:
       - run: ${JSON.stringify(command)}
         host: "{{guest}}"

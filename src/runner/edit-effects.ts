@@ -1,11 +1,11 @@
 // The edit step's effects as actors: prepare (read, diff), apply (after the approval) and
 // undo. What was prepared is kept here, by step, until it is applied: the apply refuses a
 // file that is no longer the one diffed.
+import { fromPromise } from 'xstate';
 import type { EditPlan } from '../engine/setup.js';
 import type { StepOutput } from '../output/step-output.js';
 import type { EditStep, Step, UndoStep } from '../runbook/types.js';
 import { hostsBecoming } from './become-hosts.js';
-import { effectsAfter, type WaitForSave } from './effect-actor.js';
 import { applyEdit, prepareEdit, undoEdit, type PreparedEdit } from './edit-file.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
@@ -15,13 +15,10 @@ export interface EditEffectsOptions {
   sessionId: string;
   outputs: RunOutputs;
   withOutput: <T>(step: Step, work: (output: StepOutput) => Promise<T>) => Promise<T>;
-  /** What each effect waits for before it acts (see effect-actor.ts). */
-  waitForSave?: WaitForSave;
 }
 
 export function createEditEffects(options: EditEffectsOptions) {
   const { outputs, withOutput } = options;
-  const effect = effectsAfter(options.waitForSave);
   const prepared = new Map<string, PreparedEdit>();
   const context = (step: EditStep | UndoStep, output: StepOutput, signal: AbortSignal) => ({
     hosts: hostsBecoming(options.hosts, step.become, (text) => output.note(text)),
@@ -29,7 +26,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     signal,
   });
 
-  const prepareEditEffect = effect<EditPlan, { step: EditStep; values: Record<string, string> }>(({ input, signal }) =>
+  const prepareEditEffect = fromPromise<EditPlan, { step: EditStep; values: Record<string, string> }>(({ input, signal }) =>
     withOutput(input.step, async (output) => {
       prepared.delete(input.step.id);
       const result = await prepareEdit(input.step, input.values, context(input.step, output, signal), output);
@@ -38,7 +35,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     }),
   );
 
-  const applyEditEffect = effect<void, { step: EditStep; values: Record<string, string> }>(({ input, signal }) => {
+  const applyEditEffect = fromPromise<void, { step: EditStep; values: Record<string, string> }>(({ input, signal }) => {
     const plan = prepared.get(input.step.id);
     // The change goes on in the output that shows its diff.
     if (plan !== undefined) outputs.continueLast(input.step.id);
@@ -48,7 +45,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     });
   });
 
-  const undoEditEffect = effect<void, { step: UndoStep; editedIn?: string }>(({ input, signal }) =>
+  const undoEditEffect = fromPromise<void, { step: UndoStep; editedIn?: string }>(({ input, signal }) =>
     withOutput(input.step, (output) =>
       undoEdit(input.step, { ...context(input.step, output, signal), sessionId: input.editedIn ?? options.sessionId }, output),
     ),

@@ -1,6 +1,7 @@
 // The engine's effects, as XState actors: remote commands over the host pool, local
 // commands in a child process, and bounded waits. Output goes to the step's StepOutput,
 // never through the machine.
+import { fromPromise } from 'xstate';
 import { hostKeyPhaseOf } from '../engine/fallback-scope.js';
 import type { CommandResult } from '../engine/machine.js';
 import type { ProbeResult } from '../engine/setup.js';
@@ -19,7 +20,6 @@ import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
 import { hostsBecoming } from './become-hosts.js';
 import { createEditEffects } from './edit-effects.js';
-import { effectsAfter, type WaitForSave } from './effect-actor.js';
 import { decideWhenActor, HostFactsCache } from './host-facts.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import type { RunOutputs } from './run-outputs.js';
@@ -54,8 +54,6 @@ export interface EffectsOptions {
   vars?: Record<string, string>;
   /** Text from a host as it may be kept: the runbook's secrets masked. Default: as it came. */
   mask?: (text: string) => string;
-  /** What every effect waits for before it acts: the state that started it saved (see effect-actor.ts). */
-  waitForSave?: WaitForSave;
 }
 
 export interface DetachedResult {
@@ -71,7 +69,6 @@ export function createEffects(options: EffectsOptions) {
   const { hosts, outputs } = options;
   // Commands keep their {{secret}} everywhere else; the values go in only here, as they are sent.
   const reveal = options.reveal ?? ((command: string, _step: Step) => command);
-  const effect = effectsAfter(options.waitForSave);
 
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
@@ -110,7 +107,7 @@ export function createEffects(options: EffectsOptions) {
 
   const runIdOf = (stepId: string, attempt: number) => `${options.sessionId}/${stepId}.${attempt}`;
 
-  const runRemote = effect<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
+  const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
     const stepHosts = (output: StepOutput) => hostsBecoming(hosts, step.become, (text) => output.note(text));
     if (input.follow) outputs.continueLast(step.id);
@@ -163,7 +160,7 @@ export function createEffects(options: EffectsOptions) {
   });
 
   // An "already done?" probe, without an output of its own: only its exit status counts.
-  const runCheck = effect<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+  const runCheck = fromPromise<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
     const check = reveal(step.check ?? 'false', step);
     const ignore = () => {};
@@ -178,7 +175,7 @@ export function createEffects(options: EffectsOptions) {
   });
 
   // The same check asked before the step runs (skip_done, going again): what it printed is kept.
-  const probeDoneEffect = effect<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+  const probeDoneEffect = fromPromise<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
     hosts.setPhase(step.phase);
     return probeDone(
@@ -198,7 +195,7 @@ export function createEffects(options: EffectsOptions) {
     );
   });
 
-  const runLocal = effect<CommandResult, { step: Step }>(({ input, signal }) => {
+  const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as LocalStep;
     const capture = capturing(step);
     return withOutput(step, async (output) => {
@@ -214,7 +211,7 @@ export function createEffects(options: EffectsOptions) {
     });
   });
 
-  const waitUntil = effect<void, { step: WaitStep }>(({ input, signal }) => {
+  const waitUntil = fromPromise<void, { step: WaitStep }>(({ input, signal }) => {
     const { step } = input;
     return withOutput(step, async (output) => {
       for (let attempt = 1; ; attempt++) {
@@ -264,15 +261,15 @@ export function createEffects(options: EffectsOptions) {
       hosts.setPhase(hostKeyPhaseOf(input.step));
       return look(input.step.host, runIdOf(input.step.id, input.attempt), signal, input.step.become);
     };
-  const checkAttempt = effect<AttemptState, { step: RunStep; attempt: number }>(
+  const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
     attemptOn((host, runId, signal, become) => hosts.detachedRunState(host, runId, signal, become)),
   );
-  const stopAttempt = effect<AttemptState, { step: RunStep; attempt: number }>(
+  const stopAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
     attemptOn((host, runId, signal, become) => hosts.stopDetachedRun(host, runId, signal, become)),
   );
 
   const reboots: RebootsInFlight = options.reboots ?? new Map();
-  const reboot = effect<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
+  const reboot = fromPromise<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
     // Waiting for a reboot said to be done goes on with its attempt's output.
     if (input.follow) outputs.continueLast(input.step.id);
     return withOutput(input.step, (output) =>
@@ -291,7 +288,7 @@ export function createEffects(options: EffectsOptions) {
     );
   });
 
-  const preflight = effect<void, { step: PreflightStep }>(({ input, signal }) =>
+  const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
     withOutput(input.step, (output) =>
       runPreflight(
         input.step,
@@ -302,19 +299,12 @@ export function createEffects(options: EffectsOptions) {
     ),
   );
 
-  const upload = effect<void, { step: UploadStep }>(({ input, signal }) =>
+  const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 
-  const edits = createEditEffects({
-    hosts,
-    sessionId: options.sessionId,
-    outputs,
-    withOutput,
-    ...(options.waitForSave ? { waitForSave: options.waitForSave } : {}),
-  });
+  const edits = createEditEffects({ hosts, sessionId: options.sessionId, outputs, withOutput });
   const decideWhen = decideWhenActor({
-    ...(options.waitForSave ? { waitForSave: options.waitForSave } : {}),
     facts: options.facts ?? new HostFactsCache(hosts),
     vars: options.vars ?? {},
     setPhase: (phase) => hosts.setPhase(phase),

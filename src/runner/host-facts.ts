@@ -3,7 +3,7 @@
 // count, the distribution from os-release (read here, never run there), the kernel and
 // the machine. The script ends with an end mark: without it nothing it printed counts.
 // Then `decideWhen`: the step's conditions evaluated against those facts and the values.
-import { effectActor, type WaitForSave } from './effect-actor.js';
+import { fromPromise } from 'xstate';
 import type { WhenDecision } from '../engine/setup.js';
 import { evaluate, hostsOf, skipReason } from '../runbook/condition.js';
 import { shellQuote } from '../runbook/shell-quote.js';
@@ -124,8 +124,6 @@ export interface DecideWhenOptions {
   vars: Record<string, string>;
   /** The phase being run (null in the fallback): logins check the host keys declared for it. */
   setPhase?(phase: string | null): void;
-  /** What the actor waits for before it asks a host (see effect-actor.ts). */
-  waitForSave?: WaitForSave;
 }
 
 /** Whether a step's conditions hold, in order (the phase's first): the first that does not gives the reason. */
@@ -141,7 +139,7 @@ export async function decideWhen(step: Step, values: Record<string, string>, opt
 }
 
 export function decideWhenActor(options: DecideWhenOptions) {
-  return effectActor<WhenDecision, { step: Step; values: Record<string, string> }>(options.waitForSave, ({ input, signal }) =>
+  return fromPromise<WhenDecision, { step: Step; values: Record<string, string> }>(({ input, signal }) =>
     decideWhen(input.step, input.values, options, signal),
   );
 }

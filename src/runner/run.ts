@@ -76,13 +76,6 @@ export interface Run {
 /** How long a note (a link's state, an output closed) may wait for the journal's next write before it is written on its own. */
 const NOTES_WRITTEN_AFTER_MS = 100;
 
-/**
- * How long the machine's changes are gathered into one save: a rollout's hosts change it
- * dozens of times at once, and each save is the whole state written and fsynced. An effect
- * waits for the save that holds the change that started it (effect-actor.ts).
- */
-const SAVES_GATHERED_FOR_MS = 15;
-
 /** How often the offsets of a growing detached output are saved (a crash re-follows at most this much of it). */
 const OFFSETS_SAVED_EVERY_MS = 1000;
 
@@ -116,8 +109,6 @@ export function createRun(options: RunOptions): Run {
     for (const event of events) for (const listener of listeners) listener(event);
   };
   const record = <T extends EntryType>(type: T, fields: EntryFields<T>) => {
-    // The machine's changes not saved yet go first: their entries never precede their state.
-    if (saveDue !== undefined) saveNow();
     flush();
     return journal.append(type, fields);
   };
@@ -194,7 +185,6 @@ export function createRun(options: RunOptions): Run {
       ...(options.secrets ? { mask: (text: string) => options.secrets!.masker.maskText(text) } : {}),
       facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
       vars: runbook.vars,
-      waitForSave: () => waitForSave(),
     }),
   });
   if (options.restore) {
@@ -210,10 +200,9 @@ export function createRun(options: RunOptions): Run {
   showCapturedValues(runbook, valuesOf(actor.getSnapshot().context));
   actor.on('value.captured', ({ name, value }) => showCapturedValues(runbook, { ...valuesOf(actor.getSnapshot().context), [name]: value }));
 
-  // Saved at every change (those that come together in one save, SAVES_GATHERED_FOR_MS)
-  // until the run ends, and every second while a detached command's output grows (its
-  // offsets); nothing after the pause that ends it, so a resume finds the state it was
-  // paused in. An effect acts only once its start is saved (waitForSave). The change's journal entries go into the
+  // Saved at every change until the run ends, and every second while a detached
+  // command's output grows (its offsets); nothing after the pause that ends it, so a
+  // resume finds the state it was paused in. The change's journal entries go into the
   // snapshot and then into the journal: a crash between leaves them in the snapshot, and
   // reopening the session writes them (never in the journal alone, which a resume would
   // repeat).
@@ -223,26 +212,7 @@ export function createRun(options: RunOptions): Run {
     Object.entries(actor.getSnapshot().context.steps)
       .filter(([, record]) => record.mayStillRun !== undefined)
       .map(([stepId]) => stepId);
-  let saveDue: NodeJS.Timeout | undefined;
-  let waitingForSave: Array<() => void> = [];
-  const saveNow = () => {
-    clearTimeout(saveDue);
-    saveDue = undefined;
-    save();
-  };
-  const saveSoon = () => {
-    saveDue ??= setTimeout(saveNow, SAVES_GATHERED_FOR_MS);
-  };
-  const waitForSave = () =>
-    new Promise<void>((resolve) => {
-      waitingForSave.push(resolve);
-      saveSoon();
-    });
   const save = () => {
-    // Those waiting now are covered by this save; one that starts waiting during it (a
-    // listener told of an event sends another) waits for the next.
-    const covered = waitingForSave;
-    waitingForSave = [];
     const status = actor.getSnapshot().status;
     // The end too, unless it is a pause (a resume goes on from the state paused in): a
     // crash before the session is closed then leaves a finished machine, which resume
@@ -265,13 +235,10 @@ export function createRun(options: RunOptions): Run {
     }
     flush();
     if (saved) releaseRecorded();
-    // Paused: nothing more is saved, and nothing more acts; stop lets them go, stopped.
-    if (suspending && status === 'active') waitingForSave.unshift(...covered);
-    else for (const go of covered) go();
   };
-  actor.subscribe(saveSoon);
+  actor.subscribe(save);
   const saveOffsets = setInterval(() => {
-    if (JSON.stringify(outputs.offsets(unsettledSteps())) !== savedOffsets) saveNow();
+    if (JSON.stringify(outputs.offsets(unsettledSteps())) !== savedOffsets) save();
   }, OFFSETS_SAVED_EVERY_MS);
   saveOffsets.unref();
 
@@ -341,8 +308,8 @@ export function createRun(options: RunOptions): Run {
       journalStart();
       journalKeptLogins();
       actor.start();
-      // The first state at once.
-      saveNow();
+      // The first state too: a step's effect only reaches a host after this was written.
+      save();
       if (options.restore) disarmTimeLimit = rearmTimeLimit(actor, options.restore, runbook);
       if (rebootInFlight) outputs.noteRecalled(stepOf(rebootInFlight.stepId), describeRebootInFlight(rebootInFlight));
       if (options.restore?.interrupted) actor.send({ type: 'RESUME', by: upgrader });
@@ -352,7 +319,7 @@ export function createRun(options: RunOptions): Run {
     suspend: (by, reason) => {
       if (suspending || actor.getSnapshot().status !== 'active') return;
       // The last save holds the offsets the output has reached by now.
-      saveNow();
+      save();
       suspending = true;
       const current = actor.getSnapshot().context.current;
       record('session.paused', { by, reason, stepId: current });
@@ -363,10 +330,8 @@ export function createRun(options: RunOptions): Run {
         disarmTimeLimit();
         clearInterval(saveOffsets);
         clearTimeout(notesDue);
-        if (saveDue !== undefined) saveNow();
         actor.stop();
-        // No state is saved once stopped; effects still waiting are let go (their steps were stopped).
-        saveNow();
+        flush();
         await outputs.closeAll();
         await hosts.close();
         unsubscribeHosts();

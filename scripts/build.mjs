@@ -2,6 +2,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { fasterInkFrames } from './ink-patches.mjs';
 
 // Ink loads its React DevTools bridge only when DEV=true; the bundle leaves it out rather
 // than turning its optional import into a hard one.
@@ -30,70 +31,6 @@ const yogaWithoutFetch = {
   },
 };
 
-// Ink measures every changed line of every frame with string-width, which segments graphemes
-// and tests emoji expressions per character: a third of the full-screen view's CPU in a
-// 200-host rollout. Ink and its helpers get src/text/terminal-width.ts instead (the same
-// answers, tested against string-width), and line-update takes the shortcut it has for ASCII
-// for every line of one-column characters.
-const terminalWidth = path.resolve('src/text/terminal-width.ts');
-const fasterInkWidths = {
-  name: 'faster-ink-widths',
-  setup(builder) {
-    builder.onResolve({ filter: /^string-width$/ }, (args) =>
-      args.importer.includes(`${path.sep}node_modules${path.sep}`) ? { path: terminalWidth } : undefined,
-    );
-    builder.onLoad({ filter: /[\\/]ink[\\/]build[\\/](line-update|output)\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const patched = args.path.endsWith('line-update.js') ? patchLineUpdate(source) : patchOutput(source);
-      return { contents: patched, loader: 'js', resolveDir: path.dirname(args.path) };
-    });
-  },
-};
-
-function replaceOnce(source, from, to, file) {
-  if (source.split(from).length !== 2) throw new Error(`ink changed: "${from}" is not found once in ${file}`);
-  return source.replace(from, to);
-}
-
-function patchLineUpdate(source) {
-  const withImport = `import { isOneColumnEach } from ${JSON.stringify(terminalWidth)};\n${source}`;
-  return replaceOnce(
-    withImport,
-    'if (printableAscii.test(previousText) && printableAscii.test(nextText)) {',
-    'if (isOneColumnEach(previousText) && isOneColumnEach(nextText)) {',
-    'line-update.js',
-  );
-}
-
-// Ink's caches of line widths and styled characters live one frame, and most of a frame's lines
-// were drawn the frame before: each frame also looks in the last one's.
-function patchOutput(source) {
-  const patched = replaceOnce(source, '    caches = new OutputCaches();', '    caches = cachesForNextFrame();', 'output.js');
-  return `${patched}
-let lastFrameCaches;
-function cachesForNextFrame() {
-    const caches = new OutputCaches();
-    for (const name of ['widths', 'blockWidths', 'styledChars']) {
-        const own = caches[name];
-        const before = lastFrameCaches?.[name];
-        if (before === undefined) continue;
-        // The last frame's lookups stop reaching further back, so only two frames are ever held.
-        delete before.get;
-        own.get = (key) => {
-            let value = Map.prototype.get.call(own, key);
-            if (value === undefined) {
-                value = Map.prototype.get.call(before, key);
-                if (value !== undefined) own.set(key, value);
-            }
-            return value;
-        };
-    }
-    lastFrameCaches = caches;
-    return caches;
-}
-`;
-}
-
 // Chunk names carry content hashes: without a clean folder, old ones pile up.
 await rm('dist', { recursive: true, force: true });
 
@@ -114,7 +51,7 @@ await build({
   legalComments: 'none',
   // ssh2 loads optional native bindings by relative path; keep it as a package.
   external: ['ssh2', 'cpu-features'],
-  plugins: [withoutInkDevtools, yogaWithoutFetch, fasterInkWidths],
+  plugins: [withoutInkDevtools, yogaWithoutFetch, fasterInkFrames],
   define: { 'process.env.NODE_ENV': '"production"' },
   banner: {
     js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",

@@ -25,7 +25,10 @@ export async function renderTui(
     {
       alternateScreen: true,
       exitOnCtrlC: false,
-      maxFps: 60,
+      // Ink draws a frame at most every 1000/maxFps ms and holds a key's frame until then: at 60
+      // a key pressed just after a frame waited up to 17 ms with the process idle. The machine's
+      // and the output's changes are drawn at most every FRAME_MS whatever this is (hooks.ts).
+      maxFps: 120,
       incrementalRendering: true,
     },
   );

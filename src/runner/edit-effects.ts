@@ -1,7 +1,7 @@
 // The edit step's effects as actors: prepare (read, diff), apply (after the approval) and
 // undo. What was prepared is kept here, by step, until it is applied: the apply refuses a
 // file that is no longer the one diffed.
-import { fromPromise } from 'xstate';
+import { effectActor } from './effect-actor.js';
 import type { EditPlan } from '../engine/setup.js';
 import type { StepOutput } from '../output/step-output.js';
 import type { EditStep, Step, UndoStep } from '../runbook/types.js';
@@ -26,7 +26,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     signal,
   });
 
-  const prepareEditEffect = fromPromise<EditPlan, { step: EditStep; values: Record<string, string> }>(({ input, signal }) =>
+  const prepareEditEffect = effectActor<EditPlan, { step: EditStep; values: Record<string, string> }>(({ input, signal }) =>
     withOutput(input.step, async (output) => {
       prepared.delete(input.step.id);
       const result = await prepareEdit(input.step, input.values, context(input.step, output, signal), output);
@@ -35,7 +35,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     }),
   );
 
-  const applyEditEffect = fromPromise<void, { step: EditStep; values: Record<string, string> }>(({ input, signal }) => {
+  const applyEditEffect = effectActor<void, { step: EditStep; values: Record<string, string> }>(({ input, signal }) => {
     const plan = prepared.get(input.step.id);
     // The change goes on in the output that shows its diff.
     if (plan !== undefined) outputs.continueLast(input.step.id);
@@ -45,7 +45,7 @@ export function createEditEffects(options: EditEffectsOptions) {
     });
   });
 
-  const undoEditEffect = fromPromise<void, { step: UndoStep; editedIn?: string }>(({ input, signal }) =>
+  const undoEditEffect = effectActor<void, { step: UndoStep; editedIn?: string }>(({ input, signal }) =>
     withOutput(input.step, (output) =>
       undoEdit(input.step, { ...context(input.step, output, signal), sessionId: input.editedIn ?? options.sessionId }, output),
     ),

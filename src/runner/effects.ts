@@ -1,7 +1,7 @@
 // The engine's effects, as XState actors: remote commands over the host pool, local
 // commands in a child process, and bounded waits. Output goes to the step's StepOutput,
 // never through the machine.
-import { fromPromise } from 'xstate';
+import { effectActor } from './effect-actor.js';
 import { hostKeyPhaseOf } from '../engine/fallback-scope.js';
 import type { CommandResult } from '../engine/machine.js';
 import type { ProbeResult } from '../engine/setup.js';
@@ -107,7 +107,7 @@ export function createEffects(options: EffectsOptions) {
 
   const runIdOf = (stepId: string, attempt: number) => `${options.sessionId}/${stepId}.${attempt}`;
 
-  const runRemote = fromPromise<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
+  const runRemote = effectActor<CommandResult, { step: Step; follow?: boolean }>(({ input, signal }) => {
     const step = input.step as RunStep;
     const stepHosts = (output: StepOutput) => hostsBecoming(hosts, step.become, (text) => output.note(text));
     if (input.follow) outputs.continueLast(step.id);
@@ -160,7 +160,7 @@ export function createEffects(options: EffectsOptions) {
   });
 
   // An "already done?" probe, without an output of its own: only its exit status counts.
-  const runCheck = fromPromise<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+  const runCheck = effectActor<CommandResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
     const check = reveal(step.check ?? 'false', step);
     const ignore = () => {};
@@ -175,7 +175,7 @@ export function createEffects(options: EffectsOptions) {
   });
 
   // The same check asked before the step runs (skip_done, going again): what it printed is kept.
-  const probeDoneEffect = fromPromise<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
+  const probeDoneEffect = effectActor<ProbeResult, { step: RunStep | LocalStep }>(async ({ input, signal }) => {
     const { step } = input;
     hosts.setPhase(step.phase);
     return probeDone(
@@ -195,7 +195,7 @@ export function createEffects(options: EffectsOptions) {
     );
   });
 
-  const runLocal = fromPromise<CommandResult, { step: Step }>(({ input, signal }) => {
+  const runLocal = effectActor<CommandResult, { step: Step }>(({ input, signal }) => {
     const step = input.step as LocalStep;
     const capture = capturing(step);
     return withOutput(step, async (output) => {
@@ -211,7 +211,7 @@ export function createEffects(options: EffectsOptions) {
     });
   });
 
-  const waitUntil = fromPromise<void, { step: WaitStep }>(({ input, signal }) => {
+  const waitUntil = effectActor<void, { step: WaitStep }>(({ input, signal }) => {
     const { step } = input;
     return withOutput(step, async (output) => {
       for (let attempt = 1; ; attempt++) {
@@ -261,15 +261,15 @@ export function createEffects(options: EffectsOptions) {
       hosts.setPhase(hostKeyPhaseOf(input.step));
       return look(input.step.host, runIdOf(input.step.id, input.attempt), signal, input.step.become);
     };
-  const checkAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+  const checkAttempt = effectActor<AttemptState, { step: RunStep; attempt: number }>(
     attemptOn((host, runId, signal, become) => hosts.detachedRunState(host, runId, signal, become)),
   );
-  const stopAttempt = fromPromise<AttemptState, { step: RunStep; attempt: number }>(
+  const stopAttempt = effectActor<AttemptState, { step: RunStep; attempt: number }>(
     attemptOn((host, runId, signal, become) => hosts.stopDetachedRun(host, runId, signal, become)),
   );
 
   const reboots: RebootsInFlight = options.reboots ?? new Map();
-  const reboot = fromPromise<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
+  const reboot = effectActor<void, { step: RebootStep; follow?: boolean }>(({ input, signal }) => {
     // Waiting for a reboot said to be done goes on with its attempt's output.
     if (input.follow) outputs.continueLast(input.step.id);
     return withOutput(input.step, (output) =>
@@ -288,7 +288,7 @@ export function createEffects(options: EffectsOptions) {
     );
   });
 
-  const preflight = fromPromise<void, { step: PreflightStep }>(({ input, signal }) =>
+  const preflight = effectActor<void, { step: PreflightStep }>(({ input, signal }) =>
     withOutput(input.step, (output) =>
       runPreflight(
         input.step,
@@ -299,7 +299,7 @@ export function createEffects(options: EffectsOptions) {
     ),
   );
 
-  const upload = fromPromise<void, { step: UploadStep }>(({ input, signal }) =>
+  const upload = effectActor<void, { step: UploadStep }>(({ input, signal }) =>
     withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 

@@ -3,7 +3,7 @@
 // count, the distribution from os-release (read here, never run there), the kernel and
 // the machine. The script ends with an end mark: without it nothing it printed counts.
 // Then `decideWhen`: the step's conditions evaluated against those facts and the values.
-import { fromPromise } from 'xstate';
+import { effectActor } from './effect-actor.js';
 import type { WhenDecision } from '../engine/setup.js';
 import { evaluate, hostsOf, skipReason } from '../runbook/condition.js';
 import { shellQuote } from '../runbook/shell-quote.js';
@@ -139,7 +139,7 @@ export async function decideWhen(step: Step, values: Record<string, string>, opt
 }
 
 export function decideWhenActor(options: DecideWhenOptions) {
-  return fromPromise<WhenDecision, { step: Step; values: Record<string, string> }>(({ input, signal }) =>
+  return effectActor<WhenDecision, { step: Step; values: Record<string, string> }>(({ input, signal }) =>
     decideWhen(input.step, input.values, options, signal),
   );
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DemoLabError, startDemoLab, type DemoLab } from '../../src/lab/demo-lab.js';
 import { checkDemoTools, findTool, LAB_PATH } from '../../src/lab/preflight.js';
 import { FAILING_FLEET_HOST, FLEET_HOST_NAMES } from '../../src/lab/fleet-hosts.js';
+import { isAlive } from '../../src/store/lock.js';
 import { SITE } from '../../src/lab/site-plan.js';
 import { generateEd25519KeyPair, parseKey } from '../../src/remote/keys.js';
 import { loadRunbook } from '../../src/runbook/load.js';
@@ -77,16 +78,6 @@ function runSsh(args: string[], input = ''): Promise<SshResult> {
 
 function ssh(lab: DemoLab, host: string, command: string, input = ''): Promise<SshResult> {
   return runSsh([...sshArgs(lab), host, command], input);
-}
-
-/** Alive and not a zombie waiting for a parent that is not us. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Waits for the pid a remote command writes; should a test fail, the process is not left behind. */

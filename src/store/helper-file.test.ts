@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,5 +34,19 @@ describe("the helper channel's file", () => {
     expect(readLiveHelperFile(dir)).toBeNull();
     writeFileSync(helperFilePath(dir), '{"port": ');
     expect(readLiveHelperFile(dir)).toBeNull();
+  });
+
+  it('counts for nothing when its nightshift is a zombie nobody reaps', async () => {
+    const dir = sessionDir();
+    // The background sleep ends first; its parent, become `sleep 5`, never waits for it.
+    const parent = spawn('/bin/sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      writeHelperFile(dir, helper(pid));
+      expect(readLiveHelperFile(dir)).toBeNull();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });

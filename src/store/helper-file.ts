@@ -2,6 +2,7 @@
 // so that `nightshift join` on the same machine finds it and pins its key.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from './lock.js';
 
 export const HELPER_FILE = 'helper.json';
 
@@ -33,8 +34,7 @@ export function readLiveHelperFile(sessionDir: string): HelperFile | null {
   if (!existsSync(file)) return null;
   try {
     const helper = JSON.parse(readFileSync(file, 'utf8')) as HelperFile;
-    process.kill(helper.pid, 0);
-    return helper;
+    return isAlive(helper.pid) ? helper : null;
   } catch {
     return null;
   }

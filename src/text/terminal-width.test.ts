@@ -1,15 +1,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/seeded-random.js';
 import terminalWidth, { isOneColumnEach } from './terminal-width.js';
-
-// A small deterministic generator, so that a failure can be replayed.
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 0x100000000;
-  };
-}
 
 const tricky = [
   'a',
@@ -80,7 +72,7 @@ describe('terminalWidth', () => {
   });
 
   it('agrees with string-width on mixes of joining, wide, hidden and escaped characters', () => {
-    const random = randomFrom(17);
+    const random = seededRandom(17);
     for (let round = 0; round < 20_000; round++) {
       let text = '';
       const length = 1 + Math.floor(random() * 8);
@@ -97,7 +89,7 @@ describe('terminalWidth', () => {
     const alone: string[] = [];
     for (let code = 0xa0; code < 0x10000; code++) if (isOneColumnEach(String.fromCharCode(code))) alone.push(String.fromCharCode(code));
     expect(alone.length).toBeGreaterThan(10_000);
-    const random = randomFrom(23);
+    const random = seededRandom(23);
     for (let round = 0; round < 50_000; round++) {
       let text = '';
       for (let index = 0; index < 2 + Math.floor(random() * 6); index++) text += alone[Math.floor(random() * alone.length)];

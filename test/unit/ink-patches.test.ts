@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../support/seeded-random.js';
 // @ts-expect-error: a build script without types
 import { fasterInkFrames } from '../../scripts/ink-patches.mjs';
 
@@ -56,14 +57,6 @@ async function bundleInk(name: string, plugins: Plugin[]): Promise<InkParts> {
     logLevel: 'silent',
   });
   return (await import(pathToFileURL(file).href)) as InkParts;
-}
-
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 0x100000000;
-  };
 }
 
 const pieces = [
@@ -132,7 +125,7 @@ describe('the bundle’s changes to Ink', () => {
   });
 
   it('draw the same frames, frame after frame, with texts that come back, clips and transformers', () => {
-    const random = randomFrom(11);
+    const random = seededRandom(11);
     // Texts come back from frame to frame, as a screen's lines do, so the kept caches are used.
     const pool = Array.from({ length: 60 }, () => randomText(random, 1 + Math.floor(random() * 3)));
     const upper = (line: string) => line.toUpperCase();
@@ -163,7 +156,7 @@ describe('the bundle’s changes to Ink', () => {
   });
 
   it('update a changed line on the terminal with the same bytes', () => {
-    const random = randomFrom(5);
+    const random = seededRandom(5);
     for (let round = 0; round < 5000; round++) {
       const common = randomText(random, 1);
       const previous = common + randomText(random, 1);
@@ -174,7 +167,7 @@ describe('the bundle’s changes to Ink', () => {
   });
 
   it('diff styles as before, from and to none included', () => {
-    const random = randomFrom(3);
+    const random = seededRandom(3);
     const styles = (text: string) => original.styledCharsFromTokens(original.tokenize(`${text}x`)).at(-1)?.styles ?? [];
     for (let round = 0; round < 5000; round++) {
       const from = random() < 0.3 ? [] : styles(randomText(random, 1));

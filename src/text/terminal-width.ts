@@ -15,20 +15,16 @@ const OTHER = 2;
 /** Per UTF-16 code unit: does it make a one-column grapheme whatever stands next to it? Filled as met. */
 const kinds = new Uint8Array(0x10000);
 
-// What can join a neighbour into one grapheme, or takes no column: marks (Mn, Mc, Me), controls,
-// formats (ZWJ, ZWNJ), surrogates, private use, unassigned, default-ignorables (variation
-// selectors, Hangul fillers).
+// What joins a neighbour into one grapheme or takes no column, by category: marks (Mn, Mc, Me),
+// controls, formats (ZWJ, ZWNJ), lone surrogates, private use, unassigned, default-ignorables
+// (variation selectors, Hangul fillers).
 const joinsOrHidden = /[\p{M}\p{C}\p{Default_Ignorable_Code_Point}]/u;
 
 function kindOf(code: number): number {
-  if (code >= 0xd800 && code <= 0xdfff) return OTHER;
-  // Hangul jamo combine into syllables; halfwidth and fullwidth forms hold marks that extend a grapheme.
-  if ((code >= 0x1100 && code <= 0x11ff) || (code >= 0xa960 && code <= 0xa97f) || (code >= 0xd7b0 && code <= 0xd7ff)) return OTHER;
-  if (code >= 0xff00 && code <= 0xffef) return OTHER;
   const character = String.fromCharCode(code);
   if (joinsOrHidden.test(character)) return OTHER;
-  // Letters can join too (Thai and Lao AM after a consonant, Malayalam's dot reph before one):
-  // the segmenter is asked.
+  // Letters can join too (Hangul jamo, Thai and Lao AM after a consonant, halfwidth sound
+  // marks, Malayalam's dot reph before one): the segmenter is asked.
   if (graphemes(`a${character}a${character}${character}`) !== 5) return OTHER;
   return stringWidth(character) === 1 ? ALONE : OTHER;
 }

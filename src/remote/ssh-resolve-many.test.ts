@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { HostSpec } from '../runbook/types.js';
 import { resolveHost, resolveHostsAhead } from './ssh-config.js';
+import { resolveManyWithSsh } from './ssh-resolve-many.js';
 
 let home: string;
 let configFile: string;
@@ -56,6 +57,20 @@ describe('resolving many hosts ahead with one ssh -G batch', () => {
     const ahead = await resolveHostsAhead(specs, options());
     expect([...ahead.keys()]).toEqual(['a', 'd']);
     expect(existsSync('pwned')).toBe(false);
+  });
+
+  test('split over several shells, every host gets its own answer', async () => {
+    writeFileSync(configFile, Array.from({ length: 30 }, (_, index) => `Host h${index}\n  HostName 10.0.1.${index}\n  Port ${2000 + index}\n`).join(''));
+    const specs: HostSpec[] = Array.from({ length: 30 }, (_, index) => ({
+      name: `host${index}`,
+      alias: `h${index}`,
+      ...(index === 7 ? { user: 'seven' } : {}),
+    }));
+    const ahead = await resolveManyWithSsh(specs, { configFile, env: { HOME: home }, sshBinary: '/usr/bin/ssh' }, 3);
+    expect([...ahead.keys()]).toEqual(specs.map((spec) => spec.name));
+    specs.forEach((spec, index) => expect(ahead.get(spec.name)).toMatchObject({ address: `10.0.1.${index}`, port: 2000 + index }));
+    expect(ahead.get('host7')?.user).toBe('seven');
+    expect(ahead.get('host8')?.user).not.toBe('seven');
   });
 
   test("answers nothing without ssh: the hosts are resolved alone, by nightshift's own parser", async () => {

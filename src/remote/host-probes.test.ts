@@ -64,6 +64,7 @@ describe('the probe script on a real shell', () => {
     expect(facts!.foundTools).toEqual(['id']);
     expect(facts!.missingTools).toEqual(['grep']);
     expect(facts!.runFolder?.base).toBe(path.join(home, '.local/state/nightshift'));
+    expect(facts!.runFolder?.freeKib).toBeGreaterThan(0);
   });
 
   it.skipIf(process.getuid?.() !== 0 || !existsSync('/usr/bin/sudo'))('sudo as root: no password asked', () => {

@@ -83,6 +83,9 @@ function runFolderProbe(runDir: string | undefined): string {
   return [
     runFolderFunctions('check', runDir),
     'echo "uid=$U"',
+    // A newline, for cutting df's header line off.
+    "nl='",
+    "'",
     'for b do',
     '  made=',
     '  if [ ! -d "$b" ]; then e=$(mkdir -p -m 700 "$b" 2>&1) && made=1 || { echo "runfolder_skip=$b: $(printf \'%s\' "$e" | tr \'\\n\\r\' \'  \')"; continue; }; fi',
@@ -91,7 +94,9 @@ function runFolderProbe(runDir: string | undefined): string {
     '  if true 2>/dev/null >"$f"; then',
     '    rm -f "$f"',
     '    echo "runfolder=$b"',
-    '    df -Pk "$b" 2>/dev/null | { read -r _; read -r _ _ _ a _; echo "runfolder_free_kib=$a"; }',
+    // The second line's fourth field; read from a command substitution, not through a pipe,
+    // whose reading end would be a process more.
+    '    r=$(df -Pk "$b" 2>/dev/null); r=${r#*"$nl"}; set -f; set -- $r; set +f; echo "runfolder_free_kib=$4"',
     '    [ -z "$made" ] || rmdir "$b" 2>/dev/null',
     '    break',
     '  fi',

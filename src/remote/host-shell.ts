@@ -42,10 +42,17 @@ export const SINK_FUNCTIONS = [
   '  cat >/dev/null',
   '}',
   'settle() {',
-  // Ended already, as they mostly are (zombies, or reaped): no timer is needed to wait for them.
+  // Ended already, or a moment after the command, as they mostly are (zombies, or reaped): no
+  // timer is needed to wait for them. They are looked at a few times (each look is a few hundred
+  // reads by the read builtin, time in which the sinks get a processor) before a timer, which
+  // costs two processes, is started.
   '  if [ -d /proc/self ]; then',
-  '    for _p do _s=; { read -r _ _ _s _ </proc/$_p/stat; } 2>/dev/null; case $_s in Z|"") ;; *) _s=running; break ;; esac; done',
-  '    [ "$_s" = running ] || { wait "$@"; return; }',
+  '    _i=0',
+  '    while [ $_i -lt 40 ]; do',
+  '      _i=$((_i+1))',
+  '      for _p do _s=; { read -r _ _ _s _ </proc/$_p/stat; } 2>/dev/null; case $_s in Z|"") ;; *) _s=running; break ;; esac; done',
+  '      [ "$_s" = running ] || { wait "$@"; return; }',
+  '    done',
   '  fi',
   "  late=; trap 'late=1' USR1",
   // The timer holds no fd 9: a TERM that comes before its trap is set leaves its sleep

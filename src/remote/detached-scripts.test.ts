@@ -5,6 +5,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOST_RESTARTED, releaseScript, stopScript } from './detached-scripts.js';
+import { VALUE_FUNCTIONS } from './host-shell.js';
 import { reportOf, runAttach, spawnAttach, startDetachedHere } from '../../test/support/attach-script.js';
 import { scratchFolders } from '../../test/support/scratch-folder.js';
 
@@ -298,5 +299,16 @@ describe('the start', () => {
     expect(attached.out).toBe('');
     expect(attached.report?.get('exit')).toBe('1');
     expect(readdirSync(folder).sort()).toEqual(['err', 'exit', 'out', 'pid', 'started']);
+  });
+});
+
+describe('values written once, in place', () => {
+  it('an exit file still empty (its writer cut short) is no status; once written it is', () => {
+    const env = shellEnv();
+    const folder = scratchFolder('ns-values-');
+    const values = (script: string) => sh(`d='${folder}'\n${VALUE_FUNCTIONS}\n${script}`, env);
+    sh(`: > '${folder}/exit'`, env);
+    expect(values('if has exit; then echo found; else echo none; fi')).toBe('none\n');
+    expect(values('put_once exit 130; has exit && getv exit && echo "$v"')).toBe('130\n');
   });
 });

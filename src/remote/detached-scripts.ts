@@ -74,7 +74,7 @@ const WRAPPER = [
   '  /bin/sh "$d/command" </dev/null >>"$d/out" 2>>"$d/err" 9<&-',
   '  s=$?',
   'fi',
-  'put exit $s',
+  'put_once exit $s',
 ].join('\n');
 
 /**

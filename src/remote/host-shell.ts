@@ -5,7 +5,8 @@
 // so, instead of losing it without a word.
 
 /**
- * put NAME VALUE, get NAME, has NAME: small values in the folder $d, kept even on a full disk.
+ * put NAME VALUE, get NAME, has NAME: small values in the folder $d, kept even on a full disk;
+ * put_once NAME VALUE for a value written once, by one writer.
  * getv NAME sets v to the value's first line, in the shell itself (no subshell, as $(get) is).
  */
 export const VALUE_FUNCTIONS = [
@@ -13,7 +14,10 @@ export const VALUE_FUNCTIONS = [
   // Read with the read builtin: a value is one line, and a process per value is what a busy host feels.
   `get() { if [ -L "$d/$1" ]; then readlink "$d/$1"; elif [ -f "$d/$1" ]; then while IFS= read -r _v || [ -n "$_v" ]; do printf '%s\\n' "$_v"; done 2>/dev/null <"$d/$1"; fi; }`,
   `getv() { v=; if [ -L "$d/$1" ]; then v=$(readlink "$d/$1"); elif [ -f "$d/$1" ]; then IFS= read -r v 2>/dev/null <"$d/$1"; fi; :; }`,
-  'has() { [ -e "$d/$1" ] || [ -L "$d/$1" ]; }',
+  // A value is never empty (a line at least): an empty file is one still being written by put_once.
+  'has() { [ -s "$d/$1" ] || [ -L "$d/$1" ]; }',
+  // For a value its one writer writes once (a run's exit): in place, a process (mv) less than put.
+  `put_once() { { printf '%s\\n' "$2" > "$d/$1"; } 2>/dev/null || { rm -f "$d/$1"; ln -s "$2" "$d/$1"; }; }`,
 ].join('\n');
 
 /**

@@ -249,7 +249,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.completed;
   }
   if (command === '--version' || command === '-V') {
-    out.stdout(`${VERSION}\n`);
+    const { sshCryptoPath } = await import('./remote/crypto-path.js');
+    out.stdout(`nightshift ${VERSION}\n${sshCryptoPath().text}\n`);
     return EXIT.completed;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

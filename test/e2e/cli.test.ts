@@ -24,6 +24,14 @@ const write = (name: string, text: string) => {
   return file;
 };
 
+describe('nightshift --version', () => {
+  it('names the version and the crypto path ssh2 takes: its native binding, built for the runtime that runs nightshift', () => {
+    const result = nightshift(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`nightshift 0.1.0\nssh crypto: ssh2's native binding (Node ${process.version})\n`);
+  });
+});
+
 describe('nightshift lint', () => {
   it('passes a clean runbook with exit 0', () => {
     const result = nightshift(['lint', 'runbooks/demo-gateway-swap.yaml']);

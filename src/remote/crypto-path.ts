@@ -1,0 +1,26 @@
+// Which path ssh2 encrypts with: its native binding (AES-GCM and ChaCha20-Poly1305 in C, built
+// for the runtime by scripts/native-crypto.mjs), or its JavaScript fallback, which works but
+// makes a cipher object per packet. ssh2 falls back without a word; `nightshift --version` says.
+import { createRequire } from 'node:module';
+
+export interface CryptoPath {
+  native: boolean;
+  /** For the version line: which path, and what to do when it is the slow one. */
+  text: string;
+}
+
+export function sshCryptoPath(): CryptoPath {
+  const require = createRequire(import.meta.url);
+  let native = false;
+  try {
+    native = (require('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable === true;
+  } catch {
+    native = false;
+  }
+  return native
+    ? { native, text: `ssh crypto: ssh2's native binding (Node ${process.version})` }
+    : {
+        native,
+        text: `ssh crypto: ssh2's JavaScript fallback: its native binding is not built for Node ${process.version} (node scripts/native-crypto.mjs builds it)`,
+      };
+}

@@ -9,14 +9,16 @@ export interface CryptoPath {
   text: string;
 }
 
-export function sshCryptoPath(): CryptoPath {
-  const require = createRequire(import.meta.url);
-  let native = false;
+function bindingLoaded(): boolean {
   try {
-    native = (require('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable === true;
+    return (createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable === true;
   } catch {
-    native = false;
+    return false;
   }
+}
+
+export function sshCryptoPath(): CryptoPath {
+  const native = bindingLoaded();
   return native
     ? { native, text: `ssh crypto: ssh2's native binding (Node ${process.version})` }
     : {

@@ -45,7 +45,7 @@ function writeRunbook(dir: string, options: { slowLines?: number } = {}): string
       '      - local: echo marked >> marks; touch checked-marker; sleep 2',
       '        check: test -f checked-marker',
       '        id: with-check',
-      '      - local: sleep 1; echo once >> unchecked-marks',
+      '      - local: touch unchecked-started; sleep 1; echo once >> unchecked-marks',
       '        id: without-check',
       '      - checkpoint: the restore looks right',
       '        id: look',
@@ -371,8 +371,12 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
     const fx = fixture({ slowLines: 1 });
     const first = start(fx);
     await waitForLine(first, /> 1\.4 .*locally/);
-    // The line is printed as the step starts; the saved state follows a moment later.
-    await waitFor(() => savedRunning(fx, 'without-check'), { what: 'the saved state to have 1.4 running' });
+    // The line is printed as the step starts; the saved state follows a moment later, and the
+    // command starts only once that state is on disk: a kill in between would leave nothing
+    // to outlive it.
+    await waitFor(() => savedRunning(fx, 'without-check') && existsSync(path.join(fx.dir, 'unchecked-started')), {
+      what: 'the saved state to have 1.4 running and its command to have started',
+    });
     first.child.kill('SIGKILL');
     await first.exited;
     // The command outlives the kill: what the upgrader looks at before answering is its mark.

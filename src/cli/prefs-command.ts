@@ -1,6 +1,6 @@
 // `nightshift prefs`: shows and changes the upgrader's preferences.
 import { isTimeZone } from '../runbook/load.js';
-import { openPreferenceStore, preferencesFile, readPreferences } from '../store/preferences.js';
+import { preferencesFile, readPreferences, updatePreferences } from '../store/preferences.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './exit.js';
 import { usageError } from './user-error.js';
@@ -12,7 +12,7 @@ const KEYS = {
 
 type Key = keyof typeof KEYS;
 
-export async function prefsCommand(args: string[], out: Out): Promise<number> {
+export function prefsCommand(args: string[], out: Out): number {
   const [action, key, value, ...rest] = args;
   if (action === undefined) return show(out);
   const usage = (message: string) => usageError(message, { who: 'nightshift prefs', help: 'prefs' });
@@ -22,28 +22,20 @@ export async function prefsCommand(args: string[], out: Out): Promise<number> {
   if (rest.length > 0 || (action === 'set') !== (value !== undefined)) {
     throw usage(action === 'set' ? `set takes one value: prefs set ${key} VALUE (${values})` : `unset takes no value: prefs unset ${key}`);
   }
-  const store = await openPreferenceStore();
-  if (action === 'unset') store.delete(field);
-  else if (field === 'theme') {
+  if (action === 'unset') {
+    updatePreferences(({ [field]: _dropped, ...kept }) => ({ theme: 'color', ...kept }));
+  } else if (field === 'theme') {
     if (value !== 'color' && value !== 'monochrome') throw usage(`theme is ${values}, not "${value}"`);
-    store.set('theme', value);
+    updatePreferences((current) => ({ ...current, theme: value }));
   } else {
     if (!isTimeZone(value!)) throw usage(`"${value}" is not a known IANA time zone (e.g. Asia/Taipei)`);
-    store.set('siteTimeZone', value!);
+    updatePreferences((current) => ({ ...current, siteTimeZone: value! }));
   }
   return show(out);
 }
 
 function show(out: Out): number {
   const prefs = readPreferences();
-  out.stdout(
-    [
-      `theme     ${prefs.theme}`,
-      `site-tz   ${prefs.siteTimeZone ?? '(the local time zone)'}`,
-      `recent    ${prefs.recentSessions.length > 0 ? prefs.recentSessions.join(' ') : '(none yet)'}`,
-      `file      ${preferencesFile()}`,
-      '',
-    ].join('\n'),
-  );
+  out.stdout([`theme     ${prefs.theme}`, `site-tz   ${prefs.siteTimeZone ?? '(the local time zone)'}`, `file      ${preferencesFile()}`, ''].join('\n'));
   return EXIT.completed;
 }

@@ -18,7 +18,6 @@ import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
-import { rememberSession } from '../store/preferences.js';
 import { readJournal } from '../store/journal.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
@@ -353,9 +352,6 @@ async function endOfRun(outcome: Outcome | 'interrupted', session: Session, io: 
     return EXIT.interrupted;
   }
   if (!io?.json) process.stderr.write(summary(outcome, session));
-  await rememberSession(session.id).catch((error: unknown) =>
-    process.stderr.write(`nightshift: could not note the session among the recent ones: ${(error as Error).message}\n`),
-  );
   return OUTCOME_EXIT[outcome];
 }
 

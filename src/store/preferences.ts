@@ -1,9 +1,8 @@
-// The upgrader's preferences: colours, the site's usual time zone, the sessions they used
-// last. conf writes them (atomically, validated against a schema); start-up only reads the
-// file it writes, since loading conf costs more than the rest of start-up together.
-import { readFileSync } from 'node:fs';
+// The upgrader's preferences: colours and the site's usual time zone, in one small JSON file.
+// Written whole to a temporary file and renamed over the old one, so that a crash or two
+// `prefs set` at once leave either the old file or the new, never half of one.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type Conf from 'conf';
 import { configDir } from './paths.js';
 
 export interface Preferences {
@@ -11,16 +10,12 @@ export interface Preferences {
   theme: 'color' | 'monochrome';
   /** The site's time zone for runbooks that name no sites. */
   siteTimeZone?: string;
-  /** Session ids, the latest first. */
-  recentSessions: string[];
 }
 
-export const DEFAULT_PREFERENCES: Preferences = { theme: 'color', recentSessions: [] };
-const CONFIG_NAME = 'preferences';
-const RECENT_KEPT = 10;
+export const DEFAULT_PREFERENCES: Preferences = { theme: 'color' };
 
 export function preferencesFile(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(configDir(env), `${CONFIG_NAME}.json`);
+  return path.join(configDir(env), 'preferences.json');
 }
 
 /** The preferences as stored, defaults where missing; a file that does not parse counts as none. */
@@ -34,26 +29,21 @@ export function readPreferences(env: NodeJS.ProcessEnv = process.env): Preferenc
   return {
     theme: stored.theme === 'monochrome' ? 'monochrome' : 'color',
     ...(typeof stored.siteTimeZone === 'string' ? { siteTimeZone: stored.siteTimeZone } : {}),
-    recentSessions: Array.isArray(stored.recentSessions) ? stored.recentSessions.filter((id) => typeof id === 'string') : [],
   };
 }
 
-export async function openPreferenceStore(env: NodeJS.ProcessEnv = process.env): Promise<Conf<Preferences>> {
-  const { default: ConfStore } = await import('conf');
-  return new ConfStore<Preferences>({
-    cwd: configDir(env),
-    configName: CONFIG_NAME,
-    defaults: DEFAULT_PREFERENCES,
-    schema: {
-      theme: { type: 'string', enum: ['color', 'monochrome'] },
-      siteTimeZone: { type: 'string' },
-      recentSessions: { type: 'array', items: { type: 'string' } },
-    },
-  });
-}
-
-/** Puts the session first among the recent ones (after a run, off the start-up path). */
-export async function rememberSession(id: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const store = await openPreferenceStore(env);
-  store.set('recentSessions', [id, ...store.get('recentSessions').filter((recent) => recent !== id)].slice(0, RECENT_KEPT));
+/** Stores the preferences as changed by `change`; the folder is made, readable by its owner only. */
+export function updatePreferences(change: (current: Preferences) => Preferences, env: NodeJS.ProcessEnv = process.env): Preferences {
+  const file = preferencesFile(env);
+  const next = change(readPreferences(env));
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const scratch = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(scratch, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+    renameSync(scratch, file);
+  } catch (error) {
+    rmSync(scratch, { force: true });
+    throw error;
+  }
+  return next;
 }

@@ -1,6 +1,6 @@
 // Preferences as a user sets them, and what they change in a run.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ function onTerminal(args: string[], env: Record<string, string>): string {
 }
 
 describe('nightshift prefs', () => {
-  it('sets the site time zone for runbooks that name no sites, and remembers the sessions run', () => {
+  it('sets the site time zone for runbooks that name no sites, and unsets it', () => {
     const env = { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-config-')), NIGHTSHIFT_STATE_DIR: freshStateDir() };
     const wrong = nightshift(['prefs', 'set', 'site-tz', 'Asia/Taipe'], env);
     expect(wrong.code).toBe(2);
@@ -37,9 +37,11 @@ describe('nightshift prefs', () => {
     const [id] = readdirSync(sessions);
     const started = JSON.parse(readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8').split('\n')[0]!) as { sites: { site: { tz: string } } };
     expect(started.sites.site.tz).toBe('Asia/Taipei');
-    expect(nightshift(['prefs'], env).stdout).toMatch(new RegExp(`^recent\\s+${id}$`, 'm'));
 
     expect(nightshift(['prefs', 'unset', 'site-tz'], env).stdout).toMatch(/^site-tz\s+\(the local time zone\)$/m);
+    const stored = JSON.parse(readFileSync(path.join(env.NIGHTSHIFT_CONFIG_DIR, 'preferences.json'), 'utf8')) as object;
+    expect(stored).toEqual({ theme: 'color' });
+    expect(statSync(path.join(env.NIGHTSHIFT_CONFIG_DIR, 'preferences.json')).mode & 0o777).toBe(0o600);
   });
 
   it('monochrome turns the colours off on a terminal', () => {

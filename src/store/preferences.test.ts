@@ -1,0 +1,25 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readPreferences, updatePreferences } from './preferences.js';
+
+describe('preferences', () => {
+  it('reads the defaults from a missing or damaged file, and a change replaces the damaged file whole', () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ns-prefs-unit-')), 'not-yet');
+    const env = { NIGHTSHIFT_CONFIG_DIR: dir };
+    expect(readPreferences(env)).toEqual({ theme: 'color' });
+    updatePreferences((current) => ({ ...current, siteTimeZone: 'Asia/Taipei' }), env);
+    writeFileSync(path.join(dir, 'preferences.json'), '{"theme": "monochrome", "siteTimeZone": 7');
+    expect(readPreferences(env)).toEqual({ theme: 'color' });
+    updatePreferences((current) => ({ ...current, theme: 'monochrome' }), env);
+    expect(JSON.parse(readFileSync(path.join(dir, 'preferences.json'), 'utf8'))).toEqual({ theme: 'monochrome' });
+    expect(readdirSync(dir)).toEqual(['preferences.json']);
+  });
+
+  it('keeps only values of the right kind from a file edited by hand', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-prefs-unit-'));
+    writeFileSync(path.join(dir, 'preferences.json'), JSON.stringify({ theme: 'neon', siteTimeZone: ['Asia/Taipei'], extra: 1 }));
+    expect(readPreferences({ NIGHTSHIFT_CONFIG_DIR: dir })).toEqual({ theme: 'color' });
+  });
+});

@@ -10,8 +10,8 @@
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 22) {
   process.stderr.write(
-    `nightshift needs Node 22 or newer; this is Node ${process.versions.node}.\n` +
-      'Run it through npm (npm exec nightshift, or the npm scripts), which use the Node 22 the project carries.\n',
+    `nightshift needs Node 22 or newer; this is Node ${process.versions.node} (${process.execPath}).\n` +
+      'Install a newer Node, or the standalone executable, which carries its own (README: Install).\n',
   );
   process.exit(2);
 }

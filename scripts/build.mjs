@@ -1,6 +1,8 @@
 // Bundles the CLI into a few ESM files so start-up reads a handful of modules instead of hundreds.
+import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { fasterInkFrames } from './ink-patches.mjs';
 
@@ -31,30 +33,52 @@ const yogaWithoutFetch = {
   },
 };
 
-// Chunk names carry content hashes: without a clean folder, old ones pile up.
-await rm('dist', { recursive: true, force: true });
+/** The commit the bundle is built from; `+changes` when the working tree differs from it. */
+function commit() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return changed ? `${head}+changes` : head;
+  } catch {
+    return 'unknown (built outside git)';
+  }
+}
 
-await build({
-  entryPoints: ['src/cli.tsx'],
-  outdir: 'dist',
-  entryNames: 'nightshift',
-  chunkNames: 'chunks/[name]-[hash]',
-  // Commands load their own chunks: --help and lint start without Ink or ssh2.
-  splitting: true,
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'esm',
-  // NIGHTSHIFT_NO_MINIFY=1 keeps the names, for a CPU profile (node --cpu-prof) that can be read.
-  minify: process.env.NIGHTSHIFT_NO_MINIFY !== '1',
-  sourcemap: 'linked',
-  legalComments: 'none',
-  // ssh2 loads optional native bindings by relative path; keep it as a package.
-  external: ['ssh2', 'cpu-features'],
-  plugins: [withoutInkDevtools, yogaWithoutFetch, fasterInkFrames],
-  define: { 'process.env.NODE_ENV': '"production"' },
-  banner: {
-    js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+/** What every bundle shares, the npm package's and the executable's: the same code, patched the same way. */
+export async function sharedOptions() {
+  const stamp = { version: JSON.parse(await readFile('package.json', 'utf8')).version, commit: commit() };
+  return {
+    bundle: true,
+    platform: 'node',
+    // NIGHTSHIFT_NO_MINIFY=1 keeps the names, for a CPU profile (node --cpu-prof) that can be read.
+    minify: process.env.NIGHTSHIFT_NO_MINIFY !== '1',
+    legalComments: 'none',
+    plugins: [withoutInkDevtools, yogaWithoutFetch, fasterInkFrames],
+    define: { 'process.env.NODE_ENV': '"production"', NIGHTSHIFT_BUILD: JSON.stringify(stamp) },
+    logLevel: 'warning',
+  };
+}
+
+async function buildPackage() {
+  // Chunk names carry content hashes: without a clean folder, old ones pile up.
+  await rm('dist', { recursive: true, force: true });
+  await build({
+    ...(await sharedOptions()),
+    entryPoints: ['src/cli.tsx'],
+    outdir: 'dist',
+    entryNames: 'nightshift',
+    chunkNames: 'chunks/[name]-[hash]',
+    // Commands load their own chunks: --help and lint start without Ink or ssh2.
+    splitting: true,
+    target: 'node22',
+    format: 'esm',
+    sourcemap: 'linked',
+    // ssh2 loads optional native bindings by relative path; keep it as a package.
+    external: ['ssh2', 'cpu-features'],
+    banner: {
+      js: "import { createRequire as __nsCreateRequire } from 'node:module'; const require = __nsCreateRequire(import.meta.url);",
+    },
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildPackage();

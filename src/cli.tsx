@@ -5,7 +5,8 @@ import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
 import { EXIT } from './cli/exit.js';
 import { parseCommand } from './cli/flags.js';
-import { AGAIN, CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS, VERSION } from './cli/usage.js';
+import { AGAIN, CHECK, commandHelp, DEMO, JOIN, LAB, LINT, MAIN_HELP, PLAN, REPORT, RESUME, RUN, SESSIONS } from './cli/usage.js';
+import { versionLine } from './cli/build-info.js';
 import { RunbookRefusal, usageError, UserError } from './cli/user-error.js';
 import { DEMO_SCENARIOS, isDemoScenario } from './lab/demo-scenarios.js';
 import { DURATION_PATTERN, parseDuration } from './runbook/duration.js';
@@ -250,7 +251,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === '--version' || command === '-V') {
     const { sshCryptoPath } = await import('./remote/crypto-path.js');
-    out.stdout(`nightshift ${VERSION}\n${sshCryptoPath().text}\n`);
+    out.stdout(`${versionLine()}\n${sshCryptoPath().text}\n`);
     return EXIT.completed;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

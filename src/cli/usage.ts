@@ -1,9 +1,8 @@
 // Every command as it is typed: its flags, the words it takes, and its --help, declared once.
 // src/cli.tsx parses each command line by these declarations; the help texts are built from them.
 import { commandHelpText, commandName, type CommandSpec, type Flag, type Flags } from './flags.js';
+import { VERSION } from './build-info.js';
 import { HELPER_FLAGS } from './helper-options.js';
-
-export const VERSION = '0.1.0';
 
 const PLAIN = { type: 'boolean', help: 'one line per event, answers read from stdin (the default when stdout is not a terminal)' } as const satisfies Flag;
 const JSON_LINES = {

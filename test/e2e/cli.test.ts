@@ -25,10 +25,14 @@ const write = (name: string, text: string) => {
 };
 
 describe('nightshift --version', () => {
-  it('names the version and the crypto path ssh2 takes: its native binding, built for the runtime that runs nightshift', () => {
+  it('names the version, the commit built, and the crypto path ssh2 takes: its native binding, built for the runtime', () => {
     const result = nightshift(['--version']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`nightshift 0.1.0\nssh crypto: ssh2's native binding (Node ${process.version})\n`);
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const [first, second] = result.stdout.split('\n');
+    expect(first).toMatch(new RegExp(`^nightshift ${version.replaceAll('.', '\\.')} \\(commit ${head}(\\+changes)?\\)$`));
+    expect(second).toBe(`ssh crypto: ssh2's native binding (Node ${process.version})`);
   });
 });
 
@@ -95,7 +99,9 @@ describe('nightshift plan, schema, help', () => {
   it.skipIf(systemNode === undefined)('refuses to start on Node older than 22 with a sentence saying why', () => {
     const result = spawnSync(systemNode!, [BIN, '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^nightshift needs Node 22 or newer; this is Node 2\d\./);
+    expect(result.stderr).toMatch(/^nightshift needs Node 22 or newer; this is Node 2\d\.\S+ \(\/usr\/.*node\)\.\n/);
+    expect(result.stderr).toMatch(/Install a newer Node, or the standalone executable/);
+    expect(result.stderr).not.toMatch(/npm/);
   });
 });
 

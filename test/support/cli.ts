@@ -33,8 +33,15 @@ export interface Conversation {
  * Starts `nightshift args...`; `answer` sees every stdout line with the lines before it and
  * returns what to type, or undefined to type nothing.
  */
-export function converse(args: string[], answer: (line: string, lines: string[]) => string | undefined, env: Record<string, string> = {}): Conversation {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function converse(
+  args: string[],
+  answer: (line: string, lines: string[]) => string | undefined,
+  env: Record<string, string> = {},
+  /** The program that is nightshift: the repo's bundle on its runtime, or an installed one. */
+  launcher: readonly string[] = [process.execPath, BIN],
+): Conversation {
+  const [program, ...leading] = launcher;
+  const child = spawn(program!, [...leading, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

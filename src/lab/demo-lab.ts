@@ -1,6 +1,7 @@
 // The embedded demo lab: the seed story's dragon, dolphin and elephant (or, in the fleet
 // scenario, a dozen guests) as in-process SSH servers on 127.0.0.1, each running commands
 // in its own sandbox folder.
+import { embeddedRunbooksRoot, standalone } from '../install/embedded.js';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -246,8 +247,9 @@ async function prepareLabFolder(given: string | undefined, parts: readonly strin
   return dir;
 }
 
-/** A shipped runbook, found from here both in the source tree and in the bundle (dist/). */
+/** A shipped runbook, found from here in the source tree and in the bundle (dist/), or carried by the executable. */
 function findShippedRunbook(runbook: string): string {
+  if (standalone) return path.join(embeddedRunbooksRoot(), runbook);
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = path.join(dir, runbook);

@@ -1,7 +1,7 @@
 // Which path ssh2 encrypts with: its native binding (AES-GCM and ChaCha20-Poly1305 in C, built
 // for the runtime by scripts/native-crypto.mjs), or its JavaScript fallback, which works but
 // makes a cipher object per packet. ssh2 falls back without a word; `nightshift --version` says.
-import { createRequire } from 'node:module';
+import { requireSsh2Crypto } from './ssh2-modules.js';
 
 export interface CryptoPath {
   native: boolean;
@@ -11,7 +11,7 @@ export interface CryptoPath {
 
 function bindingLoaded(): boolean {
   try {
-    return (createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable === true;
+    return (requireSsh2Crypto() as { bindingAvailable?: boolean }).bindingAvailable === true;
   } catch {
     return false;
   }
@@ -23,6 +23,6 @@ export function sshCryptoPath(): CryptoPath {
     ? { native, text: `ssh crypto: ssh2's native binding (Node ${process.version})` }
     : {
         native,
-        text: `ssh crypto: ssh2's JavaScript fallback: its native binding is not built for Node ${process.version} (node scripts/native-crypto.mjs builds it)`,
+        text: `ssh crypto: ssh2's JavaScript fallback: its native binding is not built for Node ${process.version} (node scripts/native-crypto.mjs in the package builds it)`,
       };
 }

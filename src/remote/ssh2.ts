@@ -5,17 +5,15 @@
 // function is the fast one of fast-dh.ts (no primality test of the server's group, which
 // made a group-exchange login take seconds), then Node's own is put back for everyone else.
 import crypto from 'node:crypto';
-import { createRequire } from 'node:module';
 import type * as Ssh2 from 'ssh2';
 import { createFastDiffieHellman } from './fast-dh.js';
-
-const require = createRequire(import.meta.url);
+import { requireSsh2, requireSsh2Constants } from './ssh2-modules.js';
 
 function loadSsh2(): typeof Ssh2 {
   const original = crypto.createDiffieHellman;
   crypto.createDiffieHellman = createFastDiffieHellman(original);
   try {
-    return require('ssh2') as typeof Ssh2;
+    return requireSsh2() as typeof Ssh2;
   } finally {
     crypto.createDiffieHellman = original;
   }
@@ -35,7 +33,7 @@ interface Ssh2Constants {
   DEFAULT_MAC: string[];
 }
 
-const constants = require('ssh2/lib/protocol/constants.js') as Ssh2Constants;
+const constants = requireSsh2Constants() as Ssh2Constants;
 
 /** The algorithm names ssh2 can speak (with this Node and OpenSSL), and those it offers by default, in its order. */
 export const ssh2Algorithms = {

@@ -8,7 +8,12 @@ interface Watcher {
   /** The end of what was drawn since the watcher came, for a marker split across chunks. */
   seen: Buffer;
   resolve(at: number): void;
+  /** The program ended before drawing the marker: the figure fails at once, saying why. */
+  reject(error: Error): void;
 }
+
+/** What the program drew last, as text, for the message when it ends too early. */
+const LAST_DRAWN = 2048;
 
 export class PtyProgram {
   /** Bytes the program wrote to its terminal so far. */
@@ -17,6 +22,8 @@ export class PtyProgram {
   readonly exited: Promise<number>;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly watchers = new Set<Watcher>();
+  private lastDrawn = Buffer.alloc(0);
+  private exitedWith: number | null = null;
 
   constructor(command: string, options: { env?: NodeJS.ProcessEnv; cols?: number; rows?: number; cwd?: string } = {}) {
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...options.env };
@@ -27,11 +34,32 @@ export class PtyProgram {
     this.child = spawn('script', ['-qfec', sized, '/dev/null'], { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (chunk: Buffer) => this.take(chunk));
     this.child.stderr.on('data', () => {});
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code ?? 128)));
+    this.exited = new Promise((resolve) =>
+      // close, not exit: what the program drew last has been read by then.
+      this.child.on('close', (code) => {
+        this.exitedWith = code ?? 128;
+        for (const watcher of [...this.watchers]) watcher.reject(this.endedEarly(watcher.marker.toString()));
+        this.watchers.clear();
+        resolve(this.exitedWith);
+      }),
+    );
+  }
+
+  private endedEarly(marker: string): Error {
+    const drawn = this.lastDrawn
+      .toString('utf8')
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g, '')
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .slice(-12)
+      .join('\n  ');
+    return new Error(`the program ended (status ${this.exitedWith}) before drawing "${marker}"; it last drew:\n  ${drawn || '(nothing)'}`);
   }
 
   private take(chunk: Buffer): void {
     this.bytes += chunk.length;
+    this.lastDrawn = Buffer.concat([this.lastDrawn, chunk]).subarray(-LAST_DRAWN);
     if (this.watchers.size === 0) return;
     const now = performance.now();
     for (const watcher of [...this.watchers]) {
@@ -46,12 +74,17 @@ export class PtyProgram {
   /** Resolves with the time (performance.now) the marker is next drawn, counting only output from now on. */
   next(marker: string, timeoutMs = 120_000): Promise<number> {
     return new Promise((resolve, reject) => {
+      if (this.exitedWith !== null) return reject(this.endedEarly(marker));
       const watcher: Watcher = {
         marker: Buffer.from(marker),
         seen: Buffer.alloc(0),
         resolve: (at) => {
           clearTimeout(timer);
           resolve(at);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
         },
       };
       const timer = setTimeout(() => {

@@ -3,13 +3,25 @@
 import { closeSync, openSync, truncateSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { readLogTail } from '../store/log-tail.js';
-import { LineRing } from './line-ring.js';
+import { LineRing, type TailLine } from './line-ring.js';
 import { neutralize } from './neutralize.js';
 import type { SecretMasker, StreamMasker } from './secret-mask.js';
 
 /** A line longer than this is cut into pieces so one endless line cannot grow memory. */
 const MAX_LINE = 16 * 1024;
 const NEWLINE = 0x0a;
+
+/**
+ * An unfinished line as a terminal would hold it: a carriage return goes back to its start,
+ * so only what follows the last one is still to be seen. One kept before it makes
+ * neutralize() drop nothing more. A return at the very end may be the first half of a CRLF,
+ * or a progress bar's way of ending its update: what stood before it is kept too.
+ */
+function afterLastReturn(partial: string): string {
+  let at = partial.lastIndexOf('\r');
+  if (at === partial.length - 1 && at > 0) at = partial.lastIndexOf('\r', at - 1);
+  return at > 0 ? partial.slice(at) : partial;
+}
 
 export type LinesListener = (lines: string[], stderr: boolean) => void;
 
@@ -36,7 +48,8 @@ class LineSplitter {
     if (this.keep) chunk = this.skipHead(chunk, this.keep);
     const text = this.partial + this.decoder.write(chunk);
     const lines = text.split('\n');
-    this.partial = lines.pop()!;
+    // A progress bar rewrites its line a hundred thousand times without a newline: it stays one line.
+    this.partial = afterLastReturn(lines.pop()!);
     while (this.partial.length > MAX_LINE) {
       lines.push(this.partial.slice(0, MAX_LINE));
       this.partial = this.partial.slice(MAX_LINE);
@@ -58,6 +71,11 @@ class LineSplitter {
     this.partial = '';
     this.decoder = new StringDecoder('utf8');
     return chunk.subarray(cut + 1);
+  }
+
+  /** The line written so far, not ended yet: a progress bar between its updates' newlines. */
+  get pending(): string {
+    return this.partial;
   }
 
   /** Text the next chunk continues (the unfinished last line of a continued log). */
@@ -117,6 +135,7 @@ export class StepOutput {
   private readonly stderr: LineSplitter;
   private readonly masks: { stdout: StreamMasker; stderr: StreamMasker } | null;
   private closed?: Promise<void>;
+  private lastWrittenStderr = false;
 
   constructor(
     readonly path: string,
@@ -175,6 +194,17 @@ export class StepOutput {
     return this.ring.total;
   }
 
+  /**
+   * The line the command is writing, not ended yet (a progress bar, a prompt), as the screen
+   * shows it below the ended ones; null when the stream written last has none.
+   */
+  get partialLine(): TailLine | null {
+    const pending = (this.lastWrittenStderr ? this.stderr : this.stdout).pending;
+    if (pending === '') return null;
+    const text = neutralize(pending);
+    return text === '' ? null : { text, stderr: this.lastWrittenStderr };
+  }
+
   write(chunk: Buffer, stderr = false): void {
     let passed = chunk;
     let counted = chunk.length;
@@ -192,6 +222,7 @@ export class StepOutput {
   private pass(chunk: Buffer, stderr: boolean): void {
     if (chunk.length === 0) return;
     this.bytes += chunk.length;
+    this.lastWrittenStderr = stderr;
     if (this.file !== null) writeSync(this.file, chunk);
     (stderr ? this.stderr : this.stdout).write(chunk);
   }

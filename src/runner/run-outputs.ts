@@ -1,7 +1,7 @@
 // The output of every step attempt of a run: opened when a step starts, closed when it
 // ends, and journaled by reference (file, bytes, lines) rather than line by line.
 import { existsSync, statSync } from 'node:fs';
-import { LineRing } from '../output/line-ring.js';
+import { LineRing, type TailLine } from '../output/line-ring.js';
 import { neutralize } from '../output/neutralize.js';
 import { StepOutput, type OutputOffsets, type RevertShown, type StepProgress } from '../output/step-output.js';
 import type { SecretMasker } from '../output/secret-mask.js';
@@ -15,6 +15,8 @@ export interface ShownOutput {
   readonly progress: StepProgress | null;
   readonly path: string;
   readonly revert?: RevertShown | null;
+  /** The line being written, not ended yet (a progress bar); absent for closed outputs. */
+  readonly partialLine?: TailLine | null;
 }
 
 export interface ClosedOutput {

@@ -99,12 +99,15 @@ export function useOutputTail(run: Run, stepId: string | null, height: number, s
         shownKey = 'none';
         return;
       }
-      const key = `${run.outputs.version}:${output.ring.total}:${height}:${scroll}:${output.progress?.text ?? ''}:${output.revert?.state ?? ''}`;
+      // The line being written (a progress bar) shows below the ended ones while not scrolled back.
+      const partial = scroll === 0 ? (output.partialLine ?? null) : null;
+      const key = `${run.outputs.version}:${output.ring.total}:${height}:${scroll}:${output.progress?.text ?? ''}:${output.revert?.state ?? ''}:${partial?.text ?? ''}`;
       if (key === shownKey) return;
       shownKey = key;
+      const ended = output.ring.tail(partial ? height - 1 : height, Math.min(scroll, Math.max(0, output.ring.retained - height)));
       setTail({
         stepId,
-        lines: output.ring.tail(height, Math.min(scroll, Math.max(0, output.ring.retained - height))),
+        lines: partial ? [...ended, partial] : ended,
         progress: output.progress,
         revert: output.revert ? { ...output.revert } : null,
         total: output.ring.total,

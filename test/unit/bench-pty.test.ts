@@ -7,7 +7,10 @@ describe("the bench's program on a pty", () => {
   it('fails a wait for a marker as soon as the program ends without drawing it, showing its last lines', async () => {
     const program = new PtyProgram(`sh -c 'printf "\\033[31mnightshift: cannot start: no such runbook\\033[0m\\n"; exit 3'`);
     const started = performance.now();
-    const error = await program.next('never drawn', 600_000).catch((caught: unknown) => caught as Error);
+    const error = await program.next('never drawn', 600_000).then(
+      () => new Error('the wait resolved'),
+      (caught: unknown) => caught as Error,
+    );
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain('ended (status 3) before drawing "never drawn"');

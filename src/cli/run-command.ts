@@ -12,6 +12,7 @@ import type { Runbook } from '../runbook/types.js';
 import { terminalHideTyping } from '../ui/plain/hidden-typing.js';
 import { LineReader } from '../ui/plain/line-reader.js';
 import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type PlainIO, type QuestionIO } from '../ui/plain/plain.js';
+import { showUnfinishedLines } from '../ui/plain/unfinished-line.js';
 import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
 import { visibleLine } from '../output/neutralize.js';
 import type { RestoredMachine } from '../runner/restore.js';
@@ -276,6 +277,8 @@ export async function driveRun(args: {
   if (helpers.enabled && io) await channel.openBeforeRun(io);
 
   if (frontEnd.banner && io && !io.json) io.write(`${frontEnd.banner}\n`);
+  const stopShowingUnfinished =
+    io && !io.json && process.stdout.isTTY ? showUnfinishedLines(io, run.outputs, { columns: () => process.stdout.columns || 80 }) : () => {};
   const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
   try {
@@ -287,6 +290,7 @@ export async function driveRun(args: {
           ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),
         });
   } finally {
+    stopShowingUnfinished();
     stopOnSignal();
     await channel.close();
     await run.stop();

@@ -39,7 +39,7 @@ export class RunOutputs {
   /** Open outputs that can be continued from their offsets (detached commands), by step. */
   private readonly followed = new Map<string, { attempt: number; output: StepOutput }>();
   private readonly latest = new Map<string, ShownOutput>();
-  private readonly open = new Set<StepOutput>();
+  private readonly open = new Map<StepOutput, Step>();
   /** Bumped when a step's output is opened, so the screen knows to switch to it. */
   version = 0;
   lastStepId: string | null = null;
@@ -95,7 +95,7 @@ export class RunOutputs {
         this.onClosed({ stepId: step.id, attempt, file: closed.path, bytes: closed.bytes, lines: closed.lines });
       },
     });
-    this.open.add(output);
+    this.open.set(output, step);
     if (step.kind === 'run' && step.detached) this.followed.set(step.id, { attempt, output });
     this.show(step.id, output);
     return output;
@@ -178,12 +178,22 @@ export class RunOutputs {
 
   /** Ends outputs still open (a step aborted by shutdown), so their files are complete and journaled. */
   async closeAll(): Promise<void> {
-    await Promise.all([...this.open].map((output) => output.close()));
+    await Promise.all([...this.open.keys()].map((output) => output.close()));
   }
 
   /** The attempt number of the step's latest output (0 before it first ran). */
   attemptOf(stepId: string): number {
     return this.attempts.get(stepId) ?? 0;
+  }
+
+  /** The open outputs' lines not ended yet (progress bars), with their steps, for plain mode on a terminal. */
+  unfinishedLines(): { step: Step; line: TailLine }[] {
+    const found: { step: Step; line: TailLine }[] = [];
+    for (const [output, step] of this.open) {
+      const line = output.partialLine;
+      if (line) found.push({ step, line });
+    }
+    return found;
   }
 
   of(stepId: string): ShownOutput | undefined {

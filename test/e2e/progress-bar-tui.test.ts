@@ -1,7 +1,7 @@
 // A progress bar drawn with carriage returns (dd status=progress, curl, rsync --progress) is
 // seen while it runs in the full-screen view: its latest state, on one line, updated; not
 // "no output yet" and not a pile of pieces. The log keeps every byte.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -69,6 +69,28 @@ phases:
       const outputs = path.join(stateDir, 'sessions', readdirSync(path.join(stateDir, 'sessions'))[0]!, 'output');
       const bars = readdirSync(outputs).filter((name) => readFileSync(path.join(outputs, name), 'utf8').startsWith('\rcopied 1 MB\rcopied 2 MB\r'));
       expect(bars).toHaveLength(2);
+    },
+    90_000,
+  );
+
+  it.skipIf(!tmuxAvailable())(
+    'in plain mode on a terminal too: the line is rewritten in place, and ends as one printed line',
+    async () => {
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', '--plain', path.join(dir, 'progress.yaml'), ...clientFlags(dir)], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' },
+      });
+      const term = tmux;
+      for (const where of ['local', 'remote']) {
+        rmSync(path.join(dir, `go-${where}`), { force: true });
+        const prefix = where === 'local' ? 'local\\|' : 'target\\|';
+        const count = (screen: string) => Number(new RegExp(`^${prefix} copied (\\d+) MB\\s*$`, 'm').exec(screen)?.[1] ?? -1);
+        const first = await term.waitFor((s) => count(s) > 0, 20_000, `the ${where} bar in plain mode`);
+        const later = await term.waitFor((s) => count(s) > count(first) + 3, 10_000, `the ${where} bar to move on`);
+        expect(later.match(/copied \d+ MB/g)).toHaveLength(1);
+        writeFileSync(path.join(dir, `go-${where}`), '');
+        await term.waitFor((s) => new RegExp(`^${prefix} copied all\\s*$`, 'm').test(s) && !/copied \d+ MB/.test(s), 20_000, `the ${where} bar's last line`);
+      }
     },
     90_000,
   );

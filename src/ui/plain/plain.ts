@@ -34,19 +34,25 @@ export interface PlainIO {
   hideTyping?: HideTyping;
 }
 
+/** `dolphin|`, or `[vm2]` (and where it runs, when elsewhere) for a step of a rollout: the start of its output lines. */
+export function linePrefix(step: Step): string {
+  const host = 'host' in step ? step.host : 'local';
+  const fleetHost = step.instanceOf?.host;
+  return fleetHost === undefined ? chalk.dim(`${host}|`) : `${hostPrefix(fleetHost).trimEnd()}${fleetHost === host ? '' : ` ${chalk.dim(`${host}|`)}`}`;
+}
+
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
   return (step: Step, lines: string[], stderr: boolean) => {
-    const host = 'host' in step ? step.host : 'local';
-    // A step of a rollout says which of its hosts it is for; where it runs too, when that is elsewhere.
-    const fleetHost = step.instanceOf?.host;
     if (io.json) {
+      const host = 'host' in step ? step.host : 'local';
+      // A step of a rollout says which of its hosts it is for; where it runs too, when that is elsewhere.
+      const fleetHost = step.instanceOf?.host;
       const stream = stderr ? 'stderr' : 'stdout';
       const forHost = fleetHost !== undefined && fleetHost !== host ? { fleetHost } : {};
       io.write(lines.map((line) => jsonLine({ type: 'output', stepId: step.id, host, ...forHost, stream, line })).join(''));
     } else {
       // Colour only when stdout is a colour terminal (chalk decides); pipes and files get plain text.
-      const prefix =
-        fleetHost === undefined ? chalk.dim(`${host}|`) : `${hostPrefix(fleetHost).trimEnd()}${fleetHost === host ? '' : ` ${chalk.dim(`${host}|`)}`}`;
+      const prefix = linePrefix(step);
       const paint = stderr ? chalk.yellow : (line: string) => line;
       io.write(`${lines.map((line) => `${prefix} ${paint(line)}`).join('\n')}\n`);
     }

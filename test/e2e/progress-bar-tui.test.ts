@@ -9,9 +9,12 @@ import { BIN, clientFlags, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
-/** Counts up on one line until `go` exists, then ends the line. */
+/**
+ * Counts up on one line until `go` exists, then ends the line, and stays until `go.seen` exists:
+ * the view moves on to the next step as soon as this one ends.
+ */
 function bar(go: string): string {
-  return `i=0; while [ ! -e ${go} ]; do i=$((i+1)); printf '\\rcopied %d MB' "$i" >&2; sleep 0.05; done; printf '\\rcopied all\\n' >&2`;
+  return `i=0; while [ ! -e ${go} ]; do i=$((i+1)); printf '\\rcopied %d MB' "$i" >&2; sleep 0.05; done; printf '\\rcopied all\\n' >&2; while [ ! -e ${go}.seen ]; do sleep 0.05; done`;
 }
 
 describeWithSshd('a progress bar in the full-screen view', () => {
@@ -63,6 +66,7 @@ phases:
         expect(later).not.toContain('no output yet');
         writeFileSync(path.join(dir, `go-${where}`), '');
         await term.waitFor((s) => /│copied all\s*│/.test(s) && !/copied \d+ MB/.test(s), 20_000, `the ${where} bar's last line`);
+        writeFileSync(path.join(dir, `go-${where}.seen`), '');
       }
       await term.waitFor((s) => s.includes('Both copied.') && /Confirm|confirm/.test(s), 20_000, 'the checkpoint');
       // The logs keep every update as it was printed.
@@ -82,7 +86,7 @@ phases:
       });
       const term = tmux;
       for (const where of ['local', 'remote']) {
-        rmSync(path.join(dir, `go-${where}`), { force: true });
+        for (const file of [`go-${where}`, `go-${where}.seen`]) rmSync(path.join(dir, file), { force: true });
         const prefix = where === 'local' ? 'local\\|' : 'target\\|';
         const count = (screen: string) => Number(new RegExp(`^${prefix} copied (\\d+) MB\\s*$`, 'm').exec(screen)?.[1] ?? -1);
         const first = await term.waitFor((s) => count(s) > 0, 20_000, `the ${where} bar in plain mode`);
@@ -90,6 +94,7 @@ phases:
         expect(later.match(/copied \d+ MB/g)).toHaveLength(1);
         writeFileSync(path.join(dir, `go-${where}`), '');
         await term.waitFor((s) => new RegExp(`^${prefix} copied all\\s*$`, 'm').test(s) && !/copied \d+ MB/.test(s), 20_000, `the ${where} bar's last line`);
+        writeFileSync(path.join(dir, `go-${where}.seen`), '');
       }
     },
     90_000,

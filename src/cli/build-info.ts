@@ -3,8 +3,7 @@
 // modules directly), nothing was stamped.
 declare const NIGHTSHIFT_BUILD: { version: string; commit: string } | undefined;
 
-export const BUILD: { version: string; commit: string } =
-  typeof NIGHTSHIFT_BUILD === 'undefined' ? { version: '0.0.0-source', commit: 'unbuilt' } : NIGHTSHIFT_BUILD;
+const BUILD: { version: string; commit: string } = typeof NIGHTSHIFT_BUILD === 'undefined' ? { version: '0.0.0-source', commit: 'unbuilt' } : NIGHTSHIFT_BUILD;
 
 export const VERSION = BUILD.version;
 

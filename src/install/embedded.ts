@@ -4,10 +4,11 @@
 // the user's cache under the digest of its contents, and checked against it at every use: a
 // file changed behind nightshift's back is written again, never loaded.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import sea from 'node:sea';
+import { replaceFile } from '../store/replace-file.js';
 
 /** Whether this is the standalone executable (its code and assets inside the Node binary). */
 export const standalone = sea.isSea();
@@ -23,30 +24,23 @@ function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 const digestOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Writes `bytes` to `file` whole (a temporary file renamed over it), unless it already holds them. */
-function ensureFile(file: string, bytes: Uint8Array, mode: number): void {
+/** `file` holding `bytes` (digest `digest`): written whole unless it already holds them. */
+function ensureFile(file: string, bytes: Uint8Array, digest: string, mode: number): void {
   try {
-    if (digestOf(readFileSync(file)) === digestOf(bytes)) return;
+    if (digestOf(readFileSync(file)) === digest) return;
   } catch {
     // not there yet
   }
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const scratch = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(scratch, bytes, { mode });
-    chmodSync(scratch, mode);
-    renameSync(scratch, file);
-  } catch (error) {
-    rmSync(scratch, { force: true });
-    throw error;
-  }
+  replaceFile(file, bytes, mode);
 }
 
 /** The asset `key` as a file named `name`, in a cache folder of its own digest. */
 export function embeddedFile(key: string, name: string): string {
   const bytes = new Uint8Array(sea.getRawAsset(key));
-  const file = path.join(cacheDir(), digestOf(bytes).slice(0, 16), name);
-  ensureFile(file, bytes, 0o600);
+  const digest = digestOf(bytes);
+  const file = path.join(cacheDir(), digest.slice(0, 16), name);
+  ensureFile(file, bytes, digest, 0o600);
   return file;
 }
 
@@ -56,7 +50,8 @@ export function embeddedRunbooksRoot(): string {
   const root = path.join(cacheDir(), digestOf(bytes).slice(0, 16));
   const files = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, { mode: number; base64: string }>;
   for (const [relative, { mode, base64 }] of Object.entries(files)) {
-    ensureFile(path.join(root, 'runbooks', relative), Buffer.from(base64, 'base64'), mode & 0o755);
+    const contents = Buffer.from(base64, 'base64');
+    ensureFile(path.join(root, 'runbooks', relative), contents, digestOf(contents), mode & 0o755);
   }
   return root;
 }

@@ -1,9 +1,10 @@
 // The upgrader's preferences: colours and the site's usual time zone, in one small JSON file.
-// Written whole to a temporary file and renamed over the old one, so that a crash or two
-// `prefs set` at once leave either the old file or the new, never half of one.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// Replaced whole (replace-file.ts), so that a crash or two `prefs set` at once leave either
+// the old file or the new, never half of one.
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { configDir } from './paths.js';
+import { replaceFile } from './replace-file.js';
 
 export interface Preferences {
   /** monochrome: no colours in the full-screen view and plain output (marks differ in shape too). */
@@ -37,13 +38,6 @@ export function updatePreferences(change: (current: Preferences) => Preferences,
   const file = preferencesFile(env);
   const next = change(readPreferences(env));
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const scratch = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(scratch, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-    renameSync(scratch, file);
-  } catch (error) {
-    rmSync(scratch, { force: true });
-    throw error;
-  }
+  replaceFile(file, `${JSON.stringify(next, null, 2)}\n`);
   return next;
 }

@@ -1,8 +1,9 @@
 // The machine's persisted snapshot, written atomically (temporary file, fsync, rename) at
 // every change, so that a crash leaves either the previous snapshot or the new one (a
 // temporary file left by a crash is never read).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { replaceFile } from './replace-file.js';
 import { maskedAsJson, type EntryFields, type EntryType, type JournalEntry, type TextMasker } from './journal.js';
 
 export interface SessionSnapshot {
@@ -37,25 +38,7 @@ export interface SavedOutputOffsets {
 export const SNAPSHOT_FILE = 'snapshot.json';
 
 export function writeSnapshot(dir: string, snapshot: SessionSnapshot): void {
-  const file = path.join(dir, SNAPSHOT_FILE);
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(temporary, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(snapshot));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, file);
-  } catch (error) {
-    try {
-      rmSync(temporary, { force: true });
-    } catch {
-      // what made the write fail may forbid this too; a temporary file is never read
-    }
-    throw error;
-  }
+  replaceFile(path.join(dir, SNAPSHOT_FILE), JSON.stringify(snapshot));
 }
 
 export function readSnapshot(dir: string): SessionSnapshot | null {

@@ -1,7 +1,7 @@
 // The standalone executable and its .deb (npm run build:exe), as a user without Node runs
 // them: copied away from the repository, on a PATH whose only Node is the system's old one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ beforeAll(() => {
     throw new Error(`${built} is missing or older than the bundle: npm test builds it (node scripts/build-exe.mjs)`);
   }
   copyFileSync(built, exe);
-  execFileSync('chmod', ['755', exe]);
+  chmodSync(exe, 0o755);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -4,7 +4,7 @@
 // reaches no registry.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ beforeAll(() => {
   const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, env, encoding: 'utf8' }).trim();
   tarball = path.join(dir, name);
   const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
-  execFileSync('mkdir', ['-p', project]);
+  mkdirSync(project, { recursive: true });
   const manifest = { name: 'trying-nightshift', version: '1.0.0', private: true, dependencies: { nightshift: `file:${tarball}` } };
   writeFileSync(path.join(project, 'package.json'), JSON.stringify(manifest));
   const lock = {

@@ -16,12 +16,18 @@ export interface UnfinishedLines {
 
 const CLEAR_LINE = '\r\x1b[K';
 
-/** Cuts `text` to at most `columns` terminal columns, so that it never wraps (a \r could not rewrite it). */
+/** Cuts `text` (neutralized output: no sequences) to at most `columns` terminal columns, so that it never wraps out of reach of a carriage return. */
 function fitted(text: string, columns: number): string {
   if (terminalWidth(text) <= columns) return text;
-  let cut = text;
-  while (cut.length > 0 && terminalWidth(`${cut}…`) > columns) cut = cut.slice(0, Math.max(0, Math.min(cut.length - 1, columns)));
-  return `${cut}…`;
+  let kept = '';
+  let width = 0;
+  for (const char of text) {
+    const charWidth = terminalWidth(char);
+    if (width + charWidth > columns - 1) break;
+    kept += char;
+    width += charWidth;
+  }
+  return `${kept}…`;
 }
 
 /**
@@ -50,9 +56,12 @@ export function showUnfinishedLines(
     const open = outputs.unfinishedLines();
     // Steps running side by side (a rollout's batch) would fight over one line: only one is shown.
     const latest = open.length === 1 ? open[0] : undefined;
-    const next = latest
-      ? fitted(`${linePrefix(latest.step)} ${latest.line.stderr ? chalk.yellow(latest.line.text) : latest.line.text}`, Math.max(10, options.columns() - 1))
-      : '';
+    let next = '';
+    if (latest) {
+      const prefix = linePrefix(latest.step);
+      const text = fitted(latest.line.text, Math.max(1, options.columns() - 1 - terminalWidth(prefix) - 1));
+      next = `${prefix} ${latest.line.stderr ? chalk.yellow(text) : text}`;
+    }
     if (next === shown) return;
     write(next === '' ? CLEAR_LINE : `${CLEAR_LINE}${next}`);
     shown = next;

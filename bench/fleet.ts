@@ -3,13 +3,13 @@
 // run on each host by `xargs -P 20`: same command, same key, same concurrency. Measured: the
 // wall time as the user waits (start to exit) in plain mode, nightshift's peak memory, and
 // keys answered in the full-screen view while the 200 outputs stream.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import type { Sshd } from '../test/support/sshd.js';
 import { withoutAutogroups } from './autogroup.js';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
+import { type Finished, runMeasured } from './measured.js';
 import { memoryOf, PtyProgram } from './pty.js';
 
 const WALL_GOAL = 1.5;
@@ -101,51 +101,6 @@ function expectAllDone(lab: FleetLab, who: string): void {
   const done = new Set(readdirSync(lab.doneDir));
   const missing = lab.hosts.filter((host) => !done.has(host));
   if (missing.length > 0) throw new Error(`${who}: ${missing.length} hosts did not run the step (${missing.slice(0, 5).join(', ')}...)`);
-}
-
-interface Finished {
-  seconds: number;
-  code: number;
-  /** The last of what it printed, for an error. */
-  tail: string;
-  peakMiB: number;
-}
-
-/**
- * Runs `command` (no terminal: stdin a pipe nobody writes to), dying with the bench, and
- * samples its resident memory peak while it runs; `timeoutMs` kills it.
- */
-function runMeasured(command: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    const startedAt = performance.now();
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', ...command], {
-      cwd: options.cwd,
-      env: { ...process.env, SSH_AUTH_SOCK: '', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let tail = '';
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let peakMiB = 0;
-    // setpriv execs the command: the child's pid is the program's own.
-    const sampler = setInterval(() => {
-      const memory = child.pid !== undefined ? memoryOf(child.pid) : null;
-      if (memory) peakMiB = Math.max(peakMiB, memory.peakMiB);
-    }, 100);
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command.join(' ')} did not end within ${options.timeoutMs / 1000} s; it printed last:\n${tail}`));
-    }, options.timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearInterval(sampler);
-      clearTimeout(timer);
-      resolve({ seconds: (performance.now() - startedAt) / 1000, code: code ?? 128 + (signal ? 9 : 0), tail, peakMiB });
-    });
-  });
 }
 
 async function sshEach(lab: FleetLab): Promise<number> {

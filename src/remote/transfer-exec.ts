@@ -126,7 +126,16 @@ export class ShellPart {
    * SHELL_BLOCK_SIZE. Rejects on the first failure or on abort (the chunk on its way is
    * stopped); what was acknowledged stays for a resume.
    */
-  async send(range: { localFile: FileHandle; localPath: string; from: number; to: number; signal?: AbortSignal; onBytes(bytes: number): void }): Promise<void> {
+  async send(range: {
+    localFile: FileHandle;
+    localPath: string;
+    from: number;
+    to: number;
+    signal?: AbortSignal;
+    /** Each chunk, in offset order, before it is written (the buffer is reused afterwards). */
+    onChunk?(bytes: Buffer): void;
+    onBytes(bytes: number): void;
+  }): Promise<void> {
     const { signal } = range;
     const buffer = Buffer.allocUnsafe(MAX_CHUNK_BYTES);
     let position = range.from;
@@ -138,6 +147,7 @@ export class ShellPart {
         throw new Error(`The local file ${range.localPath} became shorter during the upload; upload it again once it stopped changing.`);
       }
       const length = chunkLength(buffer.subarray(0, wanted));
+      range.onChunk?.(buffer.subarray(0, length));
       const script = chunkScript(this.partPath, position / SHELL_BLOCK_SIZE, buffer.subarray(0, length));
       const { stdout, stderr, result } = await this.exec(script, signal);
       if (result.exitCode !== 0 || stdout.trim() !== DONE) {

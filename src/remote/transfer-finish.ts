@@ -41,9 +41,14 @@ export async function verifyAndPlace(connection: Connection, session: SftpSessio
   await placeRemoteCopy(connection, session, options);
 }
 
-/** Hashes the partial file on the target; on a mismatch removes it and throws an UploadVerificationError. */
-export async function verifyRemoteCopy(connection: Connection, session: SftpSession, options: PlaceOptions): Promise<void> {
-  const actual = await hashRemoteFile(connection, options.partPath, options.signal ? { signal: options.signal } : {});
+/** Hashes the partial file on the target (`targetHash`, else a command of its own); on a mismatch removes it and throws an UploadVerificationError. */
+export async function verifyRemoteCopy(
+  connection: Connection,
+  session: SftpSession,
+  options: PlaceOptions,
+  targetHash: () => Promise<string> = () => hashRemoteFile(connection, options.partPath, options.signal ? { signal: options.signal } : {}),
+): Promise<void> {
+  const actual = await targetHash();
   if (actual === options.expectedSha256) return;
   await session.unlink(options.partPath).catch(() => undefined);
   throw new UploadVerificationError(

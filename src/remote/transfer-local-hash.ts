@@ -1,49 +1,51 @@
-// sha256 of a local file in one pass, with the digests of chosen prefixes taken on the way
-// (a resumed upload compares the target's partial file against one of them).
+// The sha256 of what an upload sends, taken as it goes: the bytes are hashed in offset order
+// as their writes leave, so the first byte leaves at once instead of after a whole pass
+// over the file. A resumed upload first hashes the part the target already has, to compare
+// it with the target's copy, and goes on from that state.
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { abortError } from './errors.js';
 
 const READ_SIZE = 1024 * 1024;
 
-export interface LocalHashes {
-  sha256: string;
-  /** Digest of the first N bytes, for each requested N that is within the file. */
-  prefixes: Map<number, string>;
-}
-
-export async function hashLocalFile(
-  path: string,
-  options: { prefixLengths?: number[]; signal?: AbortSignal; onBytes?(bytes: number): void } = {},
-): Promise<LocalHashes> {
-  const pending = [...new Set(options.prefixLengths ?? [])].sort((a, b) => a - b);
-  const prefixes = new Map<number, string>();
+/** The running hash of the first `length` bytes of the file (fewer when the file is shorter: see `bytes`). */
+export async function hashLocalPrefix(
+  file: FileHandle,
+  length: number,
+  options: { signal?: AbortSignal; onBytes?(bytes: number): void } = {},
+): Promise<{ hash: Hash; bytes: number }> {
   const hash = createHash('sha256');
-  const file = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
-    let position = 0;
-    for (;;) {
-      if (options.signal?.aborted) throw abortError();
-      takePrefixes(pending, position, hash, prefixes);
-      // Stop exactly at the next prefix boundary so that its digest can be taken.
-      const boundary = pending[0];
-      const want = boundary === undefined ? READ_SIZE : Math.min(READ_SIZE, boundary - position);
-      const { bytesRead } = await file.read(buffer, 0, want, position);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-      options.onBytes?.(bytesRead);
-    }
-    return { sha256: hash.digest('hex'), prefixes };
-  } finally {
-    await file.close();
+  const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(1, length)));
+  let position = 0;
+  while (position < length) {
+    if (options.signal?.aborted) throw abortError();
+    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, length - position), position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+    options.onBytes?.(bytesRead);
   }
+  return { hash, bytes: position };
 }
 
-function takePrefixes(pending: number[], position: number, hash: Hash, prefixes: Map<number, string>): void {
-  while (pending[0] !== undefined && pending[0] <= position) {
-    const length = pending.shift() as number;
-    if (length === position) prefixes.set(length, hash.copy().digest('hex'));
-  }
+/** The local file's identity as far as an upload cares: a different one after sending means the bytes sent may be a mix. */
+export interface LocalFileState {
+  size: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+export async function localFileState(file: FileHandle): Promise<LocalFileState> {
+  const stats = await file.stat({ bigint: true });
+  return { size: Number(stats.size), mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
+}
+
+/** Throws when the file changed since `before`: the digest of what was sent would vouch for no version of it. */
+export async function expectUnchanged(file: FileHandle, localPath: string, before: LocalFileState): Promise<void> {
+  const after = await localFileState(file);
+  if (after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs) return;
+  throw new Error(
+    `The local file ${localPath} changed while it was being uploaded (its ${after.size !== before.size ? 'size' : 'modification time'} moved), ` +
+      'so the copy on the host was not put in place; upload it again once it stopped changing.',
+  );
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NO_HASH_TOOL_STATUS, parseSha256, remoteHashCommand } from './transfer-remote-hash.js';
+import { NO_HASH_TOOL_STATUS, parseSha256, remoteHashCommand, waitingHashCommand } from './transfer-remote-hash.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'ns-remote-hash-'));
 const data = randomBytes(300_000);
@@ -69,6 +69,34 @@ describe('the hashing command without any tool, or without the file', () => {
   it('fails on a missing file instead of hashing nothing', () => {
     const result = run(remoteHashCommand(path.join(work, 'missing')), pathWith('sha256sum'));
     expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('the hashing command started before the file is complete', () => {
+  /** Runs it with `input` on fd 3, as the launcher gives it the channel's input. */
+  function runWaiting(input: string, searchPath = pathWith('sha256sum')) {
+    const result = spawnSync('/bin/sh', ['-c', `${waitingHashCommand(file)} 3<&0`], { env: { PATH: searchPath }, input, encoding: 'utf8' });
+    return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+  }
+
+  it('names its tool, and hashes the whole file once told "go"', () => {
+    const result = runWaiting('go\n');
+    expect(result.stdout).toMatch(/^tool=sha256sum\n/);
+    expect(parseSha256(result.stdout.replace(/^tool=.*$/m, ''))).toBe(sha256(data));
+  });
+
+  it('ends without hashing when its input ends first, or says anything but "go"', () => {
+    for (const input of ['', 'stop\n', 'go on\n']) {
+      const result = runWaiting(input);
+      expect(result.status, JSON.stringify(input)).toBe(0);
+      expect(parseSha256(result.stdout)).toBeNull();
+    }
+  });
+
+  it('without any tool, says so before waiting', () => {
+    const result = runWaiting('go\n', pathWith());
+    expect(result.status).toBe(NO_HASH_TOOL_STATUS);
     expect(result.stdout).toBe('');
   });
 });

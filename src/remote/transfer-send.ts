@@ -19,6 +19,8 @@ export interface SendRange {
   chunkSize: number;
   requestsInFlight: number;
   signal?: AbortSignal;
+  /** Each chunk, in offset order, as its write leaves (the buffer is reused afterwards). */
+  onChunk?(bytes: Buffer): void;
   onBytes(bytes: number): void;
 }
 
@@ -62,6 +64,7 @@ export function sendRange(range: SendRange): Promise<void> {
           }
           await myTurn;
           if (failed) return;
+          range.onChunk?.(buffer.subarray(0, length));
           // The request is queued in ssh2 before write() returns.
           const writing = range.session.write(range.remoteHandle, buffer, length, position);
           issued();

@@ -1,18 +1,19 @@
 // Uploading a file so that it can be trusted at 3 AM: the bytes go to <name>.nightshift-part,
-// are hashed on the target and compared with the local file, and only then take the final
-// name (atomically). A partial file left by a dropped link or an abort is reused when the
+// are hashed on the target and compared with the digest of what was sent (taken as it
+// left), and only then take the final name (atomically). A partial file left by a dropped link or an abort is reused when the
 // target's copy of its bytes matches the local file's start. Over SFTP when the host has a
 // server, else over shell commands (transfer-exec.ts), with the same checks.
+import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { resumePoint, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
-import { hashLocalFile } from './transfer-local-hash.js';
+import { expectUnchanged, hashLocalPrefix, type LocalFileState, localFileState } from './transfer-local-hash.js';
 import type { UploadOptions, UploadResult } from './transfer-options.js';
 import { ProgressReporter } from './transfer-progress.js';
-import { checkRemoteHashTool, hashRemoteFile } from './transfer-remote-hash.js';
+import { checkRemoteHashTool, hashRemoteFile, NoHashToolError, startRemoteHash, type WaitingRemoteHash } from './transfer-remote-hash.js';
 import { sendRange } from './transfer-send.js';
 import { isSftpCode, NoSftpServerError, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED, SftpSession } from './transfer-sftp.js';
 
@@ -52,6 +53,8 @@ class Upload {
   private readonly where: string;
   private session: SftpSession | undefined;
   private localFile: FileHandle | undefined;
+  /** The local file as it was opened: it must be the same once sent. */
+  private localState: LocalFileState | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -71,28 +74,39 @@ class Upload {
       const session = await this.openSftp();
       if (!session) return await this.runOverShell(size);
       await this.checkRemoteFolder(session);
-      const progress = new ProgressReporter(size, this.options.onProgress);
-      const { from, sha256, handle } = await this.prepare(session, size, progress);
-
-      const chunkSize = Math.max(MIN_CHUNK_SIZE, Math.min(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.maxWriteLength));
-      const place = await this.sendWithProgress(progress, { from, size, sha256 }, (onBytes) =>
-        sendRange({
-          session,
-          remoteHandle: handle,
-          localFile: this.localFile as FileHandle,
-          localPath: this.localPath,
-          from,
-          to: size,
-          chunkSize,
-          requestsInFlight: this.options.requestsInFlight ?? defaultRequestsInFlight(chunkSize),
-          ...(signal ? { signal } : {}),
-          onBytes,
-        }),
-      );
+      const { from, hash, handle } = await this.prepare(session, size);
+      const targetHash = startRemoteHash(this.connection, this.partPath, signal);
+      let place: PlaceOptions;
+      try {
+        const chunkSize = Math.max(MIN_CHUNK_SIZE, Math.min(this.options.chunkSize ?? DEFAULT_CHUNK_SIZE, session.maxWriteLength));
+        place = await this.sendWithProgress(new ProgressReporter(size, this.options.onProgress), { from, size }, hash, (onChunk, onBytes) =>
+          this.sendWhileTargetGetsReady(targetHash, (sending) =>
+            sendRange({
+              session,
+              remoteHandle: handle,
+              localFile: this.localFile as FileHandle,
+              localPath: this.localPath,
+              from,
+              to: size,
+              chunkSize,
+              requestsInFlight: this.options.requestsInFlight ?? defaultRequestsInFlight(chunkSize),
+              signal: sending,
+              onChunk,
+              onBytes,
+            }),
+          ),
+        );
+      } catch (error) {
+        targetHash.cancel();
+        throw error;
+      }
       // The target hashes from its page cache while the disk catches up: both must be done before the rename.
-      await Promise.all([session.fsync(handle).then(() => session.close(handle)), verifyRemoteCopy(this.connection, session, place)]);
+      await Promise.all([
+        session.fsync(handle).then(() => session.close(handle)),
+        verifyRemoteCopy(this.connection, session, place, () => this.targetDigest(targetHash)),
+      ]);
       await placeRemoteCopy(this.connection, session, place);
-      return { bytes: size, sha256, resumedFrom: from };
+      return { bytes: size, sha256: place.expectedSha256, resumedFrom: from };
     } catch (error) {
       throw this.describe(error);
     } finally {
@@ -114,7 +128,8 @@ class Upload {
     }
     const stats = await this.localFile.stat();
     if (!stats.isFile()) throw new Error(`${this.localPath} is not a regular file, so it cannot be uploaded.`);
-    return stats.size;
+    this.localState = await localFileState(this.localFile);
+    return this.localState.size;
   }
 
   private async checkRemoteFolder(session: SftpSession): Promise<void> {
@@ -130,49 +145,79 @@ class Upload {
 
   /**
    * Opens the partial file (creating it, which also proves the folder is writable) and
-   * decides where sending starts, hashing the local file meanwhile.
+   * decides where sending starts: after the part kept from an earlier attempt when it
+   * matches the local file's start, with the hash of that start to go on from.
    */
-  private async prepare(session: SftpSession, size: number, progress: ProgressReporter): Promise<{ from: number; sha256: string; handle: Buffer }> {
+  private async prepare(session: SftpSession, size: number): Promise<{ from: number; hash: Hash; handle: Buffer }> {
     const existing = await session.stat(this.partPath);
     const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
     let handle = await this.openPart(session, existing ? 'r+' : 'w');
-
-    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    const { from, hash } = candidate > 0 ? await this.compareKeptPart(candidate) : { from: 0, hash: createHash('sha256') };
     if (from === 0 && existing) {
       // Not trusted (or not usable): start over from an empty file.
       await session.close(handle);
       handle = await this.openPart(session, 'w');
     }
-    return { from, sha256, handle };
+    return { from, hash, handle };
   }
 
   /**
-   * Hashes the local file and, when there is a `candidate` prefix on the target, the
-   * target's copy of it: `from` is that prefix's length when both match, else 0. Without a
-   * candidate, checks that the target can hash at all (better known before sending).
+   * Hashes the local file's first `kept` bytes and the target's copy of them: `from` is
+   * `kept` when both match (with the local hash to go on from), else 0 (with a fresh hash).
    */
-  private async hashBothSides(candidate: number, progress: ProgressReporter): Promise<{ from: number; sha256: string }> {
+  private async compareKeptPart(kept: number): Promise<{ from: number; hash: Hash }> {
     const { signal } = this.options;
+    const progress = new ProgressReporter(kept, this.options.onProgress);
     progress.start('hashing');
     // Either side failing stops the other.
     const both = new AbortController();
     const stopBoth = () => both.abort();
     signal?.addEventListener('abort', stopBoth, { once: true });
-    const hashing = hashLocalFile(this.localPath, {
-      prefixLengths: candidate > 0 ? [candidate] : [],
-      signal: both.signal,
-      onBytes: (bytes) => progress.advance(bytes),
-    });
-    const asking =
-      candidate > 0
-        ? hashRemoteFile(this.connection, this.partPath, { prefixLength: candidate, signal: both.signal })
-        : checkRemoteHashTool(this.connection, both.signal).then(() => null);
+    const hashing = hashLocalPrefix(this.localFile as FileHandle, kept, { signal: both.signal, onBytes: (bytes) => progress.advance(bytes) });
+    const asking = hashRemoteFile(this.connection, this.partPath, { prefixLength: kept, signal: both.signal });
     hashing.catch(stopBoth);
     asking.catch(stopBoth);
-    const [local, remotePrefix] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
+    const [local, remote] = await Promise.all([hashing, asking]).finally(() => signal?.removeEventListener('abort', stopBoth));
     progress.flush();
-    const from = candidate > 0 && remotePrefix === local.prefixes.get(candidate) ? candidate : 0;
-    return { from, sha256: local.sha256 };
+    if (local.bytes === kept && remote === local.hash.copy().digest('hex')) return { from: kept, hash: local.hash };
+    return { from: 0, hash: createHash('sha256') };
+  }
+
+  /**
+   * Sends while the target's hashing command starts: a target without a tool to hash with
+   * stops the sending at once (nothing could be verified), with that as the error.
+   */
+  private async sendWhileTargetGetsReady(targetHash: WaitingRemoteHash, send: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const stop = new AbortController();
+    const signal = this.options.signal ? AbortSignal.any([this.options.signal, stop.signal]) : stop.signal;
+    let cannotVerify: unknown;
+    targetHash.toolFound.catch((error: unknown) => {
+      if (error instanceof NoHashToolError) {
+        cannotVerify = error;
+        stop.abort();
+      }
+    });
+    try {
+      await send(signal);
+    } catch (error) {
+      throw cannotVerify ?? error;
+    }
+  }
+
+  /**
+   * The target's digest of the partial file from the command started with the sending; when
+   * that one could not start or answer (a server refusing a second channel), from a command
+   * of its own, started now.
+   */
+  private async targetDigest(targetHash: WaitingRemoteHash): Promise<string> {
+    try {
+      return await targetHash.hash();
+    } catch (error) {
+      const name = (error as Error).name;
+      if (error instanceof NoHashToolError || name === 'AbortError' || name === 'ConnectionLostError' || !this.connection.isAlive) throw error;
+      const { signal } = this.options;
+      return await hashRemoteFile(this.connection, this.partPath, signal ? { signal } : {});
+    }
   }
 
   /** An SFTP session, or null (said once per upload) when the host has no SFTP server. */
@@ -190,30 +235,36 @@ class Upload {
   }
 
   /**
-   * The sending, the progress ticking each second, and the start of the verifying; returns
-   * what verifying and placing the copy take.
+   * The sending, hashing each chunk as it leaves, the progress ticking each second, and the
+   * start of the verifying; returns what verifying and placing the copy take.
    */
   private async sendWithProgress(
     progress: ProgressReporter,
-    range: { from: number; size: number; sha256: string },
-    sendBytes: (onBytes: (bytes: number) => void) => Promise<void>,
+    range: { from: number; size: number },
+    hash: Hash,
+    sendBytes: (onChunk: (bytes: Buffer) => void, onBytes: (bytes: number) => void) => Promise<void>,
   ): Promise<PlaceOptions> {
     const { signal } = this.options;
     progress.setResumedFrom(range.from);
     progress.start('sending', range.from);
     const ticker = setInterval(() => progress.tick(), 1000);
     try {
-      await sendBytes((bytes) => progress.advance(bytes));
+      await sendBytes(
+        (bytes) => hash.update(bytes),
+        (bytes) => progress.advance(bytes),
+      );
     } finally {
       clearInterval(ticker);
     }
     progress.flush();
+    // The digest is of the bytes that left: they are one version of the file only if it did not change meanwhile.
+    await expectUnchanged(this.localFile as FileHandle, this.localPath, this.localState as LocalFileState);
 
     progress.start('verifying', range.size);
     return {
       partPath: this.partPath,
       finalPath: this.finalPath,
-      expectedSha256: range.sha256,
+      expectedSha256: hash.digest('hex'),
       ...(this.options.mode === undefined ? {} : { mode: this.options.mode }),
       ...(signal ? { signal } : {}),
     };
@@ -228,17 +279,18 @@ class Upload {
     const privatePart = this.options.mode !== undefined;
     // Created first when it will not be reused: that also proves the folder is writable before the hashing.
     if (candidate === 0) await part.startEmpty(privatePart, signal);
-    const progress = new ProgressReporter(size, this.options.onProgress);
-    const { from, sha256 } = await this.hashBothSides(candidate, progress);
+    // One command at a time here (see below): the tool is looked for before sending, not beside it.
+    const { from, hash } = candidate > 0 ? await this.compareKeptPart(candidate) : await this.freshAfterToolCheck();
     if (from === 0 && candidate > 0) await part.startEmpty(privatePart, signal);
 
-    const place = await this.sendWithProgress(progress, { from, size, sha256 }, (onBytes) =>
+    const place = await this.sendWithProgress(new ProgressReporter(size, this.options.onProgress), { from, size }, hash, (onChunk, onBytes) =>
       part.send({
         localFile: this.localFile as FileHandle,
         localPath: this.localPath,
         from,
         to: size,
         ...(signal ? { signal } : {}),
+        onChunk,
         onBytes,
       }),
     );
@@ -248,7 +300,12 @@ class Upload {
     await part.sync(signal);
     await verifyRemoteCopy(this.connection, finishing, place);
     await placeRemoteCopy(this.connection, finishing, place);
-    return { bytes: size, sha256, resumedFrom: from };
+    return { bytes: size, sha256: place.expectedSha256, resumedFrom: from };
+  }
+
+  private async freshAfterToolCheck(): Promise<{ from: number; hash: Hash }> {
+    await checkRemoteHashTool(this.connection, this.options.signal);
+    return { from: 0, hash: createHash('sha256') };
   }
 
   private async openPart(session: SftpSession, flags: 'r+' | 'w'): Promise<Buffer> {

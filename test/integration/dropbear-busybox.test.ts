@@ -214,13 +214,16 @@ describe('dropbear in a BusyBox-only environment, without an SFTP server', () =>
   it('a copy that does not match is removed and never takes the name', async () => {
     const { file, data } = localFile(200 * 1024);
     const target = path.join(dropbear.homeDir, `changed-${id()}.bin`);
-    let changed = false;
+    let damaged = false;
     const upload = pool.upload('dragon', file, target, {
       onProgress: (update) => {
-        // Hashed already: what is sent from now on is not what was hashed.
-        if (update.phase === 'sending' && !changed) {
-          changed = true;
-          writeFileSync(file, Buffer.alloc(data.length, 7));
+        // Everything arrived, nothing hashed there yet: the target's copy loses a byte's worth.
+        if (update.phase === 'verifying' && !damaged) {
+          damaged = true;
+          const part = `${target}.nightshift-part`;
+          const copy = readFileSync(part);
+          copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0xff;
+          writeFileSync(part, copy);
         }
       },
     });

@@ -1,11 +1,11 @@
 // Uploads over SFTP against the real OpenSSH sshd. sshd runs on this machine, so what
 // arrived is checked on disk.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import type { Connection } from '../../src/remote/connection.js';
 import { ConnectionLostError } from '../../src/remote/errors.js';
 import { NoSftpServerError, SftpSession } from '../../src/remote/transfer-sftp.js';
@@ -73,7 +73,8 @@ describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
     expect(statSync(remote).mode & 0o777).toBe(0o640);
     expect(existsSync(part)).toBe(false);
 
-    expect(new Set(seen.map((progress) => progress.phase))).toEqual(new Set(['hashing', 'sending', 'verifying']));
+    // No pass over the file before the first byte: it is hashed as it leaves.
+    expect(new Set(seen.map((progress) => progress.phase))).toEqual(new Set(['sending', 'verifying']));
     expect(seen.map((progress) => progress.phase)).toEqual([...seen.map((progress) => progress.phase)].sort(phaseOrder));
     const sending = seen.filter((progress) => progress.phase === 'sending');
     expect(sending.length).toBeGreaterThanOrEqual(2);
@@ -130,6 +131,29 @@ describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
     expect(existsSync(part)).toBe(false);
     const firstSending = progress.find((report) => report.phase === 'sending');
     expect(firstSending).toMatchObject({ bytes: kept, resumedFrom: kept });
+    // Only the kept part is hashed before sending, to compare it with the target's.
+    const hashing = progress.filter((report) => report.phase === 'hashing');
+    expect(hashing.at(-1)).toMatchObject({ bytes: kept, total: kept });
+    expect(progress.indexOf(hashing.at(-1)!)).toBeLessThan(progress.indexOf(firstSending!));
+  });
+
+  test('a local file rewritten while it is sent is not put in place: the digest of what left vouches for no version of it', async () => {
+    const { data, local, remote } = randomFile(32 * MiB);
+    let rewritten = false;
+    const error = await uploadFile(await connect(), local, remote, {
+      onProgress: (progress) => {
+        if (progress.phase === 'sending' && progress.bytes >= MiB && !rewritten) {
+          rewritten = true;
+          // The same size, another content, at its end (still to be sent).
+          const changed = Buffer.from(data);
+          changed[data.length - 1] = changed[data.length - 1]! ^ 0xff;
+          writeFileSync(local, changed);
+        }
+      },
+    }).catch((caught: unknown) => caught);
+    expect(rewritten).toBe(true);
+    expect((error as Error).message).toContain(`The local file ${local} changed while it was being uploaded`);
+    expect(existsSync(remote)).toBe(false);
   });
 
   test('a partial file whose start differs from the local file is not trusted: the upload starts over', async () => {
@@ -299,6 +323,30 @@ describeWithSshd('uploads to a server without SFTP', () => {
     } finally {
       await connection.close();
       rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+// A PATH with what the launcher and a shell need, and none of openssl, sha256sum or shasum.
+const toolsWithoutHashing = mkdtempSync(path.join(tmpdir(), 'ns-nohash-path-'));
+for (const tool of ['head', 'dd', 'cat', 'mv', 'rm', 'mkdir']) symlinkSync(`/usr/bin/${tool}`, path.join(toolsWithoutHashing, tool));
+
+describeWithSshd('uploads to a host with no tool to hash with', () => {
+  const host = withSshd({ env: { PATH: toolsWithoutHashing } }, { home: 'suite' });
+  afterAll(() => rmSync(toolsWithoutHashing, { recursive: true, force: true }));
+
+  test('the upload fails, naming what to install, and nothing takes the final name', async () => {
+    const connection = await openTestConnection(host.sshd, host.home);
+    try {
+      const local = path.join(host.home, 'big.bin');
+      writeFileSync(local, randomBytes(16 * MiB));
+      const target = path.join(mkdtempSync(path.join(tmpdir(), 'ns-nohash-')), 'arrived.bin');
+      await expect(uploadFile(connection, local, target)).rejects.toThrow(
+        'dragon has none of sha256sum, shasum or openssl, so the upload cannot be verified there; install coreutils or openssl.',
+      );
+      expect(existsSync(target)).toBe(false);
+    } finally {
+      await connection.close();
     }
   });
 });

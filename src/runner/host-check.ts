@@ -96,8 +96,8 @@ async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, time
     return unreached(host, resolved, loginVerdict(needs, (error as Error).message));
   }
   const request: ProbeRequest = { tools: needs.tools, sudo: needs.sudo, ...runDirOf(pool, host) };
-  const probe = await runProbe(pool, host, request, timeoutMs);
-  const sftp = needs.uploads ? await probeSftp(pool, host, timeoutMs) : undefined;
+  // Side by side: each starts a program through the login shell, which can take half a second.
+  const [probe, sftp] = await Promise.all([runProbe(pool, host, request, timeoutMs), needs.uploads ? probeSftp(pool, host, timeoutMs) : undefined]);
   return {
     host,
     resolved,

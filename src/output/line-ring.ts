@@ -1,5 +1,21 @@
-// A fixed number of recent lines, overwritten in place: memory stays flat however much a
-// step prints. Readers poll `total` and take a tail; nothing is pushed to React per line.
+// A fixed number of recent lines, overwritten in place, each kept only as far as a screen
+// can show it: memory stays flat however much a step prints and however long its lines. Readers poll `total` and take a tail; nothing is pushed to React per line.
+
+/** Wider than any terminal: what the screen can show of a line (the log keeps all of it). */
+export const SHOWN_CHARS = 4096;
+/** V8 makes a substring this long or longer a view into its parent string instead of a copy. */
+const SLICED_MIN_LENGTH = 13;
+
+/**
+ * The start of `text` the screen can show, as a string of its own: a line split from a
+ * chunk's text is a view that keeps the whole chunk alive, and 2,000 of them kept the
+ * chunks of an endless line (hundreds of MiB). Prepending a character and slicing it off
+ * makes V8 copy the line into a string of its own length.
+ */
+export function retainedCopy(text: string): string {
+  const shown = text.length > SHOWN_CHARS ? text.slice(0, SHOWN_CHARS) : text;
+  return shown.length < SLICED_MIN_LENGTH ? shown : ` ${shown}`.slice(1);
+}
 
 export interface TailLine {
   text: string;
@@ -19,7 +35,7 @@ export class LineRing {
 
   push(text: string, isStderr: boolean): void {
     const slot = this.total % this.capacity;
-    this.texts[slot] = text;
+    this.texts[slot] = retainedCopy(text);
     this.stderr[slot] = isStderr ? 1 : 0;
     this.total++;
   }

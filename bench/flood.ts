@@ -11,8 +11,8 @@ const MEMORY_GOAL_MIB = 120;
 const KEY_GOAL_MS = 50;
 const FLAT_GOAL = 1.1;
 
-function floodRunbook(context: BenchContext, lines: number): string {
-  const file = path.join(context.work, `flood-${lines}.yaml`);
+function floodRunbook(context: BenchContext, lines: number, command = `seq 1 ${lines}`, name = `flood-${lines}`): string {
+  const file = path.join(context.work, `${name}.yaml`);
   writeFileSync(
     file,
     `name: Flood
@@ -21,7 +21,7 @@ hosts:
 phases:
   - name: print
     steps:
-      - run: seq 1 ${lines}
+      - run: ${JSON.stringify(command)}
         host: flood
         title: Print the numbers
 `,
@@ -63,9 +63,10 @@ interface FloodRun {
   samples: number[];
 }
 
-async function nightshiftFlood(context: BenchContext, lines: number): Promise<FloodRun> {
+/** `lines`: what the session must have recorded; null for output without newlines, which it records in pieces. */
+async function nightshiftFlood(context: BenchContext, lines: number | null, runbook = floodRunbook(context, lines ?? 0)): Promise<FloodRun> {
   const stateDir = mkdtempSync(path.join(context.work, 'state-'));
-  const program = nightshiftRun(context, floodRunbook(context, lines), stateDir);
+  const program = nightshiftRun(context, runbook, stateDir);
   const completed = program.next('The run completed', 30 * 60_000);
   const samples: number[] = [];
   let peakMiB = 0;
@@ -91,7 +92,8 @@ async function nightshiftFlood(context: BenchContext, lines: number): Promise<Fl
   const code = await program.exited;
   if (code !== 0) throw new Error(`nightshift exited with ${code} after the flood`);
   const recorded = linesRecorded(stateDir);
-  if (recorded !== lines) throw new Error(`the session recorded ${recorded} lines, not ${lines}`);
+  if (lines !== null && recorded !== lines) throw new Error(`the session recorded ${recorded} lines, not ${lines}`);
+  if (recorded === 0) throw new Error('the session recorded no output');
   return { seconds: (at - program.startedAt) / 1000, peakMiB, samples };
 }
 
@@ -200,4 +202,44 @@ export async function benchKeys(context: BenchContext, lines: number): Promise<F
       notes: `p50 ${percentile(samples, 50).toFixed(1)} ms over ${samples.length} keys; idle p50 ${percentile(idleSamples, 50).toFixed(1)} ms`,
     },
   ];
+}
+
+/** What a step prints in the long-lines figures: `lines` lines of `length` characters, or (length null) one line of `bytes` with no newline. */
+interface LongOutput {
+  label: string;
+  command: string;
+  lines: number | null;
+}
+
+function longOutputs(lines: number): LongOutput[] {
+  const ofLength = (length: number): LongOutput => ({
+    label: `${(lines / 1e6).toFixed(1)} M lines of ${length.toLocaleString('en')} characters`,
+    command: `yes "$(head -c ${length - 1} /dev/zero | tr '\\0' x)" | head -n ${lines}`,
+    lines,
+  });
+  const endless = lines * 1000;
+  return [
+    ofLength(100),
+    ofLength(1000),
+    ofLength(16_000),
+    { label: `one line of ${(endless / 1e9).toFixed(1)} GB, no newline`, command: `head -c ${endless} /dev/zero | tr '\\0' x`, lines: null },
+  ];
+}
+
+/** The full-screen view's peak memory while a step prints long lines, and one endless line. */
+export async function benchLongLines(context: BenchContext, lines: number): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  for (const [index, output] of longOutputs(lines).entries()) {
+    context.log(`lines: ${output.label} through the full-screen view`);
+    const run = await nightshiftFlood(context, output.lines, floodRunbook(context, output.lines ?? 0, output.command, `long-${index}`));
+    figures.push({
+      name: `peak memory, ${output.label}`,
+      value: run.peakMiB,
+      unit: 'MiB',
+      goal: `<= ${MEMORY_GOAL_MIB} MiB`,
+      met: run.peakMiB <= MEMORY_GOAL_MIB,
+      notes: `${run.seconds.toFixed(1)} s; RSS moved ${growthMiB(run.samples).toFixed(1)} MiB from the second to the last quarter of the run`,
+    });
+  }
+  return figures;
 }

@@ -1,6 +1,8 @@
 // `npm run bench`: nightshift's budgets measured against references run in the same
 // minutes on the same machine, printed as ratios and written to bench/results/.
 //   flood     N lines through the full-screen view on a pty vs `ssh host 'seq 1 N'` on a pty
+//   lines     peak memory of the full-screen view for N lines of 100, 1,000 and 16,000 characters
+//             and for one line of N thousand characters with no newline
 //   keys      a key's effect on screen during that flood (p50/p99) vs the same key when idle
 //   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
 //   start     first frame of the full-screen view vs `node -e 0`
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Sshd, type SshdOptions } from '../test/support/sshd.js';
 import { restoreAutogroupsOf } from './autogroup.js';
 import { benchFleet } from './fleet.js';
-import { benchFlood, benchKeys } from './flood.js';
+import { benchFlood, benchKeys, benchLongLines } from './flood.js';
 import { benchResume, benchStart } from './start.js';
 import { benchUpload } from './upload.js';
 import type { BenchContext, Figure } from './figures.js';
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`nightshift bench on ${hostname()} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), node ${process.version}\n`);
     if (wanted('flood')) for (const figure of await benchFlood(context, lines, quick ? null : 10_000_000)) record(figure);
+    if (wanted('lines')) for (const figure of await benchLongLines(context, quick ? 300_000 : lines)) record(figure);
     if (wanted('keys')) for (const figure of await benchKeys(context, lines)) record(figure);
     if (wanted('upload')) for (const figure of await benchUpload(context, quick ? 256 * 2 ** 20 : 2 ** 30)) record(figure);
     if (wanted('start')) for (const figure of await benchStart(context)) record(figure);

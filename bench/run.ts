@@ -5,6 +5,7 @@
 //             and for one line of N thousand characters with no newline
 //   keys      a key's effect on screen during that flood (p50/p99) vs the same key when idle
 //   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
+//   idle      CPU and wake-ups of the full-screen view waiting at a checkpoint
 //   start     first frame of the full-screen view vs `node -e 0`
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
 //   fleet     one for_each phase over 200 hosts vs `ssh` to each with `xargs -P 20`; peak
@@ -20,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { Sshd, type SshdOptions } from '../test/support/sshd.js';
 import { restoreAutogroupsOf } from './autogroup.js';
 import { benchFleet } from './fleet.js';
+import { benchIdle } from './idle.js';
 import { benchFlood, benchKeys, benchLongLines } from './flood.js';
 import { benchResume, benchStart } from './start.js';
 import { benchUpload } from './upload.js';
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     if (wanted('lines')) for (const figure of await benchLongLines(context, quick ? 300_000 : lines)) record(figure);
     if (wanted('keys')) for (const figure of await benchKeys(context, lines)) record(figure);
     if (wanted('upload')) for (const figure of await benchUpload(context, quick ? 256 * 2 ** 20 : 2 ** 30)) record(figure);
+    if (wanted('idle')) for (const figure of await benchIdle(context)) record(figure);
     if (wanted('start')) for (const figure of await benchStart(context)) record(figure);
     if (wanted('resume')) for (const figure of await benchResume(context, quick ? 200_000 : 1_000_000)) record(figure);
     if (wanted('fleet')) for (const figure of await benchFleet(context, Number(values.hosts ?? 200), quick ? 1 : 3)) record(figure);

@@ -60,6 +60,11 @@ export class RunOutputs {
     for (const [stepId, saved] of Object.entries(offsets)) this.savedOffsets.set(stepId, saved);
   }
 
+  /** No step's output is open: nothing can be printed until a step starts. */
+  get allClosed(): boolean {
+    return this.open.size === 0;
+  }
+
   /** Whether the step's next start follows its last attempt again (after a resume, or reattached). */
   continuesLast(stepId: string): boolean {
     return this.continuing.has(stepId);

@@ -9,6 +9,7 @@ import { HelpOverlay } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
 import { OutputPanel } from './output-panel.js';
 import { ChatPanel, helperStatus } from './chat-panel.js';
+import { clockTickMs } from './clock-resolution.js';
 import { hintLines, keysFor } from './key-map.js';
 import { activePrompt } from './prompt.js';
 import { PromptPanel } from './prompt-panel.js';
@@ -45,9 +46,9 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
-  const now = useNow();
   const screen = useUpgraderKeys(run, questions, onLeave, chat);
   const access = useHelperAccess(chat?.access);
+
   const mainRef = useRef(null);
   const { height: mainHeight } = useBoxMetrics(mainRef);
 
@@ -55,6 +56,15 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   // Once per change of the machine, not at every clock tick or key.
   const fleets = useMemo(() => fleetViewsOf(snapshot.context, run.runbook), [snapshot.context, run.runbook]);
   const fleet = shownFleet(fleets);
+  const now = useNow(
+    clockTickMs({
+      steps: snapshot.context.steps,
+      hosts: hostStates,
+      ...(fleet ? { fleetHosts: fleet.hosts } : {}),
+      lockedUntil: access?.lockedUntil ?? null,
+      now: Date.now(),
+    }),
+  );
   const selectedHost = fleet?.hosts.find((host) => host.host === screen.selected) ?? null;
   const prompt = activePrompt({
     mode: screen.mode.kind === 'help' ? { kind: 'normal' } : screen.mode,

@@ -50,3 +50,39 @@ describe('the frame clock', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('the frame clock when its polls are quiet', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('polls every quietEveryMs while every poll is quiet, every everyMs otherwise, and draws a change in the next ordinary frame', () => {
+    const clock = new FrameClock(100, Date.now, 1000);
+    let quiet = true;
+    const polls: number[] = [];
+    const start = Date.now();
+    clock.poll(
+      () => polls.push(Date.now() - start),
+      () => quiet,
+    );
+    vi.advanceTimersByTime(2050);
+    expect(polls).toEqual([0, 1000, 2000]);
+    // A change 50 ms into a quiet wait is drawn 100 ms after the last frame, not at the end of the wait.
+    const drawn: number[] = [];
+    clock.request(() => drawn.push(Date.now() - start));
+    expect(drawn).toEqual([]);
+    vi.advanceTimersByTime(50);
+    expect(drawn).toEqual([2100]);
+    expect(polls.at(-1)).toBe(2100);
+    // Output opened (a step started, which is a change of its own): ten frames a second again.
+    quiet = false;
+    vi.advanceTimersByTime(30);
+    clock.request(() => drawn.push(Date.now() - start));
+    vi.advanceTimersByTime(370);
+    expect(drawn).toEqual([2100, 2200]);
+    expect(polls.slice(-4)).toEqual([2200, 2300, 2400, 2500]);
+  });
+});

@@ -3,17 +3,21 @@
 // moment at once, faster ones together in the next frame, at most one frame every `everyMs`.
 // React batches the state updates of one frame into one render, so a rollout whose hosts
 // change the machine hundreds of times a second costs a few renders a second, and a key
-// (React state of its own) is never queued behind them.
+// (React state of its own) is never queued behind them. When every poll says nothing it
+// watches can change by itself (no step output open), polls slow to every `quietEveryMs`:
+// an idle screen wakes once a second, not ten times; any requested change still draws at once.
 
 export class FrameClock {
   readonly #requested = new Set<() => void>();
-  readonly #polls = new Set<() => void>();
+  readonly #polls = new Map<() => void, (() => boolean) | undefined>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
   #drawnAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly everyMs: number,
     private readonly now: () => number = Date.now,
+    readonly quietEveryMs: number = everyMs,
   ) {}
 
   /** Runs `draw` in the next frame: at once when the last one is at least everyMs old. A draw requested twice runs once. */
@@ -23,9 +27,12 @@ export class FrameClock {
     else this.#schedule();
   }
 
-  /** Runs `check` in every frame, at least every everyMs, until the returned function is called. */
-  poll(check: () => void): () => void {
-    this.#polls.add(check);
+  /**
+   * Runs `check` in every frame, at least every everyMs (every quietEveryMs while `quiet`
+   * says so for every poll), until the returned function is called.
+   */
+  poll(check: () => void, quiet?: () => boolean): () => void {
+    this.#polls.set(check, quiet);
     // Its first look is drawn now, as a frame of its own.
     this.#drawnAt = this.now();
     check();
@@ -42,20 +49,25 @@ export class FrameClock {
     const draws = [...this.#requested];
     this.#requested.clear();
     for (const draw of draws) draw();
-    for (const check of [...this.#polls]) check();
+    for (const check of [...this.#polls.keys()]) check();
     if (this.#polls.size > 0) this.#schedule();
   };
 
-  /** The next frame, everyMs after the last one. */
+  /** The next frame, everyMs after the last one (quietEveryMs when every poll is quiet). */
   #schedule(): void {
-    if (this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#drawnAt + this.everyMs - this.now());
-    this.#timer = setTimeout(this.#frame, wait);
+    const quiet = this.#requested.size === 0 && [...this.#polls.values()].every((isQuiet) => isQuiet?.() === true);
+    const at = this.#drawnAt + (quiet ? this.quietEveryMs : this.everyMs);
+    // A change requested during a quiet wait is drawn in the next ordinary frame, not at the end of the wait.
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    this.#cancel();
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#frame, Math.max(0, at - this.now()));
   }
 
   #cancel(): void {
     if (this.#timer === undefined) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
   }
 }

@@ -12,6 +12,8 @@ import type { Question, Questions } from './questions.js';
 
 /** At most this often, what changes outside React is drawn (frame-clock.ts): the output, the machine, the hosts' links. */
 export const FRAME_MS = 100;
+/** How often an idle screen looks for output: nothing can print while no step's output is open. */
+export const QUIET_FRAME_MS = 1000;
 
 const clocks = new WeakMap<Run, FrameClock>();
 
@@ -19,7 +21,7 @@ const clocks = new WeakMap<Run, FrameClock>();
 function frameClockOf(run: Run): FrameClock {
   let clock = clocks.get(run);
   if (!clock) {
-    clock = new FrameClock(FRAME_MS);
+    clock = new FrameClock(FRAME_MS, Date.now, QUIET_FRAME_MS);
     clocks.set(run, clock);
   }
   return clock;
@@ -65,11 +67,21 @@ export function useQuestion(questions: Questions): Question | undefined {
   );
 }
 
+/**
+ * The time, ticking on the wall clock's multiples of `intervalMs`: a minute clock flips as the
+ * minute starts, and a screen that shows nothing finer than minutes is drawn once a minute.
+ */
 export function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(timer);
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = () => {
+      const at = Date.now();
+      setNow(at);
+      timer = setTimeout(tick, intervalMs - (at % intervalMs));
+    };
+    timer = setTimeout(tick, intervalMs - (Date.now() % intervalMs));
+    return () => clearTimeout(timer);
   }, [intervalMs]);
   return now;
 }
@@ -115,7 +127,7 @@ export function useOutputTail(run: Run, stepId: string | null, height: number, s
         path: output.path,
       });
     };
-    return frameClockOf(run).poll(refresh);
+    return frameClockOf(run).poll(refresh, () => run.outputs.allClosed);
   }, [run, stepId, height, scroll]);
   return tail;
 }

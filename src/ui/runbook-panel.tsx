@@ -2,6 +2,7 @@ import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { StepRecord, StepStatus } from '../engine/events.js';
 import { visibleLine } from '../output/neutralize.js';
+import { MINUTE_MS } from './clock-resolution.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Fleet, Phase, Runbook, Step } from '../runbook/types.js';
 import { baseNumber } from './fleet-layout.js';
@@ -48,9 +49,12 @@ function rowsOf(runbook: Runbook, records: Record<string, StepRecord>): Row[] {
 
 function elapsed(record: StepRecord, now: number): string {
   if (record.startedAt === undefined) return '';
-  // Live durations tick once a second: whole seconds, never negative between ticks.
+  // Live durations tick once a second: whole seconds, never negative between ticks. A wait
+  // for people counts whole minutes once it passed one, so an idle screen is redrawn once a minute.
   if (record.status === 'running' || record.status === 'waiting') {
-    return formatDuration(Math.floor(Math.max(0, now - record.startedAt) / 1000) * 1000);
+    const live = Math.max(0, now - record.startedAt);
+    const unit = record.status === 'waiting' && live >= MINUTE_MS ? MINUTE_MS : 1000;
+    return formatDuration(Math.floor(live / unit) * unit);
   }
   if (record.endedAt === undefined) return '';
   return formatDuration(record.endedAt - record.startedAt);

@@ -49,15 +49,6 @@ describe('the frame clock', () => {
     expect(events).toHaveLength(13);
     expect(vi.getTimerCount()).toBe(0);
   });
-});
-
-describe('the frame clock when its polls are quiet', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
 
   it('polls every quietEveryMs while every poll is quiet, every everyMs otherwise, and draws a change in the next ordinary frame', () => {
     const clock = new FrameClock(100, Date.now, 1000);

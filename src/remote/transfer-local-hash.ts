@@ -3,6 +3,7 @@
 // over the file. A resumed upload first hashes the part the target already has, to compare
 // it with the target's copy, and goes on from that state.
 import { createHash, type Hash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { abortError } from './errors.js';
 
@@ -36,7 +37,10 @@ export interface LocalFileState {
 }
 
 export async function localFileState(file: FileHandle): Promise<LocalFileState> {
-  const stats = await file.stat({ bigint: true });
+  return fileStateOf(await file.stat({ bigint: true }));
+}
+
+export function fileStateOf(stats: BigIntStats): LocalFileState {
   return { size: Number(stats.size), mtimeNs: stats.mtimeNs, ctimeNs: stats.ctimeNs };
 }
 

@@ -54,15 +54,25 @@ export class NoHashToolError extends Error {
 export async function checkRemoteHashTool(connection: Connection, signal?: AbortSignal): Promise<void> {
   const output = await runHashScript(connection, '', undefined, signal);
   if (!/^tool=\S/m.test(output)) {
-    throw new Error(`Could not tell whether ${connection.host.name} can verify an upload: the check for a sha256 tool printed no answer.`);
+    throw noToolAnswerError(connection);
   }
 }
 
 export async function hashRemoteFile(connection: Connection, path: string, options: { prefixLength?: number; signal?: AbortSignal } = {}): Promise<string> {
   const output = await runHashScript(connection, path, options.prefixLength, options.signal);
   const digest = parseSha256(output);
-  if (!digest) throw new Error(`Could not read the sha256 of ${path} from ${connection.host.name}: the hashing tool printed no digest.`);
+  if (!digest) throw noDigestError(connection, path);
   return digest;
+}
+
+/** The check for a tool (checkRemoteHashTool, startRemoteHash's toolFound) ended without naming one. */
+function noToolAnswerError(connection: Connection): Error {
+  return new Error(`Could not tell whether ${connection.host.name} can verify an upload: the check for a sha256 tool printed no answer.`);
+}
+
+/** The hashing (hashRemoteFile, startRemoteHash's hash) ended without a digest in its output. */
+function noDigestError(connection: Connection, path: string): Error {
+  return new Error(`Could not read the sha256 of ${path} from ${connection.host.name}: the hashing tool printed no digest.`);
 }
 
 async function runHashScript(connection: Connection, path: string, prefixLength: number | undefined, signal: AbortSignal | undefined): Promise<string> {
@@ -125,7 +135,7 @@ export function startRemoteHash(connection: Connection, path: string, signal?: A
   const toolFound = Promise.race([
     toolNamed,
     answer.then(() => {
-      throw new Error(`Could not tell whether ${connection.host.name} can verify an upload: the check for a sha256 tool printed no answer.`);
+      throw noToolAnswerError(connection);
     }),
   ]);
   answer.catch(() => undefined);
@@ -138,7 +148,7 @@ export function startRemoteHash(connection: Connection, path: string, signal?: A
       input.write('go\n');
       input.end();
       const digest = parseSha256((await answer).replace(/^tool=.*$/m, ''));
-      if (!digest) throw new Error(`Could not read the sha256 of ${path} from ${connection.host.name}: the hashing tool printed no digest.`);
+      if (!digest) throw noDigestError(connection, path);
       return digest;
     },
     cancel: () => {

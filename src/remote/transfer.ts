@@ -1,8 +1,9 @@
 // Uploading a file so that it can be trusted at 3 AM: the bytes go to <name>.nightshift-part,
 // are hashed on the target and compared with the digest of what was sent (taken as it
-// left), and only then take the final name (atomically). A partial file left by a dropped link or an abort is reused when the
-// target's copy of its bytes matches the local file's start. Over SFTP when the host has a
-// server, else over shell commands (transfer-exec.ts), with the same checks.
+// left), and only then take the final name (atomically). A partial file left by a dropped
+// link or an abort is reused when the target's copy of its bytes matches the local file's
+// start. Over SFTP when the host has a server, else over shell commands (transfer-exec.ts),
+// with the same checks.
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { resumePoint, ShellPart } from './transfer-exec.js';
 import { placeRemoteCopy, verifyRemoteCopy, type PlaceOptions } from './transfer-finish.js';
-import { expectUnchanged, hashLocalPrefix, type LocalFileState, localFileState } from './transfer-local-hash.js';
+import { expectUnchanged, fileStateOf, hashLocalPrefix, type LocalFileState } from './transfer-local-hash.js';
 import type { UploadOptions, UploadResult } from './transfer-options.js';
 import { ProgressReporter } from './transfer-progress.js';
 import { checkRemoteHashTool, hashRemoteFile, NoHashToolError, startRemoteHash, type WaitingRemoteHash } from './transfer-remote-hash.js';
@@ -126,9 +127,9 @@ class Upload {
       if (code === 'EACCES') throw new Error(`The local file ${this.localPath} cannot be read: permission denied.`);
       throw new Error(`Cannot read the local file ${this.localPath}: ${(error as Error).message}.`);
     }
-    const stats = await this.localFile.stat();
+    const stats = await this.localFile.stat({ bigint: true });
     if (!stats.isFile()) throw new Error(`${this.localPath} is not a regular file, so it cannot be uploaded.`);
-    this.localState = await localFileState(this.localFile);
+    this.localState = fileStateOf(stats);
     return this.localState.size;
   }
 

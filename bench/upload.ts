@@ -24,11 +24,18 @@ function expectArrived(who: string, remote: string, bytes: number): void {
   if (size !== bytes) throw new Error(`${who}: ${remote} has ${size ?? 'no'} bytes after the upload, not ${bytes}`);
 }
 
-async function sftpUpload(context: BenchContext, local: string, remote: string, bytes: number): Promise<number> {
+/** Where an upload goes: an alias of an ssh_config, with its known_hosts. */
+export interface UploadTarget {
+  sshConfig: string;
+  knownHosts: string;
+  alias: string;
+}
+
+async function sftpUpload(context: BenchContext, target: UploadTarget, local: string, remote: string, bytes: number): Promise<number> {
   const batch = path.join(context.work, 'sftp-batch');
   writeFileSync(batch, `put ${local} ${remote}\n`);
   const run = await runMeasured(
-    ['sftp', '-q', '-b', batch, '-F', context.sshConfig, '-o', `UserKnownHostsFile=${context.knownHosts}`, '-o', `Ciphers=${context.cipher}`, 'flood'],
+    ['sftp', '-q', '-b', batch, '-F', target.sshConfig, '-o', `UserKnownHostsFile=${target.knownHosts}`, '-o', `Ciphers=${context.cipher}`, target.alias],
     { timeoutMs: TIMEOUT_MS },
   );
   if (run.code !== 0) throw new Error(`sftp exited with ${run.code}:\n${run.tail}`);
@@ -36,8 +43,14 @@ async function sftpUpload(context: BenchContext, local: string, remote: string, 
   return run.seconds;
 }
 
-async function nightshiftUpload(context: BenchContext, runbook: string, remote: string, bytes: number): Promise<{ seconds: number; peakMiB: number }> {
-  const run = await runMeasured([context.bin, 'run', runbook, '--plain', '--ssh-config', context.sshConfig, '--known-hosts', context.knownHosts], {
+async function nightshiftUpload(
+  context: BenchContext,
+  target: UploadTarget,
+  runbook: string,
+  remote: string,
+  bytes: number,
+): Promise<{ seconds: number; peakMiB: number }> {
+  const run = await runMeasured([context.bin, 'run', runbook, '--plain', '--ssh-config', target.sshConfig, '--known-hosts', target.knownHosts], {
     cwd: context.root,
     env: { NIGHTSHIFT_STATE_DIR: mkdtempSync(path.join(context.work, 'state-')) },
     timeoutMs: TIMEOUT_MS,
@@ -47,24 +60,27 @@ async function nightshiftUpload(context: BenchContext, runbook: string, remote: 
   return run;
 }
 
-export async function benchUpload(context: BenchContext, bytes: number): Promise<Figure[]> {
+/**
+ * `bytes` of random data put by `sftp -b` and by a one-step `upload:` runbook, `rounds`
+ * times each, alternating; the figure compares the medians, as the user waits for each.
+ */
+export async function compareUploads(context: BenchContext, target: UploadTarget, bytes: number, rounds: number, name: string): Promise<Figure> {
   const local = path.join(context.work, 'upload.bin');
   const remote = path.join(context.work, 'uploaded.bin');
   const runbook = path.join(context.work, 'upload.yaml');
   writeFileSync(
     runbook,
-    `name: Upload\nhosts:\n  flood: {}\nphases:\n  - name: one\n    steps:\n      - upload: ${JSON.stringify(local)}\n        to: ${JSON.stringify(remote)}\n        host: flood\n`,
+    `name: Upload\nhosts:\n  ${target.alias}: {}\nphases:\n  - name: one\n    steps:\n      - upload: ${JSON.stringify(local)}\n        to: ${JSON.stringify(remote)}\n        host: ${target.alias}\n`,
   );
-  context.log(`upload: ${bytes / 2 ** 20} MiB of random bytes, cipher ${context.cipher}, ${ROUNDS} rounds each`);
   makeFile(local, bytes);
   const sftp: number[] = [];
   const ours: Array<{ seconds: number; peakMiB: number }> = [];
   try {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       rmSync(remote, { force: true });
-      sftp.push(await sftpUpload(context, local, remote, bytes));
+      sftp.push(await sftpUpload(context, target, local, remote, bytes));
       rmSync(remote, { force: true });
-      ours.push(await nightshiftUpload(context, runbook, remote, bytes));
+      ours.push(await nightshiftUpload(context, target, runbook, remote, bytes));
     }
   } finally {
     rmSync(local, { force: true });
@@ -77,19 +93,25 @@ export async function benchUpload(context: BenchContext, bytes: number): Promise
   );
   const mib = bytes / 2 ** 20;
   const seconds = (list: number[]) => list.map((s) => s.toFixed(1)).join(' ');
-  return [
-    {
-      name: `upload ${mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`}, whole step`,
-      value: mib / value,
-      unit: 'MiB/s',
-      reference: { what: 'sftp', value: mib / reference },
-      ratio: reference / value,
-      ratioMeaning: "of sftp's speed",
-      goal: `>= ${UPLOAD_GOAL}x`,
-      met: reference / value >= UPLOAD_GOAL,
-      notes:
-        `start to exit, login included, median of ${ROUNDS}; nightshift ${seconds(ours.map((run) => run.seconds))} s ` +
-        `(with the target's sha256 check), sftp ${seconds(sftp)} s; peak memory ${Math.max(...ours.map((run) => run.peakMiB)).toFixed(0)} MiB`,
-    },
-  ];
+  return {
+    name,
+    value: mib / value,
+    unit: 'MiB/s',
+    reference: { what: 'sftp', value: mib / reference },
+    ratio: reference / value,
+    ratioMeaning: "of sftp's speed",
+    goal: `>= ${UPLOAD_GOAL}x`,
+    met: reference / value >= UPLOAD_GOAL,
+    notes:
+      `${mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`}, start to exit, login included, median of ${rounds}; ` +
+      `nightshift ${seconds(ours.map((run) => run.seconds))} s (with the target's sha256 check), sftp ${seconds(sftp)} s; ` +
+      `peak memory ${Math.max(...ours.map((run) => run.peakMiB)).toFixed(0)} MiB`,
+  };
+}
+
+export async function benchUpload(context: BenchContext, bytes: number): Promise<Figure[]> {
+  context.log(`upload: ${bytes / 2 ** 20} MiB of random bytes, cipher ${context.cipher}, ${ROUNDS} rounds each`);
+  const mib = bytes / 2 ** 20;
+  const target = { sshConfig: context.sshConfig, knownHosts: context.knownHosts, alias: 'flood' };
+  return [await compareUploads(context, target, bytes, ROUNDS, `upload ${mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`}, whole step`)];
 }

@@ -181,6 +181,8 @@ async function execStarting(connection: Connection, command: string, handlers: E
       return await execOnce(connection, command, handlers, sudo);
     } catch (error) {
       if (!(error instanceof CommandNotStartedError) || attempt >= START_ATTEMPTS || handlers.signal?.aborted || !connection.isAlive) throw error;
+      // A server with few sessions may have refused the channel for the SFTP session kept for an upload.
+      connection.dropKeptSftp();
       await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS * attempt));
     }
   }

@@ -132,9 +132,12 @@ export function readProbe(stdout: string): HostFacts | null {
 
 export type SftpFact = { available: true } | { available: false; error: string };
 
+/** How long the probe's SFTP session waits for an upload to take it (see Connection.keepSftp). */
+const KEEP_SFTP_MS = 60_000;
+
 /**
  * Opens an SFTP session and asks it where it starts (a request only a working server
- * answers), then closes it. Bounded by `timeoutMs`.
+ * answers), then keeps it for the first upload. Bounded by `timeoutMs`.
  */
 export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise<SftpFact> {
   return new Promise((resolve) => {
@@ -152,7 +155,8 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
         if (error) return finish({ available: false, error: error.message });
         sftp.on('error', () => {});
         sftp.realpath('.', (realpathError) => {
-          sftp.end();
+          if (realpathError || settled) sftp.end();
+          else connection.keepSftp(sftp, KEEP_SFTP_MS);
           finish(realpathError ? { available: false, error: realpathError.message } : { available: true });
         });
       });

@@ -20,6 +20,14 @@ interface ClientInternals {
   _sock?: { cork?(): void; uncork?(): void };
 }
 
+function whereOf(connection: Connection): string {
+  return `${connection.host.name} (${connection.host.address}:${connection.host.port})`;
+}
+
+function socketOf(connection: Connection): ClientInternals['_sock'] {
+  return (connection.client as unknown as ClientInternals)._sock;
+}
+
 function channelIds(connection: Connection): Set<string> {
   return new Set(Object.keys((connection.client as unknown as ClientInternals)._chanMgr?._channels ?? {}));
 }
@@ -79,6 +87,8 @@ export class SftpSession {
    * same words as a refusal.
    */
   static async open(connection: Connection): Promise<SftpSession> {
+    const kept = connection.takeKeptSftp();
+    if (kept) return new SftpSession(kept, whereOf(connection), socketOf(connection));
     for (let attempt = 1; ; attempt++) {
       try {
         return await SftpSession.openOnce(connection);
@@ -91,8 +101,7 @@ export class SftpSession {
   }
 
   private static openOnce(connection: Connection): Promise<SftpSession> {
-    const { host } = connection;
-    const where = `${host.name} (${host.address}:${host.port})`;
+    const where = whereOf(connection);
     return new Promise((resolve, reject) => {
       const lost = () => new ConnectionLostError(`The connection to ${where} dropped before the SFTP session could start.`);
       if (!connection.isAlive) return reject(lost());
@@ -101,7 +110,7 @@ export class SftpSession {
         // ssh2 adds the channel to its table within this call: the ids new right after it are this session's.
         let opened = new Set<string>();
         connection.client.sftp((error, sftp) => {
-          if (!error) return resolve(new SftpSession(sftp, where, (connection.client as unknown as ClientInternals)._sock));
+          if (!error) return resolve(new SftpSession(sftp, where, socketOf(connection)));
           if (!connection.isAlive) return reject(lost());
           const noServer = `The SSH server on ${where} has no SFTP server (${error.message}).`;
           // Refused (OpenSSH without a Subsystem line), or closed before an answer.

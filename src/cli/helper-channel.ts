@@ -15,7 +15,6 @@ import type { SentinelAccess } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
 import type { EntryFields } from '../store/journal.js';
 import { viewOf } from '../engine/view.js';
-import { renderHelperView } from '../ui/helper/render-helper.js';
 import { confirmationText } from '../text/steps.js';
 import { removeHelperFile, writeHelperFile } from '../store/helper-file.js';
 import type { HelperSettings } from '../store/helper-settings.js';
@@ -44,14 +43,23 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
   const onHelper = (terminal: HelperTerminal) => {
     const me = hub.join({ role: terminal.role, name: terminal.id, tz: siteTz, id: terminal.id });
     let stop = () => {};
+    let left = false;
     const leave = () => {
+      left = true;
       screens.delete(leave);
       stop();
       hub.leave(me.id);
     };
     screens.add(leave);
     terminal.onClose(leave);
-    stop = renderHelperView(terminal, { run, hub, me, onQuit: () => terminal.close('nightshift: you left the chat; the upgrade goes on.') });
+    // Ink is loaded with the first screen it draws: a plain run nobody joins never loads it.
+    import('../ui/helper/render-helper.js').then(
+      ({ renderHelperView }) => {
+        if (left) return;
+        stop = renderHelperView(terminal, { run, hub, me, onQuit: () => terminal.close('nightshift: you left the chat; the upgrade goes on.') });
+      },
+      (error: unknown) => terminal.close(`nightshift: the chat screen could not be drawn: ${(error as Error).message}`),
+    );
   };
 
   const hostKey = sessionHostKey(run.session.dir);

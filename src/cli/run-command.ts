@@ -28,7 +28,6 @@ import { outcomeSentence } from '../text/outcome.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
 import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
-import { renderTui } from '../ui/render.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
 import { goingAgainOf, type AgainFrom } from './going-again.js';
@@ -284,7 +283,7 @@ export async function driveRun(args: {
   try {
     outcome = io
       ? await runPlain(run, io, chat)
-      : await renderTui(run, questions, {
+      : await (await import('../ui/render.js')).renderTui(run, questions, {
           ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
           chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? channel.access : null },
           ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),

@@ -1,5 +1,6 @@
 import { Box, Text } from 'ink';
 import { visibleLine, visibleText } from '../output/neutralize.js';
+import { hostList } from '../text/host-list.js';
 import { outcomeSentence } from '../text/outcome.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import { slashUsage } from '../chat/chat-text.js';
@@ -281,9 +282,3 @@ const REASON_QUESTIONS: Record<ReasonAction, (host: string) => string> = {
   'stop-rollout': (host) =>
     `Why stop the rollout? No batch starts after this one; ${host !== '' ? `${host} is left as it is, ` : ''}the hosts at work finish. (journaled)`,
 };
-
-/** The rollout's failed hosts, named: the first few, then how many more. */
-export function hostList(hosts: readonly string[], most = 8): string {
-  const named = hosts.slice(0, most).map(visibleLine).join(', ');
-  return hosts.length > most ? `${named} and ${hosts.length - most} more` : named;
-}

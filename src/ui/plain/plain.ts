@@ -18,7 +18,7 @@ import type { HostKeyInfo, RemoteInteraction } from '../../remote/types.js';
 import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../key-map.js';
 import { activePrompt, type Prompt } from '../prompt.js';
 import { fleetViewsOf, type FleetView } from '../../engine/fleet-view.js';
-import { hostList } from '../prompt-panel.js';
+import { hostList } from '../../text/host-list.js';
 import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import { jsonLine, noticeLine, streamJournal } from './json-stream.js';

@@ -11,6 +11,7 @@
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
 //   wan       over a 180 ms link at 20 and 200 Mbit/s (wan-link.ts): upload vs sftp, a one-step
 //             run vs ssh, the same through a ProxyJump vs ssh -J, output again after a silence
+//   steps     2,000 local steps against 10 x 200, run --plain: the per-step cost stays linear
 //   fleet     one for_each phase over 200 hosts vs `ssh` to each with `xargs -P 20`; peak
 //             memory; keys answered while the 200 outputs stream
 // Options: --quick (smaller sizes), --only NAME[,NAME], --lines N, --hosts N (fleet). For experiments:
@@ -27,6 +28,7 @@ import { benchFleet } from './fleet.js';
 import { benchIdle } from './idle.js';
 import { benchFlood, benchKeys, benchLongLines } from './flood.js';
 import { benchResume, benchStart } from './start.js';
+import { benchSteps } from './steps.js';
 import { benchUpload } from './upload.js';
 import { benchWan } from './wan.js';
 import type { BenchContext, Figure } from './figures.js';
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
     if (wanted('idle')) for (const figure of await benchIdle(context)) record(figure);
     if (wanted('start')) for (const figure of await benchStart(context)) record(figure);
     if (wanted('resume')) for (const figure of await benchResume(context, quick ? 200_000 : 1_000_000)) record(figure);
+    if (wanted('steps')) for (const figure of await benchSteps(context, quick)) record(figure);
     if (wanted('wan')) for (const figure of await benchWan(context, quick)) record(figure);
     if (wanted('fleet')) for (const figure of await benchFleet(context, Number(values.hosts ?? 200), quick ? 1 : 3)) record(figure);
   } finally {

@@ -1,7 +1,7 @@
 // A flood of output through the full-screen view, against OpenSSH's client printing the
 // same into the same kind of terminal; the memory of the view while it lasts; keys answered
 // during it.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
 import { memoryOf, PtyProgram } from './pty.js';
@@ -92,6 +92,8 @@ async function nightshiftFlood(context: BenchContext, lines: number | null, runb
   const code = await program.exited;
   if (code !== 0) throw new Error(`nightshift exited with ${code} after the flood`);
   const recorded = linesRecorded(stateDir);
+  // The session's log holds every byte: gigabytes the next figure may need.
+  rmSync(stateDir, { recursive: true, force: true });
   if (lines !== null && recorded !== lines) throw new Error(`the session recorded ${recorded} lines, not ${lines}`);
   if (recorded === 0) throw new Error('the session recorded no output');
   return { seconds: (at - program.startedAt) / 1000, peakMiB, samples };
@@ -235,13 +237,27 @@ interface LongOutput {
   lines: number | null;
 }
 
-function longOutputs(lines: number): LongOutput[] {
-  const ofLength = (length: number): LongOutput => ({
-    label: `${(lines / 1e6).toFixed(1)} M lines of ${length.toLocaleString('en')} characters`,
-    command: `yes "$(head -c ${length - 1} /dev/zero | tr '\\0' x)" | head -n ${lines}`,
-    lines,
-  });
-  const endless = lines * 1000;
+/** Room the session's log may take in `dir`: what is free but 2 GiB, which the machine keeps. */
+function roomForLog(dir: string): number {
+  const { bavail, bsize } = statfsSync(dir);
+  return Math.max(0, bavail * bsize - 2 * 2 ** 30);
+}
+
+/**
+ * The outputs, each cut to fit the disk: the session's log keeps every byte (3 M lines of
+ * 16,000 characters are 48 GB), and the figure says when it printed fewer lines than asked.
+ */
+function longOutputs(lines: number, room: number): LongOutput[] {
+  const ofLength = (length: number): LongOutput => {
+    const fit = Math.min(lines, Math.floor(room / length));
+    const cut = fit < lines ? ` (not ${(lines / 1e6).toFixed(1)} M: ${(room / 2 ** 30).toFixed(0)} GiB free for the log)` : '';
+    return {
+      label: `${(fit / 1e6).toFixed(1)} M lines of ${length.toLocaleString('en')} characters${cut}`,
+      command: `yes "$(head -c ${length - 1} /dev/zero | tr '\\0' x)" | head -n ${fit}`,
+      lines: fit,
+    };
+  };
+  const endless = Math.min(lines * 1000, room);
   return [
     ofLength(100),
     ofLength(1000),
@@ -253,7 +269,7 @@ function longOutputs(lines: number): LongOutput[] {
 /** The full-screen view's peak memory while a step prints long lines, and one endless line. */
 export async function benchLongLines(context: BenchContext, lines: number): Promise<Figure[]> {
   const figures: Figure[] = [];
-  for (const [index, output] of longOutputs(lines).entries()) {
+  for (const [index, output] of longOutputs(lines, roomForLog(context.work)).entries()) {
     context.log(`lines: ${output.label} through the full-screen view`);
     const run = await nightshiftFlood(context, output.lines, floodRunbook(context, output.lines ?? 0, output.command, `long-${index}`));
     figures.push({

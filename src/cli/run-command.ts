@@ -19,7 +19,7 @@ import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
 import { SessionLockedError } from '../store/lock.js';
-import { readJournal } from '../store/journal.js';
+import { journalTroubleText, readJournal } from '../store/journal.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { snapshotTroubleText } from '../store/snapshot.js';
@@ -299,12 +299,20 @@ export async function driveRun(args: {
 }
 
 /** A snapshot that cannot be written does not stop the run; the upgrader is told once (in the chat of the full-screen view). */
+/** A state that cannot be saved or a journal that cannot be written (a full disk): said to the upgrader, once a stretch. */
 function tellSnapshotTrouble(session: Session, runbook: Runbook, chat: { hub: ChatHub; me: Participant } | null): () => void {
-  return session.snapshots.onTrouble((trouble) => {
-    const text = snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true));
+  const tell = (text: string) => {
     if (chat) chat.hub.tell(chat.me.id, text);
     else process.stderr.write(`nightshift: ${text}\n`);
-  });
+  };
+  const stopSnapshots = session.snapshots.onTrouble((trouble) =>
+    tell(snapshotTroubleText(trouble, (at) => clockIn(runbook.sites.upgrader.tz, at, true), session.journal.failing)),
+  );
+  const stopJournal = session.journal.onTrouble((trouble) => tell(journalTroubleText(trouble)));
+  return () => {
+    stopSnapshots();
+    stopJournal();
+  };
 }
 
 /**

@@ -221,10 +221,34 @@ export class StepOutput {
 
   private pass(chunk: Buffer, stderr: boolean): void {
     if (chunk.length === 0) return;
-    this.bytes += chunk.length;
     this.lastWrittenStderr = stderr;
-    if (this.file !== null) writeSync(this.file, chunk);
+    if (this.file !== null) this.log(chunk);
     (stderr ? this.stderr : this.stdout).write(chunk);
+  }
+
+  /**
+   * A log that cannot take more (a full disk, a failing one) stops where it is: the command
+   * goes on on its host, and its output on the screen, which says the log stopped and why.
+   */
+  private log(chunk: Buffer): void {
+    let written = 0;
+    try {
+      while (written < chunk.length) written += writeSync(this.file!, chunk, written);
+    } catch (error) {
+      this.bytes += written;
+      const file = this.file!;
+      this.file = null;
+      try {
+        closeSync(file);
+      } catch {
+        // Closing is all that is left to do with it.
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'over the disk quota' : ((error as Error).message ?? String(error));
+      this.note(`nightshift: the log ${this.path} stopped at ${this.bytes} bytes (${why}): what follows is shown, not kept`);
+      return;
+    }
+    this.bytes += written;
   }
 
   /** A line of nightshift's own about the step: shown with the output, but not written to the log, which holds only what the command printed. */

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../test/support/journal-samples.js';
-import { Journal, readJournalChecked } from './journal.js';
+import { Journal, type JournalTrouble, journalTroubleText, readJournalChecked } from './journal.js';
 
 describe('reading a journal', () => {
   const file = () => path.join(mkdtempSync(path.join(tmpdir(), 'ns-journal-')), 'journal.jsonl');
@@ -57,5 +57,32 @@ describe('reading a journal', () => {
     const before = readFileSync(at, 'utf8');
     new Journal(at, 1).close();
     expect(readFileSync(at, 'utf8')).toBe(before);
+  });
+});
+
+describe.runIf(existsSync('/dev/full'))('a journal on a disk that takes nothing (/dev/full)', () => {
+  it('keeps its entries instead of throwing, says so once, and says at close how many it never took', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-journal-full-'));
+    const at = path.join(dir, 'journal.jsonl');
+    symlinkSync('/dev/full', at);
+    const journal = new Journal(at);
+    const troubles: JournalTrouble[] = [];
+    journal.onTrouble((trouble) => troubles.push(trouble));
+    const written: number[] = [];
+    journal.onWritten((entry) => written.push(entry.seq));
+
+    expect(journal.append('run.started', sample('run.started')).seq).toBe(1);
+    expect(journal.append('session.resumed', sample('session.resumed')).seq).toBe(2);
+    expect(journal.failing).toBe(true);
+    journal.close();
+
+    expect(written).toEqual([]);
+    expect(troubles).toEqual([
+      { kind: 'failed', file: at, error: 'ENOSPC: no space left on device' },
+      { kind: 'lost', file: at, entries: 2, error: 'ENOSPC: no space left on device' },
+    ]);
+    expect(journalTroubleText(troubles[1]!)).toBe(
+      `the journal ${at} never took its last 2 entries (ENOSPC: no space left on device): the record of this run ends before them; a resume starts from what was saved.`,
+    );
   });
 });

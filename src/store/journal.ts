@@ -8,7 +8,7 @@
 // match throws; otherwise it is written all the same (the record of a night is never lost
 // to a schema) and followed by a `journal.invalid` entry saying what was wrong, which the
 // report shows.
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from './journal-entries.js';
 
 export type { EntryFields, EntryType, JournalEntry, JournalEntryOf } from './journal-entries.js';
@@ -28,10 +28,33 @@ export function maskedAsJson<T>(value: T, secrets: TextMasker | undefined): T {
   return secrets.maskDeep(JSON.parse(JSON.stringify(value)) as T);
 }
 
+/** The journal could not be written (a full disk), could again, or was closed with entries it never took. */
+export type JournalTrouble =
+  | { kind: 'failed'; file: string; error: string }
+  | { kind: 'recovered'; file: string; entries: number }
+  | { kind: 'lost'; file: string; entries: number; error: string };
+
+/** The sentence for the upgrader. */
+export function journalTroubleText(trouble: JournalTrouble): string {
+  if (trouble.kind === 'recovered') return `the journal ${trouble.file} is written again (${trouble.entries} entries it had kept are in it now).`;
+  if (trouble.kind === 'lost')
+    return `the journal ${trouble.file} never took its last ${trouble.entries} entries (${trouble.error}): the record of this run ends before them; a resume starts from what was saved.`;
+  return (
+    `could not write the journal ${trouble.file} (${trouble.error}): the run goes on and keeps its entries until the journal takes them; ` +
+    'free space in that folder: the next entry writes them all.'
+  );
+}
+
 export class Journal {
   private fd: number | null;
   private readonly held: JournalEntry[] = [];
   private readonly listeners = new Set<(entry: JournalEntry) => void>();
+  private readonly troubleListeners = new Set<(trouble: JournalTrouble) => void>();
+  /** Numbered entries the file could not take (a full disk): they go first, with the next write. */
+  private unwritten: JournalEntry[] = [];
+  /** Bytes of whole entries in the file: a write that failed half way is cut back to it. */
+  private size = 0;
+  private failure: string | null = null;
   /** The run's secrets: masked in every entry before it is numbered, held or written. */
   secrets?: TextMasker;
 
@@ -42,6 +65,18 @@ export class Journal {
   ) {
     this.fd = openSync(path, 'a+', 0o600);
     this.endLastLine(this.fd);
+    this.size = fstatSync(this.fd).size;
+  }
+
+  /** Whether entries are waiting for the file to take them. */
+  get failing(): boolean {
+    return this.failure !== null;
+  }
+
+  /** Hears the first failure of each stretch, the recovery after it, and entries lost at close; returns the unsubscribe function. */
+  onTrouble(listener: (trouble: JournalTrouble) => void): () => void {
+    this.troubleListeners.add(listener);
+    return () => this.troubleListeners.delete(listener);
   }
 
   /**
@@ -106,8 +141,11 @@ export class Journal {
   close(): void {
     if (this.fd === null) return;
     this.release();
+    if (this.unwritten.length > 0) this.write([]);
+    const lost = this.unwritten.length;
     closeSync(this.fd);
     this.fd = null;
+    if (lost > 0) this.tell({ kind: 'lost', file: this.path, entries: lost, error: this.failure ?? 'not written' });
   }
 
   private entry<T extends EntryType>(type: T, fields: EntryFields<T>, at: number): JournalEntry {
@@ -136,9 +174,36 @@ export class Journal {
       this.invalid.splice(this.invalid.indexOf(bad), 1);
       written.push({ seq: ++this.seq, at: new Date().toISOString(), type: 'journal.invalid', entrySeq: bad.seq, entryType: bad.type, problem: bad.problem });
     }
-    writeSync(this.fd, written.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
-    fsyncSync(this.fd);
-    for (const entry of written) for (const listener of this.listeners) listener(entry);
+    const batch = [...this.unwritten, ...written];
+    const text = Buffer.from(batch.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+    try {
+      for (let done = 0; done < text.length; ) done += writeSync(this.fd, text, done);
+      fsyncSync(this.fd);
+    } catch (error) {
+      // What part of the batch reached the file is cut off again: it comes whole with the next write.
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // Left as it is, the torn line is one a reader leaves out and reports.
+      }
+      this.unwritten = batch;
+      if (this.failure === null) {
+        this.failure = (error as Error).message.replace(/, \w+( '.*)?$/s, '');
+        this.tell({ kind: 'failed', file: this.path, error: this.failure });
+      }
+      return;
+    }
+    this.size += text.length;
+    this.unwritten = [];
+    if (this.failure !== null) {
+      this.failure = null;
+      this.tell({ kind: 'recovered', file: this.path, entries: batch.length });
+    }
+    for (const entry of batch) for (const listener of this.listeners) listener(entry);
+  }
+
+  private tell(trouble: JournalTrouble): void {
+    for (const listener of [...this.troubleListeners]) listener(trouble);
   }
 }
 

@@ -124,11 +124,11 @@ export class SnapshotWriter {
 }
 
 /** The sentence for the upgrader; `clock` shows a time in their zone. */
-export function snapshotTroubleText(trouble: SnapshotTrouble, clock: (at: number) => string): string {
+export function snapshotTroubleText(trouble: SnapshotTrouble, clock: (at: number) => string, journalFailing = false): string {
   if (trouble.kind === 'recovered') return `the run's state is saved again in ${trouble.file}.`;
   const since = trouble.lastSavedAt === null ? 'no saved state at all' : `the state saved at ${clock(trouble.lastSavedAt)}`;
   return (
-    `could not save the run's state in ${trouble.file} (${trouble.error}): the run goes on and the journal keeps every event, ` +
+    `could not save the run's state in ${trouble.file} (${trouble.error}): the run goes on and the journal ${journalFailing ? 'will keep' : 'keeps'} every event, ` +
     `but a resume now would start from ${since}; free that folder (space, permissions, open files) and the next change saves it again.`
   );
 }

@@ -19,7 +19,7 @@
 // BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, tmpdir, totalmem } from 'node:os';
+import { cpus, homedir, hostname, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Sshd, type SshdOptions } from '../test/support/sshd.js';
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     if (wanted('fleet')) for (const figure of await benchFleet(context, Number(values.hosts ?? 200), quick ? 1 : 3)) record(figure);
   } finally {
     await sshd.stop();
+    removeHostRunFolders(work);
     rmSync(work, { recursive: true, force: true });
   }
 
@@ -134,6 +135,7 @@ function cleanUpWhenStopped(servers: Sshd[], work: string): void {
         }
       }
       void Promise.allSettled(servers.map((server) => server.stop())).finally(() => {
+        removeHostRunFolders(work);
         rmSync(work, { recursive: true, force: true });
         process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
       });
@@ -157,11 +159,35 @@ function removeKilledBenches(): void {
     }
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
     restoreAutogroupsOf(dir);
+    removeHostRunFolders(dir);
     const sshdDirs = path.join(dir, 'sshd-dirs');
     for (const line of existsSync(sshdDirs) ? readFileSync(sshdDirs, 'utf8').split('\n').filter(Boolean) : []) {
       if (line.startsWith(path.join(tmpdir(), 'ns-sshd-'))) rmSync(line, { recursive: true, force: true });
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The hosts of the bench are this machine, as this user: a run that did not end as it should
+ * (a failed figure, a kill) leaves its steps' output in its run folder there, a flood's
+ * gigabytes among them. Those of the bench's sessions go with the bench.
+ */
+function removeHostRunFolders(work: string): void {
+  const uid = process.getuid?.() ?? 0;
+  const runFolders = [path.join(homedir(), '.local/state/nightshift/runs'), `/var/tmp/nightshift-${uid}/runs`, `/tmp/nightshift-${uid}/runs`];
+  let entries: string[];
+  try {
+    entries = readdirSync(work);
+  } catch {
+    return;
+  }
+  // Every state folder of a run the bench started (state-*, idle-state) holds its sessions.
+  for (const sessions of entries.map((name) => path.join(work, name, 'sessions')).filter((folder) => existsSync(folder))) {
+    for (const id of readdirSync(sessions)) {
+      if (!/^\d{8}-\d{6}-[0-9a-f]+$/.test(id)) continue;
+      for (const folder of runFolders) rmSync(path.join(folder, id), { recursive: true, force: true });
+    }
   }
 }
 

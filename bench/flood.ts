@@ -237,10 +237,14 @@ interface LongOutput {
   lines: number | null;
 }
 
-/** Room the session's log may take in `dir`: half of what is free, since others write to the disk too. */
+/**
+ * Room the session's log may take in `dir`: a quarter of what is free. The host here is this
+ * machine, which holds its own copy of the output until the step's result is recorded, and
+ * others write to the disk too.
+ */
 function roomForLog(dir: string): number {
   const { bavail, bsize } = statfsSync(dir);
-  return Math.floor((bavail * bsize) / 2);
+  return Math.floor((bavail * bsize) / 4);
 }
 
 /**
@@ -250,7 +254,7 @@ function roomForLog(dir: string): number {
 function longOutputs(lines: number, room: number): LongOutput[] {
   const ofLength = (length: number): LongOutput => {
     const fit = Math.min(lines, Math.floor(room / length));
-    const cut = fit < lines ? ` (not ${(lines / 1e6).toFixed(1)} M: ${(room / 2 ** 30).toFixed(0)} GiB for the log, half of what was free)` : '';
+    const cut = fit < lines ? ` (not ${(lines / 1e6).toFixed(1)} M: ${(room / 2 ** 30).toFixed(0)} GiB for the log, a quarter of what was free)` : '';
     return {
       label: `${(fit / 1e6).toFixed(1)} M lines of ${length.toLocaleString('en')} characters${cut}`,
       command: `yes "$(head -c ${length - 1} /dev/zero | tr '\\0' x)" | head -n ${fit}`,

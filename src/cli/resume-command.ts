@@ -24,7 +24,7 @@ import { clockIn, weekdayIn } from '../text/clock.js';
 import { outcomeText } from '../text/outcome.js';
 import { withDemoLab } from './demo-command.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
-import { driveRun, readSecrets, type FrontEndOptions } from './run-command.js';
+import { driveRun, loadFullScreenViewEarly, readSecrets, type FrontEndOptions } from './run-command.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
 import { problemLine } from '../text/problem-line.js';
@@ -48,6 +48,7 @@ export interface ResumeOptions extends FrontEndOptions {
 }
 
 export async function resumeCommand(options: ResumeOptions): Promise<number> {
+  loadFullScreenViewEarly(options);
   const { dir, before } = resumableSession(options.sessionId);
   const { session, reading } = lockSession(dir);
   try {

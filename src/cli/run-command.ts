@@ -61,7 +61,22 @@ export interface RunCommandOptions extends FrontEndOptions {
 
 const OUTCOME_EXIT: Record<Outcome, number> = { completed: EXIT.completed, 'fell-back': EXIT.fellBack, paused: EXIT.paused };
 
+/**
+ * The full-screen view's code (Ink, React, Yoga): a plain run never loads it, a full-screen
+ * one starts loading it at once, so that it loads while the runbook is read and the hosts
+ * are checked instead of after.
+ */
+let fullScreenView: Promise<typeof import('../ui/render.js')> | undefined;
+
+export function loadFullScreenViewEarly(frontEnd: FrontEndOptions): void {
+  if (isPlain(frontEnd) || fullScreenView) return;
+  fullScreenView = import('../ui/render.js');
+  // Awaited when drawn; a failure is reported there, not as an unhandled rejection meanwhile.
+  fullScreenView.catch(() => undefined);
+}
+
 export async function runCommand(options: RunCommandOptions): Promise<number> {
+  loadFullScreenViewEarly(options);
   const runbook = await loadRunbookFor(options.runbookFile, { ...options, ...sshConfigOf(options.connect) });
   // Before any session exists: a run refused here leaves nothing to resume.
   const again = options.from !== undefined ? goingAgainOf(runbook, options.from, options.againFrom, options.againFrom ? 'again' : 'run') : undefined;
@@ -283,7 +298,7 @@ export async function driveRun(args: {
   try {
     outcome = io
       ? await runPlain(run, io, chat)
-      : await (await import('../ui/render.js')).renderTui(run, questions, {
+      : await (await (fullScreenView ??= import('../ui/render.js'))).renderTui(run, questions, {
           ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
           chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? channel.access : null },
           ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),

@@ -9,6 +9,7 @@
 // to a schema) and followed by a `journal.invalid` entry saying what was wrong, which the
 // report shows.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { fileErrorText } from './file-error.js';
 import { checkEntry, type EntryFields, type EntryType, type JournalEntry } from './journal-entries.js';
 
 export type { EntryFields, EntryType, JournalEntry, JournalEntryOf } from './journal-entries.js';
@@ -188,7 +189,7 @@ export class Journal {
       }
       this.unwritten = batch;
       if (this.failure === null) {
-        this.failure = (error as Error).message.replace(/, \w+( '.*)?$/s, '');
+        this.failure = fileErrorText(error);
         this.tell({ kind: 'failed', file: this.path, error: this.failure });
       }
       return;

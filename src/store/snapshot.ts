@@ -3,6 +3,7 @@
 // temporary file left by a crash is never read).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileErrorText } from './file-error.js';
 import { replaceFile } from './replace-file.js';
 import { maskedAsJson, type EntryFields, type EntryType, type JournalEntry, type TextMasker } from './journal.js';
 
@@ -87,8 +88,7 @@ export class SnapshotWriter {
       writeSnapshot(this.dir, maskedAsJson(snapshot, this.secrets));
     } catch (error) {
       if (this.#failures++ === 0) {
-        // "EISDIR: illegal operation on a directory", without the syscall and the paths after it.
-        const message = error instanceof Error ? error.message.replace(/, \w+ '.*$/s, '') : String(error);
+        const message = fileErrorText(error);
         const lastSavedAt = this.#lastSavedAt;
         // The change this snapshot was to save: its journal entries, written just before this
         // one, are the first the saved state does not hold.

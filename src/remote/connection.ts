@@ -80,13 +80,12 @@ export class Connection {
   }
 
   /** Ends the kept SFTP session, if any: it holds one of the server's sessions (MaxSessions). */
-  dropKeptSftp(): boolean {
+  dropKeptSftp(): void {
     const kept = this.keptSftp;
-    if (!kept) return false;
+    if (!kept) return;
     clearTimeout(kept.timer);
     this.keptSftp = undefined;
     kept.session.end();
-    return true;
   }
 
   /** Work that must reach the server before close() ends the connection (killing a cancelled command). */

@@ -17,7 +17,15 @@ import { withSshd } from '../support/with-sshd.js';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function suite(name: string, extraConfig: string[], body: (context: { connect(): Promise<Connection>; work(): string; sshd(): Sshd }) => void): void {
+interface SuiteContext {
+  connect(): Promise<Connection>;
+  work(): string;
+  sshd(): Sshd;
+  /** A local file of `bytes` random bytes in the work folder, and its contents. */
+  randomLocalFile(bytes: number): { local: string; data: Buffer };
+}
+
+function suite(name: string, extraConfig: string[], body: (context: SuiteContext) => void): void {
   describeWithSshd(name, () => {
     const host = withSshd({ extraConfig }, { home: 'test' });
     let work: string;
@@ -38,18 +46,22 @@ function suite(name: string, extraConfig: string[], body: (context: { connect():
       },
       work: () => work,
       sshd: () => host.sshd,
+      randomLocalFile: (bytes) => {
+        const data = randomBytes(bytes);
+        const local = path.join(work, 'local.bin');
+        writeFileSync(local, data);
+        return { local, data };
+      },
     });
   });
 }
 
-suite('the SFTP session of the check, kept for the first upload', [], ({ connect, work }) => {
+suite('the SFTP session of the check, kept for the first upload', [], ({ connect, work, randomLocalFile }) => {
   test('the first upload after the check opens no SFTP session of its own; the next one does', async () => {
     const connection = await connect();
     expect(await probeSftpOn(connection)).toEqual({ available: true });
     const opens = vi.spyOn(connection.client, 'sftp');
-    const data = randomBytes(300_000);
-    const local = path.join(work(), 'local.bin');
-    writeFileSync(local, data);
+    const { local, data } = randomLocalFile(300_000);
 
     await uploadFile(connection, local, path.join(work(), 'first.bin'));
     expect(opens).toHaveBeenCalledTimes(0);
@@ -69,9 +81,7 @@ suite('the SFTP session of the check, kept for the first upload', [], ({ connect
     expect(killed.stdout).toBe('killed\n');
     await vi.waitFor(() => expect(connection.takeKeptSftp()).toBeUndefined(), { timeout: 5000 });
     const opens = vi.spyOn(connection.client, 'sftp');
-    const data = randomBytes(10_000);
-    const local = path.join(work(), 'local.bin');
-    writeFileSync(local, data);
+    const { local, data } = randomLocalFile(10_000);
     await uploadFile(connection, local, path.join(work(), 'after.bin'));
     expect(opens).toHaveBeenCalledTimes(1);
     expect(readFileSync(path.join(work(), 'after.bin')).equals(data)).toBe(true);

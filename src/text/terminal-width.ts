@@ -3,6 +3,7 @@
 // the full-screen view is made of such characters (borders, marks, "·", "…"); string-width
 // segments each line, which was a tenth of the view's whole CPU time in a 200-host rollout.
 // The bundle hands this function to Ink and its helpers in place of string-width (scripts/build.mjs).
+import { eastAsianWidth } from 'get-east-asian-width';
 import stringWidth from 'string-width';
 import stripAnsi from 'strip-ansi';
 
@@ -26,7 +27,11 @@ function kindOf(code: number): number {
   // Letters can join too (Hangul jamo, Thai and Lao AM after a consonant, halfwidth sound
   // marks, Malayalam's dot reph before one): the segmenter is asked.
   if (graphemes(`a${character}a${character}${character}`) !== 5) return OTHER;
-  return stringWidth(character) === 1 ? ALONE : OTHER;
+  // What string-width answers for one visible character alone: its East Asian width, ambiguous
+  // ones narrow (a lone emoji is wide by that measure too). Not string-width itself: its
+  // RGI_Emoji expression takes V8 some 25 ms to compile on first use, which the first frame of
+  // every start paid for its borders and marks.
+  return eastAsianWidth(code) === 1 ? ALONE : OTHER;
 }
 
 const segmenter = new Intl.Segmenter();

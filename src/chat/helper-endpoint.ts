@@ -11,7 +11,7 @@
 // are refused, and a connection that has not opened its terminal soon after logging in
 // (`ssh -N`) is closed. Connections that have not logged in are bounded (login-guard.ts).
 import net from 'node:net';
-import ssh2 from '../remote/ssh2.js';
+import { ssh2 } from '../remote/ssh2.js';
 import type { AuthContext, AuthenticationType, ClientInfo, Connection, PseudoTtyInfo, ServerChannel, Session } from 'ssh2';
 import { neutralize } from '../output/neutralize.js';
 import { isLoopbackAddress } from './loopback.js';
@@ -183,7 +183,7 @@ class Endpoint implements HelperEndpoint {
       onCrowded: (refused) => this.#emit({ type: 'crowded', limit: maxPending, refused }),
     });
     const label = neutralize(options.label ?? 'this upgrade').slice(0, 80);
-    const ssh = new ssh2.Server(
+    const ssh = new (ssh2().Server)(
       {
         hostKeys: [options.hostKey],
         ident: 'nightshift-helper',

@@ -2,7 +2,7 @@
 // that it can drop connections at will. Only the lab's client key gets in; only `exec` runs.
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
-import ssh2 from '../remote/ssh2.js';
+import { ssh2 } from '../remote/ssh2.js';
 import type { AuthContext, Connection, ParsedKey, Session } from 'ssh2';
 import { RunningCommand, type Sandbox } from './exec.js';
 
@@ -25,7 +25,7 @@ export class LabSshHost {
 
   private constructor(options: LabSshHostOptions) {
     this.#options = options;
-    const ssh = new ssh2.Server({ hostKeys: [options.hostPrivateKey], ident: 'nightshift-demo-lab' }, (client) => this.#serve(client));
+    const ssh = new (ssh2().Server)({ hostKeys: [options.hostPrivateKey], ident: 'nightshift-demo-lab' }, (client) => this.#serve(client));
     this.#tcp = net.createServer((socket) => {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));

@@ -3,34 +3,43 @@
 // reconnection at 3 AM does not ask again.
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import ssh2 from './ssh2.js';
-import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, ParsedKey } from 'ssh2';
+import { ssh2 } from './ssh2.js';
+import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, OpenSSHAgent, ParsedKey } from 'ssh2';
 import { AuthenticationError, CertificateUnsupportedError } from './errors.js';
 import type { ResolvedHost } from './types.js';
 
 export const DEFAULT_IDENTITY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
-// ssh2 is CommonJS: Node's ESM loader only sees some of its exports as named ones.
-const { OpenSSHAgent, utils } = ssh2;
-
 /** The agent as ssh2 asks it, showing only the keys IdentitiesOnly allows (all when `allowed` is null), and counting them. */
-class ChosenKeysAgent extends OpenSSHAgent {
-  offered = 0;
-  constructor(
-    readonly socket: string,
-    private readonly allowed: Buffer[] | null,
-  ) {
-    super(socket);
-  }
+interface ChosenKeysAgent extends OpenSSHAgent {
+  readonly socket: string;
+  offered: number;
+  getIdentities(callback: (error?: Error | null, keys?: ParsedKey[]) => void): void;
+}
 
-  override getIdentities(callback: (error?: Error | null, keys?: ParsedKey[]) => void): void {
-    super.getIdentities((error, found) => {
-      const keys = found as ParsedKey[] | undefined;
-      if (error || !keys) return callback(error, keys);
-      const chosen = this.allowed === null ? keys : keys.filter((key) => this.allowed!.some((blob) => blob.equals(key.getPublicSSH())));
-      this.offered = chosen.length;
-      callback(undefined, chosen);
-    });
-  }
+let chosenKeysAgentClass: (new (socket: string, allowed: Buffer[] | null) => ChosenKeysAgent) | undefined;
+
+/** Made on first use: the class extends ssh2's agent, and ssh2 loads when first asked for. */
+function newChosenKeysAgent(socket: string, allowed: Buffer[] | null): ChosenKeysAgent {
+  chosenKeysAgentClass ??= class extends ssh2().OpenSSHAgent {
+    offered = 0;
+    constructor(
+      readonly socket: string,
+      private readonly allowed: Buffer[] | null,
+    ) {
+      super(socket);
+    }
+
+    override getIdentities(callback: (error?: Error | null, keys?: ParsedKey[]) => void): void {
+      super.getIdentities((error, found) => {
+        const keys = found as ParsedKey[] | undefined;
+        if (error || !keys) return callback(error, keys);
+        const chosen = this.allowed === null ? keys : keys.filter((key) => this.allowed!.some((blob) => blob.equals(key.getPublicSSH())));
+        this.offered = chosen.length;
+        callback(undefined, chosen);
+      });
+    }
+  };
+  return new chosenKeysAgentClass(socket, allowed);
 }
 const PASSPHRASE_ATTEMPTS = 3;
 /** ssh2 takes `false` for "no more methods"; its types do not say so. */
@@ -169,7 +178,7 @@ export class PublicKeyLogin {
     for (let candidate = this.candidates.shift(); candidate; candidate = this.candidates.shift()) {
       if (candidate.kind === 'agent') {
         if (host.identitiesOnly) this.allowedBlobs = await this.identityBlobs();
-        const agent = new ChosenKeysAgent(candidate.socket, this.allowedBlobs);
+        const agent = newChosenKeysAgent(candidate.socket, this.allowedBlobs);
         const keys = await this.agentKeys(agent);
         if (keys.length > 0) {
           this.agent = agent;
@@ -217,7 +226,7 @@ export class PublicKeyLogin {
       for (const source of [`${file}.pub`, file]) {
         const cached = source === file ? this.options.keyCache.get(file) : undefined;
         const data = cached ? null : await readFile(source).catch(() => null);
-        const parsed = cached ?? (data ? utils.parseKey(data) : null);
+        const parsed = cached ?? (data ? ssh2().utils.parseKey(data) : null);
         const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
         if (!key || key instanceof Error) continue;
         blobs.push(key.getPublicSSH());
@@ -248,7 +257,7 @@ export class PublicKeyLogin {
       return null;
     }
     this.foundAnyFile = true;
-    let parsed: ParsedKey | Error | null = utils.parseKey(data);
+    let parsed: ParsedKey | Error | null = ssh2().utils.parseKey(data);
     if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
       parsed = await this.unlock(file, data);
       if (parsed === null) return null;
@@ -269,7 +278,7 @@ export class PublicKeyLogin {
         this.notes.push(`${file} was skipped (no passphrase given)`);
         return null;
       }
-      const parsed = utils.parseKey(data, passphrase);
+      const parsed = ssh2().utils.parseKey(data, passphrase);
       if (!(parsed instanceof Error)) return parsed;
     }
     this.notes.push(`${file} was skipped (wrong passphrase ${PASSPHRASE_ATTEMPTS} times)`);

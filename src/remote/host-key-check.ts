@@ -72,7 +72,7 @@ function recorded(target: HostKeyCheckTarget, known: KnownKey): RecordedHostKey 
 }
 
 /** ssh2's default host key algorithm order (with this Node: Ed25519 first), taken from ssh2 itself. */
-const DEFAULT_HOST_KEY_ALGORITHMS = ssh2Algorithms.defaults.hostKey as ServerHostKeyAlgorithm[];
+const defaultHostKeyAlgorithms = () => ssh2Algorithms().defaults.hostKey as ServerHostKeyAlgorithm[];
 
 /** Signature algorithms that verify a key of a given type. */
 const ALGORITHMS_FOR_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
@@ -88,10 +88,10 @@ export function hostKeyAlgorithms(recordedTypes: string[]): ServerHostKeyAlgorit
       if (isSupported(algorithm) && !first.includes(algorithm)) first.push(algorithm);
     }
   }
-  return [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((algorithm) => !first.includes(algorithm))];
+  return [...first, ...defaultHostKeyAlgorithms().filter((algorithm) => !first.includes(algorithm))];
 }
 
 /** Key types ssh2 cannot verify (certificates, security keys) are left to the defaults. */
 function isSupported(algorithm: string): algorithm is ServerHostKeyAlgorithm {
-  return (DEFAULT_HOST_KEY_ALGORITHMS as string[]).includes(algorithm) || algorithm === 'ssh-dss';
+  return (defaultHostKeyAlgorithms() as string[]).includes(algorithm) || algorithm === 'ssh-dss';
 }

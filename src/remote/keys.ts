@@ -1,7 +1,7 @@
 // SSH keys made in-process with ssh2 (the demo lab's keys, the helper channel's host key)
 // and fingerprints as OpenSSH prints them.
 import { createHash } from 'node:crypto';
-import ssh2 from './ssh2.js';
+import { ssh2 } from './ssh2.js';
 import type { ParsedKey } from 'ssh2';
 
 export interface SshKeyPair {
@@ -15,15 +15,15 @@ export function generateEd25519KeyPair(comment: string): SshKeyPair {
   // ssh2 1.17 strips leading zero bytes from ed25519 public keys, so about 1 key in 256
   // cannot be parsed back (mscdex/ssh2#1513): draw again until both halves parse.
   for (;;) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-    const parses = (key: string) => !(ssh2.utils.parseKey(key) instanceof Error);
+    const pair = ssh2().utils.generateKeyPairSync('ed25519', { comment });
+    const parses = (key: string) => !(ssh2().utils.parseKey(key) instanceof Error);
     if (parses(pair.private) && parses(pair.public)) return { privateKey: pair.private, publicKey: pair.public };
   }
 }
 
 /** A public key line, or an unencrypted private key: ssh2 parses both. */
 export function parseKey(key: string): ParsedKey {
-  const parsed = ssh2.utils.parseKey(key);
+  const parsed = ssh2().utils.parseKey(key);
   if (parsed instanceof Error) throw parsed;
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!first) throw new Error('The key text holds no key.');

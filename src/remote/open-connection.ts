@@ -3,7 +3,7 @@
 // as the errors of errors.ts.
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import ssh2, { acceptOnlySignatureAlgorithms, ssh2Algorithms } from './ssh2.js';
+import { acceptOnlySignatureAlgorithms, ssh2, ssh2Algorithms } from './ssh2.js';
 import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import type { HostKeyExpectation } from '../runbook/types.js';
 import { HandshakeLog, mismatchKind, noCommonAlgorithm, offerFor, type Offer } from './algorithms.js';
@@ -48,9 +48,6 @@ export interface ConnectionSettings {
   keepaliveCountMax: number;
   readyTimeoutMs: number;
 }
-
-// ssh2 is CommonJS: Node's ESM loader only sees some of its exports as named ones.
-const { Client } = ssh2;
 
 type SshError = Error & ClientErrorExtensions & { code?: string | number };
 
@@ -141,13 +138,13 @@ async function logIn<T>(
   const { host } = stop;
   if (host.certificateFiles && host.certificateFiles.length > 0) throw certificatesRefused(host);
   const policy = await hostKeyPolicy(settings, stop);
-  const offer: Offer = offerFor(host.algorithms, policy.algorithms, ssh2Algorithms, host.name);
+  const offer: Offer = offerFor(host.algorithms, policy.algorithms, ssh2Algorithms(), host.name);
   const handshakeLog = new HandshakeLog();
   const proxy = via instanceof ProxyCommandTransport ? via : undefined;
   const agentSocket = agentSocketFor(settings, host);
 
   return new Promise<T>((resolve, reject) => {
-    const client = new Client();
+    const client = new (ssh2().Client)();
     let settled = false;
     // A refusal decided by us (host key) wins over ssh2's generic "Host denied".
     let refusal: Error | undefined;
@@ -195,7 +192,7 @@ async function logIn<T>(
     const onError = (error: SshError) => {
       if (error.level === 'agent') return login.noteAgentError(error);
       const mismatch = error.level === 'handshake' ? mismatchKind(error.message) : null;
-      if (mismatch && !refusal) return fail(noCommonAlgorithm(stop.where, mismatch, offer, handshakeLog, ssh2Algorithms.supported));
+      if (mismatch && !refusal) return fail(noCommonAlgorithm(stop.where, mismatch, offer, handshakeLog, ssh2Algorithms().supported));
       // sshd's MaxAuthTries: it disconnects with this reason, not a failed method.
       if (authenticating && /too many authentication failures/i.test(error.message)) return fail(login.tooManyAttempts(error.message));
       if (error.level === 'client-authentication') {

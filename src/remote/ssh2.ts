@@ -1,5 +1,7 @@
 // The one place ssh2 is loaded: every src import of 'ssh2' (other than types) goes through
-// here, so the library is set up once before anything uses it.
+// here, so the library is set up once before anything uses it. It is loaded when first
+// asked for, not at start: loading it (and the parts of Node it takes: crypto, zlib, http,
+// tls) is some 40 ms that a local-only run, a resume's first frame or `lint` need not wait.
 //
 // ssh2's key exchange takes crypto.createDiffieHellman at load time; while it loads, that
 // function is the fast one of fast-dh.ts (no primality test of the server's group, which
@@ -19,8 +21,13 @@ function loadSsh2(): typeof Ssh2 {
   }
 }
 
-const ssh2 = loadSsh2();
-export default ssh2;
+let loaded: typeof Ssh2 | undefined;
+
+/** ssh2's exports, loaded (and set up) on the first call. */
+export function ssh2(): typeof Ssh2 {
+  loaded ??= loadSsh2();
+  return loaded;
+}
 
 interface Ssh2Constants {
   SUPPORTED_KEX: string[];
@@ -33,23 +40,34 @@ interface Ssh2Constants {
   DEFAULT_MAC: string[];
 }
 
-const constants = requireSsh2Constants() as Ssh2Constants;
-
 /** The algorithm names ssh2 can speak (with this Node and OpenSSL), and those it offers by default, in its order. */
-export const ssh2Algorithms = {
-  supported: {
-    kex: constants.SUPPORTED_KEX,
-    hostKey: constants.SUPPORTED_SERVER_HOST_KEY,
-    cipher: constants.SUPPORTED_CIPHER,
-    mac: constants.SUPPORTED_MAC,
-  },
-  defaults: {
-    kex: constants.DEFAULT_KEX,
-    hostKey: constants.DEFAULT_SERVER_HOST_KEY,
-    cipher: constants.DEFAULT_CIPHER,
-    mac: constants.DEFAULT_MAC,
-  },
-} as const;
+export interface Ssh2Algorithms {
+  supported: { kex: string[]; hostKey: string[]; cipher: string[]; mac: string[] };
+  defaults: { kex: string[]; hostKey: string[]; cipher: string[]; mac: string[] };
+}
+
+let algorithms: Ssh2Algorithms | undefined;
+
+/** ssh2's algorithm lists, read from its constants on the first call. */
+export function ssh2Algorithms(): Ssh2Algorithms {
+  if (algorithms) return algorithms;
+  const constants = requireSsh2Constants() as Ssh2Constants;
+  algorithms = {
+    supported: {
+      kex: constants.SUPPORTED_KEX,
+      hostKey: constants.SUPPORTED_SERVER_HOST_KEY,
+      cipher: constants.SUPPORTED_CIPHER,
+      mac: constants.SUPPORTED_MAC,
+    },
+    defaults: {
+      kex: constants.DEFAULT_KEX,
+      hostKey: constants.DEFAULT_SERVER_HOST_KEY,
+      cipher: constants.DEFAULT_CIPHER,
+      mac: constants.DEFAULT_MAC,
+    },
+  };
+  return algorithms;
+}
 
 type ExtInfoHandler = (packet: unknown, extensions: Array<{ name: string; algs?: string[] }>) => void;
 

@@ -7,7 +7,7 @@
 //             200 keys) vs the same key when idle
 //   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
 //   idle      CPU and wake-ups of the full-screen view waiting at a checkpoint
-//   start     first frame of the full-screen view vs `node -e 0`
+//   start     first frame of the full-screen view, and lint and plan of a shipped runbook, vs `node -e 0`
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
 //   wan       over a 180 ms link at 20 and 200 Mbit/s (wan-link.ts): upload vs sftp, a one-step
 //             run vs ssh, the same through a ProxyJump vs ssh -J, output again after a silence

@@ -1,5 +1,6 @@
-// Start-up: the first frame of the full-screen view against `node -e 0`, both on a pty; and
-// a resume of a session whose failed step printed a million lines, to the frame showing them.
+// Start-up: the first frame of the full-screen view against `node -e 0`, both on a pty;
+// `lint` and `plan` of a shipped runbook, start to exit, against the same; and a resume of a
+// session whose failed step printed a million lines, to the frame showing them.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,12 +8,24 @@ import { percentile, type BenchContext, type Figure } from './figures.js';
 import { PtyProgram } from './pty.js';
 
 const START_GOAL = 3;
+/** `lint` and `plan`, start to exit, against `node -e 0`. */
+const CHECK_GOAL = 2;
+/** A shipped runbook of 26 steps and 7 fallback steps: what a user lints. */
+const SHIPPED_RUNBOOK = 'runbooks/gateway-swap.yaml';
 const RESUME_GOAL_S = 0.5;
 const ROUNDS = 9;
 
 async function nodeStart(context: BenchContext): Promise<number> {
   const program = new PtyProgram(`${context.node} -e 0`);
   await program.exited;
+  return (performance.now() - program.startedAt) / 1000;
+}
+
+/** A command to its exit on a pty, in seconds; it must succeed. */
+async function toExit(context: BenchContext, args: string): Promise<number> {
+  const program = new PtyProgram(`${context.bin} ${args}`, { cwd: context.root });
+  const code = await program.exited;
+  if (code !== 0) throw new Error(`nightshift ${args} exited with ${code}`);
   return (performance.now() - program.startedAt) / 1000;
 }
 
@@ -29,15 +42,32 @@ export async function benchStart(context: BenchContext): Promise<Figure[]> {
   writeFileSync(runbook, 'name: Start here\nphases:\n  - name: one\n    steps:\n      - checkpoint: Ready?\n');
   const node: number[] = [];
   const frames: number[] = [];
-  context.log(`start: ${ROUNDS} rounds of node -e 0 and of the first frame`);
+  const lints: number[] = [];
+  const plans: number[] = [];
+  context.log(`start: ${ROUNDS} rounds of node -e 0, the first frame, lint and plan`);
   for (let round = 0; round < ROUNDS; round++) {
     node.push(await nodeStart(context));
     frames.push(
       await firstFrame(context, `run ${runbook}`, 'nightshift · Start here', { NIGHTSHIFT_STATE_DIR: mkdtempSync(path.join(context.work, 'state-')) }),
     );
+    lints.push(await toExit(context, `lint ${SHIPPED_RUNBOOK}`));
+    plans.push(await toExit(context, `plan ${SHIPPED_RUNBOOK}`));
   }
   const reference = percentile(node, 50);
   const value = percentile(frames, 50);
+  const checkFigure = (command: string, times: number[]): Figure => {
+    const median = percentile(times, 50);
+    return {
+      name: `${command} of a shipped runbook (median)`,
+      value: median * 1000,
+      unit: 'ms',
+      reference: { what: 'node -e 0', value: reference * 1000 },
+      ratio: median / reference,
+      goal: `<= ${CHECK_GOAL}x`,
+      met: median / reference <= CHECK_GOAL,
+      notes: `${SHIPPED_RUNBOOK}, start to exit on a pty`,
+    };
+  };
   return [
     {
       name: 'first frame after start (median)',
@@ -48,6 +78,8 @@ export async function benchStart(context: BenchContext): Promise<Figure[]> {
       goal: `<= ${START_GOAL}x`,
       met: value / reference <= START_GOAL,
     },
+    checkFigure('lint', lints),
+    checkFigure('plan', plans),
   ];
 }
 

@@ -1,7 +1,8 @@
 // The one place ssh2 is loaded: every src import of 'ssh2' (other than types) goes through
 // here, so the library is set up once before anything uses it. It is loaded when first
-// asked for, not at start: loading it (and the parts of Node it takes: crypto, zlib, http,
-// tls) is some 40 ms that a local-only run, a resume's first frame or `lint` need not wait.
+// asked for, not as this module is evaluated: with the parts of Node it takes (crypto, zlib,
+// http, tls) it is some 40 ms, which a resume's first frame waited for though the helper
+// channel and the logins that need it come after (test/e2e/start-loads.test.ts).
 //
 // ssh2's key exchange takes crypto.createDiffieHellman at load time; while it loads, that
 // function is the fast one of fast-dh.ts (no primality test of the server's group, which

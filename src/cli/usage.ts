@@ -311,7 +311,7 @@ export const JOIN = command({
   about: `Joins an upgrader's session as the helper on site: runs ssh to the helper channel and
 asks for the join code the upgrader reads out. Without an argument it joins a session
 running on this machine (its key is pinned, no question asked), else localhost:2222, the
-port of the tunnel on a site host. In the chat: /ok confirms what is asked of you,
+port of the tunnel on a site host, when something answers there. In the chat: /ok confirms what is asked of you,
 /away 60 lunch and /back say where you are, Tab shows the output, /quit leaves.`,
   flags: {
     observer: { type: 'boolean', help: 'join read-only (ssh observer@...): see and chat, not confirm' },

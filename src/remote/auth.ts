@@ -7,6 +7,7 @@ import { ssh2 } from './ssh2.js';
 import type { AnyAuthMethod, AuthHandlerMiddleware, AuthenticationType, OpenSSHAgent, ParsedKey } from 'ssh2';
 import { AuthenticationError, CertificateUnsupportedError } from './errors.js';
 import type { ResolvedHost } from './types.js';
+import { counted } from '../text/counted.js';
 
 export const DEFAULT_IDENTITY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 /** The agent as ssh2 asks it, showing only the keys IdentitiesOnly allows (all when `allowed` is null), and counting them. */
@@ -127,10 +128,7 @@ export class PublicKeyLogin {
     this.current = null;
     const { host } = this.options;
     const agentKeys = this.agent?.offered ?? 0;
-    const offered = [
-      ...(agentKeys > 0 ? [`the agent's ${agentKeys} key${agentKeys === 1 ? '' : 's'}`] : []),
-      ...this.refused.filter((label) => label !== 'the agent'),
-    ];
+    const offered = [...(agentKeys > 0 ? [`the agent's ${counted(agentKeys, 'key')}`] : []), ...this.refused.filter((label) => label !== 'the agent')];
     return new AuthenticationError(
       `Could not log in to ${host.name} as ${host.user} at ${host.address}:${host.port}: the server ended the login after too many attempts ` +
         `("${serverMessage}": sshd's MaxAuthTries, 6 by default) while nightshift offered ${joinWords(offered) || 'keys'}. ` +

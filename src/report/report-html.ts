@@ -22,6 +22,7 @@ import {
 import type { Rollout } from './rollout-record.js';
 import type { Attempt, CapturedValue, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
+import { counted } from '../text/counted.js';
 
 const STYLE = `
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232b; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
@@ -291,8 +292,8 @@ function outputDetails(log: LogExcerpt, paths: ReportPaths): Markup {
   if (log.missing) return html`<p class="note">Output: ${log.missing} (${full})</p>`;
   if (log.lines.length === 0) return html`<p class="muted">No output.</p>`;
   const shown = log.lines.length;
-  return html`<details class="output"><summary>Output: ${shown + log.omittedLines} lines</summary>
-${log.omittedLines > 0 ? html`<p class="note">The first ${log.omittedLines} lines are left out; the full log is ${full}.</p>` : ''}
+  return html`<details class="output"><summary>Output: ${counted(shown + log.omittedLines, 'line')}</summary>
+${log.omittedLines > 0 ? html`<p class="note">The first ${counted(log.omittedLines, 'line')} are left out; the full log is ${full}.</p>` : ''}
 <pre>${log.lines.join('\n')}</pre>
 </details>`;
 }

@@ -10,6 +10,7 @@ import { batchText, decisionSubject, rolloutHostCells } from './report-text.js';
 import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
 import { linkLines, notRunText } from './going-again-text.js';
+import { counted } from '../text/counted.js';
 
 const MD_ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
 
@@ -203,8 +204,8 @@ function outputMarkdown(log: LogExcerpt, paths: ReportPaths): string {
   const full = `${paths.sessionDir}/${log.file}`;
   if (log.missing) return `Output: ${mdText(`${log.missing} (${full})`)}`;
   if (log.lines.length === 0) return 'No output.';
-  const note = log.omittedLines > 0 ? `\n\n*The first ${log.omittedLines} lines are left out; the full log is ${mdText(full)}.*` : '';
-  return `<details><summary>Output: ${log.lines.length + log.omittedLines} lines</summary>${note}\n\n${mdCode(log.lines.join('\n'))}\n\n</details>`;
+  const note = log.omittedLines > 0 ? `\n\n*The first ${counted(log.omittedLines, 'line')} are left out; the full log is ${mdText(full)}.*` : '';
+  return `<details><summary>Output: ${counted(log.lines.length + log.omittedLines, 'line')}</summary>${note}\n\n${mdCode(log.lines.join('\n'))}\n\n</details>`;
 }
 
 /** A rollout: its hosts with their outcomes, then its batches in order with their times. */

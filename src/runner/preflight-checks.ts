@@ -5,6 +5,7 @@
 // printed nothing, or too little) is a failed check, never "nothing to check".
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { PreflightCheck } from '../runbook/types.js';
+import { counted } from '../text/counted.js';
 
 export interface Verdict {
   ok: boolean;
@@ -181,7 +182,7 @@ export function judgeFstab(path: string, stdout: string): Verdict {
   }
   if (roots[0]![1] === undefined) notes.push('the running kernel has no root=');
   if (missing.length > 0) return { ok: false, text: `no filesystem here has ${missing.join(', ')}` };
-  return { ok: true, text: [`${checked} filesystem${checked === 1 ? '' : 's'} named, all found`, ...notes].join('; ') };
+  return { ok: true, text: [`${counted(checked, 'filesystem')} named, all found`, ...notes].join('; ') };
 }
 
 // --- mem_available -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { RevertShown, StepProgress } from '../output/step-output.js';
 import { revertText } from '../text/revert.js';
 import { useNow, type OutputTail } from './hooks.js';
 import { theme } from './theme.js';
+import { counted } from '../text/counted.js';
 
 /** `host`: a host of a rollout the upgrader selected, whose step this is (or none yet, while it is queued). */
 export function OutputPanel(props: { step: Step | null; tail: OutputTail; width: number; height: number; scroll: number; host?: string }) {
@@ -16,7 +17,7 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
     : props.host !== undefined
       ? `${selected}queued: no output yet`
       : 'output';
-  const counts = tail.total > 0 ? `${tail.total.toLocaleString('en-US')} lines` : '';
+  const counts = tail.total > 0 ? counted(tail.total, 'line') : '';
   const scrolled = props.scroll > 0 ? `scrolled back ${props.scroll} (End follows) · ` : '';
   return (
     <Box flexDirection="column" width={props.width} height={props.height + 2} borderStyle="round" borderColor={theme.border}>

@@ -6,6 +6,7 @@ import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, step
 import { slashUsage } from '../chat/chat-text.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { theme } from './theme.js';
+import { counted } from '../text/counted.js';
 
 function Field(props: { value: string; masked?: boolean }) {
   return (
@@ -183,7 +184,7 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
           </Text>
           {prompt.more > 0 ? (
             <Text color={theme.warning}>
-              {prompt.more} more {prompt.more === 1 ? 'host waits' : 'hosts wait'} for a decision (next once this one is decided; ← → shows them).
+              {counted(prompt.more, 'more host waits', 'more hosts wait')} for a decision (next once this one is decided; ← → shows them).
             </Text>
           ) : null}
           <Keys>{keys}</Keys>

@@ -23,6 +23,7 @@ import type { HideTyping } from './hidden-typing.js';
 import type { LineReader } from './line-reader.js';
 import { jsonLine, noticeLine, streamJournal } from './json-stream.js';
 import type { Run } from '../../runner/run.js';
+import { counted } from '../../text/counted.js';
 
 export interface PlainIO {
   reader: LineReader;
@@ -198,7 +199,7 @@ function askingNow(run: Run, shownStep: (stepId: string) => Step): Asking | null
 function askingText(asking: Asking, shownStep: (stepId: string) => Step, relaysAllowed: boolean, answers: string): string {
   const { prompt } = asking;
   if (prompt.kind === 'host-decision') {
-    const more = prompt.more > 0 ? `\n  ${prompt.more} more ${prompt.more === 1 ? 'host waits' : 'hosts wait'} for a decision after this one.` : '';
+    const more = prompt.more > 0 ? `\n  ${counted(prompt.more, 'more host waits', 'more hosts wait')} for a decision after this one.` : '';
     return `${hostPrefix(prompt.host)}${stepLabel(prompt.step)} failed on ${visibleLine(prompt.host)}: ${prompt.error}${more}\n  ${answers}`;
   }
   if (prompt.kind === 'confirmation' && prompt.rollout) {

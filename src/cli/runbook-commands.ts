@@ -9,7 +9,9 @@ import { runbookJsonSchema } from '../runbook/schema.js';
 import { allSteps } from '../runbook/types.js';
 import { problemLine } from '../text/problem-line.js';
 import { shown } from '../text/shown-runbook.js';
+import { checkLabFile } from '../lab/vm/lab-file.js';
 import { EXIT } from './exit.js';
+import { counted } from '../text/counted.js';
 
 export interface Out {
   stdout(text: string): void;
@@ -19,6 +21,10 @@ export interface Out {
 export async function lintCommand(files: string[], out: Out): Promise<number> {
   let failed = false;
   for (const file of files) {
+    if (LAB_FILE.test(file)) {
+      if (!(await lintLabFile(file, out))) failed = true;
+      continue;
+    }
     const source = await readFile(file, 'utf8').catch(() => null);
     const warnings = source === null ? [] : lintWarnings(source, file);
     try {
@@ -29,7 +35,9 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
       }
       for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);
-      out.stdout(`${visibleLine(file)}: ok (${runbook.phases.length} phases, ${steps} steps, ${runbook.fallback.length} fallback steps)\n`);
+      out.stdout(
+        `${visibleLine(file)}: ok (${counted(runbook.phases.length, 'phase')}, ${counted(steps, 'step')}, ${counted(runbook.fallback.length, 'fallback step')})\n`,
+      );
     } catch (error) {
       if (!(error instanceof RunbookError)) throw error;
       failed = true;
@@ -38,6 +46,23 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
     }
   }
   return failed ? EXIT.error : EXIT.completed;
+}
+
+/** A runbook's rehearsal lab (NAME.lab.yaml beside NAME.yaml): `lint runbooks/*.yaml` meets them too. */
+const LAB_FILE = /\.lab\.ya?ml$/;
+
+async function lintLabFile(file: string, out: Out): Promise<boolean> {
+  const source = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    out.stdout(problemLine({ file, line: 1, col: 1, message: `cannot read the lab file: ${error.code === 'ENOENT' ? 'no such file' : error.message}` }));
+    return null;
+  });
+  if (source === null) return false;
+  const { lab, problems } = checkLabFile(source);
+  for (const problem of problems) out.stdout(problemLine({ file, ...problem }));
+  if (!lab) return false;
+  const runbook = path.basename(file).replace(LAB_FILE, '.yaml');
+  out.stdout(`${visibleLine(file)}: ok (the rehearsal lab of ${visibleLine(runbook)}: ${counted(Object.keys(lab.machines).length, 'machine')})\n`);
+  return true;
 }
 
 export async function planCommand(file: string, json: boolean, out: Out): Promise<number> {

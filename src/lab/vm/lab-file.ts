@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { LabError } from './lab-error.js';
 
@@ -47,17 +47,68 @@ export function labFileFor(runbookPath: string): string {
   return path.join(parsed.dir, `${parsed.name}.lab.yaml`);
 }
 
+/** A mistake in a lab file, at its line and column. */
+export interface LabFileProblem {
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** At most three: a rollout rehearsed over a canary, a host that fails and one the halt spares. */
+const MAX_MACHINES = 3;
+
+/** Every mistake of a lab file's text at once, each at its place; `lab` when there is none. */
+export function checkLabFile(source: string): { lab?: LabFile; problems: LabFileProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter });
+  const at = (offset: number) => lineCounter.linePos(offset);
+  const problems: LabFileProblem[] = doc.errors.map((error) => ({ ...at(error.pos[0]), message: `invalid YAML: ${error.message.split('\n')[0]}` }));
+  if (problems.length > 0) return { problems };
+  const result = labFileSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const where = issue.path.join('.') || 'the file';
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push({ ...at(offsetOf(doc, [...issue.path, key], true)), message: `${where}: unknown key '${key}'` });
+      } else {
+        problems.push({ ...at(offsetOf(doc, issue.path, false)), message: `${where}: ${issue.message}` });
+      }
+    }
+    return { problems: problems.sort((a, b) => a.line - b.line || a.col - b.col) };
+  }
+  const machines = Object.keys(result.data.machines);
+  if (machines.length > MAX_MACHINES) {
+    problems.push({
+      ...at(offsetOf(doc, ['machines', machines[MAX_MACHINES]!], true)),
+      message: `at most ${MAX_MACHINES} machines: under emulation each takes a whole CPU while it works`,
+    });
+    return { problems };
+  }
+  return { lab: result.data, problems };
+}
+
+/** Where the value at `path` starts (its key, with `key`), else the nearest place above it that exists. */
+function offsetOf(doc: Document, path: readonly PropertyKey[], key: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = startOf(node) ?? 0;
+  for (const [index, segment] of path.entries()) {
+    if (!isMap(node)) break;
+    const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+    if (!pair) break;
+    offset = startOf(key && index === path.length - 1 ? pair.key : (pair.value ?? pair.key)) ?? offset;
+    node = pair.value;
+  }
+  return offset;
+}
+
+function startOf(node: unknown): number | undefined {
+  return (node as { range?: [number, number, number] } | null)?.range?.[0];
+}
+
 export async function readLabFile(runbookPath: string): Promise<{ file: string; lab: LabFile }> {
   const file = labFileFor(runbookPath);
   if (!existsSync(file)) throw new LabError(`${path.basename(runbookPath)} has no rehearsal lab: ${file} is missing.`);
-  const result = labFileSchema.safeParse(parse(await readFile(file, 'utf8')));
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new LabError(`${file}: ${issue.path.join('.') || 'the file'}: ${issue.message}.`);
-  }
-  // Three: a rollout rehearsed over a canary, a host that fails and one the halt spares.
-  if (Object.keys(result.data.machines).length > 3) {
-    throw new LabError(`${file}: at most three machines: under emulation each takes a whole CPU while it works.`);
-  }
-  return { file, lab: result.data };
+  const { lab, problems } = checkLabFile(await readFile(file, 'utf8'));
+  if (!lab) throw new LabError(problems.map((problem) => `${file}:${problem.line}:${problem.col}: ${problem.message}.`).join('\n'));
+  return { file, lab };
 }

@@ -55,7 +55,7 @@ export interface AuthOptions {
   agentSocket: string | undefined;
   home: string;
   keyCache: KeyCache;
-  askPassphrase(keyFile: string): Promise<string | null>;
+  askPassphrase(keyFile: string, retry: boolean): Promise<string | null>;
 }
 
 type Candidate = { kind: 'agent'; socket: string } | { kind: 'file'; file: string; explicit: boolean };
@@ -271,7 +271,7 @@ export class PublicKeyLogin {
 
   private async unlock(file: string, data: Buffer): Promise<ParsedKey | Error | null> {
     for (let attempt = 1; attempt <= PASSPHRASE_ATTEMPTS; attempt++) {
-      const passphrase = await this.options.askPassphrase(file);
+      const passphrase = await this.options.askPassphrase(file, attempt > 1);
       if (passphrase === null) {
         this.notes.push(`${file} was skipped (no passphrase given)`);
         return null;

@@ -164,7 +164,7 @@ async function logIn<T>(
       agentSocket,
       home: settings.home,
       keyCache: settings.keyCache,
-      askPassphrase: (file) => clock.ask(() => settings.interaction.askPassphrase(file)),
+      askPassphrase: (file, retry) => clock.ask(() => settings.interaction.askPassphrase(file, retry)),
     });
 
     const fail = (error: Error) => {

@@ -22,8 +22,11 @@ export interface RecordedHostKey extends HostKeyInfo {
 export interface RemoteInteraction {
   /** An unknown host: show the fingerprint and ask. true records the key in known_hosts. */
   confirmUnknownHostKey(key: HostKeyInfo): Promise<boolean>;
-  /** Passphrase for an encrypted private key; null skips that key. */
-  askPassphrase(keyFile: string): Promise<string | null>;
+  /**
+   * Passphrase for an encrypted private key; null skips that key. `retry` when the last one
+   * did not unlock it. Required, as for sudo: no wrapper may drop it on the way.
+   */
+  askPassphrase(keyFile: string, retry: boolean): Promise<string | null>;
   /**
    * The sudo password of `user` on `host` (`become: sudo`), asked hidden, once per host;
    * `retry` when sudo refused the last one. null: none given (the command does not run).

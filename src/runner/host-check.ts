@@ -300,8 +300,8 @@ export class HandOverInteraction implements RemoteInteraction {
     return this.to.confirmUnknownHostKey(key);
   }
 
-  askPassphrase(keyFile: string): Promise<string | null> {
-    return this.to.askPassphrase(keyFile);
+  askPassphrase(keyFile: string, retry: boolean): Promise<string | null> {
+    return this.to.askPassphrase(keyFile, retry);
   }
 
   askSudoPassword(host: string, user: string, retry: boolean): Promise<string | null> {
@@ -319,7 +319,7 @@ export function oneQuestionAtATime(interaction: RemoteInteraction): RemoteIntera
   };
   return {
     confirmUnknownHostKey: (key: HostKeyInfo) => inTurn(() => interaction.confirmUnknownHostKey(key)),
-    askPassphrase: (keyFile: string) => inTurn(() => interaction.askPassphrase(keyFile)),
+    askPassphrase: (keyFile: string, retry: boolean) => inTurn(() => interaction.askPassphrase(keyFile, retry)),
     askSudoPassword: (host: string, user: string, retry: boolean) => inTurn(() => interaction.askSudoPassword(host, user, retry)),
   };
 }

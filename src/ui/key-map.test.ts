@@ -39,7 +39,7 @@ const hostKey = {
   key: { host: 'dragon', address: '127.0.0.1', port: 22, keyType: 'ed25519', fingerprint: 'x' },
   answer: () => {},
 } as Question;
-const passphrase: Question = { kind: 'passphrase', keyFile: '/k', answer: () => {} };
+const passphrase: Question = { kind: 'passphrase', keyFile: '/k', retry: false, answer: () => {} };
 const failed = (more: Partial<Extract<Focus, { waitingFor: 'decision' }>> = {}): Focus => ({
   stepId: 'parts',
   waitingFor: 'decision',

@@ -55,7 +55,8 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
           </>
         ) : (
           <>
-            <Text bold>Passphrase for {prompt.question.keyFile}</Text>
+            {prompt.question.retry ? <Text color={theme.danger}>That passphrase did not unlock the key.</Text> : null}
+            <Text bold>Passphrase for {visibleText(prompt.question.keyFile)}</Text>
             <Field value={text} masked />
             <Keys>{`${keys} · Enter on an empty line skips this key`}</Keys>
           </>

@@ -9,7 +9,7 @@ const hostKey: Question = {
   key: { host: 'dragon', address: '127.0.0.1', port: 22, keyType: 'ssh-ed25519', fingerprint: 'SHA256:x' },
   answer: () => {},
 } as Question;
-const passphrase: Question = { kind: 'passphrase', keyFile: '/k', answer: () => {} };
+const passphrase: Question = { kind: 'passphrase', keyFile: '/k', retry: false, answer: () => {} };
 
 function prompt(args: {
   mode?: Mode;

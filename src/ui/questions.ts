@@ -4,7 +4,7 @@ import type { HostKeyInfo, RemoteInteraction } from '../remote/types.js';
 
 export type Question =
   | { kind: 'host-key'; key: HostKeyInfo; answer(accept: boolean): void }
-  | { kind: 'passphrase'; keyFile: string; answer(passphrase: string | null): void }
+  | { kind: 'passphrase'; keyFile: string; retry: boolean; answer(passphrase: string | null): void }
   /** `become: sudo`: the password of `user` on `host`; `retry` after sudo refused the last one. */
   | { kind: 'sudo-password'; host: string; user: string; retry: boolean; answer(password: string | null): void };
 
@@ -24,7 +24,7 @@ export class Questions {
   interaction(): RemoteInteraction {
     return {
       confirmUnknownHostKey: (key) => this.ask<boolean>((answer) => ({ kind: 'host-key', key, answer })),
-      askPassphrase: (keyFile) => this.ask<string | null>((answer) => ({ kind: 'passphrase', keyFile, answer })),
+      askPassphrase: (keyFile, retry) => this.ask<string | null>((answer) => ({ kind: 'passphrase', keyFile, retry, answer })),
       askSudoPassword: (host, user, retry) => this.ask<string | null>((answer) => ({ kind: 'sudo-password', host, user, retry, answer })),
     };
   }

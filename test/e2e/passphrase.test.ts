@@ -95,7 +95,8 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
     const printed = run.lines.join('\n') + run.stderr();
     expect(code, printed).toBe(0);
     expect(asked).toBe(2);
-    expect(printed).toMatch(/Passphrase for .*locked_key \(empty line skips this key\):/);
+    expect(printed).toMatch(/^\? Passphrase for .*locked_key \(empty line skips this key\):/m);
+    expect(printed).toMatch(/^\? That passphrase did not unlock the key\. Passphrase for .*locked_key/m);
     expect(printed).toContain(`target| logged in as ${sshd.user}`);
     expect(printed).toContain('target| still logged in');
     expect(printed).not.toContain(WRONG);
@@ -118,8 +119,12 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
       let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed passphrase as stars');
       expect(screen).not.toContain(WRONG);
       term.keys('Enter');
-      // Asked again, with an empty field.
-      await term.waitFor((s) => /Passphrase for .*locked_key/.test(s) && !/\*{4,}/.test(s), 10_000, 'the prompt again, empty');
+      // Asked again, saying why, with an empty field.
+      await term.waitFor(
+        (s) => /That passphrase did not unlock the key\.\s+Passphrase for .*locked_key/.test(s) && !/\*{4,}/.test(s),
+        10_000,
+        'the prompt again, empty',
+      );
       term.type(RIGHT);
       screen = await term.waitFor(new RegExp(`\\*{${RIGHT.length}}`), 5000, 'the second passphrase as stars');
       expect(screen).not.toContain(RIGHT);
@@ -157,6 +162,7 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
       expect(term.screen()).not.toContain(WRONG);
       term.keys('Enter');
       await term.waitFor((screen) => prompts(screen) === 2, 10_000, 'the prompt again after the wrong passphrase');
+      expect(term.screen()).toMatch(/That passphrase did not unlock the key\. Passphrase for .*locked_key/);
       term.type(RIGHT);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(term.screen()).not.toContain(RIGHT);

@@ -82,6 +82,8 @@ describeWithSshd('login against OpenSSH sshd', () => {
     const pool = poolFor(host.sshd, { home: host.home, interaction, spec: { identityFile: encryptedKey.privateKeyFile } });
     expect((await run(pool, 'echo unlocked')).stdout).toBe('unlocked\n');
     expect(interaction.passphraseQuestions).toEqual([encryptedKey.privateKeyFile, encryptedKey.privateKeyFile]);
+    // The second question says the first passphrase was wrong.
+    expect(interaction.passphraseRetries).toEqual([false, true]);
 
     // A new connection (the old one dropped) reuses the unlocked key without asking.
     host.sshd.dropConnections();
@@ -109,6 +111,7 @@ describeWithSshd('login against OpenSSH sshd', () => {
     expect(error).toBeInstanceOf(AuthenticationError);
     expect((error as Error).message).toContain('wrong passphrase 3 times');
     expect(interaction.passphraseQuestions).toHaveLength(3);
+    expect(interaction.passphraseRetries).toEqual([false, true, true]);
   });
 
   test('a key the server refuses gives an AuthenticationError that names it', async () => {

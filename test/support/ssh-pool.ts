@@ -13,6 +13,8 @@ import type { Sshd } from './sshd.js';
 export interface ScriptedInteraction extends RemoteInteraction {
   hostKeyQuestions: HostKeyInfo[];
   passphraseQuestions: string[];
+  /** For each passphrase question, whether it said the last one was wrong. */
+  passphraseRetries: boolean[];
 }
 
 /** Accepts unknown host keys unless told otherwise; hands out the passphrases in order, then null. */
@@ -21,12 +23,14 @@ export function scriptedInteraction(script: { acceptHostKey?: boolean; passphras
   const interaction: ScriptedInteraction = {
     hostKeyQuestions: [],
     passphraseQuestions: [],
+    passphraseRetries: [],
     async confirmUnknownHostKey(key) {
       interaction.hostKeyQuestions.push(key);
       return script.acceptHostKey ?? true;
     },
-    async askPassphrase(keyFile) {
+    async askPassphrase(keyFile, retry) {
       interaction.passphraseQuestions.push(keyFile);
+      interaction.passphraseRetries.push(retry);
       return passphrases.length > 0 ? (passphrases.shift() ?? null) : null;
     },
     async askSudoPassword() {

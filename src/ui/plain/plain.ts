@@ -78,8 +78,12 @@ export function plainInteraction(io: PlainIO): RemoteInteraction {
       );
       return answer?.trim() === 'yes';
     },
-    async askPassphrase(keyFile: string) {
-      const answer = await askHidden(io, { type: 'prompt', for: 'passphrase', keyFile }, `Passphrase for ${keyFile} (empty line skips this key):`);
+    async askPassphrase(keyFile: string, retry: boolean) {
+      const answer = await askHidden(
+        io,
+        { type: 'prompt', for: 'passphrase', keyFile, retry },
+        `${retry ? 'That passphrase did not unlock the key. ' : ''}Passphrase for ${visibleLine(keyFile)} (empty line skips this key):`,
+      );
       return answer ? answer : null;
     },
     async askSudoPassword(host: string, user: string, retry: boolean) {

@@ -1,6 +1,6 @@
 // The built binary's commands as a user types them: exit statuses, messages, formats.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,18 @@ describe('nightshift lint', () => {
     const result = nightshift(['lint', 'runbooks/demo-gateway-swap.yaml']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^runbooks\/demo-gateway-swap\.yaml: ok \(\d+ phases, \d+ steps, \d+ fallback steps\)$/m);
+  });
+
+  it('passes every shipped runbook and its rehearsal lab, as `lint runbooks/*.yaml` finds them', () => {
+    const files = readdirSync(path.join(ROOT, 'runbooks'))
+      .filter((name) => name.endsWith('.yaml'))
+      .map((name) => `runbooks/${name}`);
+    expect(files.some((file) => file.endsWith('.lab.yaml'))).toBe(true);
+    const result = nightshift(['lint', ...files]);
+    expect(result.stdout.split('\n').filter(Boolean)).toEqual(
+      files.map((file) => expect.stringMatching(new RegExp(`^${file.replaceAll('.', '\\.')}: ok \\(`))),
+    );
+    expect(result.code).toBe(0);
   });
 
   it('rejects a broken runbook with file:line:col sentences and exit 1', () => {

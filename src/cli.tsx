@@ -24,6 +24,19 @@ const out: Out = {
   stderr: (text) => void process.stderr.write(text),
 };
 
+/** One question on the terminal, answered with a line (a confirmation before something is deleted). */
+async function askOnTerminal(question: string): Promise<string | null> {
+  const { createInterface } = await import('node:readline/promises');
+  const terminal = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return await terminal.question(`${question} `);
+  } catch {
+    return null;
+  } finally {
+    terminal.close();
+  }
+}
+
 function parseVars(values: string[] | undefined): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const item of values ?? []) {
@@ -195,9 +208,17 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   },
 
   async sessions(args) {
-    const { values } = parseCommand(SESSIONS, args);
-    const { sessionsCommand } = await import('./cli/sessions-command.js');
-    return sessionsCommand({ json: values.json ?? false, all: values.all ?? false }, out);
+    const { positionals, values } = parseCommand(SESSIONS, args);
+    const { sessionsCommand, sessionsRemoveCommand } = await import('./cli/sessions-command.js');
+    if (positionals[0] === 'rm') {
+      if (positionals.length !== 2) throw usageError('sessions rm takes the ID of one session', { help: 'sessions' });
+      if (values.all || values.json) throw usageError('--all and --json go with the list, not with rm', { help: 'sessions' });
+      return sessionsRemoveCommand({ id: positionals[1]!, yes: values.yes ?? false, ask: process.stdin.isTTY ? askOnTerminal : null }, out);
+    }
+    if (positionals.length > 0) throw usageError(`sessions takes no arguments, or rm ID; not "${positionals[0]}"`, { help: 'sessions' });
+    if (values.yes) throw usageError('--yes goes with sessions rm', { help: 'sessions' });
+    const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+    return sessionsCommand({ json: values.json ?? false, all: values.all ?? false, ...(columns ? { columns } : {}) }, out);
   },
 
   async resume(args) {

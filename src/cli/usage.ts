@@ -218,16 +218,22 @@ a runbook that does not load.`,
 });
 
 export const SESSIONS = command({
-  usage: 'nightshift sessions [--all] [--json]',
+  usage: `nightshift sessions [--all] [--json]
+nightshift sessions rm ID [--yes]`,
   line: ['nightshift sessions', 'list paused, interrupted and running sessions (--all)'],
   about: `Lists the sessions that are paused, interrupted (nightshift was killed or the machine
 went down) or running: runbook, state, the step they stopped at, and since when, in both
-sites' clocks.`,
+sites' clocks. On a terminal too narrow for the table, each session takes a few lines.
+
+  rm ID   discard a session no nightshift has open (a demo stopped with Ctrl-C, say), so
+          that resume without an ID cannot pick it: its journal, logs and reports are
+          deleted; what it did on the hosts stays. Asks first, on the terminal.`,
   flags: {
     all: { type: 'boolean', help: 'list ended ones too' },
     json: { type: 'boolean', help: 'print the list as JSON' },
+    yes: { type: 'boolean', help: '(rm) remove without asking; needed when not on a terminal' },
   },
-  args: { min: 0, max: 0, problem: 'sessions takes no arguments' },
+  args: { min: 0, max: 2, problem: 'sessions takes no arguments, or rm ID' },
 });
 
 export const RESUME = command({

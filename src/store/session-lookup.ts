@@ -12,7 +12,7 @@ export function listSessionIds(env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = sessionsDir(env);
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(path.join(dir, entry.name, 'journal.jsonl')))
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(path.join(dir, entry.name, 'journal.jsonl')))
     .map((entry) => entry.name)
     .sort();
 }

@@ -99,6 +99,11 @@ export class TmuxSession {
     return this.tmux('capture-pane', '-p', '-t', 'main');
   }
 
+  /** The screen and the lines scrolled off its top (tmux shows "Pane is dead" below a program that exited, which can scroll). */
+  transcript(): string {
+    return this.tmux('capture-pane', '-p', '-S', '-', '-t', 'main');
+  }
+
   /** The screen with its colours and attributes as escape sequences (capture-pane -e). */
   styledScreen(): string {
     return this.tmux('capture-pane', '-p', '-e', '-t', 'main');

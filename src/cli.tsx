@@ -58,9 +58,7 @@ function keepaliveOption(value: string | undefined): { keepaliveIntervalMs?: num
 /** Preferences that shape a run: colours now (before chalk and Ink load), the site's zone for the runbook. */
 function applyPreferences(): { siteTimeZone?: string } {
   const prefs = readPreferences();
-  if (prefs.theme === 'monochrome' && process.env['FORCE_COLOR'] === undefined && process.env['NO_COLOR'] === undefined) {
-    process.env['FORCE_COLOR'] = '0';
-  }
+  if (prefs.theme === 'monochrome') noColours();
   return prefs.siteTimeZone !== undefined ? { siteTimeZone: prefs.siteTimeZone } : {};
 }
 
@@ -261,8 +259,15 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   },
 };
 
+/** Colours off, unless FORCE_COLOR says otherwise: chalk and Ink's colours heed only FORCE_COLOR. Before they load. */
+function noColours(): void {
+  if (process.env['FORCE_COLOR'] === undefined) process.env['FORCE_COLOR'] = '0';
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // NO_COLOR (no-color.org): present and not empty, no colours in any command.
+  if ((process.env['NO_COLOR'] ?? '') !== '') noColours();
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = command === 'help' ? rest[0] : undefined;
     const text = topic ? commandHelp(topic) : MAIN_HELP;

@@ -54,4 +54,12 @@ describe('nightshift prefs', () => {
     expect(plain).toContain('hello');
     expect(plain).not.toMatch(/\u001b\[3\dm/);
   });
+
+  it('NO_COLOR turns the colours off too; an empty NO_COLOR does not', () => {
+    const env = { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-config-')), NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const plain = onTerminal(['run', '--plain', runbook], { ...env, NO_COLOR: '1' });
+    expect(plain).toContain('hello');
+    expect(plain).not.toMatch(/\u001b\[3\dm/);
+    expect(onTerminal(['run', '--plain', runbook], { ...env, NO_COLOR: '' })).toMatch(/\u001b\[3\dm/);
+  });
 });

@@ -5,6 +5,7 @@ import { outcomeSentence } from '../text/outcome.js';
 import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import { slashUsage } from '../chat/chat-text.js';
 import type { Prompt, ReasonAction } from './prompt.js';
+import { TextCursor } from './text-cursor.js';
 import { theme } from './theme.js';
 import { counted } from '../text/counted.js';
 
@@ -13,7 +14,7 @@ function Field(props: { value: string; masked?: boolean }) {
     <Text>
       <Text color={theme.accent}>{'> '}</Text>
       {props.masked ? '*'.repeat(props.value.length) : props.value}
-      <Text inverse> </Text>
+      <TextCursor />
     </Text>
   );
 }

@@ -6,7 +6,7 @@ import { MINUTE_MS } from './clock-resolution.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Fleet, Phase, Runbook, Step } from '../runbook/types.js';
 import { baseNumber } from './fleet-layout.js';
-import { STEP_MARK, theme } from './theme.js';
+import { STEP_MARK, stylesShow, theme } from './theme.js';
 
 /** `hostSteps`: a step of a rollout's template, one line for every host's instance of it. */
 type Row = { kind: 'phase'; title: string } | { kind: 'step'; step: Step } | { kind: 'hosts'; number: string; title: string; hostSteps: Step[] };
@@ -89,7 +89,7 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
         const focused = row.step.id === props.focusId;
         return (
           <Box key={row.step.id}>
-            <Text color={color}>{` ${mark} `}</Text>
+            <Text color={color}>{`${selectionMark(focused)}${mark} `}</Text>
             <Box width={width}>
               <Text wrap="truncate-end" bold={focused} inverse={focused}>
                 {label}
@@ -101,6 +101,11 @@ function RunbookPanelView(props: { runbook: Runbook; steps: Record<string, StepR
       })}
     </Box>
   );
+}
+
+/** Before a step's mark: ▸ on the selected step where inverse and bold do not show, as the host grid does. */
+function selectionMark(focused: boolean): string {
+  return focused && !stylesShow() ? '▸' : ' ';
 }
 
 /** A template step of a rollout: the mark of its most pressing instance, and how many hosts have done it. */
@@ -122,7 +127,7 @@ function HostsRow(props: { row: Extract<Row, { kind: 'hosts' }>; steps: Record<s
   const focused = row.hostSteps.some((step) => step.id === props.focusId);
   return (
     <Box>
-      <Text color={color}>{` ${mark} `}</Text>
+      <Text color={color}>{`${selectionMark(focused)}${mark} `}</Text>
       <Box width={Math.max(4, props.inner - 3 - count.length - 1)}>
         <Text wrap="truncate-end" bold={focused} inverse={focused}>
           {`${row.number} ${row.title}`}

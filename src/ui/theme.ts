@@ -46,6 +46,14 @@ export const HOST_OUTCOME_MARK: Record<HostMarkState, { mark: string; color: str
 };
 
 /**
+ * Whether styles show at all: with the colours off (the monochrome theme, NO_COLOR) chalk
+ * drops inverse and bold too, so a cursor or a selection drawn only with them disappears.
+ */
+export function stylesShow(): boolean {
+  return chalk.level > 0;
+}
+
+/**
  * Text in a theme colour as one string: a line of hundreds of coloured marks drawn as one
  * <Text> instead of one each, which Ink would lay out and measure one by one at every frame.
  * chalk follows NO_COLOR and FORCE_COLOR as Ink's own colours do.

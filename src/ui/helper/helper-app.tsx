@@ -15,6 +15,7 @@ import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-line
 import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
 import { keyName } from '../key-map.js';
 import { useTextField } from '../text-field.js';
+import { TextCursor } from '../text-cursor.js';
 import { theme } from '../theme.js';
 import { helperTask, type HelperTask } from './helper-task.js';
 import { isBurst, PasteBurst } from './paste-burst.js';
@@ -197,7 +198,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
       <Text wrap="truncate-start">
         <Text color={theme.accent}>{'> '}</Text>
         {field.text}
-        <Text inverse> </Text>
+        <TextCursor />
       </Text>
       <Text color={theme.muted} wrap="truncate-end">
         {slashUsage('helper', 'hint')}

@@ -40,6 +40,8 @@ export class RunOutputs {
   private readonly followed = new Map<string, { attempt: number; output: StepOutput }>();
   private readonly latest = new Map<string, ShownOutput>();
   private readonly open = new Map<StepOutput, Step>();
+  /** Steps looked back at (history), read from their logs once: until the step runs again. */
+  private readonly lookedBack = new Map<string, ShownOutput>();
   /** Bumped when a step's output is opened, so the screen knows to switch to it. */
   version = 0;
   lastStepId: string | null = null;
@@ -81,6 +83,7 @@ export class RunOutputs {
   }
 
   start(step: Step): StepOutput {
+    this.lookedBack.delete(step.id);
     const continued = this.continuing.delete(step.id);
     const attempt = (this.attempts.get(step.id) ?? 0) + (continued ? 0 : 1);
     this.attempts.set(step.id, attempt);
@@ -203,6 +206,43 @@ export class RunOutputs {
 
   of(stepId: string): ShownOutput | undefined {
     return this.latest.get(stepId);
+  }
+
+  /**
+   * A step the upgrader looks back at: every attempt, read from its log, each headed by a line
+   * of nightshift's own when there were several (the last lines of them all, as a ring holds
+   * them). A step whose output is open shows it live instead; one never run, what it showed.
+   */
+  history(stepId: string): ShownOutput | undefined {
+    const shown = this.latest.get(stepId);
+    if (shown && this.open.has(shown as StepOutput)) return shown;
+    const attempts = this.attempts.get(stepId) ?? 0;
+    if (attempts === 0) return shown;
+    const cached = this.lookedBack.get(stepId);
+    if (cached) return cached;
+    const ring = new LineRing();
+    let bytes = 0;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const file = this.pathFor(stepId, attempt);
+      if (attempts > 1) ring.push(`── attempt ${attempt} of ${attempts} ──`, true);
+      if (!existsSync(file)) {
+        ring.push('nightshift: no log of this attempt', true);
+        continue;
+      }
+      const { text } = readLogTail(file, ring.capacity, { countBefore: false });
+      bytes += statSync(file).size;
+      const lines = text.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      for (const line of lines) ring.push(neutralize(line), false);
+    }
+    const output: ShownOutput = { ring, bytes, progress: null, path: this.pathFor(stepId, attempts) };
+    this.lookedBack.set(stepId, output);
+    // A few are kept, as for the steps shown last: paging back and forth reads no log twice.
+    for (const oldest of this.lookedBack.keys()) {
+      if (this.lookedBack.size <= this.keepRings) break;
+      this.lookedBack.delete(oldest);
+    }
+    return output;
   }
 }
 

@@ -79,14 +79,14 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
   const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
   // A selected host's step, else the failed host asked about, else the step in focus.
   const promptStepId = prompt.kind === 'host-decision' ? prompt.step.id : null;
-  const shownStepId = selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId);
+  const shownStepId = screen.history ?? (selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId));
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   // A rollout's grid takes room from the chat first, then more than half of what is left.
   const chatHeight = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
   const rightRoom = Math.max(3, mainHeight - 2 - chatHeight);
   const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) * 0.55)) : 0;
   const panelHeight = Math.max(3, rightRoom - (fleet ? fleetHeight + 2 : 0));
-  const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll);
+  const tail = useOutputTail(run, shownStepId, panelHeight - 1, screen.scroll, screen.history !== null);
 
   const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
   const rightWidth = Math.max(20, columns - leftWidth);
@@ -128,6 +128,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
                 width={rightWidth}
                 height={panelHeight}
                 scroll={screen.scroll}
+                lookingBack={screen.history !== null}
                 {...(selectedHost ? { host: selectedHost.host } : {})}
               />
             </>

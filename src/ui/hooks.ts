@@ -99,13 +99,16 @@ export interface OutputTail {
 
 const EMPTY: OutputTail = { stepId: null, lines: [], progress: null, revert: null, total: 0, bytes: 0, path: null };
 
-/** The last `height` lines of a step's output (scrolled back by `scroll`), looked at in every frame. */
-export function useOutputTail(run: Run, stepId: string | null, height: number, scroll: number): OutputTail {
+/**
+ * The last `height` lines of a step's output (scrolled back by `scroll`), looked at in every
+ * frame; `lookingBack`: every attempt of it, from its logs once it is no longer running.
+ */
+export function useOutputTail(run: Run, stepId: string | null, height: number, scroll: number, lookingBack = false): OutputTail {
   const [tail, setTail] = useState<OutputTail>(EMPTY);
   useEffect(() => {
     let shownKey = '';
     const refresh = () => {
-      const output = stepId ? run.outputs.of(stepId) : undefined;
+      const output = stepId ? (lookingBack ? run.outputs.history(stepId) : run.outputs.of(stepId)) : undefined;
       if (!output) {
         if (shownKey !== 'none') setTail(EMPTY);
         shownKey = 'none';
@@ -128,6 +131,6 @@ export function useOutputTail(run: Run, stepId: string | null, height: number, s
       });
     };
     return frameClockOf(run).poll(refresh, () => run.outputs.allClosed);
-  }, [run, stepId, height, scroll]);
+  }, [run, stepId, height, scroll, lookingBack]);
   return tail;
 }

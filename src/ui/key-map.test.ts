@@ -142,6 +142,14 @@ describe('the key map', () => {
     }
   });
 
+  // Esc and Ctrl-C are shared on purpose (each screen's Esc goes back; Ctrl-C asks first).
+  it.each(every)('$name: no letter of its own is one that works on every screen (j k look back)', ({ keys }) => {
+    const global = new Set(GLOBAL_KEYS.flatMap((key) => key.keys).filter((name) => name.length === 1));
+    for (const key of keys.filter((each) => each.does.kind !== 'global')) {
+      for (const name of key.keys) expect(global.has(name), `${name} (${key.meaning}) is also a key of every screen`).toBe(false);
+    }
+  });
+
   it('lists every meaning in the help, and every meaning listed is used somewhere', () => {
     const listed = helpList();
     const used = new Set<MeaningName>([...every.flatMap(({ keys }) => keys.map((key) => key.meaning)), ...GLOBAL_KEYS.map((key) => key.meaning)]);
@@ -154,7 +162,7 @@ describe('the key map', () => {
   it('hints what the screens have always said', () => {
     const hint = (name: string, whyNot: (query: ActionQuery) => string | null = open) => hintLines(keysFor(PROMPTS[name]!, { by, chat: true }), whyNot);
     expect(hint('failed')).toEqual(['r retry · s skip (with a reason) · f fall back (with a reason) · p pause · t chat']);
-    expect(hint('attempt may run')[0]).toMatch(/^a attach to it again · k stop it \(asks first\) · r retry once it has ended · s skip/);
+    expect(hint('attempt may run')[0]).toMatch(/^a attach to it again · x stop it \(asks first\) · r retry once it has ended · s skip/);
     expect(hint('interrupted reboot')[0]).toMatch(/^r wait for it and verify it · d it is done: verify it now \(with a reason\) · s skip/);
     expect(hint('failed reboot')[0]).toMatch(/^r keep waiting · a ask the sentinel to look at it · s skip/);
     expect(hint('held')).toEqual(['o go on without them (with a reason) · F fall back · p pause · t chat']);

@@ -28,7 +28,7 @@ export const MEANINGS = {
     words: ['ask', 'a'],
     argument: '[TEXT]',
   },
-  stopAttempt: { shown: 'k', help: 'an attempt that may still run on its host: stop it (TERM to its process group; asks first)', words: ['stop'] },
+  stopAttempt: { shown: 'x', help: 'an attempt that may still run on its host: stop it (TERM to its process group; asks first)', words: ['stop'] },
   skip: { shown: 's', help: 'skip the failed step (asks for a reason, journaled)', words: ['skip', 's'], argument: 'REASON' },
   fallBack: { shown: 'f', help: 'fall back from a failed step (asks for a reason)', words: ['fallback', 'f'], argument: 'REASON' },
   fallBackAnywhere: { shown: 'F', help: 'fall back now, from anywhere (asks for a reason)', words: ['fallback', 'f'], argument: 'REASON' },
@@ -74,7 +74,11 @@ export const MEANINGS = {
   cancel: { shown: 'c', help: 'stop the running step (then decide)' },
   chat: { shown: 't  Tab', help: 'write to the site (chat; /away, /back, /code for a new join code; Esc goes back)', words: ['say'], argument: 'TEXT' },
   scroll: { shown: 'PgUp PgDn ↑ ↓', help: 'scroll the output back and forth' },
-  follow: { shown: 'End', help: 'follow the output again' },
+  history: {
+    shown: 'j k',
+    help: 'look back: the next or previous step, its output from its log (every attempt); End follows the run again',
+  },
+  follow: { shown: 'End', help: 'follow the output again (and the run, after looking back)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },
   stopNightshift: { shown: 'Ctrl-C twice', help: 'stop nightshift now' },
 } as const satisfies Record<string, KeyMeaning>;
@@ -319,7 +323,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           ),
           entry(
             'stopAttempt',
-            ['k'],
+            ['x'],
             'stop it (asks first)',
             {
               kind: 'ask-first',
@@ -469,6 +473,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'stopNightshift', keys: ['Ctrl-C'] },
   { meaning: 'scroll', keys: ['PgUp', 'PgDn', 'Up', 'Down'] },
   { meaning: 'selectHost', keys: ['Left', 'Right'] },
+  { meaning: 'history', keys: ['j', 'k'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },
   { meaning: 'help', keys: ['?'] },

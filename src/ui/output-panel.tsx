@@ -9,7 +9,16 @@ import { theme } from './theme.js';
 import { counted } from '../text/counted.js';
 
 /** `host`: a host of a rollout the upgrader selected, whose step this is (or none yet, while it is queued). */
-export function OutputPanel(props: { step: Step | null; tail: OutputTail; width: number; height: number; scroll: number; host?: string }) {
+/** `lookingBack`: a step the upgrader selected (j k), not the one the run is at. */
+export function OutputPanel(props: {
+  step: Step | null;
+  tail: OutputTail;
+  width: number;
+  height: number;
+  scroll: number;
+  lookingBack?: boolean;
+  host?: string;
+}) {
   const { step, tail } = props;
   const selected = props.host !== undefined ? `${visibleLine(props.host)} · ` : '';
   const title = step
@@ -17,8 +26,9 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
     : props.host !== undefined
       ? `${selected}queued: no output yet`
       : 'output';
-  const counts = tail.total > 0 ? counted(tail.total, 'line') : '';
-  const scrolled = props.scroll > 0 ? `scrolled back ${props.scroll} (End follows) · ` : '';
+  // Looking back, the step's name goes first: the count gives way (the log has them all).
+  const counts = tail.total > 0 && !(props.lookingBack && props.scroll === 0) ? counted(tail.total, 'line') : '';
+  const scrolled = props.scroll > 0 ? `scrolled back ${props.scroll} (End follows) · ` : props.lookingBack ? 'looking back · End follows' : '';
   return (
     <Box flexDirection="column" width={props.width} height={props.height + 2} borderStyle="round" borderColor={theme.border}>
       <Box justifyContent="space-between" gap={2}>
@@ -26,7 +36,7 @@ export function OutputPanel(props: { step: Step | null; tail: OutputTail; width:
           {title}
         </Text>
         <Box flexShrink={0}>
-          <Text color={props.scroll > 0 ? theme.warning : theme.muted}>
+          <Text color={props.scroll > 0 || props.lookingBack ? theme.warning : theme.muted}>
             {scrolled}
             {counts}
           </Text>

@@ -6,6 +6,7 @@ import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../chat/chat-text.js';
 import type { HumanEvent } from '../engine/events.js';
 import { fleetViewsOf, type FleetView } from '../engine/fleet-view.js';
+import { allSteps, type Runbook } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
 import { isOffered, keyFor, keyName, keysFor, reasonEvent, type KeyEntry } from './key-map.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
@@ -23,6 +24,22 @@ export interface ScreenState {
   message: string | null;
   /** The host of a rollout the upgrader selected (← →): its steps and output are shown; null follows the rollout. */
   selected: string | null;
+  /** The step the upgrader looks back at (j k): its output from its logs; null follows the run. */
+  history: string | null;
+}
+
+/**
+ * The step after (or before) `from` in the runbook panel's order, hosts of a rollout left to
+ * the host selection; past either end, none (the run is followed again).
+ */
+export function nextStep(runbook: Runbook, from: string | null, step: 1 | -1): string | null {
+  const order = allSteps(runbook)
+    .filter((each) => each.instanceOf === undefined)
+    .map((each) => each.id);
+  if (order.length === 0) return null;
+  const index = from === null ? -1 : order.indexOf(from);
+  if (index === -1) return step === 1 ? order[0]! : order.at(-1)!;
+  return order[index + step] ?? null;
 }
 
 /** The rollout the grid shows: the one under way, else the last one started. */
@@ -39,7 +56,7 @@ export function nextHost(view: FleetView | null, selected: string | null, step: 
 }
 
 export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
-  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null });
+  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null, history: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     state.current = { ...state.current, ...patch };
@@ -185,9 +202,14 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     if (mode.kind === 'confirm-stop') return update({ mode: { kind: 'normal' } });
     if (name === 'PgUp' || name === 'Up') return update({ scroll: state.current.scroll + (name === 'PgUp' ? SCROLL_PAGE : 1) });
     if (name === 'PgDn' || name === 'Down') return update({ scroll: Math.max(0, state.current.scroll - (name === 'PgDn' ? SCROLL_PAGE : 1)) });
-    if (name === 'End') return update({ scroll: 0 });
+    if (name === 'End') return update({ scroll: 0, history: null });
     if ((name === 'Left' || name === 'Right') && !(livePrompt().typing && field.text !== '')) {
-      return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0 });
+      return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
+    }
+    if ((name === 'j' || name === 'k') && !livePrompt().typing) {
+      // From the step on screen: the one looked back at, else the one the run is at.
+      const from = state.current.history ?? run.view().focus?.stepId ?? run.outputs.lastStepId;
+      return update({ history: nextStep(run.runbook, from, name === 'j' ? 1 : -1), scroll: 0, selected: null });
     }
     update({ message: null });
 

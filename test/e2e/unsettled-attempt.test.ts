@@ -291,7 +291,7 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
   }, 90_000);
 
   it.skipIf(!tmuxAvailable())(
-    'full screen: the keys say what may be done; r is refused with the reason, k asks first and stops it',
+    'full screen: the keys say what may be done; r is refused with the reason, x asks first and stops it',
     async () => {
       const fx = fixture();
       terminal = TmuxSession.start(fx.fullScreen(), { cwd: ROOT, cols: 200, rows: 40, env: fx.env });
@@ -300,12 +300,12 @@ describeWithSshd('a detached step whose link cannot be restored', () => {
       const failed = await terminal.waitFor(/FAILED · 1\.1/, 60_000, 'the failed step');
       const flat = failed.replace(/[│\s]+/g, ' ');
       expect(flat).toContain('Attempt 1 may still be running on target: a new attempt starts only once it is known to have ended.');
-      expect(flat).toContain('a attach to it again · k stop it (asks first) · r retry once it has ended');
+      expect(flat).toContain('a attach to it again · x stop it (asks first) · r retry once it has ended');
       terminal.keys('r');
       const refused = await terminal.waitFor(/not accepted: attempt 1 may still be running/, 30_000, 'the refused retry');
       expect(refused.replace(/[│\s]+/g, ' ')).toContain('cannot be reached to tell');
       await sshd.replaceHostKey(originalKey);
-      terminal.keys('k');
+      terminal.keys('x');
       const asked = await terminal.waitFor(/Stop attempt 1 of 1\.1/, 10_000, 'the stop question');
       expect(asked.replace(/[│\s]+/g, ' ')).toContain('TERM goes to its process group');
       terminal.keys('y');

@@ -1,0 +1,85 @@
+// Looking back in the full-screen view, in a real terminal: j and k select a finished step
+// and the output panel shows what it printed, every attempt, from its logs; End follows the
+// run again. At 140x45 and at 80x24.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+describe.skipIf(!tmuxAvailable())('looking back at a finished step', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-history-tui-'));
+  let tmux: TmuxSession | undefined;
+  afterEach(() => tmux?.kill());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    [140, 45],
+    [80, 24],
+  ])(
+    'at %ix%i: k and j select steps, their output comes back with every attempt, End follows the run',
+    async (cols, rows) => {
+      const mark = path.join(dir, `tried-${cols}`);
+      const runbook = path.join(dir, `look-back-${cols}.yaml`);
+      writeFileSync(
+        runbook,
+        [
+          'name: look back',
+          'phases:',
+          '  - name: prepare',
+          '    steps:',
+          '      - local: for part in usr var srv; do echo "unpacked /$part"; done',
+          '        title: unpack',
+          `      - local: if [ -f ${mark} ]; then echo second try works; else echo first try fails; touch ${mark}; exit 3; fi`,
+          '        title: flaky',
+          '      - checkpoint: the parts are in place',
+          '',
+        ].join('\n'),
+      );
+      tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
+        cwd: ROOT,
+        env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
+        cols,
+        rows,
+      });
+      const term = tmux;
+      await term.waitFor(/FAILED · 1\.2/, 20_000, 'the failed step');
+      term.keys('r');
+      await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');
+      expect(term.screen()).not.toContain('looking back');
+
+      // The output panel's lines, in order (the runbook panel shares their rows on the left).
+      const inOrder = (screen: string, texts: string[]) => {
+        const rows = texts.map((text) => screen.split('\n').findIndex((line) => line.includes(text)));
+        return rows.every((row, index) => row >= 0 && (index === 0 || row > rows[index - 1]!));
+      };
+      term.keys('k');
+      const attempts = ['── attempt 1 of 2 ──', 'first try fails', '── attempt 2 of 2 ──', 'second try works'];
+      let screen = await term.waitFor(
+        (text) => text.includes('looking back') && inOrder(text, attempts),
+        5000,
+        'the step before the checkpoint, both attempts',
+      );
+      expect(screen).toMatch(/│1\.2 flaky \(locally\) +looking back · End follows│/);
+
+      term.keys('k');
+      screen = await term.waitFor((text) => inOrder(text, ['unpacked /usr', 'unpacked /var', 'unpacked /srv']), 5000, "the first step's output");
+      expect(screen).toMatch(/│1\.1 unpack \(locally\) +looking back · End follows│/);
+      expect(screen).not.toContain('attempt 1 of');
+
+      term.keys('j');
+      screen = await term.waitFor(/second try works/, 5000, 'the second step again');
+
+      term.keys('End');
+      screen = await term.waitFor((text) => !text.includes('looking back') && !text.includes('second try works'), 5000, 'the run followed again');
+      expect(screen).toMatch(/the parts are in place/);
+
+      term.keys('y');
+      await term.waitFor(/The run completed/, 20_000, 'the end of the run');
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+    },
+    90_000,
+  );
+});

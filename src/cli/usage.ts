@@ -335,12 +335,14 @@ export const SCHEMA = command({
 
 export const PREFS = command({
   usage: 'nightshift prefs [set KEY VALUE | unset KEY]',
-  line: ['nightshift prefs', 'show or change preferences (theme, site time zone)'],
+  line: ['nightshift prefs', 'show or change preferences (theme, site time zone, bell)'],
   about: `Shows the upgrader's preferences, or changes one:
   theme     color (default) or monochrome: no colours (marks differ in shape anyway)
   site-tz   the site's time zone for runbooks that name no sites (default: the local one)
-The sessions used last are remembered too. The file is in $NIGHTSHIFT_CONFIG_DIR, else
-$XDG_CONFIG_HOME/nightshift, else ~/.config/nightshift.`,
+  bell      on (default) or off: the terminal's bell when something starts waiting for
+            you or a helper writes while the chat is closed (the title says so either way)
+The file is in $NIGHTSHIFT_CONFIG_DIR, else $XDG_CONFIG_HOME/nightshift, else
+~/.config/nightshift.`,
   flags: {},
 });
 

@@ -8,18 +8,18 @@ describe('preferences', () => {
   it('reads the defaults from a missing or damaged file, and a change replaces the damaged file whole', () => {
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ns-prefs-unit-')), 'not-yet');
     const env = { NIGHTSHIFT_CONFIG_DIR: dir };
-    expect(readPreferences(env)).toEqual({ theme: 'color' });
+    expect(readPreferences(env)).toEqual({ theme: 'color', bell: true });
     updatePreferences((current) => ({ ...current, siteTimeZone: 'Asia/Taipei' }), env);
     writeFileSync(path.join(dir, 'preferences.json'), '{"theme": "monochrome", "siteTimeZone": 7');
-    expect(readPreferences(env)).toEqual({ theme: 'color' });
+    expect(readPreferences(env)).toEqual({ theme: 'color', bell: true });
     updatePreferences((current) => ({ ...current, theme: 'monochrome' }), env);
-    expect(JSON.parse(readFileSync(path.join(dir, 'preferences.json'), 'utf8'))).toEqual({ theme: 'monochrome' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'preferences.json'), 'utf8'))).toEqual({ theme: 'monochrome', bell: true });
     expect(readdirSync(dir)).toEqual(['preferences.json']);
   });
 
   it('keeps only values of the right kind from a file edited by hand', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-prefs-unit-'));
-    writeFileSync(path.join(dir, 'preferences.json'), JSON.stringify({ theme: 'neon', siteTimeZone: ['Asia/Taipei'], extra: 1 }));
-    expect(readPreferences({ NIGHTSHIFT_CONFIG_DIR: dir })).toEqual({ theme: 'color' });
+    writeFileSync(path.join(dir, 'preferences.json'), JSON.stringify({ theme: 'neon', siteTimeZone: ['Asia/Taipei'], bell: 'loud', extra: 1 }));
+    expect(readPreferences({ NIGHTSHIFT_CONFIG_DIR: dir })).toEqual({ theme: 'color', bell: true });
   });
 });

@@ -11,9 +11,11 @@ export interface Preferences {
   theme: 'color' | 'monochrome';
   /** The site's time zone for runbooks that name no sites. */
   siteTimeZone?: string;
+  /** A terminal bell when something starts waiting for the upgrader, or a helper writes (default on). */
+  bell: boolean;
 }
 
-export const DEFAULT_PREFERENCES: Preferences = { theme: 'color' };
+export const DEFAULT_PREFERENCES: Preferences = { theme: 'color', bell: true };
 
 export function preferencesFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(configDir(env), 'preferences.json');
@@ -29,6 +31,7 @@ export function readPreferences(env: NodeJS.ProcessEnv = process.env): Preferenc
   }
   return {
     theme: stored.theme === 'monochrome' ? 'monochrome' : 'color',
+    bell: stored.bell !== false,
     ...(typeof stored.siteTimeZone === 'string' ? { siteTimeZone: stored.siteTimeZone } : {}),
   };
 }

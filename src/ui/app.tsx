@@ -11,6 +11,7 @@ import { OutputPanel } from './output-panel.js';
 import { ChatPanel, helperStatus } from './chat-panel.js';
 import { clockTickMs } from './clock-resolution.js';
 import { hintLines, keysFor } from './key-map.js';
+import { useAttention } from './attention.js';
 import { activePrompt } from './prompt.js';
 import { PromptPanel } from './prompt-panel.js';
 import type { Questions } from './questions.js';
@@ -39,9 +40,13 @@ export interface AppProps {
   chat?: UpgraderChat;
   /** The upgrader leaves (after the end) or stops nightshift (Ctrl-C twice). */
   onLeave(how: 'finished' | 'interrupted'): void;
+  /** The bell and the title, written straight to the terminal (neither moves the cursor). */
+  attention?: { bell: boolean; write(text: string): void };
 }
 
-export function App({ run, questions, banner, chat, onLeave }: AppProps) {
+const NO_ATTENTION = { bell: false, write: () => {} };
+
+export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION }: AppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
@@ -77,6 +82,7 @@ export function App({ run, questions, banner, chat, onLeave }: AppProps) {
     fleets,
   });
   const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
+  useAttention(prompt, { ...attention, ...(chat ? { chat: { hub: chat.hub, open: screen.mode.kind === 'chat' } } : {}) });
   // A selected host's step, else the failed host asked about, else the step in focus.
   const promptStepId = prompt.kind === 'host-decision' ? prompt.step.id : null;
   const shownStepId = screen.history ?? (selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId));

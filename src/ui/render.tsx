@@ -3,8 +3,11 @@ import type { Outcome } from '../engine/events.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
 import type { Questions } from './questions.js';
+import { readPreferences } from '../store/preferences.js';
 import { shownRun } from './shown-run.js';
 import type { UpgraderChat } from './app.js';
+
+const writeToTerminal = (text: string) => void process.stdout.write(text);
 
 /** Shows the run full-screen until the upgrader leaves after the end, or stops it. */
 export async function renderTui(
@@ -21,6 +24,7 @@ export async function renderTui(
       {...(options.banner !== undefined ? { banner: options.banner } : {})}
       {...(options.chat ? { chat: options.chat } : {})}
       onLeave={leave}
+      attention={{ bell: readPreferences().bell, write: writeToTerminal }}
     />,
     {
       alternateScreen: true,

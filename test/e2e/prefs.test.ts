@@ -40,7 +40,7 @@ describe('nightshift prefs', () => {
 
     expect(nightshift(['prefs', 'unset', 'site-tz'], env).stdout).toMatch(/^site-tz\s+\(the local time zone\)$/m);
     const stored = JSON.parse(readFileSync(path.join(env.NIGHTSHIFT_CONFIG_DIR, 'preferences.json'), 'utf8')) as object;
-    expect(stored).toEqual({ theme: 'color' });
+    expect(stored).toEqual({ theme: 'color', bell: true });
     expect(statSync(path.join(env.NIGHTSHIFT_CONFIG_DIR, 'preferences.json')).mode & 0o777).toBe(0o600);
   });
 

@@ -1,0 +1,61 @@
+// The bell and the title in a real terminal: a step fails at 3 AM and the terminal rings and
+// says so in its title; with the bell preference off, only the title does.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+/** The bells a program wrote, the ones that end a title (OSC) sequence left out. */
+function bellsIn(bytes: string): number {
+  return bytes.replace(/\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)/g, '').split('\u0007').length - 1;
+}
+
+describe.skipIf(!tmuxAvailable())('a prompt that starts waiting for the upgrader', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-attention-'));
+  const runbook = path.join(dir, 'fails.yaml');
+  writeFileSync(runbook, "name: fails later\nphases:\n  - name: one\n    steps:\n      - local: 'sleep 2; echo disk full >&2; exit 2'\n");
+  let tmux: TmuxSession | undefined;
+  afterEach(() => tmux?.kill());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function failedRun(config: string) {
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), NIGHTSHIFT_CONFIG_DIR: config },
+      cols: 100,
+      rows: 30,
+    });
+    const term = tmux;
+    const recording = await term.recordOutput();
+    await term.waitFor(/1\.1/, 10_000, 'the step running');
+    await term.waitFor(() => term.title() === 'nightshift', 5000, 'the title while the step runs');
+    await term.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
+    await term.waitFor(() => term.title() === 'nightshift: waiting for you', 5000, 'the title saying something waits');
+    term.keys('p');
+    expect(await term.waitForExit(10_000)).toBe(4);
+    await recording.stop();
+    return Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8');
+  }
+
+  it('rings the bell once and titles the window', async () => {
+    const written = await failedRun(mkdtempSync(path.join(dir, 'config-')));
+    expect(bellsIn(written)).toBe(1);
+    expect(written).toContain('\u001b]2;nightshift: waiting for you\u0007');
+  }, 60_000);
+
+  it('with prefs set bell off, titles the window without a bell', async () => {
+    const config = mkdtempSync(path.join(dir, 'config-'));
+    const set = spawnSync(process.execPath, [BIN, 'prefs', 'set', 'bell', 'off'], {
+      cwd: ROOT,
+      env: { ...process.env, NIGHTSHIFT_CONFIG_DIR: config },
+      encoding: 'utf8',
+    });
+    expect(set.stdout).toMatch(/^bell +off$/m);
+    const written = await failedRun(config);
+    expect(bellsIn(written)).toBe(0);
+    expect(written).toContain('\u001b]2;nightshift: waiting for you\u0007');
+  }, 60_000);
+});

@@ -79,4 +79,30 @@ describe('the status bar', () => {
     );
     expect(frame).toMatch(/^20261129-231500-ab12  ✗ h150 lost  ● 20 connected  ○ 179 idle\s+Boston Sun 18:15  Taipei Mon 07:15  \? keys$/);
   });
+
+  it('never wraps on a narrow terminal: the clocks give way first, and the session id is whole or not there', () => {
+    const wide = parseRunbook(
+      'name: Swap\nsites:\n  upgrader: { name: Massachusetts office, tz: America/New_York }\n  site: { name: Taipei office, tz: Asia/Taipei }\nhosts:\n  dragon: {}\nphases:\n  - name: look\n    steps:\n      - run: uptime\n        host: dragon\n',
+      'swap.yaml',
+    );
+    const draw = (width: number) =>
+      stripVTControlCharacters(
+        renderToString(
+          <StatusBar sessionId="20261129-231500-ab12" runbook={wide} hosts={{ dragon: { state: 'connected', since: NOW } }} now={NOW} width={width} />,
+          {
+            columns: width,
+          },
+        ),
+      );
+    expect(draw(120)).toMatch(/^20261129-231500-ab12  ● dragon +Massachusetts office Sun 18:15  Taipei office Mon 07:15  \? keys$/);
+    for (const width of [100, 80, 60, 40, 30]) {
+      const line = draw(width);
+      expect(line.split('\n'), `at ${width}`).toHaveLength(1);
+      expect([...line].length, `at ${width}`).toBeLessThanOrEqual(width);
+      // The id whole, or none of it.
+      expect(line.includes('20261129-231500-ab12') || !line.includes('20261129'), line).toBe(true);
+      expect(line, `at ${width}`).toMatch(/18:15 .*07:15/);
+    }
+    expect(draw(80)).toMatch(/^20261129-231500-ab12  ● dragon +Massachusetts office 18:15  Taipei office 07:15$/);
+  });
 });

@@ -44,6 +44,36 @@ function hostsSummary(hosts: Record<string, ConnectionState>, shown: HostShown[]
   return [hostsLine(trouble, painted), ...counts].filter((part) => part !== '').join('  ');
 }
 
+/** Room the hosts keep at least, beside the session id and the clocks. */
+const HOSTS_ROOM = 8;
+
+/**
+ * The session id and the two clocks in as much as the width allows, never wrapped: the clocks
+ * lose the weekday, then `? keys` (the prompt lists it too), then the places' names past their
+ * first word, then the session id goes whole (it is never cut), and last the names.
+ */
+function fitted(
+  sites: Runbook['sites'],
+  now: number,
+  id: string,
+  width: number,
+  widthOf: (parts: string[]) => number,
+): { sessionId: string; clocks: string[] } {
+  const { upgrader, site } = sites;
+  const clock = (where: { name: string; tz: string }, name: string, day: boolean) =>
+    [name, day ? weekdayIn(where.tz, now) : '', clockIn(where.tz, now)].filter((part) => part !== '').join(' ');
+  const first = (name: string) => name.split(/\s+/)[0] ?? name;
+  const ways: Array<{ sessionId: string; clocks: string[] }> = [
+    { sessionId: id, clocks: [clock(upgrader, upgrader.name, true), clock(site, site.name, true), '? keys'] },
+    { sessionId: id, clocks: [clock(upgrader, upgrader.name, false), clock(site, site.name, false), '? keys'] },
+    { sessionId: id, clocks: [clock(upgrader, upgrader.name, false), clock(site, site.name, false)] },
+    { sessionId: id, clocks: [clock(upgrader, first(upgrader.name), false), clock(site, first(site.name), false)] },
+    { sessionId: '', clocks: [clock(upgrader, first(upgrader.name), false), clock(site, first(site.name), false)] },
+  ];
+  const fits = ways.find((way) => widthOf([way.sessionId, ...way.clocks]) + GAP + HOSTS_ROOM <= width);
+  return fits ?? { sessionId: '', clocks: [clockIn(upgrader.tz, now), clockIn(site.tz, now)] };
+}
+
 function StatusBarView(props: {
   sessionId: string;
   runbook: Runbook;
@@ -53,25 +83,25 @@ function StatusBarView(props: {
   /** The helper channel's code and place, or null. */
   helpers?: string | null;
 }) {
-  const { upgrader, site } = props.runbook.sites;
-  const clock = (where: { name: string; tz: string }) => `${where.name} ${weekdayIn(where.tz, props.now)} ${clockIn(where.tz, props.now)}`;
-  const clocks = [clock(upgrader), clock(site), '? keys'];
-  const widthOf = (parts: string[]) => parts.reduce((sum, part) => sum + [...part].length + GAP, -GAP);
+  const widthOf = (parts: string[]) => parts.filter((part) => part !== '').reduce((sum, part) => sum + [...part].length + GAP, -GAP);
+  const { sessionId, clocks } = fitted(props.runbook.sites, props.now, props.sessionId, props.width, widthOf);
   const shown = Object.entries(props.hosts).map(([host, state]) => ({ host, ...HOST_MARK[state.state], word: hostWord(state, props.now) }));
-  const room = props.width - widthOf([props.sessionId, ...clocks]) - GAP;
+  const room = props.width - widthOf([sessionId, ...clocks]) - GAP;
   const every = hostsLine(shown, false);
   const fits = [...every].length <= room;
   const hostsText = fits ? every : hostsSummary(props.hosts, shown, false);
   // The join code is shown whole or not at all, and gives way to the hosts' states when room
   // is short (the chat panel shows it too); a lockout is always shown.
   const locked = props.helpers?.includes('LOCKED') === true;
-  const helpers = props.helpers && (locked || widthOf([props.sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
+  const helpers = props.helpers && (locked || widthOf([sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
   return (
     <Box width={props.width} justifyContent="space-between" gap={GAP}>
       <Box gap={GAP} flexShrink={1} overflow="hidden">
-        <Box flexShrink={0}>
-          <Text color={theme.muted}>{props.sessionId}</Text>
-        </Box>
+        {sessionId !== '' ? (
+          <Box flexShrink={0}>
+            <Text color={theme.muted}>{sessionId}</Text>
+          </Box>
+        ) : null}
         <Text wrap="truncate-end">{fits ? hostsLine(shown, true) : hostsSummary(props.hosts, shown, true)}</Text>
         {helpers ? (
           <Box flexShrink={0}>
@@ -82,7 +112,7 @@ function StatusBarView(props: {
       <Box gap={GAP} flexShrink={0}>
         <Text>{clocks[0]}</Text>
         <Text bold>{clocks[1]}</Text>
-        <Text color={theme.muted}>{clocks[2]}</Text>
+        {clocks[2] !== undefined ? <Text color={theme.muted}>{clocks[2]}</Text> : null}
       </Box>
     </Box>
   );

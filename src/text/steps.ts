@@ -39,6 +39,49 @@ export function commandSummary(command: string): string {
   return meaningful.length > 1 ? `${first} …` : first;
 }
 
+const BEFORE_WORD = /[\s"'=<>|;&(]/;
+const AFTER_WORD = /[\s"'<>|;&)]/;
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/** How plainly a line acts on `target`: as a word of its own in a command, in an assignment, or only inside a longer word. */
+function actingScore(line: string, target: string): number {
+  let best = 0;
+  for (let at = line.indexOf(target); at !== -1; at = line.indexOf(target, at + 1)) {
+    const before = at === 0 ? ' ' : line[at - 1]!;
+    const after = line[at + target.length] ?? ' ';
+    const word = BEFORE_WORD.test(before) && AFTER_WORD.test(after);
+    best = Math.max(best, (word ? 2 : 1) * (ASSIGNMENT.test(line) ? 1 : 2));
+  }
+  return best;
+}
+
+/**
+ * The line of a destructive command that acts on `target` (the text typed to run it): one
+ * that names it as a word of its own (`sfdisk disk0.img < layout`) before one that names it
+ * only inside a longer word or an assignment (`before=disk0.img.before.sfdisk`); never a
+ * comment; of equals the last, since a script checks and keeps copies before it acts. Its
+ * index among the command's lines, and how many there are.
+ */
+export function actingLine(command: string, target: string): { line: string; index: number; of: number } | undefined {
+  if (target === '') return undefined;
+  const lines = command.trimEnd().split('\n');
+  let found: { line: string; index: number; score: number } | undefined;
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line.startsWith('#')) return;
+    const score = actingScore(line, target);
+    if (score > 0 && score >= (found?.score ?? 0)) found = { line, index, score };
+  });
+  return found ? { line: found.line, index: found.index, of: lines.length } : undefined;
+}
+
+/** What a destructive step's prompt quotes of its command: the line acting on the target, else its summary. */
+export function destructiveSummary(command: string, target: string): string {
+  const acting = actingLine(command, target);
+  if (!acting) return commandSummary(command);
+  return acting.of > 1 ? `${acting.line}   (line ${acting.index + 1} of ${acting.of})` : acting.line;
+}
+
 /** What a confirmation asks for: the sentinel's request about a failed step, else the checkpoint's text. */
 export function confirmationText(step: Step, request: string | undefined): string {
   if (request !== undefined) return request;

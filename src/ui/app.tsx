@@ -46,6 +46,9 @@ export interface AppProps {
 
 const NO_ATTENTION = { bell: false, write: () => {} };
 
+/** Rows a destructive step's command leaves to the rest: the title, the prompt's own lines, a little of the panels, the status bar. */
+const COMMAND_ROOM = 12;
+
 export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION }: AppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
@@ -88,7 +91,12 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const shownStepId = screen.history ?? (selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId));
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   // A rollout's grid takes room from the chat first, then more than half of what is left.
-  const chatHeight = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
+  const wantedChat = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
+  // When the prompt takes most of a short screen (a long command to approve), the chat gives
+  // way before the output panel, and under three rows it is left out: boxes that do not fit
+  // are drawn over each other.
+  const chatRoom = Math.max(0, mainHeight - 5);
+  const chatHeight = wantedChat <= chatRoom ? wantedChat : chatRoom >= 3 ? chatRoom : 0;
   const rightRoom = Math.max(3, mainHeight - 2 - chatHeight);
   const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) * 0.55)) : 0;
   const panelHeight = Math.max(3, rightRoom - (fleet ? fleetHeight + 2 : 0));
@@ -97,7 +105,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
   const rightWidth = Math.max(20, columns - leftWidth);
   return (
-    <Box flexDirection="column" width={columns} height={rows}>
+    <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
       <Box width={columns} gap={2}>
         <Box flexShrink={0}>
           <Text bold>
@@ -135,14 +143,23 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
                 height={panelHeight}
                 scroll={screen.scroll}
                 lookingBack={screen.history !== null}
+                {...(prompt.kind === 'approval' && prompt.step.id === shownStepId ? { target: prompt.text } : {})}
                 {...(selectedHost ? { host: selectedHost.host } : {})}
               />
             </>
           )}
-          {chat ? <ChatPanel hub={chat.hub} me={chat.me} access={access} width={rightWidth} height={chatHeight} now={now} /> : null}
+          {chat && chatHeight > 0 ? <ChatPanel hub={chat.hub} me={chat.me} access={access} width={rightWidth} height={chatHeight} now={now} /> : null}
         </Box>
       </Box>
-      <PromptPanel prompt={prompt} hints={hints} text={screen.text} message={screen.message} width={columns} />
+      <PromptPanel
+        prompt={prompt}
+        hints={hints}
+        text={screen.text}
+        message={screen.message}
+        width={columns}
+        commandRows={Math.max(3, rows - COMMAND_ROOM)}
+        scroll={screen.scroll}
+      />
       <StatusBar
         sessionId={run.session.id}
         runbook={run.runbook}

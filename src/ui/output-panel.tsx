@@ -1,15 +1,18 @@
 import { Box, Text } from 'ink';
 import type { Step } from '../runbook/types.js';
 import { visibleLine } from '../output/neutralize.js';
-import { stepPlace } from '../text/steps.js';
+import { actingLine, stepPlace } from '../text/steps.js';
 import type { RevertShown, StepProgress } from '../output/step-output.js';
 import { revertText } from '../text/revert.js';
 import { useNow, type OutputTail } from './hooks.js';
 import { theme } from './theme.js';
 import { counted } from '../text/counted.js';
 
-/** `host`: a host of a rollout the upgrader selected, whose step this is (or none yet, while it is queued). */
-/** `lookingBack`: a step the upgrader selected (j k), not the one the run is at. */
+/**
+ * `host`: a host of a rollout the upgrader selected, whose step this is (or none yet, while
+ * it is queued). `lookingBack`: a step the upgrader selected (j k), not the one the run is at.
+ * `target`: what a destructive step waiting for approval acts on, its line marked.
+ */
 export function OutputPanel(props: {
   step: Step | null;
   tail: OutputTail;
@@ -18,6 +21,7 @@ export function OutputPanel(props: {
   scroll: number;
   lookingBack?: boolean;
   host?: string;
+  target?: string;
 }) {
   const { step, tail } = props;
   const selected = props.host !== undefined ? `${visibleLine(props.host)} · ` : '';
@@ -45,7 +49,12 @@ export function OutputPanel(props: {
       {tail.progress ? <ProgressBar progress={tail.progress} width={props.width - 2} /> : null}
       {tail.revert ? <RevertLine revert={tail.revert} /> : null}
       {tail.lines.length === 0 ? (
-        <NoOutputYet step={step} height={props.height - 1 - (tail.revert ? 1 : 0)} />
+        <NoOutputYet
+          step={step}
+          height={props.height - 1 - (tail.revert ? 1 : 0)}
+          scroll={props.scroll}
+          {...(props.target !== undefined ? { target: props.target } : {})}
+        />
       ) : (
         tail.lines.slice(-(props.height - (tail.progress ? 2 : 1) - (tail.revert ? 1 : 0))).map((line, index) => (
           <Text key={index} wrap="truncate-end" {...(line.stderr ? { color: theme.stderr } : {})}>
@@ -57,19 +66,41 @@ export function OutputPanel(props: {
   );
 }
 
-/** Before a command has printed anything (or while it waits for approval): what it will run. */
-function NoOutputYet(props: { step: Step | null; height: number }) {
+/**
+ * Before a command has printed anything (or while it waits for approval): what it will run,
+ * all of it, scrolled with the output's keys when it is longer than the panel; the line that
+ * acts on a destructive step's target marked.
+ */
+function NoOutputYet(props: { step: Step | null; height: number; scroll: number; target?: string }) {
   const { step } = props;
   if (!step || !('command' in step)) return null;
   const lines = step.command.trimEnd().split('\n');
+  const acting = props.target !== undefined ? actingLine(step.command, props.target)?.index : undefined;
+  const rows = props.height - 1;
+  if (rows < 1) return null;
+  const fits = lines.length <= rows;
+  // Past the panel: a line each says how many are above and below the lines shown, where there is room for them.
+  const marks = !fits && rows >= 3;
+  const shownRows = fits ? rows : marks ? rows - 2 : rows;
+  const start = fits ? 0 : Math.max(0, lines.length - shownRows - props.scroll);
+  const end = Math.min(lines.length, start + shownRows);
+  const heading = fits ? 'no output yet; the command:' : `no output yet; the command, ${lines.length} lines (PgUp PgDn scroll it):`;
   return (
     <>
-      <Text color={theme.muted}>no output yet; the command:</Text>
-      {lines.slice(0, Math.max(1, props.height - 1)).map((line, index) => (
-        <Text key={index} color={theme.muted} wrap="truncate-end">
-          {`${index === 0 ? '$' : ' '} ${line}`}
-        </Text>
-      ))}
+      <Text color={theme.muted} wrap="truncate-end">
+        {heading}
+      </Text>
+      {marks ? <Text color={theme.muted}>{start > 0 ? `↑ ${counted(start, 'line')} above` : ' '}</Text> : null}
+      {lines.slice(start, end).map((line, offset) => {
+        const index = start + offset;
+        const marked = index === acting;
+        return (
+          <Text key={index} wrap="truncate-end" {...(marked ? { color: theme.danger, bold: true } : { color: theme.muted })}>
+            {`${marked ? '▶' : index === 0 ? '$' : ' '} ${line}`}
+          </Text>
+        );
+      })}
+      {marks ? <Text color={theme.muted}>{end < lines.length ? `↓ ${counted(lines.length - end, 'line')} below` : ' '}</Text> : null}
     </>
   );
 }

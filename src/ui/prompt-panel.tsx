@@ -2,12 +2,12 @@ import { Box, Text } from 'ink';
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import { hostList } from '../text/host-list.js';
 import { outcomeSentence } from '../text/outcome.js';
-import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { counted } from '../text/counted.js';
+import { actingLine, confirmationText, destructiveSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import { slashUsage } from '../chat/chat-text.js';
 import type { Prompt, ReasonAction } from './prompt.js';
 import { TextCursor } from './text-cursor.js';
 import { theme } from './theme.js';
-import { counted } from '../text/counted.js';
 
 function Field(props: { value: string; masked?: boolean }) {
   return (
@@ -19,12 +19,66 @@ function Field(props: { value: string; masked?: boolean }) {
   );
 }
 
+/**
+ * A destructive step's command, whole when it fits in `rows`, else the lines from its end
+ * scrolled back by `scroll` with how many more there are; the line acting on the target
+ * marked ▶, and named in the heading when it is out of sight. One row: that line alone.
+ */
+function CommandLines(props: { command: string; target: string; rows: number; scroll: number }) {
+  const lines = props.command.trimEnd().split('\n');
+  const acting = actingLine(props.command, props.target);
+  if (props.rows <= 1) return <Text wrap="truncate-end">$ {destructiveSummary(props.command, props.target)}</Text>;
+  const fits = lines.length <= props.rows;
+  const window = fits ? lines.length : Math.max(1, props.rows - 2);
+  const start = fits ? 0 : Math.max(0, lines.length - window - props.scroll);
+  const end = Math.min(lines.length, start + window);
+  // The marked line out of sight: the mark says which way it is.
+  const named = acting ? ` · ▶ line ${acting.index + 1} names ${props.target}` : '';
+  const above = acting !== undefined && acting.index < start;
+  const below = acting !== undefined && acting.index >= end;
+  return (
+    <>
+      {!fits ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          {start > 0 ? `↑ ${counted(start, 'line')} above (PgUp)${above ? named : ''}` : ' '}
+        </Text>
+      ) : null}
+      {lines.slice(start, end).map((line, offset) => {
+        const index = start + offset;
+        const marked = index === acting?.index;
+        return (
+          <Text key={index} wrap="truncate-end" {...(marked ? { color: theme.danger, bold: true } : {})}>
+            {`${marked ? '▶' : index === 0 ? '$' : ' '} ${line}`}
+          </Text>
+        );
+      })}
+      {!fits ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          {end < lines.length ? `↓ ${counted(lines.length - end, 'line')} below (PgDn)${below ? named : ''}` : ' '}
+        </Text>
+      ) : null}
+    </>
+  );
+}
+
 function Keys(props: { children: string }) {
   return <Text color={theme.muted}>{props.children}</Text>;
 }
 
-/** `hints`: the keys offered now, one string per line (key-map.ts's hintLines). */
-export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: string; message: string | null; width: number }) {
+/**
+ * `hints`: the keys offered now, one string per line (key-map.ts's hintLines). `commandRows`:
+ * how many lines a destructive step's command may take (the terminal's height less what the
+ * rest needs); `scroll`: lines scrolled back from its end (PgUp PgDn), when it is longer.
+ */
+export function PromptPanel(props: {
+  prompt: Prompt;
+  hints: string[];
+  text: string;
+  message: string | null;
+  width: number;
+  commandRows?: number;
+  scroll?: number;
+}) {
   const { prompt, text, hints } = props;
   const keys = hints.join(' · ');
   const [firstLine = '', restLine = ''] = hints.length > 1 ? hints : ['', keys];
@@ -82,7 +136,9 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
             <Text bold color={theme.danger}>
               {prompt.step.kind === 'preflight' ? 'THE DISK MEANT' : 'DESTRUCTIVE'} · {stepLabel(prompt.step)} ({stepPlace(prompt.step)})
             </Text>
-            {'command' in prompt.step ? <Text wrap="truncate-end">$ {commandSummary(prompt.step.command)}</Text> : null}
+            {'command' in prompt.step ? (
+              <CommandLines command={prompt.step.command} target={prompt.text} rows={props.commandRows ?? 1} scroll={props.scroll ?? 0} />
+            ) : null}
             <Text>
               Type <Text bold>"{prompt.text}"</Text> and press Enter to run it.
             </Text>
@@ -268,7 +324,8 @@ export function PromptPanel(props: { prompt: Prompt; hints: string[]; text: stri
       break;
   }
   return (
-    <Box flexDirection="column" width={props.width} borderStyle="round" borderColor={color} paddingX={1}>
+    // A command to approve keeps its rows: the panels above give way (squeezed, its lines would be drawn over each other).
+    <Box flexDirection="column" width={props.width} flexShrink={prompt.kind === 'approval' ? 0 : 1} borderStyle="round" borderColor={color} paddingX={1}>
       {body}
       {props.message ? <Text color={theme.warning}>{props.message}</Text> : null}
     </Box>

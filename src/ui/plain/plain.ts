@@ -13,7 +13,7 @@ import { messageStamp } from '../../text/chat-stamp.js';
 import { clockIn } from '../../text/clock.js';
 import { outcomeSentence } from '../../text/outcome.js';
 import { shownSteps } from '../../text/shown-runbook.js';
-import { commandSummary, confirmationText, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../../text/steps.js';
+import { commandSummary, confirmationText, destructiveSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../../text/steps.js';
 import type { HostKeyInfo, RemoteInteraction } from '../../remote/types.js';
 import { keysFor, parsePlainAnswer, plainUsage, plainWord, type KeyEntry } from '../key-map.js';
 import { activePrompt, type Prompt } from '../prompt.js';
@@ -330,7 +330,7 @@ function promptText(step: Step, focus: Focus, relaysAllowed: boolean, answers: s
         return `${label} (${stepPlace(step)}) is about the disk meant: its checks compare it with this id.\n  Type ${JSON.stringify(focus.text)} to run it, or pause:`;
       }
       return (
-        `${label} is destructive (${stepPlace(step)}): ${'command' in step ? commandSummary(step.command) : ''}\n` +
+        `${label} is destructive (${stepPlace(step)}): ${'command' in step ? destructiveSummary(step.command, focus.text) : ''}\n` +
         `  Type ${JSON.stringify(focus.text)} to run it, or pause:`
       );
     case 'confirmation': {

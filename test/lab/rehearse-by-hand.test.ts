@@ -14,7 +14,8 @@ describe('rehearsing by hand on the lab', () => {
   it(
     'runs the jump runbook full-screen against the lab machine until the first destructive step, and pauses there',
     async () => {
-      const lab = await startLab('jump-via-swap.yaml');
+      // A lab of its own name: jump-via-swap.test.ts may have the runbook's own lab up meanwhile.
+      const lab = await startLab('jump-via-swap.yaml', 'jump-by-hand');
       const env: Record<string, string> = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
       tmux = TmuxSession.start([process.execPath, BIN, 'run', lab.runbook, '--lab', '--no-helpers'], { cwd: ROOT, env, cols: 140, rows: 45 });
       const screen = await tmux.waitFor(/DESTRUCTIVE/, 120_000, 'the first destructive step');

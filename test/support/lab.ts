@@ -1,7 +1,8 @@
 // The rehearsal lab as the tests use it: through the same `nightshift lab` commands a
 // newcomer types, and plain OpenSSH into its machines to look at them from the side.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach } from 'vitest';
@@ -15,10 +16,16 @@ export class Lab {
   private constructor(
     readonly runbook: string,
     readonly state: LabState,
+    /** The folder of a copied runbook, removed with the lab. */
+    private readonly copyFolder?: string,
   ) {}
 
-  static async up(runbookName: string): Promise<Lab> {
-    const runbook = path.join(ROOT, 'runbooks', runbookName);
+  /**
+   * `as` names the lab after a copy of the runbook (and its lab file) instead: two test files
+   * that rehearse one runbook can then have their labs up at once.
+   */
+  static async up(runbookName: string, as?: string): Promise<Lab> {
+    const runbook = as ? copyRunbook(runbookName, as) : path.join(ROOT, 'runbooks', runbookName);
     // Tied to this test process: a run killed half way leaves no guest running.
     const { stdout } = await run(process.execPath, [BIN, 'lab', 'up', runbook, '--tether', String(process.pid)], { cwd: ROOT, timeout: 900_000 }).catch(
       (error: { stdout?: string; stderr?: string; message: string }) => {
@@ -26,12 +33,13 @@ export class Lab {
       },
     );
     if (!/is up\./.test(stdout)) throw new Error(`lab up said:\n${stdout}`);
-    const state = JSON.parse(readFileSync(path.join(labStateDir(runbookName.replace(/\.yaml$/, '')), 'lab.json'), 'utf8')) as LabState;
-    return new Lab(runbook, state);
+    const state = JSON.parse(readFileSync(path.join(labStateDir(path.basename(runbook, '.yaml')), 'lab.json'), 'utf8')) as LabState;
+    return new Lab(runbook, state, as ? path.dirname(runbook) : undefined);
   }
 
   async down(): Promise<void> {
     await run(process.execPath, [BIN, 'lab', 'down', this.runbook], { cwd: ROOT, timeout: 120_000 });
+    if (this.copyFolder) rmSync(this.copyFolder, { recursive: true, force: true });
   }
 
   /** A command on a machine over OpenSSH with the lab's files; resolves with stdout (throws on failure). */
@@ -62,6 +70,15 @@ export class Lab {
   serialLog(machine: string): string {
     return readFileSync(path.join(this.state.dir, machine, 'serial.log'), 'utf8');
   }
+}
+
+/** The runbook and its lab file copied to a temporary folder as AS.yaml and AS.lab.yaml. */
+function copyRunbook(runbookName: string, as: string): string {
+  const folder = mkdtempSync(path.join(tmpdir(), 'ns-lab-runbook-'));
+  const base = runbookName.replace(/\.yaml$/, '');
+  copyFileSync(path.join(ROOT, 'runbooks', `${base}.yaml`), path.join(folder, `${as}.yaml`));
+  copyFileSync(path.join(ROOT, 'runbooks', `${base}.lab.yaml`), path.join(folder, `${as}.lab.yaml`));
+  return path.join(folder, `${as}.yaml`);
 }
 
 /**
@@ -161,11 +178,11 @@ export async function rehearse(
 }
 
 /** Starts a lab per test and takes it down after the test, whatever happened: `const startLab = labPerTest()`. */
-export function labPerTest(): (runbookName: string) => Promise<Lab> {
+export function labPerTest(): (runbookName: string, as?: string) => Promise<Lab> {
   let started: Lab | undefined;
   afterEach(async () => {
     await started?.down();
     started = undefined;
   });
-  return async (runbookName) => (started = await Lab.up(runbookName));
+  return async (runbookName, as) => (started = await Lab.up(runbookName, as));
 }

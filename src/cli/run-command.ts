@@ -15,6 +15,8 @@ import { askSecretPlain, plainInteraction, plainLinesPrinter, runPlain, type Pla
 import { showUnfinishedLines } from '../ui/plain/unfinished-line.js';
 import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
 import { visibleLine } from '../output/neutralize.js';
+import { counted } from '../text/counted.js';
+import { pausedStepText } from '../text/steps.js';
 import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
 import { createRun, type Run } from '../runner/run.js';
@@ -295,6 +297,7 @@ export async function driveRun(args: {
     io && !io.json && process.stdout.isTTY ? showUnfinishedLines(io, run.outputs, { columns: () => process.stdout.columns || 80 }) : () => {};
   const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
+  let underWay = '';
   try {
     outcome = io
       ? await runPlain(run, io, chat)
@@ -303,6 +306,7 @@ export async function driveRun(args: {
           chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? channel.access : null },
           ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),
         });
+    if (outcome !== 'completed' && outcome !== 'fell-back') underWay = underWayLines(run);
   } finally {
     stopShowingUnfinished();
     stopOnSignal();
@@ -310,7 +314,7 @@ export async function driveRun(args: {
     await run.stop();
     stopTellingSnapshots();
   }
-  return endOfRun(outcome, session, io);
+  return endOfRun(outcome, session, io, underWay);
 }
 
 /** A snapshot that cannot be written does not stop the run; the upgrader is told once (in the chat of the full-screen view). */
@@ -372,13 +376,26 @@ function helperChannelOf(run: Run, hub: ChatHub, helpers: HelperSettings, site: 
 }
 
 /** What the upgrader is told when the run has stopped, and the exit status that says how it ended. */
-async function endOfRun(outcome: Outcome | 'interrupted', session: Session, io: PlainIO | null): Promise<number> {
+async function endOfRun(outcome: Outcome | 'interrupted', session: Session, io: PlainIO | null, underWay: string): Promise<number> {
   if (outcome === 'interrupted') {
-    process.stderr.write(`nightshift: stopped; the journal is in ${session.dir}\n${resumeHint(session)}`);
+    process.stderr.write(`nightshift: stopped; the journal is in ${session.dir}\n${underWay}${resumeHint(session)}`);
     return EXIT.interrupted;
   }
-  if (!io?.json) process.stderr.write(summary(outcome, session));
+  if (!io?.json) process.stderr.write(summary(outcome, session, underWay));
   return OUTCOME_EXIT[outcome];
+}
+
+/** The most steps named one by one as under way at a pause; a rollout's others are counted. */
+const UNDER_WAY_NAMED = 3;
+
+/** Lines saying what became of the steps that were running as the run stopped (read before it is stopped). */
+function underWayLines(run: Run): string {
+  const running = Object.entries(run.actor.getSnapshot().context.steps)
+    .filter(([, record]) => record.status === 'running')
+    .map(([id]) => run.stepOf(id));
+  const named = running.slice(0, UNDER_WAY_NAMED).map((step) => `nightshift: ${visibleLine(pausedStepText(step))}\n`);
+  const more = running.length - named.length;
+  return named.join('') + (more > 0 ? `nightshift: and ${counted(more, 'step')} more were under way (nightshift sessions, report)\n` : '');
 }
 
 /** The line that tells a helper how to join, with the code and the key to compare. */
@@ -391,8 +408,8 @@ function resumeHint(session: Session): string {
   return `nightshift: to go on: nightshift resume ${session.id}\n`;
 }
 
-function summary(outcome: Outcome, session: Session): string {
-  return `nightshift: ${outcomeSentence(outcome)}; session record: ${session.dir}\n${outcome === 'paused' ? resumeHint(session) : ''}`;
+function summary(outcome: Outcome, session: Session, underWay: string): string {
+  return `nightshift: ${outcomeSentence(outcome)}; session record: ${session.dir}\n${outcome === 'paused' ? `${underWay}${resumeHint(session)}` : ''}`;
 }
 
 /**
@@ -414,9 +431,10 @@ function installStopHandlers(run: Run, options: { fullScreen: boolean }): () => 
     if (stopping) return;
     stopping = true;
     tell(`nightshift: ${why}: saving the session and stopping\n`);
+    const underWay = underWayLines(run);
     run.suspend({ role: 'nightshift', name: 'nightshift' }, reason);
     void run.stop().finally(() => {
-      tell(`nightshift: session record: ${run.session.dir}\n${resumeHint(run.session)}`);
+      tell(`nightshift: session record: ${run.session.dir}\n${underWay}${resumeHint(run.session)}`);
       process.exit(exitCode);
     });
   };

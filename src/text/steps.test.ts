@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { actingLine, destructiveSummary } from './steps.js';
+import { parseRunbook } from '../runbook/load.js';
+import { allSteps } from '../runbook/types.js';
+import { actingLine, destructiveSummary, pausedStepText } from './steps.js';
 
 // As the demo's runbook has it: a copy of the table first, then the line that writes it.
 const DEMO = [
@@ -27,5 +29,18 @@ describe('the line a destructive command acts on its target with', () => {
     expect(actingLine('# /dev/vda2\nmkswap "$SWAP"', '/dev/vda2')).toBeUndefined();
     expect(destructiveSummary('set -e\nmkswap "$SWAP"\nswapon -a', '/dev/vda2')).toBe('mkswap "$SWAP" …');
     expect(destructiveSummary('mkswap /dev/vda2', '/dev/vda2')).toBe('mkswap /dev/vda2');
+  });
+});
+
+describe('a step under way at a pause', () => {
+  it('goes on on its host when detached, was stopped when local, and may have ended otherwise', () => {
+    const runbook = parseRunbook(
+      'name: t\nhosts:\n  dolphin: {}\nphases:\n  - name: one\n    steps:\n      - run: sleep 60\n        host: dolphin\n        title: restore\n      - local: sleep 60\n        title: copy\n      - run: sleep 60\n        host: dolphin\n        attach: false\n        title: look\n',
+      't.yaml',
+    );
+    const [detached, local, attached] = allSteps(runbook);
+    expect(pausedStepText(detached!)).toBe('1.1 restore goes on on dolphin; resume follows it again');
+    expect(pausedStepText(local!)).toBe('1.2 copy was stopped (TERM to what it started); resume asks whether it had finished');
+    expect(pausedStepText(attached!)).toBe('1.3 look was under way on dolphin; resume asks how it ended');
   });
 });

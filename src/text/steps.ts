@@ -82,6 +82,18 @@ export function destructiveSummary(command: string, target: string): string {
   return acting.of > 1 ? `${acting.line}   (line ${acting.index + 1} of ${acting.of})` : acting.line;
 }
 
+/**
+ * What became of a step that was running when the run was paused, for the lines that say how
+ * to go on: a detached command goes on on its host, a local one was stopped with nightshift,
+ * anything else may or may not have finished.
+ */
+export function pausedStepText(step: Step): string {
+  const label = `${step.number} ${step.title}`;
+  if (step.kind === 'run' && step.detached) return `${label} goes on on ${step.host}; resume follows it again`;
+  if (step.kind === 'local') return `${label} was stopped (TERM to what it started); resume asks whether it had finished`;
+  return `${label} was under way ${stepPlace(step)}; resume asks how it ended`;
+}
+
 /** What a confirmation asks for: the sentinel's request about a failed step, else the checkpoint's text. */
 export function confirmationText(step: Step, request: string | undefined): string {
   if (request !== undefined) return request;

@@ -48,4 +48,22 @@ describe.skipIf(!tmuxAvailable())('nightshift resume in a real terminal', () => 
     tmux.keys('p');
     expect(await tmux.waitForExit(10_000)).toBe(4);
   });
+
+  it('p while a local step runs pauses, and says the step was stopped and what resume will ask', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-tui-'));
+    const runbook = path.join(dir, 'slow.yaml');
+    writeFileSync(
+      runbook,
+      "name: slow count\nphases:\n  - name: count\n    steps:\n      - local: 'for i in 1 2 3 4 5 6 7 8 9; do echo tick $i; sleep 1; done'\n        title: count slowly\n",
+    );
+    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], { cwd: ROOT, env, cols: 120, rows: 30 });
+    await tmux.waitFor(/tick 2/, 20_000, 'the step under way');
+    tmux.keys('p');
+    expect(await tmux.waitForExit(10_000)).toBe(4);
+    const said = tmux.transcript().replace(/\n(?!nightshift:)/g, '');
+    expect(said).toMatch(
+      /nightshift: the run is paused; session record: .*\nnightshift: 1\.1 count slowly was stopped \(TERM to what it started\); resume asks whether it had finished\nnightshift: to go on: nightshift resume /,
+    );
+  });
 });

@@ -137,7 +137,10 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
       expect(await first.exited, first.stderr()).toBe(4);
       const id = path.basename(sessionDir(fx));
       expect(first.stderr()).toContain(`nightshift: ${signal}: saving the session and stopping`);
-      expect(first.stderr()).toContain(`nightshift resume ${id}`);
+      // What became of the step under way is said before how to go on.
+      expect(first.stderr()).toMatch(
+        new RegExp(`nightshift: 1\\.2 [^\\n]* goes on on dolphin; resume follows it again\\nnightshift: to go on: nightshift resume ${id}`),
+      );
       expect(journal(fx)).toContainEqual(expect.objectContaining({ type: 'session.paused', reason: `received ${signal}`, stepId: 'slow' }));
 
       // The pause saved how far the step's log was written; resume goes on from there. The

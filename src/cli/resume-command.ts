@@ -29,6 +29,8 @@ import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
 import { problemLine } from '../text/problem-line.js';
 import { goingAgainOptions, type GoingAgain } from '../engine/going-again.js';
+import type { JournalEntry } from '../store/journal-entries.js';
+import { bothClocks } from './sessions-command.js';
 
 /** Where a session that goes again started (its run.started entry): resumed, its machine is compiled the same way. */
 function againOf(entries: Locked['reading']['entries']): GoingAgain | undefined {
@@ -58,6 +60,32 @@ export async function resumeCommand(options: ResumeOptions): Promise<number> {
     session.journal.close();
     session.lock.release();
   }
+}
+
+/**
+ * When the session stopped and why, in both sites' clocks: who paused it and how, or that
+ * nightshift stopped without a pause (killed, a crash, the machine went down).
+ */
+export function howItStopped(before: SessionSummary, entries: readonly JournalEntry[]): string {
+  const when = before.since ? bothClocks(before.since, before.sites) : 'at a time the journal does not say';
+  const last = [...entries]
+    .reverse()
+    .find(
+      (entry) =>
+        entry.type === 'session.paused' ||
+        (entry.type === 'decision' && entry.action === 'pause') ||
+        entry.type === 'session.resumed' ||
+        entry.type === 'run.started',
+    );
+  if (before.state === 'paused') {
+    if (last?.type === 'session.paused' || last?.type === 'decision') {
+      const who = last.by.role === 'nightshift' ? 'nightshift' : `${last.by.name} (${last.by.role})`;
+      const why = last.type === 'session.paused' ? last.reason : `the answer pause to the question about step ${before.stepLabel ?? last.stepId ?? '?'}`;
+      return `paused ${when} by ${who}: ${why}`;
+    }
+    return `paused ${when}`;
+  }
+  return `interrupted ${when}: nightshift stopped without pausing (killed, a crash, or the machine went down); the journal's last entry is from then`;
 }
 
 /** A session held by this nightshift, with what its journal holds. */
@@ -126,7 +154,9 @@ async function resumeLocked(locked: Locked): Promise<number> {
   const restore = restoredRun(saved, runbook, reading.entries, againOf(reading.entries));
   if (!options.json) {
     const where = before.stepLabel ? ` at ${visibleLine(before.stepLabel)}` : '';
-    process.stderr.write(`nightshift: resuming session ${session.id} (${visibleLine(runbook.name)})${where}\n`);
+    process.stderr.write(
+      `nightshift: resuming session ${session.id} (${visibleLine(runbook.name)})${where}\nnightshift: ${visibleLine(howItStopped(before, reading.entries))}\n`,
+    );
   }
   return goOn(locked, runbook, restore);
 }

@@ -66,9 +66,13 @@ function row(summary: SessionSummary): string[] {
 
 function since(summary: SessionSummary): string {
   if (!summary.since) return summary.state === 'running' ? `now (pid ${summary.holder?.pid ?? '?'} on ${summary.holder?.host ?? '?'})` : '-';
-  const at = summary.since;
-  if (!summary.sites) return at.toISOString();
-  const { upgrader, site } = summary.sites;
+  return bothClocks(summary.since, summary.sites);
+}
+
+/** A moment in the sites' clocks: "Sat 03:14 Boston / Sat 16:14 Taipei" (one when they share a zone). */
+export function bothClocks(at: Date, sites: SessionSummary['sites']): string {
+  if (!sites) return at.toISOString();
+  const { upgrader, site } = sites;
   const clock = (tz: string, name: string) => `${weekdayIn(tz, at)} ${clockIn(tz, at)} ${name}`;
   return upgrader.tz === site.tz ? clock(upgrader.tz, upgrader.name) : `${clock(upgrader.tz, upgrader.name)} / ${clock(site.tz, site.name)}`;
 }

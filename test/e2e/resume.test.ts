@@ -172,6 +172,10 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
       const text = second.lines.join('\n');
       expect(code, text + second.stderr()).toBe(0);
       expect(second.stderr()).toContain(`resuming session ${id}`);
+      // When, by whom and why it stopped, in both sites' clocks.
+      expect(second.stderr()).toContain(
+        `nightshift: paused ${clockIn('America/New_York', pausedAt)} Massachusetts office / ${clockIn('Asia/Taipei', pausedAt)} Taipei office by nightshift: received ${signal}\n`,
+      );
       // Followed on, not started again: the same attempt, every line once, in order.
       expect(text).not.toMatch(/1\.2 .*\(attempt 2\)/);
       const log = readFileSync(logFile, 'utf8');
@@ -230,6 +234,9 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
 
     const second = resume(fx, [], (line) => (/Answer reattach \(follow it again\) \| stop/.test(line) ? 'pause' : undefined));
     expect(await second.exited, second.lines.join('\n') + second.stderr()).toBe(4);
+    expect(second.stderr()).toMatch(
+      /\nnightshift: interrupted \w{3} \d\d:\d\d \S.*: nightshift stopped without pausing \(killed, a crash, or the machine went down\)/,
+    );
     expect(second.lines.join('\n')).toMatch(/its run folder is gone from the host .* it is not started again/);
     expect(readFileSync(path.join(dir, 'starts'), 'utf8')).toBe('started\n');
     expect(existsSync(folder)).toBe(false);

@@ -20,23 +20,41 @@ export interface HelperAccess {
   subscribe(listener: () => void): () => void;
   /** Draws a new join code (the old one stops working; a lockout ends). */
   newCode(): void;
+  /** Whether the channel is still on its way (it opens after the first frame); false once open or failed. */
+  opening?(): boolean;
 }
 
-export function joinCommandFor(local: { address: string; port: number }, site: { host: string; port: number } | null): string {
+/**
+ * The command a helper types: on the site host through the tunnel; else, on this machine,
+ * `here` (nightshift join finds the session and pins its key), with ssh beside it.
+ */
+export function joinCommandFor(local: { address: string; port: number }, site: { host: string; port: number } | null, here?: string): string {
   if (site) return `ssh -p ${site.port} sentinel@localhost   (on ${site.host})`;
   const address = local.address === '0.0.0.0' || local.address === '::' ? '<this machine>' : local.address;
-  return `ssh -p ${local.port} sentinel@${address}`;
+  const ssh = `ssh -p ${local.port} sentinel@${address}`;
+  return here !== undefined ? `${here} in a second terminal (or ${ssh})` : ssh;
 }
 
 /** The channel as the screen sees it before it is open: nothing yet, then the channel's state. */
 export class PendingHelperAccess implements HelperAccess {
   private channel: HelperAccess | null = null;
+  private failed = false;
   private readonly listeners = new Set<() => void>();
 
   attach(channel: HelperAccess): void {
     this.channel = channel;
     channel.subscribe(() => this.notify());
     this.notify();
+  }
+
+  /** The channel could not open: the screen stops saying it is on its way. */
+  fail(): void {
+    this.failed = true;
+    this.notify();
+  }
+
+  opening(): boolean {
+    return this.channel === null && !this.failed;
   }
 
   state(): HelperAccessState | null {

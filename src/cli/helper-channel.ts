@@ -1,7 +1,7 @@
 // The helper channel of one run: the SSH endpoint on this machine, a reverse tunnel to it
 // on the site host, each helper's screen, presence told to the engine (steps needing hands),
 // and wall/write on the site while nobody has joined.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { joinCommandFor, type HelperAccess, type HelperAccessState } from '../chat/helper-access.js';
 import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '../chat/helper-endpoint.js';
@@ -28,6 +28,35 @@ export interface HelperChannel extends HelperAccess {
 }
 
 const HOST_KEY_FILE = 'helper-host-key';
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
+
+/**
+ * How to run `nightshift join` on this machine, exactly: `nightshift join` when that name on
+ * the PATH is this program, else the program's own path (the repository's bin script on its
+ * Node, or the standalone executable).
+ */
+export function joinHereCommand(env: NodeJS.ProcessEnv = process.env): string {
+  const script = process.argv[1] && /nightshift(\.js)?$/.test(process.argv[1]) ? process.argv[1] : undefined;
+  const program = script ?? process.execPath;
+  const onPath = (env['PATH'] ?? '')
+    .split(':')
+    .filter((dir) => dir !== '')
+    .map((dir) => path.join(dir, 'nightshift'))
+    .find((candidate) => existsSync(candidate));
+  if (onPath && sameFile(onPath, program)) return 'nightshift join';
+  return [...(script ? [process.execPath, script] : [process.execPath]), 'join'].map(shellQuote).join(' ');
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
 
 export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: HelperListen; site: SentinelAccess | null }): Promise<HelperChannel> {
   const { run, hub, listen, site } = args;
@@ -171,7 +200,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       local,
       site: sitePart,
       // A tunnel closed for listening too widely is no way in.
-      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart),
+      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart, isLoopback(local.address) ? joinHereCommand() : undefined),
     };
     return cached;
   };

@@ -365,6 +365,7 @@ function helperChannelOf(run: Run, hub: ChatHub, helpers: HelperSettings, site: 
       opening = open().catch((error: unknown) => {
         const message = (error as Error).message;
         run.session.journal.append('helper.failed', { error: message });
+        access.fail();
         hub.note(`the helper channel could not open: ${message}`);
       });
     },

@@ -148,7 +148,9 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
               />
             </>
           )}
-          {chat && chatHeight > 0 ? <ChatPanel hub={chat.hub} me={chat.me} access={access} width={rightWidth} height={chatHeight} now={now} /> : null}
+          {chat && chatHeight > 0 ? (
+            <ChatPanel hub={chat.hub} me={chat.me} access={access} channel={chat.access} width={rightWidth} height={chatHeight} now={now} />
+          ) : null}
         </Box>
       </Box>
       <PromptPanel

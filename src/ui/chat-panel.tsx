@@ -2,7 +2,7 @@
 // how helpers join (the command, the code to read out, the key to compare).
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import type { HelperAccessState } from '../chat/helper-access.js';
+import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
 import type { ChatHub, Participant } from '../chat/hub.js';
 import { clockIn } from '../text/clock.js';
 import { ChatLines, presenceText, typingText, useHubVersion } from './chat-lines.js';
@@ -12,12 +12,22 @@ export interface ChatPanelProps {
   hub: ChatHub;
   me: Participant;
   access: HelperAccessState | null;
+  /**
+   * Whether a helper channel was asked for, and whether it is still opening (it opens after
+   * the first frame): until then the panel does not say there is none.
+   */
+  channel?: Pick<HelperAccess, 'opening'> | null;
   width: number;
   height: number;
   now: number;
 }
 
-function ChatPanelView({ hub, me, access, width, height, now }: ChatPanelProps) {
+function noChannelText(channel: ChatPanelProps['channel']): string {
+  if (!channel) return 'chat: no helper channel (--no-helpers)';
+  return channel.opening?.() ? 'chat: the helper channel is opening…' : 'chat: no helper channel (it could not open: see below)';
+}
+
+function ChatPanelView({ hub, me, access, channel, width, height, now }: ChatPanelProps) {
   useHubVersion(hub);
   const helpers = hub.helpers();
   const typists = typingText(hub.typists(me.id));
@@ -37,7 +47,7 @@ function ChatPanelView({ hub, me, access, width, height, now }: ChatPanelProps) 
         </>
       ) : (
         <Text wrap="truncate-end" color={theme.muted}>
-          {access === null && helpers.length === 0 ? 'chat: no helper channel (--no-helpers)' : `on site: ${presenceText(helpers, now, me.tz)}`}
+          {access === null && helpers.length === 0 ? noChannelText(channel) : `on site: ${presenceText(helpers, now, me.tz)}`}
         </Text>
       )}
       <ChatLines messages={hub.messages(me.id)} readerTz={me.tz} width={inner} height={messageRows} empty="No messages yet · t to write to the site" />

@@ -54,7 +54,7 @@ describe('logins that would hold or poison the helper channel', () => {
     cleanups.push(() => run.child.kill('SIGKILL'));
     await waitForLine(run, /Type yes to confirm/);
     const joinLine = run.lines.find((line) => line.startsWith('helpers join with:'))!;
-    const [, port, code] = /ssh -p (\d+) sentinel@127\.0\.0\.1 · code (\d{3}-\d{3}-\d{3})/.exec(joinLine)!;
+    const [, port, code] = /ssh -p (\d+) sentinel@127\.0\.0\.1\) · code (\d{3}-\d{3}-\d{3})/.exec(joinLine)!;
     const sessionDir = path.join(stateDir, 'sessions', readdirSync(path.join(stateDir, 'sessions'))[0]!);
     const helper = JSON.parse(readFileSync(path.join(sessionDir, 'helper.json'), 'utf8')) as HelperFile;
     const knownHosts = path.join(dir, 'known_hosts');

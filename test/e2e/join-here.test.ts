@@ -1,0 +1,54 @@
+// The command a run shows for a helper on the same machine is one that works as printed: the
+// program's own path, or `nightshift join` where that name on the PATH is this program.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, converse, freshStateDir } from '../support/cli.js';
+
+describe('joining from a second terminal on this machine', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-join-here-'));
+  const runbook = path.join(dir, 'wait.yaml');
+  writeFileSync(runbook, 'name: wait for the site\nphases:\n  - name: one\n    steps:\n      - checkpoint: the cable is moved\n        by: sentinel\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs until the join line, then types the command shown with --dry-run: the ssh it would run. */
+  async function shownAndTried(env: Record<string, string>): Promise<{ shown: string; port: string; tried: string }> {
+    const run = converse(['run', '--plain', runbook], () => undefined, env);
+    try {
+      let line: string | undefined;
+      for (let waited = 0; waited < 200 && !line; waited++) {
+        line = run.lines.find((each) => each.startsWith('helpers join with: '));
+        if (!line) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(line, run.lines.join('\n') + run.stderr()).toBeDefined();
+      const match = /^helpers join with: (.+) in a second terminal \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code /.exec(line!);
+      expect(match, line).not.toBeNull();
+      const [, shown, port] = match!;
+      const tried = execFileSync('sh', ['-c', `${shown} --dry-run`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      return { shown: shown!, port: port!, tried };
+    } finally {
+      run.child.stdin.end();
+      await run.exited;
+    }
+  }
+
+  it("shows the program's own path when nightshift is not on the PATH, and it finds this session", async () => {
+    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir(), PATH: '/usr/bin:/bin' };
+    const { shown, port, tried } = await shownAndTried(env);
+    expect(shown).toBe(`${process.execPath} ${BIN} join`);
+    expect(tried).toMatch(new RegExp(`^ssh -p ${port} .*-o StrictHostKeyChecking=yes sentinel@127\\.0\\.0\\.1\\n$`));
+  }, 60_000);
+
+  it('shows nightshift join where that name on the PATH is this program', async () => {
+    const bin = mkdtempSync(path.join(dir, 'bin-'));
+    symlinkSync(BIN, path.join(bin, 'nightshift'));
+    // The bin script's shebang finds node on the PATH: this test's.
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir(), PATH: `${bin}:/usr/bin:/bin` };
+    const { shown, port, tried } = await shownAndTried(env);
+    expect(shown).toBe('nightshift join');
+    expect(tried).toMatch(new RegExp(`^ssh -p ${port} .*sentinel@127\\.0\\.0\\.1\\n$`));
+  }, 60_000);
+});

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/load.js';
 import { allSteps } from '../runbook/types.js';
-import { nextStep } from '../ui/use-upgrader-keys.js';
 import { RunOutputs } from './run-outputs.js';
 
 const runbook = parseRunbook(
@@ -80,18 +79,5 @@ describe('a step looked back at', () => {
         .map((line) => line.text),
     ).toEqual(['just this']);
     expect(outputs.history('c')).toBeUndefined();
-  });
-});
-
-describe('j and k', () => {
-  it("go through the runbook panel's steps, a phase's fallback after its steps, and past either end follow the run", () => {
-    expect(nextStep(runbook, null, 1)).toBe('a');
-    expect(nextStep(runbook, null, -1)).toBe('c');
-    expect(nextStep(runbook, 'a', 1)).toBe('b');
-    expect(nextStep(runbook, 'b', 1)).toBe('undo');
-    expect(nextStep(runbook, 'undo', 1)).toBe('c');
-    expect(nextStep(runbook, 'c', 1)).toBeNull();
-    expect(nextStep(runbook, 'a', -1)).toBeNull();
-    expect(nextStep(runbook, 'c', -1)).toBe('undo');
   });
 });

@@ -6,6 +6,7 @@ import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../chat/chat-text.js';
 import type { HumanEvent } from '../engine/events.js';
 import { fleetViewsOf, type FleetView } from '../engine/fleet-view.js';
+import { visibleLine } from '../output/neutralize.js';
 import { allSteps, type Runbook } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
 import { isOffered, keyFor, keyName, keysFor, reasonEvent, type KeyEntry } from './key-map.js';
@@ -55,6 +56,16 @@ export function nextHost(view: FleetView | null, selected: string | null, step: 
   return order[index + step] ?? null;
 }
 
+/** Events after which a message about the prompt before is out of date. */
+const MOVES_ON = new Set<string>(['step.started', 'step.finished', 'step.skipped', 'step.waiting', 'fallback.started', 'run.finished']);
+
+/** A refusal as the upgrader reads it: their own, or a helper's, named (the helper is told too). */
+export function refusedText(event: { by: { role: string; name: string }; reason: string; action: string }, upgrader: { name: string }): string {
+  if (event.by.role === 'upgrader' && event.by.name === upgrader.name) return `not accepted: ${visibleLine(event.reason)}`;
+  const action = event.action === 'CONFIRM' ? '/ok' : event.action.toLowerCase().replaceAll('_', ' ');
+  return `${visibleLine(event.by.name)} (${event.by.role}): ${action} not accepted: ${visibleLine(event.reason)}`;
+}
+
 export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
   const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null, history: null });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
@@ -66,9 +77,14 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
   useEffect(
     () =>
       run.onEvent((event) => {
-        if (event.type !== 'step.refused') return;
-        state.current = { ...state.current, message: `not accepted: ${event.reason}` };
-        rerender();
+        if (event.type === 'step.refused') {
+          state.current = { ...state.current, message: refusedText(event, by) };
+          rerender();
+        } else if (state.current.message !== null && MOVES_ON.has(event.type)) {
+          // What was said about the last state is stale once the run moves on.
+          state.current = { ...state.current, message: null };
+          rerender();
+        }
       }),
     [run],
   );

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { nameProblem } from './chat-names.js';
-import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine, pastedMessage } from './chat-text.js';
+import { TextField } from '../ui/text-field.js';
+import { cleanChatText, MAX_MESSAGE_CHARS, parseChatLine, pastedMessage, typingShown } from './chat-text.js';
 import { ChatHub, HELPER_BURST, HELPER_EVERY_MS } from './hub.js';
 
 function hubAt(start = Date.UTC(2026, 10, 29, 3, 0)) {
@@ -20,6 +21,22 @@ describe('chat text', () => {
     expect(clean).toBe('hi there second line');
     // eslint-disable-next-line no-control-regex
     expect(clean).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+  });
+
+  test('a slash command being typed shows no "typing…" to the others; a message does', () => {
+    const { hub } = hubAt();
+    const me = hub.join({ role: 'sentinel', name: 'bo', tz: 'UTC' });
+    const other = hub.join({ role: 'upgrader', name: 'ana', tz: 'UTC' });
+    const field = new TextField(
+      { max: () => MAX_MESSAGE_CHARS, accepts: () => true, submit: () => {}, typed: (text) => typingShown(text) && hub.typing(me.id) },
+      () => {},
+    );
+    field.type('/away 60 lunch');
+    expect(hub.typists(other.id)).toEqual([]);
+    field.clear();
+    field.type('cable moved');
+    expect(hub.typists(other.id).map((p) => p.name)).toEqual(['bo']);
+    expect(typingShown('  /ok')).toBe(false);
   });
 
   test('long messages are cut at the limit', () => {

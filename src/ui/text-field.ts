@@ -10,8 +10,8 @@ export interface TextFieldOptions {
   accepts(): boolean;
   /** Enter or a line break: the text typed. The field is not cleared: `submit` decides (clear() when taken). */
   submit(text: string): void;
-  /** Something was typed (the chat tells the others). */
-  typed?(): void;
+  /** Something was typed (the chat tells the others): the field's text now. */
+  typed?(text: string): void;
 }
 
 export class TextField {
@@ -51,7 +51,7 @@ export class TextField {
       }
     }
     this.changed();
-    if (typed) this.options.typed?.();
+    if (typed) this.options.typed?.(this.#text);
   }
 
   submit(): void {
@@ -79,7 +79,7 @@ export function useTextField(options: TextFieldOptions): TextField {
       max: () => latest.current.max(),
       accepts: () => latest.current.accepts(),
       submit: (text) => latest.current.submit(text),
-      typed: () => latest.current.typed?.(),
+      typed: (text) => latest.current.typed?.(text),
     },
     rerender,
   );

@@ -3,7 +3,7 @@
 // every key is read against the live engine state, never against the last rendered frame.
 import { useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
-import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../chat/chat-text.js';
+import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage, typingShown } from '../chat/chat-text.js';
 import type { HumanEvent } from '../engine/events.js';
 import { fleetViewsOf, type FleetView } from '../engine/fleet-view.js';
 import { visibleLine } from '../output/neutralize.js';
@@ -108,8 +108,8 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     max: () => (state.current.mode.kind === 'chat' ? MAX_MESSAGE_CHARS : Number.POSITIVE_INFINITY),
     accepts: () => livePrompt().typing,
     submit: (text) => submit(livePrompt(), text),
-    typed: () => {
-      if (state.current.mode.kind === 'chat') chat?.hub.typing(chat.me.id);
+    typed: (text) => {
+      if (state.current.mode.kind === 'chat' && typingShown(text)) chat?.hub.typing(chat.me.id);
     },
   });
   const backToNormal = (mode: Mode = { kind: 'normal' }) => {

@@ -4,7 +4,7 @@
 // once, is one message.
 import { Box, Text, useInput, usePaste, useWindowSize } from 'ink';
 import { useEffect, useRef, useState } from 'react';
-import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage } from '../../chat/chat-text.js';
+import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage, typingShown } from '../../chat/chat-text.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
 import { viewOf } from '../../engine/view.js';
 import type { Run } from '../../runner/run.js';
@@ -93,7 +93,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
     }
   };
   // Declared after `submit` reads it: the field calls it only on a key, long after this render.
-  const field = useTextField({ max: () => MAX_MESSAGE_CHARS, accepts: () => true, submit, typed: () => hub.typing(me.id) });
+  const field = useTextField({ max: () => MAX_MESSAGE_CHARS, accepts: () => true, submit, typed: (text) => typingShown(text) && hub.typing(me.id) });
 
   const sendBurst = () => {
     const pending = burst.current;

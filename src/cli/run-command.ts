@@ -1,5 +1,6 @@
 // Composition of a run: runbook, SSH hosts, session, engine, and one front-end (full-screen
 // Ink or plain lines). `nightshift run`, `demo` and `resume` all come through here.
+import { openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ChatHub, type Participant } from '../chat/hub.js';
 import { PendingHelperAccess } from '../chat/helper-access.js';
@@ -162,6 +163,7 @@ export async function readSecrets(runbook: Runbook, frontEnd: FrontEndOptions): 
     write: (text) => void process.stdout.write(text),
     json: frontEnd.json,
     ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+    ...questionsOnTerminal(),
   };
   try {
     return await resolveSecrets(runbook, { ask: (secret) => askSecretPlain(io, secret.name, secret.prompt) });
@@ -247,7 +249,33 @@ function plainIO(frontEnd: FrontEndOptions, runbook: Runbook): PlainIO | null {
     json: frontEnd.json,
     tz: runbook.sites.upgrader.tz,
     ...(process.stdin.isTTY ? { hideTyping: terminalHideTyping } : {}),
+    ...questionsOnTerminal(),
   };
+}
+
+let terminalOut: ((text: string) => void) | null | undefined;
+
+/**
+ * Someone types the answers on a terminal while stdout goes to a file (`nightshift demo >
+ * demo.log`): the questions and the join line go to the terminal as well, on stderr when that
+ * is the terminal, else on /dev/tty. Nothing when stdout is the terminal or nobody types.
+ */
+function questionsOnTerminal(): { alsoOnTerminal?: (text: string) => void } {
+  if (terminalOut === undefined) {
+    terminalOut = null;
+    if (!process.stdout.isTTY && process.stdin.isTTY) {
+      if (process.stderr.isTTY) terminalOut = (text) => void process.stderr.write(text);
+      else {
+        try {
+          const fd = openSync('/dev/tty', 'w');
+          terminalOut = (text) => void writeSync(fd, text);
+        } catch {
+          // no controlling terminal: the file has them
+        }
+      }
+    }
+  }
+  return terminalOut ? { alsoOnTerminal: terminalOut } : {};
 }
 
 /** Runs (or goes on with) a session's run in the chosen front-end; the exit status says how it ended. */
@@ -354,7 +382,10 @@ function helperChannelOf(run: Run, hub: ChatHub, helpers: HelperSettings, site: 
     async openBeforeRun(io: PlainIO): Promise<void> {
       try {
         const opened = await open();
-        if (!io.json) io.write(`${helperLine(opened)}\n`);
+        if (!io.json) {
+          io.write(`${helperLine(opened)}\n`);
+          io.alsoOnTerminal?.(`${helperLine(opened)}\n`);
+        }
       } catch (error) {
         await run.stop();
         throw new UserError(`cannot open the helper channel: ${(error as Error).message}`);

@@ -33,6 +33,11 @@ export interface PlainIO {
   tz: string;
   /** When input comes from a terminal: turns its echo off while a secret is typed (see hidden-typing.ts). */
   hideTyping?: HideTyping;
+  /**
+   * Where questions (and the helpers' join line) go as well, so that the person typing sees
+   * them: the terminal, when stdout goes to a file (`nightshift demo > demo.log`).
+   */
+  alsoOnTerminal?(text: string): void;
 }
 
 /** `dolphin|`, or `[vm2]` (and where it runs, when elsewhere) for a step of a rollout: the start of its output lines. */
@@ -104,7 +109,7 @@ export function askSecretPlain(io: QuestionIO, name: string, prompt: string): Pr
 }
 
 /** What asking one hidden question needs: a source of lines (the plain mode's reader, or one of its own before the full-screen view). */
-export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping'> & { reader: { next(): Promise<string | null> } };
+export type QuestionIO = Pick<PlainIO, 'write' | 'json' | 'hideTyping' | 'alsoOnTerminal'> & { reader: { next(): Promise<string | null> } };
 
 async function askHidden(io: QuestionIO, prompt: Record<string, unknown>, text: string): Promise<string | null> {
   // Never shown: echo goes off on a terminal before the question appears (a quick typist
@@ -128,8 +133,11 @@ async function ask(io: PlainIO, prompt: Record<string, unknown>, text: string): 
   return io.reader.next();
 }
 
-function writePrompt(io: Pick<PlainIO, 'write' | 'json'>, prompt: Record<string, unknown>, text: string): void {
-  io.write(io.json ? jsonLine({ type: 'prompt', ...prompt, text }) : `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`);
+function writePrompt(io: Pick<PlainIO, 'write' | 'json' | 'alsoOnTerminal'>, prompt: Record<string, unknown>, text: string): void {
+  if (io.json) return io.write(jsonLine({ type: 'prompt', ...prompt, text }));
+  const line = `${chalk.bold.yellow('?')} ${chalk.bold(visibleText(text))}\n`;
+  io.write(line);
+  io.alsoOnTerminal?.(line);
 }
 
 /**

@@ -76,6 +76,19 @@ describe('ChatHub', () => {
     ]);
   });
 
+  test('a sentinel marked away who confirms is back: the hands are there again, journaled as /back is', () => {
+    const { hub, journal } = hubAt();
+    const mia = hub.join({ role: 'sentinel', name: 'mia', tz: 'UTC' });
+    hub.away(mia.id, 30, 'lunch');
+    expect(hub.hands()).toEqual({ available: false, why: 'mia is away (lunch)' });
+    hub.confirming(mia.id);
+    expect(hub.hands()).toEqual({ available: true, why: '' });
+    expect(journal.filter((entry) => entry.type === 'chat.back')).toHaveLength(1);
+    expect(hub.messages().at(-1)?.text).toBe('mia (sentinel) is back');
+    hub.confirming(mia.id);
+    expect(journal.filter((entry) => entry.type === 'chat.back')).toHaveLength(1);
+  });
+
   test('hands: none without a sentinel, none while the only sentinel is away, back with /back', () => {
     const { hub, journal } = hubAt();
     expect(hub.hands()).toEqual({ available: false, why: 'no sentinel has joined' });

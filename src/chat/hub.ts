@@ -164,9 +164,22 @@ export class ChatHub {
   back(id: string): void {
     const participant = this.people.get(id);
     if (!participant?.away || !this.take(id)) return;
+    this.returned(participant);
+  }
+
+  /**
+   * Someone who confirms a step is at their screen: one marked away is back, as with /back
+   * (one rule with the hold on `needs: hands` steps, which lifts with it). Paced with the /ok.
+   */
+  confirming(id: string): void {
+    const participant = this.people.get(id);
+    if (participant?.away) this.returned(participant);
+  }
+
+  private returned(participant: Participant): void {
     const at = this.now();
     participant.away = null;
-    this.journal('chat.back', { id, name: participant.name, role: participant.role }, at);
+    this.journal('chat.back', { id: participant.id, name: participant.name, role: participant.role }, at);
     this.notice(`${participant.name} (${participant.role}) is back`, at);
   }
 

@@ -69,6 +69,7 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
         if (view.focus?.waitingFor !== 'confirmation') return setMessage('nothing is waiting for a confirmation right now');
         // Each attempt is journaled (an observer's refusal too): paced like messages.
         if (!hub.take(me.id)) return;
+        hub.confirming(me.id);
         // An observer's attempt goes to the engine too: it refuses it, and the refusal is journaled.
         run.send({
           type: 'CONFIRM',

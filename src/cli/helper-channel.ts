@@ -1,7 +1,7 @@
 // The helper channel of one run: the SSH endpoint on this machine, a reverse tunnel to it
 // on the site host, each helper's screen, presence told to the engine (steps needing hands),
 // and wall/write on the site while nobody has joined.
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { joinCommandFor, type HelperAccess, type HelperAccessState } from '../chat/helper-access.js';
 import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '../chat/helper-endpoint.js';
@@ -11,6 +11,7 @@ import { keepSiteTunnel, type SiteTunnel } from '../chat/site-tunnel.js';
 import { visibleText } from '../output/neutralize.js';
 import { generateEd25519KeyPair, parseKey } from '../remote/keys.js';
 import { shellQuote } from '../runbook/shell-quote.js';
+import { stateDir } from '../store/paths.js';
 import type { SentinelAccess } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
 import type { EntryFields } from '../store/journal.js';
@@ -91,7 +92,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
     );
   };
 
-  const hostKey = sessionHostKey(run.session.dir);
+  const hostKey = endpointHostKey(run.session.dir, site);
   const parsedKey = parseKey(hostKey);
   const endpoint: HelperEndpoint = await startHelperEndpoint({
     hostKey,
@@ -228,13 +229,25 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
   };
 }
 
-/** The endpoint keeps its key for the whole session, so a helper's known_hosts still fits after a resume. */
-function sessionHostKey(dir: string): string {
+/**
+ * The endpoint's key. A session keeps its key for its whole life, so a helper's known_hosts
+ * still fits after a resume. With a site tunnel the key is also kept for that site host and
+ * port (in the state folder) and a new session starts with it: a helper who types `ssh -p
+ * 2222 sentinel@localhost` on the site host the next night does not meet "REMOTE HOST
+ * IDENTIFICATION HAS CHANGED".
+ */
+export function endpointHostKey(dir: string, site: Pick<SentinelAccess, 'host' | 'port'> | null, env: NodeJS.ProcessEnv = process.env): string {
   const file = path.join(dir, HOST_KEY_FILE);
   if (existsSync(file)) return readFileSync(file, 'utf8');
-  const pair = generateEd25519KeyPair('nightshift helper endpoint');
-  writeFileSync(file, pair.privateKey, { mode: 0o600 });
-  return pair.privateKey;
+  const siteFile = site ? path.join(stateDir(env), 'site-keys', `${site.host.replace(/[^\w.-]/g, '_')}-${site.port}`) : null;
+  const kept = siteFile && existsSync(siteFile) ? readFileSync(siteFile, 'utf8') : null;
+  const key = kept ?? generateEd25519KeyPair('nightshift helper endpoint').privateKey;
+  if (siteFile && kept === null) {
+    mkdirSync(path.dirname(siteFile), { recursive: true, mode: 0o700 });
+    writeFileSync(siteFile, key, { mode: 0o600 });
+  }
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
 }
 
 async function broadcast(run: Run, site: SentinelAccess, text: string): Promise<void> {

@@ -69,15 +69,15 @@ export const SLASH_COMMANDS: ReadonlyArray<{
   { kind: 'quit', names: ['quit', 'exit', 'bye'], sides: ['helper'], usage: '/quit', help: '/quit leaves', hint: '/quit' },
 ];
 
-/**
- * Reads one submitted line: `/away 60 lunch`, `/back`, `/ok dragon`, ... or a message.
- * `//text` sends "/text". With `side`, a command only the other side has is unknown.
- */
 /** Whether what is being typed shows as "typing…" to the others: not a command (/away, /ok...), which nobody else reads. */
 export function typingShown(text: string): boolean {
   return !text.trimStart().startsWith('/');
 }
 
+/**
+ * Reads one submitted line: `/away 60 lunch`, `/back`, `/ok dragon`, ... or a message.
+ * `//text` sends "/text". With `side`, a command only the other side has is unknown.
+ */
 export function parseChatLine(raw: string, side?: ChatSide): ChatLine | null {
   const line = cleanChatText(raw);
   if (line === '') return null;

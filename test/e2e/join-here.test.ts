@@ -4,8 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir } from '../support/cli.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 describe('joining from a second terminal on this machine', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ns-join-here-'));
@@ -51,4 +52,48 @@ describe('joining from a second terminal on this machine', () => {
     expect(shown).toBe('nightshift join');
     expect(tried).toMatch(new RegExp(`^ssh -p ${port} .*sentinel@127\\.0\\.0\\.1\\n$`));
   }, 60_000);
+
+  describe.skipIf(!tmuxAvailable())('a helper at an 80x24 terminal', () => {
+    let tmux: TmuxSession | undefined;
+    afterEach(() => tmux?.kill());
+
+    it('joins with nightshift join and the code, and reads /help whole, a command a line', async () => {
+      const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
+      const run = converse(['run', '--plain', runbook], () => undefined, env);
+      try {
+        let line: string | undefined;
+        for (let waited = 0; waited < 200 && !line; waited++) {
+          line = run.lines.find((each) => each.startsWith('helpers join with: '));
+          if (!line) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const code = / · code (\d{3}-\d{3}-\d{3}) · /.exec(line ?? '')?.[1];
+        expect(code, run.lines.join('\n')).toBeDefined();
+        tmux = TmuxSession.start([process.execPath, BIN, 'join'], { cwd: ROOT, env, cols: 80, rows: 24 });
+        await tmux.waitFor(/Join code/, 20_000, 'the join code question');
+        tmux.type(code!);
+        tmux.keys('Enter');
+        await tmux.waitFor(/the cable is moved/, 20_000, "the helper's screen");
+        tmux.type('/help');
+        tmux.keys('Enter');
+        const screen = await tmux.waitFor(/\/quit leaves/, 10_000, 'the help');
+        for (const help of [
+          'Type and press Enter to chat.',
+          '/ok confirms what is asked of you (/ok TEXT when it asks for text)',
+          '/away 60 lunch',
+          '/back',
+          '/name YOUR NAME',
+          'Tab or /output shows the output',
+          '/quit leaves',
+        ]) {
+          expect(
+            screen.split('\n').some((row) => row.trim() === help),
+            `${help} on a line of its own, whole:\n${screen}`,
+          ).toBe(true);
+        }
+      } finally {
+        run.child.stdin.end();
+        await run.exited;
+      }
+    }, 60_000);
+  });
 });

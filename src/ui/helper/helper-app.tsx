@@ -30,7 +30,8 @@ export interface HelperAppProps {
 /** A burst of input is over once nothing more came for this long. */
 const BURST_QUIET_MS = 50;
 
-const HELP = `Type and press Enter to chat. ${slashUsage('helper', 'help')}`;
+/** One line each, so that it fits a narrow terminal whole. */
+const HELP = ['Type and press Enter to chat.', ...slashUsage('helper', 'help').split(' · ')].join('\n');
 
 export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const { columns, rows } = useWindowSize();
@@ -149,7 +150,8 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const upgraderSite = run.runbook.sites.upgrader;
   // Header 2, presence, input and keys 3, the task's box (borders, heading, text wrapped inside border and padding, how).
   const taskRows = task ? 3 + Math.max(1, Math.ceil(task.text.length / Math.max(1, columns - 4))) + (task.how ? 1 : 0) : 0;
-  const bodyHeight = Math.max(2, rows - 5 - taskRows - (message ? 1 : 0));
+  const messageLines = message ? message.split('\n') : [];
+  const bodyHeight = Math.max(2, rows - 5 - taskRows - messageLines.length);
   // The step in focus when it prints anything (a checkpoint does not), else the last one that did.
   const outputStepId = view.focus && run.outputs.of(view.focus.stepId) ? view.focus.stepId : run.outputs.lastStepId;
   const tail = useOutputTail(run, showOutput ? outputStepId : null, bodyHeight - 1, 0);
@@ -191,11 +193,11 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
         here: {presenceText(hub.participants(), now, tz)}
         {typing ? ` · ${typing}` : ''}
       </Text>
-      {message ? (
-        <Text color={theme.warning} wrap="truncate-end">
-          {message}
+      {messageLines.map((line, index) => (
+        <Text key={index} color={theme.warning} wrap="truncate-end">
+          {line}
         </Text>
-      ) : null}
+      ))}
       <Text wrap="truncate-start">
         <Text color={theme.accent}>{'> '}</Text>
         {field.text}

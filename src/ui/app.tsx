@@ -91,7 +91,9 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const shownStepId = screen.history ?? (selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId));
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   // A rollout's grid takes room from the chat first, then more than half of what is left.
-  const wantedChat = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
+  const usualChat = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;
+  // While the upgrader writes to the site, the chat takes half of the right side.
+  const wantedChat = chat && screen.mode.kind === 'chat' ? Math.max(usualChat, Math.floor(mainHeight / 2)) : usualChat;
   // When the prompt takes most of a short screen (a long command to approve), the chat gives
   // way before the output panel, and under three rows it is left out: boxes that do not fit
   // are drawn over each other.
@@ -149,7 +151,16 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
             </>
           )}
           {chat && chatHeight > 0 ? (
-            <ChatPanel hub={chat.hub} me={chat.me} access={access} channel={chat.access} width={rightWidth} height={chatHeight} now={now} />
+            <ChatPanel
+              hub={chat.hub}
+              me={chat.me}
+              access={access}
+              channel={chat.access}
+              scroll={screen.chatScroll}
+              width={rightWidth}
+              height={chatHeight}
+              now={now}
+            />
           ) : null}
         </Box>
       </Box>

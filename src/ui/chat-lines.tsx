@@ -21,12 +21,17 @@ function rowsOf(text: string, width: number): number {
   return Math.max(1, Math.ceil(text.length / Math.max(10, width)));
 }
 
-/** The newest messages that fit in `height` rows of `width` columns. */
-export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: string; width: number; height: number; empty?: string }) {
-  const { messages, readerTz, width, height } = props;
+/**
+ * The newest messages that fit in `height` rows of `width` columns; `skip`: that many of the
+ * newest left out (scrolled back), a row then saying how many are below.
+ */
+export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: string; width: number; height: number; empty?: string; skip?: number }) {
+  const { messages, readerTz, width } = props;
+  const skip = Math.min(props.skip ?? 0, Math.max(0, messages.length - 1));
+  const height = skip > 0 ? Math.max(1, props.height - 1) : props.height;
   const shown: Array<{ message: ChatMessage; stamp: string }> = [];
   let used = 0;
-  for (let index = messages.length - 1; index >= 0 && used < height; index--) {
+  for (let index = messages.length - 1 - skip; index >= 0 && used < height; index--) {
     const message = messages[index]!;
     const stamp = messageStamp(message, readerTz);
     const rows = rowsOf(`${stamp} ${message.from ? `${message.from.name} (${message.from.role})` : ''}: ${message.text}`, width);
@@ -52,6 +57,7 @@ export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: s
           </Text>
         ),
       )}
+      {skip > 0 ? <Text color={theme.warning}>{`↓ ${skip} newer ${skip === 1 ? 'message' : 'messages'} (PgDn, End)`}</Text> : null}
     </Box>
   );
 }

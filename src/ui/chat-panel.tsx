@@ -17,6 +17,8 @@ export interface ChatPanelProps {
    * the first frame): until then the panel does not say there is none.
    */
   channel?: Pick<HelperAccess, 'opening'> | null;
+  /** Messages scrolled back (PgUp PgDn while writing); 0 shows the newest. */
+  scroll?: number;
   width: number;
   height: number;
   now: number;
@@ -27,7 +29,7 @@ function noChannelText(channel: ChatPanelProps['channel']): string {
   return channel.opening?.() ? 'chat: the helper channel is opening…' : 'chat: no helper channel (it could not open: see below)';
 }
 
-function ChatPanelView({ hub, me, access, channel, width, height, now }: ChatPanelProps) {
+function ChatPanelView({ hub, me, access, channel, scroll = 0, width, height, now }: ChatPanelProps) {
   useHubVersion(hub);
   const helpers = hub.helpers();
   const typists = typingText(hub.typists(me.id));
@@ -50,7 +52,14 @@ function ChatPanelView({ hub, me, access, channel, width, height, now }: ChatPan
           {access === null && helpers.length === 0 ? noChannelText(channel) : `on site: ${presenceText(helpers, now, me.tz)}`}
         </Text>
       )}
-      <ChatLines messages={hub.messages(me.id)} readerTz={me.tz} width={inner} height={messageRows} empty="No messages yet · t to write to the site" />
+      <ChatLines
+        messages={hub.messages(me.id)}
+        readerTz={me.tz}
+        width={inner}
+        height={messageRows}
+        skip={scroll}
+        empty="No messages yet · t to write to the site"
+      />
       {typists ? (
         <Text color={theme.muted} wrap="truncate-end">
           {typists}

@@ -179,7 +179,7 @@ describe('the key map', () => {
     ]);
     expect(hint('confirm cancel')).toEqual(['y stop it · n keep it running']);
     expect(hint('host key')).toEqual(['y trust it and record it in known_hosts · n refuse']);
-    expect(hint('chat')).toEqual(['Enter sends · Esc or Tab goes back · Ctrl-P pauses the run']);
+    expect(hint('chat')).toEqual(['Enter sends · Esc or Tab goes back · PgUp/PgDn scroll the chat · Ctrl-P pauses the run']);
     expect(hint('failed host')).toEqual(['r retry on vm6 · s skip vm6 · f fall back vm6 · x stop the rollout · F fall back all · p pause · t chat']);
     expect(hint('failed host without a fallback')).toEqual(['r retry on vm6 · s skip vm6 · x stop the rollout · F fall back all · p pause · t chat']);
     expect(hint('running in a rollout')).toEqual(['c stop it · t chat · x stop the rollout · F fall back · p pause · PgUp/PgDn scroll · ? keys']);

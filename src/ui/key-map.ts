@@ -74,6 +74,7 @@ export const MEANINGS = {
   cancel: { shown: 'c', help: 'stop the running step (then decide)' },
   chat: { shown: 't  Tab', help: 'write to the site (chat; /away, /back, /code for a new join code; Esc goes back)', words: ['say'], argument: 'TEXT' },
   scroll: { shown: 'PgUp PgDn ↑ ↓', help: 'scroll the output back and forth' },
+  scrollChat: { shown: 'PgUp PgDn in the chat', help: 'while writing to the site (t): scroll the chat back and forth; End shows the newest' },
   history: {
     shown: 'j k',
     help: 'look back: the next or previous step, its output from its log (every attempt); End follows the run again',
@@ -228,6 +229,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       return [
         entry('submit', ['Enter'], 'sends', { kind: 'submit' }),
         entry('clear', ['Esc', 'Tab'], 'goes back', { kind: 'back' }, { shownKeys: 'Esc or Tab' }),
+        entry('scrollChat', ['PgUp', 'PgDn'], 'scroll the chat', { kind: 'global' }, { shownKeys: 'PgUp/PgDn' }),
         pauseTyping,
       ];
     case 'confirm-cancel':

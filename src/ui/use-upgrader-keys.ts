@@ -16,6 +16,8 @@ import { useTextField } from './text-field.js';
 import type { UpgraderChat } from './upgrader-chat.js';
 
 const SCROLL_PAGE = 10;
+/** Messages a page key moves the chat by. */
+const CHAT_PAGE = 5;
 
 export interface ScreenState {
   mode: Mode;
@@ -27,6 +29,8 @@ export interface ScreenState {
   selected: string | null;
   /** The step the upgrader looks back at (j k): its output from its logs; null follows the run. */
   history: string | null;
+  /** Messages scrolled back in the chat (PgUp PgDn while writing to the site); 0 shows the newest. */
+  chatScroll: number;
 }
 
 /**
@@ -67,7 +71,7 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
 }
 
 export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
-  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null, history: null });
+  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null, history: null, chatScroll: 0 });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     state.current = { ...state.current, ...patch };
@@ -114,7 +118,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
   });
   const backToNormal = (mode: Mode = { kind: 'normal' }) => {
     field.clear();
-    update({ mode });
+    update({ mode, ...(mode.kind === 'chat' ? {} : { chatScroll: 0 }) });
   };
   const say = (message: string) => update({ message });
 
@@ -216,6 +220,11 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       return;
     }
     if (mode.kind === 'confirm-stop') return update({ mode: { kind: 'normal' } });
+    // While writing to the site, the page keys go through the chat.
+    if (mode.kind === 'chat' && (name === 'PgUp' || name === 'PgDn' || name === 'End')) {
+      const back = name === 'End' ? 0 : Math.max(0, state.current.chatScroll + (name === 'PgUp' ? CHAT_PAGE : -CHAT_PAGE));
+      return update({ chatScroll: Math.min(back, Math.max(0, (chat?.hub.messages(chat.me.id).length ?? 1) - 1)) });
+    }
     if (name === 'PgUp' || name === 'Up') return update({ scroll: state.current.scroll + (name === 'PgUp' ? SCROLL_PAGE : 1) });
     if (name === 'PgDn' || name === 'Down') return update({ scroll: Math.max(0, state.current.scroll - (name === 'PgDn' ? SCROLL_PAGE : 1)) });
     if (name === 'End') return update({ scroll: 0, history: null });

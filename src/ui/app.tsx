@@ -145,6 +145,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
                 height={panelHeight}
                 scroll={screen.scroll}
                 lookingBack={screen.history !== null}
+                wrap={screen.wrap}
                 {...(prompt.kind === 'approval' && prompt.step.id === shownStepId ? { target: prompt.text } : {})}
                 {...(selectedHost ? { host: selectedHost.host } : {})}
               />

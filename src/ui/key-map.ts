@@ -80,6 +80,7 @@ export const MEANINGS = {
     help: 'look back: the next or previous step, its output from its log (every attempt); End follows the run again',
   },
   follow: { shown: 'End', help: 'follow the output again (and the run, after looking back)' },
+  wrap: { shown: 'w', help: 'long output lines: wrap them whole, or cut them at the width (the log keeps them whole)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },
   stopNightshift: { shown: 'Ctrl-C twice', help: 'stop nightshift now' },
 } as const satisfies Record<string, KeyMeaning>;
@@ -476,6 +477,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'scroll', keys: ['PgUp', 'PgDn', 'Up', 'Down'] },
   { meaning: 'selectHost', keys: ['Left', 'Right'] },
   { meaning: 'history', keys: ['j', 'k'] },
+  { meaning: 'wrap', keys: ['w'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },
   { meaning: 'help', keys: ['?'] },

@@ -2,6 +2,8 @@ import { Box, Text } from 'ink';
 import type { Step } from '../runbook/types.js';
 import { visibleLine } from '../output/neutralize.js';
 import { actingLine, stepPlace } from '../text/steps.js';
+import terminalWidth from '../text/terminal-width.js';
+import type { TailLine } from '../output/line-ring.js';
 import type { RevertShown, StepProgress } from '../output/step-output.js';
 import { revertText } from '../text/revert.js';
 import { useNow, type OutputTail } from './hooks.js';
@@ -22,6 +24,8 @@ export function OutputPanel(props: {
   lookingBack?: boolean;
   host?: string;
   target?: string;
+  /** Long lines wrapped whole rather than cut at the width. */
+  wrap?: boolean;
 }) {
   const { step, tail } = props;
   const selected = props.host !== undefined ? `${visibleLine(props.host)} · ` : '';
@@ -56,14 +60,32 @@ export function OutputPanel(props: {
           {...(props.target !== undefined ? { target: props.target } : {})}
         />
       ) : (
-        tail.lines.slice(-(props.height - (tail.progress ? 2 : 1) - (tail.revert ? 1 : 0))).map((line, index) => (
-          <Text key={index} wrap="truncate-end" {...(line.stderr ? { color: theme.stderr } : {})}>
+        fitted(tail.lines, props.height - (tail.progress ? 2 : 1) - (tail.revert ? 1 : 0), props.wrap ? props.width - 2 : null).map((line, index) => (
+          <Text key={index} wrap={props.wrap ? 'wrap' : 'truncate-end'} {...(line.stderr ? { color: theme.stderr } : {})}>
             {line.text === '' ? ' ' : line.text}
           </Text>
         ))
       )}
     </Box>
   );
+}
+
+/**
+ * The last lines that fit in `rows`: one row each when cut at the width, or as many rows as
+ * each takes when wrapped at `width` columns (the last line alone, cut to the rows, when even
+ * it is taller).
+ */
+function fitted(lines: readonly TailLine[], rows: number, width: number | null): TailLine[] {
+  if (width === null) return lines.slice(-rows);
+  const shown: TailLine[] = [];
+  let used = 0;
+  for (let index = lines.length - 1; index >= 0; index--) {
+    const taken = Math.max(1, Math.ceil(terminalWidth(lines[index]!.text) / Math.max(1, width)));
+    if (used + taken > rows && shown.length > 0) break;
+    used += taken;
+    shown.unshift(lines[index]!);
+  }
+  return shown;
 }
 
 /**

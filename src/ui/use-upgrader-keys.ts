@@ -31,6 +31,8 @@ export interface ScreenState {
   history: string | null;
   /** Messages scrolled back in the chat (PgUp PgDn while writing to the site); 0 shows the newest. */
   chatScroll: number;
+  /** Long output lines wrapped whole (w), else cut at the panel's width. */
+  wrap: boolean;
 }
 
 /**
@@ -71,7 +73,15 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
 }
 
 export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
-  const state = useRef<Omit<ScreenState, 'text'>>({ mode: { kind: 'normal' }, scroll: 0, message: null, selected: null, history: null, chatScroll: 0 });
+  const state = useRef<Omit<ScreenState, 'text'>>({
+    mode: { kind: 'normal' },
+    scroll: 0,
+    message: null,
+    selected: null,
+    history: null,
+    chatScroll: 0,
+    wrap: false,
+  });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     state.current = { ...state.current, ...patch };
@@ -231,6 +241,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     if ((name === 'Left' || name === 'Right') && !(livePrompt().typing && field.text !== '')) {
       return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
     }
+    if (name === 'w' && !livePrompt().typing) return update({ wrap: !state.current.wrap });
     if ((name === 'j' || name === 'k') && !livePrompt().typing) {
       // From the step on screen: the one looked back at, else the one the run is at.
       const from = state.current.history ?? run.view().focus?.stepId ?? run.outputs.lastStepId;

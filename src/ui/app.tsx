@@ -146,6 +146,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
                 scroll={screen.scroll}
                 lookingBack={screen.history !== null}
                 wrap={screen.wrap}
+                search={screen.search}
                 {...(prompt.kind === 'approval' && prompt.step.id === shownStepId ? { target: prompt.text } : {})}
                 {...(selectedHost ? { host: selectedHost.host } : {})}
               />

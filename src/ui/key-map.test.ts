@@ -54,6 +54,7 @@ const PROMPTS: Record<string, Prompt> = {
   passphrase: promptOf(null, { question: passphrase }),
   reason: promptOf(null, { mode: { kind: 'reason', action: 'skip', stepId: 'parts' } }),
   chat: promptOf(null, { mode: { kind: 'chat' } }),
+  search: promptOf(null, { mode: { kind: 'search' } }),
   'confirm cancel': promptOf({ stepId: 'parts', waitingFor: 'running' }, { mode: { kind: 'confirm-cancel', stepId: 'parts' } }),
   'confirm stop attempt': promptOf(failed({ attemptMayRun: 1 }), { mode: { kind: 'confirm-stop-attempt', stepId: 'parts' } }),
   'confirm stop': promptOf(null, { mode: { kind: 'confirm-stop' } }),
@@ -125,6 +126,7 @@ describe('the key map', () => {
         'question',
         'reason',
         'running',
+        'search',
       ].sort(),
     );
   });

@@ -80,6 +80,10 @@ export const MEANINGS = {
     help: 'look back: the next or previous step, its output from its log (every attempt); End follows the run again',
   },
   follow: { shown: 'End', help: 'follow the output again (and the run, after looking back)' },
+  search: {
+    shown: '/ n N',
+    help: 'search the output shown (as in less): / and the text, n the match before, N the one after; Esc in the field goes back',
+  },
   wrap: { shown: 'w', help: 'long output lines: wrap them whole, or cut them at the width (the log keeps them whole)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },
   stopNightshift: { shown: 'Ctrl-C twice', help: 'stop nightshift now' },
@@ -226,6 +230,8 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       return [entry('submit', ['Enter'], 'submits', { kind: 'submit' }), entry('clear', ['Esc'], 'clears', { kind: 'clear' }), pauseTyping];
     case 'reason':
       return [entry('submit', ['Enter'], 'submits', { kind: 'submit' }), entry('clear', ['Esc'], 'goes back', { kind: 'back' }), pauseTyping];
+    case 'search':
+      return [entry('submit', ['Enter'], 'finds it', { kind: 'submit' }), entry('clear', ['Esc'], 'goes back', { kind: 'back' }), pauseTyping];
     case 'chat':
       return [
         entry('submit', ['Enter'], 'sends', { kind: 'submit' }),
@@ -478,6 +484,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'selectHost', keys: ['Left', 'Right'] },
   { meaning: 'history', keys: ['j', 'k'] },
   { meaning: 'wrap', keys: ['w'] },
+  { meaning: 'search', keys: ['/'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },
   { meaning: 'help', keys: ['?'] },

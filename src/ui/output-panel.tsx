@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import type { ReactNode } from 'react';
 import type { Step } from '../runbook/types.js';
 import { visibleLine } from '../output/neutralize.js';
 import { actingLine, stepPlace } from '../text/steps.js';
@@ -26,6 +27,8 @@ export function OutputPanel(props: {
   target?: string;
   /** Long lines wrapped whole rather than cut at the width. */
   wrap?: boolean;
+  /** Text searched for (/): marked where it shows. */
+  search?: string | null;
 }) {
   const { step, tail } = props;
   const selected = props.host !== undefined ? `${visibleLine(props.host)} · ` : '';
@@ -62,12 +65,33 @@ export function OutputPanel(props: {
       ) : (
         fitted(tail.lines, props.height - (tail.progress ? 2 : 1) - (tail.revert ? 1 : 0), props.wrap ? props.width - 2 : null).map((line, index) => (
           <Text key={index} wrap={props.wrap ? 'wrap' : 'truncate-end'} {...(line.stderr ? { color: theme.stderr } : {})}>
-            {line.text === '' ? ' ' : line.text}
+            {line.text === '' ? ' ' : props.search ? <Marked text={line.text} search={props.search} /> : line.text}
           </Text>
         ))
       )}
     </Box>
   );
+}
+
+/** A line with each match of a search shown inverse (smart case, as the search found it). */
+function Marked(props: { text: string; search: string }) {
+  const { text, search } = props;
+  // A search without capitals is all lower case: the line is compared lower-cased.
+  const haystack = search !== search.toLowerCase() ? text : text.toLowerCase();
+  const parts: ReactNode[] = [];
+  let from = 0;
+  for (let at = search === '' ? -1 : haystack.indexOf(search); at !== -1; at = haystack.indexOf(search, from)) {
+    if (at > from) parts.push(text.slice(from, at));
+    parts.push(
+      <Text key={at} inverse>
+        {text.slice(at, at + search.length)}
+      </Text>,
+    );
+    from = at + search.length;
+  }
+  if (parts.length === 0) return <>{text}</>;
+  parts.push(text.slice(from));
+  return <>{parts}</>;
 }
 
 /**

@@ -207,6 +207,16 @@ export function PromptPanel(props: {
       );
       break;
     }
+    case 'search':
+      color = theme.accent;
+      body = (
+        <>
+          <Text bold>Search the output shown</Text>
+          <Field value={text} />
+          <Keys>{keys}</Keys>
+        </>
+      );
+      break;
     case 'chat':
       color = theme.accent;
       body = (

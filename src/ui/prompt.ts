@@ -25,7 +25,9 @@ export type Mode =
   | { kind: 'confirm-stop-attempt'; stepId: string }
   | { kind: 'confirm-stop' }
   /** Writing to the site (t): Enter sends, Esc or Enter on an empty line goes back. */
-  | { kind: 'chat' };
+  | { kind: 'chat' }
+  /** Searching the output shown (/): Enter finds, Esc goes back. */
+  | { kind: 'search' };
 
 export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
@@ -34,6 +36,7 @@ export type Prompt =
   | { kind: 'confirm-stop-attempt'; step: Step; attempt: number; typing: false }
   | { kind: 'confirm-stop'; typing: false }
   | { kind: 'chat'; typing: true }
+  | { kind: 'search'; typing: true }
   | { kind: 'approval'; step: Step; text: string; typing: true }
   /** `relayable`: the upgrader may confirm for this role (their own, or a relayed one when allowed). */
   | {
@@ -133,6 +136,7 @@ export function activePrompt(args: {
   if (mode.kind === 'confirm-stop') return { kind: 'confirm-stop', typing: false };
   if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' || question.kind === 'sudo-password' };
   if (mode.kind === 'chat') return { kind: 'chat', typing: true };
+  if (mode.kind === 'search') return { kind: 'search', typing: true };
   if (outcome) return { kind: 'finished', outcome, scope: args.scope ?? null, typing: false };
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
   if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunbook } from '../runbook/load.js';
-import { nextStep, refusedText } from './use-upgrader-keys.js';
+import { matchesSearch, nextStep, refusedText, searchScroll } from './use-upgrader-keys.js';
 
 const runbook = parseRunbook(
   [
@@ -45,5 +45,25 @@ describe("a refusal on the upgrader's screen", () => {
     const helper = refusedText({ by: { role: 'sentinel', name: 'bo\u001b[2J' }, action: 'CONFIRM', reason: 'the checkpoint asks for "cable"' }, upgrader);
     expect(helper).toMatch(/^bo.* \(sentinel\): \/ok not accepted: the checkpoint asks for "cable"$/);
     expect(helper).not.toContain('\u001b');
+  });
+});
+
+describe('searching the output', () => {
+  const lines = Array.from({ length: 60 }, (_, index) => ((index + 1) % 20 === 10 ? `line ${index + 1} ERROR code 17` : `line ${index + 1} ok`));
+
+  it('goes back from the bottom line to the match before, or on to the one after; none that way is null', () => {
+    // Searched anew, the bottom line itself may be the match (here line 60 is not).
+    expect(searchScroll(lines, 'error', 0, true, true)).toBe(10);
+    expect(searchScroll(lines, 'error', 10, true)).toBe(30);
+    expect(searchScroll(lines, 'error', 30, true)).toBe(50);
+    expect(searchScroll(lines, 'error', 50, true)).toBeNull();
+    expect(searchScroll(lines, 'error', 50, false)).toBe(30);
+    expect(searchScroll(lines, 'error', 10, false)).toBeNull();
+  });
+
+  it('matches regardless of case unless the text has a capital', () => {
+    expect(matchesSearch('line 10 ERROR code 17', 'error')).toBe(true);
+    expect(matchesSearch('line 10 ERROR code 17', 'Error')).toBe(false);
+    expect(matchesSearch('line 10 ERROR code 17', 'ERROR')).toBe(true);
   });
 });

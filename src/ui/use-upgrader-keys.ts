@@ -33,6 +33,28 @@ export interface ScreenState {
   chatScroll: number;
   /** Long output lines wrapped whole (w), else cut at the panel's width. */
   wrap: boolean;
+  /** The text searched for in the output (/), marked where it is shown; n and N go to the next match. */
+  search: string | null;
+}
+
+/** Smart case, as in less -i with capitals: a text with a capital letter matches exactly. */
+export function matchesSearch(line: string, text: string): boolean {
+  return text !== text.toLowerCase() ? line.includes(text) : line.toLowerCase().includes(text);
+}
+
+/**
+ * The line a search goes to, as lines scrolled back from the end (the match becomes the
+ * bottom line of the panel): from the line at the bottom now (`scroll`), the first match
+ * before it (older) or after it (newer); null when there is none that way.
+ */
+export function searchScroll(lines: readonly string[], text: string, scroll: number, older: boolean, including = false): number | null {
+  const bottom = Math.max(0, lines.length - 1 - scroll);
+  if (older) {
+    for (let index = including ? bottom : bottom - 1; index >= 0; index--) if (matchesSearch(lines[index]!, text)) return lines.length - 1 - index;
+  } else {
+    for (let index = including ? bottom : bottom + 1; index < lines.length; index++) if (matchesSearch(lines[index]!, text)) return lines.length - 1 - index;
+  }
+  return null;
 }
 
 /**
@@ -81,6 +103,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     history: null,
     chatScroll: 0,
     wrap: false,
+    search: null,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
@@ -164,8 +187,41 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     backToNormal();
   };
 
+  /** The lines of the output on screen, oldest first, as far back as they are kept. */
+  const shownLines = (): string[] => {
+    const { history, selected } = state.current;
+    let stepId: string | null;
+    if (history !== null) stepId = history;
+    else {
+      const host = shownFleet(liveFleets())?.hosts.find((each) => each.host === selected);
+      const prompt = livePrompt();
+      stepId = host ? (host.step?.id ?? null) : prompt.kind === 'host-decision' ? prompt.step.id : (run.view().focus?.stepId ?? run.outputs.lastStepId);
+    }
+    const output = stepId === null ? undefined : history !== null ? run.outputs.history(stepId) : run.outputs.of(stepId);
+    return output ? output.ring.tail(output.ring.retained).map((line) => line.text) : [];
+  };
+
+  /** Scrolls to the next match of `text` (older, or newer): the message says when there is none. */
+  const findNext = (text: string, older: boolean, including = false) => {
+    const lines = shownLines();
+    const scroll = searchScroll(lines, text, Math.min(state.current.scroll, Math.max(0, lines.length - 1)), older, including);
+    if (scroll === null) {
+      return update({
+        search: text,
+        message: `"${visibleLine(text)}" ${older ? 'is not further back' : 'is not further on'} in the ${lines.length} lines shown`,
+      });
+    }
+    update({ search: text, scroll, message: null });
+  };
+
   const submit = (prompt: Prompt, value: string) => {
     switch (prompt.kind) {
+      case 'search': {
+        backToNormal();
+        const text = value.trim();
+        if (text === '') return update({ search: null });
+        return findNext(text, true, true);
+      }
       case 'chat':
         return sendChat(value);
       case 'reason':
@@ -242,6 +298,15 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
     }
     if (name === 'w' && !livePrompt().typing) return update({ wrap: !state.current.wrap });
+    if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
+    if (
+      (name === 'n' || name === 'N') &&
+      state.current.search !== null &&
+      !livePrompt().typing &&
+      !keyFor(keysFor(livePrompt(), { by, chat: chat !== undefined }), name)
+    ) {
+      return findNext(state.current.search, name === 'n');
+    }
     if ((name === 'j' || name === 'k') && !livePrompt().typing) {
       // From the step on screen: the one looked back at, else the one the run is at.
       const from = state.current.history ?? run.view().focus?.stepId ?? run.outputs.lastStepId;

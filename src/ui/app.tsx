@@ -5,7 +5,7 @@ import { viewOf } from '../engine/view.js';
 import { fleetViewsOf } from '../engine/fleet-view.js';
 import { FleetPanel } from './fleet-panel.js';
 import type { Run } from '../runner/run.js';
-import { HelpOverlay } from './help-overlay.js';
+import { HelpOverlay, helpMaxScroll } from './help-overlay.js';
 import { useHostStates, useNow, useOutputTail, useQuestion, useRunSnapshot } from './hooks.js';
 import { OutputPanel } from './output-panel.js';
 import { ChatPanel, helperStatus } from './chat-panel.js';
@@ -54,7 +54,8 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
-  const screen = useUpgraderKeys(run, questions, onLeave, chat);
+  const helpLimit = useRef(0);
+  const screen = useUpgraderKeys(run, questions, onLeave, chat, helpLimit);
   const access = useHelperAccess(chat?.access);
 
   const mainRef = useRef(null);
@@ -98,7 +99,8 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   // way before the output panel, and under three rows it is left out: boxes that do not fit
   // are drawn over each other.
   const chatRoom = Math.max(0, mainHeight - 5);
-  const chatHeight = wantedChat <= chatRoom ? wantedChat : chatRoom >= 3 ? chatRoom : 0;
+  // The key list (?) takes the whole right side while it is open.
+  const chatHeight = screen.mode.kind === 'help' ? 0 : wantedChat <= chatRoom ? wantedChat : chatRoom >= 3 ? chatRoom : 0;
   const rightRoom = Math.max(3, mainHeight - 2 - chatHeight);
   const fleetHeight = fleet ? Math.max(3, Math.floor((rightRoom - 2) * 0.55)) : 0;
   const panelHeight = Math.max(3, rightRoom - (fleet ? fleetHeight + 2 : 0));
@@ -106,6 +108,9 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
 
   const leftWidth = Math.max(24, Math.min(56, Math.floor(columns * 0.38)));
   const rightWidth = Math.max(20, columns - leftWidth);
+  // The key list scrolls when it does not fit.
+  const helpHeight = Math.max(4, mainHeight);
+  helpLimit.current = helpMaxScroll(rightWidth, helpHeight);
   return (
     <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
       <Box width={columns} gap={2}>
@@ -132,7 +137,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
         />
         <Box flexDirection="column" width={rightWidth}>
           {screen.mode.kind === 'help' ? (
-            <HelpOverlay width={rightWidth} />
+            <HelpOverlay width={rightWidth} height={helpHeight} scroll={screen.helpScroll} />
           ) : (
             <>
               {fleet ? (

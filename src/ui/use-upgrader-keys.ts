@@ -16,6 +16,8 @@ import { useTextField } from './text-field.js';
 import type { UpgraderChat } from './upgrader-chat.js';
 
 const SCROLL_PAGE = 10;
+/** Rows a page key moves the key list by. */
+const HELP_PAGE = 5;
 /** Messages a page key moves the chat by. */
 const CHAT_PAGE = 5;
 
@@ -35,6 +37,8 @@ export interface ScreenState {
   wrap: boolean;
   /** The text searched for in the output (/), marked where it is shown; n and N go to the next match. */
   search: string | null;
+  /** Rows of the key list (?) scrolled past, on a terminal too small for all of it. */
+  helpScroll: number;
 }
 
 /** Smart case, as in less -i with capitals: a text with a capital letter matches exactly. */
@@ -94,7 +98,14 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
   return `${visibleLine(event.by.name)} (${event.by.role}): ${action} not accepted: ${visibleLine(event.reason)}`;
 }
 
-export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: 'finished' | 'interrupted') => void, chat?: UpgraderChat): ScreenState {
+/** `helpLimit`: how far the key list can scroll in the overlay as last drawn (the screen sets it). */
+export function useUpgraderKeys(
+  run: Run,
+  questions: Questions,
+  onLeave: (how: 'finished' | 'interrupted') => void,
+  chat?: UpgraderChat,
+  helpLimit?: { current: number },
+): ScreenState {
   const state = useRef<Omit<ScreenState, 'text'>>({
     mode: { kind: 'normal' },
     scroll: 0,
@@ -104,6 +115,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
     chatScroll: 0,
     wrap: false,
     search: null,
+    helpScroll: 0,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
@@ -286,6 +298,11 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       return;
     }
     if (mode.kind === 'confirm-stop') return update({ mode: { kind: 'normal' } });
+    // With the key list open, the page keys go through it.
+    if (mode.kind === 'help' && (name === 'PgUp' || name === 'PgDn' || name === 'Up' || name === 'Down')) {
+      const step = name === 'PgUp' ? -HELP_PAGE : name === 'PgDn' ? HELP_PAGE : name === 'Up' ? -1 : 1;
+      return update({ helpScroll: Math.min(Math.max(0, state.current.helpScroll + step), helpLimit?.current ?? 0) });
+    }
     // While writing to the site, the page keys go through the chat.
     if (mode.kind === 'chat' && (name === 'PgUp' || name === 'PgDn' || name === 'End')) {
       const back = name === 'End' ? 0 : Math.max(0, state.current.chatScroll + (name === 'PgUp' ? CHAT_PAGE : -CHAT_PAGE));
@@ -320,7 +337,7 @@ export function useUpgraderKeys(run: Run, questions: Questions, onLeave: (how: '
       return prompt.kind === 'chat' ? backToNormal() : backToNormal({ kind: 'chat' });
     }
     if (name === '?' && (!prompt.typing || field.text === '')) {
-      return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' } });
+      return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' }, helpScroll: 0 });
     }
     if (mode.kind === 'help' && name === 'Esc') return update({ mode: { kind: 'normal' } });
 

@@ -1,0 +1,51 @@
+// The key list (?) on an 80x24 terminal: drawn inside its box with the frame whole around
+// it, scrolled with PgUp/PgDn, every key reachable, and closed with Esc.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { helpList } from '../../src/ui/key-map.js';
+import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+describe.skipIf(!tmuxAvailable())('the key list', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-help-tui-'));
+  let tmux: TmuxSession | undefined;
+  afterEach(() => tmux?.kill());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('at 80x24 keeps the frame whole, scrolls, and lists every key', async () => {
+    const runbook = path.join(dir, 'fails.yaml');
+    writeFileSync(runbook, "name: fails\nphases:\n  - name: one\n    steps:\n      - local: 'echo no; exit 1'\n");
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
+      cols: 80,
+      rows: 24,
+    });
+    const term = tmux;
+    await term.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
+    term.keys('?');
+    let screen = await term.waitFor(/Keys · PgUp PgDn scroll/, 5000, 'the key list');
+    const seen = new Set<string>();
+    for (let page = 0; page < 30; page++) {
+      const rows = screen.replace(/\n$/, '').split('\n');
+      // The frame: the title on top, the status bar at the bottom, nothing drawn over the box.
+      expect(rows).toHaveLength(24);
+      expect(rows[0]).toMatch(/^nightshift · fails/);
+      expect(rows[23]).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4} /);
+      const inside = rows.filter((row) => /│ \S.*│$/.test(row.slice(30)));
+      for (const row of inside) seen.add(row.slice(30));
+      if (!screen.includes('more rows (PgDn)')) break;
+      const before = screen;
+      term.keys('NPage');
+      screen = await term.waitFor((text) => text !== before, 5000, 'the next page of keys');
+    }
+    const listed = [...seen].join('\n');
+    for (const [key] of helpList()) expect(listed, `the key ${key}`).toContain(`│ ${key}`);
+    term.keys('Escape');
+    await term.waitFor((text) => !text.includes('Keys · '), 5000, 'the list closed');
+    term.keys('p');
+    expect(await term.waitForExit(10_000)).toBe(4);
+  }, 60_000);
+});

@@ -17,6 +17,7 @@ import { showUnfinishedLines } from '../ui/plain/unfinished-line.js';
 import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-values.js';
 import { visibleLine } from '../output/neutralize.js';
 import { counted } from '../text/counted.js';
+import { noteRunEvents } from './chat-run-notes.js';
 import { pausedStepText } from '../text/steps.js';
 import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
@@ -316,6 +317,8 @@ export async function driveRun(args: {
   });
   const chat = openChat(session, runbook, run.upgrader.name);
   chat.hub.secrets = secrets.masker;
+  // In the full-screen view the chat panel is where the site reads what happened; plain mode says it in its own lines.
+  const stopRunNotes = io ? () => {} : noteRunEvents(run, chat.hub);
   const stopTellingSnapshots = tellSnapshotTrouble(session, runbook, io ? null : chat);
   const channel = helperChannelOf(run, chat.hub, helpers, site);
   if (helpers.enabled && io) await channel.openBeforeRun(io);
@@ -338,6 +341,7 @@ export async function driveRun(args: {
   } finally {
     stopShowingUnfinished();
     stopOnSignal();
+    stopRunNotes();
     await channel.close();
     await run.stop();
     stopTellingSnapshots();

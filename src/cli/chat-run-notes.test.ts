@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ChatHub } from '../chat/hub.js';
+import type { EngineEmitted } from '../engine/events.js';
+import { parseRunbook } from '../runbook/load.js';
+import { allSteps } from '../runbook/types.js';
+import { noteRunEvents, runNote } from './chat-run-notes.js';
+
+const runbook = parseRunbook(
+  [
+    'name: swap',
+    'sites:',
+    '  upgrader: { name: Boston, tz: America/New_York }',
+    '  site: { name: Taipei, tz: Asia/Taipei }',
+    'phases:',
+    '  - name: one',
+    '    steps:',
+    '      - checkpoint: the modem is plugged into the new dragon',
+    '        by: sentinel',
+    '        id: modem',
+    '      - local: "false"',
+    '        id: check',
+    '        title: "check \\u001b[2Jfrom outside"',
+    '',
+  ].join('\n'),
+  'swap.yaml',
+);
+const stepOf = (id: string) => allSteps(runbook).find((step) => step.id === id)!;
+// Monday 03:14 in Boston is Monday 16:14 in Taipei.
+const AT = Date.UTC(2026, 10, 30, 8, 14);
+
+describe('the run in the chat', () => {
+  it('says who confirmed what, when in both clocks, and failures, pauses, fallbacks and the end', () => {
+    const note = (event: EngineEmitted) => runNote(event, stepOf, runbook.sites);
+    expect(note({ type: 'step.confirmed', stepId: 'modem', role: 'sentinel', by: { role: 'sentinel', name: 'mia' }, relayed: false, at: AT })).toBe(
+      'mia (sentinel) confirmed 1.1 the modem is plugged into the new dragon at 03:14 Boston / 16:14 Taipei',
+    );
+    expect(note({ type: 'step.confirmed', stepId: 'modem', role: 'sentinel', by: { role: 'upgrader', name: 'kim' }, relayed: true, at: AT })).toMatch(
+      /^kim \(upgrader\) confirmed 1\.1 .* for the sentinel at 03:14 Boston/,
+    );
+    expect(note({ type: 'step.finished', stepId: 'check', status: 'failed', exitCode: 1, error: 'exited with status 1', durationMs: 5, at: AT })).toMatch(
+      /^1\.2 check .*from outside failed: exited with status 1$/,
+    );
+    expect(note({ type: 'step.finished', stepId: 'check', status: 'done', exitCode: 0, durationMs: 5, at: AT })).toBeNull();
+    expect(note({ type: 'decision', stepId: 'check', action: 'pause', by: { role: 'upgrader', name: 'kim' }, at: AT })).toBe(
+      'kim (upgrader) paused the run at 03:14 Boston / 16:14 Taipei',
+    );
+    expect(note({ type: 'fallback.started', by: { role: 'upgrader', name: 'kim' }, reason: 'no route from outside', fromStepId: 'check', at: AT })).toBe(
+      'fallback started by kim (upgrader): no route from outside',
+    );
+    expect(note({ type: 'run.finished', outcome: 'completed', at: AT })).toBe('the run completed at 03:14 Boston / 16:14 Taipei');
+  });
+
+  it('goes into the chat with its control characters gone', () => {
+    const hub = new ChatHub(() => {});
+    let listener: ((event: EngineEmitted) => void) | undefined;
+    const stop = noteRunEvents({ onEvent: (each) => ((listener = each), () => (listener = undefined)), stepOf, runbook }, hub);
+    listener!({ type: 'step.finished', stepId: 'check', status: 'failed', error: 'exited with status 1', durationMs: 5, at: AT });
+    const said = hub.messages().at(-1)!;
+    expect(said.from).toBeNull();
+    expect(said.text).not.toContain('\u001b');
+    expect(said.text).toMatch(/^1\.2 check .*from outside failed/);
+    stop();
+    expect(listener).toBeUndefined();
+  });
+});

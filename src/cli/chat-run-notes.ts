@@ -1,0 +1,49 @@
+// The run's events that matter to both sides, said in the chat between the messages: who
+// confirmed what and when (in both sites' clocks), failures, decisions to pause, fallbacks
+// and the end. The upgrader and the helpers read the same lines; the journal has the events.
+import type { ChatHub } from '../chat/hub.js';
+import type { EngineEmitted } from '../engine/events.js';
+import type { Runbook, Step } from '../runbook/types.js';
+import { outcomeSentence } from '../text/outcome.js';
+import { clockIn } from '../text/clock.js';
+
+/** "03:14 Boston / 16:14 Taipei" (one clock when both sites share a zone). */
+function clocks(sites: Runbook['sites'], at: number): string {
+  const { upgrader, site } = sites;
+  const here = `${clockIn(upgrader.tz, new Date(at))} ${upgrader.name}`;
+  return upgrader.tz === site.tz ? here : `${here} / ${clockIn(site.tz, new Date(at))} ${site.name}`;
+}
+
+/** The chat's line for an event, or null for one that is not the site's business. */
+export function runNote(event: EngineEmitted, stepOf: (id: string) => Step, sites: Runbook['sites']): string | null {
+  const label = (id: string | null) => {
+    if (id === null) return 'the run';
+    const step = stepOf(id);
+    return `${step.number} ${step.title}`;
+  };
+  switch (event.type) {
+    case 'step.confirmed':
+      return `${event.by.name} (${event.by.role}) confirmed ${label(event.stepId)}${event.relayed ? ` for the ${event.role}` : ''} at ${clocks(sites, event.at)}`;
+    case 'step.finished':
+      return event.status === 'failed' ? `${label(event.stepId)} failed: ${event.error ?? `exit status ${event.exitCode ?? '?'}`}` : null;
+    case 'decision':
+      return event.action === 'pause' ? `${event.by.name} (${event.by.role}) paused the run at ${clocks(sites, event.at)}` : null;
+    case 'fallback.started':
+      return `fallback started by ${event.by.name} (${event.by.role}): ${event.reason}`;
+    case 'run.finished':
+      return `${outcomeSentence(event.outcome, { meaning: true })} at ${clocks(sites, event.at)}`;
+    default:
+      return null;
+  }
+}
+
+/** Says the run's events in the chat as they come; returns the unsubscribe. */
+export function noteRunEvents(
+  run: { onEvent(listener: (event: EngineEmitted) => void): () => void; stepOf(id: string): Step; runbook: Runbook },
+  hub: ChatHub,
+): () => void {
+  return run.onEvent((event) => {
+    const note = runNote(event, run.stepOf, run.runbook.sites);
+    if (note !== null) hub.note(note);
+  });
+}

@@ -88,9 +88,6 @@ export function nextHost(view: FleetView | null, selected: string | null, step: 
   return order[index + step] ?? null;
 }
 
-/** Events after which a message about the prompt before is out of date. */
-const MOVES_ON = new Set<string>(['step.started', 'step.finished', 'step.skipped', 'step.waiting', 'fallback.started', 'run.finished']);
-
 /** A refusal as the upgrader reads it: their own, or a helper's, named (the helper is told too). */
 export function refusedText(event: { by: { role: string; name: string }; reason: string; action: string }, upgrader: { name: string }): string {
   if (event.by.role === 'upgrader' && event.by.name === upgrader.name) return `not accepted: ${visibleLine(event.reason)}`;
@@ -118,7 +115,14 @@ export function useUpgraderKeys(
     helpScroll: 0,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
+  /** Where the run waits (step and what for): a message said about one place is stale at another. */
+  const placeOf = () => {
+    const focus = run.view().focus;
+    return focus ? `${focus.stepId}:${focus.waitingFor}` : `outcome:${run.view().outcome ?? ''}`;
+  };
+  const messagePlace = useRef('');
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
+    if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf();
     state.current = { ...state.current, ...patch };
     rerender();
   };
@@ -127,9 +131,8 @@ export function useUpgraderKeys(
     () =>
       run.onEvent((event) => {
         if (event.type === 'step.refused') {
-          state.current = { ...state.current, message: refusedText(event, by) };
-          rerender();
-        } else if (state.current.message !== null && MOVES_ON.has(event.type)) {
+          update({ message: refusedText(event, by) });
+        } else if (state.current.message !== null && placeOf() !== messagePlace.current) {
           // What was said about the last state is stale once the run moves on.
           state.current = { ...state.current, message: null };
           rerender();

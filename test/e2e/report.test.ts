@@ -129,7 +129,7 @@ describe('nightshift report', () => {
     expect(result.stderr).toContain('last line (line 5) is incomplete');
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
     expect(html).toContain('last line (line 5) is incomplete');
-    expect(html).toContain(`The first ${lines.length - 2000} lines are left out; the full log is ${dir}/output/restore-1.1.log.`);
+    expect(html).toContain(`The first ${(lines.length - 2000).toLocaleString('en-US')} lines are left out; the full log is ${dir}/output/restore-1.1.log.`);
     expect(html).toContain(`<pre>line ${lines.length - 2000 + 1} x`);
     expect(html).not.toContain(`line ${lines.length - 2000} x`);
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;</pre>');
@@ -198,7 +198,10 @@ describeWithChromium('the report page in headless Chromium', () => {
         .map((entry) => readFileSync(path.join(session.dir, String(entry['file'])), 'utf8').split('\n').length - 1)
         .reduce((max, lines) => Math.max(max, lines), 0);
       const notes = await page.evaluate<string[]>('Array.from(document.querySelectorAll("details.output .note"), (note) => note.textContent)');
-      if (longest > 2000) expect(notes).toContainEqual(expect.stringMatching(new RegExp(`The first ${longest - 2000} lines are left out; the full log is /`)));
+      if (longest > 2000)
+        expect(notes).toContainEqual(
+          expect.stringMatching(new RegExp(`The first ${(longest - 2000).toLocaleString('en-US')} lines are left out; the full log is /`)),
+        );
       else expect(notes).toEqual([]);
     } finally {
       await page.close();

@@ -88,6 +88,12 @@ export function nextHost(view: FleetView | null, selected: string | null, step: 
   return order[index + step] ?? null;
 }
 
+/** Where the run waits (step and what for): a message said about one place is stale at another. */
+function placeOf(run: Run): string {
+  const { focus, outcome } = run.view();
+  return focus ? `${focus.stepId}:${focus.waitingFor}` : `outcome:${outcome ?? ''}`;
+}
+
 /** A refusal as the upgrader reads it: their own, or a helper's, named (the helper is told too). */
 export function refusedText(event: { by: { role: string; name: string }; reason: string; action: string }, upgrader: { name: string }): string {
   if (event.by.role === 'upgrader' && event.by.name === upgrader.name) return `not accepted: ${visibleLine(event.reason)}`;
@@ -115,14 +121,9 @@ export function useUpgraderKeys(
     helpScroll: 0,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
-  /** Where the run waits (step and what for): a message said about one place is stale at another. */
-  const placeOf = () => {
-    const focus = run.view().focus;
-    return focus ? `${focus.stepId}:${focus.waitingFor}` : `outcome:${run.view().outcome ?? ''}`;
-  };
   const messagePlace = useRef('');
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
-    if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf();
+    if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf(run);
     state.current = { ...state.current, ...patch };
     rerender();
   };
@@ -131,8 +132,10 @@ export function useUpgraderKeys(
     () =>
       run.onEvent((event) => {
         if (event.type === 'step.refused') {
-          update({ message: refusedText(event, by) });
-        } else if (state.current.message !== null && placeOf() !== messagePlace.current) {
+          messagePlace.current = placeOf(run);
+          state.current = { ...state.current, message: refusedText(event, run.upgrader) };
+          rerender();
+        } else if (state.current.message !== null && placeOf(run) !== messagePlace.current) {
           // What was said about the last state is stale once the run moves on.
           state.current = { ...state.current, message: null };
           rerender();

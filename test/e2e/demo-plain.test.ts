@@ -36,7 +36,9 @@ describe('nightshift demo --plain, answered through stdin', () => {
     expect(text).toMatch(/^dolphin\| /m); // remote output, prefixed with its host
     expect(text).toMatch(/run completed$/m);
     // The one command a helper in a second terminal runs, with the code and the key to compare.
-    expect(text).toMatch(/^helpers join with: .+ join in a second terminal \(or ssh -p \d+ sentinel@127\.0\.0\.1\) · code \d{3}-\d{3}-\d{3} · key SHA256:\S{43}$/m);
+    expect(text).toMatch(
+      /^helpers join with: .+ join in a second terminal \(or ssh -p \d+ sentinel@127\.0\.0\.1\) · code \d{3}-\d{3}-\d{3} · key SHA256:\S{43}$/m,
+    );
 
     const { dir, entries } = journalOf(stateDir);
     const types = entries.map((entry) => entry.type);

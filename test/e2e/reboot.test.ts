@@ -108,7 +108,9 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
     );
     await waitForLine(run, /asked of the sentinel: dolphin did not come back from its reboot \(step 1\.2\)/, 60_000);
     expect(run.lines.join('\n')).toMatch(/Waiting for their \/ok in the helper channel/);
-    const join = run.lines.map((line) => /helpers join with: .+ \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code (\d{3}-\d{3}-\d{3})/.exec(line)).find(Boolean)!;
+    const join = run.lines
+      .map((line) => /helpers join with: .+ \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code (\d{3}-\d{3}-\d{3})/.exec(line))
+      .find(Boolean)!;
     const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
     terminal = TmuxSession.start(
       [

@@ -7,25 +7,9 @@ import { parseRunbook } from '../runbook/load.js';
 import { allSteps } from '../runbook/types.js';
 import { RunOutputs } from './run-outputs.js';
 
+// Three local steps: a and b run in the tests, c never does.
 const runbook = parseRunbook(
-  [
-    'name: look back',
-    'phases:',
-    '  - name: one',
-    '    steps:',
-    '      - local: echo a',
-    '        id: a',
-    '      - local: echo b',
-    '        id: b',
-    '    fallback:',
-    '      - local: echo undo',
-    '        id: undo',
-    '  - name: two',
-    '    steps:',
-    '      - local: echo c',
-    '        id: c',
-    '',
-  ].join('\n'),
+  `name: look back\nphases:\n  - name: one\n    steps:\n${['a', 'b', 'c'].map((id) => `      - local: echo ${id}\n        id: ${id}\n`).join('')}`,
   'look-back.yaml',
 );
 const step = (id: string) => allSteps(runbook).find((each) => each.id === id)!;

@@ -1,12 +1,12 @@
 // The bell and the title in a real terminal: a step fails at 3 AM and the terminal rings and
 // says so in its title; with the bell preference off, only the title does.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT } from '../support/cli.js';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 /** The bells a program wrote, the ones that end a title (OSC) sequence left out. */
 function bellsIn(bytes: string): number {
@@ -14,21 +14,15 @@ function bellsIn(bytes: string): number {
 }
 
 describe.skipIf(!tmuxAvailable())('a prompt that starts waiting for the upgrader', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-attention-'));
-  const runbook = path.join(dir, 'fails.yaml');
-  writeFileSync(runbook, "name: fails later\nphases:\n  - name: one\n    steps:\n      - local: 'sleep 2; echo disk full >&2; exit 2'\n");
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-attention-');
+  const dir = runs.dir;
 
   async function failedRun(config: string) {
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), NIGHTSHIFT_CONFIG_DIR: config },
+    const term = runs.start("name: fails later\nphases:\n  - name: one\n    steps:\n      - local: 'sleep 2; echo disk full >&2; exit 2'\n", {
       cols: 100,
       rows: 30,
+      env: { NIGHTSHIFT_CONFIG_DIR: config },
     });
-    const term = tmux;
     const recording = await term.recordOutput();
     await term.waitFor(/1\.1/, 10_000, 'the step running');
     await term.waitFor(() => term.title() === 'nightshift', 5000, 'the title while the step runs');

@@ -1,28 +1,17 @@
 // The chat keeps its history: past 20 messages, PgUp and PgDn scroll it while writing to the
 // site, End shows the newest, and the panel takes more room while it is written in.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { describe, expect, it } from 'vitest';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 describe.skipIf(!tmuxAvailable())('the chat panel', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-chat-scroll-'));
-  const runbook = path.join(dir, 'wait.yaml');
-  writeFileSync(runbook, 'name: wait for the site\nphases:\n  - name: one\n    steps:\n      - checkpoint: the cable is moved\n        by: sentinel\n');
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-chat-scroll-');
 
   it('scrolls back past 20 messages with PgUp, forward with PgDn, and End shows the newest', async () => {
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
+    const term = runs.start('name: wait for the site\nphases:\n  - name: one\n    steps:\n      - checkpoint: the cable is moved\n        by: sentinel\n', {
       cols: 120,
       rows: 30,
     });
-    const term = tmux;
     await term.waitFor(/CHECKPOINT · 1\.1/, 20_000, 'the checkpoint');
     term.keys('t');
     await term.waitFor(/Message to the site/, 5000, 'the chat field');

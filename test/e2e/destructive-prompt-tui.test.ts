@@ -1,11 +1,10 @@
 // A destructive step's prompt in a real terminal: the whole command, the line that acts on
 // the target marked, scrolled when it is longer than the screen; at 80x24 and 140x45.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { describe, expect, it } from 'vitest';
+import type { TmuxSession } from '../support/tmux.js';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 /** A command of `extra + 6` lines whose one line writing the image is `sfdisk ... IMAGE < layout`. */
 function command(image: string, extra: number): string[] {
@@ -21,35 +20,20 @@ function command(image: string, extra: number): string[] {
 }
 
 describe.skipIf(!tmuxAvailable())('the destructive prompt', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-destructive-tui-'));
-  const image = path.join(dir, 'disk0.img');
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-destructive-tui-');
+  const image = path.join(runs.dir, 'disk0.img');
 
   function start(lines: string[], cols: number, rows: number): TmuxSession {
-    const runbook = path.join(dir, `whole-${lines.length}-${cols}.yaml`);
-    writeFileSync(
-      runbook,
-      [
-        'name: whole command',
-        'phases:',
-        '  - name: disk',
-        '    steps:',
-        '      - title: Write the table',
-        `        destructive: ${image}`,
-        '        local: |',
-        ...lines.map((line) => `          ${line}`),
-        '',
-      ].join('\n'),
-    );
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
-      cols,
-      rows,
-    });
-    return tmux;
+    const runbook = [
+      'name: whole command',
+      'phases:',
+      '  - name: disk',
+      '    steps:',
+      '      - title: Write the table',
+      `        destructive: ${image}`,
+      '        local: |',
+    ];
+    return runs.start([...runbook, ...lines.map((line) => `          ${line}`), ''].join('\n'), { cols, rows, name: `whole-${lines.length}-${cols}` });
   }
 
   /** The prompt panel's rows: from its DESTRUCTIVE heading to the line that says what to type. */

@@ -1,29 +1,15 @@
 // The key list (?) on an 80x24 terminal: drawn inside its box with the frame whole around
 // it, scrolled with PgUp/PgDn, every key reachable, and closed with Esc.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { helpList } from '../../src/ui/key-map.js';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 describe.skipIf(!tmuxAvailable())('the key list', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-help-tui-'));
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-help-tui-');
 
   it('at 80x24 keeps the frame whole, scrolls, and lists every key', async () => {
-    const runbook = path.join(dir, 'fails.yaml');
-    writeFileSync(runbook, "name: fails\nphases:\n  - name: one\n    steps:\n      - local: 'echo no; exit 1'\n");
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
-      cols: 80,
-      rows: 24,
-    });
-    const term = tmux;
+    const term = runs.start("name: fails\nphases:\n  - name: one\n    steps:\n      - local: 'echo no; exit 1'\n", { cols: 80, rows: 24 });
     await term.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
     term.keys('?');
     let screen = await term.waitFor(/Keys · PgUp PgDn scroll/, 5000, 'the key list');

@@ -1,18 +1,13 @@
 // Looking back in the full-screen view, in a real terminal: j and k select a finished step
 // and the output panel shows what it printed, every attempt, from its logs; End follows the
 // run again. At 140x45 and at 80x24.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { describe, expect, it } from 'vitest';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 describe.skipIf(!tmuxAvailable())('looking back at a finished step', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-history-tui-'));
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-history-tui-');
 
   it.each([
     [140, 45],
@@ -20,10 +15,8 @@ describe.skipIf(!tmuxAvailable())('looking back at a finished step', () => {
   ])(
     'at %ix%i: k and j select steps, their output comes back with every attempt, End follows the run',
     async (cols, rows) => {
-      const mark = path.join(dir, `tried-${cols}`);
-      const runbook = path.join(dir, `look-back-${cols}.yaml`);
-      writeFileSync(
-        runbook,
+      const mark = path.join(runs.dir, `tried-${cols}`);
+      const term = runs.start(
         [
           'name: look back',
           'phases:',
@@ -36,14 +29,8 @@ describe.skipIf(!tmuxAvailable())('looking back at a finished step', () => {
           '      - checkpoint: the parts are in place',
           '',
         ].join('\n'),
+        { cols, rows },
       );
-      tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-        cwd: ROOT,
-        env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
-        cols,
-        rows,
-      });
-      const term = tmux;
       await term.waitFor(/FAILED · 1\.2/, 20_000, 'the failed step');
       term.keys('r');
       await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');

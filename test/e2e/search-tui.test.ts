@@ -1,17 +1,11 @@
 // Searching the output in a real terminal, as in less: / and the text go back to the newest
 // match, n to the one before, N to the one after; the match is marked.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, freshStateDir, ROOT } from '../support/cli.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { describe, expect, it } from 'vitest';
+import { tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 describe.skipIf(!tmuxAvailable())('searching the output', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ns-search-tui-'));
-  let tmux: TmuxSession | undefined;
-  afterEach(() => tmux?.kill());
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runs = tuiRuns('ns-search-tui-');
 
   /** The last output line on screen: the row above the output panel's bottom border (the runbook panel goes on beside it). */
   function bottomLine(screen: string): string {
@@ -20,18 +14,10 @@ describe.skipIf(!tmuxAvailable())('searching the output', () => {
   }
 
   it('at 80x24 finds the newest match, goes back with n and on with N, and says when there is none further', async () => {
-    const runbook = path.join(dir, 'noisy.yaml');
-    writeFileSync(
-      runbook,
+    const term = runs.start(
       `name: noisy\nphases:\n  - name: one\n    steps:\n      - local: 'for i in $(seq 1 60); do if [ $((i % 20)) -eq 10 ]; then echo "line $i ERROR code 17"; else echo "line $i ok"; fi; done; exit 1'\n`,
+      { cols: 80, rows: 24 },
     );
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: freshStateDir() },
-      cols: 80,
-      rows: 24,
-    });
-    const term = tmux;
     await term.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
     const at = async (line: number) =>
       term.waitFor((screen) => new RegExp(`│line ${line} ERROR code 17\\s*│`).test(bottomLine(screen)), 5000, `line ${line} at the bottom`);

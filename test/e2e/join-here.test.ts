@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { BIN, type Conversation, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { waitForValue } from '../support/wait-for.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 describe('joining from a second terminal on this machine', () => {
@@ -14,17 +15,21 @@ describe('joining from a second terminal on this machine', () => {
   writeFileSync(runbook, 'name: wait for the site\nphases:\n  - name: one\n    steps:\n      - checkpoint: the cable is moved\n        by: sentinel\n');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** The line plain mode says how helpers join with, once it has said it. */
+  function joinLineOf(run: Conversation): Promise<string> {
+    return waitForValue(() => run.lines.find((each) => each.startsWith('helpers join with: ')), {
+      what: 'the join line',
+      timeoutMs: 20_000,
+      detail: () => run.lines.join('\n') + run.stderr(),
+    });
+  }
+
   /** Runs until the join line, then types the command shown with --dry-run: the ssh it would run. */
   async function shownAndTried(env: Record<string, string>): Promise<{ shown: string; port: string; tried: string }> {
     const run = converse(['run', '--plain', runbook], () => undefined, env);
     try {
-      let line: string | undefined;
-      for (let waited = 0; waited < 200 && !line; waited++) {
-        line = run.lines.find((each) => each.startsWith('helpers join with: '));
-        if (!line) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(line, run.lines.join('\n') + run.stderr()).toBeDefined();
-      const match = /^helpers join with: (.+) in a second terminal \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code /.exec(line!);
+      const line = await joinLineOf(run);
+      const match = /^helpers join with: (.+) in a second terminal \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code /.exec(line);
       expect(match, line).not.toBeNull();
       const [, shown, port] = match!;
       const tried = execFileSync('sh', ['-c', `${shown} --dry-run`], { env: { ...process.env, ...env }, encoding: 'utf8' });
@@ -61,12 +66,7 @@ describe('joining from a second terminal on this machine', () => {
       const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
       const run = converse(['run', '--plain', runbook], () => undefined, env);
       try {
-        let line: string | undefined;
-        for (let waited = 0; waited < 200 && !line; waited++) {
-          line = run.lines.find((each) => each.startsWith('helpers join with: '));
-          if (!line) await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        const code = / · code (\d{3}-\d{3}-\d{3}) · /.exec(line ?? '')?.[1];
+        const code = / · code (\d{3}-\d{3}-\d{3}) · /.exec(await joinLineOf(run))?.[1];
         expect(code, run.lines.join('\n')).toBeDefined();
         tmux = TmuxSession.start([process.execPath, BIN, 'join'], { cwd: ROOT, env, cols: 80, rows: 24 });
         await tmux.waitFor(/Join code/, 20_000, 'the join code question');

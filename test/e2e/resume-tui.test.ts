@@ -6,10 +6,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { tuiRuns } from '../support/tui-run.js';
 
 describe.skipIf(!tmuxAvailable())('nightshift resume in a real terminal', () => {
   let tmux: TmuxSession | undefined;
   afterEach(() => tmux?.kill());
+  const runs = tuiRuns('ns-resume-tui-');
 
   it('shows the failed step with its output from before the pause, and pauses again with p', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-tui-'));
@@ -50,18 +52,14 @@ describe.skipIf(!tmuxAvailable())('nightshift resume in a real terminal', () => 
   });
 
   it('p while a local step runs pauses, and says the step was stopped and what resume will ask', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-tui-'));
-    const runbook = path.join(dir, 'slow.yaml');
-    writeFileSync(
-      runbook,
+    const term = runs.start(
       "name: slow count\nphases:\n  - name: count\n    steps:\n      - local: 'for i in 1 2 3 4 5 6 7 8 9; do echo tick $i; sleep 1; done'\n        title: count slowly\n",
+      { cols: 120, rows: 30 },
     );
-    const env = { NIGHTSHIFT_STATE_DIR: freshStateDir() };
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', runbook, '--no-helpers'], { cwd: ROOT, env, cols: 120, rows: 30 });
-    await tmux.waitFor(/tick 2/, 20_000, 'the step under way');
-    tmux.keys('p');
-    expect(await tmux.waitForExit(10_000)).toBe(4);
-    const said = tmux.transcript().replace(/\n(?!nightshift:)/g, '');
+    await term.waitFor(/tick 2/, 20_000, 'the step under way');
+    term.keys('p');
+    expect(await term.waitForExit(10_000)).toBe(4);
+    const said = term.transcript().replace(/\n(?!nightshift:)/g, '');
     expect(said).toMatch(
       /nightshift: the run is paused; session record: .*\nnightshift: 1\.1 count slowly was stopped \(TERM to what it started\); resume asks whether it had finished\nnightshift: to go on: nightshift resume /,
     );

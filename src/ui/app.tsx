@@ -19,7 +19,7 @@ import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
 import type { UpgraderChat } from './upgrader-chat.js';
-import { shownFleet, useUpgraderKeys } from './use-upgrader-keys.js';
+import { shownFleet, shownStepIdOf, useUpgraderKeys } from './use-upgrader-keys.js';
 
 export type { UpgraderChat } from './upgrader-chat.js';
 
@@ -87,9 +87,13 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   });
   const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
   useAttention(prompt, { ...attention, ...(chat ? { chat: { hub: chat.hub, open: screen.mode.kind === 'chat' } } : {}) });
-  // A selected host's step, else the failed host asked about, else the step in focus.
-  const promptStepId = prompt.kind === 'host-decision' ? prompt.step.id : null;
-  const shownStepId = screen.history ?? (selectedHost ? (selectedHost.step?.id ?? null) : (promptStepId ?? view.focus?.stepId ?? run.outputs.lastStepId));
+  const shownStepId = shownStepIdOf({
+    history: screen.history,
+    hostStep: selectedHost ? (selectedHost.step?.id ?? null) : undefined,
+    prompt,
+    focusStepId: view.focus?.stepId,
+    lastStepId: run.outputs.lastStepId,
+  });
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   // A rollout's grid takes room from the chat first, then more than half of what is left.
   const usualChat = chat ? (rows >= 30 ? (fleet ? 7 : 9) : rows >= 20 ? (fleet ? 3 : 7) : fleet ? 3 : 5) : 0;

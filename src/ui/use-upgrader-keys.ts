@@ -75,6 +75,24 @@ export function nextStep(runbook: Runbook, from: string | null, step: 1 | -1): s
   return order[index + step] ?? null;
 }
 
+/**
+ * The step whose output the panel shows: the one looked back at, else a selected host's
+ * (`hostStep`: its step, null while it is queued; undefined when no host is selected), else
+ * the failed host asked about, else the step in focus, else the last one that printed.
+ */
+export function shownStepIdOf(args: {
+  history: string | null;
+  hostStep: string | null | undefined;
+  prompt: Prompt;
+  focusStepId: string | undefined;
+  lastStepId: string | null;
+}): string | null {
+  if (args.history !== null) return args.history;
+  if (args.hostStep !== undefined) return args.hostStep;
+  if (args.prompt.kind === 'host-decision') return args.prompt.step.id;
+  return args.focusStepId ?? args.lastStepId;
+}
+
 /** The rollout the grid shows: the one under way, else the last one started. */
 export function shownFleet(fleets: readonly FleetView[]): FleetView | null {
   return fleets.find((view) => view.batch < view.batches.length) ?? fleets.at(-1) ?? null;
@@ -208,13 +226,14 @@ export function useUpgraderKeys(
   /** The lines of the output on screen, oldest first, as far back as they are kept. */
   const shownLines = (): string[] => {
     const { history, selected } = state.current;
-    let stepId: string | null;
-    if (history !== null) stepId = history;
-    else {
-      const host = shownFleet(liveFleets())?.hosts.find((each) => each.host === selected);
-      const prompt = livePrompt();
-      stepId = host ? (host.step?.id ?? null) : prompt.kind === 'host-decision' ? prompt.step.id : (run.view().focus?.stepId ?? run.outputs.lastStepId);
-    }
+    const host = shownFleet(liveFleets())?.hosts.find((each) => each.host === selected);
+    const stepId = shownStepIdOf({
+      history,
+      hostStep: host ? (host.step?.id ?? null) : undefined,
+      prompt: livePrompt(),
+      focusStepId: run.view().focus?.stepId,
+      lastStepId: run.outputs.lastStepId,
+    });
     const output = stepId === null ? undefined : history !== null ? run.outputs.history(stepId) : run.outputs.of(stepId);
     return output ? output.ring.tail(output.ring.retained).map((line) => line.text) : [];
   };

@@ -2,11 +2,12 @@ import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { Step } from '../runbook/types.js';
 import { visibleLine } from '../output/neutralize.js';
-import { actingLine, stepPlace } from '../text/steps.js';
+import { stepPlace } from '../text/steps.js';
 import terminalWidth from '../text/terminal-width.js';
 import type { TailLine } from '../output/line-ring.js';
 import type { RevertShown, StepProgress } from '../output/step-output.js';
 import { revertText } from '../text/revert.js';
+import { CommandWindow } from './command-window.js';
 import { useNow, type OutputTail } from './hooks.js';
 import { theme } from './theme.js';
 import { counted } from '../text/counted.js';
@@ -120,33 +121,15 @@ function fitted(lines: readonly TailLine[], rows: number, width: number | null):
 function NoOutputYet(props: { step: Step | null; height: number; scroll: number; target?: string }) {
   const { step } = props;
   if (!step || !('command' in step)) return null;
-  const lines = step.command.trimEnd().split('\n');
-  const acting = props.target !== undefined ? actingLine(step.command, props.target)?.index : undefined;
   const rows = props.height - 1;
   if (rows < 1) return null;
-  const fits = lines.length <= rows;
-  // Past the panel: a line each says how many are above and below the lines shown, where there is room for them.
-  const marks = !fits && rows >= 3;
-  const shownRows = fits ? rows : marks ? rows - 2 : rows;
-  const start = fits ? 0 : Math.max(0, lines.length - shownRows - props.scroll);
-  const end = Math.min(lines.length, start + shownRows);
-  const heading = fits ? 'no output yet; the command:' : `no output yet; the command, ${lines.length} lines (PgUp PgDn scroll it):`;
+  const count = step.command.trimEnd().split('\n').length;
   return (
     <>
       <Text color={theme.muted} wrap="truncate-end">
-        {heading}
+        {count <= rows ? 'no output yet; the command:' : `no output yet; the command, ${count} lines (PgUp PgDn scroll it):`}
       </Text>
-      {marks ? <Text color={theme.muted}>{start > 0 ? `↑ ${counted(start, 'line')} above` : ' '}</Text> : null}
-      {lines.slice(start, end).map((line, offset) => {
-        const index = start + offset;
-        const marked = index === acting;
-        return (
-          <Text key={index} wrap="truncate-end" {...(marked ? { color: theme.danger, bold: true } : { color: theme.muted })}>
-            {`${marked ? '▶' : index === 0 ? '$' : ' '} ${line}`}
-          </Text>
-        );
-      })}
-      {marks ? <Text color={theme.muted}>{end < lines.length ? `↓ ${counted(lines.length - end, 'line')} below` : ' '}</Text> : null}
+      <CommandWindow command={step.command} rows={rows} scroll={props.scroll} muted {...(props.target !== undefined ? { target: props.target } : {})} />
     </>
   );
 }

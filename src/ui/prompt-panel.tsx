@@ -3,9 +3,10 @@ import { visibleLine, visibleText } from '../output/neutralize.js';
 import { hostList } from '../text/host-list.js';
 import { outcomeSentence } from '../text/outcome.js';
 import { counted } from '../text/counted.js';
-import { actingLine, confirmationText, destructiveSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
+import { confirmationText, destructiveSummary, HANDS_TEXT, roleList, stepLabel, stepPlace } from '../text/steps.js';
 import { slashUsage } from '../chat/chat-text.js';
 import type { Prompt, ReasonAction } from './prompt.js';
+import { CommandWindow } from './command-window.js';
 import { TextCursor } from './text-cursor.js';
 import { theme } from './theme.js';
 
@@ -19,46 +20,10 @@ function Field(props: { value: string; masked?: boolean }) {
   );
 }
 
-/**
- * A destructive step's command, whole when it fits in `rows`, else the lines from its end
- * scrolled back by `scroll` with how many more there are; the line acting on the target
- * marked ▶, and named in the heading when it is out of sight. One row: that line alone.
- */
+/** A destructive step's command in `rows`; one row: the line acting on the target alone. */
 function CommandLines(props: { command: string; target: string; rows: number; scroll: number }) {
-  const lines = props.command.trimEnd().split('\n');
-  const acting = actingLine(props.command, props.target);
   if (props.rows <= 1) return <Text wrap="truncate-end">$ {destructiveSummary(props.command, props.target)}</Text>;
-  const fits = lines.length <= props.rows;
-  const window = fits ? lines.length : Math.max(1, props.rows - 2);
-  const start = fits ? 0 : Math.max(0, lines.length - window - props.scroll);
-  const end = Math.min(lines.length, start + window);
-  // The marked line out of sight: the mark says which way it is.
-  const named = acting ? ` · ▶ line ${acting.index + 1} names ${props.target}` : '';
-  const above = acting !== undefined && acting.index < start;
-  const below = acting !== undefined && acting.index >= end;
-  return (
-    <>
-      {!fits ? (
-        <Text color={theme.muted} wrap="truncate-end">
-          {start > 0 ? `↑ ${counted(start, 'line')} above (PgUp)${above ? named : ''}` : ' '}
-        </Text>
-      ) : null}
-      {lines.slice(start, end).map((line, offset) => {
-        const index = start + offset;
-        const marked = index === acting?.index;
-        return (
-          <Text key={index} wrap="truncate-end" {...(marked ? { color: theme.danger, bold: true } : {})}>
-            {`${marked ? '▶' : index === 0 ? '$' : ' '} ${line}`}
-          </Text>
-        );
-      })}
-      {!fits ? (
-        <Text color={theme.muted} wrap="truncate-end">
-          {end < lines.length ? `↓ ${counted(lines.length - end, 'line')} below (PgDn)${below ? named : ''}` : ' '}
-        </Text>
-      ) : null}
-    </>
-  );
+  return <CommandWindow command={props.command} target={props.target} rows={props.rows} scroll={props.scroll} />;
 }
 
 function Keys(props: { children: string }) {

@@ -39,7 +39,7 @@ function isLoopback(address: string): boolean {
  * the PATH is this program, else the program's own path (the repository's bin script on its
  * Node, or the standalone executable).
  */
-export function joinHereCommand(env: NodeJS.ProcessEnv = process.env): string {
+function joinHereCommand(env: NodeJS.ProcessEnv = process.env): string {
   const script = process.argv[1] && /nightshift(\.js)?$/.test(process.argv[1]) ? process.argv[1] : undefined;
   const program = script ?? process.execPath;
   const onPath = (env['PATH'] ?? '')

@@ -21,7 +21,7 @@ function wrapped(text: string, width: number): string[] {
 }
 
 /** Every key with what it does, wrapped to `width` columns: the key on the first row of each. */
-export function helpRows(width: number): Array<{ key: string; text: string }> {
+function helpRows(width: number): Array<{ key: string; text: string }> {
   const room = Math.max(10, width - KEY_COLUMN);
   return KEYS.flatMap(([key, what]) => wrapped(what, room).map((text, index) => ({ key: index === 0 ? key : '', text })));
 }

@@ -43,6 +43,8 @@ describeWithSshd('going again (run --from, again, skip_done)', () => {
   const finished = async (run: Conversation) => ({ code: await run.closed, out: run.lines.join('\n'), err: run.stderr() });
   const count = (name: string) => (existsSync(path.join(work, name)) ? readFileSync(path.join(work, name), 'utf8').split('\n').filter(Boolean).length : 0);
   const sessions = () => readdirSync(path.join(stateDir, 'sessions')).sort();
+  // Two sessions started in the same second sort by their random suffix, not by age.
+  const sessionOtherThan = (old: string | undefined) => sessions().find((id) => id !== old)!;
 
   /** A swap whose verification fails until the route is fixed (the file `route-fixed`), and falls back. */
   const swapRunbook = () => {
@@ -107,7 +109,7 @@ fallback:
     expect([count('prepare.count'), count('move.count'), count('fallback.count'), count('finish.count')]).toEqual([1, 1, 1, 1]);
     const ids = sessions();
     expect(ids).toHaveLength(2);
-    const newer = ids[1]!;
+    const newer = sessionOtherThan(old);
 
     const listed = await finished(nightshift(['sessions', '--all']));
     expect(listed.out).toMatch(new RegExp(`${newer} .*completed, again from ${old}`));
@@ -187,7 +189,7 @@ fallback:
     children.push(resuming);
     expect(await resuming.closed, resuming.lines.join('\n') + resuming.stderr()).toBe(0);
     expect([count('prepare.count'), count('move.count'), count('finish.count')]).toEqual([1, 1, 1]);
-    const newer = sessions()[1]!;
+    const newer = sessionOtherThan(old);
     const newReport = await report(newer);
     expect(newReport).toContain(`Goes again from phase swap of session ${old}`);
     expect(newReport).toContain(`Done by session ${old}.`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TEST_SESSION, TestJournal } from '../../test/support/test-journal.js';
+import { listSessionIds } from './session-lookup.js';
 import { capturedValuesOf, latestSessionOf, sessionsGoingAgainFrom, stepStatusesOf } from './session-links.js';
 
 describe('sessions linked by going again', () => {
@@ -32,6 +33,15 @@ describe('sessions linked by going again', () => {
     writeFileSync(path.join(dir, 'journal.jsonl'), journal.entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
     return dir;
   }
+
+  it('orders two sessions of one second by when they started, not by their random suffix', async () => {
+    session('20261205-180546-f000', { name: 'swap', file: '/r/swap.yaml' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    session('20261205-180546-0aaa', { name: 'swap', file: '/r/swap.yaml' });
+    session('20261205-180547-0000', { name: 'swap', file: '/r/swap.yaml' });
+    expect(listSessionIds(env)).toEqual(['20261205-180546-f000', '20261205-180546-0aaa', '20261205-180547-0000']);
+    expect(latestSessionOf({ name: 'swap', file: '/r/swap.yaml' }, undefined, env)).toBe('20261205-180547-0000');
+  });
 
   it('finds the latest session of the same runbook file or name, never another runbook', () => {
     session('20261201-1', { name: 'swap', file: '/r/swap.yaml' });

@@ -1,5 +1,5 @@
 // Finding a session's folder by its id, or the latest one.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { sessionsDir } from './paths.js';
 
@@ -7,14 +7,34 @@ export class SessionNotFoundError extends Error {
   override readonly name = 'SessionNotFoundError';
 }
 
-/** Session ids, oldest first (ids sort by their start time). */
+/**
+ * Session ids, oldest first. An id starts with its start time to the second; two sessions of
+ * one second (going again right after a fallback) are told apart by when their journals were
+ * created, not by their random suffix.
+ */
 export function listSessionIds(env: NodeJS.ProcessEnv = process.env): string[] {
   const dir = sessionsDir(env);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
+  const ids = readdirSync(dir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && existsSync(path.join(dir, entry.name, 'journal.jsonl')))
     .map((entry) => entry.name)
     .sort();
+  const createdMs = (id: string) => {
+    const stat = statSync(path.join(dir, id, 'journal.jsonl'), { throwIfNoEntry: false });
+    return stat === undefined ? 0 : stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.ctimeMs;
+  };
+  const stampOf = (id: string) => id.slice(0, id.lastIndexOf('-'));
+  for (let start = 0; start < ids.length; ) {
+    let end = start + 1;
+    while (end < ids.length && stampOf(ids[end]!) === stampOf(ids[start]!)) end += 1;
+    if (end - start > 1) {
+      const same = ids.slice(start, end).map((id) => ({ id, created: createdMs(id) }));
+      same.sort((a, b) => a.created - b.created || (a.id < b.id ? -1 : 1));
+      ids.splice(start, end - start, ...same.map((entry) => entry.id));
+    }
+    start = end;
+  }
+  return ids;
 }
 
 /**

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { asciicastOf } from '../report/asciicast.js';
-import { attemptKey, logExcerptOf, missingLog, REPORT_LOG_LINES, type LogExcerpt } from '../report/log-excerpt.js';
+import { attemptKey, logExcerptOf, missingLog, REPORT_LOG_LINES, shellKey, type LogExcerpt } from '../report/log-excerpt.js';
 import { reportHtml } from '../report/report-html.js';
 import { reportMarkdown } from '../report/report-markdown.js';
 import { sessionRecordOf, type SessionRecord } from '../report/session-record.js';
@@ -55,20 +55,20 @@ export async function reportCommand(options: ReportOptions, out: Out): Promise<n
 
 function readLogs(sessionDir: string, record: SessionRecord): Map<string, LogExcerpt> {
   const logs = new Map<string, LogExcerpt>();
-  for (const attempt of record.attempts) {
-    if (!attempt.output) continue;
-    const file = attempt.output.file;
+  const read = (key: string, file: string) => {
     const absolute = path.resolve(sessionDir, file);
     if (path.relative(sessionDir, absolute).startsWith('..')) {
-      logs.set(attemptKey(attempt), missingLog(file, 'the journal names a file outside the session folder; it was not read'));
-      continue;
+      logs.set(key, missingLog(file, 'the journal names a file outside the session folder; it was not read'));
+      return;
     }
     try {
       const tail = readLogTail(absolute, REPORT_LOG_LINES, { countBefore: true });
-      logs.set(attemptKey(attempt), logExcerptOf(file, tail.text, tail.linesBefore));
+      logs.set(key, logExcerptOf(file, tail.text, tail.linesBefore));
     } catch (error) {
-      logs.set(attemptKey(attempt), missingLog(file, `could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`));
+      logs.set(key, missingLog(file, `could not be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`));
     }
-  }
+  };
+  for (const attempt of record.attempts) if (attempt.output) read(attemptKey(attempt), attempt.output.file);
+  for (const shell of record.shells ?? []) read(shellKey(shell), shell.file);
   return logs;
 }

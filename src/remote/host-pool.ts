@@ -11,11 +11,22 @@ import { abortError, ConnectionLostError, isFinalLoginError, untilAborted } from
 import { execOnConnection } from './exec.js';
 import { probeSftpOn, type SftpFact } from './host-probes.js';
 import { forwardRemotePort, type RemoteForward, type RemoteForwardOptions } from './forward.js';
+import { openInteractiveShell } from './interactive-shell.js';
 import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
 import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost, resolveHostsAhead } from './ssh-config.js';
-import type { ConnectionState, ConnectOptions, DetachedRunOptions, ExecHandlers, ExecResult, Releasable, ResolvedHost } from './types.js';
+import type {
+  ConnectionState,
+  ConnectOptions,
+  DetachedRunOptions,
+  ExecHandlers,
+  ExecResult,
+  InteractiveShell,
+  Releasable,
+  ResolvedHost,
+  ShellSize,
+} from './types.js';
 
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
 const DEFAULT_RECONNECT_FOR_MS = 10 * 60_000;
@@ -168,6 +179,11 @@ export class HostPool {
   private sudoFor(host: string, connection: Connection, handlers: Pick<ExecHandlers, 'become' | 'onNotice'>): SudoAccess | undefined {
     if (handlers.become !== 'sudo') return undefined;
     return this.sudo.accessFor(host, connection.host.user, handlers.onNotice);
+  }
+
+  /** A login shell on a pty, over the host's connection (logged in now if it is not: a human waits). */
+  async openShell(host: string, size: ShellSize): Promise<InteractiveShell> {
+    return openInteractiveShell(await this.connectionNow(host), size);
   }
 
   /** Exposes a local port on the host (ssh -R) over its current connection; it ends when that link drops. */

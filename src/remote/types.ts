@@ -169,3 +169,24 @@ export interface AlgorithmLists {
   mac?: string[];
   pubkey?: string[];
 }
+
+/** A login shell on a pty, for the upgrader to look around by hand (the `!` key). */
+export interface InteractiveShell {
+  /** Where the shell runs: user@address:port, as logged in. */
+  readonly where: string;
+  write(data: Buffer | string): void;
+  resize(cols: number, rows: number): void;
+  /** Everything the shell prints (its pty merges stdout and stderr). */
+  onData(listener: (data: Buffer) => void): void;
+  /** Hangs up (the shell gets a SIGHUP as when a terminal closes). */
+  end(): void;
+  /** When the shell ended: its exit status, or null when the link went first. */
+  readonly closed: Promise<{ exitCode: number | null; signal?: string }>;
+}
+
+export interface ShellSize {
+  cols: number;
+  rows: number;
+  /** The TERM to announce (the upgrader's own; xterm-256color when unknown). */
+  term: string;
+}

@@ -44,3 +44,8 @@ export type LogExcerpts = ReadonlyMap<string, LogExcerpt>;
 export function attemptKey(attempt: { stepId: string; attempt: number }): string {
   return `${attempt.stepId}.${attempt.attempt}`;
 }
+
+/** A shell's screen by hand, keyed by its log file. */
+export function shellKey(shell: { file: string }): string {
+  return `shell:${shell.file}`;
+}

@@ -3,7 +3,7 @@
 import { linkLines, notRunText } from './going-again-text.js';
 import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
-import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
+import { attemptKey, shellKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import { html, Markup } from './markup.js';
 import {
   actorText,
@@ -16,11 +16,12 @@ import {
   fallbacksText,
   outcomeText,
   rolloutHostCells,
+  shellSummary,
   stepName,
   stepsInOrder,
 } from './report-text.js';
 import type { Rollout } from './rollout-record.js';
-import type { Attempt, CapturedValue, SessionRecord, StepInfo } from './session-record.js';
+import type { Attempt, CapturedValue, HandShellRecord, SessionRecord, StepInfo } from './session-record.js';
 import { STATUS_COLOURS, timelineSvg } from './timeline-svg.js';
 import { counted } from '../text/counted.js';
 
@@ -95,6 +96,7 @@ ${section('skips', 'Skipped steps', skipsTable(record))}
 ${record.values !== undefined && record.values.length > 0 ? section('values', 'Captured values', valuesTable(record, record.values)) : ''}
 ${section('chat', 'Chat', chat(record))}
 ${section('events', 'Session and connections', eventsTable(record))}
+${record.shells !== undefined && record.shells.length > 0 ? section('by-hand', 'Done by hand', ...record.shells.map((shell) => shellSection(record, shell, logs, paths))) : ''}
 ${section('steps', 'Steps', stepSections(record, logs, paths))}
 </body>
 </html>
@@ -283,6 +285,15 @@ function attemptSection(sites: Sites, attempt: Attempt, log: LogExcerpt | undefi
 <span class="muted">(started ${bothClocks(sites, attempt.startedAt)})</span></p>
 ${attempt.error ? html`<p class="status-failed">${attempt.error}</p>` : ''}
 ${(attempt.reverts ?? []).map((note) => html`<p class="revert">Revert: ${note.text} <span class="muted">(${bothClocks(sites, note.at)})</span></p>`)}
+${log ? outputDetails(log, paths) : ''}
+</div>`;
+}
+
+function shellSection(record: SessionRecord, shell: HandShellRecord, logs: LogExcerpts, paths: ReportPaths): Markup {
+  const log = logs.get(shellKey(shell));
+  return html`<div class="shell">
+<h3>Shell on ${shell.host}, by ${actorText(shell.by)}</h3>
+<p>${shellSummary(record, shell)}</p>
 ${log ? outputDetails(log, paths) : ''}
 </div>`;
 }

@@ -3,11 +3,22 @@
 import { visibleLine, visibleText } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import { bothClocks, dateAt, timeAt, type Sites } from './clocks.js';
-import { attemptKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
+import { attemptKey, shellKey, type LogExcerpt, type LogExcerpts } from './log-excerpt.js';
 import type { ReportPaths } from './report-html.js';
 import type { Rollout } from './rollout-record.js';
 import { batchText, decisionSubject, rolloutHostCells } from './report-text.js';
-import { actorText, attemptStatusText, attemptsOf, confirmationText, exitText, fallbacksText, outcomeText, stepName, stepsInOrder } from './report-text.js';
+import {
+  actorText,
+  attemptStatusText,
+  attemptsOf,
+  confirmationText,
+  exitText,
+  fallbacksText,
+  outcomeText,
+  shellSummary,
+  stepName,
+  stepsInOrder,
+} from './report-text.js';
 import type { SessionRecord, StepInfo } from './session-record.js';
 import { linkLines, notRunText } from './going-again-text.js';
 import { counted } from '../text/counted.js';
@@ -157,6 +168,16 @@ export function reportMarkdown(record: SessionRecord, logs: LogExcerpts, paths: 
           record.chat.map((message) => [...clocks(sites, message.at), mdText(actorText(message.from)), mdText(message.text)]),
         ),
   );
+
+  if (record.shells !== undefined && record.shells.length > 0) {
+    parts.push('## Done by hand');
+    for (const shell of record.shells) {
+      parts.push(`### ${mdText(`Shell on ${shell.host}, by ${actorText(shell.by)}`)}`);
+      parts.push(mdText(shellSummary(record, shell)));
+      const log = logs.get(shellKey(shell));
+      if (log) parts.push(outputMarkdown(log, paths));
+    }
+  }
 
   parts.push('## Steps');
   const { main, fallback } = stepsInOrder(record);

@@ -1,7 +1,17 @@
 // Sentences shared by the report's formats.
 import { formatDuration } from '../runbook/duration.js';
 import type { Rollout, RolloutBatch, RolloutHost } from './rollout-record.js';
-import type { Actor, Attempt, Confirmation, Decision, SessionRecord, StepInfo } from './session-record.js';
+import {
+  shellEndText,
+  type Actor,
+  type Attempt,
+  type Confirmation,
+  type Decision,
+  type HandShellRecord,
+  type SessionRecord,
+  type StepInfo,
+} from './session-record.js';
+import { bothClocks } from './clocks.js';
 
 export { outcomeText } from '../text/outcome.js';
 
@@ -110,4 +120,11 @@ export function batchText(rollout: Rollout, batch: RolloutBatch): { title: strin
 export function decisionSubject(record: SessionRecord, decision: Decision): string {
   if (decision.host === undefined) return stepName(record, decision.stepId);
   return `host ${decision.host}${decision.stepId !== null ? `, ${stepName(record, decision.stepId)}` : ''}`;
+}
+
+/** One shell by hand: where, when (both clocks), from which step, how it ended, where its recording is. */
+export function shellSummary(record: SessionRecord, shell: HandShellRecord): string {
+  const step = shell.stepId !== null ? `, while step ${stepName(record, shell.stepId)} was shown` : '';
+  const lasted = shell.end ? ` after ${formatDuration(shell.end.at - shell.openedAt)}` : '';
+  return `As ${shell.where}, opened ${bothClocks(record.sites, shell.openedAt)}${step}; ${shellEndText(shell.end)}${lasted}. Its screen: ${shell.file} (asciicast: ${shell.cast}).`;
 }

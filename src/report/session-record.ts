@@ -3,6 +3,7 @@
 // SessionRecord out; one small handler per entry type.
 import type { EntryType, JournalEntryOf, JournalReading } from '../store/journal.js';
 import { visibleText } from '../output/neutralize.js';
+import { formatDuration } from '../runbook/duration.js';
 import type { Site, Sites } from './clocks.js';
 import { outcomeText } from '../text/outcome.js';
 import { isHostStep, RolloutReader, type Rollout } from './rollout-record.js';
@@ -140,6 +141,23 @@ export interface SessionRecord {
   foundDone?: FoundDone[];
   /** The rollouts (`for_each` phases) the run started: each host's outcome, each batch's times. */
   rollouts?: Rollout[];
+  /** Shells the upgrader opened by hand (`!`), in order. */
+  shells?: HandShellRecord[];
+}
+
+export interface HandShellRecord {
+  host: string;
+  /** user@address[:port] as logged in. */
+  where: string;
+  by: Actor;
+  /** The step on screen when it was opened. */
+  stepId: string | null;
+  /** Its screen's log and asciicast, relative to the session folder. */
+  file: string;
+  cast: string;
+  openedAt: number;
+  /** How it ended; absent when the journal stops before (nightshift was stopped meanwhile). */
+  end?: { at: number; exitCode: number | null; signal?: string; cut: boolean; bytes: number };
 }
 
 export interface FoundDone {
@@ -286,7 +304,35 @@ function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: n
   if (entry.type === 'revert.fired' || entry.type === 'revert.unseen') builder.event(at, entry.type, `step ${builder.stepNumber(entry.stepId)}: ${text}`);
 }
 
+/** How a shell by hand ended, in words. */
+export function shellEndText(end: HandShellRecord['end']): string {
+  if (!end) return 'still open when the journal stops';
+  if (end.cut) return 'cut off by the upgrader (Enter ~.)';
+  if (end.exitCode !== null) return `exited ${end.exitCode}`;
+  return end.signal ? `ended by ${cleanLine(end.signal)}` : 'the link went before it ended';
+}
+
 const HANDLERS: Handlers = {
+  'shell.opened': (entry, at, builder) => {
+    const shell: HandShellRecord = {
+      host: cleanLine(entry.host),
+      where: cleanLine(entry.where),
+      by: actorOf(entry.by),
+      stepId: entry.stepId,
+      file: cleanLine(entry.file),
+      cast: cleanLine(entry.cast),
+      openedAt: at,
+    };
+    (builder.record.shells ??= []).push(shell);
+    const step = entry.stepId !== null ? ` while step ${builder.stepNumber(entry.stepId)} was shown` : '';
+    builder.event(at, entry.type, `shell on ${shell.host} opened by ${shell.by.name}${step} (${shell.where}): recorded in ${shell.file}`);
+  },
+  'shell.closed': (entry, at, builder) => {
+    const shell = builder.record.shells?.findLast((candidate) => candidate.file === cleanLine(entry.file) && !candidate.end);
+    const end = { at, exitCode: entry.exitCode, ...(entry.signal ? { signal: entry.signal } : {}), cut: entry.cut, bytes: entry.bytes };
+    if (shell) shell.end = end;
+    builder.event(at, entry.type, `shell on ${cleanLine(entry.host)} ${shellEndText(end)} after ${formatDuration(entry.durationMs)}`);
+  },
   'run.started': started,
   'session.resumed': started,
   'session.paused': (entry, at, builder) =>

@@ -1,7 +1,7 @@
 import type { UploadOptions, UploadResult } from '../remote/transfer.js';
 import type { RemoteForward, RemoteForwardOptions } from '../remote/forward.js';
 import type { DetachedRunState } from '../remote/detached-control.js';
-import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult } from '../remote/types.js';
+import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult, InteractiveShell, ShellSize } from '../remote/types.js';
 
 /** What a run needs of the SSH layer (src/remote/host-pool.ts provides it; tests may bring their own). */
 export interface RemoteHosts {
@@ -27,6 +27,8 @@ export interface RemoteHosts {
     options: UploadOptions & { onNotice?(text: string): void; become?: 'sudo' },
   ): Promise<UploadResult>;
   connect(host: string): Promise<void>;
+  /** A login shell on a pty for the upgrader to type in (the `!` key); absent where hosts have none. */
+  openShell?(host: string, size: ShellSize): Promise<InteractiveShell>;
   /** Exposes a local port on the host's side (ssh -R); it lasts as long as the current link. */
   forward(host: string, options: RemoteForwardOptions): Promise<RemoteForward>;
   /** Logs in again after a drop, with growing pauses; rejects when the host is lost. */

@@ -154,6 +154,21 @@ const runShapes = {
   },
   /** A step attempt's output file (relative to the session folder), when it closed. */
   'output.closed': { stepId: z.string(), attempt: z.number().int(), file: z.string(), bytes: z.number().int(), lines: z.number().int() },
+  /**
+   * The upgrader opened a shell by hand (`!`) on a host, while `stepId` was shown; its screen
+   * is recorded to `file` (and `cast`, asciicast v2), relative to the session folder.
+   */
+  'shell.opened': { host: z.string(), where: z.string(), by: actor, stepId: z.string().nullable(), file: z.string(), cast: z.string() },
+  /** The shell ended: its exit status (null: the link went first, or it was cut), and what it printed. */
+  'shell.closed': {
+    host: z.string(),
+    file: z.string(),
+    exitCode,
+    signal: z.string().optional(),
+    cut: z.boolean(),
+    bytes: z.number().int(),
+    durationMs: z.number().int(),
+  },
   'journal.torn': { line: z.number().int(), text: z.string() },
   /** An entry written although it did not match its schema (see Journal): the record is kept, this says what was wrong. */
   'journal.invalid': { entrySeq: z.number().int(), entryType: z.string(), problem: z.string() },

@@ -19,7 +19,7 @@ import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
 import type { UpgraderChat } from './upgrader-chat.js';
-import { shownFleet, shownStepIdOf, useUpgraderKeys } from './use-upgrader-keys.js';
+import { type ShellOpener, shownFleet, shownStepIdOf, useUpgraderKeys } from './use-upgrader-keys.js';
 
 export type { UpgraderChat } from './upgrader-chat.js';
 
@@ -42,6 +42,10 @@ export interface AppProps {
   onLeave(how: 'finished' | 'interrupted'): void;
   /** The bell and the title, written straight to the terminal (neither moves the cursor). */
   attention?: { bell: boolean; write(text: string): void };
+  /** `!`: a shell by hand on a host (absent: no shells from this view). */
+  openShell?: ShellOpener;
+  /** The message the view starts with (drawn again after a shell: how it ended). */
+  greeting?: string;
 }
 
 const NO_ATTENTION = { bell: false, write: () => {} };
@@ -49,13 +53,13 @@ const NO_ATTENTION = { bell: false, write: () => {} };
 /** Rows a destructive step's command leaves to the rest: the title, the prompt's own lines, a little of the panels, the status bar. */
 const COMMAND_ROOM = 12;
 
-export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION }: AppProps) {
+export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION, openShell, greeting }: AppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
   const helpLimit = useRef(0);
-  const screen = useUpgraderKeys(run, questions, onLeave, chat, helpLimit);
+  const screen = useUpgraderKeys(run, questions, onLeave, chat, helpLimit, openShell, greeting);
   const access = useHelperAccess(chat?.access);
 
   const mainRef = useRef(null);

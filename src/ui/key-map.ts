@@ -84,6 +84,10 @@ export const MEANINGS = {
     shown: '/ n N',
     help: 'search the output shown (as in less): / and the text, n the match before, N the one after; Esc in the field goes back',
   },
+  shell: {
+    shown: '!',
+    help: 'a shell on the host of the step shown (your login shell; the run goes on meanwhile): recorded to the session, in the journal and the report; exit comes back, Enter ~. cuts it off',
+  },
   wrap: { shown: 'w', help: 'long output lines: wrap them whole, or cut them at the width (the log keeps them whole)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },
   stopNightshift: { shown: 'Ctrl-C twice', help: 'stop nightshift now' },
@@ -484,6 +488,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'selectHost', keys: ['Left', 'Right'] },
   { meaning: 'history', keys: ['j', 'k'] },
   { meaning: 'wrap', keys: ['w'] },
+  { meaning: 'shell', keys: ['!'] },
   { meaning: 'search', keys: ['/'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },

@@ -1,11 +1,13 @@
-import { render } from 'ink';
+import { type Instance, render } from 'ink';
 import type { Outcome } from '../engine/events.js';
+import { openHandShell, shellEndText, shellIntroText } from '../runner/hand-shell.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
 import type { Questions } from './questions.js';
 import { readPreferences } from '../store/preferences.js';
 import { shownRun } from './shown-run.js';
 import type { UpgraderChat } from './app.js';
+import type { ShellOpener } from './use-upgrader-keys.js';
 
 const writeToTerminal = (text: string) => void process.stdout.write(text);
 
@@ -17,25 +19,48 @@ export async function renderTui(
 ): Promise<Outcome | 'interrupted'> {
   let leave!: (how: 'finished' | 'interrupted') => void;
   const left = new Promise<'finished' | 'interrupted'>((resolve) => (leave = resolve));
-  const instance = render(
-    <App
-      run={shownRun(run)}
-      questions={questions}
-      {...(options.banner !== undefined ? { banner: options.banner } : {})}
-      {...(options.chat ? { chat: options.chat } : {})}
-      onLeave={leave}
-      attention={{ bell: readPreferences().bell, write: writeToTerminal }}
-    />,
-    {
-      alternateScreen: true,
-      exitOnCtrlC: false,
-      // Ink draws a frame at most every 1000/maxFps ms and holds a key's frame until then: at 60
-      // a key pressed just after a frame waited up to 17 ms with the process idle. The machine's
-      // and the output's changes are drawn at most every FRAME_MS whatever this is (hooks.ts).
-      maxFps: 120,
-      incrementalRendering: true,
-    },
-  );
+  const shown = shownRun(run);
+  const bell = readPreferences().bell;
+  let shellOpen = false;
+  // The view leaves the terminal to the shell (the run goes on) and is drawn anew after it.
+  const openShell: ShellOpener = async (host, stepId) => {
+    if (shellOpen) return;
+    shellOpen = true;
+    try {
+      const size = { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24, term: process.env['TERM'] || 'xterm-256color' };
+      const shell = await openHandShell(run, host, stepId, size);
+      instance.unmount();
+      await instance.waitUntilExit();
+      process.stdout.write(shellIntroText(shell));
+      const end = await shell.attach({ input: process.stdin, output: process.stdout });
+      instance = mount(shellEndText(shell, end));
+    } finally {
+      shellOpen = false;
+    }
+  };
+  const mount = (greeting?: string): Instance =>
+    render(
+      <App
+        run={shown}
+        questions={questions}
+        {...(options.banner !== undefined ? { banner: options.banner } : {})}
+        {...(options.chat ? { chat: options.chat } : {})}
+        onLeave={leave}
+        attention={{ bell, write: writeToTerminal }}
+        openShell={openShell}
+        {...(greeting !== undefined ? { greeting } : {})}
+      />,
+      {
+        alternateScreen: true,
+        exitOnCtrlC: false,
+        // Ink draws a frame at most every 1000/maxFps ms and holds a key's frame until then: at 60
+        // a key pressed just after a frame waited up to 17 ms with the process idle. The machine's
+        // and the output's changes are drawn at most every FRAME_MS whatever this is (hooks.ts).
+        maxFps: 120,
+        incrementalRendering: true,
+      },
+    );
+  let instance = mount();
   run.start();
   options.onFirstFrame?.();
   const how = await left;

@@ -119,6 +119,12 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
   return `${visibleLine(event.by.name)} (${event.by.role}): ${action} not accepted: ${visibleLine(event.reason)}`;
 }
 
+/**
+ * Opens a shell on `host` and hands it the terminal (the view is left meanwhile and drawn
+ * again after); rejects, with the view still up, when no shell could be opened.
+ */
+export type ShellOpener = (host: string, stepId: string | null) => Promise<void>;
+
 /** `helpLimit`: how far the key list can scroll in the overlay as last drawn (the screen sets it). */
 export function useUpgraderKeys(
   run: Run,
@@ -126,11 +132,13 @@ export function useUpgraderKeys(
   onLeave: (how: 'finished' | 'interrupted') => void,
   chat?: UpgraderChat,
   helpLimit?: { current: number },
+  openShell?: ShellOpener,
+  greeting?: string,
 ): ScreenState {
   const state = useRef<Omit<ScreenState, 'text'>>({
     mode: { kind: 'normal' },
     scroll: 0,
-    message: null,
+    message: greeting ?? null,
     selected: null,
     history: null,
     chatScroll: 0,
@@ -139,7 +147,7 @@ export function useUpgraderKeys(
     helpScroll: 0,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
-  const messagePlace = useRef('');
+  const messagePlace = useRef(greeting !== undefined ? placeOf(run) : '');
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf(run);
     state.current = { ...state.current, ...patch };
@@ -223,8 +231,8 @@ export function useUpgraderKeys(
     backToNormal();
   };
 
-  /** The lines of the output on screen, oldest first, as far back as they are kept. */
-  const shownLines = (): string[] => {
+  /** The step the output panel shows now, and the host selected in a rollout's grid. */
+  const liveShown = (): { stepId: string | null; selectedHost: string | null } => {
     const { history, selected } = state.current;
     const host = shownFleet(liveFleets())?.hosts.find((each) => each.host === selected);
     const stepId = shownStepIdOf({
@@ -234,8 +242,33 @@ export function useUpgraderKeys(
       focusStepId: run.view().focus?.stepId,
       lastStepId: run.outputs.lastStepId,
     });
+    return { stepId, selectedHost: host?.host ?? null };
+  };
+
+  /** The lines of the output on screen, oldest first, as far back as they are kept. */
+  const shownLines = (): string[] => {
+    const { history } = state.current;
+    const { stepId } = liveShown();
     const output = stepId === null ? undefined : history !== null ? run.outputs.history(stepId) : run.outputs.of(stepId);
     return output ? output.ring.tail(output.ring.retained).map((line) => line.text) : [];
+  };
+
+  /** A shell on the host of the step on screen (the host selected in a rollout's grid), else the runbook's only host. */
+  const startShell = () => {
+    if (!openShell) return say('no shell from this view');
+    const { stepId, selectedHost } = liveShown();
+    const step = stepId === null ? null : run.stepOf(stepId);
+    const hosts = Object.keys(run.runbook.hosts);
+    const host = selectedHost ?? (step && 'host' in step && typeof step.host === 'string' ? step.host : hosts.length === 1 ? hosts[0]! : null);
+    if (host === null) {
+      return say(
+        step
+          ? `step ${step.number} runs on no host: select one that does (j k) for a shell there`
+          : 'no step on a host is shown: select one (j k) for a shell there',
+      );
+    }
+    say(`opening a shell on ${host}…`);
+    openShell(host, stepId).catch((error: Error) => say(`no shell on ${host}: ${visibleLine(error.message)}`));
   };
 
   /** Scrolls to the next match of `text` (older, or newer): the message says when there is none. */
@@ -340,6 +373,7 @@ export function useUpgraderKeys(
       return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
     }
     if (name === 'w' && !livePrompt().typing) return update({ wrap: !state.current.wrap });
+    if (name === '!' && !livePrompt().typing) return startShell();
     if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
     if (
       (name === 'n' || name === 'N') &&

@@ -57,6 +57,8 @@ export const ENTRY_SAMPLES: { [T in EntryType]: EntryFields<T> } = {
   'session.closed': { outcome: 'interrupted' },
   'host.state': { host: 'dolphin', state: 'reconnecting', error: 'read ECONNRESET' },
   'output.closed': { stepId: 'a', attempt: 1, file: 'output/a.1.log', bytes: 10, lines: 2 },
+  'shell.opened': { host: 'dragon', where: 'ana@192.0.2.1', by: ana, stepId: 'a', file: 'shells/1-dragon.log', cast: 'shells/1-dragon.cast' },
+  'shell.closed': { host: 'dragon', file: 'shells/1-dragon.log', exitCode: 0, cut: false, bytes: 1200, durationMs: 65_000 },
   'journal.torn': { line: 7, text: '{"seq":7,' },
   'journal.invalid': { entrySeq: 3, entryType: 'step.started', problem: 'attempt: expected number' },
   'snapshot.failed': { file: '/s/snapshot.json', error: 'ENOSPC: no space left on device', lastSavedAt: null, fromSeq: 3 },

@@ -1,0 +1,228 @@
+// A shell the upgrader opens by hand on a host (the `!` key): what is done at 3 AM outside
+// the runbook is in the record too. Its screen is recorded to the session folder as typed
+// and shown (a log of the raw bytes and an asciicast with real times), and the journal says
+// who opened it on which host, when, and how it ended. What the shell does not echo (a
+// password typed at a prompt) is not recorded.
+import { createWriteStream, mkdirSync, readdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { Actor } from '../engine/events.js';
+import { visibleLine } from '../output/neutralize.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { InteractiveShell, ShellSize } from '../remote/types.js';
+import type { Session } from '../store/session.js';
+import type { RemoteHosts } from './remote-hosts.js';
+
+export const SHELLS_DIR = 'shells';
+
+/** The upgrader's terminal, handed to the shell while it lasts. */
+export interface ShellTerminal {
+  input: NodeJS.ReadableStream & { setRawMode?(mode: boolean): unknown; ref?(): unknown; unref?(): unknown };
+  output: NodeJS.WritableStream & { columns?: number; rows?: number; on(event: 'resize', listener: () => void): unknown };
+}
+
+export interface HandShellEnd {
+  exitCode: number | null;
+  signal?: string;
+  /** Cut off by the upgrader (Enter ~.), not ended by the shell. */
+  cut: boolean;
+  bytes: number;
+  durationMs: number;
+}
+
+export interface HandShell {
+  host: string;
+  /** user@address[:port] as logged in. */
+  where: string;
+  /** The recording of its screen (absolute). */
+  file: string;
+  /** Gives the shell the terminal until it ends or is cut off (Enter ~.). */
+  attach(terminal: ShellTerminal): Promise<HandShellEnd>;
+}
+
+export interface HandShellRun {
+  hosts: RemoteHosts;
+  session: Session;
+  upgrader: Actor;
+}
+
+/** Opens the shell (a failure to log in or to get a shell throws, before anything is journaled). */
+export async function openHandShell(run: HandShellRun, host: string, stepId: string | null, size: ShellSize): Promise<HandShell> {
+  if (!run.hosts.openShell) throw new Error(`the hosts of this run give no shell to type in`);
+  const shell = await run.hosts.openShell(host, size);
+  const dir = path.join(run.session.dir, SHELLS_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const name = `${readdirSync(dir).filter((file) => file.endsWith('.log')).length + 1}-${host.replace(/[^\w.-]/g, '_')}`;
+  const file = path.join(dir, `${name}.log`);
+  const castFile = path.join(dir, `${name}.cast`);
+  const recording = new ShellRecording(file, castFile, size);
+  // Recorded from the first byte: the login banner and prompt come before the terminal is handed over.
+  shell.onData((data) => recording.output(data));
+  run.session.journal.append('shell.opened', {
+    host,
+    where: shell.where,
+    by: run.upgrader,
+    stepId,
+    file: path.relative(run.session.dir, file),
+    cast: path.relative(run.session.dir, castFile),
+  });
+  const startedAt = Date.now();
+  return {
+    host,
+    where: shell.where,
+    file,
+    async attach(terminal) {
+      const cut = await handOver(shell, recording, terminal);
+      const status = await shell.closed;
+      await recording.close();
+      const end: HandShellEnd = { ...status, cut, bytes: recording.bytes, durationMs: Date.now() - startedAt };
+      run.session.journal.append('shell.closed', {
+        host,
+        file: path.relative(run.session.dir, file),
+        exitCode: end.exitCode,
+        ...(end.signal ? { signal: end.signal } : {}),
+        cut,
+        bytes: end.bytes,
+        durationMs: end.durationMs,
+      });
+      return end;
+    },
+  };
+}
+
+/** Until the shell ends: keys to it, its output to the screen, the window's size along. Resolves whether the upgrader cut it off. */
+function handOver(shell: InteractiveShell, recording: ShellRecording, terminal: ShellTerminal): Promise<boolean> {
+  const { input, output } = terminal;
+  const escape = new EscapeReader();
+  const onOutput = (data: Buffer) => output.write(data);
+  shell.onData(onOutput);
+  recording.flushPendingTo(output);
+  return new Promise((resolve) => {
+    let cut = false;
+    // Ink left the stream decoding to strings.
+    const onInput = (data: Buffer | string) => {
+      const read = escape.read(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      if (read.typed.length > 0) shell.write(read.typed);
+      if (read.cut) {
+        cut = true;
+        shell.end();
+      }
+    };
+    const onResize = () => {
+      const cols = output.columns ?? 80;
+      const rows = output.rows ?? 24;
+      shell.resize(cols, rows);
+      recording.resized(cols, rows);
+    };
+    input.setRawMode?.(true);
+    input.ref?.();
+    input.on('data', onInput);
+    input.resume();
+    output.on('resize', onResize);
+    void shell.closed.then(() => {
+      input.removeListener('data', onInput);
+      input.setRawMode?.(false);
+      input.pause();
+      input.unref?.();
+      output.removeListener('resize', onResize);
+      resolve(cut);
+    });
+  });
+}
+
+/**
+ * OpenSSH's escape, as the upgrader knows it: `~.` at the start of a line cuts the shell off
+ * (a host that hangs cannot keep the terminal); `~~` sends one `~`.
+ */
+export class EscapeReader {
+  private state: 'line-start' | 'middle' | 'tilde' = 'line-start';
+
+  read(data: Buffer): { typed: Buffer; cut: boolean } {
+    const typed: number[] = [];
+    for (const byte of data) {
+      if (this.state === 'tilde') {
+        if (byte === 0x2e) return { typed: Buffer.from(typed), cut: true };
+        typed.push(0x7e);
+        if (byte !== 0x7e) typed.push(byte);
+        this.state = byte === 0x0d || byte === 0x0a ? 'line-start' : 'middle';
+        continue;
+      }
+      if (this.state === 'line-start' && byte === 0x7e) {
+        this.state = 'tilde';
+        continue;
+      }
+      typed.push(byte);
+      this.state = byte === 0x0d || byte === 0x0a ? 'line-start' : 'middle';
+    }
+    return { typed: Buffer.from(typed), cut: false };
+  }
+}
+
+/** The shell's screen in two files: the raw bytes, and an asciicast v2 with the real times. */
+class ShellRecording {
+  bytes = 0;
+  private readonly log: WriteStream;
+  private readonly cast: WriteStream;
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly startedAt = Date.now();
+  /** What came before the terminal was handed over (the banner, the prompt): drawn first. */
+  private pending: Buffer[] | null = [];
+
+  constructor(file: string, castFile: string, size: ShellSize) {
+    this.log = createWriteStream(file, { mode: 0o600 });
+    this.cast = createWriteStream(castFile, { mode: 0o600 });
+    this.cast.write(
+      `${JSON.stringify({ version: 2, width: size.cols, height: size.rows, timestamp: Math.floor(this.startedAt / 1000), env: { TERM: size.term } })}\n`,
+    );
+  }
+
+  private get time(): number {
+    return Math.round(Date.now() - this.startedAt) / 1000;
+  }
+
+  output(data: Buffer): void {
+    this.bytes += data.length;
+    this.log.write(data);
+    this.pending?.push(data);
+    const text = this.decoder.write(data);
+    if (text !== '') this.cast.write(`${JSON.stringify([this.time, 'o', text])}\n`);
+  }
+
+  flushPendingTo(output: NodeJS.WritableStream): void {
+    for (const data of this.pending ?? []) output.write(data);
+    this.pending = null;
+  }
+
+  resized(cols: number, rows: number): void {
+    this.cast.write(`${JSON.stringify([this.time, 'r', `${cols}x${rows}`])}\n`);
+  }
+
+  async close(): Promise<void> {
+    const rest = this.decoder.end();
+    if (rest !== '') this.cast.write(`${JSON.stringify([this.time, 'o', rest])}\n`);
+    await Promise.all([new Promise((done) => this.log.end(done)), new Promise((done) => this.cast.end(done))]);
+  }
+}
+
+/** Said on the terminal as the shell takes it. */
+export function shellIntroText(shell: HandShell): string {
+  return [
+    '',
+    `nightshift · a shell on ${visibleLine(shell.host)} (${visibleLine(shell.where)}); the run goes on meanwhile.`,
+    `Recorded in ${visibleLine(shell.file)}. exit (or Ctrl-D) comes back to nightshift; Enter ~. cuts the shell off.`,
+    '',
+    '',
+  ].join('\r\n');
+}
+
+/** How the shell ended, as the view says it when it is back. */
+export function shellEndText(shell: HandShell, end: HandShellEnd): string {
+  const how = end.cut
+    ? 'cut off (Enter ~.)'
+    : end.exitCode !== null
+      ? `it exited ${end.exitCode}`
+      : end.signal
+        ? `it ended by ${end.signal}`
+        : 'the link went before it ended';
+  return `back from the shell on ${visibleLine(shell.host)}: ${how} after ${formatDuration(end.durationMs)}; recorded in ${path.basename(path.dirname(shell.file))}/${path.basename(shell.file)}`;
+}

@@ -1,0 +1,151 @@
+// A shell by hand (`!`) from the full-screen view, against the test sshd in a real terminal:
+// the view gives the terminal to a login shell on the step's host (a pty of the terminal's
+// size, following a resize), comes back when it exits or is cut off with Enter ~., and the
+// session keeps what was done: the screen's log and cast, the journal's entries, the report.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { BIN, clientFlags, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+
+describeWithSshd('a shell by hand from the full-screen view', () => {
+  let sshd: Sshd;
+  let dir: string;
+  let tmux: TmuxSession | undefined;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    dir = mkdtempSync(path.join(tmpdir(), 'ns-hand-shell-'));
+    sshd.writeClientFiles(dir, 'target');
+    writeFileSync(
+      path.join(dir, 'by-hand.yaml'),
+      `name: By hand
+hosts:
+  target: {}
+phases:
+  - name: look
+    steps:
+      - title: Print the disk
+        run: echo the disk is fine
+        host: target
+      - title: Something local
+        local: echo here
+      - checkpoint: Looked around by hand.
+`,
+    );
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => tmux?.kill());
+
+  const start = (stateDir: string, cols: number, rows: number) => {
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, 'by-hand.yaml'), ...clientFlags(dir), '--no-helpers'], {
+      cwd: ROOT,
+      env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+      cols,
+      rows,
+    });
+    return tmux;
+  };
+  const journalOf = (stateDir: string) => {
+    const [session] = readdirSync(path.join(stateDir, 'sessions'));
+    const sessionDir = path.join(stateDir, 'sessions', session!);
+    const entries = readFileSync(path.join(sessionDir, 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { type: string });
+    return { session: session!, sessionDir, entries };
+  };
+
+  it.skipIf(!tmuxAvailable())(
+    'gives the terminal to a login shell on the host, comes back after exit, and records it in the session, the journal and the report',
+    async () => {
+      const stateDir = freshStateDir();
+      const mark = path.join(dir, 'done-by-hand');
+      const term = start(stateDir, 100, 30);
+      await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');
+
+      // The checkpoint runs on no host: the one host of the runbook is the shell's.
+      term.keys('!');
+      await term.waitFor(/nightshift · a shell on target \(\S+@127\.0\.0\.1:\d+\); the run goes on meanwhile\./, 15_000, 'the shell taking the terminal');
+      term.type(`stty size; echo by-hand-$((6*7)) > ${mark}; echo marker-$((40+2))`);
+      term.keys('Enter');
+      let screen = await term.waitFor(/^marker-42/m, 10_000, 'what the shell printed');
+      expect(screen).toMatch(/^30 100$/m);
+      term.resize(120, 35);
+      term.type('stty size');
+      term.keys('Enter');
+      await term.waitFor(/^35 120$/m, 10_000, 'the new size');
+      term.type('exit');
+      term.keys('Enter');
+
+      screen = await term.waitFor(/back from the shell on target: it exited 0 after/, 15_000, 'the view again');
+      expect(screen).toMatch(/CHECKPOINT · 1\.3/);
+      expect(screen).toMatch(/^nightshift · By hand/);
+      expect(readFileSync(mark, 'utf8')).toBe('by-hand-42\n');
+
+      term.keys('y');
+      await term.waitFor(/The run completed/, 20_000, 'the end of the run');
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+
+      const { session, sessionDir, entries } = journalOf(stateDir);
+      const opened = entries.find((entry) => entry.type === 'shell.opened')!;
+      const closed = entries.find((entry) => entry.type === 'shell.closed')!;
+      expect(opened).toMatchObject({ host: 'target', stepId: expect.any(String), file: 'shells/1-target.log', cast: 'shells/1-target.cast' });
+      expect((opened['by'] as { role: string }).role).toBe('upgrader');
+      expect(closed).toMatchObject({ host: 'target', exitCode: 0, cut: false });
+      // Opened while the checkpoint was on screen, before it was confirmed.
+      const confirmed = entries.findIndex((entry) => entry.type === 'step.confirmed');
+      expect(entries.indexOf(closed)).toBeLessThan(confirmed);
+
+      const log = readFileSync(path.join(sessionDir, 'shells/1-target.log'), 'utf8');
+      expect(log).toContain('marker-42');
+      const [header, ...events] = readFileSync(path.join(sessionDir, 'shells/1-target.cast'), 'utf8').trim().split('\n');
+      expect(JSON.parse(header!)).toMatchObject({ version: 2, width: 100, height: 30 });
+      const parsed = events.map((line) => JSON.parse(line) as [number, string, string]);
+      expect(parsed.some(([, kind, text]) => kind === 'o' && text.includes('marker-42'))).toBe(true);
+      expect(parsed).toContainEqual([expect.any(Number), 'r', '120x35']);
+      const times = parsed.map(([time]) => time);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+
+      const report = converse(['report', session], () => undefined, { NIGHTSHIFT_STATE_DIR: stateDir });
+      expect(await report.closed, report.stderr()).toBe(0);
+      const markdown = readFileSync(report.lines.find((line) => line.endsWith('.md'))!, 'utf8');
+      expect(markdown).toMatch(/shell on target opened by \S+/);
+      expect(markdown).toContain('## Done by hand');
+      expect(markdown).toContain('marker-42');
+    },
+    90_000,
+  );
+
+  it.skipIf(!tmuxAvailable())(
+    'Enter ~. cuts off a shell that holds the terminal, and the view takes keys again',
+    async () => {
+      const stateDir = freshStateDir();
+      const term = start(stateDir, 80, 24);
+      await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');
+      term.keys('!');
+      await term.waitFor(/a shell on target/, 15_000, 'the shell');
+      term.type('sleep 600');
+      term.keys('Enter');
+      term.keys('Enter');
+      term.type('~.');
+      const screen = await term.waitFor(/back from the shell on target: cut off \(Enter ~\.\)/, 15_000, 'the view again');
+      expect(screen).toMatch(/CHECKPOINT · 1\.3/);
+      // The keys work again: the checkpoint is confirmed.
+      term.keys('y');
+      await term.waitFor(/The run completed/, 20_000, 'the end of the run');
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
+      const { entries } = journalOf(stateDir);
+      expect(entries.find((entry) => entry.type === 'shell.closed')).toMatchObject({ cut: true });
+      expect(existsSync(path.join(journalOf(stateDir).sessionDir, 'shells/1-target.cast'))).toBe(true);
+    },
+    90_000,
+  );
+});

@@ -40,13 +40,14 @@ export class RunningCommand {
   readonly #whenChannelCloses: Promise<void>;
   readonly #done: Promise<void>;
 
-  constructor(channel: ServerChannel, command: string, sandbox: Sandbox) {
+  /** `term`: a shell on a pty (the TERM it was asked with). */
+  constructor(channel: ServerChannel, command: string, sandbox: Sandbox, term?: string) {
     this.#channel = channel;
     this.#whenChannelCloses = new Promise((resolve) => channel.once('close', resolve));
     channel.on('error', () => {});
     const child = spawn('/bin/sh', ['-c', command], {
       cwd: sandbox.root,
-      env: sandboxEnv(sandbox),
+      env: { ...sandboxEnv(sandbox), ...(term ? { TERM: term.replace(/[^\w.+-]/g, '') || 'xterm' } : {}) },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

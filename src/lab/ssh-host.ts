@@ -3,7 +3,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { ssh2 } from '../remote/ssh2.js';
-import type { AuthContext, Connection, ParsedKey, Session } from 'ssh2';
+import type { AuthContext, Connection, ParsedKey, ServerChannel, Session } from 'ssh2';
 import { RunningCommand, type Sandbox } from './exec.js';
 
 export interface LabSshHostOptions {
@@ -121,27 +121,29 @@ export class LabSshHost {
 
   #session(session: Session, started: Set<RunningCommand>): void {
     let command: RunningCommand | undefined;
+    let pty: { cols: number; rows: number; term: string } | undefined;
     const refuse = (_accept: unknown, reject?: () => void) => reject?.();
-    session.on('pty', refuse);
-    session.on('shell', refuse);
     session.on('subsystem', refuse);
     session.on('sftp', refuse);
     session.on('env', refuse);
     session.on('x11', refuse);
     session.on('auth-agent', refuse);
-    session.on('window-change', refuse);
+    // A shell by hand (the `!` key) gets a pty of the size asked; the demo's pty keeps it.
+    session.on('pty', (accept, _reject, info) => {
+      pty = { cols: info.cols, rows: info.rows, term: info.term };
+      accept?.();
+    });
+    session.on('window-change', (accept) => accept?.());
     session.on('signal', (accept, reject, info) => {
       if (command?.running && command.forwardSignal(info.name)) accept?.();
       else reject?.();
     });
-    session.once('exec', (accept, _reject, info) => {
-      const channel = accept();
-      if (!channel) return;
+    const run = (channel: ServerChannel, text: string, term?: string) => {
       let channelClosed = false;
       channel.once('close', () => (channelClosed = true));
       const start = () => {
         if (channelClosed || this.#closing) return;
-        command = new RunningCommand(channel, info.command, this.#options.sandbox);
+        command = new RunningCommand(channel, text, this.#options.sandbox, term);
         const running = command;
         started.add(running);
         this.#commands.add(running);
@@ -156,8 +158,25 @@ export class LabSshHost {
         channel.exit(1);
         channel.end();
       });
+    };
+    session.once('exec', (accept, _reject, info) => {
+      const channel = accept();
+      if (channel) run(channel, info.command);
+    });
+    session.once('shell', (accept, reject) => {
+      if (!pty) return reject?.();
+      const channel = accept();
+      if (channel) run(channel, interactiveShellCommand(this.#options.sandbox.hostName, pty), pty.term);
     });
   }
+}
+
+/** An interactive sh on a pty of its own (util-linux's script makes it), as a login would give. */
+function interactiveShellCommand(hostName: string, pty: { cols: number; rows: number }): string {
+  const cols = Math.max(1, Math.min(1000, Math.trunc(pty.cols) || 80));
+  const rows = Math.max(1, Math.min(1000, Math.trunc(pty.rows) || 24));
+  const inner = `stty cols ${cols} rows ${rows} 2>/dev/null; PS1='${hostName.replace(/[^\w.-]/g, '')}:demo# ' exec sh -i`;
+  return `exec script -qfec "${inner}" /dev/null`;
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {

@@ -207,7 +207,6 @@ class ShellRecording {
 /** Said on the terminal as the shell takes it. */
 export function shellIntroText(shell: HandShell): string {
   return [
-    '',
     `nightshift · a shell on ${visibleLine(shell.host)} (${visibleLine(shell.where)}); the run goes on meanwhile.`,
     `Recorded in ${visibleLine(shell.file)}. exit (or Ctrl-D) comes back to nightshift; Enter ~. cuts the shell off.`,
     '',

@@ -9,6 +9,7 @@ import { shownRun } from './shown-run.js';
 import type { UpgraderChat } from './app.js';
 import type { ShellOpener } from './use-upgrader-keys.js';
 
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 const writeToTerminal = (text: string) => void process.stdout.write(text);
 
 /** Shows the run full-screen until the upgrader leaves after the end, or stops it. */
@@ -31,7 +32,8 @@ export async function renderTui(
       const shell = await openHandShell(run, host, stepId, size);
       instance.unmount();
       await instance.waitUntilExit();
-      process.stdout.write(shellIntroText(shell));
+      // The shell starts on a clear screen (what was there stays in the scrollback).
+      process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
       const end = await shell.attach({ input: process.stdin, output: process.stdout });
       instance = mount(shellEndText(shell, end));
     } finally {

@@ -373,7 +373,8 @@ export function useUpgraderKeys(
       return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
     }
     if (name === 'w' && !livePrompt().typing) return update({ wrap: !state.current.wrap });
-    if (name === '!' && !livePrompt().typing) return startShell();
+    // As `?`: in a text field too, before typing (to look at the disk a destructive step names), but not in the chat or a search.
+    if (name === '!' && (!livePrompt().typing || (field.text === '' && mode.kind !== 'chat' && mode.kind !== 'search'))) return startShell();
     if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
     if (
       (name === 'n' || name === 'N') &&

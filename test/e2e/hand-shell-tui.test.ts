@@ -148,4 +148,30 @@ phases:
     },
     90_000,
   );
+
+  it.skipIf(!tmuxAvailable())(
+    "the demo's hosts give a shell too: ! at the destructive prompt, before typing, looks at the disk it names",
+    async () => {
+      const stateDir = freshStateDir();
+      tmux = TmuxSession.start([process.execPath, BIN, 'demo', '--no-helpers'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir }, cols: 100, rows: 30 });
+      const term = tmux;
+      await term.waitFor(/DESTRUCTIVE · 2\.1/, 30_000, 'the destructive prompt');
+      term.keys('!');
+      await term.waitFor(/^dolphin:demo#\s*$/m, 15_000, "dolphin's prompt");
+      const screen = term.screen();
+      // The view's frame is gone: the shell has the whole terminal.
+      expect(screen).not.toContain('╭');
+      expect(screen.split('\n')[0]).toMatch(/^nightshift · a shell on dolphin \(nightshift@127\.0\.0\.1:\d+\)/);
+      term.type('sfdisk --dump disk0.img | head -1');
+      term.keys('Enter');
+      await term.waitFor(/^label: gpt$/m, 10_000, 'the table of the disk');
+      term.keys('C-d');
+      await term.waitFor(/back from the shell on dolphin: it exited 0/, 15_000, 'the view again');
+      // The field took no "!": the target typed now runs the step.
+      term.type('disk0.img');
+      term.keys('Enter');
+      await term.waitFor(/CHECKPOINT · 2\.2|DESTRUCTIVE · 2\.[2-9]|✓ 2\.1/, 20_000, 'the step run');
+    },
+    90_000,
+  );
 });

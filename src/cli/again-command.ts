@@ -17,6 +17,7 @@ import { capturedValuesOf, runStartedOf, stepStatusesOf, type RunStarted } from 
 import type { HelperSettings } from '../store/helper-settings.js';
 import { runCommand, type FrontEndOptions } from './run-command.js';
 import { UserError } from './user-error.js';
+import { selfCommand } from './self-command.js';
 
 export interface AgainOptions extends FrontEndOptions {
   sessionId?: string;
@@ -93,7 +94,7 @@ function endedSession(sessionId: string | undefined): string {
   if (summary.state === 'paused' || summary.state === 'interrupted') {
     throw refuse(
       `the session ${summary.id} is ${summary.state}${summary.stepLabel ? ` at ${visibleLine(summary.stepLabel)}` : ''}: it has not ended.`,
-      `Go on with it: nightshift resume ${summary.id}`,
+      `Go on with it: ${selfCommand()} resume ${summary.id}`,
     );
   }
   if (summary.state === 'running') {

@@ -1,7 +1,7 @@
 // The helper channel of one run: the SSH endpoint on this machine, a reverse tunnel to it
 // on the site host, each helper's screen, presence told to the engine (steps needing hands),
 // and wall/write on the site while nobody has joined.
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { joinCommandFor, type HelperAccess, type HelperAccessState } from '../chat/helper-access.js';
 import { startHelperEndpoint, type HelperEndpoint, type HelperTerminal } from '../chat/helper-endpoint.js';
@@ -11,6 +11,7 @@ import { keepSiteTunnel, type SiteTunnel } from '../chat/site-tunnel.js';
 import { visibleText } from '../output/neutralize.js';
 import { generateEd25519KeyPair, parseKey } from '../remote/keys.js';
 import { shellQuote } from '../runbook/shell-quote.js';
+import { selfCommand } from './self-command.js';
 import { stateDir } from '../store/paths.js';
 import type { SentinelAccess } from '../runbook/types.js';
 import type { Run } from '../runner/run.js';
@@ -32,31 +33,6 @@ const HOST_KEY_FILE = 'helper-host-key';
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
-}
-
-/**
- * How to run `nightshift join` on this machine, exactly: `nightshift join` when that name on
- * the PATH is this program, else the program's own path (the repository's bin script on its
- * Node, or the standalone executable).
- */
-function joinHereCommand(env: NodeJS.ProcessEnv = process.env): string {
-  const script = process.argv[1] && /nightshift(\.js)?$/.test(process.argv[1]) ? process.argv[1] : undefined;
-  const program = script ?? process.execPath;
-  const onPath = (env['PATH'] ?? '')
-    .split(':')
-    .filter((dir) => dir !== '')
-    .map((dir) => path.join(dir, 'nightshift'))
-    .find((candidate) => existsSync(candidate));
-  if (onPath && sameFile(onPath, program)) return 'nightshift join';
-  return [...(script ? [process.execPath, script] : [process.execPath]), 'join'].map(shellQuote).join(' ');
-}
-
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return false;
-  }
 }
 
 export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: HelperListen; site: SentinelAccess | null }): Promise<HelperChannel> {
@@ -201,7 +177,7 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       local,
       site: sitePart,
       // A tunnel closed for listening too widely is no way in.
-      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart, isLoopback(local.address) ? joinHereCommand() : undefined),
+      joinCommand: joinCommandFor(local, tunnelState?.state === 'refused' ? null : sitePart, isLoopback(local.address) ? `${selfCommand()} join` : undefined),
     };
     return cached;
   };

@@ -34,6 +34,7 @@ import type { HelperChannel } from './helper-channel.js';
 import { Questions } from '../ui/questions.js';
 import { EXIT } from './exit.js';
 import { UserError } from './user-error.js';
+import { selfCommand } from './self-command.js';
 import { goingAgainOf, type AgainFrom } from './going-again.js';
 import type { GoingAgain } from '../engine/going-again.js';
 
@@ -441,7 +442,7 @@ export function helperLine(access: HelperChannel): string {
 }
 
 function resumeHint(session: Session): string {
-  return `nightshift: to go on: nightshift resume ${session.id}\n`;
+  return `nightshift: to go on: ${selfCommand()} resume ${session.id}\n`;
 }
 
 function summary(outcome: Outcome, session: Session, underWay: string): string {

@@ -11,6 +11,7 @@ import { clockIn, weekdayIn } from '../text/clock.js';
 import { EXIT } from './exit.js';
 import type { Out } from './runbook-commands.js';
 import { UserError } from './user-error.js';
+import { selfCommand } from './self-command.js';
 
 /** `columns`: the terminal's width, when the list goes to one; a table wider than that is shown as blocks. */
 export function sessionsCommand(options: { json: boolean; all: boolean; columns?: number }, out: Out): number {
@@ -32,7 +33,7 @@ export function sessionsCommand(options: { json: boolean; all: boolean; columns?
   const table = asTable(rows);
   out.stdout(options.columns !== undefined && table.some((line) => line.length > options.columns!) ? asBlocks(rows) : `${table.join('\n')}\n`);
   if (shown.some((summary) => summary.state === 'paused' || summary.state === 'interrupted')) {
-    out.stdout('\nTo go on: nightshift resume ID (without ID: the latest paused or interrupted).\n');
+    out.stdout(`\nTo go on (without ID: the latest paused or interrupted):\n  ${selfCommand()} resume ID\n`);
   }
   return EXIT.completed;
 }

@@ -153,7 +153,7 @@ fallback:
     expect(await pausing.closed).toBe(4);
     const refused = await finished(nightshift(['again', ...flags()]));
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/nightshift again: the session \S+ is paused.*: it has not ended\.\nGo on with it: nightshift resume \S+/);
+    expect(refused.err).toMatch(/nightshift again: the session \S+ is paused.*: it has not ended\.\nGo on with it: .+ resume \S+/);
   }, 120_000);
 
   it('run --from links to the latest session of the runbook, or to none: then the steps before are shown as not run', async () => {

@@ -38,7 +38,7 @@ describe('nightshift sessions', () => {
     const run = converse(['run', '--plain', '--no-helpers', runbook], () => undefined, env);
     run.child.stdin.end();
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(4);
-    const id = /nightshift resume (\S+)/.exec(run.stderr())?.[1];
+    const id = /to go on: .+ resume (\S+)/.exec(run.stderr())?.[1];
     expect(id, run.stderr()).toBeDefined();
     return id!;
   }
@@ -59,7 +59,9 @@ describe('nightshift sessions', () => {
     expect(narrow).toMatch(/^ {2}Overnight swap of the office gateway, rehearsed$/m);
     expect(narrow).toMatch(/^ {2}at 1\.2 the new disk is in the machine$/m);
     expect(narrow).toMatch(/^ {2}since \w{3} \d\d:\d\d Massachusetts office \/ \w{3} \d\d:\d\d Taipei office$/m);
-    expect(narrow).toMatch(/^To go on: nightshift resume ID \(without ID: the latest paused or interrupted\)\.$/m);
+    expect(narrow).toMatch(/^To go on \(without ID: the latest paused or interrupted\):$/m);
+    // The command on a line of its own, as it can be typed here (the terminal wraps the long path).
+    expect(narrow.replace(/\n(?! )/g, '')).toContain(`  ${process.execPath} ${BIN} resume ID`);
     tmux.kill();
 
     tmux = TmuxSession.start([process.execPath, BIN, 'sessions'], { cwd: ROOT, env, cols: 200, rows: 24 });

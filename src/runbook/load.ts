@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { core } from 'zod';
 import { parseDuration } from './duration.js';
+import { CAPTURE_KEYS } from './capture-schema.js';
 import { capturedReferencesMoved, capturePlaceProblem, collectCaptures, normalizeCapture } from './captures.js';
 import { closest, RunbookError, type RunbookProblem } from './errors.js';
 import {
@@ -29,6 +30,7 @@ import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
 import { describeWait } from './wait-text.js';
+import { withoutRefusedParts } from './schema-pruning.js';
 import { valueLocator, withConditions } from './when-conditions.js';
 import {
   CHECK_KINDS,
@@ -146,26 +148,55 @@ function checked(
   const locateReference = referenceLocator(main, composition.sources, locate);
   const parsed = runbookSchema.safeParse(raw);
   checkUnusedTemplates(composition.unused, main, report);
+  const typed = (data: RawRunbook, say: Report) => {
+    const normalized = normalize(
+      data,
+      composedHash(source, main.absolute, composition.includes),
+      { ...options, absoluteFile: options.absoluteFile ?? file },
+      { locate, locateReference, composition },
+      say,
+    );
+    const sourceOf = (name?: string) => (name === undefined ? main.source : composition.includes.find((included) => included.file === name)?.source);
+    return gatherFleets(
+      withConditions(normalized, data, valueLocator(locate, sourceOf), say, (p) => composition.instances.get(p)?.params),
+      composition.fleets,
+      composition.groups,
+    );
+  };
   if (!parsed.success) {
     describeIssues(parsed.error.issues, [], raw, locate, report);
-    throw new RunbookError(sortProblems(problems));
+    // The rest is checked too, so that one round shows every problem of the file; what is
+    // said of a place something was left out of follows from leaving it out.
+    const pruned = withoutRefusedParts(runbookSchema, raw, parsed.error.issues);
+    if (pruned !== null) {
+      const changedAt = new Set(pruned.changed.map((path) => positionKey(locate(path))));
+      try {
+        typed(pruned.rest, (at, message) => {
+          if (!changedAt.has(positionKey(at))) report(at, message);
+        });
+      } catch {
+        // What the rest cannot show is shown once the schema's problems are put right.
+      }
+    }
+    throw new RunbookError(sortProblems(uniqueProblems(problems)));
   }
-
-  const normalized = normalize(
-    parsed.data,
-    composedHash(source, main.absolute, composition.includes),
-    { ...options, absoluteFile: options.absoluteFile ?? file },
-    { locate, locateReference, composition },
-    report,
-  );
-  const sourceOf = (name?: string) => (name === undefined ? main.source : composition.includes.find((included) => included.file === name)?.source);
-  const runbook = gatherFleets(
-    withConditions(normalized, parsed.data, valueLocator(locate, sourceOf), report, (p) => composition.instances.get(p)?.params),
-    composition.fleets,
-    composition.groups,
-  );
+  const runbook = typed(parsed.data, report);
   if (problems.length > 0) throw new RunbookError(sortProblems(problems));
   return runbook;
+}
+
+function positionKey(at: SourcePosition & { file?: string }): string {
+  return `${at.file ?? ''}:${at.line}:${at.col}`;
+}
+
+function uniqueProblems(problems: readonly RunbookProblem[]): RunbookProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.file}:${problem.line}:${problem.col}:${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -251,7 +282,10 @@ function describeIssue(issue: core.$ZodIssue, prefix: Path, root: unknown, locat
           continue;
         }
         const hint = closest(key, known);
-        report(locate(path, key), `unknown key '${key}' in ${where}${hint ? `; did you mean '${hint}'?` : `; allowed keys: ${known.join(', ')}`}`);
+        report(
+          locate(path, key),
+          `unknown key '${key}' in ${where}${hint ? `; did you mean '${hint}'?` : known.length > 0 ? `; allowed keys: ${known.join(', ')}` : ''}`,
+        );
       }
       return;
     }
@@ -356,6 +390,7 @@ function shapeAt(path: Path): Record<string, unknown> | undefined {
   if (path.length === 4 && path[0] === 'hosts' && path[2] === 'host_keys') return hostKeySchema.shape;
   if (path.length === 2 && path[0] === 'phases') return phaseSchema.shape;
   if (path.length === 1 && path[0] === 'sentinel') return sentinelSchema.shape;
+  if (path.at(-1) === 'capture') return Object.fromEntries(CAPTURE_KEYS.map((key) => [key, true]));
   return undefined;
 }
 

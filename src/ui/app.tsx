@@ -19,7 +19,8 @@ import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
 import { theme } from './theme.js';
 import type { UpgraderChat } from './upgrader-chat.js';
-import { type ShellOpener, shownFleet, shownStepIdOf, useUpgraderKeys } from './use-upgrader-keys.js';
+import { shownStepIdOf } from './shown-step.js';
+import { type ShellOpener, shownFleet, useUpgraderKeys } from './use-upgrader-keys.js';
 
 export type { UpgraderChat } from './upgrader-chat.js';
 
@@ -97,6 +98,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
     prompt,
     focusStepId: view.focus?.stepId,
     lastStepId: run.outputs.lastStepId,
+    stepOf: run.stepOf,
   });
   const shownStep = shownStepId ? run.stepOf(shownStepId) : null;
   // A rollout's grid takes room from the chat first, then more than half of what is left.

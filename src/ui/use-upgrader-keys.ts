@@ -12,6 +12,7 @@ import type { Run } from '../runner/run.js';
 import { isOffered, keyFor, keyName, keysFor, reasonEvent, type KeyEntry } from './key-map.js';
 import { activePrompt, type Mode, type Prompt } from './prompt.js';
 import type { Questions } from './questions.js';
+import { shownStepIdOf } from './shown-step.js';
 import { useTextField } from './text-field.js';
 import type { UpgraderChat } from './upgrader-chat.js';
 
@@ -73,24 +74,6 @@ export function nextStep(runbook: Runbook, from: string | null, step: 1 | -1): s
   const index = from === null ? -1 : order.indexOf(from);
   if (index === -1) return step === 1 ? order[0]! : order.at(-1)!;
   return order[index + step] ?? null;
-}
-
-/**
- * The step whose output the panel shows: the one looked back at, else a selected host's
- * (`hostStep`: its step, null while it is queued; undefined when no host is selected), else
- * the failed host asked about, else the step in focus, else the last one that printed.
- */
-export function shownStepIdOf(args: {
-  history: string | null;
-  hostStep: string | null | undefined;
-  prompt: Prompt;
-  focusStepId: string | undefined;
-  lastStepId: string | null;
-}): string | null {
-  if (args.history !== null) return args.history;
-  if (args.hostStep !== undefined) return args.hostStep;
-  if (args.prompt.kind === 'host-decision') return args.prompt.step.id;
-  return args.focusStepId ?? args.lastStepId;
 }
 
 /** The rollout the grid shows: the one under way, else the last one started. */
@@ -241,6 +224,7 @@ export function useUpgraderKeys(
       prompt: livePrompt(),
       focusStepId: run.view().focus?.stepId,
       lastStepId: run.outputs.lastStepId,
+      stepOf: run.stepOf,
     });
     return { stepId, selectedHost: host?.host ?? null };
   };
@@ -385,8 +369,8 @@ export function useUpgraderKeys(
       return findNext(state.current.search, name === 'n');
     }
     if ((name === 'j' || name === 'k') && !livePrompt().typing) {
-      // From the step on screen: the one looked back at, else the one the run is at.
-      const from = state.current.history ?? run.view().focus?.stepId ?? run.outputs.lastStepId;
+      // From the step on screen: the one looked back at, else the one the run shows.
+      const from = state.current.history ?? liveShown().stepId ?? run.view().focus?.stepId ?? run.outputs.lastStepId;
       return update({ history: nextStep(run.runbook, from, name === 'j' ? 1 : -1), scroll: 0, selected: null });
     }
     update({ message: null });

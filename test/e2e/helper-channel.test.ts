@@ -216,7 +216,9 @@ phases:
       // The step runs by itself, then both confirm the last checkpoint.
       const both = await upgrader.waitFor(/waiting for the upgrader and the sentinel/, 15_000, 'the checkpoint for both');
       expect(both).not.toContain('HELD · 1.2');
-      // On request, the helper sees the output, read-only.
+      // At the checkpoint, which prints nothing, the upgrader's output panel shows the step before.
+      expect(both).toMatch(/│1\.2 Swap the cable \(/);
+      // On request, the helper sees the output, read-only: of the same step.
       helper.keys('Tab');
       const output = await helper.waitFor(/output of 1\.2 Swap the cable/, 5000);
       expect(output).toContain('the cable is swapped');

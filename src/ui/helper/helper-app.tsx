@@ -6,6 +6,7 @@ import { Box, Text, useInput, usePaste, useWindowSize } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage, typingShown } from '../../chat/chat-text.js';
 import type { ChatHub, Participant } from '../../chat/hub.js';
+import { fleetViewsOf } from '../../engine/fleet-view.js';
 import { viewOf } from '../../engine/view.js';
 import type { Run } from '../../runner/run.js';
 import { clockIn } from '../../text/clock.js';
@@ -14,6 +15,8 @@ import { stepLabel } from '../../text/steps.js';
 import { ChatLines, presenceText, typingText, useHubVersion } from '../chat-lines.js';
 import { useNow, useOutputTail, useRunSnapshot } from '../hooks.js';
 import { keyName } from '../key-map.js';
+import { activePrompt } from '../prompt.js';
+import { shownStepIdOf } from '../shown-step.js';
 import { useTextField } from '../text-field.js';
 import { TextCursor } from '../text-cursor.js';
 import { theme } from '../theme.js';
@@ -152,8 +155,23 @@ export function HelperApp({ run, hub, me, onQuit }: HelperAppProps) {
   const taskRows = task ? 3 + Math.max(1, Math.ceil(task.text.length / Math.max(1, columns - 4))) + (task.how ? 1 : 0) : 0;
   const messageLines = message ? message.split('\n') : [];
   const bodyHeight = Math.max(2, rows - 5 - taskRows - messageLines.length);
-  // The step in focus when it prints anything (a checkpoint does not), else the last one that did.
-  const outputStepId = view.focus && run.outputs.of(view.focus.stepId) ? view.focus.stepId : run.outputs.lastStepId;
+  // The step the upgrader's output panel shows while following the run: both look at the same.
+  const outputStepId = shownStepIdOf({
+    history: null,
+    hostStep: undefined,
+    prompt: activePrompt({
+      mode: { kind: 'normal' },
+      question: undefined,
+      focus: view.focus,
+      outcome: view.outcome,
+      stepOf: run.stepOf,
+      relaysAllowed: false,
+      fleets: fleetViewsOf(snapshot.context, run.runbook),
+    }),
+    focusStepId: view.focus?.stepId,
+    lastStepId: run.outputs.lastStepId,
+    stepOf: run.stepOf,
+  });
   const tail = useOutputTail(run, showOutput ? outputStepId : null, bodyHeight - 1, 0);
   const typing = typingText(hub.typists(me.id));
 

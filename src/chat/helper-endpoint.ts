@@ -96,7 +96,8 @@ export interface HelperEndpoint {
   /** Called when the code or the lockout changed; returns the unsubscribe function. */
   subscribe(listener: () => void): () => void;
   /** Stops listening and ends every helper's session. */
-  close(): Promise<void>;
+  /** Hangs up on every helper, telling them `why` (the run completed, was paused...). */
+  close(why?: string): Promise<void>;
 }
 
 const DEFAULT_MAX_FAILURES = 5;
@@ -118,7 +119,7 @@ const CODE_METHODS: AuthenticationType[] = ['keyboard-interactive', 'password'];
 export const JOIN_PROMPT = 'Join code (ask the upgrader): ';
 export const NEEDS_TERMINAL = "nightshift's helper channel needs a terminal: ssh -t ..., without -T and without a command.";
 const WRONG_CODE = 'That was not the join code. Ask the upgrader to read it out again.';
-const CLOSED_BY_ENDPOINT = 'nightshift closed the helper channel.';
+const CLOSED_BY_ENDPOINT = 'nightshift closed the helper channel';
 
 export async function startHelperEndpoint(options: HelperEndpointOptions): Promise<HelperEndpoint> {
   const address = options.address ?? '127.0.0.1';
@@ -238,12 +239,12 @@ class Endpoint implements HelperEndpoint {
     return () => this.#subscribers.delete(listener);
   }
 
-  close(): Promise<void> {
-    this.#closing ??= this.#shutDown();
+  close(why?: string): Promise<void> {
+    this.#closing ??= this.#shutDown(why);
     return this.#closing;
   }
 
-  async #shutDown(): Promise<void> {
+  async #shutDown(why: string | undefined): Promise<void> {
     this.#gate.dispose();
     this.#guard.clear();
     for (const timer of this.#delays) clearTimeout(timer);
@@ -251,7 +252,7 @@ class Endpoint implements HelperEndpoint {
     const stopped = new Promise<void>((resolve) => this.#tcp.close(() => resolve()));
     for (const visitor of this.#visitors) {
       clearTimeout(visitor.terminalTimer);
-      if (visitor.terminal && !visitor.terminal.closed) visitor.terminal.close(CLOSED_BY_ENDPOINT);
+      if (visitor.terminal && !visitor.terminal.closed) visitor.terminal.close(why ? `${CLOSED_BY_ENDPOINT}: ${why}.` : `${CLOSED_BY_ENDPOINT}.`);
       else endQuietly(visitor.client);
     }
     // Clients that do not hang up when asked are cut off.

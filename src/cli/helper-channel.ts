@@ -26,7 +26,8 @@ export type HelperListen = HelperSettings['listen'];
 
 export interface HelperChannel extends HelperAccess {
   state(): HelperAccessState;
-  close(): Promise<void>;
+  /** Ends the channel; helpers still in it are told `why`. */
+  close(why?: string): Promise<void>;
 }
 
 const HOST_KEY_FILE = 'helper-host-key';
@@ -192,14 +193,15 @@ export async function openHelperChannel(args: { run: Run; hub: ChatHub; listen: 
       endpoint.newCode();
       changed();
     },
-    async close() {
+    async close(why) {
       snapshots?.unsubscribe();
       notices?.close();
       unsubscribeHub();
       unsubscribeEndpoint();
       for (const leave of [...screens]) leave();
+      // The helpers are told first: those that came in through the site's tunnel are cut off with it.
+      await endpoint.close(why);
       await tunnel?.close();
-      await endpoint.close();
       removeHelperFile(run.session.dir);
     },
   };

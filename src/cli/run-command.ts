@@ -343,7 +343,7 @@ export async function driveRun(args: {
     stopShowingUnfinished();
     stopOnSignal();
     stopRunNotes();
-    await channel.close();
+    await channel.close(channelClosedWhy(run, session));
     await run.stop();
     stopTellingSnapshots();
   }
@@ -405,9 +405,9 @@ function helperChannelOf(run: Run, hub: ChatHub, helpers: HelperSettings, site: 
         hub.note(`the helper channel could not open: ${message}`);
       });
     },
-    async close(): Promise<void> {
+    async close(why?: string): Promise<void> {
       await opening;
-      await (channel as HelperChannel | null)?.close();
+      await (channel as HelperChannel | null)?.close(why);
     },
   };
 }
@@ -501,4 +501,13 @@ function goingAgainLine(again: GoingAgain): string {
   if (again.session === null) return `${from}; no earlier session of this runbook is known: the steps before it are shown as not run`;
   const values = Object.keys(again.values ?? {});
   return `${from}, going again from session ${again.session}: the steps before it count as done by it${values.length > 0 ? `; its values carried: ${values.map(visibleLine).join(', ')}` : ''}`;
+}
+
+/** What helpers still in the channel are told as it closes with the run. */
+function channelClosedWhy(run: Run, session: Session): string {
+  const outcome = run.outcome();
+  const what =
+    outcome === null ? 'nightshift stopped' : outcome === 'paused' ? 'the upgrader paused the run' : outcomeSentence(outcome, { scope: run.view().scope });
+  const after = outcome === 'paused' ? '; join again once it is resumed' : '';
+  return `${what} (session ${session.id})${after}`;
 }

@@ -230,6 +230,8 @@ phases:
       await upgrader.waitFor(/The run completed/, 10_000);
       upgrader.keys('q');
       expect(await upgrader.waitForExit()).toBe(0);
+      // The helper is told why the channel closed.
+      await helper.waitFor(/nightshift closed the helper channel: the run completed \(session \d{8}-\d{6}-[0-9a-f]{4}\)\./, 10_000, 'why it closed');
 
       const sessions = path.join(stateDir, 'sessions');
       const [session] = readdirSync(sessions);

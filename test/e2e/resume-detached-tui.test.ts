@@ -61,7 +61,10 @@ phases:
       const rows = screen.split('\n');
       const at = (part: number) => rows.findIndex((row) => row.includes(`unpacked part ${part}`));
       const order = [1, 2, 3, 4, 5, 6, 7, 8].map(at);
-      expect(order.every((row, index) => row >= 0 && (index === 0 || row > order[index - 1]!)), screen).toBe(true);
+      expect(
+        order.every((row, index) => row >= 0 && (index === 0 || row > order[index - 1]!)),
+        screen,
+      ).toBe(true);
       expect(screen.match(/unpacked part 8/g)).toHaveLength(1);
       expect(screen).toMatch(/✓ 1\.1 Unpack slowly/);
       tmux.keys('y');

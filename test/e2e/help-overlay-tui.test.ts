@@ -1,9 +1,14 @@
 // The key list (?) on an 80x24 terminal: drawn inside its box with the frame whole around
 // it, scrolled with PgUp/PgDn, every key reachable, and closed with Esc.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { helpList } from '../../src/ui/key-map.js';
 import { tmuxAvailable } from '../support/tmux.js';
 import { tuiRuns } from '../support/tui-run.js';
+
+/** After a change to the key list or the layout on purpose: NIGHTSHIFT_UPDATE_SCREENS=1 writes it anew; its diff is what to review. */
+const EXPECTED_SCREEN = path.join(import.meta.dirname, 'expected-screens', 'help-80x24.txt');
 
 describe.skipIf(!tmuxAvailable())('the key list', () => {
   const runs = tuiRuns('ns-help-tui-');
@@ -13,6 +18,14 @@ describe.skipIf(!tmuxAvailable())('the key list', () => {
     await term.waitFor(/FAILED · 1\.1/, 20_000, 'the failure prompt');
     term.keys('?');
     let screen = await term.waitFor(/Keys · PgUp PgDn scroll/, 5000, 'the key list');
+    // The whole first page, as drawn, against the one committed (times and the session id made constant).
+    const drawn = `${screen
+      .replace(/\n$/, '')
+      .replace(/\d{8}-\d{6}-[0-9a-f]{4}/g, 'YYYYMMDD-HHMMSS-XXXX')
+      .replace(/\b\w{3} \d\d:\d\d\b/g, 'Day HH:MM')
+      .replace(/\b\d+(\.\d+)?(ms|s)\b/g, (time) => 'T'.padEnd(time.length, ' '))}\n`;
+    if (process.env['NIGHTSHIFT_UPDATE_SCREENS'] === '1') writeFileSync(EXPECTED_SCREEN, drawn);
+    expect(drawn).toBe(readFileSync(EXPECTED_SCREEN, 'utf8'));
     const seen = new Set<string>();
     for (let page = 0; page < 30; page++) {
       const rows = screen.replace(/\n$/, '').split('\n');

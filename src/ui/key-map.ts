@@ -79,6 +79,7 @@ export const MEANINGS = {
     shown: 'j k',
     help: 'look back: the next or previous step, its output from its log (every attempt); End follows the run again',
   },
+  goto: { shown: '1-9', help: 'look back at a step by its number: type it as the runbook panel shows it (2.1, F1, 3.F2) and press Enter' },
   follow: { shown: 'End', help: 'follow the output again (and the run, after looking back)' },
   search: {
     shown: '/ n N',
@@ -236,6 +237,8 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
       return [entry('submit', ['Enter'], 'submits', { kind: 'submit' }), entry('clear', ['Esc'], 'goes back', { kind: 'back' }), pauseTyping];
     case 'search':
       return [entry('submit', ['Enter'], 'finds it', { kind: 'submit' }), entry('clear', ['Esc'], 'goes back', { kind: 'back' }), pauseTyping];
+    case 'goto':
+      return [entry('submit', ['Enter'], 'shows it', { kind: 'submit' }), entry('clear', ['Esc'], 'goes back', { kind: 'back' }), pauseTyping];
     case 'chat':
       return [
         entry('submit', ['Enter'], 'sends', { kind: 'submit' }),
@@ -487,6 +490,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'scroll', keys: ['PgUp', 'PgDn', 'Up', 'Down'] },
   { meaning: 'selectHost', keys: ['Left', 'Right'] },
   { meaning: 'history', keys: ['j', 'k'] },
+  { meaning: 'goto', keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'] },
   { meaning: 'wrap', keys: ['w'] },
   { meaning: 'shell', keys: ['!'] },
   { meaning: 'search', keys: ['/'] },

@@ -182,6 +182,16 @@ export function PromptPanel(props: {
         </>
       );
       break;
+    case 'goto':
+      color = theme.accent;
+      body = (
+        <>
+          <Text bold>Look back at step</Text>
+          <Field value={text} />
+          <Keys>{keys}</Keys>
+        </>
+      );
+      break;
     case 'chat':
       color = theme.accent;
       body = (

@@ -27,7 +27,9 @@ export type Mode =
   /** Writing to the site (t): Enter sends, Esc or Enter on an empty line goes back. */
   | { kind: 'chat' }
   /** Searching the output shown (/): Enter finds, Esc goes back. */
-  | { kind: 'search' };
+  | { kind: 'search' }
+  /** Looking back at a step by its number (a digit starts it): Enter shows it, Esc goes back. */
+  | { kind: 'goto' };
 
 export type Prompt =
   | { kind: 'question'; question: Question; typing: boolean }
@@ -37,6 +39,7 @@ export type Prompt =
   | { kind: 'confirm-stop'; typing: false }
   | { kind: 'chat'; typing: true }
   | { kind: 'search'; typing: true }
+  | { kind: 'goto'; typing: true }
   | { kind: 'approval'; step: Step; text: string; typing: true }
   /** `relayable`: the upgrader may confirm for this role (their own, or a relayed one when allowed). */
   | {
@@ -137,6 +140,7 @@ export function activePrompt(args: {
   if (question) return { kind: 'question', question, typing: question.kind === 'passphrase' || question.kind === 'sudo-password' };
   if (mode.kind === 'chat') return { kind: 'chat', typing: true };
   if (mode.kind === 'search') return { kind: 'search', typing: true };
+  if (mode.kind === 'goto') return { kind: 'goto', typing: true };
   if (outcome) return { kind: 'finished', outcome, scope: args.scope ?? null, typing: false };
   if (mode.kind === 'reason') return { ...mode, kind: 'reason', typing: true };
   if (mode.kind === 'confirm-cancel' && focus?.stepId === mode.stepId && focus.waitingFor === 'running') {

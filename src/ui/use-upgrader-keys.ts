@@ -276,6 +276,14 @@ export function useUpgraderKeys(
         if (text === '') return update({ search: null });
         return findNext(text, true, true);
       }
+      case 'goto': {
+        backToNormal();
+        const number = value.trim();
+        if (number === '') return;
+        const step = allSteps(run.runbook).find((candidate) => candidate.number.toLowerCase() === number.toLowerCase());
+        if (!step) return say(`there is no step ${visibleLine(number)}: type a number as the runbook panel shows it (2.1, F1)`);
+        return update({ history: step.id, scroll: 0, selected: null });
+      }
       case 'chat':
         return sendChat(value);
       case 'reason':
@@ -360,6 +368,12 @@ export function useUpgraderKeys(
     // As `?`: in a text field too, before typing (to look at the disk a destructive step names), but not in the chat or a search.
     if (name === '!' && (!livePrompt().typing || (field.text === '' && mode.kind !== 'chat' && mode.kind !== 'search'))) return startShell();
     if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
+    // A digit starts a step's number (typed fast, the rest may come with it).
+    if (/^[1-9]/.test(name) && name === input && !key.ctrl && !key.meta && !livePrompt().typing) {
+      backToNormal({ kind: 'goto' });
+      field.type(input);
+      return;
+    }
     if (
       (name === 'n' || name === 'N') &&
       state.current.search !== null &&

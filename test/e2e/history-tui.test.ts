@@ -1,6 +1,6 @@
 // Looking back in the full-screen view, in a real terminal: j and k select a finished step
 // and the output panel shows what it printed, every attempt, from its logs; End follows the
-// run again. At 140x45 and at 80x24.
+// run again; a step's number typed shows it too. At 140x45 and at 80x24.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmuxAvailable } from '../support/tmux.js';
@@ -61,6 +61,18 @@ describe.skipIf(!tmuxAvailable())('looking back at a finished step', () => {
       screen = await term.waitFor((text) => !text.includes('looking back') && !text.includes('attempt 1 of'), 5000, 'the run followed again');
       expect(screen).toMatch(/the parts are in place/);
       expect(screen).toContain('second try works');
+
+      // A step by its number: a digit starts the field.
+      term.type('1.1');
+      await term.waitFor(/Look back at step/, 5000, 'the number field');
+      term.keys('Enter');
+      screen = await term.waitFor((text) => inOrder(text, ['unpacked /usr', 'unpacked /var', 'unpacked /srv']), 5000, 'step 1.1 by its number');
+      expect(screen).toMatch(/│1\.1 unpack \(locally\) +looking back · End follows│/);
+      term.type('9');
+      term.keys('Enter');
+      await term.waitFor(/there is no step 9: type a number as the runbook panel shows it/, 5000, 'a number that is no step');
+      term.keys('End');
+      await term.waitFor((text) => !text.includes('looking back'), 5000, 'the run followed again');
 
       term.keys('y');
       await term.waitFor(/The run completed/, 20_000, 'the end of the run');

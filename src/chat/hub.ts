@@ -36,6 +36,8 @@ export interface ChatMessage {
   from: ChatAuthor | null;
   /** For one participant's eyes only (what nightshift tells them it refused), by id. */
   to?: string;
+  /** Not shown to this participant (the run's events, to an upgrader whose plain lines say them already), by id. */
+  notFor?: string;
   /** The writer's time zone at the time. */
   tz: string;
   text: string;
@@ -260,7 +262,7 @@ export class ChatHub {
   /** What everybody sees, and with `readerId` what was told to that participant alone too. */
   messages(readerId?: string): readonly ChatMessage[] {
     if (!this.anyPrivate) return this.log;
-    return this.log.filter((message) => message.to === undefined || message.to === readerId);
+    return this.log.filter((message) => (message.to === undefined || message.to === readerId) && (message.notFor === undefined || message.notFor !== readerId));
   }
 
   /** Who other than `id` typed in the last few seconds. */
@@ -279,18 +281,19 @@ export class ChatHub {
   }
 
   /** Something nightshift says in the chat (a broadcast sent, a tunnel down); not journaled here. */
-  note(text: string): void {
-    this.notice(cleanChatText(text), this.now());
+  /** What nightshift says in the chat; `notFor`: a participant who is not shown it. */
+  note(text: string, options: { notFor?: string } = {}): void {
+    this.notice(cleanChatText(text), this.now(), options.notFor);
   }
 
-  private notice(text: string, at: number): void {
-    this.push({ from: null, text, at, tz: 'UTC' });
+  private notice(text: string, at: number, notFor?: string): void {
+    this.push({ from: null, text, at, tz: 'UTC', ...(notFor !== undefined ? { notFor } : {}) });
     this.changed();
   }
 
   private push(message: Omit<ChatMessage, 'seq'>): ChatMessage {
     const full = { ...message, text: this.secrets?.maskText(message.text) ?? message.text, seq: ++this.seq };
-    if (full.to !== undefined) this.anyPrivate = true;
+    if (full.to !== undefined || full.notFor !== undefined) this.anyPrivate = true;
     this.log.push(full);
     if (this.log.length > KEPT_MESSAGES) this.log.splice(0, this.log.length - KEPT_MESSAGES);
     return full;

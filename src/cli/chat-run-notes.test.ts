@@ -62,4 +62,16 @@ describe('the run in the chat', () => {
     stop();
     expect(listener).toBeUndefined();
   });
+
+  it("in plain mode is for the helpers only: the upgrader's own lines say it already", () => {
+    const hub = new ChatHub(() => {});
+    const upgrader = hub.join({ role: 'upgrader', name: 'kim', tz: 'America/New_York', id: 'upgrader' });
+    const helper = hub.join({ role: 'sentinel', name: 'mei', tz: 'Asia/Taipei', id: 'helper-1' });
+    let listener: ((event: EngineEmitted) => void) | undefined;
+    const stop = noteRunEvents({ onEvent: (each) => ((listener = each), () => (listener = undefined)), stepOf, runbook }, hub, upgrader.id);
+    listener!({ type: 'step.finished', stepId: 'check', status: 'failed', error: 'exited with status 1', durationMs: 5, at: AT });
+    expect(hub.messages(helper.id).at(-1)?.text).toMatch(/^1\.2 check .* failed: exited with status 1$/);
+    expect(hub.messages(upgrader.id).some((message) => message.text.includes('failed'))).toBe(false);
+    stop();
+  });
 });

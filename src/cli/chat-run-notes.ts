@@ -37,13 +37,17 @@ export function runNote(event: EngineEmitted, stepOf: (id: string) => Step, site
   }
 }
 
-/** Says the run's events in the chat as they come; returns the unsubscribe. */
+/**
+ * Says the run's events in the chat as they come; returns the unsubscribe. `notFor`: the
+ * upgrader, when their plain lines say the events already (the helpers still read them).
+ */
 export function noteRunEvents(
   run: { onEvent(listener: (event: EngineEmitted) => void): () => void; stepOf(id: string): Step; runbook: Runbook },
   hub: ChatHub,
+  notFor?: string,
 ): () => void {
   return run.onEvent((event) => {
     const note = runNote(event, run.stepOf, run.runbook.sites);
-    if (note !== null) hub.note(note);
+    if (note !== null) hub.note(note, notFor !== undefined ? { notFor } : {});
   });
 }

@@ -319,7 +319,8 @@ export async function driveRun(args: {
   const chat = openChat(session, runbook, run.upgrader.name);
   chat.hub.secrets = secrets.masker;
   // In the full-screen view the chat panel is where the site reads what happened; plain mode says it in its own lines.
-  const stopRunNotes = io ? () => {} : noteRunEvents(run, chat.hub);
+  // In plain mode the upgrader's own lines say the run's events; the helpers read them in the chat.
+  const stopRunNotes = noteRunEvents(run, chat.hub, io ? chat.me.id : undefined);
   const stopTellingSnapshots = tellSnapshotTrouble(session, runbook, io ? null : chat);
   const channel = helperChannelOf(run, chat.hub, helpers, site);
   if (helpers.enabled && io) await channel.openBeforeRun(io);

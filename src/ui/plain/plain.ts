@@ -235,7 +235,7 @@ export interface PlainChat {
 function printChat(chat: PlainChat, io: PlainIO): () => void {
   let shown = 0;
   const printNew = () => {
-    for (const message of chat.hub.messages()) {
+    for (const message of chat.hub.messages(chat.me.id)) {
       if (message.seq <= shown) continue;
       shown = message.seq;
       const stamp = messageStamp(message, io.tz);

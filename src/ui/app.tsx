@@ -59,8 +59,8 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
-  const helpLimit = useRef(0);
-  const screen = useUpgraderKeys(run, questions, onLeave, chat, helpLimit, openShell, greeting);
+  const limits = useRef({ help: 0, chat: 0 });
+  const screen = useUpgraderKeys(run, questions, onLeave, chat, limits, openShell, greeting);
   const access = useHelperAccess(chat?.access);
 
   const mainRef = useRef(null);
@@ -120,7 +120,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
   const rightWidth = Math.max(20, columns - leftWidth);
   // The key list scrolls when it does not fit.
   const helpHeight = Math.max(4, mainHeight);
-  helpLimit.current = helpMaxScroll(rightWidth, helpHeight);
+  limits.current.help = helpMaxScroll(rightWidth, helpHeight);
   return (
     <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
       <Box width={columns} gap={2}>
@@ -174,6 +174,9 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
               access={access}
               channel={chat.access}
               scroll={screen.chatScroll}
+              onMaxScroll={(scroll) => {
+                limits.current.chat = scroll;
+              }}
               width={rightWidth}
               height={chatHeight}
               now={now}

@@ -25,16 +25,36 @@ function rowsOf(text: string, width: number): number {
  * The newest messages that fit in `height` rows of `width` columns; `skip`: that many of the
  * newest left out (scrolled back), a row then saying how many are below.
  */
-export function ChatLines(props: { messages: readonly ChatMessage[]; readerTz: string; width: number; height: number; empty?: string; skip?: number }) {
+export function ChatLines(props: {
+  messages: readonly ChatMessage[];
+  readerTz: string;
+  width: number;
+  height: number;
+  empty?: string;
+  skip?: number;
+  /** Hears how far back the panel can be scrolled, as drawn now. */
+  onMaxSkip?: (skip: number) => void;
+}) {
   const { messages, readerTz, width } = props;
-  const skip = Math.min(props.skip ?? 0, Math.max(0, messages.length - 1));
-  const height = skip > 0 ? Math.max(1, props.height - 1) : props.height;
+  const rowsOfMessage = (message: ChatMessage, stamp = messageStamp(message, readerTz)) =>
+    rowsOf(`${stamp} ${message.from ? `${message.from.name} (${message.from.role})` : ''}: ${message.text}`, width);
+  // Scrolled back as far as it goes, the oldest messages fill the panel: no blank rows under them.
+  const scrolledHeight = Math.max(1, props.height - 1);
+  let oldestThatFit = 0;
+  for (let used = 0; oldestThatFit < messages.length; oldestThatFit++) {
+    used += rowsOfMessage(messages[oldestThatFit]!);
+    if (used > scrolledHeight) break;
+  }
+  const maxSkip = Math.max(0, messages.length - Math.max(1, oldestThatFit));
+  props.onMaxSkip?.(maxSkip);
+  const skip = Math.min(props.skip ?? 0, maxSkip);
+  const height = skip > 0 ? scrolledHeight : props.height;
   const shown: Array<{ message: ChatMessage; stamp: string }> = [];
   let used = 0;
   for (let index = messages.length - 1 - skip; index >= 0 && used < height; index--) {
     const message = messages[index]!;
     const stamp = messageStamp(message, readerTz);
-    const rows = rowsOf(`${stamp} ${message.from ? `${message.from.name} (${message.from.role})` : ''}: ${message.text}`, width);
+    const rows = rowsOfMessage(message, stamp);
     if (used + rows > height && shown.length > 0) break;
     used += rows;
     shown.unshift({ message, stamp });

@@ -19,6 +19,8 @@ export interface ChatPanelProps {
   channel?: Pick<HelperAccess, 'opening'> | null;
   /** Messages scrolled back (PgUp PgDn while writing); 0 shows the newest. */
   scroll?: number;
+  /** Hears how far back the chat can be scrolled, as drawn now. */
+  onMaxScroll?: (scroll: number) => void;
   width: number;
   height: number;
   now: number;
@@ -29,7 +31,7 @@ function noChannelText(channel: ChatPanelProps['channel']): string {
   return channel.opening?.() ? 'chat: the helper channel is opening…' : 'chat: no helper channel (it could not open: see below)';
 }
 
-function ChatPanelView({ hub, me, access, channel, scroll = 0, width, height, now }: ChatPanelProps) {
+function ChatPanelView({ hub, me, access, channel, scroll = 0, onMaxScroll, width, height, now }: ChatPanelProps) {
   useHubVersion(hub);
   const helpers = hub.helpers();
   const typists = typingText(hub.typists(me.id));
@@ -77,6 +79,7 @@ function ChatPanelView({ hub, me, access, channel, scroll = 0, width, height, no
         width={inner}
         height={messageRows}
         skip={scroll}
+        {...(onMaxScroll ? { onMaxSkip: onMaxScroll } : {})}
         empty="No messages yet · t to write to the site"
       />
       {typists ? (

@@ -108,13 +108,13 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
  */
 export type ShellOpener = (host: string, stepId: string | null) => Promise<void>;
 
-/** `helpLimit`: how far the key list can scroll in the overlay as last drawn (the screen sets it). */
+/** `limits`: how far the key list and the chat can scroll, as last drawn (the screen sets them). */
 export function useUpgraderKeys(
   run: Run,
   questions: Questions,
   onLeave: (how: 'finished' | 'interrupted') => void,
   chat?: UpgraderChat,
-  helpLimit?: { current: number },
+  limits?: { current: { help: number; chat: number } },
   openShell?: ShellOpener,
   greeting?: string,
 ): ScreenState {
@@ -351,12 +351,13 @@ export function useUpgraderKeys(
     // With the key list open, the page keys go through it.
     if (mode.kind === 'help' && (name === 'PgUp' || name === 'PgDn' || name === 'Up' || name === 'Down')) {
       const step = name === 'PgUp' ? -HELP_PAGE : name === 'PgDn' ? HELP_PAGE : name === 'Up' ? -1 : 1;
-      return update({ helpScroll: Math.min(Math.max(0, state.current.helpScroll + step), helpLimit?.current ?? 0) });
+      return update({ helpScroll: Math.min(Math.max(0, state.current.helpScroll + step), limits?.current.help ?? 0) });
     }
     // While writing to the site, the page keys go through the chat.
     if (mode.kind === 'chat' && (name === 'PgUp' || name === 'PgDn' || name === 'End')) {
       const back = name === 'End' ? 0 : Math.max(0, state.current.chatScroll + (name === 'PgUp' ? CHAT_PAGE : -CHAT_PAGE));
-      return update({ chatScroll: Math.min(back, Math.max(0, (chat?.hub.messages(chat.me.id).length ?? 1) - 1)) });
+      const limit = limits?.current.chat ?? Math.max(0, (chat?.hub.messages(chat.me.id).length ?? 1) - 1);
+      return update({ chatScroll: Math.min(back, limit) });
     }
     if (name === 'PgUp' || name === 'Up') return update({ scroll: state.current.scroll + (name === 'PgUp' ? SCROLL_PAGE : 1) });
     if (name === 'PgDn' || name === 'Down') return update({ scroll: Math.max(0, state.current.scroll - (name === 'PgDn' ? SCROLL_PAGE : 1)) });

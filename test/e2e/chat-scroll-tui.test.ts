@@ -25,15 +25,26 @@ describe.skipIf(!tmuxAvailable())('the chat panel', () => {
     expect(screen).not.toContain('note 01 from the upgrader');
 
     for (let page = 0; page < 5; page++) term.keys('PPage');
-    // As far back as it goes: the oldest message is the last one shown.
-    screen = await term.waitFor(/↓ 23 newer messages/, 5000, 'the first message, scrolled back');
-    expect(screen).toContain('note 01 from the upgrader');
-    expect(screen).not.toContain('note 24 from the upgrader');
+    // As far back as it goes: the oldest messages fill the panel, the last of them right above
+    // the line that counts the newer ones (no blank rows left under them).
+    screen = await term.waitFor((text) => text.includes('note 01 from') && /↓ \d+ newer messages/.test(text), 5000, 'the first message, scrolled back');
+    const newer = Number(/↓ (\d+) newer messages/.exec(screen)![1]);
+    const lastShown = 24 - newer;
+    expect(lastShown).toBeGreaterThan(3);
+    const rows = screen.split('\n');
+    const countRow = rows.findIndex((row) => /↓ \d+ newer messages/.test(row));
+    expect(rows[countRow - 1]).toContain(`note ${String(lastShown).padStart(2, '0')} from the upgrader`);
+    expect(screen).not.toContain(`note ${String(lastShown + 1).padStart(2, '0')} from`);
 
-    // Scrolled back as far as it goes (the oldest message last on screen); a page is five messages.
+    // A page is five messages.
     term.keys('NPage');
-    screen = await term.waitFor((text) => text.includes('note 06 from') && !text.includes('note 07 from'), 5000, 'five messages forward');
-    expect(screen).toContain('↓ 18 newer messages (PgDn, End)');
+    const next = String(lastShown + 5).padStart(2, '0');
+    screen = await term.waitFor(
+      (text) => text.includes(`note ${next} from`) && !text.includes(`note ${String(lastShown + 6).padStart(2, '0')} from`),
+      5000,
+      'five messages forward',
+    );
+    expect(screen).toContain(`↓ ${newer - 5} newer messages (PgDn, End)`);
 
     term.keys('End');
     screen = await term.waitFor(/note 24 from the upgrader/, 5000, 'the newest again');

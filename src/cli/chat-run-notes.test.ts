@@ -74,4 +74,33 @@ describe('the run in the chat', () => {
     expect(hub.messages(upgrader.id).some((message) => message.text.includes('failed'))).toBe(false);
     stop();
   });
+
+  it("says a rollout's failures once per batch, not once per host", () => {
+    const fleet = parseRunbook(
+      `name: fleet
+hosts:
+  vm1: {}
+  vm2: {}
+  vm3: {}
+groups:
+  guests: [vm1, vm2, vm3]
+phases:
+  - name: update
+    for_each: guests
+    serial: 3
+    steps:
+      - run: apt-get update
+        host: "{{host}}"
+`,
+      'fleet.yaml',
+    );
+    const fleetSteps = new Map(allSteps(fleet).map((step) => [step.id, step]));
+    const hostStep = [...fleetSteps.values()].find((step) => step.instanceOf?.host === 'vm2')!;
+    const say = (event: EngineEmitted) => runNote(event, (id) => fleetSteps.get(id)!, fleet.sites);
+    expect(say({ type: 'step.finished', stepId: hostStep.id, status: 'failed', error: 'exited with status 100', durationMs: 5, at: AT })).toBeNull();
+    expect(say({ type: 'batch.finished', phase: 'update', batch: 1, done: ['vm1'], failed: ['vm2', 'vm3'], at: AT })).toBe(
+      'batch 1 of update: 2 of 3 hosts failed (vm2, vm3)',
+    );
+    expect(say({ type: 'batch.finished', phase: 'update', batch: 2, done: ['vm1'], failed: [], at: AT })).toBeNull();
+  });
 });

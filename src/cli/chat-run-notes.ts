@@ -14,6 +14,11 @@ function clocks(sites: Runbook['sites'], at: number): string {
   return upgrader.tz === site.tz ? here : `${here} / ${clockIn(site.tz, new Date(at))} ${site.name}`;
 }
 
+/** Up to five names, then how many more. */
+function listed(names: readonly string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
+}
+
 /** The chat's line for an event, or null for one that is not the site's business. */
 export function runNote(event: EngineEmitted, stepOf: (id: string) => Step, sites: Runbook['sites']): string | null {
   const label = (id: string | null) => {
@@ -25,7 +30,15 @@ export function runNote(event: EngineEmitted, stepOf: (id: string) => Step, site
     case 'step.confirmed':
       return `${event.by.name} (${event.by.role}) confirmed ${label(event.stepId)}${event.relayed ? ` for the ${event.role}` : ''} at ${clocks(sites, event.at)}`;
     case 'step.finished':
-      return event.status === 'failed' ? `${label(event.stepId)} failed: ${event.error ?? `exit status ${event.exitCode ?? '?'}`}` : null;
+      // A rollout's hosts are told once per batch (a line per failed host of 200 would bury the chat).
+      if (event.status !== 'failed' || stepOf(event.stepId).instanceOf) return null;
+      return `${label(event.stepId)} failed: ${event.error ?? `exit status ${event.exitCode ?? '?'}`}`;
+    case 'batch.finished':
+      return event.failed.length === 0
+        ? null
+        : `batch ${event.batch} of ${event.phase}: ${event.failed.length} of ${event.failed.length + event.done.length} hosts failed (${listed(event.failed)})`;
+    case 'rollout.halted':
+      return `the rollout of ${event.phase} stopped after batch ${event.batch}: ${event.reason}`;
     case 'decision':
       return event.action === 'pause' ? `${event.by.name} (${event.by.role}) paused the run at ${clocks(sites, event.at)}` : null;
     case 'fallback.started':

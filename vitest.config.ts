@@ -1,7 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { testConfigDir } from './test/support/test-config-dir.js';
 
 export default defineConfig({
   test: {
@@ -13,7 +11,7 @@ export default defineConfig({
     pool: 'forks',
     // Runs remember their sessions in the preferences: never in the real user's.
     // Every journal a test writes is checked against its schema, strictly (subprocesses inherit it).
-    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')), NIGHTSHIFT_JOURNAL_STRICT: '1' },
+    env: { NIGHTSHIFT_CONFIG_DIR: testConfigDir(), NIGHTSHIFT_JOURNAL_STRICT: '1' },
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
   },

@@ -1,7 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { testConfigDir } from './test/support/test-config-dir.js';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
@@ -31,7 +30,7 @@ export default defineConfig({
     maxWorkers: 2,
     sequence: { sequencer: LongestFirst },
     // Every journal a test writes is checked against its schema, strictly (subprocesses inherit it).
-    env: { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-test-config-')), NIGHTSHIFT_JOURNAL_STRICT: '1' },
+    env: { NIGHTSHIFT_CONFIG_DIR: testConfigDir(), NIGHTSHIFT_JOURNAL_STRICT: '1' },
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-lab-report.json' }]],
   },
 });

@@ -1,10 +1,13 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LineRing } from './line-ring.js';
 import { neutralize, safeJson, stripControls, visibleLine, visibleText } from './neutralize.js';
 import { StepOutput } from './step-output.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 describe('neutralize', () => {
   it('leaves ordinary text alone', () => {
@@ -71,7 +74,7 @@ describe('LineRing', () => {
 
 describe('StepOutput', () => {
   it('logs raw bytes, splits lines across chunks and multibyte characters, and batches per chunk', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const dir = scratch('ns-output-');
     const batches: Array<[string[], boolean]> = [];
     const output = new StepOutput(path.join(dir, 'step.log'), { onLines: (lines, stderr) => batches.push([lines, stderr]) });
     const euro = Buffer.from('€');
@@ -92,7 +95,7 @@ describe('StepOutput', () => {
 
 describe('StepOutput for the screen (no line listener)', () => {
   it('decodes only the lines the ring keeps of a flood, counts every line, and logs every byte', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const dir = scratch('ns-output-');
     const file = path.join(dir, 'flood.log');
     const output = new StepOutput(file, { ringCapacity: 5 });
     const numbers = Array.from({ length: 100 }, (_, i) => `${i + 1}é\x1b[31m`).join('\n');
@@ -106,7 +109,7 @@ describe('StepOutput for the screen (no line listener)', () => {
   });
 
   it('a multibyte character split across chunks after a skipped head is decoded whole', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-output-'));
+    const dir = scratch('ns-output-');
     const output = new StepOutput(path.join(dir, 'split.log'), { ringCapacity: 2 });
     const bytes = Buffer.from('a\nb\nc\nd\nsnö\n');
     const cut = bytes.indexOf(Buffer.from('ö')) + 1; // inside the two bytes of ö
@@ -120,7 +123,7 @@ describe('StepOutput for the screen (no line listener)', () => {
 
 describe('StepOutput continued at saved offsets', () => {
   it('cuts what came after the offsets (the host sends it again), counts the earlier lines and joins a cut line', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ns-continue-')), 'slow.1.log');
+    const file = path.join(scratch('ns-continue-'), 'slow.1.log');
     const first = new StepOutput(file);
     first.write(Buffer.from('warn\n'), true);
     first.write(Buffer.from('line 1\nli'));

@@ -1,17 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectUnchanged, hashLocalPrefix, localFileState } from './transfer-local-hash.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 describe('hashLocalPrefix', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'ns-local-hash-'));
+  const work = scratch('ns-local-hash-');
   // Over three of its 1 MiB reads, so that prefixes end inside, on and across read boundaries.
   const data = randomBytes(3 * 1024 * 1024 + 777);
   const file = path.join(work, 'data.bin');
@@ -54,7 +57,7 @@ describe('hashLocalPrefix', () => {
 });
 
 describe('expectUnchanged', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'ns-local-state-'));
+  const work = scratch('ns-local-state-');
 
   it('passes for an untouched file and refuses one rewritten with the same size or with another size', async () => {
     const file = path.join(work, 'image.bin');

@@ -2,13 +2,16 @@
 // find (sha256sum, shasum, openssl) and with none.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NO_HASH_TOOL_STATUS, parseSha256, remoteHashCommand, waitingHashCommand } from './transfer-remote-hash.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
 
-const work = mkdtempSync(path.join(tmpdir(), 'ns-remote-hash-'));
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
+
+const work = scratch('ns-remote-hash-');
 const data = randomBytes(300_000);
 // Quotes, a dollar and spaces: the path must reach the tool as one word, unexpanded.
 const file = path.join(work, `it's a $HOME file.bin`);
@@ -20,7 +23,7 @@ function sha256(bytes: Buffer): string {
 
 /** A PATH holding only head and the given tools. */
 function pathWith(...tools: string[]): string {
-  const bin = mkdtempSync(path.join(tmpdir(), 'ns-bin-'));
+  const bin = scratch('ns-bin-');
   for (const tool of ['head', ...tools]) {
     const found = spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
     if (!found) throw new Error(`${tool} is not installed here`);

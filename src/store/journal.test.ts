@@ -1,12 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../test/support/journal-samples.js';
 import { Journal, type JournalTrouble, journalTroubleText, readJournalChecked } from './journal.js';
+import { scratchFolders } from '../../test/support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 describe('reading a journal', () => {
-  const file = () => path.join(mkdtempSync(path.join(tmpdir(), 'ns-journal-')), 'journal.jsonl');
+  const file = () => path.join(scratch('ns-journal-'), 'journal.jsonl');
 
   it('tolerates a torn last line and reports it', () => {
     const at = file();
@@ -62,7 +65,7 @@ describe('reading a journal', () => {
 
 describe.runIf(existsSync('/dev/full'))('a journal on a disk that takes nothing (/dev/full)', () => {
   it('keeps its entries instead of throwing, says so once, and says at close how many it never took', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-journal-full-'));
+    const dir = scratch('ns-journal-full-');
     const at = path.join(dir, 'journal.jsonl');
     symlinkSync('/dev/full', at);
     const journal = new Journal(at);

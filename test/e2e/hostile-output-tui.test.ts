@@ -1,7 +1,7 @@
 // A command that prints terminal control sequences must not drive the upgrader's terminal:
 // no window title set, no screen cleared, no colour leaking, the frame intact. On screen the
 // sequences are gone and other control characters show as ^X; the log keeps the raw bytes.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -46,6 +46,7 @@ phases:
   });
   afterAll(async () => {
     await sshd?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
   afterEach(() => tmux?.kill());
 

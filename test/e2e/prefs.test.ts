@@ -1,12 +1,15 @@
 // Preferences as a user sets them, and what they change in a run.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, freshStateDir, ROOT } from '../support/cli.js';
+import { scratchFolders } from '../support/scratch-folder.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'ns-prefs-'));
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
+
+const dir = scratch('ns-prefs-');
 const runbook = path.join(dir, 'local.yaml');
 writeFileSync(runbook, 'name: local only\nphases:\n  - name: one\n    steps:\n      - local: echo hello\n');
 
@@ -24,7 +27,7 @@ function onTerminal(args: string[], env: Record<string, string>): string {
 
 describe('nightshift prefs', () => {
   it('sets the site time zone for runbooks that name no sites, and unsets it', () => {
-    const env = { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-config-')), NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const env = { NIGHTSHIFT_CONFIG_DIR: scratch('ns-config-'), NIGHTSHIFT_STATE_DIR: freshStateDir() };
     const wrong = nightshift(['prefs', 'set', 'site-tz', 'Asia/Taipe'], env);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('"Asia/Taipe" is not a known IANA time zone');
@@ -45,7 +48,7 @@ describe('nightshift prefs', () => {
   });
 
   it('monochrome turns the colours off on a terminal', () => {
-    const env = { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-config-')), NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const env = { NIGHTSHIFT_CONFIG_DIR: scratch('ns-config-'), NIGHTSHIFT_STATE_DIR: freshStateDir() };
     const coloured = onTerminal(['run', '--plain', runbook], env);
     expect(coloured).toContain('hello');
     expect(coloured).toMatch(/\u001b\[3\dm/);
@@ -56,7 +59,7 @@ describe('nightshift prefs', () => {
   });
 
   it('NO_COLOR turns the colours off too; an empty NO_COLOR does not', () => {
-    const env = { NIGHTSHIFT_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'ns-config-')), NIGHTSHIFT_STATE_DIR: freshStateDir() };
+    const env = { NIGHTSHIFT_CONFIG_DIR: scratch('ns-config-'), NIGHTSHIFT_STATE_DIR: freshStateDir() };
     const plain = onTerminal(['run', '--plain', runbook], { ...env, NO_COLOR: '1' });
     expect(plain).toContain('hello');
     expect(plain).not.toMatch(/\u001b\[3\dm/);

@@ -1,7 +1,6 @@
 // The reboot step, run by the built binary against a machine that reboots for real as far
 // as SSH can tell: the link drops, sshd is away for a while, a new boot id comes back.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../src/store/journal.js';
@@ -10,6 +9,10 @@ import { canFakeReboots, RebootableMachine } from '../support/rebootable-machine
 import { generateKeyPair } from '../support/ssh-keys.js';
 import { sshdInstalled } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { scratchFolders } from '../support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 const runnable = sshdInstalled() && canFakeReboots();
 if (!runnable) console.warn('\n*** the reboot tests need root, unshare and openssh-server: skipped ***\n');
@@ -24,7 +27,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   });
 
   function runbookFor(target: RebootableMachine, step: string) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-'));
+    const dir = scratch('ns-reboot-');
     const { sshd } = target;
     sshd.writeClientFiles(dir, 'dolphin');
     writeFileSync(
@@ -111,7 +114,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
     const join = run.lines
       .map((line) => /helpers join with: .+ \(or ssh -p (\d+) sentinel@127\.0\.0\.1\) · code (\d{3}-\d{3}-\d{3})/.exec(line))
       .find(Boolean)!;
-    const helperDir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-helper-'));
+    const helperDir = scratch('ns-reboot-helper-');
     terminal = TmuxSession.start(
       [
         'ssh',
@@ -197,7 +200,7 @@ describe.skipIf(!runnable)('nightshift run with a reboot step', () => {
   describe('a machine that comes back as the restored system, with its own host key', () => {
     /** The old key until phase prepare, the restored system's from phase boot: the runbook declares the transition. */
     async function declaredRunbook(target: RebootableMachine) {
-      const dir = mkdtempSync(path.join(tmpdir(), 'ns-reboot-keys-'));
+      const dir = scratch('ns-reboot-keys-');
       const restoredKey = await generateKeyPair(dir, 'restored_host_key', { comment: 'restored' });
       const { sshd } = target;
       writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('dolphin'));

@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readJournal, type JournalEntry } from '../../src/store/journal.js';
 import { describeWithChromium, openInChromium } from '../support/chromium.js';
 import { BIN, converse, freshStateDir, ROOT, typedAnswer } from '../support/cli.js';
+import { scratchFolders } from '../support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 const asciinemaInstalled = spawnSync('asciinema', ['--version']).status === 0;
 if (!asciinemaInstalled) console.warn('\n*** asciinema is not installed: the cast is not played by it ***\n');
@@ -58,7 +61,7 @@ let report: ReturnType<typeof nightshift>;
 
 beforeAll(async () => {
   session = await wrongRouteSession();
-  castFile = path.join(mkdtempSync(path.join(tmpdir(), 'ns-cast-')), 'session.cast');
+  castFile = path.join(scratch('ns-cast-'), 'session.cast');
   report = nightshift(['report', '--cast', castFile], { NIGHTSHIFT_STATE_DIR: session.stateDir });
 }, 120_000);
 
@@ -100,7 +103,7 @@ describe('nightshift report', () => {
   });
 
   it('--output writes the page where it is told, the Markdown beside it; a session is found by a prefix of its ID', () => {
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'ns-report-')), 'night.html');
+    const out = path.join(scratch('ns-report-'), 'night.html');
     const result = nightshift(['report', session.id.slice(0, 15), '--output', out], { NIGHTSHIFT_STATE_DIR: session.stateDir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`${out}\n${out.replace(/\.html$/, '.md')}\n`);

@@ -1,13 +1,17 @@
 // Pause, crash and resume with the built binary against OpenSSH's sshd: a session stopped
 // at any moment goes on at the exact step, and nothing runs twice blindly.
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, hostname, tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { converse, freshStateDir, killAndResume, testSeed, typedAnswer, waitForLine, type Conversation } from '../support/cli.js';
 import { journalStory } from '../support/journal-story.js';
 import { waitFor } from '../support/wait-for.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { scratchFolders } from '../support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 
 interface Entry {
   seq: number;
@@ -65,7 +69,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
 
   beforeAll(async () => {
     sshd = await Sshd.start();
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-ssh-'));
+    const dir = scratch('ns-resume-ssh-');
     sshConfig = path.join(dir, 'ssh_config');
     knownHosts = path.join(dir, 'known_hosts');
     writeFileSync(sshConfig, sshd.clientConfig('dolphin'));
@@ -76,7 +80,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
   });
 
   function fixture(options: { slowLines?: number } = {}) {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-'));
+    const dir = scratch('ns-resume-');
     return { dir, runbook: writeRunbook(dir, options), env: { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' } };
   }
 
@@ -194,7 +198,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
   );
 
   it('killed during a detached step whose run folder is then gone (a restart emptied /tmp): resume does not start it again, it asks', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-gone-'));
+    const dir = scratch('ns-resume-gone-');
     const runbook = path.join(dir, 'gone.yaml');
     writeFileSync(
       runbook,
@@ -243,7 +247,7 @@ describeWithSshd('pause, crash and resume against OpenSSH sshd', () => {
   });
 
   it('paused during a detached step that ends on its host meanwhile: resume collects its result, without running it again', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-'));
+    const dir = scratch('ns-resume-');
     const runbook = path.join(dir, 'ends-meanwhile.yaml');
     writeFileSync(
       runbook,

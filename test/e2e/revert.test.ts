@@ -3,8 +3,7 @@
 // plays a change that breaks new logins (the link already open goes on, as after an
 // address change that keeps established sessions): then the timer undoes the change.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clientFlags, BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
@@ -12,6 +11,10 @@ import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession } from '../support/tmux.js';
 import { sleep } from '../support/wait-for.js';
+import { scratchFolders } from '../support/scratch-folder.js';
+
+/** Folders the tests make, removed after the file's tests. */
+const scratch = scratchFolders();
 function journalOf(stateDir: string): Array<Record<string, unknown>> {
   const sessions = path.join(stateDir, 'sessions');
   const [id] = readdirSync(sessions);
@@ -60,7 +63,7 @@ describeWithSshd('nightshift run with revert_after', () => {
   }
 
   it('disarms from a new connection when the host still takes logins: the revert never runs', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+    const dir = scratch('ns-revert-');
     const marker = path.join(dir, 'reverted');
     const stateDir = freshStateDir();
     const loginsBefore = sshd.log().split('Accepted publickey').length;
@@ -88,7 +91,7 @@ describeWithSshd('nightshift run with revert_after', () => {
   }, 30_000);
 
   it('when the change breaks new logins, the timer reverts it, the step fails and says so, and the journal and report have it', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+    const dir = scratch('ns-revert-');
     const broken = path.join(dir, 'broken');
     const marker = path.join(dir, 'reverted');
     relay.refuseNewWhile(() => existsSync(broken));
@@ -135,7 +138,7 @@ describeWithSshd('nightshift run with revert_after', () => {
   }, 60_000);
 
   it('shows the countdown full-screen while the change runs; once confirmed, nothing is reverted', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ns-revert-'));
+    const dir = scratch('ns-revert-');
     const args = runbook(dir, 'sleep 6; echo changed', `touch ${dir}/reverted`, '1m').filter((arg) => arg !== '--plain');
     tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-helpers'], {
       cwd: ROOT,

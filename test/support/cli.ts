@@ -1,7 +1,8 @@
 // Runs the built binary the way a script would: stdout read line by line, answers written
 // to stdin as prompts appear.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { afterAll, onTestFinished } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,8 +16,39 @@ export function clientFlags(dir: string): string[] {
   return ['--ssh-config', path.join(dir, 'ssh_config'), '--known-hosts', path.join(dir, 'known_hosts')];
 }
 
+/** State folders made in a beforeAll: removed when the test process ends. */
+const madeOutsideTests = new Set<string>();
+let removeAtExit = false;
+
+/** A state folder of its own, removed after the test that made it (or when the test process ends). */
 export function freshStateDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'ns-state-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'ns-state-'));
+  try {
+    onTestFinished(() => removeQuietly(dir));
+    return dir;
+  } catch {
+    // Not in a test: made while the tests are collected (a describe's body), or in a beforeAll.
+  }
+  try {
+    afterAll(() => removeQuietly(dir));
+  } catch {
+    madeOutsideTests.add(dir);
+    if (!removeAtExit) {
+      removeAtExit = true;
+      process.once('exit', () => {
+        for (const each of madeOutsideTests) removeQuietly(each);
+      });
+    }
+  }
+  return dir;
+}
+
+function removeQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // A program the test started may still be writing in it as it goes.
+  }
 }
 
 export interface Conversation {

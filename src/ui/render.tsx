@@ -3,6 +3,7 @@ import type { Outcome } from '../engine/events.js';
 import { openHandShell, shellEndText, shellIntroText } from '../runner/hand-shell.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
+import { BELL } from './attention.js';
 import type { Questions } from './questions.js';
 import { readPreferences } from '../store/preferences.js';
 import { shownRun } from './shown-run.js';
@@ -34,7 +35,14 @@ export async function renderTui(
       await instance.waitUntilExit();
       // The shell starts on a clear screen (what was there stays in the scrollback).
       process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
-      const end = await shell.attach({ input: process.stdin, output: process.stdout });
+      // The run goes on meanwhile: what starts waiting for the upgrader rings the bell (the view says what, once back).
+      const stopRinging = bell
+        ? run.onEvent((event) => {
+            if (event.type === 'step.waiting' ? event.for !== 'confirmation' || event.roles.includes('upgrader') : event.type === 'run.finished')
+              writeToTerminal(BELL);
+          })
+        : () => {};
+      const end = await shell.attach({ input: process.stdin, output: process.stdout }).finally(stopRinging);
       instance = mount(shellEndText(shell, end));
     } finally {
       shellOpen = false;

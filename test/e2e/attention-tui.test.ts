@@ -5,13 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../support/cli.js';
-import { tmuxAvailable } from '../support/tmux.js';
+import { bellsIn, tmuxAvailable } from '../support/tmux.js';
 import { tuiRuns } from '../support/tui-run.js';
-
-/** The bells a program wrote, the ones that end a title (OSC) sequence left out. */
-function bellsIn(bytes: string): number {
-  return bytes.replace(/\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)/g, '').split('\u0007').length - 1;
-}
 
 describe.skipIf(!tmuxAvailable())('a prompt that starts waiting for the upgrader', () => {
   const runs = tuiRuns('ns-attention-');

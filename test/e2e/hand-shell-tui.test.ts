@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { BIN, clientFlags, converse, freshStateDir, ROOT } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { waitForValue } from '../support/wait-for.js';
+import { bellsIn, TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 describeWithSshd('a shell by hand from the full-screen view', () => {
   let sshd: Sshd;
@@ -35,6 +36,20 @@ phases:
       - checkpoint: Looked around by hand.
 `,
     );
+    writeFileSync(
+      path.join(dir, 'slow.yaml'),
+      `name: Slow
+hosts:
+  target: {}
+phases:
+  - name: wait
+    steps:
+      - title: Sleep a while
+        run: echo sleeping; sleep 4; echo slept
+        host: target
+      - checkpoint: Slept well.
+`,
+    );
   });
   afterAll(async () => {
     await sshd?.stop();
@@ -42,8 +57,8 @@ phases:
   });
   afterEach(() => tmux?.kill());
 
-  const start = (stateDir: string, cols: number, rows: number) => {
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, 'by-hand.yaml'), ...clientFlags(dir), '--no-helpers'], {
+  const start = (stateDir: string, cols: number, rows: number, runbook = 'by-hand.yaml') => {
+    tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, runbook), ...clientFlags(dir), '--no-helpers'], {
       cwd: ROOT,
       env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
       cols,
@@ -171,6 +186,29 @@ phases:
       term.type('disk0.img');
       term.keys('Enter');
       await term.waitFor(/CHECKPOINT · 2\.2|DESTRUCTIVE · 2\.[2-9]|✓ 2\.1/, 20_000, 'the step run');
+    },
+    90_000,
+  );
+
+  it.skipIf(!tmuxAvailable())(
+    'while the shell has the terminal the run goes on, and a checkpoint that starts waiting rings the bell',
+    async () => {
+      const term = start(freshStateDir(), 100, 30, 'slow.yaml');
+      await term.waitFor(/│sleeping/, 20_000, 'the step under way');
+      term.keys('!');
+      await term.waitFor(/a shell on target/, 15_000, 'the shell');
+      const recording = await term.recordOutput();
+      const rung = () => bellsIn(Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8'));
+      await waitForValue(() => (rung() > 0 ? true : undefined), { what: 'the bell for the checkpoint', timeoutMs: 15_000 });
+      await recording.stop();
+      term.type('exit');
+      term.keys('Enter');
+      const screen = await term.waitFor(/CHECKPOINT · 1\.2/, 15_000, 'the checkpoint, once back');
+      expect(screen).toMatch(/✓ 1\.1 Sleep a while/);
+      term.keys('y');
+      await term.waitFor(/The run completed/, 20_000, 'the end of the run');
+      term.keys('q');
+      expect(await term.waitForExit(10_000)).toBe(0);
     },
     90_000,
   );

@@ -205,3 +205,8 @@ export class TmuxSession {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The bells a program wrote, the ones that end a title (OSC) sequence left out. */
+export function bellsIn(bytes: string): number {
+  return bytes.replace(/\u001b\][^\u0007\u001b]*(\u0007|\u001b\\)/g, '').split('\u0007').length - 1;
+}

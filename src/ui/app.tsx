@@ -90,7 +90,10 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
     relaysAllowed: run.relaysAllowed,
     fleets,
   });
-  const hints = hintLines(keysFor(prompt, { by: run.upgrader, chat: chat !== undefined }), run.whyNot);
+  const hints = hintLines(
+    keysFor(prompt, { by: run.upgrader, chat: chat !== undefined, shell: openShell !== undefined && Object.keys(run.runbook.hosts).length > 0 }),
+    run.whyNot,
+  );
   useAttention(prompt, { ...attention, ...(chat ? { chat: { hub: chat.hub, open: screen.mode.kind === 'chat' } } : {}) });
   const shownStepId = shownStepIdOf({
     history: screen.history,

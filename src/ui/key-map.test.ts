@@ -187,6 +187,12 @@ describe('the key map', () => {
     expect(hint('running in a rollout')).toEqual(['c stop it · t chat · x stop the rollout · F fall back · p pause · PgUp/PgDn scroll · ? keys']);
     const stop = keyFor(keysFor(PROMPTS['running in a rollout']!, { by, chat: false }), 'x')!.does;
     expect(stop.kind === 'reason' && stop.event('enough for tonight')).toEqual({ type: 'STOP_ROLLOUT', phase: 'update', by, reason: 'enough for tonight' });
+    // Where a shell by hand helps, when the view can open one.
+    const withShell = (name: string) => hintLines(keysFor(PROMPTS[name]!, { by, chat: true, shell: true }), open);
+    expect(withShell('failed')).toEqual(['r retry · s skip (with a reason) · f fall back (with a reason) · p pause · t chat · ! shell']);
+    expect(withShell('approval')).toEqual(['Esc clears · Tab chat · Ctrl-P pauses the run · ! shell (before typing)']);
+    expect(withShell('failed host')[0]).toMatch(/ · t chat · ! shell on vm6$/);
+    expect(withShell('running')).toEqual(hint('running'));
     expect(hint('halted rollout')).toEqual(['y continue the rollout · t write to the site · p pause · F fall back all']);
   });
 

@@ -150,6 +150,8 @@ export interface KeyContext {
   by: Actor;
   /** The upgrader has a chat with the site. */
   chat: boolean;
+  /** `!` opens a shell by hand (hinted where one helps: a failed step, a destructive one before typing). */
+  shell?: boolean;
 }
 
 const entry = (meaning: MeaningName, keys: readonly string[], hint: string, does: KeyDoes, more: Partial<KeyEntry> = {}): KeyEntry => ({
@@ -189,6 +191,7 @@ const HELP_HINT = entry('help', ['?'], 'keys', { kind: 'global' });
 export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
   const { by } = context;
   const chat = context.chat ? [entry('chat', ['t'], 'chat', { kind: 'chat' }, { plain: false })] : [];
+  const shell = (hint: string) => (context.shell ? [entry('shell', ['!'], hint, { kind: 'global' }, { plain: false })] : []);
   const pauseTyping = entry('pauseTyping', ['Ctrl-P'], 'pauses the run', { kind: 'pause' }, { query: { type: 'PAUSE', by }, plain: false });
   const pause = (query: boolean) => entry('pause', ['p'], 'pause', { kind: 'pause' }, query ? { query: { type: 'PAUSE', by } } : {});
   /** A key that asks for a reason; it is open when the action is, before any reason is typed. */
@@ -265,6 +268,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
         entry('clear', ['Esc'], 'clears', { kind: 'clear' }),
         ...(context.chat ? [entry('chat', ['Tab'], 'chat', { kind: 'chat' }, { plain: false })] : []),
         pauseTyping,
+        ...shell('shell (before typing)'),
         // Plain mode answers with the typed text or `pause` (unless pause is the text asked for).
         ...(prompt.text === 'pause' ? [] : [{ ...pause(true), keys: [] }]),
       ];
@@ -363,7 +367,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
           ),
         ];
       } else first = [retry(stepId, 'retry')];
-      return [...first, skip(stepId), fallBack(stepId, ['f', 'F']), pause(true), ...chat];
+      return [...first, skip(stepId), fallBack(stepId, ['f', 'F']), pause(true), ...chat, ...shell('shell')];
     }
     case 'host-decision': {
       const stepId = prompt.step.id;
@@ -376,6 +380,7 @@ export function keysFor(prompt: Prompt, context: KeyContext): KeyEntry[] {
         { ...fallBack(stepId), meaning: 'fallBackAll' as const, hint: 'fall back all' },
         pause(true),
         ...chat,
+        ...shell(`shell on ${prompt.host}`),
       ];
     }
     case 'held': {

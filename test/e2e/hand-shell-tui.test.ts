@@ -170,7 +170,8 @@ phases:
       const stateDir = freshStateDir();
       tmux = TmuxSession.start([process.execPath, BIN, 'demo', '--no-helpers'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir }, cols: 100, rows: 30 });
       const term = tmux;
-      await term.waitFor(/DESTRUCTIVE · 2\.1/, 30_000, 'the destructive prompt');
+      const asked = await term.waitFor(/DESTRUCTIVE · 2\.1/, 30_000, 'the destructive prompt');
+      expect(asked).toContain('! shell (before typing)');
       term.keys('!');
       await term.waitFor(/^dolphin:demo#\s*$/m, 15_000, "dolphin's prompt");
       const screen = term.screen();

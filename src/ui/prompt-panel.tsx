@@ -173,20 +173,11 @@ export function PromptPanel(props: {
       break;
     }
     case 'search':
-      color = theme.accent;
-      body = (
-        <>
-          <Text bold>Search the output shown</Text>
-          <Field value={text} />
-          <Keys>{keys}</Keys>
-        </>
-      );
-      break;
     case 'goto':
       color = theme.accent;
       body = (
         <>
-          <Text bold>Look back at step</Text>
+          <Text bold>{prompt.kind === 'search' ? 'Search the output shown' : 'Look back at step'}</Text>
           <Field value={text} />
           <Keys>{keys}</Keys>
         </>

@@ -13,7 +13,9 @@ import type { InteractiveShell, ShellSize } from '../remote/types.js';
 import type { Session } from '../store/session.js';
 import type { RemoteHosts } from './remote-hosts.js';
 
-export const SHELLS_DIR = 'shells';
+const SHELLS_DIR = 'shells';
+/** After Enter ~., how long the host may take to say the shell closed before it is left as it is. */
+const CUT_PATIENCE_MS = 2000;
 
 /** The upgrader's terminal, handed to the shell while it lasts. */
 export interface ShellTerminal {
@@ -73,7 +75,8 @@ export async function openHandShell(run: HandShellRun, host: string, stepId: str
     file,
     async attach(terminal) {
       const cut = await handOver(shell, recording, terminal);
-      const status = await shell.closed;
+      // A host that hangs may never answer the close: the terminal is not kept waiting for it.
+      const status = cut ? await Promise.race([shell.closed, gaveUpAfter(CUT_PATIENCE_MS)]) : await shell.closed;
       await recording.close();
       const end: HandShellEnd = { ...status, cut, bytes: recording.bytes, durationMs: Date.now() - startedAt };
       run.session.journal.append('shell.closed', {
@@ -98,14 +101,24 @@ function handOver(shell: InteractiveShell, recording: ShellRecording, terminal: 
   shell.onData(onOutput);
   recording.flushPendingTo(output);
   return new Promise((resolve) => {
-    let cut = false;
+    let handedBack = false;
+    const handBack = (cut: boolean) => {
+      if (handedBack) return;
+      handedBack = true;
+      input.removeListener('data', onInput);
+      input.setRawMode?.(false);
+      input.pause();
+      input.unref?.();
+      output.removeListener('resize', onResize);
+      resolve(cut);
+    };
     // Ink left the stream decoding to strings.
     const onInput = (data: Buffer | string) => {
       const read = escape.read(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
       if (read.typed.length > 0) shell.write(read.typed);
       if (read.cut) {
-        cut = true;
         shell.end();
+        handBack(true);
       }
     };
     const onResize = () => {
@@ -119,15 +132,12 @@ function handOver(shell: InteractiveShell, recording: ShellRecording, terminal: 
     input.on('data', onInput);
     input.resume();
     output.on('resize', onResize);
-    void shell.closed.then(() => {
-      input.removeListener('data', onInput);
-      input.setRawMode?.(false);
-      input.pause();
-      input.unref?.();
-      output.removeListener('resize', onResize);
-      resolve(cut);
-    });
+    void shell.closed.then(() => handBack(false));
   });
+}
+
+function gaveUpAfter(ms: number): Promise<{ exitCode: null }> {
+  return new Promise((resolve) => setTimeout(() => resolve({ exitCode: null }), ms).unref());
 }
 
 /**

@@ -2,6 +2,7 @@ import { type Instance, render } from 'ink';
 import type { Outcome } from '../engine/events.js';
 import { openHandShell, shellEndText, shellIntroText } from '../runner/hand-shell.js';
 import type { Run } from '../runner/run.js';
+import { visibleLine } from '../output/neutralize.js';
 import { App } from './app.js';
 import { BELL } from './attention.js';
 import type { Questions } from './questions.js';
@@ -42,8 +43,16 @@ export async function renderTui(
               writeToTerminal(BELL);
           })
         : () => {};
-      const end = await shell.attach({ input: process.stdin, output: process.stdout }).finally(stopRinging);
-      instance = mount(shellEndText(shell, end));
+      // Whatever becomes of the shell, the view comes back.
+      let greeting = `the shell on ${host} failed`;
+      try {
+        greeting = shellEndText(shell, await shell.attach({ input: process.stdin, output: process.stdout }));
+      } catch (error) {
+        greeting = `the shell on ${host} failed: ${(error as Error).message}`;
+      } finally {
+        stopRinging();
+        instance = mount(visibleLine(greeting));
+      }
     } finally {
       shellOpen = false;
     }

@@ -87,7 +87,7 @@ export const MEANINGS = {
   },
   shell: {
     shown: '!',
-    help: 'a shell on the host of the step shown (your login shell; the run goes on meanwhile; in a text field: before typing): recorded to the session, in the journal and the report; exit comes back, Enter ~. cuts it off',
+    help: 'a shell on the host of the step shown (your login shell; the run goes on meanwhile; also before typing what a step asks for): recorded to the session, in the journal and the report; exit comes back, Enter ~. cuts it off',
   },
   wrap: { shown: 'w', help: 'long output lines: wrap them whole, or cut them at the width (the log keeps them whole)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },

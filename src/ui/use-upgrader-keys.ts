@@ -89,6 +89,11 @@ export function nextHost(view: FleetView | null, selected: string | null, step: 
   return order[index + step] ?? null;
 }
 
+/** A field where the upgrader types what a step asks for (its target, a checkpoint's text). */
+function asksForStepText(prompt: Prompt): boolean {
+  return prompt.kind === 'approval' || prompt.kind === 'confirmation';
+}
+
 /** Where the run waits (step and what for): a message said about one place is stale at another. */
 function placeOf(run: Run): string {
   const { focus, outcome } = run.view();
@@ -366,8 +371,8 @@ export function useUpgraderKeys(
       return update({ selected: nextHost(shownFleet(liveFleets()), state.current.selected, name === 'Right' ? 1 : -1), scroll: 0, history: null });
     }
     if (name === 'w' && !livePrompt().typing) return update({ wrap: !state.current.wrap });
-    // As `?`: in a text field too, before typing (to look at the disk a destructive step names), but not in the chat or a search.
-    if (name === '!' && (!livePrompt().typing || (field.text === '' && mode.kind !== 'chat' && mode.kind !== 'search'))) return startShell();
+    // Also before typing what a step asks for (to look at the disk a destructive step names).
+    if (name === '!' && (!livePrompt().typing || (field.text === '' && asksForStepText(livePrompt())))) return startShell();
     if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
     // A digit starts a step's number (typed fast, the rest may come with it).
     if (/^[1-9]/.test(name) && name === input && !key.ctrl && !key.meta && !livePrompt().typing) {
@@ -395,7 +400,8 @@ export function useUpgraderKeys(
     if (name === 'Tab' && chat && prompt.kind !== 'question') {
       return prompt.kind === 'chat' ? backToNormal() : backToNormal({ kind: 'chat' });
     }
-    if (name === '?' && (!prompt.typing || field.text === '')) {
+    // Before typing, but never in a password: one may start with "?".
+    if (name === '?' && (!prompt.typing || (field.text === '' && prompt.kind !== 'question'))) {
       return update({ mode: mode.kind === 'help' ? { kind: 'normal' } : { kind: 'help' }, helpScroll: 0 });
     }
     if (mode.kind === 'help' && name === 'Esc') return update({ mode: { kind: 'normal' } });

@@ -11,7 +11,8 @@ import { generateKeyPair, type KeyPair } from '../support/ssh-keys.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
-const WRONG = 'wrong-Horse-4417';
+// Starts with ? and !: keys of the view elsewhere, in a passphrase only what is typed.
+const WRONG = '?!wrong-Horse-4417';
 const RIGHT = 'Correct-Staple-9921';
 
 /** Every file under `dir`, read as text. */
@@ -115,7 +116,12 @@ describeWithSshd('nightshift run with a key file that has a passphrase', () => {
       tmux = TmuxSession.start([process.execPath, BIN, ...args, '--no-check'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' } });
       const term = tmux;
       await term.waitFor(/Passphrase for .*locked_key/, 20_000, 'the passphrase prompt');
-      term.type(WRONG);
+      // Its first key alone, as a person types it.
+      term.type(WRONG.slice(0, 1));
+      await term.waitFor(/> \*\s/, 5000, 'the first character as a star');
+      term.type(WRONG.slice(1, 2));
+      await term.waitFor(/> \*\*\s/, 5000, 'the second character as a star');
+      term.type(WRONG.slice(2));
       let screen = await term.waitFor(new RegExp(`\\*{${WRONG.length}}`), 5000, 'the typed passphrase as stars');
       expect(screen).not.toContain(WRONG);
       term.keys('Enter');

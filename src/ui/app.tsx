@@ -45,8 +45,6 @@ export interface AppProps {
   attention?: { bell: boolean; write(text: string): void };
   /** `!`: a shell by hand on a host (absent: no shells from this view). */
   openShell?: ShellOpener;
-  /** The message the view starts with (drawn again after a shell: how it ended). */
-  greeting?: string;
 }
 
 const NO_ATTENTION = { bell: false, write: () => {} };
@@ -54,13 +52,13 @@ const NO_ATTENTION = { bell: false, write: () => {} };
 /** Rows a destructive step's command leaves to the rest: the title, the prompt's own lines, a little of the panels, the status bar. */
 const COMMAND_ROOM = 12;
 
-export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION, openShell, greeting }: AppProps) {
+export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTENTION, openShell }: AppProps) {
   const { columns, rows } = useWindowSize();
   const snapshot = useRunSnapshot(run);
   const hostStates = useHostStates(run);
   const question = useQuestion(questions);
   const limits = useRef({ help: 0, chat: 0 });
-  const screen = useUpgraderKeys(run, questions, onLeave, chat, limits, openShell, greeting);
+  const screen = useUpgraderKeys(run, questions, onLeave, chat, limits, openShell);
   const access = useHelperAccess(chat?.access);
 
   const mainRef = useRef(null);

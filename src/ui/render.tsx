@@ -1,10 +1,8 @@
-import { type Instance, render } from 'ink';
+import { render } from 'ink';
 import type { Outcome } from '../engine/events.js';
 import { openHandShell, shellEndText, shellIntroText } from '../runner/hand-shell.js';
 import type { Run } from '../runner/run.js';
-import { visibleLine } from '../output/neutralize.js';
 import { App } from './app.js';
-import { BELL } from './attention.js';
 import type { Questions } from './questions.js';
 import { readPreferences } from '../store/preferences.js';
 import { shownRun } from './shown-run.js';
@@ -25,61 +23,50 @@ export async function renderTui(
   const shown = shownRun(run);
   const bell = readPreferences().bell;
   let shellOpen = false;
-  // The view leaves the terminal to the shell (the run goes on) and is drawn anew after it.
-  const openShell: ShellOpener = async (host, stepId) => {
-    if (shellOpen) return;
+  // Inside Ink's suspension the view steps aside (the run goes on) and is drawn again after.
+  const openShell: ShellOpener = async (host, stepId, suspend) => {
+    if (shellOpen) throw new Error('a shell is open already');
     shellOpen = true;
     try {
       const size = { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24, term: process.env['TERM'] || 'xterm-256color' };
       const shell = await openHandShell(run, host, stepId, size);
-      instance.unmount();
-      await instance.waitUntilExit();
-      // The shell starts on a clear screen (what was there stays in the scrollback).
-      process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
-      // The run goes on meanwhile: what starts waiting for the upgrader rings the bell (the view says what, once back).
-      const stopRinging = bell
-        ? run.onEvent((event) => {
-            if (event.type === 'step.waiting' ? event.for !== 'confirmation' || event.roles.includes('upgrader') : event.type === 'run.finished')
-              writeToTerminal(BELL);
-          })
-        : () => {};
-      // Whatever becomes of the shell, the view comes back.
-      let greeting = `the shell on ${host} failed`;
-      try {
-        greeting = shellEndText(shell, await shell.attach({ input: process.stdin, output: process.stdout }));
-      } catch (error) {
-        greeting = `the shell on ${host} failed: ${(error as Error).message}`;
-      } finally {
-        stopRinging();
-        instance = mount(visibleLine(greeting));
-      }
+      let ended = `the shell on ${host} failed`;
+      await suspend(async () => {
+        // The shell starts on a clear screen (what was there stays in the scrollback).
+        process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
+        // The view's state goes on meanwhile: what starts waiting for the upgrader rings the bell
+        // and titles the window (ui/attention.ts writes straight to the terminal).
+        try {
+          ended = shellEndText(shell, await shell.attach({ input: process.stdin, output: process.stdout }));
+        } catch (error) {
+          ended = `the shell on ${host} failed: ${(error as Error).message}`;
+        }
+      });
+      return ended;
     } finally {
       shellOpen = false;
     }
   };
-  const mount = (greeting?: string): Instance =>
-    render(
-      <App
-        run={shown}
-        questions={questions}
-        {...(options.banner !== undefined ? { banner: options.banner } : {})}
-        {...(options.chat ? { chat: options.chat } : {})}
-        onLeave={leave}
-        attention={{ bell, write: writeToTerminal }}
-        openShell={openShell}
-        {...(greeting !== undefined ? { greeting } : {})}
-      />,
-      {
-        alternateScreen: true,
-        exitOnCtrlC: false,
-        // Ink draws a frame at most every 1000/maxFps ms and holds a key's frame until then: at 60
-        // a key pressed just after a frame waited up to 17 ms with the process idle. The machine's
-        // and the output's changes are drawn at most every FRAME_MS whatever this is (hooks.ts).
-        maxFps: 120,
-        incrementalRendering: true,
-      },
-    );
-  let instance = mount();
+  const instance = render(
+    <App
+      run={shown}
+      questions={questions}
+      {...(options.banner !== undefined ? { banner: options.banner } : {})}
+      {...(options.chat ? { chat: options.chat } : {})}
+      onLeave={leave}
+      attention={{ bell, write: writeToTerminal }}
+      openShell={openShell}
+    />,
+    {
+      alternateScreen: true,
+      exitOnCtrlC: false,
+      // Ink draws a frame at most every 1000/maxFps ms and holds a key's frame until then: at 60
+      // a key pressed just after a frame waited up to 17 ms with the process idle. The machine's
+      // and the output's changes are drawn at most every FRAME_MS whatever this is (hooks.ts).
+      maxFps: 120,
+      incrementalRendering: true,
+    },
+  );
   run.start();
   options.onFirstFrame?.();
   const how = await left;

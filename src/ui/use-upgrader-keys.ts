@@ -1,7 +1,7 @@
 // The upgrader's keys, read from the key map (key-map.ts). Keys can arrive faster than React
 // renders (a pasted "disk0\r" is one chunk), so the screen's own state lives in a ref and
 // every key is read against the live engine state, never against the last rendered frame.
-import { useInput, type Key } from 'ink';
+import { useApp, useInput, type Key } from 'ink';
 import { useEffect, useReducer, useRef } from 'react';
 import { MAX_MESSAGE_CHARS, parseChatLine, sayOrSetPresence, slashUsage, typingShown } from '../chat/chat-text.js';
 import type { HumanEvent } from '../engine/events.js';
@@ -108,10 +108,11 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
 }
 
 /**
- * Opens a shell on `host` and hands it the terminal (the view is left meanwhile and drawn
- * again after); rejects, with the view still up, when no shell could be opened.
+ * Opens a shell on `host` and, inside `suspend` (Ink's: the view steps aside and is drawn
+ * again after), hands it the terminal; resolves with how it ended, rejects, with the view
+ * still up, when no shell could be opened.
  */
-export type ShellOpener = (host: string, stepId: string | null) => Promise<void>;
+export type ShellOpener = (host: string, stepId: string | null, suspend: (work: () => Promise<void>) => Promise<void>) => Promise<string>;
 
 /** `limits`: how far the key list and the chat can scroll, as last drawn (the screen sets them). */
 export function useUpgraderKeys(
@@ -121,12 +122,11 @@ export function useUpgraderKeys(
   chat?: UpgraderChat,
   limits?: { current: { help: number; chat: number } },
   openShell?: ShellOpener,
-  greeting?: string,
 ): ScreenState {
   const state = useRef<Omit<ScreenState, 'text'>>({
     mode: { kind: 'normal' },
     scroll: 0,
-    message: greeting ?? null,
+    message: null,
     selected: null,
     history: null,
     chatScroll: 0,
@@ -135,7 +135,8 @@ export function useUpgraderKeys(
     helpScroll: 0,
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
-  const messagePlace = useRef(greeting !== undefined ? placeOf(run) : '');
+  const messagePlace = useRef('');
+  const { suspendTerminal } = useApp();
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf(run);
     state.current = { ...state.current, ...patch };
@@ -257,7 +258,10 @@ export function useUpgraderKeys(
       );
     }
     say(`opening a shell on ${host}…`);
-    openShell(host, stepId).catch((error: Error) => say(`no shell on ${host}: ${visibleLine(error.message)}`));
+    openShell(host, stepId, (work) => suspendTerminal(work)).then(
+      (ended) => say(visibleLine(ended)),
+      (error: Error) => say(`no shell on ${host}: ${visibleLine(error.message)}`),
+    );
   };
 
   /** Scrolls to the next match of `text` (older, or newer): the message says when there is none. */

@@ -84,7 +84,9 @@ phases:
       const term = start(stateDir, 100, 30);
       await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');
 
-      // The checkpoint runs on no host: the one host of the runbook is the shell's.
+      // Looking back at the step on the host; the shell is opened there.
+      term.keys('k');
+      await term.waitFor(/│1\.1 Print the disk \(on target\) +looking back/, 5000, 'the step looked back at');
       term.keys('!');
       await term.waitFor(/nightshift · a shell on target \(\S+@127\.0\.0\.1:\d+\); the run goes on meanwhile\./, 15_000, 'the shell taking the terminal');
       term.type(`stty size; echo by-hand-$((6*7)) > ${mark}; echo marker-$((40+2))`);
@@ -100,6 +102,8 @@ phases:
 
       screen = await term.waitFor(/back from the shell on target: it exited 0 after/, 15_000, 'the view again');
       expect(screen).toMatch(/CHECKPOINT · 1\.3/);
+      // The view is as it was left: still looking back at the same step.
+      expect(screen).toMatch(/│1\.1 Print the disk \(on target\) +looking back/);
       expect(screen).toMatch(/^nightshift · By hand/);
       expect(readFileSync(mark, 'utf8')).toBe('by-hand-42\n');
 
@@ -111,7 +115,10 @@ phases:
       const { session, sessionDir, entries } = journalOf(stateDir);
       const opened = entries.find((entry) => entry.type === 'shell.opened')!;
       const closed = entries.find((entry) => entry.type === 'shell.closed')!;
-      expect(opened).toMatchObject({ host: 'target', stepId: expect.any(String), file: 'shells/1-target.log', cast: 'shells/1-target.cast' });
+      expect(opened).toMatchObject({ host: 'target', file: 'shells/1-target.log', cast: 'shells/1-target.cast' });
+      // The step on screen when it was opened.
+      expect(entries.find((entry) => entry.type === 'step.started' && entry['stepId'] === opened['stepId'])).toBeDefined();
+      expect(opened['stepId']).not.toBe(entries.filter((entry) => entry.type === 'step.started').at(-1)?.['stepId']);
       expect((opened['by'] as { role: string }).role).toBe('upgrader');
       expect(closed).toMatchObject({ host: 'target', exitCode: 0, cut: false });
       // Opened while the checkpoint was on screen, before it was confirmed.

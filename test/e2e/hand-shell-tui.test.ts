@@ -2,27 +2,18 @@
 // the view gives the terminal to a login shell on the step's host (a pty of the terminal's
 // size, following a resize), comes back when it exits or is cut off with Enter ~., and the
 // session keeps what was done: the screen's log and cast, the journal's entries, the report.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, clientFlags, converse, freshStateDir, ROOT } from '../support/cli.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { expect, it } from 'vitest';
+import { BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { sshdTuiRuns } from '../support/sshd-tui-runs.js';
 import { waitForValue } from '../support/wait-for.js';
 import { bellsIn, TmuxSession, tmuxAvailable } from '../support/tmux.js';
 
 describeWithSshd('a shell by hand from the full-screen view', () => {
-  let sshd: Sshd;
-  let dir: string;
-  let tmux: TmuxSession | undefined;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-    dir = mkdtempSync(path.join(tmpdir(), 'ns-hand-shell-'));
-    sshd.writeClientFiles(dir, 'target');
-    writeFileSync(
-      path.join(dir, 'by-hand.yaml'),
-      `name: By hand
+  const runs = sshdTuiRuns('ns-hand-shell-', 'target', () => ({
+    'by-hand.yaml': `name: By hand
 hosts:
   target: {}
 phases:
@@ -35,10 +26,7 @@ phases:
         local: echo here
       - checkpoint: Looked around by hand.
 `,
-    );
-    writeFileSync(
-      path.join(dir, 'slow.yaml'),
-      `name: Slow
+    'slow.yaml': `name: Slow
 hosts:
   target: {}
 phases:
@@ -49,23 +37,10 @@ phases:
         host: target
       - checkpoint: Slept well.
 `,
-    );
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  afterEach(() => tmux?.kill());
-
-  const start = (stateDir: string, cols: number, rows: number, runbook = 'by-hand.yaml') => {
-    tmux = TmuxSession.start([process.execPath, BIN, 'run', path.join(dir, runbook), ...clientFlags(dir), '--no-helpers'], {
-      cwd: ROOT,
-      env: { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
-      cols,
-      rows,
-    });
-    return tmux;
-  };
+  }));
+  const dir = runs.dir;
+  const start = (stateDir: string, cols: number, rows: number, runbook = 'by-hand.yaml') =>
+    runs.start(['run', path.join(dir, runbook)], { stateDir, cols, rows });
   const journalOf = (stateDir: string) => {
     const [session] = readdirSync(path.join(stateDir, 'sessions'));
     const sessionDir = path.join(stateDir, 'sessions', session!);
@@ -175,8 +150,9 @@ phases:
     "the demo's hosts give a shell too: ! at the destructive prompt, before typing, looks at the disk it names",
     async () => {
       const stateDir = freshStateDir();
-      tmux = TmuxSession.start([process.execPath, BIN, 'demo', '--no-helpers'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir }, cols: 100, rows: 30 });
-      const term = tmux;
+      const term = runs.track(
+        TmuxSession.start([process.execPath, BIN, 'demo', '--no-helpers'], { cwd: ROOT, env: { NIGHTSHIFT_STATE_DIR: stateDir }, cols: 100, rows: 30 }),
+      );
       const asked = await term.waitFor(/DESTRUCTIVE · 2\.1/, 30_000, 'the destructive prompt');
       expect(asked).toContain('! shell (before typing)');
       term.keys('!');

@@ -1,26 +1,17 @@
 // Paused in the full-screen view while a detached step runs on its host, resumed later: the
 // view shows what the step printed while nobody watched, in order, after what came before.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { BIN, clientFlags, freshStateDir, ROOT } from '../support/cli.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
-import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
+import { expect, it } from 'vitest';
+import { freshStateDir } from '../support/cli.js';
+import { describeWithSshd } from '../support/sshd.js';
+import { sshdTuiRuns } from '../support/sshd-tui-runs.js';
+import { tmuxAvailable } from '../support/tmux.js';
 import { waitForValue } from '../support/wait-for.js';
 
 describeWithSshd('resuming a detached step in the full-screen view', () => {
-  let sshd: Sshd;
-  let dir: string;
-  let tmux: TmuxSession | undefined;
-
-  beforeAll(async () => {
-    sshd = await Sshd.start();
-    dir = mkdtempSync(path.join(tmpdir(), 'ns-resume-detached-'));
-    sshd.writeClientFiles(dir, 'dolphin');
-    writeFileSync(
-      path.join(dir, 'restore.yaml'),
-      `name: restore overnight
+  const runs = sshdTuiRuns('ns-resume-detached-', 'dolphin', (dir) => ({
+    'restore.yaml': `name: restore overnight
 hosts:
   dolphin: {}
 phases:
@@ -31,21 +22,15 @@ phases:
         host: dolphin
       - checkpoint: The parts are all there.
 `,
-    );
-  });
-  afterAll(async () => {
-    await sshd?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  afterEach(() => tmux?.kill());
+  }));
+  const dir = runs.dir;
 
   it.skipIf(!tmuxAvailable())(
     'p pauses while the step runs on; resume shows the lines it printed meanwhile and goes on',
     async () => {
-      const env = { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' };
-      const start = (command: string[]) =>
-        TmuxSession.start([process.execPath, BIN, ...command, ...clientFlags(dir), '--no-helpers'], { cwd: ROOT, env, cols: 120, rows: 30 });
-      tmux = start(['run', path.join(dir, 'restore.yaml')]);
+      const stateDir = freshStateDir();
+      const start = (args: string[]) => runs.start(args, { stateDir, cols: 120, rows: 30 });
+      let tmux = start(['run', path.join(dir, 'restore.yaml')]);
       await tmux.waitFor(/unpacked part 2/, 20_000, 'the step under way');
       tmux.keys('p');
       expect(await tmux.waitForExit(10_000)).toBe(4);

@@ -104,6 +104,11 @@ export class TmuxSession {
     return this.tmux('capture-pane', '-p', '-S', '-', '-t', 'main');
   }
 
+  /** The transcript with the lines the terminal wrapped joined again (capture-pane -J), as they were printed. */
+  unwrappedTranscript(): string {
+    return this.tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'main');
+  }
+
   /** The screen with its colours and attributes as escape sequences (capture-pane -e). */
   styledScreen(): string {
     return this.tmux('capture-pane', '-p', '-e', '-t', 'main');

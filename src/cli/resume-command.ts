@@ -2,6 +2,7 @@
 // same runbook (or a changed one, when the upgrader accepts the changes), same variables
 // and connection settings; detached steps are followed again, other steps in flight are
 // checked or put to the upgrader.
+import { guardEventsOf } from '../runner/guard.js';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -248,7 +249,7 @@ function restoredRun(saved: SessionSnapshot, runbook: Runbook, entries: Locked['
     const followed = new Set([...restored.reattach, ...restored.unsettled]);
     const outputs: Record<string, SavedOutputOffsets> = saved.outputs ?? {};
     const outputOffsets = Object.fromEntries(Object.entries(outputs).filter(([stepId]) => followed.has(stepId)));
-    return { ...restored, outputLines: outputLinesOf(entries), outputOffsets, reboots: rebootsInFlightOf(entries) };
+    return { ...restored, outputLines: outputLinesOf(entries), outputOffsets, reboots: rebootsInFlightOf(entries), guards: guardEventsOf(entries) };
   } catch (error) {
     if (error instanceof RestoreError) throw refuse(error.message);
     throw error;

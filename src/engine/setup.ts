@@ -1,7 +1,7 @@
 // The machine's vocabulary: its context and events, the effects it invokes (provided by
 // the composition root), its guards and actions, and the tags its states carry.
 import { fromPromise, setup } from 'xstate';
-import type { EditStep, LocalStep, PreflightStep, RebootStep, RunStep, Step, UndoStep, UploadStep, WaitStep } from '../runbook/types.js';
+import type { EditStep, GuardStep, LocalStep, PreflightStep, RebootStep, RunStep, Step, UndoStep, UploadStep, WaitStep } from '../runbook/types.js';
 import { engineActions, type CommandResult } from './actions.js';
 import type { EngineContext } from './context.js';
 import type { EngineEmitted, EngineEvent } from './events.js';
@@ -74,6 +74,8 @@ export function engineSetup(book: RuleBook) {
       /** Puts back the file an edit step changed, from its backup on the host. */
       /** `editedIn`: the session whose edit step kept the backup (an earlier one when the edit was carried over by going again). */
       undoEdit: notProvided<void, { step: UndoStep; editedIn?: string }>('undo'),
+      /** Arms, commits or fires a guard on its hosts (runbook `guard:`). */
+      guard: notProvided<void, { step: GuardStep }>('guard'),
     },
     guards: { ...engineGuards(book), ...fleetGuards(book.fleets) },
     actions: { ...engineActions(book), ...fleetActions(book.fleets) },

@@ -189,6 +189,8 @@ function effectInvoke(plan: StepPlan, follow: boolean): StateConfig['invoke'] {
         onDone: done,
         onError,
       };
+    case 'guard':
+      return { src: 'guard', input: { step }, onDone: done, onError };
     case 'checkpoint':
     case 'note':
       throw new Error(`step ${stepId} has no effect: it is a ${step.kind}`);

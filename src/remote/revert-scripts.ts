@@ -157,6 +157,62 @@ export function disarmScript(runId: string, runDir?: string): string {
   ].join('\n');
 }
 
+/**
+ * Runs the revert now unless it was claimed already (`guard:` firing on a failure): the fire
+ * script, detached, since the revert may cut the very connection that asked for it. Waits up
+ * to `waitSeconds` for it to end, then reports with what it printed.
+ */
+export function fireNowScript(runId: string, waitSeconds: number, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run armed "$@" || { echo state=missing; echo end=ok; exit 0; }',
+    // Committed (its timer stopped) and then fallen back all the same: the revert is taken back.
+    'if has disarmed && ! has fired; then rm -f "$d/disarmed"; rmdir "$d/claimed" 2>/dev/null; fi',
+    'if [ ! -d "$d/claimed" ]; then',
+    '  if command -v setsid >/dev/null 2>&1; then setsid /bin/sh "$d/fire" </dev/null >/dev/null 2>&1 &',
+    '  else /bin/sh "$d/fire" </dev/null >/dev/null 2>&1 & fi',
+    '  i=0; while [ ! -d "$d/claimed" ] && [ $i -lt 50 ]; do i=$((i+1)); sleep 0.1; done',
+    'fi',
+    `i=0; while has fired && ! has exit && [ $i -lt ${waitSeconds * 10} ]; do i=$((i+1)); sleep 0.1; done`,
+    REPORT,
+    'echo end=ok',
+    'if [ -e "$d/out" ]; then echo "--- output"; tail -c 16384 "$d/out"; fi',
+  ].join('\n');
+}
+
+/**
+ * Moves an armed revert's deadline `seconds` later (`+` on the screen): a second timer is
+ * started before the first is stopped, so there is never a moment without one; whichever
+ * fires first claims the revert, the other then does nothing.
+ */
+export function extendScript(runId: string, unit: string, seconds: number, runDir?: string): string {
+  return [
+    runFolderFunctions(runId, runDir),
+    VALUE_FUNCTIONS,
+    'find_run armed "$@" || { echo state=missing; echo end=ok; exit 0; }',
+    'if [ ! -d "$d/claimed" ]; then',
+    `  n=$(( $(get deadline) + ${seconds} )); left=$(( n - $(date +%s) )); [ $left -gt 0 ] || left=1`,
+    '  old=$(get how); k=1; has extended && k=$(( $(get extended) + 1 ))',
+    '  case "$old" in',
+    '    systemd\\ *)',
+    `      u=${shellQuote(unit)}-ext$k`,
+    `      e=$(systemd-run --quiet --collect --on-active=$left --unit="$u" /bin/sh "$d/fire" 2>&1 </dev/null) || { echo "$e" >&2; exit ${SYSTEMD_TIMER_FAILED}; }`,
+    '      put how "systemd $u"; put deadline $n; put extended $k',
+    '      systemctl stop "${old#systemd }.timer" 2>/dev/null ;;',
+    '    *)',
+    '      rm -f "$d/pid"',
+    '      setsid /bin/sh "$d/sleeper" $left </dev/null >/dev/null 2>&1 &',
+    '      i=0; while ! has pid; do i=$((i+1)); [ $i -gt 100 ] && exit 98; sleep 0.1; done',
+    '      put how "sleeper $(get pid)"; put deadline $n; put extended $k',
+    '      p=${old#sleeper }; kill -TERM -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null ;;',
+    '  esac',
+    'fi',
+    REPORT,
+    'echo end=ok',
+  ].join('\n');
+}
+
 /** Reports the revert's state without touching it; `withOutput` adds what the revert printed after a line `--- output`. */
 export function revertStatusScript(runId: string, withOutput = false, runDir?: string): string {
   return [

@@ -526,7 +526,32 @@ const HANDLERS: Handlers = {
   'revert.unconfirmed': revertNote,
   'revert.fired': revertNote,
   'revert.unseen': revertNote,
+  'guard.armed': guardNote,
+  'guard.extended': guardNote,
+  'guard.committed': guardNote,
+  'guard.fired': guardNote,
 };
+
+/** A guard's entries go in the timeline: they say when the block's changes could still be undone. */
+function guardNote(entry: JournalEntryOf<`guard.${string}` & EntryType>, at: number, builder: RecordBuilder): void {
+  const host = cleanLine(entry.host);
+  const guard = cleanLine(entry.guard);
+  const text = (() => {
+    switch (entry.type) {
+      case 'guard.armed':
+        return `guard ${guard} armed on ${host} (${cleanLine(entry.how)}): it reverts by itself after ${formatDuration(entry.afterMs)} unless committed`;
+      case 'guard.extended':
+        return `guard ${guard}: the deadline on ${host} moved later, to ${new Date(entry.deadline).toISOString()}`;
+      case 'guard.committed':
+        return `guard ${guard} committed on ${host}: it answered a new connection, the changes stay`;
+      case 'guard.fired': {
+        const how = entry.by === 'deadline' ? 'by itself at its deadline' : 'fired by nightshift';
+        return `guard ${guard}: the revert on ${host} ran ${how} and ${entry.exitCode !== null ? `exited ${entry.exitCode}` : 'ended without a status'}`;
+      }
+    }
+  })();
+  builder.event(at, entry.type, text ?? entry.type);
+}
 
 function handle<T extends EntryType>(entry: JournalEntryOf<T>, at: number, builder: RecordBuilder): void {
   const handler = HANDLERS[entry.type as T] as Handler<T> | undefined;

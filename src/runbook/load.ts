@@ -26,6 +26,7 @@ import type { HostSelection } from './fleet-settings.js';
 import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
 import { checkPhaseFallbacks, phaseFallbackOf } from './phase-fallback.js';
+import { addGuardSteps } from './guard-blocks.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
@@ -789,6 +790,17 @@ function normalize(
       }
     }
   }
+
+  raw.phases.forEach((rawPhase, p) => forEachString(rawPhase.guard, ['phases', p, 'guard'], checkText));
+  addGuardSteps(phases, raw.phases, {
+    hosts,
+    command,
+    phaseNumber: (p) => phaseNumbers[p]!,
+    isFleet: (p) => composition.fleets.has(p),
+    hasOuterFallback: fallback.length > 0,
+    locate,
+    report,
+  });
 
   let sentinel: SentinelAccess | undefined;
   if (raw.sentinel) {

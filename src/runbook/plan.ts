@@ -1,5 +1,6 @@
 // A runbook as a numbered checklist: who does what, in order, with what is destructive and
 // what must be typed. Text for people, JSON for tools.
+import { guardHosts, guardStepText } from './guard-text.js';
 import { dirname, relative } from 'node:path';
 import { captureSummary } from './capture-value.js';
 import { formatDuration } from './duration.js';
@@ -126,6 +127,8 @@ function plannedStep(step: Step): PlanStep {
       };
     case 'undo':
       return { ...base, ...acting, who: step.host, destructive: false, text: `undo step ${step.stepId}: put back ${step.path}` };
+    case 'guard':
+      return { ...base, ...acting, who: guardHosts(step.guard), destructive: false, text: guardStepText(step) };
   }
 }
 

@@ -388,6 +388,25 @@ export const stepSchema = z.union(
   ],
 );
 
+export const guardSchema = z
+  .strictObject({
+    revert_after: duration.describe(
+      'The dead-man: armed on every host under revert before the first step, each revert runs there this long after unless the guard is committed (after the last step of the block succeeded, from a new connection). + on the screen adds 5 minutes.',
+    ),
+    revert: z
+      .record(z.string(), text)
+      .refine((reverts) => Object.keys(reverts).length > 0, 'a guard needs at least one host under revert')
+      .describe(
+        'Per host: the shell command that undoes on that host what the block changes; {{var}} is quoted as in run. Each runs on its host by itself at the deadline, also when nightshift is cut off.',
+      ),
+    through: name('phase name')
+      .optional()
+      .describe('The last phase of the block (default: this phase alone); the block is this phase and the ones after it up to that one.'),
+  })
+  .describe(
+    'One dead-man over a block of steps across hosts, e.g. an identity swap, a cable moved on site and checks from outside. A failure or a fallback inside the block fires the reverts at once; a host nobody reaches reverts by itself.',
+  );
+
 export const phaseSchema = z
   .strictObject({
     name: name('phase name').describe('Phase name, e.g. partition, restore, cutover.'),
@@ -410,6 +429,7 @@ export const phaseSchema = z
       .enum(['stop', 'outer'])
       .optional()
       .describe("After the phase's fallback succeeded: stop (default; the run ends fallen back) or outer (go on with the runbook's fallback)."),
+    guard: guardSchema.optional(),
   })
   .describe('An ordered group of steps.');
 
@@ -430,7 +450,7 @@ const templateStepSchema = z.union(
 );
 
 export const templateSchema = phaseSchema
-  .omit({ name: true })
+  .omit({ name: true, guard: true })
   .extend({
     steps: z.array(templateStepSchema).min(1, 'a template needs at least one step'),
     fallback: z
@@ -459,6 +479,7 @@ export const templatePhaseSchema = z
     skip_done: phaseSchema.shape.skip_done,
     fallback: phaseSchema.shape.fallback,
     fallback_then: phaseSchema.shape.fallback_then,
+    guard: phaseSchema.shape.guard,
   })
   .describe('A phase made from a template.');
 

@@ -261,12 +261,35 @@ export interface WaitStep extends ActingStep {
   everyMs: number;
 }
 
+/**
+ * `guard:` one dead-man over consecutive phases, across hosts: before their first step a
+ * revert is armed on each host it names; it is committed (disarmed from a new connection)
+ * only after their last step succeeded. A step of those phases that falls back fires the
+ * reverts at once; a host nightshift cannot reach reverts by itself at its deadline.
+ */
+export interface GuardPlan {
+  /** The phase the guard is written on; its run folders on the hosts are named after it. */
+  id: string;
+  afterMs: number;
+  /** Each host's revert, in the order written. */
+  reverts: Array<{ host: string; command: string }>;
+  /** The phases it spans, first to last. */
+  phases: string[];
+}
+
+/** What nightshift does for a guard: arm it (before its first step), commit it (after its last), or fire it (first in a fallback). */
+export interface GuardStep extends ActingStep {
+  kind: 'guard';
+  action: 'arm' | 'commit' | 'fire';
+  guard: GuardPlan;
+}
+
 export interface NoteStep extends StepBase {
   kind: 'note';
   text: string;
 }
 
-export type Step = RunStep | LocalStep | UploadStep | RebootStep | PreflightStep | CheckpointStep | WaitStep | NoteStep | EditStep | UndoStep;
+export type Step = RunStep | LocalStep | UploadStep | RebootStep | PreflightStep | CheckpointStep | WaitStep | NoteStep | EditStep | UndoStep | GuardStep;
 
 export interface Phase {
   name: string;
@@ -285,6 +308,8 @@ export interface Phase {
   template?: string;
   /** `for_each:` the phase runs once per host of a group, in batches (see Fleet). */
   fleet?: Fleet;
+  /** The guard whose block this phase is in. */
+  guard?: GuardPlan;
 }
 
 /**

@@ -80,7 +80,11 @@ export function withConditions(
   const phases: Phase[] = runbook.phases.map((phase, p) => {
     const rawPhase = raw.phases[p];
     const phaseWhen = rawPhase?.when !== undefined ? { text: rawPhase.when, path: ['phases', p, 'when'] as Path } : undefined;
-    const steps = phase.steps.map((step, s) => stepWhen(step, rawPhase?.steps[s]?.when, ['phases', p, 'steps', s], phaseWhen, paramsOf(p)));
+    // A guard's own steps (guard-blocks.ts) were written as no step: the raw steps are the others, in order.
+    let s = -1;
+    const steps = phase.steps.map((step) =>
+      step.kind === 'guard' ? step : ((s += 1), stepWhen(step, rawPhase?.steps[s]?.when, ['phases', p, 'steps', s], phaseWhen, paramsOf(p))),
+    );
     const when = steps.find((step) => step.when?.[0]?.scope === 'phase')?.when?.[0];
     return { ...phase, steps, ...(when ? { when } : {}) };
   });

@@ -10,7 +10,7 @@ import { AttemptMayStillRunError, type AttemptState } from '../engine/unsettled-
 import type { StepOutput } from '../output/step-output.js';
 import { captureValue, OutputTail } from '../runbook/capture-value.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
+import type { GuardStep, LocalStep, PreflightStep, RebootStep, Runbook, RunStep, Step, UploadStep, WaitStep } from '../runbook/types.js';
 import { isFinalLoginError } from '../remote/errors.js';
 import { isAbort, sleep } from './abortable.js';
 import { runLocalCommand } from './local-command.js';
@@ -18,6 +18,7 @@ import { runPreflight } from './preflight.js';
 import { rebootHost, type RebootJournal, type RebootsInFlight } from './reboot.js';
 import { runWithRevert, type RevertEvent } from './revert.js';
 import { uploadStep } from './upload.js';
+import { type GuardKeeper, runGuardStep } from './guard.js';
 import { hostsBecoming } from './become-hosts.js';
 import { createEditEffects } from './edit-effects.js';
 import { decideWhenActor, HostFactsCache } from './host-facts.js';
@@ -39,6 +40,8 @@ export interface EffectsOptions {
   sites: Runbook['sites'];
   /** A revert was armed, disarmed, kept or fired (journaled by the run). */
   onRevert?(event: RevertEvent): void;
+  /** The run's guards (runbook `guard:`): what their steps arm, commit and fire is recorded there. */
+  guards?: GuardKeeper;
   /** A detached run handed back its result; its output stays on the host until the run releases it. */
   onDetachedResult?(run: DetachedResult): void;
   /** A reboot's facts before it is issued, and what became of it (journaled by the run before the call returns). */
@@ -74,6 +77,9 @@ export function createEffects(options: EffectsOptions) {
     const output = outputs.start(step);
     hosts.setPhase(hostKeyPhaseOf(step));
     try {
+      // Only what starts anew: an attempt followed again is on its host already.
+      const expired = step.kind === 'guard' || outputs.continuesLast(step.id) ? null : (options.guards?.expiredIn(step.phase) ?? null);
+      if (expired !== null) throw new Error(expired);
       return await work(output);
     } catch (error) {
       if (!isAbort(error)) output.note(`nightshift: ${(error as Error).message}`);
@@ -303,6 +309,13 @@ export function createEffects(options: EffectsOptions) {
     withOutput(input.step, (output) => uploadStep(input.step, hostsBecoming(hosts, input.step.become), output, signal)),
   );
 
+  const guard = effectActor<void, { step: GuardStep }>(({ input, signal }) =>
+    withOutput(input.step, (output) => {
+      if (!options.guards) throw new Error('this run keeps no guards');
+      return runGuardStep(input.step, { hosts, keeper: options.guards, output, sessionId: options.sessionId, signal, sites: options.sites });
+    }),
+  );
+
   const edits = createEditEffects({ hosts, sessionId: options.sessionId, outputs, withOutput });
   const decideWhen = decideWhenActor({
     facts: options.facts ?? new HostFactsCache(hosts),
@@ -310,5 +323,19 @@ export function createEffects(options: EffectsOptions) {
     setPhase: (phase) => hosts.setPhase(phase),
   });
 
-  return { runRemote, runLocal, waitUntil, reboot, preflight, upload, runCheck, probeDone: probeDoneEffect, checkAttempt, stopAttempt, decideWhen, ...edits };
+  return {
+    runRemote,
+    runLocal,
+    waitUntil,
+    reboot,
+    preflight,
+    upload,
+    guard,
+    runCheck,
+    probeDone: probeDoneEffect,
+    checkAttempt,
+    stopAttempt,
+    decideWhen,
+    ...edits,
+  };
 }

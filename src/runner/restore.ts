@@ -4,6 +4,7 @@
 // wait probes again. Anything else in flight is restored as interrupted: its check runs
 // first, or the upgrader decides (re-run, mark done, fall back). A step held for hands
 // on site had nothing in flight and is restored held; one whose `when:` was being decided decides again.
+import type { GuardEvent } from './guard.js';
 import type { StateValue } from 'xstate';
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
@@ -33,6 +34,8 @@ export interface RestoredMachine {
   outputLines?: Record<string, number>;
   /** Reboots issued and not seen through (from the journal): waited for and verified, never issued again. */
   reboots?: RebootsInFlight;
+  /** What the journal says of the guards so far: armed, extended, committed or fired, host by host. */
+  guards?: GuardEvent[];
 }
 
 /** The line count of each step's last closed output, from the journal's `output.closed` entries. */

@@ -214,11 +214,11 @@ async function onNewConnection(context: RevertContext, host: string, script: str
   }
 }
 
-type Handlers = { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void };
-type ScriptEnd = { exitCode: number | null; signal?: string; stdout: string; stderr: string };
+export type Handlers = { onStdout(chunk: Buffer): void; onStderr(chunk: Buffer): void };
+export type ScriptEnd = { exitCode: number | null; signal?: string; stdout: string; stderr: string };
 
 /** Runs a revert script and reads its report; a failing script says why (`failure`: what its exit statuses mean). */
-async function statusOf(
+export async function statusOf(
   run: (handlers: Handlers) => Promise<{ exitCode: number | null; signal?: string }>,
   failure: (end: ScriptEnd) => string | undefined = () => undefined,
 ): Promise<RevertStatus> {
@@ -236,7 +236,7 @@ async function statusOf(
 }
 
 /** Why the arm script failed, from its exit status and what it printed. */
-function armFailure(end: ScriptEnd): string | undefined {
+export function armFailure(end: ScriptEnd): string | undefined {
   if (end.exitCode === NO_REVERT_FOLDER) {
     const skipped = end.stdout
       .split('\n')

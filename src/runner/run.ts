@@ -1,6 +1,7 @@
 // One run of a runbook: the compiled machine with its effects provided, every engine event
 // and connection change journaled, outputs recorded by reference. Front-ends (Ink or plain)
 // read from it and send the humans' events to it.
+import { GuardKeeper, guardsOf } from './guard.js';
 import os from 'node:os';
 import path from 'node:path';
 import { createActor } from 'xstate';
@@ -71,6 +72,8 @@ export interface Run {
   outcome(): Outcome | null;
   /** Stops the machine (a running step is aborted), closes connections and the journal. */
   stop(): Promise<void>;
+  /** The run's guards (runbook `guard:`): their deadlines, and `+`. */
+  guards: GuardKeeper;
 }
 
 /** How long a note (a link's state, an output closed) may wait for the journal's next write before it is written on its own. */
@@ -162,6 +165,8 @@ export function createRun(options: RunOptions): Run {
       hosts.releaseRun(run.host, run.runId, run.become);
     }
   };
+  const guards = new GuardKeeper(hosts, session.id, ({ type, ...fields }) => record(type, fields), guardsOf(runbook));
+  if (options.restore?.guards) guards.restore(options.restore.guards);
   const machine = compileRunbook(runbook, { relaysAllowed: options.relaysAllowed ?? false, ...goingAgainOptions(options.again) }).provide({
     actors: createEffects({
       hosts,
@@ -171,6 +176,7 @@ export function createRun(options: RunOptions): Run {
       leaveRunning: () => suspending,
       sites: runbook.sites,
       onRevert: ({ type, ...fields }) => record(type, fields),
+      guards,
       onDetachedResult: (run) => unreleased.push(run),
       onReboot: (type, fields) => record(type, fields as EntryFields<typeof type>),
       ...(options.restore?.reboots ? { reboots: options.restore.reboots } : {}),
@@ -292,6 +298,7 @@ export function createRun(options: RunOptions): Run {
     hosts,
     actor,
     outputs,
+    guards,
     upgrader,
     relaysAllowed: options.relaysAllowed ?? false,
     stepOf,

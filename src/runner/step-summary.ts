@@ -1,5 +1,6 @@
 // What the journal says about each step at the start of a session, so that a record
 // (nightshift report, nightshift sessions) needs nothing but the session's folder.
+import { guardStepText } from '../runbook/guard-text.js';
 import type { Runbook, Step } from '../runbook/types.js';
 import { allSteps } from '../runbook/types.js';
 import { describeCheck } from '../runbook/plan.js';
@@ -43,6 +44,8 @@ export function summarizeStep(step: Step): StepSummary {
       return { ...base, command: `edit ${step.host}:${step.path}` };
     case 'undo':
       return { ...base, command: `undo step ${step.stepId}: put back ${step.host}:${step.path}` };
+    case 'guard':
+      return { ...base, text: guardStepText(step) };
   }
 }
 

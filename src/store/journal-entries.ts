@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { HUMAN_ACTIONS, type EngineEmitted } from '../engine/events.js';
 import type { RevertEvent } from '../runner/revert.js';
+import type { GuardEvent } from '../runner/guard.js';
 import type { HelperEndpointEvent } from '../chat/helper-endpoint.js';
 
 const actor = z.object({ role: z.string(), name: z.string() });
@@ -111,6 +112,14 @@ const revertShapes = {
   'revert.fired': { ...revertBase, firedAt: z.number().optional(), exitCode },
   'revert.unseen': { ...revertBase, deadline: z.number() },
 } satisfies Record<RevertEvent['type'], z.ZodRawShape>;
+
+/** A guard (runbook `guard:`), host by host: see runner/guard.ts. */
+const guardShapes = {
+  'guard.armed': { guard: z.string(), host: z.string(), how: z.string(), deadline: z.number(), afterMs: z.number() },
+  'guard.extended': { guard: z.string(), host: z.string(), deadline: z.number() },
+  'guard.committed': { guard: z.string(), host: z.string() },
+  'guard.fired': { guard: z.string(), host: z.string(), by: z.enum(['nightshift', 'deadline']), firedAt: z.number().optional(), exitCode },
+} satisfies Record<GuardEvent['type'], z.ZodRawShape>;
 
 const rebootShapes = {
   'reboot.prepared': { stepId: z.string(), attempt: z.number().int(), host: z.string(), bootId: z.string(), oneShot: z.unknown().optional() },
@@ -221,7 +230,7 @@ const unionShapes = {
   ],
 } as const;
 
-const singleShapes = { ...engineShapes, ...revertShapes, ...rebootShapes, ...runShapes, ...helperShapes, ...chatShapes };
+const singleShapes = { ...engineShapes, ...revertShapes, ...guardShapes, ...rebootShapes, ...runShapes, ...helperShapes, ...chatShapes };
 type SingleShapes = typeof singleShapes;
 type UnionShapes = typeof unionShapes;
 

@@ -1,3 +1,4 @@
+import { guardHosts } from '../runbook/guard-text.js';
 import type { Role, Step } from '../runbook/types.js';
 
 /** Where a step runs, for headings: "on dolphin", "locally", or who confirms. */
@@ -17,6 +18,8 @@ export function stepPlace(step: Step): string {
       return step.by === 'both' ? 'upgrader and sentinel' : step.by;
     case 'note':
       return 'note';
+    case 'guard':
+      return `on ${guardHosts(step.guard)}`;
   }
 }
 

@@ -42,15 +42,20 @@ export interface PlainIO {
 
 /** `dolphin|`, or `[vm2]` (and where it runs, when elsewhere) for a step of a rollout: the start of its output lines. */
 export function linePrefix(step: Step): string {
-  const host = 'host' in step ? step.host : 'local';
+  const host = outputSource(step);
   const fleetHost = step.instanceOf?.host;
   return fleetHost === undefined ? chalk.dim(`${host}|`) : `${hostPrefix(fleetHost).trimEnd()}${fleetHost === host ? '' : ` ${chalk.dim(`${host}|`)}`}`;
+}
+
+/** Where a step's output comes from: its host, `local`, or `guard` (a guard's steps speak for several hosts). */
+function outputSource(step: Step): string {
+  return 'host' in step ? step.host : step.kind === 'guard' ? 'guard' : 'local';
 }
 
 export function plainLinesPrinter(io: Pick<PlainIO, 'write' | 'json'>) {
   return (step: Step, lines: string[], stderr: boolean) => {
     if (io.json) {
-      const host = 'host' in step ? step.host : 'local';
+      const host = outputSource(step);
       // A step of a rollout says which of its hosts it is for; where it runs too, when that is elsewhere.
       const fleetHost = step.instanceOf?.host;
       const stream = stderr ? 'stderr' : 'stdout';

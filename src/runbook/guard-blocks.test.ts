@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunbook } from './load.js';
+import { formatPlan, planOf } from './plan.js';
+import { allSteps } from './types.js';
+import { problemsOf } from '../../test/support/runbook-problems.js';
+
+const runbook = (guard: string, extra = '') => `name: t
+hosts:
+  dragon: { address: 127.0.0.1 }
+  dolphin: { address: 127.0.0.1 }
+vars:
+  address: 192.168.10.1
+phases:
+  - name: prepare
+    steps:
+      - run: echo prepare
+        host: dolphin
+  - name: swap
+${guard}
+    steps:
+      - run: ip addr add {{address}}/24 dev eth0
+        host: dolphin
+      - checkpoint: The modem cable is in the new dragon
+      - run: ip route replace default via 203.0.113.1
+        host: dolphin
+        on_fail: ask
+  - name: verify
+    steps:
+      - local: dig @{{address}} example.org
+${extra}`;
+
+const swapGuard = `    guard:
+      revert_after: 10m
+      revert:
+        dolphin: ip addr del {{address}}/24 dev eth0
+        dragon: ip addr add {{address}}/24 dev eth0
+      through: verify`;
+
+describe('guard: on a phase', () => {
+  it('arms before the block, commits after its last phase, and fires first in the fallback of each phase in it', () => {
+    const book = parseRunbook(runbook(swapGuard, 'fallback:\n  - run: echo back\n    host: dragon\n'), 'rb.yaml');
+    const ids = allSteps(book).map((step) => `${step.number} ${step.id}`);
+    expect(ids).toEqual([
+      '1.1 prepare-1',
+      '2.0 swap-guard',
+      '2.1 swap-1',
+      '2.2 swap-2',
+      '2.3 swap-3',
+      '2.F0 swap-guard-fire',
+      '3.1 verify-1',
+      '3.2 swap-guard-commit',
+      '3.F0 verify-guard-fire',
+      'F1 fallback-1',
+    ]);
+    const [swap, verify] = [book.phases[1]!, book.phases[2]!];
+    expect(swap.steps[0]).toMatchObject({
+      kind: 'guard',
+      action: 'arm',
+      onFail: 'fallback',
+      guard: {
+        id: 'swap',
+        afterMs: 600_000,
+        phases: ['swap', 'verify'],
+        reverts: [
+          { host: 'dolphin', command: 'ip addr del 192.168.10.1/24 dev eth0' },
+          { host: 'dragon', command: 'ip addr add 192.168.10.1/24 dev eth0' },
+        ],
+      },
+    });
+    // Without a fallback of their own, the block's phases fire and go on to the runbook's.
+    expect([swap.fallbackThen, verify.fallbackThen]).toEqual(['outer', 'outer']);
+    expect(book.phases[0]!.fallback).toBeUndefined();
+    // Inside the block a failure falls back (and fires) unless the step says otherwise.
+    expect(swap.steps.map((step) => ('onFail' in step ? step.onFail : null))).toEqual(['fallback', 'fallback', 'ask', 'ask']);
+    expect(verify.steps.map((step) => ('onFail' in step ? step.onFail : null))).toEqual(['fallback', 'fallback']);
+    expect(book.phases[0]!.steps[0]).toMatchObject({ onFail: 'ask' });
+  });
+
+  it('is put first in a phase fallback of its own, which keeps what follows it', () => {
+    const book = parseRunbook(
+      runbook(
+        `${swapGuard.replace('      through: verify\n', '').replace(/\n {6}through: verify$/, '')}\n    fallback:\n      - run: echo own\n        host: dolphin`,
+      ),
+      'rb.yaml',
+    );
+    const swap = book.phases[1]!;
+    expect(swap.fallback?.map((step) => step.id)).toEqual(['swap-guard-fire', 'swap-fallback-1']);
+    expect(swap.fallbackThen).toBeUndefined();
+    expect(swap.steps.at(-1)).toMatchObject({ id: 'swap-guard-commit', number: '2.4', action: 'commit' });
+    expect(book.phases[2]!.guard).toBeUndefined();
+  });
+
+  it('is in the plan, with each host and its revert', () => {
+    const text = formatPlan(planOf(parseRunbook(runbook(swapGuard), 'rb.yaml')));
+    expect(text).toMatch(/2\.0 .*Arm the guard: dolphin, dragon revert by themselves in 10m unless it is committed/);
+    expect(text).toMatch(/dolphin: ip addr del 192\.168\.10\.1\/24 dev eth0/);
+    expect(text).toMatch(/3\.2 .*Commit the guard: the changes stay on dolphin, dragon/);
+  });
+
+  it('says what is wrong with one, all in one round', () => {
+    const problems = problemsOf(
+      runbook(`    guard:
+      revert_after: 5s
+      revert:
+        dolphn: ip addr del {{adress}}/24 dev eth0
+      through: prepare`),
+    );
+    expect(problems).toEqual([
+      "14:21: the guard of phase 'swap' needs a revert_after of at least 10s: time for its steps and the commit",
+      "16:9: unknown host 'dolphn' in the guard of phase 'swap'; did you mean 'dolphin'?",
+      "16:29: unknown variable 'adress' in 'guard.revert.dolphn' of phase 2; did you mean 'address'?",
+      "17:16: the guard of phase 'swap' goes through 'prepare', which comes before it; through names a later phase",
+    ]);
+  });
+
+  it('refuses guards that overlap, and a guard on no host', () => {
+    const overlapping = runbook(swapGuard).replace(
+      '  - name: verify\n',
+      '  - name: verify\n    guard:\n      revert_after: 1m\n      revert:\n        dragon: echo back\n',
+    );
+    expect(problemsOf(overlapping)).toEqual([expect.stringMatching(/phase 'verify' is already guarded by phase 'swap': guards do not nest or overlap/)]);
+    expect(problemsOf(runbook('    guard:\n      revert_after: 1m\n      revert: {}'))).toEqual([
+      expect.stringMatching(/a guard needs at least one host under revert/),
+    ]);
+  });
+});

@@ -1,0 +1,371 @@
+// A guard's steps on its hosts (runbook `guard:`): arm a revert on each before the block,
+// commit them from new connections after it, or fire them at once when the block falls back.
+// The reverts are revert_after's (revert-scripts.ts): armed on the host, they run there by
+// themselves at the deadline, whether or not nightshift can still reach it.
+import type { StepOutput } from '../output/step-output.js';
+import { armScript, describeTimer, disarmScript, extendScript, fireNowScript, revertStatusScript, type RevertStatus } from '../remote/revert-scripts.js';
+import { describeWriteFailure } from '../remote/host-shell.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { GuardPlan, GuardStep, Runbook, Site } from '../runbook/types.js';
+import { clockIn } from '../text/clock.js';
+import { isAbort, sleep } from './abortable.js';
+import type { RemoteHosts } from './remote-hosts.js';
+import { REVERT_GRACE_MS, armFailure, statusOf } from './revert.js';
+
+/** How long a firing waits on the host for the revert to end before it follows it up. */
+const FIRE_WAIT_SECONDS = 60;
+/** Bound on one attempt to reach a host (login and script). */
+const ATTEMPT_MS = 20_000;
+const RETRY_PAUSE_MS = 2000;
+/** What `+` adds to a guard's deadline. */
+export const GUARD_EXTENSION_MS = 5 * 60_000;
+
+/** What the journal records of a guard, host by host. */
+export type GuardEvent =
+  | { type: 'guard.armed'; guard: string; host: string; how: string; deadline: number; afterMs: number }
+  | { type: 'guard.extended'; guard: string; host: string; deadline: number }
+  | { type: 'guard.committed'; guard: string; host: string }
+  /** `by`: nightshift fired it, or the host's own timer did at the deadline. */
+  | { type: 'guard.fired'; guard: string; host: string; by: 'nightshift' | 'deadline'; firedAt?: number; exitCode: number | null };
+
+export type GuardHostState = 'armed' | 'committed' | 'fired';
+
+/** A guard as the screen shows it: each host's deadline and state. */
+export interface GuardShown {
+  id: string;
+  hosts: Array<{ host: string; deadline: number; state: GuardHostState }>;
+}
+
+/** The runbook's guards, each once. */
+export function guardsOf(runbook: Runbook): GuardPlan[] {
+  return [...new Set(runbook.phases.flatMap((phase) => (phase.guard ? [phase.guard] : [])))];
+}
+
+/** The guard entries of a journal, in order (a resumed run's keeper starts from them). */
+export function guardEventsOf(entries: ReadonlyArray<{ type: string }>): GuardEvent[] {
+  return entries.filter((entry): entry is GuardEvent => entry.type.startsWith('guard.'));
+}
+
+/** Per host too: two names of one machine get a revert each. */
+export function guardRunId(sessionId: string, guard: string, host: string): string {
+  return `${sessionId}/${guard}.${host}.guard`;
+}
+
+function guardUnit(sessionId: string, guard: string, host: string): string {
+  return `nightshift-guard-${sessionId}-${guard}-${host}`.replace(/[^A-Za-z0-9:_-]/g, '-');
+}
+
+/**
+ * The guards of a run and where they stand, for the screen and for `+`. Restored from the
+ * journal after a resume; what the hosts say wins over it whenever they are asked.
+ */
+export class GuardKeeper {
+  private readonly guards = new Map<string, GuardShown>();
+  private readonly listeners = new Set<() => void>();
+  private version = 0;
+
+  constructor(
+    private readonly hosts: RemoteHosts,
+    private readonly sessionId: string,
+    private readonly onEvent: (event: GuardEvent) => void,
+    /** The runbook's guards. */
+    private readonly plans: readonly GuardPlan[] = [],
+  ) {}
+
+  /**
+   * Why a step of this phase must not act: its guard is armed and a host's deadline has
+   * passed, so that host has reverted by itself (a resume after a long pause); null otherwise.
+   */
+  expiredIn(phase: string | null, now = Date.now()): string | null {
+    const plan = this.plans.find((candidate) => phase !== null && candidate.phases.includes(phase));
+    const hosts = plan ? (this.guards.get(plan.id)?.hosts ?? []) : [];
+    const late = plan?.reverts.filter(({ host }) => hosts.some((entry) => entry.host === host && entry.state === 'armed' && entry.deadline <= now)) ?? [];
+    if (late.length === 0) return null;
+    return `the guard's deadline has passed on ${late.map((revert) => revert.host).join(', ')}: the revert ran there by itself, so nothing more of the block is done`;
+  }
+
+  /** The journal's account of the guards so far (a resumed session). */
+  restore(events: readonly GuardEvent[]): void {
+    for (const event of events) this.apply(event);
+  }
+
+  record(event: GuardEvent): void {
+    this.apply(event);
+    this.onEvent(event);
+  }
+
+  private apply(event: GuardEvent): void {
+    const guard = this.guards.get(event.guard) ?? { id: event.guard, hosts: [] };
+    this.guards.set(event.guard, guard);
+    const known = guard.hosts.find((entry) => entry.host === event.host);
+    const entry = known ?? { host: event.host, deadline: 0, state: 'armed' as GuardHostState };
+    if (!known) guard.hosts.push(entry);
+    if (event.type === 'guard.armed' || event.type === 'guard.extended') {
+      entry.deadline = event.deadline;
+      if (event.type === 'guard.armed') entry.state = 'armed';
+    } else entry.state = event.type === 'guard.committed' ? 'committed' : 'fired';
+    this.version += 1;
+    for (const listener of this.listeners) listener();
+  }
+
+  /** The guard with a host still armed (one at a time: guards do not overlap), or null. */
+  active(): GuardShown | null {
+    for (const guard of this.guards.values()) if (guard.hosts.some((entry) => entry.state === 'armed')) return guard;
+    return null;
+  }
+
+  deadlineOf(guard: string, host: string): number | undefined {
+    return this.guards.get(guard)?.hosts.find((entry) => entry.host === host)?.deadline;
+  }
+
+  /** A number that changes with every change (for the screen's store). */
+  changes(): number {
+    return this.version;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** `+`: moves the active guard's deadline later on every host still armed; says what became of it. */
+  async extend(byMs = GUARD_EXTENSION_MS): Promise<string> {
+    const guard = this.active();
+    if (!guard) return 'no guard is armed';
+    const armed = guard.hosts.filter((entry) => entry.state === 'armed');
+    const results = await Promise.all(
+      armed.map(async ({ host }) => {
+        try {
+          const script = extendScript(
+            guardRunId(this.sessionId, guard.id, host),
+            guardUnit(this.sessionId, guard.id, host),
+            Math.round(byMs / 1000),
+            this.hosts.runDirOf?.(host),
+          );
+          const status = await statusOf((handlers) => this.hosts.exec(host, script, { ...handlers, signal: AbortSignal.timeout(ATTEMPT_MS) }));
+          if (status.state !== 'armed' || status.secondsLeft === null) return `${host}: not moved, its revert is ${status.state}`;
+          const deadline = Date.now() + status.secondsLeft * 1000;
+          this.record({ type: 'guard.extended', guard: guard.id, host, deadline });
+          return null;
+        } catch (error) {
+          return `${host}: not moved (${(error as Error).message})`;
+        }
+      }),
+    );
+    const failed = results.filter((result): result is string => result !== null);
+    const moved = armed.length - failed.length;
+    const said =
+      moved > 0
+        ? `the guard's deadline moved ${formatDuration(byMs)} later on ${moved === armed.length ? 'every host' : `${moved} of ${armed.length} hosts`}`
+        : 'the deadline did not move';
+    return failed.length > 0 ? `${said}; ${failed.join('; ')}` : said;
+  }
+}
+
+export interface GuardContext {
+  hosts: RemoteHosts;
+  keeper: GuardKeeper;
+  output: StepOutput;
+  sessionId: string;
+  signal: AbortSignal;
+  sites: { upgrader: Site; site: Site };
+  /** For tests: how long past the deadline a firing waits for a host nobody reached (default REVERT_GRACE_MS). */
+  graceMs?: number;
+}
+
+export function runGuardStep(step: GuardStep, context: GuardContext): Promise<void> {
+  switch (step.action) {
+    case 'arm':
+      return armGuard(step.guard, context);
+    case 'commit':
+      return commitGuard(step.guard, context);
+    case 'fire':
+      return fireGuard(step.guard, context);
+  }
+}
+
+function clocksOf(context: GuardContext): (at: number) => string {
+  const { upgrader, site } = context.sites;
+  return (at) => `${clockIn(upgrader.tz, at, true)} ${upgrader.name} / ${clockIn(site.tz, at, true)} ${site.name}`;
+}
+
+async function armGuard(guard: GuardPlan, context: GuardContext): Promise<void> {
+  const { hosts, output, signal, keeper, sessionId } = context;
+  const clocks = clocksOf(context);
+  const seconds = Math.ceil(guard.afterMs / 1000);
+  const results = await Promise.allSettled(
+    guard.reverts.map(async ({ host, command }) => {
+      const sentAt = Date.now();
+      const script = armScript({
+        runId: guardRunId(sessionId, guard.id, host),
+        unit: guardUnit(sessionId, guard.id, host),
+        seconds,
+        revert: command,
+        ...runDirOf(hosts, host),
+      });
+      const armed = await statusOf((handlers) => hosts.exec(host, script, { ...handlers, signal }), armFailure).catch((error: unknown) => {
+        if (isAbort(error)) throw error;
+        throw new Error(`${host}: ${(error as Error).message}`);
+      });
+      // Armed before, by an earlier attempt of this step: only a revert still waiting counts.
+      if (armed.state !== 'armed') throw new Error(`${host}: its revert was ${armed.state} already, by an earlier attempt`);
+      const deadline = sentAt + Math.min(seconds, armed.secondsLeft ?? seconds) * 1000;
+      keeper.record({ type: 'guard.armed', guard: guard.id, host, how: armed.how, deadline, afterMs: guard.afterMs });
+      output.note(`nightshift: ${host}: armed with ${describeTimer(armed.how)}; unless committed, it runs by itself at ${clocks(deadline)}: ${command}`);
+    }),
+  );
+  signal.throwIfAborted();
+  const failed = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as Error).message] : []));
+  if (failed.length > 0) {
+    throw new Error(
+      `the guard could not be armed everywhere, so nothing it guards was started: ${failed.join('; ')}. Falling back fires it where it was armed`,
+    );
+  }
+  output.note(
+    `nightshift: the guard is armed on ${guard.reverts.length === 1 ? guard.reverts[0]!.host : `all ${guard.reverts.length} hosts`}: + adds ${formatDuration(GUARD_EXTENSION_MS)} to its deadline`,
+  );
+}
+
+/**
+ * Disarms every host's revert from a new connection: only a host that still takes new logins
+ * keeps the block's changes. The states are read first, so that a host whose revert already
+ * ran leaves the others armed for the fallback rather than half committed.
+ */
+async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<void> {
+  const { hosts, output, signal, keeper, sessionId } = context;
+  const runId = (host: string) => guardRunId(sessionId, guard.id, host);
+  const read = await Promise.all(
+    guard.reverts.map(async ({ host }) => {
+      const until = keeper.deadlineOf(guard.id, host) ?? Date.now() + ATTEMPT_MS;
+      try {
+        return { host, status: await untilAnswered(context, host, revertStatusScript(runId(host), false, hosts.runDirOf?.(host)), until) };
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        return { host, error: (error as Error).message };
+      }
+    }),
+  );
+  const problems = read.flatMap((found) => {
+    if ('error' in found) return [`no new connection reached ${found.host} before its deadline (${found.error})`];
+    if (found.status.state === 'fired') {
+      keeper.record({ type: 'guard.fired', guard: guard.id, host: found.host, by: 'deadline', exitCode: found.status.exitCode ?? null });
+      return [`${found.host} reverted by itself: its deadline passed`];
+    }
+    if (found.status.state === 'missing') return [`${found.host} has no armed revert to commit`];
+    return [];
+  });
+  if (problems.length > 0) throw new Error(`the guard cannot be committed: ${problems.join('; ')}. Falling back fires it on the hosts still armed`);
+  for (const { host } of guard.reverts) {
+    const status = await untilAnswered(
+      context,
+      host,
+      disarmScript(runId(host), hosts.runDirOf?.(host)),
+      keeper.deadlineOf(guard.id, host) ?? Date.now() + ATTEMPT_MS,
+    );
+    if (status.state !== 'disarmed') {
+      if (status.state === 'fired') keeper.record({ type: 'guard.fired', guard: guard.id, host, by: 'deadline', exitCode: status.exitCode ?? null });
+      throw new Error(`the guard cannot be committed: ${host}'s revert is ${status.state}. Falling back fires it on every host, the committed ones too`);
+    }
+    keeper.record({ type: 'guard.committed', guard: guard.id, host });
+    output.note(`nightshift: ${host} answered a new connection: its revert is disarmed and the changes stay`);
+  }
+  signal.throwIfAborted();
+}
+
+/**
+ * Runs every host's revert now; a host that cannot be reached is waited for until its own
+ * timer has run the revert (its deadline and a grace), then asked how that went.
+ */
+async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void> {
+  const { hosts, output, keeper, sessionId } = context;
+  const clocks = clocksOf(context);
+  const results = await Promise.allSettled(
+    guard.reverts.map(async ({ host }) => {
+      const runId = guardRunId(sessionId, guard.id, host);
+      const runDir = hosts.runDirOf?.(host);
+      const deadline = keeper.deadlineOf(guard.id, host);
+      let status: RevertStatus;
+      let by: 'nightshift' | 'deadline' = 'nightshift';
+      try {
+        status = await statusOf((handlers) =>
+          hosts.exec(host, fireNowScript(runId, FIRE_WAIT_SECONDS, runDir), {
+            ...handlers,
+            signal: AbortSignal.any([context.signal, AbortSignal.timeout(ATTEMPT_MS + FIRE_WAIT_SECONDS * 1000)]),
+          }),
+        );
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        const until = (deadline ?? Date.now()) + (context.graceMs ?? REVERT_GRACE_MS);
+        output.note(
+          `nightshift: ${host} cannot be reached (${(error as Error).message}); its revert runs there by itself` +
+            `${deadline !== undefined ? ` at ${clocks(deadline)}` : ''}: waiting for it to answer until ${clocks(until)}`,
+        );
+        status = await untilFired(context, host, revertStatusScript(runId, true, runDir), until).catch((late: unknown) => {
+          if (isAbort(late)) throw late;
+          throw new Error(
+            `${host} did not answer by ${clocks(until)} (${(late as Error).message}); whether its revert ran cannot be told: look on the machine`,
+          );
+        });
+        by = 'deadline';
+      }
+      if (status.state === 'fired' && status.exitCode === undefined) {
+        status = await untilFired(context, host, revertStatusScript(runId, true, runDir), Date.now() + (context.graceMs ?? REVERT_GRACE_MS));
+      }
+      if (status.state === 'missing') {
+        output.note(`nightshift: ${host}: nothing was armed there, nothing to revert`);
+        return;
+      }
+      if (status.state !== 'fired' || status.exitCode === undefined) throw new Error(`${host}: its revert is ${status.state}, not seen to end`);
+      if (status.firedAt !== undefined && deadline !== undefined && status.firedAt * 1000 >= deadline - 1000) by = 'deadline';
+      keeper.record({
+        type: 'guard.fired',
+        guard: guard.id,
+        host,
+        by,
+        ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}),
+        exitCode: status.exitCode,
+      });
+      for (const line of (status.output ?? '').trimEnd().split('\n').filter(Boolean)) output.note(`${host} revert| ${line}`);
+      if (status.outputCut !== undefined) output.note(`nightshift: ${host} could not keep all its revert printed (${describeWriteFailure(status.outputCut)})`);
+      const when = status.firedAt !== undefined ? ` at ${clocks(status.firedAt * 1000)}` : '';
+      output.note(`nightshift: ${host}: the revert ran${when}${by === 'deadline' ? ' by itself, at its deadline' : ''} and exited ${status.exitCode}`);
+      if (status.exitCode !== 0) throw new Error(`${host}: the revert exited ${status.exitCode}`);
+    }),
+  );
+  context.signal.throwIfAborted();
+  const failed = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as Error).message] : []));
+  if (failed.length > 0) throw new Error(`the guard did not revert everywhere: ${failed.join('; ')}; look on the machines`);
+}
+
+function runDirOf(hosts: RemoteHosts, host: string): { runDir?: string } {
+  const runDir = hosts.runDirOf?.(host);
+  return runDir !== undefined ? { runDir } : {};
+}
+
+/** A script over a new connection, tried again until it answers or `until` passes. */
+async function untilAnswered(context: GuardContext, host: string, script: string, until: number): Promise<RevertStatus> {
+  let last = 'no attempt was made';
+  do {
+    const left = Math.min(until - Date.now(), ATTEMPT_MS);
+    if (left <= 0) break;
+    const bounded = AbortSignal.any([context.signal, AbortSignal.timeout(left)]);
+    try {
+      return await statusOf((handlers) => context.hosts.execOnNewConnection(host, script, { ...handlers, signal: bounded, readyTimeoutMs: left }));
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      last = isAbort(error) ? 'no answer in time' : (error as Error).message;
+    }
+    await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, until - Date.now())), context.signal);
+  } while (Date.now() < until);
+  throw new Error(last);
+}
+
+/** Asks until the revert is seen to have run (or `until` passes). */
+async function untilFired(context: GuardContext, host: string, script: string, until: number): Promise<RevertStatus> {
+  for (;;) {
+    const status = await untilAnswered(context, host, script, until);
+    if (status.state !== 'armed' && (status.state !== 'fired' || status.exitCode !== undefined)) return status;
+    if (Date.now() >= until) return status;
+    await sleep(RETRY_PAUSE_MS, context.signal);
+  }
+}

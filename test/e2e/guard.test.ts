@@ -1,0 +1,149 @@
+// `guard:` run by the built binary in plain mode against OpenSSH's sshd, two hosts (two
+// aliases of the test sshd): armed on both before the block, committed after it; fired at
+// once when a step inside fails; and, with nightshift killed inside the block, run by the
+// hosts themselves at the deadline, which the resumed run then finds and falls back from.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { clientFlags, converse, freshStateDir } from '../support/cli.js';
+import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { scratchFolders } from '../support/scratch-folder.js';
+import { waitFor } from '../support/wait-for.js';
+
+const scratch = scratchFolders();
+
+function journalOf(stateDir: string): Array<Record<string, unknown>> {
+  const sessions = path.join(stateDir, 'sessions');
+  const [id] = readdirSync(sessions);
+  return readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const guardEntries = (stateDir: string) =>
+  journalOf(stateDir)
+    .filter((entry) => String(entry['type']).startsWith('guard.'))
+    .map((entry) => `${String(entry['type'])} ${String(entry['host'])}${entry['by'] !== undefined ? ` by ${String(entry['by'])}` : ''}`)
+    .sort();
+
+describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
+  let sshd: Sshd;
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  /** A runbook whose guarded phase `swap` changes a file on each host; `middle` goes between the two changes. */
+  function setUp(middle: string[], after = '30s') {
+    const dir = scratch('ns-guard-');
+    sshd.writeClientFiles(dir, 'dragon');
+    writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('dragon') + sshd.clientConfig('dolphin'));
+    const state = (host: string) => path.join(dir, `${host}.state`);
+    writeFileSync(state('dragon'), 'old\n');
+    writeFileSync(state('dolphin'), 'old\n');
+    writeFileSync(
+      path.join(dir, 'guard.yaml'),
+      [
+        'name: guarded swap',
+        'hosts:',
+        '  dragon: {}',
+        '  dolphin: {}',
+        'phases:',
+        '  - name: swap',
+        '    guard:',
+        `      revert_after: ${after}`,
+        '      revert:',
+        `        dragon: echo "dragon's revert ran"; echo old > ${state('dragon')}`,
+        `        dolphin: echo old > ${state('dolphin')}`,
+        '      through: verify',
+        '    steps:',
+        `      - run: echo new > ${state('dolphin')}`,
+        '        host: dolphin',
+        ...middle,
+        `      - run: echo new > ${state('dragon')}`,
+        '        host: dragon',
+        '  - name: verify',
+        '    steps:',
+        `      - run: cat ${state('dragon')} ${state('dolphin')}`,
+        '        host: dolphin',
+        'fallback:',
+        '  - run: echo falling back',
+        '    host: dragon',
+        '',
+      ].join('\n'),
+    );
+    const read = (host: string) => readFileSync(state(host), 'utf8').trim();
+    return { dir, args: ['run', '--plain', '--no-helpers', path.join(dir, 'guard.yaml'), ...clientFlags(dir)], read };
+  }
+
+  it('arms on both hosts first, commits from new connections after the block, and the changes stay', async () => {
+    const { args, read } = setUp([]);
+    const stateDir = freshStateDir();
+    const run = converse(args, () => undefined, { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' });
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/1\.0 Arm the guard: dragon, dolphin revert by themselves in 30s unless it is committed/);
+    expect(text).toMatch(/nightshift: dragon: armed with a sleeper \(pid \d+\); unless committed, it runs by itself at /);
+    expect(text).toMatch(/nightshift: dolphin answered a new connection: its revert is disarmed and the changes stay/);
+    expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
+    expect(guardEntries(stateDir)).toEqual(['guard.armed dolphin', 'guard.armed dragon', 'guard.committed dolphin', 'guard.committed dragon']);
+    // The commit comes after the block's last step: 2.2 (verify's own step is 2.1).
+    expect(text.indexOf('2.2 Commit the guard')).toBeGreaterThan(text.indexOf('2.1 cat'));
+  }, 60_000);
+
+  it('fires at once when a step inside the block fails: both hosts revert long before the deadline, then the fallback', async () => {
+    const { args, read } = setUp(['      - run: echo the new route is wrong >&2; exit 3', '        host: dragon'], '10m');
+    const stateDir = freshStateDir();
+    const started = Date.now();
+    const run = converse(args, () => undefined, { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' });
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(3);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/1\.F0 Fire the guard: dragon, dolphin revert now/);
+    expect(text).toMatch(/dragon revert\| dragon's revert ran/);
+    expect(text).toMatch(/nightshift: dolphin: the revert ran at .* and exited 0/);
+    expect(text).toMatch(/falling back/);
+    expect([read('dragon'), read('dolphin')]).toEqual(['old', 'old']);
+    expect(guardEntries(stateDir)).toEqual([
+      'guard.armed dolphin',
+      'guard.armed dragon',
+      'guard.fired dolphin by nightshift',
+      'guard.fired dragon by nightshift',
+    ]);
+  }, 60_000);
+
+  it('killed inside the block, the hosts revert by themselves at the deadline; the resumed run finds it and falls back', async () => {
+    const { args, read } = setUp(['      - checkpoint: The modem cable is in the new dragon'], '12s');
+    const stateDir = freshStateDir();
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
+    const first = converse(args, () => undefined, env);
+    await waitFor(() => first.lines.some((line) => /The modem cable is in the new dragon/.test(line)), { timeoutMs: 30_000, what: 'the checkpoint' });
+    expect(read('dolphin')).toBe('new');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Nobody is left to undo anything: the host's own timer does, at its deadline.
+    await waitFor(() => read('dolphin') === 'old', { timeoutMs: 30_000, what: "dolphin's own revert" });
+    expect(read('dragon')).toBe('old');
+
+    const second = converse(
+      ['resume', '--plain', ...clientFlags(path.dirname(args[3]!))],
+      (line) => (/Type yes to confirm/.test(line) ? 'yes' : undefined),
+      env,
+    );
+    expect(await second.exited, second.lines.join('\n') + second.stderr()).toBe(3);
+    const text = second.lines.join('\n');
+    // dragon's change is not made over a revert that already ran: the block stops there.
+    expect(text).toMatch(/the guard's deadline has passed on dragon, dolphin: the revert ran there by itself/);
+    expect(read('dragon')).toBe('old');
+    expect(text).toMatch(/the revert ran at .* by itself, at its deadline and exited 0/);
+    expect(guardEntries(stateDir)).toEqual(expect.arrayContaining(['guard.fired dolphin by deadline', 'guard.fired dragon by deadline']));
+    expect(guardEntries(stateDir)).not.toContain('guard.committed dolphin');
+    const report = converse(['report'], () => undefined, env);
+    expect(await report.exited, report.stderr()).toBe(0);
+    const markdown = readFileSync(report.lines.find((line) => line.endsWith('report.md'))!, 'utf8');
+    expect(markdown).toMatch(/guard swap: the revert on dolphin ran by itself at its deadline and exited 0/);
+  }, 90_000);
+});

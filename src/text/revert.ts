@@ -1,5 +1,6 @@
 import type { RevertShown } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
+import { GUARD_EXTENSION_MS, type GuardShown } from '../runner/guard.js';
 
 /** One line on a revert armed around a step, as of `now`: the countdown while armed. */
 export function revertText(revert: RevertShown, now: number): string {
@@ -19,4 +20,17 @@ export function revertText(revert: RevertShown, now: number): string {
     case 'reverted':
       return `✗ reverted by the timer on ${revert.host}`;
   }
+}
+
+/** One line on the guard armed now, as of `now`: its first deadline to come, and `+`. */
+export function guardText(guard: GuardShown, now: number): string {
+  const armed = guard.hosts.filter((entry) => entry.state === 'armed');
+  const first = Math.min(...armed.map((entry) => entry.deadline));
+  const left = first - now;
+  const names = armed.map((entry) => entry.host).join(', ');
+  if (left <= 0) {
+    return `⏲ guard ${guard.id}: the deadline passed ${formatDuration(Math.floor(-left / 1000) * 1000)} ago: ${names} revert by themselves`;
+  }
+  const countdown = formatDuration(Math.ceil(left / 1000) * 1000);
+  return `⏲ guard ${guard.id}: ${names} revert by themselves in ${countdown} unless it is committed · + adds ${formatDuration(GUARD_EXTENSION_MS)}`;
 }

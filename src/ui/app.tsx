@@ -17,6 +17,7 @@ import { PromptPanel } from './prompt-panel.js';
 import type { Questions } from './questions.js';
 import { RunbookPanel } from './runbook-panel.js';
 import { StatusBar } from './status-bar.js';
+import { GuardLine } from './guard-line.js';
 import { theme } from './theme.js';
 import type { UpgraderChat } from './upgrader-chat.js';
 import { shownStepIdOf } from './shown-step.js';
@@ -194,6 +195,7 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
         commandRows={Math.max(3, rows - COMMAND_ROOM)}
         scroll={screen.scroll}
       />
+      <GuardLine guards={run.guards} />
       <StatusBar
         sessionId={run.session.id}
         runbook={run.runbook}

@@ -89,6 +89,10 @@ export const MEANINGS = {
     shown: '!',
     help: 'a shell on the host of the step shown (your login shell; the run goes on meanwhile; also before typing what a step asks for): recorded to the session, in the journal and the report; exit comes back, Enter ~. cuts it off',
   },
+  extendGuard: {
+    shown: '+',
+    help: 'while a guard is armed: its deadline 5 minutes later on every host still armed (journaled; also before typing)',
+  },
   wrap: { shown: 'w', help: 'long output lines: wrap them whole, or cut them at the width (the log keeps them whole)' },
   leave: { shown: 'q', help: 'leave when the run has ended' },
   stopNightshift: { shown: 'Ctrl-C twice', help: 'stop nightshift now' },
@@ -498,6 +502,7 @@ export const GLOBAL_KEYS: ReadonlyArray<{ meaning: MeaningName; keys: readonly s
   { meaning: 'goto', keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'] },
   { meaning: 'wrap', keys: ['w'] },
   { meaning: 'shell', keys: ['!'] },
+  { meaning: 'extendGuard', keys: ['+'] },
   { meaning: 'search', keys: ['/'] },
   { meaning: 'follow', keys: ['End'] },
   { meaning: 'chat', keys: ['Tab'] },

@@ -378,6 +378,12 @@ export function useUpgraderKeys(
     // Also before typing what a step asks for (to look at the disk a destructive step names).
     if (name === '!' && (!livePrompt().typing || (field.text === '' && asksForStepText(livePrompt())))) return startShell();
     if (name === '/' && !livePrompt().typing) return backToNormal({ kind: 'search' });
+    // As ? does: before typing, and never in a password, which may start with "+".
+    if (name === '+' && run.guards.active() && (!livePrompt().typing || (field.text === '' && livePrompt().kind !== 'question'))) {
+      say("moving the guard's deadline…");
+      void run.guards.extend().then(say);
+      return;
+    }
     // A digit starts a step's number (typed fast, the rest may come with it).
     if (/^[1-9]/.test(name) && name === input && !key.ctrl && !key.meta && !livePrompt().typing) {
       backToNormal({ kind: 'goto' });

@@ -2,12 +2,13 @@
 // aliases of the test sshd): armed on both before the block, committed after it; fired at
 // once when a step inside fails; and, with nightshift killed inside the block, run by the
 // hosts themselves at the deadline, which the resumed run then finds and falls back from.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clientFlags, converse, freshStateDir } from '../support/cli.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 import { scratchFolders } from '../support/scratch-folder.js';
+import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait-for.js';
 
 const scratch = scratchFolders();
@@ -29,18 +30,24 @@ const guardEntries = (stateDir: string) =>
 
 describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
   let sshd: Sshd;
+  let relay: TcpRelay;
   beforeAll(async () => {
     sshd = await Sshd.start();
+    relay = await TcpRelay.start(sshd.port);
   });
   afterAll(async () => {
+    await relay?.close();
     await sshd?.stop();
   });
 
-  /** A runbook whose guarded phase `swap` changes a file on each host; `middle` goes between the two changes. */
-  function setUp(middle: string[], after = '30s') {
+  /** A runbook whose guarded phase `swap` changes a file on each host; `middle` goes between the two changes (CUT_FILE: the file that cuts the relay). */
+  /** `viaRelay`: dolphin is reached through the relay (whose link a test can cut). */
+  function setUp(middle: string[], after = '30s', viaRelay = false) {
     const dir = scratch('ns-guard-');
     sshd.writeClientFiles(dir, 'dragon');
-    writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('dragon') + sshd.clientConfig('dolphin'));
+    const dolphin = viaRelay ? sshd.clientConfig('dolphin', { port: relay.port }) : sshd.clientConfig('dolphin');
+    writeFileSync(path.join(dir, 'ssh_config'), sshd.clientConfig('dragon') + dolphin);
+    if (viaRelay) writeFileSync(path.join(dir, 'known_hosts'), `${sshd.knownHostsLine()}\n${sshd.knownHostsLine(undefined, relay.port)}\n`);
     const state = (host: string) => path.join(dir, `${host}.state`);
     writeFileSync(state('dragon'), 'old\n');
     writeFileSync(state('dolphin'), 'old\n');
@@ -57,12 +64,12 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
         `      revert_after: ${after}`,
         '      revert:',
         `        dragon: echo "dragon's revert ran"; echo old > ${state('dragon')}`,
-        `        dolphin: echo old > ${state('dolphin')}`,
+        `        dolphin: echo old > ${state('dolphin')}; rm -f ${path.join(dir, 'cut')}`,
         '      through: verify',
         '    steps:',
         `      - run: echo new > ${state('dolphin')}`,
         '        host: dolphin',
-        ...middle,
+        ...middle.map((line) => line.replace('CUT_FILE', path.join(dir, 'cut'))),
         `      - run: echo new > ${state('dragon')}`,
         '        host: dragon',
         '  - name: verify',
@@ -76,7 +83,7 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
       ].join('\n'),
     );
     const read = (host: string) => readFileSync(state(host), 'utf8').trim();
-    return { dir, args: ['run', '--plain', '--no-helpers', path.join(dir, 'guard.yaml'), ...clientFlags(dir)], read };
+    return { dir, args: ['run', '--plain', '--no-helpers', path.join(dir, 'guard.yaml'), ...clientFlags(dir)], read, cut: path.join(dir, 'cut') };
   }
 
   it('arms on both hosts first, commits from new connections after the block, and the changes stay', async () => {
@@ -146,4 +153,45 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     const markdown = readFileSync(report.lines.find((line) => line.endsWith('report.md'))!, 'utf8');
     expect(markdown).toMatch(/guard swap: the revert on dolphin ran by itself at its deadline and exited 0/);
   }, 90_000);
+
+  it('cut off from a host when the block falls back, waits for its own revert at the deadline, and finds it ran', async () => {
+    const { args, read, cut } = setUp(
+      ['      - run: touch CUT_FILE', '        host: dolphin', '      - checkpoint: The modem cable is in the new dragon'],
+      '15s',
+      true,
+    );
+    // The change cuts dolphin off: its link goes, and no new login reaches it until the revert runs.
+    relay.refuseNewWhile(() => existsSync(cut));
+    const stateDir = freshStateDir();
+    let cutAt = 0;
+    const run = converse(
+      args,
+      (line) => {
+        if (!/The modem cable is in the new dragon/.test(line) || cutAt !== 0) return undefined;
+        relay.cut();
+        cutAt = Date.now();
+        return 'fallback the new dragon does not route';
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    try {
+      expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(3);
+    } finally {
+      relay.refuseNewWhile(() => false);
+    }
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/nightshift: dolphin cannot be reached \(.*\); its revert runs there by itself at .*: waiting for it to answer until /);
+    expect(text).toMatch(/nightshift: dolphin: the revert ran at .* by itself, at its deadline and exited 0/);
+    // dragon, still reachable, reverted at once.
+    expect(text).toMatch(/nightshift: dragon: the revert ran at .* and exited 0/);
+    expect([read('dragon'), read('dolphin')]).toEqual(['old', 'old']);
+    expect(existsSync(cut)).toBe(false);
+    expect(guardEntries(stateDir)).toEqual([
+      'guard.armed dolphin',
+      'guard.armed dragon',
+      'guard.fired dolphin by deadline',
+      'guard.fired dragon by nightshift',
+    ]);
+    expect(Date.now() - cutAt).toBeGreaterThan(5000);
+  }, 120_000);
 });

@@ -62,7 +62,8 @@ export function addGuardSteps(phases: Phase[], rawPhases: readonly RawPhase[], c
           `unknown host '${host}' in the guard of phase '${name}'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
         );
       }
-      return { host, command: context.command(command, [...at, 'revert', host]) };
+      const become = context.hosts[host]?.become;
+      return { host, command: context.command(command, [...at, 'revert', host]), ...(become ? { become } : {}) };
     });
     const guard: GuardPlan = { id: name, afterMs, reverts, phases: block.map((phase) => phase.name) };
     block.forEach((phase, offset) => {

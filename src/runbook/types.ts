@@ -271,8 +271,8 @@ export interface GuardPlan {
   /** The phase the guard is written on; its run folders on the hosts are named after it. */
   id: string;
   afterMs: number;
-  /** Each host's revert, in the order written. */
-  reverts: Array<{ host: string; command: string }>;
+  /** Each host's revert, in the order written; `become`: the host's, for the guard's scripts there. */
+  reverts: Array<{ host: string; command: string; become?: 'sudo' }>;
   /** The phases it spans, first to last. */
   phases: string[];
 }

@@ -23,3 +23,19 @@ export function hostsBecoming(hosts: RemoteHosts, become: 'sudo' | undefined, on
     },
   });
 }
+
+/** The same for commands on several hosts, each with its own `become` (a guard's scripts run as its hosts say). */
+export function hostsBecomingEach(hosts: RemoteHosts, becomeOf: (host: string) => 'sudo' | undefined): RemoteHosts {
+  const viewOf = (host: string) => hostsBecoming(hosts, becomeOf(host));
+  const overrides: Partial<RemoteHosts> = {
+    exec: (host, command, handlers) => viewOf(host).exec(host, command, handlers),
+    execOnNewConnection: (host, command, handlers) => viewOf(host).execOnNewConnection(host, command, handlers),
+  };
+  return new Proxy(hosts, {
+    get(target, property) {
+      if (typeof property === 'string' && property in overrides) return overrides[property as keyof RemoteHosts];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

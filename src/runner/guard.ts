@@ -10,6 +10,7 @@ import type { GuardPlan, GuardStep, Runbook, Site } from '../runbook/types.js';
 import { clockIn } from '../text/clock.js';
 import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
+import { hostsBecomingEach } from './become-hosts.js';
 import { REVERT_GRACE_MS, armFailure, statusOf } from './revert.js';
 
 /** How long a firing waits on the host for the revert to end before it follows it up. */
@@ -64,13 +65,17 @@ export class GuardKeeper {
   private readonly listeners = new Set<() => void>();
   private version = 0;
 
+  private readonly hosts: RemoteHosts;
+
   constructor(
-    private readonly hosts: RemoteHosts,
+    hosts: RemoteHosts,
     private readonly sessionId: string,
     private readonly onEvent: (event: GuardEvent) => void,
     /** The runbook's guards. */
     private readonly plans: readonly GuardPlan[] = [],
-  ) {}
+  ) {
+    this.hosts = guardHosts(hosts, plans);
+  }
 
   /**
    * Why a step of this phase must not act: its guard is armed and a host's deadline has
@@ -173,7 +178,14 @@ export interface GuardContext {
   graceMs?: number;
 }
 
-export function runGuardStep(step: GuardStep, context: GuardContext): Promise<void> {
+/** The hosts as a guard's scripts reach them: through sudo where the host says `become: sudo`. */
+export function guardHosts(hosts: RemoteHosts, plans: readonly GuardPlan[]): RemoteHosts {
+  const becomes = new Map(plans.flatMap((plan) => plan.reverts.map((revert) => [revert.host, revert.become] as const)));
+  return hostsBecomingEach(hosts, (host) => becomes.get(host));
+}
+
+export function runGuardStep(step: GuardStep, given: GuardContext): Promise<void> {
+  const context = { ...given, hosts: guardHosts(given.hosts, [step.guard]) };
   switch (step.action) {
     case 'arm':
       return armGuard(step.guard, context);

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
-import type { RunStep } from '../../src/runbook/types.js';
+import type { GuardStep, RunStep } from '../../src/runbook/types.js';
+import { StepOutput } from '../../src/output/step-output.js';
+import { GuardKeeper, runGuardStep } from '../../src/runner/guard.js';
 import { hostsBecoming } from '../../src/runner/become-hosts.js';
 import type { ExecHandlers, ExecResult, RemoteInteraction } from '../../src/remote/types.js';
 import { makeHome, poolFor, removeHome, scriptedInteraction } from '../support/ssh-pool.js';
@@ -361,6 +363,33 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     // The revert says who it runs as before it touches its file.
     await waitFor(() => host.sshd.inNamespace(`test -e ${fired} && echo there; true`) !== '', { what: `the fired revert to touch ${fired}` });
     expect(host.sshd.inNamespace(`ls ${kept} ${fired} 2>/dev/null; rm -f ${kept} ${fired}`)).toBe(`${fired}\n`);
+  }, 60_000);
+
+  it('a guard on a host that says become: sudo arms, fires and reports as root', async () => {
+    const pool = poolAs('nspw', sudoHuman([PASSWORD]));
+    const fired = `/root/ns-become-guard-${process.pid}`;
+    const loaded = parseRunbook(
+      `name: t\nhosts:\n  dragon: { become: sudo }\nphases:\n  - name: swap\n    guard:\n      revert_after: 1m\n      revert:\n        dragon: ${JSON.stringify(`echo "undone by $(id -un)"; touch ${fired}`)}\n    steps:\n      - run: id -u\n        host: dragon\n`,
+      'rb.yaml',
+    );
+    const [arm, fire] = [loaded.phases[0]!.steps[0] as GuardStep, loaded.phases[0]!.fallback![0] as GuardStep];
+    const keeper = new GuardKeeper(pool, `become-guard-${RUN}`, () => {}, [arm.guard]);
+    const output = new StepOutput(path.join(scratch, `guard-${RUN}.log`));
+    const context = { hosts: pool, keeper, output, sessionId: `become-guard-${RUN}`, signal: new AbortController().signal, sites: loaded.sites };
+    await runGuardStep(arm, context);
+    expect(keeper.active()?.hosts).toEqual([expect.objectContaining({ host: 'dragon', state: 'armed' })]);
+    expect(await keeper.extend(60_000)).toBe("the guard's deadline moved 1m later on every host");
+    await runGuardStep(fire, context);
+    await output.close();
+    const text = output.ring
+      .tail(50)
+      .map((line) => line.text)
+      .join('\n');
+    seen.push(text);
+    expect(text).toMatch(/dragon revert\| undone by root/);
+    expect(host.sshd.inNamespace(`ls ${fired}; rm -f ${fired}`)).toBe(`${fired}\n`);
+    // Its folder is root's: the run folders under /root.
+    expect(host.sshd.inNamespace(`ls -d /root/.local/state/nightshift/runs/become-guard-${RUN}/swap.dragon.guard`)).toMatch(/swap\.dragon\.guard/);
   }, 60_000);
 
   it('the password is nowhere: not in what nightshift said, not under its HOME, not on the host', () => {

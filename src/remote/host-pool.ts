@@ -16,6 +16,7 @@ import { isTcpPortOpen } from './port-check.js';
 import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js';
 import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost, resolveHostsAhead } from './ssh-config.js';
+import { knownHostsName } from './known-hosts.js';
 import type {
   ConnectionState,
   ConnectOptions,
@@ -100,6 +101,18 @@ export class HostPool {
   /** The phase the run is in (null in the fallback): new logins check the keys declared for it. */
   setPhase(phase: string | null): void {
     this.phase = phase;
+  }
+
+  /** Spare ways in (runbook `spare_access`), by host: the port a login goes to when the main one does not answer. */
+  private readonly spares = new Map<string, number>();
+
+  /** Connections that went to a spare way in, and why. */
+  private readonly throughSpare = new WeakMap<Connection, string>();
+
+  /** A spare way in to `host` proved to work (null: gone again). */
+  setSpare(host: string, port: number | null): void {
+    if (port === null) this.spares.delete(host);
+    else this.spares.set(host, port);
   }
 
   /** Resolves when the host's current connection has dropped (at once when there is none). */
@@ -394,10 +407,10 @@ export class HostPool {
    * proof that the host takes new logins now, which a link that survived a change is not.
    * `readyTimeoutMs` bounds the login.
    */
-  async execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult> {
+  async execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number; port?: number }): Promise<ExecResult> {
     if (this.closed) throw new Error(`Cannot reach ${host}: the connections were already closed.`);
     if (!this.hosts[host]) throw this.unknownHost(host);
-    const login = this.login(host, handlers.readyTimeoutMs);
+    const login = this.login(host, handlers.readyTimeoutMs, handlers.port);
     let connection: Connection;
     try {
       connection = await untilAborted(login, handlers.signal);
@@ -416,8 +429,27 @@ export class HostPool {
     }
   }
 
-  private async login(host: string, readyTimeoutMs?: number): Promise<Connection> {
-    const resolved = await this.resolve(host);
+  /**
+   * Logs in to the host's port, or to `port` (its spare way in). When the main port does not
+   * answer and a spare way in is up, the login goes there: the same host key is expected.
+   */
+  private async login(host: string, readyTimeoutMs?: number, port?: number): Promise<Connection> {
+    const main = await this.resolve(host);
+    if (port !== undefined) return this.loginTo(host, asSpare(main, port), readyTimeoutMs);
+    try {
+      return await this.loginTo(host, main, readyTimeoutMs);
+    } catch (error) {
+      const spare = this.spares.get(host);
+      if (spare === undefined || isFinalLoginError(error) || this.closed) throw error;
+      const connection = await this.loginTo(host, asSpare(main, spare), readyTimeoutMs).catch((second: unknown) => {
+        throw new Error(`${(error as Error).message}; its spare way in on port ${spare} did not answer either: ${(second as Error).message}`, { cause: error });
+      });
+      this.throughSpare.set(connection, `the spare way in on port ${spare} (the main port: ${(error as Error).message})`);
+      return connection;
+    }
+  }
+
+  private async loginTo(host: string, resolved: ResolvedHost, readyTimeoutMs?: number): Promise<Connection> {
     // ssh2 loads with the first login, not at start-up: the screen is drawn before it.
     const { openConnection } = await import('./open-connection.js');
     return openConnection({
@@ -467,7 +499,8 @@ export class HostPool {
       }
       this.setState(host, { state: 'failed', since: Date.now(), error: reason });
     });
-    this.setState(host, { state: 'connected', since: Date.now() });
+    const through = this.throughSpare.get(connection);
+    this.setState(host, { state: 'connected', since: Date.now(), ...(through !== undefined ? { through } : {}) });
     return connection;
   }
 
@@ -514,4 +547,9 @@ export class HostPool {
     const names = Object.keys(this.hosts);
     return new Error(`Unknown host ${host}: the runbook defines ${names.length > 0 ? names.join(', ') : 'no hosts'}.`);
   }
+}
+
+/** The host's settings for its spare way in: another port, the key looked up under the main port's name. */
+function asSpare(main: ResolvedHost, port: number): ResolvedHost {
+  return { ...main, port, hostKeyAlias: main.hostKeyAlias ?? knownHostsName(main.address, main.port) };
 }

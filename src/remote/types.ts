@@ -40,7 +40,8 @@ export type ConnectionState =
   | { state: 'idle'; error?: string }
   | { state: 'connecting'; since: number }
   /** `loggedInBy`: the check before the run logged in, and the run goes on with that connection. */
-  | { state: 'connected'; since: number; loggedInBy?: 'check' }
+  /** `through`: the login went to the host's spare way in (runbook `spare_access`), and why. */
+  | { state: 'connected'; since: number; loggedInBy?: 'check'; through?: string }
   | { state: 'failed'; since: number; error: string }
   /** A dropped link being won back: `attempt` logins have failed so far, the next at `nextTryAt`. */
   | { state: 'reconnecting'; since: number; attempt: number; nextTryAt: number; error: string }

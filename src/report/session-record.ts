@@ -530,6 +530,8 @@ const HANDLERS: Handlers = {
   'guard.extended': guardNote,
   'guard.committed': guardNote,
   'guard.fired': guardNote,
+  'guard.spare-up': guardNote,
+  'guard.spare-stopped': guardNote,
 };
 
 /** A guard's entries go in the timeline: they say when the block's changes could still be undone. */
@@ -544,6 +546,10 @@ function guardNote(entry: JournalEntryOf<`guard.${string}` & EntryType>, at: num
         return `guard ${guard}: the deadline on ${host} moved later, to ${new Date(entry.deadline).toISOString()}`;
       case 'guard.committed':
         return `guard ${guard} committed on ${host}: it answered a new connection, the changes stay`;
+      case 'guard.spare-up':
+        return `guard ${guard}: a spare way in to ${host} is up on port ${entry.port} (${cleanLine(entry.server)}), proved by a login through it`;
+      case 'guard.spare-stopped':
+        return `guard ${guard}: the spare way in to ${host} stopped`;
       case 'guard.fired': {
         const how = entry.by === 'deadline' ? 'by itself at its deadline' : 'fired by nightshift';
         return `guard ${guard}: the revert on ${host} ran ${how} and ${entry.exitCode !== null ? `exited ${entry.exitCode}` : 'ended without a status'}`;

@@ -123,4 +123,16 @@ describe('guard: on a phase', () => {
       expect.stringMatching(/a guard needs at least one host under revert/),
     ]);
   });
+
+  it('gives a guard host its spare way in, and refuses one no guard would start or on the main port', () => {
+    const withSpare = runbook(swapGuard).replace('  dolphin: { address: 127.0.0.1 }', '  dolphin: { address: 127.0.0.1, spare_access: { port: 1022 } }');
+    const arm = parseRunbook(withSpare, 'rb.yaml').phases[1]!.steps[0]!;
+    expect(arm).toMatchObject({ guard: { reverts: [{ host: 'dolphin', spare: { port: 1022, lifetimeMs: 7_200_000 } }, { host: 'dragon' }] } });
+    expect(problemsOf(withSpare)).toEqual([]);
+    const unguarded = runbook(swapGuard).replace('  dragon: { address: 127.0.0.1 }', '  dragon: { address: 127.0.0.1 }\n  elephant: { address: 127.0.0.1, port: 2200, spare_access: { port: 2200 } }');
+    expect(problemsOf(unguarded)).toEqual([
+      "4:61: host 'elephant' has spare_access, which a guard starts, but no guard names it under revert",
+      "4:69: the spare way in to 'elephant' needs a port of its own, not the one its main SSH server listens on",
+    ]);
+  });
 });

@@ -62,8 +62,13 @@ export function addGuardSteps(phases: Phase[], rawPhases: readonly RawPhase[], c
           `unknown host '${host}' in the guard of phase '${name}'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
         );
       }
-      const become = context.hosts[host]?.become;
-      return { host, command: context.command(command, [...at, 'revert', host]), ...(become ? { become } : {}) };
+      const { become, spareAccess } = context.hosts[host] ?? {};
+      return {
+        host,
+        command: context.command(command, [...at, 'revert', host]),
+        ...(become ? { become } : {}),
+        ...(spareAccess ? { spare: spareAccess } : {}),
+      };
     });
     const guard: GuardPlan = { id: name, afterMs, reverts, phases: block.map((phase) => phase.name) };
     block.forEach((phase, offset) => {
@@ -105,6 +110,23 @@ export function addGuardSteps(phases: Phase[], rawPhases: readonly RawPhase[], c
         phase.fallbackThen = context.hasOuterFallback ? 'outer' : 'stop';
       } else phase.fallback.unshift(fire);
     });
+  }
+}
+
+/** A spare way in is started by a guard: on a host no guard names, nothing would start it. */
+export function checkSpareAccess(phases: readonly Phase[], hosts: Record<string, HostSpec>, locate: Locate, report: Report): void {
+  const guarded = new Set(phases.flatMap((phase) => phase.guard?.reverts.map((revert) => revert.host) ?? []));
+  for (const [name, spec] of Object.entries(hosts)) {
+    if (spec.spareAccess === undefined || guarded.has(name)) continue;
+    report(locate(['hosts', name, 'spare_access']), `host '${name}' has spare_access, which a guard starts, but no guard names it under revert`);
+  }
+  for (const [name, spec] of Object.entries(hosts)) {
+    if (spec.spareAccess !== undefined && spec.spareAccess.port === (spec.port ?? 22)) {
+      report(
+        locate(['hosts', name, 'spare_access', 'port']),
+        `the spare way in to '${name}' needs a port of its own, not the one its main SSH server listens on`,
+      );
+    }
   }
 }
 

@@ -26,7 +26,7 @@ import type { HostSelection } from './fleet-settings.js';
 import { editParts, resolveUndoSteps } from './edit-steps.js';
 import { firstLine } from './first-line.js';
 import { checkPhaseFallbacks, phaseFallbackOf } from './phase-fallback.js';
-import { addGuardSteps } from './guard-blocks.js';
+import { addGuardSteps, checkSpareAccess } from './guard-blocks.js';
 import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
@@ -801,6 +801,7 @@ function normalize(
     locate,
     report,
   });
+  checkSpareAccess(phases, hosts, locate, report);
 
   let sentinel: SentinelAccess | undefined;
   if (raw.sentinel) {
@@ -920,6 +921,16 @@ function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[],
     ...(hostKeys !== undefined ? { hostKeys } : {}),
     ...(spec.become === 'sudo' ? { become: 'sudo' as const } : {}),
     ...(spec.become_pty === true ? { becomePty: true } : {}),
+    ...(spec.spare_access !== undefined
+      ? {
+          spareAccess: {
+            port: spec.spare_access.port,
+            ...(spec.spare_access.server !== undefined ? { server: spec.spare_access.server } : {}),
+            ...(spec.spare_access.config !== undefined ? { config: spec.spare_access.config } : {}),
+            lifetimeMs: parseDuration(spec.spare_access.lifetime ?? '2h'),
+          },
+        }
+      : {}),
   };
 }
 

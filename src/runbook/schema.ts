@@ -64,6 +64,24 @@ export const hostSchema = z
       .describe(
         "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. The command's output still comes back as stdout and stderr, through two fifos in /tmp.",
       ),
+    spare_access: z
+      .strictObject({
+        port: z.number().int().min(1).max(65535).describe('The port the second SSH server listens on.'),
+        server: z
+          .enum(['openssh', 'dropbear'])
+          .optional()
+          .describe("Which server: OpenSSH's sshd with the host's own config and host keys, or dropbear (default: sshd where the host has it, else dropbear)."),
+        config: z
+          .string()
+          .regex(/^\/[^\n\r]*$/, 'it must be an absolute path on the host')
+          .optional()
+          .describe('OpenSSH: the sshd config the spare is started with (default /etc/ssh/sshd_config); only its port differs.'),
+        lifetime: duration.optional().describe('The spare stops by itself this long after it started, should nobody stop it (default 2h).'),
+      })
+      .optional()
+      .describe(
+        "A second way in for a guard on this host (like do-release-upgrade's sshd on port 1022): a second SSH server is started before the guard arms, proved by a login through it over a new connection, used whenever the main one does not answer, and stopped after the commit or at the run's end. As root (the host's become).",
+      ),
     host_keys: z
       .array(hostKeySchema)
       .min(1, 'host_keys needs at least one key')

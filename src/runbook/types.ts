@@ -44,6 +44,18 @@ export interface HostSpec {
   become?: 'sudo';
   /** `become_pty`: sudo there is always called in a pty (Defaults requiretty). */
   becomePty?: boolean;
+  /** `spare_access`: a second SSH server a guard on this host starts first. */
+  spareAccess?: SpareAccess;
+}
+
+/** A second SSH server on a host for the duration of a guard (see runner/spare-access.ts). */
+export interface SpareAccess {
+  port: number;
+  /** Absent: sshd where the host has it, else dropbear. */
+  server?: 'openssh' | 'dropbear';
+  /** OpenSSH: the config it starts with (absent: /etc/ssh/sshd_config). */
+  config?: string;
+  lifetimeMs: number;
 }
 
 interface StepBase {
@@ -272,7 +284,7 @@ export interface GuardPlan {
   id: string;
   afterMs: number;
   /** Each host's revert, in the order written; `become`: the host's, for the guard's scripts there. */
-  reverts: Array<{ host: string; command: string; become?: 'sudo' }>;
+  reverts: Array<{ host: string; command: string; become?: 'sudo'; spare?: SpareAccess }>;
   /** The phases it spans, first to last. */
   phases: string[];
 }

@@ -12,9 +12,12 @@ import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { hostsBecomingEach } from './become-hosts.js';
 import { REVERT_GRACE_MS, armFailure, statusOf } from './revert.js';
+import { startSpare, stopSpare } from './spare-access.js';
 
 /** How long a firing waits on the host for the revert to end before it follows it up. */
-const FIRE_WAIT_SECONDS = 60;
+const FIRE_WAIT_SECONDS = 5;
+/** How long a firing tries to reach a host before it tells the upgrader and waits for the host's own timer. */
+const FIRE_REACH_MS = 10_000;
 /** Bound on one attempt to reach a host (login and script). */
 const ATTEMPT_MS = 20_000;
 const RETRY_PAUSE_MS = 2000;
@@ -27,7 +30,10 @@ export type GuardEvent =
   | { type: 'guard.extended'; guard: string; host: string; deadline: number }
   | { type: 'guard.committed'; guard: string; host: string }
   /** `by`: nightshift fired it, or the host's own timer did at the deadline. */
-  | { type: 'guard.fired'; guard: string; host: string; by: 'nightshift' | 'deadline'; firedAt?: number; exitCode: number | null };
+  | { type: 'guard.fired'; guard: string; host: string; by: 'nightshift' | 'deadline'; firedAt?: number; exitCode: number | null }
+  /** A spare way in (`spare_access`) proved to work, and stopped again. */
+  | { type: 'guard.spare-up'; guard: string; host: string; port: number; server: string }
+  | { type: 'guard.spare-stopped'; guard: string; host: string };
 
 export type GuardHostState = 'armed' | 'committed' | 'fired';
 
@@ -99,7 +105,17 @@ export class GuardKeeper {
     this.onEvent(event);
   }
 
+  /** Spare ways in that are up, by host: started by a guard, stopped after its commit or at the run's end. */
+  private readonly spares = new Map<string, { guard: string; port: number }>();
+
   private apply(event: GuardEvent): void {
+    if (event.type === 'guard.spare-up' || event.type === 'guard.spare-stopped') {
+      if (event.type === 'guard.spare-up') this.spares.set(event.host, { guard: event.guard, port: event.port });
+      else this.spares.delete(event.host);
+      // A resumed run logs in through them again where the main port does not answer.
+      this.hosts.setSpare?.(event.host, event.type === 'guard.spare-up' ? event.port : null);
+      return;
+    }
     const guard = this.guards.get(event.guard) ?? { id: event.guard, hosts: [] };
     this.guards.set(event.guard, guard);
     const known = guard.hosts.find((entry) => entry.host === event.host);
@@ -131,6 +147,29 @@ export class GuardKeeper {
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** The spare ways in this guard started that are still up. */
+  sparesOf(guard: string): string[] {
+    return [...this.spares].filter(([, spare]) => spare.guard === guard).map(([host]) => host);
+  }
+
+  /** Stops the spare ways in still up (a guard committed, or the run ended); says what could not be stopped. */
+  async stopSpares(hosts: readonly string[] = [...this.spares.keys()]): Promise<string[]> {
+    const problems = await Promise.all(
+      hosts.map(async (host) => {
+        const spare = this.spares.get(host);
+        if (!spare) return null;
+        try {
+          await stopSpare(this.hosts, host, this.sessionId);
+          this.record({ type: 'guard.spare-stopped', guard: spare.guard, host });
+          return null;
+        } catch (error) {
+          return `${(error as Error).message}; it stops by itself after its lifetime`;
+        }
+      }),
+    );
+    return problems.filter((problem): problem is string => problem !== null);
   }
 
   /** `+`: moves the active guard's deadline later on every host still armed; says what became of it. */
@@ -206,7 +245,18 @@ async function armGuard(guard: GuardPlan, context: GuardContext): Promise<void> 
   const clocks = clocksOf(context);
   const seconds = Math.ceil(guard.afterMs / 1000);
   const results = await Promise.allSettled(
-    guard.reverts.map(async ({ host, command }) => {
+    guard.reverts.map(async ({ host, command, spare }) => {
+      if (spare) {
+        const started = await startSpare(hosts, host, spare, sessionId, signal).catch((error: unknown) => {
+          if (isAbort(error)) throw error;
+          throw new Error(`${host}: ${(error as Error).message}`);
+        });
+        keeper.record({ type: 'guard.spare-up', guard: guard.id, host, port: spare.port, server: started.server });
+        output.note(
+          `nightshift: ${host}: a spare way in is up on port ${spare.port} (${started.server}${started.again ? ', started before' : ''}): ` +
+            `a login went through it over a new connection; logins go there whenever the main port does not answer; it stops by itself after ${formatDuration(spare.lifetimeMs)}`,
+        );
+      }
       const sentAt = Date.now();
       const script = armScript({
         runId: guardRunId(sessionId, guard.id, host),
@@ -282,6 +332,12 @@ async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<voi
     output.note(`nightshift: ${host} answered a new connection: its revert is disarmed and the changes stay`);
   }
   signal.throwIfAborted();
+  const spares = keeper.sparesOf(guard.id);
+  if (spares.length === 0) return;
+  const unstopped = await keeper.stopSpares(spares);
+  const stopped = spares.length - unstopped.length;
+  if (stopped > 0) output.note(`nightshift: the spare way${stopped === 1 ? '' : 's'} in stopped, sessions through ${stopped === 1 ? 'it' : 'them'} going on`);
+  for (const problem of unstopped) output.note(`nightshift: ${problem}`);
 }
 
 /**
@@ -299,17 +355,20 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
       let status: RevertStatus;
       let by: 'nightshift' | 'deadline' = 'nightshift';
       try {
+        // Over the link there is, else a new login; either way bounded, so that a host cut off is said soon.
+        const script = fireNowScript(runId, FIRE_WAIT_SECONDS, runDir);
+        const signal = AbortSignal.any([context.signal, AbortSignal.timeout(FIRE_REACH_MS + FIRE_WAIT_SECONDS * 1000)]);
         status = await statusOf((handlers) =>
-          hosts.exec(host, fireNowScript(runId, FIRE_WAIT_SECONDS, runDir), {
-            ...handlers,
-            signal: AbortSignal.any([context.signal, AbortSignal.timeout(ATTEMPT_MS + FIRE_WAIT_SECONDS * 1000)]),
-          }),
+          hosts.states()[host]?.state === 'connected'
+            ? hosts.exec(host, script, { ...handlers, signal })
+            : hosts.execOnNewConnection(host, script, { ...handlers, signal, readyTimeoutMs: FIRE_REACH_MS }),
         );
       } catch (error) {
         if (context.signal.aborted) throw error;
         const until = (deadline ?? Date.now()) + (context.graceMs ?? REVERT_GRACE_MS);
+        const why = isAbort(error) ? `no answer in ${formatDuration(FIRE_REACH_MS)}` : (error as Error).message;
         output.note(
-          `nightshift: ${host} cannot be reached (${(error as Error).message}); its revert runs there by itself` +
+          `nightshift: ${host} cannot be reached (${why}); its revert runs there by itself` +
             `${deadline !== undefined ? ` at ${clocks(deadline)}` : ''}: waiting for it to answer until ${clocks(until)}`,
         );
         status = await untilFired(context, host, revertStatusScript(runId, true, runDir), until).catch((late: unknown) => {

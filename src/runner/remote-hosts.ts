@@ -7,7 +7,8 @@ import type { ConnectionState, DetachedRunOptions, ExecHandlers, ExecResult, Int
 export interface RemoteHosts {
   exec(host: string, command: string, handlers: ExecHandlers): Promise<ExecResult>;
   /** One command over a login of its own (not the pooled connection), closed after it; `readyTimeoutMs` bounds the login. */
-  execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number }): Promise<ExecResult>;
+  /** `port`: through the host's spare way in (runbook `spare_access`) instead of its own port. */
+  execOnNewConnection(host: string, command: string, handlers: ExecHandlers & { readyTimeoutMs?: number; port?: number }): Promise<ExecResult>;
   runDetached(host: string, command: string, options: DetachedRunOptions): Promise<ExecResult>;
   /** Logs in (within the reconnect window) unless logged in already. */
   ensureConnected(host: string, signal?: AbortSignal): Promise<void>;
@@ -35,6 +36,8 @@ export interface RemoteHosts {
   regain(host: string): Promise<unknown>;
   /** Resolves when the host's current link drops. */
   whenDropped(host: string): Promise<void>;
+  /** A spare way in to the host proved to work: logins go there when the main port does not answer (null: gone). */
+  setSpare?(host: string, port: number | null): void;
   /** The phase being run (null in the fallback): logins check the host keys declared for it. */
   setPhase(phase: string | null): void;
   isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;

@@ -263,6 +263,7 @@ export function createRun(options: RunOptions): Run {
       state: state.state,
       ...('error' in state && state.error !== undefined ? { error: state.error } : {}),
       ...('loggedInBy' in state && state.loggedInBy ? { loggedInBy: state.loggedInBy } : {}),
+      ...('through' in state && state.through !== undefined ? { through: state.through } : {}),
     });
   const unsubscribeHosts = hosts.subscribe(() => {
     for (const [host, state] of Object.entries(hosts.states())) {
@@ -340,6 +341,8 @@ export function createRun(options: RunOptions): Run {
         actor.stop();
         flush();
         await outputs.closeAll();
+        // A run that ended takes its spare ways in down; a paused one leaves them for the resume (each stops by itself after its lifetime).
+        if (!suspending && viewOf(actor.getSnapshot(), stepOf).outcome !== null) await guards.stopSpares();
         await hosts.close();
         unsubscribeHosts();
         record('session.closed', { outcome: suspending ? 'paused' : (viewOf(actor.getSnapshot(), stepOf).outcome ?? 'interrupted') });

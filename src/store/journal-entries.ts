@@ -119,6 +119,8 @@ const guardShapes = {
   'guard.extended': { guard: z.string(), host: z.string(), deadline: z.number() },
   'guard.committed': { guard: z.string(), host: z.string() },
   'guard.fired': { guard: z.string(), host: z.string(), by: z.enum(['nightshift', 'deadline']), firedAt: z.number().optional(), exitCode },
+  'guard.spare-up': { guard: z.string(), host: z.string(), port: z.number().int(), server: z.string() },
+  'guard.spare-stopped': { guard: z.string(), host: z.string() },
 } satisfies Record<GuardEvent['type'], z.ZodRawShape>;
 
 const rebootShapes = {
@@ -160,6 +162,8 @@ const runShapes = {
     state: z.enum(['idle', 'connecting', 'connected', 'failed', 'reconnecting', 'lost', 'closed']),
     error: z.string().optional(),
     loggedInBy: z.literal('check').optional(),
+    /** The login went to the host's spare way in (runbook `spare_access`), and why. */
+    through: z.string().optional(),
   },
   /** A step attempt's output file (relative to the session folder), when it closed. */
   'output.closed': { stepId: z.string(), attempt: z.number().int(), file: z.string(), bytes: z.number().int(), lines: z.number().int() },

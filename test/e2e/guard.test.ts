@@ -2,11 +2,13 @@
 // aliases of the test sshd): armed on both before the block, committed after it; fired at
 // once when a step inside fails; and, with nightshift killed inside the block, run by the
 // hosts themselves at the deadline, which the resumed run then finds and falls back from.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clientFlags, converse, freshStateDir } from '../support/cli.js';
-import { describeWithSshd, Sshd } from '../support/sshd.js';
+import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { scratchFolders } from '../support/scratch-folder.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait-for.js';
@@ -194,4 +196,70 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     ]);
     expect(Date.now() - cutAt).toBeGreaterThan(5000);
   }, 120_000);
+
+  it('with a spare way in: proved before the block, carries the run when the main port stops answering, and is stopped after the commit', async () => {
+    const sparePort = await freePort();
+    const { dir, args, read, cut } = setUp(
+      [
+        '      - run: touch CUT_FILE',
+        '        host: dolphin',
+        '      - checkpoint: The main sshd is down',
+        '      - run: echo through the spare',
+        '        host: dolphin',
+      ],
+      '1m',
+      true,
+    );
+    const yaml = path.join(dir, 'guard.yaml');
+    writeFileSync(
+      yaml,
+      readFileSync(yaml, 'utf8').replace('  dolphin: {}', `  dolphin:\n    spare_access: { port: ${sparePort}, config: ${sshd.configFile}, lifetime: 1m }`),
+    );
+    relay.refuseNewWhile(() => existsSync(cut));
+    const stateDir = freshStateDir();
+    const run = converse(
+      args,
+      (line) => {
+        if (!/The main sshd is down/.test(line)) return undefined;
+        relay.cut();
+        return 'yes';
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    try {
+      expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    } finally {
+      relay.refuseNewWhile(() => false);
+      spawnSync('pkill', ['-f', `-p ${sparePort}`]);
+    }
+    const text = run.lines.join('\n');
+    expect(text).toMatch(
+      new RegExp(`nightshift: dolphin: a spare way in is up on port ${sparePort} \\(openssh \\S+sshd\\): a login went through it over a new connection`),
+    );
+    expect(text).toMatch(/^dolphin\| through the spare$/m);
+    expect(text).toMatch(/nightshift: the spare way in stopped, sessions through it going on/);
+    expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
+    const journal = journalOf(stateDir);
+    // The main port refused: the logins after the cut went to the spare.
+    expect(journal.find((entry) => entry['type'] === 'host.state' && entry['host'] === 'dolphin' && entry['through'] !== undefined)).toMatchObject({
+      state: 'connected',
+      through: expect.stringMatching(new RegExp(`^the spare way in on port ${sparePort} \\(the main port: `)),
+    });
+    expect(guardEntries(stateDir)).toEqual(
+      expect.arrayContaining(['guard.spare-up dolphin', 'guard.committed dolphin', 'guard.committed dragon', 'guard.spare-stopped dolphin']),
+    );
+    // Its listener is gone.
+    expect(await portAnswers(sparePort)).toBe(false);
+  }, 120_000);
 });
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -79,6 +79,8 @@ export const ENTRY_SAMPLES: { [T in EntryType]: EntryFields<T> } = {
   'guard.extended': { guard: 'swap', host: 'dolphin', deadline: 2 },
   'guard.committed': { guard: 'swap', host: 'dolphin' },
   'guard.fired': { guard: 'swap', host: 'dolphin', by: 'deadline', firedAt: 3, exitCode: 0 },
+  'guard.spare-up': { guard: 'swap', host: 'dolphin', port: 2022, server: 'openssh /usr/sbin/sshd' },
+  'guard.spare-stopped': { guard: 'swap', host: 'dolphin' },
   'reboot.prepared': { stepId: 'a', attempt: 1, host: 'dolphin', bootId: 'b1' },
   'reboot.down': { stepId: 'a', host: 'dolphin' },
   'reboot.back': { stepId: 'a', host: 'dolphin', bootId: 'b2', hostname: 'dolphin' },

@@ -129,10 +129,27 @@ describe('guard: on a phase', () => {
     const arm = parseRunbook(withSpare, 'rb.yaml').phases[1]!.steps[0]!;
     expect(arm).toMatchObject({ guard: { reverts: [{ host: 'dolphin', spare: { port: 1022, lifetimeMs: 7_200_000 } }, { host: 'dragon' }] } });
     expect(problemsOf(withSpare)).toEqual([]);
-    const unguarded = runbook(swapGuard).replace('  dragon: { address: 127.0.0.1 }', '  dragon: { address: 127.0.0.1 }\n  elephant: { address: 127.0.0.1, port: 2200, spare_access: { port: 2200 } }');
+    const unguarded = runbook(swapGuard).replace(
+      '  dragon: { address: 127.0.0.1 }',
+      '  dragon: { address: 127.0.0.1 }\n  elephant: { address: 127.0.0.1, port: 2200, spare_access: { port: 2200 } }',
+    );
     expect(problemsOf(unguarded)).toEqual([
       "4:61: host 'elephant' has spare_access, which a guard starts, but no guard names it under revert",
       "4:69: the spare way in to 'elephant' needs a port of its own, not the one its main SSH server listens on",
+    ]);
+  });
+
+  it('takes the other names a machine is reached by once the block moved its addresses', () => {
+    const guard = `    guard:
+      revert_after: 10m
+      revert:
+        dragon: { run: ip addr add 192.168.10.1/24 dev eth0, also: [dolphin] }
+        dolphin: { run: ip addr del 192.168.10.1/24 dev eth0, also: [dragn] }`;
+    expect(problemsOf(runbook(guard))).toEqual(["17:70: unknown host 'dragn' in the guard of phase 'swap'; did you mean 'dragon'?"]);
+    const book = parseRunbook(runbook(guard.replace('[dragn]', '[dragon]')), 'rb.yaml');
+    expect(book.phases[1]!.guard?.reverts).toEqual([
+      { host: 'dragon', command: 'ip addr add 192.168.10.1/24 dev eth0', also: ['dolphin'] },
+      { host: 'dolphin', command: 'ip addr del 192.168.10.1/24 dev eth0', also: ['dragon'] },
     ]);
   });
 });

@@ -6,7 +6,7 @@
 import { closest } from './errors.js';
 import { formatDuration, parseDuration } from './duration.js';
 import type { RawRunbook } from './schema.js';
-import type { GuardPlan, GuardStep, HostSpec, Phase, SourcePosition } from './types.js';
+import type { GuardPlan, GuardRevert, GuardStep, HostSpec, Phase, SourcePosition } from './types.js';
 
 type Path = readonly PropertyKey[];
 type Locate = (path: Path, key?: string) => SourcePosition;
@@ -54,18 +54,22 @@ export function addGuardSteps(phases: Phase[], rawPhases: readonly RawPhase[], c
     const afterMs = parseDuration(written.revert_after);
     if (afterMs < 10_000)
       report(locate([...at, 'revert_after']), `the guard of phase '${name}' needs a revert_after of at least 10s: time for its steps and the commit`);
-    const reverts = Object.entries(written.revert).map(([host, command]) => {
-      if (!(host in context.hosts)) {
-        const hint = closest(host, Object.keys(context.hosts));
-        report(
-          locate([...at, 'revert'], host),
-          `unknown host '${host}' in the guard of phase '${name}'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`,
-        );
-      }
+    const knownHost = (host: string, where: Path, key?: string) => {
+      if (host in context.hosts) return;
+      const hint = closest(host, Object.keys(context.hosts));
+      report(locate(where, key), `unknown host '${host}' in the guard of phase '${name}'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
+    };
+    const reverts = Object.entries(written.revert).map(([host, given]): GuardRevert => {
+      knownHost(host, [...at, 'revert'], host);
+      const run = typeof given === 'string' ? given : given.run;
+      const also = typeof given === 'string' ? [] : given.also;
+      also.forEach((other, index) => knownHost(other, [...at, 'revert', host, 'also', index]));
+      const commandPath = typeof given === 'string' ? [...at, 'revert', host] : [...at, 'revert', host, 'run'];
       const { become, spareAccess } = context.hosts[host] ?? {};
       return {
         host,
-        command: context.command(command, [...at, 'revert', host]),
+        command: context.command(run, commandPath),
+        ...(also.length > 0 ? { also } : {}),
         ...(become ? { become } : {}),
         ...(spareAccess ? { spare: spareAccess } : {}),
       };

@@ -412,10 +412,24 @@ export const guardSchema = z
       'The dead-man: armed on every host under revert before the first step, each revert runs there this long after unless the guard is committed (after the last step of the block succeeded, from a new connection). + on the screen adds 5 minutes.',
     ),
     revert: z
-      .record(z.string(), text)
+      .record(
+        z.string(),
+        z.union([
+          text,
+          z.strictObject({
+            run: text.describe('The shell command that undoes on this host what the block changes.'),
+            also: z
+              .array(z.string())
+              .min(1)
+              .describe(
+                "Other runbook hosts that reach this machine once the block moved its addresses (dragon becomes dragon_old on a spare address): tried in order after the host's own name; the one where this guard's folder is, is the machine.",
+              ),
+          }),
+        ]),
+      )
       .refine((reverts) => Object.keys(reverts).length > 0, 'a guard needs at least one host under revert')
       .describe(
-        'Per host: the shell command that undoes on that host what the block changes; {{var}} is quoted as in run. Each runs on its host by itself at the deadline, also when nightshift is cut off.',
+        'Per host: the shell command that undoes on that host what the block changes ({{var}} is quoted as in run), or { run, also }. Each runs on its host by itself at the deadline, also when nightshift is cut off.',
       ),
     through: name('phase name')
       .optional()

@@ -284,9 +284,19 @@ export interface GuardPlan {
   id: string;
   afterMs: number;
   /** Each host's revert, in the order written; `become`: the host's, for the guard's scripts there. */
-  reverts: Array<{ host: string; command: string; become?: 'sudo'; spare?: SpareAccess }>;
+  reverts: GuardRevert[];
   /** The phases it spans, first to last. */
   phases: string[];
+}
+
+export interface GuardRevert {
+  host: string;
+  command: string;
+  /** Other runbook hosts that reach the same machine once the block moved its addresses, tried in order after `host`. */
+  also?: string[];
+  /** The host's `become`, for the guard's scripts there. */
+  become?: 'sudo';
+  spare?: SpareAccess;
 }
 
 /** What nightshift does for a guard: arm it (before its first step), commit it (after its last), or fire it (first in a fallback). */

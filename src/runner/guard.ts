@@ -6,7 +6,7 @@ import type { StepOutput } from '../output/step-output.js';
 import { armScript, describeTimer, disarmScript, extendScript, fireNowScript, revertStatusScript, type RevertStatus } from '../remote/revert-scripts.js';
 import { describeWriteFailure } from '../remote/host-shell.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { GuardPlan, GuardStep, Runbook, Site } from '../runbook/types.js';
+import type { GuardPlan, GuardRevert, GuardStep, Runbook, Site } from '../runbook/types.js';
 import { clockIn } from '../text/clock.js';
 import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
@@ -149,6 +149,23 @@ export class GuardKeeper {
     return () => this.listeners.delete(listener);
   }
 
+  /** A script on the machine a guard's host names, by each of its names in turn (the first where the folder is). */
+  private async onMachine(guard: string, host: string, script: string): Promise<RevertStatus> {
+    const revert = this.plans.find((plan) => plan.id === guard)?.reverts.find((candidate) => candidate.host === host);
+    let found: RevertStatus | undefined;
+    let last: unknown;
+    for (const name of revert ? namesOf(revert) : [host]) {
+      try {
+        found = await statusOf((handlers) => this.hosts.exec(name, script, { ...handlers, signal: AbortSignal.timeout(ATTEMPT_MS) }));
+        if (found.state !== 'missing') return found;
+      } catch (error) {
+        last = error;
+      }
+    }
+    if (found) return found;
+    throw last;
+  }
+
   /** The spare ways in this guard started that are still up. */
   sparesOf(guard: string): string[] {
     return [...this.spares].filter(([, spare]) => spare.guard === guard).map(([host]) => host);
@@ -186,7 +203,7 @@ export class GuardKeeper {
             Math.round(byMs / 1000),
             this.hosts.runDirOf?.(host),
           );
-          const status = await statusOf((handlers) => this.hosts.exec(host, script, { ...handlers, signal: AbortSignal.timeout(ATTEMPT_MS) }));
+          const status = await this.onMachine(guard.id, host, script);
           if (status.state !== 'armed' || status.secondsLeft === null) return `${host}: not moved, its revert is ${status.state}`;
           const deadline = Date.now() + status.secondsLeft * 1000;
           this.record({ type: 'guard.extended', guard: guard.id, host, deadline });
@@ -219,7 +236,7 @@ export interface GuardContext {
 
 /** The hosts as a guard's scripts reach them: through sudo where the host says `become: sudo`. */
 export function guardHosts(hosts: RemoteHosts, plans: readonly GuardPlan[]): RemoteHosts {
-  const becomes = new Map(plans.flatMap((plan) => plan.reverts.map((revert) => [revert.host, revert.become] as const)));
+  const becomes = new Map(plans.flatMap((plan) => plan.reverts.flatMap((revert) => namesOf(revert).map((name) => [name, revert.become] as const))));
   return hostsBecomingEach(hosts, (host) => becomes.get(host));
 }
 
@@ -297,10 +314,12 @@ async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<voi
   const { hosts, output, signal, keeper, sessionId } = context;
   const runId = (host: string) => guardRunId(sessionId, guard.id, host);
   const read = await Promise.all(
-    guard.reverts.map(async ({ host }) => {
+    guard.reverts.map(async (revert) => {
+      const { host } = revert;
       const until = keeper.deadlineOf(guard.id, host) ?? Date.now() + ATTEMPT_MS;
       try {
-        return { host, status: await untilAnswered(context, host, revertStatusScript(runId(host), false, hosts.runDirOf?.(host)), until) };
+        const found = await untilAnswered(context, namesOf(revert), revertStatusScript(runId(host), false, hosts.runDirOf?.(host)), until);
+        return { host, ...found };
       } catch (error) {
         if (isAbort(error)) throw error;
         return { host, error: (error as Error).message };
@@ -317,10 +336,12 @@ async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<voi
     return [];
   });
   if (problems.length > 0) throw new Error(`the guard cannot be committed: ${problems.join('; ')}. Falling back fires it on the hosts still armed`);
-  for (const { host } of guard.reverts) {
-    const status = await untilAnswered(
+  for (const found of read) {
+    if ('error' in found) continue;
+    const { host, name } = found;
+    const { status } = await untilAnswered(
       context,
-      host,
+      [name],
       disarmScript(runId(host), hosts.runDirOf?.(host)),
       keeper.deadlineOf(guard.id, host) ?? Date.now() + ATTEMPT_MS,
     );
@@ -329,7 +350,7 @@ async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<voi
       throw new Error(`the guard cannot be committed: ${host}'s revert is ${status.state}. Falling back fires it on every host, the committed ones too`);
     }
     keeper.record({ type: 'guard.committed', guard: guard.id, host });
-    output.note(`nightshift: ${host} answered a new connection: its revert is disarmed and the changes stay`);
+    output.note(`nightshift: ${host}${name !== host ? ` (now ${name})` : ''} answered a new connection: its revert is disarmed and the changes stay`);
   }
   signal.throwIfAborted();
   const spares = keeper.sparesOf(guard.id);
@@ -348,21 +369,16 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
   const { hosts, output, keeper, sessionId } = context;
   const clocks = clocksOf(context);
   const results = await Promise.allSettled(
-    guard.reverts.map(async ({ host }) => {
+    guard.reverts.map(async (revert) => {
+      const { host } = revert;
+      const names = namesOf(revert);
       const runId = guardRunId(sessionId, guard.id, host);
       const runDir = hosts.runDirOf?.(host);
       const deadline = keeper.deadlineOf(guard.id, host);
       let status: RevertStatus;
       let by: 'nightshift' | 'deadline' = 'nightshift';
       try {
-        // Over the link there is, else a new login; either way bounded, so that a host cut off is said soon.
-        const script = fireNowScript(runId, FIRE_WAIT_SECONDS, runDir);
-        const signal = AbortSignal.any([context.signal, AbortSignal.timeout(FIRE_REACH_MS + FIRE_WAIT_SECONDS * 1000)]);
-        status = await statusOf((handlers) =>
-          hosts.states()[host]?.state === 'connected'
-            ? hosts.exec(host, script, { ...handlers, signal })
-            : hosts.execOnNewConnection(host, script, { ...handlers, signal, readyTimeoutMs: FIRE_REACH_MS }),
-        );
+        status = await fireNow(context, names, fireNowScript(runId, FIRE_WAIT_SECONDS, runDir));
       } catch (error) {
         if (context.signal.aborted) throw error;
         const until = (deadline ?? Date.now()) + (context.graceMs ?? REVERT_GRACE_MS);
@@ -371,7 +387,7 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
           `nightshift: ${host} cannot be reached (${why}); its revert runs there by itself` +
             `${deadline !== undefined ? ` at ${clocks(deadline)}` : ''}: waiting for it to answer until ${clocks(until)}`,
         );
-        status = await untilFired(context, host, revertStatusScript(runId, true, runDir), until).catch((late: unknown) => {
+        status = await untilFired(context, names, revertStatusScript(runId, true, runDir), until).catch((late: unknown) => {
           if (isAbort(late)) throw late;
           throw new Error(
             `${host} did not answer by ${clocks(until)} (${(late as Error).message}); whether its revert ran cannot be told: look on the machine`,
@@ -380,7 +396,7 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
         by = 'deadline';
       }
       if (status.state === 'fired' && status.exitCode === undefined) {
-        status = await untilFired(context, host, revertStatusScript(runId, true, runDir), Date.now() + (context.graceMs ?? REVERT_GRACE_MS));
+        status = await untilFired(context, names, revertStatusScript(runId, true, runDir), Date.now() + (context.graceMs ?? REVERT_GRACE_MS));
       }
       if (status.state === 'missing') {
         output.note(`nightshift: ${host}: nothing was armed there, nothing to revert`);
@@ -408,33 +424,79 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
   if (failed.length > 0) throw new Error(`the guard did not revert everywhere: ${failed.join('; ')}; look on the machines`);
 }
 
+/**
+ * The firing's one try, by each name in turn: over the link there is, else a new login, each
+ * bounded so that a machine cut off is said soon. Throws when no name answered and none said
+ * the guard's folder is missing there.
+ */
+async function fireNow(context: GuardContext, names: string[], script: string): Promise<RevertStatus> {
+  const { hosts } = context;
+  let missing: RevertStatus | undefined;
+  let last: unknown;
+  for (const name of names) {
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(FIRE_REACH_MS + FIRE_WAIT_SECONDS * 1000)]);
+    try {
+      const status = await statusOf((handlers) =>
+        hosts.states()[name]?.state === 'connected'
+          ? hosts.exec(name, script, { ...handlers, signal })
+          : hosts.execOnNewConnection(name, script, { ...handlers, signal, readyTimeoutMs: FIRE_REACH_MS }),
+      );
+      if (status.state !== 'missing') return status;
+      missing ??= status;
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      last = error;
+    }
+  }
+  if (missing && last === undefined) return missing;
+  throw last ?? new Error('no name of the machine answered');
+}
+
 function runDirOf(hosts: RemoteHosts, host: string): { runDir?: string } {
   const runDir = hosts.runDirOf?.(host);
   return runDir !== undefined ? { runDir } : {};
 }
 
-/** A script over a new connection, tried again until it answers or `until` passes. */
-async function untilAnswered(context: GuardContext, host: string, script: string, until: number): Promise<RevertStatus> {
+/** A runbook host's names for one machine: its own, then those that reach it once the block moved its addresses. */
+function namesOf(revert: GuardRevert): string[] {
+  return [revert.host, ...(revert.also ?? [])];
+}
+
+/**
+ * A script over a new connection to the machine, by each of its names in turn, tried again
+ * until it answers or `until` passes: the first name where the guard's folder is (not
+ * `missing`) is the machine; `missing` only when every name that answered said so.
+ */
+async function untilAnswered(context: GuardContext, names: string[], script: string, until: number): Promise<{ name: string; status: RevertStatus }> {
   let last = 'no attempt was made';
   do {
-    const left = Math.min(until - Date.now(), ATTEMPT_MS);
-    if (left <= 0) break;
-    const bounded = AbortSignal.any([context.signal, AbortSignal.timeout(left)]);
-    try {
-      return await statusOf((handlers) => context.hosts.execOnNewConnection(host, script, { ...handlers, signal: bounded, readyTimeoutMs: left }));
-    } catch (error) {
-      if (context.signal.aborted) throw error;
-      last = isAbort(error) ? 'no answer in time' : (error as Error).message;
+    let missing: { name: string; status: RevertStatus } | undefined;
+    let unanswered = false;
+    for (const name of names) {
+      const left = Math.min(until - Date.now(), ATTEMPT_MS);
+      if (left <= 0) break;
+      const bounded = AbortSignal.any([context.signal, AbortSignal.timeout(left)]);
+      try {
+        const status = await statusOf((handlers) => context.hosts.execOnNewConnection(name, script, { ...handlers, signal: bounded, readyTimeoutMs: left }));
+        if (status.state !== 'missing') return { name, status };
+        missing ??= { name, status };
+      } catch (error) {
+        if (context.signal.aborted) throw error;
+        unanswered = true;
+        last = `${name}: ${isAbort(error) ? 'no answer in time' : (error as Error).message}`;
+      }
     }
+    // Missing where it answered, and nowhere else to look.
+    if (missing && !unanswered) return missing;
     await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, until - Date.now())), context.signal);
   } while (Date.now() < until);
   throw new Error(last);
 }
 
 /** Asks until the revert is seen to have run (or `until` passes). */
-async function untilFired(context: GuardContext, host: string, script: string, until: number): Promise<RevertStatus> {
+async function untilFired(context: GuardContext, names: string[], script: string, until: number): Promise<RevertStatus> {
   for (;;) {
-    const status = await untilAnswered(context, host, script, until);
+    const { status } = await untilAnswered(context, names, script, until);
     if (status.state !== 'armed' && (status.state !== 'fired' || status.exitCode !== undefined)) return status;
     if (Date.now() >= until) return status;
     await sleep(RETRY_PAUSE_MS, context.signal);

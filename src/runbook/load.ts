@@ -707,6 +707,23 @@ function normalize(
     if ('note' in rawStep) {
       return { ...base, kind: 'note', title: text(rawStep.title ?? firstLine(rawStep.note)), text: text(rawStep.note) };
     }
+    if ('power_cycle' in rawStep) {
+      // A local step: the host's power command, approved by typing the host's name.
+      const host = rawStep.power_cycle;
+      checkHost(host, 'power_cycle');
+      const power = hosts[host]?.power;
+      if (host in hosts && power === undefined) {
+        report(locate([...path, 'power_cycle']), `${describePath(path)} power-cycles '${host}', which has no 'power' command under hosts`);
+      }
+      return {
+        ...base,
+        ...acting(),
+        kind: 'local',
+        title: text(rawStep.title ?? `Power-cycle ${host} out of band`),
+        command: power ?? 'false',
+        confirmText: host,
+      };
+    }
     throw new Error('a step kind the loader does not know');
   };
 
@@ -921,6 +938,7 @@ function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[],
     ...(hostKeys !== undefined ? { hostKeys } : {}),
     ...(spec.become === 'sudo' ? { become: 'sudo' as const } : {}),
     ...(spec.become_pty === true ? { becomePty: true } : {}),
+    ...(spec.power !== undefined ? { power: interpolateCommand(spec.power, vars).command } : {}),
     ...(spec.spare_access !== undefined
       ? {
           spareAccess: {

@@ -64,6 +64,11 @@ export const hostSchema = z
       .describe(
         "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. The command's output still comes back as stdout and stderr, through two fifos in /tmp.",
       ),
+    power: text
+      .optional()
+      .describe(
+        "A command run on the upgrader's machine that power-cycles this host out of band, e.g. ipmitool -I lanplus -H bmc-dolphin -U admin -E chassis power cycle, or a PDU's script; used by power_cycle steps, after the upgrader typed the host's name.",
+      ),
     spare_access: z
       .strictObject({
         port: z.number().int().min(1).max(65535).describe('The port the second SSH server listens on.'),
@@ -157,6 +162,13 @@ export const localStepSchema = z
     ...common,
   })
   .describe("Run a command on the upgrader's machine.");
+
+export const powerCycleStepSchema = z
+  .strictObject({
+    power_cycle: name('host name').describe("The host whose `power:` command runs, on the upgrader's machine, once the upgrader has typed the host's name."),
+    ...common,
+  })
+  .describe('Power-cycle a host out of band (its `power:` command: a BMC, a PDU), when no hands are on site; asked first, like a destructive step.');
 
 export const checkpointStepSchema = z
   .strictObject({
@@ -375,7 +387,7 @@ export const noteStepSchema = z
   .describe('A note for the humans.');
 
 /** The key whose presence decides a step's kind, in the order the union lists them. */
-export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'preflight', 'checkpoint', 'wait', 'note', 'edit', 'undo'] as const;
+export const STEP_KINDS = ['run', 'local', 'upload', 'reboot', 'preflight', 'checkpoint', 'wait', 'note', 'edit', 'undo', 'power_cycle'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export const stepSchemas = {
@@ -389,6 +401,7 @@ export const stepSchemas = {
   note: noteStepSchema,
   edit: editStepSchema,
   undo: undoStepSchema,
+  power_cycle: powerCycleStepSchema,
 } as const;
 
 export const stepSchema = z.union(
@@ -403,6 +416,7 @@ export const stepSchema = z.union(
     typeof noteStepSchema,
     typeof editStepSchema,
     typeof undoStepSchema,
+    typeof powerCycleStepSchema,
   ],
 );
 

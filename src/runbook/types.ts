@@ -44,6 +44,8 @@ export interface HostSpec {
   become?: 'sudo';
   /** `become_pty`: sudo there is always called in a pty (Defaults requiretty). */
   becomePty?: boolean;
+  /** `power`: a command on the upgrader's machine that power-cycles the host out of band (power_cycle steps). */
+  power?: string;
   /** `spare_access`: a second SSH server a guard on this host starts first. */
   spareAccess?: SpareAccess;
 }

@@ -251,6 +251,39 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     // Its listener is gone.
     expect(await portAnswers(sparePort)).toBe(false);
   }, 120_000);
+
+  it("power_cycle asks for the host's name, then runs the host's power command on the upgrader's machine", async () => {
+    const dir = scratch('ns-power-');
+    sshd.writeClientFiles(dir, 'dolphin');
+    const marker = path.join(dir, 'cycled');
+    writeFileSync(
+      path.join(dir, 'power.yaml'),
+      [
+        'name: power',
+        'hosts:',
+        `  dolphin: { power: 'echo "power cycle $0" > ${marker}' }`,
+        'phases:',
+        '  - name: stuck',
+        '    steps:',
+        '      - power_cycle: dolphin',
+        '',
+      ].join('\n'),
+    );
+    const asked: string[] = [];
+    const run = converse(
+      ['run', '--plain', '--no-helpers', path.join(dir, 'power.yaml'), ...clientFlags(dir)],
+      (line) => {
+        const typed = /Type "(dolphin)" to run it/.exec(line)?.[1];
+        if (typed) asked.push(line);
+        return typed;
+      },
+      { NIGHTSHIFT_STATE_DIR: freshStateDir(), SSH_AUTH_SOCK: '' },
+    );
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    expect(asked).toHaveLength(1);
+    expect(run.lines.join('\n')).toMatch(/1\.1 Power-cycle dolphin out of band/);
+    expect(readFileSync(marker, 'utf8')).toBe('power cycle /bin/sh\n');
+  }, 60_000);
 });
 
 function portAnswers(port: number): Promise<boolean> {

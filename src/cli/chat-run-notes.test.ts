@@ -3,7 +3,7 @@ import { ChatHub } from '../chat/hub.js';
 import type { EngineEmitted } from '../engine/events.js';
 import { parseRunbook } from '../runbook/load.js';
 import { allSteps } from '../runbook/types.js';
-import { noteRunEvents, runNote } from './chat-run-notes.js';
+import { guardNote, noteRunEvents, runNote } from './chat-run-notes.js';
 
 const runbook = parseRunbook(
   [
@@ -102,5 +102,34 @@ phases:
       'batch 1 of update: 2 of 3 hosts failed (vm2, vm3)',
     );
     expect(say({ type: 'batch.finished', phase: 'update', batch: 2, done: ['vm1'], failed: [], at: AT })).toBeNull();
+  });
+
+  it("says when a guard's machines undo the block by themselves, in both clocks, and what became of it", () => {
+    const sites = runbook.sites;
+    expect(guardNote({ type: 'guard.armed', guard: 'swap', host: 'dragon', how: 'sleeper 1', deadline: AT, afterMs: 600_000 }, sites)).toBe(
+      'guard swap armed on dragon: it undoes the block by itself at 03:14 Boston / 16:14 Taipei unless it is committed',
+    );
+    expect(guardNote({ type: 'guard.extended', guard: 'swap', host: 'dragon', deadline: AT }, sites)).toBe(
+      'guard swap: dragon now waits until 03:14 Boston / 16:14 Taipei',
+    );
+    expect(guardNote({ type: 'guard.committed', guard: 'swap', host: 'dragon' }, sites)).toBe('guard swap committed on dragon: the changes stay');
+    expect(guardNote({ type: 'guard.fired', guard: 'swap', host: 'dolphin', by: 'deadline', exitCode: 0 }, sites)).toBe(
+      'guard swap: dolphin undid the block by itself at its deadline',
+    );
+    expect(guardNote({ type: 'guard.fired', guard: 'swap', host: 'dolphin', by: 'nightshift', exitCode: 2 }, sites)).toBe(
+      "guard swap: dolphin's revert ran and exited 2: look at the machine",
+    );
+    expect(guardNote({ type: 'guard.spare-up', guard: 'swap', host: 'dolphin', port: 1022, server: 'openssh /usr/sbin/sshd' }, sites)).toBeNull();
+  });
+
+  it("says a guard's events in the chat as the keeper records them, until unsubscribed", () => {
+    const hub = new ChatHub(() => {});
+    let guardListener: ((event: Parameters<typeof guardNote>[0]) => void) | undefined;
+    const guards = { onGuardEvent: (each: typeof guardListener & {}) => ((guardListener = each), () => (guardListener = undefined)) };
+    const stop = noteRunEvents({ onEvent: () => () => {}, stepOf, runbook, guards }, hub);
+    guardListener!({ type: 'guard.committed', guard: 'swap', host: 'dragon' });
+    expect(hub.messages().at(-1)?.text).toBe('guard swap committed on dragon: the changes stay');
+    stop();
+    expect(guardListener).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
 import type { ChatHub } from '../chat/hub.js';
 import type { EngineEmitted } from '../engine/events.js';
 import type { Runbook, Step } from '../runbook/types.js';
+import type { GuardEvent } from '../runner/guard.js';
 import { outcomeSentence } from '../text/outcome.js';
 import { clockIn } from '../text/clock.js';
 
@@ -50,17 +51,47 @@ export function runNote(event: EngineEmitted, stepOf: (id: string) => Step, site
   }
 }
 
+/** The chat's line for what became of a guard on a host: the site must know when the machines undo the block by themselves. */
+export function guardNote(event: GuardEvent, sites: Runbook['sites']): string | null {
+  switch (event.type) {
+    case 'guard.armed':
+      return `guard ${event.guard} armed on ${event.host}: it undoes the block by itself at ${clocks(sites, event.deadline)} unless it is committed`;
+    case 'guard.extended':
+      return `guard ${event.guard}: ${event.host} now waits until ${clocks(sites, event.deadline)}`;
+    case 'guard.committed':
+      return `guard ${event.guard} committed on ${event.host}: the changes stay`;
+    case 'guard.fired': {
+      const by = event.by === 'deadline' ? ' by itself at its deadline' : '';
+      return event.exitCode === 0
+        ? `guard ${event.guard}: ${event.host} undid the block${by}`
+        : `guard ${event.guard}: ${event.host}'s revert ran${by} and ${event.exitCode === null ? 'ended without a status' : `exited ${event.exitCode}`}: look at the machine`;
+    }
+    default:
+      return null;
+  }
+}
+
 /**
  * Says the run's events in the chat as they come; returns the unsubscribe. `notFor`: the
  * upgrader, when their plain lines say the events already (the helpers still read them).
  */
 export function noteRunEvents(
-  run: { onEvent(listener: (event: EngineEmitted) => void): () => void; stepOf(id: string): Step; runbook: Runbook },
+  run: {
+    onEvent(listener: (event: EngineEmitted) => void): () => void;
+    stepOf(id: string): Step;
+    runbook: Runbook;
+    guards?: { onGuardEvent(listener: (event: GuardEvent) => void): () => void };
+  },
   hub: ChatHub,
   notFor?: string,
 ): () => void {
-  return run.onEvent((event) => {
-    const note = runNote(event, run.stepOf, run.runbook.sites);
+  const say = (note: string | null) => {
     if (note !== null) hub.note(note, notFor !== undefined ? { notFor } : {});
-  });
+  };
+  const stopEvents = run.onEvent((event) => say(runNote(event, run.stepOf, run.runbook.sites)));
+  const stopGuards = run.guards?.onGuardEvent((event) => say(guardNote(event, run.runbook.sites)));
+  return () => {
+    stopEvents();
+    stopGuards?.();
+  };
 }

@@ -103,6 +103,15 @@ export class GuardKeeper {
   record(event: GuardEvent): void {
     this.apply(event);
     this.onEvent(event);
+    for (const listener of this.eventListeners) listener(event);
+  }
+
+  private readonly eventListeners = new Set<(event: GuardEvent) => void>();
+
+  /** Every guard event as it is recorded (the chat says them); returns the unsubscribe. */
+  onGuardEvent(listener: (event: GuardEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   /** Spare ways in that are up, by host: started by a guard, stopped after its commit or at the run's end. */

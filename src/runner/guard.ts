@@ -310,7 +310,7 @@ async function armGuard(guard: GuardPlan, context: GuardContext): Promise<void> 
     );
   }
   output.note(
-    `nightshift: the guard is armed on ${guard.reverts.length === 1 ? guard.reverts[0]!.host : `all ${guard.reverts.length} hosts`}: + adds ${formatDuration(GUARD_EXTENSION_MS)} to its deadline`,
+    `nightshift: the guard is armed on ${guard.reverts.length === 1 ? guard.reverts[0]!.host : `all ${guard.reverts.length} hosts`}: + on the screen (extend at a plain prompt) adds ${formatDuration(GUARD_EXTENSION_MS)} to its deadline`,
   );
 }
 

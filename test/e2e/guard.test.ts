@@ -284,6 +284,34 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(run.lines.join('\n')).toMatch(/1\.1 Power-cycle dolphin out of band/);
     expect(readFileSync(marker, 'utf8')).toBe('power cycle /bin/sh\n');
   }, 60_000);
+
+  it('extend at a plain prompt moves the deadline 5 minutes later on every host, then the run goes on', async () => {
+    const { args, read } = setUp(['      - checkpoint: The modem cable is in the new dragon'], '1m');
+    const stateDir = freshStateDir();
+    let extended = false;
+    const run = converse(
+      args,
+      (line) => {
+        if (!/Waiting for the upgrader\. Type yes/.test(line)) return undefined;
+        if (extended) return 'yes';
+        extended = true;
+        return 'extend';
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    // The checkpoint is asked again after the answer to extend, and confirmed then.
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    const text = run.lines.join('\n');
+    expect(text).toMatch(/the guard's deadline moved 5m later on every host/);
+    expect(text.match(/Waiting for the upgrader\. Type yes/g)).toHaveLength(2);
+    expect(guardEntries(stateDir)).toEqual(
+      expect.arrayContaining(['guard.extended dolphin', 'guard.extended dragon', 'guard.committed dolphin', 'guard.committed dragon']),
+    );
+    const journal = journalOf(stateDir);
+    const deadline = (type: string) => journal.find((entry) => entry['type'] === type && entry['host'] === 'dragon')!['deadline'] as number;
+    expect(Math.abs(deadline('guard.extended') - deadline('guard.armed') - 300_000)).toBeLessThan(2500);
+    expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
+  }, 60_000);
 });
 
 function portAnswers(port: number): Promise<boolean> {

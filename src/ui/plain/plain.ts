@@ -291,6 +291,11 @@ export async function runPlain(run: Run, io: PlainIO, chat?: PlainChat): Promise
         run.send({ type: 'PAUSE', by: run.upgrader });
         return await run.finished;
       }
+      // The guard's `+`, at any prompt while one is armed (a text asked for is never just this word).
+      if (/^(extend|\+)$/i.test(answer.trim()) && run.guards.active()) {
+        say(await run.guards.extend());
+        continue;
+      }
       if (/^say\s/i.test(answer.trim())) {
         if (chat) chat.hub.say(chat.me.id, answer.trim().slice(4));
         else say(chalk.yellow('! there is no chat in this run (--no-helpers)'));

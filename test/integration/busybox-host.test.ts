@@ -4,18 +4,20 @@
 // revert_after must arm, be confirmed, and fire there; a detached step must run there.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HostPool } from '../../src/remote/host-pool.js';
 import { parseRunbook } from '../../src/runbook/load.js';
-import type { RunStep } from '../../src/runbook/types.js';
+import type { GuardStep, RunStep } from '../../src/runbook/types.js';
+import { StepOutput } from '../../src/output/step-output.js';
+import { GuardKeeper, runGuardStep } from '../../src/runner/guard.js';
 import { makeHome, poolFor, removeHome, run } from '../support/ssh-pool.js';
 import { runStepWithRevert } from '../support/revert-step.js';
 import { describeWithSshd } from '../support/sshd.js';
 import { TcpRelay } from '../support/tcp-relay.js';
-import { sleep } from '../support/wait-for.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 import { withSshd } from '../support/with-sshd.js';
 
 const BUSYBOX = '/bin/busybox';
@@ -105,4 +107,38 @@ describeWithSshd('a BusyBox host without nohup', () => {
     });
     expect({ result, stdout: Buffer.concat(stdout).toString() }).toEqual({ result: { exitCode: 5 }, stdout: 'line 1\nline 2\nline 3\n' });
   });
+
+  it('a guard there: + swaps its sleeper for a later one (the first never fires), which then fires by itself; another fires at once', async () => {
+    const marker = path.join(host.sshd.homeDir, `guard-${id()}`);
+    const loaded = parseRunbook(
+      `name: t\nhosts:\n  dragon: {}\nphases:\n  - name: swap\n    guard:\n      revert_after: 10s\n      revert:\n        dragon: ${JSON.stringify(`echo undone >> ${marker}`)}\n    steps:\n      - run: echo changed\n        host: dragon\n`,
+      'rb.yaml',
+    );
+    const [arm, fire] = [loaded.phases[0]!.steps[0] as GuardStep, loaded.phases[0]!.fallback![0] as GuardStep];
+    const guardOn = async (session: string) => {
+      const keeper = new GuardKeeper(pool, session, () => {}, [arm.guard]);
+      const output = new StepOutput(path.join(scratch, `guard-${id()}.log`));
+      const context = { hosts: pool, keeper, output, sessionId: session, signal: new AbortController().signal, sites: loaded.sites };
+      await runGuardStep(arm, context);
+      return { keeper, context, output };
+    };
+    const later = await guardOn(`bb-guard-${id()}`);
+    const armedAt = Date.now();
+    expect(await later.keeper.extend(6000)).toMatch(/^the guard's deadline moved 6(\.0)?s later on every host$/);
+    await sleep(Math.max(0, armedAt + 12_500 - Date.now()));
+    expect(existsSync(marker)).toBe(false);
+    await waitFor(() => existsSync(marker), { timeoutMs: 10_000, what: 'the later sleeper to fire' });
+    expect(Date.now() - armedAt).toBeGreaterThan(15_000);
+
+    const now = await guardOn(`bb-guard-${id()}`);
+    await runGuardStep(fire, now.context);
+    await now.output.close();
+    expect(
+      now.output.ring
+        .tail(20)
+        .map((line) => line.text)
+        .join('\n'),
+    ).toMatch(/nightshift: dragon: the revert ran at .* and exited 0/);
+    expect(readFileSync(marker, 'utf8')).toBe('undone\nundone\n');
+  }, 60_000);
 });

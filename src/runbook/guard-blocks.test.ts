@@ -129,6 +129,7 @@ describe('guard: on a phase', () => {
     const arm = parseRunbook(withSpare, 'rb.yaml').phases[1]!.steps[0]!;
     expect(arm).toMatchObject({ guard: { reverts: [{ host: 'dolphin', spare: { port: 1022, lifetimeMs: 7_200_000 } }, { host: 'dragon' }] } });
     expect(problemsOf(withSpare)).toEqual([]);
+    expect(formatPlan(planOf(parseRunbook(withSpare, 'rb.yaml')))).toMatch(/dolphin: first a spare SSH server on port 1022, proved by a login through it/);
     const unguarded = runbook(swapGuard).replace(
       '  dragon: { address: 127.0.0.1 }',
       '  dragon: { address: 127.0.0.1 }\n  elephant: { address: 127.0.0.1, port: 2200, spare_access: { port: 2200 } }',

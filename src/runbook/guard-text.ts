@@ -11,10 +11,14 @@ export function guardHosts(guard: GuardPlan): string {
 export function guardStepText(step: GuardStep): string {
   const { guard } = step;
   const reverts = guard.reverts.map((revert) => `  ${revert.host}: ${revert.command}`).join('\n');
+  const spares = guard.reverts
+    .filter((revert) => revert.spare !== undefined)
+    .map((revert) => `\n  ${revert.host}: first a spare SSH server on port ${revert.spare!.port}, proved by a login through it`)
+    .join('');
   const block = guard.phases.length === 1 ? `phase ${guard.phases[0]}` : `the phases ${guard.phases[0]} through ${guard.phases.at(-1)}`;
   switch (step.action) {
     case 'arm':
-      return `arm, on each host, its revert to run by itself in ${formatDuration(guard.afterMs)} unless it is committed once ${block} succeeded:\n${reverts}`;
+      return `arm, on each host, its revert to run by itself in ${formatDuration(guard.afterMs)} unless it is committed once ${block} succeeded:\n${reverts}${spares}`;
     case 'commit':
       return `disarm each host's revert from a new connection: the changes of ${block} stay`;
     case 'fire':

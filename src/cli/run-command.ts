@@ -28,6 +28,7 @@ import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-se
 import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { snapshotTroubleText } from '../store/snapshot.js';
 import { clockIn } from '../text/clock.js';
+import { guardLeftArmedText } from '../text/revert.js';
 import { outcomeSentence } from '../text/outcome.js';
 import { DEFAULT_SENTINEL_PORT, type SentinelAccess } from '../runbook/types.js';
 import type { HelperChannel } from './helper-channel.js';
@@ -433,7 +434,9 @@ function underWayLines(run: Run): string {
     .map(([id]) => run.stepOf(id));
   const named = running.slice(0, UNDER_WAY_NAMED).map((step) => `nightshift: ${visibleLine(pausedStepText(step))}\n`);
   const more = running.length - named.length;
-  return named.join('') + (more > 0 ? `nightshift: and ${counted(more, 'step')} more were under way (nightshift sessions, report)\n` : '');
+  const guard = run.guards.active();
+  const armed = guard ? `nightshift: ${guardLeftArmedText(guard, run.runbook.sites, Date.now())}\n` : '';
+  return named.join('') + (more > 0 ? `nightshift: and ${counted(more, 'step')} more were under way (nightshift sessions, report)\n` : '') + armed;
 }
 
 /** The line that tells a helper how to join, with the code and the key to compare. */

@@ -1,5 +1,7 @@
 import type { RevertShown } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
+import type { Site } from '../runbook/types.js';
+import { clockIn } from './clock.js';
 import { GUARD_EXTENSION_MS, type GuardShown } from '../runner/guard.js';
 
 /** One line on a revert armed around a step, as of `now`: the countdown while armed. */
@@ -33,4 +35,15 @@ export function guardText(guard: GuardShown, now: number): string {
   }
   const countdown = formatDuration(Math.ceil(left / 1000) * 1000);
   return `⏲ guard ${guard.id}: ${names} revert by themselves in ${countdown} unless it is committed · + adds ${formatDuration(GUARD_EXTENSION_MS)}`;
+}
+
+/** Said when a run stops while a guard is armed: its hosts will not wait for the resume. */
+export function guardLeftArmedText(guard: GuardShown, sites: { upgrader: Site; site: Site }, now: number): string {
+  const armed = guard.hosts.filter((entry) => entry.state === 'armed');
+  const first = Math.min(...armed.map((entry) => entry.deadline));
+  const at = `${clockIn(sites.upgrader.tz, first, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, first, true)} ${sites.site.name}`;
+  const names = armed.map((entry) => entry.host).join(', ');
+  return first > now
+    ? `the guard ${guard.id} stays armed: ${names} undo the block by themselves at ${at} (in ${formatDuration(Math.ceil((first - now) / 1000) * 1000)}) unless the run is resumed and commits it before`
+    : `the guard ${guard.id}'s deadline passed at ${at}: ${names} undo the block by themselves; a resume falls back`;
 }

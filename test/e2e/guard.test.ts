@@ -312,6 +312,18 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(Math.abs(deadline('guard.extended') - deadline('guard.armed') - 300_000)).toBeLessThan(2500);
     expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
   }, 60_000);
+
+  it('paused inside the block, says the hosts will not wait: when they undo it by themselves', async () => {
+    const { args } = setUp(['      - checkpoint: The modem cable is in the new dragon'], '10m');
+    const run = converse(args, (line) => (/Waiting for the upgrader\. Type yes/.test(line) ? 'pause' : undefined), {
+      NIGHTSHIFT_STATE_DIR: freshStateDir(),
+      SSH_AUTH_SOCK: '',
+    });
+    expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(4);
+    expect(run.stderr()).toMatch(
+      /nightshift: the guard swap stays armed: (dragon, dolphin|dolphin, dragon) undo the block by themselves at \d\d:\d\d:\d\d here \/ \d\d:\d\d:\d\d site \(in (10m|9m ?5\ds)\) unless the run is resumed and commits it before\n/,
+    );
+  }, 60_000);
 });
 
 function portAnswers(port: number): Promise<boolean> {

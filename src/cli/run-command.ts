@@ -327,6 +327,9 @@ export async function driveRun(args: {
   if (helpers.enabled && io) await channel.openBeforeRun(io);
 
   if (frontEnd.banner && io && !io.json) io.write(`${frontEnd.banner}\n`);
+  // A resume inside a guard's block: the hosts kept their own deadline meanwhile.
+  const armed = args.restore ? run.guards.active() : null;
+  if (armed && io && !io.json) io.write(`nightshift: ${guardLeftArmedText(armed, runbook.sites, Date.now(), true)}\n`);
   const stopShowingUnfinished =
     io && !io.json && process.stdout.isTTY ? showUnfinishedLines(io, run.outputs, { columns: () => process.stdout.columns || 80 }) : () => {};
   const stopOnSignal = installStopHandlers(run, { fullScreen: !io });

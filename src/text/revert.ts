@@ -37,13 +37,18 @@ export function guardText(guard: GuardShown, now: number): string {
   return `⏲ guard ${guard.id}: ${names} revert by themselves in ${countdown} unless it is committed · + adds ${formatDuration(GUARD_EXTENSION_MS)}`;
 }
 
-/** Said when a run stops while a guard is armed: its hosts will not wait for the resume. */
-export function guardLeftArmedText(guard: GuardShown, sites: { upgrader: Site; site: Site }, now: number): string {
+/**
+ * Said when a run stops while a guard is armed (its hosts will not wait for the resume), or
+ * when a resume finds one (`resumed`): when its hosts undo the block by themselves.
+ */
+export function guardLeftArmedText(guard: GuardShown, sites: { upgrader: Site; site: Site }, now: number, resumed = false): string {
   const armed = guard.hosts.filter((entry) => entry.state === 'armed');
   const first = Math.min(...armed.map((entry) => entry.deadline));
   const at = `${clockIn(sites.upgrader.tz, first, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, first, true)} ${sites.site.name}`;
   const names = armed.map((entry) => entry.host).join(', ');
-  return first > now
-    ? `the guard ${guard.id} stays armed: ${names} undo the block by themselves at ${at} (in ${formatDuration(Math.ceil((first - now) / 1000) * 1000)}) unless the run is resumed and commits it before`
-    : `the guard ${guard.id}'s deadline passed at ${at}: ${names} undo the block by themselves; a resume falls back`;
+  if (first <= now) {
+    return `the guard ${guard.id}'s deadline passed at ${at}: ${names} undo the block by themselves; ${resumed ? 'this run' : 'a resume'} falls back`;
+  }
+  const unless = resumed ? 'unless this run commits it before' : 'unless the run is resumed and commits it before';
+  return `the guard ${guard.id} ${resumed ? 'is' : 'stays'} armed: ${names} undo the block by themselves at ${at} (in ${formatDuration(Math.ceil((first - now) / 1000) * 1000)}) ${unless}`;
 }

@@ -313,16 +313,26 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
   }, 60_000);
 
-  it('paused inside the block, says the hosts will not wait: when they undo it by themselves', async () => {
+  it('paused inside the block, says the hosts will not wait: when they undo it by themselves; the resume says it again and commits in time', async () => {
     const { args } = setUp(['      - checkpoint: The modem cable is in the new dragon'], '10m');
-    const run = converse(args, (line) => (/Waiting for the upgrader\. Type yes/.test(line) ? 'pause' : undefined), {
-      NIGHTSHIFT_STATE_DIR: freshStateDir(),
-      SSH_AUTH_SOCK: '',
-    });
+    const stateDir = freshStateDir();
+    const env = { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' };
+    const run = converse(args, (line) => (/Waiting for the upgrader\. Type yes/.test(line) ? 'pause' : undefined), env);
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(4);
     expect(run.stderr()).toMatch(
       /nightshift: the guard swap stays armed: (dragon, dolphin|dolphin, dragon) undo the block by themselves at \d\d:\d\d:\d\d here \/ \d\d:\d\d:\d\d site \(in (10m|9m ?5\ds)\) unless the run is resumed and commits it before\n/,
     );
+    // The resume says so too, then goes on and commits in time.
+    const resumed = converse(
+      ['resume', '--plain', ...clientFlags(path.dirname(args[3]!))],
+      (line) => (/Type yes to confirm/.test(line) ? 'yes' : undefined),
+      env,
+    );
+    expect(await resumed.exited, resumed.lines.join('\n') + resumed.stderr()).toBe(0);
+    expect(resumed.lines.join('\n')).toMatch(
+      /nightshift: the guard swap is armed: .* undo the block by themselves at .* \(in \S+\) unless this run commits it before/,
+    );
+    expect(guardEntries(stateDir)).toEqual(expect.arrayContaining(['guard.committed dolphin', 'guard.committed dragon']));
   }, 60_000);
 });
 

@@ -52,6 +52,14 @@ describe('the status bar', () => {
     expect(bar({ now: NOW + 9000, width: 160 })).toContain('↻ dolphin reconnecting (attempt 3 in 0s)');
   });
 
+  it('says a host is reached through its spare way in', () => {
+    const through = { dragon: { state: 'connected' as const, since: NOW, through: 'the spare way in on port 1022 (the main port: connection refused)' } };
+    const frame = stripVTControlCharacters(
+      renderToString(<StatusBar sessionId="20261129-231500-ab12" runbook={runbook} hosts={through} now={NOW} width={160} />, { columns: 160 }),
+    );
+    expect(frame).toMatch(/^20261129-231500-ab12 {2}● dragon via spare {2}/);
+  });
+
   it('keeps the hosts before the join code when room is short, but never hides a lockout', () => {
     const coded = bar({ now: NOW, width: 140, helpers: 'code 123-456-789 · port 40000' });
     expect(coded).toMatch(

@@ -7,8 +7,10 @@ import { HOST_MARK, paint, theme } from './theme.js';
 
 const GAP = 2;
 
-/** Connected and idle hosts say so by their mark; anything else is spelled out. */
+/** Connected and idle hosts say so by their mark; anything else is spelled out, and a login through a spare way in. */
 function hostWord(state: ConnectionState, now: number): string {
+  // Logged in through a spare way in (runbook spare_access): its main port does not answer.
+  if (state.state === 'connected' && state.through !== undefined) return ' via spare';
   if (state.state === 'connected' || state.state === 'idle') return '';
   if (state.state === 'reconnecting') {
     return ` reconnecting (attempt ${state.attempt + 1} in ${Math.max(0, Math.ceil((state.nextTryAt - now) / 1000))}s)`;

@@ -3,7 +3,7 @@
 // once when a step inside fails; and, with nightshift killed inside the block, run by the
 // hosts themselves at the deadline, which the resumed run then finds and falls back from.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,23 +12,9 @@ import { describeWithSshd, freePort, Sshd } from '../support/sshd.js';
 import { scratchFolders } from '../support/scratch-folder.js';
 import { TcpRelay } from '../support/tcp-relay.js';
 import { waitFor } from '../support/wait-for.js';
+import { guardEntries, onlySessionJournal } from '../support/session-journal.js';
 
 const scratch = scratchFolders();
-
-function journalOf(stateDir: string): Array<Record<string, unknown>> {
-  const sessions = path.join(stateDir, 'sessions');
-  const [id] = readdirSync(sessions);
-  return readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-const guardEntries = (stateDir: string) =>
-  journalOf(stateDir)
-    .filter((entry) => String(entry['type']).startsWith('guard.'))
-    .map((entry) => `${String(entry['type'])} ${String(entry['host'])}${entry['by'] !== undefined ? ` by ${String(entry['by'])}` : ''}`)
-    .sort();
 
 describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
   let sshd: Sshd;
@@ -239,7 +225,7 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(text).toMatch(/^dolphin\| through the spare$/m);
     expect(text).toMatch(/nightshift: the spare way in stopped, sessions through it going on/);
     expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);
-    const journal = journalOf(stateDir);
+    const journal = onlySessionJournal(stateDir);
     // The main port refused: the logins after the cut went to the spare.
     expect(journal.find((entry) => entry['type'] === 'host.state' && entry['host'] === 'dolphin' && entry['through'] !== undefined)).toMatchObject({
       state: 'connected',
@@ -307,7 +293,7 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(guardEntries(stateDir)).toEqual(
       expect.arrayContaining(['guard.extended dolphin', 'guard.extended dragon', 'guard.committed dolphin', 'guard.committed dragon']),
     );
-    const journal = journalOf(stateDir);
+    const journal = onlySessionJournal(stateDir);
     const deadline = (type: string) => journal.find((entry) => entry['type'] === type && entry['host'] === 'dragon')!['deadline'] as number;
     expect(Math.abs(deadline('guard.extended') - deadline('guard.armed') - 300_000)).toBeLessThan(2500);
     expect([read('dragon'), read('dolphin')]).toEqual(['new', 'new']);

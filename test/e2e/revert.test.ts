@@ -3,7 +3,7 @@
 // plays a change that breaks new logins (the link already open goes on, as after an
 // address change that keeps established sessions): then the timer undoes the change.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clientFlags, BIN, converse, freshStateDir, ROOT } from '../support/cli.js';
@@ -12,17 +12,10 @@ import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession } from '../support/tmux.js';
 import { sleep } from '../support/wait-for.js';
 import { scratchFolders } from '../support/scratch-folder.js';
+import { onlySessionJournal } from '../support/session-journal.js';
 
 /** Folders the tests make, removed after the file's tests. */
 const scratch = scratchFolders();
-function journalOf(stateDir: string): Array<Record<string, unknown>> {
-  const sessions = path.join(stateDir, 'sessions');
-  const [id] = readdirSync(sessions);
-  return readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 describeWithSshd('nightshift run with revert_after', () => {
   let sshd: Sshd;
@@ -84,7 +77,7 @@ describeWithSshd('nightshift run with revert_after', () => {
     await sleep(5000);
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(path.join(dir, 'state'), 'utf8')).toBe('changed\n');
-    const types = journalOf(stateDir).map((entry) => entry['type']);
+    const types = onlySessionJournal(stateDir).map((entry) => entry['type']);
     expect(types).toContain('revert.armed');
     expect(types).toContain('revert.disarmed');
     expect(types).not.toContain('revert.fired');
@@ -120,7 +113,7 @@ describeWithSshd('nightshift run with revert_after', () => {
     expect(existsSync(broken)).toBe(false);
     expect(text).not.toMatch(/still here/);
 
-    const journal = journalOf(stateDir);
+    const journal = onlySessionJournal(stateDir);
     expect(journal.map((entry) => entry['type'])).toEqual(expect.arrayContaining(['revert.armed', 'revert.unconfirmed', 'revert.fired']));
     expect(journal.find((entry) => entry['type'] === 'revert.fired')).toMatchObject({ stepId: 'net-1', attempt: 1, host: 'dolphin', exitCode: 0 });
 

@@ -8,12 +8,13 @@
 //       machines revert by themselves, and the run goes on through the old gateway and falls
 //       back cleanly;
 //   (c) the old machine's main sshd stops inside the block: its spare way in carries the run.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { converse, freshStateDir } from '../support/cli.js';
 import { NetnsSite, netnsSiteAvailable } from '../support/netns-site.js';
+import { guardEntries, onlySessionJournal } from '../support/session-journal.js';
 
 const available = netnsSiteAvailable();
 
@@ -121,21 +122,6 @@ fallback:
     return { run, stateDir };
   }
 
-  function journalOf(stateDir: string): Array<Record<string, unknown>> {
-    const sessions = path.join(stateDir, 'sessions');
-    const [id] = readdirSync(sessions);
-    return readFileSync(path.join(sessions, id!, 'journal.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-
-  const guardEntries = (stateDir: string) =>
-    journalOf(stateDir)
-      .filter((entry) => String(entry['type']).startsWith('guard.'))
-      .map((entry) => `${String(entry['type'])} ${String(entry['host'])}${entry['by'] !== undefined ? ` by ${String(entry['by'])}` : ''}`)
-      .sort();
-
   it('(a) swaps, goes on through the new gateway, and commits after the cable and the outside checks', async () => {
     const { run, stateDir } = start(runbook());
     expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
@@ -170,7 +156,7 @@ fallback:
     const text = run.lines.join('\n');
     expect(text).toMatch(/nightshift: dragon: a spare way in is up on port 2222 \(openssh \S+sshd\)/);
     expect(text).toMatch(/ok 3\.2 dragon holds none of the gateway's addresses/);
-    const journal = journalOf(stateDir);
+    const journal = onlySessionJournal(stateDir);
     expect(journal.find((entry) => entry['type'] === 'host.state' && entry['host'] === 'dragon' && entry['through'] !== undefined)).toMatchObject({
       state: 'connected',
       through: expect.stringMatching(/^the spare way in on port 2222 \(the main port: /),

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateKeyPair, type KeyPair } from './ssh-keys.js';
 import { spawnDyingWithTests } from './server-process.js';
+import { LOGIN_SETTINGS } from './sshd.js';
 import { waitFor } from './wait-for.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -176,16 +177,7 @@ export class NetnsSite {
         'ListenAddress 0.0.0.0',
         `HostKey ${this.hostKeys[machine].privateKeyFile}`,
         `AuthorizedKeysFile ${path.join(this.dir, 'authorized_keys')}`,
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'UsePAM no',
-        'StrictModes no',
-        'PidFile none',
-        'UseDNS no',
-        'PrintMotd no',
-        'PrintLastLog no',
+        ...LOGIN_SETTINGS,
         `SetEnv MACHINE=${machine} SHLVL=2`,
         'LogLevel VERBOSE',
         `Subsystem sftp ${SFTP_SERVER}`,

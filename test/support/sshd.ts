@@ -37,6 +37,20 @@ export function sshdInstalled(): boolean {
 let warned = false;
 
 /** describe() when sshd is installed; otherwise a skipped suite and a message nobody can miss. */
+/** What every test sshd says about logins: the harness's key only, as root too, no PAM, no DNS, nothing printed at login. */
+export const LOGIN_SETTINGS = [
+  'PubkeyAuthentication yes',
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'PermitRootLogin prohibit-password',
+  'UsePAM no',
+  'StrictModes no',
+  'PidFile none',
+  'UseDNS no',
+  'PrintMotd no',
+  'PrintLastLog no',
+];
+
 export function describeWithSshd(name: string, body: () => void): void {
   if (sshdInstalled()) {
     describe(name, body);
@@ -182,16 +196,7 @@ export class Sshd {
         'ListenAddress 127.0.0.1',
         ...hostKeys.map((key) => `HostKey ${key.privateKeyFile}`),
         `AuthorizedKeysFile ${authorizedKeysFile}`,
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'UsePAM no',
-        'StrictModes no',
-        'PidFile none',
-        'UseDNS no',
-        'PrintMotd no',
-        'PrintLastLog no',
+        ...LOGIN_SETTINGS,
         // bash sources ~/.bashrc for commands sshd runs unless it is a nested shell: the
         // tests log in as this machine's own user, whose dotfiles must not take part (a
         // pyenv rehash lock left by a login killed mid-way stalls every later login 60 s).

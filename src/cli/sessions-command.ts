@@ -62,7 +62,21 @@ function asBlock([id, runbook, state, step, since]: string[]): string {
 
 function row(summary: SessionSummary): string[] {
   const again = summary.goesAgainFrom !== undefined ? `, again from ${summary.goesAgainFrom ?? 'no session'}` : '';
-  return [summary.id, summary.runbook, summary.state + (summary.tornJournal ? ' (torn journal)' : '') + again, summary.stepLabel ?? '-', since(summary)];
+  return [
+    summary.id,
+    summary.runbook,
+    summary.state + (summary.tornJournal ? ' (torn journal)' : '') + again + guardLeft(summary),
+    summary.stepLabel ?? '-',
+    since(summary),
+  ];
+}
+
+/** A guard left armed: its hosts undo the block at its deadline, resumed or not. */
+function guardLeft(summary: SessionSummary): string {
+  const guard = summary.armedGuard;
+  if (!guard || summary.state === 'running') return '';
+  const when = bothClocks(guard.deadline, summary.sites);
+  return guard.deadline.getTime() > Date.now() ? `, guard ${guard.id} reverts at ${when}` : `, guard ${guard.id}'s deadline passed at ${when}`;
 }
 
 function since(summary: SessionSummary): string {

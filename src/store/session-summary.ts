@@ -22,6 +22,8 @@ export interface SessionSummary {
   tornJournal: boolean;
   /** The session this one goes again from (`run --from`, `again`), when it does. */
   goesAgainFrom?: string | null;
+  /** A guard left armed (runbook `guard:`): its hosts undo its block by themselves at `deadline` (the earliest), whatever nightshift does. */
+  armedGuard?: { id: string; deadline: Date };
 }
 
 const ENDED: Record<string, SessionState> = { completed: 'completed', 'fell-back': 'fell-back', paused: 'paused', interrupted: 'interrupted' };
@@ -59,7 +61,23 @@ export function summarizeSession(dir: string): SessionSummary {
     holder,
     tornJournal: torn !== undefined,
     ...(started?.again ? { goesAgainFrom: started.again.session } : {}),
+    ...armedGuardOf(entries),
   };
+}
+
+/** The guard whose hosts are still armed, by the journal's guard entries, with the earliest of their deadlines. */
+function armedGuardOf(entries: readonly JournalEntry[]): Pick<SessionSummary, 'armedGuard'> {
+  const hosts = new Map<string, { guard: string; deadline: number; armed: boolean }>();
+  for (const entry of entries) {
+    if (entry.type === 'guard.armed' || entry.type === 'guard.extended') {
+      hosts.set(`${entry.guard}/${entry.host}`, { guard: entry.guard, deadline: entry.deadline, armed: true });
+    } else if (entry.type === 'guard.committed' || entry.type === 'guard.fired') {
+      const known = hosts.get(`${entry.guard}/${entry.host}`);
+      if (known) known.armed = false;
+    }
+  }
+  const armed = [...hosts.values()].filter((host) => host.armed).sort((a, b) => a.deadline - b.deadline)[0];
+  return armed ? { armedGuard: { id: armed.guard, deadline: new Date(armed.deadline) } } : {};
 }
 
 export function isResumable(summary: SessionSummary): boolean {

@@ -308,6 +308,9 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(run.stderr()).toMatch(
       /nightshift: the guard swap stays armed: (dragon, dolphin|dolphin, dragon) undo the block by themselves at \d\d:\d\d:\d\d here \/ \d\d:\d\d:\d\d site \(in (10m|9m ?5\ds)\) unless the run is resumed and commits it before\n/,
     );
+    const sessions = converse(['sessions'], () => undefined, env);
+    expect(await sessions.exited).toBe(0);
+    expect(sessions.lines.join('\n')).toMatch(/ paused, guard swap reverts at \w{3} \d\d:\d\d here /);
     // The resume says so too, then goes on and commits in time.
     const resumed = converse(
       ['resume', '--plain', ...clientFlags(path.dirname(args[3]!))],

@@ -478,11 +478,13 @@ function namesOf(revert: GuardRevert): string[] {
  */
 async function untilAnswered(context: GuardContext, names: string[], script: string, until: number): Promise<{ name: string; status: RevertStatus }> {
   let last = 'no attempt was made';
+  // The first round is tried even past `until`: a host asked late may still answer what it did.
+  let round = 0;
   do {
     let missing: { name: string; status: RevertStatus } | undefined;
     let unanswered = false;
     for (const name of names) {
-      const left = Math.min(until - Date.now(), ATTEMPT_MS);
+      const left = round === 0 ? ATTEMPT_MS : Math.min(until - Date.now(), ATTEMPT_MS);
       if (left <= 0) break;
       const bounded = AbortSignal.any([context.signal, AbortSignal.timeout(left)]);
       try {
@@ -497,6 +499,7 @@ async function untilAnswered(context: GuardContext, names: string[], script: str
     }
     // Missing where it answered, and nowhere else to look.
     if (missing && !unanswered) return missing;
+    round += 1;
     await sleep(Math.min(RETRY_PAUSE_MS, Math.max(0, until - Date.now())), context.signal);
   } while (Date.now() < until);
   throw new Error(last);

@@ -164,7 +164,7 @@ export class NetnsSite {
     // answer ARP for an address only on the interface it is on: an address put on the wrong
     // side is not reached from the other, as on a gateway set up that way.
     for (const machine of ['dragon', 'dolphin'] as const) {
-      execFileSync('ip', ['netns', 'exec', this.ns(machine), 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.arp_ignore=1']);
+      this.run(machine, 'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv4/conf/all/arp_ignore');
     }
   }
 

@@ -17,6 +17,7 @@ import { NetnsSite, netnsSiteAvailable } from '../support/netns-site.js';
 import { guardEntries, onlySessionJournal } from '../support/session-journal.js';
 
 const available = netnsSiteAvailable();
+if (!available) console.warn('\n!! SKIPPING the guarded cutover rehearsals: they need root, `ip netns` (iproute2), arping and sshd.\n');
 
 describe.skipIf(!available)('a guarded gateway swap, reached through the gateway', () => {
   let site: NetnsSite;

@@ -22,6 +22,12 @@ export function firstStepOf(runbook: Runbook, phase: string): string {
   if (!found) {
     throw new UnknownPhaseError(`the runbook has no phase "${phase}"; its phases: ${runbook.phases.map((candidate) => candidate.name).join(', ') || 'none'}`);
   }
+  // A guard is armed at the start of its block: going again from inside it would commit a guard never armed.
+  if (found.guard && found.guard.id !== found.name) {
+    throw new UnknownPhaseError(
+      `the phase "${phase}" is inside the guard of phase "${found.guard.id}", which is armed where its block starts: go again from "${found.guard.id}"`,
+    );
+  }
   if (found.fleet) return fleetStateKey(found.name);
   const first = found.steps[0];
   if (!first) throw new UnknownPhaseError(`the phase "${phase}" has no steps to start from`);

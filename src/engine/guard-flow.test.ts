@@ -8,6 +8,7 @@ import { allSteps, type GuardStep, type Step } from '../runbook/types.js';
 import type { EngineEvent } from './events.js';
 import { compileRunbook, type CommandResult } from './machine.js';
 import { viewOf } from './view.js';
+import { firstStepOf } from './going-again.js';
 
 const UPGRADER = { role: 'upgrader' as const, name: 'ana' };
 
@@ -113,5 +114,13 @@ describe('a guard in the machine', () => {
     const run = start({ 'swap-guard': [new Error('dolphin: no folder for it could be written there')] });
     await run.settle(() => run.view().outcome !== null);
     expect(run.done).toEqual(['prep', 'arm:swap-guard', 'fire:swap-guard-fire', 'back']);
+  });
+
+  it('goes again from the phase that arms a guard, and refuses a phase inside its block', () => {
+    const runbook = parseRunbook(RUNBOOK, 'rb.yaml');
+    expect(firstStepOf(runbook, 'swap')).toBe('swap-guard');
+    expect(() => firstStepOf(runbook, 'verify')).toThrow(
+      'the phase "verify" is inside the guard of phase "swap", which is armed where its block starts: go again from "swap"',
+    );
   });
 });

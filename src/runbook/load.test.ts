@@ -48,7 +48,7 @@ describe('parseRunbook', () => {
 
   it('asks for exactly one step kind, hinting at a typo', () => {
     expect(problemsOf(withSteps('      - rnu: echo hi\n        host: dragon\n'))).toEqual([
-      "7:9: step 1.1 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo; did you mean 'run' instead of 'rnu'?",
+      "7:9: step 1.1 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo, power_cycle; did you mean 'run' instead of 'rnu'?",
     ]);
     expect(problemsOf(withSteps('      - run: a\n        local: b\n        host: dragon\n'))).toEqual([
       "8:9: step 1.1 has both 'run' and 'local'; a step does one thing",

@@ -187,7 +187,7 @@ phases:
       ].join('\n'),
     );
     expect(problemsOf(unused)).toEqual([
-      "21:9: template 'spare' (no phase uses it): its step 1 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo; did you mean 'run' instead of 'runn'?",
+      "21:9: template 'spare' (no phase uses it): its step 1 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo, power_cycle; did you mean 'run' instead of 'runn'?",
       "25:9: template 'spare' (no phase uses it): unknown key 'colour' in its fallback step F1; allowed keys: note, id, title, needs, when",
     ]);
     // Written well, an unused template loads, and makes no phase.

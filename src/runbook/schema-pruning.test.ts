@@ -34,7 +34,7 @@ describe('problems of the schema and of the rest, in one round', () => {
       "10:36: unknown key 'from' in 'capture' of step 1.1; allowed keys: name, last_line, regex, group, json",
       "11:18: 'timeout' of step 1.1: a duration is a number with a unit: 500ms, 30s, 5m, 2h or 1h30m",
       "13:15: unknown host 'nosuchhost' in step 1.2; declare it under hosts",
-      "14:9: step 1.3 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo; did you mean 'run' instead of 'rum'?",
+      "14:9: step 1.3 needs exactly one of run, local, upload, reboot, preflight, checkpoint, wait, note, edit, undo, power_cycle; did you mean 'run' instead of 'rum'?",
       "17:13: 'by' of step 1.4 must be one of upgrader, sentinel, both, not 'nobody'",
       "18:19: unknown variable 'nope' in 'run' of step 1.5",
       "22:11: unknown host 'elephant' in fallback step F1; declare it under hosts",

@@ -12,6 +12,7 @@ export class ProxyCommandTransport {
   readonly stream: Duplex;
   private readonly child: ChildProcess;
   private stderr = '';
+  private closed = false;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private spawnError: Error | undefined;
   private killed = false;
@@ -53,6 +54,7 @@ export class ProxyCommandTransport {
     child.on('exit', (code, signal) => {
       this.exit = { code, signal };
     });
+    child.on('close', () => (this.closed = true));
   }
 
   /** Ends the command (TERM); the connection over it is gone. */
@@ -73,10 +75,14 @@ export class ProxyCommandTransport {
     return said ? `${how}, saying: ${said}` : how;
   }
 
-  /** Resolves once the command has exited (after kill(), soon). */
+  /**
+   * Resolves once the command has exited and what it wrote to stderr has been read (after
+   * kill(), soon): 'exit' can come before the last of stderr under load, 'close' after it. A
+   * command whose child keeps stderr open never closes it: callers bound the wait.
+   */
   exited(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.child.once('close', () => resolve()));
   }
 }
 

@@ -68,7 +68,12 @@ function guardUnit(sessionId: string, guard: string, host: string): string {
  */
 export class GuardKeeper {
   private readonly guards = new Map<string, GuardShown>();
+  /** Spare ways in that are up, by host: started by a guard, stopped after its commit or at the run's end. */
+  private readonly spares = new Map<string, { guard: string; port: number }>();
+  /** The screen's: told of every change. */
   private readonly listeners = new Set<() => void>();
+  /** The chat's: given every event. */
+  private readonly eventListeners = new Set<(event: GuardEvent) => void>();
   private version = 0;
 
   private readonly hosts: RemoteHosts;
@@ -106,16 +111,11 @@ export class GuardKeeper {
     for (const listener of this.eventListeners) listener(event);
   }
 
-  private readonly eventListeners = new Set<(event: GuardEvent) => void>();
-
   /** Every guard event as it is recorded (the chat says them); returns the unsubscribe. */
   onGuardEvent(listener: (event: GuardEvent) => void): () => void {
     this.eventListeners.add(listener);
     return () => this.eventListeners.delete(listener);
   }
-
-  /** Spare ways in that are up, by host: started by a guard, stopped after its commit or at the run's end. */
-  private readonly spares = new Map<string, { guard: string; port: number }>();
 
   private apply(event: GuardEvent): void {
     if (event.type === 'guard.spare-up' || event.type === 'guard.spare-stopped') {

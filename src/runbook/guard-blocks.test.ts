@@ -61,6 +61,7 @@ describe('guard: on a phase', () => {
         id: 'swap',
         afterMs: 600_000,
         phases: ['swap', 'verify'],
+        steps: ['swap-1', 'swap-2', 'swap-3', 'verify-1'],
         reverts: [
           { host: 'dolphin', command: 'ip addr del 192.168.10.1/24 dev eth0' },
           { host: 'dragon', command: 'ip addr add 192.168.10.1/24 dev eth0' },

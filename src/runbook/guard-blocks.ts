@@ -74,7 +74,13 @@ export function addGuardSteps(phases: Phase[], rawPhases: readonly RawPhase[], c
         ...(spareAccess ? { spare: spareAccess } : {}),
       };
     });
-    const guard: GuardPlan = { id: name, afterMs, reverts, phases: block.map((phase) => phase.name) };
+    const guard: GuardPlan = {
+      id: name,
+      afterMs,
+      reverts,
+      phases: block.map((phase) => phase.name),
+      steps: block.flatMap((phase) => phase.steps.map((step) => step.id)),
+    };
     block.forEach((phase, offset) => {
       guardedBy.set(p + offset, name);
       fallIntoGuard(phase, rawPhases[p + offset]!);

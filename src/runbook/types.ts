@@ -289,6 +289,8 @@ export interface GuardPlan {
   reverts: GuardRevert[];
   /** The phases it spans, first to last. */
   phases: string[];
+  /** The ids of the block's own steps (not its fallbacks', nor the guard's): what must not act once a deadline has passed. */
+  steps: string[];
 }
 
 export interface GuardRevert {

@@ -78,7 +78,7 @@ export function createEffects(options: EffectsOptions) {
     hosts.setPhase(hostKeyPhaseOf(step));
     try {
       // Only what starts anew: an attempt followed again is on its host already.
-      const expired = step.kind === 'guard' || outputs.continuesLast(step.id) ? null : (options.guards?.expiredIn(step.phase) ?? null);
+      const expired = step.kind === 'guard' || outputs.continuesLast(step.id) ? null : (options.guards?.expiredFor(step.id) ?? null);
       if (expired !== null) throw new Error(expired);
       return await work(output);
     } catch (error) {

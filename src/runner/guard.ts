@@ -89,11 +89,12 @@ export class GuardKeeper {
   }
 
   /**
-   * Why a step of this phase must not act: its guard is armed and a host's deadline has
+   * Why a step of a guard's block must not act: the guard is armed and a host's deadline has
    * passed, so that host has reverted by itself (a resume after a long pause); null otherwise.
+   * The fallbacks are not the block: they act, to undo it.
    */
-  expiredIn(phase: string | null, now = Date.now()): string | null {
-    const plan = this.plans.find((candidate) => phase !== null && candidate.phases.includes(phase));
+  expiredFor(stepId: string, now = Date.now()): string | null {
+    const plan = this.plans.find((candidate) => candidate.steps.includes(stepId));
     const hosts = plan ? (this.guards.get(plan.id)?.hosts ?? []) : [];
     const late = plan?.reverts.filter(({ host }) => hosts.some((entry) => entry.host === host && entry.state === 'armed' && entry.deadline <= now)) ?? [];
     if (late.length === 0) return null;

@@ -7,7 +7,7 @@ import { armScript, describeTimer, disarmScript, extendScript, fireNowScript, re
 import { describeWriteFailure } from '../remote/host-shell.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { GuardPlan, GuardRevert, GuardStep, Runbook, Site } from '../runbook/types.js';
-import { clockIn } from '../text/clock.js';
+import { bothSitesToTheSecond } from '../text/clock.js';
 import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { hostsBecomingEach } from './become-hosts.js';
@@ -263,8 +263,7 @@ export function runGuardStep(step: GuardStep, given: GuardContext): Promise<void
 }
 
 function clocksOf(context: GuardContext): (at: number) => string {
-  const { upgrader, site } = context.sites;
-  return (at) => `${clockIn(upgrader.tz, at, true)} ${upgrader.name} / ${clockIn(site.tz, at, true)} ${site.name}`;
+  return (at) => bothSitesToTheSecond(context.sites, at);
 }
 
 async function armGuard(guard: GuardPlan, context: GuardContext): Promise<void> {

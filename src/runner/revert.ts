@@ -21,7 +21,7 @@ import {
 } from '../remote/revert-scripts.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { RevertPlan, RunStep, Site } from '../runbook/types.js';
-import { clockIn } from '../text/clock.js';
+import { bothSitesToTheSecond } from '../text/clock.js';
 import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 
@@ -71,7 +71,7 @@ export async function runWithRevert(
   const runId = revertRunId(context.sessionId, step.id, context.attempt);
   const seconds = Math.ceil(step.revert.afterMs / 1000);
   const runDir = hosts.runDirOf?.(host);
-  const clocks = (at: number) => `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
+  const clocks = (at: number) => bothSitesToTheSecond(sites, at);
 
   // Counted from before the arm was sent: never later than the host's own deadline.
   const sentAt = Date.now();

@@ -21,6 +21,11 @@ export function clockIn(tz: string, at: number | Date = Date.now(), withSeconds 
   return formatter(tz, withSeconds).format(at);
 }
 
+/** "03:15:02 Boston / 16:15:02 Taipei": a moment to the second in both sites' clocks (deadlines). */
+export function bothSitesToTheSecond(sites: { upgrader: { name: string; tz: string }; site: { name: string; tz: string } }, at: number): string {
+  return `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
+}
+
 /** Short weekday in the given zone, to show that the site may be on another day. */
 export function weekdayIn(tz: string, at: number | Date = Date.now()): string {
   let format = weekdays.get(tz);

@@ -1,7 +1,7 @@
 import type { RevertShown } from '../output/step-output.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Site } from '../runbook/types.js';
-import { clockIn } from './clock.js';
+import { bothSitesToTheSecond } from './clock.js';
 import { GUARD_EXTENSION_MS, type GuardShown } from '../runner/guard.js';
 
 /** One line on a revert armed around a step, as of `now`: the countdown while armed. */
@@ -44,7 +44,7 @@ export function guardText(guard: GuardShown, now: number): string {
 export function guardLeftArmedText(guard: GuardShown, sites: { upgrader: Site; site: Site }, now: number, resumed = false): string {
   const armed = guard.hosts.filter((entry) => entry.state === 'armed');
   const first = Math.min(...armed.map((entry) => entry.deadline));
-  const at = `${clockIn(sites.upgrader.tz, first, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, first, true)} ${sites.site.name}`;
+  const at = bothSitesToTheSecond(sites, first);
   const names = armed.map((entry) => entry.host).join(', ');
   if (first <= now) {
     return `the guard ${guard.id}'s deadline passed at ${at}: ${names} undo the block by themselves; ${resumed ? 'this run' : 'a resume'} falls back`;

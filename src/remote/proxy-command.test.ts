@@ -27,6 +27,16 @@ describe('ProxyCommand', () => {
     expect(transport.outcome()).toBe('exited with code 4, saying: complaint');
   });
 
+  test('the command ending closes the stream, as a lost TCP connection does (ssh2 waits for close)', async () => {
+    const transport = new ProxyCommandTransport('read line; exit 0');
+    const closed = new Promise<string>((resolve) => transport.stream.once('close', () => resolve('closed')));
+    transport.stream.resume();
+    transport.stream.write('bye\n');
+    const outcome = await Promise.race([closed, new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000))]);
+    expect(outcome).toBe('closed');
+    await transport.exited();
+  });
+
   test('destroying the stream kills the command, and that is not reported as its failure', async () => {
     const transport = new ProxyCommandTransport('exec sleep 30');
     transport.stream.destroy();

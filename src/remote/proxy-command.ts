@@ -24,6 +24,9 @@ export class ProxyCommandTransport {
   ) {
     const child = (this.child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) }));
     const stream = (this.stream = new Duplex({
+      // The command's output ending is the connection's end: the stream closes, as a TCP
+      // socket does, so that ssh2 tells its close (it waits for 'close', not 'end').
+      allowHalfOpen: false,
       read: () => child.stdout?.resume(),
       write: (chunk: Buffer, _encoding, done) => {
         if (!child.stdin || child.stdin.destroyed) return done();

@@ -549,7 +549,7 @@ function guardNote(entry: JournalEntryOf<`guard.${string}` & EntryType>, at: num
       case 'guard.spare-up':
         return `guard ${guard}: a spare way in to ${host} is up on port ${entry.port} (${cleanLine(entry.server)}), proved by a login through it`;
       case 'guard.spare-stopped':
-        return `guard ${guard}: the spare way in to ${host} stopped`;
+        return `guard ${guard}: the spare way in to ${host} stopped${entry.through !== undefined ? `, through ${cleanLine(entry.through)}` : ''}`;
       case 'guard.fired': {
         const how = entry.by === 'deadline' ? 'by itself at its deadline' : 'fired by nightshift';
         return `guard ${guard}: the revert on ${host} ran ${how} and ${entry.exitCode !== null ? `exited ${entry.exitCode}` : 'ended without a status'}`;

@@ -141,6 +141,28 @@ describe('guard: on a phase', () => {
     ]);
   });
 
+  it('gives a spare way in the other names of its machine (also), and refuses an unknown one, the host itself, or a name with a spare already', () => {
+    const withSpare = (also: string, extraHosts = '') =>
+      runbook(swapGuard).replace(
+        '  dolphin: { address: 127.0.0.1 }',
+        `  dolphin: { address: 127.0.0.1, spare_access: { port: 1022, also: ${also} } }${extraHosts}`,
+      );
+    const book = parseRunbook(withSpare('[dragon]'), 'rb.yaml');
+    expect(book.phases[1]!.guard?.reverts[0]).toMatchObject({ host: 'dolphin', spare: { port: 1022, lifetimeMs: 7_200_000, also: ['dragon'] } });
+    expect(book.hosts['dolphin']?.spareAccess?.also).toEqual(['dragon']);
+    expect(formatPlan(planOf(book))).toMatch(
+      /dolphin: first a spare SSH server on port 1022, proved by a login through it; once the block moved the addresses, a login to dragon that the main port does not answer goes there too, and it is stopped through the first of dolphin, dragon that answers/,
+    );
+    expect(problemsOf(withSpare('[dragn, dolphin]'))).toEqual([
+      "4:69: unknown host 'dragn' in the spare_access of 'dolphin'; did you mean 'dragon'?",
+      "4:76: the spare way in to 'dolphin' names 'dolphin' itself under also: list the other hosts that reach this machine once the block moved its addresses",
+    ]);
+    expect(
+      problemsOf(withSpare('[dragon]').replace('  dragon: { address: 127.0.0.1 }', '  dragon: { address: 127.0.0.1, spare_access: { port: 1023 } }')),
+    ).toEqual(["4:69: host 'dragon' already has a spare way in of its own: a login to it tries one spare port, so name it under one spare_access only"]);
+    expect(problemsOf(withSpare('[]'))).toEqual(["4:68: 'spare_access.also' of host 'dolphin': Too small: expected array to have >=1 items"]);
+  });
+
   it('takes the other names a machine is reached by once the block moved its addresses', () => {
     const guard = `    guard:
       revert_after: 10m

@@ -138,6 +138,28 @@ export function checkSpareAccess(phases: readonly Phase[], hosts: Record<string,
       );
     }
   }
+  // `also`: other names of the machine, each with one spare way in at most (a login to it tries one spare port).
+  const spareOf = new Map(Object.entries(hosts).flatMap(([name, spec]) => (spec.spareAccess !== undefined ? [[name, name] as const] : [])));
+  for (const [name, spec] of Object.entries(hosts)) {
+    for (const [index, other] of (spec.spareAccess?.also ?? []).entries()) {
+      const at = locate(['hosts', name, 'spare_access', 'also', index]);
+      if (other === name) {
+        report(
+          at,
+          `the spare way in to '${name}' names '${name}' itself under also: list the other hosts that reach this machine once the block moved its addresses`,
+        );
+      } else if (!(other in hosts)) {
+        const hint = closest(other, Object.keys(hosts));
+        report(at, `unknown host '${other}' in the spare_access of '${name}'${hint ? `; did you mean '${hint}'?` : '; declare it under hosts'}`);
+      } else if (spareOf.has(other)) {
+        const first = spareOf.get(other)!;
+        report(
+          at,
+          `host '${other}' already has ${first === other ? 'a spare way in of its own' : `the spare way in to '${first}'`}: a login to it tries one spare port, so name it under one spare_access only`,
+        );
+      } else spareOf.set(other, name);
+    }
+  }
 }
 
 function lastPhaseOf(phases: Phase[], p: number, through: string | undefined, at: Path, context: GuardContext): number | undefined {

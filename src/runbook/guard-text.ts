@@ -13,7 +13,14 @@ export function guardStepText(step: GuardStep): string {
   const reverts = guard.reverts.map((revert) => `  ${revert.host}: ${revert.command}`).join('\n');
   const spares = guard.reverts
     .filter((revert) => revert.spare !== undefined)
-    .map((revert) => `\n  ${revert.host}: first a spare SSH server on port ${revert.spare!.port}, proved by a login through it`)
+    .map((revert) => {
+      const also = revert.spare!.also ?? [];
+      const others =
+        also.length > 0
+          ? `; once the block moved the addresses, a login to ${also.join(' or ')} that the main port does not answer goes there too, and it is stopped through the first of ${[revert.host, ...also].join(', ')} that answers`
+          : '';
+      return `\n  ${revert.host}: first a spare SSH server on port ${revert.spare!.port}, proved by a login through it${others}`;
+    })
     .join('');
   const block = guard.phases.length === 1 ? `phase ${guard.phases[0]}` : `the phases ${guard.phases[0]} through ${guard.phases.at(-1)}`;
   switch (step.action) {

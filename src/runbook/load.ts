@@ -876,6 +876,10 @@ const GRUB_ARGS = /^[A-Za-z0-9_.,:=/+@%~ -]*$/;
 const DEFAULT_REBOOT_COMMAND = 'systemctl reboot || reboot';
 
 function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[], locate: Locate, report: Report, vars: Record<string, string>): HostSpec {
+  if (spec.appears_in !== undefined && !phaseOrder.includes(spec.appears_in)) {
+    const hint = closest(spec.appears_in, phaseOrder);
+    report(locate([...path, 'appears_in']), `unknown phase '${spec.appears_in}' in appears_in of host '${name}'${hint ? `; did you mean '${hint}'?` : ''}`);
+  }
   const hostKeys = spec.host_keys?.map((given, index): HostKeyExpectation => {
     const at = [...path, 'host_keys', index];
     for (const bound of ['from', 'until'] as const) {
@@ -939,6 +943,7 @@ function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[],
     ...(spec.become === 'sudo' ? { become: 'sudo' as const } : {}),
     ...(spec.become_pty === true ? { becomePty: true } : {}),
     ...(spec.power !== undefined ? { power: interpolateCommand(spec.power, vars).command } : {}),
+    ...(spec.appears_in !== undefined ? { appearsIn: spec.appears_in } : {}),
     ...(spec.spare_access !== undefined
       ? {
           spareAccess: {
@@ -946,6 +951,7 @@ function hostSpec(name: string, spec: RawHost, path: Path, phaseOrder: string[],
             ...(spec.spare_access.server !== undefined ? { server: spec.spare_access.server } : {}),
             ...(spec.spare_access.config !== undefined ? { config: spec.spare_access.config } : {}),
             lifetimeMs: parseDuration(spec.spare_access.lifetime ?? '2h'),
+            ...(spec.spare_access.also !== undefined ? { also: spec.spare_access.also } : {}),
           },
         }
       : {}),

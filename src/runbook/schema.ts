@@ -64,6 +64,11 @@ export const hostSchema = z
       .describe(
         "true: sudo there is always called in a pty (for `Defaults requiretty`); without it nightshift switches to a pty when sudo asks for a terminal. The command's output still comes back as stdout and stderr, through two fifos in /tmp.",
       ),
+    appears_in: name('phase name')
+      .optional()
+      .describe(
+        'The phase whose steps make this host: an address the runbook gives a machine (the old gateway on a spare address). The check before the first step does not try it.',
+      ),
     power: text
       .optional()
       .describe(
@@ -82,6 +87,13 @@ export const hostSchema = z
           .optional()
           .describe('OpenSSH: the sshd config the spare is started with (default /etc/ssh/sshd_config); only its port differs.'),
         lifetime: duration.optional().describe('The spare stops by itself this long after it started, should nobody stop it (default 2h).'),
+        also: z
+          .array(z.string())
+          .min(1)
+          .optional()
+          .describe(
+            "Other runbook hosts that reach this machine once the block moved its addresses (the new gateway takes the gateway's address): a login to one of them that its main port does not answer is tried on this spare's port too, with that host's own known_hosts name; the spare is stopped through the first of the host and these that answers.",
+          ),
       })
       .optional()
       .describe(

@@ -48,6 +48,8 @@ export interface HostSpec {
   power?: string;
   /** `spare_access`: a second SSH server a guard on this host starts first. */
   spareAccess?: SpareAccess;
+  /** `appears_in`: the phase whose steps make this host (an address the runbook gives a machine); not tried before. */
+  appearsIn?: string;
 }
 
 /** A second SSH server on a host for the duration of a guard (see runner/spare-access.ts). */
@@ -58,6 +60,8 @@ export interface SpareAccess {
   /** OpenSSH: the config it starts with (absent: /etc/ssh/sshd_config). */
   config?: string;
   lifetimeMs: number;
+  /** Other runbook hosts that reach this machine once the guard's block moved its addresses: their logins may go to this port too, and the spare is stopped through the first of the host and these that answers. */
+  also?: string[];
 }
 
 interface StepBase {

@@ -6,13 +6,13 @@ import type { StepOutput } from '../output/step-output.js';
 import { armScript, describeTimer, disarmScript, extendScript, fireNowScript, revertStatusScript, type RevertStatus } from '../remote/revert-scripts.js';
 import { describeWriteFailure } from '../remote/host-shell.js';
 import { formatDuration } from '../runbook/duration.js';
-import type { GuardPlan, GuardRevert, GuardStep, Runbook, Site } from '../runbook/types.js';
+import type { GuardPlan, GuardRevert, GuardStep, Runbook, Site, SpareAccess } from '../runbook/types.js';
 import { bothSitesToTheSecond } from '../text/clock.js';
 import { isAbort, sleep } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 import { hostsBecomingEach } from './become-hosts.js';
 import { REVERT_GRACE_MS, armFailure, statusOf } from './revert.js';
-import { startSpare, stopSpare } from './spare-access.js';
+import { type SpareStopped, spareNames, startSpare, stopSpare } from './spare-access.js';
 
 /** How long a firing waits on the host for the revert to end before it follows it up. */
 const FIRE_WAIT_SECONDS = 5;
@@ -31,9 +31,9 @@ export type GuardEvent =
   | { type: 'guard.committed'; guard: string; host: string }
   /** `by`: nightshift fired it, or the host's own timer did at the deadline. */
   | { type: 'guard.fired'; guard: string; host: string; by: 'nightshift' | 'deadline'; firedAt?: number; exitCode: number | null }
-  /** A spare way in (`spare_access`) proved to work, and stopped again. */
+  /** A spare way in (`spare_access`) proved to work, and stopped again (`through`: by another name of the machine, one of its `also`). */
   | { type: 'guard.spare-up'; guard: string; host: string; port: number; server: string }
-  | { type: 'guard.spare-stopped'; guard: string; host: string };
+  | { type: 'guard.spare-stopped'; guard: string; host: string; through?: string };
 
 export type GuardHostState = 'armed' | 'committed' | 'fired';
 
@@ -122,8 +122,9 @@ export class GuardKeeper {
     if (event.type === 'guard.spare-up' || event.type === 'guard.spare-stopped') {
       if (event.type === 'guard.spare-up') this.spares.set(event.host, { guard: event.guard, port: event.port });
       else this.spares.delete(event.host);
-      // A resumed run logs in through them again where the main port does not answer.
-      this.hosts.setSpare?.(event.host, event.type === 'guard.spare-up' ? event.port : null);
+      // A resumed run logs in through them again where the main port does not answer, by every name of the machine.
+      for (const name of spareNames(event.host, this.spareOf(event.guard, event.host)))
+        this.hosts.setSpare?.(name, event.type === 'guard.spare-up' ? event.port : null);
       return;
     }
     const guard = this.guards.get(event.guard) ?? { id: event.guard, hosts: [] };
@@ -181,22 +182,34 @@ export class GuardKeeper {
     return [...this.spares].filter(([, spare]) => spare.guard === guard).map(([host]) => host);
   }
 
-  /** Stops the spare ways in still up (a guard committed, or the run ended); says what could not be stopped. */
-  async stopSpares(hosts: readonly string[] = [...this.spares.keys()]): Promise<string[]> {
-    const problems = await Promise.all(
+  /** The runbook's spare_access of a guard's host. */
+  private spareOf(guard: string, host: string): SpareAccess | undefined {
+    return this.plans.find((plan) => plan.id === guard)?.reverts.find((revert) => revert.host === host)?.spare;
+  }
+
+  /**
+   * Stops the spare ways in still up (a guard committed, or the run ended), each through the
+   * first of its host and its `also` that answers and has it; says which were stopped, and
+   * what could not be.
+   */
+  async stopSpares(hosts: readonly string[] = [...this.spares.keys()]): Promise<{ stopped: Array<{ host: string } & SpareStopped>; problems: string[] }> {
+    const results = await Promise.all(
       hosts.map(async (host) => {
         const spare = this.spares.get(host);
         if (!spare) return null;
         try {
-          await stopSpare(this.hosts, host, this.sessionId);
-          this.record({ type: 'guard.spare-stopped', guard: spare.guard, host });
-          return null;
+          const stopped = await stopSpare(this.hosts, host, this.sessionId, this.spareOf(spare.guard, host)?.also);
+          this.record({ type: 'guard.spare-stopped', guard: spare.guard, host, ...(stopped.through !== host ? { through: stopped.through } : {}) });
+          return { host, ...stopped };
         } catch (error) {
           return `${(error as Error).message}; it stops by itself after its lifetime`;
         }
       }),
     );
-    return problems.filter((problem): problem is string => problem !== null);
+    return {
+      stopped: results.filter((result): result is { host: string } & SpareStopped => typeof result === 'object' && result !== null),
+      problems: results.filter((result): result is string => typeof result === 'string'),
+    };
   }
 
   /** `+`: moves the active guard's deadline later on every host still armed; says what became of it. */
@@ -246,7 +259,13 @@ export interface GuardContext {
 
 /** The hosts as a guard's scripts reach them: through sudo where the host says `become: sudo`. */
 export function guardHosts(hosts: RemoteHosts, plans: readonly GuardPlan[]): RemoteHosts {
-  const becomes = new Map(plans.flatMap((plan) => plan.reverts.flatMap((revert) => namesOf(revert).map((name) => [name, revert.become] as const))));
+  // A spare's other names after the revert's: a name that is a guard's host of its own keeps its own.
+  const becomes = new Map(
+    plans.flatMap((plan) => [
+      ...plan.reverts.flatMap((revert) => (revert.spare?.also ?? []).map((name) => [name, revert.become] as const)),
+      ...plan.reverts.flatMap((revert) => namesOf(revert).map((name) => [name, revert.become] as const)),
+    ]),
+  );
   return hostsBecomingEach(hosts, (host) => becomes.get(host));
 }
 
@@ -278,9 +297,10 @@ async function armGuard(guard: GuardPlan, context: GuardContext): Promise<void> 
           throw new Error(`${host}: ${(error as Error).message}`);
         });
         keeper.record({ type: 'guard.spare-up', guard: guard.id, host, port: spare.port, server: started.server });
+        const others = spare.also && spare.also.length > 0 ? `, and so do those to ${spare.also.join(', ')} once the block moved the addresses` : '';
         output.note(
           `nightshift: ${host}: a spare way in is up on port ${spare.port} (${started.server}${started.again ? ', started before' : ''}): ` +
-            `a login went through it over a new connection; logins go there whenever the main port does not answer; it stops by itself after ${formatDuration(spare.lifetimeMs)}`,
+            `a login went through it over a new connection; logins go there whenever the main port does not answer${others}; it stops by itself after ${formatDuration(spare.lifetimeMs)}`,
         );
       }
       const sentAt = Date.now();
@@ -364,9 +384,17 @@ async function commitGuard(guard: GuardPlan, context: GuardContext): Promise<voi
   signal.throwIfAborted();
   const spares = keeper.sparesOf(guard.id);
   if (spares.length === 0) return;
-  const unstopped = await keeper.stopSpares(spares);
-  const stopped = spares.length - unstopped.length;
-  if (stopped > 0) output.note(`nightshift: the spare way${stopped === 1 ? '' : 's'} in stopped, sessions through ${stopped === 1 ? 'it' : 'them'} going on`);
+  const { stopped, problems: unstopped } = await keeper.stopSpares(spares);
+  const found = stopped.filter((spare) => spare.found);
+  const byOthers = found.filter((spare) => spare.through !== spare.host).map((spare) => `${spare.host}'s through ${spare.through}`);
+  if (found.length > 0) {
+    output.note(
+      `nightshift: the spare way${found.length === 1 ? '' : 's'} in stopped${byOthers.length > 0 ? ` (${byOthers.join(', ')})` : ''}, sessions through ${found.length === 1 ? 'it' : 'them'} going on`,
+    );
+  }
+  for (const spare of stopped.filter((candidate) => !candidate.found)) {
+    output.note(`nightshift: ${spare.host}: its spare way in was not found on the machine any more, nothing to stop`);
+  }
   for (const problem of unstopped) output.note(`nightshift: ${problem}`);
 }
 

@@ -244,6 +244,19 @@ describe('the check over a pool', () => {
     expect(some.hosts[7]!.verdicts.runFolder.mark).toBe('none');
   });
 
+  it('leaves out a host the runbook makes later (appears_in) and says so; an unknown phase there is refused', async () => {
+    const text = (appearsIn: string) =>
+      `name: swap\nhosts:\n  gw: {}\n  old: { appears_in: ${appearsIn} }\nphases:\n  - name: prepare\n    steps:\n      - run: "true"\n        host: gw\n  - name: swap\n    steps:\n      - run: "true"\n        host: old\n`;
+    const runbook = parseRunbook(text('swap'), 'swap.yaml');
+    const tried: string[] = [];
+    const base = pool({ gw: 'ok', old: 'refused' }, { parallel: 0, max: 0 });
+    const report = await checkHosts(runbook, { ...base, connect: async (host) => (tried.push(host), base.connect(host)) });
+    expect(tried).toEqual(['gw']);
+    expect(report.ok).toBe(true);
+    expect(report.later).toEqual([{ host: 'old', phase: 'swap' }]);
+    expect(() => parseRunbook(text('swp'), 'swap.yaml')).toThrow(/unknown phase 'swp' in appears_in of host 'old'; did you mean 'swap'\?/);
+  });
+
   it('asks one question at a time, in the order they came', async () => {
     const order: string[] = [];
     let release!: () => void;

@@ -45,6 +45,8 @@ export interface CheckReport {
   /** No ✗ anywhere. */
   ok: boolean;
   hosts: HostCheck[];
+  /** Hosts not tried: the runbook's own steps make them later (`appears_in`). */
+  later: Array<{ host: string; phase: string }>;
 }
 
 /** What the check uses of the host pool. */
@@ -67,11 +69,12 @@ export interface CheckOptions {
 
 export async function checkHosts(runbook: Runbook, pool: CheckedPool, options: CheckOptions = {}): Promise<CheckReport> {
   const needs = hostNeeds(runbook);
-  const names = Object.keys(runbook.hosts);
+  const names = Object.keys(runbook.hosts).filter((name) => runbook.hosts[name]!.appearsIn === undefined);
+  const later = Object.values(runbook.hosts).flatMap((host) => (host.appearsIn !== undefined ? [{ host: host.name, phase: host.appearsIn }] : []));
   const timeoutMs = options.probeTimeoutMs ?? 30_000;
   await pool.resolveAhead?.(names);
   const results = await inBatches(names, options.parallel ?? checkedAtOnce(runbook), (host) => checkHost(host, needs[host]!, pool, timeoutMs));
-  return { ok: results.every((result) => PROBES.every((probe) => result.verdicts[probe].mark !== 'fail')), hosts: results };
+  return { ok: results.every((result) => PROBES.every((probe) => result.verdicts[probe].mark !== 'fail')), hosts: results, later };
 }
 
 /**

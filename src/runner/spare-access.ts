@@ -5,6 +5,7 @@ import { stripControls } from '../output/neutralize.js';
 import { HostReport } from '../remote/host-shell.js';
 import { SPARE_FAILURES, spareRunId, spareStartScript, spareStopScript } from '../remote/spare-scripts.js';
 import type { SpareAccess } from '../runbook/types.js';
+import { isAbort } from './abortable.js';
 import type { RemoteHosts } from './remote-hosts.js';
 
 /** Bound on the proof's login and on a stop. */
@@ -55,17 +56,65 @@ export async function startSpare(hosts: RemoteHosts, host: string, spare: SpareA
     await stopSpare(hosts, host, sessionId).catch(() => {});
     throw new Error(`no login got through the spare way in on port ${spare.port} (${server}), so it was stopped again: ${(error as Error).message}`);
   }
-  hosts.setSpare?.(host, spare.port);
+  for (const name of spareNames(host, spare)) hosts.setSpare?.(name, spare.port);
   return { server, again: started.report.get('again') === 'yes' };
 }
 
-/** Stops the spare's listener (a session through it goes on) and takes it from the pool. */
-export async function stopSpare(hosts: RemoteHosts, host: string, sessionId: string): Promise<void> {
-  hosts.setSpare?.(host, null);
-  const runDir = hosts.runDirOf?.(host);
-  const stopped = await scriptReport(hosts.exec.bind(hosts), host, spareStopScript(spareRunId(sessionId, host), runDir), AbortSignal.timeout(SPARE_ATTEMPT_MS));
-  if (stopped.code !== 0 || !stopped.report) throw new Error(`the spare way in to ${host} could not be stopped: ${stopped.said || `exit ${stopped.code}`}`);
-  if (stopped.report.get('alive') === 'yes') throw new Error(`the spare way in to ${host} still runs (pid ${stopped.report.get('pid') ?? '?'})`);
+/** The runbook hosts whose logins may go to the spare: its host, then its `also` (the other names of the machine once the block moved its addresses). */
+export function spareNames(host: string, spare: Pick<SpareAccess, 'also'> | undefined): string[] {
+  return [host, ...(spare?.also ?? [])];
+}
+
+export interface SpareStopped {
+  /** The name it was stopped through: the host, or one of its `also` (the first that answered and had it). */
+  through: string;
+  /** false: every name that answered said it has no spare of this session (nothing to stop). */
+  found: boolean;
+}
+
+/**
+ * Stops the spare's listener (a session through it goes on) and takes it from the pool. Tried
+ * through the host, then each of `also` in order: the first whose machine holds this
+ * session's spare is the one; a name that does not answer is passed over for the next.
+ */
+export async function stopSpare(hosts: RemoteHosts, host: string, sessionId: string, also: readonly string[] = []): Promise<SpareStopped> {
+  const names = [host, ...also];
+  // The folder is the host's: its run_dir, whichever name reaches the machine.
+  const script = spareStopScript(spareRunId(sessionId, host), hosts.runDirOf?.(host));
+  const unanswered = new Map<string, string>();
+  let missing: string | undefined;
+  try {
+    for (const name of names) {
+      let stopped: Awaited<ReturnType<typeof scriptReport>>;
+      try {
+        stopped = await scriptReport(reach(hosts, name), name, script, AbortSignal.timeout(SPARE_ATTEMPT_MS));
+      } catch (error) {
+        unanswered.set(name, isAbort(error) ? 'no answer in time' : (error as Error).message);
+        continue;
+      }
+      const via = name !== host ? ` (through ${name})` : '';
+      if (stopped.code !== 0 || !stopped.report)
+        throw new Error(`the spare way in to ${host}${via} could not be stopped: ${stopped.said || `exit ${stopped.code}`}`);
+      // Not on this machine: the name reaches another one (the block has not moved the addresses, or moved them back).
+      if (stopped.report.get('missing') === 'yes') {
+        missing ??= name;
+        continue;
+      }
+      if (stopped.report.get('alive') === 'yes') throw new Error(`the spare way in to ${host}${via} still runs (pid ${stopped.report.get('pid') ?? '?'})`);
+      return { through: name, found: true };
+    }
+  } finally {
+    for (const name of names) hosts.setSpare?.(name, null);
+  }
+  if (unanswered.size === 0) return { through: missing ?? host, found: false };
+  const said = names.map((name) => `${name}: ${unanswered.get(name) ?? 'it is not there'}`);
+  throw new Error(`the spare way in to ${host} could not be stopped: ${said.join('; ')}`);
+}
+
+/** Over the host's link when it is up, else over a login of its own bounded like the rest (a machine gone from that name is said soon). */
+function reach(hosts: RemoteHosts, name: string): RemoteHosts['exec'] {
+  if (hosts.states()[name]?.state === 'connected') return hosts.exec.bind(hosts);
+  return (host, command, handlers) => hosts.execOnNewConnection(host, command, { ...handlers, readyTimeoutMs: SPARE_ATTEMPT_MS });
 }
 
 async function scriptReport(exec: RemoteHosts['exec'], host: string, script: string, signal: AbortSignal) {

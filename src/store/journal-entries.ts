@@ -120,7 +120,7 @@ const guardShapes = {
   'guard.committed': { guard: z.string(), host: z.string() },
   'guard.fired': { guard: z.string(), host: z.string(), by: z.enum(['nightshift', 'deadline']), firedAt: z.number().optional(), exitCode },
   'guard.spare-up': { guard: z.string(), host: z.string(), port: z.number().int(), server: z.string() },
-  'guard.spare-stopped': { guard: z.string(), host: z.string() },
+  'guard.spare-stopped': { guard: z.string(), host: z.string(), through: z.string().optional() },
 } satisfies Record<GuardEvent['type'], z.ZodRawShape>;
 
 const rebootShapes = {

@@ -22,6 +22,7 @@ describe('the check table', () => {
   it('a row per host, a column per probe, marks aligned; reasons for ✗ and notes below', () => {
     const report: CheckReport = {
       ok: false,
+      later: [],
       hosts: [
         host('dragon', {}, resolved('10.0.0.1', { proxyJump: 'gw', identityFiles: ['/k/id'], resolvedBy: 'ssh -G' })),
         host(
@@ -60,10 +61,18 @@ describe('the check table', () => {
     expect(text.trimEnd().split('\n').at(-1)).toBe('Something the runbook needs is missing (✗ above).');
   });
 
+  it('a host the runbook makes later is named as not tried, with its phase', () => {
+    const report: CheckReport = { ok: true, later: [{ host: 'dragon_old', phase: 'identity-swap' }], hosts: [host('dragon', {}, resolved('10.0.0.1'))] };
+    const text = formatCheckReport(report);
+    expect(text).toContain('dragon_old: not tried now; the runbook makes it in phase identity-swap.');
+    expect(text).not.toMatch(/^\s+dragon_old\s/m);
+  });
+
   it('hostile names and host output are shown, not acted on', () => {
     const evil = 'web\u001b]0;owned\u0007\u202e';
     const report: CheckReport = {
       ok: false,
+      later: [{ host: `old${evil}`, phase: 'swap' }],
       hosts: [
         host(
           evil,

@@ -78,6 +78,7 @@ export function formatCheckReport(report: CheckReport, style: TableStyle = {}): 
   if (failures.length > 0) lines.push('', ...failures);
   if (notes.length > 0) lines.push('', ...notes);
   if (folders.length > 0) lines.push('', 'Run folders:', ...folders);
+  for (const { host, phase } of report.later) lines.push('', `${shownName(host)}: not tried now; the runbook makes it in phase ${shownText(phase)}.`);
   lines.push('', report.ok ? 'Every host has what the runbook needs.' : 'Something the runbook needs is missing (✗ above).');
   return `${lines.join('\n')}\n`;
 }
@@ -97,6 +98,7 @@ export function checkReportJson(report: CheckReport, runbookFile: string): unkno
     type: 'host-check',
     runbook: runbookFile,
     ok: report.ok,
+    later: report.later,
     hosts: report.hosts.map((host) => ({
       host: host.host,
       resolved: host.resolved,

@@ -238,6 +238,84 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(await portAnswers(sparePort)).toBe(false);
   }, 120_000);
 
+  it("with a spare way in that also serves another name of the machine: once the host's own address is gone, that name's logins go to the spare, and it is stopped through that name", async () => {
+    // dolphin is reached through gw (the relay, cut at the checkpoint): gone, its spare port goes with it.
+    // dragon names the same machine through a relay of its own whose main port stops answering
+    // at the checkpoint too: from then on only the spare answers dragon.
+    const dir = scratch('ns-guard-also-');
+    const sparePort = await freePort();
+    const dragonRelay = await TcpRelay.start(sshd.port);
+    const state = path.join(dir, 'dolphin.state');
+    const cut = path.join(dir, 'cut');
+    writeFileSync(state, 'old\n');
+    writeFileSync(
+      path.join(dir, 'ssh_config'),
+      sshd.clientConfig('gw', { port: relay.port }) + sshd.clientConfig('dolphin') + sshd.clientConfig('dragon', { port: dragonRelay.port }),
+    );
+    writeFileSync(
+      path.join(dir, 'known_hosts'),
+      [sshd.knownHostsLine(undefined, relay.port), sshd.knownHostsLine(), sshd.knownHostsLine(undefined, dragonRelay.port), ''].join('\n'),
+    );
+    writeFileSync(
+      path.join(dir, 'guard.yaml'),
+      [
+        'name: spare by two names',
+        'hosts:',
+        '  gw: {}',
+        `  dolphin: { proxy_jump: gw, spare_access: { port: ${sparePort}, config: ${sshd.configFile}, lifetime: 1m, also: [dragon] } }`,
+        '  dragon: {}',
+        'phases:',
+        '  - name: swap',
+        '    guard:',
+        '      revert_after: 1m',
+        '      revert:',
+        `        dolphin: { run: echo old > ${state}, also: [dragon] }`,
+        '    steps:',
+        `      - run: echo new > ${state}; touch ${cut}`,
+        '        host: dolphin',
+        "      - checkpoint: dolphin's own address is gone",
+        '      - run: echo dragon through the spare',
+        '        host: dragon',
+        '',
+      ].join('\n'),
+    );
+    relay.refuseNewWhile(() => existsSync(cut));
+    dragonRelay.refuseNewWhile(() => existsSync(cut));
+    const stateDir = freshStateDir();
+    const run = converse(
+      ['run', '--plain', '--no-helpers', path.join(dir, 'guard.yaml'), ...clientFlags(dir)],
+      (line) => {
+        if (!/dolphin's own address is gone/.test(line)) return undefined;
+        relay.cut();
+        dragonRelay.cut();
+        return 'yes';
+      },
+      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+    );
+    try {
+      expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
+    } finally {
+      relay.refuseNewWhile(() => false);
+      await dragonRelay.close();
+    }
+    const text = run.lines.join('\n');
+    expect(text).toMatch(
+      new RegExp(`nightshift: dolphin: a spare way in is up on port ${sparePort} .*, and so do those to dragon once the block moved the addresses`),
+    );
+    expect(text).toMatch(/^dragon\| dragon through the spare$/m);
+    expect(text).toMatch(/nightshift: dolphin \(now dragon\) answered a new connection: its revert is disarmed and the changes stay/);
+    expect(text).toMatch(/nightshift: the spare way in stopped \(dolphin's through dragon\), sessions through it going on/);
+    expect(readFileSync(state, 'utf8').trim()).toBe('new');
+    const journal = onlySessionJournal(stateDir);
+    // dragon's main port did not answer: its logins went to dolphin's spare.
+    expect(journal.find((entry) => entry['type'] === 'host.state' && entry['host'] === 'dragon' && entry['through'] !== undefined)).toMatchObject({
+      state: 'connected',
+      through: expect.stringMatching(new RegExp(`^the spare way in on port ${sparePort} \\(the main port: `)),
+    });
+    expect(journal.find((entry) => entry['type'] === 'guard.spare-stopped')).toMatchObject({ host: 'dolphin', through: 'dragon' });
+    expect(await portAnswers(sparePort)).toBe(false);
+  }, 120_000);
+
   it("power_cycle asks for the host's name, then runs the host's power command on the upgrader's machine", async () => {
     const dir = scratch('ns-power-');
     sshd.writeClientFiles(dir, 'dolphin');

@@ -39,6 +39,9 @@ export async function labCommand(options: LabCommandOptions, out: Out): Promise<
         say(`  nightshift run ${runbook} --lab`);
         say('Play the person on site from a second terminal with nightshift join, or add --relay to confirm for them.');
         say(`Reach a machine: ssh -F ${state.sshConfig} -o UserKnownHostsFile=${state.knownHosts} ${state.machines[0]?.name ?? 'NAME'}`);
+        if (state.upstream) {
+          say(`A run reaches the site only from ${state.upstream.name}, the provider's side: ${path.join(state.dir, 'ssh')} HOST, as the run does.`);
+        }
         say(`Power-cycle one (the hands on site): nightshift lab power-cycle ${runbook} NAME`);
         say(`Take it down: nightshift lab down ${runbook}`);
         if (tether) say(`It goes down by itself once process ${tether.to.pid} has ended.`);
@@ -91,10 +94,15 @@ async function printStatus(state: LabState, say: (line: string) => void): Promis
     if (machine.lastConsoleLine) say(`             console: ${machine.lastConsoleLine}`);
   }
   if (state.observer) say(`  ${state.observer.name.padEnd(10)} network namespace ${state.observer.namespace}, ${state.observer.address}`);
+  if (state.upstream) {
+    say(
+      `  ${state.upstream.name.padEnd(10)} network namespace ${state.upstream.namespace}, ${state.upstream.address}: runs on the lab reach the site from here`,
+    );
+  }
 }
 
 /** What `run --lab` adds: the lab's SSH files and variables (the runbook's own --var still win). */
 export async function labRunOptions(runbook: string): Promise<{ sshConfigFile: string; knownHostsFiles: string[]; vars: Record<string, string> }> {
   const state = await requireLab(runbook);
-  return { sshConfigFile: state.sshConfig, knownHostsFiles: [state.knownHosts], vars: state.vars };
+  return { sshConfigFile: state.runSshConfig ?? state.sshConfig, knownHostsFiles: [state.runKnownHosts ?? state.knownHosts], vars: state.vars };
 }

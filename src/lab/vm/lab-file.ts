@@ -21,6 +21,7 @@ const machineSchema = z.strictObject({
     .optional()
     .describe('A blank second disk (/dev/vdb), e.g. for the new root.'),
   also_known_as: z.array(name).optional().describe('Machines whose host key this one may present (an identity swap).'),
+  wan: z.boolean().optional().describe("A second card, wan0, on the upstream network (the provider's side)."),
   hosts: z.array(z.string()).optional().describe('Lines for /etc/hosts.'),
   setup: z.string().optional().describe('Shell run once as root on first boot, after the identity is in place.'),
 });
@@ -35,6 +36,25 @@ export const labFileSchema = z.strictObject({
       routes: z.array(z.string()).optional().describe('ip route arguments, e.g. "203.0.113.0/24 via 192.168.10.1".'),
     })
     .optional(),
+  upstream: z
+    .strictObject({
+      name,
+      address: cidr.describe("The upstream namespace's address on the provider's network, e.g. 203.0.113.1/24."),
+      source: cidr.optional().describe("The upgrader's own address, which its connections come from, e.g. 198.51.100.1/24."),
+      routes: z.array(z.string()).optional().describe('ip route arguments in the namespace.'),
+      hosts: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'a host name is a short lower-case name'),
+          z.strictObject({
+            address: z.string().regex(/^\d+\.\d+\.\d+\.\d+$/, 'an IPv4 address'),
+            jump: z.string().optional().describe('The upstream host this one is reached through.'),
+            keys: z.array(name).min(1).describe('The machines whose host key may answer at this address.'),
+          }),
+        )
+        .describe("How a run on the lab reaches the site from the upstream namespace: the ssh config's hosts."),
+    })
+    .optional()
+    .describe("The provider's side: a run on the lab reaches the site only from here."),
   /** Variables a run on this lab gets (--lab): values may use {lab} (the lab's folder: {lab}/ssh is OpenSSH to its machines by name, {lab}/OBSERVER runs a command as the observer) and {tarballs}. */
   vars: z.record(z.string(), z.string()).optional(),
 });
@@ -84,7 +104,26 @@ export function checkLabFile(source: string): { lab?: LabFile; problems: LabFile
     });
     return { problems };
   }
-  return { lab: result.data, problems };
+  problems.push(...upstreamProblems(result.data).map((problem) => ({ ...at(offsetOf(doc, problem.path, true)), message: problem.message })));
+  return problems.length > 0 ? { problems } : { lab: result.data, problems };
+}
+
+function upstreamProblems(lab: LabFile): Array<{ path: string[]; message: string }> {
+  const problems: Array<{ path: string[]; message: string }> = [];
+  for (const [machine, spec] of Object.entries(lab.machines)) {
+    if (spec.wan && !lab.upstream)
+      problems.push({ path: ['machines', machine, 'wan'], message: `machines.${machine}.wan: a card on the upstream network needs upstream:` });
+  }
+  for (const [host, spec] of Object.entries(lab.upstream?.hosts ?? {})) {
+    if (spec.jump !== undefined && (spec.jump === host || !lab.upstream!.hosts[spec.jump])) {
+      problems.push({ path: ['upstream', 'hosts', host, 'jump'], message: `upstream.hosts.${host}.jump: '${spec.jump}' is not another upstream host` });
+    }
+    for (const machine of spec.keys) {
+      if (!lab.machines[machine])
+        problems.push({ path: ['upstream', 'hosts', host, 'keys'], message: `upstream.hosts.${host}.keys: '${machine}' is not a machine of this lab` });
+    }
+  }
+  return problems;
 }
 
 /** Where the value at `path` starts (its key, with `key`), else the nearest place above it that exists. */

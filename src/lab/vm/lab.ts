@@ -17,6 +17,7 @@ import { labStateDir } from './paths.js';
 import { monitorCommand, sshAnswers, startMachine, type MachineLaunch } from './qemu.js';
 import { script, tool } from './shell.js';
 import { tetherHolds, watchTether, type Tether } from './tether.js';
+import { createUpstream, removeUpstream, wanNamingFiles, writeUpstreamSshFiles, type UpstreamState } from './upstream.js';
 
 export interface LabMachineState {
   name: string;
@@ -32,9 +33,15 @@ export interface LabState {
   dir: string;
   bridge?: string;
   observer?: { name: string; namespace: string; address: string };
+  /** The provider's side, where a run on the lab comes from (lab file `upstream:`). */
+  upstream?: UpstreamState;
   machines: LabMachineState[];
+  /** The machines by name through their forwarded management ports: the view from the side. */
   sshConfig: string;
   knownHosts: string;
+  /** With an upstream: the site as a run reaches it from there. */
+  runSshConfig?: string;
+  runKnownHosts?: string;
   vars: Record<string, string>;
   startedAt: string;
   /** The process the lab is tied to: once it has ended, the lab takes itself down. */
@@ -98,10 +105,14 @@ export async function labUp(runbookPath: string, options: UpOptions): Promise<La
   if (options.tether) await watchTether(dir, options.tether.to, options.tether.downCommand);
   try {
     if (bridge) await createNetwork(state, bridge, lab, id);
+    if (lab.upstream) {
+      state.upstream = await createUpstream(dir, id, lab.upstream);
+      await save();
+    }
     let index = 0;
     for (const [machineName, spec] of Object.entries(lab.machines)) {
       index += 1;
-      const machine = await prepareMachine(machineName, spec, lab, dir, image.disk, index, bridge);
+      const machine = await prepareMachine(machineName, spec, lab, dir, image.disk, index, { bridge, upstreamBridge: state.upstream?.bridge });
       state.machines.push(machine.state);
       await save();
       await startMachine(machine.launch);
@@ -169,8 +180,10 @@ async function prepareMachine(
   labDir: string,
   baseDisk: string,
   index: number,
-  bridge: string | undefined,
+  networks: { bridge: string | undefined; upstreamBridge: string | undefined },
 ): Promise<{ state: LabMachineState; launch: MachineLaunch }> {
+  const { bridge } = networks;
+  const macSuffix = `${index.toString(16).padStart(2, '0')}:01`;
   const dir = path.join(labDir, name);
   await mkdir(dir, { recursive: true });
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
@@ -178,7 +191,7 @@ async function prepareMachine(
   const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8')).trim();
 
   const seed = path.join(dir, 'seed');
-  await writeSeed(seed, name, spec, lab, hostKey);
+  await writeSeed(seed, name, spec, lab, hostKey, macSuffix);
   await tool('mkfs.ext4', ['-q', '-F', '-d', seed, path.join(dir, 'seed.img'), '8M']);
   await tool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', baseDisk, path.join(dir, 'system.qcow2')]);
   const disks: MachineLaunch['disks'] = [{ file: path.join(dir, 'system.qcow2'), serial: 'nslab-system', format: 'qcow2' }];
@@ -195,13 +208,14 @@ async function prepareMachine(
       dir,
       sshPort,
       disks,
-      macSuffix: `${index.toString(16).padStart(2, '0')}:01`,
+      macSuffix,
       ...(bridge && spec.address ? { bridge } : {}),
+      ...(networks.upstreamBridge && spec.wan ? { upstreamBridge: networks.upstreamBridge } : {}),
     },
   };
 }
 
-async function writeSeed(seed: string, name: string, spec: LabMachineSpec, lab: LabFile, hostKey: string): Promise<void> {
+async function writeSeed(seed: string, name: string, spec: LabMachineSpec, lab: LabFile, hostKey: string, macSuffix: string): Promise<void> {
   const files: Record<string, string> = {
     'root/etc/hostname': `${name}\n`,
     // The machine's name on its private address, where it has one: its DNS answers with it.
@@ -215,12 +229,15 @@ async function writeSeed(seed: string, name: string, spec: LabMachineSpec, lab: 
   if (spec.address) {
     files['root/etc/network/interfaces.d/private'] = `# The lab's private network\nauto eth1\niface eth1 inet static\n  address ${spec.address}\n`;
   }
+  const wan = spec.wan ? wanNamingFiles(macSuffix) : undefined;
+  if (wan) files['root/etc/udev/rules.d/70-persistent-net.rules'] = wan.rules;
   const setup = [
     '#!/bin/sh',
     'set -e',
     "# One host key, the lab's: the other types the image came with would be a second identity.",
     'rm -f /etc/ssh/ssh_host_rsa_key* /etc/ssh/ssh_host_ecdsa_key*',
     'chmod 600 /etc/ssh/ssh_host_ed25519_key',
+    wan?.rename ?? '',
     spec.setup ?? '',
     '',
   ].join('\n');
@@ -253,13 +270,21 @@ async function writeClientFiles(state: LabState, lab: LabFile, identityFile: str
     }
   }
   await writeKnownHosts(state.knownHosts, known);
+  let runFiles = { sshConfig: state.sshConfig, knownHosts: state.knownHosts };
+  if (lab.upstream && state.upstream) {
+    runFiles = { sshConfig: path.join(state.dir, 'run_ssh_config'), knownHosts: path.join(state.dir, 'run_known_hosts') };
+    const keys = Object.fromEntries(state.machines.map((machine) => [machine.name, machine.hostPublicKey]));
+    await writeUpstreamSshFiles(runFiles, lab.upstream, state.upstream, keys, identityFile);
+    state.runSshConfig = runFiles.sshConfig;
+    state.runKnownHosts = runFiles.knownHosts;
+  }
   // For a runbook's local steps that reach its hosts themselves (`{lab}/ssh dragon …`): plain
-  // OpenSSH with the lab's aliases and pinned keys, as `ssh dragon` is on a real upgrader's machine.
+  // OpenSSH with the run's aliases and pinned keys, as `ssh dragon` is on a real upgrader's machine.
   const quote = (file: string) => `'${file.replaceAll("'", "'\\''")}'`;
   const wrapper = path.join(state.dir, 'ssh');
   await writeFile(
     wrapper,
-    `#!/bin/sh\n# OpenSSH to this lab's machines by name.\nexec ssh -F ${quote(state.sshConfig)} -o UserKnownHostsFile=${quote(state.knownHosts)} "$@"\n`,
+    `#!/bin/sh\n# OpenSSH to this lab's hosts by name, as a run reaches them.\nexec ssh -F ${quote(runFiles.sshConfig)} -o UserKnownHostsFile=${quote(runFiles.knownHosts)} "$@"\n`,
   );
   await chmod(wrapper, 0o755);
 }
@@ -324,6 +349,7 @@ export async function labDown(runbookPath: string, say: (line: string) => void):
     say(`lab: ${machine.name} powered off`);
   }
   if (state.observer) await tool('ip', ['netns', 'delete', state.observer.namespace]).catch(() => undefined);
+  if (state.upstream) await removeUpstream(state.upstream);
   if (state.bridge) await tool('ip', ['link', 'delete', state.bridge]).catch(() => undefined);
   await rm(state.dir, { recursive: true, force: true });
   return true;

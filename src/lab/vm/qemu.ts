@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import { LabError } from './lab-error.js';
+import { wanMac } from './upstream.js';
 
 /**
  * Software emulation by default: where /dev/kvm is a nested hypervisor that cannot run a stock
@@ -72,6 +73,8 @@ export interface MachineLaunch {
   disks: Array<{ file: string; serial: string; format: 'raw' | 'qcow2'; readonly?: boolean }>;
   /** The bridge of the lab's private network, when the machine is on it. */
   bridge?: string;
+  /** The bridge of the lab's provider side, when the machine has a card there (wan0). */
+  upstreamBridge?: string;
   /** Last two bytes of the MAC addresses, distinct per machine. */
   macSuffix: string;
 }
@@ -100,6 +103,14 @@ export function qemuArgs(machine: MachineLaunch): string[] {
       `virtio-net-pci,netdev=private,mac=52:54:00:01:${machine.macSuffix},addr=0x6`,
     );
   }
+  if (machine.upstreamBridge) {
+    args.push(
+      '-netdev',
+      `tap,id=wan,script=${machine.dir}/if-up-wan,downscript=no`,
+      '-device',
+      `virtio-net-pci,netdev=wan,mac=${wanMac(machine.macSuffix)},addr=0x7`,
+    );
+  }
   args.push(
     '-chardev',
     `file,id=console,path=${machine.dir}/serial.log,append=on`,
@@ -118,6 +129,10 @@ export async function startMachine(machine: MachineLaunch): Promise<void> {
   if (machine.bridge) {
     await writeFile(`${machine.dir}/if-up`, `#!/bin/sh\nip link set "$1" master ${quote(machine.bridge)} && ip link set "$1" up\n`);
     await chmod(`${machine.dir}/if-up`, 0o755);
+  }
+  if (machine.upstreamBridge) {
+    await writeFile(`${machine.dir}/if-up-wan`, `#!/bin/sh\nip link set "$1" master ${quote(machine.upstreamBridge)} && ip link set "$1" up\n`);
+    await chmod(`${machine.dir}/if-up-wan`, 0o755);
   }
   const supervisor = `#!/bin/sh
 # Keeps the machine's power on: QEMU runs with -no-reboot, so every reset or reboot ends it

@@ -14,7 +14,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ns-tether-'));
 const name = `tether-${process.pid}`;
 const runbook = path.join(dir, `${name}.yaml`);
 writeFileSync(runbook, 'name: tether\nhosts:\n  lone: {}\nphases:\n  - name: one\n    steps:\n      - note: nothing\n');
-writeFileSync(path.join(dir, `${name}.lab.yaml`), 'machines:\n  lone:\n    address: 192.168.77.1/24\nobserver:\n  name: watcher\n  address: 192.168.77.2/24\n');
+writeFileSync(
+  path.join(dir, `${name}.lab.yaml`),
+  'machines:\n  lone:\n    address: 192.168.77.1/24\n    wan: true\nobserver:\n  name: watcher\n  address: 192.168.77.2/24\n' +
+    'upstream:\n  name: isp\n  address: 203.0.113.1/24\n  hosts:\n    lone: { address: 203.0.113.10, keys: [lone] }\n',
+);
 const labDir = labStateDir(name);
 const children: ChildProcess[] = [];
 
@@ -68,7 +72,14 @@ async function until(condition: () => boolean, timeoutMs: number, why: () => str
 }
 
 function everythingGone(state: LabState): boolean {
-  return !existsSync(labDir) && processesIn(labDir).length === 0 && !linkExists(state.bridge!) && !namespaceExists(state.observer!.namespace);
+  return (
+    !existsSync(labDir) &&
+    processesIn(labDir).length === 0 &&
+    !linkExists(state.bridge!) &&
+    !namespaceExists(state.observer!.namespace) &&
+    !linkExists(state.upstream!.bridge) &&
+    !namespaceExists(state.upstream!.namespace)
+  );
 }
 
 function leftovers(state: LabState): string {
@@ -77,6 +88,7 @@ function leftovers(state: LabState): string {
     processes: processesIn(labDir),
     bridge: linkExists(state.bridge!),
     namespace: namespaceExists(state.observer!.namespace),
+    upstream: [linkExists(state.upstream!.bridge), namespaceExists(state.upstream!.namespace)],
     log: existsSync(`${labDir}.tether.log`) ? readFileSync(`${labDir}.tether.log`, 'utf8') : '(no tether log)',
   });
 }
@@ -95,6 +107,7 @@ describe('a lab tied to a process', () => {
     expect(state.tether?.pid).toBe(tether.pid);
     expect(linkExists(state.bridge!)).toBe(true);
     expect(namespaceExists(state.observer!.namespace)).toBe(true);
+    expect([linkExists(state.upstream!.bridge), namespaceExists(state.upstream!.namespace)]).toEqual([true, true]);
 
     up.kill('SIGKILL');
     tether.kill('SIGKILL');

@@ -202,16 +202,7 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
       readFileSync(yaml, 'utf8').replace('  dolphin: {}', `  dolphin:\n    spare_access: { port: ${sparePort}, config: ${sshd.configFile}, lifetime: 1m }`),
     );
     relay.refuseNewWhile(() => existsSync(cut));
-    const stateDir = freshStateDir();
-    const run = converse(
-      args,
-      (line) => {
-        if (!/The main sshd is down/.test(line)) return undefined;
-        relay.cut();
-        return 'yes';
-      },
-      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
-    );
+    const { run, stateDir } = runCuttingAt(args, /The main sshd is down/, () => relay.cut());
     try {
       expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
     } finally {
@@ -281,16 +272,13 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     );
     relay.refuseNewWhile(() => existsSync(cut));
     dragonRelay.refuseNewWhile(() => existsSync(cut));
-    const stateDir = freshStateDir();
-    const run = converse(
+    const { run, stateDir } = runCuttingAt(
       ['run', '--plain', '--no-helpers', path.join(dir, 'guard.yaml'), ...clientFlags(dir)],
-      (line) => {
-        if (!/dolphin's own address is gone/.test(line)) return undefined;
+      /dolphin's own address is gone/,
+      () => {
         relay.cut();
         dragonRelay.cut();
-        return 'yes';
       },
-      { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
     );
     try {
       expect(await run.exited, run.lines.join('\n') + run.stderr()).toBe(0);
@@ -402,6 +390,21 @@ describeWithSshd('guard: one dead-man over a block, on two hosts', () => {
     expect(guardEntries(stateDir)).toEqual(expect.arrayContaining(['guard.committed dolphin', 'guard.committed dragon']));
   }, 60_000);
 });
+
+/** A plain run that answers yes at every confirmation, cutting the link first at the one whose text matches. */
+function runCuttingAt(args: string[], confirmation: RegExp, cut: () => void) {
+  const stateDir = freshStateDir();
+  const run = converse(
+    args,
+    (line) => {
+      if (!confirmation.test(line)) return undefined;
+      cut();
+      return 'yes';
+    },
+    { NIGHTSHIFT_STATE_DIR: stateDir, SSH_AUTH_SOCK: '' },
+  );
+  return { run, stateDir };
+}
 
 function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {

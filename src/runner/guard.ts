@@ -150,6 +150,10 @@ export class GuardKeeper {
     return this.guards.get(guard)?.hosts.find((entry) => entry.host === host)?.deadline;
   }
 
+  stateOf(guard: string, host: string): GuardHostState | undefined {
+    return this.guards.get(guard)?.hosts.find((entry) => entry.host === host)?.state;
+  }
+
   /** A number that changes with every change (for the screen's store). */
   changes(): number {
     return this.version;
@@ -441,14 +445,16 @@ async function fireGuard(guard: GuardPlan, context: GuardContext): Promise<void>
       }
       if (status.state !== 'fired' || status.exitCode === undefined) throw new Error(`${host}: its revert is ${status.state}, not seen to end`);
       if (status.firedAt !== undefined && deadline !== undefined && status.firedAt * 1000 >= deadline - 1000) by = 'deadline';
-      keeper.record({
-        type: 'guard.fired',
-        guard: guard.id,
-        host,
-        by,
-        ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}),
-        exitCode: status.exitCode,
-      });
+      // A failed commit may have read the firing already: the journal tells it once.
+      if (keeper.stateOf(guard.id, host) !== 'fired')
+        keeper.record({
+          type: 'guard.fired',
+          guard: guard.id,
+          host,
+          by,
+          ...(status.firedAt !== undefined ? { firedAt: status.firedAt * 1000 } : {}),
+          exitCode: status.exitCode,
+        });
       for (const line of (status.output ?? '').trimEnd().split('\n').filter(Boolean)) output.note(`${host} revert| ${line}`);
       if (status.outputCut !== undefined) output.note(`nightshift: ${host} could not keep all its revert printed (${describeWriteFailure(status.outputCut)})`);
       const when = status.firedAt !== undefined ? ` at ${clocks(status.firedAt * 1000)}` : '';

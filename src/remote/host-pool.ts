@@ -109,6 +109,9 @@ export class HostPool {
   /** Connections that went to a spare way in, and why. */
   private readonly throughSpare = new WeakMap<Connection, string>();
 
+  /** Hosts whose last login found the main port silent and went to the spare: a jump through them goes there too. */
+  private readonly mainSilent = new Set<string>();
+
   /** A spare way in to `host` proved to work (null: gone again). */
   setSpare(host: string, port: number | null): void {
     if (port === null) this.spares.delete(host);
@@ -435,18 +438,42 @@ export class HostPool {
    */
   private async login(host: string, readyTimeoutMs?: number, port?: number): Promise<Connection> {
     const main = await this.resolve(host);
-    if (port !== undefined) return this.loginTo(host, asSpare(main, port), readyTimeoutMs);
+    if (port !== undefined) return this.loginTo(host, await this.spareSettings(host, main, port), readyTimeoutMs);
     try {
-      return await this.loginTo(host, main, readyTimeoutMs);
+      const connection = await this.loginTo(host, main, readyTimeoutMs);
+      this.mainSilent.delete(host);
+      return connection;
     } catch (error) {
       const spare = this.spares.get(host);
       if (spare === undefined || isFinalLoginError(error) || this.closed) throw error;
-      const connection = await this.loginTo(host, asSpare(main, spare), readyTimeoutMs).catch((second: unknown) => {
+      const settings = await this.spareSettings(host, main, spare);
+      const connection = await this.loginTo(host, settings, readyTimeoutMs).catch((second: unknown) => {
         throw new Error(`${(error as Error).message}; its spare way in on port ${spare} did not answer either: ${(second as Error).message}`, { cause: error });
       });
       this.throughSpare.set(connection, `the spare way in on port ${spare} (the main port: ${(error as Error).message})`);
+      this.mainSilent.add(host);
       return connection;
     }
+  }
+
+  /**
+   * The host's settings for its spare way in: another port, the key looked up under the main
+   * port's name. A ProxyCommand was expanded for the main port: it is worked out again.
+   */
+  private async spareSettings(host: string, main: ResolvedHost, port: number): Promise<ResolvedHost> {
+    const spec = this.hosts[host];
+    const settings = main.proxyCommand !== undefined && spec ? await resolveHost({ ...spec, port }, { configFile: this.sshConfigFile(), env: this.env }) : main;
+    return { ...settings, port, hostKeyAlias: main.hostKeyAlias ?? knownHostsName(main.address, main.port) };
+  }
+
+  /** A jump host's settings: through its spare way in while its main port is silent. */
+  private async jumpSettings(spec: HostSpec): Promise<ResolvedHost> {
+    const settings = await resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env });
+    const spare = this.spares.get(spec.name);
+    const own = this.hosts[spec.name];
+    // The runbook's host as itself, not a hop that names another user or port.
+    const same = own !== undefined && spec.port === own.port && spec.user === own.user;
+    return spare !== undefined && same && this.mainSilent.has(spec.name) ? this.spareSettings(spec.name, settings, spare) : settings;
   }
 
   private async loginTo(host: string, resolved: ResolvedHost, readyTimeoutMs?: number): Promise<Connection> {
@@ -457,7 +484,7 @@ export class HostPool {
       declaredKeys: this.hosts[host]?.hostKeys,
       phase: this.phase,
       phaseOrder: this.options.phaseOrder,
-      jumps: { hosts: this.hosts, resolve: (spec) => resolveHost(spec, { configFile: this.sshConfigFile(), env: this.env }) },
+      jumps: { hosts: this.hosts, resolve: (spec) => this.jumpSettings(spec) },
       knownHostsFiles: this.knownHostsFiles(),
       pinKnownHostsFiles: this.options.knownHostsFiles !== undefined,
       defaultKnownHostsFile: path.join(this.home, '.ssh', 'known_hosts'),
@@ -547,9 +574,4 @@ export class HostPool {
     const names = Object.keys(this.hosts);
     return new Error(`Unknown host ${host}: the runbook defines ${names.length > 0 ? names.join(', ') : 'no hosts'}.`);
   }
-}
-
-/** The host's settings for its spare way in: another port, the key looked up under the main port's name. */
-function asSpare(main: ResolvedHost, port: number): ResolvedHost {
-  return { ...main, port, hostKeyAlias: main.hostKeyAlias ?? knownHostsName(main.address, main.port) };
 }

@@ -1,9 +1,14 @@
-// The gateway swap rehearsed on virtual machines: once to success, once with a new root that
-// hangs (the person on site power-cycles it), once with a wrong route after the swap. Each
-// failure ends with the old dragon serving; after the wrong route, going again from the
-// identity swap with the route fixed ends with the new dragon serving, as in the seed.
+// The gateway swap rehearsed on virtual machines, the run reaching the site only from the
+// provider's side, through the gateway's address (the lab's upstream namespace): once to
+// success, the guard committing after the cable and the checks from outside; once with a new
+// root that hangs (the person on site power-cycles it); once with a wrong provider route
+// after the swap, which cuts the upgrader off: both machines revert by themselves at the
+// deadline and the run falls back through the old dragon; going again from the identity swap
+// with the route fixed ends with the new dragon serving, as in the seed; once with the new
+// dragon's main sshd gone deaf inside the guard, where its spare way in carries the run.
 import { describe, expect, it } from 'vitest';
 import { journalTypes, labPerTest, rehearse, reportOf, sessionIds } from '../support/lab.js';
+import { guardEntries, onlySessionJournal } from '../support/session-journal.js';
 
 const MINUTES = 60_000;
 const HANGING_INIT =
@@ -13,14 +18,32 @@ describe('gateway-swap.yaml on lab machines', () => {
   const startLab = labPerTest();
 
   it(
-    'dolphin boots its new system, becomes dragon, and answers as dragon from outside',
+    'dolphin boots its new system, becomes dragon, and answers as dragon from outside; the guard commits after the cable and the checks',
     async () => {
       const lab = await startLab('gateway-swap.yaml');
       const { code, text, stateDir } = await rehearse(lab);
       expect(code, text).toBe(0);
       expect(text).toMatch(/dolphin\| nightshift: dolphin runs on the new root \/dev\/vdb1/);
       expect(text).toMatch(/nightshift-first-boot-2 is now dolphin's default boot entry/);
-      expect(text).toMatch(/revert in|disarmed/i);
+      expect(text).toMatch(/nightshift: dolphin: a spare way in is up on port 2200/);
+      expect(text).toMatch(/ok \d+\.\d+ The gateway's address is the new dragon now/);
+      expect(guardEntries(stateDir)).toEqual(
+        expect.arrayContaining([
+          'guard.armed dolphin',
+          'guard.armed dragon',
+          'guard.committed dolphin',
+          'guard.committed dragon',
+          'guard.spare-stopped dolphin',
+        ]),
+      );
+      // The commit came after the cable (8.1, cutover-1) and the last check from outside (9.4, verify-4).
+      const journal = onlySessionJournal(stateDir);
+      const finished = (stepId: string) => journal.findIndex((entry) => entry['type'] === 'step.finished' && entry['stepId'] === stepId);
+      const committed = journal.findIndex((entry) => entry['type'] === 'guard.committed');
+      expect(finished('cutover-1')).toBeGreaterThan(0);
+      expect(committed).toBeGreaterThan(finished('cutover-1'));
+      expect(committed).toBeGreaterThan(finished('verify-4'));
+      expect(guardEntries(stateDir).filter((entry) => entry.startsWith('guard.fired'))).toEqual([]);
 
       // Seen from outside and from the machines themselves.
       expect(await lab.fromOutside('dig', '+short', '@192.168.10.1', 'dragon.taipei.lab')).toBe('192.168.10.1');
@@ -66,14 +89,17 @@ describe('gateway-swap.yaml on lab machines', () => {
   );
 
   it(
-    'a wrong route after the swap is found; the fallback gives the old dragon its identity back; going again with the route fixed, the new dragon serves',
+    'a wrong route after the swap cuts the upgrader off; both machines revert by themselves at the deadline and the run falls back through the old dragon; going again with the route fixed, the new dragon serves',
     async () => {
       const lab = await startLab('gateway-swap.yaml');
-      // The fault: the new dragon's route to the provider points at a machine that is not the ISP's gateway.
+      // The fault: the new dragon's route to the provider points at a machine that is not the
+      // ISP's gateway, so its answers to the upgrader go nowhere.
       const { code, text, stateDir } = await rehearse(lab, { args: ['--var', 'route_via=203.0.113.254'] });
       expect(code, text).toBe(3);
-      expect(text).toMatch(/the provider's network should go via 203\.0\.113\.1 on wan0/);
-      expect(text).toMatch(/FALLBACK started/);
+      expect(text).toMatch(/nightshift: dragon: the revert ran at .* by itself, at its deadline and exited 0/);
+      expect(text).toMatch(/nightshift: dolphin: the revert ran at .* by itself, at its deadline and exited 0/);
+      expect(guardEntries(stateDir)).toEqual(expect.arrayContaining(['guard.fired dolphin by deadline', 'guard.fired dragon by deadline']));
+      expect(text).toMatch(/FALLBACK started|fallback/i);
       expect(await lab.ssh('dragon', 'hostname')).toBe('dragon');
       expect(await lab.ssh('dolphin', 'hostname; ip -br -4 addr show eth1')).toMatch(/^dolphin\neth1 +UP +192\.168\.10\.20\/24/);
       // Seen from outside: dragon's name answers with its address, and that address is the old machine's network card.
@@ -109,5 +135,39 @@ describe('gateway-swap.yaml on lab machines', () => {
       expect(await reportOf(stateDir, first!)).toContain(`Gone again in session ${second}`);
     },
     28 * MINUTES,
+  );
+
+  it(
+    "the new dragon's main sshd stops answering inside the guard: its spare way in carries the checks and the commit",
+    async () => {
+      const lab = await startLab('gateway-swap.yaml');
+      // The fault, once the cable has moved: the main sshd listens only on the management
+      // card (the lab's view from the side), and every session it had is cut.
+      const deaf = [
+        "printf 'ListenAddress 10.0.2.15\\n' > /etc/ssh/sshd_config.d/zz-deaf.conf",
+        'systemctl restart ssh',
+        // Every session but the lab's own (from QEMU's user network) is cut.
+        "ss -tnpH state established '( sport = :22 )' | grep -v '10\\.0\\.2\\.2:' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | xargs -r kill 2>/dev/null; true",
+      ].join(' && ');
+      const { code, text, stateDir, done } = await rehearse(lab, {
+        interventions: [{ question: /Move the modem cable to the new dragon/, act: () => lab.ssh('dolphin', deaf) }],
+      });
+      expect(done).toEqual([true]);
+      expect(code, text).toBe(0);
+      const journal = onlySessionJournal(stateDir);
+      const states = journal.filter((entry) => entry['type'] === 'host.state' && entry['host'] === 'dragon');
+      expect(
+        states.find((entry) => entry['through'] !== undefined),
+        `${JSON.stringify(states, null, 1)}\n${text}`,
+      ).toMatchObject({
+        state: 'connected',
+        through: expect.stringMatching(/^the spare way in on port 2200/),
+      });
+      expect(guardEntries(stateDir)).toEqual(expect.arrayContaining(['guard.committed dolphin', 'guard.committed dragon', 'guard.spare-stopped dolphin']));
+      // The spare is gone after the commit; the new dragon is dragon.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await lab.ssh('dolphin', 'hostname; ss -ltnH "sport = :2200" | wc -l')).toBe('dragon\n0');
+    },
+    25 * MINUTES,
   );
 });

@@ -123,7 +123,7 @@ export function journalTypes(stateDir: string): string[] {
     .map((line) => (JSON.parse(line) as { type: string }).type);
 }
 
-/** Something done from the side when a question comes, before it is answered yes: a fault, the hands on site. */
+/** Something done from the side when a question comes, before it is confirmed (yes, or the words it asks for): a fault, the hands on site. */
 export interface Intervention {
   question: RegExp;
   act: () => Promise<unknown>;
@@ -158,12 +158,14 @@ export async function rehearse(
     (line) =>
       rehearsalAnswer(line, (text) => {
         if (text.startsWith('? ')) question = text;
-        if (!/Type yes to confirm/.test(text)) return undefined;
+        const typed = /Type ("(?:[^"\\]|\\.)*") to confirm/.exec(text);
+        const confirmation = /Type yes to confirm/.test(text) ? 'yes' : typed ? (JSON.parse(typed[1]!) as string) : undefined;
+        if (confirmation === undefined) return undefined;
         const index = interventions.findIndex((item, i) => !done[i] && item.question.test(question));
         if (index < 0) return undefined;
         done[index] = true;
         void interventions[index]!.act().then(
-          () => run.child.stdin.write('yes\n'),
+          () => run.child.stdin.write(`${confirmation}\n`),
           (error: Error) => {
             run.child.stdin.write('pause\n');
             console.error(`the intervention before "${question}" failed: ${error.message}`);

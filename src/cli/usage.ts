@@ -139,8 +139,10 @@ NAME.lab.yaml: Debian guests booted with QEMU (software emulation, one CPU and 5
 each, at most three), each on its own overlay of a cached image, with a blank second disk
 where the lab file asks for one. SSH is forwarded from 127.0.0.1 only; the guests reach
 nothing else, but for each other on a private network (a bridge with no uplink) and an
-observer namespace there that checks things "from outside". Needs root and Debian's
-qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
+observer namespace there that checks things "from outside". A lab file's upstream puts
+the upgrader on the provider's side (a namespace on a second bridge with the gateways'
+wan0 cards): run --lab then reaches the site only from there, through the gateway. Needs
+root and Debian's qemu-system-x86, qemu-utils, debootstrap, e2fsprogs, fdisk and zstd.
 
   image        build the guest image when it is not cached (debootstrap, about two
                minutes), and say where it is

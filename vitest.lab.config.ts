@@ -9,10 +9,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * even. Without KVM a guest keeps one CPU busy mostly while it boots; waiting on its console
  * and its SSH leaves the other lane room.
  */
-// Measured two at a time (2026-12-05): root-image-file 2986 s, jump-via-swap 1647 s,
-// gateway-swap 1157 s, reboot-resume 254 s, vm-package-update 228 s, rehearse-by-hand 53 s,
-// lab-teardown 7 s.
-const LONGEST_FIRST = ['root-image-file', 'jump-via-swap', 'gateway-swap', 'reboot-resume', 'vm-package-update', 'rehearse-by-hand', 'lab-teardown'];
+// Measured two at a time: root-image-file 2986 s (2026-12-05); gateway-swap 1560 s,
+// jump-via-swap 1091 s, vm-package-update 233 s, reboot-resume 230 s, rehearse-by-hand 43 s,
+// lab-teardown 8 s (2026-12-06: the six of `npm test` in 1597 s).
+const LONGEST_FIRST = ['root-image-file', 'gateway-swap', 'jump-via-swap', 'vm-package-update', 'reboot-resume', 'rehearse-by-hand', 'lab-teardown'];
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -6,6 +6,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { publicKeyWithoutComment } from '../keys.js';
+import { missingTools } from '../preflight.js';
 import { LabError } from './lab-error.js';
 import type { LabFile } from './lab-file.js';
 import { tool } from './shell.js';
@@ -49,6 +50,10 @@ export function networkOf(cidr: string): string {
 }
 
 export async function createUpstream(labDir: string, id: string, upstream: NonNullable<LabFile['upstream']>): Promise<UpstreamState> {
+  // The run's first hop: nc inside the namespace (the ProxyCommand of the ssh config below).
+  if (missingTools([{ tool: 'nc', debianPackage: 'netcat-openbsd' }]).length > 0) {
+    throw new LabError('A lab with an upstream reaches its gateway through nc: install it with apt-get install netcat-openbsd.');
+  }
   const bridge = `nsl-${id}-w`;
   const namespace = `nsl-${id}-${upstream.name}`;
   const veth = `nsl-${id}-u`;

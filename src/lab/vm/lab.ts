@@ -13,6 +13,7 @@ import { ensureBaseImage } from './base-image.js';
 import { SEED_SERIAL } from './guest-files.js';
 import { LabError } from './lab-error.js';
 import { readLabFile, type LabFile, type LabMachineSpec } from './lab-file.js';
+import { namespaceOnBridge } from './namespace.js';
 import { labStateDir } from './paths.js';
 import { monitorCommand, sshAnswers, startMachine, type MachineLaunch } from './qemu.js';
 import { script, tool } from './shell.js';
@@ -160,12 +161,7 @@ async function createNetwork(state: LabState, bridge: string, lab: LabFile, id: 
   const namespace = `nsl-${id}-${lab.observer.name}`;
   const veth = `nsl-${id}-o`;
   state.observer = { name: lab.observer.name, namespace, address: lab.observer.address };
-  await tool('ip', ['netns', 'add', namespace]);
-  await tool('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace]);
-  await tool('ip', ['link', 'set', veth, 'master', bridge, 'up']);
-  await tool('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
-  await tool('ip', ['-n', namespace, 'link', 'set', 'eth0', 'up']);
-  await tool('ip', ['-n', namespace, 'address', 'add', lab.observer.address, 'dev', 'eth0']);
+  await namespaceOnBridge(namespace, veth, bridge, lab.observer.address);
   for (const route of lab.observer.routes ?? []) await tool('ip', ['-n', namespace, 'route', 'add', ...route.split(/\s+/)]);
   // The runbook's checks "from outside" run through this: the observer's view of the network.
   const outside = path.join(state.dir, lab.observer.name);

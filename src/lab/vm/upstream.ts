@@ -9,6 +9,7 @@ import { publicKeyWithoutComment } from '../keys.js';
 import { missingTools } from '../preflight.js';
 import { LabError } from './lab-error.js';
 import type { LabFile } from './lab-file.js';
+import { namespaceOnBridge } from './namespace.js';
 import { tool } from './shell.js';
 
 export interface UpstreamState {
@@ -59,12 +60,7 @@ export async function createUpstream(labDir: string, id: string, upstream: NonNu
   const veth = `nsl-${id}-u`;
   await tool('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await tool('ip', ['link', 'set', bridge, 'up']);
-  await tool('ip', ['netns', 'add', namespace]);
-  await tool('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace]);
-  await tool('ip', ['link', 'set', veth, 'master', bridge, 'up']);
-  await tool('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
-  await tool('ip', ['-n', namespace, 'link', 'set', 'eth0', 'up']);
-  await tool('ip', ['-n', namespace, 'address', 'add', upstream.address, 'dev', 'eth0']);
+  await namespaceOnBridge(namespace, veth, bridge, upstream.address);
   const source = upstream.source ? ipOf(upstream.source) : undefined;
   if (upstream.source) {
     // The upgrader's own network: replies to it go by the gateway's route to the provider,

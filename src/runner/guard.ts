@@ -202,7 +202,7 @@ export class GuardKeeper {
         const spare = this.spares.get(host);
         if (!spare) return null;
         try {
-          const stopped = await stopSpare(this.hosts, host, this.sessionId, this.spareOf(spare.guard, host)?.also);
+          const stopped = await stopSpare(this.hosts, host, this.sessionId, this.spareOf(spare.guard, host));
           this.record({ type: 'guard.spare-stopped', guard: spare.guard, host, ...(stopped.through !== host ? { through: stopped.through } : {}) });
           return { host, ...stopped };
         } catch (error) {

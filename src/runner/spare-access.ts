@@ -77,8 +77,8 @@ export interface SpareStopped {
  * through the host, then each of `also` in order: the first whose machine holds this
  * session's spare is the one; a name that does not answer is passed over for the next.
  */
-export async function stopSpare(hosts: RemoteHosts, host: string, sessionId: string, also: readonly string[] = []): Promise<SpareStopped> {
-  const names = [host, ...also];
+export async function stopSpare(hosts: RemoteHosts, host: string, sessionId: string, spare?: Pick<SpareAccess, 'also'>): Promise<SpareStopped> {
+  const names = spareNames(host, spare);
   // The folder is the host's: its run_dir, whichever name reaches the machine.
   const script = spareStopScript(spareRunId(sessionId, host), hosts.runDirOf?.(host));
   const unanswered = new Map<string, string>();

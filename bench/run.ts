@@ -113,10 +113,13 @@ async function main(): Promise<void> {
     figures,
   };
   writeFileSync(path.join(results, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(path.join(results, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // A whole run is latest.json; a run of some parts (or a quick one) keeps its own latest file
+  // beside it, and leaves the whole run's figures as they were.
+  const latest = only === null && !quick ? 'latest.json' : `latest-${[...(only ?? ['all'])].sort().join('-')}${quick ? '-quick' : ''}.json`;
+  writeFileSync(path.join(results, latest), `${JSON.stringify(report, null, 2)}\n`);
   const missed = figures.filter((figure) => figure.met === false);
-  process.stdout.write(`\n${figures.length - missed.length} of ${figures.length} goals met; results in bench/results/${stamp}.json\n`);
-  process.stdout.write(`(${readdirSync(results).length - 1} result files kept)\n`);
+  process.stdout.write(`\n${figures.length - missed.length} of ${figures.length} goals met; results in bench/results/${stamp}.json and ${latest}\n`);
+  process.stdout.write(`(${readdirSync(results).filter((name) => !name.startsWith('latest')).length} result files kept)\n`);
 }
 
 /**

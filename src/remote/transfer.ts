@@ -7,6 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Stats } from 'ssh2';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, untilAborted } from './errors.js';
 import { resumePoint, ShellPart } from './transfer-exec.js';
@@ -74,8 +75,14 @@ class Upload {
       const size = await this.openLocalFile();
       const session = await this.openSftp();
       if (!session) return await this.runOverShell(size);
-      await this.checkRemoteFolder(session);
-      const { from, hash, handle } = await this.prepare(session, size);
+      // Asked together: over a long link each answer waited for costs a round trip.
+      const [folder, target, existing] = await Promise.all([
+        session.stat(path.posix.dirname(this.finalPath)),
+        session.stat(this.finalPath),
+        session.stat(this.partPath),
+      ]);
+      this.checkRemoteFolder(folder, target);
+      const { from, hash, handle } = await this.prepare(session, size, existing);
       const targetHash = startRemoteHash(this.connection, this.partPath, signal);
       let place: PlaceOptions;
       try {
@@ -103,7 +110,9 @@ class Upload {
       }
       // The target hashes from its page cache while the disk catches up: both must be done before the rename.
       await Promise.all([
-        session.fsync(handle).then(() => session.close(handle)),
+        // Asked back to back: a server with fsync@openssh.com is OpenSSH's sftp-server, which
+        // handles requests in order, so the close follows the fsync.
+        Promise.all([session.fsync(handle), session.close(handle)]),
         verifyRemoteCopy(this.connection, session, place, () => this.targetDigest(targetHash)),
       ]);
       await placeRemoteCopy(this.connection, session, place);
@@ -112,7 +121,10 @@ class Upload {
       throw this.describe(error);
     } finally {
       // Ending the channel drops writes still queued: the abort is prompt, the partial file stays.
-      if (this.connection.isAlive && !this.options.signal?.aborted) await this.session?.endAndWait(SFTP_CLOSE_WAIT_MS);
+      // Neither the step nor the run's end waits for the server's close (a round trip): a
+      // command asked for meanwhile, which dropbear may refuse (SftpSession.endAndWait), is
+      // asked again (exec.ts).
+      if (this.session && this.connection.isAlive && !this.options.signal?.aborted) void this.session.endAndWait(SFTP_CLOSE_WAIT_MS);
       else this.session?.end();
       await this.localFile?.close().catch(() => undefined);
     }
@@ -133,12 +145,10 @@ class Upload {
     return this.localState.size;
   }
 
-  private async checkRemoteFolder(session: SftpSession): Promise<void> {
+  private checkRemoteFolder(folderStats: Stats | null, target: Stats | null): void {
     const folder = path.posix.dirname(this.finalPath);
-    const folderStats = await session.stat(folder);
     if (!folderStats) throw new Error(`The remote folder ${folder} does not exist on ${this.where}; create it first or correct the path.`);
     if (!folderStats.isDirectory()) throw new Error(`${folder} on ${this.where} is not a folder, so ${this.finalPath} cannot be written.`);
-    const target = await session.stat(this.finalPath);
     if (target?.isDirectory()) {
       throw new Error(`${this.finalPath} on ${this.where} is a folder; give the file's full path (or end it with / to keep the local name).`);
     }
@@ -149,8 +159,7 @@ class Upload {
    * decides where sending starts: after the part kept from an earlier attempt when it
    * matches the local file's start, with the hash of that start to go on from.
    */
-  private async prepare(session: SftpSession, size: number): Promise<{ from: number; hash: Hash; handle: Buffer }> {
-    const existing = await session.stat(this.partPath);
+  private async prepare(session: SftpSession, size: number, existing: Stats | null): Promise<{ from: number; hash: Hash; handle: Buffer }> {
     const candidate = existing?.isFile() && existing.size > 0 && existing.size <= size ? existing.size : 0;
     let handle = await this.openPart(session, existing ? 'r+' : 'w');
     const { from, hash } = candidate > 0 ? await this.compareKeptPart(candidate) : { from: 0, hash: createHash('sha256') };

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test, vi } from 'vitest';
 import type { Connection } from '../../src/remote/connection.js';
 import { ConnectionLostError } from '../../src/remote/errors.js';
 import { NoSftpServerError, SftpSession } from '../../src/remote/transfer-sftp.js';
@@ -83,6 +83,30 @@ describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
     }
     expect(sending.at(-1)).toMatchObject({ bytes: data.length, total: data.length, etaMs: 0, resumedFrom: 0 });
     expect(seen.every((progress) => progress.total === data.length)).toBe(true);
+  });
+
+  test('over a long link every answer waited for is a round trip: the three stats go out together, and the close right behind the fsync', async () => {
+    const { data, local, remote } = randomFile(MiB + 7);
+    writeFileSync(`${remote}${PART_SUFFIX}`, data.subarray(0, 1000));
+    const connection = await connect();
+    // What the upload asked the SFTP server, in order: a request as it left, its answer as it came.
+    const told: string[] = [];
+    const spies = (['stat', 'fsync', 'close'] as const).map((name) => {
+      const original = SftpSession.prototype[name] as (this: SftpSession, ...args: never[]) => Promise<unknown>;
+      return vi.spyOn(SftpSession.prototype, name).mockImplementation(function (this: SftpSession, ...args: never[]) {
+        told.push(`ask ${name}`);
+        return original.apply(this, args).finally(() => told.push(`answer ${name}`));
+      } as never);
+    });
+    try {
+      expect((await uploadFile(connection, local, remote)).sha256).toBe(sha256(data));
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(readFileSync(remote).equals(data)).toBe(true);
+    expect(told.slice(0, 4)).toEqual(['ask stat', 'ask stat', 'ask stat', 'answer stat']);
+    const fsync = told.indexOf('ask fsync');
+    expect(told.slice(fsync, fsync + 2)).toEqual(['ask fsync', 'ask close']);
   });
 
   test('an existing file is replaced atomically, and a trailing / keeps the local name', async () => {

@@ -2,6 +2,7 @@
 // facts as key=value lines ending with `end=ok` (see HostReport: a script that did not run
 // to its end counts for nothing), and an SFTP session opened and closed again. The facts
 // are judged elsewhere (runner/host-check.ts): here is only what the host said.
+import type { SFTPWrapper } from 'ssh2';
 import { shellQuote } from '../runbook/shell-quote.js';
 import type { Connection } from './connection.js';
 import { HostReport } from './host-shell.js';
@@ -136,8 +137,11 @@ export type SftpFact = { available: true } | { available: false; error: string }
 const KEEP_SFTP_MS = 60_000;
 
 /**
- * Opens an SFTP session and asks it where it starts (a request only a working server
- * answers), then keeps it for the first upload. Bounded by `timeoutMs`.
+ * Opens an SFTP session and makes sure its server answers a request, then keeps it for the
+ * first upload. Bounded by `timeoutMs`. ssh2 hands the session over once the server answered
+ * its limits@openssh.com request, when the server has that extension (OpenSSH 8.7 and later):
+ * then that answer is the proof, and asking where the session starts would cost one more
+ * round trip before the first step.
  */
 export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise<SftpFact> {
   return new Promise((resolve) => {
@@ -154,6 +158,10 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
       connection.client.sftp((error, sftp) => {
         if (error) return finish({ available: false, error: error.message });
         sftp.on('error', () => {});
+        if (answeredLimits(sftp)) {
+          connection.keepSftp(sftp, KEEP_SFTP_MS);
+          return finish({ available: true });
+        }
         sftp.realpath('.', (realpathError) => {
           if (realpathError || settled) sftp.end();
           else connection.keepSftp(sftp, KEEP_SFTP_MS);
@@ -164,4 +172,9 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
       finish({ available: false, error: (error as Error).message });
     }
   });
+}
+
+/** ssh2 sets maxOpenHandles from the answer to its limits@openssh.com request, and only then. */
+function answeredLimits(sftp: SFTPWrapper): boolean {
+  return (sftp as unknown as { maxOpenHandles?: number }).maxOpenHandles !== undefined;
 }

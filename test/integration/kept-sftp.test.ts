@@ -72,6 +72,29 @@ suite('the SFTP session of the check, kept for the first upload', [], ({ connect
     expect(sha256(readFileSync(path.join(work(), 'second.bin')))).toBe(sha256(data));
   });
 
+  test("on a server that answered ssh2's limits@openssh.com request, the check asks no more of the session (a round trip less before the first step)", async () => {
+    const connection = await connect();
+    const open = connection.client.sftp.bind(connection.client);
+    const realpaths: string[] = [];
+    vi.spyOn(connection.client, 'sftp').mockImplementation(((callback: Parameters<typeof open>[0]) =>
+      open((error, sftp) => {
+        if (sftp) {
+          const realpath = sftp.realpath.bind(sftp);
+          sftp.realpath = ((where: string, done: Parameters<typeof realpath>[1]) => {
+            realpaths.push(where);
+            return realpath(where, done);
+          }) as typeof sftp.realpath;
+        }
+        callback(error, sftp);
+      })) as typeof connection.client.sftp);
+    expect(await probeSftpOn(connection)).toEqual({ available: true });
+    expect(realpaths).toEqual([]);
+    vi.restoreAllMocks();
+    const { local, data } = randomLocalFile(50_000);
+    await uploadFile(connection, local, path.join(work(), 'kept.bin'));
+    expect(readFileSync(path.join(work(), 'kept.bin')).equals(data)).toBe(true);
+  });
+
   test('a kept session the server closed is not handed out: the upload opens its own', async () => {
     const connection = await connect();
     expect(await probeSftpOn(connection)).toEqual({ available: true });

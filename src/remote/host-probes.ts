@@ -158,15 +158,14 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
       connection.client.sftp((error, sftp) => {
         if (error) return finish({ available: false, error: error.message });
         sftp.on('error', () => {});
-        if (answeredLimits(sftp)) {
-          connection.keepSftp(sftp, KEEP_SFTP_MS);
-          return finish({ available: true });
-        }
-        sftp.realpath('.', (realpathError) => {
-          if (realpathError || settled) sftp.end();
+        // Kept only for a probe still waiting: one that ran out of time already said "not available".
+        const answered = (failure?: Error) => {
+          if (failure || settled) sftp.end();
           else connection.keepSftp(sftp, KEEP_SFTP_MS);
-          finish(realpathError ? { available: false, error: realpathError.message } : { available: true });
-        });
+          finish(failure ? { available: false, error: failure.message } : { available: true });
+        };
+        if (answeredLimits(sftp)) answered();
+        else sftp.realpath('.', (realpathError) => answered(realpathError ?? undefined));
       });
     } catch (error) {
       finish({ available: false, error: (error as Error).message });

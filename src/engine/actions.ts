@@ -10,7 +10,7 @@ import { NIGHTSHIFT, type Actor, type EngineEmitted, type EngineEvent, type Outc
 import { afterFallbackReason, automaticFallbackReason } from './fallback-scope.js';
 import { isHumanEvent } from './guards.js';
 import { waitingFleetStep } from './fleet-rules.js';
-import { pendingRoles, refusalOf, type Position, type RuleBook } from './rules.js';
+import { pendingRoles, refusalOf, restingFor, type Position, type RestingSnapshot, type RuleBook } from './rules.js';
 import { describeAttemptState, leavesAttemptRunning, retryRefusal, runsDetached, stopRefusal, type AttemptState } from './unsettled-attempt.js';
 
 export interface CommandResult {
@@ -45,6 +45,13 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
 
 export function engineActions(book: RuleBook) {
   const { stepOf } = book;
+  /** A refusal of a person's action where the run rests (`at`), with the rules' reason: the same rules the guard asked. */
+  const refusalEvent = (context: EngineContext, event: EngineEvent, at: Position): EngineEmitted | null => {
+    if (!isHumanEvent(event)) return null;
+    const reason = refusalOf({ book, context, at }, event) ?? `${event.type.toLowerCase()} is not possible now`;
+    const stepId = 'stepId' in event ? (at?.stepId ?? event.stepId) : (at?.stepId ?? null);
+    return { type: 'step.refused', stepId, action: event.type, by: event.by, reason, at: Date.now() };
+  };
   /**
    * The context's steps patched for `stepId`, and the step in focus after it: one outside a
    * for_each phase takes the focus or lets it go (null); a host's step beside others takes
@@ -206,10 +213,17 @@ export function engineActions(book: RuleBook) {
     }),
     /** A person's action not taken where the run rests (`at`), with the rules' reason: the same rules the guard asked. */
     refuse: act<{ at: Position }>(({ context, event, enqueue }, { at }) => {
-      if (!isHumanEvent(event)) return;
-      const reason = refusalOf({ book, context, at }, event) ?? `${event.type.toLowerCase()} is not possible now`;
-      const stepId = 'stepId' in event ? (at?.stepId ?? event.stepId) : (at?.stepId ?? null);
-      enqueue.emit({ type: 'step.refused', stepId, action: event.type, by: event.by, reason, at: Date.now() });
+      const refused = refusalEvent(context, event, at);
+      if (refused) enqueue.emit(refused);
+    }),
+    /**
+     * A person's action no state took, refused where the run rests. Read from the snapshot
+     * the event arrived at (the machine's own, while it takes the event), since a refusal
+     * changes no state.
+     */
+    refuseWhereResting: act(({ context, event, enqueue, self }) => {
+      const refused = refusalEvent(context, event, restingFor(self.getSnapshot() as RestingSnapshot, event, book.hostSteps));
+      if (refused) enqueue.emit(refused);
     }),
     /** An edit step's change as worked out on its host: the diff the upgrader is asked about, or nothing to change. */
     recordEditPlan: act<{ stepId: string; path: string; changed: boolean; diff: string }>(({ enqueue }, params) => {

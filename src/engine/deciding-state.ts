@@ -4,7 +4,7 @@
 // cannot be reached for its facts), the step fails; a retry decides again.
 import { valuesFor, type EngineContext } from './context.js';
 import type { StateConfig, WhenDecision } from './setup.js';
-import { allows, failingWithError, refusing, resting, type StepPlan } from './step-plan.js';
+import { allows, failingWithError, resting, type StepPlan } from './step-plan.js';
 
 type Decided = { event: { output: WhenDecision } };
 
@@ -18,7 +18,7 @@ export function deciding(plan: StepPlan, target: string): StateConfig {
   return {
     initial: 'deciding',
     states: {
-      deciding: resting(plan, 'deciding', {
+      deciding: resting('deciding', {
         invoke: {
           src: 'decideWhen',
           input: ({ context }: { context: EngineContext }) => ({ step, values: valuesFor(context, step) }),
@@ -29,17 +29,11 @@ export function deciding(plan: StepPlan, target: string): StateConfig {
           onError,
         },
       }),
-      undecided: resting(plan, 'failed', {
+      undecided: resting('failed', {
         entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
         on: {
-          RETRY: [
-            { guard: allows(plan, 'failed'), target: 'deciding', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] },
-            ...refusing(plan, 'failed'),
-          ],
-          SKIP: [
-            { guard: allows(plan, 'failed'), target: plan.next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] },
-            ...refusing(plan, 'failed'),
-          ],
+          RETRY: [{ guard: allows(plan, 'failed'), target: 'deciding', actions: [{ type: 'decide', params: { stepId, action: 'retry' } }] }],
+          SKIP: [{ guard: allows(plan, 'failed'), target: plan.next, actions: [{ type: 'decide', params: { stepId, action: 'skip' } }] }],
         },
       }),
     },

@@ -14,7 +14,7 @@ export function preparing(plan: StepPlan, step: EditStep, target: string): State
     type: 'recordEditPlan' as const,
     params: ({ event }: Prepared) => ({ stepId, path: step.path, changed: event.output.changed, diff: event.output.diff }),
   };
-  return resting(plan, 'preparing', {
+  return resting('preparing', {
     invoke: {
       src: 'prepareEdit',
       input: ({ context }: { context: EngineContext }) => ({ step, values: valuesFor(context, step) }),

@@ -18,9 +18,6 @@ export function isHumanEvent(event: EngineEvent): event is HumanEvent {
 }
 
 export function engineGuards(book: RuleBook) {
-  const hostSteps = new Set(
-    Object.values(book.fleets).flatMap((fleet) => Object.values(fleet.perHost).flatMap((own) => [...own.steps, ...own.fallback].map((step) => step.id))),
-  );
   return {
     /** A person's action the rules allow where the run rests (`at`); null for an action on the whole run. */
     allows: ({ context, event }: GuardArgs, params: { at: Position }) => isHumanEvent(event) && refusalOf({ book, context, at: params.at }, event) === null,
@@ -34,12 +31,6 @@ export function engineGuards(book: RuleBook) {
     /** FALLBACK (already allowed) starts the fallback of `scope` (a phase, or null for the runbook's). */
     fallsBackTo: ({ context }: GuardArgs, params: { scope: string | null }) => nextFallbackScope(book.fallbacks, context) === params.scope,
     handsAvailable: ({ context }: GuardArgs) => handsOf(context).available,
-    /**
-     * A person's action that names this host's step; or, while this step is the one in focus,
-     * one that names no step or a step no host has (the focus answers for those).
-     */
-    names: ({ context, event }: GuardArgs, params: { stepId: string }) =>
-      'stepId' in event && hostSteps.has(event.stepId) ? event.stepId === params.stepId : context.current === params.stepId,
     /** The step's last attempt may still run on its host (a retry looks there first). */
     attemptMayRun: ({ context }: GuardArgs, params: { stepId: string }) => context.steps[params.stepId]?.mayStillRun !== undefined,
     attemptEnded: (_: GuardArgs, params: { state: AttemptState }) => hasEnded(params.state),

@@ -650,3 +650,38 @@ fallback:
     expect(run.emitted).toContainEqual(expect.objectContaining({ type: 'fallback.started', fromStepId: 'restore' }));
   });
 });
+
+describe("a large runbook's machine", () => {
+  type Node = { transitions: Map<string, unknown[]>; states: Record<string, Node> };
+  const transitionsOf = (node: Node): number =>
+    [...node.transitions.values()].reduce((sum, list) => sum + list.length, 0) +
+    Object.values(node.states).reduce((sum, child) => sum + transitionsOf(child), 0);
+  const machineOf = (steps: number) =>
+    compileRunbook(
+      parseRunbook(`name: many\nhosts:\n  h: {}\nphases:\n  - name: one\n    steps:\n${'      - run: "true"\n        host: h\n'.repeat(steps)}`, 'many.yaml'),
+    );
+
+  it('grows by the transitions each step takes, not by a refusal of every action in every state', () => {
+    // The refusals are the machine's, once: what a step adds is what its states do.
+    const perStep = (transitionsOf(machineOf(200).root as unknown as Node) - transitionsOf(machineOf(100).root as unknown as Node)) / 100;
+    expect(perStep).toBeGreaterThan(3);
+    expect(perStep).toBeLessThan(30);
+  });
+
+  it('refuses, where the run rests, an action its state does not take or whose guard says no', async () => {
+    const run = start({ part: ['hang'] });
+    await run.focusIs('part', 'approval');
+    run.send({ type: 'RETRY', stepId: 'part', by: UPGRADER });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', action: 'RETRY', stepId: 'part', reason: expect.stringContaining('step part') });
+    run.send({ type: 'APPROVE', stepId: 'part', by: UPGRADER, value: '/dev/sdb' });
+    await run.settle(() => run.executed.includes('part'));
+    run.send({ type: 'CANCEL', stepId: 'part', by: UPGRADER });
+    await run.focusIs('part', 'decision');
+    // SKIP is the failed state's own action: without a reason its guard says no.
+    run.send({ type: 'SKIP', stepId: 'part', by: UPGRADER, reason: ' ' });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', action: 'SKIP', stepId: 'part', reason: expect.stringMatching(/reason/) });
+    run.send({ type: 'APPROVE', stepId: 'restore', by: UPGRADER, value: 'x' });
+    expect(run.emitted.at(-1)).toMatchObject({ type: 'step.refused', action: 'APPROVE', stepId: 'part' });
+    expect(run.view().focus).toMatchObject({ stepId: 'part' });
+  });
+});

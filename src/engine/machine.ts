@@ -47,9 +47,8 @@ export function compileRunbook(runbook: Runbook, options: CompileOptions = {}) {
   const probeChecks = options.probeChecks === true || options.from !== undefined;
   const tracks = { fallbacks: fallbackScopesOf(runbook) };
   const mainTrack = mainTrackStates(runbook, { ...tracks, probeChecks });
-  // No step rests outside a step's states, which answer every action on a step themselves:
-  // these refusals are the last word, should one ever arrive elsewhere.
-  const unanswered = Object.fromEntries(STEP_ACTIONS.map((action) => [action, { actions: [{ type: 'refuse' as const, params: { at: null } }] }]));
+  // A person's action on a step that no state took: refused where the run rests.
+  const unanswered = Object.fromEntries(STEP_ACTIONS.map((action) => [action, { actions: [{ type: 'refuseWhereResting' as const }] }]));
   const onTheRun = { at: null };
   return machineSetup.createMachine({
     id: MACHINE_ID,

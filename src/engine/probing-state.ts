@@ -10,7 +10,7 @@ type Probed = { event: { output: ProbeResult } };
 
 export function probing(plan: StepPlan, check: RunStep | LocalStep, target: string): StateConfig {
   const { stepId } = plan;
-  return resting(plan, 'probing', {
+  return resting('probing', {
     invoke: {
       src: 'probeDone',
       input: { step: check },

@@ -58,10 +58,13 @@ export interface RuleBook {
   relaysAllowed: boolean;
   /** The runbook's `for_each` phases, by name. */
   fleets: Record<string, Fleet>;
+  /** The ids of every host's own steps in those phases (its steps and its fallback's). */
+  hostSteps: ReadonlySet<string>;
 }
 
 export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
   const steps = new Map(allSteps(runbook).map((step) => [step.id, step]));
+  const fleets: Record<string, Fleet> = Object.fromEntries(runbook.phases.flatMap((phase) => (phase.fleet ? [[phase.name, phase.fleet]] : [])));
   return {
     stepOf: (stepId) => {
       const step = steps.get(stepId);
@@ -71,7 +74,10 @@ export function ruleBookOf(runbook: Runbook, relaysAllowed: boolean): RuleBook {
     hasFallback: runbook.fallback.length > 0,
     fallbacks: fallbackScopesOf(runbook),
     relaysAllowed,
-    fleets: Object.fromEntries(runbook.phases.flatMap((phase) => (phase.fleet ? [[phase.name, phase.fleet]] : []))),
+    fleets,
+    hostSteps: new Set(
+      Object.values(fleets).flatMap((fleet) => Object.values(fleet.perHost).flatMap((own) => [...own.steps, ...own.fallback].map((step) => step.id))),
+    ),
   };
 }
 
@@ -308,6 +314,23 @@ export function positionsOf(snapshot: RestingSnapshot): Array<{ stepId: string; 
 }
 
 const positionsBySnapshot = new WeakMap<RestingSnapshot, Array<{ stepId: string; place: Place }>>();
+
+/**
+ * Where a person's action that no state took is refused, as a step's states would have: at
+ * the resting step it names; else at a step resting outside a `for_each` batch, which
+ * answers every action; else, unless it names another host's step, at the host's step in
+ * focus; else nowhere.
+ */
+export function restingFor(snapshot: RestingSnapshot, event: object, hostSteps: ReadonlySet<string>): Position {
+  const positions = positionsOf(snapshot);
+  const named = 'stepId' in event && typeof event.stepId === 'string' ? event.stepId : undefined;
+  return (
+    positions.find((position) => position.stepId === named) ??
+    positions.find((position) => !hostSteps.has(position.stepId)) ??
+    (named !== undefined && hostSteps.has(named) ? undefined : positions.find((position) => position.stepId === snapshot.context.current)) ??
+    null
+  );
+}
 
 /** Places where a person is awaited, before places where nightshift works. */
 const AWAITING: readonly Place[] = ['failed', 'approval', 'confirming', 'asking', 'held', 'interrupted'];

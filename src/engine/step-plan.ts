@@ -1,7 +1,7 @@
 // What a step's states are built from, and the pieces every one of them uses: the refusals
 // of a resting state, and the ways a failure goes.
 import type { Step } from '../runbook/types.js';
-import type { Place, StepAction } from './rules.js';
+import type { Place } from './rules.js';
 import type { StateConfig } from './setup.js';
 import { isFallbackTarget, type FallbackScopes } from './fallback-scope.js';
 
@@ -44,39 +44,13 @@ export interface TrackOptions {
 export const at = (plan: StepPlan, place: Place) => ({ at: { stepId: plan.stepId, place } });
 export const allows = (plan: StepPlan, place: Place) => ({ type: 'allows' as const, params: at(plan, place) });
 /**
- * The refusal of an action where a step rests. A host's step of a `for_each` phase rests
- * beside the other hosts' steps: it refuses only what names it, and leaves the rest to them
- * (what none takes, the machine refuses).
+ * A resting state: tagged with its place. A person's action it does not take in `config.on`
+ * (or whose guard says no) goes up to the machine, which refuses it where the run rests
+ * (`refuseWhereResting`): one set of refusals for the machine instead of one per state,
+ * which made most of a large runbook's machine.
  */
-export const refusing = (plan: StepPlan, place: Place) => [
-  {
-    ...(plan.step.instanceOf ? { guard: { type: 'names' as const, params: { stepId: plan.stepId } } } : {}),
-    actions: [{ type: 'refuse' as const, params: at(plan, place) }],
-  },
-];
-
-/** Every person's action on a step, refused: what a state takes is put before its refusal. */
-function refusals(plan: StepPlan, place: Place) {
-  const refuse = refusing(plan, place);
-  const all: Record<StepAction, typeof refuse> = {
-    CONFIRM: refuse,
-    APPROVE: refuse,
-    RETRY: refuse,
-    REATTACH: refuse,
-    STOP_ATTEMPT: refuse,
-    SKIP: refuse,
-    CANCEL: refuse,
-    RESUME: refuse,
-    MARK_DONE: refuse,
-    OVERRIDE_HOLD: refuse,
-    ASK_SITE: refuse,
-  };
-  return all;
-}
-
-/** A resting state: tagged with its place; every person's action it does not take in `config.on` is refused. */
-export function resting(plan: StepPlan, place: Place, config: StateConfig): StateConfig {
-  return { ...config, tags: [place], on: { ...refusals(plan, place), ...config.on } };
+export function resting(place: Place, config: StateConfig): StateConfig {
+  return { ...config, tags: [place] };
 }
 
 /** A failure's finish, then on_fail's way: go on (continue), or fall back. */

@@ -1,6 +1,6 @@
 // The states of one step, each built by a function named for it. Every state a run rests
-// in carries its place as a tag and answers every person's action: the transitions the
-// rules allow (guard `allows`), and otherwise a refusal with the rules' reason.
+// in carries its place as a tag and takes the transitions the rules allow (guard `allows`);
+// what it does not take, the machine refuses there with the rules' reason.
 import { and } from 'xstate';
 import type { LocalStep, RunStep, Step } from '../runbook/types.js';
 import { valuesFor, type EngineContext } from './context.js';
@@ -8,19 +8,7 @@ import type { CommandResult } from './actions.js';
 import { attemptOf } from './guards.js';
 import type { StateConfig } from './setup.js';
 import { runsDetached, type AttemptState } from './unsettled-attempt.js';
-import {
-  allows,
-  stepStateId,
-  FINAL,
-  failActions,
-  failingWithError,
-  MACHINE_ID,
-  refusing,
-  resting,
-  type Errored,
-  type StepPlan,
-  type TrackOptions,
-} from './step-plan.js';
+import { allows, stepStateId, FINAL, failActions, failingWithError, MACHINE_ID, resting, type Errored, type StepPlan, type TrackOptions } from './step-plan.js';
 import { deciding } from './deciding-state.js';
 import { probing } from './probing-state.js';
 import { preparing } from './edit-states.js';
@@ -115,11 +103,11 @@ function handsGate(plan: StepPlan, target: string): Record<string, StateConfig> 
   const params = { stepId: plan.stepId };
   return {
     gate: { always: [{ guard: 'handsAvailable', target }, { target: 'held' }] },
-    held: resting(plan, 'held', {
+    held: resting('held', {
       entry: [{ type: 'holdStep', params }],
       always: { guard: 'handsAvailable', target, actions: [{ type: 'releaseStep', params }] },
       on: {
-        OVERRIDE_HOLD: [{ guard: allows(plan, 'held'), target, actions: [{ type: 'overrideHold', params }] }, ...refusing(plan, 'held')],
+        OVERRIDE_HOLD: [{ guard: allows(plan, 'held'), target, actions: [{ type: 'overrideHold', params }] }],
       },
     }),
   };
@@ -204,13 +192,13 @@ function timeLimit(plan: StepPlan) {
 
 /** An effect in flight, bounded by the step's time limit; the upgrader may cancel it. */
 function running(plan: StepPlan, entry: StateConfig['entry'], follow: boolean): StateConfig {
-  return resting(plan, 'running', {
+  return resting('running', {
     entry,
     invoke: effectInvoke(plan, follow),
     after: timeLimit(plan),
     on: {
       TIMEOUT: failing(plan, 'timeout', { type: 'isAttempt', params: { stepId: plan.stepId } }),
-      CANCEL: [...failing(plan, 'cancel', allows(plan, 'running')), ...refusing(plan, 'running')],
+      CANCEL: failing(plan, 'cancel', allows(plan, 'running')),
     },
   });
 }
@@ -231,7 +219,7 @@ function following(plan: StepPlan): StateConfig {
 function confirming(plan: StepPlan): StateConfig {
   const { stepId } = plan;
   const params = { stepId };
-  return resting(plan, 'confirming', {
+  return resting('confirming', {
     entry: [
       { type: 'startStep', params },
       { type: 'awaitHumans', params: { stepId, for: 'confirmation' } },
@@ -248,7 +236,6 @@ function confirming(plan: StepPlan): StateConfig {
           ],
         },
         { guard: allows(plan, 'confirming'), actions: [{ type: 'recordConfirmation', params }] },
-        ...refusing(plan, 'confirming'),
       ],
     },
   });
@@ -256,9 +243,9 @@ function confirming(plan: StepPlan): StateConfig {
 
 function approval(plan: StepPlan): StateConfig {
   const params = { stepId: plan.stepId };
-  return resting(plan, 'approval', {
+  return resting('approval', {
     entry: [{ type: 'awaitHumans', params: { stepId: plan.stepId, for: 'approval' } }],
-    on: { APPROVE: [{ guard: allows(plan, 'approval'), target: 'working', actions: [{ type: 'approve', params }] }, ...refusing(plan, 'approval')] },
+    on: { APPROVE: [{ guard: allows(plan, 'approval'), target: 'working', actions: [{ type: 'approve', params }] }] },
   });
 }
 
@@ -279,12 +266,8 @@ function retryOrSkip(plan: StepPlan, place: 'failed' | 'asking') {
         target: plan.step.kind === 'edit' ? 'preparing' : 'working',
         actions: [{ type: 'decide' as const, params: { stepId, action: 'retry' as const } }],
       },
-      ...refusing(plan, place),
     ],
-    SKIP: [
-      { guard: allows(plan, place), target: plan.next, actions: [{ type: 'decide' as const, params: { stepId, action: 'skip' as const } }] },
-      ...refusing(plan, place),
-    ],
+    SKIP: [{ guard: allows(plan, place), target: plan.next, actions: [{ type: 'decide' as const, params: { stepId, action: 'skip' as const } }] }],
   };
 }
 
@@ -292,8 +275,7 @@ function failed(plan: StepPlan): StateConfig {
   const { step, stepId } = plan;
   const params = { stepId };
   const allowed = allows(plan, 'failed');
-  const refuse = refusing(plan, 'failed');
-  return resting(plan, 'failed', {
+  return resting('failed', {
     entry: [{ type: 'awaitHumans', params: { stepId, for: 'decision' } }],
     on: {
       ...retryOrSkip(plan, 'failed'),
@@ -301,14 +283,13 @@ function failed(plan: StepPlan): StateConfig {
         step.kind === 'reboot'
           ? { guard: allowed, target: 'following', actions: [{ type: 'decideMarkDone', params }] }
           : { guard: allowed, target: plan.next, actions: [{ type: 'markDone', params }] },
-        ...refuse,
       ],
       // Only to states the step has: the rules refuse these actions for the other steps.
-      ...(step.kind === 'reboot' ? { ASK_SITE: [{ guard: allowed, target: 'asking', actions: [{ type: 'askSite', params }] }, ...refuse] } : {}),
+      ...(step.kind === 'reboot' ? { ASK_SITE: [{ guard: allowed, target: 'asking', actions: [{ type: 'askSite', params }] }] } : {}),
       ...(plan.detached
         ? {
-            REATTACH: [{ guard: allowed, target: 'following', actions: [{ type: 'reattach', params }] }, ...refuse],
-            STOP_ATTEMPT: [{ guard: allowed, target: 'stoppingAttempt', actions: [{ type: 'decideStop', params }] }, ...refuse],
+            REATTACH: [{ guard: allowed, target: 'following', actions: [{ type: 'reattach', params }] }],
+            STOP_ATTEMPT: [{ guard: allowed, target: 'stoppingAttempt', actions: [{ type: 'decideStop', params }] }],
           }
         : {}),
     },
@@ -318,11 +299,11 @@ function failed(plan: StepPlan): StateConfig {
 /** A reboot that did not come back, put to the sentinel: their answer (or the upgrader's relay of it) goes back to waiting for the host. */
 function asking(plan: StepPlan): StateConfig {
   const params = { stepId: plan.stepId };
-  return resting(plan, 'asking', {
+  return resting('asking', {
     entry: [{ type: 'awaitHumans', params: { stepId: plan.stepId, for: 'confirmation' } }],
     exit: [{ type: 'settleAsk', params }],
     on: {
-      CONFIRM: [{ guard: allows(plan, 'asking'), target: 'working', actions: [{ type: 'recordConfirmation', params }] }, ...refusing(plan, 'asking')],
+      CONFIRM: [{ guard: allows(plan, 'asking'), target: 'working', actions: [{ type: 'recordConfirmation', params }] }],
       ...retryOrSkip(plan, 'asking'),
     },
   });
@@ -357,11 +338,11 @@ function attemptEffect(plan: StepPlan, step: RunStep, src: 'checkAttempt' | 'sto
 }
 
 function checkingAttempt(plan: StepPlan, step: RunStep): StateConfig {
-  return resting(plan, 'checkingAttempt', { invoke: attemptEffect(plan, step, 'checkAttempt') });
+  return resting('checkingAttempt', { invoke: attemptEffect(plan, step, 'checkAttempt') });
 }
 
 function stoppingAttempt(plan: StepPlan, step: RunStep): StateConfig {
-  return resting(plan, 'stoppingAttempt', { invoke: attemptEffect(plan, step, 'stopAttempt') });
+  return resting('stoppingAttempt', { invoke: attemptEffect(plan, step, 'stopAttempt') });
 }
 
 /** A command step with a check: what an interrupted attempt is checked with. */
@@ -378,7 +359,7 @@ function interrupted(plan: StepPlan): StateConfig {
   const resume = checkOf(plan.step)
     ? { guard: allows(plan, 'interrupted'), target: 'checking' }
     : { guard: allows(plan, 'interrupted'), target: 'failed', actions: [{ type: 'interruptStep' as const, params }] };
-  return resting(plan, 'interrupted', { on: { RESUME: [resume, ...refusing(plan, 'interrupted')] } });
+  return resting('interrupted', { on: { RESUME: [resume] } });
 }
 
 function checking(plan: StepPlan, check: RunStep | LocalStep): StateConfig {
@@ -386,7 +367,7 @@ function checking(plan: StepPlan, check: RunStep | LocalStep): StateConfig {
   const params = { stepId };
   const recordOutput = { type: 'recordCheck' as const, params: ({ event }: Exited) => ({ stepId, found: { output: event.output } }) };
   const recordError = { type: 'recordCheck' as const, params: ({ event }: Errored) => ({ stepId, found: { error: event.error } }) };
-  return resting(plan, 'checking', {
+  return resting('checking', {
     invoke: {
       src: 'runCheck',
       input: { step: check },

@@ -2,6 +2,7 @@
 // by itself once that process has ended: a test run killed half way leaves no QEMU, no
 // bridge, no namespace and no folder behind. The guests need not finish booting for this.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,7 @@ describe('a lab tied to a process', () => {
     spawnSync(process.execPath, [BIN, 'lab', 'down', runbook], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${labDir}.tether.log`, { force: true });
+    rmSync(`${labDir}.failed`, { recursive: true, force: true });
   });
 
   it('goes down by itself when that process and lab up are killed while the guest boots', async () => {
@@ -146,5 +148,28 @@ describe('a lab tied to a process', () => {
     );
     // The tethered process lives on; the lab is gone and so is its watcher.
     expect(second.exitCode).toBeNull();
+  });
+
+  it('leaves no bridge and no namespace behind when lab up fails half way', () => {
+    // The provider side's card name is taken (as by a card of a lab just taken down that the
+    // kernel had not let go of yet): lab up fails after the observer's namespace is made.
+    const id = createHash('sha256').update(labDir).digest('hex').slice(0, 6);
+    const taken = `nsl-${id}-u`;
+    expect(spawnSync('ip', ['link', 'add', taken, 'type', 'bridge']).status).toBe(0);
+    try {
+      const up = spawnSync(process.execPath, [BIN, 'lab', 'up', runbook], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+      expect(up.status).not.toBe(0);
+      expect(up.stdout + up.stderr).toMatch(new RegExp(`ip link add ${taken} .*File exists`));
+    } finally {
+      spawnSync('ip', ['link', 'delete', taken]);
+    }
+    expect({
+      folder: existsSync(labDir),
+      bridge: linkExists(`nsl-${id}`),
+      observer: namespaceExists(`nsl-${id}-watcher`),
+      observerCard: linkExists(`nsl-${id}-o`),
+      upstream: namespaceExists(`nsl-${id}-isp`),
+      upstreamBridge: linkExists(`nsl-${id}-w`),
+    }).toEqual({ folder: false, bridge: false, observer: false, observerCard: false, upstream: false, upstreamBridge: false });
   });
 });

@@ -13,12 +13,12 @@ import { ensureBaseImage } from './base-image.js';
 import { SEED_SERIAL } from './guest-files.js';
 import { LabError } from './lab-error.js';
 import { readLabFile, type LabFile, type LabMachineSpec } from './lab-file.js';
-import { namespaceOnBridge } from './namespace.js';
+import { namespaceOnBridge, removeNamespaceOnBridge } from './namespace.js';
 import { labStateDir } from './paths.js';
 import { monitorCommand, sshAnswers, startMachine, type MachineLaunch } from './qemu.js';
 import { script, tool } from './shell.js';
 import { tetherHolds, watchTether, type Tether } from './tether.js';
-import { createUpstream, removeUpstream, wanNamingFiles, writeUpstreamSshFiles, type UpstreamState } from './upstream.js';
+import { createUpstream, plannedUpstream, removeUpstream, wanNamingFiles, writeUpstreamSshFiles, type UpstreamState } from './upstream.js';
 
 export interface LabMachineState {
   name: string;
@@ -33,7 +33,8 @@ export interface LabState {
   runbook: string;
   dir: string;
   bridge?: string;
-  observer?: { name: string; namespace: string; address: string };
+  /** `veth`: the namespace's card on this side (absent in a lab brought up before it was kept). */
+  observer?: { name: string; namespace: string; veth?: string; address: string };
   /** The provider's side, where a run on the lab comes from (lab file `upstream:`). */
   upstream?: UpstreamState;
   machines: LabMachineState[];
@@ -105,9 +106,12 @@ export async function labUp(runbookPath: string, options: UpOptions): Promise<La
   await save();
   if (options.tether) await watchTether(dir, options.tether.to, options.tether.downCommand);
   try {
-    if (bridge) await createNetwork(state, bridge, lab, id);
+    if (bridge) await createNetwork(state, bridge, lab, id, save);
     if (lab.upstream) {
-      state.upstream = await createUpstream(dir, id, lab.upstream);
+      const planned = plannedUpstream(id, lab.upstream);
+      state.upstream = planned;
+      await save();
+      state.upstream = await createUpstream(dir, planned, lab.upstream);
       await save();
     }
     let index = 0;
@@ -154,13 +158,15 @@ function labVars(lab: LabFile, dir: string, tarballs: string): Record<string, st
   return vars;
 }
 
-async function createNetwork(state: LabState, bridge: string, lab: LabFile, id: string): Promise<void> {
+/** `save`: the lab's state is saved with the observer's names before they are made, for `down`. */
+async function createNetwork(state: LabState, bridge: string, lab: LabFile, id: string, save: () => Promise<void>): Promise<void> {
   await tool('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await tool('ip', ['link', 'set', bridge, 'up']);
   if (!lab.observer) return;
   const namespace = `nsl-${id}-${lab.observer.name}`;
   const veth = `nsl-${id}-o`;
-  state.observer = { name: lab.observer.name, namespace, address: lab.observer.address };
+  state.observer = { name: lab.observer.name, namespace, veth, address: lab.observer.address };
+  await save();
   await namespaceOnBridge(namespace, veth, bridge, lab.observer.address);
   for (const route of lab.observer.routes ?? []) await tool('ip', ['-n', namespace, 'route', 'add', ...route.split(/\s+/)]);
   // The runbook's checks "from outside" run through this: the observer's view of the network.
@@ -344,7 +350,7 @@ export async function labDown(runbookPath: string, say: (line: string) => void):
     await waitForExit(machine.dir, 'supervisor.pid', 10_000);
     say(`lab: ${machine.name} powered off`);
   }
-  if (state.observer) await tool('ip', ['netns', 'delete', state.observer.namespace]).catch(() => undefined);
+  if (state.observer) await removeNamespaceOnBridge(state.observer.namespace, state.observer.veth);
   if (state.upstream) await removeUpstream(state.upstream);
   if (state.bridge) await tool('ip', ['link', 'delete', state.bridge]).catch(() => undefined);
   await rm(state.dir, { recursive: true, force: true });

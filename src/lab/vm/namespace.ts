@@ -9,3 +9,13 @@ export async function namespaceOnBridge(namespace: string, veth: string, bridge:
   await tool('ip', ['-n', namespace, 'link', 'set', 'eth0', 'up']);
   await tool('ip', ['-n', namespace, 'address', 'add', address, 'dev', 'eth0']);
 }
+
+/**
+ * Takes down what `namespaceOnBridge` made. The card goes first, from this side: a deleted
+ * namespace's cards go only when the kernel gets round to it (seconds, on a busy machine),
+ * and a lab brought up again at once found the card's name still taken ("File exists").
+ */
+export async function removeNamespaceOnBridge(namespace: string, veth: string | undefined): Promise<void> {
+  if (veth !== undefined) await tool('ip', ['link', 'delete', veth]).catch(() => undefined);
+  await tool('ip', ['netns', 'delete', namespace]).catch(() => undefined);
+}

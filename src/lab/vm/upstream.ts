@@ -9,13 +9,15 @@ import { publicKeyWithoutComment } from '../keys.js';
 import { missingTools } from '../preflight.js';
 import { LabError } from './lab-error.js';
 import type { LabFile } from './lab-file.js';
-import { namespaceOnBridge } from './namespace.js';
+import { namespaceOnBridge, removeNamespaceOnBridge } from './namespace.js';
 import { tool } from './shell.js';
 
 export interface UpstreamState {
   name: string;
   namespace: string;
   bridge: string;
+  /** The namespace's card on this side, on the bridge (absent in a lab brought up before it was kept). */
+  veth?: string;
   address: string;
   /** The address the upgrader's connections come from, when it is not `address`. */
   source?: string;
@@ -50,14 +52,21 @@ export function networkOf(cidr: string): string {
   return `${[24, 16, 8, 0].map((shift) => (network >>> shift) & 255).join('.')}/${prefix}`;
 }
 
-export async function createUpstream(labDir: string, id: string, upstream: NonNullable<LabFile['upstream']>): Promise<UpstreamState> {
+/** The names the provider's side will have: recorded before any is made, so that a lab that fails half way is taken down whole. */
+export function plannedUpstream(id: string, upstream: NonNullable<LabFile['upstream']>): UpstreamState & { veth: string } {
+  return { name: upstream.name, namespace: `nsl-${id}-${upstream.name}`, bridge: `nsl-${id}-w`, veth: `nsl-${id}-u`, address: upstream.address };
+}
+
+export async function createUpstream(
+  labDir: string,
+  planned: UpstreamState & { veth: string },
+  upstream: NonNullable<LabFile['upstream']>,
+): Promise<UpstreamState> {
   // The run's first hop: nc inside the namespace (the ProxyCommand of the ssh config below).
   if (missingTools([{ tool: 'nc', debianPackage: 'netcat-openbsd' }]).length > 0) {
     throw new LabError('A lab with an upstream reaches its gateway through nc: install it with apt-get install netcat-openbsd.');
   }
-  const bridge = `nsl-${id}-w`;
-  const namespace = `nsl-${id}-${upstream.name}`;
-  const veth = `nsl-${id}-u`;
+  const { bridge, namespace, veth } = planned;
   await tool('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await tool('ip', ['link', 'set', bridge, 'up']);
   await namespaceOnBridge(namespace, veth, bridge, upstream.address);
@@ -75,11 +84,11 @@ export async function createUpstream(labDir: string, id: string, upstream: NonNu
   const wrapper = path.join(labDir, upstream.name);
   await writeFile(wrapper, `#!/bin/sh\n# Runs a command as ${upstream.name}, on the provider's side of the lab.\nexec ip netns exec ${namespace} "$@"\n`);
   await chmod(wrapper, 0o755);
-  return { name: upstream.name, namespace, bridge, address: upstream.address, ...(source ? { source } : {}) };
+  return { ...planned, ...(source ? { source } : {}) };
 }
 
 export async function removeUpstream(upstream: UpstreamState): Promise<void> {
-  await tool('ip', ['netns', 'delete', upstream.namespace]).catch(() => undefined);
+  await removeNamespaceOnBridge(upstream.namespace, upstream.veth);
   await tool('ip', ['link', 'delete', upstream.bridge]).catch(() => undefined);
 }
 

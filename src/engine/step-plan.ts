@@ -1,5 +1,5 @@
-// What a step's states are built from, and the pieces every one of them uses: the refusals
-// of a resting state, and the ways a failure goes.
+// What a step's states are built from, and the pieces every one of them uses: the tag of a
+// resting state, and the ways a failure goes.
 import type { Step } from '../runbook/types.js';
 import type { Place } from './rules.js';
 import type { StateConfig } from './setup.js';

@@ -23,6 +23,10 @@ export const fasterInkFrames = {
       const patched = args.path.endsWith('line-update.js') ? patchLineUpdate(source) : patchOutput(source);
       return { contents: patched, loader: 'js', resolveDir: path.dirname(args.path) };
     });
+    builder.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      return { contents: patchStringWidth(source), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
     builder.onLoad({ filter: /[\\/]@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]diff\.js$/ }, async (args) => {
       const source = await readFile(args.path, 'utf8');
       return { contents: patchStyleDiff(source), loader: 'js', resolveDir: path.dirname(args.path) };
@@ -43,6 +47,16 @@ function patchLineUpdate(source) {
     'if (isOneColumnEach(previousText) && isOneColumnEach(nextText)) {',
     'line-update.js',
   );
+}
+
+// string-width builds its segmenter and its RGI_Emoji expression as it is loaded: 8-12 ms of
+// every start, for a function that most starts never call (terminal-width.ts answers for
+// one-column characters itself). They are built on first use instead.
+function patchStringWidth(source) {
+  let patched = replaceOnce(source, 'const segmenter = new Intl.Segmenter();', 'let segmenter;', 'string-width index.js');
+  patched = replaceOnce(patched, 'of segmenter.segment(string)', 'of (segmenter ??= new Intl.Segmenter()).segment(string)', 'string-width index.js');
+  patched = replaceOnce(patched, 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;', 'let rgiEmojiRegex;', 'string-width index.js');
+  return replaceOnce(patched, 'rgiEmojiRegex.test(segment)', '(rgiEmojiRegex ??= /^\\p{RGI_Emoji}$/v).test(segment)', 'string-width index.js');
 }
 
 // Every line of every frame ends with a diff from its last style to none, and most lines start

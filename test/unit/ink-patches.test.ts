@@ -28,6 +28,8 @@ interface InkParts {
   diffAnsiCodes(from: unknown[], to: unknown[]): unknown[];
   styledCharsFromTokens(tokens: unknown[]): Cell[];
   tokenize(text: string): unknown[];
+  stringWidth(text: string, options?: { ambiguousIsNarrow?: boolean; countAnsiEscapeCodes?: boolean }): number;
+  stringWidthSource: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -45,6 +47,8 @@ async function bundleInk(name: string, plugins: Plugin[]): Promise<InkParts> {
         `export { diffAnsiCodes } from ${JSON.stringify(path.join(tokenizer, 'diff.js'))};`,
         `export { styledCharsFromTokens } from ${JSON.stringify(path.join(tokenizer, 'styledChars.js'))};`,
         `export { tokenize } from ${JSON.stringify(path.join(tokenizer, 'tokenize.js'))};`,
+        "export { default as stringWidth } from 'string-width';",
+        "import stringWidth from 'string-width'; export const stringWidthSource = String(stringWidth);",
       ].join('\n'),
       resolveDir: inkBuild,
       loader: 'js',
@@ -163,6 +167,17 @@ describe('the bundle’s changes to Ink', () => {
       const next = common + randomText(random, 1);
       const columns = 5 + Math.floor(random() * 80);
       expect([previous, next, patched.lineUpdate(previous, next, columns)]).toEqual([previous, next, original.lineUpdate(previous, next, columns)]);
+    }
+  });
+
+  it('measure every text as string-width does, with its segmenter and emoji expression made on first use', () => {
+    expect(patched.stringWidthSource).toContain('??= new Intl.Segmenter()');
+    expect(original.stringWidthSource).not.toContain('??=');
+    const random = seededRandom(7);
+    for (let round = 0; round < 3000; round++) {
+      const text = randomText(random, 1 + Math.floor(random() * 2));
+      const options = random() < 0.3 ? { ambiguousIsNarrow: random() < 0.5, countAnsiEscapeCodes: random() < 0.5 } : undefined;
+      expect([text, patched.stringWidth(text, options)]).toEqual([text, original.stringWidth(text, options)]);
     }
   });
 

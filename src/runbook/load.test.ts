@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRunbook } from './load.js';
+import { isTimeZone, parseRunbook } from './load.js';
 import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const minimal = `name: t
@@ -30,6 +30,15 @@ describe('parseRunbook', () => {
     });
     expect(runbook.hosts['dragon']).toEqual({ name: 'dragon', alias: 'dragon', address: '127.0.0.1' });
     expect(runbook.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('puts both sites in the local time zone when the runbook names none, and the site in the one given', () => {
+    const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect(parseRunbook(minimal, 'rb.yaml').sites).toEqual({ upgrader: { name: 'here', tz: local }, site: { name: 'site', tz: local } });
+    expect(parseRunbook(minimal, 'rb.yaml', { localTimeZone: 'Asia/Taipei', siteTimeZone: 'Europe/Kyiv' }).sites).toEqual({
+      upgrader: { name: 'here', tz: 'Asia/Taipei' },
+      site: { name: 'site', tz: 'Europe/Kyiv' },
+    });
   });
 
   it('names the position of an unknown key, with a hint, and not the missing key it replaced', () => {
@@ -243,5 +252,14 @@ describe('the sentinel section', () => {
       "11:11: notify: write needs 'user', the user whose terminal gets the message",
     ]);
     expect(problemsOf(`${minimal}sentinel:\n  host: dragon\n  prot: 22\n`)[0]).toMatch(/^11:3: unknown key 'prot' in 'sentinel'.*did you mean 'port'/);
+  });
+});
+
+describe('isTimeZone', () => {
+  it('knows the canonical names, their aliases and no misspelling', () => {
+    for (const zone of ['Asia/Taipei', 'America/New_York', 'UTC', 'Europe/Kyiv']) expect([zone, isTimeZone(zone)]).toEqual([zone, true]);
+    // Aliases are not in ICU's list of canonical names: a date format is asked.
+    for (const zone of ['US/Eastern', 'Asia/Calcutta', 'Etc/GMT+5']) expect([zone, isTimeZone(zone)]).toEqual([zone, true]);
+    for (const zone of ['Asia/Taipie', 'Mars/Olympus', '', 'asia taipei']) expect([zone, isTimeZone(zone)]).toEqual([zone, false]);
   });
 });

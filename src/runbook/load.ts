@@ -147,7 +147,8 @@ function checked(
   const raw = composition.raw;
   const locate = sourceLocator(main, composition.sources);
   const locateReference = referenceLocator(main, composition.sources, locate);
-  const parsed = runbookSchema.safeParse(raw);
+  // Parsed once a process: zod's compiled fast path would cost more to build than it saves.
+  const parsed = runbookSchema.safeParse(raw, { jitless: true });
   checkUnusedTemplates(composition.unused, main, report);
   const typed = (data: RawRunbook, say: Report) => {
     const normalized = normalize(
@@ -207,7 +208,7 @@ function uniqueProblems(problems: readonly RunbookProblem[]): RunbookProblem[] {
  */
 function checkUnusedTemplates(unused: readonly UnusedTemplate[], main: SourceFile, report: Report): void {
   for (const template of unused) {
-    const parsed = phaseSchema.safeParse(template.phase);
+    const parsed = phaseSchema.safeParse(template.phase, { jitless: true });
     if (parsed.success) continue;
     const locate = sourceLocator(main, [{ prefix: ['phases', 0], from: template.from, at: template.at }]);
     const inTemplate = (message: string) =>
@@ -471,10 +472,11 @@ function normalize(
   /** The variables where text is being read: the runbook's, and in a template's phase its params too. */
   let inScope = vars;
 
-  const localZone = options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // Asked only when a site leaves it out: ICU's first date format costs a start 10 ms.
+  const localZone = () => options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   const site = (which: 'upgrader' | 'site'): Site => {
     const given = raw.sites?.[which];
-    if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: which === 'site' ? (options.siteTimeZone ?? localZone) : localZone };
+    if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: which === 'site' ? (options.siteTimeZone ?? localZone()) : localZone() };
     if (!isTimeZone(given.tz)) report(locate(['sites', which, 'tz']), `'${given.tz}' is not a known IANA time zone (e.g. Asia/Taipei)`);
     return { name: given.name, tz: given.tz };
   };
@@ -1046,7 +1048,15 @@ function waitCondition(rawStep: Extract<RawStep, { wait: unknown }>, path: Path,
   }
 }
 
+let canonicalZones: Set<string> | undefined;
+function canonicalTimeZones(): Set<string> {
+  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  return canonicalZones;
+}
+
 export function isTimeZone(tz: string): boolean {
+  // The canonical names are a list ICU gives at once; an alias (US/Eastern) is tried on a date format.
+  if (canonicalTimeZones().has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;

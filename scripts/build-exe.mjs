@@ -111,7 +111,7 @@ async function buildExecutable() {
     output: executable,
     disableExperimentalSEAWarning: true,
     // As bin/nightshift.js starts the npm package: memory stays flat under floods of output.
-    execArgv: ['--max-semi-space-size=2', '--heap-growing-percent=20'],
+    execArgv: ['--max-semi-space-size=2'],
     assets: { 'sshcrypto.node': binding, 'runbooks.json': runbooksAsset() },
   };
   writeFileSync(path.join(work, 'sea.json'), JSON.stringify(config, null, 2));

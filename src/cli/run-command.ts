@@ -18,6 +18,7 @@ import { resolveSecrets, SecretError, SecretValues } from '../runner/secret-valu
 import { visibleLine } from '../output/neutralize.js';
 import { counted } from '../text/counted.js';
 import { noteRunEvents } from './chat-run-notes.js';
+import { keepHeapNearLive } from './heap-growth.js';
 import { pausedStepText } from '../text/steps.js';
 import type { RestoredMachine } from '../runner/restore.js';
 import { HandOverInteraction } from '../runner/host-check.js';
@@ -335,13 +336,17 @@ export async function driveRun(args: {
   const stopOnSignal = installStopHandlers(run, { fullScreen: !io });
   let outcome: Outcome | 'interrupted';
   let underWay = '';
+  if (io) keepHeapNearLive();
   try {
     outcome = io
       ? await runPlain(run, io, chat)
       : await (await (fullScreenView ??= import('../ui/render.js'))).renderTui(run, questions, {
           ...(frontEnd.banner !== undefined ? { banner: frontEnd.banner } : {}),
           chat: { hub: chat.hub, me: chat.me, access: helpers.enabled ? channel.access : null },
-          ...(helpers.enabled ? { onFirstFrame: channel.openAfterFirstFrame } : {}),
+          onFirstFrame: () => {
+            keepHeapNearLive();
+            if (helpers.enabled) channel.openAfterFirstFrame();
+          },
         });
     if (outcome !== 'completed' && outcome !== 'fell-back') underWay = underWayLines(run);
   } finally {

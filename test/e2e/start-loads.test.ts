@@ -62,3 +62,26 @@ test('lint never loads ssh2', () => {
   expect(seen.markAt).not.toBeNull();
   expect(seen.ssh2At).toBeNull();
 });
+
+// V8 prints the factor it lets the old generation grow by at each full collection
+// (--trace-gc-verbose); --gc-global makes every collection a full one.
+const growthFactors = (args: string[]): string[] => {
+  const out = execFileSync(process.execPath, ['--gc-global', '--trace-gc-verbose', BIN, ...args], {
+    env: { ...process.env, NIGHTSHIFT_STATE_DIR: path.join(work, 'state') },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return [...out.matchAll(/\[HeapController\] factor ([0-9.]+)/g)].map((match) => match[1]!);
+};
+
+test('the old generation is held near what is alive once a run is under way, not while the bundle loads', () => {
+  const lint = growthFactors(['lint', path.join(ROOT, 'runbooks/gateway-swap.yaml')]);
+  expect(lint.length).toBeGreaterThan(0);
+  expect(lint).not.toContain('1.2');
+  const runbook = path.join(work, 'count.yaml');
+  writeFileSync(runbook, 'name: Count\nphases:\n  - name: one\n    steps:\n      - local: seq 1 100000\n        title: Count\n');
+  const run = growthFactors(['run', '--plain', runbook]);
+  expect(run[0]).not.toBe('1.2');
+  expect(run.at(-1)).toBe('1.2');
+});

@@ -6,6 +6,10 @@
 
 export const REFERENCE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
+/** REFERENCE at one position only (sticky). */
+const REFERENCE_HERE = new RegExp(REFERENCE.source, 'y');
+const OPEN_BRACE = 0x7b;
+
 /** How a value is written where its reference stands. */
 export type Quoting = 'word' | 'double' | 'single';
 
@@ -85,10 +89,11 @@ class Scanner {
     return this.sites;
   }
 
+  /** Asked at every character of every command: one expression, tried only where "{{" stands. */
   private referenceAt(at: number): RegExpExecArray | null {
-    const pattern = new RegExp(REFERENCE.source, 'y');
-    pattern.lastIndex = at;
-    return pattern.exec(this.text);
+    if (this.text.charCodeAt(at) !== OPEN_BRACE || this.text.charCodeAt(at + 1) !== OPEN_BRACE) return null;
+    REFERENCE_HERE.lastIndex = at;
+    return REFERENCE_HERE.exec(this.text);
   }
 
   /** A reference at the current position: classified, skipped, true. */

@@ -25,9 +25,11 @@ function nameOf(char: string): string {
 /** sudo reading its password from stdin: -S (alone or among other letters) or --stdin among sudo's own options, before the command. */
 const SUDO_STDIN = /\bsudo(?:\s+(?:-[ugpCDhrtTU]\s*[^\s-]\S*|-[A-Za-z-]+))*?\s+(?:-[A-Za-z]*S[A-Za-z]*|--stdin)(?=\s|$)/;
 
-/** The two warnings, in the order of the file. */
+type Judge = (text: string, raw: string) => { at: number; message: string } | null;
+
+/** The two warnings, in the order of the file: one walk over one parse of it. */
 export function lintWarnings(source: string, file: string): RunbookProblem[] {
-  return [...hiddenCharacterWarnings(source, file), ...sudoPasswordWarnings(source, file)].sort((a, b) => a.line - b.line || a.col - b.col);
+  return warningsAtScalars(source, file, [hiddenCharacters, sudoPassword]).sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
 /**
@@ -35,45 +37,48 @@ export function lintWarnings(source: string, file: string): RunbookProblem[] {
  * the password is then on a command line and in every record of the command.
  */
 export function sudoPasswordWarnings(source: string, file: string): RunbookProblem[] {
-  return warningsAtScalars(source, file, (text, raw) => {
-    if (!SUDO_STDIN.test(text)) return null;
-    return {
-      at: raw.indexOf('sudo'),
-      message:
-        'warning: this command gives sudo a password on its stdin (sudo -S), so the password stands in the command; ' +
-        'use become: sudo on the host or step instead (nightshift asks the password once, hidden, and gives it only to sudo), ' +
-        'or a secret (secrets: { NAME: { from: ask } })',
-    };
-  });
+  return warningsAtScalars(source, file, [sudoPassword]);
 }
+
+const sudoPassword: Judge = (text, raw) => {
+  if (!SUDO_STDIN.test(text)) return null;
+  return {
+    at: raw.indexOf('sudo'),
+    message:
+      'warning: this command gives sudo a password on its stdin (sudo -S), so the password stands in the command; ' +
+      'use become: sudo on the host or step instead (nightshift asks the password once, hidden, and gives it only to sudo), ' +
+      'or a secret (secrets: { NAME: { from: ask } })',
+  };
+};
 
 /** A warning for every text of the runbook that holds such characters, at the first one (or at the text when written as an escape). */
-export function hiddenCharacterWarnings(source: string, file: string): RunbookProblem[] {
-  return warningsAtScalars(source, file, (text, raw) => {
-    const found = [...new Set([...text.matchAll(HIDDEN)].map((match) => nameOf(match[0])))];
-    if (found.length === 0) return null;
-    return {
-      at: raw.search(new RegExp(HIDDEN.source)),
-      message: `warning: this text holds ${found.join(', ')}, which a terminal acts on or which hide text; nightshift shows them as ^X or <U+XXXX>, but a command is safer without them (printf '\\033' writes an ESC)`,
-    };
-  });
-}
+const hiddenCharacters: Judge = (text, raw) => {
+  const found = [...new Set([...text.matchAll(HIDDEN)].map((match) => nameOf(match[0])))];
+  if (found.length === 0) return null;
+  return {
+    at: raw.search(new RegExp(HIDDEN.source)),
+    message: `warning: this text holds ${found.join(', ')}, which a terminal acts on or which hide text; nightshift shows them as ^X or <U+XXXX>, but a command is safer without them (printf '\\033' writes an ESC)`,
+  };
+};
 
 /**
- * Walks the runbook's text values: `judge` gets each value and its source text, and says
+ * Walks the runbook's text values: each judge gets each value and its source text, and says
  * where in the source text (an offset; -1 for its start) a warning stands, or null.
  */
-function warningsAtScalars(source: string, file: string, judge: (text: string, raw: string) => { at: number; message: string } | null): RunbookProblem[] {
+function warningsAtScalars(source: string, file: string, judges: readonly Judge[]): RunbookProblem[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false });
   const warnings: RunbookProblem[] = [];
   visit(doc, {
     Scalar(_key, node) {
       if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return;
-      const verdict = judge(node.value, source.slice(node.range[0], node.range[1]));
-      if (!verdict) return;
-      const { line, col } = lineCounter.linePos(node.range[0] + Math.max(0, verdict.at));
-      warnings.push({ file, line, col, message: verdict.message });
+      const raw = source.slice(node.range[0], node.range[1]);
+      for (const judge of judges) {
+        const verdict = judge(node.value, raw);
+        if (!verdict) continue;
+        const { line, col } = lineCounter.linePos(node.range[0] + Math.max(0, verdict.at));
+        warnings.push({ file, line, col, message: verdict.message });
+      }
     },
   });
   return warnings;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { safeJson, visibleLine } from '../output/neutralize.js';
 import { RunbookError } from '../runbook/errors.js';
 import { lintWarnings } from '../runbook/lint-warnings.js';
-import { loadRunbook } from '../runbook/load.js';
+import { parseSource } from '../runbook/compose.js';
+import { loadRunbook, parseRunbook } from '../runbook/load.js';
 import { formatPlan, planOf } from '../runbook/plan.js';
 import { runbookJsonSchema } from '../runbook/schema.js';
 import { allSteps } from '../runbook/types.js';
@@ -26,12 +27,15 @@ export async function lintCommand(files: string[], out: Out): Promise<number> {
       continue;
     }
     const source = await readFile(file, 'utf8').catch(() => null);
-    const warnings = source === null ? [] : lintWarnings(source, file);
+    // Parsed once: the warnings walk the parse the runbook is loaded from.
+    const parsed = source === null ? null : parseSource(source, file, path.resolve(file));
+    const warnings = parsed === null ? [] : lintWarnings(parsed);
     try {
-      const runbook = await loadRunbook(file);
+      const runbook = parsed === null ? await loadRunbook(file) : parseRunbook(parsed.source, file, { absoluteFile: parsed.absolute, parsed });
       for (const included of runbook.includes ?? []) {
         const text = await readFile(included, 'utf8').catch(() => null);
-        if (text !== null) warnings.push(...lintWarnings(text, path.relative(process.cwd(), included) || included));
+        const shownAs = path.relative(process.cwd(), included) || included;
+        if (text !== null) warnings.push(...lintWarnings(parseSource(text, shownAs, included)));
       }
       for (const warning of warnings) out.stdout(problemLine(warning));
       const steps = runbook.phases.reduce((sum, phase) => sum + phase.steps.length, 0);

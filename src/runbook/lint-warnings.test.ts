@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseSource } from './compose.js';
 import { lintWarnings, sudoPasswordWarnings } from './lint-warnings.js';
 
 const runbook = (command: string) =>
@@ -31,6 +32,6 @@ describe('the sudo password warning', () => {
 
   it('comes in the order of the file with the hidden-character warnings', () => {
     const source = runbook('echo {{pw}} | sudo -S true').replace('name: x', 'name: "x\\u001b[2J"');
-    expect(lintWarnings(source, 'r.yaml').map((warning) => warning.line)).toEqual([1, 7]);
+    expect(lintWarnings(parseSource(source, 'r.yaml', '/r.yaml')).map((warning) => warning.line)).toEqual([1, 7]);
   });
 });

@@ -1,6 +1,7 @@
 // lint's warnings: characters that can disguise runbook text on a terminal, and a sudo
 // password passed in a command.
-import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
+import { isScalar, visit } from 'yaml';
+import { parseSource, type SourceFile } from './compose.js';
 import type { RunbookProblem } from './errors.js';
 import { CONTROL_CHARACTERS, INVISIBLE_CHARACTERS } from './hidden-characters.js';
 
@@ -28,8 +29,9 @@ const SUDO_STDIN = /\bsudo(?:\s+(?:-[ugpCDhrtTU]\s*[^\s-]\S*|-[A-Za-z-]+))*?\s+(
 type Judge = (text: string, raw: string) => { at: number; message: string } | null;
 
 /** The two warnings, in the order of the file: one walk over one parse of it. */
-export function lintWarnings(source: string, file: string): RunbookProblem[] {
-  return warningsAtScalars(source, file, [hiddenCharacters, sudoPassword]).sort((a, b) => a.line - b.line || a.col - b.col);
+/** `parsed`: the file as parsed for loading (compose.ts: parseSource). */
+export function lintWarnings(parsed: SourceFile): RunbookProblem[] {
+  return warningsAtScalars(parsed, [hiddenCharacters, sudoPassword]).sort((a, b) => a.line - b.line || a.col - b.col);
 }
 
 /**
@@ -37,7 +39,7 @@ export function lintWarnings(source: string, file: string): RunbookProblem[] {
  * the password is then on a command line and in every record of the command.
  */
 export function sudoPasswordWarnings(source: string, file: string): RunbookProblem[] {
-  return warningsAtScalars(source, file, [sudoPassword]);
+  return warningsAtScalars(parseSource(source, file, file), [sudoPassword]);
 }
 
 const sudoPassword: Judge = (text, raw) => {
@@ -65,9 +67,7 @@ const hiddenCharacters: Judge = (text, raw) => {
  * Walks the runbook's text values: each judge gets each value and its source text, and says
  * where in the source text (an offset; -1 for its start) a warning stands, or null.
  */
-function warningsAtScalars(source: string, file: string, judges: readonly Judge[]): RunbookProblem[] {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false });
+function warningsAtScalars({ source, file, doc, lineCounter }: SourceFile, judges: readonly Judge[]): RunbookProblem[] {
   const warnings: RunbookProblem[] = [];
   visit(doc, {
     Scalar(_key, node) {

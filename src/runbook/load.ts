@@ -91,8 +91,13 @@ export async function loadRunbook(file: string, options: LoadOptions = {}): Prom
   return parseRunbook(source, file, { ...options, absoluteFile: absolute });
 }
 
-export function parseRunbook(source: string, file: string, options: LoadOptions & { absoluteFile?: string; readInclude?: ReadInclude } = {}): Runbook {
-  const main = parseSource(source, file, resolve(options.absoluteFile ?? file));
+export function parseRunbook(
+  source: string,
+  file: string,
+  options: LoadOptions & { absoluteFile?: string; readInclude?: ReadInclude; parsed?: SourceFile } = {},
+): Runbook {
+  // `parsed`: the same source, parsed already (lint walks it for its warnings too).
+  const main = options.parsed ?? parseSource(source, file, resolve(options.absoluteFile ?? file));
   const { doc, lineCounter } = main;
   const problems: RunbookProblem[] = [];
   const report = (at: SourcePosition & { file?: string }, message: string) => problems.push({ file, ...at, message });

@@ -28,8 +28,7 @@ const SUDO_STDIN = /\bsudo(?:\s+(?:-[ugpCDhrtTU]\s*[^\s-]\S*|-[A-Za-z-]+))*?\s+(
 
 type Judge = (text: string, raw: string) => { at: number; message: string } | null;
 
-/** The two warnings, in the order of the file: one walk over one parse of it. */
-/** `parsed`: the file as parsed for loading (compose.ts: parseSource). */
+/** The two warnings, in the order of the file: one walk over the parse the runbook is loaded from (compose.ts: parseSource). */
 export function lintWarnings(parsed: SourceFile): RunbookProblem[] {
   return warningsAtScalars(parsed, [hiddenCharacters, sudoPassword]).sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -1,4 +1,5 @@
-// How far V8 lets the old generation grow between full collections, set once a run is under way.
+// How far V8 lets the old generation grow between full collections, set once a run is under way
+// (its check before the first step, else its start: plain as it starts, full-screen after the first frame).
 // A rollout changes the machine thousands of times, each change leaving a snapshot behind:
 // V8 would let the old generation grow up to 4x between full collections, and 20% keeps it near
 // what is alive (peak 161 MiB instead of 275 MiB for 200 hosts in the full-screen view, for 4%

@@ -105,6 +105,8 @@ export async function runCommand(options: RunCommandOptions): Promise<number> {
 /** The check before the first step, on the pool the run goes on with: no passphrase is asked twice. */
 async function checkHostsFirst(runbook: Runbook, options: RunCommandOptions): Promise<CheckedPool> {
   const { checkBeforeRun } = await import('./check-command.js');
+  // A rollout's check logs in to every host: the run's memory starts here.
+  keepHeapNearLive();
   const questions = new HandOverInteraction(REFUSE_QUESTIONS);
   const pool = new HostPool(runbook.hosts, { ...options.connect, phaseOrder: runbook.phaseOrder, interaction: questions });
   try {

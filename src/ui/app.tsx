@@ -147,7 +147,10 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
           height={Math.max(3, mainHeight - 2)}
           now={now}
         />
-        <Box flexDirection="column" width={rightWidth}>
+        {/* As tall as its panels, clipped by the box around it rather than squeezed (lines drawn
+            over each other) in the frame after the prompt grew: their heights follow the room
+            measured a frame late. */}
+        <Box flexDirection="column" width={rightWidth} alignSelf="flex-start">
           {screen.mode.kind === 'help' ? (
             <HelpOverlay width={rightWidth} height={helpHeight} scroll={screen.helpScroll} />
           ) : (

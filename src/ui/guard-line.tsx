@@ -1,4 +1,4 @@
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
 import { useSyncExternalStore } from 'react';
 import type { GuardKeeper } from '../runner/guard.js';
 import { guardText } from '../text/revert.js';
@@ -20,9 +20,12 @@ function GuardCountdown(props: { guards: GuardKeeper }) {
   const now = useNow();
   const guard = props.guards.active();
   if (!guard) return null;
+  // One row, kept on a screen short of rows: the panels above give way.
   return (
-    <Text color={theme.warning} bold wrap="truncate-end">
-      {guardText(guard, now)}
-    </Text>
+    <Box flexShrink={0}>
+      <Text color={theme.warning} bold wrap="truncate-end">
+        {guardText(guard, now)}
+      </Text>
+    </Box>
   );
 }

@@ -300,8 +300,10 @@ export function PromptPanel(props: {
       break;
   }
   return (
-    // A command to approve keeps its rows: the panels above give way (squeezed, its lines would be drawn over each other).
-    <Box flexDirection="column" width={props.width} flexShrink={prompt.kind === 'approval' ? 0 : 1} borderStyle="round" borderColor={color} paddingX={1}>
+    // The prompt keeps its rows, the panels above give way: squeezed, its lines would be drawn
+    // over each other. That happened for one frame whenever it grew (a message under it): the
+    // panels' heights follow the measured room a frame late.
+    <Box flexDirection="column" width={props.width} flexShrink={0} borderStyle="round" borderColor={color} paddingX={1}>
       {body}
       {props.message ? <Text color={theme.warning}>{props.message}</Text> : null}
     </Box>

@@ -97,7 +97,8 @@ function StatusBarView(props: {
   const locked = props.helpers?.includes('LOCKED') === true;
   const helpers = props.helpers && (locked || widthOf([sessionId, hostsText, props.helpers, ...clocks]) <= props.width) ? props.helpers : null;
   return (
-    <Box width={props.width} justifyContent="space-between" gap={GAP}>
+    // One row, kept on a screen short of rows: the panels above give way.
+    <Box width={props.width} flexShrink={0} justifyContent="space-between" gap={GAP}>
       <Box gap={GAP} flexShrink={1} overflow="hidden">
         {sessionId !== '' ? (
           <Box flexShrink={0}>

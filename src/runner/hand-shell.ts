@@ -7,6 +7,7 @@ import { createWriteStream, mkdirSync, readdirSync, type WriteStream } from 'nod
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Actor } from '../engine/events.js';
+import { untilAborted } from '../remote/errors.js';
 import { visibleLine } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { InteractiveShell, ShellSize } from '../remote/types.js';
@@ -38,8 +39,8 @@ export interface HandShell {
   where: string;
   /** The recording of its screen (absolute). */
   file: string;
-  /** Gives the shell the terminal until it ends or is cut off (Enter ~.). */
-  attach(terminal: ShellTerminal): Promise<HandShellEnd>;
+  /** Gives the shell the terminal's keys (those typed while it opened first) until it ends or is cut off (Enter ~.). */
+  attach(keys: ShellKeys): Promise<HandShellEnd>;
 }
 
 export interface HandShellRun {
@@ -48,10 +49,24 @@ export interface HandShellRun {
   upgrader: Actor;
 }
 
-/** Opens the shell (a failure to log in or to get a shell throws, before anything is journaled). */
-export async function openHandShell(run: HandShellRun, host: string, stepId: string | null, size: ShellSize): Promise<HandShell> {
+/**
+ * Opens the shell (a failure to log in or to get a shell throws, before anything is journaled).
+ * Given up (`signal`) while it opens: it throws at once, and a shell that opens after is closed unseen.
+ */
+export async function openHandShell(run: HandShellRun, host: string, stepId: string | null, size: ShellSize, signal?: AbortSignal): Promise<HandShell> {
   if (!run.hosts.openShell) throw new Error(`the hosts of this run give no shell to type in`);
-  const shell = await run.hosts.openShell(host, size);
+  const opening = run.hosts.openShell(host, size);
+  let shell: InteractiveShell;
+  try {
+    shell = await untilAborted(opening, signal, () => new Error('given up while it opened'));
+  } catch (error) {
+    if (signal?.aborted)
+      void opening.then(
+        (late) => late.end(),
+        () => undefined,
+      );
+    throw error;
+  }
   const dir = path.join(run.session.dir, SHELLS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const name = `${readdirSync(dir).filter((file) => file.endsWith('.log')).length + 1}-${host.replace(/[^\w.-]/g, '_')}`;
@@ -73,8 +88,8 @@ export async function openHandShell(run: HandShellRun, host: string, stepId: str
     host,
     where: shell.where,
     file,
-    async attach(terminal) {
-      const cut = await handOver(shell, recording, terminal);
+    async attach(keys) {
+      const cut = await handOver(shell, recording, keys);
       // A host that hangs may never answer the close: the terminal is not kept waiting for it.
       const status = cut ? await Promise.race([shell.closed, gaveUpAfter(CUT_PATIENCE_MS)]) : await shell.closed;
       await recording.close();
@@ -94,46 +109,101 @@ export async function openHandShell(run: HandShellRun, host: string, stepId: str
 }
 
 /** Until the shell ends: keys to it, its output to the screen, the window's size along. Resolves whether the upgrader cut it off. */
-function handOver(shell: InteractiveShell, recording: ShellRecording, terminal: ShellTerminal): Promise<boolean> {
-  const { input, output } = terminal;
-  const escape = new EscapeReader();
-  const onOutput = (data: Buffer) => output.write(data);
-  shell.onData(onOutput);
+function handOver(shell: InteractiveShell, recording: ShellRecording, keys: ShellKeys): Promise<boolean> {
+  const { output } = keys.terminal;
+  let handedBack = false;
+  // What a cut-off shell still says would land on the view.
+  shell.onData((data) => void (handedBack || output.write(data)));
   recording.flushPendingTo(output);
+  const onResize = () => {
+    const cols = output.columns ?? 80;
+    const rows = output.rows ?? 24;
+    shell.resize(cols, rows);
+    recording.resized(cols, rows);
+  };
+  // The window may have changed while the shell opened.
+  if ((output.columns ?? 80) !== recording.size.cols || (output.rows ?? 24) !== recording.size.rows) onResize();
+  output.on('resize', onResize);
   return new Promise((resolve) => {
-    let handedBack = false;
     const handBack = (cut: boolean) => {
       if (handedBack) return;
       handedBack = true;
-      input.removeListener('data', onInput);
-      input.setRawMode?.(false);
-      input.pause();
-      input.unref?.();
+      void keys.release();
       output.removeListener('resize', onResize);
       resolve(cut);
     };
-    // Ink left the stream decoding to strings.
-    const onInput = (data: Buffer | string) => {
-      const read = escape.read(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-      if (read.typed.length > 0) shell.write(read.typed);
-      if (read.cut) {
+    keys.sendTo(
+      (typed) => shell.write(typed),
+      () => {
         shell.end();
         handBack(true);
-      }
-    };
-    const onResize = () => {
-      const cols = output.columns ?? 80;
-      const rows = output.rows ?? 24;
-      shell.resize(cols, rows);
-      recording.resized(cols, rows);
-    };
-    input.setRawMode?.(true);
-    input.ref?.();
-    input.on('data', onInput);
-    input.resume();
-    output.on('resize', onResize);
+      },
+    );
     void shell.closed.then(() => handBack(false));
   });
+}
+
+/**
+ * The terminal's keys from the moment `!` is pressed. While the shell opens they are kept for it,
+ * as ssh keeps what is typed while it logs in, so that none of them reaches the view (a `y` typed
+ * ahead must not confirm a checkpoint); Ctrl-C or Enter ~. then gives up the opening. Once the
+ * shell is there they go to it, through OpenSSH's escape.
+ */
+export class ShellKeys {
+  private readonly escape = new EscapeReader();
+  private readonly kept: Buffer[] = [];
+  private send: ((typed: Buffer) => void) | null = null;
+  private cut: (() => void) | null = null;
+  private released: Promise<void> | null = null;
+  private readonly givingUp = new AbortController();
+  /** Fires when the upgrader gives up while the shell opens. */
+  readonly givenUp = this.givingUp.signal;
+
+  constructor(readonly terminal: ShellTerminal) {
+    const { input } = terminal;
+    input.setRawMode?.(true);
+    input.ref?.();
+    input.on('data', this.onInput);
+    input.resume();
+  }
+
+  /** From now on the keys go to `send` (those kept first); `cut` when Enter ~. is typed. */
+  sendTo(send: (typed: Buffer) => void, cut: () => void): void {
+    if (this.released) return;
+    this.send = send;
+    this.cut = cut;
+    const kept = Buffer.concat(this.kept.splice(0));
+    if (kept.length > 0) send(kept);
+  }
+
+  /**
+   * Gives the terminal back: raw mode off, what is typed next kept for whoever reads next.
+   * Resolves once it may read: Node stops reading a paused stdin one tick after pause() and
+   * forgets a read under way, so a reader that started before would wait for keys for ever.
+   */
+  release(): Promise<void> {
+    if (this.released) return this.released;
+    const { input } = this.terminal;
+    input.removeListener('data', this.onInput);
+    input.setRawMode?.(false);
+    input.pause();
+    input.unref?.();
+    this.released = new Promise((resolve) => setImmediate(resolve));
+    return this.released;
+  }
+
+  // Ink left the stream decoding to strings.
+  private readonly onInput = (data: Buffer | string) => {
+    const read = this.escape.read(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (this.send === null) {
+      const ctrlC = read.typed.indexOf(0x03);
+      if (read.cut || ctrlC !== -1) return this.givingUp.abort();
+      if (read.typed.length > 0) this.kept.push(read.typed);
+      return;
+    }
+    if (read.typed.length > 0) this.send(read.typed);
+    if (read.cut) this.cut?.();
+  };
 }
 
 function gaveUpAfter(ms: number): Promise<{ exitCode: null }> {
@@ -178,7 +248,11 @@ class ShellRecording {
   /** What came before the terminal was handed over (the banner, the prompt): drawn first. */
   private pending: Buffer[] | null = [];
 
-  constructor(file: string, castFile: string, size: ShellSize) {
+  constructor(
+    file: string,
+    castFile: string,
+    readonly size: ShellSize,
+  ) {
     this.log = createWriteStream(file, { mode: 0o600 });
     this.cast = createWriteStream(castFile, { mode: 0o600 });
     this.cast.write(
@@ -212,6 +286,11 @@ class ShellRecording {
     if (rest !== '') this.cast.write(`${JSON.stringify([this.time, 'o', rest])}\n`);
     await Promise.all([new Promise((done) => this.log.end(done)), new Promise((done) => this.cast.end(done))]);
   }
+}
+
+/** Said on the terminal from `!` on, while the shell opens. */
+export function shellOpeningText(host: string): string {
+  return `nightshift · opening a shell on ${visibleLine(host)}… (what you type now goes to it; Ctrl-C gives up)\r\n`;
 }
 
 /** Said on the terminal as the shell takes it. */

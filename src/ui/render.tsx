@@ -1,6 +1,6 @@
 import { render } from 'ink';
 import type { Outcome } from '../engine/events.js';
-import { openHandShell, shellEndText, shellIntroText } from '../runner/hand-shell.js';
+import { openHandShell, ShellKeys, shellEndText, shellIntroText, shellOpeningText } from '../runner/hand-shell.js';
 import type { Run } from '../runner/run.js';
 import { App } from './app.js';
 import type { Questions } from './questions.js';
@@ -24,24 +24,30 @@ export async function renderTui(
   const bell = readPreferences().bell;
   let shellOpen = false;
   // Inside Ink's suspension the view steps aside (the run goes on) and is drawn again after.
+  // It steps aside at once: what is typed while the shell opens is the shell's, never the view's.
   const openShell: ShellOpener = async (host, stepId, suspend) => {
     if (shellOpen) throw new Error('a shell is open already');
     shellOpen = true;
     try {
       const size = { cols: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24, term: process.env['TERM'] || 'xterm-256color' };
-      const shell = await openHandShell(run, host, stepId, size);
-      let ended = `the shell on ${host} failed`;
+      let ended: string | Error = new Error(`the shell on ${host} failed`);
       await suspend(async () => {
         // The shell starts on a clear screen (what was there stays in the scrollback).
-        process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
-        // The view's state goes on meanwhile: what starts waiting for the upgrader rings the bell
-        // and titles the window (ui/attention.ts writes straight to the terminal).
+        process.stdout.write(`${CLEAR_SCREEN}${shellOpeningText(host)}`);
+        const keys = new ShellKeys({ input: process.stdin, output: process.stdout });
         try {
-          ended = shellEndText(shell, await shell.attach({ input: process.stdin, output: process.stdout }));
+          const shell = await openHandShell(run, host, stepId, size, keys.givenUp);
+          process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
+          // The view's state goes on meanwhile: what starts waiting for the upgrader rings the bell
+          // and titles the window (ui/attention.ts writes straight to the terminal).
+          ended = shellEndText(shell, await shell.attach(keys));
         } catch (error) {
-          ended = `the shell on ${host} failed: ${(error as Error).message}`;
+          ended = error as Error;
+        } finally {
+          await keys.release();
         }
       });
+      if (ended instanceof Error) throw ended;
       return ended;
     } finally {
       shellOpen = false;

@@ -109,8 +109,8 @@ export function refusedText(event: { by: { role: string; name: string }; reason:
 
 /**
  * Opens a shell on `host` and, inside `suspend` (Ink's: the view steps aside and is drawn
- * again after), hands it the terminal; resolves with how it ended, rejects, with the view
- * still up, when no shell could be opened.
+ * again after), hands it the terminal; resolves with how it ended, rejects, once the view is
+ * back, when no shell could be opened or the upgrader gave up while it opened.
  */
 export type ShellOpener = (host: string, stepId: string | null, suspend: (work: () => Promise<void>) => Promise<void>) => Promise<string>;
 
@@ -136,6 +136,8 @@ export function useUpgraderKeys(
   });
   const [, rerender] = useReducer((count: number) => count + 1, 0);
   const messagePlace = useRef('');
+  /** From `!` until the view is back from the shell. */
+  const shellTaking = useRef(false);
   const { suspendTerminal } = useApp();
   const update = (patch: Partial<Omit<ScreenState, 'text'>>) => {
     if (patch.message !== undefined && patch.message !== null) messagePlace.current = placeOf(run);
@@ -257,11 +259,15 @@ export function useUpgraderKeys(
           : 'no step on a host is shown: select one (j k) for a shell there',
       );
     }
-    say(`opening a shell on ${host}…`);
-    openShell(host, stepId, (work) => suspendTerminal(work)).then(
-      (ended) => say(visibleLine(ended)),
-      (error: Error) => say(`no shell on ${host}: ${visibleLine(error.message)}`),
-    );
+    shellTaking.current = true;
+    openShell(host, stepId, (work) => suspendTerminal(work))
+      .then(
+        (ended) => say(visibleLine(ended)),
+        (error: Error) => say(`no shell on ${host}: ${visibleLine(error.message)}`),
+      )
+      .finally(() => {
+        shellTaking.current = false;
+      });
   };
 
   /** Scrolls to the next match of `text` (older, or newer): the message says when there is none. */
@@ -349,6 +355,8 @@ export function useUpgraderKeys(
   };
 
   const onKey = (input: string, key: Key) => {
+    // Keys read with the `!` (a paste, keys typed fast) belong to the shell, not to the view.
+    if (shellTaking.current) return;
     const { mode } = state.current;
     const name = keyName(input, key);
     if (name === 'Ctrl-C') {

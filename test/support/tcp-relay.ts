@@ -8,6 +8,8 @@
 //   relay.resetNext(3);                              // the next 3 connections are reset (RST)
 //   relay.resetNewWhile(() => Date.now() < until);   // every new connection is reset for a while
 //   relay.limitRate(2_000_000, 'toServer');          // a slow link: about 2 MB/s
+//   const held = relay.holdNew();                    // new logins wait (accepted, not relayed)...
+//   held.release();                                  // ...until let through, or held.drop(): closed
 //   await relay.close();
 //
 // A cut destroys both sockets of every pair at once, so each end sees its connection end
@@ -115,7 +117,32 @@ export class TcpRelay {
   /** Connections reset so far (by resetNext or resetNewWhile). */
   resets = 0;
 
+  /** New connections wait, accepted but not relayed (a login that takes its time), until released (relayed then) or dropped (closed). */
+  holdNew(): { release(): void; drop(): void } {
+    const held: Socket[] = [];
+    this.holding = held;
+    const stop = () => {
+      if (this.holding === held) this.holding = undefined;
+      return held.splice(0).filter((client) => !client.destroyed);
+    };
+    return {
+      release: () => {
+        for (const client of stop()) this.relay(client);
+      },
+      drop: () => {
+        for (const client of stop()) client.destroy();
+      },
+    };
+  }
+
+  private holding: Socket[] | undefined;
+
   private relay(client: Socket): void {
+    if (this.holding) {
+      client.pause();
+      this.holding.push(client);
+      return;
+    }
     if (this.resetting()) {
       this.resets++;
       client.resetAndDestroy();
@@ -135,6 +162,8 @@ export class TcpRelay {
     server.on('error', end).on('close', end);
     this.pipe(pair, client, server, 'toServer');
     this.pipe(pair, server, client, 'toClient');
+    // A held connection was paused; what its client sent meanwhile goes through now.
+    client.resume();
   }
 
   private pipe(pair: RelayPair, from: Socket, to: Socket, direction: RelayDirection): void {

@@ -127,9 +127,11 @@ phases:
       const term = start(stateDir, 80, 24);
       await term.waitFor(/CHECKPOINT · 1\.3/, 20_000, 'the checkpoint');
       term.keys('!');
-      await term.waitFor(/a shell on target/, 15_000, 'the shell');
+      // At its prompt: a shell cut off while its start-up files run may leave their locks behind.
+      await term.waitFor(/nightshift · a shell on target \([\s\S]*[#$] *$/m, 15_000, "the shell's prompt");
       term.type('sleep 600');
       term.keys('Enter');
+      await term.waitFor(/sleep 600\s*$/m, 10_000, 'the command under way');
       term.keys('Enter');
       term.type('~.');
       const screen = await term.waitFor(/back from the shell on target: cut off \(Enter ~\.\)/, 15_000, 'the view again');
@@ -180,7 +182,7 @@ phases:
       const term = start(freshStateDir(), 100, 30, 'slow.yaml');
       await term.waitFor(/│sleeping/, 20_000, 'the step under way');
       term.keys('!');
-      await term.waitFor(/a shell on target/, 15_000, 'the shell');
+      await term.waitFor(/nightshift · a shell on target \(/, 15_000, 'the shell');
       const recording = await term.recordOutput();
       const rung = () => bellsIn(Buffer.concat(recording.chunks.map((chunk) => chunk.data)).toString('utf8'));
       await waitForValue(() => (rung() > 0 ? true : undefined), { what: 'the bell for the checkpoint', timeoutMs: 15_000 });

@@ -40,8 +40,13 @@ export async function renderTui(
           process.stdout.write(`${CLEAR_SCREEN}${shellIntroText(shell)}`);
           // The view's state goes on meanwhile: what starts waiting for the upgrader rings the bell
           // and titles the window (ui/attention.ts writes straight to the terminal).
-          ended = shellEndText(shell, await shell.attach(keys));
+          try {
+            ended = shellEndText(shell, await shell.attach(keys));
+          } catch (error) {
+            ended = `the shell on ${host} failed: ${(error as Error).message}`;
+          }
         } catch (error) {
+          // No shell: said as the view's answer to the !.
           ended = error as Error;
         } finally {
           await keys.release();

@@ -11,10 +11,7 @@ import { TcpRelay } from '../support/tcp-relay.js';
 import { TmuxSession, tmuxAvailable } from '../support/tmux.js';
 import { withSshd } from '../support/with-sshd.js';
 
-// The host is first used in the second phase: at the checkpoint (and with --no-check) nobody
-// has logged in to it yet, so `!` logs in, through the relay.
-const RUNBOOK = `name: Later
-hosts:
+const FIRST_PHASE = `hosts:
   later: {}
 phases:
   - name: here
@@ -22,7 +19,11 @@ phases:
       - title: Something local
         local: echo here
       - checkpoint: Look at the host first.
-  - name: there
+`;
+// The host is first used in the second phase: at the checkpoint (and with --no-check) nobody
+// has logged in to it yet, so `!` logs in, through the relay.
+const RUNBOOK = `name: Later
+${FIRST_PHASE}  - name: there
     steps:
       - title: On the host
         run: echo there
@@ -30,15 +31,7 @@ phases:
 `;
 // The host for a shell only: giving the opening up leaves nobody logged in to it.
 const SHELL_ONLY_RUNBOOK = `name: Shell only
-hosts:
-  later: {}
-phases:
-  - name: here
-    steps:
-      - title: Something local
-        local: echo here
-      - checkpoint: Look at the host first.
-  - name: after
+${FIRST_PHASE}  - name: after
     steps:
       - title: Something local after
         local: echo after

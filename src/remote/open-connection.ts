@@ -3,7 +3,7 @@
 // as the errors of errors.ts.
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { acceptOnlySignatureAlgorithms, ssh2, ssh2Algorithms } from './ssh2.js';
+import { acceptOnlySignatureAlgorithms, signKeyFilesAtOnce, ssh2, ssh2Algorithms } from './ssh2.js';
 import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import type { HostKeyExpectation } from '../runbook/types.js';
 import { HandshakeLog, mismatchKind, noCommonAlgorithm, offerFor, type Offer } from './algorithms.js';
@@ -278,6 +278,7 @@ async function logIn<T>(
         readyTimeout: 0,
       });
       if (host.algorithms?.pubkey) acceptOnlySignatureAlgorithms(client, host.algorithms.pubkey);
+      signKeyFilesAtOnce(client);
     } catch (error) {
       fail(connectError(stop.where, host, error as SshError));
     }

@@ -94,3 +94,48 @@ export function acceptOnlySignatureAlgorithms(client: Ssh2.Client, accepted: rea
       ),
     );
 }
+
+type SignCallback = (data: Buffer, send: (signature: Buffer) => void) => void;
+type AuthPK = (username: string, key: unknown, keyAlgo?: string | SignCallback, cbSign?: SignCallback) => void;
+
+interface SigningKey {
+  type: string;
+  isPrivateKey(): boolean;
+  sign(data: Buffer, hash?: string): Buffer | Error;
+}
+
+/** The hash ssh2 signs with for each RSA signature name (its client.js getKeyAlgos); other key types choose their own. */
+const RSA_HASHES: Record<string, string> = { 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512', 'ssh-rsa': 'sha1' };
+
+function isSigningKey(key: unknown): key is SigningKey {
+  const candidate = key as Partial<SigningKey> | null;
+  return typeof candidate?.isPrivateKey === 'function' && typeof candidate.sign === 'function' && candidate.isPrivateKey();
+}
+
+/**
+ * A key file's login in one round trip instead of two: ssh2 (like OpenSSH) first asks the
+ * server whether it would take the key, then sends the signature; over a 180 ms link that
+ * question is 180 ms of every login, twice through a ProxyJump. RFC 4252 lets the client
+ * send the signed request at once, and a key the server does not take is refused the same
+ * way (USERAUTH_FAILURE, then ssh2 tries its next algorithm or key). Only for keys held
+ * here: an agent's key is still asked about first, since signing with one may ask its
+ * owner (a confirmation, a hardware token's touch). A key that cannot sign falls back to
+ * the question, whose answer then reports the failure as before. Reaches into ssh2's
+ * protocol object like acceptOnlySignatureAlgorithms: elsewhere, nothing changes.
+ */
+export function signKeyFilesAtOnce(client: Ssh2.Client): void {
+  const protocol = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
+  const original = protocol?.authPK;
+  if (!protocol || typeof original !== 'function') return;
+  protocol.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
+    if (cbSign !== undefined || typeof keyAlgo === 'function' || !isSigningKey(key)) return original.call(this, username, key, keyAlgo, cbSign);
+    let signed = false;
+    original.call(this, username, key, keyAlgo, (data, send) => {
+      const signature = key.sign(data, RSA_HASHES[keyAlgo ?? key.type]);
+      if (signature instanceof Error) return;
+      signed = true;
+      send(signature);
+    });
+    if (!signed) original.call(this, username, key, keyAlgo);
+  };
+}

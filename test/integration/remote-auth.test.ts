@@ -207,6 +207,56 @@ describeWithSshd('login against OpenSSH sshd', () => {
   });
 });
 
+// sshd says at DEBUG2 whether a public key request only asks ("querying") or is signed ("attempting").
+const QUERYING = /userauth_pubkey: \S+ user \S+ querying public key/;
+const ATTEMPTING = /userauth_pubkey: \S+ user \S+ attempting public key/;
+
+describeWithSshd('a key file logs in with one request, not a question first', () => {
+  const host = withSshd({ extraConfig: ['LogLevel DEBUG2'] }, { home: 'test' });
+  let strangerKey: KeyPair;
+
+  beforeAll(async () => {
+    strangerKey = await generateKeyPair(host.sshd.dir, 'stranger_key');
+  });
+  beforeEach(() => {
+    mkdirSync(path.join(host.home, '.ssh'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(host.home, '.ssh', 'known_hosts'), `${host.sshd.knownHostsLine()}\n`);
+  });
+
+  test('the first request of a key file is signed: the round trip of the question is saved', async () => {
+    const pool = poolFor(host.sshd, { home: host.home });
+    expect((await run(pool, 'echo signed')).stdout).toBe('signed\n');
+    await pool.close();
+    await waitFor(() => ATTEMPTING.test(host.sshd.log()), { what: 'sshd logging the signed request' });
+    expect(host.sshd.log()).not.toMatch(QUERYING);
+  });
+
+  test('a key file the server refuses is still refused, and named', async () => {
+    const pool = poolFor(host.sshd, { home: host.home, spec: { identityFile: strangerKey.privateKeyFile } });
+    const error = await pool.connect('dragon').catch((caught: unknown) => caught);
+    await pool.close();
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).tried).toEqual([strangerKey.privateKeyFile]);
+  });
+
+  test("an agent's key is still asked about before it signs (signing may ask its owner)", async () => {
+    const agentDir = mkdtempSync(path.join(tmpdir(), 'ns-agent-'));
+    const agent = await SshAgent.start(agentDir);
+    try {
+      await agent.add(host.sshd.clientKey.privateKeyFile);
+      const before = host.sshd.log().length;
+      const pool = poolFor(host.sshd, { home: host.home, env: { HOME: host.home, SSH_AUTH_SOCK: agent.socket } });
+      expect((await run(pool, 'echo via agent')).stdout).toBe('via agent\n');
+      await pool.close();
+      await waitFor(() => ATTEMPTING.test(host.sshd.log().slice(before)), { what: 'sshd logging the signed request' });
+      expect(host.sshd.log().slice(before)).toMatch(QUERYING);
+    } finally {
+      await agent.stop();
+      rmSync(agentDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describeWithSshd('connection failures', () => {
   let home: string;
   let silent: Server;

@@ -1,8 +1,12 @@
 // A logged-in SSH connection as the pool keeps it: alive or not, who to tell when it drops,
 // and work that must reach the server before it is closed.
+import type { Writable } from 'node:stream';
 import type { SFTPWrapper, Client as SshClient } from 'ssh2';
 import { LAUNCHER } from './launcher.js';
 import type { ResolvedHost } from './types.js';
+
+/** How long a closed connection waits for the server to hang up before its socket is destroyed. */
+const CLOSE_WAIT_MS = 2000;
 
 /** A live connection; `onDrop` hears when it ends without close() having been asked. */
 export class Connection {
@@ -128,16 +132,22 @@ export class Connection {
     if (this.pending.size > 0) await withTimeout(Promise.all(this.pending), 5000);
     if (!this.alive) return;
     this.closing = true;
+    // Done once the goodbye has left: the server's own close comes a round trip later
+    // (two through a ProxyJump, whose channel closes first), and nothing is waited for then.
+    const socket = (this.client as unknown as { _sock?: Writable })._sock;
     return new Promise((resolve) => {
       const fallback = setTimeout(() => {
         this.client.destroy();
         resolve();
-      }, 2000);
+      }, CLOSE_WAIT_MS);
+      fallback.unref?.();
       this.client.once('close', () => {
         clearTimeout(fallback);
         resolve();
       });
       this.client.end();
+      if (socket?.writableFinished) resolve();
+      else socket?.once('finish', () => resolve());
     });
   }
 }

@@ -21,6 +21,8 @@ export type RelayDirection = 'toServer' | 'toClient';
 interface RelayPair {
   client: Socket;
   server: Socket;
+  /** holdReplies: the server's words, and its hanging up, never reach the client. */
+  repliesHeld?: boolean;
 }
 
 interface PendingCut {
@@ -69,6 +71,16 @@ export class TcpRelay {
   cutAfterBytes(bytes: number, direction: RelayDirection = 'toServer'): void {
     if (bytes <= 0) return this.cut();
     this.pendingCut = { direction, remaining: bytes };
+  }
+
+  /** From now on nothing comes back to the current connections' clients, not even the server hanging up, while what they send still goes through. */
+  holdReplies(): void {
+    for (const pair of this.pairs) {
+      pair.repliesHeld = true;
+      pair.server.pause();
+      // Else the client's own end would be answered by one from here, as if the server hung up.
+      pair.client.allowHalfOpen = true;
+    }
   }
 
   /** Lets at most about `bytesPerSecond` through in `direction` (each connection on its own), as a slow link. */
@@ -159,7 +171,8 @@ export class TcpRelay {
     server.setNoDelay(true);
     const end = () => this.destroyPair(pair);
     client.on('error', end).on('close', end);
-    server.on('error', end).on('close', end);
+    const serverGone = () => (pair.repliesHeld ? server.destroy() : end());
+    server.on('error', serverGone).on('close', serverGone);
     this.pipe(pair, client, server, 'toServer');
     this.pipe(pair, server, client, 'toClient');
     // A held connection was paused; what its client sent meanwhile goes through now.
@@ -195,7 +208,7 @@ export class TcpRelay {
     });
     // Half-close passes through: the other side may still answer.
     from.on('end', () => {
-      if (this.pairs.has(pair)) to.end();
+      if (this.pairs.has(pair) && !(direction === 'toClient' && pair.repliesHeld)) to.end();
     });
   }
 

@@ -7,7 +7,7 @@
 // V8 collect again and again, 20 ms of every start (lint, plan and the first frame).
 import { setFlagsFromString } from 'node:v8';
 
-export const RUN_HEAP_GROWING = '--heap-growing-percent=20';
+const RUN_HEAP_GROWING = '--heap-growing-percent=20';
 
 let set = false;
 

@@ -67,6 +67,15 @@ describe('LineRing', () => {
     expect(texts(ring)).toEqual(['', '', '', '']);
   });
 
+  it('refuses a byte bound smaller than the longest line it may have to keep', () => {
+    expect(() => new LineRing(10, 3 * SHOWN_CHARS - 1)).toThrow(/at least 12288 bytes/);
+    const ring = new LineRing(10, 3 * SHOWN_CHARS);
+    const widest = '€'.repeat(SHOWN_CHARS);
+    ring.push(widest, false);
+    ring.push(widest, true);
+    expect(ring.tail(10)).toEqual([{ text: widest, stderr: true }]);
+  });
+
   it('keeps fewer than `capacity` long lines, never more than MAX_BYTES of them, and the newest always', () => {
     const ring = new LineRing(2000);
     const line = (index: number) => `${String(index).padStart(8, '0')}${'y'.repeat(SHOWN_CHARS - 8)}`;

@@ -15,6 +15,8 @@ export const SHOWN_CHARS = 4096;
 const FIRST_BYTES = 16 * 1024;
 /** At most this much of the lines is kept: 2,000 lines of up to 512 bytes, fewer longer ones. */
 export const MAX_BYTES = 2 ** 20;
+/** The most one shown line can take in UTF-8: three bytes for each UTF-16 unit. */
+const MAX_LINE_BYTES = 3 * SHOWN_CHARS;
 
 /** The start of `text` the screen can show, never ending in half of a surrogate pair. */
 export function shownPart(text: string): string {
@@ -46,6 +48,7 @@ export class LineRing {
     readonly capacity = 2000,
     private readonly maxBytes = MAX_BYTES,
   ) {
+    if (maxBytes < MAX_LINE_BYTES) throw new Error(`A line ring needs at least ${MAX_LINE_BYTES} bytes, not ${maxBytes}`);
     this.starts = new Float64Array(capacity);
     this.lengths = new Int32Array(capacity);
     this.stderr = new Uint8Array(capacity);

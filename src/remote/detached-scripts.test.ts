@@ -234,6 +234,30 @@ describe.each([
   });
 });
 
+describe('following with GNU tail', () => {
+  // GNU tail looks at the watched pid only every --sleep-interval, or when a file it follows
+  // changes. Stretched to a minute here, a follow that waited for that look would take it.
+  const slowLookingTail = () => {
+    const bin = scratchFolder('ns-slowtail-');
+    writeFileSync(
+      path.join(bin, 'tail'),
+      '#!/bin/sh\nfor a do shift; case $a in --sleep-interval=*) a=--sleep-interval=60 ;; esac; set -- "$@" "$a"; done\nexec /usr/bin/tail "$@"\n',
+    );
+    chmodSync(path.join(bin, 'tail'), 0o755);
+    return bin;
+  };
+
+  it("ends when the command has, not at tail's next look at the watcher, with all of both streams", { timeout: 90_000 }, async () => {
+    const env = shellEnv(slowLookingTail());
+    for (let i = 0; i < 3; i++) {
+      const startedAt = performance.now();
+      const followed = await attach(`s13/step.${i}`, 'echo hi; sleep 0.3; echo bye; printf last >&2', { out: 0, err: 0 }, env);
+      expect(followed).toEqual({ out: 'hi\nbye\n', err: 'last', code: 0 });
+      expect(performance.now() - startedAt).toBeLessThan(20_000);
+    }
+  });
+});
+
 describe('where the run folder goes', () => {
   it('the runbook run_dir comes first, taken literally however hostile its name', async () => {
     const env = shellEnv();

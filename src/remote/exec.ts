@@ -28,7 +28,7 @@ import {
 } from './become.js';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
-import { LAUNCHER, launcherKeepingInput } from './launcher.js';
+import { LAUNCHER, launcherCarrying, launcherKeepingInput } from './launcher.js';
 import { PidLineReader } from './pid-line.js';
 import type { ExecHandlers, ExecResult } from './types.js';
 
@@ -203,6 +203,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     const promptReader = sudo ? new SudoPromptReader(tag, pty) : undefined;
     const script = Buffer.from(command, 'utf8');
     const keepInput = sudo ? undefined : handlers.keepInput;
+    const carrying = handlers.scriptIsPublic && !sudo && !keepInput ? launcherCarrying(command) : null;
 
     let stuck: NodeJS.Timeout | undefined;
     const finish = (outcome: () => void) => {
@@ -284,7 +285,8 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
               if (opened.writable) opened.end();
             },
           });
-        } else opened.end(script);
+        } else if (carrying !== null) opened.end();
+        else opened.end(script);
       };
       const onPrompts = (count: number) => {
         if (count === 0 || !sudo) return;
@@ -375,7 +377,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
       if (settled) stopRemote(connection, opened, pidReader, sudo);
     };
     try {
-      if (!sudo) connection.client.exec(keepInput ? launcherKeepingInput(script.length) : LAUNCHER, opening);
+      if (!sudo) connection.client.exec(carrying ?? (keepInput ? launcherKeepingInput(script.length) : LAUNCHER), opening);
       else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
       else
         connection.client.exec(

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeScript, readProbe, type ProbeRequest } from './host-probes.js';
+import { launcherCarrying } from './launcher.js';
 
 const BUSYBOX = '/bin/busybox';
 const made: string[] = [];
@@ -70,6 +71,14 @@ describe('the probe script on a real shell', () => {
   it.skipIf(process.getuid?.() !== 0 || !existsSync('/usr/bin/sudo'))('sudo as root: no password asked', () => {
     const facts = readProbe(run({ tools: [], sudo: true }, { HOME: temporary('ns-probe-sudo-'), PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }));
     expect(facts!.sudo).toBe('no-password');
+  });
+});
+
+describe('the probe on the command line', () => {
+  it('fits there for a runbook with sudo, a run_dir and a dozen tools, so it starts a round trip sooner', () => {
+    const tools = ['grep', 'sed', 'awk', 'findmnt', 'blkid', 'sgdisk', 'partprobe', 'mkfs.ext4', 'rsync', 'grub-install', 'update-grub', 'systemctl'];
+    const line = launcherCarrying(probeScript({ tools, sudo: true, runDir: '/srv/it\'s a "run" dir' }));
+    expect(line).not.toBeNull();
   });
 });
 

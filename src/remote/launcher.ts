@@ -7,6 +7,9 @@
 // line never came never ran. become.ts puts sudo in front of the same script.
 // The script is run with eval, not as an argument of a new /bin/sh: an argument is on the
 // command line, which every user of the host reads with ps, and a script holds secrets.
+// A script made of nothing secret (the check's probe) may travel on the command line
+// instead (launcherCarrying): it starts a round trip sooner, since sshd gives a channel no
+// window for its input before the command has started.
 import { PidLineReader } from './pid-line.js';
 
 /** The launcher's /bin/sh script: no single quote in it, so that it can be single-quoted once more. */
@@ -34,4 +37,33 @@ export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?
   if (fifos !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(fifos)) throw new Error(`Not a fifo folder for the launcher: ${JSON.stringify(fifos)}`);
   const output = fifos === undefined ? '' : ` >${fifos}/o 2>${fifos}/e`;
   return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" </dev/null${output}`;
+}
+
+/** The longest command line sent: dropbear takes one of 9,000 bytes at most. */
+export const MAX_COMMAND_LINE = 8000;
+
+/**
+ * Bytes that stand in the launcher's printf format as they are: printable ASCII but what the
+ * login shell reads inside single quotes (' and csh's !), /bin/sh inside double quotes
+ * (" $ ` and backslash) or printf in its format (% and backslash). The rest are written as a
+ * backslash and three octal digits, which every shell leaves alone inside single quotes (fish
+ * reads a backslash there only before another or a quote) and printf turns back into the byte.
+ */
+const AS_IS = /^[\x20-\x7e]$/;
+const NOT_AS_IS = new Set(["'", '!', '"', '$', '`', '\\', '%']);
+
+/**
+ * The launcher with `script` on the command line, for a script that holds nothing secret: no
+ * input to send, so the script runs a round trip sooner. null when the line would be longer
+ * than MAX_COMMAND_LINE (send it as input then).
+ */
+export function launcherCarrying(script: string): string | null {
+  // A leading newline: a format that starts with "-" would be read as an option.
+  let format = '\\012';
+  for (const byte of Buffer.from(script, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    format += AS_IS.test(char) && !NOT_AS_IS.has(char) ? char : `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  const line = `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(printf "${format}"); eval "$c" </dev/null'`;
+  return line.length <= MAX_COMMAND_LINE ? line : null;
 }

@@ -81,6 +81,11 @@ export interface ExecHandlers {
    * and is handed over here to write to and end (see launcherKeepingInput).
    */
   keepInput?(input: KeptInput): void;
+  /**
+   * The script holds nothing secret: without sudo it travels on the command line, where every
+   * user of the host can read it, and starts a round trip sooner (launcherCarrying).
+   */
+  scriptIsPublic?: boolean;
 }
 
 /** A channel's input, open after its script was sent. */

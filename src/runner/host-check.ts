@@ -132,6 +132,8 @@ async function runProbe(pool: CheckedPool, host: string, request: ProbeRequest, 
       onStdout: (chunk) => void (stdout += chunk.toString()),
       onStderr: (chunk) => void (stderr += chunk.toString()),
       signal: AbortSignal.timeout(timeoutMs),
+      // Tool names and run folders: nothing secret, so it goes with the exec request.
+      scriptIsPublic: true,
     });
     const facts = readProbe(stdout);
     if (facts) return { facts };

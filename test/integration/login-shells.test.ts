@@ -70,6 +70,22 @@ describe.each([
       expect((await run(host.pool, 'echo \'a!b\'\necho "c!d"')).stdout).toBe('a!b\nc!d\n');
     });
 
+    it("runs a public script carried on the command line (the check's probe) under /bin/sh, every byte as written", async () => {
+      // The launcher's own command line (its pid is $$ in the script) shows the script went there.
+      const carried = `case $(tr '\\000' ' ' </proc/$$/cmdline) in *'c=$(printf "'*) echo carried ;; esac`;
+      const script = `${carried}\nprintf '%s\\n' "it's" '$HOME' 'a!b' '100%' 'back\\slash' 'é'; ${POSIX_COMMAND}`;
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      const result = await host.pool.exec('dragon', script, {
+        onStdout: (chunk) => stdout.push(chunk),
+        onStderr: (chunk) => stderr.push(chunk),
+        scriptIsPublic: true,
+      });
+      expect(Buffer.concat(stdout).toString()).toBe("carried\nit's\n$HOME\na!b\n100%\nback\\slash\né\nposix default\n");
+      expect(Buffer.concat(stderr).toString()).toBe('to stderr\n');
+      expect(result.exitCode).toBe(3);
+    });
+
     it('runs a detached step under /bin/sh: its output, stderr and exit status', async () => {
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];

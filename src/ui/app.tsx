@@ -2,6 +2,8 @@ import { Box, Text, useBoxMetrics, useWindowSize } from 'ink';
 import { useMemo, useRef, useSyncExternalStore } from 'react';
 import type { HelperAccess, HelperAccessState } from '../chat/helper-access.js';
 import { viewOf } from '../engine/view.js';
+import { whyNot } from '../engine/rules.js';
+import type { ActionQuery } from '../engine/events.js';
 import { fleetViewsOf } from '../engine/fleet-view.js';
 import { FleetPanel } from './fleet-panel.js';
 import type { Run } from '../runner/run.js';
@@ -89,9 +91,11 @@ export function App({ run, questions, banner, chat, onLeave, attention = NO_ATTE
     relaysAllowed: run.relaysAllowed,
     fleets,
   });
+  // The keys offered are those of the machine as drawn: the live one may be a frame ahead
+  // (a retry already running under the failure still shown), and a frame must not mix both.
   const hints = hintLines(
     keysFor(prompt, { by: run.upgrader, chat: chat !== undefined, shell: openShell !== undefined && Object.keys(run.runbook.hosts).length > 0 }),
-    run.whyNot,
+    (query: ActionQuery) => whyNot(snapshot, run.runbook, query),
   );
   useAttention(prompt, { ...attention, ...(chat ? { chat: { hub: chat.hub, open: screen.mode.kind === 'chat' } } : {}) });
   const shownStepId = shownStepIdOf({

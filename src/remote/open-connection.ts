@@ -306,7 +306,14 @@ function forwardTo(hop: SshClient, from: RouteStop, next: RouteStop, clock: Logi
       ),
     );
     const opened = (error: Error | undefined, channel: Duplex) => {
-      if (!error) return settle(() => resolve(channel));
+      if (!error) {
+        // The next machine's sshd ends its side only with the connection (killed, a reboot).
+        // ssh2 then stops the keepalives of the login over this channel and waits for a
+        // close, which a half-open channel gets only once something is written to it: closed
+        // here, the login hears of the end at once.
+        channel.once('end', () => channel.destroy());
+        return settle(() => resolve(channel));
+      }
       const reason = error.message.replace(/^(\(SSH\) )?(Channel open failure: )?/, '').replace(/\.$/, '');
       settle(() =>
         reject(

@@ -241,6 +241,17 @@ describeWithSshd('ProxyJump through a bastion sshd', () => {
     expect((await run(hosts, 'echo back', 'dragon')).stdout).toBe('back\n');
   });
 
+  test("the target's sshd ending the connection drops it at once, though the bastion's link lives on", async () => {
+    writeKnownHosts(bastion.knownHostsLine(), target.knownHostsLine());
+    const hosts = pool({ bastion: bastionHost(), dragon: dragonHost({ proxyJump: 'bastion' }) });
+    await hosts.connect('dragon');
+    // The bastion passes the end on as the forwarded channel's end; nothing is written after it.
+    target.dropConnections();
+    expect(await waitForState(hosts, 'dragon', (state) => state.state === 'failed', 5000)).toMatchObject({ state: 'failed' });
+    await hosts.regain('dragon');
+    expect((await run(hosts, 'echo back', 'dragon')).stdout).toBe('back\n');
+  });
+
   test('the bastion that cannot reach the target: a plain error naming both', async () => {
     writeKnownHosts(bastion.knownHostsLine());
     const closedPort = await unusedPort();

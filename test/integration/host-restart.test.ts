@@ -34,11 +34,14 @@ describeWithSshd('a host that restarts under a detached step', () => {
     await waitFor(() => stdout === 'before\n', { what: 'the first line' });
     expect(readFileSync(path.join(folder, 'boot'), 'utf8').trim()).toBe(bootBefore);
 
-    // The restart: a new boot id, the command gone with the old boot, every link dropped.
+    // The restart: a new boot id, every link dropped, the command gone with the old boot. The
+    // links go first: a real restart takes the follower on the host with them, while one left
+    // alive would see the command killed and report its missing status on the old link.
     const bootAfter = randomUUID();
+    const group = -Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim());
     host.sshd.setBootId(bootAfter);
-    process.kill(-Number(readFileSync(path.join(folder, 'pid'), 'utf8').trim()), 'SIGKILL');
     host.sshd.dropConnections();
+    process.kill(group, 'SIGKILL');
 
     expect(await outcome).toBe(
       `dragon restarted while the command ran (boot id ${bootBefore} then, ${bootAfter} now): the command died with it and is not started again; see what it did before going on.`,

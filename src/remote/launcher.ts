@@ -12,8 +12,11 @@
 // window for its input before the command has started.
 import { PidLineReader } from './pid-line.js';
 
+/** The launcher's first words: its pid, on stdout for a pty (its one stream), else on stderr. */
+const pidLine = (onStdout = false) => `echo "${PidLineReader.tag} $$"${onStdout ? '' : ' >&2'}`;
+
 /** The launcher's /bin/sh script: no single quote in it, so that it can be single-quoted once more. */
-export const LAUNCHER_SCRIPT = `echo "${PidLineReader.tag} $$" >&2; c=$(cat); eval "$c" </dev/null`;
+export const LAUNCHER_SCRIPT = `${pidLine()}; c=$(cat); eval "$c" </dev/null`;
 
 export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
 
@@ -24,7 +27,7 @@ export const LAUNCHER = `exec /bin/sh -c '${LAUNCHER_SCRIPT}'`;
  */
 export function launcherKeepingInput(bytes: number): string {
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`Not a script length: ${bytes}`);
-  return `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(head -c ${bytes} 2>/dev/null) || c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" 3<&0 </dev/null'`;
+  return `exec /bin/sh -c '${pidLine()}; c=$(head -c ${bytes} 2>/dev/null) || c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" 3<&0 </dev/null'`;
 }
 
 /**
@@ -36,7 +39,7 @@ export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`Not a script length: ${bytes}`);
   if (fifos !== undefined && !/^\/[A-Za-z0-9_./-]+$/.test(fifos)) throw new Error(`Not a fifo folder for the launcher: ${JSON.stringify(fifos)}`);
   const output = fifos === undefined ? '' : ` >${fifos}/o 2>${fifos}/e`;
-  return `echo "${PidLineReader.tag} $$"${pidOnStdout ? '' : ' >&2'}; c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" </dev/null${output}`;
+  return `${pidLine(pidOnStdout)}; c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" </dev/null${output}`;
 }
 
 /** The longest command line sent: dropbear takes one of 9,000 bytes at most. */
@@ -64,6 +67,6 @@ export function launcherCarrying(script: string): string | null {
     const char = String.fromCharCode(byte);
     format += AS_IS.test(char) && !NOT_AS_IS.has(char) ? char : `\\${byte.toString(8).padStart(3, '0')}`;
   }
-  const line = `exec /bin/sh -c 'echo "${PidLineReader.tag} $$" >&2; c=$(printf "${format}"); eval "$c" </dev/null'`;
+  const line = `exec /bin/sh -c '${pidLine()}; c=$(printf "${format}"); eval "$c" </dev/null'`;
   return line.length <= MAX_COMMAND_LINE ? line : null;
 }

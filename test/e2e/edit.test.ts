@@ -86,7 +86,7 @@ phases:
       `? 1.2 edit ${hostname} on target: approve the change to ${hostname} on target shown above.\n  Type "target" to make it, or pause:`,
     ]);
     // The diff, as output lines of the host, before the approval.
-    const diffAt = first.lines.findIndex((line) => line === `target| --- ${config}`);
+    const diffAt = first.lines.indexOf(`target| --- ${config}`);
     expect(diffAt).toBeGreaterThan(-1);
     expect(first.lines.slice(diffAt, diffAt + 9)).toEqual([
       `target| --- ${config}`,

@@ -91,6 +91,10 @@ async function buildExecutable() {
     outfile: main,
     format: 'esm',
     target: 'node26',
+    // ssh2 is carried inside here, and it tells a session channel from its commands by the
+    // class's name when a connection ends (lib/utils.js, onCHANNEL_CLOSE): renamed, a helper
+    // whose session got no shell crashed the whole run as it left.
+    keepNames: true,
     // ssh2's CommonJS expects require, and __dirname (its inlined WebAssembly names a folder
     // it never reads): as a single executable's CommonJS main would have them.
     banner: {

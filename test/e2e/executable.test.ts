@@ -1,13 +1,12 @@
 // The standalone executable and its .deb (npm run build:exe), as a user without Node runs
 // them: copied away from the repository, on a PATH whose only Node is the system's old one.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HelperFile } from '../../src/store/helper-file.js';
 import { converse, freshStateDir, ROOT, typedAnswer, waitForLine } from '../support/cli.js';
-import { helperSshOptions } from '../support/helper-ssh.js';
+import { helperLoginOf, helperSshOptions, sshWithCode } from '../support/helper-ssh.js';
 import { describeWithSshd, Sshd } from '../support/sshd.js';
 
 const built = path.join(ROOT, 'build', 'nightshift');
@@ -65,23 +64,15 @@ describe('the standalone executable', () => {
     const run = converse(['run', runbook, '--plain'], () => undefined, { ...env, NIGHTSHIFT_STATE_DIR: stateDir }, [exe]);
     try {
       await waitForLine(run, /Type yes to confirm/);
-      const joinLine = run.lines.find((line) => line.startsWith('helpers join with:'))!;
-      const [, port, code] = /ssh -p (\d+) sentinel@127\.0\.0\.1\) · code (\d{3}-\d{3}-\d{3})/.exec(joinLine)!;
-      const sessions = path.join(stateDir, 'sessions');
-      const helper = JSON.parse(readFileSync(path.join(sessions, readdirSync(sessions)[0]!, 'helper.json'), 'utf8')) as HelperFile;
-      const knownHosts = path.join(dir, 'helper_known_hosts');
-      writeFileSync(knownHosts, `[127.0.0.1]:${port} ${helper.publicKey}\n`);
-      const askpass = path.join(dir, 'askpass');
-      writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$NS_CODE"\n', { mode: 0o755 });
-      const sftp = spawn('ssh', ['-F', '/dev/null', ...helperSshOptions(port!, knownHosts), '-o', 'BatchMode=no', '-s', 'sentinel@127.0.0.1', 'sftp'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', NS_CODE: code!, DISPLAY: ':0' },
-      });
-      let said = '';
-      sftp.stderr.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
-      const status = await new Promise<number | null>((resolve) => sftp.once('close', resolve));
-      expect(status, said).toBe(255);
-      expect(said).toMatch(/subsystem request failed/);
+      const { port, code, knownHosts } = helperLoginOf(run.lines, stateDir, mkdtempSync(path.join(dir, 'helper-')));
+      const sftp = await sshWithCode(
+        dir,
+        ['-F', '/dev/null', ...helperSshOptions(port, knownHosts), '-o', 'BatchMode=no', '-s', 'sentinel@127.0.0.1', 'sftp'],
+        code,
+        env,
+      );
+      expect(sftp.status, sftp.stderr).toBe(255);
+      expect(sftp.stderr).toMatch(/subsystem request failed/);
       // Its connection is gone; the run still waits for its checkpoint and ends when told.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(run.child.exitCode, run.stderr()).toBeNull();

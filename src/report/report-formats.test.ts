@@ -61,6 +61,22 @@ describe('the HTML page', () => {
     expect(page).toMatch(/>16:00:0\d</);
   });
 
+  it('labels the ticks of a session shorter than two seconds to the tenth, each label its own', () => {
+    const journal = new TestJournal()
+      .started()
+      .add(0.2, 'step.started', { stepId: 'restore-1', attempt: 1 })
+      .add(1.4, 'step.finished', { stepId: 'restore-1', status: 'done', exitCode: 0, durationMs: 1200 });
+    const page = reportHtml(sessionRecordOf({ entries: journal.entries }), new Map(), paths);
+    const ticks = [...page.matchAll(/<g class="tick">[\s\S]*?<\/g>/g)].map((tick) => [...tick[0].matchAll(/>([^<]+)<\/text>/g)].map((text) => text[1]));
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    // 08:00 UTC is 03:00 in New York and 16:00 in Taipei; the tenths agree.
+    for (const [upgrader, site] of ticks) {
+      expect(upgrader).toMatch(/^03:00:0\d\.\d$/);
+      expect(site).toBe(upgrader!.replace(/^03/, '16'));
+    }
+    expect(new Set(ticks.map(([upgrader]) => upgrader)).size).toBe(ticks.length);
+  });
+
   it('shows the last lines of a long output and says how many were left out and where the rest is', () => {
     const journal = new TestJournal()
       .started()

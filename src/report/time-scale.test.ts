@@ -27,4 +27,20 @@ describe('timeScaleOf', () => {
     expect(scale.x(12 * hour)).toBeGreaterThan(scale.x(10 * 60_000));
     for (const tick of scale.ticks) expect(tick < 10 * 60_000 + 1 || tick >= 12 * hour).toBe(true);
   });
+
+  it('gives a session shorter than two seconds several ticks, tenths of a second apart or more', () => {
+    const start = Date.parse('2026-12-07T03:16:19.400Z');
+    const scale = timeScaleOf([{ from: start, to: start + 1500 }], 230, 970);
+    expect(scale.tickMs).toBeLessThan(1000);
+    expect(scale.ticks.length).toBeGreaterThanOrEqual(3);
+    for (const tick of scale.ticks) expect(tick % 100).toBe(0);
+    expect(new Set(scale.ticks).size).toBe(scale.ticks.length);
+  });
+
+  it('takes a finer step when the one chosen for the width would leave a single tick', () => {
+    // 1.8 s on 200 px: two ticks wanted, a step of a second, and only 2 s falls inside.
+    const scale = timeScaleOf([{ from: 1100, to: 2900 }], 0, 200);
+    expect(scale.ticks).toEqual([1500, 2500]);
+    expect(scale.tickMs).toBe(500);
+  });
 });

@@ -21,7 +21,14 @@ export interface TimeScale {
 }
 
 const BREAK_WIDTH = 18;
-const NICE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((seconds) => seconds * 1000);
+// Tenths of a second too: a session that ran in under two seconds (a rehearsal, a demo) still
+// gets an axis of several ticks, not one.
+const NICE_STEPS = [
+  100,
+  200,
+  500,
+  ...[1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((seconds) => seconds * 1000),
+];
 
 /** Gaps longer than this are cut: at least 5 minutes, and a tenth of the whole. */
 function gapToCut(total: number): number {
@@ -71,16 +78,23 @@ export function timeScaleOf(spans: Span[], left: number, right: number, tickSpac
     to: segment.from,
   }));
 
-  const wanted = Math.max(1, Math.floor((right - left) / tickSpacing));
-  const tickMs = NICE_STEPS.find((step) => active / step <= wanted) ?? NICE_STEPS.at(-1)!;
-  const ticks: number[] = [];
-  let lastX = -Infinity;
-  for (const segment of segments) {
-    for (let at = Math.ceil(segment.from / tickMs) * tickMs; at <= segment.to; at += tickMs) {
-      if (x(at) - lastX < tickSpacing * 0.8) continue;
-      ticks.push(at);
-      lastX = x(at);
+  const ticksEvery = (tickMs: number): number[] => {
+    const ticks: number[] = [];
+    let lastX = -Infinity;
+    for (const segment of segments) {
+      for (let at = Math.ceil(segment.from / tickMs) * tickMs; at <= segment.to; at += tickMs) {
+        if (x(at) - lastX < tickSpacing * 0.8) continue;
+        ticks.push(at);
+        lastX = x(at);
+      }
     }
-  }
-  return { x, breaks, ticks, tickMs };
+    return ticks;
+  };
+  const wanted = Math.max(1, Math.floor((right - left) / tickSpacing));
+  let index = NICE_STEPS.findIndex((step) => active / step <= wanted);
+  if (index === -1) index = NICE_STEPS.length - 1;
+  let ticks = ticksEvery(NICE_STEPS[index]!);
+  // One tick is no scale: a finer step, while there is one, when the times fall between two ticks.
+  while (ticks.length < 2 && index > 0) ticks = ticksEvery(NICE_STEPS[--index]!);
+  return { x, breaks, ticks, tickMs: NICE_STEPS[index]! };
 }

@@ -66,6 +66,9 @@ export function timelineSvg(record: SessionRecord): Markup {
   const scale = timeScaleOf(spans, LABEL_WIDTH, right);
   const { upgrader, site } = record.sites;
   const seconds = scale.tickMs < 60_000;
+  // Zones are offset by whole minutes, so the tenth is the same in both clocks.
+  const tenth = (at: number) => (scale.tickMs < 1000 ? `.${Math.floor((at % 1000) / 100)}` : '');
+  const tickLabel = (tz: string, at: number) => `${clockIn(tz, at, seconds)}${tenth(at)}`;
 
   // Labels after all the bands, so that no band paints over the label of the one before.
   const bandRects: Markup[] = [];
@@ -141,8 +144,8 @@ export function timelineSvg(record: SessionRecord): Markup {
   const ticks = scale.ticks.map((at) => {
     const x = scale.x(at).toFixed(1);
     return html`<g class="tick"><line x1="${x}" x2="${x}" y1="${chartBottom}" y2="${chartBottom + 5}" stroke="#333"/>
-<text x="${x}" y="${chartBottom + 18}" font-size="11" text-anchor="middle" fill="#223">${upgraderDay(at)}${clockIn(upgrader.tz, at, seconds)}</text>
-<text x="${x}" y="${chartBottom + 34}" font-size="11" text-anchor="middle" fill="#6a3d9a">${siteDay(at)}${clockIn(site.tz, at, seconds)}</text></g>
+<text x="${x}" y="${chartBottom + 18}" font-size="11" text-anchor="middle" fill="#223">${upgraderDay(at)}${tickLabel(upgrader.tz, at)}</text>
+<text x="${x}" y="${chartBottom + 34}" font-size="11" text-anchor="middle" fill="#6a3d9a">${siteDay(at)}${tickLabel(site.tz, at)}</text></g>
 `;
   });
 

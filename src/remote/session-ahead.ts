@@ -21,7 +21,7 @@ interface ChannelInternals {
   allowHalfOpen: boolean;
 }
 
-/** Whether this ssh2 has the internals used here: with a changed ssh2 a command only loses the round trip, as before. */
+/** Whether this ssh2 has the internals used here; checked once, so that a changed ssh2 only costs the round trip. */
 function usable(client: SshClient): boolean {
   const internals = client as unknown as Partial<ClientInternals>;
   return typeof internals._chanMgr?.add === 'function' && typeof internals._protocol?.session === 'function';

@@ -72,9 +72,6 @@ export function execOnSession(channel: ClientChannel, command: string, started: 
 /** Closes a channel opened ahead that nobody took; a connection that dropped meanwhile has closed it already. */
 export function closeSession(channel: ClientChannel | null): void {
   try {
-    // ssh2 emits 'close' only after 'end', and a channel nobody reads never reaches its end:
-    // unread, the server's close would be heard only when ssh2 gives up waiting, seconds later.
-    channel?.resume();
     channel?.close();
   } catch {
     // "Not connected": gone with its connection.

@@ -59,15 +59,6 @@ suite('a session channel opened ahead', [], (connect) => {
     expect(ran.map(({ stdout, result }) => ({ stdout, result }))).toEqual([1, 2, 3, 4].map((i) => ({ stdout: `side ${i}\n`, result: { exitCode: 0 } })));
   });
 
-  test('one given back is closed at once, so what waits for its session does not wait', async () => {
-    const connection = await connect();
-    await execCaptured(connection, 'true');
-    const started = Date.now();
-    expect(await connection.giveBackSessionAhead()).toBe(true);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(await connection.takeSessionAhead()).toBeNull();
-  });
-
   test('one nobody takes is closed with the connection, quietly', async () => {
     const connection = await connect();
     await execCaptured(connection, 'true');

@@ -1,16 +1,12 @@
 // A logged-in SSH connection as the pool keeps it: alive or not, who to tell when it drops,
 // and work that must reach the server before it is closed.
 import type { Writable } from 'node:stream';
-import type { ClientChannel, SFTPWrapper, Client as SshClient } from 'ssh2';
+import type { SFTPWrapper, Client as SshClient } from 'ssh2';
 import { LAUNCHER } from './launcher.js';
-import { closeSession, openSession } from './session-ahead.js';
 import type { ResolvedHost } from './types.js';
 
 /** How long a closed connection waits for the server to hang up before its socket is destroyed. */
 const CLOSE_WAIT_MS = 2000;
-
-/** How long a session channel opened ahead waits for a command to take it. */
-const SESSION_AHEAD_MS = 60_000;
 
 /** A live connection; `onDrop` hears when it ends without close() having been asked. */
 export class Connection {
@@ -20,10 +16,6 @@ export class Connection {
   private readonly dropListeners = new Set<(reason: string) => void>();
   private readonly pending = new Set<Promise<void>>();
   private keptSftp: { session: SFTPWrapper; timer: NodeJS.Timeout } | undefined;
-  private ahead: { opening: Promise<ClientChannel | null>; timer: NodeJS.Timeout } | undefined;
-  private heardDrop!: () => void;
-  /** Settles when the connection ends: a channel still opening then never hears from ssh2. */
-  private readonly ended = new Promise<void>((resolve) => (this.heardDrop = resolve));
 
   constructor(
     readonly client: SshClient,
@@ -48,7 +40,6 @@ export class Connection {
   private drop(reason: string): void {
     if (!this.alive) return;
     this.alive = false;
-    this.heardDrop();
     if (this.closing) return;
     for (const listener of this.dropListeners) listener(reason);
   }
@@ -101,66 +92,6 @@ export class Connection {
     kept.session.end();
   }
 
-  /**
-   * Opens a session channel for the next command to take (session-ahead.ts): its exec request
-   * goes at once, a round trip sooner. One at a time; it holds one of the server's sessions
-   * (MaxSessions), so it is closed when nobody took it within a minute and when the connection
-   * closes, and given back when the server refused a session for want of one, before that is
-   * asked again (giveBackSessionAhead).
-   */
-  openSessionAhead(): void {
-    if (this.ahead || !this.alive || this.closing) return;
-    const opening = Promise.race([openSession(this.client), this.ended.then(() => null)]);
-    const ahead = { opening, timer: setTimeout(() => this.dropSessionAhead(), SESSION_AHEAD_MS) };
-    ahead.timer.unref?.();
-    this.ahead = ahead;
-    void opening.then((channel) => {
-      if (this.ahead !== ahead) return closeSession(channel);
-      if (!channel) return this.forgetAhead(ahead);
-      channel.once('close', () => this.forgetAhead(ahead));
-    });
-  }
-
-  /** The channel opened ahead (waited for while it opens), now the caller's; null when there is none. */
-  async takeSessionAhead(): Promise<ClientChannel | null> {
-    const ahead = this.ahead;
-    if (!ahead) return null;
-    this.forgetAhead(ahead);
-    const channel = await ahead.opening;
-    return channel && this.alive ? channel : null;
-  }
-
-  /** Closes the channel opened ahead, if any, giving its session back to the server. */
-  dropSessionAhead(): void {
-    const ahead = this.ahead;
-    if (!ahead) return;
-    this.forgetAhead(ahead);
-    void ahead.opening.then(closeSession);
-  }
-
-  /**
-   * Like dropSessionAhead, but settles once the server closed the channel: sshd counts a
-   * session until then, so what it refused for want of one can be asked again. Whether there
-   * was one.
-   */
-  async giveBackSessionAhead(): Promise<boolean> {
-    const ahead = this.ahead;
-    if (!ahead) return false;
-    this.forgetAhead(ahead);
-    const channel = await ahead.opening;
-    if (!channel) return true;
-    const closed = new Promise<void>((resolve) => channel.once('close', () => resolve()));
-    closeSession(channel);
-    await withTimeout(closed, 5000);
-    return true;
-  }
-
-  private forgetAhead(ahead: NonNullable<Connection['ahead']>): void {
-    if (this.ahead !== ahead) return;
-    clearTimeout(ahead.timer);
-    this.ahead = undefined;
-  }
-
   /** Work that must reach the server before close() ends the connection (killing a cancelled command). */
   track(work: Promise<unknown>): void {
     const settled = work.then(
@@ -198,7 +129,6 @@ export class Connection {
 
   async close(): Promise<void> {
     this.dropKeptSftp();
-    this.dropSessionAhead();
     if (this.pending.size > 0) await withTimeout(Promise.all(this.pending), 5000);
     if (!this.alive) return;
     this.closing = true;

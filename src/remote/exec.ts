@@ -30,7 +30,6 @@ import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
 import { LAUNCHER, launcherCarrying, launcherKeepingInput } from './launcher.js';
 import { PidLineReader } from './pid-line.js';
-import { closeSession, execOnSession } from './session-ahead.js';
 import type { ExecHandlers, ExecResult } from './types.js';
 
 /** What the login shell printed before giving up is quoted in the error, this much of it. */
@@ -179,28 +178,17 @@ class CommandNotStartedError extends Error {
 async function execStarting(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await execOnce(connection, command, handlers, sudo, undefined, attempt === 1);
+      return await execOnce(connection, command, handlers, sudo);
     } catch (error) {
       if (!(error instanceof CommandNotStartedError) || attempt >= START_ATTEMPTS || handlers.signal?.aborted || !connection.isAlive) throw error;
-      // A server with few sessions may have refused the channel for the SFTP session kept for
-      // an upload, or for the channel opened ahead; dropbear refuses an exec on a channel opened
-      // while another command ended (see CommandNotStartedError).
+      // A server with few sessions may have refused the channel for the SFTP session kept for an upload.
       connection.dropKeptSftp();
-      await connection.giveBackSessionAhead();
       await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS * attempt));
     }
   }
 }
 
-/** `aheadAllowed`: the command may take a channel opened ahead, and leaves one for the next (not after a refused exec). */
-function execOnce(
-  connection: Connection,
-  command: string,
-  handlers: ExecHandlers,
-  sudo?: SudoAccess,
-  fifos?: string,
-  aheadAllowed = true,
-): Promise<ExecResult> {
+function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess, fifos?: string): Promise<ExecResult> {
   const { host } = connection;
   const where = `${host.name} (${host.address}:${host.port})`;
   return new Promise<ExecResult>((resolve, reject) => {
@@ -388,26 +376,9 @@ function execOnce(
       // Cancelled while the channel was opening.
       if (settled) stopRemote(connection, opened, pidReader, sudo);
     };
-    const failedToStart = (error: unknown) => {
-      if (isNotConnected(error)) connection.markLost();
-      finish(() => reject(connection.isAlive ? error : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`)));
-    };
-    if (!sudo) {
-      const line = carrying ?? (keepInput ? launcherKeepingInput(script.length) : LAUNCHER);
-      // A channel opened ahead takes the exec request at once; another is opened for the next command.
-      void (aheadAllowed ? connection.takeSessionAhead() : Promise.resolve(null)).then((ahead) => {
-        if (settled) return closeSession(ahead);
-        try {
-          if (!ahead || !execOnSession(ahead, line, opening)) connection.client.exec(line, opening);
-          if (aheadAllowed) connection.openSessionAhead();
-        } catch (error) {
-          failedToStart(error);
-        }
-      });
-      return;
-    }
     try {
-      if (!pty) connection.client.exec(sudoLauncher(tag), opening);
+      if (!sudo) connection.client.exec(carrying ?? (keepInput ? launcherKeepingInput(script.length) : LAUNCHER), opening);
+      else if (!pty) connection.client.exec(sudoLauncher(tag), opening);
       else
         connection.client.exec(
           sudoLauncher(tag, { bytes: script.length, ...(fifos ? { fifos } : {}) }),
@@ -415,7 +386,8 @@ function execOnce(
           opening,
         );
     } catch (error) {
-      failedToStart(error);
+      if (isNotConnected(error)) connection.markLost();
+      finish(() => reject(connection.isAlive ? error : new ConnectionLostError(`The connection to ${where} dropped before the command could start.`)));
     }
   });
 }

@@ -154,21 +154,8 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
     };
     const timer = setTimeout(() => finish({ available: false, error: `no answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs);
     if (!connection.isAlive) return finish({ available: false, error: 'the connection dropped' });
-    const open = (again: boolean) => {
-      try {
-        connection.client.sftp(opened(again));
-      } catch (error) {
-        finish({ available: false, error: (error as Error).message });
-      }
-    };
-    const opened =
-      (again: boolean) =>
-      (error: Error | undefined, sftp: SFTPWrapper): void => {
-        if (error && !again && !settled) {
-          // A server with few sessions (MaxSessions) may have refused it for the channel opened ahead for the first step.
-          void connection.giveBackSessionAhead().then((hadOne) => (hadOne ? open(true) : finish({ available: false, error: error.message })));
-          return;
-        }
+    try {
+      connection.client.sftp((error, sftp) => {
         if (error) return finish({ available: false, error: error.message });
         sftp.on('error', () => {});
         // Kept only for a probe still waiting: one that ran out of time already said "not available".
@@ -179,8 +166,10 @@ export function probeSftpOn(connection: Connection, timeoutMs = 10_000): Promise
         };
         if (answeredLimits(sftp)) answered();
         else sftp.realpath('.', (realpathError) => answered(realpathError ?? undefined));
-      };
-    open(false);
+      });
+    } catch (error) {
+      finish({ available: false, error: (error as Error).message });
+    }
   });
 }
 

@@ -4,9 +4,7 @@ import type { ClientChannel } from 'ssh2';
 import type { Connection } from './connection.js';
 import type { InteractiveShell, ShellSize } from './types.js';
 
-export async function openInteractiveShell(connection: Connection, size: ShellSize): Promise<InteractiveShell> {
-  // A human waits for it: its session comes before the channel opened ahead for a command (MaxSessions).
-  await connection.giveBackSessionAhead();
+export function openInteractiveShell(connection: Connection, size: ShellSize): Promise<InteractiveShell> {
   const { user, address, port } = connection.host;
   return new Promise((resolve, reject) => {
     const opened = (error: Error | undefined, channel: ClientChannel) => {

@@ -9,4 +9,3 @@ const require = createRequire(import.meta.url);
 export const requireSsh2 = (): unknown => require('ssh2');
 export const requireSsh2Constants = (): unknown => require('ssh2/lib/protocol/constants.js');
 export const requireSsh2Crypto = (): unknown => require('ssh2/lib/protocol/crypto.js');
-export const requireSsh2Channel = (): unknown => require('ssh2/lib/Channel.js');

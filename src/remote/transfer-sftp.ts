@@ -89,16 +89,10 @@ export class SftpSession {
   static async open(connection: Connection): Promise<SftpSession> {
     const kept = connection.takeKeptSftp();
     if (kept) return new SftpSession(kept, whereOf(connection), socketOf(connection));
-    let gaveBack = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return await SftpSession.openOnce(connection);
       } catch (error) {
-        // A server with few sessions (MaxSessions) may have refused it for the channel opened ahead for a command.
-        if (!(error instanceof SubsystemRefusedError) && !gaveBack && connection.isAlive && (await connection.giveBackSessionAhead())) {
-          gaveBack = true;
-          continue;
-        }
         if (!(error instanceof SubsystemRefusedError)) throw error;
         if (attempt >= SUBSYSTEM_ATTEMPTS) throw new NoSftpServerError(error.message);
         await new Promise((resolve) => setTimeout(resolve, SUBSYSTEM_RETRY_PAUSE_MS * attempt));

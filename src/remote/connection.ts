@@ -4,9 +4,13 @@ import type { Writable } from 'node:stream';
 import type { SFTPWrapper, Client as SshClient } from 'ssh2';
 import { LAUNCHER } from './launcher.js';
 import type { ResolvedHost } from './types.js';
+import { WarmShell, type TakenShell } from './warm-shell.js';
 
 /** How long a closed connection waits for the server to hang up before its socket is destroyed. */
 const CLOSE_WAIT_MS = 2000;
+
+/** How long a shell kept ready waits for a command before it is ended. */
+const KEEP_SHELL_MS = 60_000;
 
 /** A live connection; `onDrop` hears when it ends without close() having been asked. */
 export class Connection {
@@ -16,6 +20,13 @@ export class Connection {
   private readonly dropListeners = new Set<(reason: string) => void>();
   private readonly pending = new Set<Promise<void>>();
   private keptSftp: { session: SFTPWrapper; timer: NodeJS.Timeout } | undefined;
+  private keptShell: { shell: WarmShell; timer: NodeJS.Timeout } | undefined;
+  /**
+   * Whether commands keep a shell ready for the next (warm-shell.ts): set for the connections
+   * a run goes on with, not for a login made for one command. Off for good once the server
+   * refused a session, which one kept ready may have taken (MaxSessions).
+   */
+  keepsShells = false;
 
   constructor(
     readonly client: SshClient,
@@ -92,6 +103,70 @@ export class Connection {
     kept.session.end();
   }
 
+  /**
+   * The shell kept ready, now the caller's (null when there is none, or it ended), after
+   * which another is started for the command after.
+   */
+  async takeShell(): Promise<TakenShell | null> {
+    const kept = this.keptShell;
+    this.keptShell = undefined;
+    if (kept) clearTimeout(kept.timer);
+    const taken = kept ? await kept.shell.take() : null;
+    this.keepShellReady();
+    return taken;
+  }
+
+  /**
+   * Starts a shell for the next command unless one is kept: in a task of its own, so that
+   * the channels asked for now (the check's probe and its SFTP session) come first, should
+   * the server have few sessions.
+   */
+  keepShellReady(): void {
+    if (!this.keepsShells || this.keptShell) return;
+    setImmediate(() => {
+      if (!this.keepsShells || this.keptShell || !this.alive || this.closing) return;
+      const kept = {
+        // Refused, or ended untaken (a login shell that will not run it): none is kept again.
+        shell: new WarmShell(this.client, () => {
+          if (this.keptShell !== kept) return;
+          this.keepsShells = false;
+          this.dropKeptShell();
+        }),
+        timer: setTimeout(() => this.dropKeptShell(), KEEP_SHELL_MS),
+      };
+      kept.timer.unref?.();
+      this.keptShell = kept;
+    });
+  }
+
+  /**
+   * Ends the shell kept ready, if any: it holds one of the server's sessions. Resolves once
+   * the server has closed it (its session is free), or after CLOSE_WAIT_MS.
+   */
+  dropKeptShell(): Promise<void> {
+    const kept = this.keptShell;
+    if (!kept) return Promise.resolve();
+    clearTimeout(kept.timer);
+    this.keptShell = undefined;
+    kept.shell.end();
+    return withTimeout(kept.shell.closed, CLOSE_WAIT_MS);
+  }
+
+  /** The server's software, from the first line it sent (OpenSSH_9.2p1, dropbear_2022.83). */
+  get serverSoftware(): string {
+    return (this.client as unknown as { _remoteVer?: string })._remoteVer ?? '';
+  }
+
+  /**
+   * The server refused a session: what this connection keeps is given back, and no shell is
+   * kept ready on it again.
+   */
+  makeRoomForSessions(): Promise<void> {
+    this.keepsShells = false;
+    this.dropKeptSftp();
+    return this.dropKeptShell();
+  }
+
   /** Work that must reach the server before close() ends the connection (killing a cancelled command). */
   track(work: Promise<unknown>): void {
     const settled = work.then(
@@ -128,6 +203,8 @@ export class Connection {
   }
 
   async close(): Promise<void> {
+    this.keepsShells = false;
+    void this.dropKeptShell();
     this.dropKeptSftp();
     if (this.pending.size > 0) await withTimeout(Promise.all(this.pending), 5000);
     if (!this.alive) return;

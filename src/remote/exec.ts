@@ -28,9 +28,10 @@ import {
 } from './become.js';
 import type { Connection } from './connection.js';
 import { abortError, ConnectionLostError, isNotConnected } from './errors.js';
-import { LAUNCHER, launcherCarrying, launcherKeepingInput } from './launcher.js';
+import { LAUNCHER, launcherCarrying, launcherKeepingInput, warmHeader } from './launcher.js';
 import { PidLineReader } from './pid-line.js';
 import type { ExecHandlers, ExecResult } from './types.js';
+import { replaySaid, type TakenShell } from './warm-shell.js';
 
 /** What the login shell printed before giving up is quoted in the error, this much of it. */
 const QUOTED_BYTES = 200;
@@ -181,19 +182,42 @@ async function execStarting(connection: Connection, command: string, handlers: E
       return await execOnce(connection, command, handlers, sudo);
     } catch (error) {
       if (!(error instanceof CommandNotStartedError) || attempt >= START_ATTEMPTS || handlers.signal?.aborted || !connection.isAlive) throw error;
-      // A server with few sessions may have refused the channel for the SFTP session kept for an upload.
-      connection.dropKeptSftp();
+      // A server with few sessions may have refused the channel for the SFTP session kept for an upload, or the shell kept ready.
+      await connection.makeRoomForSessions();
       await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS * attempt));
     }
   }
 }
 
-function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess, fifos?: string): Promise<ExecResult> {
+async function execOnce(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess, fifos?: string): Promise<ExecResult> {
+  const script = Buffer.from(command, 'utf8');
+  const keepInput = sudo ? undefined : handlers.keepInput;
+  const carrying = handlers.scriptIsPublic && !sudo && !keepInput ? launcherCarrying(command) : null;
+  // Without sudo, and not on the command line: the script goes to the shell kept ready, if one is.
+  let warm: TakenShell | null = null;
+  if (!sudo && carrying === null && script.length > 0) warm = await connection.takeShell();
+  else if (!sudo) connection.keepShellReady();
+  return runOn(connection, warm, { script, keepInput, carrying }, handlers, sudo, fifos);
+}
+
+function runOn(
+  connection: Connection,
+  warm: TakenShell | null,
+  sending: { script: Buffer; keepInput: ExecHandlers['keepInput']; carrying: string | null },
+  handlers: ExecHandlers,
+  sudo?: SudoAccess,
+  fifos?: string,
+): Promise<ExecResult> {
   const { host } = connection;
   const where = `${host.name} (${host.address}:${host.port})`;
+  const { script, keepInput, carrying } = sending;
   return new Promise<ExecResult>((resolve, reject) => {
     const { signal } = handlers;
-    if (signal?.aborted) return reject(abortError());
+    if (signal?.aborted) {
+      // The shell kept ready runs nothing once its input ends.
+      warm?.channel.end();
+      return reject(abortError());
+    }
     let settled = false;
     let channel: ClientChannel | undefined;
     const pidReader = new PidLineReader();
@@ -201,9 +225,8 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
     const pty = sudo?.needsPty ?? false;
     const tag = sudo ? newPromptTag() : '';
     const promptReader = sudo ? new SudoPromptReader(tag, pty) : undefined;
-    const script = Buffer.from(command, 'utf8');
-    const keepInput = sudo ? undefined : handlers.keepInput;
-    const carrying = handlers.scriptIsPublic && !sudo && !keepInput ? launcherCarrying(command) : null;
+    // A shell kept ready reads the script's length first (WARM_LAUNCHER).
+    const first = warm ? Buffer.concat([Buffer.from(warmHeader(script.length, keepInput !== undefined)), script]) : script;
 
     let stuck: NodeJS.Timeout | undefined;
     const finish = (outcome: () => void) => {
@@ -270,7 +293,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
         scriptSent = true;
         if (pty) opened.write(script);
         else if (keepInput) {
-          opened.write(script);
+          opened.write(first);
           let ended = false;
           keepInput({
             get open() {
@@ -286,7 +309,7 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
             },
           });
         } else if (carrying !== null) opened.end();
-        else opened.end(script);
+        else opened.end(first);
       };
       const onPrompts = (count: number) => {
         if (count === 0 || !sudo) return;
@@ -362,6 +385,8 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
             if (held.length > 0 && !(sudo && pidReader.foundPid === null)) handlers.onStderr(held);
             remember(held);
             if (exit && pidReader.foundPid === null && sudo) reject(sudoFailure(sudo, promptReader?.said ?? said, exit.exitCode));
+            else if (exit && pidReader.foundPid === null && warm)
+              reject(new CommandNotStartedError(`Could not start the command on ${where}: the shell kept ready for it ended before it read the command.`));
             else if (exit && pidReader.foundPid === null) reject(launcherNeverRan(where, exit, said));
             else if (exit) resolve(exit);
             else if (!connection.isAlive)
@@ -376,6 +401,11 @@ function execOnce(connection: Connection, command: string, handlers: ExecHandler
       // Cancelled while the channel was opening.
       if (settled) stopRemote(connection, opened, pidReader, sudo);
     };
+    if (warm) {
+      opening(undefined, warm.channel);
+      replaySaid(warm);
+      return;
+    }
     try {
       if (!sudo) connection.client.exec(carrying ?? (keepInput ? launcherKeepingInput(script.length) : LAUNCHER), opening);
       else if (!pty) connection.client.exec(sudoLauncher(tag), opening);

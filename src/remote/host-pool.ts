@@ -513,6 +513,10 @@ export class HostPool {
     }
     slot.connection = connection;
     slot.keptUnused = false;
+    // The run's own connection: each command keeps a shell ready for the next (warm-shell.ts).
+    // Not on dropbear, which closes or refuses a channel opened while another ends
+    // (mkj/dropbear#173, #321), as an unused shell does; nor on servers not known to be fit.
+    connection.keepsShells = connection.serverSoftware.startsWith('OpenSSH');
     connection.onDrop((reason) => {
       if (slot.connection !== connection) return;
       slot.connection = undefined;

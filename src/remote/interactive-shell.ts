@@ -4,7 +4,20 @@ import type { ClientChannel } from 'ssh2';
 import type { Connection } from './connection.js';
 import type { InteractiveShell, ShellSize } from './types.js';
 
-export function openInteractiveShell(connection: Connection, size: ShellSize): Promise<InteractiveShell> {
+export async function openInteractiveShell(connection: Connection, size: ShellSize): Promise<InteractiveShell> {
+  // The shell kept ready for a command gives its session back first (MaxSessions).
+  await connection.dropKeptShell();
+  try {
+    return await openOnce(connection, size);
+  } catch (error) {
+    if (!connection.isAlive) throw error;
+    // A server with few sessions: whatever else the connection keeps gives its own back, and the shell is asked for once more.
+    await connection.makeRoomForSessions();
+    return openOnce(connection, size);
+  }
+}
+
+function openOnce(connection: Connection, size: ShellSize): Promise<InteractiveShell> {
   const { user, address, port } = connection.host;
   return new Promise((resolve, reject) => {
     const opened = (error: Error | undefined, channel: ClientChannel) => {

@@ -42,6 +42,22 @@ export function launcherReadingBytes(bytes: number, pidOnStdout: boolean, fifos?
   return `${pidLine(pidOnStdout)}; c=$(dd bs=1 count=${bytes} 2>/dev/null); eval "$c" </dev/null${output}`;
 }
 
+/**
+ * The launcher of a shell kept ready (warm-shell.ts): started before its script is known, it
+ * waits for a header line (the script's length, and `keep` when the input after the script
+ * is the script's, on fd 3) and exactly that many bytes of script, and only then reports its
+ * pid: a shell that ends without the pid line never ran its script, and the script may be
+ * sent again on a channel of its own. An input that ends first, or a header that is not one,
+ * ends it having run nothing.
+ */
+export const WARM_LAUNCHER = `exec /bin/sh -c 'IFS=" " read -r n k || exit 0; [ "$n" -gt 0 ] 2>/dev/null || exit 0; c=$(head -c $n 2>/dev/null) || c=$(dd bs=1 count=$n 2>/dev/null); ${pidLine()}; if [ "$k" = keep ]; then eval "$c" 3<&0 </dev/null; else eval "$c" </dev/null; fi'`;
+
+/** What a shell kept ready reads before its script: see WARM_LAUNCHER. */
+export function warmHeader(bytes: number, keepInput: boolean): string {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`Not a script length: ${bytes}`);
+  return `${bytes}${keepInput ? ' keep' : ''}\n`;
+}
+
 /** The longest command line sent: dropbear takes one of 9,000 bytes at most. */
 export const MAX_COMMAND_LINE = 8000;
 

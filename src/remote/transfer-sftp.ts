@@ -93,6 +93,11 @@ export class SftpSession {
       try {
         return await SftpSession.openOnce(connection);
       } catch (error) {
+        // A server with few sessions (MaxSessions) may have refused it for the shell kept ready: given back, once.
+        if (connection.keepsShells && connection.isAlive && !(error instanceof NoSftpServerError)) {
+          await connection.makeRoomForSessions();
+          continue;
+        }
         if (!(error instanceof SubsystemRefusedError)) throw error;
         if (attempt >= SUBSYSTEM_ATTEMPTS) throw new NoSftpServerError(error.message);
         await new Promise((resolve) => setTimeout(resolve, SUBSYSTEM_RETRY_PAUSE_MS * attempt));

@@ -402,7 +402,14 @@ describeWithSshd('the channel of a detached step', () => {
       pool.releaseRun('dragon', run.runId);
       await waitFor(() => !existsSync(path.join(folder, 'out')), { what: 'the output released', timeoutMs: 5000 });
       expect(readFileSync(path.join(folder, 'exit'), 'utf8')).toBe('4\n');
-      expect(sessionChannels() - before).toBe(1);
+      // Its channel, and the shell it kept ready for the next command (warm-shell.ts).
+      expect(sessionChannels() - before).toBe(2);
+      // The next step runs on that shell: one channel more, the shell it keeps ready in turn.
+      const next = await detachedRun(pool, 'echo again');
+      expect(next).toMatchObject({ exitCode: 0, stdout: 'again\n', notices: [] });
+      pool.releaseRun('dragon', next.runId);
+      await waitFor(() => !existsSync(path.join(runFolderOf(next.runId), 'out')), { what: 'the second output released', timeoutMs: 5000 });
+      expect(sessionChannels() - before).toBe(3);
     } finally {
       await pool.close();
       removeHome(home);

@@ -346,6 +346,19 @@ export class Sshd {
     }
   }
 
+  /** The processes this sshd's sessions started, with their whole command lines (arguments joined by spaces). */
+  sessionProcesses(): Array<{ pid: number; args: string }> {
+    const pid = this.process?.pid;
+    if (pid === undefined) return [];
+    return descendantsOf(pid).flatMap((entry) => {
+      try {
+        return [{ pid: entry.pid, args: readFileSync(`/proc/${entry.pid}/cmdline`, 'utf8').split('\0').join(' ').trim() }];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   /** Stops (SIGSTOP) the per-connection sshd processes: the links stay up but nothing answers, as on a dead route. */
   freezeConnections(): void {
     const pid = this.process?.pid;

@@ -44,6 +44,8 @@ interface HostSlot {
   loggingIn?: Promise<Connection>;
   /** The connection is the host check's, handed to the run, and nothing has used it since: a drop only forgets it. */
   keptUnused?: boolean;
+  /** The runbook's last step there has started: its commands keep no shell ready for a next one. */
+  lastStepStarted?: boolean;
 }
 
 function releaseKey(host: string, runId: string): string {
@@ -405,6 +407,12 @@ export class HostPool {
     return slot.loggingIn;
   }
 
+  lastStepStarting(host: string): void {
+    const slot = this.slot(host);
+    slot.lastStepStarted = true;
+    if (slot.connection) slot.connection.keepsShells = false;
+  }
+
   /**
    * Runs one command over a login of its own, beside the pooled connection, then closes it:
    * proof that the host takes new logins now, which a link that survived a change is not.
@@ -516,7 +524,7 @@ export class HostPool {
     // The run's own connection: each command keeps a shell ready for the next (warm-shell.ts).
     // Not on dropbear, which closes or refuses a channel opened while another ends
     // (mkj/dropbear#173, #321), as an unused shell does; nor on servers not known to be fit.
-    connection.keepsShells = connection.serverSoftware.startsWith('OpenSSH');
+    connection.keepsShells = !slot.lastStepStarted && connection.serverSoftware.startsWith('OpenSSH');
     connection.onDrop((reason) => {
       if (slot.connection !== connection) return;
       slot.connection = undefined;

@@ -3,6 +3,7 @@
 // never through the machine.
 import { effectActor } from './effect-actor.js';
 import { hostKeyPhaseOf } from '../engine/fallback-scope.js';
+import { hostOfStep } from './last-steps.js';
 import type { CommandResult } from '../engine/machine.js';
 import type { ProbeResult } from '../engine/setup.js';
 import { probeDone } from './probe-done.js';
@@ -55,6 +56,8 @@ export interface EffectsOptions {
   facts?: HostFactsCache;
   /** The runbook's variables, which conditions name. */
   vars?: Record<string, string>;
+  /** Each host's last step in the runbook (not counting fallbacks): once it starts, no shell is kept ready there. */
+  lastStepOnHost?: ReadonlyMap<string, string>;
   /** Text from a host as it may be kept: the runbook's secrets masked. Default: as it came. */
   mask?: (text: string) => string;
 }
@@ -76,6 +79,8 @@ export function createEffects(options: EffectsOptions) {
   const withOutput = async <T>(step: Step, work: (output: StepOutput) => Promise<T>): Promise<T> => {
     const output = outputs.start(step);
     hosts.setPhase(hostKeyPhaseOf(step));
+    const host = hostOfStep(step);
+    if (host !== undefined && options.lastStepOnHost?.get(host) === step.id) hosts.lastStepStarting?.(host);
     try {
       // Only what starts anew: an attempt followed again is on its host already.
       const expired = step.kind === 'guard' || outputs.continuesLast(step.id) ? null : (options.guards?.expiredFor(step.id) ?? null);

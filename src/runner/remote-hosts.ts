@@ -40,6 +40,8 @@ export interface RemoteHosts {
   setSpare?(host: string, port: number | null): void;
   /** The phase being run (null in the fallback): logins check the host keys declared for it. */
   setPhase(phase: string | null): void;
+  /** The runbook's last step on the host starts: no shell is kept ready there for a command after it (warm-shell.ts). */
+  lastStepStarting?(host: string): void;
   isPortOpen(host: string, port: number, timeoutMs: number): Promise<boolean>;
   states(): Record<string, ConnectionState>;
   subscribe(listener: () => void): () => void;

@@ -25,6 +25,7 @@ import { rearmTimeLimit, type RestoredMachine } from './restore.js';
 import { summarizeRunbook } from './step-summary.js';
 import { goingAgainOptions, type GoingAgain } from '../engine/going-again.js';
 import { showCapturedValues } from './shown-values.js';
+import { lastStepOnEachHost } from './last-steps.js';
 
 export interface RunOptions {
   runbook: Runbook;
@@ -191,6 +192,7 @@ export function createRun(options: RunOptions): Run {
       ...(options.secrets ? { mask: (text: string) => options.secrets!.masker.maskText(text) } : {}),
       facts: new HostFactsCache(hosts, (host, facts) => record('host.facts', { host, facts })),
       vars: runbook.vars,
+      lastStepOnHost: lastStepOnEachHost(runbook),
     }),
   });
   if (options.restore) {

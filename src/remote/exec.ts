@@ -53,6 +53,16 @@ const SUDO_START_MS = 30_000;
  */
 export async function execOnConnection(connection: Connection, command: string, handlers: ExecHandlers, sudo?: SudoAccess): Promise<ExecResult> {
   if (!sudo) return execStarting(connection, command, handlers);
+  try {
+    return await execAsRoot(connection, command, handlers, sudo);
+  } finally {
+    // What ran as root may have changed what a new login gets (the user's groups, its
+    // ~/.bashrc, its limits): a shell kept ready since is not the next command's.
+    void connection.dropKeptShell();
+  }
+}
+
+async function execAsRoot(connection: Connection, command: string, handlers: ExecHandlers, sudo: SudoAccess): Promise<ExecResult> {
   for (let tries = 1; ; ) {
     try {
       if (sudo.needsPty) return await execInPty(connection, command, handlers, sudo);

@@ -142,6 +142,26 @@ describeWithSshd('become: sudo on a host that forbids root logins', () => {
     expect(human.asked).toEqual([]);
   });
 
+  it("a shell kept ready before a command through sudo is not the next command's: what ran as root may change what a login gets", async () => {
+    const pool = poolAs('nsnopw', sudoHuman([]));
+    // How long ago the shell running it started, in seconds.
+    const shellAge = `s=$(cut -d' ' -f22 /proc/$$/stat); awk -v s="$s" '{ printf "%.2f\\n", $1 - s / 100 }' /proc/uptime`;
+    const asUser = async (command: string) => {
+      const stdout: Buffer[] = [];
+      await pool.exec('dragon', command, { onStdout: (chunk) => stdout.push(chunk), onStderr: () => {} });
+      return Buffer.concat(stdout).toString();
+    };
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1500));
+    await asUser('true');
+    await pause();
+    // The shell the command before kept ready, started 1.5 s before this command.
+    expect(Number(await asUser(shellAge))).toBeGreaterThanOrEqual(1.4);
+    await pause();
+    expect((await runAsRoot(pool, 'id -u', seen)).stdout).toBe('0\n');
+    // Not the shell kept ready during the pause: a new one.
+    expect(Number(await asUser(shellAge))).toBeLessThan(1);
+  });
+
   it('a password: asked once for the host, then reused for every command, detached runs and after a reconnect', async () => {
     const human = sudoHuman([PASSWORD]);
     const pool = poolAs('nspw', human);

@@ -3,7 +3,8 @@
 // after which sshd opens the channel's input); one kept ready has done both and waits on its
 // input for a script (WARM_LAUNCHER): over a 180 ms link each step starts 0.36 s sooner, and
 // the login shell's start (a slow ~/.bashrc) is behind it too. What it printed meanwhile (the
-// login shell's words, the pid line) is handed over with it, to be read as a new channel's.
+// login shell's words; its pid line comes only once it has read a script) is handed over with
+// it, to be read as a new channel's.
 import type { ClientChannel, Client as SshClient } from 'ssh2';
 import { WARM_LAUNCHER } from './launcher.js';
 

@@ -207,8 +207,7 @@ class FakeGuest {
   /** Down at once, back a second later with a new boot id, running the newest kernel installed. */
   private async reboot(): Promise<void> {
     this.reboots++;
-    this.sshd.dropConnections();
-    await this.sshd.stopListener();
+    await this.sshd.goDown();
     writeFileSync(path.join(this.dir, 'boot_id'), `${randomUUID()}\n`);
     const newest = this.kernels()
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))

@@ -158,9 +158,7 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     let restarted: Promise<void> | undefined;
     const run = await runDetached(numbered(3000, 500, 0.3, 0), (bytes) => {
       if (!restarted && bytes > 5000) {
-        // Sessions are children of the listener: drop them first, then stop it.
-        host.sshd.dropConnections();
-        restarted = host.sshd.stopListener().then(async () => {
+        restarted = host.sshd.goDown().then(async () => {
           await new Promise((resolve) => setTimeout(resolve, 2500));
           await host.sshd.restart();
         });
@@ -193,8 +191,7 @@ describeWithSshd('detached remote steps over a link that drops', () => {
     const running = runDetached(numbered(100, 10, 0.3, 0), (bytes) => {
       if (!cut && bytes > 50) {
         cut = true;
-        host.sshd.dropConnections();
-        void host.sshd.stopListener();
+        void host.sshd.goDown();
       }
     });
     await expect(running).rejects.toThrow(/^Lost dragon: no login within 3 s after the link dropped/);

@@ -65,8 +65,7 @@ export class RebootableMachine {
 
   async reboot({ downForMs, nextHostname, nextHostKey }: RebootOptions): Promise<void> {
     this.reboots++;
-    this.sshd.dropConnections();
-    await this.sshd.stopListener();
+    await this.sshd.goDown();
     writeFileSync(path.join(this.dir, 'boot_id'), `${randomUUID()}\n`);
     if (nextHostname) writeFileSync(path.join(this.dir, 'hostname'), `${nextHostname}\n`);
     await (downForMs === 'until told' ? new Promise<void>((resolve) => (this.bringBack = resolve)) : new Promise((resolve) => setTimeout(resolve, downForMs)));

@@ -402,6 +402,22 @@ export class Sshd {
     await waitUntilListening(this.process, { name: `sshd (config ${this.configFile})`, address: this.address, port: this.port, log: () => this.output });
   }
 
+  /**
+   * Down as a machine that goes away: every connection dropped and the listener stopped, with
+   * no login slipping in between (a client that logs in again at once would otherwise reach
+   * the listener before it stops, and its connection would live on). The listener is held
+   * (SIGSTOP) while its connections are dropped, so it accepts no new one meanwhile.
+   */
+  async goDown(): Promise<void> {
+    const pid = this.process?.pid;
+    if (pid !== undefined) killQuietly(pid, 'SIGSTOP');
+    this.dropConnections();
+    const stopping = this.stopListener();
+    // The SIGTERM sent by stopListener waits for the listener to run again.
+    if (pid !== undefined) killQuietly(pid, 'SIGCONT');
+    await stopping;
+  }
+
   /** Stops only the listening sshd: open connections live on, new logins are refused. */
   async stopListener(): Promise<void> {
     const child = this.process;

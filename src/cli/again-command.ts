@@ -15,7 +15,8 @@ import { readMeta } from '../store/session.js';
 import { summarizeSession } from '../store/session-summary.js';
 import { capturedValuesOf, runStartedOf, stepStatusesOf, type RunStarted } from '../store/session-links.js';
 import type { HelperSettings } from '../store/helper-settings.js';
-import { runCommand, type FrontEndOptions } from './run-command.js';
+import type { FrontEndOptions } from './front-end.js';
+import { runCommand } from './run-command.js';
 import { UserError } from './user-error.js';
 import { selfCommand } from './self-command.js';
 

@@ -75,10 +75,10 @@ export async function runCheck(runbook: Runbook, connect: Omit<ConnectOptions, '
   }
 }
 
-function checkPool(runbook: Runbook, pool: HostPool): Promise<CheckReport> {
+function checkPool(runbook: Runbook, pool: HostPool, whileProbing?: () => void): Promise<CheckReport> {
   // The keys declared for the phase a run starts in.
   pool.setPhase(runbook.phaseOrder[0] ?? null);
-  return checkHosts(runbook, pool);
+  return checkHosts(runbook, pool, whileProbing ? { whileProbing } : {});
 }
 
 export interface PreRunCheckOptions {
@@ -88,6 +88,8 @@ export interface PreRunCheckOptions {
   questions: HandOverInteraction;
   /** Plain or JSON lines: the questions go to the run's own line reader. null: the full-screen view comes next. */
   io: PlainIO | null;
+  /** Work for the run that needs no answer from the hosts, done while the probes' answers travel (CheckOptions). */
+  whileProbing?: () => void;
 }
 
 /**
@@ -108,7 +110,7 @@ export async function checkBeforeRun(runbook: Runbook, options: PreRunCheckOptio
   options.questions.to = oneQuestionAtATime(plainInteraction(io));
   try {
     if (!io.json) write('nightshift: checking the hosts before the first step (--no-check skips this)\n');
-    const report = await checkPool(runbook, options.pool);
+    const report = await checkPool(runbook, options.pool, options.whileProbing);
     // The run goes on with the check's logins (its journal tells them as it starts) and
     // with what was unlocked and recorded meanwhile (passphrases, host keys).
     options.pool.handOverToRun();

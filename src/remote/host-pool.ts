@@ -89,6 +89,15 @@ export class HostPool {
     return slot.resolved;
   }
 
+  /**
+   * Starts working out the settings of `hosts` without waiting for them (`ssh -G` runs while
+   * the caller loads what comes next); a failure is reported to whoever resolves the host.
+   */
+  resolveEarly(hosts: string[]): void {
+    const settled = hosts.length === 1 ? this.resolve(hosts[0]!) : this.resolveAhead(hosts);
+    settled.catch(() => undefined);
+  }
+
   /** Works out the settings of `hosts` not resolved yet in one batch, ahead of their logins (a check of hundreds of hosts). */
   async resolveAhead(hosts: string[]): Promise<void> {
     const specs = hosts.flatMap((host) => {

@@ -48,7 +48,7 @@ const sshFound = new WeakMap<NodeJS.ProcessEnv, { path: string | undefined; ssh:
 function sshOnPathOf(env: NodeJS.ProcessEnv): Promise<string | null> {
   const known = sshFound.get(env);
   if (known && known.path === env['PATH']) return known.ssh;
-  const ssh = findSsh(env);
+  const ssh = Promise.resolve(findSsh(env));
   sshFound.set(env, { path: env['PATH'], ssh });
   return ssh;
 }

@@ -2,8 +2,7 @@
 // option for a host (Match exec, Include in a Host block, /etc/ssh/ssh_config, defaults), and
 // the runbook's values go on its command line, where they win as options given to ssh do.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
+import { accessSync, constants, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { HostSpec } from '../runbook/types.js';
 import { assembleResolvedHost, homeDir, passwdHome, SshConfigError } from './ssh-config-common.js';
@@ -20,14 +19,17 @@ export interface SshResolveOptions {
   sshBinary: string;
 }
 
-/** The first executable `ssh` on PATH (env's, else the process's), or null. */
-export async function findSsh(env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+/**
+ * The first executable `ssh` on PATH (env's, else the process's), or null. Looked up without
+ * yielding (a few access calls): ssh -G starts before what the caller loads next runs.
+ */
+export function findSsh(env: NodeJS.ProcessEnv = process.env): string | null {
   const search = env['PATH'] ?? process.env['PATH'] ?? '';
   for (const dir of search.split(':')) {
     if (dir === '') continue;
     const candidate = path.join(dir, 'ssh');
     try {
-      await access(candidate, constants.X_OK);
+      accessSync(candidate, constants.X_OK);
       return candidate;
     } catch {
       // not here

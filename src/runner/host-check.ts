@@ -65,15 +65,32 @@ export interface CheckOptions {
   parallel?: number;
   /** Bound on the probe script and the SFTP probe of one host (default 30 s). */
   probeTimeoutMs?: number;
+  /**
+   * Called once, when the first host's probes are on their way: work that needs no answer
+   * from the hosts (loading the run's code) is done while the answers travel.
+   */
+  whileProbing?: () => void;
+}
+
+/** The hosts the check logs in to: all but those the runbook's own steps make later. */
+export function hostsCheckedFirst(runbook: Runbook): string[] {
+  return Object.keys(runbook.hosts).filter((name) => runbook.hosts[name]!.appearsIn === undefined);
 }
 
 export async function checkHosts(runbook: Runbook, pool: CheckedPool, options: CheckOptions = {}): Promise<CheckReport> {
   const needs = hostNeeds(runbook);
-  const names = Object.keys(runbook.hosts).filter((name) => runbook.hosts[name]!.appearsIn === undefined);
+  const names = hostsCheckedFirst(runbook);
   const later = Object.values(runbook.hosts).flatMap((host) => (host.appearsIn !== undefined ? [{ host: host.name, phase: host.appearsIn }] : []));
   const timeoutMs = options.probeTimeoutMs ?? 30_000;
   await pool.resolveAhead?.(names);
-  const results = await inBatches(names, options.parallel ?? checkedAtOnce(runbook), (host) => checkHost(host, needs[host]!, pool, timeoutMs));
+  let probing = options.whileProbing;
+  const probesSent = () => {
+    const first = probing;
+    probing = undefined;
+    // After the requests are written: what runs now fills the wait for their answers.
+    if (first) setImmediate(first);
+  };
+  const results = await inBatches(names, options.parallel ?? checkedAtOnce(runbook), (host) => checkHost(host, needs[host]!, pool, timeoutMs, probesSent));
   return { ok: results.every((result) => PROBES.every((probe) => result.verdicts[probe].mark !== 'fail')), hosts: results, later };
 }
 
@@ -86,7 +103,7 @@ function checkedAtOnce(runbook: Runbook): number {
   return Math.max(8, ...runbook.phases.map((phase) => phase.fleet?.parallel ?? 0));
 }
 
-async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, timeoutMs: number): Promise<HostCheck> {
+async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, timeoutMs: number, probesSent: () => void): Promise<HostCheck> {
   let resolved: ResolvedHost;
   try {
     resolved = await pool.resolve(host);
@@ -100,7 +117,9 @@ async function checkHost(host: string, needs: HostNeeds, pool: CheckedPool, time
   }
   const request: ProbeRequest = { tools: needs.tools, sudo: needs.sudo, ...runDirOf(pool, host) };
   // Side by side: each starts a program through the login shell, which can take half a second.
-  const [probe, sftp] = await Promise.all([runProbe(pool, host, request, timeoutMs), needs.uploads ? probeSftp(pool, host, timeoutMs) : undefined]);
+  const probes = Promise.all([runProbe(pool, host, request, timeoutMs), needs.uploads ? probeSftp(pool, host, timeoutMs) : undefined]);
+  probesSent();
+  const [probe, sftp] = await probes;
   return {
     host,
     resolved,

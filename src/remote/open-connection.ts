@@ -10,6 +10,7 @@ import { HandshakeLog, mismatchKind, noCommonAlgorithm, offerFor, type Offer } f
 import { certificatesRefused, PublicKeyLogin, type KeyCache } from './auth.js';
 import { Connection } from './connection.js';
 import { declaredKeysPolicy } from './declared-keys.js';
+import { CLIENT_IDENT, type EarlySocket } from './early-socket.js';
 import { ConnectError, removeKeyCommand, UnknownHostKeyRejectedError } from './errors.js';
 import { describeHostKey, knownHostsPolicy, type HostKeyCheckTarget, type HostKeyPolicy } from './host-key-check.js';
 import { JumpLinks } from './jump-links.js';
@@ -47,6 +48,8 @@ export interface ConnectionSettings {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   readyTimeoutMs: number;
+  /** A TCP connection to host.address and host.port opened ahead, used by the first attempt when the route is direct. */
+  early?: EarlySocket;
 }
 
 type SshError = Error & ClientErrorExtensions & { code?: string | number };
@@ -63,15 +66,19 @@ interface RouteStop extends RouteHost {
  * answers (recorded key, unlocked key) are kept.
  */
 export async function openConnection(settings: ConnectionSettings): Promise<Connection> {
-  const route = await routeTo(settings);
-  const first = await attempt(settings, route);
-  if (first.connection) return first.connection;
-  if (first.error instanceof ConnectError && first.askedHuman) {
-    const second = await attempt(settings, route);
-    if (second.connection) return second.connection;
-    throw second.error;
+  try {
+    const route = await routeTo(settings);
+    const first = await attempt(settings, route, settings.early);
+    if (first.connection) return first.connection;
+    if (first.error instanceof ConnectError && first.askedHuman) {
+      const second = await attempt(settings, route);
+      if (second.connection) return second.connection;
+      throw second.error;
+    }
+    throw first.error;
+  } finally {
+    settings.early?.discard();
   }
-  throw first.error;
 }
 
 async function routeTo(settings: ConnectionSettings): Promise<RouteStop[]> {
@@ -94,7 +101,7 @@ async function routeTo(settings: ConnectionSettings): Promise<RouteStop[]> {
 
 type AttemptResult = { connection: Connection; error?: undefined; askedHuman: boolean } | { connection?: undefined; error: Error; askedHuman: boolean };
 
-async function attempt(settings: ConnectionSettings, route: RouteStop[]): Promise<AttemptResult> {
+async function attempt(settings: ConnectionSettings, route: RouteStop[], early?: EarlySocket): Promise<AttemptResult> {
   const clock = new LoginClock(settings.readyTimeoutMs);
   const links = new JumpLinks();
   const destination = route[route.length - 1]!;
@@ -109,10 +116,19 @@ async function attempt(settings: ConnectionSettings, route: RouteStop[]): Promis
       });
       via = await forwardTo(client, hop, route[index + 1]!, clock);
     }
-    const connection = await logIn(settings, destination, via, clock, route.length > 1, (client) => {
-      links.carry(client);
-      return new Connection(client, destination.host);
-    });
+    const direct = via === undefined ? early : undefined;
+    const connection = await logIn(
+      settings,
+      destination,
+      via,
+      clock,
+      route.length > 1,
+      (client) => {
+        links.carry(client);
+        return new Connection(client, destination.host);
+      },
+      direct,
+    );
     return { connection, askedHuman: clock.askedHuman };
   } catch (error) {
     links.destroy();
@@ -134,6 +150,7 @@ async function logIn<T>(
   clock: LoginClock,
   jumping: boolean,
   keep: (client: SshClient) => T,
+  early?: EarlySocket,
 ): Promise<T> {
   const { host } = stop;
   if (host.certificateFiles && host.certificateFiles.length > 0) throw certificatesRefused(host);
@@ -262,9 +279,14 @@ async function logIn<T>(
     };
 
     try {
+      const sock = via ? (via instanceof ProxyCommandTransport ? via.stream : via) : early?.take();
+      // The connection opened ahead failed before ssh2 got it: reported as ssh2 reports its own.
+      if (sock instanceof Error) return fail(connectError(stop.where, host, sock));
       client.connect({
-        ...(via ? { sock: via instanceof ProxyCommandTransport ? via.stream : via } : { host: host.address, port: host.port }),
+        ...(sock ? { sock } : { host: host.address, port: host.port }),
         username: host.user,
+        // The same line an EarlySocket sent for ssh2 (it drops ssh2's own).
+        ident: CLIENT_IDENT,
         hostVerifier,
         authHandler: login.handler,
         // ssh2's types list the names it knows; offerFor kept only those.

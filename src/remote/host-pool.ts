@@ -17,8 +17,6 @@ import { uploadFile, type UploadOptions, type UploadResult } from './transfer.js
 import { uploadAsRoot } from './transfer-finish.js';
 import { homeDir, resolveHost, resolveHostsAhead } from './ssh-config.js';
 import { knownHostsName } from './known-hosts.js';
-import { EarlySocket } from './early-socket.js';
-import { proxyCommandOf } from './proxy-command.js';
 import type {
   ConnectionState,
   ConnectOptions,
@@ -53,11 +51,6 @@ interface HostSlot {
 function releaseKey(host: string, runId: string): string {
   return `${host}\0${runId}`;
 }
-
-/** How long the first login waits for its TCP connection before loading ssh2 (which holds Node for some 50 ms). */
-const EARLY_CONNECT_WAIT_MS = 3;
-/** The logins' code (ssh2 with it), loading or loaded. */
-let loginCode: Promise<typeof import('./open-connection.js')> | undefined;
 
 export class HostPool {
   private readonly slots = new Map<string, HostSlot>();
@@ -501,21 +494,10 @@ export class HostPool {
   }
 
   private async loginTo(host: string, resolved: ResolvedHost, readyTimeoutMs?: number): Promise<Connection> {
-    // A direct route's TCP connection starts before ssh2 and the login's files are loaded.
-    const early = resolved.proxyJump === undefined && proxyCommandOf(resolved) === undefined ? new EarlySocket(resolved.address, resolved.port) : undefined;
     // ssh2 loads with the first login, not at start-up: the screen is drawn before it.
-    let openConnection: typeof import('./open-connection.js').openConnection;
-    try {
-      if (!loginCode) await early?.connectedOrAfter(EARLY_CONNECT_WAIT_MS);
-      loginCode ??= import('./open-connection.js');
-      ({ openConnection } = await loginCode);
-    } catch (error) {
-      early?.discard();
-      throw error;
-    }
+    const { openConnection } = await import('./open-connection.js');
     return openConnection({
       host: resolved,
-      ...(early ? { early } : {}),
       declaredKeys: this.hosts[host]?.hostKeys,
       phase: this.phase,
       phaseOrder: this.options.phaseOrder,

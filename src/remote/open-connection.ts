@@ -3,14 +3,14 @@
 // as the errors of errors.ts.
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { acceptOnlySignatureAlgorithms, signKeyFilesAtOnce, ssh2, ssh2Algorithms } from './ssh2.js';
+import { acceptOnlySignatureAlgorithms, signKeyFilesAtOnce, ssh2, ssh2Algorithms, ssh2Loaded } from './ssh2.js';
 import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import type { HostKeyExpectation } from '../runbook/types.js';
 import { HandshakeLog, mismatchKind, noCommonAlgorithm, offerFor, type Offer } from './algorithms.js';
 import { certificatesRefused, PublicKeyLogin, type KeyCache } from './auth.js';
 import { Connection } from './connection.js';
 import { declaredKeysPolicy } from './declared-keys.js';
-import { CLIENT_IDENT, type EarlySocket } from './early-socket.js';
+import { CLIENT_IDENT, EarlySocket } from './early-socket.js';
 import { ConnectError, removeKeyCommand, UnknownHostKeyRejectedError } from './errors.js';
 import { describeHostKey, knownHostsPolicy, type HostKeyCheckTarget, type HostKeyPolicy } from './host-key-check.js';
 import { JumpLinks } from './jump-links.js';
@@ -48,9 +48,10 @@ export interface ConnectionSettings {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   readyTimeoutMs: number;
-  /** A TCP connection to host.address and host.port opened ahead, used by the first attempt when the route is direct. */
-  early?: EarlySocket;
 }
+
+/** How long the first login waits for its TCP connection before ssh2 loads (which holds Node for some 50 ms). */
+const EARLY_CONNECT_WAIT_MS = 3;
 
 type SshError = Error & ClientErrorExtensions & { code?: string | number };
 
@@ -66,9 +67,13 @@ interface RouteStop extends RouteHost {
  * answers (recorded key, unlocked key) are kept.
  */
 export async function openConnection(settings: ConnectionSettings): Promise<Connection> {
+  const route = await routeTo(settings);
+  // The route's first machine is connected to before anything else of the login is done.
+  const early = proxyCommandOf(route[0]!.host) === undefined ? new EarlySocket(route[0]!.host.address, route[0]!.host.port) : undefined;
   try {
-    const route = await routeTo(settings);
-    const first = await attempt(settings, route, settings.early);
+    // Node writes the line once connected, which it cannot do while ssh2 loads.
+    if (!ssh2Loaded()) await early?.connectedOrAfter(EARLY_CONNECT_WAIT_MS);
+    const first = await attempt(settings, route, early);
     if (first.connection) return first.connection;
     if (first.error instanceof ConnectError && first.askedHuman) {
       const second = await attempt(settings, route);
@@ -77,7 +82,7 @@ export async function openConnection(settings: ConnectionSettings): Promise<Conn
     }
     throw first.error;
   } finally {
-    settings.early?.discard();
+    early?.discard();
   }
 }
 
@@ -109,14 +114,24 @@ async function attempt(settings: ConnectionSettings, route: RouteStop[], early?:
     let via: Duplex | ProxyCommandTransport | undefined;
     const proxyCommand = proxyCommandOf(route[0]!.host);
     if (proxyCommand !== undefined) via = new ProxyCommandTransport(proxyCommand);
+    // The connection opened ahead is the first machine's, when it is reached over TCP.
+    let ahead = via === undefined ? early : undefined;
     for (const [index, hop] of route.slice(0, -1).entries()) {
-      const client = await logIn(settings, hop, via, clock, route.length > 1, (fresh) => {
-        links.add(fresh, hop.host);
-        return fresh;
-      });
+      const client = await logIn(
+        settings,
+        hop,
+        via,
+        clock,
+        route.length > 1,
+        (fresh) => {
+          links.add(fresh, hop.host);
+          return fresh;
+        },
+        ahead,
+      );
+      ahead = undefined;
       via = await forwardTo(client, hop, route[index + 1]!, clock);
     }
-    const direct = via === undefined ? early : undefined;
     const connection = await logIn(
       settings,
       destination,
@@ -127,7 +142,7 @@ async function attempt(settings: ConnectionSettings, route: RouteStop[], early?:
         links.carry(client);
         return new Connection(client, destination.host);
       },
-      direct,
+      ahead,
     );
     return { connection, askedHuman: clock.askedHuman };
   } catch (error) {

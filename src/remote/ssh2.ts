@@ -24,6 +24,11 @@ function loadSsh2(): typeof Ssh2 {
 
 let loaded: typeof Ssh2 | undefined;
 
+/** Whether ssh2 is loaded yet (its load holds Node for some 50 ms). */
+export function ssh2Loaded(): boolean {
+  return loaded !== undefined;
+}
+
 /** ssh2's exports, loaded (and set up) on the first call. */
 export function ssh2(): typeof Ssh2 {
   loaded ??= loadSsh2();

@@ -15,7 +15,7 @@ import type { SecretValues } from '../runner/secret-values.js';
 import { DEFAULT_HELPER_SETTINGS, type HelperSettings } from '../store/helper-settings.js';
 import { journalTroubleText, readJournal } from '../store/journal.js';
 import { SessionLockedError } from '../store/lock.js';
-import { createSession, type Session } from '../store/session.js';
+import { createSession, type Session, type SessionMeta } from '../store/session.js';
 import { snapshotTroubleText } from '../store/snapshot.js';
 import { visibleLine } from '../output/neutralize.js';
 import { clockIn } from '../text/clock.js';
@@ -31,7 +31,7 @@ import { EXIT } from './exit.js';
 import { fullScreenViewCode, plainIO, type FrontEndOptions } from './front-end.js';
 import { keepHeapNearLive } from './heap-growth.js';
 import type { HelperChannel } from './helper-channel.js';
-import type { RunCommandOptions } from './run-command.js';
+import type { HostSelection } from '../runbook/fleet-settings.js';
 import { selfCommand } from './self-command.js';
 import { UserError } from './user-error.js';
 
@@ -305,7 +305,17 @@ function channelClosedWhy(run: Run, session: Session): string {
 }
 
 /** The session of a new run, with what a resume needs to start it again the same way. */
-export function newSession(runbook: Runbook, options: RunCommandOptions): Session {
+/** What a new session keeps of the run's options (the run command's, RunCommandOptions). */
+export interface NewSessionOptions {
+  vars: Record<string, string>;
+  connect: Pick<ConnectOptions, 'sshConfigFile' | 'knownHostsFiles' | 'keepaliveIntervalMs'>;
+  siteTimeZone?: string;
+  demo?: SessionMeta['demo'];
+  helpers?: HelperSettings;
+  select?: HostSelection;
+}
+
+export function newSession(runbook: Runbook, options: NewSessionOptions): Session {
   const { sshConfigFile, knownHostsFiles, keepaliveIntervalMs } = options.connect;
   try {
     return createSession(runbook, {

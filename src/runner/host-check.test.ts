@@ -257,6 +257,35 @@ describe('the check over a pool', () => {
     expect(() => parseRunbook(text('swp'), 'swap.yaml')).toThrow(/unknown phase 'swp' in appears_in of host 'old'; did you mean 'swap'\?/);
   });
 
+  it('calls whileProbing once, after the first probe was asked for and before its answer; not when no login succeeds', async () => {
+    const runbook = parseRunbook(
+      `name: three\nhosts:\n  a: {}\n  b: {}\n  c: {}\nphases:\n  - name: one\n    steps:\n      - run: "true"\n        host: a\n`,
+      'three.yaml',
+    );
+    const events: string[] = [];
+    const base = pool({ a: 'ok', b: 'ok', c: 'ok' }, { parallel: 0, max: 0 });
+    const traced: CheckedPool = {
+      ...base,
+      exec: async (host, command, handlers) => {
+        events.push(`asked ${host}`);
+        // The answer travels: what runs meanwhile is seen before it comes.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        events.push(`answered ${host}`);
+        return base.exec(host, command, handlers);
+      },
+    };
+    const report = await checkHosts(runbook, traced, { whileProbing: () => events.push('while probing') });
+    expect(report.ok).toBe(true);
+    expect(events.filter((event) => event === 'while probing')).toHaveLength(1);
+    expect(events.indexOf('while probing')).toBeGreaterThan(events.indexOf('asked a'));
+    expect(events.indexOf('while probing')).toBeLessThan(events.indexOf('answered a'));
+    let called = 0;
+    const refused = await checkHosts(runbook, pool({ a: 'refused', b: 'refused', c: 'refused' }, { parallel: 0, max: 0 }), { whileProbing: () => called++ });
+    expect(refused.ok).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(called).toBe(0);
+  });
+
   it('asks one question at a time, in the order they came', async () => {
     const order: string[] = [];
     let release!: () => void;

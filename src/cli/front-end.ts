@@ -27,9 +27,8 @@ export function fullScreenViewCode(): Promise<typeof import('../ui/render.js')> 
 
 export function loadFullScreenViewEarly(frontEnd: FrontEndOptions): void {
   if (isPlain(frontEnd) || fullScreenView) return;
-  fullScreenView = import('../ui/render.js');
   // Awaited when drawn; a failure is reported there, not as an unhandled rejection meanwhile.
-  fullScreenView.catch(() => undefined);
+  fullScreenViewCode().catch(() => undefined);
 }
 
 /** Plain lines rather than the full-screen view: asked for, JSON, or no terminal on either end. */

@@ -78,7 +78,7 @@ export class EarlySocket {
     return socket;
   }
 
-  /** Closes it when the login did not take it (a jump host's route, a refusal before connecting). */
+  /** Closes it when no login took it (refused before connecting, or a later attempt of the same login). */
   discard(): void {
     this.socket?.destroy();
     this.socket = undefined;

@@ -10,7 +10,7 @@ import type { Sshd } from '../test/support/sshd.js';
 import { withoutAutogroups } from './autogroup.js';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
 import { type Finished, runMeasured } from './measured.js';
-import { memoryOf, PtyProgram } from './pty.js';
+import { MemoryWatch, PtyProgram } from './pty.js';
 
 const WALL_GOAL = 1.5;
 const MEMORY_GOAL_MIB = 250;
@@ -163,12 +163,7 @@ async function nightshiftScreen(context: BenchContext, lab: FleetLab, runbook: s
     cwd: context.root,
     env: { NIGHTSHIFT_STATE_DIR: mkdtempSync(path.join(context.work, 'state-')), SSH_AUTH_SOCK: '' },
   });
-  let peakMiB = 0;
-  const sampler = setInterval(() => {
-    const pid = program.programPid();
-    const memory = pid !== null ? memoryOf(pid) : null;
-    if (memory) peakMiB = Math.max(peakMiB, memory.peakMiB);
-  }, 250);
+  const memory = new MemoryWatch(program);
   try {
     const completed = program.next('The run completed', 10 * 60_000);
     // Awaited only at the end: a key that fails first must be the error told, not this one.
@@ -181,9 +176,9 @@ async function nightshiftScreen(context: BenchContext, lab: FleetLab, runbook: s
     program.type('q');
     await program.exited;
     expectAllDone(lab, 'nightshift (full-screen)');
-    return { samples, peakMiB };
+    return { samples, peakMiB: memory.stop() };
   } finally {
-    clearInterval(sampler);
+    memory.stop();
     program.kill();
   }
 }

@@ -4,7 +4,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { percentile, sleep, type BenchContext, type Figure } from './figures.js';
-import { memoryOf, PtyProgram } from './pty.js';
+import { MemoryWatch, PtyProgram } from './pty.js';
 
 const FLOOD_GOAL = 1.5;
 const MEMORY_GOAL_MIB = 120;
@@ -68,26 +68,9 @@ async function nightshiftFlood(context: BenchContext, lines: number | null, runb
   const stateDir = mkdtempSync(path.join(context.work, 'state-'));
   const program = nightshiftRun(context, runbook, stateDir);
   const completed = program.next('The run completed', 30 * 60_000);
-  const samples: number[] = [];
-  let peakMiB = 0;
-  let done = false;
-  const sampling = (async () => {
-    let pid: number | null = null;
-    while (!done) {
-      pid ??= program.programPid();
-      const memory = pid !== null ? memoryOf(pid) : null;
-      if (memory) {
-        samples.push(memory.rssMiB);
-        peakMiB = Math.max(peakMiB, memory.peakMiB);
-      }
-      await sleep(250);
-    }
-    const last = pid !== null ? memoryOf(pid) : null;
-    if (last) peakMiB = Math.max(peakMiB, last.peakMiB);
-  })();
-  const at = await completed;
-  done = true;
-  await sampling;
+  const memory = new MemoryWatch(program);
+  const at = await completed.finally(() => memory.stop());
+  const { samples, peakMiB } = memory;
   program.type('q');
   const code = await program.exited;
   if (code !== 0) throw new Error(`nightshift exited with ${code} after the flood`);

@@ -128,6 +128,35 @@ export class PtyProgram {
   }
 }
 
+/** The program's resident memory sampled every `everyMs` while it runs: each sample's RSS, and the peak (VmHWM). */
+export class MemoryWatch {
+  readonly samples: number[] = [];
+  peakMiB = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly program: PtyProgram,
+    everyMs = 250,
+  ) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): void {
+    const pid = this.program.programPid();
+    const memory = pid !== null ? memoryOf(pid) : null;
+    if (!memory) return;
+    this.samples.push(memory.rssMiB);
+    this.peakMiB = Math.max(this.peakMiB, memory.peakMiB);
+  }
+
+  /** Takes a last sample and stops: the peak so far. */
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peakMiB;
+  }
+}
+
 /** Resident memory of a process in MiB, now and at its peak; null once it is gone. */
 export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } | null {
   try {

@@ -5,7 +5,7 @@
 //             and for one line of N thousand characters with no newline
 //   keys      a key's effect on screen while a step prints 200 and 2,000 lines a second (p99 of
 //             200 keys) vs the same key when idle
-//   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher
+//   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher; the peak memory of the full-screen view during it
 //   idle      CPU and wake-ups of the full-screen view waiting at a checkpoint
 //   start     first frame of the full-screen view, and lint and plan of a shipped runbook, vs `node -e 0`
 //   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail

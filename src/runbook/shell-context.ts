@@ -36,9 +36,19 @@ const SSH_OPTION_LETTERS_WITH_ARGUMENT = 'BbcDEeFIiJLlmOoPpQRSWw';
 
 const ADVICE_VARIABLE = (name: string) => `set a shell variable first (${name}={{${name}}}) and use "$${name}" there`;
 
+/** Scans already made: loading a runbook scans each command several times (a shipped one: 130 scans of 41 commands). */
+const scanned = new Map<string, readonly ReferenceSite[]>();
+const SCANS_KEPT = 1000;
+
 /** Every {{name}} of `command`, in order, with how to quote its value or why it cannot be. */
-export function referenceSites(command: string): ReferenceSite[] {
-  return new Scanner(command).scan();
+export function referenceSites(command: string): readonly ReferenceSite[] {
+  let sites = scanned.get(command);
+  if (sites === undefined) {
+    sites = Object.freeze(new Scanner(command).scan());
+    if (scanned.size >= SCANS_KEPT) scanned.clear();
+    scanned.set(command, sites);
+  }
+  return sites;
 }
 
 class Scanner {

@@ -7,7 +7,7 @@
 // partial file when the link drops or the upload is aborted, so resuming from its size is safe.
 import type { FileHandle } from 'node:fs/promises';
 import { abortError } from './errors.js';
-import type { SftpSession } from './transfer-sftp.js';
+import { SftpSession } from './transfer-sftp.js';
 
 export interface SendRange {
   session: SftpSession;
@@ -45,6 +45,8 @@ export function sendRange(range: SendRange): Promise<void> {
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    // Each buffer holds its write request around the chunk: the data is read in after the request's head.
+    const headRoom = SftpSession.requestHeadRoom(range.remoteHandle);
     // Settles once the write of the most recently claimed chunk has been issued; the next chunk waits for it.
     let previousIssued = Promise.resolve();
 
@@ -57,16 +59,16 @@ export function sendRange(range: SendRange): Promise<void> {
         let issued!: () => void;
         previousIssued = new Promise<void>((resolve) => (issued = resolve));
         try {
-          const { bytesRead } = await range.localFile.read(buffer, 0, length, position);
+          const { bytesRead } = await range.localFile.read(buffer, headRoom, length, position);
           if (failed) return;
           if (bytesRead !== length) {
             throw new Error(`The local file ${range.localPath} became shorter during the upload; upload it again once it stopped changing.`);
           }
           await myTurn;
           if (failed) return;
-          range.onChunk?.(buffer.subarray(0, length));
+          range.onChunk?.(buffer.subarray(headRoom, headRoom + length));
           // The request is queued in ssh2 before write() returns.
-          const writing = range.session.write(range.remoteHandle, buffer, length, position);
+          const writing = range.session.write(range.remoteHandle, buffer, headRoom, length, position);
           issued();
           await writing;
         } finally {
@@ -80,7 +82,7 @@ export function sendRange(range: SendRange): Promise<void> {
     const workers = Math.max(1, Math.min(range.requestsInFlight, Math.ceil((range.to - range.from) / range.chunkSize)));
     for (let index = 0; index < workers; index++) {
       running++;
-      worker(Buffer.allocUnsafe(range.chunkSize)).then(() => {
+      worker(Buffer.allocUnsafe(headRoom + range.chunkSize)).then(() => {
         if (--running === 0 && !failed) {
           signal?.removeEventListener('abort', onAbort);
           resolve();

@@ -3,6 +3,7 @@
 import type { OpenMode, SFTPWrapper, Stats } from 'ssh2';
 import type { Connection } from './connection.js';
 import { ConnectionLostError, isNotConnected } from './errors.js';
+import { withFirstAllocation } from './first-allocation.js';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02) carried in ssh2's error.code. */
 export const SFTP_NO_SUCH_FILE = 2;
@@ -162,10 +163,32 @@ export class SftpSession {
     });
   }
 
-  /** Writes `length` bytes of `buffer`; ssh2 has copied them into its packet when this returns, so the buffer can be refilled. */
-  write(handle: Buffer, buffer: Buffer, length: number, position: number): Promise<void> {
+  /**
+   * Bytes a write request for `handle` takes before its data (SSH_FXP_WRITE: length, type,
+   * id, handle, offset, data length): a buffer holding the data this far in is sent as the
+   * request itself (see write).
+   */
+  static requestHeadRoom(handle: Buffer): number {
+    return 4 + 1 + 4 + 4 + handle.length + 8 + 4;
+  }
+
+  /**
+   * Writes `length` bytes of `buffer` from `offset`; resolves when the server has answered,
+   * after which the buffer can be refilled. When `offset` is requestHeadRoom(handle), ssh2's
+   * request is made in `buffer` itself, around the data, instead of in a new Buffer that
+   * the data is copied into: 1 GiB of them in a 1 GiB upload, freed only by a collection
+   * (the buffer must then stay untouched until the answer: ssh2 may still be sending it).
+   */
+  write(handle: Buffer, buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
     this.batchWritesUntilNextTick();
-    return this.call<void>((done) => this.sftp.write(handle, buffer, 0, length, position, (error) => done(error)));
+    return this.call<void>((done) => {
+      if (offset !== SftpSession.requestHeadRoom(handle)) return this.sftp.write(handle, buffer, offset, length, position, (error) => done(error));
+      // ssh2's write makes its request with the first allocation it asks for: at this size, it is the buffer itself.
+      withFirstAllocation(
+        (size) => (size === offset + length ? buffer.subarray(0, size) : undefined),
+        () => this.sftp.write(handle, buffer, offset, length, position, (error) => done(error)),
+      );
+    });
   }
 
   /**

@@ -130,6 +130,24 @@ describeWithSshd('uploads over SFTP against OpenSSH sshd', () => {
     expect(statSync(remote).size).toBe(0);
   });
 
+  test('a write request is made in the buffer its chunk was read into, and full packets in buffers used again: few large allocations for 32 MiB', async () => {
+    const { data, local, remote } = randomFile(32 * MiB);
+    const connection = await connect();
+    const allocUnsafe = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      await uploadFile(connection, local, remote);
+      // 128 write requests of 255 KiB (OpenSSH's largest) and 1,024 packets of 32 KiB were each a new Buffer before.
+      const sizes = allocUnsafe.mock.calls.map(([size]) => size);
+      // A buffer per request in flight (16), read into and sent from again and again.
+      expect(sizes.filter((size) => size >= 64 * 1024).length).toBeLessThanOrEqual(32);
+      // The packets the socket held at once, and those a window's end cut short.
+      expect(sizes.filter((size) => size >= 32 * 1024 && size < 64 * 1024).length).toBeLessThan(300);
+    } finally {
+      allocUnsafe.mockRestore();
+    }
+    expect(readFileSync(remote).equals(data)).toBe(true);
+  });
+
   test('a link cut half way fails with ConnectionLostError; the next upload on a new connection resumes and verifies', async () => {
     const { data, local, remote, part } = randomFile(8 * MiB);
     const relay = await TcpRelay.start(host.sshd.port);

@@ -1,0 +1,19 @@
+// ssh2 makes each packet and each SFTP request in a new Buffer. Where nightshift has a buffer
+// ready for one, the one Buffer.allocUnsafe call that makes it is answered with that buffer.
+
+/**
+ * Runs `call` (synchronous) with its first Buffer.allocUnsafe answered by `provide(size)`,
+ * or made as usual when `provide` gives nothing back; later calls are made as usual.
+ */
+export function withFirstAllocation<T>(provide: (size: number) => Buffer | undefined, call: () => T): T {
+  const allocUnsafe = Buffer.allocUnsafe;
+  Buffer.allocUnsafe = (size: number) => {
+    Buffer.allocUnsafe = allocUnsafe;
+    return (provide(size) ?? allocUnsafe(size)) as Buffer<ArrayBuffer>;
+  };
+  try {
+    return call();
+  } finally {
+    Buffer.allocUnsafe = allocUnsafe;
+  }
+}

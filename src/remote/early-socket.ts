@@ -70,9 +70,13 @@ export class EarlySocket {
       return this.trouble;
     }
     const write = socket.write;
+    // Left in place after the first write (not put back): a wrapper added later (packet-reuse.ts) stays.
+    let first = true;
     socket.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]): boolean {
-      socket.write = write;
-      if (Buffer.isBuffer(chunk) && chunk.equals(IDENT_LINE)) return true;
+      if (first) {
+        first = false;
+        if (Buffer.isBuffer(chunk) && chunk.equals(IDENT_LINE)) return true;
+      }
       return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
     } as typeof socket.write;
     return socket;

@@ -3,6 +3,7 @@
 // as the errors of errors.ts.
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
+import { reuseDataPackets } from './packet-reuse.js';
 import { acceptOnlySignatureAlgorithms, askLoginWithServiceRequest, signKeyFilesAtOnce, ssh2, ssh2Algorithms, ssh2Loaded } from './ssh2.js';
 import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import type { HostKeyExpectation } from '../runbook/types.js';
@@ -317,6 +318,7 @@ async function logIn<T>(
       if (host.algorithms?.pubkey) acceptOnlySignatureAlgorithms(client, host.algorithms.pubkey);
       signKeyFilesAtOnce(client);
       askLoginWithServiceRequest(client);
+      reuseDataPackets(client);
     } catch (error) {
       fail(connectError(stop.where, host, error as SshError));
     }

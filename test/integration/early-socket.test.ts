@@ -54,6 +54,28 @@ it('sends the identification line at once, and once: the same line written again
   }
 });
 
+it('a wrapper put on its write after it was taken stays after the first write (the packets reused wrap it so)', async () => {
+  const server = await listening('SSH-2.0-server\r\n');
+  const early = new EarlySocket('127.0.0.1', server.port);
+  const socket = early.take();
+  if (!(socket instanceof net.Socket)) throw new Error(`no socket: ${String(socket)}`);
+  try {
+    const seen: string[] = [];
+    const write = socket.write;
+    socket.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+      seen.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof socket.write;
+    socket.write(Buffer.from(IDENT, 'latin1'));
+    socket.write(Buffer.from('next packet', 'latin1'));
+    await waitFor(() => server.received().endsWith('next packet'), { what: 'what follows the line', timeoutMs: 5000 });
+    expect(seen).toEqual([IDENT, 'next packet']);
+    expect(server.received()).toBe(`${IDENT}next packet`);
+  } finally {
+    socket.destroy();
+  }
+});
+
 it('hands over a connection still being made, with the line queued on it', async () => {
   const server = await listening('SSH-2.0-server\r\n');
   const early = new EarlySocket('127.0.0.1', server.port);

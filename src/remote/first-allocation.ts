@@ -4,12 +4,13 @@
 /**
  * Runs `call` (synchronous) with its first Buffer.allocUnsafe answered by `provide(size)`,
  * or made as usual when `provide` gives nothing back; later calls are made as usual.
+ * `provide` gets the allocUnsafe to make a buffer of its own with (not one answered again).
  */
-export function withFirstAllocation<T>(provide: (size: number) => Buffer | undefined, call: () => T): T {
+export function withFirstAllocation<T>(provide: (size: number, allocUnsafe: (size: number) => Buffer) => Buffer | undefined, call: () => T): T {
   const allocUnsafe = Buffer.allocUnsafe;
   Buffer.allocUnsafe = (size: number) => {
     Buffer.allocUnsafe = allocUnsafe;
-    return (provide(size) ?? allocUnsafe(size)) as Buffer<ArrayBuffer>;
+    return (provide(size, allocUnsafe) ?? allocUnsafe(size)) as Buffer<ArrayBuffer>;
   };
   try {
     return call();

@@ -48,12 +48,12 @@ class PacketPool {
     let backing: Buffer | undefined;
     let view: Buffer | undefined;
     const packet = withFirstAllocation(
-      (size) => {
+      (size, allocUnsafe) => {
         if (size > this.size) {
           this.size = size;
           this.free = [];
         }
-        backing = this.free.pop() ?? Buffer.allocUnsafe(this.size);
+        backing = this.free.pop() ?? allocUnsafe(this.size);
         view = backing.subarray(0, size);
         return view;
       },

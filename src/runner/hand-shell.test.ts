@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -157,6 +157,8 @@ describe('opening the shell (openHandShell)', () => {
     expect(ended).toEqual([]);
     expect(journal).toEqual(['shell.opened']);
     shell.end();
+    // The recording's two files open on their own time: a folder removed before that fails their streams, unheard.
+    for (let tries = 0; tries < 400 && readdirSync(path.join(dir, 'shells')).length < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,5 +1,5 @@
 // Times in a report are given in both sites' clocks: the upgrader's and the site's.
-import { clockIn, weekdayIn } from '../text/clock.js';
+import { clockIn, dateIn, weekdayIn } from '../text/clock.js';
 
 export interface Site {
   name: string;
@@ -18,7 +18,7 @@ export function timeAt(site: Site, at: number): string {
 
 /** "29 Nov 2026" in the site's zone. */
 export function dateAt(site: Site, at: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: site.tz, day: 'numeric', month: 'short', year: 'numeric' }).format(at);
+  return dateIn(site.tz, at);
 }
 
 /** "Sun 05:36:45 Massachusetts office / Sun 18:36:45 Taipei office" */

@@ -6,6 +6,7 @@ import { visibleText } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Site, Sites } from './clocks.js';
 import { outcomeText } from '../text/outcome.js';
+import { isTimeZone } from '../text/zoned-time.js';
 import { isHostStep, RolloutReader, type Rollout } from './rollout-record.js';
 
 export interface Actor {
@@ -186,17 +187,8 @@ function actorOf(actor: { role: string; name: string }): Actor {
   return { role: cleanLine(actor.role), name: cleanLine(actor.name) };
 }
 
-function validZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function siteOf(site: { name: string; tz: string }): Site {
-  return { name: cleanLine(site.name), tz: validZone(site.tz) ? site.tz : 'UTC' };
+  return { name: cleanLine(site.name), tz: isTimeZone(site.tz) ? site.tz : 'UTC' };
 }
 
 function timeOf(entry: { at: string }): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTimeZone, parseRunbook } from './load.js';
+import { parseRunbook } from './load.js';
 import { problemsOf } from '../../test/support/runbook-problems.js';
 
 const minimal = `name: t
@@ -252,14 +252,5 @@ describe('the sentinel section', () => {
       "11:11: notify: write needs 'user', the user whose terminal gets the message",
     ]);
     expect(problemsOf(`${minimal}sentinel:\n  host: dragon\n  prot: 22\n`)[0]).toMatch(/^11:3: unknown key 'prot' in 'sentinel'.*did you mean 'port'/);
-  });
-});
-
-describe('isTimeZone', () => {
-  it('knows the canonical names, their aliases and no misspelling', () => {
-    for (const zone of ['Asia/Taipei', 'America/New_York', 'UTC', 'Europe/Kyiv']) expect([zone, isTimeZone(zone)]).toEqual([zone, true]);
-    // Aliases are not in ICU's list of canonical names: a date format is asked.
-    for (const zone of ['US/Eastern', 'Asia/Calcutta', 'Etc/GMT+5']) expect([zone, isTimeZone(zone)]).toEqual([zone, true]);
-    for (const zone of ['Asia/Taipie', 'Mars/Olympus', '', 'asia taipei']) expect([zone, isTimeZone(zone)]).toEqual([zone, false]);
   });
 });

@@ -31,6 +31,7 @@ import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
 import { describeWait } from './wait-text.js';
+import { isTimeZone, localTimeZone } from '../text/zoned-time.js';
 import { withoutRefusedParts } from './schema-pruning.js';
 import { valueLocator, withConditions } from './when-conditions.js';
 import {
@@ -477,8 +478,7 @@ function normalize(
   /** The variables where text is being read: the runbook's, and in a template's phase its params too. */
   let inScope = vars;
 
-  // Asked only when a site leaves it out: ICU's first date format costs a start 10 ms.
-  const localZone = () => options.localTimeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const localZone = () => options.localTimeZone ?? localTimeZone();
   const site = (which: 'upgrader' | 'site'): Site => {
     const given = raw.sites?.[which];
     if (!given) return { name: which === 'upgrader' ? 'here' : 'site', tz: which === 'site' ? (options.siteTimeZone ?? localZone()) : localZone() };
@@ -1050,22 +1050,5 @@ function waitCondition(rawStep: Extract<RawStep, { wait: unknown }>, path: Path,
         report(locate(path), `${describePath(path)} waits for a command but names none; add command: ...`);
       }
       return { kind: 'command' as const, command: rawStep.command !== undefined ? command(rawStep.command, [...path, 'command']) : 'false' };
-  }
-}
-
-let canonicalZones: Set<string> | undefined;
-function canonicalTimeZones(): Set<string> {
-  canonicalZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  return canonicalZones;
-}
-
-export function isTimeZone(tz: string): boolean {
-  // The canonical names are a list ICU gives at once; an alias (US/Eastern) is tried on a date format.
-  if (canonicalTimeZones().has(tz)) return true;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,24 +1,12 @@
-const formatters = new Map<string, Intl.DateTimeFormat>();
+import { wallClockIn } from './zoned-time.js';
 
-function formatter(tz: string, withSeconds: boolean): Intl.DateTimeFormat {
-  const key = `${tz}|${withSeconds}`;
-  let format = formatters.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', {
-      timeZone: tz,
-      hour: '2-digit',
-      minute: '2-digit',
-      ...(withSeconds ? { second: '2-digit' } : {}),
-      hourCycle: 'h23',
-    });
-    formatters.set(key, format);
-  }
-  return format;
-}
+const twoDigits = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** 03:15 or 03:15:02 in the given zone. */
 export function clockIn(tz: string, at: number | Date = Date.now(), withSeconds = false): string {
-  return formatter(tz, withSeconds).format(at);
+  const time = wallClockIn(tz, Number(at));
+  const minutes = `${twoDigits(time.hour)}:${twoDigits(time.minute)}`;
+  return withSeconds ? `${minutes}:${twoDigits(time.second)}` : minutes;
 }
 
 /** "03:15:02 Boston / 16:15:02 Taipei": a moment to the second in both sites' clocks (deadlines). */
@@ -26,14 +14,16 @@ export function bothSitesToTheSecond(sites: { upgrader: { name: string; tz: stri
   return `${clockIn(sites.upgrader.tz, at, true)} ${sites.upgrader.name} / ${clockIn(sites.site.tz, at, true)} ${sites.site.name}`;
 }
 
+const weekdayNames = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const monthNames = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /** Short weekday in the given zone, to show that the site may be on another day. */
 export function weekdayIn(tz: string, at: number | Date = Date.now()): string {
-  let format = weekdays.get(tz);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'short' });
-    weekdays.set(tz, format);
-  }
-  return format.format(at);
+  return weekdayNames[wallClockIn(tz, Number(at)).weekday - 1] ?? '?';
 }
 
-const weekdays = new Map<string, Intl.DateTimeFormat>();
+/** "29 Nov 2026" in the given zone. */
+export function dateIn(tz: string, at: number | Date = Date.now()): string {
+  const time = wallClockIn(tz, Number(at));
+  return `${time.day} ${monthNames[time.month - 1] ?? '?'} ${time.year}`;
+}

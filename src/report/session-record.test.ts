@@ -159,6 +159,25 @@ describe('sessionRecordOf', () => {
     expect(message).toEqual({ from: { role: 'sentinel', name: 'm^[[2Jei' }, text: 'hi^[]0;owned^G there\nsecond^G line', at: TEST_START + 1000 });
   });
 
+  it("tells a shell by hand whose recording stopped early, the error's controls shown", () => {
+    const journal = new TestJournal()
+      .started()
+      .add(1, 'shell.opened', { host: 'dragon', where: 'root@10.0.0.1', by: actor, stepId: null, file: 'shells/1-dragon.log', cast: 'shells/1-dragon.cast' })
+      .add(9, 'shell.closed', {
+        host: 'dragon',
+        file: 'shells/1-dragon.log',
+        exitCode: 0,
+        cut: false,
+        bytes: 31,
+        durationMs: 8000,
+        recordingError: 'ENOSPC: no space left on device, write\x1b[2J',
+      });
+    const record = sessionRecordOf(journal.reading());
+    expect(record.shells?.[0]?.end).toMatchObject({ exitCode: 0, recordingError: 'ENOSPC: no space left on device, write\x1b[2J' });
+    expect(record.events.at(-1)?.text).toBe('shell on dragon exited 0 (its recording stopped before: ENOSPC: no space left on device, write^[[2J) after 8.0s');
+    expect(record.warnings).toEqual([]);
+  });
+
   it('tells of steps held for hands on site, released, or gone on with by an override', () => {
     const journal = new TestJournal()
       .started()

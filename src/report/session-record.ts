@@ -158,7 +158,7 @@ export interface HandShellRecord {
   cast: string;
   openedAt: number;
   /** How it ended; absent when the journal stops before (nightshift was stopped meanwhile). */
-  end?: { at: number; exitCode: number | null; signal?: string; cut: boolean; bytes: number };
+  end?: { at: number; exitCode: number | null; signal?: string; cut: boolean; bytes: number; recordingError?: string };
 }
 
 export interface FoundDone {
@@ -299,9 +299,14 @@ function revertNote(entry: JournalEntryOf<`revert.${string}` & EntryType>, at: n
 /** How a shell by hand ended, in words. */
 export function shellEndText(end: HandShellRecord['end']): string {
   if (!end) return 'still open when the journal stops';
-  if (end.cut) return 'cut off by the upgrader (Enter ~.)';
-  if (end.exitCode !== null) return `exited ${end.exitCode}`;
-  return end.signal ? `ended by ${cleanLine(end.signal)}` : 'the link went before it ended';
+  const how = end.cut
+    ? 'cut off by the upgrader (Enter ~.)'
+    : end.exitCode !== null
+      ? `exited ${end.exitCode}`
+      : end.signal
+        ? `ended by ${cleanLine(end.signal)}`
+        : 'the link went before it ended';
+  return end.recordingError ? `${how} (its recording stopped before: ${cleanLine(end.recordingError)})` : how;
 }
 
 const HANDLERS: Handlers = {
@@ -321,7 +326,14 @@ const HANDLERS: Handlers = {
   },
   'shell.closed': (entry, at, builder) => {
     const shell = builder.record.shells?.findLast((candidate) => candidate.file === cleanLine(entry.file) && !candidate.end);
-    const end = { at, exitCode: entry.exitCode, ...(entry.signal ? { signal: entry.signal } : {}), cut: entry.cut, bytes: entry.bytes };
+    const end = {
+      at,
+      exitCode: entry.exitCode,
+      ...(entry.signal ? { signal: entry.signal } : {}),
+      cut: entry.cut,
+      bytes: entry.bytes,
+      ...(entry.recordingError ? { recordingError: entry.recordingError } : {}),
+    };
     if (shell) shell.end = end;
     builder.event(at, entry.type, `shell on ${cleanLine(entry.host)} ${shellEndText(end)} after ${formatDuration(entry.durationMs)}`);
   },

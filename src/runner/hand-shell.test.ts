@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { InteractiveShell } from '../remote/types.js';
-import { EscapeReader, type HandShellRun, openHandShell, ShellKeys } from './hand-shell.js';
+import { EscapeReader, type HandShellRun, openHandShell, ShellKeys, shellEndText } from './hand-shell.js';
 
 describe("the shell's escape (Enter ~.)", () => {
   const typed = (reader: EscapeReader, text: string) => {
@@ -106,28 +106,37 @@ describe('opening the shell (openHandShell)', () => {
   const fakeShell = () => {
     let closed!: (status: { exitCode: number | null }) => void;
     const ended: boolean[] = [];
+    const listeners: ((data: Buffer) => void)[] = [];
+    const print = (text: string) => {
+      for (const listener of listeners) listener(Buffer.from(text));
+    };
     const shell: InteractiveShell = {
       where: 'root@127.0.0.1:2222',
       write: () => undefined,
       resize: () => undefined,
-      onData: () => undefined,
+      onData: (listener) => void listeners.push(listener),
       end: () => {
         ended.push(true);
         closed({ exitCode: null });
       },
       closed: new Promise((resolve) => (closed = resolve)),
     };
-    return { shell, ended };
+    return { shell, ended, print, exit: (exitCode: number) => closed({ exitCode }) };
   };
   const runWith = (openShell: () => Promise<InteractiveShell>) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ns-hand-shell-'));
     const journal: string[] = [];
+    const entries: Record<string, unknown>[] = [];
+    const append = (type: string, entry: Record<string, unknown>) => {
+      journal.push(type);
+      entries.push({ type, ...entry });
+    };
     const run = {
       hosts: { openShell } as unknown as HandShellRun['hosts'],
-      session: { dir, journal: { append: (type: string) => void journal.push(type) } } as unknown as HandShellRun['session'],
+      session: { dir, journal: { append } } as unknown as HandShellRun['session'],
       upgrader: { role: 'upgrader', name: 'ana' } as HandShellRun['upgrader'],
     };
-    return { run, journal, dir };
+    return { run, journal, entries, dir };
   };
   const size = { cols: 80, rows: 24, term: 'xterm-256color' };
 
@@ -157,8 +166,34 @@ describe('opening the shell (openHandShell)', () => {
     expect(ended).toEqual([]);
     expect(journal).toEqual(['shell.opened']);
     shell.end();
-    // The recording's two files open on their own time: a folder removed before that fails their streams, unheard.
-    for (let tries = 0; tries < 400 && readdirSync(path.join(dir, 'shells')).length < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The recording's files may still be opening: their folder going first stops the recording, nothing else.
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a recording that cannot be written (a full disk) stops, and the shell goes on to its end, which says so', async () => {
+    const { shell, print, exit } = fakeShell();
+    const { run, entries, dir } = runWith(async () => shell);
+    mkdirSync(path.join(dir, 'shells'));
+    symlinkSync('/dev/full', path.join(dir, 'shells', '1-target.cast'));
+    const opened = await openHandShell(run, 'target', null, size);
+    const input = Object.assign(new PassThrough(), { setRawMode: () => undefined });
+    const output = Object.assign(new PassThrough(), { columns: 80, rows: 24 });
+    const shown: string[] = [];
+    output.on('data', (data: Buffer) => shown.push(data.toString()));
+    const attached = opened.attach(new ShellKeys({ input, output }));
+    print('before\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    print('after the disk filled\r\n');
+    exit(0);
+    const end = await attached;
+    expect(end.exitCode).toBe(0);
+    expect(end.bytes).toBe(31);
+    expect(end.recordingError).toBe('ENOSPC: no space left on device, write');
+    expect(shown.join('')).toBe('before\r\nafter the disk filled\r\n');
+    expect(entries.at(-1)).toMatchObject({ type: 'shell.closed', exitCode: 0, bytes: 31, recordingError: 'ENOSPC: no space left on device, write' });
+    expect(shellEndText(opened, end)).toMatch(
+      /: it exited 0 after .*; its recording stopped \(ENOSPC: no space left on device, write\): shells\/1-target\.log keeps what came before$/,
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

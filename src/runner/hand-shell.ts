@@ -5,6 +5,7 @@
 // password typed at a prompt) is not recorded.
 import { createWriteStream, mkdirSync, readdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { Actor } from '../engine/events.js';
 import { untilAborted } from '../remote/errors.js';
@@ -31,6 +32,8 @@ export interface HandShellEnd {
   cut: boolean;
   bytes: number;
   durationMs: number;
+  /** Why the recording stopped before the shell ended (a full disk, a folder removed): its files keep what came before. */
+  recordingError?: string;
 }
 
 export interface HandShell {
@@ -89,11 +92,22 @@ export async function openHandShell(run: HandShellRun, host: string, stepId: str
     where: shell.where,
     file,
     async attach(keys) {
-      const cut = await handOver(shell, recording, keys);
-      // A host that hangs may never answer the close: the terminal is not kept waiting for it.
-      const status = cut ? await Promise.race([shell.closed, gaveUpAfter(CUT_PATIENCE_MS)]) : await shell.closed;
-      await recording.close();
-      const end: HandShellEnd = { ...status, cut, bytes: recording.bytes, durationMs: Date.now() - startedAt };
+      let cut: boolean;
+      let status: { exitCode: number | null; signal?: string };
+      try {
+        cut = await handOver(shell, recording, keys);
+        // A host that hangs may never answer the close: the terminal is not kept waiting for it.
+        status = cut ? await Promise.race([shell.closed, gaveUpAfter(CUT_PATIENCE_MS)]) : await shell.closed;
+      } finally {
+        await recording.close();
+      }
+      const end: HandShellEnd = {
+        ...status,
+        cut,
+        bytes: recording.bytes,
+        durationMs: Date.now() - startedAt,
+        ...(recording.failure ? { recordingError: recording.failure } : {}),
+      };
       run.session.journal.append('shell.closed', {
         host,
         file: path.relative(run.session.dir, file),
@@ -102,6 +116,7 @@ export async function openHandShell(run: HandShellRun, host: string, stepId: str
         cut,
         bytes: end.bytes,
         durationMs: end.durationMs,
+        ...(end.recordingError ? { recordingError: end.recordingError } : {}),
       });
       return end;
     },
@@ -238,9 +253,14 @@ export class EscapeReader {
   }
 }
 
-/** The shell's screen in two files: the raw bytes, and an asciicast v2 with the real times. */
+/**
+ * The shell's screen in two files: the raw bytes, and an asciicast v2 with the real times. A file
+ * that cannot be written (a full disk, its folder removed) stops the recording, never the shell.
+ */
 class ShellRecording {
   bytes = 0;
+  /** The first write error; nothing is written after it. */
+  failure: string | undefined;
   private readonly log: WriteStream;
   private readonly cast: WriteStream;
   private readonly decoder = new StringDecoder('utf8');
@@ -255,6 +275,7 @@ class ShellRecording {
   ) {
     this.log = createWriteStream(file, { mode: 0o600 });
     this.cast = createWriteStream(castFile, { mode: 0o600 });
+    for (const stream of [this.log, this.cast]) stream.on('error', (error) => this.stop(error));
     this.cast.write(
       `${JSON.stringify({ version: 2, width: size.cols, height: size.rows, timestamp: Math.floor(this.startedAt / 1000), env: { TERM: size.term } })}\n`,
     );
@@ -264,10 +285,17 @@ class ShellRecording {
     return Math.round(Date.now() - this.startedAt) / 1000;
   }
 
+  private stop(error: Error): void {
+    this.failure ??= error.message;
+    this.log.destroy();
+    this.cast.destroy();
+  }
+
   output(data: Buffer): void {
     this.bytes += data.length;
-    this.log.write(data);
     this.pending?.push(data);
+    if (this.failure) return;
+    this.log.write(data);
     const text = this.decoder.write(data);
     if (text !== '') this.cast.write(`${JSON.stringify([this.time, 'o', text])}\n`);
   }
@@ -278,13 +306,18 @@ class ShellRecording {
   }
 
   resized(cols: number, rows: number): void {
+    if (this.failure) return;
     this.cast.write(`${JSON.stringify([this.time, 'r', `${cols}x${rows}`])}\n`);
   }
 
   async close(): Promise<void> {
-    const rest = this.decoder.end();
-    if (rest !== '') this.cast.write(`${JSON.stringify([this.time, 'o', rest])}\n`);
-    await Promise.all([new Promise((done) => this.log.end(done)), new Promise((done) => this.cast.end(done))]);
+    if (!this.failure) {
+      const rest = this.decoder.end();
+      if (rest !== '') this.cast.write(`${JSON.stringify([this.time, 'o', rest])}\n`);
+      this.log.end();
+      this.cast.end();
+    }
+    await Promise.all([this.log, this.cast].map((stream) => finished(stream).catch((error: Error) => this.stop(error))));
   }
 }
 
@@ -312,5 +345,7 @@ export function shellEndText(shell: HandShell, end: HandShellEnd): string {
       : end.signal
         ? `it ended by ${end.signal}`
         : 'the link went before it ended';
-  return `back from the shell on ${visibleLine(shell.host)}: ${how} after ${formatDuration(end.durationMs)}; recorded in ${path.basename(path.dirname(shell.file))}/${path.basename(shell.file)}`;
+  const where = `${path.basename(path.dirname(shell.file))}/${path.basename(shell.file)}`;
+  const recorded = end.recordingError ? `its recording stopped (${visibleLine(end.recordingError)}): ${where} keeps what came before` : `recorded in ${where}`;
+  return `back from the shell on ${visibleLine(shell.host)}: ${how} after ${formatDuration(end.durationMs)}; ${recorded}`;
 }

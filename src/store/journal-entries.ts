@@ -181,6 +181,8 @@ const runShapes = {
     cut: z.boolean(),
     bytes: z.number().int(),
     durationMs: z.number().int(),
+    /** The recording stopped before (a full disk, its folder removed): its files keep what came before. */
+    recordingError: z.string().optional(),
   },
   'journal.torn': { line: z.number().int(), text: z.string() },
   /** An entry written although it did not match its schema (see Journal): the record is kept, this says what was wrong. */

@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { readLogTail } from '../store/log-tail.js';
 import { LineRing, type TailLine } from './line-ring.js';
 import { neutralize } from './neutralize.js';
+import { outputCollection } from './young-collection.js';
 import type { SecretMasker, StreamMasker } from './secret-mask.js';
 
 /** A line longer than this is cut into pieces so one endless line cannot grow memory. */
@@ -206,6 +207,7 @@ export class StepOutput {
   }
 
   write(chunk: Buffer, stderr = false): void {
+    outputCollection.received(chunk.length);
     let passed = chunk;
     let counted = chunk.length;
     const mask = this.masks?.[stderr ? 'stderr' : 'stdout'];

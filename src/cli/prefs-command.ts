@@ -1,5 +1,5 @@
 // `nightshift prefs`: shows and changes the upgrader's preferences.
-import { isTimeZone } from '../text/zoned-time.js';
+import { isTimeZone } from '../runbook/zoned-time.js';
 import { DEFAULT_PREFERENCES, preferencesFile, readPreferences, updatePreferences } from '../store/preferences.js';
 import type { Out } from './runbook-commands.js';
 import { EXIT } from './exit.js';

@@ -6,7 +6,7 @@ import { visibleText } from '../output/neutralize.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Site, Sites } from './clocks.js';
 import { outcomeText } from '../text/outcome.js';
-import { isTimeZone } from '../text/zoned-time.js';
+import { isTimeZone } from '../runbook/zoned-time.js';
 import { isHostStep, RolloutReader, type Rollout } from './rollout-record.js';
 
 export interface Actor {

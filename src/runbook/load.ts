@@ -31,7 +31,7 @@ import { interpolateCommand, interpolateText } from './interpolate.js';
 import { REFERENCE } from './shell-context.js';
 import { normalizeSecrets, secretPlaceProblem, secretReferencesMoved, secretVarRefusals } from './secrets.js';
 import { describeWait } from './wait-text.js';
-import { isTimeZone, localTimeZone } from '../text/zoned-time.js';
+import { isTimeZone, localTimeZone } from './zoned-time.js';
 import { withoutRefusedParts } from './schema-pruning.js';
 import { valueLocator, withConditions } from './when-conditions.js';
 import {

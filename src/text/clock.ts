@@ -1,4 +1,4 @@
-import { wallClockIn } from './zoned-time.js';
+import { wallClockIn } from '../runbook/zoned-time.js';
 
 const twoDigits = (n: number): string => (n < 10 ? `0${n}` : String(n));
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { clockIn, dateIn, weekdayIn } from './clock.js';
+import { clockIn, dateIn, weekdayIn } from '../text/clock.js';
 import { isTimeZone, localTimeZone, answerZonedTimeBy, wallClockIn, zonedTimeSource } from './zoned-time.js';
 
 const sources = ['temporal', 'intl'] as const;

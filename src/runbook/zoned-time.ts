@@ -16,7 +16,7 @@ export interface WallClock {
   weekday: number;
 }
 
-interface ZonedDateTimeLike extends WallClock {
+interface ZonedDateTimeLike extends Omit<WallClock, 'weekday'> {
   dayOfWeek: number;
   timeZoneId: string;
 }

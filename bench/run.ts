@@ -1,22 +1,4 @@
-// `npm run bench`: nightshift's budgets measured against references run in the same
-// minutes on the same machine, printed as ratios and written to bench/results/.
-//   flood     N lines through the full-screen view on a pty vs `ssh host 'seq 1 N'` on a pty
-//   lines     peak memory of the full-screen view for N lines of 100, 1,000 and 16,000 characters
-//             and for one line of N thousand characters with no newline
-//   keys      a key's effect on screen while a step prints 200 and 2,000 lines a second (p99 of
-//             200 keys) vs the same key when idle
-//   upload    1 GiB over SFTP vs OpenSSH sftp, same cipher; the peak memory of the full-screen view during it
-//   idle      CPU and wake-ups of the full-screen view waiting at a checkpoint
-//   start     first frame of the full-screen view, and lint and plan of a shipped runbook, vs `node -e 0`
-//   resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
-//   wan       over a 180 ms link at 20 and 200 Mbit/s (wan-link.ts): upload vs sftp, a one-step
-//             run vs ssh, the same through a ProxyJump vs ssh -J, output again after a silence
-//   steps     2,000 local steps against 10 x 200, run --plain: the per-step cost stays linear
-//   fleet     one for_each phase over 200 hosts vs `ssh` to each with `xargs -P 20`; peak
-//             memory; keys answered while the 200 outputs stream
-// Options: --quick (smaller sizes), --only NAME[,NAME], --lines N, --hosts N (fleet). For experiments:
-// BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
-// BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
+// `npm run bench`: see USAGE below, or `npm run bench -- --help`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir, hostname, tmpdir, totalmem } from 'node:os';
@@ -37,9 +19,73 @@ import { formatFigure } from './figures.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CIPHER = 'aes128-gcm@openssh.com';
 
-const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, only: { type: 'string' }, lines: { type: 'string' }, hosts: { type: 'string' } },
-});
+const USAGE = `npm run bench [-- OPTIONS]: nightshift's budgets measured against references run in
+the same minutes on the same machine, printed as ratios and written to bench/results/.
+
+Benchmarks (all by default, in this order):
+  flood     N lines through the full-screen view on a pty vs \`ssh host 'seq 1 N'\` on a pty
+  lines     peak memory of the full-screen view for N lines of 100, 1,000 and 16,000 characters
+            and for one line of N thousand characters with no newline
+  keys      a key's effect on screen while a step prints 200 and 2,000 lines a second (p99 of
+            200 keys) vs the same key when idle
+  upload    1 GiB over SFTP vs OpenSSH sftp, same cipher; the peak memory of the full-screen view during it
+  idle      CPU and wake-ups of the full-screen view waiting at a checkpoint
+  start     first frame of the full-screen view, and lint and plan of a shipped runbook, vs \`node -e 0\`
+  resume    resume of a session whose step printed 1 M lines, to the frame showing its tail
+  steps     2,000 local steps against 10 x 200, run --plain: the per-step cost stays linear
+  wan       over a 180 ms link at 20 and 200 Mbit/s (wan-link.ts): upload vs sftp, a one-step
+            run vs ssh, the same through a ProxyJump vs ssh -J, output again after a silence
+  fleet     one for_each phase over 200 hosts vs \`ssh\` to each with \`xargs -P 20\`; peak
+            memory; keys answered while the 200 outputs stream
+
+Options:
+  --only NAME[,NAME]  run only these benchmarks (results in bench/results/latest-NAME-....json)
+  --quick             smaller sizes, for a try (results in ...-quick.json)
+  --lines N           lines of the flood (default 3,000,000)
+  --hosts N           hosts of the fleet (default 200)
+  --help              this text
+
+For experiments: BENCH_UPLOAD_IN_FLIGHT and BENCH_UPLOAD_CHUNK override the upload's tuning,
+BENCH_TRACE_KEYS=1 prints every key's latency with its moment in the run.
+Interrupted, a bench stops what it started; killed outright, the next one cleans up after it.`;
+const BENCHES = ['flood', 'lines', 'keys', 'upload', 'idle', 'start', 'resume', 'steps', 'wan', 'fleet'];
+
+function parsedOptions() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        lines: { type: 'string' },
+        hosts: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const values = parsedOptions();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const unknown = (values.only?.split(',') ?? []).filter((name) => !BENCHES.includes(name));
+for (const [option, value] of [
+  ['--lines', values.lines],
+  ['--hosts', values.hosts],
+] as const) {
+  if (value !== undefined && !(Number.isInteger(Number(value)) && Number(value) > 0)) {
+    process.stderr.write(`bench: ${option} takes a whole number above 0, not ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+}
+if (unknown.length > 0) {
+  process.stderr.write(`bench: no benchmark named ${unknown.join(', ')}; there are ${BENCHES.join(', ')}\n`);
+  process.exit(2);
+}
 const quick = values.quick ?? false;
 const only = values.only ? new Set(values.only.split(',')) : null;
 const wanted = (name: string) => only === null || only.has(name);

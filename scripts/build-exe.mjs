@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { sharedOptions } from './build.mjs';
 import { buildBinding } from './native-crypto.mjs';
+import { nodeFlagsOfBin } from './node-flags.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = path.join(root, 'node_modules', 'node', 'bin', 'node');
@@ -114,8 +115,8 @@ async function buildExecutable() {
     mainFormat: 'module',
     output: executable,
     disableExperimentalSEAWarning: true,
-    // As bin/nightshift.js starts the npm package: memory stays flat under floods of output.
-    execArgv: ['--max-semi-space-size=2'],
+    // As bin/nightshift.js starts the npm package (its first line): memory stays flat under floods of output.
+    execArgv: nodeFlagsOfBin(root),
     assets: { 'sshcrypto.node': binding, 'runbooks.json': runbooksAsset() },
   };
   writeFileSync(path.join(work, 'sea.json'), JSON.stringify(config, null, 2));

@@ -1,16 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --no-maglev
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The flag on the first line: a flood of output makes short-lived strings by the million, and
 // a small young generation keeps memory flat (peak 108 MiB instead of 139 MiB for 10 M lines;
 // npm run bench). 2 MiB rather than 4: the 10 M-line peak was 111-114 MiB in five runs against
 // 115-130, the same 3 M-line wall time, key and fleet figures still met. npm scripts pass it
-// too. It cannot be set from here: V8 sizes its heap at start-up. How far the old generation
-// may grow is set once a run is under way (src/cli/heap-growth.ts).
-// --no-maglev: V8's middle compiler compiled on, in background threads, through every flood and
-// rollout, and the memory it held stayed (in a flood, malloc's per-thread arenas kept their
-// pages). Side by side without it: 2,000 steps peaked at 147 against 165 MiB, a 1 GiB upload in
-// the full-screen view at 112 against 121 MiB, 16,000-character lines at 117 against 124 MiB,
-// while the flood, keys, start, step and upload times did not move: what is hot still gets
-// Turbofan. The npm scripts pass the same flags, and the executable takes them from this line.
+// too, and the executable takes it from this line. It cannot be set from here: V8 sizes its
+// heap at start-up. How far the old generation may grow is set once a run is under way
+// (src/cli/heap-growth.ts); Maglev is turned off as the program starts (src/cli/no-maglev.ts).
 // Checked before anything is loaded: the bundle's dependencies fail obscurely on older Node.
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 22) {

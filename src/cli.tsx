@@ -1,5 +1,6 @@
 // The composition root: read the command line by the command's declaration, hand it to the
 // command, and say what it refused (a UserError) with its exit status.
+import './cli/no-maglev.js';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Out } from './cli/runbook-commands.js';
